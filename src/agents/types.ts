@@ -1,0 +1,67 @@
+/**
+ * The contract every agent CLI adapter fulfils. Adapters are pure: they build argv arrays, turn one stdout
+ * line into normalized payloads, and classify a finished run. No I/O, no clock (the caller passes `now`).
+ */
+import type { AgentName, AgentPayload, FailureSignal } from '../domain/events.js';
+
+/** Changes the supervisor makes to a launch after a failure (see src/domain/recovery-policy.ts). */
+export interface LaunchFixes {
+  /** codex: `--skip-git-repo-check` (recovery for `not_git_repo`). */
+  skipGitRepoCheck?: boolean;
+  /** gemini: `--skip-trust` (recovery for `untrusted_folder`). */
+  skipTrust?: boolean;
+  /** claude: `IS_SANDBOX=1` (recovery for `root_bypass_refused`, only when we run it inside our sandbox). */
+  isSandbox?: boolean;
+}
+
+export interface LaunchOptions {
+  /** The whole prompt, passed as one argv element, never through a shell. */
+  prompt: string;
+  /** The agent's working directory (the target repository or its worktree). */
+  targetDir: string;
+  /** Extra directories the agent may use besides targetDir. */
+  includeDirs: string[];
+  model?: string;
+  /** Continue the agent's own session (claude/gemini `--resume <id>`, codex `exec ... resume <id>`). */
+  resume?: { agentSessionId: string };
+  fixes: LaunchFixes;
+  /** Reviewers: ask the CLI not to write where it has a way to say so. */
+  readOnly?: boolean;
+}
+
+/** argv after the binary, and environment variables to add to the inherited environment. */
+export interface AgentCommand {
+  args: string[];
+  env: Record<string, string>;
+}
+
+export interface FailureInput {
+  /** Exit code of the agent process; null when it was killed by a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  /** The last few KiB of the agent's stderr, as text. */
+  stderrTail: string;
+  /** The last agent payloads of the run (most recent last), at most a few hundred. */
+  events: AgentPayload[];
+  /** For relative retry times ("try again at 9:24 AM"). */
+  now: Date;
+}
+
+export interface AgentAdapter {
+  name: AgentName;
+  displayName: string;
+  /** Environment variable holding a path to the binary, e.g. ORCHESTRATOR_CLAUDE_BIN. */
+  binEnvVar: string;
+  /** Binary looked up on PATH when the variable is not set. */
+  defaultBinary: string;
+  buildCommand(options: LaunchOptions): AgentCommand;
+  /** buildCommand with `resume` set: the agent's native resume of `agentSessionId` with `options.prompt`. */
+  resumeCommand(options: LaunchOptions, agentSessionId: string): AgentCommand;
+  /**
+   * One line of stdout (without the newline) -> normalized payloads. Never throws and never returns an empty
+   * array for a non-blank line: a non-JSON line is `malformed`, an unknown type is `unknown`.
+   */
+  parseLine(line: string): AgentPayload[];
+  /** null when the run succeeded; otherwise what went wrong, in the agent's own words. */
+  classifyFailure(input: FailureInput): FailureSignal | null;
+}

@@ -1,0 +1,172 @@
+/**
+ * The session spec: which workers run which agent in which role, who reviews whom, limits, sandbox.
+ * `orchestrate run --spec FILE` and `POST /api/v1/orchestrate` both validate with SessionSpecSchema.
+ */
+import { z } from 'zod';
+import { AgentNameSchema } from './events.js';
+
+const WorkerIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'worker ids are letters, digits, "_" and "-" (they name files)');
+
+export const WorkerSpecSchema = z.object({
+  id: WorkerIdSchema,
+  agent: AgentNameSchema,
+  role: z.string().min(1).max(64),
+  /** Replaces the role's built-in instructions (the task is still included). */
+  prompt: z.string().max(100_000).optional(),
+  dependsOn: z.array(WorkerIdSchema).default([]),
+  model: z.string().max(128).optional(),
+  /** Extra directories the agent may use besides the target directory. */
+  includeDirs: z.array(z.string()).default([]),
+});
+export type WorkerSpec = z.infer<typeof WorkerSpecSchema>;
+
+export const ReviewPairSchema = z.object({
+  /** The agent that reviews (a fresh process of that agent CLI). */
+  reviewer: AgentNameSchema,
+  /** The worker whose work is reviewed. */
+  target: WorkerIdSchema,
+  focus: z.string().min(1).max(200),
+});
+export type ReviewPair = z.infer<typeof ReviewPairSchema>;
+
+export const ReviewTriggerSchema = z.union([
+  z.literal('on-complete'),
+  z.literal('manual'),
+  z.object({ everyPlanItems: z.number().int().positive() }),
+]);
+
+export const ReviewSettingsSchema = z.object({
+  trigger: ReviewTriggerSchema.default('on-complete'),
+  /** Review rounds per session at most, so review loops cannot run forever. */
+  maxRounds: z.number().int().nonnegative().default(3),
+  /** Per-reviewer timeout. */
+  timeoutSec: z.number().positive().default(600),
+  /** The target's diff is cut past this many bytes (with a note in the prompt). */
+  diffLimitBytes: z.number().int().positive().default(60_000),
+});
+export type ReviewSettings = z.infer<typeof ReviewSettingsSchema>;
+
+export const BudgetSchema = z.object({
+  maxCostUsd: z.number().positive().optional(),
+  maxTokens: z.number().int().positive().optional(),
+});
+
+export const LimitsSchema = z.object({
+  /** Restart intensity (Erlang/OTP): more than maxRestarts within restartWindowSec -> the worker fails. */
+  maxRestarts: z.number().int().nonnegative().default(3),
+  restartWindowSec: z.number().positive().default(60),
+  /** No output for this long -> the process group is killed and the failure classified `stalled`. */
+  stallTimeoutSec: z.number().positive().default(600),
+  /** Bounds a worker's whole run (time paused does not count). */
+  workerTimeoutSec: z.number().positive().default(3600),
+  /** Exponential backoff with jitter for transient failures. */
+  backoffBaseMs: z.number().int().nonnegative().default(2_000),
+  backoffMaxMs: z.number().int().nonnegative().default(120_000),
+  /** A `retryAt` further away than this is capped to it. */
+  maxRetryWaitSec: z.number().nonnegative().default(3_600),
+  /** SIGTERM, then SIGKILL after this grace period. */
+  killGraceMs: z.number().int().nonnegative().default(5_000),
+  maxRssMb: z.number().positive().optional(),
+  maxCpuPercent: z.number().positive().optional(),
+  /** Per worker. */
+  maxCostUsd: z.number().positive().optional(),
+  maxTokens: z.number().int().positive().optional(),
+  /** For the whole session. */
+  session: BudgetSchema.default({}),
+});
+export type Limits = z.infer<typeof LimitsSchema>;
+
+export const SandboxModeSchema = z.enum(['auto', 'bwrap', 'none']);
+export type SandboxMode = z.infer<typeof SandboxModeSchema>;
+
+export const SessionSpecSchema = z
+  .object({
+    task: z.string().min(1, 'the task must say what to do').max(100_000),
+    workers: z.array(WorkerSpecSchema).min(1, 'a session needs at least one worker'),
+    reviews: z.array(ReviewPairSchema).default([]),
+    review: ReviewSettingsSchema.default(ReviewSettingsSchema.parse({})),
+    limits: LimitsSchema.default(LimitsSchema.parse({})),
+    sandbox: SandboxModeSchema.default('auto'),
+  })
+  .superRefine((spec, ctx) => {
+    const ids = new Set<string>();
+    for (const [i, w] of spec.workers.entries()) {
+      if (ids.has(w.id)) ctx.addIssue({ code: 'custom', path: ['workers', i, 'id'], message: `duplicate worker id "${w.id}"` });
+      ids.add(w.id);
+    }
+    for (const [i, w] of spec.workers.entries()) {
+      for (const dep of w.dependsOn) {
+        if (!ids.has(dep)) {
+          ctx.addIssue({ code: 'custom', path: ['workers', i, 'dependsOn'], message: `"${w.id}" depends on unknown worker "${dep}"` });
+        }
+      }
+    }
+    const cycle = findDependencyCycle(spec.workers);
+    if (cycle) ctx.addIssue({ code: 'custom', path: ['workers'], message: `dependency cycle: ${cycle.join(' -> ')}` });
+    for (const [i, r] of spec.reviews.entries()) {
+      if (!ids.has(r.target)) {
+        ctx.addIssue({ code: 'custom', path: ['reviews', i, 'target'], message: `review target "${r.target}" is not a worker id` });
+      }
+    }
+  });
+export type SessionSpec = z.infer<typeof SessionSpecSchema>;
+export type SessionSpecInput = z.input<typeof SessionSpecSchema>;
+
+/** A cycle in dependsOn as a list of ids (first repeated at the end), or null. */
+export function findDependencyCycle(workers: ReadonlyArray<Pick<WorkerSpec, 'id' | 'dependsOn'>>): string[] | null {
+  const deps = new Map(workers.map((w) => [w.id, w.dependsOn]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (id: string): string[] | null => {
+    if (state.get(id) === 'done') return null;
+    if (state.get(id) === 'visiting') return [...stack.slice(stack.indexOf(id)), id];
+    state.set(id, 'visiting');
+    stack.push(id);
+    for (const dep of deps.get(id) ?? []) {
+      const cycle = visit(dep);
+      if (cycle) return cycle;
+    }
+    stack.pop();
+    state.set(id, 'done');
+    return null;
+  };
+  for (const w of workers) {
+    const cycle = visit(w.id);
+    if (cycle) return cycle;
+  }
+  return null;
+}
+
+/** The seed's trio and its three reviews: used when no spec is given. */
+export function defaultSpec(task: string): SessionSpec {
+  return SessionSpecSchema.parse({
+    task,
+    workers: [
+      { id: 'architect', agent: 'gemini', role: 'architect', dependsOn: [] },
+      { id: 'implementer', agent: 'claude', role: 'implementer', dependsOn: ['architect'] },
+      { id: 'verifier', agent: 'codex', role: 'verifier', dependsOn: ['implementer'] },
+    ],
+    reviews: [
+      { reviewer: 'gemini', target: 'implementer', focus: 'implementation' },
+      { reviewer: 'codex', target: 'architect', focus: 'architecture' },
+      { reviewer: 'codex', target: 'implementer', focus: 'implementation' },
+    ],
+  });
+}
+
+/**
+ * Keep only the workers running the given agents, and only the reviews whose reviewer agent and target worker
+ * are both still present. Dependencies on removed workers are dropped (there is nothing to wait for).
+ */
+export function restrictToAgents(spec: SessionSpec, agents: readonly string[]): SessionSpec {
+  const keep = new Set(agents);
+  const workers = spec.workers.filter((w) => keep.has(w.agent));
+  const ids = new Set(workers.map((w) => w.id));
+  return {
+    ...spec,
+    workers: workers.map((w) => ({ ...w, dependsOn: w.dependsOn.filter((d) => ids.has(d)) })),
+    reviews: spec.reviews.filter((r) => keep.has(r.reviewer) && ids.has(r.target)),
+  };
+}

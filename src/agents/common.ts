@@ -1,5 +1,13 @@
 /** Helpers shared by the adapters: JSON line decoding, truncation, malformed/unknown payloads. */
-import { MALFORMED_LINE_LIMIT, TEXT_LIMIT, type AgentPayload, type AgentPayloadOf } from '../domain/events.js';
+import {
+  MALFORMED_LINE_LIMIT,
+  TEXT_LIMIT,
+  type AgentPayload,
+  type AgentPayloadOf,
+  type FailureKind,
+  type FailureSignal,
+} from '../domain/events.js';
+import type { FailureInput } from './types.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -69,7 +77,8 @@ export function num(value: unknown): number | undefined {
 
 export function int(value: unknown): number | undefined {
   const n = num(value);
-  return n !== undefined && Number.isInteger(n) ? n : undefined;
+  // Safe integers only: zod's .int() rejects 1e300, and a payload must always validate.
+  return n !== undefined && Number.isSafeInteger(n) ? n : undefined;
 }
 
 /** Text of a value that may be a string, an array of content blocks, or anything else (stringified). */
@@ -107,4 +116,166 @@ export function lastLine(text: string): string {
 export function stripAnsi(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
+}
+
+/** The object without its undefined fields, so payloads compare and serialise without empty keys. */
+export function defined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** `table[key]` for the table's own keys only: a line saying "constructor" must not reach Object.prototype. */
+export function lookup<T>(table: Readonly<Record<string, T>>, key: unknown): T | undefined {
+  return typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** A JSON line's `type`, or a marker when it has none (for `unknown` payloads). */
+export function typeOf(value: JsonObject): string {
+  return str(value.type) ?? '(no type)';
+}
+
+/**
+ * The frame every parseLine shares: blank -> [], non-JSON -> malformed, and a mapper that throws or maps to
+ * nothing -> unknown, so a surprise in a new CLI version never loses the line nor breaks the stream.
+ */
+export function parseJsonLine(line: string, map: (value: JsonObject) => AgentPayload[]): AgentPayload[] {
+  if (line.trim() === '') return [];
+  const decoded = decodeJsonLine(line);
+  if (!decoded.ok) return [decoded.payload];
+  try {
+    const payloads = map(decoded.value);
+    return payloads.length > 0 ? payloads : [unknownPayload(decoded.value, typeOf(decoded.value))];
+  } catch {
+    return [unknownPayload(decoded.value, typeOf(decoded.value))];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Failure classification: evidence (what the agent said) matched against ordered rules.
+// ---------------------------------------------------------------------------------------------------------
+
+/** One thing the agent said about a failure: a stderr line, an error event, a final result. */
+export interface Evidence {
+  text: string;
+  httpStatus?: number;
+  /** A machine-readable code next to the text: claude `error`, a result reason, gemini `error.type`. */
+  code?: string;
+}
+
+export interface FailureRule {
+  kind: FailureKind;
+  /** Several patterns: the earlier one picks the line to quote (clap's "error:" line before its "Usage:"). */
+  pattern?: RegExp | readonly RegExp[];
+  codes?: readonly string[];
+  status?: (status: number) => boolean;
+  /** Exit codes that decide the kind on their own (gemini maps its failures to exit codes). */
+  exit?: (exitCode: number | null) => boolean;
+}
+
+/** An HTTP status named in a message: `status: 429`, `"code":500`, `(429)`, `401 Unauthorized`. */
+export function httpStatusIn(text: string): number | undefined {
+  const match =
+    /(?:status(?: code)?:?\s*|"code":\s*|\bcode:\s*|\()([45]\d\d)\b/i.exec(text) ??
+    /\b([45]\d\d) (?:Bad Request|Unauthorized|Forbidden|Not Found|Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/i.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** stderr as evidence: ANSI stripped, trimmed, without stack frames, the last line first. */
+export function stderrEvidence(stderrTail: string): Evidence[] {
+  return stripAnsi(stderrTail)
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('at '))
+    .reverse()
+    .map((text) => ({ text }));
+}
+
+/**
+ * Evidence from the run's last payloads, most recent first. `final`: the last failed result, errors that are
+ * neither warnings nor retry notices, and non-JSON stdout lines (text-mode output). `retrying`: the retry
+ * notices, which only count when nothing final explains the failure (a run killed while reconnecting).
+ */
+export function payloadEvidence(events: readonly AgentPayload[]): { final: Evidence[]; retrying: Evidence[] } {
+  const final: Evidence[] = [];
+  const retrying: Evidence[] = [];
+  const result = findLast(events, isKind('result'));
+  if (result && !result.ok) {
+    const base = { httpStatus: result.httpStatus, code: result.reason };
+    if (result.text) final.push(defined({ text: result.text.trim(), ...base }));
+    for (const error of result.errors ?? []) final.push(defined({ text: error.trim(), ...base }));
+    if (!result.text && !result.errors?.length && result.reason) final.push(defined({ text: result.reason, ...base }));
+  }
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i];
+    if (event?.kind === 'error' && !event.warning) {
+      const evidence = defined({ text: stripAnsi(event.message).trim(), httpStatus: event.httpStatus, code: event.code });
+      (event.retrying ? retrying : final).push(evidence);
+    } else if (event?.kind === 'malformed' && event.line.trim() !== '') {
+      final.push({ text: stripAnsi(event.line).trim() });
+    }
+  }
+  return { final, retrying };
+}
+
+/** The rule's tests, most telling first: each text pattern, then its codes, then its statuses. */
+function predicates(rule: FailureRule): ((evidence: Evidence) => boolean)[] {
+  const patterns = rule.pattern === undefined ? [] : Array.isArray(rule.pattern) ? rule.pattern : [rule.pattern as RegExp];
+  const tests = patterns.map((pattern) => (evidence: Evidence) => pattern.test(evidence.text));
+  const { codes, status } = rule;
+  if (codes) tests.push((evidence) => evidence.code !== undefined && codes.includes(evidence.code));
+  if (status) {
+    tests.push((evidence) => {
+      const found = evidence.httpStatus ?? httpStatusIn(evidence.text);
+      return found !== undefined && status(found);
+    });
+  }
+  return tests;
+}
+
+export interface Classification {
+  kind: FailureKind;
+  evidence: Evidence;
+}
+
+/**
+ * The first rule that the evidence supports, tier by tier: every rule is tried on the first tier (and on the
+ * exit code) before any rule is tried on the next, so a final error outranks an earlier retry notice.
+ */
+export function classifyEvidence(
+  rules: readonly FailureRule[],
+  tiers: readonly Evidence[][],
+  exitCode: number | null,
+  fallback: Evidence,
+): Classification {
+  for (const [index, tier] of tiers.entries()) {
+    for (const rule of rules) {
+      for (const test of predicates(rule)) {
+        const evidence = tier.find(test);
+        if (evidence) return { kind: rule.kind, evidence };
+      }
+      if (index === 0 && rule.exit?.(exitCode)) return { kind: rule.kind, evidence: fallback };
+    }
+  }
+  return { kind: 'crashed', evidence: fallback };
+}
+
+/** What to quote when no rule names a line: the most telling evidence, else how the process ended. */
+export function fallbackEvidence(tiers: readonly Evidence[][], exitCode: number | null, signal: string | null): Evidence {
+  for (const tier of tiers) if (tier[0]) return tier[0];
+  return { text: signal ? `killed by signal ${signal}` : `exited with code ${exitCode ?? 'unknown'}` };
+}
+
+/** The FailureSignal for a classification: the agent's words, how the process ended, the status it names. */
+export function failureSignal(
+  input: Pick<FailureInput, 'exitCode' | 'signal'>,
+  { kind, evidence }: Classification,
+  extra: { httpStatus?: number; retryAt?: string } = {},
+): FailureSignal {
+  return defined({
+    kind,
+    message: stripAnsi(evidence.text).trim(),
+    exitCode: input.exitCode,
+    signal: input.signal,
+    httpStatus: evidence.httpStatus ?? httpStatusIn(evidence.text) ?? extra.httpStatus,
+    retryAt: extra.retryAt,
+  });
 }

@@ -260,6 +260,7 @@ export const BlockerKindSchema = z.enum([
   'AUTH_REQUIRED',
   'INVALID_ARGS',
   'BUDGET_EXCEEDED',
+  'QUOTA_EXCEEDED',
   'RESTART_INTENSITY',
   'WORKER_TIMEOUT',
   'REVIEW_BLOCKER',

@@ -1,0 +1,199 @@
+/**
+ * Launch an agent so that it can outlive the orchestrator, and act on its whole process group.
+ *
+ * The agent runs under a fixed /bin/sh script (never built from input: every value arrives as an argv
+ * element) that sends stdin from /dev/null (codex waits for EOF on an open pipe), appends stdout/stderr
+ * straight to the session's files, and writes the exit status to a file when the agent ends. The script is
+ * the leader of a new process group (`detached: true` = setsid), so a signal to -pgid reaches the agent
+ * and everything it started. Nothing flows through the orchestrator: if it dies, the agent keeps writing.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { execa } from 'execa';
+
+/**
+ * $1 exit file, $2 stdout file, $3 stderr file, then the agent's argv. The exit line ends with a newline so
+ * a reader can tell a complete status from a half-written one.
+ */
+export const WRAPPER_SCRIPT =
+  'exit_file=$1; out=$2; err=$3; shift 3; "$@" </dev/null >>"$out" 2>>"$err"; code=$?; printf \'%s\\n\' "$code" >"$exit_file"; exit "$code"';
+
+export interface LaunchRequest {
+  file: string;
+  args: readonly string[];
+  /** Added to the inherited environment. */
+  env: Record<string, string>;
+  cwd: string;
+  stdoutPath: string;
+  stderrPath: string;
+  exitPath: string;
+}
+
+export interface ExitStatus {
+  exitCode: number | null;
+  signal: string | null;
+}
+
+export interface LaunchedProcess {
+  pid: number;
+  /** The argv actually executed (wrapper included), for the record. */
+  argv: string[];
+  /** Resolves when the wrapper ends (only while this orchestrator is its parent). */
+  exited: Promise<ExitStatus & { spawnError?: string }>;
+}
+
+export function launchDetached(request: LaunchRequest): LaunchedProcess {
+  const args = ['-c', WRAPPER_SCRIPT, 'orchestrator-agent', request.exitPath, request.stdoutPath, request.stderrPath, request.file, ...request.args];
+  const child = execa('/bin/sh', args, {
+    cwd: request.cwd,
+    env: request.env,
+    extendEnv: true,
+    detached: true,
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'ignore',
+    // The agent must survive this process: never kill it on our exit (execa's default would).
+    cleanup: false,
+    reject: false,
+    buffer: false,
+  });
+  // Our own exit must not wait for the agent.
+  child.unref?.();
+  const exited = child.then(
+    (result) => ({
+      exitCode: result.exitCode ?? null,
+      signal: result.signal ?? null,
+      ...(result.failed && result.exitCode === undefined && !result.signal ? { spawnError: result.shortMessage } : {}),
+    }),
+    (error: Error) => ({ exitCode: null, signal: null, spawnError: error.message }),
+  );
+  if (child.pid === undefined) {
+    return { pid: -1, argv: ['/bin/sh', ...args], exited };
+  }
+  return { pid: child.pid, argv: ['/bin/sh', ...args], exited };
+}
+
+/**
+ * The wrapper reports the agent's status as `$?`: 128 + N when a signal N killed it. Codes 129..143 are read
+ * as signals 1..15; higher codes stay codes, because gemini exits with HTTP status & 255 (144 = 400, 173 = 429).
+ */
+export function decodeExitCode(code: number): ExitStatus {
+  if (code > 128 && code <= 143) {
+    const name = SIGNAL_NAMES[code - 128];
+    if (name) return { exitCode: null, signal: name };
+  }
+  return { exitCode: code, signal: null };
+}
+
+const SIGNAL_NAMES: Record<number, string> = {
+  1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE',
+  9: 'SIGKILL', 10: 'SIGUSR1', 11: 'SIGSEGV', 12: 'SIGUSR2', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM',
+};
+
+/** Read the exit file the wrapper writes; null while the agent runs (or the line is not complete yet). */
+export function readExitFile(path: string): ExitStatus | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+  if (!text.endsWith('\n')) return null;
+  const code = Number.parseInt(text.trim(), 10);
+  return Number.isInteger(code) ? decodeExitCode(code) : null;
+}
+
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  /** R running, S sleeping, T stopped, Z zombie ... */
+  state: string;
+  ppid: number;
+  pgrp: number;
+  utimeTicks: number;
+  stimeTicks: number;
+  /** Clock ticks after boot; with the pid it identifies a process for life. */
+  startTime: string;
+  rssPages: number;
+}
+
+/** Parse /proc/<pid>/stat; null when the process does not exist. */
+export function readProcStat(pid: number): ProcStat | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // comm may hold spaces and parentheses: the fields after it start after the LAST ')'.
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  const fields = text.slice(close + 2).trim().split(' ');
+  return {
+    pid,
+    comm: text.slice(open + 1, close),
+    state: fields[0] ?? '?',
+    ppid: Number(fields[1]),
+    pgrp: Number(fields[2]),
+    utimeTicks: Number(fields[11]),
+    stimeTicks: Number(fields[12]),
+    startTime: fields[19] ?? '',
+    rssPages: Number(fields[21]),
+  };
+}
+
+/** True when `pid` is the very process launched at `startTime` and it has not ended (zombies count as ended). */
+export function isSameProcessAlive(pid: number, startTime: string): boolean {
+  const stat = readProcStat(pid);
+  return stat !== null && stat.startTime === startTime && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+/** Every live process in a process group. */
+export function groupMembers(pgid: number): ProcStat[] {
+  const members: ProcStat[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return members;
+  }
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    const stat = readProcStat(pid);
+    if (stat && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X') members.push(stat);
+  }
+  return members;
+}
+
+/** Send a signal to a whole process group; false when the group no longer exists. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  if (!Number.isInteger(pgid) || pgid <= 1) return false;
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
+}
+
+/**
+ * SIGTERM the group (and SIGCONT, since a stopped process only acts on SIGTERM once continued), then SIGKILL
+ * whatever is left after the grace period. Resolves when no member of the group is left.
+ */
+export async function terminateGroup(pgid: number, graceMs: number, pollMs = 25): Promise<'terminated' | 'killed' | 'gone'> {
+  if (!signalGroup(pgid, 'SIGTERM')) return 'gone';
+  signalGroup(pgid, 'SIGCONT');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (groupMembers(pgid).length === 0) return 'terminated';
+    await sleep(pollMs);
+  }
+  signalGroup(pgid, 'SIGKILL');
+  for (let i = 0; i < 200 && groupMembers(pgid).length > 0; i++) await sleep(pollMs);
+  return 'killed';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

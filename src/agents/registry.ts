@@ -1,0 +1,43 @@
+/** The agent CLIs the orchestrator knows, and where their binaries are. A new CLI is one adapter file here. */
+import type { AgentAdapter } from './types.js';
+import { claudeAdapter } from './claude.js';
+import { codexAdapter } from './codex.js';
+import { geminiAdapter } from './gemini.js';
+
+export type KnownAgent = 'claude' | 'codex' | 'gemini';
+
+export const agentRegistry: Record<KnownAgent, AgentAdapter> = {
+  claude: claudeAdapter,
+  codex: codexAdapter,
+  gemini: geminiAdapter,
+};
+
+export function knownAgents(): string[] {
+  return Object.keys(agentRegistry);
+}
+
+export function getAdapter(name: string): AgentAdapter {
+  if (Object.hasOwn(agentRegistry, name)) return agentRegistry[name as KnownAgent];
+  throw new Error(`Unknown agent "${name}": use one of ${knownAgents().join(', ')}.`);
+}
+
+export interface ResolvedBinary {
+  path: string;
+  from: 'env' | 'path';
+}
+
+/**
+ * Where to find an adapter's binary: the adapter's environment variable (ORCHESTRATOR_CLAUDE_BIN...) holds a
+ * path that is run as is and wins, so tests and unusual installs can point anywhere; else `which` on PATH.
+ * Pure: the caller passes the environment and the PATH lookup.
+ */
+export function resolveAgentBinary(
+  adapter: AgentAdapter,
+  env: Record<string, string | undefined>,
+  which: (bin: string) => string | null,
+): ResolvedBinary | null {
+  const fromEnv = env[adapter.binEnvVar]?.trim();
+  if (fromEnv) return { path: fromEnv, from: 'env' };
+  const found = which(adapter.defaultBinary);
+  return found ? { path: found, from: 'path' } : null;
+}

@@ -1,0 +1,150 @@
+/**
+ * What a worker needs to know about its agent's output, folded from the normalized payloads of one attempt:
+ * the agent's own session id (for native resume), plan progress, the final summary (for reviews and the
+ * next worker), cumulative usage (for budgets), and a one-line description of the latest activity.
+ */
+import type { AgentPayload, Usage } from './events.js';
+
+export interface OutputFacts {
+  agentSessionId?: string;
+  model?: string;
+  plan?: { done: number; total: number };
+  /** Substantive steps seen (messages, tool calls, commands, file changes): progress when there is no plan. */
+  steps: number;
+  lastActivity?: string;
+  /** The agent's final answer: its result text, else its last assistant message (gemini deltas joined). */
+  finalText?: string;
+  resultOk?: boolean;
+  /** Totals for this attempt, as the agent last reported them. */
+  usage?: Usage;
+  lineCount: number;
+  filesChanged: string[];
+}
+
+const RECENT_LIMIT = 200;
+const FILES_LIMIT = 200;
+const FINAL_TEXT_LIMIT = 20_000;
+
+export class OutputTracker {
+  private state: OutputFacts = { steps: 0, lineCount: 0, filesChanged: [] };
+  private recentPayloads: AgentPayload[] = [];
+  /** The assistant message being streamed in deltas (gemini). */
+  private assistantText = '';
+  private lastWasDelta = false;
+  private resultText: string | undefined;
+
+  get lineCount(): number {
+    return this.state.lineCount;
+  }
+
+  /** Fold payloads in; true when anything changed. */
+  add(payloads: readonly AgentPayload[]): boolean {
+    if (payloads.length === 0) return false;
+    for (const payload of payloads) this.fold(payload);
+    this.recentPayloads.push(...payloads);
+    if (this.recentPayloads.length > RECENT_LIMIT * 2) this.recentPayloads = this.recentPayloads.slice(-RECENT_LIMIT);
+    return true;
+  }
+
+  recent(): AgentPayload[] {
+    return this.recentPayloads.slice(-RECENT_LIMIT);
+  }
+
+  facts(): OutputFacts {
+    const finalText = this.resultText || this.assistantText || undefined;
+    return { ...this.state, filesChanged: [...this.state.filesChanged], ...(finalText ? { finalText: finalText.slice(-FINAL_TEXT_LIMIT) } : {}) };
+  }
+
+  private fold(payload: AgentPayload): void {
+    const s = this.state;
+    s.lineCount++;
+    s.lastActivity = describePayload(payload);
+    switch (payload.kind) {
+      case 'init':
+        if (payload.agentSessionId) s.agentSessionId = payload.agentSessionId;
+        if (payload.model) s.model = payload.model;
+        break;
+      case 'message':
+        if (payload.role !== 'assistant') break;
+        s.steps++;
+        if (payload.delta && this.lastWasDelta) this.assistantText += payload.text;
+        else this.assistantText = payload.text;
+        this.lastWasDelta = payload.delta === true;
+        return;
+      case 'plan':
+        s.plan = { done: payload.items.filter((i) => i.done).length, total: payload.items.length };
+        break;
+      case 'tool_call':
+      case 'command':
+        s.steps++;
+        break;
+      case 'file_change':
+        s.steps++;
+        for (const change of payload.changes) {
+          if (!s.filesChanged.includes(change.path) && s.filesChanged.length < FILES_LIMIT) s.filesChanged.push(change.path);
+        }
+        break;
+      case 'usage':
+        s.usage = payload.cumulative ? { ...payload.usage } : addUsage(s.usage, payload.usage);
+        break;
+      case 'result':
+        s.resultOk = payload.ok;
+        if (payload.text) this.resultText = payload.text;
+        break;
+      default:
+        break;
+    }
+    this.lastWasDelta = false;
+  }
+}
+
+export function addUsage(a: Usage | undefined, b: Usage | undefined): Usage {
+  const out: Usage = { ...(a ?? {}) };
+  for (const key of ['inputTokens', 'outputTokens', 'cachedInputTokens', 'reasoningTokens', 'totalTokens', 'costUsd'] as const) {
+    const v = b?.[key];
+    if (v !== undefined) out[key] = (out[key] ?? 0) + v;
+  }
+  return out;
+}
+
+/** Tokens that count against a budget: the total when the agent gives one, else input + output. */
+export function tokensOf(usage: Usage | undefined): number {
+  if (!usage) return 0;
+  return usage.totalTokens ?? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
+}
+
+/** One short line for a person: what the agent is doing now. */
+export function describePayload(payload: AgentPayload): string {
+  const one = (text: string, limit = 140) => {
+    const flat = text.replace(/\s+/g, ' ').trim();
+    return flat.length > limit ? `${flat.slice(0, limit - 1)}…` : flat;
+  };
+  switch (payload.kind) {
+    case 'init':
+      return `started${payload.model ? ` (${payload.model})` : ''}`;
+    case 'message':
+      return `${payload.role === 'assistant' ? '' : `${payload.role}: `}${one(payload.text)}`;
+    case 'reasoning':
+      return `thinking: ${one(payload.text)}`;
+    case 'tool_call':
+      return `tool ${payload.name}`;
+    case 'tool_result':
+      return `tool result${payload.ok ? '' : ' (error)'}${payload.output ? `: ${one(payload.output, 80)}` : ''}`;
+    case 'command':
+      return `$ ${one(payload.command, 120)}${payload.exitCode !== undefined && payload.exitCode !== null ? ` -> ${payload.exitCode}` : ''}`;
+    case 'file_change':
+      return `${payload.status === 'proposed' ? 'writing' : 'changed'} ${payload.changes.map((c) => c.path).join(', ')}`;
+    case 'plan':
+      return `plan ${payload.items.filter((i) => i.done).length}/${payload.items.length}`;
+    case 'usage':
+      return `usage ${payload.usage.inputTokens ?? 0} in / ${payload.usage.outputTokens ?? 0} out${payload.usage.costUsd !== undefined ? ` $${payload.usage.costUsd.toFixed(4)}` : ''}`;
+    case 'error':
+      return `${payload.retrying ? 'retrying' : payload.warning ? 'warning' : 'error'}: ${one(payload.message)}`;
+    case 'result':
+      return payload.ok ? 'finished' : `failed: ${one(payload.text ?? payload.reason ?? '')}`;
+    case 'unknown':
+      return `(${payload.originalType})`;
+    case 'malformed':
+      return `unparsed output: ${one(payload.line, 80)}`;
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * One peer-review round. The reviewers are worker actors of the session (so their failures go through the
+ * supervisor's recovery like any worker's); the round asks the session to launch them, collects their
+ * answers, turns each into a typed Verdict (one stricter retry by native resume when an answer has none,
+ * then it counts as a concern), enforces the per-reviewer timeout, and decides by the fixed policy.
+ *
+ *   requesting -ROUND.LAUNCHED-> collecting -(all answered)-> deciding -> done (output: the Decision)
+ */
+import { deadlineTimer } from './deadline-timer.js';
+import { assign, enqueueActions, sendParent, setup } from 'xstate';
+import type { Decision, NewEvent, Verdict } from '../domain/events.js';
+import { decide, extractVerdict, noVerdict } from '../domain/review-policy.js';
+
+export interface ReviewerAssignment {
+  /** The reviewer's worker id, e.g. r1-codex-implementer. */
+  reviewerId: string;
+  reviewer: string;
+  target: string;
+  focus: string;
+}
+
+export interface ReviewRoundInput {
+  sessionId: string;
+  roundId: string;
+  targets: string[];
+  assignments: ReviewerAssignment[];
+  timeoutMs: number;
+}
+
+interface Answer {
+  verdict: Verdict | null;
+  valid: boolean;
+  retried: boolean;
+  done: boolean;
+  deadline: number | null;
+}
+
+export interface ReviewRoundContext extends ReviewRoundInput {
+  answers: Record<string, Answer>;
+  decision: Decision | null;
+}
+
+export type ReviewRoundEvent =
+  | { type: 'ROUND.LAUNCHED' }
+  | { type: 'REVIEWER.ANSWER'; reviewerId: string; text: string }
+  | { type: 'REVIEWER.FAILED'; reviewerId: string; reason: string }
+  | { type: 'TIMER.DONE' };
+
+export interface ReviewRoundOutput {
+  roundId: string;
+  targets: string[];
+  decision: Decision;
+  verdicts: Array<ReviewerAssignment & { verdict: Verdict; valid: boolean }>;
+}
+
+/** Messages from the round to the session, which owns the reviewer workers. */
+export type RoundRequest =
+  | { type: 'ROUND.LAUNCH'; roundId: string; assignments: ReviewerAssignment[] }
+  | { type: 'ROUND.RETRY_REVIEWER'; roundId: string; reviewerId: string }
+  | { type: 'ROUND.ACCEPT_REVIEWER'; roundId: string; reviewerId: string }
+  | { type: 'ROUND.STOP_REVIEWER'; roundId: string; reviewerId: string };
+
+const pendingDeadline = (answers: Record<string, Answer>): number | null => {
+  const deadlines = Object.values(answers)
+    .filter((a) => !a.done && a.deadline !== null)
+    .map((a) => a.deadline as number);
+  return deadlines.length ? Math.min(...deadlines) : null;
+};
+
+export const reviewMachine = setup({
+  types: {
+    context: {} as ReviewRoundContext,
+    events: {} as ReviewRoundEvent,
+    input: {} as ReviewRoundInput,
+    output: {} as ReviewRoundOutput,
+  },
+  actors: {
+    deadlineTimer,
+  },
+  actions: {
+    // Provided by the runtime: append an event to the session log.
+    record: (_, _event: NewEvent) => undefined,
+  },
+  guards: {
+    allAnswered: ({ context }) => Object.values(context.answers).every((a) => a.done),
+    noReviewers: ({ context }) => context.assignments.length === 0,
+  },
+}).createMachine({
+  id: 'review',
+  context: ({ input }) => ({
+    ...input,
+    answers: Object.fromEntries(input.assignments.map((a) => [a.reviewerId, { verdict: null, valid: false, retried: false, done: false, deadline: null }])),
+    decision: null,
+  }),
+  initial: 'requesting',
+  states: {
+    requesting: {
+      always: { guard: 'noReviewers', target: 'deciding' },
+      entry: sendParent(({ context }): RoundRequest => ({ type: 'ROUND.LAUNCH', roundId: context.roundId, assignments: context.assignments })),
+      on: {
+        'ROUND.LAUNCHED': {
+          target: 'collecting',
+          actions: assign({
+            answers: ({ context }) =>
+              Object.fromEntries(Object.entries(context.answers).map(([id, a]) => [id, { ...a, deadline: Date.now() + context.timeoutMs }])),
+          }),
+        },
+      },
+    },
+    collecting: {
+      always: { guard: 'allAnswered', target: 'deciding' },
+      invoke: { src: 'deadlineTimer', input: ({ context }) => ({ dueAt: pendingDeadline(context.answers) ?? Number.MAX_SAFE_INTEGER }) },
+      on: {
+        'REVIEWER.ANSWER': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const answer = context.answers[event.reviewerId];
+            if (!answer || answer.done) return;
+            const assignment = context.assignments.find((a) => a.reviewerId === event.reviewerId) as ReviewerAssignment;
+            const verdict = extractVerdict(event.text);
+            if (!verdict && !answer.retried) {
+              enqueue.assign({ answers: { ...context.answers, [event.reviewerId]: { ...answer, retried: true, deadline: Date.now() + context.timeoutMs } } });
+              enqueue.sendParent({ type: 'ROUND.RETRY_REVIEWER', roundId: context.roundId, reviewerId: event.reviewerId } satisfies RoundRequest);
+              return;
+            }
+            const final = verdict ?? noVerdict('reviewer gave no valid verdict');
+            enqueue.assign({ answers: { ...context.answers, [event.reviewerId]: { ...answer, verdict: final, valid: verdict !== null, done: true } } });
+            enqueue({ type: 'record', params: reviewEvent(context, assignment, final, verdict !== null) });
+            enqueue.sendParent({ type: 'ROUND.ACCEPT_REVIEWER', roundId: context.roundId, reviewerId: event.reviewerId } satisfies RoundRequest);
+          }),
+        },
+        'REVIEWER.FAILED': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const answer = context.answers[event.reviewerId];
+            if (!answer || answer.done) return;
+            const assignment = context.assignments.find((a) => a.reviewerId === event.reviewerId) as ReviewerAssignment;
+            const final = noVerdict(`reviewer gave no valid verdict: ${event.reason}`);
+            enqueue.assign({ answers: { ...context.answers, [event.reviewerId]: { ...answer, verdict: final, done: true } } });
+            enqueue({ type: 'record', params: reviewEvent(context, assignment, final, false) });
+          }),
+        },
+        'TIMER.DONE': {
+          target: 'collecting',
+          reenter: true,
+          actions: enqueueActions(({ context, enqueue }) => {
+            const now = Date.now();
+            const answers = { ...context.answers };
+            for (const [id, answer] of Object.entries(answers)) {
+              if (answer.done || answer.deadline === null || answer.deadline > now) continue;
+              const assignment = context.assignments.find((a) => a.reviewerId === id) as ReviewerAssignment;
+              const final = noVerdict(`reviewer gave no valid verdict: no answer within ${Math.round(context.timeoutMs / 1000)}s`);
+              answers[id] = { ...answer, verdict: final, done: true };
+              enqueue({ type: 'record', params: reviewEvent(context, assignment, final, false) });
+              enqueue.sendParent({ type: 'ROUND.STOP_REVIEWER', roundId: context.roundId, reviewerId: id } satisfies RoundRequest);
+            }
+            enqueue.assign({ answers });
+          }),
+        },
+      },
+    },
+    deciding: {
+      always: {
+        target: 'done',
+        actions: enqueueActions(({ context, enqueue }) => {
+          const verdicts = Object.values(context.answers).map((a) => a.verdict ?? noVerdict('reviewer gave no valid verdict'));
+          enqueue.assign({ decision: decide(verdicts) });
+        }),
+      },
+    },
+    done: {
+      type: 'final',
+      entry: sendParent(({ context }) => ({ type: 'ROUND.DONE', output: roundOutput(context) })),
+    },
+  },
+  output: ({ context }) => roundOutput(context),
+});
+
+export interface RoundDoneEvent {
+  type: 'ROUND.DONE';
+  output: ReviewRoundOutput;
+}
+
+function roundOutput(context: ReviewRoundContext): ReviewRoundOutput {
+  return {
+    roundId: context.roundId,
+    targets: context.targets,
+    decision: context.decision ?? 'CONTINUE',
+    verdicts: context.assignments.map((a) => {
+      const answer = context.answers[a.reviewerId];
+      return { ...a, verdict: answer?.verdict ?? noVerdict('reviewer gave no valid verdict'), valid: answer?.valid ?? false };
+    }),
+  };
+}
+
+function reviewEvent(context: ReviewRoundContext, assignment: ReviewerAssignment, verdict: Verdict, valid: boolean): NewEvent {
+  return {
+    type: 'review',
+    source: { kind: 'review', id: context.roundId },
+    roundId: context.roundId,
+    reviewer: assignment.reviewer,
+    target: assignment.target,
+    focus: assignment.focus,
+    verdict,
+    valid,
+  };
+}
+

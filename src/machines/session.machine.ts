@@ -1,0 +1,611 @@
+/**
+ * The session: the supervisor of its workers (OTP-style). It spawns every worker by name with a systemId,
+ * starts a worker once the workers it dependsOn completed, receives every failure, asks the recovery policy
+ * what to do, applies restart intensity, schedules review rounds and acts on their decisions, and handles
+ * PAUSE / RESUME / STOP / REVIEW / RESOLVE from outside. Pure: effects are the named actors and the named
+ * `record` action (append an event to the log), all provided by the runtime.
+ *
+ *   initializing -> running <-> paused
+ *                   running <-> waiting (nothing can move until a person answers)
+ *                   running/paused/waiting -STOP-> stopping -> stopped;  running -(all done)-> completed
+ */
+import { assign, enqueueActions, setup } from 'xstate';
+import type { NewEvent } from '../domain/events.js';
+import { decideRecovery } from '../domain/recovery-policy.js';
+import { exceedsIntensity, restartsInWindow } from '../domain/restart-intensity.js';
+import type { PromptSpec } from '../domain/prompts.js';
+import { renderClarificationFollowUp, renderStrictVerdictRequest } from '../domain/prompts.js';
+import { workerMachine, type WorkerFailedEvent, type WorkerInput, type WorkerStatusEvent, type WorkerTimedOutEvent } from './worker.machine.js';
+import { reviewMachine, type ReviewerAssignment, type RoundDoneEvent, type RoundRequest } from './review.machine.js';
+import {
+  allDone,
+  allFinal,
+  awaitsReview,
+  initialWorkers,
+  needsPerson,
+  nextBlockerId,
+  readyWorkers,
+  reviewersFor,
+  upstreamOf,
+  type BlockerChoice,
+  type BlockerRecord,
+  type SessionContext,
+  type SessionInput,
+  type WorkerEntry,
+} from './session-context.js';
+
+export type { SessionContext, SessionInput } from './session-context.js';
+
+export type SessionEvent =
+  | { type: 'PAUSE'; workerId?: string }
+  | { type: 'RESUME'; workerId?: string }
+  | { type: 'STOP'; reason?: string }
+  | { type: 'REVIEW'; target?: string }
+  | { type: 'RESOLVE'; blockerId: string; choice: BlockerChoice; text?: string; by?: string }
+  /** From the safety layer and budget monitors (src/safety): a limit or policy rule was hit. */
+  | { type: 'INTERVENE'; workerId?: string; act: 'pause' | 'stop'; blocker: Pick<BlockerRecord, 'kind' | 'message' | 'action'> }
+  | WorkerStatusEvent
+  | WorkerFailedEvent
+  | WorkerTimedOutEvent
+  | RoundRequest
+  | RoundDoneEvent;
+
+/** The subset of XState's action enqueuer the handlers below use (its generic types do not travel well). */
+interface Enqueue {
+  (action: { type: 'record'; params: NewEvent }): void;
+  assign(values: Partial<SessionContext>): void;
+  sendTo(actorId: string, event: { type: string } & Record<string, unknown>): void;
+  raise(event: SessionEvent): void;
+  spawnChild(src: 'worker' | 'reviewRound', options: { id: string; systemId: string; input: unknown }): void;
+  stopChild(actorId: string): void;
+}
+
+/** An enqueueActions whose handler is a plain function of (context, event, enqueue). */
+function act<E extends SessionEvent>(handler: (context: SessionContext, event: E, enqueue: Enqueue) => void) {
+  return enqueueActions<SessionContext, SessionEvent, undefined, SessionEvent, never, never, never, never, never>(({ context, event, enqueue }) =>
+    handler(context, event as E, enqueue as unknown as Enqueue),
+  );
+}
+
+const sessionSource = (context: SessionContext) => ({ kind: 'session' as const, id: context.sessionId });
+
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionContext,
+    events: {} as SessionEvent,
+    input: {} as SessionInput,
+  },
+  actors: {
+    worker: workerMachine,
+    reviewRound: reviewMachine,
+  },
+  actions: {
+    // Provided by the runtime: append an event to the session log.
+    record: (_, _event: NewEvent) => undefined,
+    resumeAll: act((context, _event, enqueue) => {
+      for (const w of Object.values(context.workers)) {
+        if (w.status === 'paused') enqueue.sendTo(w.actorId, { type: 'RESUME' });
+      }
+    }),
+  },
+  guards: {
+    allDone: ({ context }) => allDone(context),
+    needsPerson: ({ context }) => needsPerson(context),
+    canProgress: ({ context }) => !needsPerson(context),
+    allFinal: ({ context }) => allFinal(context),
+  },
+}).createMachine({
+  id: 'session',
+  context: ({ input }) => ({
+    ...input,
+    mode: 'running',
+    workers: initialWorkers(input.spec),
+    restarts: {},
+    blockers: [],
+    rounds: [],
+    activeRound: null,
+    reviewQueue: [],
+    outcome: null,
+    stopReason: null,
+  }),
+  initial: 'initializing',
+  on: {
+    'WORKER.STATUS': { actions: act<WorkerStatusEvent>((context, event, enqueue) => onWorkerStatus(context, event, enqueue)) },
+    'WORKER.FAILED': { actions: act<WorkerFailedEvent>((context, event, enqueue) => supervise(context, event, enqueue)) },
+    'WORKER.TIMED_OUT': {
+      actions: act<WorkerTimedOutEvent>((context, event, enqueue) => {
+        const seconds = Math.round(event.activeMs / 1000);
+        raiseBlocker(context, enqueue, {
+          kind: 'WORKER_TIMEOUT',
+          workerId: event.workerId,
+          message: `${event.workerId} ran for ${seconds}s, past its workerTimeoutSec; its process group was killed`,
+          action: 'Answer retry to run it again with a fresh time budget (raise limits.workerTimeoutSec for the next session), skip to go on without it, or stop.',
+          options: ['retry', 'skip', 'stop'],
+        });
+      }),
+    },
+    'ROUND.LAUNCH': { actions: act<Extract<RoundRequest, { type: 'ROUND.LAUNCH' }>>((context, event, enqueue) => launchReviewers(context, event.roundId, event.assignments, enqueue)) },
+    'ROUND.RETRY_REVIEWER': { actions: act<Extract<RoundRequest, { type: 'ROUND.RETRY_REVIEWER' }>>((context, event, enqueue) => sendToWorker(context, event.reviewerId, { type: 'FOLLOW_UP', text: renderStrictVerdictRequest() }, enqueue)) },
+    'ROUND.ACCEPT_REVIEWER': { actions: act<Extract<RoundRequest, { type: 'ROUND.ACCEPT_REVIEWER' }>>((context, event, enqueue) => sendToWorker(context, event.reviewerId, { type: 'REVIEW.CONTINUE' }, enqueue)) },
+    'ROUND.STOP_REVIEWER': { actions: act<Extract<RoundRequest, { type: 'ROUND.STOP_REVIEWER' }>>((context, event, enqueue) => sendToWorker(context, event.reviewerId, { type: 'STOP' }, enqueue)) },
+    'ROUND.DONE': { actions: act<RoundDoneEvent>((context, event, enqueue) => onRoundDone(context, event, enqueue)) },
+    RESOLVE: { actions: act<Extract<SessionEvent, { type: 'RESOLVE' }>>((context, event, enqueue) => resolve(context, event, enqueue)) },
+    INTERVENE: {
+      actions: act<Extract<SessionEvent, { type: 'INTERVENE' }>>((context, event, enqueue) => {
+        if (event.act === 'stop' && !event.workerId) {
+          enqueue.raise({ type: 'STOP', reason: event.blocker.message });
+          return;
+        }
+        if (event.workerId) sendToWorker(context, event.workerId, { type: event.act === 'pause' ? 'PAUSE' : 'STOP' }, enqueue);
+        raiseBlocker(context, enqueue, { ...event.blocker, ...(event.workerId ? { workerId: event.workerId } : {}), options: ['retry', 'skip', 'stop'] });
+      }),
+    },
+  },
+  states: {
+    initializing: {
+      entry: act((context, _event, enqueue) => {
+        for (const w of context.spec.workers) {
+          enqueue.spawnChild('worker', { id: w.id, systemId: `worker:${w.id}`, input: workerInput(context, w.id, 1) });
+        }
+      }),
+      always: 'running',
+    },
+    running: {
+      entry: [assign({ mode: 'running' }), act((context, _event, enqueue) => advance(context, enqueue))],
+      always: [
+        { guard: 'allDone', target: 'completed' },
+        { guard: 'needsPerson', target: 'waiting' },
+      ],
+      on: {
+        PAUSE: [
+          { guard: ({ event }) => event.workerId !== undefined, actions: act<Extract<SessionEvent, { type: 'PAUSE' }>>((context, event, enqueue) => sendToWorker(context, event.workerId as string, { type: 'PAUSE' }, enqueue)) },
+          { target: 'paused' },
+        ],
+        RESUME: { actions: act<Extract<SessionEvent, { type: 'RESUME' }>>((context, event, enqueue) => event.workerId && sendToWorker(context, event.workerId, { type: 'RESUME' }, enqueue)) },
+        REVIEW: { actions: act<Extract<SessionEvent, { type: 'REVIEW' }>>((context, event, enqueue) => requestReview(context, event.target, 'requested by a person', enqueue)) },
+        STOP: { target: 'stopping', actions: assign({ outcome: 'stopped', stopReason: ({ event }) => event.reason ?? 'stopped by a person' }) },
+      },
+    },
+    waiting: {
+      entry: assign({ mode: 'waiting' }),
+      always: [
+        { guard: 'allDone', target: 'completed' },
+        { guard: 'canProgress', target: 'running' },
+      ],
+      on: {
+        REVIEW: { actions: act<Extract<SessionEvent, { type: 'REVIEW' }>>((context, event, enqueue) => requestReview(context, event.target, 'requested by a person', enqueue)) },
+        STOP: { target: 'stopping', actions: assign({ outcome: 'stopped', stopReason: ({ event }) => event.reason ?? 'stopped by a person' }) },
+      },
+    },
+    paused: {
+      entry: [
+        assign({ mode: 'paused' }),
+        act((context, _event, enqueue) => {
+          for (const w of Object.values(context.workers)) {
+            if (w.status === 'running' || w.status === 'recovering') enqueue.sendTo(w.actorId, { type: 'PAUSE' });
+          }
+        }),
+      ],
+      on: {
+        RESUME: [
+          { guard: ({ event }) => event.workerId !== undefined, actions: act<Extract<SessionEvent, { type: 'RESUME' }>>((context, event, enqueue) => sendToWorker(context, event.workerId as string, { type: 'RESUME' }, enqueue)) },
+          { target: 'running', actions: 'resumeAll' },
+        ],
+        STOP: { target: 'stopping', actions: assign({ outcome: 'stopped', stopReason: ({ event }) => event.reason ?? 'stopped by a person' }) },
+      },
+    },
+    stopping: {
+      entry: [
+        assign({ mode: 'stopping' }),
+        act((context, _event, enqueue) => {
+          for (const w of Object.values(context.workers)) {
+            if (!['completed', 'failed', 'stopped', 'skipped'].includes(w.status)) enqueue.sendTo(w.actorId, { type: 'STOP' });
+          }
+          if (context.activeRound) {
+            enqueue.stopChild(context.activeRound);
+            enqueue.assign({ activeRound: null, reviewQueue: [] });
+          }
+        }),
+      ],
+      always: { guard: 'allFinal', target: 'stopped' },
+    },
+    completed: { type: 'final', entry: assign({ mode: 'completed', outcome: 'completed' }) },
+    stopped: { type: 'final', entry: assign({ mode: 'stopped', outcome: ({ context }) => context.outcome ?? 'stopped' }) },
+  },
+}).provide({
+  actions: {
+    resumeAll: act((context, _event, enqueue) => {
+      for (const w of Object.values(context.workers)) {
+        if (w.status === 'paused') enqueue.sendTo(w.actorId, { type: 'RESUME' });
+      }
+    }),
+  },
+});
+
+export type SessionMachine = typeof sessionMachine;
+
+// --- handlers ------------------------------------------------------------------------------------------
+
+function workerInput(context: SessionContext, workerId: string, incarnation: number): WorkerInput {
+  const spec = context.spec.workers.find((w) => w.id === workerId);
+  if (!spec) throw new Error(`unknown worker ${workerId}`);
+  const limits = context.spec.limits;
+  return {
+    sessionId: context.sessionId,
+    workerId,
+    agent: spec.agent,
+    role: spec.role,
+    kind: 'worker',
+    task: context.spec.task,
+    targetDir: context.targetDir,
+    includeDirs: spec.includeDirs,
+    ...(spec.model ? { model: spec.model } : {}),
+    ...(spec.prompt ? { customPrompt: spec.prompt } : {}),
+    readOnly: false,
+    awaitReview: awaitsReview(context.spec, workerId),
+    stallTimeoutMs: limits.stallTimeoutSec * 1000,
+    workerTimeoutMs: limits.workerTimeoutSec * 1000,
+    killGraceMs: limits.killGraceMs,
+    ...(incarnation > 1 ? {} : {}),
+  };
+}
+
+/** Start what can start, and the next review round. Called whenever something changed. */
+function advance(context: SessionContext, enqueue: Enqueue): void {
+  if (context.mode !== 'running' && context.mode !== 'waiting') return;
+  const started: Record<string, WorkerEntry> = {};
+  for (const w of readyWorkers(context)) {
+    enqueue.sendTo(w.actorId, { type: 'START', upstream: upstreamOf(context, w.id) });
+    started[w.id] = { ...w, started: true };
+  }
+  if (Object.keys(started).length) enqueue.assign({ workers: { ...context.workers, ...started } });
+  startNextRound({ ...context, workers: { ...context.workers, ...started } }, enqueue);
+}
+
+function onWorkerStatus(context: SessionContext, event: WorkerStatusEvent, enqueue: Enqueue): void {
+  const entry = Object.values(context.workers).find((w) => w.id === event.workerId);
+  if (!entry) return;
+  const updated: WorkerEntry = {
+    ...entry,
+    status: event.status,
+    attempt: event.attempt,
+    finalText: event.finalText ?? entry.finalText,
+    planDone: event.planDone,
+    usage: event.usage,
+    agentSessionId: event.agentSessionId ?? entry.agentSessionId,
+    reason: event.reason,
+  };
+  let next: SessionContext = { ...context, workers: { ...context.workers, [entry.id]: updated } };
+  enqueue.assign({ workers: next.workers });
+
+  if (entry.kind === 'reviewer' && entry.roundId && entry.roundId === context.activeRound) {
+    if (event.status === 'reviewing') enqueue.sendTo(entry.roundId, { type: 'REVIEWER.ANSWER', reviewerId: entry.id, text: event.finalText ?? '' });
+    else if (event.status === 'failed' || event.status === 'stopped' || event.status === 'skipped') {
+      enqueue.sendTo(entry.roundId, { type: 'REVIEWER.FAILED', reviewerId: entry.id, reason: event.reason ?? event.status });
+    }
+  }
+  if (entry.kind === 'worker') {
+    if (event.status === 'reviewing' && entry.status !== 'reviewing') {
+      next = queueReview(next, [entry.id], 'work completed', enqueue);
+    }
+    const every = typeof context.spec.review.trigger === 'object' ? context.spec.review.trigger.everyPlanItems : null;
+    if (every && event.planDone >= updated.reviewedAtPlanDone + every && reviewersFor(context.spec, entry.id).length > 0) {
+      next = { ...next, workers: { ...next.workers, [entry.id]: { ...updated, reviewedAtPlanDone: event.planDone } } };
+      enqueue.assign({ workers: next.workers });
+      next = queueReview(next, [entry.id], `${event.planDone} plan items done`, enqueue);
+    }
+  }
+  advance(next, enqueue);
+}
+
+/** A worker failed: classify -> policy -> restart intensity -> relaunch, or a blocker for a person. */
+function supervise(context: SessionContext, event: WorkerFailedEvent, enqueue: Enqueue): void {
+  const entry = context.workers[event.workerId];
+  if (!entry) return;
+  const limits = context.spec.limits;
+  const now = Date.now();
+  const recent = restartsInWindow(context.restarts[entry.id] ?? [], now, limits.restartWindowSec);
+  const source = { kind: 'supervisor' as const, id: context.sessionId };
+  const decision = decideRecovery({
+    signal: event.signal,
+    agent: entry.agent,
+    fixes: event.fixes,
+    agentSessionId: event.agentSessionId,
+    insideSandbox: context.insideSandbox,
+    recentRestarts: recent.length,
+    limits,
+    now,
+    random: Math.random(),
+  });
+  if (decision.type === 'escalate') {
+    enqueue({ type: 'record', params: { type: 'recovery', source, workerId: entry.id, signal: event.signal, action: 'escalate', attempt: event.attempt, detail: decision.message } });
+    raiseBlocker(context, enqueue, { kind: decision.blocker, workerId: entry.id, message: decision.message, action: decision.action, options: ['retry', 'skip', 'stop'] });
+    return;
+  }
+  if (exceedsIntensity(context.restarts[entry.id] ?? [], now, limits.maxRestarts, limits.restartWindowSec)) {
+    const message = `${entry.id} failed ${recent.length + 1} times within ${limits.restartWindowSec}s (at most ${limits.maxRestarts} restarts allowed); last failure: ${event.signal.kind}: ${event.signal.message}`;
+    enqueue({ type: 'record', params: { type: 'recovery', source, workerId: entry.id, signal: event.signal, action: 'give_up', attempt: event.attempt, detail: message } });
+    enqueue.sendTo(entry.actorId, { type: 'GIVE_UP', reason: 'restart intensity exceeded' });
+    raiseBlocker(context, enqueue, {
+      kind: 'RESTART_INTENSITY',
+      workerId: entry.id,
+      message,
+      action: 'Look at its log (orchestrate logs), fix the cause, then answer retry to run it again; or skip it, or stop the session.',
+      options: ['retry', 'skip', 'stop'],
+    });
+    return;
+  }
+  enqueue.assign({ restarts: { ...context.restarts, [entry.id]: [...recent, now] } });
+  enqueue({
+    type: 'record',
+    params: {
+      type: 'recovery',
+      source,
+      workerId: entry.id,
+      signal: event.signal,
+      action: decision.action,
+      attempt: event.attempt,
+      backoffMs: decision.delayMs,
+      change: decision.change,
+      detail: decision.detail,
+    },
+  });
+  const prompt: PromptSpec | 'original' = decision.prompt === 'original' ? 'original' : { kind: 'continue', reason: decision.prompt };
+  enqueue.sendTo(entry.actorId, { type: 'RECOVER', delayMs: decision.delayMs, fixes: decision.fixes, resumeId: decision.resume ? event.agentSessionId : null, prompt });
+  if (context.mode === 'paused') enqueue.sendTo(entry.actorId, { type: 'PAUSE' });
+}
+
+function raiseBlocker(context: SessionContext, enqueue: Enqueue, blocker: Omit<BlockerRecord, 'id' | 'open'>): string {
+  const id = nextBlockerId(context);
+  const record: BlockerRecord = { ...blocker, id, open: true };
+  enqueue.assign({ blockers: [...context.blockers, record] });
+  enqueue({ type: 'record', params: blockerEvent(context, record) });
+  if (blocker.workerId && context.workers[blocker.workerId]) enqueue.sendTo(context.workers[blocker.workerId]!.actorId, { type: 'ESCALATED', blockerId: id });
+  return id;
+}
+
+function blockerEvent(context: SessionContext, record: BlockerRecord): NewEvent {
+  return {
+    type: 'blocker',
+    source: { kind: 'supervisor', id: context.sessionId },
+    blockerId: record.id,
+    kind: record.kind,
+    ...(record.workerId ? { workerId: record.workerId } : {}),
+    message: record.message,
+    action: record.action,
+    options: record.options,
+    ...(record.resolution ? { resolution: record.resolution } : {}),
+  };
+}
+
+/** A person answered a blocker. */
+function resolve(context: SessionContext, event: Extract<SessionEvent, { type: 'RESOLVE' }>, enqueue: Enqueue): void {
+  const blocker = context.blockers.find((b) => b.id === event.blockerId);
+  if (!blocker || !blocker.open || !blocker.options.includes(event.choice)) return;
+  const resolution = { choice: event.choice, ...(event.text ? { text: event.text } : {}), ...(event.by ? { by: event.by } : {}) };
+  const closed: BlockerRecord = { ...blocker, open: false, resolution };
+  enqueue.assign({ blockers: context.blockers.map((b) => (b.id === blocker.id ? closed : b)) });
+  enqueue({ type: 'record', params: blockerEvent(context, closed) });
+
+  if (event.choice === 'stop') {
+    enqueue.raise({ type: 'STOP', reason: `stopped by a person answering ${blocker.kind}` });
+    return;
+  }
+  if (blocker.kind === 'CLARIFICATION_NEEDED') {
+    const text = renderClarificationFollowUp(event.text ?? '', blocker.message.split('\n').slice(1));
+    for (const target of blocker.targets ?? []) {
+      const w = context.workers[target];
+      if (w?.status === 'reviewing') enqueue.sendTo(w.actorId, { type: 'FOLLOW_UP', text });
+    }
+    if (context.mode === 'paused') enqueue.raise({ type: 'RESUME' });
+    return;
+  }
+  const worker = blocker.workerId ? context.workers[blocker.workerId] : undefined;
+  if (!worker) return;
+  if (event.choice === 'skip') {
+    if (['failed', 'stopped'].includes(worker.status)) {
+      enqueue.assign({ workers: { ...context.workers, [worker.id]: { ...worker, status: 'skipped', reason: 'skipped by a person' } } });
+    } else if (worker.status === 'blocked' || worker.status === 'spawned') {
+      enqueue.sendTo(worker.actorId, { type: 'SKIP' });
+    } else {
+      enqueue.sendTo(worker.actorId, { type: 'STOP' });
+      enqueue.assign({ workers: { ...context.workers, [worker.id]: { ...worker, reason: 'skipped by a person' } } });
+    }
+    return;
+  }
+  // retry: a person fixed the cause; restart intensity starts afresh.
+  enqueue.assign({ restarts: { ...context.restarts, [worker.id]: [] } });
+  if (worker.status === 'blocked') {
+    const resumeId = worker.agentSessionId;
+    enqueue.sendTo(worker.actorId, { type: 'RECOVER', delayMs: 0, fixes: {}, resumeId, prompt: resumeId ? { kind: 'continue', reason: 'resume' } : 'original' });
+  } else if (worker.status === 'paused') {
+    enqueue.sendTo(worker.actorId, { type: 'RESUME' });
+  } else if (worker.status === 'failed' || worker.status === 'stopped') {
+    respawn(context, worker, enqueue);
+  }
+}
+
+/** A worker that ended for good (failed) gets a new incarnation, continuing its agent's own session. */
+function respawn(context: SessionContext, worker: WorkerEntry, enqueue: Enqueue): void {
+  const incarnation = worker.incarnation + 1;
+  const actorId = `${worker.id}~${incarnation}`;
+  const input: WorkerInput = { ...workerInput(context, worker.id, incarnation) };
+  enqueue.stopChild(worker.actorId);
+  enqueue.spawnChild('worker', { id: actorId, systemId: `worker:${actorId}`, input });
+  enqueue.assign({ workers: { ...context.workers, [worker.id]: { ...worker, actorId, incarnation, status: 'spawned', started: true } } });
+  enqueue.sendTo(actorId, { type: 'START', upstream: upstreamOf(context, worker.id) });
+}
+
+function sendToWorker(context: SessionContext, workerId: string, event: { type: string } & Record<string, unknown>, enqueue: Enqueue): void {
+  const worker = context.workers[workerId];
+  if (worker) enqueue.sendTo(worker.actorId, event as never);
+}
+
+// --- reviews ------------------------------------------------------------------------------------------------
+
+function requestReview(context: SessionContext, target: string | undefined, reason: string, enqueue: Enqueue): void {
+  const targets = target ? [target] : [...new Set(context.spec.reviews.map((r) => r.target))];
+  const next = queueReview(context, targets.filter((t) => context.workers[t]), reason, enqueue);
+  startNextRound(next, enqueue);
+}
+
+function queueReview(context: SessionContext, targets: string[], reason: string, enqueue: Enqueue): SessionContext {
+  if (targets.length === 0) return context;
+  const reviewQueue = [...context.reviewQueue, { targets, reason }];
+  enqueue.assign({ reviewQueue });
+  return { ...context, reviewQueue };
+}
+
+function startNextRound(context: SessionContext, enqueue: Enqueue): void {
+  if (context.activeRound !== null || context.mode === 'paused' || context.mode === 'stopping') return;
+  const queue = [...context.reviewQueue];
+  const rounds = [...context.rounds];
+  while (queue.length > 0) {
+    const request = queue.shift()!;
+    const roundNo = rounds.length + 1;
+    const pairs = request.targets.flatMap((t) => reviewersFor(context.spec, t));
+    if (roundNo > context.spec.review.maxRounds || pairs.length === 0) {
+      const why = pairs.length === 0 ? 'no reviewer is configured for it' : `the cap of ${context.spec.review.maxRounds} review rounds per session is reached`;
+      for (const t of request.targets) {
+        const w = context.workers[t];
+        if (w?.status === 'reviewing') enqueue.sendTo(w.actorId, { type: 'REVIEW.CONTINUE' });
+        enqueue({
+          type: 'record',
+          params: { type: 'decision', source: { kind: 'review', id: 'cap' }, roundId: 'none', target: t, decision: 'CONTINUE', counts: { approve: 0, concern: 0, blocker: 0 }, action: `not reviewed: ${why}; continuing` },
+        });
+      }
+      continue;
+    }
+    const roundId = `round-${roundNo}`;
+    const assignments: ReviewerAssignment[] = pairs.map((p) => ({ reviewerId: `r${roundNo}-${p.reviewer}-${p.target}`, reviewer: p.reviewer, target: p.target, focus: p.focus }));
+    rounds.push({ roundId, targets: request.targets, reason: request.reason, decision: null });
+    enqueue.assign({ reviewQueue: queue, rounds, activeRound: roundId });
+    enqueue.spawnChild('reviewRound', {
+      id: roundId,
+      systemId: `review:${roundId}`,
+      input: { sessionId: context.sessionId, roundId, targets: request.targets, assignments, timeoutMs: context.spec.review.timeoutSec * 1000 },
+    });
+    return;
+  }
+  enqueue.assign({ reviewQueue: queue, rounds });
+}
+
+function launchReviewers(context: SessionContext, roundId: string, assignments: ReviewerAssignment[], enqueue: Enqueue): void {
+  const workers = { ...context.workers };
+  const limits = context.spec.limits;
+  for (const a of assignments) {
+    const target = context.workers[a.target];
+    const targetSpec = context.spec.workers.find((w) => w.id === a.target);
+    const input: WorkerInput = {
+      sessionId: context.sessionId,
+      workerId: a.reviewerId,
+      agent: a.reviewer,
+      role: 'reviewer',
+      kind: 'reviewer',
+      roundId,
+      task: context.spec.task,
+      targetDir: context.targetDir,
+      includeDirs: [],
+      readOnly: true,
+      awaitReview: true,
+      prompt: {
+        kind: 'review',
+        task: context.spec.task,
+        targetId: a.target,
+        targetRole: targetSpec?.role ?? a.target,
+        targetAgent: targetSpec?.agent ?? '',
+        targetSummary: target?.finalText ?? '',
+        focus: a.focus,
+        targetDir: context.targetDir,
+        baseCommit: context.baseCommit,
+        diffLimitBytes: context.spec.review.diffLimitBytes,
+        strict: false,
+      },
+      stallTimeoutMs: limits.stallTimeoutSec * 1000,
+      workerTimeoutMs: context.spec.review.timeoutSec * 2000,
+      killGraceMs: limits.killGraceMs,
+    };
+    enqueue.spawnChild('worker', { id: a.reviewerId, systemId: `worker:${a.reviewerId}`, input });
+    workers[a.reviewerId] = {
+      id: a.reviewerId,
+      agent: a.reviewer,
+      role: 'reviewer',
+      kind: 'reviewer',
+      roundId,
+      actorId: a.reviewerId,
+      incarnation: 1,
+      status: 'spawned',
+      started: true,
+      attempt: 0,
+      finalText: null,
+      planDone: 0,
+      reviewedAtPlanDone: 0,
+      usage: {},
+      agentSessionId: null,
+      dependsOn: [],
+      reason: null,
+    };
+    enqueue.sendTo(a.reviewerId, { type: 'START', upstream: [] });
+  }
+  enqueue.assign({ workers });
+  enqueue.sendTo(roundId, { type: 'ROUND.LAUNCHED' });
+}
+
+function onRoundDone(context: SessionContext, event: RoundDoneEvent, enqueue: Enqueue): void {
+  const { output } = event;
+  const counts = { approve: 0, concern: 0, blocker: 0 };
+  for (const v of output.verdicts) counts[v.verdict.verdict]++;
+  const rounds = context.rounds.map((r) => (r.roundId === output.roundId ? { ...r, decision: output.decision } : r));
+  enqueue.assign({ rounds, activeRound: null });
+  enqueue.stopChild(output.roundId);
+  const base = { type: 'decision' as const, source: { kind: 'review' as const, id: output.roundId }, roundId: output.roundId, target: output.targets.join(','), decision: output.decision, counts };
+  const targetsInReview = output.targets.map((t) => context.workers[t]).filter((w): w is WorkerEntry => w?.status === 'reviewing');
+  const next = { ...context, rounds, activeRound: null };
+
+  switch (output.decision) {
+    case 'CONTINUE':
+    case 'LOG_WARNING': {
+      const warning = output.verdicts.filter((v) => v.verdict.verdict === 'concern').map((v) => `${v.reviewer}: ${v.verdict.summary}`);
+      enqueue({ type: 'record', params: { ...base, action: output.decision === 'CONTINUE' ? 'all reviewers approve; continuing' : `one concern logged; continuing (${warning.join('; ')})` } });
+      for (const w of targetsInReview) enqueue.sendTo(w.actorId, { type: 'REVIEW.CONTINUE' });
+      advance(next, enqueue);
+      return;
+    }
+    case 'PAUSE_AND_CLARIFY': {
+      const concerns = output.verdicts
+        .filter((v) => v.verdict.verdict !== 'approve')
+        .flatMap((v) => (v.verdict.issues.length ? v.verdict.issues.map((i) => `${v.reviewer}: ${i.file ? `${i.file}${i.line ? `:${i.line}` : ''}: ` : ''}${i.message}`) : [`${v.reviewer}: ${v.verdict.summary}`]));
+      enqueue({ type: 'record', params: { ...base, action: 'paused; waiting for a person to answer the concerns' } });
+      raiseBlocker(next, enqueue, {
+        kind: 'CLARIFICATION_NEEDED',
+        roundId: output.roundId,
+        targets: output.targets,
+        message: [`Reviewers raised ${counts.concern} concerns about ${output.targets.join(', ')}:`, ...concerns].join('\n'),
+        action: 'Answer with guidance for the reviewed agent (it continues with your answer, and the work is reviewed again), or stop.',
+        options: ['answer', 'stop'],
+      });
+      enqueue.raise({ type: 'PAUSE' });
+      return;
+    }
+    case 'STOP_AND_ESCALATE': {
+      const blocking = output.verdicts
+        .filter((v) => v.verdict.verdict === 'blocker')
+        .flatMap((v) => {
+          const issues = v.verdict.issues.filter((i) => i.severity === 'blocker');
+          return issues.length ? issues.map((i) => `${v.reviewer}: ${i.file ? `${i.file}${i.line ? `:${i.line}` : ''}: ` : ''}${i.message}`) : [`${v.reviewer}: ${v.verdict.summary}`];
+        });
+      enqueue({ type: 'record', params: { ...base, action: 'session stopped; escalated to a person' } });
+      raiseBlocker(next, enqueue, {
+        kind: 'REVIEW_BLOCKER',
+        roundId: output.roundId,
+        targets: output.targets,
+        message: [`A reviewer found blocking issues in ${output.targets.join(', ')}:`, ...blocking].join('\n'),
+        action: 'Read the blocking issues, fix them (or start a new session with a clearer task); this session is stopped.',
+        options: [],
+      });
+      enqueue.assign({ outcome: 'escalated', stopReason: `review blocker in ${output.targets.join(', ')}` });
+      enqueue.raise({ type: 'STOP', reason: 'review blocker' });
+      return;
+    }
+  }
+}

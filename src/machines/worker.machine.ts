@@ -1,0 +1,425 @@
+/**
+ * One agent worker's lifecycle. Pure: the agent process is the `agentProcess` actor (src/actors), invoked
+ * by name and provided by the runtime; the backoff is a deadline timer actor, so a restored snapshot keeps
+ * the original deadline (XState does not persist `after` timers).
+ *
+ *   spawned -START-> running -PROCESS.EXITED ok-> completed | reviewing (work under review)
+ *                    running -PROCESS.EXITED failed-> blocked (the supervisor decides)
+ *   blocked -RECOVER-> recovering -TIMER.DONE-> running (next attempt, changed command)
+ *   blocked -GIVE_UP-> failed; -SKIP-> skipped; a blocker keeps it blocked until a person answers
+ *   running/recovering have a `paused` substate (SIGSTOP of the process group; timers stand still)
+ */
+import { deadlineTimer } from './deadline-timer.js';
+import { assign, fromCallback, sendParent, sendTo, setup } from 'xstate';
+import type { LaunchFixes } from '../agents/types.js';
+import type { FailureSignal, Usage } from '../domain/events.js';
+import { addUsage } from '../domain/output-facts.js';
+import type { OutputFacts } from '../domain/output-facts.js';
+import type { PromptSpec, UpstreamSummary } from '../domain/prompts.js';
+import type { AgentProcessCommand, AgentProcessEvent, AgentProcessInput } from '../actors/agent-process.js';
+
+export type WorkerStatus =
+  | 'spawned'
+  | 'running'
+  | 'paused'
+  | 'stopping'
+  | 'blocked'
+  | 'recovering'
+  | 'reviewing'
+  | 'completed'
+  | 'failed'
+  | 'stopped'
+  | 'skipped';
+
+export const FINAL_WORKER_STATUSES: readonly WorkerStatus[] = ['completed', 'failed', 'stopped', 'skipped'];
+
+export interface WorkerInput {
+  sessionId: string;
+  workerId: string;
+  agent: string;
+  role: string;
+  /** `reviewer` workers are launched by a review round; their answer is checked before they complete. */
+  kind: 'worker' | 'reviewer';
+  roundId?: string;
+  task: string;
+  targetDir: string;
+  includeDirs: string[];
+  model?: string;
+  customPrompt?: string;
+  /** A prompt fixed up front (reviewers); workers get their role prompt when they start. */
+  prompt?: PromptSpec;
+  readOnly: boolean;
+  /** Wait in `reviewing` after success until the session says CONTINUE (or sends a follow-up). */
+  awaitReview: boolean;
+  stallTimeoutMs: number;
+  workerTimeoutMs: number | null;
+  killGraceMs: number;
+  /** Initial launch fixes (e.g. IS_SANDBOX inside our sandbox is decided by recovery, not here). */
+  fixes?: LaunchFixes;
+}
+
+export interface WorkerContext extends WorkerInput {
+  attempt: number;
+  /** The prompt of the next launch. */
+  prompt: PromptSpec;
+  /** The prompt the worker started with (a fresh relaunch uses it again). */
+  originalPrompt: PromptSpec;
+  fixes: LaunchFixes;
+  /** Agent session id to resume in the next launch; null = a fresh launch. */
+  resumeId: string | null;
+  agentSessionId: string | null;
+  pid: number | null;
+  progress: number;
+  plan: { done: number; total: number } | null;
+  steps: number;
+  lastActivity: string | null;
+  finalText: string | null;
+  filesChanged: string[];
+  /** Usage per attempt (each agent run reports its own totals). */
+  usageByAttempt: Record<string, Usage>;
+  activeMs: number;
+  lastFailure: FailureSignal | null;
+  exit: { code: number | null; signal: string | null } | null;
+  backoff: { dueAt: number; remainingMs: number | null } | null;
+  blockerId: string | null;
+  endReason: string | null;
+}
+
+export type WorkerEvent =
+  | { type: 'START'; upstream: UpstreamSummary[] }
+  | { type: 'PAUSE' }
+  | { type: 'RESUME' }
+  | { type: 'STOP' }
+  | AgentProcessEvent
+  /** `prompt: 'original'` relaunches with the prompt the worker started with. */
+  | { type: 'RECOVER'; delayMs: number; fixes: LaunchFixes; resumeId: string | null; prompt: PromptSpec | 'original' }
+  | { type: 'ESCALATED'; blockerId: string }
+  | { type: 'GIVE_UP'; reason: string }
+  | { type: 'SKIP' }
+  | { type: 'TIMER.DONE' }
+  | { type: 'REVIEW.CONTINUE' }
+  | { type: 'FOLLOW_UP'; text: string };
+
+/** What a worker tells its parent (the session) whenever its status or its summary changes. */
+export interface WorkerStatusEvent {
+  type: 'WORKER.STATUS';
+  workerId: string;
+  kind: 'worker' | 'reviewer';
+  roundId?: string;
+  status: WorkerStatus;
+  /** The full state path (running.paused) and the event that caused it: the runtime logs the state event. */
+  state: string;
+  cause: string;
+  progress: number;
+  attempt: number;
+  finalText: string | null;
+  planDone: number;
+  usage: Usage;
+  agentSessionId: string | null;
+  reason: string | null;
+}
+
+export interface WorkerFailedEvent {
+  type: 'WORKER.FAILED';
+  workerId: string;
+  kind: 'worker' | 'reviewer';
+  attempt: number;
+  signal: FailureSignal;
+  agentSessionId: string | null;
+  fixes: LaunchFixes;
+}
+
+export interface WorkerTimedOutEvent {
+  type: 'WORKER.TIMED_OUT';
+  workerId: string;
+  activeMs: number;
+}
+
+export function totalUsage(context: Pick<WorkerContext, 'usageByAttempt'>): Usage {
+  return Object.values(context.usageByAttempt).reduce<Usage>((sum, u) => addUsage(sum, u), {});
+}
+
+/** Progress 0..1: the plan's done/total when the agent keeps one, else a curve over its steps (never 1 before the end). */
+export function computeProgress(plan: { done: number; total: number } | null, steps: number): number {
+  if (plan && plan.total > 0) return Math.min(0.99, plan.done / plan.total);
+  return Math.min(0.9, 1 - 1 / (1 + steps / 8));
+}
+
+function statusEvent(context: WorkerContext, status: WorkerStatus, state: string, cause: string): WorkerStatusEvent {
+  return {
+    type: 'WORKER.STATUS',
+    workerId: context.workerId,
+    kind: context.kind,
+    ...(context.roundId ? { roundId: context.roundId } : {}),
+    status,
+    state,
+    cause,
+    progress: context.progress,
+    attempt: context.attempt,
+    finalText: context.finalText,
+    planDone: context.plan?.done ?? 0,
+    usage: totalUsage(context),
+    agentSessionId: context.agentSessionId,
+    reason: context.endReason,
+  };
+}
+
+/** Entry action of every state: tell the parent (status for people, full path for the state event). */
+const statusOf = (status: WorkerStatus, state: string = status) => ({ type: 'reportStatus' as const, params: { status, state } });
+
+export const workerMachine = setup({
+  types: {
+    context: {} as WorkerContext,
+    events: {} as WorkerEvent,
+    input: {} as WorkerInput,
+  },
+  actors: {
+    // Provided by the runtime (src/runtime); this placeholder never launches anything.
+    agentProcess: fromCallback<AgentProcessCommand, AgentProcessInput>(() => () => undefined),
+    deadlineTimer,
+  },
+  guards: {
+    currentAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt,
+    exitedOkAwaitingReview: ({ context, event }) =>
+      event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'ok' && context.awaitReview,
+    exitedOk: ({ context, event }) => event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'ok',
+    exitedStopped: ({ context, event }) => event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'stopped',
+    exitedTimedOut: ({ context, event }) => event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'timed_out',
+    exitedFailed: ({ context, event }) => event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'failed',
+  },
+  actions: {
+    startNextAttempt: assign({ attempt: ({ context }) => context.attempt + 1, pid: null, exit: null, backoff: null, blockerId: null }),
+    applyFacts: assign(({ context, event }) => {
+      if (event.type !== 'PROCESS.OUTPUT' && event.type !== 'PROCESS.EXITED') return {};
+      const facts: OutputFacts = event.facts;
+      const progress = computeProgress(facts.plan ?? null, context.steps + facts.steps);
+      return {
+        agentSessionId: facts.agentSessionId ?? context.agentSessionId,
+        plan: facts.plan ?? context.plan,
+        lastActivity: facts.lastActivity ?? context.lastActivity,
+        finalText: facts.finalText ?? context.finalText,
+        filesChanged: [...new Set([...context.filesChanged, ...facts.filesChanged])].slice(0, 200),
+        usageByAttempt: facts.usage ? { ...context.usageByAttempt, [String(event.attempt)]: facts.usage } : context.usageByAttempt,
+        progress: Math.max(context.progress, progress),
+      };
+    }),
+    recordExit: assign(({ context, event }) => {
+      if (event.type !== 'PROCESS.EXITED') return {};
+      return {
+        // Steps of a finished attempt carry over, so progress of the next attempt starts where this one ended.
+        steps: context.steps + event.facts.steps,
+        activeMs: context.activeMs + event.activeMs,
+        exit: { code: event.exitCode, signal: event.signal },
+        lastFailure: event.failure,
+        pid: null,
+      };
+    }),
+    notifyFailed: sendParent(({ context, event }): WorkerFailedEvent => ({
+      type: 'WORKER.FAILED',
+      workerId: context.workerId,
+      kind: context.kind,
+      attempt: context.attempt,
+      signal: event.type === 'PROCESS.EXITED' && event.failure ? event.failure : { kind: 'crashed', message: 'the agent failed' },
+      agentSessionId: context.agentSessionId,
+      fixes: context.fixes,
+    })),
+    notifyTimedOut: sendParent(({ context }): WorkerTimedOutEvent => ({
+      type: 'WORKER.TIMED_OUT',
+      workerId: context.workerId,
+      activeMs: context.activeMs,
+    })),
+    reportStatus: sendParent(({ context, event }, params: { status: WorkerStatus; state: string }) => statusEvent(context, params.status, params.state, event.type)),
+    notifyOutput: sendParent(({ context, event }) => statusEvent(context, 'running', 'running.active', event.type)),
+  },
+}).createMachine({
+  id: 'worker',
+  context: ({ input }) => {
+    const prompt: PromptSpec = input.prompt ?? { kind: 'role', role: input.role, task: input.task, ...(input.customPrompt ? { custom: input.customPrompt } : {}), upstream: [] };
+    return {
+    ...input,
+    attempt: 0,
+    prompt,
+    originalPrompt: prompt,
+    fixes: input.fixes ?? {},
+    resumeId: null,
+    agentSessionId: null,
+    pid: null,
+    progress: 0,
+    plan: null,
+    steps: 0,
+    lastActivity: null,
+    finalText: null,
+    filesChanged: [],
+    usageByAttempt: {},
+    activeMs: 0,
+    lastFailure: null,
+    exit: null,
+    backoff: null,
+    blockerId: null,
+    endReason: null,
+    };
+  },
+  initial: 'spawned',
+  states: {
+    spawned: {
+      entry: statusOf('spawned'),
+      on: {
+        START: {
+          target: 'running',
+          actions: [
+            assign(({ context, event }) => {
+              const prompt = context.prompt.kind === 'role' ? { ...context.prompt, upstream: event.upstream } : context.prompt;
+              return { prompt, originalPrompt: prompt };
+            }),
+            'startNextAttempt',
+          ],
+        },
+        STOP: { target: 'stopped', actions: assign({ endReason: 'stopped before it started' }) },
+        SKIP: { target: 'skipped', actions: assign({ endReason: 'skipped by a person' }) },
+      },
+    },
+    running: {
+      invoke: {
+        id: 'process',
+        src: 'agentProcess',
+        input: ({ context }): AgentProcessInput => ({
+          sessionId: context.sessionId,
+          workerId: context.workerId,
+          attempt: context.attempt,
+          agent: context.agent,
+          launch: {
+            targetDir: context.targetDir,
+            includeDirs: context.includeDirs,
+            ...(context.model ? { model: context.model } : {}),
+            ...(context.resumeId ? { resume: { agentSessionId: context.resumeId } } : {}),
+            fixes: context.fixes,
+            readOnly: context.readOnly,
+          },
+          prompt: context.prompt,
+          stallTimeoutMs: context.stallTimeoutMs,
+          timeLeftMs: context.workerTimeoutMs === null ? null : Math.max(0, context.workerTimeoutMs - context.activeMs),
+          killGraceMs: context.killGraceMs,
+        }),
+      },
+      initial: 'active',
+      states: {
+        active: {
+          entry: statusOf('running', 'running.active'),
+          on: {
+            PAUSE: { target: 'paused', actions: sendTo('process', { type: 'PROCESS.PAUSE' }) },
+          },
+        },
+        paused: {
+          entry: statusOf('paused', 'running.paused'),
+          on: {
+            RESUME: { target: 'active', actions: sendTo('process', { type: 'PROCESS.RESUME' }) },
+          },
+        },
+        stopping: {
+          entry: statusOf('stopping', 'running.stopping'),
+        },
+      },
+      on: {
+        STOP: { target: '.stopping', actions: [assign({ endReason: 'stopped' }), sendTo('process', { type: 'PROCESS.TERMINATE' })] },
+        'PROCESS.STARTED': { guard: 'currentAttempt', actions: assign({ pid: ({ event }) => event.pid }) },
+        'PROCESS.OUTPUT': { guard: 'currentAttempt', actions: ['applyFacts', 'notifyOutput'] },
+        'PROCESS.EXITED': [
+          { guard: 'exitedStopped', target: 'stopped', actions: ['applyFacts', 'recordExit'] },
+          { guard: 'exitedOkAwaitingReview', target: 'reviewing', actions: ['applyFacts', 'recordExit'] },
+          { guard: 'exitedOk', target: 'completed', actions: ['applyFacts', 'recordExit', assign({ progress: 1 })] },
+          {
+            guard: 'exitedTimedOut',
+            target: 'failed',
+            actions: ['applyFacts', 'recordExit', assign({ endReason: 'worker timeout' }), 'notifyTimedOut'],
+          },
+          { guard: 'exitedFailed', target: 'blocked', actions: ['applyFacts', 'recordExit', 'notifyFailed'] },
+        ],
+      },
+    },
+    blocked: {
+      entry: statusOf('blocked'),
+      on: {
+        RECOVER: {
+          target: 'recovering',
+          actions: assign(({ context, event }) => ({
+            fixes: event.fixes,
+            resumeId: event.resumeId,
+            prompt: event.prompt === 'original' ? context.originalPrompt : event.prompt,
+            backoff: { dueAt: Date.now() + event.delayMs, remainingMs: null },
+          })),
+        },
+        ESCALATED: { actions: assign({ blockerId: ({ event }) => event.blockerId }) },
+        GIVE_UP: { target: 'failed', actions: assign({ endReason: ({ event }) => event.reason }) },
+        SKIP: { target: 'skipped', actions: assign({ endReason: 'skipped by a person' }) },
+        STOP: { target: 'stopped', actions: assign({ endReason: 'stopped' }) },
+      },
+    },
+    recovering: {
+      initial: 'waiting',
+      states: {
+        waiting: {
+          entry: statusOf('recovering', 'recovering.waiting'),
+          invoke: { src: 'deadlineTimer', input: ({ context }) => ({ dueAt: context.backoff?.dueAt ?? 0 }) },
+          on: {
+            'TIMER.DONE': { target: '#worker.running', actions: 'startNextAttempt' },
+            PAUSE: {
+              target: 'paused',
+              actions: assign({
+                backoff: ({ context }) => ({ dueAt: context.backoff?.dueAt ?? 0, remainingMs: Math.max(0, (context.backoff?.dueAt ?? 0) - Date.now()) }),
+              }),
+            },
+          },
+        },
+        paused: {
+          entry: statusOf('paused', 'recovering.paused'),
+          on: {
+            RESUME: {
+              target: 'waiting',
+              actions: assign({
+                backoff: ({ context }) => ({ dueAt: Date.now() + (context.backoff?.remainingMs ?? 0), remainingMs: null }),
+              }),
+            },
+          },
+        },
+      },
+      on: {
+        STOP: { target: 'stopped', actions: assign({ endReason: 'stopped' }) },
+      },
+    },
+    reviewing: {
+      entry: statusOf('reviewing'),
+      on: {
+        'REVIEW.CONTINUE': { target: 'completed', actions: assign({ progress: 1 }) },
+        FOLLOW_UP: {
+          target: 'running',
+          actions: [
+            assign(({ context, event }) => ({
+              prompt: { kind: 'follow-up' as const, text: event.text },
+              resumeId: context.agentSessionId,
+            })),
+            'startNextAttempt',
+          ],
+        },
+        STOP: { target: 'stopped', actions: assign({ endReason: 'stopped' }) },
+      },
+    },
+    completed: { type: 'final', entry: statusOf('completed') },
+    failed: { type: 'final', entry: statusOf('failed') },
+    stopped: { type: 'final', entry: statusOf('stopped') },
+    skipped: { type: 'final', entry: statusOf('skipped') },
+  },
+});
+
+export type WorkerMachine = typeof workerMachine;
+
+/** The status a person sees, from a worker snapshot's state value. */
+export function workerStatusOf(value: unknown): WorkerStatus {
+  if (typeof value === 'string') return value as WorkerStatus;
+  if (value && typeof value === 'object') {
+    const [top, sub] = Object.entries(value as Record<string, unknown>)[0] ?? [];
+    if (sub === 'paused') return 'paused';
+    if (top === 'running' && sub === 'stopping') return 'stopping';
+    return (top ?? 'spawned') as WorkerStatus;
+  }
+  return 'spawned';
+}

@@ -1,0 +1,38 @@
+/** Finding agent binaries on this machine (the I/O half of src/agents/registry.ts resolveAgentBinary). */
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import type { AgentAdapter } from '../agents/types.js';
+import { resolveAgentBinary } from '../agents/registry.js';
+
+/** The first executable file named `bin` on PATH, like `which`. */
+export function which(bin: string, pathVar = process.env.PATH ?? ''): string | null {
+  for (const dir of pathVar.split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, bin);
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  return null;
+}
+
+export function isExecutableFile(path: string): boolean {
+  try {
+    if (!statSync(path).isFile()) return false;
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The binary to run for an adapter, or a sentence telling a person how to make one available. */
+export function findAgentBinary(adapter: AgentAdapter, env: Record<string, string | undefined>): { path: string } | { error: string } {
+  const found = resolveAgentBinary(adapter, env, (bin) => which(bin, env.PATH ?? ''));
+  if (!found) {
+    return { error: `${adapter.displayName} (\`${adapter.defaultBinary}\`) is not on PATH. Install it, or set ${adapter.binEnvVar} to its path.` };
+  }
+  const path = found.from === 'env' && !isAbsolute(found.path) ? resolve(found.path) : found.path;
+  if (!isExecutableFile(path)) {
+    return { error: `${adapter.binEnvVar}=${found.path} is not an executable file. Point it at the ${adapter.displayName} binary.` };
+  }
+  return { path };
+}

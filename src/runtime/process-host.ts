@@ -1,0 +1,60 @@
+/**
+ * The effects the agentProcess actor needs, bound to one session: its files and records in the store,
+ * the adapters, binary lookup, prompt rendering (review prompts read `git diff`), and the sandbox wrapper.
+ */
+import type { AgentProcessHost } from '../actors/agent-process.js';
+import type { LaunchRequest } from '../actors/process-group.js';
+import { getAdapter } from '../agents/registry.js';
+import type { AgentPayload, NewEvent } from '../domain/events.js';
+import { renderContinuePrompt, renderReviewPrompt, renderRolePrompt, type PromptSpec } from '../domain/prompts.js';
+import type { SessionStore } from '../store/session-store.js';
+import type { AgentProcessInput } from '../actors/agent-process.js';
+import { findAgentBinary } from './binaries.js';
+import { gitDiff } from './git.js';
+
+export interface ProcessHostOptions {
+  /** Environment the agents are found in and inherit (defaults to process.env). */
+  env?: Record<string, string | undefined>;
+  publish: (events: NewEvent[]) => void;
+  wrapLaunch?: (request: LaunchRequest, input: AgentProcessInput) => LaunchRequest;
+  inspect?: (input: AgentProcessInput, payloads: AgentPayload[]) => void;
+}
+
+export function createProcessHost(store: SessionStore, options: ProcessHostOptions): AgentProcessHost {
+  const env = options.env ?? process.env;
+  return {
+    files: (workerId) => store.agentFiles(workerId),
+    readProcRecords: (workerId) => store.readProcRecords(workerId),
+    writeProcRecord: (workerId, record) => store.writeProcRecord(workerId, record),
+    lastLineEnd: (workerId, attempt) => store.lastLineEnd(workerId, attempt),
+    publish: options.publish,
+    adapter: getAdapter,
+    resolveBinary: (adapter) => findAgentBinary(adapter, env),
+    renderPrompt: (spec) => renderPrompt(spec),
+    wrapLaunch: (request, input) => {
+      const withEnv = options.env ? { ...request, env: { ...pickDefined(options.env), ...request.env } } : request;
+      return options.wrapLaunch ? options.wrapLaunch(withEnv, input) : withEnv;
+    },
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+    now: () => new Date(),
+  };
+}
+
+export async function renderPrompt(spec: PromptSpec): Promise<string> {
+  switch (spec.kind) {
+    case 'role':
+      return renderRolePrompt(spec);
+    case 'continue':
+      return renderContinuePrompt(spec.reason);
+    case 'follow-up':
+      return spec.text;
+    case 'review':
+      return renderReviewPrompt(spec, await gitDiff(spec.targetDir, spec.baseCommit).catch(() => null));
+  }
+}
+
+function pickDefined(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}

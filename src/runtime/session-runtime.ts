@@ -1,0 +1,275 @@
+/**
+ * A live session: the session actor with every named actor and action bound to real effects, its store,
+ * `state` events derived from the actor system's transitions, and the snapshot kept on disk.
+ *
+ * Data flow: agent bytes -> adapter parser -> event -> store (events.jsonl) -> listeners (SSE, CLI);
+ * machine transitions -> `state` events -> store; every state change -> snapshot.json (atomic).
+ */
+import { createActor, type Actor, type InspectionEvent } from 'xstate';
+import { createAgentProcessLogic, type AgentProcessInput } from '../actors/agent-process.js';
+import type { LaunchRequest } from '../actors/process-group.js';
+import type { AgentPayload, NewEvent, OrchestratorEvent } from '../domain/events.js';
+import type { SessionSpec } from '../domain/spec.js';
+import { sessionMachine, type SessionEvent } from '../machines/session.machine.js';
+import { workerMachine, type WorkerStatusEvent } from '../machines/worker.machine.js';
+import { reviewMachine } from '../machines/review.machine.js';
+import { SessionStore } from '../store/session-store.js';
+import { gitHead } from './git.js';
+import { createProcessHost } from './process-host.js';
+import { buildSessionView, type SessionView } from './view.js';
+
+export interface RuntimeOptions {
+  workspace: string;
+  /** Environment for finding and running agents (defaults to process.env). */
+  env?: Record<string, string | undefined>;
+  /** Workers run inside our sandbox (src/safety decides; claude's root refusal may then be lifted). */
+  insideSandbox?: boolean;
+  wrapLaunch?: (request: LaunchRequest, input: AgentProcessInput) => LaunchRequest;
+  inspect?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
+}
+
+export type SessionEndState = 'completed' | 'stopped' | 'escalated' | 'waiting';
+
+/** How often context-only changes (usage, progress) reach snapshot.json at most; state changes go at once. */
+const SNAPSHOT_THROTTLE_MS = 1000;
+
+export class SessionRuntime {
+  readonly actor: Actor<typeof sessionMachine>;
+  private lastValues = new Map<string, string>();
+  private snapshotTimer: NodeJS.Timeout | null = null;
+  private snapshotDue = false;
+  private stopped = false;
+  private changeListeners = new Set<() => void>();
+  private failure: Error | null = null;
+
+  private constructor(
+    readonly store: SessionStore,
+    private readonly options: RuntimeOptions,
+    restored: unknown,
+  ) {
+    const host = createProcessHost(store, {
+      ...(options.env ? { env: options.env } : {}),
+      publish: (events) => this.record(events),
+      ...(options.wrapLaunch ? { wrapLaunch: options.wrapLaunch } : {}),
+      ...(options.inspect ? { inspect: (input: AgentProcessInput, payloads: AgentPayload[]) => options.inspect?.(this, input, payloads) } : {}),
+    });
+    const record = (_: unknown, event: NewEvent) => {
+      this.record([event]);
+    };
+    const machine = sessionMachine.provide({
+      actors: {
+        worker: workerMachine.provide({ actors: { agentProcess: createAgentProcessLogic(host) } }),
+        reviewRound: reviewMachine.provide({ actions: { record } }),
+      },
+      actions: { record },
+    });
+    this.actor = createActor(machine, {
+      ...(restored ? { snapshot: restored as never } : {}),
+      input: {
+        sessionId: store.sessionId,
+        spec: store.meta.spec,
+        targetDir: store.meta.targetDir,
+        baseCommit: store.meta.baseCommit,
+        insideSandbox: options.insideSandbox ?? false,
+      },
+      inspect: (event) => this.onInspection(event),
+    });
+    this.actor.subscribe({
+      next: () => this.notifyChange(),
+      // A child error with no handler would otherwise crash the process.
+      error: (error) => {
+        this.failure = error as Error;
+        this.notifyChange();
+      },
+    });
+  }
+
+  /** A new session in a new session folder. */
+  static async create(spec: SessionSpec, targetDir: string, options: RuntimeOptions): Promise<SessionRuntime> {
+    const base = await gitHead(targetDir);
+    const store = SessionStore.create(options.workspace, spec, targetDir, base);
+    const runtime = new SessionRuntime(store, options, null);
+    runtime.recordStateChange('session', store.sessionId, 'created', 'create');
+    return runtime;
+  }
+
+  /**
+   * An existing session, restored from snapshot.json. Its process actors run again: each re-attaches to its
+   * live agent, reads the exit of one that ended meanwhile, or reports it lost (src/actors/agent-process.ts).
+   */
+  static open(sessionId: string, options: RuntimeOptions): SessionRuntime {
+    const store = SessionStore.open(options.workspace, sessionId);
+    const persisted = store.readSnapshot();
+    const runtime = new SessionRuntime(store, options, persisted?.snapshot ?? null);
+    if (persisted) runtime.seedLastValues(persisted.snapshot);
+    return runtime;
+  }
+
+  get sessionId(): string {
+    return this.store.sessionId;
+  }
+
+  start(): this {
+    this.actor.start();
+    this.writeSnapshot();
+    return this;
+  }
+
+  send(event: SessionEvent): void {
+    if (this.stopped) throw new Error(`session ${this.sessionId} is no longer running in this process`);
+    this.actor.send(event);
+  }
+
+  view(): SessionView {
+    return buildSessionView(this.store.meta, this.actor.getPersistedSnapshot(), this.store.log.lastSeq);
+  }
+
+  /** 'completed' | 'stopped' | 'escalated' once final; 'waiting' while only a person can move it. */
+  endState(): SessionEndState | null {
+    const snapshot = this.actor.getSnapshot();
+    if (snapshot.status === 'done') return snapshot.context.outcome === 'escalated' ? 'escalated' : snapshot.context.outcome === 'completed' ? 'completed' : 'stopped';
+    if (snapshot.value === 'waiting') return 'waiting';
+    return null;
+  }
+
+  get error(): Error | null {
+    return this.failure;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** Resolves when the session is final, or (with `orWaiting`) when it needs a person. */
+  waitForEnd(orWaiting = false): Promise<SessionEndState> {
+    return new Promise((resolve, reject) => {
+      // Agents, watchers and timers are unref'd on purpose (they must not keep a detached orchestrator
+      // alive); whoever waits for the session keeps the process alive instead.
+      const keepAlive = setInterval(() => undefined, 1 << 30);
+      const finish = () => {
+        clearInterval(keepAlive);
+        off();
+      };
+      const check = () => {
+        if (this.failure) {
+          finish();
+          reject(this.failure);
+          return;
+        }
+        const end = this.endState();
+        if (end && (end !== 'waiting' || orWaiting)) {
+          finish();
+          resolve(end);
+        }
+      };
+      const off = this.onChange(check);
+      check();
+    });
+  }
+
+  /**
+   * Stop following this session in this process without touching its agents: they keep running and a later
+   * `orchestrate resume` re-attaches. (SIGINT/SIGTERM use STOP instead, which ends the agents.)
+   */
+  detach(): void {
+    if (this.stopped) return;
+    this.writeSnapshot();
+    this.stopped = true;
+    if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
+    this.actor.stop();
+    this.store.close();
+  }
+
+  // --- events and snapshots -------------------------------------------------------------------------
+
+  record(events: NewEvent[]): OrchestratorEvent[] {
+    if (this.stopped || events.length === 0) return [];
+    return this.store.append(events);
+  }
+
+  private onInspection(event: InspectionEvent): void {
+    if (event.type === '@xstate.event' && event.event.type === 'WORKER.STATUS') {
+      // A worker's notification reaches the session (which reacts at once) before the worker's own snapshot
+      // is reported: log the worker's state change here, so the log reads in causal order.
+      const status = event.event as WorkerStatusEvent;
+      const actorId = (event.sourceRef as unknown as { id?: string } | undefined)?.id ?? status.workerId;
+      this.recordStateChange('worker', actorId, status.state, status.cause, status.progress);
+      return;
+    }
+    if (event.type !== '@xstate.snapshot') return;
+    const snapshot = event.snapshot as { value?: unknown; machine?: { id: string }; context?: { progress?: number } };
+    const machineId = snapshot.machine?.id;
+    if (machineId !== 'session' && machineId !== 'worker' && machineId !== 'review') return;
+    const id = machineId === 'session' ? this.sessionId : (event.actorRef as unknown as { id: string }).id;
+    const progress = machineId === 'worker' ? snapshot.context?.progress : undefined;
+    if (!this.recordStateChange(machineId, id, stateValueToString(snapshot.value), event.event.type, progress)) this.scheduleSnapshot();
+  }
+
+  /** Log a `state` event when an actor's state differs from the last one logged; true when it did. */
+  private recordStateChange(machine: 'session' | 'worker' | 'review', id: string, value: string, cause: string, progress?: number): boolean {
+    const key = `${machine}:${id}`;
+    const previous = this.lastValues.get(key) ?? null;
+    if (previous === value) return false;
+    this.lastValues.set(key, value);
+    this.record([
+      {
+        type: 'state',
+        source: { kind: machine, id },
+        machine,
+        id,
+        from: previous,
+        to: value,
+        cause,
+        ...(progress !== undefined ? { progress } : {}),
+      },
+    ]);
+    // Every state change reaches the disk before the next macrotask (coalesced when a step changes several).
+    this.snapshotDue = true;
+    queueMicrotask(() => {
+      if (this.snapshotDue) this.writeSnapshot();
+    });
+    return true;
+  }
+
+  private scheduleSnapshot(): void {
+    if (this.snapshotTimer || this.stopped) return;
+    this.snapshotTimer = setTimeout(() => {
+      this.snapshotTimer = null;
+      this.writeSnapshot();
+    }, SNAPSHOT_THROTTLE_MS);
+    this.snapshotTimer.unref();
+  }
+
+  writeSnapshot(): void {
+    if (this.stopped) return;
+    this.snapshotDue = false;
+    this.store.writeSnapshot(this.actor.getPersistedSnapshot());
+  }
+
+  private notifyChange(): void {
+    for (const listener of this.changeListeners) listener();
+  }
+
+  /** After a restore, known state values must not be reported again as changes. */
+  private seedLastValues(persisted: unknown): void {
+    const walk = (node: { value?: unknown; machine?: unknown; children?: Record<string, { snapshot: unknown; src?: unknown }> }, machineId: string, id: string) => {
+      if (node.value !== undefined) this.lastValues.set(`${machineId}:${id}`, stateValueToString(node.value));
+      for (const [childId, child] of Object.entries(node.children ?? {})) {
+        const src = String(child.src ?? '');
+        const childMachine = src === 'worker' ? 'worker' : src === 'reviewRound' ? 'review' : null;
+        if (childMachine) walk(child.snapshot as never, childMachine, childId);
+      }
+    };
+    walk(persisted as never, 'session', this.sessionId);
+  }
+}
+
+export function stateValueToString(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>);
+    return entries.map(([k, v]) => `${k}.${stateValueToString(v)}`).join(',');
+  }
+  return String(value);
+}

@@ -1,0 +1,117 @@
+/**
+ * The read model of a session for people and programs (CLI status, GET /state, the dashboard), built from
+ * a persisted snapshot: the same code serves a live session and one read from snapshot.json on disk.
+ */
+import type { FailureSignal, Usage } from '../domain/events.js';
+import type { BlockerRecord, RoundRecord, SessionContext } from '../machines/session-context.js';
+import { totalUsage, workerStatusOf, type WorkerContext, type WorkerStatus } from '../machines/worker.machine.js';
+import type { SessionMeta } from '../store/session-store.js';
+
+export interface WorkerView {
+  id: string;
+  agent: string;
+  role: string;
+  kind: 'worker' | 'reviewer';
+  roundId: string | null;
+  status: WorkerStatus;
+  state: string;
+  progress: number;
+  plan: { done: number; total: number } | null;
+  attempt: number;
+  pid: number | null;
+  agentSessionId: string | null;
+  dependsOn: string[];
+  usage: Usage;
+  lastActivity: string | null;
+  summary: string | null;
+  lastFailure: FailureSignal | null;
+  blockerId: string | null;
+  reason: string | null;
+  fixes: Record<string, boolean>;
+  filesChanged: string[];
+}
+
+export interface SessionView {
+  sessionId: string;
+  createdAt: string;
+  task: string;
+  targetDir: string;
+  baseCommit: string | null;
+  state: string;
+  outcome: SessionContext['outcome'];
+  stopReason: string | null;
+  workers: WorkerView[];
+  blockers: BlockerRecord[];
+  rounds: RoundRecord[];
+  usage: Usage;
+  lastSeq: number;
+}
+
+interface PersistedNode {
+  status?: string;
+  value?: unknown;
+  context?: unknown;
+  children?: Record<string, { snapshot: PersistedNode; src?: unknown }>;
+}
+
+export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq: number): SessionView {
+  const root = (persisted ?? {}) as PersistedNode;
+  const context = root.context as SessionContext | undefined;
+  const workers: WorkerView[] = [];
+  if (context) {
+    for (const entry of Object.values(context.workers)) {
+      const child = root.children?.[entry.actorId]?.snapshot;
+      const wc = child?.context as WorkerContext | undefined;
+      const status = child ? (child.status === 'done' ? workerStatusOf(child.value) : workerStatusOf(child.value)) : entry.status;
+      workers.push({
+        id: entry.id,
+        agent: entry.agent,
+        role: entry.role,
+        kind: entry.kind,
+        roundId: entry.roundId ?? null,
+        // A worker a person skipped after it failed keeps its actor in `failed`; the session's word counts.
+        status: entry.status === 'skipped' ? 'skipped' : status,
+        state: child ? valueString(child.value) : entry.status,
+        progress: wc?.progress ?? (entry.status === 'completed' ? 1 : 0),
+        plan: wc?.plan ?? null,
+        attempt: wc?.attempt ?? entry.attempt,
+        pid: wc?.pid ?? null,
+        agentSessionId: wc?.agentSessionId ?? entry.agentSessionId,
+        dependsOn: entry.dependsOn,
+        usage: wc ? totalUsage(wc) : entry.usage,
+        lastActivity: wc?.lastActivity ?? null,
+        summary: wc?.finalText ?? entry.finalText,
+        lastFailure: wc?.lastFailure ?? null,
+        blockerId: wc?.blockerId ?? null,
+        reason: wc?.endReason ?? entry.reason,
+        fixes: { ...(wc?.fixes ?? {}) } as Record<string, boolean>,
+        filesChanged: wc?.filesChanged ?? [],
+      });
+    }
+  }
+  const usage = workers.reduce<Usage>((sum, w) => {
+    for (const [k, v] of Object.entries(w.usage) as Array<[keyof Usage, number | undefined]>) if (v !== undefined) sum[k] = (sum[k] ?? 0) + v;
+    return sum;
+  }, {});
+  return {
+    sessionId: meta.sessionId,
+    createdAt: meta.createdAt,
+    task: meta.spec.task,
+    targetDir: meta.targetDir,
+    baseCommit: meta.baseCommit,
+    state: root.value === undefined ? 'created' : valueString(root.value),
+    outcome: context?.outcome ?? null,
+    stopReason: context?.stopReason ?? null,
+    workers,
+    blockers: context?.blockers ?? [],
+    rounds: context?.rounds ?? [],
+    usage,
+    lastSeq,
+  };
+}
+
+function valueString(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}.${valueString(v)}`).join(',');
+  return String(value);
+}

@@ -1,0 +1,170 @@
+/**
+ * The session's append-only event log: `events.jsonl`, one event a line, `seq` 1, 2, 3 ... with no gap.
+ *
+ * An event is written to the file (one write call per batch, straight to the kernel) before any listener
+ * hears of it, so a subscriber never sees an event that a crash could lose. A torn last line (the process
+ * died mid-write) is cut off when the log is opened. An in-memory index of line offsets makes replay from
+ * any seq (SSE Last-Event-ID) a seek, not a scan.
+ */
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import type { NewEvent, OrchestratorEvent } from '../domain/events.js';
+
+export type EventListener = (events: readonly OrchestratorEvent[]) => void;
+
+export interface OpenedLog {
+  log: EventLog;
+  /** Bytes cut from the end because the last line was torn. */
+  repairedBytes: number;
+}
+
+const READ_CHUNK = 1 << 20;
+
+export class EventLog {
+  private fd: number;
+  private size: number;
+  /** offsets[i] = byte offset of the line holding seq i + 1. */
+  private offsets: number[] = [];
+  private listeners = new Set<EventListener>();
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    readonly sessionId: string,
+    fd: number,
+    size: number,
+  ) {
+    this.fd = fd;
+    this.size = size;
+  }
+
+  /** Open (or create) a log; cut a torn last line; index the offsets of every event. */
+  static open(path: string, sessionId: string, onEvent?: (event: OrchestratorEvent) => void): OpenedLog {
+    const fd = openSync(path, 'a+');
+    const log = new EventLog(path, sessionId, fd, fstatSync(fd).size);
+    const repairedBytes = log.index(onEvent);
+    return { log, repairedBytes };
+  }
+
+  get lastSeq(): number {
+    return this.offsets.length;
+  }
+
+  /** Stamp events with seq, sessionId and ts, write them in one call, then tell the listeners. */
+  append(events: readonly NewEvent[]): OrchestratorEvent[] {
+    if (events.length === 0) return [];
+    if (this.closed) throw new Error(`event log ${this.path} is closed; the session has ended`);
+    const now = new Date().toISOString();
+    const stamped: OrchestratorEvent[] = [];
+    const lines: string[] = [];
+    let offset = this.size;
+    for (const { ts, ...rest } of events) {
+      const full = { seq: this.offsets.length + stamped.length + 1, ts: ts ?? now, sessionId: this.sessionId, ...rest } as OrchestratorEvent;
+      // seq/ts/sessionId first in the line: easier to read by eye and by `grep`.
+      const line = `${JSON.stringify(full)}\n`;
+      stamped.push(full);
+      lines.push(line);
+    }
+    const buffer = Buffer.from(lines.join(''), 'utf8');
+    let written = 0;
+    while (written < buffer.length) written += writeSync(this.fd, buffer, written, buffer.length - written);
+    for (const line of lines) {
+      this.offsets.push(offset);
+      offset += Buffer.byteLength(line, 'utf8');
+    }
+    this.size = offset;
+    for (const listener of this.listeners) {
+      try {
+        listener(stamped);
+      } catch {
+        // A broken listener (a dropped SSE client) must never stop the session.
+      }
+    }
+    return stamped;
+  }
+
+  /** Live events after this call; returns the unsubscribe function. */
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Events with seq > afterSeq, at most `limit`, read from the file (for replay). */
+  readAfter(afterSeq: number, limit = Number.POSITIVE_INFINITY): OrchestratorEvent[] {
+    const first = Math.max(0, afterSeq);
+    if (first >= this.offsets.length) return [];
+    const last = Math.min(this.offsets.length, first + limit);
+    const start = this.offsets[first] as number;
+    const end = last < this.offsets.length ? (this.offsets[last] as number) : this.size;
+    const buffer = Buffer.alloc(end - start);
+    let read = 0;
+    while (read < buffer.length) {
+      const n = readSync(this.fd, buffer, read, buffer.length - read, start + read);
+      if (n === 0) break;
+      read += n;
+    }
+    const text = buffer.toString('utf8', 0, read);
+    const events: OrchestratorEvent[] = [];
+    for (const line of text.split('\n')) {
+      if (line) events.push(JSON.parse(line) as OrchestratorEvent);
+    }
+    return events;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    closeSync(this.fd);
+  }
+
+  private index(onEvent?: (event: OrchestratorEvent) => void): number {
+    const chunk = Buffer.alloc(READ_CHUNK);
+    let position = 0;
+    let lineStart = 0;
+    let pending: Buffer[] = [];
+    let lastGood = 0;
+    while (position < this.size) {
+      const n = readSync(this.fd, chunk, 0, Math.min(READ_CHUNK, this.size - position), position);
+      if (n === 0) break;
+      let from = 0;
+      for (let i = 0; i < n; i++) {
+        if (chunk[i] !== 0x0a) continue;
+        pending.push(chunk.subarray(from, i));
+        const line = Buffer.concat(pending).toString('utf8');
+        pending = [];
+        const event = parseLogLine(line);
+        if (!event || event.seq !== this.offsets.length + 1) {
+          // A line that does not parse, or a seq out of order, can only come from a torn or foreign write:
+          // keep everything before it and cut the rest, so seq stays gap-free.
+          return this.cutAt(lastGood);
+        }
+        this.offsets.push(lineStart);
+        onEvent?.(event);
+        lineStart = position + i + 1;
+        lastGood = lineStart;
+        from = i + 1;
+      }
+      if (from < n) pending.push(Buffer.from(chunk.subarray(from, n)));
+      position += n;
+    }
+    return this.cutAt(lastGood);
+  }
+
+  private cutAt(offset: number): number {
+    const cut = this.size - offset;
+    if (cut > 0) {
+      ftruncateSync(this.fd, offset);
+      this.size = offset;
+    }
+    return cut;
+  }
+}
+
+function parseLogLine(line: string): OrchestratorEvent | null {
+  try {
+    const value = JSON.parse(line) as OrchestratorEvent;
+    return typeof value === 'object' && value !== null && typeof value.seq === 'number' ? value : null;
+  } catch {
+    return null;
+  }
+}

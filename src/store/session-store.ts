@@ -1,0 +1,204 @@
+/**
+ * The session folder: `<workspace>/sessions/<sessionId>/` holds
+ *   session.json         the spec, target directory and the commit the session started from
+ *   events.jsonl         the append-only event log (src/store/event-log.ts)
+ *   snapshot.json        the session actor's persisted snapshot, written atomically
+ *   agents/<worker>.stdout.jsonl, .stderr.log   the agent's raw output, appended across attempts
+ *   agents/<worker>.proc.json                    one record per launch: pid, start time, pgid, offsets
+ *   agents/<worker>.<attempt>.exit               the exit status, written by the launch wrapper
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import type { NewEvent, OrchestratorEvent } from '../domain/events.js';
+import { SessionSpecSchema, type SessionSpec } from '../domain/spec.js';
+import { EventLog } from './event-log.js';
+
+export const SESSION_ID_PATTERN = /^orch_\d{8}_\d{6}_[a-z0-9]{4}$/;
+export const SNAPSHOT_VERSION = 1;
+
+export const SessionMetaSchema = z.object({
+  version: z.literal(1),
+  sessionId: z.string().regex(SESSION_ID_PATTERN),
+  createdAt: z.string(),
+  targetDir: z.string(),
+  /** HEAD of the target repository when the session started (reviews diff against it); null if not a git repo. */
+  baseCommit: z.string().nullable(),
+  spec: SessionSpecSchema,
+});
+export type SessionMeta = z.infer<typeof SessionMetaSchema>;
+
+export const ProcRecordSchema = z.object({
+  attempt: z.number().int().positive(),
+  pid: z.number().int().positive(),
+  pgid: z.number().int().positive(),
+  /** Field 22 of /proc/<pid>/stat (clock ticks after boot): a reused pid has a different start time. */
+  startTime: z.string(),
+  stdoutStart: z.number().int().nonnegative(),
+  stderrStart: z.number().int().nonnegative(),
+  launchedAt: z.string(),
+  argv: z.array(z.string()),
+});
+export type ProcRecord = z.infer<typeof ProcRecordSchema>;
+
+export interface PersistedSession {
+  version: number;
+  /** The last event seq the snapshot reflects. */
+  seq: number;
+  savedAt: string;
+  snapshot: unknown;
+}
+
+export function newSessionId(now = new Date()): string {
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  const date = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}`;
+  const time = `${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const suffix = Array.from(randomBytes(4), (b) => alphabet[b % alphabet.length]).join('');
+  return `orch_${date}_${time}_${suffix}`;
+}
+
+export function sessionsDir(workspace: string): string {
+  return join(resolve(workspace), 'sessions');
+}
+
+/** Write a file so that a reader sees the old or the new content, never half: temp + fsync + rename. */
+export function writeFileAtomic(path: string, data: string, mode = 0o644): void {
+  const temp = `${path}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`;
+  const fd = openSync(temp, 'w', mode);
+  try {
+    const buffer = Buffer.from(data, 'utf8');
+    let written = 0;
+    while (written < buffer.length) written += writeSync(fd, buffer, written, buffer.length - written);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, path);
+}
+
+export class SessionStore {
+  readonly log: EventLog;
+  /** Per worker and attempt: byte offset just past the last stdout line already turned into events. */
+  private lineEnds = new Map<string, number>();
+  /** Bytes cut from a torn last line of events.jsonl when it was opened. */
+  readonly repairedBytes: number;
+
+  private constructor(
+    readonly dir: string,
+    readonly meta: SessionMeta,
+  ) {
+    const opened = EventLog.open(join(dir, 'events.jsonl'), meta.sessionId, (event) => this.noteLineEnd(event));
+    this.log = opened.log;
+    this.repairedBytes = opened.repairedBytes;
+  }
+
+  static create(workspace: string, spec: SessionSpec, targetDir: string, baseCommit: string | null, now = new Date()): SessionStore {
+    const root = sessionsDir(workspace);
+    mkdirSync(root, { recursive: true });
+    let sessionId = newSessionId(now);
+    while (existsSync(join(root, sessionId))) sessionId = newSessionId(now);
+    const dir = join(root, sessionId);
+    mkdirSync(join(dir, 'agents'), { recursive: true });
+    const meta: SessionMeta = { version: 1, sessionId, createdAt: now.toISOString(), targetDir: resolve(targetDir), baseCommit, spec };
+    writeFileAtomic(join(dir, 'session.json'), `${JSON.stringify(meta, null, 2)}\n`);
+    return new SessionStore(dir, meta);
+  }
+
+  static open(workspace: string, sessionId: string): SessionStore {
+    if (!SESSION_ID_PATTERN.test(sessionId)) {
+      throw new SessionNotFoundError(sessionId, `"${sessionId}" is not a session id (they look like orch_20261121_093000_ab12)`);
+    }
+    const dir = join(sessionsDir(workspace), sessionId);
+    const metaPath = join(dir, 'session.json');
+    if (!existsSync(metaPath)) throw new SessionNotFoundError(sessionId, `no session ${sessionId} in ${sessionsDir(workspace)}`);
+    const meta = SessionMetaSchema.parse(JSON.parse(readFileSync(metaPath, 'utf8')));
+    return new SessionStore(dir, meta);
+  }
+
+  /** Session ids in the workspace, newest first. */
+  static list(workspace: string): string[] {
+    const root = sessionsDir(workspace);
+    if (!existsSync(root)) return [];
+    return readdirSync(root)
+      .filter((name) => SESSION_ID_PATTERN.test(name) && existsSync(join(root, name, 'session.json')))
+      .sort()
+      .reverse();
+  }
+
+  static readMeta(workspace: string, sessionId: string): SessionMeta {
+    return SessionMetaSchema.parse(JSON.parse(readFileSync(join(sessionsDir(workspace), sessionId, 'session.json'), 'utf8')));
+  }
+
+  get sessionId(): string {
+    return this.meta.sessionId;
+  }
+
+  append(events: readonly NewEvent[]): OrchestratorEvent[] {
+    const stamped = this.log.append(events);
+    for (const event of stamped) this.noteLineEnd(event);
+    return stamped;
+  }
+
+  /** Where to continue reading an attempt's stdout so that no line becomes events twice. */
+  lastLineEnd(workerId: string, attempt: number): number | undefined {
+    return this.lineEnds.get(`${workerId}#${attempt}`);
+  }
+
+  agentFiles(workerId: string) {
+    const base = join(this.dir, 'agents', workerId);
+    return {
+      stdout: `${base}.stdout.jsonl`,
+      stderr: `${base}.stderr.log`,
+      procs: `${base}.proc.json`,
+      exit: (attempt: number) => `${base}.${attempt}.exit`,
+    };
+  }
+
+  readProcRecords(workerId: string): ProcRecord[] {
+    const path = this.agentFiles(workerId).procs;
+    if (!existsSync(path)) return [];
+    return z.array(ProcRecordSchema).parse(JSON.parse(readFileSync(path, 'utf8')));
+  }
+
+  writeProcRecord(workerId: string, record: ProcRecord): void {
+    const others = this.readProcRecords(workerId).filter((r) => r.attempt !== record.attempt);
+    writeFileAtomic(this.agentFiles(workerId).procs, `${JSON.stringify([...others, record], null, 2)}\n`);
+  }
+
+  writeSnapshot(snapshot: unknown, seq = this.log.lastSeq): void {
+    const data: PersistedSession = { version: SNAPSHOT_VERSION, seq, savedAt: new Date().toISOString(), snapshot };
+    writeFileAtomic(join(this.dir, 'snapshot.json'), JSON.stringify(data));
+  }
+
+  readSnapshot(): PersistedSession | null {
+    const path = join(this.dir, 'snapshot.json');
+    if (!existsSync(path)) return null;
+    const data = JSON.parse(readFileSync(path, 'utf8')) as PersistedSession;
+    if (data.version !== SNAPSHOT_VERSION) {
+      throw new Error(`snapshot.json of ${this.sessionId} has version ${data.version}; this orchestrator reads version ${SNAPSHOT_VERSION}`);
+    }
+    return data;
+  }
+
+  close(): void {
+    this.log.close();
+  }
+
+  private noteLineEnd(event: OrchestratorEvent): void {
+    if (event.type !== 'agent' || !event.at) return;
+    const key = `${event.workerId}#${event.at.attempt}`;
+    if ((this.lineEnds.get(key) ?? -1) < event.at.end) this.lineEnds.set(key, event.at.end);
+  }
+}
+
+export class SessionNotFoundError extends Error {
+  constructor(
+    readonly sessionId: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SessionNotFoundError';
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The sessions of one workspace: the live ones this process runs, and the ones only on disk. The CLI and
+ * the HTTP server both go through it, so a session looks the same from either.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { AgentPayload, OrchestratorEvent } from '../domain/events.js';
+import type { SessionSpec } from '../domain/spec.js';
+import { SessionStore, sessionsDir } from '../store/session-store.js';
+import type { AgentProcessInput } from '../actors/agent-process.js';
+import type { LaunchRequest } from '../actors/process-group.js';
+import { SessionRuntime, type RuntimeOptions } from './session-runtime.js';
+import { buildSessionView, type SessionView } from './view.js';
+
+export interface SessionSummary {
+  sessionId: string;
+  createdAt: string;
+  task: string;
+  targetDir: string;
+  state: string;
+  outcome: SessionView['outcome'];
+  live: boolean;
+  workers: Array<{ id: string; agent: string; status: string; progress: number }>;
+  openBlockers: number;
+}
+
+export interface SessionManagerOptions {
+  workspace: string;
+  env?: Record<string, string | undefined>;
+  /** Decides per session whether its agents run in our sandbox, and wraps their launches (src/safety). */
+  sandbox?: {
+    insideSandbox: boolean;
+    wrapLaunch?: (request: LaunchRequest, input: AgentProcessInput) => LaunchRequest;
+  };
+  inspect?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
+}
+
+export class SessionManager {
+  readonly workspace: string;
+  private live = new Map<string, SessionRuntime>();
+  private createdListeners = new Set<(runtime: SessionRuntime) => void>();
+
+  constructor(private readonly options: SessionManagerOptions) {
+    this.workspace = resolve(options.workspace);
+    mkdirSync(this.workspace, { recursive: true });
+  }
+
+  /** A new session, started. */
+  async create(spec: SessionSpec, targetDir: string): Promise<SessionRuntime> {
+    const dir = resolve(targetDir);
+    if (!existsSync(dir)) throw new UsageError(`target directory ${dir} does not exist`);
+    const runtime = await SessionRuntime.create(spec, dir, this.runtimeOptions());
+    this.adopt(runtime);
+    runtime.start();
+    return runtime;
+  }
+
+  /** An unfinished session from disk, restored and started (re-attaching to agents still running). */
+  resume(sessionId: string): SessionRuntime {
+    const existing = this.live.get(sessionId);
+    if (existing) return existing;
+    const runtime = SessionRuntime.open(sessionId, this.runtimeOptions());
+    this.adopt(runtime);
+    runtime.start();
+    return runtime;
+  }
+
+  get(sessionId: string): SessionRuntime | undefined {
+    return this.live.get(sessionId);
+  }
+
+  has(sessionId: string): boolean {
+    return this.live.has(sessionId) || SessionStore.list(this.workspace).includes(sessionId);
+  }
+
+  /** Every session of the workspace, newest first. */
+  list(): SessionSummary[] {
+    return SessionStore.list(this.workspace).map((sessionId) => this.summary(sessionId));
+  }
+
+  /** The full view of a session, live or from its snapshot on disk. */
+  view(sessionId: string): SessionView {
+    const live = this.live.get(sessionId);
+    if (live) return live.view();
+    const store = SessionStore.open(this.workspace, sessionId);
+    try {
+      return buildSessionView(store.meta, store.readSnapshot()?.snapshot ?? null, store.log.lastSeq);
+    } finally {
+      store.close();
+    }
+  }
+
+  /** Events with seq > afterSeq from a session's log (live or on disk). */
+  readEvents(sessionId: string, afterSeq: number, limit?: number): OrchestratorEvent[] {
+    const live = this.live.get(sessionId);
+    if (live) return live.store.log.readAfter(afterSeq, limit);
+    const store = SessionStore.open(this.workspace, sessionId);
+    try {
+      return store.log.readAfter(afterSeq, limit);
+    } finally {
+      store.close();
+    }
+  }
+
+  /** Sessions on disk that did not end (candidates for `serve --resume-all`). */
+  unfinished(): string[] {
+    return this.list()
+      .filter((s) => !s.live && s.outcome === null)
+      .map((s) => s.sessionId);
+  }
+
+  onCreated(listener: (runtime: SessionRuntime) => void): () => void {
+    this.createdListeners.add(listener);
+    return () => this.createdListeners.delete(listener);
+  }
+
+  /** Let go of every live session without touching its agents (they are re-attached by a later resume). */
+  detachAll(): void {
+    for (const runtime of this.live.values()) runtime.detach();
+    this.live.clear();
+  }
+
+  get liveSessions(): SessionRuntime[] {
+    return [...this.live.values()];
+  }
+
+  get sessionsRoot(): string {
+    return sessionsDir(this.workspace);
+  }
+
+  private summary(sessionId: string): SessionSummary {
+    const view = this.view(sessionId);
+    return {
+      sessionId,
+      createdAt: view.createdAt,
+      task: view.task,
+      targetDir: view.targetDir,
+      state: view.state,
+      outcome: view.outcome,
+      live: this.live.has(sessionId),
+      workers: view.workers.map((w) => ({ id: w.id, agent: w.agent, status: w.status, progress: w.progress })),
+      openBlockers: view.blockers.filter((b) => b.open).length,
+    };
+  }
+
+  private adopt(runtime: SessionRuntime): void {
+    this.live.set(runtime.sessionId, runtime);
+    for (const listener of this.createdListeners) listener(runtime);
+  }
+
+  private runtimeOptions(): RuntimeOptions {
+    return {
+      workspace: this.workspace,
+      ...(this.options.env ? { env: this.options.env } : {}),
+      insideSandbox: this.options.sandbox?.insideSandbox ?? false,
+      ...(this.options.sandbox?.wrapLaunch ? { wrapLaunch: this.options.sandbox.wrapLaunch } : {}),
+      ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
+    };
+  }
+}
+
+/** A mistake in how the orchestrator was asked to do something: exit code 1 / HTTP 400, never a crash. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -26,6 +26,8 @@ export interface WorkerEntry {
   agentSessionId: string | null;
   dependsOn: string[];
   reason: string | null;
+  /** A command was sent and the worker has not reported back yet. */
+  pending: boolean;
 }
 
 export type BlockerChoice = 'retry' | 'skip' | 'stop' | 'answer';
@@ -98,6 +100,7 @@ export function initialWorkers(spec: SessionSpec): Record<string, WorkerEntry> {
         agentSessionId: null,
         dependsOn: w.dependsOn,
         reason: null,
+        pending: false,
       },
     ]),
   );
@@ -134,10 +137,8 @@ export function allDone(context: SessionContext): boolean {
 export function busy(context: SessionContext): boolean {
   if (context.activeRound !== null || context.reviewQueue.length > 0) return true;
   if (readyWorkers(context).length > 0) return true;
-  return Object.values(context.workers).some(
-    // A worker told to START but not yet reporting `running` is busy too.
-    (w) => ['running', 'paused', 'stopping', 'recovering'].includes(w.status) || (w.started && w.status === 'spawned'),
-  );
+  // A worker that was sent a command and has not reported back is busy too: it is about to change state.
+  return Object.values(context.workers).some((w) => w.pending || ['running', 'paused', 'stopping', 'recovering'].includes(w.status));
 }
 
 export function openBlockers(context: Pick<SessionContext, 'blockers'>): BlockerRecord[] {

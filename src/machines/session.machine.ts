@@ -31,6 +31,7 @@ import {
   type BlockerRecord,
   type SessionContext,
   type SessionInput,
+  type RoundRecord,
   type WorkerEntry,
 } from './session-context.js';
 
@@ -53,7 +54,8 @@ export type SessionEvent =
 /** The subset of XState's action enqueuer the handlers below use (its generic types do not travel well). */
 interface Enqueue {
   (action: { type: 'record'; params: NewEvent }): void;
-  assign(values: Partial<SessionContext>): void;
+  /** Prefer the function form: it reads the context as earlier actions of the same step left it. */
+  assign(values: Partial<SessionContext> | ((args: { context: SessionContext }) => Partial<SessionContext>)): void;
   sendTo(actorId: string, event: { type: string } & Record<string, unknown>): void;
   raise(event: SessionEvent): void;
   spawnChild(src: 'worker' | 'reviewRound', options: { id: string; systemId: string; input: unknown }): void;
@@ -125,8 +127,9 @@ export const sessionMachine = setup({
       }),
     },
     'ROUND.LAUNCH': { actions: act<Extract<RoundRequest, { type: 'ROUND.LAUNCH' }>>((context, event, enqueue) => launchReviewers(context, event.roundId, event.assignments, enqueue)) },
-    'ROUND.RETRY_REVIEWER': { actions: act<Extract<RoundRequest, { type: 'ROUND.RETRY_REVIEWER' }>>((context, event, enqueue) => sendToWorker(context, event.reviewerId, { type: 'FOLLOW_UP', text: renderStrictVerdictRequest() }, enqueue)) },
-    'ROUND.ACCEPT_REVIEWER': { actions: act<Extract<RoundRequest, { type: 'ROUND.ACCEPT_REVIEWER' }>>((context, event, enqueue) => sendToWorker(context, event.reviewerId, { type: 'REVIEW.CONTINUE' }, enqueue)) },
+    // The round only asks about reviewers that just answered, so they are in `reviewing` and will act.
+    'ROUND.RETRY_REVIEWER': { actions: act<Extract<RoundRequest, { type: 'ROUND.RETRY_REVIEWER' }>>((context, event, enqueue) => command(context, enqueue, event.reviewerId, { type: 'FOLLOW_UP', text: renderStrictVerdictRequest() })) },
+    'ROUND.ACCEPT_REVIEWER': { actions: act<Extract<RoundRequest, { type: 'ROUND.ACCEPT_REVIEWER' }>>((context, event, enqueue) => command(context, enqueue, event.reviewerId, { type: 'REVIEW.CONTINUE' })) },
     'ROUND.STOP_REVIEWER': { actions: act<Extract<RoundRequest, { type: 'ROUND.STOP_REVIEWER' }>>((context, event, enqueue) => sendToWorker(context, event.reviewerId, { type: 'STOP' }, enqueue)) },
     'ROUND.DONE': { actions: act<RoundDoneEvent>((context, event, enqueue) => onRoundDone(context, event, enqueue)) },
     RESOLVE: { actions: act<Extract<SessionEvent, { type: 'RESOLVE' }>>((context, event, enqueue) => resolve(context, event, enqueue)) },
@@ -226,6 +229,25 @@ export type SessionMachine = typeof sessionMachine;
 
 // --- handlers ------------------------------------------------------------------------------------------
 
+/** Change one worker entry, on top of whatever earlier actions of this step changed. */
+function patchWorker(enqueue: Enqueue, workerId: string, patch: Partial<WorkerEntry>): void {
+  enqueue.assign(({ context }) => {
+    const current = context.workers[workerId];
+    return current ? { workers: { ...context.workers, [workerId]: { ...current, ...patch } } } : {};
+  });
+}
+
+/**
+ * Send a worker a command and mark it pending until the worker reports back: until then the session counts
+ * as busy (never `waiting` because of a state the worker is about to leave).
+ */
+function command(context: SessionContext, enqueue: Enqueue, workerId: string, event: { type: string } & Record<string, unknown>): void {
+  const worker = context.workers[workerId];
+  if (!worker) return;
+  enqueue.sendTo(worker.actorId, event);
+  patchWorker(enqueue, workerId, { pending: true });
+}
+
 function workerInput(context: SessionContext, workerId: string, incarnation: number): WorkerInput {
   const spec = context.spec.workers.find((w) => w.id === workerId);
   if (!spec) throw new Error(`unknown worker ${workerId}`);
@@ -255,10 +277,10 @@ function advance(context: SessionContext, enqueue: Enqueue): void {
   if (context.mode !== 'running' && context.mode !== 'waiting') return;
   const started: Record<string, WorkerEntry> = {};
   for (const w of readyWorkers(context)) {
-    enqueue.sendTo(w.actorId, { type: 'START', upstream: upstreamOf(context, w.id) });
-    started[w.id] = { ...w, started: true };
+    command(context, enqueue, w.id, { type: 'START', upstream: upstreamOf(context, w.id) });
+    patchWorker(enqueue, w.id, { started: true });
+    started[w.id] = { ...w, started: true, pending: true };
   }
-  if (Object.keys(started).length) enqueue.assign({ workers: { ...context.workers, ...started } });
   startNextRound({ ...context, workers: { ...context.workers, ...started } }, enqueue);
 }
 
@@ -274,9 +296,10 @@ function onWorkerStatus(context: SessionContext, event: WorkerStatusEvent, enque
     usage: event.usage,
     agentSessionId: event.agentSessionId ?? entry.agentSessionId,
     reason: event.reason,
+    pending: false,
   };
   let next: SessionContext = { ...context, workers: { ...context.workers, [entry.id]: updated } };
-  enqueue.assign({ workers: next.workers });
+  patchWorker(enqueue, entry.id, updated);
 
   if (entry.kind === 'reviewer' && entry.roundId && entry.roundId === context.activeRound) {
     if (event.status === 'reviewing') enqueue.sendTo(entry.roundId, { type: 'REVIEWER.ANSWER', reviewerId: entry.id, text: event.finalText ?? '' });
@@ -291,7 +314,7 @@ function onWorkerStatus(context: SessionContext, event: WorkerStatusEvent, enque
     const every = typeof context.spec.review.trigger === 'object' ? context.spec.review.trigger.everyPlanItems : null;
     if (every && event.planDone >= updated.reviewedAtPlanDone + every && reviewersFor(context.spec, entry.id).length > 0) {
       next = { ...next, workers: { ...next.workers, [entry.id]: { ...updated, reviewedAtPlanDone: event.planDone } } };
-      enqueue.assign({ workers: next.workers });
+      patchWorker(enqueue, entry.id, { reviewedAtPlanDone: event.planDone });
       next = queueReview(next, [entry.id], `${event.planDone} plan items done`, enqueue);
     }
   }
@@ -325,7 +348,7 @@ function supervise(context: SessionContext, event: WorkerFailedEvent, enqueue: E
   if (exceedsIntensity(context.restarts[entry.id] ?? [], now, limits.maxRestarts, limits.restartWindowSec)) {
     const message = `${entry.id} failed ${recent.length + 1} times within ${limits.restartWindowSec}s (at most ${limits.maxRestarts} restarts allowed); last failure: ${event.signal.kind}: ${event.signal.message}`;
     enqueue({ type: 'record', params: { type: 'recovery', source, workerId: entry.id, signal: event.signal, action: 'give_up', attempt: event.attempt, detail: message } });
-    enqueue.sendTo(entry.actorId, { type: 'GIVE_UP', reason: 'restart intensity exceeded' });
+    command(context, enqueue, entry.id, { type: 'GIVE_UP', reason: 'restart intensity exceeded' });
     raiseBlocker(context, enqueue, {
       kind: 'RESTART_INTENSITY',
       workerId: entry.id,
@@ -335,7 +358,7 @@ function supervise(context: SessionContext, event: WorkerFailedEvent, enqueue: E
     });
     return;
   }
-  enqueue.assign({ restarts: { ...context.restarts, [entry.id]: [...recent, now] } });
+  enqueue.assign(({ context: c }) => ({ restarts: { ...c.restarts, [entry.id]: [...recent, now] } }));
   enqueue({
     type: 'record',
     params: {
@@ -351,14 +374,14 @@ function supervise(context: SessionContext, event: WorkerFailedEvent, enqueue: E
     },
   });
   const prompt: PromptSpec | 'original' = decision.prompt === 'original' ? 'original' : { kind: 'continue', reason: decision.prompt };
-  enqueue.sendTo(entry.actorId, { type: 'RECOVER', delayMs: decision.delayMs, fixes: decision.fixes, resumeId: decision.resume ? event.agentSessionId : null, prompt });
+  command(context, enqueue, entry.id, { type: 'RECOVER', delayMs: decision.delayMs, fixes: decision.fixes, resumeId: decision.resume ? event.agentSessionId : null, prompt });
   if (context.mode === 'paused') enqueue.sendTo(entry.actorId, { type: 'PAUSE' });
 }
 
 function raiseBlocker(context: SessionContext, enqueue: Enqueue, blocker: Omit<BlockerRecord, 'id' | 'open'>): string {
   const id = nextBlockerId(context);
   const record: BlockerRecord = { ...blocker, id, open: true };
-  enqueue.assign({ blockers: [...context.blockers, record] });
+  enqueue.assign(({ context: c }) => ({ blockers: [...c.blockers, record] }));
   enqueue({ type: 'record', params: blockerEvent(context, record) });
   if (blocker.workerId && context.workers[blocker.workerId]) enqueue.sendTo(context.workers[blocker.workerId]!.actorId, { type: 'ESCALATED', blockerId: id });
   return id;
@@ -384,7 +407,7 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
   if (!blocker || !blocker.open || !blocker.options.includes(event.choice)) return;
   const resolution = { choice: event.choice, ...(event.text ? { text: event.text } : {}), ...(event.by ? { by: event.by } : {}) };
   const closed: BlockerRecord = { ...blocker, open: false, resolution };
-  enqueue.assign({ blockers: context.blockers.map((b) => (b.id === blocker.id ? closed : b)) });
+  enqueue.assign(({ context: c }) => ({ blockers: c.blockers.map((b) => (b.id === blocker.id ? closed : b)) }));
   enqueue({ type: 'record', params: blockerEvent(context, closed) });
 
   if (event.choice === 'stop') {
@@ -395,7 +418,7 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
     const text = renderClarificationFollowUp(event.text ?? '', blocker.message.split('\n').slice(1));
     for (const target of blocker.targets ?? []) {
       const w = context.workers[target];
-      if (w?.status === 'reviewing') enqueue.sendTo(w.actorId, { type: 'FOLLOW_UP', text });
+      if (w?.status === 'reviewing') command(context, enqueue, w.id, { type: 'FOLLOW_UP', text });
     }
     if (context.mode === 'paused') enqueue.raise({ type: 'RESUME' });
     return;
@@ -404,22 +427,22 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
   if (!worker) return;
   if (event.choice === 'skip') {
     if (['failed', 'stopped'].includes(worker.status)) {
-      enqueue.assign({ workers: { ...context.workers, [worker.id]: { ...worker, status: 'skipped', reason: 'skipped by a person' } } });
+      patchWorker(enqueue, worker.id, { status: 'skipped', reason: 'skipped by a person' });
     } else if (worker.status === 'blocked' || worker.status === 'spawned') {
-      enqueue.sendTo(worker.actorId, { type: 'SKIP' });
+      command(context, enqueue, worker.id, { type: 'SKIP' });
     } else {
-      enqueue.sendTo(worker.actorId, { type: 'STOP' });
-      enqueue.assign({ workers: { ...context.workers, [worker.id]: { ...worker, reason: 'skipped by a person' } } });
+      command(context, enqueue, worker.id, { type: 'STOP' });
+      patchWorker(enqueue, worker.id, { reason: 'skipped by a person' });
     }
     return;
   }
   // retry: a person fixed the cause; restart intensity starts afresh.
-  enqueue.assign({ restarts: { ...context.restarts, [worker.id]: [] } });
+  enqueue.assign(({ context: c }) => ({ restarts: { ...c.restarts, [worker.id]: [] } }));
   if (worker.status === 'blocked') {
     const resumeId = worker.agentSessionId;
-    enqueue.sendTo(worker.actorId, { type: 'RECOVER', delayMs: 0, fixes: {}, resumeId, prompt: resumeId ? { kind: 'continue', reason: 'resume' } : 'original' });
+    command(context, enqueue, worker.id, { type: 'RECOVER', delayMs: 0, fixes: {}, resumeId, prompt: resumeId ? { kind: 'continue', reason: 'resume' } : 'original' });
   } else if (worker.status === 'paused') {
-    enqueue.sendTo(worker.actorId, { type: 'RESUME' });
+    command(context, enqueue, worker.id, { type: 'RESUME' });
   } else if (worker.status === 'failed' || worker.status === 'stopped') {
     respawn(context, worker, enqueue);
   }
@@ -432,13 +455,14 @@ function respawn(context: SessionContext, worker: WorkerEntry, enqueue: Enqueue)
   const input: WorkerInput = { ...workerInput(context, worker.id, incarnation) };
   enqueue.stopChild(worker.actorId);
   enqueue.spawnChild('worker', { id: actorId, systemId: `worker:${actorId}`, input });
-  enqueue.assign({ workers: { ...context.workers, [worker.id]: { ...worker, actorId, incarnation, status: 'spawned', started: true } } });
+  patchWorker(enqueue, worker.id, { actorId, incarnation, status: 'spawned', started: true, pending: true });
   enqueue.sendTo(actorId, { type: 'START', upstream: upstreamOf(context, worker.id) });
 }
 
+/** Send without marking pending: for events the worker may ignore in its current state (PAUSE, STOP...). */
 function sendToWorker(context: SessionContext, workerId: string, event: { type: string } & Record<string, unknown>, enqueue: Enqueue): void {
   const worker = context.workers[workerId];
-  if (worker) enqueue.sendTo(worker.actorId, event as never);
+  if (worker) enqueue.sendTo(worker.actorId, event);
 }
 
 // --- reviews ------------------------------------------------------------------------------------------------
@@ -451,24 +475,28 @@ function requestReview(context: SessionContext, target: string | undefined, reas
 
 function queueReview(context: SessionContext, targets: string[], reason: string, enqueue: Enqueue): SessionContext {
   if (targets.length === 0) return context;
-  const reviewQueue = [...context.reviewQueue, { targets, reason }];
-  enqueue.assign({ reviewQueue });
-  return { ...context, reviewQueue };
+  const request = { targets, reason };
+  enqueue.assign(({ context: c }) => ({ reviewQueue: [...c.reviewQueue, request] }));
+  return { ...context, reviewQueue: [...context.reviewQueue, request] };
 }
 
 function startNextRound(context: SessionContext, enqueue: Enqueue): void {
   if (context.activeRound !== null || context.mode === 'paused' || context.mode === 'stopping') return;
   const queue = [...context.reviewQueue];
-  const rounds = [...context.rounds];
+  const newRounds: RoundRecord[] = [];
+  let popped = 0;
+  const pop = (activeRound: string | null) =>
+    enqueue.assign(({ context: c }) => ({ reviewQueue: c.reviewQueue.slice(popped), rounds: [...c.rounds, ...newRounds], ...(activeRound ? { activeRound } : {}) }));
   while (queue.length > 0) {
     const request = queue.shift()!;
-    const roundNo = rounds.length + 1;
+    popped++;
+    const roundNo = context.rounds.length + newRounds.length + 1;
     const pairs = request.targets.flatMap((t) => reviewersFor(context.spec, t));
     if (roundNo > context.spec.review.maxRounds || pairs.length === 0) {
       const why = pairs.length === 0 ? 'no reviewer is configured for it' : `the cap of ${context.spec.review.maxRounds} review rounds per session is reached`;
       for (const t of request.targets) {
         const w = context.workers[t];
-        if (w?.status === 'reviewing') enqueue.sendTo(w.actorId, { type: 'REVIEW.CONTINUE' });
+        if (w?.status === 'reviewing') command(context, enqueue, t, { type: 'REVIEW.CONTINUE' });
         enqueue({
           type: 'record',
           params: { type: 'decision', source: { kind: 'review', id: 'cap' }, roundId: 'none', target: t, decision: 'CONTINUE', counts: { approve: 0, concern: 0, blocker: 0 }, action: `not reviewed: ${why}; continuing` },
@@ -478,8 +506,8 @@ function startNextRound(context: SessionContext, enqueue: Enqueue): void {
     }
     const roundId = `round-${roundNo}`;
     const assignments: ReviewerAssignment[] = pairs.map((p) => ({ reviewerId: `r${roundNo}-${p.reviewer}-${p.target}`, reviewer: p.reviewer, target: p.target, focus: p.focus }));
-    rounds.push({ roundId, targets: request.targets, reason: request.reason, decision: null });
-    enqueue.assign({ reviewQueue: queue, rounds, activeRound: roundId });
+    newRounds.push({ roundId, targets: request.targets, reason: request.reason, decision: null });
+    pop(roundId);
     enqueue.spawnChild('reviewRound', {
       id: roundId,
       systemId: `review:${roundId}`,
@@ -487,11 +515,11 @@ function startNextRound(context: SessionContext, enqueue: Enqueue): void {
     });
     return;
   }
-  enqueue.assign({ reviewQueue: queue, rounds });
+  if (popped > 0) pop(null);
 }
 
 function launchReviewers(context: SessionContext, roundId: string, assignments: ReviewerAssignment[], enqueue: Enqueue): void {
-  const workers = { ...context.workers };
+  const workers: Record<string, WorkerEntry> = {};
   const limits = context.spec.limits;
   for (const a of assignments) {
     const target = context.workers[a.target];
@@ -544,10 +572,11 @@ function launchReviewers(context: SessionContext, roundId: string, assignments: 
       agentSessionId: null,
       dependsOn: [],
       reason: null,
+      pending: true,
     };
     enqueue.sendTo(a.reviewerId, { type: 'START', upstream: [] });
   }
-  enqueue.assign({ workers });
+  enqueue.assign(({ context: c }) => ({ workers: { ...c.workers, ...workers } }));
   enqueue.sendTo(roundId, { type: 'ROUND.LAUNCHED' });
 }
 
@@ -556,7 +585,7 @@ function onRoundDone(context: SessionContext, event: RoundDoneEvent, enqueue: En
   const counts = { approve: 0, concern: 0, blocker: 0 };
   for (const v of output.verdicts) counts[v.verdict.verdict]++;
   const rounds = context.rounds.map((r) => (r.roundId === output.roundId ? { ...r, decision: output.decision } : r));
-  enqueue.assign({ rounds, activeRound: null });
+  enqueue.assign(({ context: c }) => ({ rounds: c.rounds.map((r) => (r.roundId === output.roundId ? { ...r, decision: output.decision } : r)), activeRound: null }));
   enqueue.stopChild(output.roundId);
   const base = { type: 'decision' as const, source: { kind: 'review' as const, id: output.roundId }, roundId: output.roundId, target: output.targets.join(','), decision: output.decision, counts };
   const targetsInReview = output.targets.map((t) => context.workers[t]).filter((w): w is WorkerEntry => w?.status === 'reviewing');
@@ -567,7 +596,7 @@ function onRoundDone(context: SessionContext, event: RoundDoneEvent, enqueue: En
     case 'LOG_WARNING': {
       const warning = output.verdicts.filter((v) => v.verdict.verdict === 'concern').map((v) => `${v.reviewer}: ${v.verdict.summary}`);
       enqueue({ type: 'record', params: { ...base, action: output.decision === 'CONTINUE' ? 'all reviewers approve; continuing' : `one concern logged; continuing (${warning.join('; ')})` } });
-      for (const w of targetsInReview) enqueue.sendTo(w.actorId, { type: 'REVIEW.CONTINUE' });
+      for (const w of targetsInReview) command(context, enqueue, w.id, { type: 'REVIEW.CONTINUE' });
       advance(next, enqueue);
       return;
     }

@@ -129,6 +129,8 @@ export class SessionRuntime {
     const snapshot = this.actor.getSnapshot();
     if (snapshot.status === 'done') return snapshot.context.outcome === 'escalated' ? 'escalated' : snapshot.context.outcome === 'completed' ? 'completed' : 'stopped';
     if (snapshot.value === 'waiting') return 'waiting';
+    // Paused by a review decision: only an answer to its blocker moves it on.
+    if (snapshot.value === 'paused' && snapshot.context.blockers.some((b) => b.open)) return 'waiting';
     return null;
   }
 

@@ -1,0 +1,40 @@
+/**
+ * `orchestrate demo`: the real pipeline (machines, process actors, recovery, review rounds, store, live view)
+ * on a temporary git copy of the bundled example project, with recorded agents instead of the real CLIs, so it
+ * needs no API key. The recorded agents print each CLI's real output format and really edit the files.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { copyDemoProject, writeDemoLaunchers } from '../demo/launchers.js';
+import { DEMO_TASK } from '../demo/task.js';
+import { defaultSpec } from '../domain/spec.js';
+import { SessionManager } from '../runtime/session-manager.js';
+
+export interface DemoSetup {
+  manager: SessionManager;
+  projectDir: string;
+  rootDir: string;
+  gitNote?: string;
+}
+
+export async function prepareDemo(options: { workspace?: string; speed: number }): Promise<DemoSetup> {
+  const rootDir = mkdtempSync(join(tmpdir(), 'orchestrate-demo-'));
+  const projectDir = join(rootDir, 'project');
+  const copy = await copyDemoProject(projectDir);
+  const bins = writeDemoLaunchers(join(rootDir, 'bin'));
+  const env = {
+    ...process.env,
+    ORCHESTRATOR_CLAUDE_BIN: bins.claude,
+    ORCHESTRATOR_CODEX_BIN: bins.codex,
+    ORCHESTRATOR_GEMINI_BIN: bins.gemini,
+    DEMO_STATE_DIR: join(rootDir, 'state'),
+    DEMO_AGENT_SPEED: String(options.speed),
+  };
+  const manager = new SessionManager({ workspace: options.workspace ?? join(projectDir, '.orchestrator'), env });
+  return { manager, projectDir, rootDir, ...(copy.git ? {} : { gitNote: copy.note ?? 'git is not available: reviews see no diff' }) };
+}
+
+export function demoSpec() {
+  return defaultSpec(DEMO_TASK);
+}

@@ -1,0 +1,116 @@
+/**
+ * Follow a live session in the terminal until it ends (run, resume, demo): the live view or JSONL events,
+ * SIGINT/SIGTERM handling (first: stop gracefully; second: kill every process group at once), the summary,
+ * and the exit code (0 completed, 2 it ended needing a person).
+ */
+import type { SessionRuntime } from '../runtime/session-runtime.js';
+import { isSameProcessAlive, signalGroup } from '../actors/process-group.js';
+import { LiveView } from './live-view.js';
+import { renderSummary } from './summary.js';
+import type { Style } from './style.js';
+
+export interface FollowOptions {
+  json: boolean;
+  /** With no server nobody can answer a blocker: stop following as soon as only a person can move it. */
+  noServer: boolean;
+  out: NodeJS.WriteStream;
+  err: NodeJS.WriteStream;
+  style: Style;
+  /** Printed when the session waits for a person and a server is there to answer through. */
+  answerHint?: string;
+}
+
+export const EXIT_COMPLETED = 0;
+export const EXIT_USAGE = 1;
+export const EXIT_NEEDS_PERSON = 2;
+export const EXIT_INTERRUPTED = 130;
+
+export async function followSession(runtime: SessionRuntime, options: FollowOptions): Promise<number> {
+  const { out, err, style } = options;
+  const tty = !options.json && out.isTTY === true;
+  const view = options.json ? null : new LiveView(runtime, out, style, tty);
+  let offJson: (() => void) | null = null;
+  if (options.json) {
+    for (const event of runtime.store.log.readAfter(0)) out.write(`${JSON.stringify(event)}\n`);
+    offJson = runtime.store.log.subscribe((events) => {
+      for (const event of events) out.write(`${JSON.stringify(event)}\n`);
+    });
+  } else {
+    view?.start(0);
+  }
+
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts === 1) {
+      const note = `${signal}: stopping the session (agents get SIGTERM, then SIGKILL after the grace period). Press Ctrl-C again to kill them now.`;
+      if (view) view.print(style.yellow(note));
+      else err.write(`${note}\n`);
+      try {
+        runtime.send({ type: 'STOP', reason: `the orchestrator received ${signal}` });
+      } catch {
+        // Already ended: nothing to stop.
+      }
+      return;
+    }
+    const killed = killAllGroups(runtime);
+    err.write(`${signal} again: killed ${killed} process group(s).\n`);
+    runtime.detach();
+    process.exit(EXIT_INTERRUPTED);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let end: Awaited<ReturnType<SessionRuntime['waitForEnd']>>;
+  try {
+    for (;;) {
+      end = await runtime.waitForEnd(true);
+      if (end !== 'waiting' || options.noServer) break;
+      const hint = options.answerHint ? ` ${options.answerHint}` : '';
+      const note = `The session waits for a person: answer its blockers.${hint}`;
+      if (view) view.print(style.yellow(note));
+      else err.write(`${note}\n`);
+      await waitUntilNotWaiting(runtime);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    offJson?.();
+    view?.stop();
+  }
+
+  const summary = renderSummary(runtime.view(), runtime.store.log.readAfter(0).filter((e) => e.type !== 'agent' && e.type !== 'state'), runtime.store.dir, options.json ? noStyle(style) : style);
+  (options.json ? err : out).write(`${summary}\n`);
+  runtime.detach();
+  return end === 'completed' ? EXIT_COMPLETED : EXIT_NEEDS_PERSON;
+}
+
+function waitUntilNotWaiting(runtime: SessionRuntime): Promise<void> {
+  return new Promise((resolve) => {
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    const off = runtime.onChange(() => {
+      if (runtime.endState() !== 'waiting') {
+        off();
+        clearInterval(keepAlive);
+        resolve();
+      }
+    });
+  });
+}
+
+/** SIGKILL every agent process group of the session that is still alive (second Ctrl-C). */
+export function killAllGroups(runtime: SessionRuntime): number {
+  let killed = 0;
+  for (const worker of runtime.view().workers) {
+    for (const record of runtime.store.readProcRecords(worker.id)) {
+      if (isSameProcessAlive(record.pid, record.startTime) && signalGroup(record.pgid, 'SIGKILL')) killed++;
+    }
+  }
+  return killed;
+}
+
+function noStyle(style: Style): Style {
+  void style;
+  const id = (s: string) => s;
+  return { bold: id, dim: id, red: id, green: id, yellow: id, blue: id, cyan: id, magenta: id };
+}

@@ -1,0 +1,169 @@
+/**
+ * The terminal view of a running session. On a terminal: notable events scroll by, and below them a block
+ * with a line per worker (state, progress bar, last activity) redrawn in place. Elsewhere (pipes, CI logs):
+ * the notable events and state changes only, one line each.
+ */
+import type { OrchestratorEvent } from '../domain/events.js';
+import type { SessionRuntime } from '../runtime/session-runtime.js';
+import type { WorkerView } from '../runtime/view.js';
+import { fit, type Style } from './style.js';
+
+const REDRAW_MS = 100;
+
+export class LiveView {
+  private blockLines = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private dirty = false;
+  private unsubscribe: (() => void) | null = null;
+  private offChange: (() => void) | null = null;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly runtime: SessionRuntime,
+    private readonly out: NodeJS.WriteStream,
+    private readonly style: Style,
+    private readonly tty: boolean,
+  ) {}
+
+  /** Show events after `afterSeq` (those before were printed already or are not interesting). */
+  start(afterSeq = 0): void {
+    for (const event of this.runtime.store.log.readAfter(afterSeq)) this.onEvent(event);
+    this.unsubscribe = this.runtime.store.log.subscribe((events) => {
+      for (const event of events) this.onEvent(event);
+    });
+    this.offChange = this.runtime.onChange(() => this.markDirty());
+    if (this.tty) {
+      this.timer = setInterval(() => this.redrawIfDirty(), REDRAW_MS);
+      this.timer.unref();
+      this.redraw();
+    }
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.offChange?.();
+    if (this.timer) clearInterval(this.timer);
+    if (this.tty) {
+      this.redraw();
+      this.out.write('\n');
+      this.blockLines = 0;
+    }
+  }
+
+  /** Print a line above the block (or just a line when there is no block). */
+  print(line: string): void {
+    if (!this.tty) {
+      this.out.write(`${line}\n`);
+      return;
+    }
+    this.clearBlock();
+    this.out.write(`${line}\n`);
+    this.drawBlock();
+  }
+
+  private onEvent(event: OrchestratorEvent): void {
+    const line = describeNotable(event, this.style);
+    if (line) this.print(line);
+    else this.markDirty();
+  }
+
+  private markDirty(): void {
+    this.dirty = true;
+  }
+
+  private redrawIfDirty(): void {
+    if (this.dirty) this.redraw();
+  }
+
+  private redraw(): void {
+    this.dirty = false;
+    this.clearBlock();
+    this.drawBlock();
+  }
+
+  private clearBlock(): void {
+    if (this.blockLines === 0) return;
+    // Up to the first line of the block, then clear to the end of the screen.
+    this.out.write(`\u001b[${this.blockLines}F\u001b[0J`);
+    this.blockLines = 0;
+  }
+
+  private drawBlock(): void {
+    const view = this.runtime.view();
+    const width = Math.max(40, (this.out.columns ?? 100) - 1);
+    const s = this.style;
+    const elapsed = formatDuration(Date.now() - this.startedAt);
+    const lines = [s.dim('─'.repeat(Math.min(width, 100))), `${s.bold('session')} ${view.sessionId}  ${stateColor(view.state, s)}  ${s.dim(elapsed)}`];
+    for (const w of view.workers) {
+      if (w.kind === 'reviewer' && ['completed', 'stopped', 'skipped'].includes(w.status)) continue;
+      lines.push(fit(workerLine(w, s, width), width));
+    }
+    this.out.write(`${lines.join('\n')}\n`);
+    this.blockLines = lines.length;
+  }
+}
+
+export function workerLine(w: WorkerView, s: Style, width = 120): string {
+  const name = `${w.kind === 'reviewer' ? '  ↳ ' : ''}${w.id}`.padEnd(22);
+  const who = `${w.agent}/${w.role}`.padEnd(20);
+  const status = stateColor(w.status, s, 11);
+  const bar = progressBar(w.progress, 14);
+  const attempt = w.attempt > 1 ? s.yellow(` #${w.attempt}`) : '';
+  const activity = w.status === 'blocked' && w.lastFailure ? s.red(`${w.lastFailure.kind}: ${w.lastFailure.message}`) : s.dim(w.lastActivity ?? '');
+  const head = `${name} ${who} ${status} ${bar}${attempt} `;
+  return `${head}${fit(activity, Math.max(10, width - head.length))}`;
+}
+
+export function progressBar(progress: number, width: number): string {
+  const filled = Math.round(Math.max(0, Math.min(1, progress)) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(progress * 100)).padStart(3)}%`;
+}
+
+export function stateColor(state: string, s: Style, pad = 0): string {
+  const text = state.padEnd(pad);
+  if (state.startsWith('completed')) return s.green(text);
+  if (state.startsWith('running')) return s.cyan(text);
+  if (['blocked', 'failed', 'stopped', 'stopping', 'waiting'].some((x) => state.startsWith(x))) return s.red(text);
+  if (['recovering', 'paused', 'reviewing'].some((x) => state.startsWith(x))) return s.yellow(text);
+  return s.dim(text);
+}
+
+/** One line for the events a person watching should notice; null for the rest. */
+export function describeNotable(event: OrchestratorEvent, s: Style): string | null {
+  switch (event.type) {
+    case 'state':
+      if (event.machine === 'worker') return `${s.dim(time(event.ts))} ${event.id}: ${event.from ?? '∅'} → ${stateColor(event.to, s)}${event.cause && event.cause !== 'xstate.init' ? s.dim(` (${event.cause})`) : ''}`;
+      if (event.machine === 'session') return `${s.dim(time(event.ts))} ${s.bold('session')}: ${event.from ?? '∅'} → ${stateColor(event.to, s)}`;
+      return null;
+    case 'recovery':
+      return `${s.dim(time(event.ts))} ${s.yellow('↻ recovery')} ${event.workerId}: ${event.signal.kind} → ${event.action}${event.backoffMs ? ` in ${formatDuration(event.backoffMs)}` : ''}${event.change ? ` (${event.change})` : ''} ${s.dim(`attempt ${event.attempt}: ${event.signal.message.slice(0, 160)}`)}`;
+    case 'blocker':
+      if (event.resolution) return `${s.dim(time(event.ts))} ${s.green('✓ answered')} ${event.blockerId} ${event.kind}: ${event.resolution.choice}${event.resolution.text ? ` "${event.resolution.text.slice(0, 80)}"` : ''}`;
+      return `${s.dim(time(event.ts))} ${s.red(`⛔ ${event.kind}`)} ${event.blockerId}${event.workerId ? ` ${event.workerId}` : ''}: ${event.message}\n   ${s.bold('→')} ${event.action}`;
+    case 'review':
+      return `${s.dim(time(event.ts))} ${s.magenta('✎ review')} ${event.reviewer} on ${event.target} (${event.focus}): ${verdictColor(event.verdict.verdict, s)}${event.valid ? '' : s.dim(' (no valid verdict)')} ${s.dim(event.verdict.summary.slice(0, 160))}`;
+    case 'decision':
+      return `${s.dim(time(event.ts))} ${s.magenta('⚖ decision')} ${event.roundId} ${event.target}: ${s.bold(event.decision)} ${s.dim(`(${event.counts.approve} approve, ${event.counts.concern} concern, ${event.counts.blocker} blocker) ${event.action}`)}`;
+    case 'safety':
+      return `${s.dim(time(event.ts))} ${s.red('⚠ safety')} ${event.workerId ?? ''} ${event.rule}: ${event.action} ${s.dim(event.subject.slice(0, 160))}`;
+    default:
+      return null;
+  }
+}
+
+function verdictColor(verdict: string, s: Style): string {
+  return verdict === 'approve' ? s.green(verdict) : verdict === 'concern' ? s.yellow(verdict) : s.red(verdict);
+}
+
+function time(ts: string): string {
+  const d = new Date(ts);
+  return Number.isNaN(d.getTime()) ? '--:--:--' : d.toTimeString().slice(0, 8);
+}
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
+}

@@ -1,0 +1,56 @@
+/** Turning `run` options into a validated session spec, with errors a person can act on. */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { knownAgents } from '../agents/registry.js';
+import { defaultSpec, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../domain/spec.js';
+import { UsageError } from '../runtime/session-manager.js';
+
+export interface SpecOptions {
+  task?: string;
+  specFile?: string;
+  agents?: string;
+}
+
+export function buildSpec(options: SpecOptions): SessionSpec {
+  let spec: SessionSpec;
+  if (options.specFile) {
+    const path = resolve(options.specFile);
+    if (!existsSync(path)) throw new UsageError(`spec file ${path} does not exist`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (error) {
+      throw new UsageError(`spec file ${path} is not valid JSON: ${(error as Error).message}`);
+    }
+    if (options.task && raw && typeof raw === 'object') (raw as Record<string, unknown>).task = options.task;
+    const parsed = SessionSpecSchema.safeParse(raw);
+    if (!parsed.success) throw new UsageError(`spec file ${path} is not a valid session spec:\n${formatIssues(parsed.error)}`);
+    spec = parsed.data;
+  } else {
+    if (!options.task || options.task.trim() === '') {
+      throw new UsageError('say what to do: `orchestrate run "the task" -C DIR`, or give a spec with --spec FILE');
+    }
+    spec = defaultSpec(options.task);
+  }
+  const unknown = spec.workers.map((w) => w.agent).concat(spec.reviews.map((r) => r.reviewer)).filter((a) => !knownAgents().includes(a));
+  if (unknown.length) throw new UsageError(`unknown agent(s) ${[...new Set(unknown)].join(', ')}: use ${knownAgents().join(', ')}`);
+  if (options.agents) {
+    const agents = options.agents.split(',').map((a) => a.trim()).filter(Boolean);
+    const bad = agents.filter((a) => !knownAgents().includes(a));
+    if (bad.length) throw new UsageError(`--agents: unknown agent(s) ${bad.join(', ')}: use ${knownAgents().join(', ')}`);
+    spec = restrictToAgents(spec, agents);
+    if (spec.workers.length === 0) throw new UsageError(`--agents ${options.agents}: no worker of the spec uses these agents`);
+  }
+  return spec;
+}
+
+export function resolveTargetDir(dir: string | undefined): string {
+  const target = resolve(dir ?? process.cwd());
+  if (!existsSync(target) || !statSync(target).isDirectory()) throw new UsageError(`-C ${target}: not a directory`);
+  return target;
+}
+
+export function formatIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `  - ${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('\n');
+}

@@ -1,0 +1,39 @@
+/** The summary printed when a session ends (or when the CLI stops following it). */
+import type { OrchestratorEvent } from '../domain/events.js';
+import type { SessionView } from '../runtime/view.js';
+import { formatDuration, stateColor } from './live-view.js';
+import type { Style } from './style.js';
+
+export function renderSummary(view: SessionView, events: readonly OrchestratorEvent[], sessionDir: string, s: Style): string {
+  const lines: string[] = [];
+  const elapsed = Date.now() - Date.parse(view.createdAt);
+  const headline = view.outcome === 'completed' ? s.green('completed') : view.outcome === 'escalated' ? s.red('stopped and escalated') : view.outcome ? s.red(view.outcome) : s.yellow(`${view.state} (needs a person)`);
+  lines.push('', `${s.bold('Session')} ${view.sessionId} ${headline} after ${formatDuration(elapsed)}${view.stopReason ? s.dim(` (${view.stopReason})`) : ''}`);
+  for (const w of view.workers) {
+    const attempts = `${w.attempt} attempt${w.attempt === 1 ? '' : 's'}`;
+    const usage = [w.usage.totalTokens ?? ((w.usage.inputTokens ?? 0) + (w.usage.outputTokens ?? 0) || undefined), w.usage.costUsd];
+    const usageText = [usage[0] ? `${usage[0].toLocaleString('en-US')} tokens` : '', usage[1] !== undefined ? `$${usage[1].toFixed(4)}` : ''].filter(Boolean).join(', ');
+    lines.push(`  ${`${w.kind === 'reviewer' ? '↳ ' : ''}${w.id}`.padEnd(24)} ${`${w.agent}/${w.role}`.padEnd(20)} ${stateColor(w.status, s, 10)} ${attempts.padEnd(11)} ${s.dim(usageText)}`);
+  }
+  const recoveries = events.filter((e): e is Extract<OrchestratorEvent, { type: 'recovery' }> => e.type === 'recovery');
+  if (recoveries.length) {
+    lines.push(s.bold('Recoveries:'));
+    for (const r of recoveries) lines.push(`  ${r.workerId}: ${r.signal.kind} → ${r.action}${r.change ? ` (${r.change})` : ''}`);
+  }
+  const decisions = events.filter((e): e is Extract<OrchestratorEvent, { type: 'decision' }> => e.type === 'decision');
+  if (decisions.length) {
+    lines.push(s.bold('Reviews:'));
+    for (const d of decisions) lines.push(`  ${d.roundId} ${d.target}: ${d.decision} ${s.dim(`(${d.counts.approve} approve, ${d.counts.concern} concern, ${d.counts.blocker} blocker): ${d.action}`)}`);
+  }
+  const open = view.blockers.filter((b) => b.open || b.kind === 'REVIEW_BLOCKER');
+  if (open.length) {
+    lines.push(s.bold('Needs a person:'));
+    for (const b of open) {
+      lines.push(`  ${s.red(b.kind)} ${b.id}${b.workerId ? ` (${b.workerId})` : ''}: ${b.message.split('\n').join('\n    ')}`);
+      lines.push(`    ${s.bold('→')} ${b.action}`);
+      if (b.open && b.options.length) lines.push(s.dim(`    answer: orchestrate resolve ${view.sessionId} ${b.id} <${b.options.join('|')}>${b.options.includes('answer') ? ' --text "..."' : ''}`));
+    }
+  }
+  lines.push(`Session folder: ${sessionDir}`);
+  return lines.join('\n');
+}

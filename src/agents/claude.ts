@@ -212,7 +212,7 @@ const CLAUDE_RULES: readonly FailureRule[] = [
   { kind: 'quota', pattern: /credit balance is too low|billing_error/i, codes: ['billing_error'] },
   {
     kind: 'rate_limit',
-    pattern: /Request rejected \(429\)|rate_limit_error|usage limit reached|You've hit your (?:usage )?limit|rate limit rejected/i,
+    pattern: /Request rejected \(429\)|rate_limit_error|usage limit reached|You[’']ve hit your (?:usage )?limit|rate limit rejected/i,
     codes: ['rate_limit'],
     status: is(429),
   },

@@ -164,7 +164,7 @@ const CODEX_RULES: readonly FailureRule[] = [
   { kind: 'quota', pattern: /Quota exceeded|insufficient_quota/i },
   {
     kind: 'rate_limit',
-    pattern: /You've hit your usage limit|429 Too Many Requests|exceeded retry limit, last status: 429|usage_limit_reached/i,
+    pattern: /You[’']ve hit your usage limit|429 Too Many Requests|exceeded retry limit, last status: 429|usage_limit_reached/i,
   },
   {
     kind: 'server_error',

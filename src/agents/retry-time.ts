@@ -83,6 +83,8 @@ function monthDate(text: string, now: Date): Date | undefined {
   return undefined;
 }
 
+const MINUTE_GRACE_MS = 2 * 60_000;
+
 /** "try again at 9:24 AM", "resets 3pm (Europe/Berlin)", "retry at 15:00": the next such time after now */
 function clockTime(text: string, now: Date): Date | undefined {
   const pattern = new RegExp(
@@ -97,7 +99,10 @@ function clockTime(text: string, now: Date): Date | undefined {
     const zone = validZone(match[4]?.trim());
     const today = wallOf(now, zone);
     let date = instantOf({ ...today, hour, minute }, zone);
-    if (date.getTime() <= now.getTime()) date = instantOf({ ...today, day: today.day + 1, hour, minute }, zone);
+    // The agent prints minutes only: a time within the current minute (or a minute ago, for clock skew) is
+    // due now, not tomorrow.
+    if (date.getTime() <= now.getTime() - MINUTE_GRACE_MS) date = instantOf({ ...today, day: today.day + 1, hour, minute }, zone);
+    else if (date.getTime() < now.getTime()) date = now;
     return date;
   }
   return undefined;

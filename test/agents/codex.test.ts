@@ -218,6 +218,11 @@ describe('classifyCodexFailure', () => {
     expect(relative?.retryAt).toBe(new Date(2026, 10, 24, 16, 57).toISOString());
   });
 
+  it('recognises the usage limit as codex 0.169 really prints it (with a typographic apostrophe)', () => {
+    const message = 'You\u2019ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro) or try again at 11:30 AM.';
+    expect(classify(failed(message))).toMatchObject({ kind: 'rate_limit', retryAt: new Date(2026, 10, 21, 11, 30).toISOString() });
+  });
+
   it('classifies a run killed by a signal while "waiting for network" as network', () => {
     const events = fixture('captured/offline-no-network-killed-by-timeout60.jsonl').flatMap(parseCodexLine);
     const stderrTail = readFileSync(

@@ -18,9 +18,16 @@ describe('parseRetryAt', () => {
 
   it('wraps a clock time that has passed to the next day, across a month end', () => {
     expect(at('try again at 9:24 AM.', new Date(2026, 10, 21, 10, 0))).toBe(local(11, 22, 9, 24));
-    expect(at('try again at 9:24 AM.', new Date(2026, 10, 21, 9, 24))).toBe(local(11, 22, 9, 24));
+    expect(at('try again at 9:24 AM.', new Date(2026, 10, 21, 9, 27))).toBe(local(11, 22, 9, 24));
     expect(at('try again at 12:05 AM', new Date(2026, 10, 30, 23, 0))).toBe(local(12, 1, 0, 5));
     expect(at('try again at 12:30 PM', new Date(2026, 11, 31, 13, 0))).toBe(local(1, 1, 12, 30, 2027));
+  });
+
+  it('reads a time in the current minute as due now, not tomorrow (codex prints minutes only)', () => {
+    const now = new Date(2026, 10, 21, 6, 19, 42);
+    expect(at('try again at 6:19 AM.', now)).toBe(now.toISOString());
+    expect(at('try again at 6:18 AM.', now)).toBe(now.toISOString());
+    expect(at('try again at 6:20 AM.', now)).toBe(local(11, 21, 6, 20));
   });
 
   it('reads "resets 3pm (Zone)" in the named zone', () => {

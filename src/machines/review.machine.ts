@@ -80,6 +80,8 @@ export const reviewMachine = setup({
   actions: {
     // Provided by the runtime: append an event to the session log.
     record: (_, _event: NewEvent) => undefined,
+    /** Every request to the session (which owns the reviewer workers) goes through this one action. */
+    askSession: sendParent((_, request: RoundRequest | RoundDoneEvent) => request),
   },
   guards: {
     allAnswered: ({ context }) => Object.values(context.answers).every((a) => a.done),
@@ -96,7 +98,7 @@ export const reviewMachine = setup({
   states: {
     requesting: {
       always: { guard: 'noReviewers', target: 'deciding' },
-      entry: sendParent(({ context }): RoundRequest => ({ type: 'ROUND.LAUNCH', roundId: context.roundId, assignments: context.assignments })),
+      entry: { type: 'askSession', params: ({ context }) => ({ type: 'ROUND.LAUNCH', roundId: context.roundId, assignments: context.assignments }) },
       on: {
         'ROUND.LAUNCHED': {
           target: 'collecting',
@@ -119,13 +121,13 @@ export const reviewMachine = setup({
             const verdict = extractVerdict(event.text);
             if (!verdict && !answer.retried) {
               enqueue.assign({ answers: { ...context.answers, [event.reviewerId]: { ...answer, retried: true, deadline: Date.now() + context.timeoutMs } } });
-              enqueue.sendParent({ type: 'ROUND.RETRY_REVIEWER', roundId: context.roundId, reviewerId: event.reviewerId } satisfies RoundRequest);
+              enqueue({ type: 'askSession', params: { type: 'ROUND.RETRY_REVIEWER', roundId: context.roundId, reviewerId: event.reviewerId } });
               return;
             }
             const final = verdict ?? noVerdict('reviewer gave no valid verdict');
             enqueue.assign({ answers: { ...context.answers, [event.reviewerId]: { ...answer, verdict: final, valid: verdict !== null, done: true } } });
             enqueue({ type: 'record', params: reviewEvent(context, assignment, final, verdict !== null) });
-            enqueue.sendParent({ type: 'ROUND.ACCEPT_REVIEWER', roundId: context.roundId, reviewerId: event.reviewerId } satisfies RoundRequest);
+            enqueue({ type: 'askSession', params: { type: 'ROUND.ACCEPT_REVIEWER', roundId: context.roundId, reviewerId: event.reviewerId } });
           }),
         },
         'REVIEWER.FAILED': {
@@ -150,7 +152,7 @@ export const reviewMachine = setup({
               const final = noVerdict(`reviewer gave no valid verdict: no answer within ${Math.round(context.timeoutMs / 1000)}s`);
               answers[id] = { ...answer, verdict: final, done: true };
               enqueue({ type: 'record', params: reviewEvent(context, assignment, final, false) });
-              enqueue.sendParent({ type: 'ROUND.STOP_REVIEWER', roundId: context.roundId, reviewerId: id } satisfies RoundRequest);
+              enqueue({ type: 'askSession', params: { type: 'ROUND.STOP_REVIEWER', roundId: context.roundId, reviewerId: id } });
             }
             enqueue.assign({ answers });
           }),
@@ -168,7 +170,7 @@ export const reviewMachine = setup({
     },
     done: {
       type: 'final',
-      entry: sendParent(({ context }) => ({ type: 'ROUND.DONE', output: roundOutput(context) })),
+      entry: { type: 'askSession', params: ({ context }) => ({ type: 'ROUND.DONE', output: roundOutput(context) }) },
     },
   },
   output: ({ context }) => roundOutput(context),

@@ -2,6 +2,7 @@
  * The session supervisor's bookkeeping, pure functions over its context: which workers may start, whether
  * the session is done or needs a person, blocker records.
  */
+import type { LaunchFixes } from '../agents/types.js';
 import type { BlockerKind, Decision, Usage } from '../domain/events.js';
 import type { SessionSpec } from '../domain/spec.js';
 import type { UpstreamSummary } from '../domain/prompts.js';
@@ -74,6 +75,8 @@ export interface SessionContext extends SessionInput {
   reviewQueue: Array<{ targets: string[]; reason: string }>;
   outcome: 'completed' | 'stopped' | 'escalated' | null;
   stopReason: string | null;
+  /** Launch fixes a recovery found for an agent (gemini's --skip-trust...): later launches of it start with them. */
+  learnedFixes: Record<string, LaunchFixes>;
 }
 
 const isFinal = (status: WorkerStatus) => FINAL_WORKER_STATUSES.includes(status);
@@ -138,7 +141,12 @@ export function busy(context: SessionContext): boolean {
   if (context.activeRound !== null || context.reviewQueue.length > 0) return true;
   if (readyWorkers(context).length > 0) return true;
   // A worker that was sent a command and has not reported back is busy too: it is about to change state.
-  return Object.values(context.workers).some((w) => w.pending || ['running', 'paused', 'stopping', 'recovering'].includes(w.status));
+  // So is a blocked worker without an open blocker: the supervisor's decision about it is on its way (a
+  // worker reports FAILED and then its `blocked` status in one step, after the supervisor already answered).
+  const open = new Set(context.blockers.filter((b) => b.open && b.workerId).map((b) => b.workerId));
+  return Object.values(context.workers).some(
+    (w) => w.pending || ['running', 'paused', 'stopping', 'recovering'].includes(w.status) || (w.status === 'blocked' && !open.has(w.id)),
+  );
 }
 
 export function openBlockers(context: Pick<SessionContext, 'blockers'>): BlockerRecord[] {

@@ -58,7 +58,7 @@ interface Enqueue {
   assign(values: Partial<SessionContext> | ((args: { context: SessionContext }) => Partial<SessionContext>)): void;
   sendTo(actorId: string, event: { type: string } & Record<string, unknown>): void;
   raise(event: SessionEvent): void;
-  spawnChild(src: 'worker' | 'reviewRound', options: { id: string; systemId: string; input: unknown }): void;
+  spawnChild(src: 'worker' | 'reviewRound', options: { id: string; systemId?: string; input: unknown }): void;
   stopChild(actorId: string): void;
 }
 
@@ -69,7 +69,6 @@ function act<E extends SessionEvent>(handler: (context: SessionContext, event: E
   );
 }
 
-const sessionSource = (context: SessionContext) => ({ kind: 'session' as const, id: context.sessionId });
 
 export const sessionMachine = setup({
   types: {
@@ -84,6 +83,11 @@ export const sessionMachine = setup({
   actions: {
     // Provided by the runtime: append an event to the session log.
     record: (_, _event: NewEvent) => undefined,
+    // An escalation decided before the STOP keeps its outcome and reason.
+    markStopped: assign(({ context, event }) => ({
+      outcome: context.outcome ?? 'stopped',
+      stopReason: context.stopReason ?? ((event as { reason?: string }).reason ?? 'stopped by a person'),
+    })),
     resumeAll: act((context, _event, enqueue) => {
       for (const w of Object.values(context.workers)) {
         if (w.status === 'paused') enqueue.sendTo(w.actorId, { type: 'RESUME' });
@@ -109,6 +113,7 @@ export const sessionMachine = setup({
     reviewQueue: [],
     outcome: null,
     stopReason: null,
+    learnedFixes: {},
   }),
   initial: 'initializing',
   on: {
@@ -166,7 +171,7 @@ export const sessionMachine = setup({
         ],
         RESUME: { actions: act<Extract<SessionEvent, { type: 'RESUME' }>>((context, event, enqueue) => event.workerId && sendToWorker(context, event.workerId, { type: 'RESUME' }, enqueue)) },
         REVIEW: { actions: act<Extract<SessionEvent, { type: 'REVIEW' }>>((context, event, enqueue) => requestReview(context, event.target, 'requested by a person', enqueue)) },
-        STOP: { target: 'stopping', actions: assign({ outcome: 'stopped', stopReason: ({ event }) => event.reason ?? 'stopped by a person' }) },
+        STOP: { target: 'stopping', actions: 'markStopped' },
       },
     },
     waiting: {
@@ -177,7 +182,7 @@ export const sessionMachine = setup({
       ],
       on: {
         REVIEW: { actions: act<Extract<SessionEvent, { type: 'REVIEW' }>>((context, event, enqueue) => requestReview(context, event.target, 'requested by a person', enqueue)) },
-        STOP: { target: 'stopping', actions: assign({ outcome: 'stopped', stopReason: ({ event }) => event.reason ?? 'stopped by a person' }) },
+        STOP: { target: 'stopping', actions: 'markStopped' },
       },
     },
     paused: {
@@ -194,7 +199,7 @@ export const sessionMachine = setup({
           { guard: ({ event }) => event.workerId !== undefined, actions: act<Extract<SessionEvent, { type: 'RESUME' }>>((context, event, enqueue) => sendToWorker(context, event.workerId as string, { type: 'RESUME' }, enqueue)) },
           { target: 'running', actions: 'resumeAll' },
         ],
-        STOP: { target: 'stopping', actions: assign({ outcome: 'stopped', stopReason: ({ event }) => event.reason ?? 'stopped by a person' }) },
+        STOP: { target: 'stopping', actions: 'markStopped' },
       },
     },
     stopping: {
@@ -217,6 +222,11 @@ export const sessionMachine = setup({
   },
 }).provide({
   actions: {
+    // An escalation decided before the STOP keeps its outcome and reason.
+    markStopped: assign(({ context, event }) => ({
+      outcome: context.outcome ?? 'stopped',
+      stopReason: context.stopReason ?? ((event as { reason?: string }).reason ?? 'stopped by a person'),
+    })),
     resumeAll: act((context, _event, enqueue) => {
       for (const w of Object.values(context.workers)) {
         if (w.status === 'paused') enqueue.sendTo(w.actorId, { type: 'RESUME' });
@@ -277,7 +287,7 @@ function advance(context: SessionContext, enqueue: Enqueue): void {
   if (context.mode !== 'running' && context.mode !== 'waiting') return;
   const started: Record<string, WorkerEntry> = {};
   for (const w of readyWorkers(context)) {
-    command(context, enqueue, w.id, { type: 'START', upstream: upstreamOf(context, w.id) });
+    command(context, enqueue, w.id, { type: 'START', upstream: upstreamOf(context, w.id), fixes: context.learnedFixes[w.agent] ?? {} });
     patchWorker(enqueue, w.id, { started: true });
     started[w.id] = { ...w, started: true, pending: true };
   }
@@ -359,6 +369,10 @@ function supervise(context: SessionContext, event: WorkerFailedEvent, enqueue: E
     return;
   }
   enqueue.assign(({ context: c }) => ({ restarts: { ...c.restarts, [entry.id]: [...recent, now] } }));
+  if (decision.action === 'relaunch_with_flag' || decision.action === 'relaunch_with_env') {
+    // What this agent needs here, every later launch of it in this session needs too.
+    enqueue.assign(({ context: c }) => ({ learnedFixes: { ...c.learnedFixes, [entry.agent]: { ...c.learnedFixes[entry.agent], ...decision.fixes } } }));
+  }
   enqueue({
     type: 'record',
     params: {
@@ -454,9 +468,9 @@ function respawn(context: SessionContext, worker: WorkerEntry, enqueue: Enqueue)
   const actorId = `${worker.id}~${incarnation}`;
   const input: WorkerInput = { ...workerInput(context, worker.id, incarnation) };
   enqueue.stopChild(worker.actorId);
-  enqueue.spawnChild('worker', { id: actorId, systemId: `worker:${actorId}`, input });
+  enqueue.spawnChild('worker', { id: actorId, input });
   patchWorker(enqueue, worker.id, { actorId, incarnation, status: 'spawned', started: true, pending: true });
-  enqueue.sendTo(actorId, { type: 'START', upstream: upstreamOf(context, worker.id) });
+  enqueue.sendTo(actorId, { type: 'START', upstream: upstreamOf(context, worker.id), fixes: context.learnedFixes[worker.agent] ?? {} });
 }
 
 /** Send without marking pending: for events the worker may ignore in its current state (PAUSE, STOP...). */
@@ -510,7 +524,6 @@ function startNextRound(context: SessionContext, enqueue: Enqueue): void {
     pop(roundId);
     enqueue.spawnChild('reviewRound', {
       id: roundId,
-      systemId: `review:${roundId}`,
       input: { sessionId: context.sessionId, roundId, targets: request.targets, assignments, timeoutMs: context.spec.review.timeoutSec * 1000 },
     });
     return;
@@ -552,8 +565,9 @@ function launchReviewers(context: SessionContext, roundId: string, assignments: 
       stallTimeoutMs: limits.stallTimeoutSec * 1000,
       workerTimeoutMs: context.spec.review.timeoutSec * 2000,
       killGraceMs: limits.killGraceMs,
+      fixes: context.learnedFixes[a.reviewer] ?? {},
     };
-    enqueue.spawnChild('worker', { id: a.reviewerId, systemId: `worker:${a.reviewerId}`, input });
+    enqueue.spawnChild('worker', { id: a.reviewerId, input });
     workers[a.reviewerId] = {
       id: a.reviewerId,
       agent: a.reviewer,

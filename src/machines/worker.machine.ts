@@ -86,7 +86,8 @@ export interface WorkerContext extends WorkerInput {
 }
 
 export type WorkerEvent =
-  | { type: 'START'; upstream: UpstreamSummary[] }
+  /** `fixes`: what the supervisor already knows this agent needs here (learned from another worker's recovery). */
+  | { type: 'START'; upstream: UpstreamSummary[]; fixes?: LaunchFixes }
   | { type: 'PAUSE' }
   | { type: 'RESUME' }
   | { type: 'STOP' }
@@ -228,6 +229,9 @@ export const workerMachine = setup({
       workerId: context.workerId,
       activeMs: context.activeMs,
     })),
+    pauseProcess: sendTo('process', { type: 'PROCESS.PAUSE' }),
+    resumeProcess: sendTo('process', { type: 'PROCESS.RESUME' }),
+    terminateProcess: sendTo('process', { type: 'PROCESS.TERMINATE' }),
     reportStatus: sendParent(({ context, event }, params: { status: WorkerStatus; state: string }) => statusEvent(context, params.status, params.state, event.type)),
     notifyOutput: sendParent(({ context, event }) => statusEvent(context, 'running', 'running.active', event.type)),
   },
@@ -269,7 +273,7 @@ export const workerMachine = setup({
           actions: [
             assign(({ context, event }) => {
               const prompt = context.prompt.kind === 'role' ? { ...context.prompt, upstream: event.upstream } : context.prompt;
-              return { prompt, originalPrompt: prompt };
+              return { prompt, originalPrompt: prompt, fixes: { ...context.fixes, ...event.fixes } };
             }),
             'startNextAttempt',
           ],
@@ -306,13 +310,13 @@ export const workerMachine = setup({
         active: {
           entry: statusOf('running', 'running.active'),
           on: {
-            PAUSE: { target: 'paused', actions: sendTo('process', { type: 'PROCESS.PAUSE' }) },
+            PAUSE: { target: 'paused', actions: 'pauseProcess' },
           },
         },
         paused: {
           entry: statusOf('paused', 'running.paused'),
           on: {
-            RESUME: { target: 'active', actions: sendTo('process', { type: 'PROCESS.RESUME' }) },
+            RESUME: { target: 'active', actions: 'resumeProcess' },
           },
         },
         stopping: {
@@ -320,7 +324,7 @@ export const workerMachine = setup({
         },
       },
       on: {
-        STOP: { target: '.stopping', actions: [assign({ endReason: 'stopped' }), sendTo('process', { type: 'PROCESS.TERMINATE' })] },
+        STOP: { target: '.stopping', actions: [assign({ endReason: 'stopped' }), 'terminateProcess'] },
         'PROCESS.STARTED': { guard: 'currentAttempt', actions: assign({ pid: ({ event }) => event.pid }) },
         'PROCESS.OUTPUT': { guard: 'currentAttempt', actions: ['applyFacts', 'notifyOutput'] },
         'PROCESS.EXITED': [

@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, fromCallback } from 'xstate';
+import type { NewEvent } from '../../src/domain/events.js';
+import { SessionSpecSchema } from '../../src/domain/spec.js';
+import { machineGraph } from '../../src/machines/graph.js';
+import { sessionMachine, type SessionEvent } from '../../src/machines/session.machine.js';
+import type { SessionContext, SessionInput } from '../../src/machines/session-context.js';
+import type { WorkerStatus, WorkerStatusEvent } from '../../src/machines/worker.machine.js';
+import { walkAllTransitions } from './model-coverage.js';
+
+const spec = SessionSpecSchema.parse({
+  task: 'build it',
+  workers: [
+    { id: 'a', agent: 'gemini', role: 'architect' },
+    { id: 'b', agent: 'claude', role: 'implementer', dependsOn: ['a'] },
+  ],
+  reviews: [{ reviewer: 'codex', target: 'b', focus: 'implementation' }],
+  review: { maxRounds: 1 },
+});
+
+const input: SessionInput = { sessionId: 'orch_20261121_000000_test', spec, targetDir: '/tmp/t', baseCommit: null, insideSandbox: false };
+
+/** The session with its children inert (the test plays their part) and the log discarded or kept. */
+function stubbedSession(recorded: NewEvent[] = [], sent: Array<{ to: string; type: string }> = []) {
+  const child = fromCallback(({ receive, self }) => {
+    receive((event: { type: string }) => sent.push({ to: self.id, type: event.type }));
+  });
+  return sessionMachine.provide({
+    actors: { worker: child as never, reviewRound: child as never },
+    actions: { record: (_, event: NewEvent) => void recorded.push(event) },
+  });
+}
+
+const status = (workerId: string, s: WorkerStatus, kind: 'worker' | 'reviewer' = 'worker', extra: Partial<WorkerStatusEvent> = {}): WorkerStatusEvent => ({
+  type: 'WORKER.STATUS',
+  workerId,
+  kind,
+  status: s,
+  state: s,
+  cause: 'test',
+  progress: 0,
+  attempt: 1,
+  finalText: 'summary',
+  planDone: 0,
+  usage: {},
+  agentSessionId: `${workerId}-agent-session`,
+  reason: null,
+  ...extra,
+});
+
+/** What may plausibly come next from each status (a worker reports the state it enters). */
+const NEXT: Partial<Record<WorkerStatus, WorkerStatus[]>> = {
+  spawned: ['running'],
+  running: ['completed', 'reviewing', 'blocked', 'paused', 'failed'],
+  paused: ['running'],
+  blocked: ['recovering', 'failed', 'skipped'],
+  recovering: ['running'],
+  reviewing: ['completed', 'running'],
+};
+
+function sessionEvents(snapshot: { context: SessionContext }): SessionEvent[] {
+  const { context } = snapshot;
+  const events: SessionEvent[] = [{ type: 'PAUSE' }, { type: 'RESUME' }, { type: 'STOP' }];
+  if (context.reviewQueue.length === 0 && context.activeRound === null && context.rounds.length < 2) events.push({ type: 'REVIEW', target: 'b' });
+  for (const w of Object.values(context.workers)) {
+    if (w.kind === 'reviewer') {
+      if (w.status !== 'completed') events.push(status(w.id, 'reviewing', 'reviewer', { roundId: w.roundId ?? 'round-1' }), status(w.id, 'failed', 'reviewer', { roundId: w.roundId ?? 'round-1' }));
+      continue;
+    }
+    if (w.status === 'spawned' && !w.started) continue;
+    for (const next of NEXT[w.status] ?? []) events.push(status(w.id, next));
+    // Failures only while no blocker is open and at most two were raised: keeps the state space finite.
+    const quiet = context.blockers.length < 2 && !context.blockers.some((b) => b.open);
+    if (w.id === 'a' && w.status === 'running' && quiet) {
+      events.push(
+        { type: 'WORKER.FAILED', workerId: 'a', kind: 'worker', attempt: 1, signal: { kind: 'crashed', message: 'boom' }, agentSessionId: 'a-agent-session', fixes: {} },
+        { type: 'WORKER.FAILED', workerId: 'a', kind: 'worker', attempt: 1, signal: { kind: 'auth', message: 'Not logged in' }, agentSessionId: null, fixes: {} },
+        { type: 'WORKER.TIMED_OUT', workerId: 'a', activeMs: 1000 },
+        { type: 'INTERVENE', workerId: 'a', act: 'pause', blocker: { kind: 'BUDGET_EXCEEDED', message: 'over budget', action: 'raise it' } },
+        { type: 'PAUSE', workerId: 'a' },
+      );
+    }
+    if (w.id === 'a' && w.status === 'paused') events.push({ type: 'RESUME', workerId: 'a' });
+  }
+  for (const b of context.blockers.filter((x) => x.open)) {
+    for (const choice of b.options) events.push({ type: 'RESOLVE', blockerId: b.id, choice, ...(choice === 'answer' ? { text: 'do it this way' } : {}) });
+  }
+  if (context.activeRound) {
+    const roundId = context.activeRound;
+    const assignments = [{ reviewerId: 'r1-codex-b', reviewer: 'codex', target: 'b', focus: 'implementation' }];
+    events.push({ type: 'ROUND.LAUNCH', roundId, assignments });
+    for (const decision of ['CONTINUE', 'PAUSE_AND_CLARIFY', 'STOP_AND_ESCALATE'] as const) {
+      const verdict = decision === 'CONTINUE' ? 'approve' : decision === 'PAUSE_AND_CLARIFY' ? 'concern' : 'blocker';
+      events.push({
+        type: 'ROUND.DONE',
+        output: { roundId, targets: ['b'], decision, verdicts: assignments.map((a) => ({ ...a, verdict: { verdict, summary: verdict, issues: [] }, valid: true })) },
+      });
+    }
+  }
+  const reviewer = context.workers['r1-codex-b'];
+  if (reviewer) {
+    events.push(
+      { type: 'ROUND.RETRY_REVIEWER', roundId: 'round-1', reviewerId: reviewer.id },
+      { type: 'ROUND.ACCEPT_REVIEWER', roundId: 'round-1', reviewerId: reviewer.id },
+      { type: 'ROUND.STOP_REVIEWER', roundId: 'round-1', reviewerId: reviewer.id },
+    );
+  }
+  return events;
+}
+
+const abstractState = (s: { value: unknown; context: SessionContext }) =>
+  JSON.stringify([
+    s.value,
+    Object.values(s.context.workers).map((w) => [w.id, w.status]),
+    s.context.activeRound !== null,
+    s.context.blockers.filter((b) => b.open).map((b) => b.kind),
+    s.context.rounds.length,
+  ]);
+
+describe('session machine (model-based)', () => {
+  it('takes every declared transition', () => {
+    const declared = machineGraph(sessionMachine).edges.map((e) => e.key);
+    const result = walkAllTransitions({
+      model: stubbedSession(),
+      machine: stubbedSession(),
+      input,
+      events: sessionEvents,
+      serializeState: abstractState,
+      until: declared,
+    });
+    const missing = declared.filter((key) => !result.covered.has(key));
+    expect(missing).toEqual([]);
+    expect(result.states).toBeGreaterThan(20);
+  });
+});
+
+describe('session machine (behaviour)', () => {
+  const start = () => {
+    const recorded: NewEvent[] = [];
+    const sent: Array<{ to: string; type: string }> = [];
+    const actor = createActor(stubbedSession(recorded, sent), { input }).start();
+    return { actor, recorded, sent };
+  };
+
+  it('starts only the workers whose dependencies completed', () => {
+    const { actor, sent } = start();
+    expect(sent).toEqual([{ to: 'a', type: 'START' }]);
+    actor.send(status('a', 'running'));
+    actor.send(status('a', 'completed'));
+    expect(sent.at(-1)).toEqual({ to: 'b', type: 'START' });
+  });
+
+  it('relaunches a crashed worker with backoff and records the recovery', () => {
+    const { actor, recorded, sent } = start();
+    actor.send(status('a', 'running'));
+    actor.send({ type: 'WORKER.FAILED', workerId: 'a', kind: 'worker', attempt: 1, signal: { kind: 'crashed', message: 'segfault' }, agentSessionId: 'sid-1', fixes: {} });
+    expect(sent.at(-1)).toEqual({ to: 'a', type: 'RECOVER' });
+    expect(recorded.at(-1)).toMatchObject({ type: 'recovery', workerId: 'a', action: 'backoff_and_relaunch', attempt: 1, signal: { kind: 'crashed' } });
+  });
+
+  it('gives up after more than maxRestarts failures in the window and raises a blocker', () => {
+    const { actor, recorded, sent } = start();
+    for (let i = 0; i < 4; i++) {
+      actor.send(status('a', 'running'));
+      actor.send({ type: 'WORKER.FAILED', workerId: 'a', kind: 'worker', attempt: i + 1, signal: { kind: 'crashed', message: 'again' }, agentSessionId: null, fixes: {} });
+    }
+    expect(sent.filter((s) => s.type === 'RECOVER')).toHaveLength(3);
+    expect(sent.at(-2)).toEqual({ to: 'a', type: 'GIVE_UP' });
+    expect(recorded.find((e) => e.type === 'blocker')).toMatchObject({ kind: 'RESTART_INTENSITY', workerId: 'a' });
+    expect(recorded.find((e) => e.type === 'recovery' && e.action === 'give_up')).toBeDefined();
+  });
+
+  it('escalates auth failures to a person and retries when answered', () => {
+    const { actor, recorded, sent } = start();
+    actor.send(status('a', 'running'));
+    actor.send({ type: 'WORKER.FAILED', workerId: 'a', kind: 'worker', attempt: 1, signal: { kind: 'auth', message: 'Not logged in' }, agentSessionId: null, fixes: {} });
+    actor.send(status('a', 'blocked'));
+    expect(recorded.find((e) => e.type === 'blocker')).toMatchObject({ kind: 'AUTH_REQUIRED', options: ['retry', 'skip', 'stop'] });
+    expect(actor.getSnapshot().value).toBe('waiting');
+    actor.send({ type: 'RESOLVE', blockerId: 'b1', choice: 'retry' });
+    expect(sent.at(-1)).toEqual({ to: 'a', type: 'RECOVER' });
+    expect(actor.getSnapshot().value).toBe('running');
+  });
+
+  it('stops the session on STOP_AND_ESCALATE and quotes the blocking issues in the blocker', () => {
+    const { actor, recorded } = start();
+    actor.send(status('a', 'running'));
+    actor.send(status('a', 'completed'));
+    actor.send(status('b', 'running'));
+    actor.send(status('b', 'reviewing'));
+    actor.send({ type: 'ROUND.LAUNCH', roundId: 'round-1', assignments: [{ reviewerId: 'r1-codex-b', reviewer: 'codex', target: 'b', focus: 'implementation' }] });
+    actor.send({
+      type: 'ROUND.DONE',
+      output: {
+        roundId: 'round-1',
+        targets: ['b'],
+        decision: 'STOP_AND_ESCALATE',
+        verdicts: [{ reviewerId: 'r1-codex-b', reviewer: 'codex', target: 'b', focus: 'implementation', valid: true, verdict: { verdict: 'blocker', summary: 'broken', issues: [{ severity: 'blocker', file: 'src/x.ts', line: 3, message: 'deletes user data' }] } }],
+      },
+    });
+    const blocker = recorded.find((e) => e.type === 'blocker' && e.kind === 'REVIEW_BLOCKER');
+    expect(blocker && 'message' in blocker ? blocker.message : '').toContain('codex: src/x.ts:3: deletes user data');
+    expect(actor.getSnapshot().value).toBe('stopping');
+    actor.send(status('b', 'stopped'));
+    actor.send(status('r1-codex-b', 'stopped', 'reviewer', { roundId: 'round-1' }));
+    expect(actor.getSnapshot().value).toBe('stopped');
+    expect(actor.getSnapshot().context.outcome).toBe('escalated');
+  });
+
+  it('never declares that it needs a person while a command to a worker is in flight', () => {
+    const { actor } = start();
+    // START was sent to a, which has not reported yet: the session is busy, not waiting.
+    expect(actor.getSnapshot().value).toBe('running');
+  });
+});

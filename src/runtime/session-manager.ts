@@ -78,28 +78,33 @@ export class SessionManager {
     return SessionStore.list(this.workspace).map((sessionId) => this.summary(sessionId));
   }
 
-  /** The full view of a session, live or from its snapshot on disk. */
+  /**
+   * The full view of a session, live or from disk. On disk it reads session.json, snapshot.json and the tail of
+   * events.jsonl, never the whole log, and writes nothing (another process may be running the session).
+   */
   view(sessionId: string): SessionView {
     const live = this.live.get(sessionId);
     if (live) return live.view();
-    const store = SessionStore.open(this.workspace, sessionId);
-    try {
-      return buildSessionView(store.meta, store.readSnapshot()?.snapshot ?? null, store.log.lastSeq);
-    } finally {
-      store.close();
-    }
+    const meta = SessionStore.readMeta(this.workspace, sessionId);
+    const snapshot = SessionStore.readSnapshotOf(this.workspace, sessionId)?.snapshot ?? null;
+    return buildSessionView(meta, snapshot, SessionStore.lastSeqOf(this.workspace, sessionId));
   }
 
-  /** Events with seq > afterSeq from a session's log (live or on disk). */
+  /** Events with seq > afterSeq from a session's log (live, or on disk read-only). */
   readEvents(sessionId: string, afterSeq: number, limit?: number): OrchestratorEvent[] {
     const live = this.live.get(sessionId);
     if (live) return live.store.log.readAfter(afterSeq, limit);
-    const store = SessionStore.open(this.workspace, sessionId);
+    const store = SessionStore.openReadOnly(this.workspace, sessionId);
     try {
       return store.log.readAfter(afterSeq, limit);
     } finally {
       store.close();
     }
+  }
+
+  /** Let go of one live session without touching its agents. */
+  detach(sessionId: string): void {
+    this.live.get(sessionId)?.detach();
   }
 
   /** Sessions on disk that did not end (candidates for `serve --resume-all`). */
@@ -145,6 +150,7 @@ export class SessionManager {
 
   private adopt(runtime: SessionRuntime): void {
     this.live.set(runtime.sessionId, runtime);
+    runtime.onDetach(() => this.live.delete(runtime.sessionId));
     for (const listener of this.createdListeners) listener(runtime);
   }
 

@@ -40,11 +40,12 @@ export class SessionRuntime {
   private snapshotDue = false;
   private stopped = false;
   private changeListeners = new Set<() => void>();
+  private detachListeners = new Set<() => void>();
   private failure: Error | null = null;
 
   private constructor(
     readonly store: SessionStore,
-    private readonly options: RuntimeOptions,
+    options: RuntimeOptions,
     restored: unknown,
   ) {
     const host = createProcessHost(store, {
@@ -180,7 +181,20 @@ export class SessionRuntime {
     this.stopped = true;
     if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
     this.actor.stop();
+    for (const listener of this.detachListeners) listener();
+    this.detachListeners.clear();
     this.store.close();
+  }
+
+  /** True once this process let go of the session (its store is closed). */
+  get detached(): boolean {
+    return this.stopped;
+  }
+
+  /** Called once, when this process lets go of the session (before its store closes). */
+  onDetach(listener: () => void): () => void {
+    this.detachListeners.add(listener);
+    return () => this.detachListeners.delete(listener);
   }
 
   // --- events and snapshots -------------------------------------------------------------------------

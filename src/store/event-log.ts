@@ -32,27 +32,71 @@ export class EventLog {
     readonly sessionId: string,
     fd: number,
     size: number,
+    readonly readOnly: boolean,
   ) {
     this.fd = fd;
     this.size = size;
   }
 
-  /** Open (or create) a log; cut a torn last line; index the offsets of every event. */
+  /** Open (or create) a log for appending; cut a torn last line; index the offsets of every event. */
   static open(path: string, sessionId: string, onEvent?: (event: OrchestratorEvent) => void): OpenedLog {
     const fd = openSync(path, 'a+');
-    const log = new EventLog(path, sessionId, fd, fstatSync(fd).size);
+    const log = new EventLog(path, sessionId, fd, fstatSync(fd).size, false);
     const repairedBytes = log.index(onEvent);
     return { log, repairedBytes };
+  }
+
+  /**
+   * Open a log only to read it: never truncates (another process may be appending right now; a torn last
+   * line is then just a line being written) and refuses to append.
+   */
+  static openReadOnly(path: string, sessionId: string): EventLog {
+    const fd = openSync(path, 'r');
+    const log = new EventLog(path, sessionId, fd, fstatSync(fd).size, true);
+    log.index();
+    return log;
+  }
+
+  /** The seq of the last complete event of a log file, read from its tail only (cheap for huge logs). */
+  static lastSeqOf(path: string): number {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return 0;
+    }
+    try {
+      const size = fstatSync(fd).size;
+      for (let window = 64 * 1024; ; window *= 4) {
+        const start = Math.max(0, size - window);
+        const buffer = Buffer.alloc(size - start);
+        readSync(fd, buffer, 0, buffer.length, start);
+        const lines = buffer.toString('utf8').split('\n');
+        // The last element is a torn line or '' after the final newline; before it, the last complete ones.
+        for (let i = lines.length - 2; i >= (start === 0 ? 0 : 1); i--) {
+          const event = parseLogLine(lines[i] as string);
+          if (event) return event.seq;
+        }
+        if (start === 0) return 0;
+      }
+    } finally {
+      closeSync(fd);
+    }
   }
 
   get lastSeq(): number {
     return this.offsets.length;
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Stamp events with seq, sessionId and ts, write them in one call, then tell the listeners. */
   append(events: readonly NewEvent[]): OrchestratorEvent[] {
     if (events.length === 0) return [];
     if (this.closed) throw new Error(`event log ${this.path} is closed; the session has ended`);
+    if (this.readOnly) throw new Error(`event log ${this.path} was opened read-only`);
     const now = new Date().toISOString();
     const stamped: OrchestratorEvent[] = [];
     const lines: string[] = [];
@@ -90,6 +134,8 @@ export class EventLog {
 
   /** Events with seq > afterSeq, at most `limit`, read from the file (for replay). */
   readAfter(afterSeq: number, limit = Number.POSITIVE_INFINITY): OrchestratorEvent[] {
+    // After close the fd number may belong to another file: never read through it.
+    if (this.closed) throw new Error(`event log ${this.path} is closed`);
     const first = Math.max(0, afterSeq);
     if (first >= this.offsets.length) return [];
     const last = Math.min(this.offsets.length, first + limit);
@@ -136,7 +182,7 @@ export class EventLog {
         if (!event || event.seq !== this.offsets.length + 1) {
           // A line that does not parse, or a seq out of order, can only come from a torn or foreign write:
           // keep everything before it and cut the rest, so seq stays gap-free.
-          return this.cutAt(lastGood);
+          return this.readOnly ? this.ignoreFrom(lastGood) : this.cutAt(lastGood);
         }
         this.offsets.push(lineStart);
         onEvent?.(event);
@@ -147,7 +193,14 @@ export class EventLog {
       if (from < n) pending.push(Buffer.from(chunk.subarray(from, n)));
       position += n;
     }
-    return this.cutAt(lastGood);
+    return this.readOnly ? this.ignoreFrom(lastGood) : this.cutAt(lastGood);
+  }
+
+  /** Read-only: what follows the last good line is not ours to repair; just do not read it. */
+  private ignoreFrom(offset: number): number {
+    const ignored = this.size - offset;
+    this.size = offset;
+    return ignored;
   }
 
   private cutAt(offset: number): number {

@@ -88,7 +88,13 @@ export class SessionStore {
   private constructor(
     readonly dir: string,
     readonly meta: SessionMeta,
+    readOnly = false,
   ) {
+    if (readOnly) {
+      this.log = EventLog.openReadOnly(join(dir, 'events.jsonl'), meta.sessionId);
+      this.repairedBytes = 0;
+      return;
+    }
     const opened = EventLog.open(join(dir, 'events.jsonl'), meta.sessionId, (event) => this.noteLineEnd(event));
     this.log = opened.log;
     this.repairedBytes = opened.repairedBytes;
@@ -106,15 +112,36 @@ export class SessionStore {
     return new SessionStore(dir, meta);
   }
 
+  /** Open a session to run it: the event log is repaired (torn last line cut) and appended to. */
   static open(workspace: string, sessionId: string): SessionStore {
+    return new SessionStore(SessionStore.dirOf(workspace, sessionId), SessionStore.readMeta(workspace, sessionId));
+  }
+
+  /** Open a session only to read it, safe while another process runs it: nothing is repaired or written. */
+  static openReadOnly(workspace: string, sessionId: string): SessionStore {
+    return new SessionStore(SessionStore.dirOf(workspace, sessionId), SessionStore.readMeta(workspace, sessionId), true);
+  }
+
+  /** The folder of a session, after checking the id cannot escape the workspace and the session exists. */
+  static dirOf(workspace: string, sessionId: string): string {
     if (!SESSION_ID_PATTERN.test(sessionId)) {
       throw new SessionNotFoundError(sessionId, `"${sessionId}" is not a session id (they look like orch_20261121_093000_ab12)`);
     }
     const dir = join(sessionsDir(workspace), sessionId);
-    const metaPath = join(dir, 'session.json');
-    if (!existsSync(metaPath)) throw new SessionNotFoundError(sessionId, `no session ${sessionId} in ${sessionsDir(workspace)}`);
-    const meta = SessionMetaSchema.parse(JSON.parse(readFileSync(metaPath, 'utf8')));
-    return new SessionStore(dir, meta);
+    if (!existsSync(join(dir, 'session.json'))) throw new SessionNotFoundError(sessionId, `no session ${sessionId} in ${sessionsDir(workspace)}`);
+    return dir;
+  }
+
+  /** The persisted snapshot of a session on disk, without opening its log. */
+  static readSnapshotOf(workspace: string, sessionId: string): PersistedSession | null {
+    const path = join(SessionStore.dirOf(workspace, sessionId), 'snapshot.json');
+    if (!existsSync(path)) return null;
+    return JSON.parse(readFileSync(path, 'utf8')) as PersistedSession;
+  }
+
+  /** The last event seq of a session on disk, from the tail of its log. */
+  static lastSeqOf(workspace: string, sessionId: string): number {
+    return EventLog.lastSeqOf(join(SessionStore.dirOf(workspace, sessionId), 'events.jsonl'));
   }
 
   /** Session ids in the workspace, newest first. */
@@ -128,7 +155,7 @@ export class SessionStore {
   }
 
   static readMeta(workspace: string, sessionId: string): SessionMeta {
-    return SessionMetaSchema.parse(JSON.parse(readFileSync(join(sessionsDir(workspace), sessionId, 'session.json'), 'utf8')));
+    return SessionMetaSchema.parse(JSON.parse(readFileSync(join(SessionStore.dirOf(workspace, sessionId), 'session.json'), 'utf8')));
   }
 
   get sessionId(): string {
@@ -147,13 +174,12 @@ export class SessionStore {
   }
 
   agentFiles(workerId: string) {
-    const base = join(this.dir, 'agents', workerId);
-    return {
-      stdout: `${base}.stdout.jsonl`,
-      stderr: `${base}.stderr.log`,
-      procs: `${base}.proc.json`,
-      exit: (attempt: number) => `${base}.${attempt}.exit`,
-    };
+    return agentFilesIn(this.dir, workerId);
+  }
+
+  /** The agent files of a worker of a session on disk (worker ids are validated by the callers). */
+  static agentFilesOf(workspace: string, sessionId: string, workerId: string) {
+    return agentFilesIn(SessionStore.dirOf(workspace, sessionId), workerId);
   }
 
   readProcRecords(workerId: string): ProcRecord[] {
@@ -191,6 +217,16 @@ export class SessionStore {
     const key = `${event.workerId}#${event.at.attempt}`;
     if ((this.lineEnds.get(key) ?? -1) < event.at.end) this.lineEnds.set(key, event.at.end);
   }
+}
+
+function agentFilesIn(sessionDir: string, workerId: string) {
+  const base = join(sessionDir, 'agents', workerId);
+  return {
+    stdout: `${base}.stdout.jsonl`,
+    stderr: `${base}.stderr.log`,
+    procs: `${base}.proc.json`,
+    exit: (attempt: number) => `${base}.${attempt}.exit`,
+  };
 }
 
 export class SessionNotFoundError extends Error {

@@ -1,0 +1,92 @@
+/**
+ * The pages: GET / (dashboard), GET /inspect/{sid} (statechart inspector) and GET /assets/* (their files).
+ * No token is needed to load them (the dashboard gets it in the URL fragment, which never reaches a server),
+ * but the Host/Origin guard applies. Nothing here is loaded from the internet (CSP: 'self' only).
+ */
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { extname, join, sep } from 'node:path';
+import { Hono, type Context } from 'hono';
+import type { AppEnv } from '../context.js';
+import { HttpError, parseOr400 } from '../errors.js';
+import { STATIC_DIR } from '../paths.js';
+import { SessionIdParam } from '../schemas.js';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/** Files above this size are not served from assets/ (they would be read whole into memory). */
+const MAX_ASSET_BYTES = 16 * 1024 * 1024;
+
+export function pageRoutes(staticDir: string = STATIC_DIR): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const assetsDir = join(staticDir, 'assets');
+
+  app.get('/', (c) => servePage(c, join(staticDir, 'index.html')));
+
+  app.get('/inspect/:sid', (c) => {
+    parseOr400(SessionIdParam, c.req.param('sid'), 'session id');
+    return servePage(c, join(staticDir, 'inspect.html'));
+  });
+
+  app.get('/assets/*', async (c) => {
+    const raw = new URL(c.req.url).pathname.slice('/assets/'.length);
+    const segments = raw.split('/').map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        throw new HttpError(400, 'malformed percent-encoding in the asset path');
+      }
+    });
+    // Plain names only: no "..", no hidden files, no separators or NULs smuggled in through %-encoding.
+    if (segments.length === 0 || segments.some((s) => s === '' || s.startsWith('.') || /[\\/\0]/.test(s))) {
+      throw new HttpError(400, 'invalid asset path');
+    }
+    const file = await resolveInside(assetsDir, join(assetsDir, ...segments));
+    if (!file) throw new HttpError(404, `no asset ${segments.join('/')}`);
+    const body = await readFile(file);
+    return c.body(body, 200, {
+      'Content-Type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'Cache-Control': 'no-cache',
+    });
+  });
+
+  return app;
+}
+
+async function servePage(c: Context<AppEnv>, path: string): Promise<Response> {
+  let html: string;
+  try {
+    html = await readFile(path, 'utf8');
+  } catch {
+    throw new HttpError(404, `page ${path} is missing from this installation`);
+  }
+  return c.body(html, 200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache' });
+}
+
+/** The real path of a regular file inside `root` (symlinks resolved), or null. */
+async function resolveInside(root: string, path: string): Promise<string | null> {
+  try {
+    const [realRoot, realFile] = await Promise.all([realpath(root), realpath(path)]);
+    if (!realFile.startsWith(realRoot + sep)) return null;
+    const info = await stat(realFile);
+    return info.isFile() && info.size <= MAX_ASSET_BYTES ? realFile : null;
+  } catch {
+    return null;
+  }
+}

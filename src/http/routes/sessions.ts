@@ -1,0 +1,53 @@
+/** GET /api/v1/sessions and POST /api/v1/orchestrate (start a session). */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Hono } from 'hono';
+import { knownAgents } from '../../agents/registry.js';
+import { defaultSpec, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../../domain/spec.js';
+import { UsageError } from '../../runtime/session-manager.js';
+import type { ApiContext, AppEnv } from '../context.js';
+import { HttpError, issuesOf, parseOr400, readJson } from '../errors.js';
+import { OrchestrateBodySchema } from '../schemas.js';
+
+export function sessionRoutes(ctx: ApiContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get('/sessions', (c) => c.json({ sessions: ctx.manager.list() }));
+
+  app.post('/orchestrate', async (c) => {
+    const body = parseOr400(OrchestrateBodySchema, await readJson(c), 'body');
+    const targetDir = resolve(ctx.cwd, body.targetDir);
+    if (!isDirectory(targetDir)) throw new HttpError(400, `targetDir ${targetDir} is not an existing directory`, [{ path: ['targetDir'], message: 'not a directory' }]);
+
+    let spec: SessionSpec = body.spec ? { ...body.spec, ...(body.task ? { task: body.task } : {}) } : defaultSpec(body.task as string);
+    if (body.agents) {
+      const unknown = body.agents.filter((a) => !knownAgents().includes(a));
+      if (unknown.length) throw new HttpError(400, `unknown agents: ${unknown.join(', ')}; known: ${knownAgents().join(', ')}`);
+      const restricted = SessionSpecSchema.safeParse(restrictToAgents(spec, body.agents));
+      if (!restricted.success) throw new HttpError(400, `no session is left with only ${body.agents.join(', ')}`, issuesOf(restricted.error));
+      spec = restricted.data;
+    }
+    const unknownInSpec = [...new Set([...spec.workers.map((w) => w.agent), ...spec.reviews.map((r) => r.reviewer)])].filter((a) => !knownAgents().includes(a));
+    if (unknownInSpec.length) throw new HttpError(400, `the spec uses unknown agents: ${unknownInSpec.join(', ')}; known: ${knownAgents().join(', ')}`);
+
+    let sessionId: string;
+    try {
+      sessionId = (await ctx.manager.create(spec, targetDir)).sessionId;
+    } catch (error) {
+      if (error instanceof UsageError) throw new HttpError(400, error.message);
+      throw error;
+    }
+    c.header('Location', `/api/v1/${sessionId}/state`);
+    return c.json({ sessionId, url: `${ctx.baseUrl()}/#/sessions/${sessionId}` }, 201);
+  });
+
+  return app;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

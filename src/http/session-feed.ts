@@ -1,0 +1,159 @@
+/**
+ * What one SSE client of a session receives after the snapshot: the replay from events.jsonl, then live
+ * events, with no gap and no duplicate.
+ *
+ * Subscribe to the log first (listeners run synchronously inside append, so nothing can slip in between),
+ * note `replayEnd` = the log's lastSeq, replay (after, replayEnd] from the file in batches as the client
+ * takes them, and hold live events (all > replayEnd) until the replay is through. `lastSent` guards the
+ * order: an event goes out only as lastSent + 1.
+ *
+ * A session that is only on disk gets its replay, then heartbeats; if this server resumes it meanwhile
+ * (manager.onCreated) the feed attaches to the live log and goes on. If the live session is detached from
+ * this server, the stream ends and the client reconnects (then it gets the on-disk behaviour).
+ */
+import type { OrchestratorEvent } from '../domain/events.js';
+import type { SessionManager } from '../runtime/session-manager.js';
+import type { SessionRuntime } from '../runtime/session-runtime.js';
+import { SessionStore } from '../store/session-store.js';
+import { eventFrame, type SseStream } from './sse.js';
+
+/** Events read from the file per replay step (the client takes them before the next step is read). */
+const REPLAY_BATCH = 500;
+
+export type FeedStart = { lastEventId: number } | { tail: number } | { live: true };
+
+export interface SessionFeedOptions {
+  manager: SessionManager;
+  sessionId: string;
+  stream: SseStream;
+  start: FeedStart;
+  heartbeatMs: number;
+}
+
+interface Held {
+  seq: number;
+  frame: string;
+  bytes: number;
+}
+
+export function startSessionFeed(options: SessionFeedOptions): void {
+  const { manager, sessionId, stream } = options;
+  let runtime: SessionRuntime | null = null;
+  let disk: SessionStore | null = null;
+  let unsubscribe: (() => void) | null = null;
+  let lastSent = 0;
+  let replayEnd = 0;
+  let held: Held[] = [];
+  let heldBytes = 0;
+
+  /** The runtime we follow, while the manager still has it (a detached runtime's log is closed: never read it). */
+  const following = (): SessionRuntime | null => {
+    if (runtime && manager.get(sessionId) !== runtime) {
+      unsubscribe?.();
+      unsubscribe = null;
+      runtime = null;
+      // End, so that the client reconnects and gets the session as it is now (from disk, or live again).
+      stream.close();
+    }
+    return runtime;
+  };
+
+  const readAfter = (after: number, limit: number): OrchestratorEvent[] => {
+    const live = following();
+    if (live) return live.store.log.readAfter(after, limit);
+    return disk && stream.open ? disk.log.readAfter(after, limit) : [];
+  };
+
+  const send = (seq: number, frame: string): boolean => {
+    if (seq <= lastSent) return true;
+    if (seq !== lastSent + 1) {
+      // Cannot happen with a gap-free log; if it does, a reconnect replays from the file correctly.
+      stream.drop(`event ${seq} after ${lastSent}: out of order`);
+      return false;
+    }
+    if (!stream.enqueue(frame, true)) return false;
+    lastSent = seq;
+    return true;
+  };
+
+  const onLive = (events: readonly OrchestratorEvent[]): void => {
+    for (const event of events) {
+      if (event.seq <= lastSent) continue;
+      const frame = eventFrame(event);
+      if (lastSent >= replayEnd && held.length === 0) {
+        if (!send(event.seq, frame)) return;
+        continue;
+      }
+      const bytes = Buffer.byteLength(frame, 'utf8');
+      if (!stream.fits(held.length + 1, heldBytes + bytes)) {
+        stream.drop('too many events waiting behind the replay for a slow client');
+        return;
+      }
+      held.push({ seq: event.seq, frame, bytes });
+      heldBytes += bytes;
+    }
+  };
+
+  /** Called by the stream when its queue is empty: the next replay batch, or what was held behind it. */
+  const pump = (): void => {
+    if (lastSent < replayEnd) {
+      const batch = readAfter(lastSent, Math.min(REPLAY_BATCH, replayEnd - lastSent));
+      if (batch.length === 0) replayEnd = lastSent;
+      for (const event of batch) if (event.seq <= replayEnd && !send(event.seq, eventFrame(event))) return;
+      if (lastSent >= replayEnd && !runtime && disk) {
+        // The on-disk replay is through: the file is not needed while waiting for a resume.
+        disk.close();
+        disk = null;
+      }
+      return;
+    }
+    if (held.length > 0) {
+      const pending = held;
+      held = [];
+      heldBytes = 0;
+      for (const h of pending) if (!send(h.seq, h.frame)) return;
+    }
+  };
+
+  const attach = (live: SessionRuntime): void => {
+    if (!stream.open) return;
+    unsubscribe?.();
+    disk?.close();
+    disk = null;
+    runtime = live;
+    unsubscribe = live.store.log.subscribe(onLive);
+    // Everything up to here is in the file; everything after arrives through onLive.
+    replayEnd = Math.max(replayEnd, live.store.log.lastSeq);
+    held = [];
+    heldBytes = 0;
+    stream.wake();
+  };
+
+  const current = manager.get(sessionId);
+  const lastSeq = current ? current.store.log.lastSeq : openDisk();
+  function openDisk(): number {
+    disk = SessionStore.openReadOnly(manager.workspace, sessionId);
+    return disk.log.lastSeq;
+  }
+  const start = options.start;
+  // A Last-Event-ID past the end (a log cut after a crash) restarts from the end: the client gets what exists.
+  lastSent = 'lastEventId' in start ? Math.min(start.lastEventId, lastSeq) : 'tail' in start ? Math.max(0, lastSeq - start.tail) : lastSeq;
+  replayEnd = lastSeq;
+
+  const offCreated = manager.onCreated((created) => {
+    if (created.sessionId === sessionId) attach(created);
+  });
+  if (current) attach(current);
+
+  stream.onDemand = pump;
+  stream.onEnd(() => {
+    offCreated();
+    unsubscribe?.();
+    unsubscribe = null;
+    disk?.close();
+    disk = null;
+    held = [];
+  });
+  // A detached runtime's listeners are gone: notice it at the next heartbeat at the latest.
+  stream.startHeartbeat(options.heartbeatMs, following);
+}

@@ -1,0 +1,252 @@
+/**
+ * One Server-Sent-Events stream with a bounded buffer, and the hub that ends them all when the server closes.
+ *
+ * The body is a pull-based ReadableStream: @hono/node-server reads a chunk, writes it to the socket and waits
+ * for `drain` before reading the next, so the socket's backpressure reaches us. What the client has not taken
+ * yet waits in our queue, which is bounded (events and bytes). Producers (log listeners) only enqueue and
+ * return, so a slow client never slows the session; past the bound the client is dropped (its connection
+ * destroyed) and it reconnects with its Last-Event-ID.
+ */
+import type { OrchestratorEvent } from '../domain/events.js';
+
+export interface SseLimits {
+  /** Events waiting for one client, at most. */
+  maxEvents: number;
+  /** Bytes waiting for one client, at most. */
+  maxBytes: number;
+}
+
+export const DEFAULT_SSE_LIMITS: SseLimits = { maxEvents: 10_000, maxBytes: 8 * 1024 * 1024 };
+
+/** Queued frames go out in chunks of about this size. */
+const CHUNK_BYTES = 64 * 1024;
+
+/** `id: <seq>\nevent: <type>\ndata: <json>\n\n`. JSON.stringify escapes newlines, so data is one line. */
+export function eventFrame(event: OrchestratorEvent): string {
+  return `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+/** A message without id (the snapshot): it must not move the client's Last-Event-ID. */
+export function messageFrame(type: string, data: unknown): string {
+  return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+export const HEARTBEAT_FRAME = ': ping\n\n';
+
+interface Item {
+  text: string;
+  bytes: number;
+  event: boolean;
+}
+
+export interface SseStreamOptions {
+  limits?: SseLimits;
+  /** Ends the client's connection at once (the Node socket); without it the body stream errors. */
+  abort?: () => void;
+  /** Told why a client was dropped (for the server log). */
+  onDrop?: (reason: string) => void;
+}
+
+export class SseStream {
+  readonly body: ReadableStream<Uint8Array>;
+  /** Called when the queue is empty and the client wants more: the producer may enqueue (replay) then. */
+  onDemand: (() => void) | null = null;
+  private readonly limits: SseLimits;
+  private items: Item[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private queuedEventCount = 0;
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+  private waiting: (() => void) | null = null;
+  private endListeners: Array<() => void> = [];
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly encoder = new TextEncoder();
+
+  constructor(private readonly options: SseStreamOptions = {}) {
+    this.limits = options.limits ?? DEFAULT_SSE_LIMITS;
+    this.body = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: () => this.pull(),
+        cancel: () => this.finish(),
+      },
+      // No read-ahead inside the web stream: everything waiting is in our (bounded, counted) queue.
+      { highWaterMark: 0 },
+    );
+  }
+
+  get open(): boolean {
+    return this.state === 'open';
+  }
+
+  get queuedEvents(): number {
+    return this.queuedEventCount;
+  }
+
+  get bytesQueued(): number {
+    return this.queuedBytes;
+  }
+
+  /** Would `events` more events of `bytes` more bytes still fit? */
+  fits(events: number, bytes: number): boolean {
+    return this.queuedEventCount + events <= this.limits.maxEvents && this.queuedBytes + bytes <= this.limits.maxBytes;
+  }
+
+  /** Queue a frame; past the bound the client is dropped instead. Returns whether the frame was queued. */
+  enqueue(text: string, isEvent: boolean): boolean {
+    if (this.state !== 'open') return false;
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (!this.fits(isEvent ? 1 : 0, bytes)) {
+      this.drop(`more than ${this.limits.maxEvents} events or ${this.limits.maxBytes} bytes waiting for a slow client`);
+      return false;
+    }
+    this.items.push({ text, bytes, event: isEvent });
+    this.queuedBytes += bytes;
+    if (isEvent) this.queuedEventCount++;
+    this.wake();
+    return true;
+  }
+
+  /** Let a waiting reader ask onDemand again (the producer has something new to offer). */
+  wake(): void {
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.();
+  }
+
+  /** `: ping` every `ms` while nothing else is waiting to go out (keeps proxies and the browser patient). */
+  startHeartbeat(ms: number, onTick?: () => void): void {
+    if (this.heartbeat || this.state === 'closed') return;
+    this.heartbeat = setInterval(() => {
+      if (this.state !== 'open') return;
+      if (this.isEmpty()) this.enqueue(HEARTBEAT_FRAME, false);
+      onTick?.();
+    }, ms);
+    this.heartbeat.unref();
+  }
+
+  /** Runs once when the stream ends, however it ends (closed, dropped, client gone). */
+  onEnd(listener: () => void): void {
+    if (this.state !== 'open') listener();
+    else this.endListeners.push(listener);
+  }
+
+  /** End gracefully: what is queued still goes out, then the response ends. */
+  close(): void {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    this.stopProducing();
+    this.wake();
+  }
+
+  /** End at once: forget the queue and cut the connection (the client reconnects with its Last-Event-ID). */
+  drop(reason: string): void {
+    if (this.state === 'closed') return;
+    this.options.onDrop?.(reason);
+    this.finish();
+    if (this.options.abort) {
+      // Destroying the socket cancels the body (node-server listens for 'close'), which settles a pending read.
+      this.options.abort();
+      return;
+    }
+    try {
+      this.controller?.error(new Error(reason));
+    } catch {
+      // already closed or cancelled
+    }
+  }
+
+  private async pull(): Promise<void> {
+    for (;;) {
+      if (this.state === 'closed') return;
+      if (this.isEmpty() && this.state === 'open') this.onDemand?.();
+      if (!this.isEmpty()) {
+        this.controller?.enqueue(this.take());
+        return;
+      }
+      if (this.state === 'closing') {
+        try {
+          this.controller?.close();
+        } catch {
+          // cancelled meanwhile
+        }
+        this.finish();
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        this.waiting = resolve;
+      });
+    }
+  }
+
+  private isEmpty(): boolean {
+    return this.head >= this.items.length;
+  }
+
+  private take(): Uint8Array {
+    const parts: string[] = [];
+    let size = 0;
+    while (this.head < this.items.length && (size === 0 || size + this.items[this.head]!.bytes <= CHUNK_BYTES)) {
+      const item = this.items[this.head++]!;
+      parts.push(item.text);
+      size += item.bytes;
+      this.queuedBytes -= item.bytes;
+      if (item.event) this.queuedEventCount--;
+    }
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return this.encoder.encode(parts.join(''));
+  }
+
+  private stopProducing(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    this.onDemand = null;
+    const listeners = this.endListeners;
+    this.endListeners = [];
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch {
+        // cleanup must not stop other cleanups
+      }
+    }
+  }
+
+  private finish(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.items = [];
+    this.head = 0;
+    this.queuedBytes = 0;
+    this.queuedEventCount = 0;
+    this.stopProducing();
+    this.wake();
+  }
+}
+
+/** Every open stream of a server, so that closing the server can end them (else server.close() never returns). */
+export class SseHub {
+  private streams = new Set<SseStream>();
+
+  add(stream: SseStream): void {
+    this.streams.add(stream);
+    stream.onEnd(() => this.streams.delete(stream));
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  closeAll(): void {
+    for (const stream of [...this.streams]) stream.close();
+  }
+}

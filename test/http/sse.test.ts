@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import type { OrchestratorEvent } from '../../src/domain/events.js';
+import { DEFAULT_SSE_LIMITS, eventFrame, HEARTBEAT_FRAME, messageFrame, SseHub, SseStream } from '../../src/http/sse.js';
+
+const decoder = new TextDecoder();
+const event = (seq: number): OrchestratorEvent => ({
+  seq,
+  ts: '2026-01-01T00:00:00.000Z',
+  sessionId: 'orch_20260101_000000_abcd',
+  source: { kind: 'safety', id: 't' },
+  type: 'safety',
+  rule: 'r',
+  subject: 'line one\nline two',
+  action: 'log',
+  detail: '',
+});
+
+async function readAll(stream: SseStream): Promise<string> {
+  let text = '';
+  const reader = stream.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text;
+    text += decoder.decode(value);
+  }
+}
+
+describe('frames', () => {
+  it('an event: id, event, one data line (newlines in the JSON are escaped), blank line', () => {
+    const frame = eventFrame(event(7));
+    expect(frame).toBe(`id: 7\nevent: safety\ndata: ${JSON.stringify(event(7))}\n\n`);
+    expect(frame.split('\n')).toHaveLength(5);
+  });
+
+  it('a message without id; a comment for the heartbeat', () => {
+    expect(messageFrame('snapshot', { a: 1 })).toBe('event: snapshot\ndata: {"a":1}\n\n');
+    expect(HEARTBEAT_FRAME).toBe(': ping\n\n');
+  });
+});
+
+describe('SseStream', () => {
+  it('hands out what was queued, in order, and ends after close()', async () => {
+    const stream = new SseStream();
+    stream.enqueue('a\n\n', false);
+    stream.enqueue(eventFrame(event(1)), true);
+    expect(stream.queuedEvents).toBe(1);
+    stream.close();
+    expect(stream.enqueue('late\n\n', false)).toBe(false);
+    expect(await readAll(stream)).toBe(`a\n\n${eventFrame(event(1))}`);
+  });
+
+  it('asks the producer (onDemand) only when its queue is empty', async () => {
+    const stream = new SseStream();
+    let asked = 0;
+    stream.onDemand = () => {
+      asked++;
+      if (asked <= 3) stream.enqueue(`${asked}\n\n`, false);
+      else stream.close();
+    };
+    expect(await readAll(stream)).toBe('1\n\n2\n\n3\n\n');
+  });
+
+  it('holds 10 000 events for a client that does not read, and drops it at the next one', () => {
+    expect(DEFAULT_SSE_LIMITS).toEqual({ maxEvents: 10_000, maxBytes: 8 * 1024 * 1024 });
+    const reasons: string[] = [];
+    let aborted = 0;
+    const stream = new SseStream({ onDrop: (r) => reasons.push(r), abort: () => aborted++ });
+    const ended: string[] = [];
+    stream.onEnd(() => ended.push('end'));
+    for (let i = 1; i <= 10_000; i++) expect(stream.enqueue(eventFrame(event(i)), true)).toBe(true);
+    expect(stream.enqueue(eventFrame(event(10_001)), true)).toBe(false);
+    expect(reasons).toEqual(['more than 10000 events or 8388608 bytes waiting for a slow client']);
+    expect(aborted).toBe(1);
+    expect(ended).toEqual(['end']);
+    expect(stream.queuedEvents).toBe(0);
+    expect(stream.open).toBe(false);
+  });
+
+  it('drops past the byte bound too, and errors the body when there is no socket to cut', async () => {
+    const stream = new SseStream({ limits: { maxEvents: 100, maxBytes: 1000 } });
+    expect(stream.enqueue('x'.repeat(600), false)).toBe(true);
+    expect(stream.enqueue('x'.repeat(600), false)).toBe(false);
+    await expect(readAll(stream)).rejects.toThrow(/waiting for a slow client/);
+  });
+
+  it('sends a heartbeat comment while idle', async () => {
+    const stream = new SseStream();
+    stream.startHeartbeat(10);
+    const reader = stream.body.getReader();
+    const { value } = await reader.read();
+    expect(decoder.decode(value)).toBe(HEARTBEAT_FRAME);
+    await reader.cancel();
+    expect(stream.open).toBe(false);
+  });
+
+  it('coalesces queued frames into chunks of about 64 KiB', async () => {
+    const stream = new SseStream();
+    for (let i = 0; i < 100; i++) stream.enqueue(`${'y'.repeat(2000)}\n\n`, false);
+    stream.close();
+    const reader = stream.body.getReader();
+    const sizes: number[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      sizes.push(value.byteLength);
+    }
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(200_200);
+    expect(sizes.length).toBeLessThan(10);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
+  });
+});
+
+describe('SseHub', () => {
+  it('closes every open stream and forgets ended ones', async () => {
+    const hub = new SseHub();
+    const a = new SseStream();
+    const b = new SseStream();
+    hub.add(a);
+    hub.add(b);
+    expect(hub.size).toBe(2);
+    hub.closeAll();
+    expect(hub.size).toBe(0);
+    expect(await readAll(a)).toBe('');
+  });
+});

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { copyDemoProject, writeDemoLaunchers } from '../demo/launchers.js';
 import { DEMO_TASK } from '../demo/task.js';
 import { defaultSpec } from '../domain/spec.js';
-import { SessionManager } from '../runtime/session-manager.js';
 
 export interface DemoSetup {
-  manager: SessionManager;
+  workspace: string;
+  /** The environment the demo's sessions find their (recorded) agents in. */
+  env: Record<string, string | undefined>;
   projectDir: string;
   rootDir: string;
   gitNote?: string;
@@ -31,8 +32,8 @@ export async function prepareDemo(options: { workspace?: string; speed: number }
     DEMO_STATE_DIR: join(rootDir, 'state'),
     DEMO_AGENT_SPEED: String(options.speed),
   };
-  const manager = new SessionManager({ workspace: options.workspace ?? join(projectDir, '.orchestrator'), env });
-  return { manager, projectDir, rootDir, ...(copy.git ? {} : { gitNote: copy.note ?? 'git is not available: reviews see no diff' }) };
+  const workspace = options.workspace ?? join(projectDir, '.orchestrator');
+  return { workspace, env, projectDir, rootDir, ...(copy.git ? {} : { gitNote: copy.note ?? 'git is not available: reviews see no diff' }) };
 }
 
 export function demoSpec() {

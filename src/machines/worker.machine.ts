@@ -266,7 +266,8 @@ export const workerMachine = setup({
   initial: 'spawned',
   states: {
     spawned: {
-      entry: statusOf('spawned'),
+      // No report on entry: the session created this worker as `spawned` and knows it; a report would reach
+      // it after the START it sends right away, and read as the worker's answer to START.
       on: {
         START: {
           target: 'running',

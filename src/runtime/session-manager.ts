@@ -33,11 +33,14 @@ export interface SessionManagerOptions {
     wrapLaunch?: (request: LaunchRequest, input: AgentProcessInput) => LaunchRequest;
   };
   inspect?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
+  inspector?: RuntimeOptions['inspector'];
 }
 
 export class SessionManager {
   readonly workspace: string;
   private live = new Map<string, SessionRuntime>();
+  /** The URL of the server serving this manager's sessions, recorded in each session's lock for other CLIs. */
+  serverUrl: string | undefined;
   private createdListeners = new Set<(runtime: SessionRuntime) => void>();
 
   constructor(private readonly options: SessionManagerOptions) {
@@ -51,7 +54,7 @@ export class SessionManager {
     if (!existsSync(dir)) throw new UsageError(`target directory ${dir} does not exist`);
     const runtime = await SessionRuntime.create(spec, dir, this.runtimeOptions());
     this.adopt(runtime);
-    runtime.start();
+    runtime.start(this.serverUrl ? { serverUrl: this.serverUrl } : {});
     return runtime;
   }
 
@@ -61,7 +64,12 @@ export class SessionManager {
     if (existing) return existing;
     const runtime = SessionRuntime.open(sessionId, this.runtimeOptions());
     this.adopt(runtime);
-    runtime.start();
+    try {
+      runtime.start(this.serverUrl ? { serverUrl: this.serverUrl } : {});
+    } catch (error) {
+      runtime.detach();
+      throw error;
+    }
     return runtime;
   }
 
@@ -161,6 +169,7 @@ export class SessionManager {
       insideSandbox: this.options.sandbox?.insideSandbox ?? false,
       ...(this.options.sandbox?.wrapLaunch ? { wrapLaunch: this.options.sandbox.wrapLaunch } : {}),
       ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
+      ...(this.options.inspector ? { inspector: this.options.inspector } : {}),
     };
   }
 }

@@ -13,7 +13,7 @@ import type { SessionSpec } from '../domain/spec.js';
 import { sessionMachine, type SessionEvent } from '../machines/session.machine.js';
 import { workerMachine, type WorkerStatusEvent } from '../machines/worker.machine.js';
 import { reviewMachine } from '../machines/review.machine.js';
-import { SessionStore } from '../store/session-store.js';
+import { SessionLockedError, SessionStore } from '../store/session-store.js';
 import { gitHead } from './git.js';
 import { createProcessHost } from './process-host.js';
 import { buildSessionView, type SessionView } from './view.js';
@@ -26,6 +26,8 @@ export interface RuntimeOptions {
   insideSandbox?: boolean;
   wrapLaunch?: (request: LaunchRequest, input: AgentProcessInput) => LaunchRequest;
   inspect?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
+  /** Also hand XState's inspection events to this observer (`--inspect stately`). */
+  inspector?: (event: InspectionEvent) => void;
 }
 
 export type SessionEndState = 'completed' | 'stopped' | 'escalated' | 'waiting';
@@ -73,7 +75,10 @@ export class SessionRuntime {
         baseCommit: store.meta.baseCommit,
         insideSandbox: options.insideSandbox ?? false,
       },
-      inspect: (event) => this.onInspection(event),
+      inspect: (event) => {
+        this.onInspection(event);
+        options.inspector?.(event);
+      },
     });
     this.actor.subscribe({
       next: () => this.notifyChange(),
@@ -99,6 +104,9 @@ export class SessionRuntime {
    * live agent, reads the exit of one that ended meanwhile, or reports it lost (src/actors/agent-process.ts).
    */
   static open(sessionId: string, options: RuntimeOptions): SessionRuntime {
+    // Refuse before touching the log: another live orchestrator may be appending to it.
+    const holder = SessionStore.lockHolder(SessionStore.dirOf(options.workspace, sessionId));
+    if (holder && holder.pid !== process.pid) throw new SessionLockedError(sessionId, holder);
     const store = SessionStore.open(options.workspace, sessionId);
     const persisted = store.readSnapshot();
     const runtime = new SessionRuntime(store, options, persisted?.snapshot ?? null);
@@ -110,7 +118,8 @@ export class SessionRuntime {
     return this.store.sessionId;
   }
 
-  start(): this {
+  start(lock: { serverUrl?: string } = {}): this {
+    this.store.acquireLock(lock);
     this.actor.start();
     this.writeSnapshot();
     return this;
@@ -183,6 +192,7 @@ export class SessionRuntime {
     this.actor.stop();
     for (const listener of this.detachListeners) listener();
     this.detachListeners.clear();
+    this.store.releaseLock();
     this.store.close();
   }
 

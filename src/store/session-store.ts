@@ -8,7 +8,7 @@
  *   agents/<worker>.<attempt>.exit               the exit status, written by the launch wrapper
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { NewEvent, OrchestratorEvent } from '../domain/events.js';
@@ -193,6 +193,42 @@ export class SessionStore {
     writeFileAtomic(this.agentFiles(workerId).procs, `${JSON.stringify([...others, record], null, 2)}\n`);
   }
 
+  /**
+   * Claim the session for this process: `orchestrator.lock` names the process running it. A lock of a process
+   * that is gone (killed with -9) is stale and taken over; a live one refuses, so two orchestrators never run
+   * the same session (both would launch its agents).
+   */
+  acquireLock(info: { serverUrl?: string } = {}): void {
+    const path = join(this.dir, 'orchestrator.lock');
+    const holder = SessionStore.lockHolder(this.dir);
+    if (holder && holder.pid !== process.pid) {
+      throw new SessionLockedError(this.sessionId, holder);
+    }
+    const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+    writeFileAtomic(path, `${JSON.stringify({ pid: process.pid, startTime, ...info })}\n`);
+  }
+
+  releaseLock(): void {
+    const path = join(this.dir, 'orchestrator.lock');
+    const holder = SessionStore.lockHolder(this.dir);
+    if (holder?.pid === process.pid) rmSync(path, { force: true });
+  }
+
+  /** The live process running a session folder, if any. */
+  static lockHolder(sessionDir: string): LockHolder | null {
+    const path = join(sessionDir, 'orchestrator.lock');
+    if (!existsSync(path)) return null;
+    try {
+      const holder = JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
+      const stat = readFileSync(`/proc/${holder.pid}/stat`, 'utf8');
+      const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+      return startTime === holder.startTime ? holder : null;
+    } catch {
+      return null;
+    }
+  }
+
   writeSnapshot(snapshot: unknown, seq = this.log.lastSeq): void {
     const data: PersistedSession = { version: SNAPSHOT_VERSION, seq, savedAt: new Date().toISOString(), snapshot };
     writeFileAtomic(join(this.dir, 'snapshot.json'), JSON.stringify(data));
@@ -227,6 +263,22 @@ function agentFilesIn(sessionDir: string, workerId: string) {
     procs: `${base}.proc.json`,
     exit: (attempt: number) => `${base}.${attempt}.exit`,
   };
+}
+
+export interface LockHolder {
+  pid: number;
+  startTime: string;
+  serverUrl?: string;
+}
+
+export class SessionLockedError extends Error {
+  constructor(
+    readonly sessionId: string,
+    readonly holder: LockHolder,
+  ) {
+    super(`session ${sessionId} is being run by orchestrator process ${holder.pid}${holder.serverUrl ? ` (server ${holder.serverUrl})` : ''}; control it through that process, or stop it first`);
+    this.name = 'SessionLockedError';
+  }
 }
 
 export class SessionNotFoundError extends Error {

@@ -1,0 +1,92 @@
+/**
+ * Controlling a session from another terminal (pause, resume, stop, review, resolve): through the server of
+ * the orchestrator process that runs it, found from the session folder's lock and the workspace's token.
+ * Without a server: `stop` signals that process (it stops the session gracefully); with no process at all,
+ * `stop` restores the session, stops it and ends its agents.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SessionStore, type LockHolder } from '../store/session-store.js';
+import { UsageError, type SessionManager } from '../runtime/session-manager.js';
+
+export interface Reachable {
+  url: string;
+  token: string;
+}
+
+/** Who runs the session: a server we can call, a process without a server, or nobody. */
+export type Runner = { kind: 'server'; server: Reachable; holder: LockHolder } | { kind: 'process'; holder: LockHolder } | { kind: 'none' };
+
+export function findRunner(workspace: string, sessionId: string): Runner {
+  const holder = SessionStore.lockHolder(SessionStore.dirOf(workspace, sessionId));
+  if (!holder) return { kind: 'none' };
+  if (!holder.serverUrl) return { kind: 'process', holder };
+  const tokenPath = join(workspace, 'token');
+  const token = process.env.ORCHESTRATOR_TOKEN?.trim() || (existsSync(tokenPath) ? readFileSync(tokenPath, 'utf8').trim() : '');
+  if (!token) throw new UsageError(`session ${sessionId} runs in the server ${holder.serverUrl}, but there is no token: set ORCHESTRATOR_TOKEN`);
+  return { kind: 'server', server: { url: holder.serverUrl, token }, holder };
+}
+
+export async function callServer(server: Reachable, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(`${server.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${server.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch (error) {
+    throw new UsageError(`cannot reach the orchestrator server at ${server.url}: ${(error as Error).message}`);
+  }
+  const text = await response.text();
+  const json = text ? (JSON.parse(text) as { error?: string }) : {};
+  if (!response.ok) throw new UsageError(`${method} ${path}: ${response.status} ${json.error ?? text}`);
+  return json;
+}
+
+export type ControlAction = 'pause' | 'resume' | 'stop' | 'review';
+
+/** pause | resume | stop | review a session that some orchestrator process runs. */
+export async function controlSession(workspace: string, sessionId: string, action: ControlAction, body: Record<string, string>): Promise<string> {
+  const runner = findRunner(workspace, sessionId);
+  if (runner.kind === 'server') {
+    const result = (await callServer(runner.server, 'POST', `/api/v1/${sessionId}/${action}`, body)) as { state?: string };
+    return `${action}: sent to ${runner.server.url} (session now ${result.state ?? 'updated'})`;
+  }
+  if (runner.kind === 'process') {
+    if (action === 'stop') {
+      // That orchestrator stops the session on SIGTERM exactly as on Ctrl-C, agents included.
+      process.kill(runner.holder.pid, 'SIGTERM');
+      return `stop: asked orchestrator process ${runner.holder.pid} (it runs the session without a server) to stop it`;
+    }
+    throw new UsageError(`session ${sessionId} is run by process ${runner.holder.pid} without a server; ${action} needs the server (run without --no-server), or stop it`);
+  }
+  throw new UsageError(`session ${sessionId} is not running; \`orchestrate resume ${sessionId}\` continues it`);
+}
+
+/** Answer a blocker of a session that runs in a server. */
+export async function resolveBlocker(workspace: string, sessionId: string, blockerId: string, choice: string, text?: string): Promise<string> {
+  const runner = findRunner(workspace, sessionId);
+  if (runner.kind !== 'server') {
+    throw new UsageError(
+      runner.kind === 'process'
+        ? `session ${sessionId} is run by process ${runner.holder.pid} without a server, so nobody can answer its blockers; stop it and \`orchestrate resume ${sessionId}\` (with a server)`
+        : `session ${sessionId} is not running; \`orchestrate resume ${sessionId}\` first, then answer (here, or in the dashboard)`,
+    );
+  }
+  await callServer(runner.server, 'POST', `/api/v1/${sessionId}/blockers/${blockerId}`, { choice, ...(text ? { text } : {}) });
+  return `${blockerId}: answered ${choice}`;
+}
+
+/** Stop a session nobody runs: restore it (re-attaching to agents still alive), stop it, wait until all ended. */
+export async function stopOffline(manager: SessionManager, sessionId: string): Promise<string> {
+  const runtime = manager.resume(sessionId);
+  if (runtime.endState() && runtime.endState() !== 'waiting') {
+    runtime.detach();
+    return `session ${sessionId} had already ended`;
+  }
+  runtime.send({ type: 'STOP', reason: 'orchestrate stop' });
+  const end = await runtime.waitForEnd();
+  runtime.detach();
+  return `session ${sessionId} ${end}; no agent of it is left running`;
+}

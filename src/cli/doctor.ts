@@ -1,0 +1,128 @@
+/**
+ * `orchestrate doctor`: is this machine ready? Agent CLIs (found, version, credentials that look configured),
+ * the sandbox, git, Node, running as root, and the workspace's server and sessions.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { agentRegistry } from '../agents/registry.js';
+import { findAgentBinary, which } from '../runtime/binaries.js';
+import { probeBwrap } from '../safety/bwrap-probe.js';
+import { SessionStore } from '../store/session-store.js';
+import type { Style } from './style.js';
+
+type Level = 'ok' | 'warn' | 'error';
+interface Check {
+  name: string;
+  level: Level;
+  detail: string;
+}
+
+export interface DoctorOptions {
+  workspace: string;
+  json: boolean;
+  out: NodeJS.WritableStream;
+  style: Style;
+  env?: Record<string, string | undefined>;
+  home?: string;
+}
+
+export async function doctorCommand(options: DoctorOptions): Promise<number> {
+  const env = options.env ?? process.env;
+  const home = options.home ?? homedir();
+  const checks: Check[] = [];
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  checks.push({ name: 'node', level: major > 20 || (major === 20 && minor >= 19) ? 'ok' : 'error', detail: `v${process.versions.node}${major > 20 || (major === 20 && minor >= 19) ? '' : ' (needs >= 20.19)'}` });
+  const git = which('git', env.PATH ?? '');
+  checks.push({ name: 'git', level: git ? 'ok' : 'warn', detail: git ? await versionOf(git, ['--version']) : 'not found: reviews cannot show a diff, codex needs --skip-git-repo-check' });
+  for (const adapter of Object.values(agentRegistry)) {
+    const bin = findAgentBinary(adapter, env);
+    if ('error' in bin) {
+      checks.push({ name: adapter.name, level: 'warn', detail: bin.error });
+      continue;
+    }
+    const credentials = credentialsOf(adapter.name, env, home);
+    checks.push({
+      name: adapter.name,
+      level: credentials.found ? 'ok' : 'warn',
+      detail: `${bin.path} (${await versionOf(bin.path, ['--version'])}); credentials: ${credentials.detail}`,
+    });
+  }
+  if (process.getuid?.() === 0) {
+    checks.push({ name: 'root', level: 'warn', detail: 'running as root: Claude Code refuses to bypass permissions as root unless it runs in our sandbox (IS_SANDBOX=1 is then set); run as a normal user or use "sandbox": "bwrap"' });
+  }
+  const bwrap = await probeBwrap(env.PATH ?? '');
+  checks.push({ name: 'sandbox', level: bwrap.available ? 'ok' : 'warn', detail: bwrap.available ? `bubblewrap works (${bwrap.version ?? bwrap.path}): "sandbox": "auto" confines agents` : `${bwrap.reason}; "sandbox": "auto" runs agents unconfined` });
+  checks.push(...workspaceChecks(options.workspace));
+  checks.push({ name: 'port 7420', level: (await portFree(7420)) ? 'ok' : 'warn', detail: (await portFree(7420)) ? 'free (orchestrate serve default)' : 'in use: pass --port to orchestrate serve' });
+
+  if (options.json) options.out.write(`${JSON.stringify(checks, null, 2)}\n`);
+  else {
+    const s = options.style;
+    for (const c of checks) {
+      const mark = c.level === 'ok' ? s.green('ok  ') : c.level === 'warn' ? s.yellow('warn') : s.red('FAIL');
+      options.out.write(`${mark} ${c.name.padEnd(10)} ${c.detail}\n`);
+    }
+  }
+  return checks.some((c) => c.level === 'error') ? 1 : 0;
+}
+
+async function versionOf(bin: string, args: string[]): Promise<string> {
+  const result = await execa(bin, args, { reject: false, stdin: 'ignore', timeout: 10_000 });
+  const text = `${String(result.stdout)}\n${String(result.stderr)}`.trim().split('\n').find((l) => /\d+\.\d+/.test(l));
+  return text?.trim().slice(0, 80) ?? (result.exitCode === 0 ? 'version unknown' : `--version failed (exit ${result.exitCode})`);
+}
+
+/** A hint, not a login: whether the usual places hold something. */
+function credentialsOf(agent: string, env: Record<string, string | undefined>, home: string): { found: boolean; detail: string } {
+  const fromEnv = (names: string[]) => names.filter((n) => env[n]?.trim());
+  const files = (paths: string[]) => paths.filter((p) => existsSync(join(home, p)));
+  const report = (vars: string[], found: string[]) =>
+    vars.length || found.length ? { found: true, detail: [...vars.map((v) => `$${v}`), ...found.map((f) => `~/${f}`)].join(', ') } : null;
+  switch (agent) {
+    case 'claude':
+      return report(fromEnv(['ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN']), files(['.claude/.credentials.json'])) ?? { found: false, detail: 'none found: run `claude` and /login, or set ANTHROPIC_API_KEY' };
+    case 'codex':
+      return report(fromEnv(['OPENAI_API_KEY', 'CODEX_API_KEY']), files(['.codex/auth.json'])) ?? { found: false, detail: 'none found: run `codex login`, or set OPENAI_API_KEY' };
+    case 'gemini': {
+      const settings = join(home, '.gemini', 'settings.json');
+      const selected = existsSync(settings) && /"selectedType"/.test(readFileSync(settings, 'utf8')) ? ['.gemini/settings.json (auth selected)'] : [];
+      return report(fromEnv(['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GOOGLE_GENAI_USE_VERTEXAI']), [...selected, ...files(['.gemini/oauth_creds.json'])]) ?? { found: false, detail: 'none found: set GEMINI_API_KEY or choose an auth method in ~/.gemini/settings.json' };
+    }
+    default:
+      return { found: false, detail: 'unknown agent' };
+  }
+}
+
+function workspaceChecks(workspace: string): Check[] {
+  const checks: Check[] = [];
+  const sessions = SessionStore.list(workspace);
+  const live = sessions.filter((sid) => SessionStore.lockHolder(SessionStore.dirOf(workspace, sid)) !== null);
+  checks.push({ name: 'workspace', level: 'ok', detail: `${workspace}: ${sessions.length} session(s), ${live.length} run by a live orchestrator` });
+  const tokenPath = join(workspace, 'token');
+  if (existsSync(tokenPath)) {
+    const mode = statSync(tokenPath).mode & 0o777;
+    checks.push({ name: 'token', level: mode & 0o077 ? 'error' : 'ok', detail: mode & 0o077 ? `${tokenPath} is readable by others (mode ${mode.toString(8)}): chmod 600 it` : `${tokenPath} (0600)` });
+  }
+  const serverPath = join(workspace, 'server.json');
+  if (existsSync(serverPath)) {
+    try {
+      const info = JSON.parse(readFileSync(serverPath, 'utf8')) as { pid: number; url: string };
+      const alive = existsSync(`/proc/${info.pid}`);
+      checks.push({ name: 'server', level: 'ok', detail: alive ? `running at ${info.url} (pid ${info.pid})` : `stale server.json (pid ${info.pid} is gone)` });
+    } catch {
+      checks.push({ name: 'server', level: 'warn', detail: `${serverPath} is unreadable` });
+    }
+  }
+  return checks;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}

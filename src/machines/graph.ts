@@ -105,7 +105,9 @@ export function toMermaid(graph: MachineGraph): string {
   const render = (node: GraphNode, indent: string) => {
     const kids = childrenOf(node.id);
     if (kids.length > 0) {
-      lines.push(`${indent}state ${node.key} as ${name(node.id)} {`);
+      // Mermaid composite states take an id only; the readable name goes in a description line.
+      lines.push(`${indent}${name(node.id)} : ${node.key}`);
+      lines.push(`${indent}state ${name(node.id)} {`);
       if (node.initial) lines.push(`${indent}  [*] --> ${name(node.initial)}`);
       for (const kid of kids) render(kid, `${indent}  `);
       lines.push(`${indent}}`);

@@ -100,7 +100,7 @@ class AgentRun {
   private disposed = false;
   private ended = false;
   private stopRequested = false;
-  private endReason: 'stalled' | 'timed_out' | null = null;
+  private endReason: 'stalled' | 'timed_out' | 'hopeless' | null = null;
   private paused = false;
   private stallTimer: NodeJS.Timeout | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
@@ -285,6 +285,8 @@ class AgentRun {
     if (events.length === 0) return;
     this.host.publish(events);
     this.host.inspect?.(this.input, payloads);
+    // A retry that cannot succeed (a rejected API key) would keep the agent busy for minutes: end it now.
+    if (this.adapter.isHopelessRetry && payloads.some((p) => this.adapter.isHopelessRetry?.(p))) this.endBecause('hopeless');
     const changed = this.tracker.add(payloads);
     // Retry notices ("Reconnecting... waiting for network") are output but not progress: they must not
     // hold off the stall timeout, or codex without network would run forever.
@@ -385,7 +387,7 @@ class AgentRun {
     this.deadlineTimer.unref();
   }
 
-  private endBecause(reason: 'stalled' | 'timed_out'): void {
+  private endBecause(reason: 'stalled' | 'timed_out' | 'hopeless'): void {
     if (this.ended || this.stopRequested) return;
     this.endReason = reason;
     void this.kill();

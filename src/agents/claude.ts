@@ -246,6 +246,15 @@ export function classifyClaudeFailure(input: FailureInput): FailureSignal | null
   return failureSignal(input, classification, { retryAt });
 }
 
+/** claude retries even a rejected key (10 times by default, minutes of backoff): authentication cannot heal. */
+export function isHopelessClaudeRetry(payload: AgentPayload): boolean {
+  return (
+    payload.kind === 'error' &&
+    payload.retrying === true &&
+    (payload.code === 'authentication_failed' || payload.code === 'billing_error' || payload.httpStatus === 401)
+  );
+}
+
 export const claudeAdapter: AgentAdapter = {
   name: 'claude',
   displayName: 'Claude Code',
@@ -255,4 +264,5 @@ export const claudeAdapter: AgentAdapter = {
   resumeCommand: (options, agentSessionId) => buildClaudeCommand({ ...options, resume: { agentSessionId } }),
   parseLine: parseClaudeLine,
   classifyFailure: classifyClaudeFailure,
+  isHopelessRetry: isHopelessClaudeRetry,
 };

@@ -198,6 +198,11 @@ export function classifyCodexFailure(input: FailureInput): FailureSignal | null 
   return failureSignal(input, classification, { retryAt });
 }
 
+/** codex reconnects even on a rejected key ("Reconnecting... 1/5 (unexpected status 401 Unauthorized ...)"). */
+export function isHopelessCodexRetry(payload: AgentPayload): boolean {
+  return payload.kind === 'error' && payload.retrying === true && /\b401 Unauthorized\b/.test(payload.message);
+}
+
 export const codexAdapter: AgentAdapter = {
   name: 'codex',
   displayName: 'Codex CLI',
@@ -207,4 +212,5 @@ export const codexAdapter: AgentAdapter = {
   resumeCommand: (options, agentSessionId) => buildCodexCommand({ ...options, resume: { agentSessionId } }),
   parseLine: parseCodexLine,
   classifyFailure: classifyCodexFailure,
+  isHopelessRetry: isHopelessCodexRetry,
 };

@@ -64,4 +64,9 @@ export interface AgentAdapter {
   parseLine(line: string): AgentPayload[];
   /** null when the run succeeded; otherwise what went wrong, in the agent's own words. */
   classifyFailure(input: FailureInput): FailureSignal | null;
+  /**
+   * A retry notice the agent is acting on that can only end one way (a rejected API key is retried for
+   * minutes by claude and codex): the orchestrator then ends the run at once and classifies it.
+   */
+  isHopelessRetry?(payload: AgentPayload): boolean;
 }

@@ -326,3 +326,15 @@ describe('classifyClaudeFailure', () => {
     expect(run(synthetic('model_not_found', 404))).toMatchObject({ kind: 'invalid_args', httpStatus: 404 });
   });
 });
+
+describe('claude: hopeless retries', () => {
+  it('a retry notice for a rejected key or billing ends the run at once; a 429 or 529 retry does not', async () => {
+    const { isHopelessClaudeRetry, parseClaudeLine: parse } = await import('../../src/agents/claude.js');
+    const retry = (status: number, error: string) =>
+      parse(JSON.stringify({ type: 'system', subtype: 'api_retry', attempt: 1, max_retries: 10, retry_delay_ms: 600, error_status: status, error, session_id: 's' }))[0]!;
+    expect(isHopelessClaudeRetry(retry(401, 'authentication_failed'))).toBe(true);
+    expect(isHopelessClaudeRetry(retry(402, 'billing_error'))).toBe(true);
+    expect(isHopelessClaudeRetry(retry(429, 'rate_limit'))).toBe(false);
+    expect(isHopelessClaudeRetry(retry(529, 'overloaded'))).toBe(false);
+  });
+});

@@ -263,3 +263,14 @@ describe('classifyCodexFailure', () => {
     expect(classify([], { exitCode: 3 })?.message).toBe('exited with code 3');
   });
 });
+
+describe('codex: hopeless retries', () => {
+  it('reconnecting after a 401 cannot help; reconnecting after a 429 or for the network can', async () => {
+    const { isHopelessCodexRetry, parseCodexLine: parse } = await import('../../src/agents/codex.js');
+    const notice = (message: string) => parse(JSON.stringify({ type: 'error', message }))[0]!;
+    expect(isHopelessCodexRetry(notice('Reconnecting... 1/5 (unexpected status 401 Unauthorized: Incorrect API key provided: dummy.)'))).toBe(true);
+    expect(isHopelessCodexRetry(notice('Reconnecting... 1/1 (exceeded retry limit, last status: 429 Too Many Requests)'))).toBe(false);
+    expect(isHopelessCodexRetry(notice('Reconnecting... waiting for network (Connection failed: error sending request)'))).toBe(false);
+    expect(isHopelessCodexRetry(notice('unexpected status 401 Unauthorized: final'))).toBe(false);
+  });
+});

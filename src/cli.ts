@@ -116,6 +116,7 @@ export function buildProgram(): Command {
       await server?.close();
     }
     info.write(`Project after the run: ${demo.projectDir} (try: cd ${demo.projectDir} && git diff && npm test)\n`);
+    info.write(style.dim(`Browse the session again: orchestrate serve --workspace ${demo.workspace}   (or: orchestrate logs <session> --workspace ${demo.workspace})\n`));
   });
 
   serverOptions(

@@ -104,7 +104,7 @@ export class LiveView {
 }
 
 export function workerLine(w: WorkerView, s: Style, width = 120): string {
-  const name = `${w.kind === 'reviewer' ? '  ↳ ' : ''}${w.id}`.padEnd(22);
+  const name = `${w.kind === 'reviewer' ? '  ↳ ' : ''}${w.id}`.padEnd(26);
   const who = `${w.agent}/${w.role}`.padEnd(20);
   const status = stateColor(w.status, s, 11);
   const bar = progressBar(w.progress, 14);
@@ -132,6 +132,8 @@ export function stateColor(state: string, s: Style, pad = 0): string {
 export function describeNotable(event: OrchestratorEvent, s: Style): string | null {
   switch (event.type) {
     case 'state':
+      // A worker's birth (∅ -> spawned) is implied by its first real transition.
+      if (event.machine === 'worker' && event.from === null) return null;
       if (event.machine === 'worker') return `${s.dim(time(event.ts))} ${event.id}: ${event.from ?? '∅'} → ${stateColor(event.to, s)}${event.cause && event.cause !== 'xstate.init' ? s.dim(` (${event.cause})`) : ''}`;
       if (event.machine === 'session') return `${s.dim(time(event.ts))} ${s.bold('session')}: ${event.from ?? '∅'} → ${stateColor(event.to, s)}`;
       return null;

@@ -66,6 +66,8 @@ export interface AgentProcessHost {
   writeProcRecord(workerId: string, record: ProcRecord): void;
   /** Offset just past the last stdout line of this attempt already persisted as events. */
   lastLineEnd(workerId: string, attempt: number): number | undefined;
+  /** What the events of this attempt already in the log said (after a restart), to continue from. */
+  restoredFacts?(workerId: string, attempt: number): OutputTracker | undefined;
   publish(events: NewEvent[]): void;
   adapter(agent: string): AgentAdapter;
   /** The binary to run for an agent, or an error a person can act on. */
@@ -118,7 +120,7 @@ class AgentRun {
   ) {
     this.adapter = host.adapter(input.agent);
     this.files = host.files(input.workerId);
-    this.tracker = new OutputTracker();
+    this.tracker = host.restoredFacts?.(input.workerId, input.attempt) ?? new OutputTracker();
   }
 
   async start(): Promise<void> {
@@ -223,6 +225,8 @@ class AgentRun {
     const exitPath = this.files.exit(record.attempt);
     if (readExitFile(exitPath) === null && isSameProcessAlive(record.pid, record.startTime)) {
       this.send({ type: 'PROCESS.STARTED', attempt: record.attempt, pid: record.pid, reattached: true });
+      // Catch the worker up on what it may have missed before the restart (session id, plan, summary).
+      if (this.tracker.lineCount > 0) this.send({ type: 'PROCESS.OUTPUT', attempt: record.attempt, facts: this.tracker.facts() });
       this.follow(from);
       this.startTimers();
       this.applyPendingCommands();

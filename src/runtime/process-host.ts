@@ -27,6 +27,7 @@ export function createProcessHost(store: SessionStore, options: ProcessHostOptio
     readProcRecords: (workerId) => store.readProcRecords(workerId),
     writeProcRecord: (workerId, record) => store.writeProcRecord(workerId, record),
     lastLineEnd: (workerId, attempt) => store.lastLineEnd(workerId, attempt),
+    restoredFacts: (workerId, attempt) => store.takeOpenedFacts(workerId, attempt),
     publish: options.publish,
     adapter: getAdapter,
     resolveBinary: (adapter) => findAgentBinary(adapter, env),

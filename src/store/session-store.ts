@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { NewEvent, OrchestratorEvent } from '../domain/events.js';
+import type { AgentPayload, NewEvent, OrchestratorEvent } from '../domain/events.js';
+import { OutputTracker } from '../domain/output-facts.js';
 import { SessionSpecSchema, type SessionSpec } from '../domain/spec.js';
 import { EventLog } from './event-log.js';
 
@@ -82,6 +83,11 @@ export class SessionStore {
   readonly log: EventLog;
   /** Per worker and attempt: byte offset just past the last stdout line already turned into events. */
   private lineEnds = new Map<string, number>();
+  /**
+   * Per worker and attempt, the output facts folded from the events already in the log when it was opened:
+   * a re-attached process actor starts from them (the snapshot may be older than the last events).
+   */
+  private openedFacts: Map<string, OutputTracker> | null = new Map();
   /** Bytes cut from a torn last line of events.jsonl when it was opened. */
   readonly repairedBytes: number;
 
@@ -95,9 +101,28 @@ export class SessionStore {
       this.repairedBytes = 0;
       return;
     }
-    const opened = EventLog.open(join(dir, 'events.jsonl'), meta.sessionId, (event) => this.noteLineEnd(event));
+    const opened = EventLog.open(join(dir, 'events.jsonl'), meta.sessionId, (event) => {
+      this.noteLineEnd(event);
+      this.foldOpened(event);
+    });
     this.log = opened.log;
     this.repairedBytes = opened.repairedBytes;
+  }
+
+  /** The facts of an attempt's output already in the log when the store was opened (taken once). */
+  takeOpenedFacts(workerId: string, attempt: number): OutputTracker | undefined {
+    const key = `${workerId}#${attempt}`;
+    const tracker = this.openedFacts?.get(key);
+    this.openedFacts?.delete(key);
+    return tracker;
+  }
+
+  private foldOpened(event: OrchestratorEvent): void {
+    if (event.type !== 'agent' || !event.at || !this.openedFacts) return;
+    const key = `${event.workerId}#${event.at.attempt}`;
+    let tracker = this.openedFacts.get(key);
+    if (!tracker) this.openedFacts.set(key, (tracker = new OutputTracker()));
+    tracker.add([event as AgentPayload]);
   }
 
   static create(workspace: string, spec: SessionSpec, targetDir: string, baseCommit: string | null, now = new Date()): SessionStore {

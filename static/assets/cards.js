@@ -1,0 +1,136 @@
+// Worker cards: one per worker (reviewers after the workers), updated in place so progress bars glide.
+
+import { FINAL_WORKER_STATUSES, h, icon, percent, reconcile, setText, stateTone, timeEl, updatePill, updateTimeEl, usageText } from './util.js';
+
+/**
+ * @param container element that holds the cards
+ * @param state SessionState
+ * @param actions {pauseWorker(id), resumeWorker(id), reviewWorker(id), showBlocker(id)}
+ */
+export function renderCards(container, state, actions) {
+  const workers = [...(state.view?.workers ?? [])].sort((a, b) => rank(a) - rank(b));
+  reconcile(container, workers, (w) => w.id, (w) => createCard(w, actions), (el, w) => updateCard(el, w, state));
+}
+
+const rank = (w) => (w.kind === 'reviewer' ? 1 : 0);
+
+function createCard(w, actions) {
+  const titleId = `card-${w.id}`;
+  const field = (name, tag = 'span', attrs = {}) => h(tag, { ...attrs, 'data-field': name });
+  const card = h(
+    'article',
+    { class: `card ${w.kind === 'reviewer' ? 'reviewer' : ''}`, 'data-worker': w.id, 'aria-labelledby': titleId },
+    h(
+      'header',
+      { class: 'card-head' },
+      h('h3', { id: titleId, class: 'card-title', title: w.id }, w.kind === 'reviewer' ? h('span', { class: 'muted', 'aria-hidden': 'true' }, '↳ ') : null, w.id),
+      field('state', 'span', { class: 'pill state' }),
+    ),
+    h('div', { class: 'card-sub' }, h('span', { class: `agent agent-${w.agent}` }, w.agent), field('role', 'span', { class: 'role' }), field('attempt', 'span', { class: 'attempt' })),
+    h(
+      'div',
+      { class: 'progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-label': `${w.id} progress`, 'data-field': 'progress' },
+      h('div', { class: 'bar' }),
+    ),
+    h('div', { class: 'card-meta' }, field('pct', 'span', { class: 'pct' }), field('plan', 'span', { class: 'plan' }), field('usage', 'span', { class: 'usage' })),
+    h('p', { class: 'activity' }, field('activity', 'span', { class: 'activity-text' }), timeEl(null)),
+    field('failure', 'p', { class: 'failure', hidden: true }),
+    field('blocked', 'p', { class: 'blocked-note', hidden: true }),
+    field('summary', 'p', { class: 'summary', hidden: true }),
+    h(
+      'footer',
+      { class: 'card-actions' },
+      h('button', { type: 'button', class: 'btn small', 'data-action': 'pause', onclick: () => actions.pauseWorker(w.id), 'aria-label': `Pause ${w.id}` }, icon('pause'), 'Pause'),
+      h('button', { type: 'button', class: 'btn small', 'data-action': 'resume', onclick: () => actions.resumeWorker(w.id), 'aria-label': `Resume ${w.id}` }, icon('play'), 'Resume'),
+      w.kind === 'worker'
+        ? h('button', { type: 'button', class: 'btn small ghost', 'data-action': 'review', onclick: () => actions.reviewWorker(w.id), 'aria-label': `Review ${w.id} now` }, icon('review'), 'Review')
+        : null,
+    ),
+  );
+  return card;
+}
+
+function updateCard(card, w, state) {
+  const get = (name) => card.querySelector(`[data-field="${name}"]`);
+  // Reviewers of earlier rounds that are done shrink to a line or two: the current work stays in front.
+  card.classList.toggle('compact', w.kind === 'reviewer' && FINAL_WORKER_STATUSES.includes(w.status) && roundOf(w) < latestRound(state));
+  const tone = stateTone(w.status);
+  card.dataset.status = w.status;
+  card.dataset.state = w.state;
+  for (const c of [...card.classList]) if (c.startsWith('tone-')) card.classList.remove(c);
+  card.classList.add(`tone-${tone}`);
+
+  const stateEl = get('state');
+  updatePill(stateEl, w.status, tone);
+  stateEl.title = `machine state: ${w.state}`;
+
+  setText(get('role'), w.kind === 'reviewer' ? `reviewer${w.roundId ? ` · ${w.roundId}` : ''}` : w.role);
+  setText(get('attempt'), w.attempt > 1 ? `attempt ${w.attempt}` : '');
+
+  const progress = w.status === 'completed' ? 1 : Math.max(0, Math.min(1, w.progress ?? 0));
+  const bar = get('progress');
+  const value = String(Math.round(progress * 100));
+  if (bar.getAttribute('aria-valuenow') !== value) {
+    bar.setAttribute('aria-valuenow', value);
+    bar.firstElementChild.style.width = `${progress * 100}%`;
+  }
+  bar.classList.toggle('indeterminate', w.status === 'running' && progress === 0);
+  setText(get('pct'), percent(progress));
+  setText(get('plan'), w.plan ? `plan ${w.plan.done}/${w.plan.total}` : '');
+  setText(get('usage'), usageText(w.usage));
+
+  const last = state.lastEventOf.get(w.id);
+  setText(get('activity'), w.lastActivity ?? (w.status === 'spawned' ? (w.dependsOn?.length ? `waiting for ${w.dependsOn.join(', ')}` : 'not started') : ''));
+  get('activity').title = w.lastActivity ?? '';
+  updateTimeEl(card.querySelector('.activity time'), last?.ts ?? null);
+
+  const failure = get('failure');
+  const showFailure = Boolean(w.lastFailure) && !['completed', 'running'].includes(w.status);
+  failure.hidden = !showFailure;
+  if (showFailure) setText(failure, `${w.lastFailure.kind}: ${w.lastFailure.message}`);
+
+  const blocked = get('blocked');
+  blocked.hidden = !w.blockerId;
+  if (w.blockerId) setText(blocked, `Waiting for your answer to blocker ${w.blockerId}`);
+
+  const summary = get('summary');
+  const verdict = w.kind === 'reviewer' ? verdictOf(w, state) : null;
+  const text = verdict ? `${verdict.verdict.verdict}: ${verdict.verdict.summary}` : w.summary;
+  const showSummary = Boolean(text) && (FINAL_WORKER_STATUSES.includes(w.status) || Boolean(verdict));
+  summary.hidden = !showSummary;
+  if (showSummary) {
+    setText(summary, text);
+    summary.title = text;
+  }
+  card.querySelector('.card-actions').hidden = FINAL_WORKER_STATUSES.includes(w.status) || !state.live;
+
+  const live = state.live;
+  const pause = card.querySelector('[data-action="pause"]');
+  const resume = card.querySelector('[data-action="resume"]');
+  const review = card.querySelector('[data-action="review"]');
+  const canPause = live && (w.status === 'running' || w.status === 'recovering');
+  const canResume = live && w.status === 'paused';
+  pause.hidden = !canPause && canResume;
+  pause.disabled = !canPause;
+  resume.hidden = !canResume;
+  resume.disabled = !canResume;
+  // The session takes REVIEW while running or waiting; a worker that never ran has nothing to review.
+  if (review) review.disabled = !live || !['running', 'waiting'].includes(state.view?.state) || w.status === 'spawned';
+}
+
+/** The review a reviewer card stands for: r<round>-<agent>-<target> gave a verdict in round-<round>. */
+function verdictOf(w, state) {
+  const m = /^r(\d+)-([a-z][a-z0-9-]*?)-(.+)$/.exec(w.id);
+  if (!m) return null;
+  const roundId = w.roundId ?? `round-${m[1]}`;
+  return state.reviews.findLast((r) => r.roundId === roundId && r.reviewer === (w.agent ?? m[2]) && r.target === m[3]) ?? null;
+}
+
+function roundOf(w) {
+  const m = /^r(\d+)-/.exec(w.id) ?? /(\d+)$/.exec(w.roundId ?? '');
+  return m ? Number(m[1]) : 0;
+}
+
+function latestRound(state) {
+  return Math.max(0, ...(state.view?.workers ?? []).filter((w) => w.kind === 'reviewer').map(roundOf));
+}

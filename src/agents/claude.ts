@@ -7,6 +7,7 @@ import type { AgentAdapter, AgentCommand, FailureInput, LaunchOptions } from './
 import {
   classifyEvidence,
   clip,
+  clipMiddle,
   defined,
   failureSignal,
   fallbackEvidence,
@@ -107,7 +108,7 @@ function assistantPayloads(value: JsonObject): AgentPayload[] {
   return blocks.map((block): AgentPayload => {
     switch (block.type) {
       case 'text':
-        return defined({ kind: 'message', role: 'assistant', text: clip(textOf(block.text)), messageId });
+        return defined({ kind: 'message', role: 'assistant', text: clipMiddle(textOf(block.text)), messageId });
       case 'thinking':
         return { kind: 'reasoning', text: clip(str(block.thinking) ?? textOf(block.text)) };
       case 'tool_use':
@@ -175,7 +176,7 @@ function resultPayloads(value: JsonObject): AgentPayload[] {
     kind: 'result' as const,
     // `is_error` is the failure flag: a failed API call still ends with subtype "success".
     ok: typeof value.is_error === 'boolean' ? !value.is_error : value.subtype === 'success',
-    text: str(value.result) !== undefined ? clip(str(value.result) ?? '') : undefined,
+    text: str(value.result) !== undefined ? clipMiddle(str(value.result) ?? '') : undefined,
     reason: str(value.terminal_reason) ?? str(value.startup_failure_reason) ?? str(value.subtype),
     errors,
     httpStatus: int(value.api_error_status),

@@ -7,6 +7,7 @@ import type { AgentAdapter, AgentCommand, FailureInput, LaunchOptions } from './
 import {
   classifyEvidence,
   clip,
+  clipMiddle,
   defined,
   failureSignal,
   fallbackEvidence,
@@ -77,7 +78,7 @@ function itemPayload(value: JsonObject): AgentPayload {
   const toolId = str(item.id);
   switch (item.type) {
     case 'agent_message':
-      return defined({ kind: 'message', role: 'assistant', text: clip(textOf(item.text)), messageId: toolId });
+      return defined({ kind: 'message', role: 'assistant', text: clipMiddle(textOf(item.text)), messageId: toolId });
     case 'reasoning':
       return { kind: 'reasoning', text: clip(textOf(item.text)) };
     case 'command_execution': {

@@ -53,6 +53,16 @@ export function clip(text: string, limit = TEXT_LIMIT): string {
   return `${text.slice(0, limit)}… [${text.length - limit} more characters cut]`;
 }
 
+/**
+ * Cut a long message keeping its start and its end: an agent's final answer puts its conclusion (a reviewer's
+ * verdict, a worker's summary) last, and OutputTracker keeps the end of the final text.
+ */
+export function clipMiddle(text: string, limit = TEXT_LIMIT): string {
+  if (text.length <= limit) return text;
+  const head = Math.floor(limit / 4);
+  return `${text.slice(0, head)}… [${text.length - limit} more characters cut] …${text.slice(text.length - (limit - head))}`;
+}
+
 /** Cut to at most `maxBytes` bytes of UTF-8 without splitting a character. */
 export function cutUtf8(text: string, maxBytes: number): string {
   const buffer = Buffer.from(text, 'utf8');

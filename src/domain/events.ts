@@ -276,6 +276,9 @@ export const BlockerEventSchema = z.object({
   blockerId: z.string(),
   kind: BlockerKindSchema,
   workerId: z.string().optional(),
+  /** For review blockers: the round and the workers it reviewed (a clarification answer goes to them). */
+  roundId: z.string().optional(),
+  targets: z.array(z.string()).optional(),
   message: z.string(),
   /** What the person must do, in words they can act on. */
   action: z.string(),
@@ -305,6 +308,8 @@ export const ReviewEventSchema = z.object({
   ...base,
   type: z.literal('review'),
   roundId: z.string(),
+  /** The reviewer's worker id in the session (r1-codex-implementer). */
+  reviewerId: z.string(),
   reviewer: z.string(),
   target: z.string(),
   focus: z.string(),

@@ -124,7 +124,11 @@ function renderDiffSection(diff: string | null, limit: number, baseCommit: strin
   const bytes = Buffer.byteLength(diff, 'utf8');
   const against = baseCommit ? `commit ${baseCommit.slice(0, 12)}` : 'the start of the session';
   if (bytes <= limit) return `Its changes (git diff against ${against}):\n\`\`\`diff\n${diff}\n\`\`\``;
-  const cut = Buffer.from(diff, 'utf8').subarray(0, limit).toString('utf8');
+  const buffer = Buffer.from(diff, 'utf8');
+  let end = limit;
+  // Step back over continuation bytes (10xxxxxx) so the cut lands on a character boundary.
+  while (end > 0 && ((buffer[end] ?? 0) & 0xc0) === 0x80) end--;
+  const cut = buffer.subarray(0, end).toString('utf8');
   return `Its changes (git diff against ${against}; ${bytes} bytes, cut to the first ${limit}: read the files for the rest):\n\`\`\`diff\n${cut}\n\`\`\`\n[diff truncated]`;
 }
 

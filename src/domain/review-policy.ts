@@ -83,15 +83,15 @@ function fencedBlocks(text: string): string[] {
   return blocks;
 }
 
-/** Every balanced {...} span (string-aware), outermost first, in order of appearance. */
+/**
+ * Every balanced {...} span (string-aware), in order of where it starts: nested spans too, so a verdict is
+ * still tried when prose braces ("`if (ok) {` ... `}`") enclose it in a larger span that is not JSON.
+ */
 function jsonObjects(text: string): string[] {
   const found: string[] = [];
   for (let start = text.indexOf('{'); start !== -1; start = text.indexOf('{', start + 1)) {
     const end = matchBrace(text, start);
-    if (end !== -1) {
-      found.push(text.slice(start, end + 1));
-      start = end;
-    }
+    if (end !== -1) found.push(text.slice(start, end + 1));
   }
   return found;
 }

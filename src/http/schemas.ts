@@ -129,6 +129,7 @@ export const RoundRecordSchema = z.object({
   targets: z.array(z.string()),
   reason: z.string(),
   decision: DecisionSchema.nullable(),
+  state: z.string().describe("the round machine's state while it runs (requesting, collecting ...), else done"),
 });
 
 export const SessionViewSchema = z.object({

@@ -198,6 +198,7 @@ function reviewEvent(context: ReviewRoundContext, assignment: ReviewerAssignment
     type: 'review',
     source: { kind: 'review', id: context.roundId },
     roundId: context.roundId,
+    reviewerId: assignment.reviewerId,
     reviewer: assignment.reviewer,
     target: assignment.target,
     focus: assignment.focus,

@@ -15,7 +15,7 @@ import { decideRecovery } from '../domain/recovery-policy.js';
 import { exceedsIntensity, restartsInWindow } from '../domain/restart-intensity.js';
 import type { PromptSpec } from '../domain/prompts.js';
 import { renderClarificationFollowUp, renderStrictVerdictRequest } from '../domain/prompts.js';
-import { workerMachine, type WorkerFailedEvent, type WorkerInput, type WorkerStatusEvent, type WorkerTimedOutEvent } from './worker.machine.js';
+import { workerMachine, type WorkerFailedEvent, type WorkerInput, type WorkerProgressEvent, type WorkerStatusEvent, type WorkerTimedOutEvent } from './worker.machine.js';
 import { reviewMachine, type ReviewerAssignment, type RoundDoneEvent, type RoundRequest } from './review.machine.js';
 import {
   allDone,
@@ -46,6 +46,7 @@ export type SessionEvent =
   /** From the safety layer and budget monitors (src/safety): a limit or policy rule was hit. */
   | { type: 'INTERVENE'; workerId?: string; act: 'pause' | 'stop'; blocker: Pick<BlockerRecord, 'kind' | 'message' | 'action'> }
   | WorkerStatusEvent
+  | WorkerProgressEvent
   | WorkerFailedEvent
   | WorkerTimedOutEvent
   | RoundRequest
@@ -118,6 +119,7 @@ export const sessionMachine = setup({
   initial: 'initializing',
   on: {
     'WORKER.STATUS': { actions: act<WorkerStatusEvent>((context, event, enqueue) => onWorkerStatus(context, event, enqueue)) },
+    'WORKER.PROGRESS': { actions: act<WorkerProgressEvent>((context, event, enqueue) => onWorkerProgress(context, event, enqueue)) },
     'WORKER.FAILED': { actions: act<WorkerFailedEvent>((context, event, enqueue) => supervise(context, event, enqueue)) },
     'WORKER.TIMED_OUT': {
       actions: act<WorkerTimedOutEvent>((context, event, enqueue) => {
@@ -153,7 +155,7 @@ export const sessionMachine = setup({
     initializing: {
       entry: act((context, _event, enqueue) => {
         for (const w of context.spec.workers) {
-          enqueue.spawnChild('worker', { id: w.id, systemId: `worker:${w.id}`, input: workerInput(context, w.id, 1) });
+          enqueue.spawnChild('worker', { id: w.id, systemId: `worker:${w.id}`, input: workerInput(context, w.id) });
         }
       }),
       always: 'running',
@@ -258,7 +260,7 @@ function command(context: SessionContext, enqueue: Enqueue, workerId: string, ev
   patchWorker(enqueue, workerId, { pending: true });
 }
 
-function workerInput(context: SessionContext, workerId: string, incarnation: number): WorkerInput {
+function workerInput(context: SessionContext, workerId: string): WorkerInput {
   const spec = context.spec.workers.find((w) => w.id === workerId);
   if (!spec) throw new Error(`unknown worker ${workerId}`);
   const limits = context.spec.limits;
@@ -278,7 +280,6 @@ function workerInput(context: SessionContext, workerId: string, incarnation: num
     stallTimeoutMs: limits.stallTimeoutSec * 1000,
     workerTimeoutMs: limits.workerTimeoutSec * 1000,
     killGraceMs: limits.killGraceMs,
-    ...(incarnation > 1 ? {} : {}),
   };
 }
 
@@ -295,7 +296,7 @@ function advance(context: SessionContext, enqueue: Enqueue): void {
 }
 
 function onWorkerStatus(context: SessionContext, event: WorkerStatusEvent, enqueue: Enqueue): void {
-  const entry = Object.values(context.workers).find((w) => w.id === event.workerId);
+  const entry = context.workers[event.workerId];
   if (!entry) return;
   const updated: WorkerEntry = {
     ...entry,
@@ -317,18 +318,38 @@ function onWorkerStatus(context: SessionContext, event: WorkerStatusEvent, enque
       enqueue.sendTo(entry.roundId, { type: 'REVIEWER.FAILED', reviewerId: entry.id, reason: event.reason ?? event.status });
     }
   }
-  if (entry.kind === 'worker') {
-    if (event.status === 'reviewing' && entry.status !== 'reviewing') {
-      next = queueReview(next, [entry.id], 'work completed', enqueue);
-    }
-    const every = typeof context.spec.review.trigger === 'object' ? context.spec.review.trigger.everyPlanItems : null;
-    if (every && event.planDone >= updated.reviewedAtPlanDone + every && reviewersFor(context.spec, entry.id).length > 0) {
-      next = { ...next, workers: { ...next.workers, [entry.id]: { ...updated, reviewedAtPlanDone: event.planDone } } };
-      patchWorker(enqueue, entry.id, { reviewedAtPlanDone: event.planDone });
-      next = queueReview(next, [entry.id], `${event.planDone} plan items done`, enqueue);
-    }
+  if (entry.kind === 'worker' && event.status === 'reviewing' && entry.status !== 'reviewing') {
+    next = queueReview(next, [entry.id], 'work completed', enqueue);
   }
+  next = reviewOnPlanProgress(next, updated, enqueue);
   advance(next, enqueue);
+}
+
+/** Output facts of a running worker: summary, usage, plan progress (which may trigger a review). */
+function onWorkerProgress(context: SessionContext, event: WorkerProgressEvent, enqueue: Enqueue): void {
+  const entry = context.workers[event.workerId];
+  if (!entry) return;
+  const updated: WorkerEntry = {
+    ...entry,
+    finalText: event.finalText ?? entry.finalText,
+    planDone: event.planDone,
+    usage: event.usage,
+    agentSessionId: event.agentSessionId ?? entry.agentSessionId,
+  };
+  patchWorker(enqueue, entry.id, { finalText: updated.finalText, planDone: updated.planDone, usage: updated.usage, agentSessionId: updated.agentSessionId });
+  const next = reviewOnPlanProgress({ ...context, workers: { ...context.workers, [entry.id]: updated } }, updated, enqueue);
+  if (next !== context) advance(next, enqueue);
+}
+
+/** `"review": {"trigger": {"everyPlanItems": N}}`: a round each time N more plan items are done. */
+function reviewOnPlanProgress(context: SessionContext, worker: WorkerEntry, enqueue: Enqueue): SessionContext {
+  const every = typeof context.spec.review.trigger === 'object' ? context.spec.review.trigger.everyPlanItems : null;
+  if (worker.kind !== 'worker' || !every || worker.planDone < worker.reviewedAtPlanDone + every || reviewersFor(context.spec, worker.id).length === 0) {
+    return context;
+  }
+  patchWorker(enqueue, worker.id, { reviewedAtPlanDone: worker.planDone });
+  const next = { ...context, workers: { ...context.workers, [worker.id]: { ...worker, reviewedAtPlanDone: worker.planDone } } };
+  return queueReview(next, [worker.id], `${worker.planDone} plan items done`, enqueue);
 }
 
 /** A worker failed: classify -> policy -> restart intensity -> relaunch, or a blocker for a person. */
@@ -408,6 +429,8 @@ function blockerEvent(context: SessionContext, record: BlockerRecord): NewEvent 
     blockerId: record.id,
     kind: record.kind,
     ...(record.workerId ? { workerId: record.workerId } : {}),
+    ...(record.roundId ? { roundId: record.roundId } : {}),
+    ...(record.targets ? { targets: record.targets } : {}),
     message: record.message,
     action: record.action,
     options: record.options,
@@ -433,6 +456,10 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
     for (const target of blocker.targets ?? []) {
       const w = context.workers[target];
       if (w?.status === 'reviewing') command(context, enqueue, w.id, { type: 'FOLLOW_UP', text });
+      // A target that already completed (a round by plan progress or by hand) is resumed with the answer.
+      else if (w?.status === 'completed' && w.agentSessionId) respawn(context, w, enqueue, { prompt: { kind: 'follow-up', text }, resumeId: w.agentSessionId });
+      // Reviewed while it works (everyPlanItems, a manual round): it gets the answer when this run ends.
+      else if (w?.status === 'running' || w?.status === 'paused') sendToWorker(context, w.id, { type: 'FOLLOW_UP', text }, enqueue);
     }
     if (context.mode === 'paused') enqueue.raise({ type: 'RESUME' });
     return;
@@ -462,11 +489,20 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
   }
 }
 
-/** A worker that ended for good (failed) gets a new incarnation, continuing its agent's own session. */
-function respawn(context: SessionContext, worker: WorkerEntry, enqueue: Enqueue): void {
+/**
+ * A worker that ended (failed for good, or completed and now given a follow-up) runs again as a new
+ * incarnation: a new child actor that continues the attempt numbers and, with `resumeId`, the agent's session.
+ */
+function respawn(context: SessionContext, worker: WorkerEntry, enqueue: Enqueue, options: { prompt?: PromptSpec; resumeId?: string } = {}): void {
   const incarnation = worker.incarnation + 1;
   const actorId = `${worker.id}~${incarnation}`;
-  const input: WorkerInput = { ...workerInput(context, worker.id, incarnation) };
+  const input: WorkerInput = {
+    ...workerInput(context, worker.id),
+    previousAttempts: worker.attempt,
+    ...(options.prompt ? { prompt: options.prompt } : {}),
+    ...(options.resumeId ? { resumeSessionId: options.resumeId } : {}),
+    fixes: context.learnedFixes[worker.agent] ?? {},
+  };
   enqueue.stopChild(worker.actorId);
   enqueue.spawnChild('worker', { id: actorId, input });
   patchWorker(enqueue, worker.id, { actorId, incarnation, status: 'spawned', started: true, pending: true });

@@ -56,6 +56,13 @@ export interface WorkerInput {
   killGraceMs: number;
   /** Initial launch fixes (e.g. IS_SANDBOX inside our sandbox is decided by recovery, not here). */
   fixes?: LaunchFixes;
+  /**
+   * A new incarnation of a worker (retried after it failed, or resumed with a follow-up after it completed)
+   * continues the attempt numbers of the one before: launches are recorded per (worker, attempt).
+   */
+  previousAttempts?: number;
+  /** Continue this agent session (native resume) on the first launch. */
+  resumeSessionId?: string;
 }
 
 export interface WorkerContext extends WorkerInput {
@@ -83,6 +90,8 @@ export interface WorkerContext extends WorkerInput {
   backoff: { dueAt: number; remainingMs: number | null } | null;
   blockerId: string | null;
   endReason: string | null;
+  /** A person's answer that arrived while the agent ran: sent by native resume once this run ends well. */
+  pendingFollowUp: string | null;
 }
 
 export type WorkerEvent =
@@ -118,6 +127,19 @@ export interface WorkerStatusEvent {
   usage: Usage;
   agentSessionId: string | null;
   reason: string | null;
+}
+
+/** New output facts while running (plan progress, usage, summary): no state change, so no state event. */
+export interface WorkerProgressEvent {
+  type: 'WORKER.PROGRESS';
+  workerId: string;
+  kind: 'worker' | 'reviewer';
+  roundId?: string;
+  attempt: number;
+  finalText: string | null;
+  planDone: number;
+  usage: Usage;
+  agentSessionId: string | null;
 }
 
 export interface WorkerFailedEvent {
@@ -181,6 +203,8 @@ export const workerMachine = setup({
   },
   guards: {
     currentAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt,
+    exitedOkWithFollowUp: ({ context, event }) =>
+      event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'ok' && context.pendingFollowUp !== null,
     exitedOkAwaitingReview: ({ context, event }) =>
       event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'ok' && context.awaitReview,
     exitedOk: ({ context, event }) => event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'ok',
@@ -233,7 +257,17 @@ export const workerMachine = setup({
     resumeProcess: sendTo('process', { type: 'PROCESS.RESUME' }),
     terminateProcess: sendTo('process', { type: 'PROCESS.TERMINATE' }),
     reportStatus: sendParent(({ context, event }, params: { status: WorkerStatus; state: string }) => statusEvent(context, params.status, params.state, event.type)),
-    notifyOutput: sendParent(({ context, event }) => statusEvent(context, 'running', 'running.active', event.type)),
+    notifyOutput: sendParent(({ context }): WorkerProgressEvent => ({
+      type: 'WORKER.PROGRESS',
+      workerId: context.workerId,
+      kind: context.kind,
+      ...(context.roundId ? { roundId: context.roundId } : {}),
+      attempt: context.attempt,
+      finalText: context.finalText,
+      planDone: context.plan?.done ?? 0,
+      usage: totalUsage(context),
+      agentSessionId: context.agentSessionId,
+    })),
   },
 }).createMachine({
   id: 'worker',
@@ -241,12 +275,12 @@ export const workerMachine = setup({
     const prompt: PromptSpec = input.prompt ?? { kind: 'role', role: input.role, task: input.task, ...(input.customPrompt ? { custom: input.customPrompt } : {}), upstream: [] };
     return {
     ...input,
-    attempt: 0,
+    attempt: input.previousAttempts ?? 0,
     prompt,
     originalPrompt: prompt,
     fixes: input.fixes ?? {},
-    resumeId: null,
-    agentSessionId: null,
+    resumeId: input.resumeSessionId ?? null,
+    agentSessionId: input.resumeSessionId ?? null,
     pid: null,
     progress: 0,
     plan: null,
@@ -261,6 +295,7 @@ export const workerMachine = setup({
     backoff: null,
     blockerId: null,
     endReason: null,
+    pendingFollowUp: null,
     };
   },
   initial: 'spawned',
@@ -328,8 +363,20 @@ export const workerMachine = setup({
         STOP: { target: '.stopping', actions: [assign({ endReason: 'stopped' }), 'terminateProcess'] },
         'PROCESS.STARTED': { guard: 'currentAttempt', actions: assign({ pid: ({ event }) => event.pid }) },
         'PROCESS.OUTPUT': { guard: 'currentAttempt', actions: ['applyFacts', 'notifyOutput'] },
+        FOLLOW_UP: { actions: assign({ pendingFollowUp: ({ event }) => event.text }) },
         'PROCESS.EXITED': [
           { guard: 'exitedStopped', target: 'stopped', actions: ['applyFacts', 'recordExit'] },
+          {
+            guard: 'exitedOkWithFollowUp',
+            target: 'running',
+            reenter: true,
+            actions: [
+              'applyFacts',
+              'recordExit',
+              assign(({ context }) => ({ prompt: { kind: 'follow-up' as const, text: context.pendingFollowUp ?? '' }, resumeId: context.agentSessionId, pendingFollowUp: null })),
+              'startNextAttempt',
+            ],
+          },
           { guard: 'exitedOkAwaitingReview', target: 'reviewing', actions: ['applyFacts', 'recordExit'] },
           { guard: 'exitedOk', target: 'completed', actions: ['applyFacts', 'recordExit', assign({ progress: 1 })] },
           {

@@ -42,7 +42,8 @@ export interface SessionView {
   stopReason: string | null;
   workers: WorkerView[];
   blockers: BlockerRecord[];
-  rounds: RoundRecord[];
+  /** With the round machine's state while the round runs (`requesting`, `collecting` ...), else `done`. */
+  rounds: Array<RoundRecord & { state: string }>;
   usage: Usage;
   lastSeq: number;
 }
@@ -104,7 +105,7 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
     stopReason: context?.stopReason ?? null,
     workers,
     blockers: context?.blockers ?? [],
-    rounds: context?.rounds ?? [],
+    rounds: (context?.rounds ?? []).map((r) => ({ ...r, state: root.children?.[r.roundId] ? valueString(root.children[r.roundId]?.snapshot.value) : 'done' })),
     usage,
     lastSeq,
   };

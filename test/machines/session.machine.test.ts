@@ -69,6 +69,9 @@ function sessionEvents(snapshot: { context: SessionContext }): SessionEvent[] {
     }
     if (w.status === 'spawned' && !w.started) continue;
     for (const next of NEXT[w.status] ?? []) events.push(status(w.id, next));
+    if (w.status === 'running') {
+      events.push({ type: 'WORKER.PROGRESS', workerId: w.id, kind: 'worker', attempt: 1, finalText: 'so far', planDone: 1, usage: { inputTokens: 10 }, agentSessionId: `${w.id}-agent-session` });
+    }
     // Failures only while no blocker is open and at most two were raised: keeps the state space finite.
     const quiet = context.blockers.length < 2 && !context.blockers.some((b) => b.open);
     if (w.id === 'a' && w.status === 'running' && quiet) {
@@ -205,6 +208,48 @@ describe('session machine (behaviour)', () => {
     actor.send(status('r1-codex-b', 'stopped', 'reviewer', { roundId: 'round-1' }));
     expect(actor.getSnapshot().value).toBe('stopped');
     expect(actor.getSnapshot().context.outcome).toBe('escalated');
+  });
+
+  it('a worker retried after it failed for good runs as a new incarnation that continues its attempt numbers', () => {
+    const { actor, sent } = start();
+    for (let i = 0; i < 4; i++) {
+      actor.send(status('a', 'running', 'worker', { attempt: i + 1 }));
+      actor.send({ type: 'WORKER.FAILED', workerId: 'a', kind: 'worker', attempt: i + 1, signal: { kind: 'crashed', message: 'again' }, agentSessionId: 'a-sid', fixes: {} });
+    }
+    actor.send(status('a', 'failed', 'worker', { attempt: 4 }));
+    actor.send({ type: 'RESOLVE', blockerId: 'b1', choice: 'retry' });
+    expect(sent.at(-1)).toEqual({ to: 'a~2', type: 'START' });
+    // Launches are recorded per (worker, attempt): the new incarnation must not reuse attempt 1..4.
+    const child = actor.getSnapshot().children['a~2'] as unknown as { getSnapshot(): { input: { previousAttempts?: number } } };
+    expect(child.getSnapshot().input.previousAttempts).toBe(4);
+    expect(actor.getSnapshot().context.workers.a?.actorId).toBe('a~2');
+  });
+
+  it('an answer to a clarification about a completed target resumes it (new incarnation) with the answer', () => {
+    const { actor, sent } = start();
+    actor.send(status('a', 'running'));
+    actor.send(status('a', 'completed'));
+    actor.send(status('b', 'running'));
+    // The round starts while b works and b completes before it decides (as with everyPlanItems).
+    actor.send({ type: 'REVIEW', target: 'b' });
+    expect(actor.getSnapshot().context.activeRound).toBe('round-1');
+    const reviewer = { reviewerId: 'r1-codex-b', reviewer: 'codex', target: 'b', focus: 'implementation' };
+    actor.send({ type: 'ROUND.LAUNCH', roundId: 'round-1', assignments: [reviewer] });
+    actor.send(status('b', 'completed', 'worker', { attempt: 1 }));
+    actor.send({
+      type: 'ROUND.DONE',
+      output: { roundId: 'round-1', targets: ['b'], decision: 'PAUSE_AND_CLARIFY', verdicts: [{ ...reviewer, valid: true, verdict: { verdict: 'concern', summary: 'unclear', issues: [] } }] },
+    });
+    expect(actor.getSnapshot().value).toBe('paused');
+    actor.send({ type: 'RESOLVE', blockerId: 'b1', choice: 'answer', text: 'use the simple version' });
+    expect(sent.filter((s) => s.to === 'b~2').map((s) => s.type)).toEqual(['START']);
+    const child = actor.getSnapshot().children['b~2'] as unknown as { getSnapshot(): { input: { prompt?: { kind: string; text: string }; resumeSessionId?: string; previousAttempts?: number } } };
+    const input = child.getSnapshot().input;
+    expect(input.resumeSessionId).toBe('b-agent-session');
+    expect(input.previousAttempts).toBe(1);
+    expect(input.prompt?.kind).toBe('follow-up');
+    expect(input.prompt?.text).toContain('use the simple version');
+    expect(actor.getSnapshot().value).toBe('running');
   });
 
   it('never declares that it needs a person while a command to a worker is in flight', () => {

@@ -1,0 +1,427 @@
+/**
+ * Peer review end to end, the reviewers themselves: the stricter retry by native resume, a reviewer that never
+ * gives a verdict, a crashed reviewer recovered by the supervisor, the per-reviewer timeout, the triggers
+ * (everyPlanItems, manual through the server), and what a reviewer process is given (the git diff in its
+ * prompt, read-only flags). Real `orchestrate run` (dist/cli.js) with fake agents on a git target.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { OrchestratorEvent } from '../../src/domain/events.js';
+import { renderStrictVerdictRequest, VERDICT_FORMAT } from '../../src/domain/prompts.js';
+import type { SessionView } from '../../src/runtime/view.js';
+import {
+  CLI,
+  eventsOfType,
+  fakeAgentEnv,
+  launches,
+  makeSandbox,
+  processesMentioning,
+  readEvents,
+  ROOT,
+  runCli,
+  sessionDir,
+  sessionIds,
+  type CliResult,
+  type Sandbox,
+} from '../support/orchestrate.js';
+
+// --- helpers (kept in this file: only review*.test.ts files belong to this feature) -----------------------
+
+const TASK = 'Add a greet() function';
+const REVIEWER = 'You are a REVIEWER';
+const STRICT = 'did not contain a valid verdict';
+type Scenario = Record<string, unknown>;
+type Verdict = { verdict: string; summary: string; issues?: Array<Record<string, unknown>> };
+
+const APPROVE: Verdict = { verdict: 'approve', summary: 'Looks right.', issues: [] };
+const concern = (what: string): Verdict => ({ verdict: 'concern', summary: `Unsure: ${what}`, issues: [{ severity: 'concern', message: what }] });
+const NO_VERDICT = { verdict: 'concern', summary: 'reviewer gave no valid verdict', issues: [{ severity: 'concern', message: 'reviewer gave no valid verdict' }] };
+
+const GREET = "export const greet = () => 'hello';\n";
+const IMPLEMENTER: Scenario = { delayMs: 1, writeFiles: [{ path: 'src/greet.js', content: GREET }], finalText: 'Added src/greet.js exporting greet().' };
+const reviewerSays = (agent: string, verdict: Verdict, extra: Scenario = {}) => ({ match: { agent, promptIncludes: REVIEWER }, scenario: { delayMs: 1, verdict, ...extra } });
+
+/**
+ * One claude implementer reviewed by `reviewers`. `sandbox: "none"`: the fake agent keeps its memory (launch
+ * log, counters, issued session ids) in a state dir under /tmp, which a bubblewrap sandbox hides behind a
+ * private /tmp; reviews work the same with or without the sandbox.
+ */
+const oneImplementer = (reviewers: string[], review: object = {}, limits: object = {}) => ({
+  task: TASK,
+  workers: [{ id: 'impl', agent: 'claude', role: 'implementer' }],
+  reviews: reviewers.map((reviewer) => ({ reviewer, target: 'impl', focus: 'implementation' })),
+  review,
+  limits,
+  sandbox: 'none',
+});
+
+// A few seconds each on an idle machine; room for a loaded one (2 cores shared with other test runs).
+vi.setConfig({ testTimeout: 60_000 });
+
+const sandboxes: Sandbox[] = [];
+const children: ChildProcess[] = [];
+
+interface Harness {
+  sandbox: Sandbox;
+  env: Record<string, string>;
+  specFile: string;
+}
+
+function setup(spec: object, config: object): Harness {
+  const sandbox = makeSandbox({ git: true });
+  sandboxes.push(sandbox);
+  const specFile = join(sandbox.dir, 'spec.json');
+  writeFileSync(specFile, JSON.stringify(spec, null, 2));
+  return { sandbox, env: fakeAgentEnv(sandbox, config), specFile };
+}
+
+function runArgs(h: Harness, extra: string[] = ['--no-server']): string[] {
+  return ['run', TASK, '-C', h.sandbox.target, '--workspace', h.sandbox.workspace, '--json', '--spec', h.specFile, ...extra];
+}
+
+const run = (h: Harness, extra?: string[]) => runCli(runArgs(h, extra), { env: h.env, timeoutMs: 50_000 });
+
+function startCli(args: string[], env: Record<string, string>): { child: ChildProcess; result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  const result = new Promise<CliResult>((resolve) => child.on('exit', (exitCode, signal) => resolve({ exitCode, signal, stdout, stderr })));
+  return { child, result };
+}
+
+async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+function eventsSoFar(workspace: string): OrchestratorEvent[] {
+  if (sessionIds(workspace).length === 0) return [];
+  try {
+    return readEvents(workspace);
+  } catch {
+    return [];
+  }
+}
+
+async function view(h: Harness): Promise<SessionView> {
+  const sid = sessionIds(h.sandbox.workspace).at(-1) as string;
+  const result = await runCli(['status', sid, '--workspace', h.sandbox.workspace, '--json'], { env: h.env });
+  expect(result.exitCode, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as SessionView;
+}
+
+type Launch = ReturnType<typeof launches>[number] & { ts: string; resume: string | null; key: string; pid: number };
+const allLaunches = (h: Harness) => launches(h.sandbox) as Launch[];
+const promptOf = (l: { persona: string; argv: string[] }) => (l.persona === 'gemini' ? (l.argv[l.argv.indexOf('-p') + 1] as string) : (l.argv.at(-1) as string));
+const isReviewerLaunch = (l: { argv: string[] }) => l.argv.some((a) => a.includes(REVIEWER));
+/** argv holds `flag value` as two adjacent items. */
+const hasPair = (argv: string[], flag: string, value: string) => argv.some((a, i) => a === flag && argv[i + 1] === value);
+const READ_ONLY: Record<string, [string, string]> = { codex: ['--sandbox', 'read-only'], claude: ['--permission-mode', 'plan'], gemini: ['--approval-mode', 'plan'] };
+const WRITE_FLAGS: Record<string, string> = { codex: '--dangerously-bypass-approvals-and-sandbox', claude: '--dangerously-skip-permissions', gemini: '--yolo' };
+const expectReadOnly = (l: Launch) => {
+  const [flag, value] = READ_ONLY[l.persona] as [string, string];
+  expect(hasPair(l.argv, flag, value), `${l.persona} ${l.argv.join(' ')}`).toBe(true);
+  expect(l.argv).not.toContain(WRITE_FLAGS[l.persona]);
+};
+const agentSessionOf = (events: OrchestratorEvent[], workerId: string) =>
+  (eventsOfType(events, 'agent').find((e) => e.workerId === workerId && e.kind === 'init') as { agentSessionId?: string } | undefined)?.agentSessionId;
+const noAgentLeft = (h: Harness) => waitFor('no agent process left', () => processesMentioning(h.sandbox.dir).length === 0, 5_000);
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }
+  for (const sandbox of sandboxes.splice(0)) {
+    for (const pid of processesMentioning(sandbox.dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    rmSync(sandbox.dir, { recursive: true, force: true });
+  }
+});
+
+// --- the tests ---------------------------------------------------------------------------------------------
+
+describe('an answer without a verdict', () => {
+  it('gets one stricter retry by native resume (each CLI, still read-only), and the valid second answer counts', async () => {
+    const retryAnswer = (agent: string) => ({ match: { agent, resume: true, promptIncludes: STRICT }, scenario: { delayMs: 1, verdict: APPROVE, verdictStyle: 'bare' } });
+    const h = setup(oneImplementer(['codex', 'claude', 'gemini']), {
+      rules: [
+        retryAnswer('codex'),
+        retryAnswer('claude'),
+        retryAnswer('gemini'),
+        // First answers: prose only, a fenced block with invalid JSON, prose only.
+        reviewerSays('codex', APPROVE, { verdictStyle: 'none' }),
+        reviewerSays('claude', APPROVE, { verdictStyle: 'broken' }),
+        reviewerSays('gemini', APPROVE, { verdictStyle: 'none' }),
+      ],
+      claude: IMPLEMENTER,
+    });
+    const result = await run(h);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const events = readEvents(h.sandbox.workspace);
+
+    for (const agent of ['codex', 'claude', 'gemini']) {
+      const workerId = `r1-${agent}-impl`;
+      const mine = allLaunches(h).filter((l) => l.persona === agent && (isReviewerLaunch(l) || l.resume));
+      expect(mine, agent).toHaveLength(2);
+      const [first, retry] = mine as [Launch, Launch];
+      expect(first.resume).toBeNull();
+      // The retry resumes the reviewer's own agent session, with exactly the stricter request, still read-only.
+      expect(retry.resume).toBe(agentSessionOf(events, workerId));
+      expect(promptOf(retry)).toBe(renderStrictVerdictRequest());
+      expectReadOnly(first);
+      expectReadOnly(retry);
+    }
+    // One review event per reviewer (the first answers are not recorded as verdicts), all valid.
+    const reviews = eventsOfType(events, 'review');
+    expect(reviews.map((r) => [r.reviewer, r.verdict.verdict, r.valid]).sort()).toEqual([
+      ['claude', 'approve', true],
+      ['codex', 'approve', true],
+      ['gemini', 'approve', true],
+    ]);
+    expect(eventsOfType(events, 'decision').map((d) => d.decision)).toEqual(['CONTINUE']);
+    const v = await view(h);
+    for (const agent of ['codex', 'claude', 'gemini']) expect(v.workers.find((w) => w.id === `r1-${agent}-impl`)).toMatchObject({ status: 'completed', attempt: 2 });
+  });
+
+  it('a reviewer that never gives valid JSON counts as a concern "reviewer gave no valid verdict" (valid: false); its broken "blocker" does not escalate', async () => {
+    const h = setup(oneImplementer(['codex', 'gemini']), {
+      rules: [
+        // Every codex launch (the review and the resumed retry) answers a fenced block of invalid JSON.
+        { match: { agent: 'codex' }, scenario: { delayMs: 1, verdictStyle: 'broken', verdict: { verdict: 'blocker', summary: 'never parsed', issues: [] } } },
+        reviewerSays('gemini', APPROVE),
+      ],
+      claude: IMPLEMENTER,
+    });
+    const result = await run(h);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const events = readEvents(h.sandbox.workspace);
+    const codex = allLaunches(h).filter((l) => l.persona === 'codex');
+    expect(codex.map((l) => l.resume === null)).toEqual([true, false]);
+    expect(promptOf(codex[1] as Launch)).toBe(renderStrictVerdictRequest());
+    const review = eventsOfType(events, 'review').find((r) => r.reviewer === 'codex');
+    expect(review).toMatchObject({ valid: false, verdict: NO_VERDICT });
+    expect(eventsOfType(events, 'decision')).toEqual([
+      expect.objectContaining({ decision: 'LOG_WARNING', counts: { approve: 1, concern: 1, blocker: 0 }, action: 'one concern logged; continuing (codex: reviewer gave no valid verdict)' }),
+    ]);
+    // No third launch: one retry only.
+    expect(codex).toHaveLength(2);
+  });
+});
+
+describe('reviewer failures and timeouts', () => {
+  it('a reviewer that crashes is recovered by the supervisor like any worker (recovery event for its worker id), and its verdict still counts', async () => {
+    const h = setup(oneImplementer(['codex', 'gemini'], {}, { backoffBaseMs: 10, backoffMaxMs: 50 }), {
+      rules: [
+        // codex crashes on its first launch only (counter key), then answers a concern; every codex launch is a reviewer.
+        { match: { agent: 'codex' }, scenario: { delayMs: 1, fail: 'crash', failTimes: 1, key: 'codex-reviewer', verdict: concern('greet() is untested') } },
+        reviewerSays('gemini', APPROVE),
+      ],
+      claude: IMPLEMENTER,
+    });
+    const result = await run(h);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const events = readEvents(h.sandbox.workspace);
+
+    const recoveries = eventsOfType(events, 'recovery');
+    expect(recoveries).toHaveLength(1);
+    expect(recoveries[0]).toMatchObject({ workerId: 'r1-codex-impl', action: 'backoff_and_relaunch', signal: { kind: 'crashed' } });
+
+    const codex = allLaunches(h).filter((l) => l.persona === 'codex');
+    expect(codex).toHaveLength(2);
+    // The relaunch resumes the reviewer's own session (it started before crashing), still read-only.
+    expect(codex[1]?.resume).toBe(agentSessionOf(events, 'r1-codex-impl'));
+    expect(promptOf(codex[1] as Launch)).toContain('Your previous run was interrupted by an error.');
+    codex.forEach(expectReadOnly);
+
+    const review = eventsOfType(events, 'review').find((r) => r.reviewer === 'codex');
+    expect(review).toMatchObject({ valid: true, verdict: concern('greet() is untested') });
+    expect(eventsOfType(events, 'decision').map((d) => [d.decision, d.counts])).toEqual([['LOG_WARNING', { approve: 1, concern: 1, blocker: 0 }]]);
+    expect(result.stderr).toContain('r1-codex-impl: crashed → backoff_and_relaunch');
+    const v = await view(h);
+    expect(v.workers.find((w) => w.id === 'r1-codex-impl')).toMatchObject({ status: 'completed', attempt: 2 });
+  });
+
+  it('per-reviewer timeout: a reviewer holding past review.timeoutSec counts as a concern with the timeout reason and its process is stopped', async () => {
+    const h = setup(oneImplementer(['codex'], { timeoutSec: 2 }, { killGraceMs: 300 }), {
+      rules: [reviewerSays('codex', APPROVE, { holdMs: 60_000 })],
+      claude: IMPLEMENTER,
+    });
+    const started = Date.now();
+    const result = await run(h);
+    expect(result.exitCode, result.stderr).toBe(0);
+    // Ended on the reviewer timeout, far before the reviewer's 60 s hold.
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const events = readEvents(h.sandbox.workspace);
+
+    const reason = 'reviewer gave no valid verdict: no answer within 2s';
+    const reviews = eventsOfType(events, 'review');
+    expect(reviews).toHaveLength(1);
+    expect(reviews[0]).toMatchObject({ reviewer: 'codex', valid: false, verdict: { verdict: 'concern', summary: reason, issues: [{ severity: 'concern', message: reason }] } });
+    expect(eventsOfType(events, 'decision')).toEqual([expect.objectContaining({ decision: 'LOG_WARNING', counts: { approve: 0, concern: 1, blocker: 0 }, action: `one concern logged; continuing (codex: ${reason})` })]);
+
+    const v = await view(h);
+    expect(v.workers.find((w) => w.id === 'r1-codex-impl')?.status).toBe('stopped');
+    expect(v.workers.find((w) => w.id === 'impl')?.status).toBe('completed');
+    const codexPid = allLaunches(h).find((l) => l.persona === 'codex')?.pid as number;
+    expect(codexPid).toBeGreaterThan(0);
+    expect(processesMentioning(h.sandbox.dir)).not.toContain(codexPid);
+    await noAgentLeft(h);
+  });
+});
+
+describe('triggers', () => {
+  it('everyPlanItems: 2: a round runs while the target is still working (its plan advanced by 2), none at completion', async () => {
+    const h = setup(oneImplementer(['codex', 'gemini'], { trigger: { everyPlanItems: 2 } }), {
+      rules: [reviewerSays('codex', APPROVE), reviewerSays('gemini', APPROVE)],
+      claude: { ...IMPLEMENTER, plan: ['design', 'code', 'test', 'docs'], holdMs: 2_000 },
+    });
+    const result = await run(h);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const events = readEvents(h.sandbox.workspace);
+    const workerStates = eventsOfType(events, 'state').filter((e) => e.machine === 'worker' && e.id === 'impl');
+
+    const implDone = workerStates.find((e) => e.to === 'completed');
+    expect(implDone).toBeDefined();
+    // The target never waited in `reviewing`: with this trigger it is reviewed during its work, not after it.
+    expect(workerStates.some((e) => e.to === 'reviewing')).toBe(false);
+
+    // At least 2 more plan items done since the last round -> a round: 2/4 and (unless the agent's output
+    // arrived in one batch with 3/4) 4/4. Every round is decided before the target completes (it holds 2 s).
+    const decisions = eventsOfType(events, 'decision');
+    expect(decisions.length).toBeGreaterThanOrEqual(1);
+    expect(decisions.length).toBeLessThanOrEqual(2);
+    expect(decisions.map((d) => d.roundId)).toEqual(['round-1', 'round-2'].slice(0, decisions.length));
+    expect(decisions.every((d) => d.decision === 'CONTINUE')).toBe(true);
+    const round1 = eventsOfType(events, 'review').filter((r) => r.roundId === 'round-1');
+    expect(round1).toHaveLength(2);
+    for (const r of round1) expect(r.seq).toBeLessThan(implDone?.seq as number);
+    // When round-1 was decided, the target's plan had at least 2 items done (the trigger's promise).
+    const planAtRound1 = eventsOfType(events, 'agent')
+      .filter((e) => e.workerId === 'impl' && e.kind === 'plan' && e.seq < (decisions[0]?.seq as number))
+      .at(-1) as { items: Array<{ done: boolean }> } | undefined;
+    expect(planAtRound1?.items.filter((i) => i.done).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('everyPlanItems: an answered clarification reaches the running target (not silently dropped)', async () => {
+    const ANSWER = 'Keep it simple (answer-plan-91)';
+    const h = setup(oneImplementer(['codex', 'gemini'], { trigger: { everyPlanItems: 2 } }), {
+      rules: [reviewerSays('codex', concern('which greeting?')), reviewerSays('gemini', concern('no test'))],
+      claude: { ...IMPLEMENTER, plan: ['code', 'test'], holdMs: 800 },
+    });
+    const { result } = startCli(runArgs(h, []), h.env);
+    const ws = h.sandbox.workspace;
+    await waitFor('the clarification blocker', () => eventsOfType(eventsSoFar(ws), 'blocker').some((b) => b.kind === 'CLARIFICATION_NEEDED'));
+    const answered = await runCli(['resolve', sessionIds(ws)[0] as string, 'b1', 'answer', '--text', ANSWER, '--workspace', ws], { env: h.env });
+    expect(answered.exitCode, answered.stderr).toBe(0);
+    await within(result, 20_000, 'the end of the run');
+    const gotAnswer = allLaunches(h).filter((l) => l.persona === 'claude' && promptOf(l).includes(ANSWER));
+    expect(gotAnswer).toHaveLength(1);
+  });
+
+  it('trigger "manual": no round when the worker completes', async () => {
+    const h = setup(oneImplementer(['codex', 'gemini'], { trigger: 'manual' }), { rules: [reviewerSays('codex', APPROVE), reviewerSays('gemini', APPROVE)], claude: IMPLEMENTER });
+    const result = await run(h);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const events = readEvents(h.sandbox.workspace);
+    expect(eventsOfType(events, 'review')).toEqual([]);
+    expect(eventsOfType(events, 'decision')).toEqual([]);
+    expect(allLaunches(h).map((l) => l.persona)).toEqual(['claude']);
+  });
+
+  it('trigger "manual": `orchestrate review SID` through the server starts a round (and the API refuses an unknown target)', async () => {
+    const h = setup(oneImplementer(['codex', 'gemini'], { trigger: 'manual' }), {
+      rules: [reviewerSays('codex', APPROVE), reviewerSays('gemini', concern('greet() is untested'))],
+      claude: { ...IMPLEMENTER, holdMs: 3_000 },
+    });
+    const { result } = startCli(runArgs(h, []), h.env);
+    const ws = h.sandbox.workspace;
+    await waitFor('the implementer to run', () => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'worker' && e.id === 'impl' && e.to === 'running.active'));
+    const sid = sessionIds(ws)[0] as string;
+    const lock = await waitFor('the server URL in the lock file', () => {
+      try {
+        return (JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as { serverUrl?: string }).serverUrl;
+      } catch {
+        return undefined;
+      }
+    });
+    expect(eventsOfType(eventsSoFar(ws), 'review')).toEqual([]);
+
+    // The HTTP API the CLI uses: an unknown target is refused.
+    const token = readFileSync(join(ws, 'token'), 'utf8').trim();
+    const refused = await fetch(`${lock}/api/v1/${sid}/review`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ target: 'nobody' }) });
+    expect(refused.status).toBe(404);
+
+    const requestedAt = Date.now();
+    const asked = await runCli(['review', sid, '--workspace', ws], { env: h.env });
+    expect(asked.exitCode, asked.stderr).toBe(0);
+    expect(asked.stdout).toContain(`review: sent to ${lock}`);
+
+    const end = await within(result, 20_000, 'the end of the run');
+    expect(end.exitCode, end.stderr).toBe(0);
+    const events = readEvents(ws);
+    const decisions = eventsOfType(events, 'decision');
+    expect(decisions.map((d) => [d.roundId, d.target, d.decision])).toEqual([['round-1', 'impl', 'LOG_WARNING']]);
+    const reviewerLaunches = allLaunches(h).filter(isReviewerLaunch);
+    expect(reviewerLaunches.map((l) => l.persona).sort()).toEqual(['codex', 'gemini']);
+    for (const l of reviewerLaunches) expect(Date.parse(l.ts)).toBeGreaterThanOrEqual(requestedAt - 50);
+  });
+});
+
+describe('what a reviewer process gets', () => {
+  it('its prompt holds the task, the target, its summary, the focus, the real git diff (cut past diffLimitBytes) and the format; it runs read-only', async () => {
+    const big = Array.from({ length: 200 }, (_, i) => `line ${i} of a large generated file`).join('\n');
+    const h = setup(oneImplementer(['codex', 'claude', 'gemini'], { diffLimitBytes: 600 }), {
+      rules: [reviewerSays('codex', APPROVE), reviewerSays('claude', APPROVE), reviewerSays('gemini', APPROVE)],
+      claude: { ...IMPLEMENTER, writeFiles: [{ path: 'src/greet.js', content: GREET }, { path: 'zz-generated.txt', content: big }] },
+    });
+    const base = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: h.sandbox.target, encoding: 'utf8' }).trim();
+    const result = await run(h);
+    expect(result.exitCode, result.stderr).toBe(0);
+
+    const all = allLaunches(h);
+    const implementer = all.find((l) => l.persona === 'claude' && !isReviewerLaunch(l)) as Launch;
+    expect(implementer.argv).toContain('--dangerously-skip-permissions');
+    const reviewers = all.filter(isReviewerLaunch);
+    expect(reviewers.map((l) => l.persona).sort()).toEqual(['claude', 'codex', 'gemini']);
+    for (const l of reviewers) {
+      expectReadOnly(l);
+      const prompt = promptOf(l);
+      expect(prompt.startsWith(REVIEWER)).toBe(true);
+      expect(prompt).toContain(`TASK the team works on:\n${TASK}`);
+      expect(prompt).toContain('You review the work of the implementer (impl, claude). Focus: implementation.');
+      expect(prompt).toContain('Its final summary:\nAdded src/greet.js exporting greet().');
+      expect(prompt).toContain(`git diff against commit ${base.slice(0, 12)}`);
+      expect(prompt).toContain('+++ b/src/greet.js');
+      expect(prompt).toContain(`+${GREET.trimEnd()}`);
+      expect(prompt).toContain('+++ b/zz-generated.txt');
+      expect(prompt).toMatch(/bytes, cut to the first 600: read the files for the rest\)/);
+      expect(prompt).toContain('[diff truncated]');
+      expect(prompt).not.toContain('line 199 of a large generated file');
+      expect(prompt).toContain(VERDICT_FORMAT);
+    }
+  });
+});

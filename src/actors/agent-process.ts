@@ -112,6 +112,8 @@ class AgentRun {
   private activeMs = 0;
   private lastLine = '';
   private pendingCommands: AgentProcessCommand[] = [];
+  /** The group kill in progress (stop, stall, timeout): its end, not the wrapper's, is the attempt's end. */
+  private killing: Promise<unknown> | null = null;
 
   constructor(
     private readonly host: AgentProcessHost,
@@ -304,6 +306,9 @@ class AgentRun {
     this.pauseActiveClock();
     this.clearTimers();
     this.exitWatcher?.close();
+    // The wrapper (the group leader) dies of the SIGTERM at once; an agent may outlive it until the SIGKILL.
+    // Stopped, stalled or timed out means nothing of the group is left: wait for the kill to finish.
+    if (this.killing) await this.killing;
     // The wrapper's own status file is the truth (the wrapper reports the agent's status, not its own).
     const fromFile = this.record ? readExitFile(this.files.exit(this.record.attempt)) : null;
     const exit = fromFile ?? status;
@@ -356,7 +361,8 @@ class AgentRun {
     if (this.stallTimer) clearTimeout(this.stallTimer);
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.stallTimer = this.deadlineTimer = null;
-    await terminateGroup(this.record.pgid, this.input.killGraceMs);
+    this.killing = terminateGroup(this.record.pgid, this.input.killGraceMs);
+    await this.killing;
     // Our own child also reports through `exited`; a re-attached agent is not our child, so say it here.
     // (The wrapper dies with the group, so a killed agent leaves no exit file.)
     if (!this.ended) void this.onExit(readExitFile(this.files.exit(this.record.attempt)) ?? { exitCode: null, signal: 'SIGTERM' });

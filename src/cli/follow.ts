@@ -4,7 +4,7 @@
  * and the exit code (0 completed, 2 it ended needing a person).
  */
 import type { SessionRuntime } from '../runtime/session-runtime.js';
-import { isSameProcessAlive, signalGroup } from '../actors/process-group.js';
+import { groupMembers, signalGroup } from '../actors/process-group.js';
 import { LiveView } from './live-view.js';
 import { renderSummary } from './summary.js';
 import type { Style } from './style.js';
@@ -103,7 +103,8 @@ export function killAllGroups(runtime: SessionRuntime): number {
   let killed = 0;
   for (const worker of runtime.view().workers) {
     for (const record of runtime.store.readProcRecords(worker.id)) {
-      if (isSameProcessAlive(record.pid, record.startTime) && signalGroup(record.pgid, 'SIGKILL')) killed++;
+      // Not the leader's liveness: the wrapper (the leader) dies of the first SIGTERM, the agent may not.
+      if (groupMembers(record.pgid).length > 0 && signalGroup(record.pgid, 'SIGKILL')) killed++;
     }
   }
   return killed;

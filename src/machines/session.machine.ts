@@ -171,7 +171,11 @@ export const sessionMachine = setup({
           { guard: ({ event }) => event.workerId !== undefined, actions: act<Extract<SessionEvent, { type: 'PAUSE' }>>((context, event, enqueue) => sendToWorker(context, event.workerId as string, { type: 'PAUSE' }, enqueue)) },
           { target: 'paused' },
         ],
-        RESUME: { actions: act<Extract<SessionEvent, { type: 'RESUME' }>>((context, event, enqueue) => event.workerId && sendToWorker(context, event.workerId, { type: 'RESUME' }, enqueue)) },
+        // Without a worker id, every worker paused on its own goes on too.
+        RESUME: [
+          { guard: ({ event }) => event.workerId !== undefined, actions: act<Extract<SessionEvent, { type: 'RESUME' }>>((context, event, enqueue) => sendToWorker(context, event.workerId as string, { type: 'RESUME' }, enqueue)) },
+          { actions: 'resumeAll' },
+        ],
         REVIEW: { actions: act<Extract<SessionEvent, { type: 'REVIEW' }>>((context, event, enqueue) => requestReview(context, event.target, 'requested by a person', enqueue)) },
         STOP: { target: 'stopping', actions: 'markStopped' },
       },
@@ -481,7 +485,8 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
   enqueue.assign(({ context: c }) => ({ restarts: { ...c.restarts, [worker.id]: [] } }));
   if (worker.status === 'blocked') {
     const resumeId = worker.agentSessionId;
-    command(context, enqueue, worker.id, { type: 'RECOVER', delayMs: 0, fixes: {}, resumeId, prompt: resumeId ? { kind: 'continue', reason: 'resume' } : 'original' });
+    // Keep what recovery learned for this agent (--skip-trust, IS_SANDBOX=1 ...): the person fixed another cause.
+    command(context, enqueue, worker.id, { type: 'RECOVER', delayMs: 0, fixes: context.learnedFixes[worker.agent] ?? {}, resumeId, prompt: resumeId ? { kind: 'continue', reason: 'resume' } : 'original' });
   } else if (worker.status === 'paused') {
     command(context, enqueue, worker.id, { type: 'RESUME' });
   } else if (worker.status === 'failed' || worker.status === 'stopped') {

@@ -134,7 +134,8 @@ describe('session machine (model-based)', () => {
     const missing = declared.filter((key) => !result.covered.has(key));
     expect(missing).toEqual([]);
     expect(result.states).toBeGreaterThan(20);
-  });
+    // CPU-bound exploration: a few seconds alone, longer beside the integration tests on two cores.
+  }, 120_000);
 });
 
 describe('session machine (behaviour)', () => {

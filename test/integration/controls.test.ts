@@ -1,0 +1,415 @@
+/**
+ * Controls of a running session, end to end: `orchestrate run` (with its server unless said otherwise) and
+ * `orchestrate pause|resume|stop|resolve` from the test, the fake agent really spawned. Pause must really
+ * stop the agent's whole process group (/proc/<pid>/stat state T) and suspend the stall and worker timers;
+ * stop is SIGTERM then SIGKILL after killGraceMs, leaving nothing; SIGINT stops gracefully (twice: kills);
+ * a blocker keeps its worker blocked until a person answers retry or skip.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { OrchestratorEvent } from '../../src/domain/events.js';
+import { probeBwrap } from '../../src/safety/bwrap-probe.js';
+import { eventsOfType, makeSandbox, readEvents, type Sandbox } from '../support/orchestrate.js';
+import {
+  cleanupSandbox,
+  cli,
+  fakeChildren,
+  groupMembers,
+  isAlive,
+  launchesOf,
+  leftovers,
+  liveEvents,
+  NOTHING_LEFT,
+  oneWorkerSpec,
+  sleep,
+  startRun,
+  status,
+  waitFor,
+  waitForSession,
+  writeSpec,
+  type BackgroundRun,
+} from './support-recovery.js';
+
+const bwrap = await probeBwrap();
+
+let sandbox: Sandbox | undefined;
+afterEach(async () => {
+  await cleanupSandbox(sandbox);
+  sandbox = undefined;
+});
+
+function box(): Sandbox {
+  sandbox = makeSandbox({ git: true });
+  return sandbox;
+}
+
+function workerStates(events: OrchestratorEvent[], workerId: string): string[] {
+  return eventsOfType(events, 'state').filter((e) => e.machine === 'worker' && e.id === workerId).map((e) => e.to);
+}
+
+function sessionStates(events: OrchestratorEvent[]): string[] {
+  return eventsOfType(events, 'state').filter((e) => e.machine === 'session').map((e) => e.to);
+}
+
+/** Wait until the worker runs an agent (pid known, = pgid) and, when asked, the agent started its grandchild. */
+async function runningWorker(s: Sandbox, sessionId: string, workerId: string, withChild = false): Promise<number> {
+  const pid = await waitFor(`${workerId} running with a pid`, async () => {
+    const w = (await status(s, sessionId)).workers.find((x) => x.id === workerId);
+    return w?.status === 'running' && w.pid ? w.pid : null;
+  });
+  if (withChild) await waitFor('the agent\'s grandchild', () => groupMembers(pid).length >= 3 && fakeChildren(s).some((c) => isAlive(c.pid)));
+  return pid;
+}
+
+/** Wait until all these workers run an agent at the same time; their pids (= pgids), in order. */
+async function runningWorkers(s: Sandbox, sessionId: string, workerIds: string[]): Promise<number[]> {
+  return waitFor(`${workerIds.join(', ')} running with pids`, async () => {
+    const workers = (await status(s, sessionId)).workers;
+    const pids = workerIds.map((id) => workers.find((w) => w.id === id && w.status === 'running')?.pid ?? null);
+    return pids.every((p) => p !== null) ? (pids as number[]) : null;
+  });
+}
+
+/** Every member of the group is in state `T` (stopped), and there are at least `min` of them. */
+function allStopped(pgid: number, min: number): boolean {
+  const members = groupMembers(pgid);
+  return members.length >= min && members.every((m) => m.state === 'T');
+}
+
+function noneStopped(pgid: number): boolean {
+  const members = groupMembers(pgid);
+  return members.length > 0 && members.every((m) => m.state !== 'T');
+}
+
+function serverOf(run: BackgroundRun, s: Sandbox): { url: string; token: string } {
+  const url = /Dashboard: (http:\/\/[^/\s#]+)/.exec(run.stderr())?.[1];
+  if (!url) throw new Error(`no dashboard URL printed:\n${run.stderr()}`);
+  return { url, token: readFileSync(join(s.workspace, 'token'), 'utf8').trim() };
+}
+
+describe('pause / resume', () => {
+  it('pause stops every process of the agent group (state T) and suspends the stall and worker timers; resume continues it', async () => {
+    const s = box();
+    // 25 progress lines 200 ms apart (>= 5 s of work) and a grandchild in the group. Stall after 2 s without
+    // progress, at most 9 s of running: a 4.5 s pause would trip both if they kept counting (5 + 4.5 > 9).
+    const config = { claude: { lines: 25, delayMs: 200, spawnChild: true } };
+    const run = startRun(s, config, oneWorkerSpec(s, 'claude', { stallTimeoutSec: 2, workerTimeoutSec: 9, killGraceMs: 500 }));
+    const sid = await waitForSession(s);
+    const pgid = await runningWorker(s, sid, 'w', true);
+
+    const paused = await cli(s, ['pause', sid]);
+    expect(paused.exitCode, paused.stderr).toBe(0);
+    expect(paused.stdout).toMatch(/pause: sent to http:\/\/127\.0\.0\.1:\d+ \(session now paused\)/);
+    await waitFor('every member of the group in state T', () => allStopped(pgid, 3), 5_000);
+    const view = await status(s, sid);
+    expect(view.state).toBe('paused');
+    expect(view.workers[0]).toMatchObject({ id: 'w', status: 'paused', pid: pgid });
+
+    // Held longer than stallTimeoutSec: no output, no stall kill, no recovery.
+    const linesBefore = eventsOfType(liveEvents(s, sid), 'agent').length;
+    await sleep(4_500);
+    expect(allStopped(pgid, 3)).toBe(true);
+    expect(eventsOfType(liveEvents(s, sid), 'agent')).toHaveLength(linesBefore);
+    expect(eventsOfType(liveEvents(s, sid), 'recovery')).toHaveLength(0);
+
+    const resumed = await cli(s, ['resume', sid]);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/session now running/);
+    await waitFor('the group running again (R/S)', () => noneStopped(pgid) || groupMembers(pgid).length === 0, 5_000);
+
+    const exit = await run.exited;
+    expect(exit.code, run.stderr()).toBe(0);
+    const events = readEvents(s.workspace, sid);
+    expect(eventsOfType(events, 'recovery')).toHaveLength(0);
+    expect(eventsOfType(events, 'blocker')).toHaveLength(0);
+    expect(workerStates(events, 'w')).toEqual(['spawned', 'running.active', 'running.paused', 'running.active', 'completed']);
+    expect(sessionStates(events)).toEqual(['created', 'running', 'paused', 'running', 'completed']);
+    const [launch, ...more] = launchesOf(s, 'claude');
+    expect(more).toHaveLength(0);
+    // The wall time exceeded workerTimeoutSec: only the time it was not paused counted.
+    expect(exit.at - Date.parse(launch!.ts)).toBeGreaterThan(9_000);
+    expect(leftovers(s)).toEqual(NOTHING_LEFT);
+  });
+
+  it('pause of one worker (orchestrate pause --worker) stops only its group; the API resumes it', async () => {
+    const s = box();
+    const spec = writeSpec(s, [
+      { id: 'a', agent: 'claude', role: 'implementer' },
+      { id: 'b', agent: 'gemini', role: 'architect' },
+    ]);
+    // Both hold until the test stops the session.
+    const config = { claude: { holdMs: 60_000, delayMs: 2 }, gemini: { holdMs: 60_000, delayMs: 2 } };
+    const run = startRun(s, config, spec);
+    const sid = await waitForSession(s);
+    const [a, b] = await runningWorkers(s, sid, ['a', 'b']);
+
+    const paused = await cli(s, ['pause', sid, '--worker', 'a']);
+    expect(paused.exitCode, paused.stderr).toBe(0);
+    await waitFor('a stopped (T)', () => allStopped(a!, 2), 5_000);
+    expect(noneStopped(b!)).toBe(true);
+    const view = await status(s, sid);
+    expect(view.state).toBe('running');
+    expect(view.workers.map((w) => [w.id, w.status])).toEqual([
+      ['a', 'paused'],
+      ['b', 'running'],
+    ]);
+
+    const { url, token } = serverOf(run, s);
+    const response = await fetch(`${url}/api/v1/${sid}/resume`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ workerId: 'a' }),
+    });
+    expect(response.status).toBe(202);
+    await waitFor('a running again', () => noneStopped(a!), 5_000);
+    expect((await status(s, sid)).workers.map((w) => w.status)).toEqual(['running', 'running']);
+
+    expect((await cli(s, ['stop', sid])).exitCode).toBe(0);
+    const exit = await run.exited;
+    expect(exit.code, run.stderr()).toBe(2);
+    const events = readEvents(s.workspace, sid);
+    expect(workerStates(events, 'a')).toEqual(['spawned', 'running.active', 'running.paused', 'running.active', 'running.stopping', 'stopped']);
+    expect(workerStates(events, 'b')).toEqual(['spawned', 'running.active', 'running.stopping', 'stopped']);
+    expect(sessionStates(events)).toEqual(['created', 'running', 'stopping', 'stopped']);
+    expect(eventsOfType(events, 'recovery')).toHaveLength(0);
+    expect(leftovers(s)).toEqual(NOTHING_LEFT);
+  });
+
+  it('orchestrate resume SID --worker W resumes a worker paused alone', async () => {
+    const s = box();
+    const run = startRun(s, { claude: { holdMs: 60_000, delayMs: 2 } }, oneWorkerSpec(s, 'claude'));
+    const sid = await waitForSession(s);
+    const pgid = await runningWorker(s, sid, 'w');
+    expect((await cli(s, ['pause', sid, '--worker', 'w'])).exitCode).toBe(0);
+    await waitFor('w stopped (T)', () => allStopped(pgid, 2), 5_000);
+
+    const resumed = await cli(s, ['resume', sid, '--worker', 'w']);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    await waitFor('w running again', () => noneStopped(pgid), 3_000);
+    expect((await status(s, sid)).workers[0]?.status).toBe('running');
+    expect((await cli(s, ['stop', sid])).exitCode).toBe(0);
+    expect((await run.exited).code).toBe(2);
+  });
+});
+
+describe('inside bubblewrap ("sandbox": "bwrap")', () => {
+  // bwrap is run without --new-session and without a pid namespace, so it and the agent stay in the group.
+  it.skipIf(!bwrap.available)('pause stops bwrap and the agent (T), resume continues them, stop leaves nothing', async () => {
+    const s = box();
+    // The fake agent's state folder lands in the sandbox's private /tmp: this test reads only /proc and the log.
+    const config = { claude: { holdMs: 60_000, delayMs: 2, spawnChild: true } };
+    const run = startRun(s, config, writeSpec(s, [{ id: 'w', agent: 'claude', role: 'implementer' }], { killGraceMs: 500 }, { sandbox: 'bwrap' }));
+    const sid = await waitForSession(s);
+    const pgid = await runningWorker(s, sid, 'w');
+    // wrapper sh, bwrap, the fake agent, its grandchild
+    await waitFor('bwrap, the agent and its grandchild in the group', () => groupMembers(pgid).length >= 4 && groupMembers(pgid).some((m) => m.comm === 'bwrap'));
+
+    expect((await cli(s, ['pause', sid])).exitCode).toBe(0);
+    await waitFor('every member of the group in state T', () => allStopped(pgid, 4), 5_000);
+    expect((await cli(s, ['resume', sid])).exitCode).toBe(0);
+    await waitFor('the group running again', () => noneStopped(pgid), 5_000);
+
+    expect((await cli(s, ['stop', sid])).exitCode).toBe(0);
+    const exit = await run.exited;
+    expect(exit.code, run.stderr()).toBe(2);
+    expect(groupMembers(pgid)).toEqual([]);
+    expect(leftovers(s).mentioning).toEqual([]);
+    const events = readEvents(s.workspace, sid);
+    expect(workerStates(events, 'w')).toEqual(['spawned', 'running.active', 'running.paused', 'running.active', 'running.stopping', 'stopped']);
+    expect(sessionStates(events).at(-1)).toBe('stopped');
+  });
+});
+
+describe('stop', () => {
+  it('orchestrate stop: SIGTERM to the group, SIGKILL after killGraceMs for an agent that ignores SIGTERM; session stopped, nothing left, exit 2', async () => {
+    const s = box();
+    const config = { claude: { holdMs: 60_000, delayMs: 2, spawnChild: true, ignoreSigterm: true } };
+    const run = startRun(s, config, oneWorkerSpec(s, 'claude', { killGraceMs: 1_500 }));
+    const sid = await waitForSession(s);
+    const pgid = await runningWorker(s, sid, 'w', true);
+    const agentPid = launchesOf(s, 'claude')[0]!.pid;
+    expect(groupMembers(pgid).map((m) => m.pid)).toEqual(expect.arrayContaining([pgid, agentPid, ...fakeChildren(s).map((c) => c.pid)]));
+
+    const askedAt = Date.now();
+    const stopped = await cli(s, ['stop', sid]);
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toMatch(/stop: sent to http/);
+    // Inside the grace period the agent, which ignores SIGTERM, is still there ...
+    expect(isAlive(agentPid)).toBe(true);
+
+    const exit = await run.exited;
+    expect(exit.code, run.stderr()).toBe(2);
+    // ... and only the SIGKILL after killGraceMs ended it.
+    expect(exit.at - askedAt).toBeGreaterThanOrEqual(1_400);
+    expect(isAlive(agentPid)).toBe(false);
+    expect(leftovers(s)).toEqual(NOTHING_LEFT);
+
+    const events = readEvents(s.workspace, sid);
+    expect(workerStates(events, 'w').slice(-2)).toEqual(['running.stopping', 'stopped']);
+    expect(sessionStates(events).slice(-2)).toEqual(['stopping', 'stopped']);
+    const view = await status(s, sid);
+    expect(view).toMatchObject({ state: 'stopped', outcome: 'stopped', stopReason: 'stopped through the API' });
+    expect(run.stderr()).toMatch(/Session orch_\S+ stopped after/);
+  });
+
+  it('the session reports stopped only once nothing of the agent group is left', async () => {
+    const s = box();
+    const config = { claude: { holdMs: 60_000, delayMs: 2, spawnChild: true, ignoreSigterm: true } };
+    const run = startRun(s, config, oneWorkerSpec(s, 'claude', { killGraceMs: 1_500 }));
+    const sid = await waitForSession(s);
+    const pgid = await runningWorker(s, sid, 'w', true);
+    expect((await cli(s, ['stop', sid])).exitCode).toBe(0);
+    const seenStopped = await waitFor(
+      'the session stopped',
+      () => (liveEvents(s, sid).some((e) => e.type === 'state' && e.machine === 'session' && e.to === 'stopped') ? { members: groupMembers(pgid) } : null),
+      10_000,
+      5,
+    );
+    expect(seenStopped.members, 'processes of the group still alive when the session said stopped').toEqual([]);
+    await run.exited;
+  });
+});
+
+describe('SIGINT / SIGTERM of the orchestrator', () => {
+  it('SIGINT stops the session gracefully: summary printed, exit 2, nothing left', async () => {
+    const s = box();
+    const config = { claude: { holdMs: 60_000, delayMs: 2, spawnChild: true } };
+    const run = startRun(s, config, oneWorkerSpec(s, 'claude', { killGraceMs: 2_000 }), ['--no-server']);
+    const sid = await waitForSession(s);
+    await runningWorker(s, sid, 'w', true);
+
+    run.child.kill('SIGINT');
+    const exit = await run.exited;
+    expect(exit.code, run.stderr()).toBe(2);
+    expect(run.stderr()).toContain('SIGINT: stopping the session (agents get SIGTERM, then SIGKILL after the grace period)');
+    expect(run.stderr()).toMatch(new RegExp(`Session ${sid} stopped after \\S+ \\(the orchestrator received SIGINT\\)`));
+    expect(run.stderr()).toMatch(/w\s+claude\/implementer\s+stopped/);
+    expect(leftovers(s)).toEqual(NOTHING_LEFT);
+    const events = readEvents(s.workspace, sid);
+    expect(sessionStates(events).at(-1)).toBe('stopped');
+    expect(eventsOfType(events, 'recovery')).toHaveLength(0);
+  });
+
+  it('SIGTERM (e.g. orchestrate stop of a run without a server) is a graceful stop too', async () => {
+    const s = box();
+    const run = startRun(s, { gemini: { holdMs: 60_000, delayMs: 2 } }, oneWorkerSpec(s, 'gemini', { killGraceMs: 2_000 }), ['--no-server']);
+    const sid = await waitForSession(s);
+    await runningWorker(s, sid, 'w');
+    const stopped = await cli(s, ['stop', sid]);
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toMatch(/asked orchestrator process \d+ .* to stop it/);
+    const exit = await run.exited;
+    expect(exit.code, run.stderr()).toBe(2);
+    expect(run.stderr()).toContain('SIGTERM: stopping the session');
+    expect(leftovers(s)).toEqual(NOTHING_LEFT);
+  });
+
+  it('a second SIGINT kills every agent group at once: exit 130, nothing left', async () => {
+    const s = box();
+    const config = { claude: { holdMs: 60_000, delayMs: 2, spawnChild: true, ignoreSigterm: true } };
+    const run = startRun(s, config, oneWorkerSpec(s, 'claude', { killGraceMs: 20_000 }), ['--no-server']);
+    const sid = await waitForSession(s);
+    await runningWorker(s, sid, 'w', true);
+
+    run.child.kill('SIGINT');
+    await waitFor('the first SIGINT handled', () => run.stderr().includes('SIGINT: stopping the session'), 5_000, 5);
+    const secondAt = Date.now();
+    run.child.kill('SIGINT');
+    const exit = await Promise.race([run.exited, sleep(3_000).then(() => null)]);
+    expect(exit, 'the run did not end within 3 s of the second SIGINT (grace is 20 s)').not.toBeNull();
+    expect(exit!.at - secondAt).toBeLessThan(3_000);
+    expect(exit!.code).toBe(130);
+    expect(run.stderr()).toMatch(/SIGINT again: killed 1 process group\(s\)/);
+    await waitFor('nothing left', () => JSON.stringify(leftovers(s)) === JSON.stringify(NOTHING_LEFT), 2_000).catch(() => undefined);
+    expect(leftovers(s)).toEqual(NOTHING_LEFT);
+  });
+});
+
+describe('blockers answered by a person', () => {
+  async function openBlocker(s: Sandbox, sid: string, kind: string): Promise<string> {
+    return waitFor(`an open ${kind} blocker`, async () => (await status(s, sid)).blockers.find((b) => b.open && b.kind === kind)?.id);
+  }
+
+  it('retry: the blocked worker is relaunched (resuming its agent session) and the run completes, exit 0', async () => {
+    const s = box();
+    // The first launch is refused (401); "the person logs in" = the next launch succeeds.
+    const run = startRun(s, { codex: { fail: 'auth', failTimes: 1, delayMs: 2 } }, oneWorkerSpec(s, 'codex'));
+    const sid = await waitForSession(s);
+    const blocker = await openBlocker(s, sid, 'AUTH_REQUIRED');
+    expect(blocker).toBe('b1');
+    expect((await status(s, sid)).workers[0]).toMatchObject({ id: 'w', status: 'blocked', blockerId: 'b1' });
+    await waitFor('the "waits for a person" note', () => run.stderr().includes('The session waits for a person'), 5_000);
+    expect(run.stderr()).toMatch(/orchestrate resolve <session> <blocker> <choice>/);
+
+    const answered = await cli(s, ['resolve', sid, 'b1', 'retry']);
+    expect(answered.exitCode, answered.stderr).toBe(0);
+    expect(answered.stdout).toContain('b1: answered retry');
+
+    const exit = await run.exited;
+    expect(exit.code, run.stderr()).toBe(0);
+    const events = readEvents(s.workspace, sid);
+    const blockers = eventsOfType(events, 'blocker');
+    expect(blockers.map((b) => [b.blockerId, b.kind, b.resolution?.choice ?? null])).toEqual([
+      ['b1', 'AUTH_REQUIRED', null],
+      ['b1', 'AUTH_REQUIRED', 'retry'],
+    ]);
+    expect(blockers[1]!.resolution?.by).toBe('api');
+    expect(workerStates(events, 'w')).toEqual(['spawned', 'running.active', 'blocked', 'recovering.waiting', 'running.active', 'completed']);
+    // codex printed thread.started before the 401: the retry continues that thread.
+    const init = eventsOfType(events, 'agent').find((e) => e.kind === 'init' && e.at?.attempt === 1);
+    const thread = init && 'agentSessionId' in init ? init.agentSessionId : undefined;
+    expect(thread).toBeTruthy();
+    const codex = launchesOf(s, 'codex');
+    expect(codex).toHaveLength(2);
+    expect(codex[0]!.resume).toBeNull();
+    expect(codex[1]!.resume).toBe(thread);
+    expect(codex[1]!.argv.slice(-3, -1)).toEqual(['resume', thread]);
+  });
+
+  it('skip: the blocked worker is skipped and the worker depending on it runs; exit 0', async () => {
+    const s = box();
+    const spec = writeSpec(s, [
+      { id: 'a', agent: 'claude', role: 'implementer' },
+      { id: 'b', agent: 'gemini', role: 'verifier', dependsOn: ['a'] },
+    ]);
+    const run = startRun(s, { claude: { fail: 'auth', delayMs: 2 }, gemini: { delayMs: 2 } }, spec);
+    const sid = await waitForSession(s);
+    await openBlocker(s, sid, 'AUTH_REQUIRED');
+    expect(launchesOf(s, 'gemini')).toHaveLength(0);
+
+    const answered = await cli(s, ['resolve', sid, 'b1', 'skip']);
+    expect(answered.exitCode, answered.stderr).toBe(0);
+    const exit = await run.exited;
+    expect(exit.code, run.stderr()).toBe(0);
+
+    const events = readEvents(s.workspace, sid);
+    expect(workerStates(events, 'a').at(-1)).toBe('skipped');
+    expect(workerStates(events, 'b').at(-1)).toBe('completed');
+    expect(launchesOf(s, 'claude')).toHaveLength(1);
+    expect(launchesOf(s, 'gemini')).toHaveLength(1);
+    const view = await status(s, sid);
+    expect(view.workers.map((w) => [w.id, w.status])).toEqual([
+      ['a', 'skipped'],
+      ['b', 'completed'],
+    ]);
+  });
+
+  it('retry keeps the launch fixes recovery already learned (gemini --skip-trust)', async () => {
+    const s = box();
+    const config = {
+      rules: [{ match: { agent: 'gemini', argvIncludes: '--skip-trust' }, scenario: { fail: 'auth', failTimes: 1, key: 'trusted', delayMs: 2 } }],
+      gemini: { untrusted: true, delayMs: 2 },
+    };
+    const run = startRun(s, config, oneWorkerSpec(s, 'gemini'));
+    const sid = await waitForSession(s);
+    await openBlocker(s, sid, 'AUTH_REQUIRED');
+    expect((await cli(s, ['resolve', sid, 'b1', 'retry'])).exitCode).toBe(0);
+    expect((await run.exited).code).toBe(0);
+
+    const gemini = launchesOf(s, 'gemini');
+    expect(gemini[1]!.argv).toContain('--skip-trust');
+    expect(gemini[2]!.argv, 'the launch after retry lost --skip-trust').toContain('--skip-trust');
+    expect(gemini).toHaveLength(3);
+  });
+});

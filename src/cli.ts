@@ -22,6 +22,7 @@ import { logsCommand } from './cli/logs-command.js';
 import { serveCommand, startCliServer, type ServeOptions } from './cli/serve.js';
 import { doctorCommand } from './cli/doctor.js';
 import { completionScript } from './cli/completion.js';
+import { createSafetyFactory } from './safety/index.js';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -53,8 +54,18 @@ function serverOptions(command: Command): Command {
     .addOption(new Option('--inspect <target>', 'also stream XState inspection to Stately\'s WebSocket inspector: stately, or a ws:// URL'));
 }
 
-async function managerFor(workspace: string, flags: Pick<ServerFlags, 'inspect'>, extra: Partial<SessionManagerOptions> = {}): Promise<SessionManager> {
+async function managerFor(workspace: string, flags: Pick<ServerFlags, 'inspect'>, extra: Partial<SessionManagerOptions> = {}, sandboxWritable: string[] = []): Promise<SessionManager> {
   const options: SessionManagerOptions = { workspace, ...extra };
+  // --- safety wiring (src/safety): each session's sandbox, launch checks, policy, budgets, resource limits ---
+  const safetyFor = await createSafetyFactory({
+    env: extra.env ?? process.env,
+    extraWritable: sandboxWritable,
+    onDecision: (decision) => {
+      if (decision.fellBack) process.stderr.write(`${style.yellow('warning:')} ${decision.reason}. Install bubblewrap to confine them (orchestrate doctor).\n`);
+    },
+  });
+  options.safetyFor = safetyFor;
+  // --- end safety wiring ---
   if (flags.inspect) {
     const { createWebSocketInspector } = await import('@statelyai/inspect');
     const url = flags.inspect === 'stately' ? 'ws://localhost:8080' : flags.inspect;
@@ -104,7 +115,8 @@ export function buildProgram(): Command {
   ).action(async (opts: ServerFlags & { workspace?: string; speed: number }) => {
     if (!Number.isFinite(opts.speed) || opts.speed < 0) throw new UsageError('--speed must be a number >= 0');
     const demo = await prepareDemo({ ...(opts.workspace ? { workspace: opts.workspace } : {}), speed: opts.speed });
-    const manager = await managerFor(demo.workspace, opts, { env: demo.env });
+    // The recorded agents keep their sessions in DEMO_STATE_DIR: writable inside the sandbox (safety wiring).
+    const manager = await managerFor(demo.workspace, opts, { env: demo.env }, demo.env.DEMO_STATE_DIR ? [demo.env.DEMO_STATE_DIR] : []);
     const info = opts.json ? process.stderr : process.stdout;
     info.write(`${style.bold('orchestrate demo')}: recorded agents on a copy of the example project in ${demo.projectDir}\n`);
     if (demo.gitNote) info.write(`${style.yellow('note:')} ${demo.gitNote}\n`);
@@ -124,14 +136,16 @@ export function buildProgram(): Command {
       .command('resume')
       .description('continue a session: unpause it if a server runs it; else restore it from disk (re-attach to live agents, collect those that ended, relaunch the rest)')
       .argument('<session>', 'session id (orch_YYYYMMDD_HHMMSS_xxxx)')
+      .option('--worker <id>', 'only this worker (one paused with `orchestrate pause --worker`)')
       .option('--workspace <dir>', 'where sessions are kept'),
-  ).action(async (sessionId: string, opts: ServerFlags & { workspace?: string }) => {
+  ).action(async (sessionId: string, opts: ServerFlags & { workspace?: string; worker?: string }) => {
     const workspace = resolveWorkspace(opts.workspace, undefined);
     const runner = findRunner(workspace, sessionId);
     if (runner.kind !== 'none') {
-      process.stdout.write(`${await controlSession(workspace, sessionId, 'resume', {})}\n`);
+      process.stdout.write(`${await controlSession(workspace, sessionId, 'resume', opts.worker ? { workerId: opts.worker } : {})}\n`);
       return;
     }
+    if (opts.worker) throw new UsageError(`session ${sessionId} is not running: \`orchestrate resume ${sessionId}\` restores all of it`);
     const manager = await managerFor(workspace, opts);
     const server = await startCliServer(manager, opts, style);
     try {
@@ -184,7 +198,7 @@ export function buildProgram(): Command {
     cmd.action(async (sessionId: string, opts: { workspace?: string; worker?: string; reason?: string; target?: string }) => {
       const workspace = resolveWorkspace(opts.workspace, undefined);
       if (action === 'stop' && findRunner(workspace, sessionId).kind === 'none') {
-        process.stdout.write(`${await stopOffline(new SessionManager({ workspace }), sessionId)}\n`);
+        process.stdout.write(`${await stopOffline(await managerFor(workspace, {}), sessionId)}\n`);
         return;
       }
       const body: Record<string, string> = {

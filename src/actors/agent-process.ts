@@ -131,7 +131,9 @@ class AgentRun {
       if (existing) this.attach(existing);
       else await this.launch();
     } catch (error) {
-      this.fail({ kind: 'crashed', message: `could not start ${this.adapter.displayName}: ${(error as Error).message}` });
+      // The safety layer refusing a launch (LaunchRefusedError, kind 'invalid_args') is not a crash: retrying cannot help.
+      const refused = (error as { kind?: unknown }).kind === 'invalid_args';
+      this.fail({ kind: refused ? 'invalid_args' : 'crashed', message: refused ? (error as Error).message : `could not start ${this.adapter.displayName}: ${(error as Error).message}` });
     }
   }
 

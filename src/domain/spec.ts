@@ -81,6 +81,35 @@ export type Limits = z.infer<typeof LimitsSchema>;
 export const SandboxModeSchema = z.enum(['auto', 'bwrap', 'none']);
 export type SandboxMode = z.infer<typeof SandboxModeSchema>;
 
+// --- safety (src/safety owns the rules; docs/security.md explains each) ---------------------------------
+/** The safety policy's rules, each configurable to log, pause or stop (src/safety/policy.ts). */
+export const SAFETY_RULE_IDS = [
+  'rm-rf-root',
+  'rm-rf-home',
+  'git-force-push-protected',
+  'curl-pipe-shell',
+  'chmod-777-root',
+  'disk-tool',
+  'fork-bomb',
+  'privilege-escalation',
+  'write-outside-target',
+  'budget-exceeded',
+  'resource-limit',
+] as const;
+export type SafetyRuleId = (typeof SAFETY_RULE_IDS)[number];
+export const SafetyActionSchema = z.enum(['log', 'pause', 'stop']);
+export type SafetyAction = z.infer<typeof SafetyActionSchema>;
+
+export const SafetySettingsSchema = z.object({
+  /** Action per rule; rules not named keep their default (destructive commands and outside writes pause, the rest log). */
+  rules: z.partialRecord(z.enum(SAFETY_RULE_IDS), SafetyActionSchema).default({}),
+  /** Directories agents may write besides the target and their includeDirs (absolute, or ~/...). */
+  allowedRoots: z.array(z.string().min(1)).default([]),
+  /** Branches a forced push (or a deletion) of is a violation; `*` matches within a path segment. */
+  protectedBranches: z.array(z.string().min(1)).default(['main', 'master']),
+});
+export type SafetySettings = z.infer<typeof SafetySettingsSchema>;
+
 export const SessionSpecSchema = z
   .object({
     task: z.string().min(1, 'the task must say what to do').max(100_000),
@@ -89,6 +118,7 @@ export const SessionSpecSchema = z
     review: ReviewSettingsSchema.default(ReviewSettingsSchema.parse({})),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
     sandbox: SandboxModeSchema.default('auto'),
+    safety: SafetySettingsSchema.optional(),
   })
   .superRefine((spec, ctx) => {
     const ids = new Set<string>();

@@ -145,6 +145,15 @@ export const SessionViewSchema = z.object({
   blockers: z.array(BlockerRecordSchema),
   rounds: z.array(RoundRecordSchema),
   usage: UsageSchema,
+  limits: z
+    .object({
+      maxCostUsd: z.number().optional(),
+      maxTokens: z.number().optional(),
+      maxRssMb: z.number().optional(),
+      maxCpuPercent: z.number().optional(),
+      session: z.object({ maxCostUsd: z.number().optional(), maxTokens: z.number().optional() }),
+    })
+    .describe('budgets and resource limits of the spec: a crossing is a safety event and a BUDGET_EXCEEDED / RESOURCE_LIMIT blocker'),
   lastSeq: z.number().describe('the seq of the last event in the log when the view was built'),
 });
 

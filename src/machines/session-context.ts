@@ -145,7 +145,8 @@ export function busy(context: SessionContext): boolean {
   // worker reports FAILED and then its `blocked` status in one step, after the supervisor already answered).
   const open = new Set(context.blockers.filter((b) => b.open && b.workerId).map((b) => b.workerId));
   return Object.values(context.workers).some(
-    (w) => w.pending || ['running', 'paused', 'stopping', 'recovering'].includes(w.status) || (w.status === 'blocked' && !open.has(w.id)),
+    // A worker paused for a blocker (INTERVENE: safety, budget, resources) waits for a person like a blocked one.
+    (w) => w.pending || ['running', 'stopping', 'recovering'].includes(w.status) || ((w.status === 'blocked' || w.status === 'paused') && !open.has(w.id)),
   );
 }
 

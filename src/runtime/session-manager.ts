@@ -24,6 +24,17 @@ export interface SessionSummary {
   openBlockers: number;
 }
 
+/** One session's sandbox decision and safety hooks (src/safety createSafetyFactory builds them from its spec). */
+export interface SessionSafety {
+  insideSandbox: boolean;
+  wrapLaunch?: (request: LaunchRequest, input: AgentProcessInput) => LaunchRequest;
+  inspect?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
+  /** Called once the runtime started (budgets, resource sampling, the sandbox decision in the log). */
+  attach?: (runtime: SessionRuntime) => void;
+  /** Called when this process lets go of the session. */
+  close?: () => void;
+}
+
 export interface SessionManagerOptions {
   workspace: string;
   env?: Record<string, string | undefined>;
@@ -34,6 +45,11 @@ export interface SessionManagerOptions {
   };
   inspect?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
   inspector?: RuntimeOptions['inspector'];
+  /**
+   * Per session (specs differ in `sandbox`, limits, rules): its safety, decided at create and at resume (from
+   * session.json). Wins over `sandbox`; its `inspect` runs after the one above. May throw a UsageError.
+   */
+  safetyFor?: (spec: SessionSpec, targetDir: string, context: { workspace: string }) => SessionSafety;
 }
 
 export class SessionManager {
@@ -52,9 +68,11 @@ export class SessionManager {
   async create(spec: SessionSpec, targetDir: string): Promise<SessionRuntime> {
     const dir = resolve(targetDir);
     if (!existsSync(dir)) throw new UsageError(`target directory ${dir} does not exist`);
-    const runtime = await SessionRuntime.create(spec, dir, this.runtimeOptions());
+    const safety = this.options.safetyFor?.(spec, dir, { workspace: this.workspace });
+    const runtime = await SessionRuntime.create(spec, dir, this.runtimeOptions(safety));
     this.adopt(runtime);
     runtime.start(this.serverUrl ? { serverUrl: this.serverUrl } : {});
+    this.attachSafety(runtime, safety);
     return runtime;
   }
 
@@ -62,7 +80,9 @@ export class SessionManager {
   resume(sessionId: string): SessionRuntime {
     const existing = this.live.get(sessionId);
     if (existing) return existing;
-    const runtime = SessionRuntime.open(sessionId, this.runtimeOptions());
+    const meta = this.options.safetyFor ? SessionStore.readMeta(this.workspace, sessionId) : null;
+    const safety = meta ? this.options.safetyFor?.(meta.spec, meta.targetDir, { workspace: this.workspace }) : undefined;
+    const runtime = SessionRuntime.open(sessionId, this.runtimeOptions(safety));
     this.adopt(runtime);
     try {
       runtime.start(this.serverUrl ? { serverUrl: this.serverUrl } : {});
@@ -70,6 +90,7 @@ export class SessionManager {
       runtime.detach();
       throw error;
     }
+    this.attachSafety(runtime, safety);
     return runtime;
   }
 
@@ -162,15 +183,24 @@ export class SessionManager {
     for (const listener of this.createdListeners) listener(runtime);
   }
 
-  private runtimeOptions(): RuntimeOptions {
+  private runtimeOptions(safety?: SessionSafety): RuntimeOptions {
+    const wrapLaunch = safety ? safety.wrapLaunch : this.options.sandbox?.wrapLaunch;
+    const inspectors = [this.options.inspect, safety?.inspect].filter((f) => f !== undefined);
     return {
       workspace: this.workspace,
       ...(this.options.env ? { env: this.options.env } : {}),
-      insideSandbox: this.options.sandbox?.insideSandbox ?? false,
-      ...(this.options.sandbox?.wrapLaunch ? { wrapLaunch: this.options.sandbox.wrapLaunch } : {}),
-      ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
+      insideSandbox: safety?.insideSandbox ?? this.options.sandbox?.insideSandbox ?? false,
+      ...(wrapLaunch ? { wrapLaunch } : {}),
+      ...(inspectors.length > 0 ? { inspect: (runtime, input, payloads) => inspectors.forEach((f) => f(runtime, input, payloads)) } : {}),
       ...(this.options.inspector ? { inspector: this.options.inspector } : {}),
     };
+  }
+
+  /** After start: agents launch asynchronously (the prompt is rendered first), so nothing launched yet. */
+  private attachSafety(runtime: SessionRuntime, safety: SessionSafety | undefined): void {
+    if (!safety) return;
+    safety.attach?.(runtime);
+    runtime.onDetach(() => safety.close?.());
   }
 }
 

@@ -5,6 +5,7 @@
 import type { FailureSignal, Usage } from '../domain/events.js';
 import type { BlockerRecord, RoundRecord, SessionContext } from '../machines/session-context.js';
 import { totalUsage, workerStatusOf, type WorkerContext, type WorkerStatus } from '../machines/worker.machine.js';
+import type { Limits } from '../domain/spec.js';
 import type { SessionMeta } from '../store/session-store.js';
 
 export interface WorkerView {
@@ -45,6 +46,8 @@ export interface SessionView {
   /** With the round machine's state while the round runs (`requesting`, `collecting` ...), else `done`. */
   rounds: Array<RoundRecord & { state: string }>;
   usage: Usage;
+  /** What usage and resources are judged against (src/safety, docs/security.md): crossings are safety events and blockers. */
+  limits: Pick<Limits, 'maxCostUsd' | 'maxTokens' | 'maxRssMb' | 'maxCpuPercent' | 'session'>;
   lastSeq: number;
 }
 
@@ -107,8 +110,14 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
     blockers: context?.blockers ?? [],
     rounds: (context?.rounds ?? []).map((r) => ({ ...r, state: root.children?.[r.roundId] ? valueString(root.children[r.roundId]?.snapshot.value) : 'done' })),
     usage,
+    limits: budgetLimits(meta.spec.limits),
     lastSeq,
   };
+}
+
+function budgetLimits(limits: Limits): SessionView['limits'] {
+  const { maxCostUsd, maxTokens, maxRssMb, maxCpuPercent, session } = limits;
+  return { maxCostUsd, maxTokens, maxRssMb, maxCpuPercent, session: { ...session } };
 }
 
 function valueString(value: unknown): string {

@@ -47,6 +47,8 @@ export function fakeAgentEnv(sandbox: Sandbox, config: object = {}): Record<stri
     ORCHESTRATOR_GEMINI_BIN: FAKE_AGENT,
     FAKE_AGENT_STATE_DIR: sandbox.stateDir,
     FAKE_AGENT_CONFIG: JSON.stringify(config),
+    // The fake's memory lives under the OS temp dir: writable inside the sandbox too (its /tmp is private).
+    ORCHESTRATOR_SANDBOX_WRITABLE: sandbox.stateDir,
     NO_COLOR: '1',
   };
 }

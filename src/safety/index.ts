@@ -1,0 +1,173 @@
+/**
+ * The safety layer in one call: `createSafetyFactory` probes bubblewrap once; the factory it returns decides
+ * each session's sandbox from its spec and gives the session manager its hooks: `wrapLaunch` (validate every
+ * launch, then wrap it in bwrap), `inspect` (the policy on agent payloads), `attach` (budgets, resource limits,
+ * the sandbox decision in the session log) and `close`.
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { AgentProcessInput } from '../actors/agent-process.js';
+import type { LaunchRequest } from '../actors/process-group.js';
+import { getAdapter } from '../agents/registry.js';
+import type { AgentPayload } from '../domain/events.js';
+import type { SessionSpec } from '../domain/spec.js';
+import { findAgentBinary } from '../runtime/binaries.js';
+import { UsageError, type SessionSafety } from '../runtime/session-manager.js';
+import type { SessionRuntime } from '../runtime/session-runtime.js';
+import { probeBwrap, type BwrapProbe } from './bwrap-probe.js';
+import { checkDirectories, validateLaunch } from './launch-check.js';
+import { SafetyMonitor, safetyEvent } from './monitor.js';
+import { resolvePath, type PolicyContext } from './policy.js';
+import { agentStateDirs, bwrapWrap, decideSandbox, ensureAgentState, type SandboxDecision } from './sandbox.js';
+
+export { resolveSandbox, bwrapWrap, bwrapArgs, decideSandbox } from './sandbox.js';
+export { checkPayloads, checkCommand, checkWritePath, RULES } from './policy.js';
+export { validateLaunch, checkDirectories } from './launch-check.js';
+
+export interface SafetyOptions {
+  /** The agents' environment: PATH (bwrap, agent binaries), HOME, ORCHESTRATOR_*_BIN. Default: process.env. */
+  env?: Record<string, string | undefined>;
+  /** Default: env.HOME, else the OS home directory. */
+  home?: string;
+  /**
+   * Directories every session's agents may write besides their own (the demo's recorded-agent state). Also
+   * from ORCHESTRATOR_SANDBOX_WRITABLE in env (':'-separated): build caches such as ~/.cargo or ~/.m2.
+   */
+  extraWritable?: string[];
+  /** Resource sampling interval (ms); default 2000. */
+  sampleMs?: number;
+  /** Told every sandbox decision (the CLI prints a warning when "auto" fell back to none). */
+  onDecision?: (decision: SandboxDecision, spec: SessionSpec) => void;
+}
+
+export interface SessionSafetyHooks extends SessionSafety {
+  sandboxMode: 'bwrap' | 'none';
+  reason: string;
+  decision: SandboxDecision;
+}
+
+export type SafetyFactory = (spec: SessionSpec, targetDir: string, context: { workspace: string }) => SessionSafetyHooks;
+
+/** Probe bubblewrap once; decide and build each session's safety synchronously afterwards. */
+export async function createSafetyFactory(options: SafetyOptions = {}): Promise<SafetyFactory> {
+  const env = options.env ?? process.env;
+  const probe = await probeBwrap(env.PATH ?? '');
+  return (spec, targetDir, context) => buildSessionSafety(spec, targetDir, context.workspace, probe, options);
+}
+
+/** One session's safety (the factory in one call). */
+export async function createSafety(spec: SessionSpec, options: SafetyOptions & { targetDir: string; workspace: string }): Promise<SessionSafetyHooks> {
+  return (await createSafetyFactory(options))(spec, options.targetDir, { workspace: options.workspace });
+}
+
+function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: string, probe: BwrapProbe, options: SafetyOptions): SessionSafetyHooks {
+  const env = options.env ?? process.env;
+  // An empty HOME is no home: never resolve it against the cwd.
+  const home = resolve(options.home || env.HOME || homedir());
+  const targetDir = resolve(targetDirIn);
+  const settings = spec.safety;
+  const allowedRoots = (settings?.allowedRoots ?? []).map((r) => resolvePath(r, targetDir, home));
+  const extra = [...(options.extraWritable ?? []), ...(env.ORCHESTRATOR_SANDBOX_WRITABLE ?? '').split(':').filter(Boolean)].map((r) => resolvePath(r, targetDir, home));
+
+  const problems = [
+    ...checkDirectories({ targetDir, includeDirs: spec.workers.flatMap((w) => w.includeDirs), allowedRoots: [...allowedRoots, ...extra], home }),
+    ...spec.workers.filter((w) => w.model?.startsWith('-')).map((w) => `worker ${w.id}: the model "${w.model}" looks like a flag`),
+  ];
+  if (problems.length > 0) throw new UsageError(`${problems.join('; ')}. Choose a project directory (orchestrate run -C <dir>) and narrower directories.`);
+
+  const decision = decideSandbox(spec.sandbox, probe);
+  options.onDecision?.(decision, spec);
+  const inside = decision.mode === 'bwrap';
+  let runtime: SessionRuntime | null = null;
+
+  const rootsOf = (input: AgentProcessInput): string[] => {
+    const cwd = resolve(input.launch.targetDir);
+    return [targetDir, cwd, ...input.launch.includeDirs.map((d) => resolvePath(d, cwd, home)), ...allowedRoots, ...extra];
+  };
+  const policyContext = (input: AgentProcessInput): PolicyContext => ({
+    cwd: resolve(input.launch.targetDir),
+    // Inside bwrap /tmp is the agent's own (a fresh tmpfs): writing there touches nothing of anyone else.
+    allowedRoots: [...rootsOf(input), ...(inside ? ['/tmp'] : [])],
+    home,
+    protectedBranches: settings?.protectedBranches ?? ['main', 'master'],
+    ...(settings?.rules ? { rules: settings.rules } : {}),
+    realpath: realpathOfExisting,
+  });
+  const monitor = new SafetyMonitor({ spec, policyContext, ...(options.sampleMs ? { sampleMs: options.sampleMs } : {}) });
+
+  const wrapLaunch = (request: LaunchRequest, input: AgentProcessInput): LaunchRequest => {
+    const adapter = getAdapter(input.agent);
+    const binary = findAgentBinary(adapter, env);
+    const problems = validateLaunch(request, {
+      adapter,
+      expectedBinary: 'path' in binary ? binary.path : null,
+      launch: input.launch,
+      allowedRoots: rootsOf(input),
+      home,
+    });
+    if (problems.length > 0) {
+      const message = `the safety layer refused to launch ${adapter.displayName} for worker ${input.workerId}: ${problems.join('; ')}`;
+      runtime?.record([safetyEvent('launch-validation', [request.file, ...request.args.filter((a) => a.startsWith('-'))].join(' '), 'refuse', message, input.workerId)]);
+      throw new LaunchRefusedError(message);
+    }
+    // The agent must not get the API token from its environment (the workspace file is hidden by bwrap).
+    const request2: LaunchRequest = { ...request, env: { ...request.env, ORCHESTRATOR_TOKEN: '' } };
+    if (!inside || !decision.probe?.path) return request2;
+    const state = agentStateDirs(input.agent, home, { ...env, ...request.env });
+    ensureAgentState(state);
+    const cwd = resolve(input.launch.targetDir);
+    return bwrapWrap(request2, {
+      bwrapPath: decision.probe.path,
+      writable: [targetDir, cwd, ...input.launch.includeDirs.map((d) => resolvePath(d, cwd, home)), ...allowedRoots, ...extra, ...state.bind],
+      hidden: [workspace],
+    });
+  };
+
+  return {
+    insideSandbox: inside,
+    sandboxMode: decision.mode,
+    reason: decision.reason,
+    decision,
+    wrapLaunch,
+    inspect: (attached: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => monitor.inspect(attached, input, payloads),
+    attach: (attached: SessionRuntime) => {
+      runtime = attached;
+      attached.record([safetyEvent('sandbox', spec.sandbox === decision.mode ? decision.mode : `${spec.sandbox} -> ${decision.mode}`, decision.fellBack ? 'warn' : 'log', decision.reason, undefined, attached.sessionId)]);
+      monitor.attach(attached);
+    },
+    close: () => {
+      monitor.close();
+      runtime = null;
+    },
+  };
+}
+
+/**
+ * A refused launch. The agent-process actor reports a thrown launch error as `crashed` (so it is retried
+ * under restart intensity); `kind` lets it report `invalid_args` instead (see docs/security.md).
+ */
+export class LaunchRefusedError extends Error {
+  readonly kind = 'invalid_args' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'LaunchRefusedError';
+  }
+}
+
+/** realpath of the longest existing prefix, plus the rest: a symlink inside the target that points out is seen. */
+export function realpathOfExisting(path: string): string {
+  let head = path;
+  const rest: string[] = [];
+  while (!existsSync(head)) {
+    const parent = dirname(head);
+    if (parent === head) return path;
+    rest.unshift(basename(head));
+    head = parent;
+  }
+  try {
+    return join(realpathSync(head), ...rest);
+  } catch {
+    return path;
+  }
+}

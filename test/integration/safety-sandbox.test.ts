@@ -1,0 +1,155 @@
+/**
+ * The sandbox with real processes: fake agents inside real bubblewrap (skipped where bwrap cannot run), and
+ * `orchestrate run` falling back to no sandbox when bwrap is not on PATH.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { probeBwrap } from '../../src/safety/bwrap-probe.js';
+import { which } from '../../src/runtime/binaries.js';
+import { SessionManager, UsageError } from '../../src/runtime/session-manager.js';
+import { createSafetyFactory } from '../../src/safety/index.js';
+import { eventsOfType, fakeAgentEnv, makeSandbox, readEvents, runCli } from '../support/orchestrate.js';
+import { answer, FAKE_AGENT, makeSafetyHarness, ofType, openBlocker, waitFor, workerStatus, type SafetyHarness } from '../safety/support.js';
+
+const probe = await probeBwrap();
+let harness: SafetyHarness | null = null;
+afterEach(async () => {
+  await harness?.cleanup();
+  harness = null;
+});
+
+describe.runIf(probe.available)('agents inside bubblewrap', () => {
+  it('a write outside the target fails and is reported; inside succeeds; /tmp is private', async () => {
+    const outsideDir = mkdtempSync('/var/tmp/orch-outside-');
+    const outside = join(outsideDir, 'evil.txt');
+    const privateTmp = join('/tmp', `orch-private-${process.pid}-${Date.now()}.txt`);
+    try {
+      harness = await makeSafetyHarness({
+        claude: {
+          writeFiles: [
+            { path: 'src/inside.txt', content: 'inside' },
+            { path: privateTmp, content: 'only mine' },
+            { path: outside, content: 'escaped' },
+          ],
+          holdMs: 3000,
+        },
+      });
+      const runtime = await harness.start({ task: 't', sandbox: 'bwrap', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+      expect(ofType(runtime, 'safety').find((e) => e.rule === 'sandbox')).toMatchObject({ subject: 'bwrap', action: 'log' });
+
+      const blocker = await waitFor(() => openBlocker(runtime, 'SAFETY_VIOLATION'), 'the SAFETY_VIOLATION blocker');
+      expect(blocker.message).toContain(outside);
+      expect(blocker.workerId).toBe('w1');
+      await waitFor(() => workerStatus(runtime, 'w1') === 'paused', 'w1 paused');
+      const violation = ofType(runtime, 'safety').find((e) => e.rule === 'write-outside-target');
+      expect(violation).toMatchObject({ workerId: 'w1', subject: outside, action: 'pause' });
+      // /tmp is the agent's own inside the sandbox: no violation for it.
+      expect(ofType(runtime, 'safety').filter((e) => e.rule === 'write-outside-target')).toHaveLength(1);
+
+      answer(runtime, blocker.id, 'retry');
+      expect(await runtime.waitForEnd()).toBe('completed');
+      // The agent itself saw its write fail (read-only filesystem) and said so.
+      const failed = ofType(runtime, 'agent').find((e) => e.kind === 'tool_result' && !e.ok);
+      expect(failed && 'output' in failed ? failed.output : '').toMatch(/EROFS|read-only/i);
+      expect(existsSync(outside)).toBe(false);
+      expect(existsSync(privateTmp)).toBe(false);
+      expect(readFileSync(join(harness.target, 'src', 'inside.txt'), 'utf8')).toBe('inside');
+      // The fake's state dir was bound writable (like the demo's): its launch record is outside the sandbox.
+      expect(harness.launches()).toHaveLength(1);
+      // The agent's own config dir was created before launch (the home is read-only inside).
+      expect(existsSync(join(harness.home, '.claude'))).toBe(true);
+    } finally {
+      rmSync(outsideDir, { recursive: true, force: true });
+      rmSync(privateTmp, { force: true });
+    }
+  });
+
+  it('claude refusing to bypass permissions as root is relaunched with IS_SANDBOX=1 (true inside)', async () => {
+    const asRoot = process.getuid?.() === 0;
+    harness = await makeSafetyHarness({ claude: asRoot ? { enforceRoot: true } : { fail: 'root_bypass_refused' } });
+    const runtime = await harness.start({ task: 't', sandbox: 'bwrap', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+    expect(await runtime.waitForEnd()).toBe('completed');
+    const launches = harness.launches();
+    // The first launch had no IS_SANDBOX=1 (this machine may set IS_SANDBOX to something else) and was refused.
+    expect(launches).toHaveLength(2);
+    expect(launches[0]?.env.IS_SANDBOX).not.toBe('1');
+    expect(launches[1]?.env.IS_SANDBOX).toBe('1');
+    expect(ofType(runtime, 'recovery')[0]).toMatchObject({ action: 'relaunch_with_env', change: 'set IS_SANDBOX=1' });
+  });
+
+  it('the agent binary is validated before launch: a shell is refused, nothing runs', async () => {
+    harness = await makeSafetyHarness({}, { env: { ORCHESTRATOR_CLAUDE_BIN: '/bin/sh' } });
+    const runtime = await harness.start({ task: 't', sandbox: 'bwrap', limits: { maxRestarts: 0 }, workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+    const refused = await waitFor(() => ofType(runtime, 'safety').find((e) => e.action === 'refuse'), 'the refusal');
+    expect(refused).toMatchObject({ rule: 'launch-validation', workerId: 'w1' });
+    expect(refused.detail).toMatch(/\/bin\/sh is a shell or launcher/);
+    // Today a thrown launch error is reported as `crashed` (RESTART_INTENSITY at maxRestarts 0); with the
+    // agent-process patch in docs/security.md it is INVALID_ARGS at once.
+    const blocker = await waitFor(() => runtime.view().blockers.find((b) => b.open), 'a blocker');
+    expect(['INVALID_ARGS', 'RESTART_INTENSITY']).toContain(blocker.kind);
+    expect(blocker.message).toMatch(/refused to launch/);
+    expect(harness.launches()).toEqual([]);
+  });
+});
+
+describe('resume', () => {
+  it('decides the sandbox again from session.json (a new orchestrator process re-attaches with its safety)', async () => {
+    harness = await makeSafetyHarness({ claude: { holdMs: 1500, commands: ['rm -rf ~'] } });
+    const first = await harness.start({ task: 't', sandbox: 'auto', safety: { rules: { 'rm-rf-home': 'log' } }, workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+    const sessionId = first.sessionId;
+    await waitFor(() => ofType(first, 'safety').some((e) => e.rule === 'rm-rf-home'), 'the rule logged');
+    harness.manager.detach(sessionId);
+    const safetyFor = await createSafetyFactory({ env: { ...process.env, HOME: harness.home }, extraWritable: [harness.stateDir] });
+    const again = new SessionManager({ workspace: harness.workspace, env: { ...process.env, HOME: harness.home, ORCHESTRATOR_CLAUDE_BIN: FAKE_AGENT }, safetyFor });
+    const runtime = again.resume(sessionId);
+    try {
+      expect(await runtime.waitForEnd()).toBe('completed');
+      const decisions = ofType(runtime, 'safety').filter((e) => e.rule === 'sandbox');
+      expect(decisions).toHaveLength(2);
+      expect(decisions[1]?.subject).toBe(decisions[0]?.subject);
+    } finally {
+      again.detachAll();
+    }
+  });
+});
+
+describe('sessions the safety layer refuses', () => {
+  it('a target or include dir that hands over too much is a usage error before anything starts', async () => {
+    harness = await makeSafetyHarness({});
+    await expect(harness.start({ task: 't', workers: [{ id: 'w1', agent: 'claude', role: 'implementer', includeDirs: ['/'] }] })).rejects.toThrow(UsageError);
+    await expect(harness.start({ task: 't', workers: [{ id: 'w1', agent: 'claude', role: 'implementer', includeDirs: [harness.home] }] })).rejects.toThrow(/home directory/);
+    await expect(harness.start({ task: 't', workers: [{ id: 'w1', agent: 'claude', role: 'implementer', model: '--add-dir=/' }] })).rejects.toThrow(/looks like a flag/);
+    expect(harness.manager.list()).toEqual([]);
+  });
+});
+
+describe('sandbox auto without bubblewrap', () => {
+  it('falls back to none: a warning line from the CLI and a safety `warn` event; the session still runs', async () => {
+    const sandbox = makeSandbox({ git: true });
+    const bin = join(sandbox.dir, 'bin');
+    mkdirSync(bin);
+    // A PATH with node (the fake agent's #!) and git, without bwrap.
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const git = which('git');
+    if (git) symlinkSync(git, join(bin, 'git'));
+    const specFile = join(sandbox.dir, 'spec.json');
+    writeFileSync(specFile, JSON.stringify({ task: 'fix it', sandbox: 'auto', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] }));
+    try {
+      const result = await runCli(['run', '-C', sandbox.target, '--spec', specFile, '--workspace', sandbox.workspace, '--no-server', '--json'], {
+        env: { ...fakeAgentEnv(sandbox), PATH: bin },
+      });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/warning: no sandbox: bubblewrap \(bwrap\) is not installed.*"sandbox": "auto" fell back to none/);
+      const warn = eventsOfType(readEvents(sandbox.workspace), 'safety').find((e) => e.rule === 'sandbox');
+      expect(warn).toMatchObject({ action: 'warn', subject: 'auto -> none' });
+      // Asking for bwrap explicitly is a usage error (exit 1) that says how to fix it.
+      writeFileSync(specFile, JSON.stringify({ task: 'fix it', sandbox: 'bwrap', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] }));
+      const strict = await runCli(['run', '-C', sandbox.target, '--spec', specFile, '--workspace', sandbox.workspace, '--no-server'], { env: { ...fakeAgentEnv(sandbox), PATH: bin } });
+      expect(strict.exitCode).toBe(1);
+      expect(strict.stderr).toMatch(/"sandbox": "bwrap".*apt-get install bubblewrap/);
+    } finally {
+      rmSync(sandbox.dir, { recursive: true, force: true });
+    }
+  });
+});

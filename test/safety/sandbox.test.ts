@@ -1,0 +1,122 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { launchDetached, readExitFile, readProcStat } from '../../src/actors/process-group.js';
+import { probeBwrap } from '../../src/safety/bwrap-probe.js';
+import { agentStateDirs, bwrapArgs, bwrapWrap, decideSandbox, ensureAgentState, resolveSandbox } from '../../src/safety/sandbox.js';
+import { UsageError } from '../../src/runtime/session-manager.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+function temp(prefix: string, base = tmpdir()): string {
+  const d = mkdtempSync(join(base, prefix));
+  dirs.push(d);
+  return d;
+}
+
+describe('bwrap arguments', () => {
+  it('read-only root, private /tmp, then writable binds and the hidden workspace, parents first', () => {
+    const root = temp('sbx-args-');
+    const target = join(root, 'target');
+    const workspace = join(target, '.orchestrator');
+    const config = join(root, 'home', '.claude');
+    for (const d of [target, workspace, config]) mkdirSync(d, { recursive: true });
+    const args = bwrapArgs({ bwrapPath: '/usr/bin/bwrap', writable: [config, target, join(root, 'missing')], hidden: [workspace], cwd: target });
+    expect(args.slice(0, 9)).toEqual(['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp']);
+    const at = (flag: string, path: string) => args.findIndex((a, i) => a === flag && args[i + 1] === path);
+    expect(at('--bind', target)).toBeGreaterThan(at('--tmpfs', '/tmp'));
+    // The workspace lies inside the target: hidden after the target's bind, or the bind would uncover it.
+    expect(at('--tmpfs', workspace)).toBeGreaterThan(at('--bind', target));
+    expect(args).toContain(config);
+    expect(args).not.toContain(join(root, 'missing'));
+    expect(args.slice(-2)).toEqual(['--chdir', target]);
+    for (const flag of ['--die-with-parent', '--unshare-pid', '--new-session', '--unshare-net', '--unshare-all']) expect(args).not.toContain(flag);
+    expect(args.join(' ')).toContain('--unsetenv ORCHESTRATOR_TOKEN');
+  });
+
+  it('the agent runs inside the unchanged wrapper: bwrap is the file, the agent after --', () => {
+    const target = temp('sbx-wrap-');
+    const wrapped = bwrapWrap(
+      { file: '/usr/bin/claude', args: ['--print', 'hi'], env: { A: '1' }, cwd: target, stdoutPath: '/s/o', stderrPath: '/s/e', exitPath: '/s/x' },
+      { bwrapPath: '/usr/bin/bwrap', writable: [target], hidden: [] },
+    );
+    expect(wrapped.file).toBe('/usr/bin/bwrap');
+    expect(wrapped.args.slice(wrapped.args.indexOf('--'))).toEqual(['--', '/usr/bin/claude', '--print', 'hi']);
+    expect(wrapped).toMatchObject({ env: { A: '1' }, cwd: target, stdoutPath: '/s/o', stderrPath: '/s/e', exitPath: '/s/x' });
+  });
+});
+
+describe('the sandbox decision', () => {
+  it('auto falls back to none with the reason when bwrap is not on PATH; bwrap then is a usage error', async () => {
+    const emptyBin = temp('sbx-nobin-');
+    const auto = await resolveSandbox('auto', { pathVar: emptyBin });
+    expect(auto).toMatchObject({ mode: 'none', fellBack: true });
+    expect(auto.reason).toMatch(/not installed/);
+    await expect(resolveSandbox('bwrap', { pathVar: emptyBin })).rejects.toThrow(UsageError);
+    await expect(resolveSandbox('bwrap', { pathVar: emptyBin })).rejects.toThrow(/apt-get install bubblewrap/);
+    expect(await resolveSandbox('none', { pathVar: emptyBin })).toMatchObject({ mode: 'none', fellBack: false });
+  });
+
+  it('a bwrap that is installed but cannot create a namespace also falls back', () => {
+    const decision = decideSandbox('auto', { available: false, path: '/usr/bin/bwrap', version: '0.8.0', reason: 'bwrap is installed but cannot create a sandbox here (Operation not permitted); user namespaces may be disabled' });
+    expect(decision).toMatchObject({ mode: 'none', fellBack: true });
+    expect(decision.reason).toMatch(/user namespaces/);
+  });
+});
+
+describe('agent state directories', () => {
+  it('are created before launch (the home is read-only inside); claude gets a ~/.claude.json', () => {
+    const home = temp('sbx-home-');
+    const state = agentStateDirs('claude', home, {});
+    ensureAgentState(state);
+    expect(existsSync(join(home, '.claude'))).toBe(true);
+    expect(readFileSync(join(home, '.claude.json'), 'utf8')).toBe('{}\n');
+    writeFileSync(join(home, '.claude.json'), '{"kept":true}');
+    ensureAgentState(state);
+    expect(readFileSync(join(home, '.claude.json'), 'utf8')).toBe('{"kept":true}');
+    expect(agentStateDirs('codex', home, { CODEX_HOME: '/x/codex' }).bind).toContain('/x/codex');
+    expect(agentStateDirs('gemini', home, {}).bind).toEqual([join(home, '.gemini'), join(home, '.npm')]);
+  });
+});
+
+const probe = await probeBwrap();
+describe.runIf(probe.available)('inside real bubblewrap', () => {
+  it('writes land in the target only, /tmp is private, the workspace hidden, the group and exit code ours', async () => {
+    const root = temp('sbx-real-', '/var/tmp');
+    const target = join(root, 'target');
+    const workspace = join(target, '.orchestrator');
+    const session = join(workspace, 'sessions', 's1');
+    mkdirSync(session, { recursive: true });
+    writeFileSync(join(workspace, 'token'), 'secret\n');
+    const outside = join(root, 'outside.txt');
+    const privateTmp = join('/tmp', `sbx-private-${process.pid}.txt`);
+    const script = [
+      'echo inside > inside.txt',
+      `echo x > ${outside} 2>/dev/null || echo outside-refused`,
+      `echo y > ${privateTmp} && echo tmp-ok`,
+      `cat ${join(workspace, 'token')} 2>/dev/null || echo token-hidden`,
+      'echo "token=${ORCHESTRATOR_TOKEN-unset}"',
+      'cut -d" " -f5 /proc/self/stat',
+      'exit 7',
+    ].join('\n');
+    const request = bwrapWrap(
+      { file: '/bin/sh', args: ['-c', script], env: { ORCHESTRATOR_TOKEN: 'leak' }, cwd: target, stdoutPath: join(session, 'out'), stderrPath: join(session, 'err'), exitPath: join(session, 'exit') },
+      { bwrapPath: probe.path as string, writable: [target], hidden: [workspace] },
+    );
+    const launched = launchDetached(request);
+    const status = await launched.exited;
+    expect(status.exitCode).toBe(7);
+    expect(readExitFile(join(session, 'exit'))).toEqual({ exitCode: 7, signal: null });
+    const out = readFileSync(join(session, 'out'), 'utf8').trim().split('\n');
+    expect(out.slice(0, 4)).toEqual(['outside-refused', 'tmp-ok', 'token-hidden', 'token=unset']);
+    // The agent stays in the wrapper's process group (pause and stop signal the group).
+    expect(Number(out[4])).toBe(launched.pid);
+    expect(readFileSync(join(target, 'inside.txt'), 'utf8')).toBe('inside\n');
+    expect(existsSync(outside)).toBe(false);
+    expect(existsSync(privateTmp)).toBe(false);
+    expect(readProcStat(launched.pid)).toBeNull();
+  });
+});

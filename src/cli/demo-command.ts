@@ -3,7 +3,7 @@
  * on a temporary git copy of the bundled example project, with recorded agents instead of the real CLIs, so it
  * needs no API key. The recorded agents print each CLI's real output format and really edit the files.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyDemoProject, writeDemoLaunchers } from '../demo/launchers.js';
@@ -24,8 +24,13 @@ export async function prepareDemo(options: { workspace?: string; speed: number }
   const projectDir = join(rootDir, 'project');
   const copy = await copyDemoProject(projectDir);
   const bins = writeDemoLaunchers(join(rootDir, 'bin'));
+  // The recorded agents get a home of their own: the sandbox creates agent config dirs (~/.claude ...) in the
+  // agents' home before a launch, and a demo must not touch the user's.
+  const home = join(rootDir, 'home');
+  mkdirSync(home, { recursive: true });
   const env = {
     ...process.env,
+    HOME: home,
     ORCHESTRATOR_CLAUDE_BIN: bins.claude,
     ORCHESTRATOR_CODEX_BIN: bins.codex,
     ORCHESTRATOR_GEMINI_BIN: bins.gemini,

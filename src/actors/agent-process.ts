@@ -20,6 +20,7 @@ import { OutputTracker, type OutputFacts } from '../domain/output-facts.js';
 import type { ProcRecord } from '../store/session-store.js';
 import { LineFollower, type FollowedLine } from './line-follower.js';
 import {
+  groupMembers,
   isSameProcessAlive,
   launchDetached,
   readExitFile,
@@ -232,7 +233,10 @@ class AgentRun {
       // Catch the worker up on what it may have missed before the restart (session id, plan, summary).
       if (this.tracker.lineCount > 0) this.send({ type: 'PROCESS.OUTPUT', attempt: record.attempt, facts: this.tracker.facts() });
       this.follow(from);
-      this.startTimers();
+      // A session paused before the orchestrator went down left this group SIGSTOPped, and the restored worker
+      // is in running.paused: stay paused (timers stand still) until PROCESS.RESUME sends SIGCONT.
+      if (groupMembers(record.pgid).some((m) => m.state === 'T')) this.paused = true;
+      else this.startTimers();
       this.applyPendingCommands();
       this.watchForExit(record, exitPath);
       return;

@@ -37,7 +37,7 @@ export interface UpstreamSummary {
 
 export type PromptSpec =
   | { kind: 'role'; role: string; task: string; custom?: string; upstream: UpstreamSummary[] }
-  | { kind: 'continue'; reason: 'resume' | 'max_turns' | 'restored' }
+  | { kind: 'continue'; reason: 'resume' | 'max_turns' }
   | { kind: 'follow-up'; text: string }
   | ReviewPromptSpec;
 
@@ -71,8 +71,6 @@ export function renderContinuePrompt(reason: Extract<PromptSpec, { kind: 'contin
   switch (reason) {
     case 'max_turns':
       return 'You ran out of turns. Continue the task where you left off, and finish it.';
-    case 'restored':
-      return 'The orchestrator supervising you restarted. Continue the task where you left off.';
     case 'resume':
       return 'Your previous run was interrupted by an error. Continue the task where you left off.';
   }

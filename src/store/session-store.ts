@@ -247,8 +247,10 @@ export class SessionStore {
     try {
       const holder = JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
       const stat = readFileSync(`/proc/${holder.pid}/stat`, 'utf8');
-      const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
-      return startTime === holder.startTime ? holder : null;
+      const [state, ...rest] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // A process killed with -9 stays a zombie (same pid and start time) until its parent reaps it: gone.
+      if (state === 'Z' || state === 'X') return null;
+      return rest[18] === holder.startTime ? holder : null;
     } catch {
       return null;
     }

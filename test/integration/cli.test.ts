@@ -1,0 +1,621 @@
+/**
+ * The `orchestrate` command line (dist/cli.js) as a person uses it, against fake agents: status, logs (also
+ * --follow), parse on every recorded transcript, doctor, shell completion, usage errors, control of a running
+ * session through its server (pause/resume/review/stop), and Ctrl-C: a first SIGINT stops the session
+ * gracefully (exit 2, summary, no process left), a second one kills every agent group at once (exit 130).
+ * Also: every Claude Code slash command in .claude/commands calls an existing `orchestrate` subcommand.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { groupMembers, signalGroup } from '../../src/actors/process-group.js';
+import type { OrchestratorEvent } from '../../src/domain/events.js';
+import type { SessionSpecInput } from '../../src/domain/spec.js';
+import type { SessionSummary } from '../../src/runtime/session-manager.js';
+import type { SessionView } from '../../src/runtime/view.js';
+import { SessionStore, type ProcRecord } from '../../src/store/session-store.js';
+import {
+  CLI,
+  eventsOfType,
+  FAKE_AGENT,
+  fakeAgentEnv,
+  launches,
+  makeSandbox,
+  processesMentioning,
+  readEvents,
+  ROOT,
+  runCli,
+  sessionIds,
+  type Sandbox,
+} from '../support/orchestrate.js';
+
+// --- harness ------------------------------------------------------------------------------------------
+
+const running = new Set<ChildProcess>();
+/** The output of every orchestrator a test started, for failure messages. */
+const transcripts: Array<() => string> = [];
+const sandboxes: Sandbox[] = [];
+
+afterEach(async () => {
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  running.clear();
+  transcripts.length = 0;
+  for (const sandbox of sandboxes.splice(0)) {
+    for (const record of procRecordsOf(sandbox)) signalGroup(record.pgid, 'SIGKILL');
+    for (const pid of childPids(sandbox)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await waitFor(() => processesMentioning(sandbox.dir).length === 0, 5000, () => `processes of ${sandbox.dir}: ${processesMentioning(sandbox.dir).join(' ')}`);
+    rmSync(sandbox.dir, { recursive: true, force: true });
+  }
+});
+
+function sandboxWith(spec: SessionSpecInput | null, config: object) {
+  const sandbox = makeSandbox({ git: true });
+  sandboxes.push(sandbox);
+  const specPath = join(sandbox.dir, 'spec.json');
+  if (spec) writeFileSync(specPath, JSON.stringify(spec));
+  return { sandbox, specPath, env: fakeAgentEnv(sandbox, config) };
+}
+
+function start(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  transcripts.push(() => `$ orchestrate ${args.join(' ')}\n${stdout.slice(-2000)}${stderr.slice(-2000)}`);
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+async function waitFor<T>(probe: () => T | null | undefined | false, timeoutMs: number, what: string | (() => string)): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  for (;;) {
+    try {
+      const value = probe();
+      if (value) return value;
+    } catch (error) {
+      // A file read while another process writes it (a half line): look again.
+      lastError = ` (last error: ${(error as Error).message})`;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${typeof what === 'string' ? what : what()}${lastError}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function procRecordsOf(sandbox: Sandbox): ProcRecord[] {
+  return sessionIds(sandbox.workspace).flatMap((sid) => {
+    const dir = join(sandbox.workspace, 'sessions', sid, 'agents');
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.proc.json'))
+      .flatMap((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as ProcRecord[]);
+  });
+}
+
+function childPids(sandbox: Sandbox): number[] {
+  const path = join(sandbox.stateDir, 'children.jsonl');
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  // Complete lines only: the fake may be writing the last one right now.
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { pid: number }).pid);
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
+async function sessionOf(sandbox: Sandbox): Promise<string> {
+  return waitFor(() => {
+    const sid = sessionIds(sandbox.workspace)[0];
+    return sid && existsSync(join(sandbox.workspace, 'sessions', sid, 'session.json')) ? sid : null;
+  }, 20_000, () => `the session folder; output so far:\n${transcripts.map((t) => t()).join('\n')}`);
+}
+
+/** Every member of a group is stopped (a wrapper stopped between vfork and exec of its child shows D). */
+function groupStopped(pgid: number): boolean {
+  const members = groupMembers(pgid);
+  return members.length > 0 && members.every((m) => m.state === 'T' || (m.state === 'D' && members.some((c) => c.ppid === m.pid && c.state === 'T')));
+}
+
+/** The subcommands `orchestrate --help` lists. */
+function subcommands(): string[] {
+  const help = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' }).stdout;
+  const section = help.slice(help.indexOf('Commands:'));
+  return [...section.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1] as string).filter((c) => c !== 'help');
+}
+
+const TWO_WORKERS: SessionSpecInput = {
+  task: 'exercise the CLI',
+  workers: [
+    { id: 'impl', agent: 'claude', role: 'implementer' },
+    { id: 'check', agent: 'codex', role: 'verifier', dependsOn: ['impl'] },
+  ],
+  sandbox: 'none',
+};
+
+// --- a finished session to read back --------------------------------------------------------------
+
+describe('reading sessions: status, logs', { timeout: 60_000 }, () => {
+  let sandbox: Sandbox;
+  let env: Record<string, string>;
+  let sid: string;
+  let events: OrchestratorEvent[];
+
+  beforeAll(async () => {
+    const made = sandboxWith(TWO_WORKERS, { claude: { lines: 4, plan: ['read', 'write'] }, codex: { lines: 3, stderr: 'codex noise on stderr' } });
+    // This sandbox outlives the per-test cleanup; it holds no running process once the run ended.
+    sandboxes.splice(sandboxes.indexOf(made.sandbox), 1);
+    sandbox = made.sandbox;
+    env = made.env;
+    const empty = await runCli(['status', '--workspace', sandbox.workspace], { env });
+    expect(empty.exitCode).toBe(0);
+    expect(empty.stdout).toContain(`No sessions in ${sandbox.workspace}`);
+    const run = await runCli(['run', '--spec', made.specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server'], { env });
+    expect(run.exitCode, run.stderr).toBe(0);
+    // Without --json the live view and the summary go to stdout.
+    expect(run.stdout).toMatch(/Session orch_\S+ completed/);
+    sid = sessionIds(sandbox.workspace)[0] as string;
+    events = readEvents(sandbox.workspace, sid);
+    return () => rmSync(sandbox.dir, { recursive: true, force: true });
+  });
+
+  it('status lists the sessions (text and --json)', async () => {
+    const text = await runCli(['status', '--workspace', sandbox.workspace], { env });
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout).toContain(sid);
+    expect(text.stdout).toContain('completed');
+    expect(text.stdout).toContain('impl:completed');
+    expect(text.stdout).toContain('check:completed');
+
+    const json = await runCli(['status', '--json', '--workspace', sandbox.workspace], { env });
+    const list = JSON.parse(json.stdout) as SessionSummary[];
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ sessionId: sid, task: 'exercise the CLI', targetDir: sandbox.target, state: 'completed', outcome: 'completed', live: false, openBlockers: 0 });
+    expect(list[0]?.workers.map((w) => [w.id, w.agent, w.status, w.progress])).toEqual([
+      ['impl', 'claude', 'completed', 1],
+      ['check', 'codex', 'completed', 1],
+    ]);
+  });
+
+  it('status SID shows one session (text and --json with the full view)', async () => {
+    const text = await runCli(['status', sid, '--workspace', sandbox.workspace], { env });
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout).toContain(sid);
+    expect(text.stdout).toContain('task:   exercise the CLI');
+    expect(text.stdout).toMatch(/impl\s+claude\/implementer\s+completed/);
+    expect(text.stdout).toMatch(/check\s+codex\/verifier\s+completed/);
+
+    const json = await runCli(['status', sid, '--json', '--workspace', sandbox.workspace], { env });
+    const view = JSON.parse(json.stdout) as SessionView;
+    expect(view).toMatchObject({ sessionId: sid, task: 'exercise the CLI', state: 'completed', outcome: 'completed', stopReason: null, blockers: [], rounds: [] });
+    expect(view.lastSeq).toBe(events.length);
+    expect(view.workers.map((w) => [w.id, w.status, w.attempt])).toEqual([
+      ['impl', 'completed', 1],
+      ['check', 'completed', 1],
+    ]);
+    expect(view.workers[0]?.plan).toEqual({ done: 2, total: 2 });
+    expect(view.workers[0]?.agentSessionId).toMatch(/.+/);
+  });
+
+  it('logs SID prints one readable line per event; --json the events themselves', async () => {
+    const text = await runCli(['logs', sid, '--workspace', sandbox.workspace], { env });
+    expect(text.exitCode).toBe(0);
+    const lines = text.stdout.split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.length).toBeLessThanOrEqual(events.length);
+    expect(text.stdout).toMatch(/\d\d:\d\d:\d\d impl\s+\S+/);
+    expect(text.stdout).toMatch(/\d\d:\d\d:\d\d check\s+\S+/);
+
+    const json = await runCli(['logs', sid, '--json', '--workspace', sandbox.workspace], { env });
+    expect(json.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as OrchestratorEvent)).toEqual(events);
+  });
+
+  it('logs SID WORKER shows only that worker; --raw and --stderr its agent output verbatim', async () => {
+    const json = await runCli(['logs', sid, 'check', '--json', '--workspace', sandbox.workspace], { env });
+    const mine = json.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as OrchestratorEvent);
+    expect(mine.length).toBeGreaterThan(0);
+    for (const e of mine) expect(e.type === 'agent' ? e.workerId : e.type === 'state' ? e.id : 'check').toBe('check');
+    expect(mine.filter((e) => e.type === 'agent')).toEqual(events.filter((e) => e.type === 'agent' && e.workerId === 'check'));
+
+    const files = SessionStore.agentFilesOf(sandbox.workspace, sid, 'check');
+    const raw = await runCli(['logs', sid, 'check', '--raw', '--workspace', sandbox.workspace], { env });
+    expect(raw.stdout).toBe(readFileSync(files.stdout, 'utf8'));
+    const stderr = await runCli(['logs', sid, 'check', '--stderr', '--workspace', sandbox.workspace], { env });
+    expect(stderr.stdout).toContain('codex noise on stderr');
+
+    const noWorker = await runCli(['logs', sid, '--raw', '--workspace', sandbox.workspace], { env });
+    expect(noWorker.exitCode).toBe(1);
+    expect(noWorker.stderr).toContain('name the worker');
+    const unknownWorker = await runCli(['logs', sid, 'nobody', '--raw', '--workspace', sandbox.workspace], { env });
+    expect(unknownWorker.exitCode).toBe(1);
+    expect(unknownWorker.stderr).toContain('no output of worker "nobody"');
+  });
+});
+
+describe('logs --follow', { timeout: 60_000 }, () => {
+  it('prints new events as the session goes, each once and in order, and stops on SIGINT', async () => {
+    const { sandbox, specPath, env } = sandboxWith({ task: 'slow', workers: [{ id: 'slow', agent: 'claude', role: 'implementer' }], sandbox: 'none' }, { claude: { lines: 30, delayMs: 60 } });
+    const run = start(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const sid = await sessionOf(sandbox);
+    const follow = start(['logs', sid, '--follow', '--json', '--workspace', sandbox.workspace], env);
+    const seqs = () => follow.stdout().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as OrchestratorEvent).seq);
+    const early = await waitFor(() => (seqs().length > 0 ? seqs().length : null), 20_000, 'first events');
+    // While the agent still prints, more events arrive.
+    await waitFor(() => seqs().length >= early + 10, 20_000, 'ten more events followed live');
+    expect((await run.exited).code).toBe(0);
+    const all = readEvents(sandbox.workspace, sid);
+    await waitFor(() => seqs().at(-1) === all.length, 5000, 'the last event followed');
+    expect(seqs()).toEqual(all.map((e) => e.seq));
+    expect(follow.child.exitCode).toBeNull();
+    follow.child.kill('SIGINT');
+    expect((await follow.exited).code).toBe(0);
+  });
+});
+
+// --- parse ----------------------------------------------------------------------------------------
+
+const TRANSCRIPTS = join(ROOT, 'test', 'fixtures', 'transcripts');
+
+function transcriptFiles(): Array<{ agent: string; file: string }> {
+  const out: Array<{ agent: string; file: string }> = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name.endsWith('.jsonl')) out.push({ agent: relative(TRANSCRIPTS, path).split('/')[0] as string, file: path });
+    }
+  };
+  walk(TRANSCRIPTS);
+  return out.sort((a, b) => a.file.localeCompare(b.file));
+}
+
+describe('parse', { timeout: 90_000 }, () => {
+  it('every recorded transcript parses: one or more JSON lines per non-blank input line, numbered by input line', async () => {
+    const files = transcriptFiles();
+    expect(new Set(files.map((f) => f.agent))).toEqual(new Set(['claude', 'codex', 'gemini']));
+    expect(files.length).toBeGreaterThan(40);
+    // The adapters parse line by line with no state, so one run per agent over all its transcripts, one after
+    // the other, proves each file (a process per file would cost ~50 node startups); every input line is
+    // traced back to its file for the failure message.
+    const failures: string[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'orch-parse-'));
+    try {
+      await Promise.all(
+        ['claude', 'codex', 'gemini'].map(async (agent) => {
+          const origin: Array<{ file: string; line: number; blank: boolean }> = [];
+          const text: string[] = [];
+          for (const { file } of files.filter((f) => f.agent === agent)) {
+            const lines = readFileSync(file, 'utf8').replace(/\n$/, '').split(/\r?\n/);
+            lines.forEach((l, i) => origin.push({ file: relative(TRANSCRIPTS, file), line: i + 1, blank: l.trim() === '' }));
+            text.push(...lines);
+          }
+          const all = join(dir, `${agent}.jsonl`);
+          writeFileSync(all, `${text.join('\n')}\n`);
+          const result = await runCli(['parse', '--agent', agent, all]);
+          if (result.exitCode !== 0) return void failures.push(`${agent}: exit ${result.exitCode}: ${result.stderr}`);
+          const output = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { line: number; kind: string });
+          const perLine = new Map<number, number>();
+          for (const o of output) {
+            perLine.set(o.line, (perLine.get(o.line) ?? 0) + 1);
+            if (typeof o.kind !== 'string') failures.push(`${agent}: output for input line ${o.line} has no kind`);
+          }
+          origin.forEach((o, i) => {
+            const n = perLine.get(i + 1) ?? 0;
+            if (!o.blank && n === 0) failures.push(`${o.file}:${o.line}: no output`);
+            if (o.blank && n > 0) failures.push(`${o.file}:${o.line}: output for a blank line`);
+          });
+          expect([...perLine.keys()].every((line, i, keys) => i === 0 || line > (keys[i - 1] as number))).toBe(true);
+        }),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('reads stdin with -', async () => {
+    const file = join(TRANSCRIPTS, 'codex', 'captured', 'mock-command-execution.jsonl');
+    const result = spawnSync(process.execPath, [CLI, 'parse', '--agent', 'codex', '-'], { input: readFileSync(file), encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    const fromFile = await runCli(['parse', '--agent', 'codex', file]);
+    expect(result.stdout).toBe(fromFile.stdout);
+  });
+
+  it.concurrent.each([
+    ['claude', 'claude/captured/mock-api-429-rate-limit', { type: 'failure', signal: { kind: 'rate_limit' } }],
+    ['claude', 'claude/captured/mock-api-401-auth', { type: 'failure', signal: { kind: 'auth' } }],
+    ['codex', 'codex/captured/mock-api-500', { type: 'failure', signal: { kind: 'server_error' } }],
+    ['gemini', 'gemini/captured/mock-api-429-daily-quota-stream-json', { type: 'failure', signal: { kind: 'quota' } }],
+    ['claude', 'claude/captured/mock-tool-bypass-permissions-success', { type: 'exit', ok: true }],
+    ['codex', 'codex/captured/mock-command-execution', { type: 'exit', ok: true }],
+    ['gemini', 'gemini/captured/mock-success-stream-json', { type: 'exit', ok: true }],
+  ])('--exit-code with --stderr classifies %s %s', async (agent, base, last) => {
+    const meta = JSON.parse(readFileSync(join(TRANSCRIPTS, `${base}.meta.json`), 'utf8')) as { exit_code: number };
+    const args = ['parse', '--agent', agent, join(TRANSCRIPTS, `${base}.jsonl`), '--exit-code', String(meta.exit_code), '--stderr', join(TRANSCRIPTS, `${base}.stderr.txt`)];
+    const result = await runCli(args);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const lines = result.stdout.split('\n').filter(Boolean);
+    expect(JSON.parse(lines.at(-1) as string)).toMatchObject(last);
+    if (last.type === 'exit') expect(JSON.parse(lines.at(-1) as string)).toEqual(last);
+  });
+
+  it('an unknown agent is a usage error', async () => {
+    const result = await runCli(['parse', '--agent', 'copilot', join(TRANSCRIPTS, 'codex', 'captured', 'mock-api-500.jsonl')]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/Unknown agent/i);
+  });
+});
+
+// --- doctor and completion --------------------------------------------------------------------------
+
+describe('doctor', { timeout: 60_000 }, () => {
+  const BIN = join(ROOT, 'test', 'fixtures', 'bin');
+  const env = () => ({ ORCHESTRATOR_CLAUDE_BIN: join(BIN, 'claude'), ORCHESTRATOR_CODEX_BIN: join(BIN, 'codex'), ORCHESTRATOR_GEMINI_BIN: join(BIN, 'gemini'), NO_COLOR: '1' });
+
+  it('lists each agent (the binaries from ORCHESTRATOR_*_BIN), node, git, sandbox and the workspace', async () => {
+    const sandbox = makeSandbox();
+    sandboxes.push(sandbox);
+    const text = await runCli(['doctor', '--workspace', sandbox.workspace], { env: env() });
+    expect(text.exitCode, text.stdout + text.stderr).toBe(0);
+    for (const agent of ['claude', 'codex', 'gemini']) expect(text.stdout).toMatch(new RegExp(`^(ok  |warn) ${agent}\\s+${join(BIN, agent)}`, 'm'));
+    expect(text.stdout).toMatch(/2\.1\.329/);
+    expect(text.stdout).toMatch(/^(ok  |warn|FAIL) node\s+v\d+/m);
+    expect(text.stdout).toMatch(/^(ok  |warn) workspace\s+/m);
+
+    const json = await runCli(['doctor', '--json', '--workspace', sandbox.workspace], { env: env() });
+    const checks = JSON.parse(json.stdout) as Array<{ name: string; level: string; detail: string }>;
+    expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['node', 'git', 'claude', 'codex', 'gemini', 'sandbox', 'workspace']));
+    for (const c of checks) expect(['ok', 'warn', 'error']).toContain(c.level);
+    expect(checks.find((c) => c.name === 'claude')?.detail).toContain(join(BIN, 'claude'));
+  });
+
+  it('says how to install an agent that cannot be found', async () => {
+    const sandbox = makeSandbox();
+    sandboxes.push(sandbox);
+    const result = await runCli(['doctor', '--json', '--workspace', sandbox.workspace], { env: { ...env(), ORCHESTRATOR_CODEX_BIN: join(sandbox.dir, 'missing-codex') } });
+    const checks = JSON.parse(result.stdout) as Array<{ name: string; level: string; detail: string }>;
+    expect(checks.find((c) => c.name === 'codex')).toMatchObject({ level: 'warn' });
+    expect(checks.find((c) => c.name === 'codex')?.detail).toContain('ORCHESTRATOR_CODEX_BIN');
+  });
+});
+
+describe('completion', () => {
+  it.concurrent.each(['bash', 'zsh', 'fish'])('%s: mentions every subcommand', async (shell) => {
+    const commands = subcommands();
+    expect(commands).toEqual(expect.arrayContaining(['run', 'demo', 'resume', 'serve', 'status', 'pause', 'stop', 'review', 'logs', 'parse', 'doctor', 'completion']));
+    const result = await runCli(['completion', shell]);
+    expect(result.exitCode).toBe(0);
+    for (const command of commands) expect(result.stdout, command).toMatch(new RegExp(`\\b${command}\\b`));
+    expect(result.stdout).toContain('orchestrate');
+    if (shell === 'fish') expect(result.stdout).toContain('complete -c orchestrate');
+    else expect(result.stdout).toContain('complete -F _orchestrate orchestrate');
+    if (shell === 'zsh') expect(result.stdout).toContain('bashcompinit');
+  });
+
+  it('the bash script is valid bash, and completes subcommands and options', async () => {
+    const script = (await runCli(['completion', 'bash'])).stdout;
+    expect(spawnSync('bash', ['-n'], { input: script }).status).toBe(0);
+    const complete = (words: string[]) =>
+      spawnSync('bash', ['-c', `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _orchestrate; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    expect(complete(['orchestrate', 're'])).toEqual(expect.arrayContaining(['resume', 'review', 'resolve']));
+    expect(complete(['orchestrate', 'logs', '--f'])).toEqual(['--follow']);
+  });
+
+  it('refuses an unknown shell', async () => {
+    const result = await runCli(['completion', 'powershell']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/powershell/);
+  });
+});
+
+// --- usage errors -----------------------------------------------------------------------------------
+
+describe('usage errors: exit 1 with a message saying what to do, and no session created', { timeout: 60_000 }, () => {
+  let shared: { sandbox: Sandbox; env: Record<string, string> };
+  beforeAll(() => {
+    const sandbox = makeSandbox({ git: true });
+    writeFileSync(join(sandbox.dir, 'bad.json'), '{ not json');
+    writeFileSync(join(sandbox.dir, 'invalid.json'), JSON.stringify({ task: 'x', workers: [] }));
+    shared = { sandbox, env: fakeAgentEnv(sandbox, {}) };
+    return () => rmSync(sandbox.dir, { recursive: true, force: true });
+  });
+
+  it.concurrent.each([
+    ['an unknown agent in --agents', (s: Sandbox) => ['run', 'the task', '-C', s.target, '--agents', 'claude,copilot'], /--agents: unknown agent\(s\) copilot: use claude, codex, gemini/],
+    ['no task and no spec', (s: Sandbox) => ['run', '-C', s.target], /say what to do: `orchestrate run "the task" -C DIR`/],
+    ['a spec file that does not exist', (s: Sandbox) => ['run', '-C', s.target, '--spec', join(s.dir, 'nope.json')], /spec file .*nope\.json does not exist/],
+    ['a spec file that is not JSON', (s: Sandbox) => ['run', '-C', s.target, '--spec', join(s.dir, 'bad.json')], /spec file .*bad\.json is not valid JSON/],
+    ['a spec that is not a session spec', (s: Sandbox) => ['run', '-C', s.target, '--spec', join(s.dir, 'invalid.json')], /is not a valid session spec:\n\s+- workers: a session needs at least one worker/],
+    ['a target directory that does not exist', (s: Sandbox) => ['run', 'the task', '-C', join(s.dir, 'missing')], /-C .*missing: not a directory/],
+    ['an unknown session id', () => ['status', 'orch_20990101_000000_zzzz'], /no session orch_20990101_000000_zzzz in /],
+    ['something that is not a session id', () => ['resume', '../../etc'], /"\.\.\/\.\.\/etc" is not a session id/],
+    ['logs of an unknown session', () => ['logs', 'orch_20990101_000000_zzzz'], /no session orch_20990101_000000_zzzz/],
+    ['stop of an unknown session', () => ['stop', 'orch_20990101_000000_zzzz'], /no session orch_20990101_000000_zzzz/],
+    ['an unknown command', () => ['frobnicate'], /unknown command 'frobnicate'/],
+    ['a bad --port', (s: Sandbox) => ['run', 'x', '-C', s.target, '--port', '70000'], /--port must be an integer from 0 to 65535/],
+  ])('%s', async (_, args, message) => {
+    const { sandbox, env } = shared;
+    const result = await runCli([...args(sandbox), '--workspace', sandbox.workspace], { env });
+    expect(result.exitCode, result.stdout + result.stderr).toBe(1);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at .*\.js:\d+/); // a message, not a stack trace
+    expect(sessionIds(sandbox.workspace)).toEqual([]);
+    expect(launches(sandbox)).toEqual([]);
+  });
+
+  it('pause of a session nobody runs says how to continue it', async () => {
+    const { sandbox, specPath, env } = sandboxWith({ task: 'quick', workers: [{ id: 'w', agent: 'codex', role: 'implementer' }], sandbox: 'none' }, {});
+    expect((await runCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], { env })).exitCode).toBe(0);
+    const sid = sessionIds(sandbox.workspace)[0] as string;
+    const result = await runCli(['pause', sid, '--workspace', sandbox.workspace], { env });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(`session ${sid} is not running; \`orchestrate resume ${sid}\` continues it`);
+  });
+});
+
+// --- controlling a running session --------------------------------------------------------------------
+
+describe('controlling a running session from another terminal', { timeout: 60_000 }, () => {
+  it('pause, resume, review and stop go through the server named in the session folder', async () => {
+    const { sandbox, specPath, env } = sandboxWith(
+      {
+        task: 'hold',
+        workers: [{ id: 'w', agent: 'claude', role: 'implementer' }],
+        reviews: [{ reviewer: 'gemini', target: 'w', focus: 'correctness' }],
+        review: { trigger: 'manual' },
+        limits: { killGraceMs: 2000 },
+        sandbox: 'none',
+      },
+      {
+        rules: [{ match: { promptIncludes: 'You are a REVIEWER' }, scenario: { verdict: { verdict: 'approve', summary: 'fine so far' } } }],
+        claude: { lines: 2, holdMs: 120_000 },
+      },
+    );
+    const run = start(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
+    const sid = await sessionOf(sandbox);
+    const server = await waitFor(() => SessionStore.lockHolder(join(sandbox.workspace, 'sessions', sid))?.serverUrl, 20_000, 'the server in the lock');
+    expect(run.stderr()).toContain('Dashboard');
+    const record = await waitFor(() => procRecordsOf(sandbox)[0], 20_000, 'the agent launched');
+    await waitFor(() => launches(sandbox).length === 1, 20_000, 'the fake agent started');
+
+    const paused = await runCli(['pause', sid, '--workspace', sandbox.workspace], { env });
+    expect(paused.exitCode, paused.stderr).toBe(0);
+    expect(paused.stdout).toBe(`pause: sent to ${server} (session now paused)\n`);
+    await waitFor(() => groupStopped(record.pgid), 5000, 'the agent SIGSTOPped');
+
+    const resumed = await runCli(['resume', sid, '--workspace', sandbox.workspace], { env });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('session now running');
+    await waitFor(() => groupMembers(record.pgid).every((m) => m.state !== 'T'), 5000, 'the agent continued');
+
+    const review = await runCli(['review', sid, '--workspace', sandbox.workspace], { env });
+    expect(review.exitCode, review.stderr).toBe(0);
+    await waitFor(() => eventsOfType(readEvents(sandbox.workspace, sid), 'decision').length === 1, 20_000, 'the review round decided');
+    const events = readEvents(sandbox.workspace, sid);
+    expect(eventsOfType(events, 'review').map((e) => [e.reviewer, e.target, e.verdict.verdict])).toEqual([['gemini', 'w', 'approve']]);
+
+    const live = await runCli(['status', sid, '--workspace', sandbox.workspace], { env });
+    expect(live.stdout).toMatch(/running/);
+
+    const stopped = await runCli(['stop', sid, '--reason', 'enough', '--workspace', sandbox.workspace], { env });
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toContain(`stop: sent to ${server}`);
+    expect((await run.exited).code).toBe(2);
+    expect(groupMembers(record.pgid)).toEqual([]);
+    expect(processesMentioning(sandbox.dir)).toEqual([]);
+    expect(JSON.parse((await runCli(['status', sid, '--json', '--workspace', sandbox.workspace], { env })).stdout)).toMatchObject({ outcome: 'stopped', stopReason: 'enough' });
+  });
+
+  it('without a server: stop signals the orchestrator process, which stops gracefully; pause explains it needs the server', async () => {
+    const { sandbox, specPath, env } = sandboxWith({ task: 'hold', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: 'none' }, { claude: { lines: 2, holdMs: 120_000, spawnChild: true } });
+    const run = start(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const sid = await sessionOf(sandbox);
+    await waitFor(() => childPids(sandbox).length === 1, 20_000, 'the agent and its child');
+    const pause = await runCli(['pause', sid, '--workspace', sandbox.workspace], { env });
+    expect(pause.exitCode).toBe(1);
+    expect(pause.stderr).toContain(`is run by process ${run.child.pid} without a server; pause needs the server`);
+    const stop = await runCli(['stop', sid, '--workspace', sandbox.workspace], { env });
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    expect(stop.stdout).toContain(`asked orchestrator process ${run.child.pid}`);
+    expect((await run.exited).code).toBe(2);
+    expect(run.stderr()).toContain('SIGTERM: stopping the session');
+    for (const pid of childPids(sandbox)) expect(alive(pid)).toBe(false);
+    expect(processesMentioning(sandbox.dir)).toEqual([]);
+  });
+});
+
+// --- Ctrl-C -------------------------------------------------------------------------------------------
+
+describe('SIGINT of a run', { timeout: 60_000 }, () => {
+  it('stops the session: agents and their children ended, summary printed, exit 2, nothing left in /proc', async () => {
+    const { sandbox, specPath, env } = sandboxWith(
+      { ...TWO_WORKERS, workers: [{ id: 'a', agent: 'claude', role: 'implementer' }, { id: 'b', agent: 'gemini', role: 'architect' }], limits: { killGraceMs: 3000 } },
+      { default: { lines: 2, holdMs: 120_000, spawnChild: true } },
+    );
+    const run = start(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server'], env);
+    const sid = await sessionOf(sandbox);
+    await waitFor(() => childPids(sandbox).length === 2, 20_000, 'both agents and their children');
+    const groups = procRecordsOf(sandbox).map((r) => r.pgid);
+    expect(groups).toHaveLength(2);
+
+    run.child.kill('SIGINT');
+    const { code } = await run.exited;
+    expect(code).toBe(2);
+    expect(run.stdout()).toContain('SIGINT: stopping the session');
+    expect(run.stdout()).toMatch(new RegExp(`Session ${sid} stopped .*the orchestrator received SIGINT`));
+    for (const pgid of groups) expect(groupMembers(pgid)).toEqual([]);
+    for (const pid of childPids(sandbox)) expect(alive(pid), `grandchild ${pid}`).toBe(false);
+    expect(processesMentioning(sandbox.dir)).toEqual([]);
+    expect(processesMentioning(FAKE_AGENT).filter((pid) => readFileSync(`/proc/${pid}/environ`, 'utf8').includes(sandbox.stateDir))).toEqual([]);
+    const events = readEvents(sandbox.workspace, sid);
+    expect(eventsOfType(events, 'state').filter((e) => e.machine === 'session').at(-1)?.to).toBe('stopped');
+    expect(SessionStore.lockHolder(join(sandbox.workspace, 'sessions', sid))).toBeNull();
+  });
+
+  // Guards two things (both were product bugs found by this test): the first SIGINT must not report the session
+  // stopped while an agent ignoring SIGTERM still runs (the wrapper dies first), else the CLI drops its handlers
+  // and the second SIGINT kills only the CLI; and killAllGroups must look at the group, not at its dead leader.
+  it('a second SIGINT kills every agent group at once (agents ignoring SIGTERM): exit 130, nothing left', async () => {
+    const { sandbox, specPath, env } = sandboxWith(
+      { task: 'stubborn', workers: [{ id: 'a', agent: 'claude', role: 'implementer' }], limits: { killGraceMs: 8000 }, sandbox: 'none' },
+      { claude: { lines: 2, holdMs: 120_000, spawnChild: true, ignoreSigterm: true } },
+    );
+    const run = start(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    await sessionOf(sandbox);
+    await waitFor(() => childPids(sandbox).length === 1, 20_000, 'the agent and its child');
+    const [record] = procRecordsOf(sandbox);
+    run.child.kill('SIGINT');
+    await waitFor(() => run.stderr().includes('SIGINT: stopping the session'), 5000, 'the first SIGINT acknowledged');
+    // The agent ignores SIGTERM, so the graceful stop would take 8 s; a person presses Ctrl-C again.
+    expect(groupMembers((record as ProcRecord).pgid).length).toBeGreaterThan(0);
+    const started = Date.now();
+    run.child.kill('SIGINT');
+    const { code } = await run.exited;
+    expect(code).toBe(130);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(run.stderr()).toMatch(/SIGINT again: killed 1 process group\(s\)/);
+    await waitFor(() => groupMembers((record as ProcRecord).pgid).length === 0, 5000, 'the group gone');
+    for (const pid of childPids(sandbox)) expect(alive(pid)).toBe(false);
+    expect(processesMentioning(sandbox.dir)).toEqual([]);
+  });
+});
+
+// --- Claude Code slash commands ----------------------------------------------------------------------
+
+describe('.claude/commands', () => {
+  const dir = join(ROOT, '.claude', 'commands');
+  const expected: Record<string, string> = {
+    'orchestrate.md': 'run',
+    'orch-status.md': 'status',
+    'orch-resume.md': 'resume',
+    'orch-pause.md': 'pause',
+    'orch-stop.md': 'stop',
+    'orch-review.md': 'review',
+  };
+
+  it('has the six slash commands, each with a description, calling an existing orchestrate subcommand with $ARGUMENTS', () => {
+    const commands = subcommands();
+    expect(readdirSync(dir).filter((f) => f.endsWith('.md')).sort()).toEqual(Object.keys(expected).sort());
+    for (const [file, main] of Object.entries(expected)) {
+      const text = readFileSync(join(dir, file), 'utf8');
+      expect(text, file).toMatch(/^---\ndescription: .+\n[\s\S]*?\n---\n/);
+      expect(text, file).toContain('$ARGUMENTS');
+      const called = [...text.matchAll(/(?<![/\w-])orchestrate ([a-z]+)\b/g)].map((m) => m[1] as string);
+      expect(called, `${file} calls orchestrate ${main}`).toContain(main);
+      for (const sub of called) expect(commands, `${file}: orchestrate ${sub}`).toContain(sub);
+    }
+  });
+});

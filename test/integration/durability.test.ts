@@ -1,0 +1,614 @@
+/**
+ * The orchestrator can die at any moment (kill -9) and `orchestrate resume` continues the session without
+ * losing or repeating anything. The real CLI (dist/cli.js) runs sessions of fake agents that print slowly;
+ * the test kills it while agents run, while a worker backs off, and while a review round runs, lets the
+ * agents go on printing while it is dead, resumes, and then checks the session folder:
+ *   - the session completed; events.jsonl is seq 1..N with no gap and no duplicate (readEvents);
+ *   - every line each agent printed (read back from agents/<worker>.stdout.jsonl) became events exactly
+ *     once (matched by the `at` offsets), also the lines printed while nobody watched;
+ *   - no agent was launched twice for one attempt (the fake's launches.jsonl against the launch records);
+ *   - a worker that had completed before the crash stays completed; each actor's state events form one chain.
+ * Also: a lost agent is relaunched with native resume (fresh on resume_not_found); `orchestrate stop`
+ * with no orchestrator ends the agents; a paused session stays paused (agents SIGSTOPped) across kill -9.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { groupMembers, isSameProcessAlive, readExitFile, signalGroup } from '../../src/actors/process-group.js';
+import { getAdapter } from '../../src/agents/registry.js';
+import { probeBwrap } from '../../src/safety/bwrap-probe.js';
+import type { OrchestratorEvent } from '../../src/domain/events.js';
+import type { SessionSpecInput } from '../../src/domain/spec.js';
+import { buildSessionView, type SessionView } from '../../src/runtime/view.js';
+import { EventLog } from '../../src/store/event-log.js';
+import { SessionStore, type ProcRecord } from '../../src/store/session-store.js';
+import {
+  CLI,
+  eventsOfType,
+  fakeAgentEnv,
+  launches,
+  makeSandbox,
+  processesMentioning,
+  readEvents,
+  ROOT,
+  runCli,
+  sessionIds,
+  type Sandbox,
+} from '../support/orchestrate.js';
+
+// --- harness ------------------------------------------------------------------------------------------
+
+interface Orchestrator {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+/** The output of every orchestrator a test started, for failure messages. */
+const transcripts: Array<() => string> = [];
+const sandboxes: Sandbox[] = [];
+
+afterEach(async () => {
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  running.clear();
+  transcripts.length = 0;
+  for (const sandbox of sandboxes.splice(0)) {
+    // Whatever a failed test left: every agent group of every session, then a check that nothing is left.
+    for (const record of allProcRecords(sandbox)) signalGroup(record.pgid, 'SIGKILL');
+    for (const pid of childPids(sandbox)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await waitFor(() => processesMentioning(sandbox.dir).length === 0, 5000, () => `processes of ${sandbox.dir}: ${processesMentioning(sandbox.dir).join(' ')}`);
+    rmSync(sandbox.dir, { recursive: true, force: true });
+  }
+});
+
+function sandboxWith(spec: SessionSpecInput, config: object) {
+  const sandbox = makeSandbox({ git: true });
+  sandboxes.push(sandbox);
+  const specPath = join(sandbox.dir, 'spec.json');
+  writeFileSync(specPath, JSON.stringify(spec));
+  return { sandbox, specPath, env: fakeAgentEnv(sandbox, config) };
+}
+
+/** Start the orchestrator CLI as a child process we can kill at will. */
+function startOrchestrator(args: string[], env: Record<string, string>): Orchestrator {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  transcripts.push(() => `$ orchestrate ${args.join(' ')}\n${stdout.slice(-2000)}${stderr.slice(-2000)}`);
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+async function kill9(orchestrator: Orchestrator): Promise<void> {
+  orchestrator.child.kill('SIGKILL');
+  expect((await orchestrator.exited).signal).toBe('SIGKILL');
+}
+
+async function waitFor<T>(probe: () => T | null | undefined | false, timeoutMs: number, what: string | (() => string)): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  for (;;) {
+    try {
+      const value = probe();
+      if (value) return value;
+    } catch (error) {
+      // A file read while another process writes it (a half line): look again.
+      lastError = ` (last error: ${(error as Error).message})`;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${typeof what === 'string' ? what : what()}${lastError}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+// --- reading a session while it runs (complete lines only) and after ---------------------------------
+
+function sessionDirOf(sandbox: Sandbox, sid: string): string {
+  return join(sandbox.workspace, 'sessions', sid);
+}
+
+function peekEvents(sandbox: Sandbox, sid: string): OrchestratorEvent[] {
+  const path = join(sessionDirOf(sandbox, sid), 'events.jsonl');
+  if (!existsSync(path)) return [];
+  const text = readFileSync(path, 'utf8');
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as OrchestratorEvent);
+}
+
+function view(sandbox: Sandbox, sid: string): SessionView {
+  const snapshot = SessionStore.readSnapshotOf(sandbox.workspace, sid)?.snapshot ?? null;
+  return buildSessionView(SessionStore.readMeta(sandbox.workspace, sid), snapshot, 0);
+}
+
+function workerStatus(sandbox: Sandbox, sid: string, workerId: string): string | undefined {
+  return view(sandbox, sid).workers.find((w) => w.id === workerId)?.state;
+}
+
+function workerIds(sandbox: Sandbox, sid: string): string[] {
+  const dir = join(sessionDirOf(sandbox, sid), 'agents');
+  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.proc.json')).map((f) => f.slice(0, -'.proc.json'.length)) : [];
+}
+
+function procRecords(sandbox: Sandbox, sid: string, workerId: string): ProcRecord[] {
+  const path = join(sessionDirOf(sandbox, sid), 'agents', `${workerId}.proc.json`);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as ProcRecord[]).sort((a, b) => a.attempt - b.attempt) : [];
+}
+
+function allProcRecords(sandbox: Sandbox): ProcRecord[] {
+  return sessionIds(sandbox.workspace).flatMap((sid) => workerIds(sandbox, sid).flatMap((w) => procRecords(sandbox, sid, w)));
+}
+
+function childPids(sandbox: Sandbox): number[] {
+  const path = join(sandbox.stateDir, 'children.jsonl');
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  // Complete lines only: the fake may be writing the last one right now.
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { pid: number }).pid);
+}
+
+function stdoutLineCount(sandbox: Sandbox, sid: string, workerId: string): number {
+  const path = join(sessionDirOf(sandbox, sid), 'agents', `${workerId}.stdout.jsonl`);
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).length : 0;
+}
+
+function agentEventCount(events: OrchestratorEvent[], workerId: string): number {
+  return events.filter((e) => e.type === 'agent' && e.workerId === workerId).length;
+}
+
+/** The launch records of agents that have not ended (no exit file): they must survive the orchestrator. */
+function liveRecords(sandbox: Sandbox, sid: string): Array<ProcRecord & { workerId: string }> {
+  return workerIds(sandbox, sid).flatMap((workerId) =>
+    procRecords(sandbox, sid, workerId)
+      .filter((r) => readExitFile(join(sessionDirOf(sandbox, sid), 'agents', `${workerId}.${r.attempt}.exit`)) === null)
+      .map((r) => ({ ...r, workerId })),
+  );
+}
+
+// --- the durability assertions --------------------------------------------------------------------------
+
+/**
+ * Every non-blank stdout line of every attempt of every agent became events exactly once: per line end offset,
+ * exactly as many events as the adapter makes of that line, in one contiguous run, in file order.
+ */
+function expectEveryLineExactlyOnce(sandbox: Sandbox, sid: string, events: OrchestratorEvent[]): number {
+  const spec = SessionStore.readMeta(sandbox.workspace, sid).spec;
+  let checked = 0;
+  for (const workerId of workerIds(sandbox, sid)) {
+    const agent = spec.workers.find((w) => w.id === workerId)?.agent ?? workerId.split('-')[1] ?? '';
+    const adapter = getAdapter(agent);
+    const file = readFileSync(join(sessionDirOf(sandbox, sid), 'agents', `${workerId}.stdout.jsonl`));
+    const records = procRecords(sandbox, sid, workerId);
+    records.forEach((record, i) => {
+      const rangeEnd = records[i + 1]?.stdoutStart ?? file.length;
+      const expected: Array<{ end: number; count: number }> = [];
+      let offset = record.stdoutStart;
+      for (const line of file.subarray(record.stdoutStart, rangeEnd).toString('utf8').split('\n')) {
+        const end = Math.min(offset + Buffer.byteLength(line) + 1, rangeEnd);
+        offset = end;
+        if (line.trim() === '') continue;
+        expected.push({ end, count: Math.max(1, adapter.parseLine(line).length) });
+      }
+      const runs: Array<{ end: number; count: number }> = [];
+      for (const e of events) {
+        if (e.type !== 'agent' || e.workerId !== workerId || e.at?.attempt !== record.attempt) continue;
+        const last = runs.at(-1);
+        if (last && last.end === e.at.end) last.count++;
+        else runs.push({ end: e.at.end, count: 1 });
+      }
+      expect(runs, `${workerId} attempt ${record.attempt}: line end offsets and events per line`).toEqual(expected);
+      checked += expected.length;
+    });
+  }
+  return checked;
+}
+
+/** The agent's own arguments in a launch record (after `bwrap <options> -- <agent>` when sandboxed). */
+function agentArgs(argv: string[]): string[] {
+  const separator = argv.indexOf('--');
+  return basename(argv[0] ?? '') === 'bwrap' && separator >= 0 ? argv.slice(separator + 2) : argv.slice(1);
+}
+
+/** Each attempt launched exactly once: the fake's launches (argv) are exactly the recorded launches, attempts 1..N. */
+function expectNoDoubleLaunch(sandbox: Sandbox, sid: string): void {
+  const recorded: string[] = [];
+  const finalView = view(sandbox, sid);
+  for (const workerId of workerIds(sandbox, sid)) {
+    const records = procRecords(sandbox, sid, workerId);
+    expect(records.map((r) => r.attempt), `${workerId}: attempts`).toEqual(records.map((_, i) => i + 1));
+    expect(records.length, `${workerId}: launches = attempts`).toBe(finalView.workers.find((w) => w.id === workerId)?.attempt);
+    for (const r of records) recorded.push(JSON.stringify(agentArgs(r.argv)));
+  }
+  const launched = launches(sandbox).map((l) => JSON.stringify(l.argv));
+  expect(launched.sort()).toEqual(recorded.sort());
+}
+
+/** No actor logged a transition twice: each state event starts where the previous one of that actor ended. */
+function expectStateChains(events: OrchestratorEvent[]): void {
+  const last = new Map<string, string>();
+  for (const e of eventsOfType(events, 'state')) {
+    const key = `${e.machine}:${e.id}`;
+    expect(e.from, `${key} seq ${e.seq}: ${e.from} -> ${e.to}`).toBe(last.get(key) ?? null);
+    last.set(key, e.to);
+  }
+}
+
+interface KillPoint {
+  seq: number;
+  completedWorkers: string[];
+}
+
+async function resumeAndCheck(sandbox: Sandbox, sid: string, env: Record<string, string>, kill: KillPoint) {
+  const resumed = await runCli(['resume', sid, '--no-server', '--json', '--workspace', sandbox.workspace], { env, timeoutMs: 60_000 });
+  expect(resumed.exitCode, resumed.stderr).toBe(0);
+  expect(resumed.stderr).toContain(`Session ${sid} completed`);
+  const events = readEvents(sandbox.workspace, sid);
+  expect(events.length).toBeGreaterThan(kill.seq);
+  // The resumed process printed the whole log, the part from before the crash included, once.
+  const printed = resumed.stdout.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as OrchestratorEvent).seq);
+  expect(printed).toEqual(events.map((e) => e.seq));
+
+  const sessionStates = eventsOfType(events, 'state').filter((e) => e.machine === 'session');
+  expect(sessionStates.at(-1)?.to).toBe('completed');
+  expect(view(sandbox, sid).outcome).toBe('completed');
+  expectStateChains(events);
+  const lines = expectEveryLineExactlyOnce(sandbox, sid, events);
+  expect(lines).toBeGreaterThan(0);
+  expectNoDoubleLaunch(sandbox, sid);
+  for (const workerId of kill.completedWorkers) {
+    expect(eventsOfType(events, 'state').filter((e) => e.id === workerId && e.seq > kill.seq), `${workerId} completed before the crash`).toEqual([]);
+  }
+  expect(processesMentioning(sandbox.dir)).toEqual([]);
+  return events;
+}
+
+function killPoint(sandbox: Sandbox, sid: string): KillPoint {
+  const seq = EventLog.lastSeqOf(join(sessionDirOf(sandbox, sid), 'events.jsonl'));
+  const completedWorkers = view(sandbox, sid).workers.filter((w) => w.status === 'completed').map((w) => w.id);
+  return { seq, completedWorkers };
+}
+
+/** Right after the kill: every agent that had not ended is still alive (same pid, same start time). */
+function expectAgentsSurvived(sandbox: Sandbox, sid: string): Array<ProcRecord & { workerId: string }> {
+  const live = liveRecords(sandbox, sid);
+  for (const r of live) expect(isSameProcessAlive(r.pid, r.startTime), `${r.workerId} attempt ${r.attempt} (pid ${r.pid}) survived`).toBe(true);
+  return live;
+}
+
+// --- the session used for the crash points ----------------------------------------------------------------
+
+const TRIO: SessionSpecInput = {
+  task: 'make the crash test pass',
+  workers: [
+    { id: 'alpha', agent: 'claude', role: 'implementer' },
+    { id: 'beta', agent: 'codex', role: 'verifier' },
+    { id: 'gamma', agent: 'gemini', role: 'architect' },
+  ],
+  reviews: [{ reviewer: 'codex', target: 'alpha', focus: 'implementation' }],
+  limits: { backoffBaseMs: 2000, killGraceMs: 2000 },
+  sandbox: 'none',
+};
+
+/** alpha prints 40 lines in ~2 s; beta fails once (backoff 1-2 s) then succeeds; gamma prints for ~3.5 s; the reviewer ~1.5 s. */
+const TRIO_AGENTS = {
+  rules: [{ match: { promptIncludes: 'You are a REVIEWER' }, scenario: { key: 'reviewer', lines: 30, delayMs: 50, verdict: { verdict: 'approve', summary: 'looks right' } } }],
+  claude: { lines: 40, delayMs: 50 },
+  codex: { lines: 10, delayMs: 50, fail: 'server_error', failTimes: 1 },
+  // gemini streams its answer in `lines` deltas of the final text: a long text makes 70 of them.
+  gemini: { lines: 70, delayMs: 50, finalText: 'The design is in ARCHITECTURE.md. '.repeat(30).trim() },
+};
+
+function startTrio(sandboxMode: 'none' | 'auto' = 'none') {
+  const made = sandboxWith({ ...TRIO, sandbox: sandboxMode }, TRIO_AGENTS);
+  let { sandbox, env } = made;
+  if (sandboxMode !== 'none') {
+    // Inside bubblewrap /tmp is a fresh tmpfs: keep the fake agent's memory (launches.jsonl) in the target
+    // directory, which the sandbox binds writable, so the test can still count launches.
+    sandbox = { ...sandbox, stateDir: join(sandbox.target, '.fake-agent-state') };
+    writeFileSync(join(sandbox.target, '.git', 'info', 'exclude'), '.fake-agent-state/\n');
+    env = { ...env, FAKE_AGENT_STATE_DIR: sandbox.stateDir };
+  }
+  const orchestrator = startOrchestrator(['run', '--spec', made.specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+  return { sandbox, env, orchestrator };
+}
+
+const bwrap = await probeBwrap();
+
+async function sessionOf(sandbox: Sandbox): Promise<string> {
+  return waitFor(() => {
+    const sid = sessionIds(sandbox.workspace)[0];
+    return sid && existsSync(join(sessionDirOf(sandbox, sid), 'session.json')) ? sid : null;
+  }, 20_000, () => `the session folder; output so far:\n${transcripts.map((t) => t()).join('\n')}`);
+}
+
+describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_000 }, () => {
+  const whileAgentsRun = async (sandboxMode: 'none' | 'auto') => {
+    const { sandbox, env, orchestrator } = startTrio(sandboxMode);
+    const sid = await sessionOf(sandbox);
+    await waitFor(() => agentEventCount(peekEvents(sandbox, sid), 'alpha') >= 10, 20_000, 'alpha printed 10 events');
+    await kill9(orchestrator);
+    const kill = killPoint(sandbox, sid);
+    const survivors = expectAgentsSurvived(sandbox, sid);
+    expect(survivors.map((r) => r.workerId)).toEqual(expect.arrayContaining(['alpha', 'gamma']));
+
+    // While nobody watches: alpha finishes (its exit status is left in the exit file), gamma keeps printing.
+    const gammaLines = stdoutLineCount(sandbox, sid, 'gamma');
+    await waitFor(() => readExitFile(join(sessionDirOf(sandbox, sid), 'agents', 'alpha.1.exit')), 20_000, 'alpha ended while the orchestrator was dead');
+    await waitFor(() => stdoutLineCount(sandbox, sid, 'gamma') >= gammaLines + 5, 20_000, 'gamma printed while the orchestrator was dead');
+    const gamma = procRecords(sandbox, sid, 'gamma')[0] as ProcRecord;
+    expect(isSameProcessAlive(gamma.pid, gamma.startTime)).toBe(true);
+    const unseen = stdoutLineCount(sandbox, sid, 'alpha') - agentEventCount(peekEvents(sandbox, sid), 'alpha');
+    expect(unseen).toBeGreaterThan(0);
+
+    const events = await resumeAndCheck(sandbox, sid, env, kill);
+    // gamma was re-attached (one launch, its output after the crash persisted), alpha collected, beta recovered once.
+    expect(procRecords(sandbox, sid, 'gamma')).toHaveLength(1);
+    expect(procRecords(sandbox, sid, 'alpha')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'agent' && e.workerId === 'gamma' && e.seq > kill.seq).length).toBeGreaterThan(5);
+    expect(eventsOfType(events, 'recovery').map((e) => [e.workerId, e.signal.kind, e.action])).toEqual([['beta', 'server_error', 'backoff_and_relaunch']]);
+    expect(eventsOfType(events, 'decision').map((e) => e.decision)).toEqual(['CONTINUE']);
+    return events;
+  };
+
+  it('(a) while agents run: one ends while the orchestrator is dead (exit collected), one is re-attached; nothing lost, nothing doubled', async () => {
+    await whileAgentsRun('none');
+  });
+
+  it.skipIf(!bwrap.available)('(a) the same with the agents inside the bubblewrap sandbox ("sandbox": "auto")', async () => {
+    const events = await whileAgentsRun('auto');
+    expect(eventsOfType(events, 'safety').some((e) => /bwrap|bubblewrap/i.test(JSON.stringify(e)))).toBe(true);
+  });
+
+  it('(b) while a worker backs off: the restored backoff keeps its original deadline and the relaunch happens once', async () => {
+    const { sandbox, env, orchestrator } = startTrio();
+    const sid = await sessionOf(sandbox);
+    // The snapshot (what resume restores) shows beta waiting out its backoff.
+    await waitFor(() => workerStatus(sandbox, sid, 'beta') === 'recovering.waiting', 20_000, 'beta in recovering.waiting in snapshot.json');
+    await kill9(orchestrator);
+    const kill = killPoint(sandbox, sid);
+    expectAgentsSurvived(sandbox, sid);
+    const persisted = SessionStore.readSnapshotOf(sandbox.workspace, sid)?.snapshot as { children: Record<string, { snapshot: { context: { backoff: { dueAt: number } } } }> };
+    const dueAt = persisted.children.beta?.snapshot.context.backoff.dueAt as number;
+    expect(dueAt).toBeGreaterThan(Date.now() - 500);
+    expect(procRecords(sandbox, sid, 'beta')).toHaveLength(1);
+
+    const resumedAt = Date.now();
+    const events = await resumeAndCheck(sandbox, sid, env, kill);
+    const [first, second] = procRecords(sandbox, sid, 'beta');
+    expect(first?.attempt).toBe(1);
+    // Not earlier than the deadline set before the crash; and no new backoff was decided after the resume
+    // (one recovery event, one recovering state below), so the relaunch follows the deadline or the restore.
+    expect(Date.parse(second?.launchedAt ?? '')).toBeGreaterThanOrEqual(dueAt - 50);
+    // (Generous: node startup on two loaded cores; a wrongly restored timer would wait a whole new backoff or more.)
+    expect(Date.parse(second?.launchedAt ?? '')).toBeLessThan(Math.max(dueAt, resumedAt) + 15_000);
+    expect(second?.argv).toContain('resume');
+    expect(eventsOfType(events, 'recovery')).toHaveLength(1);
+    const betaStates = eventsOfType(events, 'state').filter((e) => e.id === 'beta').map((e) => e.to);
+    expect(betaStates).toEqual(['spawned', 'running.active', 'blocked', 'recovering.waiting', 'running.active', 'completed']);
+  });
+
+  it('(c) while a review round runs: the reviewer is re-attached, its verdict collected once, the round decides once', async () => {
+    const { sandbox, env, orchestrator } = startTrio();
+    const sid = await sessionOf(sandbox);
+    const reviewer = 'r1-codex-alpha';
+    await waitFor(() => agentEventCount(peekEvents(sandbox, sid), reviewer) >= 5, 20_000, 'the reviewer printed 5 events');
+    await kill9(orchestrator);
+    const kill = killPoint(sandbox, sid);
+    expect(workerStatus(sandbox, sid, 'alpha')).toBe('reviewing');
+    expect(eventsOfType(peekEvents(sandbox, sid), 'state').filter((e) => e.machine === 'review').at(-1)?.to).toBe('collecting');
+    const survivors = expectAgentsSurvived(sandbox, sid);
+    expect(survivors.map((r) => r.workerId)).toContain(reviewer);
+    const reviewerLines = stdoutLineCount(sandbox, sid, reviewer);
+    await waitFor(() => stdoutLineCount(sandbox, sid, reviewer) >= reviewerLines + 3, 20_000, 'the reviewer printed while the orchestrator was dead');
+
+    const events = await resumeAndCheck(sandbox, sid, env, kill);
+    expect(procRecords(sandbox, sid, reviewer)).toHaveLength(1);
+    expect(eventsOfType(events, 'review').map((e) => [e.reviewer, e.target, e.verdict.verdict, e.valid])).toEqual([['codex', 'alpha', 'approve', true]]);
+    expect(eventsOfType(events, 'decision').map((e) => [e.roundId, e.decision])).toEqual([['round-1', 'CONTINUE']]);
+    const alphaStates = eventsOfType(events, 'state').filter((e) => e.id === 'alpha').map((e) => e.to);
+    expect(alphaStates).toEqual(['spawned', 'running.active', 'reviewing', 'completed']);
+  });
+
+  it('a lost agent (killed while the orchestrator was dead, no exit status) is relaunched with native resume; resume_not_found falls back to a fresh launch', async () => {
+    const spec: SessionSpecInput = { task: 'lost and found', workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }], limits: { backoffBaseMs: 200 }, sandbox: 'none' };
+    // Fresh launches succeed slowly; any resumed launch says the conversation is gone.
+    const { sandbox, specPath, env } = sandboxWith(spec, { claude: { lines: 30, delayMs: 50, fail: 'resume_not_found' } });
+    const orchestrator = startOrchestrator(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const sid = await sessionOf(sandbox);
+    await waitFor(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 5, 20_000, 'solo printed 5 events');
+    await kill9(orchestrator);
+    const kill = killPoint(sandbox, sid);
+    const [record] = expectAgentsSurvived(sandbox, sid);
+    // Its whole group dies with the orchestrator away: the wrapper too, so no exit status is left.
+    signalGroup((record as ProcRecord).pgid, 'SIGKILL');
+    await waitFor(() => groupMembers((record as ProcRecord).pgid).length === 0, 5000, 'the agent group gone');
+    expect(readExitFile(join(sessionDirOf(sandbox, sid), 'agents', 'solo.1.exit'))).toBeNull();
+
+    const events = await resumeAndCheck(sandbox, sid, env, kill);
+    const recoveries = eventsOfType(events, 'recovery');
+    expect(recoveries.map((e) => [e.signal.kind, e.action, e.attempt])).toEqual([
+      ['crashed', 'backoff_and_relaunch', 1],
+      ['resume_not_found', 'relaunch_fresh', 2],
+    ]);
+    expect(recoveries[0]?.signal.message).toMatch(/ended while the orchestrator was not running/);
+    const agentSessionId = eventsOfType(events, 'agent').find((e) => e.kind === 'init' && e.at?.attempt === 1);
+    const records = procRecords(sandbox, sid, 'solo');
+    expect(records).toHaveLength(3);
+    const sessionIdOfAttempt1 = (agentSessionId as { agentSessionId?: string } | undefined)?.agentSessionId as string;
+    // Attempt 2: the agent's own session resumed, with a continuation prompt; attempt 3: fresh, the original prompt.
+    expect(records[1]?.argv).toEqual(expect.arrayContaining(['--resume', sessionIdOfAttempt1]));
+    expect(records[1]?.argv.at(-1)).toMatch(/Continue the task where you left off/);
+    expect(records[2]?.argv).not.toContain('--resume');
+    expect(records[2]?.argv.at(-1)).toBe(records[0]?.argv.at(-1));
+    expect(launches(sandbox).map((l) => l.argv.includes('--resume'))).toEqual([false, true, false]);
+  });
+
+  it('a torn last line (the orchestrator died mid-write) is cut when the session is resumed; nothing lost, seq gap-free', async () => {
+    const spec: SessionSpecInput = { task: 'torn', workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }], sandbox: 'none' };
+    const { sandbox, specPath, env } = sandboxWith(spec, { claude: { lines: 30, delayMs: 50 } });
+    const orchestrator = startOrchestrator(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const sid = await sessionOf(sandbox);
+    await waitFor(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 5, 20_000, 'solo printed 5 events');
+    await kill9(orchestrator);
+    const kill = killPoint(sandbox, sid);
+    // What a death in the middle of write(2) leaves: the start of the next event's line, no newline.
+    const log = join(sessionDirOf(sandbox, sid), 'events.jsonl');
+    const torn = `{"seq":${kill.seq + 1},"ts":"2026-11-21T09:30:00.000Z","sessionId":"${sid}","source":{"kind":"worker","id":"solo"},"type":"agent","agent":"claude","workerId":"solo","at":{"attempt":1,"end":99999`;
+    writeFileSync(log, torn, { flag: 'a' });
+    // A reader meanwhile sees only complete events (read-only opens never repair).
+    expect(SessionStore.lastSeqOf(sandbox.workspace, sid)).toBe(kill.seq);
+    const status = await runCli(['status', sid, '--json', '--workspace', sandbox.workspace], { env });
+    expect((JSON.parse(status.stdout) as SessionView).lastSeq).toBe(kill.seq);
+    expect(readFileSync(log, 'utf8').endsWith(torn)).toBe(true);
+
+    const events = await resumeAndCheck(sandbox, sid, env, kill);
+    expect(readFileSync(log, 'utf8')).not.toContain('"end":99999');
+    expect(events[kill.seq]?.seq).toBe(kill.seq + 1);
+    expect(procRecords(sandbox, sid, 'solo')).toHaveLength(1);
+  });
+
+  it('a completed session stays completed: resume launches nothing and no actor moves', async () => {
+    const { sandbox, specPath, env } = sandboxWith(
+      { task: 'quick', workers: [{ id: 'solo', agent: 'codex', role: 'implementer' }], sandbox: 'none' },
+      { codex: { lines: 3 } },
+    );
+    const run = await runCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], { env });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const sid = sessionIds(sandbox.workspace)[0] as string;
+    const before = readEvents(sandbox.workspace, sid);
+    const snapshotBefore = SessionStore.readSnapshotOf(sandbox.workspace, sid);
+
+    const resumed = await runCli(['resume', sid, '--no-server', '--json', '--workspace', sandbox.workspace], { env });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    const after = readEvents(sandbox.workspace, sid);
+    expect(after.slice(0, before.length)).toEqual(before);
+    // Nothing happened to the session: no state change, no agent output, no recovery, review or blocker.
+    expect(after.slice(before.length).filter((e) => e.type !== 'safety')).toEqual([]);
+    expect(launches(sandbox)).toHaveLength(1);
+    expect(view(sandbox, sid).outcome).toBe('completed');
+    expect(SessionStore.readSnapshotOf(sandbox.workspace, sid)?.snapshot).toEqual(snapshotBefore?.snapshot);
+    expect(SessionStore.lockHolder(sessionDirOf(sandbox, sid))).toBeNull();
+  });
+});
+
+describe('orchestrate stop with no orchestrator running', { timeout: 60_000 }, () => {
+  it('after kill -9, ends every agent group (grandchildren included) and records the session as stopped', async () => {
+    const { sandbox, specPath, env } = sandboxWith(
+      {
+        task: 'hold on',
+        workers: [
+          { id: 'one', agent: 'claude', role: 'implementer' },
+          { id: 'two', agent: 'gemini', role: 'architect' },
+        ],
+        limits: { killGraceMs: 2000 },
+        sandbox: 'none',
+      },
+      { default: { lines: 2, holdMs: 120_000, spawnChild: true } },
+    );
+    const orchestrator = startOrchestrator(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const sid = await sessionOf(sandbox);
+    await waitFor(() => childPids(sandbox).length === 2, 20_000, 'both agents spawned their child');
+    await kill9(orchestrator);
+    const live = expectAgentsSurvived(sandbox, sid);
+    expect(live).toHaveLength(2);
+    const grandchildren = childPids(sandbox);
+    for (const pid of grandchildren) expect(existsSync(`/proc/${pid}`)).toBe(true);
+
+    const stopped = await runCli(['stop', sid, '--workspace', sandbox.workspace], { env, timeoutMs: 30_000 });
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toContain(`session ${sid} stopped; no agent of it is left running`);
+    for (const r of live) expect(groupMembers(r.pgid), `${r.workerId}'s group`).toEqual([]);
+    for (const pid of grandchildren) expect(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')).toBe(false);
+    expect(processesMentioning(sandbox.dir)).toEqual([]);
+
+    const events = readEvents(sandbox.workspace, sid);
+    expectStateChains(events);
+    expect(eventsOfType(events, 'state').filter((e) => e.machine === 'session').at(-1)?.to).toBe('stopped');
+    expect(view(sandbox, sid)).toMatchObject({ outcome: 'stopped', stopReason: 'orchestrate stop' });
+    for (const w of view(sandbox, sid).workers) expect(w.status).toBe('stopped');
+    expect(launches(sandbox)).toHaveLength(2);
+    expect(SessionStore.lockHolder(sessionDirOf(sandbox, sid))).toBeNull();
+
+    // Stopping it again is harmless.
+    const again = await runCli(['stop', sid, '--workspace', sandbox.workspace], { env });
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toContain('had already ended');
+  });
+});
+
+// --- paused stays paused --------------------------------------------------------------------------------
+
+/** Every member of a group is stopped (a wrapper stopped while its child was between vfork and exec is in D). */
+function groupStopped(pgid: number): boolean {
+  const members = groupMembers(pgid);
+  return members.length > 0 && members.every((m) => m.state === 'T' || (m.state === 'D' && members.some((c) => c.ppid === m.pid && c.state === 'T')));
+}
+
+/** A session paused through the running server's API (`orchestrate pause`), then its orchestrator killed -9. */
+async function pausedThenKilled() {
+  const { sandbox, specPath, env } = sandboxWith(
+    { task: 'pause me', workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }], sandbox: 'none' },
+    { claude: { lines: 60, delayMs: 50 } },
+  );
+  const args = ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--port', '0'];
+  const orchestrator = startOrchestrator(args, env);
+  const sid = await sessionOf(sandbox);
+  await waitFor(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 3, 20_000, 'solo printed');
+  await waitFor(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.serverUrl, 20_000, 'the server in the lock');
+  const paused = await runCli(['pause', sid, '--workspace', sandbox.workspace], { env });
+  expect(paused.exitCode, paused.stderr).toBe(0);
+  expect(paused.stdout).toContain('session now paused');
+  const record = procRecords(sandbox, sid, 'solo')[0] as ProcRecord;
+  await waitFor(() => groupStopped(record.pgid), 5000, 'the agent group SIGSTOPped');
+  await waitFor(() => view(sandbox, sid).state === 'paused', 5000, 'paused in snapshot.json');
+  await kill9(orchestrator);
+  return { sandbox, env, sid, record };
+}
+
+describe('a paused session across kill -9 and resume', { timeout: 60_000 }, () => {
+  it('stays paused: restored paused, the agent still SIGSTOPped, no output, nothing relaunched', async () => {
+    const { sandbox, env, sid, record } = await pausedThenKilled();
+    expect(groupStopped(record.pgid)).toBe(true);
+    const lines = stdoutLineCount(sandbox, sid, 'solo');
+
+    const resumed = startOrchestrator(['resume', sid, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
+    await waitFor(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.pid === resumed.child.pid, 20_000, 'the resumed orchestrator holds the session');
+    const status = await runCli(['status', sid, '--json', '--workspace', sandbox.workspace], { env });
+    const statusView = JSON.parse(status.stdout) as SessionView;
+    expect(statusView.state).toBe('paused');
+    expect(statusView.workers[0]?.status).toBe('paused');
+    // Observed for a second: still stopped, not a byte more output, no new launch.
+    const until = Date.now() + 1000;
+    while (Date.now() < until) {
+      expect(groupStopped(record.pgid)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(stdoutLineCount(sandbox, sid, 'solo')).toBe(lines);
+    expect(launches(sandbox)).toHaveLength(1);
+    expect(isSameProcessAlive(record.pid, record.startTime)).toBe(true);
+    expectStateChains(readEvents(sandbox.workspace, sid));
+    resumed.child.kill('SIGKILL');
+    await resumed.exited;
+  });
+
+  it('orchestrate resume SID (through the resumed server) continues the SIGSTOPped agent and the session completes', async () => {
+    const { sandbox, env, sid, record } = await pausedThenKilled();
+    const resumed = startOrchestrator(['resume', sid, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
+    await waitFor(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.pid === resumed.child.pid, 20_000, 'the resumed orchestrator holds the session');
+    await waitFor(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.serverUrl, 20_000, 'its server');
+    const unpaused = await runCli(['resume', sid, '--workspace', sandbox.workspace], { env });
+    expect(unpaused.exitCode, unpaused.stderr).toBe(0);
+    expect(unpaused.stdout).toContain('session now running');
+    await waitFor(() => !groupStopped(record.pgid), 3000, 'the agent continued (SIGCONT)');
+    const end = await Promise.race([resumed.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000))]);
+    expect(end?.code).toBe(0);
+  });
+});

@@ -74,13 +74,7 @@ export async function serveCommand(manager: SessionManager, opts: ServeOptions, 
         process.exit(EXIT_INTERRUPTED);
       }
       process.stderr.write(`${signal}: stopping ${live.length} session(s) (again to kill their agents now)...\n`);
-      await Promise.all(
-        live.map(async (runtime) => {
-          if (!runtime.endState() || runtime.endState() === 'waiting') runtime.send({ type: 'STOP', reason: `the server received ${signal}` });
-          await runtime.waitForEnd().catch(() => undefined);
-        }),
-      );
-      manager.detachAll();
+      await manager.stopAll(`the server received ${signal}`);
       await server.close();
       clearInterval(keepAlive);
       resolve(EXIT_COMPLETED);

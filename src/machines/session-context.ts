@@ -82,31 +82,27 @@ export interface SessionContext extends SessionInput {
 const isFinal = (status: WorkerStatus) => FINAL_WORKER_STATUSES.includes(status);
 const satisfied = (status: WorkerStatus) => status === 'completed' || status === 'skipped';
 
+/** A worker as the session first knows it: spawned, nothing reported yet. */
+export function newWorkerEntry(fields: Pick<WorkerEntry, 'id' | 'agent' | 'role' | 'kind' | 'dependsOn'> & Partial<WorkerEntry>): WorkerEntry {
+  return {
+    actorId: fields.id,
+    incarnation: 1,
+    status: 'spawned',
+    started: false,
+    attempt: 0,
+    finalText: null,
+    planDone: 0,
+    reviewedAtPlanDone: 0,
+    usage: {},
+    agentSessionId: null,
+    reason: null,
+    pending: false,
+    ...fields,
+  };
+}
+
 export function initialWorkers(spec: SessionSpec): Record<string, WorkerEntry> {
-  return Object.fromEntries(
-    spec.workers.map((w) => [
-      w.id,
-      {
-        id: w.id,
-        agent: w.agent,
-        role: w.role,
-        kind: 'worker' as const,
-        actorId: w.id,
-        incarnation: 1,
-        status: 'spawned' as WorkerStatus,
-        started: false,
-        attempt: 0,
-        finalText: null,
-        planDone: 0,
-        reviewedAtPlanDone: 0,
-        usage: {},
-        agentSessionId: null,
-        dependsOn: w.dependsOn,
-        reason: null,
-        pending: false,
-      },
-    ]),
-  );
+  return Object.fromEntries(spec.workers.map((w) => [w.id, newWorkerEntry({ id: w.id, agent: w.agent, role: w.role, kind: 'worker', dependsOn: w.dependsOn })]));
 }
 
 /** Workers whose dependencies all completed (or were skipped) and that have not started yet. */

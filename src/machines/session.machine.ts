@@ -23,6 +23,7 @@ import {
   awaitsReview,
   initialWorkers,
   needsPerson,
+  newWorkerEntry,
   nextBlockerId,
   readyWorkers,
   reviewersFor,
@@ -84,6 +85,8 @@ export const sessionMachine = setup({
   actions: {
     // Provided by the runtime: append an event to the session log.
     record: (_, _event: NewEvent) => undefined,
+    pauseOneWorker: act<Extract<SessionEvent, { type: 'PAUSE' }>>((context, event, enqueue) => sendToWorker(context, event.workerId as string, { type: 'PAUSE' }, enqueue)),
+    resumeOneWorker: act<Extract<SessionEvent, { type: 'RESUME' }>>((context, event, enqueue) => sendToWorker(context, event.workerId as string, { type: 'RESUME' }, enqueue)),
     // An escalation decided before the STOP keeps its outcome and reason.
     markStopped: assign(({ context, event }) => ({
       outcome: context.outcome ?? 'stopped',
@@ -100,6 +103,8 @@ export const sessionMachine = setup({
     needsPerson: ({ context }) => needsPerson(context),
     canProgress: ({ context }) => !needsPerson(context),
     allFinal: ({ context }) => allFinal(context),
+    /** PAUSE / RESUME of one worker rather than the whole session. */
+    forOneWorker: ({ event }) => 'workerId' in event && event.workerId !== undefined,
   },
 }).createMachine({
   id: 'session',
@@ -168,12 +173,12 @@ export const sessionMachine = setup({
       ],
       on: {
         PAUSE: [
-          { guard: ({ event }) => event.workerId !== undefined, actions: act<Extract<SessionEvent, { type: 'PAUSE' }>>((context, event, enqueue) => sendToWorker(context, event.workerId as string, { type: 'PAUSE' }, enqueue)) },
+          { guard: 'forOneWorker', actions: 'pauseOneWorker' },
           { target: 'paused' },
         ],
         // Without a worker id, every worker paused on its own goes on too.
         RESUME: [
-          { guard: ({ event }) => event.workerId !== undefined, actions: act<Extract<SessionEvent, { type: 'RESUME' }>>((context, event, enqueue) => sendToWorker(context, event.workerId as string, { type: 'RESUME' }, enqueue)) },
+          { guard: 'forOneWorker', actions: 'resumeOneWorker' },
           { actions: 'resumeAll' },
         ],
         REVIEW: { actions: act<Extract<SessionEvent, { type: 'REVIEW' }>>((context, event, enqueue) => requestReview(context, event.target, 'requested by a person', enqueue)) },
@@ -202,7 +207,7 @@ export const sessionMachine = setup({
       ],
       on: {
         RESUME: [
-          { guard: ({ event }) => event.workerId !== undefined, actions: act<Extract<SessionEvent, { type: 'RESUME' }>>((context, event, enqueue) => sendToWorker(context, event.workerId as string, { type: 'RESUME' }, enqueue)) },
+          { guard: 'forOneWorker', actions: 'resumeOneWorker' },
           { target: 'running', actions: 'resumeAll' },
         ],
         STOP: { target: 'stopping', actions: 'markStopped' },
@@ -225,19 +230,6 @@ export const sessionMachine = setup({
     },
     completed: { type: 'final', entry: assign({ mode: 'completed', outcome: 'completed' }) },
     stopped: { type: 'final', entry: assign({ mode: 'stopped', outcome: ({ context }) => context.outcome ?? 'stopped' }) },
-  },
-}).provide({
-  actions: {
-    // An escalation decided before the STOP keeps its outcome and reason.
-    markStopped: assign(({ context, event }) => ({
-      outcome: context.outcome ?? 'stopped',
-      stopReason: context.stopReason ?? ((event as { reason?: string }).reason ?? 'stopped by a person'),
-    })),
-    resumeAll: act((context, _event, enqueue) => {
-      for (const w of Object.values(context.workers)) {
-        if (w.status === 'paused') enqueue.sendTo(w.actorId, { type: 'RESUME' });
-      }
-    }),
   },
 });
 
@@ -609,26 +601,8 @@ function launchReviewers(context: SessionContext, roundId: string, assignments: 
       fixes: context.learnedFixes[a.reviewer] ?? {},
     };
     enqueue.spawnChild('worker', { id: a.reviewerId, input });
-    workers[a.reviewerId] = {
-      id: a.reviewerId,
-      agent: a.reviewer,
-      role: 'reviewer',
-      kind: 'reviewer',
-      roundId,
-      actorId: a.reviewerId,
-      incarnation: 1,
-      status: 'spawned',
-      started: true,
-      attempt: 0,
-      finalText: null,
-      planDone: 0,
-      reviewedAtPlanDone: 0,
-      usage: {},
-      agentSessionId: null,
-      dependsOn: [],
-      reason: null,
-      pending: true,
-    };
+    // Started at once and pending: START is on its way.
+    workers[a.reviewerId] = newWorkerEntry({ id: a.reviewerId, agent: a.reviewer, role: 'reviewer', kind: 'reviewer', roundId, dependsOn: [], started: true, pending: true });
     enqueue.sendTo(a.reviewerId, { type: 'START', upstream: [] });
   }
   enqueue.assign(({ context: c }) => ({ workers: { ...c.workers, ...workers } }));

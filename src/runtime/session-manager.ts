@@ -148,6 +148,27 @@ export class SessionManager {
     return () => this.createdListeners.delete(listener);
   }
 
+  /**
+   * STOP every live session that has not ended (its agents get SIGTERM, then SIGKILL after the grace
+   * period), wait until each has ended, then let go of them all.
+   */
+  async stopAll(reason: string): Promise<void> {
+    await Promise.all(
+      this.liveSessions.map(async (runtime) => {
+        const end = runtime.endState();
+        if (end !== 'completed' && end !== 'stopped' && end !== 'escalated') {
+          try {
+            runtime.send({ type: 'STOP', reason });
+          } catch {
+            return; // detached meanwhile
+          }
+        }
+        await runtime.waitForEnd().catch(() => undefined);
+      }),
+    );
+    this.detachAll();
+  }
+
   /** Let go of every live session without touching its agents (they are re-attached by a later resume). */
   detachAll(): void {
     for (const runtime of this.live.values()) runtime.detach();

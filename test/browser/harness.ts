@@ -138,20 +138,7 @@ export async function startHarness(fakeConfig: object, name: string): Promise<Br
     },
     async close() {
       await browser.close().catch(() => undefined);
-      await Promise.all(
-        manager.liveSessions.map(async (runtime) => {
-          const end = runtime.endState();
-          if (end !== 'completed' && end !== 'stopped' && end !== 'escalated') {
-            try {
-              runtime.send({ type: 'STOP', reason: 'test cleanup' });
-            } catch {
-              return;
-            }
-          }
-          await runtime.waitForEnd().catch(() => undefined);
-        }),
-      );
-      manager.detachAll();
+      await manager.stopAll('test cleanup');
       if (serverUp) await server.close();
       serverUp = false;
       reapFakeAgents(fakeState);

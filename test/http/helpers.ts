@@ -55,21 +55,8 @@ export function makeHarness(config: object = HOLD): Harness {
 }
 
 /** STOP every live session and wait until its agents are gone; then let go of the runtimes. */
-export async function stopAll(manager: SessionManager): Promise<void> {
-  await Promise.all(
-    manager.liveSessions.map(async (runtime) => {
-      const end = runtime.endState();
-      if (end !== 'completed' && end !== 'stopped' && end !== 'escalated') {
-        try {
-          runtime.send({ type: 'STOP', reason: 'test cleanup' });
-        } catch {
-          return;
-        }
-      }
-      await runtime.waitForEnd().catch(() => undefined);
-    }),
-  );
-  manager.detachAll();
+export function stopAll(manager: SessionManager): Promise<void> {
+  return manager.stopAll('test cleanup');
 }
 
 export function removeTempDirs(): void {

@@ -10,25 +10,30 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { groupMembers, signalGroup } from '../../src/actors/process-group.js';
+import { groupMembers } from '../../src/actors/process-group.js';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import type { SessionSpecInput } from '../../src/domain/spec.js';
 import type { SessionSummary } from '../../src/runtime/session-manager.js';
 import type { SessionView } from '../../src/runtime/view.js';
 import { SessionStore, type ProcRecord } from '../../src/store/session-store.js';
 import {
+  childPidsOf,
+  cleanupSandbox,
   CLI,
   eventsOfType,
   FAKE_AGENT,
   fakeAgentEnv,
+  isAlive,
   launches,
   makeSandbox,
+  poll,
   processesMentioning,
+  procRecordsOf,
   readEvents,
   ROOT,
   runCli,
-  sessionIds,
   type Sandbox,
+  sessionIds,
 } from '../support/orchestrate.js';
 
 // --- harness ------------------------------------------------------------------------------------------
@@ -42,18 +47,7 @@ afterEach(async () => {
   for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   running.clear();
   transcripts.length = 0;
-  for (const sandbox of sandboxes.splice(0)) {
-    for (const record of procRecordsOf(sandbox)) signalGroup(record.pgid, 'SIGKILL');
-    for (const pid of childPids(sandbox)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    await waitFor(() => processesMentioning(sandbox.dir).length === 0, 5000, () => `processes of ${sandbox.dir}: ${processesMentioning(sandbox.dir).join(' ')}`);
-    rmSync(sandbox.dir, { recursive: true, force: true });
-  }
+  for (const sandbox of sandboxes.splice(0)) await cleanupSandbox(sandbox);
 });
 
 function sandboxWith(spec: SessionSpecInput | null, config: object) {
@@ -76,46 +70,10 @@ function start(args: string[], env: Record<string, string>) {
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-async function waitFor<T>(probe: () => T | null | undefined | false, timeoutMs: number, what: string | (() => string)): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  for (;;) {
-    try {
-      const value = probe();
-      if (value) return value;
-    } catch (error) {
-      // A file read while another process writes it (a half line): look again.
-      lastError = ` (last error: ${(error as Error).message})`;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${typeof what === 'string' ? what : what()}${lastError}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const waitFor = poll;
 
-function procRecordsOf(sandbox: Sandbox): ProcRecord[] {
-  return sessionIds(sandbox.workspace).flatMap((sid) => {
-    const dir = join(sandbox.workspace, 'sessions', sid, 'agents');
-    if (!existsSync(dir)) return [];
-    return readdirSync(dir)
-      .filter((f) => f.endsWith('.proc.json'))
-      .flatMap((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as ProcRecord[]);
-  });
-}
 
-function childPids(sandbox: Sandbox): number[] {
-  const path = join(sandbox.stateDir, 'children.jsonl');
-  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  // Complete lines only: the fake may be writing the last one right now.
-  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { pid: number }).pid);
-}
 
-function alive(pid: number): boolean {
-  try {
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-  } catch {
-    return false;
-  }
-}
 
 async function sessionOf(sandbox: Sandbox): Promise<string> {
   return waitFor(() => {
@@ -523,7 +481,7 @@ describe('controlling a running session from another terminal', { timeout: 60_00
     const { sandbox, specPath, env } = sandboxWith({ task: 'hold', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: 'none' }, { claude: { lines: 2, holdMs: 120_000, spawnChild: true } });
     const run = start(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
     const sid = await sessionOf(sandbox);
-    await waitFor(() => childPids(sandbox).length === 1, 20_000, 'the agent and its child');
+    await waitFor(() => childPidsOf(sandbox).length === 1, 20_000, 'the agent and its child');
     const pause = await runCli(['pause', sid, '--workspace', sandbox.workspace], { env });
     expect(pause.exitCode).toBe(1);
     expect(pause.stderr).toContain(`is run by process ${run.child.pid} without a server; pause needs the server`);
@@ -532,7 +490,7 @@ describe('controlling a running session from another terminal', { timeout: 60_00
     expect(stop.stdout).toContain(`asked orchestrator process ${run.child.pid}`);
     expect((await run.exited).code).toBe(2);
     expect(run.stderr()).toContain('SIGTERM: stopping the session');
-    for (const pid of childPids(sandbox)) expect(alive(pid)).toBe(false);
+    for (const pid of childPidsOf(sandbox)) expect(isAlive(pid)).toBe(false);
     expect(processesMentioning(sandbox.dir)).toEqual([]);
   });
 });
@@ -547,7 +505,7 @@ describe('SIGINT of a run', { timeout: 60_000 }, () => {
     );
     const run = start(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server'], env);
     const sid = await sessionOf(sandbox);
-    await waitFor(() => childPids(sandbox).length === 2, 20_000, 'both agents and their children');
+    await waitFor(() => childPidsOf(sandbox).length === 2, 20_000, 'both agents and their children');
     const groups = procRecordsOf(sandbox).map((r) => r.pgid);
     expect(groups).toHaveLength(2);
 
@@ -557,7 +515,7 @@ describe('SIGINT of a run', { timeout: 60_000 }, () => {
     expect(run.stdout()).toContain('SIGINT: stopping the session');
     expect(run.stdout()).toMatch(new RegExp(`Session ${sid} stopped .*the orchestrator received SIGINT`));
     for (const pgid of groups) expect(groupMembers(pgid)).toEqual([]);
-    for (const pid of childPids(sandbox)) expect(alive(pid), `grandchild ${pid}`).toBe(false);
+    for (const pid of childPidsOf(sandbox)) expect(isAlive(pid), `grandchild ${pid}`).toBe(false);
     expect(processesMentioning(sandbox.dir)).toEqual([]);
     expect(processesMentioning(FAKE_AGENT).filter((pid) => readFileSync(`/proc/${pid}/environ`, 'utf8').includes(sandbox.stateDir))).toEqual([]);
     const events = readEvents(sandbox.workspace, sid);
@@ -575,7 +533,7 @@ describe('SIGINT of a run', { timeout: 60_000 }, () => {
     );
     const run = start(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
     await sessionOf(sandbox);
-    await waitFor(() => childPids(sandbox).length === 1, 20_000, 'the agent and its child');
+    await waitFor(() => childPidsOf(sandbox).length === 1, 20_000, 'the agent and its child');
     const [record] = procRecordsOf(sandbox);
     run.child.kill('SIGINT');
     await waitFor(() => run.stderr().includes('SIGINT: stopping the session'), 5000, 'the first SIGINT acknowledged');
@@ -588,7 +546,7 @@ describe('SIGINT of a run', { timeout: 60_000 }, () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(run.stderr()).toMatch(/SIGINT again: killed 1 process group\(s\)/);
     await waitFor(() => groupMembers((record as ProcRecord).pgid).length === 0, 5000, 'the group gone');
-    for (const pid of childPids(sandbox)) expect(alive(pid)).toBe(false);
+    for (const pid of childPidsOf(sandbox)) expect(isAlive(pid)).toBe(false);
     expect(processesMentioning(sandbox.dir)).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@
  * with no orchestrator ends the agents; a paused session stays paused (agents SIGSTOPped) across kill -9.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { groupMembers, isSameProcessAlive, readExitFile, signalGroup } from '../../src/actors/process-group.js';
@@ -24,17 +24,20 @@ import { buildSessionView, type SessionView } from '../../src/runtime/view.js';
 import { EventLog } from '../../src/store/event-log.js';
 import { SessionStore, type ProcRecord } from '../../src/store/session-store.js';
 import {
+  childPidsOf,
+  cleanupSandbox,
   CLI,
   eventsOfType,
   fakeAgentEnv,
   launches,
   makeSandbox,
+  poll,
   processesMentioning,
   readEvents,
   ROOT,
   runCli,
-  sessionIds,
   type Sandbox,
+  sessionIds,
 } from '../support/orchestrate.js';
 
 // --- harness ------------------------------------------------------------------------------------------
@@ -55,19 +58,7 @@ afterEach(async () => {
   for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   running.clear();
   transcripts.length = 0;
-  for (const sandbox of sandboxes.splice(0)) {
-    // Whatever a failed test left: every agent group of every session, then a check that nothing is left.
-    for (const record of allProcRecords(sandbox)) signalGroup(record.pgid, 'SIGKILL');
-    for (const pid of childPids(sandbox)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    await waitFor(() => processesMentioning(sandbox.dir).length === 0, 5000, () => `processes of ${sandbox.dir}: ${processesMentioning(sandbox.dir).join(' ')}`);
-    rmSync(sandbox.dir, { recursive: true, force: true });
-  }
+  for (const sandbox of sandboxes.splice(0)) await cleanupSandbox(sandbox);
 });
 
 function sandboxWith(spec: SessionSpecInput, config: object) {
@@ -96,21 +87,7 @@ async function kill9(orchestrator: Orchestrator): Promise<void> {
   expect((await orchestrator.exited).signal).toBe('SIGKILL');
 }
 
-async function waitFor<T>(probe: () => T | null | undefined | false, timeoutMs: number, what: string | (() => string)): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  for (;;) {
-    try {
-      const value = probe();
-      if (value) return value;
-    } catch (error) {
-      // A file read while another process writes it (a half line): look again.
-      lastError = ` (last error: ${(error as Error).message})`;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${typeof what === 'string' ? what : what()}${lastError}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const waitFor = poll;
 
 // --- reading a session while it runs (complete lines only) and after ---------------------------------
 
@@ -144,16 +121,7 @@ function procRecords(sandbox: Sandbox, sid: string, workerId: string): ProcRecor
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as ProcRecord[]).sort((a, b) => a.attempt - b.attempt) : [];
 }
 
-function allProcRecords(sandbox: Sandbox): ProcRecord[] {
-  return sessionIds(sandbox.workspace).flatMap((sid) => workerIds(sandbox, sid).flatMap((w) => procRecords(sandbox, sid, w)));
-}
 
-function childPids(sandbox: Sandbox): number[] {
-  const path = join(sandbox.stateDir, 'children.jsonl');
-  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  // Complete lines only: the fake may be writing the last one right now.
-  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { pid: number }).pid);
-}
 
 function stdoutLineCount(sandbox: Sandbox, sid: string, workerId: string): number {
   const path = join(sessionDirOf(sandbox, sid), 'agents', `${workerId}.stdout.jsonl`);
@@ -515,11 +483,11 @@ describe('orchestrate stop with no orchestrator running', { timeout: 60_000 }, (
     );
     const orchestrator = startOrchestrator(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
     const sid = await sessionOf(sandbox);
-    await waitFor(() => childPids(sandbox).length === 2, 20_000, 'both agents spawned their child');
+    await waitFor(() => childPidsOf(sandbox).length === 2, 20_000, 'both agents spawned their child');
     await kill9(orchestrator);
     const live = expectAgentsSurvived(sandbox, sid);
     expect(live).toHaveLength(2);
-    const grandchildren = childPids(sandbox);
+    const grandchildren = childPidsOf(sandbox);
     for (const pid of grandchildren) expect(existsSync(`/proc/${pid}`)).toBe(true);
 
     const stopped = await runCli(['stop', sid, '--workspace', sandbox.workspace], { env, timeoutMs: 30_000 });

@@ -8,13 +8,15 @@
  *   review.maxRounds caps the rounds; the default pairs and --agents filtering.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import type { SessionView } from '../../src/runtime/view.js';
 import {
+  cleanupSandbox,
   CLI,
+  type CliResult,
   eventsOfType,
   fakeAgentEnv,
   launches,
@@ -23,10 +25,9 @@ import {
   readEvents,
   ROOT,
   runCli,
+  type Sandbox,
   sessionDir,
   sessionIds,
-  type CliResult,
-  type Sandbox,
 } from '../support/orchestrate.js';
 
 // --- helpers (kept in this file: only review*.test.ts files belong to this feature) -----------------------
@@ -151,17 +152,7 @@ afterEach(async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   }
-  for (const sandbox of sandboxes.splice(0)) {
-    // Whatever a failed test left behind (fake agents of this sandbox only), by pid.
-    for (const pid of processesMentioning(sandbox.dir)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
-    rmSync(sandbox.dir, { recursive: true, force: true });
-  }
+  for (const sandbox of sandboxes.splice(0)) await cleanupSandbox(sandbox);
 });
 
 // --- the tests ---------------------------------------------------------------------------------------------

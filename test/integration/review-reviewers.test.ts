@@ -5,14 +5,16 @@
  * prompt, read-only flags). Real `orchestrate run` (dist/cli.js) with fake agents on a git target.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import { renderStrictVerdictRequest, VERDICT_FORMAT } from '../../src/domain/prompts.js';
 import type { SessionView } from '../../src/runtime/view.js';
 import {
+  cleanupSandbox,
   CLI,
+  type CliResult,
   eventsOfType,
   fakeAgentEnv,
   launches,
@@ -21,10 +23,9 @@ import {
   readEvents,
   ROOT,
   runCli,
+  type Sandbox,
   sessionDir,
   sessionIds,
-  type CliResult,
-  type Sandbox,
 } from '../support/orchestrate.js';
 
 // --- helpers (kept in this file: only review*.test.ts files belong to this feature) -----------------------
@@ -150,16 +151,7 @@ afterEach(async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   }
-  for (const sandbox of sandboxes.splice(0)) {
-    for (const pid of processesMentioning(sandbox.dir)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
-    rmSync(sandbox.dir, { recursive: true, force: true });
-  }
+  for (const sandbox of sandboxes.splice(0)) await cleanupSandbox(sandbox);
 });
 
 // --- the tests ---------------------------------------------------------------------------------------------

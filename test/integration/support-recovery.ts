@@ -4,11 +4,11 @@
  * and a cleanup that SIGKILLs every process a test left (found by pid, pgid and the sandbox path).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import type { SessionView } from '../../src/runtime/view.js';
-import { CLI, ROOT, fakeAgentEnv, launches, processesMentioning, runCli, sessionDir, sessionIds, type CliResult, type Sandbox } from '../support/orchestrate.js';
+import { CLI, ROOT, cleanupSandbox as cleanupShared, fakeAgentEnv, launches, processesMentioning, runCli, sessionDir, sessionIds, type CliResult, type Sandbox } from '../support/orchestrate.js';
 
 /** Small limits so every recovery path runs in well under a second (the defaults wait for minutes). */
 export const FAST_LIMITS = { backoffBaseMs: 50, backoffMaxMs: 200, maxRetryWaitSec: 5, killGraceMs: 500 };
@@ -193,37 +193,7 @@ export async function cleanupSandbox(sandbox: Sandbox | undefined): Promise<void
   for (const child of started.splice(0)) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
-  if (!sandbox) return;
-  const pgids = new Set<number>();
-  for (const sessionId of sessionIds(sandbox.workspace)) {
-    const agents = join(sessionDir(sandbox.workspace, sessionId), 'agents');
-    if (!existsSync(agents)) continue;
-    for (const file of readdirSync(agents).filter((f) => f.endsWith('.proc.json'))) {
-      for (const record of JSON.parse(readFileSync(join(agents, file), 'utf8')) as Array<{ pgid: number }>) pgids.add(record.pgid);
-    }
-  }
-  for (const pgid of pgids) {
-    if (groupMembers(pgid).length === 0) continue;
-    for (const signal of ['SIGCONT', 'SIGKILL'] as const) {
-      try {
-        process.kill(-pgid, signal);
-      } catch {
-        // gone meanwhile
-      }
-    }
-  }
-  const pids = [...launches(sandbox).map((l) => (l as { pid?: number }).pid ?? 0), ...fakeChildren(sandbox).map((c) => c.pid), ...processesMentioning(sandbox.dir)];
-  for (const pid of pids) {
-    if (pid > 1 && isAlive(pid)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
-  }
-  await waitFor('the sandbox processes to be gone', () => processesMentioning(sandbox.dir).length === 0, 5_000).catch(() => undefined);
-  rmSync(sandbox.dir, { recursive: true, force: true });
+  await cleanupShared(sandbox);
 }
 
 /** Nothing of a sandbox runs any more: no process names it, no recorded group has a member, no grandchild lives. */

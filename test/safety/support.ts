@@ -65,20 +65,7 @@ export async function makeSafetyHarness(config: object, options: { env?: Record<
       return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
     },
     cleanup: async () => {
-      await Promise.all(
-        manager.liveSessions.map(async (runtime) => {
-          const end = runtime.endState();
-          if (end !== 'completed' && end !== 'stopped' && end !== 'escalated') {
-            try {
-              runtime.send({ type: 'STOP', reason: 'test cleanup' });
-            } catch {
-              return;
-            }
-          }
-          await runtime.waitForEnd().catch(() => undefined);
-        }),
-      );
-      manager.detachAll();
+      await manager.stopAll('test cleanup');
       rmSync(root, { recursive: true, force: true });
     },
   };

@@ -3,7 +3,7 @@
  * in integration tests, and reading back what a session left on disk.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,4 +131,82 @@ export function processesMentioning(needle: string): number[] {
     }
   }
   return pids;
+}
+
+/**
+ * Poll until `probe` returns something truthy; a probe that throws (a file read while another process writes
+ * it) is simply tried again. Fails with `what` (and the last error) after `timeoutMs`.
+ */
+export async function poll<T>(probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs: number, what: string | (() => string)): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      lastError = ` (last error: ${(error as Error).message})`;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${typeof what === 'string' ? what : what()}${lastError}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export interface ProcRecordLike {
+  attempt: number;
+  pid: number;
+  pgid: number;
+  startTime: string;
+}
+
+/** Every launch record of every session in the sandbox's workspace. */
+export function procRecordsOf(sandbox: Sandbox): ProcRecordLike[] {
+  return sessionIds(sandbox.workspace).flatMap((sid) => {
+    const dir = join(sandbox.workspace, 'sessions', sid, 'agents');
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.proc.json'))
+      .flatMap((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as ProcRecordLike[]);
+  });
+}
+
+/** Grandchildren the fake agents started (`spawnChild`), from complete lines of children.jsonl. */
+export function childPidsOf(sandbox: Sandbox): number[] {
+  const path = join(sandbox.stateDir, 'children.jsonl');
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { pid: number }).pid);
+}
+
+/** Alive and not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
+function killQuietly(target: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(target, signal);
+  } catch {
+    // gone meanwhile
+  }
+}
+
+/**
+ * Whatever a test left in a sandbox: every agent process group its sessions recorded (SIGCONT first, so a
+ * paused group dies too), the fake agents and their grandchildren, anything whose command line names the
+ * sandbox. Then waits until nothing is left and removes the folder.
+ */
+export async function cleanupSandbox(sandbox: Sandbox | undefined): Promise<void> {
+  if (!sandbox) return;
+  for (const { pgid } of procRecordsOf(sandbox)) {
+    killQuietly(-pgid, 'SIGCONT');
+    killQuietly(-pgid, 'SIGKILL');
+  }
+  const pids = [...launches(sandbox).map((l) => (l as { pid?: number }).pid ?? 0), ...childPidsOf(sandbox), ...processesMentioning(sandbox.dir)];
+  for (const pid of pids) if (pid > 1 && isAlive(pid)) killQuietly(pid, 'SIGKILL');
+  await poll(() => processesMentioning(sandbox.dir).length === 0, 5_000, () => `processes of ${sandbox.dir}: ${processesMentioning(sandbox.dir).join(' ')}`).catch(() => undefined);
+  rmSync(sandbox.dir, { recursive: true, force: true });
 }

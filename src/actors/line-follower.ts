@@ -18,6 +18,8 @@ export interface LineFollowerOptions {
   maxLineBytes?: number;
   /** How much to read before yielding to the event loop. */
   readBudgetBytes?: number;
+  /** At most this many lines per onLines call; the rest follow after a turn of the event loop. */
+  maxLinesPerBatch?: number;
   onLines: (lines: FollowedLine[]) => void;
   onError?: (error: Error) => void;
 }
@@ -25,6 +27,12 @@ export interface LineFollowerOptions {
 const DEFAULT_MAX_LINE = 8 << 20;
 const HEAD_BYTES = 4096;
 const CHUNK = 1 << 20;
+/**
+ * A burst (an agent dumping a large file) must not reach the listeners as one append: the SSE fan-out bounds
+ * what waits for each client (10,000 events), and one append bigger than that drops every client, fast ones
+ * included. Between two batches the event loop runs, so the sockets drain.
+ */
+const MAX_LINES_PER_BATCH = 1000;
 
 export class LineFollower {
   private fd: number | null = null;
@@ -40,6 +48,11 @@ export class LineFollower {
   private readonly buffer = Buffer.alloc(CHUNK);
   private readonly maxLineBytes: number;
   private readonly readBudget: number;
+  private readonly maxLines: number;
+  /** Lines read but not yet handed over (a burst is handed over in batches). */
+  private backlog: FollowedLine[] = [];
+  /** End of the last line handed over. */
+  private handedEnd: number;
 
   constructor(
     readonly path: string,
@@ -47,12 +60,15 @@ export class LineFollower {
     private readonly options: LineFollowerOptions,
   ) {
     this.offset = startOffset;
+    this.handedEnd = startOffset;
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE;
     this.readBudget = options.readBudgetBytes ?? 8 * CHUNK;
+    this.maxLines = options.maxLinesPerBatch ?? MAX_LINES_PER_BATCH;
   }
 
-  /** Offset of the start of the unfinished line: where a restarted follower must begin. */
+  /** Offset of the start of the first line not handed over yet: where a restarted follower must begin. */
   get committedOffset(): number {
+    if (this.backlog.length > 0) return this.handedEnd;
     return this.offset - this.pendingBytes - (this.oversize?.bytes ?? 0);
   }
 
@@ -67,6 +83,12 @@ export class LineFollower {
   /** Read everything available now (also called by the owner when it knows the writer ended). */
   drain(): void {
     if (this.fd === null || this.stopped) return;
+    if (this.backlog.length > 0) {
+      this.handOver();
+      // Backlog done: read on (the file may have grown meanwhile, or hold more than one read budget).
+      if (this.backlog.length === 0) this.schedule();
+      return;
+    }
     let budget = this.readBudget;
     const size = fstatSync(this.fd).size;
     const lines: FollowedLine[] = [];
@@ -77,15 +99,26 @@ export class LineFollower {
       this.offset += n;
       budget -= n;
     }
-    if (lines.length > 0) this.options.onLines(lines);
+    this.backlog = lines;
+    this.handOver();
     if (this.offset < size) this.schedule();
+  }
+
+  /** The next batch of the backlog; the rest after the event loop had a turn. */
+  private handOver(): void {
+    if (this.backlog.length === 0) return;
+    const batch = this.backlog.length <= this.maxLines ? this.backlog : this.backlog.slice(0, this.maxLines);
+    this.backlog = batch === this.backlog ? [] : this.backlog.slice(this.maxLines);
+    this.handedEnd = (batch[batch.length - 1] as FollowedLine).end;
+    this.options.onLines(batch);
+    if (this.backlog.length > 0) this.schedule();
   }
 
   /** The writer has ended: read to the end and emit a last line that has no newline. */
   finish(): void {
     if (this.fd === null || this.stopped) return;
     let size = fstatSync(this.fd).size;
-    while (this.offset < size) {
+    while (this.offset < size || this.backlog.length > 0) {
       this.drain();
       size = fstatSync(this.fd).size;
     }

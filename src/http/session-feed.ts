@@ -15,7 +15,7 @@ import type { OrchestratorEvent } from '../domain/events.js';
 import type { SessionManager } from '../runtime/session-manager.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import { SessionStore } from '../store/session-store.js';
-import { eventFrame, type SseStream } from './sse.js';
+import { sharedFrame, type SseStream } from './sse.js';
 
 /** Events read from the file per replay step (the client takes them before the next step is read). */
 const REPLAY_BATCH = 500;
@@ -58,20 +58,20 @@ export function startSessionFeed(options: SessionFeedOptions): void {
     return runtime;
   };
 
-  const readAfter = (after: number, limit: number): OrchestratorEvent[] => {
+  const readFramesAfter = (after: number, limit: number): Array<{ seq: number; text: string; bytes: number }> => {
     const live = following();
-    if (live) return live.store.log.readAfter(after, limit);
-    return disk && stream.open ? disk.log.readAfter(after, limit) : [];
+    if (live) return live.store.log.readFramesAfter(after, limit);
+    return disk && stream.open ? disk.log.readFramesAfter(after, limit) : [];
   };
 
-  const send = (seq: number, frame: string): boolean => {
+  const send = (seq: number, frame: string, bytes?: number): boolean => {
     if (seq <= lastSent) return true;
     if (seq !== lastSent + 1) {
       // Cannot happen with a gap-free log; if it does, a reconnect replays from the file correctly.
       stream.drop(`event ${seq} after ${lastSent}: out of order`);
       return false;
     }
-    if (!stream.enqueue(frame, true)) return false;
+    if (!stream.enqueue(frame, true, bytes)) return false;
     lastSent = seq;
     return true;
   };
@@ -79,12 +79,11 @@ export function startSessionFeed(options: SessionFeedOptions): void {
   const onLive = (events: readonly OrchestratorEvent[]): void => {
     for (const event of events) {
       if (event.seq <= lastSent) continue;
-      const frame = eventFrame(event);
+      const { text: frame, bytes } = sharedFrame(event);
       if (lastSent >= replayEnd && held.length === 0) {
-        if (!send(event.seq, frame)) return;
+        if (!send(event.seq, frame, bytes)) return;
         continue;
       }
-      const bytes = Buffer.byteLength(frame, 'utf8');
       if (!stream.fits(held.length + 1, heldBytes + bytes)) {
         stream.drop('too many events waiting behind the replay for a slow client');
         return;
@@ -97,9 +96,14 @@ export function startSessionFeed(options: SessionFeedOptions): void {
   /** Called by the stream when its queue is empty: the next replay batch, or what was held behind it. */
   const pump = (): void => {
     if (lastSent < replayEnd) {
-      const batch = readAfter(lastSent, Math.min(REPLAY_BATCH, replayEnd - lastSent));
+      const batch = readFramesAfter(lastSent, Math.min(REPLAY_BATCH, replayEnd - lastSent));
       if (batch.length === 0) replayEnd = lastSent;
-      for (const event of batch) if (event.seq <= replayEnd && !send(event.seq, eventFrame(event))) return;
+      for (const frame of batch) {
+        if (frame.seq > replayEnd) break;
+        // The replay is pulled: what does not fit now goes out once the client took what waits (never a drop).
+        if (stream.queuedEvents > 0 && !stream.fits(1, frame.bytes)) return;
+        if (!send(frame.seq, frame.text, frame.bytes)) return;
+      }
       if (lastSent >= replayEnd && !runtime && disk) {
         // The on-disk replay is through: the file is not needed while waiting for a resume.
         disk.close();
@@ -111,7 +115,7 @@ export function startSessionFeed(options: SessionFeedOptions): void {
       const pending = held;
       held = [];
       heldBytes = 0;
-      for (const h of pending) if (!send(h.seq, h.frame)) return;
+      for (const h of pending) if (!send(h.seq, h.frame, h.bytes)) return;
     }
   };
 

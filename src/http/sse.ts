@@ -8,6 +8,7 @@
  * destroyed) and it reconnects with its Last-Event-ID.
  */
 import type { OrchestratorEvent } from '../domain/events.js';
+import { eventJson } from '../store/event-log.js';
 
 export interface SseLimits {
   /** Events waiting for one client, at most. */
@@ -21,9 +22,23 @@ export const DEFAULT_SSE_LIMITS: SseLimits = { maxEvents: 10_000, maxBytes: 8 * 
 /** Queued frames go out in chunks of about this size. */
 const CHUNK_BYTES = 64 * 1024;
 
+/** One frame per live event, shared by every client of the session (all listeners get the same objects). */
+const frames = new WeakMap<OrchestratorEvent, { text: string; bytes: number }>();
+
 /** `id: <seq>\nevent: <type>\ndata: <json>\n\n`. JSON.stringify escapes newlines, so data is one line. */
 export function eventFrame(event: OrchestratorEvent): string {
-  return `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+  return sharedFrame(event).text;
+}
+
+/** The frame and its UTF-8 length, built once per event object (the data is the log's own JSON line). */
+export function sharedFrame(event: OrchestratorEvent): { text: string; bytes: number } {
+  let frame = frames.get(event);
+  if (frame === undefined) {
+    const text = `id: ${event.seq}\nevent: ${event.type}\ndata: ${eventJson(event)}\n\n`;
+    frame = { text, bytes: Buffer.byteLength(text, 'utf8') };
+    frames.set(event, frame);
+  }
+  return frame;
 }
 
 /** A message without id (the snapshot): it must not move the client's Last-Event-ID. */
@@ -92,13 +107,16 @@ export class SseStream {
 
   /** Would `events` more events of `bytes` more bytes still fit? */
   fits(events: number, bytes: number): boolean {
+    // One frame larger than the byte bound alone (an 8 MiB agent line) must still go out, or the client is
+    // dropped at that event on every reconnect and never gets past it.
+    if (this.queuedEventCount === 0 && this.queuedBytes === 0 && events <= 1) return true;
     return this.queuedEventCount + events <= this.limits.maxEvents && this.queuedBytes + bytes <= this.limits.maxBytes;
   }
 
   /** Queue a frame; past the bound the client is dropped instead. Returns whether the frame was queued. */
-  enqueue(text: string, isEvent: boolean): boolean {
+  enqueue(text: string, isEvent: boolean, knownBytes?: number): boolean {
     if (this.state !== 'open') return false;
-    const bytes = Buffer.byteLength(text, 'utf8');
+    const bytes = knownBytes ?? Buffer.byteLength(text, 'utf8');
     if (!this.fits(isEvent ? 1 : 0, bytes)) {
       this.drop(`more than ${this.limits.maxEvents} events or ${this.limits.maxBytes} bytes waiting for a slow client`);
       return false;

@@ -262,15 +262,16 @@ export class SessionRuntime {
     if (this.snapshotTimer || this.stopped) return;
     this.snapshotTimer = setTimeout(() => {
       this.snapshotTimer = null;
-      this.writeSnapshot();
+      // Context only (usage, progress): no fsync on the event loop once a second while agents talk.
+      this.writeSnapshot(false);
     }, SNAPSHOT_THROTTLE_MS);
     this.snapshotTimer.unref();
   }
 
-  writeSnapshot(): void {
+  writeSnapshot(durable = true): void {
     if (this.stopped) return;
     this.snapshotDue = false;
-    this.store.writeSnapshot(this.actor.getPersistedSnapshot());
+    this.store.writeSnapshot(this.actor.getPersistedSnapshot(), undefined, durable);
   }
 
   private notifyChange(): void {

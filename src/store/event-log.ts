@@ -11,6 +11,17 @@ import type { NewEvent, OrchestratorEvent } from '../domain/events.js';
 
 export type EventListener = (events: readonly OrchestratorEvent[]) => void;
 
+/**
+ * The JSON text of each event this process appended (its events.jsonl line without the newline), so that
+ * the SSE fan-out sends those bytes instead of serializing every event again for every client.
+ */
+const serialized = new WeakMap<OrchestratorEvent, string>();
+
+/** The event as one line of JSON: the text already written to the log when there is one. */
+export function eventJson(event: OrchestratorEvent): string {
+  return serialized.get(event) ?? JSON.stringify(event);
+}
+
 export interface OpenedLog {
   log: EventLog;
   /** Bytes cut from the end because the last line was torn. */
@@ -24,6 +35,8 @@ export class EventLog {
   private size: number;
   /** offsets[i] = byte offset of the line holding seq i + 1. */
   private offsets: number[] = [];
+  /** types[i] = the type of seq i + 1 (interned strings: a pointer each), so a replay needs no JSON.parse. */
+  private types: string[] = [];
   private listeners = new Set<EventListener>();
   private closed = false;
 
@@ -100,20 +113,30 @@ export class EventLog {
     const now = new Date().toISOString();
     const stamped: OrchestratorEvent[] = [];
     const lines: string[] = [];
-    let offset = this.size;
     for (const { ts, ...rest } of events) {
       const full = { seq: this.offsets.length + stamped.length + 1, ts: ts ?? now, sessionId: this.sessionId, ...rest } as OrchestratorEvent;
       // seq/ts/sessionId first in the line: easier to read by eye and by `grep`.
-      const line = `${JSON.stringify(full)}\n`;
+      const json = JSON.stringify(full);
+      serialized.set(full, json);
       stamped.push(full);
-      lines.push(line);
+      lines.push(json);
     }
-    const buffer = Buffer.from(lines.join(''), 'utf8');
+    const buffer = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
     let written = 0;
     while (written < buffer.length) written += writeSync(this.fd, buffer, written, buffer.length - written);
-    for (const line of lines) {
-      this.offsets.push(offset);
-      offset += Buffer.byteLength(line, 'utf8');
+    let offset = this.size;
+    for (const event of stamped) this.types.push(event.type);
+    if (buffer.length === lines.reduce((n, l) => n + l.length + 1, 0)) {
+      // ASCII only (the common case): a line's bytes are its characters, no second UTF-8 pass.
+      for (const line of lines) {
+        this.offsets.push(offset);
+        offset += line.length + 1;
+      }
+    } else {
+      for (const line of lines) {
+        this.offsets.push(offset);
+        offset += Buffer.byteLength(line, 'utf8') + 1;
+      }
     }
     this.size = offset;
     for (const listener of this.listeners) {
@@ -151,9 +174,44 @@ export class EventLog {
     const text = buffer.toString('utf8', 0, read);
     const events: OrchestratorEvent[] = [];
     for (const line of text.split('\n')) {
-      if (line) events.push(JSON.parse(line) as OrchestratorEvent);
+      if (!line) continue;
+      const event = JSON.parse(line) as OrchestratorEvent;
+      // The replay sends these bytes as they are (no second JSON.stringify per client).
+      serialized.set(event, line);
+      events.push(event);
     }
     return events;
+  }
+
+  /**
+   * SSE frames of the events with seq > afterSeq, at most `limit`, straight from the file's bytes: the line is
+   * the frame's data as it is, so a replay costs a read and a copy, not a JSON.parse + JSON.stringify per event.
+   */
+  readFramesAfter(afterSeq: number, limit = Number.POSITIVE_INFINITY): Array<{ seq: number; text: string; bytes: number }> {
+    if (this.closed) throw new Error(`event log ${this.path} is closed`);
+    const first = Math.max(0, afterSeq);
+    if (first >= this.offsets.length) return [];
+    const last = Math.min(this.offsets.length, first + limit);
+    const start = this.offsets[first] as number;
+    const end = last < this.offsets.length ? (this.offsets[last] as number) : this.size;
+    const buffer = Buffer.alloc(end - start);
+    let read = 0;
+    while (read < buffer.length) {
+      const n = readSync(this.fd, buffer, read, buffer.length - read, start + read);
+      if (n === 0) break;
+      read += n;
+    }
+    const frames: Array<{ seq: number; text: string; bytes: number }> = [];
+    let from = 0;
+    for (let seq = first + 1; seq <= last && from < read; seq++) {
+      const nl = buffer.indexOf(0x0a, from);
+      const stop = nl === -1 ? read : nl;
+      const head = `id: ${seq}\nevent: ${this.types[seq - 1]}\ndata: `;
+      const text = `${head}${buffer.toString('utf8', from, stop)}\n\n`;
+      frames.push({ seq, text, bytes: head.length + (stop - from) + 2 });
+      from = stop + 1;
+    }
+    return frames;
   }
 
   close(): void {
@@ -185,6 +243,7 @@ export class EventLog {
           return this.readOnly ? this.ignoreFrom(lastGood) : this.cutAt(lastGood);
         }
         this.offsets.push(lineStart);
+        this.types.push(event.type);
         onEvent?.(event);
         lineStart = position + i + 1;
         lastGood = lineStart;

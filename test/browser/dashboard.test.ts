@@ -23,7 +23,8 @@ const FAKE_CONFIG = {
     { match: { promptIncludes: 'SCENARIO-HOLD' }, scenario: { holdMs: 60_000, delayMs: 40, lines: 2, plan: ['read', 'change'] } },
     { match: { promptIncludes: 'SCENARIO-AUTH' }, scenario: { fail: 'auth', failTimes: 1, key: 'scenario-auth' } },
   ],
-  default: { holdMs: 700, delayMs: 200, lines: 3, plan: ['read the code', 'add the flag', 'test it'], usage: { inputTokens: 12_000, outputTokens: 3_400, costUsd: 0.0421 } },
+  // Plan steps 400 ms apart: the page must see a value between 0 and 100 even on a loaded machine.
+  default: { holdMs: 700, delayMs: 400, lines: 3, plan: ['read the code', 'add the flag', 'test it'], usage: { inputTokens: 12_000, outputTokens: 3_400, costUsd: 0.0421 } },
 };
 
 /** The little of the DOM the page callbacks below use (tsconfig has no DOM lib; these run in the page). */

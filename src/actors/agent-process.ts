@@ -83,7 +83,7 @@ export interface AgentProcessHost {
 
 const STDERR_TAIL_BYTES = 16 * 1024;
 /** Only for re-attached agents, whose exit we cannot await: how often to look whether they still live. */
-const ATTACHED_LIVENESS_MS = 1000;
+const ATTACHED_LIVENESS_MS = 10_000;
 
 export function createAgentProcessLogic(host: AgentProcessHost) {
   return fromCallback<AgentProcessCommand, AgentProcessInput>(({ input, sendBack, receive }) => {

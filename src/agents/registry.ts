@@ -4,7 +4,9 @@ import { claudeAdapter } from './claude.js';
 import { codexAdapter } from './codex.js';
 import { geminiAdapter } from './gemini.js';
 
-export type KnownAgent = 'claude' | 'codex' | 'gemini';
+import { KNOWN_AGENT_NAMES, type KnownAgent } from './names.js';
+
+export type { KnownAgent };
 
 export const agentRegistry: Record<KnownAgent, AgentAdapter> = {
   claude: claudeAdapter,
@@ -13,7 +15,7 @@ export const agentRegistry: Record<KnownAgent, AgentAdapter> = {
 };
 
 export function knownAgents(): string[] {
-  return Object.keys(agentRegistry);
+  return [...KNOWN_AGENT_NAMES];
 }
 
 export function getAdapter(name: string): AgentAdapter {

@@ -11,6 +11,9 @@ import type { AgentProcessInput } from '../actors/agent-process.js';
 import type { LaunchRequest } from '../actors/process-group.js';
 import { SessionRuntime, type RuntimeOptions } from './session-runtime.js';
 import { buildSessionView, type SessionView } from './view.js';
+import { UsageError } from '../domain/usage-error.js';
+
+export { UsageError };
 
 export interface SessionSummary {
   sessionId: string;
@@ -225,10 +228,3 @@ export class SessionManager {
   }
 }
 
-/** A mistake in how the orchestrator was asked to do something: exit code 1 / HTTP 400, never a crash. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}

@@ -1,0 +1,185 @@
+/**
+ * What each `orchestrate` command does. src/cli.ts defines the commands and loads this module only when one
+ * runs, so `orchestrate --help` does not load xstate, hono, zod and execa.
+ */
+import { UsageError } from '../domain/usage-error.js';
+import type { SessionManager, SessionManagerOptions } from '../runtime/session-manager.js';
+import type { Style } from './style.js';
+import { resolveWorkspace } from './workspace.js';
+import type { ControlAction } from './control.js';
+import type { ServeOptions } from './serve.js';
+
+// Each command imports what it needs when it runs: `status` need not load the HTTP server, the sandbox or the
+// demo, and `--help` none of it.
+const sessions = () => import('../runtime/session-manager.js');
+const following = () => import('./follow.js');
+const serving = () => import('./serve.js');
+const controlling = () => import('./control.js');
+
+export interface ServerFlags {
+  server: boolean;
+  port: number;
+  host: string;
+  inspect?: string;
+  json?: boolean;
+}
+
+export function createActions(style: Style) {
+  async function managerFor(workspace: string, flags: Pick<ServerFlags, 'inspect'>, extra: Partial<SessionManagerOptions> = {}, sandboxWritable: string[] = []): Promise<SessionManager> {
+    const options: SessionManagerOptions = { workspace, ...extra };
+    // --- safety wiring (src/safety): each session's sandbox, launch checks, policy, budgets, resource limits ---
+    const { createSafetyFactory } = await import('../safety/index.js');
+    const { SessionManager } = await sessions();
+    const safetyFor = await createSafetyFactory({
+      env: extra.env ?? process.env,
+      extraWritable: sandboxWritable,
+      onDecision: (decision) => {
+        if (decision.fellBack) process.stderr.write(`${style.yellow('warning:')} ${decision.reason}. Install bubblewrap to confine them (orchestrate doctor).\n`);
+      },
+    });
+    options.safetyFor = safetyFor;
+    // --- end safety wiring ---
+    if (flags.inspect) {
+      const { createWebSocketInspector } = await import('@statelyai/inspect');
+      const url = flags.inspect === 'stately' ? 'ws://localhost:8080' : flags.inspect;
+      if (!/^wss?:\/\//.test(url)) throw new UsageError('--inspect takes "stately" or a ws:// URL of a @statelyai/inspect server');
+      const inspector = createWebSocketInspector({ url });
+      options.inspector = (event) => inspector.inspect.next?.(event);
+      process.stderr.write(`${style.dim(`inspection events go to ${url} (start one with: npx @statelyai/inspect)`)}\n`);
+    }
+    return new SessionManager(options);
+  }
+
+  function followOptions(opts: { json?: boolean; server: boolean }, hint: string | undefined) {
+    return {
+      json: opts.json === true,
+      noServer: !opts.server,
+      out: process.stdout,
+      err: process.stderr,
+      style,
+      ...(hint ? { answerHint: hint } : {}),
+    };
+  }
+
+  async function run(task: string | undefined, opts: ServerFlags & { dir: string; spec?: string; agents?: string; workspace?: string }) {
+    const { buildSpec, resolveTargetDir } = await import('./session-options.js');
+    const { followSession } = await following();
+    const { startCliServer } = await serving();
+    const targetDir = resolveTargetDir(opts.dir);
+    const spec = buildSpec({ ...(task ? { task } : {}), ...(opts.spec ? { specFile: opts.spec } : {}), ...(opts.agents ? { agents: opts.agents } : {}) });
+    const manager = await managerFor(resolveWorkspace(opts.workspace, targetDir), opts);
+    const server = await startCliServer(manager, opts, style);
+    try {
+      const runtime = await manager.create(spec, targetDir);
+      process.exitCode = await followSession(runtime, followOptions(opts, server?.hint));
+    } finally {
+      await server?.close();
+    }
+  }
+
+  async function demo(opts: ServerFlags & { workspace?: string; speed: number }) {
+    if (!Number.isFinite(opts.speed) || opts.speed < 0) throw new UsageError('--speed must be a number >= 0');
+    const { demoSpec, prepareDemo } = await import('./demo-command.js');
+    const { followSession } = await following();
+    const { startCliServer } = await serving();
+    const setup = await prepareDemo({ ...(opts.workspace ? { workspace: opts.workspace } : {}), speed: opts.speed });
+    // The recorded agents keep their sessions in DEMO_STATE_DIR: writable inside the sandbox (safety wiring).
+    const manager = await managerFor(setup.workspace, opts, { env: setup.env }, setup.env.DEMO_STATE_DIR ? [setup.env.DEMO_STATE_DIR] : []);
+    const info = opts.json ? process.stderr : process.stdout;
+    info.write(`${style.bold('orchestrate demo')}: recorded agents on a copy of the example project in ${setup.projectDir}\n`);
+    if (setup.gitNote) info.write(`${style.yellow('note:')} ${setup.gitNote}\n`);
+    const server = await startCliServer(manager, opts, style);
+    try {
+      const runtime = await manager.create(demoSpec(), setup.projectDir);
+      process.exitCode = await followSession(runtime, followOptions(opts, server?.hint));
+    } finally {
+      await server?.close();
+    }
+    info.write(`Project after the run: ${setup.projectDir} (try: cd ${setup.projectDir} && git diff && npm test)\n`);
+    info.write(style.dim(`Browse the session again: orchestrate serve --workspace ${setup.workspace}   (or: orchestrate logs <session> --workspace ${setup.workspace})\n`));
+  }
+
+  async function resume(sessionId: string, opts: ServerFlags & { workspace?: string; worker?: string }) {
+    const { controlSession, findRunner } = await controlling();
+    const workspace = resolveWorkspace(opts.workspace, undefined);
+    const runner = findRunner(workspace, sessionId);
+    if (runner.kind !== 'none') {
+      process.stdout.write(`${await controlSession(workspace, sessionId, 'resume', opts.worker ? { workerId: opts.worker } : {})}\n`);
+      return;
+    }
+    if (opts.worker) throw new UsageError(`session ${sessionId} is not running: \`orchestrate resume ${sessionId}\` restores all of it`);
+    const { followSession } = await following();
+    const { startCliServer } = await serving();
+    const manager = await managerFor(workspace, opts);
+    const server = await startCliServer(manager, opts, style);
+    try {
+      const runtime = manager.resume(sessionId);
+      process.exitCode = await followSession(runtime, followOptions(opts, server?.hint));
+    } finally {
+      await server?.close();
+    }
+  }
+
+  async function serve(opts: ServeOptions & { workspace?: string; inspect?: string }) {
+      const { serveCommand } = await serving();
+      const manager = await managerFor(resolveWorkspace(opts.workspace, undefined), opts);
+      process.exitCode = await serveCommand(manager, opts, style);
+    }
+
+  async function status(sessionId: string | undefined, opts: { workspace?: string; json?: boolean }) {
+      const { SessionManager } = await sessions();
+      const { statusCommand } = await import('./status-command.js');
+      const manager = new SessionManager({ workspace: resolveWorkspace(opts.workspace, undefined) });
+      statusCommand(manager, sessionId, { json: opts.json === true, out: process.stdout, style });
+    }
+
+  async function resolve(sessionId: string, blockerId: string, choice: string, opts: { text?: string; workspace?: string }) {
+      if (choice === 'answer' && !opts.text) throw new UsageError('an answer needs --text "..."');
+      const { resolveBlocker } = await controlling();
+      process.stdout.write(`${await resolveBlocker(resolveWorkspace(opts.workspace, undefined), sessionId, blockerId, choice, opts.text)}\n`);
+    }
+
+  async function logs(sessionId: string, workerId: string | undefined, opts: { follow?: boolean; raw?: boolean; stderr?: boolean; json?: boolean; workspace?: string }) {
+      const { logsCommand } = await import('./logs-command.js');
+      await logsCommand({
+        workspace: resolveWorkspace(opts.workspace, undefined),
+        sessionId,
+        ...(workerId ? { workerId } : {}),
+        follow: opts.follow === true,
+        raw: opts.raw === true,
+        stderr: opts.stderr === true,
+        json: opts.json === true,
+        out: process.stdout,
+        style,
+      });
+    }
+
+  async function parse(file: string, opts: { agent: string; exitCode?: number; stderr?: string }) {
+      const { parseCommand } = await import('./parse-command.js');
+      await parseCommand({ agent: opts.agent, file, ...(opts.exitCode !== undefined ? { exitCode: opts.exitCode } : {}), ...(opts.stderr ? { stderrFile: opts.stderr } : {}), out: process.stdout });
+    }
+
+  async function doctor(opts: { workspace?: string; json?: boolean }) {
+      const { doctorCommand } = await import('./doctor.js');
+      process.exitCode = await doctorCommand({ workspace: resolveWorkspace(opts.workspace, undefined), json: opts.json === true, out: process.stdout, style });
+    }
+
+  async function control(action: ControlAction, sessionId: string, opts: { workspace?: string; worker?: string; reason?: string; target?: string }) {
+      const { controlSession, findRunner, stopOffline } = await controlling();
+      const workspace = resolveWorkspace(opts.workspace, undefined);
+      if (action === 'stop' && findRunner(workspace, sessionId).kind === 'none') {
+        process.stdout.write(`${await stopOffline(await managerFor(workspace, {}), sessionId)}\n`);
+        return;
+      }
+      const body: Record<string, string> = {
+        ...(opts.worker ? { workerId: opts.worker } : {}),
+        ...(opts.reason ? { reason: opts.reason } : {}),
+        ...(opts.target ? { target: opts.target } : {}),
+      };
+      process.stdout.write(`${await controlSession(workspace, sessionId, action, body)}\n`);
+    }
+
+  return { run, demo, resume, serve, status, control, resolve, logs, parse, doctor };
+}
+
+export type Actions = ReturnType<typeof createActions>;

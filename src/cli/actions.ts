@@ -25,14 +25,20 @@ export interface ServerFlags {
 }
 
 export function createActions(style: Style) {
-  async function managerFor(workspace: string, flags: Pick<ServerFlags, 'inspect'>, extra: Partial<SessionManagerOptions> = {}, sandboxWritable: string[] = []): Promise<SessionManager> {
+  async function managerFor(
+    workspace: string,
+    flags: Pick<ServerFlags, 'inspect'>,
+    extra: Partial<SessionManagerOptions> = {},
+    sandbox: { writable?: string[]; readable?: string[] } = {},
+  ): Promise<SessionManager> {
     const options: SessionManagerOptions = { workspace, ...extra };
     // --- safety wiring (src/safety): each session's sandbox, launch checks, policy, budgets, resource limits ---
     const { createSafetyFactory } = await import('../safety/index.js');
     const { SessionManager } = await sessions();
     const safetyFor = await createSafetyFactory({
       env: extra.env ?? process.env,
-      extraWritable: sandboxWritable,
+      extraWritable: sandbox.writable ?? [],
+      extraReadable: sandbox.readable ?? [],
       onDecision: (decision) => {
         if (decision.fellBack) process.stderr.write(`${style.yellow('warning:')} ${decision.reason}. Install bubblewrap to confine them (orchestrate doctor).\n`);
       },
@@ -83,8 +89,12 @@ export function createActions(style: Style) {
     const { followSession } = await following();
     const { startCliServer } = await serving();
     const setup = await prepareDemo({ ...(opts.workspace ? { workspace: opts.workspace } : {}), speed: opts.speed });
-    // The recorded agents keep their sessions in DEMO_STATE_DIR: writable inside the sandbox (safety wiring).
-    const manager = await managerFor(setup.workspace, opts, { env: setup.env }, setup.env.DEMO_STATE_DIR ? [setup.env.DEMO_STATE_DIR] : []);
+    // Inside the sandbox the recorded agents write their sessions to DEMO_STATE_DIR, and read the orchestrator's
+    // own package (their code and transcripts), which may be under /tmp, private there.
+    const manager = await managerFor(setup.workspace, opts, { env: setup.env }, {
+      writable: setup.env.DEMO_STATE_DIR ? [setup.env.DEMO_STATE_DIR] : [],
+      readable: [setup.packageRoot],
+    });
     const info = opts.json ? process.stderr : process.stdout;
     info.write(`${style.bold('orchestrate demo')}: recorded agents on a copy of the example project in ${setup.projectDir}\n`);
     if (setup.gitNote) info.write(`${style.yellow('note:')} ${setup.gitNote}\n`);

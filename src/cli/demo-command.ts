@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyDemoProject, writeDemoLaunchers } from '../demo/launchers.js';
 import { DEMO_TASK } from '../demo/task.js';
+import { PACKAGE_ROOT } from '../demo/paths.js';
 import { defaultSpec } from '../domain/spec.js';
 
 export interface DemoSetup {
@@ -16,6 +17,8 @@ export interface DemoSetup {
   env: Record<string, string | undefined>;
   projectDir: string;
   rootDir: string;
+  /** The orchestrator's package (dist/, examples/): what the recorded agents run and replay. */
+  packageRoot: string;
   gitNote?: string;
 }
 
@@ -38,7 +41,7 @@ export async function prepareDemo(options: { workspace?: string; speed: number }
     DEMO_AGENT_SPEED: String(options.speed),
   };
   const workspace = options.workspace ?? join(projectDir, '.orchestrator');
-  return { workspace, env, projectDir, rootDir, ...(copy.git ? {} : { gitNote: copy.note ?? 'git is not available: reviews see no diff' }) };
+  return { workspace, env, projectDir, rootDir, packageRoot: PACKAGE_ROOT, ...(copy.git ? {} : { gitNote: copy.note ?? 'git is not available: reviews see no diff' }) };
 }
 
 export function demoSpec() {

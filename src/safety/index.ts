@@ -35,6 +35,11 @@ export interface SafetyOptions {
    * from ORCHESTRATOR_SANDBOX_WRITABLE in env (':'-separated): build caches such as ~/.cargo or ~/.m2.
    */
   extraWritable?: string[];
+  /**
+   * Directories the agents must be able to read although they may lie under /tmp, which is private inside
+   * the sandbox (the demo's recorded agents import the orchestrator's own package, wherever it is installed).
+   */
+  extraReadable?: string[];
   /** Resource sampling interval (ms); default 2000. */
   sampleMs?: number;
   /** Told every sandbox decision (the CLI prints a warning when "auto" fell back to none). */
@@ -121,6 +126,7 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
       bwrapPath: decision.probe.path,
       writable: [targetDir, cwd, ...input.launch.includeDirs.map((d) => resolvePath(d, cwd, home)), ...allowedRoots, ...extra, ...state.bind],
       hidden: [workspace],
+      readable: options.extraReadable ?? [],
     });
   };
 

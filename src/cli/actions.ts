@@ -93,7 +93,7 @@ export function createActions(style: Style) {
     // own package (their code and transcripts), which may be under /tmp, private there.
     const manager = await managerFor(setup.workspace, opts, { env: setup.env }, {
       writable: setup.env.DEMO_STATE_DIR ? [setup.env.DEMO_STATE_DIR] : [],
-      readable: [setup.packageRoot],
+      readable: setup.readable,
     });
     const info = opts.json ? process.stderr : process.stdout;
     info.write(`${style.bold('orchestrate demo')}: recorded agents on a copy of the example project in ${setup.projectDir}\n`);

@@ -3,9 +3,9 @@
  * on a temporary git copy of the bundled example project, with recorded agents instead of the real CLIs, so it
  * needs no API key. The recorded agents print each CLI's real output format and really edit the files.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { copyDemoProject, writeDemoLaunchers } from '../demo/launchers.js';
 import { DEMO_TASK } from '../demo/task.js';
 import { PACKAGE_ROOT } from '../demo/paths.js';
@@ -17,8 +17,11 @@ export interface DemoSetup {
   env: Record<string, string | undefined>;
   projectDir: string;
   rootDir: string;
-  /** The orchestrator's package (dist/, examples/): what the recorded agents run and replay. */
-  packageRoot: string;
+  /**
+   * What the recorded agents read: the orchestrator's package (dist/, examples/) and every node_modules Node
+   * resolves its imports from (a symlinked or hoisted node_modules lives outside the package).
+   */
+  readable: string[];
   gitNote?: string;
 }
 
@@ -41,9 +44,19 @@ export async function prepareDemo(options: { workspace?: string; speed: number }
     DEMO_AGENT_SPEED: String(options.speed),
   };
   const workspace = options.workspace ?? join(projectDir, '.orchestrator');
-  return { workspace, env, projectDir, rootDir, packageRoot: PACKAGE_ROOT, ...(copy.git ? {} : { gitNote: copy.note ?? 'git is not available: reviews see no diff' }) };
+  return { workspace, env, projectDir, rootDir, readable: [PACKAGE_ROOT, ...moduleDirs(PACKAGE_ROOT)], ...(copy.git ? {} : { gitNote: copy.note ?? 'git is not available: reviews see no diff' }) };
 }
 
 export function demoSpec() {
   return defaultSpec(DEMO_TASK);
+}
+
+/** The node_modules directories Node searches from `dir` upward, those that exist. */
+export function moduleDirs(dir: string): string[] {
+  const found: string[] = [];
+  for (let at = dir; ; at = dirname(at)) {
+    const candidate = join(at, 'node_modules');
+    if (existsSync(candidate)) found.push(candidate);
+    if (dirname(at) === at) return found;
+  }
 }

@@ -14,7 +14,7 @@
  * its pid would not be the one /proc shows us), --new-session (it would leave our process group, so pause and
  * stop of the group would miss it; there is no terminal to protect: the wrapper has none and stdin is /dev/null).
  */
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LaunchRequest } from '../actors/process-group.js';
 import type { SandboxMode } from '../domain/spec.js';
@@ -111,7 +111,12 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
   const writable = unique(plan.writable.filter((p) => existsSync(p)).map(real));
   // A hidden dir under /tmp that nothing writable contains is already invisible: /tmp is a fresh tmpfs.
   const hidden = unique(plan.hidden.filter((p) => existsSync(p)).map(real)).filter((h) => !isInside(h, '/tmp') || writable.some((w) => isInside(h, w)));
-  const readable = unique((plan.readable ?? []).filter((p) => existsSync(p)).flatMap((p) => [p, real(p)]));
+  const present = (plan.readable ?? []).filter((p) => existsSync(p));
+  // A readable path is bound at its real path. A path that is itself a symlink (a package's node_modules linked
+  // elsewhere) cannot be a mount point: it stays a symlink, recreated inside when /tmp's privacy would hide it.
+  const readable = unique(present.flatMap((p) => (isSymlink(p) ? [real(p)] : [p, real(p)])));
+  const bound = [...writable, ...readable];
+  const links = unique(present.filter(isSymlink)).filter((p) => isInside(p, '/tmp') && !bound.some((b) => b !== p && isInside(p, b)));
   const mounts = [
     ...writable.map((path) => ({ path, args: ['--bind', path, path] })),
     ...hidden.map((path) => ({ path, args: ['--tmpfs', path, '--remount-ro', path] })),
@@ -119,6 +124,7 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
   ];
   // Parents before children, so a bind inside a hidden workspace (or a workspace inside the target) comes out right.
   mounts.sort((a, b) => depth(a.path) - depth(b.path));
+  mounts.push(...links.map((path) => ({ path, args: ['--symlink', real(path), path] })));
   return [
     '--ro-bind', '/', '/',
     '--dev', '/dev',
@@ -136,6 +142,14 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
 export function bwrapWrap(request: LaunchRequest, plan: Omit<BwrapPlan, 'cwd'>): LaunchRequest {
   const readable = [...(plan.readable ?? []), request.file];
   return { ...request, file: plan.bwrapPath, args: [...bwrapArgs({ ...plan, readable, cwd: request.cwd }), '--', request.file, ...request.args] };
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function real(path: string): string {

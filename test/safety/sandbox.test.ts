@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,6 +35,26 @@ describe('bwrap arguments', () => {
     expect(args.slice(-2)).toEqual(['--chdir', target]);
     for (const flag of ['--die-with-parent', '--unshare-pid', '--new-session', '--unshare-net', '--unshare-all']) expect(args).not.toContain(flag);
     expect(args.join(' ')).toContain('--unsetenv ORCHESTRATOR_TOKEN');
+  });
+
+  it('a readable path that is a symlink is bound at its target; the link itself is recreated only where /tmp hides it', () => {
+    const root = temp('sbx-link-');
+    const pkg = join(root, 'pkg');
+    const modules = join(root, 'real-modules');
+    for (const d of [pkg, modules]) mkdirSync(d, { recursive: true });
+    symlinkSync(modules, join(pkg, 'node_modules'));
+    symlinkSync(pkg, join(root, 'pkg-link'));
+    const args = bwrapArgs({ bwrapPath: '/usr/bin/bwrap', writable: [], hidden: [], readable: [pkg, join(pkg, 'node_modules'), join(root, 'pkg-link')], cwd: pkg });
+    const at = (flag: string, path: string) => args.findIndex((a, i) => a === flag && args[i + 1] === path);
+    expect(at('--ro-bind', pkg)).toBeGreaterThan(-1);
+    expect(at('--ro-bind', modules)).toBeGreaterThan(-1);
+    // A bind onto a symlink would mount on wherever it points: never.
+    expect(at('--ro-bind', join(pkg, 'node_modules'))).toBe(-1);
+    expect(at('--ro-bind', join(root, 'pkg-link'))).toBe(-1);
+    // The node_modules link is inside the bound package already; the top-level link under /tmp is not.
+    expect(at('--symlink', modules)).toBe(-1);
+    expect(at('--symlink', pkg)).toBeGreaterThan(at('--ro-bind', pkg));
+    expect(args[at('--symlink', pkg) + 2]).toBe(join(root, 'pkg-link'));
   });
 
   it('the agent runs inside the unchanged wrapper: bwrap is the file, the agent after --', () => {
@@ -118,5 +138,22 @@ describe.runIf(probe.available)('inside real bubblewrap', () => {
     expect(existsSync(outside)).toBe(false);
     expect(existsSync(privateTmp)).toBe(false);
     expect(readProcStat(launched.pid)).toBeNull();
+  });
+  it('a package under /tmp whose node_modules links elsewhere under /tmp is readable through the link', async () => {
+    const root = temp('sbx-real-link-');
+    const pkg = join(root, 'pkg');
+    const modules = join(root, 'modules');
+    const session = temp('sbx-real-link-out-', '/var/tmp');
+    mkdirSync(join(modules, 'dep'), { recursive: true });
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(modules, 'dep', 'index.txt'), 'dep\n');
+    symlinkSync(modules, join(pkg, 'node_modules'));
+    const request = bwrapWrap(
+      { file: '/bin/cat', args: [join(pkg, 'node_modules', 'dep', 'index.txt')], env: {}, cwd: session, stdoutPath: join(session, 'out'), stderrPath: join(session, 'err'), exitPath: join(session, 'exit') },
+      { bwrapPath: probe.path as string, writable: [session], hidden: [], readable: [pkg, join(pkg, 'node_modules')] },
+    );
+    const status = await launchDetached(request).exited;
+    expect(status.exitCode, readFileSync(join(session, 'err'), 'utf8')).toBe(0);
+    expect(readFileSync(join(session, 'out'), 'utf8')).toBe('dep\n');
   });
 });

@@ -106,6 +106,15 @@ const TWO_WORKERS: SessionSpecInput = {
 
 // --- a finished session to read back --------------------------------------------------------------
 
+describe('the installed command', () => {
+  it('dist/cli.js runs as a program (npx orchestrate runs it so; a fresh clone builds it in npm ci)', () => {
+    expect(statSync(CLI).mode & 0o111, 'dist/cli.js is not executable: npm run build must chmod it').toBe(0o111);
+    const result = spawnSync(CLI, ['--version'], { encoding: 'utf8' });
+    expect(result.error).toBeUndefined();
+    expect(result.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  });
+});
+
 describe('reading sessions: status, logs', { timeout: 60_000 }, () => {
   let sandbox: Sandbox;
   let env: Record<string, string>;

@@ -146,8 +146,14 @@ export function describeNotable(event: OrchestratorEvent, s: Style): string | nu
       return `${s.dim(time(event.ts))} ${s.magenta('✎ review')} ${event.reviewer} on ${event.target} (${event.focus}): ${verdictColor(event.verdict.verdict, s)}${event.valid ? '' : s.dim(' (no valid verdict)')} ${s.dim(event.verdict.summary.slice(0, 160))}`;
     case 'decision':
       return `${s.dim(time(event.ts))} ${s.magenta('⚖ decision')} ${event.roundId} ${event.target}: ${s.bold(event.decision)} ${s.dim(`(${event.counts.approve} approve, ${event.counts.concern} concern, ${event.counts.blocker} blocker) ${event.action}`)}`;
-    case 'safety':
-      return `${s.dim(time(event.ts))} ${s.red('⚠ safety')} ${event.workerId ?? ''} ${event.rule}: ${event.action} ${s.dim(event.subject.slice(0, 160))}`;
+    case 'safety': {
+      if (event.rule === 'sandbox') {
+        const mark = event.action === 'warn' ? s.yellow('⚠ sandbox') : s.cyan('⛨ sandbox');
+        return `${s.dim(time(event.ts))} ${mark} ${event.subject.replace(' -> ', ' → ')}: ${s.dim(event.detail)}`;
+      }
+      const mark = event.action === 'log' ? s.cyan('• safety') : event.action === 'warn' ? s.yellow('⚠ safety') : s.red('⚠ safety');
+      return `${s.dim(time(event.ts))} ${mark} ${event.workerId ? `${event.workerId} ` : ''}${event.rule}: ${event.action} ${s.dim(event.subject.slice(0, 160))}`;
+    }
     default:
       return null;
   }

@@ -269,6 +269,7 @@ export function describeEvent(e) {
     case 'decision':
       return `${e.roundId} ${e.decision}: ${e.action}`;
     case 'safety':
+      if (e.rule === 'sandbox') return `sandbox ${String(e.subject).replace(' -> ', ' → ')}: ${e.detail}`;
       return `${e.rule} ${e.action}: ${e.subject} — ${e.detail}`;
     default:
       return '';

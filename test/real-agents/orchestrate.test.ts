@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionSpecInput } from '../../src/domain/spec.js';
+import { probeBwrap } from '../../src/safety/bwrap-probe.js';
 import { startFakeModelServer, type FakeModelServer } from './fake-model-server.js';
 import {
   assertUserCanRunCli,
@@ -25,6 +26,9 @@ import {
 import type { RealAgent } from './support/install.js';
 import { PROVIDER_OF, type Scenario, type Verdict } from './support/scenarios.js';
 import { ensureTestUser, isRoot, type TestUser } from './support/test-user.js';
+
+/** .ci/run installs bubblewrap; a machine without user namespaces cannot run it at all. */
+const bwrapUsable = (await probeBwrap()).available;
 
 const REVIEWER = 'You are a REVIEWER in a team of AI coding agents';
 const APPROVE: Verdict = { verdict: 'approve', summary: 'The change does what the task asks.', issues: [] };
@@ -215,7 +219,7 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
   });
 
   it.runIf(isRoot())('claude as root (no sandbox): the real refusal becomes a PERMISSION_BLOCKER, exit 2', async () => {
-    const spec: SessionSpecInput = { task: 'Say hello.', workers: [{ id: 'worker', agent: 'claude', role: 'implementer' }], reviews: [], limits: FAST_LIMITS };
+    const spec: SessionSpecInput = { task: 'Say hello.', workers: [{ id: 'worker', agent: 'claude', role: 'implementer' }], reviews: [], limits: FAST_LIMITS, sandbox: 'none' };
     run = await runOrchestrate(server, { task: spec.task, spec, user: null });
     const why = describeOrchestrate(run);
     expect(run.exitCode, why).toBe(2);
@@ -225,5 +229,18 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
     expect(ofType(run.events, 'blocker').map((e) => e.kind), why).toEqual(['PERMISSION_BLOCKER']);
     expect(server.turns('anthropic'), 'claude never reached the model').toHaveLength(0);
     expect(existsSync(join(run.target, 'hello.txt'))).toBe(false);
+  });
+
+  it.runIf(isRoot() && bwrapUsable)('claude as root inside our bubblewrap sandbox: the refusal is recovered with IS_SANDBOX=1 and the run completes', async () => {
+    const spec: SessionSpecInput = { task: 'Say hello.', workers: [{ id: 'worker', agent: 'claude', role: 'implementer' }], reviews: [], limits: FAST_LIMITS, sandbox: 'bwrap' };
+    run = await runOrchestrate(server, { task: spec.task, spec, user: null });
+    const why = describeOrchestrate(run);
+    expect(run.exitCode, why).toBe(0);
+    const recoveries = ofType(run.events, 'recovery');
+    expect(recoveries.map((e) => `${e.signal.kind}->${e.action}`), why).toEqual(['root_bypass_refused->relaunch_with_env']);
+    expect(recoveries[0]?.change, why).toContain('IS_SANDBOX=1');
+    expect(ofType(run.events, 'blocker'), why).toEqual([]);
+    expect(server.turns('anthropic').length, 'the relaunched claude reached the model').toBeGreaterThan(0);
+    expect(run.leftovers, why).toEqual([]);
   });
 });

@@ -129,6 +129,7 @@ export class SessionStore {
   static create(workspace: string, spec: SessionSpec, targetDir: string, baseCommit: string | null, now = new Date()): SessionStore {
     const root = sessionsDir(workspace);
     mkdirSync(root, { recursive: true });
+    ignoreInGit(workspace);
     let sessionId = newSessionId(now);
     while (existsSync(join(root, sessionId))) sessionId = newSessionId(now);
     const dir = join(root, sessionId);
@@ -320,5 +321,19 @@ export class SessionNotFoundError extends Error {
   ) {
     super(message);
     this.name = 'SessionNotFoundError';
+  }
+}
+
+/**
+ * The workspace usually sits in the project (`.orchestrator/`): sessions, agent output and the API token must
+ * never be committed by accident, so it ignores itself, as virtualenvs and caches do. An existing file is kept.
+ */
+export function ignoreInGit(workspace: string): void {
+  const path = join(workspace, '.gitignore');
+  if (existsSync(path)) return;
+  try {
+    writeFileAtomic(path, "# meta-orchestrator's sessions, agent output and API token: not part of the project\n*\n");
+  } catch {
+    // a read-only or odd workspace: not worth failing a session over
   }
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LineFollower, type FollowedLine, type LineFollowerOptions } from '../../src/actors/line-follower.js';
+import { poll } from '../support/poll.js';
 
 let dir: string;
 let path: string;
@@ -40,14 +41,6 @@ function follow(from = 0, options: Partial<LineFollowerOptions> = {}) {
   return { follower, lines, batches };
 }
 
-async function waitFor(probe: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 const bytes = (s: string) => Buffer.byteLength(s);
 
 describe('LineFollower', () => {
@@ -67,10 +60,10 @@ describe('LineFollower', () => {
     const { lines } = follow();
     appendFileSync(path, '{"a":');
     appendFileSync(path, '1}\n{"b"');
-    await waitFor(() => lines.length === 1, 3000, 'the first line');
+    await poll(() => lines.length === 1, 3000, 'the first line');
     expect(lines[0]).toEqual({ text: '{"a":1}', end: 8 });
     appendFileSync(path, ':2}\n{"c":3}\n{"d":4}\n');
-    await waitFor(() => lines.length === 4, 3000, 'four lines');
+    await poll(() => lines.length === 4, 3000, 'four lines');
     expect(lines.map((l) => l.text)).toEqual(['{"a":1}', '{"b":2}', '{"c":3}', '{"d":4}']);
     expect(lines.map((l) => l.end)).toEqual([8, 16, 24, 32]);
   });
@@ -78,7 +71,7 @@ describe('LineFollower', () => {
   it('strips the CR of CRLF line ends but counts it in the offset; multi-byte text counts bytes', async () => {
     const { lines } = follow();
     appendFileSync(path, 'dos line\r\nunix\nünïcødé ✓\r\n');
-    await waitFor(() => lines.length === 3, 3000, 'three lines');
+    await poll(() => lines.length === 3, 3000, 'three lines');
     expect(lines).toEqual([
       { text: 'dos line', end: 10 },
       { text: 'unix', end: 15 },
@@ -99,7 +92,7 @@ describe('LineFollower', () => {
     } finally {
       closeSync(fd);
     }
-    await waitFor(() => lines.length === 1, 3000, 'the line');
+    await poll(() => lines.length === 1, 3000, 'the line');
     expect(lines[0]).toEqual({ text: line, end: buffer.length });
   });
 
@@ -112,7 +105,7 @@ describe('LineFollower', () => {
     const { lines } = follow(restartAt);
     expect(lines).toEqual([]);
     appendFileSync(path, ' done\nnew\n');
-    await waitFor(() => lines.length === 2, 3000, 'two lines');
+    await poll(() => lines.length === 2, 3000, 'two lines');
     expect(lines).toEqual([
       { text: 'half done', end: 22 },
       { text: 'new', end: 26 },
@@ -157,7 +150,7 @@ describe('LineFollower', () => {
     } finally {
       closeSync(fd);
     }
-    await waitFor(() => lines.length === 2, 10_000, 'the big line and the next');
+    await poll(() => lines.length === 2, 10_000, 'the big line and the next');
     const total = bytes('{"big":"') + 10 * chunk.length + bytes('"}');
     expect(lines[0]?.oversizeBytes).toBe(total);
     expect(lines[0]?.text.length).toBe(4096);
@@ -178,7 +171,7 @@ describe('LineFollower', () => {
       maxPending = Math.max(maxPending, internal.pendingBytes);
     }
     appendFileSync(path, '\nshort\n');
-    await waitFor(() => lines.length === 2, 3000, 'two lines');
+    await poll(() => lines.length === 2, 3000, 'two lines');
     expect(maxPending).toBeLessThanOrEqual(1000);
     expect(lines[0]).toMatchObject({ oversizeBytes: 15_000, end: 15_001 });
     // The head: the start of the line as far as it was buffered (never more than 4 KiB).
@@ -201,7 +194,7 @@ describe('LineFollower', () => {
     const content = Array.from({ length: count }, (_, i) => `line ${i}`).join('\n') + '\n';
     writeFileSync(path, content);
     const { lines, batches } = follow(0, { readBudgetBytes: 1 << 20 });
-    await waitFor(() => lines.length === count, 10_000, 'all lines');
+    await poll(() => lines.length === count, 10_000, 'all lines');
     expect(lines[count - 1]).toEqual({ text: `line ${count - 1}`, end: bytes(content) });
     expect(batches.length).toBeGreaterThan(1);
     expect(lines.every((l, i) => l.text === `line ${i}`)).toBe(true);
@@ -215,7 +208,7 @@ describe('LineFollower', () => {
     expect(drain.mock.calls.length).toBe(readsAtStart);
     const appendedAt = Date.now();
     appendFileSync(path, 'wake up\n');
-    await waitFor(() => lines.length === 1, 2000, 'the appended line');
+    await poll(() => lines.length === 1, 2000, 'the appended line');
     expect(Date.now() - appendedAt).toBeLessThan(1000);
     expect(drain.mock.calls.length).toBeGreaterThan(readsAtStart);
   });
@@ -223,7 +216,7 @@ describe('LineFollower', () => {
   it('after stop() nothing more is delivered', async () => {
     const { lines, follower } = follow();
     appendFileSync(path, 'before\n');
-    await waitFor(() => lines.length === 1, 3000, 'first line');
+    await poll(() => lines.length === 1, 3000, 'first line');
     follower.stop();
     appendFileSync(path, 'after\n');
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -20,6 +20,7 @@ import {
   terminateGroup,
   type LaunchRequest,
 } from '../../src/actors/process-group.js';
+import { poll } from '../support/poll.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const REPORT = join(FIXTURES, 'report-and-exit.mjs');
@@ -36,20 +37,10 @@ beforeEach(() => {
 
 afterEach(async () => {
   for (const pgid of groups) signalGroup(pgid, 'SIGKILL');
-  for (const pgid of groups) await waitFor(() => groupMembers(pgid).length === 0, 5000, `group ${pgid} gone`);
+  for (const pgid of groups) await poll(() => groupMembers(pgid).length === 0, 5000, `group ${pgid} gone`);
   groups.clear();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function waitFor<T>(probe: () => T | null | undefined | false, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function request(file: string, args: string[], env: Record<string, string> = {}): LaunchRequest {
   return { file, args, env, cwd: dir, stdoutPath: join(dir, 'out.jsonl'), stderrPath: join(dir, 'err.log'), exitPath: join(dir, 'agent.1.exit') };
@@ -124,7 +115,7 @@ describe('launchDetached: the /bin/sh wrapper', () => {
 
   it('makes the wrapper the leader of a new session and process group holding the agent', async () => {
     const launched = launch(request(FOREVER, []));
-    const agentPid = await waitFor(() => {
+    const agentPid = await poll(() => {
       const line = existsSync(join(dir, 'out.jsonl')) ? readFileSync(join(dir, 'out.jsonl'), 'utf8').split('\n')[0] : '';
       return line ? (JSON.parse(line) as { pid: number }).pid : null;
     }, 5000, 'the agent printed its pid');
@@ -186,7 +177,7 @@ describe('process identity', () => {
     const child = spawn('/bin/sh', ['-c', 'true & exec sleep 30'], { stdio: 'ignore', detached: true });
     groups.add(child.pid as number);
     // `true` runs in the background and ends; its parent (now `sleep`) never reaps it: a zombie.
-    const zombie = await waitFor(() => {
+    const zombie = await poll(() => {
       const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
       return children.map((pid) => readProcStat(pid)).find((s) => s?.state === 'Z') ?? null;
     }, 5000, 'a zombie child');
@@ -194,7 +185,7 @@ describe('process identity', () => {
     expect(groupMembers(child.pid as number).map((m) => m.pid)).not.toContain(zombie.pid);
 
     const exited = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
-    const startTime = await waitFor(() => readProcStat(exited.pid as number)?.startTime ?? null, 5000, 'child started');
+    const startTime = await poll(() => readProcStat(exited.pid as number)?.startTime ?? null, 5000, 'child started');
     await new Promise((resolve) => exited.on('exit', resolve));
     expect(isSameProcessAlive(exited.pid as number, startTime)).toBe(false);
   });
@@ -202,7 +193,7 @@ describe('process identity', () => {
   it('readProcStat reads a comm with spaces and parentheses', async () => {
     const child = spawn(process.execPath, ['-e', "process.title = 'a) (b c'; setInterval(() => {}, 1 << 30)"], { stdio: 'ignore', detached: true });
     groups.add(child.pid as number);
-    const stat = await waitFor(() => {
+    const stat = await poll(() => {
       const s = readProcStat(child.pid as number);
       return s?.comm === 'a) (b c' ? s : null;
     }, 5000, 'the renamed process');
@@ -220,22 +211,22 @@ describe('signals to the whole group', () => {
 
   it('pause: SIGSTOP puts every member (wrapper, agent, its child) in state T; SIGCONT lets them run', async () => {
     const fake = launchFake({ holdMs: 60_000, spawnChild: true });
-    const grandchild = await waitFor(() => fake.childPid(), 10_000, 'the fake agent spawned its child');
-    await waitFor(() => groupMembers(fake.pid).length === 3, 5000, 'three members: wrapper, agent, child');
+    const grandchild = await poll(() => fake.childPid(), 10_000, 'the fake agent spawned its child');
+    await poll(() => groupMembers(fake.pid).length === 3, 5000, 'three members: wrapper, agent, child');
     expect(groupMembers(fake.pid).map((m) => m.pid)).toContain(grandchild);
 
     expect(signalGroup(fake.pid, 'SIGSTOP')).toBe(true);
-    await waitFor(() => groupMembers(fake.pid).every((m) => m.state === 'T'), 5000, 'every member stopped (T)');
+    await poll(() => groupMembers(fake.pid).every((m) => m.state === 'T'), 5000, 'every member stopped (T)');
     expect(groupMembers(fake.pid)).toHaveLength(3);
 
     expect(signalGroup(fake.pid, 'SIGCONT')).toBe(true);
-    await waitFor(() => groupMembers(fake.pid).every((m) => m.state !== 'T'), 5000, 'no member stopped');
+    await poll(() => groupMembers(fake.pid).every((m) => m.state !== 'T'), 5000, 'no member stopped');
     expect(groupMembers(fake.pid)).toHaveLength(3);
   });
 
   it('terminateGroup: SIGTERM ends the agent and its grandchild; nothing of the group is left in /proc', async () => {
     const fake = launchFake({ holdMs: 60_000, spawnChild: true });
-    const grandchild = await waitFor(() => fake.childPid(), 10_000, 'the fake agent spawned its child');
+    const grandchild = await poll(() => fake.childPid(), 10_000, 'the fake agent spawned its child');
     const grandchildStart = readProcStat(grandchild)?.startTime as string;
     const started = Date.now();
     expect(await terminateGroup(fake.pid, 5000)).toBe('terminated');
@@ -248,14 +239,14 @@ describe('signals to the whole group', () => {
 
   it('terminateGroup: an agent that ignores SIGTERM gets SIGKILL after the grace period; its child died of the group SIGTERM', async () => {
     const fake = launchFake({ holdMs: 60_000, spawnChild: true, ignoreSigterm: true });
-    const grandchild = await waitFor(() => fake.childPid(), 10_000, 'the fake agent spawned its child');
+    const grandchild = await poll(() => fake.childPid(), 10_000, 'the fake agent spawned its child');
     const grandchildStart = readProcStat(grandchild)?.startTime as string;
     const agentPid = groupMembers(fake.pid).find((m) => m.pid !== fake.pid && m.pid !== grandchild)?.pid as number;
     const agentStart = readProcStat(agentPid)?.startTime as string;
     const started = Date.now();
     const terminating = terminateGroup(fake.pid, 800);
     // During the grace period the agent still lives, but the grandchild already got the group's SIGTERM.
-    await waitFor(() => !isSameProcessAlive(grandchild, grandchildStart), 700, 'the grandchild ended by SIGTERM');
+    await poll(() => !isSameProcessAlive(grandchild, grandchildStart), 700, 'the grandchild ended by SIGTERM');
     expect(isSameProcessAlive(agentPid, agentStart)).toBe(true);
     expect(await terminating).toBe('killed');
     expect(Date.now() - started).toBeGreaterThanOrEqual(800);
@@ -269,9 +260,9 @@ describe('signals to the whole group', () => {
     const launched = launch(request(FOREVER, []));
     // Stop it once the agent really runs (printed its pid): a group stopped between the wrapper's vfork and the
     // agent's exec holds the wrapper in D (uninterruptible) instead of T.
-    await waitFor(() => existsSync(join(dir, 'out.jsonl')) && readFileSync(join(dir, 'out.jsonl'), 'utf8').includes('\n'), 5000, 'the agent runs');
+    await poll(() => existsSync(join(dir, 'out.jsonl')) && readFileSync(join(dir, 'out.jsonl'), 'utf8').includes('\n'), 5000, 'the agent runs');
     signalGroup(launched.pid, 'SIGSTOP');
-    await waitFor(() => groupMembers(launched.pid).length === 2 && groupMembers(launched.pid).every((m) => m.state === 'T'), 5000, 'stopped');
+    await poll(() => groupMembers(launched.pid).length === 2 && groupMembers(launched.pid).every((m) => m.state === 'T'), 5000, 'stopped');
     expect(await terminateGroup(launched.pid, 5000)).toBe('terminated');
     expect(groupMembers(launched.pid)).toEqual([]);
   });
@@ -279,7 +270,7 @@ describe('signals to the whole group', () => {
   it('terminateGroup of a group that no longer exists says gone', async () => {
     const launched = launch(request(REPORT, ['0']));
     await launched.exited;
-    await waitFor(() => groupMembers(launched.pid).length === 0, 5000, 'group gone');
+    await poll(() => groupMembers(launched.pid).length === 0, 5000, 'group gone');
     expect(await terminateGroup(launched.pid, 100)).toBe('gone');
   });
 });

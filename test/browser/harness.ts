@@ -13,6 +13,8 @@ import { SessionSpecSchema, type SessionSpecInput } from '../../src/domain/spec.
 import { startServer, type RunningServer } from '../../src/http/server.js';
 import { SessionManager } from '../../src/runtime/session-manager.js';
 import type { SessionRuntime } from '../../src/runtime/session-runtime.js';
+import { fakeAgentVars } from '../support/fake-agent.js';
+import { poll } from '../support/poll.js';
 
 export const CHROMIUM = process.env.ORCHESTRATOR_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -24,7 +26,6 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-const FAKE_AGENT = fileURLToPath(new URL('../fixtures/fake-agent.mjs', import.meta.url));
 export const SCREENSHOTS = fileURLToPath(new URL('../../test-results/browser/', import.meta.url));
 export const TOKEN = 'browser-test-token-0123456789';
 
@@ -73,14 +74,7 @@ export async function startHarness(fakeConfig: object, name: string): Promise<Br
   const fakeState = temp('fake-state');
   const manager = new SessionManager({
     workspace,
-    env: {
-      ...process.env,
-      ORCHESTRATOR_CLAUDE_BIN: FAKE_AGENT,
-      ORCHESTRATOR_CODEX_BIN: FAKE_AGENT,
-      ORCHESTRATOR_GEMINI_BIN: FAKE_AGENT,
-      FAKE_AGENT_STATE_DIR: fakeState,
-      FAKE_AGENT_CONFIG: JSON.stringify(fakeConfig),
-    },
+    env: { ...process.env, ...fakeAgentVars(fakeState, fakeConfig) },
   });
   let server = await startServer({ manager, workspace, port: 0, heartbeatMs: 500, token: TOKEN, closeTimeoutMs: 500 });
   const port = server.port;
@@ -195,12 +189,5 @@ export function procState(pid: number): string | null {
   }
 }
 
-export async function waitFor<T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** poll() with the `what` before the timeout, as the browser tests call it. */
+export const waitFor = <T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000) => poll(probe, timeoutMs, what);

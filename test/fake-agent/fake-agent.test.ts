@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { poll } from '../support/poll.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const SCRIPT = path.join(FIXTURES, 'fake-agent.mjs');
@@ -131,11 +132,7 @@ async function run(args: string[], options: StartOptions = {}): Promise<Result> 
 
 /** Resolves once stdout holds at least `count` lines. */
 async function waitForLines(out: { stdout: () => string }, count: number, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (out.stdout().split('\n').filter(Boolean).length < count) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} lines; got:\n${out.stdout()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await poll(() => out.stdout().split('\n').filter(Boolean).length >= count, timeoutMs, () => `${count} lines; got:\n${out.stdout()}`, 10);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

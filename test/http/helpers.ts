@@ -2,7 +2,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
 import type { SessionSpecInput } from '../../src/domain/spec.js';
 import { SessionSpecSchema } from '../../src/domain/spec.js';
@@ -12,8 +11,10 @@ import type { AppEnv } from '../../src/http/context.js';
 import { HostPolicy } from '../../src/http/guards.js';
 import { SessionManager } from '../../src/runtime/session-manager.js';
 import type { SessionRuntime } from '../../src/runtime/session-runtime.js';
+import { fakeAgentVars } from '../support/fake-agent.js';
+import { poll } from '../support/poll.js';
 
-export const FAKE_AGENT = fileURLToPath(new URL('../fixtures/fake-agent.mjs', import.meta.url));
+export { FAKE_AGENT } from '../support/fake-agent.js';
 export const TOKEN = 'test-token-0123456789abcdef';
 export const PORT = 4567;
 export const HOST = `127.0.0.1:${PORT}`;
@@ -42,14 +43,7 @@ export function makeHarness(config: object = HOLD): Harness {
   const target = tempDir('target');
   const manager = new SessionManager({
     workspace,
-    env: {
-      ...process.env,
-      ORCHESTRATOR_CLAUDE_BIN: FAKE_AGENT,
-      ORCHESTRATOR_CODEX_BIN: FAKE_AGENT,
-      ORCHESTRATOR_GEMINI_BIN: FAKE_AGENT,
-      FAKE_AGENT_STATE_DIR: tempDir('fake-state'),
-      FAKE_AGENT_CONFIG: JSON.stringify(config),
-    },
+    env: { ...process.env, ...fakeAgentVars(tempDir('fake-state'), config) },
   });
   return { manager, workspace, target, cleanup: () => stopAll(manager) };
 }
@@ -104,15 +98,8 @@ export async function json<T = Record<string, unknown>>(response: Response): Pro
   return (await response.json()) as T;
 }
 
-export async function waitFor<T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 15_000, stepMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
+/** poll() with the `what` before the timeout, as the HTTP tests call it. */
+export const waitFor = <T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 15_000, stepMs = 20) => poll(probe, timeoutMs, what, stepMs);
 
 /** A cheap event to append straight to a session's log (the machines never see it). */
 export function noteEvent(n: number, padding = 0): NewEvent {

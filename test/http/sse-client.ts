@@ -1,5 +1,6 @@
 /** A byte-level SSE client for the tests: node:http, no pooling, every frame parsed as the browser would. */
 import http from 'node:http';
+import { poll } from '../support/poll.js';
 
 export interface Frame {
   id?: string;
@@ -69,11 +70,7 @@ export class SseClient {
   }
 
   async waitFor(predicate: (client: SseClient) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate(this)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${this.frames.length} frames, ended=${this.ended}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await poll(() => predicate(this), timeoutMs, () => `${what}; got ${this.frames.length} frames, ended=${this.ended}`, 5);
   }
 
   pause(): void {

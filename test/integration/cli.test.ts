@@ -5,8 +5,8 @@
  * gracefully (exit 2, summary, no process left), a second one kills every agent group at once (exit 130).
  * Also: every Claude Code slash command in .claude/commands calls an existing `orchestrate` subcommand.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -18,12 +18,14 @@ import type { SessionView } from '../../src/runtime/view.js';
 import { SessionStore, type ProcRecord } from '../../src/store/session-store.js';
 import {
   childPidsOf,
-  cleanupSandbox,
+  cleanupAfterTest,
   CLI,
   eventsOfType,
   FAKE_AGENT,
   fakeAgentEnv,
+  groupStopped,
   isAlive,
+  keepSandbox,
   launches,
   makeSandbox,
   poll,
@@ -32,61 +34,17 @@ import {
   readEvents,
   ROOT,
   runCli,
+  sandboxWith,
   type Sandbox,
   sessionIds,
+  startCli,
+  testSandbox,
+  waitForSession,
 } from '../support/orchestrate.js';
 
 // --- harness ------------------------------------------------------------------------------------------
 
-const running = new Set<ChildProcess>();
-/** The output of every orchestrator a test started, for failure messages. */
-const transcripts: Array<() => string> = [];
-const sandboxes: Sandbox[] = [];
-
-afterEach(async () => {
-  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  running.clear();
-  transcripts.length = 0;
-  for (const sandbox of sandboxes.splice(0)) await cleanupSandbox(sandbox);
-});
-
-function sandboxWith(spec: SessionSpecInput | null, config: object) {
-  const sandbox = makeSandbox({ git: true });
-  sandboxes.push(sandbox);
-  const specPath = join(sandbox.dir, 'spec.json');
-  if (spec) writeFileSync(specPath, JSON.stringify(spec));
-  return { sandbox, specPath, env: fakeAgentEnv(sandbox, config) };
-}
-
-function start(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => (stdout += d));
-  child.stderr?.on('data', (d) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  transcripts.push(() => `$ orchestrate ${args.join(' ')}\n${stdout.slice(-2000)}${stderr.slice(-2000)}`);
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-const waitFor = poll;
-
-
-
-
-async function sessionOf(sandbox: Sandbox): Promise<string> {
-  return waitFor(() => {
-    const sid = sessionIds(sandbox.workspace)[0];
-    return sid && existsSync(join(sandbox.workspace, 'sessions', sid, 'session.json')) ? sid : null;
-  }, 20_000, () => `the session folder; output so far:\n${transcripts.map((t) => t()).join('\n')}`);
-}
-
-/** Every member of a group is stopped (a wrapper stopped between vfork and exec of its child shows D). */
-function groupStopped(pgid: number): boolean {
-  const members = groupMembers(pgid);
-  return members.length > 0 && members.every((m) => m.state === 'T' || (m.state === 'D' && members.some((c) => c.ppid === m.pid && c.state === 'T')));
-}
+afterEach(cleanupAfterTest);
 
 /** The subcommands `orchestrate --help` lists. */
 function subcommands(): string[] {
@@ -124,7 +82,7 @@ describe('reading sessions: status, logs', { timeout: 60_000 }, () => {
   beforeAll(async () => {
     const made = sandboxWith(TWO_WORKERS, { claude: { lines: 4, plan: ['read', 'write'] }, codex: { lines: 3, stderr: 'codex noise on stderr' } });
     // This sandbox outlives the per-test cleanup; it holds no running process once the run ended.
-    sandboxes.splice(sandboxes.indexOf(made.sandbox), 1);
+    keepSandbox(made.sandbox);
     sandbox = made.sandbox;
     env = made.env;
     const empty = await runCli(['status', '--workspace', sandbox.workspace], { env });
@@ -213,22 +171,20 @@ describe('reading sessions: status, logs', { timeout: 60_000 }, () => {
 });
 
 describe('logs --follow', { timeout: 60_000 }, () => {
-  it('prints new events as the session goes, each once and in order, and stops on SIGINT', async () => {
+  it('prints new events as the session goes, each once and in order, and exits once the session has ended', async () => {
     const { sandbox, specPath, env } = sandboxWith({ task: 'slow', workers: [{ id: 'slow', agent: 'claude', role: 'implementer' }], sandbox: 'none' }, { claude: { lines: 30, delayMs: 60 } });
-    const run = start(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
-    const sid = await sessionOf(sandbox);
-    const follow = start(['logs', sid, '--follow', '--json', '--workspace', sandbox.workspace], env);
+    const run = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const sid = await waitForSession(sandbox);
+    const follow = startCli(['logs', sid, '--follow', '--json', '--workspace', sandbox.workspace], env);
     const seqs = () => follow.stdout().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as OrchestratorEvent).seq);
-    const early = await waitFor(() => (seqs().length > 0 ? seqs().length : null), 20_000, 'first events');
+    const early = await poll(() => (seqs().length > 0 ? seqs().length : null), 20_000, 'first events');
     // While the agent still prints, more events arrive.
-    await waitFor(() => seqs().length >= early + 10, 20_000, 'ten more events followed live');
-    expect((await run.exited).code).toBe(0);
+    await poll(() => seqs().length >= early + 10, 20_000, 'ten more events followed live');
+    expect((await run.exited).exitCode).toBe(0);
     const all = readEvents(sandbox.workspace, sid);
-    await waitFor(() => seqs().at(-1) === all.length, 5000, 'the last event followed');
+    await poll(() => seqs().at(-1) === all.length, 5000, 'the last event followed');
+    expect((await follow.exited).exitCode).toBe(0);
     expect(seqs()).toEqual(all.map((e) => e.seq));
-    expect(follow.child.exitCode).toBeNull();
-    follow.child.kill('SIGINT');
-    expect((await follow.exited).code).toBe(0);
   });
 });
 
@@ -333,8 +289,7 @@ describe('doctor', { timeout: 60_000 }, () => {
   const env = () => ({ ORCHESTRATOR_CLAUDE_BIN: join(BIN, 'claude'), ORCHESTRATOR_CODEX_BIN: join(BIN, 'codex'), ORCHESTRATOR_GEMINI_BIN: join(BIN, 'gemini'), NO_COLOR: '1' });
 
   it('lists each agent (the binaries from ORCHESTRATOR_*_BIN), node, git, sandbox and the workspace', async () => {
-    const sandbox = makeSandbox();
-    sandboxes.push(sandbox);
+    const sandbox = testSandbox();
     const text = await runCli(['doctor', '--workspace', sandbox.workspace], { env: env() });
     expect(text.exitCode, text.stdout + text.stderr).toBe(0);
     for (const agent of ['claude', 'codex', 'gemini']) expect(text.stdout).toMatch(new RegExp(`^(ok  |warn) ${agent}\\s+${join(BIN, agent)}`, 'm'));
@@ -350,8 +305,7 @@ describe('doctor', { timeout: 60_000 }, () => {
   });
 
   it('says how to install an agent that cannot be found', async () => {
-    const sandbox = makeSandbox();
-    sandboxes.push(sandbox);
+    const sandbox = testSandbox();
     const result = await runCli(['doctor', '--json', '--workspace', sandbox.workspace], { env: { ...env(), ORCHESTRATOR_CODEX_BIN: join(sandbox.dir, 'missing-codex') } });
     const checks = JSON.parse(result.stdout) as Array<{ name: string; level: string; detail: string }>;
     expect(checks.find((c) => c.name === 'codex')).toMatchObject({ level: 'warn' });
@@ -423,13 +377,21 @@ describe('usage errors: exit 1 with a message saying what to do, and no session 
     expect(launches(sandbox)).toEqual([]);
   });
 
-  it('pause of a session nobody runs says how to continue it', async () => {
-    const { sandbox, specPath, env } = sandboxWith({ task: 'quick', workers: [{ id: 'w', agent: 'codex', role: 'implementer' }], sandbox: 'none' }, {});
-    expect((await runCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], { env })).exitCode).toBe(0);
-    const sid = sessionIds(sandbox.workspace)[0] as string;
-    const result = await runCli(['pause', sid, '--workspace', sandbox.workspace], { env });
+  it('pause of a session nobody runs says how to continue it; of one that has ended, that it has ended', async () => {
+    // Waiting for a person (an auth blocker) when `run --no-server` exits: on disk, not ended.
+    const { sandbox, specPath, env } = sandboxWith({ task: 'quick', workers: [{ id: 'w', agent: 'codex', role: 'implementer' }], sandbox: 'none' }, { codex: { fail: 'auth', failTimes: 1, delayMs: 2 } });
+    expect((await runCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], { env })).exitCode).toBe(2);
+    const waiting = sessionIds(sandbox.workspace)[0] as string;
+    const result = await runCli(['pause', waiting, '--workspace', sandbox.workspace], { env });
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain(`session ${sid} is not running; \`orchestrate resume ${sid}\` continues it`);
+    expect(result.stderr).toContain(`session ${waiting} is not running; \`orchestrate resume ${waiting}\` continues it`);
+
+    const done = sandboxWith({ task: 'quick', workers: [{ id: 'w', agent: 'codex', role: 'implementer' }], sandbox: 'none' }, {});
+    expect((await runCli(['run', '--spec', done.specPath, '-C', done.sandbox.target, '--workspace', done.sandbox.workspace, '--no-server', '--json'], { env: done.env })).exitCode).toBe(0);
+    const completed = sessionIds(done.sandbox.workspace)[0] as string;
+    const ended = await runCli(['pause', completed, '--workspace', done.sandbox.workspace], { env: done.env });
+    expect(ended.exitCode).toBe(1);
+    expect(ended.stderr).toBe(`error: session ${completed} has already ended (completed): there is nothing to pause\n`);
   });
 });
 
@@ -451,26 +413,26 @@ describe('controlling a running session from another terminal', { timeout: 60_00
         claude: { lines: 2, holdMs: 120_000 },
       },
     );
-    const run = start(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
-    const sid = await sessionOf(sandbox);
-    const server = await waitFor(() => SessionStore.lockHolder(join(sandbox.workspace, 'sessions', sid))?.serverUrl, 20_000, 'the server in the lock');
+    const run = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
+    const sid = await waitForSession(sandbox);
+    const server = await poll(() => SessionStore.lockHolder(join(sandbox.workspace, 'sessions', sid))?.serverUrl, 20_000, 'the server in the lock');
     expect(run.stderr()).toContain('Dashboard');
-    const record = await waitFor(() => procRecordsOf(sandbox)[0], 20_000, 'the agent launched');
-    await waitFor(() => launches(sandbox).length === 1, 20_000, 'the fake agent started');
+    const record = await poll(() => procRecordsOf(sandbox)[0], 20_000, 'the agent launched');
+    await poll(() => launches(sandbox).length === 1, 20_000, 'the fake agent started');
 
     const paused = await runCli(['pause', sid, '--workspace', sandbox.workspace], { env });
     expect(paused.exitCode, paused.stderr).toBe(0);
     expect(paused.stdout).toBe(`pause: sent to ${server} (session now paused)\n`);
-    await waitFor(() => groupStopped(record.pgid), 5000, 'the agent SIGSTOPped');
+    await poll(() => groupStopped(record.pgid), 5000, 'the agent SIGSTOPped');
 
     const resumed = await runCli(['resume', sid, '--workspace', sandbox.workspace], { env });
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain('session now running');
-    await waitFor(() => groupMembers(record.pgid).every((m) => m.state !== 'T'), 5000, 'the agent continued');
+    await poll(() => groupMembers(record.pgid).every((m) => m.state !== 'T'), 5000, 'the agent continued');
 
     const review = await runCli(['review', sid, '--workspace', sandbox.workspace], { env });
     expect(review.exitCode, review.stderr).toBe(0);
-    await waitFor(() => eventsOfType(readEvents(sandbox.workspace, sid), 'decision').length === 1, 20_000, 'the review round decided');
+    await poll(() => eventsOfType(readEvents(sandbox.workspace, sid), 'decision').length === 1, 20_000, 'the review round decided');
     const events = readEvents(sandbox.workspace, sid);
     expect(eventsOfType(events, 'review').map((e) => [e.reviewer, e.target, e.verdict.verdict])).toEqual([['gemini', 'w', 'approve']]);
 
@@ -480,7 +442,7 @@ describe('controlling a running session from another terminal', { timeout: 60_00
     const stopped = await runCli(['stop', sid, '--reason', 'enough', '--workspace', sandbox.workspace], { env });
     expect(stopped.exitCode, stopped.stderr).toBe(0);
     expect(stopped.stdout).toContain(`stop: sent to ${server}`);
-    expect((await run.exited).code).toBe(2);
+    expect((await run.exited).exitCode).toBe(2);
     expect(groupMembers(record.pgid)).toEqual([]);
     expect(processesMentioning(sandbox.dir)).toEqual([]);
     expect(JSON.parse((await runCli(['status', sid, '--json', '--workspace', sandbox.workspace], { env })).stdout)).toMatchObject({ outcome: 'stopped', stopReason: 'enough' });
@@ -488,16 +450,16 @@ describe('controlling a running session from another terminal', { timeout: 60_00
 
   it('without a server: stop signals the orchestrator process, which stops gracefully; pause explains it needs the server', async () => {
     const { sandbox, specPath, env } = sandboxWith({ task: 'hold', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: 'none' }, { claude: { lines: 2, holdMs: 120_000, spawnChild: true } });
-    const run = start(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
-    const sid = await sessionOf(sandbox);
-    await waitFor(() => childPidsOf(sandbox).length === 1, 20_000, 'the agent and its child');
+    const run = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const sid = await waitForSession(sandbox);
+    await poll(() => childPidsOf(sandbox).length === 1, 20_000, 'the agent and its child');
     const pause = await runCli(['pause', sid, '--workspace', sandbox.workspace], { env });
     expect(pause.exitCode).toBe(1);
     expect(pause.stderr).toContain(`is run by process ${run.child.pid} without a server; pause needs the server`);
     const stop = await runCli(['stop', sid, '--workspace', sandbox.workspace], { env });
     expect(stop.exitCode, stop.stderr).toBe(0);
     expect(stop.stdout).toContain(`asked orchestrator process ${run.child.pid}`);
-    expect((await run.exited).code).toBe(2);
+    expect((await run.exited).exitCode).toBe(2);
     expect(run.stderr()).toContain('SIGTERM: stopping the session');
     for (const pid of childPidsOf(sandbox)) expect(isAlive(pid)).toBe(false);
     expect(processesMentioning(sandbox.dir)).toEqual([]);
@@ -512,15 +474,15 @@ describe('SIGINT of a run', { timeout: 60_000 }, () => {
       { ...TWO_WORKERS, workers: [{ id: 'a', agent: 'claude', role: 'implementer' }, { id: 'b', agent: 'gemini', role: 'architect' }], limits: { killGraceMs: 3000 } },
       { default: { lines: 2, holdMs: 120_000, spawnChild: true } },
     );
-    const run = start(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server'], env);
-    const sid = await sessionOf(sandbox);
-    await waitFor(() => childPidsOf(sandbox).length === 2, 20_000, 'both agents and their children');
+    const run = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server'], env);
+    const sid = await waitForSession(sandbox);
+    await poll(() => childPidsOf(sandbox).length === 2, 20_000, 'both agents and their children');
     const groups = procRecordsOf(sandbox).map((r) => r.pgid);
     expect(groups).toHaveLength(2);
 
     run.child.kill('SIGINT');
-    const { code } = await run.exited;
-    expect(code).toBe(2);
+    const { exitCode } = await run.exited;
+    expect(exitCode).toBe(2);
     expect(run.stdout()).toContain('SIGINT: stopping the session');
     expect(run.stdout()).toMatch(new RegExp(`Session ${sid} stopped .*the orchestrator received SIGINT`));
     for (const pgid of groups) expect(groupMembers(pgid)).toEqual([]);
@@ -540,21 +502,21 @@ describe('SIGINT of a run', { timeout: 60_000 }, () => {
       { task: 'stubborn', workers: [{ id: 'a', agent: 'claude', role: 'implementer' }], limits: { killGraceMs: 8000 }, sandbox: 'none' },
       { claude: { lines: 2, holdMs: 120_000, spawnChild: true, ignoreSigterm: true } },
     );
-    const run = start(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
-    await sessionOf(sandbox);
-    await waitFor(() => childPidsOf(sandbox).length === 1, 20_000, 'the agent and its child');
+    const run = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    await waitForSession(sandbox);
+    await poll(() => childPidsOf(sandbox).length === 1, 20_000, 'the agent and its child');
     const [record] = procRecordsOf(sandbox);
     run.child.kill('SIGINT');
-    await waitFor(() => run.stderr().includes('SIGINT: stopping the session'), 5000, 'the first SIGINT acknowledged');
+    await poll(() => run.stderr().includes('SIGINT: stopping the session'), 5000, 'the first SIGINT acknowledged');
     // The agent ignores SIGTERM, so the graceful stop would take 8 s; a person presses Ctrl-C again.
     expect(groupMembers((record as ProcRecord).pgid).length).toBeGreaterThan(0);
     const started = Date.now();
     run.child.kill('SIGINT');
-    const { code } = await run.exited;
-    expect(code).toBe(130);
+    const { exitCode } = await run.exited;
+    expect(exitCode).toBe(130);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(run.stderr()).toMatch(/SIGINT again: killed 1 process group\(s\)/);
-    await waitFor(() => groupMembers((record as ProcRecord).pgid).length === 0, 5000, 'the group gone');
+    await poll(() => groupMembers((record as ProcRecord).pgid).length === 0, 5000, 'the group gone');
     for (const pid of childPidsOf(sandbox)) expect(isAlive(pid)).toBe(false);
     expect(processesMentioning(sandbox.dir)).toEqual([]);
   });

@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import { probeBwrap } from '../../src/safety/bwrap-probe.js';
-import { eventsOfType, makeSandbox, readEvents, type Sandbox } from '../support/orchestrate.js';
+import { cleanupAfterTest, eventsOfType, readEvents, type Sandbox, type StartedCli, testSandbox } from '../support/orchestrate.js';
 import {
-  cleanupSandbox,
   cli,
   fakeChildren,
   groupMembers,
@@ -28,21 +27,13 @@ import {
   waitFor,
   waitForSession,
   writeSpec,
-  type BackgroundRun,
 } from './support-recovery.js';
 
 const bwrap = await probeBwrap();
 
-let sandbox: Sandbox | undefined;
-afterEach(async () => {
-  await cleanupSandbox(sandbox);
-  sandbox = undefined;
-});
+afterEach(cleanupAfterTest);
 
-function box(): Sandbox {
-  sandbox = makeSandbox({ git: true });
-  return sandbox;
-}
+const box = () => testSandbox({ git: true });
 
 function workerStates(events: OrchestratorEvent[], workerId: string): string[] {
   return eventsOfType(events, 'state').filter((e) => e.machine === 'worker' && e.id === workerId).map((e) => e.to);
@@ -82,7 +73,7 @@ function noneStopped(pgid: number): boolean {
   return members.length > 0 && members.every((m) => m.state !== 'T');
 }
 
-function serverOf(run: BackgroundRun, s: Sandbox): { url: string; token: string } {
+function serverOf(run: StartedCli, s: Sandbox): { url: string; token: string } {
   const url = /Dashboard: (http:\/\/[^/\s#]+)/.exec(run.stderr())?.[1];
   if (!url) throw new Error(`no dashboard URL printed:\n${run.stderr()}`);
   return { url, token: readFileSync(join(s.workspace, 'token'), 'utf8').trim() };
@@ -119,7 +110,7 @@ describe('pause / resume', () => {
     await waitFor('the group running again (R/S)', () => noneStopped(pgid) || groupMembers(pgid).length === 0, 5_000);
 
     const exit = await run.exited;
-    expect(exit.code, run.stderr()).toBe(0);
+    expect(exit.exitCode, run.stderr()).toBe(0);
     const events = readEvents(s.workspace, sid);
     expect(eventsOfType(events, 'recovery')).toHaveLength(0);
     expect(eventsOfType(events, 'blocker')).toHaveLength(0);
@@ -128,7 +119,7 @@ describe('pause / resume', () => {
     const [launch, ...more] = launchesOf(s, 'claude');
     expect(more).toHaveLength(0);
     // The wall time exceeded workerTimeoutSec: only the time it was not paused counted.
-    expect(exit.at - Date.parse(launch!.ts)).toBeGreaterThan(9_000);
+    expect(exit.exitedAt - Date.parse(launch!.ts)).toBeGreaterThan(9_000);
     expect(leftovers(s)).toEqual(NOTHING_LEFT);
   });
 
@@ -167,7 +158,7 @@ describe('pause / resume', () => {
 
     expect((await cli(s, ['stop', sid])).exitCode).toBe(0);
     const exit = await run.exited;
-    expect(exit.code, run.stderr()).toBe(2);
+    expect(exit.exitCode, run.stderr()).toBe(2);
     const events = readEvents(s.workspace, sid);
     expect(workerStates(events, 'a')).toEqual(['spawned', 'running.active', 'running.paused', 'running.active', 'running.stopping', 'stopped']);
     expect(workerStates(events, 'b')).toEqual(['spawned', 'running.active', 'running.stopping', 'stopped']);
@@ -189,7 +180,7 @@ describe('pause / resume', () => {
     await waitFor('w running again', () => noneStopped(pgid), 3_000);
     expect((await status(s, sid)).workers[0]?.status).toBe('running');
     expect((await cli(s, ['stop', sid])).exitCode).toBe(0);
-    expect((await run.exited).code).toBe(2);
+    expect((await run.exited).exitCode).toBe(2);
   });
 });
 
@@ -212,7 +203,7 @@ describe('inside bubblewrap ("sandbox": "bwrap")', () => {
 
     expect((await cli(s, ['stop', sid])).exitCode).toBe(0);
     const exit = await run.exited;
-    expect(exit.code, run.stderr()).toBe(2);
+    expect(exit.exitCode, run.stderr()).toBe(2);
     expect(groupMembers(pgid)).toEqual([]);
     expect(leftovers(s).mentioning).toEqual([]);
     const events = readEvents(s.workspace, sid);
@@ -239,9 +230,9 @@ describe('stop', () => {
     expect(isAlive(agentPid)).toBe(true);
 
     const exit = await run.exited;
-    expect(exit.code, run.stderr()).toBe(2);
+    expect(exit.exitCode, run.stderr()).toBe(2);
     // ... and only the SIGKILL after killGraceMs ended it.
-    expect(exit.at - askedAt).toBeGreaterThanOrEqual(1_400);
+    expect(exit.exitedAt - askedAt).toBeGreaterThanOrEqual(1_400);
     expect(isAlive(agentPid)).toBe(false);
     expect(leftovers(s)).toEqual(NOTHING_LEFT);
 
@@ -281,7 +272,7 @@ describe('SIGINT / SIGTERM of the orchestrator', () => {
 
     run.child.kill('SIGINT');
     const exit = await run.exited;
-    expect(exit.code, run.stderr()).toBe(2);
+    expect(exit.exitCode, run.stderr()).toBe(2);
     expect(run.stderr()).toContain('SIGINT: stopping the session (agents get SIGTERM, then SIGKILL after the grace period)');
     expect(run.stderr()).toMatch(new RegExp(`Session ${sid} stopped after \\S+ \\(the orchestrator received SIGINT\\)`));
     expect(run.stderr()).toMatch(/w\s+claude\/implementer\s+stopped/);
@@ -300,7 +291,7 @@ describe('SIGINT / SIGTERM of the orchestrator', () => {
     expect(stopped.exitCode, stopped.stderr).toBe(0);
     expect(stopped.stdout).toMatch(/asked orchestrator process \d+ .* to stop it/);
     const exit = await run.exited;
-    expect(exit.code, run.stderr()).toBe(2);
+    expect(exit.exitCode, run.stderr()).toBe(2);
     expect(run.stderr()).toContain('SIGTERM: stopping the session');
     expect(leftovers(s)).toEqual(NOTHING_LEFT);
   });
@@ -318,8 +309,8 @@ describe('SIGINT / SIGTERM of the orchestrator', () => {
     run.child.kill('SIGINT');
     const exit = await Promise.race([run.exited, sleep(3_000).then(() => null)]);
     expect(exit, 'the run did not end within 3 s of the second SIGINT (grace is 20 s)').not.toBeNull();
-    expect(exit!.at - secondAt).toBeLessThan(3_000);
-    expect(exit!.code).toBe(130);
+    expect(exit!.exitedAt - secondAt).toBeLessThan(3_000);
+    expect(exit!.exitCode).toBe(130);
     expect(run.stderr()).toMatch(/SIGINT again: killed 1 process group\(s\)/);
     await waitFor('nothing left', () => JSON.stringify(leftovers(s)) === JSON.stringify(NOTHING_LEFT), 2_000).catch(() => undefined);
     expect(leftovers(s)).toEqual(NOTHING_LEFT);
@@ -347,14 +338,15 @@ describe('blockers answered by a person', () => {
     expect(answered.stdout).toContain('b1: answered retry');
 
     const exit = await run.exited;
-    expect(exit.code, run.stderr()).toBe(0);
+    expect(exit.exitCode, run.stderr()).toBe(0);
     const events = readEvents(s.workspace, sid);
     const blockers = eventsOfType(events, 'blocker');
     expect(blockers.map((b) => [b.blockerId, b.kind, b.resolution?.choice ?? null])).toEqual([
       ['b1', 'AUTH_REQUIRED', null],
       ['b1', 'AUTH_REQUIRED', 'retry'],
     ]);
-    expect(blockers[1]!.resolution?.by).toBe('api');
+    // `orchestrate resolve` goes through the running server and says it was the CLI.
+    expect(blockers[1]!.resolution?.by).toBe('cli');
     expect(workerStates(events, 'w')).toEqual(['spawned', 'running.active', 'blocked', 'recovering.waiting', 'running.active', 'completed']);
     // codex printed thread.started before the 401: the retry continues that thread.
     const init = eventsOfType(events, 'agent').find((e) => e.kind === 'init' && e.at?.attempt === 1);
@@ -381,7 +373,7 @@ describe('blockers answered by a person', () => {
     const answered = await cli(s, ['resolve', sid, 'b1', 'skip']);
     expect(answered.exitCode, answered.stderr).toBe(0);
     const exit = await run.exited;
-    expect(exit.code, run.stderr()).toBe(0);
+    expect(exit.exitCode, run.stderr()).toBe(0);
 
     const events = readEvents(s.workspace, sid);
     expect(workerStates(events, 'a').at(-1)).toBe('skipped');
@@ -405,7 +397,7 @@ describe('blockers answered by a person', () => {
     const sid = await waitForSession(s);
     await openBlocker(s, sid, 'AUTH_REQUIRED');
     expect((await cli(s, ['resolve', sid, 'b1', 'retry'])).exitCode).toBe(0);
-    expect((await run.exited).code).toBe(0);
+    expect((await run.exited).exitCode).toBe(0);
 
     const gemini = launchesOf(s, 'gemini');
     expect(gemini[1]!.argv).toContain('--skip-trust');

@@ -11,7 +11,6 @@
  * Also: a lost agent is relaunched with native resume (fresh on resume_not_found); `orchestrate stop`
  * with no orchestrator ends the agents; a paused session stays paused (agents SIGSTOPped) across kill -9.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,69 +24,30 @@ import { EventLog } from '../../src/store/event-log.js';
 import { SessionStore, type ProcRecord } from '../../src/store/session-store.js';
 import {
   childPidsOf,
-  cleanupSandbox,
-  CLI,
+  cleanupAfterTest,
   eventsOfType,
-  fakeAgentEnv,
+  groupStopped,
   launches,
-  makeSandbox,
   poll,
   processesMentioning,
   readEvents,
-  ROOT,
   runCli,
+  sandboxWith,
   type Sandbox,
   sessionIds,
+  startCli,
+  type StartedCli,
+  waitForSession,
 } from '../support/orchestrate.js';
 
 // --- harness ------------------------------------------------------------------------------------------
 
-interface Orchestrator {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+afterEach(cleanupAfterTest);
 
-const running = new Set<ChildProcess>();
-/** The output of every orchestrator a test started, for failure messages. */
-const transcripts: Array<() => string> = [];
-const sandboxes: Sandbox[] = [];
-
-afterEach(async () => {
-  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  running.clear();
-  transcripts.length = 0;
-  for (const sandbox of sandboxes.splice(0)) await cleanupSandbox(sandbox);
-});
-
-function sandboxWith(spec: SessionSpecInput, config: object) {
-  const sandbox = makeSandbox({ git: true });
-  sandboxes.push(sandbox);
-  const specPath = join(sandbox.dir, 'spec.json');
-  writeFileSync(specPath, JSON.stringify(spec));
-  return { sandbox, specPath, env: fakeAgentEnv(sandbox, config) };
-}
-
-/** Start the orchestrator CLI as a child process we can kill at will. */
-function startOrchestrator(args: string[], env: Record<string, string>): Orchestrator {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => (stdout += d));
-  child.stderr?.on('data', (d) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  transcripts.push(() => `$ orchestrate ${args.join(' ')}\n${stdout.slice(-2000)}${stderr.slice(-2000)}`);
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-async function kill9(orchestrator: Orchestrator): Promise<void> {
+async function kill9(orchestrator: StartedCli): Promise<void> {
   orchestrator.child.kill('SIGKILL');
   expect((await orchestrator.exited).signal).toBe('SIGKILL');
 }
-
-const waitFor = poll;
 
 // --- reading a session while it runs (complete lines only) and after ---------------------------------
 
@@ -284,24 +244,17 @@ function startTrio(sandboxMode: 'none' | 'auto' = 'none') {
     writeFileSync(join(sandbox.target, '.git', 'info', 'exclude'), '.fake-agent-state/\n');
     env = { ...env, FAKE_AGENT_STATE_DIR: sandbox.stateDir };
   }
-  const orchestrator = startOrchestrator(['run', '--spec', made.specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+  const orchestrator = startCli(['run', '--spec', made.specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
   return { sandbox, env, orchestrator };
 }
 
 const bwrap = await probeBwrap();
 
-async function sessionOf(sandbox: Sandbox): Promise<string> {
-  return waitFor(() => {
-    const sid = sessionIds(sandbox.workspace)[0];
-    return sid && existsSync(join(sessionDirOf(sandbox, sid), 'session.json')) ? sid : null;
-  }, 20_000, () => `the session folder; output so far:\n${transcripts.map((t) => t()).join('\n')}`);
-}
-
 describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_000 }, () => {
   const whileAgentsRun = async (sandboxMode: 'none' | 'auto') => {
     const { sandbox, env, orchestrator } = startTrio(sandboxMode);
-    const sid = await sessionOf(sandbox);
-    await waitFor(() => agentEventCount(peekEvents(sandbox, sid), 'alpha') >= 10, 20_000, 'alpha printed 10 events');
+    const sid = await waitForSession(sandbox);
+    await poll(() => agentEventCount(peekEvents(sandbox, sid), 'alpha') >= 10, 20_000, 'alpha printed 10 events');
     await kill9(orchestrator);
     const kill = killPoint(sandbox, sid);
     const survivors = expectAgentsSurvived(sandbox, sid);
@@ -309,8 +262,8 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
 
     // While nobody watches: alpha finishes (its exit status is left in the exit file), gamma keeps printing.
     const gammaLines = stdoutLineCount(sandbox, sid, 'gamma');
-    await waitFor(() => readExitFile(join(sessionDirOf(sandbox, sid), 'agents', 'alpha.1.exit')), 20_000, 'alpha ended while the orchestrator was dead');
-    await waitFor(() => stdoutLineCount(sandbox, sid, 'gamma') >= gammaLines + 5, 20_000, 'gamma printed while the orchestrator was dead');
+    await poll(() => readExitFile(join(sessionDirOf(sandbox, sid), 'agents', 'alpha.1.exit')), 20_000, 'alpha ended while the orchestrator was dead');
+    await poll(() => stdoutLineCount(sandbox, sid, 'gamma') >= gammaLines + 5, 20_000, 'gamma printed while the orchestrator was dead');
     const gamma = procRecords(sandbox, sid, 'gamma')[0] as ProcRecord;
     expect(isSameProcessAlive(gamma.pid, gamma.startTime)).toBe(true);
     const unseen = stdoutLineCount(sandbox, sid, 'alpha') - agentEventCount(peekEvents(sandbox, sid), 'alpha');
@@ -337,9 +290,9 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
 
   it('(b) while a worker backs off: the restored backoff keeps its original deadline and the relaunch happens once', async () => {
     const { sandbox, env, orchestrator } = startTrio();
-    const sid = await sessionOf(sandbox);
+    const sid = await waitForSession(sandbox);
     // The snapshot (what resume restores) shows beta waiting out its backoff.
-    await waitFor(() => workerStatus(sandbox, sid, 'beta') === 'recovering.waiting', 20_000, 'beta in recovering.waiting in snapshot.json');
+    await poll(() => workerStatus(sandbox, sid, 'beta') === 'recovering.waiting', 20_000, 'beta in recovering.waiting in snapshot.json');
     await kill9(orchestrator);
     const kill = killPoint(sandbox, sid);
     expectAgentsSurvived(sandbox, sid);
@@ -365,9 +318,9 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
 
   it('(c) while a review round runs: the reviewer is re-attached, its verdict collected once, the round decides once', async () => {
     const { sandbox, env, orchestrator } = startTrio();
-    const sid = await sessionOf(sandbox);
+    const sid = await waitForSession(sandbox);
     const reviewer = 'r1-codex-alpha';
-    await waitFor(() => agentEventCount(peekEvents(sandbox, sid), reviewer) >= 5, 20_000, 'the reviewer printed 5 events');
+    await poll(() => agentEventCount(peekEvents(sandbox, sid), reviewer) >= 5, 20_000, 'the reviewer printed 5 events');
     await kill9(orchestrator);
     const kill = killPoint(sandbox, sid);
     expect(workerStatus(sandbox, sid, 'alpha')).toBe('reviewing');
@@ -375,7 +328,7 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     const survivors = expectAgentsSurvived(sandbox, sid);
     expect(survivors.map((r) => r.workerId)).toContain(reviewer);
     const reviewerLines = stdoutLineCount(sandbox, sid, reviewer);
-    await waitFor(() => stdoutLineCount(sandbox, sid, reviewer) >= reviewerLines + 3, 20_000, 'the reviewer printed while the orchestrator was dead');
+    await poll(() => stdoutLineCount(sandbox, sid, reviewer) >= reviewerLines + 3, 20_000, 'the reviewer printed while the orchestrator was dead');
 
     const events = await resumeAndCheck(sandbox, sid, env, kill);
     expect(procRecords(sandbox, sid, reviewer)).toHaveLength(1);
@@ -389,15 +342,15 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     const spec: SessionSpecInput = { task: 'lost and found', workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }], limits: { backoffBaseMs: 200 }, sandbox: 'none' };
     // Fresh launches succeed slowly; any resumed launch says the conversation is gone.
     const { sandbox, specPath, env } = sandboxWith(spec, { claude: { lines: 30, delayMs: 50, fail: 'resume_not_found' } });
-    const orchestrator = startOrchestrator(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
-    const sid = await sessionOf(sandbox);
-    await waitFor(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 5, 20_000, 'solo printed 5 events');
+    const orchestrator = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const sid = await waitForSession(sandbox);
+    await poll(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 5, 20_000, 'solo printed 5 events');
     await kill9(orchestrator);
     const kill = killPoint(sandbox, sid);
     const [record] = expectAgentsSurvived(sandbox, sid);
     // Its whole group dies with the orchestrator away: the wrapper too, so no exit status is left.
     signalGroup((record as ProcRecord).pgid, 'SIGKILL');
-    await waitFor(() => groupMembers((record as ProcRecord).pgid).length === 0, 5000, 'the agent group gone');
+    await poll(() => groupMembers((record as ProcRecord).pgid).length === 0, 5000, 'the agent group gone');
     expect(readExitFile(join(sessionDirOf(sandbox, sid), 'agents', 'solo.1.exit'))).toBeNull();
 
     const events = await resumeAndCheck(sandbox, sid, env, kill);
@@ -422,9 +375,9 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
   it('a torn last line (the orchestrator died mid-write) is cut when the session is resumed; nothing lost, seq gap-free', async () => {
     const spec: SessionSpecInput = { task: 'torn', workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }], sandbox: 'none' };
     const { sandbox, specPath, env } = sandboxWith(spec, { claude: { lines: 30, delayMs: 50 } });
-    const orchestrator = startOrchestrator(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
-    const sid = await sessionOf(sandbox);
-    await waitFor(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 5, 20_000, 'solo printed 5 events');
+    const orchestrator = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const sid = await waitForSession(sandbox);
+    await poll(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 5, 20_000, 'solo printed 5 events');
     await kill9(orchestrator);
     const kill = killPoint(sandbox, sid);
     // What a death in the middle of write(2) leaves: the start of the next event's line, no newline.
@@ -481,9 +434,9 @@ describe('orchestrate stop with no orchestrator running', { timeout: 60_000 }, (
       },
       { default: { lines: 2, holdMs: 120_000, spawnChild: true } },
     );
-    const orchestrator = startOrchestrator(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
-    const sid = await sessionOf(sandbox);
-    await waitFor(() => childPidsOf(sandbox).length === 2, 20_000, 'both agents spawned their child');
+    const orchestrator = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const sid = await waitForSession(sandbox);
+    await poll(() => childPidsOf(sandbox).length === 2, 20_000, 'both agents spawned their child');
     await kill9(orchestrator);
     const live = expectAgentsSurvived(sandbox, sid);
     expect(live).toHaveLength(2);
@@ -514,12 +467,6 @@ describe('orchestrate stop with no orchestrator running', { timeout: 60_000 }, (
 
 // --- paused stays paused --------------------------------------------------------------------------------
 
-/** Every member of a group is stopped (a wrapper stopped while its child was between vfork and exec is in D). */
-function groupStopped(pgid: number): boolean {
-  const members = groupMembers(pgid);
-  return members.length > 0 && members.every((m) => m.state === 'T' || (m.state === 'D' && members.some((c) => c.ppid === m.pid && c.state === 'T')));
-}
-
 /** A session paused through the running server's API (`orchestrate pause`), then its orchestrator killed -9. */
 async function pausedThenKilled() {
   const { sandbox, specPath, env } = sandboxWith(
@@ -527,16 +474,16 @@ async function pausedThenKilled() {
     { claude: { lines: 60, delayMs: 50 } },
   );
   const args = ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--port', '0'];
-  const orchestrator = startOrchestrator(args, env);
-  const sid = await sessionOf(sandbox);
-  await waitFor(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 3, 20_000, 'solo printed');
-  await waitFor(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.serverUrl, 20_000, 'the server in the lock');
+  const orchestrator = startCli(args, env);
+  const sid = await waitForSession(sandbox);
+  await poll(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 3, 20_000, 'solo printed');
+  await poll(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.serverUrl, 20_000, 'the server in the lock');
   const paused = await runCli(['pause', sid, '--workspace', sandbox.workspace], { env });
   expect(paused.exitCode, paused.stderr).toBe(0);
   expect(paused.stdout).toContain('session now paused');
   const record = procRecords(sandbox, sid, 'solo')[0] as ProcRecord;
-  await waitFor(() => groupStopped(record.pgid), 5000, 'the agent group SIGSTOPped');
-  await waitFor(() => view(sandbox, sid).state === 'paused', 5000, 'paused in snapshot.json');
+  await poll(() => groupStopped(record.pgid), 5000, 'the agent group SIGSTOPped');
+  await poll(() => view(sandbox, sid).state === 'paused', 5000, 'paused in snapshot.json');
   await kill9(orchestrator);
   return { sandbox, env, sid, record };
 }
@@ -547,8 +494,8 @@ describe('a paused session across kill -9 and resume', { timeout: 60_000 }, () =
     expect(groupStopped(record.pgid)).toBe(true);
     const lines = stdoutLineCount(sandbox, sid, 'solo');
 
-    const resumed = startOrchestrator(['resume', sid, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
-    await waitFor(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.pid === resumed.child.pid, 20_000, 'the resumed orchestrator holds the session');
+    const resumed = startCli(['resume', sid, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
+    await poll(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.pid === resumed.child.pid, 20_000, 'the resumed orchestrator holds the session');
     const status = await runCli(['status', sid, '--json', '--workspace', sandbox.workspace], { env });
     const statusView = JSON.parse(status.stdout) as SessionView;
     expect(statusView.state).toBe('paused');
@@ -569,14 +516,14 @@ describe('a paused session across kill -9 and resume', { timeout: 60_000 }, () =
 
   it('orchestrate resume SID (through the resumed server) continues the SIGSTOPped agent and the session completes', async () => {
     const { sandbox, env, sid, record } = await pausedThenKilled();
-    const resumed = startOrchestrator(['resume', sid, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
-    await waitFor(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.pid === resumed.child.pid, 20_000, 'the resumed orchestrator holds the session');
-    await waitFor(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.serverUrl, 20_000, 'its server');
+    const resumed = startCli(['resume', sid, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
+    await poll(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.pid === resumed.child.pid, 20_000, 'the resumed orchestrator holds the session');
+    await poll(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.serverUrl, 20_000, 'its server');
     const unpaused = await runCli(['resume', sid, '--workspace', sandbox.workspace], { env });
     expect(unpaused.exitCode, unpaused.stderr).toBe(0);
     expect(unpaused.stdout).toContain('session now running');
-    await waitFor(() => !groupStopped(record.pgid), 3000, 'the agent continued (SIGCONT)');
+    await poll(() => !groupStopped(record.pgid), 3000, 'the agent continued (SIGCONT)');
     const end = await Promise.race([resumed.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000))]);
-    expect(end?.code).toBe(0);
+    expect(end?.exitCode).toBe(0);
   });
 });

@@ -5,19 +5,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
-import { eventsOfType, makeSandbox, readEvents, type Sandbox } from '../support/orchestrate.js';
-import { FAST_LIMITS, cleanupSandbox, isAlive, launchesOf, leftovers, NOTHING_LEFT, oneWorkerSpec, runSession, startRun, waitFor, writeSpec } from './support-recovery.js';
+import { cleanupAfterTest, eventsOfType, readEvents, testSandbox } from '../support/orchestrate.js';
+import { FAST_LIMITS, isAlive, launchesOf, leftovers, NOTHING_LEFT, oneWorkerSpec, runSession, startRun, waitFor, writeSpec } from './support-recovery.js';
 
-let sandbox: Sandbox | undefined;
-afterEach(async () => {
-  await cleanupSandbox(sandbox);
-  sandbox = undefined;
-});
+afterEach(cleanupAfterTest);
 
-function box(): Sandbox {
-  sandbox = makeSandbox({ git: true });
-  return sandbox;
-}
+const box = () => testSandbox({ git: true });
 
 function finalState(events: OrchestratorEvent[], workerId: string): string | undefined {
   return eventsOfType(events, 'state').filter((e) => e.machine === 'worker' && e.id === workerId).at(-1)?.to;
@@ -78,7 +71,7 @@ describe('stall detection', () => {
     // While the second launch runs, nothing of the first one may be left.
     const first = await waitFor('the first codex launch', () => launchesOf(s, 'codex')[0]);
     const exit = await run.exited;
-    expect(exit.code, run.stderr()).toBe(0);
+    expect(exit.exitCode, run.stderr()).toBe(0);
 
     const events = readEvents(s.workspace);
     const recoveries = eventsOfType(events, 'recovery');
@@ -111,7 +104,7 @@ describe('stall detection', () => {
     })();
     const exit = await run.exited;
     await watch;
-    expect(exit.code, run.stderr()).toBe(0);
+    expect(exit.exitCode, run.stderr()).toBe(0);
     expect(eventsOfType(readEvents(s.workspace), 'recovery')[0]).toMatchObject({ signal: { kind: 'stalled' }, action: 'backoff_and_relaunch' });
     expect(overlap, 'the stalled agent was still alive when its replacement started').toBe(false);
   });

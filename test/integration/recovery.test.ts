@@ -10,19 +10,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import { SessionSpecSchema } from '../../src/domain/spec.js';
 import { SessionManager } from '../../src/runtime/session-manager.js';
-import { eventsOfType, makeSandbox, readEvents, type Sandbox } from '../support/orchestrate.js';
-import { FAST_LIMITS, agentEnv, cleanupSandbox, launchesOf, leftovers, NOTHING_LEFT, oneWorkerSpec, runSession, writeSpec } from './support-recovery.js';
+import { cleanupAfterTest, eventsOfType, readEvents, testSandbox } from '../support/orchestrate.js';
+import { FAST_LIMITS, agentEnv, launchesOf, leftovers, NOTHING_LEFT, oneWorkerSpec, runSession, writeSpec } from './support-recovery.js';
 
-let sandbox: Sandbox | undefined;
-afterEach(async () => {
-  await cleanupSandbox(sandbox);
-  sandbox = undefined;
-});
+afterEach(cleanupAfterTest);
 
-function box(options: { git?: boolean } = {}): Sandbox {
-  sandbox = makeSandbox(options);
-  return sandbox;
-}
+const box = (options: { git?: boolean } = {}) => testSandbox(options);
 
 /** The state a worker ended in, from the `state` events. */
 function finalState(events: OrchestratorEvent[], workerId: string): string | undefined {

@@ -7,27 +7,25 @@
  *   one concern -> LOG_WARNING (exit 0)                    two concerns -> PAUSE_AND_CLARIFY (answer, round 2)
  *   review.maxRounds caps the rounds; the default pairs and --agents filtering.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
+import type { SessionSpecInput } from '../../src/domain/spec.js';
 import type { SessionView } from '../../src/runtime/view.js';
 import {
-  cleanupSandbox,
-  CLI,
-  type CliResult,
+  cleanupAfterTest,
   eventsOfType,
-  fakeAgentEnv,
   launches,
-  makeSandbox,
+  poll,
   processesMentioning,
   readEvents,
-  ROOT,
   runCli,
+  sandboxWith,
   type Sandbox,
   sessionDir,
   sessionIds,
+  startCli,
 } from '../support/orchestrate.js';
 
 // --- helpers (kept in this file: only review*.test.ts files belong to this feature) -----------------------
@@ -70,9 +68,6 @@ const oneImplementer = (reviewers: string[], review: object = {}, extra: object 
 // A few seconds each on an idle machine; room for a loaded one (2 cores shared with other test runs).
 vi.setConfig({ testTimeout: 60_000 });
 
-const sandboxes: Sandbox[] = [];
-const children: ChildProcess[] = [];
-
 interface Harness {
   sandbox: Sandbox;
   env: Record<string, string>;
@@ -80,14 +75,8 @@ interface Harness {
 }
 
 function setup(spec: object | null, config: object): Harness {
-  const sandbox = makeSandbox({ git: true });
-  sandboxes.push(sandbox);
-  let specFile: string | null = null;
-  if (spec) {
-    specFile = join(sandbox.dir, 'spec.json');
-    writeFileSync(specFile, JSON.stringify(spec, null, 2));
-  }
-  return { sandbox, env: fakeAgentEnv(sandbox, config), specFile };
+  const { sandbox, specPath, env } = sandboxWith(spec as SessionSpecInput | null, config);
+  return { sandbox, env, specFile: spec ? specPath : null };
 }
 
 function runArgs(h: Harness, extra: string[] = ['--no-server']): string[] {
@@ -95,28 +84,6 @@ function runArgs(h: Harness, extra: string[] = ['--no-server']): string[] {
 }
 
 const run = (h: Harness, extra?: string[]) => runCli(runArgs(h, extra), { env: h.env, timeoutMs: 50_000 });
-
-/** Start `orchestrate` in the background (for runs a test talks to while they go). */
-function startCli(args: string[], env: Record<string, string>): { child: ChildProcess; result: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => (stdout += d));
-  child.stderr?.on('data', (d) => (stderr += d));
-  const result = new Promise<CliResult>((resolve) => child.on('exit', (exitCode, signal) => resolve({ exitCode, signal, stdout, stderr })));
-  return { child, result };
-}
-
-async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** The events of the (only) session so far; [] while the log does not exist yet or a line is half written. */
 function eventsSoFar(workspace: string): OrchestratorEvent[] {
@@ -142,18 +109,9 @@ const promptOf = (l: { persona: string; argv: string[] }) => (l.persona === 'gem
 const isReviewerLaunch = (l: { argv: string[] }) => l.argv.some((a) => a.includes(REVIEWER));
 
 const workerStatuses = (v: SessionView) => Object.fromEntries(v.workers.map((w) => [w.id, w.status]));
-const noAgentLeft = (h: Harness) => waitFor('no agent process left', () => processesMentioning(h.sandbox.dir).length === 0, 5_000);
+const noAgentLeft = (h: Harness) => poll(() => processesMentioning(h.sandbox.dir).length === 0, 5_000, 'no agent process left');
 
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 300));
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-  }
-  for (const sandbox of sandboxes.splice(0)) await cleanupSandbox(sandbox);
-});
+afterEach(cleanupAfterTest);
 
 // --- the tests ---------------------------------------------------------------------------------------------
 
@@ -263,27 +221,27 @@ describe('review decisions through the real CLI', () => {
       ],
       claude: IMPLEMENTER,
     });
-    const { result } = startCli(runArgs(h, []), h.env);
+    const { exited } = startCli(runArgs(h, []), h.env);
     const ws = h.sandbox.workspace;
 
-    const blocker = await waitFor('the CLARIFICATION_NEEDED blocker', () => eventsOfType(eventsSoFar(ws), 'blocker').find((b) => b.kind === 'CLARIFICATION_NEEDED'));
+    const blocker = await poll(() => eventsOfType(eventsSoFar(ws), 'blocker').find((b) => b.kind === 'CLARIFICATION_NEEDED'), 15_000, 'the CLARIFICATION_NEEDED blocker');
     const sid = sessionIds(ws)[0] as string;
     // The lock file in the session folder records the server URL the CLI talks to.
     const lock = JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as { serverUrl?: string };
     expect(lock.serverUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    await waitFor('the session to be paused', () => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'session' && e.to === 'paused'));
+    await poll(() => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'session' && e.to === 'paused'), 15_000, 'the session to be paused');
 
     const answered = await runCli(['resolve', sid, blocker.blockerId, 'answer', '--text', ANSWER, '--workspace', ws], { env: h.env });
     expect(answered.exitCode, answered.stderr).toBe(0);
     expect(answered.stdout).toContain('b1: answered answer');
 
-    const end = await result;
+    const end = await exited;
     expect(end.exitCode, end.stderr).toBe(0);
     const events = readEvents(ws);
 
     // The answer is recorded on the blocker.
     const resolved = eventsOfType(events, 'blocker').filter((b) => b.blockerId === 'b1' && b.resolution);
-    expect(resolved.map((b) => b.resolution)).toEqual([{ choice: 'answer', text: ANSWER, by: 'api' }]);
+    expect(resolved.map((b) => b.resolution)).toEqual([{ choice: 'answer', text: ANSWER, by: 'cli' }]);
 
     // The target's next launch is a native resume of its own agent session, prompted with the answer.
     const implSession = eventsOfType(events, 'agent').find((e) => e.workerId === 'impl' && e.kind === 'init');
@@ -331,17 +289,11 @@ describe('review decisions through the real CLI', () => {
     const ws = h.sandbox.workspace;
     const sid = sessionIds(ws)[0] as string;
 
-    const { result } = startCli(['resume', sid, '--workspace', ws, '--json'], h.env);
-    await waitFor('the resumed session\'s server in the lock file', () => {
-      try {
-        return (JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as { serverUrl?: string }).serverUrl;
-      } catch {
-        return undefined;
-      }
-    });
+    const { exited } = startCli(['resume', sid, '--workspace', ws, '--json'], h.env);
+    await poll(() => (JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as { serverUrl?: string }).serverUrl, 15_000, 'the resumed session\'s server in the lock file');
     const answered = await runCli(['resolve', sid, 'b1', 'answer', '--text', 'Say hello; a test is not needed.', '--workspace', ws], { env: h.env });
     expect(answered.exitCode, answered.stderr).toBe(0);
-    const end = await result;
+    const end = await exited;
     expect(end.exitCode, end.stderr).toBe(0);
     expect(eventsOfType(readEvents(ws), 'decision').map((d) => [d.roundId, d.decision])).toEqual([
       ['round-1', 'PAUSE_AND_CLARIFY'],
@@ -357,14 +309,14 @@ describe('review decisions through the real CLI', () => {
       rules: [reviewerSays('codex', concern('which greeting?')), reviewerSays('gemini', concern('no test')), { match: { agent: 'claude', resume: true }, scenario: { delayMs: 1, finalText: 'Changed as answered.' } }],
       claude: IMPLEMENTER,
     });
-    const { result } = startCli(runArgs(h, []), h.env);
+    const { exited } = startCli(runArgs(h, []), h.env);
     const ws = h.sandbox.workspace;
-    await waitFor('the clarification blocker', () => eventsOfType(eventsSoFar(ws), 'blocker').some((b) => b.kind === 'CLARIFICATION_NEEDED'));
+    await poll(() => eventsOfType(eventsSoFar(ws), 'blocker').some((b) => b.kind === 'CLARIFICATION_NEEDED'), 15_000, 'the clarification blocker');
     const sid = sessionIds(ws)[0] as string;
     const answered = await runCli(['resolve', sid, 'b1', 'answer', '--text', 'Use hello.', '--workspace', ws], { env: h.env });
     expect(answered.exitCode, answered.stderr).toBe(0);
 
-    const end = await result;
+    const end = await exited;
     expect(end.exitCode, end.stderr).toBe(0);
     const events = readEvents(ws);
     const decisions = eventsOfType(events, 'decision');

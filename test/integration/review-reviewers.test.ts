@@ -4,28 +4,27 @@
  * (everyPlanItems, manual through the server), and what a reviewer process is given (the git diff in its
  * prompt, read-only flags). Real `orchestrate run` (dist/cli.js) with fake agents on a git target.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import { renderStrictVerdictRequest, VERDICT_FORMAT } from '../../src/domain/prompts.js';
+import type { SessionSpecInput } from '../../src/domain/spec.js';
 import type { SessionView } from '../../src/runtime/view.js';
 import {
-  cleanupSandbox,
-  CLI,
-  type CliResult,
+  cleanupAfterTest,
   eventsOfType,
-  fakeAgentEnv,
   launches,
-  makeSandbox,
+  poll,
   processesMentioning,
   readEvents,
-  ROOT,
   runCli,
+  sandboxWith,
   type Sandbox,
   sessionDir,
   sessionIds,
+  startCli,
 } from '../support/orchestrate.js';
 
 // --- helpers (kept in this file: only review*.test.ts files belong to this feature) -----------------------
@@ -61,9 +60,6 @@ const oneImplementer = (reviewers: string[], review: object = {}, limits: object
 // A few seconds each on an idle machine; room for a loaded one (2 cores shared with other test runs).
 vi.setConfig({ testTimeout: 60_000 });
 
-const sandboxes: Sandbox[] = [];
-const children: ChildProcess[] = [];
-
 interface Harness {
   sandbox: Sandbox;
   env: Record<string, string>;
@@ -71,11 +67,8 @@ interface Harness {
 }
 
 function setup(spec: object, config: object): Harness {
-  const sandbox = makeSandbox({ git: true });
-  sandboxes.push(sandbox);
-  const specFile = join(sandbox.dir, 'spec.json');
-  writeFileSync(specFile, JSON.stringify(spec, null, 2));
-  return { sandbox, env: fakeAgentEnv(sandbox, config), specFile };
+  const { sandbox, specPath, env } = sandboxWith(spec as SessionSpecInput, config);
+  return { sandbox, env, specFile: specPath };
 }
 
 function runArgs(h: Harness, extra: string[] = ['--no-server']): string[] {
@@ -83,27 +76,6 @@ function runArgs(h: Harness, extra: string[] = ['--no-server']): string[] {
 }
 
 const run = (h: Harness, extra?: string[]) => runCli(runArgs(h, extra), { env: h.env, timeoutMs: 50_000 });
-
-function startCli(args: string[], env: Record<string, string>): { child: ChildProcess; result: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => (stdout += d));
-  child.stderr?.on('data', (d) => (stderr += d));
-  const result = new Promise<CliResult>((resolve) => child.on('exit', (exitCode, signal) => resolve({ exitCode, signal, stdout, stderr })));
-  return { child, result };
-}
-
-async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -141,18 +113,9 @@ const expectReadOnly = (l: Launch) => {
 };
 const agentSessionOf = (events: OrchestratorEvent[], workerId: string) =>
   (eventsOfType(events, 'agent').find((e) => e.workerId === workerId && e.kind === 'init') as { agentSessionId?: string } | undefined)?.agentSessionId;
-const noAgentLeft = (h: Harness) => waitFor('no agent process left', () => processesMentioning(h.sandbox.dir).length === 0, 5_000);
+const noAgentLeft = (h: Harness) => poll(() => processesMentioning(h.sandbox.dir).length === 0, 5_000, 'no agent process left');
 
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 300));
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-  }
-  for (const sandbox of sandboxes.splice(0)) await cleanupSandbox(sandbox);
-});
+afterEach(cleanupAfterTest);
 
 // --- the tests ---------------------------------------------------------------------------------------------
 
@@ -324,12 +287,12 @@ describe('triggers', () => {
       rules: [reviewerSays('codex', concern('which greeting?')), reviewerSays('gemini', concern('no test'))],
       claude: { ...IMPLEMENTER, plan: ['code', 'test'], holdMs: 800 },
     });
-    const { result } = startCli(runArgs(h, []), h.env);
+    const { exited } = startCli(runArgs(h, []), h.env);
     const ws = h.sandbox.workspace;
-    await waitFor('the clarification blocker', () => eventsOfType(eventsSoFar(ws), 'blocker').some((b) => b.kind === 'CLARIFICATION_NEEDED'));
+    await poll(() => eventsOfType(eventsSoFar(ws), 'blocker').some((b) => b.kind === 'CLARIFICATION_NEEDED'), 15_000, 'the clarification blocker');
     const answered = await runCli(['resolve', sessionIds(ws)[0] as string, 'b1', 'answer', '--text', ANSWER, '--workspace', ws], { env: h.env });
     expect(answered.exitCode, answered.stderr).toBe(0);
-    await within(result, 20_000, 'the end of the run');
+    await within(exited, 20_000, 'the end of the run');
     const gotAnswer = allLaunches(h).filter((l) => l.persona === 'claude' && promptOf(l).includes(ANSWER));
     expect(gotAnswer).toHaveLength(1);
   });
@@ -349,17 +312,11 @@ describe('triggers', () => {
       rules: [reviewerSays('codex', APPROVE), reviewerSays('gemini', concern('greet() is untested'))],
       claude: { ...IMPLEMENTER, holdMs: 3_000 },
     });
-    const { result } = startCli(runArgs(h, []), h.env);
+    const { exited } = startCli(runArgs(h, []), h.env);
     const ws = h.sandbox.workspace;
-    await waitFor('the implementer to run', () => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'worker' && e.id === 'impl' && e.to === 'running.active'));
+    await poll(() => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'worker' && e.id === 'impl' && e.to === 'running.active'), 15_000, 'the implementer to run');
     const sid = sessionIds(ws)[0] as string;
-    const lock = await waitFor('the server URL in the lock file', () => {
-      try {
-        return (JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as { serverUrl?: string }).serverUrl;
-      } catch {
-        return undefined;
-      }
-    });
+    const lock = await poll(() => (JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as { serverUrl?: string }).serverUrl, 15_000, 'the server URL in the lock file');
     expect(eventsOfType(eventsSoFar(ws), 'review')).toEqual([]);
 
     // The HTTP API the CLI uses: an unknown target is refused.
@@ -372,7 +329,7 @@ describe('triggers', () => {
     expect(asked.exitCode, asked.stderr).toBe(0);
     expect(asked.stdout).toContain(`review: sent to ${lock}`);
 
-    const end = await within(result, 20_000, 'the end of the run');
+    const end = await within(exited, 20_000, 'the end of the run');
     expect(end.exitCode, end.stderr).toBe(0);
     const events = readEvents(ws);
     const decisions = eventsOfType(events, 'decision');

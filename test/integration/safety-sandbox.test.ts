@@ -80,14 +80,14 @@ describe.runIf(probe.available)('agents inside bubblewrap', () => {
 
   it('the agent binary is validated before launch: a shell is refused, nothing runs', async () => {
     harness = await makeSafetyHarness({}, { env: { ORCHESTRATOR_CLAUDE_BIN: '/bin/sh' } });
-    const runtime = await harness.start({ task: 't', sandbox: 'bwrap', limits: { maxRestarts: 0 }, workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+    const runtime = await harness.start({ task: 't', sandbox: 'bwrap', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
     const refused = await waitFor(() => ofType(runtime, 'safety').find((e) => e.action === 'refuse'), 'the refusal');
     expect(refused).toMatchObject({ rule: 'launch-validation', workerId: 'w1' });
     expect(refused.detail).toMatch(/\/bin\/sh is a shell or launcher/);
-    // Today a thrown launch error is reported as `crashed` (RESTART_INTENSITY at maxRestarts 0); with the
-    // agent-process patch in docs/security.md it is INVALID_ARGS at once.
+    // A refusal is not a crash: retrying cannot help, so it is an INVALID_ARGS blocker at once, no restart.
     const blocker = await waitFor(() => runtime.view().blockers.find((b) => b.open), 'a blocker');
-    expect(['INVALID_ARGS', 'RESTART_INTENSITY']).toContain(blocker.kind);
+    expect(blocker.kind).toBe('INVALID_ARGS');
+    expect(ofType(runtime, 'recovery').map((r) => r.action)).toEqual(['escalate']);
     expect(blocker.message).toMatch(/refused to launch/);
     expect(harness.launches()).toEqual([]);
   });

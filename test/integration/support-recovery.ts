@@ -1,14 +1,27 @@
 /**
  * Helpers of the recovery and controls integration tests, on top of the shared test/support/orchestrate.ts:
  * a spec with small limits, `orchestrate run` as a background child, polling, /proc reads of process groups,
- * and a cleanup that SIGKILLs every process a test left (found by pid, pgid and the sandbox path).
+ * and what is left running. (The per-test cleanup is orchestrate.ts's cleanupAfterTest.)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import type { SessionView } from '../../src/runtime/view.js';
-import { CLI, ROOT, cleanupSandbox as cleanupShared, fakeAgentEnv, launches, processesMentioning, runCli, sessionDir, sessionIds, type CliResult, type Sandbox } from '../support/orchestrate.js';
+import {
+  fakeAgentEnv,
+  launches,
+  poll,
+  processesMentioning,
+  runCli,
+  sessionDir,
+  sessionIds,
+  startCli,
+  type CliResult,
+  type Sandbox,
+  type StartedCli,
+} from '../support/orchestrate.js';
+
+export { waitForSession } from '../support/orchestrate.js';
 
 /** Small limits so every recovery path runs in well under a second (the defaults wait for minutes). */
 export const FAST_LIMITS = { backoffBaseMs: 50, backoffMaxMs: 200, maxRetryWaitSec: 5, killGraceMs: 500 };
@@ -58,32 +71,10 @@ export function runSession(sandbox: Sandbox, config: object, spec: string, agent
   );
 }
 
-export interface BackgroundRun {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-}
-
 /** `orchestrate run` as a background child (with a server unless `--no-server` is in extraArgs). */
-export function startRun(sandbox: Sandbox, config: object, spec: string, extraArgs: string[] = []): BackgroundRun {
-  const child = spawn(process.execPath, [CLI, 'run', 'fix the bug', '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--spec', spec, ...extraArgs], {
-    cwd: ROOT,
-    env: { ...process.env, ...agentEnv(sandbox, config) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (err += d));
-  started.push(child);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-  );
-  return { child, stdout: () => out, stderr: () => err, exited };
+export function startRun(sandbox: Sandbox, config: object, spec: string, extraArgs: string[] = []): StartedCli {
+  return startCli(['run', 'fix the bug', '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--spec', spec, ...extraArgs], agentEnv(sandbox, config));
 }
-
-const started: ChildProcess[] = [];
 
 /** `orchestrate <args> --workspace <ws>` (status, pause, resume, stop, resolve). */
 export function cli(sandbox: Sandbox, args: string[]): Promise<CliResult> {
@@ -96,29 +87,11 @@ export async function status(sandbox: Sandbox, sessionId: string): Promise<Sessi
   return JSON.parse(result.stdout) as SessionView;
 }
 
-/** Poll until `check` returns a truthy value; fail with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000, everyMs = 25): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await sleep(everyMs);
-  }
-}
+/** poll() with the `what` first, as these tests read best. */
+export const waitFor = <T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000, everyMs = 25) => poll(check, timeoutMs, what, everyMs) as Promise<NonNullable<T>>;
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** The session id once the run created its folder. */
-export function waitForSession(sandbox: Sandbox): Promise<string> {
-  return waitFor('the session folder', () => sessionIds(sandbox.workspace)[0]);
 }
 
 /** Events of the session read straight from events.jsonl (a live session may have a torn last line). */
@@ -182,18 +155,6 @@ export function groupMembers(pgid: number): ProcInfo[] {
     if (info && info.pgrp === pgid) members.push(info);
   }
   return members;
-}
-
-/**
- * Everything a test may have left: the `orchestrate` children it started, every agent process group the
- * sessions recorded, the fake agents and their grandchildren, and anything whose command line names the
- * sandbox. SIGCONT first, so a paused group dies too. Then the temp folder goes.
- */
-export async function cleanupSandbox(sandbox: Sandbox | undefined): Promise<void> {
-  for (const child of started.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  await cleanupShared(sandbox);
 }
 
 /** Nothing of a sandbox runs any more: no process names it, no recorded group has a member, no grandchild lives. */

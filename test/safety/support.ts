@@ -3,7 +3,7 @@
  * whose agents are the fake agent (real processes), on temp folders; and waiting on a live session.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +12,10 @@ import { SessionSpecSchema, type SessionSpecInput } from '../../src/domain/spec.
 import { SessionManager } from '../../src/runtime/session-manager.js';
 import type { SessionRuntime } from '../../src/runtime/session-runtime.js';
 import { createSafetyFactory } from '../../src/safety/index.js';
+import { fakeAgentVars, readLaunches } from '../support/fake-agent.js';
+import { poll } from '../support/poll.js';
 
-export const FAKE_AGENT = fileURLToPath(new URL('../fixtures/fake-agent.mjs', import.meta.url));
+export { FAKE_AGENT } from '../support/fake-agent.js';
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
 export interface SafetyHarness {
@@ -43,11 +45,7 @@ export async function makeSafetyHarness(config: object, options: { env?: Record<
   const env: Record<string, string | undefined> = {
     ...process.env,
     HOME: home,
-    ORCHESTRATOR_CLAUDE_BIN: FAKE_AGENT,
-    ORCHESTRATOR_CODEX_BIN: FAKE_AGENT,
-    ORCHESTRATOR_GEMINI_BIN: FAKE_AGENT,
-    FAKE_AGENT_STATE_DIR: stateDir,
-    FAKE_AGENT_CONFIG: JSON.stringify(config),
+    ...fakeAgentVars(stateDir, config),
     ...options.env,
   };
   const safetyFor = await createSafetyFactory({ env, extraWritable: [stateDir], sampleMs: options.sampleMs ?? 500 });
@@ -60,10 +58,7 @@ export async function makeSafetyHarness(config: object, options: { env?: Record<
     stateDir,
     home,
     start: (spec) => manager.create(SessionSpecSchema.parse(spec), target),
-    launches: () => {
-      const path = join(stateDir, 'launches.jsonl');
-      return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
-    },
+    launches: () => readLaunches(stateDir),
     cleanup: async () => {
       await manager.stopAll('test cleanup');
       rmSync(root, { recursive: true, force: true });
@@ -79,16 +74,8 @@ export function ofType<T extends OrchestratorEvent['type']>(runtime: SessionRunt
   return events(runtime).filter((e): e is Extract<OrchestratorEvent, { type: T }> => e.type === type);
 }
 
-/** Poll until `probe` gives a value (no fixed sleeps: the session moves at the agents' pace). */
-export async function waitFor<T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+/** poll() with the `what` before the timeout (no fixed sleeps: the session moves at the agents' pace). */
+export const waitFor = <T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 20_000) => poll(probe, timeoutMs, what);
 
 export function openBlocker(runtime: SessionRuntime, kind: string) {
   return runtime.view().blockers.find((b) => b.open && b.kind === kind);

@@ -21,6 +21,7 @@ import {
   writeFileAtomic,
   type ProcRecord,
 } from '../../src/store/session-store.js';
+import { poll } from '../support/poll.js';
 
 const spec = SessionSpecSchema.parse({ task: 'fix the bug', workers: [{ id: 'impl', agent: 'claude', role: 'implementer' }] });
 
@@ -73,16 +74,6 @@ function runNode(script: string, args: string[] = []): Promise<{ child: ChildPro
     });
     child.on('exit', (code) => (output.includes('ready') ? undefined : reject(new Error(`script exited ${code} before ready: ${output}`))));
   });
-}
-
-async function waitForValue<T>(probe: () => T | null, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** Writes orchestrator.lock naming itself (pid + start time from /proc), like acquireLock, then lives `ms`. */
@@ -350,7 +341,7 @@ describe('orchestrator.lock', () => {
     // The lock writer exits at once; its parent (`sh` exec'ed into `sleep`) never reaps it: a zombie.
     const parent = spawn('/bin/sh', ['-c', `"${process.execPath}" -e "$0" "$1" 0 & exec sleep 30`, LOCK_WRITER, store.dir], { stdio: 'ignore' });
     children.add(parent);
-    const zombie = await waitForValue(() => {
+    const zombie = await poll(() => {
       if (!existsSync(join(store.dir, 'orchestrator.lock'))) return null;
       const { pid } = JSON.parse(readFileSync(join(store.dir, 'orchestrator.lock'), 'utf8')) as { pid: number };
       try {
@@ -358,7 +349,7 @@ describe('orchestrator.lock', () => {
       } catch {
         return null;
       }
-    });
+    }, 5000, 'the lock writer, a zombie');
     expect(zombie).toBeGreaterThan(0);
     expect(SessionStore.lockHolder(store.dir)).toBeNull();
   });

@@ -1,17 +1,24 @@
 /**
  * Running the real `orchestrate` CLI (dist/cli.js, built by `npm test` before vitest runs) against fake agents
- * in integration tests, and reading back what a session left on disk.
+ * in integration tests, to the end (runCli) or in the background (startCli), and reading back what a session
+ * left on disk. What a test started and made is cleaned up by cleanupAfterTest in its afterEach.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { groupMembers } from '../../src/actors/process-group.js';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
+import type { SessionSpecInput } from '../../src/domain/spec.js';
+import { fakeAgentVars, readLaunches, type FakeLaunch } from './fake-agent.js';
+import { poll } from './poll.js';
+
+export { FAKE_AGENT } from './fake-agent.js';
+export { poll } from './poll.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'dist', 'cli.js');
-export const FAKE_AGENT = join(ROOT, 'test', 'fixtures', 'fake-agent.mjs');
 
 export interface Sandbox {
   /** A temp dir holding target/, workspace/ and state/ (the fake agent's memory). */
@@ -42,11 +49,7 @@ export function makeSandbox(options: { git?: boolean; files?: Record<string, str
 /** Environment that makes every agent the fake agent, configured by `config` (see test/fixtures/fake-agent.md). */
 export function fakeAgentEnv(sandbox: Sandbox, config: object = {}): Record<string, string> {
   return {
-    ORCHESTRATOR_CLAUDE_BIN: FAKE_AGENT,
-    ORCHESTRATOR_CODEX_BIN: FAKE_AGENT,
-    ORCHESTRATOR_GEMINI_BIN: FAKE_AGENT,
-    FAKE_AGENT_STATE_DIR: sandbox.stateDir,
-    FAKE_AGENT_CONFIG: JSON.stringify(config),
+    ...fakeAgentVars(sandbox.stateDir, config),
     // The fake's memory lives under the OS temp dir: writable inside the sandbox too (its /tmp is private).
     ORCHESTRATOR_SANDBOX_WRITABLE: sandbox.stateDir,
     NO_COLOR: '1',
@@ -83,6 +86,71 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
   });
 }
 
+/** `orchestrate` started in the background (startCli), for a test that talks to it while it runs. */
+export interface StartedCli {
+  child: ChildProcess;
+  /** Its output so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves (never rejects) when it exits: its exit code or signal, all its output, and when it exited (Date.now()). */
+  exited: Promise<CliResult & { exitedAt: number }>;
+  /** `$ orchestrate <args>` and the last 2000 characters of its stdout and of its stderr so far, for failure messages. */
+  transcript(): string;
+}
+
+/** Every CLI startCli started since the last stopStartedClis (a module per test file: vitest isolates them). */
+const startedClis = new Set<StartedCli>();
+
+/**
+ * Start `orchestrate <args>` in the background (argv array, no shell), `env` over this process's environment.
+ * Whatever still runs at the end of the test is stopped by stopStartedClis (cleanupAfterTest calls it).
+ */
+export function startCli(args: string[], env: Record<string, string>, options: { cwd?: string } = {}): StartedCli {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<CliResult & { exitedAt: number }>((resolve) =>
+    child.on('exit', (exitCode, signal) => resolve({ exitCode, signal, stdout, stderr, exitedAt: Date.now() })),
+  );
+  const started: StartedCli = {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    transcript: () => `$ orchestrate ${args.join(' ')}\n${stdout.slice(-2000)}${stderr.slice(-2000)}`,
+  };
+  startedClis.add(started);
+  return started;
+}
+
+/** The transcripts of every CLI started since the last stopStartedClis, for failure messages. */
+export function startedTranscripts(): string {
+  return [...startedClis].map((cli) => cli.transcript()).join('\n');
+}
+
+const isRunning = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+const exitsWithin = (cli: StartedCli, ms: number) => Promise.race([cli.exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
+
+/**
+ * For afterEach: SIGTERM every started CLI still running, SIGKILL those that have not exited `graceMs` later
+ * (and wait a little for them to go), then forget them all.
+ */
+export async function stopStartedClis(graceMs = 300): Promise<void> {
+  const clis = [...startedClis];
+  startedClis.clear();
+  await Promise.all(
+    clis.map(async (cli) => {
+      if (!isRunning(cli.child)) return;
+      cli.child.kill('SIGTERM');
+      if (await exitsWithin(cli, graceMs)) return;
+      if (isRunning(cli.child)) cli.child.kill('SIGKILL');
+      await exitsWithin(cli, 2_000);
+    }),
+  );
+}
+
 /** The ids of the sessions in a workspace, oldest first. */
 export function sessionIds(workspace: string): string[] {
   const dir = join(workspace, 'sessions');
@@ -91,6 +159,21 @@ export function sessionIds(workspace: string): string[] {
 
 export function sessionDir(workspace: string, sessionId = sessionIds(workspace).at(-1) ?? ''): string {
   return join(workspace, 'sessions', sessionId);
+}
+
+/**
+ * The id of the workspace's first session once its session.json exists (what a started `orchestrate run` is
+ * doing); on timeout the message holds the output of every CLI started so far.
+ */
+export function waitForSession(sandbox: Sandbox, timeoutMs = 20_000): Promise<string> {
+  return poll(
+    () => {
+      const sid = sessionIds(sandbox.workspace)[0];
+      return sid && existsSync(join(sessionDir(sandbox.workspace, sid), 'session.json')) ? sid : null;
+    },
+    timeoutMs,
+    () => `the session folder; output so far:\n${startedTranscripts()}`,
+  );
 }
 
 /** Every event of a session, checking on the way that seq is 1..N with no gap and no duplicate. */
@@ -111,9 +194,8 @@ export function eventsOfType<T extends OrchestratorEvent['type']>(events: Orches
 }
 
 /** The fake agent's record of its launches (argv, cwd, env it saw). */
-export function launches(sandbox: Sandbox): Array<{ persona: string; argv: string[]; launch: number; env: Record<string, string | null> }> {
-  const path = join(sandbox.stateDir, 'launches.jsonl');
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+export function launches(sandbox: Sandbox): FakeLaunch[] {
+  return readLaunches(sandbox.stateDir);
 }
 
 /** Live processes whose command line mentions `needle` (a temp dir path): for "nothing left running" checks. */
@@ -131,25 +213,6 @@ export function processesMentioning(needle: string): number[] {
     }
   }
   return pids;
-}
-
-/**
- * Poll until `probe` returns something truthy; a probe that throws (a file read while another process writes
- * it) is simply tried again. Fails with `what` (and the last error) after `timeoutMs`.
- */
-export async function poll<T>(probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs: number, what: string | (() => string)): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (error) {
-      lastError = ` (last error: ${(error as Error).message})`;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${typeof what === 'string' ? what : what()}${lastError}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 export interface ProcRecordLike {
@@ -186,6 +249,16 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Every member of a process group is stopped (SIGSTOP, state T). A group stopped right after the wrapper forked
+ * the agent holds the wrapper in `D` (vfork: it waits for its child to exec, and the child is stopped): that
+ * counts as stopped too.
+ */
+export function groupStopped(pgid: number): boolean {
+  const members = groupMembers(pgid);
+  return members.length > 0 && members.every((m) => m.state === 'T' || (m.state === 'D' && members.some((c) => c.ppid === m.pid && c.state === 'T')));
+}
+
 function killQuietly(target: number, signal: NodeJS.Signals): void {
   try {
     process.kill(target, signal);
@@ -209,4 +282,39 @@ export async function cleanupSandbox(sandbox: Sandbox | undefined): Promise<void
   for (const pid of pids) if (pid > 1 && isAlive(pid)) killQuietly(pid, 'SIGKILL');
   await poll(() => processesMentioning(sandbox.dir).length === 0, 5_000, () => `processes of ${sandbox.dir}: ${processesMentioning(sandbox.dir).join(' ')}`).catch(() => undefined);
   rmSync(sandbox.dir, { recursive: true, force: true });
+}
+
+// --- per test: what a test made and started, cleaned up in its afterEach -------------------------------------
+
+/** Sandboxes made by testSandbox (or sandboxWith) since the last cleanupAfterTest. */
+const testSandboxes: Sandbox[] = [];
+
+/** makeSandbox, cleaned up (its processes killed, its folder removed) by the next cleanupAfterTest. */
+export function testSandbox(options: Parameters<typeof makeSandbox>[0] = {}): Sandbox {
+  const sandbox = makeSandbox(options);
+  testSandboxes.push(sandbox);
+  return sandbox;
+}
+
+/**
+ * A testSandbox whose target is a git repository, `spec` (unless null) written to spec.json in it, and the
+ * environment that makes every agent the fake agent configured by `config`.
+ */
+export function sandboxWith(spec: SessionSpecInput | null, config: object): { sandbox: Sandbox; specPath: string; env: Record<string, string> } {
+  const sandbox = testSandbox({ git: true });
+  const specPath = join(sandbox.dir, 'spec.json');
+  if (spec) writeFileSync(specPath, JSON.stringify(spec));
+  return { sandbox, specPath, env: fakeAgentEnv(sandbox, config) };
+}
+
+/** Leave a sandbox out of cleanupAfterTest: one that a whole describe block reads (its caller removes it). */
+export function keepSandbox(sandbox: Sandbox): void {
+  const i = testSandboxes.indexOf(sandbox);
+  if (i >= 0) testSandboxes.splice(i, 1);
+}
+
+/** For afterEach: stop the CLIs the test started (stopStartedClis), then clean up its sandboxes (cleanupSandbox). */
+export async function cleanupAfterTest(): Promise<void> {
+  await stopStartedClis();
+  for (const sandbox of testSandboxes.splice(0)) await cleanupSandbox(sandbox);
 }

@@ -1,0 +1,34 @@
+/**
+ * The fake agent (test/fixtures/fake-agent.mjs, see test/fixtures/fake-agent.md) as every agent CLI: the
+ * environment that makes it so, and its record of its launches. Node built-ins only: the HTTP, browser, safety
+ * and integration harnesses all load it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const FAKE_AGENT = fileURLToPath(new URL('../fixtures/fake-agent.mjs', import.meta.url));
+
+/** Variables that make claude, codex and gemini the fake agent, configured by `config`, its memory in `stateDir`. */
+export function fakeAgentVars(stateDir: string, config: object): Record<string, string> {
+  return {
+    ORCHESTRATOR_CLAUDE_BIN: FAKE_AGENT,
+    ORCHESTRATOR_CODEX_BIN: FAKE_AGENT,
+    ORCHESTRATOR_GEMINI_BIN: FAKE_AGENT,
+    FAKE_AGENT_STATE_DIR: stateDir,
+    FAKE_AGENT_CONFIG: JSON.stringify(config),
+  };
+}
+
+export interface FakeLaunch {
+  persona: string;
+  argv: string[];
+  launch: number;
+  env: Record<string, string | null>;
+}
+
+/** The fake agent's record of its launches (argv, cwd, env it saw): launches.jsonl in its state dir. */
+export function readLaunches(stateDir: string): FakeLaunch[] {
+  const path = join(stateDir, 'launches.jsonl');
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as FakeLaunch) : [];
+}

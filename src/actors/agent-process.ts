@@ -177,7 +177,7 @@ class AgentRun {
   private async launch(): Promise<void> {
     const binary = this.host.resolveBinary(this.adapter);
     if ('error' in binary) {
-      this.fail({ kind: 'invalid_args', message: binary.error });
+      this.fail({ kind: 'agent_not_found', message: binary.error });
       return;
     }
     const prompt = await this.host.renderPrompt(this.input.prompt, this.input.launch);
@@ -200,7 +200,7 @@ class AgentRun {
     const launched = launchDetached(request);
     if (launched.pid <= 0) {
       const status = await launched.exited;
-      this.fail({ kind: 'invalid_args', message: `could not start ${request.file}: ${status.spawnError ?? 'spawn failed'}` });
+      this.fail({ kind: 'agent_not_found', message: `could not start ${request.file}: ${status.spawnError ?? 'spawn failed'}` });
       return;
     }
     const stat = readProcStat(launched.pid);

@@ -154,6 +154,7 @@ export const FAILURE_KINDS = [
   'resume_not_found',
   'stalled',
   'invalid_args',
+  'agent_not_found',
   'crashed',
 ] as const;
 export const FailureKindSchema = z.enum(FAILURE_KINDS);
@@ -259,6 +260,7 @@ export const BlockerKindSchema = z.enum([
   'PERMISSION_BLOCKER',
   'AUTH_REQUIRED',
   'INVALID_ARGS',
+  'AGENT_NOT_FOUND',
   'BUDGET_EXCEEDED',
   'QUOTA_EXCEEDED',
   'RESTART_INTENSITY',

@@ -13,6 +13,7 @@
  * | max_turns                                          | relaunch with native resume and a "continue" prompt       |
  * | resume_not_found                                   | relaunch fresh, without resume                            |
  * | auth, invalid_args                                 | blocker AUTH_REQUIRED / INVALID_ARGS with what to do      |
+ * | agent_not_found (no binary, or it cannot be run)   | blocker AGENT_NOT_FOUND: install it or point the env at it |
  *
  * Every relaunch counts against the restart intensity (src/domain/restart-intensity.ts).
  */
@@ -154,6 +155,13 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
         blocker: 'AUTH_REQUIRED',
         message: `${input.agent} is not authenticated: ${signal.message}`,
         action: `${LOGIN_HELP[input.agent] ?? `Authenticate ${input.agent}`}, then answer retry.`,
+      };
+    case 'agent_not_found':
+      return {
+        type: 'escalate',
+        blocker: 'AGENT_NOT_FOUND',
+        message: `${input.agent} could not be started: ${signal.message}`,
+        action: `Install ${input.agent} (\`orchestrate doctor\` says how) or set ORCHESTRATOR_${input.agent.toUpperCase()}_BIN to its path, then answer retry; or skip this worker.`,
       };
     case 'invalid_args':
       return {

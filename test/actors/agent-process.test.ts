@@ -19,6 +19,7 @@ import type { OrchestratorEvent } from '../../src/domain/events.js';
 import { SessionSpecSchema } from '../../src/domain/spec.js';
 import { createProcessHost } from '../../src/runtime/process-host.js';
 import { SessionStore, type ProcRecord } from '../../src/store/session-store.js';
+import { groupStopped, poll } from '../support/orchestrate.js';
 
 const FAKE_AGENT = fileURLToPath(new URL('../fixtures/fake-agent.mjs', import.meta.url));
 const FOREVER = fileURLToPath(new URL('./fixtures/forever.mjs', import.meta.url));
@@ -49,29 +50,10 @@ afterEach(async () => {
   for (const parent of parents.splice(0)) parent.stop();
   for (const store of stores.splice(0)) if (!store.log.isClosed) store.close();
   for (const pgid of groups) signalGroup(pgid, 'SIGKILL');
-  for (const pgid of groups) await waitFor(() => groupMembers(pgid).length === 0, 5000, `group ${pgid} gone`);
+  for (const pgid of groups) await poll(() => groupMembers(pgid).length === 0, 5000, `group ${pgid} gone`);
   groups.clear();
   rmSync(root, { recursive: true, force: true });
 });
-
-async function waitFor<T>(probe: () => T | null | undefined | false, timeoutMs: number, what: string | (() => string)): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${typeof what === 'string' ? what : what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/**
- * Every member of the group is stopped. A group stopped right after the wrapper forked the agent holds the
- * wrapper in `D` (vfork: it waits for its child to exec, and the child is stopped): that counts as stopped too.
- */
-function groupStopped(pgid: number): boolean {
-  const members = groupMembers(pgid);
-  return members.length > 0 && members.every((m) => m.state === 'T' || (m.state === 'D' && members.some((c) => c.ppid === m.pid && c.state === 'T')));
-}
 
 function groupRunning(pgid: number): boolean {
   const members = groupMembers(pgid);
@@ -140,7 +122,7 @@ function orchestrator(scenario: object, actorInput = input(), env: Record<string
       store.close();
     },
     exited: () =>
-      waitFor(() => received.find((e) => e.type === 'PROCESS.EXITED') as (Extract<AgentProcessEvent, { type: 'PROCESS.EXITED' }> & { seqWhenReceived: number }) | undefined, 20_000, 'PROCESS.EXITED'),
+      poll(() => received.find((e) => e.type === 'PROCESS.EXITED') as (Extract<AgentProcessEvent, { type: 'PROCESS.EXITED' }> & { seqWhenReceived: number }) | undefined, 20_000, 'PROCESS.EXITED'),
   };
 }
 
@@ -223,25 +205,25 @@ describe('agentProcess: one launch', () => {
   it('commands sent before the launch is recorded (prompt still rendering) are applied once it is', async () => {
     const o = orchestrator({ lines: 3, holdMs: 30_000 });
     o.send({ type: 'PROCESS.PAUSE' });
-    const started = await waitFor(() => o.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
+    const started = await poll(() => o.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
     const pgid = (started as { pid: number }).pid;
-    await waitFor(() => groupStopped(pgid), 5000, () => `the group stopped: ${JSON.stringify(groupMembers(pgid))}`);
+    await poll(() => groupStopped(pgid), 5000, () => `the group stopped: ${JSON.stringify(groupMembers(pgid))}`);
   });
 
   it('PAUSE stops every member of the group, RESUME continues them, TERMINATE ends the group: outcome stopped', async () => {
     const o = orchestrator({ lines: 2, holdMs: 60_000, spawnChild: true });
-    const started = await waitFor(() => o.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
+    const started = await poll(() => o.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
     const pgid = (started as { pid: number }).pid;
-    await waitFor(() => groupMembers(pgid).length === 3, 10_000, 'wrapper, agent and its child');
+    await poll(() => groupMembers(pgid).length === 3, 10_000, 'wrapper, agent and its child');
     o.send({ type: 'PROCESS.PAUSE' });
-    await waitFor(() => groupStopped(pgid), 5000, () => `all stopped: ${JSON.stringify(groupMembers(pgid))}`);
+    await poll(() => groupStopped(pgid), 5000, () => `all stopped: ${JSON.stringify(groupMembers(pgid))}`);
     o.send({ type: 'PROCESS.RESUME' });
-    await waitFor(() => groupRunning(pgid), 5000, 'all running');
+    await poll(() => groupRunning(pgid), 5000, 'all running');
     o.send({ type: 'PROCESS.TERMINATE' });
     const exit = await o.exited();
     expect(exit.outcome).toBe('stopped');
     expect(exit.failure).toBeNull();
-    await waitFor(() => groupMembers(pgid).length === 0, 3000, 'the group gone');
+    await poll(() => groupMembers(pgid).length === 0, 3000, 'the group gone');
   });
 
   // The group's SIGTERM kills the /bin/sh wrapper (the group leader) at once, also when the agent ignores it:
@@ -249,9 +231,9 @@ describe('agentProcess: one launch', () => {
   // agent still ran, so a stopped session had a live agent and a stalled worker was relaunched beside it.)
   it('TERMINATE of an agent that ignores SIGTERM: PROCESS.EXITED only once the whole group is gone (SIGKILL after the grace period)', async () => {
     const o = orchestrator({ lines: 2, holdMs: 60_000, spawnChild: true, ignoreSigterm: true }, input({ killGraceMs: 1000 }));
-    const started = await waitFor(() => o.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
+    const started = await poll(() => o.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
     const pgid = (started as { pid: number }).pid;
-    await waitFor(() => groupMembers(pgid).length === 3, 10_000, 'wrapper, agent and its child');
+    await poll(() => groupMembers(pgid).length === 3, 10_000, 'wrapper, agent and its child');
     o.send({ type: 'PROCESS.TERMINATE' });
     const exit = await o.exited();
     const leftWhenReported = groupMembers(pgid).map((m) => `${m.pid} ${m.comm} ${m.state}`);
@@ -266,14 +248,14 @@ describe('agentProcess: one launch', () => {
     expect(exit.failure?.kind).toBe('stalled');
     const record = readRecords()[0] as ProcRecord;
     // (Right at PROCESS.EXITED an agent member may still be dying: see the TERMINATE product-bug test above.)
-    await waitFor(() => groupMembers(record.pgid).length === 0, 3000, 'the group gone');
+    await poll(() => groupMembers(record.pgid).length === 0, 3000, 'the group gone');
   });
 
-  it('an agent binary that cannot run is `invalid_args`, and nothing is launched', async () => {
+  it('an agent binary that cannot run is `agent_not_found`, and nothing is launched', async () => {
     writeFileSync(join(root, 'not-executable'), 'text');
     const o = orchestrator({}, input(), { ORCHESTRATOR_CLAUDE_BIN: join(root, 'not-executable') });
     const exit = await o.exited();
-    expect(exit.failure?.kind).toBe('invalid_args');
+    expect(exit.failure?.kind).toBe('agent_not_found');
     expect(exit.failure?.message).toContain('ORCHESTRATOR_CLAUDE_BIN');
     expect(readRecords()).toEqual([]);
   });
@@ -282,17 +264,17 @@ describe('agentProcess: one launch', () => {
 describe('agentProcess after an orchestrator crash (same input, new actor, store reopened)', () => {
   it('re-attaches to the live agent: no second launch, and it continues from the stored offset with no line lost or doubled', async () => {
     const first = orchestrator({ lines: 40, delayMs: 40 });
-    await waitFor(() => agentEvents().length >= 5, 10_000, 'five agent events');
+    await poll(() => agentEvents().length >= 5, 10_000, 'five agent events');
     const record = readRecords()[0] as ProcRecord;
     first.crash();
     const linesAtCrash = stdoutLines();
     // Nobody follows the agent now; it keeps printing.
-    await waitFor(() => stdoutLines() >= linesAtCrash + 3, 10_000, 'the agent printed while the orchestrator was down');
+    await poll(() => stdoutLines() >= linesAtCrash + 3, 10_000, 'the agent printed while the orchestrator was down');
     expect(isSameProcessAlive(record.pid, record.startTime)).toBe(true);
     const eventsBefore = agentEvents().length;
 
     const second = orchestrator({ lines: 40, delayMs: 40 });
-    const started = await waitFor(() => second.received.find((e) => e.type === 'PROCESS.STARTED'), 5000, 're-attached');
+    const started = await poll(() => second.received.find((e) => e.type === 'PROCESS.STARTED'), 5000, 're-attached');
     expect(started).toMatchObject({ attempt: 1, pid: record.pid, reattached: true });
     const exit = await second.exited();
     expect(exit).toMatchObject({ outcome: 'ok', exitCode: 0, failure: null });
@@ -308,9 +290,9 @@ describe('agentProcess after an orchestrator crash (same input, new actor, store
   ] as const)('an agent that %s while the orchestrator was down: the rest of its output, then its recorded exit status, classified', async (_, extra, outcome, kind) => {
     const scenario = { lines: 12, delayMs: 40, ...extra };
     const first = orchestrator(scenario);
-    await waitFor(() => first.received.some((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
+    await poll(() => first.received.some((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
     first.crash();
-    await waitFor(() => readExitFile(files().exit(1)), 10_000, 'the agent ended (exit file)');
+    await poll(() => readExitFile(files().exit(1)), 10_000, 'the agent ended (exit file)');
 
     const second = orchestrator(scenario);
     const exit = await second.exited();
@@ -326,7 +308,7 @@ describe('agentProcess after an orchestrator crash (same input, new actor, store
   it('lost: no exit status and its pid now belongs to another process (start time differs): crashed, and that process is left alone', async () => {
     const unrelated = spawn(process.execPath, [FOREVER], { stdio: 'ignore', detached: true });
     groups.add(unrelated.pid as number);
-    const stat = await waitFor(() => readProcStat(unrelated.pid as number), 5000, 'the unrelated process');
+    const stat = await poll(() => readProcStat(unrelated.pid as number), 5000, 'the unrelated process');
     // A launch record of attempt 1 whose pid was since reused by `unrelated`.
     const store = openStore();
     store.writeProcRecord(WORKER, { attempt: 1, pid: stat.pid, pgid: stat.pid, startTime: String(Number(stat.startTime) - 1), stdoutStart: 0, stderrStart: 0, launchedAt: new Date().toISOString(), argv: [FAKE_AGENT] });
@@ -345,45 +327,45 @@ describe('agentProcess after an orchestrator crash (same input, new actor, store
 
   it('re-attached to a live agent, TERMINATE still ends its whole group (it is not our child)', async () => {
     const first = orchestrator({ lines: 2, holdMs: 60_000, spawnChild: true });
-    const started = await waitFor(() => first.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
+    const started = await poll(() => first.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
     const pgid = (started as { pid: number }).pid;
-    await waitFor(() => groupMembers(pgid).length === 3, 10_000, 'wrapper, agent and its child');
+    await poll(() => groupMembers(pgid).length === 3, 10_000, 'wrapper, agent and its child');
     first.crash();
     const second = orchestrator({ lines: 2, holdMs: 60_000, spawnChild: true });
-    await waitFor(() => second.received.find((e) => e.type === 'PROCESS.STARTED'), 5000, 're-attached');
+    await poll(() => second.received.find((e) => e.type === 'PROCESS.STARTED'), 5000, 're-attached');
     second.send({ type: 'PROCESS.TERMINATE' });
     const exit = await second.exited();
     expect(exit.outcome).toBe('stopped');
-    await waitFor(() => groupMembers(pgid).length === 0, 3000, 'the group gone');
+    await poll(() => groupMembers(pgid).length === 0, 3000, 'the group gone');
     expect(launches()).toHaveLength(1);
   });
 
   it('re-attached to a SIGSTOPped (paused) agent, PROCESS.RESUME continues it', async () => {
     const first = orchestrator({ lines: 30, delayMs: 40 });
-    const started = await waitFor(() => first.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
+    const started = await poll(() => first.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
     const pgid = (started as { pid: number }).pid;
     first.send({ type: 'PROCESS.PAUSE' });
-    await waitFor(() => groupStopped(pgid), 5000, () => `stopped: ${JSON.stringify(groupMembers(pgid))}`);
+    await poll(() => groupStopped(pgid), 5000, () => `stopped: ${JSON.stringify(groupMembers(pgid))}`);
     first.crash();
 
     const second = orchestrator({ lines: 30, delayMs: 40 });
-    await waitFor(() => second.received.find((e) => e.type === 'PROCESS.STARTED'), 5000, 're-attached');
+    await poll(() => second.received.find((e) => e.type === 'PROCESS.STARTED'), 5000, 're-attached');
     expect(groupStopped(pgid)).toBe(true);
     second.send({ type: 'PROCESS.RESUME' });
-    await waitFor(() => groupRunning(pgid), 2000, 'the agent continued');
+    await poll(() => groupRunning(pgid), 2000, 'the agent continued');
   });
 
   // Same bug: the re-attached actor arms the stall timer although the agent is paused, so paused time counts.
   it('re-attached to a SIGSTOPped (paused) agent, the stall timer stands still', async () => {
     const first = orchestrator({ lines: 30, delayMs: 40 }, input({ stallTimeoutMs: 700 }));
-    const started = await waitFor(() => first.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
+    const started = await poll(() => first.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
     const pgid = (started as { pid: number }).pid;
     first.send({ type: 'PROCESS.PAUSE' });
-    await waitFor(() => groupStopped(pgid), 5000, () => `stopped: ${JSON.stringify(groupMembers(pgid))}`);
+    await poll(() => groupStopped(pgid), 5000, () => `stopped: ${JSON.stringify(groupMembers(pgid))}`);
     first.crash();
 
     const second = orchestrator({ lines: 30, delayMs: 40 }, input({ stallTimeoutMs: 700 }));
-    await waitFor(() => second.received.find((e) => e.type === 'PROCESS.STARTED'), 5000, 're-attached');
+    await poll(() => second.received.find((e) => e.type === 'PROCESS.STARTED'), 5000, 're-attached');
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(second.received.filter((e) => e.type === 'PROCESS.EXITED')).toEqual([]);
     expect(groupMembers(pgid).length).toBeGreaterThan(0);

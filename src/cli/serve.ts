@@ -2,8 +2,9 @@
  * The HTTP server as the CLI runs it: beside a session (`run`, `demo`, `resume`), or alone (`serve`).
  * Prints the dashboard URL (token in the fragment, which browsers never send) and where the token is.
  */
-import { dashboardUrl, startServer } from '../http/server.js';
-import { isLoopbackHost } from '../http/guards.js';
+import { dashboardUrl, startServer, type RunningServer } from '../http/server.js';
+import { hostForUrl, isLoopbackHost } from '../http/guards.js';
+import { UsageError } from '../domain/usage-error.js';
 import type { SessionManager } from '../runtime/session-manager.js';
 import { SessionLockedError } from '../store/session-store.js';
 import { EXIT_COMPLETED, EXIT_INTERRUPTED, killAllGroups } from './follow.js';
@@ -23,18 +24,62 @@ export async function startCliServer(
 ): Promise<CliServer | null> {
   if (!opts.server) return null;
   const out = opts.json ? process.stderr : process.stdout;
-  const server = await startServer({
-    manager,
-    workspace: manager.workspace,
-    host: opts.host,
-    port: opts.port,
-    logger: { warn: (message) => process.stderr.write(`${style.yellow('warning:')} ${message}\n`) },
-  });
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      manager,
+      workspace: manager.workspace,
+      host: opts.host,
+      port: opts.port,
+      logger: { warn: (message) => process.stderr.write(`${style.yellow('warning:')} ${message}\n`) },
+    });
+  } catch (error) {
+    const message = listenFailure(error, opts.host, opts.port);
+    if (message === null) throw error;
+    throw new UsageError(message);
+  }
   manager.serverUrl = server.url;
   out.write(`${style.bold('Dashboard')}: ${dashboardUrl(server.url, server.token)}\n`);
-  out.write(style.dim(`API: ${server.url}/api/v1 (Authorization: Bearer <token>; the token is in ${manager.workspace}/token)\n`));
+  const where = server.tokenFile ? `the token is in ${server.tokenFile}` : 'the token is ORCHESTRATOR_TOKEN';
+  out.write(style.dim(`API: ${server.url}/api/v1 (Authorization: Bearer <token>; ${where})\n`));
+  if (server.sharedWith) {
+    out.write(style.dim(`Another server of this workspace runs at ${server.sharedWith.url} (pid ${server.sharedWith.pid}): ${manager.workspace}/server.json names it${server.tokenFile ? '; both accept the same token' : ''}.\n`));
+  }
   if (!isLoopbackHost(opts.host)) out.write(`${style.yellow('warning:')} listening on ${opts.host}: reachable from the network\n`);
   return { url: server.url, hint: `Answer in the dashboard (${server.url}) or with \`orchestrate resolve <session> <blocker> <choice>\`.`, close: server.close };
+}
+
+/**
+ * Why the server could not listen, as one line that says what to do; null for an error that is not about
+ * listening (a bug: let it through). `--port 7420` in use, a --host that does not resolve or is not an address of
+ * this machine, a privileged port.
+ */
+export function listenFailure(error: unknown, host: string, port: number): string | null {
+  if (!(error instanceof Error)) return null;
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  const address = `${hostForUrl(host)}:${port}`;
+  const otherPort = 'choose another --port, or --port 0 for any free port';
+  const otherHost = 'pass an address of this machine to --host (default 127.0.0.1)';
+  switch (code) {
+    case 'EADDRINUSE':
+      return `${address} is in use (another orchestrate serve?); ${otherPort}`;
+    case 'EACCES':
+      return `cannot listen on ${address}: permission denied${port > 0 && port < 1024 ? ' (ports below 1024 need privileges)' : ''}; ${otherPort}`;
+    case 'ENOTFOUND':
+    case 'EAI_NONAME':
+    case 'EAI_FAIL':
+      return `cannot listen on ${host}: no such host or address (${code}); ${otherHost}`;
+    case 'EAI_AGAIN':
+      return `cannot listen on ${host}: its name could not be resolved now (${code}); ${otherHost}`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${host}: it is not an address of this machine (${code}); ${otherHost}`;
+    case 'EAFNOSUPPORT':
+      return `cannot listen on ${host}: this machine does not support its address family (${code}); ${otherHost}`;
+    case 'EINVAL':
+      return `cannot listen on ${address}: invalid address (${code}); ${otherHost}`;
+    default:
+      return syscall === 'listen' || syscall === 'getaddrinfo' || syscall === 'bind' ? `cannot listen on ${address}: ${error.message}` : null;
+  }
 }
 
 export interface ServeOptions {
@@ -73,7 +118,8 @@ export async function serveCommand(manager: SessionManager, opts: ServeOptions, 
         manager.detachAll();
         process.exit(EXIT_INTERRUPTED);
       }
-      process.stderr.write(`${signal}: stopping ${live.length} session(s) (again to kill their agents now)...\n`);
+      const running = live.filter((runtime) => !runtime.hasEnded()).length;
+      process.stderr.write(running > 0 ? `${signal}: stopping ${running} running session(s) (again to kill their agents now)...\n` : `${signal}: no session is running; exiting.\n`);
       await manager.stopAll(`the server received ${signal}`);
       await server.close();
       clearInterval(keepAlive);

@@ -2,8 +2,9 @@
  * The HTTP API as a Hono app, pure of listening (src/http/server.ts listens; tests use app.request).
  *
  * Order: security headers (on every answer, errors included) -> Host/Origin guard (403) -> bearer token on
- * /api (401) -> body limit (413) -> routes. Every error is JSON {error, details?}; onError turns anything
- * unexpected into a 500, which no bad input reaches (it is a 400/404/409 before that).
+ * /api (401) -> body limit (413) -> routes (a body that is not JSON: 415). A path no route has is a 404; a path
+ * some route has, asked with another method, is a 405 with `Allow`. Every error is JSON {error, details?};
+ * onError turns anything unexpected into a 500, which no bad input reaches (it is a 4xx before that).
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -57,9 +58,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route('/', eventRoutes(ctx));
   api.route('/', blockerRoutes(ctx));
   app.route('/api/v1', api);
-  app.route('/', pageRoutes(deps.staticDir));
+  app.route('/', pageRoutes(deps.staticDir, (sessionId) => deps.manager.has(sessionId)));
 
-  app.notFound((c) => errorResponse(c, new HttpError(404, `no route ${c.req.method} ${c.req.path}`)));
+  const methodsFor = routeMethods(app);
+  app.notFound((c) => {
+    const allow = methodsFor(c.req.path);
+    if (allow.length > 0) {
+      return errorResponse(
+        c,
+        new HttpError(405, `${c.req.method} is not allowed on ${c.req.path}; it takes ${allow.join(', ')}`, { allow }, { Allow: allow.join(', ') }),
+      );
+    }
+    return errorResponse(c, new HttpError(404, `no route ${c.req.method} ${c.req.path}`));
+  });
   app.onError((error, c) => {
     if (error instanceof HttpError) return errorResponse(c, error);
     if (error instanceof UsageError) return errorResponse(c, new HttpError(400, error.message));
@@ -73,4 +84,32 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/**
+ * The methods the app's routes take for a path (GET routes also take HEAD), from its route table: an answer
+ * for "this path exists, but not with that method". Middleware (method ALL) does not count.
+ */
+function routeMethods(app: Hono<AppEnv>): (path: string) => string[] {
+  let table: Array<{ method: string; pattern: RegExp }> | null = null;
+  return (path) => {
+    table ??= app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method.toUpperCase(), pattern: pathPattern(r.path) }));
+    const methods = new Set<string>();
+    for (const route of table) if (route.pattern.test(path)) methods.add(route.method);
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods];
+  };
+}
+
+/** A Hono route path as a RegExp: `:param` is one segment, a trailing `*` anything. */
+function pathPattern(path: string): RegExp {
+  const source = path
+    .split('/')
+    .map((segment) => {
+      if (segment === '*') return '.*';
+      if (segment.startsWith(':')) return '[^/]+';
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  return new RegExp(`^${source}$`);
 }

@@ -72,15 +72,24 @@ export function requireSession(ctx: ApiContext, sessionId: string): void {
   if (!ctx.manager.has(sessionId)) throw new HttpError(404, `no session ${sessionId} in this workspace`);
 }
 
-/** The session's runtime in this server, or a 409 telling how to get one. */
+/**
+ * The session's runtime in this server, or a 409 that says why there is none: the session has ended (nothing
+ * can run it again), or it is not running in this server (`orchestrate resume` first).
+ */
 export function liveRuntime(ctx: ApiContext, sessionId: string): SessionRuntime {
   const runtime = ctx.manager.get(sessionId);
-  if (!runtime) throw new HttpError(409, `session ${sessionId} is not running in this server; \`orchestrate resume ${sessionId}\` first`);
-  const end = runtime.endState();
-  if (end === 'completed' || end === 'stopped' || end === 'escalated') {
-    throw new HttpError(409, `session ${sessionId} has ended (${end}); start a new session instead`);
+  if (!runtime) {
+    const view = ctx.manager.view(sessionId);
+    if (view.outcome !== null) throw endedError(sessionId, view.outcome, view.state);
+    throw new HttpError(409, `session ${sessionId} is not running in this server; \`orchestrate resume ${sessionId}\` first`, { state: view.state, live: false });
   }
+  const end = runtime.endState();
+  if (end === 'completed' || end === 'stopped' || end === 'escalated') throw endedError(sessionId, end, stateValueToString(runtime.actor.getSnapshot().value));
   return runtime;
+}
+
+function endedError(sessionId: string, outcome: string, state: string): HttpError {
+  return new HttpError(409, `session ${sessionId} has ended (${outcome}); start a new session instead`, { state, outcome });
 }
 
 /** Send a command to a session, turning "no longer running" into a 409 rather than a 500. */

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 
 export class HttpError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 500,
     message: string,
     readonly details?: unknown,
     readonly headers?: Record<string, string>,
@@ -44,15 +44,29 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what:
   return result.data;
 }
 
+/** `application/json`, or a `+json` type such as `application/merge-patch+json`; parameters (charset) aside. */
+export function isJsonContentType(value: string): boolean {
+  const type = (value.split(';')[0] ?? '').trim().toLowerCase();
+  return type === 'application/json' || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(type);
+}
+
 /**
  * The request body as JSON. An empty body counts as `{}` when `optional` (the control routes take an optional
- * body); text that is not JSON is a 400, never a 500.
+ * body); text that is not JSON is a 400, never a 500. A body must come as `Content-Type: application/json`:
+ * anything else (text/plain, a form) is a 415, so that a cross-site "simple" request can never carry a command.
  */
 export async function readJson(c: Context, optional = false): Promise<unknown> {
+  const type = c.req.header('content-type');
+  if (type !== undefined && type.trim() !== '' && !isJsonContentType(type)) {
+    throw new HttpError(415, `the request body must be JSON: send Content-Type: application/json (not "${type.slice(0, 100)}")`);
+  }
   const text = await c.req.text();
   if (text.trim() === '') {
     if (optional) return {};
     throw new HttpError(400, 'the request body is empty; send a JSON object');
+  }
+  if (type === undefined || type.trim() === '') {
+    throw new HttpError(415, 'the request body must be JSON: send Content-Type: application/json');
   }
   try {
     return JSON.parse(text) as unknown;

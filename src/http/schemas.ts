@@ -74,6 +74,7 @@ export const ResolveBodySchema = z
   .strictObject({
     choice: BlockerChoiceSchema.describe('must be one of the blocker options'),
     text: z.string().max(20_000).optional().describe('the answer (required when choice is answer)'),
+    by: z.enum(['api', 'cli', 'dashboard']).default('api').describe('who answers, for the record ("answered retry by cli")'),
   })
   .refine((body) => body.choice !== 'answer' || (body.text !== undefined && body.text.trim() !== ''), {
     path: ['text'],

@@ -1,22 +1,25 @@
 /**
- * Listening: the app on a Node http server, bound to 127.0.0.1 unless told otherwise. Writes the token
- * (0600) and server.json into the workspace so the CLI and curl can find the server; prints nothing (the
- * CLI prints). close() ends the SSE streams, then idle connections, then forces the rest after a timeout,
- * so it returns even while browsers hold streams open.
+ * Listening: the app on a Node http server, bound to 127.0.0.1 unless told otherwise. Keeps the workspace's
+ * token (one per workspace, 0600, reused by every server of the workspace) and server.json (the live server)
+ * so the CLI and curl can find the server (src/http/workspace-files.ts); prints nothing (the CLI prints).
+ * close() ends the SSE streams, then idle connections, then forces the rest after a timeout, so it returns
+ * even while browsers hold streams open.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { UsageError, type SessionManager } from '../runtime/session-manager.js';
-import { writeFileAtomic } from '../store/session-store.js';
 import { createApp } from './app.js';
-import { generateToken, isValidToken } from './auth.js';
+import { isValidToken } from './auth.js';
 import type { Logger } from './context.js';
 import { HostPolicy, hostForUrl, isLoopbackHost, isWildcardHost } from './guards.js';
 import { HistoryIndex } from './history-index.js';
 import { SseHub, type SseLimits } from './sse.js';
+import { claimServerInfo, ownProcStartTime, releaseServerInfo, tokenPathOf, workspaceToken, type ServerInfo } from './workspace-files.js';
+
+export type { ServerInfo } from './workspace-files.js';
 
 export interface StartServerOptions {
   manager: SessionManager;
@@ -24,9 +27,12 @@ export interface StartServerOptions {
   host?: string;
   /** Default 0: a free port. */
   port?: number;
-  /** Default: ORCHESTRATOR_TOKEN, else 32 random bytes (base64url). */
+  /**
+   * Default: ORCHESTRATOR_TOKEN, else the workspace's token file when it is valid, else 32 new random bytes
+   * (base64url) written to it.
+   */
   token?: string;
-  /** Where `token` and `server.json` are written. */
+  /** Where `token` and `server.json` are kept. */
   workspace: string;
   heartbeatMs?: number;
   logger?: Logger;
@@ -42,29 +48,22 @@ export interface RunningServer {
   host: string;
   port: number;
   token: string;
+  /** `<workspace>/token` when it holds this server's token, else null (ORCHESTRATOR_TOKEN differs from it). */
+  tokenFile: string | null;
+  /** The live server that server.json was left to (it names another server of the workspace), else null. */
+  sharedWith: ServerInfo | null;
   close(): Promise<void>;
-}
-
-export interface ServerInfo {
-  pid: number;
-  host: string;
-  port: number;
-  url: string;
-  startedAt: string;
 }
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
-  const token = options.token ?? (process.env.ORCHESTRATOR_TOKEN?.trim() || generateToken());
-  if (!isValidToken(token)) {
+  const explicit = options.token ?? (process.env.ORCHESTRATOR_TOKEN?.trim() || undefined);
+  if (explicit !== undefined && !isValidToken(explicit)) {
     throw new UsageError('the token must be 1-512 characters of A-Z a-z 0-9 . _ ~ + / = - (it travels in a header and a URL)');
   }
-  if (!isLoopbackHost(host)) {
-    options.logger?.warn(
-      `listening on ${host}, not on loopback: anyone who can reach it and has the token can make agents run code on this machine`,
-    );
-  }
   const workspace = resolve(options.workspace);
+  mkdirSync(workspace, { recursive: true });
+  const { token, inFile } = workspaceToken(workspace, explicit, options.logger);
   const hosts = new HostPolicy(host);
   const streams = new SseHub();
   const history = new HistoryIndex(options.manager);
@@ -93,14 +92,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const port = (server.address() as AddressInfo).port;
   hosts.port = port;
   url = `http://${hostForUrl(isWildcardHost(host) ? '127.0.0.1' : host)}:${port}`;
+  // Only once it listens: a host it cannot bind is an error, not a warning followed by one.
+  if (!isLoopbackHost(host)) {
+    options.logger?.warn(
+      `listening on ${host}, not on loopback: anyone who can reach it and has the token can make agents run code on this machine`,
+    );
+  }
 
-  mkdirSync(workspace, { recursive: true });
-  const tokenPath = join(workspace, 'token');
-  writeFileAtomic(tokenPath, `${token}\n`, 0o600);
-  chmodSync(tokenPath, 0o600);
-  const info: ServerInfo = { pid: process.pid, host, port, url, startedAt: new Date().toISOString() };
-  const infoPath = join(workspace, 'server.json');
-  writeFileAtomic(infoPath, `${JSON.stringify(info, null, 2)}\n`);
+  const procStartTime = ownProcStartTime();
+  const info: ServerInfo = { pid: process.pid, ...(procStartTime ? { procStartTime } : {}), host, port, url, startedAt: new Date().toISOString() };
+  const sharedWith = claimServerInfo(workspace, info);
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -115,25 +116,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       void closed.then(() => {
         clearInterval(sweep);
         clearTimeout(force);
-        removeIfOurs(infoPath, info);
+        releaseServerInfo(workspace, info);
         done();
       });
     });
     return closing;
   };
 
-  return { url, host, port, token, close };
-}
-
-/** Another server may have started in the same workspace meanwhile: its server.json is not ours to remove. */
-function removeIfOurs(path: string, info: ServerInfo): void {
-  try {
-    if (!existsSync(path)) return;
-    const current = JSON.parse(readFileSync(path, 'utf8')) as Partial<ServerInfo>;
-    if (current.pid === info.pid && current.port === info.port) rmSync(path, { force: true });
-  } catch {
-    // unreadable: leave it
-  }
+  return { url, host, port, token, tokenFile: inFile ? tokenPathOf(workspace) : null, sharedWith, close };
 }
 
 /** The address to open in a browser: the token rides in the fragment, which the browser never sends. */

@@ -18,12 +18,16 @@ describe('createApp', () => {
     expect(errors).toEqual([['GET /api/v1/sessions failed', 'disk on fire']]);
   });
 
-  it('answers JSON 404 for unknown routes and methods', async () => {
+  it('answers JSON 404 for an unknown path, 405 with Allow for a known path asked with another method', async () => {
     const app = testApp(harness);
-    for (const [method, path] of [['GET', '/nope'], ['GET', '/api/v1/orchestrate'], ['DELETE', '/api/v1/sessions'], ['PUT', '/api/v1/orch_20260101_000000_abcd/pause']] as const) {
+    const unknown = await call(app, '/nope', { method: 'GET' });
+    expect(unknown.status).toBe(404);
+    expect(await json(unknown)).toEqual({ error: 'no route GET /nope' });
+    for (const [method, path, allow] of [['GET', '/api/v1/orchestrate', 'POST'], ['DELETE', '/api/v1/sessions', 'GET, HEAD'], ['PUT', '/api/v1/orch_20260101_000000_abcd/pause', 'POST']] as const) {
       const res = await call(app, path, { method });
-      expect(res.status, `${method} ${path}`).toBe(404);
-      expect(await json(res)).toEqual({ error: `no route ${method} ${path}` });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get('allow'), `${method} ${path}`).toBe(allow);
+      expect(await json(res)).toMatchObject({ error: `${method} is not allowed on ${path}; it takes ${allow}` });
     }
   });
 });

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { liveRuntime, requireSession, sendTo, sessionIdOf, type ApiContext, type AppEnv } from '../context.js';
 import { HttpError, parseOr400, readJson } from '../errors.js';
 import { BlockerIdParam, ResolveBodySchema } from '../schemas.js';
+import { checkAnswer } from '../../runtime/blocker-answer.js';
 
 export function blockerRoutes(ctx: ApiContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -12,23 +13,16 @@ export function blockerRoutes(ctx: ApiContext): Hono<AppEnv> {
     const blockerId = parseOr400(BlockerIdParam, c.req.param('id'), 'blocker id');
     const body = parseOr400(ResolveBodySchema, await readJson(c), 'body');
     requireSession(ctx, sessionId);
-    const blocker = ctx.manager.view(sessionId).blockers.find((b) => b.id === blockerId);
-    if (!blocker) throw new HttpError(404, `session ${sessionId} has no blocker ${blockerId}`);
-    if (!blocker.open) {
-      const by = blocker.resolution ? ` (${blocker.resolution.choice}${blocker.resolution.by ? ` by ${blocker.resolution.by}` : ''})` : '';
-      throw new HttpError(409, `blocker ${blockerId} was already answered${by}`);
-    }
-    if (!blocker.options.includes(body.choice)) {
-      const accepted = blocker.options.length ? `it accepts ${blocker.options.join(', ')}` : 'it accepts no answer (the session was stopped)';
-      throw new HttpError(409, `blocker ${blockerId} does not accept "${body.choice}": ${accepted}`, { options: blocker.options });
-    }
+    const check = checkAnswer(sessionId, ctx.manager.view(sessionId).blockers, blockerId, body.choice);
+    if (!check.ok) throw new HttpError(check.status, check.message, check.options ? { options: check.options } : undefined);
+    const blocker = check.blocker;
     const runtime = liveRuntime(ctx, sessionId);
     const state = sendTo(runtime, {
       type: 'RESOLVE',
       blockerId,
       choice: body.choice,
       ...(body.text !== undefined ? { text: body.text } : {}),
-      by: 'api',
+      by: body.by,
     });
     const after = runtime.view().blockers.find((b) => b.id === blockerId) ?? blocker;
     return c.json({ ok: true as const, state, blocker: after }, 202);

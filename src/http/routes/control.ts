@@ -1,9 +1,24 @@
-/** POST /api/v1/{sid}/pause | resume | stop | review: commands to a live session. */
+/**
+ * POST /api/v1/{sid}/pause | resume | stop | review: commands to a live session.
+ *
+ * A command the session would ignore in its current state is a 409 that says the state, never a 202 that does
+ * nothing: pausing a worker that is not running, resuming one that is not paused, pausing a paused session,
+ * reviewing a worker nobody reviews. The session machine's own transitions decide what the session accepts
+ * (`snapshot.can`); the worker's status decides what a worker accepts (see src/machines/worker.machine.ts:
+ * PAUSE is handled in running.active and recovering.waiting, RESUME in the two paused states).
+ */
 import { Hono, type Context } from 'hono';
+import { manualReviewRefusal } from '../../domain/review-targets.js';
 import type { SessionEvent } from '../../machines/session.machine.js';
+import type { WorkerView } from '../../runtime/view.js';
+import { stateValueToString, type SessionRuntime } from '../../runtime/session-runtime.js';
 import { liveRuntime, requireSession, sendTo, sessionIdOf, type ApiContext, type AppEnv } from '../context.js';
 import { HttpError, parseOr400, readJson } from '../errors.js';
 import { ReviewBodySchema, StopBodySchema, WorkerControlBodySchema } from '../schemas.js';
+
+/** The worker statuses in which a worker takes PAUSE, and RESUME. */
+const PAUSABLE = new Set<string>(['running', 'recovering']);
+const RESUMABLE = new Set<string>(['paused']);
 
 export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -17,12 +32,18 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
     }
     const runtime = liveRuntime(ctx, sessionId);
     const event: SessionEvent = body.workerId !== undefined ? { type, workerId: body.workerId } : { type };
+    if (body.workerId !== undefined) {
+      const worker = runtime.view().workers.find((w) => w.id === body.workerId);
+      if (worker) refuseWorkerCommand(type, worker);
+    }
+    refuseIgnored(runtime, event, type === 'PAUSE' ? 'pause' : 'resume');
     return c.json({ ok: true as const, state: sendTo(runtime, event) }, 202);
   };
 
   app.post('/:sid/pause', workerCommand('PAUSE'));
   app.post('/:sid/resume', workerCommand('RESUME'));
 
+  // STOP while the session is already stopping is accepted (202 `stopping`): stopping twice is not a mistake.
   app.post('/:sid/stop', async (c) => {
     const sessionId = sessionIdOf(c);
     const body = parseOr400(StopBodySchema, await readJson(c, true), 'body');
@@ -40,9 +61,59 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
       throw new HttpError(404, `session ${sessionId} has no worker ${body.target} to review`);
     }
     const runtime = liveRuntime(ctx, sessionId);
+    const refusal = manualReviewRefusal(runtime.store.meta.spec, body.target, runtime.view().rounds.length);
+    if (refusal) throw new HttpError(409, refusal.message, { reason: refusal.reason, reviewed: refusal.reviewed });
     const event: SessionEvent = body.target !== undefined ? { type: 'REVIEW', target: body.target } : { type: 'REVIEW' };
+    refuseIgnored(runtime, event, 'review');
     return c.json({ ok: true as const, state: sendTo(runtime, event) }, 202);
   });
 
   return app;
+}
+
+/** 409 unless the worker's status is one in which it takes the command. */
+function refuseWorkerCommand(type: 'PAUSE' | 'RESUME', worker: WorkerView): void {
+  const accepts = type === 'PAUSE' ? PAUSABLE : RESUMABLE;
+  if (accepts.has(worker.status)) return;
+  const verb = type === 'PAUSE' ? 'pause' : 'resume';
+  const need = type === 'PAUSE' ? 'only a running (or recovering) worker can be paused' : 'only a paused worker can be resumed';
+  throw new HttpError(409, `cannot ${verb} worker ${worker.id}: it ${describeWorker(worker)}; ${need}`, {
+    workerId: worker.id,
+    status: worker.status,
+    state: worker.state,
+  });
+}
+
+function describeWorker(worker: WorkerView): string {
+  switch (worker.status) {
+    case 'spawned':
+      return 'has not started yet (spawned)';
+    case 'completed':
+    case 'failed':
+    case 'stopped':
+    case 'skipped':
+      return `has ended (${worker.status})`;
+    case 'paused':
+      return 'is paused already';
+    case 'blocked':
+      return `is blocked${worker.blockerId ? ` (blocker ${worker.blockerId} waits for an answer)` : ''}`;
+    case 'reviewing':
+      return 'is done and waits for its review (reviewing)';
+    default:
+      return `is ${worker.status}`;
+  }
+}
+
+/** 409 when the session machine, in its current state, would ignore the event (no transition takes it). */
+function refuseIgnored(runtime: SessionRuntime, event: SessionEvent, verb: 'pause' | 'resume' | 'review'): void {
+  const snapshot = runtime.actor.getSnapshot();
+  if (snapshot.can(event)) return;
+  const state = stateValueToString(snapshot.value);
+  const sid = runtime.sessionId;
+  let message: string;
+  if (state === 'paused') message = verb === 'pause' ? `session ${sid} is paused already` : `session ${sid} is paused; resume it first`;
+  else if (state === 'waiting') message = `session ${sid} is waiting for a person (answer its blockers): nothing runs to ${verb}`;
+  else if (state === 'stopping') message = `session ${sid} is stopping`;
+  else message = `session ${sid} is ${state}: it takes no ${verb} now`;
+  throw new HttpError(409, message, { state });
 }

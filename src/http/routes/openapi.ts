@@ -62,11 +62,11 @@ const control = (action: string, ref: string, summary: string): Operation => ({
   params: sid,
   body: { ref, required: false },
   ok: { status: 202, description: 'sent; the session state after it', ref: 'ControlResponse' },
-  errors: [400, 401, 403, 404, 409, 413],
+  errors: [400, 401, 403, 404, 409, 413, 415],
 });
 
 export const OPERATIONS: Operation[] = [
-  { method: 'post', path: '/api/v1/orchestrate', summary: 'Start a session', body: { ref: 'OrchestrateBody', required: true }, ok: { status: 201, description: 'started', ref: 'OrchestrateResponse' }, errors: [400, 401, 403, 413] },
+  { method: 'post', path: '/api/v1/orchestrate', summary: 'Start a session', body: { ref: 'OrchestrateBody', required: true }, ok: { status: 201, description: 'started', ref: 'OrchestrateResponse' }, errors: [400, 401, 403, 413, 415] },
   { method: 'get', path: '/api/v1/sessions', summary: 'Every session of the workspace, newest first', ok: { status: 200, description: 'the sessions', ref: 'SessionsResponse' }, errors: [401, 403] },
   control('pause', 'WorkerControlBody', 'Pause the session, or one worker (its process group gets SIGSTOP)'),
   control('resume', 'WorkerControlBody', 'Resume the session, or one worker'),
@@ -100,12 +100,12 @@ export const OPERATIONS: Operation[] = [
     params: { ...sid, id: S.BlockerIdParam },
     body: { ref: 'ResolveBody', required: true },
     ok: { status: 202, description: 'answered', ref: 'ResolveResponse' },
-    errors: [400, 401, 403, 404, 409, 413],
+    errors: [400, 401, 403, 404, 409, 413, 415],
   },
   { method: 'get', path: '/api/v1/machines', summary: 'The session, worker and review machines as graphs (for the inspector)', ok: { status: 200, description: 'the graphs', ref: 'MachinesResponse' }, errors: [401, 403] },
   { method: 'get', path: '/api/v1/openapi.json', summary: 'This document', ok: { status: 200, description: 'OpenAPI 3.1' }, errors: [401, 403] },
   { method: 'get', path: '/', summary: 'The dashboard page (the token travels in the URL fragment)', ok: { status: 200, description: 'HTML', media: 'html' }, errors: [403], security: 'none' },
-  { method: 'get', path: '/inspect/{sid}', summary: 'The statechart inspector page of a session', params: sid, ok: { status: 200, description: 'HTML', media: 'html' }, errors: [400, 403], security: 'none' },
+  { method: 'get', path: '/inspect/{sid}', summary: 'The statechart inspector page of a session', params: sid, ok: { status: 200, description: 'HTML', media: 'html' }, errors: [400, 403, 404], security: 'none' },
   {
     method: 'get',
     path: '/assets/{path}',
@@ -122,8 +122,9 @@ const ERROR_TEXT: Record<number, string> = {
   401: 'missing or wrong bearer token',
   403: 'Host or Origin is not this server',
   404: 'no such session, worker, blocker or route',
-  409: 'not possible in the current state (session not live here, ended, blocker already answered or not accepting the choice)',
+  409: 'not possible in the current state (details say it): the session ended or is not live here, the worker or session does not take the command now, the target has no reviewers, the blocker was already answered or does not accept the choice',
   413: 'body larger than 1 MiB',
+  415: 'the body is not sent as Content-Type: application/json',
 };
 
 function components(registry: Record<string, Schema>, io: 'input' | 'output'): Record<string, unknown> {

@@ -1,5 +1,6 @@
 /**
- * The pages: GET / (dashboard), GET /inspect/{sid} (statechart inspector) and GET /assets/* (their files).
+ * The pages: GET / (dashboard), GET /inspect/{sid} (statechart inspector; 404 for an unknown session) and
+ * GET /assets/* (their files).
  * No token is needed to load them (the dashboard gets it in the URL fragment, which never reaches a server),
  * but the Host/Origin guard applies. Nothing here is loaded from the internet (CSP: 'self' only).
  */
@@ -33,14 +34,19 @@ const CONTENT_TYPES: Record<string, string> = {
 /** Files above this size are not served from assets/ (they would be read whole into memory). */
 const MAX_ASSET_BYTES = 16 * 1024 * 1024;
 
-export function pageRoutes(staticDir: string = STATIC_DIR): Hono<AppEnv> {
+/**
+ * `sessionExists` says whether a session id names a session of the workspace: the inspector of one that does
+ * not exist is a 404, like any other unknown thing.
+ */
+export function pageRoutes(staticDir: string = STATIC_DIR, sessionExists: (sessionId: string) => boolean = () => true): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const assetsDir = join(staticDir, 'assets');
 
   app.get('/', (c) => servePage(c, join(staticDir, 'index.html')));
 
   app.get('/inspect/:sid', (c) => {
-    parseOr400(SessionIdParam, c.req.param('sid'), 'session id');
+    const sessionId = parseOr400(SessionIdParam, c.req.param('sid'), 'session id');
+    if (!sessionExists(sessionId)) throw new HttpError(404, `no session ${sessionId} in this workspace`);
     return servePage(c, join(staticDir, 'inspect.html'));
   });
 

@@ -98,13 +98,19 @@ describe('stop', () => {
 });
 
 describe('sessions that are not here', () => {
-  it('409 for a session on disk that this server does not run', async () => {
-    runtime.send({ type: 'STOP' });
-    await runtime.waitForEnd();
+  it('409 for a session on disk that this server does not run: resume it first, or, once it ended, start a new one', async () => {
     harness.manager.detachAll();
     const res = await post(`/api/v1/${sid}/pause`);
     expect(res.status).toBe(409);
     expect((await json(res)).error).toBe(`session ${sid} is not running in this server; \`orchestrate resume ${sid}\` first`);
+
+    const resumed = harness.manager.resume(sid);
+    resumed.send({ type: 'STOP' });
+    await resumed.waitForEnd();
+    harness.manager.detachAll();
+    const ended = await post(`/api/v1/${sid}/stop`);
+    expect(ended.status).toBe(409);
+    expect((await json(ended)).error).toBe(`session ${sid} has ended (stopped); start a new session instead`);
   });
 
   it('404 for an unknown session, 400 for what is not a session id', async () => {

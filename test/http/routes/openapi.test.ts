@@ -31,7 +31,7 @@ describe('GET /api/v1/openapi.json', () => {
     expect(events.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(['path:sid', 'query:lastEventId', 'query:tail', 'query:token', 'header:Last-Event-ID']);
     expect(events.security).toEqual([{ bearerAuth: [] }, { tokenQuery: [] }]);
     expect(doc.paths['/']!.get!.security).toEqual([]);
-    expect(Object.keys(doc.paths['/api/v1/{sid}/blockers/{id}']!.post!.responses)).toEqual(['202', '400', '401', '403', '404', '409', '413']);
+    expect(Object.keys(doc.paths['/api/v1/{sid}/blockers/{id}']!.post!.responses)).toEqual(['202', '400', '401', '403', '404', '409', '413', '415']);
     expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer' });
     const spec = doc.components.schemas.SessionSpec as { properties: Record<string, unknown>; required: string[] };
     // A request body is an input: fields with defaults are optional.

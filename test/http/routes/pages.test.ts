@@ -2,7 +2,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../../src/http/guards.js';
-import { call, json, makeHarness, removeTempDirs, tempDir, testApp } from '../helpers.js';
+import { call, json, makeHarness, removeTempDirs, startSession, tempDir, testApp } from '../helpers.js';
 
 const harness = makeHarness();
 const app = testApp(harness);
@@ -18,7 +18,10 @@ writeFileSync(join(staticDir, 'secret.txt'), 'outside the assets folder');
 symlinkSync(join(staticDir, 'secret.txt'), join(staticDir, 'assets', 'link.txt'));
 const custom = testApp(harness, { staticDir });
 
-afterAll(() => removeTempDirs());
+afterAll(async () => {
+  await harness.cleanup();
+  removeTempDirs();
+});
 
 describe('pages', () => {
   it('GET / serves static/index.html with the CSP and no token', async () => {
@@ -31,15 +34,22 @@ describe('pages', () => {
     expect(await res.text()).toMatch(/<title>/);
   });
 
-  it('GET /inspect/{sid} serves static/inspect.html; a bad sid is 400', async () => {
-    const res = await call(app, '/inspect/orch_20260101_000000_abcd', { token: null });
+  it('GET /inspect/{sid} serves static/inspect.html for a session there is; an unknown one is 404, a bad sid 400', async () => {
+    const sid = (await startSession(harness)).sessionId;
+    const res = await call(app, `/inspect/${sid}`, { token: null });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+    const unknown = await call(app, '/inspect/orch_20260101_000000_abcd', { token: null });
+    expect(unknown.status).toBe(404);
+    expect((await json(unknown)).error).toContain('orch_20260101_000000_abcd');
     expect((await call(app, '/inspect/..%2F..%2Fetc', { token: null })).status).toBe(400);
   });
 
   it('a missing page is a 404', async () => {
-    expect((await call(custom, '/inspect/orch_20260101_000000_abcd', { token: null })).status).toBe(404);
+    const sid = (await startSession(harness)).sessionId;
+    const res = await call(custom, `/inspect/${sid}`, { token: null });
+    expect(res.status).toBe(404);
+    expect((await json(res)).error).not.toContain(sid);
   });
 });
 

@@ -10,6 +10,8 @@ import { SessionStore, sessionsDir } from '../store/session-store.js';
 import type { AgentProcessInput } from '../actors/agent-process.js';
 import type { LaunchRequest } from '../actors/process-group.js';
 import { SessionRuntime, type RuntimeOptions } from './session-runtime.js';
+import { getAdapter } from '../agents/registry.js';
+import { findAgentBinary } from './binaries.js';
 import { buildSessionView, type SessionView } from './view.js';
 import { UsageError } from '../domain/usage-error.js';
 
@@ -71,6 +73,7 @@ export class SessionManager {
   async create(spec: SessionSpec, targetDir: string): Promise<SessionRuntime> {
     const dir = resolve(targetDir);
     if (!existsSync(dir)) throw new UsageError(`target directory ${dir} does not exist`);
+    this.checkAgents(spec);
     const safety = this.options.safetyFor?.(spec, dir, { workspace: this.workspace });
     const runtime = await SessionRuntime.create(spec, dir, this.runtimeOptions(safety));
     this.adopt(runtime);
@@ -93,7 +96,8 @@ export class SessionManager {
       runtime.detach();
       throw error;
     }
-    this.attachSafety(runtime, safety);
+    // An ended session is only being looked at (stop, resolve of a finished one): nothing runs, nothing to log.
+    if (!runtime.hasEnded()) this.attachSafety(runtime, safety);
     return runtime;
   }
 
@@ -197,7 +201,8 @@ export class SessionManager {
       outcome: view.outcome,
       live: this.live.has(sessionId),
       workers: view.workers.map((w) => ({ id: w.id, agent: w.agent, status: w.status, progress: w.progress })),
-      openBlockers: view.blockers.filter((b) => b.open).length,
+      // A session that ended takes no answers any more: its blockers are history, not questions.
+      openBlockers: view.outcome === null ? view.blockers.filter((b) => b.open).length : 0,
     };
   }
 
@@ -218,6 +223,22 @@ export class SessionManager {
       ...(inspectors.length > 0 ? { inspect: (runtime, input, payloads) => inspectors.forEach((f) => f(runtime, input, payloads)) } : {}),
       ...(this.options.inspector ? { inspector: this.options.inspector } : {}),
     };
+  }
+
+  /**
+   * Every agent the spec runs (its workers' and its reviewers') must be there before the session starts, or its
+   * first worker would only block on it: say which are missing and how to get them instead.
+   */
+  private checkAgents(spec: SessionSpec): void {
+    const env = this.options.env ?? process.env;
+    const agents = new Set([...spec.workers.map((w) => w.agent), ...spec.reviews.map((r) => r.reviewer)]);
+    const missing = [...agents].flatMap((agent) => {
+      const found = findAgentBinary(getAdapter(agent), env);
+      return 'error' in found ? [found.error] : [];
+    });
+    if (missing.length > 0) {
+      throw new UsageError(`${missing.join(' ')} (\`orchestrate doctor\` checks every agent; \`--agents\` or a spec chooses which ones a session uses)`);
+    }
   }
 
   /** After start: agents launch asynchronously (the prompt is rendered first), so nothing launched yet. */

@@ -144,6 +144,11 @@ export class SessionRuntime {
     return null;
   }
 
+  /** Final (completed, stopped, escalated): nothing of it runs any more. */
+  hasEnded(): boolean {
+    return this.actor.getSnapshot().status === 'done';
+  }
+
   get error(): Error | null {
     return this.failure;
   }

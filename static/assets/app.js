@@ -9,7 +9,7 @@ import { EventLog } from './events-log.js';
 import { renderRecoveries, renderReviews } from './reviews.js';
 import { renderSessions } from './sessions.js';
 import { SessionState } from './store.js';
-import { h, setText, startClock, stateTone, throttle, updatePill, updateTimeEl, usageText } from './util.js';
+import { h, setText, startClock, stateTone, throttle, updatePill, updateTimeEl, usageText, limitsText } from './util.js';
 
 const $ = (selector) => document.querySelector(selector);
 const views = { auth: $('#auth-view'), sessions: $('#sessions-view'), session: $('#session-view') };
@@ -208,7 +208,7 @@ function openSession(sid) {
     stop: (reason) => command('stop', reason ? { reason } : {}),
   };
   const answer = async (id, choice, text) => {
-    await post(`${path}/blockers/${encodeURIComponent(id)}`, text !== undefined && text !== '' ? { choice, text } : { choice });
+    await post(`${path}/blockers/${encodeURIComponent(id)}`, text !== undefined && text !== '' ? { choice, text, by: 'dashboard' } : { choice, by: 'dashboard' });
     resync();
   };
 
@@ -272,7 +272,8 @@ function render(state, answer, actions) {
   updateTimeEl($('#s-created'), view.createdAt);
   setText($('#s-target'), view.targetDir);
   $('#s-target').title = view.targetDir;
-  setText($('#s-usage'), usageText(view.usage) || 'no usage yet');
+  const limits = limitsText(view.limits);
+  setText($('#s-usage'), `${usageText(view.usage) || 'no usage yet'}${limits ? ` (${limits})` : ''}`);
   const live = $('#s-live');
   live.hidden = state.live;
   const stop = $('#s-stop-reason');

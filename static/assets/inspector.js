@@ -408,7 +408,7 @@ async function start() {
         lastSeq = e.seq;
       }
       if (e.type === 'state') scheduleRender(applyStateEvent(e).key);
-      else if (e.type === 'decision') {
+      else if (e.type === 'decision' && e.roundId !== 'none') {
         const actor = ensureActor('review', e.roundId);
         actor.decision = e.decision;
       }

@@ -2,12 +2,17 @@
 
 import { duration, fill, h, pill, reconcile, stateTone, timeEl } from './util.js';
 
+/** The roundId of the decision recorded when a requested review could not run. */
+const NOT_REVIEWED = 'none';
+
 /** Rounds, newest first: the view's rounds plus any the events mention. */
 export function renderReviews(container, state) {
   const rounds = new Map();
-  for (const r of state.view?.rounds ?? []) rounds.set(r.roundId, { ...r });
+  for (const r of state.view?.rounds ?? []) if (r.roundId !== NOT_REVIEWED) rounds.set(r.roundId, { ...r });
   for (const e of [...state.reviews, ...state.decisions]) {
-    if (!rounds.has(e.roundId)) rounds.set(e.roundId, { roundId: e.roundId, targets: [e.target], reason: '', decision: null });
+    // A review that did not happen (no reviewer for the target, or the round cap reached) is a note, not a round.
+    if (e.roundId === NOT_REVIEWED) rounds.set(`skipped-${e.seq}`, { roundId: `skipped-${e.seq}`, skipped: e, targets: [e.target], reason: '', decision: e.decision });
+    else if (!rounds.has(e.roundId)) rounds.set(e.roundId, { roundId: e.roundId, targets: [e.target], reason: '', decision: null });
   }
   const list = [...rounds.values()].sort((a, b) => roundNumber(b.roundId) - roundNumber(a.roundId));
   if (list.length === 0) {
@@ -21,6 +26,17 @@ export function renderReviews(container, state) {
     (r) => r.roundId,
     (r) => h('article', { class: 'round', 'data-round': r.roundId }),
     (el, r) => {
+      if (r.skipped) {
+        if (el.dataset.signature === 'skipped') return;
+        el.dataset.signature = 'skipped';
+        el.classList.add('skipped');
+        fill(
+          el,
+          h('header', { class: 'round-head' }, h('strong', {}, 'not reviewed'), h('span', { class: 'muted' }, ` · ${r.skipped.target}`), h('span', { class: 'spacer' }), timeEl(r.skipped.ts)),
+          h('p', { class: 'muted small' }, r.skipped.action),
+        );
+        return;
+      }
       const reviews = state.reviews.filter((e) => e.roundId === r.roundId);
       const decision = state.decisions.find((e) => e.roundId === r.roundId);
       const signature = `${reviews.length}|${decision?.seq ?? ''}|${r.decision ?? ''}|${r.targets.join(',')}`;

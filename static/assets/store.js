@@ -161,7 +161,7 @@ export class SessionState {
       case 'decision':
       case 'recovery':
         this.addHistory(e);
-        if (e.type === 'decision') {
+        if (e.type === 'decision' && e.roundId !== 'none') {
           const round = view.rounds.find((r) => r.roundId === e.roundId);
           if (round) round.decision = e.decision;
           else view.rounds.push({ roundId: e.roundId, targets: e.target.split(','), reason: '', decision: e.decision });

@@ -159,6 +159,15 @@ export function money(usd) {
 }
 
 /** "1.2k in · 340 out · $0.012" (parts that are unknown are left out). */
+/** The session's budget limits (view.limits.session), as the usage line shows them: 'limit $5.00 · 1M tokens'. */
+export function limitsText(limits) {
+  const session = limits?.session ?? {};
+  const parts = [];
+  if (session.maxCostUsd !== undefined) parts.push(money(session.maxCostUsd));
+  if (session.maxTokens !== undefined) parts.push(`${compact(session.maxTokens)} tokens`);
+  return parts.length ? `limit ${parts.join(' · ')}` : '';
+}
+
 export function usageText(usage) {
   if (!usage) return '';
   const parts = [];

@@ -86,6 +86,7 @@ describe('dashboard', () => {
       ],
       reviews: [{ reviewer: 'gemini', target: 'implementer', focus: 'implementation' }],
       review: { maxRounds: 1 },
+      limits: { session: { maxCostUsd: 5 } },
     });
     const sid = runtime.sessionId;
     // Hold the implementer still (SIGSTOP) until the page watches, whatever the machine's load.
@@ -124,6 +125,8 @@ describe('dashboard', () => {
       expect(await card(page, id).locator('[role="progressbar"]').getAttribute('aria-valuenow')).toBe('100');
     }
     await poll(() => card(page, 'implementer').locator('[data-field="usage"]').textContent()).toContain('$0.04');
+    // The session's usage beside its budget.
+    await poll(() => page.locator('#s-usage').textContent()).toMatch(/\$0\.0\d.*\(limit \$5\.00\)/);
     const seen = (await page.evaluate('window.progressSeen')) as number[];
     expect(seen.some((v) => v > 0 && v < 100), `progress values seen: ${seen.join(', ')}`).toBe(true);
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
@@ -243,7 +246,7 @@ describe('dashboard', () => {
     await blocker.locator('[data-choice="retry"]').click();
     await page.locator('#blockers-open [data-blocker="b1"]').waitFor({ state: 'detached' });
     expect(await page.locator('#blockers-panel').isHidden()).toBe(true);
-    await poll(() => page.locator('#blockers-done [data-blocker="b1"] [data-field="resolution"]').textContent()).toContain('retry by api');
+    await poll(() => page.locator('#blockers-done [data-blocker="b1"] [data-field="resolution"]').textContent()).toContain('retry by dashboard');
     await poll(() => sessionState(page).getAttribute('data-state'), { timeout: 20_000 }).toBe('completed');
     expect(await cardState(page, 'w1').textContent()).toBe('completed');
     expect(await card(page, 'w1').locator('[data-field="attempt"]').textContent()).toBe('attempt 2');

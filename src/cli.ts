@@ -11,6 +11,7 @@ import { KNOWN_AGENT_NAMES } from './agents/names.js';
 import { colorEnabled, createStyle } from './cli/style.js';
 import { completionScript } from './cli/completion.js';
 import { isUsageError } from './domain/usage-error.js';
+import { describeFsError } from './cli/fs-errors.js';
 import type { Actions } from './cli/actions.js';
 import type { ControlAction } from './cli/control.js';
 
@@ -59,7 +60,7 @@ export function buildProgram(): Command {
       .command('run')
       .description('run a session of agent workers on a target directory and follow it live')
       .argument('[task]', 'what the agents should do (required unless --spec gives it)')
-      .option('-C, --dir <dir>', 'target directory (the repository the agents work on)', process.cwd())
+      .addOption(new Option('-C, --dir <dir>', 'target directory (the repository the agents work on)').default(process.cwd(), 'the current directory'))
       .option('--spec <file>', 'session spec (JSON): workers, roles, reviews, limits, sandbox')
       .option('--agents <list>', `only workers of these agents, comma-separated (${KNOWN_AGENT_NAMES.join(', ')})`)
       .option('--workspace <dir>', 'where sessions are kept (default: $ORCHESTRATOR_WORKSPACE, else <dir>/.orchestrator)'),
@@ -118,14 +119,16 @@ export function buildProgram(): Command {
     cmd.action(async (sessionId: string, opts: { workspace?: string; worker?: string; reason?: string; target?: string }) => (await load()).control(action, sessionId, opts));
   }
 
-  program
-    .command('resolve')
-    .description('answer a blocker of a running session (retry, skip, stop, or answer a clarification with --text)')
-    .argument('<session>', 'session id')
-    .argument('<blocker>', 'blocker id (b1, b2 ...; see orchestrate status)')
-    .addArgument(new Argument('<choice>', 'the answer').choices(['retry', 'skip', 'stop', 'answer']))
-    .option('--text <text>', 'the answer to a clarification (choice "answer")')
-    .option('--workspace <dir>', 'where sessions are kept')
+  serverOptions(
+    program
+      .command('resolve')
+      .description('answer a blocker (retry, skip, stop, or answer a clarification with --text); a session nobody runs goes on here, as with resume')
+      .argument('<session>', 'session id')
+      .argument('<blocker>', 'blocker id (b1, b2 ...; see orchestrate status)')
+      .addArgument(new Argument('<choice>', 'the answer').choices(['retry', 'skip', 'stop', 'answer']))
+      .option('--text <text>', 'the answer to a clarification (choice "answer")')
+      .option('--workspace <dir>', 'where sessions are kept'),
+  )
     .action(async (...args: unknown[]) => (await load()).resolve(...(args as Parameters<Actions['resolve']>)));
 
   program
@@ -143,7 +146,8 @@ export function buildProgram(): Command {
   program
     .command('parse')
     .description('normalize an agent transcript (stdout JSONL) into events; with --exit-code, classify the run')
-    .requiredOption('--agent <agent>', `the CLI that printed it (${KNOWN_AGENT_NAMES.join(', ')})`)
+    .usage('--agent <agent> [options] [file]')
+    .addOption(new Option('--agent <agent>', `required: the CLI that printed it (${KNOWN_AGENT_NAMES.join(', ')})`).makeOptionMandatory())
     .argument('[file]', 'transcript file, or - for stdin', '-')
     .option('--exit-code <n>', 'exit code of the run: adds a last line, {"type":"exit"} or {"type":"failure","signal":...}', integer('--exit-code', 0, 255))
     .option('--stderr <file>', "the run's stderr, for the classification")
@@ -183,8 +187,35 @@ export async function main(argv = process.argv): Promise<void> {
       process.exitCode = EXIT_USAGE;
       return;
     }
+    // A path given on the command line that is missing, a folder, a file, or not ours (--workspace, --spec, -C ...).
+    const fsMessage = describeFsError(error);
+    if (fsMessage !== null) {
+      process.stderr.write(`${style.red('error:')} ${fsMessage}\n`);
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
     throw error;
   }
 }
+
+/**
+ * A reader that goes away (`orchestrate logs SID | head -3`) is no error: the output just has nowhere to go.
+ * Handled once for every command: one that follows something (a session, a log) listens for SIGTERM and winds
+ * down as on SIGTERM (a session is stopped, so nothing it started is left behind); any other exits at once,
+ * quietly. Node ignores SIGPIPE, so without this the next write would end in an "Error: write EPIPE" stack trace.
+ */
+function quietOnBrokenPipe(stream: NodeJS.WriteStream): void {
+  let broken = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    if (broken) return;
+    broken = true;
+    if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM', 'SIGTERM');
+    else process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
+}
+
+quietOnBrokenPipe(process.stdout);
+quietOnBrokenPipe(process.stderr);
 
 await main();

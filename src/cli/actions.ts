@@ -24,6 +24,26 @@ export interface ServerFlags {
   json?: boolean;
 }
 
+/** How the user ran us, for commands we suggest: `npx orchestrate` when npx (npm exec) started this process. */
+export function selfCommand(env: NodeJS.ProcessEnv = process.env): string {
+  return env.npm_command === 'exec' ? 'npx orchestrate' : 'orchestrate';
+}
+
+/** Resolves at the first SIGINT or SIGTERM (and keeps the process alive until then). */
+function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    const done = () => {
+      clearInterval(keepAlive);
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}
+
 export function createActions(style: Style) {
   async function managerFor(
     workspace: string,
@@ -99,14 +119,22 @@ export function createActions(style: Style) {
     info.write(`${style.bold('orchestrate demo')}: recorded agents on a copy of the example project in ${setup.projectDir}\n`);
     if (setup.gitNote) info.write(`${style.yellow('note:')} ${setup.gitNote}\n`);
     const server = await startCliServer(manager, opts, style);
+    const self = selfCommand();
     try {
       const runtime = await manager.create(demoSpec(), setup.projectDir);
       process.exitCode = await followSession(runtime, followOptions(opts, server?.hint));
+      info.write(`Project after the run: ${setup.projectDir} (try: cd ${setup.projectDir} && git diff && npm test)\n`);
+      if (server && !opts.json && process.stdout.isTTY && process.stdin.isTTY) {
+        // Whoever opened the dashboard link is still looking at it: keep it up until they are done.
+        info.write(`${style.bold('The dashboard stays up')} at ${server.url} to look around; press Ctrl-C to quit.\n`);
+        await untilInterrupted();
+      } else if (server) {
+        info.write(style.dim(`The dashboard closed with the demo. Browse the session again: ${self} serve --workspace ${setup.workspace}\n`));
+      }
+      info.write(style.dim(`Later: ${self} serve --workspace ${setup.workspace}   (or: ${self} logs ${runtime.sessionId} --workspace ${setup.workspace})\n`));
     } finally {
       await server?.close();
     }
-    info.write(`Project after the run: ${setup.projectDir} (try: cd ${setup.projectDir} && git diff && npm test)\n`);
-    info.write(style.dim(`Browse the session again: orchestrate serve --workspace ${setup.workspace}   (or: orchestrate logs <session> --workspace ${setup.workspace})\n`));
   }
 
   async function resume(sessionId: string, opts: ServerFlags & { workspace?: string; worker?: string }) {
@@ -118,9 +146,14 @@ export function createActions(style: Style) {
       return;
     }
     if (opts.worker) throw new UsageError(`session ${sessionId} is not running: \`orchestrate resume ${sessionId}\` restores all of it`);
-    const { followSession } = await following();
+    const { followSession, printEnded } = await following();
     const { startCliServer } = await serving();
     const manager = await managerFor(workspace, opts);
+    if (manager.view(sessionId).outcome !== null) {
+      // Nothing of it runs or can run again: say so, with its summary, and leave its log alone.
+      process.exitCode = printEnded(manager, sessionId, followOptions(opts, undefined));
+      return;
+    }
     const server = await startCliServer(manager, opts, style);
     try {
       const runtime = manager.resume(sessionId);
@@ -137,16 +170,41 @@ export function createActions(style: Style) {
     }
 
   async function status(sessionId: string | undefined, opts: { workspace?: string; json?: boolean }) {
-      const { SessionManager } = await sessions();
       const { statusCommand } = await import('./status-command.js');
-      const manager = new SessionManager({ workspace: resolveWorkspace(opts.workspace, undefined) });
-      statusCommand(manager, sessionId, { json: opts.json === true, out: process.stdout, style });
+      const { workspaceExists } = await import('./workspace.js');
+      const workspace = resolveWorkspace(opts.workspace, undefined);
+      // Read-only: a workspace that does not exist is not created (the manager would create it).
+      const manager = workspaceExists(workspace) ? new (await sessions()).SessionManager({ workspace }) : null;
+      statusCommand(manager, workspace, sessionId, { json: opts.json === true, out: process.stdout, style });
     }
 
-  async function resolve(sessionId: string, blockerId: string, choice: string, opts: { text?: string; workspace?: string }) {
+  async function resolve(sessionId: string, blockerId: string, choice: string, opts: Partial<ServerFlags> & { text?: string; workspace?: string }) {
       if (choice === 'answer' && !opts.text) throw new UsageError('an answer needs --text "..."');
-      const { resolveBlocker } = await controlling();
-      process.stdout.write(`${await resolveBlocker(resolveWorkspace(opts.workspace, undefined), sessionId, blockerId, choice, opts.text)}\n`);
+      const { findRunner, resolveBlocker } = await controlling();
+      const workspace = resolveWorkspace(opts.workspace, undefined);
+      if (findRunner(workspace, sessionId).kind !== 'none') {
+        process.stdout.write(`${await resolveBlocker(workspace, sessionId, blockerId, choice, opts.text)}\n`);
+        return;
+      }
+      // Nobody runs the session (it ended waiting for a person, say after `run --no-server`): an answer means
+      // "go on", so restore it here, answer, and run it on, as `resume` would.
+      const flags: ServerFlags = { server: true, port: 0, host: '127.0.0.1', ...opts };
+      const { checkAnswer } = await import('../runtime/blocker-answer.js');
+      const manager = await managerFor(workspace, flags);
+      const check = checkAnswer(sessionId, manager.view(sessionId).blockers, blockerId, choice);
+      if (!check.ok) throw new UsageError(check.message);
+      const { followSession } = await following();
+      const { startCliServer } = await serving();
+      const info = flags.json ? process.stderr : process.stdout;
+      const server = await startCliServer(manager, flags, style);
+      try {
+        const runtime = manager.resume(sessionId);
+        runtime.send({ type: 'RESOLVE', blockerId, choice: choice as 'retry' | 'skip' | 'stop' | 'answer', ...(opts.text ? { text: opts.text } : {}), by: 'cli' });
+        info.write(`${blockerId}: answered ${choice}; session ${sessionId} goes on here (Ctrl-C stops it)\n`);
+        process.exitCode = await followSession(runtime, followOptions(flags, server?.hint));
+      } finally {
+        await server?.close();
+      }
     }
 
   async function logs(sessionId: string, workerId: string | undefined, opts: { follow?: boolean; raw?: boolean; stderr?: boolean; json?: boolean; workspace?: string }) {
@@ -177,9 +235,14 @@ export function createActions(style: Style) {
   async function control(action: ControlAction, sessionId: string, opts: { workspace?: string; worker?: string; reason?: string; target?: string }) {
       const { controlSession, findRunner, stopOffline } = await controlling();
       const workspace = resolveWorkspace(opts.workspace, undefined);
-      if (action === 'stop' && findRunner(workspace, sessionId).kind === 'none') {
-        process.stdout.write(`${await stopOffline(await managerFor(workspace, {}), sessionId)}\n`);
-        return;
+      if (findRunner(workspace, sessionId).kind === 'none') {
+        const manager = await managerFor(workspace, {});
+        if (action === 'stop') {
+          process.stdout.write(`${await stopOffline(manager, sessionId)}\n`);
+          return;
+        }
+        const ended = manager.view(sessionId).outcome;
+        if (ended) throw new UsageError(`session ${sessionId} has already ended (${ended}): there is nothing to ${action}`);
       }
       const body: Record<string, string> = {
         ...(opts.worker ? { workerId: opts.worker } : {}),

@@ -74,7 +74,7 @@ export async function resolveBlocker(workspace: string, sessionId: string, block
         : `session ${sessionId} is not running; \`orchestrate resume ${sessionId}\` first, then answer (here, or in the dashboard)`,
     );
   }
-  await callServer(runner.server, 'POST', `/api/v1/${sessionId}/blockers/${blockerId}`, { choice, ...(text ? { text } : {}) });
+  await callServer(runner.server, 'POST', `/api/v1/${sessionId}/blockers/${blockerId}`, { choice, ...(text ? { text } : {}), by: 'cli' });
   return `${blockerId}: answered ${choice}`;
 }
 

@@ -11,6 +11,8 @@ import { agentRegistry } from '../agents/registry.js';
 import { findAgentBinary, which } from '../runtime/binaries.js';
 import { probeBwrap } from '../safety/bwrap-probe.js';
 import { SessionStore } from '../store/session-store.js';
+import { describeFsError } from './fs-errors.js';
+import { isServerAlive, readServerInfo, readTokenFile, serverInfoPathOf, tokenPathOf } from '../http/workspace-files.js';
 import type { Style } from './style.js';
 
 type Level = 'ok' | 'warn' | 'error';
@@ -36,18 +38,32 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
   checks.push({ name: 'node', level: major > 20 || (major === 20 && minor >= 19) ? 'ok' : 'error', detail: `v${process.versions.node}${major > 20 || (major === 20 && minor >= 19) ? '' : ' (needs >= 20.19)'}` });
   const git = which('git', env.PATH ?? '');
-  checks.push({ name: 'git', level: git ? 'ok' : 'warn', detail: git ? await versionOf(git, ['--version']) : 'not found: reviews cannot show a diff, codex needs --skip-git-repo-check' });
+  checks.push({ name: 'git', level: git ? 'ok' : 'warn', detail: git ? (await versionOf(git, ['--version'])).text : 'not found: reviews cannot show a diff, codex needs --skip-git-repo-check' });
+  let usableAgents = 0;
   for (const adapter of Object.values(agentRegistry)) {
     const bin = findAgentBinary(adapter, env);
     if ('error' in bin) {
-      checks.push({ name: adapter.name, level: 'warn', detail: bin.error });
+      checks.push({ name: adapter.name, level: 'warn', detail: `${bin.error}${INSTALL[adapter.name] ? ` (${INSTALL[adapter.name]})` : ''}` });
       continue;
     }
+    const version = await versionOf(bin.path, ['--version']);
+    if (!version.ok) {
+      checks.push({ name: adapter.name, level: 'warn', detail: `${bin.path} does not run: ${version.text}` });
+      continue;
+    }
+    usableAgents++;
     const credentials = credentialsOf(adapter.name, env, home);
     checks.push({
       name: adapter.name,
       level: credentials.found ? 'ok' : 'warn',
-      detail: `${bin.path} (${await versionOf(bin.path, ['--version'])}); credentials: ${credentials.detail}`,
+      detail: `${bin.path} (${version.text}); credentials: ${credentials.detail}`,
+    });
+  }
+  if (usableAgents === 0) {
+    checks.push({
+      name: 'agents',
+      level: 'error',
+      detail: `no agent CLI works, so no session can run: install at least one and log in (${Object.values(INSTALL).join('; ')}), or point ORCHESTRATOR_CLAUDE_BIN, ORCHESTRATOR_CODEX_BIN or ORCHESTRATOR_GEMINI_BIN at its binary`,
     });
   }
   if (process.getuid?.() === 0) {
@@ -69,10 +85,19 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
   return checks.some((c) => c.level === 'error') ? 1 : 0;
 }
 
-async function versionOf(bin: string, args: string[]): Promise<string> {
+/** How to install each agent CLI (the npm packages docs/compatibility.md tests with). */
+const INSTALL: Record<string, string> = {
+  claude: 'claude: npm install -g @anthropic-ai/claude-code',
+  codex: 'codex: npm install -g @openai/codex',
+  gemini: 'gemini: npm install -g @google/gemini-cli',
+};
+
+/** The version a binary prints; `ok` false when it cannot run at all (not executable, crashes, no exit 0). */
+async function versionOf(bin: string, args: string[]): Promise<{ ok: boolean; text: string }> {
   const result = await execa(bin, args, { reject: false, stdin: 'ignore', timeout: 10_000 });
   const text = `${String(result.stdout)}\n${String(result.stderr)}`.trim().split('\n').find((l) => /\d+\.\d+/.test(l));
-  return text?.trim().slice(0, 80) ?? (result.exitCode === 0 ? 'version unknown' : `--version failed (exit ${result.exitCode})`);
+  if (result.exitCode !== 0) return { ok: false, text: `--version failed (${result.exitCode === undefined ? (result.signal ?? result.shortMessage) : `exit ${result.exitCode}`})` };
+  return { ok: true, text: text?.trim().slice(0, 80) ?? 'version unknown' };
 }
 
 /** A hint, not a login: whether the usual places hold something. */
@@ -98,23 +123,30 @@ function credentialsOf(agent: string, env: Record<string, string | undefined>, h
 
 function workspaceChecks(workspace: string): Check[] {
   const checks: Check[] = [];
+  // Read-only: a workspace that does not exist is reported, not created.
+  let folder: boolean | null;
+  try {
+    folder = statSync(workspace).isDirectory();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return [{ name: 'workspace', level: 'error', detail: describeFsError(error, '', workspace) ?? `${workspace}: ${(error as Error).message}` }];
+    folder = null;
+  }
+  if (folder === null) return [{ name: 'workspace', level: 'ok', detail: `${workspace}: no such folder yet (the first run creates it)` }];
+  if (!folder) return [{ name: 'workspace', level: 'error', detail: `${workspace}: not a folder (sessions cannot be kept there)` }];
   const sessions = SessionStore.list(workspace);
   const live = sessions.filter((sid) => SessionStore.lockHolder(SessionStore.dirOf(workspace, sid)) !== null);
   checks.push({ name: 'workspace', level: 'ok', detail: `${workspace}: ${sessions.length} session(s), ${live.length} run by a live orchestrator` });
-  const tokenPath = join(workspace, 'token');
-  if (existsSync(tokenPath)) {
-    const mode = statSync(tokenPath).mode & 0o777;
-    checks.push({ name: 'token', level: mode & 0o077 ? 'error' : 'ok', detail: mode & 0o077 ? `${tokenPath} is readable by others (mode ${mode.toString(8)}): chmod 600 it` : `${tokenPath} (0600)` });
+  // As the servers judge them (src/http/workspace-files.ts): an invalid token file is replaced, not used.
+  const token = readTokenFile(tokenPathOf(workspace));
+  if (token.status === 'valid') checks.push({ name: 'token', level: 'ok', detail: `${tokenPathOf(workspace)} (0600, shared by the servers of this workspace)` });
+  if (token.status === 'invalid') {
+    checks.push({ name: 'token', level: 'warn', detail: `${tokenPathOf(workspace)} is not used: ${token.reason}; the next server writes a new token in its place` });
   }
-  const serverPath = join(workspace, 'server.json');
+  const serverPath = serverInfoPathOf(workspace);
   if (existsSync(serverPath)) {
-    try {
-      const info = JSON.parse(readFileSync(serverPath, 'utf8')) as { pid: number; url: string };
-      const alive = existsSync(`/proc/${info.pid}`);
-      checks.push({ name: 'server', level: 'ok', detail: alive ? `running at ${info.url} (pid ${info.pid})` : `stale server.json (pid ${info.pid} is gone)` });
-    } catch {
-      checks.push({ name: 'server', level: 'warn', detail: `${serverPath} is unreadable` });
-    }
+    const info = readServerInfo(serverPath);
+    if (!info) checks.push({ name: 'server', level: 'warn', detail: `${serverPath} is unreadable; the next server replaces it` });
+    else checks.push({ name: 'server', level: 'ok', detail: isServerAlive(info) ? `running at ${info.url} (pid ${info.pid})` : `stale server.json (pid ${info.pid} is gone; the next server replaces it)` });
   }
   return checks;
 }

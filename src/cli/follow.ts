@@ -4,6 +4,8 @@
  * and the exit code (0 completed, 2 it ended needing a person).
  */
 import type { SessionRuntime } from '../runtime/session-runtime.js';
+import type { SessionManager } from '../runtime/session-manager.js';
+import { SessionStore } from '../store/session-store.js';
 import { groupMembers, signalGroup } from '../actors/process-group.js';
 import { LiveView } from './live-view.js';
 import { renderSummary } from './summary.js';
@@ -79,10 +81,21 @@ export async function followSession(runtime: SessionRuntime, options: FollowOpti
     view?.stop();
   }
 
-  const summary = renderSummary(runtime.view(), runtime.store.log.readAfter(0).filter((e) => e.type !== 'agent' && e.type !== 'state'), runtime.store.dir, options.json ? noStyle(style) : style);
+  const summary = renderSummary(runtime.view(), runtime.store.log.readAfter(0).filter((e) => e.type !== 'agent'), runtime.store.dir, options.json ? noStyle(style) : style);
   (options.json ? err : out).write(`${summary}\n`);
   runtime.detach();
   return end === 'completed' ? EXIT_COMPLETED : EXIT_NEEDS_PERSON;
+}
+
+/** `resume` of a session that has ended: its summary from disk, and the exit code it ended with; nothing written. */
+export function printEnded(manager: SessionManager, sessionId: string, options: FollowOptions): number {
+  const view = manager.view(sessionId);
+  const style = options.json ? noStyle(options.style) : options.style;
+  const events = manager.readEvents(sessionId, 0).filter((e) => e.type !== 'agent');
+  const out = options.json ? options.err : options.out;
+  out.write(`${options.style.bold(`session ${sessionId} has already ended (${view.outcome})`)}: nothing to resume.\n`);
+  out.write(`${renderSummary(view, events, SessionStore.dirOf(manager.workspace, sessionId), style)}\n`);
+  return view.outcome === 'completed' ? EXIT_COMPLETED : EXIT_NEEDS_PERSON;
 }
 
 function waitUntilNotWaiting(runtime: SessionRuntime): Promise<void> {

@@ -3,9 +3,9 @@
  * with a line per worker (state, progress bar, last activity) redrawn in place. Elsewhere (pipes, CI logs):
  * the notable events and state changes only, one line each.
  */
-import type { OrchestratorEvent } from '../domain/events.js';
+import type { OrchestratorEvent, Usage } from '../domain/events.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
-import type { WorkerView } from '../runtime/view.js';
+import type { SessionView, WorkerView } from '../runtime/view.js';
 import { fit, type Style } from './style.js';
 
 const REDRAW_MS = 100;
@@ -132,10 +132,10 @@ export function stateColor(state: string, s: Style, pad = 0): string {
 export function describeNotable(event: OrchestratorEvent, s: Style): string | null {
   switch (event.type) {
     case 'state':
-      // A worker's birth (∅ -> spawned) is implied by its first real transition.
+      // A worker's birth (∅ -> spawned) is implied by its first real transition; review rounds show through
+      // their reviewers, reviews and decisions.
       if (event.machine === 'worker' && event.from === null) return null;
-      if (event.machine === 'worker') return `${s.dim(time(event.ts))} ${event.id}: ${event.from ?? '∅'} → ${stateColor(event.to, s)}${event.cause && event.cause !== 'xstate.init' ? s.dim(` (${event.cause})`) : ''}`;
-      if (event.machine === 'session') return `${s.dim(time(event.ts))} ${s.bold('session')}: ${event.from ?? '∅'} → ${stateColor(event.to, s)}`;
+      if (event.machine === 'worker' || event.machine === 'session') return describeState(event, s);
       return null;
     case 'recovery':
       return `${s.dim(time(event.ts))} ${s.yellow('↻ recovery')} ${event.workerId}: ${event.signal.kind} → ${event.action}${event.backoffMs ? ` in ${formatDuration(event.backoffMs)}` : ''}${event.change ? ` (${event.change})` : ''} ${s.dim(`attempt ${event.attempt}: ${event.signal.message.slice(0, 160)}`)}`;
@@ -159,13 +159,44 @@ export function describeNotable(event: OrchestratorEvent, s: Style): string | nu
   }
 }
 
+/**
+ * Any state change as one line: `session: ∅ → created`, `impl: ∅ → spawned`, `round-1: requesting → collecting
+ * (ROUND.LAUNCHED)`. The first state of a machine (from null, cause xstate.init) shows as `∅ → <state>`.
+ */
+export function describeState(event: Extract<OrchestratorEvent, { type: 'state' }>, s: Style): string {
+  const who = event.machine === 'session' ? s.bold('session') : event.id;
+  const cause = event.machine !== 'session' && event.cause && event.cause !== 'xstate.init' ? s.dim(` (${event.cause})`) : '';
+  return `${s.dim(time(event.ts))} ${who}: ${event.from ?? '∅'} → ${stateColor(event.to, s)}${cause}`;
+}
+
 function verdictColor(verdict: string, s: Style): string {
   return verdict === 'approve' ? s.green(verdict) : verdict === 'concern' ? s.yellow(verdict) : s.red(verdict);
 }
 
-function time(ts: string): string {
+/** The local time of an event, HH:MM:SS. */
+export function time(ts: string): string {
   const d = new Date(ts);
   return Number.isNaN(d.getTime()) ? '--:--:--' : d.toTimeString().slice(0, 8);
+}
+
+/**
+ * A worker's usage as status and the end-of-run summary show it: `2,482 tokens, $0.3184`, `18,744 tokens`,
+ * `$0.0100`, or '' when the agent reported none. Tokens: the agent's total, else input + output.
+ */
+export function formatUsage(usage: Usage): string {
+  const tokens = usage.totalTokens ?? ((usage.inputTokens ?? 0) + (usage.outputTokens ?? 0));
+  return [tokens > 0 ? `${tokens.toLocaleString('en-US')} tokens` : '', usage.costUsd !== undefined ? `$${usage.costUsd.toFixed(4)}` : ''].filter(Boolean).join(', ');
+}
+
+/**
+ * The budget and resource limits of a session's spec, as status shows them beside its usage: `session $5.00,
+ * 1,000,000 tokens; per worker $1.00; 2,048 MB RSS, 150% CPU`, or '' when the spec sets none.
+ */
+export function formatLimits(limits: SessionView['limits']): string {
+  const budget = (b: { maxCostUsd?: number; maxTokens?: number }) =>
+    [b.maxCostUsd !== undefined ? `$${b.maxCostUsd.toFixed(2)}` : '', b.maxTokens !== undefined ? `${b.maxTokens.toLocaleString('en-US')} tokens` : ''].filter(Boolean).join(', ');
+  const resources = [limits.maxRssMb !== undefined ? `${limits.maxRssMb.toLocaleString('en-US')} MB RSS` : '', limits.maxCpuPercent !== undefined ? `${limits.maxCpuPercent}% CPU` : ''].filter(Boolean).join(', ');
+  return [budget(limits.session ?? {}) && `session ${budget(limits.session ?? {})}`, budget(limits) && `per worker ${budget(limits)}`, resources && `per worker ${resources}`].filter(Boolean).join('; ');
 }
 
 export function formatDuration(ms: number): string {

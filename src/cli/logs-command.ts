@@ -1,17 +1,20 @@
 /**
  * `orchestrate logs SID [WORKER] [--follow] [--raw] [--stderr] [--json]`: a session's events as readable lines
  * (or JSONL), or a worker's raw agent output; --follow keeps reading as the files grow, whether or not this
- * process runs the session (it reads the files, not the runtime).
+ * process runs the session (it reads the files, not the runtime), and ends once the session has ended.
+ * Read-only: it never creates or writes anything.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { OrchestratorEvent } from '../domain/events.js';
 import { describePayload } from '../domain/output-facts.js';
+import { UsageError } from '../domain/usage-error.js';
 import { LineFollower } from '../actors/line-follower.js';
-import { SessionStore } from '../store/session-store.js';
-import { UsageError } from '../runtime/session-manager.js';
-import { describeNotable } from './live-view.js';
+import { buildSessionView } from '../runtime/view.js';
+import { SESSION_ID_PATTERN, SessionStore } from '../store/session-store.js';
+import { describeNotable, describeState, time } from './live-view.js';
 import type { Style } from './style.js';
+import { workspaceExists } from './workspace.js';
 
 export interface LogsOptions {
   workspace: string;
@@ -25,34 +28,72 @@ export interface LogsOptions {
   style: Style;
 }
 
+/** States of the session machine it never leaves. */
+const FINAL_SESSION_STATES = new Set(['completed', 'stopped', 'failed']);
+
 export async function logsCommand(options: LogsOptions): Promise<void> {
-  const dir = SessionStore.dirOf(options.workspace, options.sessionId);
+  const { workspace, sessionId, workerId } = options;
+  // Not a folder: a usage error. Missing: no session in it (an invalid id is refused as such by dirOf).
+  if (!workspaceExists(workspace) && SESSION_ID_PATTERN.test(sessionId)) throw new UsageError(`no session ${sessionId} in ${workspace} (no such folder)`);
+  const dir = SessionStore.dirOf(workspace, sessionId);
+  const eventsPath = join(dir, 'events.jsonl');
+  const end = new SessionEnd(dir);
   if (options.raw || options.stderr) {
-    if (!options.workerId) throw new UsageError('--raw and --stderr show one worker\'s agent output: name the worker');
-    const files = SessionStore.agentFilesOf(options.workspace, options.sessionId, options.workerId);
+    if (!workerId) throw new UsageError('--raw and --stderr show one worker\'s agent output: name the worker');
+    const workers = workersOf(workspace, sessionId);
+    if (!workers.includes(workerId)) {
+      throw new UsageError(`no output of worker "${workerId}" in session ${sessionId}: it has no such worker (workers: ${workers.join(', ') || 'none yet'})`);
+    }
+    const files = SessionStore.agentFilesOf(workspace, sessionId, workerId);
     const path = options.stderr ? files.stderr : files.stdout;
-    if (!existsSync(path)) throw new UsageError(`no output of worker "${options.workerId}" in session ${options.sessionId} (yet)`);
-    await follow(path, options.follow, (line) => options.out.write(`${line}\n`));
+    if (!existsSync(path)) throw new UsageError(`no output of worker "${workerId}" in session ${sessionId} (yet)`);
+    const sources: Source[] = [{ path, onLine: (line) => options.out.write(`${line}\n`) }];
+    // The events only tell when the session has ended.
+    if (options.follow) sources.push({ path: eventsPath, onLine: (line) => end.note(parseEvent(line)) });
+    await follow(sources, options.follow ? end : null);
     return;
   }
-  const render = (event: OrchestratorEvent): string | null => {
-    if (options.workerId && !belongsTo(event, options.workerId)) return null;
-    if (options.json) return JSON.stringify(event);
-    if (event.type === 'agent') {
-      return `${options.style.dim(event.ts.slice(11, 19))} ${event.workerId} ${options.style.dim(event.kind.padEnd(11))} ${describePayload(event)}`;
-    }
-    return describeNotable(event, options.style) ?? `${options.style.dim(event.ts.slice(11, 19))} ${event.type}`;
-  };
-  await follow(join(dir, 'events.jsonl'), options.follow, (line) => {
-    let event: OrchestratorEvent;
-    try {
-      event = JSON.parse(line) as OrchestratorEvent;
-    } catch {
-      return; // a line being written right now; the follower hands it over once complete
-    }
-    const text = render(event);
-    if (text !== null) options.out.write(`${text}\n`);
-  });
+  if (workerId) {
+    const workers = workersOf(workspace, sessionId);
+    if (!workers.includes(workerId)) throw new UsageError(`session ${sessionId} has no worker "${workerId}"; workers: ${workers.join(', ') || 'none yet'}`);
+  }
+  await follow(
+    [
+      {
+        path: eventsPath,
+        onLine: (line) => {
+          const event = parseEvent(line);
+          if (!event) return;
+          end.note(event);
+          if (workerId && !belongsTo(event, workerId)) return;
+          options.out.write(`${options.json ? JSON.stringify(event) : formatLogLine(event, options.style)}\n`);
+        },
+      },
+    ],
+    options.follow ? end : null,
+  );
+}
+
+/** One readable line for any event (`logs` shows every event; the live view only the notable ones). */
+export function formatLogLine(event: OrchestratorEvent, s: Style): string {
+  if (event.type === 'agent') return `${s.dim(time(event.ts))} ${event.workerId} ${s.dim(event.kind.padEnd(11))} ${describePayload(event)}`;
+  if (event.type === 'state') return describeNotable(event, s) ?? describeState(event, s);
+  return describeNotable(event, s) ?? `${s.dim(time(event.ts))} ${(event as OrchestratorEvent).type}`;
+}
+
+function parseEvent(line: string): OrchestratorEvent | null {
+  try {
+    return JSON.parse(line) as OrchestratorEvent;
+  } catch {
+    return null; // a line being written right now; the follower hands it over once complete
+  }
+}
+
+/** The session's workers: those of its spec, and the reviewers its review rounds started so far. */
+function workersOf(workspace: string, sessionId: string): string[] {
+  const meta = SessionStore.readMeta(workspace, sessionId);
+  const snapshot = SessionStore.readSnapshotOf(workspace, sessionId)?.snapshot ?? null;
+  return [...new Set([...meta.spec.workers.map((w) => w.id), ...buildSessionView(meta, snapshot, 0).workers.map((w) => w.id)])];
 }
 
 function belongsTo(event: OrchestratorEvent, workerId: string): boolean {
@@ -72,25 +113,103 @@ function belongsTo(event: OrchestratorEvent, workerId: string): boolean {
   }
 }
 
-/** Print every complete line of a file; with `keep`, go on as it grows until Ctrl-C. */
-function follow(path: string, keep: boolean, onLine: (line: string) => void): Promise<void> {
-  return new Promise((resolve) => {
-    const follower = new LineFollower(path, 0, { onLines: (lines) => lines.forEach((l) => onLine(l.text)) });
-    follower.start();
-    if (!keep) {
-      follower.finish();
-      follower.stop();
-      resolve();
+/**
+ * Whether a session has ended, from its events as they are read: its last `state` event of the session machine
+ * went to a final state, and no orchestrator holds it any more (its lock is gone or stale). A server keeps the
+ * sessions it ran, ended ones too, until it stops: a session whose lock names a server counts as ended once its
+ * final state is in the log (nothing is logged after it).
+ */
+class SessionEnd {
+  private finalState = false;
+
+  constructor(readonly dir: string) {}
+
+  note(event: OrchestratorEvent | null): void {
+    if (event?.type === 'state' && event.machine === 'session') this.finalState = FINAL_SESSION_STATES.has(event.to);
+  }
+
+  get ended(): boolean {
+    if (!this.finalState) return false;
+    const holder = SessionStore.lockHolder(this.dir);
+    return holder === null || holder.serverUrl !== undefined;
+  }
+}
+
+interface Source {
+  path: string;
+  onLine: (line: string) => void;
+}
+
+/**
+ * Print every complete line of the files. With `end`, go on as they grow until the session has ended (then
+ * print what is left and return) or Ctrl-C.
+ */
+function follow(sources: Source[], end: SessionEnd | null): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let finished = false;
+    let checking = false;
+    // Whether the session has ended is checked after the lines at hand were handled, never inside a follower's callback.
+    const checkSoon = () => {
+      if (!end || checking || finished) return;
+      checking = true;
+      setImmediate(() => {
+        checking = false;
+        if (!finished && end.ended) done();
+      });
+    };
+    const followers = sources.map(
+      (source) =>
+        new LineFollower(source.path, 0, {
+          onLines: (lines) => {
+            for (const line of lines) source.onLine(line.text);
+            checkSoon();
+          },
+          onError: (error) => done(error),
+        }),
+    );
+    let watcher: FSWatcher | null = null;
+    let keepAlive: NodeJS.Timeout | null = null;
+    const interrupted = () => done(undefined, false);
+    function done(error?: Error, readRest = true): void {
+      if (finished) return;
+      finished = true;
+      if (keepAlive) clearInterval(keepAlive);
+      watcher?.close();
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
+      try {
+        // The rest of what was written up to now, a last line without its newline included.
+        if (!error && readRest) for (const follower of followers) follower.finish();
+      } catch (finishError) {
+        error = finishError as Error;
+      }
+      for (const follower of followers) follower.stop();
+      if (error) reject(error);
+      else resolve();
+    }
+    if (!end) {
+      try {
+        for (const follower of followers) follower.start();
+      } catch (error) {
+        done(error as Error, false);
+        return;
+      }
+      done();
       return;
     }
-    // The watcher is unref'd (it must not hold a finished program); following holds the process instead.
-    const keepAlive = setInterval(() => undefined, 1 << 30);
-    const stop = () => {
-      clearInterval(keepAlive);
-      follower.stop();
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // The lock going away (the orchestrator let go of the ended session) shows as a change in the folder.
+    watcher = watch(end.dir, { persistent: false }, checkSoon);
+    watcher.on('error', () => undefined);
+    // The watchers are unref'd (they must not hold a finished program); following holds the process instead.
+    keepAlive = setInterval(() => undefined, 1 << 30);
+    process.on('SIGINT', interrupted);
+    process.on('SIGTERM', interrupted);
+    try {
+      for (const follower of followers) follower.start();
+    } catch (error) {
+      done(error as Error, false);
+      return;
+    }
+    checkSoon();
   });
 }

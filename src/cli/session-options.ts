@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { knownAgents } from '../agents/registry.js';
 import { defaultSpec, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../domain/spec.js';
-import { UsageError } from '../runtime/session-manager.js';
+import { UsageError } from '../domain/usage-error.js';
+import { asUsageError, checkReadableFile } from './fs-errors.js';
 
 export interface SpecOptions {
   task?: string;
@@ -17,9 +18,16 @@ export function buildSpec(options: SpecOptions): SessionSpec {
   if (options.specFile) {
     const path = resolve(options.specFile);
     if (!existsSync(path)) throw new UsageError(`spec file ${path} does not exist`);
+    checkReadableFile(path, 'spec file');
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw asUsageError(error, 'spec file', path);
+    }
     let raw: unknown;
     try {
-      raw = JSON.parse(readFileSync(path, 'utf8'));
+      raw = JSON.parse(text);
     } catch (error) {
       throw new UsageError(`spec file ${path} is not valid JSON: ${(error as Error).message}`);
     }

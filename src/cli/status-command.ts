@@ -1,7 +1,12 @@
 /** `orchestrate status [SID] [--json]`: sessions of the workspace, or one session in detail. */
+import { UsageError } from '../domain/usage-error.js';
 import type { SessionManager } from '../runtime/session-manager.js';
-import { formatDuration, progressBar, stateColor } from './live-view.js';
+import { SESSION_ID_PATTERN } from '../store/session-store.js';
+import { formatDuration, formatLimits, formatUsage, progressBar, stateColor } from './live-view.js';
 import type { Style } from './style.js';
+
+/** What status reads: the session manager of an existing workspace, or null when the workspace folder does not exist. */
+export type StatusSource = Pick<SessionManager, 'workspace' | 'list' | 'view'>;
 
 export interface StatusOptions {
   json: boolean;
@@ -9,20 +14,29 @@ export interface StatusOptions {
   style: Style;
 }
 
-export function statusCommand(manager: SessionManager, sessionId: string | undefined, options: StatusOptions): void {
+/**
+ * `manager` is null when the workspace folder does not exist (status creates nothing): no sessions then, and a
+ * session id is a usage error.
+ */
+export function statusCommand(manager: StatusSource | null, workspace: string, sessionId: string | undefined, options: StatusOptions): void {
   const { out, style: s } = options;
-  if (!sessionId) {
-    const sessions = manager.list();
+  if (!manager && sessionId) {
+    if (!SESSION_ID_PATTERN.test(sessionId)) throw new UsageError(`"${sessionId}" is not a session id (they look like orch_20261121_093000_ab12)`);
+    throw new UsageError(`no session ${sessionId} in ${workspace} (no such folder)`);
+  }
+  if (!manager || !sessionId) {
+    const sessions = manager ? manager.list() : [];
     if (options.json) {
       out.write(`${JSON.stringify(sessions, null, 2)}\n`);
       return;
     }
     if (sessions.length === 0) {
-      out.write(`No sessions in ${manager.workspace}. Start one with: orchestrate run "the task" -C DIR\n`);
+      out.write(`No sessions in ${workspace}${manager ? '' : ' (no such folder)'}. Start one with: orchestrate run "the task" -C DIR\n`);
       return;
     }
     for (const session of sessions) {
-      const workers = session.workers.filter((w) => !w.id.startsWith('r')).map((w) => `${w.id}:${w.status}`);
+      // Reviewers (r1-codex-architect ...) show in the detailed view.
+      const workers = session.workers.filter((w) => !/^r\d+-/.test(w.id)).map((w) => `${w.id}:${w.status}`);
       out.write(`${session.sessionId}  ${stateColor(session.outcome ?? session.state, s, 10)}  ${s.dim(session.task.slice(0, 60))}\n`);
       out.write(`    ${workers.join('  ')}${session.openBlockers ? s.red(`  ${session.openBlockers} open blocker(s)`) : ''}\n`);
     }
@@ -37,10 +51,13 @@ export function statusCommand(manager: SessionManager, sessionId: string | undef
   out.write(`${s.bold(view.sessionId)}  ${stateColor(view.outcome ?? view.state, s)}  started ${age} ago\n`);
   out.write(`  task:   ${view.task.split('\n')[0]}\n  target: ${view.targetDir}${view.baseCommit ? s.dim(` @ ${view.baseCommit.slice(0, 12)}`) : ''}\n`);
   for (const w of view.workers) {
-    const usage = w.usage.costUsd !== undefined ? ` $${w.usage.costUsd.toFixed(4)}` : w.usage.inputTokens ? ` ${(w.usage.inputTokens ?? 0) + (w.usage.outputTokens ?? 0)} tokens` : '';
-    out.write(`  ${`${w.kind === 'reviewer' ? '↳ ' : ''}${w.id}`.padEnd(24)} ${`${w.agent}/${w.role}`.padEnd(20)} ${stateColor(w.status, s, 11)} ${progressBar(w.progress, 12)} attempt ${w.attempt}${s.dim(usage)}\n`);
+    const usage = formatUsage(w.usage);
+    out.write(`  ${`${w.kind === 'reviewer' ? '↳ ' : ''}${w.id}`.padEnd(24)} ${`${w.agent}/${w.role}`.padEnd(20)} ${stateColor(w.status, s, 11)} ${progressBar(w.progress, 12)} attempt ${w.attempt}${usage ? ` ${s.dim(usage)}` : ''}\n`);
     if (w.lastActivity) out.write(s.dim(`      ${w.lastActivity}\n`));
   }
+  const usage = formatUsage(view.usage);
+  const limits = formatLimits(view.limits);
+  if (usage || limits) out.write(`  usage:  ${usage || 'none yet'}${limits ? s.dim(`  (limits: ${limits})`) : ''}\n`);
   const lastDecision = [...view.rounds].reverse().find((r) => r.decision);
   if (lastDecision) out.write(`  last decision: ${lastDecision.roundId} ${lastDecision.targets.join(',')}: ${lastDecision.decision}\n`);
   for (const b of view.blockers.filter((x) => x.open)) {

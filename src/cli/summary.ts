@@ -1,19 +1,19 @@
 /** The summary printed when a session ends (or when the CLI stops following it). */
 import type { OrchestratorEvent } from '../domain/events.js';
 import type { SessionView } from '../runtime/view.js';
-import { formatDuration, stateColor } from './live-view.js';
+import { formatDuration, formatUsage, stateColor } from './live-view.js';
 import type { Style } from './style.js';
 
 export function renderSummary(view: SessionView, events: readonly OrchestratorEvent[], sessionDir: string, s: Style): string {
   const lines: string[] = [];
-  const elapsed = Date.now() - Date.parse(view.createdAt);
+  // An ended session's length runs to its last state change, not to whenever the summary is printed.
+  const lastSessionState = view.outcome ? [...events].reverse().find((e) => e.type === 'state' && e.machine === 'session') : undefined;
+  const elapsed = (lastSessionState ? Date.parse(lastSessionState.ts) : Date.now()) - Date.parse(view.createdAt);
   const headline = view.outcome === 'completed' ? s.green('completed') : view.outcome === 'escalated' ? s.red('stopped and escalated') : view.outcome ? s.red(view.outcome) : s.yellow(`${view.state} (needs a person)`);
   lines.push('', `${s.bold('Session')} ${view.sessionId} ${headline} after ${formatDuration(elapsed)}${view.stopReason ? s.dim(` (${view.stopReason})`) : ''}`);
   for (const w of view.workers) {
     const attempts = `${w.attempt} attempt${w.attempt === 1 ? '' : 's'}`;
-    const usage = [w.usage.totalTokens ?? ((w.usage.inputTokens ?? 0) + (w.usage.outputTokens ?? 0) || undefined), w.usage.costUsd];
-    const usageText = [usage[0] ? `${usage[0].toLocaleString('en-US')} tokens` : '', usage[1] !== undefined ? `$${usage[1].toFixed(4)}` : ''].filter(Boolean).join(', ');
-    lines.push(`  ${`${w.kind === 'reviewer' ? '↳ ' : ''}${w.id}`.padEnd(24)} ${`${w.agent}/${w.role}`.padEnd(20)} ${stateColor(w.status, s, 10)} ${attempts.padEnd(11)} ${s.dim(usageText)}`);
+    lines.push(`  ${`${w.kind === 'reviewer' ? '↳ ' : ''}${w.id}`.padEnd(24)} ${`${w.agent}/${w.role}`.padEnd(20)} ${stateColor(w.status, s, 10)} ${attempts.padEnd(11)} ${s.dim(formatUsage(w.usage))}`);
   }
   const recoveries = events.filter((e): e is Extract<OrchestratorEvent, { type: 'recovery' }> => e.type === 'recovery');
   if (recoveries.length) {

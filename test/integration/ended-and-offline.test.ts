@@ -1,0 +1,110 @@
+/**
+ * Sessions nobody runs any more, through the real CLI: answering a blocker of a session that ended waiting for a
+ * person (after `run --no-server`), `resume` and `stop` of a session that has ended (nothing appended to its
+ * log), and agents that are not installed (refused before a session starts; a blocker saying so at resume).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanupSandbox, eventsOfType, fakeAgentEnv, makeSandbox, readEvents, runCli, sessionIds, type Sandbox } from '../support/orchestrate.js';
+
+let sandbox: Sandbox | undefined;
+afterEach(async () => {
+  await cleanupSandbox(sandbox);
+  sandbox = undefined;
+});
+
+const LIMITS = { backoffBaseMs: 20, backoffMaxMs: 50, stallTimeoutSec: 30 };
+
+function setup(config: object) {
+  sandbox = makeSandbox({ git: true });
+  const specFile = join(sandbox.dir, 'spec.json');
+  writeFileSync(specFile, JSON.stringify({ task: 'say hello', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], reviews: [], limits: LIMITS, sandbox: 'none' }));
+  const env = fakeAgentEnv(sandbox, config);
+  const s = sandbox;
+  const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli([...args, '--workspace', s.workspace], { env: { ...env, ...extraEnv }, timeoutMs: 45_000 });
+  const run = () => cli(['run', '-C', s.target, '--spec', specFile, '--no-server']);
+  return { s, specFile, env, cli, run };
+}
+
+const logLines = (s: Sandbox) => readFileSync(join(s.workspace, 'sessions', sessionIds(s.workspace)[0] as string, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).length;
+
+describe('a blocker of a session nobody runs', () => {
+  it('`orchestrate resolve` (the command the summary suggests) restores the session here, answers, and runs it to the end', async () => {
+    const { s, cli, run } = setup({ claude: { fail: 'auth', failTimes: 1, delayMs: 2 } });
+    const first = await run();
+    expect(first.exitCode, first.stderr).toBe(2);
+    const sid = sessionIds(s.workspace)[0] as string;
+    expect(first.stdout + first.stderr).toContain(`orchestrate resolve ${sid} b1 <retry|skip|stop>`);
+
+    const answered = await cli(['resolve', sid, 'b1', 'retry']);
+    expect(answered.exitCode, answered.stdout + answered.stderr).toBe(0);
+    expect(answered.stdout).toContain(`b1: answered retry; session ${sid} goes on here`);
+    const events = readEvents(s.workspace);
+    expect(eventsOfType(events, 'blocker').find((b) => b.resolution)?.resolution).toMatchObject({ choice: 'retry', by: 'cli' });
+    const worker = eventsOfType(events, 'state').filter((e) => e.machine === 'worker').at(-1);
+    expect(worker?.to).toBe('completed');
+    expect(eventsOfType(events, 'state').filter((e) => e.machine === 'session').at(-1)?.to).toBe('completed');
+  }, 60_000);
+
+  it('a wrong answer is refused before anything is restored: unknown blocker, refused choice, already answered', async () => {
+    const { s, cli, run } = setup({ claude: { fail: 'auth', failTimes: 1, delayMs: 2 } });
+    expect((await run()).exitCode).toBe(2);
+    const sid = sessionIds(s.workspace)[0] as string;
+    const before = logLines(s);
+    const unknown = await cli(['resolve', sid, 'b9', 'retry']);
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr).toContain(`session ${sid} has no blocker b9 (open: b1)`);
+    const refused = await cli(['resolve', sid, 'b1', 'answer', '--text', 'x']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain('blocker b1 does not accept "answer": it accepts retry, skip, stop');
+    expect(logLines(s)).toBe(before);
+    expect((await cli(['resolve', sid, 'b1', 'skip'])).exitCode).toBe(0);
+    const again = await cli(['resolve', sid, 'b1', 'retry']);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain('blocker b1 was already answered (skip by cli)');
+  }, 60_000);
+});
+
+describe('a session that has ended', () => {
+  it('resume says so with its summary and the exit code it ended with; stop says it had ended; neither appends to its log', async () => {
+    const { s, cli, run } = setup({});
+    expect((await run()).exitCode).toBe(0);
+    const sid = sessionIds(s.workspace)[0] as string;
+    const before = logLines(s);
+    const resumed = await cli(['resume', sid, '--no-server']);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain(`session ${sid} has already ended (completed): nothing to resume.`);
+    expect(resumed.stdout).toContain(`Session ${sid} completed after`);
+    const stopped = await cli(['stop', sid]);
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toContain(`session ${sid} had already ended`);
+    expect(logLines(s)).toBe(before);
+  }, 60_000);
+});
+
+describe('an agent that is not installed', () => {
+  it('run refuses before a session exists, naming the agent and how to get it', async () => {
+    const { s, cli, specFile } = setup({});
+    const missing = join(s.dir, 'no-such-claude');
+    const result = await cli(['run', '-C', s.target, '--spec', specFile, '--no-server'], { ORCHESTRATOR_CLAUDE_BIN: missing });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(`ORCHESTRATOR_CLAUDE_BIN=${missing} is not an executable file`);
+    expect(result.stderr).toContain('orchestrate doctor');
+    expect(sessionIds(s.workspace)).toEqual([]);
+  }, 60_000);
+
+  it('gone by the time a session resumes: an AGENT_NOT_FOUND blocker that says how to install it, not "rejected how it was started"', async () => {
+    const { s, cli, run } = setup({ claude: { fail: 'auth', failTimes: 1, delayMs: 2 } });
+    expect((await run()).exitCode).toBe(2);
+    const sid = sessionIds(s.workspace)[0] as string;
+    const gone = { ORCHESTRATOR_CLAUDE_BIN: join(s.dir, 'uninstalled-claude') };
+    const answered = await cli(['resolve', sid, 'b1', 'retry', '--no-server'], gone);
+    expect(answered.exitCode, answered.stdout + answered.stderr).toBe(2);
+    const blocker = eventsOfType(readEvents(s.workspace), 'blocker').filter((b) => !b.resolution).at(-1);
+    expect(blocker).toMatchObject({ kind: 'AGENT_NOT_FOUND', workerId: 'w', options: ['retry', 'skip', 'stop'] });
+    expect(blocker?.message).toContain('claude could not be started');
+    expect(blocker?.message).not.toContain('rejected');
+    expect(blocker?.action).toMatch(/Install claude .*orchestrate doctor.*ORCHESTRATOR_CLAUDE_BIN/);
+  }, 60_000);
+});

@@ -187,14 +187,18 @@ function follow(sources: Source[], end: SessionEnd | null): Promise<void> {
       if (error) reject(error);
       else resolve();
     }
-    if (!end) {
+    /** Read what is there (and, following, watch for more); false when a file could not be read (then done). */
+    const startAll = (): boolean => {
       try {
         for (const follower of followers) follower.start();
+        return true;
       } catch (error) {
         done(error as Error, false);
-        return;
+        return false;
       }
-      done();
+    };
+    if (!end) {
+      if (startAll()) done();
       return;
     }
     // The lock going away (the orchestrator let go of the ended session) shows as a change in the folder.
@@ -204,12 +208,6 @@ function follow(sources: Source[], end: SessionEnd | null): Promise<void> {
     keepAlive = setInterval(() => undefined, 1 << 30);
     process.on('SIGINT', interrupted);
     process.on('SIGTERM', interrupted);
-    try {
-      for (const follower of followers) follower.start();
-    } catch (error) {
-      done(error as Error, false);
-      return;
-    }
-    checkSoon();
+    if (startAll()) checkSoon();
   });
 }

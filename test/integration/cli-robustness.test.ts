@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { NewEvent, OrchestratorEvent } from '../../src/domain/events.js';
-import { defaultSpec, type SessionSpecInput } from '../../src/domain/spec.js';
+import { defaultSpec } from '../../src/domain/spec.js';
 import { SessionStore } from '../../src/store/session-store.js';
 import {
   cleanupSandbox,
@@ -27,6 +27,7 @@ import {
   sessionIds,
   startCli,
   stopStartedClis,
+  TWO_WORKERS,
   waitForSession,
 } from '../support/orchestrate.js';
 
@@ -44,15 +45,6 @@ afterEach(async () => {
 afterAll(async () => {
   for (const made of sandboxes.splice(0)) await cleanupSandbox(made);
 });
-
-const TWO_WORKERS: SessionSpecInput = {
-  task: 'exercise the CLI',
-  workers: [
-    { id: 'impl', agent: 'claude', role: 'implementer' },
-    { id: 'check', agent: 'codex', role: 'verifier', dependsOn: ['impl'] },
-  ],
-  sandbox: 'none',
-};
 
 /** A user error: exit 1, one `error: ...` line naming `mention`, no stack trace, nothing on stdout. */
 function expectUsageError(result: CliResult, mention: string | RegExp): void {

@@ -12,7 +12,6 @@ import { join, relative } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { groupMembers } from '../../src/actors/process-group.js';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
-import type { SessionSpecInput } from '../../src/domain/spec.js';
 import type { SessionSummary } from '../../src/runtime/session-manager.js';
 import type { SessionView } from '../../src/runtime/view.js';
 import { SessionStore, type ProcRecord } from '../../src/store/session-store.js';
@@ -39,6 +38,7 @@ import {
   sessionIds,
   startCli,
   testSandbox,
+  TWO_WORKERS,
   waitForSession,
 } from '../support/orchestrate.js';
 
@@ -52,15 +52,6 @@ function subcommands(): string[] {
   const section = help.slice(help.indexOf('Commands:'));
   return [...section.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1] as string).filter((c) => c !== 'help');
 }
-
-const TWO_WORKERS: SessionSpecInput = {
-  task: 'exercise the CLI',
-  workers: [
-    { id: 'impl', agent: 'claude', role: 'implementer' },
-    { id: 'check', agent: 'codex', role: 'verifier', dependsOn: ['impl'] },
-  ],
-  sandbox: 'none',
-};
 
 // --- a finished session to read back --------------------------------------------------------------
 

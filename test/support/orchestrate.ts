@@ -300,6 +300,16 @@ export function testSandbox(options: Parameters<typeof makeSandbox>[0] = {}): Sa
  * A testSandbox whose target is a git repository, `spec` (unless null) written to spec.json in it, and the
  * environment that makes every agent the fake agent configured by `config`.
  */
+/** Two workers, the second waiting for the first: the session the CLI tests read back. */
+export const TWO_WORKERS: SessionSpecInput = {
+  task: 'exercise the CLI',
+  workers: [
+    { id: 'impl', agent: 'claude', role: 'implementer' },
+    { id: 'check', agent: 'codex', role: 'verifier', dependsOn: ['impl'] },
+  ],
+  sandbox: 'none',
+};
+
 export function sandboxWith(spec: SessionSpecInput | null, config: object): { sandbox: Sandbox; specPath: string; env: Record<string, string> } {
   const sandbox = testSandbox({ git: true });
   const specPath = join(sandbox.dir, 'spec.json');

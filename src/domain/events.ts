@@ -256,6 +256,10 @@ export const RecoveryEventSchema = z.object({
   detail: z.string(),
 });
 
+/** The answers a person can give a blocker (`orchestrate resolve`, POST /api/v1/{sid}/blockers/{id}, the dashboard). */
+export const BlockerChoiceSchema = z.enum(['retry', 'skip', 'stop', 'answer']);
+export type BlockerChoice = z.infer<typeof BlockerChoiceSchema>;
+
 export const BlockerKindSchema = z.enum([
   'PERMISSION_BLOCKER',
   'AUTH_REQUIRED',
@@ -285,10 +289,10 @@ export const BlockerEventSchema = z.object({
   /** What the person must do, in words they can act on. */
   action: z.string(),
   /** The answers the blocker accepts. */
-  options: z.array(z.enum(['retry', 'skip', 'stop', 'answer'])),
+  options: z.array(BlockerChoiceSchema),
   /** Set on the event that records the answer; absent while open. */
   resolution: z
-    .object({ choice: z.enum(['retry', 'skip', 'stop', 'answer']), text: z.string().optional(), by: z.string().optional() })
+    .object({ choice: BlockerChoiceSchema, text: z.string().optional(), by: z.string().optional() })
     .optional(),
 });
 

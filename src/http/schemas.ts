@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import {
   AgentNameSchema,
+  BlockerChoiceSchema,
   BlockerKindSchema,
   DecisionEventSchema,
   DecisionSchema,
@@ -69,7 +70,7 @@ export const ReviewBodySchema = z.strictObject({
   target: WorkerIdParam.optional().describe('the worker to review; without it, every worker that has reviewers'),
 });
 
-export const BlockerChoiceSchema = z.enum(['retry', 'skip', 'stop', 'answer']);
+export { BlockerChoiceSchema };
 export const ResolveBodySchema = z
   .strictObject({
     choice: BlockerChoiceSchema.describe('must be one of the blocker options'),

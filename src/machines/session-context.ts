@@ -3,7 +3,7 @@
  * the session is done or needs a person, blocker records.
  */
 import type { LaunchFixes } from '../agents/types.js';
-import type { BlockerKind, Decision, Usage } from '../domain/events.js';
+import type { BlockerChoice, BlockerKind, Decision, Usage } from '../domain/events.js';
 import type { SessionSpec } from '../domain/spec.js';
 import type { UpstreamSummary } from '../domain/prompts.js';
 import { FINAL_WORKER_STATUSES, type WorkerStatus } from './worker.machine.js';
@@ -31,7 +31,7 @@ export interface WorkerEntry {
   pending: boolean;
 }
 
-export type BlockerChoice = 'retry' | 'skip' | 'stop' | 'answer';
+export type { BlockerChoice };
 
 export interface BlockerRecord {
   id: string;

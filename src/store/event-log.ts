@@ -157,21 +157,9 @@ export class EventLog {
 
   /** Events with seq > afterSeq, at most `limit`, read from the file (for replay). */
   readAfter(afterSeq: number, limit = Number.POSITIVE_INFINITY): OrchestratorEvent[] {
-    // After close the fd number may belong to another file: never read through it.
-    if (this.closed) throw new Error(`event log ${this.path} is closed`);
-    const first = Math.max(0, afterSeq);
-    if (first >= this.offsets.length) return [];
-    const last = Math.min(this.offsets.length, first + limit);
-    const start = this.offsets[first] as number;
-    const end = last < this.offsets.length ? (this.offsets[last] as number) : this.size;
-    const buffer = Buffer.alloc(end - start);
-    let read = 0;
-    while (read < buffer.length) {
-      const n = readSync(this.fd, buffer, read, buffer.length - read, start + read);
-      if (n === 0) break;
-      read += n;
-    }
-    const text = buffer.toString('utf8', 0, read);
+    const range = this.readRange(afterSeq, limit);
+    if (!range) return [];
+    const text = range.buffer.toString('utf8', 0, range.read);
     const events: OrchestratorEvent[] = [];
     for (const line of text.split('\n')) {
       if (!line) continue;
@@ -188,19 +176,9 @@ export class EventLog {
    * the frame's data as it is, so a replay costs a read and a copy, not a JSON.parse + JSON.stringify per event.
    */
   readFramesAfter(afterSeq: number, limit = Number.POSITIVE_INFINITY): Array<{ seq: number; text: string; bytes: number }> {
-    if (this.closed) throw new Error(`event log ${this.path} is closed`);
-    const first = Math.max(0, afterSeq);
-    if (first >= this.offsets.length) return [];
-    const last = Math.min(this.offsets.length, first + limit);
-    const start = this.offsets[first] as number;
-    const end = last < this.offsets.length ? (this.offsets[last] as number) : this.size;
-    const buffer = Buffer.alloc(end - start);
-    let read = 0;
-    while (read < buffer.length) {
-      const n = readSync(this.fd, buffer, read, buffer.length - read, start + read);
-      if (n === 0) break;
-      read += n;
-    }
+    const range = this.readRange(afterSeq, limit);
+    if (!range) return [];
+    const { first, last, buffer, read } = range;
     const frames: Array<{ seq: number; text: string; bytes: number }> = [];
     let from = 0;
     for (let seq = first + 1; seq <= last && from < read; seq++) {
@@ -212,6 +190,25 @@ export class EventLog {
       from = stop + 1;
     }
     return frames;
+  }
+
+  /** The bytes of the lines of seq first+1 .. last (first = afterSeq), or null when there are none. */
+  private readRange(afterSeq: number, limit: number): { first: number; last: number; buffer: Buffer; read: number } | null {
+    // After close the fd number may belong to another file: never read through it.
+    if (this.closed) throw new Error(`event log ${this.path} is closed`);
+    const first = Math.max(0, afterSeq);
+    if (first >= this.offsets.length) return null;
+    const last = Math.min(this.offsets.length, first + limit);
+    const start = this.offsets[first] as number;
+    const end = last < this.offsets.length ? (this.offsets[last] as number) : this.size;
+    const buffer = Buffer.alloc(end - start);
+    let read = 0;
+    while (read < buffer.length) {
+      const n = readSync(this.fd, buffer, read, buffer.length - read, start + read);
+      if (n === 0) break;
+      read += n;
+    }
+    return { first, last, buffer, read };
   }
 
   close(): void {

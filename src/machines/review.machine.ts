@@ -3,6 +3,8 @@
  * supervisor's recovery like any worker's); the round asks the session to launch them, collects their
  * answers, turns each into a typed Verdict (one stricter retry by native resume when an answer has none,
  * then it counts as a concern), enforces the per-reviewer timeout, and decides by the fixed policy.
+ * The timeout counts only while a reviewer is not paused (a paused session or a paused reviewer card): the
+ * session tells the round REVIEWER.PAUSED / REVIEWER.RESUMED, and the time left is kept meanwhile.
  *
  *   requesting -ROUND.LAUNCHED-> collecting -(all answered)-> deciding -> done (output: the Decision)
  */
@@ -32,7 +34,12 @@ interface Answer {
   valid: boolean;
   retried: boolean;
   done: boolean;
+  /** When it times out (ms since the epoch): null before the launch and while it is paused. */
   deadline: number | null;
+  /** Paused (by the session or by a person): its clock stands still. */
+  paused: boolean;
+  /** While paused after its clock started: the time it had left. */
+  remainingMs: number | null;
 }
 
 export interface ReviewRoundContext extends ReviewRoundInput {
@@ -44,6 +51,8 @@ export type ReviewRoundEvent =
   | { type: 'ROUND.LAUNCHED' }
   | { type: 'REVIEWER.ANSWER'; reviewerId: string; text: string }
   | { type: 'REVIEWER.FAILED'; reviewerId: string; reason: string }
+  | { type: 'REVIEWER.PAUSED'; reviewerId: string }
+  | { type: 'REVIEWER.RESUMED'; reviewerId: string }
   | { type: 'TIMER.DONE' };
 
 export interface ReviewRoundOutput {
@@ -91,7 +100,7 @@ export const reviewMachine = setup({
   id: 'review',
   context: ({ input }) => ({
     ...input,
-    answers: Object.fromEntries(input.assignments.map((a) => [a.reviewerId, { verdict: null, valid: false, retried: false, done: false, deadline: null }])),
+    answers: Object.fromEntries(input.assignments.map((a) => [a.reviewerId, { verdict: null, valid: false, retried: false, done: false, deadline: null, paused: false, remainingMs: null }])),
     decision: null,
   }),
   initial: 'requesting',
@@ -104,9 +113,14 @@ export const reviewMachine = setup({
           target: 'collecting',
           actions: assign({
             answers: ({ context }) =>
-              Object.fromEntries(Object.entries(context.answers).map(([id, a]) => [id, { ...a, deadline: Date.now() + context.timeoutMs }])),
+              Object.fromEntries(
+                Object.entries(context.answers).map(([id, a]) => [id, a.paused ? { ...a, remainingMs: context.timeoutMs } : { ...a, deadline: Date.now() + context.timeoutMs }]),
+              ),
           }),
         },
+        // A reviewer paused before the round launched: its clock starts only once it runs.
+        'REVIEWER.PAUSED': { actions: assign({ answers: ({ context, event }) => pauseClock(context.answers, event.reviewerId) }) },
+        'REVIEWER.RESUMED': { actions: assign({ answers: ({ context, event }) => resumeClock(context.answers, event.reviewerId) }) },
       },
     },
     collecting: {
@@ -120,7 +134,7 @@ export const reviewMachine = setup({
             const assignment = context.assignments.find((a) => a.reviewerId === event.reviewerId) as ReviewerAssignment;
             const verdict = extractVerdict(event.text);
             if (!verdict && !answer.retried) {
-              enqueue.assign({ answers: { ...context.answers, [event.reviewerId]: { ...answer, retried: true, deadline: Date.now() + context.timeoutMs } } });
+              enqueue.assign({ answers: { ...context.answers, [event.reviewerId]: { ...answer, retried: true, deadline: Date.now() + context.timeoutMs, paused: false, remainingMs: null } } });
               enqueue({ type: 'askSession', params: { type: 'ROUND.RETRY_REVIEWER', roundId: context.roundId, reviewerId: event.reviewerId } });
               return;
             }
@@ -140,6 +154,9 @@ export const reviewMachine = setup({
             enqueue({ type: 'record', params: reviewEvent(context, assignment, final, false) });
           }),
         },
+        // Re-entered, so the deadline timer is armed again for the deadlines that are left.
+        'REVIEWER.PAUSED': { target: 'collecting', reenter: true, actions: assign({ answers: ({ context, event }) => pauseClock(context.answers, event.reviewerId) }) },
+        'REVIEWER.RESUMED': { target: 'collecting', reenter: true, actions: assign({ answers: ({ context, event }) => resumeClock(context.answers, event.reviewerId) }) },
         'TIMER.DONE': {
           target: 'collecting',
           reenter: true,
@@ -175,6 +192,22 @@ export const reviewMachine = setup({
   },
   output: ({ context }) => roundOutput(context),
 });
+
+/** Stop a reviewer's clock, keeping the time it had left. */
+function pauseClock(answers: Record<string, Answer>, reviewerId: string): Record<string, Answer> {
+  const answer = answers[reviewerId];
+  if (!answer || answer.done || answer.paused) return answers;
+  const remainingMs = answer.deadline === null ? answer.remainingMs : Math.max(0, answer.deadline - Date.now());
+  return { ...answers, [reviewerId]: { ...answer, paused: true, deadline: null, remainingMs } };
+}
+
+/** Start a paused reviewer's clock again with the time it had left (none yet before the launch). */
+function resumeClock(answers: Record<string, Answer>, reviewerId: string): Record<string, Answer> {
+  const answer = answers[reviewerId];
+  if (!answer || answer.done || !answer.paused) return answers;
+  const deadline = answer.remainingMs === null ? null : Date.now() + answer.remainingMs;
+  return { ...answers, [reviewerId]: { ...answer, paused: false, deadline, remainingMs: null } };
+}
 
 export interface RoundDoneEvent {
   type: 'ROUND.DONE';

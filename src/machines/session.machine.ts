@@ -309,6 +309,9 @@ function onWorkerStatus(context: SessionContext, event: WorkerStatusEvent, enque
   patchWorker(enqueue, entry.id, updated);
 
   if (entry.kind === 'reviewer' && entry.roundId && entry.roundId === context.activeRound) {
+    // The per-reviewer timeout stands still while the reviewer is paused.
+    if (event.status === 'paused' && entry.status !== 'paused') enqueue.sendTo(entry.roundId, { type: 'REVIEWER.PAUSED', reviewerId: entry.id });
+    else if (entry.status === 'paused' && event.status !== 'paused') enqueue.sendTo(entry.roundId, { type: 'REVIEWER.RESUMED', reviewerId: entry.id });
     if (event.status === 'reviewing') enqueue.sendTo(entry.roundId, { type: 'REVIEWER.ANSWER', reviewerId: entry.id, text: event.finalText ?? '' });
     else if (event.status === 'failed' || event.status === 'stopped' || event.status === 'skipped') {
       enqueue.sendTo(entry.roundId, { type: 'REVIEWER.FAILED', reviewerId: entry.id, reason: event.reason ?? event.status });

@@ -246,6 +246,29 @@ describe('reviewer failures and timeouts', () => {
     expect(processesMentioning(h.sandbox.dir)).not.toContain(codexPid);
     await noAgentLeft(h);
   });
+
+  it('time paused does not count against the reviewer timeout: paused past it, the reviewer still answers and its verdict counts', async () => {
+    // timeoutSec 2, the reviewer takes 1.5 s of its own; the session is paused 4 s in between.
+    const h = setup(oneImplementer(['codex'], { timeoutSec: 2 }), { rules: [reviewerSays('codex', APPROVE, { holdMs: 1_500 })], claude: IMPLEMENTER });
+    const { exited } = startCli(runArgs(h, []), h.env);
+    const ws = h.sandbox.workspace;
+    await poll(() => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'worker' && e.id === 'r1-codex-impl' && e.to === 'running.active'), 20_000, 'the reviewer to run');
+    const sid = sessionIds(ws)[0] as string;
+    const paused = await runCli(['pause', sid, '--workspace', ws], { env: h.env });
+    expect(paused.exitCode, paused.stderr).toBe(0);
+    await poll(() => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'worker' && e.id === 'r1-codex-impl' && e.to === 'running.paused'), 10_000, 'the reviewer paused');
+    await new Promise((r) => setTimeout(r, 4_000));
+    // Nothing was decided while the session was paused.
+    expect(eventsOfType(eventsSoFar(ws), 'review')).toEqual([]);
+    const resumed = await runCli(['resume', sid, '--workspace', ws], { env: h.env });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+
+    const end = await within(exited, 30_000, 'the end of the run');
+    expect(end.exitCode, end.stderr).toBe(0);
+    const events = readEvents(ws);
+    expect(eventsOfType(events, 'review')).toEqual([expect.objectContaining({ reviewer: 'codex', valid: true, verdict: expect.objectContaining({ verdict: 'approve' }) })]);
+    expect(eventsOfType(events, 'decision').map((d) => d.decision)).toEqual(['CONTINUE']);
+  });
 });
 
 describe('triggers', () => {

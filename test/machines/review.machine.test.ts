@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createActor, fromCallback } from 'xstate';
 import type { NewEvent } from '../../src/domain/events.js';
 import { machineGraph } from '../../src/machines/graph.js';
@@ -28,6 +28,8 @@ function roundEvents(): ReviewRoundEvent[] {
       { type: 'REVIEWER.ANSWER', reviewerId, text: verdictText('approve') },
       { type: 'REVIEWER.ANSWER', reviewerId, text: 'I think it is fine but I will not give JSON.' },
       { type: 'REVIEWER.FAILED', reviewerId, reason: 'auth' },
+      { type: 'REVIEWER.PAUSED', reviewerId },
+      { type: 'REVIEWER.RESUMED', reviewerId },
     ]),
     { type: 'TIMER.DONE' },
   ];
@@ -58,7 +60,7 @@ describe('review round machine (model-based)', () => {
         machine: stubbedRound(),
         input: roundInput,
         events: roundEvents,
-        serializeState: (s) => JSON.stringify([s.value, Object.values(s.context.answers).map((a: any) => [a.done, a.retried])]),
+        serializeState: (s) => JSON.stringify([s.value, Object.values(s.context.answers).map((a: any) => [a.done, a.retried, a.paused])]),
       });
       for (const key of result.covered) covered.add(key);
     }
@@ -116,6 +118,41 @@ describe('review round machine (behaviour)', () => {
     const { actor, requests } = run([{ type: 'ROUND.LAUNCHED' }, { type: 'TIMER.DONE' }], 0);
     expect(requests.filter((r) => r.type === 'ROUND.STOP_REVIEWER').map((r) => r.reviewerId)).toEqual(reviewers);
     expect(actor.getSnapshot().output?.decision).toBe('PAUSE_AND_CLARIFY');
+  });
+
+  it('a paused reviewer’s clock stands still: it keeps the time it had left, and gets it back on resume', () => {
+    vi.useFakeTimers({ now: Date.parse('2026-11-21T09:00:00Z') });
+    try {
+      const { actor, recorded } = run([{ type: 'ROUND.LAUNCHED' }], 4_000);
+      const answer = () => actor.getSnapshot().context.answers[reviewers[0]!]!;
+      vi.advanceTimersByTime(1_000);
+      actor.send({ type: 'REVIEWER.PAUSED', reviewerId: reviewers[0]! });
+      expect(answer()).toMatchObject({ paused: true, deadline: null, remainingMs: 3_000 });
+      // Paused for a minute, far past the 4 s timeout: a TIMER.DONE (the other reviewer's) does not end it.
+      vi.advanceTimersByTime(60_000);
+      actor.send({ type: 'TIMER.DONE' });
+      expect(recorded.filter((e) => e.type === 'review' && e.reviewerId === reviewers[0])).toEqual([]);
+      actor.send({ type: 'REVIEWER.RESUMED', reviewerId: reviewers[0]! });
+      expect(answer()).toMatchObject({ paused: false, remainingMs: null, deadline: Date.now() + 3_000 });
+      vi.advanceTimersByTime(3_000);
+      actor.send({ type: 'TIMER.DONE' });
+      expect(recorded.find((e) => e.type === 'review' && e.reviewerId === reviewers[0])).toMatchObject({ valid: false, verdict: { summary: expect.stringContaining('no answer within 4s') } });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a reviewer paused before the round launched starts its clock only when it runs', () => {
+    vi.useFakeTimers({ now: Date.parse('2026-11-21T09:00:00Z') });
+    try {
+      const { actor } = run([{ type: 'REVIEWER.PAUSED', reviewerId: reviewers[1]! }, { type: 'ROUND.LAUNCHED' }], 4_000);
+      expect(actor.getSnapshot().context.answers[reviewers[1]!]).toMatchObject({ paused: true, deadline: null, remainingMs: 4_000 });
+      vi.advanceTimersByTime(30_000);
+      actor.send({ type: 'REVIEWER.RESUMED', reviewerId: reviewers[1]! });
+      expect(actor.getSnapshot().context.answers[reviewers[1]!]).toMatchObject({ deadline: Date.now() + 4_000 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('with no reviewer at all, decides CONTINUE at once', () => {

@@ -44,7 +44,7 @@ function serverOptions(command: Command): Command {
     .option('--host <host>', 'address to bind the HTTP server to (anything but loopback is reachable from the network)', '127.0.0.1')
     .option('--no-server', 'no dashboard/API server (a blocker then ends the run with exit code 2)')
     .option('--json', 'print every event as JSON lines on stdout instead of the live view')
-    .addOption(new Option('--inspect <target>', 'also stream XState inspection to Stately\'s WebSocket inspector: stately, or a ws:// URL'));
+    .addOption(new Option('--inspect <target>', 'also send XState inspection events to Stately\'s inspector: "stately" starts a relay on localhost:8080 for https://stately.ai/inspect; or the ws:// URL of a relay'));
 }
 
 
@@ -90,7 +90,7 @@ export function buildProgram(): Command {
     .option('--port <n>', 'HTTP port (0 = any free port)', integer('--port', 0, 65535), 7420)
     .option('--host <host>', 'address to bind to (anything but loopback is reachable from the network)', '127.0.0.1')
     .option('--resume-all', 'restore every unfinished session of the workspace at start')
-    .addOption(new Option('--inspect <target>', 'also stream XState inspection to a @statelyai/inspect WebSocket server'))
+    .addOption(new Option('--inspect <target>', 'also send XState inspection events to Stately\'s inspector ("stately": a relay on localhost:8080, or a ws:// URL)'))
     .action(async (...args: unknown[]) => (await load()).serve(...(args as Parameters<Actions['serve']>)));
 
   program
@@ -177,6 +177,7 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
+    await actions?.dispose();
     if (error instanceof CommanderError) {
       // Help and version exit 0; every parse error is a usage error.
       process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
@@ -196,6 +197,8 @@ export async function main(argv = process.argv): Promise<void> {
     }
     throw error;
   }
+  // What a command left open beyond its session (the --inspect connection and relay) must not keep it running.
+  await actions?.dispose();
 }
 
 /**

@@ -45,6 +45,12 @@ function untilInterrupted(): Promise<void> {
 }
 
 export function createActions(style: Style) {
+  /** Closed once the command is over (src/cli.ts): connections that would keep the process alive. */
+  const disposers: Array<() => Promise<void> | void> = [];
+  async function dispose(): Promise<void> {
+    for (const close of disposers.splice(0)) await close();
+  }
+
   async function managerFor(
     workspace: string,
     flags: Pick<ServerFlags, 'inspect'>,
@@ -66,12 +72,29 @@ export function createActions(style: Style) {
     options.safetyFor = safetyFor;
     // --- end safety wiring ---
     if (flags.inspect) {
+      if (flags.inspect !== 'stately' && !/^wss?:\/\//.test(flags.inspect)) throw new UsageError('--inspect takes "stately" or the ws:// URL of a @statelyai/inspect relay');
       const { createWebSocketInspector } = await import('@statelyai/inspect');
-      const url = flags.inspect === 'stately' ? 'ws://localhost:8080' : flags.inspect;
-      if (!/^wss?:\/\//.test(url)) throw new UsageError('--inspect takes "stately" or a ws:// URL of a @statelyai/inspect server');
+      let url = flags.inspect;
+      if (flags.inspect === 'stately') {
+        const { DEFAULT_RELAY_PORT, startStatelyRelay } = await import('./stately-relay.js');
+        try {
+          const relay = await startStatelyRelay(DEFAULT_RELAY_PORT);
+          disposers.push(() => relay.close());
+          url = relay.wsUrl;
+          process.stderr.write(`${style.dim(`Stately inspector: open ${relay.pageUrl} in a browser (it embeds https://stately.ai/inspect; the relay listens on 127.0.0.1 only)`)}\n`);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+          // Port 8080 taken: most likely a relay someone already runs (@statelyai/inspect's, or ours from another run).
+          url = `ws://localhost:${DEFAULT_RELAY_PORT}`;
+          process.stderr.write(`${style.dim(`Stately inspector: port ${DEFAULT_RELAY_PORT} is taken, so inspection events go to the relay already there (${url})`)}\n`);
+        }
+      } else {
+        process.stderr.write(`${style.dim(`inspection events go to ${url}`)}\n`);
+      }
       const inspector = createWebSocketInspector({ url });
+      // Stopped first, before the relay it talks to.
+      disposers.unshift(() => inspector.stop());
       options.inspector = (event) => inspector.inspect.next?.(event);
-      process.stderr.write(`${style.dim(`inspection events go to ${url} (start one with: npx @statelyai/inspect)`)}\n`);
     }
     return new SessionManager(options);
   }
@@ -252,7 +275,7 @@ export function createActions(style: Style) {
       process.stdout.write(`${await controlSession(workspace, sessionId, action, body)}\n`);
     }
 
-  return { run, demo, resume, serve, status, control, resolve, logs, parse, doctor };
+  return { run, demo, resume, serve, status, control, resolve, logs, parse, doctor, dispose };
 }
 
 export type Actions = ReturnType<typeof createActions>;

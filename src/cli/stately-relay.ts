@@ -1,0 +1,118 @@
+/**
+ * `--inspect stately`: a relay between the orchestrator's XState inspection events and Stately's hosted
+ * inspector (https://stately.ai/inspect) in a browser, as @statelyai/inspect's own relay does, but bound to
+ * 127.0.0.1 (theirs listens on every interface) and refusing WebSocket connections from any other web page
+ * (a WebSocket is not subject to CORS: without the Origin check, any site the person visits could read the
+ * session's inspection events from ws://localhost). Opening the page is left to the person (no shell).
+ *
+ * The page at http://localhost:PORT embeds the hosted inspector in an iframe and hands it every message the
+ * relay receives; the orchestrator connects with createWebSocketInspector({ url: 'ws://localhost:PORT' }).
+ */
+import { createServer, type Server } from 'node:http';
+import { WebSocket, WebSocketServer } from 'ws';
+
+export const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
+/** What @statelyai/inspect's WebSocket inspector connects to by default. */
+export const DEFAULT_RELAY_PORT = 8080;
+/** Messages kept for a page that opens after the session started. */
+const BUFFER = 500;
+
+export interface StatelyRelay {
+  /** The page to open. */
+  pageUrl: string;
+  /** Where the inspector sends its events. */
+  wsUrl: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Start the relay on 127.0.0.1:port (0: any free port). Rejects with the listen error (EADDRINUSE ...). */
+export function startStatelyRelay(port = DEFAULT_RELAY_PORT): Promise<StatelyRelay> {
+  const buffer: string[] = [];
+  let server: Server;
+  const allowedOrigins = () => {
+    const address = server.address();
+    const bound = typeof address === 'object' && address ? address.port : port;
+    return new Set([`http://localhost:${bound}`, `http://127.0.0.1:${bound}`]);
+  };
+  server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '/') !== '/') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    const address = server.address();
+    const bound = typeof address === 'object' && address ? address.port : port;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(bridgePage(bound));
+  });
+  const wss = new WebSocketServer({
+    server,
+    // The orchestrator (Node: no Origin) and the relay's own page; no other web page.
+    verifyClient: ({ origin }: { origin?: string }) => !origin || allowedOrigins().has(origin),
+  });
+  // The server's own errors (a taken port) reach the caller through listen; ws re-emits them here too.
+  wss.on('error', () => undefined);
+  wss.on('connection', (socket) => {
+    for (const message of buffer) socket.send(message);
+    socket.on('message', (data) => {
+      const message = data.toString();
+      buffer.push(message);
+      if (buffer.length > BUFFER) buffer.shift();
+      for (const client of wss.clients) if (client !== socket && client.readyState === WebSocket.OPEN) client.send(message);
+    });
+    socket.on('error', () => undefined);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      // Neither holds the process: the CLI ends when its session does.
+      server.unref();
+      const address = server.address();
+      const bound = typeof address === 'object' && address ? address.port : port;
+      resolve({
+        port: bound,
+        pageUrl: `http://localhost:${bound}`,
+        wsUrl: `ws://localhost:${bound}`,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const client of wss.clients) client.terminate();
+            wss.close();
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
+
+function bridgePage(port: number): string {
+  return `<!doctype html>
+<html>
+<head>
+  <meta charset="utf-8">
+  <title>meta-orchestrator · Stately inspector</title>
+  <style>html, body { height: 100%; margin: 0; } iframe { width: 100%; height: 100%; border: 0; }</style>
+</head>
+<body>
+  <iframe id="inspector" src="${STATELY_INSPECTOR_URL}"></iframe>
+  <script>
+    const frame = document.getElementById('inspector');
+    const waiting = [];
+    let ready = false;
+    const deliver = (data) => frame.contentWindow.postMessage(data, '${new URL(STATELY_INSPECTOR_URL).origin}');
+    window.addEventListener('message', (e) => {
+      if (e.origin !== '${new URL(STATELY_INSPECTOR_URL).origin}' || !e.data || e.data.type !== '@statelyai.connected') return;
+      ready = true;
+      waiting.splice(0).forEach(deliver);
+    });
+    const ws = new WebSocket('ws://' + location.hostname + ':${port}');
+    ws.onmessage = (event) => {
+      const data = JSON.parse(event.data);
+      if (ready) deliver(data);
+      else waiting.push(data);
+    };
+  </script>
+</body>
+</html>
+`;
+}

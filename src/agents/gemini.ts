@@ -8,6 +8,7 @@ import type { AgentAdapter, AgentCommand, FailureInput, LaunchOptions } from './
 import {
   classifyEvidence,
   clip,
+  clipMiddle,
   defined,
   failureSignal,
   fallbackEvidence,
@@ -51,7 +52,7 @@ export function parseGeminiLine(line: string): AgentPayload[] {
         const role = lookup(ROLES, value.role);
         if (!role) return [];
         const delta = typeof value.delta === 'boolean' ? value.delta : undefined;
-        return [defined({ kind: 'message', role, text: clip(textOf(value.content)), delta })];
+        return [defined({ kind: 'message', role, text: clipMiddle(textOf(value.content)), delta })];
       }
       case 'tool_use':
         return [toolUsePayload(value)];
@@ -116,7 +117,7 @@ function resultPayloads(value: JsonObject): AgentPayload[] {
     defined({
       kind: 'result',
       ok: value.status === 'success',
-      text: message !== undefined ? clip(message) : undefined,
+      text: message !== undefined ? clipMiddle(message) : undefined,
       reason: error ? str(error.type) : undefined,
       durationMs: num(stats.duration_ms),
     }),

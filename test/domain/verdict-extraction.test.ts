@@ -186,6 +186,13 @@ describe('extractVerdict on each CLI\'s real final-message shape', () => {
       expect(extractVerdict(text ?? '')).toEqual(CONCERN);
     });
 
+    it('one long message line (20 KB of findings, then the verdict) keeps its verdict through the adapter', () => {
+      const findings = Array.from({ length: 400 }, (_, i) => `- finding ${i}: the handler at src/h${i}.ts does too much work.`).join('\n');
+      const review = `${findings}\n\n${fenced(BLOCKER)}`;
+      expect(review.length).toBeGreaterThan(20_000);
+      expect(extractVerdict(finalTextOf(geminiRun([review]), parseGeminiLine) ?? '')).toEqual(BLOCKER);
+    });
+
     it('a tool call between two assistant messages starts a new message: only the last one is the answer', () => {
       const lines = geminiRun([`Planned answer ${JSON.stringify(APPROVE)}`]);
       const tool = { type: 'tool_use', timestamp: '2026-11-21T05:33:12.970Z', tool_name: 'read_file', tool_id: 't1', parameters: { absolute_path: '/x' } };

@@ -39,14 +39,16 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
     const bare = timeRuns(['-e', '0'], runs);
     const help = timeRuns([CLI, '--help'], runs);
     const status = timeRuns([CLI, 'status', '--workspace', harness.workspace], runs, env);
-    const bound = 'module loading: node start + importing commander, xstate, zod, hono (every command imports everything)';
+    // src/cli.ts loads src/cli/actions.ts only when a command runs, and each action imports only its own modules.
+    const helpBound = 'module loading: node start + commander and the command definitions; no command module is loaded';
+    const statusBound = "module loading: node start + commander, then status's own modules (the session manager: xstate, zod); not the HTTP server, the sandbox or the demo";
     return {
       name: 'cold-start',
       title: 'CLI cold start (dist/cli.js)',
       durationMs: performance.now() - started,
       figures: [
-        { metric: 'orchestrate --help', value: round(help.ms, 0), unit: 'ms', reference: { label: 'node -e 0', value: round(bare.ms, 0), unit: 'ms' }, ratio: round(help.ms / bare.ms, 2), bound },
-        { metric: 'orchestrate status (3 sessions)', value: round(status.ms, 0), unit: 'ms', reference: { label: 'node -e 0', value: round(bare.ms, 0), unit: 'ms' }, ratio: round(status.ms / bare.ms, 2), bound },
+        { metric: 'orchestrate --help', value: round(help.ms, 0), unit: 'ms', reference: { label: 'node -e 0', value: round(bare.ms, 0), unit: 'ms' }, ratio: round(help.ms / bare.ms, 2), bound: helpBound },
+        { metric: 'orchestrate status (3 sessions)', value: round(status.ms, 0), unit: 'ms', reference: { label: 'node -e 0', value: round(bare.ms, 0), unit: 'ms' }, ratio: round(status.ms / bare.ms, 2), bound: statusBound },
       ],
       notes: [`median of ${runs} runs after one warm-up run; exit codes: --help ${help.status}, status ${status.status}`],
     };

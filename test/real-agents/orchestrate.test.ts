@@ -6,10 +6,11 @@
  * As root, the orchestrator runs as the unprivileged test user (claude refuses to bypass permissions as
  * root); one scenario runs it as root on purpose to see the refusal become a PERMISSION_BLOCKER.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionSpecInput } from '../../src/domain/spec.js';
+import type { ProcRecord } from '../../src/store/session-store.js';
 import { probeBwrap } from '../../src/safety/bwrap-probe.js';
 import { startFakeModelServer, type FakeModelServer } from './fake-model-server.js';
 import {
@@ -23,7 +24,7 @@ import {
   runOrchestrate,
   type OrchestrateRun,
 } from './support/orchestrate.js';
-import type { RealAgent } from './support/install.js';
+import { binaryPath, type RealAgent } from './support/install.js';
 import { PROVIDER_OF, type Scenario, type Verdict } from './support/scenarios.js';
 import { ensureTestUser, isRoot, type TestUser } from './support/test-user.js';
 
@@ -37,6 +38,18 @@ const BLOCKER: Verdict = { verdict: 'blocker', summary: 'The file holds the wron
 
 /** Fast recovery for tests: short backoff, and a retry time capped at a few seconds. */
 const FAST_LIMITS = { backoffBaseMs: 200, backoffMaxMs: 1_000, maxRetryWaitSec: 4, stallTimeoutSec: 90, workerTimeoutSec: 150, killGraceMs: 1_000 };
+
+/** Every launch of a run, from the session's `agents/<worker>.proc.json` records (argv as executed, sandbox included). */
+function launchRecords(run: OrchestrateRun): Array<ProcRecord & { workerId: string }> {
+  const sessions = join(run.workspace, 'sessions');
+  return readdirSync(sessions).flatMap((sid) => {
+    const agents = join(sessions, sid, 'agents');
+    if (!existsSync(agents)) return [];
+    return readdirSync(agents)
+      .filter((f) => f.endsWith('.proc.json'))
+      .flatMap((f) => (JSON.parse(readFileSync(join(agents, f), 'utf8')) as ProcRecord[]).map((r) => ({ ...r, workerId: f.slice(0, -'.proc.json'.length) })));
+  });
+}
 
 if (!cliBuilt()) {
   console.warn(`orchestrate-level real-agent tests skipped: ${CLI} does not exist (npm run build; src/cli.ts must exist).`);
@@ -80,11 +93,15 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
     expect(finalWorkerStates(run.events), why).toMatchObject({ architect: 'completed', implementer: 'completed', verifier: 'completed' });
     const changed = ofType(run.events, 'agent').filter((e) => e.kind === 'file_change').flatMap((e) => (e.kind === 'file_change' ? e.changes.map((c) => `${e.workerId}:${c.path}`) : []));
     expect(changed, why).toEqual(expect.arrayContaining([`architect:${join(run.target, 'ARCHITECTURE.md')}`, `implementer:${join(run.target, 'hello.txt')}`]));
-    // Every gemini process (the architect, and the reviewer of the implementer) is refused once in the fresh
-    // folder (exit 55) and relaunched with --skip-trust: the fix is per worker, not remembered per agent.
+    // gemini refuses a fresh process in the untrusted folder (exit 55). Only the architect's first launch pays:
+    // the supervisor remembers --skip-trust per agent (learnedFixes), so the gemini reviewer starts with it.
     const recoveries = ofType(run.events, 'recovery').map((e) => `${e.workerId}:${e.signal.kind}->${e.action}`);
-    expect(recoveries, why).toContain('architect:untrusted_folder->relaunch_with_flag');
-    expect(recoveries.every((r) => r.endsWith(':untrusted_folder->relaunch_with_flag')), why).toBe(true);
+    expect(recoveries, why).toEqual(['architect:untrusted_folder->relaunch_with_flag']);
+    const geminiLaunches = launchRecords(run)
+      .filter((l) => l.argv.includes(binaryPath('gemini')))
+      .map((l) => `${l.workerId.replace(/^r\d+-/, 'reviewer ')}#${l.attempt}${l.argv.includes('--skip-trust') ? ' --skip-trust' : ''}`)
+      .sort();
+    expect(geminiLaunches, why).toEqual(['architect#1', 'architect#2 --skip-trust', 'reviewer gemini-implementer#1 --skip-trust']);
     // The default spec's three reviews, all real processes, all approve.
     const reviews = ofType(run.events, 'review').map((e) => `${e.reviewer}->${e.target}:${e.verdict.verdict}:${e.valid}`).sort();
     expect(reviews, why).toEqual(['codex->architect:approve:true', 'codex->implementer:approve:true', 'gemini->implementer:approve:true']);

@@ -1,6 +1,7 @@
 /**
  * Every captured and public transcript of test/fixtures/transcripts through the adapters: each line parses
- * into valid payloads, and each captured run classifies as the table below says.
+ * into valid payloads (no `unknown` unless its type is listed with a reason), each public transcript yields the
+ * normalized kinds its lines really hold, and each captured run classifies as the table below says.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -66,7 +67,6 @@ describe('the fixture copy', () => {
 describe.each(AGENTS)('%s transcripts parse', (agent) => {
   const adapter = ADAPTERS[agent];
   it.each(stdoutFiles(agent).map((file) => relative(ROOT, file)))('%s', (file) => {
-    const captured = file.includes('/captured/');
     for (const { line, payloads } of parseFile(adapter, join(ROOT, file))) {
       if (line.trim() === '') {
         expect(payloads).toEqual([]);
@@ -75,11 +75,133 @@ describe.each(AGENTS)('%s transcripts parse', (agent) => {
       expect(payloads.length, line.slice(0, 200)).toBeGreaterThanOrEqual(1);
       for (const payload of payloads) {
         AgentPayloadSchema.parse(payload);
-        if (captured && payload.kind === 'unknown') {
+        // Captured and public transcripts alike: an `unknown` payload must be a type listed with its reason.
+        if (payload.kind === 'unknown') {
           expect(ALLOWED_UNKNOWN[agent], `unexpected unknown ${payload.originalType} in ${file}`).toHaveProperty([
             payload.originalType,
           ]);
         }
+      }
+    }
+  });
+});
+
+// Every public transcript, line by line: the raw `type` (with `/subtype` for claude, `:item.type` for codex
+// items) read from the file, and the normalized kinds the adapter must make of it. Written out by hand from the
+// files, so a transcript that parsed to `unknown` (or to anything else it does not hold) fails here.
+type LineKinds = readonly [rawType: string, kinds: readonly AgentPayload['kind'][]];
+const PUBLIC_KINDS: Record<Agent, Record<string, readonly LineKinds[]>> = {
+  claude: {
+    'public-gleam-golden-basic-query.jsonl': [
+      ['system/init', ['init']],
+      ['assistant', ['message']], // content: one text block
+      ['result/success', ['usage', 'result']],
+    ],
+    'public-gleam-tool-use-run.jsonl': [
+      ['system/init', ['init']],
+      ['assistant', ['command']], // content: one tool_use block, Bash `ls -la`
+      ['user', ['tool_result']], // content: one tool_result block
+      ['result/success', ['usage', 'result']],
+    ],
+    'public-issue38673-rate-limit-event-empty-result.jsonl': [
+      ['system/init', ['init']],
+      ['assistant', ['message']],
+      ['rate_limit_event', ['error']], // status "allowed": a warning, not a failure
+      ['result/success', ['usage', 'result']],
+    ],
+    'public-issue98-error-max-turns.jsonl': [['result/error_max_turns', ['usage', 'result']]],
+  },
+  codex: {
+    'public-agentcmd-simple-answer.jsonl': [
+      ['thread.started', ['init']],
+      ['turn.started', ['message']], // a system "turn started" message
+      ['item.completed:reasoning', ['reasoning']],
+      ['item.completed:agent_message', ['message']],
+      ['turn.completed', ['usage', 'result']],
+    ],
+    'public-issue37676-rollout-budget-turn-failed.jsonl': [
+      ['thread.started', ['init']],
+      ['item.completed:error', ['error']], // a warning item, before turn.started
+      ['turn.started', ['message']],
+      ['item.completed:agent_message', ['message']],
+      ['error', ['error']],
+      ['turn.failed', ['result']],
+    ],
+    'public-openai-codex-docs-exec-sample.jsonl': [
+      ['thread.started', ['init']],
+      ['turn.started', ['message']],
+      ['item.completed:reasoning', ['reasoning']],
+      ['item.started:command_execution', ['command']],
+      ['item.completed:command_execution', ['command']],
+      ['item.completed:reasoning', ['reasoning']],
+      ['item.completed:agent_message', ['message']],
+      ['turn.completed', ['usage', 'result']],
+    ],
+  },
+  gemini: {
+    'public-gemini-cli-snapshot-loop-detected.jsonl': [
+      ['init', ['init']],
+      ['message', ['message']], // role user
+      ['error', ['error']], // severity warning
+      ['result', ['usage', 'result']],
+    ],
+    'public-gemini-cli-snapshot-max-session-turns.jsonl': [
+      ['init', ['init']],
+      ['message', ['message']],
+      ['error', ['error']], // severity error
+      ['result', ['usage', 'result']],
+    ],
+    'public-gemini-cli-snapshot-stream-with-tool.jsonl': [
+      ['init', ['init']],
+      ['message', ['message']], // role user
+      ['message', ['message']], // assistant delta
+      ['tool_use', ['tool_call']],
+      ['tool_result', ['tool_result']],
+      ['message', ['message']], // assistant delta
+      ['result', ['usage', 'result']],
+    ],
+    'public-issue740-assistant-deltas.jsonl': [
+      ['message', ['message']],
+      ['message', ['message']],
+      ['message', ['message']],
+    ],
+  },
+};
+
+/** `public-*` transcripts of an agent have no `unknown` line allowed: none is listed, so none may appear. */
+const PUBLIC_ALLOWED_UNKNOWN: Record<Agent, Record<string, string>> = { claude: {}, codex: {}, gemini: {} };
+
+function publicFiles(agent: Agent): string[] {
+  return readdirSync(join(ROOT, agent)).filter((name) => name.startsWith('public-') && STDOUT_FILE.test(name)).sort();
+}
+
+function rawType(agent: Agent, line: string): string {
+  const value = JSON.parse(line) as { type: string; subtype?: string; item?: { type?: string } };
+  if (agent === 'claude' && value.subtype !== undefined) return `${value.type}/${value.subtype}`;
+  if (agent === 'codex' && value.item?.type !== undefined) return `${value.type}:${value.item.type}`;
+  return value.type;
+}
+
+describe.each(AGENTS)('%s public transcripts yield the kinds they hold', (agent) => {
+  const adapter = ADAPTERS[agent];
+
+  it('the table covers every public transcript', () => {
+    expect(publicFiles(agent).length).toBeGreaterThan(0);
+    expect(Object.keys(PUBLIC_KINDS[agent]).sort()).toEqual(publicFiles(agent));
+  });
+
+  it.each(publicFiles(agent))('%s', (file) => {
+    const expected = PUBLIC_KINDS[agent][file] ?? [];
+    const lines = parseFile(adapter, join(ROOT, agent, file)).filter(({ line }) => line.trim() !== '');
+    // Line by line: the raw type read from the file, and the kinds the adapter made of it.
+    expect(lines.map(({ line, payloads }) => [rawType(agent, line), payloads.map((p) => p.kind)])).toEqual(expected);
+    // The multiset of kinds over the whole file, as the same table says.
+    const count = (kinds: string[]) => kinds.reduce<Record<string, number>>((acc, k) => ({ ...acc, [k]: (acc[k] ?? 0) + 1 }), {});
+    expect(count(lines.flatMap(({ payloads }) => payloads.map((p) => p.kind)))).toEqual(count(expected.flatMap(([, kinds]) => [...kinds])));
+    for (const { line, payloads } of lines) {
+      for (const payload of payloads) {
+        if (payload.kind === 'unknown') expect(PUBLIC_ALLOWED_UNKNOWN[agent], `unexpected unknown ${payload.originalType} in ${file}: ${line.slice(0, 200)}`).toHaveProperty([payload.originalType]);
+        if (payload.kind === 'malformed') expect.fail(`malformed line in ${file}: ${line.slice(0, 200)}`);
       }
     }
   });

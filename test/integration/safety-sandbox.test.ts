@@ -3,13 +3,13 @@
  * `orchestrate run` falling back to no sandbox when bwrap is not on PATH.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probeBwrap } from '../../src/safety/bwrap-probe.js';
 import { which } from '../../src/runtime/binaries.js';
 import { SessionManager, UsageError } from '../../src/runtime/session-manager.js';
 import { createSafetyFactory } from '../../src/safety/index.js';
-import { eventsOfType, fakeAgentEnv, makeSandbox, readEvents, runCli } from '../support/orchestrate.js';
+import { cleanupAfterTest, eventsOfType, fakeAgentEnv, launches, makeSandbox, processesMentioning, readEvents, runCli, testSandbox } from '../support/orchestrate.js';
 import { answer, FAKE_AGENT, makeSafetyHarness, ofType, openBlocker, waitFor, workerStatus, type SafetyHarness } from '../safety/support.js';
 
 const probe = await probeBwrap();
@@ -90,6 +90,57 @@ describe.runIf(probe.available)('agents inside bubblewrap', () => {
     expect(ofType(runtime, 'recovery').map((r) => r.action)).toEqual(['escalate']);
     expect(blocker.message).toMatch(/refused to launch/);
     expect(harness.launches()).toEqual([]);
+  });
+});
+
+const asRoot = process.getuid?.() === 0;
+
+// The recovery row "claude refuses --dangerously-skip-permissions as root -> inside our sandbox relaunch with
+// IS_SANDBOX=1", through the real CLI: `orchestrate run` decides the sandbox itself (no insideSandbox option).
+// Only meaningful as root: the fake claude applies claude's real getuid() check (enforceRoot).
+describe.runIf(probe.available && asRoot)('orchestrate run with "sandbox": "bwrap", as root', () => {
+  afterEach(cleanupAfterTest);
+
+  it('claude refusing to bypass permissions as root is relaunched with IS_SANDBOX=1 and the run exits 0', { timeout: 30_000 }, async () => {
+    const sandbox = testSandbox({ git: true });
+    const home = join(sandbox.dir, 'home');
+    mkdirSync(home);
+    const specFile = join(sandbox.dir, 'spec.json');
+    writeFileSync(
+      specFile,
+      JSON.stringify({ task: 'fix it', sandbox: 'bwrap', limits: { backoffBaseMs: 50, backoffMaxMs: 200 }, workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] }),
+    );
+    // IS_SANDBOX blanked: the machine running the tests may set it, and then the first launch would not be refused.
+    const env = { ...fakeAgentEnv(sandbox, { claude: { enforceRoot: true, delayMs: 2 } }), HOME: home, IS_SANDBOX: '', ORCHESTRATOR_TOKEN: '' };
+    const result = await runCli(['run', '-C', sandbox.target, '--spec', specFile, '--workspace', sandbox.workspace, '--no-server', '--json'], { env, timeoutMs: 25_000 });
+    expect(result.exitCode, result.stderr).toBe(0);
+
+    const events = readEvents(sandbox.workspace);
+    expect(eventsOfType(events, 'safety').find((e) => e.rule === 'sandbox')).toMatchObject({ subject: 'bwrap', action: 'log' });
+    expect(eventsOfType(events, 'recovery')).toEqual([
+      expect.objectContaining({
+        workerId: 'w1',
+        signal: expect.objectContaining({ kind: 'root_bypass_refused', message: expect.stringContaining('root/sudo privileges') }),
+        action: 'relaunch_with_env',
+        attempt: 1,
+        change: 'set IS_SANDBOX=1',
+      }),
+    ]);
+    expect(eventsOfType(events, 'blocker')).toEqual([]);
+    expect(eventsOfType(events, 'state').filter((e) => e.machine === 'worker' && e.id === 'w1').at(-1)?.to).toBe('completed');
+    expect(eventsOfType(events, 'state').filter((e) => e.machine === 'session').at(-1)?.to).toBe('completed');
+
+    // Both launches ran inside bubblewrap (the fake's state dir is bound writable, so it recorded them).
+    const claude = launches(sandbox);
+    expect(claude).toHaveLength(2);
+    expect(claude[0]!.argv).toContain('--dangerously-skip-permissions');
+    expect(claude[0]!.env.IS_SANDBOX).not.toBe('1');
+    expect(claude[1]!.argv).toContain('--dangerously-skip-permissions');
+    expect(claude[1]!.env.IS_SANDBOX).toBe('1');
+    const records = JSON.parse(readFileSync(join(sandbox.workspace, 'sessions', events[0]!.sessionId, 'agents', 'w1.proc.json'), 'utf8')) as Array<{ argv: string[] }>;
+    expect(records).toHaveLength(2);
+    for (const r of records) expect(basename(r.argv[0] ?? '')).toBe('bwrap');
+    expect(processesMentioning(sandbox.dir)).toEqual([]);
   });
 });
 

@@ -108,13 +108,16 @@ export function buildProgram(): Command {
         action === 'pause'
           ? 'pause a running session (SIGSTOP of its agents\' process groups; timers stand still), or one worker'
           : action === 'stop'
-            ? 'stop a session: SIGTERM to every agent process group, SIGKILL after a grace period; works with no orchestrator running'
+            ? 'stop a session: SIGTERM to every agent process group, SIGKILL after a grace period; works with no orchestrator running. With --worker: stop that worker only, and go on without it'
             : 'start a peer-review round now (of one worker with --target)',
       )
       .argument('<session>', 'session id')
       .option('--workspace <dir>', 'where sessions are kept');
     if (action === 'pause') cmd.option('--worker <id>', 'only this worker');
-    if (action === 'stop') cmd.option('--reason <text>', 'why (recorded in the session)');
+    if (action === 'stop') {
+      cmd.option('--worker <id>', 'stop only this worker: its agent ends, it counts as skipped, the workers depending on it go on');
+      cmd.option('--reason <text>', 'why (recorded in the session)');
+    }
     if (action === 'review') cmd.option('--target <worker>', 'the worker to review');
     cmd.action(async (sessionId: string, opts: { workspace?: string; worker?: string; reason?: string; target?: string }) => (await load()).control(action, sessionId, opts));
   }

@@ -258,19 +258,29 @@ export function createActions(style: Style) {
   async function control(action: ControlAction, sessionId: string, opts: { workspace?: string; worker?: string; reason?: string; target?: string }) {
       const { controlSession, findRunner, stopOffline } = await controlling();
       const workspace = resolveWorkspace(opts.workspace, undefined);
+      const oneWorker = action === 'stop' && opts.worker !== undefined;
+      if (oneWorker && opts.reason) throw new UsageError('--reason is for stopping the whole session; a worker stopped on its own is recorded as skipped by a person');
       if (findRunner(workspace, sessionId).kind === 'none') {
         const manager = await managerFor(workspace, {});
+        const ended = manager.view(sessionId).outcome;
+        if (oneWorker) {
+          throw new UsageError(
+            ended
+              ? `session ${sessionId} has already ended (${ended}): there is nothing to stop`
+              : `session ${sessionId} is not running; \`orchestrate resume ${sessionId}\` first, then stop the worker (here, or in the dashboard)`,
+          );
+        }
         if (action === 'stop') {
           process.stdout.write(`${await stopOffline(manager, sessionId)}\n`);
           return;
         }
-        const ended = manager.view(sessionId).outcome;
         if (ended) throw new UsageError(`session ${sessionId} has already ended (${ended}): there is nothing to ${action}`);
       }
       const body: Record<string, string> = {
         ...(opts.worker ? { workerId: opts.worker } : {}),
         ...(opts.reason ? { reason: opts.reason } : {}),
         ...(opts.target ? { target: opts.target } : {}),
+        ...(oneWorker ? { by: 'cli' } : {}),
       };
       process.stdout.write(`${await controlSession(workspace, sessionId, action, body)}\n`);
     }

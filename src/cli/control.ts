@@ -54,7 +54,7 @@ export async function controlSession(workspace: string, sessionId: string, actio
     return `${action}: sent to ${runner.server.url} (session now ${result.state ?? 'updated'})`;
   }
   if (runner.kind === 'process') {
-    if (action === 'stop') {
+    if (action === 'stop' && body.workerId === undefined) {
       // That orchestrator stops the session on SIGTERM exactly as on Ctrl-C, agents included.
       process.kill(runner.holder.pid, 'SIGTERM');
       return `stop: asked orchestrator process ${runner.holder.pid} (it runs the session without a server) to stop it`;

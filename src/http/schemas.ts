@@ -65,7 +65,14 @@ export const OrchestrateBodySchema = z
 export const WorkerControlBodySchema = z.strictObject({
   workerId: WorkerIdParam.optional().describe('act on this worker only; without it, on the whole session'),
 });
-export const StopBodySchema = z.strictObject({ reason: z.string().min(1).max(2000).optional() });
+/** Who gives a command or an answer, for the record ("answered retry by cli"). */
+const BySchema = z.enum(['api', 'cli', 'dashboard']).default('api').describe('who gives it, for the record ("answered retry by cli")');
+
+export const StopBodySchema = z.strictObject({
+  reason: z.string().min(1).max(2000).optional().describe('why the session is stopped (the whole session only)'),
+  workerId: WorkerIdParam.optional().describe('stop this worker only: its agent ends and the session goes on without it (the worker ends skipped; an open blocker of it is answered skip)'),
+  by: BySchema,
+});
 export const ReviewBodySchema = z.strictObject({
   target: WorkerIdParam.optional().describe('the worker to review; without it, every worker that has reviewers'),
 });
@@ -75,7 +82,7 @@ export const ResolveBodySchema = z
   .strictObject({
     choice: BlockerChoiceSchema.describe('must be one of the blocker options'),
     text: z.string().max(20_000).optional().describe('the answer (required when choice is answer)'),
-    by: z.enum(['api', 'cli', 'dashboard']).default('api').describe('who answers, for the record ("answered retry by cli")'),
+    by: BySchema,
   })
   .refine((body) => body.choice !== 'answer' || (body.text !== undefined && body.text.trim() !== ''), {
     path: ['text'],

@@ -80,6 +80,9 @@ export interface SessionContext extends SessionInput {
 }
 
 const isFinal = (status: WorkerStatus) => FINAL_WORKER_STATUSES.includes(status);
+
+/** A worker a person can stop on its own (STOP_WORKER): not yet done, or failed/stopped and so in the way. */
+export const STOPPABLE_WORKER_STATUSES: readonly WorkerStatus[] = ['spawned', 'running', 'paused', 'recovering', 'blocked', 'failed', 'stopped'];
 const satisfied = (status: WorkerStatus) => status === 'completed' || status === 'skipped';
 
 /** A worker as the session first knows it: spawned, nothing reported yet. */

@@ -15,7 +15,7 @@ import { decideRecovery } from '../domain/recovery-policy.js';
 import { exceedsIntensity, restartsInWindow } from '../domain/restart-intensity.js';
 import type { PromptSpec } from '../domain/prompts.js';
 import { renderClarificationFollowUp, renderStrictVerdictRequest } from '../domain/prompts.js';
-import { workerMachine, type WorkerFailedEvent, type WorkerInput, type WorkerProgressEvent, type WorkerStatusEvent, type WorkerTimedOutEvent } from './worker.machine.js';
+import { SKIPPED_BY_A_PERSON, workerMachine, type WorkerFailedEvent, type WorkerInput, type WorkerProgressEvent, type WorkerStatusEvent, type WorkerTimedOutEvent } from './worker.machine.js';
 import { reviewMachine, type ReviewerAssignment, type RoundDoneEvent, type RoundRequest } from './review.machine.js';
 import {
   allDone,
@@ -27,6 +27,7 @@ import {
   nextBlockerId,
   readyWorkers,
   reviewersFor,
+  STOPPABLE_WORKER_STATUSES,
   upstreamOf,
   type BlockerChoice,
   type BlockerRecord,
@@ -42,6 +43,8 @@ export type SessionEvent =
   | { type: 'PAUSE'; workerId?: string }
   | { type: 'RESUME'; workerId?: string }
   | { type: 'STOP'; reason?: string }
+  /** Stop one worker: its agent ends and the session goes on without it (the worker ends `skipped`). */
+  | { type: 'STOP_WORKER'; workerId: string; by?: string }
   | { type: 'REVIEW'; target?: string }
   | { type: 'RESOLVE'; blockerId: string; choice: BlockerChoice; text?: string; by?: string }
   /** From the safety layer and budget monitors (src/safety): a limit or policy rule was hit. */
@@ -145,6 +148,7 @@ export const sessionMachine = setup({
     'ROUND.STOP_REVIEWER': { actions: act<Extract<RoundRequest, { type: 'ROUND.STOP_REVIEWER' }>>((context, event, enqueue) => sendToWorker(context, event.reviewerId, { type: 'STOP' }, enqueue)) },
     'ROUND.DONE': { actions: act<RoundDoneEvent>((context, event, enqueue) => onRoundDone(context, event, enqueue)) },
     RESOLVE: { actions: act<Extract<SessionEvent, { type: 'RESOLVE' }>>((context, event, enqueue) => resolve(context, event, enqueue)) },
+    STOP_WORKER: { actions: act<Extract<SessionEvent, { type: 'STOP_WORKER' }>>((context, event, enqueue) => stopWorker(context, event, enqueue)) },
     INTERVENE: {
       actions: act<Extract<SessionEvent, { type: 'INTERVENE' }>>((context, event, enqueue) => {
         if (event.act === 'stop' && !event.workerId) {
@@ -467,12 +471,12 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
   if (!worker) return;
   if (event.choice === 'skip') {
     if (['failed', 'stopped'].includes(worker.status)) {
-      patchWorker(enqueue, worker.id, { status: 'skipped', reason: 'skipped by a person' });
+      patchWorker(enqueue, worker.id, { status: 'skipped', reason: SKIPPED_BY_A_PERSON });
     } else if (worker.status === 'blocked' || worker.status === 'spawned') {
       command(context, enqueue, worker.id, { type: 'SKIP' });
     } else {
-      command(context, enqueue, worker.id, { type: 'STOP' });
-      patchWorker(enqueue, worker.id, { reason: 'skipped by a person' });
+      // Running, paused or between attempts: its group is ended and it counts as skipped.
+      command(context, enqueue, worker.id, { type: 'SKIP' });
     }
     return;
   }
@@ -487,6 +491,23 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
   } else if (worker.status === 'failed' || worker.status === 'stopped') {
     respawn(context, worker, enqueue);
   }
+}
+
+/**
+ * A person stopped one worker (`orchestrate stop SID --worker W`, POST /stop {workerId}, the card's Stop): its
+ * agent's group is ended and the session goes on without it, as when a blocker of it is answered skip (which it
+ * is, when the worker has one open).
+ */
+function stopWorker(context: SessionContext, event: Extract<SessionEvent, { type: 'STOP_WORKER' }>, enqueue: Enqueue): void {
+  const worker = context.workers[event.workerId];
+  if (!worker) return;
+  const open = context.blockers.find((b) => b.open && b.workerId === worker.id && b.options.includes('skip'));
+  if (open) {
+    resolve(context, { type: 'RESOLVE', blockerId: open.id, choice: 'skip', ...(event.by ? { by: event.by } : {}) }, enqueue);
+    return;
+  }
+  if (worker.status === 'failed' || worker.status === 'stopped') patchWorker(enqueue, worker.id, { status: 'skipped', reason: SKIPPED_BY_A_PERSON });
+  else if (STOPPABLE_WORKER_STATUSES.includes(worker.status)) command(context, enqueue, worker.id, { type: 'SKIP' });
 }
 
 /**

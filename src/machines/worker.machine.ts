@@ -7,6 +7,7 @@
  *                    running -PROCESS.EXITED failed-> blocked (the supervisor decides)
  *   blocked -RECOVER-> recovering -TIMER.DONE-> running (next attempt, changed command)
  *   blocked -GIVE_UP-> failed; -SKIP-> skipped; a blocker keeps it blocked until a person answers
+ *   spawned/blocked/recovering -SKIP-> skipped; running -SKIP-> stopping (its group terminated) -> skipped
  *   running/recovering have a `paused` substate (SIGSTOP of the process group; timers stand still)
  */
 import { deadlineTimer } from './deadline-timer.js';
@@ -190,6 +191,9 @@ function statusEvent(context: WorkerContext, status: WorkerStatus, state: string
 /** Entry action of every state: tell the parent (status for people, full path for the state event). */
 const statusOf = (status: WorkerStatus, state: string = status) => ({ type: 'reportStatus' as const, params: { status, state } });
 
+/** The end reason of a worker a person skipped (a blocker answered skip, or the stop of that one worker). */
+export const SKIPPED_BY_A_PERSON = 'skipped by a person';
+
 export const workerMachine = setup({
   types: {
     context: {} as WorkerContext,
@@ -209,6 +213,9 @@ export const workerMachine = setup({
       event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'ok' && context.awaitReview,
     exitedOk: ({ context, event }) => event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'ok',
     exitedStopped: ({ context, event }) => event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'stopped',
+    /** Stopped because a person skipped it (stop of one worker): the session goes on without it. */
+    exitedSkipped: ({ context, event }) =>
+      event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'stopped' && context.endReason === SKIPPED_BY_A_PERSON,
     exitedTimedOut: ({ context, event }) => event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'timed_out',
     exitedFailed: ({ context, event }) => event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'failed',
   },
@@ -315,7 +322,7 @@ export const workerMachine = setup({
           ],
         },
         STOP: { target: 'stopped', actions: assign({ endReason: 'stopped before it started' }) },
-        SKIP: { target: 'skipped', actions: assign({ endReason: 'skipped by a person' }) },
+        SKIP: { target: 'skipped', actions: assign({ endReason: SKIPPED_BY_A_PERSON }) },
       },
     },
     running: {
@@ -361,10 +368,12 @@ export const workerMachine = setup({
       },
       on: {
         STOP: { target: '.stopping', actions: [assign({ endReason: 'stopped' }), 'terminateProcess'] },
+        SKIP: { target: '.stopping', actions: [assign({ endReason: SKIPPED_BY_A_PERSON }), 'terminateProcess'] },
         'PROCESS.STARTED': { guard: 'currentAttempt', actions: assign({ pid: ({ event }) => event.pid }) },
         'PROCESS.OUTPUT': { guard: 'currentAttempt', actions: ['applyFacts', 'notifyOutput'] },
         FOLLOW_UP: { actions: assign({ pendingFollowUp: ({ event }) => event.text }) },
         'PROCESS.EXITED': [
+          { guard: 'exitedSkipped', target: 'skipped', actions: ['applyFacts', 'recordExit'] },
           { guard: 'exitedStopped', target: 'stopped', actions: ['applyFacts', 'recordExit'] },
           {
             guard: 'exitedOkWithFollowUp',
@@ -402,7 +411,7 @@ export const workerMachine = setup({
         },
         ESCALATED: { actions: assign({ blockerId: ({ event }) => event.blockerId }) },
         GIVE_UP: { target: 'failed', actions: assign({ endReason: ({ event }) => event.reason }) },
-        SKIP: { target: 'skipped', actions: assign({ endReason: 'skipped by a person' }) },
+        SKIP: { target: 'skipped', actions: assign({ endReason: SKIPPED_BY_A_PERSON }) },
         STOP: { target: 'stopped', actions: assign({ endReason: 'stopped' }) },
       },
     },
@@ -436,6 +445,7 @@ export const workerMachine = setup({
       },
       on: {
         STOP: { target: 'stopped', actions: assign({ endReason: 'stopped' }) },
+        SKIP: { target: 'skipped', actions: assign({ endReason: SKIPPED_BY_A_PERSON }) },
       },
     },
     reviewing: {

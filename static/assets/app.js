@@ -200,6 +200,7 @@ function openSession(sid) {
     pauseWorker: (id) => command('pause', { workerId: id }).catch(showCardError(id)),
     resumeWorker: (id) => command('resume', { workerId: id }).catch(showCardError(id)),
     reviewWorker: (id) => command('review', { target: id }).catch(showCardError(id)),
+    stopWorker: (id) => command('stop', { workerId: id, by: 'dashboard' }).catch(showCardError(id)),
   };
   sessionCommands = {
     pause: () => command('pause'),

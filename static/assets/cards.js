@@ -5,7 +5,7 @@ import { FINAL_WORKER_STATUSES, h, icon, percent, reconcile, setText, stateTone,
 /**
  * @param container element that holds the cards
  * @param state SessionState
- * @param actions {pauseWorker(id), resumeWorker(id), reviewWorker(id), showBlocker(id)}
+ * @param actions {pauseWorker(id), resumeWorker(id), reviewWorker(id), stopWorker(id), showBlocker(id)}
  */
 export function renderCards(container, state, actions) {
   const workers = [...(state.view?.workers ?? [])].sort((a, b) => rank(a) - rank(b));
@@ -45,6 +45,21 @@ function createCard(w, actions) {
       w.kind === 'worker'
         ? h('button', { type: 'button', class: 'btn small ghost', 'data-action': 'review', onclick: () => actions.reviewWorker(w.id), 'aria-label': `Review ${w.id} now` }, icon('review'), 'Review')
         : null,
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn small ghost danger',
+          'data-action': 'stop',
+          title: 'End this worker\'s agent; the session goes on without it (the worker counts as skipped)',
+          onclick: () => {
+            if (window.confirm(`Stop ${w.id}? Its agent is ended and the session goes on without it.`)) actions.stopWorker(w.id);
+          },
+          'aria-label': `Stop ${w.id}`,
+        },
+        icon('stop'),
+        'Stop',
+      ),
     ),
   );
   return card;
@@ -114,6 +129,9 @@ function updateCard(card, w, state) {
   pause.disabled = !canPause;
   resume.hidden = !canResume;
   resume.disabled = !canResume;
+  // Stop of one worker: one that has not ended, is not ending, and is not done waiting for its review.
+  const stop = card.querySelector('[data-action="stop"]');
+  stop.disabled = !live || !['spawned', 'running', 'paused', 'recovering', 'blocked'].includes(w.status) || ['stopping', 'completed', 'stopped'].includes(state.view?.state);
   // The session takes REVIEW while running or waiting; a worker that never ran has nothing to review.
   if (review) review.disabled = !live || !['running', 'waiting'].includes(state.view?.state) || w.status === 'spawned';
 }

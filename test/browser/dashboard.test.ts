@@ -217,6 +217,39 @@ describe('dashboard', () => {
     await page.close();
   }, 40_000);
 
+  it('stops one worker from its card, after asking: it is skipped and the worker waiting for it runs', async () => {
+    const runtime = await h.start({
+      task: 'SCENARIO-HOLD until stopped',
+      workers: [
+        { id: 'w1', agent: 'claude', role: 'implementer' },
+        { id: 'w2', agent: 'codex', role: 'verifier', dependsOn: ['w1'] },
+      ],
+    });
+    const sid = runtime.sessionId;
+    const page = await h.open(`/#/sessions/${sid}`);
+    await poll(() => cardState(page, 'w1').textContent()).toBe('running');
+    const pid = await workerPid(sid, 'w1');
+
+    // Cancelled: nothing happens.
+    let asked = '';
+    page.once('dialog', (dialog) => {
+      asked = dialog.message();
+      void dialog.dismiss();
+    });
+    await card(page, 'w1').locator('[data-action="stop"]').click();
+    await poll(() => asked).toContain('Stop w1?');
+    expect(runtime.view().workers.find((w) => w.id === 'w1')?.status).toBe('running');
+    // Confirmed: its agent ends, it is skipped, w2 runs and the session completes.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await card(page, 'w1').locator('[data-action="stop"]').click();
+    await poll(() => cardState(page, 'w1').textContent(), { timeout: 15_000 }).toBe('skipped');
+    await poll(() => sessionState(page).getAttribute('data-state'), { timeout: 20_000 }).toBe('completed');
+    expect(await cardState(page, 'w2').textContent()).toBe('completed');
+    expect(() => process.kill(pid, 0)).toThrow();
+    await runtime.waitForEnd();
+    await page.close();
+  }, 40_000);
+
   it('shows a blocker, shows an error inline, and answers it through its form; the session goes on', async () => {
     const runtime = await h.start({ task: 'SCENARIO-AUTH needs a login first', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
     const sid = runtime.sessionId;

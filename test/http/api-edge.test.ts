@@ -279,3 +279,70 @@ describe('request bodies must be declared JSON', () => {
     }
   });
 });
+
+describe('stop of one worker: the session goes on without it', () => {
+  /** w1 (claude) runs (or fails as `w1`), w2 (codex) waits for w1; both quick unless w1 holds. */
+  async function dependent(claude: object) {
+    const harness = makeHarness({ claude, codex: { delayMs: 2 }, gemini: { delayMs: 2 } });
+    harnesses.push(harness);
+    const runtime = await startSession(harness, {
+      task: 'a worker and one that waits for it',
+      workers: [
+        { id: 'w1', agent: 'claude', role: 'implementer' },
+        { id: 'w2', agent: 'codex', role: 'verifier', dependsOn: ['w1'] },
+      ],
+      review: { trigger: 'manual' },
+    });
+    const app = testApp(harness);
+    const post = (path: string, body?: unknown) => call(app, `/api/v1/${runtime.sessionId}${path}`, { method: 'POST', ...(body !== undefined ? { body } : {}) });
+    return { runtime, post };
+  }
+  const workerEnds = (runtime: SessionRuntime, id: string) =>
+    runtime.store.log.readAfter(0).filter((e) => e.type === 'state' && e.machine === 'worker' && e.id === id).map((e) => (e.type === 'state' ? e.to : ''));
+
+  it('a running worker: its agent ends, it is skipped, the worker waiting for it runs, the session completes', async () => {
+    const { runtime, post } = await dependent({ holdMs: 60_000 });
+    await waitFor(() => statusOf(runtime, 'w1') === 'running' && runtime.view().workers.find((w) => w.id === 'w1')?.pid, 'w1 running');
+    const pid = runtime.view().workers.find((w) => w.id === 'w1')?.pid as number;
+    const res = await post('/stop', { workerId: 'w1' });
+    expect(res.status).toBe(202);
+    await waitFor(() => runtime.endState() === 'completed', 'the session to complete');
+    expect(workerEnds(runtime, 'w1').slice(-2)).toEqual(['running.stopping', 'skipped']);
+    expect(statusOf(runtime, 'w2')).toBe('completed');
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it('a paused worker is skipped too (not left "stopped", which would hold the session)', async () => {
+    const { runtime, post } = await dependent({ holdMs: 60_000 });
+    await waitFor(() => statusOf(runtime, 'w1') === 'running', 'w1 running');
+    expect((await post('/pause', { workerId: 'w1' })).status).toBe(202);
+    await waitFor(() => statusOf(runtime, 'w1') === 'paused', 'w1 paused');
+    expect((await post('/stop', { workerId: 'w1' })).status).toBe(202);
+    await waitFor(() => runtime.endState() === 'completed', 'the session to complete');
+    expect(statusOf(runtime, 'w1')).toBe('skipped');
+  });
+
+  it('a blocked worker: its open blocker is answered skip, by whoever stopped it', async () => {
+    const { runtime, post } = await dependent({ fail: 'auth', delayMs: 2 });
+    await waitFor(() => runtime.view().blockers.some((b) => b.open && b.workerId === 'w1'), 'the AUTH_REQUIRED blocker');
+    expect((await post('/stop', { workerId: 'w1', by: 'dashboard' })).status).toBe(202);
+    await waitFor(() => runtime.endState() === 'completed', 'the session to complete');
+    expect(runtime.view().blockers).toEqual([expect.objectContaining({ kind: 'AUTH_REQUIRED', open: false, resolution: { choice: 'skip', by: 'dashboard' } })]);
+    expect(statusOf(runtime, 'w1')).toBe('skipped');
+  });
+
+  it('404 for no such worker, 409 for one that has ended, 400 for a reason (that is for the session); nothing recorded', async () => {
+    const { runtime, post } = await threeWorkers();
+    const before = runtime.store.log.lastSeq;
+    const unknown = await post('/stop', { workerId: 'nobody' });
+    expect(unknown.status).toBe(404);
+    expect(await json(unknown)).toEqual({ error: `session ${runtime.sessionId} has no worker nobody` });
+    const ended = await post('/stop', { workerId: 'w2' });
+    expect(ended.status).toBe(409);
+    expect(await json(ended)).toEqual({ error: 'cannot stop worker w2: it has ended (completed)', details: { workerId: 'w2', status: 'completed', state: 'completed' } });
+    const reason = await post('/stop', { workerId: 'w1', reason: 'enough' });
+    expect(reason.status).toBe(400);
+    expect(runtime.store.log.lastSeq).toBe(before);
+    expect(statusOf(runtime, 'w1')).toBe('running');
+  });
+});

@@ -439,6 +439,30 @@ describe('controlling a running session from another terminal', { timeout: 60_00
     expect(JSON.parse((await runCli(['status', sid, '--json', '--workspace', sandbox.workspace], { env })).stdout)).toMatchObject({ outcome: 'stopped', stopReason: 'enough' });
   });
 
+  it('stop --worker ends that worker only: it is skipped, the worker waiting for it runs, the run completes (exit 0)', async () => {
+    const { sandbox, specPath, env } = sandboxWith({ ...TWO_WORKERS, limits: { killGraceMs: 2000 } }, { claude: { lines: 2, holdMs: 120_000 }, codex: { lines: 2 } });
+    const run = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
+    const sid = await waitForSession(sandbox);
+    const server = await poll(() => SessionStore.lockHolder(join(sandbox.workspace, 'sessions', sid))?.serverUrl, 20_000, 'the server in the lock');
+    const record = await poll(() => procRecordsOf(sandbox)[0], 20_000, 'the agent launched');
+
+    const mixed = await runCli(['stop', sid, '--worker', 'impl', '--reason', 'why', '--workspace', sandbox.workspace], { env });
+    expect(mixed.exitCode).toBe(1);
+    expect(mixed.stderr).toContain('--reason is for stopping the whole session');
+
+    const stopped = await runCli(['stop', sid, '--worker', 'impl', '--workspace', sandbox.workspace], { env });
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toContain(`stop: sent to ${server}`);
+    expect((await run.exited).exitCode).toBe(0);
+    expect(groupMembers(record.pgid)).toEqual([]);
+    const view = JSON.parse((await runCli(['status', sid, '--json', '--workspace', sandbox.workspace], { env })).stdout) as { outcome: string; workers: Array<{ id: string; status: string }> };
+    expect(view.outcome).toBe('completed');
+    expect(view.workers.map((w) => [w.id, w.status])).toEqual([
+      ['impl', 'skipped'],
+      ['check', 'completed'],
+    ]);
+  });
+
   it('without a server: stop signals the orchestrator process, which stops gracefully; pause explains it needs the server', async () => {
     const { sandbox, specPath, env } = sandboxWith({ task: 'hold', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: 'none' }, { claude: { lines: 2, holdMs: 120_000, spawnChild: true } });
     const run = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);

@@ -81,6 +81,7 @@ function sessionEvents(snapshot: { context: SessionContext }): SessionEvent[] {
         { type: 'WORKER.TIMED_OUT', workerId: 'a', activeMs: 1000 },
         { type: 'INTERVENE', workerId: 'a', act: 'pause', blocker: { kind: 'BUDGET_EXCEEDED', message: 'over budget', action: 'raise it' } },
         { type: 'PAUSE', workerId: 'a' },
+        { type: 'STOP_WORKER', workerId: 'a' },
       );
     }
     if (w.id === 'a' && w.status === 'paused') events.push({ type: 'RESUME', workerId: 'a' });

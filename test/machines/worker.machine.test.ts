@@ -91,7 +91,7 @@ describe('worker machine (model-based)', () => {
         machine: stubbedWorker(),
         input,
         events: workerEvents,
-        serializeState: (s) => JSON.stringify([s.value, s.context.pendingFollowUp !== null]),
+        serializeState: (s) => JSON.stringify([s.value, s.context.pendingFollowUp !== null, s.context.endReason]),
       });
       for (const key of result.covered) covered.add(key);
       expect(result.runs).toBeGreaterThan(20);

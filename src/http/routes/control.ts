@@ -5,11 +5,14 @@
  * nothing: pausing a worker that is not running, resuming one that is not paused, pausing a paused session,
  * reviewing a worker nobody reviews. The session machine's own transitions decide what the session accepts
  * (`snapshot.can`); the worker's status decides what a worker accepts (see src/machines/worker.machine.ts:
- * PAUSE is handled in running.active and recovering.waiting, RESUME in the two paused states).
+ * PAUSE is handled in running.active and recovering.waiting, RESUME in the two paused states). Stop of one worker
+ * (`{workerId}`) takes any worker that has not ended well or is not ending already (STOPPABLE_WORKER_STATUSES).
  */
 import { Hono, type Context } from 'hono';
 import { manualReviewRefusal } from '../../domain/review-targets.js';
 import type { SessionEvent } from '../../machines/session.machine.js';
+import { STOPPABLE_WORKER_STATUSES } from '../../machines/session-context.js';
+import type { WorkerStatus } from '../../machines/worker.machine.js';
 import type { WorkerView } from '../../runtime/view.js';
 import { stateValueToString, type SessionRuntime } from '../../runtime/session-runtime.js';
 import { liveRuntime, requireSession, sendTo, sessionIdOf, type ApiContext, type AppEnv } from '../context.js';
@@ -48,7 +51,21 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
     const sessionId = sessionIdOf(c);
     const body = parseOr400(StopBodySchema, await readJson(c, true), 'body');
     requireSession(ctx, sessionId);
+    if (body.workerId !== undefined && !ctx.manager.view(sessionId).workers.some((w) => w.id === body.workerId)) {
+      throw new HttpError(404, `session ${sessionId} has no worker ${body.workerId}`);
+    }
     const runtime = liveRuntime(ctx, sessionId);
+    if (body.workerId !== undefined) {
+      if (body.reason !== undefined) throw new HttpError(400, 'reason is for stopping the whole session; a worker stopped on its own is recorded as skipped by a person');
+      const worker = runtime.view().workers.find((w) => w.id === body.workerId) as WorkerView;
+      if (!STOPPABLE_WORKER_STATUSES.includes(worker.status as WorkerStatus)) {
+        throw new HttpError(409, `cannot stop worker ${worker.id}: it ${describeWorker(worker)}`, { workerId: worker.id, status: worker.status, state: worker.state });
+      }
+      const event: SessionEvent = { type: 'STOP_WORKER', workerId: worker.id, by: body.by };
+      const snapshot = runtime.actor.getSnapshot();
+      if (!snapshot.can(event)) throw new HttpError(409, `session ${sessionId} is ${stateValueToString(snapshot.value)}: it takes no stop of a worker now`);
+      return c.json({ ok: true as const, state: sendTo(runtime, event) }, 202);
+    }
     const state = sendTo(runtime, { type: 'STOP', reason: body.reason ?? 'stopped through the API' });
     return c.json({ ok: true as const, state }, 202);
   });

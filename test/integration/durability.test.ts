@@ -11,15 +11,14 @@
  * Also: a lost agent is relaunched with native resume (fresh on resume_not_found); `orchestrate stop`
  * with no orchestrator ends the agents; a paused session stays paused (agents SIGSTOPped) across kill -9.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { groupMembers, isSameProcessAlive, readExitFile, signalGroup } from '../../src/actors/process-group.js';
-import { getAdapter } from '../../src/agents/registry.js';
 import { probeBwrap } from '../../src/safety/bwrap-probe.js';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import type { SessionSpecInput } from '../../src/domain/spec.js';
-import { buildSessionView, type SessionView } from '../../src/runtime/view.js';
+import type { SessionView } from '../../src/runtime/view.js';
 import { EventLog } from '../../src/store/event-log.js';
 import { SessionStore, type ProcRecord } from '../../src/store/session-store.js';
 import {
@@ -39,6 +38,7 @@ import {
   type StartedCli,
   waitForSession,
 } from '../support/orchestrate.js';
+import { expectEveryLineExactlyOnce, expectNoDoubleLaunch, expectStateChains, folderView as view, peekEvents, procRecords, sessionDirOf, workerIds } from '../support/session-folder.js';
 
 // --- harness ------------------------------------------------------------------------------------------
 
@@ -51,37 +51,9 @@ async function kill9(orchestrator: StartedCli): Promise<void> {
 
 // --- reading a session while it runs (complete lines only) and after ---------------------------------
 
-function sessionDirOf(sandbox: Sandbox, sid: string): string {
-  return join(sandbox.workspace, 'sessions', sid);
-}
-
-function peekEvents(sandbox: Sandbox, sid: string): OrchestratorEvent[] {
-  const path = join(sessionDirOf(sandbox, sid), 'events.jsonl');
-  if (!existsSync(path)) return [];
-  const text = readFileSync(path, 'utf8');
-  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as OrchestratorEvent);
-}
-
-function view(sandbox: Sandbox, sid: string): SessionView {
-  const snapshot = SessionStore.readSnapshotOf(sandbox.workspace, sid)?.snapshot ?? null;
-  return buildSessionView(SessionStore.readMeta(sandbox.workspace, sid), snapshot, 0);
-}
-
 function workerStatus(sandbox: Sandbox, sid: string, workerId: string): string | undefined {
   return view(sandbox, sid).workers.find((w) => w.id === workerId)?.state;
 }
-
-function workerIds(sandbox: Sandbox, sid: string): string[] {
-  const dir = join(sessionDirOf(sandbox, sid), 'agents');
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.proc.json')).map((f) => f.slice(0, -'.proc.json'.length)) : [];
-}
-
-function procRecords(sandbox: Sandbox, sid: string, workerId: string): ProcRecord[] {
-  const path = join(sessionDirOf(sandbox, sid), 'agents', `${workerId}.proc.json`);
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as ProcRecord[]).sort((a, b) => a.attempt - b.attempt) : [];
-}
-
-
 
 function stdoutLineCount(sandbox: Sandbox, sid: string, workerId: string): number {
   const path = join(sessionDirOf(sandbox, sid), 'agents', `${workerId}.stdout.jsonl`);
@@ -99,74 +71,6 @@ function liveRecords(sandbox: Sandbox, sid: string): Array<ProcRecord & { worker
       .filter((r) => readExitFile(join(sessionDirOf(sandbox, sid), 'agents', `${workerId}.${r.attempt}.exit`)) === null)
       .map((r) => ({ ...r, workerId })),
   );
-}
-
-// --- the durability assertions --------------------------------------------------------------------------
-
-/**
- * Every non-blank stdout line of every attempt of every agent became events exactly once: per line end offset,
- * exactly as many events as the adapter makes of that line, in one contiguous run, in file order.
- */
-function expectEveryLineExactlyOnce(sandbox: Sandbox, sid: string, events: OrchestratorEvent[]): number {
-  const spec = SessionStore.readMeta(sandbox.workspace, sid).spec;
-  let checked = 0;
-  for (const workerId of workerIds(sandbox, sid)) {
-    const agent = spec.workers.find((w) => w.id === workerId)?.agent ?? workerId.split('-')[1] ?? '';
-    const adapter = getAdapter(agent);
-    const file = readFileSync(join(sessionDirOf(sandbox, sid), 'agents', `${workerId}.stdout.jsonl`));
-    const records = procRecords(sandbox, sid, workerId);
-    records.forEach((record, i) => {
-      const rangeEnd = records[i + 1]?.stdoutStart ?? file.length;
-      const expected: Array<{ end: number; count: number }> = [];
-      let offset = record.stdoutStart;
-      for (const line of file.subarray(record.stdoutStart, rangeEnd).toString('utf8').split('\n')) {
-        const end = Math.min(offset + Buffer.byteLength(line) + 1, rangeEnd);
-        offset = end;
-        if (line.trim() === '') continue;
-        expected.push({ end, count: Math.max(1, adapter.parseLine(line).length) });
-      }
-      const runs: Array<{ end: number; count: number }> = [];
-      for (const e of events) {
-        if (e.type !== 'agent' || e.workerId !== workerId || e.at?.attempt !== record.attempt) continue;
-        const last = runs.at(-1);
-        if (last && last.end === e.at.end) last.count++;
-        else runs.push({ end: e.at.end, count: 1 });
-      }
-      expect(runs, `${workerId} attempt ${record.attempt}: line end offsets and events per line`).toEqual(expected);
-      checked += expected.length;
-    });
-  }
-  return checked;
-}
-
-/** The agent's own arguments in a launch record (after `bwrap <options> -- <agent>` when sandboxed). */
-function agentArgs(argv: string[]): string[] {
-  const separator = argv.indexOf('--');
-  return basename(argv[0] ?? '') === 'bwrap' && separator >= 0 ? argv.slice(separator + 2) : argv.slice(1);
-}
-
-/** Each attempt launched exactly once: the fake's launches (argv) are exactly the recorded launches, attempts 1..N. */
-function expectNoDoubleLaunch(sandbox: Sandbox, sid: string): void {
-  const recorded: string[] = [];
-  const finalView = view(sandbox, sid);
-  for (const workerId of workerIds(sandbox, sid)) {
-    const records = procRecords(sandbox, sid, workerId);
-    expect(records.map((r) => r.attempt), `${workerId}: attempts`).toEqual(records.map((_, i) => i + 1));
-    expect(records.length, `${workerId}: launches = attempts`).toBe(finalView.workers.find((w) => w.id === workerId)?.attempt);
-    for (const r of records) recorded.push(JSON.stringify(agentArgs(r.argv)));
-  }
-  const launched = launches(sandbox).map((l) => JSON.stringify(l.argv));
-  expect(launched.sort()).toEqual(recorded.sort());
-}
-
-/** No actor logged a transition twice: each state event starts where the previous one of that actor ended. */
-function expectStateChains(events: OrchestratorEvent[]): void {
-  const last = new Map<string, string>();
-  for (const e of eventsOfType(events, 'state')) {
-    const key = `${e.machine}:${e.id}`;
-    expect(e.from, `${key} seq ${e.seq}: ${e.from} -> ${e.to}`).toBe(last.get(key) ?? null);
-    last.set(key, e.to);
-  }
 }
 
 interface KillPoint {

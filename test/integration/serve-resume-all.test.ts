@@ -9,15 +9,13 @@
  *   - SIGINT (nothing running) or SIGTERM (a resumed session still running) ends the server with exit 0 and
  *     leaves no process behind: agents, their grandchildren and the server itself.
  */
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { getAdapter } from '../../src/agents/registry.js';
 import { groupMembers, isSameProcessAlive, readExitFile } from '../../src/actors/process-group.js';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import type { SessionSpecInput } from '../../src/domain/spec.js';
 import type { SessionSummary } from '../../src/runtime/session-manager.js';
-import { buildSessionView, type SessionView } from '../../src/runtime/view.js';
 import { SessionStore, type ProcRecord } from '../../src/store/session-store.js';
 import {
   childPidsOf,
@@ -35,96 +33,15 @@ import {
   startCli,
   type StartedCli,
 } from '../support/orchestrate.js';
+import { expectEveryLineExactlyOnce, expectNoDoubleLaunch, expectStateChains, folderView as view, peekEvents, procRecords, sessionDirOf as dirOf } from '../support/session-folder.js';
 
 afterEach(cleanupAfterTest);
 
 // --- reading a session folder ------------------------------------------------------------------------------
 
-const dirOf = (sandbox: Sandbox, sid: string) => join(sandbox.workspace, 'sessions', sid);
-
-/** The events of a session that is being written to (complete lines only). */
-function peekEvents(sandbox: Sandbox, sid: string): OrchestratorEvent[] {
-  const path = join(dirOf(sandbox, sid), 'events.jsonl');
-  if (!existsSync(path)) return [];
-  const text = readFileSync(path, 'utf8');
-  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as OrchestratorEvent);
-}
-
-function view(sandbox: Sandbox, sid: string): SessionView {
-  const snapshot = SessionStore.readSnapshotOf(sandbox.workspace, sid)?.snapshot ?? null;
-  return buildSessionView(SessionStore.readMeta(sandbox.workspace, sid), snapshot, 0);
-}
-
-function workerIds(sandbox: Sandbox, sid: string): string[] {
-  const dir = join(dirOf(sandbox, sid), 'agents');
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.proc.json')).map((f) => f.slice(0, -'.proc.json'.length)) : [];
-}
-
-function procRecords(sandbox: Sandbox, sid: string, workerId: string): ProcRecord[] {
-  const path = join(dirOf(sandbox, sid), 'agents', `${workerId}.proc.json`);
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as ProcRecord[]).sort((a, b) => a.attempt - b.attempt) : [];
-}
-
 const agentEventCount = (events: OrchestratorEvent[], workerId: string) => events.filter((e) => e.type === 'agent' && e.workerId === workerId).length;
 
 const sessionState = (events: OrchestratorEvent[]) => eventsOfType(events, 'state').filter((e) => e.machine === 'session').at(-1)?.to;
-
-// --- the durability checks (as in durability.test.ts) ------------------------------------------------------
-
-/** Every non-blank stdout line of every attempt became exactly as many events as the adapter makes of it, in order. */
-function expectEveryLineExactlyOnce(sandbox: Sandbox, sid: string, events: OrchestratorEvent[]): number {
-  const spec = SessionStore.readMeta(sandbox.workspace, sid).spec;
-  let checked = 0;
-  for (const workerId of workerIds(sandbox, sid)) {
-    const adapter = getAdapter(spec.workers.find((w) => w.id === workerId)?.agent ?? '');
-    const file = readFileSync(join(dirOf(sandbox, sid), 'agents', `${workerId}.stdout.jsonl`));
-    const records = procRecords(sandbox, sid, workerId);
-    records.forEach((record, i) => {
-      const rangeEnd = records[i + 1]?.stdoutStart ?? file.length;
-      const expected: Array<{ end: number; count: number }> = [];
-      let offset = record.stdoutStart;
-      for (const line of file.subarray(record.stdoutStart, rangeEnd).toString('utf8').split('\n')) {
-        const end = Math.min(offset + Buffer.byteLength(line) + 1, rangeEnd);
-        offset = end;
-        if (line.trim() === '') continue;
-        expected.push({ end, count: Math.max(1, adapter.parseLine(line).length) });
-      }
-      const runs: Array<{ end: number; count: number }> = [];
-      for (const e of events) {
-        if (e.type !== 'agent' || e.workerId !== workerId || e.at?.attempt !== record.attempt) continue;
-        const last = runs.at(-1);
-        if (last && last.end === e.at.end) last.count++;
-        else runs.push({ end: e.at.end, count: 1 });
-      }
-      expect(runs, `${workerId} attempt ${record.attempt}: line end offsets and events per line`).toEqual(expected);
-      checked += expected.length;
-    });
-  }
-  return checked;
-}
-
-/** No actor logged a transition twice: each state event starts where the previous one of that actor ended. */
-function expectStateChains(events: OrchestratorEvent[]): void {
-  const last = new Map<string, string>();
-  for (const e of eventsOfType(events, 'state')) {
-    const key = `${e.machine}:${e.id}`;
-    expect(e.from, `${key} seq ${e.seq}: ${e.from} -> ${e.to}`).toBe(last.get(key) ?? null);
-    last.set(key, e.to);
-  }
-}
-
-/** Each attempt of each session of the workspace launched exactly once: the fake's launches are the launch records. */
-function expectNoDoubleLaunch(sandbox: Sandbox): void {
-  const recorded: string[] = [];
-  for (const sid of sessionIds(sandbox.workspace)) {
-    for (const workerId of workerIds(sandbox, sid)) {
-      const records = procRecords(sandbox, sid, workerId);
-      expect(records.map((r) => r.attempt), `${sid} ${workerId}: attempts`).toEqual(records.map((_, i) => i + 1));
-      for (const r of records) recorded.push(JSON.stringify(r.argv.slice(1)));
-    }
-  }
-  expect(launches(sandbox).map((l) => JSON.stringify(l.argv)).sort()).toEqual(recorded.sort());
-}
 
 // --- the scenario --------------------------------------------------------------------------------------------
 

@@ -461,8 +461,9 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
       if (w?.status === 'reviewing') command(context, enqueue, w.id, { type: 'FOLLOW_UP', text });
       // A target that already completed (a round by plan progress or by hand) is resumed with the answer.
       else if (w?.status === 'completed' && w.agentSessionId) respawn(context, w, enqueue, { prompt: { kind: 'follow-up', text }, resumeId: w.agentSessionId });
-      // Reviewed while it works (everyPlanItems, a manual round): it gets the answer when this run ends.
-      else if (w?.status === 'running' || w?.status === 'paused') sendToWorker(context, w.id, { type: 'FOLLOW_UP', text }, enqueue);
+      // Reviewed while it works (everyPlanItems, a manual round), or between attempts after a failure: it gets
+      // the answer when its current (or next) run ends well.
+      else if (w && ['running', 'paused', 'blocked', 'recovering'].includes(w.status)) sendToWorker(context, w.id, { type: 'FOLLOW_UP', text }, enqueue);
     }
     if (context.mode === 'paused') enqueue.raise({ type: 'RESUME' });
     return;

@@ -413,6 +413,8 @@ export const workerMachine = setup({
         GIVE_UP: { target: 'failed', actions: assign({ endReason: ({ event }) => event.reason }) },
         SKIP: { target: 'skipped', actions: assign({ endReason: SKIPPED_BY_A_PERSON }) },
         STOP: { target: 'stopped', actions: assign({ endReason: 'stopped' }) },
+        // Between attempts: the next attempt that ends well runs again with it (as for a running worker).
+        FOLLOW_UP: { actions: assign({ pendingFollowUp: ({ event }) => event.text }) },
       },
     },
     recovering: {
@@ -446,6 +448,7 @@ export const workerMachine = setup({
       on: {
         STOP: { target: 'stopped', actions: assign({ endReason: 'stopped' }) },
         SKIP: { target: 'skipped', actions: assign({ endReason: SKIPPED_BY_A_PERSON }) },
+        FOLLOW_UP: { actions: assign({ pendingFollowUp: ({ event }) => event.text }) },
       },
     },
     reviewing: {

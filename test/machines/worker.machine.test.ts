@@ -145,6 +145,23 @@ describe('worker machine (behaviour)', () => {
     expect(snapshot.context.prompt).toEqual({ kind: 'continue', reason: 'resume' });
   });
 
+  it('a follow-up that arrives between attempts (blocked, recovering) is run once the next attempt ends well', () => {
+    const { actor } = start();
+    actor.send({ type: 'START', upstream: [] });
+    actor.send({ type: 'PROCESS.EXITED', attempt: 1, outcome: 'failed', exitCode: 1, signal: null, failure: { kind: 'crashed', message: 'boom' }, activeMs: 1, facts });
+    actor.send({ type: 'FOLLOW_UP', text: 'the answer, while blocked' });
+    actor.send({ type: 'RECOVER', delayMs: 0, fixes: {}, resumeId: 'agent-session-1', prompt: { kind: 'continue', reason: 'resume' } });
+    actor.send({ type: 'FOLLOW_UP', text: 'the answer, while recovering' });
+    actor.send({ type: 'TIMER.DONE' });
+    expect(actor.getSnapshot().context.pendingFollowUp).toBe('the answer, while recovering');
+    actor.send({ type: 'PROCESS.EXITED', attempt: 2, outcome: 'ok', exitCode: 0, signal: null, failure: null, activeMs: 1, facts });
+    const snapshot = actor.getSnapshot();
+    expect(snapshot.value).toEqual({ running: 'active' });
+    expect(snapshot.context.attempt).toBe(3);
+    expect(snapshot.context.prompt).toEqual({ kind: 'follow-up', text: 'the answer, while recovering' });
+    expect(snapshot.context.pendingFollowUp).toBeNull();
+  });
+
   it('ignores output and exits of an earlier attempt', () => {
     const { actor } = start();
     actor.send({ type: 'START', upstream: [] });

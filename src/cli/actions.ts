@@ -151,10 +151,9 @@ export function createActions(style: Style) {
         // Whoever opened the dashboard link is still looking at it: keep it up until they are done.
         info.write(`${style.bold('The dashboard stays up')} at ${server.url} to look around; press Ctrl-C to quit.\n`);
         await untilInterrupted();
-      } else if (server) {
-        info.write(style.dim(`The dashboard closed with the demo. Browse the session again: ${self} serve --workspace ${setup.workspace}\n`));
       }
-      info.write(style.dim(`Later: ${self} serve --workspace ${setup.workspace}   (or: ${self} logs ${runtime.sessionId} --workspace ${setup.workspace})\n`));
+      const again = `${self} serve --workspace ${setup.workspace}   (or: ${self} logs ${runtime.sessionId} --workspace ${setup.workspace})`;
+      info.write(style.dim(`${server ? 'The dashboard closed with the demo. Browse the session again' : 'Browse the session'}: ${again}\n`));
     } finally {
       await server?.close();
     }

@@ -25,6 +25,9 @@ describe('orchestrate demo', () => {
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
     const folder = /Session folder: (\S+)/.exec(result.stdout)?.[1];
     expect(folder && existsSync(join(folder, 'events.jsonl')), result.stdout).toBe(true);
+    // One line says how to look at it again (no dashboard ran: --no-server).
+    expect(result.stdout.match(/serve --workspace/g)).toHaveLength(1);
+    expect(result.stdout).toMatch(/^Browse the session: .* serve --workspace \S+ {3}\(or: .* logs orch_\S+ --workspace \S+\)$/m);
     const workspace = join(folder as string, '..', '..');
     const events = readEvents(workspace);
     const finals = new Map(eventsOfType(events, 'state').filter((e) => e.machine === 'worker').map((e) => [e.id, e.to]));

@@ -73,7 +73,6 @@ export function createActions(style: Style) {
     // --- end safety wiring ---
     if (flags.inspect) {
       if (flags.inspect !== 'stately' && !/^wss?:\/\//.test(flags.inspect)) throw new UsageError('--inspect takes "stately" or the ws:// URL of a @statelyai/inspect relay');
-      const { createWebSocketInspector } = await import('@statelyai/inspect');
       let url = flags.inspect;
       if (flags.inspect === 'stately') {
         const { DEFAULT_RELAY_PORT, startStatelyRelay } = await import('./stately-relay.js');
@@ -91,10 +90,11 @@ export function createActions(style: Style) {
       } else {
         process.stderr.write(`${style.dim(`inspection events go to ${url}`)}\n`);
       }
-      const inspector = createWebSocketInspector({ url });
-      // Stopped first, before the relay it talks to.
-      disposers.unshift(() => inspector.stop());
-      options.inspector = (event) => inspector.inspect.next?.(event);
+      const { connectInspector } = await import('./stately-relay.js');
+      const client = connectInspector(url);
+      // Closed first, before the relay it talks to.
+      disposers.unshift(() => client.close());
+      options.inspector = (event) => client.inspect(event);
     }
     return new SessionManager(options);
   }

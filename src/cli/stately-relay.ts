@@ -9,6 +9,7 @@
  * relay receives; the orchestrator connects with createWebSocketInspector({ url: 'ws://localhost:PORT' }).
  */
 import { createServer, type Server } from 'node:http';
+import { createInspector } from '@statelyai/inspect';
 import { WebSocket, WebSocketServer } from 'ws';
 
 export const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
@@ -115,4 +116,88 @@ function bridgePage(port: number): string {
 </body>
 </html>
 `;
+}
+
+/** Inspection events kept while the relay is not reachable (the oldest go first). */
+const MAX_DEFERRED = 1_000;
+
+export interface InspectionClient {
+  /** Hand to the session runtime: XState inspection events. */
+  inspect(event: InspectionEventLike): void;
+  /** Send what is queued, then close; never keeps the process alive past `graceMs`. */
+  close(graceMs?: number): Promise<void>;
+}
+
+type InspectionEventLike = Parameters<NonNullable<ReturnType<typeof createInspector>['inspect']['next']>>[0];
+
+/**
+ * @statelyai/inspect's inspector (its conversion of XState events) over our own WebSocket client: theirs
+ * retries a failed connection every 5 s on a timer that `stop()` does not cancel, so a CLI pointed at a port
+ * where no relay answers never exited. Ours retries on an unref'd timer that close() cancels.
+ */
+export function connectInspector(url: string): InspectionClient {
+  let socket: WebSocket | null = null;
+  let open = false;
+  let closed = false;
+  let retry: NodeJS.Timeout | null = null;
+  const deferred: string[] = [];
+  const connect = () => {
+    if (closed) return;
+    const ws = new WebSocket(url);
+    socket = ws;
+    ws.on('open', () => {
+      open = true;
+      for (const message of deferred.splice(0)) ws.send(message);
+    });
+    ws.on('error', () => undefined); // 'close' follows
+    ws.on('close', () => {
+      open = false;
+      if (closed) return;
+      retry = setTimeout(connect, 5_000);
+      retry.unref();
+    });
+  };
+  const inspector = createInspector({
+    send(event) {
+      let text: string;
+      try {
+        text = JSON.stringify(event);
+      } catch {
+        return; // not serializable: the inspector does without this one
+      }
+      if (open && socket) socket.send(text);
+      else {
+        deferred.push(text);
+        if (deferred.length > MAX_DEFERRED) deferred.shift();
+      }
+    },
+  });
+  connect();
+  return {
+    inspect: (event) => inspector.inspect.next?.(event),
+    close: async (graceMs = 1_000) => {
+      // The inspector converts events on a zero-delay timer: let the last ones through.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      closed = true;
+      if (retry) clearTimeout(retry);
+      const ws = socket;
+      if (!ws || ws.readyState === WebSocket.CLOSED) return;
+      if (ws.readyState !== WebSocket.OPEN) {
+        ws.terminate();
+        return;
+      }
+      // A close handshake sends what is queued first; a relay that does not answer it is cut off.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, graceMs);
+        ws.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        ws.close();
+      });
+    },
+  };
 }

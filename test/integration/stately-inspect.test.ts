@@ -88,6 +88,31 @@ describe('orchestrate run --inspect', { timeout: 60_000 }, () => {
     expect(names).toContain('w');
   });
 
+  it('with nothing listening at the URL (or something that is not a relay), the run still ends on its own', async () => {
+    // A port nobody listens on, and a plain HTTP server that refuses the WebSocket upgrade.
+    const { createServer } = await import('node:http');
+    const plain = createServer((_req, res) => res.end('not a relay'));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    const plainPort = (plain.address() as { port: number }).port;
+    const free = await new Promise<number>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, '127.0.0.1', () => {
+        const port = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(port));
+      });
+    });
+    try {
+      for (const url of [`ws://127.0.0.1:${free}`, `ws://127.0.0.1:${plainPort}`]) {
+        const { sandbox, specPath, env } = sandboxWith({ task: 'inspected', workers: [{ id: 'w', agent: 'codex', role: 'implementer' }], sandbox: 'none' }, { codex: { lines: 2, delayMs: 5 } });
+        const run = await runCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json', '--inspect', url], { env, timeoutMs: 30_000 });
+        expect(run.exitCode, `${url}: ${run.stderr}`).toBe(0);
+      }
+    } finally {
+      plain.closeAllConnections();
+      await new Promise((resolve) => plain.close(resolve));
+    }
+  });
+
   it('refuses a target that is neither "stately" nor a ws:// URL', async () => {
     const { sandbox, specPath, env } = sandboxWith({ task: 'x', workers: [{ id: 'w', agent: 'codex', role: 'implementer' }], sandbox: 'none' }, {});
     const run = await runCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--inspect', 'http://localhost:8080'], { env });

@@ -100,10 +100,13 @@ export class OutputTracker {
 
 export function addUsage(a: Usage | undefined, b: Usage | undefined): Usage {
   const out: Usage = { ...(a ?? {}) };
-  for (const key of ['inputTokens', 'outputTokens', 'cachedInputTokens', 'reasoningTokens', 'totalTokens', 'costUsd'] as const) {
+  for (const key of ['inputTokens', 'outputTokens', 'cachedInputTokens', 'reasoningTokens', 'costUsd'] as const) {
     const v = b?.[key];
     if (v !== undefined) out[key] = (out[key] ?? 0) + v;
   }
+  // A total is the total of both sides: one that gives only input + output (claude, codex) counts with those,
+  // or a session of a gemini worker (which gives a total) and a codex worker would count only gemini's tokens.
+  if (a?.totalTokens !== undefined || b?.totalTokens !== undefined) out.totalTokens = tokensOf(a) + tokensOf(b);
   return out;
 }
 

@@ -6,6 +6,7 @@ import type { FailureSignal, Usage } from '../domain/events.js';
 import type { BlockerRecord, RoundRecord, SessionContext } from '../machines/session-context.js';
 import { totalUsage, workerStatusOf, type WorkerContext, type WorkerStatus } from '../machines/worker.machine.js';
 import type { Limits } from '../domain/spec.js';
+import { addUsage } from '../domain/output-facts.js';
 import type { SessionMeta } from '../store/session-store.js';
 
 export interface WorkerView {
@@ -93,10 +94,7 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
       });
     }
   }
-  const usage = workers.reduce<Usage>((sum, w) => {
-    for (const [k, v] of Object.entries(w.usage) as Array<[keyof Usage, number | undefined]>) if (v !== undefined) sum[k] = (sum[k] ?? 0) + v;
-    return sum;
-  }, {});
+  const usage = workers.reduce<Usage>((sum, w) => addUsage(sum, w.usage), {});
   return {
     sessionId: meta.sessionId,
     createdAt: meta.createdAt,

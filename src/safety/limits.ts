@@ -8,7 +8,7 @@
  */
 import type { Usage } from '../domain/events.js';
 import type { Limits } from '../domain/spec.js';
-import { tokensOf } from '../domain/output-facts.js';
+import { addUsage, tokensOf } from '../domain/output-facts.js';
 import type { ProcStat } from '../actors/process-group.js';
 
 export type BudgetLimit = 'maxCostUsd' | 'maxTokens';
@@ -36,10 +36,10 @@ export function exceededBudgets(usageByWorker: Record<string, Usage>, limits: Pi
     if (budget.maxCostUsd !== undefined && cost > budget.maxCostUsd) out.push({ key: crossingKey('maxCostUsd', workerId), limit: 'maxCostUsd', ...(workerId ? { workerId } : {}), value: cost, max: budget.maxCostUsd });
     if (budget.maxTokens !== undefined && tokens > budget.maxTokens) out.push({ key: crossingKey('maxTokens', workerId), limit: 'maxTokens', ...(workerId ? { workerId } : {}), value: tokens, max: budget.maxTokens });
   };
-  const total: Usage = {};
+  let total: Usage = {};
   for (const [workerId, usage] of Object.entries(usageByWorker)) {
     check(usage, workerId, limits);
-    for (const [k, v] of Object.entries(usage) as Array<[keyof Usage, number | undefined]>) if (v !== undefined) total[k] = (total[k] ?? 0) + v;
+    total = addUsage(total, usage);
   }
   check(total, undefined, limits.session ?? {});
   return out;

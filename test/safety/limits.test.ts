@@ -20,9 +20,17 @@ describe('budgets', () => {
   it('per worker and for the session (the sum), tokens = total or input + output', () => {
     expect(exceededBudgets({ a: { costUsd: 0.5, inputTokens: 400, outputTokens: 100 } }, limits)).toEqual([]);
     const crossings = exceededBudgets({ a: { costUsd: 1.2, totalTokens: 900 }, b: { costUsd: 0.4, inputTokens: 500, outputTokens: 200 } }, limits);
-    expect(crossings.map((c) => c.key)).toEqual(['maxCostUsd@a', 'maxCostUsd@session']);
+    // a gives a total (900, as gemini does), b only input + output (700, as claude and codex do): 1600 in all.
+    expect(crossings.map((c) => c.key)).toEqual(['maxCostUsd@a', 'maxCostUsd@session', 'maxTokens@session']);
     expect(crossings[1]).toMatchObject({ value: 1.6, max: 1.5 });
+    expect(crossings[2]).toMatchObject({ value: 1600, max: 1500 });
     expect(exceededBudgets({ a: { inputTokens: 800 }, b: { inputTokens: 800 } }, limits).map((c) => c.key)).toEqual(['maxTokens@session']);
+  });
+
+  it('a session of a worker that reports a total and one that reports input + output counts both', () => {
+    // The trial that found it: codex + gemini, 2,500 tokens each, session maxTokens 3,000.
+    const crossings = exceededBudgets({ c: { inputTokens: 2000, outputTokens: 500 }, g: { inputTokens: 2000, outputTokens: 500, totalTokens: 2500 } }, { session: { maxTokens: 3000 } });
+    expect(crossings).toEqual([expect.objectContaining({ key: 'maxTokens@session', value: 5000 })]);
   });
 
   it('no limits, no crossings', () => {

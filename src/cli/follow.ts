@@ -81,8 +81,16 @@ export async function followSession(runtime: SessionRuntime, options: FollowOpti
     view?.stop();
   }
 
-  const summary = renderSummary(runtime.view(), runtime.store.log.readAfter(0).filter((e) => e.type !== 'agent'), runtime.store.dir, options.json ? noStyle(style) : style);
+  const finalView = runtime.view();
+  const summary = renderSummary(finalView, runtime.store.log.readAfter(0).filter((e) => e.type !== 'agent'), runtime.store.dir, options.json ? noStyle(style) : style);
   (options.json ? err : out).write(`${summary}\n`);
+  // Waiting for a person with nobody to answer here: a paused agent is left as it is, stopped, for later.
+  const paused = end === 'waiting' ? finalView.workers.filter((w) => w.status === 'paused' && w.pid) : [];
+  if (paused.length) {
+    err.write(
+      `${style.yellow('note:')} the agent of ${paused.map((w) => w.id).join(', ')} stays paused (SIGSTOP, no CPU) until \`orchestrate resolve\` or \`orchestrate resume ${runtime.sessionId}\` continues it, or \`orchestrate stop ${runtime.sessionId}\` ends it.\n`,
+    );
+  }
   runtime.detach();
   return end === 'completed' ? EXIT_COMPLETED : EXIT_NEEDS_PERSON;
 }

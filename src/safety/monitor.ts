@@ -29,6 +29,9 @@ export interface MonitorOptions {
 
 const SUBJECT_LIMIT = 500;
 
+/** The blockers a monitor raises (budgets, resources, the policy). */
+const MONITOR_BLOCKERS = new Set<BlockerKind>(['BUDGET_EXCEEDED', 'RESOURCE_LIMIT', 'SAFETY_VIOLATION']);
+
 export class SafetyMonitor {
   private runtime: SessionRuntime | null = null;
   private readonly settings: Partial<SafetySettings>;
@@ -53,6 +56,11 @@ export class SafetyMonitor {
     this.runtime = runtime;
     for (const event of runtime.store.log.readAfter(0)) {
       if (event.type === 'safety' && (event.rule === 'budget-exceeded' || event.rule === 'resource-limit')) this.crossed.add(event.subject);
+    }
+    // Blockers raised here before a restart (a `--no-server` run that ended waiting, then `resolve` or
+    // `resume`): their answers are followed up as if this monitor had raised them.
+    for (const b of this.context()?.blockers ?? []) {
+      if (b.open && MONITOR_BLOCKERS.has(b.kind)) this.raised.set(b.id, b.workerId ?? null);
     }
     this.offChange = runtime.onChange(() => this.onChange());
     this.onChange();

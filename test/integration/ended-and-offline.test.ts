@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupSandbox, eventsOfType, fakeAgentEnv, makeSandbox, readEvents, runCli, sessionIds, type Sandbox } from '../support/orchestrate.js';
+import { cleanupSandbox, eventsOfType, fakeAgentEnv, makeSandbox, processesMentioning, readEvents, runCli, sessionIds, type Sandbox } from '../support/orchestrate.js';
 
 let sandbox: Sandbox | undefined;
 afterEach(async () => {
@@ -45,6 +45,49 @@ describe('a blocker of a session nobody runs', () => {
     const worker = eventsOfType(events, 'state').filter((e) => e.machine === 'worker').at(-1);
     expect(worker?.to).toBe('completed');
     expect(eventsOfType(events, 'state').filter((e) => e.machine === 'session').at(-1)?.to).toBe('completed');
+  }, 60_000);
+
+  it('a session paused over its budget (a blocker of the safety monitor) goes on after `resolve ... retry`, with or without a server', async () => {
+    for (const serverFlag of [[], ['--no-server']]) {
+      const { s, cli } = setup({ claude: { delayMs: 2, usage: { inputTokens: 2000, outputTokens: 500 } } });
+      const specFile = join(s.dir, 'budget.json');
+      writeFileSync(
+        specFile,
+        JSON.stringify({
+          task: 'two parts',
+          workers: [
+            { id: 'a', agent: 'claude', role: 'implementer' },
+            { id: 'b', agent: 'claude', role: 'verifier', dependsOn: ['a'] },
+          ],
+          limits: { ...LIMITS, session: { maxTokens: 1000 } },
+          sandbox: 'none',
+        }),
+      );
+      const first = await cli(['run', '-C', s.target, '--spec', specFile, '--no-server']);
+      expect(first.exitCode, first.stderr).toBe(2);
+      const sid = sessionIds(s.workspace)[0] as string;
+      expect(eventsOfType(readEvents(s.workspace), 'blocker')).toEqual([expect.objectContaining({ blockerId: 'b1', kind: 'BUDGET_EXCEEDED' })]);
+
+      const answered = await cli(['resolve', sid, 'b1', 'retry', ...serverFlag, ...(serverFlag.length ? [] : ['--port', '0'])]);
+      expect(answered.exitCode, `${serverFlag.join(' ')}: ${answered.stdout}${answered.stderr}`).toBe(0);
+      const events = readEvents(s.workspace);
+      expect(eventsOfType(events, 'state').filter((e) => e.machine === 'session').at(-1)?.to).toBe('completed');
+      expect(eventsOfType(events, 'state').filter((e) => e.machine === 'worker' && e.id === 'b').at(-1)?.to).toBe('completed');
+      await cleanupSandbox(sandbox);
+      sandbox = undefined;
+    }
+  }, 90_000);
+
+  it('a run without a server that ends with a worker paused says its agent stays stopped; `stop` then ends it', async () => {
+    const { s, cli, run } = setup({ claude: { delayMs: 2, commands: ['rm -rf /'], holdMs: 60_000 } });
+    const first = await run();
+    expect(first.exitCode, first.stderr).toBe(2);
+    const sid = sessionIds(s.workspace)[0] as string;
+    expect(first.stderr).toContain(`note: the agent of w stays paused (SIGSTOP, no CPU) until \`orchestrate resolve\` or \`orchestrate resume ${sid}\` continues it, or \`orchestrate stop ${sid}\` ends it.`);
+    expect(processesMentioning(s.dir).length).toBeGreaterThan(0);
+    const stopped = await cli(['stop', sid]);
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+    expect(processesMentioning(s.dir)).toEqual([]);
   }, 60_000);
 
   it('a wrong answer is refused before anything is restored: unknown blocker, refused choice, already answered', async () => {

@@ -1,8 +1,10 @@
 /** The summary printed when a session ends (or when the CLI stops following it). */
+import { dirname } from 'node:path';
 import type { OrchestratorEvent } from '../domain/events.js';
 import type { SessionView } from '../runtime/view.js';
 import { formatDuration, formatUsage, stateColor } from './live-view.js';
 import type { Style } from './style.js';
+import { resolveWorkspace } from './workspace.js';
 
 export function renderSummary(view: SessionView, events: readonly OrchestratorEvent[], sessionDir: string, s: Style): string {
   const lines: string[] = [];
@@ -31,9 +33,17 @@ export function renderSummary(view: SessionView, events: readonly OrchestratorEv
     for (const b of open) {
       lines.push(`  ${s.red(b.kind)} ${b.id}${b.workerId ? ` (${b.workerId})` : ''}: ${b.message.split('\n').join('\n    ')}`);
       lines.push(`    ${s.bold('→')} ${b.action}`);
-      if (b.open && b.options.length) lines.push(s.dim(`    answer: orchestrate resolve ${view.sessionId} ${b.id} <${b.options.join('|')}>${b.options.includes('answer') ? ' --text "..."' : ''}`));
+      if (b.open && b.options.length) {
+        lines.push(s.dim(`    answer: orchestrate resolve ${view.sessionId} ${b.id} <${b.options.join('|')}>${b.options.includes('answer') ? ' --text "..."' : ''}${workspaceFlag(sessionDir)}`));
+      }
     }
   }
   lines.push(`Session folder: ${sessionDir}`);
   return lines.join('\n');
+}
+
+/** ` --workspace <dir>` unless the session's workspace is the one a command run here finds by default. */
+function workspaceFlag(sessionDir: string): string {
+  const workspace = dirname(dirname(sessionDir));
+  return workspace === resolveWorkspace(undefined, undefined) ? '' : ` --workspace ${workspace}`;
 }

@@ -4,6 +4,7 @@
  * log), and agents that are not installed (refused before a session starts; a blocker saying so at resume).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupSandbox, eventsOfType, fakeAgentEnv, makeSandbox, processesMentioning, readEvents, runCli, sessionIds, type Sandbox } from '../support/orchestrate.js';
@@ -31,13 +32,16 @@ const logLines = (s: Sandbox) => readFileSync(join(s.workspace, 'sessions', sess
 
 describe('a blocker of a session nobody runs', () => {
   it('`orchestrate resolve` (the command the summary suggests) restores the session here, answers, and runs it to the end', async () => {
-    const { s, cli, run } = setup({ claude: { fail: 'auth', failTimes: 1, delayMs: 2 } });
+    const { s, env, run } = setup({ claude: { fail: 'auth', failTimes: 1, delayMs: 2 } });
     const first = await run();
     expect(first.exitCode, first.stderr).toBe(2);
     const sid = sessionIds(s.workspace)[0] as string;
-    expect(first.stdout + first.stderr).toContain(`orchestrate resolve ${sid} b1 <retry|skip|stop>`);
+    // The line the summary prints runs as it is, from any folder: it names the workspace.
+    const line = /answer: (orchestrate resolve .*)$/m.exec(first.stdout + first.stderr)?.[1] ?? '';
+    expect(line).toBe(`orchestrate resolve ${sid} b1 <retry|skip|stop> --workspace ${s.workspace}`);
 
-    const answered = await cli(['resolve', sid, 'b1', 'retry']);
+    const args = line.replace('<retry|skip|stop>', 'retry').split(' ').slice(1);
+    const answered = await runCli(args, { env: { ...env }, cwd: tmpdir(), timeoutMs: 45_000 });
     expect(answered.exitCode, answered.stdout + answered.stderr).toBe(0);
     expect(answered.stdout).toContain(`b1: answered retry; session ${sid} goes on here`);
     const events = readEvents(s.workspace);

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SessionStore, type LockHolder } from '../store/session-store.js';
+import { SessionStore, STOP_REQUEST_FILE, writeFileAtomic, type LockHolder } from '../store/session-store.js';
 import { UsageError, type SessionManager } from '../runtime/session-manager.js';
 
 export interface Reachable {
@@ -55,7 +55,11 @@ export async function controlSession(workspace: string, sessionId: string, actio
   }
   if (runner.kind === 'process') {
     if (action === 'stop' && body.workerId === undefined) {
-      // That orchestrator stops the session on SIGTERM exactly as on Ctrl-C, agents included.
+      // That orchestrator stops the session on SIGTERM exactly as on Ctrl-C, agents included; the reason waits
+      // for it in the session folder (src/cli/follow.ts).
+      if (body.reason) {
+        writeFileAtomic(join(SessionStore.dirOf(workspace, sessionId), STOP_REQUEST_FILE), JSON.stringify({ pid: runner.holder.pid, reason: body.reason }));
+      }
       process.kill(runner.holder.pid, 'SIGTERM');
       return `stop: asked orchestrator process ${runner.holder.pid} (it runs the session without a server) to stop it`;
     }

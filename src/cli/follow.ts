@@ -5,7 +5,9 @@
  */
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import type { SessionManager } from '../runtime/session-manager.js';
-import { SessionStore } from '../store/session-store.js';
+import { SessionStore, STOP_REQUEST_FILE } from '../store/session-store.js';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { groupMembers, signalGroup } from '../actors/process-group.js';
 import { LiveView } from './live-view.js';
 import { renderSummary } from './summary.js';
@@ -49,7 +51,7 @@ export async function followSession(runtime: SessionRuntime, options: FollowOpti
       if (view) view.print(style.yellow(note));
       else err.write(`${note}\n`);
       try {
-        runtime.send({ type: 'STOP', reason: `the orchestrator received ${signal}` });
+        runtime.send({ type: 'STOP', reason: takeStopRequest(runtime.store.dir) ?? `the orchestrator received ${signal}` });
       } catch {
         // Already ended: nothing to stop.
       }
@@ -135,4 +137,16 @@ function noStyle(style: Style): Style {
   void style;
   const id = (s: string) => s;
   return { bold: id, dim: id, red: id, green: id, yellow: id, blue: id, cyan: id, magenta: id };
+}
+
+/** The reason a `stop` from another terminal left for this process (read once, then removed), or null. */
+function takeStopRequest(sessionDir: string): string | null {
+  const path = join(sessionDir, STOP_REQUEST_FILE);
+  try {
+    const request = JSON.parse(readFileSync(path, 'utf8')) as { reason?: unknown; pid?: unknown };
+    rmSync(path, { force: true });
+    return request.pid === process.pid && typeof request.reason === 'string' && request.reason ? request.reason : null;
+  } catch {
+    return null;
+  }
 }

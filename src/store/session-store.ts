@@ -80,6 +80,13 @@ export function writeFileAtomic(path: string, data: string, mode = 0o644, durabl
   renameSync(temp, path);
 }
 
+/**
+ * `orchestrate stop SID --reason ...` of a session that a process runs without a server leaves the reason in this
+ * file of the session folder (`{pid, reason}`), then sends that process SIGTERM, which records it as the stop
+ * reason (src/cli/follow.ts).
+ */
+export const STOP_REQUEST_FILE = 'stop-request.json';
+
 export class SessionStore {
   readonly log: EventLog;
   /** Per worker and attempt: byte offset just past the last stdout line already turned into events. */

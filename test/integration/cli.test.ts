@@ -6,7 +6,7 @@
  * Also: every Claude Code slash command in .claude/commands calls an existing `orchestrate` subcommand.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -471,13 +471,16 @@ describe('controlling a running session from another terminal', { timeout: 60_00
     const pause = await runCli(['pause', sid, '--workspace', sandbox.workspace], { env });
     expect(pause.exitCode).toBe(1);
     expect(pause.stderr).toContain(`is run by process ${run.child.pid} without a server; pause needs the server`);
-    const stop = await runCli(['stop', sid, '--workspace', sandbox.workspace], { env });
+    const stop = await runCli(['stop', sid, '--reason', 'done testing', '--workspace', sandbox.workspace], { env });
     expect(stop.exitCode, stop.stderr).toBe(0);
     expect(stop.stdout).toContain(`asked orchestrator process ${run.child.pid}`);
     expect((await run.exited).exitCode).toBe(2);
     expect(run.stderr()).toContain('SIGTERM: stopping the session');
     for (const pid of childPidsOf(sandbox)) expect(isAlive(pid)).toBe(false);
     expect(processesMentioning(sandbox.dir)).toEqual([]);
+    // The reason reached it through the session folder, and was taken from there.
+    expect(JSON.parse((await runCli(['status', sid, '--json', '--workspace', sandbox.workspace], { env })).stdout)).toMatchObject({ outcome: 'stopped', stopReason: 'done testing' });
+    expect(existsSync(join(sandbox.workspace, 'sessions', sid, 'stop-request.json'))).toBe(false);
   });
 });
 

@@ -40,7 +40,9 @@ export async function callServer(server: Reachable, method: 'GET' | 'POST', path
   }
   const text = await response.text();
   const json = text ? (JSON.parse(text) as { error?: string }) : {};
-  if (!response.ok) throw new UsageError(`${method} ${path}: ${response.status} ${json.error ?? text}`);
+  // The server's refusal of a request (unknown worker, a command the session does not take now) is the person's
+  // error, said in the server's words; anything else keeps the request and status, for a bug report.
+  if (!response.ok) throw new UsageError(response.status < 500 && json.error ? json.error : `${method} ${path}: ${response.status} ${json.error ?? text}`);
   return json;
 }
 
@@ -51,7 +53,8 @@ export async function controlSession(workspace: string, sessionId: string, actio
   const runner = findRunner(workspace, sessionId);
   if (runner.kind === 'server') {
     const result = (await callServer(runner.server, 'POST', `/api/v1/${sessionId}/${action}`, body)) as { state?: string };
-    return `${action}: sent to ${runner.server.url} (session now ${result.state ?? 'updated'})`;
+    const what = body.workerId ? `${action} of worker ${body.workerId}` : action;
+    return `${what}: sent to ${runner.server.url} (session now ${result.state ?? 'updated'})`;
   }
   if (runner.kind === 'process') {
     if (action === 'stop' && body.workerId === undefined) {

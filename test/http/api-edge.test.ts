@@ -336,7 +336,7 @@ describe('stop of one worker: the session goes on without it', () => {
     const before = runtime.store.log.lastSeq;
     const unknown = await post('/stop', { workerId: 'nobody' });
     expect(unknown.status).toBe(404);
-    expect(await json(unknown)).toEqual({ error: `session ${runtime.sessionId} has no worker nobody` });
+    expect(await json(unknown)).toEqual({ error: `session ${runtime.sessionId} has no worker nobody (workers: w1, w2, w3)` });
     const ended = await post('/stop', { workerId: 'w2' });
     expect(ended.status).toBe(409);
     expect(await json(ended)).toEqual({ error: 'cannot stop worker w2: it has ended (completed)', details: { workerId: 'w2', status: 'completed', state: 'completed' } });

@@ -450,9 +450,14 @@ describe('controlling a running session from another terminal', { timeout: 60_00
     expect(mixed.exitCode).toBe(1);
     expect(mixed.stderr).toContain('--reason is for stopping the whole session');
 
+    // A refusal of the server reads like any usage error: one line, in its words.
+    const unknown = await runCli(['stop', sid, '--worker', 'nobody', '--workspace', sandbox.workspace], { env });
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr).toBe(`error: session ${sid} has no worker nobody (workers: impl, check)\n`);
+
     const stopped = await runCli(['stop', sid, '--worker', 'impl', '--workspace', sandbox.workspace], { env });
     expect(stopped.exitCode, stopped.stderr).toBe(0);
-    expect(stopped.stdout).toContain(`stop: sent to ${server}`);
+    expect(stopped.stdout).toContain(`stop of worker impl: sent to ${server}`);
     expect((await run.exited).exitCode).toBe(0);
     expect(groupMembers(record.pgid)).toEqual([]);
     const view = JSON.parse((await runCli(['status', sid, '--json', '--workspace', sandbox.workspace], { env })).stdout) as { outcome: string; workers: Array<{ id: string; status: string }> };

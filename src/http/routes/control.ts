@@ -31,7 +31,7 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
     const body = parseOr400(WorkerControlBodySchema, await readJson(c, true), 'body');
     requireSession(ctx, sessionId);
     if (body.workerId !== undefined && !ctx.manager.view(sessionId).workers.some((w) => w.id === body.workerId)) {
-      throw new HttpError(404, `session ${sessionId} has no worker ${body.workerId}`);
+      throw new HttpError(404, noSuchWorker(ctx, sessionId, body.workerId));
     }
     const runtime = liveRuntime(ctx, sessionId);
     const event: SessionEvent = body.workerId !== undefined ? { type, workerId: body.workerId } : { type };
@@ -52,7 +52,7 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
     const body = parseOr400(StopBodySchema, await readJson(c, true), 'body');
     requireSession(ctx, sessionId);
     if (body.workerId !== undefined && !ctx.manager.view(sessionId).workers.some((w) => w.id === body.workerId)) {
-      throw new HttpError(404, `session ${sessionId} has no worker ${body.workerId}`);
+      throw new HttpError(404, noSuchWorker(ctx, sessionId, body.workerId));
     }
     const runtime = liveRuntime(ctx, sessionId);
     if (body.workerId !== undefined) {
@@ -86,6 +86,10 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
   });
 
   return app;
+}
+
+function noSuchWorker(ctx: ApiContext, sessionId: string, workerId: string): string {
+  return `session ${sessionId} has no worker ${workerId} (workers: ${ctx.manager.view(sessionId).workers.map((w) => w.id).join(', ')})`;
 }
 
 /** 409 unless the worker's status is one in which it takes the command. */

@@ -48,7 +48,7 @@ describe('pause and resume', () => {
   it('404 for a worker the session does not have', async () => {
     const res = await post(`/api/v1/${sid}/pause`, { workerId: 'w9' });
     expect(res.status).toBe(404);
-    expect((await json(res)).error).toBe(`session ${sid} has no worker w9`);
+    expect((await json(res)).error).toBe(`session ${sid} has no worker w9 (workers: w1, w2)`);
   });
 
   it.each([

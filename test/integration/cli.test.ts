@@ -284,7 +284,11 @@ describe('doctor', { timeout: 60_000 }, () => {
     const text = await runCli(['doctor', '--workspace', sandbox.workspace], { env: env() });
     expect(text.exitCode, text.stdout + text.stderr).toBe(0);
     for (const agent of ['claude', 'codex', 'gemini']) expect(text.stdout).toMatch(new RegExp(`^(ok  |warn) ${agent}\\s+${join(BIN, agent)}`, 'm'));
+    // Each binary runs and says its version (codex's is top-level, not `codex exec`).
     expect(text.stdout).toMatch(/2\.1\.329/);
+    expect(text.stdout).toMatch(/^(ok  |warn) codex\s+.*codex-cli 0\.169\.0/m);
+    expect(text.stdout).toMatch(/^(ok  |warn) gemini\s+.*0\.61\.0/m);
+    expect(text.stdout).not.toContain('does not run');
     expect(text.stdout).toMatch(/^(ok  |warn|FAIL) node\s+v\d+/m);
     expect(text.stdout).toMatch(/^(ok  |warn) workspace\s+/m);
 

@@ -62,7 +62,9 @@ ${cases}
   workspace="\${workspace/#\~/$HOME}"
   local sessions
   sessions=$(ls "$workspace/sessions" 2>/dev/null)
-  COMPREPLY=( $(compgen -W "$sessions" -- "$cur") $(compgen -f -- "$cur") )
+  # parse reads a transcript file; every other command takes a session id.
+  if [ "$cmd" = parse ]; then COMPREPLY=( $(compgen -f -- "$cur") ); return; fi
+  COMPREPLY=( $(compgen -W "$sessions" -- "$cur") )
 }
 complete -F _orchestrate orchestrate
 `;

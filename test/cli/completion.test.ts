@@ -4,7 +4,7 @@
  * `completion` come the shell names. Runs the generated bash script in real bash (no network, no agents).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,12 @@ describe('bash completion of session ids', () => {
   it('without one: $ORCHESTRATOR_WORKSPACE, else ./.orchestrator', () => {
     expect(complete(['orchestrate', 'status', 'orch_'], { ORCHESTRATOR_WORKSPACE: join(home, 'from-env') })).toEqual([FROM_ENV]);
     expect(complete(['orchestrate', 'status', 'orch_'])).toEqual([DEFAULT]);
+  });
+
+  it('session ids only, not the files of the current folder; parse completes files', () => {
+    writeFileSync(join(cwd, 'notes.txt'), 'x');
+    expect(complete(['orchestrate', 'status', ''])).toEqual([DEFAULT]);
+    expect(complete(['orchestrate', 'parse', 'no'])).toEqual(['notes.txt']);
   });
 
   it('--workspace itself completes folders', () => {

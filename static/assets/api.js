@@ -35,6 +35,18 @@ export function adoptTokenFromFragment() {
   return hash;
 }
 
+/** The token in what a person typed or pasted into the token form: the token itself, or a dashboard URL with token=. */
+export function tokenFromInput(text) {
+  const value = text.trim();
+  const inUrl = /[#&?]token=([^&\s]+)/.exec(value);
+  if (!inUrl) return value;
+  try {
+    return decodeURIComponent(inUrl[1]);
+  } catch {
+    return inUrl[1];
+  }
+}
+
 export function getToken() {
   try {
     return sessionStorage.getItem(TOKEN_KEY);

@@ -1,7 +1,7 @@
 // The dashboard (GET /): routing by fragment (#/ = sessions, #/sessions/<sid> = one session), the token
 // form, the connection banner and the wiring of the views to the session state.
 
-import { ApiError, adoptTokenFromFragment, api, getToken, onUnauthorized, openStream, post, setToken } from './api.js';
+import { ApiError, adoptTokenFromFragment, api, getToken, onUnauthorized, openStream, post, setToken, tokenFromInput } from './api.js';
 import { renderBlockers } from './blockers.js';
 import { renderCards } from './cards.js';
 import { createControls, updateControls } from './controls.js';
@@ -83,10 +83,8 @@ function showAuth(message) {
 
 $('#auth-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  let value = $('#auth-token').value.trim();
-  // A pasted dashboard URL works too: take its token= part.
-  const inUrl = /[#&?]token=([^&\s]+)/.exec(value);
-  if (inUrl) value = decodeURIComponent(inUrl[1]);
+  // A pasted dashboard URL works too: its token= part is taken.
+  const value = tokenFromInput($('#auth-token').value);
   if (!value) return;
   setToken(value);
   route();

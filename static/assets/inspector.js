@@ -2,7 +2,7 @@
 // definitions (GET /api/v1/machines, laid out by layout.js), the active state of each actor lit from the
 // `state` events of the session's stream, the last transition highlighted with the event that caused it.
 
-import { ApiError, adoptTokenFromFragment, api, getToken, onUnauthorized, openStream, setToken } from './api.js';
+import { ApiError, adoptTokenFromFragment, api, getToken, onUnauthorized, openStream, setToken, tokenFromInput } from './api.js';
 import { activeNodeIds, edgeLabelLines, findTransition, layoutMachine } from './layout.js';
 import { clockTime, fill, h, relativeTime, setText, startClock, stateTone, svg, timeEl, updatePill, updateTimeEl } from './util.js';
 
@@ -358,9 +358,8 @@ function showTokenForm(message) {
 
 $('#auth-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  let value = $('#auth-token').value.trim();
-  const inUrl = /[#&?]token=([^&\s]+)/.exec(value);
-  if (inUrl) value = decodeURIComponent(inUrl[1]);
+  // A pasted dashboard URL works too: its token= part is taken.
+  const value = tokenFromInput($('#auth-token').value);
   if (!value) return;
   setToken(value);
   location.reload();

@@ -30,9 +30,7 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
     const sessionId = sessionIdOf(c);
     const body = parseOr400(WorkerControlBodySchema, await readJson(c, true), 'body');
     requireSession(ctx, sessionId);
-    if (body.workerId !== undefined && !ctx.manager.view(sessionId).workers.some((w) => w.id === body.workerId)) {
-      throw new HttpError(404, noSuchWorker(ctx, sessionId, body.workerId));
-    }
+    if (body.workerId !== undefined) requireWorker(ctx, sessionId, body.workerId);
     const runtime = liveRuntime(ctx, sessionId);
     const event: SessionEvent = body.workerId !== undefined ? { type, workerId: body.workerId } : { type };
     if (body.workerId !== undefined) {
@@ -51,9 +49,7 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
     const sessionId = sessionIdOf(c);
     const body = parseOr400(StopBodySchema, await readJson(c, true), 'body');
     requireSession(ctx, sessionId);
-    if (body.workerId !== undefined && !ctx.manager.view(sessionId).workers.some((w) => w.id === body.workerId)) {
-      throw new HttpError(404, noSuchWorker(ctx, sessionId, body.workerId));
-    }
+    if (body.workerId !== undefined) requireWorker(ctx, sessionId, body.workerId);
     const runtime = liveRuntime(ctx, sessionId);
     if (body.workerId !== undefined) {
       if (body.reason !== undefined) throw new HttpError(400, 'reason is for stopping the whole session; a worker stopped on its own is recorded as skipped by a person');
@@ -88,8 +84,10 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
   return app;
 }
 
-function noSuchWorker(ctx: ApiContext, sessionId: string, workerId: string): string {
-  return `session ${sessionId} has no worker ${workerId} (workers: ${ctx.manager.view(sessionId).workers.map((w) => w.id).join(', ')})`;
+/** 404 unless the session (live or only on disk) has this worker; the message lists the workers it has. */
+function requireWorker(ctx: ApiContext, sessionId: string, workerId: string): void {
+  const workers = ctx.manager.view(sessionId).workers.map((w) => w.id);
+  if (!workers.includes(workerId)) throw new HttpError(404, `session ${sessionId} has no worker ${workerId} (workers: ${workers.join(', ')})`);
 }
 
 /** 409 unless the worker's status is one in which it takes the command. */

@@ -10,32 +10,22 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { OrchestratorEvent } from '../../src/domain/events.js';
-import type { SessionSpecInput } from '../../src/domain/spec.js';
 import type { SessionView } from '../../src/runtime/view.js';
 import {
   cleanupAfterTest,
   eventsOfType,
   launches,
   poll,
-  processesMentioning,
   readEvents,
   runCli,
-  sandboxWith,
-  type Sandbox,
   sessionDir,
   sessionIds,
   startCli,
 } from '../support/orchestrate.js';
+import { allLaunches, APPROVE, eventsSoFar, IMPLEMENTER, isReviewerLaunch, type Launch, noAgentLeft, promptOf, REVIEWER, reviewerSays, run, runArgs, setup, TASK, type Verdict, view } from './support-review.js';
 
-// --- helpers (kept in this file: only review*.test.ts files belong to this feature) -----------------------
+// --- helpers of this file (the shared ones: ./support-review.ts) ------------------------------------------
 
-const TASK = 'Add a greet() function';
-const REVIEWER = 'You are a REVIEWER';
-type Scenario = Record<string, unknown>;
-type Verdict = { verdict: string; summary: string; issues?: Array<Record<string, unknown>> };
-
-const APPROVE: Verdict = { verdict: 'approve', summary: 'Looks right.', issues: [] };
 const concern = (what: string): Verdict => ({ verdict: 'concern', summary: `Unsure: ${what}`, issues: [{ severity: 'concern', file: 'src/greet.js', line: 1, message: what }] });
 const BLOCKER: Verdict = {
   verdict: 'blocker',
@@ -45,11 +35,6 @@ const BLOCKER: Verdict = {
     { severity: 'nit', message: 'missing semicolon' },
   ],
 };
-
-/** The implementer: writes src/greet.js (so there is a diff) and summarises. */
-const IMPLEMENTER: Scenario = { delayMs: 1, writeFiles: [{ path: 'src/greet.js', content: "export const greet = () => 'hello';\n" }], finalText: 'Added src/greet.js exporting greet().' };
-/** A reviewer rule: launches of `agent` whose prompt is a review prompt answer `verdict`. */
-const reviewerSays = (agent: string, verdict: Verdict, extra: Scenario = {}) => ({ match: { agent, promptIncludes: REVIEWER }, scenario: { delayMs: 1, verdict, ...extra } });
 
 /**
  * One claude implementer reviewed by `reviewers`. `sandbox: "none"`: the fake agent keeps its memory (launch
@@ -68,48 +53,7 @@ const oneImplementer = (reviewers: string[], review: object = {}, extra: object 
 // A few seconds each on an idle machine; room for a loaded one (2 cores shared with other test runs).
 vi.setConfig({ testTimeout: 60_000 });
 
-interface Harness {
-  sandbox: Sandbox;
-  env: Record<string, string>;
-  specFile: string | null;
-}
-
-function setup(spec: object | null, config: object): Harness {
-  const { sandbox, specPath, env } = sandboxWith(spec as SessionSpecInput | null, config);
-  return { sandbox, env, specFile: spec ? specPath : null };
-}
-
-function runArgs(h: Harness, extra: string[] = ['--no-server']): string[] {
-  return ['run', TASK, '-C', h.sandbox.target, '--workspace', h.sandbox.workspace, '--json', ...(h.specFile ? ['--spec', h.specFile] : []), ...extra];
-}
-
-const run = (h: Harness, extra?: string[]) => runCli(runArgs(h, extra), { env: h.env, timeoutMs: 50_000 });
-
-/** The events of the (only) session so far; [] while the log does not exist yet or a line is half written. */
-function eventsSoFar(workspace: string): OrchestratorEvent[] {
-  if (sessionIds(workspace).length === 0) return [];
-  try {
-    return readEvents(workspace);
-  } catch {
-    return [];
-  }
-}
-
-async function view(h: Harness): Promise<SessionView> {
-  const sid = sessionIds(h.sandbox.workspace).at(-1) as string;
-  const result = await runCli(['status', sid, '--workspace', h.sandbox.workspace, '--json'], { env: h.env });
-  expect(result.exitCode, result.stderr).toBe(0);
-  return JSON.parse(result.stdout) as SessionView;
-}
-
-type Launch = ReturnType<typeof launches>[number] & { ts: string; resume: string | null; key: string };
-const allLaunches = (h: Harness) => launches(h.sandbox) as Launch[];
-/** The prompt of a launch: the last argv for claude and codex, the value of -p for gemini. */
-const promptOf = (l: { persona: string; argv: string[] }) => (l.persona === 'gemini' ? (l.argv[l.argv.indexOf('-p') + 1] as string) : (l.argv.at(-1) as string));
-const isReviewerLaunch = (l: { argv: string[] }) => l.argv.some((a) => a.includes(REVIEWER));
-
 const workerStatuses = (v: SessionView) => Object.fromEntries(v.workers.map((w) => [w.id, w.status]));
-const noAgentLeft = (h: Harness) => poll(() => processesMentioning(h.sandbox.dir).length === 0, 5_000, 'no agent process left');
 
 afterEach(cleanupAfterTest);
 

@@ -10,38 +10,24 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import { renderStrictVerdictRequest, VERDICT_FORMAT } from '../../src/domain/prompts.js';
-import type { SessionSpecInput } from '../../src/domain/spec.js';
-import type { SessionView } from '../../src/runtime/view.js';
 import {
   cleanupAfterTest,
   eventsOfType,
-  launches,
   poll,
   processesMentioning,
   readEvents,
   runCli,
-  sandboxWith,
-  type Sandbox,
   sessionDir,
   sessionIds,
   startCli,
 } from '../support/orchestrate.js';
+import { allLaunches, APPROVE, eventsSoFar, GREET, IMPLEMENTER, isReviewerLaunch, type Launch, noAgentLeft, promptOf, REVIEWER, reviewerSays, run, runArgs, setup, TASK, type Verdict, view } from './support-review.js';
 
-// --- helpers (kept in this file: only review*.test.ts files belong to this feature) -----------------------
+// --- helpers of this file (the shared ones: ./support-review.ts) ------------------------------------------
 
-const TASK = 'Add a greet() function';
-const REVIEWER = 'You are a REVIEWER';
 const STRICT = 'did not contain a valid verdict';
-type Scenario = Record<string, unknown>;
-type Verdict = { verdict: string; summary: string; issues?: Array<Record<string, unknown>> };
-
-const APPROVE: Verdict = { verdict: 'approve', summary: 'Looks right.', issues: [] };
 const concern = (what: string): Verdict => ({ verdict: 'concern', summary: `Unsure: ${what}`, issues: [{ severity: 'concern', message: what }] });
 const NO_VERDICT = { verdict: 'concern', summary: 'reviewer gave no valid verdict', issues: [{ severity: 'concern', message: 'reviewer gave no valid verdict' }] };
-
-const GREET = "export const greet = () => 'hello';\n";
-const IMPLEMENTER: Scenario = { delayMs: 1, writeFiles: [{ path: 'src/greet.js', content: GREET }], finalText: 'Added src/greet.js exporting greet().' };
-const reviewerSays = (agent: string, verdict: Verdict, extra: Scenario = {}) => ({ match: { agent, promptIncludes: REVIEWER }, scenario: { delayMs: 1, verdict, ...extra } });
 
 /**
  * One claude implementer reviewed by `reviewers`. `sandbox: "none"`: the fake agent keeps its memory (launch
@@ -60,48 +46,11 @@ const oneImplementer = (reviewers: string[], review: object = {}, limits: object
 // A few seconds each on an idle machine; room for a loaded one (2 cores shared with other test runs).
 vi.setConfig({ testTimeout: 60_000 });
 
-interface Harness {
-  sandbox: Sandbox;
-  env: Record<string, string>;
-  specFile: string;
-}
-
-function setup(spec: object, config: object): Harness {
-  const { sandbox, specPath, env } = sandboxWith(spec as SessionSpecInput, config);
-  return { sandbox, env, specFile: specPath };
-}
-
-function runArgs(h: Harness, extra: string[] = ['--no-server']): string[] {
-  return ['run', TASK, '-C', h.sandbox.target, '--workspace', h.sandbox.workspace, '--json', '--spec', h.specFile, ...extra];
-}
-
-const run = (h: Harness, extra?: string[]) => runCli(runArgs(h, extra), { env: h.env, timeoutMs: 50_000 });
-
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
-function eventsSoFar(workspace: string): OrchestratorEvent[] {
-  if (sessionIds(workspace).length === 0) return [];
-  try {
-    return readEvents(workspace);
-  } catch {
-    return [];
-  }
-}
-
-async function view(h: Harness): Promise<SessionView> {
-  const sid = sessionIds(h.sandbox.workspace).at(-1) as string;
-  const result = await runCli(['status', sid, '--workspace', h.sandbox.workspace, '--json'], { env: h.env });
-  expect(result.exitCode, result.stderr).toBe(0);
-  return JSON.parse(result.stdout) as SessionView;
-}
-
-type Launch = ReturnType<typeof launches>[number] & { ts: string; resume: string | null; key: string; pid: number };
-const allLaunches = (h: Harness) => launches(h.sandbox) as Launch[];
-const promptOf = (l: { persona: string; argv: string[] }) => (l.persona === 'gemini' ? (l.argv[l.argv.indexOf('-p') + 1] as string) : (l.argv.at(-1) as string));
-const isReviewerLaunch = (l: { argv: string[] }) => l.argv.some((a) => a.includes(REVIEWER));
 /** argv holds `flag value` as two adjacent items. */
 const hasPair = (argv: string[], flag: string, value: string) => argv.some((a, i) => a === flag && argv[i + 1] === value);
 const READ_ONLY: Record<string, [string, string]> = { codex: ['--sandbox', 'read-only'], claude: ['--permission-mode', 'plan'], gemini: ['--approval-mode', 'plan'] };
@@ -113,7 +62,6 @@ const expectReadOnly = (l: Launch) => {
 };
 const agentSessionOf = (events: OrchestratorEvent[], workerId: string) =>
   (eventsOfType(events, 'agent').find((e) => e.workerId === workerId && e.kind === 'init') as { agentSessionId?: string } | undefined)?.agentSessionId;
-const noAgentLeft = (h: Harness) => poll(() => processesMentioning(h.sandbox.dir).length === 0, 5_000, 'no agent process left');
 
 afterEach(cleanupAfterTest);
 

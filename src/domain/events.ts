@@ -276,10 +276,8 @@ export const BlockerKindSchema = z.enum([
 ]);
 export type BlockerKind = z.infer<typeof BlockerKindSchema>;
 
-export const BlockerEventSchema = z.object({
-  ...base,
-  type: z.literal('blocker'),
-  blockerId: z.string(),
+/** What a blocker says: in its `blocker` event, and in the session's list of blockers (GET /api/v1/{sid}/state). */
+export const BlockerFieldsSchema = z.object({
   kind: BlockerKindSchema,
   workerId: z.string().optional(),
   /** For review blockers: the round and the workers it reviewed (a clarification answer goes to them). */
@@ -294,6 +292,15 @@ export const BlockerEventSchema = z.object({
   resolution: z
     .object({ choice: BlockerChoiceSchema, text: z.string().optional(), by: z.string().optional() })
     .optional(),
+});
+
+export type BlockerFields = z.infer<typeof BlockerFieldsSchema>;
+
+export const BlockerEventSchema = z.object({
+  ...base,
+  type: z.literal('blocker'),
+  blockerId: z.string(),
+  ...BlockerFieldsSchema.shape,
 });
 
 export const IssueSeveritySchema = z.enum(['blocker', 'concern', 'nit']);

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import {
   AgentNameSchema,
   BlockerChoiceSchema,
-  BlockerKindSchema,
+  BlockerFieldsSchema,
   DecisionEventSchema,
   DecisionSchema,
   FailureSignalSchema,
@@ -122,15 +122,10 @@ export const WorkerViewSchema = z.object({
 
 export const BlockerRecordSchema = z.object({
   id: z.string(),
-  kind: BlockerKindSchema,
-  workerId: z.string().optional(),
-  roundId: z.string().optional(),
-  targets: z.array(z.string()).optional(),
-  message: z.string(),
-  action: z.string().describe('what a person must do'),
-  options: z.array(BlockerChoiceSchema).describe('the answers it accepts (POST /api/v1/{sid}/blockers/{id})'),
+  ...BlockerFieldsSchema.shape,
+  action: BlockerFieldsSchema.shape.action.describe('what a person must do'),
+  options: BlockerFieldsSchema.shape.options.describe('the answers it accepts (POST /api/v1/{sid}/blockers/{id})'),
   open: z.boolean(),
-  resolution: z.object({ choice: BlockerChoiceSchema, text: z.string().optional(), by: z.string().optional() }).optional(),
 });
 
 export const RoundRecordSchema = z.object({

@@ -3,7 +3,7 @@
  * the session is done or needs a person, blocker records.
  */
 import type { LaunchFixes } from '../agents/types.js';
-import type { BlockerChoice, BlockerKind, Decision, Usage } from '../domain/events.js';
+import type { BlockerChoice, BlockerFields, Decision, Usage } from '../domain/events.js';
 import type { SessionSpec } from '../domain/spec.js';
 import type { UpstreamSummary } from '../domain/prompts.js';
 import { FINAL_WORKER_STATUSES, type WorkerStatus } from './worker.machine.js';
@@ -33,19 +33,8 @@ export interface WorkerEntry {
 
 export type { BlockerChoice };
 
-export interface BlockerRecord {
-  id: string;
-  kind: BlockerKind;
-  workerId?: string;
-  roundId?: string;
-  /** Workers a clarification answer goes to. */
-  targets?: string[];
-  message: string;
-  action: string;
-  options: BlockerChoice[];
-  open: boolean;
-  resolution?: { choice: BlockerChoice; text?: string; by?: string };
-}
+/** A blocker as the session keeps it: what its events say (BlockerFields), with its id and whether it is open. */
+export type BlockerRecord = BlockerFields & { id: string; open: boolean };
 
 export interface RoundRecord {
   roundId: string;

@@ -31,24 +31,22 @@ export interface StatelyRelay {
 export function startStatelyRelay(port = DEFAULT_RELAY_PORT): Promise<StatelyRelay> {
   const buffer: string[] = [];
   let server: Server;
-  const allowedOrigins = () => {
+  /** The port listened on (`port` may be 0: any free port). */
+  const bound = () => {
     const address = server.address();
-    const bound = typeof address === 'object' && address ? address.port : port;
-    return new Set([`http://localhost:${bound}`, `http://127.0.0.1:${bound}`]);
+    return typeof address === 'object' && address ? address.port : port;
   };
   server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '/') !== '/') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    const address = server.address();
-    const bound = typeof address === 'object' && address ? address.port : port;
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(bridgePage(bound));
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(bridgePage(bound()));
   });
   const wss = new WebSocketServer({
     server,
     // The orchestrator (Node: no Origin) and the relay's own page; no other web page.
-    verifyClient: ({ origin }: { origin?: string }) => !origin || allowedOrigins().has(origin),
+    verifyClient: ({ origin }: { origin?: string }) => !origin || origin === `http://localhost:${bound()}` || origin === `http://127.0.0.1:${bound()}`,
   });
   // The server's own errors (a taken port) reach the caller through listen; ws re-emits them here too.
   wss.on('error', () => undefined);
@@ -68,12 +66,10 @@ export function startStatelyRelay(port = DEFAULT_RELAY_PORT): Promise<StatelyRel
       server.off('error', reject);
       // Neither holds the process: the CLI ends when its session does.
       server.unref();
-      const address = server.address();
-      const bound = typeof address === 'object' && address ? address.port : port;
       resolve({
-        port: bound,
-        pageUrl: `http://localhost:${bound}`,
-        wsUrl: `ws://localhost:${bound}`,
+        port: bound(),
+        pageUrl: `http://localhost:${bound()}`,
+        wsUrl: `ws://localhost:${bound()}`,
         close: () =>
           new Promise<void>((done) => {
             for (const client of wss.clients) client.terminate();

@@ -73,9 +73,9 @@ export function createActions(style: Style) {
     // --- end safety wiring ---
     if (flags.inspect) {
       if (flags.inspect !== 'stately' && !/^wss?:\/\//.test(flags.inspect)) throw new UsageError('--inspect takes "stately" or the ws:// URL of a @statelyai/inspect relay');
+      const { connectInspector, DEFAULT_RELAY_PORT, startStatelyRelay } = await import('./stately-relay.js');
       let url = flags.inspect;
       if (flags.inspect === 'stately') {
-        const { DEFAULT_RELAY_PORT, startStatelyRelay } = await import('./stately-relay.js');
         try {
           const relay = await startStatelyRelay(DEFAULT_RELAY_PORT);
           disposers.push(() => relay.close());
@@ -90,7 +90,6 @@ export function createActions(style: Style) {
       } else {
         process.stderr.write(`${style.dim(`inspection events go to ${url}`)}\n`);
       }
-      const { connectInspector } = await import('./stately-relay.js');
       const client = connectInspector(url);
       // Closed first, before the relay it talks to.
       disposers.unshift(() => client.close());

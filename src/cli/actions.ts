@@ -116,6 +116,8 @@ export function createActions(style: Style) {
     const targetDir = resolveTargetDir(opts.dir);
     const spec = buildSpec({ ...(task ? { task } : {}), ...(opts.spec ? { specFile: opts.spec } : {}), ...(opts.agents ? { agents: opts.agents } : {}) });
     const manager = await managerFor(resolveWorkspace(opts.workspace, targetDir), opts);
+    // Refused before a dashboard is announced for a session that will not exist.
+    manager.preflight(spec, targetDir);
     const server = await startCliServer(manager, opts, style);
     try {
       const runtime = await manager.create(spec, targetDir);

@@ -72,8 +72,7 @@ export class SessionManager {
   /** A new session, started. */
   async create(spec: SessionSpec, targetDir: string): Promise<SessionRuntime> {
     const dir = resolve(targetDir);
-    if (!existsSync(dir)) throw new UsageError(`target directory ${dir} does not exist`);
-    this.checkAgents(spec);
+    this.preflight(spec, dir);
     const safety = this.options.safetyFor?.(spec, dir, { workspace: this.workspace });
     const runtime = await SessionRuntime.create(spec, dir, this.runtimeOptions(safety));
     this.adopt(runtime);
@@ -226,9 +225,17 @@ export class SessionManager {
   }
 
   /**
-   * Every agent the spec runs (its workers' and its reviewers') must be there before the session starts, or its
-   * first worker would only block on it: say which are missing and how to get them instead.
+   * What `create` refuses with a usage error, for a caller to check before it sets anything up (the CLI, before
+   * it starts a server): the target must exist, and every agent the spec runs (its workers' and its reviewers')
+   * must be there, or its first worker would only block on it.
    */
+  preflight(spec: SessionSpec, targetDir: string): void {
+    const dir = resolve(targetDir);
+    if (!existsSync(dir)) throw new UsageError(`target directory ${dir} does not exist`);
+    this.checkAgents(spec);
+  }
+
+  /** Say which agents are missing and how to get them. */
   private checkAgents(spec: SessionSpec): void {
     const env = this.options.env ?? process.env;
     const agents = new Set([...spec.workers.map((w) => w.agent), ...spec.reviews.map((r) => r.reviewer)]);

@@ -139,6 +139,11 @@ describe('an agent that is not installed', () => {
     expect(result.stderr).toContain(`ORCHESTRATOR_CLAUDE_BIN=${missing} is not an executable file`);
     expect(result.stderr).toContain('orchestrate doctor');
     expect(sessionIds(s.workspace)).toEqual([]);
+    // With a server too: refused before any dashboard is announced.
+    const served = await cli(['run', '-C', s.target, '--spec', specFile, '--port', '0'], { ORCHESTRATOR_CLAUDE_BIN: missing });
+    expect(served.exitCode).toBe(1);
+    expect(served.stdout + served.stderr).not.toContain('Dashboard');
+    expect(served.stderr).toMatch(/^error: .*ORCHESTRATOR_CLAUDE_BIN/);
   }, 60_000);
 
   it('gone by the time a session resumes: an AGENT_NOT_FOUND blocker that says how to install it, not "rejected how it was started"', async () => {

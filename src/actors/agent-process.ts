@@ -18,6 +18,7 @@ import type { AgentPayload, FailureSignal, NewEvent } from '../domain/events.js'
 import type { PromptSpec } from '../domain/prompts.js';
 import { OutputTracker, type OutputFacts } from '../domain/output-facts.js';
 import type { ProcRecord } from '../store/session-store.js';
+import type { ChangeStat } from '../domain/isolation.js';
 import { LineFollower, type FollowedLine } from './line-follower.js';
 import {
   groupMembers,
@@ -39,11 +40,19 @@ export interface AgentProcessInput {
   /** Launch options without the prompt, which is rendered here (a review prompt needs `git diff`). */
   launch: Omit<LaunchOptions, 'prompt'>;
   prompt: PromptSpec;
+  /** The checkout it runs in, in a session that gives each worker its own (src/workspace); ignored in place. */
+  checkout?: CheckoutRequest;
   stallTimeoutMs: number;
   /** Active running time left for this worker (paused time does not count); null = unbounded. */
   timeLeftMs: number | null;
   killGraceMs: number;
 }
+
+/**
+ * A worker's checkout starts from the branches of the workers it depended on (none: the session's base);
+ * `keepConflicts`: it starts inside their conflicting merge, to resolve it. A reviewer reads its target's head.
+ */
+export type CheckoutRequest = { kind: 'worker'; from: string[]; keepConflicts: boolean } | { kind: 'reviewer'; target: string };
 
 export type AgentProcessEvent =
   | { type: 'PROCESS.STARTED'; attempt: number; pid: number; reattached: boolean }
@@ -57,6 +66,8 @@ export type AgentProcessEvent =
       failure: FailureSignal | null;
       activeMs: number;
       facts: OutputFacts;
+      /** The worker's change after this attempt's leftovers were committed (in a session with checkouts). */
+      change?: ChangeStat | null;
     };
 
 export type AgentProcessCommand = { type: 'PROCESS.PAUSE' } | { type: 'PROCESS.RESUME' } | { type: 'PROCESS.TERMINATE' };
@@ -78,7 +89,19 @@ export interface AgentProcessHost {
   wrapLaunch(request: LaunchRequest, input: AgentProcessInput): LaunchRequest;
   /** Called for every batch of payloads (safety policy, budgets); may return events to publish. */
   inspect?(input: AgentProcessInput, payloads: AgentPayload[]): void;
+  /** Present when the session gives each worker a checkout of its own (src/runtime/checkout-host.ts). */
+  checkouts?: CheckoutHost;
   now(): Date;
+}
+
+/** The worker's checkout around its agent runs: where it runs, made before a launch, committed after one. */
+export interface CheckoutHost {
+  /** The input with the launch's directory moved into the checkout (pure: paths only). */
+  locate(input: AgentProcessInput): AgentProcessInput;
+  /** Make the checkout (idempotent); a failure is the attempt's failure (a conflict, a setup command). */
+  prepare(input: AgentProcessInput, signal?: AbortSignal): Promise<{ failure: FailureSignal } | null>;
+  /** After the agent ended: commit what it left; a conflict it left unresolved fails the attempt. */
+  finish(input: AgentProcessInput): Promise<{ change: ChangeStat | null; failure?: FailureSignal }>;
 }
 
 const STDERR_TAIL_BYTES = 16 * 1024;
@@ -115,12 +138,18 @@ class AgentRun {
   private pendingCommands: AgentProcessCommand[] = [];
   /** The group kill in progress (stop, stall, timeout): its end, not the wrapper's, is the attempt's end. */
   private killing: Promise<unknown> | null = null;
+  /** Ends the checkout's setup commands when the worker is stopped (or this actor let go) before its launch. */
+  private readonly preparing = new AbortController();
+
+  private readonly input: AgentProcessInput;
 
   constructor(
     private readonly host: AgentProcessHost,
-    private readonly input: AgentProcessInput,
+    input: AgentProcessInput,
     private readonly send: (event: AgentProcessEvent) => void,
   ) {
+    // In a session with checkouts the agent runs in its own: every use of the input below sees that directory.
+    this.input = host.checkouts?.locate(input) ?? input;
     this.adapter = host.adapter(input.agent);
     this.files = host.files(input.workerId);
     this.tracker = host.restoredFacts?.(input.workerId, input.attempt) ?? new OutputTracker();
@@ -140,7 +169,11 @@ class AgentRun {
 
   command(command: AgentProcessCommand): void {
     if (!this.record) {
-      // Not launched yet (the prompt is being rendered): apply once it is.
+      // Not launched yet (its checkout is being made, the prompt rendered): apply once it is; a stop ends setup.
+      if (command.type === 'PROCESS.TERMINATE') {
+        this.stopRequested = true;
+        this.preparing.abort();
+      }
       this.pendingCommands.push(command);
       return;
     }
@@ -169,6 +202,7 @@ class AgentRun {
     // Leaving the state (or the orchestrator shutting down) only stops following: the agent keeps running
     // and a later `resume` re-attaches. Killing is always an explicit PROCESS.TERMINATE.
     this.disposed = true;
+    this.preparing.abort();
     this.clearTimers();
     this.exitWatcher?.close();
     this.follower?.stop();
@@ -179,6 +213,20 @@ class AgentRun {
     if ('error' in binary) {
       this.fail({ kind: 'agent_not_found', message: binary.error });
       return;
+    }
+    if (this.host.checkouts) {
+      const prepared = await this.host.checkouts.prepare(this.input, this.preparing.signal);
+      if (this.disposed) return;
+      if (this.stopRequested) {
+        // Stopped while its checkout was being made: the agent never ran.
+        this.ended = true;
+        this.send({ type: 'PROCESS.EXITED', attempt: this.input.attempt, outcome: 'stopped', exitCode: null, signal: null, failure: null, activeMs: 0, facts: this.tracker.facts() });
+        return;
+      }
+      if (prepared) {
+        this.fail(prepared.failure);
+        return;
+      }
     }
     const prompt = await this.host.renderPrompt(this.input.prompt, this.input.launch);
     if (this.disposed) return;
@@ -320,7 +368,18 @@ class AgentRun {
     const exit = fromFile ?? status;
     this.follower?.finish();
     this.follower?.stop();
-    const base = { type: 'PROCESS.EXITED' as const, attempt: this.input.attempt, exitCode: exit.exitCode, signal: exit.signal, activeMs: this.activeMs, facts: this.tracker.facts() };
+    // What the agent left is committed whatever the outcome: a stopped or failed attempt's work is kept too.
+    const finished = this.host.checkouts ? await this.finishCheckout() : null;
+    if (this.disposed) return;
+    const base = {
+      type: 'PROCESS.EXITED' as const,
+      attempt: this.input.attempt,
+      exitCode: exit.exitCode,
+      signal: exit.signal,
+      activeMs: this.activeMs,
+      facts: this.tracker.facts(),
+      ...(finished ? { change: finished.change } : {}),
+    };
     if (this.stopRequested) {
       this.send({ ...base, outcome: 'stopped', failure: null });
       return;
@@ -335,8 +394,17 @@ class AgentRun {
       this.send({ ...base, outcome: 'failed', failure: { kind: 'stalled', message: `no progress for ${seconds}s, so its process group was killed${last}`, exitCode: exit.exitCode, signal: exit.signal } });
       return;
     }
-    const failure = status.lost && !fromFile ? lostFailure(this.adapter) : this.classify(exit);
+    const failure = status.lost && !fromFile ? lostFailure(this.adapter) : (this.classify(exit) ?? finished?.failure ?? null);
     this.send({ ...base, outcome: failure ? 'failed' : 'ok', failure });
+  }
+
+  private async finishCheckout(): Promise<{ change: ChangeStat | null; failure?: FailureSignal }> {
+    try {
+      return (await this.host.checkouts?.finish(this.input)) ?? { change: null };
+    } catch (error) {
+      // The agent's run stands; its work stays in the checkout and is committed after the next attempt.
+      return { change: null, failure: { kind: 'crashed', message: `its work could not be committed: ${(error as Error).message}` } };
+    }
   }
 
   private classify(exit: ExitStatus): FailureSignal | null {

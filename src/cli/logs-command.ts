@@ -105,6 +105,7 @@ function belongsTo(event: OrchestratorEvent, workerId: string): boolean {
       return event.id === workerId;
     case 'blocker':
     case 'safety':
+    case 'workspace':
       return event.workerId === workerId;
     case 'review':
       return event.target === workerId;

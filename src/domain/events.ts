@@ -156,9 +156,23 @@ export const FAILURE_KINDS = [
   'invalid_args',
   'agent_not_found',
   'crashed',
+  /** Its checkout could not be made: the branches it starts from conflict, or a worker left conflicts unresolved. */
+  'merge_conflict',
+  /** A `workspace.setup` command of its checkout failed. */
+  'setup_failed',
 ] as const;
 export const FailureKindSchema = z.enum(FAILURE_KINDS);
 export type FailureKind = z.infer<typeof FailureKindSchema>;
+
+/** A merge that conflicts: its files, the checkout where a person can resolve them, and what was merged. */
+export const ConflictSchema = z.object({
+  files: z.array(z.string()),
+  /** The checkout holding the conflicted merge. */
+  dir: z.string(),
+  /** The session's branches merged there (worker ids, `_result` for the integration). */
+  sources: z.array(z.string()),
+});
+export type Conflict = z.infer<typeof ConflictSchema>;
 
 export const FailureSignalSchema = z.object({
   kind: FailureKindSchema,
@@ -169,6 +183,8 @@ export const FailureSignalSchema = z.object({
   exitCode: z.number().int().nullable().optional(),
   signal: z.string().nullable().optional(),
   httpStatus: z.number().int().optional(),
+  /** merge_conflict: the conflicted files, where they can be resolved, and the branches being merged. */
+  conflict: ConflictSchema.optional(),
 });
 export type FailureSignal = z.infer<typeof FailureSignalSchema>;
 
@@ -257,7 +273,7 @@ export const RecoveryEventSchema = z.object({
 });
 
 /** The answers a person can give a blocker (`orchestrate resolve`, POST /api/v1/{sid}/blockers/{id}, the dashboard). */
-export const BlockerChoiceSchema = z.enum(['retry', 'skip', 'stop', 'answer']);
+export const BlockerChoiceSchema = z.enum(['retry', 'skip', 'stop', 'answer', 'agent']);
 export type BlockerChoice = z.infer<typeof BlockerChoiceSchema>;
 
 export const BlockerKindSchema = z.enum([
@@ -273,6 +289,12 @@ export const BlockerKindSchema = z.enum([
   'CLARIFICATION_NEEDED',
   'SAFETY_VIOLATION',
   'RESOURCE_LIMIT',
+  /** Branches that must be merged conflict (a worker's start, or the session's result). */
+  'MERGE_CONFLICT',
+  /** A `workspace.setup` command failed in a worker's checkout. */
+  'SETUP_FAILED',
+  /** The session's result could not be integrated for another reason than a conflict. */
+  'INTEGRATION_FAILED',
 ]);
 export type BlockerKind = z.infer<typeof BlockerKindSchema>;
 
@@ -286,11 +308,13 @@ export const BlockerFieldsSchema = z.object({
   message: z.string(),
   /** What the person must do, in words they can act on. */
   action: z.string(),
+  /** MERGE_CONFLICT: the files, the checkout where a person resolves them, the branches merged. */
+  conflict: ConflictSchema.optional(),
   /** The answers the blocker accepts. */
   options: z.array(BlockerChoiceSchema),
-  /** Set on the event that records the answer; absent while open. */
+  /** Set on the event that records the answer; absent while open. `agent`: the one chosen to resolve a conflict. */
   resolution: z
-    .object({ choice: BlockerChoiceSchema, text: z.string().optional(), by: z.string().optional() })
+    .object({ choice: BlockerChoiceSchema, text: z.string().optional(), by: z.string().optional(), agent: z.string().optional() })
     .optional(),
 });
 
@@ -355,6 +379,25 @@ export const SafetyEventSchema = z.object({
   detail: z.string(),
 });
 
+/** A session's checkouts and branches (src/workspace): what was made, committed, integrated, applied, discarded. */
+export const WorkspaceEventSchema = z.object({
+  ...base,
+  type: z.literal('workspace'),
+  action: z.enum(['base', 'checkout', 'setup', 'commit', 'conflict', 'integrate', 'apply', 'discard']),
+  workerId: z.string().optional(),
+  branch: z.string().optional(),
+  commit: z.string().optional(),
+  /** A change counted: start..head of a branch. */
+  change: z.object({ files: z.number().int().nonnegative(), additions: z.number().int().nonnegative(), deletions: z.number().int().nonnegative() }).optional(),
+  files: z.array(z.string()).optional(),
+  /** setup: the command (argv), its exit code and the tail of its output. */
+  command: z.array(z.string()).optional(),
+  exitCode: z.number().int().nullable().optional(),
+  output: z.string().optional(),
+  /** A sentence for a person. */
+  detail: z.string(),
+});
+
 export const OrchestratorEventSchema = z.discriminatedUnion('type', [
   AgentEventSchema,
   StateEventSchema,
@@ -363,11 +406,12 @@ export const OrchestratorEventSchema = z.discriminatedUnion('type', [
   ReviewEventSchema,
   DecisionEventSchema,
   SafetyEventSchema,
+  WorkspaceEventSchema,
 ]);
 export type OrchestratorEvent = z.infer<typeof OrchestratorEventSchema>;
 export type EventType = OrchestratorEvent['type'];
 export type EventOfType<T extends EventType> = Extract<OrchestratorEvent, { type: T }>;
-export const EVENT_TYPES: EventType[] = ['agent', 'state', 'recovery', 'blocker', 'review', 'decision', 'safety'];
+export const EVENT_TYPES: EventType[] = ['agent', 'state', 'recovery', 'blocker', 'review', 'decision', 'safety', 'workspace'];
 
 type Unsequenced<E> = E extends unknown ? Omit<E, 'seq' | 'ts' | 'sessionId'> & { ts?: string } : never;
 /** An event before the store stamps it with seq, sessionId and (when absent) ts. */

@@ -80,7 +80,7 @@ export function renderContinuePrompt(reason: Extract<PromptSpec, { kind: 'contin
  * The review prompt: the task, the target's role and summary, its diff against the commit the session
  * started from (cut past a limit, with a note), the focus, and the exact answer format.
  */
-export function renderReviewPrompt(spec: ReviewPromptSpec, diff: string | null): string {
+export function renderReviewPrompt(spec: ReviewPromptSpec, diff: string | null, against?: string): string {
   const parts = [
     ROLE_INSTRUCTIONS.reviewer,
     '',
@@ -90,7 +90,7 @@ export function renderReviewPrompt(spec: ReviewPromptSpec, diff: string | null):
     '',
     `Its final summary:\n${spec.targetSummary || '(it gave no summary)'}`,
     '',
-    renderDiffSection(diff, spec.diffLimitBytes, spec.baseCommit),
+    renderDiffSection(diff, spec.diffLimitBytes, against ?? (spec.baseCommit ? `commit ${spec.baseCommit.slice(0, 12)}` : 'the start of the session')),
     '',
     'Answer with your review. Your final message must contain exactly one JSON object of this form:',
     VERDICT_FORMAT,
@@ -116,11 +116,10 @@ export function renderStrictVerdictRequest(): string {
   ].join('\n');
 }
 
-function renderDiffSection(diff: string | null, limit: number, baseCommit: string | null): string {
+function renderDiffSection(diff: string | null, limit: number, against: string): string {
   if (diff === null) return 'No git diff is available (the target directory is not a git repository). Inspect the files directly.';
-  if (diff.trim() === '') return `The diff against ${baseCommit ? baseCommit.slice(0, 12) : 'the start of the session'} is empty.`;
+  if (diff.trim() === '') return `The diff against ${against} is empty.`;
   const bytes = Buffer.byteLength(diff, 'utf8');
-  const against = baseCommit ? `commit ${baseCommit.slice(0, 12)}` : 'the start of the session';
   if (bytes <= limit) return `Its changes (git diff against ${against}):\n\`\`\`diff\n${diff}\n\`\`\``;
   const buffer = Buffer.from(diff, 'utf8');
   let end = limit;

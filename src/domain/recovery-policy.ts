@@ -14,11 +14,13 @@
  * | resume_not_found                                   | relaunch fresh, without resume                            |
  * | auth, invalid_args                                 | blocker AUTH_REQUIRED / INVALID_ARGS with what to do      |
  * | agent_not_found (no binary, or it cannot be run)   | blocker AGENT_NOT_FOUND: install it or point the env at it |
+ * | merge_conflict (its start, or what it left)        | blocker MERGE_CONFLICT: resolve by hand, by an agent, or skip |
+ * | setup_failed (a workspace.setup command)           | blocker SETUP_FAILED: fix the command or the project, retry |
  *
  * Every relaunch counts against the restart intensity (src/domain/restart-intensity.ts).
  */
 import type { LaunchFixes } from '../agents/types.js';
-import type { BlockerKind, FailureSignal, RecoveryActionKind } from './events.js';
+import type { BlockerChoice, BlockerKind, FailureSignal, RecoveryActionKind } from './events.js';
 
 export type ContinuePrompt = 'original' | 'resume' | 'max_turns';
 
@@ -35,7 +37,7 @@ export type RecoveryDecision =
       change: string;
       detail: string;
     }
-  | { type: 'escalate'; blocker: BlockerKind; message: string; action: string };
+  | { type: 'escalate'; blocker: BlockerKind; message: string; action: string; options?: BlockerChoice[] };
 
 export interface RecoveryInput {
   signal: FailureSignal;
@@ -162,6 +164,23 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
         blocker: 'AGENT_NOT_FOUND',
         message: `${input.agent} could not be started: ${signal.message}`,
         action: `Install ${input.agent} (\`orchestrate doctor\` says how) or set ORCHESTRATOR_${input.agent.toUpperCase()}_BIN to its path, then answer retry; or skip this worker.`,
+      };
+    case 'merge_conflict': {
+      const where = signal.conflict ? ` in ${signal.conflict.dir}` : '';
+      return {
+        type: 'escalate',
+        blocker: 'MERGE_CONFLICT',
+        message: `${signal.message}`,
+        action: `Resolve the conflicts${where} (edit the files, \`git add\` them; committing is optional), then answer retry; or answer agent to have an agent resolve them (it is reviewed like any worker), skip to go on without this worker, or stop.`,
+        options: ['retry', 'agent', 'skip', 'stop'],
+      };
+    }
+    case 'setup_failed':
+      return {
+        type: 'escalate',
+        blocker: 'SETUP_FAILED',
+        message: `the checkout of this worker could not be set up: ${signal.message}`,
+        action: 'Fix the command in the spec\'s workspace.setup or what it needs (its output is in the session log), then answer retry; or skip this worker.',
       };
     case 'invalid_args':
       return {

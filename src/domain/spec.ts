@@ -110,6 +110,25 @@ export const SafetySettingsSchema = z.object({
 });
 export type SafetySettings = z.infer<typeof SafetySettingsSchema>;
 
+/** A path inside the target directory: relative, with no `..` (it names a file to copy or link into a checkout). */
+const InsidePathSchema = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.startsWith('.git/') && p !== '.git', 'a path inside the target directory: relative, without ".." and not in .git');
+
+/** How each worker's checkout is set up before its agent first runs (src/workspace). */
+export const WorkspaceSettingsSchema = z.object({
+  /** Files or folders copied from the target into each checkout (`.env`): never committed. */
+  copy: z.array(InsidePathSchema).default([]),
+  /** Folders linked from the target into each checkout (`node_modules`): never committed. */
+  symlink: z.array(InsidePathSchema).default([]),
+  /** Commands run in each checkout before its first attempt, as argv arrays (`["npm", "ci"]`): no shell. */
+  setup: z.array(z.array(z.string().min(1)).min(1, 'a setup command needs at least its program')).default([]),
+  /** A setup command still running after this long fails. */
+  setupTimeoutSec: z.number().positive().default(1800),
+});
+export type WorkspaceSettings = z.infer<typeof WorkspaceSettingsSchema>;
+
 export const SessionSpecSchema = z
   .object({
     task: z.string().min(1, 'the task must say what to do').max(100_000),
@@ -119,6 +138,7 @@ export const SessionSpecSchema = z
     limits: LimitsSchema.default(LimitsSchema.parse({})),
     sandbox: SandboxModeSchema.default('auto'),
     safety: SafetySettingsSchema.optional(),
+    workspace: WorkspaceSettingsSchema.optional(),
   })
   .superRefine((spec, ctx) => {
     const ids = new Set<string>();

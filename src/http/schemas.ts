@@ -96,6 +96,35 @@ export const ErrorSchema = z.object({ error: z.string(), details: z.unknown().op
 export const WorkerStatusSchema = z.enum(['spawned', 'running', 'paused', 'stopping', 'blocked', 'recovering', 'reviewing', 'completed', 'failed', 'stopped', 'skipped']);
 export const OutcomeSchema = z.enum(['completed', 'stopped', 'escalated']).nullable();
 
+export const ChangeStatSchema = z.object({
+  branch: z.string(),
+  start: z.string().nullable(),
+  head: z.string().nullable(),
+  files: z.number(),
+  additions: z.number(),
+  deletions: z.number(),
+});
+
+const CountsSchema = z.object({ files: z.number(), additions: z.number(), deletions: z.number() });
+
+export const WorkspaceViewSchema = z
+  .discriminatedUnion('mode', [
+    z.object({
+      mode: z.literal('checkouts'),
+      base: z.object({ commit: z.string(), summary: z.string() }),
+      checkouts: z.string(),
+      result: z.object({
+        branch: z.string(),
+        status: z.enum(['pending', 'blocked', 'done']),
+        head: z.string().nullable(),
+        change: CountsSchema.nullable(),
+        excluded: z.array(z.string()),
+      }),
+    }),
+    z.object({ mode: z.literal('in-place'), reason: z.string() }),
+  ])
+  .describe("where the agents work: checkouts of their own from a base commit, or the target directory itself (outside git, --in-place)");
+
 export const WorkerViewSchema = z.object({
   id: z.string(),
   agent: z.string(),
@@ -118,6 +147,7 @@ export const WorkerViewSchema = z.object({
   reason: z.string().nullable(),
   fixes: z.record(z.string(), z.boolean()),
   filesChanged: z.array(z.string()),
+  change: ChangeStatSchema.nullable().describe('its branch and change so far (start..head), in a session with checkouts'),
 });
 
 export const BlockerRecordSchema = z.object({
@@ -142,7 +172,8 @@ export const SessionViewSchema = z.object({
   task: z.string(),
   targetDir: z.string(),
   baseCommit: z.string().nullable(),
-  state: z.string().describe('the session machine state: running, paused, waiting, stopping, completed, stopped ...'),
+  workspace: WorkspaceViewSchema,
+  state: z.string().describe('the session machine state: running, paused, waiting, integrating, stopping, completed, stopped ...'),
   outcome: OutcomeSchema,
   stopReason: z.string().nullable(),
   workers: z.array(WorkerViewSchema),

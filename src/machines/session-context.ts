@@ -4,7 +4,8 @@
  */
 import type { LaunchFixes } from '../agents/types.js';
 import type { BlockerChoice, BlockerFields, Decision, Usage } from '../domain/events.js';
-import type { SessionSpec } from '../domain/spec.js';
+import type { SessionSpec, WorkerSpec } from '../domain/spec.js';
+import type { ChangeStat } from '../domain/isolation.js';
 import type { UpstreamSummary } from '../domain/prompts.js';
 import { FINAL_WORKER_STATUSES, type WorkerStatus } from './worker.machine.js';
 
@@ -29,6 +30,8 @@ export interface WorkerEntry {
   reason: string | null;
   /** A command was sent and the worker has not reported back yet. */
   pending: boolean;
+  /** Its change so far, start..head of its branch (a session with checkouts). */
+  change?: ChangeStat | null;
 }
 
 export type { BlockerChoice };
@@ -50,9 +53,35 @@ export interface SessionInput {
   baseCommit: string | null;
   /** Workers run inside our own sandbox (decided by src/safety before the session starts). */
   insideSandbox: boolean;
+  /** Workers have checkouts and branches of their own: the session integrates them before it completes. */
+  isolated?: boolean;
 }
 
-export type SessionMode = 'running' | 'paused' | 'waiting' | 'stopping' | 'completed' | 'stopped';
+/** The session's result: its workers' branches integrated into orch/<sid>/_result (a session with checkouts). */
+export interface IntegrationState {
+  /** `pending` until it is integrated (`done`), or `blocked` by a conflict or failure only a person can answer. */
+  status: 'pending' | 'blocked' | 'done';
+  /** Workers a person left out of the result (a conflict answered skip). */
+  excluded: string[];
+  head: string | null;
+  change: { files: number; additions: number; deletions: number } | null;
+}
+
+/** A worker the session added while it ran: an agent resolving a merge conflict, chosen by a person. */
+export interface AddedWorker {
+  id: string;
+  agent: string;
+  role: 'merger';
+  /** The branches whose merge conflicted: it starts inside that merge. */
+  from: string[];
+  files: string[];
+  /** The worker whose conflict it resolves (it is reviewed by that worker's reviewers). */
+  resolves: string;
+  /** `start`: merging the branches `resolves` starts from; `result`: integrating `resolves` into the result. */
+  stage: 'start' | 'result';
+}
+
+export type SessionMode = 'running' | 'paused' | 'waiting' | 'integrating' | 'stopping' | 'completed' | 'stopped';
 
 export interface SessionContext extends SessionInput {
   mode: SessionMode;
@@ -66,6 +95,9 @@ export interface SessionContext extends SessionInput {
   stopReason: string | null;
   /** Launch fixes a recovery found for an agent (gemini's --skip-trust...): later launches of it start with them. */
   learnedFixes: Record<string, LaunchFixes>;
+  integration: IntegrationState;
+  /** Workers added while the session ran (conflict resolvers), by id. */
+  added: Record<string, AddedWorker>;
 }
 
 const isFinal = (status: WorkerStatus) => FINAL_WORKER_STATUSES.includes(status);
@@ -144,7 +176,8 @@ export function openBlockers(context: Pick<SessionContext, 'blockers'>): Blocker
 
 /** Nothing can progress until a person answers (a blocker), or nothing can progress at all. */
 export function needsPerson(context: SessionContext): boolean {
-  return !allDone(context) && !busy(context);
+  if (allDone(context)) return context.isolated === true && context.integration.status === 'blocked';
+  return !busy(context);
 }
 
 export function allFinal(context: SessionContext): boolean {
@@ -155,11 +188,61 @@ export function nextBlockerId(context: Pick<SessionContext, 'blockers'>): string
   return `b${context.blockers.length + 1}`;
 }
 
-export function reviewersFor(spec: SessionSpec, target: string) {
-  return spec.reviews.filter((r) => r.target === target);
+/** Who reviews a worker: the spec's reviews of it; a conflict resolver gets those of the worker it resolves for. */
+export function reviewersFor(context: Pick<SessionContext, 'spec' | 'added'>, target: string) {
+  const added = context.added?.[target];
+  if (added) return context.spec.reviews.filter((r) => r.target === added.resolves).map((r) => ({ ...r, target, focus: `the resolution of a merge conflict (${r.focus})` }));
+  return context.spec.reviews.filter((r) => r.target === target);
 }
 
 /** Workers that wait in `reviewing` after success: trigger on-complete and someone reviews them. */
-export function awaitsReview(spec: SessionSpec, workerId: string): boolean {
-  return spec.review.trigger === 'on-complete' && reviewersFor(spec, workerId).length > 0;
+export function awaitsReview(context: Pick<SessionContext, 'spec' | 'added'>, workerId: string): boolean {
+  return context.spec.review.trigger === 'on-complete' && reviewersFor(context, workerId).length > 0;
+}
+
+/** A worker's spec: from the session spec, or made up for a worker the session added (a conflict resolver). */
+export function workerSpecOf(context: Pick<SessionContext, 'spec' | 'added'>, workerId: string): WorkerSpec | undefined {
+  const spec = context.spec.workers.find((w) => w.id === workerId);
+  if (spec) return spec;
+  const added = context.added?.[workerId];
+  if (!added) return undefined;
+  return { id: added.id, agent: added.agent, role: added.role, prompt: mergerPrompt(added), dependsOn: [], includeDirs: [] };
+}
+
+function mergerPrompt(added: AddedWorker): string {
+  const what =
+    added.stage === 'start'
+      ? `Merging the branches of ${added.from.join(' and ')} (the work ${added.resolves} builds on) conflicts.`
+      : `Integrating ${added.resolves}'s branch into the session's result conflicts.`;
+  return [
+    'You are the MERGER in a team of AI coding agents working on one repository.',
+    `${what} The merge is in progress in this checkout: ${added.files.join(', ')} ${added.files.length === 1 ? 'holds' : 'hold'} conflict markers.`,
+    'Resolve every conflict so that the intent of both sides is kept, make sure the project still builds and its tests pass,',
+    'and mark each file resolved (`git add`). Do not start another merge, rebase, reset or checkout; the merge is committed for you.',
+    'End with a summary of how you resolved each conflict.',
+  ].join('\n');
+}
+
+/** Workers that completed and are not left out, in dependency order (then spec order): what the result integrates. */
+export function integrationCandidates(context: Pick<SessionContext, 'workers' | 'integration'>): string[] {
+  const workers = Object.values(context.workers).filter((w) => w.kind === 'worker');
+  const order: string[] = [];
+  const visit = (id: string, seen: Set<string>) => {
+    if (order.includes(id) || seen.has(id)) return;
+    seen.add(id);
+    for (const dep of context.workers[id]?.dependsOn ?? []) visit(dep, seen);
+    order.push(id);
+  };
+  for (const w of workers) visit(w.id, new Set());
+  return order.filter((id) => context.workers[id]?.status === 'completed' && !context.integration.excluded.includes(id));
+}
+
+/** Done: every worker and review finished, and (with checkouts) the result integrated. */
+export function finished(context: SessionContext): boolean {
+  return allDone(context) && (!context.isolated || context.integration.status === 'done');
+}
+
+/** Every worker and review finished and the result is still to be integrated (a session with checkouts). */
+export function readyToIntegrate(context: SessionContext): boolean {
+  return context.isolated === true && context.integration.status === 'pending' && allDone(context);
 }

@@ -9,7 +9,7 @@
  *                   running <-> waiting (nothing can move until a person answers)
  *                   running/paused/waiting -STOP-> stopping -> stopped;  running -(all done)-> completed
  */
-import { assign, enqueueActions, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, setup, type EventObject } from 'xstate';
 import type { NewEvent } from '../domain/events.js';
 import { decideRecovery } from '../domain/recovery-policy.js';
 import { exceedsIntensity, restartsInWindow } from '../domain/restart-intensity.js';
@@ -18,15 +18,18 @@ import { renderClarificationFollowUp, renderStrictVerdictRequest } from '../doma
 import { SKIPPED_BY_A_PERSON, workerMachine, type WorkerFailedEvent, type WorkerInput, type WorkerProgressEvent, type WorkerStatusEvent, type WorkerTimedOutEvent } from './worker.machine.js';
 import { reviewMachine, type ReviewerAssignment, type RoundDoneEvent, type RoundRequest } from './review.machine.js';
 import {
-  allDone,
   allFinal,
   awaitsReview,
+  finished,
   initialWorkers,
+  integrationCandidates,
   needsPerson,
   newWorkerEntry,
   nextBlockerId,
+  readyToIntegrate,
   readyWorkers,
   reviewersFor,
+  workerSpecOf,
   STOPPABLE_WORKER_STATUSES,
   upstreamOf,
   type BlockerChoice,
@@ -35,7 +38,9 @@ import {
   type SessionInput,
   type RoundRecord,
   type WorkerEntry,
+  type AddedWorker,
 } from './session-context.js';
+import type { IntegrationStep } from '../domain/isolation.js';
 
 export type { SessionContext, SessionInput } from './session-context.js';
 
@@ -46,7 +51,8 @@ export type SessionEvent =
   /** Stop one worker: its agent ends and the session goes on without it (the worker ends `skipped`). */
   | { type: 'STOP_WORKER'; workerId: string; by?: string }
   | { type: 'REVIEW'; target?: string }
-  | { type: 'RESOLVE'; blockerId: string; choice: BlockerChoice; text?: string; by?: string }
+  /** `agent`: with the choice `agent`, the agent that resolves a merge conflict (default: the worker's own). */
+  | { type: 'RESOLVE'; blockerId: string; choice: BlockerChoice; text?: string; by?: string; agent?: string }
   /** From the safety layer and budget monitors (src/safety): a limit or policy rule was hit. */
   | { type: 'INTERVENE'; workerId?: string; act: 'pause' | 'stop'; blocker: Pick<BlockerRecord, 'kind' | 'message' | 'action'> }
   | WorkerStatusEvent
@@ -54,7 +60,19 @@ export type SessionEvent =
   | WorkerFailedEvent
   | WorkerTimedOutEvent
   | RoundRequest
-  | RoundDoneEvent;
+  | RoundDoneEvent
+  | IntegrationEvent;
+
+/** What the `integrate` actor reports (src/runtime: git in the session's integration checkout). */
+export type IntegrationEvent =
+  | { type: 'INTEGRATION.DONE'; head: string; steps: IntegrationStep[]; change: { files: number; additions: number; deletions: number } }
+  | { type: 'INTEGRATION.CONFLICT'; worker: string; files: string[]; dir: string; message: string }
+  | { type: 'INTEGRATION.FAILED'; message: string };
+
+/** The input of the `integrate` actor: the workers whose branches make the result, in dependency order. */
+export interface IntegrateInput {
+  candidates: string[];
+}
 
 /** The subset of XState's action enqueuer the handlers below use (its generic types do not travel well). */
 interface Enqueue {
@@ -84,6 +102,8 @@ export const sessionMachine = setup({
   actors: {
     worker: workerMachine,
     reviewRound: reviewMachine,
+    // Provided by the runtime: integrates the workers' branches, then sends INTEGRATION.* back.
+    integrate: fromCallback<EventObject, IntegrateInput>(() => () => undefined),
   },
   actions: {
     // Provided by the runtime: append an event to the session log.
@@ -102,7 +122,8 @@ export const sessionMachine = setup({
     }),
   },
   guards: {
-    allDone: ({ context }) => allDone(context),
+    finished: ({ context }) => finished(context),
+    readyToIntegrate: ({ context }) => readyToIntegrate(context),
     needsPerson: ({ context }) => needsPerson(context),
     canProgress: ({ context }) => !needsPerson(context),
     allFinal: ({ context }) => allFinal(context),
@@ -123,6 +144,8 @@ export const sessionMachine = setup({
     outcome: null,
     stopReason: null,
     learnedFixes: {},
+    integration: { status: 'pending', excluded: [], head: null, change: null },
+    added: {},
   }),
   initial: 'initializing',
   on: {
@@ -172,7 +195,8 @@ export const sessionMachine = setup({
     running: {
       entry: [assign({ mode: 'running' }), act((context, _event, enqueue) => advance(context, enqueue))],
       always: [
-        { guard: 'allDone', target: 'completed' },
+        { guard: 'finished', target: 'completed' },
+        { guard: 'readyToIntegrate', target: 'integrating' },
         { guard: 'needsPerson', target: 'waiting' },
       ],
       on: {
@@ -192,7 +216,8 @@ export const sessionMachine = setup({
     waiting: {
       entry: assign({ mode: 'waiting' }),
       always: [
-        { guard: 'allDone', target: 'completed' },
+        { guard: 'finished', target: 'completed' },
+        { guard: 'readyToIntegrate', target: 'integrating' },
         { guard: 'canProgress', target: 'running' },
       ],
       on: {
@@ -214,6 +239,17 @@ export const sessionMachine = setup({
           { guard: 'forOneWorker', actions: 'resumeOneWorker' },
           { target: 'running', actions: 'resumeAll' },
         ],
+        STOP: { target: 'stopping', actions: 'markStopped' },
+      },
+    },
+    /** Every worker's branch into orch/<sid>/_result (a session with checkouts); a conflict waits for a person. */
+    integrating: {
+      entry: assign({ mode: 'integrating' }),
+      invoke: { id: 'integration', src: 'integrate', input: ({ context }): IntegrateInput => ({ candidates: integrationCandidates(context) }) },
+      on: {
+        'INTEGRATION.DONE': { target: 'completed', actions: act<Extract<IntegrationEvent, { type: 'INTEGRATION.DONE' }>>((context, event, enqueue) => onIntegrated(context, event, enqueue)) },
+        'INTEGRATION.CONFLICT': { target: 'waiting', actions: act<Extract<IntegrationEvent, { type: 'INTEGRATION.CONFLICT' }>>((context, event, enqueue) => onIntegrationConflict(context, event, enqueue)) },
+        'INTEGRATION.FAILED': { target: 'waiting', actions: act<Extract<IntegrationEvent, { type: 'INTEGRATION.FAILED' }>>((context, event, enqueue) => onIntegrationFailed(context, event, enqueue)) },
         STOP: { target: 'stopping', actions: 'markStopped' },
       },
     },
@@ -261,8 +297,9 @@ function command(context: SessionContext, enqueue: Enqueue, workerId: string, ev
 }
 
 function workerInput(context: SessionContext, workerId: string): WorkerInput {
-  const spec = context.spec.workers.find((w) => w.id === workerId);
+  const spec = workerSpecOf(context, workerId);
   if (!spec) throw new Error(`unknown worker ${workerId}`);
+  const added = context.added[workerId];
   const limits = context.spec.limits;
   return {
     sessionId: context.sessionId,
@@ -276,11 +313,17 @@ function workerInput(context: SessionContext, workerId: string): WorkerInput {
     ...(spec.model ? { model: spec.model } : {}),
     ...(spec.prompt ? { customPrompt: spec.prompt } : {}),
     readOnly: false,
-    awaitReview: awaitsReview(context.spec, workerId),
+    awaitReview: awaitsReview(context, workerId),
     stallTimeoutMs: limits.stallTimeoutSec * 1000,
     workerTimeoutMs: limits.workerTimeoutSec * 1000,
     killGraceMs: limits.killGraceMs,
+    ...(added ? { checkoutFrom: { from: added.from, keepConflicts: true } } : {}),
   };
+}
+
+/** The branches a worker's checkout starts from: those of its dependencies that completed (skipped ones are left out). */
+function startFrom(context: SessionContext, workerId: string): string[] {
+  return (context.workers[workerId]?.dependsOn ?? []).filter((d) => context.workers[d]?.status === 'completed');
 }
 
 /** Start what can start, and the next review round. Called whenever something changed. */
@@ -288,7 +331,7 @@ function advance(context: SessionContext, enqueue: Enqueue): void {
   if (context.mode !== 'running' && context.mode !== 'waiting') return;
   const started: Record<string, WorkerEntry> = {};
   for (const w of readyWorkers(context)) {
-    command(context, enqueue, w.id, { type: 'START', upstream: upstreamOf(context, w.id), fixes: context.learnedFixes[w.agent] ?? {} });
+    command(context, enqueue, w.id, { type: 'START', upstream: upstreamOf(context, w.id), fixes: context.learnedFixes[w.agent] ?? {}, from: startFrom(context, w.id) });
     patchWorker(enqueue, w.id, { started: true });
     started[w.id] = { ...w, started: true, pending: true };
   }
@@ -308,6 +351,7 @@ function onWorkerStatus(context: SessionContext, event: WorkerStatusEvent, enque
     agentSessionId: event.agentSessionId ?? entry.agentSessionId,
     reason: event.reason,
     pending: false,
+    ...(event.change ? { change: event.change } : {}),
   };
   let next: SessionContext = { ...context, workers: { ...context.workers, [entry.id]: updated } };
   patchWorker(enqueue, entry.id, updated);
@@ -347,7 +391,7 @@ function onWorkerProgress(context: SessionContext, event: WorkerProgressEvent, e
 /** `"review": {"trigger": {"everyPlanItems": N}}`: a round each time N more plan items are done. */
 function reviewOnPlanProgress(context: SessionContext, worker: WorkerEntry, enqueue: Enqueue): SessionContext {
   const every = typeof context.spec.review.trigger === 'object' ? context.spec.review.trigger.everyPlanItems : null;
-  if (worker.kind !== 'worker' || !every || worker.planDone < worker.reviewedAtPlanDone + every || reviewersFor(context.spec, worker.id).length === 0) {
+  if (worker.kind !== 'worker' || !every || worker.planDone < worker.reviewedAtPlanDone + every || reviewersFor(context, worker.id).length === 0) {
     return context;
   }
   patchWorker(enqueue, worker.id, { reviewedAtPlanDone: worker.planDone });
@@ -376,7 +420,16 @@ function supervise(context: SessionContext, event: WorkerFailedEvent, enqueue: E
   });
   if (decision.type === 'escalate') {
     enqueue({ type: 'record', params: { type: 'recovery', source, workerId: entry.id, signal: event.signal, action: 'escalate', attempt: event.attempt, detail: decision.message } });
-    raiseBlocker(context, enqueue, { kind: decision.blocker, workerId: entry.id, message: decision.message, action: decision.action, options: ['retry', 'skip', 'stop'] });
+    // An agent resolving a conflict is offered for a worker's own start, not for a resolver's unfinished work.
+    const options = (decision.options ?? ['retry', 'skip', 'stop']).filter((o) => o !== 'agent' || !context.added[entry.id]);
+    raiseBlocker(context, enqueue, {
+      kind: decision.blocker,
+      workerId: entry.id,
+      message: decision.message,
+      action: decision.action,
+      options,
+      ...(event.signal.conflict ? { conflict: event.signal.conflict } : {}),
+    });
     return;
   }
   if (exceedsIntensity(context.restarts[entry.id] ?? [], now, limits.maxRestarts, limits.restartWindowSec)) {
@@ -434,6 +487,7 @@ function blockerEvent(context: SessionContext, record: BlockerRecord): NewEvent 
     ...(record.workerId ? { workerId: record.workerId } : {}),
     ...(record.roundId ? { roundId: record.roundId } : {}),
     ...(record.targets ? { targets: record.targets } : {}),
+    ...(record.conflict ? { conflict: record.conflict } : {}),
     message: record.message,
     action: record.action,
     options: record.options,
@@ -445,7 +499,8 @@ function blockerEvent(context: SessionContext, record: BlockerRecord): NewEvent 
 function resolve(context: SessionContext, event: Extract<SessionEvent, { type: 'RESOLVE' }>, enqueue: Enqueue): void {
   const blocker = context.blockers.find((b) => b.id === event.blockerId);
   if (!blocker || !blocker.open || !blocker.options.includes(event.choice)) return;
-  const resolution = { choice: event.choice, ...(event.text ? { text: event.text } : {}), ...(event.by ? { by: event.by } : {}) };
+  const chosenAgent = event.choice === 'agent' ? (event.agent ?? context.workers[blocker.workerId ?? blocker.targets?.[0] ?? '']?.agent) : undefined;
+  const resolution = { choice: event.choice, ...(event.text ? { text: event.text } : {}), ...(event.by ? { by: event.by } : {}), ...(chosenAgent ? { agent: chosenAgent } : {}) };
   const closed: BlockerRecord = { ...blocker, open: false, resolution };
   enqueue.assign(({ context: c }) => ({ blockers: c.blockers.map((b) => (b.id === blocker.id ? closed : b)) }));
   enqueue({ type: 'record', params: blockerEvent(context, closed) });
@@ -468,8 +523,19 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
     if (context.mode === 'paused') enqueue.raise({ type: 'RESUME' });
     return;
   }
+  if (!blocker.workerId && (blocker.kind === 'MERGE_CONFLICT' || blocker.kind === 'INTEGRATION_FAILED')) {
+    answerIntegration(context, blocker, event.choice, chosenAgent, enqueue);
+    return;
+  }
   const worker = blocker.workerId ? context.workers[blocker.workerId] : undefined;
   if (!worker) return;
+  if (event.choice === 'agent') {
+    // The merge its start needs conflicts: a new worker resolves it, and this one starts from its result.
+    const resolver = addResolver(context, enqueue, { resolves: worker.id, stage: 'start', from: blocker.conflict?.sources ?? startFrom(context, worker.id), files: blocker.conflict?.files ?? [], agent: chosenAgent ?? worker.agent });
+    const rest = startFrom(context, worker.id).filter((d) => !(blocker.conflict?.sources ?? []).includes(d));
+    respawnWaiting(context, worker, enqueue, [resolver, ...rest]);
+    return;
+  }
   if (event.choice === 'skip') {
     if (['failed', 'stopped'].includes(worker.status)) {
       patchWorker(enqueue, worker.id, { status: 'skipped', reason: SKIPPED_BY_A_PERSON });
@@ -492,6 +558,92 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
   } else if (worker.status === 'failed' || worker.status === 'stopped') {
     respawn(context, worker, enqueue);
   }
+}
+
+/** An answer to a blocker of the integration (no worker of its own): try again, leave the worker out, or an agent. */
+function answerIntegration(context: SessionContext, blocker: BlockerRecord, choice: BlockerChoice, agent: string | undefined, enqueue: Enqueue): void {
+  const target = blocker.targets?.[0];
+  const excluded = choice === 'skip' && target ? [...context.integration.excluded, target] : context.integration.excluded;
+  if (choice === 'agent' && target && blocker.conflict) {
+    addResolver(context, enqueue, { resolves: target, stage: 'result', from: blocker.conflict.sources, files: blocker.conflict.files, agent: agent ?? context.workers[target]?.agent ?? 'claude' });
+  }
+  enqueue.assign(({ context: c }) => ({ integration: { ...c.integration, status: 'pending', excluded } }));
+}
+
+/** Add a worker that resolves a merge conflict (an agent a person chose), and start it at once. */
+function addResolver(context: SessionContext, enqueue: Enqueue, what: Omit<AddedWorker, 'id' | 'role'>): string {
+  let id = `${what.resolves}-merge`;
+  for (let n = 2; context.workers[id] || context.added[id]; n++) id = `${what.resolves}-merge${n}`;
+  const added: AddedWorker = { id, role: 'merger', ...what };
+  const withAdded = { ...context, added: { ...context.added, [id]: added } };
+  enqueue.assign(({ context: c }) => ({ added: { ...c.added, [id]: added } }));
+  enqueue.spawnChild('worker', { id, input: workerInput(withAdded, id) });
+  const entry = newWorkerEntry({ id, agent: what.agent, role: 'merger', kind: 'worker', dependsOn: [], started: true, pending: true });
+  enqueue.assign(({ context: c }) => ({ workers: { ...c.workers, [id]: entry } }));
+  enqueue.sendTo(id, { type: 'START', upstream: [], fixes: context.learnedFixes[what.agent] ?? {} });
+  enqueue({
+    type: 'record',
+    params: {
+      type: 'workspace',
+      source: { kind: 'supervisor', id: context.sessionId },
+      action: 'conflict',
+      workerId: id,
+      files: what.files,
+      detail: `${id} (${what.agent}) resolves the conflict ${what.stage === 'start' ? `in the start of ${what.resolves}` : `integrating ${what.resolves}`} (${what.files.join(', ')})`,
+    },
+  });
+  return id;
+}
+
+/** A worker that must wait again (for a resolver): a new incarnation, spawned but not started, with new dependencies. */
+function respawnWaiting(context: SessionContext, worker: WorkerEntry, enqueue: Enqueue, dependsOn: string[]): void {
+  const incarnation = worker.incarnation + 1;
+  const actorId = `${worker.id}~${incarnation}`;
+  enqueue.stopChild(worker.actorId);
+  enqueue.spawnChild('worker', { id: actorId, input: { ...workerInput(context, worker.id), previousAttempts: worker.attempt, fixes: context.learnedFixes[worker.agent] ?? {} } });
+  patchWorker(enqueue, worker.id, { actorId, incarnation, status: 'spawned', started: false, pending: false, dependsOn });
+}
+
+// --- the session's result (a session with checkouts) ----------------------------------------------------------
+
+function onIntegrated(context: SessionContext, event: Extract<IntegrationEvent, { type: 'INTEGRATION.DONE' }>, enqueue: Enqueue): void {
+  enqueue.assign(({ context: c }) => ({ integration: { ...c.integration, status: 'done', head: event.head, change: event.change } }));
+  const how = event.steps.filter((s) => s.how !== 'contained').map((s) => `${s.worker} ${s.how === 'merge' ? 'merged' : 'fast-forwarded'}`);
+  const { files, additions, deletions } = event.change;
+  enqueue({
+    type: 'record',
+    params: {
+      type: 'workspace',
+      source: { kind: 'supervisor', id: context.sessionId },
+      action: 'integrate',
+      branch: `orch/${context.sessionId}/_result`,
+      commit: event.head,
+      change: event.change,
+      detail: `the result is orch/${context.sessionId}/_result: ${files} ${files === 1 ? 'file' : 'files'}, +${additions} -${deletions}${how.length ? ` (${how.join(', ')})` : ''}`,
+    },
+  });
+}
+
+function onIntegrationConflict(context: SessionContext, event: Extract<IntegrationEvent, { type: 'INTEGRATION.CONFLICT' }>, enqueue: Enqueue): void {
+  enqueue.assign(({ context: c }) => ({ integration: { ...c.integration, status: 'blocked' } }));
+  raiseBlocker(context, enqueue, {
+    kind: 'MERGE_CONFLICT',
+    targets: [event.worker],
+    conflict: { files: event.files, dir: event.dir, sources: ['_result', event.worker] },
+    message: event.message,
+    action: `Resolve the conflicts in ${event.dir} (edit the files, \`git add\` them), then answer retry; or answer agent to have an agent resolve them (reviewed like any worker), skip to leave ${event.worker} out of the result, or stop.`,
+    options: ['retry', 'agent', 'skip', 'stop'],
+  });
+}
+
+function onIntegrationFailed(context: SessionContext, event: Extract<IntegrationEvent, { type: 'INTEGRATION.FAILED' }>, enqueue: Enqueue): void {
+  enqueue.assign(({ context: c }) => ({ integration: { ...c.integration, status: 'blocked' } }));
+  raiseBlocker(context, enqueue, {
+    kind: 'INTEGRATION_FAILED',
+    message: `the workers' branches could not be integrated: ${event.message}`,
+    action: 'Fix the cause (the message says what git refused), then answer retry; or stop.',
+    options: ['retry', 'stop'],
+  });
 }
 
 /**
@@ -563,7 +715,7 @@ function startNextRound(context: SessionContext, enqueue: Enqueue): void {
     const request = queue.shift()!;
     popped++;
     const roundNo = context.rounds.length + newRounds.length + 1;
-    const pairs = request.targets.flatMap((t) => reviewersFor(context.spec, t));
+    const pairs = request.targets.flatMap((t) => reviewersFor(context, t));
     if (roundNo > context.spec.review.maxRounds || pairs.length === 0) {
       const why = pairs.length === 0 ? 'no reviewer is configured for it' : `the cap of ${context.spec.review.maxRounds} review rounds per session is reached`;
       for (const t of request.targets) {
@@ -594,7 +746,7 @@ function launchReviewers(context: SessionContext, roundId: string, assignments: 
   const limits = context.spec.limits;
   for (const a of assignments) {
     const target = context.workers[a.target];
-    const targetSpec = context.spec.workers.find((w) => w.id === a.target);
+    const targetSpec = workerSpecOf(context, a.target);
     const input: WorkerInput = {
       sessionId: context.sessionId,
       workerId: a.reviewerId,

@@ -17,7 +17,8 @@ import type { FailureSignal, Usage } from '../domain/events.js';
 import { addUsage } from '../domain/output-facts.js';
 import type { OutputFacts } from '../domain/output-facts.js';
 import type { PromptSpec, UpstreamSummary } from '../domain/prompts.js';
-import type { AgentProcessCommand, AgentProcessEvent, AgentProcessInput } from '../actors/agent-process.js';
+import type { AgentProcessCommand, AgentProcessEvent, AgentProcessInput, CheckoutRequest } from '../actors/agent-process.js';
+import type { ChangeStat } from '../domain/isolation.js';
 
 export type WorkerStatus =
   | 'spawned'
@@ -64,6 +65,11 @@ export interface WorkerInput {
   previousAttempts?: number;
   /** Continue this agent session (native resume) on the first launch. */
   resumeSessionId?: string;
+  /**
+   * Where its checkout starts, when the session knows it up front (a worker that resolves a conflict starts in
+   * the conflicted merge); other workers learn it with START (their dependencies' branches).
+   */
+  checkoutFrom?: { from: string[]; keepConflicts: boolean };
 }
 
 export interface WorkerContext extends WorkerInput {
@@ -93,11 +99,15 @@ export interface WorkerContext extends WorkerInput {
   endReason: string | null;
   /** A person's answer that arrived while the agent ran: sent by native resume once this run ends well. */
   pendingFollowUp: string | null;
+  /** The branches its checkout starts from (set at START); null until then. */
+  from: string[] | null;
+  /** Its change so far (start..head of its branch), after each attempt; null outside git or before the first. */
+  change: ChangeStat | null;
 }
 
 export type WorkerEvent =
   /** `fixes`: what the supervisor already knows this agent needs here (learned from another worker's recovery). */
-  | { type: 'START'; upstream: UpstreamSummary[]; fixes?: LaunchFixes }
+  | { type: 'START'; upstream: UpstreamSummary[]; fixes?: LaunchFixes; from?: string[] }
   | { type: 'PAUSE' }
   | { type: 'RESUME' }
   | { type: 'STOP' }
@@ -128,6 +138,7 @@ export interface WorkerStatusEvent {
   usage: Usage;
   agentSessionId: string | null;
   reason: string | null;
+  change?: ChangeStat | null;
 }
 
 /** New output facts while running (plan progress, usage, summary): no state change, so no state event. */
@@ -185,7 +196,15 @@ function statusEvent(context: WorkerContext, status: WorkerStatus, state: string
     usage: totalUsage(context),
     agentSessionId: context.agentSessionId,
     reason: context.endReason,
+    change: context.change,
   };
+}
+
+/** What the worker's process actor must prepare before the agent runs (src/workspace does, in a git session). */
+function checkoutRequest(context: WorkerContext): CheckoutRequest {
+  if (context.kind === 'reviewer') return { kind: 'reviewer', target: context.originalPrompt.kind === 'review' ? context.originalPrompt.targetId : '' };
+  const fixed = context.checkoutFrom;
+  return { kind: 'worker', from: fixed?.from ?? context.from ?? [], keepConflicts: fixed?.keepConflicts ?? false };
 }
 
 /** Entry action of every state: tell the parent (status for people, full path for the state event). */
@@ -244,6 +263,7 @@ export const workerMachine = setup({
         exit: { code: event.exitCode, signal: event.signal },
         lastFailure: event.failure,
         pid: null,
+        change: event.change ?? context.change,
       };
     }),
     notifyFailed: sendParent(({ context, event }): WorkerFailedEvent => ({
@@ -303,6 +323,8 @@ export const workerMachine = setup({
     blockerId: null,
     endReason: null,
     pendingFollowUp: null,
+    from: input.checkoutFrom?.from ?? null,
+    change: null,
     };
   },
   initial: 'spawned',
@@ -316,7 +338,7 @@ export const workerMachine = setup({
           actions: [
             assign(({ context, event }) => {
               const prompt = context.prompt.kind === 'role' ? { ...context.prompt, upstream: event.upstream } : context.prompt;
-              return { prompt, originalPrompt: prompt, fixes: { ...context.fixes, ...event.fixes } };
+              return { prompt, originalPrompt: prompt, fixes: { ...context.fixes, ...event.fixes }, from: context.from ?? event.from ?? [] };
             }),
             'startNextAttempt',
           ],
@@ -343,6 +365,7 @@ export const workerMachine = setup({
             readOnly: context.readOnly,
           },
           prompt: context.prompt,
+          checkout: checkoutRequest(context),
           stallTimeoutMs: context.stallTimeoutMs,
           timeLeftMs: context.workerTimeoutMs === null ? null : Math.max(0, context.workerTimeoutMs - context.activeMs),
           killGraceMs: context.killGraceMs,

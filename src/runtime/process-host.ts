@@ -2,7 +2,7 @@
  * The effects the agentProcess actor needs, bound to one session: its files and records in the store,
  * the adapters, binary lookup, prompt rendering (review prompts read `git diff`), and the sandbox wrapper.
  */
-import type { AgentProcessHost } from '../actors/agent-process.js';
+import type { AgentProcessHost, CheckoutHost } from '../actors/agent-process.js';
 import type { LaunchRequest } from '../actors/process-group.js';
 import { getAdapter } from '../agents/registry.js';
 import type { AgentPayload, NewEvent } from '../domain/events.js';
@@ -18,6 +18,10 @@ export interface ProcessHostOptions {
   publish: (events: NewEvent[]) => void;
   wrapLaunch?: (request: LaunchRequest, input: AgentProcessInput) => LaunchRequest;
   inspect?: (input: AgentProcessInput, payloads: AgentPayload[]) => void;
+  /** A session with worker checkouts: each agent runs in its own, and a reviewer reads its target's change. */
+  checkouts?: CheckoutHost;
+  /** The change a reviewer reads (its target's start..head, and what that is); without it, the target directory's diff. */
+  reviewDiff?: (target: string) => Promise<{ diff: string | null; against: string }>;
 }
 
 export function createProcessHost(store: SessionStore, options: ProcessHostOptions): AgentProcessHost {
@@ -31,17 +35,18 @@ export function createProcessHost(store: SessionStore, options: ProcessHostOptio
     publish: options.publish,
     adapter: getAdapter,
     resolveBinary: (adapter) => findAgentBinary(adapter, env),
-    renderPrompt: (spec) => renderPrompt(spec),
+    renderPrompt: (spec) => renderPrompt(spec, options.reviewDiff),
     wrapLaunch: (request, input) => {
       const withEnv = options.env ? { ...request, env: { ...pickDefined(options.env), ...request.env } } : request;
       return options.wrapLaunch ? options.wrapLaunch(withEnv, input) : withEnv;
     },
     ...(options.inspect ? { inspect: options.inspect } : {}),
+    ...(options.checkouts ? { checkouts: options.checkouts } : {}),
     now: () => new Date(),
   };
 }
 
-export async function renderPrompt(spec: PromptSpec): Promise<string> {
+export async function renderPrompt(spec: PromptSpec, reviewDiff?: ProcessHostOptions['reviewDiff']): Promise<string> {
   switch (spec.kind) {
     case 'role':
       return renderRolePrompt(spec);
@@ -50,6 +55,10 @@ export async function renderPrompt(spec: PromptSpec): Promise<string> {
     case 'follow-up':
       return spec.text;
     case 'review':
+      if (reviewDiff) {
+        const { diff, against } = await reviewDiff(spec.targetId).catch(() => ({ diff: null, against: '' }));
+        return renderReviewPrompt(spec, diff, against);
+      }
       return renderReviewPrompt(spec, await gitDiff(spec.targetDir, spec.baseCommit).catch(() => null));
   }
 }

@@ -14,6 +14,8 @@ import { getAdapter } from '../agents/registry.js';
 import { findAgentBinary } from './binaries.js';
 import { buildSessionView, type SessionView } from './view.js';
 import { UsageError } from '../domain/usage-error.js';
+import type { Isolation, IsolationRequest } from '../domain/isolation.js';
+import { planIsolation } from '../workspace/plan.js';
 
 export { UsageError };
 
@@ -33,6 +35,10 @@ export interface SessionSummary {
 export interface SessionSafety {
   insideSandbox: boolean;
   wrapLaunch?: (request: LaunchRequest, input: AgentProcessInput) => LaunchRequest;
+  /** Run a command confined like an agent (setup commands, git in a checkout an agent wrote); identity without a sandbox. */
+  confine?: (command: { file: string; args: string[]; cwd: string }, access: { writable: readonly string[]; network: boolean }) => { file: string; args: string[] };
+  /** Writable for setup commands besides the checkout (package-manager caches, allowed roots). */
+  setupWritable?: readonly string[];
   inspect?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
   /** Called once the runtime started (budgets, resource sampling, the sandbox decision in the log). */
   attach?: (runtime: SessionRuntime) => void;
@@ -54,7 +60,7 @@ export interface SessionManagerOptions {
    * Per session (specs differ in `sandbox`, limits, rules): its safety, decided at create and at resume (from
    * session.json). Wins over `sandbox`; its `inspect` runs after the one above. May throw a UsageError.
    */
-  safetyFor?: (spec: SessionSpec, targetDir: string, context: { workspace: string }) => SessionSafety;
+  safetyFor?: (spec: SessionSpec, targetDir: string, context: { workspace: string; isolation?: Isolation | undefined }) => SessionSafety;
 }
 
 export class SessionManager {
@@ -69,12 +75,17 @@ export class SessionManager {
     mkdirSync(this.workspace, { recursive: true });
   }
 
-  /** A new session, started. */
-  async create(spec: SessionSpec, targetDir: string): Promise<SessionRuntime> {
+  /**
+   * A new session, started. In a git repository its workers get checkouts of their own from a base commit (HEAD
+   * plus the uncommitted changes, or `request.base`); outside git or `request.inPlace`, they edit the target.
+   * `isolation`: decided already (planIsolation), as `run` does before it announces a server.
+   */
+  async create(spec: SessionSpec, targetDir: string, request: IsolationRequest & { isolation?: Isolation } = {}): Promise<SessionRuntime> {
     const dir = resolve(targetDir);
     this.preflight(spec, dir);
-    const safety = this.options.safetyFor?.(spec, dir, { workspace: this.workspace });
-    const runtime = await SessionRuntime.create(spec, dir, this.runtimeOptions(safety));
+    const isolation = request.isolation ?? (await planIsolation(dir, request));
+    const safety = this.options.safetyFor?.(spec, dir, { workspace: this.workspace, isolation });
+    const runtime = await SessionRuntime.create(spec, dir, this.runtimeOptions(safety), isolation);
     this.adopt(runtime);
     runtime.start(this.serverUrl ? { serverUrl: this.serverUrl } : {});
     this.attachSafety(runtime, safety);
@@ -86,7 +97,7 @@ export class SessionManager {
     const existing = this.live.get(sessionId);
     if (existing) return existing;
     const meta = this.options.safetyFor ? SessionStore.readMeta(this.workspace, sessionId) : null;
-    const safety = meta ? this.options.safetyFor?.(meta.spec, meta.targetDir, { workspace: this.workspace }) : undefined;
+    const safety = meta ? this.options.safetyFor?.(meta.spec, meta.targetDir, { workspace: this.workspace, isolation: meta.isolation }) : undefined;
     const runtime = SessionRuntime.open(sessionId, this.runtimeOptions(safety));
     this.adopt(runtime);
     try {
@@ -122,7 +133,7 @@ export class SessionManager {
     if (live) return live.view();
     const meta = SessionStore.readMeta(this.workspace, sessionId);
     const snapshot = SessionStore.readSnapshotOf(this.workspace, sessionId)?.snapshot ?? null;
-    return buildSessionView(meta, snapshot, SessionStore.lastSeqOf(this.workspace, sessionId));
+    return buildSessionView(meta, snapshot, SessionStore.lastSeqOf(this.workspace, sessionId), this.workspace);
   }
 
   /** Events with seq > afterSeq from a session's log (live, or on disk read-only). */
@@ -217,6 +228,8 @@ export class SessionManager {
     return {
       workspace: this.workspace,
       ...(this.options.env ? { env: this.options.env } : {}),
+      ...(safety?.confine ? { confine: safety.confine } : {}),
+      ...(safety?.setupWritable ? { setupWritable: safety.setupWritable } : {}),
       insideSandbox: safety?.insideSandbox ?? this.options.sandbox?.insideSandbox ?? false,
       ...(wrapLaunch ? { wrapLaunch } : {}),
       ...(inspectors.length > 0 ? { inspect: (runtime, input, payloads) => inspectors.forEach((f) => f(runtime, input, payloads)) } : {}),

@@ -5,16 +5,18 @@
  * Data flow: agent bytes -> adapter parser -> event -> store (events.jsonl) -> listeners (SSE, CLI);
  * machine transitions -> `state` events -> store; every state change -> snapshot.json (atomic).
  */
-import { createActor, type Actor, type InspectionEvent } from 'xstate';
+import { createActor, fromCallback, type Actor, type EventObject, type InspectionEvent } from 'xstate';
 import { createAgentProcessLogic, type AgentProcessInput } from '../actors/agent-process.js';
 import type { LaunchRequest } from '../actors/process-group.js';
 import type { AgentPayload, NewEvent, OrchestratorEvent } from '../domain/events.js';
 import type { SessionSpec } from '../domain/spec.js';
-import { sessionMachine, type SessionEvent } from '../machines/session.machine.js';
+import { sessionMachine, type IntegrateInput, type IntegrationEvent, type SessionEvent } from '../machines/session.machine.js';
 import { workerMachine, type WorkerStatusEvent } from '../machines/worker.machine.js';
 import { reviewMachine } from '../machines/review.machine.js';
 import { SessionLockedError, SessionStore } from '../store/session-store.js';
-import { gitHead } from './git.js';
+import { checkoutsRoot, type Isolation } from '../domain/isolation.js';
+import { SessionCheckouts } from '../workspace/checkouts.js';
+import { createCheckoutHost, targetDiff } from './checkout-host.js';
 import { createProcessHost } from './process-host.js';
 import { buildSessionView, type SessionView } from './view.js';
 
@@ -28,6 +30,9 @@ export interface RuntimeOptions {
   inspect?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
   /** Also hand XState's inspection events to this observer (`--inspect stately`). */
   inspector?: (event: InspectionEvent) => void;
+  /** Run a command confined like an agent (src/safety): setup commands, git in a checkout an agent wrote. */
+  confine?: (command: { file: string; args: string[]; cwd: string }, access: { writable: readonly string[]; network: boolean }) => { file: string; args: string[] };
+  setupWritable?: readonly string[];
 }
 
 export type SessionEndState = 'completed' | 'stopped' | 'escalated' | 'waiting';
@@ -45,16 +50,36 @@ export class SessionRuntime {
   private detachListeners = new Set<() => void>();
   private failure: Error | null = null;
 
+  /** The workers' checkouts and branches, in a session that has them (meta.isolation). */
+  readonly checkouts: SessionCheckouts | null;
+
   private constructor(
     readonly store: SessionStore,
     options: RuntimeOptions,
     restored: unknown,
   ) {
+    const isolation = store.meta.isolation;
+    const checkouts = isolation?.mode === 'checkouts' ? sessionCheckouts(store.sessionId, options, isolation) : null;
+    this.checkouts = checkouts;
     const host = createProcessHost(store, {
       ...(options.env ? { env: options.env } : {}),
       publish: (events) => this.record(events),
       ...(options.wrapLaunch ? { wrapLaunch: options.wrapLaunch } : {}),
       ...(options.inspect ? { inspect: (input: AgentProcessInput, payloads: AgentPayload[]) => options.inspect?.(this, input, payloads) } : {}),
+      ...(checkouts
+        ? {
+            checkouts: createCheckoutHost({
+              checkouts,
+              task: store.meta.spec.task,
+              targetDir: store.meta.targetDir,
+              settings: store.meta.spec.workspace,
+              publish: (events) => this.record(events),
+              ...(options.confine ? { wrapCommand: (command, access) => options.confine!(command, { writable: access.writable, network: true }) } : {}),
+              ...(options.setupWritable ? { setupWritable: options.setupWritable } : {}),
+            }),
+            reviewDiff: (target: string) => targetDiff(checkouts, target),
+          }
+        : {}),
     });
     const record = (_: unknown, event: NewEvent) => {
       this.record([event]);
@@ -63,6 +88,7 @@ export class SessionRuntime {
       actors: {
         worker: workerMachine.provide({ actors: { agentProcess: createAgentProcessLogic(host) } }),
         reviewRound: reviewMachine.provide({ actions: { record } }),
+        integrate: integrateLogic(checkouts),
       },
       actions: { record },
     });
@@ -74,6 +100,7 @@ export class SessionRuntime {
         targetDir: store.meta.targetDir,
         baseCommit: store.meta.baseCommit,
         insideSandbox: options.insideSandbox ?? false,
+        isolated: checkouts !== null,
       },
       inspect: (event) => {
         this.onInspection(event);
@@ -90,12 +117,26 @@ export class SessionRuntime {
     });
   }
 
-  /** A new session in a new session folder. */
-  static async create(spec: SessionSpec, targetDir: string, options: RuntimeOptions): Promise<SessionRuntime> {
-    const base = await gitHead(targetDir);
-    const store = SessionStore.create(options.workspace, spec, targetDir, base);
+  /** A new session in a new session folder, with its workers isolated as decided (src/workspace/plan.ts). */
+  static async create(spec: SessionSpec, targetDir: string, options: RuntimeOptions, isolation: Isolation): Promise<SessionRuntime> {
+    const baseCommit = isolation.mode === 'checkouts' ? isolation.base.commit : null;
+    const store = SessionStore.create(options.workspace, spec, targetDir, baseCommit, new Date(), isolation);
     const runtime = new SessionRuntime(store, options, null);
     runtime.recordStateChange('session', store.sessionId, 'created', 'create');
+    if (runtime.checkouts && isolation.mode === 'checkouts') {
+      await runtime.checkouts.recordBase();
+      runtime.record([
+        {
+          type: 'workspace',
+          source: { kind: 'session', id: store.sessionId },
+          action: 'base',
+          commit: isolation.base.commit,
+          detail: `base ${isolation.base.summary}; each worker works on its own branch orch/${store.sessionId}/<worker>, in ${runtime.checkouts.root}`,
+        },
+      ]);
+    } else if (isolation.mode === 'in-place') {
+      runtime.record([{ type: 'workspace', source: { kind: 'session', id: store.sessionId }, action: 'base', detail: `in place: ${isolation.reason}` }]);
+    }
     return runtime;
   }
 
@@ -131,7 +172,7 @@ export class SessionRuntime {
   }
 
   view(): SessionView {
-    return buildSessionView(this.store.meta, this.actor.getPersistedSnapshot(), this.store.log.lastSeq);
+    return buildSessionView(this.store.meta, this.actor.getPersistedSnapshot(), this.store.log.lastSeq, this.store.workspace);
   }
 
   /** 'completed' | 'stopped' | 'escalated' once final; 'waiting' while only a person can move it. */
@@ -295,6 +336,37 @@ export class SessionRuntime {
     };
     walk(persisted as never, 'session', this.sessionId);
   }
+}
+
+function sessionCheckouts(sessionId: string, options: RuntimeOptions, isolation: Extract<Isolation, { mode: 'checkouts' }>): SessionCheckouts {
+  const confine = options.confine;
+  return new SessionCheckouts(sessionId, isolation.repo, isolation.base.commit, checkoutsRoot(options.workspace, sessionId), confine ? (writable) => (command) => confine(command, { writable, network: false }) : undefined);
+}
+
+/** The `integrate` actor: the workers' branches into the result, reported back as an INTEGRATION.* event. */
+function integrateLogic(checkouts: SessionCheckouts | null) {
+  return fromCallback<EventObject, IntegrateInput>(({ input, sendBack }) => {
+    let live = true;
+    const report = (event: IntegrationEvent) => {
+      if (live) sendBack(event);
+    };
+    if (!checkouts) {
+      report({ type: 'INTEGRATION.FAILED', message: 'this session has no checkouts to integrate' });
+      return () => undefined;
+    }
+    checkouts.integrate(input.candidates).then(
+      (outcome) =>
+        report(
+          outcome.status === 'done'
+            ? { type: 'INTEGRATION.DONE', head: outcome.head, steps: outcome.steps, change: { files: outcome.change.files, additions: outcome.change.additions, deletions: outcome.change.deletions } }
+            : { type: 'INTEGRATION.CONFLICT', worker: outcome.worker, files: outcome.files, dir: outcome.cwd, message: outcome.message },
+        ),
+      (error: Error) => report({ type: 'INTEGRATION.FAILED', message: error.message }),
+    );
+    return () => {
+      live = false;
+    };
+  });
 }
 
 export function stateValueToString(value: unknown): string {

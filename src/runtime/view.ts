@@ -8,6 +8,7 @@ import { totalUsage, workerStatusOf, type WorkerContext, type WorkerStatus } fro
 import type { Limits } from '../domain/spec.js';
 import { addUsage } from '../domain/output-facts.js';
 import type { SessionMeta } from '../store/session-store.js';
+import { checkoutsRoot, type ChangeStat } from '../domain/isolation.js';
 
 export interface WorkerView {
   id: string;
@@ -31,7 +32,21 @@ export interface WorkerView {
   reason: string | null;
   fixes: Record<string, boolean>;
   filesChanged: string[];
+  /** Its branch and change so far (start..head), in a session with checkouts; null in place or before its first attempt. */
+  change: ChangeStat | null;
 }
+
+/** Where the session's agents work: checkouts of their own from a base, or the target itself. */
+export type WorkspaceView =
+  | {
+      mode: 'checkouts';
+      base: { commit: string; summary: string };
+      /** `<workspace>/checkouts/<sid>`: one checkout per worker and reviewer, and `_result`. */
+      checkouts: string;
+      /** orch/<sid>/_result once the workers' branches are integrated. */
+      result: { branch: string; status: 'pending' | 'blocked' | 'done'; head: string | null; change: { files: number; additions: number; deletions: number } | null; excluded: string[] };
+    }
+  | { mode: 'in-place'; reason: string };
 
 export interface SessionView {
   sessionId: string;
@@ -39,6 +54,7 @@ export interface SessionView {
   task: string;
   targetDir: string;
   baseCommit: string | null;
+  workspace: WorkspaceView;
   state: string;
   outcome: SessionContext['outcome'];
   stopReason: string | null;
@@ -59,7 +75,7 @@ interface PersistedNode {
   children?: Record<string, { snapshot: PersistedNode; src?: unknown }>;
 }
 
-export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq: number): SessionView {
+export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq: number, workspace = ''): SessionView {
   const root = (persisted ?? {}) as PersistedNode;
   const context = root.context as SessionContext | undefined;
   const workers: WorkerView[] = [];
@@ -91,6 +107,7 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
         reason: wc?.endReason ?? entry.reason,
         fixes: { ...(wc?.fixes ?? {}) } as Record<string, boolean>,
         filesChanged: wc?.filesChanged ?? [],
+        change: wc?.change ?? entry.change ?? null,
       });
     }
   }
@@ -101,6 +118,7 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
     task: meta.spec.task,
     targetDir: meta.targetDir,
     baseCommit: meta.baseCommit,
+    workspace: workspaceView(meta, context, workspace),
     state: root.value === undefined ? 'created' : valueString(root.value),
     outcome: context?.outcome ?? null,
     stopReason: context?.stopReason ?? null,
@@ -110,6 +128,25 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
     usage,
     limits: budgetLimits(meta.spec.limits),
     lastSeq,
+  };
+}
+
+function workspaceView(meta: SessionMeta, context: SessionContext | undefined, workspace: string): WorkspaceView {
+  const isolation = meta.isolation;
+  if (!isolation) return { mode: 'in-place', reason: 'this session is from before worker checkouts: its agents edited the target directly' };
+  if (isolation.mode === 'in-place') return { mode: 'in-place', reason: isolation.reason };
+  const integration = context?.integration;
+  return {
+    mode: 'checkouts',
+    base: { commit: isolation.base.commit, summary: isolation.base.summary },
+    checkouts: workspace ? checkoutsRoot(workspace, meta.sessionId) : '',
+    result: {
+      branch: `orch/${meta.sessionId}/_result`,
+      status: integration?.status ?? 'pending',
+      head: integration?.head ?? null,
+      change: integration?.change ?? null,
+      excluded: integration?.excluded ?? [],
+    },
   };
 }
 

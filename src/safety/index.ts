@@ -19,7 +19,8 @@ import { probeBwrap, type BwrapProbe } from './bwrap-probe.js';
 import { checkDirectories, validateLaunch } from './launch-check.js';
 import { SafetyMonitor, safetyEvent } from './monitor.js';
 import { resolvePath, type PolicyContext } from './policy.js';
-import { agentStateDirs, bwrapWrap, decideSandbox, ensureAgentState, type SandboxDecision } from './sandbox.js';
+import { agentStateDirs, bwrapCommand, bwrapWrap, decideSandbox, ensureAgentState, type SandboxDecision } from './sandbox.js';
+import type { Isolation } from '../domain/isolation.js';
 
 export { resolveSandbox, bwrapWrap, bwrapArgs, decideSandbox } from './sandbox.js';
 export { checkPayloads, checkCommand, checkWritePath, RULES } from './policy.js';
@@ -52,21 +53,21 @@ export interface SessionSafetyHooks extends SessionSafety {
   decision: SandboxDecision;
 }
 
-export type SafetyFactory = (spec: SessionSpec, targetDir: string, context: { workspace: string }) => SessionSafetyHooks;
+export type SafetyFactory = (spec: SessionSpec, targetDir: string, context: { workspace: string; isolation?: Isolation | undefined }) => SessionSafetyHooks;
 
 /** Probe bubblewrap once; decide and build each session's safety synchronously afterwards. */
 export async function createSafetyFactory(options: SafetyOptions = {}): Promise<SafetyFactory> {
   const env = options.env ?? process.env;
   const probe = await probeBwrap(env.PATH ?? '');
-  return (spec, targetDir, context) => buildSessionSafety(spec, targetDir, context.workspace, probe, options);
+  return (spec, targetDir, context) => buildSessionSafety(spec, targetDir, context.workspace, probe, options, context.isolation);
 }
 
 /** One session's safety (the factory in one call). */
-export async function createSafety(spec: SessionSpec, options: SafetyOptions & { targetDir: string; workspace: string }): Promise<SessionSafetyHooks> {
-  return (await createSafetyFactory(options))(spec, options.targetDir, { workspace: options.workspace });
+export async function createSafety(spec: SessionSpec, options: SafetyOptions & { targetDir: string; workspace: string; isolation?: Isolation }): Promise<SessionSafetyHooks> {
+  return (await createSafetyFactory(options))(spec, options.targetDir, { workspace: options.workspace, isolation: options.isolation });
 }
 
-function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: string, probe: BwrapProbe, options: SafetyOptions): SessionSafetyHooks {
+function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: string, probe: BwrapProbe, options: SafetyOptions, isolation: Isolation | undefined): SessionSafetyHooks {
   const env = options.env ?? process.env;
   // An empty HOME is no home: never resolve it against the cwd.
   const home = resolve(options.home || env.HOME || homedir());
@@ -86,9 +87,14 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
   const inside = decision.mode === 'bwrap';
   let runtime: SessionRuntime | null = null;
 
+  // With checkouts an agent works in its own; the user's checkout is theirs and never writable.
+  const checkouts = isolation?.mode === 'checkouts' ? isolation : null;
+  /** The checkout an agent runs in: its working directory without the target's place inside the repository. */
+  const checkoutOf = (cwd: string): string => (checkouts?.repo.prefix ? resolve(cwd, ...checkouts.repo.prefix.split('/').filter(Boolean).map(() => '..')) : cwd);
   const rootsOf = (input: AgentProcessInput): string[] => {
     const cwd = resolve(input.launch.targetDir);
-    return [targetDir, cwd, ...input.launch.includeDirs.map((d) => resolvePath(d, cwd, home)), ...allowedRoots, ...extra];
+    const own = checkouts ? [checkoutOf(cwd)] : [targetDir, cwd];
+    return [...own, ...input.launch.includeDirs.map((d) => resolvePath(d, cwd, home)), ...allowedRoots, ...extra];
   };
   const policyContext = (input: AgentProcessInput): PolicyContext => ({
     cwd: resolve(input.launch.targetDir),
@@ -122,13 +128,30 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
     const state = agentStateDirs(input.agent, home, { ...env, ...request.env });
     ensureAgentState(state);
     const cwd = resolve(input.launch.targetDir);
+    // A reviewer reads its checkout and writes nothing of the project.
+    const reviewer = checkouts !== null && input.launch.readOnly;
+    const roots = reviewer ? [] : rootsOf(input);
     return bwrapWrap(request2, {
       bwrapPath: decision.probe.path,
-      writable: [targetDir, cwd, ...input.launch.includeDirs.map((d) => resolvePath(d, cwd, home)), ...allowedRoots, ...extra, ...state.bind],
+      writable: [...roots, ...state.bind],
       hidden: [workspace],
-      readable: options.extraReadable ?? [],
+      // Checkouts read the user's objects (alternates), which a private /tmp would hide; a reviewer reads its checkout.
+      readable: [...(options.extraReadable ?? []), ...(checkouts ? [join(checkouts.repo.commonDir, 'objects')] : []), ...(reviewer ? [checkoutOf(cwd)] : [])],
     });
   };
+
+  /** A command confined like an agent, with only `writable` writable (setup commands; git in an agent's checkout). */
+  const confine = (command: { file: string; args: string[]; cwd: string }, access: { writable: readonly string[]; network: boolean }): { file: string; args: string[] } => {
+    if (!inside || !decision.probe?.path) return command;
+    return bwrapCommand(command, {
+      bwrapPath: decision.probe.path,
+      writable: access.writable,
+      hidden: [workspace],
+      readable: [...(options.extraReadable ?? []), ...(checkouts ? [join(checkouts.repo.commonDir, 'objects')] : [])],
+      network: access.network,
+    });
+  };
+  const npmCache = env.npm_config_cache || join(home, '.npm');
 
   return {
     insideSandbox: inside,
@@ -136,6 +159,9 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
     reason: decision.reason,
     decision,
     wrapLaunch,
+    confine,
+    // Setup commands (npm ci ...) also fill the package managers' caches, and the spec's allowed roots.
+    setupWritable: [npmCache, join(home, '.cache'), ...allowedRoots, ...extra],
     inspect: (attached: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => monitor.inspect(attached, input, payloads),
     attach: (attached: SessionRuntime) => {
       runtime = attached;

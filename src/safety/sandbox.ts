@@ -103,6 +103,8 @@ export interface BwrapPlan {
   hidden: readonly string[];
   /** Bound read-only on top (the agent binary: under /tmp it would vanish behind the private /tmp). */
   readable?: readonly string[];
+  /** false: a network namespace of its own with nothing in it (git in a checkout needs no network). */
+  network?: boolean;
   cwd: string;
 }
 
@@ -119,23 +121,32 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
   const links = unique(present.filter(isSymlink)).filter((p) => isInside(p, '/tmp') && !bound.some((b) => b !== p && isInside(p, b)));
   const mounts = [
     ...writable.map((path) => ({ path, args: ['--bind', path, path] })),
-    ...hidden.map((path) => ({ path, args: ['--tmpfs', path, '--remount-ro', path] })),
+    ...hidden.map((path) => ({ path, args: ['--tmpfs', path] })),
     ...readable.map((path) => ({ path, args: ['--ro-bind', path, path] })),
   ];
   // Parents before children, so a bind inside a hidden workspace (or a workspace inside the target) comes out right.
   mounts.sort((a, b) => depth(a.path) - depth(b.path));
   mounts.push(...links.map((path) => ({ path, args: ['--symlink', real(path), path] })));
+  // A hidden directory turns read-only only after the binds inside it (a checkout in the workspace): bwrap creates
+  // their mount points in it first.
+  mounts.push(...hidden.map((path) => ({ path, args: ['--remount-ro', path] })));
   return [
     '--ro-bind', '/', '/',
     '--dev', '/dev',
     '--proc', '/proc',
     '--tmpfs', '/tmp',
     '--unshare-ipc',
+    ...(plan.network === false ? ['--unshare-net'] : []),
     ...mounts.flatMap((m) => m.args),
     '--setenv', 'TMPDIR', '/tmp',
     '--unsetenv', 'ORCHESTRATOR_TOKEN',
     '--chdir', plan.cwd,
   ];
+}
+
+/** Any command inside bwrap (a setup command, git in a checkout an agent wrote). */
+export function bwrapCommand(command: { file: string; args: readonly string[]; cwd: string }, plan: Omit<BwrapPlan, 'cwd'>): { file: string; args: string[] } {
+  return { file: plan.bwrapPath, args: [...bwrapArgs({ ...plan, cwd: command.cwd }), '--', command.file, ...command.args] };
 }
 
 /** The launch with the agent inside bwrap; the unchanged wrapper script runs bwrap. */

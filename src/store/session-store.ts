@@ -14,6 +14,7 @@ import { z } from 'zod';
 import type { AgentPayload, NewEvent, OrchestratorEvent } from '../domain/events.js';
 import { OutputTracker } from '../domain/output-facts.js';
 import { SessionSpecSchema, type SessionSpec } from '../domain/spec.js';
+import { IsolationSchema, type Isolation } from '../domain/isolation.js';
 import { EventLog } from './event-log.js';
 
 export const SESSION_ID_PATTERN = /^orch_\d{8}_\d{6}_[a-z0-9]{4}$/;
@@ -26,6 +27,8 @@ export const SessionMetaSchema = z.object({
   targetDir: z.string(),
   /** HEAD of the target repository when the session started (reviews diff against it); null if not a git repo. */
   baseCommit: z.string().nullable(),
+  /** Where its agents work (absent in sessions from before worker checkouts existed: in place). */
+  isolation: IsolationSchema.optional(),
   spec: SessionSpecSchema,
 });
 export type SessionMeta = z.infer<typeof SessionMetaSchema>;
@@ -117,6 +120,11 @@ export class SessionStore {
     this.repairedBytes = opened.repairedBytes;
   }
 
+  /** The workspace the session folder is in (`<workspace>/sessions/<sid>`). */
+  get workspace(): string {
+    return resolve(this.dir, '..', '..');
+  }
+
   /** The facts of an attempt's output already in the log when the store was opened (taken once). */
   takeOpenedFacts(workerId: string, attempt: number): OutputTracker | undefined {
     const key = `${workerId}#${attempt}`;
@@ -133,7 +141,7 @@ export class SessionStore {
     tracker.add([event as AgentPayload]);
   }
 
-  static create(workspace: string, spec: SessionSpec, targetDir: string, baseCommit: string | null, now = new Date()): SessionStore {
+  static create(workspace: string, spec: SessionSpec, targetDir: string, baseCommit: string | null, now = new Date(), isolation?: Isolation): SessionStore {
     const root = sessionsDir(workspace);
     mkdirSync(root, { recursive: true });
     ignoreInGit(workspace);
@@ -141,7 +149,7 @@ export class SessionStore {
     while (existsSync(join(root, sessionId))) sessionId = newSessionId(now);
     const dir = join(root, sessionId);
     mkdirSync(join(dir, 'agents'), { recursive: true });
-    const meta: SessionMeta = { version: 1, sessionId, createdAt: now.toISOString(), targetDir: resolve(targetDir), baseCommit, spec };
+    const meta: SessionMeta = { version: 1, sessionId, createdAt: now.toISOString(), targetDir: resolve(targetDir), baseCommit, ...(isolation ? { isolation } : {}), spec };
     writeFileAtomic(join(dir, 'session.json'), `${JSON.stringify(meta, null, 2)}\n`);
     return new SessionStore(dir, meta);
   }

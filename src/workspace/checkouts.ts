@@ -25,7 +25,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { git, gitLine, gitTest, resolveCommit, splitZ, type Confine } from './git.js';
 import { ORCHESTRATOR_IDENTITY } from './repo.js';
-import { diffFiles, type ChangeStat, type DiffFile } from './diff.js';
+import { diffFiles, type DiffFile } from './diff.js';
+import type { ChangeStat, IntegrationStep } from '../domain/isolation.js';
 
 /** The name of the integration checkout and branch (worker ids start with a letter or digit: no clash). */
 export const RESULT = '_result';
@@ -69,11 +70,7 @@ export interface Unresolved {
   unresolved: string[];
 }
 
-export interface IntegrationStep {
-  worker: string;
-  how: 'fast-forward' | 'merge' | 'contained';
-  head: string;
-}
+export type { IntegrationStep };
 
 export type IntegrationOutcome =
   | { status: 'done'; head: string; steps: IntegrationStep[]; change: ChangeStat }
@@ -284,7 +281,9 @@ export class SessionCheckouts {
     const steps: IntegrationStep[] = [];
     if (state.merging) {
       const merging = state.merging;
-      if (candidates.includes(merging)) {
+      // A worker that resolved this very conflict (its branch holds the result so far and the one being merged)
+      // replaces the merge left here.
+      if (candidates.includes(merging) && !(await this.coveredByAnother(merging, candidates, await gitLine(dir, ['rev-parse', 'HEAD'])))) {
         const resumed = await this.continueMerge(name, state, `orchestrate: merge ${merging} into the result of ${this.sessionId} (resolved by hand)`);
         if (resumed.status === 'conflict') return { status: 'conflict', worker: merging, files: resumed.files, cwd, head: await gitLine(dir, ['rev-parse', 'HEAD']), message: resumed.message };
         if (resumed.status === 'resolved') steps.push({ worker: merging, how: 'merge', head: await gitLine(dir, ['rev-parse', 'HEAD']) });
@@ -304,6 +303,8 @@ export class SessionCheckouts {
         const conflicts = await this.merge(name, tip.head, `orchestrate: merge ${tip.worker} into the result of ${this.sessionId}`);
         if (conflicts.length > 0) {
           this.writeState(name, { ...state, merging: tip.worker, conflicted: conflicts });
+          // The result so far, for a worker that resolves the conflict to start from (with the branch it merges).
+          await this.publish(name);
           const message = `integrating ${tip.worker} into ${this.branch(name)} conflicts in ${conflicts.join(', ')}`;
           return { status: 'conflict', worker: tip.worker, files: conflicts, cwd, head: current, message };
         }
@@ -327,6 +328,17 @@ export class SessionCheckouts {
 
   private get bundleDir(): string {
     return join(this.root, '.bundles');
+  }
+
+  private async coveredByAnother(merging: string, candidates: readonly string[], current: string): Promise<boolean> {
+    const mergingHead = await this.head(merging);
+    if (!mergingHead) return false;
+    for (const other of candidates) {
+      const head = other === merging ? null : await this.head(other);
+      if (!head || head === mergingHead) continue;
+      if ((await gitTest(this.repo.root, ['merge-base', '--is-ancestor', mergingHead, head])) && (await gitTest(this.dir(RESULT), ['merge-base', '--is-ancestor', current, head]))) return true;
+    }
+    return false;
   }
 
   /** The branches no other candidate contains, in the candidates' order (a chain has one: its last worker). */

@@ -4,6 +4,7 @@
  */
 import { git, gitBytes, splitZ } from './git.js';
 
+
 export type FileStatus = 'added' | 'modified' | 'deleted' | 'renamed' | 'copied' | 'type-changed';
 
 export interface DiffFile {
@@ -16,15 +17,7 @@ export interface DiffFile {
   binary: boolean;
 }
 
-/** A branch's change: start..head, counted. */
-export interface ChangeStat {
-  branch: string;
-  start: string | null;
-  head: string | null;
-  files: number;
-  additions: number;
-  deletions: number;
-}
+export type { ChangeStat } from '../domain/isolation.js';
 
 const STATUS: Record<string, FileStatus> = { A: 'added', M: 'modified', D: 'deleted', R: 'renamed', C: 'copied', T: 'type-changed' };
 

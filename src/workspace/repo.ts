@@ -105,7 +105,7 @@ export interface Base {
 }
 
 /** The commit a session starts from. `ref` names one; without it, HEAD plus the uncommitted changes. */
-export async function captureBase(repo: RepoInfo, options: { ref?: string | undefined; sessionId: string }): Promise<Base> {
+export async function captureBase(repo: RepoInfo, options: { ref?: string | undefined } = {}): Promise<Base> {
   const short = (sha: string) => sha.slice(0, 12);
   if (options.ref !== undefined) {
     const commit = await resolveCommit(repo.root, options.ref);
@@ -118,7 +118,7 @@ export async function captureBase(repo: RepoInfo, options: { ref?: string | unde
     return { commit: repo.head, head: repo.head, branch: repo.branch, ref: null, uncommitted: 0, summary: where };
   }
   const n = captured.changed.length;
-  const message = `orchestrate: the base of session ${options.sessionId}\n\n${where} plus ${n} uncommitted ${n === 1 ? 'path' : 'paths'} of the checkout.\n`;
+  const message = `orchestrate: base of a session: ${where} plus uncommitted changes\n\n${n} uncommitted ${n === 1 ? 'path' : 'paths'} of the checkout, taken as they were when the session started.\n`;
   const commit = await commitTree(repo, captured.tree, repo.head ? [repo.head] : [], message);
   return { commit, head: repo.head, branch: repo.branch, ref: null, uncommitted: n, summary: `${where} + ${n} uncommitted ${n === 1 ? 'file' : 'files'}` };
 }

@@ -33,6 +33,8 @@ describe('decideRecovery: the table', () => {
     auth: 'AUTH_REQUIRED',
     invalid_args: 'INVALID_ARGS',
     agent_not_found: 'AGENT_NOT_FOUND',
+    merge_conflict: 'MERGE_CONFLICT',
+    setup_failed: 'SETUP_FAILED',
   };
 
   it('has a row for every failure kind', () => {

@@ -21,7 +21,7 @@ async function session(files: Record<string, string> = { 'a.txt': 'one\ntwo\nthr
   made.push(repoDir);
   const repo = await findRepo(repoDir);
   if (!repo) throw new Error('not a repo');
-  const base = await captureBase(repo, { sessionId: 'orch_20261206_100000_abcd' });
+  const base = await captureBase(repo, {});
   const checkouts = new SessionCheckouts('orch_20261206_100000_abcd', repo, base.commit, join(repoDir, '.orchestrator', 'checkouts', 'orch_20261206_100000_abcd'));
   await checkouts.recordBase();
   return { repoDir, repo, base, checkouts };
@@ -35,7 +35,7 @@ describe('the base', () => {
     gitIn(repoDir, 'add', 'staged.txt');
     const before = snapshotCheckout(repoDir);
     const repo = await findRepo(repoDir);
-    const base = await captureBase(repo!, { sessionId: 's' });
+    const base = await captureBase(repo!, {});
     expect(snapshotCheckout(repoDir)).toEqual(before);
     expect(base.uncommitted).toBe(3);
     expect(base.summary).toMatch(/^main @ [0-9a-f]{12} \+ 3 uncommitted files$/);
@@ -55,12 +55,12 @@ describe('the base', () => {
     writeFiles(repoDir, { 'a.txt': 'second\n' });
     commitAll(repoDir, 'second');
     const repo = await findRepo(repoDir);
-    expect((await captureBase(repo!, { sessionId: 's' })).commit).toBe(repo!.head);
-    const named = await captureBase(repo!, { sessionId: 's', ref: 'HEAD~1' });
+    expect((await captureBase(repo!, {})).commit).toBe(repo!.head);
+    const named = await captureBase(repo!, { ref: 'HEAD~1' });
     expect(named.commit).toBe(first);
     expect(named.summary).toBe(`HEAD~1 @ ${first.slice(0, 12)}`);
-    await expect(captureBase(repo!, { sessionId: 's', ref: 'no-such-branch' })).rejects.toThrow(/--base no-such-branch names no commit/);
-    await expect(captureBase(repo!, { sessionId: 's', ref: '--output=/tmp/x' })).rejects.toThrow(/names no commit/);
+    await expect(captureBase(repo!, { ref: 'no-such-branch' })).rejects.toThrow(/--base no-such-branch names no commit/);
+    await expect(captureBase(repo!, { ref: '--output=/tmp/x' })).rejects.toThrow(/names no commit/);
   });
 
   it('knows a subdirectory target by its prefix, and nothing outside a repository', async () => {

@@ -63,6 +63,8 @@ export function buildProgram(): Command {
       .addOption(new Option('-C, --dir <dir>', 'target directory (the repository the agents work on)').default(process.cwd(), 'the current directory'))
       .option('--spec <file>', 'session spec (JSON): workers, roles, reviews, limits, sandbox')
       .option('--agents <list>', `only workers of these agents, comma-separated (${KNOWN_AGENT_NAMES.join(', ')})`)
+      .option('--base <ref>', 'start the workers from this commit, not from HEAD plus your uncommitted changes')
+      .option('--in-place', 'no checkouts of their own: the agents edit the target directory itself (as outside git)')
       .option('--workspace <dir>', 'where sessions are kept (default: $ORCHESTRATOR_WORKSPACE, else <dir>/.orchestrator)'),
   ).action(async (...args: unknown[]) => (await load()).run(...(args as Parameters<Actions['run']>)));
 
@@ -125,14 +127,49 @@ export function buildProgram(): Command {
   serverOptions(
     program
       .command('resolve')
-      .description('answer a blocker (retry, skip, stop, or answer a clarification with --text); a session nobody runs goes on here, as with resume')
+      .description('answer a blocker (retry, skip, stop, answer a clarification with --text, or have an agent resolve a merge conflict); a session nobody runs goes on here, as with resume')
       .argument('<session>', 'session id')
       .argument('<blocker>', 'blocker id (b1, b2 ...; see orchestrate status)')
-      .addArgument(new Argument('<choice>', 'the answer').choices(['retry', 'skip', 'stop', 'answer']))
+      .addArgument(new Argument('<choice>', 'the answer').choices(['retry', 'skip', 'stop', 'answer', 'agent']))
       .option('--text <text>', 'the answer to a clarification (choice "answer")')
+      .addOption(new Option('--agent <agent>', 'the agent that resolves a merge conflict (choice "agent"; default: the worker\'s own)').choices(KNOWN_AGENT_NAMES))
       .option('--workspace <dir>', 'where sessions are kept'),
   )
     .action(async (...args: unknown[]) => (await load()).resolve(...(args as Parameters<Actions['resolve']>)));
+
+  program
+    .command('diff')
+    .description("a session's change (its integrated result, or each worker's while it runs), or one worker's: colored on a terminal, a plain diff `git apply` takes when piped")
+    .argument('<session>', 'session id')
+    .argument('[worker]', "only this worker's own change (start..head of its branch)")
+    .option('--stat', 'files and +/- counts only')
+    .option('--workspace <dir>', 'where sessions are kept')
+    .action(async (...args: unknown[]) => (await load()).diff(...(args as Parameters<Actions['diff']>)));
+
+  program
+    .command('apply')
+    .description("bring a session's result into your checkout: as uncommitted changes on top of your own work (default), or merged as commits")
+    .argument('<session>', 'session id')
+    .option('--worker <id>', "only this worker's own change")
+    .option('--merge', 'merge the branch as commits (refused while uncommitted changes would be touched)')
+    .option('--workspace <dir>', 'where sessions are kept')
+    .action(async (...args: unknown[]) => (await load()).apply(...(args as Parameters<Actions['apply']>)));
+
+  program
+    .command('discard')
+    .description("remove a session's checkouts and branches (its log stays); --force when its result was never applied")
+    .argument('<session>', 'session id')
+    .option('--force', 'throw away work that was never applied')
+    .option('--workspace <dir>', 'where sessions are kept')
+    .action(async (...args: unknown[]) => (await load()).discard(...(args as Parameters<Actions['discard']>)));
+
+  program
+    .command('gc')
+    .description('remove the checkouts and branches of discarded sessions and of sessions whose folder is gone (un-applied work only with --force)')
+    .addOption(new Option('-C, --dir <dir>', 'also look at this repository').default(process.cwd(), 'the current directory'))
+    .option('--force', 'also remove work that was never applied')
+    .option('--workspace <dir>', 'where sessions are kept')
+    .action(async (...args: unknown[]) => (await load()).gc(...(args as Parameters<Actions['gc']>)));
 
   program
     .command('logs')

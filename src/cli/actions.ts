@@ -8,6 +8,7 @@ import type { Style } from './style.js';
 import { resolveWorkspace } from './workspace.js';
 import type { ControlAction } from './control.js';
 import type { ServeOptions } from './serve.js';
+import type { Isolation } from '../domain/isolation.js';
 
 // Each command imports what it needs when it runs: `status` need not load the HTTP server, the sandbox or the
 // demo, and `--help` none of it.
@@ -109,18 +110,27 @@ export function createActions(style: Style) {
     };
   }
 
-  async function run(task: string | undefined, opts: ServerFlags & { dir: string; spec?: string; agents?: string; workspace?: string }) {
+  /** One line on where the agents work: their branches from the base, or (a warning) the target itself. */
+  function announceIsolation(isolation: Isolation, out: NodeJS.WriteStream): void {
+    if (isolation.mode === 'in-place') out.write(`${style.yellow('warning:')} ${isolation.reason}\n`);
+    else out.write(`${style.dim(`Base: ${isolation.base.summary}; each worker works on its own branch (orch/<session>/<worker>); your checkout is not touched until you apply.`)}\n`);
+  }
+
+  async function run(task: string | undefined, opts: ServerFlags & { dir: string; spec?: string; agents?: string; workspace?: string; base?: string; inPlace?: boolean }) {
     const { buildSpec, resolveTargetDir } = await import('./session-options.js');
     const { followSession } = await following();
     const { startCliServer } = await serving();
+    const { planIsolation } = await import('../workspace/plan.js');
     const targetDir = resolveTargetDir(opts.dir);
     const spec = buildSpec({ ...(task ? { task } : {}), ...(opts.spec ? { specFile: opts.spec } : {}), ...(opts.agents ? { agents: opts.agents } : {}) });
     const manager = await managerFor(resolveWorkspace(opts.workspace, targetDir), opts);
-    // Refused before a dashboard is announced for a session that will not exist.
+    // Refused before a dashboard is announced for a session that will not exist: missing agents, a bad --base.
     manager.preflight(spec, targetDir);
+    const isolation = await planIsolation(targetDir, { ...(opts.base !== undefined ? { base: opts.base } : {}), ...(opts.inPlace ? { inPlace: true } : {}) });
     const server = await startCliServer(manager, opts, style);
     try {
-      const runtime = await manager.create(spec, targetDir);
+      const runtime = await manager.create(spec, targetDir, { isolation });
+      announceIsolation(isolation, opts.json ? process.stderr : process.stdout);
       process.exitCode = await followSession(runtime, followOptions(opts, server?.hint));
     } finally {
       await server?.close();
@@ -201,12 +211,13 @@ export function createActions(style: Style) {
       statusCommand(manager, workspace, sessionId, { json: opts.json === true, out: process.stdout, style });
     }
 
-  async function resolve(sessionId: string, blockerId: string, choice: string, opts: Partial<ServerFlags> & { text?: string; workspace?: string }) {
+  async function resolve(sessionId: string, blockerId: string, choice: string, opts: Partial<ServerFlags> & { text?: string; agent?: string; workspace?: string }) {
       if (choice === 'answer' && !opts.text) throw new UsageError('an answer needs --text "..."');
+      if (opts.agent && choice !== 'agent') throw new UsageError('--agent goes with the choice "agent" (an agent resolves a merge conflict)');
       const { findRunner, resolveBlocker } = await controlling();
       const workspace = resolveWorkspace(opts.workspace, undefined);
       if (findRunner(workspace, sessionId).kind !== 'none') {
-        process.stdout.write(`${await resolveBlocker(workspace, sessionId, blockerId, choice, opts.text)}\n`);
+        process.stdout.write(`${await resolveBlocker(workspace, sessionId, blockerId, choice, opts.text, opts.agent)}\n`);
         return;
       }
       // Nobody runs the session (it ended waiting for a person, say after `run --no-server`): an answer means
@@ -222,7 +233,7 @@ export function createActions(style: Style) {
       const server = await startCliServer(manager, flags, style);
       try {
         const runtime = manager.resume(sessionId);
-        runtime.send({ type: 'RESOLVE', blockerId, choice: choice as 'retry' | 'skip' | 'stop' | 'answer', ...(opts.text ? { text: opts.text } : {}), by: 'cli' });
+        runtime.send({ type: 'RESOLVE', blockerId, choice: choice as 'retry' | 'skip' | 'stop' | 'answer' | 'agent', ...(opts.text ? { text: opts.text } : {}), ...(opts.agent ? { agent: opts.agent } : {}), by: 'cli' });
         info.write(`${blockerId}: answered ${choice}; session ${sessionId} goes on here (Ctrl-C stops it)\n`);
         process.exitCode = await followSession(runtime, followOptions(flags, server?.hint));
       } finally {
@@ -285,7 +296,41 @@ export function createActions(style: Style) {
       process.stdout.write(`${await controlSession(workspace, sessionId, action, body)}\n`);
     }
 
-  return { run, demo, resume, serve, status, control, resolve, logs, parse, doctor, dispose };
+  /** A manager for commands that only read a session folder and git (creates nothing when the workspace is missing). */
+  async function existingManager(workspaceOpt: string | undefined): Promise<SessionManager> {
+    const { workspaceExists } = await import('./workspace.js');
+    const workspace = resolveWorkspace(workspaceOpt, undefined);
+    if (!workspaceExists(workspace)) throw new UsageError(`no sessions in ${workspace} (no such folder)`);
+    return new (await sessions()).SessionManager({ workspace });
+  }
+
+  async function diff(sessionId: string, worker: string | undefined, opts: { stat?: boolean; workspace?: string }) {
+    const { diffCommand } = await import('./changes-command.js');
+    await diffCommand(await existingManager(opts.workspace), sessionId, worker, { stat: opts.stat === true, out: process.stdout, err: process.stderr, style });
+  }
+
+  async function apply(sessionId: string, opts: { worker?: string; merge?: boolean; workspace?: string }) {
+    const { applyCommand } = await import('./changes-command.js');
+    process.exitCode = await applyCommand(await existingManager(opts.workspace), sessionId, { ...(opts.worker ? { worker: opts.worker } : {}), merge: opts.merge === true, out: process.stdout, err: process.stderr, style });
+  }
+
+  async function discard(sessionId: string, opts: { force?: boolean; workspace?: string }) {
+    const { discardCommand } = await import('./changes-command.js');
+    await discardCommand(await existingManager(opts.workspace), sessionId, { force: opts.force === true, out: process.stdout, err: process.stderr, style });
+  }
+
+  async function gc(opts: { force?: boolean; dir: string; workspace?: string }) {
+    const { gcCommand } = await import('./changes-command.js');
+    const { workspaceExists } = await import('./workspace.js');
+    const workspace = resolveWorkspace(opts.workspace, opts.dir);
+    if (!workspaceExists(workspace)) {
+      process.stdout.write(`nothing to collect: no workspace at ${workspace}\n`);
+      return;
+    }
+    await gcCommand(workspace, { force: opts.force === true, dir: opts.dir, out: process.stdout, err: process.stderr, style });
+  }
+
+  return { run, demo, resume, serve, status, control, resolve, logs, parse, doctor, diff, apply, discard, gc, dispose };
 }
 
 export type Actions = ReturnType<typeof createActions>;

@@ -72,7 +72,7 @@ export async function controlSession(workspace: string, sessionId: string, actio
 }
 
 /** Answer a blocker of a session that runs in a server. */
-export async function resolveBlocker(workspace: string, sessionId: string, blockerId: string, choice: string, text?: string): Promise<string> {
+export async function resolveBlocker(workspace: string, sessionId: string, blockerId: string, choice: string, text?: string, agent?: string): Promise<string> {
   const runner = findRunner(workspace, sessionId);
   if (runner.kind !== 'server') {
     throw new UsageError(
@@ -81,8 +81,8 @@ export async function resolveBlocker(workspace: string, sessionId: string, block
         : `session ${sessionId} is not running; \`orchestrate resume ${sessionId}\` first, then answer (here, or in the dashboard)`,
     );
   }
-  await callServer(runner.server, 'POST', `/api/v1/${sessionId}/blockers/${blockerId}`, { choice, ...(text ? { text } : {}), by: 'cli' });
-  return `${blockerId}: answered ${choice}`;
+  await callServer(runner.server, 'POST', `/api/v1/${sessionId}/blockers/${blockerId}`, { choice, ...(text ? { text } : {}), ...(agent ? { agent } : {}), by: 'cli' });
+  return `${blockerId}: answered ${choice}${agent ? ` (${agent} resolves it)` : ''}`;
 }
 
 /** Stop a session nobody runs: restore it (re-attaching to agents still alive), stop it, wait until all ended. */

@@ -17,6 +17,7 @@ import { apiContext, type AppDeps, type AppEnv } from './context.js';
 import { errorResponse, HttpError } from './errors.js';
 import { hostOriginGuard, securityHeaders } from './guards.js';
 import { blockerRoutes } from './routes/blockers.js';
+import { changeRoutes } from './routes/changes.js';
 import { controlRoutes } from './routes/control.js';
 import { eventRoutes } from './routes/events.js';
 import { logRoutes } from './routes/logs.js';
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route('/', logRoutes(ctx));
   api.route('/', eventRoutes(ctx));
   api.route('/', blockerRoutes(ctx));
+  api.route('/', changeRoutes(ctx));
   app.route('/api/v1', api);
   app.route('/', pageRoutes(deps.staticDir, (sessionId) => deps.manager.has(sessionId)));
 

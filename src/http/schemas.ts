@@ -59,6 +59,8 @@ export const OrchestrateBodySchema = z
     spec: SessionSpecSchema.optional().describe('the full session spec; without it the default trio (gemini architect, claude implementer, codex verifier) runs'),
     task: z.string().min(1).max(100_000).optional().describe('what to do; required without spec, replaces spec.task with it'),
     agents: z.array(AgentNameSchema).min(1).max(16).optional().describe('run only the workers of these agents (and the reviews between them)'),
+    base: z.string().min(1).max(256).optional().describe('in a git repository: start the workers from this commit instead of HEAD plus the uncommitted changes'),
+    inPlace: z.boolean().optional().describe('no checkouts of their own: the agents edit targetDir itself (as outside git)'),
   })
   .refine((body) => body.spec !== undefined || body.task !== undefined, { path: ['task'], message: 'give a task (or a full spec)' });
 
@@ -82,12 +84,28 @@ export const ResolveBodySchema = z
   .strictObject({
     choice: BlockerChoiceSchema.describe('must be one of the blocker options'),
     text: z.string().max(20_000).optional().describe('the answer (required when choice is answer)'),
+    agent: AgentNameSchema.optional().describe('with choice agent: the agent that resolves the merge conflict (default: the worker\'s own)'),
     by: BySchema,
   })
   .refine((body) => body.choice !== 'answer' || (body.text !== undefined && body.text.trim() !== ''), {
     path: ['text'],
     message: 'choice "answer" needs a text',
-  });
+  })
+  .refine((body) => body.agent === undefined || body.choice === 'agent', { path: ['agent'], message: 'an agent goes with choice "agent"' });
+
+export const DiffQuerySchema = z.object({
+  worker: WorkerIdParam.optional().describe("only this worker's own change (start..head of its branch); without it, the session's"),
+  format: z.enum(['unified', 'files']).optional().describe('unified: the diff as text/x-diff (git apply takes it); files: JSON, one entry per file (default)'),
+});
+export const ApplyBodySchema = z.strictObject({
+  worker: WorkerIdParam.optional().describe("apply only this worker's own change"),
+  merge: z.boolean().optional().describe('merge the branch as commits (refused while uncommitted changes would be touched); default: uncommitted changes'),
+  by: BySchema,
+});
+export const DiscardBodySchema = z.strictObject({
+  force: z.boolean().optional().describe('throw away work that was never applied'),
+  by: BySchema,
+});
 
 // --- responses ------------------------------------------------------------------------------------------------
 
@@ -218,6 +236,31 @@ export const OrchestrateResponseSchema = z.object({
 });
 export const ControlResponseSchema = z.object({ ok: z.literal(true), state: z.string().describe('the session state after the command') });
 export const ResolveResponseSchema = ControlResponseSchema.extend({ blocker: BlockerRecordSchema });
+const DiffFileSchema = z.object({
+  path: z.string(),
+  oldPath: z.string().optional(),
+  status: z.enum(['added', 'modified', 'deleted', 'renamed', 'copied', 'type-changed']),
+  additions: z.number(),
+  deletions: z.number(),
+  binary: z.boolean(),
+  worker: z.string().nullable().describe('whose change it is (the whole session: null)'),
+});
+const RangeSchema = z.object({ from: z.string(), to: z.string(), branch: z.string(), worker: z.string().nullable() });
+export const DiffResponseSchema = z.object({
+  ranges: z.array(RangeSchema),
+  files: z.array(DiffFileSchema),
+  note: z.string().nullable(),
+});
+export const ApplyResponseSchema = z.object({
+  mode: z.enum(['changes', 'merge']),
+  files: z.array(DiffFileSchema.omit({ worker: true })),
+  conflicts: z.array(z.string()).describe('files left with conflict markers (changes) or unmerged (merge)'),
+  backup: z.string().nullable().describe('the checkout before the apply, as a commit (changes mode)'),
+  summary: z.string(),
+  range: RangeSchema,
+});
+export const DiscardResponseSchema = z.object({ summary: z.string(), refs: z.array(z.string()) });
+
 export const LogsResponseSchema = z.object({
   workerId: z.string(),
   stream: z.enum(['stdout', 'stderr']),

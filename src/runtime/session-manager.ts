@@ -4,9 +4,9 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { AgentPayload, OrchestratorEvent } from '../domain/events.js';
+import type { AgentPayload, NewEvent, OrchestratorEvent } from '../domain/events.js';
 import type { SessionSpec } from '../domain/spec.js';
-import { SessionStore, sessionsDir } from '../store/session-store.js';
+import { SessionLockedError, SessionStore, sessionsDir } from '../store/session-store.js';
 import type { AgentProcessInput } from '../actors/agent-process.js';
 import type { LaunchRequest } from '../actors/process-group.js';
 import { SessionRuntime, type RuntimeOptions } from './session-runtime.js';
@@ -144,6 +144,28 @@ export class SessionManager {
     try {
       return store.log.readAfter(afterSeq, limit);
     } finally {
+      store.close();
+    }
+  }
+
+  /**
+   * Append events to a session's log: through its runtime when this process runs it, else under its lock (a session
+   * nobody runs: apply, discard). Refused when another process runs it.
+   */
+  recordEvents(sessionId: string, events: NewEvent[]): void {
+    const live = this.live.get(sessionId);
+    if (live && !live.detached) {
+      live.record(events);
+      return;
+    }
+    const holder = SessionStore.lockHolder(SessionStore.dirOf(this.workspace, sessionId));
+    if (holder && holder.pid !== process.pid) throw new SessionLockedError(sessionId, holder);
+    const store = SessionStore.open(this.workspace, sessionId);
+    try {
+      store.acquireLock();
+      store.append(events);
+    } finally {
+      store.releaseLock();
       store.close();
     }
   }

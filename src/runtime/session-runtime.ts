@@ -15,6 +15,7 @@ import { workerMachine, type WorkerStatusEvent } from '../machines/worker.machin
 import { reviewMachine } from '../machines/review.machine.js';
 import { SessionLockedError, SessionStore } from '../store/session-store.js';
 import { checkoutsRoot, type Isolation } from '../domain/isolation.js';
+import { gitHead } from './git.js';
 import { SessionCheckouts } from '../workspace/checkouts.js';
 import { createCheckoutHost, targetDiff } from './checkout-host.js';
 import { createProcessHost } from './process-host.js';
@@ -119,7 +120,8 @@ export class SessionRuntime {
 
   /** A new session in a new session folder, with its workers isolated as decided (src/workspace/plan.ts). */
   static async create(spec: SessionSpec, targetDir: string, options: RuntimeOptions, isolation: Isolation): Promise<SessionRuntime> {
-    const baseCommit = isolation.mode === 'checkouts' ? isolation.base.commit : null;
+    // In place in a repository, reviews diff the working tree against the HEAD the session started from.
+    const baseCommit = isolation.mode === 'checkouts' ? isolation.base.commit : await gitHead(targetDir);
     const store = SessionStore.create(options.workspace, spec, targetDir, baseCommit, new Date(), isolation);
     const runtime = new SessionRuntime(store, options, null);
     runtime.recordStateChange('session', store.sessionId, 'created', 'create');

@@ -128,9 +128,10 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
     const state = agentStateDirs(input.agent, home, { ...env, ...request.env });
     ensureAgentState(state);
     const cwd = resolve(input.launch.targetDir);
-    // A reviewer reads its checkout and writes nothing of the project.
+    // A reviewer reads its checkout and writes nothing of the project (what the spec and the environment allow
+    // every agent to write, build caches say, it may).
     const reviewer = checkouts !== null && input.launch.readOnly;
-    const roots = reviewer ? [] : rootsOf(input);
+    const roots = reviewer ? [...allowedRoots, ...extra] : rootsOf(input);
     return bwrapWrap(request2, {
       bwrapPath: decision.probe.path,
       writable: [...roots, ...state.bind],

@@ -24,7 +24,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, gitLine, gitTest, resolveCommit, splitZ, type Confine } from './git.js';
-import { ORCHESTRATOR_IDENTITY } from './repo.js';
+import { ORCHESTRATOR_IDENTITY, makeSharedCheckout } from './repo.js';
 import { diffFiles, type DiffFile } from './diff.js';
 import type { ChangeStat, IntegrationStep } from '../domain/isolation.js';
 
@@ -375,22 +375,7 @@ export class SessionCheckouts {
 
   /** A fresh repository at `dir(name)` that reads the user's objects, with `at` checked out. */
   private async createCheckout(name: string, at: string, head: 'branch' | 'detached'): Promise<void> {
-    const dir = this.dir(name);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    // No template: no sample hooks, nothing but what git needs.
-    await git(dir, ['-c', 'init.defaultBranch=orchestrate', 'init', '-q', '--template=']);
-    mkdirSync(join(dir, '.git', 'objects', 'info'), { recursive: true });
-    writeFileSync(join(dir, '.git', 'objects', 'info', 'alternates'), `${this.objectsDir}\n`);
-    mkdirSync(join(dir, '.git', 'info'), { recursive: true });
-    writeFileSync(join(dir, '.git', 'info', 'exclude'), '# what the orchestrator copied or linked in: never committed\n');
-    if (head === 'branch') {
-      await git(dir, ['update-ref', this.branchRef(name), at]);
-      await git(dir, ['symbolic-ref', 'HEAD', this.branchRef(name)]);
-    } else {
-      await git(dir, ['update-ref', '--no-deref', 'HEAD', at]);
-    }
-    await git(dir, ['read-tree', '-u', '--reset', 'HEAD']);
+    await makeSharedCheckout(this.dir(name), this.objectsDir, at, head === 'branch' ? this.branchRef(name) : null);
   }
 
   /** `git merge --no-ff` of a commit into a checkout no agent wrote; the conflicted paths (empty: it merged). */

@@ -6,7 +6,7 @@
  * stat cache), so neither the checkout, nor the index, nor any ref of the user's changes; only new objects land
  * in the object store.
  */
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { git, gitLine, resolveCommit } from './git.js';
@@ -136,4 +136,26 @@ export class BaseError extends Error {
 export function insideRepo(repo: RepoInfo, path: string): string | null {
   const rel = relative(repo.root, resolve(path));
   return rel.startsWith('..') || isAbsolute(rel) ? null : rel;
+}
+
+/**
+ * A repository at `dir` of its own that reads `objectsDir` (the user's object store) through an alternates file,
+ * with `at` checked out: on the branch `ref`, or detached when `ref` is null. What was at `dir` is removed first.
+ * No template: no sample hooks, nothing but what git needs.
+ */
+export async function makeSharedCheckout(dir: string, objectsDir: string, at: string, ref: string | null): Promise<void> {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  await git(dir, ['-c', 'init.defaultBranch=orchestrate', 'init', '-q', '--template=']);
+  mkdirSync(join(dir, '.git', 'objects', 'info'), { recursive: true });
+  writeFileSync(join(dir, '.git', 'objects', 'info', 'alternates'), `${objectsDir}\n`);
+  mkdirSync(join(dir, '.git', 'info'), { recursive: true });
+  writeFileSync(join(dir, '.git', 'info', 'exclude'), '# what the orchestrator copied or linked in: never committed\n');
+  if (ref) {
+    await git(dir, ['update-ref', ref, at]);
+    await git(dir, ['symbolic-ref', 'HEAD', ref]);
+  } else {
+    await git(dir, ['update-ref', '--no-deref', 'HEAD', at]);
+  }
+  await git(dir, ['read-tree', '-u', '--reset', 'HEAD']);
 }

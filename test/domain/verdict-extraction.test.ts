@@ -415,7 +415,7 @@ describe('renderReviewPrompt', () => {
   });
 
   it('an empty diff is said to be empty (against the base commit, or the start of the session)', () => {
-    expect(renderReviewPrompt(promptSpec(), '')).toContain('The diff against 0123456789ab is empty.');
+    expect(renderReviewPrompt(promptSpec(), '')).toContain('The diff against commit 0123456789ab is empty.');
     expect(renderReviewPrompt(promptSpec({ baseCommit: null }), '  \n')).toContain('The diff against the start of the session is empty.');
   });
 

@@ -139,16 +139,10 @@ const TRIO_AGENTS = {
 };
 
 function startTrio(sandboxMode: 'none' | 'auto' = 'none') {
-  const made = sandboxWith({ ...TRIO, sandbox: sandboxMode }, TRIO_AGENTS);
-  let { sandbox, env } = made;
-  if (sandboxMode !== 'none') {
-    // Inside bubblewrap /tmp is a fresh tmpfs: keep the fake agent's memory (launches.jsonl) in the target
-    // directory, which the sandbox binds writable, so the test can still count launches.
-    sandbox = { ...sandbox, stateDir: join(sandbox.target, '.fake-agent-state') };
-    writeFileSync(join(sandbox.target, '.git', 'info', 'exclude'), '.fake-agent-state/\n');
-    env = { ...env, FAKE_AGENT_STATE_DIR: sandbox.stateDir };
-  }
-  const orchestrator = startCli(['run', '--spec', made.specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+  // Inside bubblewrap /tmp is a fresh tmpfs: the fake agent's memory (launches.jsonl, its sessions) stays in the
+  // state dir, which fakeAgentEnv makes writable there (ORCHESTRATOR_SANDBOX_WRITABLE), as the demo's is.
+  const { sandbox, env, specPath } = sandboxWith({ ...TRIO, sandbox: sandboxMode }, TRIO_AGENTS);
+  const orchestrator = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
   return { sandbox, env, orchestrator };
 }
 

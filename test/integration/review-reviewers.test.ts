@@ -334,7 +334,9 @@ describe('what a reviewer process gets', () => {
       expect(prompt).toContain(`TASK the team works on:\n${TASK}`);
       expect(prompt).toContain('You review the work of the implementer (impl, claude). Focus: implementation.');
       expect(prompt).toContain('Its final summary:\nAdded src/greet.js exporting greet().');
-      expect(prompt).toContain(`git diff against commit ${base.slice(0, 12)}`);
+      expect(prompt).toContain(`git diff against where impl started, commit ${base.slice(0, 12)} (its branch is orch/`);
+      // Its own checkout of impl's branch, not the user's checkout.
+      expect(l.cwd).toMatch(/\/checkouts\/orch_\d{8}_\d{6}_[a-z0-9]{4}\/r1-/);
       expect(prompt).toContain('+++ b/src/greet.js');
       expect(prompt).toContain(`+${GREET.trimEnd()}`);
       expect(prompt).toContain('+++ b/zz-generated.txt');

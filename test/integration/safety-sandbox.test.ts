@@ -2,6 +2,7 @@
  * The sandbox with real processes: fake agents inside real bubblewrap (skipped where bwrap cannot run), and
  * `orchestrate run` falling back to no sandbox when bwrap is not on PATH.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -54,7 +55,9 @@ describe.runIf(probe.available)('agents inside bubblewrap', () => {
       expect(failed && 'output' in failed ? failed.output : '').toMatch(/EROFS|read-only/i);
       expect(existsSync(outside)).toBe(false);
       expect(existsSync(privateTmp)).toBe(false);
-      expect(readFileSync(join(harness.target, 'src', 'inside.txt'), 'utf8')).toBe('inside');
+      // Inside is the worker's own checkout: the write is on its branch, and the user's checkout is untouched.
+      expect(existsSync(join(harness.target, 'src', 'inside.txt'))).toBe(false);
+      expect(execFileSync('git', ['show', `orch/${runtime.sessionId}/w1:src/inside.txt`], { cwd: harness.target, encoding: 'utf8' })).toBe('inside');
       // The fake's state dir was bound writable (like the demo's): its launch record is outside the sandbox.
       expect(harness.launches()).toHaveLength(1);
       // The agent's own config dir was created before launch (the home is read-only inside).

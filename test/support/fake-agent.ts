@@ -24,6 +24,9 @@ export interface FakeLaunch {
   persona: string;
   argv: string[];
   launch: number;
+  /** Where the agent ran (its process cwd) and worked (codex: -C). */
+  cwd: string;
+  workdir: string;
   env: Record<string, string | null>;
 }
 

@@ -22,6 +22,7 @@ export function blockerRoutes(ctx: ApiContext): Hono<AppEnv> {
       blockerId,
       choice: body.choice,
       ...(body.text !== undefined ? { text: body.text } : {}),
+      ...(body.agent !== undefined ? { agent: body.agent } : {}),
       by: body.by,
     });
     const after = runtime.view().blockers.find((b) => b.id === blockerId) ?? blocker;

@@ -32,7 +32,7 @@ export function sessionRoutes(ctx: ApiContext): Hono<AppEnv> {
 
     let sessionId: string;
     try {
-      sessionId = (await ctx.manager.create(spec, targetDir)).sessionId;
+      sessionId = (await ctx.manager.create(spec, targetDir, { ...(body.base !== undefined ? { base: body.base } : {}), ...(body.inPlace ? { inPlace: true } : {}) })).sessionId;
     } catch (error) {
       if (error instanceof UsageError) throw new HttpError(400, error.message);
       throw error;

@@ -20,7 +20,7 @@ describe('GET /api/v1/openapi.json', () => {
       .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}').replace(/\*$/, '{path}')}`);
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
     expect(new Set(documented)).toEqual(new Set(routes));
-    expect(routes).toHaveLength(15);
+    expect(routes).toHaveLength(18);
   });
 
   it('has the parameters, bodies, errors and security of each route', async () => {
@@ -37,7 +37,7 @@ describe('GET /api/v1/openapi.json', () => {
     // A request body is an input: fields with defaults are optional.
     expect(spec.required).toEqual(['task', 'workers']);
     const resolve = doc.components.schemas.ResolveBody as { properties: { choice: { enum: string[] } } };
-    expect(resolve.properties.choice.enum).toEqual(['retry', 'skip', 'stop', 'answer']);
+    expect(resolve.properties.choice.enum).toEqual(['retry', 'skip', 'stop', 'answer', 'agent']);
   });
 
   it('every $ref resolves', async () => {

@@ -1,0 +1,106 @@
+/**
+ * What sessions leave behind in git, found and removed: checkouts under `<workspace>/checkouts/<sid>` and the
+ * refs a session owns in a repository (`refs/heads/orch/<sid>/*`, `refs/orch/<sid>/*`). A session that still has
+ * its folder and was not discarded owns them; anything else is a leftover (`orchestrate gc`, `doctor`). Work
+ * that was never applied is removed only when asked to (`--force`).
+ */
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { git, resolveCommit } from './git.js';
+import { findRepo } from './repo.js';
+import { removeSessionRefs } from './checkouts.js';
+
+const SESSION_ID = /^orch_\d{8}_\d{6}_[a-z0-9]{4}$/;
+
+export type Owner = 'session' | 'discarded' | 'gone';
+
+export interface Leftover {
+  sessionId: string;
+  /** Why it is left over: its session was discarded, or its session folder is gone. */
+  owner: Exclude<Owner, 'session'>;
+  checkouts: string | null;
+  repo: string | null;
+  refs: string[];
+  /** Its branches hold work beyond the base that was never applied (removed only with --force). */
+  unapplied: boolean;
+}
+
+/**
+ * Every session with checkouts or refs: in the workspace's checkouts folder, and in the given repositories (and
+ * those the checkouts read from). `ownerOf` says whether a session folder still owns them.
+ */
+export async function findLeftovers(workspace: string, repos: readonly string[], ownerOf: (sessionId: string) => Owner): Promise<Leftover[]> {
+  const root = join(resolve(workspace), 'checkouts');
+  const found = new Map<string, { checkouts: string | null; repo: string | null; refs: string[] }>();
+  const entry = (sid: string) => {
+    let e = found.get(sid);
+    if (!e) found.set(sid, (e = { checkouts: null, repo: null, refs: [] }));
+    return e;
+  };
+  const repoRoots = new Set<string>();
+  for (const r of repos) {
+    const repo = await findRepo(r).catch(() => null);
+    if (repo) repoRoots.add(repo.root);
+  }
+  if (existsSync(root)) {
+    for (const sid of readdirSync(root).filter((d) => SESSION_ID.test(d))) {
+      const e = entry(sid);
+      e.checkouts = join(root, sid);
+      const repo = repoOfCheckouts(e.checkouts);
+      if (repo) repoRoots.add(repo);
+    }
+  }
+  for (const repo of repoRoots) {
+    const out = await git(repo, ['for-each-ref', '--format=%(refname)', 'refs/heads/orch/', 'refs/orch/']).catch(() => ({ stdout: '' }));
+    for (const ref of out.stdout.split('\n').filter(Boolean)) {
+      const sid = /^refs\/(?:heads\/)?orch\/([^/]+)\//.exec(ref)?.[1];
+      if (!sid || !SESSION_ID.test(sid)) continue;
+      const e = entry(sid);
+      e.repo = repo;
+      e.refs.push(ref);
+    }
+  }
+  const leftovers: Leftover[] = [];
+  for (const [sessionId, e] of [...found.entries()].sort()) {
+    const owner = ownerOf(sessionId);
+    if (owner === 'session') continue;
+    leftovers.push({ sessionId, owner, ...e, unapplied: await holdsUnappliedWork(e.repo, sessionId, e.refs) });
+  }
+  return leftovers;
+}
+
+/** Remove a leftover: its checkouts and its refs. */
+export async function removeLeftover(leftover: Leftover): Promise<void> {
+  if (leftover.repo) await removeSessionRefs(leftover.repo, leftover.sessionId);
+  if (leftover.checkouts) rmSync(leftover.checkouts, { recursive: true, force: true });
+}
+
+/** A session's branches hold commits beyond its base, and no apply of it is recorded (refs/orch/<sid>/applied). */
+export async function holdsUnappliedWork(repo: string | null, sessionId: string, refs: readonly string[]): Promise<boolean> {
+  if (!repo) return false;
+  if (refs.includes(`refs/orch/${sessionId}/applied`)) return false;
+  const base = await resolveCommit(repo, `refs/orch/${sessionId}/base`);
+  for (const ref of refs.filter((r) => r.startsWith(`refs/heads/orch/${sessionId}/`))) {
+    const head = await resolveCommit(repo, ref);
+    if (head && head !== base) return true;
+  }
+  return false;
+}
+
+/** The repository a session's checkouts read their objects from (their alternates file), if it still exists. */
+function repoOfCheckouts(dir: string): string | null {
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    try {
+      const objects = readFileSync(join(dir, name, '.git', 'objects', 'info', 'alternates'), 'utf8').trim().split('\n')[0];
+      if (objects && existsSync(objects)) return resolveRepoRoot(dirname(objects));
+    } catch {
+      // not a checkout (.state, .bundles)
+    }
+  }
+  return null;
+}
+
+/** The working tree whose git dir is `commonDir` (`<root>/.git` for a usual repository). */
+function resolveRepoRoot(commonDir: string): string {
+  return commonDir.endsWith('/.git') ? dirname(commonDir) : commonDir;
+}

@@ -72,6 +72,8 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
   const bwrap = await probeBwrap(env.PATH ?? '');
   checks.push({ name: 'sandbox', level: bwrap.available ? 'ok' : 'warn', detail: bwrap.available ? `bubblewrap works (${bwrap.version ?? bwrap.path}): "sandbox": "auto" confines agents` : `${bwrap.reason}; "sandbox": "auto" runs agents unconfined` });
   checks.push(...workspaceChecks(options.workspace));
+  const leftovers = await leftoverCheck(options.workspace);
+  if (leftovers) checks.push(leftovers);
   checks.push({ name: 'port 7420', level: (await portFree(7420)) ? 'ok' : 'warn', detail: (await portFree(7420)) ? 'free (orchestrate serve default)' : 'in use: pass --port to orchestrate serve' });
 
   if (options.json) options.out.write(`${JSON.stringify(checks, null, 2)}\n`);
@@ -149,6 +151,21 @@ function workspaceChecks(workspace: string): Check[] {
     else checks.push({ name: 'server', level: 'ok', detail: isServerAlive(info) ? `running at ${info.url} (pid ${info.pid})` : `stale server.json (pid ${info.pid} is gone; the next server replaces it)` });
   }
   return checks;
+}
+
+/** Checkouts and branches no session of the workspace owns any more (`orchestrate gc` removes them). */
+async function leftoverCheck(workspace: string): Promise<Check | null> {
+  if (!existsSync(workspace)) return null;
+  const { workspaceLeftovers } = await import('../runtime/session-changes.js');
+  const found = await workspaceLeftovers(workspace, [process.cwd()]).catch(() => []);
+  if (found.length === 0) return existsSync(join(workspace, 'checkouts')) ? { name: 'checkouts', level: 'ok', detail: 'every checkout and orch/ branch belongs to a session of this workspace' } : null;
+  const unapplied = found.filter((l) => l.unapplied).length;
+  const list = found.map((l) => `${l.sessionId} (${l.owner === 'gone' ? 'folder gone' : 'discarded'}${l.unapplied ? ', un-applied work' : ''})`).join(', ');
+  return {
+    name: 'checkouts',
+    level: 'warn',
+    detail: `${found.length} leftover(s) of sessions no longer here: ${list}; \`orchestrate gc\` removes them${unapplied ? ` (the ${unapplied} with un-applied work only with --force)` : ''}`,
+  };
 }
 
 function portFree(port: number): Promise<boolean> {

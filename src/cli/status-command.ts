@@ -49,10 +49,21 @@ export function statusCommand(manager: StatusSource | null, workspace: string, s
   }
   const age = formatDuration(Date.now() - Date.parse(view.createdAt));
   out.write(`${s.bold(view.sessionId)}  ${stateColor(view.outcome ?? view.state, s)}  started ${age} ago\n`);
-  out.write(`  task:   ${view.task.split('\n')[0]}\n  target: ${view.targetDir}${view.baseCommit ? s.dim(` @ ${view.baseCommit.slice(0, 12)}`) : ''}\n`);
+  out.write(`  task:   ${view.task.split('\n')[0]}\n  target: ${view.targetDir}\n`);
+  const ws = view.workspace;
+  if (ws.mode === 'checkouts') {
+    out.write(`  base:   ${ws.base.summary} ${s.dim(`(${ws.base.commit.slice(0, 12)})`)}\n`);
+    const result = ws.result;
+    const counted = result.change ? ` ${countsText(result.change, s)}` : '';
+    const what = result.status === 'done' ? `${result.branch}${counted}` : result.status === 'blocked' ? s.red(`${result.branch}: blocked, see below`) : s.dim(`${result.branch} once every worker is done`);
+    out.write(`  result: ${what}${result.excluded.length ? s.dim(` (left out: ${result.excluded.join(', ')})`) : ''}\n`);
+  } else {
+    out.write(`  ${s.yellow('warning:')} ${ws.reason}\n`);
+  }
   for (const w of view.workers) {
     const usage = formatUsage(w.usage);
     out.write(`  ${`${w.kind === 'reviewer' ? '↳ ' : ''}${w.id}`.padEnd(24)} ${`${w.agent}/${w.role}`.padEnd(20)} ${stateColor(w.status, s, 11)} ${progressBar(w.progress, 12)} attempt ${w.attempt}${usage ? ` ${s.dim(usage)}` : ''}\n`);
+    if (w.kind === 'worker' && w.change) out.write(`      ${s.dim(w.change.branch)} ${countsText(w.change, s)}\n`);
     if (w.lastActivity) out.write(s.dim(`      ${w.lastActivity}\n`));
   }
   const usage = formatUsage(view.usage);
@@ -63,4 +74,9 @@ export function statusCommand(manager: StatusSource | null, workspace: string, s
   for (const b of view.blockers.filter((x) => x.open)) {
     out.write(`  ${s.red(b.kind)} ${b.id}${b.workerId ? ` (${b.workerId})` : ''}: ${b.message.split('\n')[0]}\n    → ${b.action}\n`);
   }
+}
+
+/** "3 files +12 -4", the counts colored. */
+function countsText(change: { files: number; additions: number; deletions: number }, s: Style): string {
+  return `${change.files} ${change.files === 1 ? 'file' : 'files'} ${s.green(`+${change.additions}`)} ${s.red(`-${change.deletions}`)}`;
 }

@@ -16,6 +16,7 @@ export function renderSummary(view: SessionView, events: readonly OrchestratorEv
   for (const w of view.workers) {
     const attempts = `${w.attempt} attempt${w.attempt === 1 ? '' : 's'}`;
     lines.push(`  ${`${w.kind === 'reviewer' ? '↳ ' : ''}${w.id}`.padEnd(24)} ${`${w.agent}/${w.role}`.padEnd(20)} ${stateColor(w.status, s, 10)} ${attempts.padEnd(11)} ${s.dim(formatUsage(w.usage))}`);
+    if (w.change && w.change.files > 0) lines.push(s.dim(`      ${w.change.branch}: ${w.change.files} ${w.change.files === 1 ? 'file' : 'files'} +${w.change.additions} -${w.change.deletions}`));
   }
   const recoveries = events.filter((e): e is Extract<OrchestratorEvent, { type: 'recovery' }> => e.type === 'recovery');
   if (recoveries.length) {
@@ -33,10 +34,28 @@ export function renderSummary(view: SessionView, events: readonly OrchestratorEv
     for (const b of open) {
       lines.push(`  ${s.red(b.kind)} ${b.id}${b.workerId ? ` (${b.workerId})` : ''}: ${b.message.split('\n').join('\n    ')}`);
       lines.push(`    ${s.bold('→')} ${b.action}`);
+      if (b.conflict) lines.push(`    ${s.dim(`files: ${b.conflict.files.join(', ')}; resolve them in ${b.conflict.dir}`)}`);
       if (b.open && b.options.length) {
-        lines.push(s.dim(`    answer: orchestrate resolve ${view.sessionId} ${b.id} <${b.options.join('|')}>${b.options.includes('answer') ? ' --text "..."' : ''}${workspaceFlag(sessionDir)}`));
+        lines.push(s.dim(`    answer: orchestrate resolve ${view.sessionId} ${b.id} <${b.options.join('|')}>${b.options.includes('answer') ? ' --text "..."' : ''}${b.options.includes('agent') ? ' [--agent claude|codex|gemini]' : ''}${workspaceFlag(sessionDir)}`));
       }
     }
+  }
+  const ws = view.workspace;
+  if (ws.mode === 'checkouts') {
+    const flag = workspaceFlag(sessionDir);
+    if (ws.result.status === 'done' && ws.result.change) {
+      const c = ws.result.change;
+      lines.push(`${s.bold('Result:')} ${ws.result.branch} ${s.dim(`(${c.files} ${c.files === 1 ? 'file' : 'files'} +${c.additions} -${c.deletions} against the base, ${ws.base.summary})`)}`);
+      if (c.files > 0) {
+        lines.push(`  review: orchestrate diff ${view.sessionId}${flag}`);
+        lines.push(`  apply:  orchestrate apply ${view.sessionId}${flag}   ${s.dim('(as uncommitted changes in your checkout; --merge for commits)')}`);
+        lines.push(s.dim(`  throw away: orchestrate discard ${view.sessionId} --force${flag}`));
+      }
+    } else if (view.outcome) {
+      lines.push(s.dim(`Each worker's branch is kept (orchestrate diff ${view.sessionId} WORKER${flag}; apply one with --worker); orchestrate discard ${view.sessionId} --force${flag} removes them.`));
+    }
+  } else {
+    lines.push(`${s.yellow('warning:')} ${ws.reason}`);
   }
   lines.push(`Session folder: ${sessionDir}`);
   return lines.join('\n');

@@ -16,7 +16,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { git, gitBytes, gitLine, splitZ } from './git.js';
+import { git, gitBytes, gitLine, gitTest, splitZ } from './git.js';
 import { ORCHESTRATOR_IDENTITY, captureWorkingTree, commitTree, findRepo, makeSharedCheckout } from './repo.js';
 import { diffFiles, type DiffFile } from './diff.js';
 import { UsageError } from '../domain/usage-error.js';
@@ -45,7 +45,7 @@ export interface ApplyOutcome {
 export async function applyRange(repoRoot: string, range: ApplyRange, options: { merge: boolean; sessionId: string; message: string }): Promise<ApplyOutcome> {
   const repo = await findRepo(repoRoot);
   if (!repo) throw new UsageError(`${repoRoot} is no longer a git repository`);
-  return options.merge ? mergeBranch(repo.root, range, options.message) : applyChanges(repo, range, options.sessionId);
+  return options.merge ? mergeBranch(repo, range, options.message) : applyChanges(repo, range, options.sessionId);
 }
 
 async function applyChanges(repo: NonNullable<Awaited<ReturnType<typeof findRepo>>>, range: ApplyRange, sessionId: string): Promise<ApplyOutcome> {
@@ -77,38 +77,55 @@ async function applyChanges(repo: NonNullable<Awaited<ReturnType<typeof findRepo
  */
 async function mergeTrees(commonDir: string, ours: string, theirs: string): Promise<{ tree: string; conflicts: string[] }> {
   const scratch = mkdtempSync(join(tmpdir(), 'orchestrate-apply-'));
+  // What the merge writes (its blobs with conflict markers, its tree) goes straight into the user's object store,
+  // where the patch is made.
+  const env = { ...ORCHESTRATOR_IDENTITY, GIT_OBJECT_DIRECTORY: join(commonDir, 'objects') };
   try {
     await makeSharedCheckout(scratch, join(commonDir, 'objects'), ours, 'refs/heads/apply');
-    const merged = await git(scratch, ['merge', '--no-ff', '--no-commit', theirs], { env: ORCHESTRATOR_IDENTITY, ok: [0, 1] });
+    const merged = await git(scratch, ['merge', '--no-ff', '--no-commit', theirs], { env, ok: [0, 1] });
     const conflicts = merged.code === 0 ? [] : splitZ((await git(scratch, ['diff', '--name-only', '-z', '--diff-filter=U'])).stdout);
     if (merged.code !== 0 && conflicts.length === 0) throw new Error(`the change could not be merged into your checkout: ${merged.stderr.trim().split('\n').pop() ?? ''}`);
-    await git(scratch, ['add', '-A']);
-    return { tree: await gitLine(scratch, ['write-tree']), conflicts };
+    await git(scratch, ['add', '-A'], { env });
+    return { tree: await gitLine(scratch, ['write-tree'], { env }), conflicts };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-async function mergeBranch(root: string, range: ApplyRange, message: string): Promise<ApplyOutcome> {
-  const head = (await git(root, ['rev-parse', '--verify', '--quiet', 'HEAD'], { ok: [0, 1] })).stdout.trim();
+/**
+ * The branch merged as commits: a merge commit of HEAD and the branch, its tree the 3-way merge whose base is where
+ * the change started (the session's base, which may hold the user's uncommitted work of then), made in a scratch
+ * repository; then HEAD fast-forwards to it. A conflict changes nothing and is reported.
+ */
+async function mergeBranch(repo: NonNullable<Awaited<ReturnType<typeof findRepo>>>, range: ApplyRange, message: string): Promise<ApplyOutcome> {
+  const root = repo.root;
+  const head = repo.head;
   if (!head) throw new UsageError('apply --merge needs a commit to merge into: this repository has none yet (apply without --merge)');
-  const mergeBase = (await git(root, ['merge-base', head, range.to], { ok: [0, 1] })).stdout.trim();
-  const touched = splitZ((await git(root, ['diff', '--name-only', '-z', '--no-renames', mergeBase || range.from, range.to])).stdout);
+  const touched = splitZ((await git(root, ['diff', '--name-only', '-z', '--no-renames', range.from, range.to])).stdout);
   const dirty = await uncommittedPaths(root);
   const overlap = touched.filter((p) => dirty.has(p));
   if (overlap.length > 0) {
     const list = overlap.slice(0, 5).join(', ') + (overlap.length > 5 ? ` and ${overlap.length - 5} more` : '');
     throw new UsageError(`apply --merge would touch files with uncommitted changes (${list}): commit or stash them first, or apply without --merge`);
   }
-  const before = await gitLine(root, ['rev-parse', 'HEAD']);
-  const merged = await git(root, ['merge', '--no-ff', '--no-edit', '-m', message, range.to], { ok: [0, 1], userHooks: true });
-  const conflicts = merged.code === 0 ? [] : splitZ((await git(root, ['diff', '--name-only', '-z', '--diff-filter=U'])).stdout);
-  if (merged.code !== 0 && conflicts.length === 0) throw new UsageError(`git merge refused: ${(merged.stderr || merged.stdout).trim().split('\n').slice(-2).join(' / ')}`);
-  const files = await diffFiles(root, before, conflicts.length ? range.to : 'HEAD');
-  const summary = conflicts.length
-    ? `merging ${range.branch} conflicts in ${conflicts.join(', ')}: resolve them and commit (or git merge --abort)`
-    : `merged ${range.branch} into ${await currentBranch(root)} (${files.length} ${files.length === 1 ? 'file' : 'files'})`;
-  return { mode: 'merge', files, conflicts, backup: null, summary };
+  if (await gitTest(root, ['merge-base', '--is-ancestor', range.to, head])) {
+    return { mode: 'merge', files: [], conflicts: [], backup: null, summary: `nothing to merge: ${await currentBranch(root)} already holds ${range.branch}` };
+  }
+  // HEAD's tree as a child of where the change started: the merge below then takes that as its base.
+  const ours = await commitTree(repo, `${head}^{tree}`, [range.from], 'orchestrate: HEAD, for the merge');
+  const merged = await mergeTrees(repo.commonDir, ours, range.to);
+  if (merged.conflicts.length > 0) {
+    throw new UsageError(
+      `merging ${range.branch} into ${await currentBranch(root)} conflicts in ${merged.conflicts.join(', ')}; nothing was changed. Apply without --merge to get the change with conflict markers to resolve, or merge by hand (git merge ${range.branch})`,
+    );
+  }
+  const parents = ['-p', head, '-p', range.to];
+  const made = await git(root, ['commit-tree', merged.tree, ...parents, '-m', message], { ok: [0, 128] });
+  const commit = made.code === 0 ? made.stdout.trim() : await gitLine(root, ['commit-tree', merged.tree, ...parents, '-m', message], { env: ORCHESTRATOR_IDENTITY });
+  const moved = await git(root, ['merge', '--ff-only', '-q', commit], { ok: [0, 1, 128], userHooks: true });
+  if (moved.code !== 0) throw new UsageError(`git refused to move ${await currentBranch(root)} to the merge: ${(moved.stderr || moved.stdout).trim().split('\n').slice(-2).join(' / ')}`);
+  const files = await diffFiles(root, head, commit);
+  return { mode: 'merge', files, conflicts: [], backup: null, summary: `merged ${range.branch} into ${await currentBranch(root)} (${files.length} ${files.length === 1 ? 'file' : 'files'})` };
 }
 
 /** Paths with uncommitted changes: modified, staged, or untracked (not ignored). */

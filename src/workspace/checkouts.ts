@@ -228,16 +228,15 @@ export class SessionCheckouts {
     const confine = this.confine?.([dir, this.bundleDir]);
     const run = (args: string[], options: { env?: Record<string, string>; ok?: number[] } = {}) => git(dir, args, { ...options, ...(confine ? { confine } : {}), timeoutMs: 120_000 });
     const merging = (await run(['rev-parse', '-q', '--verify', 'MERGE_HEAD'], { ok: [0, 1] })).code === 0;
-    if (merging) {
-      const unmerged = splitZ((await run(['diff', '--name-only', '-z', '--diff-filter=U'])).stdout);
-      if (unmerged.length > 0) return { unresolved: unmerged };
-    }
+    // Conflicted files the agent edited but did not mark resolved are staged with the rest; what counts is that
+    // no conflict marker is left in them.
+    const conflicted = merging ? [...new Set([...(state?.conflicted ?? []), ...splitZ((await run(['diff', '--name-only', '-z', '--diff-filter=U'])).stdout)])] : [];
     const dirty = (await run(['status', '--porcelain', '-z', '--untracked-files=all'])).stdout !== '';
     let commit: string | null = null;
     if (dirty || merging) {
       await run(['add', '-A']);
-      if (merging && (state?.conflicted.length ?? 0) > 0) {
-        const marked = await run(['grep', '--cached', '-l', '-z', '-E', MARKERS, '--', ...(state?.conflicted ?? [])], { ok: [0, 1] });
+      if (conflicted.length > 0) {
+        const marked = await run(['grep', '--cached', '-l', '-z', '-E', MARKERS, '--', ...conflicted], { ok: [0, 1] });
         if (marked.code === 0) return { unresolved: splitZ(marked.stdout) };
       }
       await run(['commit', '-q', '--no-verify', '--allow-empty', '-m', message], {

@@ -120,6 +120,7 @@ export async function gitBytes(cwd: string, args: readonly string[], options: Gi
     extendEnv: false,
     reject: false,
     encoding: 'buffer',
+    stripFinalNewline: false,
     timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxBuffer: 512 * 1024 * 1024,
     stdin: 'ignore',

@@ -66,7 +66,7 @@ const WORKERS = [
 ];
 
 const VIEW = {
-  sessionId: base.sessionId, createdAt: base.ts, task: 'the task', targetDir: '/tmp/t', baseCommit: null, state: 'completed', outcome: 'completed',
+  sessionId: base.sessionId, createdAt: base.ts, task: 'the task', targetDir: '/tmp/t', baseCommit: null, workspace: { mode: 'in-place', reason: 'not a git repository' }, state: 'completed', outcome: 'completed',
   stopReason: null, workers: WORKERS, blockers: [], rounds: [], usage: {}, limits: {}, lastSeq: 1,
 } as unknown as SessionView;
 

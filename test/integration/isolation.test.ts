@@ -1,0 +1,307 @@
+/**
+ * Every worker on its own branch, with the real CLI, real git and the fake agents: the user's checkout stays
+ * byte-identical, parallel and chained workers, reviewers reading only their target's diff, merge conflicts
+ * resolved by a person and by an agent, then diff, apply (changes and --merge), discard and gc.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SessionSpecInput } from '../../src/domain/spec.js';
+import { cleanupAfterTest, eventsOfType, launches, readEvents, runCli, sandboxWith, sessionIds, type Sandbox } from '../support/orchestrate.js';
+import { gitIn, snapshotCheckout, writeFiles } from '../support/git-repo.js';
+
+afterEach(cleanupAfterTest);
+
+const REVIEWER = 'You are a REVIEWER';
+const approve = { verdict: { verdict: 'approve', summary: 'fine', issues: [] } };
+/** The fake agent of `agent` writes `files` (by its persona; reviewers approve). */
+const writes = (files: Record<string, Record<string, string>>) => ({
+  rules: [
+    { match: { promptIncludes: REVIEWER }, scenario: approve },
+    { match: { promptIncludes: 'You are the MERGER' }, scenario: { writeFiles: [{ path: 'shared.txt', content: 'one\nx and y\nthree\n' }] } },
+  ],
+  ...Object.fromEntries(Object.entries(files).map(([agent, f]) => [agent, { writeFiles: Object.entries(f).map(([path, content]) => ({ path, content })) }])),
+});
+
+function session(spec: SessionSpecInput, config: object) {
+  const made = sandboxWith({ ...spec, sandbox: spec.sandbox ?? 'none' }, config);
+  // The user's checkout as people have it: a staged file, an uncommitted edit, an untracked file, an ignored one.
+  writeFiles(made.sandbox.target, { '.gitignore': '*.log\n', 'shared.txt': 'one\ntwo\nthree\n' });
+  gitIn(made.sandbox.target, 'add', '-A');
+  gitIn(made.sandbox.target, 'commit', '-q', '-m', 'project');
+  writeFiles(made.sandbox.target, { 'README.md': '# target, edited by its user\n', 'notes.txt': 'mine\n', 'build.log': 'ignored\n', 'staged.txt': 'staged\n' });
+  gitIn(made.sandbox.target, 'add', 'staged.txt');
+  return made;
+}
+
+const run = (s: { sandbox: Sandbox; specPath: string; env: Record<string, string> }, extra: string[] = []) =>
+  runCli(['run', '--spec', s.specPath, '-C', s.sandbox.target, '--workspace', s.sandbox.workspace, '--no-server', ...extra], { env: s.env });
+const cli = (s: { sandbox: Sandbox; env: Record<string, string> }, args: string[]) => runCli([...args, '--workspace', s.sandbox.workspace], { env: s.env, cwd: s.sandbox.target });
+const show = (repo: string, rev: string) => execFileSync('git', ['show', rev], { cwd: repo, encoding: 'utf8' });
+
+const PARALLEL: SessionSpecInput = {
+  task: 'two files at once',
+  workers: [
+    { id: 'x', agent: 'claude', role: 'implementer' },
+    { id: 'y', agent: 'codex', role: 'implementer' },
+  ],
+  reviews: [
+    { reviewer: 'gemini', target: 'x', focus: 'implementation' },
+    { reviewer: 'codex', target: 'y', focus: 'implementation' },
+  ],
+};
+
+describe('parallel workers on different files', () => {
+  it('each works on its own branch from the base (HEAD plus the uncommitted work); the user checkout stays byte-identical', async () => {
+    const s = session(PARALLEL, writes({ claude: { 'x.txt': 'from x\n' }, codex: { 'y.txt': 'from y\n' } }));
+    const before = snapshotCheckout(s.sandbox.target);
+    const result = await run(s);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/Base: main @ [0-9a-f]{12} \+ 3 uncommitted files; each worker works on its own branch/);
+    expect(snapshotCheckout(s.sandbox.target)).toEqual(before);
+    const sid = sessionIds(s.sandbox.workspace)[0] as string;
+    const repo = s.sandbox.target;
+    // The base holds the user's uncommitted work; each branch adds only its worker's file; the result both.
+    expect(show(repo, `orch/${sid}/x:README.md`)).toBe('# target, edited by its user\n');
+    expect(show(repo, `orch/${sid}/x:notes.txt`)).toBe('mine\n');
+    expect(show(repo, `orch/${sid}/x:x.txt`)).toBe('from x\n');
+    expect(() => show(repo, `orch/${sid}/x:y.txt`)).toThrow();
+    expect(show(repo, `orch/${sid}/_result:x.txt`)).toBe('from x\n');
+    expect(show(repo, `orch/${sid}/_result:y.txt`)).toBe('from y\n');
+    // Their agents really ran side by side, each in its own checkout.
+    const cwds = launches(s.sandbox).filter((l) => !l.argv.some((a) => a.includes(REVIEWER))).map((l) => l.workdir);
+    expect(new Set(cwds).size).toBe(2);
+    for (const cwd of cwds) expect(cwd).toContain(join(s.sandbox.workspace, 'checkouts', sid));
+    // Each reviewer's prompt holds its target's diff, and only that.
+    const prompts = launches(s.sandbox).filter((l) => l.argv.some((a) => a.includes(REVIEWER))).map((l) => (l.persona === 'gemini' ? l.argv[l.argv.indexOf('-p') + 1] : l.argv.at(-1)) as string);
+    const ofX = prompts.find((p) => p.includes('(x, claude)')) as string;
+    const ofY = prompts.find((p) => p.includes('(y, codex)')) as string;
+    expect(ofX).toContain('+++ b/x.txt');
+    expect(ofX).not.toContain('y.txt');
+    expect(ofX).not.toContain('notes.txt');
+    expect(ofY).toContain('+++ b/y.txt');
+    expect(ofY).not.toContain('x.txt');
+    // What the user's repository shows: this session's branches, no worktree of ours.
+    expect(gitIn(repo, 'worktree', 'list').split('\n')).toHaveLength(1);
+    expect(gitIn(repo, 'branch', '--format=%(refname:short)').split('\n').sort()).toEqual(['main', `orch/${sid}/_result`, `orch/${sid}/x`, `orch/${sid}/y`]);
+    // status names the base, each branch with its counts, and the result.
+    const status = await cli(s, ['status', sid]);
+    expect(status.stdout).toMatch(/base: +main @ [0-9a-f]{12} \+ 3 uncommitted files/);
+    expect(status.stdout).toContain(`orch/${sid}/x 1 file +1 -0`);
+    expect(status.stdout).toContain(`result: orch/${sid}/_result 2 files +2 -0`);
+    expect(result.stdout).toContain(`apply:  orchestrate apply ${sid}`);
+  }, 60_000);
+});
+
+describe('a dependency chain', () => {
+  it('each worker starts from its predecessor\'s head and sees its work; its own change is only its own', async () => {
+    const spec: SessionSpecInput = {
+      task: 'a chain',
+      workers: [
+        { id: 'design', agent: 'gemini', role: 'architect' },
+        { id: 'build', agent: 'claude', role: 'implementer', dependsOn: ['design'] },
+        { id: 'check', agent: 'codex', role: 'verifier', dependsOn: ['build'] },
+      ],
+    };
+    const s = session(spec, writes({ gemini: { 'DESIGN.md': 'the design\n' }, claude: { 'impl.js': 'impl\n' }, codex: { 'CHECKED.md': 'checked\n' } }));
+    const result = await run(s);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const sid = sessionIds(s.sandbox.workspace)[0] as string;
+    const checkout = (w: string) => join(s.sandbox.workspace, 'checkouts', sid, w);
+    // What each one saw: the files of those before it, in its own checkout.
+    expect(readFileSync(join(checkout('build'), 'DESIGN.md'), 'utf8')).toBe('the design\n');
+    expect(readFileSync(join(checkout('check'), 'impl.js'), 'utf8')).toBe('impl\n');
+    const diff = await cli(s, ['diff', sid, 'build', '--stat']);
+    expect(diff.stdout).toContain('impl.js');
+    expect(diff.stdout).not.toContain('DESIGN.md');
+    // A chain fast-forwards: the result is the last worker's head.
+    const repo = s.sandbox.target;
+    expect(gitIn(repo, 'rev-parse', `orch/${sid}/_result`)).toBe(gitIn(repo, 'rev-parse', `orch/${sid}/check`));
+    const integrated = eventsOfType(readEvents(s.sandbox.workspace, sid), 'workspace').find((e) => e.action === 'integrate');
+    expect(integrated?.detail).toContain('check fast-forwarded');
+    // Piped, the diff is a patch git apply takes: on a clean copy of the base it gives the result.
+    const patch = execFileSync(process.execPath, [join(process.cwd(), 'dist', 'cli.js'), 'diff', sid, '--workspace', s.sandbox.workspace], { env: { ...process.env, ...s.env }, cwd: repo });
+    const copy = join(s.sandbox.dir, 'copy');
+    execFileSync('git', ['clone', '-q', repo, copy]);
+    execFileSync('git', ['checkout', '-q', gitIn(repo, 'rev-parse', `refs/orch/${sid}/base`)], { cwd: copy });
+    execFileSync('git', ['apply'], { cwd: copy, input: patch });
+    expect(readFileSync(join(copy, 'CHECKED.md'), 'utf8')).toBe('checked\n');
+    expect(readFileSync(join(copy, 'impl.js'), 'utf8')).toBe('impl\n');
+  }, 60_000);
+});
+
+const SAME_LINES: SessionSpecInput = {
+  task: 'both change the same line',
+  workers: [
+    { id: 'x', agent: 'claude', role: 'implementer' },
+    { id: 'y', agent: 'codex', role: 'implementer' },
+  ],
+  reviews: [{ reviewer: 'gemini', target: 'y', focus: 'implementation' }],
+};
+const SAME_LINES_AGENTS = writes({ claude: { 'shared.txt': 'one\nx\nthree\n' }, codex: { 'shared.txt': 'one\ny\nthree\n' } });
+
+describe('parallel workers on the same lines: a MERGE_CONFLICT', () => {
+  it('names the files and the checkout; a person resolves it there and answers retry; the session completes', async () => {
+    const s = session(SAME_LINES, SAME_LINES_AGENTS);
+    const first = await run(s);
+    expect(first.exitCode).toBe(2);
+    const sid = sessionIds(s.sandbox.workspace)[0] as string;
+    const resultDir = join(s.sandbox.workspace, 'checkouts', sid, '_result');
+    expect(first.stdout).toContain('MERGE_CONFLICT b1');
+    expect(first.stdout).toContain(`files: shared.txt; resolve them in ${resultDir}`);
+    expect(first.stdout).toContain(`orchestrate resolve ${sid} b1 <retry|agent|skip|stop>`);
+    expect(readFileSync(join(resultDir, 'shared.txt'), 'utf8')).toMatch(/^<{7} /m);
+    // Not resolved yet: asked again, the same conflict.
+    writeFileSync(join(resultDir, 'shared.txt'), 'one\nx, then y\nthree\n');
+    gitIn(resultDir, 'add', 'shared.txt');
+    const resumed = await cli(s, ['resolve', sid, 'b1', 'retry', '--no-server']);
+    expect(resumed.exitCode, resumed.stdout + resumed.stderr).toBe(0);
+    expect(show(s.sandbox.target, `orch/${sid}/_result:shared.txt`)).toBe('one\nx, then y\nthree\n');
+  }, 60_000);
+
+  it('an agent of the person\'s choice resolves it as a worker of its own, reviewed like any other', async () => {
+    const s = session(SAME_LINES, SAME_LINES_AGENTS);
+    expect((await run(s)).exitCode).toBe(2);
+    const sid = sessionIds(s.sandbox.workspace)[0] as string;
+    const resumed = await cli(s, ['resolve', sid, 'b1', 'agent', '--agent', 'claude', '--no-server']);
+    expect(resumed.exitCode, resumed.stdout + resumed.stderr).toBe(0);
+    const events = readEvents(s.sandbox.workspace, sid);
+    expect(eventsOfType(events, 'blocker').find((e) => e.resolution)?.resolution).toMatchObject({ choice: 'agent', agent: 'claude', by: 'cli' });
+    // The resolver ran in the conflicted merge, and its work is the merge.
+    const resolver = launches(s.sandbox).find((l) => l.argv.some((a) => a.includes('You are the MERGER')));
+    expect(resolver?.persona).toBe('claude');
+    expect(resolver?.workdir).toContain(join('checkouts', sid, 'y-merge'));
+    expect(eventsOfType(events, 'review').map((e) => [e.reviewer, e.target])).toEqual(expect.arrayContaining([['gemini', 'y-merge']]));
+    const repo = s.sandbox.target;
+    expect(show(repo, `orch/${sid}/_result:shared.txt`)).toBe('one\nx and y\nthree\n');
+    expect(gitIn(repo, 'rev-parse', `orch/${sid}/_result`)).toBe(gitIn(repo, 'rev-parse', `orch/${sid}/y-merge`));
+    expect(gitIn(repo, 'log', '-1', '--format=%p', `orch/${sid}/y-merge`).split(' ')).toHaveLength(2);
+  }, 60_000);
+
+  it('a worker that depends on both meets the conflict at its start: an agent resolves it, then the worker runs on the resolution', async () => {
+    const spec: SessionSpecInput = { ...SAME_LINES, workers: [...SAME_LINES.workers!, { id: 'z', agent: 'gemini', role: 'verifier', dependsOn: ['x', 'y'] }], reviews: [] };
+    const s = session(spec, SAME_LINES_AGENTS);
+    const first = await run(s);
+    expect(first.exitCode).toBe(2);
+    expect(first.stdout).toMatch(/MERGE_CONFLICT b1 \(z\): merging x and y to start z conflicts in shared\.txt/);
+    const sid = sessionIds(s.sandbox.workspace)[0] as string;
+    const resumed = await cli(s, ['resolve', sid, 'b1', 'agent', '--no-server']);
+    expect(resumed.exitCode, resumed.stdout + resumed.stderr).toBe(0);
+    const z = launches(s.sandbox).find((l) => l.persona === 'gemini' && !l.argv.some((a) => a.includes('MERGER')));
+    expect(z?.workdir).toContain(join('checkouts', sid, 'z'));
+    expect(readFileSync(join(s.sandbox.workspace, 'checkouts', sid, 'z', 'shared.txt'), 'utf8')).toBe('one\nx and y\nthree\n');
+  }, 60_000);
+});
+
+describe('apply, discard and gc', () => {
+  const done = async () => {
+    const s = session(PARALLEL, writes({ claude: { 'x.txt': 'from x\n', 'README.md': '# target, edited by its user\nand by x\n' }, codex: { 'y.txt': 'from y\n' } }));
+    const result = await run(s);
+    expect(result.exitCode, result.stderr).toBe(0);
+    return { ...s, sid: sessionIds(s.sandbox.workspace)[0] as string };
+  };
+
+  it('apply lands the result as uncommitted changes on top of the user\'s own work, which is kept', async () => {
+    const s = await done();
+    const repo = s.sandbox.target;
+    const head = gitIn(repo, 'rev-parse', 'HEAD');
+    // The user went on working meanwhile.
+    writeFiles(repo, { 'notes.txt': 'mine, and more\n' });
+    const applied = await cli(s, ['apply', s.sid]);
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/applied orch\/.*_result as uncommitted changes \(3 files, \+3 -0\)/);
+    expect(readFileSync(join(repo, 'x.txt'), 'utf8')).toBe('from x\n');
+    expect(readFileSync(join(repo, 'y.txt'), 'utf8')).toBe('from y\n');
+    expect(readFileSync(join(repo, 'README.md'), 'utf8')).toBe('# target, edited by its user\nand by x\n');
+    expect(readFileSync(join(repo, 'notes.txt'), 'utf8')).toBe('mine, and more\n');
+    expect(readFileSync(join(repo, 'staged.txt'), 'utf8')).toBe('staged\n');
+    // Neither HEAD nor the index moved: the staged file is still the only staged change.
+    expect(gitIn(repo, 'rev-parse', 'HEAD')).toBe(head);
+    expect(gitIn(repo, 'diff', '--cached', '--name-only')).toBe('staged.txt');
+    // What it was before is a commit to go back to; and the apply is in the session's log.
+    expect(show(repo, `refs/orch/${s.sid}/before-apply:notes.txt`)).toBe('mine, and more\n');
+    expect(eventsOfType(readEvents(s.sandbox.workspace, s.sid), 'workspace').find((e) => e.action === 'apply')?.detail).toContain('cli: applied');
+    // Applied: discard needs no --force, and takes the checkouts and every ref of the session.
+    const discarded = await cli(s, ['discard', s.sid]);
+    expect(discarded.exitCode, discarded.stderr).toBe(0);
+    expect(existsSync(join(s.sandbox.workspace, 'checkouts', s.sid))).toBe(false);
+    expect(gitIn(repo, 'for-each-ref', 'refs/orch', 'refs/heads/orch')).toBe('');
+    expect(readFileSync(join(repo, 'x.txt'), 'utf8')).toBe('from x\n');
+  }, 60_000);
+
+  it('apply onto lines the user changed meanwhile marks the conflict in the file and says so (exit 2); nothing is lost', async () => {
+    const s = await done();
+    const repo = s.sandbox.target;
+    writeFiles(repo, { 'README.md': '# target, rewritten by its user\n' });
+    const applied = await cli(s, ['apply', s.sid]);
+    expect(applied.exitCode).toBe(2);
+    expect(applied.stdout).toContain('with conflict markers in README.md');
+    const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+    expect(readme).toContain('# target, rewritten by its user');
+    expect(readme).toContain('and by x');
+    expect(readme).toMatch(/^<{7} /m);
+    expect(readFileSync(join(repo, 'y.txt'), 'utf8')).toBe('from y\n');
+    expect(show(repo, `refs/orch/${s.sid}/before-apply:README.md`)).toBe('# target, rewritten by its user\n');
+  }, 60_000);
+
+  it('apply --merge is refused while it would touch uncommitted changes; on a clean checkout it merges the branch as commits', async () => {
+    const s = await done();
+    const repo = s.sandbox.target;
+    const refused = await cli(s, ['apply', s.sid, '--merge']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    // README.md: the session changed it, and so did the user (uncommitted). Their other work is not in the way.
+    expect(refused.stderr).toMatch(/^error: apply --merge would touch files with uncommitted changes \(README\.md\): commit or stash them first/);
+    // The user commits that file; the merge then brings the session's change of it (relative to the base, which held
+    // the user's edit) and its new files as one merge commit, and leaves the rest of their work uncommitted.
+    gitIn(repo, 'commit', '-q', '-m', 'my readme', 'README.md');
+    const mine = gitIn(repo, 'rev-parse', 'HEAD');
+    const merged = await cli(s, ['apply', s.sid, '--merge']);
+    expect(merged.exitCode, merged.stderr).toBe(0);
+    expect(merged.stdout).toMatch(/^merged orch\/.*\/_result into main \(3 files\)/);
+    expect(gitIn(repo, 'log', '-1', '--format=%s%n%P')).toBe(`Merge orchestrate session ${s.sid}: two files at once\n${mine} ${gitIn(repo, 'rev-parse', `orch/${s.sid}/_result`)}`);
+    expect(readFileSync(join(repo, 'README.md'), 'utf8')).toBe('# target, edited by its user\nand by x\n');
+    expect(readFileSync(join(repo, 'y.txt'), 'utf8')).toBe('from y\n');
+    expect(gitIn(repo, 'status', '--porcelain')).toBe('A  staged.txt\n?? notes.txt');
+  }, 60_000);
+
+  it('discard is refused for work never applied, unless --force; gc collects leftovers, un-applied ones only with --force', async () => {
+    const s = await done();
+    const repo = s.sandbox.target;
+    const refused = await cli(s, ['discard', s.sid]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/^error: the work of session .* was never applied: `orchestrate apply .*` first, or discard it with --force/);
+    expect(existsSync(join(s.sandbox.workspace, 'checkouts', s.sid))).toBe(true);
+    // Its session folder goes away (a person deleted it): the branches are leftovers, kept while un-applied.
+    rmSync(join(s.sandbox.workspace, 'sessions', s.sid), { recursive: true });
+    const doctor = await cli(s, ['doctor']);
+    expect(doctor.stdout).toMatch(new RegExp(`checkouts +1 leftover\\(s\\) of sessions no longer here: ${s.sid} \\(folder gone, un-applied work\\)`));
+    const kept = await cli(s, ['gc']);
+    expect(kept.stdout).toContain(`kept ${s.sid}: its branches hold work that was never applied`);
+    expect(gitIn(repo, 'branch', '--list', 'orch/*')).not.toBe('');
+    const collected = await cli(s, ['gc', '--force']);
+    expect(collected.stdout).toContain(`removed ${s.sid} (its session folder is gone): checkouts, 6 refs in ${repo}`);
+    expect(gitIn(repo, 'for-each-ref', 'refs/orch', 'refs/heads/orch')).toBe('');
+    expect(existsSync(join(s.sandbox.workspace, 'checkouts', s.sid))).toBe(false);
+    expect((await cli(s, ['gc'])).stdout).toContain('nothing to collect');
+  }, 90_000);
+});
+
+describe('where checkouts do not apply', () => {
+  it('outside git, and with --in-place, agents edit the target as before, with one warning line at the start and in status', async () => {
+    const s = session({ ...PARALLEL, reviews: [] }, writes({ claude: { 'x.txt': 'x\n' }, codex: { 'y.txt': 'y\n' } }));
+    const result = await run(s, ['--in-place']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`warning: --in-place: agents edit ${s.sandbox.target} directly, not checkouts of their own`);
+    expect(readFileSync(join(s.sandbox.target, 'x.txt'), 'utf8')).toBe('x\n');
+    expect(gitIn(s.sandbox.target, 'branch', '--list', 'orch/*')).toBe('');
+    const sid = sessionIds(s.sandbox.workspace)[0] as string;
+    expect((await cli(s, ['status', sid])).stdout).toContain('warning: --in-place');
+    const refused = await cli(s, ['apply', sid]);
+    expect(refused.stderr).toMatch(/^error: session .* worked in place .*: it has no branches to apply/);
+    const bad = await run(s, ['--base', 'no-such-ref']);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toMatch(/^error: --base no-such-ref names no commit in /);
+  }, 60_000);
+});

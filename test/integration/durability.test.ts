@@ -11,6 +11,7 @@
  * Also: a lost agent is relaunched with native resume (fresh on resume_not_found); `orchestrate stop`
  * with no orchestrator ends the agents; a paused session stays paused (agents SIGSTOPped) across kill -9.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -132,10 +133,10 @@ const TRIO: SessionSpecInput = {
 /** alpha prints 40 lines in ~2 s; beta fails once (backoff 1-2 s) then succeeds; gamma prints for ~3.5 s; the reviewer ~1.5 s. */
 const TRIO_AGENTS = {
   rules: [{ match: { promptIncludes: 'You are a REVIEWER' }, scenario: { key: 'reviewer', lines: 30, delayMs: 50, verdict: { verdict: 'approve', summary: 'looks right' } } }],
-  claude: { lines: 40, delayMs: 50 },
+  claude: { lines: 40, delayMs: 50, writeFiles: [{ path: 'alpha.txt', content: 'alpha\n' }] },
   codex: { lines: 10, delayMs: 50, fail: 'server_error', failTimes: 1 },
   // gemini streams its answer in `lines` deltas of the final text: a long text makes 70 of them.
-  gemini: { lines: 70, delayMs: 50, finalText: 'The design is in ARCHITECTURE.md. '.repeat(30).trim() },
+  gemini: { lines: 70, delayMs: 50, finalText: 'The design is in ARCHITECTURE.md. '.repeat(30).trim(), writeFiles: [{ path: 'ARCHITECTURE.md', content: 'the design\n' }] },
 };
 
 function startTrio(sandboxMode: 'none' | 'auto' = 'none') {
@@ -157,6 +158,9 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     const kill = killPoint(sandbox, sid);
     const survivors = expectAgentsSurvived(sandbox, sid);
     expect(survivors.map((r) => r.workerId)).toEqual(expect.arrayContaining(['alpha', 'gamma']));
+    // Their checkouts outlive the orchestrator with it.
+    const checkouts = join(sandbox.workspace, 'checkouts', sid);
+    for (const w of ['alpha', 'gamma']) expect(existsSync(join(checkouts, w, '.git'))).toBe(true);
 
     // While nobody watches: alpha finishes (its exit status is left in the exit file), gamma keeps printing.
     const gammaLines = stdoutLineCount(sandbox, sid, 'gamma');
@@ -174,6 +178,12 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     expect(events.filter((e) => e.type === 'agent' && e.workerId === 'gamma' && e.seq > kill.seq).length).toBeGreaterThan(5);
     expect(eventsOfType(events, 'recovery').map((e) => [e.workerId, e.signal.kind, e.action])).toEqual([['beta', 'server_error', 'backoff_and_relaunch']]);
     expect(eventsOfType(events, 'decision').map((e) => e.decision)).toEqual(['CONTINUE']);
+    // Resume reused the checkouts (each made once), and the work done before and after the crash is the result.
+    const made = eventsOfType(events, 'workspace').filter((e) => e.action === 'checkout' && !e.workerId?.startsWith('r1-'));
+    expect(made.map((e) => e.workerId).sort()).toEqual(['alpha', 'beta', 'gamma']);
+    const show = (path: string) => execFileSync('git', ['show', `orch/${sid}/_result:${path}`], { cwd: sandbox.target, encoding: 'utf8' });
+    expect(show('alpha.txt')).toBe('alpha\n');
+    expect(show('ARCHITECTURE.md')).toBe('the design\n');
     return events;
   };
 

@@ -305,3 +305,51 @@ describe('where checkouts do not apply', () => {
     expect(bad.stderr).toMatch(/^error: --base no-such-ref names no commit in /);
   }, 60_000);
 });
+
+describe('checkout setup (spec "workspace")', () => {
+  it('copies and links files from the target (never committed) and runs setup commands, whose output is in the log', async () => {
+    const spec: SessionSpecInput = {
+      task: 'with setup',
+      workers: [{ id: 'w', agent: 'claude', role: 'implementer' }],
+      workspace: {
+        copy: ['.env', 'missing.txt'],
+        symlink: ['deps'],
+        setup: [[process.execPath, '-e', "require('fs').writeFileSync('SETUP_RAN', 'yes'); console.log('installing'); console.log('done installing')"]],
+      },
+    };
+    const s = session(spec, writes({ claude: { 'w.txt': 'w\n' } }));
+    writeFiles(s.sandbox.target, { '.env': 'SECRET=1\n', 'deps/lib.js': 'lib\n' });
+    writeFileSync(join(s.sandbox.target, '.gitignore'), '*.log\n.env\ndeps/\nSETUP_RAN\n');
+    const result = await run(s);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    const sid = sessionIds(s.sandbox.workspace)[0] as string;
+    const checkout = join(s.sandbox.workspace, 'checkouts', sid, 'w');
+    expect(readFileSync(join(checkout, '.env'), 'utf8')).toBe('SECRET=1\n');
+    expect(readFileSync(join(checkout, 'deps', 'lib.js'), 'utf8')).toBe('lib\n');
+    expect(readFileSync(join(checkout, 'SETUP_RAN'), 'utf8')).toBe('yes');
+    // Nothing of it is on the branch: only the agent's own file.
+    expect(gitIn(s.sandbox.target, 'diff', '--name-only', `refs/orch/${sid}/start/w`, `orch/${sid}/w`)).toBe('w.txt');
+    const setup = eventsOfType(readEvents(s.sandbox.workspace, sid), 'workspace').filter((e) => e.action === 'setup');
+    expect(setup.map((e) => e.detail)).toEqual(
+      expect.arrayContaining(['workspace.copy: .env copied from the target (never committed)', expect.stringMatching(/^workspace\.copy: missing\.txt is not in .*; skipped$/), 'workspace.symlink: deps linked from the target (never committed)']),
+    );
+    expect(setup.map((e) => e.output ?? '').join('\n')).toContain('installing\ndone installing');
+    expect(setup.at(-1)).toMatchObject({ exitCode: 0 });
+  }, 60_000);
+
+  it('a failing setup command is a SETUP_FAILED blocker with its last line; retry runs the setup again', async () => {
+    const failsUntilFixed = "if (!require('fs').existsSync('FIXED')) { console.error('npm ERR! missing package.json'); process.exit(3) }";
+    const spec: SessionSpecInput = { task: 'broken setup', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], workspace: { setup: [[process.execPath, '-e', failsUntilFixed]] } };
+    const s = session(spec, writes({ claude: { 'w.txt': 'w\n' } }));
+    const result = await run(s);
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toMatch(/SETUP_FAILED b1 \(w\): the checkout of this worker could not be set up: .* exited 3: npm ERR! missing package\.json/);
+    expect(launches(s.sandbox)).toHaveLength(0);
+    // A person fixes what the setup needs in the checkout, and answers retry: the setup runs again, then the agent.
+    const sid = sessionIds(s.sandbox.workspace)[0] as string;
+    writeFileSync(join(s.sandbox.workspace, 'checkouts', sid, 'w', 'FIXED'), '');
+    const resumed = await cli(s, ['resolve', sid, 'b1', 'retry', '--no-server']);
+    expect(resumed.exitCode, resumed.stdout + resumed.stderr).toBe(0);
+    expect(launches(s.sandbox)).toHaveLength(1);
+  }, 60_000);
+});

@@ -116,6 +116,26 @@ export function createActions(style: Style) {
     else out.write(`${style.dim(`Base: ${isolation.base.summary}; each worker works on its own branch (orch/<session>/<worker>); your checkout is not touched until you apply.`)}\n`);
   }
 
+  /** Where a new session's agents work, from its session.json. */
+  function isolationOf(runtime: { store: { meta: { isolation?: Isolation } } }): Isolation | undefined {
+    return runtime.store.meta.isolation;
+  }
+
+  /** After the demo: the project copy is untouched; the result, its diff --stat, and the command that applies it. */
+  async function demoOutcome(manager: SessionManager, sessionId: string, projectDir: string, self: string): Promise<string> {
+    const view = manager.view(sessionId);
+    const ws = view.workspace;
+    if (ws.mode !== 'checkouts' || ws.result.status !== 'done' || !ws.result.head) return `Project after the run: ${projectDir} (try: cd ${projectDir} && git diff && npm test)\n`;
+    const { diffStatText } = await import('../workspace/diff.js');
+    const stat = await diffStatText(projectDir, ws.base.commit, ws.result.head, 72);
+    return [
+      `The project copy in ${projectDir} is untouched: each agent worked on its own branch, and the result is ${style.bold(ws.result.branch)}:`,
+      stat.trimEnd().split('\n').map((l) => `  ${l}`).join('\n'),
+      `Apply it to the copy and run its tests: ${style.bold(`cd ${projectDir} && ${self} apply ${sessionId} && npm test`)}`,
+      '',
+    ].join('\n');
+  }
+
   async function run(task: string | undefined, opts: ServerFlags & { dir: string; spec?: string; agents?: string; workspace?: string; base?: string; inPlace?: boolean }) {
     const { buildSpec, resolveTargetDir } = await import('./session-options.js');
     const { followSession } = await following();
@@ -156,8 +176,10 @@ export function createActions(style: Style) {
     const self = selfCommand();
     try {
       const runtime = await manager.create(demoSpec(), setup.projectDir);
+      const isolation = isolationOf(runtime);
+      if (isolation) announceIsolation(isolation, info);
       process.exitCode = await followSession(runtime, followOptions(opts, server?.hint));
-      info.write(`Project after the run: ${setup.projectDir} (try: cd ${setup.projectDir} && git diff && npm test)\n`);
+      info.write(await demoOutcome(manager, runtime.sessionId, setup.projectDir, self));
       if (server && !opts.json && process.stdout.isTTY && process.stdin.isTTY) {
         // Whoever opened the dashboard link is still looking at it: keep it up until they are done.
         info.write(`${style.bold('The dashboard stays up')} at ${server.url} to look around; press Ctrl-C to quit.\n`);

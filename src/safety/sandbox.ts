@@ -40,7 +40,7 @@ export async function resolveSandbox(mode: SandboxMode, options: { pathVar?: str
 /** resolveSandbox with the probe already done (the session manager decides synchronously). */
 export function decideSandbox(mode: SandboxMode, probe: BwrapProbe | null): SandboxDecision {
   if (mode === 'none') return { mode: 'none', reason: '"sandbox": "none": agents run unconfined, with the rights of this user', fellBack: false, probe };
-  if (probe?.available) return { mode: 'bwrap', reason: `agents run in bubblewrap (${probe.version ?? probe.path}): read-only filesystem except the target, their config dirs and a private /tmp`, fellBack: false, probe };
+  if (probe?.available) return { mode: 'bwrap', reason: `agents run in bubblewrap (${probe.version ?? probe.path}): read-only filesystem except each agent's own checkout (or the target, in place), their config dirs and a private /tmp`, fellBack: false, probe };
   const why = probe?.reason ?? 'bubblewrap was not probed';
   if (mode === 'bwrap') {
     throw new UsageError(`the spec asks for "sandbox": "bwrap", but ${why}. Install bubblewrap (apt-get install bubblewrap) and allow user namespaces, or use "sandbox": "auto" (falls back to none) or "none".`);

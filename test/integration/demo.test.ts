@@ -33,6 +33,15 @@ describe('orchestrate demo', () => {
     const finals = new Map(eventsOfType(events, 'state').filter((e) => e.machine === 'worker').map((e) => [e.id, e.to]));
     for (const worker of ['architect', 'implementer', 'verifier']) expect(finals.get(worker), worker).toBe('completed');
     expect(eventsOfType(events, 'decision').map((d) => d.decision)).toEqual(['CONTINUE', 'LOG_WARNING']);
+    // The three workers on their branches, the result's diff --stat, the command that applies it; the copy untouched.
+    const sid = eventsOfType(events, 'state')[0]?.sessionId as string;
+    for (const worker of ['architect', 'implementer', 'verifier']) expect(result.stdout).toMatch(new RegExp(`orch/${sid}/${worker}: \\d+ files? \\+\\d+ -\\d+`));
+    expect(result.stdout).toContain(`the result is orch/${sid}/_result:`);
+    expect(result.stdout).toMatch(/^ {3}src\/text\.js +\| +\d+ \++$/m);
+    expect(result.stdout).toMatch(/^ {3}4 files changed, \d+ insertions\(\+\), \d+ deletions?\(-\)$/m);
+    const project = /^The project copy in (\S+) is untouched/m.exec(result.stdout)?.[1] as string;
+    expect(result.stdout).toMatch(new RegExp(`^Apply it to the copy and run its tests: cd ${project} && (npx )?orchestrate apply ${sid} && npm test$`, 'm'));
+    expect(spawnSync('git', ['status', '--porcelain'], { cwd: project, encoding: 'utf8' }).stdout).toBe('');
     rmSync(join(folder as string, '..', '..', '..', '..'), { recursive: true, force: true });
   }, 120_000);
 });

@@ -421,7 +421,8 @@ export class SessionCheckouts {
 
   private async finishPrepare(name: string, state: CheckoutState, setup: ((cwd: string) => Promise<void>) | undefined, startAt?: string): Promise<PrepareOutcome> {
     const start = startAt ?? (await gitLine(this.dir(name), ['rev-parse', 'HEAD']));
-    await this.publish(name, startAt);
+    // A start the user's repository has (the base, a dependency's head) is pointed at; a merge made here is fetched.
+    await this.publish(name, (await this.known(start)) ? start : undefined);
     await withRepoLock(this.repo.root, () => git(this.repo.root, ['update-ref', this.startRef(name), start]));
     const prepared: CheckoutState = { ...state, start, ...(startAt === undefined ? { merging: null, conflicted: [] } : {}) };
     this.writeState(name, prepared);
@@ -432,6 +433,11 @@ export class SessionCheckouts {
   private async runSetup(name: string, state: CheckoutState, setup: ((cwd: string) => Promise<void>) | undefined): Promise<void> {
     await setup?.(this.cwd(name));
     this.writeState(name, { ...state, setupDone: true });
+  }
+
+  /** Whether the user's repository has this commit. */
+  private async known(commit: string): Promise<boolean> {
+    return (await git(this.repo.root, ['cat-file', '-e', `${commit}^{commit}`], { ok: [0, 1, 128] })).code === 0;
   }
 
   /** Point the branch of `name` at the checkout's HEAD (or at `commit`), fetched from a checkout no agent wrote. */
@@ -450,7 +456,7 @@ export class SessionCheckouts {
   private async bringBack(name: string, run: (args: string[], options?: { ok?: number[] }) => Promise<{ code: number; stdout: string }>): Promise<void> {
     const head = (await run(['rev-parse', '--verify', 'HEAD^{commit}'])).stdout.trim();
     if (!/^[0-9a-f]{40,64}$/.test(head)) throw new Error(`the checkout of ${name} has no HEAD commit`);
-    const known = (await git(this.repo.root, ['cat-file', '-e', `${head}^{commit}`], { ok: [0, 1, 128] })).code === 0;
+    const known = await this.known(head);
     await withRepoLock(this.repo.root, async () => {
       if (known) {
         await git(this.repo.root, ['update-ref', this.branchRef(name), head]);

@@ -146,7 +146,7 @@ export function createActions(style: Style) {
     const manager = await managerFor(resolveWorkspace(opts.workspace, targetDir), opts);
     // Refused before a dashboard is announced for a session that will not exist: missing agents, a bad --base.
     manager.preflight(spec, targetDir);
-    const isolation = await planIsolation(targetDir, { ...(opts.base !== undefined ? { base: opts.base } : {}), ...(opts.inPlace ? { inPlace: true } : {}) });
+    const isolation = await planIsolation(targetDir, { ...(opts.base !== undefined ? { base: opts.base } : {}), ...(opts.inPlace ? { inPlace: true } : {}) }, manager.workspace);
     const server = await startCliServer(manager, opts, style);
     try {
       const runtime = await manager.create(spec, targetDir, { isolation });

@@ -25,6 +25,8 @@ export const IsolationSchema = z.discriminatedUnion('mode', [
     /** The top of the user's working tree, its common git dir, and the target's place inside it. */
     repo: z.object({ root: z.string(), commonDir: z.string(), prefix: z.string() }),
     base: BaseSchema,
+    /** Where the checkouts of its sessions are: `<checkoutsDir>/<sid>/<worker>` (see checkoutsDirFor). */
+    checkoutsDir: z.string().optional(),
   }),
   z.object({
     mode: z.literal('in-place'),
@@ -40,9 +42,22 @@ export interface IsolationRequest {
   base?: string;
 }
 
-/** Worker checkouts and branches of a session live under `<workspace>/checkouts/<sid>`. */
-export function checkoutsRoot(workspace: string, sessionId: string): string {
-  return `${workspace.replace(/\/+$/, '')}/checkouts/${sessionId}`;
+/**
+ * Where the worker checkouts of sessions go: `<workspace>/checkouts`, unless the workspace lies inside the user's
+ * working tree (the default `.orchestrator/`): copies of the project there would be found by the user's own tools
+ * (a test runner or linter crawling the tree would run or lint them twice), so they go to
+ * `<git dir>/orchestrate/checkouts`, where no tool looks.
+ */
+export function checkoutsDirFor(workspace: string, repo: { root: string; commonDir: string }): string {
+  const ws = workspace.replace(/\/+$/, '');
+  const root = repo.root.replace(/\/+$/, '');
+  const inside = ws === root || ws.startsWith(`${root}/`);
+  return inside ? `${repo.commonDir.replace(/\/+$/, '')}/orchestrate/checkouts` : `${ws}/checkouts`;
+}
+
+/** The folder of one session's checkouts. */
+export function sessionCheckoutsDir(workspace: string, sessionId: string, isolation: Extract<Isolation, { mode: 'checkouts' }>): string {
+  return `${isolation.checkoutsDir ?? `${workspace.replace(/\/+$/, '')}/checkouts`}/${sessionId}`;
 }
 
 /** A branch's change counted: start..head (a worker's own change, or the session's result against the base). */

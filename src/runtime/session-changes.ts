@@ -4,7 +4,7 @@
  * that worked in place (outside git, `--in-place`) has no branches: these say so.
  */
 import { existsSync } from 'node:fs';
-import { checkoutsRoot, type Isolation } from '../domain/isolation.js';
+import { sessionCheckoutsDir, type Isolation } from '../domain/isolation.js';
 import type { NewEvent } from '../domain/events.js';
 import { UsageError } from '../domain/usage-error.js';
 import { applyRange, type ApplyOutcome } from '../workspace/apply.js';
@@ -47,7 +47,7 @@ function checkoutsOf(manager: SessionManager, sessionId: string, verb: string): 
     const why = isolation?.mode === 'in-place' ? isolation.reason : 'it is from before worker checkouts';
     throw new UsageError(`session ${sessionId} worked in place (${why}): it has no branches to ${verb}; its changes are in ${meta.targetDir} already`);
   }
-  return { checkouts: new SessionCheckouts(sessionId, isolation.repo, isolation.base.commit, checkoutsRoot(manager.workspace, sessionId)), isolation, view };
+  return { checkouts: new SessionCheckouts(sessionId, isolation.repo, isolation.base.commit, sessionCheckoutsDir(manager.workspace, sessionId, isolation)), isolation, view };
 }
 
 /** Workers with a branch, in dependency order. */
@@ -205,7 +205,12 @@ export async function workspaceLeftovers(workspace: string, extraRepos: readonly
       // an unreadable session folder is not ours to judge here
     }
   }
-  return findLeftovers(workspace, [...repos], (sid) => ownerOf(workspace, sid));
+  return findLeftovers(
+    workspace,
+    [...repos],
+    (sid) => ownerOf(workspace, sid),
+    (other, sid) => ownerOf(other, sid) === 'session',
+  );
 }
 
 /** `orchestrate gc`: remove leftovers; un-applied work only with `force`. What was removed, and what was kept. */

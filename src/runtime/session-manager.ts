@@ -83,7 +83,7 @@ export class SessionManager {
   async create(spec: SessionSpec, targetDir: string, request: IsolationRequest & { isolation?: Isolation } = {}): Promise<SessionRuntime> {
     const dir = resolve(targetDir);
     this.preflight(spec, dir);
-    const isolation = request.isolation ?? (await planIsolation(dir, request));
+    const isolation = request.isolation ?? (await planIsolation(dir, request, this.workspace));
     const safety = this.options.safetyFor?.(spec, dir, { workspace: this.workspace, isolation });
     const runtime = await SessionRuntime.create(spec, dir, this.runtimeOptions(safety), isolation);
     this.adopt(runtime);

@@ -14,7 +14,7 @@ import { sessionMachine, type IntegrateInput, type IntegrationEvent, type Sessio
 import { workerMachine, type WorkerStatusEvent } from '../machines/worker.machine.js';
 import { reviewMachine } from '../machines/review.machine.js';
 import { SessionLockedError, SessionStore } from '../store/session-store.js';
-import { checkoutsRoot, type Isolation } from '../domain/isolation.js';
+import { sessionCheckoutsDir, type Isolation } from '../domain/isolation.js';
 import { gitHead } from './git.js';
 import { SessionCheckouts } from '../workspace/checkouts.js';
 import { createCheckoutHost, targetDiff } from './checkout-host.js';
@@ -126,7 +126,7 @@ export class SessionRuntime {
     const runtime = new SessionRuntime(store, options, null);
     runtime.recordStateChange('session', store.sessionId, 'created', 'create');
     if (runtime.checkouts && isolation.mode === 'checkouts') {
-      await runtime.checkouts.recordBase();
+      await runtime.checkouts.recordBase(options.workspace);
       runtime.record([
         {
           type: 'workspace',
@@ -342,7 +342,7 @@ export class SessionRuntime {
 
 function sessionCheckouts(sessionId: string, options: RuntimeOptions, isolation: Extract<Isolation, { mode: 'checkouts' }>): SessionCheckouts {
   const confine = options.confine;
-  return new SessionCheckouts(sessionId, isolation.repo, isolation.base.commit, checkoutsRoot(options.workspace, sessionId), confine ? (writable) => (command) => confine(command, { writable, network: false }) : undefined);
+  return new SessionCheckouts(sessionId, isolation.repo, isolation.base.commit, sessionCheckoutsDir(options.workspace, sessionId, isolation), confine ? (writable) => (command) => confine(command, { writable, network: false }) : undefined);
 }
 
 /** The `integrate` actor: the workers' branches into the result, reported back as an INTEGRATION.* event. */

@@ -8,7 +8,7 @@ import { totalUsage, workerStatusOf, type WorkerContext, type WorkerStatus } fro
 import type { Limits } from '../domain/spec.js';
 import { addUsage } from '../domain/output-facts.js';
 import type { SessionMeta } from '../store/session-store.js';
-import { checkoutsRoot, type ChangeStat } from '../domain/isolation.js';
+import { sessionCheckoutsDir, type ChangeStat } from '../domain/isolation.js';
 
 export interface WorkerView {
   id: string;
@@ -139,7 +139,7 @@ function workspaceView(meta: SessionMeta, context: SessionContext | undefined, w
   return {
     mode: 'checkouts',
     base: { commit: isolation.base.commit, summary: isolation.base.summary },
-    checkouts: workspace ? checkoutsRoot(workspace, meta.sessionId) : '',
+    checkouts: sessionCheckoutsDir(workspace, meta.sessionId, isolation),
     result: {
       branch: `orch/${meta.sessionId}/_result`,
       status: integration?.status ?? 'pending',

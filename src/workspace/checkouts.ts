@@ -132,9 +132,18 @@ export class SessionCheckouts {
     return join(this.repo.commonDir, 'objects');
   }
 
-  /** Record the base in the user's repository (a ref under refs/orch/, so their gc keeps it). */
-  async recordBase(): Promise<void> {
+  /**
+   * Record the base in the user's repository (a ref under refs/orch/, so their gc keeps it), and which workspace
+   * the session belongs to (`<git dir>/orchestrate/sessions/<sid>.json`): `gc` in another workspace of the same
+   * repository leaves it alone.
+   */
+  async recordBase(workspace?: string): Promise<void> {
     await withRepoLock(this.repo.root, () => git(this.repo.root, ['update-ref', this.baseRef, this.base]));
+    if (workspace) {
+      const registry = sessionRegistryPath(this.repo.commonDir, this.sessionId);
+      mkdirSync(join(registry, '..'), { recursive: true });
+      writeFileSync(registry, `${JSON.stringify({ workspace, checkouts: this.root })}\n`);
+    }
   }
 
   async head(name: string): Promise<string | null> {
@@ -320,6 +329,7 @@ export class SessionCheckouts {
     const refs = await removeSessionRefs(this.repo.root, this.sessionId);
     const had = existsSync(this.root);
     rmSync(this.root, { recursive: true, force: true });
+    rmSync(sessionRegistryPath(this.repo.commonDir, this.sessionId), { force: true });
     return { refs, checkouts: had };
   }
 
@@ -473,6 +483,11 @@ export class SessionCheckouts {
       }
     });
   }
+}
+
+/** Where a repository records which workspace a session of it belongs to. */
+export function sessionRegistryPath(commonDir: string, sessionId: string): string {
+  return join(commonDir, 'orchestrate', 'sessions', `${sessionId}.json`);
 }
 
 /** Every ref a session owns in a repository. */

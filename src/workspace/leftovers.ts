@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { git, resolveCommit } from './git.js';
 import { findRepo } from './repo.js';
-import { removeSessionRefs } from './checkouts.js';
+import { removeSessionRefs, sessionRegistryPath } from './checkouts.js';
 
 const SESSION_ID = /^orch_\d{8}_\d{6}_[a-z0-9]{4}$/;
 
@@ -26,31 +26,36 @@ export interface Leftover {
 }
 
 /**
- * Every session with checkouts or refs: in the workspace's checkouts folder, and in the given repositories (and
- * those the checkouts read from). `ownerOf` says whether a session folder still owns them.
+ * Every session with checkouts or refs: in the workspace's checkouts folder, in the given repositories (and those
+ * the checkouts read from) and their git dirs' checkouts folders. `ownerOf` says whether a session folder of this
+ * workspace still owns them; a session a repository records as another workspace's is judged by that workspace.
  */
-export async function findLeftovers(workspace: string, repos: readonly string[], ownerOf: (sessionId: string) => Owner): Promise<Leftover[]> {
-  const root = join(resolve(workspace), 'checkouts');
+export async function findLeftovers(workspace: string, repos: readonly string[], ownerOf: (sessionId: string) => Owner, ownerElsewhere: (workspace: string, sessionId: string) => boolean): Promise<Leftover[]> {
+  const ws = resolve(workspace);
   const found = new Map<string, { checkouts: string | null; repo: string | null; refs: string[] }>();
   const entry = (sid: string) => {
     let e = found.get(sid);
     if (!e) found.set(sid, (e = { checkouts: null, repo: null, refs: [] }));
     return e;
   };
-  const repoRoots = new Set<string>();
-  for (const r of repos) {
-    const repo = await findRepo(r).catch(() => null);
-    if (repo) repoRoots.add(repo.root);
-  }
-  if (existsSync(root)) {
+  const repoRoots = new Map<string, string>();
+  const addRepo = async (dir: string) => {
+    const repo = await findRepo(dir).catch(() => null);
+    if (repo) repoRoots.set(repo.root, repo.commonDir);
+  };
+  for (const r of repos) await addRepo(r);
+  const scanCheckouts = async (root: string) => {
+    if (!existsSync(root)) return;
     for (const sid of readdirSync(root).filter((d) => SESSION_ID.test(d))) {
       const e = entry(sid);
       e.checkouts = join(root, sid);
       const repo = repoOfCheckouts(e.checkouts);
-      if (repo) repoRoots.add(repo);
+      if (repo && !repoRoots.has(repo)) await addRepo(repo);
     }
-  }
-  for (const repo of repoRoots) {
+  };
+  await scanCheckouts(join(ws, 'checkouts'));
+  for (const commonDir of [...repoRoots.values()]) await scanCheckouts(join(commonDir, 'orchestrate', 'checkouts'));
+  for (const repo of repoRoots.keys()) {
     const out = await git(repo, ['for-each-ref', '--format=%(refname)', 'refs/heads/orch/', 'refs/orch/']).catch(() => ({ stdout: '' }));
     for (const ref of out.stdout.split('\n').filter(Boolean)) {
       const sid = /^refs\/(?:heads\/)?orch\/([^/]+)\//.exec(ref)?.[1];
@@ -62,17 +67,32 @@ export async function findLeftovers(workspace: string, repos: readonly string[],
   }
   const leftovers: Leftover[] = [];
   for (const [sessionId, e] of [...found.entries()].sort()) {
-    const owner = ownerOf(sessionId);
+    const registered = e.repo ? registeredWorkspace(repoRoots.get(e.repo) as string, sessionId) : null;
+    if (registered && registered !== ws && ownerElsewhere(registered, sessionId)) continue;
+    const owner = registered && registered !== ws ? 'gone' : ownerOf(sessionId);
     if (owner === 'session') continue;
     leftovers.push({ sessionId, owner, ...e, unapplied: await holdsUnappliedWork(e.repo, sessionId, e.refs) });
   }
   return leftovers;
 }
 
-/** Remove a leftover: its checkouts and its refs. */
+/** Remove a leftover: its checkouts, its refs and the repository's record of it. */
 export async function removeLeftover(leftover: Leftover): Promise<void> {
-  if (leftover.repo) await removeSessionRefs(leftover.repo, leftover.sessionId);
+  if (leftover.repo) {
+    await removeSessionRefs(leftover.repo, leftover.sessionId);
+    const repo = await findRepo(leftover.repo).catch(() => null);
+    if (repo) rmSync(sessionRegistryPath(repo.commonDir, leftover.sessionId), { force: true });
+  }
   if (leftover.checkouts) rmSync(leftover.checkouts, { recursive: true, force: true });
+}
+
+/** The workspace a repository records a session as belonging to (recordBase), if it does. */
+function registeredWorkspace(commonDir: string, sessionId: string): string | null {
+  try {
+    return (JSON.parse(readFileSync(sessionRegistryPath(commonDir, sessionId), 'utf8')) as { workspace?: string }).workspace ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** A session's branches hold commits beyond its base, and no apply of it is recorded (refs/orch/<sid>/applied). */

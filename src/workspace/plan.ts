@@ -3,11 +3,12 @@
  * plus the uncommitted changes, or `--base REF`) and its workers get checkouts; outside git, or with
  * `--in-place`, they edit the target directory itself, and one warning line says so.
  */
-import type { Isolation, IsolationRequest } from '../domain/isolation.js';
+import { resolve } from 'node:path';
+import { checkoutsDirFor, type Isolation, type IsolationRequest } from '../domain/isolation.js';
 import { UsageError } from '../domain/usage-error.js';
 import { BaseError, captureBase, findRepo } from './repo.js';
 
-export async function planIsolation(targetDir: string, request: IsolationRequest = {}): Promise<Isolation> {
+export async function planIsolation(targetDir: string, request: IsolationRequest = {}, workspace?: string): Promise<Isolation> {
   if (request.inPlace && request.base !== undefined) throw new UsageError('--base and --in-place do not go together: a session in place edits the checkout as it is');
   const repo = await findRepo(targetDir);
   if (request.inPlace) {
@@ -19,7 +20,8 @@ export async function planIsolation(targetDir: string, request: IsolationRequest
   }
   try {
     const base = await captureBase(repo, { ref: request.base });
-    return { mode: 'checkouts', repo: { root: repo.root, commonDir: repo.commonDir, prefix: repo.prefix }, base };
+    const where = { root: repo.root, commonDir: repo.commonDir };
+    return { mode: 'checkouts', repo: { ...where, prefix: repo.prefix }, base, ...(workspace ? { checkoutsDir: checkoutsDirFor(resolve(workspace), where) } : {}) };
   } catch (error) {
     if (error instanceof BaseError) throw new UsageError(error.message);
     throw error;

@@ -353,3 +353,28 @@ describe('checkout setup (spec "workspace")', () => {
     expect(launches(s.sandbox)).toHaveLength(1);
   }, 60_000);
 });
+
+describe('the default workspace, inside the user checkout', () => {
+  it('keeps the checkouts in the git dir, where no tool of the user crawls; gc of another workspace leaves them alone', async () => {
+    const s = session({ ...PARALLEL, reviews: [] }, writes({ claude: { 'x.txt': 'x\n' }, codex: { 'y.txt': 'y\n' } }));
+    const result = await runCli(['run', '--spec', s.specPath, '-C', s.sandbox.target, '--no-server'], { env: s.env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const workspace = join(s.sandbox.target, '.orchestrator');
+    const sid = sessionIds(workspace)[0] as string;
+    const checkouts = join(s.sandbox.target, '.git', 'orchestrate', 'checkouts', sid);
+    expect(existsSync(join(checkouts, 'x', 'x.txt'))).toBe(true);
+    expect(existsSync(join(workspace, 'checkouts'))).toBe(false);
+    // What the user's tools see of the checkout: the session folder (ignored by its own .gitignore), no copy of the project.
+    expect(gitIn(s.sandbox.target, 'status', '--porcelain', '--ignored', '--untracked-files=all').split('\n').filter((l) => l.includes('x.txt'))).toEqual([]);
+    // Another workspace on the same repository does not judge this session: its folder is not there, yet it is alive.
+    const other = await runCli(['gc', '--force', '--workspace', s.sandbox.workspace, '-C', s.sandbox.target], { env: s.env });
+    expect(other.stdout).toContain('nothing to collect');
+    expect(existsSync(checkouts)).toBe(true);
+    // Its own workspace, once its folder is gone, collects it.
+    rmSync(join(workspace, 'sessions', sid), { recursive: true });
+    const own = await runCli(['gc', '--force', '--workspace', workspace, '-C', s.sandbox.target], { env: s.env });
+    expect(own.stdout).toContain(`removed ${sid} (its session folder is gone)`);
+    expect(existsSync(checkouts)).toBe(false);
+    expect(existsSync(join(s.sandbox.target, '.git', 'orchestrate', 'sessions', `${sid}.json`))).toBe(false);
+  }, 60_000);
+});

@@ -2,11 +2,13 @@
  * One session's checkouts: every worker works in a checkout of its own on its own branch, reviewers read a
  * checkout of their target's branch, and the session's result is integrated in a checkout of its own.
  *
- *   <workspace>/checkouts/<sid>/<worker>/     a worker's checkout, on branch orch/<sid>/<worker>
- *   <workspace>/checkouts/<sid>/<reviewer>/   a reviewer's, detached at its target's head (read-only in the sandbox)
- *   <workspace>/checkouts/<sid>/_result/      the integration of every worker's branch (orch/<sid>/_result)
- *   <workspace>/checkouts/<sid>/.state/       the orchestrator's bookkeeping of each checkout (no agent sees it)
- *   <workspace>/checkouts/<sid>/.bundles/     a worker's new commits on their way into the user's repository
+ *   <checkouts>/<sid>/<worker>/     a worker's checkout, on branch orch/<sid>/<worker>
+ *   <checkouts>/<sid>/<reviewer>/   a reviewer's, detached at its target's head (read-only in the sandbox)
+ *   <checkouts>/<sid>/_result/      the integration of every worker's branch (orch/<sid>/_result)
+ *   <checkouts>/<sid>/.state/       the orchestrator's bookkeeping of each checkout (no agent can write it)
+ *   <checkouts>/<sid>/.bundles/     a worker's new commits on their way into the user's repository
+ *
+ * (`<checkouts>` is `<workspace>/checkouts`, or the repository's `.git/orchestrate/checkouts`: domain/isolation.ts.)
  *
  * A checkout is a repository of its own (`git init` plus an alternates file naming the user's object store), not
  * a `git worktree` of the user's repository: a worktree shares the user's refs, so an agent able to commit could

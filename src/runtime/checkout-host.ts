@@ -12,7 +12,6 @@ import type { FailureSignal, NewEvent } from '../domain/events.js';
 import type { WorkspaceSettings } from '../domain/spec.js';
 import { SessionCheckouts, type PrepareOutcome } from '../workspace/checkouts.js';
 import type { ChangeStat } from '../domain/isolation.js';
-import { git } from '../workspace/git.js';
 
 /** Runs a setup command (argv) in a checkout, confined like the agent when there is a sandbox. */
 export type CommandWrapper = (command: { file: string; args: string[]; cwd: string }, access: { writable: readonly string[] }) => { file: string; args: string[] };
@@ -222,10 +221,12 @@ export function describeChange(change: Pick<ChangeStat, 'files' | 'additions' | 
   return `${change.files} ${change.files === 1 ? 'file' : 'files'}, +${change.additions} -${change.deletions}`;
 }
 
-/** The unified diff a reviewer reads: its target's own change, start..head of its branch. */
+/**
+ * The unified diff a reviewer reads: its target's own change, from where it started to what its checkout holds
+ * (start..head of its branch once it ended; its work in progress during a review while it runs).
+ */
 export async function targetDiff(checkouts: SessionCheckouts, target: string): Promise<{ diff: string; against: string }> {
-  const [start, head] = await Promise.all([checkouts.start(target), checkouts.head(target)]);
+  const start = await checkouts.start(target);
   const against = `where ${target} started, commit ${(start ?? checkouts.base).slice(0, 12)} (its branch is ${checkouts.branch(target)})`;
-  if (!start || !head) return { diff: '', against };
-  return { diff: (await git(checkouts.repo.root, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', start, head])).stdout, against };
+  return { diff: start ? await checkouts.workingDiff(target) : '', against };
 }

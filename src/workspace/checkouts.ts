@@ -260,6 +260,23 @@ export class SessionCheckouts {
     return { commit, change: await this.changeOf(name) };
   }
 
+  /**
+   * A worker's change as its checkout holds it now: its start against the working tree, new files included (a
+   * review while the worker runs sees its work in progress; once it ended this is start..head). Runs confined.
+   */
+  async workingDiff(name: string, maxUntracked = 50): Promise<string> {
+    const dir = this.dir(name);
+    const start = await this.start(name);
+    if (!start || !existsSync(join(dir, '.git'))) return '';
+    const confine = this.confine?.([dir]);
+    const run = (args: string[], ok = [0]) => git(dir, args, { ...(confine ? { confine } : {}), ok, timeoutMs: 120_000 });
+    const parts = [(await run(['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', start])).stdout];
+    const untracked = splitZ((await run(['ls-files', '--others', '--exclude-standard', '-z'])).stdout).slice(0, maxUntracked);
+    // `git diff --no-index` exits 1 when the files differ, which they always do here.
+    for (const file of untracked) parts.push((await run(['diff', '--no-color', '--no-index', '--', '/dev/null', file], [0, 1])).stdout);
+    return parts.filter((p) => p.trim() !== '').join('\n');
+  }
+
   /** A worker's change: start..head of its branch in the user's repository. */
   async changeOf(name: string): Promise<ChangeStat> {
     const [start, head] = await Promise.all([name === RESULT ? this.base : this.start(name), this.head(name)]);

@@ -97,6 +97,20 @@ describe('worker checkouts', () => {
     expect((await checkouts.filesOf('w1')).map((f) => `${f.status} ${f.path} +${f.additions} -${f.deletions}`)).toEqual(['modified a.txt +1 -1', 'added b.txt +1 -0', 'added c.txt +1 -0']);
   });
 
+  it("the working diff is a worker's change as its checkout holds it now: during its run too, new files included", async () => {
+    const { checkouts } = await session();
+    const ready = await checkouts.prepareWorker('w', []);
+    expect(await checkouts.workingDiff('w')).toBe('');
+    writeFiles(ready.cwd, { 'a.txt': 'one\nTWO\nthree\n', 'new.txt': 'new\n' });
+    const during = await checkouts.workingDiff('w');
+    expect(during).toContain('-two\n+TWO');
+    expect(during).toContain('+++ b/new.txt');
+    await checkouts.commitWork('w', 'w', AUTHOR);
+    const after = await checkouts.workingDiff('w');
+    expect(after).toContain('-two\n+TWO');
+    expect(after).toContain('+++ b/new.txt');
+  });
+
   it('a chain: the next worker starts from its dependency\'s head and its change is only its own', async () => {
     const { checkouts } = await session();
     const a = await checkouts.prepareWorker('a', []);

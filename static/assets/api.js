@@ -2,7 +2,7 @@
 // token, and the live event stream (EventSource with ?token=, reconnecting with backoff from the last seq).
 
 const TOKEN_KEY = 'orchestrator.token';
-export const EVENT_TYPES = ['agent', 'state', 'recovery', 'blocker', 'review', 'decision', 'safety'];
+export const EVENT_TYPES = ['agent', 'state', 'recovery', 'blocker', 'review', 'decision', 'safety', 'workspace'];
 
 export class ApiError extends Error {
   constructor(status, message, details) {
@@ -79,12 +79,24 @@ function unauthorized(message) {
 
 /** fetch a JSON API route; throws ApiError with the server's `error` message on a non-2xx answer. */
 export async function api(path, { method = 'GET', body, signal } = {}) {
+  const { response, text } = await request(path, { method, body, signal, accept: 'application/json' });
+  return payloadOf(response, text);
+}
+
+/** fetch a route that answers text (the unified diff); errors are JSON and thrown as ApiError like api()'s. */
+export async function apiText(path, { signal } = {}) {
+  const { response, text } = await request(path, { method: 'GET', signal, accept: 'text/x-diff, application/json' });
+  if (response.ok) return text;
+  return payloadOf(response, text);
+}
+
+async function request(path, { method, body, signal, accept }) {
   const token = currentToken();
   if (!token) {
     unauthorized(null);
     throw new ApiError(401, 'no token');
   }
-  const headers = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
+  const headers = { Authorization: `Bearer ${token}`, Accept: accept };
   const init = { method, headers, signal, cache: 'no-store' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -94,10 +106,14 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
   try {
     response = await fetch(`/api/v1${path}`, init);
   } catch (error) {
+    if (error?.name === 'AbortError') throw error;
     throw new ApiError(0, `the server cannot be reached (${error?.message ?? error})`);
   }
+  return { response, text: await response.text() };
+}
+
+function payloadOf(response, text) {
   let payload = null;
-  const text = await response.text();
   if (text) {
     try {
       payload = JSON.parse(text);

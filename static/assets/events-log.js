@@ -6,7 +6,7 @@ import { clockTime, describeEvent, eventSubject, h, setText } from './util.js';
 
 export const MAX_ROWS = 2000;
 const AGENT_KINDS = ['message', 'reasoning', 'tool_call', 'tool_result', 'command', 'file_change', 'plan', 'usage', 'error', 'result', 'init', 'unknown', 'malformed'];
-const TYPES = ['state', 'recovery', 'blocker', 'review', 'decision', 'safety'];
+const TYPES = ['state', 'recovery', 'blocker', 'review', 'decision', 'safety', 'workspace'];
 
 export class EventLog {
   constructor(root) {
@@ -115,7 +115,8 @@ export class EventLog {
   }
 
   row(e, subject) {
-    const badge = e.type === 'agent' ? e.kind : e.type;
+    // Agent events and workspace events say what happened in their badge (kind, action); the rest their type.
+    const badge = e.type === 'agent' ? e.kind : e.type === 'workspace' ? e.action : e.type;
     const text = describeEvent(e);
     const tone = badgeTone(e);
     const row = h(
@@ -124,7 +125,7 @@ export class EventLog {
         class: `ev ev-${e.type}`,
         'data-seq': e.seq,
         'data-type': e.type,
-        'data-kind': e.type === 'agent' ? e.kind : '',
+        'data-kind': e.type === 'agent' ? e.kind : e.type === 'workspace' ? e.action : '',
         'data-worker': subject,
         'data-search': `${subject} ${badge} ${text}`.toLowerCase(),
         ...(e.type === 'agent' && e.kind === 'message' && e.delta ? { 'data-delta': e.workerId } : {}),
@@ -136,7 +137,7 @@ export class EventLog {
           'summary',
           {},
           h('time', { class: 'clock', datetime: e.ts, title: new Date(e.ts).toLocaleString() }, clockTime(e.ts)),
-          h('span', { class: `badge tone-${tone}`, title: e.type === 'agent' ? `agent ${e.kind} (${e.agent})` : e.type }, badge),
+          h('span', { class: `badge tone-${tone}`, title: e.type === 'agent' ? `agent ${e.kind} (${e.agent})` : e.type === 'workspace' ? `workspace ${e.action}` : e.type }, badge),
           h('span', { class: 'who', title: subject }, subject),
           h('span', { class: 'text' }, text),
         ),
@@ -250,6 +251,13 @@ function badgeTone(e) {
     case 'safety':
       // Which sandbox runs is information; a fallback or a rule that only logged is a warning; a refusal, pause or stop is bad.
       return e.action === 'log' ? (e.rule === 'sandbox' ? 'idle' : 'warn') : e.action === 'warn' ? 'warn' : 'bad';
+    case 'workspace':
+      // A conflict or a failed setup command needs a person; a result integrated or applied is good news.
+      if (e.action === 'conflict') return 'bad';
+      if (e.action === 'setup') return e.exitCode === undefined || e.exitCode === 0 ? 'idle' : 'bad';
+      if (e.action === 'integrate' || e.action === 'apply') return 'ok';
+      if (e.action === 'commit') return 'run';
+      return e.action === 'discard' ? 'warn' : 'idle';
     default:
       return 'idle';
   }

@@ -15,6 +15,9 @@ export class SessionState {
     this.reviews = [];
     this.decisions = [];
     this.recoveries = [];
+    /** The last `workspace` apply and discard events: what the Changes view offers depends on them. */
+    this.applied = null;
+    this.discarded = null;
     /** Events received (seq order), for the log and for re-folding after a resync. */
     this.events = [];
     /** The highest seq received from the stream. */
@@ -80,6 +83,9 @@ export class SessionState {
     if (this.view && e.seq > this.view.lastSeq) this.fold(e);
     else if (e.type === 'review' || e.type === 'decision' || e.type === 'recovery') this.addHistory(e);
     if (e.type === 'agent') this.lastEventOf.set(e.workerId, e);
+    // Replayed or live alike: an apply or discard long before the view still counts.
+    if (e.type === 'workspace' && e.action === 'apply') this.applied = e;
+    if (e.type === 'workspace' && e.action === 'discard') this.discarded = e;
     for (const listener of this.eventListeners) listener(e);
     this.changed();
     return true;
@@ -147,6 +153,9 @@ export class SessionState {
             id: e.blockerId,
             kind: e.kind,
             ...(e.workerId ? { workerId: e.workerId } : {}),
+            ...(e.roundId ? { roundId: e.roundId } : {}),
+            ...(e.targets ? { targets: e.targets } : {}),
+            ...(e.conflict ? { conflict: e.conflict } : {}),
             message: e.message,
             action: e.action,
             options: e.options,
@@ -171,6 +180,16 @@ export class SessionState {
           if (w) w.lastFailure = e.signal;
         }
         break;
+      case 'workspace': {
+        // GET /state brings the rest; these make a card's +/- and the result move with the event itself.
+        if (e.action === 'commit' && e.workerId && e.change) {
+          const w = this.worker(e.workerId);
+          if (w) w.change = { branch: e.branch ?? w.change?.branch ?? '', start: w.change?.start ?? null, head: e.commit ?? w.change?.head ?? null, ...e.change };
+        } else if (e.action === 'integrate' && view.workspace?.mode === 'checkouts') {
+          view.workspace = { ...view.workspace, result: { ...view.workspace.result, status: 'done', head: e.commit ?? view.workspace.result.head, change: e.change ?? view.workspace.result.change } };
+        }
+        break;
+      }
       default:
         break;
     }
@@ -206,5 +225,6 @@ function placeholderWorker(id) {
     reason: null,
     fixes: {},
     filesChanged: [],
+    change: null,
   };
 }

@@ -31,6 +31,10 @@ const ICONS = {
   skip: [['path', { d: 'M2.5 2.5v11l7-5.5zM11 2.5h2.5v11H11z' }]],
   send: [['path', { d: 'M1.5 2.2 14.5 8l-13 5.8 1.8-5zM3.3 7.1l5.3.9-5.3.9z' }]],
   arrow: [['path', { d: 'M2 7.1h8.6L7.2 3.7l1.3-1.3L14.1 8l-5.6 5.6-1.3-1.3 3.4-3.4H2z' }]],
+  apply: [['path', { d: 'M7.1 1.5h1.8v7.3l2.6-2.6 1.3 1.3L8 12.3 3.2 7.5l1.3-1.3 2.6 2.6zM2 12.7h12v1.8H2z' }]],
+  trash: [['path', { d: 'M5.6 1.5h4.8l.6 1.3H14v1.7H2V2.8h3zM3.2 5.4h9.6l-.8 8.3a1 1 0 0 1-1 .8H5a1 1 0 0 1-1-.8zm3 1.6v5.8h1.3V7zm2.3 0v5.8h1.3V7z' }]],
+  branch: [['path', { d: 'M4.5 1.8a1.9 1.9 0 0 1 .9 3.6v2.1c.6-.4 1.4-.6 2.3-.6h1c1.1 0 1.9-.7 2-1.7a1.9 1.9 0 1 1 1.8.1C12.3 7.1 10.9 8.6 8.7 8.6h-1c-1.2 0-2.1.7-2.3 1.8v.3a1.9 1.9 0 1 1-1.8 0V5.4a1.9 1.9 0 0 1 .9-3.6z' }]],
+  agent: [['path', { d: 'M8 1.5a2.6 2.6 0 1 1 0 5.2 2.6 2.6 0 0 1 0-5.2zM3 13.2c0-2.7 2.2-4.6 5-4.6s5 1.9 5 4.6v1.3H3z' }]],
 };
 
 /** A 16x16 icon (inline SVG, currentColor), hidden from screen readers: the button text says it. */
@@ -191,7 +195,7 @@ export function percent(p) {
 export function stateTone(state) {
   const s = String(state ?? '');
   if (s.startsWith('completed') || s === 'done' || s === 'approve' || s === 'CONTINUE') return 'ok';
-  if (s.startsWith('running') || s === 'initializing' || s === 'collecting' || s === 'requesting' || s === 'deciding') return 'run';
+  if (s.startsWith('running') || s.startsWith('integrating') || s === 'initializing' || s === 'collecting' || s === 'requesting' || s === 'deciding') return 'run';
   if (['blocked', 'failed', 'stopped', 'stopping', 'waiting', 'escalated', 'blocker', 'STOP_AND_ESCALATE'].some((x) => s.startsWith(x))) return 'bad';
   if (['recovering', 'paused', 'reviewing', 'concern', 'PAUSE_AND_CLARIFY', 'LOG_WARNING'].some((x) => s.startsWith(x))) return 'warn';
   return 'idle';
@@ -280,9 +284,37 @@ export function describeEvent(e) {
     case 'safety':
       if (e.rule === 'sandbox') return `sandbox ${String(e.subject).replace(' -> ', ' → ')}: ${e.detail}`;
       return `${e.rule} ${e.action}: ${e.subject} — ${e.detail}`;
+    case 'workspace':
+      return describeWorkspace(e);
     default:
       return '';
   }
+}
+
+/**
+ * One line for a `workspace` event (checkouts, commits, integration, apply, discard). Its `detail` is already a
+ * sentence; what it leaves out is added: the files of a conflict, a setup command's exit code and last output line.
+ */
+export function describeWorkspace(e) {
+  const parts = [e.detail];
+  if (e.action === 'conflict' && e.files?.length && !e.files.every((f) => e.detail.includes(f))) parts.push(`(${e.files.join(', ')})`);
+  if (e.action === 'setup' && e.output) {
+    const last = e.output.trim().split('\n').filter(Boolean).pop();
+    if (last) parts.push(`— ${last.length > 120 ? `${last.slice(0, 119)}…` : last}`);
+  }
+  return parts.join(' ');
+}
+
+/** "+12 −3 · 2 files" for a change ({files, additions, deletions}); '' without one. */
+export function changeText(change) {
+  if (!change) return '';
+  return `+${change.additions} −${change.deletions} · ${change.files} ${change.files === 1 ? 'file' : 'files'}`;
+}
+
+/** A session branch as a person reads it: orch/<sid>/implementer → implementer (the sid is on the page already). */
+export function branchTail(branch) {
+  const m = /^orch\/[^/]+\/(.+)$/.exec(branch ?? '');
+  return m ? m[1] : branch ?? '';
 }
 
 /** Who an event is about: a worker id, the session, a round. */

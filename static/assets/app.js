@@ -206,8 +206,8 @@ function openSession(sid) {
     review: () => command('review'),
     stop: (reason) => command('stop', reason ? { reason } : {}),
   };
-  const answer = async (id, choice, text) => {
-    await post(`${path}/blockers/${encodeURIComponent(id)}`, text !== undefined && text !== '' ? { choice, text, by: 'dashboard' } : { choice, by: 'dashboard' });
+  const answer = async (id, choice, { text, agent } = {}) => {
+    await post(`${path}/blockers/${encodeURIComponent(id)}`, { choice, ...(text !== undefined && text !== '' ? { text } : {}), ...(agent ? { agent } : {}), by: 'dashboard' });
     resync();
   };
 

@@ -1,21 +1,25 @@
 // Blockers: what a person must answer. Each open blocker shows its kind, message, what to do, a button per
-// option and, for `answer`, a text box. Answered blockers are listed below, folded.
+// option and, for `answer`, a text box; for `agent` (a merge conflict), which agent resolves it. A conflict
+// shows its files and the checkout where a person can resolve it. Answered blockers are listed below, folded.
 
 import { h, icon, pill, reconcile, setText } from './util.js';
 
-const LABELS = { retry: 'Retry', skip: 'Skip', stop: 'Stop', answer: 'Send answer' };
-const ICONS = { retry: 'retry', skip: 'skip', stop: 'stop', answer: 'send' };
+const LABELS = { retry: 'Retry', skip: 'Skip', stop: 'Stop', answer: 'Send answer', agent: 'Let an agent resolve it' };
+const ICONS = { retry: 'retry', skip: 'skip', stop: 'stop', answer: 'send', agent: 'agent' };
 const HINTS = {
-  retry: 'run the worker again',
+  retry: 'run the worker again (after you resolved what blocked it)',
   skip: 'go on without this worker',
   stop: 'stop the whole session',
   answer: 'send the text to the agent',
+  agent: 'a new worker of the chosen agent resolves the conflict, and is reviewed like any worker',
 };
+/** The agents that can be asked to resolve a conflict. */
+const AGENTS = ['claude', 'codex', 'gemini'];
 
 /**
  * @param openContainer where the open blockers go
  * @param doneContainer where the answered ones go
- * @param answer async (blockerId, choice, text) => void; throws ApiError
+ * @param answer async (blockerId, choice, {text, agent}) => void; throws ApiError
  */
 export function renderBlockers(openContainer, doneContainer, state, answer) {
   const blockers = state.view?.blockers ?? [];
@@ -34,9 +38,14 @@ export function renderBlockers(openContainer, doneContainer, state, answer) {
         h('strong', {}, ` ${b.id}`),
         b.workerId ? h('span', { class: 'muted' }, ` · ${b.workerId}`) : null,
         h('span', { class: 'muted', 'data-field': 'resolution' }),
+        b.conflict ? h('span', { class: 'muted' }, ` · ${b.conflict.files.length} conflicting ${b.conflict.files.length === 1 ? 'file' : 'files'}`) : null,
         h('details', { class: 'small' }, h('summary', {}, 'message'), h('pre', { class: 'message' }, b.message)),
       ),
-    (el, b) => setText(el.querySelector('[data-field="resolution"]'), ` · answered ${b.resolution?.choice ?? ''}${b.resolution?.by ? ` by ${b.resolution.by}` : ''}${b.resolution?.text ? `: “${b.resolution.text}”` : ''}`),
+    (el, b) =>
+      setText(
+        el.querySelector('[data-field="resolution"]'),
+        ` · answered ${b.resolution?.choice ?? ''}${b.resolution?.agent ? ` (${b.resolution.agent})` : ''}${b.resolution?.by ? ` by ${b.resolution.by}` : ''}${b.resolution?.text ? `: “${b.resolution.text}”` : ''}`,
+      ),
   );
   return { open: open.length, done: done.length };
 }
@@ -47,8 +56,17 @@ function createBlocker(b, state, answer) {
   const textarea = b.options.includes('answer')
     ? h('textarea', { id: textId, name: 'text', rows: '4', placeholder: 'Guidance for the agent…', required: true })
     : null;
-  const buttons = b.options.map((choice) =>
-    h(
+  const worker = b.workerId ? state.worker(b.workerId) : (b.targets ?? []).map((id) => state.worker(id)).find(Boolean) ?? null;
+  const agentId = `blocker-${b.id}-agent`;
+  const agentSelect = b.options.includes('agent')
+    ? h(
+        'select',
+        { id: agentId, name: 'agent', 'data-field': 'agent' },
+        AGENTS.map((agent) => h('option', { value: agent, selected: agent === worker?.agent }, agent === worker?.agent ? `${agent} (its own)` : agent)),
+      )
+    : null;
+  const buttons = b.options.map((choice) => {
+    const button = h(
       'button',
       {
         type: 'submit',
@@ -60,8 +78,10 @@ function createBlocker(b, state, answer) {
       },
       icon(ICONS[choice]),
       LABELS[choice] ?? choice,
-    ),
-  );
+    );
+    // The agent picker sits with its button: one choice, two controls.
+    return choice === 'agent' ? h('span', { class: 'choice-group' }, button, h('label', { for: agentId, class: 'visually-hidden' }, 'Agent that resolves the conflict'), agentSelect) : button;
+  });
   const form = h(
     'form',
     { class: 'blocker-form', 'data-blocker-form': b.id },
@@ -83,7 +103,7 @@ function createBlocker(b, state, answer) {
     for (const button of form.querySelectorAll('button')) button.disabled = true;
     form.classList.add('pending');
     try {
-      await answer(b.id, choice, choice === 'answer' || text ? text : undefined);
+      await answer(b.id, choice, { text: choice === 'answer' || text ? text : undefined, agent: choice === 'agent' ? agentSelect?.value : undefined });
       // The blocker closes when its event arrives; until then it stays, dimmed.
       setText(errorEl, '');
     } catch (error) {
@@ -92,7 +112,6 @@ function createBlocker(b, state, answer) {
       form.classList.remove('pending');
     }
   });
-  const worker = b.workerId ? state.worker(b.workerId) : null;
   return h(
     'article',
     { class: 'blocker', 'data-blocker': b.id, 'aria-labelledby': `blocker-${b.id}-title` },
@@ -104,15 +123,48 @@ function createBlocker(b, state, answer) {
       worker ? h('span', { class: `agent agent-${worker.agent}` }, worker.agent) : null,
     ),
     h('pre', { class: 'message' }, b.message),
+    b.conflict ? conflictBox(b.conflict) : null,
     h('p', { class: 'action' }, h('strong', {}, 'What to do: '), b.action),
     form,
+  );
+}
+
+/** A merge conflict: the files, what was being merged, and the checkout where a person resolves it. */
+function conflictBox(conflict) {
+  const dir = h('code', { class: 'conflict-dir', 'data-field': 'conflict-dir' }, conflict.dir);
+  const copied = h('span', { class: 'muted small', role: 'status' });
+  const copy = h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn small ghost',
+      onclick: async () => {
+        try {
+          await navigator.clipboard.writeText(conflict.dir);
+          setText(copied, 'copied');
+        } catch {
+          // No clipboard (an insecure origin, a refusal): select the path for a manual copy.
+          getSelection()?.selectAllChildren(dir);
+          setText(copied, 'selected: copy it with Ctrl+C');
+        }
+      },
+    },
+    'Copy path',
+  );
+  const sources = conflict.sources.map((s) => (s === '_result' ? 'the result' : s));
+  return h(
+    'div',
+    { class: 'conflict', 'data-field': 'conflict' },
+    h('p', {}, h('strong', {}, `${conflict.files.length} conflicting ${conflict.files.length === 1 ? 'file' : 'files'}`), sources.length ? h('span', { class: 'muted' }, ` merging ${sources.join(' + ')}`) : null),
+    h('ul', { class: 'conflict-files', 'data-field': 'conflict-files' }, conflict.files.map((f) => h('li', {}, h('code', {}, f)))),
+    h('p', { class: 'conflict-where' }, 'Resolve them in ', dir, ' ', copy, ' ', copied),
   );
 }
 
 function updateBlocker(el, state) {
   const form = el.querySelector('form');
   if (!form || form.classList.contains('pending')) return;
-  for (const button of form.querySelectorAll('button')) button.disabled = !state.live;
+  for (const control of form.querySelectorAll('button, select')) control.disabled = !state.live;
   el.classList.toggle('not-live', !state.live);
 }
 

@@ -4,12 +4,16 @@
  */
 import { z } from 'zod';
 import { AgentNameSchema } from './events.js';
+import { ROLE_INSTRUCTIONS } from './prompts.js';
+
+/** Roles with instructions of their own (src/domain/prompts.ts); a worker in any other role needs its `prompt`. */
+export const BUILT_IN_ROLES: readonly string[] = Object.keys(ROLE_INSTRUCTIONS);
 
 const WorkerIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'worker ids are letters, digits, "_" and "-" (they name files)');
 
-export const WorkerSpecSchema = z.object({
+export const WorkerSpecSchema = z.strictObject({
   id: WorkerIdSchema,
   agent: AgentNameSchema,
   role: z.string().min(1).max(64),
@@ -22,7 +26,7 @@ export const WorkerSpecSchema = z.object({
 });
 export type WorkerSpec = z.infer<typeof WorkerSpecSchema>;
 
-export const ReviewPairSchema = z.object({
+export const ReviewPairSchema = z.strictObject({
   /** The agent that reviews (a fresh process of that agent CLI). */
   reviewer: AgentNameSchema,
   /** The worker whose work is reviewed. */
@@ -34,10 +38,10 @@ export type ReviewPair = z.infer<typeof ReviewPairSchema>;
 export const ReviewTriggerSchema = z.union([
   z.literal('on-complete'),
   z.literal('manual'),
-  z.object({ everyPlanItems: z.number().int().positive() }),
+  z.strictObject({ everyPlanItems: z.number().int().positive() }),
 ]);
 
-export const ReviewSettingsSchema = z.object({
+export const ReviewSettingsSchema = z.strictObject({
   trigger: ReviewTriggerSchema.default('on-complete'),
   /** Review rounds per session at most, so review loops cannot run forever. */
   maxRounds: z.number().int().nonnegative().default(3),
@@ -48,12 +52,12 @@ export const ReviewSettingsSchema = z.object({
 });
 export type ReviewSettings = z.infer<typeof ReviewSettingsSchema>;
 
-export const BudgetSchema = z.object({
+export const BudgetSchema = z.strictObject({
   maxCostUsd: z.number().positive().optional(),
   maxTokens: z.number().int().positive().optional(),
 });
 
-export const LimitsSchema = z.object({
+export const LimitsSchema = z.strictObject({
   /** Restart intensity (Erlang/OTP): more than maxRestarts within restartWindowSec -> the worker fails. */
   maxRestarts: z.number().int().nonnegative().default(3),
   restartWindowSec: z.number().positive().default(60),
@@ -100,7 +104,7 @@ export type SafetyRuleId = (typeof SAFETY_RULE_IDS)[number];
 export const SafetyActionSchema = z.enum(['log', 'pause', 'stop']);
 export type SafetyAction = z.infer<typeof SafetyActionSchema>;
 
-export const SafetySettingsSchema = z.object({
+export const SafetySettingsSchema = z.strictObject({
   /** Action per rule; rules not named keep their default (destructive commands and outside writes pause, the rest log). */
   rules: z.partialRecord(z.enum(SAFETY_RULE_IDS), SafetyActionSchema).default({}),
   /** Directories agents may write besides the target and their includeDirs (absolute, or ~/...). */
@@ -117,7 +121,7 @@ const InsidePathSchema = z
   .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.startsWith('.git/') && p !== '.git', 'a path inside the target directory: relative, without ".." and not in .git');
 
 /** How each worker's checkout is set up before its agent first runs (src/workspace). */
-export const WorkspaceSettingsSchema = z.object({
+export const WorkspaceSettingsSchema = z.strictObject({
   /** Files or folders copied from the target into each checkout (`.env`): never committed. */
   copy: z.array(InsidePathSchema).default([]),
   /** Folders linked from the target into each checkout (`node_modules`): never committed. */
@@ -130,7 +134,7 @@ export const WorkspaceSettingsSchema = z.object({
 export type WorkspaceSettings = z.infer<typeof WorkspaceSettingsSchema>;
 
 export const SessionSpecSchema = z
-  .object({
+  .strictObject({
     task: z.string().min(1, 'the task must say what to do').max(100_000),
     workers: z.array(WorkerSpecSchema).min(1, 'a session needs at least one worker'),
     reviews: z.array(ReviewPairSchema).default([]),
@@ -151,6 +155,15 @@ export const SessionSpecSchema = z
         if (!ids.has(dep)) {
           ctx.addIssue({ code: 'custom', path: ['workers', i, 'dependsOn'], message: `"${w.id}" depends on unknown worker "${dep}"` });
         }
+      }
+    }
+    for (const [i, w] of spec.workers.entries()) {
+      if (!w.prompt && !BUILT_IN_ROLES.includes(w.role)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['workers', i, 'role'],
+          message: `the role "${w.role}" of worker "${w.id}" has no built-in instructions (the built-in roles are ${BUILT_IN_ROLES.filter((r) => r !== 'reviewer').join(', ')}): give the worker a "prompt" that says what it does`,
+        });
       }
     }
     const cycle = findDependencyCycle(spec.workers);
@@ -219,4 +232,60 @@ export function restrictToAgents(spec: SessionSpec, agents: readonly string[]): 
     workers: workers.map((w) => ({ ...w, dependsOn: w.dependsOn.filter((d) => ids.has(d)) })),
     reviews: spec.reviews.filter((r) => keep.has(r.reviewer) && ids.has(r.target)),
   };
+}
+
+/**
+ * The keys a spec object takes at `path` (['workers', 0] -> a worker's keys), walking the schema itself, so the
+ * list cannot drift from it.
+ */
+export function specKeysAt(path: readonly PropertyKey[]): string[] {
+  let schema: z.ZodType = SessionSpecSchema;
+  const unwrap = (s: z.ZodType): z.ZodType => {
+    for (;;) {
+      const def = (s as unknown as { def: { type: string; innerType?: z.ZodType; in?: z.ZodType; options?: z.ZodType[] } }).def;
+      if ((def.type === 'default' || def.type === 'optional' || def.type === 'nullable' || def.type === 'prefault') && def.innerType) s = def.innerType;
+      else if (def.type === 'pipe' && def.in) s = def.in;
+      else if (def.type === 'union' && def.options) s = def.options.find((o) => (o as unknown as { def: { type: string } }).def.type === 'object') ?? s;
+      else return s;
+      if ((s as unknown as { def: { type: string } }).def.type === 'object') return s;
+    }
+  };
+  for (const step of path) {
+    schema = unwrap(schema);
+    const def = (schema as unknown as { def: { type: string; element?: z.ZodType } }).def;
+    if (def.type === 'array' && def.element) schema = def.element;
+    else if (def.type === 'object') schema = (schema as unknown as { shape: Record<string, z.ZodType> }).shape[String(step)] ?? schema;
+    else return [];
+  }
+  schema = unwrap(schema);
+  return (schema as unknown as { def: { type: string } }).def.type === 'object' ? Object.keys((schema as unknown as { shape: object }).shape) : [];
+}
+
+/** `unknown key "reviewz" (did you mean "reviews"?)`: what an unrecognized spec key is told as. */
+export function describeUnknownKey(key: string, path: readonly PropertyKey[]): string {
+  const where = path.length ? ` in ${path.join('.')}` : '';
+  const known = specKeysAt(path);
+  const nearest = closest(key, known);
+  return `unknown key "${key}"${where}${nearest ? ` (did you mean "${nearest}"?)` : known.length ? ` (known: ${known.join(', ')})` : ''}`;
+}
+
+/** The candidate nearest to `word` by edit distance, when it is near enough to be a typo of it. */
+export function closest(word: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best !== null && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }

@@ -217,6 +217,19 @@ describe('file errors are usage errors naming the path', { timeout: 60_000 }, ()
   it('run --spec with a folder', async () => {
     expectUsageError(await runCli(['run', '-C', done.target, '--spec', done.dir, '--workspace', done.workspace, '--no-server'], { env }), `spec file ${done.dir}: is a folder`);
   });
+
+  it('run --spec with a key that is not one: one error line naming it and the key meant; nothing created', async () => {
+    const specPath = join(done.dir, 'typo.json');
+    for (const [spec, said] of [
+      [{ ...TWO_WORKERS, reviewz: [] }, 'unknown key "reviewz" (did you mean "reviews"?)'],
+      [{ ...TWO_WORKERS, workers: [{ id: 'w', agent: 'claude', role: 'implementer', extra: true }] }, 'unknown key "extra" in workers.0 (known: id, agent, role, prompt, dependsOn, model, includeDirs)'],
+    ] as const) {
+      writeFileSync(specPath, JSON.stringify(spec));
+      const before = sessionIds(done.workspace).length;
+      expectUsageError(await runCli(['run', '-C', done.target, '--spec', specPath, '--workspace', done.workspace, '--no-server'], { env }), `error: spec file ${specPath}: ${said}\n`);
+      expect(sessionIds(done.workspace)).toHaveLength(before);
+    }
+  });
 });
 
 // --- C. a worker that does not exist -------------------------------------------------------------------

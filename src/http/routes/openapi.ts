@@ -140,6 +140,15 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/inspect/{sid}', summary: 'The statechart inspector page of a session', params: sid, ok: { status: 200, description: 'HTML', media: 'html' }, errors: [400, 403, 404], security: 'none' },
   {
     method: 'get',
+    path: '/vendor/{name}',
+    summary: "Files of installed packages the pages use (diff2html and highlight.js's themes): a fixed list, nothing from a CDN",
+    params: { name: z.string().describe('one of the vendor files the dashboard loads') },
+    ok: { status: 200, description: 'the file', media: 'file' },
+    errors: [403, 404],
+    security: 'none',
+  },
+  {
+    method: 'get',
     path: '/assets/{path}',
     summary: 'Static files of the pages',
     params: { path: z.string().describe('a file under static/assets') },

@@ -59,6 +59,8 @@ describe('POST /api/v1/orchestrate', () => {
     ['a missing targetDir', { task: 'x', targetDir: '/definitely/not/here' }, /not an existing directory/],
     ['a targetDir that is a file', { task: 'x', targetDir: '/etc/hostname' }, /not an existing directory/],
     ['a task of the wrong type', { task: 42, targetDir: '/tmp' }, /invalid body/],
+    ['a spec with a typo in a key', { spec: { ...oneWorker(), reviewz: [] }, targetDir: '/tmp' }, /^invalid body: spec: unknown key "reviewz" \(did you mean "reviews"\?\)$/],
+    ['a custom role without a prompt', { spec: { task: 'x', workers: [{ id: 'docs', agent: 'claude', role: 'writer' }] }, targetDir: '/tmp' }, /invalid body/],
   ])('answers 400 to %s', async (_what, body, message) => {
     const app = testApp(harness);
     const res = await call(app, '/api/v1/orchestrate', { body });

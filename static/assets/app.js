@@ -4,6 +4,7 @@
 import { ApiError, adoptTokenFromFragment, api, getToken, onUnauthorized, openStream, post, setToken, tokenFromInput } from './api.js';
 import { renderBlockers } from './blockers.js';
 import { renderCards } from './cards.js';
+import { ChangesView } from './changes.js';
 import { createControls, updateControls } from './controls.js';
 import { EventLog } from './events-log.js';
 import { renderRecoveries, renderReviews } from './reviews.js';
@@ -135,6 +136,7 @@ function openSessionList() {
 // --- one session -------------------------------------------------------------------------------------------
 
 const log = new EventLog($('#log'));
+const changes = new ChangesView($('#changes-panel'), $('#changes'), { apply: $('#apply-dialog'), discard: $('#discard-dialog') });
 let activeSession = null;
 /** The commands of the session on screen (the buttons are made once). */
 let sessionCommands = null;
@@ -159,6 +161,7 @@ function openSession(sid) {
   let disposed = false;
 
   log.reset();
+  changes.reset(state, path);
   for (const id of ['#cards', '#blockers-open', '#blockers-done', '#reviews', '#recoveries']) $(id).replaceChildren();
   setText($('#s-task'), 'Loading…');
   setText($('#s-id'), sid);
@@ -199,6 +202,10 @@ function openSession(sid) {
     resumeWorker: (id) => command('resume', { workerId: id }).catch(showCardError(id)),
     reviewWorker: (id) => command('review', { target: id }).catch(showCardError(id)),
     stopWorker: (id) => command('stop', { workerId: id, by: 'dashboard' }).catch(showCardError(id)),
+    showChanges: (id) => {
+      changes.select(id);
+      $('#changes-panel').scrollIntoView({ behavior: 'smooth', block: 'start' });
+    },
   };
   sessionCommands = {
     pause: () => command('pause'),
@@ -285,7 +292,8 @@ function render(state, answer, actions) {
   $('#blockers-panel').hidden = counts.open === 0;
   setText($('#blockers-count'), counts.open ? String(counts.open) : '');
   $('#blockers-done-panel').hidden = counts.done === 0;
-  renderReviews($('#reviews'), state);
+  renderReviews($('#reviews'), state, (issue) => changes.showIssue(issue));
+  changes.update();
   renderRecoveries($('#recoveries'), state);
   log.offerSubjects(['session', ...view.workers.map((w) => w.id)]);
   document.title = `${counts.open ? `(${counts.open}) ` : ''}${view.state} — ${task.slice(0, 60)}`;

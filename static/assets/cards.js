@@ -1,11 +1,11 @@
 // Worker cards: one per worker (reviewers after the workers), updated in place so progress bars glide.
 
-import { FINAL_WORKER_STATUSES, h, icon, percent, reconcile, setText, stateTone, timeEl, updatePill, updateTimeEl, usageText } from './util.js';
+import { FINAL_WORKER_STATUSES, branchTail, fill, h, icon, percent, reconcile, setText, stateTone, timeEl, updatePill, updateTimeEl, usageText } from './util.js';
 
 /**
  * @param container element that holds the cards
  * @param state SessionState
- * @param actions {pauseWorker(id), resumeWorker(id), reviewWorker(id), stopWorker(id), showBlocker(id)}
+ * @param actions {pauseWorker(id), resumeWorker(id), reviewWorker(id), stopWorker(id), showChanges(id)}
  */
 export function renderCards(container, state, actions) {
   const workers = [...(state.view?.workers ?? [])].sort((a, b) => rank(a) - rank(b));
@@ -37,6 +37,17 @@ function createCard(w, actions) {
     field('failure', 'p', { class: 'failure', hidden: true }),
     field('blocked', 'p', { class: 'blocked-note', hidden: true }),
     field('summary', 'p', { class: 'summary', hidden: true }),
+    h(
+      'p',
+      { class: 'branch-line', 'data-field': 'branch', hidden: true },
+      h(
+        'button',
+        { type: 'button', class: 'branch-link', 'data-action': 'changes', onclick: () => actions.showChanges(w.id) },
+        icon('branch'),
+        h('span', { class: 'branch-name mono', 'data-field': 'branch-name' }),
+      ),
+      field('change', 'span', { class: 'counts' }),
+    ),
     h(
       'footer',
       { class: 'card-actions' },
@@ -118,6 +129,30 @@ function updateCard(card, w, state) {
     summary.title = text;
   }
   card.querySelector('.card-actions').hidden = FINAL_WORKER_STATUSES.includes(w.status) || !state.live;
+
+  // Its branch (orch/<sid>/<worker>, in a session with checkouts) and what it changed there so far.
+  const branchLine = get('branch');
+  const change = w.kind === 'worker' ? w.change : null;
+  branchLine.hidden = !change;
+  if (change) {
+    const name = get('branch-name');
+    setText(name, `orch/…/${branchTail(change.branch)}`);
+    branchLine.dataset.branch = change.branch;
+    const link = card.querySelector('[data-action="changes"]');
+    link.title = `${change.branch}: show its changes`;
+    link.setAttribute('aria-label', `Changes of ${w.id} on ${change.branch}`);
+    const key = `${change.additions}|${change.deletions}|${change.files}`;
+    const counts = get('change');
+    if (counts.dataset.key !== key) {
+      counts.dataset.key = key;
+      fill(
+        counts,
+        h('span', { class: 'add' }, `+${change.additions}`),
+        h('span', { class: 'del' }, `−${change.deletions}`),
+        h('span', { class: 'muted' }, `${change.files} ${change.files === 1 ? 'file' : 'files'}`),
+      );
+    }
+  }
 
   const live = state.live;
   const pause = card.querySelector('[data-action="pause"]');

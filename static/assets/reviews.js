@@ -5,8 +5,11 @@ import { duration, fill, h, pill, reconcile, stateTone, timeEl } from './util.js
 /** The roundId of the decision recorded when a requested review could not run. */
 const NOT_REVIEWED = 'none';
 
-/** Rounds, newest first: the view's rounds plus any the events mention. */
-export function renderReviews(container, state) {
+/**
+ * Rounds, newest first: the view's rounds plus any the events mention.
+ * @param onIssue optional ({target, file, line}) => void: an issue's file:line becomes a link to it (the Changes view)
+ */
+export function renderReviews(container, state, onIssue) {
   const rounds = new Map();
   for (const r of state.view?.rounds ?? []) if (r.roundId !== NOT_REVIEWED) rounds.set(r.roundId, { ...r });
   for (const e of [...state.reviews, ...state.decisions]) {
@@ -54,14 +57,14 @@ export function renderReviews(container, state) {
           r.decision ? pill(r.decision, stateTone(r.decision), 'decision') : pill('in review', 'run'),
         ),
         reviews.length === 0 ? h('p', { class: 'muted small' }, 'Waiting for the reviewers…') : null,
-        reviews.map((e) => reviewItem(e)),
+        reviews.map((e) => reviewItem(e, onIssue)),
         decision ? h('p', { class: 'decision-action', 'data-decision': decision.decision }, h('span', { class: 'muted' }, 'Decision: '), decision.action) : null,
       );
     },
   );
 }
 
-function reviewItem(e) {
+function reviewItem(e, onIssue) {
   const v = e.verdict ?? { verdict: 'concern', summary: '', issues: [] };
   return h(
     'div',
@@ -86,7 +89,15 @@ function reviewItem(e) {
               'li',
               { class: `issue sev-${i.severity}` },
               h('span', { class: `badge tone-${i.severity === 'blocker' ? 'bad' : i.severity === 'concern' ? 'warn' : 'idle'}` }, i.severity),
-              i.file ? h('code', { class: 'loc' }, `${i.file}${i.line ? `:${i.line}` : ''}`) : null,
+              i.file && onIssue
+                ? h(
+                    'button',
+                    { type: 'button', class: 'loc link mono', title: 'Show it in the changes', onclick: () => onIssue({ target: e.target, file: i.file, line: i.line }) },
+                    `${i.file}${i.line ? `:${i.line}` : ''}`,
+                  )
+                : i.file
+                  ? h('code', { class: 'loc' }, `${i.file}${i.line ? `:${i.line}` : ''}`)
+                  : null,
               h('span', {}, i.message),
             ),
           ),

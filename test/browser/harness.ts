@@ -46,8 +46,8 @@ export interface BrowserHarness {
   context: BrowserContext;
   target: string;
   url: string;
-  /** Start a session on the fake agents. */
-  start(spec: SessionSpecInput): Promise<SessionRuntime>;
+  /** Start a session on the fake agents, on the harness's target (a plain folder) or on `targetDir`. */
+  start(spec: SessionSpecInput, targetDir?: string): Promise<SessionRuntime>;
   /** A new tab on `path` (e.g. `/#/sessions/<sid>`), with the token handed over in the fragment. */
   open(path: string): Promise<Page>;
   /** Close the server (its streams end) and start it again on the same port with the same token. */
@@ -94,7 +94,7 @@ export async function startHarness(fakeConfig: object, name: string): Promise<Br
     get url() {
       return server.url;
     },
-    start: (spec) => manager.create(SessionSpecSchema.parse(spec), target),
+    start: (spec, targetDir = target) => manager.create(SessionSpecSchema.parse(spec), targetDir),
     async open(path) {
       const page = await context.newPage();
       page.on('pageerror', (error) => console.error(`[${name}] page error: ${error.message}`));

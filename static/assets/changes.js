@@ -50,6 +50,8 @@ export class ChangesView {
     this.pendingFocus = null;
     clearTimeout(this.timer);
     this.panel.hidden = true;
+    this.root.classList.remove('loading');
+    this.root.removeAttribute('aria-busy');
 
     this.where = h('div', { class: 'changes-where' });
     this.applyButton = h('button', { type: 'button', class: 'btn primary', 'data-changes-action': 'apply', onclick: () => this.openApply() }, icon('apply'), 'Apply…');
@@ -253,7 +255,7 @@ export class ChangesView {
         sections.map((s) => (s.files.length === 0 ? '' : apiText(`${this.path}/diff?${s.worker ? `worker=${encodeURIComponent(s.worker)}&` : ''}format=unified`, { signal }))),
       );
       if (generation !== this.generation) return;
-      await this.showDiff(listing, sections, texts, { perWorker });
+      await this.showDiff(listing, sections, texts, { perWorker, generation });
     } catch (error) {
       if (signal.aborted || generation !== this.generation) return;
       const message = error instanceof ApiError ? error.message : error?.message ?? String(error);
@@ -276,7 +278,7 @@ export class ChangesView {
     fill(this.diff, node);
   }
 
-  async showDiff(listing, sections, texts, { perWorker }) {
+  async showDiff(listing, sections, texts, { perWorker, generation }) {
     this.note.hidden = !listing.note;
     setText(this.note, listing.note ?? '');
     this.renderFileList(listing.files, perWorker);
@@ -314,6 +316,8 @@ export class ChangesView {
     }
     for (const d of drawn) {
       await drawDiff(d.body, d.text);
+      // Another load started while the viewer's script came: its content wins.
+      if (generation !== this.generation) return;
       d.wrappers = wrappersByFile(d.body, d.files);
     }
     this.sections = drawn;

@@ -124,7 +124,7 @@ export function stateColor(state: string, s: Style, pad = 0): string {
   if (state.startsWith('completed')) return s.green(text);
   if (state.startsWith('running')) return s.cyan(text);
   if (['blocked', 'failed', 'stopped', 'stopping', 'waiting'].some((x) => state.startsWith(x))) return s.red(text);
-  if (['recovering', 'paused', 'reviewing'].some((x) => state.startsWith(x))) return s.yellow(text);
+  if (['recovering', 'paused', 'reviewing', 'partial', 'integrating'].some((x) => state.startsWith(x))) return s.yellow(text);
   return s.dim(text);
 }
 

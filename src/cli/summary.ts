@@ -11,7 +11,16 @@ export function renderSummary(view: SessionView, events: readonly OrchestratorEv
   // An ended session's length runs to its last state change, not to whenever the summary is printed.
   const lastSessionState = view.outcome ? [...events].reverse().find((e) => e.type === 'state' && e.machine === 'session') : undefined;
   const elapsed = (lastSessionState ? Date.parse(lastSessionState.ts) : Date.now()) - Date.parse(view.createdAt);
-  const headline = view.outcome === 'completed' ? s.green('completed') : view.outcome === 'escalated' ? s.red('stopped and escalated') : view.outcome ? s.red(view.outcome) : s.yellow(`${view.state} (needs a person)`);
+  const headline =
+    view.outcome === 'completed'
+      ? s.green('completed')
+      : view.outcome === 'partial'
+        ? s.yellow('ended, but not every worker completed')
+        : view.outcome === 'escalated'
+          ? s.red('stopped and escalated')
+          : view.outcome
+            ? s.red(view.outcome)
+            : s.yellow(`${view.state} (needs a person)`);
   lines.push('', `${s.bold('Session')} ${view.sessionId} ${headline} after ${formatDuration(elapsed)}${view.stopReason ? s.dim(` (${view.stopReason})`) : ''}`);
   for (const w of view.workers) {
     const attempts = `${w.attempt} attempt${w.attempt === 1 ? '' : 's'}`;

@@ -84,7 +84,7 @@ export function liveRuntime(ctx: ApiContext, sessionId: string): SessionRuntime 
     throw new HttpError(409, `session ${sessionId} is not running in this server; \`orchestrate resume ${sessionId}\` first`, { state: view.state, live: false });
   }
   const end = runtime.endState();
-  if (end === 'completed' || end === 'stopped' || end === 'escalated') throw endedError(sessionId, end, stateValueToString(runtime.actor.getSnapshot().value));
+  if (end === 'completed' || end === 'partial' || end === 'stopped' || end === 'escalated') throw endedError(sessionId, end, stateValueToString(runtime.actor.getSnapshot().value));
   return runtime;
 }
 

@@ -112,7 +112,7 @@ export const DiscardBodySchema = z.strictObject({
 export const ErrorSchema = z.object({ error: z.string(), details: z.unknown().optional() });
 
 export const WorkerStatusSchema = z.enum(['spawned', 'running', 'paused', 'stopping', 'blocked', 'recovering', 'reviewing', 'completed', 'failed', 'stopped', 'skipped']);
-export const OutcomeSchema = z.enum(['completed', 'stopped', 'escalated']).nullable();
+export const OutcomeSchema = z.enum(['completed', 'partial', 'stopped', 'escalated']).nullable().describe('partial: it ended on its own but not every worker completed (skipped, or left out of the result): stopReason names them');
 
 export const ChangeStatSchema = z.object({
   branch: z.string(),

@@ -91,7 +91,8 @@ export interface SessionContext extends SessionInput {
   rounds: RoundRecord[];
   activeRound: string | null;
   reviewQueue: Array<{ targets: string[]; reason: string }>;
-  outcome: 'completed' | 'stopped' | 'escalated' | null;
+  /** `partial`: it ended on its own, but not every worker completed (one was skipped, or left out of the result). */
+  outcome: 'completed' | 'partial' | 'stopped' | 'escalated' | null;
   stopReason: string | null;
   /** Launch fixes a recovery found for an agent (gemini's --skip-trust...): later launches of it start with them. */
   learnedFixes: Record<string, LaunchFixes>;
@@ -235,6 +236,15 @@ export function integrationCandidates(context: Pick<SessionContext, 'workers' | 
   };
   for (const w of workers) visit(w.id, new Set());
   return order.filter((id) => context.workers[id]?.status === 'completed' && !context.integration.excluded.includes(id));
+}
+
+/** The workers that were to run and did not complete, or were left out of the result, with why. */
+export function unfinishedWorkers(context: Pick<SessionContext, 'workers' | 'integration'>): string[] {
+  const notRun = Object.values(context.workers)
+    .filter((w) => w.kind === 'worker' && w.status !== 'completed')
+    .map((w) => `${w.id} ${w.status}${w.reason && w.reason !== w.status ? ` (${w.reason})` : ''}`);
+  const leftOut = context.integration.excluded.map((id) => `${id} left out of the result`);
+  return [...notRun, ...leftOut];
 }
 
 /** Done: every worker and review finished, and (with checkouts) the result integrated. */

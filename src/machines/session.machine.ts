@@ -31,6 +31,7 @@ import {
   reviewersFor,
   workerSpecOf,
   STOPPABLE_WORKER_STATUSES,
+  unfinishedWorkers,
   upstreamOf,
   type BlockerChoice,
   type BlockerRecord,
@@ -268,7 +269,16 @@ export const sessionMachine = setup({
       ],
       always: { guard: 'allFinal', target: 'stopped' },
     },
-    completed: { type: 'final', entry: assign({ mode: 'completed', outcome: 'completed' }) },
+    // Completed only when every worker that was to run completed; a skipped one makes the outcome `partial`.
+    completed: {
+      type: 'final',
+      entry: assign(({ context }) => {
+        const unfinished = unfinishedWorkers(context);
+        return unfinished.length === 0
+          ? { mode: 'completed' as const, outcome: 'completed' as const }
+          : { mode: 'completed' as const, outcome: 'partial' as const, stopReason: `not every worker completed: ${unfinished.join('; ')}` };
+      }),
+    },
     stopped: { type: 'final', entry: assign({ mode: 'stopped', outcome: ({ context }) => context.outcome ?? 'stopped' }) },
   },
 });
@@ -626,6 +636,7 @@ function onIntegrated(context: SessionContext, event: Extract<IntegrationEvent, 
 
 function onIntegrationConflict(context: SessionContext, event: Extract<IntegrationEvent, { type: 'INTEGRATION.CONFLICT' }>, enqueue: Enqueue): void {
   enqueue.assign(({ context: c }) => ({ integration: { ...c.integration, status: 'blocked' } }));
+  enqueue({ type: 'record', params: { type: 'workspace', source: { kind: 'supervisor', id: context.sessionId }, action: 'conflict', files: event.files, detail: event.message } });
   raiseBlocker(context, enqueue, {
     kind: 'MERGE_CONFLICT',
     targets: [event.worker],

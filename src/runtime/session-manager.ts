@@ -195,7 +195,7 @@ export class SessionManager {
     await Promise.all(
       this.liveSessions.map(async (runtime) => {
         const end = runtime.endState();
-        if (end !== 'completed' && end !== 'stopped' && end !== 'escalated') {
+        if (end !== 'completed' && end !== 'partial' && end !== 'stopped' && end !== 'escalated') {
           try {
             runtime.send({ type: 'STOP', reason });
           } catch {

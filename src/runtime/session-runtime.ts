@@ -36,7 +36,7 @@ export interface RuntimeOptions {
   setupWritable?: readonly string[];
 }
 
-export type SessionEndState = 'completed' | 'stopped' | 'escalated' | 'waiting';
+export type SessionEndState = 'completed' | 'partial' | 'stopped' | 'escalated' | 'waiting';
 
 /** How often context-only changes (usage, progress) reach snapshot.json at most; state changes go at once. */
 const SNAPSHOT_THROTTLE_MS = 1000;
@@ -177,10 +177,13 @@ export class SessionRuntime {
     return buildSessionView(this.store.meta, this.actor.getPersistedSnapshot(), this.store.log.lastSeq, this.store.workspace);
   }
 
-  /** 'completed' | 'stopped' | 'escalated' once final; 'waiting' while only a person can move it. */
+  /** 'completed' | 'partial' | 'stopped' | 'escalated' once final; 'waiting' while only a person can move it. */
   endState(): SessionEndState | null {
     const snapshot = this.actor.getSnapshot();
-    if (snapshot.status === 'done') return snapshot.context.outcome === 'escalated' ? 'escalated' : snapshot.context.outcome === 'completed' ? 'completed' : 'stopped';
+    if (snapshot.status === 'done') {
+      const outcome = snapshot.context.outcome;
+      return outcome === 'escalated' || outcome === 'completed' || outcome === 'partial' ? outcome : 'stopped';
+    }
     if (snapshot.value === 'waiting') return 'waiting';
     // Paused by a review decision: only an answer to its blocker moves it on.
     if (snapshot.value === 'paused' && snapshot.context.blockers.some((b) => b.open)) return 'waiting';

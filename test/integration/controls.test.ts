@@ -359,7 +359,7 @@ describe('blockers answered by a person', () => {
     expect(codex[1]!.argv.slice(-3, -1)).toEqual(['resume', thread]);
   });
 
-  it('skip: the blocked worker is skipped and the worker depending on it runs; exit 0', async () => {
+  it('skip: the blocked worker is skipped and the worker depending on it runs; the session ends partial, exit 2', async () => {
     const s = box();
     const spec = writeSpec(s, [
       { id: 'a', agent: 'claude', role: 'implementer' },
@@ -373,7 +373,9 @@ describe('blockers answered by a person', () => {
     const answered = await cli(s, ['resolve', sid, 'b1', 'skip']);
     expect(answered.exitCode, answered.stderr).toBe(0);
     const exit = await run.exited;
-    expect(exit.exitCode, run.stderr()).toBe(0);
+    // Not a success: a's work was never done. Scripts and CI must not read this as completed.
+    expect(exit.exitCode, run.stderr()).toBe(2);
+    expect(exit.stderr).toMatch(new RegExp(`^Session ${sid} ended, but not every worker completed after \\d+s \\(not every worker completed: a skipped \\(skipped by a person\\)\\)$`, 'm'));
 
     const events = readEvents(s.workspace, sid);
     expect(workerStates(events, 'a').at(-1)).toBe('skipped');
@@ -385,6 +387,7 @@ describe('blockers answered by a person', () => {
       ['a', 'skipped'],
       ['b', 'completed'],
     ]);
+    expect(view).toMatchObject({ state: 'completed', outcome: 'partial', stopReason: 'not every worker completed: a skipped (skipped by a person)' });
   });
 
   it('retry keeps the launch fixes recovery already learned (gemini --skip-trust)', async () => {

@@ -27,7 +27,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { git, gitLine, gitTest, resolveCommit, splitZ, type Confine } from './git.js';
 import { ORCHESTRATOR_IDENTITY, makeSharedCheckout } from './repo.js';
-import { diffFiles, type DiffFile } from './diff.js';
+import { diffFiles, splitNumstat, type DiffFile } from './diff.js';
 import type { ChangeStat, IntegrationStep } from '../domain/isolation.js';
 
 /** The name of the integration checkout and branch (worker ids start with a letter or digit: no clash). */
@@ -238,7 +238,8 @@ export class SessionCheckouts {
     const state = this.state(name);
     const confine = this.confine?.([dir, this.bundleDir]);
     const run = (args: string[], options: { env?: Record<string, string>; ok?: number[] } = {}) => git(dir, args, { ...options, ...(confine ? { confine } : {}), timeoutMs: 120_000 });
-    const merging = (await run(['rev-parse', '-q', '--verify', 'MERGE_HEAD'], { ok: [0, 1] })).code === 0;
+    // Whether a merge waits to be committed (its file's existence: nothing of the checkout is run for it).
+    const merging = existsSync(join(dir, '.git', 'MERGE_HEAD'));
     // Conflicted files the agent edited but did not mark resolved are staged with the rest; what counts is that
     // no conflict marker is left in them.
     const conflicted = merging ? [...new Set([...(state?.conflicted ?? []), ...splitZ((await run(['diff', '--name-only', '-z', '--diff-filter=U'])).stdout)])] : [];
@@ -253,11 +254,14 @@ export class SessionCheckouts {
       await run(['commit', '-q', '--no-verify', '--allow-empty', '-m', message], {
         env: { ...ORCHESTRATOR_IDENTITY, GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email },
       });
-      commit = (await run(['rev-parse', 'HEAD'])).stdout.trim();
       if (state?.merging) this.writeState(name, { ...state, merging: null, conflicted: [] });
     }
-    await this.bringBack(name, run);
-    return { commit, change: await this.changeOf(name) };
+    const head = (await run(['rev-parse', '--verify', 'HEAD^{commit}'])).stdout.trim();
+    if (!/^[0-9a-f]{40,64}$/.test(head)) throw new Error(`the checkout of ${name} has no HEAD commit`);
+    if (dirty || merging) commit = head;
+    const start = state?.start ?? (await this.start(name));
+    await this.bringBack(name, head, start, run);
+    return { commit, change: await changeStat(this.repo.root, this.branch(name), start, head) };
   }
 
   /**
@@ -338,8 +342,9 @@ export class SessionCheckouts {
         steps.push({ worker: tip.worker, how: 'merge', head: await gitLine(dir, ['rev-parse', 'HEAD']) });
       }
     }
-    await this.publish(name);
-    const head = (await this.head(name)) as string;
+    // Fast-forwards only: the result is a branch head the user's repository has; a merge made here is fetched.
+    const head = await gitLine(dir, ['rev-parse', 'HEAD']);
+    await this.publish(name, head === this.base || steps.some((s) => s.how === 'fast-forward' && s.head === head) ? head : undefined);
     return { status: 'done', head, steps, change: await changeStat(this.repo.root, this.branch(name), this.base, head) };
   }
 
@@ -372,22 +377,26 @@ export class SessionCheckouts {
   /** The branches no other candidate contains, in the candidates' order (a chain has one: its last worker). */
   private async tips(candidates: readonly string[]): Promise<Array<{ worker: string; head: string }>> {
     const heads: Array<{ worker: string; head: string }> = [];
+    const all = await this.heads();
     for (const worker of candidates) {
-      const head = await this.head(worker);
+      const head = all.get(worker);
       if (head && !heads.some((h) => h.head === head)) heads.push({ worker, head });
     }
-    const tips: typeof heads = [];
-    for (const candidate of heads) {
-      let contained = false;
-      for (const other of heads) {
-        if (other !== candidate && (await gitTest(this.repo.root, ['merge-base', '--is-ancestor', candidate.head, other.head]))) {
-          contained = true;
-          break;
-        }
-      }
-      if (!contained) tips.push(candidate);
+    if (heads.length <= 1) return heads;
+    const independent = new Set((await git(this.repo.root, ['merge-base', '--independent', ...heads.map((h) => h.head)])).stdout.split('\n').filter(Boolean));
+    return heads.filter((h) => independent.has(h.head));
+  }
+
+  /** Every branch of the session and its head, in one read. */
+  private async heads(): Promise<Map<string, string>> {
+    const prefix = `refs/heads/orch/${this.sessionId}/`;
+    const out = await git(this.repo.root, ['for-each-ref', '--format=%(objectname) %(refname)', prefix]);
+    const heads = new Map<string, string>();
+    for (const line of out.stdout.split('\n').filter(Boolean)) {
+      const [sha, ref] = line.split(' ') as [string, string];
+      heads.set(ref.slice(prefix.length), sha);
     }
-    return tips;
+    return heads;
   }
 
   private async sourcesOf(from: readonly string[]): Promise<string[]> {
@@ -450,9 +459,14 @@ export class SessionCheckouts {
 
   private async finishPrepare(name: string, state: CheckoutState, setup: ((cwd: string) => Promise<void>) | undefined, startAt?: string): Promise<PrepareOutcome> {
     const start = startAt ?? (await gitLine(this.dir(name), ['rev-parse', 'HEAD']));
-    // A start the user's repository has (the base, a dependency's head) is pointed at; a merge made here is fetched.
-    await this.publish(name, (await this.known(start)) ? start : undefined);
-    await withRepoLock(this.repo.root, () => git(this.repo.root, ['update-ref', this.startRef(name), start]));
+    // A start the user's repository has (the base, one dependency's head) is pointed at; a merge made here (of
+    // several, or one a person resolved) is fetched first. Branch and start are then set in one transaction.
+    const madeHere = !state.sources.includes(start);
+    await withRepoLock(this.repo.root, async () => {
+      if (madeHere) await git(this.repo.root, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', this.dir(name), `+HEAD:${this.branchRef(name)}`]);
+      const updates = [...(madeHere ? [] : [`update ${this.branchRef(name)} ${start}`]), `update ${this.startRef(name)} ${start}`];
+      await git(this.repo.root, ['update-ref', '--stdin'], { input: `${updates.join('\n')}\n` });
+    });
     const prepared: CheckoutState = { ...state, start, ...(startAt === undefined ? { merging: null, conflicted: [] } : {}) };
     this.writeState(name, prepared);
     await this.runSetup(name, prepared, setup);
@@ -482,10 +496,8 @@ export class SessionCheckouts {
    * a bundle that confined git writes and the user's git fetches (a bundle is data: nothing of the checkout's
    * configuration comes along).
    */
-  private async bringBack(name: string, run: (args: string[], options?: { ok?: number[] }) => Promise<{ code: number; stdout: string }>): Promise<void> {
-    const head = (await run(['rev-parse', '--verify', 'HEAD^{commit}'])).stdout.trim();
-    if (!/^[0-9a-f]{40,64}$/.test(head)) throw new Error(`the checkout of ${name} has no HEAD commit`);
-    const known = await this.known(head);
+  private async bringBack(name: string, head: string, start: string | null, run: (args: string[], options?: { ok?: number[] }) => Promise<{ code: number; stdout: string }>): Promise<void> {
+    const known = head === start || (await this.known(head));
     await withRepoLock(this.repo.root, async () => {
       if (known) {
         await git(this.repo.root, ['update-ref', this.branchRef(name), head]);
@@ -493,7 +505,7 @@ export class SessionCheckouts {
       }
       mkdirSync(this.bundleDir, { recursive: true });
       const bundle = join(this.bundleDir, `${name}.bundle`);
-      const exclude = [this.base, await this.start(name)].filter((c): c is string => c !== null).map((c) => `^${c}`);
+      const exclude = [this.base, start].filter((c): c is string => c !== null).map((c) => `^${c}`);
       try {
         await run(['bundle', 'create', '-q', bundle, 'HEAD', ...exclude]);
         await git(this.repo.root, ['-c', 'fetch.fsckObjects=true', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', bundle, `+HEAD:${this.branchRef(name)}`]);
@@ -524,17 +536,17 @@ export async function removeSessionRefs(root: string, sessionId: string): Promis
   });
 }
 
-/** +/- line counts and files of a branch's change. */
+/** +/- line counts and files of a branch's change (one `git diff --numstat`). */
 export async function changeStat(root: string, branch: string, start: string | null, head: string | null): Promise<ChangeStat> {
-  if (!start || !head) return { branch, start, head, files: 0, additions: 0, deletions: 0 };
-  const files = await diffFiles(root, start, head);
+  if (!start || !head || start === head) return { branch, start, head, files: 0, additions: 0, deletions: 0 };
+  const counts = splitNumstat((await git(root, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', '--numstat', '-z', start, head])).stdout);
   return {
     branch,
     start,
     head,
-    files: files.length,
-    additions: files.reduce((n, f) => n + f.additions, 0),
-    deletions: files.reduce((n, f) => n + f.deletions, 0),
+    files: counts.length,
+    additions: counts.reduce((n, f) => n + f.additions, 0),
+    deletions: counts.reduce((n, f) => n + f.deletions, 0),
   };
 }
 

@@ -443,7 +443,7 @@ describe('controlling a running session from another terminal', { timeout: 60_00
     expect(JSON.parse((await runCli(['status', sid, '--json', '--workspace', sandbox.workspace], { env })).stdout)).toMatchObject({ outcome: 'stopped', stopReason: 'enough' });
   });
 
-  it('stop --worker ends that worker only: it is skipped, the worker waiting for it runs, the run completes (exit 0)', async () => {
+  it('stop --worker ends that worker only: it is skipped, the worker waiting for it runs, the run ends partial (exit 2)', async () => {
     const { sandbox, specPath, env } = sandboxWith({ ...TWO_WORKERS, limits: { killGraceMs: 2000 } }, { claude: { lines: 2, holdMs: 120_000 }, codex: { lines: 2 } });
     const run = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
     const sid = await waitForSession(sandbox);
@@ -462,10 +462,10 @@ describe('controlling a running session from another terminal', { timeout: 60_00
     const stopped = await runCli(['stop', sid, '--worker', 'impl', '--workspace', sandbox.workspace], { env });
     expect(stopped.exitCode, stopped.stderr).toBe(0);
     expect(stopped.stdout).toContain(`stop of worker impl: sent to ${server}`);
-    expect((await run.exited).exitCode).toBe(0);
+    expect((await run.exited).exitCode).toBe(2);
     expect(groupMembers(record.pgid)).toEqual([]);
     const view = JSON.parse((await runCli(['status', sid, '--json', '--workspace', sandbox.workspace], { env })).stdout) as { outcome: string; workers: Array<{ id: string; status: string }> };
-    expect(view.outcome).toBe('completed');
+    expect(view.outcome).toBe('partial');
     expect(view.workers.map((w) => [w.id, w.status])).toEqual([
       ['impl', 'skipped'],
       ['check', 'completed'],

@@ -83,7 +83,7 @@ describe('policy rules on agent command events', () => {
     await waitFor(() => workerStatus(runtime, 'w1') === 'stopped', 'w1 stopped');
     expect(ofType(runtime, 'safety').find((e) => e.rule === 'disk-tool')).toMatchObject({ action: 'stop' });
     answer(runtime, blocker.id, 'skip');
-    expect(await runtime.waitForEnd()).toBe('completed');
+    expect(await runtime.waitForEnd()).toBe('partial');
     expect(runtime.view().workers[0]?.status).toBe('skipped');
   });
 });

@@ -260,7 +260,7 @@ export class SessionCheckouts {
     if (!/^[0-9a-f]{40,64}$/.test(head)) throw new Error(`the checkout of ${name} has no HEAD commit`);
     if (dirty || merging) commit = head;
     const start = state?.start ?? (await this.start(name));
-    await this.bringBack(name, head, start, run);
+    await this.bringBack(name, head, start, run, confine !== undefined);
     return { commit, change: await changeStat(this.repo.root, this.branch(name), start, head) };
   }
 
@@ -478,11 +478,6 @@ export class SessionCheckouts {
     this.writeState(name, { ...state, setupDone: true });
   }
 
-  /** Whether the user's repository has this commit. */
-  private async known(commit: string): Promise<boolean> {
-    return (await git(this.repo.root, ['cat-file', '-e', `${commit}^{commit}`], { ok: [0, 1, 128] })).code === 0;
-  }
-
   /** Point the branch of `name` at the checkout's HEAD (or at `commit`), fetched from a checkout no agent wrote. */
   private async publish(name: string, commit?: string): Promise<void> {
     await withRepoLock(this.repo.root, async () => {
@@ -496,11 +491,16 @@ export class SessionCheckouts {
    * a bundle that confined git writes and the user's git fetches (a bundle is data: nothing of the checkout's
    * configuration comes along).
    */
-  private async bringBack(name: string, head: string, start: string | null, run: (args: string[], options?: { ok?: number[] }) => Promise<{ code: number; stdout: string }>): Promise<void> {
-    const known = head === start || (await this.known(head));
+  private async bringBack(name: string, head: string, start: string | null, run: (args: string[], options?: { ok?: number[] }) => Promise<{ code: number; stdout: string }>, confined: boolean): Promise<void> {
     await withRepoLock(this.repo.root, async () => {
-      if (known) {
+      // Nothing new (its start, which the user's repository has): point the branch at it.
+      if (head === start) {
         await git(this.repo.root, ['update-ref', this.branchRef(name), head]);
+        return;
+      }
+      // Without a sandbox there is no boundary to keep: fetch straight from the checkout.
+      if (!confined) {
+        await git(this.repo.root, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', this.dir(name), `+HEAD:${this.branchRef(name)}`]);
         return;
       }
       mkdirSync(this.bundleDir, { recursive: true });

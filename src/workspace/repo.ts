@@ -21,33 +21,39 @@ export interface RepoInfo {
   /** The target directory relative to `root` ('' at the top, else ending in '/'). */
   prefix: string;
   head: string | null;
+  /** The tree of HEAD (null without a commit). */
+  headTree: string | null;
   /** The checked-out branch (without refs/heads/), or null when HEAD is detached or unborn. */
   branch: string | null;
 }
 
 /** The repository whose working tree holds `dir`; null when `dir` is not inside one (or git is missing). */
 export async function findRepo(dir: string): Promise<RepoInfo | null> {
-  let lines: string[];
+  const where = ['rev-parse', '--is-inside-work-tree', '--show-toplevel', '--git-common-dir', '--git-path', 'index', '--show-prefix'];
+  let out: { code: number; stdout: string };
   try {
-    const out = await git(dir, ['rev-parse', '--is-inside-work-tree', '--show-toplevel', '--git-common-dir', '--git-path', 'index', '--show-prefix'], { ok: [0, 128] });
+    // One process in the usual case: HEAD, its tree and its branch come with the paths; a repository without a
+    // commit yet (HEAD unborn) makes that fail, and is asked again without them.
+    out = await git(dir, [...where, 'HEAD', 'HEAD^{tree}', '--symbolic-full-name', 'HEAD', '--'], { ok: [0, 128] });
+    if (out.code !== 0) out = await git(dir, where, { ok: [0, 128] });
     if (out.code !== 0) return null;
-    lines = out.stdout.split('\n');
   } catch {
     return null;
   }
+  const lines = out.stdout.split('\n');
   if (lines[0] !== 'true' || !lines[1]) return null;
   const root = lines[1];
   const absolute = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
-  const head = await resolveCommit(root, 'HEAD');
-  const branchRef = await git(root, ['symbolic-ref', '--quiet', 'HEAD'], { ok: [0, 1, 128] });
-  const branch = branchRef.code === 0 ? branchRef.stdout.trim().replace(/^refs\/heads\//, '') : null;
+  const head = /^[0-9a-f]{40,64}$/.test(lines[5] ?? '') ? (lines[5] as string) : null;
+  const branch = head && (lines[7] ?? '').startsWith('refs/heads/') ? (lines[7] as string).slice('refs/heads/'.length) : null;
   return {
     root,
     commonDir: absolute(lines[2] ?? '.git'),
     indexFile: absolute(lines[3] ?? '.git/index'),
     prefix: lines[4] ?? '',
     head,
-    branch: head ? branch : null,
+    headTree: head ? (lines[6] ?? null) : null,
+    branch,
   };
 }
 
@@ -59,7 +65,7 @@ export interface CapturedTree {
 }
 
 /** The working tree as a tree object, through a throwaway copy of the index. */
-export async function captureWorkingTree(repo: RepoInfo, against: string | null): Promise<CapturedTree> {
+export async function captureWorkingTree(repo: RepoInfo, against: string | null, againstTree?: string | null): Promise<CapturedTree> {
   const scratch = mkdtempSync(join(tmpdir(), 'orchestrate-index-'));
   const index = join(scratch, 'index');
   try {
@@ -69,6 +75,7 @@ export async function captureWorkingTree(repo: RepoInfo, against: string | null)
     if (!existsSync(index)) await git(repo.root, ['read-tree', '--empty'], { env });
     await git(repo.root, ['add', '-A', '--', '.'], { env });
     const tree = await gitLine(repo.root, ['write-tree'], { env });
+    if (againstTree && tree === againstTree) return { tree, changed: [] };
     const changed = against
       ? (await git(repo.root, ['diff', '--name-only', '-z', '--no-renames', against, tree])).stdout.split('\0').filter(Boolean)
       : (await git(repo.root, ['ls-tree', '-r', '-z', '--name-only', tree])).stdout.split('\0').filter(Boolean);
@@ -112,7 +119,7 @@ export async function captureBase(repo: RepoInfo, options: { ref?: string | unde
     if (!commit) throw new BaseError(`--base ${options.ref} names no commit in ${repo.root}`);
     return { commit, head: repo.head, branch: repo.branch, ref: options.ref, uncommitted: 0, summary: `${options.ref} @ ${short(commit)}` };
   }
-  const captured = await captureWorkingTree(repo, repo.head);
+  const captured = await captureWorkingTree(repo, repo.head, repo.headTree);
   const where = repo.head ? `${repo.branch ?? 'detached HEAD'} @ ${short(repo.head)}` : 'an empty repository';
   if (repo.head && captured.changed.length === 0) {
     return { commit: repo.head, head: repo.head, branch: repo.branch, ref: null, uncommitted: 0, summary: where };

@@ -1,56 +1,18 @@
 /**
  * Every worker on its own branch, with the real CLI, real git and the fake agents: the user's checkout stays
  * byte-identical, parallel and chained workers, reviewers reading only their target's diff, merge conflicts
- * resolved by a person and by an agent, then diff, apply (changes and --merge), discard and gc.
+ * resolved by a person and by an agent, checkout setup, work in place (isolation-apply.test.ts: apply, discard, gc).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SessionSpecInput } from '../../src/domain/spec.js';
-import { cleanupAfterTest, eventsOfType, launches, readEvents, runCli, sandboxWith, sessionIds, type Sandbox } from '../support/orchestrate.js';
+import { cleanupAfterTest, eventsOfType, launches, readEvents, runCli, sessionIds } from '../support/orchestrate.js';
 import { gitIn, snapshotCheckout, writeFiles } from '../support/git-repo.js';
+import { cli, PARALLEL, REVIEWER, run, session, show, writes } from './support-isolation.js';
 
 afterEach(cleanupAfterTest);
-
-const REVIEWER = 'You are a REVIEWER';
-const approve = { verdict: { verdict: 'approve', summary: 'fine', issues: [] } };
-/** The fake agent of `agent` writes `files` (by its persona; reviewers approve). */
-const writes = (files: Record<string, Record<string, string>>) => ({
-  rules: [
-    { match: { promptIncludes: REVIEWER }, scenario: approve },
-    { match: { promptIncludes: 'You are the MERGER' }, scenario: { writeFiles: [{ path: 'shared.txt', content: 'one\nx and y\nthree\n' }] } },
-  ],
-  ...Object.fromEntries(Object.entries(files).map(([agent, f]) => [agent, { writeFiles: Object.entries(f).map(([path, content]) => ({ path, content })) }])),
-});
-
-function session(spec: SessionSpecInput, config: object) {
-  const made = sandboxWith({ ...spec, sandbox: spec.sandbox ?? 'none' }, config);
-  // The user's checkout as people have it: a staged file, an uncommitted edit, an untracked file, an ignored one.
-  writeFiles(made.sandbox.target, { '.gitignore': '*.log\n', 'shared.txt': 'one\ntwo\nthree\n' });
-  gitIn(made.sandbox.target, 'add', '-A');
-  gitIn(made.sandbox.target, 'commit', '-q', '-m', 'project');
-  writeFiles(made.sandbox.target, { 'README.md': '# target, edited by its user\n', 'notes.txt': 'mine\n', 'build.log': 'ignored\n', 'staged.txt': 'staged\n' });
-  gitIn(made.sandbox.target, 'add', 'staged.txt');
-  return made;
-}
-
-const run = (s: { sandbox: Sandbox; specPath: string; env: Record<string, string> }, extra: string[] = []) =>
-  runCli(['run', '--spec', s.specPath, '-C', s.sandbox.target, '--workspace', s.sandbox.workspace, '--no-server', ...extra], { env: s.env });
-const cli = (s: { sandbox: Sandbox; env: Record<string, string> }, args: string[]) => runCli([...args, '--workspace', s.sandbox.workspace], { env: s.env, cwd: s.sandbox.target });
-const show = (repo: string, rev: string) => execFileSync('git', ['show', rev], { cwd: repo, encoding: 'utf8' });
-
-const PARALLEL: SessionSpecInput = {
-  task: 'two files at once',
-  workers: [
-    { id: 'x', agent: 'claude', role: 'implementer' },
-    { id: 'y', agent: 'codex', role: 'implementer' },
-  ],
-  reviews: [
-    { reviewer: 'gemini', target: 'x', focus: 'implementation' },
-    { reviewer: 'codex', target: 'y', focus: 'implementation' },
-  ],
-};
 
 describe('parallel workers on different files', () => {
   it('each works on its own branch from the base (HEAD plus the uncommitted work); the user checkout stays byte-identical', async () => {
@@ -192,100 +154,6 @@ describe('parallel workers on the same lines: a MERGE_CONFLICT', () => {
     expect(z?.workdir).toContain(join('checkouts', sid, 'z'));
     expect(readFileSync(join(s.sandbox.workspace, 'checkouts', sid, 'z', 'shared.txt'), 'utf8')).toBe('one\nx and y\nthree\n');
   }, 60_000);
-});
-
-describe('apply, discard and gc', () => {
-  const done = async () => {
-    const s = session(PARALLEL, writes({ claude: { 'x.txt': 'from x\n', 'README.md': '# target, edited by its user\nand by x\n' }, codex: { 'y.txt': 'from y\n' } }));
-    const result = await run(s);
-    expect(result.exitCode, result.stderr).toBe(0);
-    return { ...s, sid: sessionIds(s.sandbox.workspace)[0] as string };
-  };
-
-  it('apply lands the result as uncommitted changes on top of the user\'s own work, which is kept', async () => {
-    const s = await done();
-    const repo = s.sandbox.target;
-    const head = gitIn(repo, 'rev-parse', 'HEAD');
-    // The user went on working meanwhile.
-    writeFiles(repo, { 'notes.txt': 'mine, and more\n' });
-    const applied = await cli(s, ['apply', s.sid]);
-    expect(applied.exitCode, applied.stderr).toBe(0);
-    expect(applied.stdout).toMatch(/applied orch\/.*_result as uncommitted changes \(3 files, \+3 -0\)/);
-    expect(readFileSync(join(repo, 'x.txt'), 'utf8')).toBe('from x\n');
-    expect(readFileSync(join(repo, 'y.txt'), 'utf8')).toBe('from y\n');
-    expect(readFileSync(join(repo, 'README.md'), 'utf8')).toBe('# target, edited by its user\nand by x\n');
-    expect(readFileSync(join(repo, 'notes.txt'), 'utf8')).toBe('mine, and more\n');
-    expect(readFileSync(join(repo, 'staged.txt'), 'utf8')).toBe('staged\n');
-    // Neither HEAD nor the index moved: the staged file is still the only staged change.
-    expect(gitIn(repo, 'rev-parse', 'HEAD')).toBe(head);
-    expect(gitIn(repo, 'diff', '--cached', '--name-only')).toBe('staged.txt');
-    // What it was before is a commit to go back to; and the apply is in the session's log.
-    expect(show(repo, `refs/orch/${s.sid}/before-apply:notes.txt`)).toBe('mine, and more\n');
-    expect(eventsOfType(readEvents(s.sandbox.workspace, s.sid), 'workspace').find((e) => e.action === 'apply')?.detail).toContain('cli: applied');
-    // Applied: discard needs no --force, and takes the checkouts and every ref of the session.
-    const discarded = await cli(s, ['discard', s.sid]);
-    expect(discarded.exitCode, discarded.stderr).toBe(0);
-    expect(existsSync(join(s.sandbox.workspace, 'checkouts', s.sid))).toBe(false);
-    expect(gitIn(repo, 'for-each-ref', 'refs/orch', 'refs/heads/orch')).toBe('');
-    expect(readFileSync(join(repo, 'x.txt'), 'utf8')).toBe('from x\n');
-  }, 60_000);
-
-  it('apply onto lines the user changed meanwhile marks the conflict in the file and says so (exit 2); nothing is lost', async () => {
-    const s = await done();
-    const repo = s.sandbox.target;
-    writeFiles(repo, { 'README.md': '# target, rewritten by its user\n' });
-    const applied = await cli(s, ['apply', s.sid]);
-    expect(applied.exitCode).toBe(2);
-    expect(applied.stdout).toContain('with conflict markers in README.md');
-    const readme = readFileSync(join(repo, 'README.md'), 'utf8');
-    expect(readme).toContain('# target, rewritten by its user');
-    expect(readme).toContain('and by x');
-    expect(readme).toMatch(/^<{7} /m);
-    expect(readFileSync(join(repo, 'y.txt'), 'utf8')).toBe('from y\n');
-    expect(show(repo, `refs/orch/${s.sid}/before-apply:README.md`)).toBe('# target, rewritten by its user\n');
-  }, 60_000);
-
-  it('apply --merge is refused while it would touch uncommitted changes; on a clean checkout it merges the branch as commits', async () => {
-    const s = await done();
-    const repo = s.sandbox.target;
-    const refused = await cli(s, ['apply', s.sid, '--merge']);
-    expect(refused.exitCode).toBe(1);
-    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
-    // README.md: the session changed it, and so did the user (uncommitted). Their other work is not in the way.
-    expect(refused.stderr).toMatch(/^error: apply --merge would touch files with uncommitted changes \(README\.md\): commit or stash them first/);
-    // The user commits that file; the merge then brings the session's change of it (relative to the base, which held
-    // the user's edit) and its new files as one merge commit, and leaves the rest of their work uncommitted.
-    gitIn(repo, 'commit', '-q', '-m', 'my readme', 'README.md');
-    const mine = gitIn(repo, 'rev-parse', 'HEAD');
-    const merged = await cli(s, ['apply', s.sid, '--merge']);
-    expect(merged.exitCode, merged.stderr).toBe(0);
-    expect(merged.stdout).toMatch(/^merged orch\/.*\/_result into main \(3 files\)/);
-    expect(gitIn(repo, 'log', '-1', '--format=%s%n%P')).toBe(`Merge orchestrate session ${s.sid}: two files at once\n${mine} ${gitIn(repo, 'rev-parse', `orch/${s.sid}/_result`)}`);
-    expect(readFileSync(join(repo, 'README.md'), 'utf8')).toBe('# target, edited by its user\nand by x\n');
-    expect(readFileSync(join(repo, 'y.txt'), 'utf8')).toBe('from y\n');
-    expect(gitIn(repo, 'status', '--porcelain')).toBe('A  staged.txt\n?? notes.txt');
-  }, 60_000);
-
-  it('discard is refused for work never applied, unless --force; gc collects leftovers, un-applied ones only with --force', async () => {
-    const s = await done();
-    const repo = s.sandbox.target;
-    const refused = await cli(s, ['discard', s.sid]);
-    expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toMatch(/^error: the work of session .* was never applied: `orchestrate apply .*` first, or discard it with --force/);
-    expect(existsSync(join(s.sandbox.workspace, 'checkouts', s.sid))).toBe(true);
-    // Its session folder goes away (a person deleted it): the branches are leftovers, kept while un-applied.
-    rmSync(join(s.sandbox.workspace, 'sessions', s.sid), { recursive: true });
-    const doctor = await cli(s, ['doctor']);
-    expect(doctor.stdout).toMatch(new RegExp(`checkouts +1 leftover\\(s\\) of sessions no longer here: ${s.sid} \\(folder gone, un-applied work\\)`));
-    const kept = await cli(s, ['gc']);
-    expect(kept.stdout).toContain(`kept ${s.sid}: its branches hold work that was never applied`);
-    expect(gitIn(repo, 'branch', '--list', 'orch/*')).not.toBe('');
-    const collected = await cli(s, ['gc', '--force']);
-    expect(collected.stdout).toContain(`removed ${s.sid} (its session folder is gone): checkouts, 6 refs in ${repo}`);
-    expect(gitIn(repo, 'for-each-ref', 'refs/orch', 'refs/heads/orch')).toBe('');
-    expect(existsSync(join(s.sandbox.workspace, 'checkouts', s.sid))).toBe(false);
-    expect((await cli(s, ['gc'])).stdout).toContain('nothing to collect');
-  }, 90_000);
 });
 
 describe('where checkouts do not apply', () => {

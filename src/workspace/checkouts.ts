@@ -243,22 +243,20 @@ export class SessionCheckouts {
     // Conflicted files the agent edited but did not mark resolved are staged with the rest; what counts is that
     // no conflict marker is left in them.
     const conflicted = merging ? [...new Set([...(state?.conflicted ?? []), ...splitZ((await run(['diff', '--name-only', '-z', '--diff-filter=U'])).stdout)])] : [];
-    const dirty = (await run(['status', '--porcelain', '-z', '--untracked-files=all'])).stdout !== '';
-    let commit: string | null = null;
-    if (dirty || merging) {
-      await run(['add', '-A']);
-      if (conflicted.length > 0) {
-        const marked = await run(['grep', '--cached', '-l', '-z', '-E', MARKERS, '--', ...conflicted], { ok: [0, 1] });
-        if (marked.code === 0) return { unresolved: splitZ(marked.stdout) };
-      }
-      await run(['commit', '-q', '--no-verify', '--allow-empty', '-m', message], {
-        env: { ...ORCHESTRATOR_IDENTITY, GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email },
-      });
-      if (state?.merging) this.writeState(name, { ...state, merging: null, conflicted: [] });
+    await run(['add', '-A']);
+    if (conflicted.length > 0) {
+      const marked = await run(['grep', '--cached', '-l', '-z', '-E', MARKERS, '--', ...conflicted], { ok: [0, 1] });
+      if (marked.code === 0) return { unresolved: splitZ(marked.stdout) };
     }
+    // Exit 1: nothing staged, nothing to commit (a merge waiting to be committed always commits).
+    const made = await run(['commit', '-q', '--no-verify', ...(merging ? ['--allow-empty'] : []), '-m', message], {
+      env: { ...ORCHESTRATOR_IDENTITY, GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email },
+      ok: [0, 1],
+    });
+    if (made.code === 0 && state?.merging) this.writeState(name, { ...state, merging: null, conflicted: [] });
     const head = (await run(['rev-parse', '--verify', 'HEAD^{commit}'])).stdout.trim();
     if (!/^[0-9a-f]{40,64}$/.test(head)) throw new Error(`the checkout of ${name} has no HEAD commit`);
-    if (dirty || merging) commit = head;
+    const commit = made.code === 0 ? head : null;
     const start = state?.start ?? (await this.start(name));
     await this.bringBack(name, head, start, run, confine !== undefined);
     return { commit, change: await changeStat(this.repo.root, this.branch(name), start, head) };
@@ -305,6 +303,15 @@ export class SessionCheckouts {
     const cwd = this.cwd(name);
     let state = existsSync(join(dir, '.git')) ? this.state(name) : null;
     if (!state) {
+      // No merge to make (none of the branches, or one that starts from the base: a chain): the result is that
+      // branch head, and no integration checkout is needed.
+      const tips = await this.tips(candidates);
+      const only = tips.length === 0 ? { worker: '', head: this.base } : tips.length === 1 ? tips[0] : null;
+      if (only && (only.head === this.base || (await gitTest(this.repo.root, ['merge-base', '--is-ancestor', this.base, only.head])))) {
+        await this.publish(name, only.head);
+        const steps: IntegrationStep[] = only.worker ? [{ worker: only.worker, how: 'fast-forward', head: only.head }] : [];
+        return { status: 'done', head: only.head, steps, change: await changeStat(this.repo.root, this.branch(name), this.base, only.head) };
+      }
       await this.createCheckout(name, this.base, 'branch');
       state = { kind: 'result', from: [], sources: [this.base], start: this.base, merging: null, conflicted: [], setupDone: true };
       this.writeState(name, state);

@@ -23,7 +23,7 @@
  *
  * Every step is idempotent: a restarted orchestrator finds each checkout as it was and goes on.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, gitLine, gitTest, resolveCommit, splitZ, type Confine } from './git.js';
 import { ORCHESTRATOR_IDENTITY, makeSharedCheckout } from './repo.js';
@@ -237,7 +237,16 @@ export class SessionCheckouts {
     if (!existsSync(join(dir, '.git'))) return null;
     const state = this.state(name);
     const confine = this.confine?.([dir, this.bundleDir]);
-    const run = (args: string[], options: { env?: Record<string, string>; ok?: number[] } = {}) => git(dir, args, { ...options, ...(confine ? { confine } : {}), timeoutMs: 120_000 });
+    // Without a sandbox there is no boundary to keep: what is committed here is written straight into the user's
+    // object store (the checkout's own objects stay readable), so the branch needs no fetch afterwards, unless the
+    // agent committed something itself.
+    // (Only while the checkout's own object store is empty: an object already there, from a merge or the agent's
+    // own `git add`, would not be written again, and the user's store would lack it.)
+    const direct = confine === undefined && objectStoreEmpty(join(dir, '.git', 'objects'));
+    const before = direct ? headOf(dir) : null;
+    const objects: Record<string, string> = direct ? { GIT_OBJECT_DIRECTORY: this.objectsDir, GIT_ALTERNATE_OBJECT_DIRECTORIES: join(dir, '.git', 'objects') } : {};
+    const run = (args: string[], options: { env?: Record<string, string>; ok?: number[] } = {}) =>
+      git(dir, args, { ...options, env: { ...objects, ...options.env }, ...(confine ? { confine } : {}), timeoutMs: 120_000 });
     // Whether a merge waits to be committed (its file's existence: nothing of the checkout is run for it).
     const merging = existsSync(join(dir, '.git', 'MERGE_HEAD'));
     // Conflicted files the agent edited but did not mark resolved are staged with the rest; what counts is that
@@ -258,7 +267,9 @@ export class SessionCheckouts {
     if (!/^[0-9a-f]{40,64}$/.test(head)) throw new Error(`the checkout of ${name} has no HEAD commit`);
     const commit = made.code === 0 ? head : null;
     const start = state?.start ?? (await this.start(name));
-    await this.bringBack(name, head, start, run, confine !== undefined);
+    // Nothing new, or only what was just written to the user's store: the branch is pointed at it.
+    const known = head === start || (direct && before !== null && before === start);
+    await this.bringBack(name, head, known ? head : start, run, confine !== undefined);
     return { commit, change: await changeStat(this.repo.root, this.branch(name), start, head) };
   }
 
@@ -520,6 +531,26 @@ export class SessionCheckouts {
         rmSync(bundle, { force: true });
       }
     });
+  }
+}
+
+/** No object in a checkout's own store (all it reads comes from its alternates). */
+function objectStoreEmpty(objects: string): boolean {
+  try {
+    return readdirSync(objects).every((entry) => entry === 'info' || (entry === 'pack' && readdirSync(join(objects, 'pack')).length === 0));
+  } catch {
+    return false;
+  }
+}
+
+/** A checkout's HEAD commit read from its files (null when it is not a plain loose ref: git is asked then). */
+function headOf(dir: string): string | null {
+  try {
+    const head = readFileSync(join(dir, '.git', 'HEAD'), 'utf8').trim();
+    const sha = head.startsWith('ref: ') ? readFileSync(join(dir, '.git', head.slice(5)), 'utf8').trim() : head;
+    return /^[0-9a-f]{40,64}$/.test(sha) ? sha : null;
+  } catch {
+    return null;
   }
 }
 

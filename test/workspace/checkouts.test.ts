@@ -97,6 +97,18 @@ describe('worker checkouts', () => {
     expect((await checkouts.filesOf('w1')).map((f) => `${f.status} ${f.path} +${f.additions} -${f.deletions}`)).toEqual(['modified a.txt +1 -1', 'added b.txt +1 -0', 'added c.txt +1 -0']);
   });
 
+  it('what the agent staged itself (its blobs in the checkout\'s own store) reaches the user repository whole', async () => {
+    const { repoDir, checkouts } = await session();
+    const ready = await checkouts.prepareWorker('w', []);
+    writeFiles(ready.cwd, { 'staged-by-agent.txt': 'staged\n', 'left.txt': 'left\n' });
+    gitIn(ready.cwd, 'add', 'staged-by-agent.txt');
+    await checkouts.commitWork('w', 'w', AUTHOR);
+    const branch = `orch/orch_20261206_100000_abcd/w`;
+    expect(gitIn(repoDir, 'show', `${branch}:staged-by-agent.txt`)).toBe('staged');
+    expect(gitIn(repoDir, 'show', `${branch}:left.txt`)).toBe('left');
+    expect(gitIn(repoDir, 'fsck', '--connectivity-only', '--no-dangling')).toBe('');
+  });
+
   it("the working diff is a worker's change as its checkout holds it now: during its run too, new files included", async () => {
     const { checkouts } = await session();
     const ready = await checkouts.prepareWorker('w', []);

@@ -343,7 +343,7 @@ describe('logs --follow', { timeout: 60_000 }, () => {
     const specPath = join(made.dir, 'spec.json');
     writeFileSync(specPath, JSON.stringify({ task: 'slow', workers: [{ id: 'slow', agent: 'claude', role: 'implementer' }], sandbox: 'none' }));
     const slowEnv = fakeAgentEnv(made, { claude: { lines: 20, delayMs: 50 } });
-    const run = startCli(['run', '--spec', specPath, '-C', made.target, '--workspace', made.workspace, '--no-server', '--json'], slowEnv);
+    const run = startCli(['run', '--in-place', '--spec', specPath, '-C', made.target, '--workspace', made.workspace, '--no-server', '--json'], slowEnv);
     const live = await waitForSession(made);
     const follow = startCli(['logs', live, '--follow', '--json', '--workspace', made.workspace], slowEnv);
     expect((await run.exited).exitCode).toBe(0);

@@ -164,7 +164,7 @@ describe('reading sessions: status, logs', { timeout: 60_000 }, () => {
 describe('logs --follow', { timeout: 60_000 }, () => {
   it('prints new events as the session goes, each once and in order, and exits once the session has ended', async () => {
     const { sandbox, specPath, env } = sandboxWith({ task: 'slow', workers: [{ id: 'slow', agent: 'claude', role: 'implementer' }], sandbox: 'none' }, { claude: { lines: 30, delayMs: 60 } });
-    const run = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const run = startCli(['run', '--in-place', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
     const sid = await waitForSession(sandbox);
     const follow = startCli(['logs', sid, '--follow', '--json', '--workspace', sandbox.workspace], env);
     const seqs = () => follow.stdout().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as OrchestratorEvent).seq);
@@ -375,7 +375,7 @@ describe('usage errors: exit 1 with a message saying what to do, and no session 
   it('pause of a session nobody runs says how to continue it; of one that has ended, that it has ended', async () => {
     // Waiting for a person (an auth blocker) when `run --no-server` exits: on disk, not ended.
     const { sandbox, specPath, env } = sandboxWith({ task: 'quick', workers: [{ id: 'w', agent: 'codex', role: 'implementer' }], sandbox: 'none' }, { codex: { fail: 'auth', failTimes: 1, delayMs: 2 } });
-    expect((await runCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], { env })).exitCode).toBe(2);
+    expect((await runCli(['run', '--in-place', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], { env })).exitCode).toBe(2);
     const waiting = sessionIds(sandbox.workspace)[0] as string;
     const result = await runCli(['pause', waiting, '--workspace', sandbox.workspace], { env });
     expect(result.exitCode).toBe(1);
@@ -408,7 +408,7 @@ describe('controlling a running session from another terminal', { timeout: 60_00
         claude: { lines: 2, holdMs: 120_000 },
       },
     );
-    const run = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
+    const run = startCli(['run', '--in-place', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
     const sid = await waitForSession(sandbox);
     const server = await poll(() => SessionStore.lockHolder(join(sandbox.workspace, 'sessions', sid))?.serverUrl, 20_000, 'the server in the lock');
     expect(run.stderr()).toContain('Dashboard');
@@ -445,7 +445,7 @@ describe('controlling a running session from another terminal', { timeout: 60_00
 
   it('stop --worker ends that worker only: it is skipped, the worker waiting for it runs, the run ends partial (exit 2)', async () => {
     const { sandbox, specPath, env } = sandboxWith({ ...TWO_WORKERS, limits: { killGraceMs: 2000 } }, { claude: { lines: 2, holdMs: 120_000 }, codex: { lines: 2 } });
-    const run = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
+    const run = startCli(['run', '--in-place', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
     const sid = await waitForSession(sandbox);
     const server = await poll(() => SessionStore.lockHolder(join(sandbox.workspace, 'sessions', sid))?.serverUrl, 20_000, 'the server in the lock');
     const record = await poll(() => procRecordsOf(sandbox)[0], 20_000, 'the agent launched');
@@ -474,7 +474,7 @@ describe('controlling a running session from another terminal', { timeout: 60_00
 
   it('without a server: stop signals the orchestrator process, which stops gracefully; pause explains it needs the server', async () => {
     const { sandbox, specPath, env } = sandboxWith({ task: 'hold', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: 'none' }, { claude: { lines: 2, holdMs: 120_000, spawnChild: true } });
-    const run = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const run = startCli(['run', '--in-place', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
     const sid = await waitForSession(sandbox);
     await poll(() => childPidsOf(sandbox).length === 1, 20_000, 'the agent and its child');
     const pause = await runCli(['pause', sid, '--workspace', sandbox.workspace], { env });
@@ -501,7 +501,7 @@ describe('SIGINT of a run', { timeout: 60_000 }, () => {
       { ...TWO_WORKERS, workers: [{ id: 'a', agent: 'claude', role: 'implementer' }, { id: 'b', agent: 'gemini', role: 'architect' }], limits: { killGraceMs: 3000 } },
       { default: { lines: 2, holdMs: 120_000, spawnChild: true } },
     );
-    const run = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server'], env);
+    const run = startCli(['run', '--in-place', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server'], env);
     const sid = await waitForSession(sandbox);
     await poll(() => childPidsOf(sandbox).length === 2, 20_000, 'both agents and their children');
     const groups = procRecordsOf(sandbox).map((r) => r.pgid);
@@ -529,7 +529,7 @@ describe('SIGINT of a run', { timeout: 60_000 }, () => {
       { task: 'stubborn', workers: [{ id: 'a', agent: 'claude', role: 'implementer' }], limits: { killGraceMs: 8000 }, sandbox: 'none' },
       { claude: { lines: 2, holdMs: 120_000, spawnChild: true, ignoreSigterm: true } },
     );
-    const run = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const run = startCli(['run', '--in-place', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
     await waitForSession(sandbox);
     await poll(() => childPidsOf(sandbox).length === 1, 20_000, 'the agent and its child');
     const [record] = procRecordsOf(sandbox);

@@ -115,7 +115,7 @@ describe('pause / resume', () => {
     expect(eventsOfType(events, 'recovery')).toHaveLength(0);
     expect(eventsOfType(events, 'blocker')).toHaveLength(0);
     expect(workerStates(events, 'w')).toEqual(['spawned', 'running.active', 'running.paused', 'running.active', 'completed']);
-    expect(sessionStates(events)).toEqual(['created', 'running', 'paused', 'running', 'integrating', 'completed']);
+    expect(sessionStates(events)).toEqual(['created', 'running', 'paused', 'running', 'completed']);
     const [launch, ...more] = launchesOf(s, 'claude');
     expect(more).toHaveLength(0);
     // The wall time exceeded workerTimeoutSec: only the time it was not paused counted.

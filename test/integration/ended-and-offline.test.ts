@@ -24,7 +24,7 @@ function setup(config: object) {
   const env = fakeAgentEnv(sandbox, config);
   const s = sandbox;
   const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli([...args, '--workspace', s.workspace], { env: { ...env, ...extraEnv }, timeoutMs: 45_000 });
-  const run = () => cli(['run', '-C', s.target, '--spec', specFile, '--no-server']);
+  const run = () => cli(['run', '--in-place', '-C', s.target, '--spec', specFile, '--no-server']);
   return { s, specFile, env, cli, run };
 }
 
@@ -67,7 +67,7 @@ describe('a blocker of a session nobody runs', () => {
           sandbox: 'none',
         }),
       );
-      const first = await cli(['run', '-C', s.target, '--spec', specFile, '--no-server']);
+      const first = await cli(['run', '--in-place', '-C', s.target, '--spec', specFile, '--no-server']);
       expect(first.exitCode, first.stderr).toBe(2);
       const sid = sessionIds(s.workspace)[0] as string;
       expect(eventsOfType(readEvents(s.workspace), 'blocker')).toEqual([expect.objectContaining({ blockerId: 'b1', kind: 'BUDGET_EXCEEDED' })]);
@@ -135,13 +135,13 @@ describe('an agent that is not installed', () => {
   it('run refuses before a session exists, naming the agent and how to get it', async () => {
     const { s, cli, specFile } = setup({});
     const missing = join(s.dir, 'no-such-claude');
-    const result = await cli(['run', '-C', s.target, '--spec', specFile, '--no-server'], { ORCHESTRATOR_CLAUDE_BIN: missing });
+    const result = await cli(['run', '--in-place', '-C', s.target, '--spec', specFile, '--no-server'], { ORCHESTRATOR_CLAUDE_BIN: missing });
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain(`ORCHESTRATOR_CLAUDE_BIN=${missing} is not an executable file`);
     expect(result.stderr).toContain('orchestrate doctor');
     expect(sessionIds(s.workspace)).toEqual([]);
     // With a server too: refused before any dashboard is announced.
-    const served = await cli(['run', '-C', s.target, '--spec', specFile, '--port', '0'], { ORCHESTRATOR_CLAUDE_BIN: missing });
+    const served = await cli(['run', '--in-place', '-C', s.target, '--spec', specFile, '--port', '0'], { ORCHESTRATOR_CLAUDE_BIN: missing });
     expect(served.exitCode).toBe(1);
     expect(served.stdout + served.stderr).not.toContain('Dashboard');
     expect(served.stderr).toMatch(/^error: .*ORCHESTRATOR_CLAUDE_BIN/);

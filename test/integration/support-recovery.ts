@@ -63,17 +63,21 @@ export function agentEnv(sandbox: Sandbox, config: object): Record<string, strin
   return { ...fakeAgentEnv(sandbox, config), IS_SANDBOX: '', ORCHESTRATOR_TOKEN: '' };
 }
 
-/** `orchestrate run` to the end, without a server, JSON events on stdout. */
+/**
+ * `orchestrate run` to the end, without a server, JSON events on stdout. In place (`--in-place`): these tests are
+ * about the supervisor, and worker checkouts cost a few git processes per attempt; checkouts have tests of their
+ * own (isolation*.test.ts), and the durability, review and demo tests run with them.
+ */
 export function runSession(sandbox: Sandbox, config: object, spec: string, agents?: string, timeoutMs = 30_000): Promise<CliResult> {
   return runCli(
-    ['run', 'fix the bug', '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json', '--spec', spec, ...(agents ? ['--agents', agents] : [])],
+    ['run', 'fix the bug', '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json', '--in-place', '--spec', spec, ...(agents ? ['--agents', agents] : [])],
     { env: agentEnv(sandbox, config), timeoutMs },
   );
 }
 
 /** `orchestrate run` as a background child (with a server unless `--no-server` is in extraArgs). */
 export function startRun(sandbox: Sandbox, config: object, spec: string, extraArgs: string[] = []): StartedCli {
-  return startCli(['run', 'fix the bug', '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--spec', spec, ...extraArgs], agentEnv(sandbox, config));
+  return startCli(['run', 'fix the bug', '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--in-place', '--spec', spec, ...extraArgs], agentEnv(sandbox, config));
 }
 
 /** `orchestrate <args> --workspace <ws>` (status, pause, resume, stop, resolve). */

@@ -160,7 +160,9 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
     reason: decision.reason,
     decision,
     wrapLaunch,
-    confine,
+    // Only with a sandbox: without one, git in an agent's checkout and setup commands run as they are, and the
+    // checkouts take the direct path (no bundle: there is no boundary to keep).
+    ...(inside && decision.probe?.path ? { confine } : {}),
     // Setup commands (npm ci ...) also fill the package managers' caches, and the spec's allowed roots.
     setupWritable: [npmCache, join(home, '.cache'), ...allowedRoots, ...extra],
     inspect: (attached: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => monitor.inspect(attached, input, payloads),

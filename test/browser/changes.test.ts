@@ -91,6 +91,13 @@ async function finishedSession(spec: SessionSpecInput = SPEC, end = 'completed')
   return { sid: runtime.sessionId, repo };
 }
 
+/**
+ * The first two tests look at the same finished session: the first only reads it, the second applies and
+ * discards it (one session run fewer).
+ */
+let sharedSession: Promise<{ sid: string; repo: string }> | null = null;
+const sharedFinishedSession = () => (sharedSession ??= finishedSession());
+
 /** The Changes view has drawn what it was asked for last (no load scheduled or running). */
 async function settled(page: Page): Promise<void> {
   await page.locator('#changes:not([aria-busy])').waitFor();
@@ -122,7 +129,7 @@ async function cspViolations(page: Page): Promise<string[]> {
 
 describe('the Changes view', () => {
   it('shows the session\'s result and one worker\'s change: files with +/- counts, the diff drawn and highlighted, review issues pinned at their lines', async () => {
-    const { sid } = await finishedSession();
+    const { sid } = await sharedFinishedSession();
     const page = await openChanges(sid);
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
@@ -219,7 +226,7 @@ describe('the Changes view', () => {
   }, 60_000);
 
   it('applies the result after its confirmation (the files land in the checkout, uncommitted); a refused merge shows why; discards after its confirmation', async () => {
-    const { sid, repo } = await finishedSession();
+    const { sid, repo } = await sharedFinishedSession();
     const head = gitIn(repo, 'rev-parse', 'HEAD');
     const page = await openChanges(sid);
     await changes(page).locator('.d2h-file-wrapper').first().waitFor();

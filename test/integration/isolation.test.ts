@@ -105,7 +105,7 @@ const SAME_LINES_AGENTS = writes({ claude: { 'shared.txt': 'one\nx\nthree\n' }, 
 
 describe('parallel workers on the same lines: a MERGE_CONFLICT', () => {
   it('names the files and the checkout; a person resolves it there and answers retry; the session completes', async () => {
-    const s = session(SAME_LINES, SAME_LINES_AGENTS);
+    const s = session({ ...SAME_LINES, reviews: [] }, SAME_LINES_AGENTS);
     const first = await run(s);
     expect(first.exitCode).toBe(2);
     const sid = sessionIds(s.sandbox.workspace)[0] as string;

@@ -44,6 +44,8 @@ const SNAPSHOT_THROTTLE_MS = 1000;
 export class SessionRuntime {
   readonly actor: Actor<typeof sessionMachine>;
   private lastValues = new Map<string, string>();
+  /** State values the log holds beyond the restored snapshot, per actor (see seedLastValues). */
+  private readonly loggedAhead = new Map<string, string>();
   private snapshotTimer: NodeJS.Timeout | null = null;
   private snapshotDue = false;
   private stopped = false;
@@ -153,7 +155,7 @@ export class SessionRuntime {
     const store = SessionStore.open(options.workspace, sessionId);
     const persisted = store.readSnapshot();
     const runtime = new SessionRuntime(store, options, persisted?.snapshot ?? null);
-    if (persisted) runtime.seedLastValues(persisted.snapshot);
+    if (persisted) runtime.seedLastValues(persisted.snapshot, persisted.seq);
     return runtime;
   }
 
@@ -286,9 +288,23 @@ export class SessionRuntime {
   /** Log a `state` event when an actor's state differs from the last one logged; true when it did. */
   private recordStateChange(machine: 'session' | 'worker' | 'review', id: string, value: string, cause: string, progress?: number): boolean {
     const key = `${machine}:${id}`;
-    const previous = this.lastValues.get(key) ?? null;
+    let previous = this.lastValues.get(key) ?? null;
     if (previous === value) return false;
     this.lastValues.set(key, value);
+    const ahead = this.loggedAhead.get(key);
+    if (ahead !== undefined) {
+      // The first change since a restore whose snapshot was behind the log: already logged when it is the same
+      // one; else it goes on from what the log says.
+      this.loggedAhead.delete(key);
+      if (ahead === value) {
+        this.snapshotDue = true;
+        queueMicrotask(() => {
+          if (this.snapshotDue) this.writeSnapshot();
+        });
+        return true;
+      }
+      previous = ahead;
+    }
     this.record([
       {
         type: 'state',
@@ -329,8 +345,12 @@ export class SessionRuntime {
     for (const listener of this.changeListeners) listener();
   }
 
-  /** After a restore, known state values must not be reported again as changes. */
-  private seedLastValues(persisted: unknown): void {
+  /**
+   * After a restore, known state values must not be reported again as changes: the snapshot's, and those the
+   * log recorded after it (`loggedAhead`: a crash between a state event and its snapshot leaves the snapshot one
+   * change behind; the restored actor then makes that change again, and it must not be logged twice).
+   */
+  private seedLastValues(persisted: unknown, snapshotSeq: number): void {
     const walk = (node: { value?: unknown; machine?: unknown; children?: Record<string, { snapshot: unknown; src?: unknown }> }, machineId: string, id: string) => {
       if (node.value !== undefined) this.lastValues.set(`${machineId}:${id}`, stateValueToString(node.value));
       for (const [childId, child] of Object.entries(node.children ?? {})) {
@@ -340,6 +360,9 @@ export class SessionRuntime {
       }
     };
     walk(persisted as never, 'session', this.sessionId);
+    for (const event of this.store.log.readAfter(snapshotSeq)) {
+      if (event.type === 'state') this.loggedAhead.set(`${event.machine}:${event.id}`, event.to);
+    }
   }
 }
 

@@ -304,6 +304,31 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     expect(procRecords(sandbox, sid, 'solo')).toHaveLength(1);
   });
 
+  it('killed between a state event and its snapshot: the restored actor makes that change again, and the log has it once', async () => {
+    const spec: SessionSpecInput = { task: 'window', workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }], sandbox: 'none' };
+    const { sandbox, specPath, env } = sandboxWith(spec, { claude: { lines: 20, delayMs: 50 } });
+    const orchestrator = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const sid = await waitForSession(sandbox);
+    await poll(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 3, 20_000, 'solo printed 3 events');
+    await kill9(orchestrator);
+    const kill = killPoint(sandbox, sid);
+    const [record] = expectAgentsSurvived(sandbox, sid);
+    await poll(() => readExitFile(join(sessionDirOf(sandbox, sid), 'agents', `solo.${record?.attempt ?? 1}.exit`)), 20_000, 'solo ended while nobody watched');
+    // What a death right after logging a change leaves: the event on record, the snapshot (running.active) one
+    // change behind. The change is the one the resumed actor will make: solo collected and completed.
+    const running = eventsOfType(peekEvents(sandbox, sid), 'state').findLast((e) => e.id === 'solo');
+    expect(running?.to).toBe('running.active');
+    const logged = { ...running, seq: kill.seq + 1, ts: new Date().toISOString(), from: 'running.active', to: 'completed', cause: 'WORKER.STATUS' };
+    writeFileSync(join(sessionDirOf(sandbox, sid), 'events.jsonl'), `${JSON.stringify(logged)}\n`, { flag: 'a' });
+
+    const resumed = await runCli(['resume', sid, '--no-server', '--json', '--workspace', sandbox.workspace], { env, timeoutMs: 60_000 });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    const events = readEvents(sandbox.workspace, sid);
+    expectStateChains(events);
+    expect(eventsOfType(events, 'state').filter((e) => e.id === 'solo').map((e) => e.to)).toEqual(['spawned', 'running.active', 'completed']);
+    expect(view(sandbox, sid).outcome).toBe('completed');
+  });
+
   it('a completed session stays completed: resume launches nothing and no actor moves', async () => {
     const { sandbox, specPath, env } = sandboxWith(
       { task: 'quick', workers: [{ id: 'solo', agent: 'codex', role: 'implementer' }], sandbox: 'none' },

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { knownAgents } from '../agents/registry.js';
-import { defaultSpec, describeUnknownKey, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../domain/spec.js';
+import { defaultSpec, describeUnknownKey, findUnknownKey, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../domain/spec.js';
 import { UsageError } from '../domain/usage-error.js';
 import { asUsageError, checkReadableFile } from './fs-errors.js';
 
@@ -35,8 +35,8 @@ export function buildSpec(options: SpecOptions): SessionSpec {
     const parsed = SessionSpecSchema.safeParse(raw);
     if (!parsed.success) {
       // A typo in a key is refused on one line, with the key it was probably meant to be.
-      const unknown = parsed.error.issues.find((i) => i.code === 'unrecognized_keys');
-      if (unknown && unknown.code === 'unrecognized_keys') throw new UsageError(`spec file ${path}: ${describeUnknownKey(unknown.keys[0] as string, unknown.path)}`);
+      const unknown = findUnknownKey(parsed.error.issues);
+      if (unknown) throw new UsageError(`spec file ${path}: ${describeUnknownKey(unknown.key, unknown.path)}`);
       throw new UsageError(`spec file ${path} is not a valid session spec:\n${formatIssues(parsed.error)}`);
     }
     spec = parsed.data;

@@ -85,6 +85,37 @@ export type Limits = z.infer<typeof LimitsSchema>;
 export const SandboxModeSchema = z.enum(['auto', 'bwrap', 'none']);
 export type SandboxMode = z.infer<typeof SandboxModeSchema>;
 
+/** A path in `denyRead` / `allowRead`: absolute, or `~/` for the home directory. */
+const ReadPathSchema = z.string().min(1).refine((p) => p.startsWith('/') || p === '~' || p.startsWith('~/'), 'an absolute path, or one under ~/');
+/** A host the agents may reach through the proxy: `example.com`, `*.example.com`, `127.0.0.1:8080`. */
+const HostPatternSchema = z
+  .string()
+  .min(1)
+  .regex(/^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/, 'a host name, "*.domain", or host:port');
+
+/**
+ * The sandbox (src/safety/sandbox.ts, docs/security.md). The string form is the mode alone; the object form
+ * also says what the agents may read and reach.
+ */
+export const SandboxSettingsSchema = z.strictObject({
+  mode: SandboxModeSchema.default('auto'),
+  /** "proxy": the agents' only way out is a proxy with an allowlist; "open": the network as it is (a warning). */
+  network: z.enum(['proxy', 'open']).default('proxy'),
+  /** Hosts reachable besides each agent's model API and the package registries. */
+  allowHosts: z.array(HostPatternSchema).default([]),
+  /** Hidden besides the credentials that are hidden by default. */
+  denyRead: z.array(ReadPathSchema).default([]),
+  /** Re-opened, although hidden by default or by denyRead. */
+  allowRead: z.array(ReadPathSchema).default([]),
+});
+export type SandboxSettings = z.infer<typeof SandboxSettingsSchema>;
+
+/** The spec's `sandbox`, either form, as the full settings. */
+export function sandboxSettings(value: SandboxMode | SandboxSettings | undefined): SandboxSettings {
+  if (value === undefined || typeof value === 'string') return SandboxSettingsSchema.parse({ mode: value ?? 'auto' });
+  return value;
+}
+
 // --- safety (src/safety owns the rules; docs/security.md explains each) ---------------------------------
 /** The safety policy's rules, each configurable to log, pause or stop (src/safety/policy.ts). */
 export const SAFETY_RULE_IDS = [
@@ -140,7 +171,7 @@ export const SessionSpecSchema = z
     reviews: z.array(ReviewPairSchema).default([]),
     review: ReviewSettingsSchema.default(ReviewSettingsSchema.parse({})),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
-    sandbox: SandboxModeSchema.default('auto'),
+    sandbox: z.union([SandboxModeSchema, SandboxSettingsSchema]).default('auto'),
     safety: SafetySettingsSchema.optional(),
     workspace: WorkspaceSettingsSchema.optional(),
   })
@@ -259,6 +290,20 @@ export function specKeysAt(path: readonly PropertyKey[]): string[] {
   }
   schema = unwrap(schema);
   return (schema as unknown as { def: { type: string } }).def.type === 'object' ? Object.keys((schema as unknown as { shape: object }).shape) : [];
+}
+
+/** The first unrecognized key among zod's issues, also inside a union (the sandbox's object form). */
+export function findUnknownKey(issues: readonly z.core.$ZodIssue[]): { key: string; path: PropertyKey[] } | null {
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') return { key: issue.keys[0] as string, path: issue.path };
+    if (issue.code === 'invalid_union') {
+      for (const branch of issue.errors) {
+        const found = findUnknownKey(branch.map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
+        if (found) return found;
+      }
+    }
+  }
+  return null;
 }
 
 /** `unknown key "reviewz" (did you mean "reviews"?)`: what an unrecognized spec key is told as. */

@@ -1,6 +1,6 @@
 /** The session spec: unknown keys are refused by name (with the key meant), and a role outside the built-in ones needs a prompt. */
 import { describe, expect, it } from 'vitest';
-import { BUILT_IN_ROLES, closest, describeUnknownKey, SessionSpecSchema, specKeysAt } from '../../src/domain/spec.js';
+import { BUILT_IN_ROLES, closest, describeUnknownKey, findUnknownKey, SessionSpecSchema, specKeysAt } from '../../src/domain/spec.js';
 
 const worker = { id: 'w', agent: 'claude', role: 'implementer' };
 
@@ -20,6 +20,14 @@ describe('unknown spec keys', () => {
     expect(specKeysAt(['review', 'trigger'])).toEqual(['everyPlanItems']);
     expect(closest('sandbx', ['sandbox', 'safety'])).toBe('sandbox');
     expect(closest('zzzzzz', ['sandbox'])).toBeNull();
+  });
+
+  it("inside the sandbox's object form too (a union with the mode alone)", () => {
+    const parsed = SessionSpecSchema.safeParse({ task: 't', workers: [worker], sandbox: { mode: 'auto', allowHost: ['x.com'] } });
+    expect(parsed.success).toBe(false);
+    const found = findUnknownKey(parsed.error?.issues ?? []);
+    expect(found).toEqual({ key: 'allowHost', path: ['sandbox'] });
+    expect(describeUnknownKey(found!.key, found!.path)).toBe('unknown key "allowHost" in sandbox (did you mean "allowHosts"?)');
   });
 });
 

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Hono } from 'hono';
 import { knownAgents } from '../../agents/registry.js';
-import { defaultSpec, describeUnknownKey, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../../domain/spec.js';
+import { defaultSpec, describeUnknownKey, findUnknownKey, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../../domain/spec.js';
 import { UsageError } from '../../runtime/session-manager.js';
 import type { ApiContext, AppEnv } from '../context.js';
 import { HttpError, issuesOf, parseOr400, readJson } from '../errors.js';
@@ -18,8 +18,8 @@ export function sessionRoutes(ctx: ApiContext): Hono<AppEnv> {
     const raw = await readJson(c);
     const checked = OrchestrateBodySchema.safeParse(raw);
     // A typo in a spec key is named, with the key it was probably meant to be.
-    const typo = checked.error?.issues.find((i) => i.code === 'unrecognized_keys' && i.path[0] === 'spec');
-    if (typo?.code === 'unrecognized_keys' && checked.error) throw new HttpError(400, `invalid body: spec: ${describeUnknownKey(typo.keys[0] as string, typo.path.slice(1))}`, issuesOf(checked.error));
+    const typo = checked.error ? findUnknownKey(checked.error.issues) : null;
+    if (typo && typo.path[0] === 'spec' && checked.error) throw new HttpError(400, `invalid body: spec: ${describeUnknownKey(typo.key, typo.path.slice(1))}`, issuesOf(checked.error));
     const body = parseOr400(OrchestrateBodySchema, raw, 'body');
     const targetDir = resolve(ctx.cwd, body.targetDir);
     if (!isDirectory(targetDir)) throw new HttpError(400, `targetDir ${targetDir} is not an existing directory`, [{ path: ['targetDir'], message: 'not a directory' }]);

@@ -32,8 +32,9 @@ export interface SafetyHarness {
 }
 
 /** A harness whose target is a git repository (codex insists) under the OS temp dir, HOME a temp dir too. */
-export async function makeSafetyHarness(config: object, options: { env?: Record<string, string>; sampleMs?: number } = {}): Promise<SafetyHarness> {
-  const root = mkdtempSync(join(tmpdir(), 'orch-safety-'));
+export async function makeSafetyHarness(config: object, options: { env?: Record<string, string>; sampleMs?: number; base?: string } = {}): Promise<SafetyHarness> {
+  // `base` outside /tmp for a home the sandbox shows (its /tmp is private).
+  const root = mkdtempSync(join(options.base ?? tmpdir(), 'orch-safety-'));
   const target = join(root, 'target');
   const workspace = join(root, 'workspace');
   const stateDir = join(root, 'state');

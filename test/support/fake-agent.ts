@@ -35,3 +35,23 @@ export function readLaunches(stateDir: string): FakeLaunch[] {
   const path = join(stateDir, 'launches.jsonl');
   return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as FakeLaunch) : [];
 }
+
+/** One probe the fake agent really made (scenario `probes`): probes.jsonl in its state dir. */
+export interface FakeProbe {
+  kind: 'read' | 'open' | 'fetch' | 'run';
+  pid: number;
+  path?: string;
+  url?: string;
+  argv?: string[];
+  ok: boolean;
+  output?: string;
+  error?: string;
+  status?: number;
+  exitCode?: number | null;
+  via?: 'proxy' | 'direct';
+}
+
+export function readProbes(stateDir: string): FakeProbe[] {
+  const path = join(stateDir, 'probes.jsonl');
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as FakeProbe) : [];
+}

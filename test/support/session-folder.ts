@@ -78,8 +78,13 @@ export function expectEveryLineExactlyOnce(sandbox: Sandbox, sid: string, events
   return checked;
 }
 
-/** The agent's own arguments in a launch record (after `bwrap <options> -- <agent>` when sandboxed). */
+/**
+ * The agent's own arguments in a launch record: after `bwrap <options> -- <agent>` when sandboxed, after the
+ * network bridge's `orchestrator-bridge <socat> <folder> <ports> -- <agent>` when its network is proxied.
+ */
 export function agentArgs(argv: string[]): string[] {
+  const bridge = argv.indexOf('orchestrator-bridge');
+  if (bridge >= 0) return argv.slice(argv.indexOf('--', bridge) + 2);
   const separator = argv.indexOf('--');
   return basename(argv[0] ?? '') === 'bwrap' && separator >= 0 ? argv.slice(separator + 2) : argv.slice(1);
 }

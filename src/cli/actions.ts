@@ -67,7 +67,7 @@ export function createActions(style: Style) {
       extraWritable: sandbox.writable ?? [],
       extraReadable: sandbox.readable ?? [],
       onDecision: (decision) => {
-        if (decision.fellBack) process.stderr.write(`${style.yellow('warning:')} ${decision.reason}. Install bubblewrap to confine them (orchestrate doctor).\n`);
+        if (decision.fellBack) process.stderr.write(`${style.yellow('warning:')} ${decision.reason}.${decision.mode === 'none' ? ' Install bubblewrap to confine them (orchestrate doctor).' : ''}\n`);
       },
     });
     options.safetyFor = safetyFor;

@@ -4,22 +4,24 @@
  * launch, then wrap it in bwrap), `inspect` (the policy on agent payloads), `attach` (budgets, resource limits,
  * the sandbox decision in the session log) and `close`.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AgentProcessInput } from '../actors/agent-process.js';
 import type { LaunchRequest } from '../actors/process-group.js';
 import { getAdapter } from '../agents/registry.js';
 import type { AgentPayload } from '../domain/events.js';
-import type { SessionSpec } from '../domain/spec.js';
-import { findAgentBinary } from '../runtime/binaries.js';
+import { sandboxSettings, type SandboxSettings, type SessionSpec } from '../domain/spec.js';
+import { findAgentBinary, which } from '../runtime/binaries.js';
+import { PACKAGE_ROOT } from '../http/paths.js';
 import { UsageError, type SessionSafety } from '../runtime/session-manager.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import { probeBwrap, type BwrapProbe } from './bwrap-probe.js';
 import { checkDirectories, validateLaunch } from './launch-check.js';
 import { SafetyMonitor, safetyEvent } from './monitor.js';
 import { resolvePath, type PolicyContext } from './policy.js';
-import { agentStateDirs, bwrapCommand, bwrapWrap, decideSandbox, ensureAgentState, type SandboxDecision } from './sandbox.js';
+import { agentStateDirs, bwrapCommand, bwrapWrap, decideSandbox, ensureAgentState, hiddenPaths, type SandboxDecision } from './sandbox.js';
+import { agentNetwork, netDirFor, PROXY_PORT, type NetPolicyFile } from './network.js';
 import type { Isolation } from '../domain/isolation.js';
 
 export { resolveSandbox, bwrapWrap, bwrapArgs, decideSandbox } from './sandbox.js';
@@ -82,7 +84,9 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
   ];
   if (problems.length > 0) throw new UsageError(`${problems.join('; ')}. Choose a project directory (orchestrate run -C <dir>) and narrower directories.`);
 
-  const decision = decideSandbox(spec.sandbox, probe);
+  const sandbox = sandboxSettings(spec.sandbox);
+  const network = decideNetwork(sandbox, decideSandbox(sandbox.mode, probe), env);
+  const decision = network.decision;
   options.onDecision?.(decision, spec);
   const inside = decision.mode === 'bwrap';
   let runtime: SessionRuntime | null = null;
@@ -125,20 +129,32 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
     // The agent must not get the API token from its environment (the workspace file is hidden by bwrap).
     const request2: LaunchRequest = { ...request, env: { ...request.env, ORCHESTRATOR_TOKEN: '' } };
     if (!inside || !decision.probe?.path) return request2;
-    const state = agentStateDirs(input.agent, home, { ...env, ...request.env });
+    const agentEnv = { ...env, ...request.env };
+    const state = agentStateDirs(input.agent, home, agentEnv);
     ensureAgentState(state);
+    const { hidden, reopened } = hiddenPaths(input.agent, home, agentEnv, sandbox);
     const cwd = resolve(input.launch.targetDir);
     // A reviewer reads its checkout and writes nothing of the project (what the spec and the environment allow
     // every agent to write, build caches say, it may).
     const reviewer = checkouts !== null && input.launch.readOnly;
     const roots = reviewer ? [...allowedRoots, ...extra] : rootsOf(input);
-    return bwrapWrap(request2, {
+    const plan = {
       bwrapPath: decision.probe.path,
       writable: [...roots, ...state.bind],
       hidden: [workspace],
+      denied: hidden,
+      emptyFile: emptyFileIn(workspace),
       // Checkouts read the user's objects (alternates), which a private /tmp would hide; a reviewer reads its checkout.
-      readable: [...(options.extraReadable ?? []), ...(checkouts ? [join(checkouts.repo.commonDir, 'objects')] : []), ...(reviewer ? [checkoutOf(cwd)] : [])],
-    });
+      readable: [...(options.extraReadable ?? []), ...(checkouts ? [join(checkouts.repo.commonDir, 'objects')] : []), ...(reviewer ? [checkoutOf(cwd)] : []), ...reopened],
+    };
+    if (!network.proxied) return bwrapWrap(request2, plan);
+    // The agent's proxy: its allowlist in the worker's net folder, read by the proxy process at its start.
+    const dir = netDirFor(join(workspace, 'sessions', input.sessionId), input.workerId);
+    const reach = agentNetwork(input.agent, agentEnv, home, sandbox.allowHosts);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const policy: NetPolicyFile = { worker: input.workerId, agent: input.agent, allow: reach.allow, forwards: reach.forwards, proxyPort: PROXY_PORT };
+    writeFileSync(join(dir, 'policy.json'), `${JSON.stringify(policy, null, 2)}\n`);
+    return bwrapWrap(request2, plan, { dir, forwards: reach.forwards, nodePath: process.execPath, proxyScript: network.proxied.proxyScript, socatPath: network.proxied.socatPath });
   };
 
   /** A command confined like an agent, with only `writable` writable (setup commands; git in an agent's checkout). */
@@ -168,14 +184,66 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
     inspect: (attached: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => monitor.inspect(attached, input, payloads),
     attach: (attached: SessionRuntime) => {
       runtime = attached;
-      attached.record([safetyEvent('sandbox', spec.sandbox === decision.mode ? decision.mode : `${spec.sandbox} -> ${decision.mode}`, decision.fellBack ? 'warn' : 'log', decision.reason, undefined, attached.sessionId)]);
+      attached.record([
+        safetyEvent('sandbox', sandbox.mode === decision.mode ? decision.mode : `${sandbox.mode} -> ${decision.mode}`, decision.fellBack ? 'warn' : 'log', decision.reason, undefined, attached.sessionId),
+        ...(inside ? [safetyEvent('sandbox', `network: ${network.proxied ? 'proxy' : 'open'}`, network.warning ? 'warn' : 'log', network.warning ?? network.reason, undefined, attached.sessionId)] : []),
+      ]);
       monitor.attach(attached);
+      // Requests an agent's proxy refused, from each worker's net folder.
+      if (network.proxied) monitor.watchRefusals((workerId) => netDirFor(join(workspace, 'sessions', attached.sessionId), workerId));
     },
     close: () => {
       monitor.close();
       runtime = null;
     },
   };
+}
+
+/** An empty read-only file in the workspace, bound over each hidden credentials file (created once). */
+export function emptyFileIn(workspace: string): string {
+  const file = join(workspace, 'empty');
+  if (!existsSync(file)) {
+    mkdirSync(workspace, { recursive: true });
+    writeFileSync(file, '', { mode: 0o444 });
+  }
+  return file;
+}
+
+/** The proxy process's script (compiled: it runs with node, outside the sandbox). */
+export const NET_PROXY_SCRIPT = join(PACKAGE_ROOT, 'dist', 'safety', 'net-proxy.js');
+
+export interface NetworkDecision {
+  decision: SandboxDecision;
+  /** Set when agents reach the network through their proxy. */
+  proxied: { socatPath: string; proxyScript: string } | null;
+  reason: string;
+  /** Set when the network is open although the spec did not ask for it ("auto" without socat). */
+  warning: string | null;
+}
+
+/**
+ * The network of a session's agents. Inside bwrap with `network: "proxy"` (the default) each agent gets its
+ * proxy; that needs socat (the bridge inside). Without it, "bwrap" is refused with how to fix it and "auto"
+ * leaves the network open with a warning, as it leaves the sandbox out without bwrap.
+ */
+export function decideNetwork(sandbox: SandboxSettings, decision: SandboxDecision, env: Record<string, string | undefined>, proxyScript = NET_PROXY_SCRIPT): NetworkDecision {
+  if (decision.mode !== 'bwrap') return { decision, proxied: null, reason: 'no sandbox: the network is open', warning: null };
+  if (sandbox.network === 'open') {
+    const warning = '"sandbox.network": "open": agents reach any host, and whatever they read can leave the machine';
+    return { decision, proxied: null, reason: warning, warning };
+  }
+  const socatPath = which('socat', env.PATH ?? '');
+  const missing = !socatPath ? 'socat is not on PATH' : !existsSync(proxyScript) ? `the proxy script ${proxyScript} is missing (run npm run build)` : null;
+  if (missing) {
+    if (sandbox.mode === 'bwrap') {
+      throw new UsageError(`the sandbox confines the network through a proxy, but ${missing}. Install socat (apt-get install socat), or set "sandbox": {"mode": "bwrap", "network": "open"} to leave the network open.`);
+    }
+    const warning = `agents run in bubblewrap, but their network is open: ${missing} (install socat for the proxy with an allowlist: apt-get install socat)`;
+    // The CLI warns of a fallback, as it does when "auto" gets no bubblewrap at all.
+    return { decision: { ...decision, reason: warning, fellBack: true }, proxied: null, reason: warning, warning };
+  }
+  const reason = 'each agent reaches the network only through its proxy: its model API, the package registries, GitHub and sandbox.allowHosts';
+  return { decision, proxied: { socatPath: socatPath as string, proxyScript }, reason, warning: null };
 }
 
 /**

@@ -6,6 +6,8 @@
  * This is detection after the fact: the agent reports a command when it runs it (or just before), usage when a
  * turn ends. What must not happen at all is the sandbox's job (src/safety/sandbox.ts).
  */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AgentProcessInput } from '../actors/agent-process.js';
 import { groupMembers, type ProcStat } from '../actors/process-group.js';
 import type { AgentPayload, BlockerKind, NewEvent, Usage } from '../domain/events.js';
@@ -15,6 +17,7 @@ import type { SessionContext } from '../machines/session-context.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import { describeCrossing, exceededBudgets, groupSample, ResourceTracker, type Crossing, type ResourceLimit } from './limits.js';
 import { actionFor, checkPayloads, type PolicyContext, type Violation } from './policy.js';
+import type { Refusal } from './network.js';
 
 export interface MonitorOptions {
   spec: SessionSpec;
@@ -70,7 +73,78 @@ export class SafetyMonitor {
     this.offChange?.();
     this.offChange = null;
     this.stopSampling();
+    if (this.refusalTimer) clearInterval(this.refusalTimer);
+    this.refusalTimer = null;
     this.runtime = null;
+  }
+
+  // --- network refusals --------------------------------------------------------------------------------
+
+  private refusalTimer: NodeJS.Timeout | null = null;
+  /** Lines of each worker's refused.jsonl already recorded (seeded from the log: one event per line). */
+  private readonly refusalsRead = new Map<string, number>();
+
+  /**
+   * Record what the agents' proxies refused: each line of a worker's `refused.jsonl` (src/safety/net-proxy.ts)
+   * becomes one `safety` event, once, also across an orchestrator restart. `netDirOf` names a worker's folder.
+   */
+  watchRefusals(netDirOf: (workerId: string) => string, everyMs = 500): void {
+    const runtime = this.runtime;
+    if (!runtime) return;
+    for (const event of runtime.store.log.readAfter(0)) {
+      if (event.type === 'safety' && event.rule === 'network-refused' && event.workerId) this.refusalsRead.set(event.workerId, (this.refusalsRead.get(event.workerId) ?? 0) + 1);
+    }
+    this.netDirOf = netDirOf;
+    // Also on every change of the session (below): a worker's exit is one, so what its proxy refused is on
+    // record before the worker's end is. The timer catches refusals of an agent that prints nothing meanwhile.
+    this.refusalTimer = setInterval(() => this.readRefusals(netDirOf), everyMs);
+    this.refusalTimer.unref();
+    this.readRefusals(netDirOf);
+  }
+
+  private netDirOf: ((workerId: string) => string) | null = null;
+  /** Size of each refusals file when last read: unchanged files are not read again. */
+  private readonly refusalSizes = new Map<string, number>();
+
+  /** Read the refusals now (also the timer's work). */
+  readRefusals(netDirOf: (workerId: string) => string): void {
+    const runtime = this.runtime;
+    if (!runtime || runtime.detached) return;
+    const netRoot = join(runtime.store.dir, 'net');
+    const workers = new Set([...Object.keys(this.context()?.workers ?? {}), ...(existsSync(netRoot) ? readdirSync(netRoot) : [])]);
+    for (const workerId of workers) {
+      const file = join(netDirOf(workerId), 'refused.jsonl');
+      let size: number;
+      try {
+        size = statSync(file).size;
+      } catch {
+        continue;
+      }
+      if (this.refusalSizes.get(file) === size) continue;
+      this.refusalSizes.set(file, size);
+      let lines: string[];
+      try {
+        // Complete lines only: the last one may still be being written.
+        lines = readFileSync(file, 'utf8').split('\n').slice(0, -1);
+      } catch {
+        continue;
+      }
+      const done = this.refusalsRead.get(workerId) ?? 0;
+      if (lines.length <= done) continue;
+      this.refusalsRead.set(workerId, lines.length);
+      this.record(
+        lines.slice(done).map((line) => {
+          let r: Partial<Refusal> = {};
+          try {
+            r = JSON.parse(line) as Refusal;
+          } catch {
+            // A torn line still counts as a refusal.
+          }
+          const subject = `${r.host ?? '?'}:${r.port ?? '?'}`;
+          return safetyEvent('network-refused', subject, 'refuse', `${r.method ?? 'a request'} to ${subject} refused by the sandbox's proxy: not on this agent's allowlist (add it to sandbox.allowHosts to allow it)`, workerId);
+        }),
+      );
+    }
   }
 
   /** Every batch of parsed payloads of a launch. */
@@ -105,6 +179,7 @@ export class SafetyMonitor {
   private onChange(): void {
     const context = this.context();
     if (!context) return;
+    if (this.netDirOf) this.readRefusals(this.netDirOf);
     this.watchBlockers(context);
     this.manageSampling(context);
     if (this.checkQueued) return;
@@ -274,7 +349,7 @@ export class SafetyMonitor {
 }
 
 /** A `safety` event; its source is the worker, else the session. */
-export function safetyEvent(rule: SafetyRuleId | 'sandbox' | 'launch-validation', subject: string, action: SafetyAction | 'refuse' | 'warn', detail: string, workerId?: string, sessionId = 'session'): NewEvent {
+export function safetyEvent(rule: SafetyRuleId | 'sandbox' | 'launch-validation' | 'network-refused', subject: string, action: SafetyAction | 'refuse' | 'warn', detail: string, workerId?: string, sessionId = 'session'): NewEvent {
   return {
     type: 'safety',
     source: { kind: 'safety', id: workerId ?? sessionId },

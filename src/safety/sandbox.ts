@@ -1,25 +1,33 @@
 /**
  * The sandbox: bubblewrap around each agent, or nothing.
  *
- * Inside bwrap the agent sees the whole filesystem read-only, except what it must write: the target directory
- * (or its worktree), its include dirs and the allowed roots, its own config/cache directories (it keeps its
- * sessions there, which native resume needs) and a private /tmp. The orchestrator's workspace (session logs,
- * exit files, the API token) is hidden behind an empty read-only tmpfs. The network stays (agents call their
- * model's API).
+ * Inside bwrap the agent sees the filesystem read-only, except what it must write: its own checkout (or the
+ * target, in place), its include dirs and the allowed roots, its own config/cache directories (it keeps its
+ * sessions there, which native resume needs) and a private /tmp. What it must not read is hidden: the user's
+ * credentials (~/.ssh, ~/.aws, … CREDENTIAL_PATHS), the other agents' config folders, the orchestrator's
+ * workspace (session logs, exit files, the API token) — each behind an empty read-only tmpfs, or an empty file
+ * for a file. Its network is a namespace of its own whose one way out is a proxy with an allowlist
+ * (src/safety/network.ts). Its processes are a PID namespace of their own: `pkill node` inside sees only them.
  *
  * bwrap wraps the agent INSIDE the launch wrapper (src/actors/process-group.ts): the wrapper, outside the
  * sandbox, opens the output files and writes the exit file, so the agent can neither read nor forge them.
- * Deliberately not used: --die-with-parent (an agent must outlive an orchestrator crash and be re-attached by
- * pid), --unshare-pid (the agent would be pid 1 of its namespace, which ignores SIGTERM without a handler, and
- * its pid would not be the one /proc shows us), --new-session (it would leave our process group, so pause and
- * stop of the group would miss it; there is no terminal to protect: the wrapper has none and stdin is /dev/null).
+ * Deliberately not used:
+ * - --die-with-parent: an agent must outlive an orchestrator crash and be re-attached by pid.
+ * - --as-pid-1: bwrap's own reaper is pid 1 of the namespace and the agent runs below it, so the agent handles
+ *   SIGTERM as it always does (a pid 1 ignores signals it has no handler for). Every process inside keeps its
+ *   host pid and the launch wrapper's process group (test/integration/safety-confinement.test.ts checks it), so
+ *   pause, stop and re-attach act on the group from outside as before; /proc inside is the namespace's own.
+ * - --new-session: it would leave our process group, so pause and stop of the group would miss it. There is no
+ *   terminal to inject into (TIOCSTI): the wrapper is a session leader without one (setsid), stdin is /dev/null,
+ *   and /dev inside is bwrap's own, without the host's ptys; /dev/tty cannot be opened (tested).
  */
-import { existsSync, lstatSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { LaunchRequest } from '../actors/process-group.js';
 import type { SandboxMode } from '../domain/spec.js';
 import { UsageError } from '../runtime/session-manager.js';
 import { probeBwrap, type BwrapProbe } from './bwrap-probe.js';
+import { BRIDGE_SCRIPT, PROXY_PORT, proxyEnv } from './network.js';
 import { isInside } from './policy.js';
 
 export interface SandboxDecision {
@@ -40,7 +48,7 @@ export async function resolveSandbox(mode: SandboxMode, options: { pathVar?: str
 /** resolveSandbox with the probe already done (the session manager decides synchronously). */
 export function decideSandbox(mode: SandboxMode, probe: BwrapProbe | null): SandboxDecision {
   if (mode === 'none') return { mode: 'none', reason: '"sandbox": "none": agents run unconfined, with the rights of this user', fellBack: false, probe };
-  if (probe?.available) return { mode: 'bwrap', reason: `agents run in bubblewrap (${probe.version ?? probe.path}): read-only filesystem except each agent's own checkout (or the target, in place), their config dirs and a private /tmp`, fellBack: false, probe };
+  if (probe?.available) return { mode: 'bwrap', reason: `agents run in bubblewrap (${probe.version ?? probe.path}): read-only filesystem except each agent's own checkout (or the target, in place), their config dirs and a private /tmp; credentials and the other agents' folders hidden; a PID namespace of their own`, fellBack: false, probe };
   const why = probe?.reason ?? 'bubblewrap was not probed';
   if (mode === 'bwrap') {
     throw new UsageError(`the spec asks for "sandbox": "bwrap", but ${why}. Install bubblewrap (apt-get install bubblewrap) and allow user namespaces, or use "sandbox": "auto" (falls back to none) or "none".`);
@@ -95,6 +103,31 @@ export function ensureAgentState(state: AgentState): void {
   }
 }
 
+/**
+ * What no agent reads: the user's credentials, relative to the home directory. Hidden when they exist (a
+ * folder behind an empty read-only tmpfs, a file behind /dev/null); the spec's sandbox.denyRead adds paths and
+ * sandbox.allowRead re-opens one.
+ */
+export const CREDENTIAL_PATHS: readonly string[] = ['.ssh', '.aws', '.gnupg', '.config/gcloud', '.azure', '.kube', '.docker/config.json', '.netrc', '.npmrc', '.pypirc', '.git-credentials', '.config/gh'];
+
+/** The agents whose config folders are hidden from each other (an agent sees only its own). */
+export const AGENTS_WITH_STATE: readonly string[] = ['claude', 'codex', 'gemini'];
+
+/**
+ * The paths hidden from one agent: the credentials, the other agents' state (but the npm cache they share),
+ * and `denyRead`, less what `allowRead` re-opens (a hidden path inside a re-opened one, or equal to it).
+ * A re-opened path inside a hidden folder is returned in `reopened`, to be bound back read-only.
+ */
+export function hiddenPaths(agent: string, home: string, env: Record<string, string | undefined>, settings: { denyRead: readonly string[]; allowRead: readonly string[] }): { hidden: string[]; reopened: string[] } {
+  const expand = (p: string) => (p === '~' ? home : p.startsWith('~/') ? join(home, p.slice(2)) : p);
+  const own = new Set(agentStateDirs(agent, home, env).bind);
+  const others = AGENTS_WITH_STATE.filter((a) => a !== agent).flatMap((a) => agentStateDirs(a, home, env).bind.filter((p) => !own.has(p)));
+  const allow = settings.allowRead.map(expand);
+  const hidden = unique([...CREDENTIAL_PATHS.map((p) => join(home, p)), ...others, ...settings.denyRead.map(expand)]).filter((h) => !allow.some((a) => isInside(h, a)));
+  const reopened = allow.filter((a) => hidden.some((h) => isInside(a, h) && a !== h));
+  return { hidden, reopened };
+}
+
 export interface BwrapPlan {
   bwrapPath: string;
   /** Writable inside (bound in place); absent paths are skipped. */
@@ -103,8 +136,17 @@ export interface BwrapPlan {
   hidden: readonly string[];
   /** Bound read-only on top (the agent binary: under /tmp it would vanish behind the private /tmp). */
   readable?: readonly string[];
-  /** false: a network namespace of its own with nothing in it (git in a checkout needs no network). */
+  /** Never readable inside: a folder behind an empty read-only tmpfs, a file behind `emptyFile` (absent: skipped). */
+  denied?: readonly string[];
+  /** An empty regular file bound over each denied file (/dev/null could not be read: bwrap binds it nodev). */
+  emptyFile?: string;
+  /**
+   * false: a network namespace of its own with only loopback in it (git in a checkout needs no network; an
+   * agent reaches the world through its proxy's bridge).
+   */
   network?: boolean;
+  /** Set inside only (the proxy variables). */
+  setenv?: Record<string, string>;
   cwd: string;
 }
 
@@ -113,6 +155,10 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
   const writable = unique(plan.writable.filter((p) => existsSync(p)).map(real));
   // A hidden dir under /tmp that nothing writable contains is already invisible: /tmp is a fresh tmpfs.
   const hidden = unique(plan.hidden.filter((p) => existsSync(p)).map(real)).filter((h) => !isInside(h, '/tmp') || writable.some((w) => isInside(h, w)));
+  // Denied paths are covered where they are (a symlink's target too: ~/.ssh may link elsewhere).
+  const deniedPaths = unique((plan.denied ?? []).filter((p) => existsSync(p)).flatMap((p) => (isSymlink(p) ? [real(p)] : [p])));
+  const deniedDirs = deniedPaths.filter(isDirectory).filter((d) => !writable.includes(d));
+  const deniedFiles = plan.emptyFile ? deniedPaths.filter((p) => !isDirectory(p)) : [];
   const present = (plan.readable ?? []).filter((p) => existsSync(p));
   // A readable path is bound at its real path. A path that is itself a symlink (a package's node_modules linked
   // elsewhere) cannot be a mount point: it stays a symlink, recreated inside when /tmp's privacy would hide it.
@@ -123,22 +169,26 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
     ...writable.map((path) => ({ path, args: ['--bind', path, path] })),
     ...hidden.map((path) => ({ path, args: ['--tmpfs', path] })),
     ...readable.map((path) => ({ path, args: ['--ro-bind', path, path] })),
+    ...deniedDirs.map((path) => ({ path, args: ['--tmpfs', path] })),
+    ...deniedFiles.map((path) => ({ path, args: ['--ro-bind', plan.emptyFile as string, path] })),
   ];
   // Parents before children, so a bind inside a hidden workspace (or a workspace inside the target) comes out right.
   mounts.sort((a, b) => depth(a.path) - depth(b.path));
   mounts.push(...links.map((path) => ({ path, args: ['--symlink', real(path), path] })));
   // A hidden directory turns read-only only after the binds inside it (a checkout in the workspace): bwrap creates
   // their mount points in it first.
-  mounts.push(...hidden.map((path) => ({ path, args: ['--remount-ro', path] })));
+  mounts.push(...[...hidden, ...deniedDirs].map((path) => ({ path, args: ['--remount-ro', path] })));
   return [
     '--ro-bind', '/', '/',
     '--dev', '/dev',
     '--proc', '/proc',
     '--tmpfs', '/tmp',
     '--unshare-ipc',
+    '--unshare-pid',
     ...(plan.network === false ? ['--unshare-net'] : []),
     ...mounts.flatMap((m) => m.args),
     '--setenv', 'TMPDIR', '/tmp',
+    ...Object.entries(plan.setenv ?? {}).flatMap(([name, value]) => ['--setenv', name, value]),
     '--unsetenv', 'ORCHESTRATOR_TOKEN',
     '--chdir', plan.cwd,
   ];
@@ -150,9 +200,94 @@ export function bwrapCommand(command: { file: string; args: readonly string[]; c
 }
 
 /** The launch with the agent inside bwrap; the unchanged wrapper script runs bwrap. */
-export function bwrapWrap(request: LaunchRequest, plan: Omit<BwrapPlan, 'cwd'>): LaunchRequest {
-  const readable = [...(plan.readable ?? []), request.file];
-  return { ...request, file: plan.bwrapPath, args: [...bwrapArgs({ ...plan, readable, cwd: request.cwd }), '--', request.file, ...request.args] };
+/**
+ * What an agent needs to start that the private /tmp inside would hide, when it is installed under /tmp: its
+ * binary, its package (the nearest folder above the binary's real path with a package.json) and the
+ * node_modules folder holding it (codex's platform package and gemini's bundle chunks are siblings there), and
+ * the interpreter its `#!` line names (`#!/usr/bin/env node` is looked up in PATH) with that interpreter's
+ * installation (`<root>/bin/node` -> `<root>`). Paths elsewhere are visible anyway and are left out (but the
+ * binary itself).
+ */
+export function agentRunPaths(file: string, pathVar: string): string[] {
+  const paths = [file, real(file)];
+  const pkg = packageRootOf(real(file));
+  if (pkg) {
+    paths.push(pkg);
+    const modules = pkg.split('/node_modules/');
+    if (modules.length > 1) paths.push(`${modules.slice(0, -1).join('/node_modules/')}/node_modules`);
+  }
+  const interpreter = shebangInterpreter(real(file), pathVar);
+  if (interpreter) {
+    paths.push(interpreter, real(interpreter));
+    for (const p of [interpreter, real(interpreter)]) if (basename(dirname(p)) === 'bin') paths.push(dirname(dirname(p)));
+  }
+  // The binary itself always (it may lie in a folder hidden inside), the rest where /tmp would hide it.
+  return unique(paths).filter((p) => p === file || (isInside(p, '/tmp') && p !== '/tmp'));
+}
+
+function packageRootOf(path: string): string | null {
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+  }
+  return null;
+}
+
+/** The program a script's `#!` line runs (`env NAME` resolved in PATH); null for a binary or no `#!`. */
+export function shebangInterpreter(file: string, pathVar: string): string | null {
+  let head = '';
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(256);
+      head = buffer.subarray(0, readSync(fd, buffer, 0, 256, 0)).toString('latin1');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+  if (!head.startsWith('#!')) return null;
+  const words = head.slice(2).split('\n')[0]?.trim().split(/\s+/) ?? [];
+  if (!words[0]) return null;
+  if (basename(words[0]) !== 'env') return words[0];
+  const name = words.slice(1).find((w) => !w.startsWith('-') && !w.includes('='));
+  if (!name) return null;
+  for (const dir of pathVar.split(':').filter(Boolean)) {
+    if (existsSync(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+export function bwrapWrap(request: LaunchRequest, plan: Omit<BwrapPlan, 'cwd'>, net?: ProxiedNetwork): LaunchRequest {
+  const readable = [...(plan.readable ?? []), ...agentRunPaths(request.file, request.env.PATH ?? process.env.PATH ?? '')];
+  if (!net) return { ...request, file: plan.bwrapPath, args: [...bwrapArgs({ ...plan, readable, cwd: request.cwd }), '--', request.file, ...request.args] };
+  // The proxy (outside) runs bwrap; inside, the bridge runs the agent. The agent sees the net folder read-only:
+  // connecting to a socket needs no write access.
+  const inside = bwrapArgs({ ...plan, readable: [...readable, net.dir], network: false, setenv: { ...plan.setenv, ...proxyEnv() }, cwd: request.cwd });
+  const ports = [PROXY_PORT, ...net.forwards].map(String);
+  return {
+    ...request,
+    file: net.nodePath,
+    args: [net.proxyScript, net.dir, '--', plan.bwrapPath, ...inside, '--', '/bin/sh', '-c', BRIDGE_SCRIPT, 'orchestrator-bridge', net.socatPath, net.dir, ...ports, '--', request.file, ...request.args],
+  };
+}
+
+/** An agent's network through its proxy: where the proxy listens and what runs it (src/safety/network.ts). */
+export interface ProxiedNetwork {
+  /** The worker's net folder (policy.json and the sockets). */
+  dir: string;
+  forwards: readonly number[];
+  nodePath: string;
+  proxyScript: string;
+  socatPath: string;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function isSymlink(path: string): boolean {

@@ -174,7 +174,8 @@ describe.runIf(probe.available && asRoot)('orchestrate run with "sandbox": "bwra
     expect(claude[1]!.env.IS_SANDBOX).toBe('1');
     const records = JSON.parse(readFileSync(join(sandbox.workspace, 'sessions', events[0]!.sessionId, 'agents', 'w1.proc.json'), 'utf8')) as Array<{ argv: string[] }>;
     expect(records).toHaveLength(2);
-    for (const r of records) expect(basename(r.argv[0] ?? '')).toBe('bwrap');
+    // bwrap itself, or the agent's network proxy running bwrap (with socat installed).
+    for (const r of records) expect(basename(r.argv[0] ?? '') === 'bwrap' || (r.argv[1]?.endsWith('net-proxy.js') && r.argv.includes('--unshare-net'))).toBe(true);
     expect(processesMentioning(sandbox.dir)).toEqual([]);
   });
 });
@@ -191,9 +192,12 @@ describe('resume', () => {
     const runtime = again.resume(sessionId);
     try {
       expect(await runtime.waitForEnd()).toBe('completed');
-      const decisions = ofType(runtime, 'safety').filter((e) => e.rule === 'sandbox');
+      // The sandbox (and its network, where it is a sandbox) decided at create and again at resume.
+      const decisions = ofType(runtime, 'safety').filter((e) => e.rule === 'sandbox' && !e.subject.startsWith('network'));
       expect(decisions).toHaveLength(2);
       expect(decisions[1]?.subject).toBe(decisions[0]?.subject);
+      const networks = ofType(runtime, 'safety').filter((e) => e.rule === 'sandbox' && e.subject.startsWith('network'));
+      expect(networks).toHaveLength(decisions[0]?.subject === 'auto -> bwrap' ? 2 : 0);
     } finally {
       again.detachAll();
     }

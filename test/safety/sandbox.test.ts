@@ -2,7 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { launchDetached, readExitFile, readProcStat } from '../../src/actors/process-group.js';
+import { execFileSync } from 'node:child_process';
+import { groupMembers, launchDetached, readExitFile, readProcStat } from '../../src/actors/process-group.js';
+import { poll } from '../support/poll.js';
 import { probeBwrap } from '../../src/safety/bwrap-probe.js';
 import { agentStateDirs, bwrapArgs, bwrapWrap, decideSandbox, ensureAgentState, resolveSandbox } from '../../src/safety/sandbox.js';
 import { UsageError } from '../../src/runtime/session-manager.js';
@@ -33,7 +35,9 @@ describe('bwrap arguments', () => {
     expect(args).toContain(config);
     expect(args).not.toContain(join(root, 'missing'));
     expect(args.slice(-2)).toEqual(['--chdir', target]);
-    for (const flag of ['--die-with-parent', '--unshare-pid', '--new-session', '--unshare-net', '--unshare-all']) expect(args).not.toContain(flag);
+    // Its own PID namespace (pkill inside sees only its processes), but never apart from our process group.
+    expect(args).toContain('--unshare-pid');
+    for (const flag of ['--die-with-parent', '--new-session', '--as-pid-1', '--unshare-net', '--unshare-all']) expect(args).not.toContain(flag);
     expect(args.join(' ')).toContain('--unsetenv ORCHESTRATOR_TOKEN');
   });
 
@@ -119,21 +123,28 @@ describe.runIf(probe.available)('inside real bubblewrap', () => {
       `echo y > ${privateTmp} && echo tmp-ok`,
       `cat ${join(workspace, 'token')} 2>/dev/null || echo token-hidden`,
       'echo "token=${ORCHESTRATOR_TOKEN-unset}"',
-      'cut -d" " -f5 /proc/self/stat',
+      // Its own PID namespace: it is not pid 1 (bwrap's reaper is), and its process group lies outside.
+      'echo "pid=$$"',
+      'cat fifo >/dev/null',
       'exit 7',
     ].join('\n');
     const request = bwrapWrap(
       { file: '/bin/sh', args: ['-c', script], env: { ORCHESTRATOR_TOKEN: 'leak' }, cwd: target, stdoutPath: join(session, 'out'), stderrPath: join(session, 'err'), exitPath: join(session, 'exit') },
       { bwrapPath: probe.path as string, writable: [target], hidden: [workspace] },
     );
+    execFileSync('mkfifo', [join(target, 'fifo')]);
     const launched = launchDetached(request);
+    // Seen from outside, the agent's processes keep the wrapper's process group (pause and stop signal the
+    // group): the `cat` it waits in is a member, with its host pid.
+    const cat = await poll(() => groupMembers(launched.pid).find((m) => m.comm === 'cat'), 10_000, 'the sandboxed cat in the wrapper group');
+    expect(cat.pgrp).toBe(launched.pid);
+    writeFileSync(join(target, 'fifo'), 'go\n');
     const status = await launched.exited;
     expect(status.exitCode).toBe(7);
     expect(readExitFile(join(session, 'exit'))).toEqual({ exitCode: 7, signal: null });
     const out = readFileSync(join(session, 'out'), 'utf8').trim().split('\n');
     expect(out.slice(0, 4)).toEqual(['outside-refused', 'tmp-ok', 'token-hidden', 'token=unset']);
-    // The agent stays in the wrapper's process group (pause and stop signal the group).
-    expect(Number(out[4])).toBe(launched.pid);
+    expect(out[4]).toBe('pid=2');
     expect(readFileSync(join(target, 'inside.txt'), 'utf8')).toBe('inside\n');
     expect(existsSync(outside)).toBe(false);
     expect(existsSync(privateTmp)).toBe(false);
@@ -155,5 +166,28 @@ describe.runIf(probe.available)('inside real bubblewrap', () => {
     const status = await launchDetached(request).exited;
     expect(status.exitCode, readFileSync(join(session, 'err'), 'utf8')).toBe(0);
     expect(readFileSync(join(session, 'out'), 'utf8')).toBe('dep\n');
+  });
+
+  it('an agent installed under /tmp starts: its package, the platform package beside it and the interpreter its #! names (a node under /tmp) are visible', async () => {
+    // npm's layout: <prefix>/bin/agent -> ../lib/node_modules/@fake/agent/bin/agent.js, which loads its
+    // platform package from a sibling in the same node_modules; node itself lives under /tmp too.
+    const prefix = temp('sbx-agent-tmp-');
+    const modules = join(prefix, 'lib', 'node_modules');
+    const pkg = join(modules, '@fake', 'agent');
+    const platform = join(modules, '@fake', 'agent-linux-x64');
+    for (const d of [join(pkg, 'bin'), platform, join(prefix, 'bin'), join(prefix, 'node', 'bin')]) mkdirSync(d, { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), '{"name":"@fake/agent","bin":{"agent":"bin/agent.js"}}\n');
+    writeFileSync(join(platform, 'index.js'), "module.exports = 'platform ok';\n");
+    writeFileSync(join(pkg, 'bin', 'agent.js'), `#!/usr/bin/env node\nconsole.log(require(${JSON.stringify(join(platform, 'index.js'))}));\n`, { mode: 0o755 });
+    symlinkSync(join(pkg, 'bin', 'agent.js'), join(prefix, 'bin', 'agent'));
+    symlinkSync(process.execPath, join(prefix, 'node', 'bin', 'node'));
+    const session = temp('sbx-agent-tmp-out-', '/var/tmp');
+    const request = bwrapWrap(
+      { file: join(prefix, 'bin', 'agent'), args: [], env: { PATH: `${join(prefix, 'node', 'bin')}:/usr/bin:/bin` }, cwd: session, stdoutPath: join(session, 'out'), stderrPath: join(session, 'err'), exitPath: join(session, 'exit') },
+      { bwrapPath: probe.path as string, writable: [session], hidden: [] },
+    );
+    const status = await launchDetached({ ...request, env: { ...request.env } }).exited;
+    expect(status.exitCode, readFileSync(join(session, 'err'), 'utf8')).toBe(0);
+    expect(readFileSync(join(session, 'out'), 'utf8')).toBe('platform ok\n');
   });
 });

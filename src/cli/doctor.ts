@@ -10,6 +10,8 @@ import { execa } from 'execa';
 import { agentRegistry } from '../agents/registry.js';
 import { findAgentBinary, which } from '../runtime/binaries.js';
 import { probeBwrap } from '../safety/bwrap-probe.js';
+import { agentNetwork, REGISTRY_HOSTS } from '../safety/network.js';
+import { hiddenPaths } from '../safety/sandbox.js';
 import { SessionStore } from '../store/session-store.js';
 import { describeFsError } from './fs-errors.js';
 import { isServerAlive, readServerInfo, readTokenFile, serverInfoPathOf, tokenPathOf } from '../http/workspace-files.js';
@@ -40,6 +42,7 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
   const git = which('git', env.PATH ?? '');
   checks.push({ name: 'git', level: git ? 'ok' : 'warn', detail: git ? (await versionOf(git, ['--version'])).text : 'not found: reviews cannot show a diff, codex needs --skip-git-repo-check' });
   let usableAgents = 0;
+  const usable: string[] = [];
   for (const adapter of Object.values(agentRegistry)) {
     const bin = findAgentBinary(adapter, env);
     if ('error' in bin) {
@@ -52,6 +55,7 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
       continue;
     }
     usableAgents++;
+    usable.push(adapter.name);
     const credentials = credentialsOf(adapter.name, env, home);
     checks.push({
       name: adapter.name,
@@ -71,6 +75,7 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
   }
   const bwrap = await probeBwrap(env.PATH ?? '');
   checks.push({ name: 'sandbox', level: bwrap.available ? 'ok' : 'warn', detail: bwrap.available ? `bubblewrap works (${bwrap.version ?? bwrap.path}): "sandbox": "auto" confines agents` : `${bwrap.reason}; "sandbox": "auto" runs agents unconfined` });
+  if (bwrap.available) checks.push(...confinementChecks(env, home, usable));
   checks.push(...workspaceChecks(options.workspace));
   const leftovers = await leftoverCheck(options.workspace);
   if (leftovers) checks.push(leftovers);
@@ -85,6 +90,33 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
     }
   }
   return checks.some((c) => c.level === 'error') ? 1 : 0;
+}
+
+/**
+ * What the default sandbox ("auto", network through the proxy) lets each agent read and reach: the hidden
+ * paths that exist here, the hosts of its allowlist (registries counted), the loopback ports forwarded.
+ */
+function confinementChecks(env: Record<string, string | undefined>, home: string, agents: readonly string[]): Check[] {
+  const socat = which('socat', env.PATH ?? '');
+  const checks: Check[] = [
+    {
+      name: 'network',
+      level: socat ? 'ok' : 'warn',
+      detail: socat
+        ? `socat works (${socat}): sandboxed agents reach the network only through a proxy with an allowlist (docs/security.md)`
+        : 'socat not found: with "sandbox": "auto" agents get the open network, and "bwrap" is refused; install it (apt-get install socat)',
+    },
+  ];
+  const tilde = (p: string) => (p.startsWith(`${home}/`) ? `~/${p.slice(home.length + 1)}` : p);
+  for (const agent of agents) {
+    const { hidden } = hiddenPaths(agent, home, env, { denyRead: [], allowRead: [] });
+    const present = hidden.filter((p) => existsSync(p)).map(tilde);
+    const reach = agentNetwork(agent, env, home, []);
+    const hosts = reach.allow.filter((h) => !REGISTRY_HOSTS.includes(h));
+    const network = socat ? `reaches ${hosts.join(', ')} and ${REGISTRY_HOSTS.length} package registries and GitHub hosts${reach.forwards.length ? `; 127.0.0.1:${reach.forwards.join(', 127.0.0.1:')} forwarded` : ''}` : 'network open';
+    checks.push({ name: `${agent} sbx`, level: 'ok', detail: `hides ${present.length ? present.join(', ') : 'nothing found here (of ~/.ssh, ~/.aws, … and the other agents\' folders)'}; ${network}` });
+  }
+  return checks;
 }
 
 /** How to install each agent CLI (the npm packages docs/compatibility.md tests with). */

@@ -6,11 +6,13 @@
  * Also: every Claude Code slash command in .claude/commands calls an existing `orchestrate` subcommand.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { groupMembers } from '../../src/actors/process-group.js';
+import { which } from '../../src/runtime/binaries.js';
+import { probeBwrap } from '../../src/safety/bwrap-probe.js';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import type { SessionSummary } from '../../src/runtime/session-manager.js';
 import type { SessionView } from '../../src/runtime/view.js';
@@ -275,6 +277,8 @@ describe('parse', { timeout: 90_000 }, () => {
 
 // --- doctor and completion --------------------------------------------------------------------------
 
+const bwrapWorks = (await probeBwrap()).available;
+
 describe('doctor', { timeout: 60_000 }, () => {
   const BIN = join(ROOT, 'test', 'fixtures', 'bin');
   const env = () => ({ ORCHESTRATOR_CLAUDE_BIN: join(BIN, 'claude'), ORCHESTRATOR_CODEX_BIN: join(BIN, 'codex'), ORCHESTRATOR_GEMINI_BIN: join(BIN, 'gemini'), NO_COLOR: '1' });
@@ -297,6 +301,21 @@ describe('doctor', { timeout: 60_000 }, () => {
     expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['node', 'git', 'claude', 'codex', 'gemini', 'sandbox', 'workspace']));
     for (const c of checks) expect(['ok', 'warn', 'error']).toContain(c.level);
     expect(checks.find((c) => c.name === 'claude')?.detail).toContain(join(BIN, 'claude'));
+  });
+
+  it.runIf(bwrapWorks)("shows what the sandbox lets each agent read and reach: the hidden credentials found here, its hosts, a loopback base URL's forward", async () => {
+    const sandbox = testSandbox();
+    const home = join(sandbox.dir, 'home');
+    mkdirSync(join(home, '.ssh'), { recursive: true });
+    mkdirSync(join(home, '.codex'), { recursive: true });
+    const result = await runCli(['doctor', '--json', '--workspace', sandbox.workspace], { env: { ...env(), HOME: home, ANTHROPIC_BASE_URL: 'http://127.0.0.1:9876', PATH: `${dirname(which('socat') ?? '/usr/bin/socat')}:${process.env.PATH ?? ''}` } });
+    const checks = JSON.parse(result.stdout) as Array<{ name: string; level: string; detail: string }>;
+    expect(checks.find((c) => c.name === 'network')?.detail).toMatch(/only through a proxy with an allowlist/);
+    const claude = checks.find((c) => c.name === 'claude sbx')?.detail ?? '';
+    expect(claude).toMatch(/^hides ~\/\.ssh, ~\/\.codex;/);
+    expect(claude).toContain('api.anthropic.com');
+    expect(claude).toContain('127.0.0.1:9876 forwarded');
+    expect(checks.find((c) => c.name === 'codex sbx')?.detail).toMatch(/^hides ~\/\.ssh;/);
   });
 
   it('says how to install an agent that cannot be found', async () => {

@@ -6,6 +6,7 @@
  * As root, the orchestrator runs as the unprivileged test user (claude refuses to bypass permissions as
  * root); one scenario runs it as root on purpose to see the refusal become a PERMISSION_BLOCKER.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -88,11 +89,14 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
     const why = describeOrchestrate(run);
     expect(run.badLines, why).toEqual([]);
     expect(run.exitCode, why).toBe(0);
-    expect(readFileSync(join(run.target, 'ARCHITECTURE.md'), 'utf8'), why).toContain('# Design');
-    expect(readFileSync(join(run.target, 'hello.txt'), 'utf8'), why).toBe('Hello from claude\n');
+    // Each worker wrote its own checkout; the session's result branch holds both files, the target neither.
+    const sid = run.events[0]?.sessionId ?? '';
+    expect(fileOnBranch(run.target, `orch/${sid}/_result`, 'ARCHITECTURE.md'), why).toContain('# Design');
+    expect(fileOnBranch(run.target, `orch/${sid}/_result`, 'hello.txt'), why).toBe('Hello from claude\n');
+    expect(existsSync(join(run.target, 'hello.txt')), why).toBe(false);
     expect(finalWorkerStates(run.events), why).toMatchObject({ architect: 'completed', implementer: 'completed', verifier: 'completed' });
     const changed = ofType(run.events, 'agent').filter((e) => e.kind === 'file_change').flatMap((e) => (e.kind === 'file_change' ? e.changes.map((c) => `${e.workerId}:${c.path}`) : []));
-    expect(changed, why).toEqual(expect.arrayContaining([`architect:${join(run.target, 'ARCHITECTURE.md')}`, `implementer:${join(run.target, 'hello.txt')}`]));
+    expect(changed, why).toEqual(expect.arrayContaining([expect.stringMatching(/^architect:.*\/architect\/ARCHITECTURE\.md$/), expect.stringMatching(/^implementer:.*\/implementer\/hello\.txt$/)]));
     // gemini refuses a fresh process in the untrusted folder (exit 55). Only the architect's first launch pays:
     // the supervisor remembers --skip-trust per agent (learnedFixes), so the gemini reviewer starts with it.
     const recoveries = ofType(run.events, 'recovery').map((e) => `${e.workerId}:${e.signal.kind}->${e.action}`);
@@ -153,7 +157,7 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
     run = await runOrchestrate(server, { task: spec.task, spec, user });
     const why = describeOrchestrate(run);
     expect(run.exitCode, why).toBe(2);
-    expect(readFileSync(join(run.target, 'hello.txt'), 'utf8'), why).toBe('Goodbye\n');
+    expect(fileOnBranch(run.target, `orch/${run.events[0]?.sessionId ?? ''}/implementer`, 'hello.txt'), why).toBe('Goodbye\n');
     expect(ofType(run.events, 'review').map((e) => `${e.reviewer}:${e.verdict.verdict}`), why).toEqual(['claude:blocker']);
     expect(ofType(run.events, 'decision').map((e) => e.decision), why).toEqual(['STOP_AND_ESCALATE']);
     expect(ofType(run.events, 'blocker').length, why).toBeGreaterThan(0);
@@ -261,3 +265,8 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
     expect(run.leftovers, why).toEqual([]);
   });
 });
+
+/** A file as a branch of the target repository holds it (the target belongs to the test user: safe.directory). */
+function fileOnBranch(repo: string, branch: string, path: string): string {
+  return execFileSync('git', ['-c', 'safe.directory=*', 'show', `${branch}:${path}`], { cwd: repo, encoding: 'utf8' });
+}

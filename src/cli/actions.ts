@@ -187,6 +187,8 @@ export function createActions(style: Style) {
       }
       const again = `${self} serve --workspace ${setup.workspace}   (or: ${self} logs ${runtime.sessionId} --workspace ${setup.workspace})`;
       info.write(style.dim(`${server ? 'The dashboard closed with the demo. Browse the session again' : 'Browse the session'}: ${again}\n`));
+      // Each demo leaves its folder in the temp dir (the copy, its branches, the session): say how to remove it.
+      info.write(style.dim(`Everything of this demo is in ${setup.rootDir}; remove it when done: rm -rf ${setup.rootDir}\n`));
     } finally {
       await server?.close();
     }

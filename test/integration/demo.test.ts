@@ -42,6 +42,9 @@ describe('orchestrate demo', () => {
     const project = /^The project copy in (\S+) is untouched/m.exec(result.stdout)?.[1] as string;
     expect(result.stdout).toMatch(new RegExp(`^Apply it to the copy and run its tests: cd ${project} && (npx )?orchestrate apply ${sid} && npm test$`, 'm'));
     expect(spawnSync('git', ['status', '--porcelain'], { cwd: project, encoding: 'utf8' }).stdout).toBe('');
-    rmSync(join(folder as string, '..', '..', '..', '..'), { recursive: true, force: true });
+    // The demo's own folder in the temp dir, and how to remove it.
+    const root = join(project, '..');
+    expect(result.stdout).toContain(`Everything of this demo is in ${root}; remove it when done: rm -rf ${root}`);
+    rmSync(root, { recursive: true, force: true });
   }, 120_000);
 });

@@ -10,7 +10,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { groupMembers, signalGroup } from '../actors/process-group.js';
 import { LiveView } from './live-view.js';
-import { renderSummary } from './summary.js';
+import { renderSummary, resolveCommand } from './summary.js';
 import type { Style } from './style.js';
 
 export interface FollowOptions {
@@ -71,7 +71,12 @@ export async function followSession(runtime: SessionRuntime, options: FollowOpti
       end = await runtime.waitForEnd(true);
       if (end !== 'waiting' || options.noServer) break;
       const hint = options.answerHint ? ` ${options.answerHint}` : '';
-      const note = `The session waits for a person: answer its blockers.${hint}`;
+      // The exact commands, as the summary prints them: session, blocker and choices filled in.
+      const commands = runtime
+        .view()
+        .blockers.filter((b) => b.open && b.options.length)
+        .map((b) => `  ${b.kind} ${b.id}${b.workerId ? ` (${b.workerId})` : ''}: ${resolveCommand(runtime.sessionId, b, runtime.store.dir)}`);
+      const note = [`The session waits for a person: answer its blockers.${hint}`, ...commands].join('\n');
       if (view) view.print(style.yellow(note));
       else err.write(`${note}\n`);
       await waitUntilNotWaiting(runtime);

@@ -46,7 +46,7 @@ export async function startCliServer(
     out.write(style.dim(`Another server of this workspace runs at ${server.sharedWith.url} (pid ${server.sharedWith.pid}): ${manager.workspace}/server.json names it${server.tokenFile ? '; both accept the same token' : ''}.\n`));
   }
   if (!isLoopbackHost(opts.host)) out.write(`${style.yellow('warning:')} listening on ${opts.host}: reachable from the network\n`);
-  return { url: server.url, hint: `Answer in the dashboard (${server.url}) or with \`orchestrate resolve <session> <blocker> <choice>\`.`, close: server.close };
+  return { url: server.url, hint: `Answer in the dashboard (${server.url}) or with:`, close: server.close };
 }
 
 /**

@@ -45,7 +45,7 @@ export function renderSummary(view: SessionView, events: readonly OrchestratorEv
       lines.push(`    ${s.bold('→')} ${b.action}`);
       if (b.conflict) lines.push(`    ${s.dim(`files: ${b.conflict.files.join(', ')}; resolve them in ${b.conflict.dir}`)}`);
       if (b.open && b.options.length) {
-        lines.push(s.dim(`    answer: orchestrate resolve ${view.sessionId} ${b.id} <${b.options.join('|')}>${b.options.includes('answer') ? ' --text "..."' : ''}${b.options.includes('agent') ? ' [--agent claude|codex|gemini]' : ''}${workspaceFlag(sessionDir)}`));
+        lines.push(s.dim(`    answer: ${resolveCommand(view.sessionId, b, sessionDir)}`));
       }
     }
   }
@@ -71,6 +71,12 @@ export function renderSummary(view: SessionView, events: readonly OrchestratorEv
 }
 
 /** ` --workspace <dir>` unless the session's workspace is the one a command run here finds by default. */
+/** The exact command that answers an open blocker: its session, its id, its choices (and the workspace when not the default). */
+export function resolveCommand(sessionId: string, blocker: { id: string; options: readonly string[] }, sessionDir: string): string {
+  const o = blocker.options;
+  return `orchestrate resolve ${sessionId} ${blocker.id} <${o.join('|')}>${o.includes('answer') ? ' --text "..."' : ''}${o.includes('agent') ? ' [--agent claude|codex|gemini]' : ''}${workspaceFlag(sessionDir)}`;
+}
+
 function workspaceFlag(sessionDir: string): string {
   const workspace = dirname(dirname(sessionDir));
   return workspace === resolveWorkspace(undefined, undefined) ? '' : ` --workspace ${workspace}`;

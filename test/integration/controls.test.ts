@@ -331,7 +331,9 @@ describe('blockers answered by a person', () => {
     expect(blocker).toBe('b1');
     expect((await status(s, sid)).workers[0]).toMatchObject({ id: 'w', status: 'blocked', blockerId: 'b1' });
     await waitFor('the "waits for a person" note', () => run.stderr().includes('The session waits for a person'), 5_000);
-    expect(run.stderr()).toMatch(/orchestrate resolve <session> <blocker> <choice>/);
+    // The exact command, no placeholders.
+    expect(run.stderr()).toContain(`AUTH_REQUIRED b1 (w): orchestrate resolve ${sid} b1 <retry|skip|stop> --workspace ${s.workspace}`);
+    expect(run.stderr()).not.toContain('<session>');
 
     const answered = await cli(s, ['resolve', sid, 'b1', 'retry']);
     expect(answered.exitCode, answered.stderr).toBe(0);

@@ -53,8 +53,9 @@ export async function controlSession(workspace: string, sessionId: string, actio
   const runner = findRunner(workspace, sessionId);
   if (runner.kind === 'server') {
     const result = (await callServer(runner.server, 'POST', `/api/v1/${sessionId}/${action}`, body)) as { state?: string };
-    const what = body.workerId ? `${action} of worker ${body.workerId}` : action;
-    return `${what}: sent to ${runner.server.url} (session now ${result.state ?? 'updated'})`;
+    // A worker's pause or stop leaves the session as it was: say so, not "session now running".
+    if (body.workerId) return `${action} of worker ${body.workerId}: sent to ${runner.server.url} (only that worker; the session stays ${result.state ?? 'as it was'})`;
+    return `${action}: sent to ${runner.server.url} (session now ${result.state ?? 'updated'})`;
   }
   if (runner.kind === 'process') {
     if (action === 'stop' && body.workerId === undefined) {

@@ -480,7 +480,7 @@ describe('controlling a running session from another terminal', { timeout: 60_00
 
     const stopped = await runCli(['stop', sid, '--worker', 'impl', '--workspace', sandbox.workspace], { env });
     expect(stopped.exitCode, stopped.stderr).toBe(0);
-    expect(stopped.stdout).toContain(`stop of worker impl: sent to ${server}`);
+    expect(stopped.stdout).toBe(`stop of worker impl: sent to ${server} (only that worker; the session stays running)\n`);
     expect((await run.exited).exitCode).toBe(2);
     expect(groupMembers(record.pgid)).toEqual([]);
     const view = JSON.parse((await runCli(['status', sid, '--json', '--workspace', sandbox.workspace], { env })).stdout) as { outcome: string; workers: Array<{ id: string; status: string }> };

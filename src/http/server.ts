@@ -6,8 +6,9 @@
  * even while browsers hold streams open.
  */
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { UsageError, type SessionManager } from '../runtime/session-manager.js';
@@ -82,6 +83,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(options.staticDir ? { staticDir: options.staticDir } : {}),
   });
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
+  server.on('clientError', answerDespiteTrailingBytes);
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
@@ -130,3 +132,38 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 export function dashboardUrl(url: string, token: string): string {
   return `${url}/#token=${encodeURIComponent(token)}`;
 }
+
+/** How long an answer in flight may take once its connection is known to close. */
+const DRAIN_MAX_MS = 5_000;
+
+/**
+ * A request the parser cannot take is answered with a JSON 4xx and its connection closed (Node's default is a
+ * bare status line). One exception keeps its real answer: bytes after a complete request on a `Connection:
+ * close` connection (a body its headers did not announce: Node's own client sends one for DELETE or OPTIONS
+ * without a Content-Length). The request itself was whole and is being answered; Node 24's parser errors on the
+ * extra bytes and, by default, resets the connection before that answer goes out. Here the extra bytes are
+ * thrown away and the connection ends after the answer.
+ */
+function answerDespiteTrailingBytes(error: Error & { code?: string }, socket: Duplex): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (error.code === 'HPE_CLOSED_CONNECTION' && inFlight && !inFlight.writableFinished) {
+    if ((socket as Duplex & { [DRAINING]?: boolean })[DRAINING]) return;
+    (socket as Duplex & { [DRAINING]?: boolean })[DRAINING] = true;
+    const timer = setTimeout(() => socket.destroy(), DRAIN_MAX_MS);
+    timer.unref();
+    inFlight.once('finish', () => {
+      clearTimeout(timer);
+      socket.end();
+    });
+    inFlight.once('close', () => clearTimeout(timer));
+    return;
+  }
+  if (socket.writable && !inFlight?.headersSent) {
+    const [status, reason] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+    const body = JSON.stringify({ error: `bad request: ${error.message.replace(/\s+/g, ' ').slice(0, 200)}` });
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
+const DRAINING = Symbol('draining');

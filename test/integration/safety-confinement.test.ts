@@ -120,7 +120,15 @@ describe.runIf(probe.available && socat)('what a sandboxed agent can reach', () 
     harness = await makeSafetyHarness(
       {
         claude: {
-          probes: [{ fetch: urls.allowed }, { fetch: urls.other }, { fetch: urls.allowed, direct: true }, { fetch: urls.model }, { fetch: urls.loopbackOther }],
+          probes: [
+            { fetch: urls.allowed },
+            { fetch: urls.other },
+            { fetch: urls.allowed, direct: true },
+            { fetch: urls.model },
+            { fetch: urls.loopbackOther },
+            // Its own loopback still works: a test server of its own, inside its namespace.
+            { run: [process.execPath, '-e', "const net = require('net'); const s = net.createServer((c) => c.end('own loopback')).listen(0, '127.0.0.1', () => net.connect(s.address().port, '127.0.0.1').on('data', (d) => { console.log(String(d)); process.exit(0); }));"] },
+          ],
         },
       },
       { env: { ANTHROPIC_BASE_URL: `http://127.0.0.1:${model}` } },
@@ -129,7 +137,8 @@ describe.runIf(probe.available && socat)('what a sandboxed agent can reach', () 
     const runtime = await h.start({ task: 't', sandbox: { mode: 'bwrap', allowHosts: [`127.0.0.2:${allowed}`] }, workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
     expect(await runtime.waitForEnd()).toBe('completed');
     const seen = readProbes(h.stateDir);
-    const [throughProxy, refused, direct, modelApi, otherLoopback] = seen;
+    const [throughProxy, refused, direct, modelApi, otherLoopback, ownServer] = seen;
+    expect(ownServer).toMatchObject({ ok: true, exitCode: 0, output: 'own loopback\n' });
     expect(throughProxy).toMatchObject({ ok: true, status: 200, via: 'proxy', output: 'allowed says hello to /a' });
     expect(refused).toMatchObject({ ok: false, status: 403, via: 'proxy' });
     expect(direct).toMatchObject({ ok: false, error: expect.stringMatching(/ENETUNREACH|EHOSTUNREACH|ECONNREFUSED|ETIMEDOUT/) });

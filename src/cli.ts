@@ -52,7 +52,8 @@ export function buildProgram(): Command {
   const program = new Command('orchestrate')
     .description('Supervise AI coding-agent CLIs (Claude Code, Codex CLI, Gemini CLI) on one repository: recovery, peer review, live dashboard.')
     .version(version)
-    .showHelpAfterError('(run with --help for usage)')
+    // One `error:` line, as every other usage error: the parser's message and where the usage is.
+    .configureOutput({ outputError: (message, write) => write(`${message.trimEnd()} (run with --help for usage)\n`) })
     .exitOverride();
 
   serverOptions(

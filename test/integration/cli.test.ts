@@ -380,6 +380,9 @@ describe('usage errors: exit 1 with a message saying what to do, and no session 
     ['logs of an unknown session', () => ['logs', 'orch_20990101_000000_zzzz'], /no session orch_20990101_000000_zzzz/],
     ['stop of an unknown session', () => ['stop', 'orch_20990101_000000_zzzz'], /no session orch_20990101_000000_zzzz/],
     ['an unknown command', () => ['frobnicate'], /unknown command 'frobnicate'/],
+    // The argument parser's own errors are one line too, with where the usage is.
+    ['an unknown option', (s: Sandbox) => ['run', 'x', '-C', s.target, '--bogus'], /^error: unknown option '--bogus' \(run with --help for usage\)\n$/],
+    ['a missing argument', () => ['resolve', 'orch_20990101_000000_zzzz'], /^error: missing required argument 'blocker' \(run with --help for usage\)\n$/],
     ['a bad --port', (s: Sandbox) => ['run', 'x', '-C', s.target, '--port', '70000'], /--port must be an integer from 0 to 65535/],
   ])('%s', async (_, args, message) => {
     const { sandbox, env } = shared;

@@ -37,7 +37,8 @@ export function statusCommand(manager: StatusSource | null, workspace: string, s
     for (const session of sessions) {
       // Reviewers (r1-codex-architect ...) show in the detailed view.
       const workers = session.workers.filter((w) => !/^r\d+-/.test(w.id)).map((w) => `${w.id}:${w.status}`);
-      out.write(`${session.sessionId}  ${stateColor(session.outcome ?? session.state, s, 10)}  ${s.dim(session.task.slice(0, 60))}\n`);
+      const runner = session.runner && !session.live ? s.dim(`  (run by pid ${session.runner.pid}${session.runner.host ? ` on ${session.runner.host}` : ''}${session.runner.serverUrl ? `, ${session.runner.serverUrl}` : ''})`) : '';
+      out.write(`${session.sessionId}  ${stateColor(session.outcome ?? session.state, s, 10)}  ${s.dim(session.task.slice(0, 60))}${runner}\n`);
       out.write(`    ${workers.join('  ')}${session.openBlockers ? s.red(`  ${session.openBlockers} open blocker(s)`) : ''}\n`);
     }
     return;

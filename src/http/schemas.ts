@@ -224,7 +224,11 @@ export const SessionSummarySchema = z.object({
   targetDir: z.string(),
   state: z.string(),
   outcome: OutcomeSchema,
-  live: z.boolean(),
+  live: z.boolean().describe('the session runs in this server'),
+  runner: z
+    .object({ pid: z.number(), host: z.string().nullable(), serverUrl: z.string().nullable() })
+    .nullable()
+    .describe('the orchestrator process that runs the session, in this server or another (null: none does)'),
   workers: z.array(z.object({ id: z.string(), agent: z.string(), status: z.string(), progress: z.number() })),
   openBlockers: z.number(),
 });

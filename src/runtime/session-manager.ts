@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AgentPayload, NewEvent, OrchestratorEvent } from '../domain/events.js';
 import type { SessionSpec } from '../domain/spec.js';
-import { SessionLockedError, SessionStore, sessionsDir } from '../store/session-store.js';
+import { SessionLockedError, SessionStore, sessionsDir, type LockHolder } from '../store/session-store.js';
 import type { AgentProcessInput } from '../actors/agent-process.js';
 import type { LaunchRequest } from '../actors/process-group.js';
 import { SessionRuntime, type RuntimeOptions } from './session-runtime.js';
@@ -26,7 +26,10 @@ export interface SessionSummary {
   targetDir: string;
   state: string;
   outcome: SessionView['outcome'];
+  /** The session runs in this process (its controls work here). */
   live: boolean;
+  /** The process that runs it, this one or another (null: none does). */
+  runner: { pid: number; host: string | null; serverUrl: string | null } | null;
   workers: Array<{ id: string; agent: string; status: string; progress: number }>;
   openBlockers: number;
 }
@@ -232,6 +235,7 @@ export class SessionManager {
       state: view.state,
       outcome: view.outcome,
       live: this.live.has(sessionId),
+      runner: runnerOf(SessionStore.lockHolder(SessionStore.dirOf(this.workspace, sessionId))),
       workers: view.workers.map((w) => ({ id: w.id, agent: w.agent, status: w.status, progress: w.progress })),
       // A session that ended takes no answers any more: its blockers are history, not questions.
       openBlockers: view.outcome === null ? view.blockers.filter((b) => b.open).length : 0,
@@ -291,3 +295,6 @@ export class SessionManager {
   }
 }
 
+function runnerOf(holder: LockHolder | null): SessionSummary['runner'] {
+  return holder ? { pid: holder.pid, host: holder.host ?? null, serverUrl: holder.serverUrl ?? null } : null;
+}

@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { AgentPayload, NewEvent, OrchestratorEvent } from '../domain/events.js';
@@ -248,7 +249,7 @@ export class SessionStore {
     }
     const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
     const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
-    writeFileAtomic(path, `${JSON.stringify({ pid: process.pid, startTime, ...info })}\n`);
+    writeFileAtomic(path, `${JSON.stringify({ pid: process.pid, startTime, host: hostname(), ...info })}\n`);
   }
 
   releaseLock(): void {
@@ -316,6 +317,8 @@ function agentFilesIn(sessionDir: string, workerId: string) {
 export interface LockHolder {
   pid: number;
   startTime: string;
+  /** The machine it runs on (locks written before this field lack it). */
+  host?: string;
   serverUrl?: string;
 }
 

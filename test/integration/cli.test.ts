@@ -101,7 +101,7 @@ describe('reading sessions: status, logs', { timeout: 60_000 }, () => {
     const json = await runCli(['status', '--json', '--workspace', sandbox.workspace], { env });
     const list = JSON.parse(json.stdout) as SessionSummary[];
     expect(list).toHaveLength(1);
-    expect(list[0]).toMatchObject({ sessionId: sid, task: 'exercise the CLI', targetDir: sandbox.target, state: 'completed', outcome: 'completed', live: false, openBlockers: 0 });
+    expect(list[0]).toMatchObject({ sessionId: sid, task: 'exercise the CLI', targetDir: sandbox.target, state: 'completed', outcome: 'completed', live: false, runner: null, openBlockers: 0 });
     expect(list[0]?.workers.map((w) => [w.id, w.agent, w.status, w.progress])).toEqual([
       ['impl', 'claude', 'completed', 1],
       ['check', 'codex', 'completed', 1],

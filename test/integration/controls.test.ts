@@ -6,9 +6,11 @@
  * a blocker keeps its worker blocked until a person answers retry or skip.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
+import type { SessionSummary } from '../../src/runtime/session-manager.js';
 import { probeBwrap } from '../../src/safety/bwrap-probe.js';
 import { cleanupAfterTest, eventsOfType, readEvents, type Sandbox, type StartedCli, testSandbox } from '../support/orchestrate.js';
 import {
@@ -147,6 +149,9 @@ describe('pause / resume', () => {
     ]);
 
     const { url, token } = serverOf(run, s);
+    // Another process lists it as not its own, and names who runs it: the run's process, here, with its server.
+    const listed = JSON.parse((await cli(s, ['status', '--json'])).stdout) as SessionSummary[];
+    expect(listed.find((x) => x.sessionId === sid)).toMatchObject({ live: false, runner: { pid: run.child.pid, host: hostname(), serverUrl: url } });
     const response = await fetch(`${url}/api/v1/${sid}/resume`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

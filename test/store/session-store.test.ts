@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../src/domain/events.js';
@@ -292,7 +292,7 @@ describe('orchestrator.lock', () => {
     store.acquireLock({ serverUrl: 'http://127.0.0.1:1234' });
     const holder = SessionStore.lockHolder(store.dir);
     const stat = readFileSync('/proc/self/stat', 'utf8');
-    expect(holder).toEqual({ pid: process.pid, startTime: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19], serverUrl: 'http://127.0.0.1:1234' });
+    expect(holder).toEqual({ pid: process.pid, startTime: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19], host: hostname(), serverUrl: 'http://127.0.0.1:1234' });
     expect(() => store.acquireLock()).not.toThrow();
     store.releaseLock();
     expect(existsSync(join(store.dir, 'orchestrator.lock'))).toBe(false);

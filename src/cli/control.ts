@@ -42,8 +42,36 @@ export async function callServer(server: Reachable, method: 'GET' | 'POST', path
   const json = text ? (JSON.parse(text) as { error?: string }) : {};
   // The server's refusal of a request (unknown worker, a command the session does not take now) is the person's
   // error, said in the server's words; anything else keeps the request and status, for a bug report.
-  if (!response.ok) throw new UsageError(response.status < 500 && json.error ? json.error : `${method} ${path}: ${response.status} ${json.error ?? text}`);
+  if (!response.ok) throw new ServerRefusal(response.status < 500 && json.error ? json.error : `${method} ${path}: ${response.status} ${json.error ?? text}`, response.status, (json as { details?: unknown }).details);
   return json;
+}
+
+/** The server's refusal of a request: a usage error, with its status and details (the state it was refused in). */
+export class ServerRefusal extends UsageError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly details: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A pause of what is paused already, or a resume of what runs already: nothing to do, and no mistake either
+ * (a person repeating a command, two people at once). The note that says so, or null for a real refusal.
+ */
+function alreadyDone(action: ControlAction, body: Record<string, string>, refusal: ServerRefusal, sessionId: string): string | null {
+  if (refusal.status !== 409 || (action !== 'pause' && action !== 'resume')) return null;
+  const details = (refusal.details ?? {}) as { state?: string; status?: string };
+  if (body.workerId) {
+    if (action === 'pause' && details.status === 'paused') return `pause of worker ${body.workerId}: it is paused already (nothing to do)`;
+    if (action === 'resume' && (details.status === 'running' || details.status === 'recovering')) return `resume of worker ${body.workerId}: it is ${details.status} already (nothing to do)`;
+    return null;
+  }
+  if (action === 'pause' && details.state === 'paused') return `pause: session ${sessionId} is paused already (nothing to do)`;
+  if (action === 'resume' && details.state === 'running') return `resume: session ${sessionId} is running already (nothing to do)`;
+  return null;
 }
 
 export type ControlAction = 'pause' | 'resume' | 'stop' | 'review';
@@ -52,7 +80,14 @@ export type ControlAction = 'pause' | 'resume' | 'stop' | 'review';
 export async function controlSession(workspace: string, sessionId: string, action: ControlAction, body: Record<string, string>): Promise<string> {
   const runner = findRunner(workspace, sessionId);
   if (runner.kind === 'server') {
-    const result = (await callServer(runner.server, 'POST', `/api/v1/${sessionId}/${action}`, body)) as { state?: string };
+    let result: { state?: string };
+    try {
+      result = (await callServer(runner.server, 'POST', `/api/v1/${sessionId}/${action}`, body)) as { state?: string };
+    } catch (error) {
+      const note = error instanceof ServerRefusal ? alreadyDone(action, body, error, sessionId) : null;
+      if (note) return note;
+      throw error;
+    }
     // A worker's pause or stop leaves the session as it was: say so, not "session now running".
     if (body.workerId) return `${action} of worker ${body.workerId}: sent to ${runner.server.url} (only that worker; the session stays ${result.state ?? 'as it was'})`;
     return `${action}: sent to ${runner.server.url} (session now ${result.state ?? 'updated'})`;

@@ -441,11 +441,16 @@ describe('controlling a running session from another terminal', { timeout: 60_00
     expect(paused.exitCode, paused.stderr).toBe(0);
     expect(paused.stdout).toBe(`pause: sent to ${server} (session now paused)\n`);
     await poll(() => groupStopped(record.pgid), 5000, 'the agent SIGSTOPped');
+    // Repeated: nothing to do, said on one line, exit 0.
+    const again = await runCli(['pause', sid, '--workspace', sandbox.workspace], { env });
+    expect([again.exitCode, again.stdout, again.stderr]).toEqual([0, `pause: session ${sid} is paused already (nothing to do)\n`, '']);
 
     const resumed = await runCli(['resume', sid, '--workspace', sandbox.workspace], { env });
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain('session now running');
     await poll(() => groupMembers(record.pgid).every((m) => m.state !== 'T'), 5000, 'the agent continued');
+    const resumedAgain = await runCli(['resume', sid, '--workspace', sandbox.workspace], { env });
+    expect([resumedAgain.exitCode, resumedAgain.stdout, resumedAgain.stderr]).toEqual([0, `resume: sent to ${server} (session now running)\n`, '']);
 
     const review = await runCli(['review', sid, '--workspace', sandbox.workspace], { env });
     expect(review.exitCode, review.stderr).toBe(0);

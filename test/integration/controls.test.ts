@@ -141,6 +141,8 @@ describe('pause / resume', () => {
     expect(paused.exitCode, paused.stderr).toBe(0);
     await waitFor('a stopped (T)', () => allStopped(a!, 2), 5_000);
     expect(noneStopped(b!)).toBe(true);
+    const again = await cli(s, ['pause', sid, '--worker', 'a']);
+    expect([again.exitCode, again.stdout]).toEqual([0, 'pause of worker a: it is paused already (nothing to do)\n']);
     const view = await status(s, sid);
     expect(view.state).toBe('running');
     expect(view.workers.map((w) => [w.id, w.status])).toEqual([

@@ -46,6 +46,8 @@ export class SessionRuntime {
   private lastValues = new Map<string, string>();
   /** State values the log holds beyond the restored snapshot, per actor (see seedLastValues). */
   private readonly loggedAhead = new Map<string, string>();
+  /** Machine-recorded events the log holds beyond the restored snapshot, by replayKey: not recorded again. */
+  private readonly eventsAhead = new Map<string, number>();
   private snapshotTimer: NodeJS.Timeout | null = null;
   private snapshotDue = false;
   private stopped = false;
@@ -85,6 +87,13 @@ export class SessionRuntime {
         : {}),
     });
     const record = (_: unknown, event: NewEvent) => {
+      // An event the log holds beyond a restored snapshot, recorded again as the actor repeats its step: once.
+      const key = replayKey(event);
+      const logged = key ? (this.eventsAhead.get(key) ?? 0) : 0;
+      if (key && logged > 0) {
+        this.eventsAhead.set(key, logged - 1);
+        return;
+      }
       this.record([event]);
     };
     const machine = sessionMachine.provide({
@@ -362,6 +371,8 @@ export class SessionRuntime {
     walk(persisted as never, 'session', this.sessionId);
     for (const event of this.store.log.readAfter(snapshotSeq)) {
       if (event.type === 'state') this.loggedAhead.set(`${event.machine}:${event.id}`, event.to);
+      const key = replayKey(event);
+      if (key) this.eventsAhead.set(key, (this.eventsAhead.get(key) ?? 0) + 1);
     }
   }
 }
@@ -404,4 +415,13 @@ export function stateValueToString(value: unknown): string {
     return entries.map(([k, v]) => `${k}.${stateValueToString(v)}`).join(',');
   }
   return String(value);
+}
+
+/**
+ * What makes a machine-recorded event the same one when a restored actor repeats the step that recorded it: a
+ * recovery decision is one per worker, attempt and action. null for events that are not repeated that way.
+ */
+function replayKey(event: NewEvent | OrchestratorEvent): string | null {
+  if (event.type === 'recovery') return `recovery|${event.workerId}|${event.attempt}|${event.action}`;
+  return null;
 }

@@ -329,6 +329,29 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     expect(view(sandbox, sid).outcome).toBe('completed');
   });
 
+  it('killed after a recovery decision its snapshot missed: resumed, the worker is recovered once, with one recovery event and one relaunch', async () => {
+    const spec: SessionSpecInput = { task: 'window', workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }], limits: { backoffBaseMs: 3000 }, sandbox: 'none' };
+    const { sandbox, specPath, env } = sandboxWith(spec, { claude: { fail: 'server_error', failTimes: 1, delayMs: 20 } });
+    const orchestrator = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const sid = await waitForSession(sandbox);
+    const snapshot = join(sessionDirOf(sandbox, sid), 'snapshot.json');
+    // The snapshot while solo runs its first attempt: what a crash right after the decision below would leave.
+    await poll(() => eventsOfType(peekEvents(sandbox, sid), 'state').some((e) => e.id === 'solo' && e.to === 'running.active') && existsSync(snapshot), 20_000, 'solo running');
+    const behind = readFileSync(snapshot, 'utf8');
+    await poll(() => eventsOfType(peekEvents(sandbox, sid), 'recovery').length === 1, 20_000, 'the recovery decision logged');
+    await kill9(orchestrator);
+    writeFileSync(snapshot, behind);
+
+    const resumed = await runCli(['resume', sid, '--no-server', '--json', '--workspace', sandbox.workspace], { env, timeoutMs: 60_000 });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    const events = readEvents(sandbox.workspace, sid);
+    expect(eventsOfType(events, 'recovery').map((e) => [e.workerId, e.attempt, e.signal.kind, e.action])).toEqual([['solo', 1, 'server_error', 'backoff_and_relaunch']]);
+    expectStateChains(events);
+    expectNoDoubleLaunch(sandbox, sid);
+    expect(procRecords(sandbox, sid, 'solo').map((r) => r.attempt)).toEqual([1, 2]);
+    expect(view(sandbox, sid).outcome).toBe('completed');
+  });
+
   it('a completed session stays completed: resume launches nothing and no actor moves', async () => {
     const { sandbox, specPath, env } = sandboxWith(
       { task: 'quick', workers: [{ id: 'solo', agent: 'codex', role: 'implementer' }], sandbox: 'none' },

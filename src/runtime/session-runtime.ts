@@ -300,32 +300,14 @@ export class SessionRuntime {
     let previous = this.lastValues.get(key) ?? null;
     if (previous === value) return false;
     this.lastValues.set(key, value);
+    // The first change since a restore whose snapshot was behind the log: already logged when it is the same
+    // one; else it goes on from what the log says.
     const ahead = this.loggedAhead.get(key);
-    if (ahead !== undefined) {
-      // The first change since a restore whose snapshot was behind the log: already logged when it is the same
-      // one; else it goes on from what the log says.
-      this.loggedAhead.delete(key);
-      if (ahead === value) {
-        this.snapshotDue = true;
-        queueMicrotask(() => {
-          if (this.snapshotDue) this.writeSnapshot();
-        });
-        return true;
-      }
-      previous = ahead;
+    this.loggedAhead.delete(key);
+    if (ahead !== undefined) previous = ahead;
+    if (ahead !== value) {
+      this.record([{ type: 'state', source: { kind: machine, id }, machine, id, from: previous, to: value, cause, ...(progress !== undefined ? { progress } : {}) }]);
     }
-    this.record([
-      {
-        type: 'state',
-        source: { kind: machine, id },
-        machine,
-        id,
-        from: previous,
-        to: value,
-        cause,
-        ...(progress !== undefined ? { progress } : {}),
-      },
-    ]);
     // Every state change reaches the disk before the next macrotask (coalesced when a step changes several).
     this.snapshotDue = true;
     queueMicrotask(() => {

@@ -27,6 +27,7 @@ import type { LaunchRequest } from '../actors/process-group.js';
 import type { SandboxMode } from '../domain/spec.js';
 import { UsageError } from '../runtime/session-manager.js';
 import { probeBwrap, type BwrapProbe } from './bwrap-probe.js';
+import { which } from '../runtime/binaries.js';
 import { BRIDGE_SCRIPT, PROXY_PORT, proxyEnv } from './network.js';
 import { isInside } from './policy.js';
 
@@ -251,11 +252,7 @@ export function shebangInterpreter(file: string, pathVar: string): string | null
   if (!words[0]) return null;
   if (basename(words[0]) !== 'env') return words[0];
   const name = words.slice(1).find((w) => !w.startsWith('-') && !w.includes('='));
-  if (!name) return null;
-  for (const dir of pathVar.split(':').filter(Boolean)) {
-    if (existsSync(join(dir, name))) return join(dir, name);
-  }
-  return null;
+  return name ? which(name, pathVar) : null;
 }
 
 export function bwrapWrap(request: LaunchRequest, plan: Omit<BwrapPlan, 'cwd'>, net?: ProxiedNetwork): LaunchRequest {

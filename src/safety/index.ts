@@ -23,6 +23,7 @@ import { resolvePath, type PolicyContext } from './policy.js';
 import { agentStateDirs, bwrapCommand, bwrapWrap, decideSandbox, ensureAgentState, hiddenPaths, type SandboxDecision } from './sandbox.js';
 import { agentNetwork, netDirFor, PROXY_PORT, type NetPolicyFile } from './network.js';
 import type { Isolation } from '../domain/isolation.js';
+import { SessionStore } from '../store/session-store.js';
 
 export { resolveSandbox, bwrapWrap, bwrapArgs, decideSandbox } from './sandbox.js';
 export { checkPayloads, checkCommand, checkWritePath, RULES } from './policy.js';
@@ -149,7 +150,7 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
     };
     if (!network.proxied) return bwrapWrap(request2, plan);
     // The agent's proxy: its allowlist in the worker's net folder, read by the proxy process at its start.
-    const dir = netDirFor(join(workspace, 'sessions', input.sessionId), input.workerId);
+    const dir = netDirFor(SessionStore.dirOf(workspace, input.sessionId), input.workerId);
     const reach = agentNetwork(input.agent, agentEnv, home, sandbox.allowHosts);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const policy: NetPolicyFile = { worker: input.workerId, agent: input.agent, allow: reach.allow, forwards: reach.forwards, proxyPort: PROXY_PORT };
@@ -190,7 +191,7 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
       ]);
       monitor.attach(attached);
       // Requests an agent's proxy refused, from each worker's net folder.
-      if (network.proxied) monitor.watchRefusals((workerId) => netDirFor(join(workspace, 'sessions', attached.sessionId), workerId));
+      if (network.proxied) monitor.watchRefusals();
     },
     close: () => {
       monitor.close();

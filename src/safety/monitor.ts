@@ -17,7 +17,7 @@ import type { SessionContext } from '../machines/session-context.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import { describeCrossing, exceededBudgets, groupSample, ResourceTracker, type Crossing, type ResourceLimit } from './limits.js';
 import { actionFor, checkPayloads, type PolicyContext, type Violation } from './policy.js';
-import type { Refusal } from './network.js';
+import { netDirFor, netRootOf, type Refusal } from './network.js';
 
 export interface MonitorOptions {
   spec: SessionSpec;
@@ -59,6 +59,7 @@ export class SafetyMonitor {
     this.runtime = runtime;
     for (const event of runtime.store.log.readAfter(0)) {
       if (event.type === 'safety' && (event.rule === 'budget-exceeded' || event.rule === 'resource-limit')) this.crossed.add(event.subject);
+      if (event.type === 'safety' && event.rule === 'network-refused' && event.workerId) this.refusalsRead.set(event.workerId, (this.refusalsRead.get(event.workerId) ?? 0) + 1);
     }
     // Blockers raised here before a restart (a `--no-server` run that ended waiting, then `resolve` or
     // `resume`): their answers are followed up as if this monitor had raised them.
@@ -81,39 +82,35 @@ export class SafetyMonitor {
   // --- network refusals --------------------------------------------------------------------------------
 
   private refusalTimer: NodeJS.Timeout | null = null;
-  /** Lines of each worker's refused.jsonl already recorded (seeded from the log: one event per line). */
+  /** Lines of each worker's refused.jsonl already recorded (seeded from the log in attach: one event per line). */
   private readonly refusalsRead = new Map<string, number>();
-
-  /**
-   * Record what the agents' proxies refused: each line of a worker's `refused.jsonl` (src/safety/net-proxy.ts)
-   * becomes one `safety` event, once, also across an orchestrator restart. `netDirOf` names a worker's folder.
-   */
-  watchRefusals(netDirOf: (workerId: string) => string, everyMs = 500): void {
-    const runtime = this.runtime;
-    if (!runtime) return;
-    for (const event of runtime.store.log.readAfter(0)) {
-      if (event.type === 'safety' && event.rule === 'network-refused' && event.workerId) this.refusalsRead.set(event.workerId, (this.refusalsRead.get(event.workerId) ?? 0) + 1);
-    }
-    this.netDirOf = netDirOf;
-    // Also on every change of the session (below): a worker's exit is one, so what its proxy refused is on
-    // record before the worker's end is. The timer catches refusals of an agent that prints nothing meanwhile.
-    this.refusalTimer = setInterval(() => this.readRefusals(netDirOf), everyMs);
-    this.refusalTimer.unref();
-    this.readRefusals(netDirOf);
-  }
-
-  private netDirOf: ((workerId: string) => string) | null = null;
   /** Size of each refusals file when last read: unchanged files are not read again. */
   private readonly refusalSizes = new Map<string, number>();
+  /** The workers' statuses when refusals were last read on a change (null: not watching). */
+  private refusalStatuses: string | null = null;
 
-  /** Read the refusals now (also the timer's work). */
-  readRefusals(netDirOf: (workerId: string) => string): void {
+  /**
+   * Record what the agents' proxies refused: each line of a worker's `refused.jsonl` in its net folder
+   * (src/safety/network.ts netDirFor, src/safety/net-proxy.ts) becomes one `safety` event, once, also across an
+   * orchestrator restart. Read when a worker's status changes (its exit is one: what its proxy refused is on
+   * record before its end is), and every `everyMs` for an agent that prints nothing meanwhile.
+   */
+  watchRefusals(everyMs = 500): void {
+    if (!this.runtime) return;
+    this.refusalStatuses = '';
+    this.refusalTimer = setInterval(() => this.readRefusals(), everyMs);
+    this.refusalTimer.unref();
+    this.readRefusals();
+  }
+
+  private readRefusals(): void {
     const runtime = this.runtime;
     if (!runtime || runtime.detached) return;
-    const netRoot = join(runtime.store.dir, 'net');
+    const sessionDir = runtime.store.dir;
+    const netRoot = netRootOf(sessionDir);
     const workers = new Set([...Object.keys(this.context()?.workers ?? {}), ...(existsSync(netRoot) ? readdirSync(netRoot) : [])]);
     for (const workerId of workers) {
-      const file = join(netDirOf(workerId), 'refused.jsonl');
+      const file = join(netDirFor(sessionDir, workerId), 'refused.jsonl');
       let size: number;
       try {
         size = statSync(file).size;
@@ -179,7 +176,14 @@ export class SafetyMonitor {
   private onChange(): void {
     const context = this.context();
     if (!context) return;
-    if (this.netDirOf) this.readRefusals(this.netDirOf);
+    if (this.refusalStatuses !== null) {
+      // Not on every output batch (a hot path): only when some worker's status moved.
+      const statuses = Object.values(context.workers).map((w) => `${w.id}:${w.status}`).join(' ');
+      if (statuses !== this.refusalStatuses) {
+        this.refusalStatuses = statuses;
+        this.readRefusals();
+      }
+    }
     this.watchBlockers(context);
     this.manageSampling(context);
     if (this.checkQueued) return;

@@ -17,6 +17,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseHostRule } from '../domain/host-rules.js';
+
+export { parseHostRule, type HostRule } from '../domain/host-rules.js';
 
 /** The proxy's port inside every sandbox (HTTP_PROXY=http://127.0.0.1:3128). */
 export const PROXY_PORT = 3128;
@@ -52,23 +55,6 @@ export const BASE_URL_VARS: Readonly<Record<string, readonly string[]>> = {
   codex: ['OPENAI_BASE_URL'],
   gemini: ['GOOGLE_GEMINI_BASE_URL', 'GOOGLE_VERTEX_BASE_URL'],
 };
-
-/** One allowlist entry as the proxy reads it: host (lower case, `*.` for subdomains) and port (null: any). */
-export interface HostRule {
-  host: string;
-  port: number | null;
-}
-
-/** `example.com`, `*.example.com`, `127.0.0.1:8080`, `[::1]:8080` as a rule; null when it is none of these. */
-export function parseHostRule(pattern: string): HostRule | null {
-  const bracketed = /^\[([0-9a-f:.]+)\](?::(\d{1,5}))?$/i.exec(pattern.trim());
-  const plain = /^((?:\*\.)?[a-z0-9.-]+)(?::(\d{1,5}))?$/i.exec(pattern.trim());
-  const match = bracketed ?? plain;
-  if (!match?.[1]) return null;
-  const port = match[2] === undefined ? null : Number(match[2]);
-  if (port !== null && (port < 1 || port > 65535)) return null;
-  return { host: match[1].toLowerCase(), port };
-}
 
 /** The rule (as written) that lets `host:port` through, or null. */
 export function allowedBy(host: string, port: number, rules: readonly string[]): string | null {
@@ -157,9 +143,14 @@ export function proxyEnv(): Record<string, string> {
  * temp dir. Deterministic, so a resumed orchestrator finds it again.
  */
 export function netDirFor(sessionDir: string, workerId: string, tmp = tmpdir()): string {
-  const dir = join(sessionDir, 'net', workerId);
+  const dir = join(netRootOf(sessionDir), workerId);
   if (Buffer.byteLength(join(dir, '65535.sock')) <= 100) return dir;
   return join(tmp, `orchestrate-net-${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`);
+}
+
+/** The folder of a session's net folders (those that fit there). */
+export function netRootOf(sessionDir: string): string {
+  return join(sessionDir, 'net');
 }
 
 /** The policy file the proxy reads (written before each launch). */

@@ -3,6 +3,7 @@
  * `orchestrate run --spec FILE` and `POST /api/v1/orchestrate` both validate with SessionSpecSchema.
  */
 import { z } from 'zod';
+import { parseHostRule } from './host-rules.js';
 import { AgentNameSchema } from './events.js';
 import { ROLE_INSTRUCTIONS } from './prompts.js';
 
@@ -91,7 +92,7 @@ const ReadPathSchema = z.string().min(1).refine((p) => p.startsWith('/') || p ==
 const HostPatternSchema = z
   .string()
   .min(1)
-  .regex(/^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/, 'a host name, "*.domain", or host:port');
+  .refine((p) => parseHostRule(p) !== null, 'a host name, "*.domain", or host:port (port 1 to 65535)');
 
 /**
  * The sandbox (src/safety/sandbox.ts, docs/security.md). The string form is the mode alone; the object form

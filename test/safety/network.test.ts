@@ -87,6 +87,8 @@ describe('the spec', () => {
     expect(SessionSpecSchema.safeParse({ task: 't', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: { allowHost: [] } }).success).toBe(false);
     expect(SessionSpecSchema.safeParse({ task: 't', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: { denyRead: ['relative/path'] } }).success).toBe(false);
     expect(SessionSpecSchema.safeParse({ task: 't', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: { allowHosts: ['http://x.com/'] } }).success).toBe(false);
+    // The spec takes exactly what the proxy applies (one parser): not a port it could never match.
+    expect(SessionSpecSchema.safeParse({ task: 't', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: { allowHosts: ['example.com:70000'] } }).success).toBe(false);
   });
 });
 

@@ -58,7 +58,7 @@ export class ServerRefusal extends UsageError {
 }
 
 /**
- * A pause of what is paused already, or a resume of what runs already: nothing to do, and no mistake either
+ * A pause of what is paused already, or a resume of a worker that runs already: nothing to do, and no mistake either
  * (a person repeating a command, two people at once). The note that says so, or null for a real refusal.
  */
 function alreadyDone(action: ControlAction, body: Record<string, string>, refusal: ServerRefusal, sessionId: string): string | null {
@@ -69,8 +69,8 @@ function alreadyDone(action: ControlAction, body: Record<string, string>, refusa
     if (action === 'resume' && (details.status === 'running' || details.status === 'recovering')) return `resume of worker ${body.workerId}: it is ${details.status} already (nothing to do)`;
     return null;
   }
+  // (A session that runs takes a resume: the server accepts it.)
   if (action === 'pause' && details.state === 'paused') return `pause: session ${sessionId} is paused already (nothing to do)`;
-  if (action === 'resume' && details.state === 'running') return `resume: session ${sessionId} is running already (nothing to do)`;
   return null;
 }
 

@@ -162,6 +162,8 @@ describe('pause / resume', () => {
     expect(response.status).toBe(202);
     await waitFor('a running again', () => noneStopped(a!), 5_000);
     expect((await status(s, sid)).workers.map((w) => w.status)).toEqual(['running', 'running']);
+    const resumedAgain = await cli(s, ['resume', sid, '--worker', 'a']);
+    expect([resumedAgain.exitCode, resumedAgain.stdout]).toEqual([0, 'resume of worker a: it is running already (nothing to do)\n']);
 
     expect((await cli(s, ['stop', sid])).exitCode).toBe(0);
     const exit = await run.exited;

@@ -196,8 +196,11 @@ describe('reviewer failures and timeouts', () => {
   });
 
   it('time paused does not count against the reviewer timeout: paused past it, the reviewer still answers and its verdict counts', async () => {
-    // timeoutSec 2, the reviewer takes 1.5 s of its own; the session is paused 4 s in between.
-    const h = setup(oneImplementer(['codex'], { timeoutSec: 2 }), { rules: [reviewerSays('codex', APPROVE, { holdMs: 1_500 })], claude: IMPLEMENTER });
+    // timeoutSec 6, the reviewer takes 1.5 s of its own (long enough to be paused while it runs); the session is
+    // paused 7 s in between. Counted, the pause alone would trip the timeout; not counted, the reviewer's active
+    // time (its start, 1.5 s, the pause and resume commands landing) stays well under 6 s on a loaded machine
+    // (2 s, with a 4 s pause, was seen to trip under two busy loops).
+    const h = setup(oneImplementer(['codex'], { timeoutSec: 6 }), { rules: [reviewerSays('codex', APPROVE, { holdMs: 1_500 })], claude: IMPLEMENTER });
     const { exited } = startCli(runArgs(h, []), h.env);
     const ws = h.sandbox.workspace;
     await poll(() => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'worker' && e.id === 'r1-codex-impl' && e.to === 'running.active'), 20_000, 'the reviewer to run');
@@ -205,7 +208,7 @@ describe('reviewer failures and timeouts', () => {
     const paused = await runCli(['pause', sid, '--workspace', ws], { env: h.env });
     expect(paused.exitCode, paused.stderr).toBe(0);
     await poll(() => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'worker' && e.id === 'r1-codex-impl' && e.to === 'running.paused'), 10_000, 'the reviewer paused');
-    await new Promise((r) => setTimeout(r, 4_000));
+    await new Promise((r) => setTimeout(r, 7_000));
     // Nothing was decided while the session was paused.
     expect(eventsOfType(eventsSoFar(ws), 'review')).toEqual([]);
     const resumed = await runCli(['resume', sid, '--workspace', ws], { env: h.env });

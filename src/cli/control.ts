@@ -80,9 +80,9 @@ export type ControlAction = 'pause' | 'resume' | 'stop' | 'review';
 export async function controlSession(workspace: string, sessionId: string, action: ControlAction, body: Record<string, string>): Promise<string> {
   const runner = findRunner(workspace, sessionId);
   if (runner.kind === 'server') {
-    let result: { state?: string };
+    let result: { state?: string; waitsFor?: string[] };
     try {
-      result = (await callServer(runner.server, 'POST', `/api/v1/${sessionId}/${action}`, body)) as { state?: string };
+      result = (await callServer(runner.server, 'POST', `/api/v1/${sessionId}/${action}`, body)) as typeof result;
     } catch (error) {
       const note = error instanceof ServerRefusal ? alreadyDone(action, body, error, sessionId) : null;
       if (note) return note;
@@ -90,7 +90,10 @@ export async function controlSession(workspace: string, sessionId: string, actio
     }
     // A worker's pause or stop leaves the session as it was: say so, not "session now running".
     if (body.workerId) return `${action} of worker ${body.workerId}: sent to ${runner.server.url} (only that worker; the session stays ${result.state ?? 'as it was'})`;
-    return `${action}: sent to ${runner.server.url} (session now ${result.state ?? 'updated'})`;
+    const sent = `${action}: sent to ${runner.server.url} (session now ${result.state ?? 'updated'})`;
+    const waiting = result.waitsFor ?? [];
+    if (waiting.length === 0) return sent;
+    return `${sent}\n${waiting.join(', ')} ${waiting.length === 1 ? 'has' : 'have'} not finished ${waiting.length === 1 ? 'its' : 'their'} work yet: the round starts when ${waiting.length === 1 ? 'it does' : 'they do'} (only finished work is reviewed)`;
   }
   if (runner.kind === 'process') {
     if (action === 'stop' && body.workerId === undefined) {

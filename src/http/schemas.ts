@@ -166,6 +166,7 @@ export const WorkerViewSchema = z.object({
   fixes: z.record(z.string(), z.boolean()),
   filesChanged: z.array(z.string()),
   change: ChangeStatSchema.nullable().describe('its branch and change so far (start..head), in a session with checkouts'),
+  reviewers: z.array(z.string()).describe('the agents that review it (the spec\'s reviews); empty: nobody reviews it'),
 });
 
 export const BlockerRecordSchema = z.object({
@@ -239,6 +240,9 @@ export const OrchestrateResponseSchema = z.object({
   url: z.string().describe('the dashboard page of the session (without the token)'),
 });
 export const ControlResponseSchema = z.object({ ok: z.literal(true), state: z.string().describe('the session state after the command') });
+export const ReviewResponseSchema = ControlResponseSchema.extend({
+  waitsFor: z.array(z.string()).describe('targets still at work: only finished work is reviewed, so the round starts once they finish'),
+});
 export const ResolveResponseSchema = ControlResponseSchema.extend({ blocker: BlockerRecordSchema });
 const DiffFileSchema = z.object({
   path: z.string(),

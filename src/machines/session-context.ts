@@ -7,6 +7,7 @@ import type { BlockerChoice, BlockerFields, Decision, Usage } from '../domain/ev
 import type { SessionSpec, WorkerSpec } from '../domain/spec.js';
 import type { ChangeStat } from '../domain/isolation.js';
 import type { UpstreamSummary } from '../domain/prompts.js';
+import { endedUnfinished, hasFinishedWork } from '../domain/review-targets.js';
 import { FINAL_WORKER_STATUSES, type WorkerStatus } from './worker.machine.js';
 
 export interface WorkerEntry {
@@ -81,6 +82,14 @@ export interface AddedWorker {
   stage: 'start' | 'result';
 }
 
+/** A review round asked for: by a trigger, or by a person (`whenDone`). */
+export interface ReviewRequest {
+  targets: string[];
+  reason: string;
+  /** A person's request: its round starts once every target has finished its work (completed, or waits for review). */
+  whenDone?: boolean;
+}
+
 export type SessionMode = 'running' | 'paused' | 'waiting' | 'integrating' | 'stopping' | 'completed' | 'stopped';
 
 export interface SessionContext extends SessionInput {
@@ -90,7 +99,7 @@ export interface SessionContext extends SessionInput {
   blockers: BlockerRecord[];
   rounds: RoundRecord[];
   activeRound: string | null;
-  reviewQueue: Array<{ targets: string[]; reason: string }>;
+  reviewQueue: ReviewRequest[];
   /** `partial`: it ended on its own, but not every worker completed (one was skipped, or left out of the result). */
   outcome: 'completed' | 'partial' | 'stopped' | 'escalated' | null;
   stopReason: string | null;
@@ -102,6 +111,17 @@ export interface SessionContext extends SessionInput {
 }
 
 const isFinal = (status: WorkerStatus) => FINAL_WORKER_STATUSES.includes(status);
+
+export { endedUnfinished, hasFinishedWork };
+
+/** The targets of a person's request whose work is not finished yet: its round waits for them. */
+export function unfinishedTargets(context: Pick<SessionContext, 'workers'>, request: ReviewRequest): string[] {
+  if (!request.whenDone) return [];
+  return request.targets.filter((t) => {
+    const status = context.workers[t]?.status;
+    return status !== undefined && !hasFinishedWork(status) && !endedUnfinished(status);
+  });
+}
 
 /** A worker a person can stop on its own (STOP_WORKER): not yet done, or failed/stopped and so in the way. */
 export const STOPPABLE_WORKER_STATUSES: readonly WorkerStatus[] = ['spawned', 'running', 'paused', 'recovering', 'blocked', 'failed', 'stopped'];
@@ -159,7 +179,8 @@ export function allDone(context: SessionContext): boolean {
 
 /** Something will still happen without a person: a process runs, a backoff waits, a round collects. */
 export function busy(context: SessionContext): boolean {
-  if (context.activeRound !== null || context.reviewQueue.length > 0) return true;
+  // A person's request held until its target finishes is not progress of its own: the target's status says that.
+  if (context.activeRound !== null || context.reviewQueue.some((r) => unfinishedTargets(context, r).length === 0)) return true;
   if (readyWorkers(context).length > 0) return true;
   // A worker that was sent a command and has not reported back is busy too: it is about to change state.
   // So is a blocked worker without an open blocker: the supervisor's decision about it is on its way (a

@@ -20,7 +20,9 @@ import { reviewMachine, type ReviewerAssignment, type RoundDoneEvent, type Round
 import {
   allFinal,
   awaitsReview,
+  endedUnfinished,
   finished,
+  hasFinishedWork,
   initialWorkers,
   integrationCandidates,
   needsPerson,
@@ -31,17 +33,20 @@ import {
   reviewersFor,
   workerSpecOf,
   STOPPABLE_WORKER_STATUSES,
+  unfinishedTargets,
   unfinishedWorkers,
   upstreamOf,
   type BlockerChoice,
   type BlockerRecord,
   type SessionContext,
   type SessionInput,
+  type ReviewRequest,
   type RoundRecord,
   type WorkerEntry,
   type AddedWorker,
 } from './session-context.js';
 import type { IntegrationStep } from '../domain/isolation.js';
+import { reviewedWorkers } from '../domain/review-targets.js';
 
 export type { SessionContext, SessionInput } from './session-context.js';
 
@@ -703,53 +708,85 @@ function sendToWorker(context: SessionContext, workerId: string, event: { type: 
 // --- reviews ------------------------------------------------------------------------------------------------
 
 function requestReview(context: SessionContext, target: string | undefined, reason: string, enqueue: Enqueue): void {
-  const targets = target ? [target] : [...new Set(context.spec.reviews.map((r) => r.target))];
-  const next = queueReview(context, targets.filter((t) => context.workers[t]), reason, enqueue);
-  startNextRound(next, enqueue);
+  // Only finished work is reviewed: a target still at work is held until it finishes (the API says so when asked);
+  // one that ended without finished work has nothing to review.
+  const targets = (target ? [target] : reviewedWorkers(context.spec)).filter((t) => {
+    const w = context.workers[t];
+    return w !== undefined && !endedUnfinished(w.status);
+  });
+  // Finished work is reviewed now; work still under way gets a request of its own, which waits.
+  const done = targets.filter((t) => hasFinishedWork(context.workers[t]!.status));
+  const later = targets.filter((t) => !done.includes(t));
+  startNextRound(queueReview(queueReview(context, done, reason, enqueue, true), later, reason, enqueue, true), enqueue);
 }
 
-function queueReview(context: SessionContext, targets: string[], reason: string, enqueue: Enqueue): SessionContext {
-  if (targets.length === 0) return context;
-  const request = { targets, reason };
+/** Queue a round for `targets`, leaving out those a queued request already covers (one round reviews them). */
+function queueReview(context: SessionContext, targets: string[], reason: string, enqueue: Enqueue, whenDone = false): SessionContext {
+  const queued = new Set(context.reviewQueue.flatMap((r) => r.targets));
+  const fresh = targets.filter((t) => !queued.has(t));
+  if (fresh.length === 0) return context;
+  const request: ReviewRequest = { targets: fresh, reason, ...(whenDone ? { whenDone } : {}) };
   enqueue.assign(({ context: c }) => ({ reviewQueue: [...c.reviewQueue, request] }));
   return { ...context, reviewQueue: [...context.reviewQueue, request] };
 }
 
+/** A `CONTINUE` decision of round `none`: a request that starts no round, and why. */
+function notReviewed(enqueue: Enqueue, target: string, why: string): void {
+  enqueue({
+    type: 'record',
+    params: { type: 'decision', source: { kind: 'review', id: 'cap' }, roundId: 'none', target, decision: 'CONTINUE', counts: { approve: 0, concern: 0, blocker: 0 }, action: `not reviewed: ${why}; continuing` },
+  });
+}
+
+/**
+ * Start the first queued request that can start: a person's request waits (stays queued) while a target is
+ * still at work; a request past the round cap or without reviewers is recorded as not reviewed and dropped.
+ */
 function startNextRound(context: SessionContext, enqueue: Enqueue): void {
   if (context.activeRound !== null || context.mode === 'paused' || context.mode === 'stopping') return;
-  const queue = [...context.reviewQueue];
-  const newRounds: RoundRecord[] = [];
-  let popped = 0;
-  const pop = (activeRound: string | null) =>
-    enqueue.assign(({ context: c }) => ({ reviewQueue: c.reviewQueue.slice(popped), rounds: [...c.rounds, ...newRounds], ...(activeRound ? { activeRound } : {}) }));
-  while (queue.length > 0) {
-    const request = queue.shift()!;
-    popped++;
-    const roundNo = context.rounds.length + newRounds.length + 1;
-    const pairs = request.targets.flatMap((t) => reviewersFor(context, t));
+  const queue = context.reviewQueue;
+  const held: ReviewRequest[] = [];
+  let newRound: RoundRecord | null = null;
+  let taken = 0;
+  while (taken < queue.length && newRound === null) {
+    const request = queue[taken++]!;
+    let targets = request.targets;
+    if (request.whenDone) {
+      for (const t of targets.filter((t) => endedUnfinished(context.workers[t]?.status ?? 'skipped'))) {
+        notReviewed(enqueue, t, `it ended ${context.workers[t]?.status ?? 'unknown'} before its work was finished`);
+      }
+      targets = targets.filter((t) => !endedUnfinished(context.workers[t]?.status ?? 'skipped'));
+      if (targets.length === 0) continue;
+      if (unfinishedTargets(context, { ...request, targets }).length > 0) {
+        held.push({ ...request, targets });
+        continue;
+      }
+    }
+    const roundNo = context.rounds.length + 1;
+    const pairs = targets.flatMap((t) => reviewersFor(context, t));
     if (roundNo > context.spec.review.maxRounds || pairs.length === 0) {
       const why = pairs.length === 0 ? 'no reviewer is configured for it' : `the cap of ${context.spec.review.maxRounds} review rounds per session is reached`;
-      for (const t of request.targets) {
-        const w = context.workers[t];
-        if (w?.status === 'reviewing') command(context, enqueue, t, { type: 'REVIEW.CONTINUE' });
-        enqueue({
-          type: 'record',
-          params: { type: 'decision', source: { kind: 'review', id: 'cap' }, roundId: 'none', target: t, decision: 'CONTINUE', counts: { approve: 0, concern: 0, blocker: 0 }, action: `not reviewed: ${why}; continuing` },
-        });
+      for (const t of targets) {
+        if (context.workers[t]?.status === 'reviewing') command(context, enqueue, t, { type: 'REVIEW.CONTINUE' });
+        notReviewed(enqueue, t, why);
       }
       continue;
     }
     const roundId = `round-${roundNo}`;
     const assignments: ReviewerAssignment[] = pairs.map((p) => ({ reviewerId: `r${roundNo}-${p.reviewer}-${p.target}`, reviewer: p.reviewer, target: p.target, focus: p.focus }));
-    newRounds.push({ roundId, targets: request.targets, reason: request.reason, decision: null });
-    pop(roundId);
+    newRound = { roundId, targets, reason: request.reason, decision: null };
     enqueue.spawnChild('reviewRound', {
       id: roundId,
-      input: { sessionId: context.sessionId, roundId, targets: request.targets, assignments, timeoutMs: context.spec.review.timeoutSec * 1000 },
+      input: { sessionId: context.sessionId, roundId, targets, assignments, timeoutMs: context.spec.review.timeoutSec * 1000 },
     });
-    return;
   }
-  if (popped > 0) pop(null);
+  if (taken === 0) return;
+  const round = newRound;
+  // Requests queued later in this same step (after `context` was taken) stay behind the ones kept here.
+  enqueue.assign(({ context: c }) => ({
+    reviewQueue: [...held, ...queue.slice(taken), ...c.reviewQueue.slice(queue.length)],
+    ...(round ? { rounds: [...c.rounds, round], activeRound: round.roundId } : {}),
+  }));
 }
 
 function launchReviewers(context: SessionContext, roundId: string, assignments: ReviewerAssignment[], enqueue: Enqueue): void {

@@ -9,6 +9,7 @@ import type { Limits } from '../domain/spec.js';
 import { addUsage } from '../domain/output-facts.js';
 import type { SessionMeta } from '../store/session-store.js';
 import { sessionCheckoutsDir, type ChangeStat } from '../domain/isolation.js';
+import { reviewPairsOf } from '../domain/review-targets.js';
 
 export interface WorkerView {
   id: string;
@@ -34,6 +35,8 @@ export interface WorkerView {
   filesChanged: string[];
   /** Its branch and change so far (start..head), in a session with checkouts; null in place or before its first attempt. */
   change: ChangeStat | null;
+  /** The agents that review it (the spec's reviews; a conflict resolver gets those of the worker it resolves for). */
+  reviewers: string[];
 }
 
 /** Where the session's agents work: checkouts of their own from a base, or the target itself. */
@@ -108,6 +111,7 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
         fixes: { ...(wc?.fixes ?? {}) } as Record<string, boolean>,
         filesChanged: wc?.filesChanged ?? [],
         change: wc?.change ?? entry.change ?? null,
+        reviewers: entry.kind === 'worker' ? reviewPairsOf(meta.spec, context.added?.[entry.id]?.resolves ?? entry.id).map((r) => r.reviewer) : [],
       });
     }
   }

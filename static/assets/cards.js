@@ -167,8 +167,21 @@ function updateCard(card, w, state) {
   // Stop of one worker: one that has not ended, is not ending, and is not done waiting for its review.
   const stop = card.querySelector('[data-action="stop"]');
   stop.disabled = !live || !['spawned', 'running', 'paused', 'recovering', 'blocked'].includes(w.status) || ['stopping', 'completed', 'stopped'].includes(state.view?.state);
-  // The session takes REVIEW while running or waiting; a worker that never ran has nothing to review.
-  if (review) review.disabled = !live || !['running', 'waiting'].includes(state.view?.state) || w.status === 'spawned';
+  // The session takes REVIEW while running or waiting, of a worker somebody reviews. Finished work is reviewed at
+  // once, work under way once it finishes; a worker that ended without finishing has nothing to review.
+  if (review) {
+    const reviewers = w.reviewers ?? [];
+    const ended = ['failed', 'stopped', 'skipped'].includes(w.status);
+    review.disabled = !live || !['running', 'waiting'].includes(state.view?.state) || reviewers.length === 0 || ended;
+    review.title =
+      reviewers.length === 0
+        ? `No reviewer is configured for ${w.id}`
+        : ended
+          ? `${w.id} ended ${w.status}: there is no finished work to review`
+          : ['completed', 'reviewing'].includes(w.status)
+            ? `Ask ${reviewers.join(', ')} to review ${w.id} now`
+            : `Ask ${reviewers.join(', ')} to review ${w.id} once its work is finished`;
+  }
 }
 
 /** The review a reviewer card stands for: r<round>-<agent>-<target> gave a verdict in round-<round>. */

@@ -72,7 +72,10 @@ export function updateControls(root, state) {
   pause.hidden = s === 'paused';
   if (!busy(pause)) pause.disabled = !live || s !== 'running';
   if (!busy(resume)) resume.disabled = !live || s !== 'paused';
-  if (!busy(review)) review.disabled = !live || !(s === 'running' || s === 'waiting');
+  // Review now asks for a round of every reviewed worker: none without reviewers (the server would refuse it).
+  const reviewed = (state.view?.workers ?? []).some((w) => w.reviewers?.length > 0);
+  if (!busy(review)) review.disabled = !live || !(s === 'running' || s === 'waiting') || !reviewed;
+  review.title = reviewed ? 'Review the finished work now (work still under way is reviewed once it finishes)' : 'No worker of this session has reviewers: the spec\'s "reviews" are empty';
   if (!busy(stop)) stop.disabled = !live || final;
   // A session that ended has nothing left to control.
   root.querySelector('.controls-buttons').hidden = s === 'completed' || s === 'stopped';

@@ -114,6 +114,10 @@ describe('dashboard', () => {
     await card(page, 'implementer').locator('[data-action="resume"]').click();
     await poll(() => cardState(page, 'implementer').textContent()).toBe('running');
     await poll(() => card(page, 'implementer').locator('[data-field="plan"]').textContent()).toMatch(/^plan [1-3]\/3$/);
+    // The implementer has a reviewer: its Review asks for a round once its work is finished; the verifier has none.
+    expect(await card(page, 'implementer').locator('[data-action="review"]').getAttribute('title')).toBe('Ask gemini to review implementer once its work is finished');
+    expect(await card(page, 'verifier').locator('[data-action="review"]').isDisabled()).toBe(true);
+    expect(await page.locator('[data-control="review"]').isDisabled()).toBe(false);
     // The verifier waits for the implementer.
     expect(await cardState(page, 'verifier').textContent()).toBe('spawned');
     await poll(() => card(page, 'verifier').locator('[data-field="activity"]').textContent()).toBe('waiting for implementer');
@@ -177,6 +181,11 @@ describe('dashboard', () => {
     await poll(() => cardState(page, 'w1').textContent()).toBe('running');
     const pid = await workerPid(sid, 'w1');
     expect(procState(pid)).not.toBe('T');
+    // Nobody reviews anything in this session: Review now is disabled and says why (no click to find out).
+    const reviewNow = page.locator('[data-control="review"]');
+    expect(await reviewNow.isDisabled()).toBe(true);
+    expect(await reviewNow.getAttribute('title')).toBe('No worker of this session has reviewers: the spec\'s "reviews" are empty');
+    expect(await card(page, 'w1').locator('[data-action="review"]').getAttribute('title')).toBe('No reviewer is configured for w1');
 
     // The whole session.
     await page.locator('[data-control="pause"]').click();

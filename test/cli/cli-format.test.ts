@@ -52,7 +52,7 @@ function worker(id: string, agent: string, usage: Usage, kind: 'worker' | 'revie
   return {
     id, agent, role: kind === 'reviewer' ? 'reviewer' : 'implementer', kind, roundId: null, status: 'completed', state: 'completed', progress: 1, plan: null,
     attempt: 1, pid: null, agentSessionId: null, dependsOn: [], usage, lastActivity: null, summary: null, lastFailure: null, blockerId: null,
-    reason: null, fixes: {}, filesChanged: [], change: null,
+    reason: null, fixes: {}, filesChanged: [], change: null, reviewers: [],
   };
 }
 

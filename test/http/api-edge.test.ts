@@ -8,7 +8,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { callServer } from '../../src/cli/control.js';
 import { startServer } from '../../src/http/server.js';
-import { manualReviewRefusal, reviewedWorkers } from '../../src/domain/review-targets.js';
+import { manualReviewRefusal, reviewedWorkers, reviewWaitsFor } from '../../src/domain/review-targets.js';
 import { SessionSpecSchema } from '../../src/domain/spec.js';
 import type { SessionRuntime } from '../../src/runtime/session-runtime.js';
 import { call, HOST, json, makeHarness, removeTempDirs, startSession, testApp, TOKEN, waitFor, type Harness } from './helpers.js';
@@ -104,10 +104,35 @@ describe('review: only of workers that have reviewers', () => {
     expect(runtime.view().rounds).toEqual([]);
     expect(runtime.store.log.readAfter(before).filter((e) => e.type === 'decision')).toEqual([]);
 
-    // The worker that has a reviewer: a real round.
-    expect((await post('/review', { target: 'w1' })).status).toBe(202);
+    // The worker that has a reviewer, still at work: accepted, its round waits until w1 finishes.
+    const held = await post('/review', { target: 'w1' });
+    expect(held.status).toBe(202);
+    expect(await json(held)).toEqual({ ok: true, state: 'running', waitsFor: ['w1'] });
+    expect(runtime.view().rounds).toEqual([]);
+  });
+
+  it('finished work is reviewed at once (no waitsFor); asked without a target, only the finished one waits for nothing', async () => {
+    const harness = makeHarness({ default: { holdMs: 60_000 }, gemini: { delayMs: 2 } });
+    harnesses.push(harness);
+    const runtime = await startSession(harness, {
+      task: 'two reviewed workers',
+      workers: [
+        { id: 'w1', agent: 'claude', role: 'implementer' },
+        { id: 'w2', agent: 'gemini', role: 'architect' },
+      ],
+      reviews: [
+        { reviewer: 'codex', target: 'w1', focus: 'code' },
+        { reviewer: 'codex', target: 'w2', focus: 'design' },
+      ],
+      review: { trigger: 'manual' },
+    });
+    await waitFor(() => statusOf(runtime, 'w1') === 'running' && statusOf(runtime, 'w2') === 'completed', 'w1 running, w2 completed');
+    const res = await call(testApp(harness), `/api/v1/${runtime.sessionId}/review`, { method: 'POST' });
+    expect(res.status).toBe(202);
+    expect(await json(res)).toEqual({ ok: true, state: 'running', waitsFor: ['w1'] });
+    // w2's work is done: its round starts now; w1 waits in the queue for its own.
     await waitFor(() => runtime.view().rounds.length === 1, 'round-1');
-    expect(runtime.view().rounds[0]?.roundId).toBe('round-1');
+    expect(runtime.view().rounds[0]).toMatchObject({ roundId: 'round-1', targets: ['w2'], reason: 'requested by a person' });
   });
 
   it('409 without a target when no worker has reviewers, and past review.maxRounds', async () => {
@@ -147,6 +172,21 @@ describe('review: only of workers that have reviewers', () => {
     expect(manualReviewRefusal(spec, undefined, 2)).toBeNull();
     expect(manualReviewRefusal(spec, 'b', 0)?.reason).toBe('no-reviewers');
     expect(manualReviewRefusal(spec, 'a', 3)?.reason).toBe('max-rounds');
+    // Only finished work is reviewed: an ended-unfinished target has nothing to review; one at work waits.
+    const statuses: Record<string, string> = { a: 'failed', b: 'running' };
+    expect(manualReviewRefusal(spec, 'a', 0, (id) => statuses[id])).toEqual({
+      reason: 'nothing-to-review',
+      reviewed: ['a'],
+      message: 'nothing to review: a failed without finished work (only completed work is reviewed)',
+    });
+    expect(manualReviewRefusal(spec, undefined, 0, (id) => statuses[id])?.reason).toBe('nothing-to-review');
+    statuses.a = 'running';
+    expect(manualReviewRefusal(spec, 'a', 0, (id) => statuses[id])).toBeNull();
+    expect(reviewWaitsFor(spec, 'a', (id) => statuses[id])).toEqual(['a']);
+    for (const done of ['completed', 'reviewing', 'skipped']) {
+      statuses.a = done;
+      expect(reviewWaitsFor(spec, undefined, (id) => statuses[id]), done).toEqual([]);
+    }
   });
 });
 

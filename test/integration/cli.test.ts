@@ -452,11 +452,14 @@ describe('controlling a running session from another terminal', { timeout: 60_00
     const resumedAgain = await runCli(['resume', sid, '--workspace', sandbox.workspace], { env });
     expect([resumedAgain.exitCode, resumedAgain.stdout, resumedAgain.stderr]).toEqual([0, `resume: sent to ${server} (session now running)\n`, '']);
 
+    // w still works: the review is accepted and waits for its work to be finished (the round itself, once it
+    // is, is test/integration/review-reviewers.test.ts's).
     const review = await runCli(['review', sid, '--workspace', sandbox.workspace], { env });
-    expect(review.exitCode, review.stderr).toBe(0);
-    await poll(() => eventsOfType(readEvents(sandbox.workspace, sid), 'decision').length === 1, 20_000, 'the review round decided');
-    const events = readEvents(sandbox.workspace, sid);
-    expect(eventsOfType(events, 'review').map((e) => [e.reviewer, e.target, e.verdict.verdict])).toEqual([['gemini', 'w', 'approve']]);
+    expect([review.exitCode, review.stderr]).toEqual([0, '']);
+    expect(review.stdout).toBe(
+      `review: sent to ${server} (session now running)\nw has not finished its work yet: the round starts when it does (only finished work is reviewed)\n`,
+    );
+    expect(eventsOfType(readEvents(sandbox.workspace, sid), 'state').filter((e) => e.machine === 'review')).toEqual([]);
 
     const live = await runCli(['status', sid, '--workspace', sandbox.workspace], { env });
     expect(live.stdout).toMatch(/running/);

@@ -302,6 +302,8 @@ describe('triggers', () => {
     const asked = await runCli(['review', sid, '--workspace', ws], { env: h.env });
     expect(asked.exitCode, asked.stderr).toBe(0);
     expect(asked.stdout).toContain(`review: sent to ${lock}`);
+    // The implementer still works: only finished work is reviewed, so its round waits (and says so).
+    expect(asked.stdout).toContain('impl has not finished its work yet: the round starts when it does (only finished work is reviewed)');
 
     const end = await within(exited, 20_000, 'the end of the run');
     expect(end.exitCode, end.stderr).toBe(0);
@@ -311,6 +313,10 @@ describe('triggers', () => {
     const reviewerLaunches = allLaunches(h).filter(isReviewerLaunch);
     expect(reviewerLaunches.map((l) => l.persona).sort()).toEqual(['codex', 'gemini']);
     for (const l of reviewerLaunches) expect(Date.parse(l.ts)).toBeGreaterThanOrEqual(requestedAt - 50);
+    // The round started once the implementer's work was finished, not while it ran.
+    const implDone = eventsOfType(events, 'state').find((e) => e.machine === 'worker' && e.id === 'impl' && e.to === 'completed');
+    const roundStart = eventsOfType(events, 'state').find((e) => e.machine === 'review' && e.id === 'round-1');
+    expect(implDone && roundStart && implDone.seq < roundStart.seq, 'the round starts after impl completed').toBe(true);
   });
 });
 

@@ -19,6 +19,8 @@ const spec = SessionSpecSchema.parse({
 });
 
 const input: SessionInput = { sessionId: 'orch_20261121_000000_test', spec, targetDir: '/tmp/t', baseCommit: null, insideSandbox: false };
+/** A round each time a worker's plan advances by one item: rounds start while the target still works. */
+const everyPlanItemInput: SessionInput = { ...input, spec: { ...spec, review: { ...spec.review, trigger: { everyPlanItems: 1 } } } };
 /** A session whose workers have checkouts of their own: it integrates their branches before it completes. */
 const isolatedInput: SessionInput = { ...input, spec: { ...spec, reviews: [] }, isolated: true };
 
@@ -174,10 +176,10 @@ describe('session machine (model-based)', () => {
 });
 
 describe('session machine (behaviour)', () => {
-  const start = () => {
+  const start = (startInput: SessionInput = input) => {
     const recorded: NewEvent[] = [];
     const sent: Array<{ to: string; type: string }> = [];
-    const actor = createActor(stubbedSession(recorded, sent), { input }).start();
+    const actor = createActor(stubbedSession(recorded, sent), { input: startInput }).start();
     return { actor, recorded, sent };
   };
 
@@ -187,6 +189,45 @@ describe('session machine (behaviour)', () => {
     actor.send(status('a', 'running'));
     actor.send(status('a', 'completed'));
     expect(sent.at(-1)).toEqual({ to: 'b', type: 'START' });
+  });
+
+  it("a person's review of a worker still at work waits until its work is finished, then starts once", () => {
+    const { actor, recorded, sent } = start();
+    actor.send({ type: 'REVIEW', target: 'b' });
+    // b has not even started: no round, the request waits.
+    expect(actor.getSnapshot().context.rounds).toEqual([]);
+    expect(actor.getSnapshot().context.reviewQueue).toEqual([{ targets: ['b'], reason: 'requested by a person', whenDone: true }]);
+    actor.send(status('a', 'running'));
+    actor.send(status('a', 'completed'));
+    actor.send(status('b', 'running'));
+    // Asked again while waiting: still one request.
+    actor.send({ type: 'REVIEW' });
+    expect(actor.getSnapshot().context.reviewQueue).toHaveLength(1);
+    expect(actor.getSnapshot().context.rounds).toEqual([]);
+    expect(sent.filter((s) => s.to.startsWith('round-'))).toEqual([]);
+    // b finishes and waits for its review (trigger onComplete): one round, for the person's request.
+    actor.send(status('b', 'reviewing'));
+    const { rounds, reviewQueue, activeRound } = actor.getSnapshot().context;
+    expect(rounds).toEqual([{ roundId: 'round-1', targets: ['b'], reason: 'requested by a person', decision: null }]);
+    expect(activeRound).toBe('round-1');
+    expect(reviewQueue).toEqual([]);
+    expect(recorded.filter((e) => e.type === 'decision')).toEqual([]);
+  });
+
+  it("a person's review of a worker that then fails is recorded as not reviewed, and the session still waits for a person", () => {
+    const { actor, recorded } = start();
+    actor.send(status('a', 'running'));
+    actor.send({ type: 'REVIEW', target: 'a' });
+    actor.send({ type: 'WORKER.FAILED', workerId: 'a', kind: 'worker', attempt: 1, signal: { kind: 'auth', message: 'not logged in' }, agentSessionId: null, fixes: {} });
+    actor.send(status('a', 'blocked'));
+    // Held for a blocked worker is not progress: the session waits for the person who answers the blocker.
+    expect(actor.getSnapshot().value).toBe('waiting');
+    actor.send({ type: 'RESOLVE', blockerId: 'b1', choice: 'skip' });
+    actor.send(status('a', 'skipped'));
+    expect(actor.getSnapshot().context.reviewQueue).toEqual([]);
+    expect(recorded.filter((e) => e.type === 'decision')).toEqual([
+      expect.objectContaining({ roundId: 'none', target: 'a', decision: 'CONTINUE', action: 'not reviewed: it ended skipped before its work was finished; continuing' }),
+    ]);
   });
 
   it('relaunches a crashed worker with backoff and records the recovery', () => {
@@ -262,12 +303,12 @@ describe('session machine (behaviour)', () => {
   });
 
   it('an answer to a clarification about a completed target resumes it (new incarnation) with the answer', () => {
-    const { actor, sent } = start();
+    // everyPlanItems: the round starts while b works, and b completes before it decides.
+    const { actor, sent } = start(everyPlanItemInput);
     actor.send(status('a', 'running'));
     actor.send(status('a', 'completed'));
     actor.send(status('b', 'running'));
-    // The round starts while b works and b completes before it decides (as with everyPlanItems).
-    actor.send({ type: 'REVIEW', target: 'b' });
+    actor.send({ type: 'WORKER.PROGRESS', workerId: 'b', kind: 'worker', attempt: 1, finalText: 'so far', planDone: 1, usage: {}, agentSessionId: 'b-agent-session' });
     expect(actor.getSnapshot().context.activeRound).toBe('round-1');
     const reviewer = { reviewerId: 'r1-codex-b', reviewer: 'codex', target: 'b', focus: 'implementation' };
     actor.send({ type: 'ROUND.LAUNCH', roundId: 'round-1', assignments: [reviewer] });

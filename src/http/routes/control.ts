@@ -9,7 +9,7 @@
  * (`{workerId}`) takes any worker that has not ended well or is not ending already (STOPPABLE_WORKER_STATUSES).
  */
 import { Hono, type Context } from 'hono';
-import { manualReviewRefusal } from '../../domain/review-targets.js';
+import { manualReviewRefusal, reviewWaitsFor } from '../../domain/review-targets.js';
 import type { SessionEvent } from '../../machines/session.machine.js';
 import { STOPPABLE_WORKER_STATUSES } from '../../machines/session-context.js';
 import type { WorkerStatus } from '../../machines/worker.machine.js';
@@ -74,11 +74,15 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
       throw new HttpError(404, `session ${sessionId} has no worker ${body.target} to review`);
     }
     const runtime = liveRuntime(ctx, sessionId);
-    const refusal = manualReviewRefusal(runtime.store.meta.spec, body.target, runtime.view().rounds.length);
+    const view = runtime.view();
+    const statusOf = (id: string) => view.workers.find((w) => w.id === id && w.kind === 'worker')?.status;
+    const spec = runtime.store.meta.spec;
+    const refusal = manualReviewRefusal(spec, body.target, view.rounds.length, statusOf);
     if (refusal) throw new HttpError(409, refusal.message, { reason: refusal.reason, reviewed: refusal.reviewed });
     const event: SessionEvent = body.target !== undefined ? { type: 'REVIEW', target: body.target } : { type: 'REVIEW' };
     refuseIgnored(runtime, event, 'review');
-    return c.json({ ok: true as const, state: sendTo(runtime, event) }, 202);
+    const waitsFor = reviewWaitsFor(spec, body.target, statusOf);
+    return c.json({ ok: true as const, state: sendTo(runtime, event), waitsFor }, 202);
   });
 
   return app;

@@ -47,6 +47,7 @@ const responseSchemas: Record<string, Schema> = {
   SessionsResponse: S.SessionsResponseSchema,
   OrchestrateResponse: S.OrchestrateResponseSchema,
   ControlResponse: S.ControlResponseSchema,
+  ReviewResponse: S.ReviewResponseSchema,
   ResolveResponse: S.ResolveResponseSchema,
   LogsResponse: S.LogsResponseSchema,
   DiffResponse: S.DiffResponseSchema,
@@ -60,13 +61,13 @@ const responseSchemas: Record<string, Schema> = {
 };
 
 const sid = { sid: S.SessionIdParam };
-const control = (action: string, ref: string, summary: string): Operation => ({
+const control = (action: string, ref: string, summary: string, response = 'ControlResponse'): Operation => ({
   method: 'post',
   path: `/api/v1/{sid}/${action}`,
   summary,
   params: sid,
   body: { ref, required: false },
-  ok: { status: 202, description: 'sent; the session state after it', ref: 'ControlResponse' },
+  ok: { status: 202, description: 'sent; the session state after it', ref: response },
   errors: [400, 401, 403, 404, 409, 413, 415],
 });
 
@@ -76,7 +77,7 @@ export const OPERATIONS: Operation[] = [
   control('pause', 'WorkerControlBody', 'Pause the session, or one worker (its process group gets SIGSTOP)'),
   control('resume', 'WorkerControlBody', 'Resume the session, or one worker'),
   control('stop', 'StopBody', 'Stop the session (agents get SIGTERM, then SIGKILL)'),
-  control('review', 'ReviewBody', 'Request a review round now'),
+  control('review', 'ReviewBody', 'Request a review round of finished work (a target still at work is reviewed once it finishes)', 'ReviewResponse'),
   { method: 'get', path: '/api/v1/{sid}/state', summary: 'The full state of a session', params: sid, ok: { status: 200, description: 'the session state', ref: 'SessionState' }, errors: [400, 401, 403, 404] },
   {
     method: 'get',
@@ -163,7 +164,7 @@ const ERROR_TEXT: Record<number, string> = {
   401: 'missing or wrong bearer token',
   403: 'Host or Origin is not this server',
   404: 'no such session, worker, blocker or route',
-  409: 'not possible in the current state (details say it): the session ended or is not live here, the worker or session does not take the command now, the target has no reviewers, the blocker was already answered or does not accept the choice, the session has no result to apply yet, still runs, or was never applied (discard without force)',
+  409: 'not possible in the current state (details say it): the session ended or is not live here, the worker or session does not take the command now, the target has no reviewers or ended without finished work, the blocker was already answered or does not accept the choice, the session has no result to apply yet, still runs, or was never applied (discard without force)',
   413: 'body larger than 1 MiB',
   415: 'the body is not sent as Content-Type: application/json',
 };

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ControlResponseSchema } from '../../../src/http/schemas.js';
+import { ControlResponseSchema, ReviewResponseSchema } from '../../../src/http/schemas.js';
 import type { SessionRuntime } from '../../../src/runtime/session-runtime.js';
 import { call, json, makeHarness, removeTempDirs, startSession, testApp, waitFor, type Harness } from '../helpers.js';
 
@@ -65,11 +65,12 @@ describe('pause and resume', () => {
 });
 
 describe('review', () => {
-  it('requests a round for one worker', async () => {
+  it('requests a round for one worker still at work: accepted, and it waits until the work is finished', async () => {
     const res = await post(`/api/v1/${sid}/review`, { target: 'w1' });
     expect(res.status).toBe(202);
-    expect(ControlResponseSchema.parse(await json(res)).state).toBe('running');
-    await waitFor(() => runtime.view().rounds.length === 1, 'a review round');
+    expect(ReviewResponseSchema.parse(await json(res))).toEqual({ ok: true, state: 'running', waitsFor: ['w1'] });
+    // Only finished work is reviewed: no round (and none counted against maxRounds) while w1 runs.
+    expect(runtime.view().rounds).toEqual([]);
   });
 
   it('404 for a target that is not a worker', async () => {

@@ -193,12 +193,25 @@ export function httpStatusIn(text: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** stderr as evidence: ANSI stripped, trimmed, without stack frames, the last line first. */
+/**
+ * Lines of a crash report that say nothing of its cause, so the cause is quoted instead: Node's version footer,
+ * the braces and properties of the error object it prints after the stack (`code: 'ERR_MODULE_NOT_FOUND'`), the
+ * caret under the failing source line, and Rust's backtrace hint after a panic.
+ */
+const CRASH_REPORT_NOISE: readonly RegExp[] = [
+  /^Node\.js v\d+\.\d+/,
+  /^[{}()[\],]+$/,
+  /^\^+$/,
+  /^[\w$]+: (?:'[^']*'|"[^"]*"|-?\d+|true|false|null|undefined|\[[^\]]*\]),?$/,
+  /^note: run with `RUST_BACKTRACE=/,
+];
+
+/** stderr as evidence: ANSI stripped, trimmed, without stack frames or crash-report noise, the last line first. */
 export function stderrEvidence(stderrTail: string): Evidence[] {
   return stripAnsi(stderrTail)
     .split(/\r?\n/)
     .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('at '))
+    .filter((line) => line !== '' && !line.startsWith('at ') && !CRASH_REPORT_NOISE.some((noise) => noise.test(line)))
     .reverse()
     .map((text) => ({ text }));
 }

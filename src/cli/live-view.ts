@@ -6,7 +6,7 @@
 import type { OrchestratorEvent, Usage } from '../domain/events.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import type { SessionView, WorkerView } from '../runtime/view.js';
-import { fit, type Style } from './style.js';
+import { fit, visibleLength, type Style } from './style.js';
 
 const REDRAW_MS = 100;
 
@@ -103,15 +103,33 @@ export class LiveView {
   }
 }
 
+/**
+ * What a worker row shows at a terminal width: the id, state and percentage always, then as much of its activity
+ * as fits. From 100 columns the agent and a short bar join them, from 120 the role and the full bar.
+ */
+function rowLayout(width: number): { id: number; who: 'agent/role' | 'agent' | null; bar: number } {
+  // `width` is what a row may use: the terminal's columns less one (the view keeps the last column free).
+  if (width >= 119) return { id: 26, who: 'agent/role', bar: 14 };
+  if (width >= 99) return { id: 20, who: 'agent', bar: 8 };
+  return { id: 16, who: null, bar: 0 };
+}
+
 export function workerLine(w: WorkerView, s: Style, width = 120): string {
-  const name = `${w.kind === 'reviewer' ? '  ↳ ' : ''}${w.id}`.padEnd(26);
-  const who = `${w.agent}/${w.role}`.padEnd(20);
+  const layout = rowLayout(width);
+  const name = padFit(`${w.kind === 'reviewer' ? '  ↳ ' : ''}${w.id}`, layout.id);
+  const who = layout.who === 'agent/role' ? `${padFit(`${w.agent}/${w.role}`, 20)} ` : layout.who === 'agent' ? `${padFit(w.agent, 7)} ` : '';
   const status = stateColor(w.status, s, 11);
-  const bar = progressBar(w.progress, 14);
+  const pct = `${String(Math.round(Math.max(0, Math.min(1, w.progress)) * 100)).padStart(3)}%`;
+  const bar = layout.bar > 0 ? progressBar(w.progress, layout.bar) : pct;
   const attempt = w.attempt > 1 ? s.yellow(` #${w.attempt}`) : '';
   const activity = w.status === 'blocked' && w.lastFailure ? s.red(`${w.lastFailure.kind}: ${w.lastFailure.message}`) : s.dim(w.lastActivity ?? '');
-  const head = `${name} ${who} ${status} ${bar}${attempt} `;
-  return `${head}${fit(activity, Math.max(10, width - head.length))}`;
+  const head = `${name} ${who}${status} ${bar}${attempt} `;
+  return `${head}${fit(activity, Math.max(0, width - visibleLength(head)))}`;
+}
+
+/** `text` in exactly `width` columns: padded, or cut with an ellipsis. */
+function padFit(text: string, width: number): string {
+  return text.length <= width ? text.padEnd(width) : `${text.slice(0, width - 1)}…`;
 }
 
 export function progressBar(progress: number, width: number): string {

@@ -44,6 +44,7 @@ export function visibleLength(s: string): number {
 /** Cut a string to `width` visible characters. */
 export function fit(s: string, width: number): string {
   if (visibleLength(s) <= width) return s;
+  if (width <= 0) return '';
   // eslint-disable-next-line no-control-regex
   const plain = s.replace(/\u001b\[[0-9;]*m/g, '');
   return `${plain.slice(0, Math.max(0, width - 1))}…`;

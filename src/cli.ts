@@ -93,6 +93,8 @@ export function buildProgram(): Command {
     .option('--port <n>', 'HTTP port (0 = any free port)', integer('--port', 0, 65535), 7420)
     .option('--host <host>', 'address to bind to (anything but loopback is reachable from the network)', '127.0.0.1')
     .option('--resume-all', 'restore every unfinished session of the workspace at start')
+    .option('--recorded-agents', 'run the demo\'s recorded agents instead of the real CLIs (to try the API and dashboard without an API key)')
+    .option('--speed <factor>', 'pace of the recorded agents (with --recorded-agents; 0 = as fast as possible)', parseFloat, 1)
     .addOption(new Option('--inspect <target>', 'also send XState inspection events to Stately\'s inspector ("stately": a relay on localhost:8080, or a ws:// URL)'))
     .action(async (...args: unknown[]) => (await load()).serve(...(args as Parameters<Actions['serve']>)));
 

@@ -178,6 +178,7 @@ function resultPayloads(value: JsonObject): AgentPayload[] {
     ok: typeof value.is_error === 'boolean' ? !value.is_error : value.subtype === 'success',
     text: str(value.result) !== undefined ? clipMiddle(str(value.result) ?? '') : undefined,
     reason: str(value.terminal_reason) ?? str(value.startup_failure_reason) ?? str(value.subtype),
+    errorType: str(value.api_error_type),
     errors,
     httpStatus: int(value.api_error_status),
     numTurns: int(value.num_turns),
@@ -207,17 +208,17 @@ const CLAUDE_RULES: readonly FailureRule[] = [
   {
     kind: 'auth',
     pattern: /Not logged in|Invalid API key|OAuth token (?:has expired|revoked)|authentication_error/i,
-    codes: ['authentication_failed'],
+    codes: ['authentication_failed', 'authentication_error', 'permission_error'],
     status: is(401, 403),
   },
   { kind: 'quota', pattern: /credit balance is too low|billing_error/i, codes: ['billing_error'] },
   {
     kind: 'rate_limit',
     pattern: /Request rejected \(429\)|rate_limit_error|usage limit reached|You[’']ve hit your (?:usage )?limit|rate limit rejected/i,
-    codes: ['rate_limit'],
+    codes: ['rate_limit', 'rate_limit_error'],
     status: is(429),
   },
-  { kind: 'server_error', pattern: /overloaded|server_error|Internal server error/i, codes: ['overloaded', 'server_error'], status: (s) => s >= 500 },
+  { kind: 'server_error', pattern: /overloaded|server_error|Internal server error/i, codes: ['overloaded', 'server_error', 'overloaded_error'], status: (s) => s >= 500 },
   { kind: 'max_turns', pattern: /Reached maximum number of turns/i, codes: ['error_max_turns', 'max_turns'] },
   { kind: 'resume_not_found', pattern: /No conversation found with session ID/i },
   {

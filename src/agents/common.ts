@@ -230,6 +230,8 @@ export function payloadEvidence(events: readonly AgentPayload[]): { final: Evide
     if (result.text) final.push(defined({ text: result.text.trim(), ...base }));
     for (const error of result.errors ?? []) final.push(defined({ text: error.trim(), ...base }));
     if (!result.text && !result.errors?.length && result.reason) final.push(defined({ text: result.reason, ...base }));
+    // The API error's own type names the cause when the text and terminal reason do not (`api_error` is any of them).
+    if (result.errorType) final.push(defined({ text: result.text?.trim() || result.errorType, httpStatus: result.httpStatus, code: result.errorType }));
   }
   for (let i = events.length - 1; i >= 0; i--) {
     const event = events[i];

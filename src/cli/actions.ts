@@ -220,10 +220,28 @@ export function createActions(style: Style) {
     }
   }
 
-  async function serve(opts: ServeOptions & { workspace?: string; inspect?: string }) {
+  async function serve(opts: ServeOptions & { workspace?: string; inspect?: string; recordedAgents?: boolean; speed: number }) {
+      if (!Number.isFinite(opts.speed) || opts.speed < 0) throw new UsageError('--speed must be a number >= 0');
       const { serveCommand } = await serving();
-      const manager = await managerFor(resolveWorkspace(opts.workspace, undefined), opts);
-      process.exitCode = await serveCommand(manager, opts, style);
+      const workspace = resolveWorkspace(opts.workspace, undefined);
+      if (!opts.recordedAgents) {
+        process.exitCode = await serveCommand(await managerFor(workspace, opts), opts, style);
+        return;
+      }
+      // The demo's recorded agents instead of the real CLIs, for trying the API and the dashboard without a key.
+      const { prepareRecordedAgents } = await import('./demo-command.js');
+      const { mkdtempSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const { join } = await import('node:path');
+      const rootDir = mkdtempSync(join(tmpdir(), 'orchestrate-recorded-'));
+      try {
+        const agents = prepareRecordedAgents(rootDir, opts.speed);
+        const manager = await managerFor(workspace, opts, { env: agents.env }, { writable: agents.writable, readable: agents.readable });
+        process.stdout.write(style.dim(`Agents: recorded (no model, no API key): claude, codex and gemini replay the demo's transcripts whatever the task; their launchers are in ${rootDir} until exit.\n`));
+        process.exitCode = await serveCommand(manager, opts, style);
+      } finally {
+        rmSync(rootDir, { recursive: true, force: true });
+      }
     }
 
   async function status(sessionId: string | undefined, opts: { workspace?: string; json?: boolean }) {

@@ -29,22 +29,41 @@ export async function prepareDemo(options: { workspace?: string; speed: number }
   const rootDir = mkdtempSync(join(tmpdir(), 'orchestrate-demo-'));
   const projectDir = join(rootDir, 'project');
   const copy = await copyDemoProject(projectDir);
+  const agents = prepareRecordedAgents(rootDir, options.speed);
+  const workspace = options.workspace ?? join(projectDir, '.orchestrator');
+  return { workspace, env: agents.env, projectDir, rootDir, readable: agents.readable, ...(copy.git ? {} : { gitNote: copy.note ?? 'git is not available: reviews see no diff' }) };
+}
+
+/** The recorded agents as claude, codex and gemini: what their sessions need (environment, sandbox paths). */
+export interface RecordedAgents {
+  env: Record<string, string | undefined>;
+  /** What they read: see DemoSetup.readable. */
+  readable: string[];
+  /** Where they keep their own sessions (a native resume reads them back). */
+  writable: string[];
+}
+
+/**
+ * Launchers, a home and a state folder for the recorded agents under `rootDir` (the demo's, or `serve
+ * --recorded-agents`'s): sessions started with the returned environment run them instead of the real CLIs.
+ */
+export function prepareRecordedAgents(rootDir: string, speed: number): RecordedAgents {
   const bins = writeDemoLaunchers(join(rootDir, 'bin'));
   // The recorded agents get a home of their own: the sandbox creates agent config dirs (~/.claude ...) in the
   // agents' home before a launch, and a demo must not touch the user's.
   const home = join(rootDir, 'home');
   mkdirSync(home, { recursive: true });
+  const stateDir = join(rootDir, 'state');
   const env = {
     ...process.env,
     HOME: home,
     ORCHESTRATOR_CLAUDE_BIN: bins.claude,
     ORCHESTRATOR_CODEX_BIN: bins.codex,
     ORCHESTRATOR_GEMINI_BIN: bins.gemini,
-    DEMO_STATE_DIR: join(rootDir, 'state'),
-    DEMO_AGENT_SPEED: String(options.speed),
+    DEMO_STATE_DIR: stateDir,
+    DEMO_AGENT_SPEED: String(speed),
   };
-  const workspace = options.workspace ?? join(projectDir, '.orchestrator');
-  return { workspace, env, projectDir, rootDir, readable: [PACKAGE_ROOT, ...moduleDirs(PACKAGE_ROOT)], ...(copy.git ? {} : { gitNote: copy.note ?? 'git is not available: reviews see no diff' }) };
+  return { env, readable: [PACKAGE_ROOT, ...moduleDirs(PACKAGE_ROOT)], writable: [stateDir] };
 }
 
 export function demoSpec() {

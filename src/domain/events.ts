@@ -98,6 +98,8 @@ export const AgentResultSchema = agentKind('result', {
   text: z.string().optional(),
   /** The agent's own result subtype / terminal reason, verbatim (`error_max_turns`, `api_error`...). */
   reason: z.string().optional(),
+  /** The type of the API error that ended it, verbatim (claude's `api_error_type`: `rate_limit_error`...). */
+  errorType: z.string().optional(),
   errors: z.array(z.string()).optional(),
   httpStatus: z.number().int().optional(),
   numTurns: z.number().int().optional(),

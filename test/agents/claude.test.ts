@@ -260,6 +260,17 @@ describe('classifyClaudeFailure', () => {
     expect(run(events, { exitCode: 0 })).toBeNull();
   });
 
+  it("uses the result's api_error_type when its text names no cause (terminal_reason api_error is any API error)", () => {
+    const result = (type: string) => one({ type: 'result', subtype: 'success', is_error: true, result: 'API Error: the request failed', terminal_reason: 'api_error', api_error_type: type });
+    expect(one({ type: 'result', subtype: 'success', is_error: true, result: 'x', terminal_reason: 'api_error', api_error_type: 'rate_limit_error' })).toContainEqual(
+      expect.objectContaining({ kind: 'result', ok: false, reason: 'api_error', errorType: 'rate_limit_error' }),
+    );
+    expect(run(result('rate_limit_error'))).toMatchObject({ kind: 'rate_limit', message: 'API Error: the request failed' });
+    expect(run(result('authentication_error'))).toMatchObject({ kind: 'auth' });
+    expect(run(result('overloaded_error'))).toMatchObject({ kind: 'server_error' });
+    expect(run(result('invalid_request_error'))).toMatchObject({ kind: 'crashed' });
+  });
+
   it('does not trust exit 0 when the last result failed', () => {
     expect(run(fixture('captured/mock-error-max-turns.jsonl').flatMap(parseClaudeLine), { exitCode: 0 })).toMatchObject({
       kind: 'max_turns',

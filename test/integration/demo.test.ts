@@ -3,11 +3,11 @@
  * /tmp (as a fresh clone there does). Inside the sandbox /tmp is private, so the recorded agents must still
  * see the package they run from.
  */
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, readEvents, eventsOfType } from '../support/orchestrate.js';
+import { ROOT, readEvents, eventsOfType, poll, startCli, stopStartedClis } from '../support/orchestrate.js';
 import { spawnSync } from 'node:child_process';
 
 const packageCopy = mkdtempSync(join(tmpdir(), 'orch-demo-pkg-'));
@@ -46,5 +46,45 @@ describe('orchestrate demo', () => {
     const root = join(project, '..');
     expect(result.stdout).toContain(`Everything of this demo is in ${root}; remove it when done: rm -rf ${root}`);
     rmSync(root, { recursive: true, force: true });
+  }, 120_000);
+});
+
+describe('orchestrate serve --recorded-agents', () => {
+  it('runs sessions started through the API with the recorded agents (no key), and removes their files at exit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-recorded-'));
+    try {
+      const project = join(dir, 'project');
+      cpSync(join(ROOT, 'examples', 'demo-project'), project, { recursive: true });
+      for (const args of [['init', '-q'], ['add', '-A'], ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init']]) spawnSync('git', args, { cwd: project });
+      const workspace = join(dir, 'ws');
+      const server = startCli(['serve', '--recorded-agents', '--speed', '0', '--port', '0', '--workspace', workspace], { NO_COLOR: '1' });
+      const api = await poll(() => /^API: (\S+)/m.exec(server.stdout())?.[1], 20_000, 'the API URL');
+      expect(server.stdout()).toContain('Agents: recorded (no model, no API key)');
+      const headers = { authorization: `Bearer ${readFileSync(join(workspace, 'token'), 'utf8').trim()}`, 'content-type': 'application/json' };
+      const started = await fetch(`${api}/orchestrate`, { method: 'POST', headers, body: JSON.stringify({ task: 'Add a slugify(text) function to src/text.js', targetDir: project }) });
+      expect(started.status).toBe(201);
+      const { sessionId } = (await started.json()) as { sessionId: string };
+      const state = await poll(
+        async () => {
+          const view = (await (await fetch(`${api}/${sessionId}/state`, { headers })).json()) as { state: string; workers: Array<{ id: string; status: string }> };
+          return view.state === 'completed' ? view : null;
+        },
+        60_000,
+        'the session to complete',
+      );
+      expect(state.workers.filter((w) => !w.id.startsWith('r')).map((w) => [w.id, w.status])).toEqual([
+        ['architect', 'completed'],
+        ['implementer', 'completed'],
+        ['verifier', 'completed'],
+      ]);
+      const launchers = /their launchers are in (\S+) until exit/.exec(server.stdout())?.[1] as string;
+      expect(existsSync(join(launchers, 'bin', 'claude'))).toBe(true);
+      server.child.kill('SIGTERM');
+      expect((await server.exited).exitCode).toBe(0);
+      expect(existsSync(launchers)).toBe(false);
+    } finally {
+      await stopStartedClis();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });

@@ -5,9 +5,9 @@
  */
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { KNOWN_AGENT_NAMES } from './agents/names.js';
+import { PACKAGE_ROOT } from './package-root.js';
 import { colorEnabled, createStyle } from './cli/style.js';
 import { completionScript } from './cli/completion.js';
 import { isUsageError } from './domain/usage-error.js';
@@ -18,8 +18,7 @@ import type { ControlAction } from './cli/control.js';
 /** Exit code of a usage error (src/cli/follow.ts has the others). */
 const EXIT_USAGE = 1;
 
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+const version = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 const style = createStyle(colorEnabled(process.stdout));
 

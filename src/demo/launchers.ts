@@ -4,15 +4,16 @@
  * of the bundled example project for the agents to work on.
  */
 import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
+import { distFile } from '../package-root.js';
 import { PERSONAS, type Persona } from './invocation.js';
 import { DEMO_PROJECT_DIR } from './paths.js';
 
-/** The player module next to this one (dist/demo/recorded-agent.js in the built package). */
+/** The player module of the built package (dist/demo/recorded-agent.js, an entry point of `npm run build`). */
 export function demoAgentModulePath(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), 'recorded-agent.js');
+  return distFile('demo', 'recorded-agent.js');
 }
 
 /**

@@ -2,12 +2,10 @@
  * Where the demo's bundled assets are. This module sits in src/demo/ (vitest, tsx) or dist/demo/ (the
  * compiled package): either way the package root is two levels up.
  */
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-
-export const PACKAGE_ROOT = resolve(HERE, '..', '..');
+export { PACKAGE_ROOT };
 /** The tiny example project the demo agents work on (copied first, never changed in place). */
 export const DEMO_PROJECT_DIR = join(PACKAGE_ROOT, 'examples', 'demo-project');
 /** The recorded transcripts, one `<agent>-<role>.jsonl` per agent and role. */

@@ -1,19 +1,17 @@
-/**
- * Files of the package, found from this module's own location: src/http (vitest, tsx) and dist/http (after
- * `npm run build`) are both two levels below the package root.
- */
+/** Files of the package the server serves or reports: static/ and the package version. */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root.js';
 
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const STATIC_DIR = fileURLToPath(new URL('../../static/', import.meta.url));
+export { PACKAGE_ROOT };
+export const STATIC_DIR = join(PACKAGE_ROOT, 'static') + '/';
 
 let version: string | null = null;
 
 export function packageVersion(): string {
   if (version === null) {
     try {
-      version = String((JSON.parse(readFileSync(`${PACKAGE_ROOT}package.json`, 'utf8')) as { version?: unknown }).version ?? '0.0.0');
+      version = String((JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown }).version ?? '0.0.0');
     } catch {
       version = '0.0.0';
     }

@@ -13,7 +13,7 @@ import { getAdapter } from '../agents/registry.js';
 import type { AgentPayload } from '../domain/events.js';
 import { sandboxSettings, type SandboxSettings, type SessionSpec } from '../domain/spec.js';
 import { findAgentBinary, which } from '../runtime/binaries.js';
-import { PACKAGE_ROOT } from '../http/paths.js';
+import { distFile } from '../package-root.js';
 import { UsageError, type SessionSafety } from '../runtime/session-manager.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import { probeBwrap, type BwrapProbe } from './bwrap-probe.js';
@@ -211,7 +211,7 @@ export function emptyFileIn(workspace: string): string {
 }
 
 /** The proxy process's script (compiled: it runs with node, outside the sandbox). */
-export const NET_PROXY_SCRIPT = join(PACKAGE_ROOT, 'dist', 'safety', 'net-proxy.js');
+export const NET_PROXY_SCRIPT = distFile('safety', 'net-proxy.js');
 
 export interface NetworkDecision {
   decision: SandboxDecision;

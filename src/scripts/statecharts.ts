@@ -1,11 +1,10 @@
 /** `npm run statecharts`: write docs/statecharts/<machine>.md for every machine. */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { DOCUMENTED_MACHINES, renderStatechartDoc } from '../machines/statechart-doc.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dir = join(root, 'docs', 'statecharts');
+const dir = join(PACKAGE_ROOT, 'docs', 'statecharts');
 mkdirSync(dir, { recursive: true });
 for (const name of Object.keys(DOCUMENTED_MACHINES)) {
   const path = join(dir, `${name}.md`);

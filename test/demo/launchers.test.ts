@@ -1,7 +1,8 @@
 /** The demo's launchers (one executable per agent CLI) and the git copy of the demo project. */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGeminiLine } from '../../src/agents/gemini.js';
@@ -9,6 +10,7 @@ import { copyDemoProject, demoAgentModulePath, writeDemoLaunchers } from '../../
 import { DEMO_PROJECT_DIR } from '../../src/demo/paths.js';
 import { badPayloads, DEMO_STEPS, PLAYER, stepArgs, TSX_LOADER } from './helpers.js';
 
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 let tmp: string;
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'demo-launchers-'));
@@ -34,8 +36,9 @@ describe('writeDemoLaunchers', () => {
     }
   });
 
-  it('points at the compiled player next to the launchers module', () => {
-    expect(demoAgentModulePath()).toBe(join(dirname(PLAYER), 'recorded-agent.js'));
+  it('points at the built player, an entry point of `npm run build`', () => {
+    expect(demoAgentModulePath()).toBe(join(ROOT, 'dist', 'demo', 'recorded-agent.js'));
+    expect(existsSync(demoAgentModulePath())).toBe(true);
   });
 
   it('a launcher given --help-like garbage exits 2 with an error message', async () => {

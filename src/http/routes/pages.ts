@@ -10,7 +10,7 @@ import { extname, join, sep } from 'node:path';
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../context.js';
 import { HttpError, parseOr400 } from '../errors.js';
-import { STATIC_DIR } from '../paths.js';
+import { PACKAGE_ROOT, STATIC_DIR } from '../paths.js';
 import { SessionIdParam } from '../schemas.js';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -48,7 +48,8 @@ export const VENDOR_FILES: Readonly<Record<string, { module: string; from?: stri
   'highlight-github-dark.min.css': { module: 'highlight.js/styles/github-dark.min.css', from: 'diff2html/package.json' },
 };
 
-const requireHere = createRequire(import.meta.url);
+// Resolved from the package's manifest: the same node_modules whether this runs from src/ or from a bundle in dist/.
+const requireHere = createRequire(join(PACKAGE_ROOT, 'package.json'));
 const vendorPaths = new Map<string, string>();
 
 /** The file of a vendor entry in node_modules; an error a person can act on when the package is missing. */

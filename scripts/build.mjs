@@ -6,7 +6,7 @@
  * statechart generator. Code finds the package's files through src/package-root.ts, never by its own depth.
  */
 import { build } from 'esbuild';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -19,7 +19,9 @@ const ENTRY_POINTS = {
   'scripts/statecharts': 'src/scripts/statecharts.ts',
 };
 
-rmSync(dist, { recursive: true, force: true });
+// Everything but the chunks: an orchestrator still running from this folder loads chunks lazily (the hash in
+// their names changes with their content), so a rebuild must not pull them from under it.
+for (const entry of existsSync(dist) ? readdirSync(dist) : []) if (entry !== 'chunks') rmSync(`${dist}/${entry}`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints: ENTRY_POINTS,

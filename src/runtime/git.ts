@@ -1,11 +1,16 @@
 /** The little git the orchestrator needs: the commit a session starts from, and the diff a reviewer reads. */
-import { execa } from 'execa';
+import { git as runGit, GitError } from '../workspace/git.js';
 
 const GIT_TIMEOUT_MS = 30_000;
 
+/** git through the workspace's runner (its settings: no hooks, no fsmonitor...); a failure is `ok: false`. */
 async function git(cwd: string, args: string[]): Promise<{ ok: boolean; stdout: string }> {
-  const result = await execa('git', args, { cwd, reject: false, stdin: 'ignore', timeout: GIT_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
-  return { ok: result.exitCode === 0, stdout: typeof result.stdout === 'string' ? result.stdout : '' };
+  try {
+    return { ok: true, stdout: (await runGit(cwd, args, { timeoutMs: GIT_TIMEOUT_MS })).stdout };
+  } catch (error) {
+    if (error instanceof GitError) return { ok: false, stdout: error.result.stdout };
+    throw error;
+  }
 }
 
 /** HEAD of the repository at `dir`, or null when it is not a git repository (or has no commit yet). */

@@ -9,7 +9,7 @@
  * variables that would point git at another repository or index are removed, `GIT_OPTIONAL_LOCKS=0` keeps
  * `git status` from rewriting the user's index, and messages are in the C locale so they can be parsed.
  */
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 
 export interface GitResult {
   code: number;
@@ -93,42 +93,52 @@ function argv(args: readonly string[], options: GitOptions): string[] {
 export async function git(cwd: string, args: readonly string[], options: GitOptions = {}): Promise<GitResult> {
   const command = { file: 'git', args: argv(args, options), cwd };
   const { file, args: fullArgs } = options.confine ? options.confine(command) : command;
-  const result = await execa(file, fullArgs, {
-    cwd,
-    env: gitEnv(options.env),
-    extendEnv: false,
-    reject: false,
-    stripFinalNewline: false,
-    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    maxBuffer: 512 * 1024 * 1024,
-    ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' as const }),
-  });
-  const out: GitResult = {
-    code: typeof result.exitCode === 'number' ? result.exitCode : -1,
-    stdout: typeof result.stdout === 'string' ? result.stdout : '',
-    stderr: typeof result.stderr === 'string' ? result.stderr : (result.shortMessage ?? ''),
-  };
+  const result = await runFile(file, fullArgs, cwd, options);
+  const out: GitResult = { code: result.code, stdout: result.stdout.toString('utf8'), stderr: result.stderr };
   if (!(options.ok ?? [0]).includes(out.code)) throw new GitError(args, out);
   return out;
 }
 
 /** Run git and return its stdout as bytes (patches must reach `git apply` byte for byte). */
 export async function gitBytes(cwd: string, args: readonly string[], options: GitOptions = {}): Promise<Buffer> {
-  const result = await execa('git', argv(args, options), {
-    cwd,
-    env: gitEnv(options.env),
-    extendEnv: false,
-    reject: false,
-    encoding: 'buffer',
-    stripFinalNewline: false,
-    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    maxBuffer: 512 * 1024 * 1024,
-    stdin: 'ignore',
+  const result = await runFile('git', argv(args, options), cwd, { ...options, input: undefined });
+  if (!(options.ok ?? [0]).includes(result.code)) throw new GitError(args, { code: result.code, stdout: '', stderr: result.stderr });
+  return result.stdout;
+}
+
+/**
+ * One git process: argv, no shell, the environment of gitEnv only, stdin from `input` or none, all of stdout as
+ * bytes. node:child_process directly rather than execa, which the rest of the code uses: git runs some ten
+ * times per agent run, and execa's own work per call doubled what a call cost the orchestrator (9.5 against
+ * 4.9 ms of CPU, measured). A git that cannot start is exit code -1 with the reason as its stderr.
+ */
+function runFile(file: string, args: readonly string[], cwd: string, options: GitOptions): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { cwd, env: gitEnv(options.env), stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let settled = false;
+    const settle = (code: number, why?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(stdout), stderr: why ?? Buffer.concat(stderr).toString('utf8') });
+    };
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      settle(-1, `timed out after ${timeoutMs} ms`);
+    }, timeoutMs);
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (error) => settle(-1, error.message));
+    child.on('close', (code) => settle(code ?? -1));
+    if (options.input !== undefined && child.stdin) {
+      // git may exit before reading everything (a failing command): its closed stdin is not our error.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+    }
   });
-  const stdout = Buffer.from(result.stdout as Uint8Array);
-  const code = typeof result.exitCode === 'number' ? result.exitCode : -1;
-  if (!(options.ok ?? [0]).includes(code)) throw new GitError(args, { code, stdout: '', stderr: Buffer.from((result.stderr as Uint8Array | undefined) ?? []).toString('utf8') });
-  return stdout;
 }
 
 /** stdout, trimmed of its final newline. */

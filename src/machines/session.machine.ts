@@ -5,7 +5,7 @@
  * PAUSE / RESUME / STOP / REVIEW / RESOLVE from outside. Pure: effects are the named actors and the named
  * `record` action (append an event to the log), all provided by the runtime.
  *
- *   initializing -> running <-> paused
+ *   created -> running <-> paused
  *                   running <-> waiting (nothing can move until a person answers)
  *                   running/paused/waiting -STOP-> stopping -> stopped;  running -(all done)-> completed
  */
@@ -153,7 +153,7 @@ export const sessionMachine = setup({
     integration: { status: 'pending', excluded: [], head: null, change: null },
     added: {},
   }),
-  initial: 'initializing',
+  initial: 'created',
   on: {
     'WORKER.STATUS': { actions: act<WorkerStatusEvent>((context, event, enqueue) => onWorkerStatus(context, event, enqueue)) },
     'WORKER.PROGRESS': { actions: act<WorkerProgressEvent>((context, event, enqueue) => onWorkerProgress(context, event, enqueue)) },
@@ -190,7 +190,8 @@ export const sessionMachine = setup({
     },
   },
   states: {
-    initializing: {
+    // The name the event log gives the session before its machine runs (SessionRuntime.create): one name for both.
+    created: {
       entry: act((context, _event, enqueue) => {
         for (const w of context.spec.workers) {
           enqueue.spawnChild('worker', { id: w.id, systemId: `worker:${w.id}`, input: workerInput(context, w.id) });

@@ -44,7 +44,7 @@ describe('statechart inspector', () => {
     expect(await page.locator('#actor-chart [data-node-id="worker.completed"] rect.inner').count()).toBe(1);
     const exitEdges = machineGraph(workerMachine).edges.filter((e) => e.event === 'PROCESS.EXITED' && !e.targetless).length;
     expect(await page.locator('#actor-chart .sc-edge[data-event="PROCESS.EXITED"] path').count()).toBe(exitEdges);
-    for (const id of ['session.initializing', 'session.running', 'session.waiting', 'session.paused', 'session.stopping', 'session.completed', 'session.stopped']) {
+    for (const id of ['session.created', 'session.running', 'session.waiting', 'session.paused', 'session.stopping', 'session.completed', 'session.stopped']) {
       expect(await page.locator(`#session-chart [data-node-id="${id}"]`).count(), id).toBe(1);
     }
 

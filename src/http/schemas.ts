@@ -211,8 +211,14 @@ export const SessionViewSchema = z.object({
   lastSeq: z.number().describe('the seq of the last event in the log when the view was built'),
 });
 
+const RunnerSchema = z
+  .object({ pid: z.number(), host: z.string().nullable(), serverUrl: z.string().nullable() })
+  .nullable()
+  .describe('the orchestrator process that runs the session, in this server or another (null: none does)');
+
 export const SessionStateSchema = SessionViewSchema.extend({
   live: z.boolean().describe('the session runs in this server (controls work only then)'),
+  runner: RunnerSchema,
   reviews: z.array(ReviewEventSchema),
   decisions: z.array(DecisionEventSchema),
   recoveries: z.array(RecoveryEventSchema),
@@ -226,10 +232,7 @@ export const SessionSummarySchema = z.object({
   state: z.string(),
   outcome: OutcomeSchema,
   live: z.boolean().describe('the session runs in this server'),
-  runner: z
-    .object({ pid: z.number(), host: z.string().nullable(), serverUrl: z.string().nullable() })
-    .nullable()
-    .describe('the orchestrator process that runs the session, in this server or another (null: none does)'),
+  runner: RunnerSchema,
   workers: z.array(z.object({ id: z.string(), agent: z.string(), status: z.string(), progress: z.number() })),
   openBlockers: z.number(),
 });

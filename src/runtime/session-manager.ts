@@ -225,6 +225,11 @@ export class SessionManager {
     return sessionsDir(this.workspace);
   }
 
+  /** The orchestrator process that runs the session (this one or another), from its lock; null when none does. */
+  runner(sessionId: string): SessionSummary['runner'] {
+    return runnerOf(SessionStore.lockHolder(SessionStore.dirOf(this.workspace, sessionId)));
+  }
+
   private summary(sessionId: string): SessionSummary {
     const view = this.view(sessionId);
     return {
@@ -235,7 +240,7 @@ export class SessionManager {
       state: view.state,
       outcome: view.outcome,
       live: this.live.has(sessionId),
-      runner: runnerOf(SessionStore.lockHolder(SessionStore.dirOf(this.workspace, sessionId))),
+      runner: this.runner(sessionId),
       workers: view.workers.map((w) => ({ id: w.id, agent: w.agent, status: w.status, progress: w.progress })),
       // A session that ended takes no answers any more: its blockers are history, not questions.
       openBlockers: view.outcome === null ? view.blockers.filter((b) => b.open).length : 0,

@@ -280,8 +280,15 @@ function render(state, answer, actions) {
   $('#s-target').title = view.targetDir;
   const limits = limitsText(view.limits);
   setText($('#s-usage'), `${usageText(view.usage) || 'no usage yet'}${limits ? ` (${limits})` : ''}`);
+  // Only a session that has not ended and runs elsewhere (or nowhere) is read-only here: say who runs it.
   const live = $('#s-live');
-  live.hidden = state.live;
+  const ended = view.state === 'completed' || view.state === 'stopped';
+  live.hidden = state.live || ended;
+  const runner = state.runner;
+  setText(live, runner ? `run by process ${runner.pid}${runner.host ? ` on ${runner.host}` : ''}${runner.serverUrl ? ` (${runner.serverUrl})` : ''}` : 'not running');
+  live.title = runner
+    ? 'Another orchestrator process runs this session: control it from its own dashboard or with orchestrate pause/stop.'
+    : `Nothing runs this session: \`orchestrate resume ${view.sessionId}\` continues it (then control it here).`;
   const stop = $('#s-stop-reason');
   stop.hidden = !view.stopReason;
   setText(stop, view.stopReason ? `Stopped: ${view.stopReason}` : '');

@@ -12,6 +12,8 @@ export class SessionState {
     /** The SessionView (+ live) as last known, with events folded in. */
     this.view = null;
     this.live = false;
+    /** Who runs the session when it is not live here: {pid, host, serverUrl}, or null. */
+    this.runner = null;
     this.reviews = [];
     this.decisions = [];
     this.recoveries = [];
@@ -52,8 +54,9 @@ export class SessionState {
 
   /** The answer of GET /api/v1/{sid}/state. */
   applyState(state) {
-    const { live, reviews, decisions, recoveries, ...view } = state;
+    const { live, runner, reviews, decisions, recoveries, ...view } = state;
     this.live = Boolean(live);
+    this.runner = runner ?? null;
     for (const list of [reviews ?? [], decisions ?? [], recoveries ?? []]) for (const e of list) this.addHistory(e);
     this.setView(view);
   }

@@ -13,6 +13,7 @@ export function stateRoutes(ctx: ApiContext): Hono<AppEnv> {
     return c.json({
       ...view,
       live: ctx.manager.get(sessionId) !== undefined,
+      runner: ctx.manager.runner(sessionId),
       reviews: history.reviews,
       decisions: history.decisions,
       recoveries: history.recoveries,

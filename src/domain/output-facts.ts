@@ -116,6 +116,39 @@ export function tokensOf(usage: Usage | undefined): number {
   return usage.totalTokens ?? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
 }
 
+/** The input fields that say what a tool call is about, most telling first (claude, gemini and codex tools). */
+const TOOL_ARGUMENT_KEYS = ['command', 'file_path', 'absolute_path', 'pattern', 'query', 'url', 'path', 'description', 'prompt'];
+
+/** The main argument of a tool call: the file, the command, the pattern... (null when none is recognised). */
+export function toolArgument(input: unknown): string | null {
+  let value = input;
+  if (typeof input === 'string') {
+    // codex passes a function call's arguments as a JSON string.
+    if (!input.trimStart().startsWith('{')) return input.trim() || null;
+    try {
+      value = JSON.parse(input);
+    } catch {
+      return input.trim() || null;
+    }
+  }
+  if (!value || typeof value !== 'object') return null;
+  const fields = value as Record<string, unknown>;
+  for (const key of TOOL_ARGUMENT_KEYS) {
+    const field = fields[key];
+    if (typeof field === 'string' && field.trim()) return field.trim();
+  }
+  return null;
+}
+
+/** A tool's output in a few words: its first line, and how many more there are. */
+export function outputSummary(output: string | undefined): string {
+  const lines = (output ?? '').split('\n').filter((line) => line.trim() !== '');
+  if (lines.length === 0) return 'no output';
+  const first = lines[0]!.replace(/\s+/g, ' ').trim();
+  const cut = first.length > 80 ? `${first.slice(0, 79)}…` : first;
+  return lines.length > 1 ? `${cut} (+${lines.length - 1} lines)` : cut;
+}
+
 /** One short line for a person: what the agent is doing now. */
 export function describePayload(payload: AgentPayload): string {
   const one = (text: string, limit = 140) => {
@@ -129,10 +162,12 @@ export function describePayload(payload: AgentPayload): string {
       return `${payload.role === 'assistant' ? '' : `${payload.role}: `}${one(payload.text)}`;
     case 'reasoning':
       return `thinking: ${one(payload.text)}`;
-    case 'tool_call':
-      return `tool ${payload.name}`;
+    case 'tool_call': {
+      const argument = toolArgument(payload.input);
+      return `tool ${payload.name}${argument ? ` ${one(argument, 120)}` : ''}`;
+    }
     case 'tool_result':
-      return `tool result${payload.ok ? '' : ' (error)'}${payload.output ? `: ${one(payload.output, 80)}` : ''}`;
+      return `tool result${payload.ok ? '' : ' (error)'}: ${outputSummary(payload.output)}`;
     case 'command':
       return `$ ${one(payload.command, 120)}${payload.exitCode !== undefined && payload.exitCode !== null ? ` -> ${payload.exitCode}` : ''}`;
     case 'file_change':

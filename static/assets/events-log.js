@@ -33,6 +33,18 @@ export class EventLog {
     this.count = h('span', { class: 'muted log-count', 'aria-live': 'off' });
     this.jump = h('button', { type: 'button', class: 'btn small jump', hidden: true, onclick: () => this.setFollow(true) }, '↓ new events');
     this.list = h('ol', { class: 'log', tabindex: '0', 'aria-label': 'Event log', 'data-log': '' });
+    /** Per agent worker: the row of the message it is streaming (gemini deltas), until its next other event. */
+    this.openMessages = new Map();
+    this.selected = null;
+    // The clicked event, whole, in a panel of its own below the log (not inside the log's fixed height).
+    this.detailTitle = h('span', { class: 'event-detail-title' });
+    this.detailJson = h('pre', { class: 'json', tabindex: '0' });
+    this.detail = h(
+      'section',
+      { id: id('detail'), class: 'event-detail', hidden: true, 'aria-label': 'Selected event', 'data-event-detail': '' },
+      h('header', {}, this.detailTitle, h('button', { type: 'button', class: 'btn small ghost', 'data-action': 'close-detail', onclick: () => this.closeDetail() }, 'Close')),
+      this.detailJson,
+    );
 
     root.replaceChildren(
       h(
@@ -45,6 +57,7 @@ export class EventLog {
         this.count,
       ),
       h('div', { class: 'log-wrap' }, this.list, this.jump),
+      this.detail,
     );
 
     this.workerSelect.addEventListener('change', () => this.setFilter({ worker: this.workerSelect.value }));
@@ -52,12 +65,14 @@ export class EventLog {
     this.search.addEventListener('input', () => this.setFilter({ text: this.search.value.trim().toLowerCase() }));
     this.followBox.addEventListener('change', () => this.setFollow(this.followBox.checked));
     this.list.addEventListener('scroll', () => this.onScroll(), { passive: true });
-    this.list.addEventListener('toggle', (e) => this.onToggle(e), true);
+    this.list.addEventListener('click', (e) => this.onClick(e));
     this.updateCount();
   }
 
   reset() {
     this.list.replaceChildren();
+    this.openMessages.clear();
+    this.closeDetail();
     this.shown = 0;
     this.knownSubjects.clear();
     for (const option of [...this.workerSelect.options].slice(1)) option.remove();
@@ -79,17 +94,25 @@ export class EventLog {
   add(e) {
     const subject = eventSubject(e);
     this.addSubject(subject);
-    const last = this.list.lastElementChild;
-    // Gemini streams its answer in small deltas: one row per message, not per piece.
-    if (e.type === 'agent' && e.kind === 'message' && e.delta && last && last.dataset.delta === e.workerId && !last.querySelector('details').open) {
-      last.events.push(e);
-      const text = last.querySelector('.text');
-      text.textContent = (text.textContent + e.text).slice(-400);
-      last.dataset.search = `${last.dataset.search}${e.text.toLowerCase()}`;
-      this.afterAdd(last, true);
+    // Gemini streams its answer in small deltas: one row per message, not per piece, even when another worker's
+    // events come in between. Anything else from the same agent ends the message. The log keeps every piece.
+    const agentId = e.type === 'agent' ? e.workerId : null;
+    const open = agentId ? this.openMessages.get(agentId) : undefined;
+    if (e.type === 'agent' && e.kind === 'message' && e.delta && open?.isConnected) {
+      open.events.push(e);
+      open.message += e.text;
+      setText(open.querySelector('.text'), open.message.replace(/\s+/g, ' ').trim().slice(0, 400));
+      open.dataset.search = `${open.dataset.search}${e.text.toLowerCase()}`;
+      if (open === this.selected) this.showDetail(open);
+      this.afterAdd(open, true);
       return;
     }
+    if (agentId) this.openMessages.delete(agentId);
     const row = this.row(e, subject);
+    if (e.type === 'agent' && e.kind === 'message' && e.delta) {
+      row.message = e.text;
+      this.openMessages.set(agentId, row);
+    }
     this.list.append(row);
     while (this.list.childElementCount > MAX_ROWS) {
       const first = this.list.firstElementChild;
@@ -131,29 +154,41 @@ export class EventLog {
         ...(e.type === 'agent' && e.kind === 'message' && e.delta ? { 'data-delta': e.workerId } : {}),
       },
       h(
-        'details',
-        {},
-        h(
-          'summary',
-          {},
-          h('time', { class: 'clock', datetime: e.ts, title: new Date(e.ts).toLocaleString() }, clockTime(e.ts)),
-          h('span', { class: `badge tone-${tone}`, title: e.type === 'agent' ? `agent ${e.kind} (${e.agent})` : e.type === 'workspace' ? `workspace ${e.action}` : e.type }, badge),
-          h('span', { class: 'who', title: subject }, subject),
-          h('span', { class: 'text' }, text),
-        ),
-        h('pre', { class: 'json' }),
+        'button',
+        { type: 'button', class: 'ev-row', 'aria-controls': this.detail.id, title: 'Show this event' },
+        h('time', { class: 'clock', datetime: e.ts, title: new Date(e.ts).toLocaleString() }, clockTime(e.ts)),
+        h('span', { class: `badge tone-${tone}`, title: e.type === 'agent' ? `agent ${e.kind} (${e.agent})` : e.type === 'workspace' ? `workspace ${e.action}` : e.type }, badge),
+        h('span', { class: 'who', title: subject }, subject),
+        h('span', { class: 'text' }, text),
       ),
     );
     row.events = [e];
     return row;
   }
 
-  onToggle(e) {
-    const details = e.target;
-    if (!(details instanceof HTMLDetailsElement) || !details.open) return;
-    const row = details.closest('li');
-    const pre = details.querySelector('pre.json');
-    if (row && pre && !pre.textContent) pre.textContent = row.events.map((ev) => JSON.stringify(ev, null, 2)).join('\n');
+  /** A click on a row shows its event (every piece, for a streamed message) in the detail panel below the log. */
+  onClick(e) {
+    const button = e.target instanceof Element ? e.target.closest('button.ev-row') : null;
+    const row = button?.closest('li');
+    if (!row) return;
+    if (row === this.selected) this.closeDetail();
+    else this.showDetail(row);
+  }
+
+  showDetail(row) {
+    this.selected?.classList.remove('selected');
+    this.selected = row;
+    row.classList.add('selected');
+    const [first] = row.events;
+    setText(this.detailTitle, `#${first.seq} ${row.querySelector('.badge').textContent} · ${row.dataset.worker}${row.events.length > 1 ? ` · ${row.events.length} pieces` : ''}`);
+    this.detailJson.textContent = row.events.map((ev) => JSON.stringify(ev, null, 2)).join('\n');
+    this.detail.hidden = false;
+  }
+
+  closeDetail() {
+    this.selected?.classList.remove('selected');
+    this.selected = null;
+    this.detail.hidden = true;
   }
 
   setFilter(partial) {

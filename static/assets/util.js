@@ -195,7 +195,7 @@ export function percent(p) {
 export function stateTone(state) {
   const s = String(state ?? '');
   if (s.startsWith('completed') || s === 'done' || s === 'approve' || s === 'CONTINUE') return 'ok';
-  if (s.startsWith('running') || s.startsWith('integrating') || s === 'initializing' || s === 'collecting' || s === 'requesting' || s === 'deciding') return 'run';
+  if (s.startsWith('running') || s.startsWith('integrating') || s === 'created' || s === 'collecting' || s === 'requesting' || s === 'deciding') return 'run';
   if (['blocked', 'failed', 'stopped', 'stopping', 'waiting', 'escalated', 'blocker', 'STOP_AND_ESCALATE'].some((x) => s.startsWith(x))) return 'bad';
   if (['recovering', 'paused', 'reviewing', 'concern', 'PAUSE_AND_CLARIFY', 'LOG_WARNING'].some((x) => s.startsWith(x))) return 'warn';
   return 'idle';
@@ -226,6 +226,36 @@ export function workerStatusOf(state) {
 export const FINAL_WORKER_STATUSES = ['completed', 'failed', 'stopped', 'skipped'];
 export const FINAL_SESSION_STATES = ['completed', 'stopped'];
 
+const TOOL_ARGUMENT_KEYS = ['command', 'file_path', 'absolute_path', 'pattern', 'query', 'url', 'path', 'description', 'prompt'];
+
+/** As toolArgument in src/domain/output-facts.ts. */
+export function toolArgument(input) {
+  let value = input;
+  if (typeof value === 'string') {
+    if (!value.trimStart().startsWith('{')) return value.trim() || null;
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return value.trim() || null;
+    }
+  }
+  if (!value || typeof value !== 'object') return null;
+  for (const key of TOOL_ARGUMENT_KEYS) {
+    const field = value[key];
+    if (typeof field === 'string' && field.trim()) return field.trim();
+  }
+  return null;
+}
+
+/** As outputSummary in src/domain/output-facts.ts. */
+export function outputSummary(output) {
+  const lines = String(output ?? '').split('\n').filter((line) => line.trim() !== '');
+  if (lines.length === 0) return 'no output';
+  const first = lines[0].replace(/\s+/g, ' ').trim();
+  const cut = first.length > 80 ? `${first.slice(0, 79)}…` : first;
+  return lines.length > 1 ? `${cut} (+${lines.length - 1} lines)` : cut;
+}
+
 /** One line describing an agent event (as describePayload in src/domain/output-facts.ts). */
 export function describeAgent(e) {
   const one = (text, limit = 140) => {
@@ -239,10 +269,12 @@ export function describeAgent(e) {
       return `${e.role === 'assistant' ? '' : `${e.role}: `}${one(e.text)}`;
     case 'reasoning':
       return `thinking: ${one(e.text)}`;
-    case 'tool_call':
-      return `tool ${e.name}`;
+    case 'tool_call': {
+      const argument = toolArgument(e.input);
+      return `tool ${e.name}${argument ? ` ${one(argument, 120)}` : ''}`;
+    }
     case 'tool_result':
-      return `tool result${e.ok ? '' : ' (error)'}${e.output ? `: ${one(e.output, 80)}` : ''}`;
+      return `tool result${e.ok ? '' : ' (error)'}: ${outputSummary(e.output)}`;
     case 'command':
       return `$ ${one(e.command, 120)}${e.exitCode !== undefined && e.exitCode !== null ? ` → ${e.exitCode}` : ''}`;
     case 'file_change':

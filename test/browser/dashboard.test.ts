@@ -158,11 +158,19 @@ describe('dashboard', () => {
     await page.selectOption('[data-filter="type"]', 'agent:plan');
     await page.selectOption('[data-filter="worker"]', '');
     expect(await page.locator('[data-log] > li:not([hidden])').first().getAttribute('data-kind')).toBe('plan');
-    // A row expands to the event's JSON.
-    await page.locator('[data-log] > li:not([hidden]) summary').first().click();
-    const json = page.locator('[data-log] > li:not([hidden]) pre.json').first();
+    // A clicked row shows the event's JSON whole, in a panel of its own below the log; a second click closes it.
+    const firstPlan = page.locator('[data-log] > li:not([hidden]) button.ev-row').first();
+    await firstPlan.click();
+    const detail = page.locator('[data-event-detail]');
+    await detail.waitFor();
+    const json = detail.locator('pre.json');
     await poll(() => json.textContent()).toMatch(/^\{/);
     expect(JSON.parse((await json.textContent()) ?? '')).toMatchObject({ type: 'agent', kind: 'plan' });
+    expect(await detail.evaluate((el) => el.closest('[data-log]'))).toBeNull();
+    const shown = await json.evaluate((el) => ({ height: el.clientHeight, lines: (el.textContent ?? '').split('\n').length }));
+    expect(shown.height, `${shown.lines} lines of JSON in ${shown.height}px`).toBeGreaterThan(100);
+    await firstPlan.click();
+    expect(await detail.isHidden()).toBe(true);
     await page.selectOption('[data-filter="type"]', '');
     await h.screenshot(page, 'dashboard');
 
@@ -326,6 +334,45 @@ describe('dashboard', () => {
     await stopSession(runtime);
     await page.close();
   }, 40_000);
+
+  it("the event log: a streamed message is one row from its first word, even with another worker's events between its pieces; tool calls name their argument", async () => {
+    const page = await h.context.newPage();
+    await page.goto(`${h.url}/`);
+    // A string, not a function: vitest would rewrite the function's import() for Node.
+    const rows = (await page.evaluate(`(async () => {
+      const { EventLog } = await import('/assets/events-log.js');
+      const root = document.createElement('div');
+      document.body.append(root);
+      const log = new EventLog(root);
+      const base = { sessionId: 's', ts: new Date().toISOString(), source: { kind: 'worker', id: 'x' }, type: 'agent' };
+      let seq = 0;
+      const add = (fields) => log.add({ ...base, seq: ++seq, ...fields });
+      add({ workerId: 'arch', agent: 'gemini', kind: 'message', role: 'assistant', text: 'The plan has', delta: true });
+      add({ workerId: 'impl', agent: 'claude', kind: 'tool_call', name: 'Read', input: { file_path: 'src/text.js' } });
+      add({ workerId: 'arch', agent: 'gemini', kind: 'message', role: 'assistant', text: ' three steps.', delta: true });
+      add({ workerId: 'arch', agent: 'gemini', kind: 'tool_result', ok: true, output: 'a\\nb\\nc' });
+      add({ workerId: 'arch', agent: 'gemini', kind: 'message', role: 'assistant', text: 'Next message', delta: true });
+      return [...root.querySelectorAll('[data-log] > li')].map((li) => [li.dataset.worker, li.querySelector('.text')?.textContent]);
+    })()`)) as string[][];
+    expect(rows).toEqual([
+      ['arch', 'The plan has three steps.'],
+      ['impl', 'tool Read src/text.js'],
+      ['arch', 'tool result: a (+2 lines)'],
+      ['arch', 'Next message'],
+    ]);
+    await page.close();
+  });
+
+  it('a session that ended is not badged "not running in this server" (it ran here, and there is nothing left to control)', async () => {
+    const done = await h.start({ task: 'quick', workers: [{ id: 'w1', agent: 'gemini', role: 'architect' }] });
+    await done.waitForEnd();
+    // As `orchestrate run` and the demo do once their session ended (their server still shows it).
+    h.manager.detach(done.sessionId);
+    const page = await h.open(`/#/sessions/${done.sessionId}`);
+    await poll(() => sessionState(page).getAttribute('data-state')).toBe('completed');
+    expect(await page.locator('#s-live').isHidden()).toBe(true);
+    await page.close();
+  });
 
   it('without a token it asks for one; a wrong token gets the same form with an error', async () => {
     const page = await h.context.newPage();

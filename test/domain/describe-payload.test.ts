@@ -1,0 +1,32 @@
+/**
+ * The one-line description of an agent event (the CLI's logs, a worker's activity, the dashboard's event rows):
+ * a tool call names what it is about, a tool result says what came back. The dashboard's copy in
+ * static/assets/util.js must say the same, until the dashboard imports the domain code itself.
+ */
+import { describe, expect, it } from 'vitest';
+import { describePayload } from '../../src/domain/output-facts.js';
+import type { AgentPayload } from '../../src/domain/events.js';
+// @ts-expect-error: plain JS of the dashboard, no types
+import { describeAgent } from '../../static/assets/util.js';
+
+const cases: Array<[string, AgentPayload, string]> = [
+  ['claude Read', { kind: 'tool_call', name: 'Read', toolId: 't1', input: { file_path: '/repo/src/text.js' } }, 'tool Read /repo/src/text.js'],
+  ['claude Bash', { kind: 'tool_call', name: 'Bash', input: { command: 'npm test', description: 'Run the tests' } }, 'tool Bash npm test'],
+  ['claude Grep', { kind: 'tool_call', name: 'Grep', input: { pattern: 'slugify', path: 'src' } }, 'tool Grep slugify'],
+  ['gemini read_file', { kind: 'tool_call', name: 'read_file', input: { absolute_path: '/repo/README.md' } }, 'tool read_file /repo/README.md'],
+  ['codex JSON-string arguments', { kind: 'tool_call', name: 'web_search', input: '{"query":"zod 4 strictObject"}' }, 'tool web_search zod 4 strictObject'],
+  ['a tool without a known argument', { kind: 'tool_call', name: 'TodoWrite', input: { todos: [] } }, 'tool TodoWrite'],
+  ['a result of several lines', { kind: 'tool_result', ok: true, output: 'line one\nline two\n\nline three\n' }, 'tool result: line one (+2 lines)'],
+  ['an empty result', { kind: 'tool_result', ok: true }, 'tool result: no output'],
+  ['a failed result', { kind: 'tool_result', ok: false, output: 'ENOENT: no such file' }, 'tool result (error): ENOENT: no such file'],
+];
+
+describe('describePayload', () => {
+  it.each(cases)('%s', (_what, payload, expected) => {
+    expect(describePayload(payload)).toBe(expected);
+  });
+
+  it.each(cases)('the dashboard says the same: %s', (_what, payload, expected) => {
+    expect(describeAgent(payload)).toBe(expected);
+  });
+});

@@ -20,7 +20,7 @@ import { probeBwrap, type BwrapProbe } from './bwrap-probe.js';
 import { checkDirectories, validateLaunch } from './launch-check.js';
 import { SafetyMonitor, safetyEvent } from './monitor.js';
 import { resolvePath, type PolicyContext } from './policy.js';
-import { agentStateDirs, bwrapCommand, bwrapWrap, decideSandbox, ensureAgentState, hiddenPaths, type SandboxDecision } from './sandbox.js';
+import { agentStateDirs, bwrapCommand, bwrapWrap, decideSandbox, ensureAgentState, hiddenPaths, sandboxRunProblem, type SandboxDecision } from './sandbox.js';
 import { agentNetwork, netDirFor, PROXY_PORT, type NetPolicyFile } from './network.js';
 import type { Isolation } from '../domain/isolation.js';
 import { SessionStore } from '../store/session-store.js';
@@ -90,6 +90,7 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
   const decision = network.decision;
   options.onDecision?.(decision, spec);
   const inside = decision.mode === 'bwrap';
+  if (inside) refuseWhatCannotRunInside(spec, env);
   let runtime: SessionRuntime | null = null;
 
   // With checkouts an agent works in its own; the user's checkout is theirs and never writable.
@@ -220,6 +221,22 @@ export interface NetworkDecision {
   reason: string;
   /** Set when the network is open although the spec did not ask for it ("auto" without socat). */
   warning: string | null;
+}
+
+/**
+ * Before anything starts: an agent whose program the sandbox cannot make visible (its `#!` names a program that
+ * cannot be found) would only crash at every launch. One line that says which, why and what to do.
+ */
+function refuseWhatCannotRunInside(spec: SessionSpec, env: Record<string, string | undefined>): void {
+  const agents = new Set([...spec.workers.map((w) => w.agent), ...spec.reviews.map((r) => r.reviewer)]);
+  const problems = [...agents].flatMap((agent) => {
+    const binary = findAgentBinary(getAdapter(agent), env);
+    const problem = 'path' in binary ? sandboxRunProblem(binary.path, env.PATH ?? '') : null;
+    return problem ? [`${agent} (${'path' in binary ? binary.path : agent}) cannot run inside the sandbox: ${problem}`] : [];
+  });
+  if (problems.length > 0) {
+    throw new UsageError(`${problems.join('; ')}. Install what its #! line names (or point ORCHESTRATOR_<AGENT>_BIN at the real binary), or set "sandbox": "none" to run it unconfined.`);
+  }
 }
 
 /**

@@ -226,15 +226,24 @@ export function agentRunPaths(file: string, pathVar: string): string[] {
   return unique(paths).filter((p) => p === file || (isInside(p, '/tmp') && p !== '/tmp'));
 }
 
-function packageRootOf(path: string): string | null {
-  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-  }
-  return null;
+/**
+ * Why `file` cannot run inside the sandbox, or null when agentRunPaths makes all it needs visible: the program
+ * its `#!` line names cannot be found (a name PATH does not have, a path that does not exist), so the sandbox
+ * cannot show it either and the agent would fail with `execvp ... No such file or directory`.
+ */
+export function sandboxRunProblem(file: string, pathVar: string): string | null {
+  const words = shebangWords(real(file));
+  if (words === null) return `${file} cannot be read`;
+  if (words.length === 0) return null;
+  const [program = ''] = words;
+  if (basename(program) !== 'env') return existsSync(program) ? null : `its #! line runs ${program}, which does not exist`;
+  const name = envProgram(words);
+  if (!name) return `its #! line (#!${words.join(' ')}) names no program`;
+  return which(name, pathVar) ? null : `its #! line runs "${name}" from PATH, and PATH has no ${name}`;
 }
 
-/** The program a script's `#!` line runs (`env NAME` resolved in PATH); null for a binary or no `#!`. */
-export function shebangInterpreter(file: string, pathVar: string): string | null {
+/** The words of a script's `#!` line: [] for a binary or a file without one, null when it cannot be read. */
+function shebangWords(file: string): string[] | null {
   let head = '';
   try {
     const fd = openSync(file, 'r');
@@ -247,11 +256,26 @@ export function shebangInterpreter(file: string, pathVar: string): string | null
   } catch {
     return null;
   }
-  if (!head.startsWith('#!')) return null;
-  const words = head.slice(2).split('\n')[0]?.trim().split(/\s+/) ?? [];
-  if (!words[0]) return null;
-  if (basename(words[0]) !== 'env') return words[0];
-  const name = words.slice(1).find((w) => !w.startsWith('-') && !w.includes('='));
+  if (!head.startsWith('#!')) return [];
+  return head.slice(2).split('\n')[0]?.trim().split(/\s+/).filter(Boolean) ?? [];
+}
+
+/** The program of `#!/usr/bin/env [-S] [VAR=x] NAME ...`. */
+const envProgram = (words: readonly string[]) => words.slice(1).find((w) => !w.startsWith('-') && !w.includes('='));
+
+function packageRootOf(path: string): string | null {
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+  }
+  return null;
+}
+
+/** The program a script's `#!` line runs (`env NAME` resolved in PATH); null for a binary or no `#!`. */
+export function shebangInterpreter(file: string, pathVar: string): string | null {
+  const [program, ...rest] = shebangWords(file) ?? [];
+  if (!program) return null;
+  if (basename(program) !== 'env') return program;
+  const name = envProgram([program, ...rest]);
   return name ? which(name, pathVar) : null;
 }
 

@@ -318,6 +318,21 @@ describe('doctor', { timeout: 60_000 }, () => {
     expect(checks.find((c) => c.name === 'codex sbx')?.detail).toMatch(/^hides ~\/\.ssh;/);
   });
 
+  it.runIf(bwrapWorks)('refuses before a run an agent whose #! names a program the sandbox cannot show (doctor: it does not run)', async () => {
+    const sandbox = testSandbox();
+    const broken = join(sandbox.dir, 'gemini');
+    writeFileSync(broken, '#!/usr/bin/env no-such-interpreter-xyz\n', { mode: 0o755 });
+    const doctor = await runCli(['doctor', '--json', '--workspace', sandbox.workspace], { env: { ...env(), ORCHESTRATOR_GEMINI_BIN: broken } });
+    const checks = JSON.parse(doctor.stdout) as Array<{ name: string; level: string; detail: string }>;
+    expect(checks.find((c) => c.name === 'gemini')?.detail).toContain(`${broken} does not run`);
+    const run = await runCli(['run', 'the task', '-C', sandbox.target, '--agents', 'gemini', '--no-server', '--workspace', sandbox.workspace], { env: { ...env(), ORCHESTRATOR_GEMINI_BIN: broken } });
+    expect([run.exitCode, run.stdout]).toEqual([1, '']);
+    expect(run.stderr).toBe(
+      `error: gemini (${broken}) cannot run inside the sandbox: its #! line runs "no-such-interpreter-xyz" from PATH, and PATH has no no-such-interpreter-xyz. Install what its #! line names (or point ORCHESTRATOR_<AGENT>_BIN at the real binary), or set "sandbox": "none" to run it unconfined.\n`,
+    );
+    expect(sessionIds(sandbox.workspace)).toEqual([]);
+  });
+
   it('says how to install an agent that cannot be found', async () => {
     const sandbox = testSandbox();
     const result = await runCli(['doctor', '--json', '--workspace', sandbox.workspace], { env: { ...env(), ORCHESTRATOR_CODEX_BIN: join(sandbox.dir, 'missing-codex') } });

@@ -38,7 +38,10 @@ describe('GET /api/v1/{sid}/state', () => {
     harness.manager.detachAll();
     const disk = SessionStateSchema.parse(await json(await call(app, `/api/v1/${runtime.sessionId}/state`)));
     expect(disk.live).toBe(false);
-    expect({ ...disk, live: true }).toEqual(live);
+    // Who runs it: this process while it was live, nobody once it is only on disk.
+    expect(live.runner).toMatchObject({ pid: process.pid });
+    expect(disk.runner).toBeNull();
+    expect({ ...disk, live: true, runner: live.runner }).toEqual(live);
   });
 
   it('keeps an index fed by the log: repeated GETs do not re-read it', async () => {

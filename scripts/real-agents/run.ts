@@ -9,15 +9,21 @@
  * 3. builds the project when dist/ is older than src/ (the orchestrate-level tests run dist/cli.js);
  * 4. runs vitest with test/real-agents/vitest.config.ts, passing on any extra arguments.
  *
- * Environment: ORCHESTRATOR_REAL_AGENTS_CACHE (install folder), ORCHESTRATOR_REAL_AGENTS_WORKDIR (homes,
+ * 5. appends a row to the run log of docs/compatibility.md: the versions, Node, the counts, the duration.
+ *
+ * Environment: ORCHESTRATOR_REAL_AGENTS_VERSIONS (`claude@latest,codex@0.171.0`: other versions than the pins),
+ * ORCHESTRATOR_REAL_AGENTS_CACHE (install folder), ORCHESTRATOR_REAL_AGENTS_WORKDIR (homes,
  * targets, workspaces; default /var/tmp/meta-orchestrator-real-agents), ORCHESTRATOR_REAL_AGENTS_KEEP=1
  * (keep every run folder), ORCHESTRATOR_REAL_AGENTS_CLI (test another build's cli.js).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureInstalled, installDir, installedVersions, PINNED, REAL_AGENTS } from '../../test/real-agents/support/install.js';
+import { ensureInstalled, installDir, installedVersions, PINNED, REAL_AGENTS, requestedVersions, resolveVersions, versionsVar } from '../../test/real-agents/support/install.js';
+import { isRoot, TEST_USER, testUserExists } from '../../test/real-agents/support/test-user.js';
+import { appendRunRecord, runRecord } from './record.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const log = (line: string) => process.stderr.write(`[real-agents] ${line}\n`);
@@ -27,9 +33,11 @@ function main(): number {
     console.log('real-agents: skipped: set ORCHESTRATOR_REAL_AGENTS=1 to run the end-to-end suite against the real agent CLIs (installs about 900 MB once).');
     return 0;
   }
-  const pins = REAL_AGENTS.map((agent) => `${PINNED[agent].pkg}@${PINNED[agent].version}`).join(', ');
-  log(`pinned: ${pins}`);
   try {
+    // Tags (`latest`) resolve once here; the test processes get the exact versions (and so the same cache folder).
+    const exact = resolveVersions(requestedVersions());
+    process.env.ORCHESTRATOR_REAL_AGENTS_VERSIONS = versionsVar(exact);
+    log(`versions: ${REAL_AGENTS.map((agent) => `${PINNED[agent].pkg}@${exact[agent]}${exact[agent] === PINNED[agent].version ? ' (pinned)' : ''}`).join(', ')}`);
     ensureInstalled(log);
   } catch (error) {
     log((error as Error).message);
@@ -48,10 +56,25 @@ function main(): number {
   }
 
   const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
-  const args = [vitest, 'run', '--config', 'test/real-agents/vitest.config.ts', ...process.argv.slice(2)];
+  const report = join(mkdtempSync(join(tmpdir(), 'real-agents-report-')), 'report.json');
+  const extra = process.argv.slice(2);
+  const args = [vitest, 'run', '--config', 'test/real-agents/vitest.config.ts', '--reporter=verbose', '--reporter=json', `--outputFile.json=${report}`, ...extra];
+  // As root the tests create an unprivileged user to run claude as (it refuses to bypass permissions as root).
+  // A test suite must not leave the host's accounts changed: the user is removed afterwards, and that is said.
+  const userBefore = testUserExists();
+  if (isRoot() && !userBefore) log(`running as root: the tests create the system user ${TEST_USER} to run claude as; it is removed when they end`);
   const started = Date.now();
   const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: process.env });
-  log(`vitest finished in ${Math.round((Date.now() - started) / 1000)}s with exit code ${result.status ?? result.signal}`);
+  const seconds = Math.round((Date.now() - started) / 1000);
+  if (isRoot() && !userBefore && testUserExists()) {
+    const removed = spawnSync('userdel', [TEST_USER], { encoding: 'utf8' });
+    log(removed.status === 0 ? `removed the system user ${TEST_USER} the tests created` : `WARNING: could not remove the system user ${TEST_USER} the tests created: ${removed.stderr.trim()}; remove it with: userdel ${TEST_USER}`);
+  }
+  log(`vitest finished in ${seconds}s with exit code ${result.status ?? result.signal}`);
+  const counts = existsSync(report) ? (JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number }) : null;
+  const record = runRecord({ date: new Date(), versions, node: process.version, root: process.getuid?.() === 0, counts, seconds, exitCode: result.status, subset: extra.length > 0 });
+  appendRunRecord(join(root, 'docs', 'compatibility.md'), record);
+  log(`recorded in docs/compatibility.md: ${record}`);
   return result.status ?? 1;
 }
 

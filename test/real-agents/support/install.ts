@@ -17,6 +17,54 @@ export const PINNED = {
 export type RealAgent = keyof typeof PINNED;
 export const REAL_AGENTS: readonly RealAgent[] = ['claude', 'codex', 'gemini'];
 
+const EXACT_VERSION = /^\d+\.\d+\.\d+(?:[-+][\w.-]+)?$/;
+const DIST_TAG = /^[a-z][\w-]*$/;
+const VERSIONS_VAR = 'ORCHESTRATOR_REAL_AGENTS_VERSIONS';
+
+/**
+ * The versions to test: the pins, overridden by ORCHESTRATOR_REAL_AGENTS_VERSIONS (`claude@latest,codex@0.171.0`:
+ * an exact version or an npm dist-tag per agent; agents it does not name keep their pin).
+ */
+export function requestedVersions(env: NodeJS.ProcessEnv = process.env): Record<RealAgent, string> {
+  const versions = Object.fromEntries(REAL_AGENTS.map((agent) => [agent, PINNED[agent].version])) as Record<RealAgent, string>;
+  for (const item of (env[VERSIONS_VAR] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const at = item.lastIndexOf('@');
+    const agent = item.slice(0, at) as RealAgent;
+    const version = item.slice(at + 1);
+    if (at <= 0) throw new Error(`${VERSIONS_VAR}: "${item}" is not AGENT@VERSION (e.g. claude@latest,codex@0.171.0)`);
+    if (!REAL_AGENTS.includes(agent)) throw new Error(`${VERSIONS_VAR}: unknown agent "${agent}" (use ${REAL_AGENTS.join(', ')})`);
+    if (!EXACT_VERSION.test(version) && !DIST_TAG.test(version)) throw new Error(`${VERSIONS_VAR}: "${version}" for ${agent} is neither a version nor an npm dist-tag`);
+    versions[agent] = version;
+  }
+  return versions;
+}
+
+/** The requested versions with every dist-tag (`latest`...) resolved to the version it names now (`npm view`). */
+export function resolveVersions(versions: Record<RealAgent, string>, view: (spec: string) => string = npmView): Record<RealAgent, string> {
+  const out = { ...versions };
+  for (const agent of REAL_AGENTS) if (!EXACT_VERSION.test(out[agent])) out[agent] = view(`${PINNED[agent].pkg}@${out[agent]}`);
+  return out;
+}
+
+/** The list ORCHESTRATOR_REAL_AGENTS_VERSIONS takes, for exact versions (what run.ts hands the test processes). */
+export const versionsVar = (versions: Record<RealAgent, string>) => REAL_AGENTS.map((agent) => `${agent}@${versions[agent]}`).join(',');
+
+function npmView(spec: string): string {
+  const result = spawnSync('npm', ['view', spec, 'version'], { encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+  const version = result.stdout?.trim().split('\n').pop()?.trim() ?? '';
+  if (result.status !== 0 || !EXACT_VERSION.test(version)) throw new Error(`npm view ${spec} version failed: ${(result.stderr || version || String(result.error)).trim()}`);
+  return version;
+}
+
+/** The exact versions of this run (tags must have been resolved: run.ts does it before anything else). */
+function exactVersions(env: NodeJS.ProcessEnv): Record<RealAgent, string> {
+  const versions = requestedVersions(env);
+  for (const agent of REAL_AGENTS) {
+    if (!EXACT_VERSION.test(versions[agent])) throw new Error(`${VERSIONS_VAR}: ${agent}@${versions[agent]} is a dist-tag; run the suite through npm run test:real-agents, which resolves it`);
+  }
+  return versions;
+}
+
 /**
  * Where the CLIs are installed, never inside the repository: ORCHESTRATOR_REAL_AGENTS_CACHE, else
  * ~/.cache/meta-orchestrator/real-agents, except for root, whose home is usually closed to other users:
@@ -33,7 +81,8 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 /** One folder per combination of versions, so bumping a pin installs beside the old one. */
 export function installDir(env: NodeJS.ProcessEnv = process.env): string {
-  const name = REAL_AGENTS.map((agent) => `${agent}-${PINNED[agent].version}`).join('_');
+  const versions = exactVersions(env);
+  const name = REAL_AGENTS.map((agent) => `${agent}-${versions[agent]}`).join('_');
   return join(cacheRoot(env), name);
 }
 
@@ -62,7 +111,8 @@ export function ensureInstalled(log: (line: string) => void = () => undefined, e
   mkdirSync(tmp, { recursive: true });
   // A package.json of its own, so npm does not walk up and treat some parent folder as the project.
   writeFileSync(join(tmp, 'package.json'), JSON.stringify({ name: 'real-agents-cache', private: true }, null, 2));
-  const specs = REAL_AGENTS.map((agent) => `${PINNED[agent].pkg}@${PINNED[agent].version}`);
+  const versions = exactVersions(env);
+  const specs = REAL_AGENTS.map((agent) => `${PINNED[agent].pkg}@${versions[agent]}`);
   log(`installing ${specs.join(' ')} into ${dir} (about 900 MB, once)`);
   const started = Date.now();
   const result = spawnSync('npm', ['install', '--prefix', tmp, '--no-audit', '--no-fund', '--loglevel=error', ...specs], {

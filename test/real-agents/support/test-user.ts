@@ -2,6 +2,7 @@
  * Claude Code refuses --dangerously-skip-permissions as root (unless IS_SANDBOX=1). When the suite runs
  * as root, the runs that must complete use a dedicated unprivileged user, created here once with
  * useradd (util-linux/passwd); everything it must write (HOME, TMPDIR, target, workspace) is chowned to it.
+ * scripts/real-agents/run.ts removes the user again when the run created it (and says so).
  * When the suite does not run as root, there is nothing to do: the current user is already unprivileged.
  */
 import { spawnSync } from 'node:child_process';
@@ -26,6 +27,9 @@ function lookup(name: string): TestUser | null {
   const fields = result.stdout.trim().split(':');
   return { name, uid: Number(fields[2]), gid: Number(fields[3]) };
 }
+
+/** Whether the test user exists on this machine (scripts/real-agents/run.ts removes it if the run created it). */
+export const testUserExists = (): boolean => lookup(TEST_USER) !== null;
 
 /** The unprivileged user to run agents as: null when we are not root (run as ourselves). */
 export function ensureTestUser(): TestUser | null {

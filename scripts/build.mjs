@@ -16,7 +16,7 @@ const ENTRY_POINTS = {
   cli: 'src/cli.ts',
   'safety/net-proxy': 'src/safety/net-proxy.ts',
   'demo/recorded-agent': 'src/demo/recorded-agent.ts',
-  'scripts/statecharts': 'src/scripts/statecharts.ts',
+  'scripts/statecharts': 'scripts/statecharts.ts',
 };
 
 // Everything but the chunks: an orchestrator still running from this folder loads chunks lazily (the hash in

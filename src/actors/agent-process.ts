@@ -16,9 +16,10 @@ import type { AgentAdapter, LaunchOptions } from '../agents/types.js';
 import { malformed } from '../agents/common.js';
 import type { AgentPayload, FailureSignal, NewEvent } from '../domain/events.js';
 import type { PromptSpec } from '../domain/prompts.js';
-import { OutputTracker, type OutputFacts } from '../domain/output-facts.js';
+import { OutputTracker } from '../domain/output-facts.js';
 import type { ProcRecord } from '../store/session-store.js';
 import type { ChangeStat } from '../domain/isolation.js';
+import type { AgentProcessCommand, AgentProcessEvent, AgentProcessInput } from '../machines/agent-process-protocol.js';
 import { LineFollower, type FollowedLine } from './line-follower.js';
 import {
   groupMembers,
@@ -32,45 +33,7 @@ import {
   type LaunchRequest,
 } from './process-group.js';
 
-export interface AgentProcessInput {
-  sessionId: string;
-  workerId: string;
-  attempt: number;
-  agent: string;
-  /** Launch options without the prompt, which is rendered here (a review prompt needs `git diff`). */
-  launch: Omit<LaunchOptions, 'prompt'>;
-  prompt: PromptSpec;
-  /** The checkout it runs in, in a session that gives each worker its own (src/workspace); ignored in place. */
-  checkout?: CheckoutRequest;
-  stallTimeoutMs: number;
-  /** Active running time left for this worker (paused time does not count); null = unbounded. */
-  timeLeftMs: number | null;
-  killGraceMs: number;
-}
-
-/**
- * A worker's checkout starts from the branches of the workers it depended on (none: the session's base);
- * `keepConflicts`: it starts inside their conflicting merge, to resolve it. A reviewer reads its target's head.
- */
-export type CheckoutRequest = { kind: 'worker'; from: string[]; keepConflicts: boolean } | { kind: 'reviewer'; target: string };
-
-export type AgentProcessEvent =
-  | { type: 'PROCESS.STARTED'; attempt: number; pid: number; reattached: boolean }
-  | { type: 'PROCESS.OUTPUT'; attempt: number; facts: OutputFacts }
-  | {
-      type: 'PROCESS.EXITED';
-      attempt: number;
-      outcome: 'ok' | 'failed' | 'stopped' | 'timed_out';
-      exitCode: number | null;
-      signal: string | null;
-      failure: FailureSignal | null;
-      activeMs: number;
-      facts: OutputFacts;
-      /** The worker's change after this attempt's leftovers were committed (in a session with checkouts). */
-      change?: ChangeStat | null;
-    };
-
-export type AgentProcessCommand = { type: 'PROCESS.PAUSE' } | { type: 'PROCESS.RESUME' } | { type: 'PROCESS.TERMINATE' };
+export type { AgentProcessCommand, AgentProcessEvent, AgentProcessInput, CheckoutRequest } from '../machines/agent-process-protocol.js';
 
 export interface AgentProcessHost {
   files(workerId: string): { stdout: string; stderr: string; exit: (attempt: number) => string };

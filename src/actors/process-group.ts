@@ -9,6 +9,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
+import { readProcStat, type ProcStat } from '../fs/proc.js';
+
+export { isSameProcessAlive, readProcStat, type ProcStat } from '../fs/proc.js';
 
 /**
  * $1 exit file, $2 stdout file, $3 stderr file, then the agent's argv. The exit line ends with a newline so
@@ -100,51 +103,6 @@ export function readExitFile(path: string): ExitStatus | null {
   if (!text.endsWith('\n')) return null;
   const code = Number.parseInt(text.trim(), 10);
   return Number.isInteger(code) ? decodeExitCode(code) : null;
-}
-
-export interface ProcStat {
-  pid: number;
-  comm: string;
-  /** R running, S sleeping, T stopped, Z zombie ... */
-  state: string;
-  ppid: number;
-  pgrp: number;
-  utimeTicks: number;
-  stimeTicks: number;
-  /** Clock ticks after boot; with the pid it identifies a process for life. */
-  startTime: string;
-  rssPages: number;
-}
-
-/** Parse /proc/<pid>/stat; null when the process does not exist. */
-export function readProcStat(pid: number): ProcStat | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // comm may hold spaces and parentheses: the fields after it start after the LAST ')'.
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  const fields = text.slice(close + 2).trim().split(' ');
-  return {
-    pid,
-    comm: text.slice(open + 1, close),
-    state: fields[0] ?? '?',
-    ppid: Number(fields[1]),
-    pgrp: Number(fields[2]),
-    utimeTicks: Number(fields[11]),
-    stimeTicks: Number(fields[12]),
-    startTime: fields[19] ?? '',
-    rssPages: Number(fields[21]),
-  };
-}
-
-/** True when `pid` is the very process launched at `startTime` and it has not ended (zombies count as ended). */
-export function isSameProcessAlive(pid: number, startTime: string): boolean {
-  const stat = readProcStat(pid);
-  return stat !== null && stat.startTime === startTime && stat.state !== 'Z' && stat.state !== 'X';
 }
 
 /** Every live process in a process group. */

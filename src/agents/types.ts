@@ -3,16 +3,9 @@
  * line into normalized payloads, and classify a finished run. No I/O, no clock (the caller passes `now`).
  */
 import type { AgentName, AgentPayload, FailureSignal } from '../domain/events.js';
+import type { LaunchFixes } from '../domain/launch-fixes.js';
 
-/** Changes the supervisor makes to a launch after a failure (see src/domain/recovery-policy.ts). */
-export interface LaunchFixes {
-  /** codex: `--skip-git-repo-check` (recovery for `not_git_repo`). */
-  skipGitRepoCheck?: boolean;
-  /** gemini: `--skip-trust` (recovery for `untrusted_folder`). */
-  skipTrust?: boolean;
-  /** claude: `IS_SANDBOX=1` (recovery for `root_bypass_refused`, only when we run it inside our sandbox). */
-  isSandbox?: boolean;
-}
+export type { LaunchFixes };
 
 export interface LaunchOptions {
   /** The whole prompt, passed as one argv element, never through a shell. */

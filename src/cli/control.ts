@@ -6,7 +6,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SessionStore, STOP_REQUEST_FILE, writeFileAtomic, type LockHolder } from '../store/session-store.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { SessionStore, STOP_REQUEST_FILE, type LockHolder } from '../store/session-store.js';
 import { UsageError, type SessionManager } from '../runtime/session-manager.js';
 
 export interface Reachable {

@@ -19,7 +19,7 @@
  *
  * Every relaunch counts against the restart intensity (src/domain/restart-intensity.ts).
  */
-import type { LaunchFixes } from '../agents/types.js';
+import type { LaunchFixes } from './launch-fixes.js';
 import type { BlockerChoice, BlockerKind, FailureSignal, RecoveryActionKind } from './events.js';
 
 export type ContinuePrompt = 'original' | 'resume' | 'max_turns';

@@ -13,8 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, existsSync, fstatSync, linkSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { readProcStat } from '../actors/process-group.js';
-import { writeFileAtomic } from '../store/session-store.js';
+import { readProcStat } from '../fs/proc.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { generateToken, isValidToken } from './auth.js';
 import type { Logger } from './context.js';
 

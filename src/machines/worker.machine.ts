@@ -17,7 +17,7 @@ import type { FailureSignal, Usage } from '../domain/events.js';
 import { addUsage } from '../domain/output-facts.js';
 import type { OutputFacts } from '../domain/output-facts.js';
 import type { PromptSpec, UpstreamSummary } from '../domain/prompts.js';
-import type { AgentProcessCommand, AgentProcessEvent, AgentProcessInput, CheckoutRequest } from '../actors/agent-process.js';
+import type { AgentProcessCommand, AgentProcessEvent, AgentProcessInput, CheckoutRequest } from './agent-process-protocol.js';
 import type { ChangeStat } from '../domain/isolation.js';
 
 export type WorkerStatus =

@@ -9,7 +9,7 @@
 import type { Usage } from '../domain/events.js';
 import type { Limits } from '../domain/spec.js';
 import { addUsage, tokensOf } from '../domain/output-facts.js';
-import type { ProcStat } from '../actors/process-group.js';
+import type { ProcStat } from '../fs/proc.js';
 
 export type BudgetLimit = 'maxCostUsd' | 'maxTokens';
 export type ResourceLimit = 'maxRssMb' | 'maxCpuPercent';

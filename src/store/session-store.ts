@@ -8,7 +8,7 @@
  *   agents/<worker>.<attempt>.exit               the exit status, written by the launch wrapper
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -17,6 +17,9 @@ import { OutputTracker } from '../domain/output-facts.js';
 import { SessionSpecSchema, type SessionSpec } from '../domain/spec.js';
 import { IsolationSchema, type Isolation } from '../domain/isolation.js';
 import { EventLog } from './event-log.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { isSameProcessAlive, readProcStat } from '../fs/proc.js';
+
 
 export const SESSION_ID_PATTERN = /^orch_\d{8}_\d{6}_[a-z0-9]{4}$/;
 export const SNAPSHOT_VERSION = 1;
@@ -66,22 +69,6 @@ export function newSessionId(now = new Date()): string {
 
 export function sessionsDir(workspace: string): string {
   return join(resolve(workspace), 'sessions');
-}
-
-/** Write a file so that a reader sees the old or the new content, never half: temp + fsync + rename. */
-export function writeFileAtomic(path: string, data: string, mode = 0o644, durable = true): void {
-  const temp = `${path}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`;
-  const fd = openSync(temp, 'w', mode);
-  try {
-    const buffer = Buffer.from(data, 'utf8');
-    let written = 0;
-    while (written < buffer.length) written += writeSync(fd, buffer, written, buffer.length - written);
-    // fsync blocks the event loop for as long as the disk takes (p99 60 ms here): only when it must.
-    if (durable) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, path);
 }
 
 /**
@@ -247,8 +234,7 @@ export class SessionStore {
     if (holder && holder.pid !== process.pid) {
       throw new SessionLockedError(this.sessionId, holder);
     }
-    const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
-    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+    const startTime = readProcStat(process.pid)?.startTime ?? '';
     writeFileAtomic(path, `${JSON.stringify({ pid: process.pid, startTime, host: hostname(), ...info })}\n`);
   }
 
@@ -264,11 +250,8 @@ export class SessionStore {
     if (!existsSync(path)) return null;
     try {
       const holder = JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
-      const stat = readFileSync(`/proc/${holder.pid}/stat`, 'utf8');
-      const [state, ...rest] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       // A process killed with -9 stays a zombie (same pid and start time) until its parent reaps it: gone.
-      if (state === 'Z' || state === 'X') return null;
-      return rest[18] === holder.startTime ? holder : null;
+      return isSameProcessAlive(holder.pid, holder.startTime) ? holder : null;
     } catch {
       return null;
     }

@@ -18,9 +18,9 @@ import {
   SessionStore,
   sessionsDir,
   SNAPSHOT_VERSION,
-  writeFileAtomic,
   type ProcRecord,
 } from '../../src/store/session-store.js';
+import { writeFileAtomic } from '../../src/fs/atomic.js';
 import { poll } from '../support/poll.js';
 
 const spec = SessionSpecSchema.parse({ task: 'fix the bug', workers: [{ id: 'impl', agent: 'claude', role: 'implementer' }] });

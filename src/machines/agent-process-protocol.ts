@@ -1,0 +1,50 @@
+/**
+ * What a worker machine and the process actor it invokes say to each other (src/actors/agent-process.ts
+ * implements the actor): its input, the events it sends back, the commands it takes. The machine owns the
+ * protocol, so machines/ needs nothing from actors/.
+ */
+import type { LaunchOptions } from '../agents/types.js';
+import type { FailureSignal } from '../domain/events.js';
+import type { ChangeStat } from '../domain/isolation.js';
+import type { OutputFacts } from '../domain/output-facts.js';
+import type { PromptSpec } from '../domain/prompts.js';
+
+export interface AgentProcessInput {
+  sessionId: string;
+  workerId: string;
+  attempt: number;
+  agent: string;
+  /** Launch options without the prompt, which is rendered here (a review prompt needs `git diff`). */
+  launch: Omit<LaunchOptions, 'prompt'>;
+  prompt: PromptSpec;
+  /** The checkout it runs in, in a session that gives each worker its own (src/workspace); ignored in place. */
+  checkout?: CheckoutRequest;
+  stallTimeoutMs: number;
+  /** Active running time left for this worker (paused time does not count); null = unbounded. */
+  timeLeftMs: number | null;
+  killGraceMs: number;
+}
+
+/**
+ * A worker's checkout starts from the branches of the workers it depended on (none: the session's base);
+ * `keepConflicts`: it starts inside their conflicting merge, to resolve it. A reviewer reads its target's head.
+ */
+export type CheckoutRequest = { kind: 'worker'; from: string[]; keepConflicts: boolean } | { kind: 'reviewer'; target: string };
+
+export type AgentProcessEvent =
+  | { type: 'PROCESS.STARTED'; attempt: number; pid: number; reattached: boolean }
+  | { type: 'PROCESS.OUTPUT'; attempt: number; facts: OutputFacts }
+  | {
+      type: 'PROCESS.EXITED';
+      attempt: number;
+      outcome: 'ok' | 'failed' | 'stopped' | 'timed_out';
+      exitCode: number | null;
+      signal: string | null;
+      failure: FailureSignal | null;
+      activeMs: number;
+      facts: OutputFacts;
+      /** The worker's change after this attempt's leftovers were committed (in a session with checkouts). */
+      change?: ChangeStat | null;
+    };
+
+export type AgentProcessCommand = { type: 'PROCESS.PAUSE' } | { type: 'PROCESS.RESUME' } | { type: 'PROCESS.TERMINATE' };

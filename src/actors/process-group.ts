@@ -7,11 +7,11 @@
  * the leader of a new process group (`detached: true` = setsid), so a signal to -pgid reaches the agent
  * and everything it started. Nothing flows through the orchestrator: if it dies, the agent keeps writing.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { readProcStat, type ProcStat } from '../fs/proc.js';
+import { groupMembers } from '../fs/proc.js';
 
-export { isSameProcessAlive, readProcStat, type ProcStat } from '../fs/proc.js';
+export { groupMembers, isSameProcessAlive, readProcStat, type ProcStat } from '../fs/proc.js';
 
 /**
  * $1 exit file, $2 stdout file, $3 stderr file, then the agent's argv. The exit line ends with a newline so
@@ -105,23 +105,6 @@ export function readExitFile(path: string): ExitStatus | null {
   return Number.isInteger(code) ? decodeExitCode(code) : null;
 }
 
-/** Every live process in a process group. */
-export function groupMembers(pgid: number): ProcStat[] {
-  const members: ProcStat[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return members;
-  }
-  for (const entry of entries) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid <= 0) continue;
-    const stat = readProcStat(pid);
-    if (stat && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X') members.push(stat);
-  }
-  return members;
-}
 
 /** Send a signal to a whole process group; false when the group no longer exists. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {

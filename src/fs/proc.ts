@@ -2,7 +2,7 @@
  * The one reader of /proc/<pid>/stat: what a process is (its state, parent, group, CPU, memory) and, with its
  * start time, whether a pid still names the same process (pids are reused).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ProcStat {
   pid: number;
@@ -49,3 +49,20 @@ export function isSameProcessAlive(pid: number, startTime: string): boolean {
   return stat !== null && stat.startTime === startTime && stat.state !== 'Z' && stat.state !== 'X';
 }
 
+/** Every live process in a process group. */
+export function groupMembers(pgid: number): ProcStat[] {
+  const members: ProcStat[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return members;
+  }
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    const stat = readProcStat(pid);
+    if (stat && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X') members.push(stat);
+  }
+  return members;
+}

@@ -2,7 +2,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { SessionManager } from '../runtime/session-manager.js';
-import { stateValueToString, type SessionRuntime } from '../runtime/session-runtime.js';
+import type { SessionRuntime } from '../runtime/session-runtime.js';
 import { HttpError, parseOr400 } from './errors.js';
 import type { HostPolicy } from './guards.js';
 import { HistoryIndex } from './history-index.js';
@@ -84,7 +84,7 @@ export function liveRuntime(ctx: ApiContext, sessionId: string): SessionRuntime 
     throw new HttpError(409, `session ${sessionId} is not running in this server; \`orchestrate resume ${sessionId}\` first`, { state: view.state, live: false });
   }
   const end = runtime.endState();
-  if (end === 'completed' || end === 'partial' || end === 'stopped' || end === 'escalated') throw endedError(sessionId, end, stateValueToString(runtime.actor.getSnapshot().value));
+  if (end === 'completed' || end === 'partial' || end === 'stopped' || end === 'escalated') throw endedError(sessionId, end, runtime.stateName());
   return runtime;
 }
 
@@ -99,5 +99,5 @@ export function sendTo(runtime: SessionRuntime, event: Parameters<SessionRuntime
   } catch (error) {
     throw new HttpError(409, (error as Error).message);
   }
-  return stateValueToString(runtime.actor.getSnapshot().value);
+  return runtime.stateName();
 }

@@ -46,11 +46,11 @@ export class HistoryIndex {
       if (live) {
         const target = entry;
         // Subscribe, then catch up in the same tick: appends are synchronous, so nothing falls in between.
-        target.unsubscribe = live.store.log.subscribe((events) => add(target.history, events));
+        target.unsubscribe = live.subscribe((events) => add(target.history, events));
       }
     }
     if (live) {
-      catchUp(entry.history, (after, limit) => live.store.log.readAfter(after, limit), live.store.log.lastSeq);
+      catchUp(entry.history, (after, limit) => live.readAfter(after, limit), live.lastSeq);
     } else if (entry.history.lastSeq < knownLastSeq) {
       const store = SessionStore.openReadOnly(this.manager.workspace, sessionId);
       try {

@@ -60,7 +60,7 @@ export function startSessionFeed(options: SessionFeedOptions): void {
 
   const readFramesAfter = (after: number, limit: number): Array<{ seq: number; text: string; bytes: number }> => {
     const live = following();
-    if (live) return live.store.log.readFramesAfter(after, limit);
+    if (live) return live.readFramesAfter(after, limit);
     return disk && stream.open ? disk.log.readFramesAfter(after, limit) : [];
   };
 
@@ -125,16 +125,16 @@ export function startSessionFeed(options: SessionFeedOptions): void {
     disk?.close();
     disk = null;
     runtime = live;
-    unsubscribe = live.store.log.subscribe(onLive);
+    unsubscribe = live.subscribe(onLive);
     // Everything up to here is in the file; everything after arrives through onLive.
-    replayEnd = Math.max(replayEnd, live.store.log.lastSeq);
+    replayEnd = Math.max(replayEnd, live.lastSeq);
     held = [];
     heldBytes = 0;
     stream.wake();
   };
 
   const current = manager.get(sessionId);
-  const lastSeq = current ? current.store.log.lastSeq : openDisk();
+  const lastSeq = current ? current.lastSeq : openDisk();
   function openDisk(): number {
     disk = SessionStore.openReadOnly(manager.workspace, sessionId);
     return disk.log.lastSeq;

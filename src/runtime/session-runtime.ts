@@ -13,7 +13,9 @@ import type { SessionSpec } from '../domain/spec.js';
 import { sessionMachine, type IntegrateInput, type IntegrationEvent, type SessionEvent } from '../machines/session.machine.js';
 import { workerMachine, type WorkerStatusEvent } from '../machines/worker.machine.js';
 import { reviewMachine } from '../machines/review.machine.js';
-import { SessionLockedError, SessionStore } from '../store/session-store.js';
+import { SessionLockedError, SessionStore, type ProcRecord } from '../store/session-store.js';
+import type { EventListener } from '../store/event-log.js';
+import type { SessionContext } from '../machines/session-context.js';
 import { sessionCheckoutsDir, type Isolation } from '../domain/isolation.js';
 import { gitHead } from './git.js';
 import { SessionCheckouts } from '../workspace/checkouts.js';
@@ -170,6 +172,65 @@ export class SessionRuntime {
 
   get sessionId(): string {
     return this.store.sessionId;
+  }
+
+  // --- the door for http/ and safety/: what they may ask of a session, without its store or actor -------------
+
+  get spec(): SessionSpec {
+    return this.store.meta.spec;
+  }
+
+  /** The session folder. */
+  get dir(): string {
+    return this.store.dir;
+  }
+
+  /** The session machine's state as text: `running`, `paused`, `waiting`, `completed`... */
+  stateName(): string {
+    return stateValueToString(this.actor.getSnapshot().value);
+  }
+
+  /** Whether the session machine, in its state now, takes `event`: a command is refused rather than ignored. */
+  can(event: SessionEvent): boolean {
+    return this.actor.getSnapshot().can(event);
+  }
+
+  /** Whether a worker's own machine, in its state now, takes `event` (PAUSE, RESUME...). */
+  workerCan(workerId: string, event: EventObject): boolean {
+    const snapshot = this.actor.getSnapshot();
+    const entry = snapshot.context.workers[workerId];
+    const child = entry ? (snapshot.children as Record<string, { getSnapshot(): { can?(event: EventObject): boolean } } | undefined>)[entry.actorId] : undefined;
+    return child?.getSnapshot().can?.(event) ?? false;
+  }
+
+  /** The supervisor's context as it is now (read it, never change it). */
+  supervisor(): Readonly<SessionContext> {
+    return this.actor.getSnapshot().context;
+  }
+
+  /** The seq of the last event in the log. */
+  get lastSeq(): number {
+    return this.store.log.lastSeq;
+  }
+
+  /** Events after `seq`, at most `limit`. */
+  readAfter(seq: number, limit?: number): OrchestratorEvent[] {
+    return this.store.log.readAfter(seq, limit);
+  }
+
+  /** The log's lines after `seq` as they are on disk (for SSE: no parse, no serialize). */
+  readFramesAfter(seq: number, limit?: number): Array<{ seq: number; text: string; bytes: number }> {
+    return this.store.log.readFramesAfter(seq, limit);
+  }
+
+  /** Every event appended from now on; returns the unsubscribe. */
+  subscribe(listener: EventListener): () => void {
+    return this.store.log.subscribe(listener);
+  }
+
+  /** The launch records of a worker's agent processes (pid, process group, attempt). */
+  procRecords(workerId: string): ProcRecord[] {
+    return this.store.readProcRecords(workerId);
   }
 
   start(lock: { serverUrl?: string } = {}): this {

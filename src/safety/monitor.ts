@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentProcessInput } from '../actors/agent-process.js';
-import { groupMembers, type ProcStat } from '../actors/process-group.js';
+import { groupMembers, type ProcStat } from '../fs/proc.js';
 import type { AgentPayload, BlockerKind, NewEvent, Usage } from '../domain/events.js';
 import { addUsage } from '../domain/output-facts.js';
 import type { SafetyAction, SafetyRuleId, SafetySettings, SessionSpec } from '../domain/spec.js';
@@ -57,7 +57,7 @@ export class SafetyMonitor {
 
   attach(runtime: SessionRuntime): void {
     this.runtime = runtime;
-    for (const event of runtime.store.log.readAfter(0)) {
+    for (const event of runtime.readAfter(0)) {
       if (event.type === 'safety' && (event.rule === 'budget-exceeded' || event.rule === 'resource-limit')) this.crossed.add(event.subject);
       if (event.type === 'safety' && event.rule === 'network-refused' && event.workerId) this.refusalsRead.set(event.workerId, (this.refusalsRead.get(event.workerId) ?? 0) + 1);
     }
@@ -106,7 +106,7 @@ export class SafetyMonitor {
   private readRefusals(): void {
     const runtime = this.runtime;
     if (!runtime || runtime.detached) return;
-    const sessionDir = runtime.store.dir;
+    const sessionDir = runtime.dir;
     const netRoot = netRootOf(sessionDir);
     const workers = new Set([...Object.keys(this.context()?.workers ?? {}), ...(existsSync(netRoot) ? readdirSync(netRoot) : [])]);
     for (const workerId of workers) {
@@ -246,7 +246,7 @@ export class SafetyMonitor {
         tracker?.reset();
         continue;
       }
-      const record = runtime.store.readProcRecords(w.id).findLast((r) => r.attempt === w.attempt);
+      const record = runtime.procRecords(w.id).findLast((r) => r.attempt === w.attempt);
       if (!record) continue;
       const members = (this.options.readGroup ?? groupMembers)(record.pgid);
       if (members.length === 0) continue;
@@ -348,7 +348,7 @@ export class SafetyMonitor {
   private context(): SessionContext | null {
     const runtime = this.runtime;
     if (!runtime || runtime.detached) return null;
-    return runtime.actor.getSnapshot().context as SessionContext;
+    return runtime.supervisor() as SessionContext;
   }
 }
 

@@ -15,8 +15,11 @@ function fakeRuntime(log: Partial<OrchestratorEvent>[], usage: Record<string, Us
   const workers = Object.fromEntries(Object.entries(usage).map(([id, u]) => [id, { id, incarnation: 1, status: 'running', usage: u, attempt: 1 }]));
   const runtime = {
     detached: false,
-    store: { log: { readAfter: () => log }, readProcRecords: () => [] },
-    actor: { getSnapshot: () => ({ context: { workers, blockers, mode } }) },
+    // The session's door (SessionRuntime): the monitor reaches nothing else of it.
+    dir: '/nonexistent/session',
+    readAfter: () => log,
+    procRecords: () => [],
+    supervisor: () => ({ workers, blockers, mode }),
     view: () => ({ workers: Object.values(workers).map((w) => ({ id: w.id, status: w.status })) }),
     onChange: (l: () => void) => {
       listeners.add(l);

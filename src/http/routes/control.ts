@@ -14,14 +14,12 @@ import type { SessionEvent } from '../../machines/session.machine.js';
 import { STOPPABLE_WORKER_STATUSES } from '../../machines/session-context.js';
 import type { WorkerStatus } from '../../machines/worker.machine.js';
 import type { WorkerView } from '../../runtime/view.js';
-import { stateValueToString, type SessionRuntime } from '../../runtime/session-runtime.js';
+import type { SessionRuntime } from '../../runtime/session-runtime.js';
 import { liveRuntime, requireSession, sendTo, sessionIdOf, type ApiContext, type AppEnv } from '../context.js';
 import { HttpError, parseOr400, readJson } from '../errors.js';
 import { ReviewBodySchema, StopBodySchema, WorkerControlBodySchema } from '../schemas.js';
 
 /** The worker statuses in which a worker takes PAUSE, and RESUME. */
-const PAUSABLE = new Set<string>(['running', 'recovering']);
-const RESUMABLE = new Set<string>(['paused']);
 
 export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -35,7 +33,7 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
     const event: SessionEvent = body.workerId !== undefined ? { type, workerId: body.workerId } : { type };
     if (body.workerId !== undefined) {
       const worker = runtime.view().workers.find((w) => w.id === body.workerId);
-      if (worker) refuseWorkerCommand(type, worker);
+      if (worker && !runtime.workerCan(worker.id, { type })) refuseWorkerCommand(type, worker);
     }
     refuseIgnored(runtime, event, type === 'PAUSE' ? 'pause' : 'resume');
     return c.json({ ok: true as const, state: sendTo(runtime, event) }, 202);
@@ -58,8 +56,7 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
         throw new HttpError(409, `cannot stop worker ${worker.id}: it ${describeWorker(worker)}`, { workerId: worker.id, status: worker.status, state: worker.state });
       }
       const event: SessionEvent = { type: 'STOP_WORKER', workerId: worker.id, by: body.by };
-      const snapshot = runtime.actor.getSnapshot();
-      if (!snapshot.can(event)) throw new HttpError(409, `session ${sessionId} is ${stateValueToString(snapshot.value)}: it takes no stop of a worker now`);
+      if (!runtime.can(event)) throw new HttpError(409, `session ${sessionId} is ${runtime.stateName()}: it takes no stop of a worker now`);
       return c.json({ ok: true as const, state: sendTo(runtime, event) }, 202);
     }
     const state = sendTo(runtime, { type: 'STOP', reason: body.reason ?? 'stopped through the API' });
@@ -76,7 +73,7 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
     const runtime = liveRuntime(ctx, sessionId);
     const view = runtime.view();
     const statusOf = (id: string) => view.workers.find((w) => w.id === id && w.kind === 'worker')?.status;
-    const spec = runtime.store.meta.spec;
+    const spec = runtime.spec;
     const refusal = manualReviewRefusal(spec, body.target, view.rounds.length, statusOf);
     if (refusal) throw new HttpError(409, refusal.message, { reason: refusal.reason, reviewed: refusal.reviewed });
     const event: SessionEvent = body.target !== undefined ? { type: 'REVIEW', target: body.target } : { type: 'REVIEW' };
@@ -94,10 +91,8 @@ function requireWorker(ctx: ApiContext, sessionId: string, workerId: string): vo
   if (!workers.includes(workerId)) throw new HttpError(404, `session ${sessionId} has no worker ${workerId} (workers: ${workers.join(', ')})`);
 }
 
-/** 409 unless the worker's status is one in which it takes the command. */
-function refuseWorkerCommand(type: 'PAUSE' | 'RESUME', worker: WorkerView): void {
-  const accepts = type === 'PAUSE' ? PAUSABLE : RESUMABLE;
-  if (accepts.has(worker.status)) return;
+/** The 409 for a command the worker's machine does not take in its state now (it was asked: runtime.workerCan). */
+function refuseWorkerCommand(type: 'PAUSE' | 'RESUME', worker: WorkerView): never {
   const verb = type === 'PAUSE' ? 'pause' : 'resume';
   const need = type === 'PAUSE' ? 'only a running (or recovering) worker can be paused' : 'only a paused worker can be resumed';
   throw new HttpError(409, `cannot ${verb} worker ${worker.id}: it ${describeWorker(worker)}; ${need}`, {
@@ -129,9 +124,8 @@ function describeWorker(worker: WorkerView): string {
 
 /** 409 when the session machine, in its current state, would ignore the event (no transition takes it). */
 function refuseIgnored(runtime: SessionRuntime, event: SessionEvent, verb: 'pause' | 'resume' | 'review'): void {
-  const snapshot = runtime.actor.getSnapshot();
-  if (snapshot.can(event)) return;
-  const state = stateValueToString(snapshot.value);
+  if (runtime.can(event)) return;
+  const state = runtime.stateName();
   const sid = runtime.sessionId;
   let message: string;
   if (state === 'paused') message = verb === 'pause' ? `session ${sid} is paused already` : `session ${sid} is paused; resume it first`;

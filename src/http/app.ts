@@ -11,7 +11,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { UsageError } from '../runtime/session-manager.js';
-import { SessionNotFoundError } from '../store/session-store.js';
+import { SessionNotFoundError } from '../runtime/session-folder.js';
 import { bearerAuth } from './auth.js';
 import { apiContext, type AppDeps, type AppEnv } from './context.js';
 import { errorResponse, HttpError } from './errors.js';

@@ -6,7 +6,7 @@
 import type { EventOfType, OrchestratorEvent } from '../domain/events.js';
 import type { SessionManager } from '../runtime/session-manager.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
-import { SessionStore } from '../store/session-store.js';
+import { openSessionLog } from '../runtime/session-folder.js';
 
 export interface SessionHistory {
   reviews: Array<EventOfType<'review'>>;
@@ -52,11 +52,11 @@ export class HistoryIndex {
     if (live) {
       catchUp(entry.history, (after, limit) => live.readAfter(after, limit), live.lastSeq);
     } else if (entry.history.lastSeq < knownLastSeq) {
-      const store = SessionStore.openReadOnly(this.manager.workspace, sessionId);
+      const log = openSessionLog(this.manager.workspace, sessionId);
       try {
-        catchUp(entry.history, (after, limit) => store.log.readAfter(after, limit), store.log.lastSeq);
+        catchUp(entry.history, (after, limit) => log.readAfter(after, limit), log.lastSeq);
       } finally {
-        store.close();
+        log.close();
       }
     }
     this.evictIdle();

@@ -20,7 +20,7 @@ import { SessionSpecSchema } from '../domain/spec.js';
 import type { MachineGraph } from '../machines/graph.js';
 import type { SessionSummary } from '../runtime/session-manager.js';
 import type { SessionView } from '../runtime/view.js';
-import { SESSION_ID_PATTERN } from '../store/session-store.js';
+import { SESSION_ID_PATTERN } from '../runtime/session-folder.js';
 
 // --- parameters -----------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@
 import type { OrchestratorEvent } from '../domain/events.js';
 import type { SessionManager } from '../runtime/session-manager.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
-import { SessionStore } from '../store/session-store.js';
+import { openSessionLog, type SessionLogReader } from '../runtime/session-folder.js';
 import { sharedFrame, type SseStream } from './sse.js';
 
 /** Events read from the file per replay step (the client takes them before the next step is read). */
@@ -39,7 +39,7 @@ interface Held {
 export function startSessionFeed(options: SessionFeedOptions): void {
   const { manager, sessionId, stream } = options;
   let runtime: SessionRuntime | null = null;
-  let disk: SessionStore | null = null;
+  let disk: SessionLogReader | null = null;
   let unsubscribe: (() => void) | null = null;
   let lastSent = 0;
   let replayEnd = 0;
@@ -61,7 +61,7 @@ export function startSessionFeed(options: SessionFeedOptions): void {
   const readFramesAfter = (after: number, limit: number): Array<{ seq: number; text: string; bytes: number }> => {
     const live = following();
     if (live) return live.readFramesAfter(after, limit);
-    return disk && stream.open ? disk.log.readFramesAfter(after, limit) : [];
+    return disk && stream.open ? disk.readFramesAfter(after, limit) : [];
   };
 
   const send = (seq: number, frame: string, bytes?: number): boolean => {
@@ -136,8 +136,8 @@ export function startSessionFeed(options: SessionFeedOptions): void {
   const current = manager.get(sessionId);
   const lastSeq = current ? current.lastSeq : openDisk();
   function openDisk(): number {
-    disk = SessionStore.openReadOnly(manager.workspace, sessionId);
-    return disk.log.lastSeq;
+    disk = openSessionLog(manager.workspace, sessionId);
+    return disk.lastSeq;
   }
   const start = options.start;
   // A Last-Event-ID past the end (a log cut after a crash) restarts from the end: the client gets what exists.

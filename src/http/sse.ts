@@ -8,7 +8,7 @@
  * destroyed) and it reconnects with its Last-Event-ID.
  */
 import type { OrchestratorEvent } from '../domain/events.js';
-import { eventJson } from '../store/event-log.js';
+import { eventJson } from '../runtime/session-folder.js';
 
 export interface SseLimits {
   /** Events waiting for one client, at most. */

@@ -23,7 +23,7 @@ import { resolvePath, type PolicyContext } from './policy.js';
 import { agentStateDirs, bwrapCommand, bwrapWrap, decideSandbox, ensureAgentState, hiddenPaths, sandboxRunProblem, type SandboxDecision } from './sandbox.js';
 import { agentNetwork, netDirFor, PROXY_PORT, type NetPolicyFile } from './network.js';
 import type { Isolation } from '../domain/isolation.js';
-import { SessionStore } from '../store/session-store.js';
+import { sessionDirOf } from '../runtime/session-folder.js';
 
 export { resolveSandbox, bwrapWrap, bwrapArgs, decideSandbox } from './sandbox.js';
 export { checkPayloads, checkCommand, checkWritePath, RULES } from './policy.js';
@@ -151,7 +151,7 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
     };
     if (!network.proxied) return bwrapWrap(request2, plan);
     // The agent's proxy: its allowlist in the worker's net folder, read by the proxy process at its start.
-    const dir = netDirFor(SessionStore.dirOf(workspace, input.sessionId), input.workerId);
+    const dir = netDirFor(sessionDirOf(workspace, input.sessionId), input.workerId);
     const reach = agentNetwork(input.agent, agentEnv, home, sandbox.allowHosts);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const policy: NetPolicyFile = { worker: input.workerId, agent: input.agent, allow: reach.allow, forwards: reach.forwards, proxyPort: PROXY_PORT };

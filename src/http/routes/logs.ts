@@ -1,5 +1,5 @@
 /** GET /api/v1/{sid}/logs/{agent}: the tail of a worker's raw stdout or stderr file. */
-import { SessionStore } from '../../store/session-store.js';
+import { agentFilesOf } from '../../runtime/session-folder.js';
 import { Hono } from 'hono';
 import { requireSession, sessionIdOf, type ApiContext, type AppEnv } from '../context.js';
 import { HttpError, parseOr400 } from '../errors.js';
@@ -29,7 +29,7 @@ export function logRoutes(ctx: ApiContext): Hono<AppEnv> {
     if (!worker) throw new HttpError(404, `session ${sessionId} has no worker or agent ${name}; workers: ${workers.map((w) => w.id).join(', ') || 'none yet'}`);
 
     const stream = query.stream ?? 'stdout';
-    const files = SessionStore.agentFilesOf(ctx.manager.workspace, sessionId, worker.id);
+    const files = agentFilesOf(ctx.manager.workspace, sessionId, worker.id);
     const tail = await readTail(stream === 'stdout' ? files.stdout : files.stderr, query.lines ?? DEFAULT_LINES);
     return c.json({ workerId: worker.id, stream, lines: tail.lines, truncated: tail.truncated });
   });

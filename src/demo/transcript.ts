@@ -70,19 +70,19 @@ function directive(body: Record<string, unknown>, where: string): TranscriptEntr
 }
 
 /** JSON-string-escaped text (without the quotes), so a substituted line stays valid JSON. */
-const escape = (text: string): string => JSON.stringify(text).slice(1, -1);
+const jsonEscape = (text: string): string => JSON.stringify(text).slice(1, -1);
 
 export function substitute(line: string, vars: Placeholders, now: () => Date = () => new Date()): string {
   return line.replace(/\{\{([A-Z_]+)\}\}/g, (match, name: string) => {
     switch (name) {
       case 'SESSION_ID':
-        return escape(vars.sessionId);
+        return jsonEscape(vars.sessionId);
       case 'CWD':
-        return escape(vars.cwd);
+        return jsonEscape(vars.cwd);
       case 'MODEL':
-        return escape(vars.model);
+        return jsonEscape(vars.model);
       case 'PROMPT':
-        return escape(vars.prompt);
+        return jsonEscape(vars.prompt);
       case 'TIMESTAMP':
         return now().toISOString();
       case 'UUID':

@@ -12,7 +12,7 @@ const BLOCK = 64 * 1024;
 export const TAIL_MAX_BYTES = 8 * 1024 * 1024;
 
 export async function readTail(path: string, lines: number, maxBytes = TAIL_MAX_BYTES): Promise<Tail> {
-  let handle;
+  let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, 'r');
   } catch (error) {

@@ -174,7 +174,7 @@ export async function discardSession(manager: SessionManager, sessionId: string,
 
 /** Whether a session still owns what carries its id: its folder exists and it was not discarded. */
 export function ownerOf(workspace: string, sessionId: string): Owner {
-  let meta;
+  let meta: ReturnType<typeof SessionStore.readMeta>;
   try {
     meta = SessionStore.readMeta(workspace, sessionId);
   } catch {

@@ -260,7 +260,10 @@ const LISTING = new Set(['-l', '--list', '-p', '--print', '-d', '--dump', '-V', 
 
 function checkDiskTool(command: SimpleCommand, add: Add): void {
   const { name, args } = command;
-  if (name.startsWith('mkfs')) return add('disk-tool', `${name} formats a filesystem`);
+  if (name.startsWith('mkfs')) {
+    add('disk-tool', `${name} formats a filesystem`);
+    return;
+  }
   if (DISK_TOOLS.has(name)) {
     const listing = args.some((a) => LISTING.has(a)) || (name === 'parted' && args.includes('print'));
     const wipefsListOnly = name === 'wipefs' && !args.some((a) => a === '-a' || a === '--all' || a.startsWith('-o') || a.startsWith('--offset'));
@@ -272,8 +275,14 @@ function checkDiskTool(command: SimpleCommand, add: Add): void {
     if (of && BLOCK_DEVICE.test(of)) add('disk-tool', `dd writes to the block device ${of}`);
     return;
   }
-  if (name === 'shred' && args.some((a) => BLOCK_DEVICE.test(a))) return add('disk-tool', 'shred overwrites a block device');
-  if (name === 'cryptsetup' && args.some((a) => a === 'luksFormat' || a === 'erase' || a === 'luksErase')) return add('disk-tool', 'cryptsetup formats or erases a device');
+  if (name === 'shred' && args.some((a) => BLOCK_DEVICE.test(a))) {
+    add('disk-tool', 'shred overwrites a block device');
+    return;
+  }
+  if (name === 'cryptsetup' && args.some((a) => a === 'luksFormat' || a === 'erase' || a === 'luksErase')) {
+    add('disk-tool', 'cryptsetup formats or erases a device');
+    return;
+  }
   const device = command.redirects.find((r) => BLOCK_DEVICE.test(r));
   if (device) add('disk-tool', `output redirected onto the block device ${device}`);
 }

@@ -213,10 +213,10 @@ describe('directives (in-process)', () => {
   it('does not sleep at speed 0, and refuses a path outside the work dir', async () => {
     const ok = await play(['{"_demo":{"sleepMs":400}}', '{"type":"turn.started"}'], { DEMO_AGENT_SPEED: '0' });
     expect(ok.slept).toEqual([]);
-    const escape = await play(['{"_demo":{"write":{"path":"../escaped.txt","content":"x"}}}']);
-    expect(escape.code).toBe(2);
-    expect(escape.err).toMatch(/outside the working directory/);
-    expect(existsSync(join(escape.dir, 'escaped.txt'))).toBe(false);
+    const escaped = await play(['{"_demo":{"write":{"path":"../escaped.txt","content":"x"}}}']);
+    expect(escaped.code).toBe(2);
+    expect(escaped.err).toMatch(/outside the working directory/);
+    expect(existsSync(join(escaped.dir, 'escaped.txt'))).toBe(false);
     const bad = await play(['{"_demo":{"explode":true}}']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/unknown directive/);

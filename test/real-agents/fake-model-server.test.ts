@@ -42,7 +42,7 @@ describe('fake model server', () => {
     const tool = first.find((d) => d.type === 'content_block_start' && (d.content_block as { type: string }).type === 'tool_use');
     expect(tool?.content_block).toMatchObject({ type: 'tool_use', name: 'Write' });
     expect(first.find((d) => d.type === 'message_delta')?.delta).toMatchObject({ stop_reason: 'tool_use' });
-    const toolId = (tool?.content_block as { id: string }).id;
+    const toolId = (tool!.content_block as { id: string }).id;
     const second = sseData(
       await (await post(`${server.baseUrls.anthropic}/v1/messages`, { stream: true, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: toolId, content: 'ok' }] }] })).text(),
     );

@@ -178,6 +178,7 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
      * session when its first model call fails, so the native resume is refused ("Error resuming session: No
      * previous sessions found for this project.", exit 42) and the supervisor relaunches fresh.
      */
+    // biome-ignore lint/suspicious/noThenProperty: `then` is what follows in the scenario's expectation, not a promise.
     const GEMINI_RESUME_REFUSED = { then: ['resume_not_found->relaunch_fresh'], resumed: false };
     const EXPECTED: Record<RealAgent, Record<string, { action: string; blocker?: string; then?: string[]; resumed?: boolean }>> = {
       claude: {

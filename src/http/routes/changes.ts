@@ -34,7 +34,7 @@ export function changeRoutes(ctx: ApiContext): Hono<AppEnv> {
     const query = parseOr400(DiffQuerySchema, c.req.query(), 'query');
     requireSession(ctx, sessionId);
     const unified = query.format === 'unified';
-    let diff;
+    let diff: Awaited<ReturnType<typeof sessionDiff>>;
     try {
       diff = await sessionDiff(ctx.manager, sessionId, { worker: query.worker, unified, binary: true });
     } catch (error) {

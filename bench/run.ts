@@ -26,9 +26,19 @@ interface Flags {
 }
 
 function parseFlags(argv: string[]): Flags {
-  const only = argv.find((a) => a.startsWith('--only='))?.slice(7) ?? (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
-  const flags: Flags = { quick: argv.includes('--quick'), json: argv.includes('--json'), only: only ? only.split(',') : null, profile: argv.includes('--profile'), save: !argv.includes('--no-save') };
-  for (const name of flags.only ?? []) if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`unknown scenario ${name}: use ${SCENARIOS.join(', ')}`);
+  const only =
+    argv.find((a) => a.startsWith('--only='))?.slice(7) ??
+    (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
+  const flags: Flags = {
+    quick: argv.includes('--quick'),
+    json: argv.includes('--json'),
+    only: only ? only.split(',') : null,
+    profile: argv.includes('--profile'),
+    save: !argv.includes('--no-save'),
+  };
+  for (const name of flags.only ?? [])
+    if (!(SCENARIOS as readonly string[]).includes(name))
+      throw new Error(`unknown scenario ${name}: use ${SCENARIOS.join(', ')}`);
   return flags;
 }
 
@@ -41,7 +51,14 @@ export function machineInfo() {
   } catch {
     // not Linux
   }
-  return { cpu: model, cores: cpus().length, ramGiB: Math.round(totalmem() / 2 ** 30), node: process.version, kernel, loadavgAtStart: loadavg().map((l) => Math.round(l * 100) / 100) };
+  return {
+    cpu: model,
+    cores: cpus().length,
+    ramGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    kernel,
+    loadavgAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
 }
 
 function formatValue(value: number, unit: string): string {
@@ -55,13 +72,23 @@ export function table(results: ScenarioResult[]): string {
   for (const r of results) {
     rows.push([`## ${r.title}`, '', '', '']);
     for (const f of r.figures as Figure[]) {
-      rows.push([`  ${f.metric}`, formatValue(f.value, f.unit), f.reference ? `${formatValue(f.reference.value, f.reference.unit)} (${f.reference.label})` : '', f.ratio !== undefined ? `${f.ratio}` : '']);
+      rows.push([
+        `  ${f.metric}`,
+        formatValue(f.value, f.unit),
+        f.reference ? `${formatValue(f.reference.value, f.reference.unit)} (${f.reference.label})` : '',
+        f.ratio !== undefined ? `${f.ratio}` : '',
+      ]);
     }
   }
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.filter((r) => !r[0]!.startsWith('## ')).map((r) => r[i]!.length)));
+  const widths = [0, 1, 2].map((i) =>
+    Math.max(...rows.filter((r) => !r[0]!.startsWith('## ')).map((r) => r[i]!.length)),
+  );
   for (const row of rows) {
     if (row[0]!.startsWith('## ')) out.push(`\n${row[0]!.slice(3)}`);
-    else out.push(`${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padStart(widths[1]!)}  ${row[2]!.padEnd(widths[2]!)}  ${row[3]}`.trimEnd());
+    else
+      out.push(
+        `${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padStart(widths[1]!)}  ${row[2]!.padEnd(widths[2]!)}  ${row[3]}`.trimEnd(),
+      );
   }
   return out.join('\n');
 }
@@ -72,7 +99,9 @@ async function main(): Promise<void> {
   const stamp = started.toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const machine = machineInfo();
   const log = (m: string) => (flags.json ? process.stderr : process.stdout).write(m);
-  log(`meta-orchestrator bench${flags.quick ? ' (--quick)' : ''}: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, Node ${machine.node}, load ${machine.loadavgAtStart.join(' ')}\n`);
+  log(
+    `meta-orchestrator bench${flags.quick ? ' (--quick)' : ''}: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, Node ${machine.node}, load ${machine.loadavgAtStart.join(' ')}\n`,
+  );
   const results: ScenarioResult[] = [];
   const failures: Array<{ name: string; error: string }> = [];
   const profileDir = join(BENCH_DIR, 'results', 'profiles', stamp);
@@ -82,8 +111,20 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     try {
       const nodeArgs = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : [];
-      const result = await runScenarioInChild<ScenarioResult>(name, { quick: flags.quick, nodeArgs, timeoutMs: 600_000 });
-      results.push({ ...result, notes: [...result.notes, `load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`] });
+      const result = await runScenarioInChild<ScenarioResult>(name, {
+        quick: flags.quick,
+        nodeArgs,
+        timeoutMs: 600_000,
+      });
+      results.push({
+        ...result,
+        notes: [
+          ...result.notes,
+          `load average after: ${loadavg()
+            .map((l) => l.toFixed(2))
+            .join(' ')}`,
+        ],
+      });
       log(`${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     } catch (error) {
       failures.push({ name, error: (error as Error).message });

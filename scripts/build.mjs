@@ -21,7 +21,8 @@ const ENTRY_POINTS = {
 
 // Everything but the chunks: an orchestrator still running from this folder loads chunks lazily (the hash in
 // their names changes with their content), so a rebuild must not pull them from under it.
-for (const entry of existsSync(dist) ? readdirSync(dist) : []) if (entry !== 'chunks') rmSync(`${dist}/${entry}`, { recursive: true, force: true });
+for (const entry of existsSync(dist) ? readdirSync(dist) : [])
+  if (entry !== 'chunks') rmSync(`${dist}/${entry}`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints: ENTRY_POINTS,
@@ -36,7 +37,9 @@ await build({
   // ws loads these native speed-ups only if they are installed; they are not dependencies.
   external: ['bufferutil', 'utf-8-validate'],
   // Bundled CommonJS (commander, ws...) calls require() for Node's built-ins; an ES module has none of its own.
-  banner: { js: "import { createRequire as __orchestrateRequire } from 'node:module'; const require = __orchestrateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __orchestrateRequire } from 'node:module'; const require = __orchestrateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });
 chmodSync(`${dist}/cli.js`, 0o755);

@@ -39,5 +39,7 @@ for (let run = 1; run <= runs; run++) {
   console.log(`under-load: run ${run}/${runs} ${code === 0 ? 'passed' : `FAILED (exit ${code})`} in ${seconds} s`);
 }
 stopLoops();
-console.log(`under-load: ${results.filter((r) => r.code === 0).length}/${runs} passed (${results.map((r) => `${r.seconds} s`).join(', ')})`);
+console.log(
+  `under-load: ${results.filter((r) => r.code === 0).length}/${runs} passed (${results.map((r) => `${r.seconds} s`).join(', ')})`,
+);
 process.exit(results.every((r) => r.code === 0) ? 0 : 1);

@@ -32,7 +32,8 @@ async function load(): Promise<Actions> {
 function integer(name: string, min: number, max: number) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
     return n;
   };
 }
@@ -40,16 +41,26 @@ function integer(name: string, min: number, max: number) {
 function serverOptions(command: Command): Command {
   return command
     .option('--port <n>', 'HTTP port of the dashboard and API (0 = any free port)', integer('--port', 0, 65535), 0)
-    .option('--host <host>', 'address to bind the HTTP server to (anything but loopback is reachable from the network)', '127.0.0.1')
+    .option(
+      '--host <host>',
+      'address to bind the HTTP server to (anything but loopback is reachable from the network)',
+      '127.0.0.1',
+    )
     .option('--no-server', 'no dashboard/API server (a blocker then ends the run with exit code 2)')
     .option('--json', 'print every event as JSON lines on stdout instead of the live view')
-    .addOption(new Option('--inspect <target>', 'also send XState inspection events to Stately\'s inspector: "stately" starts a relay on localhost:8080 for https://stately.ai/inspect; or the ws:// URL of a relay'));
+    .addOption(
+      new Option(
+        '--inspect <target>',
+        'also send XState inspection events to Stately\'s inspector: "stately" starts a relay on localhost:8080 for https://stately.ai/inspect; or the ws:// URL of a relay',
+      ),
+    );
 }
-
 
 export function buildProgram(): Command {
   const program = new Command('orchestrate')
-    .description('Supervise AI coding-agent CLIs (Claude Code, Codex CLI, Gemini CLI) on one repository: recovery, peer review, live dashboard.')
+    .description(
+      'Supervise AI coding-agent CLIs (Claude Code, Codex CLI, Gemini CLI) on one repository: recovery, peer review, live dashboard.',
+    )
     .version(version)
     // One `error:` line, as every other usage error: the parser's message and where the usage is.
     .configureOutput({ outputError: (message, write) => write(`${message.trimEnd()} (run with --help for usage)\n`) })
@@ -60,26 +71,43 @@ export function buildProgram(): Command {
       .command('run')
       .description('run a session of agent workers on a target directory and follow it live')
       .argument('[task]', 'what the agents should do (required unless --spec gives it)')
-      .addOption(new Option('-C, --dir <dir>', 'target directory (the repository the agents work on)').default(process.cwd(), 'the current directory'))
+      .addOption(
+        new Option('-C, --dir <dir>', 'target directory (the repository the agents work on)').default(
+          process.cwd(),
+          'the current directory',
+        ),
+      )
       .option('--spec <file>', 'session spec (JSON): workers, roles, reviews, limits, sandbox')
       .option('--agents <list>', `only workers of these agents, comma-separated (${KNOWN_AGENT_NAMES.join(', ')})`)
       .option('--base <ref>', 'start the workers from this commit, not from HEAD plus your uncommitted changes')
       .option('--in-place', 'no checkouts of their own: the agents edit the target directory itself (as outside git)')
-      .option('--workspace <dir>', 'where sessions are kept (default: $ORCHESTRATOR_WORKSPACE, else <dir>/.orchestrator)'),
+      .option(
+        '--workspace <dir>',
+        'where sessions are kept (default: $ORCHESTRATOR_WORKSPACE, else <dir>/.orchestrator)',
+      ),
   ).action(async (...args: unknown[]) => (await load()).run(...(args as Parameters<Actions['run']>)));
 
   serverOptions(
     program
       .command('demo')
-      .description('the default trio (gemini architect, claude implementer, codex verifier) with peer reviews on a bundled example project, with recorded agents: no API key needed')
+      .description(
+        'the default trio (gemini architect, claude implementer, codex verifier) with peer reviews on a bundled example project, with recorded agents: no API key needed',
+      )
       .option('--workspace <dir>', 'where the session is kept (default: .orchestrator in the demo project copy)')
-      .option('--speed <factor>', 'pace of the recorded agents (0 = as fast as possible, 2 = twice as slow)', parseFloat, 1),
+      .option(
+        '--speed <factor>',
+        'pace of the recorded agents (0 = as fast as possible, 2 = twice as slow)',
+        parseFloat,
+        1,
+      ),
   ).action(async (...args: unknown[]) => (await load()).demo(...(args as Parameters<Actions['demo']>)));
 
   serverOptions(
     program
       .command('resume')
-      .description('continue a session: unpause it if a server runs it; else restore it from disk (re-attach to live agents, collect those that ended, relaunch the rest)')
+      .description(
+        'continue a session: unpause it if a server runs it; else restore it from disk (re-attach to live agents, collect those that ended, relaunch the rest)',
+      )
       .argument('<session>', 'session id (orch_YYYYMMDD_HHMMSS_xxxx)')
       .option('--worker <id>', 'only this worker (one paused with `orchestrate pause --worker`)')
       .option('--workspace <dir>', 'where sessions are kept'),
@@ -92,9 +120,22 @@ export function buildProgram(): Command {
     .option('--port <n>', 'HTTP port (0 = any free port)', integer('--port', 0, 65535), 7420)
     .option('--host <host>', 'address to bind to (anything but loopback is reachable from the network)', '127.0.0.1')
     .option('--resume-all', 'restore every unfinished session of the workspace at start')
-    .option('--recorded-agents', 'run the demo\'s recorded agents instead of the real CLIs (to try the API and dashboard without an API key)')
-    .option('--speed <factor>', 'pace of the recorded agents (with --recorded-agents; 0 = as fast as possible)', parseFloat, 1)
-    .addOption(new Option('--inspect <target>', 'also send XState inspection events to Stately\'s inspector ("stately": a relay on localhost:8080, or a ws:// URL)'))
+    .option(
+      '--recorded-agents',
+      "run the demo's recorded agents instead of the real CLIs (to try the API and dashboard without an API key)",
+    )
+    .option(
+      '--speed <factor>',
+      'pace of the recorded agents (with --recorded-agents; 0 = as fast as possible)',
+      parseFloat,
+      1,
+    )
+    .addOption(
+      new Option(
+        '--inspect <target>',
+        'also send XState inspection events to Stately\'s inspector ("stately": a relay on localhost:8080, or a ws:// URL)',
+      ),
+    )
     .action(async (...args: unknown[]) => (await load()).serve(...(args as Parameters<Actions['serve']>)));
 
   program
@@ -110,7 +151,7 @@ export function buildProgram(): Command {
       .command(action)
       .description(
         action === 'pause'
-          ? 'pause a running session (SIGSTOP of its agents\' process groups; timers stand still), or one worker'
+          ? "pause a running session (SIGSTOP of its agents' process groups; timers stand still), or one worker"
           : action === 'stop'
             ? 'stop a session: SIGTERM to every agent process group, SIGKILL after a grace period; works with no orchestrator running. With --worker: stop that worker only, and go on without it'
             : 'start a peer-review round now (of one worker with --target)',
@@ -119,29 +160,43 @@ export function buildProgram(): Command {
       .option('--workspace <dir>', 'where sessions are kept');
     if (action === 'pause') cmd.option('--worker <id>', 'only this worker');
     if (action === 'stop') {
-      cmd.option('--worker <id>', 'stop only this worker: its agent ends, it counts as skipped, the workers depending on it go on');
+      cmd.option(
+        '--worker <id>',
+        'stop only this worker: its agent ends, it counts as skipped, the workers depending on it go on',
+      );
       cmd.option('--reason <text>', 'why (recorded in the session)');
     }
     if (action === 'review') cmd.option('--target <worker>', 'the worker to review');
-    cmd.action(async (sessionId: string, opts: { workspace?: string; worker?: string; reason?: string; target?: string }) => (await load()).control(action, sessionId, opts));
+    cmd.action(
+      async (sessionId: string, opts: { workspace?: string; worker?: string; reason?: string; target?: string }) =>
+        (await load()).control(action, sessionId, opts),
+    );
   }
 
   serverOptions(
     program
       .command('resolve')
-      .description('answer a blocker (retry, skip, stop, answer a clarification with --text, or have an agent resolve a merge conflict); a session nobody runs goes on here, as with resume')
+      .description(
+        'answer a blocker (retry, skip, stop, answer a clarification with --text, or have an agent resolve a merge conflict); a session nobody runs goes on here, as with resume',
+      )
       .argument('<session>', 'session id')
       .argument('<blocker>', 'blocker id (b1, b2 ...; see orchestrate status)')
       .addArgument(new Argument('<choice>', 'the answer').choices(['retry', 'skip', 'stop', 'answer', 'agent']))
       .option('--text <text>', 'the answer to a clarification (choice "answer")')
-      .addOption(new Option('--agent <agent>', 'the agent that resolves a merge conflict (choice "agent"; default: the worker\'s own)').choices(KNOWN_AGENT_NAMES))
+      .addOption(
+        new Option(
+          '--agent <agent>',
+          'the agent that resolves a merge conflict (choice "agent"; default: the worker\'s own)',
+        ).choices(KNOWN_AGENT_NAMES),
+      )
       .option('--workspace <dir>', 'where sessions are kept'),
-  )
-    .action(async (...args: unknown[]) => (await load()).resolve(...(args as Parameters<Actions['resolve']>)));
+  ).action(async (...args: unknown[]) => (await load()).resolve(...(args as Parameters<Actions['resolve']>)));
 
   program
     .command('diff')
-    .description("a session's change (its integrated result, or each worker's while it runs), or one worker's: colored on a terminal, a plain diff `git apply` takes when piped")
+    .description(
+      "a session's change (its integrated result, or each worker's while it runs), or one worker's: colored on a terminal, a plain diff `git apply` takes when piped",
+    )
     .argument('<session>', 'session id')
     .argument('[worker]', "only this worker's own change (start..head of its branch)")
     .option('--stat', 'files and +/- counts only')
@@ -150,7 +205,9 @@ export function buildProgram(): Command {
 
   program
     .command('apply')
-    .description("bring a session's result into your checkout: as uncommitted changes on top of your own work (default), or merged as commits")
+    .description(
+      "bring a session's result into your checkout: as uncommitted changes on top of your own work (default), or merged as commits",
+    )
     .argument('<session>', 'session id')
     .option('--worker <id>', "only this worker's own change")
     .option('--merge', 'merge the branch as commits (refused while uncommitted changes would be touched)')
@@ -167,8 +224,12 @@ export function buildProgram(): Command {
 
   program
     .command('gc')
-    .description('remove the checkouts and branches of discarded sessions and of sessions whose folder is gone (un-applied work only with --force)')
-    .addOption(new Option('-C, --dir <dir>', 'also look at this repository').default(process.cwd(), 'the current directory'))
+    .description(
+      'remove the checkouts and branches of discarded sessions and of sessions whose folder is gone (un-applied work only with --force)',
+    )
+    .addOption(
+      new Option('-C, --dir <dir>', 'also look at this repository').default(process.cwd(), 'the current directory'),
+    )
     .option('--force', 'also remove work that was never applied')
     .option('--workspace <dir>', 'where sessions are kept')
     .action(async (...args: unknown[]) => (await load()).gc(...(args as Parameters<Actions['gc']>)));
@@ -189,15 +250,26 @@ export function buildProgram(): Command {
     .command('parse')
     .description('normalize an agent transcript (stdout JSONL) into events; with --exit-code, classify the run')
     .usage('--agent <agent> [options] [file]')
-    .addOption(new Option('--agent <agent>', `required: the CLI that printed it (${KNOWN_AGENT_NAMES.join(', ')})`).makeOptionMandatory())
+    .addOption(
+      new Option(
+        '--agent <agent>',
+        `required: the CLI that printed it (${KNOWN_AGENT_NAMES.join(', ')})`,
+      ).makeOptionMandatory(),
+    )
     .argument('[file]', 'transcript file, or - for stdin', '-')
-    .option('--exit-code <n>', 'exit code of the run: adds a last line, {"type":"exit"} or {"type":"failure","signal":...}', integer('--exit-code', 0, 255))
+    .option(
+      '--exit-code <n>',
+      'exit code of the run: adds a last line, {"type":"exit"} or {"type":"failure","signal":...}',
+      integer('--exit-code', 0, 255),
+    )
     .option('--stderr <file>', "the run's stderr, for the classification")
     .action(async (...args: unknown[]) => (await load()).parse(...(args as Parameters<Actions['parse']>)));
 
   program
     .command('doctor')
-    .description('which agent CLIs are installed (versions, credentials), the sandbox, git, and servers of the workspace')
+    .description(
+      'which agent CLIs are installed (versions, credentials), the sandbox, git, and servers of the workspace',
+    )
     .option('--workspace <dir>', 'where sessions are kept')
     .option('--json', 'machine-readable output')
     .action(async (...args: unknown[]) => (await load()).doctor(...(args as Parameters<Actions['doctor']>)));
@@ -212,7 +284,6 @@ export function buildProgram(): Command {
 
   return program;
 }
-
 
 export async function main(argv = process.argv): Promise<void> {
   const program = buildProgram();

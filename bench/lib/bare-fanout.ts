@@ -2,7 +2,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export async function bareFanout(frames: string[], clients: number, pool: { open(o: { url: string; token: string; count: number }): Promise<void>; reach(seq: number, t: number): Promise<number> }): Promise<number> {
+export async function bareFanout(
+  frames: string[],
+  clients: number,
+  pool: {
+    open(o: { url: string; token: string; count: number }): Promise<void>;
+    reach(seq: number, t: number): Promise<number>;
+  },
+): Promise<number> {
   const payloads: Buffer[] = [];
   for (let i = 0; i < frames.length; i += 200) payloads.push(Buffer.from(frames.slice(i, i + 200).join('')));
   let connected = 0;

@@ -15,7 +15,9 @@ if (!name) {
 }
 const args = Object.fromEntries(flags.filter((f) => f.includes('=')).map((f) => f.split('=', 2) as [string, string]));
 const options: ScenarioOptions = { quick: flags.includes('--quick'), args };
-const module = (await import(pathToFileURL(join(BENCH_DIR, 'scenarios', `${name}.ts`)).href)) as { run(o: ScenarioOptions): Promise<unknown> };
+const module = (await import(pathToFileURL(join(BENCH_DIR, 'scenarios', `${name}.ts`)).href)) as {
+  run(o: ScenarioOptions): Promise<unknown>;
+};
 try {
   const result = await module.run(options);
   if (process.send) process.send({ type: 'result', result });

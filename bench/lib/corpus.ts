@@ -27,23 +27,35 @@ const SUCCESS_FILE: Record<BenchAgent, string> = {
  * benchmark agent must run to its end.
  */
 export function transcriptLines(agent: BenchAgent): string[] {
-  const adapter = getAdapter(agent) as { parseLine(line: string): AgentPayload[]; isHopelessRetry?: (p: AgentPayload) => boolean };
-  return allTranscriptLines(agent).filter((line) => !adapter.isHopelessRetry || !adapter.parseLine(line).some((p) => adapter.isHopelessRetry?.(p)));
+  const adapter = getAdapter(agent) as {
+    parseLine(line: string): AgentPayload[];
+    isHopelessRetry?: (p: AgentPayload) => boolean;
+  };
+  return allTranscriptLines(agent).filter(
+    (line) => !adapter.isHopelessRetry || !adapter.parseLine(line).some((p) => adapter.isHopelessRetry?.(p)),
+  );
 }
 
 function allTranscriptLines(agent: BenchAgent): string[] {
   const dir = join(TRANSCRIPTS, agent);
   const files = [
-    ...readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => join(dir, f)),
-    ...readdirSync(join(dir, 'captured')).filter((f) => f.endsWith('.jsonl')).map((f) => join(dir, 'captured', f)),
+    ...readdirSync(dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .map((f) => join(dir, f)),
+    ...readdirSync(join(dir, 'captured'))
+      .filter((f) => f.endsWith('.jsonl'))
+      .map((f) => join(dir, 'captured', f)),
   ].sort();
   const lines: string[] = [];
-  for (const file of files) for (const line of readFileSync(file, 'utf8').split('\n')) if (line.trim() !== '') lines.push(line);
+  for (const file of files)
+    for (const line of readFileSync(file, 'utf8').split('\n')) if (line.trim() !== '') lines.push(line);
   return lines;
 }
 
 export function successLine(agent: BenchAgent): string {
-  const lines = readFileSync(join(TRANSCRIPTS, agent, SUCCESS_FILE[agent]), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(join(TRANSCRIPTS, agent, SUCCESS_FILE[agent]), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   return lines[lines.length - 1] as string;
 }
 
@@ -85,7 +97,9 @@ export function claudeTextLine(text: string): string {
   const template = transcriptLines('claude').find((l) => {
     try {
       const v = JSON.parse(l) as { type?: string; message?: { content?: Array<{ type?: string }> }; error?: unknown };
-      return v.type === 'assistant' && !v.error && v.message?.content?.length === 1 && v.message.content[0]?.type === 'text';
+      return (
+        v.type === 'assistant' && !v.error && v.message?.content?.length === 1 && v.message.content[0]?.type === 'text'
+      );
     } catch {
       return false;
     }

@@ -39,7 +39,12 @@ export function agentEnv(env: Record<string, string>, bin = BENCH_AGENT): Record
   };
 }
 
-export async function makeHarness(options: { env: Record<string, string | undefined>; server?: boolean; workspace?: string; logger?: { warn(m: string): void } }): Promise<Harness> {
+export async function makeHarness(options: {
+  env: Record<string, string | undefined>;
+  server?: boolean;
+  workspace?: string;
+  logger?: { warn(m: string): void };
+}): Promise<Harness> {
   const dir = tempDir('run');
   const workspace = options.workspace ?? join(dir, 'workspace');
   const target = join(dir, 'target');
@@ -48,7 +53,13 @@ export async function makeHarness(options: { env: Record<string, string | undefi
   const server =
     options.server === false
       ? null
-      : await startServer({ manager, workspace, port: 0, heartbeatMs: 15_000, logger: options.logger ?? { warn: () => undefined } });
+      : await startServer({
+          manager,
+          workspace,
+          port: 0,
+          heartbeatMs: 15_000,
+          logger: options.logger ?? { warn: () => undefined },
+        });
   return {
     dir,
     workspace,
@@ -65,10 +76,18 @@ export async function makeHarness(options: { env: Record<string, string | undefi
 }
 
 /** `count` workers of the given agents (cycled), no reviews, no sandbox, nothing that would relaunch them. */
-export function benchSpec(count: number, agents: string[] = ['claude'], limits: Record<string, number> = {}): SessionSpecInput {
+export function benchSpec(
+  count: number,
+  agents: string[] = ['claude'],
+  limits: Record<string, number> = {},
+): SessionSpecInput {
   return {
     task: 'benchmark',
-    workers: Array.from({ length: count }, (_, i) => ({ id: `w${String(i + 1).padStart(3, '0')}`, agent: agents[i % agents.length] as string, role: 'implementer' })),
+    workers: Array.from({ length: count }, (_, i) => ({
+      id: `w${String(i + 1).padStart(3, '0')}`,
+      agent: agents[i % agents.length] as string,
+      role: 'implementer',
+    })),
     reviews: [],
     sandbox: 'none',
     limits: { maxRestarts: 0, stallTimeoutSec: 3600, workerTimeoutSec: 7200, killGraceMs: 500, ...limits },
@@ -101,7 +120,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export async function waitUntil(predicate: () => boolean, what: string, timeoutMs: number, everyMs = 20): Promise<void> {
+export async function waitUntil(
+  predicate: () => boolean,
+  what: string,
+  timeoutMs: number,
+  everyMs = 20,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

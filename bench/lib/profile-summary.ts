@@ -34,7 +34,9 @@ export function summarize(path: string, top = 30): { totalMs: number; bySelf: Pr
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const label = (n: ProfileNode) => {
     const url = n.callFrame.url.replace(/^file:\/\//, '');
-    const where = url ? `${url.startsWith(ROOT) ? relative(ROOT, url) : url.replace(/^.*node_modules\//, '')}:${n.callFrame.lineNumber + 1}` : '';
+    const where = url
+      ? `${url.startsWith(ROOT) ? relative(ROOT, url) : url.replace(/^.*node_modules\//, '')}:${n.callFrame.lineNumber + 1}`
+      : '';
     return `${n.callFrame.functionName || '(anonymous)'}${where ? ` ${where}` : ''}`;
   };
   const self = new Map<string, number>();
@@ -62,7 +64,13 @@ export function summarize(path: string, top = 30): { totalMs: number; bySelf: Pr
       .map(([fn, ms]) => {
         const s = selfFirst ? ms : (other.get(fn) ?? 0);
         const t = selfFirst ? (other.get(fn) ?? 0) : ms;
-        return { fn, selfMs: Math.round(s), selfPct: Math.round((s / sum) * 1000) / 10, totalMs: Math.round(t), totalPct: Math.round((t / sum) * 1000) / 10 };
+        return {
+          fn,
+          selfMs: Math.round(s),
+          selfPct: Math.round((s / sum) * 1000) / 10,
+          totalMs: Math.round(t),
+          totalPct: Math.round((t / sum) * 1000) / 10,
+        };
       });
   return { totalMs: Math.round(sum), bySelf: rows(self, total, true), byTotal: rows(total, self, false) };
 }
@@ -73,7 +81,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { totalMs, bySelf, byTotal } = summarize(file, Number(topArg ?? 30));
   const print = (title: string, rows: ProfileRow[]) => {
     process.stdout.write(`\n${title} (of ${totalMs} ms sampled)\n  self ms  self%  total%  function\n`);
-    for (const r of rows) process.stdout.write(`  ${String(r.selfMs).padStart(7)}  ${r.selfPct.toFixed(1).padStart(5)}  ${r.totalPct.toFixed(1).padStart(6)}  ${r.fn}\n`);
+    for (const r of rows)
+      process.stdout.write(
+        `  ${String(r.selfMs).padStart(7)}  ${r.selfPct.toFixed(1).padStart(5)}  ${r.totalPct.toFixed(1).padStart(6)}  ${r.fn}\n`,
+      );
   };
   print('by self time', bySelf);
   print('by total time', byTotal);

@@ -12,7 +12,11 @@ export interface ChildRunOptions {
 }
 
 export function runScenarioInChild<T>(name: string, options: ChildRunOptions): Promise<T> {
-  const argv = [name, ...(options.quick ? ['--quick'] : []), ...Object.entries(options.args ?? {}).map(([k, v]) => `${k}=${v}`)];
+  const argv = [
+    name,
+    ...(options.quick ? ['--quick'] : []),
+    ...Object.entries(options.args ?? {}).map(([k, v]) => `${k}=${v}`),
+  ];
   const child = fork(join(BENCH_DIR, 'lib', 'child.ts'), argv, {
     execArgv: ['--import', 'tsx', ...(options.nodeArgs ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -58,22 +58,26 @@ function connect(client: Client): void {
   // Always from a known seq (0 = the whole log), so every later frame can be checked as previous + 1.
   const query = `?lastEventId=${from}`;
   client.connects++;
-  const request = http.get(`${options.url}${query}`, { agent: false, headers: { authorization: `Bearer ${options.token}` } }, (res) => {
-    client.response = res;
-    client.statuses.push(res.statusCode ?? 0);
-    res.setEncoding('utf8');
-    if (client.slow) {
-      // A slow client: reads nothing, so the server's socket and then its bounded queue fill up.
-      res.pause();
-    }
-    res.on('data', (chunk: string) => {
-      client.counter.push(chunk);
-      if (!client.slow) checkTarget();
-    });
-    res.on('end', () => reconnect(client, request));
-    res.on('close', () => reconnect(client, request));
-    res.on('error', () => reconnect(client, request));
-  });
+  const request = http.get(
+    `${options.url}${query}`,
+    { agent: false, headers: { authorization: `Bearer ${options.token}` } },
+    (res) => {
+      client.response = res;
+      client.statuses.push(res.statusCode ?? 0);
+      res.setEncoding('utf8');
+      if (client.slow) {
+        // A slow client: reads nothing, so the server's socket and then its bounded queue fill up.
+        res.pause();
+      }
+      res.on('data', (chunk: string) => {
+        client.counter.push(chunk);
+        if (!client.slow) checkTarget();
+      });
+      res.on('end', () => reconnect(client, request));
+      res.on('close', () => reconnect(client, request));
+      res.on('error', () => reconnect(client, request));
+    },
+  );
   request.on('error', () => reconnect(client, request));
   client.request = request;
 }
@@ -120,7 +124,17 @@ process.on('message', (message: { type: string } & Record<string, unknown>) => {
       const latencies = clients.flatMap((c) => c.counter.stats.latencies);
       send({
         type: 'stats',
-        clients: clients.map((c) => ({ ...c.counter.stats, latencies: [], slow: c.slow, ended: c.ended, connects: c.connects, statuses: c.statuses }) as FrameStats & { slow: boolean }),
+        clients: clients.map(
+          (c) =>
+            ({
+              ...c.counter.stats,
+              latencies: [],
+              slow: c.slow,
+              ended: c.ended,
+              connects: c.connects,
+              statuses: c.statuses,
+            }) as FrameStats & { slow: boolean },
+        ),
         latencies,
       });
       return;

@@ -21,7 +21,14 @@ export class SsePool {
   }
 
   /** Open `count` clients on an events URL; the first `slow` of them never read. */
-  async open(options: { url: string; token: string; count: number; slow?: number; measureLatency?: boolean; lastEventId?: number }): Promise<void> {
+  async open(options: {
+    url: string;
+    token: string;
+    count: number;
+    slow?: number;
+    measureLatency?: boolean;
+    lastEventId?: number;
+  }): Promise<void> {
     this.child.send({ type: 'open', slow: 0, measureLatency: false, lastEventId: 0, ...options });
     await this.next('opened');
   }

@@ -13,7 +13,11 @@ import { SessionCheckouts } from '../../src/workspace/checkouts.js';
 import { tempDir } from '../lib/harness.js';
 import { median, round, type ScenarioOptions, type ScenarioResult } from '../lib/measure.js';
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@b', '-c', 'gc.auto=0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@b', '-c', 'gc.auto=0', ...args], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
 /** `files` small source-like files in 100 folders, committed. */
 function makeRepository(dir: string, files: number): void {
@@ -24,7 +28,10 @@ function makeRepository(dir: string, files: number): void {
     const folder = join(dir, 'src', `module${d}`);
     mkdirSync(folder, { recursive: true });
     for (let f = 0; f < perDir && d * perDir + f < files; f++) {
-      writeFileSync(join(folder, `file${f}.ts`), `export const value${d}_${f} = ${d * perDir + f};\n// ${'x'.repeat(120)}\n`);
+      writeFileSync(
+        join(folder, `file${f}.ts`),
+        `export const value${d}_${f} = ${d * perDir + f};\n// ${'x'.repeat(120)}\n`,
+      );
     }
   }
   git(dir, 'add', '-A');
@@ -46,7 +53,8 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
   const repoDir = join(dir, 'repo');
   makeRepository(repoDir, files);
   // The user is in the middle of something: a few edits and new files, as the base captures them.
-  for (let i = 0; i < 5; i++) writeFileSync(join(repoDir, 'src', `module${i}`, 'file0.ts'), `export const edited = ${i};\n`);
+  for (let i = 0; i < 5; i++)
+    writeFileSync(join(repoDir, 'src', `module${i}`, 'file0.ts'), `export const edited = ${i};\n`);
   for (let i = 0; i < 5; i++) writeFileSync(join(repoDir, `new${i}.ts`), 'untracked\n');
   git(repoDir, 'status', '--porcelain'); // the stat cache warm, as in a checkout someone works in
   const repo = await findRepo(repoDir);
@@ -65,7 +73,8 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
       base.push(await time(async () => void (commit = (await captureBase(repo)).commit)));
       worktree.push(
         await time(() => {
-          for (let w = 0; w < workers; w++) git(repoDir, 'worktree', 'add', '-q', '--detach', join(root, 'worktree', `w${w}`), commit);
+          for (let w = 0; w < workers; w++)
+            git(repoDir, 'worktree', 'add', '-q', '--detach', join(root, 'worktree', `w${w}`), commit);
         }),
       );
       clone.push(
@@ -107,9 +116,16 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
         unit: 'ms',
         reference: { label: `git worktree add ×${workers}`, value: ms(worktree), unit: 'ms' },
         ratio: round(median(ours) / median(worktree), 2),
-        bound: 'writing the files of each checkout (read-tree -u), as worktree add does; plus init, the alternates file and two ref updates in the user repository per worker',
+        bound:
+          'writing the files of each checkout (read-tree -u), as worktree add does; plus init, the alternates file and two ref updates in the user repository per worker',
       },
-      { metric: 'one worker checkout (ours)', value: per(ours), unit: 'ms', reference: { label: 'one git worktree add', value: per(worktree), unit: 'ms' }, ratio: round(median(ours) / median(worktree), 2) },
+      {
+        metric: 'one worker checkout (ours)',
+        value: per(ours),
+        unit: 'ms',
+        reference: { label: 'one git worktree add', value: per(worktree), unit: 'ms' },
+        ratio: round(median(ours) / median(worktree), 2),
+      },
       {
         metric: `git clone --shared + checkout ×${workers}`,
         value: ms(clone),
@@ -124,9 +140,12 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
         unit: 'ms',
         reference: { label: 'git stash create', value: ms(stash), unit: 'ms' },
         ratio: round(median(base) / median(stash), 2),
-        bound: 'copying the index and `git add -A` through it (untracked files too, which stash create leaves out); write-tree; commit-tree',
+        bound:
+          'copying the index and `git add -A` through it (untracked files too, which stash create leaves out); write-tree; commit-tree',
       },
     ],
-    notes: [`median of ${rounds} rounds; ${workers} workers from the same base; 5 edited and 5 untracked files in the user checkout`],
+    notes: [
+      `median of ${rounds} rounds; ${workers} workers from the same base; 5 edited and 5 untracked files in the user checkout`,
+    ],
   };
 }

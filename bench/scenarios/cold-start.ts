@@ -10,7 +10,11 @@ import { writeCorpus } from '../lib/corpus.js';
 import { median, round, type ScenarioOptions, type ScenarioResult } from '../lib/measure.js';
 import { CLI } from '../lib/paths.js';
 
-function timeRuns(args: string[], runs: number, env: Record<string, string | undefined> = process.env): { ms: number; status: number | null } {
+function timeRuns(
+  args: string[],
+  runs: number,
+  env: Record<string, string | undefined> = process.env,
+): { ms: number; status: number | null } {
   const times: number[] = [];
   let status: number | null = 0;
   for (let i = 0; i < runs + 1; i++) {
@@ -31,7 +35,10 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
   const dir = tempDir('cold');
   const corpus = join(dir, 'claude.jsonl');
   writeCorpus(corpus, 'claude', 200);
-  const harness = await makeHarness({ env: agentEnv({ BENCH_AGENT_MODE: 'bulk', BENCH_CORPUS: corpus }, BENCH_AGENT), server: false });
+  const harness = await makeHarness({
+    env: agentEnv({ BENCH_AGENT_MODE: 'bulk', BENCH_CORPUS: corpus }, BENCH_AGENT),
+    server: false,
+  });
   try {
     for (let i = 0; i < 3; i++) await (await createSession(harness, benchSpec(2, ['claude']))).waitForEnd();
     harness.manager.detachAll();
@@ -41,16 +48,33 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
     const status = timeRuns([CLI, 'status', '--workspace', harness.workspace], runs, env);
     // src/cli.ts loads src/cli/actions.ts only when a command runs, and each action imports only its own modules.
     const helpBound = 'module loading: node start + commander and the command definitions; no command module is loaded';
-    const statusBound = "module loading: node start + commander, then status's own modules (the session manager: xstate, zod); not the HTTP server, the sandbox or the demo";
+    const statusBound =
+      "module loading: node start + commander, then status's own modules (the session manager: xstate, zod); not the HTTP server, the sandbox or the demo";
     return {
       name: 'cold-start',
       title: 'CLI cold start (dist/cli.js)',
       durationMs: performance.now() - started,
       figures: [
-        { metric: 'orchestrate --help', value: round(help.ms, 0), unit: 'ms', reference: { label: 'node -e 0', value: round(bare.ms, 0), unit: 'ms' }, ratio: round(help.ms / bare.ms, 2), bound: helpBound },
-        { metric: 'orchestrate status (3 sessions)', value: round(status.ms, 0), unit: 'ms', reference: { label: 'node -e 0', value: round(bare.ms, 0), unit: 'ms' }, ratio: round(status.ms / bare.ms, 2), bound: statusBound },
+        {
+          metric: 'orchestrate --help',
+          value: round(help.ms, 0),
+          unit: 'ms',
+          reference: { label: 'node -e 0', value: round(bare.ms, 0), unit: 'ms' },
+          ratio: round(help.ms / bare.ms, 2),
+          bound: helpBound,
+        },
+        {
+          metric: 'orchestrate status (3 sessions)',
+          value: round(status.ms, 0),
+          unit: 'ms',
+          reference: { label: 'node -e 0', value: round(bare.ms, 0), unit: 'ms' },
+          ratio: round(status.ms / bare.ms, 2),
+          bound: statusBound,
+        },
       ],
-      notes: [`median of ${runs} runs after one warm-up run; exit codes: --help ${help.status}, status ${status.status}`],
+      notes: [
+        `median of ${runs} runs after one warm-up run; exit codes: --help ${help.status}, status ${status.status}`,
+      ],
     };
   } finally {
     await harness.cleanup();

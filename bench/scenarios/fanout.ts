@@ -35,7 +35,13 @@ async function live(slow: number, quick: boolean): Promise<LiveRun> {
   const durationMs = quick ? 4_000 : 12_000;
   const drops: string[] = [];
   const harness = await makeHarness({
-    env: agentEnv({ BENCH_AGENT_MODE: 'rate', BENCH_RATE: '1000', BENCH_DURATION_MS: String(durationMs), BENCH_TEMPLATE: claudeTextLine('x'), BENCH_FINAL_LINE: successLine('claude') }),
+    env: agentEnv({
+      BENCH_AGENT_MODE: 'rate',
+      BENCH_RATE: '1000',
+      BENCH_DURATION_MS: String(durationMs),
+      BENCH_TEMPLATE: claudeTextLine('x'),
+      BENCH_FINAL_LINE: successLine('claude'),
+    }),
     logger: { warn: (m) => drops.push(m) },
   });
   const pool = await SsePool.spawn();
@@ -97,11 +103,14 @@ async function replay(quick: boolean): Promise<{ ours: number; bare: number; eve
   }
 }
 
-export async function run(options: ScenarioOptions): Promise<ScenarioResult | LiveRun | Awaited<ReturnType<typeof replay>>> {
+export async function run(
+  options: ScenarioOptions,
+): Promise<ScenarioResult | LiveRun | Awaited<ReturnType<typeof replay>>> {
   if (options.args?.part === 'live') return live(Number(options.args.slow ?? 0), options.quick);
   if (options.args?.part === 'replay') return replay(options.quick);
   const started = performance.now();
-  const child = <T>(args: Record<string, string>) => runScenarioInChild<T>('fanout', { quick: options.quick, args, timeoutMs: 300_000 });
+  const child = <T>(args: Record<string, string>) =>
+    runScenarioInChild<T>('fanout', { quick: options.quick, args, timeoutMs: 300_000 });
   const rep = await child<Awaited<ReturnType<typeof replay>>>({ part: 'replay' });
   const fast = await child<LiveRun>({ part: 'live', slow: '0' });
   const slow = await child<LiveRun>({ part: 'live', slow: String(SLOW) });
@@ -116,13 +125,15 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult | Li
         unit: 'events/s',
         reference: { label: 'bare node:http writing the same frames', value: round(rep.bare, 0), unit: 'events/s' },
         ratio: round(rep.ours / rep.bare, 3),
-        bound: 'per client: EventLog.readFramesAfter (a read of the file, each line copied into its frame: no JSON.parse or JSON.stringify) and the web-stream pull per 64 KiB chunk',
+        bound:
+          'per client: EventLog.readFramesAfter (a read of the file, each line copied into its frame: no JSON.parse or JSON.stringify) and the web-stream pull per 64 KiB chunk',
       },
       {
         metric: `live, 1,000 lines/s to ${CLIENTS} clients`,
         value: round(fast.deliveredPerS, 0),
         unit: 'events/s',
-        bound: "one frame per event, built once from the log's JSON line and shared by all clients; per client a queue push and the socket write",
+        bound:
+          "one frame per event, built once from the log's JSON line and shared by all clients; per client a queue push and the socket write",
       },
       { metric: `peak RSS, ${CLIENTS} clients live`, value: round(fast.peakRssMb, 0), unit: 'MB' },
       {

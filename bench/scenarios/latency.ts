@@ -39,7 +39,10 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
   try {
     await refPool.open({ url: relay.url, token: 'none', count: CLIENTS, measureLatency: true });
     const out = openSync(refFile, 'a');
-    const writer = spawn(BENCH_AGENT, ['--print'], { env: { ...process.env, ...writerEnv }, stdio: ['ignore', out, 'inherit'] });
+    const writer = spawn(BENCH_AGENT, ['--print'], {
+      env: { ...process.env, ...writerEnv },
+      stdio: ['ignore', out, 'inherit'],
+    });
     await new Promise((r) => writer.on('exit', r));
     closeSync(out);
     await sleep(300);
@@ -54,7 +57,12 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
   const pool = await SsePool.spawn();
   try {
     const runtime = await createSession(harness, benchSpec(1, ['claude']));
-    await pool.open({ url: harness.eventsUrl(runtime.sessionId), token: harness.server!.token, count: CLIENTS, measureLatency: true });
+    await pool.open({
+      url: harness.eventsUrl(runtime.sessionId),
+      token: harness.server!.token,
+      count: CLIENTS,
+      measureLatency: true,
+    });
     const cpu0 = cpuSeconds();
     await runtime.waitForEnd();
     const cpu = cpuSeconds() - cpu0;
@@ -73,10 +81,35 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
       title: `Latency agent write -> SSE client at ${RATE} lines/s (${CLIENTS} clients)`,
       durationMs: performance.now() - started,
       figures: [
-        { metric: 'p50', value: round(p50, 2), unit: 'ms', reference: { label: 'bare fs.watch -> SSE relay', value: round(r50, 2), unit: 'ms' }, ratio: round(p50 / r50, 2), bound },
-        { metric: 'p99', value: round(p99, 2), unit: 'ms', reference: { label: 'bare fs.watch -> SSE relay', value: round(r99, 2), unit: 'ms' }, ratio: round(p99 / r99, 2), bound },
-        { metric: 'max', value: round(max, 2), unit: 'ms', reference: { label: 'bare fs.watch -> SSE relay', value: round(rmax, 2), unit: 'ms' }, ratio: round(max / rmax, 2), bound: 'scheduling noise: GC pauses, other processes on 2 cores' },
-        { metric: 'orchestrator CPU at 1,000 lines/s', value: round((cpu / (durationMs / 1000)) * 100, 1), unit: '% of a core' },
+        {
+          metric: 'p50',
+          value: round(p50, 2),
+          unit: 'ms',
+          reference: { label: 'bare fs.watch -> SSE relay', value: round(r50, 2), unit: 'ms' },
+          ratio: round(p50 / r50, 2),
+          bound,
+        },
+        {
+          metric: 'p99',
+          value: round(p99, 2),
+          unit: 'ms',
+          reference: { label: 'bare fs.watch -> SSE relay', value: round(r99, 2), unit: 'ms' },
+          ratio: round(p99 / r99, 2),
+          bound,
+        },
+        {
+          metric: 'max',
+          value: round(max, 2),
+          unit: 'ms',
+          reference: { label: 'bare fs.watch -> SSE relay', value: round(rmax, 2), unit: 'ms' },
+          ratio: round(max / rmax, 2),
+          bound: 'scheduling noise: GC pauses, other processes on 2 cores',
+        },
+        {
+          metric: 'orchestrator CPU at 1,000 lines/s',
+          value: round((cpu / (durationMs / 1000)) * 100, 1),
+          unit: '% of a core',
+        },
       ],
       notes: [
         `${latencies.length} probes measured after a ${WARMUP_MS} ms warm-up (reference: ${refLatencies.length}); gaps+duplicates at the clients: ${stats.clients.reduce((a, c) => a + c.gaps + c.duplicates, 0)}`,

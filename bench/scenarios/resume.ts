@@ -18,7 +18,10 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
   const started = performance.now();
   const workers = options.quick ? 20 : 50;
   const linesEach = options.quick ? 500 : 2000;
-  const env = agentEnv({ FAKE_AGENT_CONFIG: JSON.stringify({ default: { lines: linesEach, delayMs: 0, holdMs: 900_000 } }) }, FAKE_AGENT);
+  const env = agentEnv(
+    { FAKE_AGENT_CONFIG: JSON.stringify({ default: { lines: linesEach, delayMs: 0, holdMs: 900_000 } }) },
+    FAKE_AGENT,
+  );
   const harness = await makeHarness({ env, server: false });
   let second: SessionManager | null = null;
   try {
@@ -73,7 +76,11 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
           metric: 'SessionManager.resume (restore + index + re-attach, actor started)',
           value: round(resumeMs, 0),
           unit: 'ms',
-          reference: { label: 'bare read + split + JSON.parse of events.jsonl', value: round(ref.seconds * 1000, 0), unit: 'ms' },
+          reference: {
+            label: 'bare read + split + JSON.parse of events.jsonl',
+            value: round(ref.seconds * 1000, 0),
+            unit: 'ms',
+          },
           ratio: round(resumeMs / (ref.seconds * 1000), 2),
           bound: 'the index: JSON.parse of every log line (the physical reference) + Buffer.concat per line',
         },

@@ -37,7 +37,9 @@ function gc(): void {
 
 async function one(n: number, quick: boolean): Promise<ScaleRun> {
   const initLine = transcriptLines('claude')[0] as string;
-  const harness = await makeHarness({ env: agentEnv({ BENCH_IDLE_LINE: initLine, BENCH_HOLD_SEC: '3600' }, IDLE_AGENT) });
+  const harness = await makeHarness({
+    env: agentEnv({ BENCH_IDLE_LINE: initLine, BENCH_HOLD_SEC: '3600' }, IDLE_AGENT),
+  });
   try {
     await sleep(500);
     gc();
@@ -76,24 +78,45 @@ async function one(n: number, quick: boolean): Promise<ScaleRun> {
 
     // Active window: every file grows at ACTIVE_RATE lines/s.
     const activeWindowS = quick ? 5 : 10;
-    const files = runtime.view().workers.map((w) => harness.manager.get(runtime.sessionId)!.store.agentFiles(w.id).stdout);
-    const line = transcriptLines('claude').find((l) => l.includes('"type":"assistant"') && !l.includes('"error"')) as string;
-    const driver = fork(join(BENCH_DIR, 'lib', 'file-driver.ts'), [String(ACTIVE_RATE), String(activeWindowS * 1000), line], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const files = runtime
+      .view()
+      .workers.map((w) => harness.manager.get(runtime.sessionId)!.store.agentFiles(w.id).stdout);
+    const line = transcriptLines('claude').find(
+      (l) => l.includes('"type":"assistant"') && !l.includes('"error"'),
+    ) as string;
+    const driver = fork(
+      join(BENCH_DIR, 'lib', 'file-driver.ts'),
+      [String(ACTIVE_RATE), String(activeWindowS * 1000), line],
+      {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    );
     await new Promise((r) => driver.once('message', r));
     const seq0 = runtime.store.log.lastSeq;
     const a0 = cpuSeconds();
     const t1 = performance.now();
-    const done = new Promise<{ lines: number }>((r) => driver.on('message', (m: { type: string; lines: number }) => m.type === 'done' && r(m)));
+    const done = new Promise<{ lines: number }>((r) =>
+      driver.on('message', (m: { type: string; lines: number }) => m.type === 'done' && r(m)),
+    );
     driver.send({ files });
     const { lines } = await done;
     const expected = seq0 + lines;
     await waitUntil(() => runtime.store.log.lastSeq >= expected, 'the driven lines to be logged', 60_000, 20);
     const activeCpuPct = ((cpuSeconds() - a0) / ((performance.now() - t1) / 1000)) * 100;
     driver.kill();
-    return { n, baselineRssMb, rssMb: rss, launchSeconds, launchCpuMs, activeCpuPct, activeLines: lines, idleCpuPct, idleWindowS, activeWindowS };
+    return {
+      n,
+      baselineRssMb,
+      rssMb: rss,
+      launchSeconds,
+      launchCpuMs,
+      activeCpuPct,
+      activeLines: lines,
+      idleCpuPct,
+      idleWindowS,
+      activeWindowS,
+    };
   } finally {
     await harness.cleanup();
   }
@@ -104,15 +127,48 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult | Sc
   const started = performance.now();
   const sizes = options.quick ? [10, 50] : [10, 100, 300];
   const runs: ScaleRun[] = [];
-  for (const n of sizes) runs.push(await runScenarioInChild<ScaleRun>('scale', { quick: options.quick, args: { n: String(n) }, nodeArgs: ['--expose-gc'], timeoutMs: 300_000 }));
+  for (const n of sizes)
+    runs.push(
+      await runScenarioInChild<ScaleRun>('scale', {
+        quick: options.quick,
+        args: { n: String(n) },
+        nodeArgs: ['--expose-gc'],
+        timeoutMs: 300_000,
+      }),
+    );
   const figures: Figure[] = [];
   for (const r of runs) {
     figures.push(
-      { metric: `N=${r.n}: orchestrator RSS`, value: round(r.rssMb, 0), unit: 'MB', reference: { label: 'same process, no session', value: round(r.baselineRssMb, 0), unit: 'MB' }, ratio: round(r.rssMb / r.baselineRssMb, 2) },
-      { metric: `N=${r.n}: RSS per worker`, value: round((r.rssMb - r.baselineRssMb) / r.n, 2), unit: 'MB', bound: 'xstate actor + context per worker, fs.watch, proc records' },
-      { metric: `N=${r.n}: launch CPU per worker`, value: round(r.launchCpuMs / r.n, 1), unit: 'ms', bound: 'spawn via execa, proc.json + snapshot.json (fsync) per state change' },
-      { metric: `N=${r.n}: CPU per active worker (${ACTIVE_RATE} lines/s each)`, value: round(r.activeCpuPct / r.n, 3), unit: '% of a core' },
-      { metric: `N=${r.n}: CPU, every worker idle`, value: round(r.idleCpuPct, 3), unit: '% of a core', bound: 'must be ~0: no polling (inotify wakeups only)' },
+      {
+        metric: `N=${r.n}: orchestrator RSS`,
+        value: round(r.rssMb, 0),
+        unit: 'MB',
+        reference: { label: 'same process, no session', value: round(r.baselineRssMb, 0), unit: 'MB' },
+        ratio: round(r.rssMb / r.baselineRssMb, 2),
+      },
+      {
+        metric: `N=${r.n}: RSS per worker`,
+        value: round((r.rssMb - r.baselineRssMb) / r.n, 2),
+        unit: 'MB',
+        bound: 'xstate actor + context per worker, fs.watch, proc records',
+      },
+      {
+        metric: `N=${r.n}: launch CPU per worker`,
+        value: round(r.launchCpuMs / r.n, 1),
+        unit: 'ms',
+        bound: 'spawn via execa, proc.json + snapshot.json (fsync) per state change',
+      },
+      {
+        metric: `N=${r.n}: CPU per active worker (${ACTIVE_RATE} lines/s each)`,
+        value: round(r.activeCpuPct / r.n, 3),
+        unit: '% of a core',
+      },
+      {
+        metric: `N=${r.n}: CPU, every worker idle`,
+        value: round(r.idleCpuPct, 3),
+        unit: '% of a core',
+        bound: 'must be ~0: no polling (inotify wakeups only)',
+      },
     );
   }
   return {

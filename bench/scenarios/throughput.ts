@@ -9,7 +9,14 @@ import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_AGENTS, writeCorpus } from '../lib/corpus.js';
 import { agentEnv, benchSpec, createSession, makeHarness, tempDir } from '../lib/harness.js';
-import { cpuSeconds, procCpuSeconds, round, Sampler, type ScenarioOptions, type ScenarioResult } from '../lib/measure.js';
+import {
+  cpuSeconds,
+  procCpuSeconds,
+  round,
+  Sampler,
+  type ScenarioOptions,
+  type ScenarioResult,
+} from '../lib/measure.js';
 import { SsePool } from '../lib/sse-pool.js';
 
 const CLIENTS = 10;
@@ -100,7 +107,11 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
           bound: 'one core: parse + normalize + JSON.stringify per event + SSE frames (see profile)',
         },
         { metric: 'events/s persisted and delivered', value: round(lastSeq / wall, 0), unit: 'events/s' },
-        { metric: 'lines/s, agent files to events.jsonl (persisted)', value: round(lines / ((persistedAt - t0) / 1000), 0), unit: 'lines/s' },
+        {
+          metric: 'lines/s, agent files to events.jsonl (persisted)',
+          value: round(lines / ((persistedAt - t0) / 1000), 0),
+          unit: 'lines/s',
+        },
         { metric: 'orchestrator CPU per line', value: round((cpu / lines) * 1e6, 2), unit: 'µs/line' },
         { metric: 'orchestrator peak RSS', value: round(sampler.peakRssMb, 0), unit: 'MB' },
       ],

@@ -20,9 +20,15 @@ export interface RunFacts {
 
 /** `| 2026-12-06 | claude 2.1.329, codex 0.169.0, gemini 0.61.0 | v20.20.2, root | 57 passed | 95 s |` */
 export function runRecord(facts: RunFacts): string {
-  const versions = Object.entries(facts.versions).map(([agent, version]) => `${agent} ${version}`).join(', ');
+  const versions = Object.entries(facts.versions)
+    .map(([agent, version]) => `${agent} ${version}`)
+    .join(', ');
   const counts = facts.counts
-    ? [`${facts.counts.numPassedTests} passed`, facts.counts.numFailedTests ? `**${facts.counts.numFailedTests} failed**` : '', facts.counts.numPendingTests ? `${facts.counts.numPendingTests} skipped` : '']
+    ? [
+        `${facts.counts.numPassedTests} passed`,
+        facts.counts.numFailedTests ? `**${facts.counts.numFailedTests} failed**` : '',
+        facts.counts.numPendingTests ? `${facts.counts.numPendingTests} skipped` : '',
+      ]
         .filter(Boolean)
         .join(', ')
     : `no report (exit ${facts.exitCode ?? 'killed'})`;

@@ -21,7 +21,16 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureInstalled, installDir, installedVersions, PINNED, REAL_AGENTS, requestedVersions, resolveVersions, versionsVar } from '../../test/real-agents/support/install.js';
+import {
+  ensureInstalled,
+  installDir,
+  installedVersions,
+  PINNED,
+  REAL_AGENTS,
+  requestedVersions,
+  resolveVersions,
+  versionsVar,
+} from '../../test/real-agents/support/install.js';
 import { isRoot, TEST_USER, testUserExists } from '../../test/real-agents/support/test-user.js';
 import { appendRunRecord, runRecord } from './record.js';
 
@@ -30,14 +39,18 @@ const log = (line: string) => process.stderr.write(`[real-agents] ${line}\n`);
 
 function main(): number {
   if (process.env.ORCHESTRATOR_REAL_AGENTS !== '1') {
-    console.log('real-agents: skipped: set ORCHESTRATOR_REAL_AGENTS=1 to run the end-to-end suite against the real agent CLIs (installs about 900 MB once).');
+    console.log(
+      'real-agents: skipped: set ORCHESTRATOR_REAL_AGENTS=1 to run the end-to-end suite against the real agent CLIs (installs about 900 MB once).',
+    );
     return 0;
   }
   try {
     // Tags (`latest`) resolve once here; the test processes get the exact versions (and so the same cache folder).
     const exact = resolveVersions(requestedVersions());
     process.env.ORCHESTRATOR_REAL_AGENTS_VERSIONS = versionsVar(exact);
-    log(`versions: ${REAL_AGENTS.map((agent) => `${PINNED[agent].pkg}@${exact[agent]}${exact[agent] === PINNED[agent].version ? ' (pinned)' : ''}`).join(', ')}`);
+    log(
+      `versions: ${REAL_AGENTS.map((agent) => `${PINNED[agent].pkg}@${exact[agent]}${exact[agent] === PINNED[agent].version ? ' (pinned)' : ''}`).join(', ')}`,
+    );
     ensureInstalled(log);
   } catch (error) {
     log((error as Error).message);
@@ -58,21 +71,50 @@ function main(): number {
   const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
   const report = join(mkdtempSync(join(tmpdir(), 'real-agents-report-')), 'report.json');
   const extra = process.argv.slice(2);
-  const args = [vitest, 'run', '--config', 'test/real-agents/vitest.config.ts', '--reporter=verbose', '--reporter=json', `--outputFile.json=${report}`, ...extra];
+  const args = [
+    vitest,
+    'run',
+    '--config',
+    'test/real-agents/vitest.config.ts',
+    '--reporter=verbose',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+    ...extra,
+  ];
   // As root the tests create an unprivileged user to run claude as (it refuses to bypass permissions as root).
   // A test suite must not leave the host's accounts changed: the user is removed afterwards, and that is said.
   const userBefore = testUserExists();
-  if (isRoot() && !userBefore) log(`running as root: the tests create the system user ${TEST_USER} to run claude as; it is removed when they end`);
+  if (isRoot() && !userBefore)
+    log(`running as root: the tests create the system user ${TEST_USER} to run claude as; it is removed when they end`);
   const started = Date.now();
   const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: process.env });
   const seconds = Math.round((Date.now() - started) / 1000);
   if (isRoot() && !userBefore && testUserExists()) {
     const removed = spawnSync('userdel', [TEST_USER], { encoding: 'utf8' });
-    log(removed.status === 0 ? `removed the system user ${TEST_USER} the tests created` : `WARNING: could not remove the system user ${TEST_USER} the tests created: ${removed.stderr.trim()}; remove it with: userdel ${TEST_USER}`);
+    log(
+      removed.status === 0
+        ? `removed the system user ${TEST_USER} the tests created`
+        : `WARNING: could not remove the system user ${TEST_USER} the tests created: ${removed.stderr.trim()}; remove it with: userdel ${TEST_USER}`,
+    );
   }
   log(`vitest finished in ${seconds}s with exit code ${result.status ?? result.signal}`);
-  const counts = existsSync(report) ? (JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number }) : null;
-  const record = runRecord({ date: new Date(), versions, node: process.version, root: process.getuid?.() === 0, counts, seconds, exitCode: result.status, subset: extra.length > 0 });
+  const counts = existsSync(report)
+    ? (JSON.parse(readFileSync(report, 'utf8')) as {
+        numPassedTests: number;
+        numFailedTests: number;
+        numPendingTests: number;
+      })
+    : null;
+  const record = runRecord({
+    date: new Date(),
+    versions,
+    node: process.version,
+    root: process.getuid?.() === 0,
+    counts,
+    seconds,
+    exitCode: result.status,
+    subset: extra.length > 0,
+  });
   appendRunRecord(join(root, 'docs', 'compatibility.md'), record);
   log(`recorded in docs/compatibility.md: ${record}`);
   return result.status ?? 1;

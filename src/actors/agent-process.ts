@@ -33,7 +33,12 @@ import {
   type LaunchRequest,
 } from './process-group.js';
 
-export type { AgentProcessCommand, AgentProcessEvent, AgentProcessInput, CheckoutRequest } from '../machines/agent-process-protocol.js';
+export type {
+  AgentProcessCommand,
+  AgentProcessEvent,
+  AgentProcessInput,
+  CheckoutRequest,
+} from '../machines/agent-process-protocol.js';
 
 export interface AgentProcessHost {
   files(workerId: string): { stdout: string; stderr: string; exit: (attempt: number) => string };
@@ -126,7 +131,12 @@ class AgentRun {
     } catch (error) {
       // The safety layer refusing a launch (LaunchRefusedError, kind 'invalid_args') is not a crash: retrying cannot help.
       const refused = (error as { kind?: unknown }).kind === 'invalid_args';
-      this.fail({ kind: refused ? 'invalid_args' : 'crashed', message: refused ? (error as Error).message : `could not start ${this.adapter.displayName}: ${(error as Error).message}` });
+      this.fail({
+        kind: refused ? 'invalid_args' : 'crashed',
+        message: refused
+          ? (error as Error).message
+          : `could not start ${this.adapter.displayName}: ${(error as Error).message}`,
+      });
     }
   }
 
@@ -183,7 +193,16 @@ class AgentRun {
       if (this.stopRequested) {
         // Stopped while its checkout was being made: the agent never ran.
         this.ended = true;
-        this.send({ type: 'PROCESS.EXITED', attempt: this.input.attempt, outcome: 'stopped', exitCode: null, signal: null, failure: null, activeMs: 0, facts: this.tracker.facts() });
+        this.send({
+          type: 'PROCESS.EXITED',
+          attempt: this.input.attempt,
+          outcome: 'stopped',
+          exitCode: null,
+          signal: null,
+          failure: null,
+          activeMs: 0,
+          facts: this.tracker.facts(),
+        });
         return;
       }
       if (prepared) {
@@ -211,7 +230,10 @@ class AgentRun {
     const launched = launchDetached(request);
     if (launched.pid <= 0) {
       const status = await launched.exited;
-      this.fail({ kind: 'agent_not_found', message: `could not start ${request.file}: ${status.spawnError ?? 'spawn failed'}` });
+      this.fail({
+        kind: 'agent_not_found',
+        message: `could not start ${request.file}: ${status.spawnError ?? 'spawn failed'}`,
+      });
       return;
     }
     const stat = readProcStat(launched.pid);
@@ -242,7 +264,8 @@ class AgentRun {
     if (readExitFile(exitPath) === null && isSameProcessAlive(record.pid, record.startTime)) {
       this.send({ type: 'PROCESS.STARTED', attempt: record.attempt, pid: record.pid, reattached: true });
       // Catch the worker up on what it may have missed before the restart (session id, plan, summary).
-      if (this.tracker.lineCount > 0) this.send({ type: 'PROCESS.OUTPUT', attempt: record.attempt, facts: this.tracker.facts() });
+      if (this.tracker.lineCount > 0)
+        this.send({ type: 'PROCESS.OUTPUT', attempt: record.attempt, facts: this.tracker.facts() });
       this.follow(from);
       // A session paused before the orchestrator went down left this group SIGSTOPped, and the restored worker
       // is in running.paused: stay paused (timers stand still) until PROCESS.RESUME sends SIGCONT.
@@ -263,7 +286,8 @@ class AgentRun {
       if (this.ended || this.disposed) return;
       const status = readExitFile(exitPath);
       if (status) void this.onExit(status);
-      else if (!isSameProcessAlive(record.pid, record.startTime)) void this.onExit({ exitCode: null, signal: null, lost: true });
+      else if (!isSameProcessAlive(record.pid, record.startTime))
+        void this.onExit({ exitCode: null, signal: null, lost: true });
     };
     this.exitWatcher = watch(dirname(exitPath), { persistent: false }, (_event, name) => {
       if (name === basename(exitPath)) check();
@@ -287,7 +311,13 @@ class AgentRun {
     for (const line of lines) {
       if (line.text.trim() === '') continue;
       const parsed: AgentPayload[] = line.oversizeBytes
-        ? [{ ...malformed(line.text, `line of ${line.oversizeBytes} bytes is longer than the limit; cut`), bytes: line.oversizeBytes, truncated: true }]
+        ? [
+            {
+              ...malformed(line.text, `line of ${line.oversizeBytes} bytes is longer than the limit; cut`),
+              bytes: line.oversizeBytes,
+              truncated: true,
+            },
+          ]
         : safeParse(this.adapter, line.text);
       const ts = agentTimestamp(line.text);
       for (const payload of parsed) {
@@ -309,12 +339,14 @@ class AgentRun {
     this.host.publish(events);
     this.host.inspect?.(this.input, payloads);
     // A retry that cannot succeed (a rejected API key) would keep the agent busy for minutes: end it now.
-    if (this.adapter.isHopelessRetry && payloads.some((p) => this.adapter.isHopelessRetry?.(p))) this.endBecause('hopeless');
+    if (this.adapter.isHopelessRetry && payloads.some((p) => this.adapter.isHopelessRetry?.(p)))
+      this.endBecause('hopeless');
     const changed = this.tracker.add(payloads);
     // Retry notices ("Reconnecting... waiting for network") are output but not progress: they must not
     // hold off the stall timeout, or codex without network would run forever.
     if (progressed) this.touchStallTimer();
-    if (changed && !this.ended) this.send({ type: 'PROCESS.OUTPUT', attempt: this.input.attempt, facts: this.tracker.facts() });
+    if (changed && !this.ended)
+      this.send({ type: 'PROCESS.OUTPUT', attempt: this.input.attempt, facts: this.tracker.facts() });
   }
 
   private async onExit(status: ExitStatus & { spawnError?: string; lost?: boolean }): Promise<void> {
@@ -354,10 +386,20 @@ class AgentRun {
     if (this.endReason === 'stalled') {
       const seconds = Math.round(this.input.stallTimeoutMs / 1000);
       const last = this.lastLine ? `; its last line: ${this.lastLine.slice(0, 300)}` : '';
-      this.send({ ...base, outcome: 'failed', failure: { kind: 'stalled', message: `no progress for ${seconds}s, so its process group was killed${last}`, exitCode: exit.exitCode, signal: exit.signal } });
+      this.send({
+        ...base,
+        outcome: 'failed',
+        failure: {
+          kind: 'stalled',
+          message: `no progress for ${seconds}s, so its process group was killed${last}`,
+          exitCode: exit.exitCode,
+          signal: exit.signal,
+        },
+      });
       return;
     }
-    const failure = status.lost && !fromFile ? lostFailure(this.adapter) : (this.classify(exit) ?? finished?.failure ?? null);
+    const failure =
+      status.lost && !fromFile ? lostFailure(this.adapter) : (this.classify(exit) ?? finished?.failure ?? null);
     this.send({ ...base, outcome: failure ? 'failed' : 'ok', failure });
   }
 
@@ -366,7 +408,10 @@ class AgentRun {
       return (await this.host.checkouts?.finish(this.input)) ?? { change: null };
     } catch (error) {
       // The agent's run stands; its work stays in the checkout and is committed after the next attempt.
-      return { change: null, failure: { kind: 'crashed', message: `its work could not be committed: ${(error as Error).message}` } };
+      return {
+        change: null,
+        failure: { kind: 'crashed', message: `its work could not be committed: ${(error as Error).message}` },
+      };
     }
   }
 
@@ -381,16 +426,36 @@ class AgentRun {
       };
     }
     try {
-      return this.adapter.classifyFailure({ exitCode: exit.exitCode, signal: exit.signal, stderrTail, events: this.tracker.recent(), now: this.host.now() });
+      return this.adapter.classifyFailure({
+        exitCode: exit.exitCode,
+        signal: exit.signal,
+        stderrTail,
+        events: this.tracker.recent(),
+        now: this.host.now(),
+      });
     } catch (error) {
-      return { kind: 'crashed', message: `could not classify the failure: ${(error as Error).message}`, exitCode: exit.exitCode, signal: exit.signal };
+      return {
+        kind: 'crashed',
+        message: `could not classify the failure: ${(error as Error).message}`,
+        exitCode: exit.exitCode,
+        signal: exit.signal,
+      };
     }
   }
 
   private fail(failure: FailureSignal): void {
     if (this.ended) return;
     this.ended = true;
-    this.send({ type: 'PROCESS.EXITED', attempt: this.input.attempt, outcome: 'failed', exitCode: null, signal: null, failure, activeMs: 0, facts: this.tracker.facts() });
+    this.send({
+      type: 'PROCESS.EXITED',
+      attempt: this.input.attempt,
+      outcome: 'failed',
+      exitCode: null,
+      signal: null,
+      failure,
+      activeMs: 0,
+      facts: this.tracker.facts(),
+    });
   }
 
   private async kill(): Promise<void> {
@@ -402,7 +467,8 @@ class AgentRun {
     await this.killing;
     // Our own child also reports through `exited`; a re-attached agent is not our child, so say it here.
     // (The wrapper dies with the group, so a killed agent leaves no exit file.)
-    if (!this.ended) void this.onExit(readExitFile(this.files.exit(this.record.attempt)) ?? { exitCode: null, signal: 'SIGTERM' });
+    if (!this.ended)
+      void this.onExit(readExitFile(this.files.exit(this.record.attempt)) ?? { exitCode: null, signal: 'SIGTERM' });
   }
 
   private applyPendingCommands(): void {

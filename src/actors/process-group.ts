@@ -45,7 +45,16 @@ export interface LaunchedProcess {
 }
 
 export function launchDetached(request: LaunchRequest): LaunchedProcess {
-  const args = ['-c', WRAPPER_SCRIPT, 'orchestrator-agent', request.exitPath, request.stdoutPath, request.stderrPath, request.file, ...request.args];
+  const args = [
+    '-c',
+    WRAPPER_SCRIPT,
+    'orchestrator-agent',
+    request.exitPath,
+    request.stdoutPath,
+    request.stderrPath,
+    request.file,
+    ...request.args,
+  ];
   const child = execa('/bin/sh', args, {
     cwd: request.cwd,
     env: request.env,
@@ -88,8 +97,21 @@ export function decodeExitCode(code: number): ExitStatus {
 }
 
 const SIGNAL_NAMES: Record<number, string> = {
-  1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE',
-  9: 'SIGKILL', 10: 'SIGUSR1', 11: 'SIGSEGV', 12: 'SIGUSR2', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM',
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  4: 'SIGILL',
+  5: 'SIGTRAP',
+  6: 'SIGABRT',
+  7: 'SIGBUS',
+  8: 'SIGFPE',
+  9: 'SIGKILL',
+  10: 'SIGUSR1',
+  11: 'SIGSEGV',
+  12: 'SIGUSR2',
+  13: 'SIGPIPE',
+  14: 'SIGALRM',
+  15: 'SIGTERM',
 };
 
 /** Read the exit file the wrapper writes; null while the agent runs (or the line is not complete yet). */
@@ -104,7 +126,6 @@ export function readExitFile(path: string): ExitStatus | null {
   const code = Number.parseInt(text.trim(), 10);
   return Number.isInteger(code) ? decodeExitCode(code) : null;
 }
-
 
 /** Send a signal to a whole process group; false when the group no longer exists. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
@@ -122,7 +143,11 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
  * SIGTERM the group (and SIGCONT, since a stopped process only acts on SIGTERM once continued), then SIGKILL
  * whatever is left after the grace period. Resolves when no member of the group is left.
  */
-export async function terminateGroup(pgid: number, graceMs: number, pollMs = 25): Promise<'terminated' | 'killed' | 'gone'> {
+export async function terminateGroup(
+  pgid: number,
+  graceMs: number,
+  pollMs = 25,
+): Promise<'terminated' | 'killed' | 'gone'> {
   if (!signalGroup(pgid, 'SIGTERM')) return 'gone';
   signalGroup(pgid, 'SIGCONT');
   const deadline = Date.now() + graceMs;

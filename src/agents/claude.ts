@@ -65,7 +65,12 @@ export function parseClaudeLine(line: string): AgentPayload[] {
 function systemPayload(value: JsonObject): AgentPayload {
   const subtype = str(value.subtype);
   if (subtype === 'init') {
-    return defined({ kind: 'init', agentSessionId: str(value.session_id), model: str(value.model), cwd: str(value.cwd) });
+    return defined({
+      kind: 'init',
+      agentSessionId: str(value.session_id),
+      model: str(value.model),
+      cwd: str(value.cwd),
+    });
   }
   if (subtype === 'api_retry') {
     const status = int(value.error_status);
@@ -84,7 +89,12 @@ function systemPayload(value: JsonObject): AgentPayload {
   if (subtype === 'permission_denied') {
     const tool = str(value.tool_name) ?? 'a tool';
     const why = str(value.decision_reason) ?? str(value.message);
-    return { kind: 'error', warning: true, code: 'permission_denied', message: clip(`permission denied for ${tool}${why ? `: ${why}` : ''}`) };
+    return {
+      kind: 'error',
+      warning: true,
+      code: 'permission_denied',
+      message: clip(`permission denied for ${tool}${why ? `: ${why}` : ''}`),
+    };
   }
   return unknownPayload(value, `system/${subtype ?? '(no subtype)'}`);
 }
@@ -94,7 +104,10 @@ function assistantPayloads(value: JsonObject): AgentPayload[] {
   const blocks = Array.isArray(message.content) ? message.content.filter(isObject) : [];
   // An API failure arrives as a synthetic assistant message (model "<synthetic>") with a top-level `error`.
   if (value.error !== undefined && value.error !== null) {
-    const text = blocks.map((block) => textOf(block.text)).join('\n').trim();
+    const text = blocks
+      .map((block) => textOf(block.text))
+      .join('\n')
+      .trim();
     return [
       defined({
         kind: 'error' as const,
@@ -197,10 +210,18 @@ function rateLimitPayload(value: JsonObject): AgentPayload {
   const status = str(info.status) ?? 'unknown';
   const resetsAt = num(info.resetsAt);
   const resets = resetsAt !== undefined ? `, resets at ${new Date(resetsAt * 1000).toISOString()}` : '';
-  return { kind: 'error', code: 'rate_limit', warning: status !== 'rejected', message: `rate limit ${status}${resets}` };
+  return {
+    kind: 'error',
+    code: 'rate_limit',
+    warning: status !== 'rejected',
+    message: `rate limit ${status}${resets}`,
+  };
 }
 
-const is = (...statuses: number[]) => (status: number) => statuses.includes(status);
+const is =
+  (...statuses: number[]) =>
+  (status: number) =>
+    statuses.includes(status);
 
 // Specific before generic: the first rule a piece of evidence supports decides.
 const CLAUDE_RULES: readonly FailureRule[] = [
@@ -214,11 +235,17 @@ const CLAUDE_RULES: readonly FailureRule[] = [
   { kind: 'quota', pattern: /credit balance is too low|billing_error/i, codes: ['billing_error'] },
   {
     kind: 'rate_limit',
-    pattern: /Request rejected \(429\)|rate_limit_error|usage limit reached|You[’']ve hit your (?:usage )?limit|rate limit rejected/i,
+    pattern:
+      /Request rejected \(429\)|rate_limit_error|usage limit reached|You[’']ve hit your (?:usage )?limit|rate limit rejected/i,
     codes: ['rate_limit', 'rate_limit_error'],
     status: is(429),
   },
-  { kind: 'server_error', pattern: /overloaded|server_error|Internal server error/i, codes: ['overloaded', 'server_error', 'overloaded_error'], status: (s) => s >= 500 },
+  {
+    kind: 'server_error',
+    pattern: /overloaded|server_error|Internal server error/i,
+    codes: ['overloaded', 'server_error', 'overloaded_error'],
+    status: (s) => s >= 500,
+  },
   { kind: 'max_turns', pattern: /Reached maximum number of turns/i, codes: ['error_max_turns', 'max_turns'] },
   { kind: 'resume_not_found', pattern: /No conversation found with session ID/i },
   {
@@ -226,7 +253,10 @@ const CLAUDE_RULES: readonly FailureRule[] = [
     pattern: /requires --verbose|error: unknown option|error: option|error: too many arguments|Input must be provided/i,
     codes: ['invalid_request', 'model_not_found'],
   },
-  { kind: 'network', pattern: /Connection error|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|fetch failed|Unable to connect/i },
+  {
+    kind: 'network',
+    pattern: /Connection error|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|fetch failed|Unable to connect/i,
+  },
 ];
 
 export function classifyClaudeFailure(input: FailureInput): FailureSignal | null {

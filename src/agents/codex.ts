@@ -40,7 +40,12 @@ export function buildCodexCommand(options: LaunchOptions): AgentCommand {
   return { args, env: {} };
 }
 
-const COMMAND_STATUS = { in_progress: 'started', completed: 'completed', failed: 'failed', declined: 'declined' } as const;
+const COMMAND_STATUS = {
+  in_progress: 'started',
+  completed: 'completed',
+  failed: 'failed',
+  declined: 'declined',
+} as const;
 const CHANGE_KINDS = new Set(['add', 'delete', 'update']);
 
 export function parseCodexLine(line: string): AgentPayload[] {
@@ -58,7 +63,14 @@ export function parseCodexLine(line: string): AgentPayload[] {
         return turnCompleted(value);
       case 'turn.failed': {
         const message = isObject(value.error) ? str(value.error.message) : undefined;
-        return [defined({ kind: 'result', ok: false, text: message !== undefined ? clip(message) : undefined, errors: message ? [clip(message)] : undefined })];
+        return [
+          defined({
+            kind: 'result',
+            ok: false,
+            text: message !== undefined ? clip(message) : undefined,
+            errors: message ? [clip(message)] : undefined,
+          }),
+        ];
       }
       case 'error': {
         const message = str(value.message) ?? textOf(value);
@@ -97,7 +109,9 @@ function itemPayload(value: JsonObject): AgentPayload {
       const changes = (Array.isArray(item.changes) ? item.changes.filter(isObject) : []).flatMap((change) => {
         const path = str(change.path);
         const kind = str(change.kind) ?? 'update';
-        return path === undefined ? [] : [{ path, kind: CHANGE_KINDS.has(kind) ? (kind as 'add' | 'delete' | 'update') : 'update' }];
+        return path === undefined
+          ? []
+          : [{ path, kind: CHANGE_KINDS.has(kind) ? (kind as 'add' | 'delete' | 'update') : 'update' }];
       });
       // An in-progress patch has not been applied yet: it is only proposed.
       const status = item.status === 'failed' ? 'failed' : item.status === 'in_progress' ? 'proposed' : 'completed';
@@ -125,7 +139,7 @@ function itemPayload(value: JsonObject): AgentPayload {
 function mcpPayload(event: string, item: JsonObject, toolId: string | undefined): AgentPayload {
   const name = `${str(item.server) ?? '?'}.${str(item.tool) ?? '?'}`;
   if (event !== 'item.completed') return defined({ kind: 'tool_call', toolId, name, input: item.arguments });
-  const error = isObject(item.error) ? str(item.error.message) ?? textOf(item.error) : str(item.error);
+  const error = isObject(item.error) ? (str(item.error.message) ?? textOf(item.error)) : str(item.error);
   const result = isObject(item.result) && item.result.content !== undefined ? item.result.content : item.result;
   const output = error ?? textOf(result);
   return defined({
@@ -165,11 +179,13 @@ const CODEX_RULES: readonly FailureRule[] = [
   { kind: 'quota', pattern: /Quota exceeded|insufficient_quota/i },
   {
     kind: 'rate_limit',
-    pattern: /You[’']ve hit your usage limit|429 Too Many Requests|exceeded retry limit, last status: 429|usage_limit_reached/i,
+    pattern:
+      /You[’']ve hit your usage limit|429 Too Many Requests|exceeded retry limit, last status: 429|usage_limit_reached/i,
   },
   {
     kind: 'server_error',
-    pattern: /status:? 5\d\d\b|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout|high demand|overloaded/i,
+    pattern:
+      /status:? 5\d\d\b|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout|high demand|overloaded/i,
   },
   {
     kind: 'invalid_args',
@@ -180,7 +196,8 @@ const CODEX_RULES: readonly FailureRule[] = [
   },
   {
     kind: 'network',
-    pattern: /waiting for network|stream disconnected|failed to lookup address|Connection failed|error sending request/i,
+    pattern:
+      /waiting for network|stream disconnected|failed to lookup address|Connection failed|error sending request/i,
   },
 ];
 

@@ -97,7 +97,9 @@ export function textOf(value: unknown): string {
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) {
     return value
-      .map((part) => (isObject(part) && typeof part.text === 'string' ? part.text : typeof part === 'string' ? part : ''))
+      .map((part) =>
+        isObject(part) && typeof part.text === 'string' ? part.text : typeof part === 'string' ? part : '',
+      )
       .join('');
   }
   if (value === undefined || value === null) return '';
@@ -119,7 +121,10 @@ export function isKind<K extends AgentPayload['kind']>(kind: K) {
 
 /** The last non-empty line of a text, e.g. the one stderr line that says why a CLI gave up. */
 export function lastLine(text: string): string {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines[lines.length - 1] ?? '';
 }
 
@@ -156,7 +161,8 @@ export function parseJsonLine(line: string, map: (value: JsonObject) => AgentPay
   if (!decoded.ok) return [decoded.payload];
   try {
     const payloads = map(decoded.value);
-    if (payloads.length === 0 || !payloads.every((p) => AgentPayloadSchema.safeParse(p).success)) return [unknownPayload(decoded.value, typeOf(decoded.value))];
+    if (payloads.length === 0 || !payloads.every((p) => AgentPayloadSchema.safeParse(p).success))
+      return [unknownPayload(decoded.value, typeOf(decoded.value))];
     return payloads;
   } catch {
     return [unknownPayload(decoded.value, typeOf(decoded.value))];
@@ -189,7 +195,9 @@ export interface FailureRule {
 export function httpStatusIn(text: string): number | undefined {
   const match =
     /(?:status(?: code)?:?\s*|"code":\s*|\bcode:\s*|\()([45]\d\d)\b/i.exec(text) ??
-    /\b([45]\d\d) (?:Bad Request|Unauthorized|Forbidden|Not Found|Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/i.exec(text);
+    /\b([45]\d\d) (?:Bad Request|Unauthorized|Forbidden|Not Found|Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/i.exec(
+      text,
+    );
   return match ? Number(match[1]) : undefined;
 }
 
@@ -231,12 +239,23 @@ export function payloadEvidence(events: readonly AgentPayload[]): { final: Evide
     for (const error of result.errors ?? []) final.push(defined({ text: error.trim(), ...base }));
     if (!result.text && !result.errors?.length && result.reason) final.push(defined({ text: result.reason, ...base }));
     // The API error's own type names the cause when the text and terminal reason do not (`api_error` is any of them).
-    if (result.errorType) final.push(defined({ text: result.text?.trim() || result.errorType, httpStatus: result.httpStatus, code: result.errorType }));
+    if (result.errorType)
+      final.push(
+        defined({
+          text: result.text?.trim() || result.errorType,
+          httpStatus: result.httpStatus,
+          code: result.errorType,
+        }),
+      );
   }
   for (let i = events.length - 1; i >= 0; i--) {
     const event = events[i];
     if (event?.kind === 'error' && !event.warning) {
-      const evidence = defined({ text: stripAnsi(event.message).trim(), httpStatus: event.httpStatus, code: event.code });
+      const evidence = defined({
+        text: stripAnsi(event.message).trim(),
+        httpStatus: event.httpStatus,
+        code: event.code,
+      });
       (event.retrying ? retrying : final).push(evidence);
     } else if (event?.kind === 'malformed' && event.line.trim() !== '') {
       final.push({ text: stripAnsi(event.line).trim() });
@@ -247,7 +266,8 @@ export function payloadEvidence(events: readonly AgentPayload[]): { final: Evide
 
 /** The rule's tests, most telling first: each text pattern, then its codes, then its statuses. */
 function predicates(rule: FailureRule): ((evidence: Evidence) => boolean)[] {
-  const patterns = rule.pattern === undefined ? [] : Array.isArray(rule.pattern) ? rule.pattern : [rule.pattern as RegExp];
+  const patterns =
+    rule.pattern === undefined ? [] : Array.isArray(rule.pattern) ? rule.pattern : [rule.pattern as RegExp];
   const tests = patterns.map((pattern) => (evidence: Evidence) => pattern.test(evidence.text));
   const { codes, status } = rule;
   if (codes) tests.push((evidence) => evidence.code !== undefined && codes.includes(evidence.code));
@@ -288,7 +308,11 @@ export function classifyEvidence(
 }
 
 /** What to quote when no rule names a line: the most telling evidence, else how the process ended. */
-export function fallbackEvidence(tiers: readonly Evidence[][], exitCode: number | null, signal: string | null): Evidence {
+export function fallbackEvidence(
+  tiers: readonly Evidence[][],
+  exitCode: number | null,
+  signal: string | null,
+): Evidence {
   for (const tier of tiers) if (tier[0]) return tier[0];
   return { text: signal ? `killed by signal ${signal}` : `exited with code ${exitCode ?? 'unknown'}` };
 }

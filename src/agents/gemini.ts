@@ -134,25 +134,52 @@ export function httpStatusFromGeminiExit(exitCode: number | null): number | unde
   return exitCode !== null && exitCode >= 144 && exitCode <= 255 ? exitCode + 256 : undefined;
 }
 
-const exitIs = (...codes: number[]) => (exitCode: number | null) => exitCode !== null && codes.includes(exitCode);
-const statusIs = (...statuses: number[]) => (status: number) => statuses.includes(status);
+const exitIs =
+  (...codes: number[]) =>
+  (exitCode: number | null) =>
+    exitCode !== null && codes.includes(exitCode);
+const statusIs =
+  (...statuses: number[]) =>
+  (status: number) =>
+    statuses.includes(status);
 
 // Specific before generic. Exit codes decide on their own, but a line that names the cause is quoted first.
 const GEMINI_RULES: readonly FailureRule[] = [
   { kind: 'untrusted_folder', pattern: /not running in a trusted directory/i, exit: exitIs(55) },
   {
     kind: 'auth',
-    pattern: /Please set an Auth method|Invalid auth method|API key not valid|API_KEY_INVALID|PERMISSION_DENIED|UNAUTHENTICATED/,
+    pattern:
+      /Please set an Auth method|Invalid auth method|API key not valid|API_KEY_INVALID|PERMISSION_DENIED|UNAUTHENTICATED/,
     status: statusIs(401, 403),
     exit: exitIs(41, 145, 147),
   },
   { kind: 'resume_not_found', pattern: /Error resuming session|Invalid session identifier/i },
-  { kind: 'max_turns', pattern: /max session turns|Maximum session turns/i, codes: ['FatalTurnLimitedError'], exit: exitIs(53) },
+  {
+    kind: 'max_turns',
+    pattern: /max session turns|Maximum session turns/i,
+    codes: ['FatalTurnLimitedError'],
+    exit: exitIs(53),
+  },
   // A 400 or 404 from the API is a request gemini cannot fix by retrying (unknown model, bad parameter).
-  { kind: 'invalid_args', pattern: /Unknown argument|Invalid values|Not enough arguments/i, status: statusIs(400, 404), exit: exitIs(42, 52, 144, 148) },
+  {
+    kind: 'invalid_args',
+    pattern: /Unknown argument|Invalid values|Not enough arguments/i,
+    status: statusIs(400, 404),
+    exit: exitIs(42, 52, 144, 148),
+  },
   { kind: 'quota', pattern: /exhausted your daily quota|TerminalQuotaError/i },
-  { kind: 'rate_limit', pattern: /RESOURCE_EXHAUSTED|Resource has been exhausted|RetryableQuotaError/i, status: statusIs(429), exit: exitIs(173) },
-  { kind: 'server_error', pattern: /"status":\s*"(?:INTERNAL|UNAVAILABLE)"/, status: (s) => s >= 500, exit: (code) => code !== null && code >= 244 && code <= 255 },
+  {
+    kind: 'rate_limit',
+    pattern: /RESOURCE_EXHAUSTED|Resource has been exhausted|RetryableQuotaError/i,
+    status: statusIs(429),
+    exit: exitIs(173),
+  },
+  {
+    kind: 'server_error',
+    pattern: /"status":\s*"(?:INTERNAL|UNAVAILABLE)"/,
+    status: (s) => s >= 500,
+    exit: (code) => code !== null && code >= 244 && code <= 255,
+  },
   { kind: 'network', pattern: /fetch failed|ENOTFOUND|ECONNREFUSED|ETIMEDOUT|ECONNRESET/i },
 ];
 
@@ -166,7 +193,13 @@ function stderrJsonErrors(stderrTail: string): Evidence[] {
       const message = error && str(error.message);
       if (!error || !message) continue;
       const code = int(error.code);
-      found.push(defined({ text: message, code: str(error.type), httpStatus: code !== undefined && code >= 400 && code <= 599 ? code : undefined }));
+      found.push(
+        defined({
+          text: message,
+          code: str(error.type),
+          httpStatus: code !== undefined && code >= 400 && code <= 599 ? code : undefined,
+        }),
+      );
     } catch {
       // Not JSON after all: the line-by-line evidence still has it.
     }

@@ -101,7 +101,8 @@ function clockTime(text: string, now: Date): Date | undefined {
     let date = instantOf({ ...today, hour, minute }, zone);
     // The agent prints minutes only: a time within the current minute (or a minute ago, for clock skew) is
     // due now, not tomorrow.
-    if (date.getTime() <= now.getTime() - MINUTE_GRACE_MS) date = instantOf({ ...today, day: today.day + 1, hour, minute }, zone);
+    if (date.getTime() <= now.getTime() - MINUTE_GRACE_MS)
+      date = instantOf({ ...today, day: today.day + 1, hour, minute }, zone);
     else if (date.getTime() < now.getTime()) date = now;
     return date;
   }
@@ -153,7 +154,13 @@ function zoneOffsetMs(date: Date, zone: string): number {
 
 function wallOf(date: Date, zone: string | undefined): Wall {
   if (!zone) {
-    return { year: date.getFullYear(), month: date.getMonth() + 1, day: date.getDate(), hour: date.getHours(), minute: date.getMinutes() };
+    return {
+      year: date.getFullYear(),
+      month: date.getMonth() + 1,
+      day: date.getDate(),
+      hour: date.getHours(),
+      minute: date.getMinutes(),
+    };
   }
   const shifted = new Date(date.getTime() + zoneOffsetMs(date, zone));
   return {

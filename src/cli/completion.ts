@@ -6,7 +6,10 @@ import { KNOWN_AGENT_NAMES } from '../agents/names.js';
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 
 export function completionScript(shell: 'bash' | 'zsh' | 'fish', program: Command): string {
-  const commands = program.commands.map((c) => ({ name: c.name(), options: c.options.flatMap((o) => [o.long, o.short].filter((x): x is string => !!x)) }));
+  const commands = program.commands.map((c) => ({
+    name: c.name(),
+    options: c.options.flatMap((o) => [o.long, o.short].filter((x): x is string => !!x)),
+  }));
   const names = commands.map((c) => c.name).join(' ');
   if (shell === 'fish') {
     const lines = [`complete -c orchestrate -f -n '__fish_use_subcommand' -a '${names}'`];
@@ -16,7 +19,9 @@ export function completionScript(shell: 'bash' | 'zsh' | 'fish', program: Comman
       }
     }
     lines.push(`complete -c orchestrate -f -n '__fish_seen_subcommand_from completion' -a '${SHELLS.join(' ')}'`);
-    lines.push(`complete -c orchestrate -f -n '__fish_seen_subcommand_from parse' -l agent -a '${KNOWN_AGENT_NAMES.join(' ')}'`);
+    lines.push(
+      `complete -c orchestrate -f -n '__fish_seen_subcommand_from parse' -l agent -a '${KNOWN_AGENT_NAMES.join(' ')}'`,
+    );
     return `${lines.join('\n')}\n`;
   }
   const cases = commands.map((c) => `    ${c.name}) opts="${c.options.join(' ')}" ;;`).join('\n');
@@ -68,5 +73,7 @@ ${cases}
 }
 complete -F _orchestrate orchestrate
 `;
-  return shell === 'zsh' ? `# orchestrate completion (zsh): eval "$(orchestrate completion zsh)"\nautoload -U +X bashcompinit && bashcompinit\n${bash}` : bash;
+  return shell === 'zsh'
+    ? `# orchestrate completion (zsh): eval "$(orchestrate completion zsh)"\nautoload -U +X bashcompinit && bashcompinit\n${bash}`
+    : bash;
 }

@@ -16,24 +16,39 @@ export interface Reachable {
 }
 
 /** Who runs the session: a server we can call, a process without a server, or nobody. */
-export type Runner = { kind: 'server'; server: Reachable; holder: LockHolder } | { kind: 'process'; holder: LockHolder } | { kind: 'none' };
+export type Runner =
+  | { kind: 'server'; server: Reachable; holder: LockHolder }
+  | { kind: 'process'; holder: LockHolder }
+  | { kind: 'none' };
 
 export function findRunner(workspace: string, sessionId: string): Runner {
   const holder = SessionStore.lockHolder(SessionStore.dirOf(workspace, sessionId));
   if (!holder) return { kind: 'none' };
   if (!holder.serverUrl) return { kind: 'process', holder };
   const tokenPath = join(workspace, 'token');
-  const token = process.env.ORCHESTRATOR_TOKEN?.trim() || (existsSync(tokenPath) ? readFileSync(tokenPath, 'utf8').trim() : '');
-  if (!token) throw new UsageError(`session ${sessionId} runs in the server ${holder.serverUrl}, but there is no token: set ORCHESTRATOR_TOKEN`);
+  const token =
+    process.env.ORCHESTRATOR_TOKEN?.trim() || (existsSync(tokenPath) ? readFileSync(tokenPath, 'utf8').trim() : '');
+  if (!token)
+    throw new UsageError(
+      `session ${sessionId} runs in the server ${holder.serverUrl}, but there is no token: set ORCHESTRATOR_TOKEN`,
+    );
   return { kind: 'server', server: { url: holder.serverUrl, token }, holder };
 }
 
-export async function callServer(server: Reachable, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+export async function callServer(
+  server: Reachable,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
   let response: Response;
   try {
     response = await fetch(`${server.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${server.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${server.token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch (error) {
@@ -43,7 +58,12 @@ export async function callServer(server: Reachable, method: 'GET' | 'POST', path
   const json = text ? (JSON.parse(text) as { error?: string }) : {};
   // The server's refusal of a request (unknown worker, a command the session does not take now) is the person's
   // error, said in the server's words; anything else keeps the request and status, for a bug report.
-  if (!response.ok) throw new ServerRefusal(response.status < 500 && json.error ? json.error : `${method} ${path}: ${response.status} ${json.error ?? text}`, response.status, (json as { details?: unknown }).details);
+  if (!response.ok)
+    throw new ServerRefusal(
+      response.status < 500 && json.error ? json.error : `${method} ${path}: ${response.status} ${json.error ?? text}`,
+      response.status,
+      (json as { details?: unknown }).details,
+    );
   return json;
 }
 
@@ -62,23 +82,36 @@ export class ServerRefusal extends UsageError {
  * A pause of what is paused already, or a resume of a worker that runs already: nothing to do, and no mistake either
  * (a person repeating a command, two people at once). The note that says so, or null for a real refusal.
  */
-function alreadyDone(action: ControlAction, body: Record<string, string>, refusal: ServerRefusal, sessionId: string): string | null {
+function alreadyDone(
+  action: ControlAction,
+  body: Record<string, string>,
+  refusal: ServerRefusal,
+  sessionId: string,
+): string | null {
   if (refusal.status !== 409 || (action !== 'pause' && action !== 'resume')) return null;
   const details = (refusal.details ?? {}) as { state?: string; status?: string };
   if (body.workerId) {
-    if (action === 'pause' && details.status === 'paused') return `pause of worker ${body.workerId}: it is paused already (nothing to do)`;
-    if (action === 'resume' && (details.status === 'running' || details.status === 'recovering')) return `resume of worker ${body.workerId}: it is ${details.status} already (nothing to do)`;
+    if (action === 'pause' && details.status === 'paused')
+      return `pause of worker ${body.workerId}: it is paused already (nothing to do)`;
+    if (action === 'resume' && (details.status === 'running' || details.status === 'recovering'))
+      return `resume of worker ${body.workerId}: it is ${details.status} already (nothing to do)`;
     return null;
   }
   // (A session that runs takes a resume: the server accepts it.)
-  if (action === 'pause' && details.state === 'paused') return `pause: session ${sessionId} is paused already (nothing to do)`;
+  if (action === 'pause' && details.state === 'paused')
+    return `pause: session ${sessionId} is paused already (nothing to do)`;
   return null;
 }
 
 export type ControlAction = 'pause' | 'resume' | 'stop' | 'review';
 
 /** pause | resume | stop | review a session that some orchestrator process runs. */
-export async function controlSession(workspace: string, sessionId: string, action: ControlAction, body: Record<string, string>): Promise<string> {
+export async function controlSession(
+  workspace: string,
+  sessionId: string,
+  action: ControlAction,
+  body: Record<string, string>,
+): Promise<string> {
   const runner = findRunner(workspace, sessionId);
   if (runner.kind === 'server') {
     let result: { state?: string; waitsFor?: string[] };
@@ -90,7 +123,8 @@ export async function controlSession(workspace: string, sessionId: string, actio
       throw error;
     }
     // A worker's pause or stop leaves the session as it was: say so, not "session now running".
-    if (body.workerId) return `${action} of worker ${body.workerId}: sent to ${runner.server.url} (only that worker; the session stays ${result.state ?? 'as it was'})`;
+    if (body.workerId)
+      return `${action} of worker ${body.workerId}: sent to ${runner.server.url} (only that worker; the session stays ${result.state ?? 'as it was'})`;
     const sent = `${action}: sent to ${runner.server.url} (session now ${result.state ?? 'updated'})`;
     const waiting = result.waitsFor ?? [];
     if (waiting.length === 0) return sent;
@@ -101,18 +135,30 @@ export async function controlSession(workspace: string, sessionId: string, actio
       // That orchestrator stops the session on SIGTERM exactly as on Ctrl-C, agents included; the reason waits
       // for it in the session folder (src/cli/follow.ts).
       if (body.reason) {
-        writeFileAtomic(join(SessionStore.dirOf(workspace, sessionId), STOP_REQUEST_FILE), JSON.stringify({ pid: runner.holder.pid, reason: body.reason }));
+        writeFileAtomic(
+          join(SessionStore.dirOf(workspace, sessionId), STOP_REQUEST_FILE),
+          JSON.stringify({ pid: runner.holder.pid, reason: body.reason }),
+        );
       }
       process.kill(runner.holder.pid, 'SIGTERM');
       return `stop: asked orchestrator process ${runner.holder.pid} (it runs the session without a server) to stop it`;
     }
-    throw new UsageError(`session ${sessionId} is run by process ${runner.holder.pid} without a server; ${action} needs the server (run without --no-server), or stop it`);
+    throw new UsageError(
+      `session ${sessionId} is run by process ${runner.holder.pid} without a server; ${action} needs the server (run without --no-server), or stop it`,
+    );
   }
   throw new UsageError(`session ${sessionId} is not running; \`orchestrate resume ${sessionId}\` continues it`);
 }
 
 /** Answer a blocker of a session that runs in a server. */
-export async function resolveBlocker(workspace: string, sessionId: string, blockerId: string, choice: string, text?: string, agent?: string): Promise<string> {
+export async function resolveBlocker(
+  workspace: string,
+  sessionId: string,
+  blockerId: string,
+  choice: string,
+  text?: string,
+  agent?: string,
+): Promise<string> {
   const runner = findRunner(workspace, sessionId);
   if (runner.kind !== 'server') {
     throw new UsageError(
@@ -121,7 +167,12 @@ export async function resolveBlocker(workspace: string, sessionId: string, block
         : `session ${sessionId} is not running; \`orchestrate resume ${sessionId}\` first, then answer (here, or in the dashboard)`,
     );
   }
-  await callServer(runner.server, 'POST', `/api/v1/${sessionId}/blockers/${blockerId}`, { choice, ...(text ? { text } : {}), ...(agent ? { agent } : {}), by: 'cli' });
+  await callServer(runner.server, 'POST', `/api/v1/${sessionId}/blockers/${blockerId}`, {
+    choice,
+    ...(text ? { text } : {}),
+    ...(agent ? { agent } : {}),
+    by: 'cli',
+  });
   return `${blockerId}: answered ${choice}${agent ? ` (${agent} resolves it)` : ''}`;
 }
 

@@ -31,7 +31,14 @@ export async function prepareDemo(options: { workspace?: string; speed: number }
   const copy = await copyDemoProject(projectDir);
   const agents = prepareRecordedAgents(rootDir, options.speed);
   const workspace = options.workspace ?? join(projectDir, '.orchestrator');
-  return { workspace, env: agents.env, projectDir, rootDir, readable: agents.readable, ...(copy.git ? {} : { gitNote: copy.note ?? 'git is not available: reviews see no diff' }) };
+  return {
+    workspace,
+    env: agents.env,
+    projectDir,
+    rootDir,
+    readable: agents.readable,
+    ...(copy.git ? {} : { gitNote: copy.note ?? 'git is not available: reviews see no diff' }),
+  };
 }
 
 /** The recorded agents as claude, codex and gemini: what their sessions need (environment, sandbox paths). */

@@ -14,7 +14,13 @@ import { agentNetwork, REGISTRY_HOSTS } from '../safety/network.js';
 import { hiddenPaths } from '../safety/sandbox.js';
 import { SessionStore } from '../store/session-store.js';
 import { describeFsError } from './fs-errors.js';
-import { isServerAlive, readServerInfo, readTokenFile, serverInfoPathOf, tokenPathOf } from '../http/workspace-files.js';
+import {
+  isServerAlive,
+  readServerInfo,
+  readTokenFile,
+  serverInfoPathOf,
+  tokenPathOf,
+} from '../http/workspace-files.js';
 import type { Style } from './style.js';
 
 type Level = 'ok' | 'warn' | 'error';
@@ -38,15 +44,29 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
   const home = options.home ?? homedir();
   const checks: Check[] = [];
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  checks.push({ name: 'node', level: major > 20 || (major === 20 && minor >= 19) ? 'ok' : 'error', detail: `v${process.versions.node}${major > 20 || (major === 20 && minor >= 19) ? '' : ' (needs >= 20.19)'}` });
+  checks.push({
+    name: 'node',
+    level: major > 20 || (major === 20 && minor >= 19) ? 'ok' : 'error',
+    detail: `v${process.versions.node}${major > 20 || (major === 20 && minor >= 19) ? '' : ' (needs >= 20.19)'}`,
+  });
   const git = which('git', env.PATH ?? '');
-  checks.push({ name: 'git', level: git ? 'ok' : 'warn', detail: git ? (await versionOf(git, ['--version'])).text : 'not found: reviews cannot show a diff, codex needs --skip-git-repo-check' });
+  checks.push({
+    name: 'git',
+    level: git ? 'ok' : 'warn',
+    detail: git
+      ? (await versionOf(git, ['--version'])).text
+      : 'not found: reviews cannot show a diff, codex needs --skip-git-repo-check',
+  });
   let usableAgents = 0;
   const usable: string[] = [];
   for (const adapter of Object.values(agentRegistry)) {
     const bin = findAgentBinary(adapter, env);
     if ('error' in bin) {
-      checks.push({ name: adapter.name, level: 'warn', detail: `${bin.error}${INSTALL[adapter.name] ? ` (${INSTALL[adapter.name]})` : ''}` });
+      checks.push({
+        name: adapter.name,
+        level: 'warn',
+        detail: `${bin.error}${INSTALL[adapter.name] ? ` (${INSTALL[adapter.name]})` : ''}`,
+      });
       continue;
     }
     const version = await versionOf(bin.path, ['--version']);
@@ -71,15 +91,30 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
     });
   }
   if (process.getuid?.() === 0) {
-    checks.push({ name: 'root', level: 'warn', detail: 'running as root: Claude Code refuses to bypass permissions as root unless it runs in our sandbox (IS_SANDBOX=1 is then set); run as a normal user or use "sandbox": "bwrap"' });
+    checks.push({
+      name: 'root',
+      level: 'warn',
+      detail:
+        'running as root: Claude Code refuses to bypass permissions as root unless it runs in our sandbox (IS_SANDBOX=1 is then set); run as a normal user or use "sandbox": "bwrap"',
+    });
   }
   const bwrap = await probeBwrap(env.PATH ?? '');
-  checks.push({ name: 'sandbox', level: bwrap.available ? 'ok' : 'warn', detail: bwrap.available ? `bubblewrap works (${bwrap.version ?? bwrap.path}): "sandbox": "auto" confines agents` : `${bwrap.reason}; "sandbox": "auto" runs agents unconfined` });
+  checks.push({
+    name: 'sandbox',
+    level: bwrap.available ? 'ok' : 'warn',
+    detail: bwrap.available
+      ? `bubblewrap works (${bwrap.version ?? bwrap.path}): "sandbox": "auto" confines agents`
+      : `${bwrap.reason}; "sandbox": "auto" runs agents unconfined`,
+  });
   if (bwrap.available) checks.push(...confinementChecks(env, home, usable));
   checks.push(...workspaceChecks(options.workspace));
   const leftovers = await leftoverCheck(options.workspace);
   if (leftovers) checks.push(leftovers);
-  checks.push({ name: 'port 7420', level: (await portFree(7420)) ? 'ok' : 'warn', detail: (await portFree(7420)) ? 'free (orchestrate serve default)' : 'in use: pass --port to orchestrate serve' });
+  checks.push({
+    name: 'port 7420',
+    level: (await portFree(7420)) ? 'ok' : 'warn',
+    detail: (await portFree(7420)) ? 'free (orchestrate serve default)' : 'in use: pass --port to orchestrate serve',
+  });
 
   if (options.json) options.out.write(`${JSON.stringify(checks, null, 2)}\n`);
   else {
@@ -113,8 +148,14 @@ function confinementChecks(env: Record<string, string | undefined>, home: string
     const present = hidden.filter((p) => existsSync(p)).map(tilde);
     const reach = agentNetwork(agent, env, home, []);
     const hosts = reach.allow.filter((h) => !REGISTRY_HOSTS.includes(h));
-    const network = socat ? `reaches ${hosts.join(', ')} and ${REGISTRY_HOSTS.length} package registries and GitHub hosts${reach.forwards.length ? `; 127.0.0.1:${reach.forwards.join(', 127.0.0.1:')} forwarded` : ''}` : 'network open';
-    checks.push({ name: `${agent} sbx`, level: 'ok', detail: `hides ${present.length ? present.join(', ') : 'nothing found here (of ~/.ssh, ~/.aws, … and the other agents\' folders)'}; ${network}` });
+    const network = socat
+      ? `reaches ${hosts.join(', ')} and ${REGISTRY_HOSTS.length} package registries and GitHub hosts${reach.forwards.length ? `; 127.0.0.1:${reach.forwards.join(', 127.0.0.1:')} forwarded` : ''}`
+      : 'network open';
+    checks.push({
+      name: `${agent} sbx`,
+      level: 'ok',
+      detail: `hides ${present.length ? present.join(', ') : "nothing found here (of ~/.ssh, ~/.aws, … and the other agents' folders)"}; ${network}`,
+    });
   }
   return checks;
 }
@@ -129,26 +170,60 @@ const INSTALL: Record<string, string> = {
 /** The version a binary prints; `ok` false when it cannot run at all (not executable, crashes, no exit 0). */
 async function versionOf(bin: string, args: string[]): Promise<{ ok: boolean; text: string }> {
   const result = await execa(bin, args, { reject: false, stdin: 'ignore', timeout: 10_000 });
-  const text = `${String(result.stdout)}\n${String(result.stderr)}`.trim().split('\n').find((l) => /\d+\.\d+/.test(l));
-  if (result.exitCode !== 0) return { ok: false, text: `--version failed (${result.exitCode === undefined ? (result.signal ?? result.shortMessage) : `exit ${result.exitCode}`})` };
+  const text = `${String(result.stdout)}\n${String(result.stderr)}`
+    .trim()
+    .split('\n')
+    .find((l) => /\d+\.\d+/.test(l));
+  if (result.exitCode !== 0)
+    return {
+      ok: false,
+      text: `--version failed (${result.exitCode === undefined ? (result.signal ?? result.shortMessage) : `exit ${result.exitCode}`})`,
+    };
   return { ok: true, text: text?.trim().slice(0, 80) ?? 'version unknown' };
 }
 
 /** A hint, not a login: whether the usual places hold something. */
-function credentialsOf(agent: string, env: Record<string, string | undefined>, home: string): { found: boolean; detail: string } {
+function credentialsOf(
+  agent: string,
+  env: Record<string, string | undefined>,
+  home: string,
+): { found: boolean; detail: string } {
   const fromEnv = (names: string[]) => names.filter((n) => env[n]?.trim());
   const files = (paths: string[]) => paths.filter((p) => existsSync(join(home, p)));
   const report = (vars: string[], found: string[]) =>
-    vars.length || found.length ? { found: true, detail: [...vars.map((v) => `$${v}`), ...found.map((f) => `~/${f}`)].join(', ') } : null;
+    vars.length || found.length
+      ? { found: true, detail: [...vars.map((v) => `$${v}`), ...found.map((f) => `~/${f}`)].join(', ') }
+      : null;
   switch (agent) {
     case 'claude':
-      return report(fromEnv(['ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN']), files(['.claude/.credentials.json'])) ?? { found: false, detail: 'none found: run `claude` and /login, or set ANTHROPIC_API_KEY' };
+      return (
+        report(
+          fromEnv(['ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN']),
+          files(['.claude/.credentials.json']),
+        ) ?? { found: false, detail: 'none found: run `claude` and /login, or set ANTHROPIC_API_KEY' }
+      );
     case 'codex':
-      return report(fromEnv(['OPENAI_API_KEY', 'CODEX_API_KEY']), files(['.codex/auth.json'])) ?? { found: false, detail: 'none found: run `codex login`, or set OPENAI_API_KEY' };
+      return (
+        report(fromEnv(['OPENAI_API_KEY', 'CODEX_API_KEY']), files(['.codex/auth.json'])) ?? {
+          found: false,
+          detail: 'none found: run `codex login`, or set OPENAI_API_KEY',
+        }
+      );
     case 'gemini': {
       const settings = join(home, '.gemini', 'settings.json');
-      const selected = existsSync(settings) && /"selectedType"/.test(readFileSync(settings, 'utf8')) ? ['.gemini/settings.json (auth selected)'] : [];
-      return report(fromEnv(['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GOOGLE_GENAI_USE_VERTEXAI']), [...selected, ...files(['.gemini/oauth_creds.json'])]) ?? { found: false, detail: 'none found: set GEMINI_API_KEY or choose an auth method in ~/.gemini/settings.json' };
+      const selected =
+        existsSync(settings) && /"selectedType"/.test(readFileSync(settings, 'utf8'))
+          ? ['.gemini/settings.json (auth selected)']
+          : [];
+      return (
+        report(fromEnv(['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GOOGLE_GENAI_USE_VERTEXAI']), [
+          ...selected,
+          ...files(['.gemini/oauth_creds.json']),
+        ]) ?? {
+          found: false,
+          detail: 'none found: set GEMINI_API_KEY or choose an auth method in ~/.gemini/settings.json',
+        }
+      );
     }
     default:
       return { found: false, detail: 'unknown agent' };
@@ -162,25 +237,61 @@ function workspaceChecks(workspace: string): Check[] {
   try {
     folder = statSync(workspace).isDirectory();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return [{ name: 'workspace', level: 'error', detail: describeFsError(error, '', workspace) ?? `${workspace}: ${(error as Error).message}` }];
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      return [
+        {
+          name: 'workspace',
+          level: 'error',
+          detail: describeFsError(error, '', workspace) ?? `${workspace}: ${(error as Error).message}`,
+        },
+      ];
     folder = null;
   }
-  if (folder === null) return [{ name: 'workspace', level: 'ok', detail: `${workspace}: no such folder yet (the first run creates it)` }];
-  if (!folder) return [{ name: 'workspace', level: 'error', detail: `${workspace}: not a folder (sessions cannot be kept there)` }];
+  if (folder === null)
+    return [{ name: 'workspace', level: 'ok', detail: `${workspace}: no such folder yet (the first run creates it)` }];
+  if (!folder)
+    return [
+      { name: 'workspace', level: 'error', detail: `${workspace}: not a folder (sessions cannot be kept there)` },
+    ];
   const sessions = SessionStore.list(workspace);
   const live = sessions.filter((sid) => SessionStore.lockHolder(SessionStore.dirOf(workspace, sid)) !== null);
-  checks.push({ name: 'workspace', level: 'ok', detail: `${workspace}: ${sessions.length} session(s), ${live.length} run by a live orchestrator` });
+  checks.push({
+    name: 'workspace',
+    level: 'ok',
+    detail: `${workspace}: ${sessions.length} session(s), ${live.length} run by a live orchestrator`,
+  });
   // As the servers judge them (src/http/workspace-files.ts): an invalid token file is replaced, not used.
   const token = readTokenFile(tokenPathOf(workspace));
-  if (token.status === 'valid') checks.push({ name: 'token', level: 'ok', detail: `${tokenPathOf(workspace)} (0600, shared by the servers of this workspace)` });
+  if (token.status === 'valid')
+    checks.push({
+      name: 'token',
+      level: 'ok',
+      detail: `${tokenPathOf(workspace)} (0600, shared by the servers of this workspace)`,
+    });
   if (token.status === 'invalid') {
-    checks.push({ name: 'token', level: 'warn', detail: `${tokenPathOf(workspace)} is not used: ${token.reason}; the next server writes a new token in its place` });
+    checks.push({
+      name: 'token',
+      level: 'warn',
+      detail: `${tokenPathOf(workspace)} is not used: ${token.reason}; the next server writes a new token in its place`,
+    });
   }
   const serverPath = serverInfoPathOf(workspace);
   if (existsSync(serverPath)) {
     const info = readServerInfo(serverPath);
-    if (!info) checks.push({ name: 'server', level: 'warn', detail: `${serverPath} is unreadable; the next server replaces it` });
-    else checks.push({ name: 'server', level: 'ok', detail: isServerAlive(info) ? `running at ${info.url} (pid ${info.pid})` : `stale server.json (pid ${info.pid} is gone; the next server replaces it)` });
+    if (!info)
+      checks.push({
+        name: 'server',
+        level: 'warn',
+        detail: `${serverPath} is unreadable; the next server replaces it`,
+      });
+    else
+      checks.push({
+        name: 'server',
+        level: 'ok',
+        detail: isServerAlive(info)
+          ? `running at ${info.url} (pid ${info.pid})`
+          : `stale server.json (pid ${info.pid} is gone; the next server replaces it)`,
+      });
   }
   return checks;
 }
@@ -190,9 +301,21 @@ async function leftoverCheck(workspace: string): Promise<Check | null> {
   if (!existsSync(workspace)) return null;
   const { workspaceLeftovers } = await import('../runtime/session-changes.js');
   const found = await workspaceLeftovers(workspace, [process.cwd()]).catch(() => []);
-  if (found.length === 0) return existsSync(join(workspace, 'checkouts')) ? { name: 'checkouts', level: 'ok', detail: 'every checkout and orch/ branch belongs to a session of this workspace' } : null;
+  if (found.length === 0)
+    return existsSync(join(workspace, 'checkouts'))
+      ? {
+          name: 'checkouts',
+          level: 'ok',
+          detail: 'every checkout and orch/ branch belongs to a session of this workspace',
+        }
+      : null;
   const unapplied = found.filter((l) => l.unapplied).length;
-  const list = found.map((l) => `${l.sessionId} (${l.owner === 'gone' ? 'folder gone' : 'discarded'}${l.unapplied ? ', un-applied work' : ''})`).join(', ');
+  const list = found
+    .map(
+      (l) =>
+        `${l.sessionId} (${l.owner === 'gone' ? 'folder gone' : 'discarded'}${l.unapplied ? ', un-applied work' : ''})`,
+    )
+    .join(', ');
   return {
     name: 'checkouts',
     level: 'warn',

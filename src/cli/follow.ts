@@ -51,7 +51,10 @@ export async function followSession(runtime: SessionRuntime, options: FollowOpti
       if (view) view.print(style.yellow(note));
       else err.write(`${note}\n`);
       try {
-        runtime.send({ type: 'STOP', reason: takeStopRequest(runtime.store.dir) ?? `the orchestrator received ${signal}` });
+        runtime.send({
+          type: 'STOP',
+          reason: takeStopRequest(runtime.store.dir) ?? `the orchestrator received ${signal}`,
+        });
       } catch {
         // Already ended: nothing to stop.
       }
@@ -75,7 +78,10 @@ export async function followSession(runtime: SessionRuntime, options: FollowOpti
       const commands = runtime
         .view()
         .blockers.filter((b) => b.open && b.options.length)
-        .map((b) => `  ${b.kind} ${b.id}${b.workerId ? ` (${b.workerId})` : ''}: ${resolveCommand(runtime.sessionId, b, runtime.store.dir)}`);
+        .map(
+          (b) =>
+            `  ${b.kind} ${b.id}${b.workerId ? ` (${b.workerId})` : ''}: ${resolveCommand(runtime.sessionId, b, runtime.store.dir)}`,
+        );
       const note = [`The session waits for a person: answer its blockers.${hint}`, ...commands].join('\n');
       if (view) view.print(style.yellow(note));
       else err.write(`${note}\n`);
@@ -89,7 +95,12 @@ export async function followSession(runtime: SessionRuntime, options: FollowOpti
   }
 
   const finalView = runtime.view();
-  const summary = renderSummary(finalView, runtime.store.log.readAfter(0).filter((e) => e.type !== 'agent'), runtime.store.dir, options.json ? noStyle(style) : style);
+  const summary = renderSummary(
+    finalView,
+    runtime.store.log.readAfter(0).filter((e) => e.type !== 'agent'),
+    runtime.store.dir,
+    options.json ? noStyle(style) : style,
+  );
   (options.json ? err : out).write(`${summary}\n`);
   // Waiting for a person with nobody to answer here: a paused agent is left as it is, stopped, for later.
   const paused = end === 'waiting' ? finalView.workers.filter((w) => w.status === 'paused' && w.pid) : [];

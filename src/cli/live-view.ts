@@ -93,7 +93,10 @@ export class LiveView {
     const width = Math.max(40, (this.out.columns ?? 100) - 1);
     const s = this.style;
     const elapsed = formatDuration(Date.now() - this.startedAt);
-    const lines = [s.dim('─'.repeat(Math.min(width, 100))), `${s.bold('session')} ${view.sessionId}  ${stateColor(view.state, s)}  ${s.dim(elapsed)}`];
+    const lines = [
+      s.dim('─'.repeat(Math.min(width, 100))),
+      `${s.bold('session')} ${view.sessionId}  ${stateColor(view.state, s)}  ${s.dim(elapsed)}`,
+    ];
     for (const w of view.workers) {
       if (w.kind === 'reviewer' && ['completed', 'stopped', 'skipped'].includes(w.status)) continue;
       lines.push(fit(workerLine(w, s, width), width));
@@ -117,12 +120,20 @@ function rowLayout(width: number): { id: number; who: 'agent/role' | 'agent' | n
 export function workerLine(w: WorkerView, s: Style, width = 120): string {
   const layout = rowLayout(width);
   const name = padFit(`${w.kind === 'reviewer' ? '  ↳ ' : ''}${w.id}`, layout.id);
-  const who = layout.who === 'agent/role' ? `${padFit(`${w.agent}/${w.role}`, 20)} ` : layout.who === 'agent' ? `${padFit(w.agent, 7)} ` : '';
+  const who =
+    layout.who === 'agent/role'
+      ? `${padFit(`${w.agent}/${w.role}`, 20)} `
+      : layout.who === 'agent'
+        ? `${padFit(w.agent, 7)} `
+        : '';
   const status = stateColor(w.status, s, 11);
   const pct = `${String(Math.round(Math.max(0, Math.min(1, w.progress)) * 100)).padStart(3)}%`;
   const bar = layout.bar > 0 ? progressBar(w.progress, layout.bar) : pct;
   const attempt = w.attempt > 1 ? s.yellow(` #${w.attempt}`) : '';
-  const activity = w.status === 'blocked' && w.lastFailure ? s.red(`${w.lastFailure.kind}: ${w.lastFailure.message}`) : s.dim(w.lastActivity ?? '');
+  const activity =
+    w.status === 'blocked' && w.lastFailure
+      ? s.red(`${w.lastFailure.kind}: ${w.lastFailure.message}`)
+      : s.dim(w.lastActivity ?? '');
   const head = `${name} ${who}${status} ${bar}${attempt} `;
   return `${head}${fit(activity, Math.max(0, width - visibleLength(head)))}`;
 }
@@ -142,7 +153,8 @@ export function stateColor(state: string, s: Style, pad = 0): string {
   if (state.startsWith('completed')) return s.green(text);
   if (state.startsWith('running')) return s.cyan(text);
   if (['blocked', 'failed', 'stopped', 'stopping', 'waiting'].some((x) => state.startsWith(x))) return s.red(text);
-  if (['recovering', 'paused', 'reviewing', 'partial', 'integrating'].some((x) => state.startsWith(x))) return s.yellow(text);
+  if (['recovering', 'paused', 'reviewing', 'partial', 'integrating'].some((x) => state.startsWith(x)))
+    return s.yellow(text);
   return s.dim(text);
 }
 
@@ -158,7 +170,8 @@ export function describeNotable(event: OrchestratorEvent, s: Style): string | nu
     case 'recovery':
       return `${s.dim(time(event.ts))} ${s.yellow('↻ recovery')} ${event.workerId}: ${event.signal.kind} → ${event.action}${event.backoffMs ? ` in ${formatDuration(event.backoffMs)}` : ''}${event.change ? ` (${event.change})` : ''} ${s.dim(`attempt ${event.attempt}: ${event.signal.message.slice(0, 160)}`)}`;
     case 'blocker':
-      if (event.resolution) return `${s.dim(time(event.ts))} ${s.green('✓ answered')} ${event.blockerId} ${event.kind}: ${event.resolution.choice}${event.resolution.text ? ` "${event.resolution.text.slice(0, 80)}"` : ''}`;
+      if (event.resolution)
+        return `${s.dim(time(event.ts))} ${s.green('✓ answered')} ${event.blockerId} ${event.kind}: ${event.resolution.choice}${event.resolution.text ? ` "${event.resolution.text.slice(0, 80)}"` : ''}`;
       return `${s.dim(time(event.ts))} ${s.red(`⛔ ${event.kind}`)} ${event.blockerId}${event.workerId ? ` ${event.workerId}` : ''}: ${event.message}\n   ${s.bold('→')} ${event.action}`;
     case 'review':
       return `${s.dim(time(event.ts))} ${s.magenta('✎ review')} ${event.reviewer} on ${event.target} (${event.focus}): ${verdictColor(event.verdict.verdict, s)}${event.valid ? '' : s.dim(' (no valid verdict)')} ${s.dim(event.verdict.summary.slice(0, 160))}`;
@@ -169,7 +182,12 @@ export function describeNotable(event: OrchestratorEvent, s: Style): string | nu
         const mark = event.action === 'warn' ? s.yellow('⚠ sandbox') : s.cyan('⛨ sandbox');
         return `${s.dim(time(event.ts))} ${mark} ${event.subject.replace(' -> ', ' → ')}: ${s.dim(event.detail)}`;
       }
-      const mark = event.action === 'log' ? s.cyan('• safety') : event.action === 'warn' ? s.yellow('⚠ safety') : s.red('⚠ safety');
+      const mark =
+        event.action === 'log'
+          ? s.cyan('• safety')
+          : event.action === 'warn'
+            ? s.yellow('⚠ safety')
+            : s.red('⚠ safety');
       return `${s.dim(time(event.ts))} ${mark} ${event.workerId ? `${event.workerId} ` : ''}${event.rule}: ${event.action} ${s.dim(event.subject.slice(0, 160))}`;
     }
     default:
@@ -183,7 +201,8 @@ export function describeNotable(event: OrchestratorEvent, s: Style): string | nu
  */
 export function describeState(event: Extract<OrchestratorEvent, { type: 'state' }>, s: Style): string {
   const who = event.machine === 'session' ? s.bold('session') : event.id;
-  const cause = event.machine !== 'session' && event.cause && event.cause !== 'xstate.init' ? s.dim(` (${event.cause})`) : '';
+  const cause =
+    event.machine !== 'session' && event.cause && event.cause !== 'xstate.init' ? s.dim(` (${event.cause})`) : '';
   return `${s.dim(time(event.ts))} ${who}: ${event.from ?? '∅'} → ${stateColor(event.to, s)}${cause}`;
 }
 
@@ -202,8 +221,13 @@ export function time(ts: string): string {
  * `$0.0100`, or '' when the agent reported none. Tokens: the agent's total, else input + output.
  */
 export function formatUsage(usage: Usage): string {
-  const tokens = usage.totalTokens ?? ((usage.inputTokens ?? 0) + (usage.outputTokens ?? 0));
-  return [tokens > 0 ? `${tokens.toLocaleString('en-US')} tokens` : '', usage.costUsd !== undefined ? `$${usage.costUsd.toFixed(4)}` : ''].filter(Boolean).join(', ');
+  const tokens = usage.totalTokens ?? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
+  return [
+    tokens > 0 ? `${tokens.toLocaleString('en-US')} tokens` : '',
+    usage.costUsd !== undefined ? `$${usage.costUsd.toFixed(4)}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
 }
 
 /**
@@ -212,9 +236,25 @@ export function formatUsage(usage: Usage): string {
  */
 export function formatLimits(limits: SessionView['limits']): string {
   const budget = (b: { maxCostUsd?: number; maxTokens?: number }) =>
-    [b.maxCostUsd !== undefined ? `$${b.maxCostUsd.toFixed(2)}` : '', b.maxTokens !== undefined ? `${b.maxTokens.toLocaleString('en-US')} tokens` : ''].filter(Boolean).join(', ');
-  const resources = [limits.maxRssMb !== undefined ? `${limits.maxRssMb.toLocaleString('en-US')} MB RSS` : '', limits.maxCpuPercent !== undefined ? `${limits.maxCpuPercent}% CPU` : ''].filter(Boolean).join(', ');
-  return [budget(limits.session ?? {}) && `session ${budget(limits.session ?? {})}`, budget(limits) && `per worker ${budget(limits)}`, resources && `per worker ${resources}`].filter(Boolean).join('; ');
+    [
+      b.maxCostUsd !== undefined ? `$${b.maxCostUsd.toFixed(2)}` : '',
+      b.maxTokens !== undefined ? `${b.maxTokens.toLocaleString('en-US')} tokens` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+  const resources = [
+    limits.maxRssMb !== undefined ? `${limits.maxRssMb.toLocaleString('en-US')} MB RSS` : '',
+    limits.maxCpuPercent !== undefined ? `${limits.maxCpuPercent}% CPU` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return [
+    budget(limits.session ?? {}) && `session ${budget(limits.session ?? {})}`,
+    budget(limits) && `per worker ${budget(limits)}`,
+    resources && `per worker ${resources}`,
+  ]
+    .filter(Boolean)
+    .join('; ');
 }
 
 export function formatDuration(ms: number): string {

@@ -34,15 +34,18 @@ const FINAL_SESSION_STATES = new Set(['completed', 'stopped', 'failed']);
 export async function logsCommand(options: LogsOptions): Promise<void> {
   const { workspace, sessionId, workerId } = options;
   // Not a folder: a usage error. Missing: no session in it (an invalid id is refused as such by dirOf).
-  if (!workspaceExists(workspace) && SESSION_ID_PATTERN.test(sessionId)) throw new UsageError(`no session ${sessionId} in ${workspace} (no such folder)`);
+  if (!workspaceExists(workspace) && SESSION_ID_PATTERN.test(sessionId))
+    throw new UsageError(`no session ${sessionId} in ${workspace} (no such folder)`);
   const dir = SessionStore.dirOf(workspace, sessionId);
   const eventsPath = join(dir, 'events.jsonl');
   const end = new SessionEnd(dir);
   if (options.raw || options.stderr) {
-    if (!workerId) throw new UsageError('--raw and --stderr show one worker\'s agent output: name the worker');
+    if (!workerId) throw new UsageError("--raw and --stderr show one worker's agent output: name the worker");
     const workers = workersOf(workspace, sessionId);
     if (!workers.includes(workerId)) {
-      throw new UsageError(`no output of worker "${workerId}" in session ${sessionId}: it has no such worker (workers: ${workers.join(', ') || 'none yet'})`);
+      throw new UsageError(
+        `no output of worker "${workerId}" in session ${sessionId}: it has no such worker (workers: ${workers.join(', ') || 'none yet'})`,
+      );
     }
     const files = SessionStore.agentFilesOf(workspace, sessionId, workerId);
     const path = options.stderr ? files.stderr : files.stdout;
@@ -55,7 +58,10 @@ export async function logsCommand(options: LogsOptions): Promise<void> {
   }
   if (workerId) {
     const workers = workersOf(workspace, sessionId);
-    if (!workers.includes(workerId)) throw new UsageError(`session ${sessionId} has no worker "${workerId}"; workers: ${workers.join(', ') || 'none yet'}`);
+    if (!workers.includes(workerId))
+      throw new UsageError(
+        `session ${sessionId} has no worker "${workerId}"; workers: ${workers.join(', ') || 'none yet'}`,
+      );
   }
   await follow(
     [
@@ -76,7 +82,8 @@ export async function logsCommand(options: LogsOptions): Promise<void> {
 
 /** One readable line for any event (`logs` shows every event; the live view only the notable ones). */
 export function formatLogLine(event: OrchestratorEvent, s: Style): string {
-  if (event.type === 'agent') return `${s.dim(time(event.ts))} ${event.workerId} ${s.dim(event.kind.padEnd(11))} ${describePayload(event)}`;
+  if (event.type === 'agent')
+    return `${s.dim(time(event.ts))} ${event.workerId} ${s.dim(event.kind.padEnd(11))} ${describePayload(event)}`;
   if (event.type === 'state') return describeNotable(event, s) ?? describeState(event, s);
   return describeNotable(event, s) ?? `${s.dim(time(event.ts))} ${(event as OrchestratorEvent).type}`;
 }
@@ -93,7 +100,12 @@ function parseEvent(line: string): OrchestratorEvent | null {
 function workersOf(workspace: string, sessionId: string): string[] {
   const meta = SessionStore.readMeta(workspace, sessionId);
   const snapshot = SessionStore.readSnapshotOf(workspace, sessionId)?.snapshot ?? null;
-  return [...new Set([...meta.spec.workers.map((w) => w.id), ...buildSessionView(meta, snapshot, 0).workers.map((w) => w.id)])];
+  return [
+    ...new Set([
+      ...meta.spec.workers.map((w) => w.id),
+      ...buildSessionView(meta, snapshot, 0).workers.map((w) => w.id),
+    ]),
+  ];
 }
 
 function belongsTo(event: OrchestratorEvent, workerId: string): boolean {

@@ -50,6 +50,12 @@ export async function parseCommand(options: ParseOptions): Promise<void> {
   } catch (error) {
     throw asUsageError(error, '--stderr', options.stderrFile);
   }
-  const signal = adapter.classifyFailure({ exitCode: options.exitCode, signal: null, stderrTail, events: recent.slice(-RECENT), now: new Date() });
+  const signal = adapter.classifyFailure({
+    exitCode: options.exitCode,
+    signal: null,
+    stderrTail,
+    events: recent.slice(-RECENT),
+    now: new Date(),
+  });
   options.out.write(`${JSON.stringify(signal ? { type: 'failure', signal } : { type: 'exit', ok: true })}\n`);
 }

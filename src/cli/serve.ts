@@ -43,9 +43,14 @@ export async function startCliServer(
   const where = server.tokenFile ? `the token is in ${server.tokenFile}` : 'the token is ORCHESTRATOR_TOKEN';
   out.write(style.dim(`API: ${server.url}/api/v1 (Authorization: Bearer <token>; ${where})\n`));
   if (server.sharedWith) {
-    out.write(style.dim(`Another server of this workspace runs at ${server.sharedWith.url} (pid ${server.sharedWith.pid}): ${manager.workspace}/server.json names it${server.tokenFile ? '; both accept the same token' : ''}.\n`));
+    out.write(
+      style.dim(
+        `Another server of this workspace runs at ${server.sharedWith.url} (pid ${server.sharedWith.pid}): ${manager.workspace}/server.json names it${server.tokenFile ? '; both accept the same token' : ''}.\n`,
+      ),
+    );
   }
-  if (!isLoopbackHost(opts.host)) out.write(`${style.yellow('warning:')} listening on ${opts.host}: reachable from the network\n`);
+  if (!isLoopbackHost(opts.host))
+    out.write(`${style.yellow('warning:')} listening on ${opts.host}: reachable from the network\n`);
   return { url: server.url, hint: `Answer in the dashboard (${server.url}) or with:`, close: server.close };
 }
 
@@ -78,7 +83,9 @@ export function listenFailure(error: unknown, host: string, port: number): strin
     case 'EINVAL':
       return `cannot listen on ${address}: invalid address (${code}); ${otherHost}`;
     default:
-      return syscall === 'listen' || syscall === 'getaddrinfo' || syscall === 'bind' ? `cannot listen on ${address}: ${error.message}` : null;
+      return syscall === 'listen' || syscall === 'getaddrinfo' || syscall === 'bind'
+        ? `cannot listen on ${address}: ${error.message}`
+        : null;
   }
 }
 
@@ -99,7 +106,8 @@ export async function serveCommand(manager: SessionManager, opts: ServeOptions, 
         manager.resume(sessionId);
         process.stdout.write(`resumed ${sessionId}\n`);
       } catch (error) {
-        const why = error instanceof SessionLockedError ? error.message : `could not resume: ${(error as Error).message}`;
+        const why =
+          error instanceof SessionLockedError ? error.message : `could not resume: ${(error as Error).message}`;
         process.stderr.write(`${style.yellow('skipped')} ${sessionId}: ${why}\n`);
       }
     }
@@ -119,7 +127,11 @@ export async function serveCommand(manager: SessionManager, opts: ServeOptions, 
         process.exit(EXIT_INTERRUPTED);
       }
       const running = live.filter((runtime) => !runtime.hasEnded()).length;
-      process.stderr.write(running > 0 ? `${signal}: stopping ${running} running session(s) (again to kill their agents now)...\n` : `${signal}: no session is running; exiting.\n`);
+      process.stderr.write(
+        running > 0
+          ? `${signal}: stopping ${running} running session(s) (again to kill their agents now)...\n`
+          : `${signal}: no session is running; exiting.\n`,
+      );
       await manager.stopAll(`the server received ${signal}`);
       await server.close();
       clearInterval(keepAlive);

@@ -3,7 +3,14 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { knownAgents } from '../agents/registry.js';
-import { defaultSpec, describeUnknownKey, findUnknownKey, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../domain/spec.js';
+import {
+  defaultSpec,
+  describeUnknownKey,
+  findUnknownKey,
+  restrictToAgents,
+  SessionSpecSchema,
+  type SessionSpec,
+} from '../domain/spec.js';
 import { UsageError } from '../domain/usage-error.js';
 import { asUsageError, checkReadableFile } from './fs-errors.js';
 
@@ -46,14 +53,23 @@ export function buildSpec(options: SpecOptions): SessionSpec {
     }
     spec = defaultSpec(options.task);
   }
-  const unknown = spec.workers.map((w) => w.agent).concat(spec.reviews.map((r) => r.reviewer)).filter((a) => !knownAgents().includes(a));
-  if (unknown.length) throw new UsageError(`unknown agent(s) ${[...new Set(unknown)].join(', ')}: use ${knownAgents().join(', ')}`);
+  const unknown = spec.workers
+    .map((w) => w.agent)
+    .concat(spec.reviews.map((r) => r.reviewer))
+    .filter((a) => !knownAgents().includes(a));
+  if (unknown.length)
+    throw new UsageError(`unknown agent(s) ${[...new Set(unknown)].join(', ')}: use ${knownAgents().join(', ')}`);
   if (options.agents) {
-    const agents = options.agents.split(',').map((a) => a.trim()).filter(Boolean);
+    const agents = options.agents
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean);
     const bad = agents.filter((a) => !knownAgents().includes(a));
-    if (bad.length) throw new UsageError(`--agents: unknown agent(s) ${bad.join(', ')}: use ${knownAgents().join(', ')}`);
+    if (bad.length)
+      throw new UsageError(`--agents: unknown agent(s) ${bad.join(', ')}: use ${knownAgents().join(', ')}`);
     spec = restrictToAgents(spec, agents);
-    if (spec.workers.length === 0) throw new UsageError(`--agents ${options.agents}: no worker of the spec uses these agents`);
+    if (spec.workers.length === 0)
+      throw new UsageError(`--agents ${options.agents}: no worker of the spec uses these agents`);
   }
   return spec;
 }

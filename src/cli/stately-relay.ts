@@ -41,12 +41,15 @@ export function startStatelyRelay(port = DEFAULT_RELAY_PORT): Promise<StatelyRel
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(bridgePage(bound()));
+    res
+      .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+      .end(bridgePage(bound()));
   });
   const wss = new WebSocketServer({
     server,
     // The orchestrator (Node: no Origin) and the relay's own page; no other web page.
-    verifyClient: ({ origin }: { origin?: string }) => !origin || origin === `http://localhost:${bound()}` || origin === `http://127.0.0.1:${bound()}`,
+    verifyClient: ({ origin }: { origin?: string }) =>
+      !origin || origin === `http://localhost:${bound()}` || origin === `http://127.0.0.1:${bound()}`,
   });
   // The server's own errors (a taken port) reach the caller through listen; ws re-emits them here too.
   wss.on('error', () => undefined);
@@ -56,7 +59,8 @@ export function startStatelyRelay(port = DEFAULT_RELAY_PORT): Promise<StatelyRel
       const message = data.toString();
       buffer.push(message);
       if (buffer.length > BUFFER) buffer.shift();
-      for (const client of wss.clients) if (client !== socket && client.readyState === WebSocket.OPEN) client.send(message);
+      for (const client of wss.clients)
+        if (client !== socket && client.readyState === WebSocket.OPEN) client.send(message);
     });
     socket.on('error', () => undefined);
   });

@@ -6,10 +6,17 @@ import { formatDuration, formatUsage, stateColor } from './live-view.js';
 import type { Style } from './style.js';
 import { resolveWorkspace } from './workspace.js';
 
-export function renderSummary(view: SessionView, events: readonly OrchestratorEvent[], sessionDir: string, s: Style): string {
+export function renderSummary(
+  view: SessionView,
+  events: readonly OrchestratorEvent[],
+  sessionDir: string,
+  s: Style,
+): string {
   const lines: string[] = [];
   // An ended session's length runs to its last state change, not to whenever the summary is printed.
-  const lastSessionState = view.outcome ? [...events].reverse().find((e) => e.type === 'state' && e.machine === 'session') : undefined;
+  const lastSessionState = view.outcome
+    ? [...events].reverse().find((e) => e.type === 'state' && e.machine === 'session')
+    : undefined;
   const elapsed = (lastSessionState ? Date.parse(lastSessionState.ts) : Date.now()) - Date.parse(view.createdAt);
   const headline =
     view.outcome === 'completed'
@@ -21,29 +28,46 @@ export function renderSummary(view: SessionView, events: readonly OrchestratorEv
           : view.outcome
             ? s.red(view.outcome)
             : s.yellow(`${view.state} (needs a person)`);
-  lines.push('', `${s.bold('Session')} ${view.sessionId} ${headline} after ${formatDuration(elapsed)}${view.stopReason ? s.dim(` (${view.stopReason})`) : ''}`);
+  lines.push(
+    '',
+    `${s.bold('Session')} ${view.sessionId} ${headline} after ${formatDuration(elapsed)}${view.stopReason ? s.dim(` (${view.stopReason})`) : ''}`,
+  );
   for (const w of view.workers) {
     const attempts = `${w.attempt} attempt${w.attempt === 1 ? '' : 's'}`;
-    lines.push(`  ${`${w.kind === 'reviewer' ? '↳ ' : ''}${w.id}`.padEnd(24)} ${`${w.agent}/${w.role}`.padEnd(20)} ${stateColor(w.status, s, 10)} ${attempts.padEnd(11)} ${s.dim(formatUsage(w.usage))}`);
-    if (w.change && w.change.files > 0) lines.push(s.dim(`      ${w.change.branch}: ${w.change.files} ${w.change.files === 1 ? 'file' : 'files'} +${w.change.additions} -${w.change.deletions}`));
+    lines.push(
+      `  ${`${w.kind === 'reviewer' ? '↳ ' : ''}${w.id}`.padEnd(24)} ${`${w.agent}/${w.role}`.padEnd(20)} ${stateColor(w.status, s, 10)} ${attempts.padEnd(11)} ${s.dim(formatUsage(w.usage))}`,
+    );
+    if (w.change && w.change.files > 0)
+      lines.push(
+        s.dim(
+          `      ${w.change.branch}: ${w.change.files} ${w.change.files === 1 ? 'file' : 'files'} +${w.change.additions} -${w.change.deletions}`,
+        ),
+      );
   }
   const recoveries = events.filter((e): e is Extract<OrchestratorEvent, { type: 'recovery' }> => e.type === 'recovery');
   if (recoveries.length) {
     lines.push(s.bold('Recoveries:'));
-    for (const r of recoveries) lines.push(`  ${r.workerId}: ${r.signal.kind} → ${r.action}${r.change ? ` (${r.change})` : ''}`);
+    for (const r of recoveries)
+      lines.push(`  ${r.workerId}: ${r.signal.kind} → ${r.action}${r.change ? ` (${r.change})` : ''}`);
   }
   const decisions = events.filter((e): e is Extract<OrchestratorEvent, { type: 'decision' }> => e.type === 'decision');
   if (decisions.length) {
     lines.push(s.bold('Reviews:'));
-    for (const d of decisions) lines.push(`  ${d.roundId} ${d.target}: ${d.decision} ${s.dim(`(${d.counts.approve} approve, ${d.counts.concern} concern, ${d.counts.blocker} blocker): ${d.action}`)}`);
+    for (const d of decisions)
+      lines.push(
+        `  ${d.roundId} ${d.target}: ${d.decision} ${s.dim(`(${d.counts.approve} approve, ${d.counts.concern} concern, ${d.counts.blocker} blocker): ${d.action}`)}`,
+      );
   }
   const open = view.blockers.filter((b) => b.open || b.kind === 'REVIEW_BLOCKER');
   if (open.length) {
     lines.push(s.bold('Needs a person:'));
     for (const b of open) {
-      lines.push(`  ${s.red(b.kind)} ${b.id}${b.workerId ? ` (${b.workerId})` : ''}: ${b.message.split('\n').join('\n    ')}`);
+      lines.push(
+        `  ${s.red(b.kind)} ${b.id}${b.workerId ? ` (${b.workerId})` : ''}: ${b.message.split('\n').join('\n    ')}`,
+      );
       lines.push(`    ${s.bold('→')} ${b.action}`);
-      if (b.conflict) lines.push(`    ${s.dim(`files: ${b.conflict.files.join(', ')}; resolve them in ${b.conflict.dir}`)}`);
+      if (b.conflict)
+        lines.push(`    ${s.dim(`files: ${b.conflict.files.join(', ')}; resolve them in ${b.conflict.dir}`)}`);
       if (b.open && b.options.length) {
         lines.push(s.dim(`    answer: ${resolveCommand(view.sessionId, b, sessionDir)}`));
       }
@@ -54,14 +78,22 @@ export function renderSummary(view: SessionView, events: readonly OrchestratorEv
     const flag = workspaceFlag(sessionDir);
     if (ws.result.status === 'done' && ws.result.change) {
       const c = ws.result.change;
-      lines.push(`${s.bold('Result:')} ${ws.result.branch} ${s.dim(`(${c.files} ${c.files === 1 ? 'file' : 'files'} +${c.additions} -${c.deletions} against the base, ${ws.base.summary})`)}`);
+      lines.push(
+        `${s.bold('Result:')} ${ws.result.branch} ${s.dim(`(${c.files} ${c.files === 1 ? 'file' : 'files'} +${c.additions} -${c.deletions} against the base, ${ws.base.summary})`)}`,
+      );
       if (c.files > 0) {
         lines.push(`  review: orchestrate diff ${view.sessionId}${flag}`);
-        lines.push(`  apply:  orchestrate apply ${view.sessionId}${flag}   ${s.dim('(as uncommitted changes in your checkout; --merge for commits)')}`);
+        lines.push(
+          `  apply:  orchestrate apply ${view.sessionId}${flag}   ${s.dim('(as uncommitted changes in your checkout; --merge for commits)')}`,
+        );
         lines.push(s.dim(`  throw away: orchestrate discard ${view.sessionId} --force${flag}`));
       }
     } else if (view.outcome) {
-      lines.push(s.dim(`Each worker's branch is kept (orchestrate diff ${view.sessionId} WORKER${flag}; apply one with --worker); orchestrate discard ${view.sessionId} --force${flag} removes them.`));
+      lines.push(
+        s.dim(
+          `Each worker's branch is kept (orchestrate diff ${view.sessionId} WORKER${flag}; apply one with --worker); orchestrate discard ${view.sessionId} --force${flag} removes them.`,
+        ),
+      );
     }
   } else {
     lines.push(`${s.yellow('warning:')} ${ws.reason}`);
@@ -72,7 +104,11 @@ export function renderSummary(view: SessionView, events: readonly OrchestratorEv
 
 /** ` --workspace <dir>` unless the session's workspace is the one a command run here finds by default. */
 /** The exact command that answers an open blocker: its session, its id, its choices (and the workspace when not the default). */
-export function resolveCommand(sessionId: string, blocker: { id: string; options: readonly string[] }, sessionDir: string): string {
+export function resolveCommand(
+  sessionId: string,
+  blocker: { id: string; options: readonly string[] },
+  sessionDir: string,
+): string {
   const o = blocker.options;
   return `orchestrate resolve ${sessionId} ${blocker.id} <${o.join('|')}>${o.includes('answer') ? ' --text "..."' : ''}${o.includes('agent') ? ' [--agent claude|codex|gemini]' : ''}${workspaceFlag(sessionDir)}`;
 }

@@ -49,33 +49,103 @@ interface FlagTable {
 
 const CLAUDE: FlagTable = {
   value: [
-    '--permission-mode', '--output-format', '--input-format', '--model', '--session-id', '--max-turns',
-    '--max-budget-usd', '--fallback-model', '--effort', '--system-prompt', '--append-system-prompt', '--settings',
-    '--setting-sources', '--json-schema', '--permission-prompt-tool', '--debug-file', '--plugin-dir', '--name',
+    '--permission-mode',
+    '--output-format',
+    '--input-format',
+    '--model',
+    '--session-id',
+    '--max-turns',
+    '--max-budget-usd',
+    '--fallback-model',
+    '--effort',
+    '--system-prompt',
+    '--append-system-prompt',
+    '--settings',
+    '--setting-sources',
+    '--json-schema',
+    '--permission-prompt-tool',
+    '--debug-file',
+    '--plugin-dir',
+    '--name',
   ],
-  many: ['--add-dir', '--allowedTools', '--allowed-tools', '--disallowedTools', '--disallowed-tools', '--mcp-config', '--tools', '--betas', '--file'],
+  many: [
+    '--add-dir',
+    '--allowedTools',
+    '--allowed-tools',
+    '--disallowedTools',
+    '--disallowed-tools',
+    '--mcp-config',
+    '--tools',
+    '--betas',
+    '--file',
+  ],
   optional: ['--resume', '--debug'],
   alias: { '-r': '--resume', '-d': '--debug', '-n': '--name', '-p': '--print' },
 };
 
 const CODEX: FlagTable = {
   value: [
-    '--config', '--enable', '--disable', '--image', '--model', '--local-provider', '--profile', '--sandbox', '--cd',
-    '--add-dir', '--thread-source', '--cyber-access-program', '--output-schema', '--color', '--output-last-message',
+    '--config',
+    '--enable',
+    '--disable',
+    '--image',
+    '--model',
+    '--local-provider',
+    '--profile',
+    '--sandbox',
+    '--cd',
+    '--add-dir',
+    '--thread-source',
+    '--cyber-access-program',
+    '--output-schema',
+    '--color',
+    '--output-last-message',
   ],
   many: [],
   optional: [],
-  alias: { '-c': '--config', '-i': '--image', '-m': '--model', '-p': '--profile', '-s': '--sandbox', '-C': '--cd', '-o': '--output-last-message' },
+  alias: {
+    '-c': '--config',
+    '-i': '--image',
+    '-m': '--model',
+    '-p': '--profile',
+    '-s': '--sandbox',
+    '-C': '--cd',
+    '-o': '--output-last-message',
+  },
 };
 
 const GEMINI: FlagTable = {
   value: [
-    '--model', '--prompt', '--prompt-interactive', '--worktree', '--approval-mode', '--resume', '--session-file',
-    '--session-id', '--delete-session', '--output-format',
+    '--model',
+    '--prompt',
+    '--prompt-interactive',
+    '--worktree',
+    '--approval-mode',
+    '--resume',
+    '--session-file',
+    '--session-id',
+    '--delete-session',
+    '--output-format',
   ],
-  many: ['--include-directories', '--policy', '--admin-policy', '--allowed-mcp-server-names', '--allowed-tools', '--extensions'],
+  many: [
+    '--include-directories',
+    '--policy',
+    '--admin-policy',
+    '--allowed-mcp-server-names',
+    '--allowed-tools',
+    '--extensions',
+  ],
   optional: [],
-  alias: { '-m': '--model', '-p': '--prompt', '-i': '--prompt-interactive', '-w': '--worktree', '-r': '--resume', '-o': '--output-format', '-e': '--extensions', '-y': '--yolo' },
+  alias: {
+    '-m': '--model',
+    '-p': '--prompt',
+    '-i': '--prompt-interactive',
+    '-w': '--worktree',
+    '-r': '--resume',
+    '-o': '--output-format',
+    '-e': '--extensions',
+    '-y': '--yolo',
+  },
 };
 
 interface Scanned {
@@ -90,7 +160,8 @@ function scan(argv: readonly string[], table: FlagTable): Scanned {
   const flags = new Map<string, string[]>();
   const positionals: string[] = [];
   const add = (name: string, value: string) => flags.set(name, [...(flags.get(name) ?? []), value]);
-  const takes = (name: string) => table.value.includes(name) || table.many.includes(name) || table.optional.includes(name);
+  const takes = (name: string) =>
+    table.value.includes(name) || table.many.includes(name) || table.optional.includes(name);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--') {
@@ -129,7 +200,8 @@ function scan(argv: readonly string[], table: FlagTable): Scanned {
   return { flags, positionals };
 }
 
-const last = (values: string[] | undefined): string | undefined => (values && values.length > 0 ? values[values.length - 1] : undefined);
+const last = (values: string[] | undefined): string | undefined =>
+  values && values.length > 0 ? values[values.length - 1] : undefined;
 const nonEmpty = (value: string | undefined): string | undefined => (value ? value : undefined);
 
 /** What the impersonated CLI would make of `argv`. */

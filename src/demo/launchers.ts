@@ -79,7 +79,8 @@ export async function copyDemoProject(dest: string, source: string = DEMO_PROJEC
     await git(['-c', 'init.defaultBranch=main', 'init', '-q']);
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === 'ENOENT') return { dir: dest, git: false, note: 'git was not found: the copy is not a git repository' };
+    if (code === 'ENOENT')
+      return { dir: dest, git: false, note: 'git was not found: the copy is not a git repository' };
     return { dir: dest, git: false, note: `git init failed: ${(error as Error).message}` };
   }
   await git(['config', 'user.name', GIT_IDENTITY.name]);

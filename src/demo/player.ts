@@ -54,7 +54,9 @@ function stderrPreamble(inv: Invocation, argv: readonly string[]): string {
     case 'codex':
       return 'Reading additional input from stdin...\n';
     case 'gemini':
-      return argv.includes('--yolo') || argv.includes('-y') ? 'YOLO mode is enabled. All tool calls will be automatically approved.\n' : '';
+      return argv.includes('--yolo') || argv.includes('-y')
+        ? 'YOLO mode is enabled. All tool calls will be automatically approved.\n'
+        : '';
   }
 }
 
@@ -80,7 +82,9 @@ function recordSession(env: Record<string, string | undefined>, sessionId: strin
 
 function recalledSession(env: Record<string, string | undefined>, sessionId: string): SessionRecord | null {
   try {
-    const value: unknown = JSON.parse(readFileSync(join(stateDir(env), `${sessionId.replace(/[^\w.-]/g, '_')}.json`), 'utf8'));
+    const value: unknown = JSON.parse(
+      readFileSync(join(stateDir(env), `${sessionId.replace(/[^\w.-]/g, '_')}.json`), 'utf8'),
+    );
     const record = value as Partial<SessionRecord>;
     return typeof record.role === 'string' && typeof record.persona === 'string' ? (record as SessionRecord) : null;
   } catch {
@@ -95,14 +99,24 @@ function loadTranscript(dir: string, persona: Persona, role: string): Transcript
 }
 
 /** The entries to play for this launch, and the role they belong to. */
-function planRun(inv: Invocation, env: Record<string, string | undefined>, vars: Placeholders): { role: string; entries: TranscriptEntry[] } {
+function planRun(
+  inv: Invocation,
+  env: Record<string, string | undefined>,
+  vars: Placeholders,
+): { role: string; entries: TranscriptEntry[] } {
   const dir = transcriptsDir(env);
   const fromPrompt = inv.prompt ? detectRole(inv.prompt) : null;
   if (inv.resumeId) {
     const role = recalledSession(env, inv.resumeId)?.role ?? fromPrompt;
     const text = role ? finalMessage(inv.persona, loadTranscript(dir, inv.persona, role), vars) : '';
-    const answer = role?.startsWith('reviewer-') ? verdictJson(text) ?? text : text;
-    return { role: role ?? 'unknown', entries: resumeTranscript(inv.persona, answer || 'Picking up where I left off: the work is complete and nothing is left to do.') };
+    const answer = role?.startsWith('reviewer-') ? (verdictJson(text) ?? text) : text;
+    return {
+      role: role ?? 'unknown',
+      entries: resumeTranscript(
+        inv.persona,
+        answer || 'Picking up where I left off: the work is complete and nothing is left to do.',
+      ),
+    };
   }
   if (!fromPrompt) {
     throw new UsageError(
@@ -116,11 +130,18 @@ function planRun(inv: Invocation, env: Record<string, string | undefined>, vars:
 function targetPath(workDir: string, path: string): string {
   const full = resolve(workDir, path);
   const rel = relative(workDir, full);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new UsageError(`transcript path ${JSON.stringify(path)} is outside the working directory`);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel))
+    throw new UsageError(`transcript path ${JSON.stringify(path)} is outside the working directory`);
   return full;
 }
 
-async function play(entries: readonly TranscriptEntry[], inv: Invocation, vars: Placeholders, io: PlayerIO, speed: number): Promise<void> {
+async function play(
+  entries: readonly TranscriptEntry[],
+  inv: Invocation,
+  vars: Placeholders,
+  io: PlayerIO,
+  speed: number,
+): Promise<void> {
   for (const entry of entries) {
     switch (entry.kind) {
       case 'sleep':
@@ -157,7 +178,12 @@ export async function runRecordedAgent(io: PlayerIO): Promise<number> {
     const inv = parseInvocation(persona, io.argv, io.cwd);
     if (!inv.prompt && !inv.resumeId) throw new UsageError('no prompt in the arguments');
     const sessionId = inv.resumeId ?? newSessionId(persona);
-    const vars: Placeholders = { sessionId, cwd: inv.workDir, model: inv.model ?? DEFAULT_MODELS[persona], prompt: inv.prompt ?? '' };
+    const vars: Placeholders = {
+      sessionId,
+      cwd: inv.workDir,
+      model: inv.model ?? DEFAULT_MODELS[persona],
+      prompt: inv.prompt ?? '',
+    };
     const { role, entries } = planRun(inv, io.env, vars);
     if (!inv.resumeId) recordSession(io.env, sessionId, { persona, role });
     io.stderr(stderrPreamble(inv, io.argv));

@@ -32,7 +32,8 @@ export function transcriptFile(dir: string, persona: Persona, role: string): str
   return join(dir, `${persona}-${role}.jsonl`);
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Parse a transcript; throws on a malformed directive, naming the source and line. */
 export function parseTranscript(text: string, source = 'transcript'): TranscriptEntry[] {
@@ -59,7 +60,8 @@ export function parseTranscript(text: string, source = 'transcript'): Transcript
 }
 
 function directive(body: Record<string, unknown>, where: string): TranscriptEntry {
-  if (typeof body.sleepMs === 'number' && Number.isFinite(body.sleepMs) && body.sleepMs >= 0) return { kind: 'sleep', ms: body.sleepMs };
+  if (typeof body.sleepMs === 'number' && Number.isFinite(body.sleepMs) && body.sleepMs >= 0)
+    return { kind: 'sleep', ms: body.sleepMs };
   for (const kind of ['write', 'append'] as const) {
     const file = body[kind];
     if (isRecord(file) && typeof file.path === 'string' && file.path !== '' && typeof file.content === 'string') {
@@ -145,13 +147,60 @@ export function resumeTranscript(persona: Persona, text: string): TranscriptEntr
   switch (persona) {
     case 'claude': {
       const common = { session_id: '{{SESSION_ID}}', uuid: '{{UUID}}' };
-      const usage = { input_tokens: 1840, cache_creation_input_tokens: 0, cache_read_input_tokens: 12288, output_tokens: 96 };
+      const usage = {
+        input_tokens: 1840,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 12288,
+        output_tokens: 96,
+      };
       return [
-        line({ type: 'system', subtype: 'init', cwd: '{{CWD}}', ...common, tools: ['Task', 'Bash', 'Edit', 'Read', 'TodoWrite', 'Write'], mcp_servers: [], model: '{{MODEL}}', permissionMode: 'bypassPermissions', apiKeySource: 'none', claude_code_version: '2.1.329', output_style: 'default' }),
+        line({
+          type: 'system',
+          subtype: 'init',
+          cwd: '{{CWD}}',
+          ...common,
+          tools: ['Task', 'Bash', 'Edit', 'Read', 'TodoWrite', 'Write'],
+          mcp_servers: [],
+          model: '{{MODEL}}',
+          permissionMode: 'bypassPermissions',
+          apiKeySource: 'none',
+          claude_code_version: '2.1.329',
+          output_style: 'default',
+        }),
         sleep(600),
-        line({ type: 'assistant', message: { id: 'msg_01DemoResume7Qx', type: 'message', role: 'assistant', model: '{{MODEL}}', content: [{ type: 'text', text }], stop_reason: null, stop_sequence: null, usage, context_management: null }, parent_tool_use_id: null, ...common, timestamp: ts }),
+        line({
+          type: 'assistant',
+          message: {
+            id: 'msg_01DemoResume7Qx',
+            type: 'message',
+            role: 'assistant',
+            model: '{{MODEL}}',
+            content: [{ type: 'text', text }],
+            stop_reason: null,
+            stop_sequence: null,
+            usage,
+            context_management: null,
+          },
+          parent_tool_use_id: null,
+          ...common,
+          timestamp: ts,
+        }),
         sleep(150),
-        line({ type: 'result', subtype: 'success', is_error: false, duration_ms: 2113, duration_api_ms: 2004, num_turns: 1, result: text, stop_reason: 'end_turn', ...common, total_cost_usd: 0.0114, usage, permission_denials: [], terminal_reason: 'completed' }),
+        line({
+          type: 'result',
+          subtype: 'success',
+          is_error: false,
+          duration_ms: 2113,
+          duration_api_ms: 2004,
+          num_turns: 1,
+          result: text,
+          stop_reason: 'end_turn',
+          ...common,
+          total_cost_usd: 0.0114,
+          usage,
+          permission_denials: [],
+          terminal_reason: 'completed',
+        }),
       ];
     }
     case 'codex':
@@ -162,15 +211,49 @@ export function resumeTranscript(persona: Persona, text: string): TranscriptEntr
         line({ type: 'item.completed', item: { id: 'item_0', type: 'reasoning', text: '**Restating my answer**' } }),
         sleep(300),
         line({ type: 'item.completed', item: { id: 'item_1', type: 'agent_message', text } }),
-        line({ type: 'turn.completed', usage: { input_tokens: 9120, cached_input_tokens: 8064, cache_write_input_tokens: 0, output_tokens: 88, reasoning_output_tokens: 24 } }),
+        line({
+          type: 'turn.completed',
+          usage: {
+            input_tokens: 9120,
+            cached_input_tokens: 8064,
+            cache_write_input_tokens: 0,
+            output_tokens: 88,
+            reasoning_output_tokens: 24,
+          },
+        }),
       ];
     case 'gemini':
       return [
         line({ type: 'init', timestamp: ts, session_id: '{{SESSION_ID}}', model: '{{MODEL}}' }),
         line({ type: 'message', timestamp: ts, role: 'user', content: '{{PROMPT}}' }),
         sleep(500),
-        ...chunks(text).flatMap((piece) => [line({ type: 'message', timestamp: ts, role: 'assistant', content: piece, delta: true }), sleep(80)]),
-        line({ type: 'result', timestamp: ts, status: 'success', stats: { total_tokens: 6210, input_tokens: 6118, output_tokens: 92, cached: 4096, input: 2022, duration_ms: 1460, tool_calls: 0, models: { 'gemini-3-pro-preview': { total_tokens: 6210, input_tokens: 6118, output_tokens: 92, cached: 4096, input: 2022 } } } }),
+        ...chunks(text).flatMap((piece) => [
+          line({ type: 'message', timestamp: ts, role: 'assistant', content: piece, delta: true }),
+          sleep(80),
+        ]),
+        line({
+          type: 'result',
+          timestamp: ts,
+          status: 'success',
+          stats: {
+            total_tokens: 6210,
+            input_tokens: 6118,
+            output_tokens: 92,
+            cached: 4096,
+            input: 2022,
+            duration_ms: 1460,
+            tool_calls: 0,
+            models: {
+              'gemini-3-pro-preview': {
+                total_tokens: 6210,
+                input_tokens: 6118,
+                output_tokens: 92,
+                cached: 4096,
+                input: 2022,
+              },
+            },
+          },
+        }),
       ];
   }
 }

@@ -316,7 +316,12 @@ export const BlockerFieldsSchema = z.object({
   options: z.array(BlockerChoiceSchema),
   /** Set on the event that records the answer; absent while open. `agent`: the one chosen to resolve a conflict. */
   resolution: z
-    .object({ choice: BlockerChoiceSchema, text: z.string().optional(), by: z.string().optional(), agent: z.string().optional() })
+    .object({
+      choice: BlockerChoiceSchema,
+      text: z.string().optional(),
+      by: z.string().optional(),
+      agent: z.string().optional(),
+    })
     .optional(),
 });
 
@@ -390,7 +395,13 @@ export const WorkspaceEventSchema = z.object({
   branch: z.string().optional(),
   commit: z.string().optional(),
   /** A change counted: start..head of a branch. */
-  change: z.object({ files: z.number().int().nonnegative(), additions: z.number().int().nonnegative(), deletions: z.number().int().nonnegative() }).optional(),
+  change: z
+    .object({
+      files: z.number().int().nonnegative(),
+      additions: z.number().int().nonnegative(),
+      deletions: z.number().int().nonnegative(),
+    })
+    .optional(),
   files: z.array(z.string()).optional(),
   /** setup: the command (argv), its exit code and the tail of its output. */
   command: z.array(z.string()).optional(),
@@ -413,7 +424,16 @@ export const OrchestratorEventSchema = z.discriminatedUnion('type', [
 export type OrchestratorEvent = z.infer<typeof OrchestratorEventSchema>;
 export type EventType = OrchestratorEvent['type'];
 export type EventOfType<T extends EventType> = Extract<OrchestratorEvent, { type: T }>;
-export const EVENT_TYPES: EventType[] = ['agent', 'state', 'recovery', 'blocker', 'review', 'decision', 'safety', 'workspace'];
+export const EVENT_TYPES: EventType[] = [
+  'agent',
+  'state',
+  'recovery',
+  'blocker',
+  'review',
+  'decision',
+  'safety',
+  'workspace',
+];
 
 type Unsequenced<E> = E extends unknown ? Omit<E, 'seq' | 'ts' | 'sessionId'> & { ts?: string } : never;
 /** An event before the store stamps it with seq, sessionId and (when absent) ts. */

@@ -56,7 +56,11 @@ export function checkoutsDirFor(workspace: string, repo: { root: string; commonD
 }
 
 /** The folder of one session's checkouts. */
-export function sessionCheckoutsDir(workspace: string, sessionId: string, isolation: Extract<Isolation, { mode: 'checkouts' }>): string {
+export function sessionCheckoutsDir(
+  workspace: string,
+  sessionId: string,
+  isolation: Extract<Isolation, { mode: 'checkouts' }>,
+): string {
   return `${isolation.checkoutsDir ?? `${workspace.replace(/\/+$/, '')}/checkouts`}/${sessionId}`;
 }
 

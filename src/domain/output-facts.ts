@@ -52,7 +52,11 @@ export class OutputTracker {
 
   facts(): OutputFacts {
     const finalText = this.resultText || this.assistantText || undefined;
-    return { ...this.state, filesChanged: [...this.state.filesChanged], ...(finalText ? { finalText: finalText.slice(-FINAL_TEXT_LIMIT) } : {}) };
+    return {
+      ...this.state,
+      filesChanged: [...this.state.filesChanged],
+      ...(finalText ? { finalText: finalText.slice(-FINAL_TEXT_LIMIT) } : {}),
+    };
   }
 
   private fold(payload: AgentPayload): void {
@@ -81,7 +85,8 @@ export class OutputTracker {
       case 'file_change':
         s.steps++;
         for (const change of payload.changes) {
-          if (!s.filesChanged.includes(change.path) && s.filesChanged.length < FILES_LIMIT) s.filesChanged.push(change.path);
+          if (!s.filesChanged.includes(change.path) && s.filesChanged.length < FILES_LIMIT)
+            s.filesChanged.push(change.path);
         }
         break;
       case 'usage':
@@ -117,7 +122,17 @@ export function tokensOf(usage: Usage | undefined): number {
 }
 
 /** The input fields that say what a tool call is about, most telling first (claude, gemini and codex tools). */
-const TOOL_ARGUMENT_KEYS = ['command', 'file_path', 'absolute_path', 'pattern', 'query', 'url', 'path', 'description', 'prompt'];
+const TOOL_ARGUMENT_KEYS = [
+  'command',
+  'file_path',
+  'absolute_path',
+  'pattern',
+  'query',
+  'url',
+  'path',
+  'description',
+  'prompt',
+];
 
 /** The main argument of a tool call: the file, the command, the pattern... (null when none is recognised). */
 export function toolArgument(input: unknown): string | null {

@@ -13,7 +13,7 @@ export const ROLE_INSTRUCTIONS: Record<string, string> = {
   ].join('\n'),
   implementer: [
     'You are the IMPLEMENTER in a team of AI coding agents working on one repository.',
-    'Implement the task in the repository, following the architect\'s design when there is one.',
+    "Implement the task in the repository, following the architect's design when there is one.",
     'Keep changes focused, add or update tests, and run them. Keep a todo list of your steps up to date.',
     'End with a summary of what you changed and how you verified it.',
   ].join('\n'),
@@ -24,7 +24,7 @@ export const ROLE_INSTRUCTIONS: Record<string, string> = {
     'End with a summary: what you checked, what passed, what failed.',
   ].join('\n'),
   reviewer: [
-    'You are a REVIEWER in a team of AI coding agents. Review another agent\'s work; do not change any file.',
+    "You are a REVIEWER in a team of AI coding agents. Review another agent's work; do not change any file.",
   ].join('\n'),
 };
 
@@ -59,10 +59,16 @@ export interface ReviewPromptSpec {
 export const VERDICT_FORMAT = `{"verdict":"approve"|"concern"|"blocker","summary":"...","issues":[{"severity":"blocker"|"concern"|"nit","file":"...","line":12,"message":"..."}]}`;
 
 export function renderRolePrompt(spec: Extract<PromptSpec, { kind: 'role' }>): string {
-  const instructions = spec.custom ?? ROLE_INSTRUCTIONS[spec.role] ?? `You are the ${spec.role.toUpperCase()} in a team of AI coding agents working on one repository.`;
+  const instructions =
+    spec.custom ??
+    ROLE_INSTRUCTIONS[spec.role] ??
+    `You are the ${spec.role.toUpperCase()} in a team of AI coding agents working on one repository.`;
   const parts = [instructions, '', `TASK:\n${spec.task}`];
   for (const up of spec.upstream) {
-    parts.push('', `The ${up.role} (${up.workerId}, ${up.agent}) finished before you. Its summary:\n${up.summary || '(no summary)'}`);
+    parts.push(
+      '',
+      `The ${up.role} (${up.workerId}, ${up.agent}) finished before you. Its summary:\n${up.summary || '(no summary)'}`,
+    );
   }
   return parts.join('\n');
 }
@@ -90,7 +96,11 @@ export function renderReviewPrompt(spec: ReviewPromptSpec, diff: string | null, 
     '',
     `Its final summary:\n${spec.targetSummary || '(it gave no summary)'}`,
     '',
-    renderDiffSection(diff, spec.diffLimitBytes, against ?? (spec.baseCommit ? `commit ${spec.baseCommit.slice(0, 12)}` : 'the start of the session')),
+    renderDiffSection(
+      diff,
+      spec.diffLimitBytes,
+      against ?? (spec.baseCommit ? `commit ${spec.baseCommit.slice(0, 12)}` : 'the start of the session'),
+    ),
     '',
     'Answer with your review. Your final message must contain exactly one JSON object of this form:',
     VERDICT_FORMAT,
@@ -117,7 +127,8 @@ export function renderStrictVerdictRequest(): string {
 }
 
 function renderDiffSection(diff: string | null, limit: number, against: string): string {
-  if (diff === null) return 'No git diff is available (the target directory is not a git repository). Inspect the files directly.';
+  if (diff === null)
+    return 'No git diff is available (the target directory is not a git repository). Inspect the files directly.';
   if (diff.trim() === '') return `The diff against ${against} is empty.`;
   const bytes = Buffer.byteLength(diff, 'utf8');
   if (bytes <= limit) return `Its changes (git diff against ${against}):\n\`\`\`diff\n${diff}\n\`\`\``;

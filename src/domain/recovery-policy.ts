@@ -78,13 +78,31 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
   switch (signal.kind) {
     case 'not_git_repo':
       if (fixes.skipGitRepoCheck) return stillFailing(signal, '--skip-git-repo-check');
-      return fix(input, { skipGitRepoCheck: true }, 'relaunch_with_flag', 'add --skip-git-repo-check', 'codex refused to run outside a git repository; relaunching with --skip-git-repo-check');
+      return fix(
+        input,
+        { skipGitRepoCheck: true },
+        'relaunch_with_flag',
+        'add --skip-git-repo-check',
+        'codex refused to run outside a git repository; relaunching with --skip-git-repo-check',
+      );
     case 'untrusted_folder':
       if (fixes.skipTrust) return stillFailing(signal, '--skip-trust');
-      return fix(input, { skipTrust: true }, 'relaunch_with_flag', 'add --skip-trust', 'gemini does not trust this folder; relaunching with --skip-trust');
+      return fix(
+        input,
+        { skipTrust: true },
+        'relaunch_with_flag',
+        'add --skip-trust',
+        'gemini does not trust this folder; relaunching with --skip-trust',
+      );
     case 'root_bypass_refused':
       if (input.insideSandbox && !fixes.isSandbox) {
-        return fix(input, { isSandbox: true }, 'relaunch_with_env', 'set IS_SANDBOX=1', 'claude refuses to bypass permissions as root; it runs inside our sandbox, so relaunching with IS_SANDBOX=1');
+        return fix(
+          input,
+          { isSandbox: true },
+          'relaunch_with_env',
+          'set IS_SANDBOX=1',
+          'claude refuses to bypass permissions as root; it runs inside our sandbox, so relaunching with IS_SANDBOX=1',
+        );
       }
       return {
         type: 'escalate',
@@ -107,7 +125,9 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
           fixes,
           resume: canResume,
           prompt: canResume ? 'resume' : 'original',
-          change: canResume ? `resume agent session ${input.agentSessionId} at ${new Date(input.now + delayMs).toISOString()}` : `fresh launch at ${new Date(input.now + delayMs).toISOString()}`,
+          change: canResume
+            ? `resume agent session ${input.agentSessionId} at ${new Date(input.now + delayMs).toISOString()}`
+            : `fresh launch at ${new Date(input.now + delayMs).toISOString()}`,
           detail: `${signal.kind === 'quota' ? 'quota' : 'rate limit'} until ${signal.retryAt}${waitMs > capMs ? ` (wait capped to ${input.limits.maxRetryWaitSec}s)` : ''}: ${signal.message}`,
         };
       }
@@ -116,7 +136,8 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
           type: 'escalate',
           blocker: 'QUOTA_EXCEEDED',
           message: `${input.agent} is out of quota and did not say when it resets: ${signal.message}`,
-          action: 'Check the plan and billing of this agent\'s account (or switch its API key), then answer retry; or skip this worker.',
+          action:
+            "Check the plan and billing of this agent's account (or switch its API key), then answer retry; or skip this worker.",
         };
       }
       return backoff();
@@ -128,7 +149,16 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
       return backoff();
     case 'max_turns':
       if (!canResume) {
-        return { type: 'relaunch', action: 'relaunch_fresh', delayMs: 0, fixes, resume: false, prompt: 'original', change: 'fresh launch (no agent session id to resume)', detail: `max turns: ${signal.message}` };
+        return {
+          type: 'relaunch',
+          action: 'relaunch_fresh',
+          delayMs: 0,
+          fixes,
+          resume: false,
+          prompt: 'original',
+          change: 'fresh launch (no agent session id to resume)',
+          detail: `max turns: ${signal.message}`,
+        };
       }
       return {
         type: 'relaunch',
@@ -180,7 +210,8 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
         type: 'escalate',
         blocker: 'SETUP_FAILED',
         message: `the checkout of this worker could not be set up: ${signal.message}`,
-        action: 'Fix the command in the spec\'s workspace.setup or what it needs (its output is in the session log), then answer retry; or skip this worker.',
+        action:
+          "Fix the command in the spec's workspace.setup or what it needs (its output is in the session log), then answer retry; or skip this worker.",
       };
     case 'invalid_args':
       return {
@@ -201,9 +232,24 @@ export function backoffDelay(recentRestarts: number, baseMs: number, maxMs: numb
   return Math.round(exp / 2 + (random * exp) / 2);
 }
 
-function fix(input: RecoveryInput, add: LaunchFixes, action: RecoveryActionKind, change: string, detail: string): RecoveryDecision {
+function fix(
+  input: RecoveryInput,
+  add: LaunchFixes,
+  action: RecoveryActionKind,
+  change: string,
+  detail: string,
+): RecoveryDecision {
   const canResume = input.agentSessionId !== null;
-  return { type: 'relaunch', action, delayMs: 0, fixes: { ...input.fixes, ...add }, resume: canResume, prompt: canResume ? 'resume' : 'original', change, detail };
+  return {
+    type: 'relaunch',
+    action,
+    delayMs: 0,
+    fixes: { ...input.fixes, ...add },
+    resume: canResume,
+    prompt: canResume ? 'resume' : 'original',
+    change,
+    detail,
+  };
 }
 
 function stillFailing(signal: FailureSignal, flag: string): RecoveryDecision {
@@ -211,6 +257,6 @@ function stillFailing(signal: FailureSignal, flag: string): RecoveryDecision {
     type: 'escalate',
     blocker: 'INVALID_ARGS',
     message: `the agent still fails the same way with ${flag}: ${signal.message}`,
-    action: 'Check the agent\'s version and configuration by hand, then answer retry; or skip this worker.',
+    action: "Check the agent's version and configuration by hand, then answer retry; or skip this worker.",
   };
 }

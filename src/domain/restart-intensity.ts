@@ -11,6 +11,11 @@ export function restartsInWindow(times: readonly number[], now: number, windowSe
 }
 
 /** True when one more restart now would exceed the intensity. */
-export function exceedsIntensity(times: readonly number[], now: number, maxRestarts: number, windowSec: number): boolean {
+export function exceedsIntensity(
+  times: readonly number[],
+  now: number,
+  maxRestarts: number,
+  windowSec: number,
+): boolean {
   return restartsInWindow(times, now, windowSec).length + 1 > maxRestarts;
 }

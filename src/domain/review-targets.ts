@@ -43,27 +43,49 @@ export function manualReviewRefusal(
   statusOf: (workerId: string) => string | undefined = () => undefined,
 ): ReviewRefusal | null {
   const reviewed = reviewedWorkers(spec);
-  const which = reviewed.length ? `workers with reviewers: ${reviewed.join(', ')}` : 'no worker of this session has any';
+  const which = reviewed.length
+    ? `workers with reviewers: ${reviewed.join(', ')}`
+    : 'no worker of this session has any';
   if (target !== undefined && reviewPairsOf(spec, target).length === 0) {
-    return { reason: 'no-reviewers', reviewed, message: `worker ${target} has no reviewers configured (the spec's "reviews" name no reviewer for it); ${which}` };
+    return {
+      reason: 'no-reviewers',
+      reviewed,
+      message: `worker ${target} has no reviewers configured (the spec's "reviews" name no reviewer for it); ${which}`,
+    };
   }
   if (target === undefined && reviewed.length === 0) {
-    return { reason: 'no-reviewers', reviewed, message: 'no worker of this session has reviewers configured (the spec\'s "reviews" are empty)' };
+    return {
+      reason: 'no-reviewers',
+      reviewed,
+      message: 'no worker of this session has reviewers configured (the spec\'s "reviews" are empty)',
+    };
   }
   const targets = target !== undefined ? [target] : reviewed;
   const ended = targets.filter((t) => endedUnfinished(statusOf(t) ?? ''));
   if (ended.length === targets.length) {
     const what = ended.map((t) => `${t} ${statusOf(t)}`).join(', ');
-    return { reason: 'nothing-to-review', reviewed, message: `nothing to review: ${what} without finished work (only completed work is reviewed)` };
+    return {
+      reason: 'nothing-to-review',
+      reviewed,
+      message: `nothing to review: ${what} without finished work (only completed work is reviewed)`,
+    };
   }
   if (roundsSoFar >= spec.review.maxRounds) {
-    return { reason: 'max-rounds', reviewed, message: `the session has had ${roundsSoFar} review round(s), its cap (review.maxRounds = ${spec.review.maxRounds})` };
+    return {
+      reason: 'max-rounds',
+      reviewed,
+      message: `the session has had ${roundsSoFar} review round(s), its cap (review.maxRounds = ${spec.review.maxRounds})`,
+    };
   }
   return null;
 }
 
 /** The targets of a person's review request whose work is not finished yet: its round starts once they finish. */
-export function reviewWaitsFor(spec: Pick<SessionSpec, 'reviews'>, target: string | undefined, statusOf: (workerId: string) => string | undefined): string[] {
+export function reviewWaitsFor(
+  spec: Pick<SessionSpec, 'reviews'>,
+  target: string | undefined,
+  statusOf: (workerId: string) => string | undefined,
+): string[] {
   return (target !== undefined ? [target] : reviewedWorkers(spec)).filter((t) => {
     const status = statusOf(t);
     return status !== undefined && !hasFinishedWork(status) && !endedUnfinished(status);

@@ -87,7 +87,10 @@ export const SandboxModeSchema = z.enum(['auto', 'bwrap', 'none']);
 export type SandboxMode = z.infer<typeof SandboxModeSchema>;
 
 /** A path in `denyRead` / `allowRead`: absolute, or `~/` for the home directory. */
-const ReadPathSchema = z.string().min(1).refine((p) => p.startsWith('/') || p === '~' || p.startsWith('~/'), 'an absolute path, or one under ~/');
+const ReadPathSchema = z
+  .string()
+  .min(1)
+  .refine((p) => p.startsWith('/') || p === '~' || p.startsWith('~/'), 'an absolute path, or one under ~/');
 /** A host the agents may reach through the proxy: `example.com`, `*.example.com`, `127.0.0.1:8080`. */
 const HostPatternSchema = z
   .string()
@@ -150,7 +153,10 @@ export type SafetySettings = z.infer<typeof SafetySettingsSchema>;
 const InsidePathSchema = z
   .string()
   .min(1)
-  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.startsWith('.git/') && p !== '.git', 'a path inside the target directory: relative, without ".." and not in .git');
+  .refine(
+    (p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.startsWith('.git/') && p !== '.git',
+    'a path inside the target directory: relative, without ".." and not in .git',
+  );
 
 /** How each worker's checkout is set up before its agent first runs (src/workspace). */
 export const WorkspaceSettingsSchema = z.strictObject({
@@ -179,13 +185,18 @@ export const SessionSpecSchema = z
   .superRefine((spec, ctx) => {
     const ids = new Set<string>();
     for (const [i, w] of spec.workers.entries()) {
-      if (ids.has(w.id)) ctx.addIssue({ code: 'custom', path: ['workers', i, 'id'], message: `duplicate worker id "${w.id}"` });
+      if (ids.has(w.id))
+        ctx.addIssue({ code: 'custom', path: ['workers', i, 'id'], message: `duplicate worker id "${w.id}"` });
       ids.add(w.id);
     }
     for (const [i, w] of spec.workers.entries()) {
       for (const dep of w.dependsOn) {
         if (!ids.has(dep)) {
-          ctx.addIssue({ code: 'custom', path: ['workers', i, 'dependsOn'], message: `"${w.id}" depends on unknown worker "${dep}"` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['workers', i, 'dependsOn'],
+            message: `"${w.id}" depends on unknown worker "${dep}"`,
+          });
         }
       }
     }
@@ -202,7 +213,11 @@ export const SessionSpecSchema = z
     if (cycle) ctx.addIssue({ code: 'custom', path: ['workers'], message: `dependency cycle: ${cycle.join(' -> ')}` });
     for (const [i, r] of spec.reviews.entries()) {
       if (!ids.has(r.target)) {
-        ctx.addIssue({ code: 'custom', path: ['reviews', i, 'target'], message: `review target "${r.target}" is not a worker id` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['reviews', i, 'target'],
+          message: `review target "${r.target}" is not a worker id`,
+        });
       }
     }
   });
@@ -274,10 +289,17 @@ export function specKeysAt(path: readonly PropertyKey[]): string[] {
   let schema: z.ZodType = SessionSpecSchema;
   const unwrap = (s: z.ZodType): z.ZodType => {
     for (;;) {
-      const def = (s as unknown as { def: { type: string; innerType?: z.ZodType; in?: z.ZodType; options?: z.ZodType[] } }).def;
-      if ((def.type === 'default' || def.type === 'optional' || def.type === 'nullable' || def.type === 'prefault') && def.innerType) s = def.innerType;
+      const def = (
+        s as unknown as { def: { type: string; innerType?: z.ZodType; in?: z.ZodType; options?: z.ZodType[] } }
+      ).def;
+      if (
+        (def.type === 'default' || def.type === 'optional' || def.type === 'nullable' || def.type === 'prefault') &&
+        def.innerType
+      )
+        s = def.innerType;
       else if (def.type === 'pipe' && def.in) s = def.in;
-      else if (def.type === 'union' && def.options) s = def.options.find((o) => (o as unknown as { def: { type: string } }).def.type === 'object') ?? s;
+      else if (def.type === 'union' && def.options)
+        s = def.options.find((o) => (o as unknown as { def: { type: string } }).def.type === 'object') ?? s;
       else return s;
       if ((s as unknown as { def: { type: string } }).def.type === 'object') return s;
     }
@@ -286,11 +308,14 @@ export function specKeysAt(path: readonly PropertyKey[]): string[] {
     schema = unwrap(schema);
     const def = (schema as unknown as { def: { type: string; element?: z.ZodType } }).def;
     if (def.type === 'array' && def.element) schema = def.element;
-    else if (def.type === 'object') schema = (schema as unknown as { shape: Record<string, z.ZodType> }).shape[String(step)] ?? schema;
+    else if (def.type === 'object')
+      schema = (schema as unknown as { shape: Record<string, z.ZodType> }).shape[String(step)] ?? schema;
     else return [];
   }
   schema = unwrap(schema);
-  return (schema as unknown as { def: { type: string } }).def.type === 'object' ? Object.keys((schema as unknown as { shape: object }).shape) : [];
+  return (schema as unknown as { def: { type: string } }).def.type === 'object'
+    ? Object.keys((schema as unknown as { shape: object }).shape)
+    : [];
 }
 
 /** The first unrecognized key among zod's issues, also inside a union (the sandbox's object form). */
@@ -330,7 +355,12 @@ function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     previous = current;
   }
   return previous[b.length] ?? 0;

@@ -29,7 +29,10 @@ export function readProcStat(pid: number): ProcStat | null {
   // comm may hold spaces and parentheses: the fields after it start after the LAST ')'.
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
-  const fields = text.slice(close + 2).trim().split(' ');
+  const fields = text
+    .slice(close + 2)
+    .trim()
+    .split(' ');
   return {
     pid,
     comm: text.slice(open + 1, close),

@@ -60,7 +60,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route('/', blockerRoutes(ctx));
   api.route('/', changeRoutes(ctx));
   app.route('/api/v1', api);
-  app.route('/', pageRoutes(deps.staticDir, (sessionId) => deps.manager.has(sessionId)));
+  app.route(
+    '/',
+    pageRoutes(deps.staticDir, (sessionId) => deps.manager.has(sessionId)),
+  );
 
   const methodsFor = routeMethods(app);
   app.notFound((c) => {
@@ -68,7 +71,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (allow.length > 0) {
       return errorResponse(
         c,
-        new HttpError(405, `${c.req.method} is not allowed on ${c.req.path}; it takes ${allow.join(', ')}`, { allow }, { Allow: allow.join(', ') }),
+        new HttpError(
+          405,
+          `${c.req.method} is not allowed on ${c.req.path}; it takes ${allow.join(', ')}`,
+          { allow },
+          { Allow: allow.join(', ') },
+        ),
       );
     }
     return errorResponse(c, new HttpError(404, `no route ${c.req.method} ${c.req.path}`));
@@ -79,7 +87,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     // The session folder went away between the existence check and the read.
     if (error instanceof SessionNotFoundError) return errorResponse(c, new HttpError(404, error.message));
     if (error instanceof HTTPException) {
-      return c.json({ error: error.message || error.getResponse().statusText || 'request refused' }, error.status as ContentfulStatusCode);
+      return c.json(
+        { error: error.message || error.getResponse().statusText || 'request refused' },
+        error.status as ContentfulStatusCode,
+      );
     }
     deps.logger?.error?.(`${c.req.method} ${c.req.path} failed`, error);
     return c.json({ error: `internal error: ${(error as Error)?.message ?? String(error)}` }, 500);
@@ -95,7 +106,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 function routeMethods(app: Hono<AppEnv>): (path: string) => string[] {
   let table: Array<{ method: string; pattern: RegExp }> | null = null;
   return (path) => {
-    table ??= app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method.toUpperCase(), pattern: pathPattern(r.path) }));
+    table ??= app.routes
+      .filter((r) => r.method !== 'ALL')
+      .map((r) => ({ method: r.method.toUpperCase(), pattern: pathPattern(r.path) }));
     const methods = new Set<string>();
     for (const route of table) if (route.pattern.test(path)) methods.add(route.method);
     if (methods.has('GET')) methods.add('HEAD');

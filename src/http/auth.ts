@@ -26,7 +26,8 @@ export function tokensEqual(a: string, b: string): boolean {
 const SSE_ROUTE = /^\/api\/v1\/[^/]+\/events\/?$/;
 
 export function bearerAuth(token: string): MiddlewareHandler {
-  const unauthorized = (message: string) => new HttpError(401, message, undefined, { 'WWW-Authenticate': 'Bearer realm="orchestrator"' });
+  const unauthorized = (message: string) =>
+    new HttpError(401, message, undefined, { 'WWW-Authenticate': 'Bearer realm="orchestrator"' });
   return async (c, next) => {
     const header = c.req.header('authorization');
     let given: string | undefined;
@@ -43,7 +44,8 @@ export function bearerAuth(token: string): MiddlewareHandler {
         given = query;
       }
     }
-    if (given === undefined) throw unauthorized('missing token: send Authorization: Bearer <token> (the token is in <workspace>/token)');
+    if (given === undefined)
+      throw unauthorized('missing token: send Authorization: Bearer <token> (the token is in <workspace>/token)');
     if (!tokensEqual(given, token)) throw unauthorized('invalid token');
     await next();
   };

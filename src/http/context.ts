@@ -81,15 +81,23 @@ export function liveRuntime(ctx: ApiContext, sessionId: string): SessionRuntime 
   if (!runtime) {
     const view = ctx.manager.view(sessionId);
     if (view.outcome !== null) throw endedError(sessionId, view.outcome, view.state);
-    throw new HttpError(409, `session ${sessionId} is not running in this server; \`orchestrate resume ${sessionId}\` first`, { state: view.state, live: false });
+    throw new HttpError(
+      409,
+      `session ${sessionId} is not running in this server; \`orchestrate resume ${sessionId}\` first`,
+      { state: view.state, live: false },
+    );
   }
   const end = runtime.endState();
-  if (end === 'completed' || end === 'partial' || end === 'stopped' || end === 'escalated') throw endedError(sessionId, end, runtime.stateName());
+  if (end === 'completed' || end === 'partial' || end === 'stopped' || end === 'escalated')
+    throw endedError(sessionId, end, runtime.stateName());
   return runtime;
 }
 
 function endedError(sessionId: string, outcome: string, state: string): HttpError {
-  return new HttpError(409, `session ${sessionId} has ended (${outcome}); start a new session instead`, { state, outcome });
+  return new HttpError(409, `session ${sessionId} has ended (${outcome}); start a new session instead`, {
+    state,
+    outcome,
+  });
 }
 
 /** Send a command to a session, turning "no longer running" into a 409 rather than a 500. */

@@ -58,7 +58,10 @@ export function isJsonContentType(value: string): boolean {
 export async function readJson(c: Context, optional = false): Promise<unknown> {
   const type = c.req.header('content-type');
   if (type !== undefined && type.trim() !== '' && !isJsonContentType(type)) {
-    throw new HttpError(415, `the request body must be JSON: send Content-Type: application/json (not "${type.slice(0, 100)}")`);
+    throw new HttpError(
+      415,
+      `the request body must be JSON: send Content-Type: application/json (not "${type.slice(0, 100)}")`,
+    );
   }
   const text = await c.req.text();
   if (text.trim() === '') {

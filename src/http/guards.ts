@@ -38,7 +38,8 @@ export class HostPolicy {
   ) {
     const names = new Set(LOOPBACK_NAMES);
     if (isWildcardHost(bindHost)) {
-      for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) names.add(hostForUrl(i.address.replace(/%.*$/, '')));
+      for (const list of Object.values(networkInterfaces()))
+        for (const i of list ?? []) names.add(hostForUrl(i.address.replace(/%.*$/, '')));
       names.add(hostname());
     } else {
       names.add(hostForUrl(bindHost));
@@ -74,11 +75,15 @@ export class HostPolicy {
     } catch {
       return false;
     }
-    return url.protocol === 'http:' && url.origin === value.toLowerCase().replace(/\/$/, '') && this.allowed.has(url.host);
+    return (
+      url.protocol === 'http:' && url.origin === value.toLowerCase().replace(/\/$/, '') && this.allowed.has(url.host)
+    );
   }
 
   private rebuild(): void {
-    this.allowed = new Set(this.names.map((name) => normalizeHost(`${name}:${this.currentPort}`)).filter((h): h is string => h !== null));
+    this.allowed = new Set(
+      this.names.map((name) => normalizeHost(`${name}:${this.currentPort}`)).filter((h): h is string => h !== null),
+    );
   }
 }
 
@@ -96,7 +101,12 @@ export function hostOriginGuard(policy: HostPolicy): MiddlewareHandler {
   return async (c, next) => {
     const host = c.req.header('host');
     if (!policy.allowsHost(host)) {
-      throw new HttpError(403, host === undefined ? 'missing Host header' : `Host "${host}" is not this server; use http://127.0.0.1:${policy.port}`);
+      throw new HttpError(
+        403,
+        host === undefined
+          ? 'missing Host header'
+          : `Host "${host}" is not this server; use http://127.0.0.1:${policy.port}`,
+      );
     }
     const origin = c.req.header('origin');
     if (origin !== undefined && !policy.allowsOrigin(origin)) {

@@ -75,7 +75,11 @@ export class HistoryIndex {
   }
 }
 
-function catchUp(history: SessionHistory, read: (after: number, limit: number) => OrchestratorEvent[], lastSeq: number): void {
+function catchUp(
+  history: SessionHistory,
+  read: (after: number, limit: number) => OrchestratorEvent[],
+  lastSeq: number,
+): void {
   while (history.lastSeq < lastSeq) {
     const batch = read(history.lastSeq, Math.min(SCAN_BATCH, lastSeq - history.lastSeq));
     if (batch.length === 0) break;

@@ -11,7 +11,10 @@ let version: string | null = null;
 export function packageVersion(): string {
   if (version === null) {
     try {
-      version = String((JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown }).version ?? '0.0.0');
+      version = String(
+        (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown }).version ??
+          '0.0.0',
+      );
     } catch {
       version = '0.0.0';
     }

@@ -41,38 +41,83 @@ const digits = (max: number, what: string) =>
 export const LastEventIdSchema = digits(Number.MAX_SAFE_INTEGER, 'Last-Event-ID');
 
 export const LogsQuerySchema = z.object({
-  lines: digits(10_000, 'lines').pipe(z.number().min(1)).optional().describe('how many lines from the end (1..10000, default 200)'),
-  stream: z.enum(['stdout', 'stderr']).optional().describe('which file: the agent stdout (JSON lines) or its stderr (default stdout)'),
+  lines: digits(10_000, 'lines')
+    .pipe(z.number().min(1))
+    .optional()
+    .describe('how many lines from the end (1..10000, default 200)'),
+  stream: z
+    .enum(['stdout', 'stderr'])
+    .optional()
+    .describe('which file: the agent stdout (JSON lines) or its stderr (default stdout)'),
 });
 
 export const EventsQuerySchema = z.object({
-  lastEventId: digits(Number.MAX_SAFE_INTEGER, 'lastEventId').optional().describe('replay events after this seq (the Last-Event-ID header wins)'),
-  tail: digits(10_000, 'tail').optional().describe('without a Last-Event-ID: replay only the last N events (default: none)'),
-  token: z.string().optional().describe('the bearer token (EventSource cannot send headers); accepted on this route only'),
+  lastEventId: digits(Number.MAX_SAFE_INTEGER, 'lastEventId')
+    .optional()
+    .describe('replay events after this seq (the Last-Event-ID header wins)'),
+  tail: digits(10_000, 'tail')
+    .optional()
+    .describe('without a Last-Event-ID: replay only the last N events (default: none)'),
+  token: z
+    .string()
+    .optional()
+    .describe('the bearer token (EventSource cannot send headers); accepted on this route only'),
 });
 
 // --- request bodies ---------------------------------------------------------------------------------------
 
 export const OrchestrateBodySchema = z
   .strictObject({
-    targetDir: z.string().min(1).max(4096).describe('the repository the agents work on: must exist (relative paths resolve against the server cwd)'),
-    spec: SessionSpecSchema.optional().describe('the full session spec; without it the default trio (gemini architect, claude implementer, codex verifier) runs'),
-    task: z.string().min(1).max(100_000).optional().describe('what to do; required without spec, replaces spec.task with it'),
-    agents: z.array(AgentNameSchema).min(1).max(16).optional().describe('run only the workers of these agents (and the reviews between them)'),
-    base: z.string().min(1).max(256).optional().describe('in a git repository: start the workers from this commit instead of HEAD plus the uncommitted changes'),
-    inPlace: z.boolean().optional().describe('no checkouts of their own: the agents edit targetDir itself (as outside git)'),
+    targetDir: z
+      .string()
+      .min(1)
+      .max(4096)
+      .describe('the repository the agents work on: must exist (relative paths resolve against the server cwd)'),
+    spec: SessionSpecSchema.optional().describe(
+      'the full session spec; without it the default trio (gemini architect, claude implementer, codex verifier) runs',
+    ),
+    task: z
+      .string()
+      .min(1)
+      .max(100_000)
+      .optional()
+      .describe('what to do; required without spec, replaces spec.task with it'),
+    agents: z
+      .array(AgentNameSchema)
+      .min(1)
+      .max(16)
+      .optional()
+      .describe('run only the workers of these agents (and the reviews between them)'),
+    base: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe('in a git repository: start the workers from this commit instead of HEAD plus the uncommitted changes'),
+    inPlace: z
+      .boolean()
+      .optional()
+      .describe('no checkouts of their own: the agents edit targetDir itself (as outside git)'),
   })
-  .refine((body) => body.spec !== undefined || body.task !== undefined, { path: ['task'], message: 'give a task (or a full spec)' });
+  .refine((body) => body.spec !== undefined || body.task !== undefined, {
+    path: ['task'],
+    message: 'give a task (or a full spec)',
+  });
 
 export const WorkerControlBodySchema = z.strictObject({
   workerId: WorkerIdParam.optional().describe('act on this worker only; without it, on the whole session'),
 });
 /** Who gives a command or an answer, for the record ("answered retry by cli"). */
-const BySchema = z.enum(['api', 'cli', 'dashboard']).default('api').describe('who gives it, for the record ("answered retry by cli")');
+const BySchema = z
+  .enum(['api', 'cli', 'dashboard'])
+  .default('api')
+  .describe('who gives it, for the record ("answered retry by cli")');
 
 export const StopBodySchema = z.strictObject({
   reason: z.string().min(1).max(2000).optional().describe('why the session is stopped (the whole session only)'),
-  workerId: WorkerIdParam.optional().describe('stop this worker only: its agent ends and the session goes on without it (the worker ends skipped; an open blocker of it is answered skip)'),
+  workerId: WorkerIdParam.optional().describe(
+    'stop this worker only: its agent ends and the session goes on without it (the worker ends skipped; an open blocker of it is answered skip)',
+  ),
   by: BySchema,
 });
 export const ReviewBodySchema = z.strictObject({
@@ -84,22 +129,37 @@ export const ResolveBodySchema = z
   .strictObject({
     choice: BlockerChoiceSchema.describe('must be one of the blocker options'),
     text: z.string().max(20_000).optional().describe('the answer (required when choice is answer)'),
-    agent: AgentNameSchema.optional().describe('with choice agent: the agent that resolves the merge conflict (default: the worker\'s own)'),
+    agent: AgentNameSchema.optional().describe(
+      "with choice agent: the agent that resolves the merge conflict (default: the worker's own)",
+    ),
     by: BySchema,
   })
   .refine((body) => body.choice !== 'answer' || (body.text !== undefined && body.text.trim() !== ''), {
     path: ['text'],
     message: 'choice "answer" needs a text',
   })
-  .refine((body) => body.agent === undefined || body.choice === 'agent', { path: ['agent'], message: 'an agent goes with choice "agent"' });
+  .refine((body) => body.agent === undefined || body.choice === 'agent', {
+    path: ['agent'],
+    message: 'an agent goes with choice "agent"',
+  });
 
 export const DiffQuerySchema = z.object({
-  worker: WorkerIdParam.optional().describe("only this worker's own change (start..head of its branch); without it, the session's"),
-  format: z.enum(['unified', 'files']).optional().describe('unified: the diff as text/x-diff (git apply takes it); files: JSON, one entry per file (default)'),
+  worker: WorkerIdParam.optional().describe(
+    "only this worker's own change (start..head of its branch); without it, the session's",
+  ),
+  format: z
+    .enum(['unified', 'files'])
+    .optional()
+    .describe('unified: the diff as text/x-diff (git apply takes it); files: JSON, one entry per file (default)'),
 });
 export const ApplyBodySchema = z.strictObject({
   worker: WorkerIdParam.optional().describe("apply only this worker's own change"),
-  merge: z.boolean().optional().describe('merge the branch as commits (refused while uncommitted changes would be touched); default: uncommitted changes'),
+  merge: z
+    .boolean()
+    .optional()
+    .describe(
+      'merge the branch as commits (refused while uncommitted changes would be touched); default: uncommitted changes',
+    ),
   by: BySchema,
 });
 export const DiscardBodySchema = z.strictObject({
@@ -111,8 +171,25 @@ export const DiscardBodySchema = z.strictObject({
 
 export const ErrorSchema = z.object({ error: z.string(), details: z.unknown().optional() });
 
-export const WorkerStatusSchema = z.enum(['spawned', 'running', 'paused', 'stopping', 'blocked', 'recovering', 'reviewing', 'completed', 'failed', 'stopped', 'skipped']);
-export const OutcomeSchema = z.enum(['completed', 'partial', 'stopped', 'escalated']).nullable().describe('partial: it ended on its own but not every worker completed (skipped, or left out of the result): stopReason names them');
+export const WorkerStatusSchema = z.enum([
+  'spawned',
+  'running',
+  'paused',
+  'stopping',
+  'blocked',
+  'recovering',
+  'reviewing',
+  'completed',
+  'failed',
+  'stopped',
+  'skipped',
+]);
+export const OutcomeSchema = z
+  .enum(['completed', 'partial', 'stopped', 'escalated'])
+  .nullable()
+  .describe(
+    'partial: it ended on its own but not every worker completed (skipped, or left out of the result): stopReason names them',
+  );
 
 export const ChangeStatSchema = z.object({
   branch: z.string(),
@@ -141,7 +218,9 @@ export const WorkspaceViewSchema = z
     }),
     z.object({ mode: z.literal('in-place'), reason: z.string() }),
   ])
-  .describe("where the agents work: checkouts of their own from a base commit, or the target directory itself (outside git, --in-place)");
+  .describe(
+    'where the agents work: checkouts of their own from a base commit, or the target directory itself (outside git, --in-place)',
+  );
 
 export const WorkerViewSchema = z.object({
   id: z.string(),
@@ -165,8 +244,10 @@ export const WorkerViewSchema = z.object({
   reason: z.string().nullable(),
   fixes: z.record(z.string(), z.boolean()),
   filesChanged: z.array(z.string()),
-  change: ChangeStatSchema.nullable().describe('its branch and change so far (start..head), in a session with checkouts'),
-  reviewers: z.array(z.string()).describe('the agents that review it (the spec\'s reviews); empty: nobody reviews it'),
+  change: ChangeStatSchema.nullable().describe(
+    'its branch and change so far (start..head), in a session with checkouts',
+  ),
+  reviewers: z.array(z.string()).describe("the agents that review it (the spec's reviews); empty: nobody reviews it"),
 });
 
 export const BlockerRecordSchema = z.object({
@@ -192,7 +273,9 @@ export const SessionViewSchema = z.object({
   targetDir: z.string(),
   baseCommit: z.string().nullable(),
   workspace: WorkspaceViewSchema,
-  state: z.string().describe('the session machine state: running, paused, waiting, integrating, stopping, completed, stopped ...'),
+  state: z
+    .string()
+    .describe('the session machine state: running, paused, waiting, integrating, stopping, completed, stopped ...'),
   outcome: OutcomeSchema,
   stopReason: z.string().nullable(),
   workers: z.array(WorkerViewSchema),
@@ -207,7 +290,9 @@ export const SessionViewSchema = z.object({
       maxCpuPercent: z.number().optional(),
       session: z.object({ maxCostUsd: z.number().optional(), maxTokens: z.number().optional() }),
     })
-    .describe('budgets and resource limits of the spec: a crossing is a safety event and a BUDGET_EXCEEDED / RESOURCE_LIMIT blocker'),
+    .describe(
+      'budgets and resource limits of the spec: a crossing is a safety event and a BUDGET_EXCEEDED / RESOURCE_LIMIT blocker',
+    ),
   lastSeq: z.number().describe('the seq of the last event in the log when the view was built'),
 });
 
@@ -242,9 +327,14 @@ export const OrchestrateResponseSchema = z.object({
   sessionId: z.string(),
   url: z.string().describe('the dashboard page of the session (without the token)'),
 });
-export const ControlResponseSchema = z.object({ ok: z.literal(true), state: z.string().describe('the session state after the command') });
+export const ControlResponseSchema = z.object({
+  ok: z.literal(true),
+  state: z.string().describe('the session state after the command'),
+});
 export const ReviewResponseSchema = ControlResponseSchema.extend({
-  waitsFor: z.array(z.string()).describe('targets still at work: only finished work is reviewed, so the round starts once they finish'),
+  waitsFor: z
+    .array(z.string())
+    .describe('targets still at work: only finished work is reviewed, so the round starts once they finish'),
 });
 export const ResolveResponseSchema = ControlResponseSchema.extend({ blocker: BlockerRecordSchema });
 const DiffFileSchema = z.object({

@@ -18,7 +18,14 @@ import type { Logger } from './context.js';
 import { HostPolicy, hostForUrl, isLoopbackHost, isWildcardHost } from './guards.js';
 import { HistoryIndex } from './history-index.js';
 import { SseHub, type SseLimits } from './sse.js';
-import { claimServerInfo, ownProcStartTime, releaseServerInfo, tokenPathOf, workspaceToken, type ServerInfo } from './workspace-files.js';
+import {
+  claimServerInfo,
+  ownProcStartTime,
+  releaseServerInfo,
+  tokenPathOf,
+  workspaceToken,
+  type ServerInfo,
+} from './workspace-files.js';
 
 export type { ServerInfo } from './workspace-files.js';
 
@@ -60,7 +67,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const host = options.host ?? '127.0.0.1';
   const explicit = options.token ?? (process.env.ORCHESTRATOR_TOKEN?.trim() || undefined);
   if (explicit !== undefined && !isValidToken(explicit)) {
-    throw new UsageError('the token must be 1-512 characters of A-Z a-z 0-9 . _ ~ + / = - (it travels in a header and a URL)');
+    throw new UsageError(
+      'the token must be 1-512 characters of A-Z a-z 0-9 . _ ~ + / = - (it travels in a header and a URL)',
+    );
   }
   const workspace = resolve(options.workspace);
   mkdirSync(workspace, { recursive: true });
@@ -102,7 +111,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   }
 
   const procStartTime = ownProcStartTime();
-  const info: ServerInfo = { pid: process.pid, ...(procStartTime ? { procStartTime } : {}), host, port, url, startedAt: new Date().toISOString() };
+  const info: ServerInfo = {
+    pid: process.pid,
+    ...(procStartTime ? { procStartTime } : {}),
+    host,
+    port,
+    url,
+    startedAt: new Date().toISOString(),
+  };
   const sharedWith = claimServerInfo(workspace, info);
 
   let closing: Promise<void> | null = null;
@@ -159,9 +175,16 @@ function answerDespiteTrailingBytes(error: Error & { code?: string }, socket: Du
     return;
   }
   if (socket.writable && !inFlight?.headersSent) {
-    const [status, reason] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+    const [status, reason] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout']
+          : [400, 'Bad Request'];
     const body = JSON.stringify({ error: `bad request: ${error.message.replace(/\s+/g, ' ').slice(0, 200)}` });
-    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy();
 }

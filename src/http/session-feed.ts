@@ -141,7 +141,12 @@ export function startSessionFeed(options: SessionFeedOptions): void {
   }
   const start = options.start;
   // A Last-Event-ID past the end (a log cut after a crash) restarts from the end: the client gets what exists.
-  lastSent = 'lastEventId' in start ? Math.min(start.lastEventId, lastSeq) : 'tail' in start ? Math.max(0, lastSeq - start.tail) : lastSeq;
+  lastSent =
+    'lastEventId' in start
+      ? Math.min(start.lastEventId, lastSeq)
+      : 'tail' in start
+        ? Math.max(0, lastSeq - start.tail)
+        : lastSeq;
   replayEnd = lastSeq;
 
   const offCreated = manager.onCreated((created) => {

@@ -11,7 +11,18 @@
  *   gone), and removes it on close only when it is its own.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, fstatSync, linkSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { readProcStat } from '../fs/proc.js';
 import { writeFileAtomic } from '../fs/atomic.js';
@@ -21,7 +32,10 @@ import type { Logger } from './context.js';
 /** A token file larger than this is not a token file. */
 const MAX_TOKEN_FILE_BYTES = 4096;
 
-export type TokenFileState = { status: 'absent' } | { status: 'valid'; token: string } | { status: 'invalid'; reason: string };
+export type TokenFileState =
+  | { status: 'absent' }
+  | { status: 'valid'; token: string }
+  | { status: 'invalid'; reason: string };
 
 export function tokenPathOf(workspace: string): string {
   return join(workspace, 'token');
@@ -49,10 +63,16 @@ export function readTokenFile(path: string): TokenFileState {
     const info = fstatSync(fd);
     if (!info.isFile()) return { status: 'invalid', reason: 'it is not a regular file' };
     const uid = process.getuid?.();
-    if (uid !== undefined && info.uid !== uid) return { status: 'invalid', reason: `it is owned by uid ${info.uid}, not by this user (uid ${uid})` };
+    if (uid !== undefined && info.uid !== uid)
+      return { status: 'invalid', reason: `it is owned by uid ${info.uid}, not by this user (uid ${uid})` };
     const mode = info.mode & 0o777;
-    if (mode & 0o077) return { status: 'invalid', reason: `its mode ${mode.toString(8).padStart(4, '0')} lets other users at it (it must be 0600)` };
-    if (info.size > MAX_TOKEN_FILE_BYTES) return { status: 'invalid', reason: `it is ${info.size} bytes long, too long for a token` };
+    if (mode & 0o077)
+      return {
+        status: 'invalid',
+        reason: `its mode ${mode.toString(8).padStart(4, '0')} lets other users at it (it must be 0600)`,
+      };
+    if (info.size > MAX_TOKEN_FILE_BYTES)
+      return { status: 'invalid', reason: `it is ${info.size} bytes long, too long for a token` };
     const buffer = Buffer.alloc(info.size);
     let read = 0;
     while (read < buffer.length) {
@@ -173,7 +193,13 @@ export function ownProcStartTime(): string | undefined {
 export function readServerInfo(path: string): ServerInfo | null {
   try {
     const value = JSON.parse(readFileSync(path, 'utf8')) as Partial<ServerInfo>;
-    if (!Number.isInteger(value.pid) || (value.pid as number) <= 0 || !Number.isInteger(value.port) || typeof value.url !== 'string') return null;
+    if (
+      !Number.isInteger(value.pid) ||
+      (value.pid as number) <= 0 ||
+      !Number.isInteger(value.port) ||
+      typeof value.url !== 'string'
+    )
+      return null;
     return value as ServerInfo;
   } catch {
     return null;
@@ -222,5 +248,6 @@ export function releaseServerInfo(workspace: string, info: ServerInfo): void {
   const path = serverInfoPathOf(workspace);
   if (!existsSync(path)) return;
   const current = readServerInfo(path);
-  if (current && current.pid === info.pid && current.port === info.port && current.startedAt === info.startedAt) rmSync(path, { force: true });
+  if (current && current.pid === info.pid && current.port === info.port && current.startedAt === info.startedAt)
+    rmSync(path, { force: true });
 }

@@ -29,7 +29,9 @@ export interface AgentProcessInput {
  * A worker's checkout starts from the branches of the workers it depended on (none: the session's base);
  * `keepConflicts`: it starts inside their conflicting merge, to resolve it. A reviewer reads its target's head.
  */
-export type CheckoutRequest = { kind: 'worker'; from: string[]; keepConflicts: boolean } | { kind: 'reviewer'; target: string };
+export type CheckoutRequest =
+  | { kind: 'worker'; from: string[]; keepConflicts: boolean }
+  | { kind: 'reviewer'; target: string };
 
 export type AgentProcessEvent =
   | { type: 'PROCESS.STARTED'; attempt: number; pid: number; reattached: boolean }
@@ -47,4 +49,7 @@ export type AgentProcessEvent =
       change?: ChangeStat | null;
     };
 
-export type AgentProcessCommand = { type: 'PROCESS.PAUSE' } | { type: 'PROCESS.RESUME' } | { type: 'PROCESS.TERMINATE' };
+export type AgentProcessCommand =
+  | { type: 'PROCESS.PAUSE' }
+  | { type: 'PROCESS.RESUME' }
+  | { type: 'PROCESS.TERMINATE' };

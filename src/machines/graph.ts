@@ -58,7 +58,11 @@ export function machineGraph(machine: AnyStateMachine): MachineGraph {
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
   const walk = (node: DirectedNode, parent: string | null) => {
-    const stateNode = node.stateNode as unknown as { type: GraphNode['type']; key: string; initial?: { target?: ReadonlyArray<{ id: string }> } };
+    const stateNode = node.stateNode as unknown as {
+      type: GraphNode['type'];
+      key: string;
+      initial?: { target?: ReadonlyArray<{ id: string }> };
+    };
     nodes.push({
       id: node.id,
       key: stateNode.key,
@@ -89,7 +93,14 @@ export function machineGraph(machine: AnyStateMachine): MachineGraph {
       const target = transition.target?.[0]?.id ?? node.id;
       if (seen.has(`${key}>${target}`)) continue;
       seen.add(`${key}>${target}`);
-      edges.push({ key, source: node.id, target, event: '', guard: guardName(transition.guard), targetless: !transition.target || transition.target.length === 0 });
+      edges.push({
+        key,
+        source: node.id,
+        target,
+        event: '',
+        guard: guardName(transition.guard),
+        targetless: !transition.target || transition.target.length === 0,
+      });
     }
     for (const child of node.children) walk(child, node.id);
   };

@@ -100,32 +100,52 @@ export const reviewMachine = setup({
   id: 'review',
   context: ({ input }) => ({
     ...input,
-    answers: Object.fromEntries(input.assignments.map((a) => [a.reviewerId, { verdict: null, valid: false, retried: false, done: false, deadline: null, paused: false, remainingMs: null }])),
+    answers: Object.fromEntries(
+      input.assignments.map((a) => [
+        a.reviewerId,
+        { verdict: null, valid: false, retried: false, done: false, deadline: null, paused: false, remainingMs: null },
+      ]),
+    ),
     decision: null,
   }),
   initial: 'requesting',
   states: {
     requesting: {
       always: { guard: 'noReviewers', target: 'deciding' },
-      entry: { type: 'askSession', params: ({ context }) => ({ type: 'ROUND.LAUNCH', roundId: context.roundId, assignments: context.assignments }) },
+      entry: {
+        type: 'askSession',
+        params: ({ context }) => ({ type: 'ROUND.LAUNCH', roundId: context.roundId, assignments: context.assignments }),
+      },
       on: {
         'ROUND.LAUNCHED': {
           target: 'collecting',
           actions: assign({
             answers: ({ context }) =>
               Object.fromEntries(
-                Object.entries(context.answers).map(([id, a]) => [id, a.paused ? { ...a, remainingMs: context.timeoutMs } : { ...a, deadline: Date.now() + context.timeoutMs }]),
+                Object.entries(context.answers).map(([id, a]) => [
+                  id,
+                  a.paused
+                    ? { ...a, remainingMs: context.timeoutMs }
+                    : { ...a, deadline: Date.now() + context.timeoutMs },
+                ]),
               ),
           }),
         },
         // A reviewer paused before the round launched: its clock starts only once it runs.
-        'REVIEWER.PAUSED': { actions: assign({ answers: ({ context, event }) => pauseClock(context.answers, event.reviewerId) }) },
-        'REVIEWER.RESUMED': { actions: assign({ answers: ({ context, event }) => resumeClock(context.answers, event.reviewerId) }) },
+        'REVIEWER.PAUSED': {
+          actions: assign({ answers: ({ context, event }) => pauseClock(context.answers, event.reviewerId) }),
+        },
+        'REVIEWER.RESUMED': {
+          actions: assign({ answers: ({ context, event }) => resumeClock(context.answers, event.reviewerId) }),
+        },
       },
     },
     collecting: {
       always: { guard: 'allAnswered', target: 'deciding' },
-      invoke: { src: 'deadlineTimer', input: ({ context }) => ({ dueAt: pendingDeadline(context.answers) ?? Number.MAX_SAFE_INTEGER }) },
+      invoke: {
+        src: 'deadlineTimer',
+        input: ({ context }) => ({ dueAt: pendingDeadline(context.answers) ?? Number.MAX_SAFE_INTEGER }),
+      },
       on: {
         'REVIEWER.ANSWER': {
           actions: enqueueActions(({ context, event, enqueue }) => {
@@ -134,14 +154,36 @@ export const reviewMachine = setup({
             const assignment = context.assignments.find((a) => a.reviewerId === event.reviewerId) as ReviewerAssignment;
             const verdict = extractVerdict(event.text);
             if (!verdict && !answer.retried) {
-              enqueue.assign({ answers: { ...context.answers, [event.reviewerId]: { ...answer, retried: true, deadline: Date.now() + context.timeoutMs, paused: false, remainingMs: null } } });
-              enqueue({ type: 'askSession', params: { type: 'ROUND.RETRY_REVIEWER', roundId: context.roundId, reviewerId: event.reviewerId } });
+              enqueue.assign({
+                answers: {
+                  ...context.answers,
+                  [event.reviewerId]: {
+                    ...answer,
+                    retried: true,
+                    deadline: Date.now() + context.timeoutMs,
+                    paused: false,
+                    remainingMs: null,
+                  },
+                },
+              });
+              enqueue({
+                type: 'askSession',
+                params: { type: 'ROUND.RETRY_REVIEWER', roundId: context.roundId, reviewerId: event.reviewerId },
+              });
               return;
             }
             const final = verdict ?? noVerdict('reviewer gave no valid verdict');
-            enqueue.assign({ answers: { ...context.answers, [event.reviewerId]: { ...answer, verdict: final, valid: verdict !== null, done: true } } });
+            enqueue.assign({
+              answers: {
+                ...context.answers,
+                [event.reviewerId]: { ...answer, verdict: final, valid: verdict !== null, done: true },
+              },
+            });
             enqueue({ type: 'record', params: reviewEvent(context, assignment, final, verdict !== null) });
-            enqueue({ type: 'askSession', params: { type: 'ROUND.ACCEPT_REVIEWER', roundId: context.roundId, reviewerId: event.reviewerId } });
+            enqueue({
+              type: 'askSession',
+              params: { type: 'ROUND.ACCEPT_REVIEWER', roundId: context.roundId, reviewerId: event.reviewerId },
+            });
           }),
         },
         'REVIEWER.FAILED': {
@@ -150,13 +192,23 @@ export const reviewMachine = setup({
             if (!answer || answer.done) return;
             const assignment = context.assignments.find((a) => a.reviewerId === event.reviewerId) as ReviewerAssignment;
             const final = noVerdict(`reviewer gave no valid verdict: ${event.reason}`);
-            enqueue.assign({ answers: { ...context.answers, [event.reviewerId]: { ...answer, verdict: final, done: true } } });
+            enqueue.assign({
+              answers: { ...context.answers, [event.reviewerId]: { ...answer, verdict: final, done: true } },
+            });
             enqueue({ type: 'record', params: reviewEvent(context, assignment, final, false) });
           }),
         },
         // Re-entered, so the deadline timer is armed again for the deadlines that are left.
-        'REVIEWER.PAUSED': { target: 'collecting', reenter: true, actions: assign({ answers: ({ context, event }) => pauseClock(context.answers, event.reviewerId) }) },
-        'REVIEWER.RESUMED': { target: 'collecting', reenter: true, actions: assign({ answers: ({ context, event }) => resumeClock(context.answers, event.reviewerId) }) },
+        'REVIEWER.PAUSED': {
+          target: 'collecting',
+          reenter: true,
+          actions: assign({ answers: ({ context, event }) => pauseClock(context.answers, event.reviewerId) }),
+        },
+        'REVIEWER.RESUMED': {
+          target: 'collecting',
+          reenter: true,
+          actions: assign({ answers: ({ context, event }) => resumeClock(context.answers, event.reviewerId) }),
+        },
         'TIMER.DONE': {
           target: 'collecting',
           reenter: true,
@@ -166,10 +218,15 @@ export const reviewMachine = setup({
             for (const [id, answer] of Object.entries(answers)) {
               if (answer.done || answer.deadline === null || answer.deadline > now) continue;
               const assignment = context.assignments.find((a) => a.reviewerId === id) as ReviewerAssignment;
-              const final = noVerdict(`reviewer gave no valid verdict: no answer within ${Math.round(context.timeoutMs / 1000)}s`);
+              const final = noVerdict(
+                `reviewer gave no valid verdict: no answer within ${Math.round(context.timeoutMs / 1000)}s`,
+              );
               answers[id] = { ...answer, verdict: final, done: true };
               enqueue({ type: 'record', params: reviewEvent(context, assignment, final, false) });
-              enqueue({ type: 'askSession', params: { type: 'ROUND.STOP_REVIEWER', roundId: context.roundId, reviewerId: id } });
+              enqueue({
+                type: 'askSession',
+                params: { type: 'ROUND.STOP_REVIEWER', roundId: context.roundId, reviewerId: id },
+              });
             }
             enqueue.assign({ answers });
           }),
@@ -180,7 +237,9 @@ export const reviewMachine = setup({
       always: {
         target: 'done',
         actions: enqueueActions(({ context, enqueue }) => {
-          const verdicts = Object.values(context.answers).map((a) => a.verdict ?? noVerdict('reviewer gave no valid verdict'));
+          const verdicts = Object.values(context.answers).map(
+            (a) => a.verdict ?? noVerdict('reviewer gave no valid verdict'),
+          );
           enqueue.assign({ decision: decide(verdicts) });
         }),
       },
@@ -221,12 +280,21 @@ function roundOutput(context: ReviewRoundContext): ReviewRoundOutput {
     decision: context.decision ?? 'CONTINUE',
     verdicts: context.assignments.map((a) => {
       const answer = context.answers[a.reviewerId];
-      return { ...a, verdict: answer?.verdict ?? noVerdict('reviewer gave no valid verdict'), valid: answer?.valid ?? false };
+      return {
+        ...a,
+        verdict: answer?.verdict ?? noVerdict('reviewer gave no valid verdict'),
+        valid: answer?.valid ?? false,
+      };
     }),
   };
 }
 
-function reviewEvent(context: ReviewRoundContext, assignment: ReviewerAssignment, verdict: Verdict, valid: boolean): NewEvent {
+function reviewEvent(
+  context: ReviewRoundContext,
+  assignment: ReviewerAssignment,
+  verdict: Verdict,
+  valid: boolean,
+): NewEvent {
   return {
     type: 'review',
     source: { kind: 'review', id: context.roundId },
@@ -239,4 +307,3 @@ function reviewEvent(context: ReviewRoundContext, assignment: ReviewerAssignment
     valid,
   };
 }
-

@@ -124,11 +124,21 @@ export function unfinishedTargets(context: Pick<SessionContext, 'workers'>, requ
 }
 
 /** A worker a person can stop on its own (STOP_WORKER): not yet done, or failed/stopped and so in the way. */
-export const STOPPABLE_WORKER_STATUSES: readonly WorkerStatus[] = ['spawned', 'running', 'paused', 'recovering', 'blocked', 'failed', 'stopped'];
+export const STOPPABLE_WORKER_STATUSES: readonly WorkerStatus[] = [
+  'spawned',
+  'running',
+  'paused',
+  'recovering',
+  'blocked',
+  'failed',
+  'stopped',
+];
 const satisfied = (status: WorkerStatus) => status === 'completed' || status === 'skipped';
 
 /** A worker as the session first knows it: spawned, nothing reported yet. */
-export function newWorkerEntry(fields: Pick<WorkerEntry, 'id' | 'agent' | 'role' | 'kind' | 'dependsOn'> & Partial<WorkerEntry>): WorkerEntry {
+export function newWorkerEntry(
+  fields: Pick<WorkerEntry, 'id' | 'agent' | 'role' | 'kind' | 'dependsOn'> & Partial<WorkerEntry>,
+): WorkerEntry {
   return {
     actorId: fields.id,
     incarnation: 1,
@@ -147,13 +157,22 @@ export function newWorkerEntry(fields: Pick<WorkerEntry, 'id' | 'agent' | 'role'
 }
 
 export function initialWorkers(spec: SessionSpec): Record<string, WorkerEntry> {
-  return Object.fromEntries(spec.workers.map((w) => [w.id, newWorkerEntry({ id: w.id, agent: w.agent, role: w.role, kind: 'worker', dependsOn: w.dependsOn })]));
+  return Object.fromEntries(
+    spec.workers.map((w) => [
+      w.id,
+      newWorkerEntry({ id: w.id, agent: w.agent, role: w.role, kind: 'worker', dependsOn: w.dependsOn }),
+    ]),
+  );
 }
 
 /** Workers whose dependencies all completed (or were skipped) and that have not started yet. */
 export function readyWorkers(context: Pick<SessionContext, 'workers'>): WorkerEntry[] {
   return Object.values(context.workers).filter(
-    (w) => w.kind === 'worker' && !w.started && w.status === 'spawned' && w.dependsOn.every((d) => satisfied(context.workers[d]?.status ?? 'spawned')),
+    (w) =>
+      w.kind === 'worker' &&
+      !w.started &&
+      w.status === 'spawned' &&
+      w.dependsOn.every((d) => satisfied(context.workers[d]?.status ?? 'spawned')),
   );
 }
 
@@ -180,7 +199,8 @@ export function allDone(context: SessionContext): boolean {
 /** Something will still happen without a person: a process runs, a backoff waits, a round collects. */
 export function busy(context: SessionContext): boolean {
   // A person's request held until its target finishes is not progress of its own: the target's status says that.
-  if (context.activeRound !== null || context.reviewQueue.some((r) => unfinishedTargets(context, r).length === 0)) return true;
+  if (context.activeRound !== null || context.reviewQueue.some((r) => unfinishedTargets(context, r).length === 0))
+    return true;
   if (readyWorkers(context).length > 0) return true;
   // A worker that was sent a command and has not reported back is busy too: it is about to change state.
   // So is a blocked worker without an open blocker: the supervisor's decision about it is on its way (a
@@ -188,7 +208,10 @@ export function busy(context: SessionContext): boolean {
   const open = new Set(context.blockers.filter((b) => b.open && b.workerId).map((b) => b.workerId));
   return Object.values(context.workers).some(
     // A worker paused for a blocker (INTERVENE: safety, budget, resources) waits for a person like a blocked one.
-    (w) => w.pending || ['running', 'stopping', 'recovering'].includes(w.status) || ((w.status === 'blocked' || w.status === 'paused') && !open.has(w.id)),
+    (w) =>
+      w.pending ||
+      ['running', 'stopping', 'recovering'].includes(w.status) ||
+      ((w.status === 'blocked' || w.status === 'paused') && !open.has(w.id)),
   );
 }
 
@@ -203,7 +226,10 @@ export function needsPerson(context: SessionContext): boolean {
 }
 
 export function allFinal(context: SessionContext): boolean {
-  return Object.values(context.workers).every((w) => isFinal(w.status) || (w.status === 'spawned' && !w.started)) && context.activeRound === null;
+  return (
+    Object.values(context.workers).every((w) => isFinal(w.status) || (w.status === 'spawned' && !w.started)) &&
+    context.activeRound === null
+  );
 }
 
 export function nextBlockerId(context: Pick<SessionContext, 'blockers'>): string {
@@ -213,7 +239,10 @@ export function nextBlockerId(context: Pick<SessionContext, 'blockers'>): string
 /** Who reviews a worker: the spec's reviews of it; a conflict resolver gets those of the worker it resolves for. */
 export function reviewersFor(context: Pick<SessionContext, 'spec' | 'added'>, target: string) {
   const added = context.added?.[target];
-  if (added) return context.spec.reviews.filter((r) => r.target === added.resolves).map((r) => ({ ...r, target, focus: `the resolution of a merge conflict (${r.focus})` }));
+  if (added)
+    return context.spec.reviews
+      .filter((r) => r.target === added.resolves)
+      .map((r) => ({ ...r, target, focus: `the resolution of a merge conflict (${r.focus})` }));
   return context.spec.reviews.filter((r) => r.target === target);
 }
 
@@ -223,12 +252,22 @@ export function awaitsReview(context: Pick<SessionContext, 'spec' | 'added'>, wo
 }
 
 /** A worker's spec: from the session spec, or made up for a worker the session added (a conflict resolver). */
-export function workerSpecOf(context: Pick<SessionContext, 'spec' | 'added'>, workerId: string): WorkerSpec | undefined {
+export function workerSpecOf(
+  context: Pick<SessionContext, 'spec' | 'added'>,
+  workerId: string,
+): WorkerSpec | undefined {
   const spec = context.spec.workers.find((w) => w.id === workerId);
   if (spec) return spec;
   const added = context.added?.[workerId];
   if (!added) return undefined;
-  return { id: added.id, agent: added.agent, role: added.role, prompt: mergerPrompt(added), dependsOn: [], includeDirs: [] };
+  return {
+    id: added.id,
+    agent: added.agent,
+    role: added.role,
+    prompt: mergerPrompt(added),
+    dependsOn: [],
+    includeDirs: [],
+  };
 }
 
 function mergerPrompt(added: AddedWorker): string {
@@ -256,7 +295,9 @@ export function integrationCandidates(context: Pick<SessionContext, 'workers' | 
     order.push(id);
   };
   for (const w of workers) visit(w.id, new Set());
-  return order.filter((id) => context.workers[id]?.status === 'completed' && !context.integration.excluded.includes(id));
+  return order.filter(
+    (id) => context.workers[id]?.status === 'completed' && !context.integration.excluded.includes(id),
+  );
 }
 
 /** The workers that were to run and did not complete, or were left out of the result, with why. */

@@ -15,7 +15,15 @@ import { decideRecovery } from '../domain/recovery-policy.js';
 import { exceedsIntensity, restartsInWindow } from '../domain/restart-intensity.js';
 import type { PromptSpec } from '../domain/prompts.js';
 import { renderClarificationFollowUp, renderStrictVerdictRequest } from '../domain/prompts.js';
-import { SKIPPED_BY_A_PERSON, workerMachine, type WorkerFailedEvent, type WorkerInput, type WorkerProgressEvent, type WorkerStatusEvent, type WorkerTimedOutEvent } from './worker.machine.js';
+import {
+  SKIPPED_BY_A_PERSON,
+  workerMachine,
+  type WorkerFailedEvent,
+  type WorkerInput,
+  type WorkerProgressEvent,
+  type WorkerStatusEvent,
+  type WorkerTimedOutEvent,
+} from './worker.machine.js';
 import { reviewMachine, type ReviewerAssignment, type RoundDoneEvent, type RoundRequest } from './review.machine.js';
 import {
   allFinal,
@@ -60,7 +68,12 @@ export type SessionEvent =
   /** `agent`: with the choice `agent`, the agent that resolves a merge conflict (default: the worker's own). */
   | { type: 'RESOLVE'; blockerId: string; choice: BlockerChoice; text?: string; by?: string; agent?: string }
   /** From the safety layer and budget monitors (src/safety): a limit or policy rule was hit. */
-  | { type: 'INTERVENE'; workerId?: string; act: 'pause' | 'stop'; blocker: Pick<BlockerRecord, 'kind' | 'message' | 'action'> }
+  | {
+      type: 'INTERVENE';
+      workerId?: string;
+      act: 'pause' | 'stop';
+      blocker: Pick<BlockerRecord, 'kind' | 'message' | 'action'>;
+    }
   | WorkerStatusEvent
   | WorkerProgressEvent
   | WorkerFailedEvent
@@ -71,7 +84,12 @@ export type SessionEvent =
 
 /** What the `integrate` actor reports (src/runtime: git in the session's integration checkout). */
 export type IntegrationEvent =
-  | { type: 'INTEGRATION.DONE'; head: string; steps: IntegrationStep[]; change: { files: number; additions: number; deletions: number } }
+  | {
+      type: 'INTEGRATION.DONE';
+      head: string;
+      steps: IntegrationStep[];
+      change: { files: number; additions: number; deletions: number };
+    }
   | { type: 'INTEGRATION.CONFLICT'; worker: string; files: string[]; dir: string; message: string }
   | { type: 'INTEGRATION.FAILED'; message: string };
 
@@ -93,11 +111,10 @@ interface Enqueue {
 
 /** An enqueueActions whose handler is a plain function of (context, event, enqueue). */
 function act<E extends SessionEvent>(handler: (context: SessionContext, event: E, enqueue: Enqueue) => void) {
-  return enqueueActions<SessionContext, SessionEvent, undefined, SessionEvent, never, never, never, never, never>(({ context, event, enqueue }) =>
-    handler(context, event as E, enqueue as unknown as Enqueue),
+  return enqueueActions<SessionContext, SessionEvent, undefined, SessionEvent, never, never, never, never, never>(
+    ({ context, event, enqueue }) => handler(context, event as E, enqueue as unknown as Enqueue),
   );
 }
-
 
 export const sessionMachine = setup({
   types: {
@@ -114,12 +131,16 @@ export const sessionMachine = setup({
   actions: {
     // Provided by the runtime: append an event to the session log.
     record: (_, _event: NewEvent) => undefined,
-    pauseOneWorker: act<Extract<SessionEvent, { type: 'PAUSE' }>>((context, event, enqueue) => sendToWorker(context, event.workerId as string, { type: 'PAUSE' }, enqueue)),
-    resumeOneWorker: act<Extract<SessionEvent, { type: 'RESUME' }>>((context, event, enqueue) => sendToWorker(context, event.workerId as string, { type: 'RESUME' }, enqueue)),
+    pauseOneWorker: act<Extract<SessionEvent, { type: 'PAUSE' }>>((context, event, enqueue) =>
+      sendToWorker(context, event.workerId as string, { type: 'PAUSE' }, enqueue),
+    ),
+    resumeOneWorker: act<Extract<SessionEvent, { type: 'RESUME' }>>((context, event, enqueue) =>
+      sendToWorker(context, event.workerId as string, { type: 'RESUME' }, enqueue),
+    ),
     // An escalation decided before the STOP keeps its outcome and reason.
     markStopped: assign(({ context, event }) => ({
       outcome: context.outcome ?? 'stopped',
-      stopReason: context.stopReason ?? ((event as { reason?: string }).reason ?? 'stopped by a person'),
+      stopReason: context.stopReason ?? (event as { reason?: string }).reason ?? 'stopped by a person',
     })),
     resumeAll: act((context, _event, enqueue) => {
       for (const w of Object.values(context.workers)) {
@@ -155,9 +176,15 @@ export const sessionMachine = setup({
   }),
   initial: 'created',
   on: {
-    'WORKER.STATUS': { actions: act<WorkerStatusEvent>((context, event, enqueue) => onWorkerStatus(context, event, enqueue)) },
-    'WORKER.PROGRESS': { actions: act<WorkerProgressEvent>((context, event, enqueue) => onWorkerProgress(context, event, enqueue)) },
-    'WORKER.FAILED': { actions: act<WorkerFailedEvent>((context, event, enqueue) => supervise(context, event, enqueue)) },
+    'WORKER.STATUS': {
+      actions: act<WorkerStatusEvent>((context, event, enqueue) => onWorkerStatus(context, event, enqueue)),
+    },
+    'WORKER.PROGRESS': {
+      actions: act<WorkerProgressEvent>((context, event, enqueue) => onWorkerProgress(context, event, enqueue)),
+    },
+    'WORKER.FAILED': {
+      actions: act<WorkerFailedEvent>((context, event, enqueue) => supervise(context, event, enqueue)),
+    },
     'WORKER.TIMED_OUT': {
       actions: act<WorkerTimedOutEvent>((context, event, enqueue) => {
         const seconds = Math.round(event.activeMs / 1000);
@@ -165,27 +192,57 @@ export const sessionMachine = setup({
           kind: 'WORKER_TIMEOUT',
           workerId: event.workerId,
           message: `${event.workerId} ran for ${seconds}s, past its workerTimeoutSec; its process group was killed`,
-          action: 'Answer retry to run it again with a fresh time budget (raise limits.workerTimeoutSec for the next session), skip to go on without it, or stop.',
+          action:
+            'Answer retry to run it again with a fresh time budget (raise limits.workerTimeoutSec for the next session), skip to go on without it, or stop.',
           options: ['retry', 'skip', 'stop'],
         });
       }),
     },
-    'ROUND.LAUNCH': { actions: act<Extract<RoundRequest, { type: 'ROUND.LAUNCH' }>>((context, event, enqueue) => launchReviewers(context, event.roundId, event.assignments, enqueue)) },
+    'ROUND.LAUNCH': {
+      actions: act<Extract<RoundRequest, { type: 'ROUND.LAUNCH' }>>((context, event, enqueue) =>
+        launchReviewers(context, event.roundId, event.assignments, enqueue),
+      ),
+    },
     // The round only asks about reviewers that just answered, so they are in `reviewing` and will act.
-    'ROUND.RETRY_REVIEWER': { actions: act<Extract<RoundRequest, { type: 'ROUND.RETRY_REVIEWER' }>>((context, event, enqueue) => command(context, enqueue, event.reviewerId, { type: 'FOLLOW_UP', text: renderStrictVerdictRequest() })) },
-    'ROUND.ACCEPT_REVIEWER': { actions: act<Extract<RoundRequest, { type: 'ROUND.ACCEPT_REVIEWER' }>>((context, event, enqueue) => command(context, enqueue, event.reviewerId, { type: 'REVIEW.CONTINUE' })) },
-    'ROUND.STOP_REVIEWER': { actions: act<Extract<RoundRequest, { type: 'ROUND.STOP_REVIEWER' }>>((context, event, enqueue) => sendToWorker(context, event.reviewerId, { type: 'STOP' }, enqueue)) },
+    'ROUND.RETRY_REVIEWER': {
+      actions: act<Extract<RoundRequest, { type: 'ROUND.RETRY_REVIEWER' }>>((context, event, enqueue) =>
+        command(context, enqueue, event.reviewerId, { type: 'FOLLOW_UP', text: renderStrictVerdictRequest() }),
+      ),
+    },
+    'ROUND.ACCEPT_REVIEWER': {
+      actions: act<Extract<RoundRequest, { type: 'ROUND.ACCEPT_REVIEWER' }>>((context, event, enqueue) =>
+        command(context, enqueue, event.reviewerId, { type: 'REVIEW.CONTINUE' }),
+      ),
+    },
+    'ROUND.STOP_REVIEWER': {
+      actions: act<Extract<RoundRequest, { type: 'ROUND.STOP_REVIEWER' }>>((context, event, enqueue) =>
+        sendToWorker(context, event.reviewerId, { type: 'STOP' }, enqueue),
+      ),
+    },
     'ROUND.DONE': { actions: act<RoundDoneEvent>((context, event, enqueue) => onRoundDone(context, event, enqueue)) },
-    RESOLVE: { actions: act<Extract<SessionEvent, { type: 'RESOLVE' }>>((context, event, enqueue) => resolve(context, event, enqueue)) },
-    STOP_WORKER: { actions: act<Extract<SessionEvent, { type: 'STOP_WORKER' }>>((context, event, enqueue) => stopWorker(context, event, enqueue)) },
+    RESOLVE: {
+      actions: act<Extract<SessionEvent, { type: 'RESOLVE' }>>((context, event, enqueue) =>
+        resolve(context, event, enqueue),
+      ),
+    },
+    STOP_WORKER: {
+      actions: act<Extract<SessionEvent, { type: 'STOP_WORKER' }>>((context, event, enqueue) =>
+        stopWorker(context, event, enqueue),
+      ),
+    },
     INTERVENE: {
       actions: act<Extract<SessionEvent, { type: 'INTERVENE' }>>((context, event, enqueue) => {
         if (event.act === 'stop' && !event.workerId) {
           enqueue.raise({ type: 'STOP', reason: event.blocker.message });
           return;
         }
-        if (event.workerId) sendToWorker(context, event.workerId, { type: event.act === 'pause' ? 'PAUSE' : 'STOP' }, enqueue);
-        raiseBlocker(context, enqueue, { ...event.blocker, ...(event.workerId ? { workerId: event.workerId } : {}), options: ['retry', 'skip', 'stop'] });
+        if (event.workerId)
+          sendToWorker(context, event.workerId, { type: event.act === 'pause' ? 'PAUSE' : 'STOP' }, enqueue);
+        raiseBlocker(context, enqueue, {
+          ...event.blocker,
+          ...(event.workerId ? { workerId: event.workerId } : {}),
+          options: ['retry', 'skip', 'stop'],
+        });
       }),
     },
   },
@@ -207,16 +264,14 @@ export const sessionMachine = setup({
         { guard: 'needsPerson', target: 'waiting' },
       ],
       on: {
-        PAUSE: [
-          { guard: 'forOneWorker', actions: 'pauseOneWorker' },
-          { target: 'paused' },
-        ],
+        PAUSE: [{ guard: 'forOneWorker', actions: 'pauseOneWorker' }, { target: 'paused' }],
         // Without a worker id, every worker paused on its own goes on too.
-        RESUME: [
-          { guard: 'forOneWorker', actions: 'resumeOneWorker' },
-          { actions: 'resumeAll' },
-        ],
-        REVIEW: { actions: act<Extract<SessionEvent, { type: 'REVIEW' }>>((context, event, enqueue) => requestReview(context, event.target, 'requested by a person', enqueue)) },
+        RESUME: [{ guard: 'forOneWorker', actions: 'resumeOneWorker' }, { actions: 'resumeAll' }],
+        REVIEW: {
+          actions: act<Extract<SessionEvent, { type: 'REVIEW' }>>((context, event, enqueue) =>
+            requestReview(context, event.target, 'requested by a person', enqueue),
+          ),
+        },
         STOP: { target: 'stopping', actions: 'markStopped' },
       },
     },
@@ -228,7 +283,11 @@ export const sessionMachine = setup({
         { guard: 'canProgress', target: 'running' },
       ],
       on: {
-        REVIEW: { actions: act<Extract<SessionEvent, { type: 'REVIEW' }>>((context, event, enqueue) => requestReview(context, event.target, 'requested by a person', enqueue)) },
+        REVIEW: {
+          actions: act<Extract<SessionEvent, { type: 'REVIEW' }>>((context, event, enqueue) =>
+            requestReview(context, event.target, 'requested by a person', enqueue),
+          ),
+        },
         STOP: { target: 'stopping', actions: 'markStopped' },
       },
     },
@@ -252,11 +311,30 @@ export const sessionMachine = setup({
     /** Every worker's branch into orch/<sid>/_result (a session with checkouts); a conflict waits for a person. */
     integrating: {
       entry: assign({ mode: 'integrating' }),
-      invoke: { id: 'integration', src: 'integrate', input: ({ context }): IntegrateInput => ({ candidates: integrationCandidates(context) }) },
+      invoke: {
+        id: 'integration',
+        src: 'integrate',
+        input: ({ context }): IntegrateInput => ({ candidates: integrationCandidates(context) }),
+      },
       on: {
-        'INTEGRATION.DONE': { target: 'completed', actions: act<Extract<IntegrationEvent, { type: 'INTEGRATION.DONE' }>>((context, event, enqueue) => onIntegrated(context, event, enqueue)) },
-        'INTEGRATION.CONFLICT': { target: 'waiting', actions: act<Extract<IntegrationEvent, { type: 'INTEGRATION.CONFLICT' }>>((context, event, enqueue) => onIntegrationConflict(context, event, enqueue)) },
-        'INTEGRATION.FAILED': { target: 'waiting', actions: act<Extract<IntegrationEvent, { type: 'INTEGRATION.FAILED' }>>((context, event, enqueue) => onIntegrationFailed(context, event, enqueue)) },
+        'INTEGRATION.DONE': {
+          target: 'completed',
+          actions: act<Extract<IntegrationEvent, { type: 'INTEGRATION.DONE' }>>((context, event, enqueue) =>
+            onIntegrated(context, event, enqueue),
+          ),
+        },
+        'INTEGRATION.CONFLICT': {
+          target: 'waiting',
+          actions: act<Extract<IntegrationEvent, { type: 'INTEGRATION.CONFLICT' }>>((context, event, enqueue) =>
+            onIntegrationConflict(context, event, enqueue),
+          ),
+        },
+        'INTEGRATION.FAILED': {
+          target: 'waiting',
+          actions: act<Extract<IntegrationEvent, { type: 'INTEGRATION.FAILED' }>>((context, event, enqueue) =>
+            onIntegrationFailed(context, event, enqueue),
+          ),
+        },
         STOP: { target: 'stopping', actions: 'markStopped' },
       },
     },
@@ -265,7 +343,8 @@ export const sessionMachine = setup({
         assign({ mode: 'stopping' }),
         act((context, _event, enqueue) => {
           for (const w of Object.values(context.workers)) {
-            if (!['completed', 'failed', 'stopped', 'skipped'].includes(w.status)) enqueue.sendTo(w.actorId, { type: 'STOP' });
+            if (!['completed', 'failed', 'stopped', 'skipped'].includes(w.status))
+              enqueue.sendTo(w.actorId, { type: 'STOP' });
           }
           if (context.activeRound) {
             enqueue.stopChild(context.activeRound);
@@ -282,10 +361,17 @@ export const sessionMachine = setup({
         const unfinished = unfinishedWorkers(context);
         return unfinished.length === 0
           ? { mode: 'completed' as const, outcome: 'completed' as const }
-          : { mode: 'completed' as const, outcome: 'partial' as const, stopReason: `not every worker completed: ${unfinished.join('; ')}` };
+          : {
+              mode: 'completed' as const,
+              outcome: 'partial' as const,
+              stopReason: `not every worker completed: ${unfinished.join('; ')}`,
+            };
       }),
     },
-    stopped: { type: 'final', entry: assign({ mode: 'stopped', outcome: ({ context }) => context.outcome ?? 'stopped' }) },
+    stopped: {
+      type: 'final',
+      entry: assign({ mode: 'stopped', outcome: ({ context }) => context.outcome ?? 'stopped' }),
+    },
   },
 });
 
@@ -305,7 +391,12 @@ function patchWorker(enqueue: Enqueue, workerId: string, patch: Partial<WorkerEn
  * Send a worker a command and mark it pending until the worker reports back: until then the session counts
  * as busy (never `waiting` because of a state the worker is about to leave).
  */
-function command(context: SessionContext, enqueue: Enqueue, workerId: string, event: { type: string } & Record<string, unknown>): void {
+function command(
+  context: SessionContext,
+  enqueue: Enqueue,
+  workerId: string,
+  event: { type: string } & Record<string, unknown>,
+): void {
   const worker = context.workers[workerId];
   if (!worker) return;
   enqueue.sendTo(worker.actorId, event);
@@ -347,7 +438,12 @@ function advance(context: SessionContext, enqueue: Enqueue): void {
   if (context.mode !== 'running' && context.mode !== 'waiting') return;
   const started: Record<string, WorkerEntry> = {};
   for (const w of readyWorkers(context)) {
-    command(context, enqueue, w.id, { type: 'START', upstream: upstreamOf(context, w.id), fixes: context.learnedFixes[w.agent] ?? {}, from: startFrom(context, w.id) });
+    command(context, enqueue, w.id, {
+      type: 'START',
+      upstream: upstreamOf(context, w.id),
+      fixes: context.learnedFixes[w.agent] ?? {},
+      from: startFrom(context, w.id),
+    });
     patchWorker(enqueue, w.id, { started: true });
     started[w.id] = { ...w, started: true, pending: true };
   }
@@ -374,11 +470,18 @@ function onWorkerStatus(context: SessionContext, event: WorkerStatusEvent, enque
 
   if (entry.kind === 'reviewer' && entry.roundId && entry.roundId === context.activeRound) {
     // The per-reviewer timeout stands still while the reviewer is paused.
-    if (event.status === 'paused' && entry.status !== 'paused') enqueue.sendTo(entry.roundId, { type: 'REVIEWER.PAUSED', reviewerId: entry.id });
-    else if (entry.status === 'paused' && event.status !== 'paused') enqueue.sendTo(entry.roundId, { type: 'REVIEWER.RESUMED', reviewerId: entry.id });
-    if (event.status === 'reviewing') enqueue.sendTo(entry.roundId, { type: 'REVIEWER.ANSWER', reviewerId: entry.id, text: event.finalText ?? '' });
+    if (event.status === 'paused' && entry.status !== 'paused')
+      enqueue.sendTo(entry.roundId, { type: 'REVIEWER.PAUSED', reviewerId: entry.id });
+    else if (entry.status === 'paused' && event.status !== 'paused')
+      enqueue.sendTo(entry.roundId, { type: 'REVIEWER.RESUMED', reviewerId: entry.id });
+    if (event.status === 'reviewing')
+      enqueue.sendTo(entry.roundId, { type: 'REVIEWER.ANSWER', reviewerId: entry.id, text: event.finalText ?? '' });
     else if (event.status === 'failed' || event.status === 'stopped' || event.status === 'skipped') {
-      enqueue.sendTo(entry.roundId, { type: 'REVIEWER.FAILED', reviewerId: entry.id, reason: event.reason ?? event.status });
+      enqueue.sendTo(entry.roundId, {
+        type: 'REVIEWER.FAILED',
+        reviewerId: entry.id,
+        reason: event.reason ?? event.status,
+      });
     }
   }
   if (entry.kind === 'worker' && event.status === 'reviewing' && entry.status !== 'reviewing') {
@@ -399,19 +502,36 @@ function onWorkerProgress(context: SessionContext, event: WorkerProgressEvent, e
     usage: event.usage,
     agentSessionId: event.agentSessionId ?? entry.agentSessionId,
   };
-  patchWorker(enqueue, entry.id, { finalText: updated.finalText, planDone: updated.planDone, usage: updated.usage, agentSessionId: updated.agentSessionId });
-  const next = reviewOnPlanProgress({ ...context, workers: { ...context.workers, [entry.id]: updated } }, updated, enqueue);
+  patchWorker(enqueue, entry.id, {
+    finalText: updated.finalText,
+    planDone: updated.planDone,
+    usage: updated.usage,
+    agentSessionId: updated.agentSessionId,
+  });
+  const next = reviewOnPlanProgress(
+    { ...context, workers: { ...context.workers, [entry.id]: updated } },
+    updated,
+    enqueue,
+  );
   if (next !== context) advance(next, enqueue);
 }
 
 /** `"review": {"trigger": {"everyPlanItems": N}}`: a round each time N more plan items are done. */
 function reviewOnPlanProgress(context: SessionContext, worker: WorkerEntry, enqueue: Enqueue): SessionContext {
   const every = typeof context.spec.review.trigger === 'object' ? context.spec.review.trigger.everyPlanItems : null;
-  if (worker.kind !== 'worker' || !every || worker.planDone < worker.reviewedAtPlanDone + every || reviewersFor(context, worker.id).length === 0) {
+  if (
+    worker.kind !== 'worker' ||
+    !every ||
+    worker.planDone < worker.reviewedAtPlanDone + every ||
+    reviewersFor(context, worker.id).length === 0
+  ) {
     return context;
   }
   patchWorker(enqueue, worker.id, { reviewedAtPlanDone: worker.planDone });
-  const next = { ...context, workers: { ...context.workers, [worker.id]: { ...worker, reviewedAtPlanDone: worker.planDone } } };
+  const next = {
+    ...context,
+    workers: { ...context.workers, [worker.id]: { ...worker, reviewedAtPlanDone: worker.planDone } },
+  };
   return queueReview(next, [worker.id], `${worker.planDone} plan items done`, enqueue);
 }
 
@@ -435,9 +555,22 @@ function supervise(context: SessionContext, event: WorkerFailedEvent, enqueue: E
     random: Math.random(),
   });
   if (decision.type === 'escalate') {
-    enqueue({ type: 'record', params: { type: 'recovery', source, workerId: entry.id, signal: event.signal, action: 'escalate', attempt: event.attempt, detail: decision.message } });
+    enqueue({
+      type: 'record',
+      params: {
+        type: 'recovery',
+        source,
+        workerId: entry.id,
+        signal: event.signal,
+        action: 'escalate',
+        attempt: event.attempt,
+        detail: decision.message,
+      },
+    });
     // An agent resolving a conflict is offered for a worker's own start, not for a resolver's unfinished work.
-    const options = (decision.options ?? ['retry', 'skip', 'stop']).filter((o) => o !== 'agent' || !context.added[entry.id]);
+    const options = (decision.options ?? ['retry', 'skip', 'stop']).filter(
+      (o) => o !== 'agent' || !context.added[entry.id],
+    );
     raiseBlocker(context, enqueue, {
       kind: decision.blocker,
       workerId: entry.id,
@@ -450,13 +583,25 @@ function supervise(context: SessionContext, event: WorkerFailedEvent, enqueue: E
   }
   if (exceedsIntensity(context.restarts[entry.id] ?? [], now, limits.maxRestarts, limits.restartWindowSec)) {
     const message = `${entry.id} failed ${recent.length + 1} times within ${limits.restartWindowSec}s (at most ${limits.maxRestarts} restarts allowed); last failure: ${event.signal.kind}: ${event.signal.message}`;
-    enqueue({ type: 'record', params: { type: 'recovery', source, workerId: entry.id, signal: event.signal, action: 'give_up', attempt: event.attempt, detail: message } });
+    enqueue({
+      type: 'record',
+      params: {
+        type: 'recovery',
+        source,
+        workerId: entry.id,
+        signal: event.signal,
+        action: 'give_up',
+        attempt: event.attempt,
+        detail: message,
+      },
+    });
     command(context, enqueue, entry.id, { type: 'GIVE_UP', reason: 'restart intensity exceeded' });
     raiseBlocker(context, enqueue, {
       kind: 'RESTART_INTENSITY',
       workerId: entry.id,
       message,
-      action: 'Look at its log (orchestrate logs), fix the cause, then answer retry to run it again; or skip it, or stop the session.',
+      action:
+        'Look at its log (orchestrate logs), fix the cause, then answer retry to run it again; or skip it, or stop the session.',
       options: ['retry', 'skip', 'stop'],
     });
     return;
@@ -464,7 +609,9 @@ function supervise(context: SessionContext, event: WorkerFailedEvent, enqueue: E
   enqueue.assign(({ context: c }) => ({ restarts: { ...c.restarts, [entry.id]: [...recent, now] } }));
   if (decision.action === 'relaunch_with_flag' || decision.action === 'relaunch_with_env') {
     // What this agent needs here, every later launch of it in this session needs too.
-    enqueue.assign(({ context: c }) => ({ learnedFixes: { ...c.learnedFixes, [entry.agent]: { ...c.learnedFixes[entry.agent], ...decision.fixes } } }));
+    enqueue.assign(({ context: c }) => ({
+      learnedFixes: { ...c.learnedFixes, [entry.agent]: { ...c.learnedFixes[entry.agent], ...decision.fixes } },
+    }));
   }
   enqueue({
     type: 'record',
@@ -480,8 +627,15 @@ function supervise(context: SessionContext, event: WorkerFailedEvent, enqueue: E
       detail: decision.detail,
     },
   });
-  const prompt: PromptSpec | 'original' = decision.prompt === 'original' ? 'original' : { kind: 'continue', reason: decision.prompt };
-  command(context, enqueue, entry.id, { type: 'RECOVER', delayMs: decision.delayMs, fixes: decision.fixes, resumeId: decision.resume ? event.agentSessionId : null, prompt });
+  const prompt: PromptSpec | 'original' =
+    decision.prompt === 'original' ? 'original' : { kind: 'continue', reason: decision.prompt };
+  command(context, enqueue, entry.id, {
+    type: 'RECOVER',
+    delayMs: decision.delayMs,
+    fixes: decision.fixes,
+    resumeId: decision.resume ? event.agentSessionId : null,
+    prompt,
+  });
   if (context.mode === 'paused') enqueue.sendTo(entry.actorId, { type: 'PAUSE' });
 }
 
@@ -490,7 +644,8 @@ function raiseBlocker(context: SessionContext, enqueue: Enqueue, blocker: Omit<B
   const record: BlockerRecord = { ...blocker, id, open: true };
   enqueue.assign(({ context: c }) => ({ blockers: [...c.blockers, record] }));
   enqueue({ type: 'record', params: blockerEvent(context, record) });
-  if (blocker.workerId && context.workers[blocker.workerId]) enqueue.sendTo(context.workers[blocker.workerId]!.actorId, { type: 'ESCALATED', blockerId: id });
+  if (blocker.workerId && context.workers[blocker.workerId])
+    enqueue.sendTo(context.workers[blocker.workerId]!.actorId, { type: 'ESCALATED', blockerId: id });
   return id;
 }
 
@@ -515,8 +670,16 @@ function blockerEvent(context: SessionContext, record: BlockerRecord): NewEvent 
 function resolve(context: SessionContext, event: Extract<SessionEvent, { type: 'RESOLVE' }>, enqueue: Enqueue): void {
   const blocker = context.blockers.find((b) => b.id === event.blockerId);
   if (!blocker || !blocker.open || !blocker.options.includes(event.choice)) return;
-  const chosenAgent = event.choice === 'agent' ? (event.agent ?? context.workers[blocker.workerId ?? blocker.targets?.[0] ?? '']?.agent) : undefined;
-  const resolution = { choice: event.choice, ...(event.text ? { text: event.text } : {}), ...(event.by ? { by: event.by } : {}), ...(chosenAgent ? { agent: chosenAgent } : {}) };
+  const chosenAgent =
+    event.choice === 'agent'
+      ? (event.agent ?? context.workers[blocker.workerId ?? blocker.targets?.[0] ?? '']?.agent)
+      : undefined;
+  const resolution = {
+    choice: event.choice,
+    ...(event.text ? { text: event.text } : {}),
+    ...(event.by ? { by: event.by } : {}),
+    ...(chosenAgent ? { agent: chosenAgent } : {}),
+  };
   const closed: BlockerRecord = { ...blocker, open: false, resolution };
   enqueue.assign(({ context: c }) => ({ blockers: c.blockers.map((b) => (b.id === blocker.id ? closed : b)) }));
   enqueue({ type: 'record', params: blockerEvent(context, closed) });
@@ -531,10 +694,12 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
       const w = context.workers[target];
       if (w?.status === 'reviewing') command(context, enqueue, w.id, { type: 'FOLLOW_UP', text });
       // A target that already completed (a round by plan progress or by hand) is resumed with the answer.
-      else if (w?.status === 'completed' && w.agentSessionId) respawn(context, w, enqueue, { prompt: { kind: 'follow-up', text }, resumeId: w.agentSessionId });
+      else if (w?.status === 'completed' && w.agentSessionId)
+        respawn(context, w, enqueue, { prompt: { kind: 'follow-up', text }, resumeId: w.agentSessionId });
       // Reviewed while it works (everyPlanItems, a manual round), or between attempts after a failure: it gets
       // the answer when its current (or next) run ends well.
-      else if (w && ['running', 'paused', 'blocked', 'recovering'].includes(w.status)) sendToWorker(context, w.id, { type: 'FOLLOW_UP', text }, enqueue);
+      else if (w && ['running', 'paused', 'blocked', 'recovering'].includes(w.status))
+        sendToWorker(context, w.id, { type: 'FOLLOW_UP', text }, enqueue);
     }
     if (context.mode === 'paused') enqueue.raise({ type: 'RESUME' });
     return;
@@ -547,7 +712,13 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
   if (!worker) return;
   if (event.choice === 'agent') {
     // The merge its start needs conflicts: a new worker resolves it, and this one starts from its result.
-    const resolver = addResolver(context, enqueue, { resolves: worker.id, stage: 'start', from: blocker.conflict?.sources ?? startFrom(context, worker.id), files: blocker.conflict?.files ?? [], agent: chosenAgent ?? worker.agent });
+    const resolver = addResolver(context, enqueue, {
+      resolves: worker.id,
+      stage: 'start',
+      from: blocker.conflict?.sources ?? startFrom(context, worker.id),
+      files: blocker.conflict?.files ?? [],
+      agent: chosenAgent ?? worker.agent,
+    });
     const rest = startFrom(context, worker.id).filter((d) => !(blocker.conflict?.sources ?? []).includes(d));
     respawnWaiting(context, worker, enqueue, [resolver, ...rest]);
     return;
@@ -568,7 +739,13 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
   if (worker.status === 'blocked') {
     const resumeId = worker.agentSessionId;
     // Keep what recovery learned for this agent (--skip-trust, IS_SANDBOX=1 ...): the person fixed another cause.
-    command(context, enqueue, worker.id, { type: 'RECOVER', delayMs: 0, fixes: context.learnedFixes[worker.agent] ?? {}, resumeId, prompt: resumeId ? { kind: 'continue', reason: 'resume' } : 'original' });
+    command(context, enqueue, worker.id, {
+      type: 'RECOVER',
+      delayMs: 0,
+      fixes: context.learnedFixes[worker.agent] ?? {},
+      resumeId,
+      prompt: resumeId ? { kind: 'continue', reason: 'resume' } : 'original',
+    });
   } else if (worker.status === 'paused') {
     command(context, enqueue, worker.id, { type: 'RESUME' });
   } else if (worker.status === 'failed' || worker.status === 'stopped') {
@@ -577,11 +754,24 @@ function resolve(context: SessionContext, event: Extract<SessionEvent, { type: '
 }
 
 /** An answer to a blocker of the integration (no worker of its own): try again, leave the worker out, or an agent. */
-function answerIntegration(context: SessionContext, blocker: BlockerRecord, choice: BlockerChoice, agent: string | undefined, enqueue: Enqueue): void {
+function answerIntegration(
+  context: SessionContext,
+  blocker: BlockerRecord,
+  choice: BlockerChoice,
+  agent: string | undefined,
+  enqueue: Enqueue,
+): void {
   const target = blocker.targets?.[0];
-  const excluded = choice === 'skip' && target ? [...context.integration.excluded, target] : context.integration.excluded;
+  const excluded =
+    choice === 'skip' && target ? [...context.integration.excluded, target] : context.integration.excluded;
   if (choice === 'agent' && target && blocker.conflict) {
-    addResolver(context, enqueue, { resolves: target, stage: 'result', from: blocker.conflict.sources, files: blocker.conflict.files, agent: agent ?? context.workers[target]?.agent ?? 'claude' });
+    addResolver(context, enqueue, {
+      resolves: target,
+      stage: 'result',
+      from: blocker.conflict.sources,
+      files: blocker.conflict.files,
+      agent: agent ?? context.workers[target]?.agent ?? 'claude',
+    });
   }
   enqueue.assign(({ context: c }) => ({ integration: { ...c.integration, status: 'pending', excluded } }));
 }
@@ -594,7 +784,15 @@ function addResolver(context: SessionContext, enqueue: Enqueue, what: Omit<Added
   const withAdded = { ...context, added: { ...context.added, [id]: added } };
   enqueue.assign(({ context: c }) => ({ added: { ...c.added, [id]: added } }));
   enqueue.spawnChild('worker', { id, input: workerInput(withAdded, id) });
-  const entry = newWorkerEntry({ id, agent: what.agent, role: 'merger', kind: 'worker', dependsOn: [], started: true, pending: true });
+  const entry = newWorkerEntry({
+    id,
+    agent: what.agent,
+    role: 'merger',
+    kind: 'worker',
+    dependsOn: [],
+    started: true,
+    pending: true,
+  });
   enqueue.assign(({ context: c }) => ({ workers: { ...c.workers, [id]: entry } }));
   enqueue.sendTo(id, { type: 'START', upstream: [], fixes: context.learnedFixes[what.agent] ?? {} });
   enqueue({
@@ -616,15 +814,37 @@ function respawnWaiting(context: SessionContext, worker: WorkerEntry, enqueue: E
   const incarnation = worker.incarnation + 1;
   const actorId = `${worker.id}~${incarnation}`;
   enqueue.stopChild(worker.actorId);
-  enqueue.spawnChild('worker', { id: actorId, input: { ...workerInput(context, worker.id), previousAttempts: worker.attempt, fixes: context.learnedFixes[worker.agent] ?? {} } });
-  patchWorker(enqueue, worker.id, { actorId, incarnation, status: 'spawned', started: false, pending: false, dependsOn });
+  enqueue.spawnChild('worker', {
+    id: actorId,
+    input: {
+      ...workerInput(context, worker.id),
+      previousAttempts: worker.attempt,
+      fixes: context.learnedFixes[worker.agent] ?? {},
+    },
+  });
+  patchWorker(enqueue, worker.id, {
+    actorId,
+    incarnation,
+    status: 'spawned',
+    started: false,
+    pending: false,
+    dependsOn,
+  });
 }
 
 // --- the session's result (a session with checkouts) ----------------------------------------------------------
 
-function onIntegrated(context: SessionContext, event: Extract<IntegrationEvent, { type: 'INTEGRATION.DONE' }>, enqueue: Enqueue): void {
-  enqueue.assign(({ context: c }) => ({ integration: { ...c.integration, status: 'done', head: event.head, change: event.change } }));
-  const how = event.steps.filter((s) => s.how !== 'contained').map((s) => `${s.worker} ${s.how === 'merge' ? 'merged' : 'fast-forwarded'}`);
+function onIntegrated(
+  context: SessionContext,
+  event: Extract<IntegrationEvent, { type: 'INTEGRATION.DONE' }>,
+  enqueue: Enqueue,
+): void {
+  enqueue.assign(({ context: c }) => ({
+    integration: { ...c.integration, status: 'done', head: event.head, change: event.change },
+  }));
+  const how = event.steps
+    .filter((s) => s.how !== 'contained')
+    .map((s) => `${s.worker} ${s.how === 'merge' ? 'merged' : 'fast-forwarded'}`);
   const { files, additions, deletions } = event.change;
   enqueue({
     type: 'record',
@@ -640,9 +860,22 @@ function onIntegrated(context: SessionContext, event: Extract<IntegrationEvent, 
   });
 }
 
-function onIntegrationConflict(context: SessionContext, event: Extract<IntegrationEvent, { type: 'INTEGRATION.CONFLICT' }>, enqueue: Enqueue): void {
+function onIntegrationConflict(
+  context: SessionContext,
+  event: Extract<IntegrationEvent, { type: 'INTEGRATION.CONFLICT' }>,
+  enqueue: Enqueue,
+): void {
   enqueue.assign(({ context: c }) => ({ integration: { ...c.integration, status: 'blocked' } }));
-  enqueue({ type: 'record', params: { type: 'workspace', source: { kind: 'supervisor', id: context.sessionId }, action: 'conflict', files: event.files, detail: event.message } });
+  enqueue({
+    type: 'record',
+    params: {
+      type: 'workspace',
+      source: { kind: 'supervisor', id: context.sessionId },
+      action: 'conflict',
+      files: event.files,
+      detail: event.message,
+    },
+  });
   raiseBlocker(context, enqueue, {
     kind: 'MERGE_CONFLICT',
     targets: [event.worker],
@@ -653,7 +886,11 @@ function onIntegrationConflict(context: SessionContext, event: Extract<Integrati
   });
 }
 
-function onIntegrationFailed(context: SessionContext, event: Extract<IntegrationEvent, { type: 'INTEGRATION.FAILED' }>, enqueue: Enqueue): void {
+function onIntegrationFailed(
+  context: SessionContext,
+  event: Extract<IntegrationEvent, { type: 'INTEGRATION.FAILED' }>,
+  enqueue: Enqueue,
+): void {
   enqueue.assign(({ context: c }) => ({ integration: { ...c.integration, status: 'blocked' } }));
   raiseBlocker(context, enqueue, {
     kind: 'INTEGRATION_FAILED',
@@ -668,15 +905,24 @@ function onIntegrationFailed(context: SessionContext, event: Extract<Integration
  * agent's group is ended and the session goes on without it, as when a blocker of it is answered skip (which it
  * is, when the worker has one open).
  */
-function stopWorker(context: SessionContext, event: Extract<SessionEvent, { type: 'STOP_WORKER' }>, enqueue: Enqueue): void {
+function stopWorker(
+  context: SessionContext,
+  event: Extract<SessionEvent, { type: 'STOP_WORKER' }>,
+  enqueue: Enqueue,
+): void {
   const worker = context.workers[event.workerId];
   if (!worker) return;
   const open = context.blockers.find((b) => b.open && b.workerId === worker.id && b.options.includes('skip'));
   if (open) {
-    resolve(context, { type: 'RESOLVE', blockerId: open.id, choice: 'skip', ...(event.by ? { by: event.by } : {}) }, enqueue);
+    resolve(
+      context,
+      { type: 'RESOLVE', blockerId: open.id, choice: 'skip', ...(event.by ? { by: event.by } : {}) },
+      enqueue,
+    );
     return;
   }
-  if (worker.status === 'failed' || worker.status === 'stopped') patchWorker(enqueue, worker.id, { status: 'skipped', reason: SKIPPED_BY_A_PERSON });
+  if (worker.status === 'failed' || worker.status === 'stopped')
+    patchWorker(enqueue, worker.id, { status: 'skipped', reason: SKIPPED_BY_A_PERSON });
   else if (STOPPABLE_WORKER_STATUSES.includes(worker.status)) command(context, enqueue, worker.id, { type: 'SKIP' });
 }
 
@@ -684,7 +930,12 @@ function stopWorker(context: SessionContext, event: Extract<SessionEvent, { type
  * A worker that ended (failed for good, or completed and now given a follow-up) runs again as a new
  * incarnation: a new child actor that continues the attempt numbers and, with `resumeId`, the agent's session.
  */
-function respawn(context: SessionContext, worker: WorkerEntry, enqueue: Enqueue, options: { prompt?: PromptSpec; resumeId?: string } = {}): void {
+function respawn(
+  context: SessionContext,
+  worker: WorkerEntry,
+  enqueue: Enqueue,
+  options: { prompt?: PromptSpec; resumeId?: string } = {},
+): void {
   const incarnation = worker.incarnation + 1;
   const actorId = `${worker.id}~${incarnation}`;
   const input: WorkerInput = {
@@ -697,11 +948,20 @@ function respawn(context: SessionContext, worker: WorkerEntry, enqueue: Enqueue,
   enqueue.stopChild(worker.actorId);
   enqueue.spawnChild('worker', { id: actorId, input });
   patchWorker(enqueue, worker.id, { actorId, incarnation, status: 'spawned', started: true, pending: true });
-  enqueue.sendTo(actorId, { type: 'START', upstream: upstreamOf(context, worker.id), fixes: context.learnedFixes[worker.agent] ?? {} });
+  enqueue.sendTo(actorId, {
+    type: 'START',
+    upstream: upstreamOf(context, worker.id),
+    fixes: context.learnedFixes[worker.agent] ?? {},
+  });
 }
 
 /** Send without marking pending: for events the worker may ignore in its current state (PAUSE, STOP...). */
-function sendToWorker(context: SessionContext, workerId: string, event: { type: string } & Record<string, unknown>, enqueue: Enqueue): void {
+function sendToWorker(
+  context: SessionContext,
+  workerId: string,
+  event: { type: string } & Record<string, unknown>,
+  enqueue: Enqueue,
+): void {
   const worker = context.workers[workerId];
   if (worker) enqueue.sendTo(worker.actorId, event);
 }
@@ -722,7 +982,13 @@ function requestReview(context: SessionContext, target: string | undefined, reas
 }
 
 /** Queue a round for `targets`, leaving out those a queued request already covers (one round reviews them). */
-function queueReview(context: SessionContext, targets: string[], reason: string, enqueue: Enqueue, whenDone = false): SessionContext {
+function queueReview(
+  context: SessionContext,
+  targets: string[],
+  reason: string,
+  enqueue: Enqueue,
+  whenDone = false,
+): SessionContext {
   const queued = new Set(context.reviewQueue.flatMap((r) => r.targets));
   const fresh = targets.filter((t) => !queued.has(t));
   if (fresh.length === 0) return context;
@@ -735,7 +1001,15 @@ function queueReview(context: SessionContext, targets: string[], reason: string,
 function notReviewed(enqueue: Enqueue, target: string, why: string): void {
   enqueue({
     type: 'record',
-    params: { type: 'decision', source: { kind: 'review', id: 'cap' }, roundId: 'none', target, decision: 'CONTINUE', counts: { approve: 0, concern: 0, blocker: 0 }, action: `not reviewed: ${why}; continuing` },
+    params: {
+      type: 'decision',
+      source: { kind: 'review', id: 'cap' },
+      roundId: 'none',
+      target,
+      decision: 'CONTINUE',
+      counts: { approve: 0, concern: 0, blocker: 0 },
+      action: `not reviewed: ${why}; continuing`,
+    },
   });
 }
 
@@ -766,7 +1040,10 @@ function startNextRound(context: SessionContext, enqueue: Enqueue): void {
     const roundNo = context.rounds.length + 1;
     const pairs = targets.flatMap((t) => reviewersFor(context, t));
     if (roundNo > context.spec.review.maxRounds || pairs.length === 0) {
-      const why = pairs.length === 0 ? 'no reviewer is configured for it' : `the cap of ${context.spec.review.maxRounds} review rounds per session is reached`;
+      const why =
+        pairs.length === 0
+          ? 'no reviewer is configured for it'
+          : `the cap of ${context.spec.review.maxRounds} review rounds per session is reached`;
       for (const t of targets) {
         if (context.workers[t]?.status === 'reviewing') command(context, enqueue, t, { type: 'REVIEW.CONTINUE' });
         notReviewed(enqueue, t, why);
@@ -774,11 +1051,22 @@ function startNextRound(context: SessionContext, enqueue: Enqueue): void {
       continue;
     }
     const roundId = `round-${roundNo}`;
-    const assignments: ReviewerAssignment[] = pairs.map((p) => ({ reviewerId: `r${roundNo}-${p.reviewer}-${p.target}`, reviewer: p.reviewer, target: p.target, focus: p.focus }));
+    const assignments: ReviewerAssignment[] = pairs.map((p) => ({
+      reviewerId: `r${roundNo}-${p.reviewer}-${p.target}`,
+      reviewer: p.reviewer,
+      target: p.target,
+      focus: p.focus,
+    }));
     newRound = { roundId, targets, reason: request.reason, decision: null };
     enqueue.spawnChild('reviewRound', {
       id: roundId,
-      input: { sessionId: context.sessionId, roundId, targets, assignments, timeoutMs: context.spec.review.timeoutSec * 1000 },
+      input: {
+        sessionId: context.sessionId,
+        roundId,
+        targets,
+        assignments,
+        timeoutMs: context.spec.review.timeoutSec * 1000,
+      },
     });
   }
   if (taken === 0) return;
@@ -790,7 +1078,12 @@ function startNextRound(context: SessionContext, enqueue: Enqueue): void {
   }));
 }
 
-function launchReviewers(context: SessionContext, roundId: string, assignments: ReviewerAssignment[], enqueue: Enqueue): void {
+function launchReviewers(
+  context: SessionContext,
+  roundId: string,
+  assignments: ReviewerAssignment[],
+  enqueue: Enqueue,
+): void {
   const workers: Record<string, WorkerEntry> = {};
   const limits = context.spec.limits;
   for (const a of assignments) {
@@ -828,7 +1121,16 @@ function launchReviewers(context: SessionContext, roundId: string, assignments: 
     };
     enqueue.spawnChild('worker', { id: a.reviewerId, input });
     // Started at once and pending: START is on its way.
-    workers[a.reviewerId] = newWorkerEntry({ id: a.reviewerId, agent: a.reviewer, role: 'reviewer', kind: 'reviewer', roundId, dependsOn: [], started: true, pending: true });
+    workers[a.reviewerId] = newWorkerEntry({
+      id: a.reviewerId,
+      agent: a.reviewer,
+      role: 'reviewer',
+      kind: 'reviewer',
+      roundId,
+      dependsOn: [],
+      started: true,
+      pending: true,
+    });
     enqueue.sendTo(a.reviewerId, { type: 'START', upstream: [] });
   }
   enqueue.assign(({ context: c }) => ({ workers: { ...c.workers, ...workers } }));
@@ -840,17 +1142,40 @@ function onRoundDone(context: SessionContext, event: RoundDoneEvent, enqueue: En
   const counts = { approve: 0, concern: 0, blocker: 0 };
   for (const v of output.verdicts) counts[v.verdict.verdict]++;
   const rounds = context.rounds.map((r) => (r.roundId === output.roundId ? { ...r, decision: output.decision } : r));
-  enqueue.assign(({ context: c }) => ({ rounds: c.rounds.map((r) => (r.roundId === output.roundId ? { ...r, decision: output.decision } : r)), activeRound: null }));
+  enqueue.assign(({ context: c }) => ({
+    rounds: c.rounds.map((r) => (r.roundId === output.roundId ? { ...r, decision: output.decision } : r)),
+    activeRound: null,
+  }));
   enqueue.stopChild(output.roundId);
-  const base = { type: 'decision' as const, source: { kind: 'review' as const, id: output.roundId }, roundId: output.roundId, target: output.targets.join(','), decision: output.decision, counts };
-  const targetsInReview = output.targets.map((t) => context.workers[t]).filter((w): w is WorkerEntry => w?.status === 'reviewing');
+  const base = {
+    type: 'decision' as const,
+    source: { kind: 'review' as const, id: output.roundId },
+    roundId: output.roundId,
+    target: output.targets.join(','),
+    decision: output.decision,
+    counts,
+  };
+  const targetsInReview = output.targets
+    .map((t) => context.workers[t])
+    .filter((w): w is WorkerEntry => w?.status === 'reviewing');
   const next = { ...context, rounds, activeRound: null };
 
   switch (output.decision) {
     case 'CONTINUE':
     case 'LOG_WARNING': {
-      const warning = output.verdicts.filter((v) => v.verdict.verdict === 'concern').map((v) => `${v.reviewer}: ${v.verdict.summary}`);
-      enqueue({ type: 'record', params: { ...base, action: output.decision === 'CONTINUE' ? 'all reviewers approve; continuing' : `one concern logged; continuing (${warning.join('; ')})` } });
+      const warning = output.verdicts
+        .filter((v) => v.verdict.verdict === 'concern')
+        .map((v) => `${v.reviewer}: ${v.verdict.summary}`);
+      enqueue({
+        type: 'record',
+        params: {
+          ...base,
+          action:
+            output.decision === 'CONTINUE'
+              ? 'all reviewers approve; continuing'
+              : `one concern logged; continuing (${warning.join('; ')})`,
+        },
+      });
       for (const w of targetsInReview) command(context, enqueue, w.id, { type: 'REVIEW.CONTINUE' });
       advance(next, enqueue);
       return;
@@ -858,14 +1183,23 @@ function onRoundDone(context: SessionContext, event: RoundDoneEvent, enqueue: En
     case 'PAUSE_AND_CLARIFY': {
       const concerns = output.verdicts
         .filter((v) => v.verdict.verdict !== 'approve')
-        .flatMap((v) => (v.verdict.issues.length ? v.verdict.issues.map((i) => `${v.reviewer}: ${i.file ? `${i.file}${i.line ? `:${i.line}` : ''}: ` : ''}${i.message}`) : [`${v.reviewer}: ${v.verdict.summary}`]));
+        .flatMap((v) =>
+          v.verdict.issues.length
+            ? v.verdict.issues.map(
+                (i) => `${v.reviewer}: ${i.file ? `${i.file}${i.line ? `:${i.line}` : ''}: ` : ''}${i.message}`,
+              )
+            : [`${v.reviewer}: ${v.verdict.summary}`],
+        );
       enqueue({ type: 'record', params: { ...base, action: 'paused; waiting for a person to answer the concerns' } });
       raiseBlocker(next, enqueue, {
         kind: 'CLARIFICATION_NEEDED',
         roundId: output.roundId,
         targets: output.targets,
-        message: [`Reviewers raised ${counts.concern} concerns about ${output.targets.join(', ')}:`, ...concerns].join('\n'),
-        action: 'Answer with guidance for the reviewed agent (it continues with your answer, and the work is reviewed again), or stop.',
+        message: [`Reviewers raised ${counts.concern} concerns about ${output.targets.join(', ')}:`, ...concerns].join(
+          '\n',
+        ),
+        action:
+          'Answer with guidance for the reviewed agent (it continues with your answer, and the work is reviewed again), or stop.',
         options: ['answer', 'stop'],
       });
       enqueue.raise({ type: 'PAUSE' });
@@ -876,7 +1210,11 @@ function onRoundDone(context: SessionContext, event: RoundDoneEvent, enqueue: En
         .filter((v) => v.verdict.verdict === 'blocker')
         .flatMap((v) => {
           const issues = v.verdict.issues.filter((i) => i.severity === 'blocker');
-          return issues.length ? issues.map((i) => `${v.reviewer}: ${i.file ? `${i.file}${i.line ? `:${i.line}` : ''}: ` : ''}${i.message}`) : [`${v.reviewer}: ${v.verdict.summary}`];
+          return issues.length
+            ? issues.map(
+                (i) => `${v.reviewer}: ${i.file ? `${i.file}${i.line ? `:${i.line}` : ''}: ` : ''}${i.message}`,
+              )
+            : [`${v.reviewer}: ${v.verdict.summary}`];
         });
       enqueue({ type: 'record', params: { ...base, action: 'session stopped; escalated to a person' } });
       raiseBlocker(next, enqueue, {
@@ -884,7 +1222,8 @@ function onRoundDone(context: SessionContext, event: RoundDoneEvent, enqueue: En
         roundId: output.roundId,
         targets: output.targets,
         message: [`A reviewer found blocking issues in ${output.targets.join(', ')}:`, ...blocking].join('\n'),
-        action: 'Read the blocking issues, fix them (or start a new session with a clearer task); this session is stopped.',
+        action:
+          'Read the blocking issues, fix them (or start a new session with a clearer task); this session is stopped.',
         options: [],
       });
       enqueue.assign({ outcome: 'escalated', stopReason: `review blocker in ${output.targets.join(', ')}` });

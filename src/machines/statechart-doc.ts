@@ -6,16 +6,33 @@ import { sessionMachine } from './session.machine.js';
 import { workerMachine } from './worker.machine.js';
 
 export const DOCUMENTED_MACHINES: Record<string, { machine: AnyStateMachine; source: string; summary: string }> = {
-  session: { machine: sessionMachine, source: 'src/machines/session.machine.ts', summary: 'The supervisor: starts workers by their dependencies, recovers failures, runs review rounds, handles PAUSE / RESUME / STOP / REVIEW / RESOLVE.' },
-  worker: { machine: workerMachine, source: 'src/machines/worker.machine.ts', summary: 'One agent worker: its process (invoked `agentProcess`), pause, failure, recovery backoff, review.' },
-  review: { machine: reviewMachine, source: 'src/machines/review.machine.ts', summary: 'One peer-review round: launch the reviewers, collect typed verdicts (one stricter retry), decide by the policy.' },
+  session: {
+    machine: sessionMachine,
+    source: 'src/machines/session.machine.ts',
+    summary:
+      'The supervisor: starts workers by their dependencies, recovers failures, runs review rounds, handles PAUSE / RESUME / STOP / REVIEW / RESOLVE.',
+  },
+  worker: {
+    machine: workerMachine,
+    source: 'src/machines/worker.machine.ts',
+    summary: 'One agent worker: its process (invoked `agentProcess`), pause, failure, recovery backoff, review.',
+  },
+  review: {
+    machine: reviewMachine,
+    source: 'src/machines/review.machine.ts',
+    summary:
+      'One peer-review round: launch the reviewers, collect typed verdicts (one stricter retry), decide by the policy.',
+  },
 };
 
 export function renderStatechartDoc(name: string): string {
   const entry = DOCUMENTED_MACHINES[name];
   if (!entry) throw new Error(`unknown machine ${name}`);
   const graph = machineGraph(entry.machine);
-  const rows = graph.edges.map((e) => `| \`${e.source}\` | ${e.event ? `\`${e.event}\`` : '(always)'} | ${e.guard ? `\`${e.guard}\`` : ''} | ${e.targetless ? '(stays)' : `\`${e.target}\``} |`);
+  const rows = graph.edges.map(
+    (e) =>
+      `| \`${e.source}\` | ${e.event ? `\`${e.event}\`` : '(always)'} | ${e.guard ? `\`${e.guard}\`` : ''} | ${e.targetless ? '(stays)' : `\`${e.target}\``} |`,
+  );
   return [
     `# The ${name} machine`,
     '',

@@ -17,7 +17,12 @@ import type { FailureSignal, Usage } from '../domain/events.js';
 import { addUsage } from '../domain/output-facts.js';
 import type { OutputFacts } from '../domain/output-facts.js';
 import type { PromptSpec, UpstreamSummary } from '../domain/prompts.js';
-import type { AgentProcessCommand, AgentProcessEvent, AgentProcessInput, CheckoutRequest } from './agent-process-protocol.js';
+import type {
+  AgentProcessCommand,
+  AgentProcessEvent,
+  AgentProcessInput,
+  CheckoutRequest,
+} from './agent-process-protocol.js';
 import type { ChangeStat } from '../domain/isolation.js';
 
 export type WorkerStatus =
@@ -202,13 +207,20 @@ function statusEvent(context: WorkerContext, status: WorkerStatus, state: string
 
 /** What the worker's process actor must prepare before the agent runs (src/workspace does, in a git session). */
 function checkoutRequest(context: WorkerContext): CheckoutRequest {
-  if (context.kind === 'reviewer') return { kind: 'reviewer', target: context.originalPrompt.kind === 'review' ? context.originalPrompt.targetId : '' };
+  if (context.kind === 'reviewer')
+    return {
+      kind: 'reviewer',
+      target: context.originalPrompt.kind === 'review' ? context.originalPrompt.targetId : '',
+    };
   const fixed = context.checkoutFrom;
   return { kind: 'worker', from: fixed?.from ?? context.from ?? [], keepConflicts: fixed?.keepConflicts ?? false };
 }
 
 /** Entry action of every state: tell the parent (status for people, full path for the state event). */
-const statusOf = (status: WorkerStatus, state: string = status) => ({ type: 'reportStatus' as const, params: { status, state } });
+const statusOf = (status: WorkerStatus, state: string = status) => ({
+  type: 'reportStatus' as const,
+  params: { status, state },
+});
 
 /** The end reason of a worker a person skipped (a blocker answered skip, or the stop of that one worker). */
 export const SKIPPED_BY_A_PERSON = 'skipped by a person';
@@ -227,19 +239,38 @@ export const workerMachine = setup({
   guards: {
     currentAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt,
     exitedOkWithFollowUp: ({ context, event }) =>
-      event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'ok' && context.pendingFollowUp !== null,
+      event.type === 'PROCESS.EXITED' &&
+      event.attempt === context.attempt &&
+      event.outcome === 'ok' &&
+      context.pendingFollowUp !== null,
     exitedOkAwaitingReview: ({ context, event }) =>
-      event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'ok' && context.awaitReview,
-    exitedOk: ({ context, event }) => event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'ok',
-    exitedStopped: ({ context, event }) => event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'stopped',
+      event.type === 'PROCESS.EXITED' &&
+      event.attempt === context.attempt &&
+      event.outcome === 'ok' &&
+      context.awaitReview,
+    exitedOk: ({ context, event }) =>
+      event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'ok',
+    exitedStopped: ({ context, event }) =>
+      event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'stopped',
     /** Stopped because a person skipped it (stop of one worker): the session goes on without it. */
     exitedSkipped: ({ context, event }) =>
-      event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'stopped' && context.endReason === SKIPPED_BY_A_PERSON,
-    exitedTimedOut: ({ context, event }) => event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'timed_out',
-    exitedFailed: ({ context, event }) => event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'failed',
+      event.type === 'PROCESS.EXITED' &&
+      event.attempt === context.attempt &&
+      event.outcome === 'stopped' &&
+      context.endReason === SKIPPED_BY_A_PERSON,
+    exitedTimedOut: ({ context, event }) =>
+      event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'timed_out',
+    exitedFailed: ({ context, event }) =>
+      event.type === 'PROCESS.EXITED' && event.attempt === context.attempt && event.outcome === 'failed',
   },
   actions: {
-    startNextAttempt: assign({ attempt: ({ context }) => context.attempt + 1, pid: null, exit: null, backoff: null, blockerId: null }),
+    startNextAttempt: assign({
+      attempt: ({ context }) => context.attempt + 1,
+      pid: null,
+      exit: null,
+      backoff: null,
+      blockerId: null,
+    }),
     applyFacts: assign(({ context, event }) => {
       if (event.type !== 'PROCESS.OUTPUT' && event.type !== 'PROCESS.EXITED') return {};
       const facts: OutputFacts = event.facts;
@@ -250,7 +281,9 @@ export const workerMachine = setup({
         lastActivity: facts.lastActivity ?? context.lastActivity,
         finalText: facts.finalText ?? context.finalText,
         filesChanged: [...new Set([...context.filesChanged, ...facts.filesChanged])].slice(0, 200),
-        usageByAttempt: facts.usage ? { ...context.usageByAttempt, [String(event.attempt)]: facts.usage } : context.usageByAttempt,
+        usageByAttempt: facts.usage
+          ? { ...context.usageByAttempt, [String(event.attempt)]: facts.usage }
+          : context.usageByAttempt,
         progress: Math.max(context.progress, progress),
       };
     }),
@@ -266,65 +299,82 @@ export const workerMachine = setup({
         change: event.change ?? context.change,
       };
     }),
-    notifyFailed: sendParent(({ context, event }): WorkerFailedEvent => ({
-      type: 'WORKER.FAILED',
-      workerId: context.workerId,
-      kind: context.kind,
-      attempt: context.attempt,
-      signal: event.type === 'PROCESS.EXITED' && event.failure ? event.failure : { kind: 'crashed', message: 'the agent failed' },
-      agentSessionId: context.agentSessionId,
-      fixes: context.fixes,
-    })),
-    notifyTimedOut: sendParent(({ context }): WorkerTimedOutEvent => ({
-      type: 'WORKER.TIMED_OUT',
-      workerId: context.workerId,
-      activeMs: context.activeMs,
-    })),
+    notifyFailed: sendParent(
+      ({ context, event }): WorkerFailedEvent => ({
+        type: 'WORKER.FAILED',
+        workerId: context.workerId,
+        kind: context.kind,
+        attempt: context.attempt,
+        signal:
+          event.type === 'PROCESS.EXITED' && event.failure
+            ? event.failure
+            : { kind: 'crashed', message: 'the agent failed' },
+        agentSessionId: context.agentSessionId,
+        fixes: context.fixes,
+      }),
+    ),
+    notifyTimedOut: sendParent(
+      ({ context }): WorkerTimedOutEvent => ({
+        type: 'WORKER.TIMED_OUT',
+        workerId: context.workerId,
+        activeMs: context.activeMs,
+      }),
+    ),
     pauseProcess: sendTo('process', { type: 'PROCESS.PAUSE' }),
     resumeProcess: sendTo('process', { type: 'PROCESS.RESUME' }),
     terminateProcess: sendTo('process', { type: 'PROCESS.TERMINATE' }),
-    reportStatus: sendParent(({ context, event }, params: { status: WorkerStatus; state: string }) => statusEvent(context, params.status, params.state, event.type)),
-    notifyOutput: sendParent(({ context }): WorkerProgressEvent => ({
-      type: 'WORKER.PROGRESS',
-      workerId: context.workerId,
-      kind: context.kind,
-      ...(context.roundId ? { roundId: context.roundId } : {}),
-      attempt: context.attempt,
-      finalText: context.finalText,
-      planDone: context.plan?.done ?? 0,
-      usage: totalUsage(context),
-      agentSessionId: context.agentSessionId,
-    })),
+    reportStatus: sendParent(({ context, event }, params: { status: WorkerStatus; state: string }) =>
+      statusEvent(context, params.status, params.state, event.type),
+    ),
+    notifyOutput: sendParent(
+      ({ context }): WorkerProgressEvent => ({
+        type: 'WORKER.PROGRESS',
+        workerId: context.workerId,
+        kind: context.kind,
+        ...(context.roundId ? { roundId: context.roundId } : {}),
+        attempt: context.attempt,
+        finalText: context.finalText,
+        planDone: context.plan?.done ?? 0,
+        usage: totalUsage(context),
+        agentSessionId: context.agentSessionId,
+      }),
+    ),
   },
 }).createMachine({
   id: 'worker',
   context: ({ input }) => {
-    const prompt: PromptSpec = input.prompt ?? { kind: 'role', role: input.role, task: input.task, ...(input.customPrompt ? { custom: input.customPrompt } : {}), upstream: [] };
+    const prompt: PromptSpec = input.prompt ?? {
+      kind: 'role',
+      role: input.role,
+      task: input.task,
+      ...(input.customPrompt ? { custom: input.customPrompt } : {}),
+      upstream: [],
+    };
     return {
-    ...input,
-    attempt: input.previousAttempts ?? 0,
-    prompt,
-    originalPrompt: prompt,
-    fixes: input.fixes ?? {},
-    resumeId: input.resumeSessionId ?? null,
-    agentSessionId: input.resumeSessionId ?? null,
-    pid: null,
-    progress: 0,
-    plan: null,
-    steps: 0,
-    lastActivity: null,
-    finalText: null,
-    filesChanged: [],
-    usageByAttempt: {},
-    activeMs: 0,
-    lastFailure: null,
-    exit: null,
-    backoff: null,
-    blockerId: null,
-    endReason: null,
-    pendingFollowUp: null,
-    from: input.checkoutFrom?.from ?? null,
-    change: null,
+      ...input,
+      attempt: input.previousAttempts ?? 0,
+      prompt,
+      originalPrompt: prompt,
+      fixes: input.fixes ?? {},
+      resumeId: input.resumeSessionId ?? null,
+      agentSessionId: input.resumeSessionId ?? null,
+      pid: null,
+      progress: 0,
+      plan: null,
+      steps: 0,
+      lastActivity: null,
+      finalText: null,
+      filesChanged: [],
+      usageByAttempt: {},
+      activeMs: 0,
+      lastFailure: null,
+      exit: null,
+      backoff: null,
+      blockerId: null,
+      endReason: null,
+      pendingFollowUp: null,
+      from: input.checkoutFrom?.from ?? null,
+      change: null,
     };
   },
   initial: 'spawned',
@@ -337,8 +387,14 @@ export const workerMachine = setup({
           target: 'running',
           actions: [
             assign(({ context, event }) => {
-              const prompt = context.prompt.kind === 'role' ? { ...context.prompt, upstream: event.upstream } : context.prompt;
-              return { prompt, originalPrompt: prompt, fixes: { ...context.fixes, ...event.fixes }, from: context.from ?? event.from ?? [] };
+              const prompt =
+                context.prompt.kind === 'role' ? { ...context.prompt, upstream: event.upstream } : context.prompt;
+              return {
+                prompt,
+                originalPrompt: prompt,
+                fixes: { ...context.fixes, ...event.fixes },
+                from: context.from ?? event.from ?? [],
+              };
             }),
             'startNextAttempt',
           ],
@@ -405,7 +461,11 @@ export const workerMachine = setup({
             actions: [
               'applyFacts',
               'recordExit',
-              assign(({ context }) => ({ prompt: { kind: 'follow-up' as const, text: context.pendingFollowUp ?? '' }, resumeId: context.agentSessionId, pendingFollowUp: null })),
+              assign(({ context }) => ({
+                prompt: { kind: 'follow-up' as const, text: context.pendingFollowUp ?? '' },
+                resumeId: context.agentSessionId,
+                pendingFollowUp: null,
+              })),
               'startNextAttempt',
             ],
           },
@@ -451,7 +511,10 @@ export const workerMachine = setup({
             PAUSE: {
               target: 'paused',
               actions: assign({
-                backoff: ({ context }) => ({ dueAt: context.backoff?.dueAt ?? 0, remainingMs: Math.max(0, (context.backoff?.dueAt ?? 0) - Date.now()) }),
+                backoff: ({ context }) => ({
+                  dueAt: context.backoff?.dueAt ?? 0,
+                  remainingMs: Math.max(0, (context.backoff?.dueAt ?? 0) - Date.now()),
+                }),
               }),
             },
           },
@@ -462,7 +525,10 @@ export const workerMachine = setup({
             RESUME: {
               target: 'waiting',
               actions: assign({
-                backoff: ({ context }) => ({ dueAt: Date.now() + (context.backoff?.remainingMs ?? 0), remainingMs: null }),
+                backoff: ({ context }) => ({
+                  dueAt: Date.now() + (context.backoff?.remainingMs ?? 0),
+                  remainingMs: null,
+                }),
               }),
             },
           },

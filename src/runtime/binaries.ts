@@ -25,14 +25,21 @@ export function isExecutableFile(path: string): boolean {
 }
 
 /** The binary to run for an adapter, or a sentence telling a person how to make one available. */
-export function findAgentBinary(adapter: AgentAdapter, env: Record<string, string | undefined>): { path: string } | { error: string } {
+export function findAgentBinary(
+  adapter: AgentAdapter,
+  env: Record<string, string | undefined>,
+): { path: string } | { error: string } {
   const found = resolveAgentBinary(adapter, env, (bin) => which(bin, env.PATH ?? ''));
   if (!found) {
-    return { error: `${adapter.displayName} (\`${adapter.defaultBinary}\`) is not on PATH. Install it, or set ${adapter.binEnvVar} to its path.` };
+    return {
+      error: `${adapter.displayName} (\`${adapter.defaultBinary}\`) is not on PATH. Install it, or set ${adapter.binEnvVar} to its path.`,
+    };
   }
   const path = found.from === 'env' && !isAbsolute(found.path) ? resolve(found.path) : found.path;
   if (!isExecutableFile(path)) {
-    return { error: `${adapter.binEnvVar}=${found.path} is not an executable file. Point it at the ${adapter.displayName} binary.` };
+    return {
+      error: `${adapter.binEnvVar}=${found.path} is not an executable file. Point it at the ${adapter.displayName} binary.`,
+    };
   }
   return { path };
 }

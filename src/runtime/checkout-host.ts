@@ -14,7 +14,10 @@ import { SessionCheckouts, type PrepareOutcome } from '../workspace/checkouts.js
 import type { ChangeStat } from '../domain/isolation.js';
 
 /** Runs a setup command (argv) in a checkout, confined like the agent when there is a sandbox. */
-export type CommandWrapper = (command: { file: string; args: string[]; cwd: string }, access: { writable: readonly string[] }) => { file: string; args: string[] };
+export type CommandWrapper = (
+  command: { file: string; args: string[]; cwd: string },
+  access: { writable: readonly string[] },
+) => { file: string; args: string[] };
 
 export interface CheckoutHostOptions {
   checkouts: SessionCheckouts;
@@ -38,7 +41,10 @@ const OUTPUT_TAIL_CHARS = 4000;
 export function createCheckoutHost(options: CheckoutHostOptions): CheckoutHost {
   const { checkouts } = options;
   const nameOf = (input: AgentProcessInput) => input.workerId;
-  const event = (fields: Omit<Extract<NewEvent, { type: 'workspace' }>, 'type' | 'source'>, workerId?: string): NewEvent => ({
+  const event = (
+    fields: Omit<Extract<NewEvent, { type: 'workspace' }>, 'type' | 'source'>,
+    workerId?: string,
+  ): NewEvent => ({
     type: 'workspace',
     source: workerId ? { kind: 'worker', id: workerId } : { kind: 'session', id: checkouts.sessionId },
     ...(workerId ? { workerId } : {}),
@@ -53,41 +59,97 @@ export function createCheckoutHost(options: CheckoutHostOptions): CheckoutHost {
       const from = join(options.targetDir, path);
       const to = join(cwd, path);
       if (!existsSync(from)) {
-        options.publish([event({ action: 'setup', detail: `workspace.${how}: ${path} is not in ${options.targetDir}; skipped` }, workerId)]);
+        options.publish([
+          event(
+            { action: 'setup', detail: `workspace.${how}: ${path} is not in ${options.targetDir}; skipped` },
+            workerId,
+          ),
+        ]);
         return;
       }
       if (existsSync(to) || isLink(to)) {
-        options.publish([event({ action: 'setup', detail: `workspace.${how}: ${path} is part of the project in the checkout; left as it is (copying over it would commit it)` }, workerId)]);
+        options.publish([
+          event(
+            {
+              action: 'setup',
+              detail: `workspace.${how}: ${path} is part of the project in the checkout; left as it is (copying over it would commit it)`,
+            },
+            workerId,
+          ),
+        ]);
         return;
       }
       mkdirSync(dirname(to), { recursive: true });
       if (how === 'copy') cpSync(from, to, { recursive: true, dereference: false, preserveTimestamps: true });
       else symlinkSync(from, to);
       appendFileSync(exclude, `/${checkouts.repo.prefix}${path.replace(/\/+$/, '')}\n`);
-      options.publish([event({ action: 'setup', detail: `workspace.${how}: ${path} ${how === 'copy' ? 'copied' : 'linked'} from the target (never committed)` }, workerId)]);
+      options.publish([
+        event(
+          {
+            action: 'setup',
+            detail: `workspace.${how}: ${path} ${how === 'copy' ? 'copied' : 'linked'} from the target (never committed)`,
+          },
+          workerId,
+        ),
+      ]);
     };
     for (const path of settings.copy) await bring(path, 'copy');
     for (const path of settings.symlink) await bring(path, 'symlink');
-    for (const argv of settings.setup) await runSetupCommand(workerId, cwd, argv, settings.setupTimeoutSec * 1000, signal);
+    for (const argv of settings.setup)
+      await runSetupCommand(workerId, cwd, argv, settings.setupTimeoutSec * 1000, signal);
   }
 
-  async function runSetupCommand(workerId: string, cwd: string, argv: string[], timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+  async function runSetupCommand(
+    workerId: string,
+    cwd: string,
+    argv: string[],
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     if (signal?.aborted) throw new SetupFailed(`${argv.join(' ')} was not run: the worker was stopped`);
     const [file, ...args] = argv as [string, ...string[]];
-    const wrapped = options.wrapCommand ? options.wrapCommand({ file, args, cwd }, { writable: [checkouts.dir(workerId), ...(options.setupWritable ?? [])] }) : { file, args };
-    options.publish([event({ action: 'setup', command: argv, detail: `running ${argv.join(' ')} in the checkout of ${workerId}` }, workerId)]);
+    const wrapped = options.wrapCommand
+      ? options.wrapCommand(
+          { file, args, cwd },
+          { writable: [checkouts.dir(workerId), ...(options.setupWritable ?? [])] },
+        )
+      : { file, args };
+    options.publish([
+      event(
+        { action: 'setup', command: argv, detail: `running ${argv.join(' ')} in the checkout of ${workerId}` },
+        workerId,
+      ),
+    ]);
     let pending: string[] = [];
     let tail = '';
     let partial = '';
     const flush = () => {
       if (pending.length === 0) return;
-      options.publish([event({ action: 'setup', command: argv, output: pending.join('\n'), detail: `${argv[0]}: ${pending.length} ${pending.length === 1 ? 'line' : 'lines'} of output` }, workerId)]);
+      options.publish([
+        event(
+          {
+            action: 'setup',
+            command: argv,
+            output: pending.join('\n'),
+            detail: `${argv[0]}: ${pending.length} ${pending.length === 1 ? 'line' : 'lines'} of output`,
+          },
+          workerId,
+        ),
+      ]);
       pending = [];
     };
     const timer = setInterval(flush, OUTPUT_BATCH_MS);
     timer.unref();
     // Its own process group, ended as a whole (what it started too) on timeout or when the worker is stopped.
-    const child = execa(wrapped.file, wrapped.args, { cwd, reject: false, all: true, stdin: 'ignore', buffer: false, detached: true, cleanup: false });
+    const child = execa(wrapped.file, wrapped.args, {
+      cwd,
+      reject: false,
+      all: true,
+      stdin: 'ignore',
+      buffer: false,
+      detached: true,
+      cleanup: false,
+    });
     let ended: 'timed out' | 'stopped' | null = null;
     const end = (why: 'timed out' | 'stopped') => {
       if (ended || child.pid === undefined) return;
@@ -124,7 +186,18 @@ export function createCheckoutHost(options: CheckoutHostOptions): CheckoutHost {
             : result.failed && result.exitCode === undefined
               ? `could not start: ${result.shortMessage}`
               : `exited ${code}`;
-    options.publish([event({ action: 'setup', command: argv, exitCode: code, output: tail, detail: `${argv.join(' ')} ${ok ? 'done' : why}` }, workerId)]);
+    options.publish([
+      event(
+        {
+          action: 'setup',
+          command: argv,
+          exitCode: code,
+          output: tail,
+          detail: `${argv.join(' ')} ${ok ? 'done' : why}`,
+        },
+        workerId,
+      ),
+    ]);
     if (!ok) {
       const last = tail.trim().split('\n').filter(Boolean).pop() ?? '';
       throw new SetupFailed(`${argv.join(' ')} ${why}${last ? `: ${last.slice(0, 300)}` : ''}`);
@@ -133,9 +206,17 @@ export function createCheckoutHost(options: CheckoutHostOptions): CheckoutHost {
 
   function described(outcome: Extract<PrepareOutcome, { status: 'ready' }>, input: AgentProcessInput): NewEvent {
     const request = input.checkout;
-    const from = request?.kind === 'worker' && request.from.length > 0 ? `${request.from.join(' + ')}${request.keepConflicts ? ' (their conflicts left to resolve)' : ''}` : 'the session base';
+    const from =
+      request?.kind === 'worker' && request.from.length > 0
+        ? `${request.from.join(' + ')}${request.keepConflicts ? ' (their conflicts left to resolve)' : ''}`
+        : 'the session base';
     return event(
-      { action: 'checkout', branch: checkouts.branch(nameOf(input)), commit: outcome.start, detail: `checkout ${outcome.cwd} on ${checkouts.branch(nameOf(input))}, from ${from}` },
+      {
+        action: 'checkout',
+        branch: checkouts.branch(nameOf(input)),
+        commit: outcome.start,
+        detail: `checkout ${outcome.cwd} on ${checkouts.branch(nameOf(input))}, from ${from}`,
+      },
       nameOf(input),
     );
   }
@@ -154,16 +235,35 @@ export function createCheckoutHost(options: CheckoutHostOptions): CheckoutHost {
         if (request.kind === 'reviewer') {
           const existed = checkouts.exists(name);
           const cwd = await checkouts.prepareReviewer(name, request.target);
-          if (!existed) options.publish([event({ action: 'checkout', commit: (await checkouts.head(request.target)) ?? checkouts.base, detail: `read-only checkout ${cwd} of ${checkouts.branch(request.target)} for the review` }, name)]);
+          if (!existed)
+            options.publish([
+              event(
+                {
+                  action: 'checkout',
+                  commit: (await checkouts.head(request.target)) ?? checkouts.base,
+                  detail: `read-only checkout ${cwd} of ${checkouts.branch(request.target)} for the review`,
+                },
+                name,
+              ),
+            ]);
           return null;
         }
-        const outcome = await checkouts.prepareWorker(name, request.from, { keepConflicts: request.keepConflicts, setup: (cwd) => setup(name, cwd, signal) });
+        const outcome = await checkouts.prepareWorker(name, request.from, {
+          keepConflicts: request.keepConflicts,
+          setup: (cwd) => setup(name, cwd, signal),
+        });
         if (outcome.status === 'ready') {
           if (outcome.created) options.publish([described(outcome, input)]);
           return null;
         }
         options.publish([event({ action: 'conflict', files: outcome.files, detail: outcome.message }, name)]);
-        return { failure: conflictFailure(outcome.message, { files: outcome.files, dir: outcome.cwd, sources: outcome.sources }) };
+        return {
+          failure: conflictFailure(outcome.message, {
+            files: outcome.files,
+            dir: outcome.cwd,
+            sources: outcome.sources,
+          }),
+        };
       } catch (error) {
         if (error instanceof SetupFailed) return { failure: { kind: 'setup_failed', message: error.message } };
         return { failure: { kind: 'crashed', message: `its checkout could not be made: ${(error as Error).message}` } };
@@ -176,17 +276,36 @@ export function createCheckoutHost(options: CheckoutHostOptions): CheckoutHost {
       if (request?.kind !== 'worker') return { change: null };
       const subject = `${name} (${input.agent}), attempt ${input.attempt}: ${firstLine(options.task)}`;
       const message = `${subject}\n\nSession: ${checkouts.sessionId}\nWorker: ${name}\nAgent: ${input.agent}\nAttempt: ${input.attempt}\n`;
-      const outcome = await checkouts.commitWork(name, message, { name: `${input.agent} (${name})`, email: `${input.agent}@orchestrate.localhost` });
+      const outcome = await checkouts.commitWork(name, message, {
+        name: `${input.agent} (${name})`,
+        email: `${input.agent}@orchestrate.localhost`,
+      });
       if (outcome === null) return { change: null };
       if ('unresolved' in outcome) {
         const text = `${name} left conflicts unresolved in ${outcome.unresolved.join(', ')}`;
         options.publish([event({ action: 'conflict', files: outcome.unresolved, detail: text }, name)]);
         const change = await checkouts.changeOf(name);
-        return { change, failure: conflictFailure(text, { files: outcome.unresolved, dir: checkouts.cwd(name), sources: request.from }) };
+        return {
+          change,
+          failure: conflictFailure(text, {
+            files: outcome.unresolved,
+            dir: checkouts.cwd(name),
+            sources: request.from,
+          }),
+        };
       }
       if (outcome.commit) {
         options.publish([
-          event({ action: 'commit', branch: outcome.change.branch, commit: outcome.commit, change: counts(outcome.change), detail: `committed what ${input.agent} left after attempt ${input.attempt}: ${describeChange(outcome.change)} on ${outcome.change.branch}` }, name),
+          event(
+            {
+              action: 'commit',
+              branch: outcome.change.branch,
+              commit: outcome.commit,
+              change: counts(outcome.change),
+              detail: `committed what ${input.agent} left after attempt ${input.attempt}: ${describeChange(outcome.change)} on ${outcome.change.branch}`,
+            },
+            name,
+          ),
         ]);
       }
       return { change: outcome.change };
@@ -196,7 +315,10 @@ export function createCheckoutHost(options: CheckoutHostOptions): CheckoutHost {
 
 class SetupFailed extends Error {}
 
-function conflictFailure(message: string, conflict: { files: string[]; dir: string; sources: string[] }): FailureSignal {
+function conflictFailure(
+  message: string,
+  conflict: { files: string[]; dir: string; sources: string[] },
+): FailureSignal {
   return { kind: 'merge_conflict', message, conflict };
 }
 
@@ -225,7 +347,10 @@ export function describeChange(change: Pick<ChangeStat, 'files' | 'additions' | 
  * The unified diff a reviewer reads: its target's own change, from where it started to what its checkout holds
  * (start..head of its branch once it ended; its work in progress during a review while it runs).
  */
-export async function targetDiff(checkouts: SessionCheckouts, target: string): Promise<{ diff: string; against: string }> {
+export async function targetDiff(
+  checkouts: SessionCheckouts,
+  target: string,
+): Promise<{ diff: string; against: string }> {
   const start = await checkouts.start(target);
   const against = `where ${target} started, commit ${(start ?? checkouts.base).slice(0, 12)} (its branch is ${checkouts.branch(target)})`;
   return { diff: start ? await checkouts.workingDiff(target) : '', against };

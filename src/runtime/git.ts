@@ -29,7 +29,9 @@ export async function isGitRepository(dir: string): Promise<boolean> {
  */
 export async function gitDiff(dir: string, base: string | null, maxUntracked = 50): Promise<string | null> {
   if (!(await isGitRepository(dir))) return null;
-  const tracked = base ? await git(dir, ['diff', '--no-color', '--no-ext-diff', base]) : await git(dir, ['diff', '--no-color', '--no-ext-diff']);
+  const tracked = base
+    ? await git(dir, ['diff', '--no-color', '--no-ext-diff', base])
+    : await git(dir, ['diff', '--no-color', '--no-ext-diff']);
   const untracked = await git(dir, ['ls-files', '--others', '--exclude-standard', '-z']);
   const files = untracked.stdout.split('\0').filter(Boolean).slice(0, maxUntracked);
   const parts = [tracked.stdout];

@@ -11,7 +11,13 @@ import { applyRange, type ApplyOutcome } from '../workspace/apply.js';
 import { RESULT, SessionCheckouts } from '../workspace/checkouts.js';
 import { diffFiles, unifiedDiff, type DiffFile } from '../workspace/diff.js';
 import { git } from '../workspace/git.js';
-import { findLeftovers, holdsUnappliedWork, removeLeftover, type Leftover, type Owner } from '../workspace/leftovers.js';
+import {
+  findLeftovers,
+  holdsUnappliedWork,
+  removeLeftover,
+  type Leftover,
+  type Owner,
+} from '../workspace/leftovers.js';
 import { sessionRefs } from '../workspace/checkouts.js';
 import { SessionStore } from '../store/session-store.js';
 import type { SessionManager } from './session-manager.js';
@@ -39,15 +45,30 @@ export interface SessionDiff {
 
 type CheckoutsIsolation = Extract<Isolation, { mode: 'checkouts' }>;
 
-function checkoutsOf(manager: SessionManager, sessionId: string, verb: string): { checkouts: SessionCheckouts; isolation: CheckoutsIsolation; view: SessionView } {
+function checkoutsOf(
+  manager: SessionManager,
+  sessionId: string,
+  verb: string,
+): { checkouts: SessionCheckouts; isolation: CheckoutsIsolation; view: SessionView } {
   const view = manager.view(sessionId);
   const meta = SessionStore.readMeta(manager.workspace, sessionId);
   const isolation = meta.isolation;
   if (isolation?.mode !== 'checkouts') {
     const why = isolation?.mode === 'in-place' ? isolation.reason : 'it is from before worker checkouts';
-    throw new UsageError(`session ${sessionId} worked in place (${why}): it has no branches to ${verb}; its changes are in ${meta.targetDir} already`);
+    throw new UsageError(
+      `session ${sessionId} worked in place (${why}): it has no branches to ${verb}; its changes are in ${meta.targetDir} already`,
+    );
   }
-  return { checkouts: new SessionCheckouts(sessionId, isolation.repo, isolation.base.commit, sessionCheckoutsDir(manager.workspace, sessionId, isolation)), isolation, view };
+  return {
+    checkouts: new SessionCheckouts(
+      sessionId,
+      isolation.repo,
+      isolation.base.commit,
+      sessionCheckoutsDir(manager.workspace, sessionId, isolation),
+    ),
+    isolation,
+    view,
+  };
 }
 
 /** Workers with a branch, in dependency order. */
@@ -81,12 +102,23 @@ async function resultRange(checkouts: SessionCheckouts, view: SessionView): Prom
 }
 
 /** `orchestrate diff` and GET /diff: one worker's change, or the session's. */
-export async function sessionDiff(manager: SessionManager, sessionId: string, request: { worker?: string | undefined; unified: boolean; binary?: boolean }): Promise<SessionDiff> {
+export async function sessionDiff(
+  manager: SessionManager,
+  sessionId: string,
+  request: { worker?: string | undefined; unified: boolean; binary?: boolean },
+): Promise<SessionDiff> {
   const meta = SessionStore.readMeta(manager.workspace, sessionId);
   if (meta.isolation?.mode !== 'checkouts' && request.unified && !request.worker) {
     // In place in a repository (--in-place): the working tree against the commit the session started from.
     const text = await gitDiff(meta.targetDir, meta.baseCommit).catch(() => null);
-    if (text !== null) return { repo: null, ranges: [], files: [], text: Buffer.from(text), note: `session ${sessionId} worked in place: this is the diff of ${meta.targetDir} against ${meta.baseCommit ? meta.baseCommit.slice(0, 12) : 'its index'}` };
+    if (text !== null)
+      return {
+        repo: null,
+        ranges: [],
+        files: [],
+        text: Buffer.from(text),
+        note: `session ${sessionId} worked in place: this is the diff of ${meta.targetDir} against ${meta.baseCommit ? meta.baseCommit.slice(0, 12) : 'its index'}`,
+      };
   }
   const { checkouts, view } = checkoutsOf(manager, sessionId, 'diff');
   let ranges: ChangeRange[];
@@ -101,7 +133,8 @@ export async function sessionDiff(manager: SessionManager, sessionId: string, re
       ranges = [];
       for (const worker of workersWithBranches(view)) {
         const [start, head] = await Promise.all([checkouts.start(worker), checkouts.head(worker)]);
-        if (start && head && start !== head) ranges.push({ from: start, to: head, branch: checkouts.branch(worker), worker });
+        if (start && head && start !== head)
+          ranges.push({ from: start, to: head, branch: checkouts.branch(worker), worker });
       }
       note = `the session's result is not integrated yet (${view.state}): each worker's own change, one after the other`;
     }
@@ -109,9 +142,11 @@ export async function sessionDiff(manager: SessionManager, sessionId: string, re
   const files: SessionDiff['files'] = [];
   const texts: Buffer[] = [];
   for (const range of ranges) {
-    for (const file of await diffFiles(checkouts.repo.root, range.from, range.to)) files.push({ ...file, worker: range.worker });
+    for (const file of await diffFiles(checkouts.repo.root, range.from, range.to))
+      files.push({ ...file, worker: range.worker });
     if (request.unified) {
-      if (ranges.length > 1) texts.push(Buffer.from(`# ${range.branch}: ${range.from.slice(0, 12)}..${range.to.slice(0, 12)}\n`));
+      if (ranges.length > 1)
+        texts.push(Buffer.from(`# ${range.branch}: ${range.from.slice(0, 12)}..${range.to.slice(0, 12)}\n`));
       texts.push(await unifiedDiff(checkouts.repo.root, range.from, range.to, { binary: request.binary === true }));
     }
   }
@@ -123,7 +158,11 @@ export interface ApplyResult extends ApplyOutcome {
 }
 
 /** `orchestrate apply` and POST /apply: the session's result (or one worker's change) into the user's checkout. */
-export async function applySession(manager: SessionManager, sessionId: string, request: { worker?: string | undefined; merge?: boolean | undefined; by?: string }): Promise<ApplyResult> {
+export async function applySession(
+  manager: SessionManager,
+  sessionId: string,
+  request: { worker?: string | undefined; merge?: boolean | undefined; by?: string },
+): Promise<ApplyResult> {
   const { checkouts, isolation, view } = checkoutsOf(manager, sessionId, 'apply');
   let range: ChangeRange;
   if (request.worker) {
@@ -132,12 +171,18 @@ export async function applySession(manager: SessionManager, sessionId: string, r
     const result = await resultRange(checkouts, view);
     if (!result) {
       const why = view.outcome ? `it ended ${view.outcome} without one` : `it is ${view.state}`;
-      throw new UsageError(`session ${sessionId} has no result to apply yet (${why}): \`orchestrate apply ${sessionId} --worker W\` applies one worker's change`);
+      throw new UsageError(
+        `session ${sessionId} has no result to apply yet (${why}): \`orchestrate apply ${sessionId} --worker W\` applies one worker's change`,
+      );
     }
     range = result;
   }
   const task = view.task.trim().split('\n')[0] ?? '';
-  const outcome = await applyRange(isolation.repo.root, range, { merge: request.merge === true, sessionId, message: `Merge orchestrate session ${sessionId}: ${task}` });
+  const outcome = await applyRange(isolation.repo.root, range, {
+    merge: request.merge === true,
+    sessionId,
+    message: `Merge orchestrate session ${sessionId}: ${task}`,
+  });
   if (outcome.files.length > 0) {
     await git(isolation.repo.root, ['update-ref', `refs/orch/${sessionId}/applied`, range.to]);
     manager.recordEvents(sessionId, [
@@ -157,18 +202,36 @@ export async function applySession(manager: SessionManager, sessionId: string, r
 }
 
 /** `orchestrate discard` and POST /discard: the session's checkouts and branches removed (its folder and log stay). */
-export async function discardSession(manager: SessionManager, sessionId: string, request: { force?: boolean | undefined; by?: string }): Promise<{ summary: string; refs: string[] }> {
+export async function discardSession(
+  manager: SessionManager,
+  sessionId: string,
+  request: { force?: boolean | undefined; by?: string },
+): Promise<{ summary: string; refs: string[] }> {
   const { checkouts, isolation, view } = checkoutsOf(manager, sessionId, 'discard');
-  if (view.outcome === null && (manager.get(sessionId) || SessionStore.lockHolder(SessionStore.dirOf(manager.workspace, sessionId)))) {
-    throw new UsageError(`session ${sessionId} is still running: stop it first (\`orchestrate stop ${sessionId}\`), then discard it`);
+  if (
+    view.outcome === null &&
+    (manager.get(sessionId) || SessionStore.lockHolder(SessionStore.dirOf(manager.workspace, sessionId)))
+  ) {
+    throw new UsageError(
+      `session ${sessionId} is still running: stop it first (\`orchestrate stop ${sessionId}\`), then discard it`,
+    );
   }
   const refs = await sessionRefs(isolation.repo.root, sessionId);
   if (!request.force && (await holdsUnappliedWork(isolation.repo.root, sessionId, refs))) {
-    throw new UsageError(`the work of session ${sessionId} was never applied: \`orchestrate apply ${sessionId}\` first, or discard it with --force to throw it away`);
+    throw new UsageError(
+      `the work of session ${sessionId} was never applied: \`orchestrate apply ${sessionId}\` first, or discard it with --force to throw it away`,
+    );
   }
   const removed = await checkouts.remove();
   const summary = `discarded session ${sessionId}: ${removed.checkouts ? `its checkouts (${checkouts.root}) and ` : ''}${removed.refs.length} ${removed.refs.length === 1 ? 'ref' : 'refs'} in ${isolation.repo.root}`;
-  manager.recordEvents(sessionId, [{ type: 'workspace', source: { kind: 'session', id: sessionId }, action: 'discard', detail: `${request.by ? `${request.by}: ` : ''}${summary}` }]);
+  manager.recordEvents(sessionId, [
+    {
+      type: 'workspace',
+      source: { kind: 'session', id: sessionId },
+      action: 'discard',
+      detail: `${request.by ? `${request.by}: ` : ''}${summary}`,
+    },
+  ]);
   return { summary, refs: removed.refs };
 }
 
@@ -214,7 +277,10 @@ export async function workspaceLeftovers(workspace: string, extraRepos: readonly
 }
 
 /** `orchestrate gc`: remove leftovers; un-applied work only with `force`. What was removed, and what was kept. */
-export async function collectGarbage(workspace: string, options: { force: boolean; repos?: readonly string[] }): Promise<{ removed: Leftover[]; kept: Leftover[] }> {
+export async function collectGarbage(
+  workspace: string,
+  options: { force: boolean; repos?: readonly string[] },
+): Promise<{ removed: Leftover[]; kept: Leftover[] }> {
   const removed: Leftover[] = [];
   const kept: Leftover[] = [];
   for (const leftover of await workspaceLeftovers(workspace, options.repos ?? [])) {

@@ -39,7 +39,10 @@ export interface SessionSafety {
   insideSandbox: boolean;
   wrapLaunch?: (request: LaunchRequest, input: AgentProcessInput) => LaunchRequest;
   /** Run a command confined like an agent (setup commands, git in a checkout an agent wrote); identity without a sandbox. */
-  confine?: (command: { file: string; args: string[]; cwd: string }, access: { writable: readonly string[]; network: boolean }) => { file: string; args: string[] };
+  confine?: (
+    command: { file: string; args: string[]; cwd: string },
+    access: { writable: readonly string[]; network: boolean },
+  ) => { file: string; args: string[] };
   /** Writable for setup commands besides the checkout (package-manager caches, allowed roots). */
   setupWritable?: readonly string[];
   inspect?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
@@ -63,7 +66,11 @@ export interface SessionManagerOptions {
    * Per session (specs differ in `sandbox`, limits, rules): its safety, decided at create and at resume (from
    * session.json). Wins over `sandbox`; its `inspect` runs after the one above. May throw a UsageError.
    */
-  safetyFor?: (spec: SessionSpec, targetDir: string, context: { workspace: string; isolation?: Isolation | undefined }) => SessionSafety;
+  safetyFor?: (
+    spec: SessionSpec,
+    targetDir: string,
+    context: { workspace: string; isolation?: Isolation | undefined },
+  ) => SessionSafety;
 }
 
 export class SessionManager {
@@ -83,7 +90,11 @@ export class SessionManager {
    * plus the uncommitted changes, or `request.base`); outside git or `request.inPlace`, they edit the target.
    * `isolation`: decided already (planIsolation), as `run` does before it announces a server.
    */
-  async create(spec: SessionSpec, targetDir: string, request: IsolationRequest & { isolation?: Isolation } = {}): Promise<SessionRuntime> {
+  async create(
+    spec: SessionSpec,
+    targetDir: string,
+    request: IsolationRequest & { isolation?: Isolation } = {},
+  ): Promise<SessionRuntime> {
     const dir = resolve(targetDir);
     this.preflight(spec, dir);
     const isolation = request.isolation ?? (await planIsolation(dir, request, this.workspace));
@@ -100,7 +111,9 @@ export class SessionManager {
     const existing = this.live.get(sessionId);
     if (existing) return existing;
     const meta = this.options.safetyFor ? SessionStore.readMeta(this.workspace, sessionId) : null;
-    const safety = meta ? this.options.safetyFor?.(meta.spec, meta.targetDir, { workspace: this.workspace, isolation: meta.isolation }) : undefined;
+    const safety = meta
+      ? this.options.safetyFor?.(meta.spec, meta.targetDir, { workspace: this.workspace, isolation: meta.isolation })
+      : undefined;
     const runtime = SessionRuntime.open(sessionId, this.runtimeOptions(safety));
     this.adopt(runtime);
     try {
@@ -263,7 +276,9 @@ export class SessionManager {
       ...(safety?.setupWritable ? { setupWritable: safety.setupWritable } : {}),
       insideSandbox: safety?.insideSandbox ?? this.options.sandbox?.insideSandbox ?? false,
       ...(wrapLaunch ? { wrapLaunch } : {}),
-      ...(inspectors.length > 0 ? { inspect: (runtime, input, payloads) => inspectors.forEach((f) => f(runtime, input, payloads)) } : {}),
+      ...(inspectors.length > 0
+        ? { inspect: (runtime, input, payloads) => inspectors.forEach((f) => f(runtime, input, payloads)) }
+        : {}),
       ...(this.options.inspector ? { inspector: this.options.inspector } : {}),
     };
   }
@@ -288,7 +303,9 @@ export class SessionManager {
       return 'error' in found ? [found.error] : [];
     });
     if (missing.length > 0) {
-      throw new UsageError(`${missing.join(' ')} (\`orchestrate doctor\` checks every agent; \`--agents\` or a spec chooses which ones a session uses)`);
+      throw new UsageError(
+        `${missing.join(' ')} (\`orchestrate doctor\` checks every agent; \`--agents\` or a spec chooses which ones a session uses)`,
+      );
     }
   }
 

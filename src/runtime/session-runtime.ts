@@ -10,7 +10,12 @@ import { createAgentProcessLogic, type AgentProcessInput } from '../actors/agent
 import type { LaunchRequest } from '../actors/process-group.js';
 import type { AgentPayload, NewEvent, OrchestratorEvent } from '../domain/events.js';
 import type { SessionSpec } from '../domain/spec.js';
-import { sessionMachine, type IntegrateInput, type IntegrationEvent, type SessionEvent } from '../machines/session.machine.js';
+import {
+  sessionMachine,
+  type IntegrateInput,
+  type IntegrationEvent,
+  type SessionEvent,
+} from '../machines/session.machine.js';
 import { workerMachine, type WorkerStatusEvent } from '../machines/worker.machine.js';
 import { reviewMachine } from '../machines/review.machine.js';
 import { SessionLockedError, SessionStore, type ProcRecord } from '../store/session-store.js';
@@ -34,7 +39,10 @@ export interface RuntimeOptions {
   /** Also hand XState's inspection events to this observer (`--inspect stately`). */
   inspector?: (event: InspectionEvent) => void;
   /** Run a command confined like an agent (src/safety): setup commands, git in a checkout an agent wrote. */
-  confine?: (command: { file: string; args: string[]; cwd: string }, access: { writable: readonly string[]; network: boolean }) => { file: string; args: string[] };
+  confine?: (
+    command: { file: string; args: string[]; cwd: string },
+    access: { writable: readonly string[]; network: boolean },
+  ) => { file: string; args: string[] };
   setupWritable?: readonly string[];
 }
 
@@ -72,7 +80,9 @@ export class SessionRuntime {
       ...(options.env ? { env: options.env } : {}),
       publish: (events) => this.record(events),
       ...(options.wrapLaunch ? { wrapLaunch: options.wrapLaunch } : {}),
-      ...(options.inspect ? { inspect: (input: AgentProcessInput, payloads: AgentPayload[]) => options.inspect?.(this, input, payloads) } : {}),
+      ...(options.inspect
+        ? { inspect: (input: AgentProcessInput, payloads: AgentPayload[]) => options.inspect?.(this, input, payloads) }
+        : {}),
       ...(checkouts
         ? {
             checkouts: createCheckoutHost({
@@ -81,7 +91,12 @@ export class SessionRuntime {
               targetDir: store.meta.targetDir,
               settings: store.meta.spec.workspace,
               publish: (events) => this.record(events),
-              ...(options.confine ? { wrapCommand: (command, access) => options.confine!(command, { writable: access.writable, network: true }) } : {}),
+              ...(options.confine
+                ? {
+                    wrapCommand: (command, access) =>
+                      options.confine!(command, { writable: access.writable, network: true }),
+                  }
+                : {}),
               ...(options.setupWritable ? { setupWritable: options.setupWritable } : {}),
             }),
             reviewDiff: (target: string) => targetDiff(checkouts, target),
@@ -132,7 +147,12 @@ export class SessionRuntime {
   }
 
   /** A new session in a new session folder, with its workers isolated as decided (src/workspace/plan.ts). */
-  static async create(spec: SessionSpec, targetDir: string, options: RuntimeOptions, isolation: Isolation): Promise<SessionRuntime> {
+  static async create(
+    spec: SessionSpec,
+    targetDir: string,
+    options: RuntimeOptions,
+    isolation: Isolation,
+  ): Promise<SessionRuntime> {
     // In place in a repository, reviews diff the working tree against the HEAD the session started from.
     const baseCommit = isolation.mode === 'checkouts' ? isolation.base.commit : await gitHead(targetDir);
     const store = SessionStore.create(options.workspace, spec, targetDir, baseCommit, new Date(), isolation);
@@ -150,7 +170,14 @@ export class SessionRuntime {
         },
       ]);
     } else if (isolation.mode === 'in-place') {
-      runtime.record([{ type: 'workspace', source: { kind: 'session', id: store.sessionId }, action: 'base', detail: `in place: ${isolation.reason}` }]);
+      runtime.record([
+        {
+          type: 'workspace',
+          source: { kind: 'session', id: store.sessionId },
+          action: 'base',
+          detail: `in place: ${isolation.reason}`,
+        },
+      ]);
     }
     return runtime;
   }
@@ -199,7 +226,11 @@ export class SessionRuntime {
   workerCan(workerId: string, event: EventObject): boolean {
     const snapshot = this.actor.getSnapshot();
     const entry = snapshot.context.workers[workerId];
-    const child = entry ? (snapshot.children as Record<string, { getSnapshot(): { can?(event: EventObject): boolean } } | undefined>)[entry.actorId] : undefined;
+    const child = entry
+      ? (snapshot.children as Record<string, { getSnapshot(): { can?(event: EventObject): boolean } } | undefined>)[
+          entry.actorId
+        ]
+      : undefined;
     return child?.getSnapshot().can?.(event) ?? false;
   }
 
@@ -246,7 +277,12 @@ export class SessionRuntime {
   }
 
   view(): SessionView {
-    return buildSessionView(this.store.meta, this.actor.getPersistedSnapshot(), this.store.log.lastSeq, this.store.workspace);
+    return buildSessionView(
+      this.store.meta,
+      this.actor.getPersistedSnapshot(),
+      this.store.log.lastSeq,
+      this.store.workspace,
+    );
   }
 
   /** 'completed' | 'partial' | 'stopped' | 'escalated' once final; 'waiting' while only a person can move it. */
@@ -352,11 +388,18 @@ export class SessionRuntime {
     if (machineId !== 'session' && machineId !== 'worker' && machineId !== 'review') return;
     const id = machineId === 'session' ? this.sessionId : (event.actorRef as unknown as { id: string }).id;
     const progress = machineId === 'worker' ? snapshot.context?.progress : undefined;
-    if (!this.recordStateChange(machineId, id, stateValueToString(snapshot.value), event.event.type, progress)) this.scheduleSnapshot();
+    if (!this.recordStateChange(machineId, id, stateValueToString(snapshot.value), event.event.type, progress))
+      this.scheduleSnapshot();
   }
 
   /** Log a `state` event when an actor's state differs from the last one logged; true when it did. */
-  private recordStateChange(machine: 'session' | 'worker' | 'review', id: string, value: string, cause: string, progress?: number): boolean {
+  private recordStateChange(
+    machine: 'session' | 'worker' | 'review',
+    id: string,
+    value: string,
+    cause: string,
+    progress?: number,
+  ): boolean {
     const key = `${machine}:${id}`;
     let previous = this.lastValues.get(key) ?? null;
     if (previous === value) return false;
@@ -367,7 +410,18 @@ export class SessionRuntime {
     this.loggedAhead.delete(key);
     if (ahead !== undefined) previous = ahead;
     if (ahead !== value) {
-      this.record([{ type: 'state', source: { kind: machine, id }, machine, id, from: previous, to: value, cause, ...(progress !== undefined ? { progress } : {}) }]);
+      this.record([
+        {
+          type: 'state',
+          source: { kind: machine, id },
+          machine,
+          id,
+          from: previous,
+          to: value,
+          cause,
+          ...(progress !== undefined ? { progress } : {}),
+        },
+      ]);
     }
     // Every state change reaches the disk before the next macrotask (coalesced when a step changes several).
     this.snapshotDue = true;
@@ -403,7 +457,11 @@ export class SessionRuntime {
    * change behind; the restored actor then makes that change again, and it must not be logged twice).
    */
   private seedLastValues(persisted: unknown, snapshotSeq: number): void {
-    const walk = (node: { value?: unknown; machine?: unknown; children?: Record<string, { snapshot: unknown; src?: unknown }> }, machineId: string, id: string) => {
+    const walk = (
+      node: { value?: unknown; machine?: unknown; children?: Record<string, { snapshot: unknown; src?: unknown }> },
+      machineId: string,
+      id: string,
+    ) => {
       if (node.value !== undefined) this.lastValues.set(`${machineId}:${id}`, stateValueToString(node.value));
       for (const [childId, child] of Object.entries(node.children ?? {})) {
         const src = String(child.src ?? '');
@@ -420,9 +478,19 @@ export class SessionRuntime {
   }
 }
 
-function sessionCheckouts(sessionId: string, options: RuntimeOptions, isolation: Extract<Isolation, { mode: 'checkouts' }>): SessionCheckouts {
+function sessionCheckouts(
+  sessionId: string,
+  options: RuntimeOptions,
+  isolation: Extract<Isolation, { mode: 'checkouts' }>,
+): SessionCheckouts {
   const confine = options.confine;
-  return new SessionCheckouts(sessionId, isolation.repo, isolation.base.commit, sessionCheckoutsDir(options.workspace, sessionId, isolation), confine ? (writable) => (command) => confine(command, { writable, network: false }) : undefined);
+  return new SessionCheckouts(
+    sessionId,
+    isolation.repo,
+    isolation.base.commit,
+    sessionCheckoutsDir(options.workspace, sessionId, isolation),
+    confine ? (writable) => (command) => confine(command, { writable, network: false }) : undefined,
+  );
 }
 
 /** The `integrate` actor: the workers' branches into the result, reported back as an INTEGRATION.* event. */
@@ -440,8 +508,23 @@ function integrateLogic(checkouts: SessionCheckouts | null) {
       (outcome) =>
         report(
           outcome.status === 'done'
-            ? { type: 'INTEGRATION.DONE', head: outcome.head, steps: outcome.steps, change: { files: outcome.change.files, additions: outcome.change.additions, deletions: outcome.change.deletions } }
-            : { type: 'INTEGRATION.CONFLICT', worker: outcome.worker, files: outcome.files, dir: outcome.cwd, message: outcome.message },
+            ? {
+                type: 'INTEGRATION.DONE',
+                head: outcome.head,
+                steps: outcome.steps,
+                change: {
+                  files: outcome.change.files,
+                  additions: outcome.change.additions,
+                  deletions: outcome.change.deletions,
+                },
+              }
+            : {
+                type: 'INTEGRATION.CONFLICT',
+                worker: outcome.worker,
+                files: outcome.files,
+                dir: outcome.cwd,
+                message: outcome.message,
+              },
         ),
       (error: Error) => report({ type: 'INTEGRATION.FAILED', message: error.message }),
     );

@@ -47,7 +47,13 @@ export type WorkspaceView =
       /** `<workspace>/checkouts/<sid>`: one checkout per worker and reviewer, and `_result`. */
       checkouts: string;
       /** orch/<sid>/_result once the workers' branches are integrated. */
-      result: { branch: string; status: 'pending' | 'blocked' | 'done'; head: string | null; change: { files: number; additions: number; deletions: number } | null; excluded: string[] };
+      result: {
+        branch: string;
+        status: 'pending' | 'blocked' | 'done';
+        head: string | null;
+        change: { files: number; additions: number; deletions: number } | null;
+        excluded: string[];
+      };
     }
   | { mode: 'in-place'; reason: string };
 
@@ -86,7 +92,11 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
     for (const entry of Object.values(context.workers)) {
       const child = root.children?.[entry.actorId]?.snapshot;
       const wc = child?.context as WorkerContext | undefined;
-      const status = child ? (child.status === 'done' ? workerStatusOf(child.value) : workerStatusOf(child.value)) : entry.status;
+      const status = child
+        ? child.status === 'done'
+          ? workerStatusOf(child.value)
+          : workerStatusOf(child.value)
+        : entry.status;
       workers.push({
         id: entry.id,
         agent: entry.agent,
@@ -111,7 +121,10 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
         fixes: { ...(wc?.fixes ?? {}) } as Record<string, boolean>,
         filesChanged: wc?.filesChanged ?? [],
         change: wc?.change ?? entry.change ?? null,
-        reviewers: entry.kind === 'worker' ? reviewPairsOf(meta.spec, context.added?.[entry.id]?.resolves ?? entry.id).map((r) => r.reviewer) : [],
+        reviewers:
+          entry.kind === 'worker'
+            ? reviewPairsOf(meta.spec, context.added?.[entry.id]?.resolves ?? entry.id).map((r) => r.reviewer)
+            : [],
       });
     }
   }
@@ -128,7 +141,10 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
     stopReason: context?.stopReason ?? null,
     workers,
     blockers: context?.blockers ?? [],
-    rounds: (context?.rounds ?? []).map((r) => ({ ...r, state: root.children?.[r.roundId] ? valueString(root.children[r.roundId]?.snapshot.value) : 'done' })),
+    rounds: (context?.rounds ?? []).map((r) => ({
+      ...r,
+      state: root.children?.[r.roundId] ? valueString(root.children[r.roundId]?.snapshot.value) : 'done',
+    })),
     usage,
     limits: budgetLimits(meta.spec.limits),
     lastSeq,
@@ -137,7 +153,11 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
 
 function workspaceView(meta: SessionMeta, context: SessionContext | undefined, workspace: string): WorkspaceView {
   const isolation = meta.isolation;
-  if (!isolation) return { mode: 'in-place', reason: 'this session is from before worker checkouts: its agents edited the target directly' };
+  if (!isolation)
+    return {
+      mode: 'in-place',
+      reason: 'this session is from before worker checkouts: its agents edited the target directly',
+    };
   if (isolation.mode === 'in-place') return { mode: 'in-place', reason: isolation.reason };
   const integration = context?.integration;
   return {
@@ -161,6 +181,9 @@ function budgetLimits(limits: Limits): SessionView['limits'] {
 
 function valueString(value: unknown): string {
   if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}.${valueString(v)}`).join(',');
+  if (value && typeof value === 'object')
+    return Object.entries(value)
+      .map(([k, v]) => `${k}.${valueString(v)}`)
+      .join(',');
   return String(value);
 }

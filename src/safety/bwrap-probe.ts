@@ -23,16 +23,35 @@ export function probeBwrap(pathVar = process.env.PATH ?? ''): Promise<BwrapProbe
 
 async function runProbe(pathVar: string): Promise<BwrapProbe> {
   const path = which('bwrap', pathVar);
-  if (!path) return { available: false, path: null, version: null, reason: 'bubblewrap (bwrap) is not installed: apt-get install bubblewrap' };
+  if (!path)
+    return {
+      available: false,
+      path: null,
+      version: null,
+      reason: 'bubblewrap (bwrap) is not installed: apt-get install bubblewrap',
+    };
   const version = await execa(path, ['--version'], { reject: false, stdin: 'ignore', timeout: 5_000 });
-  const run = await execa(path, ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-ipc', '--', 'true'], {
-    reject: false,
-    stdin: 'ignore',
-    timeout: 10_000,
-  });
+  const run = await execa(
+    path,
+    ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-ipc', '--', 'true'],
+    {
+      reject: false,
+      stdin: 'ignore',
+      timeout: 10_000,
+    },
+  );
   if (run.exitCode !== 0) {
-    const why = String(run.stderr || run.shortMessage).trim().split('\n').pop() ?? '';
-    return { available: false, path, version: String(version.stdout).trim() || null, reason: `bwrap is installed but cannot create a sandbox here (${why}); user namespaces may be disabled` };
+    const why =
+      String(run.stderr || run.shortMessage)
+        .trim()
+        .split('\n')
+        .pop() ?? '';
+    return {
+      available: false,
+      path,
+      version: String(version.stdout).trim() || null,
+      reason: `bwrap is installed but cannot create a sandbox here (${why}); user namespaces may be disabled`,
+    };
   }
   return { available: true, path, version: String(version.stdout).trim() || null, reason: null };
 }

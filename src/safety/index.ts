@@ -20,7 +20,16 @@ import { probeBwrap, type BwrapProbe } from './bwrap-probe.js';
 import { checkDirectories, validateLaunch } from './launch-check.js';
 import { SafetyMonitor, safetyEvent } from './monitor.js';
 import { resolvePath, type PolicyContext } from './policy.js';
-import { agentStateDirs, bwrapCommand, bwrapWrap, decideSandbox, ensureAgentState, hiddenPaths, sandboxRunProblem, type SandboxDecision } from './sandbox.js';
+import {
+  agentStateDirs,
+  bwrapCommand,
+  bwrapWrap,
+  decideSandbox,
+  ensureAgentState,
+  hiddenPaths,
+  sandboxRunProblem,
+  type SandboxDecision,
+} from './sandbox.js';
 import { agentNetwork, netDirFor, PROXY_PORT, type NetPolicyFile } from './network.js';
 import type { Isolation } from '../domain/isolation.js';
 import { sessionDirOf } from '../runtime/session-folder.js';
@@ -56,34 +65,65 @@ export interface SessionSafetyHooks extends SessionSafety {
   decision: SandboxDecision;
 }
 
-export type SafetyFactory = (spec: SessionSpec, targetDir: string, context: { workspace: string; isolation?: Isolation | undefined }) => SessionSafetyHooks;
+export type SafetyFactory = (
+  spec: SessionSpec,
+  targetDir: string,
+  context: { workspace: string; isolation?: Isolation | undefined },
+) => SessionSafetyHooks;
 
 /** Probe bubblewrap once; decide and build each session's safety synchronously afterwards. */
 export async function createSafetyFactory(options: SafetyOptions = {}): Promise<SafetyFactory> {
   const env = options.env ?? process.env;
   const probe = await probeBwrap(env.PATH ?? '');
-  return (spec, targetDir, context) => buildSessionSafety(spec, targetDir, context.workspace, probe, options, context.isolation);
+  return (spec, targetDir, context) =>
+    buildSessionSafety(spec, targetDir, context.workspace, probe, options, context.isolation);
 }
 
 /** One session's safety (the factory in one call). */
-export async function createSafety(spec: SessionSpec, options: SafetyOptions & { targetDir: string; workspace: string; isolation?: Isolation }): Promise<SessionSafetyHooks> {
-  return (await createSafetyFactory(options))(spec, options.targetDir, { workspace: options.workspace, isolation: options.isolation });
+export async function createSafety(
+  spec: SessionSpec,
+  options: SafetyOptions & { targetDir: string; workspace: string; isolation?: Isolation },
+): Promise<SessionSafetyHooks> {
+  return (await createSafetyFactory(options))(spec, options.targetDir, {
+    workspace: options.workspace,
+    isolation: options.isolation,
+  });
 }
 
-function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: string, probe: BwrapProbe, options: SafetyOptions, isolation: Isolation | undefined): SessionSafetyHooks {
+function buildSessionSafety(
+  spec: SessionSpec,
+  targetDirIn: string,
+  workspace: string,
+  probe: BwrapProbe,
+  options: SafetyOptions,
+  isolation: Isolation | undefined,
+): SessionSafetyHooks {
   const env = options.env ?? process.env;
   // An empty HOME is no home: never resolve it against the cwd.
   const home = resolve(options.home || env.HOME || homedir());
   const targetDir = resolve(targetDirIn);
   const settings = spec.safety;
   const allowedRoots = (settings?.allowedRoots ?? []).map((r) => resolvePath(r, targetDir, home));
-  const extra = [...(options.extraWritable ?? []), ...(env.ORCHESTRATOR_SANDBOX_WRITABLE ?? '').split(':').filter(Boolean)].map((r) => resolvePath(r, targetDir, home));
+  const extra = [
+    ...(options.extraWritable ?? []),
+    ...(env.ORCHESTRATOR_SANDBOX_WRITABLE ?? '').split(':').filter(Boolean),
+  ].map((r) => resolvePath(r, targetDir, home));
 
   const problems = [
-    ...checkDirectories({ targetDir, includeDirs: spec.workers.flatMap((w) => w.includeDirs), allowedRoots: [...allowedRoots, ...extra], home }),
-    ...spec.workers.filter((w) => w.model?.startsWith('-')).map((w) => `worker ${w.id}: the model "${w.model}" looks like a flag`),
+    ...checkDirectories({
+      targetDir,
+      includeDirs: spec.workers.flatMap((w) => w.includeDirs),
+      allowedRoots: [...allowedRoots, ...extra],
+      home,
+    }),
+    ...spec.workers
+      .filter((w) => w.model?.startsWith('-'))
+      .map((w) => `worker ${w.id}: the model "${w.model}" looks like a flag`),
   ];
-  if (problems.length > 0) throw new UsageError(`${problems.join('; ')}. Choose a project directory (orchestrate run -C <dir>) and narrower directories.`);
+  if (problems.length > 0)
+    throw new UsageError(
+      `${problems.join('; ')}. Choose a project directory (orchestrate run -C <dir>) and narrower directories.`,
+    );
 
   const sandbox = sandboxSettings(spec.sandbox);
   const network = decideNetwork(sandbox, decideSandbox(sandbox.mode, probe), env);
@@ -96,7 +136,16 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
   // With checkouts an agent works in its own; the user's checkout is theirs and never writable.
   const checkouts = isolation?.mode === 'checkouts' ? isolation : null;
   /** The checkout an agent runs in: its working directory without the target's place inside the repository. */
-  const checkoutOf = (cwd: string): string => (checkouts?.repo.prefix ? resolve(cwd, ...checkouts.repo.prefix.split('/').filter(Boolean).map(() => '..')) : cwd);
+  const checkoutOf = (cwd: string): string =>
+    checkouts?.repo.prefix
+      ? resolve(
+          cwd,
+          ...checkouts.repo.prefix
+            .split('/')
+            .filter(Boolean)
+            .map(() => '..'),
+        )
+      : cwd;
   const rootsOf = (input: AgentProcessInput): string[] => {
     const cwd = resolve(input.launch.targetDir);
     const own = checkouts ? [checkoutOf(cwd)] : [targetDir, cwd];
@@ -111,7 +160,11 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
     ...(settings?.rules ? { rules: settings.rules } : {}),
     realpath: realpathOfExisting,
   });
-  const monitor = new SafetyMonitor({ spec, policyContext, ...(options.sampleMs ? { sampleMs: options.sampleMs } : {}) });
+  const monitor = new SafetyMonitor({
+    spec,
+    policyContext,
+    ...(options.sampleMs ? { sampleMs: options.sampleMs } : {}),
+  });
 
   const wrapLaunch = (request: LaunchRequest, input: AgentProcessInput): LaunchRequest => {
     const adapter = getAdapter(input.agent);
@@ -125,7 +178,15 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
     });
     if (problems.length > 0) {
       const message = `the safety layer refused to launch ${adapter.displayName} for worker ${input.workerId}: ${problems.join('; ')}`;
-      runtime?.record([safetyEvent('launch-validation', [request.file, ...request.args.filter((a) => a.startsWith('-'))].join(' '), 'refuse', message, input.workerId)]);
+      runtime?.record([
+        safetyEvent(
+          'launch-validation',
+          [request.file, ...request.args.filter((a) => a.startsWith('-'))].join(' '),
+          'refuse',
+          message,
+          input.workerId,
+        ),
+      ]);
       throw new LaunchRefusedError(message);
     }
     // The agent must not get the API token from its environment (the workspace file is hidden by bwrap).
@@ -147,20 +208,40 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
       denied: hidden,
       emptyFile: emptyFileIn(workspace),
       // Checkouts read the user's objects (alternates), which a private /tmp would hide; a reviewer reads its checkout.
-      readable: [...(options.extraReadable ?? []), ...(checkouts ? [join(checkouts.repo.commonDir, 'objects')] : []), ...(reviewer ? [checkoutOf(cwd)] : []), ...reopened],
+      readable: [
+        ...(options.extraReadable ?? []),
+        ...(checkouts ? [join(checkouts.repo.commonDir, 'objects')] : []),
+        ...(reviewer ? [checkoutOf(cwd)] : []),
+        ...reopened,
+      ],
     };
     if (!network.proxied) return bwrapWrap(request2, plan);
     // The agent's proxy: its allowlist in the worker's net folder, read by the proxy process at its start.
     const dir = netDirFor(sessionDirOf(workspace, input.sessionId), input.workerId);
     const reach = agentNetwork(input.agent, agentEnv, home, sandbox.allowHosts);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const policy: NetPolicyFile = { worker: input.workerId, agent: input.agent, allow: reach.allow, forwards: reach.forwards, proxyPort: PROXY_PORT };
+    const policy: NetPolicyFile = {
+      worker: input.workerId,
+      agent: input.agent,
+      allow: reach.allow,
+      forwards: reach.forwards,
+      proxyPort: PROXY_PORT,
+    };
     writeFileSync(join(dir, 'policy.json'), `${JSON.stringify(policy, null, 2)}\n`);
-    return bwrapWrap(request2, plan, { dir, forwards: reach.forwards, nodePath: process.execPath, proxyScript: network.proxied.proxyScript, socatPath: network.proxied.socatPath });
+    return bwrapWrap(request2, plan, {
+      dir,
+      forwards: reach.forwards,
+      nodePath: process.execPath,
+      proxyScript: network.proxied.proxyScript,
+      socatPath: network.proxied.socatPath,
+    });
   };
 
   /** A command confined like an agent, with only `writable` writable (setup commands; git in an agent's checkout). */
-  const confine = (command: { file: string; args: string[]; cwd: string }, access: { writable: readonly string[]; network: boolean }): { file: string; args: string[] } => {
+  const confine = (
+    command: { file: string; args: string[]; cwd: string },
+    access: { writable: readonly string[]; network: boolean },
+  ): { file: string; args: string[] } => {
     if (!inside || !decision.probe?.path) return command;
     return bwrapCommand(command, {
       bwrapPath: decision.probe.path,
@@ -183,12 +264,31 @@ function buildSessionSafety(spec: SessionSpec, targetDirIn: string, workspace: s
     ...(inside && decision.probe?.path ? { confine } : {}),
     // Setup commands (npm ci ...) also fill the package managers' caches, and the spec's allowed roots.
     setupWritable: [npmCache, join(home, '.cache'), ...allowedRoots, ...extra],
-    inspect: (attached: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => monitor.inspect(attached, input, payloads),
+    inspect: (attached: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) =>
+      monitor.inspect(attached, input, payloads),
     attach: (attached: SessionRuntime) => {
       runtime = attached;
       attached.record([
-        safetyEvent('sandbox', sandbox.mode === decision.mode ? decision.mode : `${sandbox.mode} -> ${decision.mode}`, decision.fellBack ? 'warn' : 'log', decision.reason, undefined, attached.sessionId),
-        ...(inside ? [safetyEvent('sandbox', `network: ${network.proxied ? 'proxy' : 'open'}`, network.warning ? 'warn' : 'log', network.warning ?? network.reason, undefined, attached.sessionId)] : []),
+        safetyEvent(
+          'sandbox',
+          sandbox.mode === decision.mode ? decision.mode : `${sandbox.mode} -> ${decision.mode}`,
+          decision.fellBack ? 'warn' : 'log',
+          decision.reason,
+          undefined,
+          attached.sessionId,
+        ),
+        ...(inside
+          ? [
+              safetyEvent(
+                'sandbox',
+                `network: ${network.proxied ? 'proxy' : 'open'}`,
+                network.warning ? 'warn' : 'log',
+                network.warning ?? network.reason,
+                undefined,
+                attached.sessionId,
+              ),
+            ]
+          : []),
       ]);
       monitor.attach(attached);
       // Requests an agent's proxy refused, from each worker's net folder.
@@ -232,10 +332,14 @@ function refuseWhatCannotRunInside(spec: SessionSpec, env: Record<string, string
   const problems = [...agents].flatMap((agent) => {
     const binary = findAgentBinary(getAdapter(agent), env);
     const problem = 'path' in binary ? sandboxRunProblem(binary.path, env.PATH ?? '') : null;
-    return problem ? [`${agent} (${'path' in binary ? binary.path : agent}) cannot run inside the sandbox: ${problem}`] : [];
+    return problem
+      ? [`${agent} (${'path' in binary ? binary.path : agent}) cannot run inside the sandbox: ${problem}`]
+      : [];
   });
   if (problems.length > 0) {
-    throw new UsageError(`${problems.join('; ')}. Install what its #! line names (or point ORCHESTRATOR_<AGENT>_BIN at the real binary), or set "sandbox": "none" to run it unconfined.`);
+    throw new UsageError(
+      `${problems.join('; ')}. Install what its #! line names (or point ORCHESTRATOR_<AGENT>_BIN at the real binary), or set "sandbox": "none" to run it unconfined.`,
+    );
   }
 }
 
@@ -244,23 +348,36 @@ function refuseWhatCannotRunInside(spec: SessionSpec, env: Record<string, string
  * proxy; that needs socat (the bridge inside). Without it, "bwrap" is refused with how to fix it and "auto"
  * leaves the network open with a warning, as it leaves the sandbox out without bwrap.
  */
-export function decideNetwork(sandbox: SandboxSettings, decision: SandboxDecision, env: Record<string, string | undefined>, proxyScript = NET_PROXY_SCRIPT): NetworkDecision {
-  if (decision.mode !== 'bwrap') return { decision, proxied: null, reason: 'no sandbox: the network is open', warning: null };
+export function decideNetwork(
+  sandbox: SandboxSettings,
+  decision: SandboxDecision,
+  env: Record<string, string | undefined>,
+  proxyScript = NET_PROXY_SCRIPT,
+): NetworkDecision {
+  if (decision.mode !== 'bwrap')
+    return { decision, proxied: null, reason: 'no sandbox: the network is open', warning: null };
   if (sandbox.network === 'open') {
     const warning = '"sandbox.network": "open": agents reach any host, and whatever they read can leave the machine';
     return { decision, proxied: null, reason: warning, warning };
   }
   const socatPath = which('socat', env.PATH ?? '');
-  const missing = !socatPath ? 'socat is not on PATH' : !existsSync(proxyScript) ? `the proxy script ${proxyScript} is missing (run npm run build)` : null;
+  const missing = !socatPath
+    ? 'socat is not on PATH'
+    : !existsSync(proxyScript)
+      ? `the proxy script ${proxyScript} is missing (run npm run build)`
+      : null;
   if (missing) {
     if (sandbox.mode === 'bwrap') {
-      throw new UsageError(`the sandbox confines the network through a proxy, but ${missing}. Install socat (apt-get install socat), or set "sandbox": {"mode": "bwrap", "network": "open"} to leave the network open.`);
+      throw new UsageError(
+        `the sandbox confines the network through a proxy, but ${missing}. Install socat (apt-get install socat), or set "sandbox": {"mode": "bwrap", "network": "open"} to leave the network open.`,
+      );
     }
     const warning = `agents run in bubblewrap, but their network is open: ${missing} (install socat for the proxy with an allowlist: apt-get install socat)`;
     // The CLI warns of a fallback, as it does when "auto" gets no bubblewrap at all.
     return { decision: { ...decision, reason: warning, fellBack: true }, proxied: null, reason: warning, warning };
   }
-  const reason = 'each agent reaches the network only through its proxy: its model API, the package registries, GitHub and sandbox.allowHosts';
+  const reason =
+    'each agent reaches the network only through its proxy: its model API, the package registries, GitHub and sandbox.allowHosts';
   return { decision, proxied: { socatPath: socatPath as string, proxyScript }, reason, warning: null };
 }
 

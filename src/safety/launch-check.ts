@@ -9,8 +9,49 @@ import type { AgentAdapter, LaunchOptions } from '../agents/types.js';
 import { isInside, resolvePath } from './policy.js';
 
 /** Directories an agent must never get as its target, include dir or allowed root: too much to hand over. */
-const SYSTEM_DIRS = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/proc', '/sbin', '/sys', '/usr', '/var', '/run', '/home', '/root', '/opt', '/srv', '/tmp', '/var/tmp'];
-const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'mksh', 'fish', 'csh', 'tcsh', 'env', 'busybox', 'sudo', 'su', 'doas', 'xargs', 'python', 'python3', 'perl', 'ruby']);
+const SYSTEM_DIRS = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/proc',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/var',
+  '/run',
+  '/home',
+  '/root',
+  '/opt',
+  '/srv',
+  '/tmp',
+  '/var/tmp',
+];
+const SHELLS = new Set([
+  'sh',
+  'bash',
+  'zsh',
+  'dash',
+  'ksh',
+  'ash',
+  'mksh',
+  'fish',
+  'csh',
+  'tcsh',
+  'env',
+  'busybox',
+  'sudo',
+  'su',
+  'doas',
+  'xargs',
+  'python',
+  'python3',
+  'perl',
+  'ruby',
+]);
 
 /** Why `dir` is too broad to give an agent write access to, or null. */
 export function tooBroad(dir: string, home: string): string | null {
@@ -55,23 +96,35 @@ export interface LaunchCheck {
 const PLACEHOLDER = 'orchestrator-safety-prompt-placeholder';
 
 /** Problems with one launch (empty: fine). */
-export function validateLaunch(request: { file: string; args: readonly string[]; cwd: string }, check: LaunchCheck): string[] {
+export function validateLaunch(
+  request: { file: string; args: readonly string[]; cwd: string },
+  check: LaunchCheck,
+): string[] {
   const problems: string[] = [];
   const name = basename(request.file);
   if (SHELLS.has(name)) problems.push(`the agent binary ${request.file} is a shell or launcher, not an agent CLI`);
-  else if (check.expectedBinary === null) problems.push(`no ${check.adapter.displayName} binary resolves here, yet ${request.file} was to run`);
-  else if (request.file !== check.expectedBinary) problems.push(`${request.file} is not the ${check.adapter.displayName} binary this orchestrator resolved (${check.expectedBinary})`);
+  else if (check.expectedBinary === null)
+    problems.push(`no ${check.adapter.displayName} binary resolves here, yet ${request.file} was to run`);
+  else if (request.file !== check.expectedBinary)
+    problems.push(
+      `${request.file} is not the ${check.adapter.displayName} binary this orchestrator resolved (${check.expectedBinary})`,
+    );
 
   if (!argsFromAdapter(request.args, check)) {
-    problems.push(`the arguments are not the ones ${check.adapter.displayName}'s adapter builds for this launch: ${JSON.stringify(request.args.filter((a) => a.startsWith('-')))}`);
+    problems.push(
+      `the arguments are not the ones ${check.adapter.displayName}'s adapter builds for this launch: ${JSON.stringify(request.args.filter((a) => a.startsWith('-')))}`,
+    );
   }
   const launch = check.launch;
   if (launch.model?.startsWith('-')) problems.push(`the model "${launch.model}" looks like a flag`);
-  if (launch.resume?.agentSessionId.startsWith('-')) problems.push(`the resume id "${launch.resume.agentSessionId}" looks like a flag`);
-  for (const dir of launch.includeDirs) if (dir.startsWith('-')) problems.push(`the include dir "${dir}" looks like a flag`);
+  if (launch.resume?.agentSessionId.startsWith('-'))
+    problems.push(`the resume id "${launch.resume.agentSessionId}" looks like a flag`);
+  for (const dir of launch.includeDirs)
+    if (dir.startsWith('-')) problems.push(`the include dir "${dir}" looks like a flag`);
 
   const cwd = resolvePath(request.cwd, '/', check.home);
-  if (!check.allowedRoots.some((root) => isInside(cwd, root))) problems.push(`the working directory ${cwd} is outside the allowed roots (${check.allowedRoots.join(', ')})`);
+  if (!check.allowedRoots.some((root) => isInside(cwd, root)))
+    problems.push(`the working directory ${cwd} is outside the allowed roots (${check.allowedRoots.join(', ')})`);
   const broad = tooBroad(cwd, check.home);
   if (broad) problems.push(`the working directory ${cwd} cannot be handed to an agent: ${broad}`);
   return problems;
@@ -97,7 +150,12 @@ function argsFromAdapter(args: readonly string[], check: LaunchCheck): boolean {
       const prefix = expected.slice(0, at);
       const suffix = expected.slice(at + prompt.length);
       const promptText = actual.slice(prefix.length, actual.length - suffix.length);
-      return actual.startsWith(prefix) && actual.endsWith(suffix) && actual.length >= prefix.length + suffix.length && promptText.startsWith('-') === prompt.startsWith('-');
+      return (
+        actual.startsWith(prefix) &&
+        actual.endsWith(suffix) &&
+        actual.length >= prefix.length + suffix.length &&
+        promptText.startsWith('-') === prompt.startsWith('-')
+      );
     });
   });
 }

@@ -28,13 +28,34 @@ export function crossingKey(limit: string, workerId: string | undefined): string
 }
 
 /** Every budget currently exceeded, per worker and for the session (reviewers count towards the session). */
-export function exceededBudgets(usageByWorker: Record<string, Usage>, limits: Pick<Limits, 'maxCostUsd' | 'maxTokens' | 'session'>): Crossing[] {
+export function exceededBudgets(
+  usageByWorker: Record<string, Usage>,
+  limits: Pick<Limits, 'maxCostUsd' | 'maxTokens' | 'session'>,
+): Crossing[] {
   const out: Crossing[] = [];
-  const check = (usage: Usage, workerId: string | undefined, budget: { maxCostUsd?: number | undefined; maxTokens?: number | undefined }) => {
+  const check = (
+    usage: Usage,
+    workerId: string | undefined,
+    budget: { maxCostUsd?: number | undefined; maxTokens?: number | undefined },
+  ) => {
     const cost = usage.costUsd ?? 0;
     const tokens = tokensOf(usage);
-    if (budget.maxCostUsd !== undefined && cost > budget.maxCostUsd) out.push({ key: crossingKey('maxCostUsd', workerId), limit: 'maxCostUsd', ...(workerId ? { workerId } : {}), value: cost, max: budget.maxCostUsd });
-    if (budget.maxTokens !== undefined && tokens > budget.maxTokens) out.push({ key: crossingKey('maxTokens', workerId), limit: 'maxTokens', ...(workerId ? { workerId } : {}), value: tokens, max: budget.maxTokens });
+    if (budget.maxCostUsd !== undefined && cost > budget.maxCostUsd)
+      out.push({
+        key: crossingKey('maxCostUsd', workerId),
+        limit: 'maxCostUsd',
+        ...(workerId ? { workerId } : {}),
+        value: cost,
+        max: budget.maxCostUsd,
+      });
+    if (budget.maxTokens !== undefined && tokens > budget.maxTokens)
+      out.push({
+        key: crossingKey('maxTokens', workerId),
+        limit: 'maxTokens',
+        ...(workerId ? { workerId } : {}),
+        value: tokens,
+        max: budget.maxTokens,
+      });
   };
   let total: Usage = {};
   for (const [workerId, usage] of Object.entries(usageByWorker)) {

@@ -15,7 +15,14 @@ import { addUsage } from '../domain/output-facts.js';
 import type { SafetyAction, SafetyRuleId, SafetySettings, SessionSpec } from '../domain/spec.js';
 import type { SessionContext } from '../machines/session-context.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
-import { describeCrossing, exceededBudgets, groupSample, ResourceTracker, type Crossing, type ResourceLimit } from './limits.js';
+import {
+  describeCrossing,
+  exceededBudgets,
+  groupSample,
+  ResourceTracker,
+  type Crossing,
+  type ResourceLimit,
+} from './limits.js';
 import { actionFor, checkPayloads, type PolicyContext, type Violation } from './policy.js';
 import { netDirFor, netRootOf, type Refusal } from './network.js';
 
@@ -58,8 +65,10 @@ export class SafetyMonitor {
   attach(runtime: SessionRuntime): void {
     this.runtime = runtime;
     for (const event of runtime.readAfter(0)) {
-      if (event.type === 'safety' && (event.rule === 'budget-exceeded' || event.rule === 'resource-limit')) this.crossed.add(event.subject);
-      if (event.type === 'safety' && event.rule === 'network-refused' && event.workerId) this.refusalsRead.set(event.workerId, (this.refusalsRead.get(event.workerId) ?? 0) + 1);
+      if (event.type === 'safety' && (event.rule === 'budget-exceeded' || event.rule === 'resource-limit'))
+        this.crossed.add(event.subject);
+      if (event.type === 'safety' && event.rule === 'network-refused' && event.workerId)
+        this.refusalsRead.set(event.workerId, (this.refusalsRead.get(event.workerId) ?? 0) + 1);
     }
     // Blockers raised here before a restart (a `--no-server` run that ended waiting, then `resolve` or
     // `resume`): their answers are followed up as if this monitor had raised them.
@@ -108,7 +117,10 @@ export class SafetyMonitor {
     if (!runtime || runtime.detached) return;
     const sessionDir = runtime.dir;
     const netRoot = netRootOf(sessionDir);
-    const workers = new Set([...Object.keys(this.context()?.workers ?? {}), ...(existsSync(netRoot) ? readdirSync(netRoot) : [])]);
+    const workers = new Set([
+      ...Object.keys(this.context()?.workers ?? {}),
+      ...(existsSync(netRoot) ? readdirSync(netRoot) : []),
+    ]);
     for (const workerId of workers) {
       const file = join(netDirFor(sessionDir, workerId), 'refused.jsonl');
       let size: number;
@@ -138,7 +150,13 @@ export class SafetyMonitor {
             // A torn line still counts as a refusal.
           }
           const subject = `${r.host ?? '?'}:${r.port ?? '?'}`;
-          return safetyEvent('network-refused', subject, 'refuse', `${r.method ?? 'a request'} to ${subject} refused by the sandbox's proxy: not on this agent's allowlist (add it to sandbox.allowHosts to allow it)`, workerId);
+          return safetyEvent(
+            'network-refused',
+            subject,
+            'refuse',
+            `${r.method ?? 'a request'} to ${subject} refused by the sandbox's proxy: not on this agent's allowlist (add it to sandbox.allowHosts to allow it)`,
+            workerId,
+          );
         }),
       );
     }
@@ -157,7 +175,9 @@ export class SafetyMonitor {
     });
     const violations = checkPayloads(fresh, this.options.policyContext(input));
     if (violations.length === 0) return;
-    this.record(violations.map((v) => safetyEvent(v.rule, v.subject, v.action, `${v.severity}: ${v.detail}`, input.workerId)));
+    this.record(
+      violations.map((v) => safetyEvent(v.rule, v.subject, v.action, `${v.severity}: ${v.detail}`, input.workerId)),
+    );
     const act = strongest(violations.map((v) => v.action));
     if (act === 'log') return;
     const acted = violations.filter((v) => v.action !== 'log');
@@ -178,7 +198,9 @@ export class SafetyMonitor {
     if (!context) return;
     if (this.refusalStatuses !== null) {
       // Not on every output batch (a hot path): only when some worker's status moved.
-      const statuses = Object.values(context.workers).map((w) => `${w.id}:${w.status}`).join(' ');
+      const statuses = Object.values(context.workers)
+        .map((w) => `${w.id}:${w.status}`)
+        .join(' ');
       if (statuses !== this.refusalStatuses) {
         this.refusalStatuses = statuses;
         this.readRefusals();
@@ -199,7 +221,13 @@ export class SafetyMonitor {
     const context = this.context();
     if (!context) return;
     const limits = this.options.spec.limits;
-    if (limits.maxCostUsd === undefined && limits.maxTokens === undefined && limits.session?.maxCostUsd === undefined && limits.session?.maxTokens === undefined) return;
+    if (
+      limits.maxCostUsd === undefined &&
+      limits.maxTokens === undefined &&
+      limits.session?.maxCostUsd === undefined &&
+      limits.session?.maxTokens === undefined
+    )
+      return;
     const byWorker: Record<string, Usage> = {};
     for (const w of Object.values(context.workers)) byWorker[w.id] = this.foldUsage(w.id, w.incarnation, w.usage);
     for (const crossing of exceededBudgets(byWorker, limits)) this.onCrossing('budget-exceeded', crossing);
@@ -251,11 +279,14 @@ export class SafetyMonitor {
       const members = (this.options.readGroup ?? groupMembers)(record.pgid);
       if (members.length === 0) continue;
       if (!tracker) {
-        const above = (['maxRssMb', 'maxCpuPercent'] as ResourceLimit[]).filter((l) => this.crossed.has(`${l}@${w.id}`));
+        const above = (['maxRssMb', 'maxCpuPercent'] as ResourceLimit[]).filter((l) =>
+          this.crossed.has(`${l}@${w.id}`),
+        );
         tracker = new ResourceTracker(w.id, { maxRssMb, maxCpuPercent }, this.options.clockTicksPerSec ?? 100, above);
         this.trackers.set(w.id, tracker);
       }
-      for (const crossing of tracker.add(groupSample(members, Date.now(), this.options.pageSize ?? 4096))) this.onCrossing('resource-limit', crossing);
+      for (const crossing of tracker.add(groupSample(members, Date.now(), this.options.pageSize ?? 4096)))
+        this.onCrossing('resource-limit', crossing);
     }
   }
 
@@ -289,7 +320,9 @@ export class SafetyMonitor {
   }
 
   private rememberBlocker(kind: BlockerKind, workerId: string | null): void {
-    const raised = this.context()?.blockers.findLast((b) => b.kind === kind && (b.workerId ?? null) === workerId && b.open);
+    const raised = this.context()?.blockers.findLast(
+      (b) => b.kind === kind && (b.workerId ?? null) === workerId && b.open,
+    );
     if (raised) this.raised.set(raised.id, workerId);
   }
 
@@ -323,10 +356,19 @@ export class SafetyMonitor {
 
   // --- effects -----------------------------------------------------------------------------------------
 
-  private intervene(workerId: string, act: Exclude<SafetyAction, 'log'>, blocker: { kind: BlockerKind; message: string; action: string }): void {
+  private intervene(
+    workerId: string,
+    act: Exclude<SafetyAction, 'log'>,
+    blocker: { kind: BlockerKind; message: string; action: string },
+  ): void {
     const context = this.context();
     // A worker already paused for the same reason needs no second blocker for the lines it printed meanwhile.
-    if (act === 'pause' && context?.blockers.some((b) => b.open && b.workerId === workerId && b.kind === blocker.kind) && this.actualStatus(workerId) === 'paused') return;
+    if (
+      act === 'pause' &&
+      context?.blockers.some((b) => b.open && b.workerId === workerId && b.kind === blocker.kind) &&
+      this.actualStatus(workerId) === 'paused'
+    )
+      return;
     this.send({ type: 'INTERVENE', workerId, act, blocker });
     this.rememberBlocker(blocker.kind, workerId);
   }
@@ -353,7 +395,14 @@ export class SafetyMonitor {
 }
 
 /** A `safety` event; its source is the worker, else the session. */
-export function safetyEvent(rule: SafetyRuleId | 'sandbox' | 'launch-validation' | 'network-refused', subject: string, action: SafetyAction | 'refuse' | 'warn', detail: string, workerId?: string, sessionId = 'session'): NewEvent {
+export function safetyEvent(
+  rule: SafetyRuleId | 'sandbox' | 'launch-validation' | 'network-refused',
+  subject: string,
+  action: SafetyAction | 'refuse' | 'warn',
+  detail: string,
+  workerId?: string,
+  sessionId = 'session',
+): NewEvent {
   return {
     type: 'safety',
     source: { kind: 'safety', id: workerId ?? sessionId },
@@ -371,5 +420,7 @@ function strongest(actions: SafetyAction[]): SafetyAction {
 
 function describeViolation(v: Violation): string {
   const subject = v.subject.length > 300 ? `${v.subject.slice(0, 299)}…` : v.subject;
-  return v.rule === 'write-outside-target' ? `wrote \`${subject}\` (${v.rule}: ${v.detail})` : `ran \`${subject}\` (${v.rule}: ${v.detail})`;
+  return v.rule === 'write-outside-target'
+    ? `wrote \`${subject}\` (${v.rule}: ${v.detail})`
+    : `ran \`${subject}\` (${v.rule}: ${v.detail})`;
 }

@@ -15,13 +15,27 @@
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import { allowedBy, type NetPolicyFile, type Refusal } from './network.js';
 
-const HOP_BY_HOP = new Set(['proxy-connection', 'proxy-authorization', 'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'proxy-connection',
+  'proxy-authorization',
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 export function startProxy(dir: string, policy: NetPolicyFile): Server[] {
   const refuse = (host: string, port: number, method: string) => {
@@ -46,20 +60,30 @@ export function startProxy(dir: string, policy: NetPolicyFile): Server[] {
     try {
       url = new URL(req.url ?? '');
     } catch {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end('orchestrate proxy: only absolute-form requests (http://host/...) and CONNECT\n');
+      res
+        .writeHead(400, { 'content-type': 'text/plain' })
+        .end('orchestrate proxy: only absolute-form requests (http://host/...) and CONNECT\n');
       return;
     }
     const port = url.port ? Number(url.port) : 80;
     if (url.protocol !== 'http:' || !allowedBy(url.hostname, port, policy.allow)) {
       refuse(url.hostname, port, req.method ?? 'GET');
-      res.writeHead(403, { 'content-type': 'text/plain' }).end(`orchestrate sandbox: ${url.host} is not on this agent's allowlist (sandbox.allowHosts)\n`);
+      res
+        .writeHead(403, { 'content-type': 'text/plain' })
+        .end(`orchestrate sandbox: ${url.host} is not on this agent's allowlist (sandbox.allowHosts)\n`);
       return;
     }
     const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !HOP_BY_HOP.has(name)));
-    const upstream = httpRequest({ host: url.hostname, port, method: req.method, path: `${url.pathname}${url.search}`, headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, Object.fromEntries(Object.entries(answer.headers).filter(([name]) => !HOP_BY_HOP.has(name))));
-      answer.pipe(res);
-    });
+    const upstream = httpRequest(
+      { host: url.hostname, port, method: req.method, path: `${url.pathname}${url.search}`, headers },
+      (answer) => {
+        res.writeHead(
+          answer.statusCode ?? 502,
+          Object.fromEntries(Object.entries(answer.headers).filter(([name]) => !HOP_BY_HOP.has(name))),
+        );
+        answer.pipe(res);
+      },
+    );
     upstream.on('error', (error) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`orchestrate proxy: ${error.message}\n`);
@@ -73,7 +97,9 @@ export function startProxy(dir: string, policy: NetPolicyFile): Server[] {
     client.on('error', () => client.destroy());
     if (!match || !allowedBy(host, port, policy.allow)) {
       refuse(host, port, 'CONNECT');
-      client.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\norchestrate sandbox: ${host}:${port} is not on this agent's allowlist (sandbox.allowHosts)\n`);
+      client.end(
+        `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\norchestrate sandbox: ${host}:${port} is not on this agent's allowlist (sandbox.allowHosts)\n`,
+      );
       return;
     }
     const upstream = connect(port, host, () => {
@@ -115,7 +141,9 @@ export function main(argv: readonly string[]): void {
   try {
     policy = JSON.parse(readFileSync(join(dir, 'policy.json'), 'utf8')) as NetPolicyFile;
   } catch (error) {
-    process.stderr.write(`orchestrate net-proxy: cannot read ${join(dir, 'policy.json')}: ${(error as Error).message}\n`);
+    process.stderr.write(
+      `orchestrate net-proxy: cannot read ${join(dir, 'policy.json')}: ${(error as Error).message}\n`,
+    );
     process.exit(2);
   }
   startProxy(dir, policy);
@@ -131,4 +159,5 @@ export function main(argv: readonly string[]): void {
   });
 }
 
-if (process.argv[1] && import.meta.url.endsWith('/net-proxy.js') && process.argv[1].endsWith('net-proxy.js')) main(process.argv.slice(2));
+if (process.argv[1] && import.meta.url.endsWith('/net-proxy.js') && process.argv[1].endsWith('net-proxy.js'))
+  main(process.argv.slice(2));

@@ -46,7 +46,12 @@ export const REGISTRY_HOSTS: readonly string[] = [
 export const MODEL_HOSTS: Readonly<Record<string, readonly string[]>> = {
   claude: ['api.anthropic.com', '*.anthropic.com', 'claude.ai', '*.claude.ai', '*.claude.com'],
   codex: ['api.openai.com', '*.openai.com', 'chatgpt.com', '*.chatgpt.com'],
-  gemini: ['generativelanguage.googleapis.com', 'cloudcode-pa.googleapis.com', 'oauth2.googleapis.com', 'www.googleapis.com'],
+  gemini: [
+    'generativelanguage.googleapis.com',
+    'cloudcode-pa.googleapis.com',
+    'oauth2.googleapis.com',
+    'www.googleapis.com',
+  ],
 };
 
 /** The environment variables that move an agent's API (their hosts are allowed for that agent). */
@@ -58,7 +63,10 @@ export const BASE_URL_VARS: Readonly<Record<string, readonly string[]>> = {
 
 /** The rule (as written) that lets `host:port` through, or null. */
 export function allowedBy(host: string, port: number, rules: readonly string[]): string | null {
-  const name = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const name = host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
   for (const pattern of rules) {
     const rule = parseHostRule(pattern);
     if (!rule || (rule.port !== null && rule.port !== port)) continue;
@@ -70,7 +78,13 @@ export function allowedBy(host: string, port: number, rules: readonly string[]):
 /** A host on this machine's loopback: reachable only port for port, through a forward (never through the proxy). */
 export function isLoopback(host: string): boolean {
   const name = host.toLowerCase().replace(/^\[|\]$/g, '');
-  return name === 'localhost' || name.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(name) || name === '::1' || name === '0.0.0.0';
+  return (
+    name === 'localhost' ||
+    name.endsWith('.localhost') ||
+    /^127\.\d+\.\d+\.\d+$/.test(name) ||
+    name === '::1' ||
+    name === '0.0.0.0'
+  );
 }
 
 /** host and port of a URL (the scheme's default port when it names none); null when it does not parse. */
@@ -95,7 +109,8 @@ export function agentBaseUrls(agent: string, env: Record<string, string | undefi
     const config = join(env.CODEX_HOME || join(home, '.codex'), 'config.toml');
     if (existsSync(config)) {
       try {
-        for (const m of readFileSync(config, 'utf8').matchAll(/^\s*base_url\s*=\s*["']([^"']+)["']/gm)) if (m[1]) urls.push(m[1]);
+        for (const m of readFileSync(config, 'utf8').matchAll(/^\s*base_url\s*=\s*["']([^"']+)["']/gm))
+          if (m[1]) urls.push(m[1]);
       } catch {
         // Unreadable: its vendor's hosts stay allowed, nothing more.
       }
@@ -110,7 +125,12 @@ export interface AgentNetwork {
   forwards: number[];
 }
 
-export function agentNetwork(agent: string, env: Record<string, string | undefined>, home: string, allowHosts: readonly string[]): AgentNetwork {
+export function agentNetwork(
+  agent: string,
+  env: Record<string, string | undefined>,
+  home: string,
+  allowHosts: readonly string[],
+): AgentNetwork {
   const allow = new Set<string>([...(MODEL_HOSTS[agent] ?? []), ...REGISTRY_HOSTS]);
   const forwards = new Set<number>();
   // A loopback host:port is also forwarded port for port (clients send loopback past any proxy, NO_PROXY).
@@ -134,7 +154,17 @@ export function proxyEnv(): Record<string, string> {
   const proxy = `http://127.0.0.1:${PROXY_PORT}`;
   const noProxy = 'localhost,127.0.0.1,::1';
   // NODE_USE_ENV_PROXY: Node 24's own fetch and http honour the variables only when told to.
-  return { HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, ALL_PROXY: proxy, all_proxy: proxy, NO_PROXY: noProxy, no_proxy: noProxy, NODE_USE_ENV_PROXY: '1' };
+  return {
+    HTTP_PROXY: proxy,
+    HTTPS_PROXY: proxy,
+    http_proxy: proxy,
+    https_proxy: proxy,
+    ALL_PROXY: proxy,
+    all_proxy: proxy,
+    NO_PROXY: noProxy,
+    no_proxy: noProxy,
+    NODE_USE_ENV_PROXY: '1',
+  };
 }
 
 /**

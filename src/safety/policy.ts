@@ -21,17 +21,57 @@ export interface RuleInfo {
 }
 
 export const RULES: Record<SafetyRuleId, RuleInfo> = {
-  'rm-rf-root': { severity: 'critical', defaultAction: 'pause', description: 'recursive delete of / (rm -r /, rm -rf /*, find / -delete)' },
-  'rm-rf-home': { severity: 'critical', defaultAction: 'pause', description: 'recursive delete of the home directory (~, $HOME, its absolute path)' },
-  'git-force-push-protected': { severity: 'high', defaultAction: 'pause', description: 'git push --force / +refspec / --delete / --mirror to a protected branch (or to an unnamed one)' },
-  'curl-pipe-shell': { severity: 'high', defaultAction: 'log', description: 'a download piped into a shell or interpreter (curl ... | sh, bash <(curl ...))' },
-  'chmod-777-root': { severity: 'high', defaultAction: 'pause', description: 'recursive world-writable chmod of /, a system directory or the home directory' },
-  'disk-tool': { severity: 'critical', defaultAction: 'pause', description: 'disk tools: mkfs, fdisk, parted, wipefs, dd of=/dev/sdX, writes to block devices' },
-  'fork-bomb': { severity: 'critical', defaultAction: 'pause', description: 'a fork bomb (:(){ :|:& };:, fork while fork)' },
+  'rm-rf-root': {
+    severity: 'critical',
+    defaultAction: 'pause',
+    description: 'recursive delete of / (rm -r /, rm -rf /*, find / -delete)',
+  },
+  'rm-rf-home': {
+    severity: 'critical',
+    defaultAction: 'pause',
+    description: 'recursive delete of the home directory (~, $HOME, its absolute path)',
+  },
+  'git-force-push-protected': {
+    severity: 'high',
+    defaultAction: 'pause',
+    description: 'git push --force / +refspec / --delete / --mirror to a protected branch (or to an unnamed one)',
+  },
+  'curl-pipe-shell': {
+    severity: 'high',
+    defaultAction: 'log',
+    description: 'a download piped into a shell or interpreter (curl ... | sh, bash <(curl ...))',
+  },
+  'chmod-777-root': {
+    severity: 'high',
+    defaultAction: 'pause',
+    description: 'recursive world-writable chmod of /, a system directory or the home directory',
+  },
+  'disk-tool': {
+    severity: 'critical',
+    defaultAction: 'pause',
+    description: 'disk tools: mkfs, fdisk, parted, wipefs, dd of=/dev/sdX, writes to block devices',
+  },
+  'fork-bomb': {
+    severity: 'critical',
+    defaultAction: 'pause',
+    description: 'a fork bomb (:(){ :|:& };:, fork while fork)',
+  },
   'privilege-escalation': { severity: 'medium', defaultAction: 'log', description: 'sudo, su, doas, pkexec' },
-  'write-outside-target': { severity: 'high', defaultAction: 'pause', description: 'a file written outside the target directory and the allowed roots' },
-  'budget-exceeded': { severity: 'high', defaultAction: 'pause', description: 'maxCostUsd / maxTokens of a worker or of the session crossed' },
-  'resource-limit': { severity: 'high', defaultAction: 'pause', description: 'maxRssMb / maxCpuPercent of a worker\'s process group crossed' },
+  'write-outside-target': {
+    severity: 'high',
+    defaultAction: 'pause',
+    description: 'a file written outside the target directory and the allowed roots',
+  },
+  'budget-exceeded': {
+    severity: 'high',
+    defaultAction: 'pause',
+    description: 'maxCostUsd / maxTokens of a worker or of the session crossed',
+  },
+  'resource-limit': {
+    severity: 'high',
+    defaultAction: 'pause',
+    description: "maxRssMb / maxCpuPercent of a worker's process group crossed",
+  },
 };
 
 export interface PolicyContext {
@@ -60,8 +100,21 @@ export function actionFor(rule: SafetyRuleId, rules: PolicyContext['rules']): Sa
   return rules?.[rule] ?? RULES[rule].defaultAction;
 }
 
-export function violation(rule: SafetyRuleId, subject: string, detail: string, ctx: Pick<PolicyContext, 'rules'>, toolId?: string): Violation {
-  return { rule, severity: RULES[rule].severity, action: actionFor(rule, ctx.rules), subject, detail, ...(toolId ? { toolId } : {}) };
+export function violation(
+  rule: SafetyRuleId,
+  subject: string,
+  detail: string,
+  ctx: Pick<PolicyContext, 'rules'>,
+  toolId?: string,
+): Violation {
+  return {
+    rule,
+    severity: RULES[rule].severity,
+    action: actionFor(rule, ctx.rules),
+    subject,
+    detail,
+    ...(toolId ? { toolId } : {}),
+  };
 }
 
 /** Every violation in a batch of payloads, in order. */
@@ -87,7 +140,19 @@ export function checkPayloads(payloads: readonly AgentPayload[], ctx: PolicyCont
 // --- paths -----------------------------------------------------------------------------------------------
 
 const WRITE_TOOL = /write|edit|create|save|replace|append|insert|patch|move|rename|delete|remove|mkdir|copy|upload/i;
-const PATH_KEYS = ['file_path', 'filePath', 'path', 'absolute_path', 'notebook_path', 'filename', 'file', 'destination', 'dest', 'target_file', 'new_path'];
+const PATH_KEYS = [
+  'file_path',
+  'filePath',
+  'path',
+  'absolute_path',
+  'notebook_path',
+  'filename',
+  'file',
+  'destination',
+  'dest',
+  'target_file',
+  'new_path',
+];
 
 /** Paths a write-like tool call names in its input (MCP filesystem tools and the like). */
 export function writtenPaths(toolName: string, input: unknown): string[] {
@@ -102,7 +167,13 @@ export function checkWritePath(path: string, ctx: PolicyContext, toolId?: string
   const absolute = real(resolvePath(path, ctx.cwd, ctx.home));
   const roots = ctx.allowedRoots.map((r) => real(resolvePath(r, ctx.cwd, ctx.home)));
   if (roots.some((root) => isInside(absolute, root))) return null;
-  return violation('write-outside-target', path, `writes ${absolute}, outside the allowed directories (${roots.join(', ')})`, ctx, toolId);
+  return violation(
+    'write-outside-target',
+    path,
+    `writes ${absolute}, outside the allowed directories (${roots.join(', ')})`,
+    ctx,
+    toolId,
+  );
 }
 
 /** Absolute and normalized (`..` and `.` resolved); `~` is the home directory; relative to `cwd`. */
@@ -141,19 +212,48 @@ const INTERPRETER = '(?:ba|z|da|k|fi|a)?sh|python[0-9.]*|perl|ruby|node|php';
 const RAW_PATTERNS: Array<{ rule: SafetyRuleId; pattern: RegExp; detail: string }> = [
   {
     rule: 'curl-pipe-shell',
-    pattern: new RegExp(`\\b(?:curl|wget|fetch)\\b[^|;&\\n]*\\|\\s*(?:sudo\\s+(?:-\\S+\\s+)*)?(?:env\\s+(?:\\S+=\\S*\\s+)*)?(?:\\S*/)?(?:${INTERPRETER})\\b`),
+    pattern: new RegExp(
+      `\\b(?:curl|wget|fetch)\\b[^|;&\\n]*\\|\\s*(?:sudo\\s+(?:-\\S+\\s+)*)?(?:env\\s+(?:\\S+=\\S*\\s+)*)?(?:\\S*/)?(?:${INTERPRETER})\\b`,
+    ),
     detail: 'pipes a download into a shell or interpreter',
   },
   {
     rule: 'curl-pipe-shell',
-    pattern: new RegExp(`(?:^|[\\s;&|(/])(?:${INTERPRETER}|source|\\.)\\s[^|;&\\n]*(?:<\\(|\\$\\(|\`)\\s*(?:curl|wget)\\b`),
+    pattern: new RegExp(
+      `(?:^|[\\s;&|(/])(?:${INTERPRETER}|source|\\.)\\s[^|;&\\n]*(?:<\\(|\\$\\(|\`)\\s*(?:curl|wget)\\b`,
+    ),
     detail: 'runs a downloaded script',
   },
-  { rule: 'fork-bomb', pattern: /(\S+)\s*\(\)\s*\{\s*\1\s*\|\s*\1\s*&\s*;?\s*\}/, detail: 'a function that pipes itself into itself in the background' },
-  { rule: 'fork-bomb', pattern: /\bfork\s+while\s+fork\b|while\s*\(?\s*(?:1|true|True)\s*\)?\s*[:{]?\s*(?:os\.)?fork\s*\(/, detail: 'forks in an endless loop' },
+  {
+    rule: 'fork-bomb',
+    pattern: /(\S+)\s*\(\)\s*\{\s*\1\s*\|\s*\1\s*&\s*;?\s*\}/,
+    detail: 'a function that pipes itself into itself in the background',
+  },
+  {
+    rule: 'fork-bomb',
+    pattern: /\bfork\s+while\s+fork\b|while\s*\(?\s*(?:1|true|True)\s*\)?\s*[:{]?\s*(?:os\.)?fork\s*\(/,
+    detail: 'forks in an endless loop',
+  },
 ];
 
-const SYSTEM_DIRS = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/opt', '/proc', '/root', '/sbin', '/srv', '/sys', '/usr', '/var', '/home'];
+const SYSTEM_DIRS = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/opt',
+  '/proc',
+  '/root',
+  '/sbin',
+  '/srv',
+  '/sys',
+  '/usr',
+  '/var',
+  '/home',
+];
 
 /** '/', '~' or the path, after quotes-free normalization: trailing `/`, `/*`, `/.` removed, $HOME written as ~. */
 function normalizeTarget(word: string, home: string): string {
@@ -179,7 +279,8 @@ function splitFlags(args: string[]): { flags: string[]; operands: string[] } {
   return { flags, operands };
 }
 
-const hasShortFlag = (flags: string[], letters: string) => flags.some((f) => /^-[^-]/.test(f) && [...letters].some((l) => f.includes(l)));
+const hasShortFlag = (flags: string[], letters: string) =>
+  flags.some((f) => /^-[^-]/.test(f) && [...letters].some((l) => f.includes(l)));
 
 function checkRm(command: SimpleCommand, ctx: PolicyContext, add: Add): void {
   if (command.name === 'rm') {
@@ -214,7 +315,9 @@ function checkChmod(command: SimpleCommand, ctx: PolicyContext, add: Add): void 
 
 function worldWritable(mode: string): boolean {
   if (/^[0-7]{3,4}$/.test(mode)) return (Number.parseInt(mode.slice(-1), 8) & 2) !== 0;
-  return mode.split(',').some((clause) => /^[ugoa]*[oa][ugoa]*[+=][rwxXst]*w/.test(clause) || /^[+=][rwxXst]*w/.test(clause));
+  return mode
+    .split(',')
+    .some((clause) => /^[ugoa]*[oa][ugoa]*[+=][rwxXst]*w/.test(clause) || /^[+=][rwxXst]*w/.test(clause));
 }
 
 const GIT_OPTIONS_WITH_VALUE = ['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--exec-path', '--config-env'];
@@ -222,10 +325,13 @@ const GIT_OPTIONS_WITH_VALUE = ['-C', '-c', '--git-dir', '--work-tree', '--names
 function checkGitPush(command: SimpleCommand, ctx: PolicyContext, add: Add): void {
   if (command.name !== 'git') return;
   let i = 0;
-  while (i < command.args.length && (command.args[i] as string).startsWith('-')) i += GIT_OPTIONS_WITH_VALUE.includes(command.args[i] as string) ? 2 : 1;
+  while (i < command.args.length && (command.args[i] as string).startsWith('-'))
+    i += GIT_OPTIONS_WITH_VALUE.includes(command.args[i] as string) ? 2 : 1;
   if (command.args[i] !== 'push') return;
   const { flags, operands } = splitFlags(command.args.slice(i + 1));
-  const force = flags.some((f) => f === '--force' || f.startsWith('--force-with-lease') || f === '--mirror') || hasShortFlag(flags, 'f');
+  const force =
+    flags.some((f) => f === '--force' || f.startsWith('--force-with-lease') || f === '--mirror') ||
+    hasShortFlag(flags, 'f');
   const del = flags.includes('--delete') || hasShortFlag(flags, 'd');
   const refspecs = operands.slice(1);
   const branches: string[] = [];
@@ -249,12 +355,29 @@ function checkGitPush(command: SimpleCommand, ctx: PolicyContext, add: Add): voi
 }
 
 function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/]*')}$`,
+  );
   return re.test(value);
 }
 
-const BLOCK_DEVICE = /^\/dev\/(?:sd[a-z]|hd[a-z]|vd[a-z]|xvd[a-z]|nvme\d|mmcblk\d|md\d|dm-\d|loop\d|sr\d|disk\/|mapper\/)/;
-const DISK_TOOLS = new Set(['mke2fs', 'mkswap', 'cfdisk', 'blkdiscard', 'wipefs', 'fdisk', 'sfdisk', 'gdisk', 'sgdisk', 'parted']);
+const BLOCK_DEVICE =
+  /^\/dev\/(?:sd[a-z]|hd[a-z]|vd[a-z]|xvd[a-z]|nvme\d|mmcblk\d|md\d|dm-\d|loop\d|sr\d|disk\/|mapper\/)/;
+const DISK_TOOLS = new Set([
+  'mke2fs',
+  'mkswap',
+  'cfdisk',
+  'blkdiscard',
+  'wipefs',
+  'fdisk',
+  'sfdisk',
+  'gdisk',
+  'sgdisk',
+  'parted',
+]);
 /** Flags that make a disk tool only list or print. */
 const LISTING = new Set(['-l', '--list', '-p', '--print', '-d', '--dump', '-V', '--version', '-h', '--help']);
 
@@ -266,7 +389,9 @@ function checkDiskTool(command: SimpleCommand, add: Add): void {
   }
   if (DISK_TOOLS.has(name)) {
     const listing = args.some((a) => LISTING.has(a)) || (name === 'parted' && args.includes('print'));
-    const wipefsListOnly = name === 'wipefs' && !args.some((a) => a === '-a' || a === '--all' || a.startsWith('-o') || a.startsWith('--offset'));
+    const wipefsListOnly =
+      name === 'wipefs' &&
+      !args.some((a) => a === '-a' || a === '--all' || a.startsWith('-o') || a.startsWith('--offset'));
     if (!listing && !wipefsListOnly) add('disk-tool', `${name} changes partitions or wipes a disk`);
     return;
   }

@@ -21,7 +21,17 @@
  *   terminal to inject into (TIOCSTI): the wrapper is a session leader without one (setsid), stdin is /dev/null,
  *   and /dev inside is bwrap's own, without the host's ptys; /dev/tty cannot be opened (tested).
  */
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { LaunchRequest } from '../actors/process-group.js';
 import type { SandboxMode } from '../domain/spec.js';
@@ -41,20 +51,42 @@ export interface SandboxDecision {
 }
 
 /** Decide the sandbox of a session. "bwrap" that cannot be had is a usage error that says how to fix it. */
-export async function resolveSandbox(mode: SandboxMode, options: { pathVar?: string; probe?: BwrapProbe } = {}): Promise<SandboxDecision> {
+export async function resolveSandbox(
+  mode: SandboxMode,
+  options: { pathVar?: string; probe?: BwrapProbe } = {},
+): Promise<SandboxDecision> {
   if (mode === 'none') return decideSandbox(mode, null);
   return decideSandbox(mode, options.probe ?? (await probeBwrap(options.pathVar ?? process.env.PATH ?? '')));
 }
 
 /** resolveSandbox with the probe already done (the session manager decides synchronously). */
 export function decideSandbox(mode: SandboxMode, probe: BwrapProbe | null): SandboxDecision {
-  if (mode === 'none') return { mode: 'none', reason: '"sandbox": "none": agents run unconfined, with the rights of this user', fellBack: false, probe };
-  if (probe?.available) return { mode: 'bwrap', reason: `agents run in bubblewrap (${probe.version ?? probe.path}): read-only filesystem except each agent's own checkout (or the target, in place), their config dirs and a private /tmp; credentials and the other agents' folders hidden; a PID namespace of their own`, fellBack: false, probe };
+  if (mode === 'none')
+    return {
+      mode: 'none',
+      reason: '"sandbox": "none": agents run unconfined, with the rights of this user',
+      fellBack: false,
+      probe,
+    };
+  if (probe?.available)
+    return {
+      mode: 'bwrap',
+      reason: `agents run in bubblewrap (${probe.version ?? probe.path}): read-only filesystem except each agent's own checkout (or the target, in place), their config dirs and a private /tmp; credentials and the other agents' folders hidden; a PID namespace of their own`,
+      fellBack: false,
+      probe,
+    };
   const why = probe?.reason ?? 'bubblewrap was not probed';
   if (mode === 'bwrap') {
-    throw new UsageError(`the spec asks for "sandbox": "bwrap", but ${why}. Install bubblewrap (apt-get install bubblewrap) and allow user namespaces, or use "sandbox": "auto" (falls back to none) or "none".`);
+    throw new UsageError(
+      `the spec asks for "sandbox": "bwrap", but ${why}. Install bubblewrap (apt-get install bubblewrap) and allow user namespaces, or use "sandbox": "auto" (falls back to none) or "none".`,
+    );
   }
-  return { mode: 'none', reason: `no sandbox: ${why}; agents run unconfined ("sandbox": "auto" fell back to none)`, fellBack: true, probe };
+  return {
+    mode: 'none',
+    reason: `no sandbox: ${why}; agents run unconfined ("sandbox": "auto" fell back to none)`,
+    fellBack: true,
+    probe,
+  };
 }
 
 /**
@@ -109,7 +141,20 @@ export function ensureAgentState(state: AgentState): void {
  * folder behind an empty read-only tmpfs, a file behind /dev/null); the spec's sandbox.denyRead adds paths and
  * sandbox.allowRead re-opens one.
  */
-export const CREDENTIAL_PATHS: readonly string[] = ['.ssh', '.aws', '.gnupg', '.config/gcloud', '.azure', '.kube', '.docker/config.json', '.netrc', '.npmrc', '.pypirc', '.git-credentials', '.config/gh'];
+export const CREDENTIAL_PATHS: readonly string[] = [
+  '.ssh',
+  '.aws',
+  '.gnupg',
+  '.config/gcloud',
+  '.azure',
+  '.kube',
+  '.docker/config.json',
+  '.netrc',
+  '.npmrc',
+  '.pypirc',
+  '.git-credentials',
+  '.config/gh',
+];
 
 /** The agents whose config folders are hidden from each other (an agent sees only its own). */
 export const AGENTS_WITH_STATE: readonly string[] = ['claude', 'codex', 'gemini'];
@@ -119,12 +164,23 @@ export const AGENTS_WITH_STATE: readonly string[] = ['claude', 'codex', 'gemini'
  * and `denyRead`, less what `allowRead` re-opens (a hidden path inside a re-opened one, or equal to it).
  * A re-opened path inside a hidden folder is returned in `reopened`, to be bound back read-only.
  */
-export function hiddenPaths(agent: string, home: string, env: Record<string, string | undefined>, settings: { denyRead: readonly string[]; allowRead: readonly string[] }): { hidden: string[]; reopened: string[] } {
+export function hiddenPaths(
+  agent: string,
+  home: string,
+  env: Record<string, string | undefined>,
+  settings: { denyRead: readonly string[]; allowRead: readonly string[] },
+): { hidden: string[]; reopened: string[] } {
   const expand = (p: string) => (p === '~' ? home : p.startsWith('~/') ? join(home, p.slice(2)) : p);
   const own = new Set(agentStateDirs(agent, home, env).bind);
-  const others = AGENTS_WITH_STATE.filter((a) => a !== agent).flatMap((a) => agentStateDirs(a, home, env).bind.filter((p) => !own.has(p)));
+  const others = AGENTS_WITH_STATE.filter((a) => a !== agent).flatMap((a) =>
+    agentStateDirs(a, home, env).bind.filter((p) => !own.has(p)),
+  );
   const allow = settings.allowRead.map(expand);
-  const hidden = unique([...CREDENTIAL_PATHS.map((p) => join(home, p)), ...others, ...settings.denyRead.map(expand)]).filter((h) => !allow.some((a) => isInside(h, a)));
+  const hidden = unique([
+    ...CREDENTIAL_PATHS.map((p) => join(home, p)),
+    ...others,
+    ...settings.denyRead.map(expand),
+  ]).filter((h) => !allow.some((a) => isInside(h, a)));
   const reopened = allow.filter((a) => hidden.some((h) => isInside(a, h) && a !== h));
   return { hidden, reopened };
 }
@@ -155,9 +211,13 @@ export interface BwrapPlan {
 export function bwrapArgs(plan: BwrapPlan): string[] {
   const writable = unique(plan.writable.filter((p) => existsSync(p)).map(real));
   // A hidden dir under /tmp that nothing writable contains is already invisible: /tmp is a fresh tmpfs.
-  const hidden = unique(plan.hidden.filter((p) => existsSync(p)).map(real)).filter((h) => !isInside(h, '/tmp') || writable.some((w) => isInside(h, w)));
+  const hidden = unique(plan.hidden.filter((p) => existsSync(p)).map(real)).filter(
+    (h) => !isInside(h, '/tmp') || writable.some((w) => isInside(h, w)),
+  );
   // Denied paths are covered where they are (a symlink's target too: ~/.ssh may link elsewhere).
-  const deniedPaths = unique((plan.denied ?? []).filter((p) => existsSync(p)).flatMap((p) => (isSymlink(p) ? [real(p)] : [p])));
+  const deniedPaths = unique(
+    (plan.denied ?? []).filter((p) => existsSync(p)).flatMap((p) => (isSymlink(p) ? [real(p)] : [p])),
+  );
   const deniedDirs = deniedPaths.filter(isDirectory).filter((d) => !writable.includes(d));
   const deniedFiles = plan.emptyFile ? deniedPaths.filter((p) => !isDirectory(p)) : [];
   const present = (plan.readable ?? []).filter((p) => existsSync(p));
@@ -165,7 +225,9 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
   // elsewhere) cannot be a mount point: it stays a symlink, recreated inside when /tmp's privacy would hide it.
   const readable = unique(present.flatMap((p) => (isSymlink(p) ? [real(p)] : [p, real(p)])));
   const bound = [...writable, ...readable];
-  const links = unique(present.filter(isSymlink)).filter((p) => isInside(p, '/tmp') && !bound.some((b) => b !== p && isInside(p, b)));
+  const links = unique(present.filter(isSymlink)).filter(
+    (p) => isInside(p, '/tmp') && !bound.some((b) => b !== p && isInside(p, b)),
+  );
   const mounts = [
     ...writable.map((path) => ({ path, args: ['--bind', path, path] })),
     ...hidden.map((path) => ({ path, args: ['--tmpfs', path] })),
@@ -180,24 +242,39 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
   // their mount points in it first.
   mounts.push(...[...hidden, ...deniedDirs].map((path) => ({ path, args: ['--remount-ro', path] })));
   return [
-    '--ro-bind', '/', '/',
-    '--dev', '/dev',
-    '--proc', '/proc',
-    '--tmpfs', '/tmp',
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--tmpfs',
+    '/tmp',
     '--unshare-ipc',
     '--unshare-pid',
     ...(plan.network === false ? ['--unshare-net'] : []),
     ...mounts.flatMap((m) => m.args),
-    '--setenv', 'TMPDIR', '/tmp',
+    '--setenv',
+    'TMPDIR',
+    '/tmp',
     ...Object.entries(plan.setenv ?? {}).flatMap(([name, value]) => ['--setenv', name, value]),
-    '--unsetenv', 'ORCHESTRATOR_TOKEN',
-    '--chdir', plan.cwd,
+    '--unsetenv',
+    'ORCHESTRATOR_TOKEN',
+    '--chdir',
+    plan.cwd,
   ];
 }
 
 /** Any command inside bwrap (a setup command, git in a checkout an agent wrote). */
-export function bwrapCommand(command: { file: string; args: readonly string[]; cwd: string }, plan: Omit<BwrapPlan, 'cwd'>): { file: string; args: string[] } {
-  return { file: plan.bwrapPath, args: [...bwrapArgs({ ...plan, cwd: command.cwd }), '--', command.file, ...command.args] };
+export function bwrapCommand(
+  command: { file: string; args: readonly string[]; cwd: string },
+  plan: Omit<BwrapPlan, 'cwd'>,
+): { file: string; args: string[] } {
+  return {
+    file: plan.bwrapPath,
+    args: [...bwrapArgs({ ...plan, cwd: command.cwd }), '--', command.file, ...command.args],
+  };
 }
 
 /** The launch with the agent inside bwrap; the unchanged wrapper script runs bwrap. */
@@ -220,7 +297,8 @@ export function agentRunPaths(file: string, pathVar: string): string[] {
   const interpreter = shebangInterpreter(real(file), pathVar);
   if (interpreter) {
     paths.push(interpreter, real(interpreter));
-    for (const p of [interpreter, real(interpreter)]) if (basename(dirname(p)) === 'bin') paths.push(dirname(dirname(p)));
+    for (const p of [interpreter, real(interpreter)])
+      if (basename(dirname(p)) === 'bin') paths.push(dirname(dirname(p)));
   }
   // The binary itself always (it may lie in a folder hidden inside), the rest where /tmp would hide it.
   return unique(paths).filter((p) => p === file || (isInside(p, '/tmp') && p !== '/tmp'));
@@ -236,7 +314,8 @@ export function sandboxRunProblem(file: string, pathVar: string): string | null 
   if (words === null) return `${file} cannot be read`;
   if (words.length === 0) return null;
   const [program = ''] = words;
-  if (basename(program) !== 'env') return existsSync(program) ? null : `its #! line runs ${program}, which does not exist`;
+  if (basename(program) !== 'env')
+    return existsSync(program) ? null : `its #! line runs ${program}, which does not exist`;
   const name = envProgram(words);
   if (!name) return `its #! line (#!${words.join(' ')}) names no program`;
   return which(name, pathVar) ? null : `its #! line runs "${name}" from PATH, and PATH has no ${name}`;
@@ -280,16 +359,47 @@ export function shebangInterpreter(file: string, pathVar: string): string | null
 }
 
 export function bwrapWrap(request: LaunchRequest, plan: Omit<BwrapPlan, 'cwd'>, net?: ProxiedNetwork): LaunchRequest {
-  const readable = [...(plan.readable ?? []), ...agentRunPaths(request.file, request.env.PATH ?? process.env.PATH ?? '')];
-  if (!net) return { ...request, file: plan.bwrapPath, args: [...bwrapArgs({ ...plan, readable, cwd: request.cwd }), '--', request.file, ...request.args] };
+  const readable = [
+    ...(plan.readable ?? []),
+    ...agentRunPaths(request.file, request.env.PATH ?? process.env.PATH ?? ''),
+  ];
+  if (!net)
+    return {
+      ...request,
+      file: plan.bwrapPath,
+      args: [...bwrapArgs({ ...plan, readable, cwd: request.cwd }), '--', request.file, ...request.args],
+    };
   // The proxy (outside) runs bwrap; inside, the bridge runs the agent. The agent sees the net folder read-only:
   // connecting to a socket needs no write access.
-  const inside = bwrapArgs({ ...plan, readable: [...readable, net.dir], network: false, setenv: { ...plan.setenv, ...proxyEnv() }, cwd: request.cwd });
+  const inside = bwrapArgs({
+    ...plan,
+    readable: [...readable, net.dir],
+    network: false,
+    setenv: { ...plan.setenv, ...proxyEnv() },
+    cwd: request.cwd,
+  });
   const ports = [PROXY_PORT, ...net.forwards].map(String);
   return {
     ...request,
     file: net.nodePath,
-    args: [net.proxyScript, net.dir, '--', plan.bwrapPath, ...inside, '--', '/bin/sh', '-c', BRIDGE_SCRIPT, 'orchestrator-bridge', net.socatPath, net.dir, ...ports, '--', request.file, ...request.args],
+    args: [
+      net.proxyScript,
+      net.dir,
+      '--',
+      plan.bwrapPath,
+      ...inside,
+      '--',
+      '/bin/sh',
+      '-c',
+      BRIDGE_SCRIPT,
+      'orchestrator-bridge',
+      net.socatPath,
+      net.dir,
+      ...ports,
+      '--',
+      request.file,
+      ...request.args,
+    ],
   };
 }
 

@@ -34,7 +34,8 @@ export function simpleCommands(line: string, depth = 0): SimpleCommand[] {
     out.push(command);
     if (depth >= MAX_DEPTH) continue;
     const script = nestedScript(command);
-    if (script !== null) out.push(...simpleCommands(script, depth + 1).map((c) => (command.privileged ? { ...c, privileged: true } : c)));
+    if (script !== null)
+      out.push(...simpleCommands(script, depth + 1).map((c) => (command.privileged ? { ...c, privileged: true } : c)));
   }
   return out;
 }

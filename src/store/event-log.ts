@@ -114,7 +114,12 @@ export class EventLog {
     const stamped: OrchestratorEvent[] = [];
     const lines: string[] = [];
     for (const { ts, ...rest } of events) {
-      const full = { seq: this.offsets.length + stamped.length + 1, ts: ts ?? now, sessionId: this.sessionId, ...rest } as OrchestratorEvent;
+      const full = {
+        seq: this.offsets.length + stamped.length + 1,
+        ts: ts ?? now,
+        sessionId: this.sessionId,
+        ...rest,
+      } as OrchestratorEvent;
       // seq/ts/sessionId first in the line: easier to read by eye and by `grep`.
       const json = JSON.stringify(full);
       serialized.set(full, json);
@@ -175,7 +180,10 @@ export class EventLog {
    * SSE frames of the events with seq > afterSeq, at most `limit`, straight from the file's bytes: the line is
    * the frame's data as it is, so a replay costs a read and a copy, not a JSON.parse + JSON.stringify per event.
    */
-  readFramesAfter(afterSeq: number, limit = Number.POSITIVE_INFINITY): Array<{ seq: number; text: string; bytes: number }> {
+  readFramesAfter(
+    afterSeq: number,
+    limit = Number.POSITIVE_INFINITY,
+  ): Array<{ seq: number; text: string; bytes: number }> {
     const range = this.readRange(afterSeq, limit);
     if (!range) return [];
     const { first, last, buffer, read } = range;
@@ -193,7 +201,10 @@ export class EventLog {
   }
 
   /** The bytes of the lines of seq first+1 .. last (first = afterSeq), or null when there are none. */
-  private readRange(afterSeq: number, limit: number): { first: number; last: number; buffer: Buffer; read: number } | null {
+  private readRange(
+    afterSeq: number,
+    limit: number,
+  ): { first: number; last: number; buffer: Buffer; read: number } | null {
     // After close the fd number may belong to another file: never read through it.
     if (this.closed) throw new Error(`event log ${this.path} is closed`);
     const first = Math.max(0, afterSeq);

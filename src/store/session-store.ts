@@ -20,7 +20,6 @@ import { EventLog } from './event-log.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { isSameProcessAlive, readProcStat } from '../fs/proc.js';
 
-
 export const SESSION_ID_PATTERN = /^orch_\d{8}_\d{6}_[a-z0-9]{4}$/;
 export const SNAPSHOT_VERSION = 1;
 
@@ -129,7 +128,14 @@ export class SessionStore {
     tracker.add([event as AgentPayload]);
   }
 
-  static create(workspace: string, spec: SessionSpec, targetDir: string, baseCommit: string | null, now = new Date(), isolation?: Isolation): SessionStore {
+  static create(
+    workspace: string,
+    spec: SessionSpec,
+    targetDir: string,
+    baseCommit: string | null,
+    now = new Date(),
+    isolation?: Isolation,
+  ): SessionStore {
     const root = sessionsDir(workspace);
     mkdirSync(root, { recursive: true });
     ignoreInGit(workspace);
@@ -137,7 +143,15 @@ export class SessionStore {
     while (existsSync(join(root, sessionId))) sessionId = newSessionId(now);
     const dir = join(root, sessionId);
     mkdirSync(join(dir, 'agents'), { recursive: true });
-    const meta: SessionMeta = { version: 1, sessionId, createdAt: now.toISOString(), targetDir: resolve(targetDir), baseCommit, ...(isolation ? { isolation } : {}), spec };
+    const meta: SessionMeta = {
+      version: 1,
+      sessionId,
+      createdAt: now.toISOString(),
+      targetDir: resolve(targetDir),
+      baseCommit,
+      ...(isolation ? { isolation } : {}),
+      spec,
+    };
     writeFileAtomic(join(dir, 'session.json'), `${JSON.stringify(meta, null, 2)}\n`);
     return new SessionStore(dir, meta);
   }
@@ -149,16 +163,24 @@ export class SessionStore {
 
   /** Open a session only to read it, safe while another process runs it: nothing is repaired or written. */
   static openReadOnly(workspace: string, sessionId: string): SessionStore {
-    return new SessionStore(SessionStore.dirOf(workspace, sessionId), SessionStore.readMeta(workspace, sessionId), true);
+    return new SessionStore(
+      SessionStore.dirOf(workspace, sessionId),
+      SessionStore.readMeta(workspace, sessionId),
+      true,
+    );
   }
 
   /** The folder of a session, after checking the id cannot escape the workspace and the session exists. */
   static dirOf(workspace: string, sessionId: string): string {
     if (!SESSION_ID_PATTERN.test(sessionId)) {
-      throw new SessionNotFoundError(sessionId, `"${sessionId}" is not a session id (they look like orch_20261121_093000_ab12)`);
+      throw new SessionNotFoundError(
+        sessionId,
+        `"${sessionId}" is not a session id (they look like orch_20261121_093000_ab12)`,
+      );
     }
     const dir = join(sessionsDir(workspace), sessionId);
-    if (!existsSync(join(dir, 'session.json'))) throw new SessionNotFoundError(sessionId, `no session ${sessionId} in ${sessionsDir(workspace)}`);
+    if (!existsSync(join(dir, 'session.json')))
+      throw new SessionNotFoundError(sessionId, `no session ${sessionId} in ${sessionsDir(workspace)}`);
     return dir;
   }
 
@@ -185,7 +207,9 @@ export class SessionStore {
   }
 
   static readMeta(workspace: string, sessionId: string): SessionMeta {
-    return SessionMetaSchema.parse(JSON.parse(readFileSync(join(SessionStore.dirOf(workspace, sessionId), 'session.json'), 'utf8')));
+    return SessionMetaSchema.parse(
+      JSON.parse(readFileSync(join(SessionStore.dirOf(workspace, sessionId), 'session.json'), 'utf8')),
+    );
   }
 
   get sessionId(): string {
@@ -271,7 +295,9 @@ export class SessionStore {
     if (!existsSync(path)) return null;
     const data = JSON.parse(readFileSync(path, 'utf8')) as PersistedSession;
     if (data.version !== SNAPSHOT_VERSION) {
-      throw new Error(`snapshot.json of ${this.sessionId} has version ${data.version}; this orchestrator reads version ${SNAPSHOT_VERSION}`);
+      throw new Error(
+        `snapshot.json of ${this.sessionId} has version ${data.version}; this orchestrator reads version ${SNAPSHOT_VERSION}`,
+      );
     }
     return data;
   }
@@ -310,7 +336,9 @@ export class SessionLockedError extends Error {
     readonly sessionId: string,
     readonly holder: LockHolder,
   ) {
-    super(`session ${sessionId} is being run by orchestrator process ${holder.pid}${holder.serverUrl ? ` (server ${holder.serverUrl})` : ''}; control it through that process, or stop it first`);
+    super(
+      `session ${sessionId} is being run by orchestrator process ${holder.pid}${holder.serverUrl ? ` (server ${holder.serverUrl})` : ''}; control it through that process, or stop it first`,
+    );
     this.name = 'SessionLockedError';
   }
 }

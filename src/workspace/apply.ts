@@ -42,24 +42,56 @@ export interface ApplyOutcome {
 }
 
 /** Apply `range` to the checkout at `repoRoot` as uncommitted changes (default) or as a merge. */
-export async function applyRange(repoRoot: string, range: ApplyRange, options: { merge: boolean; sessionId: string; message: string }): Promise<ApplyOutcome> {
+export async function applyRange(
+  repoRoot: string,
+  range: ApplyRange,
+  options: { merge: boolean; sessionId: string; message: string },
+): Promise<ApplyOutcome> {
   const repo = await findRepo(repoRoot);
   if (!repo) throw new UsageError(`${repoRoot} is no longer a git repository`);
   return options.merge ? mergeBranch(repo, range, options.message) : applyChanges(repo, range, options.sessionId);
 }
 
-async function applyChanges(repo: NonNullable<Awaited<ReturnType<typeof findRepo>>>, range: ApplyRange, sessionId: string): Promise<ApplyOutcome> {
+async function applyChanges(
+  repo: NonNullable<Awaited<ReturnType<typeof findRepo>>>,
+  range: ApplyRange,
+  sessionId: string,
+): Promise<ApplyOutcome> {
   const current = await captureWorkingTree(repo, null);
   const fromTree = await gitLine(repo.root, ['rev-parse', `${range.from}^{tree}`]);
-  const before = await commitTree(repo, current.tree, [range.from], `orchestrate: the checkout before applying ${range.branch}`);
+  const before = await commitTree(
+    repo,
+    current.tree,
+    [range.from],
+    `orchestrate: the checkout before applying ${range.branch}`,
+  );
   let result = await gitLine(repo.root, ['rev-parse', `${range.to}^{tree}`]);
   let conflicts: string[] = [];
   if (current.tree !== fromTree) ({ tree: result, conflicts } = await mergeTrees(repo.commonDir, before, range.to));
   const files = await diffFiles(repo.root, current.tree, result);
-  if (files.length === 0) return { mode: 'changes', files, conflicts: [], backup: null, summary: `nothing to apply: the checkout already holds ${range.branch}` };
+  if (files.length === 0)
+    return {
+      mode: 'changes',
+      files,
+      conflicts: [],
+      backup: null,
+      summary: `nothing to apply: the checkout already holds ${range.branch}`,
+    };
   await git(repo.root, ['update-ref', `refs/orch/${sessionId}/before-apply`, before]);
-  const patch = await gitBytes(repo.root, ['diff', '--binary', '--no-color', '--no-ext-diff', '--no-textconv', '--full-index', current.tree, result]);
-  const applied = await git(repo.root, ['apply', '--whitespace=nowarn', '--allow-empty'], { input: patch, ok: [0, 1, 128] });
+  const patch = await gitBytes(repo.root, [
+    'diff',
+    '--binary',
+    '--no-color',
+    '--no-ext-diff',
+    '--no-textconv',
+    '--full-index',
+    current.tree,
+    result,
+  ]);
+  const applied = await git(repo.root, ['apply', '--whitespace=nowarn', '--allow-empty'], {
+    input: patch,
+    ok: [0, 1, 128],
+  });
   if (applied.code !== 0) {
     const why = applied.stderr.trim().split('\n').filter(Boolean).slice(0, 4).join('; ');
     throw new UsageError(`nothing was applied: git apply refused the change (${why}). Your checkout is as it was.`);
@@ -75,7 +107,11 @@ async function applyChanges(repo: NonNullable<Awaited<ReturnType<typeof findRepo
  * `ours` merged with `theirs` in a scratch repository that reads the user's objects: the resulting tree (conflict
  * markers in it where both changed the same lines) and the conflicted paths. The merge base is `ours`'s parent.
  */
-async function mergeTrees(commonDir: string, ours: string, theirs: string): Promise<{ tree: string; conflicts: string[] }> {
+async function mergeTrees(
+  commonDir: string,
+  ours: string,
+  theirs: string,
+): Promise<{ tree: string; conflicts: string[] }> {
   const scratch = mkdtempSync(join(tmpdir(), 'orchestrate-apply-'));
   // What the merge writes (its blobs with conflict markers, its tree) goes straight into the user's object store,
   // where the patch is made.
@@ -83,8 +119,12 @@ async function mergeTrees(commonDir: string, ours: string, theirs: string): Prom
   try {
     await makeSharedCheckout(scratch, join(commonDir, 'objects'), ours, 'refs/heads/apply');
     const merged = await git(scratch, ['merge', '--no-ff', '--no-commit', theirs], { env, ok: [0, 1] });
-    const conflicts = merged.code === 0 ? [] : splitZ((await git(scratch, ['diff', '--name-only', '-z', '--diff-filter=U'])).stdout);
-    if (merged.code !== 0 && conflicts.length === 0) throw new Error(`the change could not be merged into your checkout: ${merged.stderr.trim().split('\n').pop() ?? ''}`);
+    const conflicts =
+      merged.code === 0 ? [] : splitZ((await git(scratch, ['diff', '--name-only', '-z', '--diff-filter=U'])).stdout);
+    if (merged.code !== 0 && conflicts.length === 0)
+      throw new Error(
+        `the change could not be merged into your checkout: ${merged.stderr.trim().split('\n').pop() ?? ''}`,
+      );
     await git(scratch, ['add', '-A'], { env });
     return { tree: await gitLine(scratch, ['write-tree'], { env }), conflicts };
   } finally {
@@ -97,19 +137,34 @@ async function mergeTrees(commonDir: string, ours: string, theirs: string): Prom
  * the change started (the session's base, which may hold the user's uncommitted work of then), made in a scratch
  * repository; then HEAD fast-forwards to it. A conflict changes nothing and is reported.
  */
-async function mergeBranch(repo: NonNullable<Awaited<ReturnType<typeof findRepo>>>, range: ApplyRange, message: string): Promise<ApplyOutcome> {
+async function mergeBranch(
+  repo: NonNullable<Awaited<ReturnType<typeof findRepo>>>,
+  range: ApplyRange,
+  message: string,
+): Promise<ApplyOutcome> {
   const root = repo.root;
   const head = repo.head;
-  if (!head) throw new UsageError('apply --merge needs a commit to merge into: this repository has none yet (apply without --merge)');
+  if (!head)
+    throw new UsageError(
+      'apply --merge needs a commit to merge into: this repository has none yet (apply without --merge)',
+    );
   const touched = splitZ((await git(root, ['diff', '--name-only', '-z', '--no-renames', range.from, range.to])).stdout);
   const dirty = await uncommittedPaths(root);
   const overlap = touched.filter((p) => dirty.has(p));
   if (overlap.length > 0) {
     const list = overlap.slice(0, 5).join(', ') + (overlap.length > 5 ? ` and ${overlap.length - 5} more` : '');
-    throw new UsageError(`apply --merge would touch files with uncommitted changes (${list}): commit or stash them first, or apply without --merge`);
+    throw new UsageError(
+      `apply --merge would touch files with uncommitted changes (${list}): commit or stash them first, or apply without --merge`,
+    );
   }
   if (await gitTest(root, ['merge-base', '--is-ancestor', range.to, head])) {
-    return { mode: 'merge', files: [], conflicts: [], backup: null, summary: `nothing to merge: ${await currentBranch(root)} already holds ${range.branch}` };
+    return {
+      mode: 'merge',
+      files: [],
+      conflicts: [],
+      backup: null,
+      summary: `nothing to merge: ${await currentBranch(root)} already holds ${range.branch}`,
+    };
   }
   // HEAD's tree as a child of where the change started: the merge below then takes that as its base.
   const ours = await commitTree(repo, `${head}^{tree}`, [range.from], 'orchestrate: HEAD, for the merge');
@@ -121,11 +176,23 @@ async function mergeBranch(repo: NonNullable<Awaited<ReturnType<typeof findRepo>
   }
   const parents = ['-p', head, '-p', range.to];
   const made = await git(root, ['commit-tree', merged.tree, ...parents, '-m', message], { ok: [0, 128] });
-  const commit = made.code === 0 ? made.stdout.trim() : await gitLine(root, ['commit-tree', merged.tree, ...parents, '-m', message], { env: ORCHESTRATOR_IDENTITY });
+  const commit =
+    made.code === 0
+      ? made.stdout.trim()
+      : await gitLine(root, ['commit-tree', merged.tree, ...parents, '-m', message], { env: ORCHESTRATOR_IDENTITY });
   const moved = await git(root, ['merge', '--ff-only', '-q', commit], { ok: [0, 1, 128], userHooks: true });
-  if (moved.code !== 0) throw new UsageError(`git refused to move ${await currentBranch(root)} to the merge: ${(moved.stderr || moved.stdout).trim().split('\n').slice(-2).join(' / ')}`);
+  if (moved.code !== 0)
+    throw new UsageError(
+      `git refused to move ${await currentBranch(root)} to the merge: ${(moved.stderr || moved.stdout).trim().split('\n').slice(-2).join(' / ')}`,
+    );
   const files = await diffFiles(root, head, commit);
-  return { mode: 'merge', files, conflicts: [], backup: null, summary: `merged ${range.branch} into ${await currentBranch(root)} (${files.length} ${files.length === 1 ? 'file' : 'files'})` };
+  return {
+    mode: 'merge',
+    files,
+    conflicts: [],
+    backup: null,
+    summary: `merged ${range.branch} into ${await currentBranch(root)} (${files.length} ${files.length === 1 ? 'file' : 'files'})`,
+  };
 }
 
 /** Paths with uncommitted changes: modified, staged, or untracked (not ignored). */

@@ -182,7 +182,11 @@ export class SessionCheckouts {
    * resolves conflicts for others (`keepConflicts`) starts in it. Idempotent: a prepared checkout is used as it
    * is, and a merge a person resolved there is committed. `setup` runs once, after the checkout is made.
    */
-  async prepareWorker(name: string, from: readonly string[], options: { keepConflicts?: boolean; setup?: (cwd: string) => Promise<void> } = {}): Promise<PrepareOutcome> {
+  async prepareWorker(
+    name: string,
+    from: readonly string[],
+    options: { keepConflicts?: boolean; setup?: (cwd: string) => Promise<void> } = {},
+  ): Promise<PrepareOutcome> {
     const cwd = this.cwd(name);
     const existing = this.exists(name) ? this.state(name) : null;
     if (existing?.start) {
@@ -193,12 +197,24 @@ export class SessionCheckouts {
     if (existing?.merging && sameList(existing.sources, sources)) {
       if (options.keepConflicts) return this.finishPrepare(name, existing, options.setup, existing.sources[0]);
       // Nothing ran here yet: what is in the checkout is the merge, and what a person did to it.
-      const resumed = await this.continueMerge(name, existing, `orchestrate: start of ${name}: merge ${existing.merging} (resolved by hand)`);
+      const resumed = await this.continueMerge(
+        name,
+        existing,
+        `orchestrate: start of ${name}: merge ${existing.merging} (resolved by hand)`,
+      );
       if (resumed.status === 'conflict') return { ...resumed, sources: existing.from };
       if (resumed.status === 'resolved') return this.finishPrepare(name, existing, options.setup);
     }
     await this.createCheckout(name, sources[0] as string, 'branch');
-    const state: CheckoutState = { kind: 'worker', from: [...from], sources, start: null, merging: null, conflicted: [], setupDone: false };
+    const state: CheckoutState = {
+      kind: 'worker',
+      from: [...from],
+      sources,
+      start: null,
+      merging: null,
+      conflicted: [],
+      setupDone: false,
+    };
     this.writeState(name, state);
     for (let i = 1; i < sources.length; i++) {
       const conflicts = await this.merge(name, sources[i] as string, `orchestrate: start of ${name}: merge ${from[i]}`);
@@ -224,7 +240,15 @@ export class SessionCheckouts {
     if (this.exists(name) && this.state(name)?.start) return cwd;
     const head = (await this.head(target)) ?? this.base;
     await this.createCheckout(name, head, 'detached');
-    this.writeState(name, { kind: 'reviewer', from: [target], sources: [head], start: head, merging: null, conflicted: [], setupDone: true });
+    this.writeState(name, {
+      kind: 'reviewer',
+      from: [target],
+      sources: [head],
+      start: head,
+      merging: null,
+      conflicted: [],
+      setupDone: true,
+    });
     return cwd;
   }
 
@@ -244,14 +268,28 @@ export class SessionCheckouts {
     // own `git add`, would not be written again, and the user's store would lack it.)
     const direct = confine === undefined && objectStoreEmpty(join(dir, '.git', 'objects'));
     const before = direct ? headOf(dir) : null;
-    const objects: Record<string, string> = direct ? { GIT_OBJECT_DIRECTORY: this.objectsDir, GIT_ALTERNATE_OBJECT_DIRECTORIES: join(dir, '.git', 'objects') } : {};
+    const objects: Record<string, string> = direct
+      ? { GIT_OBJECT_DIRECTORY: this.objectsDir, GIT_ALTERNATE_OBJECT_DIRECTORIES: join(dir, '.git', 'objects') }
+      : {};
     const run = (args: string[], options: { env?: Record<string, string>; ok?: number[] } = {}) =>
-      git(dir, args, { ...options, env: { ...objects, ...options.env }, ...(confine ? { confine } : {}), timeoutMs: 120_000 });
+      git(dir, args, {
+        ...options,
+        env: { ...objects, ...options.env },
+        ...(confine ? { confine } : {}),
+        timeoutMs: 120_000,
+      });
     // Whether a merge waits to be committed (its file's existence: nothing of the checkout is run for it).
     const merging = existsSync(join(dir, '.git', 'MERGE_HEAD'));
     // Conflicted files the agent edited but did not mark resolved are staged with the rest; what counts is that
     // no conflict marker is left in them.
-    const conflicted = merging ? [...new Set([...(state?.conflicted ?? []), ...splitZ((await run(['diff', '--name-only', '-z', '--diff-filter=U'])).stdout)])] : [];
+    const conflicted = merging
+      ? [
+          ...new Set([
+            ...(state?.conflicted ?? []),
+            ...splitZ((await run(['diff', '--name-only', '-z', '--diff-filter=U'])).stdout),
+          ]),
+        ]
+      : [];
     await run(['add', '-A']);
     if (conflicted.length > 0) {
       const marked = await run(['grep', '--cached', '-l', '-z', '-E', MARKERS, '--', ...conflicted], { ok: [0, 1] });
@@ -282,11 +320,16 @@ export class SessionCheckouts {
     const start = await this.start(name);
     if (!start || !existsSync(join(dir, '.git'))) return '';
     const confine = this.confine?.([dir]);
-    const run = (args: string[], ok = [0]) => git(dir, args, { ...(confine ? { confine } : {}), ok, timeoutMs: 120_000 });
+    const run = (args: string[], ok = [0]) =>
+      git(dir, args, { ...(confine ? { confine } : {}), ok, timeoutMs: 120_000 });
     const parts = [(await run(['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', start])).stdout];
-    const untracked = splitZ((await run(['ls-files', '--others', '--exclude-standard', '-z'])).stdout).slice(0, maxUntracked);
+    const untracked = splitZ((await run(['ls-files', '--others', '--exclude-standard', '-z'])).stdout).slice(
+      0,
+      maxUntracked,
+    );
     // `git diff --no-index` exits 1 when the files differ, which they always do here.
-    for (const file of untracked) parts.push((await run(['diff', '--no-color', '--no-index', '--', '/dev/null', file], [0, 1])).stdout);
+    for (const file of untracked)
+      parts.push((await run(['diff', '--no-color', '--no-index', '--', '/dev/null', file], [0, 1])).stdout);
     return parts.filter((p) => p.trim() !== '').join('\n');
   }
 
@@ -318,13 +361,32 @@ export class SessionCheckouts {
       // branch head, and no integration checkout is needed.
       const tips = await this.tips(candidates);
       const only = tips.length === 0 ? { worker: '', head: this.base } : tips.length === 1 ? tips[0] : null;
-      if (only && (only.head === this.base || (await gitTest(this.repo.root, ['merge-base', '--is-ancestor', this.base, only.head])))) {
+      if (
+        only &&
+        (only.head === this.base ||
+          (await gitTest(this.repo.root, ['merge-base', '--is-ancestor', this.base, only.head])))
+      ) {
         await this.publish(name, only.head);
-        const steps: IntegrationStep[] = only.worker ? [{ worker: only.worker, how: 'fast-forward', head: only.head }] : [];
-        return { status: 'done', head: only.head, steps, change: await changeStat(this.repo.root, this.branch(name), this.base, only.head) };
+        const steps: IntegrationStep[] = only.worker
+          ? [{ worker: only.worker, how: 'fast-forward', head: only.head }]
+          : [];
+        return {
+          status: 'done',
+          head: only.head,
+          steps,
+          change: await changeStat(this.repo.root, this.branch(name), this.base, only.head),
+        };
       }
       await this.createCheckout(name, this.base, 'branch');
-      state = { kind: 'result', from: [], sources: [this.base], start: this.base, merging: null, conflicted: [], setupDone: true };
+      state = {
+        kind: 'result',
+        from: [],
+        sources: [this.base],
+        start: this.base,
+        merging: null,
+        conflicted: [],
+        setupDone: true,
+      };
       this.writeState(name, state);
     }
     const steps: IntegrationStep[] = [];
@@ -332,10 +394,26 @@ export class SessionCheckouts {
       const merging = state.merging;
       // A worker that resolved this very conflict (its branch holds the result so far and the one being merged)
       // replaces the merge left here.
-      if (candidates.includes(merging) && !(await this.coveredByAnother(merging, candidates, await gitLine(dir, ['rev-parse', 'HEAD'])))) {
-        const resumed = await this.continueMerge(name, state, `orchestrate: merge ${merging} into the result of ${this.sessionId} (resolved by hand)`);
-        if (resumed.status === 'conflict') return { status: 'conflict', worker: merging, files: resumed.files, cwd, head: await gitLine(dir, ['rev-parse', 'HEAD']), message: resumed.message };
-        if (resumed.status === 'resolved') steps.push({ worker: merging, how: 'merge', head: await gitLine(dir, ['rev-parse', 'HEAD']) });
+      if (
+        candidates.includes(merging) &&
+        !(await this.coveredByAnother(merging, candidates, await gitLine(dir, ['rev-parse', 'HEAD'])))
+      ) {
+        const resumed = await this.continueMerge(
+          name,
+          state,
+          `orchestrate: merge ${merging} into the result of ${this.sessionId} (resolved by hand)`,
+        );
+        if (resumed.status === 'conflict')
+          return {
+            status: 'conflict',
+            worker: merging,
+            files: resumed.files,
+            cwd,
+            head: await gitLine(dir, ['rev-parse', 'HEAD']),
+            message: resumed.message,
+          };
+        if (resumed.status === 'resolved')
+          steps.push({ worker: merging, how: 'merge', head: await gitLine(dir, ['rev-parse', 'HEAD']) });
       }
       if (existsSync(join(dir, '.git', 'MERGE_HEAD'))) await git(dir, ['merge', '--abort']);
       state = { ...state, merging: null, conflicted: [] };
@@ -349,7 +427,11 @@ export class SessionCheckouts {
         await git(dir, ['merge', '-q', '--ff-only', tip.head], { env: ORCHESTRATOR_IDENTITY });
         steps.push({ worker: tip.worker, how: 'fast-forward', head: tip.head });
       } else {
-        const conflicts = await this.merge(name, tip.head, `orchestrate: merge ${tip.worker} into the result of ${this.sessionId}`);
+        const conflicts = await this.merge(
+          name,
+          tip.head,
+          `orchestrate: merge ${tip.worker} into the result of ${this.sessionId}`,
+        );
         if (conflicts.length > 0) {
           this.writeState(name, { ...state, merging: tip.worker, conflicted: conflicts });
           // The result so far, for a worker that resolves the conflict to start from (with the branch it merges).
@@ -362,8 +444,16 @@ export class SessionCheckouts {
     }
     // Fast-forwards only: the result is a branch head the user's repository has; a merge made here is fetched.
     const head = await gitLine(dir, ['rev-parse', 'HEAD']);
-    await this.publish(name, head === this.base || steps.some((s) => s.how === 'fast-forward' && s.head === head) ? head : undefined);
-    return { status: 'done', head, steps, change: await changeStat(this.repo.root, this.branch(name), this.base, head) };
+    await this.publish(
+      name,
+      head === this.base || steps.some((s) => s.how === 'fast-forward' && s.head === head) ? head : undefined,
+    );
+    return {
+      status: 'done',
+      head,
+      steps,
+      change: await changeStat(this.repo.root, this.branch(name), this.base, head),
+    };
   }
 
   /** Remove every checkout of the session and every ref it owns in the user's repository. */
@@ -387,7 +477,11 @@ export class SessionCheckouts {
     for (const other of candidates) {
       const head = other === merging ? null : await this.head(other);
       if (!head || head === mergingHead) continue;
-      if ((await gitTest(this.repo.root, ['merge-base', '--is-ancestor', mergingHead, head])) && (await gitTest(this.dir(RESULT), ['merge-base', '--is-ancestor', current, head]))) return true;
+      if (
+        (await gitTest(this.repo.root, ['merge-base', '--is-ancestor', mergingHead, head])) &&
+        (await gitTest(this.dir(RESULT), ['merge-base', '--is-ancestor', current, head]))
+      )
+        return true;
     }
     return false;
   }
@@ -401,7 +495,11 @@ export class SessionCheckouts {
       if (head && !heads.some((h) => h.head === head)) heads.push({ worker, head });
     }
     if (heads.length <= 1) return heads;
-    const independent = new Set((await git(this.repo.root, ['merge-base', '--independent', ...heads.map((h) => h.head)])).stdout.split('\n').filter(Boolean));
+    const independent = new Set(
+      (await git(this.repo.root, ['merge-base', '--independent', ...heads.map((h) => h.head)])).stdout
+        .split('\n')
+        .filter(Boolean),
+    );
     return heads.filter((h) => independent.has(h.head));
   }
 
@@ -422,7 +520,10 @@ export class SessionCheckouts {
     const sources: string[] = [];
     for (const name of from) {
       const head = await this.head(name);
-      if (!head) throw new Error(`${this.branch(name)} does not exist in ${this.repo.root}, so it cannot be where a checkout starts`);
+      if (!head)
+        throw new Error(
+          `${this.branch(name)} does not exist in ${this.repo.root}, so it cannot be where a checkout starts`,
+        );
       sources.push(head);
     }
     return sources;
@@ -436,15 +537,28 @@ export class SessionCheckouts {
   /** `git merge --no-ff` of a commit into a checkout no agent wrote; the conflicted paths (empty: it merged). */
   private async merge(name: string, commit: string, message: string): Promise<string[]> {
     const dir = this.dir(name);
-    const out = await git(dir, ['merge', '--no-ff', '--no-edit', '-m', message, commit], { env: ORCHESTRATOR_IDENTITY, ok: [0, 1] });
+    const out = await git(dir, ['merge', '--no-ff', '--no-edit', '-m', message, commit], {
+      env: ORCHESTRATOR_IDENTITY,
+      ok: [0, 1],
+    });
     if (out.code === 0) return [];
     const conflicts = splitZ((await git(dir, ['diff', '--name-only', '-z', '--diff-filter=U'])).stdout);
-    if (conflicts.length === 0) throw new Error(`git merge in ${dir} failed: ${(out.stderr || out.stdout).trim().split('\n').slice(-2).join(' / ')}`);
+    if (conflicts.length === 0)
+      throw new Error(
+        `git merge in ${dir} failed: ${(out.stderr || out.stdout).trim().split('\n').slice(-2).join(' / ')}`,
+      );
     return conflicts;
   }
 
   /** A merge left for a person: still conflicted, committed now that it is resolved, or gone (`none`). */
-  private async continueMerge(name: string, state: CheckoutState, message: string): Promise<{ status: 'conflict'; cwd: string; files: string[]; merging: string; message: string } | { status: 'resolved' | 'none' }> {
+  private async continueMerge(
+    name: string,
+    state: CheckoutState,
+    message: string,
+  ): Promise<
+    | { status: 'conflict'; cwd: string; files: string[]; merging: string; message: string }
+    | { status: 'resolved' | 'none' }
+  > {
     const dir = this.dir(name);
     const merging = state.merging as string;
     if (existsSync(join(dir, '.git', 'MERGE_HEAD'))) {
@@ -460,7 +574,9 @@ export class SessionCheckouts {
       if (unmerged.length > 0) return conflict(unmerged);
       await git(dir, ['add', '-A']);
       if (state.conflicted.length > 0) {
-        const marked = await git(dir, ['grep', '--cached', '-l', '-z', '-E', MARKERS, '--', ...state.conflicted], { ok: [0, 1] });
+        const marked = await git(dir, ['grep', '--cached', '-l', '-z', '-E', MARKERS, '--', ...state.conflicted], {
+          ok: [0, 1],
+        });
         if (marked.code === 0) return conflict(splitZ(marked.stdout));
       }
       await git(dir, ['commit', '-q', '--no-verify', '--no-edit', '-m', message], { env: ORCHESTRATOR_IDENTITY });
@@ -475,23 +591,48 @@ export class SessionCheckouts {
     return { status: 'resolved' };
   }
 
-  private async finishPrepare(name: string, state: CheckoutState, setup: ((cwd: string) => Promise<void>) | undefined, startAt?: string): Promise<PrepareOutcome> {
+  private async finishPrepare(
+    name: string,
+    state: CheckoutState,
+    setup: ((cwd: string) => Promise<void>) | undefined,
+    startAt?: string,
+  ): Promise<PrepareOutcome> {
     const start = startAt ?? (await gitLine(this.dir(name), ['rev-parse', 'HEAD']));
     // A start the user's repository has (the base, one dependency's head) is pointed at; a merge made here (of
     // several, or one a person resolved) is fetched first. Branch and start are then set in one transaction.
     const madeHere = !state.sources.includes(start);
     await withRepoLock(this.repo.root, async () => {
-      if (madeHere) await git(this.repo.root, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', this.dir(name), `+HEAD:${this.branchRef(name)}`]);
-      const updates = [...(madeHere ? [] : [`update ${this.branchRef(name)} ${start}`]), `update ${this.startRef(name)} ${start}`];
+      if (madeHere)
+        await git(this.repo.root, [
+          'fetch',
+          '--quiet',
+          '--no-tags',
+          '--no-write-fetch-head',
+          '--no-recurse-submodules',
+          this.dir(name),
+          `+HEAD:${this.branchRef(name)}`,
+        ]);
+      const updates = [
+        ...(madeHere ? [] : [`update ${this.branchRef(name)} ${start}`]),
+        `update ${this.startRef(name)} ${start}`,
+      ];
       await git(this.repo.root, ['update-ref', '--stdin'], { input: `${updates.join('\n')}\n` });
     });
-    const prepared: CheckoutState = { ...state, start, ...(startAt === undefined ? { merging: null, conflicted: [] } : {}) };
+    const prepared: CheckoutState = {
+      ...state,
+      start,
+      ...(startAt === undefined ? { merging: null, conflicted: [] } : {}),
+    };
     this.writeState(name, prepared);
     await this.runSetup(name, prepared, setup);
     return { status: 'ready', cwd: this.cwd(name), start, created: true };
   }
 
-  private async runSetup(name: string, state: CheckoutState, setup: ((cwd: string) => Promise<void>) | undefined): Promise<void> {
+  private async runSetup(
+    name: string,
+    state: CheckoutState,
+    setup: ((cwd: string) => Promise<void>) | undefined,
+  ): Promise<void> {
     await setup?.(this.cwd(name));
     this.writeState(name, { ...state, setupDone: true });
   }
@@ -500,7 +641,16 @@ export class SessionCheckouts {
   private async publish(name: string, commit?: string): Promise<void> {
     await withRepoLock(this.repo.root, async () => {
       if (commit) await git(this.repo.root, ['update-ref', this.branchRef(name), commit]);
-      else await git(this.repo.root, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', this.dir(name), `+HEAD:${this.branchRef(name)}`]);
+      else
+        await git(this.repo.root, [
+          'fetch',
+          '--quiet',
+          '--no-tags',
+          '--no-write-fetch-head',
+          '--no-recurse-submodules',
+          this.dir(name),
+          `+HEAD:${this.branchRef(name)}`,
+        ]);
     });
   }
 
@@ -509,7 +659,13 @@ export class SessionCheckouts {
    * a bundle that confined git writes and the user's git fetches (a bundle is data: nothing of the checkout's
    * configuration comes along).
    */
-  private async bringBack(name: string, head: string, start: string | null, run: (args: string[], options?: { ok?: number[] }) => Promise<{ code: number; stdout: string }>, confined: boolean): Promise<void> {
+  private async bringBack(
+    name: string,
+    head: string,
+    start: string | null,
+    run: (args: string[], options?: { ok?: number[] }) => Promise<{ code: number; stdout: string }>,
+    confined: boolean,
+  ): Promise<void> {
     await withRepoLock(this.repo.root, async () => {
       // Nothing new (its start, which the user's repository has): point the branch at it.
       if (head === start) {
@@ -518,7 +674,15 @@ export class SessionCheckouts {
       }
       // Without a sandbox there is no boundary to keep: fetch straight from the checkout.
       if (!confined) {
-        await git(this.repo.root, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', this.dir(name), `+HEAD:${this.branchRef(name)}`]);
+        await git(this.repo.root, [
+          'fetch',
+          '--quiet',
+          '--no-tags',
+          '--no-write-fetch-head',
+          '--no-recurse-submodules',
+          this.dir(name),
+          `+HEAD:${this.branchRef(name)}`,
+        ]);
         return;
       }
       mkdirSync(this.bundleDir, { recursive: true });
@@ -526,7 +690,16 @@ export class SessionCheckouts {
       const exclude = [this.base, start].filter((c): c is string => c !== null).map((c) => `^${c}`);
       try {
         await run(['bundle', 'create', '-q', bundle, 'HEAD', ...exclude]);
-        await git(this.repo.root, ['-c', 'fetch.fsckObjects=true', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', bundle, `+HEAD:${this.branchRef(name)}`]);
+        await git(this.repo.root, [
+          '-c',
+          'fetch.fsckObjects=true',
+          'fetch',
+          '--quiet',
+          '--no-tags',
+          '--no-write-fetch-head',
+          bundle,
+          `+HEAD:${this.branchRef(name)}`,
+        ]);
       } finally {
         rmSync(bundle, { force: true });
       }
@@ -537,7 +710,9 @@ export class SessionCheckouts {
 /** No object in a checkout's own store (all it reads comes from its alternates). */
 function objectStoreEmpty(objects: string): boolean {
   try {
-    return readdirSync(objects).every((entry) => entry === 'info' || (entry === 'pack' && readdirSync(join(objects, 'pack')).length === 0));
+    return readdirSync(objects).every(
+      (entry) => entry === 'info' || (entry === 'pack' && readdirSync(join(objects, 'pack')).length === 0),
+    );
   } catch {
     return false;
   }
@@ -561,7 +736,12 @@ export function sessionRegistryPath(commonDir: string, sessionId: string): strin
 
 /** Every ref a session owns in a repository. */
 export async function sessionRefs(root: string, sessionId: string): Promise<string[]> {
-  const out = await git(root, ['for-each-ref', '--format=%(refname)', `refs/heads/orch/${sessionId}/`, `refs/orch/${sessionId}/`]);
+  const out = await git(root, [
+    'for-each-ref',
+    '--format=%(refname)',
+    `refs/heads/orch/${sessionId}/`,
+    `refs/orch/${sessionId}/`,
+  ]);
   return out.stdout.split('\n').filter(Boolean);
 }
 
@@ -569,15 +749,24 @@ export async function sessionRefs(root: string, sessionId: string): Promise<stri
 export async function removeSessionRefs(root: string, sessionId: string): Promise<string[]> {
   return withRepoLock(root, async () => {
     const refs = await sessionRefs(root, sessionId);
-    if (refs.length > 0) await git(root, ['update-ref', '--stdin'], { input: refs.map((r) => `delete ${r}\n`).join('') });
+    if (refs.length > 0)
+      await git(root, ['update-ref', '--stdin'], { input: refs.map((r) => `delete ${r}\n`).join('') });
     return refs;
   });
 }
 
 /** +/- line counts and files of a branch's change (one `git diff --numstat`). */
-export async function changeStat(root: string, branch: string, start: string | null, head: string | null): Promise<ChangeStat> {
+export async function changeStat(
+  root: string,
+  branch: string,
+  start: string | null,
+  head: string | null,
+): Promise<ChangeStat> {
   if (!start || !head || start === head) return { branch, start, head, files: 0, additions: 0, deletions: 0 };
-  const counts = splitNumstat((await git(root, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', '--numstat', '-z', start, head])).stdout);
+  const counts = splitNumstat(
+    (await git(root, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', '--numstat', '-z', start, head]))
+      .stdout,
+  );
   return {
     branch,
     start,

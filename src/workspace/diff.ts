@@ -4,7 +4,6 @@
  */
 import { git, gitBytes, splitZ } from './git.js';
 
-
 export type FileStatus = 'added' | 'modified' | 'deleted' | 'renamed' | 'copied' | 'type-changed';
 
 export interface DiffFile {
@@ -19,7 +18,14 @@ export interface DiffFile {
 
 export type { ChangeStat } from '../domain/isolation.js';
 
-const STATUS: Record<string, FileStatus> = { A: 'added', M: 'modified', D: 'deleted', R: 'renamed', C: 'copied', T: 'type-changed' };
+const STATUS: Record<string, FileStatus> = {
+  A: 'added',
+  M: 'modified',
+  D: 'deleted',
+  R: 'renamed',
+  C: 'copied',
+  T: 'type-changed',
+};
 
 /** The files that differ between two commits, with their line counts (renames found). */
 export async function diffFiles(root: string, from: string, to: string): Promise<DiffFile[]> {
@@ -31,8 +37,24 @@ export async function diffFiles(root: string, from: string, to: string): Promise
 }
 
 /** The unified diff from one commit to another; `binary` includes binary changes as `git apply` takes them. */
-export async function unifiedDiff(root: string, from: string, to: string, options: { binary?: boolean; paths?: readonly string[] } = {}): Promise<Buffer> {
-  return gitBytes(root, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M', ...(options.binary ? ['--binary'] : []), from, to, '--', ...(options.paths ?? [])]);
+export async function unifiedDiff(
+  root: string,
+  from: string,
+  to: string,
+  options: { binary?: boolean; paths?: readonly string[] } = {},
+): Promise<Buffer> {
+  return gitBytes(root, [
+    'diff',
+    '--no-color',
+    '--no-ext-diff',
+    '--no-textconv',
+    '-M',
+    ...(options.binary ? ['--binary'] : []),
+    from,
+    to,
+    '--',
+    ...(options.paths ?? []),
+  ]);
 }
 
 /** `git diff --stat` of a range, for a terminal. */
@@ -78,7 +100,11 @@ export function splitNumstat(text: string): Numstat[] {
     const match = /^(-|\d+)\t(-|\d+)\t(.*)$/s.exec(part);
     if (!match) continue;
     if (match[3] === '') i += 2; // a rename: old and new path follow
-    out.push({ additions: match[1] === '-' ? 0 : Number(match[1]), deletions: match[2] === '-' ? 0 : Number(match[2]), binary: match[1] === '-' });
+    out.push({
+      additions: match[1] === '-' ? 0 : Number(match[1]),
+      deletions: match[2] === '-' ? 0 : Number(match[2]),
+      binary: match[1] === '-',
+    });
   }
   return out;
 }

@@ -81,7 +81,15 @@ export function gitEnv(extra: Record<string, string> = {}): Record<string, strin
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !REPOSITORY_VARS.includes(key)) env[key] = value;
   }
-  return { ...env, LC_ALL: 'C', LANGUAGE: 'C', GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', GIT_MERGE_AUTOEDIT: 'no', ...extra };
+  return {
+    ...env,
+    LC_ALL: 'C',
+    LANGUAGE: 'C',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_OPTIONAL_LOCKS: '0',
+    GIT_MERGE_AUTOEDIT: 'no',
+    ...extra,
+  };
 }
 
 function argv(args: readonly string[], options: GitOptions): string[] {
@@ -102,7 +110,8 @@ export async function git(cwd: string, args: readonly string[], options: GitOpti
 /** Run git and return its stdout as bytes (patches must reach `git apply` byte for byte). */
 export async function gitBytes(cwd: string, args: readonly string[], options: GitOptions = {}): Promise<Buffer> {
   const result = await runFile('git', argv(args, options), cwd, { ...options, input: undefined });
-  if (!(options.ok ?? [0]).includes(result.code)) throw new GitError(args, { code: result.code, stdout: '', stderr: result.stderr });
+  if (!(options.ok ?? [0]).includes(result.code))
+    throw new GitError(args, { code: result.code, stdout: '', stderr: result.stderr });
   return result.stdout;
 }
 
@@ -112,9 +121,18 @@ export async function gitBytes(cwd: string, args: readonly string[], options: Gi
  * times per agent run, and execa's own work per call doubled what a call cost the orchestrator (9.5 against
  * 4.9 ms of CPU, measured). A git that cannot start is exit code -1 with the reason as its stderr.
  */
-function runFile(file: string, args: readonly string[], cwd: string, options: GitOptions): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+function runFile(
+  file: string,
+  args: readonly string[],
+  cwd: string,
+  options: GitOptions,
+): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { cwd, env: gitEnv(options.env), stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, {
+      cwd,
+      env: gitEnv(options.env),
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let settled = false;

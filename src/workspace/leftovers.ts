@@ -30,7 +30,12 @@ export interface Leftover {
  * the checkouts read from) and their git dirs' checkouts folders. `ownerOf` says whether a session folder of this
  * workspace still owns them; a session a repository records as another workspace's is judged by that workspace.
  */
-export async function findLeftovers(workspace: string, repos: readonly string[], ownerOf: (sessionId: string) => Owner, ownerElsewhere: (workspace: string, sessionId: string) => boolean): Promise<Leftover[]> {
+export async function findLeftovers(
+  workspace: string,
+  repos: readonly string[],
+  ownerOf: (sessionId: string) => Owner,
+  ownerElsewhere: (workspace: string, sessionId: string) => boolean,
+): Promise<Leftover[]> {
   const ws = resolve(workspace);
   const found = new Map<string, { checkouts: string | null; repo: string | null; refs: string[] }>();
   const entry = (sid: string) => {
@@ -56,7 +61,9 @@ export async function findLeftovers(workspace: string, repos: readonly string[],
   await scanCheckouts(join(ws, 'checkouts'));
   for (const commonDir of [...repoRoots.values()]) await scanCheckouts(join(commonDir, 'orchestrate', 'checkouts'));
   for (const repo of repoRoots.keys()) {
-    const out = await git(repo, ['for-each-ref', '--format=%(refname)', 'refs/heads/orch/', 'refs/orch/']).catch(() => ({ stdout: '' }));
+    const out = await git(repo, ['for-each-ref', '--format=%(refname)', 'refs/heads/orch/', 'refs/orch/']).catch(
+      () => ({ stdout: '' }),
+    );
     for (const ref of out.stdout.split('\n').filter(Boolean)) {
       const sid = /^refs\/(?:heads\/)?orch\/([^/]+)\//.exec(ref)?.[1];
       if (!sid || !SESSION_ID.test(sid)) continue;
@@ -89,14 +96,21 @@ export async function removeLeftover(leftover: Leftover): Promise<void> {
 /** The workspace a repository records a session as belonging to (recordBase), if it does. */
 function registeredWorkspace(commonDir: string, sessionId: string): string | null {
   try {
-    return (JSON.parse(readFileSync(sessionRegistryPath(commonDir, sessionId), 'utf8')) as { workspace?: string }).workspace ?? null;
+    return (
+      (JSON.parse(readFileSync(sessionRegistryPath(commonDir, sessionId), 'utf8')) as { workspace?: string })
+        .workspace ?? null
+    );
   } catch {
     return null;
   }
 }
 
 /** A session's branches hold commits beyond its base, and no apply of it is recorded (refs/orch/<sid>/applied). */
-export async function holdsUnappliedWork(repo: string | null, sessionId: string, refs: readonly string[]): Promise<boolean> {
+export async function holdsUnappliedWork(
+  repo: string | null,
+  sessionId: string,
+  refs: readonly string[],
+): Promise<boolean> {
   if (!repo) return false;
   if (refs.includes(`refs/orch/${sessionId}/applied`)) return false;
   const base = await resolveCommit(repo, `refs/orch/${sessionId}/base`);
@@ -111,7 +125,9 @@ export async function holdsUnappliedWork(repo: string | null, sessionId: string,
 function repoOfCheckouts(dir: string): string | null {
   for (const name of existsSync(dir) ? readdirSync(dir) : []) {
     try {
-      const objects = readFileSync(join(dir, name, '.git', 'objects', 'info', 'alternates'), 'utf8').trim().split('\n')[0];
+      const objects = readFileSync(join(dir, name, '.git', 'objects', 'info', 'alternates'), 'utf8')
+        .trim()
+        .split('\n')[0];
       if (objects && existsSync(objects)) return resolveRepoRoot(dirname(objects));
     } catch {
       // not a checkout (.state, .bundles)

@@ -29,7 +29,15 @@ export interface RepoInfo {
 
 /** The repository whose working tree holds `dir`; null when `dir` is not inside one (or git is missing). */
 export async function findRepo(dir: string): Promise<RepoInfo | null> {
-  const where = ['rev-parse', '--is-inside-work-tree', '--show-toplevel', '--git-common-dir', '--git-path', 'index', '--show-prefix'];
+  const where = [
+    'rev-parse',
+    '--is-inside-work-tree',
+    '--show-toplevel',
+    '--git-common-dir',
+    '--git-path',
+    'index',
+    '--show-prefix',
+  ];
   let out: { code: number; stdout: string };
   try {
     // One process in the usual case: HEAD, its tree and its branch come with the paths; a repository without a
@@ -45,7 +53,8 @@ export async function findRepo(dir: string): Promise<RepoInfo | null> {
   const root = lines[1];
   const absolute = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
   const head = /^[0-9a-f]{40,64}$/.test(lines[5] ?? '') ? (lines[5] as string) : null;
-  const branch = head && (lines[7] ?? '').startsWith('refs/heads/') ? (lines[7] as string).slice('refs/heads/'.length) : null;
+  const branch =
+    head && (lines[7] ?? '').startsWith('refs/heads/') ? (lines[7] as string).slice('refs/heads/'.length) : null;
   return {
     root,
     commonDir: absolute(lines[2] ?? '.git'),
@@ -65,7 +74,11 @@ export interface CapturedTree {
 }
 
 /** The working tree as a tree object, through a throwaway copy of the index. */
-export async function captureWorkingTree(repo: RepoInfo, against: string | null, againstTree?: string | null): Promise<CapturedTree> {
+export async function captureWorkingTree(
+  repo: RepoInfo,
+  against: string | null,
+  againstTree?: string | null,
+): Promise<CapturedTree> {
   const scratch = mkdtempSync(join(tmpdir(), 'orchestrate-index-'));
   const index = join(scratch, 'index');
   try {
@@ -77,7 +90,9 @@ export async function captureWorkingTree(repo: RepoInfo, against: string | null,
     const tree = await gitLine(repo.root, ['write-tree'], { env });
     if (againstTree && tree === againstTree) return { tree, changed: [] };
     const changed = against
-      ? (await git(repo.root, ['diff', '--name-only', '-z', '--no-renames', against, tree])).stdout.split('\0').filter(Boolean)
+      ? (await git(repo.root, ['diff', '--name-only', '-z', '--no-renames', against, tree])).stdout
+          .split('\0')
+          .filter(Boolean)
       : (await git(repo.root, ['ls-tree', '-r', '-z', '--name-only', tree])).stdout.split('\0').filter(Boolean);
     return { tree, changed };
   } finally {
@@ -86,8 +101,15 @@ export async function captureWorkingTree(repo: RepoInfo, against: string | null,
 }
 
 /** A commit object for `tree` (no ref points at it), with a fixed identity so it never asks who the user is. */
-export async function commitTree(repo: { root: string }, tree: string, parents: readonly string[], message: string): Promise<string> {
-  return gitLine(repo.root, ['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-m', message], { env: ORCHESTRATOR_IDENTITY });
+export async function commitTree(
+  repo: { root: string },
+  tree: string,
+  parents: readonly string[],
+  message: string,
+): Promise<string> {
+  return gitLine(repo.root, ['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-m', message], {
+    env: ORCHESTRATOR_IDENTITY,
+  });
 }
 
 /** Who commits what the orchestrator commits (an agent's work is authored by the agent: see checkouts.ts). */
@@ -117,7 +139,14 @@ export async function captureBase(repo: RepoInfo, options: { ref?: string | unde
   if (options.ref !== undefined) {
     const commit = await resolveCommit(repo.root, options.ref);
     if (!commit) throw new BaseError(`--base ${options.ref} names no commit in ${repo.root}`);
-    return { commit, head: repo.head, branch: repo.branch, ref: options.ref, uncommitted: 0, summary: `${options.ref} @ ${short(commit)}` };
+    return {
+      commit,
+      head: repo.head,
+      branch: repo.branch,
+      ref: options.ref,
+      uncommitted: 0,
+      summary: `${options.ref} @ ${short(commit)}`,
+    };
   }
   const captured = await captureWorkingTree(repo, repo.head, repo.headTree);
   const where = repo.head ? `${repo.branch ?? 'detached HEAD'} @ ${short(repo.head)}` : 'an empty repository';
@@ -127,7 +156,14 @@ export async function captureBase(repo: RepoInfo, options: { ref?: string | unde
   const n = captured.changed.length;
   const message = `orchestrate: base of a session: ${where} plus uncommitted changes\n\n${n} uncommitted ${n === 1 ? 'path' : 'paths'} of the checkout, taken as they were when the session started.\n`;
   const commit = await commitTree(repo, captured.tree, repo.head ? [repo.head] : [], message);
-  return { commit, head: repo.head, branch: repo.branch, ref: null, uncommitted: n, summary: `${where} + ${n} uncommitted ${n === 1 ? 'file' : 'files'}` };
+  return {
+    commit,
+    head: repo.head,
+    branch: repo.branch,
+    ref: null,
+    uncommitted: n,
+    summary: `${where} + ${n} uncommitted ${n === 1 ? 'file' : 'files'}`,
+  };
 }
 
 /** `--base` that names nothing, or a base that cannot be captured: the session does not start. */
@@ -151,14 +187,29 @@ export function insideRepo(repo: RepoInfo, path: string): string | null {
  * The few files of a fresh `.git` are written directly (what `git init --template=` and two ref updates would
  * write, minus three processes per checkout); git then only checks the tree out.
  */
-export async function makeSharedCheckout(dir: string, objectsDir: string, at: string, ref: string | null): Promise<void> {
+export async function makeSharedCheckout(
+  dir: string,
+  objectsDir: string,
+  at: string,
+  ref: string | null,
+): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   const gitDir = join(dir, '.git');
-  for (const sub of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags', 'info']) mkdirSync(join(gitDir, sub), { recursive: true });
+  for (const sub of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags', 'info'])
+    mkdirSync(join(gitDir, sub), { recursive: true });
   // A SHA-256 repository names its commits with 64 hex digits; its checkouts must say so too.
   const sha256 = at.length === 64;
-  const core = ['[core]', `\trepositoryformatversion = ${sha256 ? 1 : 0}`, '\tfilemode = true', '\tbare = false', '\tlogallrefupdates = true'];
-  writeFileSync(join(gitDir, 'config'), `${[...core, ...(sha256 ? ['[extensions]', '\tobjectformat = sha256'] : [])].join('\n')}\n`);
+  const core = [
+    '[core]',
+    `\trepositoryformatversion = ${sha256 ? 1 : 0}`,
+    '\tfilemode = true',
+    '\tbare = false',
+    '\tlogallrefupdates = true',
+  ];
+  writeFileSync(
+    join(gitDir, 'config'),
+    `${[...core, ...(sha256 ? ['[extensions]', '\tobjectformat = sha256'] : [])].join('\n')}\n`,
+  );
   writeFileSync(join(gitDir, 'objects', 'info', 'alternates'), `${objectsDir}\n`);
   writeFileSync(join(gitDir, 'info', 'exclude'), '# what the orchestrator copied or linked in: never committed\n');
   if (ref) {

@@ -1,7 +1,17 @@
 // The dashboard (GET /): routing by fragment (#/ = sessions, #/sessions/<sid> = one session), the token
 // form, the connection banner and the wiring of the views to the session state.
 
-import { ApiError, adoptTokenFromFragment, api, getToken, onUnauthorized, openStream, post, setToken, tokenFromInput } from './api.js';
+import {
+  ApiError,
+  adoptTokenFromFragment,
+  api,
+  getToken,
+  onUnauthorized,
+  openStream,
+  post,
+  setToken,
+  tokenFromInput,
+} from './api.js';
 import { renderBlockers } from './blockers.js';
 import { renderCards } from './cards.js';
 import { ChangesView } from './changes.js';
@@ -10,7 +20,17 @@ import { EventLog } from './events-log.js';
 import { renderRecoveries, renderReviews } from './reviews.js';
 import { renderSessions } from './sessions.js';
 import { SessionState } from './store.js';
-import { h, setText, startClock, stateTone, throttle, updatePill, updateTimeEl, usageText, limitsText } from './util.js';
+import {
+  h,
+  setText,
+  startClock,
+  stateTone,
+  throttle,
+  updatePill,
+  updateTimeEl,
+  usageText,
+  limitsText,
+} from './util.js';
 
 const $ = (selector) => document.querySelector(selector);
 const views = { auth: $('#auth-view'), sessions: $('#sessions-view'), session: $('#session-view') };
@@ -43,7 +63,8 @@ function setBanner(state) {
 }
 
 const STRIP_TEXT = {
-  reconnecting: 'The live connection to the server was lost. Reconnecting… nothing is missed: the events catch up when it is back.',
+  reconnecting:
+    'The live connection to the server was lost. Reconnecting… nothing is missed: the events catch up when it is back.',
   offline: 'The server cannot be reached. Retrying…',
   closed: 'Disconnected from the server.',
 };
@@ -111,7 +132,10 @@ function openSessionList() {
       const { sessions } = await api('/sessions');
       if (disposed) return;
       renderSessions(list, sessions);
-      setText($('#sessions-count'), `${sessions.length} session${sessions.length === 1 ? '' : 's'} · ${sessions.filter((s) => s.live).length} live`);
+      setText(
+        $('#sessions-count'),
+        `${sessions.length} session${sessions.length === 1 ? '' : 's'} · ${sessions.filter((s) => s.live).length} live`,
+      );
       setBanner('live');
     } catch (error) {
       if (disposed || (error instanceof ApiError && error.status === 401)) return;
@@ -136,7 +160,10 @@ function openSessionList() {
 // --- one session -------------------------------------------------------------------------------------------
 
 const log = new EventLog($('#log'));
-const changes = new ChangesView($('#changes-panel'), $('#changes'), { apply: $('#apply-dialog'), discard: $('#discard-dialog') });
+const changes = new ChangesView($('#changes-panel'), $('#changes'), {
+  apply: $('#apply-dialog'),
+  discard: $('#discard-dialog'),
+});
 let activeSession = null;
 /** The commands of the session on screen (the buttons are made once). */
 let sessionCommands = null;
@@ -214,7 +241,12 @@ function openSession(sid) {
     stop: (reason) => command('stop', reason ? { reason } : {}),
   };
   const answer = async (id, choice, { text, agent } = {}) => {
-    await post(`${path}/blockers/${encodeURIComponent(id)}`, { choice, ...(text !== undefined && text !== '' ? { text } : {}), ...(agent ? { agent } : {}), by: 'dashboard' });
+    await post(`${path}/blockers/${encodeURIComponent(id)}`, {
+      choice,
+      ...(text !== undefined && text !== '' ? { text } : {}),
+      ...(agent ? { agent } : {}),
+      by: 'dashboard',
+    });
     resync();
   };
 
@@ -273,7 +305,11 @@ function render(state, answer, actions) {
   setText($('#s-task'), task);
   $('#s-task').title = view.task;
   const outcome = view.outcome && view.outcome !== view.state ? ` · ${view.outcome}` : '';
-  updatePill($('#s-state'), `${view.state}${outcome}`, stateTone(view.outcome === 'escalated' ? 'escalated' : view.state));
+  updatePill(
+    $('#s-state'),
+    `${view.state}${outcome}`,
+    stateTone(view.outcome === 'escalated' ? 'escalated' : view.state),
+  );
   $('#s-state').dataset.state = view.state;
   updateTimeEl($('#s-created'), view.createdAt);
   setText($('#s-target'), view.targetDir);
@@ -285,7 +321,12 @@ function render(state, answer, actions) {
   const ended = view.state === 'completed' || view.state === 'stopped';
   live.hidden = state.live || ended;
   const runner = state.runner;
-  setText(live, runner ? `run by process ${runner.pid}${runner.host ? ` on ${runner.host}` : ''}${runner.serverUrl ? ` (${runner.serverUrl})` : ''}` : 'not running');
+  setText(
+    live,
+    runner
+      ? `run by process ${runner.pid}${runner.host ? ` on ${runner.host}` : ''}${runner.serverUrl ? ` (${runner.serverUrl})` : ''}`
+      : 'not running',
+  );
   live.title = runner
     ? 'Another orchestrator process runs this session: control it from its own dashboard or with orchestrate pause/stop.'
     : `Nothing runs this session: \`orchestrate resume ${view.sessionId}\` continues it (then control it here).`;
@@ -311,7 +352,11 @@ function render(state, answer, actions) {
 document.addEventListener('keydown', (event) => {
   if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
   const target = event.target;
-  if (target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))) return;
+  if (
+    target instanceof HTMLElement &&
+    (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))
+  )
+    return;
   if (document.querySelector('dialog[open]')) return;
   if (event.key === '?') {
     const help = $('#keys-help');

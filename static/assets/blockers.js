@@ -25,7 +25,13 @@ export function renderBlockers(openContainer, doneContainer, state, answer) {
   const blockers = state.view?.blockers ?? [];
   const open = blockers.filter((b) => b.open);
   const done = blockers.filter((b) => !b.open).reverse();
-  reconcile(openContainer, open, (b) => b.id, (b) => createBlocker(b, state, answer), (el) => updateBlocker(el, state));
+  reconcile(
+    openContainer,
+    open,
+    (b) => b.id,
+    (b) => createBlocker(b, state, answer),
+    (el) => updateBlocker(el, state),
+  );
   reconcile(
     doneContainer,
     done,
@@ -38,7 +44,13 @@ export function renderBlockers(openContainer, doneContainer, state, answer) {
         h('strong', {}, ` ${b.id}`),
         b.workerId ? h('span', { class: 'muted' }, ` · ${b.workerId}`) : null,
         h('span', { class: 'muted', 'data-field': 'resolution' }),
-        b.conflict ? h('span', { class: 'muted' }, ` · ${b.conflict.files.length} conflicting ${b.conflict.files.length === 1 ? 'file' : 'files'}`) : null,
+        b.conflict
+          ? h(
+              'span',
+              { class: 'muted' },
+              ` · ${b.conflict.files.length} conflicting ${b.conflict.files.length === 1 ? 'file' : 'files'}`,
+            )
+          : null,
         h('details', { class: 'small' }, h('summary', {}, 'message'), h('pre', { class: 'message' }, b.message)),
       ),
     (el, b) =>
@@ -56,13 +68,21 @@ function createBlocker(b, state, answer) {
   const textarea = b.options.includes('answer')
     ? h('textarea', { id: textId, name: 'text', rows: '4', placeholder: 'Guidance for the agent…', required: true })
     : null;
-  const worker = b.workerId ? state.worker(b.workerId) : (b.targets ?? []).map((id) => state.worker(id)).find(Boolean) ?? null;
+  const worker = b.workerId
+    ? state.worker(b.workerId)
+    : ((b.targets ?? []).map((id) => state.worker(id)).find(Boolean) ?? null);
   const agentId = `blocker-${b.id}-agent`;
   const agentSelect = b.options.includes('agent')
     ? h(
         'select',
         { id: agentId, name: 'agent', 'data-field': 'agent' },
-        AGENTS.map((agent) => h('option', { value: agent, selected: agent === worker?.agent }, agent === worker?.agent ? `${agent} (its own)` : agent)),
+        AGENTS.map((agent) =>
+          h(
+            'option',
+            { value: agent, selected: agent === worker?.agent },
+            agent === worker?.agent ? `${agent} (its own)` : agent,
+          ),
+        ),
       )
     : null;
   const buttons = b.options.map((choice) => {
@@ -80,14 +100,24 @@ function createBlocker(b, state, answer) {
       LABELS[choice] ?? choice,
     );
     // The agent picker sits with its button: one choice, two controls.
-    return choice === 'agent' ? h('span', { class: 'choice-group' }, button, h('label', { for: agentId, class: 'visually-hidden' }, 'Agent that resolves the conflict'), agentSelect) : button;
+    return choice === 'agent'
+      ? h(
+          'span',
+          { class: 'choice-group' },
+          button,
+          h('label', { for: agentId, class: 'visually-hidden' }, 'Agent that resolves the conflict'),
+          agentSelect,
+        )
+      : button;
   });
   const form = h(
     'form',
     { class: 'blocker-form', 'data-blocker-form': b.id },
     textarea ? h('label', { for: textId }, 'Your answer') : null,
     textarea,
-    b.options.length ? h('div', { class: 'choices' }, buttons) : h('p', { class: 'muted small' }, 'This blocker accepts no answer; the session was stopped.'),
+    b.options.length
+      ? h('div', { class: 'choices' }, buttons)
+      : h('p', { class: 'muted small' }, 'This blocker accepts no answer; the session was stopped.'),
     errorEl,
   );
   form.addEventListener('submit', async (event) => {
@@ -103,7 +133,10 @@ function createBlocker(b, state, answer) {
     for (const button of form.querySelectorAll('button')) button.disabled = true;
     form.classList.add('pending');
     try {
-      await answer(b.id, choice, { text: choice === 'answer' || text ? text : undefined, agent: choice === 'agent' ? agentSelect?.value : undefined });
+      await answer(b.id, choice, {
+        text: choice === 'answer' || text ? text : undefined,
+        agent: choice === 'agent' ? agentSelect?.value : undefined,
+      });
       // The blocker closes when its event arrives; until then it stays, dimmed.
       setText(errorEl, '');
     } catch (error) {
@@ -119,7 +152,11 @@ function createBlocker(b, state, answer) {
       'header',
       { class: 'blocker-head' },
       pill(b.kind, 'bad'),
-      h('h3', { id: `blocker-${b.id}-title` }, `${b.id}${b.workerId ? ` · ${b.workerId}` : ''}${b.targets?.length ? ` · ${b.targets.join(', ')}` : ''}`),
+      h(
+        'h3',
+        { id: `blocker-${b.id}-title` },
+        `${b.id}${b.workerId ? ` · ${b.workerId}` : ''}${b.targets?.length ? ` · ${b.targets.join(', ')}` : ''}`,
+      ),
       worker ? h('span', { class: `agent agent-${worker.agent}` }, worker.agent) : null,
     ),
     h('pre', { class: 'message' }, b.message),
@@ -155,8 +192,17 @@ function conflictBox(conflict) {
   return h(
     'div',
     { class: 'conflict', 'data-field': 'conflict' },
-    h('p', {}, h('strong', {}, `${conflict.files.length} conflicting ${conflict.files.length === 1 ? 'file' : 'files'}`), sources.length ? h('span', { class: 'muted' }, ` merging ${sources.join(' + ')}`) : null),
-    h('ul', { class: 'conflict-files', 'data-field': 'conflict-files' }, conflict.files.map((f) => h('li', {}, h('code', {}, f)))),
+    h(
+      'p',
+      {},
+      h('strong', {}, `${conflict.files.length} conflicting ${conflict.files.length === 1 ? 'file' : 'files'}`),
+      sources.length ? h('span', { class: 'muted' }, ` merging ${sources.join(' + ')}`) : null,
+    ),
+    h(
+      'ul',
+      { class: 'conflict-files', 'data-field': 'conflict-files' },
+      conflict.files.map((f) => h('li', {}, h('code', {}, f))),
+    ),
     h('p', { class: 'conflict-where' }, 'Resolve them in ', dir, ' ', copy, ' ', copied),
   );
 }

@@ -1,6 +1,20 @@
 // Worker cards: one per worker (reviewers after the workers), updated in place so progress bars glide.
 
-import { FINAL_WORKER_STATUSES, branchTail, fill, h, icon, percent, reconcile, setText, stateTone, timeEl, updatePill, updateTimeEl, usageText } from './util.js';
+import {
+  FINAL_WORKER_STATUSES,
+  branchTail,
+  fill,
+  h,
+  icon,
+  percent,
+  reconcile,
+  setText,
+  stateTone,
+  timeEl,
+  updatePill,
+  updateTimeEl,
+  usageText,
+} from './util.js';
 
 /**
  * @param container element that holds the cards
@@ -9,7 +23,13 @@ import { FINAL_WORKER_STATUSES, branchTail, fill, h, icon, percent, reconcile, s
  */
 export function renderCards(container, state, actions) {
   const workers = [...(state.view?.workers ?? [])].sort((a, b) => rank(a) - rank(b));
-  reconcile(container, workers, (w) => w.id, (w) => createCard(w, actions), (el, w) => updateCard(el, w, state));
+  reconcile(
+    container,
+    workers,
+    (w) => w.id,
+    (w) => createCard(w, actions),
+    (el, w) => updateCard(el, w, state),
+  );
 }
 
 const rank = (w) => (w.kind === 'reviewer' ? 1 : 0);
@@ -23,16 +43,40 @@ function createCard(w, actions) {
     h(
       'header',
       { class: 'card-head' },
-      h('h3', { id: titleId, class: 'card-title', title: w.id }, w.kind === 'reviewer' ? h('span', { class: 'muted', 'aria-hidden': 'true' }, '↳ ') : null, w.id),
+      h(
+        'h3',
+        { id: titleId, class: 'card-title', title: w.id },
+        w.kind === 'reviewer' ? h('span', { class: 'muted', 'aria-hidden': 'true' }, '↳ ') : null,
+        w.id,
+      ),
       field('state', 'span', { class: 'pill state' }),
     ),
-    h('div', { class: 'card-sub' }, h('span', { class: `agent agent-${w.agent}` }, w.agent), field('role', 'span', { class: 'role' }), field('attempt', 'span', { class: 'attempt' })),
     h(
       'div',
-      { class: 'progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-label': `${w.id} progress`, 'data-field': 'progress' },
+      { class: 'card-sub' },
+      h('span', { class: `agent agent-${w.agent}` }, w.agent),
+      field('role', 'span', { class: 'role' }),
+      field('attempt', 'span', { class: 'attempt' }),
+    ),
+    h(
+      'div',
+      {
+        class: 'progress',
+        role: 'progressbar',
+        'aria-valuemin': '0',
+        'aria-valuemax': '100',
+        'aria-label': `${w.id} progress`,
+        'data-field': 'progress',
+      },
       h('div', { class: 'bar' }),
     ),
-    h('div', { class: 'card-meta' }, field('pct', 'span', { class: 'pct' }), field('plan', 'span', { class: 'plan' }), field('usage', 'span', { class: 'usage' })),
+    h(
+      'div',
+      { class: 'card-meta' },
+      field('pct', 'span', { class: 'pct' }),
+      field('plan', 'span', { class: 'plan' }),
+      field('usage', 'span', { class: 'usage' }),
+    ),
     h('p', { class: 'activity' }, field('activity', 'span', { class: 'activity-text' }), timeEl(null)),
     field('failure', 'p', { class: 'failure', hidden: true }),
     field('blocked', 'p', { class: 'blocked-note', hidden: true }),
@@ -51,10 +95,43 @@ function createCard(w, actions) {
     h(
       'footer',
       { class: 'card-actions' },
-      h('button', { type: 'button', class: 'btn small', 'data-action': 'pause', onclick: () => actions.pauseWorker(w.id), 'aria-label': `Pause ${w.id}` }, icon('pause'), 'Pause'),
-      h('button', { type: 'button', class: 'btn small', 'data-action': 'resume', onclick: () => actions.resumeWorker(w.id), 'aria-label': `Resume ${w.id}` }, icon('play'), 'Resume'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn small',
+          'data-action': 'pause',
+          onclick: () => actions.pauseWorker(w.id),
+          'aria-label': `Pause ${w.id}`,
+        },
+        icon('pause'),
+        'Pause',
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn small',
+          'data-action': 'resume',
+          onclick: () => actions.resumeWorker(w.id),
+          'aria-label': `Resume ${w.id}`,
+        },
+        icon('play'),
+        'Resume',
+      ),
       w.kind === 'worker'
-        ? h('button', { type: 'button', class: 'btn small ghost', 'data-action': 'review', onclick: () => actions.reviewWorker(w.id), 'aria-label': `Review ${w.id} now` }, icon('review'), 'Review')
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'btn small ghost',
+              'data-action': 'review',
+              onclick: () => actions.reviewWorker(w.id),
+              'aria-label': `Review ${w.id} now`,
+            },
+            icon('review'),
+            'Review',
+          )
         : null,
       h(
         'button',
@@ -62,9 +139,10 @@ function createCard(w, actions) {
           type: 'button',
           class: 'btn small ghost danger',
           'data-action': 'stop',
-          title: 'End this worker\'s agent; the session goes on without it (the worker counts as skipped)',
+          title: "End this worker's agent; the session goes on without it (the worker counts as skipped)",
           onclick: () => {
-            if (window.confirm(`Stop ${w.id}? Its agent is ended and the session goes on without it.`)) actions.stopWorker(w.id);
+            if (window.confirm(`Stop ${w.id}? Its agent is ended and the session goes on without it.`))
+              actions.stopWorker(w.id);
           },
           'aria-label': `Stop ${w.id}`,
         },
@@ -79,7 +157,10 @@ function createCard(w, actions) {
 function updateCard(card, w, state) {
   const get = (name) => card.querySelector(`[data-field="${name}"]`);
   // Reviewers of earlier rounds that are done shrink to a line or two: the current work stays in front.
-  card.classList.toggle('compact', w.kind === 'reviewer' && FINAL_WORKER_STATUSES.includes(w.status) && roundOf(w) < latestRound(state));
+  card.classList.toggle(
+    'compact',
+    w.kind === 'reviewer' && FINAL_WORKER_STATUSES.includes(w.status) && roundOf(w) < latestRound(state),
+  );
   const tone = stateTone(w.status);
   card.dataset.status = w.status;
   card.dataset.state = w.state;
@@ -106,7 +187,11 @@ function updateCard(card, w, state) {
   setText(get('usage'), usageText(w.usage));
 
   const last = state.lastEventOf.get(w.id);
-  setText(get('activity'), w.lastActivity ?? (w.status === 'spawned' ? (w.dependsOn?.length ? `waiting for ${w.dependsOn.join(', ')}` : 'not started') : ''));
+  setText(
+    get('activity'),
+    w.lastActivity ??
+      (w.status === 'spawned' ? (w.dependsOn?.length ? `waiting for ${w.dependsOn.join(', ')}` : 'not started') : ''),
+  );
   get('activity').title = w.lastActivity ?? '';
   updateTimeEl(card.querySelector('.activity time'), last?.ts ?? null);
 
@@ -166,7 +251,10 @@ function updateCard(card, w, state) {
   resume.disabled = !canResume;
   // Stop of one worker: one that has not ended, is not ending, and is not done waiting for its review.
   const stop = card.querySelector('[data-action="stop"]');
-  stop.disabled = !live || !['spawned', 'running', 'paused', 'recovering', 'blocked'].includes(w.status) || ['stopping', 'completed', 'stopped'].includes(state.view?.state);
+  stop.disabled =
+    !live ||
+    !['spawned', 'running', 'paused', 'recovering', 'blocked'].includes(w.status) ||
+    ['stopping', 'completed', 'stopped'].includes(state.view?.state);
   // The session takes REVIEW while running or waiting, of a worker somebody reviews. Finished work is reviewed at
   // once, work under way once it finishes; a worker that ended without finishing has nothing to review.
   if (review) {
@@ -189,7 +277,10 @@ function verdictOf(w, state) {
   const m = /^r(\d+)-([a-z][a-z0-9-]*?)-(.+)$/.exec(w.id);
   if (!m) return null;
   const roundId = w.roundId ?? `round-${m[1]}`;
-  return state.reviews.findLast((r) => r.roundId === roundId && r.reviewer === (w.agent ?? m[2]) && r.target === m[3]) ?? null;
+  return (
+    state.reviews.findLast((r) => r.roundId === roundId && r.reviewer === (w.agent ?? m[2]) && r.target === m[3]) ??
+    null
+  );
 }
 
 function roundOf(w) {

@@ -54,8 +54,18 @@ export class ChangesView {
     this.root.removeAttribute('aria-busy');
 
     this.where = h('div', { class: 'changes-where' });
-    this.applyButton = h('button', { type: 'button', class: 'btn primary', 'data-changes-action': 'apply', onclick: () => this.openApply() }, icon('apply'), 'Apply…');
-    this.discardButton = h('button', { type: 'button', class: 'btn danger', 'data-changes-action': 'discard', onclick: () => this.openDiscard() }, icon('trash'), 'Discard…');
+    this.applyButton = h(
+      'button',
+      { type: 'button', class: 'btn primary', 'data-changes-action': 'apply', onclick: () => this.openApply() },
+      icon('apply'),
+      'Apply…',
+    );
+    this.discardButton = h(
+      'button',
+      { type: 'button', class: 'btn danger', 'data-changes-action': 'discard', onclick: () => this.openDiscard() },
+      icon('trash'),
+      'Discard…',
+    );
     this.hint = h('span', { class: 'changes-hint muted small' });
     this.scopes = h('div', { class: 'scopes', role: 'group', 'aria-label': 'Show the changes of' });
     this.outcome = h('div', { class: 'changes-outcome', hidden: true, 'data-changes-outcome': '' });
@@ -65,7 +75,13 @@ export class ChangesView {
     this.diff = h('div', { class: 'changes-diff', 'data-changes-diff': '' });
     fill(
       this.root,
-      h('div', { class: 'changes-head' }, this.where, h('span', { class: 'spacer' }), h('div', { class: 'changes-actions' }, this.hint, this.applyButton, this.discardButton)),
+      h(
+        'div',
+        { class: 'changes-head' },
+        this.where,
+        h('span', { class: 'spacer' }),
+        h('div', { class: 'changes-actions' }, this.hint, this.applyButton, this.discardButton),
+      ),
       this.scopes,
       this.outcome,
       this.note,
@@ -131,7 +147,10 @@ export class ChangesView {
   // --- header, scopes, actions ----------------------------------------------------------------------------
 
   renderWhere(view, ws) {
-    const key = ws.mode === 'checkouts' ? `c|${ws.base.summary}|${ws.result.status}|${ws.result.head}|${JSON.stringify(ws.result.change)}|${ws.result.excluded.join(',')}|${view.state}` : `p|${ws.reason}`;
+    const key =
+      ws.mode === 'checkouts'
+        ? `c|${ws.base.summary}|${ws.result.status}|${ws.result.head}|${JSON.stringify(ws.result.change)}|${ws.result.excluded.join(',')}|${view.state}`
+        : `p|${ws.reason}`;
     if (this.where.dataset.key === key) return;
     this.where.dataset.key = key;
     if (ws.mode !== 'checkouts') {
@@ -143,7 +162,12 @@ export class ChangesView {
     const status = result.status === 'pending' && view.state.startsWith('integrating') ? 'integrating' : result.status;
     fill(
       this.where,
-      h('span', { class: 'where-item', 'data-field': 'base', title: `base commit ${ws.base.commit}` }, h('span', { class: 'where-label' }, 'Base'), h('code', {}, ws.base.summary)),
+      h(
+        'span',
+        { class: 'where-item', 'data-field': 'base', title: `base commit ${ws.base.commit}` },
+        h('span', { class: 'where-label' }, 'Base'),
+        h('code', {}, ws.base.summary),
+      ),
       h('span', { class: 'where-arrow', 'aria-hidden': 'true' }, '→'),
       h(
         'span',
@@ -153,7 +177,13 @@ export class ChangesView {
         pill(status, status === 'integrating' ? 'run' : stateTone(status), 'result-status'),
         result.change ? counts(result.change) : null,
       ),
-      result.excluded.length ? h('span', { class: 'where-item warn-text', 'data-field': 'excluded' }, `left out of the result: ${result.excluded.join(', ')}`) : null,
+      result.excluded.length
+        ? h(
+            'span',
+            { class: 'where-item warn-text', 'data-field': 'excluded' },
+            `left out of the result: ${result.excluded.join(', ')}`,
+          )
+        : null,
     );
   }
 
@@ -173,7 +203,13 @@ export class ChangesView {
       (item) =>
         h(
           'button',
-          { type: 'button', class: 'scope', 'data-scope': item.id, 'aria-pressed': 'false', onclick: () => this.select(item.id) },
+          {
+            type: 'button',
+            class: 'scope',
+            'data-scope': item.id,
+            'aria-pressed': 'false',
+            onclick: () => this.select(item.id),
+          },
           h('span', { class: 'scope-name' }, item.id === SESSION ? 'Whole session' : item.id),
           h('span', { class: 'scope-counts', 'data-field': 'counts' }),
         ),
@@ -186,7 +222,12 @@ export class ChangesView {
           slot.dataset.key = key;
           fill(slot, change ? counts(change, { files: false }) : null);
         }
-        el.title = item.id === SESSION ? (ws.result.status === 'done' ? `the integrated result, ${ws.result.branch}` : "each worker's own change, until the result is integrated") : `${item.change?.branch ?? 'no branch yet'}${item.change ? `: ${changeText(item.change)}` : ''}`;
+        el.title =
+          item.id === SESSION
+            ? ws.result.status === 'done'
+              ? `the integrated result, ${ws.result.branch}`
+              : "each worker's own change, until the result is integrated"
+            : `${item.change?.branch ?? 'no branch yet'}${item.change ? `: ${changeText(item.change)}` : ''}`;
       },
     );
   }
@@ -206,13 +247,24 @@ export class ChangesView {
     let applyWhy = '';
     if (this.state.discarded) applyWhy = 'discarded: nothing left to apply';
     else if (worker && !hasChange(worker.change)) applyWhy = `${worker.id} has changed nothing yet`;
-    else if (!worker && ws.result.status !== 'done') applyWhy = view.workers.some((w) => w.kind === 'worker' && hasChange(w.change)) ? 'no result yet: pick a worker to apply its change alone' : 'no result yet';
+    else if (!worker && ws.result.status !== 'done')
+      applyWhy = view.workers.some((w) => w.kind === 'worker' && hasChange(w.change))
+        ? 'no result yet: pick a worker to apply its change alone'
+        : 'no result yet';
     const discardWhy = this.state.discarded ? '' : ended ? '' : 'discard once the session has ended';
     this.applyButton.disabled = busy || Boolean(applyWhy);
-    this.applyButton.title = applyWhy ? `Apply: ${applyWhy}` : worker ? `Apply ${worker.id}'s change to ${view.targetDir}` : `Apply the session's result to ${view.targetDir}`;
+    this.applyButton.title = applyWhy
+      ? `Apply: ${applyWhy}`
+      : worker
+        ? `Apply ${worker.id}'s change to ${view.targetDir}`
+        : `Apply the session's result to ${view.targetDir}`;
     setText(this.applyButton.lastChild, worker ? `Apply ${worker.id}…` : 'Apply…');
     this.discardButton.disabled = busy || Boolean(this.state.discarded) || !ended;
-    this.discardButton.title = this.state.discarded ? 'Discarded already' : discardWhy ? `Discard: ${discardWhy}` : "Delete the session's checkouts and branches";
+    this.discardButton.title = this.state.discarded
+      ? 'Discarded already'
+      : discardWhy
+        ? `Discard: ${discardWhy}`
+        : "Delete the session's checkouts and branches";
     setText(this.hint, this.state.discarded ? 'discarded' : applyWhy || discardWhy);
   }
 
@@ -232,16 +284,40 @@ export class ChangesView {
     try {
       if (ws.mode !== 'checkouts') {
         this.showMessage(
-          h('div', { class: 'changes-empty in-place', 'data-changes-empty': 'in-place' }, h('p', {}, pill('in place', 'idle'), ' ', h('strong', {}, 'This session worked in place: '), ws.reason, '.')),
+          h(
+            'div',
+            { class: 'changes-empty in-place', 'data-changes-empty': 'in-place' },
+            h(
+              'p',
+              {},
+              pill('in place', 'idle'),
+              ' ',
+              h('strong', {}, 'This session worked in place: '),
+              ws.reason,
+              '.',
+            ),
+          ),
         );
         return;
       }
       if (this.state.discarded) {
-        this.showMessage(h('div', { class: 'changes-empty', 'data-changes-empty': 'discarded' }, h('p', {}, h('strong', {}, 'Discarded. '), this.state.discarded.detail)));
+        this.showMessage(
+          h(
+            'div',
+            { class: 'changes-empty', 'data-changes-empty': 'discarded' },
+            h('p', {}, h('strong', {}, 'Discarded. '), this.state.discarded.detail),
+          ),
+        );
         return;
       }
       if (scope !== SESSION && !this.state.worker(scope)?.change) {
-        this.showMessage(h('div', { class: 'changes-empty', 'data-changes-empty': 'no-branch' }, h('p', { class: 'muted' }, `${scope} has no branch yet: its checkout is made when it starts.`)));
+        this.showMessage(
+          h(
+            'div',
+            { class: 'changes-empty', 'data-changes-empty': 'no-branch' },
+            h('p', { class: 'muted' }, `${scope} has no branch yet: its checkout is made when it starts.`),
+          ),
+        );
         return;
       }
       const query = scope === SESSION ? '' : `?worker=${encodeURIComponent(scope)}`;
@@ -249,17 +325,33 @@ export class ChangesView {
       // Until the result is integrated, the session's changes are each worker's own: one section each.
       const perWorker = scope === SESSION && listing.ranges.some((r) => r.worker !== null);
       const sections = perWorker
-        ? listing.ranges.map((range) => ({ range, worker: range.worker, files: listing.files.filter((f) => f.worker === range.worker) }))
+        ? listing.ranges.map((range) => ({
+            range,
+            worker: range.worker,
+            files: listing.files.filter((f) => f.worker === range.worker),
+          }))
         : [{ range: listing.ranges[0] ?? null, worker: scope === SESSION ? null : scope, files: listing.files }];
       const texts = await Promise.all(
-        sections.map((s) => (s.files.length === 0 ? '' : apiText(`${this.path}/diff?${s.worker ? `worker=${encodeURIComponent(s.worker)}&` : ''}format=unified`, { signal }))),
+        sections.map((s) =>
+          s.files.length === 0
+            ? ''
+            : apiText(`${this.path}/diff?${s.worker ? `worker=${encodeURIComponent(s.worker)}&` : ''}format=unified`, {
+                signal,
+              }),
+        ),
       );
       if (generation !== this.generation) return;
       await this.showDiff(listing, sections, texts, { perWorker, generation });
     } catch (error) {
       if (signal.aborted || generation !== this.generation) return;
-      const message = error instanceof ApiError ? error.message : error?.message ?? String(error);
-      this.showMessage(h('p', { class: 'form-error', role: 'alert', 'data-changes-error': '' }, `The changes cannot be shown: ${message}`));
+      const message = error instanceof ApiError ? error.message : (error?.message ?? String(error));
+      this.showMessage(
+        h(
+          'p',
+          { class: 'form-error', role: 'alert', 'data-changes-error': '' },
+          `The changes cannot be shown: ${message}`,
+        ),
+      );
     } finally {
       if (generation === this.generation) {
         this.loadedSignature = signature;
@@ -285,7 +377,18 @@ export class ChangesView {
     if (listing.files.length === 0) {
       this.sections = [];
       this.elsewhere.hidden = true;
-      fill(this.diff, h('div', { class: 'changes-empty', 'data-changes-empty': 'none' }, h('p', { class: 'muted' }, this.scope === SESSION ? 'No change yet.' : `${this.scope} has changed nothing yet.`)));
+      fill(
+        this.diff,
+        h(
+          'div',
+          { class: 'changes-empty', 'data-changes-empty': 'none' },
+          h(
+            'p',
+            { class: 'muted' },
+            this.scope === SESSION ? 'No change yet.' : `${this.scope} has changed nothing yet.`,
+          ),
+        ),
+      );
       return;
     }
     const total = texts.reduce((n, t) => n + t.length, 0);
@@ -310,7 +413,14 @@ export class ChangesView {
     if (total > MAX_DIFF_CHARS) {
       this.sections = [];
       for (const d of drawn) {
-        fill(d.body, h('p', { class: 'changes-empty muted' }, `This diff is too large to draw here (${Math.round(total / 1e6)} MB). \`orchestrate diff ${this.state.sessionId}\` prints it.`));
+        fill(
+          d.body,
+          h(
+            'p',
+            { class: 'changes-empty muted' },
+            `This diff is too large to draw here (${Math.round(total / 1e6)} MB). \`orchestrate diff ${this.state.sessionId}\` prints it.`,
+          ),
+        );
       }
       return;
     }
@@ -330,18 +440,34 @@ export class ChangesView {
       files.map((f) =>
         h(
           'li',
-          { class: `file status-${f.status}`, 'data-file': f.path, ...(f.worker ? { 'data-file-worker': f.worker } : {}) },
+          {
+            class: `file status-${f.status}`,
+            'data-file': f.path,
+            ...(f.worker ? { 'data-file-worker': f.worker } : {}),
+          },
           h('span', { class: `file-status fs-${f.status}`, title: f.status }, STATUS_LETTER[f.status] ?? '?'),
           h(
             'button',
-            { type: 'button', class: 'file-path', title: `Show ${f.path} in the diff`, onclick: () => this.scrollToFile(f.path, f.worker) },
+            {
+              type: 'button',
+              class: 'file-path',
+              title: `Show ${f.path} in the diff`,
+              onclick: () => this.scrollToFile(f.path, f.worker),
+            },
             f.oldPath ? h('span', { class: 'muted' }, `${f.oldPath} → `) : null,
             f.path,
           ),
           perWorker && f.worker ? h('span', { class: 'file-worker' }, f.worker) : null,
           h('span', { class: 'file-issues', 'data-field': 'issues', hidden: true }),
           h('span', { class: 'spacer' }),
-          f.binary ? h('span', { class: 'muted small' }, 'binary') : h('span', { class: 'file-counts' }, h('span', { class: 'add' }, `+${f.additions}`), h('span', { class: 'del' }, `−${f.deletions}`)),
+          f.binary
+            ? h('span', { class: 'muted small' }, 'binary')
+            : h(
+                'span',
+                { class: 'file-counts' },
+                h('span', { class: 'add' }, `+${f.additions}`),
+                h('span', { class: 'del' }, `−${f.deletions}`),
+              ),
           f.binary ? null : bar(f.additions, f.deletions),
         ),
       ),
@@ -349,7 +475,9 @@ export class ChangesView {
   }
 
   scrollToFile(path, worker) {
-    const section = this.sections.find((s) => s.wrappers?.has(path) && (!worker || !s.targets || s.targets.includes(worker)));
+    const section = this.sections.find(
+      (s) => s.wrappers?.has(path) && (!worker || !s.targets || s.targets.includes(worker)),
+    );
     const wrapper = section?.wrappers.get(path);
     if (!wrapper) return;
     wrapper.scrollIntoView({ behavior: 'smooth', block: 'start' });
@@ -372,7 +500,8 @@ export class ChangesView {
     for (const { reviews } of latest.values()) {
       for (const review of reviews) {
         for (const issue of review.verdict?.issues ?? []) {
-          if (issue.file) issues.push({ ...issue, reviewer: review.reviewer, roundId: review.roundId, target: review.target });
+          if (issue.file)
+            issues.push({ ...issue, reviewer: review.reviewer, roundId: review.roundId, target: review.target });
         }
       }
     }
@@ -404,7 +533,9 @@ export class ChangesView {
       const list = perFile.get(li.dataset.file) ?? [];
       slot.hidden = list.length === 0;
       if (!list.length) continue;
-      const worst = list.reduce((a, b) => ((SEVERITY_RANK[b.severity] ?? 3) < (SEVERITY_RANK[a.severity] ?? 3) ? b : a));
+      const worst = list.reduce((a, b) =>
+        (SEVERITY_RANK[b.severity] ?? 3) < (SEVERITY_RANK[a.severity] ?? 3) ? b : a,
+      );
       slot.className = `file-issues badge tone-${worst.severity === 'blocker' ? 'bad' : worst.severity === 'concern' ? 'warn' : 'idle'}`;
       setText(slot, `${list.length} ${list.length === 1 ? 'issue' : 'issues'}`);
       slot.title = list.map((i) => `${i.severity}${i.line ? ` line ${i.line}` : ''}: ${i.message}`).join('\n');
@@ -416,7 +547,20 @@ export class ChangesView {
       h(
         'ul',
         { class: 'issues' },
-        elsewhere.map((i) => h('li', { class: `issue sev-${i.severity}` }, pill(i.severity, i.severity === 'blocker' ? 'bad' : i.severity === 'concern' ? 'warn' : 'idle', 'issue-sev'), h('code', { class: 'loc' }, `${i.file}${i.line ? `:${i.line}` : ''}`), h('span', {}, i.message), h('span', { class: 'muted' }, ` — ${i.reviewer}`))),
+        elsewhere.map((i) =>
+          h(
+            'li',
+            { class: `issue sev-${i.severity}` },
+            pill(
+              i.severity,
+              i.severity === 'blocker' ? 'bad' : i.severity === 'concern' ? 'warn' : 'idle',
+              'issue-sev',
+            ),
+            h('code', { class: 'loc' }, `${i.file}${i.line ? `:${i.line}` : ''}`),
+            h('span', {}, i.message),
+            h('span', { class: 'muted' }, ` — ${i.reviewer}`),
+          ),
+        ),
       ),
     );
     this.focusPending();
@@ -428,8 +572,10 @@ export class ChangesView {
     this.pendingFocus = null;
     const rows = [...this.diff.querySelectorAll('.orch-issue-row, .orch-issues-outside')];
     const target =
-      rows.find((el) => samePath(focus.file, el.dataset.issueFile) && (!focus.line || el.dataset.issueLine === String(focus.line))) ??
-      rows.find((el) => samePath(focus.file, el.dataset.issueFile));
+      rows.find(
+        (el) =>
+          samePath(focus.file, el.dataset.issueFile) && (!focus.line || el.dataset.issueLine === String(focus.line)),
+      ) ?? rows.find((el) => samePath(focus.file, el.dataset.issueFile));
     if (!target) return;
     target.scrollIntoView({ behavior: 'smooth', block: 'center' });
     flash(target);
@@ -443,7 +589,10 @@ export class ChangesView {
     const worker = this.scope === SESSION ? null : this.state.worker(this.scope);
     const change = worker ? worker.change : view.workspace.result.change;
     this.pendingApply = { worker: worker?.id ?? null };
-    setText(dialog.querySelector('[data-field="title"]'), worker ? `Apply ${worker.id}'s change?` : "Apply the session's result?");
+    setText(
+      dialog.querySelector('[data-field="title"]'),
+      worker ? `Apply ${worker.id}'s change?` : "Apply the session's result?",
+    );
     fill(
       dialog.querySelector('[data-field="what"]'),
       worker ? `${worker.id}'s own change` : 'The result of the session',
@@ -459,7 +608,11 @@ export class ChangesView {
 
   async apply({ worker, merge }) {
     await this.run(this.applyButton, async () => {
-      const result = await post(`${this.path}/apply`, { ...(worker ? { worker } : {}), ...(merge ? { merge: true } : {}), by: 'dashboard' });
+      const result = await post(`${this.path}/apply`, {
+        ...(worker ? { worker } : {}),
+        ...(merge ? { merge: true } : {}),
+        by: 'dashboard',
+      });
       this.showApplied(result);
     });
   }
@@ -470,15 +623,43 @@ export class ChangesView {
     this.showOutcome(
       conflicts.length ? 'warn' : 'ok',
       'applied',
-      h('strong', {}, conflicts.length ? `Applied, with ${conflicts.length} ${conflicts.length === 1 ? 'conflict' : 'conflicts'}` : result.mode === 'merge' ? 'Merged' : 'Applied'),
+      h(
+        'strong',
+        {},
+        conflicts.length
+          ? `Applied, with ${conflicts.length} ${conflicts.length === 1 ? 'conflict' : 'conflicts'}`
+          : result.mode === 'merge'
+            ? 'Merged'
+            : 'Applied',
+      ),
       h('p', {}, result.summary),
       conflicts.length
         ? [
-            h('p', {}, result.mode === 'merge' ? 'These files could not be merged; resolve them in ' : 'These files hold conflict markers (<<<<<<<) to resolve in ', h('code', {}, target), ':'),
-            h('ul', { class: 'conflict-files', 'data-field': 'conflicts' }, conflicts.map((f) => h('li', {}, h('code', {}, f)))),
+            h(
+              'p',
+              {},
+              result.mode === 'merge'
+                ? 'These files could not be merged; resolve them in '
+                : 'These files hold conflict markers (<<<<<<<) to resolve in ',
+              h('code', {}, target),
+              ':',
+            ),
+            h(
+              'ul',
+              { class: 'conflict-files', 'data-field': 'conflicts' },
+              conflicts.map((f) => h('li', {}, h('code', {}, f))),
+            ),
           ]
         : null,
-      result.backup ? h('p', { class: 'muted small' }, 'Your checkout as it was before is kept as commit ', h('code', {}, result.backup.slice(0, 12)), '.') : null,
+      result.backup
+        ? h(
+            'p',
+            { class: 'muted small' },
+            'Your checkout as it was before is kept as commit ',
+            h('code', {}, result.backup.slice(0, 12)),
+            '.',
+          )
+        : null,
     );
   }
 
@@ -488,14 +669,21 @@ export class ChangesView {
     // The server refuses to throw away work that was never applied unless told to: the question says so.
     const force = !this.state.applied;
     this.pendingDiscard = { force };
-    const change = view.workspace.result.change ?? sum(view.workers.filter((w) => w.kind === 'worker' && w.change).map((w) => w.change));
-    setText(dialog.querySelector('[data-field="title"]'), force ? "Throw this session's work away?" : "Discard this session's branches?");
+    const change =
+      view.workspace.result.change ??
+      sum(view.workers.filter((w) => w.kind === 'worker' && w.change).map((w) => w.change));
+    setText(
+      dialog.querySelector('[data-field="title"]'),
+      force ? "Throw this session's work away?" : "Discard this session's branches?",
+    );
     fill(
       dialog.querySelector('[data-field="what"]'),
       force
         ? [
             h('strong', {}, 'Its work was never applied: it will be thrown away for good. '),
-            change && change.files ? `Its changes (${change.files} ${change.files === 1 ? 'file' : 'files'}, +${change.additions} −${change.deletions}) are lost. ` : '',
+            change && change.files
+              ? `Its changes (${change.files} ${change.files === 1 ? 'file' : 'files'}, +${change.additions} −${change.deletions}) are lost. `
+              : '',
             `Its checkouts and branches (orch/${this.state.sessionId}/…) are deleted; its log stays.`,
           ]
         : `What you applied stays in your checkout. Its checkouts and branches (orch/${this.state.sessionId}/…) are deleted; its log stays.`,
@@ -520,7 +708,12 @@ export class ChangesView {
       await fn();
     } catch (error) {
       // A refusal (409: nothing to apply yet, uncommitted changes in the way, still running...) says why: show it.
-      this.showOutcome('bad', 'error', h('strong', {}, button === this.applyButton ? 'Not applied' : 'Not discarded'), h('p', { 'data-field': 'error' }, error?.message ?? String(error)));
+      this.showOutcome(
+        'bad',
+        'error',
+        h('strong', {}, button === this.applyButton ? 'Not applied' : 'Not discarded'),
+        h('p', { 'data-field': 'error' }, error?.message ?? String(error)),
+      );
     } finally {
       button.classList.remove('busy');
       this.update();
@@ -535,7 +728,16 @@ export class ChangesView {
     fill(
       this.outcome,
       h('div', { class: 'outcome-text' }, children),
-      h('button', { type: 'button', class: 'btn ghost small outcome-close', 'aria-label': 'Dismiss', onclick: () => (this.outcome.hidden = true) }, '×'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn ghost small outcome-close',
+          'aria-label': 'Dismiss',
+          onclick: () => (this.outcome.hidden = true),
+        },
+        '×',
+      ),
     );
   }
 }
@@ -562,7 +764,14 @@ function bar(additions, deletions) {
 }
 
 function sum(list) {
-  return list.reduce((acc, f) => ({ files: acc.files + (f.files ?? 1), additions: acc.additions + f.additions, deletions: acc.deletions + f.deletions }), { files: 0, additions: 0, deletions: 0 });
+  return list.reduce(
+    (acc, f) => ({
+      files: acc.files + (f.files ?? 1),
+      additions: acc.additions + f.additions,
+      deletions: acc.deletions + f.deletions,
+    }),
+    { files: 0, additions: 0, deletions: 0 },
+  );
 }
 
 function roundNumber(id) {

@@ -26,7 +26,18 @@ export function createControls(root, dialog, commands) {
     }
   };
   const button = (action, glyph, label, cls, onclick, keys) =>
-    h('button', { type: 'button', class: `btn ${cls}`, 'data-control': action, 'aria-keyshortcuts': keys, onclick: (e) => onclick(e.currentTarget) }, icon(glyph), label);
+    h(
+      'button',
+      {
+        type: 'button',
+        class: `btn ${cls}`,
+        'data-control': action,
+        'aria-keyshortcuts': keys,
+        onclick: (e) => onclick(e.currentTarget),
+      },
+      icon(glyph),
+      label,
+    );
   const pause = button('pause', 'pause', 'Pause', '', (b) => run(b, commands.pause), 'p');
   const resume = button('resume', 'play', 'Resume', 'primary', (b) => run(b, commands.resume), 'p');
   const review = button('review', 'review', 'Review now', '', (b) => run(b, commands.review), 'r');
@@ -75,7 +86,9 @@ export function updateControls(root, state) {
   // Review now asks for a round of every reviewed worker: none without reviewers (the server would refuse it).
   const reviewed = (state.view?.workers ?? []).some((w) => w.reviewers?.length > 0);
   if (!busy(review)) review.disabled = !live || !(s === 'running' || s === 'waiting') || !reviewed;
-  review.title = reviewed ? 'Review the finished work now (work still under way is reviewed once it finishes)' : 'No worker of this session has reviewers: the spec\'s "reviews" are empty';
+  review.title = reviewed
+    ? 'Review the finished work now (work still under way is reviewed once it finishes)'
+    : 'No worker of this session has reviewers: the spec\'s "reviews" are empty';
   if (!busy(stop)) stop.disabled = !live || final;
   // A session that ended has nothing left to control.
   root.querySelector('.controls-buttons').hidden = s === 'completed' || s === 'stopped';

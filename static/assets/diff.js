@@ -43,7 +43,11 @@ export function loadDiff2Html() {
     script.addEventListener('error', () => {
       loading = null;
       script.remove();
-      reject(new Error(`the diff viewer could not be loaded (${BUNDLE}); reload the page, or see the diff with \`orchestrate diff\``));
+      reject(
+        new Error(
+          `the diff viewer could not be loaded (${BUNDLE}); reload the page, or see the diff with \`orchestrate diff\``,
+        ),
+      );
     });
     document.head.append(script);
   });
@@ -64,7 +68,9 @@ export async function drawDiff(container, text) {
 
 /** A path as reviewers write it, compared with the diff's (relative to the repository, '/'-separated). */
 export function samePath(issueFile, path) {
-  const a = String(issueFile ?? '').replace(/\\/g, '/').replace(/^\.\//, '');
+  const a = String(issueFile ?? '')
+    .replace(/\\/g, '/')
+    .replace(/^\.\//, '');
   if (!a || !path) return false;
   if (a === path) return true;
   // An absolute path (the reviewer's checkout) ends with the repository-relative one.
@@ -142,7 +148,12 @@ export function pinIssues(container, wrappers, issues) {
     after.after(
       h(
         'tr',
-        { class: 'orch-issue-row', 'data-issue-file': path, 'data-issue-line': String(issue.line), 'data-severity': issue.severity },
+        {
+          class: 'orch-issue-row',
+          'data-issue-file': path,
+          'data-issue-line': String(issue.line),
+          'data-severity': issue.severity,
+        },
         h('td', { colspan: '2', class: 'orch-issue-cell' }, issueBody(issue, { withLine: false })),
       ),
     );
@@ -151,7 +162,11 @@ export function pinIssues(container, wrappers, issues) {
     const box = h(
       'div',
       { class: 'orch-issues-outside', 'data-issue-file': wrapper.dataset.file ?? '' },
-      h('p', { class: 'orch-issues-title' }, list.some((i) => i.line) ? 'Review issues on lines this diff does not show' : 'Review issues on this file'),
+      h(
+        'p',
+        { class: 'orch-issues-title' },
+        list.some((i) => i.line) ? 'Review issues on lines this diff does not show' : 'Review issues on this file',
+      ),
       list.map((issue) => issueBody(issue, { withLine: true })),
     );
     const header = wrapper.querySelector('.d2h-file-header');

@@ -5,7 +5,21 @@
 import { clockTime, describeEvent, eventSubject, h, setText } from './util.js';
 
 export const MAX_ROWS = 2000;
-const AGENT_KINDS = ['message', 'reasoning', 'tool_call', 'tool_result', 'command', 'file_change', 'plan', 'usage', 'error', 'result', 'init', 'unknown', 'malformed'];
+const AGENT_KINDS = [
+  'message',
+  'reasoning',
+  'tool_call',
+  'tool_result',
+  'command',
+  'file_change',
+  'plan',
+  'usage',
+  'error',
+  'result',
+  'init',
+  'unknown',
+  'malformed',
+];
 const TYPES = ['state', 'recovery', 'blocker', 'review', 'decision', 'safety', 'workspace'];
 
 export class EventLog {
@@ -25,13 +39,32 @@ export class EventLog {
       { id: id('type'), 'data-filter': 'type' },
       h('option', { value: '' }, 'all'),
       h('option', { value: 'notable' }, 'notable (no agent chatter)'),
-      h('optgroup', { label: 'orchestrator' }, TYPES.map((t) => h('option', { value: t }, t))),
-      h('optgroup', { label: 'agent' }, h('option', { value: 'agent' }, 'agent (all kinds)'), AGENT_KINDS.map((k) => h('option', { value: `agent:${k}` }, k))),
+      h(
+        'optgroup',
+        { label: 'orchestrator' },
+        TYPES.map((t) => h('option', { value: t }, t)),
+      ),
+      h(
+        'optgroup',
+        { label: 'agent' },
+        h('option', { value: 'agent' }, 'agent (all kinds)'),
+        AGENT_KINDS.map((k) => h('option', { value: `agent:${k}` }, k)),
+      ),
     );
-    this.search = h('input', { id: id('search'), type: 'search', placeholder: 'filter text  ( / )', 'data-filter': 'text', autocomplete: 'off' });
+    this.search = h('input', {
+      id: id('search'),
+      type: 'search',
+      placeholder: 'filter text  ( / )',
+      'data-filter': 'text',
+      autocomplete: 'off',
+    });
     this.followBox = h('input', { id: id('follow'), type: 'checkbox', checked: true, 'data-control': 'follow' });
     this.count = h('span', { class: 'muted log-count', 'aria-live': 'off' });
-    this.jump = h('button', { type: 'button', class: 'btn small jump', hidden: true, onclick: () => this.setFollow(true) }, '↓ new events');
+    this.jump = h(
+      'button',
+      { type: 'button', class: 'btn small jump', hidden: true, onclick: () => this.setFollow(true) },
+      '↓ new events',
+    );
     this.list = h('ol', { class: 'log', tabindex: '0', 'aria-label': 'Event log', 'data-log': '' });
     /** Per agent worker: the row of the message it is streaming (gemini deltas), until its next other event. */
     this.openMessages = new Map();
@@ -41,8 +74,28 @@ export class EventLog {
     this.detailJson = h('pre', { class: 'json', tabindex: '0' });
     this.detail = h(
       'section',
-      { id: id('detail'), class: 'event-detail', hidden: true, 'aria-label': 'Selected event', 'data-event-detail': '' },
-      h('header', {}, this.detailTitle, h('button', { type: 'button', class: 'btn small ghost', 'data-action': 'close-detail', onclick: () => this.closeDetail() }, 'Close')),
+      {
+        id: id('detail'),
+        class: 'event-detail',
+        hidden: true,
+        'aria-label': 'Selected event',
+        'data-event-detail': '',
+      },
+      h(
+        'header',
+        {},
+        this.detailTitle,
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn small ghost',
+            'data-action': 'close-detail',
+            onclick: () => this.closeDetail(),
+          },
+          'Close',
+        ),
+      ),
       this.detailJson,
     );
 
@@ -157,7 +210,19 @@ export class EventLog {
         'button',
         { type: 'button', class: 'ev-row', 'aria-controls': this.detail.id, title: 'Show this event' },
         h('time', { class: 'clock', datetime: e.ts, title: new Date(e.ts).toLocaleString() }, clockTime(e.ts)),
-        h('span', { class: `badge tone-${tone}`, title: e.type === 'agent' ? `agent ${e.kind} (${e.agent})` : e.type === 'workspace' ? `workspace ${e.action}` : e.type }, badge),
+        h(
+          'span',
+          {
+            class: `badge tone-${tone}`,
+            title:
+              e.type === 'agent'
+                ? `agent ${e.kind} (${e.agent})`
+                : e.type === 'workspace'
+                  ? `workspace ${e.action}`
+                  : e.type,
+          },
+          badge,
+        ),
         h('span', { class: 'who', title: subject }, subject),
         h('span', { class: 'text' }, text),
       ),
@@ -180,7 +245,10 @@ export class EventLog {
     this.selected = row;
     row.classList.add('selected');
     const [first] = row.events;
-    setText(this.detailTitle, `#${first.seq} ${row.querySelector('.badge').textContent} · ${row.dataset.worker}${row.events.length > 1 ? ` · ${row.events.length} pieces` : ''}`);
+    setText(
+      this.detailTitle,
+      `#${first.seq} ${row.querySelector('.badge').textContent} · ${row.dataset.worker}${row.events.length > 1 ? ` · ${row.events.length} pieces` : ''}`,
+    );
     this.detailJson.textContent = row.events.map((ev) => JSON.stringify(ev, null, 2)).join('\n');
     this.detail.hidden = false;
   }
@@ -206,7 +274,11 @@ export class EventLog {
     const { worker, type, text } = this.filter;
     if (worker && row.dataset.worker !== worker) return false;
     if (type === 'notable') {
-      if (row.dataset.type === 'agent' && !['error', 'result', 'init', 'file_change', 'command'].includes(row.dataset.kind)) return false;
+      if (
+        row.dataset.type === 'agent' &&
+        !['error', 'result', 'init', 'file_change', 'command'].includes(row.dataset.kind)
+      )
+        return false;
     } else if (type.startsWith('agent:')) {
       if (row.dataset.type !== 'agent' || row.dataset.kind !== type.slice(6)) return false;
     } else if (type && row.dataset.type !== type) return false;

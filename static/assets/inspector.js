@@ -2,9 +2,30 @@
 // definitions (GET /api/v1/machines, laid out by layout.js), the active state of each actor lit from the
 // `state` events of the session's stream, the last transition highlighted with the event that caused it.
 
-import { ApiError, adoptTokenFromFragment, api, getToken, onUnauthorized, openStream, setToken, tokenFromInput } from './api.js';
+import {
+  ApiError,
+  adoptTokenFromFragment,
+  api,
+  getToken,
+  onUnauthorized,
+  openStream,
+  setToken,
+  tokenFromInput,
+} from './api.js';
 import { activeNodeIds, edgeLabelLines, findTransition, layoutMachine } from './layout.js';
-import { clockTime, fill, h, relativeTime, setText, startClock, stateTone, svg, timeEl, updatePill, updateTimeEl } from './util.js';
+import {
+  clockTime,
+  fill,
+  h,
+  relativeTime,
+  setText,
+  startClock,
+  stateTone,
+  svg,
+  timeEl,
+  updatePill,
+  updateTimeEl,
+} from './util.js';
 
 const $ = (selector) => document.querySelector(selector);
 const sessionId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '');
@@ -12,7 +33,13 @@ const HISTORY_LIMIT = 200;
 
 const banner = $('#conn');
 function setBanner(state) {
-  const text = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Connection lost — reconnecting…', closed: 'Disconnected' }[state] ?? state;
+  const text =
+    {
+      connecting: 'Connecting…',
+      live: 'Live',
+      reconnecting: 'Connection lost — reconnecting…',
+      closed: 'Disconnected',
+    }[state] ?? state;
   banner.hidden = false;
   banner.dataset.state = state;
   setText(banner.querySelector('.conn-text'), text);
@@ -21,7 +48,14 @@ function setBanner(state) {
   const strip = $('#conn-strip');
   strip.hidden = !trouble;
   strip.classList.toggle('bad', state === 'closed');
-  setText(strip, trouble ? (state === 'closed' ? 'Disconnected from the server.' : 'The live connection to the server was lost. Reconnecting… the states catch up when it is back.') : '');
+  setText(
+    strip,
+    trouble
+      ? state === 'closed'
+        ? 'Disconnected from the server.'
+        : 'The live connection to the server was lost. Reconnecting… the states catch up when it is back.'
+      : '',
+  );
 }
 
 // --- measuring text for the layout ----------------------------------------------------------------------------
@@ -29,7 +63,12 @@ function setBanner(state) {
 const canvas = document.createElement('canvas').getContext('2d');
 const fontFamily = getComputedStyle(document.body).fontFamily || 'system-ui, sans-serif';
 function measure(text, kind) {
-  canvas.font = kind === 'node' ? `600 13px ${fontFamily}` : kind === 'compound' ? `600 12px ${fontFamily}` : `700 12px ${fontFamily}`;
+  canvas.font =
+    kind === 'node'
+      ? `600 13px ${fontFamily}`
+      : kind === 'compound'
+        ? `600 12px ${fontFamily}`
+        : `700 12px ${fontFamily}`;
   const w = canvas.measureText(text).width;
   return kind === 'compound' ? w * 1.12 : w; // uppercase with letter spacing
 }
@@ -52,7 +91,17 @@ function ensureActor(machine, id, extra = {}) {
   const key = actorKey(machine, id);
   let actor = actors.get(key);
   if (!actor) {
-    actor = { key, machine, id, label: machine === 'session' ? 'session' : id, kind: machine, state: null, last: null, history: [], ...extra };
+    actor = {
+      key,
+      machine,
+      id,
+      label: machine === 'session' ? 'session' : id,
+      kind: machine,
+      state: null,
+      last: null,
+      history: [],
+      ...extra,
+    };
     actors.set(key, actor);
   } else Object.assign(actor, extra);
   return actor;
@@ -60,7 +109,8 @@ function ensureActor(machine, id, extra = {}) {
 
 function applyView(view) {
   ensureActor('session', view.sessionId, { state: view.state });
-  for (const w of view.workers) ensureActor('worker', w.id, { state: w.state, kind: w.kind, agent: w.agent, role: w.role });
+  for (const w of view.workers)
+    ensureActor('worker', w.id, { state: w.state, kind: w.kind, agent: w.agent, role: w.role });
   for (const r of view.rounds ?? []) {
     const actor = ensureActor('review', r.roundId, { targets: r.targets });
     if (!actor.state && r.decision) actor.state = 'done';
@@ -100,8 +150,32 @@ function drawMachine(machine, title) {
     svg(
       'defs',
       {},
-      svg('marker', { id: `${uid}-arrow`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'sc-arrow' })),
-      svg('marker', { id: `${uid}-arrow-last`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto-start-reverse' }, svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'sc-arrow-last' })),
+      svg(
+        'marker',
+        {
+          id: `${uid}-arrow`,
+          viewBox: '0 0 10 10',
+          refX: 9,
+          refY: 5,
+          markerWidth: 7,
+          markerHeight: 7,
+          orient: 'auto-start-reverse',
+        },
+        svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'sc-arrow' }),
+      ),
+      svg(
+        'marker',
+        {
+          id: `${uid}-arrow-last`,
+          viewBox: '0 0 10 10',
+          refX: 9,
+          refY: 5,
+          markerWidth: 6,
+          markerHeight: 6,
+          orient: 'auto-start-reverse',
+        },
+        svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'sc-arrow-last' }),
+      ),
     ),
   );
   const compounds = svg('g', { class: 'sc-compounds' });
@@ -111,16 +185,33 @@ function drawMachine(machine, title) {
   const boxes = [...layout.boxes.values()].sort((a, b) => a.depth - b.depth);
   for (const box of boxes) {
     const n = box.node;
-    const cls = ['sc-node', box.compound ? 'compound' : 'atomic', n.type, box.depth === 0 ? 'root' : '', `tone-${nodeTone(n)}`].filter(Boolean).join(' ');
+    const cls = [
+      'sc-node',
+      box.compound ? 'compound' : 'atomic',
+      n.type,
+      box.depth === 0 ? 'root' : '',
+      `tone-${nodeTone(n)}`,
+    ]
+      .filter(Boolean)
+      .join(' ');
     const g = svg('g', { class: cls, 'data-node-id': n.id });
     g.append(svg('title', {}, `${n.id} (${n.type})`));
     g.append(svg('rect', { class: 'box', x: box.x, y: box.y, width: box.w, height: box.h, rx: box.compound ? 12 : 9 }));
-    if (n.type === 'final') g.append(svg('rect', { class: 'inner', x: box.x + 3.5, y: box.y + 3.5, width: box.w - 7, height: box.h - 7, rx: 6 }));
+    if (n.type === 'final')
+      g.append(
+        svg('rect', { class: 'inner', x: box.x + 3.5, y: box.y + 3.5, width: box.w - 7, height: box.h - 7, rx: 6 }),
+      );
     if (box.compound) {
       if (box.depth > 0) g.append(svg('text', { class: 'label', x: box.x + 12, y: box.y + 19 }, n.key));
       compounds.append(g);
     } else {
-      g.append(svg('text', { class: 'label', x: box.x + box.w / 2, y: box.y + box.h / 2 + 4.5, 'text-anchor': 'middle' }, n.key));
+      g.append(
+        svg(
+          'text',
+          { class: 'label', x: box.x + box.w / 2, y: box.y + box.h / 2 + 4.5, 'text-anchor': 'middle' },
+          n.key,
+        ),
+      );
       atomics.append(g);
     }
     // The initial state of a compound: a dot with an arrow into it, on its left.
@@ -128,19 +219,44 @@ function drawMachine(machine, title) {
       const target = layout.boxes.get(n.initial);
       const y = target.y + Math.min(target.h / 2, 17);
       compounds.append(
-        svg('g', { class: 'sc-initial-mark' }, svg('circle', { class: 'sc-initial', cx: target.x - 20, cy: y, r: 4.5 }), svg('path', { class: 'sc-initial-line', d: `M${target.x - 15},${y} L${target.x - 2},${y}`, 'marker-end': `url(#${uid}-arrow)` })),
+        svg(
+          'g',
+          { class: 'sc-initial-mark' },
+          svg('circle', { class: 'sc-initial', cx: target.x - 20, cy: y, r: 4.5 }),
+          svg('path', {
+            class: 'sc-initial-line',
+            d: `M${target.x - 15},${y} L${target.x - 2},${y}`,
+            'marker-end': `url(#${uid}-arrow)`,
+          }),
+        ),
       );
     }
   }
   for (const e of layout.edges) {
     const edge = e.edge;
-    const g = svg('g', { class: `sc-edge ${edge.event ? '' : 'eventless'} kind-${e.kind}`, 'data-edge-key': edge.key, 'data-event': edge.event });
-    g.append(svg('title', {}, `${edge.source} → ${edge.target} on ${edge.event || '(always)'}${edge.guard ? ` [${edge.guard}]` : ''}`));
+    const g = svg('g', {
+      class: `sc-edge ${edge.event ? '' : 'eventless'} kind-${e.kind}`,
+      'data-edge-key': edge.key,
+      'data-event': edge.event,
+    });
+    g.append(
+      svg(
+        'title',
+        {},
+        `${edge.source} → ${edge.target} on ${edge.event || '(always)'}${edge.guard ? ` [${edge.guard}]` : ''}`,
+      ),
+    );
     g.append(svg('path', { d: e.d, 'marker-end': `url(#${uid}-arrow)` }));
     edgePaths.append(g);
-    const label = svg('g', { class: `sc-edge sc-edge-label ${edge.event ? '' : 'eventless'}`, 'data-edge-key': edge.key, 'data-event': edge.event });
+    const label = svg('g', {
+      class: `sc-edge sc-edge-label ${edge.event ? '' : 'eventless'}`,
+      'data-edge-key': edge.key,
+      'data-event': edge.event,
+    });
     const text = svg('text', { x: e.label.x + 2, y: e.label.y + 11, 'text-anchor': 'start' });
-    edgeLabelLines(edge).forEach((line, i) => text.append(svg('tspan', { x: e.label.x + 2, dy: i === 0 ? 0 : 13, class: line.cls }, line.text)));
+    edgeLabelLines(edge).forEach((line, i) =>
+      text.append(svg('tspan', { x: e.label.x + 2, dy: i === 0 ? 0 : 13, class: line.cls }, line.text)),
+    );
     label.append(text);
     labels.append(label);
   }
@@ -169,7 +285,9 @@ function highlight(svgEl, actor) {
     if (active) g.setAttribute('aria-current', 'step');
     else g.removeAttribute('aria-current');
   }
-  const transition = actor.last ? findTransition(graph, machine, actor.last.from, actor.last.to, actor.last.cause) : null;
+  const transition = actor.last
+    ? findTransition(graph, machine, actor.last.from, actor.last.to, actor.last.cause)
+    : null;
   for (const g of svgEl.querySelectorAll('.sc-edge')) {
     const last = transition !== null && g.dataset.edgeKey === transition.key;
     g.classList.toggle('last', last);
@@ -208,7 +326,10 @@ function renderActorChart() {
     charts.actor = drawMachine(actor.machine, `The ${actor.machine} machine of ${actor.id}`);
     fill(panel.querySelector('.chart'), charts.actor);
     setText(panel.querySelector('[data-field="title"]'), actor.id);
-    setText(panel.querySelector('[data-field="machine"]'), `${actor.machine} machine${actor.kind === 'reviewer' ? ' · reviewer' : ''}${actor.agent ? ` · ${actor.agent}` : ''}`);
+    setText(
+      panel.querySelector('[data-field="machine"]'),
+      `${actor.machine} machine${actor.kind === 'reviewer' ? ' · reviewer' : ''}${actor.agent ? ` · ${actor.agent}` : ''}`,
+    );
     panel.dataset.actor = actor.id;
     panel.dataset.machine = actor.machine;
   }
@@ -254,7 +375,11 @@ function renderHistory(list, actor) {
           h(
             'li',
             { 'data-seq': e.seq },
-            h('time', { class: 'clock', datetime: e.ts, title: `${relativeTime(e.ts)} · seq ${e.seq}` }, clockTime(e.ts)),
+            h(
+              'time',
+              { class: 'clock', datetime: e.ts, title: `${relativeTime(e.ts)} · seq ${e.seq}` },
+              clockTime(e.ts),
+            ),
             h('span', {}, `${e.from ?? '∅'} → `, h('strong', {}, e.to)),
             h('span', { class: 'ev-name' }, e.cause || '(always)'),
           ),
@@ -284,7 +409,14 @@ function renderActors(changedKey = null) {
       if (!button) {
         button = h(
           'button',
-          { type: 'button', class: 'actor-btn', 'data-key': actor.key, 'data-actor': actor.id, 'data-machine': actor.machine, onclick: () => select(actor.key) },
+          {
+            type: 'button',
+            class: 'actor-btn',
+            'data-key': actor.key,
+            'data-actor': actor.id,
+            'data-machine': actor.machine,
+            onclick: () => select(actor.key),
+          },
           h('span', { class: 'actor-name' }, actor.label),
           h('span', { class: 'pill', 'data-field': 'tone' }),
           h('span', { class: 'actor-state' }),
@@ -327,7 +459,9 @@ function defaultSelection() {
     if (actors.has(key)) return key;
   }
   const workers = [...actors.values()].filter((a) => a.machine === 'worker');
-  const running = workers.find((a) => a.kind !== 'reviewer' && !/^(completed|failed|stopped|skipped)/.test(a.state ?? ''));
+  const running = workers.find(
+    (a) => a.kind !== 'reviewer' && !/^(completed|failed|stopped|skipped)/.test(a.state ?? ''),
+  );
   return (running ?? workers[0] ?? actors.values().next().value)?.key ?? null;
 }
 
@@ -387,7 +521,12 @@ async function start() {
     if (error instanceof ApiError && error.status === 401) return;
     const el = $('#load-error');
     el.hidden = false;
-    setText(el, error instanceof ApiError && error.status === 404 ? `No session ${sessionId} in this workspace.` : `Could not load: ${error.message}`);
+    setText(
+      el,
+      error instanceof ApiError && error.status === 404
+        ? `No session ${sessionId} in this workspace.`
+        : `Could not load: ${error.message}`,
+    );
     setBanner('closed');
     return;
   }

@@ -50,7 +50,11 @@ export function layoutMachine(graph, measure) {
   const drawn = graph.edges.filter((e) => !e.targetless && nodes.has(e.source) && nodes.has(e.target));
   const labelOf = (edge) => {
     const lines = edgeLabelLines(edge);
-    return { lines, w: Math.ceil(Math.max(...lines.map((l) => measure(l.text, 'edge')))) + LABEL_PAD, h: lines.length * LINE_H + 4 };
+    return {
+      lines,
+      w: Math.ceil(Math.max(...lines.map((l) => measure(l.text, 'edge')))) + LABEL_PAD,
+      h: lines.length * LINE_H + 4,
+    };
   };
 
   /** Per edge: the chain of virtual nodes (relative to their compound until placed). */
@@ -62,7 +66,13 @@ export function layoutMachine(graph, measure) {
     const kids = children.get(id);
     const node = nodes.get(id);
     if (kids.length === 0) {
-      return { w: Math.max(ATOMIC_MIN_W, Math.ceil(measure(node.key, 'node')) + ATOMIC_PAD_X * 2 + (node.type === 'final' ? 8 : 0)), h: ATOMIC_H };
+      return {
+        w: Math.max(
+          ATOMIC_MIN_W,
+          Math.ceil(measure(node.key, 'node')) + ATOMIC_PAD_X * 2 + (node.type === 'final' ? 8 : 0),
+        ),
+        h: ATOMIC_H,
+      };
     }
     for (const kid of kids) rel.set(kid, { x: 0, y: 0, ...size(kid) });
     const inner = arrange(id, kids);
@@ -120,7 +130,8 @@ export function layoutMachine(graph, measure) {
       (layer[row] ??= []).push(item);
       items.set(item.id, item);
     };
-    for (const v of discovery) put(rank.get(v) * 2, { id: v, kind: 'state', w: rel.get(v).w, h: rel.get(v).h, up: [], down: [] });
+    for (const v of discovery)
+      put(rank.get(v) * 2, { id: v, kind: 'state', w: rel.get(v).w, h: rel.get(v).h, up: [], down: [] });
     for (const l of lifted) {
       const reversed = rank.get(l.s) > rank.get(l.t);
       const top = reversed ? l.t : l.s;
@@ -133,7 +144,17 @@ export function layoutMachine(graph, measure) {
       let previous = items.get(top);
       for (let row = rowTop + 1; row < rowBottom; row++) {
         const isLabel = row === labelRow;
-        const item = { id: `v${l.index}:${row}`, kind: 'virtual', row, edge: l.index, label: isLabel ? label : null, w: isLabel ? label.w + VIRTUAL_W : VIRTUAL_W, h: isLabel ? label.h : 0, up: [previous.id], down: [] };
+        const item = {
+          id: `v${l.index}:${row}`,
+          kind: 'virtual',
+          row,
+          edge: l.index,
+          label: isLabel ? label : null,
+          w: isLabel ? label.w + VIRTUAL_W : VIRTUAL_W,
+          h: isLabel ? label.h : 0,
+          up: [previous.id],
+          down: [],
+        };
         previous.down.push(item.id);
         put(row, item);
         virtuals.push(item);
@@ -147,7 +168,8 @@ export function layoutMachine(graph, measure) {
 
     // 3. order
     const position = new Map();
-    const index = () => layer.forEach((row) => row.forEach((it, i) => position.set(it.id, row.length > 1 ? i / (row.length - 1) : 0.5)));
+    const index = () =>
+      layer.forEach((row) => row.forEach((it, i) => position.set(it.id, row.length > 1 ? i / (row.length - 1) : 0.5)));
     index();
     const sweep = (r, dir) => {
       const row = layer[r];
@@ -180,7 +202,9 @@ export function layoutMachine(graph, measure) {
     const pull = (r, dir) => {
       const row = layer[r];
       const wishes = row.map((it) => {
-        const ns = (dir === 'down' ? it.up : dir === 'up' ? it.down : [...it.up, ...it.down]).filter((n) => centre.has(n));
+        const ns = (dir === 'down' ? it.up : dir === 'up' ? it.down : [...it.up, ...it.down]).filter((n) =>
+          centre.has(n),
+        );
         return ns.length ? ns.reduce((s, n) => s + centre.get(n), 0) / ns.length : centre.get(it.id);
       });
       pack(row, wishes).forEach((c, i) => centre.set(row[i].id, c));
@@ -229,7 +253,15 @@ export function layoutMachine(graph, measure) {
   const boxes = new Map();
   const place = (id, ox, oy, depth) => {
     const r = rel.get(id);
-    const box = { x: ox + r.x, y: oy + r.y, w: r.w, h: r.h, node: nodes.get(id), depth, compound: children.get(id).length > 0 };
+    const box = {
+      x: ox + r.x,
+      y: oy + r.y,
+      w: r.w,
+      h: r.h,
+      node: nodes.get(id),
+      depth,
+      compound: children.get(id).length > 0,
+    };
     boxes.set(id, box);
     const ix = box.x + PAD.left;
     const iy = box.y + PAD.top;
@@ -296,14 +328,27 @@ export function layoutMachine(graph, measure) {
       for (const v of r.via) {
         // Through the middle of each virtual node: one long smooth curve rather than steps.
         points.push({ x: v.x, y: (v.top + v.bottom) / 2 });
-        if (v.v.label) label = { x: v.v.x + VIRTUAL_W + 2, y: v.v.y + (v.v.rowH - v.v.label.h) / 2, w: v.v.label.w, h: v.v.label.h, anchor: 'start' };
+        if (v.v.label)
+          label = {
+            x: v.v.x + VIRTUAL_W + 2,
+            y: v.v.y + (v.v.rowH - v.v.label.h) / 2,
+            w: v.v.label.w,
+            h: v.v.label.h,
+            anchor: 'start',
+          };
       }
       points.push(r.to);
       d = smoothVertical(dedupe(points));
       if (!label) {
         // Adjacent rows never happen (a label row lies between); keep a fallback anyway.
         const l = labelOf(r.edge);
-        label = { x: (r.from.x + r.to.x) / 2 + 4, y: (r.from.y + r.to.y) / 2 - l.h / 2, w: l.w, h: l.h, anchor: 'start' };
+        label = {
+          x: (r.from.x + r.to.x) / 2 + 4,
+          y: (r.from.y + r.to.y) / 2 - l.h / 2,
+          w: l.w,
+          h: l.h,
+          anchor: 'start',
+        };
       }
     } else if (r.kind === 'into') {
       // From the parent's title strip down into the child.
@@ -377,7 +422,9 @@ function pack(row, wishes) {
 }
 
 function dedupe(points) {
-  return points.filter((p, i) => i === 0 || Math.abs(p.x - points[i - 1].x) > 0.01 || Math.abs(p.y - points[i - 1].y) > 0.01);
+  return points.filter(
+    (p, i) => i === 0 || Math.abs(p.x - points[i - 1].x) > 0.01 || Math.abs(p.y - points[i - 1].y) > 0.01,
+  );
 }
 
 /** A smooth path through points, leaving and reaching each one vertically. */
@@ -427,8 +474,11 @@ export function findTransition(graph, machineId, from, to, cause) {
   const sources = chain(from);
   const targets = chain(to);
   if (sources.length === 0 || targets.length === 0) return null;
-  const candidates = graph.edges.filter((e) => !e.targetless && e.source !== e.target && sources.includes(e.source) && targets.includes(e.target));
-  const score = (e) => (e.event === cause ? 0 : e.event === '' ? 100 : 200) + sources.indexOf(e.source) + targets.indexOf(e.target);
+  const candidates = graph.edges.filter(
+    (e) => !e.targetless && e.source !== e.target && sources.includes(e.source) && targets.includes(e.target),
+  );
+  const score = (e) =>
+    (e.event === cause ? 0 : e.event === '' ? 100 : 200) + sources.indexOf(e.source) + targets.indexOf(e.target);
   candidates.sort((a, b) => score(a) - score(b));
   return candidates[0] ?? null;
 }

@@ -14,8 +14,16 @@ export function renderReviews(container, state, onIssue) {
   for (const r of state.view?.rounds ?? []) if (r.roundId !== NOT_REVIEWED) rounds.set(r.roundId, { ...r });
   for (const e of [...state.reviews, ...state.decisions]) {
     // A review that did not happen (no reviewer for the target, or the round cap reached) is a note, not a round.
-    if (e.roundId === NOT_REVIEWED) rounds.set(`skipped-${e.seq}`, { roundId: `skipped-${e.seq}`, skipped: e, targets: [e.target], reason: '', decision: e.decision });
-    else if (!rounds.has(e.roundId)) rounds.set(e.roundId, { roundId: e.roundId, targets: [e.target], reason: '', decision: null });
+    if (e.roundId === NOT_REVIEWED)
+      rounds.set(`skipped-${e.seq}`, {
+        roundId: `skipped-${e.seq}`,
+        skipped: e,
+        targets: [e.target],
+        reason: '',
+        decision: e.decision,
+      });
+    else if (!rounds.has(e.roundId))
+      rounds.set(e.roundId, { roundId: e.roundId, targets: [e.target], reason: '', decision: null });
   }
   const list = [...rounds.values()].sort((a, b) => roundNumber(b.roundId) - roundNumber(a.roundId));
   if (list.length === 0) {
@@ -35,7 +43,14 @@ export function renderReviews(container, state, onIssue) {
         el.classList.add('skipped');
         fill(
           el,
-          h('header', { class: 'round-head' }, h('strong', {}, 'not reviewed'), h('span', { class: 'muted' }, ` · ${r.skipped.target}`), h('span', { class: 'spacer' }), timeEl(r.skipped.ts)),
+          h(
+            'header',
+            { class: 'round-head' },
+            h('strong', {}, 'not reviewed'),
+            h('span', { class: 'muted' }, ` · ${r.skipped.target}`),
+            h('span', { class: 'spacer' }),
+            timeEl(r.skipped.ts),
+          ),
           h('p', { class: 'muted small' }, r.skipped.action),
         );
         return;
@@ -58,7 +73,14 @@ export function renderReviews(container, state, onIssue) {
         ),
         reviews.length === 0 ? h('p', { class: 'muted small' }, 'Waiting for the reviewers…') : null,
         reviews.map((e) => reviewItem(e, onIssue)),
-        decision ? h('p', { class: 'decision-action', 'data-decision': decision.decision }, h('span', { class: 'muted' }, 'Decision: '), decision.action) : null,
+        decision
+          ? h(
+              'p',
+              { class: 'decision-action', 'data-decision': decision.decision },
+              h('span', { class: 'muted' }, 'Decision: '),
+              decision.action,
+            )
+          : null,
       );
     },
   );
@@ -75,7 +97,13 @@ function reviewItem(e, onIssue) {
       pill(v.verdict, stateTone(v.verdict), 'verdict'),
       h('span', {}, ` ${e.reviewer} → ${e.target}`),
       h('span', { class: 'muted' }, ` · ${e.focus}`),
-      e.valid ? null : h('span', { class: 'muted', title: 'the reviewer gave no valid verdict; it counts as a concern' }, ' · no valid verdict'),
+      e.valid
+        ? null
+        : h(
+            'span',
+            { class: 'muted', title: 'the reviewer gave no valid verdict; it counts as a concern' },
+            ' · no valid verdict',
+          ),
       h('span', { class: 'spacer' }),
       timeEl(e.ts),
     ),
@@ -88,11 +116,22 @@ function reviewItem(e, onIssue) {
             h(
               'li',
               { class: `issue sev-${i.severity}` },
-              h('span', { class: `badge tone-${i.severity === 'blocker' ? 'bad' : i.severity === 'concern' ? 'warn' : 'idle'}` }, i.severity),
+              h(
+                'span',
+                {
+                  class: `badge tone-${i.severity === 'blocker' ? 'bad' : i.severity === 'concern' ? 'warn' : 'idle'}`,
+                },
+                i.severity,
+              ),
               i.file && onIssue
                 ? h(
                     'button',
-                    { type: 'button', class: 'loc link mono', title: 'Show it in the changes', onclick: () => onIssue({ target: e.target, file: i.file, line: i.line }) },
+                    {
+                      type: 'button',
+                      class: 'loc link mono',
+                      title: 'Show it in the changes',
+                      onclick: () => onIssue({ target: e.target, file: i.file, line: i.line }),
+                    },
                     `${i.file}${i.line ? `:${i.line}` : ''}`,
                   )
                 : i.file
@@ -131,13 +170,22 @@ export function renderRecoveries(container, state) {
           { class: 'review-head' },
           pill(e.signal.kind, e.action === 'escalate' || e.action === 'give_up' ? 'bad' : 'warn'),
           h('strong', {}, ` ${e.workerId}`),
-          h('span', { class: 'muted' }, ` · ${e.action.replaceAll('_', ' ')}${e.attempt ? ` · attempt ${e.attempt}` : ''}${e.backoffMs ? ` · in ${duration(e.backoffMs)}` : ''}`),
+          h(
+            'span',
+            { class: 'muted' },
+            ` · ${e.action.replaceAll('_', ' ')}${e.attempt ? ` · attempt ${e.attempt}` : ''}${e.backoffMs ? ` · in ${duration(e.backoffMs)}` : ''}`,
+          ),
           h('span', { class: 'spacer' }),
           timeEl(e.ts),
         ),
         h('p', { class: 'small' }, e.detail),
         e.change ? h('p', { class: 'small muted' }, `Change: ${e.change}`) : null,
-        h('details', { class: 'small' }, h('summary', {}, 'what the agent said'), h('pre', { class: 'message' }, e.signal.message)),
+        h(
+          'details',
+          { class: 'small' },
+          h('summary', {}, 'what the agent said'),
+          h('pre', { class: 'message' }, e.signal.message),
+        ),
       ),
   );
 }

@@ -10,7 +10,15 @@ export function renderSessions(container, sessions) {
         'div',
         { class: 'empty big' },
         h('p', {}, 'No session in this workspace yet.'),
-        h('p', { class: 'muted' }, 'Start one with ', h('code', {}, 'orchestrate run "<task>"'), ' or ', h('code', {}, 'POST /api/v1/orchestrate'), '.'),
+        h(
+          'p',
+          { class: 'muted' },
+          'Start one with ',
+          h('code', {}, 'orchestrate run "<task>"'),
+          ' or ',
+          h('code', {}, 'POST /api/v1/orchestrate'),
+          '.',
+        ),
       ),
     );
     return;

@@ -68,7 +68,11 @@ export class SessionState {
 
   setView(view) {
     // Keep what only events told us (last agent event per worker); replace the rest.
-    this.view = { ...view, workers: view.workers.map((w) => ({ ...w })), blockers: view.blockers.map((b) => ({ ...b })) };
+    this.view = {
+      ...view,
+      workers: view.workers.map((w) => ({ ...w })),
+      blockers: view.blockers.map((b) => ({ ...b })),
+    };
     // Events newer than the view were already received: fold them again on top of it.
     for (const e of this.events) if (e.seq > view.lastSeq) this.fold(e);
     this.changed();
@@ -97,7 +101,14 @@ export class SessionState {
   addHistory(e) {
     if (this.seenHistory.has(e.seq)) return;
     this.seenHistory.add(e.seq);
-    const list = e.type === 'review' ? this.reviews : e.type === 'decision' ? this.decisions : e.type === 'recovery' ? this.recoveries : null;
+    const list =
+      e.type === 'review'
+        ? this.reviews
+        : e.type === 'decision'
+          ? this.decisions
+          : e.type === 'recovery'
+            ? this.recoveries
+            : null;
     if (!list) return;
     list.push(e);
     list.sort((a, b) => a.seq - b.seq);
@@ -187,9 +198,23 @@ export class SessionState {
         // GET /state brings the rest; these make a card's +/- and the result move with the event itself.
         if (e.action === 'commit' && e.workerId && e.change) {
           const w = this.worker(e.workerId);
-          if (w) w.change = { branch: e.branch ?? w.change?.branch ?? '', start: w.change?.start ?? null, head: e.commit ?? w.change?.head ?? null, ...e.change };
+          if (w)
+            w.change = {
+              branch: e.branch ?? w.change?.branch ?? '',
+              start: w.change?.start ?? null,
+              head: e.commit ?? w.change?.head ?? null,
+              ...e.change,
+            };
         } else if (e.action === 'integrate' && view.workspace?.mode === 'checkouts') {
-          view.workspace = { ...view.workspace, result: { ...view.workspace.result, status: 'done', head: e.commit ?? view.workspace.result.head, change: e.change ?? view.workspace.result.change } };
+          view.workspace = {
+            ...view.workspace,
+            result: {
+              ...view.workspace.result,
+              status: 'done',
+              head: e.commit ?? view.workspace.result.head,
+              change: e.change ?? view.workspace.result.change,
+            },
+          };
         }
         break;
       }

@@ -7,7 +7,9 @@
  * Attributes whose value is null/undefined/false are left out; `true` sets an empty attribute.
  */
 export function h(tag, attrs = {}, ...children) {
-  const el = tag.startsWith('svg:') ? document.createElementNS('http://www.w3.org/2000/svg', tag.slice(4)) : document.createElement(tag);
+  const el = tag.startsWith('svg:')
+    ? document.createElementNS('http://www.w3.org/2000/svg', tag.slice(4))
+    : document.createElement(tag);
   for (const [key, value] of Object.entries(attrs ?? {})) {
     if (value === null || value === undefined || value === false) continue;
     if (key === 'dataset') Object.assign(el.dataset, value);
@@ -23,23 +25,53 @@ export function h(tag, attrs = {}, ...children) {
 export const svg = (tag, attrs, ...children) => h(`svg:${tag}`, attrs, ...children);
 
 const ICONS = {
-  pause: [['rect', { x: 3, y: 2, width: 3.5, height: 12, rx: 1 }], ['rect', { x: 9.5, y: 2, width: 3.5, height: 12, rx: 1 }]],
+  pause: [
+    ['rect', { x: 3, y: 2, width: 3.5, height: 12, rx: 1 }],
+    ['rect', { x: 9.5, y: 2, width: 3.5, height: 12, rx: 1 }],
+  ],
   play: [['path', { d: 'M4 2.2v11.6a.6.6 0 0 0 .9.5l9.3-5.8a.6.6 0 0 0 0-1L4.9 1.7a.6.6 0 0 0-.9.5z' }]],
   stop: [['rect', { x: 2.5, y: 2.5, width: 11, height: 11, rx: 1.5 }]],
   review: [['path', { d: 'M2 3h12v1.8H2zM2 7.1h8v1.8H2zM2 11.2h12V13H2z' }]],
-  retry: [['path', { d: 'M8 2.5a5.5 5.5 0 1 0 5.4 6.6h-1.9A3.7 3.7 0 1 1 8 4.3c1 0 1.9.4 2.6 1.1L8.8 7.2H14V2l-2.1 2.1A5.5 5.5 0 0 0 8 2.5z' }]],
+  retry: [
+    [
+      'path',
+      {
+        d: 'M8 2.5a5.5 5.5 0 1 0 5.4 6.6h-1.9A3.7 3.7 0 1 1 8 4.3c1 0 1.9.4 2.6 1.1L8.8 7.2H14V2l-2.1 2.1A5.5 5.5 0 0 0 8 2.5z',
+      },
+    ],
+  ],
   skip: [['path', { d: 'M2.5 2.5v11l7-5.5zM11 2.5h2.5v11H11z' }]],
   send: [['path', { d: 'M1.5 2.2 14.5 8l-13 5.8 1.8-5zM3.3 7.1l5.3.9-5.3.9z' }]],
   arrow: [['path', { d: 'M2 7.1h8.6L7.2 3.7l1.3-1.3L14.1 8l-5.6 5.6-1.3-1.3 3.4-3.4H2z' }]],
   apply: [['path', { d: 'M7.1 1.5h1.8v7.3l2.6-2.6 1.3 1.3L8 12.3 3.2 7.5l1.3-1.3 2.6 2.6zM2 12.7h12v1.8H2z' }]],
-  trash: [['path', { d: 'M5.6 1.5h4.8l.6 1.3H14v1.7H2V2.8h3zM3.2 5.4h9.6l-.8 8.3a1 1 0 0 1-1 .8H5a1 1 0 0 1-1-.8zm3 1.6v5.8h1.3V7zm2.3 0v5.8h1.3V7z' }]],
-  branch: [['path', { d: 'M4.5 1.8a1.9 1.9 0 0 1 .9 3.6v2.1c.6-.4 1.4-.6 2.3-.6h1c1.1 0 1.9-.7 2-1.7a1.9 1.9 0 1 1 1.8.1C12.3 7.1 10.9 8.6 8.7 8.6h-1c-1.2 0-2.1.7-2.3 1.8v.3a1.9 1.9 0 1 1-1.8 0V5.4a1.9 1.9 0 0 1 .9-3.6z' }]],
-  agent: [['path', { d: 'M8 1.5a2.6 2.6 0 1 1 0 5.2 2.6 2.6 0 0 1 0-5.2zM3 13.2c0-2.7 2.2-4.6 5-4.6s5 1.9 5 4.6v1.3H3z' }]],
+  trash: [
+    [
+      'path',
+      {
+        d: 'M5.6 1.5h4.8l.6 1.3H14v1.7H2V2.8h3zM3.2 5.4h9.6l-.8 8.3a1 1 0 0 1-1 .8H5a1 1 0 0 1-1-.8zm3 1.6v5.8h1.3V7zm2.3 0v5.8h1.3V7z',
+      },
+    ],
+  ],
+  branch: [
+    [
+      'path',
+      {
+        d: 'M4.5 1.8a1.9 1.9 0 0 1 .9 3.6v2.1c.6-.4 1.4-.6 2.3-.6h1c1.1 0 1.9-.7 2-1.7a1.9 1.9 0 1 1 1.8.1C12.3 7.1 10.9 8.6 8.7 8.6h-1c-1.2 0-2.1.7-2.3 1.8v.3a1.9 1.9 0 1 1-1.8 0V5.4a1.9 1.9 0 0 1 .9-3.6z',
+      },
+    ],
+  ],
+  agent: [
+    ['path', { d: 'M8 1.5a2.6 2.6 0 1 1 0 5.2 2.6 2.6 0 0 1 0-5.2zM3 13.2c0-2.7 2.2-4.6 5-4.6s5 1.9 5 4.6v1.3H3z' }],
+  ],
 };
 
 /** A 16x16 icon (inline SVG, currentColor), hidden from screen readers: the button text says it. */
 export function icon(name) {
-  return svg('svg', { class: 'icon', viewBox: '0 0 16 16', width: 14, height: 14, 'aria-hidden': 'true', focusable: 'false' }, (ICONS[name] ?? []).map(([tag, attrs]) => svg(tag, { ...attrs, fill: 'currentColor' })));
+  return svg(
+    'svg',
+    { class: 'icon', viewBox: '0 0 16 16', width: 14, height: 14, 'aria-hidden': 'true', focusable: 'false' },
+    (ICONS[name] ?? []).map(([tag, attrs]) => svg(tag, { ...attrs, fill: 'currentColor' })),
+  );
 }
 
 function append(el, children) {
@@ -63,7 +95,8 @@ export function fill(el, ...children) {
  */
 export function reconcile(container, items, key, create, update) {
   const existing = new Map();
-  for (const child of [...container.children]) if (child.dataset.key !== undefined) existing.set(child.dataset.key, child);
+  for (const child of [...container.children])
+    if (child.dataset.key !== undefined) existing.set(child.dataset.key, child);
   let previous = null;
   const keep = new Set();
   for (const item of items) {
@@ -112,7 +145,11 @@ export function clockTime(ts) {
 
 /** A <time> element whose relative text is refreshed by startClock(). */
 export function timeEl(ts, cls = 'rel') {
-  return h('time', { class: cls, datetime: ts, title: ts ? new Date(ts).toLocaleString() : '' }, ts ? relativeTime(ts) : '');
+  return h(
+    'time',
+    { class: cls, datetime: ts, title: ts ? new Date(ts).toLocaleString() : '' },
+    ts ? relativeTime(ts) : '',
+  );
 }
 
 export function updateTimeEl(el, ts) {
@@ -195,9 +232,23 @@ export function percent(p) {
 export function stateTone(state) {
   const s = String(state ?? '');
   if (s.startsWith('completed') || s === 'done' || s === 'approve' || s === 'CONTINUE') return 'ok';
-  if (s.startsWith('running') || s.startsWith('integrating') || s === 'created' || s === 'collecting' || s === 'requesting' || s === 'deciding') return 'run';
-  if (['blocked', 'failed', 'stopped', 'stopping', 'waiting', 'escalated', 'blocker', 'STOP_AND_ESCALATE'].some((x) => s.startsWith(x))) return 'bad';
-  if (['recovering', 'paused', 'reviewing', 'concern', 'PAUSE_AND_CLARIFY', 'LOG_WARNING'].some((x) => s.startsWith(x))) return 'warn';
+  if (
+    s.startsWith('running') ||
+    s.startsWith('integrating') ||
+    s === 'created' ||
+    s === 'collecting' ||
+    s === 'requesting' ||
+    s === 'deciding'
+  )
+    return 'run';
+  if (
+    ['blocked', 'failed', 'stopped', 'stopping', 'waiting', 'escalated', 'blocker', 'STOP_AND_ESCALATE'].some((x) =>
+      s.startsWith(x),
+    )
+  )
+    return 'bad';
+  if (['recovering', 'paused', 'reviewing', 'concern', 'PAUSE_AND_CLARIFY', 'LOG_WARNING'].some((x) => s.startsWith(x)))
+    return 'warn';
   return 'idle';
 }
 
@@ -217,7 +268,9 @@ export function updatePill(el, text, tone = stateTone(text)) {
 
 /** The status a person sees from a worker machine state value (as workerStatusOf in the runtime). */
 export function workerStatusOf(state) {
-  const [top, sub] = String(state ?? 'spawned').split(',')[0].split('.');
+  const [top, sub] = String(state ?? 'spawned')
+    .split(',')[0]
+    .split('.');
   if (sub === 'paused') return 'paused';
   if (top === 'running' && sub === 'stopping') return 'stopping';
   return top || 'spawned';
@@ -226,7 +279,17 @@ export function workerStatusOf(state) {
 export const FINAL_WORKER_STATUSES = ['completed', 'failed', 'stopped', 'skipped'];
 export const FINAL_SESSION_STATES = ['completed', 'stopped'];
 
-const TOOL_ARGUMENT_KEYS = ['command', 'file_path', 'absolute_path', 'pattern', 'query', 'url', 'path', 'description', 'prompt'];
+const TOOL_ARGUMENT_KEYS = [
+  'command',
+  'file_path',
+  'absolute_path',
+  'pattern',
+  'query',
+  'url',
+  'path',
+  'description',
+  'prompt',
+];
 
 /** As toolArgument in src/domain/output-facts.ts. */
 export function toolArgument(input) {
@@ -249,7 +312,9 @@ export function toolArgument(input) {
 
 /** As outputSummary in src/domain/output-facts.ts. */
 export function outputSummary(output) {
-  const lines = String(output ?? '').split('\n').filter((line) => line.trim() !== '');
+  const lines = String(output ?? '')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
   if (lines.length === 0) return 'no output';
   const first = lines[0].replace(/\s+/g, ' ').trim();
   const cut = first.length > 80 ? `${first.slice(0, 79)}…` : first;
@@ -259,7 +324,9 @@ export function outputSummary(output) {
 /** One line describing an agent event (as describePayload in src/domain/output-facts.ts). */
 export function describeAgent(e) {
   const one = (text, limit = 140) => {
-    const flat = String(text ?? '').replace(/\s+/g, ' ').trim();
+    const flat = String(text ?? '')
+      .replace(/\s+/g, ' ')
+      .trim();
     return flat.length > limit ? `${flat.slice(0, limit - 1)}…` : flat;
   };
   switch (e.kind) {
@@ -329,7 +396,8 @@ export function describeEvent(e) {
  */
 export function describeWorkspace(e) {
   const parts = [e.detail];
-  if (e.action === 'conflict' && e.files?.length && !e.files.every((f) => e.detail.includes(f))) parts.push(`(${e.files.join(', ')})`);
+  if (e.action === 'conflict' && e.files?.length && !e.files.every((f) => e.detail.includes(f)))
+    parts.push(`(${e.files.join(', ')})`);
   if (e.action === 'setup' && e.output) {
     const last = e.output.trim().split('\n').filter(Boolean).pop();
     if (last) parts.push(`— ${last.length > 120 ? `${last.slice(0, 119)}…` : last}`);
@@ -346,7 +414,7 @@ export function changeText(change) {
 /** A session branch as a person reads it: orch/<sid>/implementer → implementer (the sid is on the page already). */
 export function branchTail(branch) {
   const m = /^orch\/[^/]+\/(.+)$/.exec(branch ?? '');
-  return m ? m[1] : branch ?? '';
+  return m ? m[1] : (branch ?? '');
 }
 
 /** Who an event is about: a worker id, the session, a round. */

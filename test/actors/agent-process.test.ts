@@ -12,8 +12,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createActor, setup } from 'xstate';
-import { createAgentProcessLogic, type AgentProcessCommand, type AgentProcessEvent, type AgentProcessInput } from '../../src/actors/agent-process.js';
-import { groupMembers, isSameProcessAlive, readExitFile, readProcStat, signalGroup } from '../../src/actors/process-group.js';
+import {
+  createAgentProcessLogic,
+  type AgentProcessCommand,
+  type AgentProcessEvent,
+  type AgentProcessInput,
+} from '../../src/actors/agent-process.js';
+import {
+  groupMembers,
+  isSameProcessAlive,
+  readExitFile,
+  readProcStat,
+  signalGroup,
+} from '../../src/actors/process-group.js';
 import { getAdapter } from '../../src/agents/registry.js';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import { SessionSpecSchema } from '../../src/domain/spec.js';
@@ -40,7 +51,10 @@ beforeEach(() => {
   target = join(root, 'target');
   stateDir = join(root, 'state');
   mkdirSync(target);
-  const spec = SessionSpecSchema.parse({ task: 'do it', workers: [{ id: WORKER, agent: 'claude', role: 'implementer' }] });
+  const spec = SessionSpecSchema.parse({
+    task: 'do it',
+    workers: [{ id: WORKER, agent: 'claude', role: 'implementer' }],
+  });
   const store = SessionStore.create(workspace, spec, target, null);
   sessionId = store.sessionId;
   store.close();
@@ -115,20 +129,33 @@ function orchestrator(scenario: object, actorInput = input(), env: Record<string
   return {
     store,
     received,
-    send: (command: AgentProcessCommand) => (parent.getSnapshot().children as Record<string, { send(e: AgentProcessCommand): void }>).process?.send(command),
+    send: (command: AgentProcessCommand) =>
+      (parent.getSnapshot().children as Record<string, { send(e: AgentProcessCommand): void }>).process?.send(command),
     /** The orchestrator dies: stop following (the actor's cleanup never kills), close the store. */
     crash: () => {
       parent.stop();
       store.close();
     },
     exited: () =>
-      poll(() => received.find((e) => e.type === 'PROCESS.EXITED') as (Extract<AgentProcessEvent, { type: 'PROCESS.EXITED' }> & { seqWhenReceived: number }) | undefined, 20_000, 'PROCESS.EXITED'),
+      poll(
+        () =>
+          received.find((e) => e.type === 'PROCESS.EXITED') as
+            | (Extract<AgentProcessEvent, { type: 'PROCESS.EXITED' }> & { seqWhenReceived: number })
+            | undefined,
+        20_000,
+        'PROCESS.EXITED',
+      ),
   };
 }
 
 function launches(): Array<{ pid: number; argv: string[] }> {
   const path = join(stateDir, 'launches.jsonl');
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
 }
 
 function files() {
@@ -137,12 +164,19 @@ function files() {
 
 function stdoutLines(): number {
   const path = files().stdout;
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).length : 0;
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim()).length
+    : 0;
 }
 
 function agentEvents(): Extract<OrchestratorEvent, { type: 'agent' }>[] {
   const path = join(SessionStore.dirOf(workspace, sessionId), 'events.jsonl');
-  const events = readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as OrchestratorEvent);
+  const events = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as OrchestratorEvent);
   events.forEach((e, i) => expect(e.seq).toBe(i + 1));
   return events.filter((e): e is Extract<OrchestratorEvent, { type: 'agent' }> => e.type === 'agent');
 }
@@ -160,7 +194,10 @@ function expectEveryLineOnce(attempt = 1): void {
     const end = offset + Buffer.byteLength(line) + 1;
     offset = end;
     if (line.trim() === '') continue;
-    expected.push({ end: Math.min(end, record.stdoutStart + text.length), count: Math.max(1, getAdapter('claude').parseLine(line).length) });
+    expected.push({
+      end: Math.min(end, record.stdoutStart + text.length),
+      count: Math.max(1, getAdapter('claude').parseLine(line).length),
+    });
   }
   const events = agentEvents().filter((e) => e.at?.attempt === attempt);
   const runs: Array<{ end: number; count: number }> = [];
@@ -187,7 +224,12 @@ describe('agentProcess: one launch', () => {
     const started = o.received[0];
     expect(started).toMatchObject({ type: 'PROCESS.STARTED', attempt: 1, reattached: false });
     const [record] = readRecords();
-    expect(record).toMatchObject({ attempt: 1, pid: started?.type === 'PROCESS.STARTED' ? started.pid : -1, stdoutStart: 0, stderrStart: 0 });
+    expect(record).toMatchObject({
+      attempt: 1,
+      pid: started?.type === 'PROCESS.STARTED' ? started.pid : -1,
+      stdoutStart: 0,
+      stderrStart: 0,
+    });
     expect(record?.pgid).toBe(record?.pid);
     expect(record?.startTime).toMatch(/^\d+$/);
     expect(record?.argv[0]).toBe(FAKE_AGENT);
@@ -207,7 +249,11 @@ describe('agentProcess: one launch', () => {
     o.send({ type: 'PROCESS.PAUSE' });
     const started = await poll(() => o.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
     const pgid = (started as { pid: number }).pid;
-    await poll(() => groupStopped(pgid), 5000, () => `the group stopped: ${JSON.stringify(groupMembers(pgid))}`);
+    await poll(
+      () => groupStopped(pgid),
+      5000,
+      () => `the group stopped: ${JSON.stringify(groupMembers(pgid))}`,
+    );
   });
 
   it('PAUSE stops every member of the group, RESUME continues them, TERMINATE ends the group: outcome stopped', async () => {
@@ -216,7 +262,11 @@ describe('agentProcess: one launch', () => {
     const pgid = (started as { pid: number }).pid;
     await poll(() => groupMembers(pgid).length === 3, 10_000, 'wrapper, agent and its child');
     o.send({ type: 'PROCESS.PAUSE' });
-    await poll(() => groupStopped(pgid), 5000, () => `all stopped: ${JSON.stringify(groupMembers(pgid))}`);
+    await poll(
+      () => groupStopped(pgid),
+      5000,
+      () => `all stopped: ${JSON.stringify(groupMembers(pgid))}`,
+    );
     o.send({ type: 'PROCESS.RESUME' });
     await poll(() => groupRunning(pgid), 5000, 'all running');
     o.send({ type: 'PROCESS.TERMINATE' });
@@ -230,7 +280,10 @@ describe('agentProcess: one launch', () => {
   // the wrapper's exit must not be taken for the agent's. (Found by this test: PROCESS.EXITED came while the
   // agent still ran, so a stopped session had a live agent and a stalled worker was relaunched beside it.)
   it('TERMINATE of an agent that ignores SIGTERM: PROCESS.EXITED only once the whole group is gone (SIGKILL after the grace period)', async () => {
-    const o = orchestrator({ lines: 2, holdMs: 60_000, spawnChild: true, ignoreSigterm: true }, input({ killGraceMs: 1000 }));
+    const o = orchestrator(
+      { lines: 2, holdMs: 60_000, spawnChild: true, ignoreSigterm: true },
+      input({ killGraceMs: 1000 }),
+    );
     const started = await poll(() => o.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
     const pgid = (started as { pid: number }).pid;
     await poll(() => groupMembers(pgid).length === 3, 10_000, 'wrapper, agent and its child');
@@ -287,23 +340,26 @@ describe('agentProcess after an orchestrator crash (same input, new actor, store
   it.each([
     ['succeeded', {}, 'ok', null],
     ['failed', { fail: 'server_error' }, 'failed', 'server_error'],
-  ] as const)('an agent that %s while the orchestrator was down: the rest of its output, then its recorded exit status, classified', async (_, extra, outcome, kind) => {
-    const scenario = { lines: 12, delayMs: 40, ...extra };
-    const first = orchestrator(scenario);
-    await poll(() => first.received.some((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
-    first.crash();
-    await poll(() => readExitFile(files().exit(1)), 10_000, 'the agent ended (exit file)');
+  ] as const)(
+    'an agent that %s while the orchestrator was down: the rest of its output, then its recorded exit status, classified',
+    async (_, extra, outcome, kind) => {
+      const scenario = { lines: 12, delayMs: 40, ...extra };
+      const first = orchestrator(scenario);
+      await poll(() => first.received.some((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
+      first.crash();
+      await poll(() => readExitFile(files().exit(1)), 10_000, 'the agent ended (exit file)');
 
-    const second = orchestrator(scenario);
-    const exit = await second.exited();
-    expect(second.received.filter((e) => e.type === 'PROCESS.STARTED')).toEqual([]);
-    expect(exit.outcome).toBe(outcome);
-    expect(exit.failure?.kind ?? null).toBe(kind);
-    // Its output was taken in before the exit was reported.
-    expect(exit.seqWhenReceived).toBe(agentEvents().at(-1)?.seq);
-    expect(launches()).toHaveLength(1);
-    expectEveryLineOnce();
-  });
+      const second = orchestrator(scenario);
+      const exit = await second.exited();
+      expect(second.received.filter((e) => e.type === 'PROCESS.STARTED')).toEqual([]);
+      expect(exit.outcome).toBe(outcome);
+      expect(exit.failure?.kind ?? null).toBe(kind);
+      // Its output was taken in before the exit was reported.
+      expect(exit.seqWhenReceived).toBe(agentEvents().at(-1)?.seq);
+      expect(launches()).toHaveLength(1);
+      expectEveryLineOnce();
+    },
+  );
 
   it('lost: no exit status and its pid now belongs to another process (start time differs): crashed, and that process is left alone', async () => {
     const unrelated = spawn(process.execPath, [FOREVER], { stdio: 'ignore', detached: true });
@@ -311,7 +367,16 @@ describe('agentProcess after an orchestrator crash (same input, new actor, store
     const stat = await poll(() => readProcStat(unrelated.pid as number), 5000, 'the unrelated process');
     // A launch record of attempt 1 whose pid was since reused by `unrelated`.
     const store = openStore();
-    store.writeProcRecord(WORKER, { attempt: 1, pid: stat.pid, pgid: stat.pid, startTime: String(Number(stat.startTime) - 1), stdoutStart: 0, stderrStart: 0, launchedAt: new Date().toISOString(), argv: [FAKE_AGENT] });
+    store.writeProcRecord(WORKER, {
+      attempt: 1,
+      pid: stat.pid,
+      pgid: stat.pid,
+      startTime: String(Number(stat.startTime) - 1),
+      stdoutStart: 0,
+      stderrStart: 0,
+      launchedAt: new Date().toISOString(),
+      argv: [FAKE_AGENT],
+    });
     writeFileSync(files().stdout, '');
     store.close();
 
@@ -345,7 +410,11 @@ describe('agentProcess after an orchestrator crash (same input, new actor, store
     const started = await poll(() => first.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
     const pgid = (started as { pid: number }).pid;
     first.send({ type: 'PROCESS.PAUSE' });
-    await poll(() => groupStopped(pgid), 5000, () => `stopped: ${JSON.stringify(groupMembers(pgid))}`);
+    await poll(
+      () => groupStopped(pgid),
+      5000,
+      () => `stopped: ${JSON.stringify(groupMembers(pgid))}`,
+    );
     first.crash();
 
     const second = orchestrator({ lines: 30, delayMs: 40 });
@@ -361,7 +430,11 @@ describe('agentProcess after an orchestrator crash (same input, new actor, store
     const started = await poll(() => first.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
     const pgid = (started as { pid: number }).pid;
     first.send({ type: 'PROCESS.PAUSE' });
-    await poll(() => groupStopped(pgid), 5000, () => `stopped: ${JSON.stringify(groupMembers(pgid))}`);
+    await poll(
+      () => groupStopped(pgid),
+      5000,
+      () => `stopped: ${JSON.stringify(groupMembers(pgid))}`,
+    );
     first.crash();
 
     const second = orchestrator({ lines: 30, delayMs: 40 }, input({ stallTimeoutMs: 700 }));

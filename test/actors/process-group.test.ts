@@ -26,7 +26,14 @@ const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const REPORT = join(FIXTURES, 'report-and-exit.mjs');
 const FOREVER = join(FIXTURES, 'forever.mjs');
 const FAKE_AGENT = fileURLToPath(new URL('../fixtures/fake-agent.mjs', import.meta.url));
-const CLAUDE_ARGS = ['--print', '--dangerously-skip-permissions', '--output-format', 'stream-json', '--verbose', 'work'];
+const CLAUDE_ARGS = [
+  '--print',
+  '--dangerously-skip-permissions',
+  '--output-format',
+  'stream-json',
+  '--verbose',
+  'work',
+];
 
 let dir: string;
 const groups = new Set<number>();
@@ -43,7 +50,15 @@ afterEach(async () => {
 });
 
 function request(file: string, args: string[], env: Record<string, string> = {}): LaunchRequest {
-  return { file, args, env, cwd: dir, stdoutPath: join(dir, 'out.jsonl'), stderrPath: join(dir, 'err.log'), exitPath: join(dir, 'agent.1.exit') };
+  return {
+    file,
+    args,
+    env,
+    cwd: dir,
+    stdoutPath: join(dir, 'out.jsonl'),
+    stderrPath: join(dir, 'err.log'),
+    exitPath: join(dir, 'agent.1.exit'),
+  };
 }
 
 function launch(req: LaunchRequest) {
@@ -57,7 +72,12 @@ function launch(req: LaunchRequest) {
 function launchFake(scenario: object) {
   const state = join(dir, 'state');
   return {
-    ...launch(request(FAKE_AGENT, CLAUDE_ARGS, { FAKE_AGENT_CONFIG: JSON.stringify({ claude: scenario }), FAKE_AGENT_STATE_DIR: state })),
+    ...launch(
+      request(FAKE_AGENT, CLAUDE_ARGS, {
+        FAKE_AGENT_CONFIG: JSON.stringify({ claude: scenario }),
+        FAKE_AGENT_STATE_DIR: state,
+      }),
+    ),
     childPid: () => {
       const path = join(state, 'children.jsonl');
       const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
@@ -84,7 +104,14 @@ describe('launchDetached: the /bin/sh wrapper', () => {
     expect(readExitFile(join(dir, 'agent.1.exit'))).toEqual({ exitCode: 3, signal: null });
     const [earlier, line] = readFileSync(join(dir, 'out.jsonl'), 'utf8').split('\n');
     expect(earlier).toBe('{"earlier":"attempt"}');
-    const report = JSON.parse(line as string) as { argv: string[]; stdin: string; fd0: string; fd1: string; fd2: string; env: string };
+    const report = JSON.parse(line as string) as {
+      argv: string[];
+      stdin: string;
+      fd0: string;
+      fd1: string;
+      fd2: string;
+      env: string;
+    };
     expect(report.argv).toEqual(tricky);
     expect(existsSync(join(dir, 'pwned'))).toBe(false);
     expect(report.stdin).toBe('');
@@ -115,16 +142,26 @@ describe('launchDetached: the /bin/sh wrapper', () => {
 
   it('makes the wrapper the leader of a new session and process group holding the agent', async () => {
     const launched = launch(request(FOREVER, []));
-    const agentPid = await poll(() => {
-      const line = existsSync(join(dir, 'out.jsonl')) ? readFileSync(join(dir, 'out.jsonl'), 'utf8').split('\n')[0] : '';
-      return line ? (JSON.parse(line) as { pid: number }).pid : null;
-    }, 5000, 'the agent printed its pid');
+    const agentPid = await poll(
+      () => {
+        const line = existsSync(join(dir, 'out.jsonl'))
+          ? readFileSync(join(dir, 'out.jsonl'), 'utf8').split('\n')[0]
+          : '';
+        return line ? (JSON.parse(line) as { pid: number }).pid : null;
+      },
+      5000,
+      'the agent printed its pid',
+    );
     const wrapper = readProcStat(launched.pid);
     expect(wrapper?.pgrp).toBe(launched.pid);
     expect(sessionIdOf(launched.pid)).toBe(launched.pid);
     expect(readProcStat(agentPid)?.pgrp).toBe(launched.pid);
     expect(readProcStat(agentPid)?.ppid).toBe(launched.pid);
-    expect(groupMembers(launched.pid).map((m) => m.pid).sort()).toEqual([launched.pid, agentPid].sort());
+    expect(
+      groupMembers(launched.pid)
+        .map((m) => m.pid)
+        .sort(),
+    ).toEqual([launched.pid, agentPid].sort());
     expect(readExitFile(join(dir, 'agent.1.exit'))).toBeNull();
   });
 
@@ -147,7 +184,8 @@ describe('exit status', () => {
     expect(decodeExitCode(139)).toEqual({ exitCode: null, signal: 'SIGSEGV' });
     expect(decodeExitCode(143)).toEqual({ exitCode: null, signal: 'SIGTERM' });
     // gemini: 400 & 255 = 144, 429 & 255 = 173, 500 & 255 = 244; its own codes 41, 42, 53, 55.
-    for (const code of [144, 173, 244, 41, 42, 53, 55, 255]) expect(decodeExitCode(code)).toEqual({ exitCode: code, signal: null });
+    for (const code of [144, 173, 244, 41, 42, 53, 55, 255])
+      expect(decodeExitCode(code)).toEqual({ exitCode: code, signal: null });
   });
 
   it('readExitFile: null while missing, half-written (no newline) or garbage', () => {
@@ -177,10 +215,18 @@ describe('process identity', () => {
     const child = spawn('/bin/sh', ['-c', 'true & exec sleep 30'], { stdio: 'ignore', detached: true });
     groups.add(child.pid as number);
     // `true` runs in the background and ends; its parent (now `sleep`) never reaps it: a zombie.
-    const zombie = await poll(() => {
-      const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
-      return children.map((pid) => readProcStat(pid)).find((s) => s?.state === 'Z') ?? null;
-    }, 5000, 'a zombie child');
+    const zombie = await poll(
+      () => {
+        const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')
+          .trim()
+          .split(' ')
+          .filter(Boolean)
+          .map(Number);
+        return children.map((pid) => readProcStat(pid)).find((s) => s?.state === 'Z') ?? null;
+      },
+      5000,
+      'a zombie child',
+    );
     expect(isSameProcessAlive(zombie.pid, zombie.startTime)).toBe(false);
     expect(groupMembers(child.pid as number).map((m) => m.pid)).not.toContain(zombie.pid);
 
@@ -191,12 +237,19 @@ describe('process identity', () => {
   });
 
   it('readProcStat reads a comm with spaces and parentheses', async () => {
-    const child = spawn(process.execPath, ['-e', "process.title = 'a) (b c'; setInterval(() => {}, 1 << 30)"], { stdio: 'ignore', detached: true });
+    const child = spawn(process.execPath, ['-e', "process.title = 'a) (b c'; setInterval(() => {}, 1 << 30)"], {
+      stdio: 'ignore',
+      detached: true,
+    });
     groups.add(child.pid as number);
-    const stat = await poll(() => {
-      const s = readProcStat(child.pid as number);
-      return s?.comm === 'a) (b c' ? s : null;
-    }, 5000, 'the renamed process');
+    const stat = await poll(
+      () => {
+        const s = readProcStat(child.pid as number);
+        return s?.comm === 'a) (b c' ? s : null;
+      },
+      5000,
+      'the renamed process',
+    );
     expect(stat.pgrp).toBe(child.pid);
     expect(stat.ppid).toBe(process.pid);
     expect(stat.state).toMatch(/[SR]/);
@@ -260,9 +313,17 @@ describe('signals to the whole group', () => {
     const launched = launch(request(FOREVER, []));
     // Stop it once the agent really runs (printed its pid): a group stopped between the wrapper's vfork and the
     // agent's exec holds the wrapper in D (uninterruptible) instead of T.
-    await poll(() => existsSync(join(dir, 'out.jsonl')) && readFileSync(join(dir, 'out.jsonl'), 'utf8').includes('\n'), 5000, 'the agent runs');
+    await poll(
+      () => existsSync(join(dir, 'out.jsonl')) && readFileSync(join(dir, 'out.jsonl'), 'utf8').includes('\n'),
+      5000,
+      'the agent runs',
+    );
     signalGroup(launched.pid, 'SIGSTOP');
-    await poll(() => groupMembers(launched.pid).length === 2 && groupMembers(launched.pid).every((m) => m.state === 'T'), 5000, 'stopped');
+    await poll(
+      () => groupMembers(launched.pid).length === 2 && groupMembers(launched.pid).every((m) => m.state === 'T'),
+      5000,
+      'stopped',
+    );
     expect(await terminateGroup(launched.pid, 5000)).toBe('terminated');
     expect(groupMembers(launched.pid)).toEqual([]);
   });

@@ -3,12 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AgentPayloadSchema, MALFORMED_LINE_LIMIT, type AgentPayload } from '../../src/domain/events.js';
 import type { LaunchOptions } from '../../src/agents/types.js';
-import {
-  buildClaudeCommand,
-  claudeAdapter,
-  classifyClaudeFailure,
-  parseClaudeLine,
-} from '../../src/agents/claude.js';
+import { buildClaudeCommand, claudeAdapter, classifyClaudeFailure, parseClaudeLine } from '../../src/agents/claude.js';
 
 const fixture = (path: string) =>
   readFileSync(fileURLToPath(new URL(`../fixtures/transcripts/claude/${path}`, import.meta.url)), 'utf8')
@@ -76,22 +71,41 @@ describe('buildClaudeCommand', () => {
 
 describe('parseClaudeLine', () => {
   it('maps system/init', () => {
-    expect(one({ type: 'system', subtype: 'init', session_id: 's1', model: 'claude-opus-5-5', cwd: '/repo', tools: [] })).toEqual([
-      { kind: 'init', agentSessionId: 's1', model: 'claude-opus-5-5', cwd: '/repo' },
-    ]);
+    expect(
+      one({ type: 'system', subtype: 'init', session_id: 's1', model: 'claude-opus-5-5', cwd: '/repo', tools: [] }),
+    ).toEqual([{ kind: 'init', agentSessionId: 's1', model: 'claude-opus-5-5', cwd: '/repo' }]);
   });
 
   it('maps system/api_retry to a retrying error', () => {
     const retry = fixture('captured/mock-api-429-rate-limit.jsonl')[1] ?? '';
     expect(parseClaudeLine(retry)).toEqual([
-      { kind: 'error', message: 'API retry 1/2 after 1246 ms: 429 rate_limit', retrying: true, httpStatus: 429, code: 'rate_limit' },
+      {
+        kind: 'error',
+        message: 'API retry 1/2 after 1246 ms: 429 rate_limit',
+        retrying: true,
+        httpStatus: 429,
+        code: 'rate_limit',
+      },
     ]);
   });
 
   it('maps system/permission_denied to a warning naming the tool', () => {
     expect(
-      one({ type: 'system', subtype: 'permission_denied', tool_name: 'Bash', tool_use_id: 't1', decision_reason: 'Matched a deny rule' }),
-    ).toEqual([{ kind: 'error', warning: true, code: 'permission_denied', message: 'permission denied for Bash: Matched a deny rule' }]);
+      one({
+        type: 'system',
+        subtype: 'permission_denied',
+        tool_name: 'Bash',
+        tool_use_id: 't1',
+        decision_reason: 'Matched a deny rule',
+      }),
+    ).toEqual([
+      {
+        kind: 'error',
+        warning: true,
+        code: 'permission_denied',
+        message: 'permission denied for Bash: Matched a deny rule',
+      },
+    ]);
   });
 
   it('keeps other system subtypes as unknown', () => {
@@ -109,13 +123,28 @@ describe('parseClaudeLine', () => {
           { type: 'text', text: 'Running it.' },
           { type: 'tool_use', id: 'tu_1', name: 'Bash', input: { command: 'npm test', description: 'tests' } },
           { type: 'tool_use', id: 'tu_2', name: 'Write', input: { file_path: '/repo/a.ts', content: 'x' } },
-          { type: 'tool_use', id: 'tu_3', name: 'Edit', input: { file_path: '/repo/b.ts', old_string: 'a', new_string: 'b' } },
-          { type: 'tool_use', id: 'tu_4', name: 'NotebookEdit', input: { notebook_path: '/repo/n.ipynb', new_source: '' } },
+          {
+            type: 'tool_use',
+            id: 'tu_3',
+            name: 'Edit',
+            input: { file_path: '/repo/b.ts', old_string: 'a', new_string: 'b' },
+          },
+          {
+            type: 'tool_use',
+            id: 'tu_4',
+            name: 'NotebookEdit',
+            input: { notebook_path: '/repo/n.ipynb', new_source: '' },
+          },
           {
             type: 'tool_use',
             id: 'tu_5',
             name: 'TodoWrite',
-            input: { todos: [{ content: 'write tests', status: 'completed' }, { content: 'fix', status: 'in_progress' }] },
+            input: {
+              todos: [
+                { content: 'write tests', status: 'completed' },
+                { content: 'fix', status: 'in_progress' },
+              ],
+            },
           },
           { type: 'tool_use', id: 'tu_6', name: 'Read', input: { file_path: '/repo/c.ts' } },
         ],
@@ -128,7 +157,13 @@ describe('parseClaudeLine', () => {
       { kind: 'file_change', status: 'proposed', toolId: 'tu_2', changes: [{ path: '/repo/a.ts', kind: 'add' }] },
       { kind: 'file_change', status: 'proposed', toolId: 'tu_3', changes: [{ path: '/repo/b.ts', kind: 'update' }] },
       { kind: 'file_change', status: 'proposed', toolId: 'tu_4', changes: [{ path: '/repo/n.ipynb', kind: 'update' }] },
-      { kind: 'plan', items: [{ text: 'write tests', done: true }, { text: 'fix', done: false }] },
+      {
+        kind: 'plan',
+        items: [
+          { text: 'write tests', done: true },
+          { text: 'fix', done: false },
+        ],
+      },
       { kind: 'tool_call', toolId: 'tu_6', name: 'Read', input: { file_path: '/repo/c.ts' } },
     ]);
   });
@@ -136,7 +171,12 @@ describe('parseClaudeLine', () => {
   it('turns a synthetic API-error assistant message into one error', () => {
     const synthetic = fixture('captured/mock-api-401-auth.jsonl')[3] ?? '';
     expect(parseClaudeLine(synthetic)).toEqual([
-      { kind: 'error', message: 'Invalid API key · Fix external API key', httpStatus: 401, code: 'authentication_failed' },
+      {
+        kind: 'error',
+        message: 'Invalid API key · Fix external API key',
+        httpStatus: 401,
+        code: 'authentication_failed',
+      },
     ]);
   });
 
@@ -188,7 +228,12 @@ describe('parseClaudeLine', () => {
 
   it('reads is_error, not subtype: a failed API call ends with subtype "success"', () => {
     const result = fixture('captured/mock-api-429-rate-limit.jsonl').at(-1) ?? '';
-    expect(parseClaudeLine(result)[1]).toMatchObject({ kind: 'result', ok: false, reason: 'api_error', httpStatus: 429 });
+    expect(parseClaudeLine(result)[1]).toMatchObject({
+      kind: 'result',
+      ok: false,
+      reason: 'api_error',
+      httpStatus: 429,
+    });
   });
 
   it('names the startup failure of a result that has no terminal reason', () => {
@@ -197,17 +242,37 @@ describe('parseClaudeLine', () => {
   });
 
   it('drops numbers the schema cannot hold instead of emitting an invalid payload', () => {
-    const payloads = one({ type: 'result', is_error: true, api_error_status: 1e300, num_turns: 2 ** 53 + 2, total_cost_usd: -1, usage: { input_tokens: -5 } });
-    expect(payloads).toEqual([{ kind: 'usage', cumulative: true, usage: {} }, { kind: 'result', ok: false }]);
+    const payloads = one({
+      type: 'result',
+      is_error: true,
+      api_error_status: 1e300,
+      num_turns: 2 ** 53 + 2,
+      total_cost_usd: -1,
+      usage: { input_tokens: -5 },
+    });
+    expect(payloads).toEqual([
+      { kind: 'usage', cumulative: true, usage: {} },
+      { kind: 'result', ok: false },
+    ]);
   });
 
   it('maps rate_limit_event: rejected is an error, allowed a warning', () => {
     const event = (status: string) => ({ type: 'rate_limit_event', rate_limit_info: { status, resetsAt: 1795266000 } });
     expect(one(event('rejected'))).toEqual([
-      { kind: 'error', code: 'rate_limit', warning: false, message: 'rate limit rejected, resets at 2026-11-21T13:00:00.000Z' },
+      {
+        kind: 'error',
+        code: 'rate_limit',
+        warning: false,
+        message: 'rate limit rejected, resets at 2026-11-21T13:00:00.000Z',
+      },
     ]);
     expect(one(event('allowed'))).toEqual([
-      { kind: 'error', code: 'rate_limit', warning: true, message: 'rate limit allowed, resets at 2026-11-21T13:00:00.000Z' },
+      {
+        kind: 'error',
+        code: 'rate_limit',
+        warning: true,
+        message: 'rate limit allowed, resets at 2026-11-21T13:00:00.000Z',
+      },
     ]);
   });
 
@@ -228,17 +293,28 @@ describe('parseClaudeLine', () => {
 
   it('keeps non-JSON lines as malformed, cut to 2 KiB', () => {
     expect(parseClaudeLine('Not logged in · Please run /login')).toEqual([
-      { kind: 'malformed', line: 'Not logged in · Please run /login', truncated: false, bytes: 34, reason: 'not a JSON object' },
+      {
+        kind: 'malformed',
+        line: 'Not logged in · Please run /login',
+        truncated: false,
+        bytes: 34,
+        reason: 'not a JSON object',
+      },
     ]);
     const long = `{"type":"assistant",${'x'.repeat(5000)}`;
     const [payload] = parseClaudeLine(long);
     expect(payload).toMatchObject({ kind: 'malformed', truncated: true, bytes: 5020 });
     expect(payload?.kind === 'malformed' && payload.line).toBe(long.slice(0, MALFORMED_LINE_LIMIT));
-    expect(parseClaudeLine('[1,2]')).toEqual([expect.objectContaining({ kind: 'malformed', reason: 'not a JSON object' })]);
+    expect(parseClaudeLine('[1,2]')).toEqual([
+      expect.objectContaining({ kind: 'malformed', reason: 'not a JSON object' }),
+    ]);
   });
 
   it('survives a 10 MB line, invalid UTF-8 and NUL bytes', () => {
-    const huge = line({ type: 'assistant', message: { id: 'm', content: [{ type: 'text', text: 'a'.repeat(10 * 1024 * 1024) }] } });
+    const huge = line({
+      type: 'assistant',
+      message: { id: 'm', content: [{ type: 'text', text: 'a'.repeat(10 * 1024 * 1024) }] },
+    });
     const [message] = parseClaudeLine(huge);
     expect(message?.kind).toBe('message');
     expect(message?.kind === 'message' && message.text.length).toBeLessThan(20_000);
@@ -256,25 +332,50 @@ describe('classifyClaudeFailure', () => {
     classifyClaudeFailure({ exitCode: 1, signal: null, stderrTail: '', events, now: NOW, ...more });
 
   it('returns null for exit 0 without a failed result, even after a permission denial', () => {
-    const events = [...one({ type: 'system', subtype: 'permission_denied', tool_name: 'Bash' }), ...fixture('captured/mock-success-text.jsonl').flatMap(parseClaudeLine)];
+    const events = [
+      ...one({ type: 'system', subtype: 'permission_denied', tool_name: 'Bash' }),
+      ...fixture('captured/mock-success-text.jsonl').flatMap(parseClaudeLine),
+    ];
     expect(run(events, { exitCode: 0 })).toBeNull();
   });
 
   it("uses the result's api_error_type when its text names no cause (terminal_reason api_error is any API error)", () => {
-    const result = (type: string) => one({ type: 'result', subtype: 'success', is_error: true, result: 'API Error: the request failed', terminal_reason: 'api_error', api_error_type: type });
-    expect(one({ type: 'result', subtype: 'success', is_error: true, result: 'x', terminal_reason: 'api_error', api_error_type: 'rate_limit_error' })).toContainEqual(
+    const result = (type: string) =>
+      one({
+        type: 'result',
+        subtype: 'success',
+        is_error: true,
+        result: 'API Error: the request failed',
+        terminal_reason: 'api_error',
+        api_error_type: type,
+      });
+    expect(
+      one({
+        type: 'result',
+        subtype: 'success',
+        is_error: true,
+        result: 'x',
+        terminal_reason: 'api_error',
+        api_error_type: 'rate_limit_error',
+      }),
+    ).toContainEqual(
       expect.objectContaining({ kind: 'result', ok: false, reason: 'api_error', errorType: 'rate_limit_error' }),
     );
-    expect(run(result('rate_limit_error'))).toMatchObject({ kind: 'rate_limit', message: 'API Error: the request failed' });
+    expect(run(result('rate_limit_error'))).toMatchObject({
+      kind: 'rate_limit',
+      message: 'API Error: the request failed',
+    });
     expect(run(result('authentication_error'))).toMatchObject({ kind: 'auth' });
     expect(run(result('overloaded_error'))).toMatchObject({ kind: 'server_error' });
     expect(run(result('invalid_request_error'))).toMatchObject({ kind: 'crashed' });
   });
 
   it('does not trust exit 0 when the last result failed', () => {
-    expect(run(fixture('captured/mock-error-max-turns.jsonl').flatMap(parseClaudeLine), { exitCode: 0 })).toMatchObject({
-      kind: 'max_turns',
-    });
+    expect(run(fixture('captured/mock-error-max-turns.jsonl').flatMap(parseClaudeLine), { exitCode: 0 })).toMatchObject(
+      {
+        kind: 'max_turns',
+      },
+    );
   });
 
   it('reads retryAt from a rejected rate_limit_event', () => {
@@ -293,12 +394,20 @@ describe('classifyClaudeFailure', () => {
   });
 
   it('reads retryAt from a subscription usage-limit message', () => {
-    const events = one({ type: 'result', is_error: true, subtype: 'success', result: 'Claude AI usage limit reached|1795266000' });
+    const events = one({
+      type: 'result',
+      is_error: true,
+      subtype: 'success',
+      result: 'Claude AI usage limit reached|1795266000',
+    });
     expect(run(events)).toMatchObject({ kind: 'rate_limit', retryAt: '2026-11-21T13:00:00.000Z' });
   });
 
   it('does not call an allowed rate-limit warning the cause of a crash', () => {
-    const events = one({ type: 'rate_limit_event', rate_limit_info: { status: 'allowed_warning', resetsAt: 1795266000 } });
+    const events = one({
+      type: 'rate_limit_event',
+      rate_limit_info: { status: 'allowed_warning', resetsAt: 1795266000 },
+    });
     expect(run(events, { exitCode: null, signal: 'SIGKILL' })).toEqual({
       kind: 'crashed',
       message: 'killed by signal SIGKILL',
@@ -315,7 +424,7 @@ describe('classifyClaudeFailure', () => {
   it('classifies from stderr, ANSI stripped', () => {
     const cases = [
       ['No conversation found with session ID: abc-123', 'resume_not_found'],
-      ['\u001b[31merror: unknown option \'--frobnicate\'\u001b[0m', 'invalid_args'],
+      ["\u001b[31merror: unknown option '--frobnicate'\u001b[0m", 'invalid_args'],
       ['Unable to connect to API (ECONNREFUSED)', 'network'],
       ['Segmentation fault', 'crashed'],
     ] as const;
@@ -324,14 +433,19 @@ describe('classifyClaudeFailure', () => {
       expect(signal?.kind, stderr).toBe(kind);
       expect(signal?.message).not.toContain('\u001b');
     }
-    expect(run([], { stderrTail: '\u001b[31merror: unknown option \'--frobnicate\'\u001b[0m' })?.message).toBe(
+    expect(run([], { stderrTail: "\u001b[31merror: unknown option '--frobnicate'\u001b[0m" })?.message).toBe(
       "error: unknown option '--frobnicate'",
     );
   });
 
   it('maps synthetic error codes: overloaded, billing, model not found', () => {
     const synthetic = (error: string, status?: number) =>
-      one({ type: 'assistant', error, api_error_status: status, message: { model: '<synthetic>', content: [{ type: 'text', text: `API Error: ${error}` }] } });
+      one({
+        type: 'assistant',
+        error,
+        api_error_status: status,
+        message: { model: '<synthetic>', content: [{ type: 'text', text: `API Error: ${error}` }] },
+      });
     expect(run(synthetic('overloaded', 529))).toMatchObject({ kind: 'server_error', httpStatus: 529 });
     expect(run(synthetic('billing_error', 400))).toMatchObject({ kind: 'quota' });
     expect(run(synthetic('model_not_found', 404))).toMatchObject({ kind: 'invalid_args', httpStatus: 404 });
@@ -342,7 +456,18 @@ describe('claude: hopeless retries', () => {
   it('a retry notice for a rejected key or billing ends the run at once; a 429 or 529 retry does not', async () => {
     const { isHopelessClaudeRetry, parseClaudeLine: parse } = await import('../../src/agents/claude.js');
     const retry = (status: number, error: string) =>
-      parse(JSON.stringify({ type: 'system', subtype: 'api_retry', attempt: 1, max_retries: 10, retry_delay_ms: 600, error_status: status, error, session_id: 's' }))[0]!;
+      parse(
+        JSON.stringify({
+          type: 'system',
+          subtype: 'api_retry',
+          attempt: 1,
+          max_retries: 10,
+          retry_delay_ms: 600,
+          error_status: status,
+          error,
+          session_id: 's',
+        }),
+      )[0]!;
     expect(isHopelessClaudeRetry(retry(401, 'authentication_failed'))).toBe(true);
     expect(isHopelessClaudeRetry(retry(402, 'billing_error'))).toBe(true);
     expect(isHopelessClaudeRetry(retry(429, 'rate_limit'))).toBe(false);

@@ -25,7 +25,12 @@ describe('buildCodexCommand', () => {
 
   it('adds --skip-git-repo-check, include dirs and the model', () => {
     expect(
-      buildCodexCommand({ ...base, includeDirs: ['/extra', '/more'], model: 'gpt-5.5', fixes: { skipGitRepoCheck: true } }).args,
+      buildCodexCommand({
+        ...base,
+        includeDirs: ['/extra', '/more'],
+        model: 'gpt-5.5',
+        fixes: { skipGitRepoCheck: true },
+      }).args,
     ).toEqual([
       'exec',
       '--json',
@@ -49,7 +54,12 @@ describe('buildCodexCommand', () => {
   });
 
   it('resumes with every flag before `resume <id> <prompt>`', () => {
-    const options: LaunchOptions = { ...base, includeDirs: ['/extra'], model: 'gpt-5.5', fixes: { skipGitRepoCheck: true } };
+    const options: LaunchOptions = {
+      ...base,
+      includeDirs: ['/extra'],
+      model: 'gpt-5.5',
+      fixes: { skipGitRepoCheck: true },
+    };
     const { args } = codexAdapter.resumeCommand(options, 'thread-9');
     expect(args.slice(-3)).toEqual(['resume', 'thread-9', 'fix the bug']);
     const resumeAt = args.indexOf('resume');
@@ -73,7 +83,11 @@ describe('parseCodexLine', () => {
   it('maps turn.completed to cumulative usage, then a successful result', () => {
     const completed = fixture('captured/mock-command-execution.jsonl').at(-1) ?? '';
     expect(parseCodexLine(completed)).toEqual([
-      { kind: 'usage', cumulative: true, usage: { inputTokens: 2400, cachedInputTokens: 400, outputTokens: 68, reasoningTokens: 16 } },
+      {
+        kind: 'usage',
+        cumulative: true,
+        usage: { inputTokens: 2400, cachedInputTokens: 400, outputTokens: 68, reasoningTokens: 16 },
+      },
       { kind: 'result', ok: true },
     ]);
   });
@@ -88,18 +102,28 @@ describe('parseCodexLine', () => {
     expect(one({ type: 'error', message: 'Reconnecting... 1/5 (stream disconnected)' })).toEqual([
       { kind: 'error', message: 'Reconnecting... 1/5 (stream disconnected)', retrying: true },
     ]);
-    expect(one({ type: 'error', message: 'Quota exceeded.' })).toEqual([{ kind: 'error', message: 'Quota exceeded.', retrying: false }]);
+    expect(one({ type: 'error', message: 'Quota exceeded.' })).toEqual([
+      { kind: 'error', message: 'Quota exceeded.', retrying: false },
+    ]);
   });
 
   it('maps agent messages and reasoning', () => {
-    expect(item('agent_message', { text: 'Done.' })).toEqual([{ kind: 'message', role: 'assistant', text: 'Done.', messageId: 'item_7' }]);
+    expect(item('agent_message', { text: 'Done.' })).toEqual([
+      { kind: 'message', role: 'assistant', text: 'Done.', messageId: 'item_7' },
+    ]);
     expect(item('reasoning', { text: '**Thinking**' })).toEqual([{ kind: 'reasoning', text: '**Thinking**' }]);
   });
 
   it('maps command executions through their statuses', () => {
     const [started, completed] = fixture('captured/mock-command-execution.jsonl').slice(2, 4).map(parseCodexLine);
     expect(started).toEqual([
-      { kind: 'command', toolId: 'item_0', command: "/bin/bash -lc 'echo hello-from-tool'", status: 'started', exitCode: null },
+      {
+        kind: 'command',
+        toolId: 'item_0',
+        command: "/bin/bash -lc 'echo hello-from-tool'",
+        status: 'started',
+        exitCode: null,
+      },
     ]);
     expect(completed).toEqual([
       {
@@ -111,15 +135,15 @@ describe('parseCodexLine', () => {
         output: 'hello-from-tool\n',
       },
     ]);
-    expect(item('command_execution', { command: 'false', aggregated_output: '', exit_code: 1, status: 'failed' })).toEqual([
-      { kind: 'command', toolId: 'item_7', command: 'false', status: 'failed', exitCode: 1 },
-    ]);
+    expect(
+      item('command_execution', { command: 'false', aggregated_output: '', exit_code: 1, status: 'failed' }),
+    ).toEqual([{ kind: 'command', toolId: 'item_7', command: 'false', status: 'failed', exitCode: 1 }]);
     expect(item('command_execution', { command: 'x', status: 'constructor' }, 'item.started')).toEqual([
       { kind: 'command', toolId: 'item_7', command: 'x', status: 'started' },
     ]);
-    expect(item('command_execution', { command: 'rm -rf /', aggregated_output: '', exit_code: null, status: 'declined' })).toEqual([
-      { kind: 'command', toolId: 'item_7', command: 'rm -rf /', status: 'declined', exitCode: null },
-    ]);
+    expect(
+      item('command_execution', { command: 'rm -rf /', aggregated_output: '', exit_code: null, status: 'declined' }),
+    ).toEqual([{ kind: 'command', toolId: 'item_7', command: 'rm -rf /', status: 'declined', exitCode: null }]);
   });
 
   it('maps file changes', () => {
@@ -137,9 +161,13 @@ describe('parseCodexLine', () => {
   });
 
   it('maps MCP tool calls: the call when it starts, the result when it completes', () => {
-    expect(item('mcp_tool_call', { server: 'docs', tool: 'search', arguments: { q: 'x' }, status: 'in_progress' }, 'item.started')).toEqual([
-      { kind: 'tool_call', toolId: 'item_7', name: 'docs.search', input: { q: 'x' } },
-    ]);
+    expect(
+      item(
+        'mcp_tool_call',
+        { server: 'docs', tool: 'search', arguments: { q: 'x' }, status: 'in_progress' },
+        'item.started',
+      ),
+    ).toEqual([{ kind: 'tool_call', toolId: 'item_7', name: 'docs.search', input: { q: 'x' } }]);
     expect(
       item('mcp_tool_call', {
         server: 'docs',
@@ -151,7 +179,14 @@ describe('parseCodexLine', () => {
       }),
     ).toEqual([{ kind: 'tool_result', toolId: 'item_7', ok: true, output: 'found it' }]);
     expect(
-      item('mcp_tool_call', { server: 'docs', tool: 'search', arguments: {}, result: null, error: { message: 'timed out' }, status: 'failed' }),
+      item('mcp_tool_call', {
+        server: 'docs',
+        tool: 'search',
+        arguments: {},
+        result: null,
+        error: { message: 'timed out' },
+        status: 'failed',
+      }),
     ).toEqual([{ kind: 'tool_result', toolId: 'item_7', ok: false, output: 'timed out' }]);
   });
 
@@ -160,8 +195,25 @@ describe('parseCodexLine', () => {
       { kind: 'tool_call', toolId: 'item_7', name: 'web_search', input: { query: 'vitest 4' } },
     ]);
     expect(
-      item('todo_list', { items: [{ text: 'read', completed: true }, { text: 'write', completed: false }] }, 'item.updated'),
-    ).toEqual([{ kind: 'plan', items: [{ text: 'read', done: true }, { text: 'write', done: false }] }]);
+      item(
+        'todo_list',
+        {
+          items: [
+            { text: 'read', completed: true },
+            { text: 'write', completed: false },
+          ],
+        },
+        'item.updated',
+      ),
+    ).toEqual([
+      {
+        kind: 'plan',
+        items: [
+          { text: 'read', done: true },
+          { text: 'write', done: false },
+        ],
+      },
+    ]);
     expect(item('error', { message: 'Falling back from WebSockets to HTTPS transport.' })).toEqual([
       { kind: 'error', message: 'Falling back from WebSockets to HTTPS transport.', warning: true },
     ]);
@@ -178,13 +230,33 @@ describe('parseCodexLine', () => {
 
   it('keeps non-JSON lines as malformed and survives hostile input', () => {
     expect(parseCodexLine('Reading additional input from stdin...')).toEqual([
-      { kind: 'malformed', line: 'Reading additional input from stdin...', truncated: false, bytes: 38, reason: 'not a JSON object' },
+      {
+        kind: 'malformed',
+        line: 'Reading additional input from stdin...',
+        truncated: false,
+        bytes: 38,
+        reason: 'not a JSON object',
+      },
     ]);
     const truncated = parseCodexLine(`{"type":"item.completed","item":${'['.repeat(3000)}`);
     expect(truncated).toEqual([expect.objectContaining({ kind: 'malformed', truncated: true, bytes: 3032 })]);
-    const huge = JSON.stringify({ type: 'item.completed', item: { id: 'i', type: 'command_execution', command: 'cat', aggregated_output: 'x'.repeat(10 * 1024 * 1024), exit_code: 0, status: 'completed' } });
+    const huge = JSON.stringify({
+      type: 'item.completed',
+      item: {
+        id: 'i',
+        type: 'command_execution',
+        command: 'cat',
+        aggregated_output: 'x'.repeat(10 * 1024 * 1024),
+        exit_code: 0,
+        status: 'completed',
+      },
+    });
     expect(parseCodexLine(huge)[0]).toMatchObject({ kind: 'command', status: 'completed' });
-    for (const weird of ['\u0000\u0000', '{"type":"error","message":"\ud800"}', Buffer.from([0xc3, 0x28, 0x7b]).toString('utf8')]) {
+    for (const weird of [
+      '\u0000\u0000',
+      '{"type":"error","message":"\ud800"}',
+      Buffer.from([0xc3, 0x28, 0x7b]).toString('utf8'),
+    ]) {
       for (const payload of parseCodexLine(weird)) AgentPayloadSchema.parse(payload);
     }
     expect(parseCodexLine(' ')).toEqual([]);
@@ -193,8 +265,18 @@ describe('parseCodexLine', () => {
 
 describe('classifyCodexFailure', () => {
   const classify = (events: AgentPayload[], more: Partial<Parameters<typeof classifyCodexFailure>[0]> = {}) =>
-    classifyCodexFailure({ exitCode: 1, signal: null, stderrTail: '', events, now: new Date(2026, 10, 21, 10, 0), ...more });
-  const failed = (message: string) => [...one({ type: 'error', message }), ...one({ type: 'turn.failed', error: { message } })];
+    classifyCodexFailure({
+      exitCode: 1,
+      signal: null,
+      stderrTail: '',
+      events,
+      now: new Date(2026, 10, 21, 10, 0),
+      ...more,
+    });
+  const failed = (message: string) => [
+    ...one({ type: 'error', message }),
+    ...one({ type: 'turn.failed', error: { message } }),
+  ];
 
   it('returns null for exit 0, retry notices or not', () => {
     const events = fixture('captured/mock-success-ws-fallback-default-provider.jsonl').flatMap(parseCodexLine);
@@ -202,7 +284,8 @@ describe('classifyCodexFailure', () => {
   });
 
   it('reads the usage-limit retry time as the next such local time after now', () => {
-    const message = "You've hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro) or try again at 9:24 AM.";
+    const message =
+      "You've hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro) or try again at 9:24 AM.";
     expect(classify(failed(message))).toEqual({
       kind: 'rate_limit',
       message,
@@ -212,21 +295,36 @@ describe('classifyCodexFailure', () => {
     });
     const later = classify(failed("You've hit your usage limit. Try again at 11:05 AM."));
     expect(later?.retryAt).toBe(new Date(2026, 10, 21, 11, 5).toISOString());
-    const dated = classify(failed("You've hit your usage limit. Visit the usage page or try again at Nov 24th, 2026 9:24 AM."));
+    const dated = classify(
+      failed("You've hit your usage limit. Visit the usage page or try again at Nov 24th, 2026 9:24 AM."),
+    );
     expect(dated?.retryAt).toBe(new Date(2026, 10, 24, 9, 24).toISOString());
-    const relative = classify(failed("You've hit your usage limit. To get more access now, send a request to your admin or try again in 3 days 6 hours 57 minutes."));
+    const relative = classify(
+      failed(
+        "You've hit your usage limit. To get more access now, send a request to your admin or try again in 3 days 6 hours 57 minutes.",
+      ),
+    );
     expect(relative?.retryAt).toBe(new Date(2026, 10, 24, 16, 57).toISOString());
   });
 
   it('recognises the usage limit as codex 0.169 really prints it (with a typographic apostrophe)', () => {
-    const message = 'You\u2019ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro) or try again at 11:30 AM.';
-    expect(classify(failed(message))).toMatchObject({ kind: 'rate_limit', retryAt: new Date(2026, 10, 21, 11, 30).toISOString() });
+    const message =
+      'You\u2019ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro) or try again at 11:30 AM.';
+    expect(classify(failed(message))).toMatchObject({
+      kind: 'rate_limit',
+      retryAt: new Date(2026, 10, 21, 11, 30).toISOString(),
+    });
   });
 
   it('classifies a run killed by a signal while "waiting for network" as network', () => {
     const events = fixture('captured/offline-no-network-killed-by-timeout60.jsonl').flatMap(parseCodexLine);
     const stderrTail = readFileSync(
-      fileURLToPath(new URL('../fixtures/transcripts/codex/captured/offline-no-network-killed-by-timeout60.stderr.txt', import.meta.url)),
+      fileURLToPath(
+        new URL(
+          '../fixtures/transcripts/codex/captured/offline-no-network-killed-by-timeout60.stderr.txt',
+          import.meta.url,
+        ),
+      ),
       'utf8',
     );
     expect(classify(events, { exitCode: null, signal: 'SIGTERM', stderrTail })).toEqual({
@@ -246,7 +344,11 @@ describe('classifyCodexFailure', () => {
   });
 
   it('classifies clap errors and unknown failures', () => {
-    expect(classify([], { stderrTail: "error: unexpected argument '--frob' found\n\nUsage: codex exec [OPTIONS] [PROMPT]\n" })).toMatchObject({
+    expect(
+      classify([], {
+        stderrTail: "error: unexpected argument '--frob' found\n\nUsage: codex exec [OPTIONS] [PROMPT]\n",
+      }),
+    ).toMatchObject({
       kind: 'invalid_args',
       message: "error: unexpected argument '--frob' found",
     });
@@ -268,9 +370,17 @@ describe('codex: hopeless retries', () => {
   it('reconnecting after a 401 cannot help; reconnecting after a 429 or for the network can', async () => {
     const { isHopelessCodexRetry, parseCodexLine: parse } = await import('../../src/agents/codex.js');
     const notice = (message: string) => parse(JSON.stringify({ type: 'error', message }))[0]!;
-    expect(isHopelessCodexRetry(notice('Reconnecting... 1/5 (unexpected status 401 Unauthorized: Incorrect API key provided: dummy.)'))).toBe(true);
-    expect(isHopelessCodexRetry(notice('Reconnecting... 1/1 (exceeded retry limit, last status: 429 Too Many Requests)'))).toBe(false);
-    expect(isHopelessCodexRetry(notice('Reconnecting... waiting for network (Connection failed: error sending request)'))).toBe(false);
+    expect(
+      isHopelessCodexRetry(
+        notice('Reconnecting... 1/5 (unexpected status 401 Unauthorized: Incorrect API key provided: dummy.)'),
+      ),
+    ).toBe(true);
+    expect(
+      isHopelessCodexRetry(notice('Reconnecting... 1/1 (exceeded retry limit, last status: 429 Too Many Requests)')),
+    ).toBe(false);
+    expect(
+      isHopelessCodexRetry(notice('Reconnecting... waiting for network (Connection failed: error sending request)')),
+    ).toBe(false);
     expect(isHopelessCodexRetry(notice('unexpected status 401 Unauthorized: final'))).toBe(false);
   });
 });

@@ -24,7 +24,11 @@ describe('parseJsonLine', () => {
   });
 
   it('a mapper that throws or maps to nothing gives `unknown`; a non-JSON line `malformed`; a blank line nothing', () => {
-    expect(parseJsonLine(LINE, () => { throw new Error('boom'); })).toMatchObject([{ kind: 'unknown', originalType: 'item.completed' }]);
+    expect(
+      parseJsonLine(LINE, () => {
+        throw new Error('boom');
+      }),
+    ).toMatchObject([{ kind: 'unknown', originalType: 'item.completed' }]);
     expect(parseJsonLine(LINE, () => [])).toMatchObject([{ kind: 'unknown' }]);
     expect(parseJsonLine('{not json', () => [])).toMatchObject([{ kind: 'malformed', line: '{not json' }]);
     expect(parseJsonLine('   ', () => [])).toEqual([]);
@@ -52,12 +56,20 @@ const CAUSE = "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'undici' import
 describe('stderrEvidence', () => {
   it("quotes a Node crash's error line first, not its version footer, the error object's braces or properties", () => {
     expect(stderrEvidence(NODE_MODULE_NOT_FOUND)[0]).toEqual({ text: CAUSE });
-    expect(stderrEvidence(NODE_MODULE_NOT_FOUND.replace('v20.20.2', 'v24.21.0').replace("  code: 'ERR_MODULE_NOT_FOUND'\n", ''))[0]).toEqual({ text: CAUSE });
+    expect(
+      stderrEvidence(
+        NODE_MODULE_NOT_FOUND.replace('v20.20.2', 'v24.21.0').replace("  code: 'ERR_MODULE_NOT_FOUND'\n", ''),
+      )[0],
+    ).toEqual({ text: CAUSE });
   });
 
   it("quotes a Rust panic's message, not the backtrace hint; a plain last line stays first", () => {
-    const panic = "thread 'main' panicked at src/main.rs:2:5:\nexplicit panic\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
-    expect(stderrEvidence(panic).map((e) => e.text)).toEqual(['explicit panic', "thread 'main' panicked at src/main.rs:2:5:"]);
+    const panic =
+      "thread 'main' panicked at src/main.rs:2:5:\nexplicit panic\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+    expect(stderrEvidence(panic).map((e) => e.text)).toEqual([
+      'explicit panic',
+      "thread 'main' panicked at src/main.rs:2:5:",
+    ]);
     expect(stderrEvidence('starting\nError: 401 Unauthorized\n')[0]).toEqual({ text: 'Error: 401 Unauthorized' });
   });
 
@@ -66,7 +78,13 @@ describe('stderrEvidence', () => {
     ['codex', classifyCodexFailure],
     ['gemini', classifyGeminiFailure],
   ] as const)('%s: a Node crash is a `crashed` failure whose message is its cause', (_agent, classify) => {
-    const signal = classify({ exitCode: 1, signal: null, stderrTail: NODE_MODULE_NOT_FOUND, events: [], now: new Date('2026-12-06T00:00:00Z') });
+    const signal = classify({
+      exitCode: 1,
+      signal: null,
+      stderrTail: NODE_MODULE_NOT_FOUND,
+      events: [],
+      now: new Date('2026-12-06T00:00:00Z'),
+    });
     expect(signal).toMatchObject({ kind: 'crashed', message: CAUSE, exitCode: 1 });
   });
 });

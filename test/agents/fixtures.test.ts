@@ -30,7 +30,9 @@ function filesUnder(dir: string): string[] {
 }
 
 function stdoutFiles(agent: Agent): string[] {
-  return filesUnder(join(ROOT, agent)).filter((file) => STDOUT_FILE.test(file)).sort();
+  return filesUnder(join(ROOT, agent))
+    .filter((file) => STDOUT_FILE.test(file))
+    .sort();
 }
 
 function parseFile(adapter: AgentAdapter, file: string): { line: string; payloads: AgentPayload[] }[] {
@@ -55,8 +57,12 @@ describe('the fixture copy', () => {
   });
 
   it.skipIf(!existsSync(SHARED))('is byte-identical to /work/shared/fixtures', () => {
-    const ours = filesUnder(ROOT).map((file) => relative(ROOT, file)).sort();
-    const theirs = filesUnder(SHARED).map((file) => relative(SHARED, file)).sort();
+    const ours = filesUnder(ROOT)
+      .map((file) => relative(ROOT, file))
+      .sort();
+    const theirs = filesUnder(SHARED)
+      .map((file) => relative(SHARED, file))
+      .sort();
     expect(ours).toEqual(theirs);
     for (const file of theirs) {
       expect(readFileSync(join(ROOT, file)).equals(readFileSync(join(SHARED, file))), file).toBe(true);
@@ -172,7 +178,9 @@ const PUBLIC_KINDS: Record<Agent, Record<string, readonly LineKinds[]>> = {
 const PUBLIC_ALLOWED_UNKNOWN: Record<Agent, Record<string, string>> = { claude: {}, codex: {}, gemini: {} };
 
 function publicFiles(agent: Agent): string[] {
-  return readdirSync(join(ROOT, agent)).filter((name) => name.startsWith('public-') && STDOUT_FILE.test(name)).sort();
+  return readdirSync(join(ROOT, agent))
+    .filter((name) => name.startsWith('public-') && STDOUT_FILE.test(name))
+    .sort();
 }
 
 function rawType(agent: Agent, line: string): string {
@@ -196,11 +204,18 @@ describe.each(AGENTS)('%s public transcripts yield the kinds they hold', (agent)
     // Line by line: the raw type read from the file, and the kinds the adapter made of it.
     expect(lines.map(({ line, payloads }) => [rawType(agent, line), payloads.map((p) => p.kind)])).toEqual(expected);
     // The multiset of kinds over the whole file, as the same table says.
-    const count = (kinds: string[]) => kinds.reduce<Record<string, number>>((acc, k) => ({ ...acc, [k]: (acc[k] ?? 0) + 1 }), {});
-    expect(count(lines.flatMap(({ payloads }) => payloads.map((p) => p.kind)))).toEqual(count(expected.flatMap(([, kinds]) => [...kinds])));
+    const count = (kinds: string[]) =>
+      kinds.reduce<Record<string, number>>((acc, k) => ({ ...acc, [k]: (acc[k] ?? 0) + 1 }), {});
+    expect(count(lines.flatMap(({ payloads }) => payloads.map((p) => p.kind)))).toEqual(
+      count(expected.flatMap(([, kinds]) => [...kinds])),
+    );
     for (const { line, payloads } of lines) {
       for (const payload of payloads) {
-        if (payload.kind === 'unknown') expect(PUBLIC_ALLOWED_UNKNOWN[agent], `unexpected unknown ${payload.originalType} in ${file}: ${line.slice(0, 200)}`).toHaveProperty([payload.originalType]);
+        if (payload.kind === 'unknown')
+          expect(
+            PUBLIC_ALLOWED_UNKNOWN[agent],
+            `unexpected unknown ${payload.originalType} in ${file}: ${line.slice(0, 200)}`,
+          ).toHaveProperty([payload.originalType]);
         if (payload.kind === 'malformed') expect.fail(`malformed line in ${file}: ${line.slice(0, 200)}`);
       }
     }
@@ -344,9 +359,24 @@ describe.each(AGENTS)('%s captured runs classify', (agent) => {
 describe.each(AGENTS)('%s parseLine on arbitrary input', (agent) => {
   const adapter = ADAPTERS[agent];
   const KNOWN_TYPES = [
-    'system', 'assistant', 'user', 'result', 'rate_limit_event', 'stream_event', 'thread.started', 'turn.started',
-    'item.started', 'item.updated', 'item.completed', 'turn.completed', 'turn.failed', 'error', 'init', 'message',
-    'tool_use', 'tool_result',
+    'system',
+    'assistant',
+    'user',
+    'result',
+    'rate_limit_event',
+    'stream_event',
+    'thread.started',
+    'turn.started',
+    'item.started',
+    'item.updated',
+    'item.completed',
+    'turn.completed',
+    'turn.failed',
+    'error',
+    'init',
+    'message',
+    'tool_use',
+    'tool_result',
   ];
   const check = (line: string) => {
     const payloads = adapter.parseLine(line);
@@ -360,7 +390,10 @@ describe.each(AGENTS)('%s parseLine on arbitrary input', (agent) => {
   });
 
   it('any JSON value', () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => check(JSON.stringify(value))), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => check(JSON.stringify(value))),
+      { numRuns: 300 },
+    );
   });
 
   it('objects of known types with arbitrary fields', () => {
@@ -370,26 +403,38 @@ describe.each(AGENTS)('%s parseLine on arbitrary input', (agent) => {
       fc.constantFrom('init', 'api_retry', 'text', 'tool_use', 'Bash', 'completed', 1e300, -1, 2 ** 53 + 2),
     );
     const number = fc.oneof(field, fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer());
-    const shaped = fc.record({
-      type: fc.constantFrom(...KNOWN_TYPES),
-      subtype: field,
-      message: fc.oneof(field, fc.record({ id: field, content: fc.array(fc.record({ type: field, text: field, input: field, id: field })) })),
-      item: fc.oneof(field, fc.record({ id: field, type: field, status: field, changes: field, items: field, text: field })),
-      error: field,
-      usage: fc.oneof(field, fc.record({ input_tokens: number, output_tokens: number, cached_input_tokens: number })),
-      stats: fc.oneof(field, fc.record({ input_tokens: number, duration_ms: number, cached: number })),
-      api_error_status: number,
-      num_turns: number,
-      duration_ms: number,
-      total_cost_usd: number,
-      error_status: number,
-      role: field,
-      content: field,
-      parameters: field,
-      tool_name: field,
-      is_error: field,
-      rate_limit_info: field,
-    }, { requiredKeys: ['type'] });
-    fc.assert(fc.property(shaped, (value) => check(JSON.stringify(value))), { numRuns: 1000 });
+    const shaped = fc.record(
+      {
+        type: fc.constantFrom(...KNOWN_TYPES),
+        subtype: field,
+        message: fc.oneof(
+          field,
+          fc.record({ id: field, content: fc.array(fc.record({ type: field, text: field, input: field, id: field })) }),
+        ),
+        item: fc.oneof(
+          field,
+          fc.record({ id: field, type: field, status: field, changes: field, items: field, text: field }),
+        ),
+        error: field,
+        usage: fc.oneof(field, fc.record({ input_tokens: number, output_tokens: number, cached_input_tokens: number })),
+        stats: fc.oneof(field, fc.record({ input_tokens: number, duration_ms: number, cached: number })),
+        api_error_status: number,
+        num_turns: number,
+        duration_ms: number,
+        total_cost_usd: number,
+        error_status: number,
+        role: field,
+        content: field,
+        parameters: field,
+        tool_name: field,
+        is_error: field,
+        rate_limit_info: field,
+      },
+      { requiredKeys: ['type'] },
+    );
+    fc.assert(
+      fc.property(shaped, (value) => check(JSON.stringify(value))),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -24,13 +24,28 @@ const base: LaunchOptions = { prompt: 'fix the bug', targetDir: '/repo', include
 describe('buildGeminiCommand', () => {
   it('builds a fresh run', () => {
     expect(buildGeminiCommand({ ...base, includeDirs: ['/extra', '/more'] })).toEqual({
-      args: ['-p', 'fix the bug', '--yolo', '--include-directories', '/repo,/extra,/more', '--output-format', 'stream-json'],
+      args: [
+        '-p',
+        'fix the bug',
+        '--yolo',
+        '--include-directories',
+        '/repo,/extra,/more',
+        '--output-format',
+        'stream-json',
+      ],
       env: {},
     });
   });
 
   it('adds --skip-trust, the model and the resume id', () => {
-    expect(buildGeminiCommand({ ...base, model: 'gemini-3.5-pro', fixes: { skipTrust: true }, resume: { agentSessionId: 'sess-1' } }).args).toEqual([
+    expect(
+      buildGeminiCommand({
+        ...base,
+        model: 'gemini-3.5-pro',
+        fixes: { skipTrust: true },
+        resume: { agentSessionId: 'sess-1' },
+      }).args,
+    ).toEqual([
       '-p',
       'fix the bug',
       '--yolo',
@@ -53,7 +68,9 @@ describe('buildGeminiCommand', () => {
   });
 
   it('resumeCommand is buildCommand with resume set', () => {
-    expect(geminiAdapter.resumeCommand(base, 'sess-2')).toEqual(buildGeminiCommand({ ...base, resume: { agentSessionId: 'sess-2' } }));
+    expect(geminiAdapter.resumeCommand(base, 'sess-2')).toEqual(
+      buildGeminiCommand({ ...base, resume: { agentSessionId: 'sess-2' } }),
+    );
   });
 
   it('keeps the prompt one argv element, even when it starts with "-"', () => {
@@ -81,8 +98,21 @@ describe('parseGeminiLine', () => {
     expect(toolUse('replace', { file_path: '/repo/b.ts', old_string: 'a', new_string: 'b' })).toEqual([
       { kind: 'file_change', status: 'proposed', toolId: 'tool-1', changes: [{ path: '/repo/b.ts', kind: 'update' }] },
     ]);
-    expect(toolUse('write_todos', { todos: [{ description: 'plan', status: 'completed' }, { description: 'do', status: 'pending' }] })).toEqual([
-      { kind: 'plan', items: [{ text: 'plan', done: true }, { text: 'do', done: false }] },
+    expect(
+      toolUse('write_todos', {
+        todos: [
+          { description: 'plan', status: 'completed' },
+          { description: 'do', status: 'pending' },
+        ],
+      }),
+    ).toEqual([
+      {
+        kind: 'plan',
+        items: [
+          { text: 'plan', done: true },
+          { text: 'do', done: false },
+        ],
+      },
     ]);
     expect(toolUse('read_file', { absolute_path: '/repo/c.ts' })).toEqual([
       { kind: 'tool_call', toolId: 'tool-1', name: 'read_file', input: { absolute_path: '/repo/c.ts' } },
@@ -96,7 +126,8 @@ describe('parseGeminiLine', () => {
         kind: 'tool_result',
         toolId: 'run_shell_command__run_shell_command_1795239217547_0',
         ok: false,
-        output: 'Tool "run_shell_command" not found. Did you mean one of: "update_topic", "grep_search", "invoke_agent"?',
+        output:
+          'Tool "run_shell_command" not found. Did you mean one of: "update_topic", "grep_search", "invoke_agent"?',
       },
     ]);
     expect(one({ type: 'tool_result', tool_id: 't', status: 'error', error: { type: 'x', message: 'boom' } })).toEqual([
@@ -115,7 +146,11 @@ describe('parseGeminiLine', () => {
 
   it('maps result to cumulative usage, then the result', () => {
     expect(parseGeminiLine(fixture('captured/mock-success-stream-json.jsonl').at(-1) ?? '')).toEqual([
-      { kind: 'usage', cumulative: true, usage: { inputTokens: 1250, outputTokens: 19, cachedInputTokens: 200, totalTokens: 1269 } },
+      {
+        kind: 'usage',
+        cumulative: true,
+        usage: { inputTokens: 1250, outputTokens: 19, cachedInputTokens: 200, totalTokens: 1269 },
+      },
       { kind: 'result', ok: true, durationMs: 101 },
     ]);
     expect(parseGeminiLine(fixture('captured/mock-max-session-turns-stream-json.jsonl').at(-1) ?? '')[1]).toEqual({
@@ -139,18 +174,29 @@ describe('parseGeminiLine', () => {
   });
 
   it('turns json-mode pretty JSON into malformed lines, one per line', () => {
-    expect(parseGeminiLine('{')).toEqual([expect.objectContaining({ kind: 'malformed', line: '{', truncated: false, bytes: 1 })]);
+    expect(parseGeminiLine('{')).toEqual([
+      expect.objectContaining({ kind: 'malformed', line: '{', truncated: false, bytes: 1 }),
+    ]);
     expect(parseGeminiLine('  "response": "Hello!",')).toEqual([
       expect.objectContaining({ kind: 'malformed', reason: 'not a JSON object' }),
     ]);
   });
 
   it('survives a 10 MB line, invalid UTF-8 and NUL bytes', () => {
-    const huge = JSON.stringify({ type: 'tool_result', tool_id: 't', status: 'success', output: 'y'.repeat(10 * 1024 * 1024) });
+    const huge = JSON.stringify({
+      type: 'tool_result',
+      tool_id: 't',
+      status: 'success',
+      output: 'y'.repeat(10 * 1024 * 1024),
+    });
     expect(parseGeminiLine(huge)[0]).toMatchObject({ kind: 'tool_result', ok: true });
     const cut = parseGeminiLine(huge.slice(0, 5_000_000));
     expect(cut).toEqual([expect.objectContaining({ kind: 'malformed', truncated: true, bytes: 5_000_000 })]);
-    for (const weird of ['\u0000', Buffer.from([0xf0, 0x28, 0x8c, 0x28]).toString('utf8'), '{"type":"message","role":"user","content":"\u0000"}']) {
+    for (const weird of [
+      '\u0000',
+      Buffer.from([0xf0, 0x28, 0x8c, 0x28]).toString('utf8'),
+      '{"type":"message","role":"user","content":"\u0000"}',
+    ]) {
       const payloads = parseGeminiLine(weird);
       expect(payloads.length).toBe(1);
       AgentPayloadSchema.parse(payloads[0]);
@@ -160,16 +206,39 @@ describe('parseGeminiLine', () => {
 
 describe('classifyGeminiFailure', () => {
   const NOW = new Date('2026-11-21T12:00:00Z');
-  const classify = (exitCode: number | null, stderrTail = '', events: AgentPayload[] = [], signal: string | null = null) =>
-    classifyGeminiFailure({ exitCode, signal, stderrTail, events, now: NOW });
+  const classify = (
+    exitCode: number | null,
+    stderrTail = '',
+    events: AgentPayload[] = [],
+    signal: string | null = null,
+  ) => classifyGeminiFailure({ exitCode, signal, stderrTail, events, now: NOW });
 
   it('maps an API exit code back to its HTTP status', () => {
-    expect([144, 147, 173, 244, 248, 1, 41, 130].map(httpStatusFromGeminiExit)).toEqual([400, 403, 429, 500, 504, undefined, undefined, undefined]);
+    expect([144, 147, 173, 244, 248, 1, 41, 130].map(httpStatusFromGeminiExit)).toEqual([
+      400,
+      403,
+      429,
+      500,
+      504,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('returns null for exit 0 unless the result failed', () => {
     expect(classify(0)).toBeNull();
-    expect(classify(0, '', one({ type: 'result', status: 'error', error: { type: 'FatalTurnLimitedError', message: 'Reached max session turns' } }))).toMatchObject({
+    expect(
+      classify(
+        0,
+        '',
+        one({
+          type: 'result',
+          status: 'error',
+          error: { type: 'FatalTurnLimitedError', message: 'Reached max session turns' },
+        }),
+      ),
+    ).toMatchObject({
       kind: 'max_turns',
     });
   });
@@ -188,13 +257,21 @@ describe('classifyGeminiFailure', () => {
   });
 
   it('strips ANSI colours from the quoted line', () => {
-    const stderr = '\u001b[31mGemini CLI is not running in a trusted directory. To proceed, either use `--skip-trust`.\u001b[0m\n';
-    expect(classify(55, stderr)?.message).toBe('Gemini CLI is not running in a trusted directory. To proceed, either use `--skip-trust`.');
+    const stderr =
+      '\u001b[31mGemini CLI is not running in a trusted directory. To proceed, either use `--skip-trust`.\u001b[0m\n';
+    expect(classify(55, stderr)?.message).toBe(
+      'Gemini CLI is not running in a trusted directory. To proceed, either use `--skip-trust`.',
+    );
   });
 
   it('reads retryAt from "Please retry in ..."', () => {
-    const stderr = 'Attempt 3 failed with status 429. Retrying with backoff... _ApiError: {"error":{"code":429,"message":"Quota exceeded for metric. Please retry in 23.5s.","status":"RESOURCE_EXHAUSTED"}}\n';
-    expect(classify(173, stderr)).toMatchObject({ kind: 'rate_limit', httpStatus: 429, retryAt: '2026-11-21T12:00:23.500Z' });
+    const stderr =
+      'Attempt 3 failed with status 429. Retrying with backoff... _ApiError: {"error":{"code":429,"message":"Quota exceeded for metric. Please retry in 23.5s.","status":"RESOURCE_EXHAUSTED"}}\n';
+    expect(classify(173, stderr)).toMatchObject({
+      kind: 'rate_limit',
+      httpStatus: 429,
+      retryAt: '2026-11-21T12:00:23.500Z',
+    });
   });
 
   it('does not read quota for a per-minute 429 that mentions "check quota"', () => {
@@ -203,9 +280,18 @@ describe('classifyGeminiFailure', () => {
   });
 
   it('classifies network failures from the result or from stderr', () => {
-    expect(classify(1, 'Error: getaddrinfo ENOTFOUND generativelanguage.googleapis.com')).toMatchObject({ kind: 'network' });
+    expect(classify(1, 'Error: getaddrinfo ENOTFOUND generativelanguage.googleapis.com')).toMatchObject({
+      kind: 'network',
+    });
     const events = fixture('captured/offline-network-failure-killed-by-timeout60.jsonl').flatMap(parseGeminiLine);
-    expect(classify(null, 'Attempt 1 failed. Retrying with backoff... Error: exception TypeError: fetch failed sending request', events, 'SIGTERM')).toMatchObject({
+    expect(
+      classify(
+        null,
+        'Attempt 1 failed. Retrying with backoff... Error: exception TypeError: fetch failed sending request',
+        events,
+        'SIGTERM',
+      ),
+    ).toMatchObject({
       kind: 'network',
       signal: 'SIGTERM',
       exitCode: null,

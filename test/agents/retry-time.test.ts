@@ -11,7 +11,9 @@ describe('parseRetryAt', () => {
   const morning = new Date(2026, 10, 21, 8, 0); // Nov 21st 2026, 08:00 local
 
   it('reads a clock time later today', () => {
-    expect(at("You've hit your usage limit. Upgrade to Pro or try again at 9:24 AM.", morning)).toBe(local(11, 21, 9, 24));
+    expect(at("You've hit your usage limit. Upgrade to Pro or try again at 9:24 AM.", morning)).toBe(
+      local(11, 21, 9, 24),
+    );
     expect(at('try again at 3:28 PM.', morning)).toBe(local(11, 21, 15, 28));
     expect(at('retry at 15:00', morning)).toBe(local(11, 21, 15, 0));
   });
@@ -38,7 +40,9 @@ describe('parseRetryAt', () => {
   });
 
   it('reads a month, day, year and time', () => {
-    expect(at("You've hit your usage limit ... try again at Aug 8th, 2027 12:30 PM", morning)).toBe(local(8, 8, 12, 30, 2027));
+    expect(at("You've hit your usage limit ... try again at Aug 8th, 2027 12:30 PM", morning)).toBe(
+      local(8, 8, 12, 30, 2027),
+    );
     expect(at('try again at Nov 22nd, 2026 9:24 AM.', morning)).toBe(local(11, 22, 9, 24));
     expect(at('try again at December 1st, 2026 7 PM', morning)).toBe(local(12, 1, 19, 0));
   });

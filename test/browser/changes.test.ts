@@ -27,10 +27,27 @@ const ISSUES = [
 const FAKE_CONFIG = {
   rules: [
     // One concern: the decision is LOG_WARNING and the session goes on to its result.
-    { match: { promptIncludes: 'You are a REVIEWER' }, scenario: { delayMs: 20, lines: 1, verdict: { verdict: 'concern', summary: 'Works; two things to tidy.', issues: ISSUES } } },
+    {
+      match: { promptIncludes: 'You are a REVIEWER' },
+      scenario: {
+        delayMs: 20,
+        lines: 1,
+        verdict: { verdict: 'concern', summary: 'Works; two things to tidy.', issues: ISSUES },
+      },
+    },
     // CONFLICT-TASK: both workers change the same line of src/util.ts, each its own way.
-    { match: { promptIncludes: 'CONFLICT-TASK', agent: 'codex' }, scenario: { delayMs: 20, lines: 1, writeFiles: [{ path: 'src/util.ts', content: UTIL.replace('v20 = 20', 'v20 = 3000') }] } },
-    { match: { agent: 'codex' }, scenario: { delayMs: 20, lines: 1, writeFiles: [{ path: 'docs/usage.md', content: USAGE }] } },
+    {
+      match: { promptIncludes: 'CONFLICT-TASK', agent: 'codex' },
+      scenario: {
+        delayMs: 20,
+        lines: 1,
+        writeFiles: [{ path: 'src/util.ts', content: UTIL.replace('v20 = 20', 'v20 = 3000') }],
+      },
+    },
+    {
+      match: { agent: 'codex' },
+      scenario: { delayMs: 20, lines: 1, writeFiles: [{ path: 'docs/usage.md', content: USAGE }] },
+    },
   ],
   default: {
     delayMs: 20,
@@ -76,14 +93,18 @@ afterAll(async () => {
   for (const dir of repos) rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
-const poll = <T>(fn: () => T | Promise<T>, options: { timeout?: number } = {}) => expect.poll(fn, { timeout: options.timeout ?? 10_000, interval: 50 });
+const poll = <T>(fn: () => T | Promise<T>, options: { timeout?: number } = {}) =>
+  expect.poll(fn, { timeout: options.timeout ?? 10_000, interval: 50 });
 const changes = (page: Page) => page.locator('#changes');
 const fileRow = (page: Page, path: string) => changes(page).locator(`.file-list > li[data-file="${path}"]`);
 const wrapper = (page: Page, path: string) => changes(page).locator(`.d2h-file-wrapper[data-file="${path}"]`);
 const refsOf = (repo: string) => gitIn(repo, 'for-each-ref', 'refs/orch', 'refs/heads/orch');
 
 /** A git repository to work on, and a session of SPEC (or `spec`) on it that has run to its end. */
-async function finishedSession(spec: SessionSpecInput = SPEC, end = 'completed'): Promise<{ sid: string; repo: string }> {
+async function finishedSession(
+  spec: SessionSpecInput = SPEC,
+  end = 'completed',
+): Promise<{ sid: string; repo: string }> {
   const repo = makeRepo({ 'README.md': '# greeter\n', 'src/util.ts': UTIL });
   repos.push(repo);
   const runtime = await h.start(spec, repo);
@@ -114,7 +135,11 @@ async function listedFiles(page: Page): Promise<string[][]> {
   return changes(page)
     .locator('.file-list > li')
     .evaluateAll((rows) =>
-      (rows as PageElement[]).map((r) => [r.dataset.file ?? '', r.querySelector('.file-status')?.textContent ?? '', r.querySelector('.file-counts')?.textContent?.replace(/(\d)(−)/, '$1 $2') ?? '']),
+      (rows as PageElement[]).map((r) => [
+        r.dataset.file ?? '',
+        r.querySelector('.file-status')?.textContent ?? '',
+        r.querySelector('.file-counts')?.textContent?.replace(/(\d)(−)/, '$1 $2') ?? '',
+      ]),
     );
 }
 
@@ -128,7 +153,7 @@ async function cspViolations(page: Page): Promise<string[]> {
 }
 
 describe('the Changes view', () => {
-  it('shows the session\'s result and one worker\'s change: files with +/- counts, the diff drawn and highlighted, review issues pinned at their lines', async () => {
+  it("shows the session's result and one worker's change: files with +/- counts, the diff drawn and highlighted, review issues pinned at their lines", async () => {
     const { sid } = await sharedFinishedSession();
     const page = await openChanges(sid);
     const errors: string[] = [];
@@ -153,10 +178,16 @@ describe('the Changes view', () => {
     const greet = wrapper(page, 'src/greet.ts');
     expect(await greet.getAttribute('data-lang')).toBe('ts');
     expect(await greet.locator('.d2h-code-line-ctn.hljs').count()).toBe(3);
-    expect(await greet.locator('.hljs-keyword').allTextContents()).toEqual(expect.arrayContaining(['export', 'function']));
+    expect(await greet.locator('.hljs-keyword').allTextContents()).toEqual(
+      expect.arrayContaining(['export', 'function']),
+    );
     // The modified file shows its context and the changed line, old and new.
-    expect(await wrapper(page, 'src/util.ts').locator('.d2h-del .d2h-code-line-ctn').textContent()).toContain('v20 = 20');
-    expect(await wrapper(page, 'src/util.ts').locator('.d2h-ins .d2h-code-line-ctn').textContent()).toContain('v20 = 2000');
+    expect(await wrapper(page, 'src/util.ts').locator('.d2h-del .d2h-code-line-ctn').textContent()).toContain(
+      'v20 = 20',
+    );
+    expect(await wrapper(page, 'src/util.ts').locator('.d2h-ins .d2h-code-line-ctn').textContent()).toContain(
+      'v20 = 2000',
+    );
 
     // The reviewer's concern sits right under line 2 of src/greet.ts (the new side's numbering).
     const pin = greet.locator('tr.orch-issue-row[data-issue-line="2"]');
@@ -164,7 +195,11 @@ describe('the Changes view', () => {
     expect(await pin.textContent()).toContain('Say what greet returns for an empty name.');
     expect(await pin.textContent()).toContain('gemini');
     expect(await pin.getAttribute('data-severity')).toBe('concern');
-    expect(await pin.evaluate((row) => (row as unknown as PageElement).previousElementSibling?.querySelector('.line-num2')?.textContent?.trim())).toBe('2');
+    expect(
+      await pin.evaluate((row) =>
+        (row as unknown as PageElement).previousElementSibling?.querySelector('.line-num2')?.textContent?.trim(),
+      ),
+    ).toBe('2');
     // Line 3 of src/util.ts is not in the diff: listed under the file instead. README.md is not in it at all.
     const outside = wrapper(page, 'src/util.ts').locator('.orch-issues-outside');
     expect(await outside.textContent()).toContain('line 3');
@@ -176,13 +211,23 @@ describe('the Changes view', () => {
     const implementerBranch = page.locator('[data-worker="implementer"].card [data-field="branch"]');
     expect(await implementerBranch.getAttribute('data-branch')).toBe(`orch/${sid}/implementer`);
     expect(await countsOf(implementerBranch.locator('[data-field="change"]'))).toEqual(['+4', '−1', '2 files']);
-    expect(await countsOf(page.locator('[data-worker="docs"].card [data-field="change"]'))).toEqual(['+5', '−0', '1 file']);
-    expect(await page.locator('[data-worker="r1-gemini-implementer"].card [data-field="branch"]').isHidden()).toBe(true);
+    expect(await countsOf(page.locator('[data-worker="docs"].card [data-field="change"]'))).toEqual([
+      '+5',
+      '−0',
+      '1 file',
+    ]);
+    expect(await page.locator('[data-worker="r1-gemini-implementer"].card [data-field="branch"]').isHidden()).toBe(
+      true,
+    );
 
     // The workspace events read as sentences in the log.
     const workspaceRows = page.locator('[data-log] > li[data-type="workspace"]');
-    await poll(() => workspaceRows.evaluateAll((rows) => [...new Set((rows as PageElement[]).map((r) => r.dataset.kind))].sort())).toEqual(['base', 'checkout', 'commit', 'integrate']);
-    expect(await page.locator('[data-log] > li[data-kind="integrate"] .text').textContent()).toContain(`the result is orch/${sid}/_result: 3 files, +9 -1`);
+    await poll(() =>
+      workspaceRows.evaluateAll((rows) => [...new Set((rows as PageElement[]).map((r) => r.dataset.kind))].sort()),
+    ).toEqual(['base', 'checkout', 'commit', 'integrate']);
+    expect(await page.locator('[data-log] > li[data-kind="integrate"] .text').textContent()).toContain(
+      `the result is orch/${sid}/_result: 3 files, +9 -1`,
+    );
     await h.screenshot(page, 'changes');
 
     // One worker, from its card: only its own change.
@@ -213,11 +258,15 @@ describe('the Changes view', () => {
       ['src/util.ts', 'M', '+1 −1'],
     ]);
     await wrapper(page, 'src/greet.ts').locator('tr.orch-issue-row').waitFor();
-    await page.locator('#changes-panel').screenshot({ path: join(SCREENSHOTS, 'changes-worker.png'), animations: 'disabled' });
+    await page
+      .locator('#changes-panel')
+      .screenshot({ path: join(SCREENSHOTS, 'changes-worker.png'), animations: 'disabled' });
     // The same in the dark: diff2html's colours, highlight.js's dark theme and the page's follow the system.
     await page.emulateMedia({ colorScheme: 'dark' });
     await poll(() => page.evaluate('getComputedStyle(document.body).backgroundColor')).toBe('rgb(13, 17, 23)');
-    await page.locator('#changes-panel').screenshot({ path: join(SCREENSHOTS, 'changes-dark.png'), animations: 'disabled' });
+    await page
+      .locator('#changes-panel')
+      .screenshot({ path: join(SCREENSHOTS, 'changes-dark.png'), animations: 'disabled' });
     await page.emulateMedia({ colorScheme: 'light' });
 
     expect(await cspViolations(page)).toEqual([]);
@@ -251,7 +300,12 @@ describe('the Changes view', () => {
     expect(readFileSync(join(repo, 'src/greet.ts'), 'utf8')).toBe(GREET);
     expect(readFileSync(join(repo, 'docs/usage.md'), 'utf8')).toBe(USAGE);
     expect(gitIn(repo, 'rev-parse', 'HEAD')).toBe(head);
-    expect(gitIn(repo, 'status', '--porcelain', '--untracked-files=all').split('\n').map((l) => l.trim()).sort()).toEqual(['?? docs/usage.md', '?? src/greet.ts', 'M src/util.ts']);
+    expect(
+      gitIn(repo, 'status', '--porcelain', '--untracked-files=all')
+        .split('\n')
+        .map((l) => l.trim())
+        .sort(),
+    ).toEqual(['?? docs/usage.md', '?? src/greet.ts', 'M src/util.ts']);
     await poll(() => page.locator('[data-log] > li[data-kind="apply"]').count()).toBe(1);
     await h.screenshot(page, 'changes-applied');
 
@@ -261,7 +315,9 @@ describe('the Changes view', () => {
     await dialog.locator('[data-confirm="apply"]').click();
     await poll(() => outcome.getAttribute('data-changes-outcome')).toBe('error');
     expect(await outcome.getAttribute('role')).toBe('alert');
-    expect(await outcome.locator('[data-field="error"]').textContent()).toMatch(/^apply --merge would touch files with uncommitted changes \(.*src\/util\.ts.*\)/);
+    expect(await outcome.locator('[data-field="error"]').textContent()).toMatch(
+      /^apply --merge would touch files with uncommitted changes \(.*src\/util\.ts.*\)/,
+    );
     expect(gitIn(repo, 'rev-parse', 'HEAD')).toBe(head);
 
     // Discard: it was applied, so nothing is thrown away and no force is sent.
@@ -273,7 +329,9 @@ describe('the Changes view', () => {
     await changes(page).locator('[data-changes-action="discard"]').click();
     const discard = page.locator('#discard-dialog');
     await discard.waitFor({ state: 'visible' });
-    expect(await discard.locator('[data-field="what"]').textContent()).toContain('What you applied stays in your checkout');
+    expect(await discard.locator('[data-field="what"]').textContent()).toContain(
+      'What you applied stays in your checkout',
+    );
     await discard.locator('[data-confirm="discard"]').click();
     await poll(() => outcome.getAttribute('data-changes-outcome')).toBe('discarded');
     expect(await outcome.textContent()).toContain(`discarded session ${sid}`);
@@ -290,7 +348,11 @@ describe('the Changes view', () => {
   }, 60_000);
 
   it('discarding work that was never applied says it is thrown away, and sends force', async () => {
-    const { sid, repo } = await finishedSession({ ...SPEC, workers: [{ id: 'implementer', agent: 'claude', role: 'implementer' }], reviews: [] });
+    const { sid, repo } = await finishedSession({
+      ...SPEC,
+      workers: [{ id: 'implementer', agent: 'claude', role: 'implementer' }],
+      reviews: [],
+    });
     const page = await openChanges(sid);
     await changes(page).locator('.d2h-file-wrapper').first().waitFor();
     const bodies: unknown[] = [];
@@ -301,7 +363,9 @@ describe('the Changes view', () => {
     const discard = page.locator('#discard-dialog');
     await discard.waitFor({ state: 'visible' });
     expect(await discard.locator('[data-field="title"]').textContent()).toBe("Throw this session's work away?");
-    expect(await discard.locator('[data-field="what"]').textContent()).toMatch(/never applied: it will be thrown away for good\. Its changes \(2 files, \+4 −1\) are lost\./);
+    expect(await discard.locator('[data-field="what"]').textContent()).toMatch(
+      /never applied: it will be thrown away for good\. Its changes \(2 files, \+4 −1\) are lost\./,
+    );
     await h.screenshot(page, 'changes-discard');
     // Cancel first: the branches stay.
     await discard.locator('button[value="cancel"]').click();
@@ -311,7 +375,9 @@ describe('the Changes view', () => {
 
     await changes(page).locator('[data-changes-action="discard"]').click();
     await discard.locator('[data-confirm="discard"]').click();
-    await poll(() => changes(page).locator('[data-changes-outcome]').getAttribute('data-changes-outcome')).toBe('discarded');
+    await poll(() => changes(page).locator('[data-changes-outcome]').getAttribute('data-changes-outcome')).toBe(
+      'discarded',
+    );
     expect(bodies).toEqual([{ force: true, by: 'dashboard' }]);
     expect(refsOf(repo)).toBe('');
     expect(existsSync(join(repo, 'src/greet.ts'))).toBe(false);
@@ -320,7 +386,11 @@ describe('the Changes view', () => {
 
   it('a session that worked in place shows why instead of a diff, and offers no apply or discard', async () => {
     // The harness's own target is a plain folder, not a repository.
-    const runtime = await h.start({ task: 'in place', sandbox: 'none', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+    const runtime = await h.start({
+      task: 'in place',
+      sandbox: 'none',
+      workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+    });
     expect(await runtime.waitForEnd()).toBe('completed');
     const page = await openChanges(runtime.sessionId);
     const empty = changes(page).locator('[data-changes-empty="in-place"]');
@@ -356,10 +426,18 @@ describe('the Changes view', () => {
     const dir = await blocker.locator('[data-field="conflict-dir"]').textContent();
     expect(dir).toContain(sid);
     expect(readFileSync(join(dir ?? '', 'src/util.ts'), 'utf8')).toContain('<<<<<<<');
-    expect(await blocker.locator('button[data-choice]').evaluateAll((bs) => (bs as unknown as Array<{ value: string }>).map((b) => b.value))).toEqual(['retry', 'agent', 'skip', 'stop']);
+    expect(
+      await blocker
+        .locator('button[data-choice]')
+        .evaluateAll((bs) => (bs as unknown as Array<{ value: string }>).map((b) => b.value)),
+    ).toEqual(['retry', 'agent', 'skip', 'stop']);
     // The picker offers the three agents; the conflicting worker's own is preselected.
     const picker = blocker.locator('select[name="agent"]');
-    expect(await picker.locator('option').evaluateAll((os) => (os as unknown as Array<{ value: string }>).map((o) => o.value))).toEqual(['claude', 'codex', 'gemini']);
+    expect(
+      await picker
+        .locator('option')
+        .evaluateAll((os) => (os as unknown as Array<{ value: string }>).map((o) => o.value)),
+    ).toEqual(['claude', 'codex', 'gemini']);
     const own = await picker.inputValue();
     expect(['claude', 'codex']).toContain(own);
     await h.screenshot(page, 'conflict');
@@ -368,16 +446,21 @@ describe('the Changes view', () => {
     const chosen = own === 'codex' ? 'claude' : 'codex';
     const bodies: unknown[] = [];
     page.on('request', (request: Request) => {
-      if (request.method() === 'POST' && request.url().includes(`/api/v1/${sid}/blockers/`)) bodies.push(request.postDataJSON());
+      if (request.method() === 'POST' && request.url().includes(`/api/v1/${sid}/blockers/`))
+        bodies.push(request.postDataJSON());
     });
     await picker.selectOption(chosen);
     await blocker.locator('[data-choice="agent"]').click();
     await poll(() => bodies).toEqual([{ choice: 'agent', agent: chosen, by: 'dashboard' }]);
-    await poll(() => page.locator('#blockers-done .blocker-done [data-field="resolution"]').first().textContent(), { timeout: 15_000 }).toContain(`answered agent (${chosen}) by dashboard`);
+    await poll(() => page.locator('#blockers-done .blocker-done [data-field="resolution"]').first().textContent(), {
+      timeout: 15_000,
+    }).toContain(`answered agent (${chosen}) by dashboard`);
     expect(await runtime.waitForEnd()).toBe('completed');
     await poll(() => page.locator('#s-state').getAttribute('data-state'), { timeout: 15_000 }).toBe('completed');
     await poll(() => changes(page).locator('[data-field="result"] .pill').textContent()).toBe('done');
-    await poll(() => wrapper(page, 'src/util.ts').locator('.d2h-ins .d2h-code-line-ctn').textContent()).toContain(chosen === 'codex' ? 'v20 = 3000' : 'v20 = 2000');
+    await poll(() => wrapper(page, 'src/util.ts').locator('.d2h-ins .d2h-code-line-ctn').textContent()).toContain(
+      chosen === 'codex' ? 'v20 = 3000' : 'v20 = 2000',
+    );
     await page.close();
   }, 60_000);
 });

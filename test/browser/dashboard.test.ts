@@ -16,15 +16,28 @@ const FAKE_CONFIG = {
       scenario: {
         delayMs: 60,
         lines: 1,
-        verdict: { verdict: 'approve', summary: 'Clean change, tests included.', issues: [{ severity: 'nit', file: 'src/cli.ts', line: 12, message: 'rename opts to options' }] },
+        verdict: {
+          verdict: 'approve',
+          summary: 'Clean change, tests included.',
+          issues: [{ severity: 'nit', file: 'src/cli.ts', line: 12, message: 'rename opts to options' }],
+        },
       },
     },
     { match: { promptIncludes: 'You are the VERIFIER' }, scenario: { delayMs: 60, lines: 1, plan: ['check'] } },
-    { match: { promptIncludes: 'SCENARIO-HOLD' }, scenario: { holdMs: 60_000, delayMs: 40, lines: 2, plan: ['read', 'change'] } },
+    {
+      match: { promptIncludes: 'SCENARIO-HOLD' },
+      scenario: { holdMs: 60_000, delayMs: 40, lines: 2, plan: ['read', 'change'] },
+    },
     { match: { promptIncludes: 'SCENARIO-AUTH' }, scenario: { fail: 'auth', failTimes: 1, key: 'scenario-auth' } },
   ],
   // Plan steps 400 ms apart: the page must see a value between 0 and 100 even on a loaded machine.
-  default: { holdMs: 700, delayMs: 400, lines: 3, plan: ['read the code', 'add the flag', 'test it'], usage: { inputTokens: 12_000, outputTokens: 3_400, costUsd: 0.0421 } },
+  default: {
+    holdMs: 700,
+    delayMs: 400,
+    lines: 3,
+    plan: ['read the code', 'add the flag', 'test it'],
+    usage: { inputTokens: 12_000, outputTokens: 3_400, costUsd: 0.0421 },
+  },
 };
 
 /** The little of the DOM the page callbacks below use (tsconfig has no DOM lib; these run in the page). */
@@ -52,7 +65,8 @@ afterAll(async () => {
 }, 30_000);
 
 /** expect.poll with a timeout that suits a browser (its default is one second). */
-const poll = <T>(fn: () => T | Promise<T>, options: { timeout?: number } = {}) => expect.poll(fn, { timeout: options.timeout ?? 10_000, interval: 50 });
+const poll = <T>(fn: () => T | Promise<T>, options: { timeout?: number } = {}) =>
+  expect.poll(fn, { timeout: options.timeout ?? 10_000, interval: 50 });
 const card = (page: Page, workerId: string) => page.locator(`[data-worker="${workerId}"].card`);
 const cardState = (page: Page, workerId: string) => card(page, workerId).locator('[data-field="state"]');
 const sessionState = (page: Page) => page.locator('#s-state');
@@ -90,7 +104,10 @@ describe('dashboard', () => {
     });
     const sid = runtime.sessionId;
     // Hold the implementer still (SIGSTOP) until the page watches, whatever the machine's load.
-    await waitFor(() => runtime.view().workers.find((w) => w.id === 'implementer' && w.state === 'running.active' && w.pid), 'the implementer running');
+    await waitFor(
+      () => runtime.view().workers.find((w) => w.id === 'implementer' && w.state === 'running.active' && w.pid),
+      'the implementer running',
+    );
     await h.api(`/${sid}/pause`, { body: { workerId: 'implementer' } });
     const page = await h.open('/');
 
@@ -115,15 +132,23 @@ describe('dashboard', () => {
     await poll(() => cardState(page, 'implementer').textContent()).toBe('running');
     await poll(() => card(page, 'implementer').locator('[data-field="plan"]').textContent()).toMatch(/^plan [1-3]\/3$/);
     // The implementer has a reviewer: its Review asks for a round once its work is finished; the verifier has none.
-    expect(await card(page, 'implementer').locator('[data-action="review"]').getAttribute('title')).toBe('Ask gemini to review implementer once its work is finished');
+    expect(await card(page, 'implementer').locator('[data-action="review"]').getAttribute('title')).toBe(
+      'Ask gemini to review implementer once its work is finished',
+    );
     expect(await card(page, 'verifier').locator('[data-action="review"]').isDisabled()).toBe(true);
     expect(await page.locator('[data-control="review"]').isDisabled()).toBe(false);
     // The verifier waits for the implementer.
     expect(await cardState(page, 'verifier').textContent()).toBe('spawned');
-    await poll(() => card(page, 'verifier').locator('[data-field="activity"]').textContent()).toBe('waiting for implementer');
+    await poll(() => card(page, 'verifier').locator('[data-field="activity"]').textContent()).toBe(
+      'waiting for implementer',
+    );
 
     // Then everything completes: review, verdict, the verifier, the session.
-    await page.waitForFunction(() => document.querySelector('#s-state')?.getAttribute('data-state') === 'completed', null, { timeout: 25_000 });
+    await page.waitForFunction(
+      () => document.querySelector('#s-state')?.getAttribute('data-state') === 'completed',
+      null,
+      { timeout: 25_000 },
+    );
     for (const id of ['implementer', 'verifier']) {
       await poll(() => cardState(page, id).textContent()).toBe('completed');
       expect(await card(page, id).locator('[role="progressbar"]').getAttribute('aria-valuenow')).toBe('100');
@@ -132,7 +157,10 @@ describe('dashboard', () => {
     // The session's usage beside its budget.
     await poll(() => page.locator('#s-usage').textContent()).toMatch(/\$0\.0\d.*\(limit \$5\.00\)/);
     const seen = (await page.evaluate('window.progressSeen')) as number[];
-    expect(seen.some((v) => v > 0 && v < 100), `progress values seen: ${seen.join(', ')}`).toBe(true);
+    expect(
+      seen.some((v) => v > 0 && v < 100),
+      `progress values seen: ${seen.join(', ')}`,
+    ).toBe(true);
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
     expect(seen.at(-1)).toBe(100);
     expect(await card(page, 'r1-gemini-implementer').count()).toBe(1);
@@ -142,17 +170,23 @@ describe('dashboard', () => {
     await review.waitFor();
     expect(await review.getAttribute('data-verdict')).toBe('approve');
     expect(await review.locator('.issue').textContent()).toContain('src/cli.ts:12');
-    await poll(() => page.locator('[data-round="round-1"] .decision-action').getAttribute('data-decision')).toBe('CONTINUE');
+    await poll(() => page.locator('[data-round="round-1"] .decision-action').getAttribute('data-decision')).toBe(
+      'CONTINUE',
+    );
 
     // The event log: rows with badges; the filters hide what does not match.
     const log = page.locator('[data-log] > li');
     expect(await log.count()).toBeGreaterThan(10);
     await page.selectOption('[data-filter="type"]', 'state');
-    const types = await page.locator('[data-log] > li:not([hidden])').evaluateAll((rows) => (rows as PageElement[]).map((r) => r.dataset.type));
+    const types = await page
+      .locator('[data-log] > li:not([hidden])')
+      .evaluateAll((rows) => (rows as PageElement[]).map((r) => r.dataset.type));
     expect(types.length).toBeGreaterThan(3);
     expect(new Set(types)).toEqual(new Set(['state']));
     await page.selectOption('[data-filter="worker"]', 'verifier');
-    const subjects = await page.locator('[data-log] > li:not([hidden])').evaluateAll((rows) => (rows as PageElement[]).map((r) => r.dataset.worker));
+    const subjects = await page
+      .locator('[data-log] > li:not([hidden])')
+      .evaluateAll((rows) => (rows as PageElement[]).map((r) => r.dataset.worker));
     expect(subjects.length).toBeGreaterThan(0);
     expect(new Set(subjects)).toEqual(new Set(['verifier']));
     await page.selectOption('[data-filter="type"]', 'agent:plan');
@@ -167,7 +201,10 @@ describe('dashboard', () => {
     await poll(() => json.textContent()).toMatch(/^\{/);
     expect(JSON.parse((await json.textContent()) ?? '')).toMatchObject({ type: 'agent', kind: 'plan' });
     expect(await detail.evaluate((el) => el.closest('[data-log]'))).toBeNull();
-    const shown = await json.evaluate((el) => ({ height: el.clientHeight, lines: (el.textContent ?? '').split('\n').length }));
+    const shown = await json.evaluate((el) => ({
+      height: el.clientHeight,
+      lines: (el.textContent ?? '').split('\n').length,
+    }));
     expect(shown.height, `${shown.lines} lines of JSON in ${shown.height}px`).toBeGreaterThan(100);
     await firstPlan.click();
     expect(await detail.isHidden()).toBe(true);
@@ -183,7 +220,10 @@ describe('dashboard', () => {
   }, 45_000);
 
   it('pauses and resumes the session and one worker; the agent process is really stopped; stop asks first', async () => {
-    const runtime = await h.start({ task: 'SCENARIO-HOLD keep running until told', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+    const runtime = await h.start({
+      task: 'SCENARIO-HOLD keep running until told',
+      workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+    });
     const sid = runtime.sessionId;
     const page = await h.open(`/#/sessions/${sid}`);
     await poll(() => cardState(page, 'w1').textContent()).toBe('running');
@@ -192,8 +232,12 @@ describe('dashboard', () => {
     // Nobody reviews anything in this session: Review now is disabled and says why (no click to find out).
     const reviewNow = page.locator('[data-control="review"]');
     expect(await reviewNow.isDisabled()).toBe(true);
-    expect(await reviewNow.getAttribute('title')).toBe('No worker of this session has reviewers: the spec\'s "reviews" are empty');
-    expect(await card(page, 'w1').locator('[data-action="review"]').getAttribute('title')).toBe('No reviewer is configured for w1');
+    expect(await reviewNow.getAttribute('title')).toBe(
+      'No worker of this session has reviewers: the spec\'s "reviews" are empty',
+    );
+    expect(await card(page, 'w1').locator('[data-action="review"]').getAttribute('title')).toBe(
+      'No reviewer is configured for w1',
+    );
 
     // The whole session.
     await page.locator('[data-control="pause"]').click();
@@ -268,7 +312,10 @@ describe('dashboard', () => {
   }, 40_000);
 
   it('shows a blocker, shows an error inline, and answers it through its form; the session goes on', async () => {
-    const runtime = await h.start({ task: 'SCENARIO-AUTH needs a login first', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+    const runtime = await h.start({
+      task: 'SCENARIO-AUTH needs a login first',
+      workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+    });
     const sid = runtime.sessionId;
     const page = await h.open(`/#/sessions/${sid}`);
 
@@ -277,7 +324,9 @@ describe('dashboard', () => {
     expect(await blocker.locator('.pill').first().textContent()).toBe('AUTH_REQUIRED');
     expect(await blocker.locator('.message').textContent()).toContain('Not logged in');
     expect(await blocker.locator('.action').textContent()).toContain('retry');
-    expect(await blocker.locator('button[data-choice]').evaluateAll((bs) => (bs as PageElement[]).map((b) => b.value))).toEqual(['retry', 'skip', 'stop']);
+    expect(
+      await blocker.locator('button[data-choice]').evaluateAll((bs) => (bs as PageElement[]).map((b) => b.value)),
+    ).toEqual(['retry', 'skip', 'stop']);
     await poll(() => cardState(page, 'w1').textContent()).toBe('blocked');
     expect(await card(page, 'w1').locator('[data-field="blocked"]').textContent()).toContain('b1');
     expect(await sessionState(page).getAttribute('data-state')).toBe('waiting');
@@ -285,10 +334,16 @@ describe('dashboard', () => {
 
     // A refused answer (here: the server says someone else answered first) shows inline and keeps the form.
     await page.route(`**/api/v1/${sid}/blockers/b1`, (route) =>
-      route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ error: 'blocker b1 was already answered (skip by api)' }) }),
+      route.fulfill({
+        status: 409,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: 'blocker b1 was already answered (skip by api)' }),
+      }),
     );
     await blocker.locator('[data-choice="skip"]').click();
-    await poll(() => blocker.locator('.form-error').textContent()).toBe('blocker b1 was already answered (skip by api)');
+    await poll(() => blocker.locator('.form-error').textContent()).toBe(
+      'blocker b1 was already answered (skip by api)',
+    );
     expect(await blocker.locator('[data-choice="retry"]').isEnabled()).toBe(true);
     await page.unroute(`**/api/v1/${sid}/blockers/b1`);
 
@@ -296,7 +351,9 @@ describe('dashboard', () => {
     await blocker.locator('[data-choice="retry"]').click();
     await page.locator('#blockers-open [data-blocker="b1"]').waitFor({ state: 'detached' });
     expect(await page.locator('#blockers-panel').isHidden()).toBe(true);
-    await poll(() => page.locator('#blockers-done [data-blocker="b1"] [data-field="resolution"]').textContent()).toContain('retry by dashboard');
+    await poll(() =>
+      page.locator('#blockers-done [data-blocker="b1"] [data-field="resolution"]').textContent(),
+    ).toContain('retry by dashboard');
     await poll(() => sessionState(page).getAttribute('data-state'), { timeout: 20_000 }).toBe('completed');
     expect(await cardState(page, 'w1').textContent()).toBe('completed');
     expect(await card(page, 'w1').locator('[data-field="attempt"]').textContent()).toBe('attempt 2');
@@ -306,7 +363,10 @@ describe('dashboard', () => {
   }, 40_000);
 
   it('shows "reconnecting" when the server goes away and recovers when it is back, missing nothing', async () => {
-    const runtime = await h.start({ task: 'SCENARIO-HOLD keep running while the server restarts', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+    const runtime = await h.start({
+      task: 'SCENARIO-HOLD keep running while the server restarts',
+      workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+    });
     const sid = runtime.sessionId;
     const page = await h.open(`/#/sessions/${sid}`);
     await poll(() => cardState(page, 'w1').textContent()).toBe('running');
@@ -329,7 +389,9 @@ describe('dashboard', () => {
     await h.api(`/${sid}/resume`, { body: { workerId: 'w1' } });
     await poll(() => cardState(page, 'w1').textContent()).toBe('running');
     // Each event is in the log once.
-    const seqs = await page.locator('[data-log] > li').evaluateAll((rows) => (rows as PageElement[]).map((r) => Number(r.dataset.seq)));
+    const seqs = await page
+      .locator('[data-log] > li')
+      .evaluateAll((rows) => (rows as PageElement[]).map((r) => Number(r.dataset.seq)));
     expect(new Set(seqs).size).toBe(seqs.length);
     await stopSession(runtime);
     await page.close();

@@ -79,7 +79,11 @@ export async function startHarness(fakeConfig: object, name: string): Promise<Br
   let server = await startServer({ manager, workspace, port: 0, heartbeatMs: 500, token: TOKEN, closeTimeoutMs: 500 });
   const port = server.port;
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, colorScheme: 'light', reducedMotion: 'no-preference' });
+  const context = await browser.newContext({
+    viewport: { width: 1360, height: 900 },
+    colorScheme: 'light',
+    reducedMotion: 'no-preference',
+  });
   context.setDefaultTimeout(15_000);
   let serverUp = true;
 
@@ -120,7 +124,10 @@ export async function startHarness(fakeConfig: object, name: string): Promise<Br
     async api(path, init = {}) {
       const res = await fetch(`${server.url}/api/v1${path}`, {
         method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
-        headers: { authorization: `Bearer ${TOKEN}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
       });
       const body = (await res.json()) as Record<string, unknown>;
@@ -154,7 +161,9 @@ export function reapFakeAgents(stateDir: string): number[] {
     // A zombie has exited already (its parent, this process, reaps it soon): not a leftover.
     if (!pid || !isAlive(pid) || procState(pid) === 'Z') continue;
     survivors.push(pid);
-    console.warn(`fake agent ${pid} still alive: ${procState(pid)} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 200)}`);
+    console.warn(
+      `fake agent ${pid} still alive: ${procState(pid)} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 200)}`,
+    );
     try {
       process.kill(-pid, 'SIGKILL');
     } catch {
@@ -190,4 +199,8 @@ export function procState(pid: number): string | null {
 }
 
 /** poll() with the `what` before the timeout, as the browser tests call it. */
-export const waitFor = <T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000) => poll(probe, timeoutMs, what);
+export const waitFor = <T>(
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 15_000,
+) => poll(probe, timeoutMs, what);

@@ -23,34 +23,67 @@ const poll = <T>(fn: () => T | Promise<T>, timeout = 10_000) => expect.poll(fn, 
 /** The ids of the lit leaf states of a chart. */
 const active = (page: Page, chart: string) => page.locator(`${chart} svg`).getAttribute('data-active');
 const lastEvent = (page: Page, chart: string) => page.locator(`${chart} [data-field="last-event"]`).textContent();
-const lastEdge = (page: Page, chart: string) => page.locator(`${chart} .sc-edges .sc-edge.last`).getAttribute('data-event');
+const lastEdge = (page: Page, chart: string) =>
+  page.locator(`${chart} .sc-edges .sc-edge.last`).getAttribute('data-event');
 
 describe('statechart inspector', () => {
   it('draws the machines and follows the active state of a worker as the session runs', async () => {
-    const runtime = await h.start({ task: 'Inspect me', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+    const runtime = await h.start({
+      task: 'Inspect me',
+      workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+    });
     const sid = runtime.sessionId;
     // Hold the worker still (SIGSTOP) so the page opens on a known state whatever the machine's speed.
-    await waitFor(() => runtime.view().workers[0]?.state === 'running.active' && runtime.view().workers[0]?.pid, 'w1 running');
+    await waitFor(
+      () => runtime.view().workers[0]?.state === 'running.active' && runtime.view().workers[0]?.pid,
+      'w1 running',
+    );
     await h.api(`/${sid}/pause`, { body: { workerId: 'w1' } });
 
     const page = await h.open(`/inspect/${sid}`);
     expect(page.url()).not.toContain('token=');
     await page.locator('#actor-chart svg').waitFor();
     // Every state of the worker machine is drawn, compound states hold their children, finals are marked.
-    for (const id of ['worker.spawned', 'worker.running', 'worker.running.active', 'worker.running.paused', 'worker.blocked', 'worker.recovering.waiting', 'worker.reviewing', 'worker.completed', 'worker.failed', 'worker.stopped', 'worker.skipped']) {
+    for (const id of [
+      'worker.spawned',
+      'worker.running',
+      'worker.running.active',
+      'worker.running.paused',
+      'worker.blocked',
+      'worker.recovering.waiting',
+      'worker.reviewing',
+      'worker.completed',
+      'worker.failed',
+      'worker.stopped',
+      'worker.skipped',
+    ]) {
       expect(await page.locator(`#actor-chart [data-node-id="${id}"]`).count(), id).toBe(1);
     }
-    expect(await page.locator('#actor-chart [data-node-id="worker.running"]').getAttribute('class')).toContain('compound');
+    expect(await page.locator('#actor-chart [data-node-id="worker.running"]').getAttribute('class')).toContain(
+      'compound',
+    );
     expect(await page.locator('#actor-chart [data-node-id="worker.completed"] rect.inner').count()).toBe(1);
-    const exitEdges = machineGraph(workerMachine).edges.filter((e) => e.event === 'PROCESS.EXITED' && !e.targetless).length;
+    const exitEdges = machineGraph(workerMachine).edges.filter(
+      (e) => e.event === 'PROCESS.EXITED' && !e.targetless,
+    ).length;
     expect(await page.locator('#actor-chart .sc-edge[data-event="PROCESS.EXITED"] path').count()).toBe(exitEdges);
-    for (const id of ['session.created', 'session.running', 'session.waiting', 'session.paused', 'session.stopping', 'session.completed', 'session.stopped']) {
+    for (const id of [
+      'session.created',
+      'session.running',
+      'session.waiting',
+      'session.paused',
+      'session.stopping',
+      'session.completed',
+      'session.stopped',
+    ]) {
       expect(await page.locator(`#session-chart [data-node-id="${id}"]`).count(), id).toBe(1);
     }
 
     // Paused: running.paused is lit (inside running, also lit), the PAUSE transition highlighted.
     await poll(() => active(page, '#actor-chart')).toBe('worker.running.paused');
-    expect(await page.locator('#actor-chart [data-node-id="worker.running"]').getAttribute('class')).toContain('active');
+    expect(await page.locator('#actor-chart [data-node-id="worker.running"]').getAttribute('class')).toContain(
+      'active',
+    );
     await poll(() => lastEvent(page, '#actor-chart')).toBe('PAUSE');
     expect(await lastEdge(page, '#actor-chart')).toBe('PAUSE');
     expect(await active(page, '#session-chart')).toBe('session.running');
@@ -61,7 +94,9 @@ describe('statechart inspector', () => {
     await poll(() => active(page, '#actor-chart')).toBe('worker.running.active');
     await poll(() => lastEvent(page, '#actor-chart')).toBe('RESUME');
     expect(await lastEdge(page, '#actor-chart')).toBe('RESUME');
-    expect(await page.locator('#actor-chart [data-node-id="worker.running.paused"]').getAttribute('class')).toContain('previous');
+    expect(await page.locator('#actor-chart [data-node-id="worker.running.paused"]').getAttribute('class')).toContain(
+      'previous',
+    );
 
     // The agent finishes: completed through PROCESS.EXITED; the session completes too.
     await poll(() => active(page, '#actor-chart'), 15_000).toBe('worker.completed');

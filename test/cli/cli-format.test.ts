@@ -15,7 +15,13 @@ import type { SessionView, WorkerView } from '../../src/runtime/view.js';
 const plain = createStyle(false);
 const base = { seq: 1, ts: '2026-11-21T08:28:54.000Z', sessionId: 'orch_20261121_082854_abcd' } as const;
 
-function state(machine: 'session' | 'worker' | 'review', id: string, from: string | null, to: string, cause: string): OrchestratorEvent {
+function state(
+  machine: 'session' | 'worker' | 'review',
+  id: string,
+  from: string | null,
+  to: string,
+  cause: string,
+): OrchestratorEvent {
   return { ...base, type: 'state', source: { kind: machine, id }, machine, id, from, to, cause };
 }
 
@@ -33,8 +39,12 @@ describe('logs: one readable line per state event', () => {
   });
 
   it('later changes of a worker or a review round name their cause', () => {
-    expect(formatLogLine(state('worker', 'impl', 'spawned', 'running.active', 'START'), plain).replace(clock, '')).toBe('impl: spawned → running.active (START)');
-    expect(formatLogLine(state('review', 'round-1', 'requesting', 'collecting', 'ROUND.LAUNCHED'), plain).replace(clock, '')).toBe('round-1: requesting → collecting (ROUND.LAUNCHED)');
+    expect(formatLogLine(state('worker', 'impl', 'spawned', 'running.active', 'START'), plain).replace(clock, '')).toBe(
+      'impl: spawned → running.active (START)',
+    );
+    expect(
+      formatLogLine(state('review', 'round-1', 'requesting', 'collecting', 'ROUND.LAUNCHED'), plain).replace(clock, ''),
+    ).toBe('round-1: requesting → collecting (ROUND.LAUNCHED)');
   });
 
   it('no state event is shown as a bare "state"', () => {
@@ -50,9 +60,29 @@ describe('logs: one readable line per state event', () => {
 
 function worker(id: string, agent: string, usage: Usage, kind: 'worker' | 'reviewer' = 'worker'): WorkerView {
   return {
-    id, agent, role: kind === 'reviewer' ? 'reviewer' : 'implementer', kind, roundId: null, status: 'completed', state: 'completed', progress: 1, plan: null,
-    attempt: 1, pid: null, agentSessionId: null, dependsOn: [], usage, lastActivity: null, summary: null, lastFailure: null, blockerId: null,
-    reason: null, fixes: {}, filesChanged: [], change: null, reviewers: [],
+    id,
+    agent,
+    role: kind === 'reviewer' ? 'reviewer' : 'implementer',
+    kind,
+    roundId: null,
+    status: 'completed',
+    state: 'completed',
+    progress: 1,
+    plan: null,
+    attempt: 1,
+    pid: null,
+    agentSessionId: null,
+    dependsOn: [],
+    usage,
+    lastActivity: null,
+    summary: null,
+    lastFailure: null,
+    blockerId: null,
+    reason: null,
+    fixes: {},
+    filesChanged: [],
+    change: null,
+    reviewers: [],
   };
 }
 
@@ -66,21 +96,42 @@ const WORKERS = [
 ];
 
 const VIEW = {
-  sessionId: base.sessionId, createdAt: base.ts, task: 'the task', targetDir: '/tmp/t', baseCommit: null, workspace: { mode: 'in-place', reason: 'not a git repository' }, state: 'completed', outcome: 'completed',
-  stopReason: null, workers: WORKERS, blockers: [], rounds: [], usage: {}, limits: {}, lastSeq: 1,
+  sessionId: base.sessionId,
+  createdAt: base.ts,
+  task: 'the task',
+  targetDir: '/tmp/t',
+  baseCommit: null,
+  workspace: { mode: 'in-place', reason: 'not a git repository' },
+  state: 'completed',
+  outcome: 'completed',
+  stopReason: null,
+  workers: WORKERS,
+  blockers: [],
+  rounds: [],
+  usage: {},
+  limits: {},
+  lastSeq: 1,
 } as unknown as SessionView;
 
 /** The text after the worker's name on its line, from `status SID` and from the summary. */
 function usageColumns(): Map<string, { status: string; summary: string }> {
   let status = '';
-  statusCommand({ workspace: '/tmp/w', list: () => [], view: () => VIEW }, '/tmp/w', base.sessionId, { json: false, out: { write: (s: string) => ((status += s), true) } as NodeJS.WritableStream, style: plain });
+  statusCommand({ workspace: '/tmp/w', list: () => [], view: () => VIEW }, '/tmp/w', base.sessionId, {
+    json: false,
+    out: { write: (s: string) => ((status += s), true) } as NodeJS.WritableStream,
+    style: plain,
+  });
   const summary = renderSummary(VIEW, [], '/tmp/w/sessions/x', plain);
   const columns = new Map<string, { status: string; summary: string }>();
   for (const w of WORKERS) {
     const line = (text: string) => text.split('\n').find((l) => new RegExp(`^\\s+(↳ )?${w.id}\\s`).test(l)) ?? '';
     columns.set(w.id, {
-      status: line(status).replace(/.*attempt \d+/, '').trim(),
-      summary: line(summary).replace(/.*\d+ attempts?/, '').trim(),
+      status: line(status)
+        .replace(/.*attempt \d+/, '')
+        .trim(),
+      summary: line(summary)
+        .replace(/.*\d+ attempts?/, '')
+        .trim(),
     });
   }
   return columns;
@@ -118,16 +169,29 @@ describe('summary: how long the session took', () => {
 
 describe('status: the session usage beside its limits', () => {
   it('formatLimits names the session budget, the per-worker budget and resources', () => {
-    expect(formatLimits({ session: { maxCostUsd: 5, maxTokens: 1_000_000 }, maxCostUsd: 1, maxRssMb: 2048, maxCpuPercent: 150 })).toBe(
-      'session $5.00, 1,000,000 tokens; per worker $1.00; per worker 2,048 MB RSS, 150% CPU',
-    );
+    expect(
+      formatLimits({
+        session: { maxCostUsd: 5, maxTokens: 1_000_000 },
+        maxCostUsd: 1,
+        maxRssMb: 2048,
+        maxCpuPercent: 150,
+      }),
+    ).toBe('session $5.00, 1,000,000 tokens; per worker $1.00; per worker 2,048 MB RSS, 150% CPU');
     expect(formatLimits({ session: {} })).toBe('');
   });
 
   it('status SID prints one usage line with the limits', () => {
     let text = '';
-    const view = { ...VIEW, usage: { totalTokens: 2482, costUsd: 0.31835 }, limits: { session: { maxCostUsd: 5 } } } as SessionView;
-    statusCommand({ workspace: '/tmp/w', list: () => [], view: () => view }, '/tmp/w', base.sessionId, { json: false, out: { write: (s: string) => ((text += s), true) } as NodeJS.WritableStream, style: plain });
+    const view = {
+      ...VIEW,
+      usage: { totalTokens: 2482, costUsd: 0.31835 },
+      limits: { session: { maxCostUsd: 5 } },
+    } as SessionView;
+    statusCommand({ workspace: '/tmp/w', list: () => [], view: () => view }, '/tmp/w', base.sessionId, {
+      json: false,
+      out: { write: (s: string) => ((text += s), true) } as NodeJS.WritableStream,
+      style: plain,
+    });
     expect(text).toContain('  usage:  2,482 tokens, $0.3184  (limits: session $5.00)\n');
   });
 });

@@ -32,7 +32,11 @@ afterAll(() => rmSync(home, { recursive: true, force: true }));
 function complete(words: string[], env: Record<string, string> = {}): string[] {
   const bash = script('bash');
   const program = `${bash}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _orchestrate; printf '%s\\n' "\${COMPREPLY[@]}"`;
-  const result = spawnSync('bash', ['-c', program], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: home, ...env } });
+  const result = spawnSync('bash', ['-c', program], {
+    cwd,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', HOME: home, ...env },
+  });
   expect(result.status, result.stderr).toBe(0);
   return result.stdout.split('\n').filter(Boolean);
 }
@@ -47,7 +51,9 @@ describe('bash completion of session ids', () => {
   });
 
   it('without one: $ORCHESTRATOR_WORKSPACE, else ./.orchestrator', () => {
-    expect(complete(['orchestrate', 'status', 'orch_'], { ORCHESTRATOR_WORKSPACE: join(home, 'from-env') })).toEqual([FROM_ENV]);
+    expect(complete(['orchestrate', 'status', 'orch_'], { ORCHESTRATOR_WORKSPACE: join(home, 'from-env') })).toEqual([
+      FROM_ENV,
+    ]);
     expect(complete(['orchestrate', 'status', 'orch_'])).toEqual([DEFAULT]);
   });
 
@@ -70,7 +76,9 @@ describe('completion of `orchestrate completion`', () => {
   });
 
   it('fish completes the shell names', () => {
-    expect(script('fish')).toContain("complete -c orchestrate -f -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'");
+    expect(script('fish')).toContain(
+      "complete -c orchestrate -f -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'",
+    );
   });
 });
 

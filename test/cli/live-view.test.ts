@@ -8,7 +8,16 @@ const plain = createStyle(false);
 const base = { seq: 1, ts: '2026-11-21T08:28:54.000Z', sessionId: 's1' } as const;
 
 function safety(over: Partial<Extract<OrchestratorEvent, { type: 'safety' }>>): OrchestratorEvent {
-  return { ...base, type: 'safety', source: { kind: 'safety', id: 's1' }, rule: 'sandbox', subject: 'auto -> bwrap', action: 'log', detail: 'agents run in bubblewrap', ...over };
+  return {
+    ...base,
+    type: 'safety',
+    source: { kind: 'safety', id: 's1' },
+    rule: 'sandbox',
+    subject: 'auto -> bwrap',
+    action: 'log',
+    detail: 'agents run in bubblewrap',
+    ...over,
+  };
 }
 
 describe('the live view of safety events', () => {
@@ -19,12 +28,24 @@ describe('the live view of safety events', () => {
   });
 
   it('a sandbox fallback is a warning', () => {
-    expect(describeNotable(safety({ subject: 'auto -> none', action: 'warn', detail: 'no sandbox: bwrap is not installed' }), plain)).toMatch(/⚠ sandbox auto → none: no sandbox/);
+    expect(
+      describeNotable(
+        safety({ subject: 'auto -> none', action: 'warn', detail: 'no sandbox: bwrap is not installed' }),
+        plain,
+      ),
+    ).toMatch(/⚠ sandbox auto → none: no sandbox/);
   });
 
   it('a rule that acted names the worker; one that only logged is marked as such', () => {
-    expect(describeNotable(safety({ rule: 'protected-path', workerId: 'impl', subject: 'rm -rf .git', action: 'stop', detail: '' }), plain)).toMatch(/⚠ safety impl protected-path: stop rm -rf \.git$/);
-    expect(describeNotable(safety({ rule: 'network', subject: 'curl x', action: 'log', detail: '' }), plain)).toMatch(/• safety network: log curl x$/);
+    expect(
+      describeNotable(
+        safety({ rule: 'protected-path', workerId: 'impl', subject: 'rm -rf .git', action: 'stop', detail: '' }),
+        plain,
+      ),
+    ).toMatch(/⚠ safety impl protected-path: stop rm -rf \.git$/);
+    expect(describeNotable(safety({ rule: 'network', subject: 'curl x', action: 'log', detail: '' }), plain)).toMatch(
+      /• safety network: log curl x$/,
+    );
   });
 });
 
@@ -57,17 +78,20 @@ describe('worker rows by terminal width', () => {
   });
   const color = createStyle(true);
 
-  it.each([80, 120, 200])('at %i columns: id, state, percentage and the start of the activity, within the width', (columns) => {
-    const width = columns - 1;
-    for (const style of [plain, color]) {
-      const line = workerLine(worker(), style, width);
-      expect(visibleLength(line), line).toBeLessThanOrEqual(width);
-      const text = line.replace(/\u001b\[[0-9;]*m/g, '');
-      expect(text).toMatch(/^implementer +(claude(\/implementer)? +)?running +/);
-      expect(text).toContain(' 42%');
-      expect(text).toContain('tool Edit src/text.js');
-    }
-  });
+  it.each([80, 120, 200])(
+    'at %i columns: id, state, percentage and the start of the activity, within the width',
+    (columns) => {
+      const width = columns - 1;
+      for (const style of [plain, color]) {
+        const line = workerLine(worker(), style, width);
+        expect(visibleLength(line), line).toBeLessThanOrEqual(width);
+        const text = line.replace(/\u001b\[[0-9;]*m/g, '');
+        expect(text).toMatch(/^implementer +(claude(\/implementer)? +)?running +/);
+        expect(text).toContain(' 42%');
+        expect(text).toContain('tool Edit src/text.js');
+      }
+    },
+  );
 
   it('80 columns: no bar, agent or role, so the activity gets the room; 120: the full row; 200: the whole activity', () => {
     const at80 = workerLine(worker(), plain, 79);
@@ -76,7 +100,16 @@ describe('worker rows by terminal width', () => {
     expect(at120).toMatch(/^implementer {16}claude\/implementer {3}running {5}\[#{6}\.{8}\] {2}42% tool Edit/);
     expect(workerLine(worker(), plain, 199)).toMatch(/then run npm test$/);
     // A long id is cut, not pushed into the state column; a retry and a blocker's cause still show.
-    const long = workerLine(worker({ id: 'a-very-long-worker-identifier', attempt: 3, status: 'blocked', lastFailure: { kind: 'auth', message: 'Not logged in' } }), plain, 79);
+    const long = workerLine(
+      worker({
+        id: 'a-very-long-worker-identifier',
+        attempt: 3,
+        status: 'blocked',
+        lastFailure: { kind: 'auth', message: 'Not logged in' },
+      }),
+      plain,
+      79,
+    );
     expect(long).toBe('a-very-long-wor… blocked      42% #3 auth: Not logged in');
   });
 });

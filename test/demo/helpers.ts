@@ -27,10 +27,22 @@ export const DEMO_STEPS = [
   { persona: 'gemini', role: 'architect' },
   { persona: 'codex', role: 'reviewer-architect', target: { id: 'architect', role: 'architect', agent: 'gemini' } },
   { persona: 'claude', role: 'implementer' },
-  { persona: 'gemini', role: 'reviewer-implementer', target: { id: 'implementer', role: 'implementer', agent: 'claude' } },
-  { persona: 'codex', role: 'reviewer-implementer', target: { id: 'implementer', role: 'implementer', agent: 'claude' } },
+  {
+    persona: 'gemini',
+    role: 'reviewer-implementer',
+    target: { id: 'implementer', role: 'implementer', agent: 'claude' },
+  },
+  {
+    persona: 'codex',
+    role: 'reviewer-implementer',
+    target: { id: 'implementer', role: 'implementer', agent: 'claude' },
+  },
   { persona: 'codex', role: 'verifier' },
-] as const satisfies readonly { persona: Persona; role: string; target?: { id: string; role: string; agent: string } }[];
+] as const satisfies readonly {
+  persona: Persona;
+  role: string;
+  target?: { id: string; role: string; agent: string };
+}[];
 
 export type DemoStep = (typeof DEMO_STEPS)[number];
 
@@ -71,7 +83,10 @@ export interface PlayerRun {
 }
 
 /** Run the player (src/demo/recorded-agent.ts through tsx) with `args`, in `cwd`. */
-export async function runPlayer(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<PlayerRun> {
+export async function runPlayer(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Promise<PlayerRun> {
   const result = await execa(process.execPath, ['--import', TSX_LOADER, PLAYER, ...args], {
     cwd: options.cwd,
     env: { DEMO_AGENT_SPEED: '0', ...options.env },

@@ -43,7 +43,12 @@ describe('writeDemoLaunchers', () => {
 
   it('a launcher given --help-like garbage exits 2 with an error message', async () => {
     const paths = writeDemoLaunchers(join(tmp, 'bin-help'), process.execPath, PLAYER);
-    const run = await execa(paths.claude, ['--help', '--bogus'], { cwd: tmp, env: TSX_ENV, reject: false, stdin: 'ignore' });
+    const run = await execa(paths.claude, ['--help', '--bogus'], {
+      cwd: tmp,
+      env: TSX_ENV,
+      reject: false,
+      stdin: 'ignore',
+    });
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toMatch(/recorded-agent \(claude\): no prompt/);
     expect(run.stdout).toBe('');
@@ -54,7 +59,12 @@ describe('writeDemoLaunchers', () => {
     const paths = writeDemoLaunchers(join(dir, 'bin'), process.execPath, PLAYER);
     writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
     const project = (await copyDemoProject(join(dir, 'project'))).dir;
-    const run = await execa(paths.gemini, stepArgs(DEMO_STEPS[0], project), { cwd: project, env: TSX_ENV, reject: false, stdin: 'ignore' });
+    const run = await execa(paths.gemini, stepArgs(DEMO_STEPS[0], project), {
+      cwd: project,
+      env: TSX_ENV,
+      reject: false,
+      stdin: 'ignore',
+    });
     expect(run.exitCode, run.stderr).toBe(0);
     const payloads = run.stdout.split('\n').flatMap((line) => parseGeminiLine(line));
     expect(badPayloads(payloads)).toEqual([]);

@@ -15,7 +15,18 @@ import { renderContinuePrompt, renderStrictVerdictRequest } from '../../src/doma
 import { detectPersona, detectRole, parseInvocation, type Persona } from '../../src/demo/invocation.js';
 import { copyDemoProject } from '../../src/demo/launchers.js';
 import { runRecordedAgent } from '../../src/demo/player.js';
-import { badPayloads, BUILDERS, DEMO_STEPS, PLAYER, reviewPrompt, rolePrompt, runPlayer, stepArgs, TSX_LOADER, type PlayerRun } from './helpers.js';
+import {
+  badPayloads,
+  BUILDERS,
+  DEMO_STEPS,
+  PLAYER,
+  reviewPrompt,
+  rolePrompt,
+  runPlayer,
+  stepArgs,
+  TSX_LOADER,
+  type PlayerRun,
+} from './helpers.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -24,7 +35,10 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function parsed(persona: Persona, run: PlayerRun) {
-  const payloads = run.stdout.split('\n').filter(Boolean).map((line) => agentRegistry[persona].parseLine(line));
+  const payloads = run.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => agentRegistry[persona].parseLine(line));
   expect(badPayloads(payloads.flat())).toEqual([]);
   return payloads.flat();
 }
@@ -35,7 +49,15 @@ describe('reading the argv the orchestrator builds', () => {
     for (const prompt of prompts) {
       for (const resume of [undefined, { agentSessionId: 'sess-123' }]) {
         for (const readOnly of [false, true]) {
-          const { args } = BUILDERS[persona]({ prompt, targetDir: '/work/target', includeDirs: ['/a', '/b'], fixes: { skipGitRepoCheck: true, skipTrust: true }, model: 'm-1', resume, readOnly });
+          const { args } = BUILDERS[persona]({
+            prompt,
+            targetDir: '/work/target',
+            includeDirs: ['/a', '/b'],
+            fixes: { skipGitRepoCheck: true, skipTrust: true },
+            model: 'm-1',
+            resume,
+            readOnly,
+          });
           expect(detectPersona(args, {})).toBe(persona);
           const inv = parseInvocation(persona, args, '/somewhere/else');
           expect(inv).toEqual({
@@ -61,8 +83,12 @@ describe('reading the argv the orchestrator builds', () => {
 
   it('tells the role from role and review prompts', () => {
     for (const role of ['architect', 'implementer', 'verifier']) expect(detectRole(rolePrompt(role))).toBe(role);
-    expect(detectRole(reviewPrompt({ id: 'impl-2', role: 'implementer', agent: 'claude' }, '/t'))).toBe('reviewer-implementer');
-    expect(detectRole(reviewPrompt({ id: 'architect', role: 'architect', agent: 'gemini' }, '/t'))).toBe('reviewer-architect');
+    expect(detectRole(reviewPrompt({ id: 'impl-2', role: 'implementer', agent: 'claude' }, '/t'))).toBe(
+      'reviewer-implementer',
+    );
+    expect(detectRole(reviewPrompt({ id: 'architect', role: 'architect', agent: 'gemini' }, '/t'))).toBe(
+      'reviewer-architect',
+    );
     expect(detectRole('Say hello')).toBeNull();
   });
 });
@@ -77,20 +103,26 @@ describe('playing the whole demo in a copy of the demo project', () => {
     stateDir = join(tmp, 'state');
     for (const step of DEMO_STEPS) {
       // No DEMO_AGENT_PERSONA: the player tells the CLI from the argv shape alone.
-      runs.set(`${step.persona}-${step.role}`, await runPlayer(stepArgs(step, project), { cwd: project, env: { DEMO_STATE_DIR: stateDir } }));
+      runs.set(
+        `${step.persona}-${step.role}`,
+        await runPlayer(stepArgs(step, project), { cwd: project, env: { DEMO_STATE_DIR: stateDir } }),
+      );
     }
   }, 60_000);
 
-  it.each(DEMO_STEPS.map((s) => [`${s.persona}-${s.role}`, s] as const))('%s exits 0 and its output parses cleanly', (key, step) => {
-    const run = runs.get(key) as PlayerRun;
-    expect(run.exitCode, run.stderr).toBe(0);
-    const payloads = parsed(step.persona, run);
-    expect(payloads[0]).toMatchObject({ kind: 'init' });
-    expect(payloads.at(-1)).toMatchObject({ kind: 'result', ok: true });
-    expect(run.stdout).not.toMatch(/\{\{[A-Z_]+\}\}/);
-    // Paths are absolute, as the real CLIs print them (codex reviewers name no path).
-    if (!(step.persona === 'codex' && 'target' in step)) expect(run.stdout).toContain(project);
-  });
+  it.each(DEMO_STEPS.map((s) => [`${s.persona}-${s.role}`, s] as const))(
+    '%s exits 0 and its output parses cleanly',
+    (key, step) => {
+      const run = runs.get(key) as PlayerRun;
+      expect(run.exitCode, run.stderr).toBe(0);
+      const payloads = parsed(step.persona, run);
+      expect(payloads[0]).toMatchObject({ kind: 'init' });
+      expect(payloads.at(-1)).toMatchObject({ kind: 'result', ok: true });
+      expect(run.stdout).not.toMatch(/\{\{[A-Z_]+\}\}/);
+      // Paths are absolute, as the real CLIs print them (codex reviewers name no path).
+      if (!(step.persona === 'codex' && 'target' in step)) expect(run.stdout).toContain(project);
+    },
+  );
 
   it('prints stderr lines like the real CLIs', () => {
     expect(runs.get('codex-verifier')?.stderr).toContain('Reading additional input from stdin...');
@@ -110,7 +142,9 @@ describe('playing the whole demo in a copy of the demo project', () => {
   });
 
   it('gives each launch its own session id (codex: a time-ordered thread id)', () => {
-    const ids = [...runs.values()].map((run) => JSON.parse(run.stdout.split('\n')[0] as string) as Record<string, string>).map((o) => o.session_id ?? o.thread_id);
+    const ids = [...runs.values()]
+      .map((run) => JSON.parse(run.stdout.split('\n')[0] as string) as Record<string, string>)
+      .map((o) => o.session_id ?? o.thread_id);
     expect(new Set(ids).size).toBe(ids.length);
     const codex = JSON.parse(runs.get('codex-verifier')?.stdout.split('\n')[0] as string) as { thread_id: string };
     expect(codex.thread_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -118,24 +152,43 @@ describe('playing the whole demo in a copy of the demo project', () => {
 
   it('a resumed launch keeps the session id and re-states the final message', async () => {
     const first = JSON.parse(runs.get('claude-implementer')?.stdout.split('\n')[0] as string) as { session_id: string };
-    const args = BUILDERS.claude({ prompt: renderContinuePrompt('resume'), targetDir: project, includeDirs: [], fixes: {}, resume: { agentSessionId: first.session_id } }).args;
+    const args = BUILDERS.claude({
+      prompt: renderContinuePrompt('resume'),
+      targetDir: project,
+      includeDirs: [],
+      fixes: {},
+      resume: { agentSessionId: first.session_id },
+    }).args;
     const run = await runPlayer(args, { cwd: project, env: { DEMO_STATE_DIR: stateDir } });
     expect(run.exitCode, run.stderr).toBe(0);
     const payloads = parsed('claude', run);
     expect(payloads[0]).toMatchObject({ kind: 'init', agentSessionId: first.session_id });
-    expect(payloads.find((p) => p.kind === 'result')).toMatchObject({ ok: true, text: expect.stringContaining('slugify') });
+    expect(payloads.find((p) => p.kind === 'result')).toMatchObject({
+      ok: true,
+      text: expect.stringContaining('slugify'),
+    });
   });
 
   it.each(['codex', 'gemini'] as const)('a %s reviewer asked again answers with the bare verdict', async (persona) => {
     const key = `${persona}-reviewer-implementer`;
     const line = JSON.parse(runs.get(key)?.stdout.split('\n')[0] as string) as Record<string, string>;
     const id = (line.thread_id ?? line.session_id) as string;
-    const args = BUILDERS[persona]({ prompt: renderStrictVerdictRequest(), targetDir: project, includeDirs: [], fixes: {}, resume: { agentSessionId: id }, readOnly: true }).args;
+    const args = BUILDERS[persona]({
+      prompt: renderStrictVerdictRequest(),
+      targetDir: project,
+      includeDirs: [],
+      fixes: {},
+      resume: { agentSessionId: id },
+      readOnly: true,
+    }).args;
     const run = await runPlayer(args, { cwd: project, env: { DEMO_STATE_DIR: stateDir } });
     expect(run.exitCode, run.stderr).toBe(0);
     const payloads = parsed(persona, run);
     expect(payloads[0]).toMatchObject({ kind: 'init', agentSessionId: id });
-    const text = payloads.filter((p) => p.kind === 'message' && p.role === 'assistant').map((p) => (p.kind === 'message' ? p.text : '')).join('');
+    const text = payloads
+      .filter((p) => p.kind === 'message' && p.role === 'assistant')
+      .map((p) => (p.kind === 'message' ? p.text : ''))
+      .join('');
     expect(text.trim().startsWith('{')).toBe(true);
     expect(extractVerdict(text)?.verdict).toBe(persona === 'codex' ? 'concern' : 'approve');
   });
@@ -146,11 +199,17 @@ describe('failures and signals', () => {
     const noPersona = await runPlayer(['--help'], { cwd: tmp });
     expect(noPersona.exitCode).toBe(2);
     expect(noPersona.stderr).toMatch(/DEMO_AGENT_PERSONA/);
-    const noRole = await runPlayer(BUILDERS.claude({ prompt: 'Say hello', targetDir: tmp, includeDirs: [], fixes: {} }).args, { cwd: tmp });
+    const noRole = await runPlayer(
+      BUILDERS.claude({ prompt: 'Say hello', targetDir: tmp, includeDirs: [], fixes: {} }).args,
+      { cwd: tmp },
+    );
     expect(noRole.exitCode).toBe(2);
     expect(noRole.stderr).toMatch(/cannot tell the role/);
     expect(noRole.stdout).toBe('');
-    const noTranscript = await runPlayer(BUILDERS.claude({ prompt: rolePrompt('architect'), targetDir: tmp, includeDirs: [], fixes: {} }).args, { cwd: tmp });
+    const noTranscript = await runPlayer(
+      BUILDERS.claude({ prompt: rolePrompt('architect'), targetDir: tmp, includeDirs: [], fixes: {} }).args,
+      { cwd: tmp },
+    );
     expect(noTranscript.exitCode).toBe(2);
     expect(noTranscript.stderr).toMatch(/no recorded transcript for claude as architect/);
   });

@@ -12,13 +12,29 @@ import { OutputTracker } from '../../src/domain/output-facts.js';
 import { decide, extractVerdict } from '../../src/domain/review-policy.js';
 import type { Persona } from '../../src/demo/invocation.js';
 import { DEFAULT_TRANSCRIPTS_DIR } from '../../src/demo/paths.js';
-import { finalMessage, parseTranscript, substitute, type Placeholders, type TranscriptEntry } from '../../src/demo/transcript.js';
+import {
+  finalMessage,
+  parseTranscript,
+  substitute,
+  type Placeholders,
+  type TranscriptEntry,
+} from '../../src/demo/transcript.js';
 import { badPayloads, DEMO_STEPS } from './helpers.js';
 
 const FILES = DEMO_STEPS.map((step) => `${step.persona}-${step.role}.jsonl`);
-const VARS: Placeholders = { sessionId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', cwd: '/tmp/demo "project"', model: 'test-model', prompt: 'You are the "ARCHITECT"\nline two' };
+const VARS: Placeholders = {
+  sessionId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+  cwd: '/tmp/demo "project"',
+  model: 'test-model',
+  prompt: 'You are the "ARCHITECT"\nline two',
+};
 
-function load(file: string): { persona: Persona; entries: TranscriptEntry[]; lines: string[]; payloads: AgentPayload[][] } {
+function load(file: string): {
+  persona: Persona;
+  entries: TranscriptEntry[];
+  lines: string[];
+  payloads: AgentPayload[][];
+} {
   const persona = file.split('-')[0] as Persona;
   const entries = parseTranscript(readFileSync(join(DEFAULT_TRANSCRIPTS_DIR, file), 'utf8'), file);
   const lines = entries.flatMap((e) => (e.kind === 'print' ? [substitute(e.line, VARS)] : []));
@@ -29,7 +45,11 @@ const sleepMs = (entries: TranscriptEntry[]) => entries.reduce((sum, e) => sum +
 
 describe('demo transcripts', () => {
   it('has exactly one transcript per step of the demo', () => {
-    expect(readdirSync(DEFAULT_TRANSCRIPTS_DIR).filter((f) => f.endsWith('.jsonl')).sort()).toEqual([...FILES].sort());
+    expect(
+      readdirSync(DEFAULT_TRANSCRIPTS_DIR)
+        .filter((f) => f.endsWith('.jsonl'))
+        .sort(),
+    ).toEqual([...FILES].sort());
   });
 
   describe.each(FILES)('%s', (file) => {
@@ -41,7 +61,8 @@ describe('demo transcripts', () => {
         expect(() => JSON.parse(line), line).not.toThrow();
         expect(payloads[i]?.length, line).toBeGreaterThan(0);
         expect(badPayloads(payloads[i] ?? []), line).toEqual([]);
-        for (const payload of payloads[i] ?? []) expect(AgentPayloadSchema.safeParse(payload).success, JSON.stringify(payload)).toBe(true);
+        for (const payload of payloads[i] ?? [])
+          expect(AgentPayloadSchema.safeParse(payload).success, JSON.stringify(payload)).toBe(true);
       });
     });
 
@@ -117,7 +138,9 @@ describe('demo transcripts', () => {
     const { entries, payloads } = load('gemini-architect.jsonl');
     const flat = payloads.flat();
     expect(flat.filter((p) => p.kind === 'tool_call' && p.name === 'read_file').length).toBeGreaterThanOrEqual(2);
-    expect(flat).toContainEqual(expect.objectContaining({ kind: 'file_change', changes: [{ path: `${VARS.cwd}/ARCHITECTURE.md`, kind: 'add' }] }));
+    expect(flat).toContainEqual(
+      expect.objectContaining({ kind: 'file_change', changes: [{ path: `${VARS.cwd}/ARCHITECTURE.md`, kind: 'add' }] }),
+    );
     expect(entries).toContainEqual(expect.objectContaining({ kind: 'write', path: 'ARCHITECTURE.md' }));
     const plans = flat.filter((p) => p.kind === 'plan');
     expect(plans.length).toBeGreaterThanOrEqual(3);
@@ -138,7 +161,9 @@ describe('demo transcripts', () => {
     expect(progress.at(-1)).toMatch(/^(\d+)\/\1$/);
     expect(Number(progress.at(-1)?.split('/')[1])).toBeGreaterThanOrEqual(4);
     const facts = tracker.facts();
-    expect(facts.filesChanged).toEqual(expect.arrayContaining([`${VARS.cwd}/src/text.js`, `${VARS.cwd}/test/text.test.js`]));
+    expect(facts.filesChanged).toEqual(
+      expect.arrayContaining([`${VARS.cwd}/src/text.js`, `${VARS.cwd}/test/text.test.js`]),
+    );
     expect(facts.resultOk).toBe(true);
     expect(facts.usage?.costUsd).toBeGreaterThan(0);
     const flat = payloads.flat();
@@ -151,7 +176,9 @@ describe('demo transcripts', () => {
 
   it('the verifier updates its todo list, runs the tests and documents the helper', () => {
     const { lines, payloads } = load('codex-verifier.jsonl');
-    const todo = lines.map((l) => JSON.parse(l) as { type: string; item?: { type?: string } }).filter((o) => o.item?.type === 'todo_list');
+    const todo = lines
+      .map((l) => JSON.parse(l) as { type: string; item?: { type?: string } })
+      .filter((o) => o.item?.type === 'todo_list');
     expect(todo.map((o) => o.type)).toEqual(expect.arrayContaining(['item.started', 'item.updated', 'item.completed']));
     const flat = payloads.flat();
     const npmTest = flat.find((p) => p.kind === 'command' && p.status === 'completed' && /npm test/.test(p.command));

@@ -10,15 +10,39 @@ import type { AgentPayload } from '../../src/domain/events.js';
 import { describeAgent } from '../../static/assets/util.js';
 
 const cases: Array<[string, AgentPayload, string]> = [
-  ['claude Read', { kind: 'tool_call', name: 'Read', toolId: 't1', input: { file_path: '/repo/src/text.js' } }, 'tool Read /repo/src/text.js'],
-  ['claude Bash', { kind: 'tool_call', name: 'Bash', input: { command: 'npm test', description: 'Run the tests' } }, 'tool Bash npm test'],
+  [
+    'claude Read',
+    { kind: 'tool_call', name: 'Read', toolId: 't1', input: { file_path: '/repo/src/text.js' } },
+    'tool Read /repo/src/text.js',
+  ],
+  [
+    'claude Bash',
+    { kind: 'tool_call', name: 'Bash', input: { command: 'npm test', description: 'Run the tests' } },
+    'tool Bash npm test',
+  ],
   ['claude Grep', { kind: 'tool_call', name: 'Grep', input: { pattern: 'slugify', path: 'src' } }, 'tool Grep slugify'],
-  ['gemini read_file', { kind: 'tool_call', name: 'read_file', input: { absolute_path: '/repo/README.md' } }, 'tool read_file /repo/README.md'],
-  ['codex JSON-string arguments', { kind: 'tool_call', name: 'web_search', input: '{"query":"zod 4 strictObject"}' }, 'tool web_search zod 4 strictObject'],
+  [
+    'gemini read_file',
+    { kind: 'tool_call', name: 'read_file', input: { absolute_path: '/repo/README.md' } },
+    'tool read_file /repo/README.md',
+  ],
+  [
+    'codex JSON-string arguments',
+    { kind: 'tool_call', name: 'web_search', input: '{"query":"zod 4 strictObject"}' },
+    'tool web_search zod 4 strictObject',
+  ],
   ['a tool without a known argument', { kind: 'tool_call', name: 'TodoWrite', input: { todos: [] } }, 'tool TodoWrite'],
-  ['a result of several lines', { kind: 'tool_result', ok: true, output: 'line one\nline two\n\nline three\n' }, 'tool result: line one (+2 lines)'],
+  [
+    'a result of several lines',
+    { kind: 'tool_result', ok: true, output: 'line one\nline two\n\nline three\n' },
+    'tool result: line one (+2 lines)',
+  ],
   ['an empty result', { kind: 'tool_result', ok: true }, 'tool result: no output'],
-  ['a failed result', { kind: 'tool_result', ok: false, output: 'ENOENT: no such file' }, 'tool result (error): ENOENT: no such file'],
+  [
+    'a failed result',
+    { kind: 'tool_result', ok: false, output: 'ENOENT: no such file' },
+    'tool result (error): ENOENT: no such file',
+  ],
 ];
 
 describe('describePayload', () => {

@@ -13,7 +13,18 @@ const LIMITS = { backoffBaseMs: 2_000, backoffMaxMs: 120_000, maxRetryWaitSec: 3
 function input(kind: FailureKind, over: Partial<RecoveryInput> & { retryAt?: string } = {}): RecoveryInput {
   const { retryAt, ...rest } = over;
   const signal: FailureSignal = { kind, message: `the agent's words for ${kind}`, ...(retryAt ? { retryAt } : {}) };
-  return { signal, agent: 'codex', fixes: {}, agentSessionId: 'thread-1', insideSandbox: false, recentRestarts: 0, limits: LIMITS, now: NOW, random: 0.5, ...rest };
+  return {
+    signal,
+    agent: 'codex',
+    fixes: {},
+    agentSessionId: 'thread-1',
+    insideSandbox: false,
+    recentRestarts: 0,
+    limits: LIMITS,
+    now: NOW,
+    random: 0.5,
+    ...rest,
+  };
 }
 
 describe('decideRecovery: the table', () => {
@@ -53,8 +64,18 @@ describe('decideRecovery: the table', () => {
 
   it('transient failures resume the agent session when its id is known, and start over when it is not', () => {
     for (const kind of ['rate_limit', 'server_error', 'network', 'stalled', 'crashed'] as const) {
-      expect(decideRecovery(input(kind))).toMatchObject({ type: 'relaunch', resume: true, prompt: 'resume', change: 'resume agent session thread-1' });
-      expect(decideRecovery(input(kind, { agentSessionId: null }))).toMatchObject({ type: 'relaunch', resume: false, prompt: 'original', change: 'fresh launch (no agent session id yet)' });
+      expect(decideRecovery(input(kind))).toMatchObject({
+        type: 'relaunch',
+        resume: true,
+        prompt: 'resume',
+        change: 'resume agent session thread-1',
+      });
+      expect(decideRecovery(input(kind, { agentSessionId: null }))).toMatchObject({
+        type: 'relaunch',
+        resume: false,
+        prompt: 'original',
+        change: 'fresh launch (no agent session id yet)',
+      });
     }
   });
 
@@ -84,45 +105,84 @@ describe('decideRecovery: the table', () => {
     });
 
     it('a retryAt already past relaunches at once', () => {
-      expect(decideRecovery(input('rate_limit', { retryAt: new Date(NOW - 5_000).toISOString() }))).toMatchObject({ delayMs: 0 });
+      expect(decideRecovery(input('rate_limit', { retryAt: new Date(NOW - 5_000).toISOString() }))).toMatchObject({
+        delayMs: 0,
+      });
     });
 
     it('without an agent session id it starts over at that time', () => {
       const retryAt = new Date(NOW + 1_000).toISOString();
-      expect(decideRecovery(input('rate_limit', { retryAt, agentSessionId: null }))).toMatchObject({ resume: false, prompt: 'original', change: `fresh launch at ${retryAt}` });
+      expect(decideRecovery(input('rate_limit', { retryAt, agentSessionId: null }))).toMatchObject({
+        resume: false,
+        prompt: 'original',
+        change: `fresh launch at ${retryAt}`,
+      });
     });
   });
 
   describe('launch fixes', () => {
     it('not_git_repo adds --skip-git-repo-check once; failing again with it is INVALID_ARGS', () => {
       const first = decideRecovery(input('not_git_repo'));
-      expect(first).toMatchObject({ type: 'relaunch', fixes: { skipGitRepoCheck: true }, delayMs: 0, change: 'add --skip-git-repo-check' });
-      expect(decideRecovery(input('not_git_repo', { fixes: { skipGitRepoCheck: true } }))).toMatchObject({ type: 'escalate', blocker: 'INVALID_ARGS' });
+      expect(first).toMatchObject({
+        type: 'relaunch',
+        fixes: { skipGitRepoCheck: true },
+        delayMs: 0,
+        change: 'add --skip-git-repo-check',
+      });
+      expect(decideRecovery(input('not_git_repo', { fixes: { skipGitRepoCheck: true } }))).toMatchObject({
+        type: 'escalate',
+        blocker: 'INVALID_ARGS',
+      });
     });
 
     it('untrusted_folder adds --skip-trust once, keeping the fixes it had', () => {
-      expect(decideRecovery(input('untrusted_folder', { agent: 'gemini', fixes: { isSandbox: true } }))).toMatchObject({ fixes: { isSandbox: true, skipTrust: true } });
-      expect(decideRecovery(input('untrusted_folder', { fixes: { skipTrust: true } }))).toMatchObject({ type: 'escalate', blocker: 'INVALID_ARGS' });
+      expect(decideRecovery(input('untrusted_folder', { agent: 'gemini', fixes: { isSandbox: true } }))).toMatchObject({
+        fixes: { isSandbox: true, skipTrust: true },
+      });
+      expect(decideRecovery(input('untrusted_folder', { fixes: { skipTrust: true } }))).toMatchObject({
+        type: 'escalate',
+        blocker: 'INVALID_ARGS',
+      });
     });
 
     it('root_bypass_refused: IS_SANDBOX=1 only inside our sandbox, and only once', () => {
-      expect(decideRecovery(input('root_bypass_refused', { agent: 'claude', insideSandbox: true }))).toMatchObject({ type: 'relaunch', action: 'relaunch_with_env', fixes: { isSandbox: true } });
+      expect(decideRecovery(input('root_bypass_refused', { agent: 'claude', insideSandbox: true }))).toMatchObject({
+        type: 'relaunch',
+        action: 'relaunch_with_env',
+        fixes: { isSandbox: true },
+      });
       const outside = decideRecovery(input('root_bypass_refused', { agent: 'claude' }));
       expect(outside).toMatchObject({ type: 'escalate', blocker: 'PERMISSION_BLOCKER' });
       expect(outside.type === 'escalate' && outside.action).toContain('non-root user');
-      const again = decideRecovery(input('root_bypass_refused', { agent: 'claude', insideSandbox: true, fixes: { isSandbox: true } }));
+      const again = decideRecovery(
+        input('root_bypass_refused', { agent: 'claude', insideSandbox: true, fixes: { isSandbox: true } }),
+      );
       expect(again).toMatchObject({ type: 'escalate', blocker: 'PERMISSION_BLOCKER' });
       expect(again.type === 'escalate' && again.action).toContain('still refuses inside the sandbox');
     });
   });
 
   it('max_turns continues the agent session with a "continue" prompt; without an id it starts over', () => {
-    expect(decideRecovery(input('max_turns'))).toMatchObject({ action: 'resume_with_continue', resume: true, prompt: 'max_turns', delayMs: 0 });
-    expect(decideRecovery(input('max_turns', { agentSessionId: null }))).toMatchObject({ action: 'relaunch_fresh', resume: false, prompt: 'original' });
+    expect(decideRecovery(input('max_turns'))).toMatchObject({
+      action: 'resume_with_continue',
+      resume: true,
+      prompt: 'max_turns',
+      delayMs: 0,
+    });
+    expect(decideRecovery(input('max_turns', { agentSessionId: null }))).toMatchObject({
+      action: 'relaunch_fresh',
+      resume: false,
+      prompt: 'original',
+    });
   });
 
   it('resume_not_found starts over with the original prompt, whatever the session id', () => {
-    expect(decideRecovery(input('resume_not_found'))).toMatchObject({ action: 'relaunch_fresh', resume: false, prompt: 'original', change: 'fresh launch without --resume' });
+    expect(decideRecovery(input('resume_not_found'))).toMatchObject({
+      action: 'relaunch_fresh',
+      resume: false,
+      prompt: 'original',
+      change: 'fresh launch without --resume',
+    });
   });
 
   it('auth says how to log in to that agent; agent_not_found how to install it or where to point', () => {

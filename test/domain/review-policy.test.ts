@@ -54,7 +54,8 @@ function sequences(n: number): Kind[][] {
 function multisets(n: number, from = 0): Kind[][] {
   if (n === 0) return [[]];
   const out: Kind[][] = [];
-  for (let i = from; i < KINDS.length; i++) for (const rest of multisets(n - 1, i)) out.push([KINDS[i] as Kind, ...rest]);
+  for (let i = from; i < KINDS.length; i++)
+    for (const rest of multisets(n - 1, i)) out.push([KINDS[i] as Kind, ...rest]);
   return out;
 }
 
@@ -89,8 +90,16 @@ describe('decide(): every multiset of 1, 2 and 3 verdicts', () => {
 
   it('reads only the verdict field: summaries and issues do not change the decision', () => {
     // A "concern" whose issues are all blockers is still a concern; an "approve" listing a blocker issue is an approve.
-    const concernWithBlockerIssue: Verdict = { verdict: 'concern', summary: 'x', issues: [{ severity: 'blocker', message: 'bad' }] };
-    const approveWithBlockerIssue: Verdict = { verdict: 'approve', summary: 'fine', issues: [{ severity: 'blocker', message: 'nit really' }] };
+    const concernWithBlockerIssue: Verdict = {
+      verdict: 'concern',
+      summary: 'x',
+      issues: [{ severity: 'blocker', message: 'bad' }],
+    };
+    const approveWithBlockerIssue: Verdict = {
+      verdict: 'approve',
+      summary: 'fine',
+      issues: [{ severity: 'blocker', message: 'nit really' }],
+    };
     expect(decide([concernWithBlockerIssue])).toBe('LOG_WARNING');
     expect(decide([approveWithBlockerIssue, approveWithBlockerIssue])).toBe('CONTINUE');
     expect(decide([{ verdict: 'blocker' }])).toBe('STOP_AND_ESCALATE');

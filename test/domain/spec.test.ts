@@ -1,33 +1,67 @@
 /** The session spec: unknown keys are refused by name (with the key meant), and a role outside the built-in ones needs a prompt. */
 import { describe, expect, it } from 'vitest';
-import { BUILT_IN_ROLES, closest, describeUnknownKey, findUnknownKey, SessionSpecSchema, specKeysAt } from '../../src/domain/spec.js';
+import {
+  BUILT_IN_ROLES,
+  closest,
+  describeUnknownKey,
+  findUnknownKey,
+  SessionSpecSchema,
+  specKeysAt,
+} from '../../src/domain/spec.js';
 
 const worker = { id: 'w', agent: 'claude', role: 'implementer' };
 
 describe('unknown spec keys', () => {
   it('are refused at every level, each named where it is', () => {
-    const parsed = SessionSpecSchema.safeParse({ task: 't', reviewz: [], workers: [{ ...worker, extra: 1 }], limits: { maxRestart: 2 }, workspace: { copy: [], setups: [] } });
+    const parsed = SessionSpecSchema.safeParse({
+      task: 't',
+      reviewz: [],
+      workers: [{ ...worker, extra: 1 }],
+      limits: { maxRestart: 2 },
+      workspace: { copy: [], setups: [] },
+    });
     expect(parsed.success).toBe(false);
-    const unknown = parsed.error?.issues.filter((i) => i.code === 'unrecognized_keys').map((i) => [i.path.join('.'), (i as { keys: string[] }).keys]);
-    expect(unknown).toEqual(expect.arrayContaining([['', ['reviewz']], ['workers.0', ['extra']], ['limits', ['maxRestart']], ['workspace', ['setups']]]));
+    const unknown = parsed.error?.issues
+      .filter((i) => i.code === 'unrecognized_keys')
+      .map((i) => [i.path.join('.'), (i as { keys: string[] }).keys]);
+    expect(unknown).toEqual(
+      expect.arrayContaining([
+        ['', ['reviewz']],
+        ['workers.0', ['extra']],
+        ['limits', ['maxRestart']],
+        ['workspace', ['setups']],
+      ]),
+    );
   });
 
   it('are described with the nearest known key, or the known ones when none is near', () => {
     expect(describeUnknownKey('reviewz', [])).toBe('unknown key "reviewz" (did you mean "reviews"?)');
-    expect(describeUnknownKey('dependOn', ['workers', 3])).toBe('unknown key "dependOn" in workers.3 (did you mean "dependsOn"?)');
-    expect(describeUnknownKey('maxRestart', ['limits'])).toBe('unknown key "maxRestart" in limits (did you mean "maxRestarts"?)');
-    expect(describeUnknownKey('extra', ['workers', 0])).toBe('unknown key "extra" in workers.0 (known: id, agent, role, prompt, dependsOn, model, includeDirs)');
+    expect(describeUnknownKey('dependOn', ['workers', 3])).toBe(
+      'unknown key "dependOn" in workers.3 (did you mean "dependsOn"?)',
+    );
+    expect(describeUnknownKey('maxRestart', ['limits'])).toBe(
+      'unknown key "maxRestart" in limits (did you mean "maxRestarts"?)',
+    );
+    expect(describeUnknownKey('extra', ['workers', 0])).toBe(
+      'unknown key "extra" in workers.0 (known: id, agent, role, prompt, dependsOn, model, includeDirs)',
+    );
     expect(specKeysAt(['review', 'trigger'])).toEqual(['everyPlanItems']);
     expect(closest('sandbx', ['sandbox', 'safety'])).toBe('sandbox');
     expect(closest('zzzzzz', ['sandbox'])).toBeNull();
   });
 
   it("inside the sandbox's object form too (a union with the mode alone)", () => {
-    const parsed = SessionSpecSchema.safeParse({ task: 't', workers: [worker], sandbox: { mode: 'auto', allowHost: ['x.com'] } });
+    const parsed = SessionSpecSchema.safeParse({
+      task: 't',
+      workers: [worker],
+      sandbox: { mode: 'auto', allowHost: ['x.com'] },
+    });
     expect(parsed.success).toBe(false);
     const found = findUnknownKey(parsed.error?.issues ?? []);
     expect(found).toEqual({ key: 'allowHost', path: ['sandbox'] });
-    expect(describeUnknownKey(found!.key, found!.path)).toBe('unknown key "allowHost" in sandbox (did you mean "allowHosts"?)');
+    expect(describeUnknownKey(found!.key, found!.path)).toBe(
+      'unknown key "allowHost" in sandbox (did you mean "allowHosts"?)',
+    );
   });
 });
 
@@ -35,7 +69,12 @@ describe('roles', () => {
   it('a role outside the built-in ones needs its own prompt', () => {
     expect(BUILT_IN_ROLES).toEqual(expect.arrayContaining(['architect', 'implementer', 'verifier']));
     const bare = SessionSpecSchema.safeParse({ task: 't', workers: [{ ...worker, id: 'docs', role: 'writer' }] });
-    expect(bare.error?.issues[0]?.message).toBe('the role "writer" of worker "docs" has no built-in instructions (the built-in roles are architect, implementer, verifier): give the worker a "prompt" that says what it does');
-    expect(SessionSpecSchema.safeParse({ task: 't', workers: [{ ...worker, role: 'writer', prompt: 'Write the docs.' }] }).success).toBe(true);
+    expect(bare.error?.issues[0]?.message).toBe(
+      'the role "writer" of worker "docs" has no built-in instructions (the built-in roles are architect, implementer, verifier): give the worker a "prompt" that says what it does',
+    );
+    expect(
+      SessionSpecSchema.safeParse({ task: 't', workers: [{ ...worker, role: 'writer', prompt: 'Write the docs.' }] })
+        .success,
+    ).toBe(true);
   });
 });

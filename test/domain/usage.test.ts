@@ -4,7 +4,12 @@ import { addUsage, tokensOf } from '../../src/domain/output-facts.js';
 
 describe('addUsage', () => {
   it('adds every field both sides give', () => {
-    expect(addUsage({ inputTokens: 10, outputTokens: 5, costUsd: 0.1 }, { inputTokens: 1, cachedInputTokens: 3, costUsd: 0.2 })).toEqual({
+    expect(
+      addUsage(
+        { inputTokens: 10, outputTokens: 5, costUsd: 0.1 },
+        { inputTokens: 1, cachedInputTokens: 3, costUsd: 0.2 },
+      ),
+    ).toEqual({
       inputTokens: 11,
       outputTokens: 5,
       cachedInputTokens: 3,

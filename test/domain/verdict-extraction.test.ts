@@ -16,7 +16,12 @@ import { parseCodexLine } from '../../src/agents/codex.js';
 import { parseGeminiLine } from '../../src/agents/gemini.js';
 import type { AgentPayload, Verdict } from '../../src/domain/events.js';
 import { OutputTracker } from '../../src/domain/output-facts.js';
-import { renderReviewPrompt, renderStrictVerdictRequest, VERDICT_FORMAT, type ReviewPromptSpec } from '../../src/domain/prompts.js';
+import {
+  renderReviewPrompt,
+  renderStrictVerdictRequest,
+  VERDICT_FORMAT,
+  type ReviewPromptSpec,
+} from '../../src/domain/prompts.js';
 import { extractVerdict } from '../../src/domain/review-policy.js';
 import { renderPrompt } from '../../src/runtime/process-host.js';
 import { makeSandbox as makeSupportSandbox, ROOT, type Sandbox } from '../support/orchestrate.js';
@@ -48,7 +53,11 @@ const BLOCKER: Verdict = {
     { severity: 'nit', message: 'typo in the commit message' },
   ],
 };
-const CONCERN: Verdict = { verdict: 'concern', summary: 'No test for the empty input.', issues: [{ severity: 'concern', file: 'src/parse.ts', line: 40, message: 'empty input is not handled' }] };
+const CONCERN: Verdict = {
+  verdict: 'concern',
+  summary: 'No test for the empty input.',
+  issues: [{ severity: 'concern', file: 'src/parse.ts', line: 40, message: 'empty input is not handled' }],
+};
 const APPROVE: Verdict = { verdict: 'approve', summary: 'Looks good.', issues: [] };
 
 const fenced = (v: unknown) =>
@@ -67,7 +76,10 @@ function codexRun(...messages: string[]): Json[] {
   const lines = jsonl('codex', 'captured/mock-command-execution.jsonl');
   const turnCompleted = lines.at(-1) as Json;
   const before = lines.slice(0, -2); // thread.started, turn.started, command item started/completed, reasoning
-  const items = messages.map((text, i) => ({ type: 'item.completed', item: { id: `item_${10 + i}`, type: 'agent_message', text } }));
+  const items = messages.map((text, i) => ({
+    type: 'item.completed',
+    item: { id: `item_${10 + i}`, type: 'agent_message', text },
+  }));
   return [...before, ...items, turnCompleted];
 }
 
@@ -93,12 +105,18 @@ function splitAt(text: string, offsets: number[]): string[] {
   return parts;
 }
 
-describe('extractVerdict on each CLI\'s real final-message shape', () => {
+describe("extractVerdict on each CLI's real final-message shape", () => {
   it('the captured transcripts really have the shapes the tests rebuild', () => {
-    expect(finalTextOf(jsonl('claude', 'captured/mock-success-text.jsonl'), parseClaudeLine)).toBe('Hello! This is the mock model.');
-    expect(finalTextOf(jsonl('codex', 'captured/mock-command-execution.jsonl'), parseCodexLine)).toBe('Hello! This is the mock model.');
+    expect(finalTextOf(jsonl('claude', 'captured/mock-success-text.jsonl'), parseClaudeLine)).toBe(
+      'Hello! This is the mock model.',
+    );
+    expect(finalTextOf(jsonl('codex', 'captured/mock-command-execution.jsonl'), parseCodexLine)).toBe(
+      'Hello! This is the mock model.',
+    );
     // gemini: two deltas, "Hello! " + "This is the mock model."
-    expect(finalTextOf(jsonl('gemini', 'captured/mock-success-stream-json.jsonl'), parseGeminiLine)).toBe('Hello! This is the mock model.');
+    expect(finalTextOf(jsonl('gemini', 'captured/mock-success-stream-json.jsonl'), parseGeminiLine)).toBe(
+      'Hello! This is the mock model.',
+    );
   });
 
   describe('claude (result.result, else the last assistant text block)', () => {
@@ -124,7 +142,9 @@ describe('extractVerdict on each CLI\'s real final-message shape', () => {
       const result = { ...(lines[last] as Json), result: fenced(APPROVE) };
       const assistant = structuredClone(lines[last - 1] as Json);
       (assistant.message as Json).content = [{ type: 'text', text: fenced(APPROVE) }];
-      expect(extractVerdict(finalTextOf([...lines.slice(0, last - 1), assistant, result], parseClaudeLine) ?? '')).toEqual(APPROVE);
+      expect(
+        extractVerdict(finalTextOf([...lines.slice(0, last - 1), assistant, result], parseClaudeLine) ?? ''),
+      ).toEqual(APPROVE);
     });
 
     it('the stricter retry answer (resumed turn: only the JSON, as the captured turn-2 result line)', () => {
@@ -134,7 +154,10 @@ describe('extractVerdict on each CLI\'s real final-message shape', () => {
     });
 
     it('a long review (20 KB of findings, then the verdict) keeps its verdict through the adapter', () => {
-      const findings = Array.from({ length: 400 }, (_, i) => `- finding ${i}: the handler at src/h${i}.ts does too much work.`).join('\n');
+      const findings = Array.from(
+        { length: 400 },
+        (_, i) => `- finding ${i}: the handler at src/h${i}.ts does too much work.`,
+      ).join('\n');
       const review = `${findings}\n\n${fenced(BLOCKER)}`;
       expect(review.length).toBeGreaterThan(20_000);
       expect(extractVerdict(finalTextOf(claudeRun(review), parseClaudeLine) ?? '')).toEqual(BLOCKER);
@@ -148,7 +171,10 @@ describe('extractVerdict on each CLI\'s real final-message shape', () => {
     });
 
     it('an earlier agent_message quoting an example does not count: the last message is the answer', () => {
-      const lines = codexRun(`I will answer in this form: ${JSON.stringify(APPROVE)}`, `After reading the diff: ${JSON.stringify(CONCERN)} - that is all.`);
+      const lines = codexRun(
+        `I will answer in this form: ${JSON.stringify(APPROVE)}`,
+        `After reading the diff: ${JSON.stringify(CONCERN)} - that is all.`,
+      );
       expect(extractVerdict(finalTextOf(lines, parseCodexLine) ?? '')).toEqual(CONCERN);
     });
 
@@ -162,7 +188,14 @@ describe('extractVerdict on each CLI\'s real final-message shape', () => {
     it('deltas split in the middle of the JSON (inside keys, strings and numbers) join back to the verdict', () => {
       const review = fenced(BLOCKER);
       const start = review.indexOf('{');
-      const chunks = splitAt(review, [start - 3, start + 1, start + 5, review.indexOf('users'), review.indexOf('12') + 1, review.indexOf('```', start) + 1]);
+      const chunks = splitAt(review, [
+        start - 3,
+        start + 1,
+        start + 5,
+        review.indexOf('users'),
+        review.indexOf('12') + 1,
+        review.indexOf('```', start) + 1,
+      ]);
       expect(chunks.length).toBeGreaterThanOrEqual(6);
       const text = finalTextOf(geminiRun(chunks), parseGeminiLine);
       expect(text).toBe(review);
@@ -173,7 +206,9 @@ describe('extractVerdict on each CLI\'s real final-message shape', () => {
       const review = `Summary of my review.\n${JSON.stringify(CONCERN)}\nThanks.`;
       fc.assert(
         fc.property(fc.array(fc.integer({ min: 1, max: review.length - 1 }), { maxLength: 12 }), (offsets) => {
-          expect(extractVerdict(finalTextOf(geminiRun(splitAt(review, offsets)), parseGeminiLine) ?? '')).toEqual(CONCERN);
+          expect(extractVerdict(finalTextOf(geminiRun(splitAt(review, offsets)), parseGeminiLine) ?? '')).toEqual(
+            CONCERN,
+          );
         }),
         { numRuns: 200 },
       );
@@ -181,13 +216,19 @@ describe('extractVerdict on each CLI\'s real final-message shape', () => {
 
     it('the real public delta shape (issue 740: long prose streamed in pieces) followed by the verdict', () => {
       const prose = jsonl('gemini', 'public-issue740-assistant-deltas.jsonl').map((l) => String(l.content));
-      const text = finalTextOf(geminiRun([...prose, '\n\nVerdict: ', JSON.stringify(CONCERN).slice(0, 20), JSON.stringify(CONCERN).slice(20)]), parseGeminiLine);
+      const text = finalTextOf(
+        geminiRun([...prose, '\n\nVerdict: ', JSON.stringify(CONCERN).slice(0, 20), JSON.stringify(CONCERN).slice(20)]),
+        parseGeminiLine,
+      );
       expect(text?.startsWith('` returns early')).toBe(true);
       expect(extractVerdict(text ?? '')).toEqual(CONCERN);
     });
 
     it('one long message line (20 KB of findings, then the verdict) keeps its verdict through the adapter', () => {
-      const findings = Array.from({ length: 400 }, (_, i) => `- finding ${i}: the handler at src/h${i}.ts does too much work.`).join('\n');
+      const findings = Array.from(
+        { length: 400 },
+        (_, i) => `- finding ${i}: the handler at src/h${i}.ts does too much work.`,
+      ).join('\n');
       const review = `${findings}\n\n${fenced(BLOCKER)}`;
       expect(review.length).toBeGreaterThan(20_000);
       expect(extractVerdict(finalTextOf(geminiRun([review]), parseGeminiLine) ?? '')).toEqual(BLOCKER);
@@ -195,7 +236,13 @@ describe('extractVerdict on each CLI\'s real final-message shape', () => {
 
     it('a tool call between two assistant messages starts a new message: only the last one is the answer', () => {
       const lines = geminiRun([`Planned answer ${JSON.stringify(APPROVE)}`]);
-      const tool = { type: 'tool_use', timestamp: '2026-11-21T05:33:12.970Z', tool_name: 'read_file', tool_id: 't1', parameters: { absolute_path: '/x' } };
+      const tool = {
+        type: 'tool_use',
+        timestamp: '2026-11-21T05:33:12.970Z',
+        tool_name: 'read_file',
+        tool_id: 't1',
+        parameters: { absolute_path: '/x' },
+      };
       const second = { ...(lines[2] as Json), content: `Final: ${JSON.stringify(BLOCKER)}` };
       const text = finalTextOf([...lines.slice(0, -1), tool, second, lines.at(-1) as Json], parseGeminiLine);
       expect(text).toBe(`Final: ${JSON.stringify(BLOCKER)}`);
@@ -221,11 +268,15 @@ describe('extractVerdict rules', () => {
   });
 
   it('inline in prose, before and after', () => {
-    expect(extractVerdict(`I reviewed the change. My verdict is ${JSON.stringify(CONCERN)} and I stand by it.`)).toEqual(CONCERN);
+    expect(
+      extractVerdict(`I reviewed the change. My verdict is ${JSON.stringify(CONCERN)} and I stand by it.`),
+    ).toEqual(CONCERN);
   });
 
   it('stray braces in the prose before the verdict do not hide it', () => {
-    expect(extractVerdict(`The handler uses { without closing it, and "quotes {". ${JSON.stringify(APPROVE)}`)).toEqual(APPROVE);
+    expect(extractVerdict(`The handler uses { without closing it, and "quotes {". ${JSON.stringify(APPROVE)}`)).toEqual(
+      APPROVE,
+    );
   });
 
   it('two JSON objects (the format quoted, then the answer): the last valid one wins', () => {
@@ -249,18 +300,54 @@ describe('extractVerdict rules', () => {
   });
 
   it('upper-case and padded enums are normalised (verdict and severity)', () => {
-    const text = JSON.stringify({ verdict: ' BLOCKER ', summary: 's', issues: [{ severity: 'Concern', message: 'm' }, { severity: 'NIT', message: 'n' }] });
-    expect(extractVerdict(text)).toEqual({ verdict: 'blocker', summary: 's', issues: [{ severity: 'concern', message: 'm' }, { severity: 'nit', message: 'n' }] });
+    const text = JSON.stringify({
+      verdict: ' BLOCKER ',
+      summary: 's',
+      issues: [
+        { severity: 'Concern', message: 'm' },
+        { severity: 'NIT', message: 'n' },
+      ],
+    });
+    expect(extractVerdict(text)).toEqual({
+      verdict: 'blocker',
+      summary: 's',
+      issues: [
+        { severity: 'concern', message: 'm' },
+        { severity: 'nit', message: 'n' },
+      ],
+    });
   });
 
   it('a line given as a numeric string becomes a number; null line/file are dropped', () => {
-    const text = JSON.stringify({ verdict: 'concern', summary: 's', issues: [{ severity: 'concern', file: 'a.ts', line: '12', message: 'm' }, { severity: 'nit', file: null, line: null, message: 'n' }] });
-    expect(extractVerdict(text)).toEqual({ verdict: 'concern', summary: 's', issues: [{ severity: 'concern', file: 'a.ts', line: 12, message: 'm' }, { severity: 'nit', message: 'n' }] });
+    const text = JSON.stringify({
+      verdict: 'concern',
+      summary: 's',
+      issues: [
+        { severity: 'concern', file: 'a.ts', line: '12', message: 'm' },
+        { severity: 'nit', file: null, line: null, message: 'n' },
+      ],
+    });
+    expect(extractVerdict(text)).toEqual({
+      verdict: 'concern',
+      summary: 's',
+      issues: [
+        { severity: 'concern', file: 'a.ts', line: 12, message: 'm' },
+        { severity: 'nit', message: 'n' },
+      ],
+    });
   });
 
   it('issues may be left out (defaults to none); unknown extra keys are ignored', () => {
-    expect(extractVerdict('{"verdict":"approve","summary":"fine"}')).toEqual({ verdict: 'approve', summary: 'fine', issues: [] });
-    expect(extractVerdict('{"verdict":"approve","summary":"fine","confidence":0.9}')).toEqual({ verdict: 'approve', summary: 'fine', issues: [] });
+    expect(extractVerdict('{"verdict":"approve","summary":"fine"}')).toEqual({
+      verdict: 'approve',
+      summary: 'fine',
+      issues: [],
+    });
+    expect(extractVerdict('{"verdict":"approve","summary":"fine","confidence":0.9}')).toEqual({
+      verdict: 'approve',
+      summary: 'fine',
+      issues: [],
+    });
   });
 
   it('broken JSON gives no verdict: trailing comma (the fake\'s "broken" style), single quotes, comments, cut off', () => {
@@ -305,7 +392,9 @@ describe('extractVerdict rules', () => {
   });
 
   it('a fenced verdict is found even when prose braces enclose the whole fence', () => {
-    expect(extractVerdict(`The block \`if (ok) {\` is fine.\n${fenced(CONCERN)}\nBut its closing \`}\` is missing.`)).toEqual(CONCERN);
+    expect(
+      extractVerdict(`The block \`if (ok) {\` is fine.\n${fenced(CONCERN)}\nBut its closing \`}\` is missing.`),
+    ).toEqual(CONCERN);
   });
 
   it('an inline verdict between a prose "{" and a later prose "}" is still found', () => {
@@ -314,13 +403,20 @@ describe('extractVerdict rules', () => {
   });
 
   it('unicode in the verdict survives', () => {
-    const v: Verdict = { verdict: 'approve', summary: 'Très bien 👍 — 日本語', issues: [{ severity: 'nit', message: 'naïve façade' }] };
+    const v: Verdict = {
+      verdict: 'approve',
+      summary: 'Très bien 👍 — 日本語',
+      issues: [{ severity: 'nit', message: 'naïve façade' }],
+    };
     expect(extractVerdict(`Voilà: ${JSON.stringify(v)}`)).toEqual(v);
   });
 
   it('a 200 KB message: long review prose and code, the verdict at the end, found quickly', () => {
     const block = 'The function `handle(req) { return next(req); }` should validate input. '.repeat(20);
-    const prose = Array.from({ length: 150 }, (_, i) => `## Finding ${i}\n${block}\n\`\`\`ts\nfunction f${i}() { return { a: ${i} }; }\n\`\`\`\n`).join('\n');
+    const prose = Array.from(
+      { length: 150 },
+      (_, i) => `## Finding ${i}\n${block}\n\`\`\`ts\nfunction f${i}() { return { a: ${i} }; }\n\`\`\`\n`,
+    ).join('\n');
     const text = `${prose}\n${fenced(BLOCKER)}`;
     expect(text.length).toBeGreaterThan(200_000);
     const started = performance.now();
@@ -364,32 +460,42 @@ const DIFF = [
 ].join('\n');
 
 describe('renderReviewPrompt', () => {
-  it('holds the task, the target\'s id/role/agent, its summary, the focus, the diff and the exact answer format', () => {
+  it("holds the task, the target's id/role/agent, its summary, the focus, the diff and the exact answer format", () => {
     const prompt = renderReviewPrompt(promptSpec(), DIFF);
     expect(prompt).toContain('You are a REVIEWER');
     expect(prompt).toContain('do not change any file');
     expect(prompt).toContain('TASK the team works on:\nAdd a --dry-run flag to the deploy script');
     expect(prompt).toContain('You review the work of the implementer (implementer, claude). Focus: implementation.');
-    expect(prompt).toContain('Its final summary:\nAdded --dry-run to scripts/deploy.sh and a test in test/deploy.bats.');
+    expect(prompt).toContain(
+      'Its final summary:\nAdded --dry-run to scripts/deploy.sh and a test in test/deploy.bats.',
+    );
     expect(prompt).toContain(`Its changes (git diff against commit 0123456789ab):\n\`\`\`diff\n${DIFF}\n\`\`\``);
-    expect(prompt).toContain(`Your final message must contain exactly one JSON object of this form:\n${VERDICT_FORMAT}`);
+    expect(prompt).toContain(
+      `Your final message must contain exactly one JSON object of this form:\n${VERDICT_FORMAT}`,
+    );
     expect(prompt).not.toContain('[diff truncated]');
     expect(prompt).not.toContain('IMPORTANT');
   });
 
-  it('the answer format is the issue\'s: verdict approve|concern|blocker, summary, issues with severity/file/line/message', () => {
-    expect(VERDICT_FORMAT).toBe('{"verdict":"approve"|"concern"|"blocker","summary":"...","issues":[{"severity":"blocker"|"concern"|"nit","file":"...","line":12,"message":"..."}]}');
+  it("the answer format is the issue's: verdict approve|concern|blocker, summary, issues with severity/file/line/message", () => {
+    expect(VERDICT_FORMAT).toBe(
+      '{"verdict":"approve"|"concern"|"blocker","summary":"...","issues":[{"severity":"blocker"|"concern"|"nit","file":"...","line":12,"message":"..."}]}',
+    );
   });
 
   it('a target without a summary is said so', () => {
-    expect(renderReviewPrompt(promptSpec({ targetSummary: '' }), DIFF)).toContain('Its final summary:\n(it gave no summary)');
+    expect(renderReviewPrompt(promptSpec({ targetSummary: '' }), DIFF)).toContain(
+      'Its final summary:\n(it gave no summary)',
+    );
   });
 
   it('past diffLimitBytes the diff is cut, with a note giving both sizes and "[diff truncated]"', () => {
     const big = `${DIFF}\n${'+echo line\n'.repeat(500)}`;
     const bytes = Buffer.byteLength(big);
     const prompt = renderReviewPrompt(promptSpec({ diffLimitBytes: 1000 }), big);
-    expect(prompt).toContain(`Its changes (git diff against commit 0123456789ab; ${bytes} bytes, cut to the first 1000: read the files for the rest):`);
+    expect(prompt).toContain(
+      `Its changes (git diff against commit 0123456789ab; ${bytes} bytes, cut to the first 1000: read the files for the rest):`,
+    );
     expect(prompt).toContain('[diff truncated]');
     const quoted = prompt.slice(prompt.indexOf('```diff\n') + 8, prompt.indexOf('\n```\n[diff truncated]'));
     expect(quoted).toBe(big.slice(0, 1000));
@@ -410,23 +516,33 @@ describe('renderReviewPrompt', () => {
 
   it('no git repository: the prompt says there is no diff and to inspect the files', () => {
     const prompt = renderReviewPrompt(promptSpec({ baseCommit: null }), null);
-    expect(prompt).toContain('No git diff is available (the target directory is not a git repository). Inspect the files directly.');
+    expect(prompt).toContain(
+      'No git diff is available (the target directory is not a git repository). Inspect the files directly.',
+    );
     expect(prompt).not.toContain('```diff');
   });
 
   it('an empty diff is said to be empty (against the base commit, or the start of the session)', () => {
     expect(renderReviewPrompt(promptSpec(), '')).toContain('The diff against commit 0123456789ab is empty.');
-    expect(renderReviewPrompt(promptSpec({ baseCommit: null }), '  \n')).toContain('The diff against the start of the session is empty.');
+    expect(renderReviewPrompt(promptSpec({ baseCommit: null }), '  \n')).toContain(
+      'The diff against the start of the session is empty.',
+    );
   });
 
   it('the strict variant adds the "ONLY the JSON object" instruction', () => {
     const prompt = renderReviewPrompt(promptSpec({ strict: true }), DIFF);
-    expect(prompt).toContain('IMPORTANT: your previous answer had no valid verdict. Reply with ONLY the JSON object, no prose, no code fence,');
+    expect(prompt).toContain(
+      'IMPORTANT: your previous answer had no valid verdict. Reply with ONLY the JSON object, no prose, no code fence,',
+    );
   });
 
   it('renderStrictVerdictRequest (the follow-up sent by native resume) repeats the exact format', () => {
     expect(renderStrictVerdictRequest()).toBe(
-      ['Your previous answer did not contain a valid verdict.', 'Reply with ONLY one JSON object, no prose and no code fence, exactly of this form:', VERDICT_FORMAT].join('\n'),
+      [
+        'Your previous answer did not contain a valid verdict.',
+        'Reply with ONLY one JSON object, no prose and no code fence, exactly of this form:',
+        VERDICT_FORMAT,
+      ].join('\n'),
     );
   });
 });
@@ -441,9 +557,10 @@ describe('the review prompt as the process host renders it (real git)', () => {
   afterEach(() => {
     for (const s of sandboxes.splice(0)) rmSync(s.dir, { recursive: true, force: true });
   });
-  const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8' }).trim();
+  const git = (cwd: string, ...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8' }).trim();
 
-  it('quotes the diff against the session\'s base commit: tracked changes, commits made since, and new untracked files', async () => {
+  it("quotes the diff against the session's base commit: tracked changes, commits made since, and new untracked files", async () => {
     const sandbox = makeSandbox({ git: true, files: { 'README.md': '# target\n', 'app.js': 'console.log(1);\n' } });
     const base = git(sandbox.target, 'rev-parse', 'HEAD');
     writeFileSync(join(sandbox.target, 'app.js'), 'console.log(2);\n');

@@ -36,7 +36,14 @@ interface StartOptions {
   stateDir?: string | null;
 }
 
-const CLAUDE = ['--print', '--dangerously-skip-permissions', '--strict-mcp-config', '--output-format', 'stream-json', '--verbose'];
+const CLAUDE = [
+  '--print',
+  '--dangerously-skip-permissions',
+  '--strict-mcp-config',
+  '--output-format',
+  'stream-json',
+  '--verbose',
+];
 const CODEX = ['exec', '--json', '--dangerously-bypass-approvals-and-sandbox', '--skip-git-repo-check'];
 const GEMINI = ['--yolo', '--skip-trust', '--output-format', 'stream-json'];
 const claudeArgs = (prompt = 'hello', ...extra: string[]) => [...CLAUDE, ...extra, prompt];
@@ -88,7 +95,11 @@ function start(args: string[], options: StartOptions = {}): ChildProcess {
   if (options.viaPath) env.PATH = `${BIN}${path.delimiter}${env.PATH}`;
   const child = options.viaPath
     ? spawn(options.viaPath, args, { cwd: options.cwd ?? workdir, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, [SCRIPT, ...args], { cwd: options.cwd ?? workdir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    : spawn(process.execPath, [SCRIPT, ...args], {
+        cwd: options.cwd ?? workdir,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
   spawned.add(child);
   return child;
 }
@@ -132,7 +143,12 @@ async function run(args: string[], options: StartOptions = {}): Promise<Result> 
 
 /** Resolves once stdout holds at least `count` lines. */
 async function waitForLines(out: { stdout: () => string }, count: number, timeoutMs = 3000): Promise<void> {
-  await poll(() => out.stdout().split('\n').filter(Boolean).length >= count, timeoutMs, () => `${count} lines; got:\n${out.stdout()}`, 10);
+  await poll(
+    () => out.stdout().split('\n').filter(Boolean).length >= count,
+    timeoutMs,
+    () => `${count} lines; got:\n${out.stdout()}`,
+    10,
+  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -152,7 +168,10 @@ const launches = (stateDir = path.join(tmp, 'state')): Json[] =>
 function finalText(persona: Persona, lines: Json[]): string {
   if (persona === 'claude') return lines.at(-1).result;
   if (persona === 'codex') return lines.filter((l) => l.item?.type === 'agent_message').at(-1).item.text;
-  return lines.filter((l) => l.type === 'message' && l.role === 'assistant').map((l) => l.content).join('');
+  return lines
+    .filter((l) => l.type === 'message' && l.role === 'assistant')
+    .map((l) => l.content)
+    .join('');
 }
 function sessionOf(persona: Persona, lines: Json[]): string {
   return persona === 'codex' ? lines[0].thread_id : lines[0].session_id;
@@ -183,13 +202,17 @@ describe('persona detection', () => {
   it('lets FAKE_AGENT_PERSONA override, and then parses argv as that CLI would', async () => {
     const result = await run(claudeArgs(), { env: { FAKE_AGENT_PERSONA: 'gemini' } });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^Unknown arguments: print, dangerously-skip-permissions, dangerouslySkipPermissions, strict-mcp-config, strictMcpConfig, verbose\nUsage: gemini \[options\] \[command\]\n/);
+    expect(result.stderr).toMatch(
+      /^Unknown arguments: print, dangerously-skip-permissions, dangerouslySkipPermissions, strict-mcp-config, strictMcpConfig, verbose\nUsage: gemini \[options\] \[command\]\n/,
+    );
   });
 
   it('refuses argv it cannot attribute, naming the fix', async () => {
     const result = await run(['hello']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^fake-agent: cannot tell which agent CLI to impersonate .* set FAKE_AGENT_PERSONA\n$/);
+    expect(result.stderr).toMatch(
+      /^fake-agent: cannot tell which agent CLI to impersonate .* set FAKE_AGENT_PERSONA\n$/,
+    );
   });
 });
 
@@ -201,15 +224,25 @@ describe('default success', () => {
     expect(types(lines)).toEqual(['system/init', 'assistant', 'assistant', 'assistant', 'result/success']);
     const [init, , , , result] = lines;
     expect(init).toMatchObject({
-      cwd: workdir, model: 'claude-opus-5-5', permissionMode: 'bypassPermissions', apiKeySource: 'none',
-      claude_code_version: '2.1.329', additional_directories: [tmp],
+      cwd: workdir,
+      model: 'claude-opus-5-5',
+      permissionMode: 'bypassPermissions',
+      apiKeySource: 'none',
+      claude_code_version: '2.1.329',
+      additional_directories: [tmp],
     });
     expect(init.session_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(init.tools).toContain('Bash');
     expect(lines[1].message).toMatchObject({ role: 'assistant', content: [{ type: 'text' }] });
     expect(result).toMatchObject({
-      type: 'result', subtype: 'success', is_error: false, result: 'Done. The task is complete.',
-      session_id: init.session_id, num_turns: 1, terminal_reason: 'completed', api_error_status: null,
+      type: 'result',
+      subtype: 'success',
+      is_error: false,
+      result: 'Done. The task is complete.',
+      session_id: init.session_id,
+      num_turns: 1,
+      terminal_reason: 'completed',
+      api_error_status: null,
     });
     expect(result.total_cost_usd).toBeGreaterThan(0);
     expect(result.usage).toMatchObject({ input_tokens: 12, output_tokens: 9 });
@@ -229,12 +262,24 @@ describe('default success', () => {
     const { code, lines, stderr } = await run(codexArgs('hello', '-C', workdir, '-m', 'gpt-5.5'), { cwd: tmp });
     expect(code).toBe(0);
     expect(stderr).toBe(READING_STDIN);
-    expect(types(lines)).toEqual(['thread.started', 'turn.started', 'item.completed', 'item.completed', 'item.completed', 'item.completed', 'turn.completed']);
+    expect(types(lines)).toEqual([
+      'thread.started',
+      'turn.started',
+      'item.completed',
+      'item.completed',
+      'item.completed',
+      'item.completed',
+      'turn.completed',
+    ]);
     expect(lines[0].thread_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(lines[2].item).toMatchObject({ id: 'item_0', type: 'reasoning' });
     expect(lines[5].item).toEqual({ id: 'item_3', type: 'agent_message', text: 'Done. The task is complete.' });
     expect(lines[6].usage).toEqual({
-      input_tokens: 1200, cached_input_tokens: 200, cache_write_input_tokens: 0, output_tokens: 34, reasoning_output_tokens: 8,
+      input_tokens: 1200,
+      cached_input_tokens: 200,
+      cache_write_input_tokens: 0,
+      output_tokens: 34,
+      reasoning_output_tokens: 8,
     });
   });
 
@@ -256,7 +301,10 @@ describe('default success', () => {
   it('gemini: json prints one pretty object at the end, text only the answer', async () => {
     const json = await run(['--skip-trust', '-o', 'json', '-p', 'hi']);
     expect(json.stdout.startsWith('{\n  "session_id": ')).toBe(true);
-    expect(JSON.parse(json.stdout)).toMatchObject({ response: 'Done. The task is complete.', stats: { tools: { totalCalls: 0 } } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      response: 'Done. The task is complete.',
+      stats: { tools: { totalCalls: 0 } },
+    });
     const text = await run(['--skip-trust', '-p', 'hi']);
     expect(text.stdout).toBe('Done. The task is complete.\n');
     expect(text.stderr).toBe('');
@@ -274,12 +322,22 @@ describe('default success', () => {
 describe('argv rejected like the real CLIs', () => {
   it('claude: stream-json without --verbose', async () => {
     const result = await run(['--print', '--output-format', 'stream-json', 'hello']);
-    expect(result).toMatchObject({ code: 1, stdout: '', stderr: 'Error: When using --print, --output-format=stream-json requires --verbose\n' });
+    expect(result).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'Error: When using --print, --output-format=stream-json requires --verbose\n',
+    });
   });
 
   it('claude: unknown options, bad choices, missing values (commander)', async () => {
-    expect(await run(claudeArgs('hi', '--bogus'))).toMatchObject({ code: 1, stdout: '', stderr: "error: unknown option '--bogus'\n" });
-    expect((await run(claudeArgs('hi', '--verbos'))).stderr).toBe("error: unknown option '--verbos'\n(Did you mean --verbose?)\n");
+    expect(await run(claudeArgs('hi', '--bogus'))).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: "error: unknown option '--bogus'\n",
+    });
+    expect((await run(claudeArgs('hi', '--verbos'))).stderr).toBe(
+      "error: unknown option '--verbos'\n(Did you mean --verbose?)\n",
+    );
     expect((await run(['--print', '--output-format', 'xml', 'hi'])).stderr).toBe(
       "error: option '--output-format <format>' argument 'xml' is invalid. Allowed choices are text, json, stream-json.\n",
     );
@@ -292,7 +350,8 @@ describe('argv rejected like the real CLIs', () => {
     expect(ok.lines[0]).toMatchObject({ additional_directories: ['/a', '/b', '/c'], model: 'opus' });
     const swallowed = await run([...CLAUDE, '--add-dir', '/a', 'hi']);
     expect(swallowed).toMatchObject({
-      code: 1, stderr: 'Error: Input must be provided either through stdin or as a prompt argument when using --print\n',
+      code: 1,
+      stderr: 'Error: Input must be provided either through stdin or as a prompt argument when using --print\n',
     });
   });
 
@@ -310,8 +369,12 @@ describe('argv rejected like the real CLIs', () => {
       'Usage: codex exec [OPTIONS] [PROMPT]\n       codex exec [OPTIONS] <COMMAND> [ARGS]\n',
     );
     expect((await run(['exec', '--jsn', 'hi'])).stderr).toContain("tip: a similar argument exists: '--json'");
-    expect((await run([...CODEX, '--json', 'hi'])).stderr).toMatch(/^error: the argument '--json' cannot be used multiple times\n/);
-    expect((await run([...CODEX, '-s', 'everything', 'hi'])).stderr).toMatch(/^error: invalid value 'everything' for '--sandbox <SANDBOX_MODE>'\n/);
+    expect((await run([...CODEX, '--json', 'hi'])).stderr).toMatch(
+      /^error: the argument '--json' cannot be used multiple times\n/,
+    );
+    expect((await run([...CODEX, '-s', 'everything', 'hi'])).stderr).toMatch(
+      /^error: invalid value 'everything' for '--sandbox <SANDBOX_MODE>'\n/,
+    );
   });
 
   it('codex: flags after `resume` that resume does not take (-C, --cd, --add-dir) are rejected', async () => {
@@ -324,7 +387,9 @@ describe('argv rejected like the real CLIs', () => {
     );
     const long = await run(['exec', 'resume', '--json', '--cd', workdir, id, 'again']);
     expect(long.code).toBe(2);
-    expect(long.stderr).toMatch(/^error: unexpected argument '--cd' found\n\n {2}tip: to pass '--cd' as a value, use '-- --cd'\n\nUsage: codex exec resume --json \[SESSION_ID\] \[PROMPT\]\n/);
+    expect(long.stderr).toMatch(
+      /^error: unexpected argument '--cd' found\n\n {2}tip: to pass '--cd' as a value, use '-- --cd'\n\nUsage: codex exec resume --json \[SESSION_ID\] \[PROMPT\]\n/,
+    );
     expect((await run([...CODEX, 'resume', '--add-dir', '/x', id, 'again'])).code).toBe(2);
   });
 
@@ -333,7 +398,9 @@ describe('argv rejected like the real CLIs', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^Unknown argument: bogus\nUsage: gemini \[options\] \[command\]\n\nGemini CLI - /);
-    expect((await run(geminiArgs('hi', '--output-fmt', 'json'))).stderr).toMatch(/^Unknown arguments: output-fmt, outputFmt\n/);
+    expect((await run(geminiArgs('hi', '--output-fmt', 'json'))).stderr).toMatch(
+      /^Unknown arguments: output-fmt, outputFmt\n/,
+    );
     expect((await run(['-p', 'hi', '-o', 'xml'])).stderr).toMatch(
       /^Invalid values:\n {2}Argument: output-format, Given: "xml", Choices: "text", "json", "stream-json"\n/,
     );
@@ -348,35 +415,67 @@ describe('scripted failures', () => {
     expect(types(lines)).toEqual(['system/init', 'assistant', 'result/success']);
     expect(lines[0].apiKeySource).toBe('none');
     expect(lines[1]).toMatchObject({
-      error: 'authentication_failed', is_api_error_message: true,
+      error: 'authentication_failed',
+      is_api_error_message: true,
       message: { model: '<synthetic>', content: [{ type: 'text', text: 'Not logged in · Please run /login' }] },
     });
     expect(lines[2]).toMatchObject({
-      is_error: true, subtype: 'success', terminal_reason: 'api_error', api_error_status: null,
-      result: 'Not logged in · Please run /login', num_turns: 1, total_cost_usd: 0,
+      is_error: true,
+      subtype: 'success',
+      terminal_reason: 'api_error',
+      api_error_status: null,
+      result: 'Not logged in · Please run /login',
+      num_turns: 1,
+      total_cost_usd: 0,
     });
   });
 
   it('claude auth with an API key: retries, then the 401 invalid-key result', async () => {
-    const { code, lines } = await run(claudeArgs(), { config: scenario({ fail: 'auth' }), env: { ANTHROPIC_API_KEY: 'dummy' } });
+    const { code, lines } = await run(claudeArgs(), {
+      config: scenario({ fail: 'auth' }),
+      env: { ANTHROPIC_API_KEY: 'dummy' },
+    });
     expect(code).toBe(1);
-    expect(types(lines)).toEqual(['system/init', 'system/api_retry', 'system/api_retry', 'assistant', 'result/success']);
+    expect(types(lines)).toEqual([
+      'system/init',
+      'system/api_retry',
+      'system/api_retry',
+      'assistant',
+      'result/success',
+    ]);
     expect(lines[1]).toMatchObject({ attempt: 1, max_retries: 2, error_status: 401, error: 'authentication_failed' });
-    expect(lines[4]).toMatchObject({ is_error: true, api_error_status: 401, result: 'Invalid API key · Fix external API key' });
+    expect(lines[4]).toMatchObject({
+      is_error: true,
+      api_error_status: 401,
+      result: 'Invalid API key · Fix external API key',
+    });
   });
 
   it('claude rate_limit: api_retry lines then the 429 result', async () => {
     const { code, lines } = await run(claudeArgs(), { config: scenario({ fail: 'rate_limit' }) });
     expect(code).toBe(1);
-    expect(types(lines)).toEqual(['system/init', 'system/api_retry', 'system/api_retry', 'assistant', 'result/success']);
+    expect(types(lines)).toEqual([
+      'system/init',
+      'system/api_retry',
+      'system/api_retry',
+      'assistant',
+      'result/success',
+    ]);
     expect(lines[3]).toMatchObject({ error: 'rate_limit', api_error_status: 429 });
-    expect(lines[4]).toMatchObject({ is_error: true, api_error_status: 429, api_error_type: 'rate_limit_error', terminal_reason: 'api_error' });
+    expect(lines[4]).toMatchObject({
+      is_error: true,
+      api_error_status: 429,
+      api_error_type: 'rate_limit_error',
+      terminal_reason: 'api_error',
+    });
     expect(lines[4].result).toMatch(/^API Error: Request rejected \(429\) · /);
   });
 
   it('claude rate_limit_reset: a rejected rate_limit_event with resetsAt before the 429 result', async () => {
     const before = Math.floor(Date.now() / 1000);
-    const { code, lines } = await run(claudeArgs(), { config: scenario({ fail: 'rate_limit_reset', retryAfterSec: 30 }) });
+    const { code, lines } = await run(claudeArgs(), {
+      config: scenario({ fail: 'rate_limit_reset', retryAfterSec: 30 }),
+    });
     expect(code).toBe(1);
     expect(types(lines)).toEqual(['system/init', 'rate_limit_event', 'assistant', 'result/success']);
     expect(lines[1].rate_limit_info.status).toBe('rejected');
@@ -393,24 +492,54 @@ describe('scripted failures', () => {
     const { code, lines } = await run(claudeArgs(), { config: scenario({ fail }) });
     expect(code).toBe(1);
     expect(lines.at(-2)).toMatchObject({ type: 'assistant', error, message: { model: '<synthetic>' } });
-    expect(lines.at(-1)).toMatchObject({ type: 'result', is_error: true, api_error_status: status, terminal_reason: 'api_error' });
+    expect(lines.at(-1)).toMatchObject({
+      type: 'result',
+      is_error: true,
+      api_error_status: status,
+      terminal_reason: 'api_error',
+    });
     expect(lines.at(-1).result).toMatch(text);
   });
 
   it('claude max_turns: error_max_turns after --max-turns tool turns, exit 1', async () => {
-    const { code, lines } = await run(claudeArgs('loop', '--max-turns', '3'), { config: scenario({ fail: 'max_turns' }) });
+    const { code, lines } = await run(claudeArgs('loop', '--max-turns', '3'), {
+      config: scenario({ fail: 'max_turns' }),
+    });
     expect(code).toBe(1);
-    expect(types(lines)).toEqual(['system/init', ...Array(3).fill(['assistant', 'user']).flat(), 'result/error_max_turns']);
+    expect(types(lines)).toEqual([
+      'system/init',
+      ...Array(3).fill(['assistant', 'user']).flat(),
+      'result/error_max_turns',
+    ]);
     expect(lines.at(-1)).toMatchObject({
-      is_error: true, num_turns: 4, terminal_reason: 'max_turns', errors: ['Reached maximum number of turns (3)'],
+      is_error: true,
+      num_turns: 4,
+      terminal_reason: 'max_turns',
+      errors: ['Reached maximum number of turns (3)'],
     });
   });
 
   it.each([
-    ['auth', ['thread.started', 'turn.started', 'error', 'error', 'turn.failed'], /^unexpected status 401 Unauthorized: /],
-    ['rate_limit', ['thread.started', 'turn.started', 'error', 'error', 'turn.failed'], /^exceeded retry limit, last status: 429 Too Many Requests$/],
-    ['quota', ['thread.started', 'turn.started', 'error', 'turn.failed'], /^Quota exceeded\. Check your plan and billing details\.$/],
-    ['server_error', ['thread.started', 'turn.started', 'error', 'error', 'turn.failed'], /^We’re currently experiencing high demand/],
+    [
+      'auth',
+      ['thread.started', 'turn.started', 'error', 'error', 'turn.failed'],
+      /^unexpected status 401 Unauthorized: /,
+    ],
+    [
+      'rate_limit',
+      ['thread.started', 'turn.started', 'error', 'error', 'turn.failed'],
+      /^exceeded retry limit, last status: 429 Too Many Requests$/,
+    ],
+    [
+      'quota',
+      ['thread.started', 'turn.started', 'error', 'turn.failed'],
+      /^Quota exceeded\. Check your plan and billing details\.$/,
+    ],
+    [
+      'server_error',
+      ['thread.started', 'turn.started', 'error', 'error', 'turn.failed'],
+      /^We’re currently experiencing high demand/,
+    ],
   ])('codex %s: error lines then turn.failed, exit 1', async (fail, expected, message) => {
     const { code, lines, stderr } = await run(codexArgs(), { config: scenario({ fail }) });
     expect(code).toBe(1);
@@ -421,14 +550,19 @@ describe('scripted failures', () => {
   });
 
   it('codex rate_limit_reset: the usage-limit message with a local clock time retryAfterSec ahead', async () => {
-    const clock = (d: Date) => `${d.getHours() % 12 || 12}:${String(d.getMinutes()).padStart(2, '0')} ${d.getHours() < 12 ? 'AM' : 'PM'}`;
+    const clock = (d: Date) =>
+      `${d.getHours() % 12 || 12}:${String(d.getMinutes()).padStart(2, '0')} ${d.getHours() < 12 ? 'AM' : 'PM'}`;
     const before = clock(new Date(Date.now() + 90_000));
-    const { code, lines } = await run(codexArgs(), { config: scenario({ fail: 'rate_limit_reset', retryAfterSec: 90 }) });
+    const { code, lines } = await run(codexArgs(), {
+      config: scenario({ fail: 'rate_limit_reset', retryAfterSec: 90 }),
+    });
     const after = clock(new Date(Date.now() + 90_000));
     expect(code).toBe(1);
     expect(types(lines)).toEqual(['thread.started', 'turn.started', 'error', 'turn.failed']);
     const message: string = lines.at(-1).error.message;
-    expect(message).toMatch(/^You've hit your usage limit\. Upgrade to Pro \(https:\/\/openai\.com\/chatgpt\/pricing\) or try again at \d{1,2}:\d{2} (AM|PM)\.$/);
+    expect(message).toMatch(
+      /^You've hit your usage limit\. Upgrade to Pro \(https:\/\/openai\.com\/chatgpt\/pricing\) or try again at \d{1,2}:\d{2} (AM|PM)\.$/,
+    );
     expect([before, after]).toContain(message.match(/at (.*)\.$/)?.[1]);
   });
 
@@ -439,8 +573,15 @@ describe('scripted failures', () => {
     expect(child.exitCode).toBeNull();
     const lines = parseLines(out.stdout());
     expect(lines.slice(0, 2).map((l) => l.type)).toEqual(['thread.started', 'turn.started']);
-    expect(lines[6].item).toMatchObject({ type: 'error', message: expect.stringMatching(/^Falling back from WebSockets/) });
-    expect(lines.slice(7).every((l) => l.message === 'Reconnecting... waiting for network (Connection failed: error sending request)')).toBe(true);
+    expect(lines[6].item).toMatchObject({
+      type: 'error',
+      message: expect.stringMatching(/^Falling back from WebSockets/),
+    });
+    expect(
+      lines
+        .slice(7)
+        .every((l) => l.message === 'Reconnecting... waiting for network (Connection failed: error sending request)'),
+    ).toBe(true);
     expect(lines.some((l) => l.type === 'turn.failed')).toBe(false);
     child.kill('SIGKILL');
     expect((await finished(child)).signal).toBe('SIGKILL');
@@ -459,7 +600,11 @@ describe('scripted failures', () => {
   });
 
   it.each([
-    ['rate_limit', 173, /^\[API Error: Resource has been exhausted \(e\.g\. check quota\)\.\]\nPlease wait and try again later\./],
+    [
+      'rate_limit',
+      173,
+      /^\[API Error: Resource has been exhausted \(e\.g\. check quota\)\.\]\nPlease wait and try again later\./,
+    ],
     ['quota', 173, /^\[API Error: You have exhausted your daily quota on this model\.\]/],
     ['server_error', 244, /^\[API Error: \{"error":\{"code":500,/],
     ['network', 1, /^\[API Error: exception TypeError: fetch failed sending request\]$/],
@@ -474,13 +619,29 @@ describe('scripted failures', () => {
   it('gemini max_turns: FatalTurnLimitedError result, exit 53', async () => {
     const { code, lines } = await run(geminiArgs(), { config: scenario({ fail: 'max_turns' }) });
     expect(code).toBe(53);
-    expect(lines.map((l) => l.type)).toEqual(['init', 'message', 'tool_use', 'tool_result', 'tool_use', 'tool_result', 'result']);
-    expect(lines.at(-1)).toMatchObject({ status: 'error', error: { type: 'FatalTurnLimitedError' }, stats: { tool_calls: 2 } });
+    expect(lines.map((l) => l.type)).toEqual([
+      'init',
+      'message',
+      'tool_use',
+      'tool_result',
+      'tool_use',
+      'tool_result',
+      'result',
+    ]);
+    expect(lines.at(-1)).toMatchObject({
+      status: 'error',
+      error: { type: 'FatalTurnLimitedError' },
+      stats: { tool_calls: 2 },
+    });
   });
 
   it.each(PERSONAS)('%s invalid_args: the CLI rejecting an unknown flag', async (persona) => {
     const result = await run(argsFor[persona](), { config: scenario({ fail: 'invalid_args' }) });
-    const expected = { claude: [1, "error: unknown option '--bogus'\n"], codex: [2, "error: unexpected argument '--bogus' found\n"], gemini: [1, 'Unknown argument: bogus\n'] }[persona];
+    const expected = {
+      claude: [1, "error: unknown option '--bogus'\n"],
+      codex: [2, "error: unexpected argument '--bogus' found\n"],
+      gemini: [1, 'Unknown argument: bogus\n'],
+    }[persona];
     expect(result.code).toBe(expected[0]);
     expect(result.stdout).toBe('');
     expect(result.stderr.startsWith(expected[1] as string)).toBe(true);
@@ -490,7 +651,11 @@ describe('scripted failures', () => {
     const result = await run(argsFor[persona](), { config: scenario({ fail: 'crash' }) });
     expect(result.code).toBe(1);
     expect(result.lines.length).toBeGreaterThanOrEqual(2);
-    expect(result.stderr).toMatch(persona === 'codex' ? /thread 'main' panicked at / : /TypeError: Cannot read properties of undefined[\s\S]*\n {4}at /);
+    expect(result.stderr).toMatch(
+      persona === 'codex'
+        ? /thread 'main' panicked at /
+        : /TypeError: Cannot read properties of undefined[\s\S]*\n {4}at /,
+    );
   });
 
   it('crash with a signal dies of that signal', async () => {
@@ -525,7 +690,9 @@ describe('scripted failures', () => {
     expect(first.lines.at(-1).type).toBe('turn.failed');
     expect(second.code).toBe(0);
     expect(second.lines.at(-1).type).toBe('turn.completed');
-    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'state', 'counters.json'), 'utf8'))).toEqual({ 'codex:default': 2 });
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'state', 'counters.json'), 'utf8'))).toEqual({
+      'codex:default': 2,
+    });
   });
 
   it('a failure the persona does not have never happens to it', async () => {
@@ -557,13 +724,20 @@ describe('conditional failures and their fixes', () => {
 
   it('gemini in an untrusted folder: exit 55 with the real message; --skip-trust or the env variable fix it', async () => {
     for (const s of [{ untrusted: true }, { fail: 'untrusted_folder' }]) {
-      const refused = await run(['--yolo', '--include-directories', tmp, '--output-format', 'json', '-p', 'hi'], { config: scenario(s) });
+      const refused = await run(['--yolo', '--include-directories', tmp, '--output-format', 'json', '-p', 'hi'], {
+        config: scenario(s),
+      });
       expect(refused.code).toBe(55);
       expect(refused.stdout).toBe('');
       const overridden = 'Approval mode overridden to "default" because the current folder is not trusted.\n';
       expect(refused.stderr).toBe(YOLO + overridden + YOLO + overridden + UNTRUSTED);
-      expect((await run(['--yolo', '--skip-trust', '-o', 'stream-json', '-p', 'hi'], { config: scenario(s) })).code).toBe(0);
-      const byEnv = await run(['--yolo', '-o', 'stream-json', '-p', 'hi'], { config: scenario(s), env: { GEMINI_CLI_TRUST_WORKSPACE: 'true' } });
+      expect(
+        (await run(['--yolo', '--skip-trust', '-o', 'stream-json', '-p', 'hi'], { config: scenario(s) })).code,
+      ).toBe(0);
+      const byEnv = await run(['--yolo', '-o', 'stream-json', '-p', 'hi'], {
+        config: scenario(s),
+        env: { GEMINI_CLI_TRUST_WORKSPACE: 'true' },
+      });
       expect(byEnv.code).toBe(0);
     }
   });
@@ -572,7 +746,10 @@ describe('conditional failures and their fixes', () => {
     const refusal = '--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons\n';
     const config = scenario({ fail: 'root_bypass_refused' });
     expect(await run(claudeArgs(), { config })).toMatchObject({ code: 1, stdout: '', stderr: refusal });
-    const byMode = await run(['--print', '--permission-mode', 'bypassPermissions', '--output-format', 'stream-json', '--verbose', 'hi'], { config });
+    const byMode = await run(
+      ['--print', '--permission-mode', 'bypassPermissions', '--output-format', 'stream-json', '--verbose', 'hi'],
+      { config },
+    );
     expect(byMode).toMatchObject({ code: 1, stderr: refusal });
     expect((await run(claudeArgs(), { config, env: { IS_SANDBOX: '1' } })).code).toBe(0);
     expect((await run(['--print', '--output-format', 'stream-json', '--verbose', 'hi'], { config })).code).toBe(0);
@@ -611,10 +788,14 @@ describe('resume', () => {
   it('unknown ids fail with each CLI’s own message', async () => {
     const id = '00000000-0000-4000-8000-000000000000';
     expect(await run([...CLAUDE, '--resume', id, 'again'])).toMatchObject({
-      code: 1, stdout: '', stderr: `No conversation found with session ID: ${id}\n`,
+      code: 1,
+      stdout: '',
+      stderr: `No conversation found with session ID: ${id}\n`,
     });
     expect(await run([...CODEX, 'resume', id, 'again'])).toMatchObject({
-      code: 1, stdout: '', stderr: `Error: thread/resume: thread/resume failed: no rollout found for thread id ${id} (code -32600)\n`,
+      code: 1,
+      stdout: '',
+      stderr: `Error: thread/resume: thread/resume failed: no rollout found for thread id ${id} (code -32600)\n`,
     });
     expect(await run([...GEMINI, '--resume', id, '-p', 'again'])).toMatchObject({
       code: 42,
@@ -641,7 +822,17 @@ describe('resume', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`no rollout found for thread id ${id}`);
     const config = {
-      rules: [{ match: { agent: 'codex', resume: true }, scenario: { delayMs: 1, verdict: { verdict: 'approve' }, verdictOnResume: { verdict: 'blocker' }, verdictStyle: 'bare' } }],
+      rules: [
+        {
+          match: { agent: 'codex', resume: true },
+          scenario: {
+            delayMs: 1,
+            verdict: { verdict: 'approve' },
+            verdictOnResume: { verdict: 'blocker' },
+            verdictStyle: 'bare',
+          },
+        },
+      ],
     };
     const resumed = await run([...CODEX, 'resume', id, 'again'], { config });
     expect(JSON.parse(finalText('codex', resumed.lines))).toEqual({ verdict: 'blocker' });
@@ -665,21 +856,39 @@ describe('what a successful run does', () => {
     const target = path.join(workdir, 'src', 'new.txt');
     if (persona === 'claude') {
       const uses = lines.filter((l) => l.message?.content?.[0]?.type === 'tool_use');
-      expect(uses.map((l) => l.message.content[0].input.file_path)).toEqual([target, path.join(workdir, 'blocker', 'cannot.txt')]);
+      expect(uses.map((l) => l.message.content[0].input.file_path)).toEqual([
+        target,
+        path.join(workdir, 'blocker', 'cannot.txt'),
+      ]);
       const results = lines.filter((l) => l.type === 'user').map((l) => l.message.content[0]);
-      expect(results[0]).toMatchObject({ type: 'tool_result', is_error: false, content: `File created successfully at: ${target}` });
-      expect(results[1]).toMatchObject({ is_error: true, content: expect.stringMatching(/^<tool_use_error>ENOTDIR: not a directory/) });
+      expect(results[0]).toMatchObject({
+        type: 'tool_result',
+        is_error: false,
+        content: `File created successfully at: ${target}`,
+      });
+      expect(results[1]).toMatchObject({
+        is_error: true,
+        content: expect.stringMatching(/^<tool_use_error>ENOTDIR: not a directory/),
+      });
       expect(lines.at(-1).num_turns).toBe(3);
     } else if (persona === 'codex') {
       const changes = lines.filter((l) => l.item?.type === 'file_change').map((l) => l.item);
       expect(changes).toEqual([
         { id: 'item_0', type: 'file_change', changes: [{ path: target, kind: 'add' }], status: 'completed' },
-        { id: 'item_1', type: 'file_change', changes: [{ path: path.join(workdir, 'blocker', 'cannot.txt'), kind: 'add' }], status: 'failed' },
+        {
+          id: 'item_1',
+          type: 'file_change',
+          changes: [{ path: path.join(workdir, 'blocker', 'cannot.txt'), kind: 'add' }],
+          status: 'failed',
+        },
       ]);
     } else {
       expect(lines.filter((l) => l.type === 'tool_use').map((l) => l.tool_name)).toEqual(['write_file', 'write_file']);
       const results = lines.filter((l) => l.type === 'tool_result');
-      expect(results[0]).toMatchObject({ status: 'success', output: `Successfully created and wrote to new file: ${target}.` });
+      expect(results[0]).toMatchObject({
+        status: 'success',
+        output: `Successfully created and wrote to new file: ${target}.`,
+      });
       expect(results[1]).toMatchObject({ status: 'error', error: { type: 'file_write_failure' } });
       expect(lines.at(-1).stats.tool_calls).toBe(2);
     }
@@ -693,13 +902,22 @@ describe('what a successful run does', () => {
     if (persona === 'claude') {
       const use = lines.find((l) => l.message?.content?.[0]?.type === 'tool_use').message.content[0];
       expect(use).toMatchObject({ name: 'Bash', input: { command: `touch ${marker}` } });
-      expect(lines.find((l) => l.type === 'user').message.content[0]).toMatchObject({ is_error: false, content: '(Bash completed with no output)' });
+      expect(lines.find((l) => l.type === 'user').message.content[0]).toMatchObject({
+        is_error: false,
+        content: '(Bash completed with no output)',
+      });
     } else if (persona === 'codex') {
       const items = lines.filter((l) => l.item?.type === 'command_execution');
-      expect(items.map((l) => [l.type, l.item.status, l.item.exit_code])).toEqual([['item.started', 'in_progress', null], ['item.completed', 'completed', 0]]);
+      expect(items.map((l) => [l.type, l.item.status, l.item.exit_code])).toEqual([
+        ['item.started', 'in_progress', null],
+        ['item.completed', 'completed', 0],
+      ]);
       expect(items[0].item.command).toBe(`/bin/bash -lc 'touch ${marker}'`);
     } else {
-      expect(lines.find((l) => l.type === 'tool_use')).toMatchObject({ tool_name: 'run_shell_command', parameters: { command: `touch ${marker}` } });
+      expect(lines.find((l) => l.type === 'tool_use')).toMatchObject({
+        tool_name: 'run_shell_command',
+        parameters: { command: `touch ${marker}` },
+      });
       expect(lines.find((l) => l.type === 'tool_result')).toMatchObject({ status: 'success' });
     }
   });
@@ -707,10 +925,14 @@ describe('what a successful run does', () => {
   it.each(PERSONAS)('%s plan: the todo list, one item completed at a time', async (persona) => {
     const { lines } = await run(argsFor[persona](), { config: scenario({ plan: ['read', 'fix', 'test'] }) });
     if (persona === 'claude') {
-      const todos = lines.filter((l) => l.message?.content?.[0]?.name === 'TodoWrite').map((l) => l.message.content[0].input.todos);
+      const todos = lines
+        .filter((l) => l.message?.content?.[0]?.name === 'TodoWrite')
+        .map((l) => l.message.content[0].input.todos);
       expect(todos.map((t: Json[]) => t.map((i) => i.status))).toEqual([
-        ['in_progress', 'pending', 'pending'], ['completed', 'in_progress', 'pending'],
-        ['completed', 'completed', 'in_progress'], ['completed', 'completed', 'completed'],
+        ['in_progress', 'pending', 'pending'],
+        ['completed', 'in_progress', 'pending'],
+        ['completed', 'completed', 'in_progress'],
+        ['completed', 'completed', 'completed'],
       ]);
     } else if (persona === 'codex') {
       const todo = lines.filter((l) => l.item?.type === 'todo_list');
@@ -721,18 +943,28 @@ describe('what a successful run does', () => {
       const uses = lines.filter((l) => l.tool_name === 'write_todos');
       expect(uses).toHaveLength(4);
       expect(uses[1].parameters.todos).toEqual([
-        { description: 'read', status: 'completed' }, { description: 'fix', status: 'in_progress' }, { description: 'test', status: 'pending' },
+        { description: 'read', status: 'completed' },
+        { description: 'fix', status: 'in_progress' },
+        { description: 'test', status: 'pending' },
       ]);
     }
   });
 
   describe('verdict styles', () => {
-    const verdict = { verdict: 'blocker', summary: 'The migration drops a column.', issues: [{ file: 'db.sql', line: 3 }] };
+    const verdict = {
+      verdict: 'blocker',
+      summary: 'The migration drops a column.',
+      issues: [{ file: 'db.sql', line: 3 }],
+    };
     const fenced = (text: string) => text.match(/```json\n([\s\S]*?)\n```/)?.[1];
 
     it.each(PERSONAS)('%s: fenced (default), bare, prose, broken, none', async (persona) => {
       const textFor = async (verdictStyle?: string) =>
-        finalText(persona, (await run(argsFor[persona](), { config: scenario({ verdict, verdictStyle, finalText: 'Reviewed.' }) })).lines);
+        finalText(
+          persona,
+          (await run(argsFor[persona](), { config: scenario({ verdict, verdictStyle, finalText: 'Reviewed.' }) }))
+            .lines,
+        );
       const fencedText = await textFor(undefined);
       expect(fencedText.startsWith('Reviewed.')).toBe(true);
       expect(JSON.parse(fenced(fencedText) ?? '')).toEqual(verdict);
@@ -751,7 +983,10 @@ describe('what a successful run does', () => {
   it('usage lands in each persona’s own usage shape', async () => {
     const usage = { inputTokens: 1000, outputTokens: 200, costUsd: 0.5 };
     const claude = await run(claudeArgs(), { config: scenario({ usage }) });
-    expect(claude.lines.at(-1)).toMatchObject({ total_cost_usd: 0.5, usage: { input_tokens: 1000, output_tokens: 200 } });
+    expect(claude.lines.at(-1)).toMatchObject({
+      total_cost_usd: 0.5,
+      usage: { input_tokens: 1000, output_tokens: 200 },
+    });
     const codex = await run(codexArgs(), { config: scenario({ usage }) });
     expect(codex.lines.at(-1).usage).toMatchObject({ input_tokens: 1000, output_tokens: 200 });
     const gemini = await run(geminiArgs(), { config: scenario({ usage }) });
@@ -759,9 +994,16 @@ describe('what a successful run does', () => {
   });
 
   it('usageSteps: claude shows them progressively; every persona totals them at the end', async () => {
-    const usageSteps = [{ inputTokens: 100, outputTokens: 10 }, { inputTokens: 150, outputTokens: 20 }, { inputTokens: 50, outputTokens: 5 }];
+    const usageSteps = [
+      { inputTokens: 100, outputTokens: 10 },
+      { inputTokens: 150, outputTokens: 20 },
+      { inputTokens: 50, outputTokens: 5 },
+    ];
     const claude = await run(claudeArgs(), { config: scenario({ usageSteps, lines: 0 }) });
-    const perMessage = claude.lines.filter((l) => l.type === 'assistant').slice(0, 3).map((l) => l.message.usage.input_tokens);
+    const perMessage = claude.lines
+      .filter((l) => l.type === 'assistant')
+      .slice(0, 3)
+      .map((l) => l.message.usage.input_tokens);
     expect(perMessage).toEqual([100, 150, 50]);
     expect(claude.lines.at(-1).usage).toMatchObject({ input_tokens: 300, output_tokens: 35 });
     const codex = await run(codexArgs(), { config: scenario({ usageSteps }) });
@@ -776,7 +1018,9 @@ describe('what a successful run does', () => {
     expect(claude.lines.filter((l) => l.type === 'assistant')).toHaveLength(6);
     const codex = await run(codexArgs(), { config: scenario({ lines: 0 }) });
     expect(codex.lines.filter((l) => l.item?.type === 'agent_message')).toHaveLength(1);
-    const gemini = await run(geminiArgs(), { config: scenario({ lines: 4, finalText: 'one two three four five six seven' }) });
+    const gemini = await run(geminiArgs(), {
+      config: scenario({ lines: 4, finalText: 'one two three four five six seven' }),
+    });
     const deltas = gemini.lines.filter((l) => l.role === 'assistant');
     expect(deltas).toHaveLength(5);
     expect(finalText('gemini', gemini.lines)).toBe('one two three four five six seven');
@@ -794,7 +1038,10 @@ describe('what a successful run does', () => {
     fs.writeFileSync(path.join(tmp, 'run.jsonl'), `${lines.join('\n')}\n`);
     fs.writeFileSync(path.join(tmp, 'run.stderr.txt'), 'boom\n');
     const configPath = path.join(tmp, 'fake.json');
-    fs.writeFileSync(configPath, JSON.stringify({ codex: { transcript: 'run.jsonl', stderrFile: 'run.stderr.txt', exitCode: 7, delayMs: 1 } }));
+    fs.writeFileSync(
+      configPath,
+      JSON.stringify({ codex: { transcript: 'run.jsonl', stderrFile: 'run.stderr.txt', exitCode: 7, delayMs: 1 } }),
+    );
     const result = await run(codexArgs(), { config: configPath, stateDir: null });
     expect(result.code).toBe(7);
     expect(result.stdout).toBe(`${lines.join('\n')}\n`);
@@ -832,7 +1079,13 @@ describe('rules and launch records', () => {
     const records = launches();
     expect(records).toHaveLength(3);
     expect(records[0]).toMatchObject({
-      persona: 'codex', argv: codexArgs('one'), cwd: workdir, workdir, launch: 1, key: 'impl', resume: null,
+      persona: 'codex',
+      argv: codexArgs('one'),
+      cwd: workdir,
+      workdir,
+      launch: 1,
+      key: 'impl',
+      resume: null,
       env: { IS_SANDBOX: null, GEMINI_CLI_TRUST_WORKSPACE: null },
     });
     expect(records[0].pid).toEqual(expect.any(Number));

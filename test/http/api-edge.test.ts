@@ -11,7 +11,18 @@ import { startServer } from '../../src/http/server.js';
 import { manualReviewRefusal, reviewedWorkers, reviewWaitsFor } from '../../src/domain/review-targets.js';
 import { SessionSpecSchema } from '../../src/domain/spec.js';
 import type { SessionRuntime } from '../../src/runtime/session-runtime.js';
-import { call, HOST, json, makeHarness, removeTempDirs, startSession, testApp, TOKEN, waitFor, type Harness } from './helpers.js';
+import {
+  call,
+  HOST,
+  json,
+  makeHarness,
+  removeTempDirs,
+  startSession,
+  testApp,
+  TOKEN,
+  waitFor,
+  type Harness,
+} from './helpers.js';
 
 const harnesses: Harness[] = [];
 afterEach(async () => {
@@ -33,9 +44,13 @@ async function threeWorkers(review: object = { trigger: 'manual' }) {
     reviews: [{ reviewer: 'gemini', target: 'w1', focus: 'code' }],
     review,
   });
-  await waitFor(() => statusOf(runtime, 'w1') === 'running' && statusOf(runtime, 'w2') === 'completed', 'w1 running, w2 completed');
+  await waitFor(
+    () => statusOf(runtime, 'w1') === 'running' && statusOf(runtime, 'w2') === 'completed',
+    'w1 running, w2 completed',
+  );
   const app = testApp(harness);
-  const post = (path: string, body?: unknown) => call(app, `/api/v1/${runtime.sessionId}${path}`, { method: 'POST', ...(body !== undefined ? { body } : {}) });
+  const post = (path: string, body?: unknown) =>
+    call(app, `/api/v1/${runtime.sessionId}${path}`, { method: 'POST', ...(body !== undefined ? { body } : {}) });
   return { harness, runtime, app, post, sid: runtime.sessionId };
 }
 
@@ -49,17 +64,23 @@ describe('pause and resume of one worker: only when the worker takes it', () => 
     const notStarted = await post('/pause', { workerId: 'w3' });
     expect(notStarted.status).toBe(409);
     expect(await json(notStarted)).toEqual({
-      error: 'cannot pause worker w3: it has not started yet (spawned); only a running (or recovering) worker can be paused',
+      error:
+        'cannot pause worker w3: it has not started yet (spawned); only a running (or recovering) worker can be paused',
       details: { workerId: 'w3', status: 'spawned', state: 'spawned' },
     });
 
     const ended = await post('/pause', { workerId: 'w2' });
     expect(ended.status).toBe(409);
-    expect((await json(ended)).error).toBe('cannot pause worker w2: it has ended (completed); only a running (or recovering) worker can be paused');
+    expect((await json(ended)).error).toBe(
+      'cannot pause worker w2: it has ended (completed); only a running (or recovering) worker can be paused',
+    );
 
     const notPaused = await post('/resume', { workerId: 'w1' });
     expect(notPaused.status).toBe(409);
-    expect(await json(notPaused)).toMatchObject({ error: 'cannot resume worker w1: it is running; only a paused worker can be resumed', details: { status: 'running' } });
+    expect(await json(notPaused)).toMatchObject({
+      error: 'cannot resume worker w1: it is running; only a paused worker can be resumed',
+      details: { status: 'running' },
+    });
 
     // Nothing was sent to the session: no state change was logged.
     expect(runtime.store.log.readAfter(before).filter((e) => e.type === 'state')).toEqual([]);
@@ -83,7 +104,10 @@ describe('pause and resume of one worker: only when the worker takes it', () => 
     expect(await json(paused)).toEqual({ ok: true, state: 'paused' });
     const again = await post('/pause');
     expect(again.status).toBe(409);
-    expect(await json(again)).toMatchObject({ error: expect.stringMatching(/is paused already$/), details: { state: 'paused' } });
+    expect(await json(again)).toMatchObject({
+      error: expect.stringMatching(/is paused already$/),
+      details: { state: 'paused' },
+    });
     const review = await post('/review', { target: 'w1' });
     expect(review.status).toBe(409);
     expect((await json(review)).error).toMatch(/is paused; resume it first$/);
@@ -126,23 +150,36 @@ describe('review: only of workers that have reviewers', () => {
       ],
       review: { trigger: 'manual' },
     });
-    await waitFor(() => statusOf(runtime, 'w1') === 'running' && statusOf(runtime, 'w2') === 'completed', 'w1 running, w2 completed');
+    await waitFor(
+      () => statusOf(runtime, 'w1') === 'running' && statusOf(runtime, 'w2') === 'completed',
+      'w1 running, w2 completed',
+    );
     const res = await call(testApp(harness), `/api/v1/${runtime.sessionId}/review`, { method: 'POST' });
     expect(res.status).toBe(202);
     expect(await json(res)).toEqual({ ok: true, state: 'running', waitsFor: ['w1'] });
     // w2's work is done: its round starts now; w1 waits in the queue for its own.
     await waitFor(() => runtime.view().rounds.length === 1, 'round-1');
-    expect(runtime.view().rounds[0]).toMatchObject({ roundId: 'round-1', targets: ['w2'], reason: 'requested by a person' });
+    expect(runtime.view().rounds[0]).toMatchObject({
+      roundId: 'round-1',
+      targets: ['w2'],
+      reason: 'requested by a person',
+    });
   });
 
   it('409 without a target when no worker has reviewers, and past review.maxRounds', async () => {
     const harness = makeHarness();
     harnesses.push(harness);
     const app = testApp(harness);
-    const none = await startSession(harness, { task: 'no reviews', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+    const none = await startSession(harness, {
+      task: 'no reviews',
+      workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+    });
     const res = await call(app, `/api/v1/${none.sessionId}/review`, { method: 'POST' });
     expect(res.status).toBe(409);
-    expect(await json(res)).toEqual({ error: `no worker of this session has reviewers configured (the spec's "reviews" are empty)`, details: { reason: 'no-reviewers', reviewed: [] } });
+    expect(await json(res)).toEqual({
+      error: `no worker of this session has reviewers configured (the spec's "reviews" are empty)`,
+      details: { reason: 'no-reviewers', reviewed: [] },
+    });
 
     const capped = await startSession(harness, {
       task: 'no rounds allowed',
@@ -152,7 +189,10 @@ describe('review: only of workers that have reviewers', () => {
     });
     const over = await call(app, `/api/v1/${capped.sessionId}/review`, { method: 'POST', body: { target: 'w1' } });
     expect(over.status).toBe(409);
-    expect(await json(over)).toMatchObject({ error: 'the session has had 0 review round(s), its cap (review.maxRounds = 0)', details: { reason: 'max-rounds' } });
+    expect(await json(over)).toMatchObject({
+      error: 'the session has had 0 review round(s), its cap (review.maxRounds = 0)',
+      details: { reason: 'max-rounds' },
+    });
   });
 
   it('manualReviewRefusal and reviewedWorkers follow the spec reviews', () => {
@@ -185,7 +225,10 @@ describe('review: only of workers that have reviewers', () => {
     expect(reviewWaitsFor(spec, 'a', (id) => statuses[id])).toEqual(['a']);
     for (const done of ['completed', 'reviewing', 'skipped']) {
       statuses.a = done;
-      expect(reviewWaitsFor(spec, undefined, (id) => statuses[id]), done).toEqual([]);
+      expect(
+        reviewWaitsFor(spec, undefined, (id) => statuses[id]),
+        done,
+      ).toEqual([]);
     }
   });
 });
@@ -218,7 +261,9 @@ describe('commands to a session that has ended', () => {
     harness.manager.detachAll();
     const res = await call(testApp(harness), `/api/v1/${runtime.sessionId}/stop`, { method: 'POST' });
     expect(res.status).toBe(409);
-    expect(await json(res)).toMatchObject({ error: `session ${runtime.sessionId} is not running in this server; \`orchestrate resume ${runtime.sessionId}\` first` });
+    expect(await json(res)).toMatchObject({
+      error: `session ${runtime.sessionId} is not running in this server; \`orchestrate resume ${runtime.sessionId}\` first`,
+    });
     // Re-attach to its agent, so that the cleanup stops it.
     harness.manager.resume(runtime.sessionId);
   });
@@ -256,7 +301,10 @@ describe('pages and methods', () => {
       expect(res.status, `${method} ${path}`).toBe(405);
       expect(res.headers.get('allow'), `${method} ${path}`).toBe(allow);
       if (method !== 'HEAD') {
-        expect(await json(res)).toEqual({ error: `${method} is not allowed on ${path}; it takes ${allow}`, details: { allow: allow.split(', ') } });
+        expect(await json(res)).toEqual({
+          error: `${method} is not allowed on ${path}; it takes ${allow}`,
+          details: { allow: allow.split(', ') },
+        });
       }
     }
     const missing = await call(app, '/api/v1/nothing/here/at/all');
@@ -274,31 +322,68 @@ describe('request bodies must be declared JSON', () => {
     const runtime = await startSession(harness);
     const app = testApp(harness);
     const stop = `/api/v1/${runtime.sessionId}/stop`;
-    for (const type of ['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
-      const res = await call(app, stop, { method: 'POST', body: '{"reason":"csrf"}', headers: { 'content-type': type } });
+    for (const type of [
+      'text/plain',
+      'text/plain;charset=UTF-8',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+    ]) {
+      const res = await call(app, stop, {
+        method: 'POST',
+        body: '{"reason":"csrf"}',
+        headers: { 'content-type': type },
+      });
       expect(res.status, type).toBe(415);
-      expect(await json(res)).toEqual({ error: `the request body must be JSON: send Content-Type: application/json (not "${type}")` });
+      expect(await json(res)).toEqual({
+        error: `the request body must be JSON: send Content-Type: application/json (not "${type}")`,
+      });
     }
-    const orchestrate = await call(app, '/api/v1/orchestrate', { body: JSON.stringify({ targetDir: harness.target, task: 'x' }), headers: { 'content-type': 'text/plain' } });
+    const orchestrate = await call(app, '/api/v1/orchestrate', {
+      body: JSON.stringify({ targetDir: harness.target, task: 'x' }),
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(orchestrate.status).toBe(415);
-    const untyped = await app.request(stop, { method: 'POST', headers: { host: HOST, authorization: `Bearer ${TOKEN}` }, body: new TextEncoder().encode('{"reason":"x"}') });
+    const untyped = await app.request(stop, {
+      method: 'POST',
+      headers: { host: HOST, authorization: `Bearer ${TOKEN}` },
+      body: new TextEncoder().encode('{"reason":"x"}'),
+    });
     expect(untyped.status).toBe(415);
-    expect(await json(untyped)).toEqual({ error: 'the request body must be JSON: send Content-Type: application/json' });
+    expect(await json(untyped)).toEqual({
+      error: 'the request body must be JSON: send Content-Type: application/json',
+    });
     expect(runtime.endState()).toBeNull();
     expect(harness.manager.list()).toHaveLength(1);
 
     // JSON with parameters, or a +json type, is JSON; no body at all needs no type.
-    const pause = await call(app, `/api/v1/${runtime.sessionId}/pause`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json; charset=utf-8' } });
+    const pause = await call(app, `/api/v1/${runtime.sessionId}/pause`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
     expect(pause.status).toBe(202);
-    const resume = await call(app, `/api/v1/${runtime.sessionId}/resume`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/merge-patch+json' } });
+    const resume = await call(app, `/api/v1/${runtime.sessionId}/resume`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/merge-patch+json' },
+    });
     expect(resume.status).toBe(202);
     expect((await call(app, stop, { method: 'POST' })).status).toBe(202);
   });
 
   it('the OpenAPI document lists 415 for the routes that take a body, and 404 for the inspector', async () => {
     const harness = makeHarness();
-    const doc = await json<{ paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>(await call(testApp(harness), '/api/v1/openapi.json'));
-    for (const path of ['/api/v1/orchestrate', '/api/v1/{sid}/pause', '/api/v1/{sid}/resume', '/api/v1/{sid}/stop', '/api/v1/{sid}/review', '/api/v1/{sid}/blockers/{id}']) {
+    const doc = await json<{ paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>(
+      await call(testApp(harness), '/api/v1/openapi.json'),
+    );
+    for (const path of [
+      '/api/v1/orchestrate',
+      '/api/v1/{sid}/pause',
+      '/api/v1/{sid}/resume',
+      '/api/v1/{sid}/stop',
+      '/api/v1/{sid}/review',
+      '/api/v1/{sid}/blockers/{id}',
+    ]) {
       expect(Object.keys(doc.paths[path]?.post?.responses ?? {}), path).toContain('415');
     }
     expect(Object.keys(doc.paths['/inspect/{sid}']?.get?.responses ?? {})).toContain('404');
@@ -334,15 +419,22 @@ describe('stop of one worker: the session goes on without it', () => {
       review: { trigger: 'manual' },
     });
     const app = testApp(harness);
-    const post = (path: string, body?: unknown) => call(app, `/api/v1/${runtime.sessionId}${path}`, { method: 'POST', ...(body !== undefined ? { body } : {}) });
+    const post = (path: string, body?: unknown) =>
+      call(app, `/api/v1/${runtime.sessionId}${path}`, { method: 'POST', ...(body !== undefined ? { body } : {}) });
     return { runtime, post };
   }
   const workerEnds = (runtime: SessionRuntime, id: string) =>
-    runtime.store.log.readAfter(0).filter((e) => e.type === 'state' && e.machine === 'worker' && e.id === id).map((e) => (e.type === 'state' ? e.to : ''));
+    runtime.store.log
+      .readAfter(0)
+      .filter((e) => e.type === 'state' && e.machine === 'worker' && e.id === id)
+      .map((e) => (e.type === 'state' ? e.to : ''));
 
   it('a running worker: its agent ends, it is skipped, the worker waiting for it runs, the session completes', async () => {
     const { runtime, post } = await dependent({ holdMs: 60_000 });
-    await waitFor(() => statusOf(runtime, 'w1') === 'running' && runtime.view().workers.find((w) => w.id === 'w1')?.pid, 'w1 running');
+    await waitFor(
+      () => statusOf(runtime, 'w1') === 'running' && runtime.view().workers.find((w) => w.id === 'w1')?.pid,
+      'w1 running',
+    );
     const pid = runtime.view().workers.find((w) => w.id === 'w1')?.pid as number;
     const res = await post('/stop', { workerId: 'w1' });
     expect(res.status).toBe(202);
@@ -364,10 +456,15 @@ describe('stop of one worker: the session goes on without it', () => {
 
   it('a blocked worker: its open blocker is answered skip, by whoever stopped it', async () => {
     const { runtime, post } = await dependent({ fail: 'auth', delayMs: 2 });
-    await waitFor(() => runtime.view().blockers.some((b) => b.open && b.workerId === 'w1'), 'the AUTH_REQUIRED blocker');
+    await waitFor(
+      () => runtime.view().blockers.some((b) => b.open && b.workerId === 'w1'),
+      'the AUTH_REQUIRED blocker',
+    );
     expect((await post('/stop', { workerId: 'w1', by: 'dashboard' })).status).toBe(202);
     await waitFor(() => runtime.endState() === 'partial', 'the session to end (partial: one worker was skipped)');
-    expect(runtime.view().blockers).toEqual([expect.objectContaining({ kind: 'AUTH_REQUIRED', open: false, resolution: { choice: 'skip', by: 'dashboard' } })]);
+    expect(runtime.view().blockers).toEqual([
+      expect.objectContaining({ kind: 'AUTH_REQUIRED', open: false, resolution: { choice: 'skip', by: 'dashboard' } }),
+    ]);
     expect(statusOf(runtime, 'w1')).toBe('skipped');
   });
 
@@ -376,10 +473,15 @@ describe('stop of one worker: the session goes on without it', () => {
     const before = runtime.store.log.lastSeq;
     const unknown = await post('/stop', { workerId: 'nobody' });
     expect(unknown.status).toBe(404);
-    expect(await json(unknown)).toEqual({ error: `session ${runtime.sessionId} has no worker nobody (workers: w1, w2, w3)` });
+    expect(await json(unknown)).toEqual({
+      error: `session ${runtime.sessionId} has no worker nobody (workers: w1, w2, w3)`,
+    });
     const ended = await post('/stop', { workerId: 'w2' });
     expect(ended.status).toBe(409);
-    expect(await json(ended)).toEqual({ error: 'cannot stop worker w2: it has ended (completed)', details: { workerId: 'w2', status: 'completed', state: 'completed' } });
+    expect(await json(ended)).toEqual({
+      error: 'cannot stop worker w2: it has ended (completed)',
+      details: { workerId: 'w2', status: 'completed', state: 'completed' },
+    });
     const reason = await post('/stop', { workerId: 'w1', reason: 'enough' });
     expect(reason.status).toBe(400);
     expect(runtime.store.log.lastSeq).toBe(before);

@@ -7,7 +7,9 @@ afterAll(() => removeTempDirs());
 describe('createApp', () => {
   it('turns an unexpected error into a 500 JSON body and logs it', async () => {
     const errors: unknown[] = [];
-    const app = testApp(harness, { logger: { warn: () => undefined, error: (message, error) => errors.push([message, (error as Error).message]) } });
+    const app = testApp(harness, {
+      logger: { warn: () => undefined, error: (message, error) => errors.push([message, (error as Error).message]) },
+    });
     const list = vi.spyOn(harness.manager, 'list').mockImplementation(() => {
       throw new Error('disk on fire');
     });
@@ -23,7 +25,11 @@ describe('createApp', () => {
     const unknown = await call(app, '/nope', { method: 'GET' });
     expect(unknown.status).toBe(404);
     expect(await json(unknown)).toEqual({ error: 'no route GET /nope' });
-    for (const [method, path, allow] of [['GET', '/api/v1/orchestrate', 'POST'], ['DELETE', '/api/v1/sessions', 'GET, HEAD'], ['PUT', '/api/v1/orch_20260101_000000_abcd/pause', 'POST']] as const) {
+    for (const [method, path, allow] of [
+      ['GET', '/api/v1/orchestrate', 'POST'],
+      ['DELETE', '/api/v1/sessions', 'GET, HEAD'],
+      ['PUT', '/api/v1/orch_20260101_000000_abcd/pause', 'POST'],
+    ] as const) {
       const res = await call(app, path, { method });
       expect(res.status, `${method} ${path}`).toBe(405);
       expect(res.headers.get('allow'), `${method} ${path}`).toBe(allow);

@@ -34,7 +34,13 @@ describe('bearer token', () => {
   });
 
   it('refuses ?token= everywhere but the events stream', async () => {
-    for (const path of ['/api/v1/sessions', `/api/v1/${SID}/state`, `/api/v1/${SID}/logs/w1`, '/api/v1/machines', '/api/v1/openapi.json']) {
+    for (const path of [
+      '/api/v1/sessions',
+      `/api/v1/${SID}/state`,
+      `/api/v1/${SID}/logs/w1`,
+      '/api/v1/machines',
+      '/api/v1/openapi.json',
+    ]) {
       const res = await call(app, `${path}?token=${TOKEN}`, { token: null });
       expect(res.status, path).toBe(401);
       expect((await json(res)).error).toMatch(/events stream only/);

@@ -20,7 +20,11 @@ afterEach(async () => {
 afterAll(() => removeTempDirs());
 
 /** Send raw bytes, read until the server closes: the whole answer, or the socket error that cut it. */
-function raw(port: number, head: string, body: Buffer = Buffer.alloc(0)): Promise<{ answer: string; error: string | null }> {
+function raw(
+  port: number,
+  head: string,
+  body: Buffer = Buffer.alloc(0),
+): Promise<{ answer: string; error: string | null }> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     let answer = '';
@@ -37,7 +41,11 @@ function raw(port: number, head: string, body: Buffer = Buffer.alloc(0)): Promis
 
 function parse(answer: string): { status: number; headers: string; body: string } {
   const end = answer.indexOf('\r\n\r\n');
-  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0), headers: answer.slice(0, end), body: answer.slice(end + 4) };
+  return {
+    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0),
+    headers: answer.slice(0, end),
+    body: answer.slice(end + 4),
+  };
 }
 
 describe('answers the parser could not get in the way of', () => {
@@ -50,7 +58,9 @@ describe('answers the parser could not get in the way of', () => {
         const { answer } = await raw(server.port, head, Buffer.alloc(3 * 1024 * 1024, '{'));
         const { status, body } = parse(answer);
         expect(status, `${method}: ${answer.slice(0, 200)}`).toBe(403);
-        expect(JSON.parse(body) as { error: string }).toEqual({ error: expect.stringContaining('cross-origin request from "http://evil.example" refused') });
+        expect(JSON.parse(body) as { error: string }).toEqual({
+          error: expect.stringContaining('cross-origin request from "http://evil.example" refused'),
+        });
       }
     }
   });

@@ -8,9 +8,12 @@ const app = testApp(harness);
 afterAll(() => removeTempDirs());
 
 describe('Host check (DNS rebinding)', () => {
-  it.each([`127.0.0.1:${PORT}`, `localhost:${PORT}`, `LOCALHOST:${PORT}`, `[::1]:${PORT}`])('accepts %s', async (host) => {
-    expect((await call(app, '/api/v1/sessions', { host })).status).toBe(200);
-  });
+  it.each([`127.0.0.1:${PORT}`, `localhost:${PORT}`, `LOCALHOST:${PORT}`, `[::1]:${PORT}`])(
+    'accepts %s',
+    async (host) => {
+      expect((await call(app, '/api/v1/sessions', { host })).status).toBe(200);
+    },
+  );
 
   it.each([
     ['a foreign name', `evil.example:${PORT}`],
@@ -38,9 +41,12 @@ describe('Host check (DNS rebinding)', () => {
 });
 
 describe('Origin check (cross-site requests)', () => {
-  it.each([`http://${HOST}`, `http://localhost:${PORT}`, `http://[::1]:${PORT}`])('accepts our own origin %s', async (origin) => {
-    expect((await call(app, '/api/v1/sessions', { headers: { origin } })).status).toBe(200);
-  });
+  it.each([`http://${HOST}`, `http://localhost:${PORT}`, `http://[::1]:${PORT}`])(
+    'accepts our own origin %s',
+    async (origin) => {
+      expect((await call(app, '/api/v1/sessions', { headers: { origin } })).status).toBe(200);
+    },
+  );
 
   it.each([
     'http://evil.example',
@@ -56,7 +62,10 @@ describe('Origin check (cross-site requests)', () => {
   });
 
   it('refuses a cross-origin POST before it does anything', async () => {
-    const res = await call(app, '/api/v1/orchestrate', { headers: { origin: 'http://evil.example' }, body: { task: 'x', targetDir: harness.target } });
+    const res = await call(app, '/api/v1/orchestrate', {
+      headers: { origin: 'http://evil.example' },
+      body: { task: 'x', targetDir: harness.target },
+    });
     expect(res.status).toBe(403);
     expect(harness.manager.list()).toEqual([]);
   });

@@ -66,7 +66,13 @@ export async function startSession(harness: Harness, spec: SessionSpecInput = on
 }
 
 export function testApp(harness: Harness, deps: Partial<AppDeps> = {}): Hono<AppEnv> {
-  return createApp({ manager: harness.manager, token: TOKEN, hosts: new HostPolicy('127.0.0.1', PORT), cwd: harness.target, ...deps });
+  return createApp({
+    manager: harness.manager,
+    token: TOKEN,
+    hosts: new HostPolicy('127.0.0.1', PORT),
+    cwd: harness.target,
+    ...deps,
+  });
 }
 
 export interface CallOptions {
@@ -91,7 +97,13 @@ export function call(app: Hono<AppEnv>, path: string, options: CallOptions = {})
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  return Promise.resolve(app.request(path, { method: options.method ?? (body !== undefined ? 'POST' : 'GET'), headers, ...(body !== undefined ? { body } : {}) }));
+  return Promise.resolve(
+    app.request(path, {
+      method: options.method ?? (body !== undefined ? 'POST' : 'GET'),
+      headers,
+      ...(body !== undefined ? { body } : {}),
+    }),
+  );
 }
 
 export async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
@@ -99,11 +111,19 @@ export async function json<T = Record<string, unknown>>(response: Response): Pro
 }
 
 /** poll() with the `what` before the timeout, as the HTTP tests call it. */
-export const waitFor = <T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 15_000, stepMs = 20) => poll(probe, timeoutMs, what, stepMs);
+export const waitFor = <T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 15_000, stepMs = 20) =>
+  poll(probe, timeoutMs, what, stepMs);
 
 /** A cheap event to append straight to a session's log (the machines never see it). */
 export function noteEvent(n: number, padding = 0): NewEvent {
-  return { type: 'safety', source: { kind: 'safety', id: 'test' }, rule: 'test-load', subject: `note ${n}`, action: 'log', detail: 'x'.repeat(padding) };
+  return {
+    type: 'safety',
+    source: { kind: 'safety', id: 'test' },
+    rule: 'test-load',
+    subject: `note ${n}`,
+    action: 'log',
+    detail: 'x'.repeat(padding),
+  };
 }
 
 /** Wait until the session's agents stop adding events for a while (a held fake agent prints a few lines first). */

@@ -32,7 +32,10 @@ afterEach(async () => {
 });
 afterAll(() => removeTempDirs());
 
-async function start(workspace: string, options: Partial<Parameters<typeof startServer>[0]> = {}): Promise<RunningServer> {
+async function start(
+  workspace: string,
+  options: Partial<Parameters<typeof startServer>[0]> = {},
+): Promise<RunningServer> {
   const server = await startServer({ manager: harness.manager, workspace, ...options });
   servers.push(server);
   return server;
@@ -41,7 +44,8 @@ async function start(workspace: string, options: Partial<Parameters<typeof start
 const status = async (server: { url: string }, token: string) =>
   (await fetch(`${server.url}/api/v1/sessions`, { headers: { authorization: `Bearer ${token}` } })).status;
 const fileToken = (workspace: string) => readFileSync(join(workspace, 'token'), 'utf8').trim();
-const serverJson = (workspace: string) => JSON.parse(readFileSync(join(workspace, 'server.json'), 'utf8')) as { pid: number; port: number; url: string };
+const serverJson = (workspace: string) =>
+  JSON.parse(readFileSync(join(workspace, 'server.json'), 'utf8')) as { pid: number; port: number; url: string };
 
 /** The environment of a child orchestrate: no token from ours, no colors. */
 function childEnv(): NodeJS.ProcessEnv {
@@ -58,13 +62,18 @@ function sleeper(): ChildProcess {
 }
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
 /** `orchestrate <args>` from dist (built before the tests run), with its output collected. */
 function orchestrate(args: string[]) {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: childEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   const out = { stdout: '', stderr: '' };
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
@@ -90,7 +99,11 @@ describe('one token per workspace', () => {
   it('the first server keeps working after a second one (`orchestrate serve`, then an in-process one) started and stopped', async () => {
     const ws = tempDir('ws-cli');
     const serve = orchestrate(['serve', '--workspace', ws, '--port', '0']);
-    const url = await waitFor(() => /Dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(serve.out.stdout)?.[1], 'the serve URL on stdout', 30_000);
+    const url = await waitFor(
+      () => /Dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(serve.out.stdout)?.[1],
+      'the serve URL on stdout',
+      30_000,
+    );
     const token = fileToken(ws);
     expect(serverJson(ws)).toMatchObject({ pid: serve.child.pid, url });
 
@@ -118,7 +131,10 @@ describe('one token per workspace', () => {
     const loose = tempDir('ws-mode');
     writeFileSync(join(loose, 'token'), 'readable-by-all-0123456789\n');
     chmodSync(join(loose, 'token'), 0o644);
-    expect(readTokenFile(join(loose, 'token'))).toEqual({ status: 'invalid', reason: expect.stringMatching(/mode 0644/) });
+    expect(readTokenFile(join(loose, 'token'))).toEqual({
+      status: 'invalid',
+      reason: expect.stringMatching(/mode 0644/),
+    });
     const fresh = workspaceToken(loose, undefined, logger);
     expect(fresh.token).not.toBe('readable-by-all-0123456789');
     expect(fresh.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -165,7 +181,11 @@ describe('one token per workspace', () => {
     expect(second.token).toBe('given-token-0123456789');
     expect(second.tokenFile).toBeNull();
     expect(fileToken(ws)).toBe(first.token);
-    expect(warnings).toEqual([expect.stringMatching(/holds the token of the server http:\/\/127\.0\.0\.1:\d+ \(pid \d+\), which is still running/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /holds the token of the server http:\/\/127\.0\.0\.1:\d+ \(pid \d+\), which is still running/,
+      ),
+    ]);
     expect(await status(first, fileToken(ws))).toBe(200);
     expect(await status(second, 'given-token-0123456789')).toBe(200);
 
@@ -182,7 +202,14 @@ describe('server.json names a live server', () => {
     const ws = tempDir('ws-other');
     const other = sleeper();
     await waitFor(() => readProcStat(other.pid as number), 'the other process');
-    const theirs = { pid: other.pid, procStartTime: readProcStat(other.pid as number)?.startTime, host: '127.0.0.1', port: 1, url: 'http://127.0.0.1:1', startedAt: new Date().toISOString() };
+    const theirs = {
+      pid: other.pid,
+      procStartTime: readProcStat(other.pid as number)?.startTime,
+      host: '127.0.0.1',
+      port: 1,
+      url: 'http://127.0.0.1:1',
+      startedAt: new Date().toISOString(),
+    };
     writeFileSync(join(ws, 'server.json'), JSON.stringify(theirs));
     const server = await start(ws);
     expect(server.sharedWith).toMatchObject({ pid: other.pid, url: 'http://127.0.0.1:1' });
@@ -197,7 +224,10 @@ describe('server.json names a live server', () => {
     const pid = gone.pid as number;
     gone.kill('SIGKILL');
     await exited(gone);
-    writeFileSync(join(ws, 'server.json'), JSON.stringify({ pid, host: '127.0.0.1', port: 1, url: 'http://127.0.0.1:1', startedAt: 'x' }));
+    writeFileSync(
+      join(ws, 'server.json'),
+      JSON.stringify({ pid, host: '127.0.0.1', port: 1, url: 'http://127.0.0.1:1', startedAt: 'x' }),
+    );
     const server = await start(ws);
     expect(server.sharedWith).toBeNull();
     expect(serverJson(ws)).toMatchObject({ pid: process.pid, port: server.port, url: server.url });
@@ -206,7 +236,17 @@ describe('server.json names a live server', () => {
 
     const reused = sleeper();
     await waitFor(() => readProcStat(reused.pid as number), 'the process');
-    writeFileSync(join(ws, 'server.json'), JSON.stringify({ pid: reused.pid, procStartTime: '1', host: '127.0.0.1', port: 1, url: 'http://127.0.0.1:1', startedAt: 'x' }));
+    writeFileSync(
+      join(ws, 'server.json'),
+      JSON.stringify({
+        pid: reused.pid,
+        procStartTime: '1',
+        host: '127.0.0.1',
+        port: 1,
+        url: 'http://127.0.0.1:1',
+        startedAt: 'x',
+      }),
+    );
     const again = await start(ws);
     expect(again.sharedWith).toBeNull();
     expect(serverJson(ws)).toMatchObject({ pid: process.pid, port: again.port });
@@ -242,7 +282,9 @@ describe('listen failures are usage errors', () => {
     const manager = new SessionManager({ workspace: tempDir('ws-host') });
     await expect(startCliServer(manager, { server: true, port: 0, host: '192.0.2.1' }, style)).rejects.toMatchObject({
       name: 'UsageError',
-      message: expect.stringMatching(/^cannot listen on 192\.0\.2\.1: it is not an address of this machine \(EADDRNOTAVAIL\); pass an address of this machine to --host/),
+      message: expect.stringMatching(
+        /^cannot listen on 192\.0\.2\.1: it is not an address of this machine \(EADDRNOTAVAIL\); pass an address of this machine to --host/,
+      ),
     });
   });
 
@@ -252,8 +294,12 @@ describe('listen failures are usage errors', () => {
       'cannot listen on 999.1.1.1: no such host or address (ENOTFOUND); pass an address of this machine to --host (default 127.0.0.1)',
     );
     expect(listenFailure(error('EADDRINUSE', 'listen'), '::1', 7420)).toMatch(/^\[::1\]:7420 is in use/);
-    expect(listenFailure(error('EACCES', 'listen'), '127.0.0.1', 80)).toMatch(/^cannot listen on 127\.0\.0\.1:80: permission denied \(ports below 1024 need privileges\)/);
-    expect(listenFailure(error('EMFILE', 'listen'), '127.0.0.1', 1)).toBe('cannot listen on 127.0.0.1:1: listen EMFILE');
+    expect(listenFailure(error('EACCES', 'listen'), '127.0.0.1', 80)).toMatch(
+      /^cannot listen on 127\.0\.0\.1:80: permission denied \(ports below 1024 need privileges\)/,
+    );
+    expect(listenFailure(error('EMFILE', 'listen'), '127.0.0.1', 1)).toBe(
+      'cannot listen on 127.0.0.1:1: listen EMFILE',
+    );
     expect(listenFailure(error('ENOENT', 'open'), '127.0.0.1', 1)).toBeNull();
     expect(listenFailure('not an error', '127.0.0.1', 1)).toBeNull();
   });
@@ -262,10 +308,14 @@ describe('listen failures are usage errors', () => {
     const busy = await start(tempDir('ws-busy2'));
     const inUse = orchestrate(['serve', '--workspace', tempDir('ws-cli2'), '--port', String(busy.port)]);
     expect((await inUse.exited).code).toBe(1);
-    expect(inUse.out.stderr).toBe(`error: 127.0.0.1:${busy.port} is in use (another orchestrate serve?); choose another --port, or --port 0 for any free port\n`);
+    expect(inUse.out.stderr).toBe(
+      `error: 127.0.0.1:${busy.port} is in use (another orchestrate serve?); choose another --port, or --port 0 for any free port\n`,
+    );
 
     const badHost = orchestrate(['serve', '--workspace', tempDir('ws-cli3'), '--port', '0', '--host', '192.0.2.1']);
     expect((await badHost.exited).code).toBe(1);
-    expect(badHost.out.stderr).toMatch(/^error: cannot listen on 192\.0\.2\.1: it is not an address of this machine \(EADDRNOTAVAIL\); [^\n]*\n$/);
+    expect(badHost.out.stderr).toMatch(
+      /^error: cannot listen on 192\.0\.2\.1: it is not an address of this machine \(EADDRNOTAVAIL\); [^\n]*\n$/,
+    );
   });
 });

@@ -20,7 +20,11 @@ async function start(options: Partial<Parameters<typeof startServer>[0]> = {}): 
 }
 
 /** A raw request, so that the Host header is what the test says. */
-function rawGet(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+function rawGet(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, headers, agent: false, setHost: false }, (res) => {
       let body = '';
@@ -62,7 +66,9 @@ describe('startServer', () => {
   it('takes the token from the option, else from ORCHESTRATOR_TOKEN', async () => {
     process.env.ORCHESTRATOR_TOKEN = 'from-the-environment-123';
     expect((await start()).token).toBe('from-the-environment-123');
-    expect((await start({ token: 'from-the-option-456', workspace: tempDir('ws2') })).token).toBe('from-the-option-456');
+    expect((await start({ token: 'from-the-option-456', workspace: tempDir('ws2') })).token).toBe(
+      'from-the-option-456',
+    );
     await expect(start({ token: 'has a space' })).rejects.toThrow(/the token must be/);
   });
 
@@ -79,11 +85,22 @@ describe('startServer', () => {
   it('refuses a rebinding Host and a foreign Origin over real HTTP', async () => {
     const server = await start();
     const auth = { authorization: `Bearer ${server.token}` };
-    expect((await rawGet(server.port, '/api/v1/sessions', { ...auth, host: `localhost:${server.port}` })).status).toBe(200);
-    const rebinding = await rawGet(server.port, '/api/v1/sessions', { ...auth, host: `attacker.example:${server.port}` });
+    expect((await rawGet(server.port, '/api/v1/sessions', { ...auth, host: `localhost:${server.port}` })).status).toBe(
+      200,
+    );
+    const rebinding = await rawGet(server.port, '/api/v1/sessions', {
+      ...auth,
+      host: `attacker.example:${server.port}`,
+    });
     expect(rebinding.status).toBe(403);
-    expect(JSON.parse(rebinding.body)).toEqual({ error: `Host "attacker.example:${server.port}" is not this server; use http://127.0.0.1:${server.port}` });
-    const cross = await rawGet(server.port, '/api/v1/sessions', { ...auth, host: `127.0.0.1:${server.port}`, origin: 'http://attacker.example' });
+    expect(JSON.parse(rebinding.body)).toEqual({
+      error: `Host "attacker.example:${server.port}" is not this server; use http://127.0.0.1:${server.port}`,
+    });
+    const cross = await rawGet(server.port, '/api/v1/sessions', {
+      ...auth,
+      host: `127.0.0.1:${server.port}`,
+      origin: 'http://attacker.example',
+    });
     expect(cross.status).toBe(403);
   });
 

@@ -70,7 +70,12 @@ export class SseClient {
   }
 
   async waitFor(predicate: (client: SseClient) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    await poll(() => predicate(this), timeoutMs, () => `${what}; got ${this.frames.length} frames, ended=${this.ended}`, 5);
+    await poll(
+      () => predicate(this),
+      timeoutMs,
+      () => `${what}; got ${this.frames.length} frames, ended=${this.ended}`,
+      5,
+    );
   }
 
   pause(): void {
@@ -104,7 +109,8 @@ export function parseFrame(block: string): Frame {
     if (line.startsWith(':')) frame.comment = line.slice(1).trim();
     else if (line.startsWith('id: ')) frame.id = line.slice(4);
     else if (line.startsWith('event: ')) frame.event = line.slice(7);
-    else if (line.startsWith('data: ')) frame.data = frame.data === undefined ? line.slice(6) : `${frame.data}\n${line.slice(6)}`;
+    else if (line.startsWith('data: '))
+      frame.data = frame.data === undefined ? line.slice(6) : `${frame.data}\n${line.slice(6)}`;
     else throw new Error(`unexpected SSE line: ${JSON.stringify(line)}`);
   }
   return frame;

@@ -25,7 +25,12 @@ beforeAll(async () => {
   // The held agent prints its first lines, then nothing: from then on only the tests append events.
   await waitFor(() => runtime.view().workers[0]?.status === 'running', 'the agent to run');
   await settle(runtime);
-  server = await startServer({ manager: harness.manager, workspace: harness.workspace, heartbeatMs: 100, logger: { warn: (m) => warnings.push(m) } });
+  server = await startServer({
+    manager: harness.manager,
+    workspace: harness.workspace,
+    heartbeatMs: 100,
+    logger: { warn: (m) => warnings.push(m) },
+  });
 });
 afterEach(() => {
   for (const c of clients.splice(0)) c.close();
@@ -42,7 +47,8 @@ async function open(query = '', headers: Record<string, string> = {}): Promise<S
   clients.push(client);
   return client;
 }
-const record = (n: number, padding = 0): OrchestratorEvent[] => runtime.record(Array.from({ length: n }, (_, i) => noteEvent(i, padding)));
+const record = (n: number, padding = 0): OrchestratorEvent[] =>
+  runtime.record(Array.from({ length: n }, (_, i) => noteEvent(i, padding)));
 const seqRange = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('SSE framing', () => {
@@ -162,8 +168,12 @@ describe('a slow client', () => {
       const slow = net.connect(slowServer.port, '127.0.0.1');
       await new Promise((resolve) => slow.once('connect', resolve));
       slow.pause();
-      slow.write(`GET /api/v1/${sid}/events HTTP/1.1\r\nHost: 127.0.0.1:${slowServer.port}\r\nAuthorization: Bearer ${slowServer.token}\r\n\r\n`);
-      const normal = await SseClient.open(`${slowServer.url}/api/v1/${sid}/events`, { authorization: `Bearer ${slowServer.token}` });
+      slow.write(
+        `GET /api/v1/${sid}/events HTTP/1.1\r\nHost: 127.0.0.1:${slowServer.port}\r\nAuthorization: Bearer ${slowServer.token}\r\n\r\n`,
+      );
+      const normal = await SseClient.open(`${slowServer.url}/api/v1/${sid}/events`, {
+        authorization: `Bearer ${slowServer.token}`,
+      });
       clients.push(normal);
       await normal.waitFor((c) => c.frames.length >= 1, 'the snapshot');
       const start = runtime.store.log.lastSeq;
@@ -175,7 +185,9 @@ describe('a slow client', () => {
         batches++;
         await new Promise((r) => setTimeout(r, 1));
       }
-      expect(warnings.slice(before)).toEqual([expect.stringMatching(new RegExp(`^dropped an event stream of ${sid}: more than 2000 events or 1048576 bytes`))]);
+      expect(warnings.slice(before)).toEqual([
+        expect.stringMatching(new RegExp(`^dropped an event stream of ${sid}: more than 2000 events or 1048576 bytes`)),
+      ]);
       const end = runtime.store.log.lastSeq;
       await normal.waitFor((c) => c.lastId === end, 'every event on the normal client', 20_000);
       // (The agent may add an event or two between the snapshot and `start`.)
@@ -203,7 +215,9 @@ describe('sessions that come and go', () => {
     harness.manager.detachAll();
     const end = other.store.log.lastSeq;
 
-    const client = await SseClient.open(`${server.url}/api/v1/${other.sessionId}/events?lastEventId=0`, { authorization: `Bearer ${server.token}` });
+    const client = await SseClient.open(`${server.url}/api/v1/${other.sessionId}/events?lastEventId=0`, {
+      authorization: `Bearer ${server.token}`,
+    });
     clients.push(client);
     await client.waitFor((c) => c.lastId === end, 'the replay from disk');
     await client.waitFor((c) => c.frames.at(-1)?.comment === 'ping', 'a heartbeat after the replay');
@@ -219,7 +233,9 @@ describe('sessions that come and go', () => {
 
   it('ends the stream when the session is detached from this server', async () => {
     const other = await startSession(harness);
-    const client = await SseClient.open(`${server.url}/api/v1/${other.sessionId}/events`, { authorization: `Bearer ${server.token}` });
+    const client = await SseClient.open(`${server.url}/api/v1/${other.sessionId}/events`, {
+      authorization: `Bearer ${server.token}`,
+    });
     clients.push(client);
     await client.waitFor((c) => c.frames.length >= 1, 'the snapshot');
     other.send({ type: 'STOP' });
@@ -236,9 +252,13 @@ describe('sessions that come and go', () => {
 describe('closing the server', () => {
   it('ends open streams (a reading one and a stuck one) and returns', async () => {
     const closing = await startServer({ manager: harness.manager, workspace: harness.workspace, closeTimeoutMs: 500 });
-    const reading = await SseClient.open(`${closing.url}/api/v1/${sid}/events`, { authorization: `Bearer ${closing.token}` });
+    const reading = await SseClient.open(`${closing.url}/api/v1/${sid}/events`, {
+      authorization: `Bearer ${closing.token}`,
+    });
     clients.push(reading);
-    const stuck = await SseClient.open(`${closing.url}/api/v1/${sid}/events`, { authorization: `Bearer ${closing.token}` });
+    const stuck = await SseClient.open(`${closing.url}/api/v1/${sid}/events`, {
+      authorization: `Bearer ${closing.token}`,
+    });
     clients.push(stuck);
     await stuck.waitFor((c) => c.frames.length >= 1, 'the snapshot');
     stuck.pause();

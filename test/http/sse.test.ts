@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
-import { DEFAULT_SSE_LIMITS, eventFrame, HEARTBEAT_FRAME, messageFrame, SseHub, SseStream } from '../../src/http/sse.js';
+import {
+  DEFAULT_SSE_LIMITS,
+  eventFrame,
+  HEARTBEAT_FRAME,
+  messageFrame,
+  SseHub,
+  SseStream,
+} from '../../src/http/sse.js';
 
 const decoder = new TextDecoder();
 const event = (seq: number): OrchestratorEvent => ({

@@ -50,7 +50,9 @@ afterAll(async () => {
 function expectUsageError(result: CliResult, mention: string | RegExp): void {
   expect(result.exitCode, result.stderr).toBe(1);
   expect(result.stderr).toMatch(/^error: .+\n$/);
-  expect(result.stderr).toMatch(typeof mention === 'string' ? new RegExp(mention.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : mention);
+  expect(result.stderr).toMatch(
+    typeof mention === 'string' ? new RegExp(mention.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : mention,
+  );
   expect(result.stderr).not.toMatch(/^\s+at /m);
   expect(result.stdout).toBe('');
 }
@@ -60,9 +62,16 @@ function expectUsageError(result: CliResult, mention: string | RegExp): void {
  * before the CLI wrote anything. With an output larger than the pipe buffer (64 KiB) the CLI is then still
  * writing, so it meets the closed pipe for certain.
  */
-function intoClosedPipe(args: string[], options: { afterFirstChunk: boolean; env?: Record<string, string> }): Promise<CliResult & { read: string }> {
+function intoClosedPipe(
+  args: string[],
+  options: { afterFirstChunk: boolean; env?: Record<string, string> },
+): Promise<CliResult & { read: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let read = '';
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -94,11 +103,27 @@ function tree(dir: string): Record<string, string> {
 }
 
 function agentEvent(workerId: string, text: string): NewEvent {
-  return { type: 'agent', source: { kind: 'worker', id: workerId }, agent: 'claude', workerId, kind: 'message', role: 'assistant', text };
+  return {
+    type: 'agent',
+    source: { kind: 'worker', id: workerId },
+    agent: 'claude',
+    workerId,
+    kind: 'message',
+    role: 'assistant',
+    text,
+  };
 }
 
 function sessionState(sessionId: string, from: string | null, to: string, cause: string): NewEvent {
-  return { type: 'state', source: { kind: 'session', id: sessionId }, machine: 'session', id: sessionId, from, to, cause };
+  return {
+    type: 'state',
+    source: { kind: 'session', id: sessionId },
+    machine: 'session',
+    id: sessionId,
+    from,
+    to,
+    cause,
+  };
 }
 
 // --- a finished session, run through the real pipeline with fake agents ----------------------------------
@@ -118,7 +143,10 @@ beforeAll(async () => {
     claude: { lines: 3, usage: { inputTokens: 2000, outputTokens: 482, costUsd: 0.3184 } },
     codex: { lines: 3, usage: { inputTokens: 30000, outputTokens: 2840 }, stderr: 'codex noise on stderr' },
   });
-  const run = await runCli(['run', '--spec', specPath, '-C', done.target, '--workspace', done.workspace, '--no-server'], { env });
+  const run = await runCli(
+    ['run', '--spec', specPath, '-C', done.target, '--workspace', done.workspace, '--no-server'],
+    { env },
+  );
   expect(run.exitCode, run.stderr).toBe(0);
   runOutput = run.stdout;
   sid = sessionIds(done.workspace)[0] as string;
@@ -136,7 +164,15 @@ beforeAll(async () => {
 // --- A. a reader that goes away ------------------------------------------------------------------------
 
 describe('output into a pipe whose reader goes away (| head)', { timeout: 60_000 }, () => {
-  const TRANSCRIPT = join(ROOT, 'test', 'fixtures', 'transcripts', 'gemini', 'captured', 'mock-success-stream-json.jsonl');
+  const TRANSCRIPT = join(
+    ROOT,
+    'test',
+    'fixtures',
+    'transcripts',
+    'gemini',
+    'captured',
+    'mock-success-stream-json.jsonl',
+  );
 
   it.each([
     ['logs', () => ['logs', big.sid, '--workspace', big.workspace]],
@@ -171,7 +207,9 @@ describe('output into a pipe whose reader goes away (| head)', { timeout: 60_000
   it('logs --follow of a live session ends quietly too', async () => {
     const { workspace, store } = liveSession();
     try {
-      const result = await intoClosedPipe(['logs', store.sessionId, '--follow', '--workspace', workspace], { afterFirstChunk: false });
+      const result = await intoClosedPipe(['logs', store.sessionId, '--follow', '--workspace', workspace], {
+        afterFirstChunk: false,
+      });
       expect(result.stderr).toBe('');
       expect(result.exitCode).toBe(0);
     } finally {
@@ -189,44 +227,91 @@ describe('file errors are usage errors naming the path', { timeout: 60_000 }, ()
     expectUsageError(await runCli(['parse', '--agent', 'claude', missing]), `${missing}: no such file`);
     expectUsageError(await runCli(['parse', '--agent', 'claude', done.dir]), `${done.dir}: is a folder`);
     const stderrMissing = join(done.dir, 'missing.stderr');
-    expectUsageError(await runCli(['parse', '--agent', 'claude', '--exit-code', '1', '--stderr', stderrMissing, '/dev/null']), `--stderr ${stderrMissing}: no such file`);
+    expectUsageError(
+      await runCli(['parse', '--agent', 'claude', '--exit-code', '1', '--stderr', stderrMissing, '/dev/null']),
+      `--stderr ${stderrMissing}: no such file`,
+    );
   });
 
   it('status, logs and doctor refuse a --workspace that is a file; run says the file is in the way', async () => {
     const file = join(done.dir, 'a-file');
     writeFileSync(file, 'not a folder\n');
     expectUsageError(await runCli(['status', '--workspace', file]), `workspace ${file}: not a folder`);
-    expectUsageError(await runCli(['status', '--workspace', join(file, 'below')]), `${join(file, 'below')}: not a folder`);
+    expectUsageError(
+      await runCli(['status', '--workspace', join(file, 'below')]),
+      `${join(file, 'below')}: not a folder`,
+    );
     expectUsageError(await runCli(['logs', sid, '--workspace', file]), `workspace ${file}: not a folder`);
-    expectUsageError(await runCli(['run', 'a task', '-C', done.target, '--workspace', file, '--no-server'], { env }), `${file}: a file is in the way`);
+    expectUsageError(
+      await runCli(['run', 'a task', '-C', done.target, '--workspace', file, '--no-server'], { env }),
+      `${file}: a file is in the way`,
+    );
     const doctor = await runCli(['doctor', '--json', '--workspace', file], { env });
     expect(doctor.exitCode).toBe(1);
-    expect((JSON.parse(doctor.stdout) as Array<{ name: string; level: string; detail: string }>).find((c) => c.name === 'workspace')).toMatchObject({ level: 'error', detail: `${file}: not a folder (sessions cannot be kept there)` });
+    expect(
+      (JSON.parse(doctor.stdout) as Array<{ name: string; level: string; detail: string }>).find(
+        (c) => c.name === 'workspace',
+      ),
+    ).toMatchObject({ level: 'error', detail: `${file}: not a folder (sessions cannot be kept there)` });
   });
 
   it('doctor judges the token file and server.json as the servers do: an unusable token is replaced, not used', async () => {
     const workspace = mkdtempSync(join(tmpdir(), 'orch-doctor-'));
     sandboxes.push({ dir: workspace, target: workspace, workspace, stateDir: workspace });
-    const checks = async () => JSON.parse((await runCli(['doctor', '--json', '--workspace', workspace], { env })).stdout) as Array<{ name: string; level: string; detail: string }>;
+    const checks = async () =>
+      JSON.parse((await runCli(['doctor', '--json', '--workspace', workspace], { env })).stdout) as Array<{
+        name: string;
+        level: string;
+        detail: string;
+      }>;
     writeFileSync(join(workspace, 'token'), `${'a'.repeat(43)}\n`, { mode: 0o644 });
-    expect((await checks()).find((c) => c.name === 'token')).toMatchObject({ level: 'warn', detail: expect.stringMatching(/is not used: its mode 0644 .*the next server writes a new token/) });
-    writeFileSync(join(workspace, 'server.json'), JSON.stringify({ pid: 999_999_999, procStartTime: '1', host: '127.0.0.1', port: 1, url: 'http://127.0.0.1:1', startedAt: new Date().toISOString() }));
-    expect((await checks()).find((c) => c.name === 'server')).toMatchObject({ level: 'ok', detail: expect.stringContaining('stale server.json (pid 999999999 is gone') });
+    expect((await checks()).find((c) => c.name === 'token')).toMatchObject({
+      level: 'warn',
+      detail: expect.stringMatching(/is not used: its mode 0644 .*the next server writes a new token/),
+    });
+    writeFileSync(
+      join(workspace, 'server.json'),
+      JSON.stringify({
+        pid: 999_999_999,
+        procStartTime: '1',
+        host: '127.0.0.1',
+        port: 1,
+        url: 'http://127.0.0.1:1',
+        startedAt: new Date().toISOString(),
+      }),
+    );
+    expect((await checks()).find((c) => c.name === 'server')).toMatchObject({
+      level: 'ok',
+      detail: expect.stringContaining('stale server.json (pid 999999999 is gone'),
+    });
   });
 
   it('run --spec with a folder', async () => {
-    expectUsageError(await runCli(['run', '-C', done.target, '--spec', done.dir, '--workspace', done.workspace, '--no-server'], { env }), `spec file ${done.dir}: is a folder`);
+    expectUsageError(
+      await runCli(['run', '-C', done.target, '--spec', done.dir, '--workspace', done.workspace, '--no-server'], {
+        env,
+      }),
+      `spec file ${done.dir}: is a folder`,
+    );
   });
 
   it('run --spec with a key that is not one: one error line naming it and the key meant; nothing created', async () => {
     const specPath = join(done.dir, 'typo.json');
     for (const [spec, said] of [
       [{ ...TWO_WORKERS, reviewz: [] }, 'unknown key "reviewz" (did you mean "reviews"?)'],
-      [{ ...TWO_WORKERS, workers: [{ id: 'w', agent: 'claude', role: 'implementer', extra: true }] }, 'unknown key "extra" in workers.0 (known: id, agent, role, prompt, dependsOn, model, includeDirs)'],
+      [
+        { ...TWO_WORKERS, workers: [{ id: 'w', agent: 'claude', role: 'implementer', extra: true }] },
+        'unknown key "extra" in workers.0 (known: id, agent, role, prompt, dependsOn, model, includeDirs)',
+      ],
     ] as const) {
       writeFileSync(specPath, JSON.stringify(spec));
       const before = sessionIds(done.workspace).length;
-      expectUsageError(await runCli(['run', '-C', done.target, '--spec', specPath, '--workspace', done.workspace, '--no-server'], { env }), `error: spec file ${specPath}: ${said}\n`);
+      expectUsageError(
+        await runCli(['run', '-C', done.target, '--spec', specPath, '--workspace', done.workspace, '--no-server'], {
+          env,
+        }),
+        `error: spec file ${specPath}: ${said}\n`,
+      );
       expect(sessionIds(done.workspace)).toHaveLength(before);
     }
   });
@@ -240,7 +325,10 @@ describe('logs of a worker the session does not have', { timeout: 60_000 }, () =
       const result = await runCli(['logs', sid, 'nosuchworker', ...extra, '--workspace', done.workspace]);
       expectUsageError(result, `session ${sid} has no worker "nosuchworker"; workers: impl, check`);
     }
-    expectUsageError(await runCli(['logs', sid, 'nosuchworker', '--raw', '--workspace', done.workspace]), /no output of worker "nosuchworker" .*\(workers: impl, check\)/);
+    expectUsageError(
+      await runCli(['logs', sid, 'nosuchworker', '--raw', '--workspace', done.workspace]),
+      /no output of worker "nosuchworker" .*\(workers: impl, check\)/,
+    );
   });
 });
 
@@ -255,12 +343,24 @@ describe('status, logs, doctor and parse create and write nothing', { timeout: 6
     const json = await runCli(['status', '--json', '--workspace', missing]);
     expect(json.exitCode).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual([]);
-    expectUsageError(await runCli(['status', sid, '--workspace', missing]), `no session ${sid} in ${missing} (no such folder)`);
-    expectUsageError(await runCli(['logs', sid, '--workspace', missing]), `no session ${sid} in ${missing} (no such folder)`);
+    expectUsageError(
+      await runCli(['status', sid, '--workspace', missing]),
+      `no session ${sid} in ${missing} (no such folder)`,
+    );
+    expectUsageError(
+      await runCli(['logs', sid, '--workspace', missing]),
+      `no session ${sid} in ${missing} (no such folder)`,
+    );
     expectUsageError(await runCli(['status', '../../etc', '--workspace', missing]), '"../../etc" is not a session id');
     const doctor = await runCli(['doctor', '--json', '--workspace', missing], { env });
-    expect((JSON.parse(doctor.stdout) as Array<{ name: string; detail: string }>).find((c) => c.name === 'workspace')?.detail).toContain('no such folder yet');
-    expect((await runCli(['parse', '--agent', 'claude', '/dev/null'], { env: { ORCHESTRATOR_WORKSPACE: missing } })).exitCode).toBe(0);
+    expect(
+      (JSON.parse(doctor.stdout) as Array<{ name: string; detail: string }>).find((c) => c.name === 'workspace')
+        ?.detail,
+    ).toContain('no such folder yet');
+    expect(
+      (await runCli(['parse', '--agent', 'claude', '/dev/null'], { env: { ORCHESTRATOR_WORKSPACE: missing } }))
+        .exitCode,
+    ).toBe(0);
     expect(statSync(missing, { throwIfNoEntry: false })).toBeUndefined();
   });
 
@@ -307,7 +407,11 @@ function liveSession() {
   mkdirSync(join(workspace, 'target'));
   const store = SessionStore.create(workspace, defaultSpec('followed live'), join(workspace, 'target'), null);
   store.acquireLock();
-  store.append([sessionState(store.sessionId, null, 'created', 'create'), sessionState(store.sessionId, 'created', 'running', 'START'), agentEvent('implementer', 'first')]);
+  store.append([
+    sessionState(store.sessionId, null, 'created', 'create'),
+    sessionState(store.sessionId, 'created', 'running', 'START'),
+    agentEvent('implementer', 'first'),
+  ]);
   return { workspace, store };
 }
 
@@ -324,10 +428,20 @@ describe('logs --follow', { timeout: 60_000 }, () => {
 
   it('of a live session ends once the session ended and its orchestrator let go of it, with every event printed', async () => {
     const { workspace, store } = liveSession();
-    const follow = startCli(['logs', store.sessionId, '--follow', '--json', '--workspace', workspace], { NO_COLOR: '1' });
-    const seqs = () => follow.stdout().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as OrchestratorEvent).seq);
+    const follow = startCli(['logs', store.sessionId, '--follow', '--json', '--workspace', workspace], {
+      NO_COLOR: '1',
+    });
+    const seqs = () =>
+      follow
+        .stdout()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as OrchestratorEvent).seq);
     await poll(() => seqs().length === 3 || null, 20_000, 'the first three events');
-    store.append([agentEvent('implementer', 'second'), sessionState(store.sessionId, 'running', 'completed', 'ALL.DONE')]);
+    store.append([
+      agentEvent('implementer', 'second'),
+      sessionState(store.sessionId, 'running', 'completed', 'ALL.DONE'),
+    ]);
     await poll(() => seqs().length === 5 || null, 20_000, 'the events up to the final state');
     // The orchestrator lets go of the session: only now is it over for certain.
     store.append([agentEvent('implementer', 'written after the final state, before the lock went')]);
@@ -341,15 +455,41 @@ describe('logs --follow', { timeout: 60_000 }, () => {
   it('of a session `run` is running exits when the run ends, having printed every event once', async () => {
     const made = sandbox();
     const specPath = join(made.dir, 'spec.json');
-    writeFileSync(specPath, JSON.stringify({ task: 'slow', workers: [{ id: 'slow', agent: 'claude', role: 'implementer' }], sandbox: 'none' }));
+    writeFileSync(
+      specPath,
+      JSON.stringify({
+        task: 'slow',
+        workers: [{ id: 'slow', agent: 'claude', role: 'implementer' }],
+        sandbox: 'none',
+      }),
+    );
     const slowEnv = fakeAgentEnv(made, { claude: { lines: 20, delayMs: 50 } });
-    const run = startCli(['run', '--in-place', '--spec', specPath, '-C', made.target, '--workspace', made.workspace, '--no-server', '--json'], slowEnv);
+    const run = startCli(
+      [
+        'run',
+        '--in-place',
+        '--spec',
+        specPath,
+        '-C',
+        made.target,
+        '--workspace',
+        made.workspace,
+        '--no-server',
+        '--json',
+      ],
+      slowEnv,
+    );
     const live = await waitForSession(made);
     const follow = startCli(['logs', live, '--follow', '--json', '--workspace', made.workspace], slowEnv);
     expect((await run.exited).exitCode).toBe(0);
     const exited = await follow.exited;
     expect(exited.exitCode, exited.stderr).toBe(0);
-    expect(exited.stdout.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as OrchestratorEvent).seq)).toEqual(readEvents(made.workspace, live).map((e) => e.seq));
+    expect(
+      exited.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as OrchestratorEvent).seq),
+    ).toEqual(readEvents(made.workspace, live).map((e) => e.seq));
   });
 });
 
@@ -373,10 +513,12 @@ describe('logs lines', { timeout: 60_000 }, () => {
 describe('usage in status and in the summary', { timeout: 60_000 }, () => {
   it('reads the same for every worker, with thousands separators', async () => {
     const status = await runCli(['status', sid, '--workspace', done.workspace]);
-    const usageOf = (text: string, id: string, after: RegExp) => (text.split('\n').find((l) => new RegExp(`^\\s+${id}\\s`).test(l)) ?? '').replace(after, '').trim();
+    const usageOf = (text: string, id: string, after: RegExp) =>
+      (text.split('\n').find((l) => new RegExp(`^\\s+${id}\\s`).test(l)) ?? '').replace(after, '').trim();
     expect(usageOf(status.stdout, 'impl', /.*attempt \d+/)).toBe('2,482 tokens, $0.3184');
     expect(usageOf(status.stdout, 'check', /.*attempt \d+/)).toBe('32,840 tokens');
-    for (const id of ['impl', 'check']) expect(usageOf(runOutput, id, /.*\d+ attempts?/), id).toBe(usageOf(status.stdout, id, /.*attempt \d+/));
+    for (const id of ['impl', 'check'])
+      expect(usageOf(runOutput, id, /.*\d+ attempts?/), id).toBe(usageOf(status.stdout, id, /.*attempt \d+/));
   });
 });
 
@@ -386,15 +528,29 @@ describe('doctor with no agent CLI at all', { timeout: 60_000 }, () => {
   it('fails (exit 1) and says how to install one', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'orch-no-agents-'));
     try {
-      const noAgents = { PATH: empty, ORCHESTRATOR_CLAUDE_BIN: '', ORCHESTRATOR_CODEX_BIN: '', ORCHESTRATOR_GEMINI_BIN: '', NO_COLOR: '1' };
+      const noAgents = {
+        PATH: empty,
+        ORCHESTRATOR_CLAUDE_BIN: '',
+        ORCHESTRATOR_CODEX_BIN: '',
+        ORCHESTRATOR_GEMINI_BIN: '',
+        NO_COLOR: '1',
+      };
       const text = await runCli(['doctor', '--workspace', join(empty, 'ws')], { env: noAgents });
       expect(text.exitCode).toBe(1);
       expect(text.stdout).toMatch(/^FAIL agents\s+no agent CLI works.*npm install -g @anthropic-ai\/claude-code/m);
       const json = await runCli(['doctor', '--json', '--workspace', join(empty, 'ws')], { env: noAgents });
       expect(json.exitCode).toBe(1);
-      expect((JSON.parse(json.stdout) as Array<{ name: string; level: string }>).find((c) => c.name === 'agents')?.level).toBe('error');
+      expect(
+        (JSON.parse(json.stdout) as Array<{ name: string; level: string }>).find((c) => c.name === 'agents')?.level,
+      ).toBe('error');
       // One agent is enough.
-      const one = await runCli(['doctor', '--json', '--workspace', join(empty, 'ws')], { env: { ...noAgents, PATH: process.env.PATH ?? '', ORCHESTRATOR_CLAUDE_BIN: join(ROOT, 'test', 'fixtures', 'bin', 'claude') } });
+      const one = await runCli(['doctor', '--json', '--workspace', join(empty, 'ws')], {
+        env: {
+          ...noAgents,
+          PATH: process.env.PATH ?? '',
+          ORCHESTRATOR_CLAUDE_BIN: join(ROOT, 'test', 'fixtures', 'bin', 'claude'),
+        },
+      });
       const checks = JSON.parse(one.stdout) as Array<{ name: string; level: string }>;
       expect(checks.find((c) => c.name === 'agents')).toBeUndefined();
       expect(one.exitCode, one.stdout).toBe(checks.some((c) => c.level === 'error') ? 1 : 0);

@@ -12,7 +12,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import type { SessionSummary } from '../../src/runtime/session-manager.js';
 import { probeBwrap } from '../../src/safety/bwrap-probe.js';
-import { cleanupAfterTest, eventsOfType, readEvents, type Sandbox, type StartedCli, testSandbox } from '../support/orchestrate.js';
+import {
+  cleanupAfterTest,
+  eventsOfType,
+  readEvents,
+  type Sandbox,
+  type StartedCli,
+  testSandbox,
+} from '../support/orchestrate.js';
 import {
   cli,
   fakeChildren,
@@ -38,11 +45,15 @@ afterEach(cleanupAfterTest);
 const box = () => testSandbox({ git: true });
 
 function workerStates(events: OrchestratorEvent[], workerId: string): string[] {
-  return eventsOfType(events, 'state').filter((e) => e.machine === 'worker' && e.id === workerId).map((e) => e.to);
+  return eventsOfType(events, 'state')
+    .filter((e) => e.machine === 'worker' && e.id === workerId)
+    .map((e) => e.to);
 }
 
 function sessionStates(events: OrchestratorEvent[]): string[] {
-  return eventsOfType(events, 'state').filter((e) => e.machine === 'session').map((e) => e.to);
+  return eventsOfType(events, 'state')
+    .filter((e) => e.machine === 'session')
+    .map((e) => e.to);
 }
 
 /** Wait until the worker runs an agent (pid known, = pgid) and, when asked, the agent started its grandchild. */
@@ -51,7 +62,11 @@ async function runningWorker(s: Sandbox, sessionId: string, workerId: string, wi
     const w = (await status(s, sessionId)).workers.find((x) => x.id === workerId);
     return w?.status === 'running' && w.pid ? w.pid : null;
   });
-  if (withChild) await waitFor('the agent\'s grandchild', () => groupMembers(pid).length >= 3 && fakeChildren(s).some((c) => isAlive(c.pid)));
+  if (withChild)
+    await waitFor(
+      "the agent's grandchild",
+      () => groupMembers(pid).length >= 3 && fakeChildren(s).some((c) => isAlive(c.pid)),
+    );
   return pid;
 }
 
@@ -87,7 +102,11 @@ describe('pause / resume', () => {
     // 25 progress lines 200 ms apart (>= 5 s of work) and a grandchild in the group. Stall after 2 s without
     // progress, at most 9 s of running: a 4.5 s pause would trip both if they kept counting (5 + 4.5 > 9).
     const config = { claude: { lines: 25, delayMs: 200, spawnChild: true } };
-    const run = startRun(s, config, oneWorkerSpec(s, 'claude', { stallTimeoutSec: 2, workerTimeoutSec: 9, killGraceMs: 500 }));
+    const run = startRun(
+      s,
+      config,
+      oneWorkerSpec(s, 'claude', { stallTimeoutSec: 2, workerTimeoutSec: 9, killGraceMs: 500 }),
+    );
     const sid = await waitForSession(s);
     const pgid = await runningWorker(s, sid, 'w', true);
 
@@ -116,7 +135,13 @@ describe('pause / resume', () => {
     const events = readEvents(s.workspace, sid);
     expect(eventsOfType(events, 'recovery')).toHaveLength(0);
     expect(eventsOfType(events, 'blocker')).toHaveLength(0);
-    expect(workerStates(events, 'w')).toEqual(['spawned', 'running.active', 'running.paused', 'running.active', 'completed']);
+    expect(workerStates(events, 'w')).toEqual([
+      'spawned',
+      'running.active',
+      'running.paused',
+      'running.active',
+      'completed',
+    ]);
     expect(sessionStates(events)).toEqual(['created', 'running', 'paused', 'running', 'completed']);
     const [launch, ...more] = launchesOf(s, 'claude');
     expect(more).toHaveLength(0);
@@ -153,7 +178,10 @@ describe('pause / resume', () => {
     const { url, token } = serverOf(run, s);
     // Another process lists it as not its own, and names who runs it: the run's process, here, with its server.
     const listed = JSON.parse((await cli(s, ['status', '--json'])).stdout) as SessionSummary[];
-    expect(listed.find((x) => x.sessionId === sid)).toMatchObject({ live: false, runner: { pid: run.child.pid, host: hostname(), serverUrl: url } });
+    expect(listed.find((x) => x.sessionId === sid)).toMatchObject({
+      live: false,
+      runner: { pid: run.child.pid, host: hostname(), serverUrl: url },
+    });
     const response = await fetch(`${url}/api/v1/${sid}/resume`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -163,13 +191,23 @@ describe('pause / resume', () => {
     await waitFor('a running again', () => noneStopped(a!), 5_000);
     expect((await status(s, sid)).workers.map((w) => w.status)).toEqual(['running', 'running']);
     const resumedAgain = await cli(s, ['resume', sid, '--worker', 'a']);
-    expect([resumedAgain.exitCode, resumedAgain.stdout]).toEqual([0, 'resume of worker a: it is running already (nothing to do)\n']);
+    expect([resumedAgain.exitCode, resumedAgain.stdout]).toEqual([
+      0,
+      'resume of worker a: it is running already (nothing to do)\n',
+    ]);
 
     expect((await cli(s, ['stop', sid])).exitCode).toBe(0);
     const exit = await run.exited;
     expect(exit.exitCode, run.stderr()).toBe(2);
     const events = readEvents(s.workspace, sid);
-    expect(workerStates(events, 'a')).toEqual(['spawned', 'running.active', 'running.paused', 'running.active', 'running.stopping', 'stopped']);
+    expect(workerStates(events, 'a')).toEqual([
+      'spawned',
+      'running.active',
+      'running.paused',
+      'running.active',
+      'running.stopping',
+      'stopped',
+    ]);
     expect(workerStates(events, 'b')).toEqual(['spawned', 'running.active', 'running.stopping', 'stopped']);
     expect(sessionStates(events)).toEqual(['created', 'running', 'stopping', 'stopped']);
     expect(eventsOfType(events, 'recovery')).toHaveLength(0);
@@ -195,30 +233,47 @@ describe('pause / resume', () => {
 
 describe('inside bubblewrap ("sandbox": "bwrap")', () => {
   // bwrap is run without --new-session and without a pid namespace, so it and the agent stay in the group.
-  it.skipIf(!bwrap.available)('pause stops bwrap and the agent (T), resume continues them, stop leaves nothing', async () => {
-    const s = box();
-    // The fake agent's state folder lands in the sandbox's private /tmp: this test reads only /proc and the log.
-    const config = { claude: { holdMs: 60_000, delayMs: 2, spawnChild: true } };
-    const run = startRun(s, config, writeSpec(s, [{ id: 'w', agent: 'claude', role: 'implementer' }], { killGraceMs: 500 }, { sandbox: 'bwrap' }));
-    const sid = await waitForSession(s);
-    const pgid = await runningWorker(s, sid, 'w');
-    // wrapper sh, bwrap, the fake agent, its grandchild
-    await waitFor('bwrap, the agent and its grandchild in the group', () => groupMembers(pgid).length >= 4 && groupMembers(pgid).some((m) => m.comm === 'bwrap'));
+  it.skipIf(!bwrap.available)(
+    'pause stops bwrap and the agent (T), resume continues them, stop leaves nothing',
+    async () => {
+      const s = box();
+      // The fake agent's state folder lands in the sandbox's private /tmp: this test reads only /proc and the log.
+      const config = { claude: { holdMs: 60_000, delayMs: 2, spawnChild: true } };
+      const run = startRun(
+        s,
+        config,
+        writeSpec(s, [{ id: 'w', agent: 'claude', role: 'implementer' }], { killGraceMs: 500 }, { sandbox: 'bwrap' }),
+      );
+      const sid = await waitForSession(s);
+      const pgid = await runningWorker(s, sid, 'w');
+      // wrapper sh, bwrap, the fake agent, its grandchild
+      await waitFor(
+        'bwrap, the agent and its grandchild in the group',
+        () => groupMembers(pgid).length >= 4 && groupMembers(pgid).some((m) => m.comm === 'bwrap'),
+      );
 
-    expect((await cli(s, ['pause', sid])).exitCode).toBe(0);
-    await waitFor('every member of the group in state T', () => allStopped(pgid, 4), 5_000);
-    expect((await cli(s, ['resume', sid])).exitCode).toBe(0);
-    await waitFor('the group running again', () => noneStopped(pgid), 5_000);
+      expect((await cli(s, ['pause', sid])).exitCode).toBe(0);
+      await waitFor('every member of the group in state T', () => allStopped(pgid, 4), 5_000);
+      expect((await cli(s, ['resume', sid])).exitCode).toBe(0);
+      await waitFor('the group running again', () => noneStopped(pgid), 5_000);
 
-    expect((await cli(s, ['stop', sid])).exitCode).toBe(0);
-    const exit = await run.exited;
-    expect(exit.exitCode, run.stderr()).toBe(2);
-    expect(groupMembers(pgid)).toEqual([]);
-    expect(leftovers(s).mentioning).toEqual([]);
-    const events = readEvents(s.workspace, sid);
-    expect(workerStates(events, 'w')).toEqual(['spawned', 'running.active', 'running.paused', 'running.active', 'running.stopping', 'stopped']);
-    expect(sessionStates(events).at(-1)).toBe('stopped');
-  });
+      expect((await cli(s, ['stop', sid])).exitCode).toBe(0);
+      const exit = await run.exited;
+      expect(exit.exitCode, run.stderr()).toBe(2);
+      expect(groupMembers(pgid)).toEqual([]);
+      expect(leftovers(s).mentioning).toEqual([]);
+      const events = readEvents(s.workspace, sid);
+      expect(workerStates(events, 'w')).toEqual([
+        'spawned',
+        'running.active',
+        'running.paused',
+        'running.active',
+        'running.stopping',
+        'stopped',
+      ]);
+      expect(sessionStates(events).at(-1)).toBe('stopped');
+    },
+  );
 });
 
 describe('stop', () => {
@@ -229,7 +284,9 @@ describe('stop', () => {
     const sid = await waitForSession(s);
     const pgid = await runningWorker(s, sid, 'w', true);
     const agentPid = launchesOf(s, 'claude')[0]!.pid;
-    expect(groupMembers(pgid).map((m) => m.pid)).toEqual(expect.arrayContaining([pgid, agentPid, ...fakeChildren(s).map((c) => c.pid)]));
+    expect(groupMembers(pgid).map((m) => m.pid)).toEqual(
+      expect.arrayContaining([pgid, agentPid, ...fakeChildren(s).map((c) => c.pid)]),
+    );
 
     const askedAt = Date.now();
     const stopped = await cli(s, ['stop', sid]);
@@ -262,7 +319,10 @@ describe('stop', () => {
     expect((await cli(s, ['stop', sid])).exitCode).toBe(0);
     const seenStopped = await waitFor(
       'the session stopped',
-      () => (liveEvents(s, sid).some((e) => e.type === 'state' && e.machine === 'session' && e.to === 'stopped') ? { members: groupMembers(pgid) } : null),
+      () =>
+        liveEvents(s, sid).some((e) => e.type === 'state' && e.machine === 'session' && e.to === 'stopped')
+          ? { members: groupMembers(pgid) }
+          : null,
       10_000,
       5,
     );
@@ -282,8 +342,12 @@ describe('SIGINT / SIGTERM of the orchestrator', () => {
     run.child.kill('SIGINT');
     const exit = await run.exited;
     expect(exit.exitCode, run.stderr()).toBe(2);
-    expect(run.stderr()).toContain('SIGINT: stopping the session (agents get SIGTERM, then SIGKILL after the grace period)');
-    expect(run.stderr()).toMatch(new RegExp(`Session ${sid} stopped after \\S+ \\(the orchestrator received SIGINT\\)`));
+    expect(run.stderr()).toContain(
+      'SIGINT: stopping the session (agents get SIGTERM, then SIGKILL after the grace period)',
+    );
+    expect(run.stderr()).toMatch(
+      new RegExp(`Session ${sid} stopped after \\S+ \\(the orchestrator received SIGINT\\)`),
+    );
     expect(run.stderr()).toMatch(/w\s+claude\/implementer\s+stopped/);
     expect(leftovers(s)).toEqual(NOTHING_LEFT);
     const events = readEvents(s.workspace, sid);
@@ -293,7 +357,12 @@ describe('SIGINT / SIGTERM of the orchestrator', () => {
 
   it('SIGTERM (e.g. orchestrate stop of a run without a server) is a graceful stop too', async () => {
     const s = box();
-    const run = startRun(s, { gemini: { holdMs: 60_000, delayMs: 2 } }, oneWorkerSpec(s, 'gemini', { killGraceMs: 2_000 }), ['--no-server']);
+    const run = startRun(
+      s,
+      { gemini: { holdMs: 60_000, delayMs: 2 } },
+      oneWorkerSpec(s, 'gemini', { killGraceMs: 2_000 }),
+      ['--no-server'],
+    );
     const sid = await waitForSession(s);
     await runningWorker(s, sid, 'w');
     const stopped = await cli(s, ['stop', sid]);
@@ -321,14 +390,19 @@ describe('SIGINT / SIGTERM of the orchestrator', () => {
     expect(exit!.exitedAt - secondAt).toBeLessThan(3_000);
     expect(exit!.exitCode).toBe(130);
     expect(run.stderr()).toMatch(/SIGINT again: killed 1 process group\(s\)/);
-    await waitFor('nothing left', () => JSON.stringify(leftovers(s)) === JSON.stringify(NOTHING_LEFT), 2_000).catch(() => undefined);
+    await waitFor('nothing left', () => JSON.stringify(leftovers(s)) === JSON.stringify(NOTHING_LEFT), 2_000).catch(
+      () => undefined,
+    );
     expect(leftovers(s)).toEqual(NOTHING_LEFT);
   });
 });
 
 describe('blockers answered by a person', () => {
   async function openBlocker(s: Sandbox, sid: string, kind: string): Promise<string> {
-    return waitFor(`an open ${kind} blocker`, async () => (await status(s, sid)).blockers.find((b) => b.open && b.kind === kind)?.id);
+    return waitFor(
+      `an open ${kind} blocker`,
+      async () => (await status(s, sid)).blockers.find((b) => b.open && b.kind === kind)?.id,
+    );
   }
 
   it('retry: the blocked worker is relaunched (resuming its agent session) and the run completes, exit 0', async () => {
@@ -339,9 +413,15 @@ describe('blockers answered by a person', () => {
     const blocker = await openBlocker(s, sid, 'AUTH_REQUIRED');
     expect(blocker).toBe('b1');
     expect((await status(s, sid)).workers[0]).toMatchObject({ id: 'w', status: 'blocked', blockerId: 'b1' });
-    await waitFor('the "waits for a person" note', () => run.stderr().includes('The session waits for a person'), 5_000);
+    await waitFor(
+      'the "waits for a person" note',
+      () => run.stderr().includes('The session waits for a person'),
+      5_000,
+    );
     // The exact command, no placeholders.
-    expect(run.stderr()).toContain(`AUTH_REQUIRED b1 (w): orchestrate resolve ${sid} b1 <retry|skip|stop> --workspace ${s.workspace}`);
+    expect(run.stderr()).toContain(
+      `AUTH_REQUIRED b1 (w): orchestrate resolve ${sid} b1 <retry|skip|stop> --workspace ${s.workspace}`,
+    );
     expect(run.stderr()).not.toContain('<session>');
 
     const answered = await cli(s, ['resolve', sid, 'b1', 'retry']);
@@ -358,7 +438,14 @@ describe('blockers answered by a person', () => {
     ]);
     // `orchestrate resolve` goes through the running server and says it was the CLI.
     expect(blockers[1]!.resolution?.by).toBe('cli');
-    expect(workerStates(events, 'w')).toEqual(['spawned', 'running.active', 'blocked', 'recovering.waiting', 'running.active', 'completed']);
+    expect(workerStates(events, 'w')).toEqual([
+      'spawned',
+      'running.active',
+      'blocked',
+      'recovering.waiting',
+      'running.active',
+      'completed',
+    ]);
     // codex printed thread.started before the 401: the retry continues that thread.
     const init = eventsOfType(events, 'agent').find((e) => e.kind === 'init' && e.at?.attempt === 1);
     const thread = init && 'agentSessionId' in init ? init.agentSessionId : undefined;
@@ -386,7 +473,12 @@ describe('blockers answered by a person', () => {
     const exit = await run.exited;
     // Not a success: a's work was never done. Scripts and CI must not read this as completed.
     expect(exit.exitCode, run.stderr()).toBe(2);
-    expect(exit.stderr).toMatch(new RegExp(`^Session ${sid} ended, but not every worker completed after \\d+s \\(not every worker completed: a skipped \\(skipped by a person\\)\\)$`, 'm'));
+    expect(exit.stderr).toMatch(
+      new RegExp(
+        `^Session ${sid} ended, but not every worker completed after \\d+s \\(not every worker completed: a skipped \\(skipped by a person\\)\\)$`,
+        'm',
+      ),
+    );
 
     const events = readEvents(s.workspace, sid);
     expect(workerStates(events, 'a').at(-1)).toBe('skipped');
@@ -398,13 +490,22 @@ describe('blockers answered by a person', () => {
       ['a', 'skipped'],
       ['b', 'completed'],
     ]);
-    expect(view).toMatchObject({ state: 'completed', outcome: 'partial', stopReason: 'not every worker completed: a skipped (skipped by a person)' });
+    expect(view).toMatchObject({
+      state: 'completed',
+      outcome: 'partial',
+      stopReason: 'not every worker completed: a skipped (skipped by a person)',
+    });
   });
 
   it('retry keeps the launch fixes recovery already learned (gemini --skip-trust)', async () => {
     const s = box();
     const config = {
-      rules: [{ match: { agent: 'gemini', argvIncludes: '--skip-trust' }, scenario: { fail: 'auth', failTimes: 1, key: 'trusted', delayMs: 2 } }],
+      rules: [
+        {
+          match: { agent: 'gemini', argvIncludes: '--skip-trust' },
+          scenario: { fail: 'auth', failTimes: 1, key: 'trusted', delayMs: 2 },
+        },
+      ],
       gemini: { untrusted: true, delayMs: 2 },
     };
     const run = startRun(s, config, oneWorkerSpec(s, 'gemini'));

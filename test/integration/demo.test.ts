@@ -15,32 +15,49 @@ afterAll(() => rmSync(packageCopy, { recursive: true, force: true }));
 
 describe('orchestrate demo', () => {
   it('completes with every worker completed and says where the session folder is, from a package under /tmp', () => {
-    for (const part of ['dist', 'examples', 'package.json']) cpSync(join(ROOT, part), join(packageCopy, part), { recursive: true });
+    for (const part of ['dist', 'examples', 'package.json'])
+      cpSync(join(ROOT, part), join(packageCopy, part), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(packageCopy, 'node_modules'));
-    const result = spawnSync(process.execPath, [join(packageCopy, 'dist', 'cli.js'), 'demo', '--speed', '0', '--no-server'], {
-      env: { ...process.env, NO_COLOR: '1' },
-      encoding: 'utf8',
-      timeout: 90_000,
-    });
+    const result = spawnSync(
+      process.execPath,
+      [join(packageCopy, 'dist', 'cli.js'), 'demo', '--speed', '0', '--no-server'],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+        encoding: 'utf8',
+        timeout: 90_000,
+      },
+    );
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
     const folder = /Session folder: (\S+)/.exec(result.stdout)?.[1];
     expect(folder && existsSync(join(folder, 'events.jsonl')), result.stdout).toBe(true);
     // One line says how to look at it again (no dashboard ran: --no-server).
     expect(result.stdout.match(/serve --workspace/g)).toHaveLength(1);
-    expect(result.stdout).toMatch(/^Browse the session: .* serve --workspace \S+ {3}\(or: .* logs orch_\S+ --workspace \S+\)$/m);
+    expect(result.stdout).toMatch(
+      /^Browse the session: .* serve --workspace \S+ {3}\(or: .* logs orch_\S+ --workspace \S+\)$/m,
+    );
     const workspace = join(folder as string, '..', '..');
     const events = readEvents(workspace);
-    const finals = new Map(eventsOfType(events, 'state').filter((e) => e.machine === 'worker').map((e) => [e.id, e.to]));
+    const finals = new Map(
+      eventsOfType(events, 'state')
+        .filter((e) => e.machine === 'worker')
+        .map((e) => [e.id, e.to]),
+    );
     for (const worker of ['architect', 'implementer', 'verifier']) expect(finals.get(worker), worker).toBe('completed');
     expect(eventsOfType(events, 'decision').map((d) => d.decision)).toEqual(['CONTINUE', 'LOG_WARNING']);
     // The three workers on their branches, the result's diff --stat, the command that applies it; the copy untouched.
     const sid = eventsOfType(events, 'state')[0]?.sessionId as string;
-    for (const worker of ['architect', 'implementer', 'verifier']) expect(result.stdout).toMatch(new RegExp(`orch/${sid}/${worker}: \\d+ files? \\+\\d+ -\\d+`));
+    for (const worker of ['architect', 'implementer', 'verifier'])
+      expect(result.stdout).toMatch(new RegExp(`orch/${sid}/${worker}: \\d+ files? \\+\\d+ -\\d+`));
     expect(result.stdout).toContain(`the result is orch/${sid}/_result:`);
     expect(result.stdout).toMatch(/^ {3}src\/text\.js +\| +\d+ \++$/m);
     expect(result.stdout).toMatch(/^ {3}4 files changed, \d+ insertions\(\+\), \d+ deletions?\(-\)$/m);
     const project = /^The project copy in (\S+) is untouched/m.exec(result.stdout)?.[1] as string;
-    expect(result.stdout).toMatch(new RegExp(`^Apply it to the copy and run its tests: cd ${project} && (npx )?orchestrate apply ${sid} && npm test$`, 'm'));
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `^Apply it to the copy and run its tests: cd ${project} && (npx )?orchestrate apply ${sid} && npm test$`,
+        'm',
+      ),
+    );
     expect(spawnSync('git', ['status', '--porcelain'], { cwd: project, encoding: 'utf8' }).stdout).toBe('');
     // The demo's own folder in the temp dir, and how to remove it.
     const root = join(project, '..');
@@ -55,18 +72,35 @@ describe('orchestrate serve --recorded-agents', () => {
     try {
       const project = join(dir, 'project');
       cpSync(join(ROOT, 'examples', 'demo-project'), project, { recursive: true });
-      for (const args of [['init', '-q'], ['add', '-A'], ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init']]) spawnSync('git', args, { cwd: project });
+      for (const args of [
+        ['init', '-q'],
+        ['add', '-A'],
+        ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'init'],
+      ])
+        spawnSync('git', args, { cwd: project });
       const workspace = join(dir, 'ws');
-      const server = startCli(['serve', '--recorded-agents', '--speed', '0', '--port', '0', '--workspace', workspace], { NO_COLOR: '1' });
+      const server = startCli(['serve', '--recorded-agents', '--speed', '0', '--port', '0', '--workspace', workspace], {
+        NO_COLOR: '1',
+      });
       const api = await poll(() => /^API: (\S+)/m.exec(server.stdout())?.[1], 20_000, 'the API URL');
       expect(server.stdout()).toContain('Agents: recorded (no model, no API key)');
-      const headers = { authorization: `Bearer ${readFileSync(join(workspace, 'token'), 'utf8').trim()}`, 'content-type': 'application/json' };
-      const started = await fetch(`${api}/orchestrate`, { method: 'POST', headers, body: JSON.stringify({ task: 'Add a slugify(text) function to src/text.js', targetDir: project }) });
+      const headers = {
+        authorization: `Bearer ${readFileSync(join(workspace, 'token'), 'utf8').trim()}`,
+        'content-type': 'application/json',
+      };
+      const started = await fetch(`${api}/orchestrate`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ task: 'Add a slugify(text) function to src/text.js', targetDir: project }),
+      });
       expect(started.status).toBe(201);
       const { sessionId } = (await started.json()) as { sessionId: string };
       const state = await poll(
         async () => {
-          const view = (await (await fetch(`${api}/${sessionId}/state`, { headers })).json()) as { state: string; workers: Array<{ id: string; status: string }> };
+          const view = (await (await fetch(`${api}/${sessionId}/state`, { headers })).json()) as {
+            state: string;
+            workers: Array<{ id: string; status: string }>;
+          };
           return view.state === 'completed' ? view : null;
         },
         60_000,

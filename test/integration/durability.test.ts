@@ -39,7 +39,16 @@ import {
   type StartedCli,
   waitForSession,
 } from '../support/orchestrate.js';
-import { expectEveryLineExactlyOnce, expectNoDoubleLaunch, expectStateChains, folderView as view, peekEvents, procRecords, sessionDirOf, workerIds } from '../support/session-folder.js';
+import {
+  expectEveryLineExactlyOnce,
+  expectNoDoubleLaunch,
+  expectStateChains,
+  folderView as view,
+  peekEvents,
+  procRecords,
+  sessionDirOf,
+  workerIds,
+} from '../support/session-folder.js';
 
 // --- harness ------------------------------------------------------------------------------------------
 
@@ -58,7 +67,11 @@ function workerStatus(sandbox: Sandbox, sid: string, workerId: string): string |
 
 function stdoutLineCount(sandbox: Sandbox, sid: string, workerId: string): number {
   const path = join(sessionDirOf(sandbox, sid), 'agents', `${workerId}.stdout.jsonl`);
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).length : 0;
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim()).length
+    : 0;
 }
 
 function agentEventCount(events: OrchestratorEvent[], workerId: string): number {
@@ -80,13 +93,19 @@ interface KillPoint {
 }
 
 async function resumeAndCheck(sandbox: Sandbox, sid: string, env: Record<string, string>, kill: KillPoint) {
-  const resumed = await runCli(['resume', sid, '--no-server', '--json', '--workspace', sandbox.workspace], { env, timeoutMs: 60_000 });
+  const resumed = await runCli(['resume', sid, '--no-server', '--json', '--workspace', sandbox.workspace], {
+    env,
+    timeoutMs: 60_000,
+  });
   expect(resumed.exitCode, resumed.stderr).toBe(0);
   expect(resumed.stderr).toContain(`Session ${sid} completed`);
   const events = readEvents(sandbox.workspace, sid);
   expect(events.length).toBeGreaterThan(kill.seq);
   // The resumed process printed the whole log, the part from before the crash included, once.
-  const printed = resumed.stdout.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as OrchestratorEvent).seq);
+  const printed = resumed.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as OrchestratorEvent).seq);
   expect(printed).toEqual(events.map((e) => e.seq));
 
   const sessionStates = eventsOfType(events, 'state').filter((e) => e.machine === 'session');
@@ -97,7 +116,10 @@ async function resumeAndCheck(sandbox: Sandbox, sid: string, env: Record<string,
   expect(lines).toBeGreaterThan(0);
   expectNoDoubleLaunch(sandbox, sid);
   for (const workerId of kill.completedWorkers) {
-    expect(eventsOfType(events, 'state').filter((e) => e.id === workerId && e.seq > kill.seq), `${workerId} completed before the crash`).toEqual([]);
+    expect(
+      eventsOfType(events, 'state').filter((e) => e.id === workerId && e.seq > kill.seq),
+      `${workerId} completed before the crash`,
+    ).toEqual([]);
   }
   expect(processesMentioning(sandbox.dir)).toEqual([]);
   return events;
@@ -105,14 +127,19 @@ async function resumeAndCheck(sandbox: Sandbox, sid: string, env: Record<string,
 
 function killPoint(sandbox: Sandbox, sid: string): KillPoint {
   const seq = EventLog.lastSeqOf(join(sessionDirOf(sandbox, sid), 'events.jsonl'));
-  const completedWorkers = view(sandbox, sid).workers.filter((w) => w.status === 'completed').map((w) => w.id);
+  const completedWorkers = view(sandbox, sid)
+    .workers.filter((w) => w.status === 'completed')
+    .map((w) => w.id);
   return { seq, completedWorkers };
 }
 
 /** Right after the kill: every agent that had not ended is still alive (same pid, same start time). */
 function expectAgentsSurvived(sandbox: Sandbox, sid: string): Array<ProcRecord & { workerId: string }> {
   const live = liveRecords(sandbox, sid);
-  for (const r of live) expect(isSameProcessAlive(r.pid, r.startTime), `${r.workerId} attempt ${r.attempt} (pid ${r.pid}) survived`).toBe(true);
+  for (const r of live)
+    expect(isSameProcessAlive(r.pid, r.startTime), `${r.workerId} attempt ${r.attempt} (pid ${r.pid}) survived`).toBe(
+      true,
+    );
   return live;
 }
 
@@ -132,18 +159,31 @@ const TRIO: SessionSpecInput = {
 
 /** alpha prints 40 lines in ~2 s; beta fails once (backoff 1-2 s) then succeeds; gamma prints for ~3.5 s; the reviewer ~1.5 s. */
 const TRIO_AGENTS = {
-  rules: [{ match: { promptIncludes: 'You are a REVIEWER' }, scenario: { key: 'reviewer', lines: 30, delayMs: 50, verdict: { verdict: 'approve', summary: 'looks right' } } }],
+  rules: [
+    {
+      match: { promptIncludes: 'You are a REVIEWER' },
+      scenario: { key: 'reviewer', lines: 30, delayMs: 50, verdict: { verdict: 'approve', summary: 'looks right' } },
+    },
+  ],
   claude: { lines: 40, delayMs: 50, writeFiles: [{ path: 'alpha.txt', content: 'alpha\n' }] },
   codex: { lines: 10, delayMs: 50, fail: 'server_error', failTimes: 1 },
   // gemini streams its answer in `lines` deltas of the final text: a long text makes 70 of them.
-  gemini: { lines: 70, delayMs: 50, finalText: 'The design is in ARCHITECTURE.md. '.repeat(30).trim(), writeFiles: [{ path: 'ARCHITECTURE.md', content: 'the design\n' }] },
+  gemini: {
+    lines: 70,
+    delayMs: 50,
+    finalText: 'The design is in ARCHITECTURE.md. '.repeat(30).trim(),
+    writeFiles: [{ path: 'ARCHITECTURE.md', content: 'the design\n' }],
+  },
 };
 
 function startTrio(sandboxMode: 'none' | 'auto' = 'none') {
   // Inside bubblewrap /tmp is a fresh tmpfs: the fake agent's memory (launches.jsonl, its sessions) stays in the
   // state dir, which fakeAgentEnv makes writable there (ORCHESTRATOR_SANDBOX_WRITABLE), as the demo's is.
   const { sandbox, env, specPath } = sandboxWith({ ...TRIO, sandbox: sandboxMode }, TRIO_AGENTS);
-  const orchestrator = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+  const orchestrator = startCli(
+    ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'],
+    env,
+  );
   return { sandbox, env, orchestrator };
 }
 
@@ -164,8 +204,16 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
 
     // While nobody watches: alpha finishes (its exit status is left in the exit file), gamma keeps printing.
     const gammaLines = stdoutLineCount(sandbox, sid, 'gamma');
-    await poll(() => readExitFile(join(sessionDirOf(sandbox, sid), 'agents', 'alpha.1.exit')), 20_000, 'alpha ended while the orchestrator was dead');
-    await poll(() => stdoutLineCount(sandbox, sid, 'gamma') >= gammaLines + 5, 20_000, 'gamma printed while the orchestrator was dead');
+    await poll(
+      () => readExitFile(join(sessionDirOf(sandbox, sid), 'agents', 'alpha.1.exit')),
+      20_000,
+      'alpha ended while the orchestrator was dead',
+    );
+    await poll(
+      () => stdoutLineCount(sandbox, sid, 'gamma') >= gammaLines + 5,
+      20_000,
+      'gamma printed while the orchestrator was dead',
+    );
     const gamma = procRecords(sandbox, sid, 'gamma')[0] as ProcRecord;
     expect(isSameProcessAlive(gamma.pid, gamma.startTime)).toBe(true);
     const unseen = stdoutLineCount(sandbox, sid, 'alpha') - agentEventCount(peekEvents(sandbox, sid), 'alpha');
@@ -175,13 +223,20 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     // gamma was re-attached (one launch, its output after the crash persisted), alpha collected, beta recovered once.
     expect(procRecords(sandbox, sid, 'gamma')).toHaveLength(1);
     expect(procRecords(sandbox, sid, 'alpha')).toHaveLength(1);
-    expect(events.filter((e) => e.type === 'agent' && e.workerId === 'gamma' && e.seq > kill.seq).length).toBeGreaterThan(5);
-    expect(eventsOfType(events, 'recovery').map((e) => [e.workerId, e.signal.kind, e.action])).toEqual([['beta', 'server_error', 'backoff_and_relaunch']]);
+    expect(
+      events.filter((e) => e.type === 'agent' && e.workerId === 'gamma' && e.seq > kill.seq).length,
+    ).toBeGreaterThan(5);
+    expect(eventsOfType(events, 'recovery').map((e) => [e.workerId, e.signal.kind, e.action])).toEqual([
+      ['beta', 'server_error', 'backoff_and_relaunch'],
+    ]);
     expect(eventsOfType(events, 'decision').map((e) => e.decision)).toEqual(['CONTINUE']);
     // Resume reused the checkouts (each made once), and the work done before and after the crash is the result.
-    const made = eventsOfType(events, 'workspace').filter((e) => e.action === 'checkout' && !e.workerId?.startsWith('r1-'));
+    const made = eventsOfType(events, 'workspace').filter(
+      (e) => e.action === 'checkout' && !e.workerId?.startsWith('r1-'),
+    );
     expect(made.map((e) => e.workerId).sort()).toEqual(['alpha', 'beta', 'gamma']);
-    const show = (path: string) => execFileSync('git', ['show', `orch/${sid}/_result:${path}`], { cwd: sandbox.target, encoding: 'utf8' });
+    const show = (path: string) =>
+      execFileSync('git', ['show', `orch/${sid}/_result:${path}`], { cwd: sandbox.target, encoding: 'utf8' });
     expect(show('alpha.txt')).toBe('alpha\n');
     expect(show('ARCHITECTURE.md')).toBe('the design\n');
     return events;
@@ -191,20 +246,29 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     await whileAgentsRun('none');
   });
 
-  it.skipIf(!bwrap.available)('(a) the same with the agents inside the bubblewrap sandbox ("sandbox": "auto")', async () => {
-    const events = await whileAgentsRun('auto');
-    expect(eventsOfType(events, 'safety').some((e) => /bwrap|bubblewrap/i.test(JSON.stringify(e)))).toBe(true);
-  });
+  it.skipIf(!bwrap.available)(
+    '(a) the same with the agents inside the bubblewrap sandbox ("sandbox": "auto")',
+    async () => {
+      const events = await whileAgentsRun('auto');
+      expect(eventsOfType(events, 'safety').some((e) => /bwrap|bubblewrap/i.test(JSON.stringify(e)))).toBe(true);
+    },
+  );
 
   it('(b) while a worker backs off: the restored backoff keeps its original deadline and the relaunch happens once', async () => {
     const { sandbox, env, orchestrator } = startTrio();
     const sid = await waitForSession(sandbox);
     // The snapshot (what resume restores) shows beta waiting out its backoff.
-    await poll(() => workerStatus(sandbox, sid, 'beta') === 'recovering.waiting', 20_000, 'beta in recovering.waiting in snapshot.json');
+    await poll(
+      () => workerStatus(sandbox, sid, 'beta') === 'recovering.waiting',
+      20_000,
+      'beta in recovering.waiting in snapshot.json',
+    );
     await kill9(orchestrator);
     const kill = killPoint(sandbox, sid);
     expectAgentsSurvived(sandbox, sid);
-    const persisted = SessionStore.readSnapshotOf(sandbox.workspace, sid)?.snapshot as { children: Record<string, { snapshot: { context: { backoff: { dueAt: number } } } }> };
+    const persisted = SessionStore.readSnapshotOf(sandbox.workspace, sid)?.snapshot as {
+      children: Record<string, { snapshot: { context: { backoff: { dueAt: number } } } }>;
+    };
     const dueAt = persisted.children.beta?.snapshot.context.backoff.dueAt as number;
     expect(dueAt).toBeGreaterThan(Date.now() - 500);
     expect(procRecords(sandbox, sid, 'beta')).toHaveLength(1);
@@ -220,8 +284,17 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     expect(Date.parse(second?.launchedAt ?? '')).toBeLessThan(Math.max(dueAt, resumedAt) + 15_000);
     expect(second?.argv).toContain('resume');
     expect(eventsOfType(events, 'recovery')).toHaveLength(1);
-    const betaStates = eventsOfType(events, 'state').filter((e) => e.id === 'beta').map((e) => e.to);
-    expect(betaStates).toEqual(['spawned', 'running.active', 'blocked', 'recovering.waiting', 'running.active', 'completed']);
+    const betaStates = eventsOfType(events, 'state')
+      .filter((e) => e.id === 'beta')
+      .map((e) => e.to);
+    expect(betaStates).toEqual([
+      'spawned',
+      'running.active',
+      'blocked',
+      'recovering.waiting',
+      'running.active',
+      'completed',
+    ]);
   });
 
   it('(c) while a review round runs: the reviewer is re-attached, its verdict collected once, the round decides once', async () => {
@@ -232,25 +305,47 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     await kill9(orchestrator);
     const kill = killPoint(sandbox, sid);
     expect(workerStatus(sandbox, sid, 'alpha')).toBe('reviewing');
-    expect(eventsOfType(peekEvents(sandbox, sid), 'state').filter((e) => e.machine === 'review').at(-1)?.to).toBe('collecting');
+    expect(
+      eventsOfType(peekEvents(sandbox, sid), 'state')
+        .filter((e) => e.machine === 'review')
+        .at(-1)?.to,
+    ).toBe('collecting');
     const survivors = expectAgentsSurvived(sandbox, sid);
     expect(survivors.map((r) => r.workerId)).toContain(reviewer);
     const reviewerLines = stdoutLineCount(sandbox, sid, reviewer);
-    await poll(() => stdoutLineCount(sandbox, sid, reviewer) >= reviewerLines + 3, 20_000, 'the reviewer printed while the orchestrator was dead');
+    await poll(
+      () => stdoutLineCount(sandbox, sid, reviewer) >= reviewerLines + 3,
+      20_000,
+      'the reviewer printed while the orchestrator was dead',
+    );
 
     const events = await resumeAndCheck(sandbox, sid, env, kill);
     expect(procRecords(sandbox, sid, reviewer)).toHaveLength(1);
-    expect(eventsOfType(events, 'review').map((e) => [e.reviewer, e.target, e.verdict.verdict, e.valid])).toEqual([['codex', 'alpha', 'approve', true]]);
+    expect(eventsOfType(events, 'review').map((e) => [e.reviewer, e.target, e.verdict.verdict, e.valid])).toEqual([
+      ['codex', 'alpha', 'approve', true],
+    ]);
     expect(eventsOfType(events, 'decision').map((e) => [e.roundId, e.decision])).toEqual([['round-1', 'CONTINUE']]);
-    const alphaStates = eventsOfType(events, 'state').filter((e) => e.id === 'alpha').map((e) => e.to);
+    const alphaStates = eventsOfType(events, 'state')
+      .filter((e) => e.id === 'alpha')
+      .map((e) => e.to);
     expect(alphaStates).toEqual(['spawned', 'running.active', 'reviewing', 'completed']);
   });
 
   it('a lost agent (killed while the orchestrator was dead, no exit status) is relaunched with native resume; resume_not_found falls back to a fresh launch', async () => {
-    const spec: SessionSpecInput = { task: 'lost and found', workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }], limits: { backoffBaseMs: 200 }, sandbox: 'none' };
+    const spec: SessionSpecInput = {
+      task: 'lost and found',
+      workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }],
+      limits: { backoffBaseMs: 200 },
+      sandbox: 'none',
+    };
     // Fresh launches succeed slowly; any resumed launch says the conversation is gone.
-    const { sandbox, specPath, env } = sandboxWith(spec, { claude: { lines: 30, delayMs: 50, fail: 'resume_not_found' } });
-    const orchestrator = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const { sandbox, specPath, env } = sandboxWith(spec, {
+      claude: { lines: 30, delayMs: 50, fail: 'resume_not_found' },
+    });
+    const orchestrator = startCli(
+      ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'],
+      env,
+    );
     const sid = await waitForSession(sandbox);
     await poll(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 5, 20_000, 'solo printed 5 events');
     await kill9(orchestrator);
@@ -281,9 +376,16 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
   });
 
   it('a torn last line (the orchestrator died mid-write) is cut when the session is resumed; nothing lost, seq gap-free', async () => {
-    const spec: SessionSpecInput = { task: 'torn', workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }], sandbox: 'none' };
+    const spec: SessionSpecInput = {
+      task: 'torn',
+      workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }],
+      sandbox: 'none',
+    };
     const { sandbox, specPath, env } = sandboxWith(spec, { claude: { lines: 30, delayMs: 50 } });
-    const orchestrator = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const orchestrator = startCli(
+      ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'],
+      env,
+    );
     const sid = await waitForSession(sandbox);
     await poll(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 5, 20_000, 'solo printed 5 events');
     await kill9(orchestrator);
@@ -305,47 +407,97 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
   });
 
   it('killed between a state event and its snapshot: the restored actor makes that change again, and the log has it once', async () => {
-    const spec: SessionSpecInput = { task: 'window', workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }], sandbox: 'none' };
+    const spec: SessionSpecInput = {
+      task: 'window',
+      workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }],
+      sandbox: 'none',
+    };
     const { sandbox, specPath, env } = sandboxWith(spec, { claude: { lines: 20, delayMs: 50 } });
-    const orchestrator = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const orchestrator = startCli(
+      ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'],
+      env,
+    );
     const sid = await waitForSession(sandbox);
     await poll(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 3, 20_000, 'solo printed 3 events');
     await kill9(orchestrator);
     const kill = killPoint(sandbox, sid);
     const [record] = expectAgentsSurvived(sandbox, sid);
-    await poll(() => readExitFile(join(sessionDirOf(sandbox, sid), 'agents', `solo.${record?.attempt ?? 1}.exit`)), 20_000, 'solo ended while nobody watched');
+    await poll(
+      () => readExitFile(join(sessionDirOf(sandbox, sid), 'agents', `solo.${record?.attempt ?? 1}.exit`)),
+      20_000,
+      'solo ended while nobody watched',
+    );
     // What a death right after logging a change leaves: the event on record, the snapshot (running.active) one
     // change behind. The change is the one the resumed actor will make: solo collected and completed.
     const running = eventsOfType(peekEvents(sandbox, sid), 'state').findLast((e) => e.id === 'solo');
     expect(running?.to).toBe('running.active');
-    const logged = { ...running, seq: kill.seq + 1, ts: new Date().toISOString(), from: 'running.active', to: 'completed', cause: 'WORKER.STATUS' };
+    const logged = {
+      ...running,
+      seq: kill.seq + 1,
+      ts: new Date().toISOString(),
+      from: 'running.active',
+      to: 'completed',
+      cause: 'WORKER.STATUS',
+    };
     writeFileSync(join(sessionDirOf(sandbox, sid), 'events.jsonl'), `${JSON.stringify(logged)}\n`, { flag: 'a' });
 
-    const resumed = await runCli(['resume', sid, '--no-server', '--json', '--workspace', sandbox.workspace], { env, timeoutMs: 60_000 });
+    const resumed = await runCli(['resume', sid, '--no-server', '--json', '--workspace', sandbox.workspace], {
+      env,
+      timeoutMs: 60_000,
+    });
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     const events = readEvents(sandbox.workspace, sid);
     expectStateChains(events);
-    expect(eventsOfType(events, 'state').filter((e) => e.id === 'solo').map((e) => e.to)).toEqual(['spawned', 'running.active', 'completed']);
+    expect(
+      eventsOfType(events, 'state')
+        .filter((e) => e.id === 'solo')
+        .map((e) => e.to),
+    ).toEqual(['spawned', 'running.active', 'completed']);
     expect(view(sandbox, sid).outcome).toBe('completed');
   });
 
   it('killed after a recovery decision its snapshot missed: resumed, the worker is recovered once, with one recovery event and one relaunch', async () => {
-    const spec: SessionSpecInput = { task: 'window', workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }], limits: { backoffBaseMs: 3000 }, sandbox: 'none' };
-    const { sandbox, specPath, env } = sandboxWith(spec, { claude: { fail: 'server_error', failTimes: 1, delayMs: 20 } });
-    const orchestrator = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const spec: SessionSpecInput = {
+      task: 'window',
+      workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }],
+      limits: { backoffBaseMs: 3000 },
+      sandbox: 'none',
+    };
+    const { sandbox, specPath, env } = sandboxWith(spec, {
+      claude: { fail: 'server_error', failTimes: 1, delayMs: 20 },
+    });
+    const orchestrator = startCli(
+      ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'],
+      env,
+    );
     const sid = await waitForSession(sandbox);
     const snapshot = join(sessionDirOf(sandbox, sid), 'snapshot.json');
     // The snapshot while solo runs its first attempt: what a crash right after the decision below would leave.
-    await poll(() => eventsOfType(peekEvents(sandbox, sid), 'state').some((e) => e.id === 'solo' && e.to === 'running.active') && existsSync(snapshot), 20_000, 'solo running');
+    await poll(
+      () =>
+        eventsOfType(peekEvents(sandbox, sid), 'state').some((e) => e.id === 'solo' && e.to === 'running.active') &&
+        existsSync(snapshot),
+      20_000,
+      'solo running',
+    );
     const behind = readFileSync(snapshot, 'utf8');
-    await poll(() => eventsOfType(peekEvents(sandbox, sid), 'recovery').length === 1, 20_000, 'the recovery decision logged');
+    await poll(
+      () => eventsOfType(peekEvents(sandbox, sid), 'recovery').length === 1,
+      20_000,
+      'the recovery decision logged',
+    );
     await kill9(orchestrator);
     writeFileSync(snapshot, behind);
 
-    const resumed = await runCli(['resume', sid, '--no-server', '--json', '--workspace', sandbox.workspace], { env, timeoutMs: 60_000 });
+    const resumed = await runCli(['resume', sid, '--no-server', '--json', '--workspace', sandbox.workspace], {
+      env,
+      timeoutMs: 60_000,
+    });
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     const events = readEvents(sandbox.workspace, sid);
-    expect(eventsOfType(events, 'recovery').map((e) => [e.workerId, e.attempt, e.signal.kind, e.action])).toEqual([['solo', 1, 'server_error', 'backoff_and_relaunch']]);
+    expect(eventsOfType(events, 'recovery').map((e) => [e.workerId, e.attempt, e.signal.kind, e.action])).toEqual([
+      ['solo', 1, 'server_error', 'backoff_and_relaunch'],
+    ]);
     expectStateChains(events);
     expectNoDoubleLaunch(sandbox, sid);
     expect(procRecords(sandbox, sid, 'solo').map((r) => r.attempt)).toEqual([1, 2]);
@@ -357,7 +509,10 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
       { task: 'quick', workers: [{ id: 'solo', agent: 'codex', role: 'implementer' }], sandbox: 'none' },
       { codex: { lines: 3 } },
     );
-    const run = await runCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], { env });
+    const run = await runCli(
+      ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'],
+      { env },
+    );
     expect(run.exitCode, run.stderr).toBe(0);
     const sid = sessionIds(sandbox.workspace)[0] as string;
     const before = readEvents(sandbox.workspace, sid);
@@ -390,7 +545,10 @@ describe('orchestrate stop with no orchestrator running', { timeout: 60_000 }, (
       },
       { default: { lines: 2, holdMs: 120_000, spawnChild: true } },
     );
-    const orchestrator = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+    const orchestrator = startCli(
+      ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'],
+      env,
+    );
     const sid = await waitForSession(sandbox);
     await poll(() => childPidsOf(sandbox).length === 2, 20_000, 'both agents spawned their child');
     await kill9(orchestrator);
@@ -403,12 +561,17 @@ describe('orchestrate stop with no orchestrator running', { timeout: 60_000 }, (
     expect(stopped.exitCode, stopped.stderr).toBe(0);
     expect(stopped.stdout).toContain(`session ${sid} stopped; no agent of it is left running`);
     for (const r of live) expect(groupMembers(r.pgid), `${r.workerId}'s group`).toEqual([]);
-    for (const pid of grandchildren) expect(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')).toBe(false);
+    for (const pid of grandchildren)
+      expect(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')).toBe(false);
     expect(processesMentioning(sandbox.dir)).toEqual([]);
 
     const events = readEvents(sandbox.workspace, sid);
     expectStateChains(events);
-    expect(eventsOfType(events, 'state').filter((e) => e.machine === 'session').at(-1)?.to).toBe('stopped');
+    expect(
+      eventsOfType(events, 'state')
+        .filter((e) => e.machine === 'session')
+        .at(-1)?.to,
+    ).toBe('stopped');
     expect(view(sandbox, sid)).toMatchObject({ outcome: 'stopped', stopReason: 'orchestrate stop' });
     for (const w of view(sandbox, sid).workers) expect(w.status).toBe('stopped');
     expect(launches(sandbox)).toHaveLength(2);
@@ -429,7 +592,18 @@ async function pausedThenKilled() {
     { task: 'pause me', workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }], sandbox: 'none' },
     { claude: { lines: 60, delayMs: 50 } },
   );
-  const args = ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--port', '0'];
+  const args = [
+    'run',
+    '--spec',
+    specPath,
+    '-C',
+    sandbox.target,
+    '--workspace',
+    sandbox.workspace,
+    '--json',
+    '--port',
+    '0',
+  ];
   const orchestrator = startCli(args, env);
   const sid = await waitForSession(sandbox);
   await poll(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 3, 20_000, 'solo printed');
@@ -451,7 +625,11 @@ describe('a paused session across kill -9 and resume', { timeout: 60_000 }, () =
     const lines = stdoutLineCount(sandbox, sid, 'solo');
 
     const resumed = startCli(['resume', sid, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
-    await poll(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.pid === resumed.child.pid, 20_000, 'the resumed orchestrator holds the session');
+    await poll(
+      () => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.pid === resumed.child.pid,
+      20_000,
+      'the resumed orchestrator holds the session',
+    );
     const status = await runCli(['status', sid, '--json', '--workspace', sandbox.workspace], { env });
     const statusView = JSON.parse(status.stdout) as SessionView;
     expect(statusView.state).toBe('paused');
@@ -473,13 +651,20 @@ describe('a paused session across kill -9 and resume', { timeout: 60_000 }, () =
   it('orchestrate resume SID (through the resumed server) continues the SIGSTOPped agent and the session completes', async () => {
     const { sandbox, env, sid, record } = await pausedThenKilled();
     const resumed = startCli(['resume', sid, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
-    await poll(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.pid === resumed.child.pid, 20_000, 'the resumed orchestrator holds the session');
+    await poll(
+      () => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.pid === resumed.child.pid,
+      20_000,
+      'the resumed orchestrator holds the session',
+    );
     await poll(() => SessionStore.lockHolder(sessionDirOf(sandbox, sid))?.serverUrl, 20_000, 'its server');
     const unpaused = await runCli(['resume', sid, '--workspace', sandbox.workspace], { env });
     expect(unpaused.exitCode, unpaused.stderr).toBe(0);
     expect(unpaused.stdout).toContain('session now running');
     await poll(() => !groupStopped(record.pgid), 3000, 'the agent continued (SIGCONT)');
-    const end = await Promise.race([resumed.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000))]);
+    const end = await Promise.race([
+      resumed.exited,
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000)),
+    ]);
     expect(end?.exitCode).toBe(0);
   });
 });

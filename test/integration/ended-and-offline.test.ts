@@ -7,7 +7,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupSandbox, eventsOfType, fakeAgentEnv, makeSandbox, processesMentioning, readEvents, runCli, sessionIds, type Sandbox } from '../support/orchestrate.js';
+import {
+  cleanupSandbox,
+  eventsOfType,
+  fakeAgentEnv,
+  makeSandbox,
+  processesMentioning,
+  readEvents,
+  runCli,
+  sessionIds,
+  type Sandbox,
+} from '../support/orchestrate.js';
 
 let sandbox: Sandbox | undefined;
 afterEach(async () => {
@@ -20,15 +30,28 @@ const LIMITS = { backoffBaseMs: 20, backoffMaxMs: 50, stallTimeoutSec: 30 };
 function setup(config: object) {
   sandbox = makeSandbox({ git: true });
   const specFile = join(sandbox.dir, 'spec.json');
-  writeFileSync(specFile, JSON.stringify({ task: 'say hello', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], reviews: [], limits: LIMITS, sandbox: 'none' }));
+  writeFileSync(
+    specFile,
+    JSON.stringify({
+      task: 'say hello',
+      workers: [{ id: 'w', agent: 'claude', role: 'implementer' }],
+      reviews: [],
+      limits: LIMITS,
+      sandbox: 'none',
+    }),
+  );
   const env = fakeAgentEnv(sandbox, config);
   const s = sandbox;
-  const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli([...args, '--workspace', s.workspace], { env: { ...env, ...extraEnv }, timeoutMs: 45_000 });
+  const cli = (args: string[], extraEnv: Record<string, string> = {}) =>
+    runCli([...args, '--workspace', s.workspace], { env: { ...env, ...extraEnv }, timeoutMs: 45_000 });
   const run = () => cli(['run', '--in-place', '-C', s.target, '--spec', specFile, '--no-server']);
   return { s, specFile, env, cli, run };
 }
 
-const logLines = (s: Sandbox) => readFileSync(join(s.workspace, 'sessions', sessionIds(s.workspace)[0] as string, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).length;
+const logLines = (s: Sandbox) =>
+  readFileSync(join(s.workspace, 'sessions', sessionIds(s.workspace)[0] as string, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean).length;
 
 describe('a blocker of a session nobody runs', () => {
   it('`orchestrate resolve` (the command the summary suggests) restores the session here, answers, and runs it to the end', async () => {
@@ -45,10 +68,19 @@ describe('a blocker of a session nobody runs', () => {
     expect(answered.exitCode, answered.stdout + answered.stderr).toBe(0);
     expect(answered.stdout).toContain(`b1: answered retry; session ${sid} goes on here`);
     const events = readEvents(s.workspace);
-    expect(eventsOfType(events, 'blocker').find((b) => b.resolution)?.resolution).toMatchObject({ choice: 'retry', by: 'cli' });
-    const worker = eventsOfType(events, 'state').filter((e) => e.machine === 'worker').at(-1);
+    expect(eventsOfType(events, 'blocker').find((b) => b.resolution)?.resolution).toMatchObject({
+      choice: 'retry',
+      by: 'cli',
+    });
+    const worker = eventsOfType(events, 'state')
+      .filter((e) => e.machine === 'worker')
+      .at(-1);
     expect(worker?.to).toBe('completed');
-    expect(eventsOfType(events, 'state').filter((e) => e.machine === 'session').at(-1)?.to).toBe('completed');
+    expect(
+      eventsOfType(events, 'state')
+        .filter((e) => e.machine === 'session')
+        .at(-1)?.to,
+    ).toBe('completed');
   }, 60_000);
 
   it('a session paused over its budget (a blocker of the safety monitor) goes on after `resolve ... retry`, with or without a server', async () => {
@@ -70,13 +102,30 @@ describe('a blocker of a session nobody runs', () => {
       const first = await cli(['run', '--in-place', '-C', s.target, '--spec', specFile, '--no-server']);
       expect(first.exitCode, first.stderr).toBe(2);
       const sid = sessionIds(s.workspace)[0] as string;
-      expect(eventsOfType(readEvents(s.workspace), 'blocker')).toEqual([expect.objectContaining({ blockerId: 'b1', kind: 'BUDGET_EXCEEDED' })]);
+      expect(eventsOfType(readEvents(s.workspace), 'blocker')).toEqual([
+        expect.objectContaining({ blockerId: 'b1', kind: 'BUDGET_EXCEEDED' }),
+      ]);
 
-      const answered = await cli(['resolve', sid, 'b1', 'retry', ...serverFlag, ...(serverFlag.length ? [] : ['--port', '0'])]);
+      const answered = await cli([
+        'resolve',
+        sid,
+        'b1',
+        'retry',
+        ...serverFlag,
+        ...(serverFlag.length ? [] : ['--port', '0']),
+      ]);
       expect(answered.exitCode, `${serverFlag.join(' ')}: ${answered.stdout}${answered.stderr}`).toBe(0);
       const events = readEvents(s.workspace);
-      expect(eventsOfType(events, 'state').filter((e) => e.machine === 'session').at(-1)?.to).toBe('completed');
-      expect(eventsOfType(events, 'state').filter((e) => e.machine === 'worker' && e.id === 'b').at(-1)?.to).toBe('completed');
+      expect(
+        eventsOfType(events, 'state')
+          .filter((e) => e.machine === 'session')
+          .at(-1)?.to,
+      ).toBe('completed');
+      expect(
+        eventsOfType(events, 'state')
+          .filter((e) => e.machine === 'worker' && e.id === 'b')
+          .at(-1)?.to,
+      ).toBe('completed');
       await cleanupSandbox(sandbox);
       sandbox = undefined;
     }
@@ -87,7 +136,9 @@ describe('a blocker of a session nobody runs', () => {
     const first = await run();
     expect(first.exitCode, first.stderr).toBe(2);
     const sid = sessionIds(s.workspace)[0] as string;
-    expect(first.stderr).toContain(`note: the agent of w stays paused (SIGSTOP, no CPU) until \`orchestrate resolve\` or \`orchestrate resume ${sid}\` continues it, or \`orchestrate stop ${sid}\` ends it.`);
+    expect(first.stderr).toContain(
+      `note: the agent of w stays paused (SIGSTOP, no CPU) until \`orchestrate resolve\` or \`orchestrate resume ${sid}\` continues it, or \`orchestrate stop ${sid}\` ends it.`,
+    );
     expect(processesMentioning(s.dir).length).toBeGreaterThan(0);
     const stopped = await cli(['stop', sid]);
     expect(stopped.exitCode, stopped.stderr).toBe(0);
@@ -135,13 +186,17 @@ describe('an agent that is not installed', () => {
   it('run refuses before a session exists, naming the agent and how to get it', async () => {
     const { s, cli, specFile } = setup({});
     const missing = join(s.dir, 'no-such-claude');
-    const result = await cli(['run', '--in-place', '-C', s.target, '--spec', specFile, '--no-server'], { ORCHESTRATOR_CLAUDE_BIN: missing });
+    const result = await cli(['run', '--in-place', '-C', s.target, '--spec', specFile, '--no-server'], {
+      ORCHESTRATOR_CLAUDE_BIN: missing,
+    });
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain(`ORCHESTRATOR_CLAUDE_BIN=${missing} is not an executable file`);
     expect(result.stderr).toContain('orchestrate doctor');
     expect(sessionIds(s.workspace)).toEqual([]);
     // With a server too: refused before any dashboard is announced.
-    const served = await cli(['run', '--in-place', '-C', s.target, '--spec', specFile, '--port', '0'], { ORCHESTRATOR_CLAUDE_BIN: missing });
+    const served = await cli(['run', '--in-place', '-C', s.target, '--spec', specFile, '--port', '0'], {
+      ORCHESTRATOR_CLAUDE_BIN: missing,
+    });
     expect(served.exitCode).toBe(1);
     expect(served.stdout + served.stderr).not.toContain('Dashboard');
     expect(served.stderr).toMatch(/^error: .*ORCHESTRATOR_CLAUDE_BIN/);
@@ -154,7 +209,9 @@ describe('an agent that is not installed', () => {
     const gone = { ORCHESTRATOR_CLAUDE_BIN: join(s.dir, 'uninstalled-claude') };
     const answered = await cli(['resolve', sid, 'b1', 'retry', '--no-server'], gone);
     expect(answered.exitCode, answered.stdout + answered.stderr).toBe(2);
-    const blocker = eventsOfType(readEvents(s.workspace), 'blocker').filter((b) => !b.resolution).at(-1);
+    const blocker = eventsOfType(readEvents(s.workspace), 'blocker')
+      .filter((b) => !b.resolution)
+      .at(-1);
     expect(blocker).toMatchObject({ kind: 'AGENT_NOT_FOUND', workerId: 'w', options: ['retry', 'skip', 'stop'] });
     expect(blocker?.message).toContain('claude could not be started');
     expect(blocker?.message).not.toContain('rejected');

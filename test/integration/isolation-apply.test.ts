@@ -13,13 +13,19 @@ afterEach(cleanupAfterTest);
 
 describe('apply, discard and gc', () => {
   const done = async () => {
-    const s = session({ ...PARALLEL, reviews: [] }, writes({ claude: { 'x.txt': 'from x\n', 'README.md': '# target, edited by its user\nand by x\n' }, codex: { 'y.txt': 'from y\n' } }));
+    const s = session(
+      { ...PARALLEL, reviews: [] },
+      writes({
+        claude: { 'x.txt': 'from x\n', 'README.md': '# target, edited by its user\nand by x\n' },
+        codex: { 'y.txt': 'from y\n' },
+      }),
+    );
     const result = await run(s);
     expect(result.exitCode, result.stderr).toBe(0);
     return { ...s, sid: sessionIds(s.sandbox.workspace)[0] as string };
   };
 
-  it('apply lands the result as uncommitted changes on top of the user\'s own work, which is kept', async () => {
+  it("apply lands the result as uncommitted changes on top of the user's own work, which is kept", async () => {
     const s = await done();
     const repo = s.sandbox.target;
     const head = gitIn(repo, 'rev-parse', 'HEAD');
@@ -38,7 +44,9 @@ describe('apply, discard and gc', () => {
     expect(gitIn(repo, 'diff', '--cached', '--name-only')).toBe('staged.txt');
     // What it was before is a commit to go back to; and the apply is in the session's log.
     expect(show(repo, `refs/orch/${s.sid}/before-apply:notes.txt`)).toBe('mine, and more\n');
-    expect(eventsOfType(readEvents(s.sandbox.workspace, s.sid), 'workspace').find((e) => e.action === 'apply')?.detail).toContain('cli: applied');
+    expect(
+      eventsOfType(readEvents(s.sandbox.workspace, s.sid), 'workspace').find((e) => e.action === 'apply')?.detail,
+    ).toContain('cli: applied');
     // Applied: discard needs no --force, and takes the checkouts and every ref of the session.
     const discarded = await cli(s, ['discard', s.sid]);
     expect(discarded.exitCode, discarded.stderr).toBe(0);
@@ -69,7 +77,9 @@ describe('apply, discard and gc', () => {
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     // README.md: the session changed it, and so did the user (uncommitted). Their other work is not in the way.
-    expect(refused.stderr).toMatch(/^error: apply --merge would touch files with uncommitted changes \(README\.md\): commit or stash them first/);
+    expect(refused.stderr).toMatch(
+      /^error: apply --merge would touch files with uncommitted changes \(README\.md\): commit or stash them first/,
+    );
     // The user commits that file; the merge then brings the session's change of it (relative to the base, which held
     // the user's edit) and its new files as one merge commit, and leaves the rest of their work uncommitted.
     gitIn(repo, 'commit', '-q', '-m', 'my readme', 'README.md');
@@ -77,7 +87,9 @@ describe('apply, discard and gc', () => {
     const merged = await cli(s, ['apply', s.sid, '--merge']);
     expect(merged.exitCode, merged.stderr).toBe(0);
     expect(merged.stdout).toMatch(/^merged orch\/.*\/_result into main \(3 files\)/);
-    expect(gitIn(repo, 'log', '-1', '--format=%s%n%P')).toBe(`Merge orchestrate session ${s.sid}: two files at once\n${mine} ${gitIn(repo, 'rev-parse', `orch/${s.sid}/_result`)}`);
+    expect(gitIn(repo, 'log', '-1', '--format=%s%n%P')).toBe(
+      `Merge orchestrate session ${s.sid}: two files at once\n${mine} ${gitIn(repo, 'rev-parse', `orch/${s.sid}/_result`)}`,
+    );
     expect(readFileSync(join(repo, 'README.md'), 'utf8')).toBe('# target, edited by its user\nand by x\n');
     expect(readFileSync(join(repo, 'y.txt'), 'utf8')).toBe('from y\n');
     expect(gitIn(repo, 'status', '--porcelain')).toBe('A  staged.txt\n?? notes.txt');
@@ -88,12 +100,18 @@ describe('apply, discard and gc', () => {
     const repo = s.sandbox.target;
     const refused = await cli(s, ['discard', s.sid]);
     expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toMatch(/^error: the work of session .* was never applied: `orchestrate apply .*` first, or discard it with --force/);
+    expect(refused.stderr).toMatch(
+      /^error: the work of session .* was never applied: `orchestrate apply .*` first, or discard it with --force/,
+    );
     expect(existsSync(join(s.sandbox.workspace, 'checkouts', s.sid))).toBe(true);
     // Its session folder goes away (a person deleted it): the branches are leftovers, kept while un-applied.
     rmSync(join(s.sandbox.workspace, 'sessions', s.sid), { recursive: true });
     const doctor = await cli(s, ['doctor']);
-    expect(doctor.stdout).toMatch(new RegExp(`checkouts +1 leftover\\(s\\) of sessions no longer here: ${s.sid} \\(folder gone, un-applied work\\)`));
+    expect(doctor.stdout).toMatch(
+      new RegExp(
+        `checkouts +1 leftover\\(s\\) of sessions no longer here: ${s.sid} \\(folder gone, un-applied work\\)`,
+      ),
+    );
     const kept = await cli(s, ['gc']);
     expect(kept.stdout).toContain(`kept ${s.sid}: its branches hold work that was never applied`);
     expect(gitIn(repo, 'branch', '--list', 'orch/*')).not.toBe('');
@@ -104,4 +122,3 @@ describe('apply, discard and gc', () => {
     expect((await cli(s, ['gc'])).stdout).toContain('nothing to collect');
   }, 90_000);
 });
-

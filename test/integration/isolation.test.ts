@@ -20,7 +20,9 @@ describe('parallel workers on different files', () => {
     const before = snapshotCheckout(s.sandbox.target);
     const result = await run(s);
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/Base: main @ [0-9a-f]{12} \+ 3 uncommitted files; each worker works on its own branch/);
+    expect(result.stdout).toMatch(
+      /Base: main @ [0-9a-f]{12} \+ 3 uncommitted files; each worker works on its own branch/,
+    );
     expect(snapshotCheckout(s.sandbox.target)).toEqual(before);
     const sid = sessionIds(s.sandbox.workspace)[0] as string;
     const repo = s.sandbox.target;
@@ -32,11 +34,15 @@ describe('parallel workers on different files', () => {
     expect(show(repo, `orch/${sid}/_result:x.txt`)).toBe('from x\n');
     expect(show(repo, `orch/${sid}/_result:y.txt`)).toBe('from y\n');
     // Their agents really ran side by side, each in its own checkout.
-    const cwds = launches(s.sandbox).filter((l) => !l.argv.some((a) => a.includes(REVIEWER))).map((l) => l.workdir);
+    const cwds = launches(s.sandbox)
+      .filter((l) => !l.argv.some((a) => a.includes(REVIEWER)))
+      .map((l) => l.workdir);
     expect(new Set(cwds).size).toBe(2);
     for (const cwd of cwds) expect(cwd).toContain(join(s.sandbox.workspace, 'checkouts', sid));
     // Each reviewer's prompt holds its target's diff, and only that.
-    const prompts = launches(s.sandbox).filter((l) => l.argv.some((a) => a.includes(REVIEWER))).map((l) => (l.persona === 'gemini' ? l.argv[l.argv.indexOf('-p') + 1] : l.argv.at(-1)) as string);
+    const prompts = launches(s.sandbox)
+      .filter((l) => l.argv.some((a) => a.includes(REVIEWER)))
+      .map((l) => (l.persona === 'gemini' ? l.argv[l.argv.indexOf('-p') + 1] : l.argv.at(-1)) as string);
     const ofX = prompts.find((p) => p.includes('(x, claude)')) as string;
     const ofY = prompts.find((p) => p.includes('(y, codex)')) as string;
     expect(ofX).toContain('+++ b/x.txt');
@@ -46,7 +52,12 @@ describe('parallel workers on different files', () => {
     expect(ofY).not.toContain('x.txt');
     // What the user's repository shows: this session's branches, no worktree of ours.
     expect(gitIn(repo, 'worktree', 'list').split('\n')).toHaveLength(1);
-    expect(gitIn(repo, 'branch', '--format=%(refname:short)').split('\n').sort()).toEqual(['main', `orch/${sid}/_result`, `orch/${sid}/x`, `orch/${sid}/y`]);
+    expect(gitIn(repo, 'branch', '--format=%(refname:short)').split('\n').sort()).toEqual([
+      'main',
+      `orch/${sid}/_result`,
+      `orch/${sid}/x`,
+      `orch/${sid}/y`,
+    ]);
     // status names the base, each branch with its counts, and the result.
     const status = await cli(s, ['status', sid]);
     expect(status.stdout).toMatch(/base: +main @ [0-9a-f]{12} \+ 3 uncommitted files/);
@@ -57,7 +68,7 @@ describe('parallel workers on different files', () => {
 });
 
 describe('a dependency chain', () => {
-  it('each worker starts from its predecessor\'s head and sees its work; its own change is only its own', async () => {
+  it("each worker starts from its predecessor's head and sees its work; its own change is only its own", async () => {
     const spec: SessionSpecInput = {
       task: 'a chain',
       workers: [
@@ -66,7 +77,14 @@ describe('a dependency chain', () => {
         { id: 'check', agent: 'codex', role: 'verifier', dependsOn: ['build'] },
       ],
     };
-    const s = session(spec, writes({ gemini: { 'DESIGN.md': 'the design\n' }, claude: { 'impl.js': 'impl\n' }, codex: { 'CHECKED.md': 'checked\n' } }));
+    const s = session(
+      spec,
+      writes({
+        gemini: { 'DESIGN.md': 'the design\n' },
+        claude: { 'impl.js': 'impl\n' },
+        codex: { 'CHECKED.md': 'checked\n' },
+      }),
+    );
     const result = await run(s);
     expect(result.exitCode, result.stderr).toBe(0);
     const sid = sessionIds(s.sandbox.workspace)[0] as string;
@@ -80,10 +98,16 @@ describe('a dependency chain', () => {
     // A chain fast-forwards: the result is the last worker's head.
     const repo = s.sandbox.target;
     expect(gitIn(repo, 'rev-parse', `orch/${sid}/_result`)).toBe(gitIn(repo, 'rev-parse', `orch/${sid}/check`));
-    const integrated = eventsOfType(readEvents(s.sandbox.workspace, sid), 'workspace').find((e) => e.action === 'integrate');
+    const integrated = eventsOfType(readEvents(s.sandbox.workspace, sid), 'workspace').find(
+      (e) => e.action === 'integrate',
+    );
     expect(integrated?.detail).toContain('check fast-forwarded');
     // Piped, the diff is a patch git apply takes: on a clean copy of the base it gives the result.
-    const patch = execFileSync(process.execPath, [join(process.cwd(), 'dist', 'cli.js'), 'diff', sid, '--workspace', s.sandbox.workspace], { env: { ...process.env, ...s.env }, cwd: repo });
+    const patch = execFileSync(
+      process.execPath,
+      [join(process.cwd(), 'dist', 'cli.js'), 'diff', sid, '--workspace', s.sandbox.workspace],
+      { env: { ...process.env, ...s.env }, cwd: repo },
+    );
     const copy = join(s.sandbox.dir, 'copy');
     execFileSync('git', ['clone', '-q', repo, copy]);
     execFileSync('git', ['checkout', '-q', gitIn(repo, 'rev-parse', `refs/orch/${sid}/base`)], { cwd: copy });
@@ -101,7 +125,10 @@ const SAME_LINES: SessionSpecInput = {
   ],
   reviews: [{ reviewer: 'gemini', target: 'y', focus: 'implementation' }],
 };
-const SAME_LINES_AGENTS = writes({ claude: { 'shared.txt': 'one\nx\nthree\n' }, codex: { 'shared.txt': 'one\ny\nthree\n' } });
+const SAME_LINES_AGENTS = writes({
+  claude: { 'shared.txt': 'one\nx\nthree\n' },
+  codex: { 'shared.txt': 'one\ny\nthree\n' },
+});
 
 describe('parallel workers on the same lines: a MERGE_CONFLICT', () => {
   it('names the files and the checkout; a person resolves it there and answers retry; the session completes', async () => {
@@ -122,19 +149,25 @@ describe('parallel workers on the same lines: a MERGE_CONFLICT', () => {
     expect(show(s.sandbox.target, `orch/${sid}/_result:shared.txt`)).toBe('one\nx, then y\nthree\n');
   }, 60_000);
 
-  it('an agent of the person\'s choice resolves it as a worker of its own, reviewed like any other', async () => {
+  it("an agent of the person's choice resolves it as a worker of its own, reviewed like any other", async () => {
     const s = session(SAME_LINES, SAME_LINES_AGENTS);
     expect((await run(s)).exitCode).toBe(2);
     const sid = sessionIds(s.sandbox.workspace)[0] as string;
     const resumed = await cli(s, ['resolve', sid, 'b1', 'agent', '--agent', 'claude', '--no-server']);
     expect(resumed.exitCode, resumed.stdout + resumed.stderr).toBe(0);
     const events = readEvents(s.sandbox.workspace, sid);
-    expect(eventsOfType(events, 'blocker').find((e) => e.resolution)?.resolution).toMatchObject({ choice: 'agent', agent: 'claude', by: 'cli' });
+    expect(eventsOfType(events, 'blocker').find((e) => e.resolution)?.resolution).toMatchObject({
+      choice: 'agent',
+      agent: 'claude',
+      by: 'cli',
+    });
     // The resolver ran in the conflicted merge, and its work is the merge.
     const resolver = launches(s.sandbox).find((l) => l.argv.some((a) => a.includes('You are the MERGER')));
     expect(resolver?.persona).toBe('claude');
     expect(resolver?.workdir).toContain(join('checkouts', sid, 'y-merge'));
-    expect(eventsOfType(events, 'review').map((e) => [e.reviewer, e.target])).toEqual(expect.arrayContaining([['gemini', 'y-merge']]));
+    expect(eventsOfType(events, 'review').map((e) => [e.reviewer, e.target])).toEqual(
+      expect.arrayContaining([['gemini', 'y-merge']]),
+    );
     const repo = s.sandbox.target;
     expect(show(repo, `orch/${sid}/_result:shared.txt`)).toBe('one\nx and y\nthree\n');
     expect(gitIn(repo, 'rev-parse', `orch/${sid}/_result`)).toBe(gitIn(repo, 'rev-parse', `orch/${sid}/y-merge`));
@@ -142,7 +175,11 @@ describe('parallel workers on the same lines: a MERGE_CONFLICT', () => {
   }, 60_000);
 
   it('a worker that depends on both meets the conflict at its start: an agent resolves it, then the worker runs on the resolution', async () => {
-    const spec: SessionSpecInput = { ...SAME_LINES, workers: [...SAME_LINES.workers!, { id: 'z', agent: 'gemini', role: 'verifier', dependsOn: ['x', 'y'] }], reviews: [] };
+    const spec: SessionSpecInput = {
+      ...SAME_LINES,
+      workers: [...SAME_LINES.workers!, { id: 'z', agent: 'gemini', role: 'verifier', dependsOn: ['x', 'y'] }],
+      reviews: [],
+    };
     const s = session(spec, SAME_LINES_AGENTS);
     const first = await run(s);
     expect(first.exitCode).toBe(2);
@@ -152,7 +189,9 @@ describe('parallel workers on the same lines: a MERGE_CONFLICT', () => {
     expect(resumed.exitCode, resumed.stdout + resumed.stderr).toBe(0);
     const z = launches(s.sandbox).find((l) => l.persona === 'gemini' && !l.argv.some((a) => a.includes('MERGER')));
     expect(z?.workdir).toContain(join('checkouts', sid, 'z'));
-    expect(readFileSync(join(s.sandbox.workspace, 'checkouts', sid, 'z', 'shared.txt'), 'utf8')).toBe('one\nx and y\nthree\n');
+    expect(readFileSync(join(s.sandbox.workspace, 'checkouts', sid, 'z', 'shared.txt'), 'utf8')).toBe(
+      'one\nx and y\nthree\n',
+    );
   }, 60_000);
 });
 
@@ -161,7 +200,9 @@ describe('where checkouts do not apply', () => {
     const s = session({ ...PARALLEL, reviews: [] }, writes({ claude: { 'x.txt': 'x\n' }, codex: { 'y.txt': 'y\n' } }));
     const result = await run(s, ['--in-place']);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain(`warning: --in-place: agents edit ${s.sandbox.target} directly, not checkouts of their own`);
+    expect(result.stdout).toContain(
+      `warning: --in-place: agents edit ${s.sandbox.target} directly, not checkouts of their own`,
+    );
     expect(readFileSync(join(s.sandbox.target, 'x.txt'), 'utf8')).toBe('x\n');
     expect(gitIn(s.sandbox.target, 'branch', '--list', 'orch/*')).toBe('');
     const sid = sessionIds(s.sandbox.workspace)[0] as string;
@@ -182,7 +223,13 @@ describe('checkout setup (spec "workspace")', () => {
       workspace: {
         copy: ['.env', 'missing.txt'],
         symlink: ['deps'],
-        setup: [[process.execPath, '-e', "require('fs').writeFileSync('SETUP_RAN', 'yes'); console.log('installing'); console.log('done installing')"]],
+        setup: [
+          [
+            process.execPath,
+            '-e',
+            "require('fs').writeFileSync('SETUP_RAN', 'yes'); console.log('installing'); console.log('done installing')",
+          ],
+        ],
       },
     };
     const s = session(spec, writes({ claude: { 'w.txt': 'w\n' } }));
@@ -199,19 +246,30 @@ describe('checkout setup (spec "workspace")', () => {
     expect(gitIn(s.sandbox.target, 'diff', '--name-only', `refs/orch/${sid}/start/w`, `orch/${sid}/w`)).toBe('w.txt');
     const setup = eventsOfType(readEvents(s.sandbox.workspace, sid), 'workspace').filter((e) => e.action === 'setup');
     expect(setup.map((e) => e.detail)).toEqual(
-      expect.arrayContaining(['workspace.copy: .env copied from the target (never committed)', expect.stringMatching(/^workspace\.copy: missing\.txt is not in .*; skipped$/), 'workspace.symlink: deps linked from the target (never committed)']),
+      expect.arrayContaining([
+        'workspace.copy: .env copied from the target (never committed)',
+        expect.stringMatching(/^workspace\.copy: missing\.txt is not in .*; skipped$/),
+        'workspace.symlink: deps linked from the target (never committed)',
+      ]),
     );
     expect(setup.map((e) => e.output ?? '').join('\n')).toContain('installing\ndone installing');
     expect(setup.at(-1)).toMatchObject({ exitCode: 0 });
   }, 60_000);
 
   it('a failing setup command is a SETUP_FAILED blocker with its last line; retry runs the setup again', async () => {
-    const failsUntilFixed = "if (!require('fs').existsSync('FIXED')) { console.error('npm ERR! missing package.json'); process.exit(3) }";
-    const spec: SessionSpecInput = { task: 'broken setup', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], workspace: { setup: [[process.execPath, '-e', failsUntilFixed]] } };
+    const failsUntilFixed =
+      "if (!require('fs').existsSync('FIXED')) { console.error('npm ERR! missing package.json'); process.exit(3) }";
+    const spec: SessionSpecInput = {
+      task: 'broken setup',
+      workers: [{ id: 'w', agent: 'claude', role: 'implementer' }],
+      workspace: { setup: [[process.execPath, '-e', failsUntilFixed]] },
+    };
     const s = session(spec, writes({ claude: { 'w.txt': 'w\n' } }));
     const result = await run(s);
     expect(result.exitCode).toBe(2);
-    expect(result.stdout).toMatch(/SETUP_FAILED b1 \(w\): the checkout of this worker could not be set up: .* exited 3: npm ERR! missing package\.json/);
+    expect(result.stdout).toMatch(
+      /SETUP_FAILED b1 \(w\): the checkout of this worker could not be set up: .* exited 3: npm ERR! missing package\.json/,
+    );
     expect(launches(s.sandbox)).toHaveLength(0);
     // A person fixes what the setup needs in the checkout, and answers retry: the setup runs again, then the agent.
     const sid = sessionIds(s.sandbox.workspace)[0] as string;
@@ -233,9 +291,15 @@ describe('the default workspace, inside the user checkout', () => {
     expect(existsSync(join(checkouts, 'x', 'x.txt'))).toBe(true);
     expect(existsSync(join(workspace, 'checkouts'))).toBe(false);
     // What the user's tools see of the checkout: the session folder (ignored by its own .gitignore), no copy of the project.
-    expect(gitIn(s.sandbox.target, 'status', '--porcelain', '--ignored', '--untracked-files=all').split('\n').filter((l) => l.includes('x.txt'))).toEqual([]);
+    expect(
+      gitIn(s.sandbox.target, 'status', '--porcelain', '--ignored', '--untracked-files=all')
+        .split('\n')
+        .filter((l) => l.includes('x.txt')),
+    ).toEqual([]);
     // Another workspace on the same repository does not judge this session: its folder is not there, yet it is alive.
-    const other = await runCli(['gc', '--force', '--workspace', s.sandbox.workspace, '-C', s.sandbox.target], { env: s.env });
+    const other = await runCli(['gc', '--force', '--workspace', s.sandbox.workspace, '-C', s.sandbox.target], {
+      env: s.env,
+    });
     expect(other.stdout).toContain('nothing to collect');
     expect(existsSync(checkouts)).toBe(true);
     // Its own workspace, once its folder is gone, collects it.

@@ -6,14 +6,27 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import { cleanupAfterTest, eventsOfType, readEvents, testSandbox } from '../support/orchestrate.js';
-import { FAST_LIMITS, isAlive, launchesOf, leftovers, NOTHING_LEFT, oneWorkerSpec, runSession, startRun, waitFor, writeSpec } from './support-recovery.js';
+import {
+  FAST_LIMITS,
+  isAlive,
+  launchesOf,
+  leftovers,
+  NOTHING_LEFT,
+  oneWorkerSpec,
+  runSession,
+  startRun,
+  waitFor,
+  writeSpec,
+} from './support-recovery.js';
 
 afterEach(cleanupAfterTest);
 
 const box = () => testSandbox({ git: true });
 
 function finalState(events: OrchestratorEvent[], workerId: string): string | undefined {
-  return eventsOfType(events, 'state').filter((e) => e.machine === 'worker' && e.id === workerId).at(-1)?.to;
+  return eventsOfType(events, 'state')
+    .filter((e) => e.machine === 'worker' && e.id === workerId)
+    .at(-1)?.to;
 }
 
 describe('restart intensity', () => {
@@ -46,7 +59,11 @@ describe('restart intensity', () => {
 
     const blockers = eventsOfType(events, 'blocker');
     expect(blockers).toHaveLength(1);
-    expect(blockers[0]).toMatchObject({ kind: 'RESTART_INTENSITY', workerId: 'bad', options: ['retry', 'skip', 'stop'] });
+    expect(blockers[0]).toMatchObject({
+      kind: 'RESTART_INTENSITY',
+      workerId: 'bad',
+      options: ['retry', 'skip', 'stop'],
+    });
     expect(blockers[0]!.action).toMatch(/orchestrate logs/);
 
     expect(launchesOf(s, 'codex')).toHaveLength(3);
@@ -55,7 +72,9 @@ describe('restart intensity', () => {
     expect(finalState(events, 'good')).toBe('completed');
     const seqOf = (pred: (e: OrchestratorEvent) => boolean) => events.find(pred)?.seq ?? -1;
     const gaveUp = seqOf((e) => e.type === 'recovery' && e.action === 'give_up');
-    const goodDone = seqOf((e) => e.type === 'state' && e.machine === 'worker' && e.id === 'good' && e.to === 'completed');
+    const goodDone = seqOf(
+      (e) => e.type === 'state' && e.machine === 'worker' && e.id === 'good' && e.to === 'completed',
+    );
     expect(goodDone).toBeGreaterThan(gaveUp);
     expect(launchesOf(s, 'gemini')).toHaveLength(1);
   });
@@ -76,11 +95,18 @@ describe('stall detection', () => {
     const events = readEvents(s.workspace);
     const recoveries = eventsOfType(events, 'recovery');
     expect(recoveries).toHaveLength(1);
-    expect(recoveries[0]).toMatchObject({ workerId: 'w', signal: { kind: 'stalled' }, action: 'backoff_and_relaunch', attempt: 1 });
+    expect(recoveries[0]).toMatchObject({
+      workerId: 'w',
+      signal: { kind: 'stalled' },
+      action: 'backoff_and_relaunch',
+      attempt: 1,
+    });
     expect(recoveries[0]!.signal.message).toMatch(/no progress for 2s, so its process group was killed/);
     expect(recoveries[0]!.signal.message).toContain('waiting for network');
     // The retry notices were recorded as agent errors marked retrying, and did not hold the stall off.
-    const notices = eventsOfType(events, 'agent').filter((e) => e.kind === 'error' && e.at?.attempt === 1 && /waiting for network/.test(JSON.stringify(e)));
+    const notices = eventsOfType(events, 'agent').filter(
+      (e) => e.kind === 'error' && e.at?.attempt === 1 && /waiting for network/.test(JSON.stringify(e)),
+    );
     expect(notices.length).toBeGreaterThan(5);
     expect(finalState(events, 'w')).toBe('completed');
 
@@ -95,7 +121,9 @@ describe('stall detection', () => {
   it('stall kill: the relaunch waits until the stalled group is gone (agent ignoring SIGTERM)', async () => {
     const s = box();
     const config = { codex: { fail: 'stall', failTimes: 1, delayMs: 2, ignoreSigterm: true } };
-    const run = startRun(s, config, oneWorkerSpec(s, 'codex', { stallTimeoutSec: 2, killGraceMs: 2_000 }), ['--no-server']);
+    const run = startRun(s, config, oneWorkerSpec(s, 'codex', { stallTimeoutSec: 2, killGraceMs: 2_000 }), [
+      '--no-server',
+    ]);
     let overlap = false;
     const watch = (async () => {
       const first = await waitFor('the first codex launch', () => launchesOf(s, 'codex')[0]);
@@ -105,13 +133,16 @@ describe('stall detection', () => {
     const exit = await run.exited;
     await watch;
     expect(exit.exitCode, run.stderr()).toBe(0);
-    expect(eventsOfType(readEvents(s.workspace), 'recovery')[0]).toMatchObject({ signal: { kind: 'stalled' }, action: 'backoff_and_relaunch' });
+    expect(eventsOfType(readEvents(s.workspace), 'recovery')[0]).toMatchObject({
+      signal: { kind: 'stalled' },
+      action: 'backoff_and_relaunch',
+    });
     expect(overlap, 'the stalled agent was still alive when its replacement started').toBe(false);
   });
 });
 
 describe('workerTimeoutSec', () => {
-  it('bounds the worker\'s run: past it the group is killed, WORKER_TIMEOUT blocker, worker failed, exit 2', async () => {
+  it("bounds the worker's run: past it the group is killed, WORKER_TIMEOUT blocker, worker failed, exit 2", async () => {
     const s = box();
     const config = { claude: { holdMs: 20_000, delayMs: 2, spawnChild: true } };
     const started = Date.now();

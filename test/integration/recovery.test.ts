@@ -11,7 +11,16 @@ import type { OrchestratorEvent } from '../../src/domain/events.js';
 import { SessionSpecSchema } from '../../src/domain/spec.js';
 import { SessionManager } from '../../src/runtime/session-manager.js';
 import { cleanupAfterTest, eventsOfType, readEvents, testSandbox } from '../support/orchestrate.js';
-import { FAST_LIMITS, agentEnv, launchesOf, leftovers, NOTHING_LEFT, oneWorkerSpec, runSession, writeSpec } from './support-recovery.js';
+import {
+  FAST_LIMITS,
+  agentEnv,
+  launchesOf,
+  leftovers,
+  NOTHING_LEFT,
+  oneWorkerSpec,
+  runSession,
+  writeSpec,
+} from './support-recovery.js';
 
 afterEach(cleanupAfterTest);
 
@@ -19,16 +28,22 @@ const box = (options: { git?: boolean } = {}) => testSandbox(options);
 
 /** The state a worker ended in, from the `state` events. */
 function finalState(events: OrchestratorEvent[], workerId: string): string | undefined {
-  return eventsOfType(events, 'state').filter((e) => e.machine === 'worker' && e.id === workerId).at(-1)?.to;
+  return eventsOfType(events, 'state')
+    .filter((e) => e.machine === 'worker' && e.id === workerId)
+    .at(-1)?.to;
 }
 
 function sessionOutcome(events: OrchestratorEvent[]): string | undefined {
-  return eventsOfType(events, 'state').filter((e) => e.machine === 'session').at(-1)?.to;
+  return eventsOfType(events, 'state')
+    .filter((e) => e.machine === 'session')
+    .at(-1)?.to;
 }
 
 /** The agent's own session id of the worker's first attempt (its `init` event). */
 function firstAgentSessionId(events: OrchestratorEvent[], workerId: string): string {
-  const init = eventsOfType(events, 'agent').find((e) => e.workerId === workerId && e.kind === 'init' && e.at?.attempt === 1);
+  const init = eventsOfType(events, 'agent').find(
+    (e) => e.workerId === workerId && e.kind === 'init' && e.at?.attempt === 1,
+  );
   const id = init && 'agentSessionId' in init ? init.agentSessionId : undefined;
   if (!id) throw new Error(`no init event with an agent session id for ${workerId}`);
   return id;
@@ -52,14 +67,24 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
       {},
       { reviews: [{ reviewer: 'codex', target: 'impl', focus: 'correctness' }] },
     );
-    const config = { default: { delayMs: 2 }, codex: { delayMs: 2, verdict: { verdict: 'approve', summary: 'looks right' } } };
+    const config = {
+      default: { delayMs: 2 },
+      codex: { delayMs: 2, verdict: { verdict: 'approve', summary: 'looks right' } },
+    };
     const result = await runSession(s, config, spec);
     expect(result.exitCode, result.stderr).toBe(0);
 
     const events = readEvents(s.workspace);
     const recoveries = eventsOfType(events, 'recovery');
     expect(recoveries).toHaveLength(1);
-    expect(recoveries[0]).toMatchObject({ workerId: 'r1-codex-impl', signal: { kind: 'not_git_repo' }, action: 'relaunch_with_flag', attempt: 1, backoffMs: 0, change: 'add --skip-git-repo-check' });
+    expect(recoveries[0]).toMatchObject({
+      workerId: 'r1-codex-impl',
+      signal: { kind: 'not_git_repo' },
+      action: 'relaunch_with_flag',
+      attempt: 1,
+      backoffMs: 0,
+      change: 'add --skip-git-repo-check',
+    });
     expect(recoveries[0]!.signal.message).toContain('--skip-git-repo-check was not specified');
     expect(finalState(events, 'r1-codex-impl')).toBe('completed');
     expect(finalState(events, 'impl')).toBe('completed');
@@ -71,7 +96,9 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
     expect(codex[0]!.argv).not.toContain('--skip-git-repo-check');
     expect(codex[1]!.argv).toEqual(expect.arrayContaining(['read-only', '--skip-git-repo-check']));
     // The verifier (a codex worker) starts with the fix the supervisor learned for codex in this session.
-    expect(codex[2]!.argv).toEqual(expect.arrayContaining(['--dangerously-bypass-approvals-and-sandbox', '--skip-git-repo-check']));
+    expect(codex[2]!.argv).toEqual(
+      expect.arrayContaining(['--dangerously-bypass-approvals-and-sandbox', '--skip-git-repo-check']),
+    );
   });
 
   it('untrusted_folder (gemini): relaunched with --skip-trust, then completes', async () => {
@@ -82,7 +109,14 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
     const events = readEvents(s.workspace);
     const [recovery, ...more] = eventsOfType(events, 'recovery');
     expect(more).toHaveLength(0);
-    expect(recovery).toMatchObject({ workerId: 'w', signal: { kind: 'untrusted_folder', exitCode: 55 }, action: 'relaunch_with_flag', attempt: 1, backoffMs: 0, change: 'add --skip-trust' });
+    expect(recovery).toMatchObject({
+      workerId: 'w',
+      signal: { kind: 'untrusted_folder', exitCode: 55 },
+      action: 'relaunch_with_flag',
+      attempt: 1,
+      backoffMs: 0,
+      change: 'add --skip-trust',
+    });
     expect(finalState(events, 'w')).toBe('completed');
 
     const gemini = launchesOf(s, 'gemini');
@@ -98,11 +132,21 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
 
     const events = readEvents(s.workspace);
     expect(eventsOfType(events, 'recovery')).toEqual([
-      expect.objectContaining({ workerId: 'w', signal: expect.objectContaining({ kind: 'root_bypass_refused' }), action: 'escalate', attempt: 1 }),
+      expect.objectContaining({
+        workerId: 'w',
+        signal: expect.objectContaining({ kind: 'root_bypass_refused' }),
+        action: 'escalate',
+        attempt: 1,
+      }),
     ]);
     const [blocker, ...others] = eventsOfType(events, 'blocker');
     expect(others).toHaveLength(0);
-    expect(blocker).toMatchObject({ blockerId: 'b1', kind: 'PERMISSION_BLOCKER', workerId: 'w', options: ['retry', 'skip', 'stop'] });
+    expect(blocker).toMatchObject({
+      blockerId: 'b1',
+      kind: 'PERMISSION_BLOCKER',
+      workerId: 'w',
+      options: ['retry', 'skip', 'stop'],
+    });
     expect(blocker!.message).toContain('cannot be used with root/sudo privileges');
     expect(blocker!.action).toMatch(/non-root user/);
     expect(blocker!.action).toMatch(/IS_SANDBOX=1/);
@@ -121,7 +165,11 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
       env: { ...process.env, ...agentEnv(s, { claude: { ...ROOT_REFUSAL, delayMs: 2 } }) },
       sandbox: { insideSandbox: true },
     });
-    const spec = SessionSpecSchema.parse({ task: 'fix the bug', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], limits: FAST_LIMITS });
+    const spec = SessionSpecSchema.parse({
+      task: 'fix the bug',
+      workers: [{ id: 'w', agent: 'claude', role: 'implementer' }],
+      limits: FAST_LIMITS,
+    });
     const runtime = await manager.create(spec, s.target);
     let end: string;
     try {
@@ -133,7 +181,14 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
 
     const events = readEvents(s.workspace);
     expect(eventsOfType(events, 'recovery')).toEqual([
-      expect.objectContaining({ workerId: 'w', signal: expect.objectContaining({ kind: 'root_bypass_refused' }), action: 'relaunch_with_env', attempt: 1, backoffMs: 0, change: 'set IS_SANDBOX=1' }),
+      expect.objectContaining({
+        workerId: 'w',
+        signal: expect.objectContaining({ kind: 'root_bypass_refused' }),
+        action: 'relaunch_with_env',
+        attempt: 1,
+        backoffMs: 0,
+        change: 'set IS_SANDBOX=1',
+      }),
     ]);
     expect(eventsOfType(events, 'blocker')).toHaveLength(0);
     expect(finalState(events, 'w')).toBe('completed');
@@ -154,7 +209,12 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
     const agentSession = firstAgentSessionId(events, 'w');
     const [recovery, ...more] = eventsOfType(events, 'recovery');
     expect(more).toHaveLength(0);
-    expect(recovery).toMatchObject({ workerId: 'w', signal: { kind: 'rate_limit' }, action: 'wait_and_resume', attempt: 1 });
+    expect(recovery).toMatchObject({
+      workerId: 'w',
+      signal: { kind: 'rate_limit' },
+      action: 'wait_and_resume',
+      attempt: 1,
+    });
     const retryAt = Date.parse(recovery!.signal.retryAt ?? '');
     expect(Number.isNaN(retryAt)).toBe(false);
     expect(recovery!.change).toBe(`resume agent session ${agentSession} at ${new Date(retryAt).toISOString()}`);
@@ -189,21 +249,39 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
     // The fake's built-in codex quota message names no time; replay one that does, from a thread the fake
     // issued earlier (sessions.json), so that the native resume of that thread is accepted.
     const threadId = '01a1fcd6-0000-7000-8000-00000000c0de';
-    writeFileSync(join(s.stateDir, 'sessions.json'), JSON.stringify({ [threadId]: { persona: 'codex', cwd: s.target, createdAt: new Date().toISOString() } }));
+    writeFileSync(
+      join(s.stateDir, 'sessions.json'),
+      JSON.stringify({ [threadId]: { persona: 'codex', cwd: s.target, createdAt: new Date().toISOString() } }),
+    );
     const message = 'Quota exceeded. Check your plan and billing details. Try again in 2s.';
     const transcript = join(s.dir, 'codex-quota.jsonl');
     writeFileSync(
       transcript,
-      [{ type: 'thread.started', thread_id: threadId }, { type: 'turn.started' }, { type: 'error', message }, { type: 'turn.failed', error: { message } }].map((l) => JSON.stringify(l)).join('\n') + '\n',
+      [
+        { type: 'thread.started', thread_id: threadId },
+        { type: 'turn.started' },
+        { type: 'error', message },
+        { type: 'turn.failed', error: { message } },
+      ]
+        .map((l) => JSON.stringify(l))
+        .join('\n') + '\n',
     );
-    const config = { rules: [{ match: { agent: 'codex', resume: false }, scenario: { transcript, exitCode: 1, delayMs: 2 } }], codex: { delayMs: 2 } };
+    const config = {
+      rules: [{ match: { agent: 'codex', resume: false }, scenario: { transcript, exitCode: 1, delayMs: 2 } }],
+      codex: { delayMs: 2 },
+    };
     const result = await runSession(s, config, oneWorkerSpec(s, 'codex'));
     expect(result.exitCode, result.stderr).toBe(0);
 
     const events = readEvents(s.workspace);
     const [recovery, ...more] = eventsOfType(events, 'recovery');
     expect(more).toHaveLength(0);
-    expect(recovery).toMatchObject({ workerId: 'w', signal: { kind: 'quota', message }, action: 'wait_and_resume', attempt: 1 });
+    expect(recovery).toMatchObject({
+      workerId: 'w',
+      signal: { kind: 'quota', message },
+      action: 'wait_and_resume',
+      attempt: 1,
+    });
     expect(recovery!.signal.retryAt).toBeDefined();
     expect(recovery!.change).toContain(`resume agent session ${threadId} at `);
     expect(recovery!.backoffMs).toBeGreaterThan(1_000);
@@ -222,9 +300,16 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
     expect(result.exitCode, result.stderr).toBe(2);
 
     const events = readEvents(s.workspace);
-    expect(eventsOfType(events, 'recovery')).toEqual([expect.objectContaining({ signal: expect.objectContaining({ kind: 'quota' }), action: 'escalate', attempt: 1 })]);
+    expect(eventsOfType(events, 'recovery')).toEqual([
+      expect.objectContaining({ signal: expect.objectContaining({ kind: 'quota' }), action: 'escalate', attempt: 1 }),
+    ]);
     expect(eventsOfType(events, 'blocker')).toEqual([
-      expect.objectContaining({ kind: 'QUOTA_EXCEEDED', workerId: 'w', message: expect.stringContaining('Credit balance is too low'), action: expect.stringMatching(/plan and billing/) }),
+      expect.objectContaining({
+        kind: 'QUOTA_EXCEEDED',
+        workerId: 'w',
+        message: expect.stringContaining('Credit balance is too low'),
+        action: expect.stringMatching(/plan and billing/),
+      }),
     ]);
     expect(finalState(events, 'w')).toBe('blocked');
     expect(launchesOf(s, 'claude')).toHaveLength(1);
@@ -235,33 +320,46 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
     { agent: 'codex', fail: 'server_error', kind: 'server_error', resumeArgs: (id: string) => ['resume', id] },
     { agent: 'gemini', fail: 'network', kind: 'network', resumeArgs: (id: string) => ['--resume', id] },
     { agent: 'claude', fail: 'crash', kind: 'crashed', resumeArgs: (id: string) => ['--resume', id] },
-  ] as const)('$kind ($agent, fail: $fail): exponential backoff with jitter, relaunch resuming the agent session', async ({ agent, fail, kind, resumeArgs }) => {
-    const s = box();
-    const result = await runSession(s, { [agent]: { fail, failTimes: 1, delayMs: 2 } }, oneWorkerSpec(s, agent));
-    expect(result.exitCode, result.stderr).toBe(0);
+  ] as const)(
+    '$kind ($agent, fail: $fail): exponential backoff with jitter, relaunch resuming the agent session',
+    async ({ agent, fail, kind, resumeArgs }) => {
+      const s = box();
+      const result = await runSession(s, { [agent]: { fail, failTimes: 1, delayMs: 2 } }, oneWorkerSpec(s, agent));
+      expect(result.exitCode, result.stderr).toBe(0);
 
-    const events = readEvents(s.workspace);
-    const agentSession = firstAgentSessionId(events, 'w');
-    const [recovery, ...more] = eventsOfType(events, 'recovery');
-    expect(more).toHaveLength(0);
-    expect(recovery).toMatchObject({ workerId: 'w', signal: { kind }, action: 'backoff_and_relaunch', attempt: 1, change: `resume agent session ${agentSession}` });
-    expect(recovery!.signal.retryAt).toBeUndefined();
-    // First restart: base 50 ms, "equal jitter" = half fixed, half random.
-    expect(recovery!.backoffMs).toBeGreaterThanOrEqual(FAST_LIMITS.backoffBaseMs / 2);
-    expect(recovery!.backoffMs).toBeLessThanOrEqual(FAST_LIMITS.backoffBaseMs);
-    expect(finalState(events, 'w')).toBe('completed');
+      const events = readEvents(s.workspace);
+      const agentSession = firstAgentSessionId(events, 'w');
+      const [recovery, ...more] = eventsOfType(events, 'recovery');
+      expect(more).toHaveLength(0);
+      expect(recovery).toMatchObject({
+        workerId: 'w',
+        signal: { kind },
+        action: 'backoff_and_relaunch',
+        attempt: 1,
+        change: `resume agent session ${agentSession}`,
+      });
+      expect(recovery!.signal.retryAt).toBeUndefined();
+      // First restart: base 50 ms, "equal jitter" = half fixed, half random.
+      expect(recovery!.backoffMs).toBeGreaterThanOrEqual(FAST_LIMITS.backoffBaseMs / 2);
+      expect(recovery!.backoffMs).toBeLessThanOrEqual(FAST_LIMITS.backoffBaseMs);
+      expect(finalState(events, 'w')).toBe('completed');
 
-    const runs = launchesOf(s, agent);
-    expect(runs).toHaveLength(2);
-    expect(runs[0]!.resume).toBeNull();
-    expect(runs[1]!.resume).toBe(agentSession);
-    const at = runs[1]!.argv.indexOf(resumeArgs(agentSession)[0]!);
-    expect(runs[1]!.argv.slice(at, at + 2)).toEqual(resumeArgs(agentSession));
-  });
+      const runs = launchesOf(s, agent);
+      expect(runs).toHaveLength(2);
+      expect(runs[0]!.resume).toBeNull();
+      expect(runs[1]!.resume).toBe(agentSession);
+      const at = runs[1]!.argv.indexOf(resumeArgs(agentSession)[0]!);
+      expect(runs[1]!.argv.slice(at, at + 2)).toEqual(resumeArgs(agentSession));
+    },
+  );
 
   it('backoff grows exponentially with the restarts inside the window, and is capped by backoffMaxMs', async () => {
     const s = box();
-    const result = await runSession(s, { claude: { fail: 'server_error', failTimes: 4, delayMs: 2 } }, oneWorkerSpec(s, 'claude', { maxRestarts: 5, backoffBaseMs: 40, backoffMaxMs: 100 }));
+    const result = await runSession(
+      s,
+      { claude: { fail: 'server_error', failTimes: 4, delayMs: 2 } },
+      oneWorkerSpec(s, 'claude', { maxRestarts: 5, backoffBaseMs: 40, backoffMaxMs: 100 }),
+    );
     expect(result.exitCode, result.stderr).toBe(0);
 
     const recoveries = eventsOfType(readEvents(s.workspace), 'recovery');
@@ -281,13 +379,24 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
 
   it('max_turns (claude): relaunch with native resume and a "continue" prompt', async () => {
     const s = box();
-    const result = await runSession(s, { claude: { fail: 'max_turns', failTimes: 1, delayMs: 2 } }, oneWorkerSpec(s, 'claude'));
+    const result = await runSession(
+      s,
+      { claude: { fail: 'max_turns', failTimes: 1, delayMs: 2 } },
+      oneWorkerSpec(s, 'claude'),
+    );
     expect(result.exitCode, result.stderr).toBe(0);
 
     const events = readEvents(s.workspace);
     const agentSession = firstAgentSessionId(events, 'w');
     expect(eventsOfType(events, 'recovery')).toEqual([
-      expect.objectContaining({ workerId: 'w', signal: expect.objectContaining({ kind: 'max_turns' }), action: 'resume_with_continue', attempt: 1, backoffMs: 0, change: `resume agent session ${agentSession} with a "continue" prompt` }),
+      expect.objectContaining({
+        workerId: 'w',
+        signal: expect.objectContaining({ kind: 'max_turns' }),
+        action: 'resume_with_continue',
+        attempt: 1,
+        backoffMs: 0,
+        change: `resume agent session ${agentSession} with a "continue" prompt`,
+      }),
     ]);
     expect(finalState(events, 'w')).toBe('completed');
     const claude = launchesOf(s, 'claude');
@@ -298,12 +407,24 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
 
   it('max_turns counts as a restart: with maxRestarts 0 the worker is given up (RESTART_INTENSITY)', async () => {
     const s = box();
-    const result = await runSession(s, { gemini: { fail: 'max_turns', failTimes: 1, delayMs: 2 } }, oneWorkerSpec(s, 'gemini', { maxRestarts: 0 }));
+    const result = await runSession(
+      s,
+      { gemini: { fail: 'max_turns', failTimes: 1, delayMs: 2 } },
+      oneWorkerSpec(s, 'gemini', { maxRestarts: 0 }),
+    );
     expect(result.exitCode, result.stderr).toBe(2);
 
     const events = readEvents(s.workspace);
-    expect(eventsOfType(events, 'recovery')).toEqual([expect.objectContaining({ signal: expect.objectContaining({ kind: 'max_turns' }), action: 'give_up', attempt: 1 })]);
-    expect(eventsOfType(events, 'blocker')).toEqual([expect.objectContaining({ kind: 'RESTART_INTENSITY', workerId: 'w' })]);
+    expect(eventsOfType(events, 'recovery')).toEqual([
+      expect.objectContaining({
+        signal: expect.objectContaining({ kind: 'max_turns' }),
+        action: 'give_up',
+        attempt: 1,
+      }),
+    ]);
+    expect(eventsOfType(events, 'blocker')).toEqual([
+      expect.objectContaining({ kind: 'RESTART_INTENSITY', workerId: 'w' }),
+    ]);
     expect(finalState(events, 'w')).toBe('failed');
     expect(launchesOf(s, 'gemini')).toHaveLength(1);
   });
@@ -312,7 +433,9 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
     const s = box();
     // Launch 1 crashes after thread.started (so the supervisor resumes); the resume is refused as unknown.
     const config = {
-      rules: [{ match: { agent: 'codex', resume: true }, scenario: { fail: 'resume_not_found', key: 'resumed', delayMs: 2 } }],
+      rules: [
+        { match: { agent: 'codex', resume: true }, scenario: { fail: 'resume_not_found', key: 'resumed', delayMs: 2 } },
+      ],
       codex: { fail: 'crash', failTimes: 1, delayMs: 2 },
     };
     const result = await runSession(s, config, oneWorkerSpec(s, 'codex'));
@@ -322,8 +445,19 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
     const thread = firstAgentSessionId(events, 'w');
     const recoveries = eventsOfType(events, 'recovery');
     expect(recoveries).toEqual([
-      expect.objectContaining({ signal: expect.objectContaining({ kind: 'crashed' }), action: 'backoff_and_relaunch', attempt: 1, change: `resume agent session ${thread}` }),
-      expect.objectContaining({ signal: expect.objectContaining({ kind: 'resume_not_found' }), action: 'relaunch_fresh', attempt: 2, backoffMs: 0, change: 'fresh launch without --resume' }),
+      expect.objectContaining({
+        signal: expect.objectContaining({ kind: 'crashed' }),
+        action: 'backoff_and_relaunch',
+        attempt: 1,
+        change: `resume agent session ${thread}`,
+      }),
+      expect.objectContaining({
+        signal: expect.objectContaining({ kind: 'resume_not_found' }),
+        action: 'relaunch_fresh',
+        attempt: 2,
+        backoffMs: 0,
+        change: 'fresh launch without --resume',
+      }),
     ]);
     expect(recoveries[1]!.signal.message).toContain(`no rollout found for thread id ${thread}`);
     expect(finalState(events, 'w')).toBe('completed');
@@ -341,22 +475,31 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
     { agent: 'gemini', kind: 'auth', blocker: 'AUTH_REQUIRED', action: /GEMINI_API_KEY/ },
     { agent: 'gemini', kind: 'invalid_args', blocker: 'INVALID_ARGS', action: /ORCHESTRATOR_GEMINI_BIN/ },
     { agent: 'codex', kind: 'invalid_args', blocker: 'INVALID_ARGS', action: /ORCHESTRATOR_CODEX_BIN/ },
-  ] as const)('$kind ($agent): blocker $blocker saying what the person must do, worker blocked, exit 2', async ({ agent, kind, blocker, action }) => {
-    const s = box();
-    const result = await runSession(s, { [agent]: { fail: kind, delayMs: 2 } }, oneWorkerSpec(s, agent));
-    expect(result.exitCode, result.stderr).toBe(2);
+  ] as const)(
+    '$kind ($agent): blocker $blocker saying what the person must do, worker blocked, exit 2',
+    async ({ agent, kind, blocker, action }) => {
+      const s = box();
+      const result = await runSession(s, { [agent]: { fail: kind, delayMs: 2 } }, oneWorkerSpec(s, agent));
+      expect(result.exitCode, result.stderr).toBe(2);
 
-    const events = readEvents(s.workspace);
-    expect(eventsOfType(events, 'recovery')).toEqual([expect.objectContaining({ workerId: 'w', signal: expect.objectContaining({ kind }), action: 'escalate', attempt: 1 })]);
-    const blockers = eventsOfType(events, 'blocker');
-    expect(blockers).toHaveLength(1);
-    expect(blockers[0]).toMatchObject({ kind: blocker, workerId: 'w', options: ['retry', 'skip', 'stop'] });
-    expect(blockers[0]!.action).toMatch(action);
-    expect(blockers[0]!.action).toMatch(/answer retry/);
-    expect(finalState(events, 'w')).toBe('blocked');
-    expect(sessionOutcome(events)).toBe('waiting');
-    expect(launchesOf(s, agent)).toHaveLength(1);
-    expect(leftovers(s)).toEqual(NOTHING_LEFT);
-  });
+      const events = readEvents(s.workspace);
+      expect(eventsOfType(events, 'recovery')).toEqual([
+        expect.objectContaining({
+          workerId: 'w',
+          signal: expect.objectContaining({ kind }),
+          action: 'escalate',
+          attempt: 1,
+        }),
+      ]);
+      const blockers = eventsOfType(events, 'blocker');
+      expect(blockers).toHaveLength(1);
+      expect(blockers[0]).toMatchObject({ kind: blocker, workerId: 'w', options: ['retry', 'skip', 'stop'] });
+      expect(blockers[0]!.action).toMatch(action);
+      expect(blockers[0]!.action).toMatch(/answer retry/);
+      expect(finalState(events, 'w')).toBe('blocked');
+      expect(sessionOutcome(events)).toBe('waiting');
+      expect(launchesOf(s, agent)).toHaveLength(1);
+      expect(leftovers(s)).toEqual(NOTHING_LEFT);
+    },
+  );
 });
-

@@ -22,11 +22,32 @@ import {
   sessionIds,
   startCli,
 } from '../support/orchestrate.js';
-import { allLaunches, APPROVE, eventsSoFar, IMPLEMENTER, isReviewerLaunch, type Launch, noAgentLeft, promptOf, REVIEWER, reviewerSays, run, runArgs, setup, TASK, type Verdict, view } from './support-review.js';
+import {
+  allLaunches,
+  APPROVE,
+  eventsSoFar,
+  IMPLEMENTER,
+  isReviewerLaunch,
+  type Launch,
+  noAgentLeft,
+  promptOf,
+  REVIEWER,
+  reviewerSays,
+  run,
+  runArgs,
+  setup,
+  TASK,
+  type Verdict,
+  view,
+} from './support-review.js';
 
 // --- helpers of this file (the shared ones: ./support-review.ts) ------------------------------------------
 
-const concern = (what: string): Verdict => ({ verdict: 'concern', summary: `Unsure: ${what}`, issues: [{ severity: 'concern', file: 'src/greet.js', line: 1, message: what }] });
+const concern = (what: string): Verdict => ({
+  verdict: 'concern',
+  summary: `Unsure: ${what}`,
+  issues: [{ severity: 'concern', file: 'src/greet.js', line: 1, message: what }],
+});
 const BLOCKER: Verdict = {
   verdict: 'blocker',
   summary: 'greet() leaks the admin password.',
@@ -61,7 +82,10 @@ afterEach(cleanupAfterTest);
 
 describe('review decisions through the real CLI', () => {
   it('a codex reviewer answering blocker: STOP_AND_ESCALATE, exit 2, the blocking issue quoted in the summary, outcome escalated, no agent left', async () => {
-    const h = setup(oneImplementer(['codex', 'gemini']), { rules: [reviewerSays('codex', BLOCKER), reviewerSays('gemini', APPROVE)], claude: IMPLEMENTER });
+    const h = setup(oneImplementer(['codex', 'gemini']), {
+      rules: [reviewerSays('codex', BLOCKER), reviewerSays('gemini', APPROVE)],
+      claude: IMPLEMENTER,
+    });
     const result = await run(h);
     expect(result.exitCode, result.stderr).toBe(2);
 
@@ -75,10 +99,18 @@ describe('review decisions through the real CLI', () => {
 
     const decisions = eventsOfType(events, 'decision');
     expect(decisions).toHaveLength(1);
-    expect(decisions[0]).toMatchObject({ roundId: 'round-1', target: 'impl', decision: 'STOP_AND_ESCALATE', counts: { approve: 1, concern: 0, blocker: 1 }, action: 'session stopped; escalated to a person' });
+    expect(decisions[0]).toMatchObject({
+      roundId: 'round-1',
+      target: 'impl',
+      decision: 'STOP_AND_ESCALATE',
+      counts: { approve: 1, concern: 0, blocker: 1 },
+      action: 'session stopped; escalated to a person',
+    });
 
     const blocker = eventsOfType(events, 'blocker').find((b) => b.kind === 'REVIEW_BLOCKER');
-    expect(blocker?.message).toBe('A reviewer found blocking issues in impl:\ncodex: src/greet.js:1: greet() returns the admin password in plain text');
+    expect(blocker?.message).toBe(
+      'A reviewer found blocking issues in impl:\ncodex: src/greet.js:1: greet() returns the admin password in plain text',
+    );
     expect(blocker?.options).toEqual([]);
     // Only blocker-severity issues are quoted as blocking.
     expect(blocker?.message).not.toContain('missing semicolon');
@@ -99,13 +131,18 @@ describe('review decisions through the real CLI', () => {
   });
 
   it('all reviewers approve: CONTINUE, exit 0, every worker completed; the reviewers ran in parallel', async () => {
-    const h = setup(oneImplementer(['codex', 'gemini']), { rules: [reviewerSays('codex', APPROVE, { holdMs: 1_500 }), reviewerSays('gemini', APPROVE, { holdMs: 1_500 })], claude: IMPLEMENTER });
+    const h = setup(oneImplementer(['codex', 'gemini']), {
+      rules: [reviewerSays('codex', APPROVE, { holdMs: 1_500 }), reviewerSays('gemini', APPROVE, { holdMs: 1_500 })],
+      claude: IMPLEMENTER,
+    });
     const result = await run(h);
     expect(result.exitCode, result.stderr).toBe(0);
 
     const events = readEvents(h.sandbox.workspace);
     const decisions = eventsOfType(events, 'decision');
-    expect(decisions.map((d) => [d.roundId, d.decision, d.counts, d.action])).toEqual([['round-1', 'CONTINUE', { approve: 2, concern: 0, blocker: 0 }, 'all reviewers approve; continuing']]);
+    expect(decisions.map((d) => [d.roundId, d.decision, d.counts, d.action])).toEqual([
+      ['round-1', 'CONTINUE', { approve: 2, concern: 0, blocker: 0 }, 'all reviewers approve; continuing'],
+    ]);
     expect(eventsOfType(events, 'review').every((r) => r.valid && r.verdict.verdict === 'approve')).toBe(true);
     expect(eventsOfType(events, 'blocker')).toEqual([]);
 
@@ -117,34 +154,56 @@ describe('review decisions through the real CLI', () => {
 
     const v = await view(h);
     expect(v.outcome).toBe('completed');
-    expect(workerStatuses(v)).toEqual({ impl: 'completed', 'r1-codex-impl': 'completed', 'r1-gemini-impl': 'completed' });
+    expect(workerStatuses(v)).toEqual({
+      impl: 'completed',
+      'r1-codex-impl': 'completed',
+      'r1-gemini-impl': 'completed',
+    });
     expect(result.stderr).toContain('round-1 impl: CONTINUE (2 approve, 0 concern, 0 blocker)');
   });
 
   it('exactly one concern: LOG_WARNING, the concern logged in the decision, exit 0', async () => {
-    const h = setup(oneImplementer(['codex', 'gemini']), { rules: [reviewerSays('codex', APPROVE), reviewerSays('gemini', concern('greet() ignores the name'))], claude: IMPLEMENTER });
+    const h = setup(oneImplementer(['codex', 'gemini']), {
+      rules: [reviewerSays('codex', APPROVE), reviewerSays('gemini', concern('greet() ignores the name'))],
+      claude: IMPLEMENTER,
+    });
     const result = await run(h);
     expect(result.exitCode, result.stderr).toBe(0);
     const decisions = eventsOfType(readEvents(h.sandbox.workspace), 'decision');
     expect(decisions).toHaveLength(1);
-    expect(decisions[0]).toMatchObject({ decision: 'LOG_WARNING', counts: { approve: 1, concern: 1, blocker: 0 }, action: 'one concern logged; continuing (gemini: Unsure: greet() ignores the name)' });
+    expect(decisions[0]).toMatchObject({
+      decision: 'LOG_WARNING',
+      counts: { approve: 1, concern: 1, blocker: 0 },
+      action: 'one concern logged; continuing (gemini: Unsure: greet() ignores the name)',
+    });
     const v = await view(h);
     expect(v.outcome).toBe('completed');
     expect(workerStatuses(v).impl).toBe('completed');
   });
 
   it('two concerns without a server: PAUSE_AND_CLARIFY, a CLARIFICATION_NEEDED blocker (answer|stop), the run ends with exit 2', async () => {
-    const h = setup(oneImplementer(['codex', 'gemini']), { rules: [reviewerSays('codex', concern('which greeting?')), reviewerSays('gemini', concern('no test'))], claude: IMPLEMENTER });
+    const h = setup(oneImplementer(['codex', 'gemini']), {
+      rules: [reviewerSays('codex', concern('which greeting?')), reviewerSays('gemini', concern('no test'))],
+      claude: IMPLEMENTER,
+    });
     const result = await run(h);
     expect(result.exitCode, result.stderr).toBe(2);
     const events = readEvents(h.sandbox.workspace);
-    expect(eventsOfType(events, 'decision').map((d) => [d.decision, d.action])).toEqual([['PAUSE_AND_CLARIFY', 'paused; waiting for a person to answer the concerns']]);
+    expect(eventsOfType(events, 'decision').map((d) => [d.decision, d.action])).toEqual([
+      ['PAUSE_AND_CLARIFY', 'paused; waiting for a person to answer the concerns'],
+    ]);
     const blocker = eventsOfType(events, 'blocker')[0];
     expect(blocker).toMatchObject({ blockerId: 'b1', kind: 'CLARIFICATION_NEEDED', options: ['answer', 'stop'] });
-    expect(blocker?.message.split('\n')).toEqual(['Reviewers raised 2 concerns about impl:', 'codex: src/greet.js:1: which greeting?', 'gemini: src/greet.js:1: no test']);
+    expect(blocker?.message.split('\n')).toEqual([
+      'Reviewers raised 2 concerns about impl:',
+      'codex: src/greet.js:1: which greeting?',
+      'gemini: src/greet.js:1: no test',
+    ]);
     expect(blocker?.resolution).toBeUndefined();
     expect(result.stderr).toContain('CLARIFICATION_NEEDED b1');
-    expect(result.stderr).toContain(`orchestrate resolve ${sessionIds(h.sandbox.workspace)[0]} b1 <answer|stop> --text "..."`);
+    expect(result.stderr).toContain(
+      `orchestrate resolve ${sessionIds(h.sandbox.workspace)[0]} b1 <answer|stop> --text "..."`,
+    );
     const v = await view(h);
     expect(v.state).toBe('paused');
     expect(v.outcome).toBeNull();
@@ -161,21 +220,40 @@ describe('review decisions through the real CLI', () => {
         reviewerSays('codex', concern('which greeting?')),
         reviewerSays('gemini', concern('no test')),
         // The target resumed with the answer: change the file, say so.
-        { match: { agent: 'claude', resume: true }, scenario: { delayMs: 1, writeFiles: [{ path: 'src/greet.js', content: "export const greet = () => 'hello world';\n" }], finalText: 'FIXED greet: now says hello world.' } },
+        {
+          match: { agent: 'claude', resume: true },
+          scenario: {
+            delayMs: 1,
+            writeFiles: [{ path: 'src/greet.js', content: "export const greet = () => 'hello world';\n" }],
+            finalText: 'FIXED greet: now says hello world.',
+          },
+        },
       ],
       claude: IMPLEMENTER,
     });
     const { exited } = startCli(runArgs(h, []), h.env);
     const ws = h.sandbox.workspace;
 
-    const blocker = await poll(() => eventsOfType(eventsSoFar(ws), 'blocker').find((b) => b.kind === 'CLARIFICATION_NEEDED'), 15_000, 'the CLARIFICATION_NEEDED blocker');
+    const blocker = await poll(
+      () => eventsOfType(eventsSoFar(ws), 'blocker').find((b) => b.kind === 'CLARIFICATION_NEEDED'),
+      15_000,
+      'the CLARIFICATION_NEEDED blocker',
+    );
     const sid = sessionIds(ws)[0] as string;
     // The lock file in the session folder records the server URL the CLI talks to.
-    const lock = JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as { serverUrl?: string };
+    const lock = JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as {
+      serverUrl?: string;
+    };
     expect(lock.serverUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    await poll(() => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'session' && e.to === 'paused'), 15_000, 'the session to be paused');
+    await poll(
+      () => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'session' && e.to === 'paused'),
+      15_000,
+      'the session to be paused',
+    );
 
-    const answered = await runCli(['resolve', sid, blocker.blockerId, 'answer', '--text', ANSWER, '--workspace', ws], { env: h.env });
+    const answered = await runCli(['resolve', sid, blocker.blockerId, 'answer', '--text', ANSWER, '--workspace', ws], {
+      env: h.env,
+    });
     expect(answered.exitCode, answered.stderr).toBe(0);
     expect(answered.stdout).toContain('b1: answered answer');
 
@@ -196,7 +274,9 @@ describe('review decisions through the real CLI', () => {
     const resumed = claudeLaunches[1] as Launch;
     expect(resumed.resume).toBe(agentSessionId);
     expect(resumed.argv.join(' ')).toContain(`--resume ${agentSessionId}`);
-    expect(promptOf(resumed)).toContain('Reviewers raised concerns about your work:\n- codex: src/greet.js:1: which greeting?\n- gemini: src/greet.js:1: no test');
+    expect(promptOf(resumed)).toContain(
+      'Reviewers raised concerns about your work:\n- codex: src/greet.js:1: which greeting?\n- gemini: src/greet.js:1: no test',
+    );
     expect(promptOf(resumed)).toContain(`A person answered:\n${ANSWER}`);
 
     // The work is reviewed again: round 2 sees the new summary and the new diff, approves.
@@ -214,7 +294,11 @@ describe('review decisions through the real CLI', () => {
     }
     const v = await view(h);
     expect(v.outcome).toBe('completed');
-    expect(workerStatuses(v)).toMatchObject({ impl: 'completed', 'r2-codex-impl': 'completed', 'r2-gemini-impl': 'completed' });
+    expect(workerStatuses(v)).toMatchObject({
+      impl: 'completed',
+      'r2-codex-impl': 'completed',
+      'r2-gemini-impl': 'completed',
+    });
     expect(end.stderr).toContain('round-2 impl: CONTINUE (2 approve, 0 concern, 0 blocker)');
   });
 
@@ -234,8 +318,17 @@ describe('review decisions through the real CLI', () => {
     const sid = sessionIds(ws)[0] as string;
 
     const { exited } = startCli(['resume', sid, '--workspace', ws, '--json'], h.env);
-    await poll(() => (JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as { serverUrl?: string }).serverUrl, 15_000, 'the resumed session\'s server in the lock file');
-    const answered = await runCli(['resolve', sid, 'b1', 'answer', '--text', 'Say hello; a test is not needed.', '--workspace', ws], { env: h.env });
+    await poll(
+      () =>
+        (JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as { serverUrl?: string })
+          .serverUrl,
+      15_000,
+      "the resumed session's server in the lock file",
+    );
+    const answered = await runCli(
+      ['resolve', sid, 'b1', 'answer', '--text', 'Say hello; a test is not needed.', '--workspace', ws],
+      { env: h.env },
+    );
     expect(answered.exitCode, answered.stderr).toBe(0);
     const end = await exited;
     expect(end.exitCode, end.stderr).toBe(0);
@@ -250,14 +343,24 @@ describe('review decisions through the real CLI', () => {
 
   it('review.maxRounds 1 with the clarification loop: after the answer, a decision says "not reviewed" because of the cap, and the session completes', async () => {
     const h = setup(oneImplementer(['codex', 'gemini'], { maxRounds: 1 }), {
-      rules: [reviewerSays('codex', concern('which greeting?')), reviewerSays('gemini', concern('no test')), { match: { agent: 'claude', resume: true }, scenario: { delayMs: 1, finalText: 'Changed as answered.' } }],
+      rules: [
+        reviewerSays('codex', concern('which greeting?')),
+        reviewerSays('gemini', concern('no test')),
+        { match: { agent: 'claude', resume: true }, scenario: { delayMs: 1, finalText: 'Changed as answered.' } },
+      ],
       claude: IMPLEMENTER,
     });
     const { exited } = startCli(runArgs(h, []), h.env);
     const ws = h.sandbox.workspace;
-    await poll(() => eventsOfType(eventsSoFar(ws), 'blocker').some((b) => b.kind === 'CLARIFICATION_NEEDED'), 15_000, 'the clarification blocker');
+    await poll(
+      () => eventsOfType(eventsSoFar(ws), 'blocker').some((b) => b.kind === 'CLARIFICATION_NEEDED'),
+      15_000,
+      'the clarification blocker',
+    );
     const sid = sessionIds(ws)[0] as string;
-    const answered = await runCli(['resolve', sid, 'b1', 'answer', '--text', 'Use hello.', '--workspace', ws], { env: h.env });
+    const answered = await runCli(['resolve', sid, 'b1', 'answer', '--text', 'Use hello.', '--workspace', ws], {
+      env: h.env,
+    });
     expect(answered.exitCode, answered.stderr).toBe(0);
 
     const end = await exited;
@@ -271,17 +374,36 @@ describe('review decisions through the real CLI', () => {
     expect(decisions[1]?.target).toBe('impl');
     // No second round was launched: only round-1 reviewers exist.
     const v = await view(h);
-    expect(v.workers.filter((w) => w.kind === 'reviewer').map((w) => w.id).sort()).toEqual(['r1-codex-impl', 'r1-gemini-impl']);
+    expect(
+      v.workers
+        .filter((w) => w.kind === 'reviewer')
+        .map((w) => w.id)
+        .sort(),
+    ).toEqual(['r1-codex-impl', 'r1-gemini-impl']);
     expect(v.outcome).toBe('completed');
-    expect(launches(h.sandbox).map((l) => l.persona).sort()).toEqual(['claude', 'claude', 'codex', 'gemini']);
+    expect(
+      launches(h.sandbox)
+        .map((l) => l.persona)
+        .sort(),
+    ).toEqual(['claude', 'claude', 'codex', 'gemini']);
   });
 
   it('review.maxRounds 0: no reviewer is launched, the decision says why, the worker completes', async () => {
-    const h = setup(oneImplementer(['codex'], { maxRounds: 0 }), { rules: [reviewerSays('codex', BLOCKER)], claude: IMPLEMENTER });
+    const h = setup(oneImplementer(['codex'], { maxRounds: 0 }), {
+      rules: [reviewerSays('codex', BLOCKER)],
+      claude: IMPLEMENTER,
+    });
     const result = await run(h);
     expect(result.exitCode, result.stderr).toBe(0);
     const decisions = eventsOfType(readEvents(h.sandbox.workspace), 'decision');
-    expect(decisions).toEqual([expect.objectContaining({ roundId: 'none', decision: 'CONTINUE', counts: { approve: 0, concern: 0, blocker: 0 }, action: 'not reviewed: the cap of 0 review rounds per session is reached; continuing' })]);
+    expect(decisions).toEqual([
+      expect.objectContaining({
+        roundId: 'none',
+        decision: 'CONTINUE',
+        counts: { approve: 0, concern: 0, blocker: 0 },
+        action: 'not reviewed: the cap of 0 review rounds per session is reached; continuing',
+      }),
+    ]);
     expect(launches(h.sandbox).map((l) => l.persona)).toEqual(['claude']);
   });
 });
@@ -308,11 +430,12 @@ describe('who reviews whom', () => {
       ['round-2', 'implementer', 'CONTINUE'],
     ]);
     const v = await view(h);
-    expect(v.workers.filter((w) => w.kind === 'reviewer').map((w) => `${w.id}:${w.agent}`).sort()).toEqual([
-      'r1-codex-architect:codex',
-      'r2-codex-implementer:codex',
-      'r2-gemini-implementer:gemini',
-    ]);
+    expect(
+      v.workers
+        .filter((w) => w.kind === 'reviewer')
+        .map((w) => `${w.id}:${w.agent}`)
+        .sort(),
+    ).toEqual(['r1-codex-architect:codex', 'r2-codex-implementer:codex', 'r2-gemini-implementer:gemini']);
   });
 
   it('--agents claude,codex keeps only the pairs whose reviewer and target remain (codex reviews the implementer)', async () => {

@@ -21,13 +21,39 @@ import {
   sessionIds,
   startCli,
 } from '../support/orchestrate.js';
-import { allLaunches, APPROVE, eventsSoFar, GREET, IMPLEMENTER, isReviewerLaunch, type Launch, noAgentLeft, promptOf, REVIEWER, reviewerSays, run, runArgs, setup, TASK, type Verdict, view } from './support-review.js';
+import {
+  allLaunches,
+  APPROVE,
+  eventsSoFar,
+  GREET,
+  IMPLEMENTER,
+  isReviewerLaunch,
+  type Launch,
+  noAgentLeft,
+  promptOf,
+  REVIEWER,
+  reviewerSays,
+  run,
+  runArgs,
+  setup,
+  TASK,
+  type Verdict,
+  view,
+} from './support-review.js';
 
 // --- helpers of this file (the shared ones: ./support-review.ts) ------------------------------------------
 
 const STRICT = 'did not contain a valid verdict';
-const concern = (what: string): Verdict => ({ verdict: 'concern', summary: `Unsure: ${what}`, issues: [{ severity: 'concern', message: what }] });
-const NO_VERDICT = { verdict: 'concern', summary: 'reviewer gave no valid verdict', issues: [{ severity: 'concern', message: 'reviewer gave no valid verdict' }] };
+const concern = (what: string): Verdict => ({
+  verdict: 'concern',
+  summary: `Unsure: ${what}`,
+  issues: [{ severity: 'concern', message: what }],
+});
+const NO_VERDICT = {
+  verdict: 'concern',
+  summary: 'reviewer gave no valid verdict',
+  issues: [{ severity: 'concern', message: 'reviewer gave no valid verdict' }],
+};
 
 /**
  * One claude implementer reviewed by `reviewers`. `sandbox: "none"`: the fake agent keeps its memory (launch
@@ -48,20 +74,38 @@ vi.setConfig({ testTimeout: 60_000 });
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise<T>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** argv holds `flag value` as two adjacent items. */
-const hasPair = (argv: string[], flag: string, value: string) => argv.some((a, i) => a === flag && argv[i + 1] === value);
-const READ_ONLY: Record<string, [string, string]> = { codex: ['--sandbox', 'read-only'], claude: ['--permission-mode', 'plan'], gemini: ['--approval-mode', 'plan'] };
-const WRITE_FLAGS: Record<string, string> = { codex: '--dangerously-bypass-approvals-and-sandbox', claude: '--dangerously-skip-permissions', gemini: '--yolo' };
+const hasPair = (argv: string[], flag: string, value: string) =>
+  argv.some((a, i) => a === flag && argv[i + 1] === value);
+const READ_ONLY: Record<string, [string, string]> = {
+  codex: ['--sandbox', 'read-only'],
+  claude: ['--permission-mode', 'plan'],
+  gemini: ['--approval-mode', 'plan'],
+};
+const WRITE_FLAGS: Record<string, string> = {
+  codex: '--dangerously-bypass-approvals-and-sandbox',
+  claude: '--dangerously-skip-permissions',
+  gemini: '--yolo',
+};
 const expectReadOnly = (l: Launch) => {
   const [flag, value] = READ_ONLY[l.persona] as [string, string];
   expect(hasPair(l.argv, flag, value), `${l.persona} ${l.argv.join(' ')}`).toBe(true);
   expect(l.argv).not.toContain(WRITE_FLAGS[l.persona]);
 };
 const agentSessionOf = (events: OrchestratorEvent[], workerId: string) =>
-  (eventsOfType(events, 'agent').find((e) => e.workerId === workerId && e.kind === 'init') as { agentSessionId?: string } | undefined)?.agentSessionId;
+  (
+    eventsOfType(events, 'agent').find((e) => e.workerId === workerId && e.kind === 'init') as
+      | { agentSessionId?: string }
+      | undefined
+  )?.agentSessionId;
 
 afterEach(cleanupAfterTest);
 
@@ -69,7 +113,10 @@ afterEach(cleanupAfterTest);
 
 describe('an answer without a verdict', () => {
   it('gets one stricter retry by native resume (each CLI, still read-only), and the valid second answer counts', async () => {
-    const retryAnswer = (agent: string) => ({ match: { agent, resume: true, promptIncludes: STRICT }, scenario: { delayMs: 1, verdict: APPROVE, verdictStyle: 'bare' } });
+    const retryAnswer = (agent: string) => ({
+      match: { agent, resume: true, promptIncludes: STRICT },
+      scenario: { delayMs: 1, verdict: APPROVE, verdictStyle: 'bare' },
+    });
     const h = setup(oneImplementer(['codex', 'claude', 'gemini']), {
       rules: [
         retryAnswer('codex'),
@@ -107,14 +154,22 @@ describe('an answer without a verdict', () => {
     ]);
     expect(eventsOfType(events, 'decision').map((d) => d.decision)).toEqual(['CONTINUE']);
     const v = await view(h);
-    for (const agent of ['codex', 'claude', 'gemini']) expect(v.workers.find((w) => w.id === `r1-${agent}-impl`)).toMatchObject({ status: 'completed', attempt: 2 });
+    for (const agent of ['codex', 'claude', 'gemini'])
+      expect(v.workers.find((w) => w.id === `r1-${agent}-impl`)).toMatchObject({ status: 'completed', attempt: 2 });
   });
 
   it('a reviewer that never gives valid JSON counts as a concern "reviewer gave no valid verdict" (valid: false); its broken "blocker" does not escalate', async () => {
     const h = setup(oneImplementer(['codex', 'gemini']), {
       rules: [
         // Every codex launch (the review and the resumed retry) answers a fenced block of invalid JSON.
-        { match: { agent: 'codex' }, scenario: { delayMs: 1, verdictStyle: 'broken', verdict: { verdict: 'blocker', summary: 'never parsed', issues: [] } } },
+        {
+          match: { agent: 'codex' },
+          scenario: {
+            delayMs: 1,
+            verdictStyle: 'broken',
+            verdict: { verdict: 'blocker', summary: 'never parsed', issues: [] },
+          },
+        },
         reviewerSays('gemini', APPROVE),
       ],
       claude: IMPLEMENTER,
@@ -128,7 +183,11 @@ describe('an answer without a verdict', () => {
     const review = eventsOfType(events, 'review').find((r) => r.reviewer === 'codex');
     expect(review).toMatchObject({ valid: false, verdict: NO_VERDICT });
     expect(eventsOfType(events, 'decision')).toEqual([
-      expect.objectContaining({ decision: 'LOG_WARNING', counts: { approve: 1, concern: 1, blocker: 0 }, action: 'one concern logged; continuing (codex: reviewer gave no valid verdict)' }),
+      expect.objectContaining({
+        decision: 'LOG_WARNING',
+        counts: { approve: 1, concern: 1, blocker: 0 },
+        action: 'one concern logged; continuing (codex: reviewer gave no valid verdict)',
+      }),
     ]);
     // No third launch: one retry only.
     expect(codex).toHaveLength(2);
@@ -140,7 +199,16 @@ describe('reviewer failures and timeouts', () => {
     const h = setup(oneImplementer(['codex', 'gemini'], {}, { backoffBaseMs: 10, backoffMaxMs: 50 }), {
       rules: [
         // codex crashes on its first launch only (counter key), then answers a concern; every codex launch is a reviewer.
-        { match: { agent: 'codex' }, scenario: { delayMs: 1, fail: 'crash', failTimes: 1, key: 'codex-reviewer', verdict: concern('greet() is untested') } },
+        {
+          match: { agent: 'codex' },
+          scenario: {
+            delayMs: 1,
+            fail: 'crash',
+            failTimes: 1,
+            key: 'codex-reviewer',
+            verdict: concern('greet() is untested'),
+          },
+        },
         reviewerSays('gemini', APPROVE),
       ],
       claude: IMPLEMENTER,
@@ -151,7 +219,11 @@ describe('reviewer failures and timeouts', () => {
 
     const recoveries = eventsOfType(events, 'recovery');
     expect(recoveries).toHaveLength(1);
-    expect(recoveries[0]).toMatchObject({ workerId: 'r1-codex-impl', action: 'backoff_and_relaunch', signal: { kind: 'crashed' } });
+    expect(recoveries[0]).toMatchObject({
+      workerId: 'r1-codex-impl',
+      action: 'backoff_and_relaunch',
+      signal: { kind: 'crashed' },
+    });
 
     const codex = allLaunches(h).filter((l) => l.persona === 'codex');
     expect(codex).toHaveLength(2);
@@ -162,7 +234,9 @@ describe('reviewer failures and timeouts', () => {
 
     const review = eventsOfType(events, 'review').find((r) => r.reviewer === 'codex');
     expect(review).toMatchObject({ valid: true, verdict: concern('greet() is untested') });
-    expect(eventsOfType(events, 'decision').map((d) => [d.decision, d.counts])).toEqual([['LOG_WARNING', { approve: 1, concern: 1, blocker: 0 }]]);
+    expect(eventsOfType(events, 'decision').map((d) => [d.decision, d.counts])).toEqual([
+      ['LOG_WARNING', { approve: 1, concern: 1, blocker: 0 }],
+    ]);
     expect(result.stderr).toContain('r1-codex-impl: crashed → backoff_and_relaunch');
     const v = await view(h);
     expect(v.workers.find((w) => w.id === 'r1-codex-impl')).toMatchObject({ status: 'completed', attempt: 2 });
@@ -183,8 +257,18 @@ describe('reviewer failures and timeouts', () => {
     const reason = 'reviewer gave no valid verdict: no answer within 2s';
     const reviews = eventsOfType(events, 'review');
     expect(reviews).toHaveLength(1);
-    expect(reviews[0]).toMatchObject({ reviewer: 'codex', valid: false, verdict: { verdict: 'concern', summary: reason, issues: [{ severity: 'concern', message: reason }] } });
-    expect(eventsOfType(events, 'decision')).toEqual([expect.objectContaining({ decision: 'LOG_WARNING', counts: { approve: 0, concern: 1, blocker: 0 }, action: `one concern logged; continuing (codex: ${reason})` })]);
+    expect(reviews[0]).toMatchObject({
+      reviewer: 'codex',
+      valid: false,
+      verdict: { verdict: 'concern', summary: reason, issues: [{ severity: 'concern', message: reason }] },
+    });
+    expect(eventsOfType(events, 'decision')).toEqual([
+      expect.objectContaining({
+        decision: 'LOG_WARNING',
+        counts: { approve: 0, concern: 1, blocker: 0 },
+        action: `one concern logged; continuing (codex: ${reason})`,
+      }),
+    ]);
 
     const v = await view(h);
     expect(v.workers.find((w) => w.id === 'r1-codex-impl')?.status).toBe('stopped');
@@ -200,14 +284,31 @@ describe('reviewer failures and timeouts', () => {
     // paused 7 s in between. Counted, the pause alone would trip the timeout; not counted, the reviewer's active
     // time (its start, 1.5 s, the pause and resume commands landing) stays well under 6 s on a loaded machine
     // (2 s, with a 4 s pause, was seen to trip under two busy loops).
-    const h = setup(oneImplementer(['codex'], { timeoutSec: 6 }), { rules: [reviewerSays('codex', APPROVE, { holdMs: 1_500 })], claude: IMPLEMENTER });
+    const h = setup(oneImplementer(['codex'], { timeoutSec: 6 }), {
+      rules: [reviewerSays('codex', APPROVE, { holdMs: 1_500 })],
+      claude: IMPLEMENTER,
+    });
     const { exited } = startCli(runArgs(h, []), h.env);
     const ws = h.sandbox.workspace;
-    await poll(() => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'worker' && e.id === 'r1-codex-impl' && e.to === 'running.active'), 20_000, 'the reviewer to run');
+    await poll(
+      () =>
+        eventsOfType(eventsSoFar(ws), 'state').some(
+          (e) => e.machine === 'worker' && e.id === 'r1-codex-impl' && e.to === 'running.active',
+        ),
+      20_000,
+      'the reviewer to run',
+    );
     const sid = sessionIds(ws)[0] as string;
     const paused = await runCli(['pause', sid, '--workspace', ws], { env: h.env });
     expect(paused.exitCode, paused.stderr).toBe(0);
-    await poll(() => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'worker' && e.id === 'r1-codex-impl' && e.to === 'running.paused'), 10_000, 'the reviewer paused');
+    await poll(
+      () =>
+        eventsOfType(eventsSoFar(ws), 'state').some(
+          (e) => e.machine === 'worker' && e.id === 'r1-codex-impl' && e.to === 'running.paused',
+        ),
+      10_000,
+      'the reviewer paused',
+    );
     await new Promise((r) => setTimeout(r, 7_000));
     // Nothing was decided while the session was paused.
     expect(eventsOfType(eventsSoFar(ws), 'review')).toEqual([]);
@@ -217,7 +318,13 @@ describe('reviewer failures and timeouts', () => {
     const end = await within(exited, 30_000, 'the end of the run');
     expect(end.exitCode, end.stderr).toBe(0);
     const events = readEvents(ws);
-    expect(eventsOfType(events, 'review')).toEqual([expect.objectContaining({ reviewer: 'codex', valid: true, verdict: expect.objectContaining({ verdict: 'approve' }) })]);
+    expect(eventsOfType(events, 'review')).toEqual([
+      expect.objectContaining({
+        reviewer: 'codex',
+        valid: true,
+        verdict: expect.objectContaining({ verdict: 'approve' }),
+      }),
+    ]);
     expect(eventsOfType(events, 'decision').map((d) => d.decision)).toEqual(['CONTINUE']);
   });
 });
@@ -263,8 +370,15 @@ describe('triggers', () => {
     });
     const { exited } = startCli(runArgs(h, []), h.env);
     const ws = h.sandbox.workspace;
-    await poll(() => eventsOfType(eventsSoFar(ws), 'blocker').some((b) => b.kind === 'CLARIFICATION_NEEDED'), 15_000, 'the clarification blocker');
-    const answered = await runCli(['resolve', sessionIds(ws)[0] as string, 'b1', 'answer', '--text', ANSWER, '--workspace', ws], { env: h.env });
+    await poll(
+      () => eventsOfType(eventsSoFar(ws), 'blocker').some((b) => b.kind === 'CLARIFICATION_NEEDED'),
+      15_000,
+      'the clarification blocker',
+    );
+    const answered = await runCli(
+      ['resolve', sessionIds(ws)[0] as string, 'b1', 'answer', '--text', ANSWER, '--workspace', ws],
+      { env: h.env },
+    );
     expect(answered.exitCode, answered.stderr).toBe(0);
     await within(exited, 20_000, 'the end of the run');
     const gotAnswer = allLaunches(h).filter((l) => l.persona === 'claude' && promptOf(l).includes(ANSWER));
@@ -272,7 +386,10 @@ describe('triggers', () => {
   });
 
   it('trigger "manual": no round when the worker completes', async () => {
-    const h = setup(oneImplementer(['codex', 'gemini'], { trigger: 'manual' }), { rules: [reviewerSays('codex', APPROVE), reviewerSays('gemini', APPROVE)], claude: IMPLEMENTER });
+    const h = setup(oneImplementer(['codex', 'gemini'], { trigger: 'manual' }), {
+      rules: [reviewerSays('codex', APPROVE), reviewerSays('gemini', APPROVE)],
+      claude: IMPLEMENTER,
+    });
     const result = await run(h);
     expect(result.exitCode, result.stderr).toBe(0);
     const events = readEvents(h.sandbox.workspace);
@@ -288,14 +405,31 @@ describe('triggers', () => {
     });
     const { exited } = startCli(runArgs(h, []), h.env);
     const ws = h.sandbox.workspace;
-    await poll(() => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'worker' && e.id === 'impl' && e.to === 'running.active'), 15_000, 'the implementer to run');
+    await poll(
+      () =>
+        eventsOfType(eventsSoFar(ws), 'state').some(
+          (e) => e.machine === 'worker' && e.id === 'impl' && e.to === 'running.active',
+        ),
+      15_000,
+      'the implementer to run',
+    );
     const sid = sessionIds(ws)[0] as string;
-    const lock = await poll(() => (JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as { serverUrl?: string }).serverUrl, 15_000, 'the server URL in the lock file');
+    const lock = await poll(
+      () =>
+        (JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as { serverUrl?: string })
+          .serverUrl,
+      15_000,
+      'the server URL in the lock file',
+    );
     expect(eventsOfType(eventsSoFar(ws), 'review')).toEqual([]);
 
     // The HTTP API the CLI uses: an unknown target is refused.
     const token = readFileSync(join(ws, 'token'), 'utf8').trim();
-    const refused = await fetch(`${lock}/api/v1/${sid}/review`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ target: 'nobody' }) });
+    const refused = await fetch(`${lock}/api/v1/${sid}/review`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ target: 'nobody' }),
+    });
     expect(refused.status).toBe(404);
 
     const requestedAt = Date.now();
@@ -303,7 +437,9 @@ describe('triggers', () => {
     expect(asked.exitCode, asked.stderr).toBe(0);
     expect(asked.stdout).toContain(`review: sent to ${lock}`);
     // The implementer still works: only finished work is reviewed, so its round waits (and says so).
-    expect(asked.stdout).toContain('impl has not finished its work yet: the round starts when it does (only finished work is reviewed)');
+    expect(asked.stdout).toContain(
+      'impl has not finished its work yet: the round starts when it does (only finished work is reviewed)',
+    );
 
     const end = await within(exited, 20_000, 'the end of the run');
     expect(end.exitCode, end.stderr).toBe(0);
@@ -314,7 +450,9 @@ describe('triggers', () => {
     expect(reviewerLaunches.map((l) => l.persona).sort()).toEqual(['codex', 'gemini']);
     for (const l of reviewerLaunches) expect(Date.parse(l.ts)).toBeGreaterThanOrEqual(requestedAt - 50);
     // The round started once the implementer's work was finished, not while it ran.
-    const implDone = eventsOfType(events, 'state').find((e) => e.machine === 'worker' && e.id === 'impl' && e.to === 'completed');
+    const implDone = eventsOfType(events, 'state').find(
+      (e) => e.machine === 'worker' && e.id === 'impl' && e.to === 'completed',
+    );
     const roundStart = eventsOfType(events, 'state').find((e) => e.machine === 'review' && e.id === 'round-1');
     expect(implDone && roundStart && implDone.seq < roundStart.seq, 'the round starts after impl completed').toBe(true);
   });
@@ -325,7 +463,13 @@ describe('what a reviewer process gets', () => {
     const big = Array.from({ length: 200 }, (_, i) => `line ${i} of a large generated file`).join('\n');
     const h = setup(oneImplementer(['codex', 'claude', 'gemini'], { diffLimitBytes: 600 }), {
       rules: [reviewerSays('codex', APPROVE), reviewerSays('claude', APPROVE), reviewerSays('gemini', APPROVE)],
-      claude: { ...IMPLEMENTER, writeFiles: [{ path: 'src/greet.js', content: GREET }, { path: 'zz-generated.txt', content: big }] },
+      claude: {
+        ...IMPLEMENTER,
+        writeFiles: [
+          { path: 'src/greet.js', content: GREET },
+          { path: 'zz-generated.txt', content: big },
+        ],
+      },
     });
     const base = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: h.sandbox.target, encoding: 'utf8' }).trim();
     const result = await run(h);

@@ -7,7 +7,15 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SafetyRuleId } from '../../src/domain/spec.js';
-import { answer, makeSafetyHarness, ofType, openBlocker, waitFor, workerStatus, type SafetyHarness } from '../safety/support.js';
+import {
+  answer,
+  makeSafetyHarness,
+  ofType,
+  openBlocker,
+  waitFor,
+  workerStatus,
+  type SafetyHarness,
+} from '../safety/support.js';
 
 let harness: SafetyHarness | null = null;
 afterEach(async () => {
@@ -37,9 +45,15 @@ const COMMAND_RULES: Record<string, Array<[string, SafetyRuleId]>> = {
 
 describe('policy rules on agent command events', () => {
   it('every command rule, from each agent CLI, configured to log: a safety event each, nothing paused', async () => {
-    const config = Object.fromEntries(Object.entries(COMMAND_RULES).map(([agent, list]) => [agent, { commands: list.map(([c]) => c) }]));
+    const config = Object.fromEntries(
+      Object.entries(COMMAND_RULES).map(([agent, list]) => [agent, { commands: list.map(([c]) => c) }]),
+    );
     harness = await makeSafetyHarness(config);
-    const rules = Object.fromEntries(Object.values(COMMAND_RULES).flat().map(([, rule]) => [rule, 'log']));
+    const rules = Object.fromEntries(
+      Object.values(COMMAND_RULES)
+        .flat()
+        .map(([, rule]) => [rule, 'log']),
+    );
     const runtime = await harness.start({
       task: 't',
       sandbox: 'none',
@@ -63,13 +77,20 @@ describe('policy rules on agent command events', () => {
 
   it('pause (the default for destructive commands): worker paused, blocker quotes the command, retry resumes it', async () => {
     harness = await makeSafetyHarness({ claude: { commands: ['rm -rf /'], holdMs: 2500 } });
-    const runtime = await harness.start({ task: 't', sandbox: 'none', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+    const runtime = await harness.start({
+      task: 't',
+      sandbox: 'none',
+      workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+    });
     const blocker = await waitFor(() => openBlocker(runtime, 'SAFETY_VIOLATION'), 'the blocker');
     expect(blocker).toMatchObject({ workerId: 'w1', options: ['retry', 'skip', 'stop'] });
     expect(blocker.message).toContain('`rm -rf /`');
     expect(blocker.message).toContain('rm-rf-root');
     await waitFor(() => workerStatus(runtime, 'w1') === 'paused', 'w1 paused');
-    expect(ofType(runtime, 'safety').find((e) => e.rule === 'rm-rf-root')).toMatchObject({ action: 'pause', workerId: 'w1' });
+    expect(ofType(runtime, 'safety').find((e) => e.rule === 'rm-rf-root')).toMatchObject({
+      action: 'pause',
+      workerId: 'w1',
+    });
     answer(runtime, blocker.id, 'retry');
     expect(await runtime.waitForEnd()).toBe('completed');
     expect(runtime.view().workers[0]?.status).toBe('completed');
@@ -77,7 +98,12 @@ describe('policy rules on agent command events', () => {
 
   it('stop (configured): the worker is stopped and a blocker raised; skip lets the session finish', async () => {
     harness = await makeSafetyHarness({ gemini: { commands: ['mkfs.ext4 /dev/sdb1'], holdMs: 5000 } });
-    const runtime = await harness.start({ task: 't', sandbox: 'none', safety: { rules: { 'disk-tool': 'stop' } }, workers: [{ id: 'w1', agent: 'gemini', role: 'implementer' }] });
+    const runtime = await harness.start({
+      task: 't',
+      sandbox: 'none',
+      safety: { rules: { 'disk-tool': 'stop' } },
+      workers: [{ id: 'w1', agent: 'gemini', role: 'implementer' }],
+    });
     const blocker = await waitFor(() => openBlocker(runtime, 'SAFETY_VIOLATION'), 'the blocker');
     expect(blocker.message).toContain('`mkfs.ext4 /dev/sdb1`');
     await waitFor(() => workerStatus(runtime, 'w1') === 'stopped', 'w1 stopped');
@@ -93,8 +119,20 @@ describe('policy rule on written paths', () => {
     const outsideDir = mkdtempSync('/var/tmp/orch-outside-');
     const outside = join(outsideDir, 'evil.txt');
     try {
-      harness = await makeSafetyHarness({ codex: { writeFiles: [{ path: 'ok.txt', content: 'fine' }, { path: outside, content: 'x' }], holdMs: 2500 } });
-      const runtime = await harness.start({ task: 't', sandbox: 'none', workers: [{ id: 'w1', agent: 'codex', role: 'implementer' }] });
+      harness = await makeSafetyHarness({
+        codex: {
+          writeFiles: [
+            { path: 'ok.txt', content: 'fine' },
+            { path: outside, content: 'x' },
+          ],
+          holdMs: 2500,
+        },
+      });
+      const runtime = await harness.start({
+        task: 't',
+        sandbox: 'none',
+        workers: [{ id: 'w1', agent: 'codex', role: 'implementer' }],
+      });
       const blocker = await waitFor(() => openBlocker(runtime, 'SAFETY_VIOLATION'), 'the blocker');
       expect(blocker.message).toContain(outside);
       await waitFor(() => workerStatus(runtime, 'w1') === 'paused', 'w1 paused');

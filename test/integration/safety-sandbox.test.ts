@@ -10,8 +10,27 @@ import { probeBwrap } from '../../src/safety/bwrap-probe.js';
 import { which } from '../../src/runtime/binaries.js';
 import { SessionManager, UsageError } from '../../src/runtime/session-manager.js';
 import { createSafetyFactory } from '../../src/safety/index.js';
-import { cleanupAfterTest, eventsOfType, fakeAgentEnv, launches, makeSandbox, processesMentioning, readEvents, runCli, testSandbox } from '../support/orchestrate.js';
-import { answer, FAKE_AGENT, makeSafetyHarness, ofType, openBlocker, waitFor, workerStatus, type SafetyHarness } from '../safety/support.js';
+import {
+  cleanupAfterTest,
+  eventsOfType,
+  fakeAgentEnv,
+  launches,
+  makeSandbox,
+  processesMentioning,
+  readEvents,
+  runCli,
+  testSandbox,
+} from '../support/orchestrate.js';
+import {
+  answer,
+  FAKE_AGENT,
+  makeSafetyHarness,
+  ofType,
+  openBlocker,
+  waitFor,
+  workerStatus,
+  type SafetyHarness,
+} from '../safety/support.js';
 
 const probe = await probeBwrap();
 let harness: SafetyHarness | null = null;
@@ -36,8 +55,15 @@ describe.runIf(probe.available)('agents inside bubblewrap', () => {
           holdMs: 3000,
         },
       });
-      const runtime = await harness.start({ task: 't', sandbox: 'bwrap', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
-      expect(ofType(runtime, 'safety').find((e) => e.rule === 'sandbox')).toMatchObject({ subject: 'bwrap', action: 'log' });
+      const runtime = await harness.start({
+        task: 't',
+        sandbox: 'bwrap',
+        workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+      });
+      expect(ofType(runtime, 'safety').find((e) => e.rule === 'sandbox')).toMatchObject({
+        subject: 'bwrap',
+        action: 'log',
+      });
 
       const blocker = await waitFor(() => openBlocker(runtime, 'SAFETY_VIOLATION'), 'the SAFETY_VIOLATION blocker');
       expect(blocker.message).toContain(outside);
@@ -57,7 +83,12 @@ describe.runIf(probe.available)('agents inside bubblewrap', () => {
       expect(existsSync(privateTmp)).toBe(false);
       // Inside is the worker's own checkout: the write is on its branch, and the user's checkout is untouched.
       expect(existsSync(join(harness.target, 'src', 'inside.txt'))).toBe(false);
-      expect(execFileSync('git', ['show', `orch/${runtime.sessionId}/w1:src/inside.txt`], { cwd: harness.target, encoding: 'utf8' })).toBe('inside');
+      expect(
+        execFileSync('git', ['show', `orch/${runtime.sessionId}/w1:src/inside.txt`], {
+          cwd: harness.target,
+          encoding: 'utf8',
+        }),
+      ).toBe('inside');
       // The fake's state dir was bound writable (like the demo's): its launch record is outside the sandbox.
       expect(harness.launches()).toHaveLength(1);
       // The agent's own config dir was created before launch (the home is read-only inside).
@@ -71,7 +102,15 @@ describe.runIf(probe.available)('agents inside bubblewrap', () => {
   it("an agent writes its own checkout only: not the user's files, refs or objects; git it plants in its checkout runs confined", async () => {
     // The checkout is <root>/workspace/checkouts/<sid>/w1: four levels up is <root>, where the user's target is.
     const up = '../../../..';
-    const evilConfig = ['[core]', '\trepositoryformatversion = 0', '\tbare = false', '\tfsmonitor = "sh -c \'touch ../../../../FSMONITOR_RAN\'"', '[filter "evil"]', `\tclean = "sh -c 'touch ${up}/FILTER_RAN; cat'"`, ''].join('\n');
+    const evilConfig = [
+      '[core]',
+      '\trepositoryformatversion = 0',
+      '\tbare = false',
+      '\tfsmonitor = "sh -c \'touch ../../../../FSMONITOR_RAN\'"',
+      '[filter "evil"]',
+      `\tclean = "sh -c 'touch ${up}/FILTER_RAN; cat'"`,
+      '',
+    ].join('\n');
     harness = await makeSafetyHarness({
       claude: {
         writeFiles: [
@@ -85,17 +124,26 @@ describe.runIf(probe.available)('agents inside bubblewrap', () => {
       },
     });
     const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: harness.target, encoding: 'utf8' }).trim();
-    const runtime = await harness.start({ task: 't', sandbox: 'bwrap', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }], safety: { rules: { 'write-outside-target': 'log' } } });
+    const runtime = await harness.start({
+      task: 't',
+      sandbox: 'bwrap',
+      workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+      safety: { rules: { 'write-outside-target': 'log' } },
+    });
     expect(await runtime.waitForEnd()).toBe('completed');
     const failed = ofType(runtime, 'agent').filter((e) => e.kind === 'tool_result' && !e.ok);
     // The user's object store is visible read-only (the checkout reads it); the rest of the user's checkout, under
     // /tmp here, is not there at all (the agent wrote into its private /tmp).
-    expect(failed.map((f) => ('output' in f ? f.output : ''))).toEqual([expect.stringMatching(/EROFS: read-only file system, open '.*\/target\/\.git\/objects\/evil'/)]);
+    expect(failed.map((f) => ('output' in f ? f.output : ''))).toEqual([
+      expect.stringMatching(/EROFS: read-only file system, open '.*\/target\/\.git\/objects\/evil'/),
+    ]);
     expect(existsSync(join(harness.target, 'user-file.txt'))).toBe(false);
     expect(existsSync(join(harness.target, '.git', 'objects', 'evil'))).toBe(false);
     expect(execFileSync('git', ['rev-parse', 'main'], { cwd: harness.target, encoding: 'utf8' }).trim()).toBe(head);
     // Its own work is on its branch; what its planted config would run, ran (if at all) inside the sandbox only.
-    expect(execFileSync('git', ['show', `orch/${runtime.sessionId}/w1:mine.txt`], { cwd: harness.target, encoding: 'utf8' })).toBe('mine');
+    expect(
+      execFileSync('git', ['show', `orch/${runtime.sessionId}/w1:mine.txt`], { cwd: harness.target, encoding: 'utf8' }),
+    ).toBe('mine');
     expect(existsSync(join(harness.root, 'FILTER_RAN'))).toBe(false);
     expect(existsSync(join(harness.root, 'FSMONITOR_RAN'))).toBe(false);
   });
@@ -103,7 +151,11 @@ describe.runIf(probe.available)('agents inside bubblewrap', () => {
   it('claude refusing to bypass permissions as root is relaunched with IS_SANDBOX=1 (true inside)', async () => {
     const asRoot = process.getuid?.() === 0;
     harness = await makeSafetyHarness({ claude: asRoot ? { enforceRoot: true } : { fail: 'root_bypass_refused' } });
-    const runtime = await harness.start({ task: 't', sandbox: 'bwrap', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+    const runtime = await harness.start({
+      task: 't',
+      sandbox: 'bwrap',
+      workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+    });
     expect(await runtime.waitForEnd()).toBe('completed');
     const launches = harness.launches();
     // The first launch had no IS_SANDBOX=1 (this machine may set IS_SANDBOX to something else) and was refused.
@@ -115,7 +167,11 @@ describe.runIf(probe.available)('agents inside bubblewrap', () => {
 
   it('the agent binary is validated before launch: a shell is refused, nothing runs', async () => {
     harness = await makeSafetyHarness({}, { env: { ORCHESTRATOR_CLAUDE_BIN: '/bin/sh' } });
-    const runtime = await harness.start({ task: 't', sandbox: 'bwrap', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+    const runtime = await harness.start({
+      task: 't',
+      sandbox: 'bwrap',
+      workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+    });
     const refused = await waitFor(() => ofType(runtime, 'safety').find((e) => e.action === 'refuse'), 'the refusal');
     expect(refused).toMatchObject({ rule: 'launch-validation', workerId: 'w1' });
     expect(refused.detail).toMatch(/\/bin\/sh is a shell or launcher/);
@@ -136,34 +192,63 @@ const asRoot = process.getuid?.() === 0;
 describe.runIf(probe.available && asRoot)('orchestrate run with "sandbox": "bwrap", as root', () => {
   afterEach(cleanupAfterTest);
 
-  it('claude refusing to bypass permissions as root is relaunched with IS_SANDBOX=1 and the run exits 0', { timeout: 30_000 }, async () => {
+  it('claude refusing to bypass permissions as root is relaunched with IS_SANDBOX=1 and the run exits 0', {
+    timeout: 30_000,
+  }, async () => {
     const sandbox = testSandbox({ git: true });
     const home = join(sandbox.dir, 'home');
     mkdirSync(home);
     const specFile = join(sandbox.dir, 'spec.json');
     writeFileSync(
       specFile,
-      JSON.stringify({ task: 'fix it', sandbox: 'bwrap', limits: { backoffBaseMs: 50, backoffMaxMs: 200 }, workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] }),
+      JSON.stringify({
+        task: 'fix it',
+        sandbox: 'bwrap',
+        limits: { backoffBaseMs: 50, backoffMaxMs: 200 },
+        workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+      }),
     );
     // IS_SANDBOX blanked: the machine running the tests may set it, and then the first launch would not be refused.
-    const env = { ...fakeAgentEnv(sandbox, { claude: { enforceRoot: true, delayMs: 2 } }), HOME: home, IS_SANDBOX: '', ORCHESTRATOR_TOKEN: '' };
-    const result = await runCli(['run', '-C', sandbox.target, '--spec', specFile, '--workspace', sandbox.workspace, '--no-server', '--json'], { env, timeoutMs: 25_000 });
+    const env = {
+      ...fakeAgentEnv(sandbox, { claude: { enforceRoot: true, delayMs: 2 } }),
+      HOME: home,
+      IS_SANDBOX: '',
+      ORCHESTRATOR_TOKEN: '',
+    };
+    const result = await runCli(
+      ['run', '-C', sandbox.target, '--spec', specFile, '--workspace', sandbox.workspace, '--no-server', '--json'],
+      { env, timeoutMs: 25_000 },
+    );
     expect(result.exitCode, result.stderr).toBe(0);
 
     const events = readEvents(sandbox.workspace);
-    expect(eventsOfType(events, 'safety').find((e) => e.rule === 'sandbox')).toMatchObject({ subject: 'bwrap', action: 'log' });
+    expect(eventsOfType(events, 'safety').find((e) => e.rule === 'sandbox')).toMatchObject({
+      subject: 'bwrap',
+      action: 'log',
+    });
     expect(eventsOfType(events, 'recovery')).toEqual([
       expect.objectContaining({
         workerId: 'w1',
-        signal: expect.objectContaining({ kind: 'root_bypass_refused', message: expect.stringContaining('root/sudo privileges') }),
+        signal: expect.objectContaining({
+          kind: 'root_bypass_refused',
+          message: expect.stringContaining('root/sudo privileges'),
+        }),
         action: 'relaunch_with_env',
         attempt: 1,
         change: 'set IS_SANDBOX=1',
       }),
     ]);
     expect(eventsOfType(events, 'blocker')).toEqual([]);
-    expect(eventsOfType(events, 'state').filter((e) => e.machine === 'worker' && e.id === 'w1').at(-1)?.to).toBe('completed');
-    expect(eventsOfType(events, 'state').filter((e) => e.machine === 'session').at(-1)?.to).toBe('completed');
+    expect(
+      eventsOfType(events, 'state')
+        .filter((e) => e.machine === 'worker' && e.id === 'w1')
+        .at(-1)?.to,
+    ).toBe('completed');
+    expect(
+      eventsOfType(events, 'state')
+        .filter((e) => e.machine === 'session')
+        .at(-1)?.to,
+    ).toBe('completed');
 
     // Both launches ran inside bubblewrap (the fake's state dir is bound writable, so it recorded them).
     const claude = launches(sandbox);
@@ -172,10 +257,16 @@ describe.runIf(probe.available && asRoot)('orchestrate run with "sandbox": "bwra
     expect(claude[0]!.env.IS_SANDBOX).not.toBe('1');
     expect(claude[1]!.argv).toContain('--dangerously-skip-permissions');
     expect(claude[1]!.env.IS_SANDBOX).toBe('1');
-    const records = JSON.parse(readFileSync(join(sandbox.workspace, 'sessions', events[0]!.sessionId, 'agents', 'w1.proc.json'), 'utf8')) as Array<{ argv: string[] }>;
+    const records = JSON.parse(
+      readFileSync(join(sandbox.workspace, 'sessions', events[0]!.sessionId, 'agents', 'w1.proc.json'), 'utf8'),
+    ) as Array<{ argv: string[] }>;
     expect(records).toHaveLength(2);
     // bwrap itself, or the agent's network proxy running bwrap (with socat installed).
-    for (const r of records) expect(basename(r.argv[0] ?? '') === 'bwrap' || (r.argv[1]?.endsWith('net-proxy.js') && r.argv.includes('--unshare-net'))).toBe(true);
+    for (const r of records)
+      expect(
+        basename(r.argv[0] ?? '') === 'bwrap' ||
+          (r.argv[1]?.endsWith('net-proxy.js') && r.argv.includes('--unshare-net')),
+      ).toBe(true);
     expect(processesMentioning(sandbox.dir)).toEqual([]);
   });
 });
@@ -183,17 +274,31 @@ describe.runIf(probe.available && asRoot)('orchestrate run with "sandbox": "bwra
 describe('resume', () => {
   it('decides the sandbox again from session.json (a new orchestrator process re-attaches with its safety)', async () => {
     harness = await makeSafetyHarness({ claude: { holdMs: 1500, commands: ['rm -rf ~'] } });
-    const first = await harness.start({ task: 't', sandbox: 'auto', safety: { rules: { 'rm-rf-home': 'log' } }, workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] });
+    const first = await harness.start({
+      task: 't',
+      sandbox: 'auto',
+      safety: { rules: { 'rm-rf-home': 'log' } },
+      workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+    });
     const sessionId = first.sessionId;
     await waitFor(() => ofType(first, 'safety').some((e) => e.rule === 'rm-rf-home'), 'the rule logged');
     harness.manager.detach(sessionId);
-    const safetyFor = await createSafetyFactory({ env: { ...process.env, HOME: harness.home }, extraWritable: [harness.stateDir] });
-    const again = new SessionManager({ workspace: harness.workspace, env: { ...process.env, HOME: harness.home, ORCHESTRATOR_CLAUDE_BIN: FAKE_AGENT }, safetyFor });
+    const safetyFor = await createSafetyFactory({
+      env: { ...process.env, HOME: harness.home },
+      extraWritable: [harness.stateDir],
+    });
+    const again = new SessionManager({
+      workspace: harness.workspace,
+      env: { ...process.env, HOME: harness.home, ORCHESTRATOR_CLAUDE_BIN: FAKE_AGENT },
+      safetyFor,
+    });
     const runtime = again.resume(sessionId);
     try {
       expect(await runtime.waitForEnd()).toBe('completed');
       // The sandbox (and its network, where it is a sandbox) decided at create and again at resume.
-      const decisions = ofType(runtime, 'safety').filter((e) => e.rule === 'sandbox' && !e.subject.startsWith('network'));
+      const decisions = ofType(runtime, 'safety').filter(
+        (e) => e.rule === 'sandbox' && !e.subject.startsWith('network'),
+      );
       expect(decisions).toHaveLength(2);
       expect(decisions[1]?.subject).toBe(decisions[0]?.subject);
       const networks = ofType(runtime, 'safety').filter((e) => e.rule === 'sandbox' && e.subject.startsWith('network'));
@@ -207,9 +312,18 @@ describe('resume', () => {
 describe('sessions the safety layer refuses', () => {
   it('a target or include dir that hands over too much is a usage error before anything starts', async () => {
     harness = await makeSafetyHarness({});
-    await expect(harness.start({ task: 't', workers: [{ id: 'w1', agent: 'claude', role: 'implementer', includeDirs: ['/'] }] })).rejects.toThrow(UsageError);
-    await expect(harness.start({ task: 't', workers: [{ id: 'w1', agent: 'claude', role: 'implementer', includeDirs: [harness.home] }] })).rejects.toThrow(/home directory/);
-    await expect(harness.start({ task: 't', workers: [{ id: 'w1', agent: 'claude', role: 'implementer', model: '--add-dir=/' }] })).rejects.toThrow(/looks like a flag/);
+    await expect(
+      harness.start({ task: 't', workers: [{ id: 'w1', agent: 'claude', role: 'implementer', includeDirs: ['/'] }] }),
+    ).rejects.toThrow(UsageError);
+    await expect(
+      harness.start({
+        task: 't',
+        workers: [{ id: 'w1', agent: 'claude', role: 'implementer', includeDirs: [harness.home] }],
+      }),
+    ).rejects.toThrow(/home directory/);
+    await expect(
+      harness.start({ task: 't', workers: [{ id: 'w1', agent: 'claude', role: 'implementer', model: '--add-dir=/' }] }),
+    ).rejects.toThrow(/looks like a flag/);
     expect(harness.manager.list()).toEqual([]);
   });
 });
@@ -224,18 +338,40 @@ describe('sandbox auto without bubblewrap', () => {
     const git = which('git');
     if (git) symlinkSync(git, join(bin, 'git'));
     const specFile = join(sandbox.dir, 'spec.json');
-    writeFileSync(specFile, JSON.stringify({ task: 'fix it', sandbox: 'auto', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] }));
+    writeFileSync(
+      specFile,
+      JSON.stringify({
+        task: 'fix it',
+        sandbox: 'auto',
+        workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+      }),
+    );
     try {
-      const result = await runCli(['run', '-C', sandbox.target, '--spec', specFile, '--workspace', sandbox.workspace, '--no-server', '--json'], {
-        env: { ...fakeAgentEnv(sandbox), PATH: bin },
-      });
+      const result = await runCli(
+        ['run', '-C', sandbox.target, '--spec', specFile, '--workspace', sandbox.workspace, '--no-server', '--json'],
+        {
+          env: { ...fakeAgentEnv(sandbox), PATH: bin },
+        },
+      );
       expect(result.exitCode, result.stderr).toBe(0);
-      expect(result.stderr).toMatch(/warning: no sandbox: bubblewrap \(bwrap\) is not installed.*"sandbox": "auto" fell back to none/);
+      expect(result.stderr).toMatch(
+        /warning: no sandbox: bubblewrap \(bwrap\) is not installed.*"sandbox": "auto" fell back to none/,
+      );
       const warn = eventsOfType(readEvents(sandbox.workspace), 'safety').find((e) => e.rule === 'sandbox');
       expect(warn).toMatchObject({ action: 'warn', subject: 'auto -> none' });
       // Asking for bwrap explicitly is a usage error (exit 1) that says how to fix it.
-      writeFileSync(specFile, JSON.stringify({ task: 'fix it', sandbox: 'bwrap', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }] }));
-      const strict = await runCli(['run', '-C', sandbox.target, '--spec', specFile, '--workspace', sandbox.workspace, '--no-server'], { env: { ...fakeAgentEnv(sandbox), PATH: bin } });
+      writeFileSync(
+        specFile,
+        JSON.stringify({
+          task: 'fix it',
+          sandbox: 'bwrap',
+          workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+        }),
+      );
+      const strict = await runCli(
+        ['run', '-C', sandbox.target, '--spec', specFile, '--workspace', sandbox.workspace, '--no-server'],
+        { env: { ...fakeAgentEnv(sandbox), PATH: bin } },
+      );
       expect(strict.exitCode).toBe(1);
       expect(strict.stderr).toMatch(/"sandbox": "bwrap".*apt-get install bubblewrap/);
     } finally {

@@ -33,19 +33,35 @@ import {
   startCli,
   type StartedCli,
 } from '../support/orchestrate.js';
-import { expectEveryLineExactlyOnce, expectNoDoubleLaunch, expectStateChains, folderView as view, peekEvents, procRecords, sessionDirOf as dirOf } from '../support/session-folder.js';
+import {
+  expectEveryLineExactlyOnce,
+  expectNoDoubleLaunch,
+  expectStateChains,
+  folderView as view,
+  peekEvents,
+  procRecords,
+  sessionDirOf as dirOf,
+} from '../support/session-folder.js';
 
 afterEach(cleanupAfterTest);
 
 // --- reading a session folder ------------------------------------------------------------------------------
 
-const agentEventCount = (events: OrchestratorEvent[], workerId: string) => events.filter((e) => e.type === 'agent' && e.workerId === workerId).length;
+const agentEventCount = (events: OrchestratorEvent[], workerId: string) =>
+  events.filter((e) => e.type === 'agent' && e.workerId === workerId).length;
 
-const sessionState = (events: OrchestratorEvent[]) => eventsOfType(events, 'state').filter((e) => e.machine === 'session').at(-1)?.to;
+const sessionState = (events: OrchestratorEvent[]) =>
+  eventsOfType(events, 'state')
+    .filter((e) => e.machine === 'session')
+    .at(-1)?.to;
 
 // --- the scenario --------------------------------------------------------------------------------------------
 
-const QUICK: SessionSpecInput = { task: 'already done', workers: [{ id: 'quick', agent: 'codex', role: 'implementer' }], sandbox: 'none' };
+const QUICK: SessionSpecInput = {
+  task: 'already done',
+  workers: [{ id: 'quick', agent: 'codex', role: 'implementer' }],
+  sandbox: 'none',
+};
 
 async function kill9(orchestrator: StartedCli): Promise<void> {
   orchestrator.child.kill('SIGKILL');
@@ -58,21 +74,39 @@ async function kill9(orchestrator: StartedCli): Promise<void> {
  */
 async function completedAndKilled(slowSpec: Partial<SessionSpecInput>, slowAgent: object, eventsBeforeKill: number) {
   const { sandbox, specPath, env } = sandboxWith(QUICK, { codex: { lines: 3, delayMs: 5 }, claude: slowAgent });
-  const quick = await runCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], { env });
+  const quick = await runCli(
+    ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'],
+    { env },
+  );
   expect(quick.exitCode, quick.stderr).toBe(0);
   const [done] = sessionIds(sandbox.workspace) as [string];
   expect(view(sandbox, done).outcome).toBe('completed');
 
   const slowSpecPath = join(sandbox.dir, 'slow-spec.json');
-  const spec: SessionSpecInput = { task: 'interrupted', workers: [{ id: 'slow', agent: 'claude', role: 'implementer' }], sandbox: 'none', ...slowSpec };
+  const spec: SessionSpecInput = {
+    task: 'interrupted',
+    workers: [{ id: 'slow', agent: 'claude', role: 'implementer' }],
+    sandbox: 'none',
+    ...slowSpec,
+  };
   writeFileSync(slowSpecPath, JSON.stringify(spec));
-  const run = startCli(['run', '--spec', slowSpecPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+  const run = startCli(
+    ['run', '--spec', slowSpecPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'],
+    env,
+  );
   const killed = await poll(
-    () => sessionIds(sandbox.workspace).find((sid) => sid !== done && existsSync(join(dirOf(sandbox, sid), 'session.json'))),
+    () =>
+      sessionIds(sandbox.workspace).find(
+        (sid) => sid !== done && existsSync(join(dirOf(sandbox, sid), 'session.json')),
+      ),
     20_000,
     () => `the second session's folder; ${run.transcript()}`,
   );
-  await poll(() => agentEventCount(peekEvents(sandbox, killed), 'slow') >= eventsBeforeKill, 20_000, () => `slow printed ${eventsBeforeKill} events; ${run.transcript()}`);
+  await poll(
+    () => agentEventCount(peekEvents(sandbox, killed), 'slow') >= eventsBeforeKill,
+    20_000,
+    () => `slow printed ${eventsBeforeKill} events; ${run.transcript()}`,
+  );
   await kill9(run);
   const [record] = procRecords(sandbox, killed, 'slow') as [ProcRecord];
   // The agent outlived its orchestrator; nothing has recorded the session's end.
@@ -85,7 +119,11 @@ async function completedAndKilled(slowSpec: Partial<SessionSpecInput>, slowAgent
 /** `orchestrate serve --resume-all --port 0`, once it printed its URL and went through the unfinished sessions. */
 async function startServe(sandbox: Sandbox, env: Record<string, string>) {
   const serve = startCli(['serve', '--resume-all', '--port', '0', '--workspace', sandbox.workspace], env);
-  await poll(() => serve.stdout().includes('Serving;'), 20_000, () => `serve to start; ${serve.transcript()}`);
+  await poll(
+    () => serve.stdout().includes('Serving;'),
+    20_000,
+    () => `serve to start; ${serve.transcript()}`,
+  );
   const dashboard = /Dashboard: (http:\/\/\S+)\/#token=(\S+)/.exec(serve.stdout());
   expect(dashboard, serve.transcript()).not.toBeNull();
   const url = dashboard?.[1] as string;
@@ -101,7 +139,11 @@ async function startServe(sandbox: Sandbox, env: Record<string, string>) {
 describe('orchestrate serve --resume-all', { timeout: 30_000 }, () => {
   it('resumes the session whose orchestrator was killed -9 and runs it to completed; the completed session is not touched; SIGINT leaves nothing behind', async () => {
     // slow prints 60 lines 50 ms apart (~3 s): it is still printing when the server picks the session up.
-    const { sandbox, env, done, killed, record, killedAtSeq } = await completedAndKilled({}, { lines: 60, delayMs: 50 }, 5);
+    const { sandbox, env, done, killed, record, killedAtSeq } = await completedAndKilled(
+      {},
+      { lines: 60, delayMs: 50 },
+      5,
+    );
     const doneEvents = readFileSync(join(dirOf(sandbox, done), 'events.jsonl'), 'utf8');
     const doneSnapshot = SessionStore.readSnapshotOf(sandbox.workspace, done)?.snapshot;
     const launchesBefore = launches(sandbox).length;
@@ -127,7 +169,11 @@ describe('orchestrate serve --resume-all', { timeout: 30_000 }, () => {
     const events = readEvents(sandbox.workspace, killed);
     expect(events.length).toBeGreaterThan(killedAtSeq);
     expect(view(sandbox, killed).outcome).toBe('completed');
-    expect(eventsOfType(events, 'state').filter((e) => e.id === 'slow').map((e) => e.to)).toEqual(['spawned', 'running.active', 'completed']);
+    expect(
+      eventsOfType(events, 'state')
+        .filter((e) => e.id === 'slow')
+        .map((e) => e.to),
+    ).toEqual(['spawned', 'running.active', 'completed']);
     expectStateChains(events);
     expect(eventsOfType(events, 'recovery')).toEqual([]);
     // The agent was re-attached, not launched again: one launch record, and what it printed after the kill became events.
@@ -149,7 +195,11 @@ describe('orchestrate serve --resume-all', { timeout: 30_000 }, () => {
     expect(end.stderr).toContain('SIGINT: no session is running; exiting.');
     expect(sessionState(readEvents(sandbox.workspace, killed))).toBe('completed');
     expect(SessionStore.lockHolder(dirOf(sandbox, killed))).toBeNull();
-    await poll(() => processesMentioning(sandbox.dir).length === 0, 5_000, () => `nothing left running: ${processesMentioning(sandbox.dir).join(' ')}`);
+    await poll(
+      () => processesMentioning(sandbox.dir).length === 0,
+      5_000,
+      () => `nothing left running: ${processesMentioning(sandbox.dir).join(' ')}`,
+    );
   });
 
   it('SIGTERM while a resumed session still runs stops it: the agent group and its grandchild end, the server exits 0, no process is left', async () => {
@@ -165,17 +215,28 @@ describe('orchestrate serve --resume-all', { timeout: 30_000 }, () => {
     const { serve, sessions } = await startServe(sandbox, env);
     expect(serve.stdout().match(/^resumed \S+$/gm)).toEqual([`resumed ${killed}`]);
     expect((await sessions()).find((s) => s.sessionId === killed)).toMatchObject({ live: true, outcome: null });
-    await poll(() => view(sandbox, killed).workers[0]?.status === 'running', 10_000, () => `slow running again; ${serve.transcript()}`);
+    await poll(
+      () => view(sandbox, killed).workers[0]?.status === 'running',
+      10_000,
+      () => `slow running again; ${serve.transcript()}`,
+    );
 
     serve.child.kill('SIGTERM');
-    const end = await Promise.race([serve.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000))]);
+    const end = await Promise.race([
+      serve.exited,
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000)),
+    ]);
     expect(end, `serve did not exit within 10 s after SIGTERM; ${serve.transcript()}`).not.toBeNull();
     expect(end?.exitCode, serve.transcript()).toBe(0);
     expect(end?.stderr).toContain('SIGTERM: stopping 1 running session(s)');
 
     expect(groupMembers(record.pgid)).toEqual([]);
     expect(isAlive(grandchild)).toBe(false);
-    await poll(() => processesMentioning(sandbox.dir).length === 0, 5_000, () => `nothing left running: ${processesMentioning(sandbox.dir).join(' ')}`);
+    await poll(
+      () => processesMentioning(sandbox.dir).length === 0,
+      5_000,
+      () => `nothing left running: ${processesMentioning(sandbox.dir).join(' ')}`,
+    );
     const events = readEvents(sandbox.workspace, killed);
     expectStateChains(events);
     expect(sessionState(events)).toBe('stopped');

@@ -42,7 +42,9 @@ describe('the Stately relay', () => {
     expect((await fetch(`http://127.0.0.1:${relay.port}/other`)).status).toBe(404);
     // Not on the other interfaces of the machine.
     const { networkInterfaces } = await import('node:os');
-    const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal);
     if (external) await expect(fetch(`http://${external.address}:${relay.port}/`)).rejects.toThrow();
   });
 
@@ -74,15 +76,35 @@ describe('orchestrate run --inspect', { timeout: 60_000 }, () => {
   it('sends the session and worker machines’ inspection events to the relay, and the run still ends on its own', async () => {
     relay = await startStatelyRelay(0);
     const page = await connect(relay.wsUrl, `http://localhost:${relay.port}`);
-    const { sandbox, specPath, env } = sandboxWith({ task: 'inspected', workers: [{ id: 'w', agent: 'codex', role: 'implementer' }], sandbox: 'none' }, { codex: { lines: 2, delayMs: 5 } });
-    const run = await runCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json', '--inspect', relay.wsUrl], { env, timeoutMs: 45_000 });
+    const { sandbox, specPath, env } = sandboxWith(
+      { task: 'inspected', workers: [{ id: 'w', agent: 'codex', role: 'implementer' }], sandbox: 'none' },
+      { codex: { lines: 2, delayMs: 5 } },
+    );
+    const run = await runCli(
+      [
+        'run',
+        '--spec',
+        specPath,
+        '-C',
+        sandbox.target,
+        '--workspace',
+        sandbox.workspace,
+        '--no-server',
+        '--json',
+        '--inspect',
+        relay.wsUrl,
+      ],
+      { env, timeoutMs: 45_000 },
+    );
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stderr).toContain(`inspection events go to ${relay.wsUrl}`);
     const types = () => page.messages.map((m) => (JSON.parse(m) as { type: string }).type);
     await poll(() => types().includes('@xstate.snapshot'), 5_000, 'snapshots at the page');
     expect(types()).toEqual(expect.arrayContaining(['@xstate.actor', '@xstate.event', '@xstate.snapshot']));
     // Each actor announces itself: the session and its worker w (and w's process actor).
-    const actors = page.messages.map((m) => JSON.parse(m) as { type: string; name?: string }).filter((m) => m.type === '@xstate.actor');
+    const actors = page.messages
+      .map((m) => JSON.parse(m) as { type: string; name?: string })
+      .filter((m) => m.type === '@xstate.actor');
     const names = [...new Set(actors.map((a) => a.name))];
     expect(names).toContain('session');
     expect(names).toContain('w');
@@ -103,8 +125,26 @@ describe('orchestrate run --inspect', { timeout: 60_000 }, () => {
     });
     try {
       for (const url of [`ws://127.0.0.1:${free}`, `ws://127.0.0.1:${plainPort}`]) {
-        const { sandbox, specPath, env } = sandboxWith({ task: 'inspected', workers: [{ id: 'w', agent: 'codex', role: 'implementer' }], sandbox: 'none' }, { codex: { lines: 2, delayMs: 5 } });
-        const run = await runCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json', '--inspect', url], { env, timeoutMs: 30_000 });
+        const { sandbox, specPath, env } = sandboxWith(
+          { task: 'inspected', workers: [{ id: 'w', agent: 'codex', role: 'implementer' }], sandbox: 'none' },
+          { codex: { lines: 2, delayMs: 5 } },
+        );
+        const run = await runCli(
+          [
+            'run',
+            '--spec',
+            specPath,
+            '-C',
+            sandbox.target,
+            '--workspace',
+            sandbox.workspace,
+            '--no-server',
+            '--json',
+            '--inspect',
+            url,
+          ],
+          { env, timeoutMs: 30_000 },
+        );
         expect(run.exitCode, `${url}: ${run.stderr}`).toBe(0);
       }
     } finally {
@@ -114,8 +154,25 @@ describe('orchestrate run --inspect', { timeout: 60_000 }, () => {
   });
 
   it('refuses a target that is neither "stately" nor a ws:// URL', async () => {
-    const { sandbox, specPath, env } = sandboxWith({ task: 'x', workers: [{ id: 'w', agent: 'codex', role: 'implementer' }], sandbox: 'none' }, {});
-    const run = await runCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--inspect', 'http://localhost:8080'], { env });
+    const { sandbox, specPath, env } = sandboxWith(
+      { task: 'x', workers: [{ id: 'w', agent: 'codex', role: 'implementer' }], sandbox: 'none' },
+      {},
+    );
+    const run = await runCli(
+      [
+        'run',
+        '--spec',
+        specPath,
+        '-C',
+        sandbox.target,
+        '--workspace',
+        sandbox.workspace,
+        '--no-server',
+        '--inspect',
+        'http://localhost:8080',
+      ],
+      { env },
+    );
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toBe('error: --inspect takes "stately" or the ws:// URL of a @statelyai/inspect relay\n');
   });

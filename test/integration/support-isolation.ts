@@ -13,9 +13,17 @@ const approve = { verdict: { verdict: 'approve', summary: 'fine', issues: [] } }
 export const writes = (files: Record<string, Record<string, string>>) => ({
   rules: [
     { match: { promptIncludes: REVIEWER }, scenario: approve },
-    { match: { promptIncludes: 'You are the MERGER' }, scenario: { writeFiles: [{ path: 'shared.txt', content: 'one\nx and y\nthree\n' }] } },
+    {
+      match: { promptIncludes: 'You are the MERGER' },
+      scenario: { writeFiles: [{ path: 'shared.txt', content: 'one\nx and y\nthree\n' }] },
+    },
   ],
-  ...Object.fromEntries(Object.entries(files).map(([agent, f]) => [agent, { writeFiles: Object.entries(f).map(([path, content]) => ({ path, content })) }])),
+  ...Object.fromEntries(
+    Object.entries(files).map(([agent, f]) => [
+      agent,
+      { writeFiles: Object.entries(f).map(([path, content]) => ({ path, content })) },
+    ]),
+  ),
 });
 
 export function session(spec: SessionSpecInput, config: object) {
@@ -24,14 +32,23 @@ export function session(spec: SessionSpecInput, config: object) {
   writeFiles(made.sandbox.target, { '.gitignore': '*.log\n', 'shared.txt': 'one\ntwo\nthree\n' });
   gitIn(made.sandbox.target, 'add', '-A');
   gitIn(made.sandbox.target, 'commit', '-q', '-m', 'project');
-  writeFiles(made.sandbox.target, { 'README.md': '# target, edited by its user\n', 'notes.txt': 'mine\n', 'build.log': 'ignored\n', 'staged.txt': 'staged\n' });
+  writeFiles(made.sandbox.target, {
+    'README.md': '# target, edited by its user\n',
+    'notes.txt': 'mine\n',
+    'build.log': 'ignored\n',
+    'staged.txt': 'staged\n',
+  });
   gitIn(made.sandbox.target, 'add', 'staged.txt');
   return made;
 }
 
 export const run = (s: { sandbox: Sandbox; specPath: string; env: Record<string, string> }, extra: string[] = []) =>
-  runCli(['run', '--spec', s.specPath, '-C', s.sandbox.target, '--workspace', s.sandbox.workspace, '--no-server', ...extra], { env: s.env });
-export const cli = (s: { sandbox: Sandbox; env: Record<string, string> }, args: string[]) => runCli([...args, '--workspace', s.sandbox.workspace], { env: s.env, cwd: s.sandbox.target });
+  runCli(
+    ['run', '--spec', s.specPath, '-C', s.sandbox.target, '--workspace', s.sandbox.workspace, '--no-server', ...extra],
+    { env: s.env },
+  );
+export const cli = (s: { sandbox: Sandbox; env: Record<string, string> }, args: string[]) =>
+  runCli([...args, '--workspace', s.sandbox.workspace], { env: s.env, cwd: s.sandbox.target });
 export const show = (repo: string, rev: string) => execFileSync('git', ['show', rev], { cwd: repo, encoding: 'utf8' });
 
 export const PARALLEL: SessionSpecInput = {
@@ -45,4 +62,3 @@ export const PARALLEL: SessionSpecInput = {
     { reviewer: 'codex', target: 'y', focus: 'implementation' },
   ],
 };
-

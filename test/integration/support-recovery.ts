@@ -46,12 +46,23 @@ export function writeSpec(
   extra: Record<string, unknown> = {},
 ): string {
   const path = join(sandbox.dir, 'spec.json');
-  writeFileSync(path, JSON.stringify({ task: 'fix the bug', workers, reviews: [], limits: { ...FAST_LIMITS, ...limits }, sandbox: 'none', ...extra }, null, 2));
+  writeFileSync(
+    path,
+    JSON.stringify(
+      { task: 'fix the bug', workers, reviews: [], limits: { ...FAST_LIMITS, ...limits }, sandbox: 'none', ...extra },
+      null,
+      2,
+    ),
+  );
   return path;
 }
 
 /** One worker `w` of `agent`. */
-export function oneWorkerSpec(sandbox: Sandbox, agent: WorkerSpecInput['agent'], limits: Record<string, number> = {}): string {
+export function oneWorkerSpec(
+  sandbox: Sandbox,
+  agent: WorkerSpecInput['agent'],
+  limits: Record<string, number> = {},
+): string {
   return writeSpec(sandbox, [{ id: 'w', agent, role: 'implementer' }], limits);
 }
 
@@ -68,16 +79,50 @@ export function agentEnv(sandbox: Sandbox, config: object): Record<string, strin
  * about the supervisor, and worker checkouts cost a few git processes per attempt; checkouts have tests of their
  * own (isolation*.test.ts), and the durability, review and demo tests run with them.
  */
-export function runSession(sandbox: Sandbox, config: object, spec: string, agents?: string, timeoutMs = 30_000): Promise<CliResult> {
+export function runSession(
+  sandbox: Sandbox,
+  config: object,
+  spec: string,
+  agents?: string,
+  timeoutMs = 30_000,
+): Promise<CliResult> {
   return runCli(
-    ['run', 'fix the bug', '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json', '--in-place', '--spec', spec, ...(agents ? ['--agents', agents] : [])],
+    [
+      'run',
+      'fix the bug',
+      '-C',
+      sandbox.target,
+      '--workspace',
+      sandbox.workspace,
+      '--no-server',
+      '--json',
+      '--in-place',
+      '--spec',
+      spec,
+      ...(agents ? ['--agents', agents] : []),
+    ],
     { env: agentEnv(sandbox, config), timeoutMs },
   );
 }
 
 /** `orchestrate run` as a background child (with a server unless `--no-server` is in extraArgs). */
 export function startRun(sandbox: Sandbox, config: object, spec: string, extraArgs: string[] = []): StartedCli {
-  return startCli(['run', 'fix the bug', '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--in-place', '--spec', spec, ...extraArgs], agentEnv(sandbox, config));
+  return startCli(
+    [
+      'run',
+      'fix the bug',
+      '-C',
+      sandbox.target,
+      '--workspace',
+      sandbox.workspace,
+      '--json',
+      '--in-place',
+      '--spec',
+      spec,
+      ...extraArgs,
+    ],
+    agentEnv(sandbox, config),
+  );
 }
 
 /** `orchestrate <args> --workspace <ws>` (status, pause, resume, stop, resolve). */
@@ -92,7 +137,8 @@ export async function status(sandbox: Sandbox, sessionId: string): Promise<Sessi
 }
 
 /** poll() with the `what` first, as these tests read best. */
-export const waitFor = <T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000, everyMs = 25) => poll(check, timeoutMs, what, everyMs) as Promise<NonNullable<T>>;
+export const waitFor = <T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000, everyMs = 25) =>
+  poll(check, timeoutMs, what, everyMs) as Promise<NonNullable<T>>;
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -114,15 +160,26 @@ export function liveEvents(sandbox: Sandbox, sessionId?: string): OrchestratorEv
 }
 
 /** The launch records (pid = pgid of the wrapper) the session kept for one worker. */
-export function procRecords(sandbox: Sandbox, workerId: string, sessionId?: string): Array<{ attempt: number; pid: number; pgid: number }> {
+export function procRecords(
+  sandbox: Sandbox,
+  workerId: string,
+  sessionId?: string,
+): Array<{ attempt: number; pid: number; pgid: number }> {
   const path = join(sessionDir(sandbox.workspace, sessionId), 'agents', `${workerId}.proc.json`);
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Array<{ attempt: number; pid: number; pgid: number }>) : [];
+  return existsSync(path)
+    ? (JSON.parse(readFileSync(path, 'utf8')) as Array<{ attempt: number; pid: number; pgid: number }>)
+    : [];
 }
 
 /** The `spawnChild` grandchildren the fake started (children.jsonl). */
 export function fakeChildren(sandbox: Sandbox): Array<{ parentPid: number; pid: number }> {
   const path = join(sandbox.stateDir, 'children.jsonl');
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { parentPid: number; pid: number }) : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { parentPid: number; pid: number })
+    : [];
 }
 
 export interface ProcInfo {
@@ -162,7 +219,11 @@ export function groupMembers(pgid: number): ProcInfo[] {
 }
 
 /** Nothing of a sandbox runs any more: no process names it, no recorded group has a member, no grandchild lives. */
-export function leftovers(sandbox: Sandbox): { mentioning: number[]; groups: Record<number, ProcInfo[]>; children: number[] } {
+export function leftovers(sandbox: Sandbox): {
+  mentioning: number[];
+  groups: Record<number, ProcInfo[]>;
+  children: number[];
+} {
   const groups: Record<number, ProcInfo[]> = {};
   for (const sessionId of sessionIds(sandbox.workspace)) {
     const agents = join(sessionDir(sandbox.workspace, sessionId), 'agents');
@@ -177,7 +238,9 @@ export function leftovers(sandbox: Sandbox): { mentioning: number[]; groups: Rec
   return {
     mentioning: processesMentioning(sandbox.dir),
     groups,
-    children: fakeChildren(sandbox).map((c) => c.pid).filter(isAlive),
+    children: fakeChildren(sandbox)
+      .map((c) => c.pid)
+      .filter(isAlive),
   };
 }
 
@@ -185,5 +248,7 @@ export const NOTHING_LEFT = { mentioning: [], groups: {}, children: [] };
 
 /** The launches of one persona, in order. */
 export function launchesOf(sandbox: Sandbox, persona: string) {
-  return launches(sandbox).filter((l) => l.persona === persona) as Array<ReturnType<typeof launches>[number] & { ts: string; pid: number; resume: string | null; key: string }>;
+  return launches(sandbox).filter((l) => l.persona === persona) as Array<
+    ReturnType<typeof launches>[number] & { ts: string; pid: number; resume: string | null; key: string }
+  >;
 }

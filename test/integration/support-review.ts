@@ -7,7 +7,16 @@ import { expect } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import type { SessionSpecInput } from '../../src/domain/spec.js';
 import type { SessionView } from '../../src/runtime/view.js';
-import { launches, poll, processesMentioning, readEvents, runCli, sandboxWith, sessionIds, type Sandbox } from '../support/orchestrate.js';
+import {
+  launches,
+  poll,
+  processesMentioning,
+  readEvents,
+  runCli,
+  sandboxWith,
+  sessionIds,
+  type Sandbox,
+} from '../support/orchestrate.js';
 
 export const TASK = 'Add a greet() function';
 /** What every review prompt says (src/domain/prompts.ts): how a fake agent tells a reviewer launch. */
@@ -18,9 +27,16 @@ export type Verdict = { verdict: string; summary: string; issues?: Array<Record<
 export const APPROVE: Verdict = { verdict: 'approve', summary: 'Looks right.', issues: [] };
 export const GREET = "export const greet = () => 'hello';\n";
 /** The implementer: writes src/greet.js (so there is a diff) and summarises. */
-export const IMPLEMENTER: Scenario = { delayMs: 1, writeFiles: [{ path: 'src/greet.js', content: GREET }], finalText: 'Added src/greet.js exporting greet().' };
+export const IMPLEMENTER: Scenario = {
+  delayMs: 1,
+  writeFiles: [{ path: 'src/greet.js', content: GREET }],
+  finalText: 'Added src/greet.js exporting greet().',
+};
 /** A reviewer rule: launches of `agent` whose prompt is a review prompt answer `verdict`. */
-export const reviewerSays = (agent: string, verdict: Verdict, extra: Scenario = {}) => ({ match: { agent, promptIncludes: REVIEWER }, scenario: { delayMs: 1, verdict, ...extra } });
+export const reviewerSays = (agent: string, verdict: Verdict, extra: Scenario = {}) => ({
+  match: { agent, promptIncludes: REVIEWER },
+  scenario: { delayMs: 1, verdict, ...extra },
+});
 
 export interface Harness {
   sandbox: Sandbox;
@@ -35,7 +51,17 @@ export function setup(spec: object | null, config: object): Harness {
 }
 
 export function runArgs(h: Harness, extra: string[] = ['--no-server']): string[] {
-  return ['run', TASK, '-C', h.sandbox.target, '--workspace', h.sandbox.workspace, '--json', ...(h.specFile ? ['--spec', h.specFile] : []), ...extra];
+  return [
+    'run',
+    TASK,
+    '-C',
+    h.sandbox.target,
+    '--workspace',
+    h.sandbox.workspace,
+    '--json',
+    ...(h.specFile ? ['--spec', h.specFile] : []),
+    ...extra,
+  ];
 }
 
 export const run = (h: Harness, extra?: string[]) => runCli(runArgs(h, extra), { env: h.env, timeoutMs: 50_000 });
@@ -58,9 +84,16 @@ export async function view(h: Harness): Promise<SessionView> {
   return JSON.parse(result.stdout) as SessionView;
 }
 
-export type Launch = ReturnType<typeof launches>[number] & { ts: string; resume: string | null; key: string; pid: number };
+export type Launch = ReturnType<typeof launches>[number] & {
+  ts: string;
+  resume: string | null;
+  key: string;
+  pid: number;
+};
 export const allLaunches = (h: Harness) => launches(h.sandbox) as Launch[];
 /** The prompt of a launch: the last argv for claude and codex, the value of -p for gemini. */
-export const promptOf = (l: { persona: string; argv: string[] }) => (l.persona === 'gemini' ? (l.argv[l.argv.indexOf('-p') + 1] as string) : (l.argv.at(-1) as string));
+export const promptOf = (l: { persona: string; argv: string[] }) =>
+  l.persona === 'gemini' ? (l.argv[l.argv.indexOf('-p') + 1] as string) : (l.argv.at(-1) as string);
 export const isReviewerLaunch = (l: { argv: string[] }) => l.argv.some((a) => a.includes(REVIEWER));
-export const noAgentLeft = (h: Harness) => poll(() => processesMentioning(h.sandbox.dir).length === 0, 5_000, 'no agent process left');
+export const noAgentLeft = (h: Harness) =>
+  poll(() => processesMentioning(h.sandbox.dir).length === 0, 5_000, 'no agent process left');

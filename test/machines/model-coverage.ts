@@ -4,7 +4,14 @@
  * state after each step and collecting the transitions XState reports in `@xstate.microstep` inspection.
  * The caller compares the collected keys with every declared transition (machineGraph edges).
  */
-import { createActor, createMachine, type AnyActor, type AnyStateMachine, type EventObject, type InspectionEvent } from 'xstate';
+import {
+  createActor,
+  createMachine,
+  type AnyActor,
+  type AnyStateMachine,
+  type EventObject,
+  type InspectionEvent,
+} from 'xstate';
 import { createTestModel } from 'xstate/graph';
 import { expect } from 'vitest';
 import { transitionKey } from '../../src/machines/graph.js';
@@ -38,7 +45,8 @@ export function walkAllTransitions<TEvent extends EventObject>(options: WalkOpti
     ...(options.input !== undefined ? { input: options.input as never } : {}),
     events: options.events as never,
     // The model would also try payload-less events derived from the machine: only ours, with their payloads.
-    filterEvents: ((snapshot: unknown, event: TEvent) => options.events(snapshot).some((e) => JSON.stringify(e) === JSON.stringify(event))) as never,
+    filterEvents: ((snapshot: unknown, event: TEvent) =>
+      options.events(snapshot).some((e) => JSON.stringify(e) === JSON.stringify(event))) as never,
     serializeState: options.serializeState as never,
     ...(options.limit ? { limit: options.limit } : {}),
   });
@@ -55,7 +63,12 @@ export function walkAllTransitions<TEvent extends EventObject>(options: WalkOpti
       if (ev.type !== '@xstate.microstep' || (root && ev.actorRef !== root)) return;
       for (const t of (ev as unknown as { _transitions: never[] })._transitions) covered.add(transitionKey(t));
     };
-    const actor = options.sut ? options.sut(inspect) : createActor(options.machine, { ...(options.input !== undefined ? { input: options.input as never } : {}), inspect });
+    const actor = options.sut
+      ? options.sut(inspect)
+      : createActor(options.machine, {
+          ...(options.input !== undefined ? { input: options.input as never } : {}),
+          inspect,
+        });
     root = actor;
     return actor;
   };
@@ -66,7 +79,10 @@ export function walkAllTransitions<TEvent extends EventObject>(options: WalkOpti
     if (done()) break;
     const prefix = pathTo.get(key);
     if (!prefix) continue;
-    for (const { event, state: expected } of Object.values(vertex.transitions) as Array<{ event: TEvent; state: { value: unknown } }>) {
+    for (const { event, state: expected } of Object.values(vertex.transitions) as Array<{
+      event: TEvent;
+      state: { value: unknown };
+    }>) {
       runs++;
       const actor = makeActor();
       actor.start();
@@ -75,7 +91,10 @@ export function walkAllTransitions<TEvent extends EventObject>(options: WalkOpti
         expect(actor.getSnapshot().value, `after ${step.event.type}`).toEqual(step.state.value);
       }
       actor.send(event as TEvent);
-      expect(actor.getSnapshot().value, `after ${JSON.stringify(prefix.slice(1).map((s) => s.event.type))} + ${(event as TEvent).type}`).toEqual(expected.value);
+      expect(
+        actor.getSnapshot().value,
+        `after ${JSON.stringify(prefix.slice(1).map((s) => s.event.type))} + ${(event as TEvent).type}`,
+      ).toEqual(expected.value);
       options.check?.(actor, expected, event as TEvent);
       actor.stop();
     }
@@ -87,12 +106,20 @@ export function walkAllTransitions<TEvent extends EventObject>(options: WalkOpti
  * The model for path generation: the machine without its invocations (createTestModel refuses them; the
  * invoked actors are effects of the system under test, not part of the model), same implementations.
  */
-export function withoutInvocations<M extends AnyStateMachine>(machine: M, implementations: Record<string, unknown> = {}): M {
+export function withoutInvocations<M extends AnyStateMachine>(
+  machine: M,
+  implementations: Record<string, unknown> = {},
+): M {
   const strip = (node: Record<string, unknown>): Record<string, unknown> => {
     const { invoke: _invoke, states, ...rest } = node;
     void _invoke;
     return states
-      ? { ...rest, states: Object.fromEntries(Object.entries(states as Record<string, Record<string, unknown>>).map(([k, v]) => [k, strip(v)])) }
+      ? {
+          ...rest,
+          states: Object.fromEntries(
+            Object.entries(states as Record<string, Record<string, unknown>>).map(([k, v]) => [k, strip(v)]),
+          ),
+        }
       : rest;
   };
   const config = strip(machine.config as unknown as Record<string, unknown>);

@@ -60,11 +60,14 @@ describe('review round machine (model-based)', () => {
         machine: stubbedRound(),
         input: roundInput,
         events: roundEvents,
-        serializeState: (s) => JSON.stringify([s.value, Object.values(s.context.answers).map((a: any) => [a.done, a.retried, a.paused])]),
+        serializeState: (s) =>
+          JSON.stringify([s.value, Object.values(s.context.answers).map((a: any) => [a.done, a.retried, a.paused])]),
       });
       for (const key of result.covered) covered.add(key);
     }
-    const missing = machineGraph(reviewMachine).edges.map((e) => e.key).filter((key) => !covered.has(key));
+    const missing = machineGraph(reviewMachine)
+      .edges.map((e) => e.key)
+      .filter((key) => !covered.has(key));
     expect(missing).toEqual([]);
   });
 });
@@ -97,9 +100,14 @@ describe('review round machine (behaviour)', () => {
       { type: 'REVIEWER.ANSWER', reviewerId: reviewers[0]!, text: 'still no json' },
       { type: 'REVIEWER.ANSWER', reviewerId: reviewers[1]!, text: verdictText('approve') },
     ]);
-    expect(requests.filter((r) => r.type === 'ROUND.RETRY_REVIEWER')).toEqual([{ type: 'ROUND.RETRY_REVIEWER', roundId: 'round-1', reviewerId: reviewers[0] }]);
+    expect(requests.filter((r) => r.type === 'ROUND.RETRY_REVIEWER')).toEqual([
+      { type: 'ROUND.RETRY_REVIEWER', roundId: 'round-1', reviewerId: reviewers[0] },
+    ]);
     const review = recorded.find((e) => e.type === 'review' && e.reviewer === 'gemini');
-    expect(review).toMatchObject({ valid: false, verdict: { verdict: 'concern', summary: 'reviewer gave no valid verdict' } });
+    expect(review).toMatchObject({
+      valid: false,
+      verdict: { verdict: 'concern', summary: 'reviewer gave no valid verdict' },
+    });
     expect(actor.getSnapshot().output?.decision).toBe('LOG_WARNING');
   });
 
@@ -107,10 +115,21 @@ describe('review round machine (behaviour)', () => {
     const { actor, recorded } = run([
       { type: 'ROUND.LAUNCHED' },
       { type: 'REVIEWER.ANSWER', reviewerId: reviewers[0]!, text: 'prose only' },
-      { type: 'REVIEWER.ANSWER', reviewerId: reviewers[0]!, text: JSON.stringify({ verdict: 'blocker', summary: 'no', issues: [{ severity: 'blocker', message: 'breaks' }] }) },
+      {
+        type: 'REVIEWER.ANSWER',
+        reviewerId: reviewers[0]!,
+        text: JSON.stringify({
+          verdict: 'blocker',
+          summary: 'no',
+          issues: [{ severity: 'blocker', message: 'breaks' }],
+        }),
+      },
       { type: 'REVIEWER.ANSWER', reviewerId: reviewers[1]!, text: verdictText('approve') },
     ]);
-    expect(recorded.find((e) => e.type === 'review' && e.reviewer === 'gemini')).toMatchObject({ valid: true, verdict: { verdict: 'blocker' } });
+    expect(recorded.find((e) => e.type === 'review' && e.reviewer === 'gemini')).toMatchObject({
+      valid: true,
+      verdict: { verdict: 'blocker' },
+    });
     expect(actor.getSnapshot().output?.decision).toBe('STOP_AND_ESCALATE');
   });
 
@@ -136,7 +155,10 @@ describe('review round machine (behaviour)', () => {
       expect(answer()).toMatchObject({ paused: false, remainingMs: null, deadline: Date.now() + 3_000 });
       vi.advanceTimersByTime(3_000);
       actor.send({ type: 'TIMER.DONE' });
-      expect(recorded.find((e) => e.type === 'review' && e.reviewerId === reviewers[0])).toMatchObject({ valid: false, verdict: { summary: expect.stringContaining('no answer within 4s') } });
+      expect(recorded.find((e) => e.type === 'review' && e.reviewerId === reviewers[0])).toMatchObject({
+        valid: false,
+        verdict: { summary: expect.stringContaining('no answer within 4s') },
+      });
     } finally {
       vi.useRealTimers();
     }
@@ -145,8 +167,15 @@ describe('review round machine (behaviour)', () => {
   it('a reviewer paused before the round launched starts its clock only when it runs', () => {
     vi.useFakeTimers({ now: Date.parse('2026-11-21T09:00:00Z') });
     try {
-      const { actor } = run([{ type: 'REVIEWER.PAUSED', reviewerId: reviewers[1]! }, { type: 'ROUND.LAUNCHED' }], 4_000);
-      expect(actor.getSnapshot().context.answers[reviewers[1]!]).toMatchObject({ paused: true, deadline: null, remainingMs: 4_000 });
+      const { actor } = run(
+        [{ type: 'REVIEWER.PAUSED', reviewerId: reviewers[1]! }, { type: 'ROUND.LAUNCHED' }],
+        4_000,
+      );
+      expect(actor.getSnapshot().context.answers[reviewers[1]!]).toMatchObject({
+        paused: true,
+        deadline: null,
+        remainingMs: 4_000,
+      });
       vi.advanceTimersByTime(30_000);
       actor.send({ type: 'REVIEWER.RESUMED', reviewerId: reviewers[1]! });
       expect(actor.getSnapshot().context.answers[reviewers[1]!]).toMatchObject({ deadline: Date.now() + 4_000 });

@@ -18,9 +18,18 @@ const spec = SessionSpecSchema.parse({
   review: { maxRounds: 1 },
 });
 
-const input: SessionInput = { sessionId: 'orch_20261121_000000_test', spec, targetDir: '/tmp/t', baseCommit: null, insideSandbox: false };
+const input: SessionInput = {
+  sessionId: 'orch_20261121_000000_test',
+  spec,
+  targetDir: '/tmp/t',
+  baseCommit: null,
+  insideSandbox: false,
+};
 /** A round each time a worker's plan advances by one item: rounds start while the target still works. */
-const everyPlanItemInput: SessionInput = { ...input, spec: { ...spec, review: { ...spec.review, trigger: { everyPlanItems: 1 } } } };
+const everyPlanItemInput: SessionInput = {
+  ...input,
+  spec: { ...spec, review: { ...spec.review, trigger: { everyPlanItems: 1 } } },
+};
 /** A session whose workers have checkouts of their own: it integrates their branches before it completes. */
 const isolatedInput: SessionInput = { ...input, spec: { ...spec, reviews: [] }, isolated: true };
 
@@ -35,7 +44,12 @@ function stubbedSession(recorded: NewEvent[] = [], sent: Array<{ to: string; typ
   });
 }
 
-const status = (workerId: string, s: WorkerStatus, kind: 'worker' | 'reviewer' = 'worker', extra: Partial<WorkerStatusEvent> = {}): WorkerStatusEvent => ({
+const status = (
+  workerId: string,
+  s: WorkerStatus,
+  kind: 'worker' | 'reviewer' = 'worker',
+  extra: Partial<WorkerStatusEvent> = {},
+): WorkerStatusEvent => ({
   type: 'WORKER.STATUS',
   workerId,
   kind,
@@ -65,25 +79,60 @@ const NEXT: Partial<Record<WorkerStatus, WorkerStatus[]>> = {
 function sessionEvents(snapshot: { context: SessionContext }): SessionEvent[] {
   const { context } = snapshot;
   const events: SessionEvent[] = [{ type: 'PAUSE' }, { type: 'RESUME' }, { type: 'STOP' }];
-  if (context.reviewQueue.length === 0 && context.activeRound === null && context.rounds.length < 2) events.push({ type: 'REVIEW', target: 'b' });
+  if (context.reviewQueue.length === 0 && context.activeRound === null && context.rounds.length < 2)
+    events.push({ type: 'REVIEW', target: 'b' });
   for (const w of Object.values(context.workers)) {
     if (w.kind === 'reviewer') {
-      if (w.status !== 'completed') events.push(status(w.id, 'reviewing', 'reviewer', { roundId: w.roundId ?? 'round-1' }), status(w.id, 'failed', 'reviewer', { roundId: w.roundId ?? 'round-1' }));
+      if (w.status !== 'completed')
+        events.push(
+          status(w.id, 'reviewing', 'reviewer', { roundId: w.roundId ?? 'round-1' }),
+          status(w.id, 'failed', 'reviewer', { roundId: w.roundId ?? 'round-1' }),
+        );
       continue;
     }
     if (w.status === 'spawned' && !w.started) continue;
     for (const next of NEXT[w.status] ?? []) events.push(status(w.id, next));
     if (w.status === 'running') {
-      events.push({ type: 'WORKER.PROGRESS', workerId: w.id, kind: 'worker', attempt: 1, finalText: 'so far', planDone: 1, usage: { inputTokens: 10 }, agentSessionId: `${w.id}-agent-session` });
+      events.push({
+        type: 'WORKER.PROGRESS',
+        workerId: w.id,
+        kind: 'worker',
+        attempt: 1,
+        finalText: 'so far',
+        planDone: 1,
+        usage: { inputTokens: 10 },
+        agentSessionId: `${w.id}-agent-session`,
+      });
     }
     // Failures only while no blocker is open and at most two were raised: keeps the state space finite.
     const quiet = context.blockers.length < 2 && !context.blockers.some((b) => b.open);
     if (w.id === 'a' && w.status === 'running' && quiet) {
       events.push(
-        { type: 'WORKER.FAILED', workerId: 'a', kind: 'worker', attempt: 1, signal: { kind: 'crashed', message: 'boom' }, agentSessionId: 'a-agent-session', fixes: {} },
-        { type: 'WORKER.FAILED', workerId: 'a', kind: 'worker', attempt: 1, signal: { kind: 'auth', message: 'Not logged in' }, agentSessionId: null, fixes: {} },
+        {
+          type: 'WORKER.FAILED',
+          workerId: 'a',
+          kind: 'worker',
+          attempt: 1,
+          signal: { kind: 'crashed', message: 'boom' },
+          agentSessionId: 'a-agent-session',
+          fixes: {},
+        },
+        {
+          type: 'WORKER.FAILED',
+          workerId: 'a',
+          kind: 'worker',
+          attempt: 1,
+          signal: { kind: 'auth', message: 'Not logged in' },
+          agentSessionId: null,
+          fixes: {},
+        },
         { type: 'WORKER.TIMED_OUT', workerId: 'a', activeMs: 1000 },
-        { type: 'INTERVENE', workerId: 'a', act: 'pause', blocker: { kind: 'BUDGET_EXCEEDED', message: 'over budget', action: 'raise it' } },
+        {
+          type: 'INTERVENE',
+          workerId: 'a',
+          act: 'pause',
+          blocker: { kind: 'BUDGET_EXCEEDED', message: 'over budget', action: 'raise it' },
+        },
         { type: 'PAUSE', workerId: 'a' },
         { type: 'STOP_WORKER', workerId: 'a' },
       );
@@ -91,7 +140,13 @@ function sessionEvents(snapshot: { context: SessionContext }): SessionEvent[] {
     if (w.id === 'a' && w.status === 'paused') events.push({ type: 'RESUME', workerId: 'a' });
   }
   for (const b of context.blockers.filter((x) => x.open)) {
-    for (const choice of b.options) events.push({ type: 'RESOLVE', blockerId: b.id, choice, ...(choice === 'answer' ? { text: 'do it this way' } : {}) });
+    for (const choice of b.options)
+      events.push({
+        type: 'RESOLVE',
+        blockerId: b.id,
+        choice,
+        ...(choice === 'answer' ? { text: 'do it this way' } : {}),
+      });
   }
   if (context.activeRound) {
     const roundId = context.activeRound;
@@ -101,7 +156,12 @@ function sessionEvents(snapshot: { context: SessionContext }): SessionEvent[] {
       const verdict = decision === 'CONTINUE' ? 'approve' : decision === 'PAUSE_AND_CLARIFY' ? 'concern' : 'blocker';
       events.push({
         type: 'ROUND.DONE',
-        output: { roundId, targets: ['b'], decision, verdicts: assignments.map((a) => ({ ...a, verdict: { verdict, summary: verdict, issues: [] }, valid: true })) },
+        output: {
+          roundId,
+          targets: ['b'],
+          decision,
+          verdicts: assignments.map((a) => ({ ...a, verdict: { verdict, summary: verdict, issues: [] }, valid: true })),
+        },
       });
     }
   }
@@ -129,13 +189,25 @@ function isolatedEvents(snapshot: { value: unknown; context: SessionContext }): 
   }
   if (snapshot.value === 'integrating' && context.blockers.length < 3) {
     events.push(
-      { type: 'INTEGRATION.DONE', head: 'f00d', steps: [{ worker: 'b', how: 'fast-forward', head: 'f00d' }], change: { files: 2, additions: 5, deletions: 1 } },
-      { type: 'INTEGRATION.CONFLICT', worker: 'b', files: ['a.txt'], dir: '/ws/checkouts/x/_result', message: 'integrating b conflicts in a.txt' },
+      {
+        type: 'INTEGRATION.DONE',
+        head: 'f00d',
+        steps: [{ worker: 'b', how: 'fast-forward', head: 'f00d' }],
+        change: { files: 2, additions: 5, deletions: 1 },
+      },
+      {
+        type: 'INTEGRATION.CONFLICT',
+        worker: 'b',
+        files: ['a.txt'],
+        dir: '/ws/checkouts/x/_result',
+        message: 'integrating b conflicts in a.txt',
+      },
       { type: 'INTEGRATION.FAILED', message: 'git said no' },
     );
   }
   for (const b of context.blockers.filter((x) => x.open)) {
-    for (const choice of b.options) events.push({ type: 'RESOLVE', blockerId: b.id, choice, ...(choice === 'agent' ? { agent: 'codex' } : {}) });
+    for (const choice of b.options)
+      events.push({ type: 'RESOLVE', blockerId: b.id, choice, ...(choice === 'agent' ? { agent: 'codex' } : {}) });
   }
   return events;
 }
@@ -156,7 +228,12 @@ describe('session machine (model-based)', () => {
     // In place (the session completes when its workers are done) and with checkouts (it integrates first).
     // Each walk stops once the transitions no earlier walk took are taken.
     const covered = new Set<string>();
-    const walks = ([[isolatedInput, isolatedEvents], [input, sessionEvents]] as const).map(([start, events]) => {
+    const walks = (
+      [
+        [isolatedInput, isolatedEvents],
+        [input, sessionEvents],
+      ] as const
+    ).map(([start, events]) => {
       const walk = walkAllTransitions({
         model: withoutInvocations(stubbedSession()),
         machine: stubbedSession(),
@@ -196,7 +273,9 @@ describe('session machine (behaviour)', () => {
     actor.send({ type: 'REVIEW', target: 'b' });
     // b has not even started: no round, the request waits.
     expect(actor.getSnapshot().context.rounds).toEqual([]);
-    expect(actor.getSnapshot().context.reviewQueue).toEqual([{ targets: ['b'], reason: 'requested by a person', whenDone: true }]);
+    expect(actor.getSnapshot().context.reviewQueue).toEqual([
+      { targets: ['b'], reason: 'requested by a person', whenDone: true },
+    ]);
     actor.send(status('a', 'running'));
     actor.send(status('a', 'completed'));
     actor.send(status('b', 'running'));
@@ -218,7 +297,15 @@ describe('session machine (behaviour)', () => {
     const { actor, recorded } = start();
     actor.send(status('a', 'running'));
     actor.send({ type: 'REVIEW', target: 'a' });
-    actor.send({ type: 'WORKER.FAILED', workerId: 'a', kind: 'worker', attempt: 1, signal: { kind: 'auth', message: 'not logged in' }, agentSessionId: null, fixes: {} });
+    actor.send({
+      type: 'WORKER.FAILED',
+      workerId: 'a',
+      kind: 'worker',
+      attempt: 1,
+      signal: { kind: 'auth', message: 'not logged in' },
+      agentSessionId: null,
+      fixes: {},
+    });
     actor.send(status('a', 'blocked'));
     // Held for a blocked worker is not progress: the session waits for the person who answers the blocker.
     expect(actor.getSnapshot().value).toBe('waiting');
@@ -226,23 +313,50 @@ describe('session machine (behaviour)', () => {
     actor.send(status('a', 'skipped'));
     expect(actor.getSnapshot().context.reviewQueue).toEqual([]);
     expect(recorded.filter((e) => e.type === 'decision')).toEqual([
-      expect.objectContaining({ roundId: 'none', target: 'a', decision: 'CONTINUE', action: 'not reviewed: it ended skipped before its work was finished; continuing' }),
+      expect.objectContaining({
+        roundId: 'none',
+        target: 'a',
+        decision: 'CONTINUE',
+        action: 'not reviewed: it ended skipped before its work was finished; continuing',
+      }),
     ]);
   });
 
   it('relaunches a crashed worker with backoff and records the recovery', () => {
     const { actor, recorded, sent } = start();
     actor.send(status('a', 'running'));
-    actor.send({ type: 'WORKER.FAILED', workerId: 'a', kind: 'worker', attempt: 1, signal: { kind: 'crashed', message: 'segfault' }, agentSessionId: 'sid-1', fixes: {} });
+    actor.send({
+      type: 'WORKER.FAILED',
+      workerId: 'a',
+      kind: 'worker',
+      attempt: 1,
+      signal: { kind: 'crashed', message: 'segfault' },
+      agentSessionId: 'sid-1',
+      fixes: {},
+    });
     expect(sent.at(-1)).toEqual({ to: 'a', type: 'RECOVER' });
-    expect(recorded.at(-1)).toMatchObject({ type: 'recovery', workerId: 'a', action: 'backoff_and_relaunch', attempt: 1, signal: { kind: 'crashed' } });
+    expect(recorded.at(-1)).toMatchObject({
+      type: 'recovery',
+      workerId: 'a',
+      action: 'backoff_and_relaunch',
+      attempt: 1,
+      signal: { kind: 'crashed' },
+    });
   });
 
   it('gives up after more than maxRestarts failures in the window and raises a blocker', () => {
     const { actor, recorded, sent } = start();
     for (let i = 0; i < 4; i++) {
       actor.send(status('a', 'running'));
-      actor.send({ type: 'WORKER.FAILED', workerId: 'a', kind: 'worker', attempt: i + 1, signal: { kind: 'crashed', message: 'again' }, agentSessionId: null, fixes: {} });
+      actor.send({
+        type: 'WORKER.FAILED',
+        workerId: 'a',
+        kind: 'worker',
+        attempt: i + 1,
+        signal: { kind: 'crashed', message: 'again' },
+        agentSessionId: null,
+        fixes: {},
+      });
     }
     expect(sent.filter((s) => s.type === 'RECOVER')).toHaveLength(3);
     expect(sent.at(-2)).toEqual({ to: 'a', type: 'GIVE_UP' });
@@ -253,9 +367,20 @@ describe('session machine (behaviour)', () => {
   it('escalates auth failures to a person and retries when answered', () => {
     const { actor, recorded, sent } = start();
     actor.send(status('a', 'running'));
-    actor.send({ type: 'WORKER.FAILED', workerId: 'a', kind: 'worker', attempt: 1, signal: { kind: 'auth', message: 'Not logged in' }, agentSessionId: null, fixes: {} });
+    actor.send({
+      type: 'WORKER.FAILED',
+      workerId: 'a',
+      kind: 'worker',
+      attempt: 1,
+      signal: { kind: 'auth', message: 'Not logged in' },
+      agentSessionId: null,
+      fixes: {},
+    });
     actor.send(status('a', 'blocked'));
-    expect(recorded.find((e) => e.type === 'blocker')).toMatchObject({ kind: 'AUTH_REQUIRED', options: ['retry', 'skip', 'stop'] });
+    expect(recorded.find((e) => e.type === 'blocker')).toMatchObject({
+      kind: 'AUTH_REQUIRED',
+      options: ['retry', 'skip', 'stop'],
+    });
     expect(actor.getSnapshot().value).toBe('waiting');
     actor.send({ type: 'RESOLVE', blockerId: 'b1', choice: 'retry' });
     expect(sent.at(-1)).toEqual({ to: 'a', type: 'RECOVER' });
@@ -268,14 +393,31 @@ describe('session machine (behaviour)', () => {
     actor.send(status('a', 'completed'));
     actor.send(status('b', 'running'));
     actor.send(status('b', 'reviewing'));
-    actor.send({ type: 'ROUND.LAUNCH', roundId: 'round-1', assignments: [{ reviewerId: 'r1-codex-b', reviewer: 'codex', target: 'b', focus: 'implementation' }] });
+    actor.send({
+      type: 'ROUND.LAUNCH',
+      roundId: 'round-1',
+      assignments: [{ reviewerId: 'r1-codex-b', reviewer: 'codex', target: 'b', focus: 'implementation' }],
+    });
     actor.send({
       type: 'ROUND.DONE',
       output: {
         roundId: 'round-1',
         targets: ['b'],
         decision: 'STOP_AND_ESCALATE',
-        verdicts: [{ reviewerId: 'r1-codex-b', reviewer: 'codex', target: 'b', focus: 'implementation', valid: true, verdict: { verdict: 'blocker', summary: 'broken', issues: [{ severity: 'blocker', file: 'src/x.ts', line: 3, message: 'deletes user data' }] } }],
+        verdicts: [
+          {
+            reviewerId: 'r1-codex-b',
+            reviewer: 'codex',
+            target: 'b',
+            focus: 'implementation',
+            valid: true,
+            verdict: {
+              verdict: 'blocker',
+              summary: 'broken',
+              issues: [{ severity: 'blocker', file: 'src/x.ts', line: 3, message: 'deletes user data' }],
+            },
+          },
+        ],
       },
     });
     const blocker = recorded.find((e) => e.type === 'blocker' && e.kind === 'REVIEW_BLOCKER');
@@ -291,13 +433,23 @@ describe('session machine (behaviour)', () => {
     const { actor, sent } = start();
     for (let i = 0; i < 4; i++) {
       actor.send(status('a', 'running', 'worker', { attempt: i + 1 }));
-      actor.send({ type: 'WORKER.FAILED', workerId: 'a', kind: 'worker', attempt: i + 1, signal: { kind: 'crashed', message: 'again' }, agentSessionId: 'a-sid', fixes: {} });
+      actor.send({
+        type: 'WORKER.FAILED',
+        workerId: 'a',
+        kind: 'worker',
+        attempt: i + 1,
+        signal: { kind: 'crashed', message: 'again' },
+        agentSessionId: 'a-sid',
+        fixes: {},
+      });
     }
     actor.send(status('a', 'failed', 'worker', { attempt: 4 }));
     actor.send({ type: 'RESOLVE', blockerId: 'b1', choice: 'retry' });
     expect(sent.at(-1)).toEqual({ to: 'a~2', type: 'START' });
     // Launches are recorded per (worker, attempt): the new incarnation must not reuse attempt 1..4.
-    const child = actor.getSnapshot().children['a~2'] as unknown as { getSnapshot(): { input: { previousAttempts?: number } } };
+    const child = actor.getSnapshot().children['a~2'] as unknown as {
+      getSnapshot(): { input: { previousAttempts?: number } };
+    };
     expect(child.getSnapshot().input.previousAttempts).toBe(4);
     expect(actor.getSnapshot().context.workers.a?.actorId).toBe('a~2');
   });
@@ -308,19 +460,37 @@ describe('session machine (behaviour)', () => {
     actor.send(status('a', 'running'));
     actor.send(status('a', 'completed'));
     actor.send(status('b', 'running'));
-    actor.send({ type: 'WORKER.PROGRESS', workerId: 'b', kind: 'worker', attempt: 1, finalText: 'so far', planDone: 1, usage: {}, agentSessionId: 'b-agent-session' });
+    actor.send({
+      type: 'WORKER.PROGRESS',
+      workerId: 'b',
+      kind: 'worker',
+      attempt: 1,
+      finalText: 'so far',
+      planDone: 1,
+      usage: {},
+      agentSessionId: 'b-agent-session',
+    });
     expect(actor.getSnapshot().context.activeRound).toBe('round-1');
     const reviewer = { reviewerId: 'r1-codex-b', reviewer: 'codex', target: 'b', focus: 'implementation' };
     actor.send({ type: 'ROUND.LAUNCH', roundId: 'round-1', assignments: [reviewer] });
     actor.send(status('b', 'completed', 'worker', { attempt: 1 }));
     actor.send({
       type: 'ROUND.DONE',
-      output: { roundId: 'round-1', targets: ['b'], decision: 'PAUSE_AND_CLARIFY', verdicts: [{ ...reviewer, valid: true, verdict: { verdict: 'concern', summary: 'unclear', issues: [] } }] },
+      output: {
+        roundId: 'round-1',
+        targets: ['b'],
+        decision: 'PAUSE_AND_CLARIFY',
+        verdicts: [{ ...reviewer, valid: true, verdict: { verdict: 'concern', summary: 'unclear', issues: [] } }],
+      },
     });
     expect(actor.getSnapshot().value).toBe('paused');
     actor.send({ type: 'RESOLVE', blockerId: 'b1', choice: 'answer', text: 'use the simple version' });
     expect(sent.filter((s) => s.to === 'b~2').map((s) => s.type)).toEqual(['START']);
-    const child = actor.getSnapshot().children['b~2'] as unknown as { getSnapshot(): { input: { prompt?: { kind: string; text: string }; resumeSessionId?: string; previousAttempts?: number } } };
+    const child = actor.getSnapshot().children['b~2'] as unknown as {
+      getSnapshot(): {
+        input: { prompt?: { kind: string; text: string }; resumeSessionId?: string; previousAttempts?: number };
+      };
+    };
     const input = child.getSnapshot().input;
     expect(input.resumeSessionId).toBe('b-agent-session');
     expect(input.previousAttempts).toBe(1);

@@ -20,22 +20,27 @@ const baseInput: WorkerInput = {
   killGraceMs: 100,
 };
 
-const facts = { steps: 1, lineCount: 1, filesChanged: [], agentSessionId: 'agent-session-1', plan: { done: 1, total: 2 } };
+const facts = {
+  steps: 1,
+  lineCount: 1,
+  filesChanged: [],
+  agentSessionId: 'agent-session-1',
+  plan: { done: 1, total: 2 },
+};
 
 /** Every event the worker handles, for the worker's current attempt (PROCESS.* events carry it). */
 function workerEvents(snapshot: { context: { attempt: number } }): WorkerEvent[] {
   const attempt = snapshot.context.attempt;
-  const exited = (outcome: 'ok' | 'failed' | 'stopped' | 'timed_out'): WorkerEvent =>
-    ({
-      type: 'PROCESS.EXITED',
-      attempt,
-      outcome,
-      exitCode: outcome === 'ok' ? 0 : 1,
-      signal: null,
-      failure: outcome === 'failed' ? { kind: 'crashed' as const, message: 'boom' } : null,
-      activeMs: 5,
-      facts,
-    });
+  const exited = (outcome: 'ok' | 'failed' | 'stopped' | 'timed_out'): WorkerEvent => ({
+    type: 'PROCESS.EXITED',
+    attempt,
+    outcome,
+    exitCode: outcome === 'ok' ? 0 : 1,
+    signal: null,
+    failure: outcome === 'failed' ? { kind: 'crashed' as const, message: 'boom' } : null,
+    activeMs: 5,
+    facts,
+  });
   return [
     { type: 'START', upstream: [] },
     { type: 'PAUSE' },
@@ -87,7 +92,9 @@ describe('worker machine (model-based)', () => {
     for (const awaitReview of [false, true]) {
       const input = { ...baseInput, awaitReview };
       const result = walkAllTransitions({
-        model: withoutInvocations(stubbedWorker(), { actions: { pauseProcess: () => {}, resumeProcess: () => {}, terminateProcess: () => {} } }),
+        model: withoutInvocations(stubbedWorker(), {
+          actions: { pauseProcess: () => {}, resumeProcess: () => {}, terminateProcess: () => {} },
+        }),
         machine: stubbedWorker(),
         input,
         events: workerEvents,
@@ -124,7 +131,16 @@ describe('worker machine (behaviour)', () => {
     actor.send({ type: 'STOP' });
     expect(actor.getSnapshot().value).toEqual({ running: 'stopping' });
     expect(commands).toEqual([{ type: 'PROCESS.TERMINATE' }]);
-    actor.send({ type: 'PROCESS.EXITED', attempt: 1, outcome: 'stopped', exitCode: null, signal: 'SIGTERM', failure: null, activeMs: 1, facts });
+    actor.send({
+      type: 'PROCESS.EXITED',
+      attempt: 1,
+      outcome: 'stopped',
+      exitCode: null,
+      signal: 'SIGTERM',
+      failure: null,
+      activeMs: 1,
+      facts,
+    });
     expect(actor.getSnapshot().value).toBe('stopped');
   });
 
@@ -132,10 +148,25 @@ describe('worker machine (behaviour)', () => {
     const { actor, notifications } = start();
     actor.send({ type: 'START', upstream: [] });
     actor.send({ type: 'PROCESS.OUTPUT', attempt: 1, facts });
-    actor.send({ type: 'PROCESS.EXITED', attempt: 1, outcome: 'failed', exitCode: 1, signal: null, failure: { kind: 'rate_limit', message: '429' }, activeMs: 1, facts });
+    actor.send({
+      type: 'PROCESS.EXITED',
+      attempt: 1,
+      outcome: 'failed',
+      exitCode: 1,
+      signal: null,
+      failure: { kind: 'rate_limit', message: '429' },
+      activeMs: 1,
+      facts,
+    });
     expect(actor.getSnapshot().value).toBe('blocked');
     expect(notifications.map((n) => n.type)).toContain('FAILED');
-    actor.send({ type: 'RECOVER', delayMs: 0, fixes: {}, resumeId: 'agent-session-1', prompt: { kind: 'continue', reason: 'resume' } });
+    actor.send({
+      type: 'RECOVER',
+      delayMs: 0,
+      fixes: {},
+      resumeId: 'agent-session-1',
+      prompt: { kind: 'continue', reason: 'resume' },
+    });
     expect(actor.getSnapshot().value).toEqual({ recovering: 'waiting' });
     actor.send({ type: 'TIMER.DONE' });
     const snapshot = actor.getSnapshot();
@@ -148,13 +179,37 @@ describe('worker machine (behaviour)', () => {
   it('a follow-up that arrives between attempts (blocked, recovering) is run once the next attempt ends well', () => {
     const { actor } = start();
     actor.send({ type: 'START', upstream: [] });
-    actor.send({ type: 'PROCESS.EXITED', attempt: 1, outcome: 'failed', exitCode: 1, signal: null, failure: { kind: 'crashed', message: 'boom' }, activeMs: 1, facts });
+    actor.send({
+      type: 'PROCESS.EXITED',
+      attempt: 1,
+      outcome: 'failed',
+      exitCode: 1,
+      signal: null,
+      failure: { kind: 'crashed', message: 'boom' },
+      activeMs: 1,
+      facts,
+    });
     actor.send({ type: 'FOLLOW_UP', text: 'the answer, while blocked' });
-    actor.send({ type: 'RECOVER', delayMs: 0, fixes: {}, resumeId: 'agent-session-1', prompt: { kind: 'continue', reason: 'resume' } });
+    actor.send({
+      type: 'RECOVER',
+      delayMs: 0,
+      fixes: {},
+      resumeId: 'agent-session-1',
+      prompt: { kind: 'continue', reason: 'resume' },
+    });
     actor.send({ type: 'FOLLOW_UP', text: 'the answer, while recovering' });
     actor.send({ type: 'TIMER.DONE' });
     expect(actor.getSnapshot().context.pendingFollowUp).toBe('the answer, while recovering');
-    actor.send({ type: 'PROCESS.EXITED', attempt: 2, outcome: 'ok', exitCode: 0, signal: null, failure: null, activeMs: 1, facts });
+    actor.send({
+      type: 'PROCESS.EXITED',
+      attempt: 2,
+      outcome: 'ok',
+      exitCode: 0,
+      signal: null,
+      failure: null,
+      activeMs: 1,
+      facts,
+    });
     const snapshot = actor.getSnapshot();
     expect(snapshot.value).toEqual({ running: 'active' });
     expect(snapshot.context.attempt).toBe(3);
@@ -165,14 +220,32 @@ describe('worker machine (behaviour)', () => {
   it('ignores output and exits of an earlier attempt', () => {
     const { actor } = start();
     actor.send({ type: 'START', upstream: [] });
-    actor.send({ type: 'PROCESS.EXITED', attempt: 7, outcome: 'ok', exitCode: 0, signal: null, failure: null, activeMs: 1, facts });
+    actor.send({
+      type: 'PROCESS.EXITED',
+      attempt: 7,
+      outcome: 'ok',
+      exitCode: 0,
+      signal: null,
+      failure: null,
+      activeMs: 1,
+      facts,
+    });
     expect(actor.getSnapshot().value).toEqual({ running: 'active' });
   });
 
   it('keeps a paused backoff from running out: the remaining time is kept and restarted on RESUME', () => {
     const { actor } = start();
     actor.send({ type: 'START', upstream: [] });
-    actor.send({ type: 'PROCESS.EXITED', attempt: 1, outcome: 'failed', exitCode: 1, signal: null, failure: { kind: 'crashed', message: 'x' }, activeMs: 1, facts });
+    actor.send({
+      type: 'PROCESS.EXITED',
+      attempt: 1,
+      outcome: 'failed',
+      exitCode: 1,
+      signal: null,
+      failure: { kind: 'crashed', message: 'x' },
+      activeMs: 1,
+      facts,
+    });
     actor.send({ type: 'RECOVER', delayMs: 60_000, fixes: {}, resumeId: null, prompt: 'original' });
     actor.send({ type: 'PAUSE' });
     const remaining = actor.getSnapshot().context.backoff?.remainingMs ?? 0;
@@ -183,8 +256,20 @@ describe('worker machine (behaviour)', () => {
 
   it('survives a persist/restore round trip through JSON in every state it can be in', () => {
     const { actor } = start({ awaitReview: true });
-    actor.send({ type: 'START', upstream: [{ workerId: 'architect', role: 'architect', agent: 'gemini', summary: 'design' }] });
-    actor.send({ type: 'PROCESS.EXITED', attempt: 1, outcome: 'ok', exitCode: 0, signal: null, failure: null, activeMs: 3, facts });
+    actor.send({
+      type: 'START',
+      upstream: [{ workerId: 'architect', role: 'architect', agent: 'gemini', summary: 'design' }],
+    });
+    actor.send({
+      type: 'PROCESS.EXITED',
+      attempt: 1,
+      outcome: 'ok',
+      exitCode: 0,
+      signal: null,
+      failure: null,
+      activeMs: 3,
+      facts,
+    });
     const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
     const restored = createActor(stubbedWorker(), { input: baseInput, snapshot: persisted }).start();
     expect(restored.getSnapshot().value).toBe('reviewing');

@@ -10,14 +10,18 @@ import { describe, expect, it } from 'vitest';
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Value imports (and re-exports) of `from` folders in the modules of `folder`: `file -> specifier`. */
 function valueImports(folder: string, from: string[]): string[] {
   const found: string[] = [];
   for (const file of sources(join(SRC, folder))) {
-    for (const match of readFileSync(file, 'utf8').matchAll(/^(?:import|export)(?!\s+type\b)[^;]*?from\s+'([^']+)'/gm)) {
+    for (const match of readFileSync(file, 'utf8').matchAll(
+      /^(?:import|export)(?!\s+type\b)[^;]*?from\s+'([^']+)'/gm,
+    )) {
       const target = join(file, '..', match[1] as string);
       const top = relative(SRC, target).split('/')[0] ?? '';
       if (from.includes(top)) found.push(`${relative(SRC, file)} -> ${match[1]}`);

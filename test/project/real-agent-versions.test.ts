@@ -13,8 +13,16 @@ const VAR = 'ORCHESTRATOR_REAL_AGENTS_VERSIONS';
 
 describe('ORCHESTRATOR_REAL_AGENTS_VERSIONS', () => {
   it('overrides the pins it names; the others stay pinned', () => {
-    expect(requestedVersions({})).toEqual({ claude: PINNED.claude.version, codex: PINNED.codex.version, gemini: PINNED.gemini.version });
-    expect(requestedVersions({ [VAR]: 'claude@latest, codex@0.171.0' })).toEqual({ claude: 'latest', codex: '0.171.0', gemini: PINNED.gemini.version });
+    expect(requestedVersions({})).toEqual({
+      claude: PINNED.claude.version,
+      codex: PINNED.codex.version,
+      gemini: PINNED.gemini.version,
+    });
+    expect(requestedVersions({ [VAR]: 'claude@latest, codex@0.171.0' })).toEqual({
+      claude: 'latest',
+      codex: '0.171.0',
+      gemini: PINNED.gemini.version,
+    });
   });
 
   it.each([
@@ -27,7 +35,10 @@ describe('ORCHESTRATOR_REAL_AGENTS_VERSIONS', () => {
 
   it('resolves dist-tags to exact versions once; the cache folder needs them exact', () => {
     const asked: string[] = [];
-    const exact = resolveVersions(requestedVersions({ [VAR]: 'claude@latest,gemini@0.62.1' }), (spec) => (asked.push(spec), '2.1.340'));
+    const exact = resolveVersions(
+      requestedVersions({ [VAR]: 'claude@latest,gemini@0.62.1' }),
+      (spec) => (asked.push(spec), '2.1.340'),
+    );
     expect(asked).toEqual(['@anthropic-ai/claude-code@latest']);
     expect(exact).toEqual({ claude: '2.1.340', codex: PINNED.codex.version, gemini: '0.62.1' });
     const env = { [VAR]: versionsVar(exact), ORCHESTRATOR_REAL_AGENTS_CACHE: '/cache' };
@@ -49,7 +60,9 @@ describe('the run log', () => {
   };
 
   it('one row: date, exact versions, node, counts (failures in bold), duration', () => {
-    expect(runRecord(facts)).toBe('| 2026-12-06 | claude 2.1.340, codex 0.171.0, gemini 0.61.0 | v24.21.0, root | 55 passed, **2 failed** | 101 s |');
+    expect(runRecord(facts)).toBe(
+      '| 2026-12-06 | claude 2.1.340, codex 0.171.0, gemini 0.61.0 | v24.21.0, root | 55 passed, **2 failed** | 101 s |',
+    );
     expect(runRecord({ ...facts, root: false, counts: null, subset: true, exitCode: null })).toBe(
       '| 2026-12-06 | claude 2.1.340, codex 0.171.0, gemini 0.61.0 | v24.21.0 | no report (exit killed) (a subset) | 101 s |',
     );
@@ -61,7 +74,9 @@ describe('the run log', () => {
       const path = join(dir, 'compatibility.md');
       writeFileSync(path, '# C\n\n## Run log\n\ntext\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n## Next\n\n| x |\n|---|\n');
       appendRunRecord(path, '| 3 | 4 |');
-      expect(readFileSync(path, 'utf8')).toBe('# C\n\n## Run log\n\ntext\n\n| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n\n## Next\n\n| x |\n|---|\n');
+      expect(readFileSync(path, 'utf8')).toBe(
+        '# C\n\n## Run log\n\ntext\n\n| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n\n## Next\n\n| x |\n|---|\n',
+      );
       expect(() => appendRunRecord(join(dir, 'compatibility.md').replace('compatibility', 'missing'), 'x')).toThrow();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -14,12 +14,40 @@ describeCommonScenarios({
   fixes: {},
   reviewerLaunch: { readOnly: true },
   errors: {
-    err401: { exitCode: 1, kind: 'auth', httpStatus: 401, retryAt: false, action: 'escalate:AUTH_REQUIRED', requests: 2 },
+    err401: {
+      exitCode: 1,
+      kind: 'auth',
+      httpStatus: 401,
+      retryAt: false,
+      action: 'escalate:AUTH_REQUIRED',
+      requests: 2,
+    },
     // With an API key claude prints no reset time: it waits out retry-after for its own retry, then says
     // "Request rejected (429)" and nothing about when (no rate_limit_event), so the supervisor backs off.
-    err429: { exitCode: 1, kind: 'rate_limit', httpStatus: 429, retryAt: false, action: 'backoff_and_relaunch', requests: 2 },
-    'err429-noreset': { exitCode: 1, kind: 'rate_limit', httpStatus: 429, retryAt: false, action: 'backoff_and_relaunch', requests: 2 },
-    err500: { exitCode: 1, kind: 'server_error', httpStatus: 500, retryAt: false, action: 'backoff_and_relaunch', requests: 2 },
+    err429: {
+      exitCode: 1,
+      kind: 'rate_limit',
+      httpStatus: 429,
+      retryAt: false,
+      action: 'backoff_and_relaunch',
+      requests: 2,
+    },
+    'err429-noreset': {
+      exitCode: 1,
+      kind: 'rate_limit',
+      httpStatus: 429,
+      retryAt: false,
+      action: 'backoff_and_relaunch',
+      requests: 2,
+    },
+    err500: {
+      exitCode: 1,
+      kind: 'server_error',
+      httpStatus: 500,
+      retryAt: false,
+      action: 'backoff_and_relaunch',
+      requests: 2,
+    },
   },
 });
 
@@ -37,7 +65,9 @@ describe.runIf(isRoot())('claude as root', () => {
     const why = describeRun(r);
     expect(r.exitCode, why).toBe(1);
     expect(r.stdout, why).toBe('');
-    expect(r.stderr, why).toContain('--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons');
+    expect(r.stderr, why).toContain(
+      '--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons',
+    );
     expect(r.failure?.kind, why).toBe('root_bypass_refused');
     expect(actionOf(recoveryFor('claude', r.failure!)), why).toBe('escalate:PERMISSION_BLOCKER');
     const inSandbox = decideRecovery({

@@ -17,10 +17,24 @@ describeCommonScenarios({
   reviewerLaunch: { readOnly: true, fixes: { skipGitRepoCheck: true } },
   errors: {
     // codex retries a 401 once (request_max_retries=1) and prints "Reconnecting... 1/1" before failing.
-    err401: { exitCode: 1, kind: 'auth', httpStatus: 401, retryAt: false, action: 'escalate:AUTH_REQUIRED', requests: 2 },
+    err401: {
+      exitCode: 1,
+      kind: 'auth',
+      httpStatus: 401,
+      retryAt: false,
+      action: 'escalate:AUTH_REQUIRED',
+      requests: 2,
+    },
     // `usage_limit_reached` with resets_at: "You’ve hit your usage limit. ... try again at 6:08 AM." (not retried).
     err429: { exitCode: 1, kind: 'rate_limit', retryAt: true, action: 'wait_and_resume', requests: 1 },
-    'err429-noreset': { exitCode: 1, kind: 'rate_limit', httpStatus: 429, retryAt: false, action: 'backoff_and_relaunch', requests: 1 },
+    'err429-noreset': {
+      exitCode: 1,
+      kind: 'rate_limit',
+      httpStatus: 429,
+      retryAt: false,
+      action: 'backoff_and_relaunch',
+      requests: 1,
+    },
     // A 500 says "We’re currently experiencing high demand" (no status); request and stream retries: 4 requests.
     err500: { exitCode: 1, kind: 'server_error', retryAt: false, action: 'backoff_and_relaunch', requests: 4 },
   },
@@ -43,7 +57,11 @@ describe('codex: outside a git repository', () => {
     expect(r.failure?.kind, why).toBe('not_git_repo');
     const decision = recoveryFor('codex', r.failure!);
     expect(actionOf(decision), why).toBe('relaunch_with_flag');
-    const fixed = await h.run('codex', { kind: 'text' }, { dir: r.dir, launch: { readOnly: true, fixes: decision.type === 'relaunch' ? decision.fixes : {} } });
+    const fixed = await h.run(
+      'codex',
+      { kind: 'text' },
+      { dir: r.dir, launch: { readOnly: true, fixes: decision.type === 'relaunch' ? decision.fixes : {} } },
+    );
     expect(fixed.exitCode, describeRun(fixed)).toBe(0);
     expect(fixed.facts.finalText, describeRun(fixed)).toBe(DEFAULT_TEXT);
   });
@@ -56,7 +74,11 @@ describe('codex: outside a git repository', () => {
   it('-C given before `resume` is honoured: the resumed turn works in the target directory', async () => {
     const first = await h.run('codex', { kind: 'text' });
     const id = first.facts.agentSessionId!;
-    const again = await h.run('codex', { kind: 'text' }, { dir: first.dir, launch: { prompt: 'Continue.', resume: { agentSessionId: id } } });
+    const again = await h.run(
+      'codex',
+      { kind: 'text' },
+      { dir: first.dir, launch: { prompt: 'Continue.', resume: { agentSessionId: id } } },
+    );
     const why = describeRun(again);
     expect(again.argv.indexOf('-C'), why).toBeLessThan(again.argv.indexOf('resume'));
     expect(again.exitCode, why).toBe(0);
@@ -79,7 +101,7 @@ describe('codex: the usage-limit message', () => {
     if (intoMinute > 55) await new Promise((resolve) => setTimeout(resolve, (60.5 - intoMinute) * 1000));
     const r = await h.run('codex', { kind: 'err429', resetAfterSec: 2 });
     const failed = r.payloads.find((p) => p.kind === 'result' && !p.ok);
-    const message = failed?.kind === 'result' ? failed.text ?? '' : '';
+    const message = failed?.kind === 'result' ? (failed.text ?? '') : '';
     expect(message, describeRun(r)).toMatch(/try again at \d{1,2}:\d{2} [AP]M\./);
     const now = new Date();
     const at = parseRetryAt(message, now);

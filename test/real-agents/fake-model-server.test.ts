@@ -29,22 +29,54 @@ function sseData(text: string): Array<Record<string, unknown>> {
 describe('fake model server', () => {
   it('binds loopback and gives each provider its own prefix', () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(server.baseUrls).toEqual({ anthropic: `${server.url}/anthropic`, openai: `${server.url}/openai/v1`, gemini: `${server.url}/gemini` });
+    expect(server.baseUrls).toEqual({
+      anthropic: `${server.url}/anthropic`,
+      openai: `${server.url}/openai/v1`,
+      gemini: `${server.url}/gemini`,
+    });
   });
 
   it('anthropic: a streamed text message, and a Write tool_use answered by a final text after the tool result', async () => {
-    const text = await (await post(`${server.baseUrls.anthropic}/v1/messages?beta=true`, { model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] })).text();
+    const text = await (
+      await post(`${server.baseUrls.anthropic}/v1/messages?beta=true`, {
+        model: 'm',
+        stream: true,
+        messages: [{ role: 'user', content: 'hi' }],
+      })
+    ).text();
     const types = sseData(text).map((d) => d.type);
-    expect(types).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    expect(types).toEqual([
+      'message_start',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
 
     server.setScenario('anthropic', { kind: 'write-file', path: '/abs/hello.txt', content: 'x' });
-    const first = sseData(await (await post(`${server.baseUrls.anthropic}/v1/messages`, { stream: true, messages: [{ role: 'user', content: 'go' }] })).text());
-    const tool = first.find((d) => d.type === 'content_block_start' && (d.content_block as { type: string }).type === 'tool_use');
+    const first = sseData(
+      await (
+        await post(`${server.baseUrls.anthropic}/v1/messages`, {
+          stream: true,
+          messages: [{ role: 'user', content: 'go' }],
+        })
+      ).text(),
+    );
+    const tool = first.find(
+      (d) => d.type === 'content_block_start' && (d.content_block as { type: string }).type === 'tool_use',
+    );
     expect(tool?.content_block).toMatchObject({ type: 'tool_use', name: 'Write' });
     expect(first.find((d) => d.type === 'message_delta')?.delta).toMatchObject({ stop_reason: 'tool_use' });
     const toolId = (tool!.content_block as { id: string }).id;
     const second = sseData(
-      await (await post(`${server.baseUrls.anthropic}/v1/messages`, { stream: true, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: toolId, content: 'ok' }] }] })).text(),
+      await (
+        await post(`${server.baseUrls.anthropic}/v1/messages`, {
+          stream: true,
+          messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: toolId, content: 'ok' }] }],
+        })
+      ).text(),
     );
     expect(second.find((d) => d.type === 'message_delta')?.delta).toMatchObject({ stop_reason: 'end_turn' });
     expect(server.turns('anthropic', 'write-file').map((q) => q.afterTool)).toEqual([false, true]);
@@ -55,30 +87,63 @@ describe('fake model server', () => {
     server.route('openai', 'REVIEW-ME', { kind: 'err401' });
     const statuses: number[] = [];
     for (const input of ['a', 'b', 'REVIEW-ME', 'c']) {
-      statuses.push((await post(`${server.baseUrls.openai}/responses`, { stream: true, input: [{ role: 'user', content: input }] })).status);
+      statuses.push(
+        (await post(`${server.baseUrls.openai}/responses`, { stream: true, input: [{ role: 'user', content: input }] }))
+          .status,
+      );
     }
     expect(statuses).toEqual([500, 500, 401, 200]);
-    expect(server.turns('openai').map((q) => `${q.scenario}${q.route ? `@${q.route}` : ''}`)).toEqual(['err500', 'err500', 'err401@REVIEW-ME', 'text']);
+    expect(server.turns('openai').map((q) => `${q.scenario}${q.route ? `@${q.route}` : ''}`)).toEqual([
+      'err500',
+      'err500',
+      'err401@REVIEW-ME',
+      'text',
+    ]);
   });
 
   it('openai: the Responses stream ends with response.completed and usage; apply_patch is a custom_tool_call', async () => {
     server.setScenario('openai', { kind: 'write-file', path: 'hello.txt', content: 'one\ntwo\n' });
-    const events = sseData(await (await post(`${server.baseUrls.openai}/responses`, { stream: true, input: [{ role: 'user', content: '<cwd>/t</cwd>' }] })).text());
+    const events = sseData(
+      await (
+        await post(`${server.baseUrls.openai}/responses`, {
+          stream: true,
+          input: [{ role: 'user', content: '<cwd>/t</cwd>' }],
+        })
+      ).text(),
+    );
     const call = events.find((d) => d.type === 'response.output_item.done')?.item as Record<string, unknown>;
     expect(call).toMatchObject({ type: 'custom_tool_call', name: 'apply_patch' });
     expect(call.input).toBe('*** Begin Patch\n*** Add File: hello.txt\n+one\n+two\n*** End Patch\n');
-    expect(events.at(-1)).toMatchObject({ type: 'response.completed', response: { status: 'completed', usage: { input_tokens: 1200 } } });
+    expect(events.at(-1)).toMatchObject({
+      type: 'response.completed',
+      response: { status: 'completed', usage: { input_tokens: 1200 } },
+    });
   });
 
   it('gemini: SSE chunks of candidates, JSON side calls for the router, RetryInfo on a 429', async () => {
-    const chunks = sseData(await (await post(`${server.baseUrls.gemini}/v1beta/models/g:streamGenerateContent?alt=sse`, { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] })).text());
-    expect(chunks.at(-1)).toMatchObject({ candidates: [{ finishReason: 'STOP' }], usageMetadata: { totalTokenCount: 1269 } });
-    const routed = (await (await post(`${server.baseUrls.gemini}/v1beta/models/lite:generateContent`, { generationConfig: { responseJsonSchema: { properties: { complexity_score: {} } } } })).json()) as {
+    const chunks = sseData(
+      await (
+        await post(`${server.baseUrls.gemini}/v1beta/models/g:streamGenerateContent?alt=sse`, {
+          contents: [{ role: 'user', parts: [{ text: 'hi' }] }],
+        })
+      ).text(),
+    );
+    expect(chunks.at(-1)).toMatchObject({
+      candidates: [{ finishReason: 'STOP' }],
+      usageMetadata: { totalTokenCount: 1269 },
+    });
+    const routed = (await (
+      await post(`${server.baseUrls.gemini}/v1beta/models/lite:generateContent`, {
+        generationConfig: { responseJsonSchema: { properties: { complexity_score: {} } } },
+      })
+    ).json()) as {
       candidates: Array<{ content: { parts: Array<{ text: string }> } }>;
     };
     expect(JSON.parse(routed.candidates[0]!.content.parts[0]!.text)).toMatchObject({ complexity_score: 10 });
     server.setScenario('gemini', { kind: 'err429', resetAfterSec: 7 });
-    const limited = await post(`${server.baseUrls.gemini}/v1beta/models/g:streamGenerateContent?alt=sse`, { contents: [] });
+    const limited = await post(`${server.baseUrls.gemini}/v1beta/models/g:streamGenerateContent?alt=sse`, {
+      contents: [],
+    });
     expect(limited.status).toBe(429);
     expect(JSON.stringify(await limited.json())).toContain('"retryDelay":"7s"');
     expect(server.turns('gemini')).toHaveLength(2);
@@ -94,10 +159,15 @@ describe('fake model server', () => {
     expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
   });
 
-  it('an unknown path is a 404 in the provider\'s error format, logged as unknown', async () => {
+  it("an unknown path is a 404 in the provider's error format, logged as unknown", async () => {
     const res = await fetch(`${server.baseUrls.openai}/realtime`);
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: 'not_found' } });
-    expect(server.requests.at(-1)).toMatchObject({ provider: 'openai', path: '/v1/realtime', kind: 'unknown', status: 404 });
+    expect(server.requests.at(-1)).toMatchObject({
+      provider: 'openai',
+      path: '/v1/realtime',
+      kind: 'unknown',
+      status: 404,
+    });
   });
 });

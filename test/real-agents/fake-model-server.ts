@@ -13,10 +13,24 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { anthropicContext, anthropicMain, anthropicNotFound, anthropicRoute, anthropicSide } from './support/anthropic.js';
+import {
+  anthropicContext,
+  anthropicMain,
+  anthropicNotFound,
+  anthropicRoute,
+  anthropicSide,
+} from './support/anthropic.js';
 import { geminiContext, geminiMain, geminiNotFound, geminiRoute, geminiSide } from './support/gemini.js';
 import { openaiContext, openaiMain, openaiNotFound, openaiRoute, openaiSide } from './support/openai.js';
-import { PROVIDERS, toSteps, type Provider, type Scenario, type ScenarioKind, type ScriptInput, type ScriptStep } from './support/scenarios.js';
+import {
+  PROVIDERS,
+  toSteps,
+  type Provider,
+  type Scenario,
+  type ScenarioKind,
+  type ScriptInput,
+  type ScriptStep,
+} from './support/scenarios.js';
 import { isObject, readBody, sendJson, type JsonObject } from './support/sse.js';
 
 export type { Provider, Scenario, ScriptInput, ScriptStep, Verdict } from './support/scenarios.js';
@@ -143,16 +157,31 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
       answer(provider, method, path, body, raw, entry, res);
     } catch (error) {
       entry.status = 500;
-      if (!res.headersSent) sendJson(res, 500, { error: { message: `fake model server failed: ${(error as Error).message}` } });
+      if (!res.headersSent)
+        sendJson(res, 500, { error: { message: `fake model server failed: ${(error as Error).message}` } });
       else res.end();
     }
     requests.push(entry);
     options.onRequest?.(entry);
   };
 
-  const answer = (provider: Provider | null, method: string, path: string, body: JsonObject, raw: string, entry: LoggedRequest, res: ServerResponse) => {
+  const answer = (
+    provider: Provider | null,
+    method: string,
+    path: string,
+    body: JsonObject,
+    raw: string,
+    entry: LoggedRequest,
+    res: ServerResponse,
+  ) => {
     const kind =
-      provider === 'anthropic' ? anthropicRoute(method, path) : provider === 'openai' ? openaiRoute(method, path) : provider === 'gemini' ? geminiRoute(method, path) : null;
+      provider === 'anthropic'
+        ? anthropicRoute(method, path)
+        : provider === 'openai'
+          ? openaiRoute(method, path)
+          : provider === 'gemini'
+            ? geminiRoute(method, path)
+            : null;
     if (!provider || !kind) {
       entry.status = 404;
       if (provider === 'openai') openaiNotFound(res, path);
@@ -174,12 +203,23 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
     const scenario = chosen ? nextScenario(chosen) : ({ kind: 'text' } as Scenario);
     const id = `${Date.now().toString(36)}${(++ids).toString(36)}`;
     const ctx =
-      provider === 'anthropic' ? anthropicContext(body, id) : provider === 'openai' ? openaiContext(body, id) : geminiContext(body, path, id);
+      provider === 'anthropic'
+        ? anthropicContext(body, id)
+        : provider === 'openai'
+          ? openaiContext(body, id)
+          : geminiContext(body, path, id);
     entry.scenario = scenario.kind;
     entry.afterTool = ctx.afterTool;
     entry.model = ctx.model;
     if (route) entry.route = route.marker;
-    entry.status = scenario.kind === 'err401' ? 401 : scenario.kind === 'err500' ? 500 : scenario.kind.startsWith('err429') ? 429 : 200;
+    entry.status =
+      scenario.kind === 'err401'
+        ? 401
+        : scenario.kind === 'err500'
+          ? 500
+          : scenario.kind.startsWith('err429')
+            ? 429
+            : 200;
     if (provider === 'anthropic') anthropicMain(res, body, scenario, ctx);
     else if (provider === 'openai') openaiMain(res, scenario, ctx);
     else geminiMain(res, scenario, ctx);
@@ -216,7 +256,9 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
       requests.length = 0;
     },
     turns(provider, kind) {
-      return requests.filter((r) => r.provider === provider && r.kind === 'main' && (kind === undefined || r.scenario === kind));
+      return requests.filter(
+        (r) => r.provider === provider && r.kind === 'main' && (kind === undefined || r.scenario === kind),
+      );
     },
     close() {
       return new Promise<void>((resolve) => {

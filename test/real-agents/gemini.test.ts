@@ -13,11 +13,39 @@ describeCommonScenarios({
   reviewerLaunch: { readOnly: true },
   errors: {
     // Exit code = HTTP status & 255. general.maxAttempts=1: no retries of its own.
-    err401: { exitCode: 145, kind: 'auth', httpStatus: 401, retryAt: false, action: 'escalate:AUTH_REQUIRED', requests: 1 },
+    err401: {
+      exitCode: 145,
+      kind: 'auth',
+      httpStatus: 401,
+      retryAt: false,
+      action: 'escalate:AUTH_REQUIRED',
+      requests: 1,
+    },
     // RetryInfo.retryDelay -> "Suggested retry after 2s." / "Please retry in 2s."
-    err429: { exitCode: 173, kind: 'rate_limit', httpStatus: 429, retryAt: true, action: 'wait_and_resume', requests: 1 },
-    'err429-noreset': { exitCode: 173, kind: 'rate_limit', httpStatus: 429, retryAt: false, action: 'backoff_and_relaunch', requests: 1 },
-    err500: { exitCode: 244, kind: 'server_error', httpStatus: 500, retryAt: false, action: 'backoff_and_relaunch', requests: 1 },
+    err429: {
+      exitCode: 173,
+      kind: 'rate_limit',
+      httpStatus: 429,
+      retryAt: true,
+      action: 'wait_and_resume',
+      requests: 1,
+    },
+    'err429-noreset': {
+      exitCode: 173,
+      kind: 'rate_limit',
+      httpStatus: 429,
+      retryAt: false,
+      action: 'backoff_and_relaunch',
+      requests: 1,
+    },
+    err500: {
+      exitCode: 244,
+      kind: 'server_error',
+      httpStatus: 500,
+      retryAt: false,
+      action: 'backoff_and_relaunch',
+      requests: 1,
+    },
   },
 });
 
@@ -39,13 +67,23 @@ describe('gemini: untrusted folder', () => {
     const decision = recoveryFor('gemini', r.failure!);
     expect(actionOf(decision), why).toBe('relaunch_with_flag');
     expect(decision.type === 'relaunch' ? decision.fixes : null).toEqual({ skipTrust: true });
-    expect(h.server.requests.filter((q) => q.kind === 'main'), 'no model request before the trust check').toHaveLength(0);
+    expect(
+      h.server.requests.filter((q) => q.kind === 'main'),
+      'no model request before the trust check',
+    ).toHaveLength(0);
   });
 
   it('with an explicit model (settings.json model.name) there is no routing call', async () => {
-    const r = await h.run('gemini', { kind: 'text' }, { launch: { fixes: { skipTrust: true } }, settings: { geminiModel: 'gemini-2.5-flash' } });
+    const r = await h.run(
+      'gemini',
+      { kind: 'text' },
+      { launch: { fixes: { skipTrust: true } }, settings: { geminiModel: 'gemini-2.5-flash' } },
+    );
     const why = describeRun(r);
     expect(r.exitCode, why).toBe(0);
-    expect(r.requests.map((q) => `${q.kind} ${q.path}`), why).toEqual(['main /v1beta/models/gemini-2.5-flash:streamGenerateContent']);
+    expect(
+      r.requests.map((q) => `${q.kind} ${q.path}`),
+      why,
+    ).toEqual(['main /v1beta/models/gemini-2.5-flash:streamGenerateContent']);
   });
 });

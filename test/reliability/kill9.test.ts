@@ -10,7 +10,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fakeAgentEnv, makeSandbox, processesMentioning, readEvents, ROOT, sessionIds, type Sandbox } from '../support/orchestrate.js';
+import {
+  fakeAgentEnv,
+  makeSandbox,
+  processesMentioning,
+  readEvents,
+  ROOT,
+  sessionIds,
+  type Sandbox,
+} from '../support/orchestrate.js';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import { sleep } from '../../bench/lib/harness.js';
 import { SIZES, report } from './sizes.js';
@@ -31,12 +39,21 @@ afterAll(() => {
 });
 
 /** The CLI from source (tsx), so the suite needs no build and always runs the code in the tree. */
-function orchestrate(args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_TS, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function orchestrate(
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_TS, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, out })));
+  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, out })),
+  );
   return { child, done };
 }
 
@@ -63,7 +80,9 @@ function lineAccounting(dir: string, events: OrchestratorEvent[]): string[] {
       problems.push(`${worker}: never launched`);
       continue;
     }
-    const procs = (JSON.parse(readFileSync(`${base}.proc.json`, 'utf8')) as Array<{ attempt: number; stdoutStart: number }>).sort((a, b) => a.attempt - b.attempt);
+    const procs = (
+      JSON.parse(readFileSync(`${base}.proc.json`, 'utf8')) as Array<{ attempt: number; stdoutStart: number }>
+    ).sort((a, b) => a.attempt - b.attempt);
     const stdout = readFileSync(`${base}.stdout.jsonl`);
     procs.forEach((proc, i) => {
       const stop = procs[i + 1]?.stdoutStart ?? stdout.length;
@@ -83,10 +102,22 @@ function lineAccounting(dir: string, events: OrchestratorEvent[]): string[] {
       const missing = ends.filter((end) => !seen.has(end));
       const extra = [...seen.keys()].filter((end) => !ends.includes(end));
       // Several payloads of one line are consecutive events; a line taken twice shows as a non-consecutive run.
-      const twice = [...seen.entries()].filter(([, seqs]) => seqs.some((s, k) => k > 0 && s !== (seqs[k - 1] as number) + 1));
-      if (missing.length) problems.push(`${worker}#${proc.attempt}: lines never turned into events (ends ${missing.slice(0, 5).join(', ')})`);
-      if (extra.length) problems.push(`${worker}#${proc.attempt}: events for no line (ends ${extra.slice(0, 5).join(', ')})`);
-      if (twice.length) problems.push(`${worker}#${proc.attempt}: lines taken twice (ends ${twice.slice(0, 5).map(([end]) => end).join(', ')})`);
+      const twice = [...seen.entries()].filter(([, seqs]) =>
+        seqs.some((s, k) => k > 0 && s !== (seqs[k - 1] as number) + 1),
+      );
+      if (missing.length)
+        problems.push(
+          `${worker}#${proc.attempt}: lines never turned into events (ends ${missing.slice(0, 5).join(', ')})`,
+        );
+      if (extra.length)
+        problems.push(`${worker}#${proc.attempt}: events for no line (ends ${extra.slice(0, 5).join(', ')})`);
+      if (twice.length)
+        problems.push(
+          `${worker}#${proc.attempt}: lines taken twice (ends ${twice
+            .slice(0, 5)
+            .map(([end]) => end)
+            .join(', ')})`,
+        );
     });
   }
   return problems;
@@ -101,8 +132,14 @@ describe('kill -9 and resume', () => {
       sandboxes.push(sandbox);
       const specFile = join(sandbox.dir, 'spec.json');
       writeFileSync(specFile, JSON.stringify(spec()));
-      const env = fakeAgentEnv(sandbox, { default: { lines: 12, delayMs: 60 }, gemini: { fail: 'server_error', failTimes: 1, lines: 12, delayMs: 60 } });
-      const first = orchestrate(['run', '--spec', specFile, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'], env);
+      const env = fakeAgentEnv(sandbox, {
+        default: { lines: 12, delayMs: 60 },
+        gemini: { fail: 'server_error', failTimes: 1, lines: 12, delayMs: 60 },
+      });
+      const first = orchestrate(
+        ['run', '--spec', specFile, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'],
+        env,
+      );
       // Kill once the session exists, at a random point of its ~3-5 s life.
       const t0 = Date.now();
       while (sessionIds(sandbox.workspace).length === 0 && Date.now() - t0 < 20_000) await sleep(10);
@@ -142,19 +179,41 @@ describe('kill -9 and resume', () => {
         gapFree = false;
         failures.push(`run ${run} (${sid}): ${(error as Error).message}`);
       }
-      const sessionStates = events.filter((e) => e.type === 'state' && e.machine === 'session').map((e) => (e as { to: string }).to);
+      const sessionStates = events
+        .filter((e) => e.type === 'state' && e.machine === 'session')
+        .map((e) => (e as { to: string }).to);
       const completed = sessionStates.at(-1) === 'completed';
       const lines = gapFree ? lineAccounting(dir, events) : [];
       await sleep(200);
       const leftover = processesMentioning(sandbox.dir);
-      const entry = { run, sid, killAfterMs: killAfter, kills, resumeExit: result?.code ?? null, events: events.length, completed, lineProblems: lines, leftoverProcesses: leftover.length };
+      const entry = {
+        run,
+        sid,
+        killAfterMs: killAfter,
+        kills,
+        resumeExit: result?.code ?? null,
+        events: events.length,
+        completed,
+        lineProblems: lines,
+        leftoverProcesses: leftover.length,
+      };
       summary.push(entry);
-      if (result?.code !== 0) failures.push(`run ${run} (${sid}): resume exited ${result?.code ?? result?.signal ?? 'never'}; last output: ${result?.out.slice(-600)}`);
+      if (result?.code !== 0)
+        failures.push(
+          `run ${run} (${sid}): resume exited ${result?.code ?? result?.signal ?? 'never'}; last output: ${result?.out.slice(-600)}`,
+        );
       if (!completed) failures.push(`run ${run} (${sid}): session states ${sessionStates.join(' > ')}`);
       if (lines.length) failures.push(`run ${run} (${sid}): ${lines.join('; ')}`);
       if (leftover.length) failures.push(`run ${run} (${sid}): ${leftover.length} agent processes left running`);
     }
-    report('kill -9', { runs: SIZES.killRuns, kills: summary.reduce((a, s) => a + (s.kills as number), 0), summary: summary.map((s) => `${s.run}: kill@${s.killAfterMs}ms x${s.kills} exit=${s.resumeExit} events=${s.events} completed=${s.completed}`) });
+    report('kill -9', {
+      runs: SIZES.killRuns,
+      kills: summary.reduce((a, s) => a + (s.kills as number), 0),
+      summary: summary.map(
+        (s) =>
+          `${s.run}: kill@${s.killAfterMs}ms x${s.kills} exit=${s.resumeExit} events=${s.events} completed=${s.completed}`,
+      ),
+    });
     expect(failures).toEqual([]);
   });
 });

@@ -15,7 +15,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { agentRegistry } from '../../src/agents/registry.js';
-import { AgentEventSchema, AgentPayloadSchema, MALFORMED_LINE_LIMIT, TEXT_LIMIT, type AgentPayload, type OrchestratorEvent } from '../../src/domain/events.js';
+import {
+  AgentEventSchema,
+  AgentPayloadSchema,
+  MALFORMED_LINE_LIMIT,
+  TEXT_LIMIT,
+  type AgentPayload,
+  type OrchestratorEvent,
+} from '../../src/domain/events.js';
 import { LineFollower, type FollowedLine } from '../../src/actors/line-follower.js';
 import { transcriptLines, successLine, type BenchAgent } from '../../bench/lib/corpus.js';
 import { agentEnv, benchSpec, createSession, makeHarness } from '../../bench/lib/harness.js';
@@ -65,13 +72,36 @@ function lineArbitrary(agent: BenchAgent): fc.Arbitrary<string> {
     realLines(agent),
     realLines(agent).chain((l) => fc.nat(l.length).map((n) => l.slice(0, n))), // truncated JSON
     realLines(agent).chain(mutateJson),
-    realLines(agent).chain((l) => fc.tuple(fc.nat(l.length), fc.string({ unit: 'binary', maxLength: 4 })).map(([n, s]) => l.slice(0, n) + s + l.slice(n + 1))),
+    realLines(agent).chain((l) =>
+      fc
+        .tuple(fc.nat(l.length), fc.string({ unit: 'binary', maxLength: 4 }))
+        .map(([n, s]) => l.slice(0, n) + s + l.slice(n + 1)),
+    ),
     fc.uint8Array({ maxLength: 400 }).map(fromBytes), // random bytes, invalid UTF-8, NUL
     fc.string({ unit: 'binary', maxLength: 300 }), // any code points, lone surrogates
     fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
-    fc.record({ type: fc.string({ maxLength: 12 }), subtype: fc.option(fc.string({ maxLength: 8 })), item: fc.jsonValue({ maxDepth: 3 }) }).map((v) => JSON.stringify(v)),
+    fc
+      .record({
+        type: fc.string({ maxLength: 12 }),
+        subtype: fc.option(fc.string({ maxLength: 8 })),
+        item: fc.jsonValue({ maxDepth: 3 }),
+      })
+      .map((v) => JSON.stringify(v)),
     realLines(agent).map((l) => l.replace(/"/, '"\u0000')), // a NUL byte inside
-    fc.constantFrom('', ' ', '\t', '\r', '{', '}', '[]', 'null', '{"type":null}', '{"type":"__proto__"}', '{"type":"constructor"}', '{"__proto__":{"type":"result"}}'),
+    fc.constantFrom(
+      '',
+      ' ',
+      '\t',
+      '\r',
+      '{',
+      '}',
+      '[]',
+      'null',
+      '{"type":null}',
+      '{"type":"__proto__"}',
+      '{"type":"constructor"}',
+      '{"__proto__":{"type":"result"}}',
+    ),
   );
 }
 
@@ -81,11 +111,14 @@ function contractBreach(line: string, payloads: AgentPayload[]): string | null {
   if (line.trim() !== '' && payloads.length === 0) return 'a non-blank line gave no payload';
   for (const payload of payloads) {
     const valid = AgentPayloadSchema.safeParse(payload);
-    if (!valid.success) return `payload does not validate: ${JSON.stringify(valid.error.issues).slice(0, 400)} payload=${JSON.stringify(payload).slice(0, 300)}`;
-    if (payload.kind === 'malformed' && Buffer.byteLength(payload.line, 'utf8') > MALFORMED_LINE_LIMIT) return 'malformed line not cut to the limit';
+    if (!valid.success)
+      return `payload does not validate: ${JSON.stringify(valid.error.issues).slice(0, 400)} payload=${JSON.stringify(payload).slice(0, 300)}`;
+    if (payload.kind === 'malformed' && Buffer.byteLength(payload.line, 'utf8') > MALFORMED_LINE_LIMIT)
+      return 'malformed line not cut to the limit';
     for (const key of ['text', 'message'] as const) {
       const text = (payload as Record<string, unknown>)[key];
-      if (typeof text === 'string' && text.length > TEXT_LIMIT + 100) return `${key} of ${text.length} characters not clipped`;
+      if (typeof text === 'string' && text.length > TEXT_LIMIT + 100)
+        return `${key} of ${text.length} characters not clipped`;
     }
     JSON.stringify(payload);
   }
@@ -126,7 +159,8 @@ describe.each(AGENTS)('%s parseLine under fuzzing', (agent) => {
       const payloads = adapter.parseLine(line);
       expect(contractBreach(line, payloads)).toBeNull();
       // Text fields are clipped; only an `unknown` payload keeps the raw value (see the pipeline test).
-      for (const p of payloads) if (p.kind !== 'unknown' && p.kind !== 'tool_call') expect(JSON.stringify(p).length).toBeLessThan(64 * 1024);
+      for (const p of payloads)
+        if (p.kind !== 'unknown' && p.kind !== 'tool_call') expect(JSON.stringify(p).length).toBeLessThan(64 * 1024);
     }
   });
 });
@@ -137,7 +171,10 @@ describe('LineFollower under fuzzing', () => {
   it('emits every line exactly once with its end offset, whatever the bytes and however they are split across writes', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b.filter((x) => x !== 0x0a))), { maxLength: 40 }),
+        fc.array(
+          fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b.filter((x) => x !== 0x0a))),
+          { maxLength: 40 },
+        ),
         fc.array(fc.nat(400), { maxLength: 10 }),
         async (lineBytes, cuts) => {
           const dir = temp();
@@ -190,11 +227,22 @@ describe('pipeline under fuzzing: a real agent process prints garbage, the sessi
     const lines: Buffer[] = rng.map((l) => Buffer.from(l.replace(/[\n]/g, ' '), 'utf8'));
     // Three 10 MB lines in the middle: valid JSON, NUL bytes, invalid UTF-8.
     const at = Math.floor(lines.length / 2);
-    lines.splice(at, 0, Buffer.from(JSON.stringify({ type: 'assistant', message: { content: [{ type: 'text', text: 'x'.repeat(big) }] } })), Buffer.alloc(big, 0), Buffer.alloc(big, 0xfe));
+    lines.splice(
+      at,
+      0,
+      Buffer.from(
+        JSON.stringify({ type: 'assistant', message: { content: [{ type: 'text', text: 'x'.repeat(big) }] } }),
+      ),
+      Buffer.alloc(big, 0),
+      Buffer.alloc(big, 0xfe),
+    );
     lines.push(Buffer.from(successLine('claude')));
     writeFileSync(corpus, Buffer.concat(lines.flatMap((b) => [b, Buffer.from('\n')])));
 
-    const harness = await makeHarness({ env: agentEnv({ BENCH_AGENT_MODE: 'bulk', BENCH_CORPUS: corpus }), server: false });
+    const harness = await makeHarness({
+      env: agentEnv({ BENCH_AGENT_MODE: 'bulk', BENCH_CORPUS: corpus }),
+      server: false,
+    });
     try {
       globalThis.gc?.();
       const rss0 = process.memoryUsage().rss;
@@ -207,7 +255,10 @@ describe('pipeline under fuzzing: a real agent process prints garbage, the sessi
       const agentEvents = events.filter((e): e is Extract<OrchestratorEvent, { type: 'agent' }> => e.type === 'agent');
       for (const e of agentEvents) {
         const valid = AgentEventSchema.safeParse(e);
-        expect(valid.success, `event ${e.seq} does not validate: ${valid.success ? '' : JSON.stringify(valid.error.issues).slice(0, 300)}`).toBe(true);
+        expect(
+          valid.success,
+          `event ${e.seq} does not validate: ${valid.success ? '' : JSON.stringify(valid.error.issues).slice(0, 300)}`,
+        ).toBe(true);
       }
       // Group events by the line they came from (its end offset) and compare with the file's lines.
       const byEnd = new Map<number, number>();
@@ -231,7 +282,14 @@ describe('pipeline under fuzzing: a real agent process prints garbage, the sessi
       expect(cut.length, 'each 10 MB line is cut and said so').toBe(3);
       const largest = Math.max(...events.map((e) => JSON.stringify(e).length));
       const growthMb = (peak - rss0) / 2 ** 20;
-      report('pipeline fuzz', { lines: lines.length, nonBlank, events: agentEvents.length, end, largestEventBytes: largest, peakRssGrowthMb: Math.round(growthMb) });
+      report('pipeline fuzz', {
+        lines: lines.length,
+        nonBlank,
+        events: agentEvents.length,
+        end,
+        largestEventBytes: largest,
+        peakRssGrowthMb: Math.round(growthMb),
+      });
       expect(largest).toBeLessThan(64 * 1024);
       expect(growthMb, 'RSS growth while following 3 x 10 MB lines').toBeLessThan(256);
     } finally {

@@ -22,7 +22,9 @@ describe('soak', () => {
   it(`${SIZES.soakWorkers} fake workers emitting steadily for ${SIZES.soakSeconds} s: memory flat`, async () => {
     const delayMs = 100;
     const lines = Math.floor((SIZES.soakSeconds * 1000) / delayMs);
-    harness = await makeHarness({ env: agentEnv({ FAKE_AGENT_CONFIG: JSON.stringify({ default: { lines, delayMs } }) }, FAKE_AGENT) });
+    harness = await makeHarness({
+      env: agentEnv({ FAKE_AGENT_CONFIG: JSON.stringify({ default: { lines, delayMs } }) }, FAKE_AGENT),
+    });
     pool = await SsePool.spawn();
     const runtime = await createSession(harness, benchSpec(SIZES.soakWorkers, ['claude']));
     await pool.open({ url: harness.eventsUrl(runtime.sessionId), token: harness.server!.token, count: 5 });
@@ -39,15 +41,26 @@ describe('soak', () => {
       if (ended) break;
       globalThis.gc?.();
       const m = process.memoryUsage();
-      samples.push({ t: (performance.now() - t0) / 60_000, rss: m.rss / 2 ** 20, heap: m.heapUsed / 2 ** 20, seq: runtime.store.log.lastSeq });
+      samples.push({
+        t: (performance.now() - t0) / 60_000,
+        rss: m.rss / 2 ** 20,
+        heap: m.heapUsed / 2 ** 20,
+        seq: runtime.store.log.lastSeq,
+      });
     }
     const outcome = await end;
     const lastSeq = runtime.store.log.lastSeq;
     await pool.reach(lastSeq, 60_000);
     const clients = await pool.stats();
     const steady = samples.slice(Math.floor(samples.length / 3));
-    const rssSlope = slope(steady.map((s) => s.t), steady.map((s) => s.rss));
-    const heapSlope = slope(steady.map((s) => s.t), steady.map((s) => s.heap));
+    const rssSlope = slope(
+      steady.map((s) => s.t),
+      steady.map((s) => s.rss),
+    );
+    const heapSlope = slope(
+      steady.map((s) => s.t),
+      steady.map((s) => s.heap),
+    );
     const minutes = (performance.now() - t0) / 60_000;
     report('soak', {
       workers: SIZES.soakWorkers,
@@ -56,7 +69,11 @@ describe('soak', () => {
       events: lastSeq,
       eventsPerSecond: Math.round(lastSeq / (minutes * 60)),
       samples: samples.length,
-      rssMb: { first: Math.round(samples[0]?.rss ?? 0), last: Math.round(samples.at(-1)?.rss ?? 0), max: Math.round(Math.max(...samples.map((s) => s.rss))) },
+      rssMb: {
+        first: Math.round(samples[0]?.rss ?? 0),
+        last: Math.round(samples.at(-1)?.rss ?? 0),
+        max: Math.round(Math.max(...samples.map((s) => s.rss))),
+      },
       heapMb: { first: Math.round(samples[0]?.heap ?? 0), last: Math.round(samples.at(-1)?.heap ?? 0) },
       rssSlopeMbPerMin: Math.round(rssSlope * 100) / 100,
       heapSlopeMbPerMin: Math.round(heapSlope * 100) / 100,

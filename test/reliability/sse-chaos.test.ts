@@ -9,7 +9,15 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeTextLine, successLine, transcriptLines } from '../../bench/lib/corpus.js';
-import { agentEnv, benchSpec, createSession, makeHarness, sleep, tempDir, type Harness } from '../../bench/lib/harness.js';
+import {
+  agentEnv,
+  benchSpec,
+  createSession,
+  makeHarness,
+  sleep,
+  tempDir,
+  type Harness,
+} from '../../bench/lib/harness.js';
 import type { SessionRuntime } from '../../src/runtime/session-runtime.js';
 import { SIZES, SMALL, report } from './sizes.js';
 
@@ -22,7 +30,14 @@ interface ChaosClient {
 }
 
 /** One connection: read frames until `stopAfterMs` (then cut, maybe mid-frame) or `until()` holds. */
-function connectOnce(url: string, token: string, client: ChaosClient, mode: 'header' | 'query' | 'both', stopAfterMs: number, until?: () => boolean): Promise<void> {
+function connectOnce(
+  url: string,
+  token: string,
+  client: ChaosClient,
+  mode: 'header' | 'query' | 'both',
+  stopAfterMs: number,
+  until?: () => boolean,
+): Promise<void> {
   return new Promise((resolve) => {
     client.connects++;
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
@@ -59,7 +74,8 @@ function connectOnce(url: string, token: string, client: ChaosClient, mode: 'hea
           const nl = block.indexOf('\n');
           const id = Number(block.slice(4, nl));
           const data = block.slice(block.indexOf('\ndata: ') + 7);
-          if (!data.startsWith(`{"seq":${id},`)) client.gaps.push(`frame ${id} carries another event: ${data.slice(0, 40)}`);
+          if (!data.startsWith(`{"seq":${id},`))
+            client.gaps.push(`frame ${id} carries another event: ${data.slice(0, 40)}`);
           if (id !== client.lastId + 1) client.gaps.push(`${id} after ${client.lastId}`);
           client.lastId = Math.max(client.lastId, id);
           client.frames++;
@@ -98,14 +114,26 @@ describe('SSE chaos', () => {
   it(`${SIZES.chaosClients} clients connecting and dropping at random for ${SIZES.chaosSeconds} s: no gap, no duplicate`, async () => {
     const url = harness.eventsUrl(runtime.sessionId);
     const token = harness.server!.token;
-    const clients: ChaosClient[] = Array.from({ length: SIZES.chaosClients }, () => ({ lastId: 0, frames: 0, gaps: [], connects: 0, midFrameCuts: 0 }));
+    const clients: ChaosClient[] = Array.from({ length: SIZES.chaosClients }, () => ({
+      lastId: 0,
+      frames: 0,
+      gaps: [],
+      connects: 0,
+      midFrameCuts: 0,
+    }));
     const deadline = Date.now() + SIZES.chaosSeconds * 1000;
     const modes = ['header', 'header', 'query', 'both'] as const;
     await Promise.all(
       clients.map(async (client, i) => {
         await sleep(Math.random() * 500);
         while (Date.now() < deadline) {
-          await connectOnce(url, token, client, modes[(i + client.connects) % modes.length] as (typeof modes)[number], 20 + Math.random() * 1500);
+          await connectOnce(
+            url,
+            token,
+            client,
+            modes[(i + client.connects) % modes.length] as (typeof modes)[number],
+            20 + Math.random() * 1500,
+          );
           await sleep(Math.random() * 200);
         }
       }),
@@ -113,7 +141,9 @@ describe('SSE chaos', () => {
     await runtime.waitForEnd();
     const lastSeq = runtime.store.log.lastSeq;
     // A last connection each, until the end of the log.
-    await Promise.all(clients.map((client) => connectOnce(url, token, client, 'header', 60_000, () => client.lastId >= lastSeq)));
+    await Promise.all(
+      clients.map((client) => connectOnce(url, token, client, 'header', 60_000, () => client.lastId >= lastSeq)),
+    );
     const totalConnects = clients.reduce((a, c) => a + c.connects, 0);
     report('sse chaos', {
       clients: clients.length,
@@ -148,15 +178,32 @@ describe('SSE and very large events', () => {
       const runtime = await createSession(harness, benchSpec(1, ['claude']));
       await runtime.waitForEnd();
       const lastSeq = runtime.store.log.lastSeq;
-      const bigEvent = runtime.store.log.readAfter(0).find((e) => e.type === 'agent' && e.kind === 'unknown' && e.originalType === 'x_future_event');
+      const bigEvent = runtime.store.log
+        .readAfter(0)
+        .find((e) => e.type === 'agent' && e.kind === 'unknown' && e.originalType === 'x_future_event');
       expect(bigEvent, 'the big line became an event').toBeDefined();
       const client: ChaosClient = { lastId: 0, frames: 0, gaps: [], connects: 0, midFrameCuts: 0 };
       const t0 = Date.now();
       while (client.lastId < lastSeq && Date.now() - t0 < (SMALL ? 6_000 : 15_000)) {
-        await connectOnce(harness.eventsUrl(runtime.sessionId), harness.server!.token, client, 'header', 5_000, () => client.lastId >= lastSeq);
+        await connectOnce(
+          harness.eventsUrl(runtime.sessionId),
+          harness.server!.token,
+          client,
+          'header',
+          5_000,
+          () => client.lastId >= lastSeq,
+        );
       }
-      report('big event', { lineBytes: big.length, eventSeq: bigEvent?.seq, lastSeq, clientReached: client.lastId, connects: client.connects });
-      expect(client.lastId, `client stuck before event ${bigEvent?.seq} after ${client.connects} connections`).toBe(lastSeq);
+      report('big event', {
+        lineBytes: big.length,
+        eventSeq: bigEvent?.seq,
+        lastSeq,
+        clientReached: client.lastId,
+        connects: client.connects,
+      });
+      expect(client.lastId, `client stuck before event ${bigEvent?.seq} after ${client.connects} connections`).toBe(
+        lastSeq,
+      );
     } finally {
       await harness.cleanup();
       rmSync(dir, { recursive: true, force: true });

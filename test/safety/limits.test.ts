@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ProcStat } from '../../src/actors/process-group.js';
-import { cpuPercent, describeCrossing, exceededBudgets, groupSample, ResourceTracker } from '../../src/safety/limits.js';
+import {
+  cpuPercent,
+  describeCrossing,
+  exceededBudgets,
+  groupSample,
+  ResourceTracker,
+} from '../../src/safety/limits.js';
 
 const proc = (pid: number, ticks: number, rssPages: number): ProcStat => ({
   pid,
@@ -19,17 +25,25 @@ describe('budgets', () => {
 
   it('per worker and for the session (the sum), tokens = total or input + output', () => {
     expect(exceededBudgets({ a: { costUsd: 0.5, inputTokens: 400, outputTokens: 100 } }, limits)).toEqual([]);
-    const crossings = exceededBudgets({ a: { costUsd: 1.2, totalTokens: 900 }, b: { costUsd: 0.4, inputTokens: 500, outputTokens: 200 } }, limits);
+    const crossings = exceededBudgets(
+      { a: { costUsd: 1.2, totalTokens: 900 }, b: { costUsd: 0.4, inputTokens: 500, outputTokens: 200 } },
+      limits,
+    );
     // a gives a total (900, as gemini does), b only input + output (700, as claude and codex do): 1600 in all.
     expect(crossings.map((c) => c.key)).toEqual(['maxCostUsd@a', 'maxCostUsd@session', 'maxTokens@session']);
     expect(crossings[1]).toMatchObject({ value: 1.6, max: 1.5 });
     expect(crossings[2]).toMatchObject({ value: 1600, max: 1500 });
-    expect(exceededBudgets({ a: { inputTokens: 800 }, b: { inputTokens: 800 } }, limits).map((c) => c.key)).toEqual(['maxTokens@session']);
+    expect(exceededBudgets({ a: { inputTokens: 800 }, b: { inputTokens: 800 } }, limits).map((c) => c.key)).toEqual([
+      'maxTokens@session',
+    ]);
   });
 
   it('a session of a worker that reports a total and one that reports input + output counts both', () => {
     // The trial that found it: codex + gemini, 2,500 tokens each, session maxTokens 3,000.
-    const crossings = exceededBudgets({ c: { inputTokens: 2000, outputTokens: 500 }, g: { inputTokens: 2000, outputTokens: 500, totalTokens: 2500 } }, { session: { maxTokens: 3000 } });
+    const crossings = exceededBudgets(
+      { c: { inputTokens: 2000, outputTokens: 500 }, g: { inputTokens: 2000, outputTokens: 500, totalTokens: 2500 } },
+      { session: { maxTokens: 3000 } },
+    );
     expect(crossings).toEqual([expect.objectContaining({ key: 'maxTokens@session', value: 5000 })]);
   });
 
@@ -38,13 +52,17 @@ describe('budgets', () => {
   });
 
   it('are described for people', () => {
-    expect(describeCrossing({ key: 'maxCostUsd@a', limit: 'maxCostUsd', workerId: 'a', value: 1.23456, max: 1 })).toBe('worker a has cost $1.2346, over its maxCostUsd of $1');
-    expect(describeCrossing({ key: 'maxTokens@session', limit: 'maxTokens', value: 2000, max: 1500 })).toBe('the session has used 2000 tokens, over its maxTokens of 1500');
+    expect(describeCrossing({ key: 'maxCostUsd@a', limit: 'maxCostUsd', workerId: 'a', value: 1.23456, max: 1 })).toBe(
+      'worker a has cost $1.2346, over its maxCostUsd of $1',
+    );
+    expect(describeCrossing({ key: 'maxTokens@session', limit: 'maxTokens', value: 2000, max: 1500 })).toBe(
+      'the session has used 2000 tokens, over its maxTokens of 1500',
+    );
   });
 });
 
 describe('resources', () => {
-  it('CPU is the group\'s tick delta over the wall time, new processes counted whole', () => {
+  it("CPU is the group's tick delta over the wall time, new processes counted whole", () => {
     const a = groupSample([proc(1, 100, 0), proc(2, 50, 0)], 0, 4096);
     const b = groupSample([proc(1, 200, 0), proc(2, 50, 0), proc(3, 100, 0)], 2000, 4096);
     // (100 + 0 + 100) ticks / 100 per s / 2 s = 100%

@@ -12,7 +12,9 @@ function fakeRuntime(log: Partial<OrchestratorEvent>[], usage: Record<string, Us
   const listeners = new Set<() => void>();
   const blockers: BlockerRecord[] = [];
   let mode = 'running';
-  const workers = Object.fromEntries(Object.entries(usage).map(([id, u]) => [id, { id, incarnation: 1, status: 'running', usage: u, attempt: 1 }]));
+  const workers = Object.fromEntries(
+    Object.entries(usage).map(([id, u]) => [id, { id, incarnation: 1, status: 'running', usage: u, attempt: 1 }]),
+  );
   const runtime = {
     detached: false,
     // The session's door (SessionRuntime): the monitor reaches nothing else of it.
@@ -30,7 +32,14 @@ function fakeRuntime(log: Partial<OrchestratorEvent>[], usage: Record<string, Us
       sent.push(event);
       if (event.type === 'PAUSE') mode = 'paused';
       if (event.type === 'RESUME') mode = 'running';
-      if (event.type === 'INTERVENE') blockers.push({ id: `b${blockers.length + 1}`, open: true, options: ['retry', 'skip', 'stop'], ...(event.blocker as object), ...(event.workerId ? { workerId: event.workerId as string } : {}) } as BlockerRecord);
+      if (event.type === 'INTERVENE')
+        blockers.push({
+          id: `b${blockers.length + 1}`,
+          open: true,
+          options: ['retry', 'skip', 'stop'],
+          ...(event.blocker as object),
+          ...(event.workerId ? { workerId: event.workerId as string } : {}),
+        } as BlockerRecord);
     },
   };
   const change = async () => {
@@ -51,13 +60,19 @@ describe('the safety monitor', () => {
     monitor.attach(fake.runtime);
     await fake.change();
     await fake.change();
-    expect(fake.recorded).toMatchObject([{ type: 'safety', rule: 'budget-exceeded', subject: 'maxCostUsd@w1', action: 'pause', workerId: 'w1' }]);
-    expect(fake.sent).toMatchObject([{ type: 'INTERVENE', workerId: 'w1', act: 'pause', blocker: { kind: 'BUDGET_EXCEEDED' } }]);
+    expect(fake.recorded).toMatchObject([
+      { type: 'safety', rule: 'budget-exceeded', subject: 'maxCostUsd@w1', action: 'pause', workerId: 'w1' },
+    ]);
+    expect(fake.sent).toMatchObject([
+      { type: 'INTERVENE', workerId: 'w1', act: 'pause', blocker: { kind: 'BUDGET_EXCEEDED' } },
+    ]);
     monitor.close();
   });
 
   it('after a restart, a crossing already in the log is not acted on again', async () => {
-    const fake = fakeRuntime([{ type: 'safety', rule: 'budget-exceeded', subject: 'maxCostUsd@w1', action: 'pause' }], { w1: { costUsd: 2 } });
+    const fake = fakeRuntime([{ type: 'safety', rule: 'budget-exceeded', subject: 'maxCostUsd@w1', action: 'pause' }], {
+      w1: { costUsd: 2 },
+    });
     const monitor = new SafetyMonitor({ spec: spec({ maxCostUsd: 1 }), policyContext });
     monitor.attach(fake.runtime);
     await fake.change();
@@ -72,7 +87,10 @@ describe('the safety monitor', () => {
     monitor.attach(fake.runtime);
     await fake.change();
     expect(fake.sent.map((e) => e.type)).toEqual(['PAUSE', 'INTERVENE']);
-    expect(fake.sent[1]).toMatchObject({ act: 'pause', blocker: { kind: 'BUDGET_EXCEEDED', message: 'The session has used 1100 tokens, over its maxTokens of 1000' } });
+    expect(fake.sent[1]).toMatchObject({
+      act: 'pause',
+      blocker: { kind: 'BUDGET_EXCEEDED', message: 'The session has used 1100 tokens, over its maxTokens of 1000' },
+    });
     expect(fake.sent[1]).not.toHaveProperty('workerId');
     const blocker = fake.blockers[0] as BlockerRecord;
     blocker.open = false;
@@ -90,7 +108,9 @@ describe('the safety monitor', () => {
     expect(fake.sent).toEqual([]);
     Object.assign(fake.workers.w1 as object, { incarnation: 2, usage: { costUsd: 0.5 } });
     await fake.change();
-    expect(fake.recorded).toMatchObject([{ subject: 'maxCostUsd@w1', detail: 'worker w1 has cost $1.1000, over its maxCostUsd of $1' }]);
+    expect(fake.recorded).toMatchObject([
+      { subject: 'maxCostUsd@w1', detail: 'worker w1 has cost $1.1000, over its maxCostUsd of $1' },
+    ]);
     monitor.close();
   });
 });

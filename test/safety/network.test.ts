@@ -10,7 +10,16 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { sandboxSettings, SessionSpecSchema } from '../../src/domain/spec.js';
 import { decideNetwork } from '../../src/safety/index.js';
 import { startProxy } from '../../src/safety/net-proxy.js';
-import { agentBaseUrls, agentNetwork, allowedBy, isLoopback, netDirFor, parseHostRule, PROXY_PORT, REGISTRY_HOSTS } from '../../src/safety/network.js';
+import {
+  agentBaseUrls,
+  agentNetwork,
+  allowedBy,
+  isLoopback,
+  netDirFor,
+  parseHostRule,
+  PROXY_PORT,
+  REGISTRY_HOSTS,
+} from '../../src/safety/network.js';
 import { decideSandbox, hiddenPaths } from '../../src/safety/sandbox.js';
 import { UsageError } from '../../src/runtime/session-manager.js';
 
@@ -40,7 +49,8 @@ describe('host rules', () => {
   });
 
   it('loopback is 127/8, localhost and ::1', () => {
-    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', 'api.localhost', '::1', '[::1]']) expect(isLoopback(host), host).toBe(true);
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', 'api.localhost', '::1', '[::1]'])
+      expect(isLoopback(host), host).toBe(true);
     for (const host of ['128.0.0.1', 'example.com', '10.0.0.1']) expect(isLoopback(host), host).toBe(false);
   });
 });
@@ -48,12 +58,30 @@ describe('host rules', () => {
 describe("an agent's network", () => {
   it('its vendor, its base URL, the registries and allowHosts; a loopback base URL is forwarded port for port; another agent does not get its hosts', () => {
     const home = temp('net-home-');
-    const claude = agentNetwork('claude', { ANTHROPIC_BASE_URL: 'http://127.0.0.1:8123/anthropic', OPENAI_BASE_URL: 'https://llm.example.org/v1' }, home, ['internal.example.net', '127.0.0.1:5000']);
-    expect(claude.allow).toEqual(expect.arrayContaining(['api.anthropic.com', '127.0.0.1:8123', 'internal.example.net', '127.0.0.1:5000', ...REGISTRY_HOSTS]));
+    const claude = agentNetwork(
+      'claude',
+      { ANTHROPIC_BASE_URL: 'http://127.0.0.1:8123/anthropic', OPENAI_BASE_URL: 'https://llm.example.org/v1' },
+      home,
+      ['internal.example.net', '127.0.0.1:5000'],
+    );
+    expect(claude.allow).toEqual(
+      expect.arrayContaining([
+        'api.anthropic.com',
+        '127.0.0.1:8123',
+        'internal.example.net',
+        '127.0.0.1:5000',
+        ...REGISTRY_HOSTS,
+      ]),
+    );
     expect(claude.allow).not.toContain('llm.example.org:443');
     expect(claude.allow).not.toContain('api.openai.com');
     expect(claude.forwards).toEqual([5000, 8123]);
-    const codex = agentNetwork('codex', { ANTHROPIC_BASE_URL: 'http://127.0.0.1:8123', OPENAI_BASE_URL: 'https://llm.example.org/v1' }, home, []);
+    const codex = agentNetwork(
+      'codex',
+      { ANTHROPIC_BASE_URL: 'http://127.0.0.1:8123', OPENAI_BASE_URL: 'https://llm.example.org/v1' },
+      home,
+      [],
+    );
     expect(codex.allow).toContain('llm.example.org:443');
     expect(codex.allow).not.toContain('api.anthropic.com');
     expect(codex.forwards).toEqual([]);
@@ -62,7 +90,10 @@ describe("an agent's network", () => {
   it("codex's base URLs also come from its config.toml (CODEX_HOME or ~/.codex)", () => {
     const home = temp('net-codex-');
     mkdirSync(join(home, '.codex'));
-    writeFileSync(join(home, '.codex', 'config.toml'), 'model = "x"\n[model_providers.fake]\nbase_url = "http://127.0.0.1:4555/v1"\n[model_providers.other]\n  base_url = \'https://gw.example.com\'\n');
+    writeFileSync(
+      join(home, '.codex', 'config.toml'),
+      'model = "x"\n[model_providers.fake]\nbase_url = "http://127.0.0.1:4555/v1"\n[model_providers.other]\n  base_url = \'https://gw.example.com\'\n',
+    );
     expect(agentBaseUrls('codex', {}, home)).toEqual(['http://127.0.0.1:4555/v1', 'https://gw.example.com']);
     expect(agentNetwork('codex', {}, home, []).forwards).toEqual([4555]);
     expect(agentBaseUrls('codex', { CODEX_HOME: join(home, 'nowhere') }, home)).toEqual([]);
@@ -80,23 +111,74 @@ describe("an agent's network", () => {
 
 describe('the spec', () => {
   it('takes the mode alone or the object form; unknown keys in it are refused', () => {
-    expect(sandboxSettings(SessionSpecSchema.parse({ task: 't', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }] }).sandbox)).toEqual({ mode: 'auto', network: 'proxy', allowHosts: [], denyRead: [], allowRead: [] });
+    expect(
+      sandboxSettings(
+        SessionSpecSchema.parse({ task: 't', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }] }).sandbox,
+      ),
+    ).toEqual({ mode: 'auto', network: 'proxy', allowHosts: [], denyRead: [], allowRead: [] });
     expect(sandboxSettings('none').mode).toBe('none');
-    const parsed = SessionSpecSchema.parse({ task: 't', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: { network: 'open', allowHosts: ['*.corp.example'] } });
-    expect(sandboxSettings(parsed.sandbox)).toMatchObject({ mode: 'auto', network: 'open', allowHosts: ['*.corp.example'] });
-    expect(SessionSpecSchema.safeParse({ task: 't', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: { allowHost: [] } }).success).toBe(false);
-    expect(SessionSpecSchema.safeParse({ task: 't', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: { denyRead: ['relative/path'] } }).success).toBe(false);
-    expect(SessionSpecSchema.safeParse({ task: 't', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: { allowHosts: ['http://x.com/'] } }).success).toBe(false);
+    const parsed = SessionSpecSchema.parse({
+      task: 't',
+      workers: [{ id: 'w', agent: 'claude', role: 'implementer' }],
+      sandbox: { network: 'open', allowHosts: ['*.corp.example'] },
+    });
+    expect(sandboxSettings(parsed.sandbox)).toMatchObject({
+      mode: 'auto',
+      network: 'open',
+      allowHosts: ['*.corp.example'],
+    });
+    expect(
+      SessionSpecSchema.safeParse({
+        task: 't',
+        workers: [{ id: 'w', agent: 'claude', role: 'implementer' }],
+        sandbox: { allowHost: [] },
+      }).success,
+    ).toBe(false);
+    expect(
+      SessionSpecSchema.safeParse({
+        task: 't',
+        workers: [{ id: 'w', agent: 'claude', role: 'implementer' }],
+        sandbox: { denyRead: ['relative/path'] },
+      }).success,
+    ).toBe(false);
+    expect(
+      SessionSpecSchema.safeParse({
+        task: 't',
+        workers: [{ id: 'w', agent: 'claude', role: 'implementer' }],
+        sandbox: { allowHosts: ['http://x.com/'] },
+      }).success,
+    ).toBe(false);
     // The spec takes exactly what the proxy applies (one parser): not a port it could never match.
-    expect(SessionSpecSchema.safeParse({ task: 't', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: { allowHosts: ['example.com:70000'] } }).success).toBe(false);
+    expect(
+      SessionSpecSchema.safeParse({
+        task: 't',
+        workers: [{ id: 'w', agent: 'claude', role: 'implementer' }],
+        sandbox: { allowHosts: ['example.com:70000'] },
+      }).success,
+    ).toBe(false);
   });
 });
 
 describe('what an agent may not read', () => {
   it("the credentials and the other agents' folders; not its own; denyRead adds, allowRead re-opens (a path inside a hidden folder is bound back)", () => {
     const home = '/home/u';
-    const { hidden, reopened } = hiddenPaths('codex', home, {}, { denyRead: ['~/private', '/srv/keys'], allowRead: ['~/.npmrc', '~/.aws/config'] });
-    expect(hidden).toEqual(expect.arrayContaining(['/home/u/.ssh', '/home/u/.aws', '/home/u/.claude', '/home/u/.claude.json', '/home/u/.gemini', '/home/u/private', '/srv/keys']));
+    const { hidden, reopened } = hiddenPaths(
+      'codex',
+      home,
+      {},
+      { denyRead: ['~/private', '/srv/keys'], allowRead: ['~/.npmrc', '~/.aws/config'] },
+    );
+    expect(hidden).toEqual(
+      expect.arrayContaining([
+        '/home/u/.ssh',
+        '/home/u/.aws',
+        '/home/u/.claude',
+        '/home/u/.claude.json',
+        '/home/u/.gemini',
+        '/home/u/private',
+        '/srv/keys',
+      ]),
+    );
     expect(hidden).not.toContain('/home/u/.codex');
     expect(hidden).not.toContain('/home/u/.npm');
     expect(hidden).not.toContain('/home/u/.npmrc');
@@ -105,7 +187,12 @@ describe('what an agent may not read', () => {
 });
 
 describe('the network decision', () => {
-  const bwrap = decideSandbox('bwrap', { available: true, path: '/usr/bin/bwrap', version: 'bubblewrap 0.8.0', reason: null } as never);
+  const bwrap = decideSandbox('bwrap', {
+    available: true,
+    path: '/usr/bin/bwrap',
+    version: 'bubblewrap 0.8.0',
+    reason: null,
+  } as never);
   const script = join(temp('net-script-'), 'net-proxy.js');
   writeFileSync(script, '');
   it('the proxy with socat; without socat "auto" leaves the network open with a warning and "bwrap" is refused with how to fix it; "open" warns', () => {
@@ -117,12 +204,23 @@ describe('the network decision', () => {
     const autoNoSocat = decideNetwork(sandboxSettings('auto'), bwrap, { PATH: temp('net-empty-') }, script);
     expect(autoNoSocat.proxied).toBeNull();
     expect(autoNoSocat.warning).toMatch(/socat/);
-    expect(() => decideNetwork(sandboxSettings('bwrap'), bwrap, { PATH: temp('net-empty-') }, script)).toThrow(UsageError);
-    expect(() => decideNetwork(sandboxSettings('bwrap'), bwrap, { PATH: temp('net-empty-') }, script)).toThrow(/apt-get install socat/);
-    const open = decideNetwork(sandboxSettings({ mode: 'bwrap', network: 'open', allowHosts: [], denyRead: [], allowRead: [] }), bwrap, { PATH: bin }, script);
+    expect(() => decideNetwork(sandboxSettings('bwrap'), bwrap, { PATH: temp('net-empty-') }, script)).toThrow(
+      UsageError,
+    );
+    expect(() => decideNetwork(sandboxSettings('bwrap'), bwrap, { PATH: temp('net-empty-') }, script)).toThrow(
+      /apt-get install socat/,
+    );
+    const open = decideNetwork(
+      sandboxSettings({ mode: 'bwrap', network: 'open', allowHosts: [], denyRead: [], allowRead: [] }),
+      bwrap,
+      { PATH: bin },
+      script,
+    );
     expect(open.proxied).toBeNull();
     expect(open.warning).toMatch(/open/);
-    expect(decideNetwork(sandboxSettings('none'), decideSandbox('none', null), { PATH: bin }, script).proxied).toBeNull();
+    expect(
+      decideNetwork(sandboxSettings('none'), decideSandbox('none', null), { PATH: bin }, script).proxied,
+    ).toBeNull();
   });
 });
 
@@ -141,11 +239,14 @@ describe('the proxy', () => {
   /** A plain-http GET through the proxy's socket (absolute form), as a client honouring HTTP_PROXY sends it. */
   function getVia(socket: string, url: string): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = request({ socketPath: socket, path: url, method: 'GET', headers: { host: new URL(url).host } }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = request(
+        { socketPath: socket, path: url, method: 'GET', headers: { host: new URL(url).host } },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -167,7 +268,13 @@ describe('the proxy', () => {
         }
       });
       client.on('error', reject);
-      client.on('close', () => resolve(tunnelled ? `tunnel ${data.split('\r\n')[0]} ${data.slice(data.indexOf('\r\n\r\n') + 4)}` : data.split('\r\n')[0] ?? ''));
+      client.on('close', () =>
+        resolve(
+          tunnelled
+            ? `tunnel ${data.split('\r\n')[0]} ${data.slice(data.indexOf('\r\n\r\n') + 4)}`
+            : (data.split('\r\n')[0] ?? ''),
+        ),
+      );
     });
   }
 
@@ -176,18 +283,30 @@ describe('the proxy', () => {
     const allowed = await serve('127.0.0.2', 'allowed');
     const other = await serve('127.0.0.2', 'other');
     const model = await serve('127.0.0.1', 'model');
-    const proxies = startProxy(dir, { worker: 'w', agent: 'claude', allow: [`127.0.0.2:${allowed}`], forwards: [model], proxyPort: PROXY_PORT });
+    const proxies = startProxy(dir, {
+      worker: 'w',
+      agent: 'claude',
+      allow: [`127.0.0.2:${allowed}`],
+      forwards: [model],
+      proxyPort: PROXY_PORT,
+    });
     try {
       const socket = join(dir, `${PROXY_PORT}.sock`);
       expect(existsSync(socket)).toBe(true);
-      expect(await getVia(socket, `http://127.0.0.2:${allowed}/a?b=1`)).toEqual({ status: 200, body: 'allowed:GET:/a?b=1' });
+      expect(await getVia(socket, `http://127.0.0.2:${allowed}/a?b=1`)).toEqual({
+        status: 200,
+        body: 'allowed:GET:/a?b=1',
+      });
       expect(await connectVia(socket, `127.0.0.2:${allowed}`)).toBe('tunnel HTTP/1.1 200 OK allowed:GET:/tunnel');
       const refused = await getVia(socket, `http://127.0.0.2:${other}/secret`);
       expect(refused.status).toBe(403);
       expect(refused.body).toContain('allowHosts');
       expect(await connectVia(socket, `127.0.0.2:${other}`)).toBe('HTTP/1.1 403 Forbidden');
       expect(await connectVia(socket, `127.0.0.1:${model}`)).toBe('HTTP/1.1 403 Forbidden');
-      const lines = readFileSync(join(dir, 'refused.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { host: string; port: number; method: string });
+      const lines = readFileSync(join(dir, 'refused.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { host: string; port: number; method: string });
       expect(lines.map((l) => [l.method, l.host, l.port])).toEqual([
         ['GET', '127.0.0.2', other],
         ['CONNECT', '127.0.0.2', other],

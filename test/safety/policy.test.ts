@@ -97,7 +97,9 @@ describe('dangerous commands', () => {
   });
 
   it('the protected branches come from the context', () => {
-    expect(rulesOf('git push -f origin develop', { ...ctx, protectedBranches: ['develop'] })).toEqual(['git-force-push-protected']);
+    expect(rulesOf('git push -f origin develop', { ...ctx, protectedBranches: ['develop'] })).toEqual([
+      'git-force-push-protected',
+    ]);
     expect(rulesOf('git push -f origin main', { ...ctx, protectedBranches: ['develop'] })).toEqual([]);
   });
 });
@@ -131,8 +133,15 @@ describe('actions', () => {
   it('the spec accepts a safety section and rejects unknown rules', () => {
     const base = { task: 't', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }] };
     expect(SessionSpecSchema.parse(base).safety).toBeUndefined();
-    const parsed = SessionSpecSchema.parse({ ...base, safety: { rules: { 'fork-bomb': 'stop' }, allowedRoots: ['/data'] } });
-    expect(parsed.safety).toEqual({ rules: { 'fork-bomb': 'stop' }, allowedRoots: ['/data'], protectedBranches: ['main', 'master'] });
+    const parsed = SessionSpecSchema.parse({
+      ...base,
+      safety: { rules: { 'fork-bomb': 'stop' }, allowedRoots: ['/data'] },
+    });
+    expect(parsed.safety).toEqual({
+      rules: { 'fork-bomb': 'stop' },
+      allowedRoots: ['/data'],
+      protectedBranches: ['main', 'master'],
+    });
     expect(SessionSpecSchema.safeParse({ ...base, safety: { rules: { 'no-such-rule': 'log' } } }).success).toBe(false);
     expect(SessionSpecSchema.safeParse({ ...base, safety: { rules: { 'fork-bomb': 'explode' } } }).success).toBe(false);
   });
@@ -161,8 +170,21 @@ describe('write paths', () => {
 
   it('file_change payloads and write-like tool calls are checked; other payloads not', () => {
     const payloads: AgentPayload[] = [
-      { kind: 'file_change', status: 'completed', toolId: 't1', changes: [{ path: 'ok.ts', kind: 'add' }, { path: '/var/tmp/evil', kind: 'add' }] },
-      { kind: 'tool_call', name: 'filesystem.write_file', toolId: 't2', input: { path: '/root/.ssh/authorized_keys', content: 'x' } },
+      {
+        kind: 'file_change',
+        status: 'completed',
+        toolId: 't1',
+        changes: [
+          { path: 'ok.ts', kind: 'add' },
+          { path: '/var/tmp/evil', kind: 'add' },
+        ],
+      },
+      {
+        kind: 'tool_call',
+        name: 'filesystem.write_file',
+        toolId: 't2',
+        input: { path: '/root/.ssh/authorized_keys', content: 'x' },
+      },
       { kind: 'tool_call', name: 'read_file', input: { path: '/etc/shadow' } },
       { kind: 'command', command: 'rm -rf /', status: 'started', toolId: 't3' },
       { kind: 'message', role: 'assistant', text: 'rm -rf /' },

@@ -6,7 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { groupMembers, launchDetached, readExitFile, readProcStat } from '../../src/actors/process-group.js';
 import { poll } from '../support/poll.js';
 import { probeBwrap } from '../../src/safety/bwrap-probe.js';
-import { agentStateDirs, bwrapArgs, bwrapWrap, decideSandbox, ensureAgentState, resolveSandbox } from '../../src/safety/sandbox.js';
+import {
+  agentStateDirs,
+  bwrapArgs,
+  bwrapWrap,
+  decideSandbox,
+  ensureAgentState,
+  resolveSandbox,
+} from '../../src/safety/sandbox.js';
 import { UsageError } from '../../src/runtime/session-manager.js';
 
 const dirs: string[] = [];
@@ -26,7 +33,12 @@ describe('bwrap arguments', () => {
     const workspace = join(target, '.orchestrator');
     const config = join(root, 'home', '.claude');
     for (const d of [target, workspace, config]) mkdirSync(d, { recursive: true });
-    const args = bwrapArgs({ bwrapPath: '/usr/bin/bwrap', writable: [config, target, join(root, 'missing')], hidden: [workspace], cwd: target });
+    const args = bwrapArgs({
+      bwrapPath: '/usr/bin/bwrap',
+      writable: [config, target, join(root, 'missing')],
+      hidden: [workspace],
+      cwd: target,
+    });
     expect(args.slice(0, 9)).toEqual(['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp']);
     const at = (flag: string, path: string) => args.findIndex((a, i) => a === flag && args[i + 1] === path);
     expect(at('--bind', target)).toBeGreaterThan(at('--tmpfs', '/tmp'));
@@ -37,7 +49,8 @@ describe('bwrap arguments', () => {
     expect(args.slice(-2)).toEqual(['--chdir', target]);
     // Its own PID namespace (pkill inside sees only its processes), but never apart from our process group.
     expect(args).toContain('--unshare-pid');
-    for (const flag of ['--die-with-parent', '--new-session', '--as-pid-1', '--unshare-net', '--unshare-all']) expect(args).not.toContain(flag);
+    for (const flag of ['--die-with-parent', '--new-session', '--as-pid-1', '--unshare-net', '--unshare-all'])
+      expect(args).not.toContain(flag);
     expect(args.join(' ')).toContain('--unsetenv ORCHESTRATOR_TOKEN');
   });
 
@@ -48,7 +61,13 @@ describe('bwrap arguments', () => {
     for (const d of [pkg, modules]) mkdirSync(d, { recursive: true });
     symlinkSync(modules, join(pkg, 'node_modules'));
     symlinkSync(pkg, join(root, 'pkg-link'));
-    const args = bwrapArgs({ bwrapPath: '/usr/bin/bwrap', writable: [], hidden: [], readable: [pkg, join(pkg, 'node_modules'), join(root, 'pkg-link')], cwd: pkg });
+    const args = bwrapArgs({
+      bwrapPath: '/usr/bin/bwrap',
+      writable: [],
+      hidden: [],
+      readable: [pkg, join(pkg, 'node_modules'), join(root, 'pkg-link')],
+      cwd: pkg,
+    });
     const at = (flag: string, path: string) => args.findIndex((a, i) => a === flag && args[i + 1] === path);
     expect(at('--ro-bind', pkg)).toBeGreaterThan(-1);
     expect(at('--ro-bind', modules)).toBeGreaterThan(-1);
@@ -64,12 +83,26 @@ describe('bwrap arguments', () => {
   it('the agent runs inside the unchanged wrapper: bwrap is the file, the agent after --', () => {
     const target = temp('sbx-wrap-');
     const wrapped = bwrapWrap(
-      { file: '/usr/bin/claude', args: ['--print', 'hi'], env: { A: '1' }, cwd: target, stdoutPath: '/s/o', stderrPath: '/s/e', exitPath: '/s/x' },
+      {
+        file: '/usr/bin/claude',
+        args: ['--print', 'hi'],
+        env: { A: '1' },
+        cwd: target,
+        stdoutPath: '/s/o',
+        stderrPath: '/s/e',
+        exitPath: '/s/x',
+      },
       { bwrapPath: '/usr/bin/bwrap', writable: [target], hidden: [] },
     );
     expect(wrapped.file).toBe('/usr/bin/bwrap');
     expect(wrapped.args.slice(wrapped.args.indexOf('--'))).toEqual(['--', '/usr/bin/claude', '--print', 'hi']);
-    expect(wrapped).toMatchObject({ env: { A: '1' }, cwd: target, stdoutPath: '/s/o', stderrPath: '/s/e', exitPath: '/s/x' });
+    expect(wrapped).toMatchObject({
+      env: { A: '1' },
+      cwd: target,
+      stdoutPath: '/s/o',
+      stderrPath: '/s/e',
+      exitPath: '/s/x',
+    });
   });
 });
 
@@ -85,7 +118,13 @@ describe('the sandbox decision', () => {
   });
 
   it('a bwrap that is installed but cannot create a namespace also falls back', () => {
-    const decision = decideSandbox('auto', { available: false, path: '/usr/bin/bwrap', version: '0.8.0', reason: 'bwrap is installed but cannot create a sandbox here (Operation not permitted); user namespaces may be disabled' });
+    const decision = decideSandbox('auto', {
+      available: false,
+      path: '/usr/bin/bwrap',
+      version: '0.8.0',
+      reason:
+        'bwrap is installed but cannot create a sandbox here (Operation not permitted); user namespaces may be disabled',
+    });
     expect(decision).toMatchObject({ mode: 'none', fellBack: true });
     expect(decision.reason).toMatch(/user namespaces/);
   });
@@ -129,14 +168,26 @@ describe.runIf(probe.available)('inside real bubblewrap', () => {
       'exit 7',
     ].join('\n');
     const request = bwrapWrap(
-      { file: '/bin/sh', args: ['-c', script], env: { ORCHESTRATOR_TOKEN: 'leak' }, cwd: target, stdoutPath: join(session, 'out'), stderrPath: join(session, 'err'), exitPath: join(session, 'exit') },
+      {
+        file: '/bin/sh',
+        args: ['-c', script],
+        env: { ORCHESTRATOR_TOKEN: 'leak' },
+        cwd: target,
+        stdoutPath: join(session, 'out'),
+        stderrPath: join(session, 'err'),
+        exitPath: join(session, 'exit'),
+      },
       { bwrapPath: probe.path as string, writable: [target], hidden: [workspace] },
     );
     execFileSync('mkfifo', [join(target, 'fifo')]);
     const launched = launchDetached(request);
     // Seen from outside, the agent's processes keep the wrapper's process group (pause and stop signal the
     // group): the `cat` it waits in is a member, with its host pid.
-    const cat = await poll(() => groupMembers(launched.pid).find((m) => m.comm === 'cat'), 10_000, 'the sandboxed cat in the wrapper group');
+    const cat = await poll(
+      () => groupMembers(launched.pid).find((m) => m.comm === 'cat'),
+      10_000,
+      'the sandboxed cat in the wrapper group',
+    );
     expect(cat.pgrp).toBe(launched.pid);
     writeFileSync(join(target, 'fifo'), 'go\n');
     const status = await launched.exited;
@@ -160,7 +211,15 @@ describe.runIf(probe.available)('inside real bubblewrap', () => {
     writeFileSync(join(modules, 'dep', 'index.txt'), 'dep\n');
     symlinkSync(modules, join(pkg, 'node_modules'));
     const request = bwrapWrap(
-      { file: '/bin/cat', args: [join(pkg, 'node_modules', 'dep', 'index.txt')], env: {}, cwd: session, stdoutPath: join(session, 'out'), stderrPath: join(session, 'err'), exitPath: join(session, 'exit') },
+      {
+        file: '/bin/cat',
+        args: [join(pkg, 'node_modules', 'dep', 'index.txt')],
+        env: {},
+        cwd: session,
+        stdoutPath: join(session, 'out'),
+        stderrPath: join(session, 'err'),
+        exitPath: join(session, 'exit'),
+      },
       { bwrapPath: probe.path as string, writable: [session], hidden: [], readable: [pkg, join(pkg, 'node_modules')] },
     );
     const status = await launchDetached(request).exited;
@@ -175,15 +234,28 @@ describe.runIf(probe.available)('inside real bubblewrap', () => {
     const modules = join(prefix, 'lib', 'node_modules');
     const pkg = join(modules, '@fake', 'agent');
     const platform = join(modules, '@fake', 'agent-linux-x64');
-    for (const d of [join(pkg, 'bin'), platform, join(prefix, 'bin'), join(prefix, 'node', 'bin')]) mkdirSync(d, { recursive: true });
+    for (const d of [join(pkg, 'bin'), platform, join(prefix, 'bin'), join(prefix, 'node', 'bin')])
+      mkdirSync(d, { recursive: true });
     writeFileSync(join(pkg, 'package.json'), '{"name":"@fake/agent","bin":{"agent":"bin/agent.js"}}\n');
     writeFileSync(join(platform, 'index.js'), "module.exports = 'platform ok';\n");
-    writeFileSync(join(pkg, 'bin', 'agent.js'), `#!/usr/bin/env node\nconsole.log(require(${JSON.stringify(join(platform, 'index.js'))}));\n`, { mode: 0o755 });
+    writeFileSync(
+      join(pkg, 'bin', 'agent.js'),
+      `#!/usr/bin/env node\nconsole.log(require(${JSON.stringify(join(platform, 'index.js'))}));\n`,
+      { mode: 0o755 },
+    );
     symlinkSync(join(pkg, 'bin', 'agent.js'), join(prefix, 'bin', 'agent'));
     symlinkSync(process.execPath, join(prefix, 'node', 'bin', 'node'));
     const session = temp('sbx-agent-tmp-out-', '/var/tmp');
     const request = bwrapWrap(
-      { file: join(prefix, 'bin', 'agent'), args: [], env: { PATH: `${join(prefix, 'node', 'bin')}:/usr/bin:/bin` }, cwd: session, stdoutPath: join(session, 'out'), stderrPath: join(session, 'err'), exitPath: join(session, 'exit') },
+      {
+        file: join(prefix, 'bin', 'agent'),
+        args: [],
+        env: { PATH: `${join(prefix, 'node', 'bin')}:/usr/bin:/bin` },
+        cwd: session,
+        stdoutPath: join(session, 'out'),
+        stderrPath: join(session, 'err'),
+        exitPath: join(session, 'exit'),
+      },
       { bwrapPath: probe.path as string, writable: [session], hidden: [] },
     );
     const status = await launchDetached({ ...request, env: { ...request.env } }).exited;

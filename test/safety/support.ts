@@ -32,7 +32,10 @@ export interface SafetyHarness {
 }
 
 /** A harness whose target is a git repository (codex insists) under the OS temp dir, HOME a temp dir too. */
-export async function makeSafetyHarness(config: object, options: { env?: Record<string, string>; sampleMs?: number; base?: string } = {}): Promise<SafetyHarness> {
+export async function makeSafetyHarness(
+  config: object,
+  options: { env?: Record<string, string>; sampleMs?: number; base?: string } = {},
+): Promise<SafetyHarness> {
   // `base` outside /tmp for a home the sandbox shows (its /tmp is private).
   const root = mkdtempSync(join(options.base ?? tmpdir(), 'orch-safety-'));
   const target = join(root, 'target');
@@ -40,7 +43,8 @@ export async function makeSafetyHarness(config: object, options: { env?: Record<
   const stateDir = join(root, 'state');
   const home = join(root, 'home');
   for (const d of [target, stateDir, home]) mkdirSync(d, { recursive: true });
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: target, stdio: 'ignore' });
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: target, stdio: 'ignore' });
   git('-c', 'init.defaultBranch=main', 'init', '-q');
   git('commit', '-q', '--allow-empty', '-m', 'init');
   const env: Record<string, string | undefined> = {
@@ -71,12 +75,16 @@ export function events(runtime: SessionRuntime): OrchestratorEvent[] {
   return runtime.store.log.readAfter(0);
 }
 
-export function ofType<T extends OrchestratorEvent['type']>(runtime: SessionRuntime, type: T): Extract<OrchestratorEvent, { type: T }>[] {
+export function ofType<T extends OrchestratorEvent['type']>(
+  runtime: SessionRuntime,
+  type: T,
+): Extract<OrchestratorEvent, { type: T }>[] {
   return events(runtime).filter((e): e is Extract<OrchestratorEvent, { type: T }> => e.type === type);
 }
 
 /** poll() with the `what` before the timeout (no fixed sleeps: the session moves at the agents' pace). */
-export const waitFor = <T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 20_000) => poll(probe, timeoutMs, what);
+export const waitFor = <T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 20_000) =>
+  poll(probe, timeoutMs, what);
 
 export function openBlocker(runtime: SessionRuntime, kind: string) {
   return runtime.view().blockers.find((b) => b.open && b.kind === kind);

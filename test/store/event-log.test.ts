@@ -60,18 +60,38 @@ function openLog(): { log: EventLog; repairedBytes: number } {
 }
 
 function stateEvent(to: string): NewEvent {
-  return { type: 'state', source: { kind: 'session', id: SID }, machine: 'session', id: SID, from: null, to, cause: 'test' };
+  return {
+    type: 'state',
+    source: { kind: 'session', id: SID },
+    machine: 'session',
+    id: SID,
+    from: null,
+    to,
+    cause: 'test',
+  };
 }
 
 function agentEvent(text: string, end: number): NewEvent {
-  return { type: 'agent', source: { kind: 'worker', id: 'w1' }, agent: 'claude', workerId: 'w1', at: { attempt: 1, end }, kind: 'message', role: 'assistant', text };
+  return {
+    type: 'agent',
+    source: { kind: 'worker', id: 'w1' },
+    agent: 'claude',
+    workerId: 'w1',
+    at: { attempt: 1, end },
+    kind: 'message',
+    role: 'assistant',
+    text,
+  };
 }
 
 /** The log file as parsed lines (asserting every line is complete JSON). */
 function fileEvents(): OrchestratorEvent[] {
   const text = readFileSync(path, 'utf8');
   expect(text === '' || text.endsWith('\n')).toBe(true);
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as OrchestratorEvent);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as OrchestratorEvent);
 }
 
 describe('append', () => {
@@ -184,7 +204,10 @@ describe('readAfter', () => {
     const events = log.readAfter(1500, 10);
     expect(events.map((e) => e.seq)).toEqual([1501, 1502, 1503, 1504, 1505, 1506, 1507, 1508, 1509, 1510]);
     // Exactly the ten lines asked for, out of ~900 KB.
-    const lineBytes = readFileSync(path, 'utf8').split('\n').slice(1500, 1510).reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+    const lineBytes = readFileSync(path, 'utf8')
+      .split('\n')
+      .slice(1500, 1510)
+      .reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
     expect(io.readBytes).toBe(lineBytes);
   });
 
@@ -263,7 +286,14 @@ describe('open: repair of a torn last line', () => {
     // ~3 MB: the 1 MiB read chunks split lines; every offset must still be exact.
     const lines: string[] = [];
     for (let seq = 1; seq <= 6000; seq++) {
-      lines.push(JSON.stringify({ seq, ts: '2026-11-21T09:30:00.000Z', sessionId: SID, ...agentEvent(`${seq}:${'y'.repeat(seq % 997)}`, seq) }));
+      lines.push(
+        JSON.stringify({
+          seq,
+          ts: '2026-11-21T09:30:00.000Z',
+          sessionId: SID,
+          ...agentEvent(`${seq}:${'y'.repeat(seq % 997)}`, seq),
+        }),
+      );
     }
     writeFileSync(path, `${lines.join('\n')}\n{"seq":6001,"torn`);
     const { log, repairedBytes } = openLog();
@@ -336,7 +366,10 @@ describe('lastSeqOf', () => {
 
   it('reads the seq of the last complete line from the tail of a big file, ignoring a torn tail', () => {
     const lines: string[] = [];
-    for (let seq = 1; seq <= 40_000; seq++) lines.push(JSON.stringify({ seq, ts: '2026-11-21T09:30:00.000Z', sessionId: SID, ...agentEvent('z'.repeat(200), seq) }));
+    for (let seq = 1; seq <= 40_000; seq++)
+      lines.push(
+        JSON.stringify({ seq, ts: '2026-11-21T09:30:00.000Z', sessionId: SID, ...agentEvent('z'.repeat(200), seq) }),
+      );
     writeFileSync(path, `${lines.join('\n')}\n`);
     expect(statSync(path).size).toBeGreaterThan(10 << 20);
     io.counting = true;
@@ -351,7 +384,12 @@ describe('lastSeqOf', () => {
 
   it('widens its window when the last line is longer than the first window', () => {
     const small = JSON.stringify({ seq: 1, ts: '2026-11-21T09:30:00.000Z', sessionId: SID, ...stateEvent('a') });
-    const huge = JSON.stringify({ seq: 2, ts: '2026-11-21T09:30:00.000Z', sessionId: SID, ...agentEvent('h'.repeat(300_000), 1) });
+    const huge = JSON.stringify({
+      seq: 2,
+      ts: '2026-11-21T09:30:00.000Z',
+      sessionId: SID,
+      ...agentEvent('h'.repeat(300_000), 1),
+    });
     writeFileSync(path, `${small}\n${huge}\n`);
     expect(EventLog.lastSeqOf(path)).toBe(2);
     // And a huge torn tail after a complete line.

@@ -4,7 +4,16 @@
  * another process), launch records, and the lock that keeps two orchestrators off one session.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -23,7 +32,10 @@ import {
 import { writeFileAtomic } from '../../src/fs/atomic.js';
 import { poll } from '../support/poll.js';
 
-const spec = SessionSpecSchema.parse({ task: 'fix the bug', workers: [{ id: 'impl', agent: 'claude', role: 'implementer' }] });
+const spec = SessionSpecSchema.parse({
+  task: 'fix the bug',
+  workers: [{ id: 'impl', agent: 'claude', role: 'implementer' }],
+});
 
 let root: string;
 let workspace: string;
@@ -54,15 +66,36 @@ function track(store: SessionStore): SessionStore {
 }
 
 function agentEvent(workerId: string, attempt: number, end: number): NewEvent {
-  return { type: 'agent', source: { kind: 'worker', id: workerId }, agent: 'claude', workerId, at: { attempt, end }, kind: 'message', role: 'assistant', text: `up to ${end}` };
+  return {
+    type: 'agent',
+    source: { kind: 'worker', id: workerId },
+    agent: 'claude',
+    workerId,
+    at: { attempt, end },
+    kind: 'message',
+    role: 'assistant',
+    text: `up to ${end}`,
+  };
 }
 
 function procRecord(attempt: number, pid = 4242): ProcRecord {
-  return { attempt, pid, pgid: pid, startTime: '123456', stdoutStart: attempt * 100, stderrStart: 0, launchedAt: '2026-11-21T09:30:00.000Z', argv: ['/bin/agent', '--print', `try ${attempt}`] };
+  return {
+    attempt,
+    pid,
+    pgid: pid,
+    startTime: '123456',
+    stdoutStart: attempt * 100,
+    stderrStart: 0,
+    launchedAt: '2026-11-21T09:30:00.000Z',
+    argv: ['/bin/agent', '--print', `try ${attempt}`],
+  };
 }
 
 /** Run a tiny node script as a separate process; resolves once it printed `ready`. */
-function runNode(script: string, args: string[] = []): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
+function runNode(
+  script: string,
+  args: string[] = [],
+): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
   const child = spawn(process.execPath, ['-e', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
   let output = '';
@@ -72,7 +105,9 @@ function runNode(script: string, args: string[] = []): Promise<{ child: ChildPro
       output += d;
       if (output.includes('ready')) resolve({ child, output: () => output, exited });
     });
-    child.on('exit', (code) => (output.includes('ready') ? undefined : reject(new Error(`script exited ${code} before ready: ${output}`))));
+    child.on('exit', (code) =>
+      output.includes('ready') ? undefined : reject(new Error(`script exited ${code} before ready: ${output}`)),
+    );
   });
 }
 
@@ -94,7 +129,12 @@ describe('session folder', () => {
     expect(store.dir).toBe(join(sessionsDir(workspace), store.sessionId));
     expect(existsSync(join(store.dir, 'agents'))).toBe(true);
     const meta = SessionStore.readMeta(workspace, store.sessionId);
-    expect(meta).toMatchObject({ version: 1, sessionId: store.sessionId, targetDir: join(root, 'target'), baseCommit: 'abc123' });
+    expect(meta).toMatchObject({
+      version: 1,
+      sessionId: store.sessionId,
+      targetDir: join(root, 'target'),
+      baseCommit: 'abc123',
+    });
     expect(meta.spec.workers[0]?.id).toBe('impl');
     expect(store.agentFiles('impl')).toEqual({
       stdout: join(store.dir, 'agents', 'impl.stdout.jsonl'),
@@ -120,7 +160,9 @@ describe('session folder', () => {
     for (const bad of ['../../etc', 'orch_20261121_093000_AB12', 'orch_x', '']) {
       expect(() => SessionStore.dirOf(workspace, bad)).toThrow(SessionNotFoundError);
     }
-    expect(() => SessionStore.dirOf(workspace, 'orch_20261121_093000_zzzz')).toThrow(/no session orch_20261121_093000_zzzz/);
+    expect(() => SessionStore.dirOf(workspace, 'orch_20261121_093000_zzzz')).toThrow(
+      /no session orch_20261121_093000_zzzz/,
+    );
     expect(() => SessionStore.open(workspace, 'orch_20261121_093000_zzzz')).toThrow(SessionNotFoundError);
   });
 });
@@ -153,13 +195,28 @@ describe('event log of a session', () => {
   it('lastLineEnd: per worker and attempt, the end of the last stdout line already turned into events, also after a reopen', () => {
     const store = create();
     expect(store.lastLineEnd('impl', 1)).toBeUndefined();
-    store.append([agentEvent('impl', 1, 10), agentEvent('impl', 1, 25), agentEvent('impl', 2, 40), agentEvent('other', 1, 7)]);
+    store.append([
+      agentEvent('impl', 1, 10),
+      agentEvent('impl', 1, 25),
+      agentEvent('impl', 2, 40),
+      agentEvent('other', 1, 7),
+    ]);
     // Several events of one line share its end; an older end never moves the mark back.
     store.append([agentEvent('impl', 1, 25), agentEvent('impl', 1, 5)]);
     expect(store.lastLineEnd('impl', 1)).toBe(25);
     expect(store.lastLineEnd('impl', 2)).toBe(40);
     expect(store.lastLineEnd('other', 1)).toBe(7);
-    store.append([{ type: 'state', source: { kind: 'worker', id: 'impl' }, machine: 'worker', id: 'impl', from: 'a', to: 'b', cause: 'x' }]);
+    store.append([
+      {
+        type: 'state',
+        source: { kind: 'worker', id: 'impl' },
+        machine: 'worker',
+        id: 'impl',
+        from: 'a',
+        to: 'b',
+        cause: 'x',
+      },
+    ]);
     store.close();
     const reopened = track(SessionStore.open(workspace, store.sessionId));
     expect(reopened.lastLineEnd('impl', 1)).toBe(25);
@@ -170,10 +227,19 @@ describe('event log of a session', () => {
 });
 
 describe('output facts already in the log (for a re-attached agent)', () => {
-  it('folds each attempt\'s agent events read at open, hands them over once, and ignores events appended later', () => {
+  it("folds each attempt's agent events read at open, hands them over once, and ignores events appended later", () => {
     const store = create();
     store.append([
-      { type: 'agent', source: { kind: 'worker', id: 'impl' }, agent: 'claude', workerId: 'impl', at: { attempt: 1, end: 10 }, kind: 'init', agentSessionId: 'sess-1', model: 'm' },
+      {
+        type: 'agent',
+        source: { kind: 'worker', id: 'impl' },
+        agent: 'claude',
+        workerId: 'impl',
+        at: { attempt: 1, end: 10 },
+        kind: 'init',
+        agentSessionId: 'sess-1',
+        model: 'm',
+      },
       agentEvent('impl', 1, 20),
       agentEvent('impl', 2, 30),
     ]);
@@ -197,7 +263,11 @@ describe('snapshot.json', () => {
     store.append([agentEvent('impl', 1, 10), agentEvent('impl', 1, 20)]);
     store.writeSnapshot({ value: 'running', context: { n: 1 } });
     const persisted = store.readSnapshot();
-    expect(persisted).toMatchObject({ version: SNAPSHOT_VERSION, seq: 2, snapshot: { value: 'running', context: { n: 1 } } });
+    expect(persisted).toMatchObject({
+      version: SNAPSHOT_VERSION,
+      seq: 2,
+      snapshot: { value: 'running', context: { n: 1 } },
+    });
     expect(Date.parse(persisted?.savedAt ?? '')).not.toBeNaN();
     expect(SessionStore.readSnapshotOf(workspace, store.sessionId)?.seq).toBe(2);
     store.writeSnapshot({ value: 'done' }, 7);
@@ -242,7 +312,12 @@ console.log(JSON.stringify({ reads, bad, backwards, last }));
     }
     writeFileSync(join(root, 'done'), '');
     expect(await reader.exited).toBe(0);
-    const stats = JSON.parse(reader.output().split('\n').find((l) => l.startsWith('{')) ?? '{}') as { reads: number; bad: number; backwards: number; last: number };
+    const stats = JSON.parse(
+      reader
+        .output()
+        .split('\n')
+        .find((l) => l.startsWith('{')) ?? '{}',
+    ) as { reads: number; bad: number; backwards: number; last: number };
     expect(stats.reads).toBeGreaterThan(20);
     expect(stats.bad).toBe(0);
     expect(stats.backwards).toBe(0);
@@ -275,7 +350,16 @@ describe('launch records (agents/<worker>.proc.json)', () => {
     ]);
     expect(store.readProcRecords('other')).toEqual([]);
     // pid, process group, start time (a reused pid has another) and where this attempt's output starts.
-    expect(Object.keys(records[0] ?? {}).sort()).toEqual(['argv', 'attempt', 'launchedAt', 'pgid', 'pid', 'startTime', 'stderrStart', 'stdoutStart']);
+    expect(Object.keys(records[0] ?? {}).sort()).toEqual([
+      'argv',
+      'attempt',
+      'launchedAt',
+      'pgid',
+      'pid',
+      'startTime',
+      'stderrStart',
+      'stdoutStart',
+    ]);
     expect(readdirSync(join(store.dir, 'agents')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
@@ -292,7 +376,12 @@ describe('orchestrator.lock', () => {
     store.acquireLock({ serverUrl: 'http://127.0.0.1:1234' });
     const holder = SessionStore.lockHolder(store.dir);
     const stat = readFileSync('/proc/self/stat', 'utf8');
-    expect(holder).toEqual({ pid: process.pid, startTime: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19], host: hostname(), serverUrl: 'http://127.0.0.1:1234' });
+    expect(holder).toEqual({
+      pid: process.pid,
+      startTime: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19],
+      host: hostname(),
+      serverUrl: 'http://127.0.0.1:1234',
+    });
     expect(() => store.acquireLock()).not.toThrow();
     store.releaseLock();
     expect(existsSync(join(store.dir, 'orchestrator.lock'))).toBe(false);
@@ -339,17 +428,25 @@ describe('orchestrator.lock', () => {
   it('a lock held by a dead but not yet reaped process (zombie) is stale', async () => {
     const store = create();
     // The lock writer exits at once; its parent (`sh` exec'ed into `sleep`) never reaps it: a zombie.
-    const parent = spawn('/bin/sh', ['-c', `"${process.execPath}" -e "$0" "$1" 0 & exec sleep 30`, LOCK_WRITER, store.dir], { stdio: 'ignore' });
+    const parent = spawn(
+      '/bin/sh',
+      ['-c', `"${process.execPath}" -e "$0" "$1" 0 & exec sleep 30`, LOCK_WRITER, store.dir],
+      { stdio: 'ignore' },
+    );
     children.add(parent);
-    const zombie = await poll(() => {
-      if (!existsSync(join(store.dir, 'orchestrator.lock'))) return null;
-      const { pid } = JSON.parse(readFileSync(join(store.dir, 'orchestrator.lock'), 'utf8')) as { pid: number };
-      try {
-        return readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ') ? pid : null;
-      } catch {
-        return null;
-      }
-    }, 5000, 'the lock writer, a zombie');
+    const zombie = await poll(
+      () => {
+        if (!existsSync(join(store.dir, 'orchestrator.lock'))) return null;
+        const { pid } = JSON.parse(readFileSync(join(store.dir, 'orchestrator.lock'), 'utf8')) as { pid: number };
+        try {
+          return readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ') ? pid : null;
+        } catch {
+          return null;
+        }
+      },
+      5000,
+      'the lock writer, a zombie',
+    );
     expect(zombie).toBeGreaterThan(0);
     expect(SessionStore.lockHolder(store.dir)).toBeNull();
   });

@@ -19,7 +19,10 @@ describe('the workspace in a project', () => {
     const store = SessionStore.create(workspace, defaultSpec('t'), project, null);
     writeFileSync(join(workspace, 'token'), 'secret\n');
     store.close();
-    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: project, encoding: 'utf8' });
+    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], {
+      cwd: project,
+      encoding: 'utf8',
+    });
     expect(status.trim().split('\n')).toEqual(['?? README.md']);
   });
 

@@ -33,7 +33,12 @@ export interface FakeLaunch {
 /** The fake agent's record of its launches (argv, cwd, env it saw): launches.jsonl in its state dir. */
 export function readLaunches(stateDir: string): FakeLaunch[] {
   const path = join(stateDir, 'launches.jsonl');
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as FakeLaunch) : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as FakeLaunch)
+    : [];
 }
 
 /** One probe the fake agent really made (scenario `probes`): probes.jsonl in its state dir. */
@@ -53,5 +58,10 @@ export interface FakeProbe {
 
 export function readProbes(stateDir: string): FakeProbe[] {
   const path = join(stateDir, 'probes.jsonl');
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as FakeProbe) : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as FakeProbe)
+    : [];
 }

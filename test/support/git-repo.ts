@@ -8,11 +8,24 @@ import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkS
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 
-const IDENTITY = ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'commit.gpgSign=false', '-c', 'init.defaultBranch=main'];
+const IDENTITY = [
+  '-c',
+  'user.name=t',
+  '-c',
+  'user.email=t@t',
+  '-c',
+  'commit.gpgSign=false',
+  '-c',
+  'init.defaultBranch=main',
+];
 
 /** git in `cwd`, its stdout (trimmed); throws with stderr on failure. */
 export function gitIn(cwd: string, ...args: string[]): string {
-  return execFileSync('git', [...IDENTITY, ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  return execFileSync('git', [...IDENTITY, ...args], {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
 }
 
 export function writeFiles(dir: string, files: Record<string, string>): void {
@@ -23,7 +36,10 @@ export function writeFiles(dir: string, files: Record<string, string>): void {
 }
 
 /** A repository with one commit of `files` (in a new temp folder unless `dir` is given). */
-export function makeRepo(files: Record<string, string> = { 'README.md': '# repo\n' }, dir = mkdtempSync(join(tmpdir(), 'orch-git-'))): string {
+export function makeRepo(
+  files: Record<string, string> = { 'README.md': '# repo\n' },
+  dir = mkdtempSync(join(tmpdir(), 'orch-git-')),
+): string {
   mkdirSync(dir, { recursive: true });
   gitIn(dir, 'init', '-q');
   writeFiles(dir, files);
@@ -65,9 +81,16 @@ export function snapshotCheckout(dir: string, skip: readonly string[] = []): Che
   walk(dir);
   let index = '';
   try {
-    index = createHash('sha1').update(readFileSync(join(dir, '.git', 'index'))).digest('hex');
+    index = createHash('sha1')
+      .update(readFileSync(join(dir, '.git', 'index')))
+      .digest('hex');
   } catch {
     index = 'none';
   }
-  return { head: gitIn(dir, 'rev-parse', 'HEAD'), symbolicHead: gitIn(dir, 'symbolic-ref', '-q', 'HEAD'), index, files };
+  return {
+    head: gitIn(dir, 'rev-parse', 'HEAD'),
+    symbolicHead: gitIn(dir, 'symbolic-ref', '-q', 'HEAD'),
+    index,
+    files,
+  };
 }

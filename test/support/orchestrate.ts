@@ -36,7 +36,8 @@ export function makeSandbox(options: { git?: boolean; files?: Record<string, str
   const stateDir = join(dir, 'state');
   mkdirSync(target, { recursive: true });
   mkdirSync(stateDir, { recursive: true });
-  for (const [name, content] of Object.entries(options.files ?? { 'README.md': '# target\n' })) writeFileSync(join(target, name), content);
+  for (const [name, content] of Object.entries(options.files ?? { 'README.md': '# target\n' }))
+    writeFileSync(join(target, name), content);
   if (options.git) {
     const git = (...args: string[]) => execFileSync('git', args, { cwd: target, stdio: 'ignore' });
     git('-c', 'init.defaultBranch=main', 'init', '-q');
@@ -64,7 +65,10 @@ export interface CliResult {
 }
 
 /** Run `orchestrate <args>` to the end (argv array, no shell). */
-export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd ?? ROOT,
@@ -77,7 +81,11 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`orchestrate ${args.join(' ')} did not end within ${options.timeoutMs ?? 60_000} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      reject(
+        new Error(
+          `orchestrate ${args.join(' ')} did not end within ${options.timeoutMs ?? 60_000} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+        ),
+      );
     }, options.timeoutMs ?? 60_000);
     child.on('exit', (exitCode, signal) => {
       clearTimeout(timer);
@@ -106,7 +114,11 @@ const startedClis = new Set<StartedCli>();
  * Whatever still runs at the end of the test is stopped by stopStartedClis (cleanupAfterTest calls it).
  */
 export function startCli(args: string[], env: Record<string, string>, options: { cwd?: string } = {}): StartedCli {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -131,7 +143,11 @@ export function startedTranscripts(): string {
 }
 
 const isRunning = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
-const exitsWithin = (cli: StartedCli, ms: number) => Promise.race([cli.exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
+const exitsWithin = (cli: StartedCli, ms: number) =>
+  Promise.race([
+    cli.exited.then(() => true),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref()),
+  ]);
 
 /**
  * For afterEach: SIGTERM every started CLI still running, SIGKILL those that have not exited `graceMs` later
@@ -154,7 +170,11 @@ export async function stopStartedClis(graceMs = 300): Promise<void> {
 /** The ids of the sessions in a workspace, oldest first. */
 export function sessionIds(workspace: string): string[] {
   const dir = join(workspace, 'sessions');
-  return existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith('orch_')).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((d) => d.startsWith('orch_'))
+        .sort()
+    : [];
 }
 
 export function sessionDir(workspace: string, sessionId = sessionIds(workspace).at(-1) ?? ''): string {
@@ -189,7 +209,10 @@ export function readEvents(workspace: string, sessionId?: string): OrchestratorE
   return events;
 }
 
-export function eventsOfType<T extends OrchestratorEvent['type']>(events: OrchestratorEvent[], type: T): Extract<OrchestratorEvent, { type: T }>[] {
+export function eventsOfType<T extends OrchestratorEvent['type']>(
+  events: OrchestratorEvent[],
+  type: T,
+): Extract<OrchestratorEvent, { type: T }>[] {
   return events.filter((e): e is Extract<OrchestratorEvent, { type: T }> => e.type === type);
 }
 
@@ -237,7 +260,11 @@ export function procRecordsOf(sandbox: Sandbox): ProcRecordLike[] {
 export function childPidsOf(sandbox: Sandbox): number[] {
   const path = join(sandbox.stateDir, 'children.jsonl');
   const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { pid: number }).pid);
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { pid: number }).pid);
 }
 
 /** Alive and not a zombie. */
@@ -256,7 +283,12 @@ export function isAlive(pid: number): boolean {
  */
 export function groupStopped(pgid: number): boolean {
   const members = groupMembers(pgid);
-  return members.length > 0 && members.every((m) => m.state === 'T' || (m.state === 'D' && members.some((c) => c.ppid === m.pid && c.state === 'T')));
+  return (
+    members.length > 0 &&
+    members.every(
+      (m) => m.state === 'T' || (m.state === 'D' && members.some((c) => c.ppid === m.pid && c.state === 'T')),
+    )
+  );
 }
 
 function killQuietly(target: number, signal: NodeJS.Signals): void {
@@ -278,9 +310,17 @@ export async function cleanupSandbox(sandbox: Sandbox | undefined): Promise<void
     killQuietly(-pgid, 'SIGCONT');
     killQuietly(-pgid, 'SIGKILL');
   }
-  const pids = [...launches(sandbox).map((l) => (l as { pid?: number }).pid ?? 0), ...childPidsOf(sandbox), ...processesMentioning(sandbox.dir)];
+  const pids = [
+    ...launches(sandbox).map((l) => (l as { pid?: number }).pid ?? 0),
+    ...childPidsOf(sandbox),
+    ...processesMentioning(sandbox.dir),
+  ];
   for (const pid of pids) if (pid > 1 && isAlive(pid)) killQuietly(pid, 'SIGKILL');
-  await poll(() => processesMentioning(sandbox.dir).length === 0, 5_000, () => `processes of ${sandbox.dir}: ${processesMentioning(sandbox.dir).join(' ')}`).catch(() => undefined);
+  await poll(
+    () => processesMentioning(sandbox.dir).length === 0,
+    5_000,
+    () => `processes of ${sandbox.dir}: ${processesMentioning(sandbox.dir).join(' ')}`,
+  ).catch(() => undefined);
   rmSync(sandbox.dir, { recursive: true, force: true });
 }
 
@@ -310,7 +350,10 @@ export const TWO_WORKERS: SessionSpecInput = {
   sandbox: 'none',
 };
 
-export function sandboxWith(spec: SessionSpecInput | null, config: object): { sandbox: Sandbox; specPath: string; env: Record<string, string> } {
+export function sandboxWith(
+  spec: SessionSpecInput | null,
+  config: object,
+): { sandbox: Sandbox; specPath: string; env: Record<string, string> } {
   const sandbox = testSandbox({ git: true });
   const specPath = join(sandbox.dir, 'spec.json');
   if (spec) writeFileSync(specPath, JSON.stringify(spec));

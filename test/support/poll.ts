@@ -25,7 +25,10 @@ export async function poll<T>(
     } catch (error) {
       lastError = ` (last error: ${error instanceof Error ? error.message : String(error)})`;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${typeof what === 'string' ? what : what()}${lastError}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for: ${typeof what === 'string' ? what : what()}${lastError}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, Math.max(stepMs, Date.now() - started)));
   }
 }

@@ -22,7 +22,11 @@ export function peekEvents(sandbox: Sandbox, sid: string): OrchestratorEvent[] {
   const path = join(sessionDirOf(sandbox, sid), 'events.jsonl');
   if (!existsSync(path)) return [];
   const text = readFileSync(path, 'utf8');
-  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as OrchestratorEvent);
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as OrchestratorEvent);
 }
 
 /** The session's view from its files (snapshot and meta), as `status --json` builds it. */
@@ -34,12 +38,18 @@ export function folderView(sandbox: Sandbox, sid: string): SessionView {
 /** The workers (and reviewers) that launched an agent: they have launch records. */
 export function workerIds(sandbox: Sandbox, sid: string): string[] {
   const dir = join(sessionDirOf(sandbox, sid), 'agents');
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.proc.json')).map((f) => f.slice(0, -'.proc.json'.length)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.proc.json'))
+        .map((f) => f.slice(0, -'.proc.json'.length))
+    : [];
 }
 
 export function procRecords(sandbox: Sandbox, sid: string, workerId: string): ProcRecord[] {
   const path = join(sessionDirOf(sandbox, sid), 'agents', `${workerId}.proc.json`);
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as ProcRecord[]).sort((a, b) => a.attempt - b.attempt) : [];
+  return existsSync(path)
+    ? (JSON.parse(readFileSync(path, 'utf8')) as ProcRecord[]).sort((a, b) => a.attempt - b.attempt)
+    : [];
 }
 
 /**
@@ -99,12 +109,21 @@ export function expectNoDoubleLaunch(sandbox: Sandbox, sids: string | string[] =
     const finalView = folderView(sandbox, sid);
     for (const workerId of workerIds(sandbox, sid)) {
       const records = procRecords(sandbox, sid, workerId);
-      expect(records.map((r) => r.attempt), `${sid} ${workerId}: attempts`).toEqual(records.map((_, i) => i + 1));
-      expect(records.length, `${sid} ${workerId}: launches = attempts`).toBe(finalView.workers.find((w) => w.id === workerId)?.attempt);
+      expect(
+        records.map((r) => r.attempt),
+        `${sid} ${workerId}: attempts`,
+      ).toEqual(records.map((_, i) => i + 1));
+      expect(records.length, `${sid} ${workerId}: launches = attempts`).toBe(
+        finalView.workers.find((w) => w.id === workerId)?.attempt,
+      );
       for (const r of records) recorded.push(JSON.stringify(agentArgs(r.argv)));
     }
   }
-  expect(launches(sandbox).map((l) => JSON.stringify(l.argv)).sort()).toEqual(recorded.sort());
+  expect(
+    launches(sandbox)
+      .map((l) => JSON.stringify(l.argv))
+      .sort(),
+  ).toEqual(recorded.sort());
 }
 
 /** No actor logged a transition twice: each state event starts where the previous one of that actor ended. */

@@ -16,13 +16,20 @@ afterEach(() => {
 
 const AUTHOR = { name: 'claude (w)', email: 'claude@orchestrate.localhost' };
 
-async function session(files: Record<string, string> = { 'a.txt': 'one\ntwo\nthree\n', '.gitignore': '*.log\n/.orchestrator/\n' }) {
+async function session(
+  files: Record<string, string> = { 'a.txt': 'one\ntwo\nthree\n', '.gitignore': '*.log\n/.orchestrator/\n' },
+) {
   const repoDir = makeRepo(files);
   made.push(repoDir);
   const repo = await findRepo(repoDir);
   if (!repo) throw new Error('not a repo');
   const base = await captureBase(repo, {});
-  const checkouts = new SessionCheckouts('orch_20261206_100000_abcd', repo, base.commit, join(repoDir, '.orchestrator', 'checkouts', 'orch_20261206_100000_abcd'));
+  const checkouts = new SessionCheckouts(
+    'orch_20261206_100000_abcd',
+    repo,
+    base.commit,
+    join(repoDir, '.orchestrator', 'checkouts', 'orch_20261206_100000_abcd'),
+  );
   await checkouts.recordBase();
   return { repoDir, repo, base, checkouts };
 }
@@ -31,7 +38,12 @@ describe('the base', () => {
   it('is HEAD plus uncommitted tracked, staged and untracked changes, and the checkout stays byte-identical', async () => {
     const repoDir = makeRepo({ 'a.txt': 'a\n', 'b.txt': 'b\n', '.gitignore': '*.log\n' });
     made.push(repoDir);
-    writeFiles(repoDir, { 'a.txt': 'a changed\n', 'new.txt': 'untracked\n', 'staged.txt': 'staged\n', 'build.log': 'ignored\n' });
+    writeFiles(repoDir, {
+      'a.txt': 'a changed\n',
+      'new.txt': 'untracked\n',
+      'staged.txt': 'staged\n',
+      'build.log': 'ignored\n',
+    });
     gitIn(repoDir, 'add', 'staged.txt');
     const before = snapshotCheckout(repoDir);
     const repo = await findRepo(repoDir);
@@ -59,7 +71,9 @@ describe('the base', () => {
     const named = await captureBase(repo!, { ref: 'HEAD~1' });
     expect(named.commit).toBe(first);
     expect(named.summary).toBe(`HEAD~1 @ ${first.slice(0, 12)}`);
-    await expect(captureBase(repo!, { ref: 'no-such-branch' })).rejects.toThrow(/--base no-such-branch names no commit/);
+    await expect(captureBase(repo!, { ref: 'no-such-branch' })).rejects.toThrow(
+      /--base no-such-branch names no commit/,
+    );
     await expect(captureBase(repo!, { ref: '--output=/tmp/x' })).rejects.toThrow(/names no commit/);
   });
 
@@ -84,7 +98,9 @@ describe('worker checkouts', () => {
     const done = await checkouts.commitWork('w1', 'w1 (claude), attempt 1: the task', AUTHOR);
     expect(done).toMatchObject({ change: { files: 2, additions: 2, deletions: 1, start: base.commit } });
     const head = gitIn(repoDir, 'rev-parse', 'orch/orch_20261206_100000_abcd/w1');
-    expect(gitIn(repoDir, 'log', '-1', '--format=%an <%ae>|%s', head)).toBe('claude (w) <claude@orchestrate.localhost>|w1 (claude), attempt 1: the task');
+    expect(gitIn(repoDir, 'log', '-1', '--format=%an <%ae>|%s', head)).toBe(
+      'claude (w) <claude@orchestrate.localhost>|w1 (claude), attempt 1: the task',
+    );
     // Nothing left to commit: no new commit, the same head.
     expect(await checkouts.commitWork('w1', 'again', AUTHOR)).toMatchObject({ commit: null, change: { head } });
     // The agent's own commits are kept as they are.
@@ -92,12 +108,16 @@ describe('worker checkouts', () => {
     commitAll(ready.cwd, 'the agent committed this');
     const after = await checkouts.commitWork('w1', 'attempt 2', AUTHOR);
     expect(after).toMatchObject({ commit: null, change: { files: 3 } });
-    expect(gitIn(repoDir, 'log', '-1', '--format=%s', 'orch/orch_20261206_100000_abcd/w1')).toBe('the agent committed this');
+    expect(gitIn(repoDir, 'log', '-1', '--format=%s', 'orch/orch_20261206_100000_abcd/w1')).toBe(
+      'the agent committed this',
+    );
     expect(snapshotCheckout(repoDir, ['.orchestrator'])).toEqual(before);
-    expect((await checkouts.filesOf('w1')).map((f) => `${f.status} ${f.path} +${f.additions} -${f.deletions}`)).toEqual(['modified a.txt +1 -1', 'added b.txt +1 -0', 'added c.txt +1 -0']);
+    expect((await checkouts.filesOf('w1')).map((f) => `${f.status} ${f.path} +${f.additions} -${f.deletions}`)).toEqual(
+      ['modified a.txt +1 -1', 'added b.txt +1 -0', 'added c.txt +1 -0'],
+    );
   });
 
-  it('what the agent staged itself (its blobs in the checkout\'s own store) reaches the user repository whole', async () => {
+  it("what the agent staged itself (its blobs in the checkout's own store) reaches the user repository whole", async () => {
     const { repoDir, checkouts } = await session();
     const ready = await checkouts.prepareWorker('w', []);
     writeFiles(ready.cwd, { 'staged-by-agent.txt': 'staged\n', 'left.txt': 'left\n' });
@@ -123,7 +143,7 @@ describe('worker checkouts', () => {
     expect(after).toContain('+++ b/new.txt');
   });
 
-  it('a chain: the next worker starts from its dependency\'s head and its change is only its own', async () => {
+  it("a chain: the next worker starts from its dependency's head and its change is only its own", async () => {
     const { checkouts } = await session();
     const a = await checkouts.prepareWorker('a', []);
     writeFiles(a.cwd, { 'design.md': 'design\n' });
@@ -135,22 +155,38 @@ describe('worker checkouts', () => {
     await checkouts.commitWork('b', 'b', AUTHOR);
     expect((await checkouts.filesOf('b')).map((f) => f.path)).toEqual(['impl.ts']);
     const result = await checkouts.integrate(['a', 'b']);
-    expect(result).toMatchObject({ status: 'done', steps: [{ worker: 'b', how: 'fast-forward' }], change: { files: 2 } });
+    expect(result).toMatchObject({
+      status: 'done',
+      steps: [{ worker: 'b', how: 'fast-forward' }],
+      change: { files: 2 },
+    });
   });
 
   it('parallel workers on different files are merged into the result', async () => {
     const { repoDir, checkouts } = await session();
-    for (const [w, file] of [['x', 'x.txt'], ['y', 'y.txt']] as const) {
+    for (const [w, file] of [
+      ['x', 'x.txt'],
+      ['y', 'y.txt'],
+    ] as const) {
       const ready = await checkouts.prepareWorker(w, []);
       writeFiles(ready.cwd, { [file]: `${w}\n` });
       await checkouts.commitWork(w, w, AUTHOR);
     }
     const result = await checkouts.integrate(['x', 'y']);
-    expect(result).toMatchObject({ status: 'done', steps: [{ worker: 'x', how: 'fast-forward' }, { worker: 'y', how: 'merge' }] });
+    expect(result).toMatchObject({
+      status: 'done',
+      steps: [
+        { worker: 'x', how: 'fast-forward' },
+        { worker: 'y', how: 'merge' },
+      ],
+    });
     expect(gitIn(repoDir, 'show', 'orch/orch_20261206_100000_abcd/_result:x.txt')).toBe('x');
     expect(gitIn(repoDir, 'show', 'orch/orch_20261206_100000_abcd/_result:y.txt')).toBe('y');
     // Integrating again changes nothing.
-    expect(await checkouts.integrate(['x', 'y'])).toMatchObject({ status: 'done', steps: [{ how: 'contained' }, { how: 'contained' }] });
+    expect(await checkouts.integrate(['x', 'y'])).toMatchObject({
+      status: 'done',
+      steps: [{ how: 'contained' }, { how: 'contained' }],
+    });
   });
 
   it('a merge of two dependencies that conflicts is left for a person; once resolved, the worker starts from it', async () => {
@@ -207,7 +243,15 @@ describe('worker checkouts', () => {
     writeFileSync(join(checkouts.cwd(RESULT), 'a.txt'), 'one\np+q\nthree\n');
     gitIn(checkouts.cwd(RESULT), 'add', 'a.txt');
     const done = await checkouts.integrate(['p', 'q', 'z']);
-    expect(done).toMatchObject({ status: 'done', steps: [{ worker: 'q', how: 'merge' }, { worker: 'p', how: 'contained' }, { worker: 'q', how: 'contained' }, { worker: 'z', how: 'merge' }] });
+    expect(done).toMatchObject({
+      status: 'done',
+      steps: [
+        { worker: 'q', how: 'merge' },
+        { worker: 'p', how: 'contained' },
+        { worker: 'q', how: 'contained' },
+        { worker: 'z', how: 'merge' },
+      ],
+    });
     expect(gitIn(repoDir, 'show', 'orch/orch_20261206_100000_abcd/_result:a.txt')).toBe('one\np+q\nthree');
 
     const again = await session();
@@ -218,11 +262,14 @@ describe('worker checkouts', () => {
     }
     expect(await again.checkouts.integrate(['p', 'q'])).toMatchObject({ status: 'conflict', worker: 'q' });
     // Skipped: the merge is abandoned and the rest integrated without it.
-    expect(await again.checkouts.integrate(['p'])).toMatchObject({ status: 'done', steps: [{ worker: 'p', how: 'contained' }] });
+    expect(await again.checkouts.integrate(['p'])).toMatchObject({
+      status: 'done',
+      steps: [{ worker: 'p', how: 'contained' }],
+    });
     expect(existsSync(join(again.checkouts.dir(RESULT), '.git', 'MERGE_HEAD'))).toBe(false);
   });
 
-  it('reviewers get their target\'s head; remove() takes every checkout and ref of the session', async () => {
+  it("reviewers get their target's head; remove() takes every checkout and ref of the session", async () => {
     const { repoDir, checkouts } = await session();
     const w = await checkouts.prepareWorker('w', []);
     writeFiles(w.cwd, { 'w.txt': 'w\n' });

@@ -14,7 +14,8 @@ export function blockerRoutes(ctx: ApiContext): Hono<AppEnv> {
     const body = parseOr400(ResolveBodySchema, await readJson(c), 'body');
     requireSession(ctx, sessionId);
     const check = checkAnswer(sessionId, ctx.manager.view(sessionId).blockers, blockerId, body.choice);
-    if (!check.ok) throw new HttpError(check.status, check.message, check.options ? { options: check.options } : undefined);
+    if (!check.ok)
+      throw new HttpError(check.status, check.message, check.options ? { options: check.options } : undefined);
     const blocker = check.blocker;
     const runtime = liveRuntime(ctx, sessionId);
     const state = sendTo(runtime, {

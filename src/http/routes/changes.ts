@@ -14,7 +14,11 @@ import { ApplyBodySchema, DiffQuerySchema, DiscardBodySchema } from '../schemas.
 const busy = new Set<string>();
 
 async function refusedAs409<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
-  if (busy.has(sessionId)) throw new HttpError(409, `session ${sessionId} is being applied or discarded by another request; try again when it is done`);
+  if (busy.has(sessionId))
+    throw new HttpError(
+      409,
+      `session ${sessionId} is being applied or discarded by another request; try again when it is done`,
+    );
   busy.add(sessionId);
   try {
     return await work();
@@ -42,7 +46,10 @@ export function changeRoutes(ctx: ApiContext): Hono<AppEnv> {
       throw error;
     }
     if (unified) {
-      return c.body(new Uint8Array(diff.text ?? Buffer.alloc(0)), 200, { 'content-type': 'text/x-diff; charset=utf-8', ...(diff.note ? { 'x-orchestrate-note': encodeURIComponent(diff.note) } : {}) });
+      return c.body(new Uint8Array(diff.text ?? Buffer.alloc(0)), 200, {
+        'content-type': 'text/x-diff; charset=utf-8',
+        ...(diff.note ? { 'x-orchestrate-note': encodeURIComponent(diff.note) } : {}),
+      });
     }
     return c.json({ ranges: diff.ranges, files: diff.files, note: diff.note });
   });
@@ -51,7 +58,9 @@ export function changeRoutes(ctx: ApiContext): Hono<AppEnv> {
     const sessionId = sessionIdOf(c);
     const body = parseOr400(ApplyBodySchema, await readJson(c), 'body');
     requireSession(ctx, sessionId);
-    const result = await refusedAs409(sessionId, () => applySession(ctx.manager, sessionId, { worker: body.worker, merge: body.merge, by: body.by }));
+    const result = await refusedAs409(sessionId, () =>
+      applySession(ctx.manager, sessionId, { worker: body.worker, merge: body.merge, by: body.by }),
+    );
     return c.json(result, 200);
   });
 
@@ -59,7 +68,10 @@ export function changeRoutes(ctx: ApiContext): Hono<AppEnv> {
     const sessionId = sessionIdOf(c);
     const body = parseOr400(DiscardBodySchema, await readJson(c), 'body');
     requireSession(ctx, sessionId);
-    return c.json(await refusedAs409(sessionId, () => discardSession(ctx.manager, sessionId, { force: body.force, by: body.by })), 200);
+    return c.json(
+      await refusedAs409(sessionId, () => discardSession(ctx.manager, sessionId, { force: body.force, by: body.by })),
+      200,
+    );
   });
 
   return app;

@@ -50,13 +50,22 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
     if (body.workerId !== undefined) requireWorker(ctx, sessionId, body.workerId);
     const runtime = liveRuntime(ctx, sessionId);
     if (body.workerId !== undefined) {
-      if (body.reason !== undefined) throw new HttpError(400, 'reason is for stopping the whole session; a worker stopped on its own is recorded as skipped by a person');
+      if (body.reason !== undefined)
+        throw new HttpError(
+          400,
+          'reason is for stopping the whole session; a worker stopped on its own is recorded as skipped by a person',
+        );
       const worker = runtime.view().workers.find((w) => w.id === body.workerId) as WorkerView;
       if (!STOPPABLE_WORKER_STATUSES.includes(worker.status as WorkerStatus)) {
-        throw new HttpError(409, `cannot stop worker ${worker.id}: it ${describeWorker(worker)}`, { workerId: worker.id, status: worker.status, state: worker.state });
+        throw new HttpError(409, `cannot stop worker ${worker.id}: it ${describeWorker(worker)}`, {
+          workerId: worker.id,
+          status: worker.status,
+          state: worker.state,
+        });
       }
       const event: SessionEvent = { type: 'STOP_WORKER', workerId: worker.id, by: body.by };
-      if (!runtime.can(event)) throw new HttpError(409, `session ${sessionId} is ${runtime.stateName()}: it takes no stop of a worker now`);
+      if (!runtime.can(event))
+        throw new HttpError(409, `session ${sessionId} is ${runtime.stateName()}: it takes no stop of a worker now`);
       return c.json({ ok: true as const, state: sendTo(runtime, event) }, 202);
     }
     const state = sendTo(runtime, { type: 'STOP', reason: body.reason ?? 'stopped through the API' });
@@ -67,7 +76,10 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
     const sessionId = sessionIdOf(c);
     const body = parseOr400(ReviewBodySchema, await readJson(c, true), 'body');
     requireSession(ctx, sessionId);
-    if (body.target !== undefined && !ctx.manager.view(sessionId).workers.some((w) => w.id === body.target && w.kind === 'worker')) {
+    if (
+      body.target !== undefined &&
+      !ctx.manager.view(sessionId).workers.some((w) => w.id === body.target && w.kind === 'worker')
+    ) {
       throw new HttpError(404, `session ${sessionId} has no worker ${body.target} to review`);
     }
     const runtime = liveRuntime(ctx, sessionId);
@@ -76,7 +88,8 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
     const spec = runtime.spec;
     const refusal = manualReviewRefusal(spec, body.target, view.rounds.length, statusOf);
     if (refusal) throw new HttpError(409, refusal.message, { reason: refusal.reason, reviewed: refusal.reviewed });
-    const event: SessionEvent = body.target !== undefined ? { type: 'REVIEW', target: body.target } : { type: 'REVIEW' };
+    const event: SessionEvent =
+      body.target !== undefined ? { type: 'REVIEW', target: body.target } : { type: 'REVIEW' };
     refuseIgnored(runtime, event, 'review');
     const waitsFor = reviewWaitsFor(spec, body.target, statusOf);
     return c.json({ ok: true as const, state: sendTo(runtime, event), waitsFor }, 202);
@@ -88,13 +101,15 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
 /** 404 unless the session (live or only on disk) has this worker; the message lists the workers it has. */
 function requireWorker(ctx: ApiContext, sessionId: string, workerId: string): void {
   const workers = ctx.manager.view(sessionId).workers.map((w) => w.id);
-  if (!workers.includes(workerId)) throw new HttpError(404, `session ${sessionId} has no worker ${workerId} (workers: ${workers.join(', ')})`);
+  if (!workers.includes(workerId))
+    throw new HttpError(404, `session ${sessionId} has no worker ${workerId} (workers: ${workers.join(', ')})`);
 }
 
 /** The 409 for a command the worker's machine does not take in its state now (it was asked: runtime.workerCan). */
 function refuseWorkerCommand(type: 'PAUSE' | 'RESUME', worker: WorkerView): never {
   const verb = type === 'PAUSE' ? 'pause' : 'resume';
-  const need = type === 'PAUSE' ? 'only a running (or recovering) worker can be paused' : 'only a paused worker can be resumed';
+  const need =
+    type === 'PAUSE' ? 'only a running (or recovering) worker can be paused' : 'only a paused worker can be resumed';
   throw new HttpError(409, `cannot ${verb} worker ${worker.id}: it ${describeWorker(worker)}; ${need}`, {
     workerId: worker.id,
     status: worker.status,
@@ -128,8 +143,10 @@ function refuseIgnored(runtime: SessionRuntime, event: SessionEvent, verb: 'paus
   const state = runtime.stateName();
   const sid = runtime.sessionId;
   let message: string;
-  if (state === 'paused') message = verb === 'pause' ? `session ${sid} is paused already` : `session ${sid} is paused; resume it first`;
-  else if (state === 'waiting') message = `session ${sid} is waiting for a person (answer its blockers): nothing runs to ${verb}`;
+  if (state === 'paused')
+    message = verb === 'pause' ? `session ${sid} is paused already` : `session ${sid} is paused; resume it first`;
+  else if (state === 'waiting')
+    message = `session ${sid} is waiting for a person (answer its blockers): nothing runs to ${verb}`;
   else if (state === 'stopping') message = `session ${sid} is stopping`;
   else message = `session ${sid} is ${state}: it takes no ${verb} now`;
   throw new HttpError(409, message, { state });

@@ -18,7 +18,10 @@ export function eventRoutes(ctx: ApiContext): Hono<AppEnv> {
     const query = parseOr400(EventsQuerySchema, c.req.query(), 'query');
     // A reconnecting EventSource sends the header and the original URL: the header is the newer word.
     const header = c.req.header('last-event-id');
-    const lastEventId = header !== undefined && header !== '' ? parseOr400(LastEventIdSchema, header.trim(), 'Last-Event-ID header') : query.lastEventId;
+    const lastEventId =
+      header !== undefined && header !== ''
+        ? parseOr400(LastEventIdSchema, header.trim(), 'Last-Event-ID header')
+        : query.lastEventId;
     requireSession(ctx, sessionId);
 
     const headers = {
@@ -29,12 +32,14 @@ export function eventRoutes(ctx: ApiContext): Hono<AppEnv> {
     // Hono answers HEAD with the GET handler and drops the body unread: no stream may be opened for it.
     if (c.req.method === 'HEAD') return c.body(null, 200, headers);
 
-    const start: FeedStart = lastEventId !== undefined ? { lastEventId } : query.tail !== undefined ? { tail: query.tail } : { live: true };
+    const start: FeedStart =
+      lastEventId !== undefined ? { lastEventId } : query.tail !== undefined ? { tail: query.tail } : { live: true };
     const outgoing = c.env?.outgoing;
     const stream = new SseStream({
       limits: ctx.sseLimits,
       ...(outgoing ? { abort: () => outgoing.destroy() } : {}),
-      onDrop: (reason) => ctx.logger?.warn(`dropped an event stream of ${sessionId}: ${reason}; it reconnects with its Last-Event-ID`),
+      onDrop: (reason) =>
+        ctx.logger?.warn(`dropped an event stream of ${sessionId}: ${reason}; it reconnects with its Last-Event-ID`),
     });
     stream.enqueue(messageFrame('snapshot', ctx.manager.view(sessionId)), false);
     startSessionFeed({ manager: ctx.manager, sessionId, stream, start, heartbeatMs: ctx.heartbeatMs });

@@ -22,11 +22,19 @@ export function logRoutes(ctx: ApiContext): Hono<AppEnv> {
     if (!worker) {
       const byAgent = workers.filter((w) => w.agent === name);
       if (byAgent.length > 1) {
-        throw new HttpError(400, `${byAgent.length} workers run ${name}: ask for one of ${byAgent.map((w) => w.id).join(', ')}`, { workers: byAgent.map((w) => w.id) });
+        throw new HttpError(
+          400,
+          `${byAgent.length} workers run ${name}: ask for one of ${byAgent.map((w) => w.id).join(', ')}`,
+          { workers: byAgent.map((w) => w.id) },
+        );
       }
       worker = byAgent[0];
     }
-    if (!worker) throw new HttpError(404, `session ${sessionId} has no worker or agent ${name}; workers: ${workers.map((w) => w.id).join(', ') || 'none yet'}`);
+    if (!worker)
+      throw new HttpError(
+        404,
+        `session ${sessionId} has no worker or agent ${name}; workers: ${workers.map((w) => w.id).join(', ') || 'none yet'}`,
+      );
 
     const stream = query.stream ?? 'stdout';
     const files = agentFilesOf(ctx.manager.workspace, sessionId, worker.id);

@@ -9,7 +9,11 @@ import type { AppEnv } from '../context.js';
 let graphs: { session: MachineGraph; worker: MachineGraph; review: MachineGraph } | null = null;
 
 export function machineGraphs() {
-  graphs ??= { session: machineGraph(sessionMachine), worker: machineGraph(workerMachine), review: machineGraph(reviewMachine) };
+  graphs ??= {
+    session: machineGraph(sessionMachine),
+    worker: machineGraph(workerMachine),
+    review: machineGraph(reviewMachine),
+  };
   return graphs;
 }
 

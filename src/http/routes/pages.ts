@@ -45,7 +45,10 @@ export const VENDOR_FILES: Readonly<Record<string, { module: string; from?: stri
   'diff2html.min.css': { module: 'diff2html/bundles/css/diff2html.min.css' },
   // highlight.js comes with diff2html (its dependency): looked up from there, wherever npm put it.
   'highlight-github.min.css': { module: 'highlight.js/styles/github.min.css', from: 'diff2html/package.json' },
-  'highlight-github-dark.min.css': { module: 'highlight.js/styles/github-dark.min.css', from: 'diff2html/package.json' },
+  'highlight-github-dark.min.css': {
+    module: 'highlight.js/styles/github-dark.min.css',
+    from: 'diff2html/package.json',
+  },
 };
 
 // Resolved from the package's manifest: the same node_modules whether this runs from src/ or from a bundle in dist/.
@@ -63,7 +66,10 @@ function vendorPath(name: string): string {
     const resolver = entry.from ? createRequire(requireHere.resolve(entry.from)) : requireHere;
     path = resolver.resolve(entry.module);
   } catch {
-    throw new HttpError(500, `${entry.module} is missing from this installation (the dashboard needs it to show diffs): reinstall meta-orchestrator's dependencies (npm install)`);
+    throw new HttpError(
+      500,
+      `${entry.module} is missing from this installation (the dashboard needs it to show diffs): reinstall meta-orchestrator's dependencies (npm install)`,
+    );
   }
   vendorPaths.set(name, path);
   return path;
@@ -73,7 +79,10 @@ function vendorPath(name: string): string {
  * `sessionExists` says whether a session id names a session of the workspace: the inspector of one that does
  * not exist is a 404, like any other unknown thing.
  */
-export function pageRoutes(staticDir: string = STATIC_DIR, sessionExists: (sessionId: string) => boolean = () => true): Hono<AppEnv> {
+export function pageRoutes(
+  staticDir: string = STATIC_DIR,
+  sessionExists: (sessionId: string) => boolean = () => true,
+): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const assetsDir = join(staticDir, 'assets');
 

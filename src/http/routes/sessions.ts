@@ -3,7 +3,14 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Hono } from 'hono';
 import { knownAgents } from '../../agents/registry.js';
-import { defaultSpec, describeUnknownKey, findUnknownKey, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../../domain/spec.js';
+import {
+  defaultSpec,
+  describeUnknownKey,
+  findUnknownKey,
+  restrictToAgents,
+  SessionSpecSchema,
+  type SessionSpec,
+} from '../../domain/spec.js';
 import { UsageError } from '../../runtime/session-manager.js';
 import type { ApiContext, AppEnv } from '../context.js';
 import { HttpError, issuesOf, parseOr400, readJson } from '../errors.js';
@@ -19,25 +26,48 @@ export function sessionRoutes(ctx: ApiContext): Hono<AppEnv> {
     const checked = OrchestrateBodySchema.safeParse(raw);
     // A typo in a spec key is named, with the key it was probably meant to be.
     const typo = checked.error ? findUnknownKey(checked.error.issues) : null;
-    if (typo && typo.path[0] === 'spec' && checked.error) throw new HttpError(400, `invalid body: spec: ${describeUnknownKey(typo.key, typo.path.slice(1))}`, issuesOf(checked.error));
+    if (typo && typo.path[0] === 'spec' && checked.error)
+      throw new HttpError(
+        400,
+        `invalid body: spec: ${describeUnknownKey(typo.key, typo.path.slice(1))}`,
+        issuesOf(checked.error),
+      );
     const body = parseOr400(OrchestrateBodySchema, raw, 'body');
     const targetDir = resolve(ctx.cwd, body.targetDir);
-    if (!isDirectory(targetDir)) throw new HttpError(400, `targetDir ${targetDir} is not an existing directory`, [{ path: ['targetDir'], message: 'not a directory' }]);
+    if (!isDirectory(targetDir))
+      throw new HttpError(400, `targetDir ${targetDir} is not an existing directory`, [
+        { path: ['targetDir'], message: 'not a directory' },
+      ]);
 
-    let spec: SessionSpec = body.spec ? { ...body.spec, ...(body.task ? { task: body.task } : {}) } : defaultSpec(body.task as string);
+    let spec: SessionSpec = body.spec
+      ? { ...body.spec, ...(body.task ? { task: body.task } : {}) }
+      : defaultSpec(body.task as string);
     if (body.agents) {
       const unknown = body.agents.filter((a) => !knownAgents().includes(a));
-      if (unknown.length) throw new HttpError(400, `unknown agents: ${unknown.join(', ')}; known: ${knownAgents().join(', ')}`);
+      if (unknown.length)
+        throw new HttpError(400, `unknown agents: ${unknown.join(', ')}; known: ${knownAgents().join(', ')}`);
       const restricted = SessionSpecSchema.safeParse(restrictToAgents(spec, body.agents));
-      if (!restricted.success) throw new HttpError(400, `no session is left with only ${body.agents.join(', ')}`, issuesOf(restricted.error));
+      if (!restricted.success)
+        throw new HttpError(400, `no session is left with only ${body.agents.join(', ')}`, issuesOf(restricted.error));
       spec = restricted.data;
     }
-    const unknownInSpec = [...new Set([...spec.workers.map((w) => w.agent), ...spec.reviews.map((r) => r.reviewer)])].filter((a) => !knownAgents().includes(a));
-    if (unknownInSpec.length) throw new HttpError(400, `the spec uses unknown agents: ${unknownInSpec.join(', ')}; known: ${knownAgents().join(', ')}`);
+    const unknownInSpec = [
+      ...new Set([...spec.workers.map((w) => w.agent), ...spec.reviews.map((r) => r.reviewer)]),
+    ].filter((a) => !knownAgents().includes(a));
+    if (unknownInSpec.length)
+      throw new HttpError(
+        400,
+        `the spec uses unknown agents: ${unknownInSpec.join(', ')}; known: ${knownAgents().join(', ')}`,
+      );
 
     let sessionId: string;
     try {
-      sessionId = (await ctx.manager.create(spec, targetDir, { ...(body.base !== undefined ? { base: body.base } : {}), ...(body.inPlace ? { inPlace: true } : {}) })).sessionId;
+      sessionId = (
+        await ctx.manager.create(spec, targetDir, {
+          ...(body.base !== undefined ? { base: body.base } : {}),
+          ...(body.inPlace ? { inPlace: true } : {}),
+        })
+      ).sessionId;
     } catch (error) {
       if (error instanceof UsageError) throw new HttpError(400, error.message);
       throw error;

@@ -6,7 +6,17 @@ import { SessionManager } from '../../../src/runtime/session-manager.js';
 import { SessionSpecSchema } from '../../../src/domain/spec.js';
 import { fakeAgentVars } from '../../support/fake-agent.js';
 import { gitIn, makeRepo, writeFiles } from '../../support/git-repo.js';
-import { call, HOLD, json, makeHarness, removeTempDirs, startSession, tempDir, testApp, type Harness } from '../helpers.js';
+import {
+  call,
+  HOLD,
+  json,
+  makeHarness,
+  removeTempDirs,
+  startSession,
+  tempDir,
+  testApp,
+  type Harness,
+} from '../helpers.js';
 
 let harness: Harness | null = null;
 afterEach(async () => {
@@ -28,18 +38,28 @@ const TWO = SessionSpecSchema.parse({
 async function finished() {
   const workspace = tempDir('ws');
   const target = makeRepo({ 'README.md': '# target\n' }, join(tempDir('repo'), 'target'));
-  const config = { claude: { writeFiles: [{ path: 'x.txt', content: 'x\n' }] }, codex: { writeFiles: [{ path: 'y.txt', content: 'y\n' }] } };
-  const manager = new SessionManager({ workspace, env: { ...process.env, ...fakeAgentVars(tempDir('fake-state'), config) } });
+  const config = {
+    claude: { writeFiles: [{ path: 'x.txt', content: 'x\n' }] },
+    codex: { writeFiles: [{ path: 'y.txt', content: 'y\n' }] },
+  };
+  const manager = new SessionManager({
+    workspace,
+    env: { ...process.env, ...fakeAgentVars(tempDir('fake-state'), config) },
+  });
   harness = { manager, workspace, target, cleanup: () => manager.stopAll('test cleanup') };
   const runtime = await manager.create(TWO, target);
   expect(await runtime.waitForEnd()).toBe('completed');
   return { app: testApp(harness), sid: runtime.sessionId, target };
 }
 
-describe('a session\'s changes over the API', () => {
-  it('diff: the result as files or a unified diff; one worker\'s own change; 404 for no such worker, 400 for a bad format', async () => {
+describe("a session's changes over the API", () => {
+  it("diff: the result as files or a unified diff; one worker's own change; 404 for no such worker, 400 for a bad format", async () => {
     const { app, sid } = await finished();
-    const files = await json<{ ranges: Array<{ branch: string; worker: string | null }>; files: Array<Record<string, unknown>>; note: string | null }>(await call(app, `/api/v1/${sid}/diff?format=files`));
+    const files = await json<{
+      ranges: Array<{ branch: string; worker: string | null }>;
+      files: Array<Record<string, unknown>>;
+      note: string | null;
+    }>(await call(app, `/api/v1/${sid}/diff?format=files`));
     expect(files.ranges).toEqual([expect.objectContaining({ branch: `orch/${sid}/_result`, worker: null })]);
     expect(files.files).toEqual([
       { path: 'x.txt', status: 'added', additions: 1, deletions: 0, binary: false, worker: null },
@@ -63,10 +83,17 @@ describe('a session\'s changes over the API', () => {
     const refused = await call(app, `/api/v1/${sid}/apply`, { body: { merge: true } });
     expect(refused.status).toBe(409);
     expect((await json(refused)).error).toMatch(/^apply --merge would touch files with uncommitted changes \(x\.txt\)/);
-    expect((await call(app, `/api/v1/${sid}/apply`, { body: { worker: 'y', by: 'dashboard', extra: 1 } })).status).toBe(400);
+    expect((await call(app, `/api/v1/${sid}/apply`, { body: { worker: 'y', by: 'dashboard', extra: 1 } })).status).toBe(
+      400,
+    );
     const applied = await call(app, `/api/v1/${sid}/apply`, { body: { worker: 'y', by: 'dashboard' } });
     expect(applied.status).toBe(200);
-    expect(await json(applied)).toMatchObject({ mode: 'changes', conflicts: [], files: [{ path: 'y.txt', status: 'added' }], range: { worker: 'y' } });
+    expect(await json(applied)).toMatchObject({
+      mode: 'changes',
+      conflicts: [],
+      files: [{ path: 'y.txt', status: 'added' }],
+      range: { worker: 'y' },
+    });
     expect(readFileSync(join(target, 'y.txt'), 'utf8')).toBe('y\n');
     expect(readFileSync(join(target, 'x.txt'), 'utf8')).toBe('the user has one too\n');
     const discarded = await call(app, `/api/v1/${sid}/discard`, { body: {} });
@@ -77,7 +104,7 @@ describe('a session\'s changes over the API', () => {
     expect(state.workspace.mode).toBe('checkouts');
   }, 30_000);
 
-  it('409 for what the session\'s state does not allow: discard while it runs, apply before there is a result, anything of a session in place', async () => {
+  it("409 for what the session's state does not allow: discard while it runs, apply before there is a result, anything of a session in place", async () => {
     harness = makeHarness(HOLD);
     const inPlace = await startSession(harness);
     const app = testApp(harness);
@@ -85,7 +112,14 @@ describe('a session\'s changes over the API', () => {
     expect(diff.status).toBe(409);
     expect((await json(diff)).error).toMatch(/worked in place \(.* is not a git repository/);
     const target = makeRepo({ 'a.txt': 'a\n' }, join(tempDir('repo'), 'target'));
-    const running = await harness.manager.create(SessionSpecSchema.parse({ task: 'hold', workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }], sandbox: 'none' }), target);
+    const running = await harness.manager.create(
+      SessionSpecSchema.parse({
+        task: 'hold',
+        workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+        sandbox: 'none',
+      }),
+      target,
+    );
     const discard = await call(app, `/api/v1/${running.sessionId}/discard`, { body: { force: true } });
     expect(discard.status).toBe(409);
     expect((await json(discard)).error).toMatch(/is still running: stop it first/);

@@ -24,7 +24,8 @@ beforeEach(async () => {
 afterEach(() => harness.cleanup());
 afterAll(() => removeTempDirs());
 
-const post = (path: string, body?: unknown) => call(testApp(harness), path, { method: 'POST', ...(body !== undefined ? { body } : {}) });
+const post = (path: string, body?: unknown) =>
+  call(testApp(harness), path, { method: 'POST', ...(body !== undefined ? { body } : {}) });
 
 describe('pause and resume', () => {
   it('pause the whole session, then resume it: 202 with the state after', async () => {
@@ -103,7 +104,9 @@ describe('sessions that are not here', () => {
     harness.manager.detachAll();
     const res = await post(`/api/v1/${sid}/pause`);
     expect(res.status).toBe(409);
-    expect((await json(res)).error).toBe(`session ${sid} is not running in this server; \`orchestrate resume ${sid}\` first`);
+    expect((await json(res)).error).toBe(
+      `session ${sid} is not running in this server; \`orchestrate resume ${sid}\` first`,
+    );
 
     const resumed = harness.manager.resume(sid);
     resumed.send({ type: 'STOP' });
@@ -116,7 +119,13 @@ describe('sessions that are not here', () => {
 
   it('404 for an unknown session, 400 for what is not a session id', async () => {
     expect((await post('/api/v1/orch_20200101_000000_zzzz/pause')).status).toBe(404);
-    for (const bad of ['orch_bad', '..%2F..%2Fetc', '..%5C..', 'orch_20200101_000000_ZZZZ', 'orch_20200101_000000_zzzz%00']) {
+    for (const bad of [
+      'orch_bad',
+      '..%2F..%2Fetc',
+      '..%5C..',
+      'orch_20200101_000000_ZZZZ',
+      'orch_20200101_000000_zzzz%00',
+    ]) {
       const res = await post(`/api/v1/${bad}/pause`);
       expect(res.status, bad).toBe(400);
       expect((await json(res)).error).toBe('invalid session id');

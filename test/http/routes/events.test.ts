@@ -2,7 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SseHub } from '../../../src/http/sse.js';
 import type { SessionRuntime } from '../../../src/runtime/session-runtime.js';
 import { parseFrame } from '../sse-client.js';
-import { call, json, makeHarness, noteEvent, removeTempDirs, startSession, testApp, TOKEN, type Harness } from '../helpers.js';
+import {
+  call,
+  json,
+  makeHarness,
+  noteEvent,
+  removeTempDirs,
+  startSession,
+  testApp,
+  TOKEN,
+  type Harness,
+} from '../helpers.js';
 
 let harness: Harness;
 let runtime: SessionRuntime;
@@ -30,7 +40,10 @@ async function firstFrames(res: Response, count: number): Promise<ReturnType<typ
     text += decoder.decode(value);
   }
   await reader.cancel();
-  return text.split('\n\n').slice(0, count).map((block) => parseFrame(block));
+  return text
+    .split('\n\n')
+    .slice(0, count)
+    .map((block) => parseFrame(block));
 }
 
 describe('GET /api/v1/{sid}/events (through app.request)', () => {
@@ -47,7 +60,9 @@ describe('GET /api/v1/{sid}/events (through app.request)', () => {
 
   it('replays after ?lastEventId= with ?token=', async () => {
     const last = runtime.store.log.lastSeq;
-    const res = await call(testApp(harness), `/api/v1/${sid}/events?lastEventId=${last - 2}&token=${TOKEN}`, { token: null });
+    const res = await call(testApp(harness), `/api/v1/${sid}/events?lastEventId=${last - 2}&token=${TOKEN}`, {
+      token: null,
+    });
     expect(res.status).toBe(200);
     const frames = await firstFrames(res, 3);
     expect(frames.slice(1).map((f) => Number(f.id))).toEqual([last - 1, last]);

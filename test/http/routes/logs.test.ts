@@ -42,11 +42,22 @@ describe('GET /api/v1/{sid}/logs/{agent}', () => {
     await runtime.waitForEnd();
     harness.manager.detachAll();
     const agents = join(harness.manager.sessionsRoot, sid, 'agents');
-    writeFileSync(join(agents, 'w1.stdout.jsonl'), ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}', '{"n":5}', ''].join('\n'));
+    writeFileSync(
+      join(agents, 'w1.stdout.jsonl'),
+      ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}', '{"n":5}', ''].join('\n'),
+    );
     writeFileSync(join(agents, 'w1.stderr.log'), 'first\nsecond\nlast without newline');
 
-    expect(await json(await get(`/api/v1/${sid}/logs/w1?lines=2`))).toEqual({ workerId: 'w1', stream: 'stdout', lines: ['{"n":4}', '{"n":5}'], truncated: true });
-    expect(await json(await get(`/api/v1/${sid}/logs/w1`))).toMatchObject({ lines: ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}', '{"n":5}'], truncated: false });
+    expect(await json(await get(`/api/v1/${sid}/logs/w1?lines=2`))).toEqual({
+      workerId: 'w1',
+      stream: 'stdout',
+      lines: ['{"n":4}', '{"n":5}'],
+      truncated: true,
+    });
+    expect(await json(await get(`/api/v1/${sid}/logs/w1`))).toMatchObject({
+      lines: ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}', '{"n":5}'],
+      truncated: false,
+    });
     expect(await json(await get(`/api/v1/${sid}/logs/w1?stream=stderr&lines=10000`))).toEqual({
       workerId: 'w1',
       stream: 'stderr',
@@ -56,13 +67,21 @@ describe('GET /api/v1/{sid}/logs/{agent}', () => {
   });
 
   it('an empty list for a worker that has not run yet', async () => {
-    expect(await json(await get(`/api/v1/${sid}/logs/w2`))).toEqual({ workerId: 'w2', stream: 'stdout', lines: [], truncated: false });
+    expect(await json(await get(`/api/v1/${sid}/logs/w2`))).toEqual({
+      workerId: 'w2',
+      stream: 'stdout',
+      lines: [],
+      truncated: false,
+    });
   });
 
   it('400 for an agent name that several workers run', async () => {
     const res = await get(`/api/v1/${sid}/logs/gemini`);
     expect(res.status).toBe(400);
-    expect(await json(res)).toEqual({ error: '2 workers run gemini: ask for one of w2, w3', details: { workers: ['w2', 'w3'] } });
+    expect(await json(res)).toEqual({
+      error: '2 workers run gemini: ask for one of w2, w3',
+      details: { workers: ['w2', 'w3'] },
+    });
   });
 
   it('404 for a worker or agent the session does not have, and for an unknown session', async () => {
@@ -72,15 +91,21 @@ describe('GET /api/v1/{sid}/logs/{agent}', () => {
     expect((await get('/api/v1/orch_20200101_000000_zzzz/logs/w1')).status).toBe(404);
   });
 
-  it.each(['lines=0', 'lines=10001', 'lines=abc', 'lines=-1', 'lines=1e3', 'lines=', 'stream=stdin'])('400 for ?%s', async (query) => {
-    const res = await get(`/api/v1/${sid}/logs/w1?${query}`);
-    expect(res.status).toBe(400);
-    expect((await json(res)).error).toBe('invalid query');
-  });
+  it.each(['lines=0', 'lines=10001', 'lines=abc', 'lines=-1', 'lines=1e3', 'lines=', 'stream=stdin'])(
+    '400 for ?%s',
+    async (query) => {
+      const res = await get(`/api/v1/${sid}/logs/w1?${query}`);
+      expect(res.status).toBe(400);
+      expect((await json(res)).error).toBe('invalid query');
+    },
+  );
 
-  it.each(['..%2Fsession.json', '.hidden', 'w1.stdout.jsonl', '%2Fetc%2Fpasswd', 'a%00b', 'x'.repeat(65)])('400 for the name %s (it could leave the agents folder)', async (name) => {
-    const res = await get(`/api/v1/${sid}/logs/${name}`);
-    expect(res.status).toBe(400);
-    expect((await json(res)).error).toBe('invalid worker id or agent name');
-  });
+  it.each(['..%2Fsession.json', '.hidden', 'w1.stdout.jsonl', '%2Fetc%2Fpasswd', 'a%00b', 'x'.repeat(65)])(
+    '400 for the name %s (it could leave the agents folder)',
+    async (name) => {
+      const res = await get(`/api/v1/${sid}/logs/${name}`);
+      expect(res.status).toBe(400);
+      expect((await json(res)).error).toBe('invalid worker id or agent name');
+    },
+  );
 });

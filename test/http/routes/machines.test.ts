@@ -14,7 +14,9 @@ describe('GET /api/v1/machines', () => {
     const body = MachinesResponseSchema.parse(await json(res));
     expect(body).toEqual(JSON.parse(JSON.stringify(machineGraphs())));
     expect(body.session.id).toBe('session');
-    expect(body.session.nodes.map((n) => n.key)).toEqual(expect.arrayContaining(['running', 'paused', 'waiting', 'stopping', 'completed', 'stopped']));
+    expect(body.session.nodes.map((n) => n.key)).toEqual(
+      expect.arrayContaining(['running', 'paused', 'waiting', 'stopping', 'completed', 'stopped']),
+    );
     expect(body.worker.edges.some((e) => e.event === 'PAUSE')).toBe(true);
     expect(body.review.id).toBe('review');
   });

@@ -7,7 +7,18 @@ afterAll(() => removeTempDirs());
 
 type Doc = {
   openapi: string;
-  paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; requestBody?: unknown; responses: Record<string, unknown>; security?: unknown[] }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        parameters?: Array<{ name: string; in: string }>;
+        requestBody?: unknown;
+        responses: Record<string, unknown>;
+        security?: unknown[];
+      }
+    >
+  >;
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
 };
 
@@ -26,12 +37,32 @@ describe('GET /api/v1/openapi.json', () => {
   it('has the parameters, bodies, errors and security of each route', async () => {
     const doc = await json<Doc>(await call(app, '/api/v1/openapi.json'));
     const logs = doc.paths['/api/v1/{sid}/logs/{agent}']!.get!;
-    expect(logs.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(['path:sid', 'path:agent', 'query:lines', 'query:stream']);
+    expect(logs.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual([
+      'path:sid',
+      'path:agent',
+      'query:lines',
+      'query:stream',
+    ]);
     const events = doc.paths['/api/v1/{sid}/events']!.get!;
-    expect(events.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(['path:sid', 'query:lastEventId', 'query:tail', 'query:token', 'header:Last-Event-ID']);
+    expect(events.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual([
+      'path:sid',
+      'query:lastEventId',
+      'query:tail',
+      'query:token',
+      'header:Last-Event-ID',
+    ]);
     expect(events.security).toEqual([{ bearerAuth: [] }, { tokenQuery: [] }]);
     expect(doc.paths['/']!.get!.security).toEqual([]);
-    expect(Object.keys(doc.paths['/api/v1/{sid}/blockers/{id}']!.post!.responses)).toEqual(['202', '400', '401', '403', '404', '409', '413', '415']);
+    expect(Object.keys(doc.paths['/api/v1/{sid}/blockers/{id}']!.post!.responses)).toEqual([
+      '202',
+      '400',
+      '401',
+      '403',
+      '404',
+      '409',
+      '413',
+      '415',
+    ]);
     expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer' });
     const spec = doc.components.schemas.SessionSpec as { properties: Record<string, unknown>; required: string[] };
     // A request body is an input: fields with defaults are optional.

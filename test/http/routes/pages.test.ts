@@ -67,14 +67,24 @@ describe('GET /assets/*', () => {
     expect(await res.text()).toBe(content);
   });
 
-  it.each(['..%2Fsecret.txt', 'js%2F..%2F..%2Fsecret.txt', '.hidden', 'js/%2E%2E%2F%2E%2E%2Fsecret.txt', '%zz', 'a%00b', 'js//app.js', '..%5Csecret.txt'])('400 for %s', async (path) => {
+  it.each([
+    '..%2Fsecret.txt',
+    'js%2F..%2F..%2Fsecret.txt',
+    '.hidden',
+    'js/%2E%2E%2F%2E%2E%2Fsecret.txt',
+    '%zz',
+    'a%00b',
+    'js//app.js',
+    '..%5Csecret.txt',
+  ])('400 for %s', async (path) => {
     const res = await call(custom, `/assets/${path}`, { token: null });
     expect(res.status).toBe(400);
     expect(await json(res)).toHaveProperty('error');
   });
 
   it('404 for a missing file, a folder, and a symlink out of the folder', async () => {
-    for (const path of ['nope.js', 'js', 'link.txt']) expect((await call(custom, `/assets/${path}`, { token: null })).status, path).toBe(404);
+    for (const path of ['nope.js', 'js', 'link.txt'])
+      expect((await call(custom, `/assets/${path}`, { token: null })).status, path).toBe(404);
   });
 
   it('dot segments never reach the route: /assets/../secret.txt is /secret.txt', async () => {

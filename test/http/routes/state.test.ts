@@ -4,7 +4,9 @@ import { call, json, makeHarness, removeTempDirs, startSession, testApp, waitFor
 
 /** claude fails once (a retried server error), then works; gemini reviews and approves. */
 const CONFIG = {
-  rules: [{ match: { agent: 'gemini' }, scenario: { verdict: { verdict: 'approve', summary: 'looks fine', issues: [] } } }],
+  rules: [
+    { match: { agent: 'gemini' }, scenario: { verdict: { verdict: 'approve', summary: 'looks fine', issues: [] } } },
+  ],
   claude: { fail: 'server_error', failTimes: 1 },
 };
 const SPEC = {
@@ -28,9 +30,21 @@ describe('GET /api/v1/{sid}/state', () => {
     const res = await call(app, `/api/v1/${runtime.sessionId}/state`);
     expect(res.status).toBe(200);
     const live = SessionStateSchema.parse(await json(res));
-    expect(live).toMatchObject({ sessionId: runtime.sessionId, live: true, state: 'completed', outcome: 'completed', task: 'fix it' });
-    expect(live.workers.find((w) => w.id === 'w1')).toMatchObject({ status: 'completed', progress: 1, agent: 'claude' });
-    expect(live.recoveries.map((r) => [r.workerId, r.signal.kind, r.action])).toEqual([['w1', 'server_error', 'backoff_and_relaunch']]);
+    expect(live).toMatchObject({
+      sessionId: runtime.sessionId,
+      live: true,
+      state: 'completed',
+      outcome: 'completed',
+      task: 'fix it',
+    });
+    expect(live.workers.find((w) => w.id === 'w1')).toMatchObject({
+      status: 'completed',
+      progress: 1,
+      agent: 'claude',
+    });
+    expect(live.recoveries.map((r) => [r.workerId, r.signal.kind, r.action])).toEqual([
+      ['w1', 'server_error', 'backoff_and_relaunch'],
+    ]);
     expect(live.reviews.map((r) => [r.reviewer, r.target, r.verdict.verdict])).toEqual([['gemini', 'w1', 'approve']]);
     expect(live.decisions.map((d) => d.decision)).toEqual(['CONTINUE']);
     expect(live.lastSeq).toBe(runtime.store.log.lastSeq);

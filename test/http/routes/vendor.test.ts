@@ -32,7 +32,12 @@ describe('GET /vendor/{name}', () => {
   });
 
   it('lists exactly those four', () => {
-    expect(Object.keys(VENDOR_FILES).sort()).toEqual(['diff2html-ui-slim.min.js', 'diff2html.min.css', 'highlight-github-dark.min.css', 'highlight-github.min.css']);
+    expect(Object.keys(VENDOR_FILES).sort()).toEqual([
+      'diff2html-ui-slim.min.js',
+      'diff2html.min.css',
+      'highlight-github-dark.min.css',
+      'highlight-github.min.css',
+    ]);
   });
 
   it.each([
@@ -49,7 +54,7 @@ describe('GET /vendor/{name}', () => {
     '%2Fetc%2Fpasswd',
     'highlight-github.min.css%00.js',
     'HIGHLIGHT-GITHUB.MIN.CSS',
-  ])('404 for %s: only the table\'s names exist', async (name) => {
+  ])("404 for %s: only the table's names exist", async (name) => {
     const res = await call(app, `/vendor/${name}`, { token: null });
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
@@ -57,7 +62,13 @@ describe('GET /vendor/{name}', () => {
   });
 
   it('no path below or beside a name reaches a file', async () => {
-    for (const path of ['/vendor/diff2html/bundles/js/diff2html.min.js', '/vendor/highlight-github.min.css/x', '/vendor/', '/vendor', '/vendor/../package.json']) {
+    for (const path of [
+      '/vendor/diff2html/bundles/js/diff2html.min.js',
+      '/vendor/highlight-github.min.css/x',
+      '/vendor/',
+      '/vendor',
+      '/vendor/../package.json',
+    ]) {
       const res = await call(app, path, { token: null });
       expect(res.status, path).toBe(404);
       expect(res.headers.get('content-type'), path).toMatch(/^application\/json/);

@@ -53,7 +53,12 @@ export interface AgentSettings {
  * Write the config files of every agent into `home` and return the environment that points them at the
  * fake server. One home can serve all three CLIs (each keeps to its own dot-folder).
  */
-export function prepareHome(home: string, tmp: string, server: FakeModelServer, settings: AgentSettings = {}): Record<string, string> {
+export function prepareHome(
+  home: string,
+  tmp: string,
+  server: FakeModelServer,
+  settings: AgentSettings = {},
+): Record<string, string> {
   mkdirSync(join(home, '.codex'), { recursive: true });
   mkdirSync(join(home, '.gemini'), { recursive: true });
   mkdirSync(tmp, { recursive: true });

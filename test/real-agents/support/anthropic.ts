@@ -39,7 +39,11 @@ export function anthropicMain(res: ServerResponse, body: JsonObject, scenario: S
       type: 'message',
       role: 'assistant',
       model,
-      content: blocks.map((b) => (b.type === 'text' ? { type: 'text', text: b.text } : { type: 'tool_use', id: b.id, name: b.name, input: b.input })),
+      content: blocks.map((b) =>
+        b.type === 'text'
+          ? { type: 'text', text: b.text }
+          : { type: 'tool_use', id: b.id, name: b.name, input: b.input },
+      ),
       stop_reason: blocks.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn',
       stop_sequence: null,
       usage: { input_tokens: 12, output_tokens: 9, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
@@ -62,18 +66,38 @@ export function anthropicMain(res: ServerResponse, body: JsonObject, scenario: S
   });
   blocks.forEach((block, index) => {
     if (block.type === 'text') {
-      sse.event('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
+      sse.event('content_block_start', {
+        type: 'content_block_start',
+        index,
+        content_block: { type: 'text', text: '' },
+      });
       for (const piece of splitInTwo(block.text)) {
-        sse.event('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } });
+        sse.event('content_block_delta', {
+          type: 'content_block_delta',
+          index,
+          delta: { type: 'text_delta', text: piece },
+        });
       }
     } else {
-      sse.event('content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
-      sse.event('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } });
+      sse.event('content_block_start', {
+        type: 'content_block_start',
+        index,
+        content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} },
+      });
+      sse.event('content_block_delta', {
+        type: 'content_block_delta',
+        index,
+        delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) },
+      });
     }
     sse.event('content_block_stop', { type: 'content_block_stop', index });
   });
   const stopReason = blocks.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn';
-  sse.event('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: 9 } });
+  sse.event('message_delta', {
+    type: 'message_delta',
+    delta: { stop_reason: stopReason, stop_sequence: null },
+    usage: { output_tokens: 9 },
+  });
   sse.event('message_stop', { type: 'message_stop' });
   sse.end();
 }
@@ -106,7 +130,12 @@ function anthropicError(res: ServerResponse, scenario: Scenario): void {
   const headers: Record<string, string> = { 'request-id': `req_fake_${scenario.kind}` };
   switch (scenario.kind) {
     case 'err401':
-      sendJson(res, 401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } }, headers);
+      sendJson(
+        res,
+        401,
+        { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } },
+        headers,
+      );
       return;
     case 'err429': {
       const after = scenario.resetAfterSec ?? 2;
@@ -114,7 +143,13 @@ function anthropicError(res: ServerResponse, scenario: Scenario): void {
       sendJson(
         res,
         429,
-        { type: 'error', error: { type: 'rate_limit_error', message: 'This request would exceed the rate limit for your organization. Please try again later.' } },
+        {
+          type: 'error',
+          error: {
+            type: 'rate_limit_error',
+            message: 'This request would exceed the rate limit for your organization. Please try again later.',
+          },
+        },
         {
           ...headers,
           'retry-after': String(after),
@@ -131,7 +166,15 @@ function anthropicError(res: ServerResponse, scenario: Scenario): void {
       return;
     }
     case 'err429-noreset':
-      sendJson(res, 429, { type: 'error', error: { type: 'rate_limit_error', message: 'Number of requests has exceeded your rate limit.' } }, headers);
+      sendJson(
+        res,
+        429,
+        {
+          type: 'error',
+          error: { type: 'rate_limit_error', message: 'Number of requests has exceeded your rate limit.' },
+        },
+        headers,
+      );
       return;
     case 'err500':
       sendJson(res, 500, { type: 'error', error: { type: 'api_error', message: 'Internal server error' } }, headers);
@@ -143,14 +186,22 @@ function anthropicError(res: ServerResponse, scenario: Scenario): void {
 
 export function anthropicSide(res: ServerResponse, path: string): void {
   if (path.startsWith('/v1/models')) {
-    sendJson(res, 200, { data: [{ id: 'claude-fake', type: 'model', display_name: 'Claude (fake)', created_at: '2026-01-01T00:00:00Z' }], has_more: false, first_id: 'claude-fake', last_id: 'claude-fake' });
+    sendJson(res, 200, {
+      data: [{ id: 'claude-fake', type: 'model', display_name: 'Claude (fake)', created_at: '2026-01-01T00:00:00Z' }],
+      has_more: false,
+      first_id: 'claude-fake',
+      last_id: 'claude-fake',
+    });
     return;
   }
   sendJson(res, 200, { input_tokens: 12 });
 }
 
 export function anthropicNotFound(res: ServerResponse, path: string): void {
-  sendJson(res, 404, { type: 'error', error: { type: 'not_found_error', message: `fake model server: no route for ${path}` } });
+  sendJson(res, 404, {
+    type: 'error',
+    error: { type: 'not_found_error', message: `fake model server: no route for ${path}` },
+  });
 }
 
 /** Two pieces, so the stream really has several deltas. */

@@ -64,8 +64,14 @@ export function describeCommonScenarios(expect_: CliExpectations): void {
   const checkParsing = (r: DirectRun) => {
     expect(r.timedOut, describeRun(r)).toBe(false);
     expect(r.invalidPayloads, 'payloads our schema rejects').toEqual([]);
-    expect(r.payloads.filter((p) => p.kind === 'malformed'), 'stdout lines our parser could not read').toEqual([]);
-    expect(r.requests.filter((q) => q.kind === 'unknown').map((q) => `${q.method} ${q.path}`), 'requests the fake server does not know').toEqual([]);
+    expect(
+      r.payloads.filter((p) => p.kind === 'malformed'),
+      'stdout lines our parser could not read',
+    ).toEqual([]);
+    expect(
+      r.requests.filter((q) => q.kind === 'unknown').map((q) => `${q.method} ${q.path}`),
+      'requests the fake server does not know',
+    ).toEqual([]);
   };
 
   describe(`${agent}: success scenarios`, () => {
@@ -78,7 +84,10 @@ export function describeCommonScenarios(expect_: CliExpectations): void {
       expect(r.facts.agentSessionId, why).toBeTruthy();
       expect(r.facts.finalText?.trim(), why).toBe(DEFAULT_TEXT);
       expect(r.facts.resultOk, why).toBe(true);
-      expect(r.payloads.some((p) => p.kind === 'usage'), why).toBe(true);
+      expect(
+        r.payloads.some((p) => p.kind === 'usage'),
+        why,
+      ).toBe(true);
       expect(r.requests.filter((q) => q.kind === 'main')).toHaveLength(1);
     });
 
@@ -94,11 +103,20 @@ export function describeCommonScenarios(expect_: CliExpectations): void {
       expect(readFileSync(file, 'utf8').trimEnd(), why).toBe(content.trimEnd());
       // The worker learns which file changed from our parser (claude/gemini: the tool call; codex: its item).
       expect(r.facts.filesChanged, why).toContain(file);
-      expect(r.payloads.some((p) => p.kind === 'file_change' && p.changes.some((c) => c.path === file)), why).toBe(true);
-      expect(r.payloads.some((p) => p.kind === 'tool_result' && !p.ok), why).toBe(false);
+      expect(
+        r.payloads.some((p) => p.kind === 'file_change' && p.changes.some((c) => c.path === file)),
+        why,
+      ).toBe(true);
+      expect(
+        r.payloads.some((p) => p.kind === 'tool_result' && !p.ok),
+        why,
+      ).toBe(false);
       expect(r.facts.finalText?.trim(), why).toBe(DEFAULT_AFTER_WRITE);
       const turns = r.requests.filter((q) => q.kind === 'main');
-      expect(turns.map((q) => q.afterTool), 'the second model turn carries the tool result').toEqual([false, true]);
+      expect(
+        turns.map((q) => q.afterTool),
+        'the second model turn carries the tool result',
+      ).toEqual([false, true]);
     });
 
     it('verdict: a reviewer launch (read-only) answers with a verdict our review policy extracts', async () => {
@@ -133,13 +151,21 @@ export function describeCommonScenarios(expect_: CliExpectations): void {
           expect(r.failure?.retryAt, why).toBeDefined();
           const at = Date.parse(r.failure?.retryAt ?? '');
           // The CLI's own words: codex prints minutes only ("try again at 6:08 AM"), so allow a minute before.
-          expect(at, `retryAt ${r.failure?.retryAt} should be about ${RESET_AFTER_SEC}s after the start\n${why}`).toBeGreaterThanOrEqual(started - 60_000);
-          expect(at, `retryAt ${r.failure?.retryAt} should be about ${RESET_AFTER_SEC}s after the start\n${why}`).toBeLessThanOrEqual(Date.now() + 120_000);
+          expect(
+            at,
+            `retryAt ${r.failure?.retryAt} should be about ${RESET_AFTER_SEC}s after the start\n${why}`,
+          ).toBeGreaterThanOrEqual(started - 60_000);
+          expect(
+            at,
+            `retryAt ${r.failure?.retryAt} should be about ${RESET_AFTER_SEC}s after the start\n${why}`,
+          ).toBeLessThanOrEqual(Date.now() + 120_000);
         } else {
           expect(r.failure?.retryAt, why).toBeUndefined();
         }
         expect(actionOf(recoveryFor(agent, r.failure!, r.facts.agentSessionId ?? null)), why).toBe(want.action);
-        expect(r.requests.filter((q) => q.kind === 'main').length, `model requests of one launch\n${why}`).toBe(want.requests);
+        expect(r.requests.filter((q) => q.kind === 'main').length, `model requests of one launch\n${why}`).toBe(
+          want.requests,
+        );
       });
     }
   });
@@ -150,20 +176,39 @@ export function describeCommonScenarios(expect_: CliExpectations): void {
       expect(first.exitCode, describeRun(first)).toBe(0);
       const id = first.facts.agentSessionId;
       expect(id).toBeTruthy();
-      const again = await h.run(agent, { kind: 'text', text: 'Resumed.' }, { dir: first.dir, launch: { prompt: 'Continue.', fixes: expect_.fixes, resume: { agentSessionId: id! } } });
+      const again = await h.run(
+        agent,
+        { kind: 'text', text: 'Resumed.' },
+        { dir: first.dir, launch: { prompt: 'Continue.', fixes: expect_.fixes, resume: { agentSessionId: id! } } },
+      );
       const why = describeRun(again);
       checkParsing(again);
       expect(again.exitCode, why).toBe(0);
       expect(again.facts.agentSessionId, why).toBe(id);
       expect(again.facts.finalText?.trim(), why).toBe('Resumed.');
       // The resumed turn carries the earlier conversation (the first prompt is in the request).
-      expect(again.requests.find((q) => q.kind === 'main')?.body, 'the resumed request holds the first turn').toContain('Say hello.');
+      expect(again.requests.find((q) => q.kind === 'main')?.body, 'the resumed request holds the first turn').toContain(
+        'Say hello.',
+      );
 
-      const unknown = await h.run(agent, { kind: 'text' }, { dir: first.dir, launch: { prompt: 'Continue.', fixes: expect_.fixes, resume: { agentSessionId: '00000000-0000-4000-8000-000000000000' } } });
+      const unknown = await h.run(
+        agent,
+        { kind: 'text' },
+        {
+          dir: first.dir,
+          launch: {
+            prompt: 'Continue.',
+            fixes: expect_.fixes,
+            resume: { agentSessionId: '00000000-0000-4000-8000-000000000000' },
+          },
+        },
+      );
       const whyUnknown = describeRun(unknown);
       expect(unknown.exitCode, whyUnknown).not.toBe(0);
       expect(unknown.failure?.kind, whyUnknown).toBe('resume_not_found');
-      expect(actionOf(recoveryFor(agent, unknown.failure!, '00000000-0000-4000-8000-000000000000')), whyUnknown).toBe('relaunch_fresh');
+      expect(actionOf(recoveryFor(agent, unknown.failure!, '00000000-0000-4000-8000-000000000000')), whyUnknown).toBe(
+        'relaunch_fresh',
+      );
     });
   });
 }

@@ -60,7 +60,13 @@ export class DirectHarness {
       if (options.git) initGitRepo(target);
     }
     chownTree(dir, asUser);
-    const launch: LaunchOptions = { prompt: 'Say hello.', targetDir: target, includeDirs: [], fixes: {}, ...options.launch };
+    const launch: LaunchOptions = {
+      prompt: 'Say hello.',
+      targetDir: target,
+      includeDirs: [],
+      fixes: {},
+      ...options.launch,
+    };
     const before = this.server.requests.length;
     const run = await runAgent(agent, launch, {
       env,
@@ -80,7 +86,11 @@ export class DirectHarness {
 export function initGitRepo(dir: string): void {
   writeFileSync(join(dir, 'README.md'), '# real-agents test target\n');
   const git = (...args: string[]) => {
-    const result = spawnSync('git', ['-c', 'user.name=real-agents', '-c', 'user.email=real-agents@example.invalid', ...args], { cwd: dir, encoding: 'utf8' });
+    const result = spawnSync(
+      'git',
+      ['-c', 'user.name=real-agents', '-c', 'user.email=real-agents@example.invalid', ...args],
+      { cwd: dir, encoding: 'utf8' },
+    );
     if (result.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${result.stderr}`);
   };
   git('init', '-q');
@@ -89,7 +99,11 @@ export function initGitRepo(dir: string): void {
 }
 
 /** What our supervisor decides for a failure (the table in src/domain/recovery-policy.ts), with its defaults. */
-export function recoveryFor(agent: RealAgent, signal: FailureSignal, agentSessionId: string | null = null): RecoveryDecision {
+export function recoveryFor(
+  agent: RealAgent,
+  signal: FailureSignal,
+  agentSessionId: string | null = null,
+): RecoveryDecision {
   return decideRecovery({
     signal,
     agent,

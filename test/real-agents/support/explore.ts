@@ -19,12 +19,26 @@ const dir = makeRunDir(`explore-${agent}`);
 const target = join(dir, 'target');
 mkdirSync(target);
 const env = prepareHome(join(dir, 'home'), join(dir, 'tmp'), server, settingsJson ? JSON.parse(settingsJson) : {});
-const launch = { prompt: 'hello', targetDir: target, includeDirs: [], fixes: {}, ...(launchJson ? JSON.parse(launchJson) : {}) };
+const launch = {
+  prompt: 'hello',
+  targetDir: target,
+  includeDirs: [],
+  fixes: {},
+  ...(launchJson ? JSON.parse(launchJson) : {}),
+};
 const user = process.env.AS_ROOT === '1' ? null : ensureTestUser();
 chownTree(dir, user);
-const run = await runAgent(agent, launch, { env, cwd: target, timeoutMs: Number(process.env.T ?? 60000), ...(user ? { uid: user.uid, gid: user.gid } : {}) });
+const run = await runAgent(agent, launch, {
+  env,
+  cwd: target,
+  timeoutMs: Number(process.env.T ?? 60000),
+  ...(user ? { uid: user.uid, gid: user.gid } : {}),
+});
 console.log(describeRun(run));
 console.log('requests:');
-for (const r of server.requests) console.log(`  ${r.seq} ${r.method} ${r.provider}${r.path}${r.query} ${r.kind} ${r.scenario ?? ''} status=${r.status} afterTool=${r.afterTool ?? ''} model=${r.model ?? ''} ${r.bodyBytes}B`);
+for (const r of server.requests)
+  console.log(
+    `  ${r.seq} ${r.method} ${r.provider}${r.path}${r.query} ${r.kind} ${r.scenario ?? ''} status=${r.status} afterTool=${r.afterTool ?? ''} model=${r.model ?? ''} ${r.bodyBytes}B`,
+  );
 console.log('dir:', dir);
 await server.close();

@@ -42,7 +42,14 @@ function geminiParts(scenario: Scenario, ctx: TurnContext): Part[] {
       return splitInTwo(verdictText(scenario)).map((text) => ({ text }));
     case 'write-file':
       if (ctx.afterTool) return splitInTwo(scenario.text ?? DEFAULT_AFTER_WRITE).map((text) => ({ text }));
-      return [{ functionCall: { name: 'write_file', args: { file_path: targetPath(scenario.path, ctx.cwd), content: scenario.content } } }];
+      return [
+        {
+          functionCall: {
+            name: 'write_file',
+            args: { file_path: targetPath(scenario.path, ctx.cwd), content: scenario.content },
+          },
+        },
+      ];
     default:
       throw new Error(`not a success scenario: ${scenario.kind}`);
   }
@@ -60,7 +67,9 @@ export function geminiMain(res: ServerResponse, scenario: Scenario, ctx: TurnCon
   parts.forEach((part, index) => {
     const lastChunk = index === parts.length - 1;
     sse.event(null, {
-      candidates: [{ content: { role: 'model', parts: [part] }, index: 0, ...(lastChunk ? { finishReason: 'STOP' } : {}) }],
+      candidates: [
+        { content: { role: 'model', parts: [part] }, index: 0, ...(lastChunk ? { finishReason: 'STOP' } : {}) },
+      ],
       ...(lastChunk ? { usageMetadata: USAGE } : {}),
       modelVersion: ctx.model ?? 'gemini-fake',
       responseId: `resp_${ctx.id}`,
@@ -73,7 +82,12 @@ function geminiError(res: ServerResponse, scenario: Scenario): void {
   switch (scenario.kind) {
     case 'err401':
       sendJson(res, 401, {
-        error: { code: 401, message: 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.', status: 'UNAUTHENTICATED' },
+        error: {
+          code: 401,
+          message:
+            'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+          status: 'UNAUTHENTICATED',
+        },
       });
       return;
     case 'err429': {
@@ -86,7 +100,14 @@ function geminiError(res: ServerResponse, scenario: Scenario): void {
           details: [
             {
               '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
-              violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel', quotaDimensions: { model: 'gemini-fake', location: 'global' }, quotaValue: '10' }],
+              violations: [
+                {
+                  quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests',
+                  quotaId: 'GenerateRequestsPerMinutePerProjectPerModel',
+                  quotaDimensions: { model: 'gemini-fake', location: 'global' },
+                  quotaValue: '10',
+                },
+              ],
             },
             { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${after}s` },
           ],
@@ -95,10 +116,19 @@ function geminiError(res: ServerResponse, scenario: Scenario): void {
       return;
     }
     case 'err429-noreset':
-      sendJson(res, 429, { error: { code: 429, message: 'Resource has been exhausted (e.g. check quota).', status: 'RESOURCE_EXHAUSTED' } });
+      sendJson(res, 429, {
+        error: { code: 429, message: 'Resource has been exhausted (e.g. check quota).', status: 'RESOURCE_EXHAUSTED' },
+      });
       return;
     case 'err500':
-      sendJson(res, 500, { error: { code: 500, message: 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting', status: 'INTERNAL' } });
+      sendJson(res, 500, {
+        error: {
+          code: 500,
+          message:
+            'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+          status: 'INTERNAL',
+        },
+      });
       return;
     default:
       throw new Error(`not an error scenario: ${scenario.kind}`);
@@ -113,15 +143,29 @@ export function geminiSide(res: ServerResponse, path: string, body: JsonObject):
     return;
   }
   if (method !== 'generateContent') {
-    sendJson(res, 200, { models: [{ name: 'models/gemini-fake', displayName: 'Gemini (fake)', supportedGenerationMethods: ['generateContent', 'streamGenerateContent', 'countTokens'] }] });
+    sendJson(res, 200, {
+      models: [
+        {
+          name: 'models/gemini-fake',
+          displayName: 'Gemini (fake)',
+          supportedGenerationMethods: ['generateContent', 'streamGenerateContent', 'countTokens'],
+        },
+      ],
+    });
     return;
   }
   const config = isObject(body.generationConfig) ? body.generationConfig : {};
-  const schema = isObject(config.responseJsonSchema) ? config.responseJsonSchema : isObject(config.responseSchema) ? config.responseSchema : {};
+  const schema = isObject(config.responseJsonSchema)
+    ? config.responseJsonSchema
+    : isObject(config.responseSchema)
+      ? config.responseSchema
+      : {};
   const properties = isObject(schema.properties) ? Object.keys(schema.properties) : [];
   let text = 'OK';
-  if (properties.includes('complexity_score')) text = JSON.stringify({ complexity_reasoning: 'A simple, scripted task.', complexity_score: 10 });
-  else if (properties.includes('next_speaker')) text = JSON.stringify({ reasoning: 'The model finished its answer.', next_speaker: 'user' });
+  if (properties.includes('complexity_score'))
+    text = JSON.stringify({ complexity_reasoning: 'A simple, scripted task.', complexity_score: 10 });
+  else if (properties.includes('next_speaker'))
+    text = JSON.stringify({ reasoning: 'The model finished its answer.', next_speaker: 'user' });
   else if (config.responseMimeType === 'application/json') text = '{}';
   sendJson(res, 200, {
     candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP', index: 0 }],

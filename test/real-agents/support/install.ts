@@ -26,33 +26,50 @@ const VERSIONS_VAR = 'ORCHESTRATOR_REAL_AGENTS_VERSIONS';
  * an exact version or an npm dist-tag per agent; agents it does not name keep their pin).
  */
 export function requestedVersions(env: NodeJS.ProcessEnv = process.env): Record<RealAgent, string> {
-  const versions = Object.fromEntries(REAL_AGENTS.map((agent) => [agent, PINNED[agent].version])) as Record<RealAgent, string>;
-  for (const item of (env[VERSIONS_VAR] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  const versions = Object.fromEntries(REAL_AGENTS.map((agent) => [agent, PINNED[agent].version])) as Record<
+    RealAgent,
+    string
+  >;
+  for (const item of (env[VERSIONS_VAR] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const at = item.lastIndexOf('@');
     const agent = item.slice(0, at) as RealAgent;
     const version = item.slice(at + 1);
     if (at <= 0) throw new Error(`${VERSIONS_VAR}: "${item}" is not AGENT@VERSION (e.g. claude@latest,codex@0.171.0)`);
-    if (!REAL_AGENTS.includes(agent)) throw new Error(`${VERSIONS_VAR}: unknown agent "${agent}" (use ${REAL_AGENTS.join(', ')})`);
-    if (!EXACT_VERSION.test(version) && !DIST_TAG.test(version)) throw new Error(`${VERSIONS_VAR}: "${version}" for ${agent} is neither a version nor an npm dist-tag`);
+    if (!REAL_AGENTS.includes(agent))
+      throw new Error(`${VERSIONS_VAR}: unknown agent "${agent}" (use ${REAL_AGENTS.join(', ')})`);
+    if (!EXACT_VERSION.test(version) && !DIST_TAG.test(version))
+      throw new Error(`${VERSIONS_VAR}: "${version}" for ${agent} is neither a version nor an npm dist-tag`);
     versions[agent] = version;
   }
   return versions;
 }
 
 /** The requested versions with every dist-tag (`latest`...) resolved to the version it names now (`npm view`). */
-export function resolveVersions(versions: Record<RealAgent, string>, view: (spec: string) => string = npmView): Record<RealAgent, string> {
+export function resolveVersions(
+  versions: Record<RealAgent, string>,
+  view: (spec: string) => string = npmView,
+): Record<RealAgent, string> {
   const out = { ...versions };
-  for (const agent of REAL_AGENTS) if (!EXACT_VERSION.test(out[agent])) out[agent] = view(`${PINNED[agent].pkg}@${out[agent]}`);
+  for (const agent of REAL_AGENTS)
+    if (!EXACT_VERSION.test(out[agent])) out[agent] = view(`${PINNED[agent].pkg}@${out[agent]}`);
   return out;
 }
 
 /** The list ORCHESTRATOR_REAL_AGENTS_VERSIONS takes, for exact versions (what run.ts hands the test processes). */
-export const versionsVar = (versions: Record<RealAgent, string>) => REAL_AGENTS.map((agent) => `${agent}@${versions[agent]}`).join(',');
+export const versionsVar = (versions: Record<RealAgent, string>) =>
+  REAL_AGENTS.map((agent) => `${agent}@${versions[agent]}`).join(',');
 
 function npmView(spec: string): string {
-  const result = spawnSync('npm', ['view', spec, 'version'], { encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+  const result = spawnSync('npm', ['view', spec, 'version'], {
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
   const version = result.stdout?.trim().split('\n').pop()?.trim() ?? '';
-  if (result.status !== 0 || !EXACT_VERSION.test(version)) throw new Error(`npm view ${spec} version failed: ${(result.stderr || version || String(result.error)).trim()}`);
+  if (result.status !== 0 || !EXACT_VERSION.test(version))
+    throw new Error(`npm view ${spec} version failed: ${(result.stderr || version || String(result.error)).trim()}`);
   return version;
 }
 
@@ -60,7 +77,10 @@ function npmView(spec: string): string {
 function exactVersions(env: NodeJS.ProcessEnv): Record<RealAgent, string> {
   const versions = requestedVersions(env);
   for (const agent of REAL_AGENTS) {
-    if (!EXACT_VERSION.test(versions[agent])) throw new Error(`${VERSIONS_VAR}: ${agent}@${versions[agent]} is a dist-tag; run the suite through npm run test:real-agents, which resolves it`);
+    if (!EXACT_VERSION.test(versions[agent]))
+      throw new Error(
+        `${VERSIONS_VAR}: ${agent}@${versions[agent]} is a dist-tag; run the suite through npm run test:real-agents, which resolves it`,
+      );
   }
   return versions;
 }
@@ -102,7 +122,10 @@ export function isInstalled(env: NodeJS.ProcessEnv = process.env): boolean {
  * Install the pinned CLIs unless they are there. Atomic: npm installs into a temporary sibling folder,
  * which is renamed into place only when npm succeeded, so an interrupted install never looks finished.
  */
-export function ensureInstalled(log: (line: string) => void = () => undefined, env: NodeJS.ProcessEnv = process.env): string {
+export function ensureInstalled(
+  log: (line: string) => void = () => undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const dir = installDir(env);
   if (isInstalled(env)) return dir;
   mkdirSync(cacheRoot(env), { recursive: true });
@@ -115,13 +138,19 @@ export function ensureInstalled(log: (line: string) => void = () => undefined, e
   const specs = REAL_AGENTS.map((agent) => `${PINNED[agent].pkg}@${versions[agent]}`);
   log(`installing ${specs.join(' ')} into ${dir} (about 900 MB, once)`);
   const started = Date.now();
-  const result = spawnSync('npm', ['install', '--prefix', tmp, '--no-audit', '--no-fund', '--loglevel=error', ...specs], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...env, npm_config_update_notifier: 'false' },
-  });
+  const result = spawnSync(
+    'npm',
+    ['install', '--prefix', tmp, '--no-audit', '--no-fund', '--loglevel=error', ...specs],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...env, npm_config_update_notifier: 'false' },
+    },
+  );
   if (result.status !== 0) {
     rmSync(tmp, { recursive: true, force: true });
-    throw new Error(`npm install of ${specs.join(' ')} failed (exit ${result.status ?? result.signal}); see the npm output above`);
+    throw new Error(
+      `npm install of ${specs.join(' ')} failed (exit ${result.status ?? result.signal}); see the npm output above`,
+    );
   }
   writeFileSync(
     join(tmp, MARKER),

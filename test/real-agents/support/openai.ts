@@ -28,9 +28,7 @@ export function openaiContext(body: JsonObject, id: string): TurnContext {
   return { afterTool: lastOutput > lastUser, cwd, model: typeof body.model === 'string' ? body.model : null, id };
 }
 
-type Item =
-  | { type: 'message'; text: string }
-  | { type: 'custom_tool_call'; name: string; input: string };
+type Item = { type: 'message'; text: string } | { type: 'custom_tool_call'; name: string; input: string };
 
 function openaiItems(scenario: Scenario, ctx: TurnContext): Item[] {
   switch (scenario.kind) {
@@ -42,7 +40,10 @@ function openaiItems(scenario: Scenario, ctx: TurnContext): Item[] {
       if (ctx.afterTool) return [{ type: 'message', text: scenario.text ?? DEFAULT_AFTER_WRITE }];
       // apply_patch paths are relative to the working directory, as codex tells its model to write them.
       const path = isAbsolute(scenario.path) && ctx.cwd ? relative(ctx.cwd, scenario.path) : scenario.path;
-      const lines = scenario.content.replace(/\n$/, '').split('\n').map((line) => `+${line}`);
+      const lines = scenario.content
+        .replace(/\n$/, '')
+        .split('\n')
+        .map((line) => `+${line}`);
       const patch = ['*** Begin Patch', `*** Add File: ${path}`, ...lines, '*** End Patch', ''].join('\n');
       return [{ type: 'custom_tool_call', name: 'apply_patch', input: patch }];
     }
@@ -67,19 +68,53 @@ export function openaiMain(res: ServerResponse, scenario: Scenario, ctx: TurnCon
   openaiItems(scenario, ctx).forEach((item, outputIndex) => {
     if (item.type === 'message') {
       const itemId = `msg_${ctx.id}_${outputIndex}`;
-      send('response.output_item.added', { output_index: outputIndex, item: { id: itemId, type: 'message', status: 'in_progress', role: 'assistant', content: [] } });
-      send('response.content_part.added', { item_id: itemId, output_index: outputIndex, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } });
+      send('response.output_item.added', {
+        output_index: outputIndex,
+        item: { id: itemId, type: 'message', status: 'in_progress', role: 'assistant', content: [] },
+      });
+      send('response.content_part.added', {
+        item_id: itemId,
+        output_index: outputIndex,
+        content_index: 0,
+        part: { type: 'output_text', text: '', annotations: [] },
+      });
       for (const delta of splitInTwo(item.text)) {
         send('response.output_text.delta', { item_id: itemId, output_index: outputIndex, content_index: 0, delta });
       }
-      send('response.output_text.done', { item_id: itemId, output_index: outputIndex, content_index: 0, text: item.text });
-      const done = { id: itemId, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: item.text, annotations: [] }] };
-      send('response.content_part.done', { item_id: itemId, output_index: outputIndex, content_index: 0, part: done.content[0] });
+      send('response.output_text.done', {
+        item_id: itemId,
+        output_index: outputIndex,
+        content_index: 0,
+        text: item.text,
+      });
+      const done = {
+        id: itemId,
+        type: 'message',
+        status: 'completed',
+        role: 'assistant',
+        content: [{ type: 'output_text', text: item.text, annotations: [] }],
+      };
+      send('response.content_part.done', {
+        item_id: itemId,
+        output_index: outputIndex,
+        content_index: 0,
+        part: done.content[0],
+      });
       send('response.output_item.done', { output_index: outputIndex, item: done });
       output.push(done);
     } else {
-      const done = { id: `ctc_${ctx.id}_${outputIndex}`, type: 'custom_tool_call', status: 'completed', call_id: `call_fake_${ctx.id}`, name: item.name, input: item.input };
-      send('response.output_item.added', { output_index: outputIndex, item: { ...done, status: 'in_progress', input: '' } });
+      const done = {
+        id: `ctc_${ctx.id}_${outputIndex}`,
+        type: 'custom_tool_call',
+        status: 'completed',
+        call_id: `call_fake_${ctx.id}`,
+        name: item.name,
+        input: item.input,
+      };
+      send('response.output_item.added', {
+        output_index: outputIndex,
+        item: { ...done, status: 'in_progress', input: '' },
+      });
       send('response.output_item.done', { output_index: outputIndex, item: done });
       output.push(done);
     }
@@ -89,7 +124,13 @@ export function openaiMain(res: ServerResponse, scenario: Scenario, ctx: TurnCon
       ...base,
       status: 'completed',
       output,
-      usage: { input_tokens: 1200, input_tokens_details: { cached_tokens: 200 }, output_tokens: 34, output_tokens_details: { reasoning_tokens: 8 }, total_tokens: 1234 },
+      usage: {
+        input_tokens: 1200,
+        input_tokens_details: { cached_tokens: 200 },
+        output_tokens: 34,
+        output_tokens_details: { reasoning_tokens: 8 },
+        total_tokens: 1234,
+      },
     },
   });
   sse.end();
@@ -99,7 +140,13 @@ function openaiError(res: ServerResponse, scenario: Scenario): void {
   switch (scenario.kind) {
     case 'err401':
       sendJson(res, 401, {
-        error: { message: 'Incorrect API key provided: dummy-no*-key. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
+        error: {
+          message:
+            'Incorrect API key provided: dummy-no*-key. You can find your API key at https://platform.openai.com/account/api-keys.',
+          type: 'invalid_request_error',
+          param: null,
+          code: 'invalid_api_key',
+        },
       });
       return;
     case 'err429': {
@@ -108,16 +155,39 @@ function openaiError(res: ServerResponse, scenario: Scenario): void {
       sendJson(
         res,
         429,
-        { error: { type: 'usage_limit_reached', code: 'usage_limit_reached', message: 'The usage limit has been reached', plan_type: 'plus', resets_at: epochIn(after), resets_in_seconds: after } },
+        {
+          error: {
+            type: 'usage_limit_reached',
+            code: 'usage_limit_reached',
+            message: 'The usage limit has been reached',
+            plan_type: 'plus',
+            resets_at: epochIn(after),
+            resets_in_seconds: after,
+          },
+        },
         { 'retry-after': String(after) },
       );
       return;
     }
     case 'err429-noreset':
-      sendJson(res, 429, { error: { message: 'Rate limit reached for requests. Please try again later.', type: 'requests', param: null, code: 'rate_limit_exceeded' } });
+      sendJson(res, 429, {
+        error: {
+          message: 'Rate limit reached for requests. Please try again later.',
+          type: 'requests',
+          param: null,
+          code: 'rate_limit_exceeded',
+        },
+      });
       return;
     case 'err500':
-      sendJson(res, 500, { error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null } });
+      sendJson(res, 500, {
+        error: {
+          message: 'The server had an error while processing your request. Sorry about that!',
+          type: 'server_error',
+          param: null,
+          code: null,
+        },
+      });
       return;
     default:
       throw new Error(`not an error scenario: ${scenario.kind}`);
@@ -125,9 +195,20 @@ function openaiError(res: ServerResponse, scenario: Scenario): void {
 }
 
 export function openaiSide(res: ServerResponse): void {
-  sendJson(res, 200, { object: 'list', data: [{ id: 'gpt-5.5', object: 'model', created: 1767225600, owned_by: 'fake' }], models: [] });
+  sendJson(res, 200, {
+    object: 'list',
+    data: [{ id: 'gpt-5.5', object: 'model', created: 1767225600, owned_by: 'fake' }],
+    models: [],
+  });
 }
 
 export function openaiNotFound(res: ServerResponse, path: string): void {
-  sendJson(res, 404, { error: { message: `fake model server: no route for ${path}`, type: 'invalid_request_error', param: null, code: 'not_found' } });
+  sendJson(res, 404, {
+    error: {
+      message: `fake model server: no route for ${path}`,
+      type: 'invalid_request_error',
+      param: null,
+      code: 'not_found',
+    },
+  });
 }

@@ -61,11 +61,15 @@ export function cliBuilt(): boolean {
  */
 export function assertUserCanRunCli(user: TestUser | null): void {
   if (!user) return;
-  const probe = spawnSync(process.execPath, ['-e', `require('node:fs').accessSync(${JSON.stringify(CLI)}, require('node:fs').constants.R_OK)`], {
-    uid: user.uid,
-    gid: user.gid,
-    encoding: 'utf8',
-  });
+  const probe = spawnSync(
+    process.execPath,
+    ['-e', `require('node:fs').accessSync(${JSON.stringify(CLI)}, require('node:fs').constants.R_OK)`],
+    {
+      uid: user.uid,
+      gid: user.gid,
+      encoding: 'utf8',
+    },
+  );
   if (probe.status !== 0) {
     throw new Error(
       `The unprivileged test user ${user.name} cannot read ${CLI} (${probe.stderr.trim().split('\n').pop()}). ` +
@@ -175,7 +179,10 @@ export function removeOrchestrateRun(run: OrchestrateRun): void {
 
 // --- reading the events ---------------------------------------------------------------------------------
 
-export function ofType<T extends OrchestratorEvent['type']>(events: OrchestratorEvent[], type: T): Extract<OrchestratorEvent, { type: T }>[] {
+export function ofType<T extends OrchestratorEvent['type']>(
+  events: OrchestratorEvent[],
+  type: T,
+): Extract<OrchestratorEvent, { type: T }>[] {
   return events.filter((e): e is Extract<OrchestratorEvent, { type: T }> => e.type === type);
 }
 
@@ -187,7 +194,9 @@ export function finalWorkerStates(events: OrchestratorEvent[]): Record<string, s
 }
 
 export function finalSessionState(events: OrchestratorEvent[]): string | undefined {
-  return ofType(events, 'state').filter((e) => e.machine === 'session').pop()?.to;
+  return ofType(events, 'state')
+    .filter((e) => e.machine === 'session')
+    .pop()?.to;
 }
 
 /** A readable account of a run for assertion messages: exit, summary, the non-agent events, agent stderr tails. */
@@ -201,21 +210,31 @@ export function describeOrchestrate(run: OrchestrateRun): string {
   ];
   for (const e of run.events) {
     if (e.type === 'agent') {
-      if (['init', 'file_change', 'result', 'error'].includes(e.kind)) lines.push(`  ${e.seq} agent ${e.workerId} ${e.kind} ${JSON.stringify(e).slice(0, 240)}`);
+      if (['init', 'file_change', 'result', 'error'].includes(e.kind))
+        lines.push(`  ${e.seq} agent ${e.workerId} ${e.kind} ${JSON.stringify(e).slice(0, 240)}`);
     } else if (e.type === 'state') {
       lines.push(`  ${e.seq} state ${e.machine} ${e.id}: ${e.from} -> ${e.to} (${e.cause})`);
     } else {
       lines.push(`  ${e.seq} ${e.type} ${JSON.stringify(e).slice(0, 400)}`);
     }
   }
-  lines.push('stderr:', ...run.stderr.split('\n').slice(-30).map((l) => `  ${l}`));
+  lines.push(
+    'stderr:',
+    ...run.stderr
+      .split('\n')
+      .slice(-30)
+      .map((l) => `  ${l}`),
+  );
   const sessions = join(run.workspace, 'sessions');
   if (existsSync(sessions)) {
     for (const sid of readdirSync(sessions)) {
       const agents = join(sessions, sid, 'agents');
       if (!existsSync(agents)) continue;
       for (const file of readdirSync(agents).filter((f) => f.endsWith('.stderr.log'))) {
-        const tail = readFileSync(join(agents, file), 'utf8').split('\n').filter((l) => l.trim() && !l.trim().startsWith('at ')).slice(-6);
+        const tail = readFileSync(join(agents, file), 'utf8')
+          .split('\n')
+          .filter((l) => l.trim() && !l.trim().startsWith('at '))
+          .slice(-6);
         if (tail.length) lines.push(`${file}:`, ...tail.map((l) => `  ${l.slice(0, 300)}`));
       }
     }

@@ -70,10 +70,12 @@ export async function runAgent(agent: RealAgent, launch: LaunchOptions, options:
     killGroup('SIGTERM');
     setTimeout(() => killGroup('SIGKILL'), 2000).unref();
   }, options.timeoutMs ?? 60_000);
-  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (c, s) => resolve({ code: c, signal: s }));
-  });
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (c, s) => resolve({ code: c, signal: s }));
+    },
+  );
   clearTimeout(timer);
   // Anything the agent left running in its group (a tool's child) goes with it.
   killGroup('SIGKILL');
@@ -120,6 +122,10 @@ export function describeRun(run: AgentRun): string {
     `stdout (${run.lines.length} lines):`,
     ...run.lines.map((line) => `  ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`),
     'stderr:',
-    ...run.stderr.split('\n').filter((l) => l.trim() && !l.trim().startsWith('at ')).slice(-25).map((l) => `  ${l.slice(0, 400)}`),
+    ...run.stderr
+      .split('\n')
+      .filter((l) => l.trim() && !l.trim().startsWith('at '))
+      .slice(-25)
+      .map((l) => `  ${l.slice(0, 400)}`),
   ].join('\n');
 }

@@ -5,7 +5,12 @@ import { isAbsolute, resolve } from 'node:path';
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = Record<string, unknown>;
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
@@ -38,7 +43,10 @@ export function asArray(value: unknown): unknown[] {
 /** A write-file path as the tool call should carry it: absolute, resolved against the CLI's working directory. */
 export function targetPath(path: string, cwd: string | null): string {
   if (isAbsolute(path)) return path;
-  if (!cwd) throw new Error(`fake model server: cannot resolve the relative path "${path}": the request names no working directory`);
+  if (!cwd)
+    throw new Error(
+      `fake model server: cannot resolve the relative path "${path}": the request names no working directory`,
+    );
   return resolve(cwd, path);
 }
 

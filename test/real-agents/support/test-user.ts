@@ -36,11 +36,27 @@ export function ensureTestUser(): TestUser | null {
   if (!isRoot()) return null;
   const existing = lookup(TEST_USER);
   if (existing) return existing;
-  const created = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', TEST_USER], {
-    encoding: 'utf8',
-  });
+  const created = spawnSync(
+    'useradd',
+    [
+      '--system',
+      '--user-group',
+      '--no-create-home',
+      '--home-dir',
+      '/nonexistent',
+      '--shell',
+      '/usr/sbin/nologin',
+      TEST_USER,
+    ],
+    {
+      encoding: 'utf8',
+    },
+  );
   const user = lookup(TEST_USER);
-  if (!user) throw new Error(`could not create the unprivileged test user ${TEST_USER}: ${created.stderr || created.error?.message}`);
+  if (!user)
+    throw new Error(
+      `could not create the unprivileged test user ${TEST_USER}: ${created.stderr || created.error?.message}`,
+    );
   return user;
 }
 

@@ -25,5 +25,7 @@ export function findPackageRoot(from: string): string {
 
 export const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 
-/** A file of the built package (dist/...): the entry points other processes run (the network proxy, the demo's agents). */
+/**
+ * A file of the built package (dist/...): the entry points other processes run (the network proxy, the demo's agents).
+ */
 export const distFile = (...parts: string[]) => join(PACKAGE_ROOT, 'dist', ...parts);

@@ -129,7 +129,8 @@ class AgentRun {
       if (existing) this.attach(existing);
       else await this.launch();
     } catch (error) {
-      // The safety layer refusing a launch (LaunchRefusedError, kind 'invalid_args') is not a crash: retrying cannot help.
+      // The safety layer refusing a launch (LaunchRefusedError, kind 'invalid_args') is not a crash: retrying cannot
+      // help.
       const refused = (error as { kind?: unknown }).kind === 'invalid_args';
       this.fail({
         kind: refused ? 'invalid_args' : 'crashed',
@@ -562,7 +563,10 @@ function lostFailure(adapter: AgentAdapter): FailureSignal {
   };
 }
 
-/** Create the output file if needed, end it with a newline (a killed attempt may have left half a line), return its size. */
+/**
+ * Create the output file if needed, end it with a newline (a killed attempt may have left half a line), return its
+ * size.
+ */
 function prepareOutputFile(path: string): number {
   if (!existsSync(path)) writeFileSync(path, '');
   const fd = openSync(path, 'r+');

@@ -133,7 +133,9 @@ export async function discardCommand(
   options.out.write(`${summary}\n`);
 }
 
-/** `orchestrate gc [--force] [-C DIR]`: checkouts and refs of discarded sessions, or of sessions whose folder is gone. */
+/**
+ * `orchestrate gc [--force] [-C DIR]`: checkouts and refs of discarded sessions, or of sessions whose folder is gone.
+ */
 export async function gcCommand(workspace: string, options: { force: boolean; dir: string } & Output): Promise<void> {
   const { removed, kept } = await collectGarbage(workspace, { force: options.force, repos: [resolve(options.dir)] });
   const { style: s } = options;

@@ -161,7 +161,8 @@ function follow(sources: Source[], end: SessionEnd | null): Promise<void> {
   return new Promise((resolve, reject) => {
     let finished = false;
     let checking = false;
-    // Whether the session has ended is checked after the lines at hand were handled, never inside a follower's callback.
+    // Whether the session has ended is checked after the lines at hand were handled, never inside a follower's
+    // callback.
     const checkSoon = () => {
       if (!end || checking || finished) return;
       checking = true;

@@ -5,7 +5,9 @@ import { SESSION_ID_PATTERN } from '../store/session-store.js';
 import { formatDuration, formatLimits, formatUsage, progressBar, stateColor } from './live-view.js';
 import type { Style } from './style.js';
 
-/** What status reads: the session manager of an existing workspace, or null when the workspace folder does not exist. */
+/**
+ * What status reads: the session manager of an existing workspace, or null when the workspace folder does not exist.
+ */
 export type StatusSource = Pick<SessionManager, 'workspace' | 'list' | 'view'>;
 
 export interface StatusOptions {

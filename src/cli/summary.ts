@@ -103,7 +103,10 @@ export function renderSummary(
 }
 
 /** ` --workspace <dir>` unless the session's workspace is the one a command run here finds by default. */
-/** The exact command that answers an open blocker: its session, its id, its choices (and the workspace when not the default). */
+/**
+ * The exact command that answers an open blocker: its session, its id, its choices (and the workspace when not the
+ * default).
+ */
 export function resolveCommand(
   sessionId: string,
   blocker: { id: string; options: readonly string[] },

@@ -1,4 +1,7 @@
-/** Where sessions live: --workspace, else ORCHESTRATOR_WORKSPACE, else .orchestrator/ in the target directory, else in the cwd. */
+/**
+ * Where sessions live: --workspace, else ORCHESTRATOR_WORKSPACE, else .orchestrator/ in the target directory, else in
+ * the cwd.
+ */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../domain/usage-error.js';

@@ -215,7 +215,10 @@ const agentEventBase = {
   workerId: z.string(),
   at: LineRefSchema.optional(),
 };
-/** An agent event is flat: the common fields, `type: 'agent'`, `agent`, `workerId`, then the payload's `kind` and fields. */
+/**
+ * An agent event is flat: the common fields, `type: 'agent'`, `agent`, `workerId`, then the payload's `kind` and
+ * fields.
+ */
 export const AgentEventSchema = z.discriminatedUnion('kind', [
   AgentInitSchema.extend(agentEventBase),
   AgentMessageSchema.extend(agentEventBase),

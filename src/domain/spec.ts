@@ -140,7 +140,9 @@ export const SafetyActionSchema = z.enum(['log', 'pause', 'stop']);
 export type SafetyAction = z.infer<typeof SafetyActionSchema>;
 
 export const SafetySettingsSchema = z.strictObject({
-  /** Action per rule; rules not named keep their default (destructive commands and outside writes pause, the rest log). */
+  /**
+   * Action per rule; rules not named keep their default (destructive commands and outside writes pause, the rest log).
+   */
   rules: z.partialRecord(z.enum(SAFETY_RULE_IDS), SafetyActionSchema).default({}),
   /** Directories agents may write besides the target and their includeDirs (absolute, or ~/...). */
   allowedRoots: z.array(z.string().min(1)).default([]),

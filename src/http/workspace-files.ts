@@ -128,7 +128,9 @@ function createExclusiveNoLink(path: string, data: string): boolean {
 
 export interface WorkspaceToken {
   token: string;
-  /** Whether `<workspace>/token` holds this token (false: ORCHESTRATOR_TOKEN differs from the file of a live server). */
+  /**
+   * Whether `<workspace>/token` holds this token (false: ORCHESTRATOR_TOKEN differs from the file of a live server).
+   */
   inFile: boolean;
 }
 

@@ -428,7 +428,9 @@ function workerInput(context: SessionContext, workerId: string): WorkerInput {
   };
 }
 
-/** The branches a worker's checkout starts from: those of its dependencies that completed (skipped ones are left out). */
+/**
+ * The branches a worker's checkout starts from: those of its dependencies that completed (skipped ones are left out).
+ */
 function startFrom(context: SessionContext, workerId: string): string[] {
   return (context.workers[workerId]?.dependsOn ?? []).filter((d) => context.workers[d]?.status === 'completed');
 }
@@ -809,7 +811,9 @@ function addResolver(context: SessionContext, enqueue: Enqueue, what: Omit<Added
   return id;
 }
 
-/** A worker that must wait again (for a resolver): a new incarnation, spawned but not started, with new dependencies. */
+/**
+ * A worker that must wait again (for a resolver): a new incarnation, spawned but not started, with new dependencies.
+ */
 function respawnWaiting(context: SessionContext, worker: WorkerEntry, enqueue: Enqueue, dependsOn: string[]): void {
   const incarnation = worker.incarnation + 1;
   const actorId = `${worker.id}~${incarnation}`;

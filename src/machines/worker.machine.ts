@@ -179,7 +179,9 @@ export function totalUsage(context: Pick<WorkerContext, 'usageByAttempt'>): Usag
   return Object.values(context.usageByAttempt).reduce<Usage>((sum, u) => addUsage(sum, u), {});
 }
 
-/** Progress 0..1: the plan's done/total when the agent keeps one, else a curve over its steps (never 1 before the end). */
+/**
+ * Progress 0..1: the plan's done/total when the agent keeps one, else a curve over its steps (never 1 before the end).
+ */
 export function computeProgress(plan: { done: number; total: number } | null, steps: number): number {
   if (plan && plan.total > 0) return Math.min(0.99, plan.done / plan.total);
   return Math.min(0.9, 1 - 1 / (1 + steps / 8));

@@ -20,7 +20,9 @@ export interface ProcessHostOptions {
   inspect?: (input: AgentProcessInput, payloads: AgentPayload[]) => void;
   /** A session with worker checkouts: each agent runs in its own, and a reviewer reads its target's change. */
   checkouts?: CheckoutHost;
-  /** The change a reviewer reads (its target's start..head, and what that is); without it, the target directory's diff. */
+  /**
+   * The change a reviewer reads (its target's start..head, and what that is); without it, the target directory's diff.
+   */
   reviewDiff?: (target: string) => Promise<{ diff: string | null; against: string }>;
 }
 

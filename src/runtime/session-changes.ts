@@ -34,7 +34,9 @@ export interface ChangeRange {
 export interface SessionDiff {
   /** The repository the ranges are in (null for a session that worked in place). */
   repo: string | null;
-  /** The ranges shown: one (a worker, or the integrated result), or one per worker while the result is not integrated. */
+  /**
+   * The ranges shown: one (a worker, or the integrated result), or one per worker while the result is not integrated.
+   */
   ranges: ChangeRange[];
   files: Array<DiffFile & { worker: string | null }>;
   /** The unified diff (with `unified`); piped, `git apply` takes it. */

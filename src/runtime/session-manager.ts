@@ -38,7 +38,10 @@ export interface SessionSummary {
 export interface SessionSafety {
   insideSandbox: boolean;
   wrapLaunch?: (request: LaunchRequest, input: AgentProcessInput) => LaunchRequest;
-  /** Run a command confined like an agent (setup commands, git in a checkout an agent wrote); identity without a sandbox. */
+  /**
+   * Run a command confined like an agent (setup commands, git in a checkout an agent wrote); identity without a
+   * sandbox.
+   */
   confine?: (
     command: { file: string; args: string[]; cwd: string },
     access: { writable: readonly string[]; network: boolean },

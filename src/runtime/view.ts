@@ -33,7 +33,9 @@ export interface WorkerView {
   reason: string | null;
   fixes: Record<string, boolean>;
   filesChanged: string[];
-  /** Its branch and change so far (start..head), in a session with checkouts; null in place or before its first attempt. */
+  /**
+   * Its branch and change so far (start..head), in a session with checkouts; null in place or before its first attempt.
+   */
   change: ChangeStat | null;
   /** The agents that review it (the spec's reviews; a conflict resolver gets those of the worker it resolves for). */
   reviewers: string[];
@@ -72,7 +74,10 @@ export interface SessionView {
   /** With the round machine's state while the round runs (`requesting`, `collecting` ...), else `done`. */
   rounds: Array<RoundRecord & { state: string }>;
   usage: Usage;
-  /** What usage and resources are judged against (src/safety, docs/security.md): crossings are safety events and blockers. */
+  /**
+   * What usage and resources are judged against (src/safety, docs/security.md): crossings are safety events and
+   * blockers.
+   */
   limits: Pick<Limits, 'maxCostUsd' | 'maxTokens' | 'maxRssMb' | 'maxCpuPercent' | 'session'>;
   lastSeq: number;
 }

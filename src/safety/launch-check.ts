@@ -68,7 +68,10 @@ export interface DirectoryCheck {
   home: string;
 }
 
-/** Problems with a session's directories (empty: fine). Every path is resolved first (`~`, `..`, relative to the target). */
+/**
+ * Problems with a session's directories (empty: fine). Every path is resolved first (`~`, `..`, relative to the
+ * target).
+ */
 export function checkDirectories(check: DirectoryCheck): string[] {
   const problems: string[] = [];
   const named: Array<[string, string]> = [

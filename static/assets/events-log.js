@@ -356,7 +356,8 @@ function badgeTone(e) {
     case 'decision':
       return e.decision === 'CONTINUE' ? 'ok' : e.decision === 'STOP_AND_ESCALATE' ? 'bad' : 'warn';
     case 'safety':
-      // Which sandbox runs is information; a fallback or a rule that only logged is a warning; a refusal, pause or stop is bad.
+      // Which sandbox runs is information; a fallback or a rule that only logged is a warning; a refusal, pause or stop
+      // is bad.
       return e.action === 'log' ? (e.rule === 'sandbox' ? 'idle' : 'warn') : e.action === 'warn' ? 'warn' : 'bad';
     case 'workspace':
       // A conflict or a failed setup command needs a person; a result integrated or applied is good news.

@@ -1,4 +1,7 @@
-/** The session spec: unknown keys are refused by name (with the key meant), and a role outside the built-in ones needs a prompt. */
+/**
+ * The session spec: unknown keys are refused by name (with the key meant), and a role outside the built-in ones needs a
+ * prompt.
+ */
 import { describe, expect, it } from 'vitest';
 import {
   BUILT_IN_ROLES,

@@ -157,7 +157,10 @@ const TRIO: SessionSpecInput = {
   sandbox: 'none',
 };
 
-/** alpha prints 40 lines in ~2 s; beta fails once (backoff 1-2 s) then succeeds; gamma prints for ~3.5 s; the reviewer ~1.5 s. */
+/**
+ * alpha prints 40 lines in ~2 s; beta fails once (backoff 1-2 s) then succeeds; gamma prints for ~3.5 s; the reviewer
+ * ~1.5 s.
+ */
 const TRIO_AGENTS = {
   rules: [
     {

@@ -290,7 +290,8 @@ describe('the default workspace, inside the user checkout', () => {
     const checkouts = join(s.sandbox.target, '.git', 'orchestrate', 'checkouts', sid);
     expect(existsSync(join(checkouts, 'x', 'x.txt'))).toBe(true);
     expect(existsSync(join(workspace, 'checkouts'))).toBe(false);
-    // What the user's tools see of the checkout: the session folder (ignored by its own .gitignore), no copy of the project.
+    // What the user's tools see of the checkout: the session folder (ignored by its own .gitignore), no copy of the
+    // project.
     expect(
       gitIn(s.sandbox.target, 'status', '--porcelain', '--ignored', '--untracked-files=all')
         .split('\n')

@@ -198,7 +198,8 @@ describe('reviewer failures and timeouts', () => {
   it('a reviewer that crashes is recovered by the supervisor like any worker (recovery event for its worker id), and its verdict still counts', async () => {
     const h = setup(oneImplementer(['codex', 'gemini'], {}, { backoffBaseMs: 10, backoffMaxMs: 50 }), {
       rules: [
-        // codex crashes on its first launch only (counter key), then answers a concern; every codex launch is a reviewer.
+        // codex crashes on its first launch only (counter key), then answers a concern; every codex launch is a
+        // reviewer.
         {
           match: { agent: 'codex' },
           scenario: {

@@ -176,7 +176,8 @@ describe('orchestrate serve --resume-all', { timeout: 30_000 }, () => {
     ).toEqual(['spawned', 'running.active', 'completed']);
     expectStateChains(events);
     expect(eventsOfType(events, 'recovery')).toEqual([]);
-    // The agent was re-attached, not launched again: one launch record, and what it printed after the kill became events.
+    // The agent was re-attached, not launched again: one launch record, and what it printed after the kill became
+    // events.
     expect(procRecords(sandbox, killed, 'slow')).toEqual([record]);
     expect(readExitFile(join(dirOf(sandbox, killed), 'agents', 'slow.1.exit'))).toEqual({ exitCode: 0, signal: null });
     expect(expectEveryLineExactlyOnce(sandbox, killed, events)).toBeGreaterThanOrEqual(60);

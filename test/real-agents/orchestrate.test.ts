@@ -55,7 +55,9 @@ const FAST_LIMITS = {
   killGraceMs: 1_000,
 };
 
-/** Every launch of a run, from the session's `agents/<worker>.proc.json` records (argv as executed, sandbox included). */
+/**
+ * Every launch of a run, from the session's `agents/<worker>.proc.json` records (argv as executed, sandbox included).
+ */
 function launchRecords(run: OrchestrateRun): Array<ProcRecord & { workerId: string }> {
   const sessions = join(run.workspace, 'sessions');
   return readdirSync(sessions).flatMap((sid) => {

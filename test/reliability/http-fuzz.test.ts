@@ -133,7 +133,10 @@ function pathValue(name: string): fc.Arbitrary<string> {
   return fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...known) }, { weight: 2, arbitrary: junk });
 }
 
-/** Encode a value for a URL path or query: mostly properly, sometimes raw (printable ASCII only, as a client could send). */
+/**
+ * Encode a value for a URL path or query: mostly properly, sometimes raw (printable ASCII only, as a client could
+ * send).
+ */
 const encode = (value: string, raw: boolean) =>
   raw ? value.replace(/[^\x21-\x7e]/g, '_').replace(/[?#]/g, '_') : encodeURIComponent(value);
 

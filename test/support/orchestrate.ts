@@ -100,9 +100,13 @@ export interface StartedCli {
   /** Its output so far. */
   stdout(): string;
   stderr(): string;
-  /** Resolves (never rejects) when it exits: its exit code or signal, all its output, and when it exited (Date.now()). */
+  /**
+   * Resolves (never rejects) when it exits: its exit code or signal, all its output, and when it exited (Date.now()).
+   */
   exited: Promise<CliResult & { exitedAt: number }>;
-  /** `$ orchestrate <args>` and the last 2000 characters of its stdout and of its stderr so far, for failure messages. */
+  /**
+   * `$ orchestrate <args>` and the last 2000 characters of its stdout and of its stderr so far, for failure messages.
+   */
   transcript(): string;
 }
 

@@ -21,7 +21,9 @@ import type { FakeModelServer } from '../fake-model-server.js';
 
 export const DUMMY_KEY = 'dummy-not-a-real-key';
 
-/** Where homes, targets and workspaces go: ORCHESTRATOR_REAL_AGENTS_WORKDIR or /var/tmp/meta-orchestrator-real-agents. */
+/**
+ * Where homes, targets and workspaces go: ORCHESTRATOR_REAL_AGENTS_WORKDIR or /var/tmp/meta-orchestrator-real-agents.
+ */
 export function workBase(env: NodeJS.ProcessEnv = process.env): string {
   return env.ORCHESTRATOR_REAL_AGENTS_WORKDIR?.trim() || '/var/tmp/meta-orchestrator-real-agents';
 }

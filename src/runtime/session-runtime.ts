@@ -60,6 +60,11 @@ export class SessionRuntime {
   private readonly eventsAhead = new Map<string, number>();
   private snapshotTimer: NodeJS.Timeout | null = null;
   private snapshotDue = false;
+  /**
+   * Set by start(). Before it the actor holds its initial state without having run it: its entry actions (the
+   * STARTs to the workers) have not happened, so a snapshot of it, restored, would wait for them for ever.
+   */
+  private started = false;
   private stopped = false;
   private changeListeners = new Set<() => void>();
   private detachListeners = new Set<() => void>();
@@ -193,7 +198,9 @@ export class SessionRuntime {
     const store = SessionStore.open(options.workspace, sessionId);
     const persisted = store.readSnapshot();
     const runtime = new SessionRuntime(store, options, persisted?.snapshot ?? null);
-    if (persisted) runtime.seedLastValues(persisted.snapshot, persisted.seq);
+    // No snapshot: the orchestrator died between creating the session and starting it. The session starts
+    // afresh; what create() logged is known already.
+    runtime.seedLastValues(persisted?.snapshot ?? null, persisted?.seq ?? 0);
     return runtime;
   }
 
@@ -266,6 +273,7 @@ export class SessionRuntime {
 
   start(lock: { serverUrl?: string } = {}): this {
     this.store.acquireLock(lock);
+    this.started = true;
     this.actor.start();
     this.writeSnapshot();
     return this;
@@ -442,7 +450,7 @@ export class SessionRuntime {
   }
 
   writeSnapshot(durable = true): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     this.snapshotDue = false;
     this.store.writeSnapshot(this.actor.getPersistedSnapshot(), undefined, durable);
   }
@@ -456,7 +464,7 @@ export class SessionRuntime {
    * log recorded after it (`loggedAhead`: a crash between a state event and its snapshot leaves the snapshot one
    * change behind; the restored actor then makes that change again, and it must not be logged twice).
    */
-  private seedLastValues(persisted: unknown, snapshotSeq: number): void {
+  private seedLastValues(persisted: unknown | null, snapshotSeq: number): void {
     const walk = (
       node: { value?: unknown; machine?: unknown; children?: Record<string, { snapshot: unknown; src?: unknown }> },
       machineId: string,
@@ -469,7 +477,7 @@ export class SessionRuntime {
         if (childMachine) walk(child.snapshot as never, childMachine, childId);
       }
     };
-    walk(persisted as never, 'session', this.sessionId);
+    if (persisted) walk(persisted as never, 'session', this.sessionId);
     for (const event of this.store.log.readAfter(snapshotSeq)) {
       if (event.type === 'state') this.loggedAhead.set(`${event.machine}:${event.id}`, event.to);
       const key = replayKey(event);

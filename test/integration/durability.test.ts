@@ -18,9 +18,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { groupMembers, isSameProcessAlive, readExitFile, signalGroup } from '../../src/actors/process-group.js';
 import { probeBwrap } from '../../src/safety/bwrap-probe.js';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
-import type { SessionSpecInput } from '../../src/domain/spec.js';
+import { SessionSpecSchema, type SessionSpecInput } from '../../src/domain/spec.js';
+import { SessionRuntime, stateValueToString } from '../../src/runtime/session-runtime.js';
 import type { SessionView } from '../../src/runtime/view.js';
 import { EventLog } from '../../src/store/event-log.js';
+import { planIsolation } from '../../src/workspace/plan.js';
 import { SessionStore, type ProcRecord } from '../../src/store/session-store.js';
 import {
   childPidsOf,
@@ -85,6 +87,15 @@ function liveRecords(sandbox: Sandbox, sid: string): Array<ProcRecord & { worker
       .filter((r) => readExitFile(join(sessionDirOf(sandbox, sid), 'agents', `${workerId}.${r.attempt}.exit`)) === null)
       .map((r) => ({ ...r, workerId })),
   );
+}
+
+/** A worker's state in the text of a snapshot.json (undefined before it has one). */
+function snapshotWorkerState(text: string, workerId: string): string | undefined {
+  const persisted = JSON.parse(text) as {
+    snapshot: { children?: Record<string, { snapshot?: { value?: unknown } } | undefined> };
+  };
+  const value = persisted.snapshot.children?.[workerId]?.snapshot?.value;
+  return value === undefined ? undefined : stateValueToString(value);
 }
 
 interface KillPoint {
@@ -476,14 +487,15 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     const sid = await waitForSession(sandbox);
     const snapshot = join(sessionDirOf(sandbox, sid), 'snapshot.json');
     // The snapshot while solo runs its first attempt: what a crash right after the decision below would leave.
-    await poll(
-      () =>
-        eventsOfType(peekEvents(sandbox, sid), 'state').some((e) => e.id === 'solo' && e.to === 'running.active') &&
-        existsSync(snapshot),
+    // Read from the snapshot itself: the log has a state change a moment before the snapshot does.
+    const behind = await poll(
+      () => {
+        const text = existsSync(snapshot) ? readFileSync(snapshot, 'utf8') : '';
+        return text && snapshotWorkerState(text, 'solo') === 'running.active' ? text : null;
+      },
       20_000,
-      'solo running',
+      'a snapshot with solo running',
     );
-    const behind = readFileSync(snapshot, 'utf8');
     await poll(
       () => eventsOfType(peekEvents(sandbox, sid), 'recovery').length === 1,
       20_000,
@@ -504,6 +516,38 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     expectStateChains(events);
     expectNoDoubleLaunch(sandbox, sid);
     expect(procRecords(sandbox, sid, 'solo').map((r) => r.attempt)).toEqual([1, 2]);
+    expect(view(sandbox, sid).outcome).toBe('completed');
+  });
+
+  it('killed between creating the session and starting it: resume starts it, and it runs as if nothing happened', async () => {
+    const { sandbox, env } = sandboxWith(null, { claude: { lines: 3 } });
+    const spec = SessionSpecSchema.parse({
+      task: 'born',
+      workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }],
+      sandbox: 'none',
+    });
+    // What a death right after create() leaves (its folder, its first events, no actor started): created here,
+    // never started, then let go of as the dead process would (its lock released).
+    const isolation = await planIsolation(sandbox.target, {}, sandbox.workspace);
+    const born = await SessionRuntime.create(spec, sandbox.target, { workspace: sandbox.workspace, env }, isolation);
+    await new Promise((resolve) => setImmediate(resolve));
+    born.detach();
+    const sid = born.sessionId;
+    expect(launches(sandbox)).toHaveLength(0);
+
+    const resumed = await runCli(['resume', sid, '--no-server', '--json', '--workspace', sandbox.workspace], {
+      env,
+      timeoutMs: 60_000,
+    });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    const events = readEvents(sandbox.workspace, sid);
+    expectStateChains(events);
+    expect(
+      eventsOfType(events, 'state')
+        .filter((e) => e.machine === 'session')
+        .map((e) => e.to),
+    ).toEqual(['created', 'running', 'integrating', 'completed']);
+    expect(launches(sandbox)).toHaveLength(1);
     expect(view(sandbox, sid).outcome).toBe('completed');
   });
 

@@ -4,7 +4,7 @@
  * launch, then wrap it in bwrap), `inspect` (the policy on agent payloads), `attach` (budgets, resource limits,
  * the sandbox decision in the session log) and `close`.
  */
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AgentProcessInput } from '../actors/agent-process.js';
@@ -30,7 +30,7 @@ import {
   sandboxRunProblem,
   type SandboxDecision,
 } from './sandbox.js';
-import { agentNetwork, netDirFor, PROXY_PORT, type NetPolicyFile } from './network.js';
+import { agentNetwork, netDirFor, netRootOf, PROXY_PORT, type NetPolicyFile } from './network.js';
 import type { Isolation } from '../domain/isolation.js';
 import { sessionDirOf } from '../runtime/session-folder.js';
 
@@ -296,9 +296,17 @@ function buildSessionSafety(
     },
     close: () => {
       monitor.close();
+      // A session that has ended needs no net folder any more (its refusals are events by now). Those that did not
+      // fit in the session folder (a long path) live in the temp dir, where nothing else would ever remove them.
+      if (runtime?.hasEnded()) removeNetDirs(runtime);
       runtime = null;
     },
   };
+}
+
+function removeNetDirs(runtime: SessionRuntime): void {
+  for (const worker of runtime.view().workers) rmSync(netDirFor(runtime.dir, worker.id), { recursive: true, force: true });
+  rmSync(netRootOf(runtime.dir), { recursive: true, force: true });
 }
 
 /** An empty read-only file in the workspace, bound over each hidden credentials file (created once). */

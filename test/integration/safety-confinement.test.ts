@@ -3,13 +3,14 @@
  * create its namespaces): what an agent can read, reach and signal. The agent really does each thing (scenario
  * `probes`) and records what happened in probes.jsonl.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probeBwrap } from '../../src/safety/bwrap-probe.js';
 import { which } from '../../src/runtime/binaries.js';
+import { netDirFor } from '../../src/safety/network.js';
 import { readProbes, type FakeProbe } from '../support/fake-agent.js';
 import { cleanupAfterTest, eventsOfType, launches, readEvents, runCli, sandboxWith } from '../support/orchestrate.js';
 import { makeSafetyHarness, ofType, type SafetyHarness } from '../safety/support.js';
@@ -184,6 +185,13 @@ describe.runIf(probe.available && socat)('what a sandboxed agent can reach', () 
     expect(refusals[0]?.detail).toContain('sandbox.allowHosts');
     const sandbox = ofType(runtime, 'safety').filter((e) => e.rule === 'sandbox');
     expect(sandbox.map((e) => e.subject)).toEqual(['bwrap', 'network: proxy']);
+    // Its net folder (in the session folder, or in the temp dir when that path is too long for a socket) goes
+    // once the ended session lets go of its safety: nothing else would remove one in the temp dir.
+    const netDir = netDirFor(runtime.dir, 'w1');
+    expect(existsSync(join(netDir, 'refused.jsonl'))).toBe(true);
+    runtime.detach();
+    expect(existsSync(netDir)).toBe(false);
+    expect(existsSync(netDirFor(runtime.dir, 'w1', '/nonexistent-tmp'))).toBe(false);
   });
 
   it('"network": "open" leaves the network as it is, with a warning', async () => {

@@ -305,7 +305,8 @@ function buildSessionSafety(
 }
 
 function removeNetDirs(runtime: SessionRuntime): void {
-  for (const worker of runtime.view().workers) rmSync(netDirFor(runtime.dir, worker.id), { recursive: true, force: true });
+  for (const worker of runtime.view().workers)
+    rmSync(netDirFor(runtime.dir, worker.id), { recursive: true, force: true });
   rmSync(netRootOf(runtime.dir), { recursive: true, force: true });
 }
 

@@ -52,7 +52,10 @@ export async function callServer(
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch (error) {
-    throw new UsageError(`cannot reach the orchestrator server at ${server.url}: ${(error as Error).message}`);
+    // fetch says only "fetch failed"; the cause says why (ECONNREFUSED, ECONNRESET, a timeout...).
+    const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+    const why = cause ? ` (${cause.code ?? cause.message})` : '';
+    throw new UsageError(`cannot reach the orchestrator server at ${server.url}: ${(error as Error).message}${why}`);
   }
   const text = await response.text();
   const json = text ? (JSON.parse(text) as { error?: string }) : {};

@@ -25,20 +25,9 @@ import type {
 } from './agent-process-protocol.js';
 import type { ChangeStat } from '../domain/isolation.js';
 
-export type WorkerStatus =
-  | 'spawned'
-  | 'running'
-  | 'paused'
-  | 'stopping'
-  | 'blocked'
-  | 'recovering'
-  | 'reviewing'
-  | 'completed'
-  | 'failed'
-  | 'stopped'
-  | 'skipped';
+import { FINAL_WORKER_STATUSES, SKIPPED_BY_A_PERSON, type WorkerStatus } from '../domain/worker-status.js';
 
-export const FINAL_WORKER_STATUSES: readonly WorkerStatus[] = ['completed', 'failed', 'stopped', 'skipped'];
+export { FINAL_WORKER_STATUSES, SKIPPED_BY_A_PERSON, type WorkerStatus };
 
 export interface WorkerInput {
   sessionId: string;
@@ -167,6 +156,8 @@ export interface WorkerFailedEvent {
   signal: FailureSignal;
   agentSessionId: string | null;
   fixes: LaunchFixes;
+  /** When the worker saw the attempt fail (ms since the epoch): the supervisor's clock for restart intensity. */
+  at: number;
 }
 
 export interface WorkerTimedOutEvent {
@@ -223,9 +214,6 @@ const statusOf = (status: WorkerStatus, state: string = status) => ({
   type: 'reportStatus' as const,
   params: { status, state },
 });
-
-/** The end reason of a worker a person skipped (a blocker answered skip, or the stop of that one worker). */
-export const SKIPPED_BY_A_PERSON = 'skipped by a person';
 
 export const workerMachine = setup({
   types: {
@@ -313,6 +301,7 @@ export const workerMachine = setup({
             : { kind: 'crashed', message: 'the agent failed' },
         agentSessionId: context.agentSessionId,
         fixes: context.fixes,
+        at: Date.now(),
       }),
     ),
     notifyTimedOut: sendParent(

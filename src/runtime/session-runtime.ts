@@ -20,7 +20,7 @@ import { workerMachine, type WorkerStatusEvent } from '../machines/worker.machin
 import { reviewMachine } from '../machines/review.machine.js';
 import { SessionLockedError, SessionStore, type ProcRecord } from '../store/session-store.js';
 import type { EventListener } from '../store/event-log.js';
-import type { SessionContext } from '../machines/session-context.js';
+import type { SessionContext } from '../domain/supervisor/context.js';
 import { sessionCheckoutsDir, type Isolation } from '../domain/isolation.js';
 import { gitHead } from './git.js';
 import { SessionCheckouts } from '../workspace/checkouts.js';

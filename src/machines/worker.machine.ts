@@ -10,222 +10,38 @@
  *   spawned/blocked/recovering -SKIP-> skipped; running -SKIP-> stopping (its group terminated) -> skipped
  *   running/recovering have a `paused` substate (SIGSTOP of the process group; timers stand still)
  */
-import { deadlineTimer } from './deadline-timer.js';
 import { assign, fromCallback, sendParent, sendTo, setup } from 'xstate';
-import type { LaunchFixes } from '../agents/types.js';
-import type { FailureSignal, Usage } from '../domain/events.js';
-import { addUsage } from '../domain/output-facts.js';
 import type { OutputFacts } from '../domain/output-facts.js';
-import type { PromptSpec, UpstreamSummary } from '../domain/prompts.js';
-import type {
-  AgentProcessCommand,
-  AgentProcessEvent,
-  AgentProcessInput,
-  CheckoutRequest,
-} from './agent-process-protocol.js';
-import type { ChangeStat } from '../domain/isolation.js';
+import type { PromptSpec } from '../domain/prompts.js';
+import {
+  computeProgress,
+  FINAL_WORKER_STATUSES,
+  SKIPPED_BY_A_PERSON,
+  totalUsage,
+  type WorkerStatus,
+  workerStatusOf,
+} from '../domain/worker-status.js';
+import type { AgentProcessCommand, AgentProcessInput } from './agent-process-protocol.js';
+import { deadlineTimer } from './deadline-timer.js';
+import {
+  checkoutRequest,
+  statusEvent,
+  type WorkerContext,
+  type WorkerEvent,
+  type WorkerFailedEvent,
+  type WorkerInput,
+  type WorkerProgressEvent,
+  type WorkerTimedOutEvent,
+} from './worker-protocol.js';
 
-export type WorkerStatus =
-  | 'spawned'
-  | 'running'
-  | 'paused'
-  | 'stopping'
-  | 'blocked'
-  | 'recovering'
-  | 'reviewing'
-  | 'completed'
-  | 'failed'
-  | 'stopped'
-  | 'skipped';
-
-export const FINAL_WORKER_STATUSES: readonly WorkerStatus[] = ['completed', 'failed', 'stopped', 'skipped'];
-
-export interface WorkerInput {
-  sessionId: string;
-  workerId: string;
-  agent: string;
-  role: string;
-  /** `reviewer` workers are launched by a review round; their answer is checked before they complete. */
-  kind: 'worker' | 'reviewer';
-  roundId?: string;
-  task: string;
-  targetDir: string;
-  includeDirs: string[];
-  model?: string;
-  customPrompt?: string;
-  /** A prompt fixed up front (reviewers); workers get their role prompt when they start. */
-  prompt?: PromptSpec;
-  readOnly: boolean;
-  /** Wait in `reviewing` after success until the session says CONTINUE (or sends a follow-up). */
-  awaitReview: boolean;
-  stallTimeoutMs: number;
-  workerTimeoutMs: number | null;
-  killGraceMs: number;
-  /** Initial launch fixes (e.g. IS_SANDBOX inside our sandbox is decided by recovery, not here). */
-  fixes?: LaunchFixes;
-  /**
-   * A new incarnation of a worker (retried after it failed, or resumed with a follow-up after it completed)
-   * continues the attempt numbers of the one before: launches are recorded per (worker, attempt).
-   */
-  previousAttempts?: number;
-  /** Continue this agent session (native resume) on the first launch. */
-  resumeSessionId?: string;
-  /**
-   * Where its checkout starts, when the session knows it up front (a worker that resolves a conflict starts in
-   * the conflicted merge); other workers learn it with START (their dependencies' branches).
-   */
-  checkoutFrom?: { from: string[]; keepConflicts: boolean };
-}
-
-export interface WorkerContext extends WorkerInput {
-  attempt: number;
-  /** The prompt of the next launch. */
-  prompt: PromptSpec;
-  /** The prompt the worker started with (a fresh relaunch uses it again). */
-  originalPrompt: PromptSpec;
-  fixes: LaunchFixes;
-  /** Agent session id to resume in the next launch; null = a fresh launch. */
-  resumeId: string | null;
-  agentSessionId: string | null;
-  pid: number | null;
-  progress: number;
-  plan: { done: number; total: number } | null;
-  steps: number;
-  lastActivity: string | null;
-  finalText: string | null;
-  filesChanged: string[];
-  /** Usage per attempt (each agent run reports its own totals). */
-  usageByAttempt: Record<string, Usage>;
-  activeMs: number;
-  lastFailure: FailureSignal | null;
-  exit: { code: number | null; signal: string | null } | null;
-  backoff: { dueAt: number; remainingMs: number | null } | null;
-  blockerId: string | null;
-  endReason: string | null;
-  /** A person's answer that arrived while the agent ran: sent by native resume once this run ends well. */
-  pendingFollowUp: string | null;
-  /** The branches its checkout starts from (set at START); null until then. */
-  from: string[] | null;
-  /** Its change so far (start..head of its branch), after each attempt; null outside git or before the first. */
-  change: ChangeStat | null;
-}
-
-export type WorkerEvent =
-  /** `fixes`: what the supervisor already knows this agent needs here (learned from another worker's recovery). */
-  | { type: 'START'; upstream: UpstreamSummary[]; fixes?: LaunchFixes; from?: string[] }
-  | { type: 'PAUSE' }
-  | { type: 'RESUME' }
-  | { type: 'STOP' }
-  | AgentProcessEvent
-  /** `prompt: 'original'` relaunches with the prompt the worker started with. */
-  | { type: 'RECOVER'; delayMs: number; fixes: LaunchFixes; resumeId: string | null; prompt: PromptSpec | 'original' }
-  | { type: 'ESCALATED'; blockerId: string }
-  | { type: 'GIVE_UP'; reason: string }
-  | { type: 'SKIP' }
-  | { type: 'TIMER.DONE' }
-  | { type: 'REVIEW.CONTINUE' }
-  | { type: 'FOLLOW_UP'; text: string };
-
-/** What a worker tells its parent (the session) whenever its status or its summary changes. */
-export interface WorkerStatusEvent {
-  type: 'WORKER.STATUS';
-  workerId: string;
-  kind: 'worker' | 'reviewer';
-  roundId?: string;
-  status: WorkerStatus;
-  /** The full state path (running.paused) and the event that caused it: the runtime logs the state event. */
-  state: string;
-  cause: string;
-  progress: number;
-  attempt: number;
-  finalText: string | null;
-  planDone: number;
-  usage: Usage;
-  agentSessionId: string | null;
-  reason: string | null;
-  change?: ChangeStat | null;
-}
-
-/** New output facts while running (plan progress, usage, summary): no state change, so no state event. */
-export interface WorkerProgressEvent {
-  type: 'WORKER.PROGRESS';
-  workerId: string;
-  kind: 'worker' | 'reviewer';
-  roundId?: string;
-  attempt: number;
-  finalText: string | null;
-  planDone: number;
-  usage: Usage;
-  agentSessionId: string | null;
-}
-
-export interface WorkerFailedEvent {
-  type: 'WORKER.FAILED';
-  workerId: string;
-  kind: 'worker' | 'reviewer';
-  attempt: number;
-  signal: FailureSignal;
-  agentSessionId: string | null;
-  fixes: LaunchFixes;
-}
-
-export interface WorkerTimedOutEvent {
-  type: 'WORKER.TIMED_OUT';
-  workerId: string;
-  activeMs: number;
-}
-
-export function totalUsage(context: Pick<WorkerContext, 'usageByAttempt'>): Usage {
-  return Object.values(context.usageByAttempt).reduce<Usage>((sum, u) => addUsage(sum, u), {});
-}
-
-/**
- * Progress 0..1: the plan's done/total when the agent keeps one, else a curve over its steps (never 1 before the end).
- */
-export function computeProgress(plan: { done: number; total: number } | null, steps: number): number {
-  if (plan && plan.total > 0) return Math.min(0.99, plan.done / plan.total);
-  return Math.min(0.9, 1 - 1 / (1 + steps / 8));
-}
-
-function statusEvent(context: WorkerContext, status: WorkerStatus, state: string, cause: string): WorkerStatusEvent {
-  return {
-    type: 'WORKER.STATUS',
-    workerId: context.workerId,
-    kind: context.kind,
-    ...(context.roundId ? { roundId: context.roundId } : {}),
-    status,
-    state,
-    cause,
-    progress: context.progress,
-    attempt: context.attempt,
-    finalText: context.finalText,
-    planDone: context.plan?.done ?? 0,
-    usage: totalUsage(context),
-    agentSessionId: context.agentSessionId,
-    reason: context.endReason,
-    change: context.change,
-  };
-}
-
-/** What the worker's process actor must prepare before the agent runs (src/workspace does, in a git session). */
-function checkoutRequest(context: WorkerContext): CheckoutRequest {
-  if (context.kind === 'reviewer')
-    return {
-      kind: 'reviewer',
-      target: context.originalPrompt.kind === 'review' ? context.originalPrompt.targetId : '',
-    };
-  const fixed = context.checkoutFrom;
-  return { kind: 'worker', from: fixed?.from ?? context.from ?? [], keepConflicts: fixed?.keepConflicts ?? false };
-}
+export type * from './worker-protocol.js';
+export { computeProgress, FINAL_WORKER_STATUSES, SKIPPED_BY_A_PERSON, totalUsage, type WorkerStatus, workerStatusOf };
 
 /** Entry action of every state: tell the parent (status for people, full path for the state event). */
 const statusOf = (status: WorkerStatus, state: string = status) => ({
   type: 'reportStatus' as const,
   params: { status, state },
 });
-
-/** The end reason of a worker a person skipped (a blocker answered skip, or the stop of that one worker). */
-export const SKIPPED_BY_A_PERSON = 'skipped by a person';
 
 export const workerMachine = setup({
   types: {
@@ -313,6 +129,7 @@ export const workerMachine = setup({
             : { kind: 'crashed', message: 'the agent failed' },
         agentSessionId: context.agentSessionId,
         fixes: context.fixes,
+        at: Date.now(),
       }),
     ),
     notifyTimedOut: sendParent(
@@ -567,15 +384,3 @@ export const workerMachine = setup({
 });
 
 export type WorkerMachine = typeof workerMachine;
-
-/** The status a person sees, from a worker snapshot's state value. */
-export function workerStatusOf(value: unknown): WorkerStatus {
-  if (typeof value === 'string') return value as WorkerStatus;
-  if (value && typeof value === 'object') {
-    const [top, sub] = Object.entries(value as Record<string, unknown>)[0] ?? [];
-    if (sub === 'paused') return 'paused';
-    if (top === 'running' && sub === 'stopping') return 'stopping';
-    return (top ?? 'spawned') as WorkerStatus;
-  }
-  return 'spawned';
-}

@@ -2,7 +2,7 @@
  * Whether a person's answer fits a blocker: the same judgement for the API (POST .../blockers/{id}) and for
  * `orchestrate resolve` on a session nobody runs. Pure.
  */
-import type { BlockerChoice, BlockerRecord } from '../machines/session-context.js';
+import type { BlockerChoice, BlockerRecord } from '../domain/supervisor/context.js';
 
 export type AnswerCheck =
   | { ok: true; blocker: BlockerRecord }

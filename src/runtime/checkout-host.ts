@@ -10,7 +10,7 @@ import type { AgentProcessInput, CheckoutHost } from '../actors/agent-process.js
 import { terminateGroup } from '../actors/process-group.js';
 import type { FailureSignal, NewEvent } from '../domain/events.js';
 import type { WorkspaceSettings } from '../domain/spec.js';
-import { SessionCheckouts, type PrepareOutcome } from '../workspace/checkouts.js';
+import type { SessionCheckouts, PrepareOutcome } from '../workspace/checkouts.js';
 import type { ChangeStat } from '../domain/isolation.js';
 
 /** Runs a setup command (argv) in a checkout, confined like the agent when there is a sandbox. */

@@ -5,27 +5,21 @@
  * Data flow: agent bytes -> adapter parser -> event -> store (events.jsonl) -> listeners (SSE, CLI);
  * machine transitions -> `state` events -> store; every state change -> snapshot.json (atomic).
  */
-import { createActor, fromCallback, type Actor, type EventObject, type InspectionEvent } from 'xstate';
-import { createAgentProcessLogic, type AgentProcessInput } from '../actors/agent-process.js';
+import { createActor, type Actor, type EventObject, type InspectionEvent } from 'xstate';
+import type { AgentProcessInput } from '../actors/agent-process.js';
 import type { LaunchRequest } from '../actors/process-group.js';
 import type { AgentPayload, NewEvent, OrchestratorEvent } from '../domain/events.js';
 import type { SessionSpec } from '../domain/spec.js';
-import {
-  sessionMachine,
-  type IntegrateInput,
-  type IntegrationEvent,
-  type SessionEvent,
-} from '../machines/session.machine.js';
-import { workerMachine, type WorkerStatusEvent } from '../machines/worker.machine.js';
-import { reviewMachine } from '../machines/review.machine.js';
+import type { sessionMachine, SessionEvent } from '../machines/session.machine.js';
+import type { WorkerStatusEvent } from '../machines/worker.machine.js';
 import { SessionLockedError, SessionStore, type ProcRecord } from '../store/session-store.js';
 import type { EventListener } from '../store/event-log.js';
-import type { SessionContext } from '../machines/session-context.js';
-import { sessionCheckoutsDir, type Isolation } from '../domain/isolation.js';
+import type { SessionContext } from '../domain/supervisor/context.js';
+import type { Isolation } from '../domain/isolation.js';
+import { boundSessionMachine, sessionCheckouts } from './session-effects.js';
+import { type ActorMachine, StateLog, stateValueToString } from './state-log.js';
 import { gitHead } from './git.js';
-import { SessionCheckouts } from '../workspace/checkouts.js';
-import { createCheckoutHost, targetDiff } from './checkout-host.js';
-import { createProcessHost } from './process-host.js';
+import type { SessionCheckouts } from '../workspace/checkouts.js';
 import { buildSessionView, type SessionView } from './view.js';
 
 export interface RuntimeOptions {
@@ -53,11 +47,8 @@ const SNAPSHOT_THROTTLE_MS = 1000;
 
 export class SessionRuntime {
   readonly actor: Actor<typeof sessionMachine>;
-  private lastValues = new Map<string, string>();
-  /** State values the log holds beyond the restored snapshot, per actor (see seedLastValues). */
-  private readonly loggedAhead = new Map<string, string>();
-  /** Machine-recorded events the log holds beyond the restored snapshot, by replayKey: not recorded again. */
-  private readonly eventsAhead = new Map<string, number>();
+  /** The `state` events, derived from inspection (and what a restore knows is logged already). */
+  private readonly states = new StateLog((events) => this.record(events));
   private snapshotTimer: NodeJS.Timeout | null = null;
   private snapshotDue = false;
   /**
@@ -81,50 +72,15 @@ export class SessionRuntime {
     const isolation = store.meta.isolation;
     const checkouts = isolation?.mode === 'checkouts' ? sessionCheckouts(store.sessionId, options, isolation) : null;
     this.checkouts = checkouts;
-    const host = createProcessHost(store, {
-      ...(options.env ? { env: options.env } : {}),
+    const machine = boundSessionMachine(store, options, checkouts, {
       publish: (events) => this.record(events),
-      ...(options.wrapLaunch ? { wrapLaunch: options.wrapLaunch } : {}),
+      // An event the log holds beyond a restored snapshot, recorded again as the actor repeats its step: once.
+      record: (event) => {
+        if (!this.states.isReplay(event)) this.record([event]);
+      },
       ...(options.inspect
         ? { inspect: (input: AgentProcessInput, payloads: AgentPayload[]) => options.inspect?.(this, input, payloads) }
         : {}),
-      ...(checkouts
-        ? {
-            checkouts: createCheckoutHost({
-              checkouts,
-              task: store.meta.spec.task,
-              targetDir: store.meta.targetDir,
-              settings: store.meta.spec.workspace,
-              publish: (events) => this.record(events),
-              ...(options.confine
-                ? {
-                    wrapCommand: (command, access) =>
-                      options.confine!(command, { writable: access.writable, network: true }),
-                  }
-                : {}),
-              ...(options.setupWritable ? { setupWritable: options.setupWritable } : {}),
-            }),
-            reviewDiff: (target: string) => targetDiff(checkouts, target),
-          }
-        : {}),
-    });
-    const record = (_: unknown, event: NewEvent) => {
-      // An event the log holds beyond a restored snapshot, recorded again as the actor repeats its step: once.
-      const key = replayKey(event);
-      const logged = key ? (this.eventsAhead.get(key) ?? 0) : 0;
-      if (key && logged > 0) {
-        this.eventsAhead.set(key, logged - 1);
-        return;
-      }
-      this.record([event]);
-    };
-    const machine = sessionMachine.provide({
-      actors: {
-        worker: workerMachine.provide({ actors: { agentProcess: createAgentProcessLogic(host) } }),
-        reviewRound: reviewMachine.provide({ actions: { record } }),
-        integrate: integrateLogic(checkouts),
-      },
-      actions: { record },
     });
     this.actor = createActor(machine, {
       ...(restored ? { snapshot: restored as never } : {}),
@@ -162,7 +118,7 @@ export class SessionRuntime {
     const baseCommit = isolation.mode === 'checkouts' ? isolation.base.commit : await gitHead(targetDir);
     const store = SessionStore.create(options.workspace, spec, targetDir, baseCommit, new Date(), isolation);
     const runtime = new SessionRuntime(store, options, null);
-    runtime.recordStateChange('session', store.sessionId, 'created', 'create');
+    runtime.stateChanged('session', store.sessionId, 'created', 'create');
     if (runtime.checkouts && isolation.mode === 'checkouts') {
       await runtime.checkouts.recordBase(options.workspace);
       runtime.record([
@@ -200,7 +156,7 @@ export class SessionRuntime {
     const runtime = new SessionRuntime(store, options, persisted?.snapshot ?? null);
     // No snapshot: the orchestrator died between creating the session and starting it. The session starts
     // afresh; what create() logged is known already.
-    runtime.seedLastValues(persisted?.snapshot ?? null, persisted?.seq ?? 0);
+    runtime.states.seed(sessionId, persisted?.snapshot ?? null, store.log.readAfter(persisted?.seq ?? 0));
     return runtime;
   }
 
@@ -387,7 +343,7 @@ export class SessionRuntime {
       // is reported: log the worker's state change here, so the log reads in causal order.
       const status = event.event as WorkerStatusEvent;
       const actorId = (event.sourceRef as unknown as { id?: string } | undefined)?.id ?? status.workerId;
-      this.recordStateChange('worker', actorId, status.state, status.cause, status.progress);
+      this.stateChanged('worker', actorId, status.state, status.cause, status.progress);
       return;
     }
     if (event.type !== '@xstate.snapshot') return;
@@ -396,41 +352,13 @@ export class SessionRuntime {
     if (machineId !== 'session' && machineId !== 'worker' && machineId !== 'review') return;
     const id = machineId === 'session' ? this.sessionId : (event.actorRef as unknown as { id: string }).id;
     const progress = machineId === 'worker' ? snapshot.context?.progress : undefined;
-    if (!this.recordStateChange(machineId, id, stateValueToString(snapshot.value), event.event.type, progress))
+    if (!this.stateChanged(machineId, id, stateValueToString(snapshot.value), event.event.type, progress))
       this.scheduleSnapshot();
   }
 
-  /** Log a `state` event when an actor's state differs from the last one logged; true when it did. */
-  private recordStateChange(
-    machine: 'session' | 'worker' | 'review',
-    id: string,
-    value: string,
-    cause: string,
-    progress?: number,
-  ): boolean {
-    const key = `${machine}:${id}`;
-    let previous = this.lastValues.get(key) ?? null;
-    if (previous === value) return false;
-    this.lastValues.set(key, value);
-    // The first change since a restore whose snapshot was behind the log: already logged when it is the same
-    // one; else it goes on from what the log says.
-    const ahead = this.loggedAhead.get(key);
-    this.loggedAhead.delete(key);
-    if (ahead !== undefined) previous = ahead;
-    if (ahead !== value) {
-      this.record([
-        {
-          type: 'state',
-          source: { kind: machine, id },
-          machine,
-          id,
-          from: previous,
-          to: value,
-          cause,
-          ...(progress !== undefined ? { progress } : {}),
-        },
-      ]);
-    }
+  /** An actor's state changed (a `state` event unless logged already): snapshot.json follows before the next macrotask. */
+  private stateChanged(machine: ActorMachine, id: string, value: string, cause: string, progress?: number): boolean {
+    if (!this.states.change(machine, id, value, cause, progress)) return false;
     // Every state change reaches the disk before the next macrotask (coalesced when a step changes several).
     this.snapshotDue = true;
     queueMicrotask(() => {
@@ -458,104 +386,4 @@ export class SessionRuntime {
   private notifyChange(): void {
     for (const listener of this.changeListeners) listener();
   }
-
-  /**
-   * After a restore, known state values must not be reported again as changes: the snapshot's, and those the
-   * log recorded after it (`loggedAhead`: a crash between a state event and its snapshot leaves the snapshot one
-   * change behind; the restored actor then makes that change again, and it must not be logged twice).
-   */
-  private seedLastValues(persisted: unknown | null, snapshotSeq: number): void {
-    const walk = (
-      node: { value?: unknown; machine?: unknown; children?: Record<string, { snapshot: unknown; src?: unknown }> },
-      machineId: string,
-      id: string,
-    ) => {
-      if (node.value !== undefined) this.lastValues.set(`${machineId}:${id}`, stateValueToString(node.value));
-      for (const [childId, child] of Object.entries(node.children ?? {})) {
-        const src = String(child.src ?? '');
-        const childMachine = src === 'worker' ? 'worker' : src === 'reviewRound' ? 'review' : null;
-        if (childMachine) walk(child.snapshot as never, childMachine, childId);
-      }
-    };
-    if (persisted) walk(persisted as never, 'session', this.sessionId);
-    for (const event of this.store.log.readAfter(snapshotSeq)) {
-      if (event.type === 'state') this.loggedAhead.set(`${event.machine}:${event.id}`, event.to);
-      const key = replayKey(event);
-      if (key) this.eventsAhead.set(key, (this.eventsAhead.get(key) ?? 0) + 1);
-    }
-  }
-}
-
-function sessionCheckouts(
-  sessionId: string,
-  options: RuntimeOptions,
-  isolation: Extract<Isolation, { mode: 'checkouts' }>,
-): SessionCheckouts {
-  const confine = options.confine;
-  return new SessionCheckouts(
-    sessionId,
-    isolation.repo,
-    isolation.base.commit,
-    sessionCheckoutsDir(options.workspace, sessionId, isolation),
-    confine ? (writable) => (command) => confine(command, { writable, network: false }) : undefined,
-  );
-}
-
-/** The `integrate` actor: the workers' branches into the result, reported back as an INTEGRATION.* event. */
-function integrateLogic(checkouts: SessionCheckouts | null) {
-  return fromCallback<EventObject, IntegrateInput>(({ input, sendBack }) => {
-    let live = true;
-    const report = (event: IntegrationEvent) => {
-      if (live) sendBack(event);
-    };
-    if (!checkouts) {
-      report({ type: 'INTEGRATION.FAILED', message: 'this session has no checkouts to integrate' });
-      return () => undefined;
-    }
-    checkouts.integrate(input.candidates).then(
-      (outcome) =>
-        report(
-          outcome.status === 'done'
-            ? {
-                type: 'INTEGRATION.DONE',
-                head: outcome.head,
-                steps: outcome.steps,
-                change: {
-                  files: outcome.change.files,
-                  additions: outcome.change.additions,
-                  deletions: outcome.change.deletions,
-                },
-              }
-            : {
-                type: 'INTEGRATION.CONFLICT',
-                worker: outcome.worker,
-                files: outcome.files,
-                dir: outcome.cwd,
-                message: outcome.message,
-              },
-        ),
-      (error: Error) => report({ type: 'INTEGRATION.FAILED', message: error.message }),
-    );
-    return () => {
-      live = false;
-    };
-  });
-}
-
-export function stateValueToString(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    return entries.map(([k, v]) => `${k}.${stateValueToString(v)}`).join(',');
-  }
-  return String(value);
-}
-
-/**
- * What makes a machine-recorded event the same one when a restored actor repeats the step that recorded it: a
- * recovery decision is one per worker, attempt and action. null for events that are not repeated that way.
- */
-function replayKey(event: NewEvent | OrchestratorEvent): string | null {
-  if (event.type === 'recovery') return `recovery|${event.workerId}|${event.attempt}|${event.action}`;
-  return null;
 }

@@ -3,7 +3,7 @@
  * a persisted snapshot: the same code serves a live session and one read from snapshot.json on disk.
  */
 import type { FailureSignal, Usage } from '../domain/events.js';
-import type { BlockerRecord, RoundRecord, SessionContext } from '../machines/session-context.js';
+import type { BlockerRecord, RoundRecord, SessionContext } from '../domain/supervisor/context.js';
 import { totalUsage, workerStatusOf, type WorkerContext, type WorkerStatus } from '../machines/worker.machine.js';
 import type { Limits } from '../domain/spec.js';
 import { addUsage } from '../domain/output-facts.js';

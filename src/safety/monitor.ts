@@ -13,7 +13,7 @@ import { groupMembers, type ProcStat } from '../fs/proc.js';
 import type { AgentPayload, BlockerKind, NewEvent, Usage } from '../domain/events.js';
 import { addUsage } from '../domain/output-facts.js';
 import type { SafetyAction, SafetyRuleId, SafetySettings, SessionSpec } from '../domain/spec.js';
-import type { SessionContext } from '../machines/session-context.js';
+import type { SessionContext } from '../domain/supervisor/context.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import {
   describeCrossing,

@@ -19,7 +19,8 @@ import { groupMembers, isSameProcessAlive, readExitFile, signalGroup } from '../
 import { probeBwrap } from '../../src/safety/bwrap-probe.js';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import { SessionSpecSchema, type SessionSpecInput } from '../../src/domain/spec.js';
-import { SessionRuntime, stateValueToString } from '../../src/runtime/session-runtime.js';
+import { SessionRuntime } from '../../src/runtime/session-runtime.js';
+import { stateValueToString } from '../../src/runtime/state-log.js';
 import type { SessionView } from '../../src/runtime/view.js';
 import { EventLog } from '../../src/store/event-log.js';
 import { planIsolation } from '../../src/workspace/plan.js';

@@ -4,9 +4,12 @@ import type { NewEvent } from '../../src/domain/events.js';
 import { SessionSpecSchema } from '../../src/domain/spec.js';
 import { machineGraph } from '../../src/machines/graph.js';
 import { sessionMachine, type SessionEvent } from '../../src/machines/session.machine.js';
-import type { SessionContext, SessionInput } from '../../src/machines/session-context.js';
+import type { SessionContext, SessionInput } from '../../src/domain/supervisor/context.js';
 import type { WorkerStatus, WorkerStatusEvent } from '../../src/machines/worker.machine.js';
 import { walkAllTransitions, withoutInvocations } from './model-coverage.js';
+
+/** The time failures happen at (they carry it: the supervisor has no clock of its own). */
+const T0 = Date.parse('2026-11-21T09:00:00Z');
 
 const spec = SessionSpecSchema.parse({
   task: 'build it',
@@ -116,6 +119,7 @@ function sessionEvents(snapshot: { context: SessionContext }): SessionEvent[] {
           signal: { kind: 'crashed', message: 'boom' },
           agentSessionId: 'a-agent-session',
           fixes: {},
+          at: T0,
         },
         {
           type: 'WORKER.FAILED',
@@ -125,6 +129,7 @@ function sessionEvents(snapshot: { context: SessionContext }): SessionEvent[] {
           signal: { kind: 'auth', message: 'Not logged in' },
           agentSessionId: null,
           fixes: {},
+          at: T0,
         },
         { type: 'WORKER.TIMED_OUT', workerId: 'a', activeMs: 1000 },
         {
@@ -305,6 +310,7 @@ describe('session machine (behaviour)', () => {
       signal: { kind: 'auth', message: 'not logged in' },
       agentSessionId: null,
       fixes: {},
+      at: T0,
     });
     actor.send(status('a', 'blocked'));
     // Held for a blocked worker is not progress: the session waits for the person who answers the blocker.
@@ -333,6 +339,7 @@ describe('session machine (behaviour)', () => {
       signal: { kind: 'crashed', message: 'segfault' },
       agentSessionId: 'sid-1',
       fixes: {},
+      at: T0,
     });
     expect(sent.at(-1)).toEqual({ to: 'a', type: 'RECOVER' });
     expect(recorded.at(-1)).toMatchObject({
@@ -356,6 +363,7 @@ describe('session machine (behaviour)', () => {
         signal: { kind: 'crashed', message: 'again' },
         agentSessionId: null,
         fixes: {},
+        at: T0 + i * 1000,
       });
     }
     expect(sent.filter((s) => s.type === 'RECOVER')).toHaveLength(3);
@@ -375,6 +383,7 @@ describe('session machine (behaviour)', () => {
       signal: { kind: 'auth', message: 'Not logged in' },
       agentSessionId: null,
       fixes: {},
+      at: T0,
     });
     actor.send(status('a', 'blocked'));
     expect(recorded.find((e) => e.type === 'blocker')).toMatchObject({
@@ -441,6 +450,7 @@ describe('session machine (behaviour)', () => {
         signal: { kind: 'crashed', message: 'again' },
         agentSessionId: 'a-sid',
         fixes: {},
+        at: T0 + i * 1000,
       });
     }
     actor.send(status('a', 'failed', 'worker', { attempt: 4 }));

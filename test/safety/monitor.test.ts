@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NewEvent, OrchestratorEvent, Usage } from '../../src/domain/events.js';
 import { SessionSpecSchema } from '../../src/domain/spec.js';
-import type { BlockerRecord } from '../../src/machines/session-context.js';
+import type { BlockerRecord } from '../../src/domain/supervisor/context.js';
 import type { SessionRuntime } from '../../src/runtime/session-runtime.js';
 import { SafetyMonitor } from '../../src/safety/monitor.js';
 

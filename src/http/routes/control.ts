@@ -11,7 +11,7 @@
 import { Hono, type Context } from 'hono';
 import { manualReviewRefusal, reviewWaitsFor } from '../../domain/review-targets.js';
 import type { SessionEvent } from '../../machines/session.machine.js';
-import { STOPPABLE_WORKER_STATUSES } from '../../machines/session-context.js';
+import { STOPPABLE_WORKER_STATUSES } from '../../domain/supervisor/context.js';
 import type { WorkerStatus } from '../../machines/worker.machine.js';
 import type { WorkerView } from '../../runtime/view.js';
 import type { SessionRuntime } from '../../runtime/session-runtime.js';

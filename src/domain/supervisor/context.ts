@@ -2,13 +2,13 @@
  * The session supervisor's bookkeeping, pure functions over its context: which workers may start, whether
  * the session is done or needs a person, blocker records.
  */
-import type { LaunchFixes } from '../agents/types.js';
-import type { BlockerChoice, BlockerFields, Decision, Usage } from '../domain/events.js';
-import type { SessionSpec, WorkerSpec } from '../domain/spec.js';
-import type { ChangeStat } from '../domain/isolation.js';
-import type { UpstreamSummary } from '../domain/prompts.js';
-import { endedUnfinished, hasFinishedWork } from '../domain/review-targets.js';
-import { FINAL_WORKER_STATUSES, type WorkerStatus } from './worker.machine.js';
+import type { LaunchFixes } from '../launch-fixes.js';
+import type { BlockerChoice, BlockerFields, Decision, Usage } from '../events.js';
+import type { SessionSpec, WorkerSpec } from '../spec.js';
+import type { ChangeStat } from '../isolation.js';
+import type { UpstreamSummary } from '../prompts.js';
+import { endedUnfinished, hasFinishedWork } from '../review-targets.js';
+import { FINAL_WORKER_STATUSES, type WorkerStatus } from '../worker-status.js';
 
 export interface WorkerEntry {
   id: string;

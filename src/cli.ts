@@ -38,6 +38,15 @@ function integer(name: string, min: number, max: number) {
   };
 }
 
+/** One `--notify` value: a webhook URL or `desktop` (repeatable: they add up). */
+function notifyOption(value: string, previous: string[] = []): string[] {
+  if (value !== 'desktop' && !URL.canParse(value))
+    throw new InvalidArgumentError('--notify takes a webhook URL or "desktop"');
+  if (value !== 'desktop' && !/^https?:$/.test(new URL(value).protocol))
+    throw new InvalidArgumentError('--notify: a webhook is an http:// or https:// URL');
+  return [...previous, value];
+}
+
 function serverOptions(command: Command): Command {
   return command
     .option('--port <n>', 'HTTP port of the dashboard and API (0 = any free port)', integer('--port', 0, 65535), 0)
@@ -48,6 +57,11 @@ function serverOptions(command: Command): Command {
     )
     .option('--no-server', 'no dashboard/API server (a blocker then ends the run with exit code 2)')
     .option('--json', 'print every event as JSON lines on stdout instead of the live view')
+    .option(
+      '--notify <target>',
+      'tell a person when a worker needs input and when the session ends: a webhook URL (JSON POST, Slack-compatible) or "desktop"; repeatable',
+      notifyOption,
+    )
     .addOption(
       new Option(
         '--inspect <target>',
@@ -120,6 +134,11 @@ export function buildProgram(): Command {
     .option('--port <n>', 'HTTP port (0 = any free port)', integer('--port', 0, 65535), 7420)
     .option('--host <host>', 'address to bind to (anything but loopback is reachable from the network)', '127.0.0.1')
     .option('--resume-all', 'restore every unfinished session of the workspace at start')
+    .option(
+      '--notify <target>',
+      'tell a person when a worker needs input and when a session ends: a webhook URL or "desktop"; repeatable',
+      notifyOption,
+    )
     .option(
       '--recorded-agents',
       "run the demo's recorded agents instead of the real CLIs (to try the API and dashboard without an API key)",

@@ -23,6 +23,8 @@ export interface ServerFlags {
   host: string;
   inspect?: string;
   json?: boolean;
+  /** `--notify URL|desktop`, repeatable. */
+  notify?: string[];
 }
 
 /** How the user ran us, for commands we suggest: `npx orchestrate` when npx (npm exec) started this process. */
@@ -54,7 +56,7 @@ export function createActions(style: Style) {
 
   async function managerFor(
     workspace: string,
-    flags: Pick<ServerFlags, 'inspect'>,
+    flags: Pick<ServerFlags, 'inspect' | 'notify'>,
     extra: Partial<SessionManagerOptions> = {},
     sandbox: { writable?: string[]; readable?: string[] } = {},
   ): Promise<SessionManager> {
@@ -104,7 +106,10 @@ export function createActions(style: Style) {
       disposers.unshift(() => client.close());
       options.inspector = (event) => client.inspect(event);
     }
-    return new SessionManager(options);
+    const manager = new SessionManager(options);
+    const { attachNotifications } = await import('./notify-wiring.js');
+    disposers.push(attachNotifications(manager, flags.notify, style, extra.env ?? process.env));
+    return manager;
   }
 
   function followOptions(opts: { json?: boolean; server: boolean }, hint: string | undefined) {

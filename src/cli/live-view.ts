@@ -190,6 +190,10 @@ export function describeNotable(event: OrchestratorEvent, s: Style): string | nu
             : s.red('⚠ safety');
       return `${s.dim(time(event.ts))} ${mark} ${event.workerId ? `${event.workerId} ` : ''}${event.rule}: ${event.action} ${s.dim(event.subject.slice(0, 160))}`;
     }
+    case 'notification':
+      return event.ok
+        ? `${s.dim(time(event.ts))} ${s.cyan('✉ notified')} ${event.kind} via ${event.channel} ${s.dim(event.target)}`
+        : `${s.dim(time(event.ts))} ${s.yellow('✉ not notified')} ${event.kind} via ${event.channel} ${s.dim(`${event.target}: ${event.error ?? 'failed'} (${event.attempts} tries)`)}`;
     default:
       return null;
   }

@@ -118,6 +118,7 @@ function belongsTo(event: OrchestratorEvent, workerId: string): boolean {
     case 'blocker':
     case 'safety':
     case 'workspace':
+    case 'notification':
       return event.workerId === workerId;
     case 'review':
       return event.target === workerId;

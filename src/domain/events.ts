@@ -414,6 +414,28 @@ export const WorkspaceEventSchema = z.object({
   detail: z.string(),
 });
 
+/** Who was told what (src/notify): a blocker that needs a person, a session's end, a budget nearly spent. */
+export const NotificationKindSchema = z.enum(['needs-input', 'done', 'budget']);
+export type NotificationKind = z.infer<typeof NotificationKindSchema>;
+
+export const NotificationEventSchema = z.object({
+  ...base,
+  type: z.literal('notification'),
+  kind: NotificationKindSchema,
+  channel: z.enum(['webhook', 'desktop']),
+  /** Where it went, without what could be secret: a webhook's origin (its path often is the key), or `desktop`. */
+  target: z.string(),
+  ok: z.boolean(),
+  /** How many tries it took, or were made before it was given up. */
+  attempts: z.number().int().nonnegative(),
+  workerId: z.string().optional(),
+  blockerId: z.string().optional(),
+  /** What the person was told. */
+  text: z.string(),
+  /** Why it failed (the last try's error). */
+  error: z.string().optional(),
+});
+
 export const OrchestratorEventSchema = z.discriminatedUnion('type', [
   AgentEventSchema,
   StateEventSchema,
@@ -423,6 +445,7 @@ export const OrchestratorEventSchema = z.discriminatedUnion('type', [
   DecisionEventSchema,
   SafetyEventSchema,
   WorkspaceEventSchema,
+  NotificationEventSchema,
 ]);
 export type OrchestratorEvent = z.infer<typeof OrchestratorEventSchema>;
 export type EventType = OrchestratorEvent['type'];
@@ -436,6 +459,7 @@ export const EVENT_TYPES: EventType[] = [
   'decision',
   'safety',
   'workspace',
+  'notification',
 ];
 
 type Unsequenced<E> = E extends unknown ? Omit<E, 'seq' | 'ts' | 'sessionId'> & { ts?: string } : never;

@@ -173,6 +173,18 @@ export const WorkspaceSettingsSchema = z.strictObject({
 });
 export type WorkspaceSettings = z.infer<typeof WorkspaceSettingsSchema>;
 
+/** Where a session's notifications go (src/notify): a webhook (JSON POST, Slack-compatible), or the desktop. */
+export const NotifyTargetSchema = z.union([
+  z.strictObject({
+    webhook: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'a webhook is an http:// or https:// URL'),
+  }),
+  z.strictObject({ desktop: z.literal(true) }),
+]);
+export type NotifyTarget = z.infer<typeof NotifyTargetSchema>;
+
 export const SessionSpecSchema = z
   .strictObject({
     task: z.string().min(1, 'the task must say what to do').max(100_000),
@@ -183,6 +195,8 @@ export const SessionSpecSchema = z
     sandbox: z.union([SandboxModeSchema, SandboxSettingsSchema]).default('auto'),
     safety: SafetySettingsSchema.optional(),
     workspace: WorkspaceSettingsSchema.optional(),
+    /** Who is told when a worker needs a person, when the session ends, when a budget is nearly spent. */
+    notify: z.array(NotifyTargetSchema).optional(),
   })
   .superRefine((spec, ctx) => {
     const ids = new Set<string>();

@@ -1,7 +1,7 @@
 /**
  * The safety layer in one call: `createSafetyFactory` probes bubblewrap once; the factory it returns decides
  * each session's sandbox from its spec and gives the session manager its hooks: `wrapLaunch` (validate every
- * launch, then wrap it in bwrap), `inspect` (the policy on agent payloads), `attach` (budgets, resource limits,
+ * launch, then wrap it in bwrap), `watchPayloads` (the policy on agent payloads), `attach` (budgets, resource limits,
  * the sandbox decision in the session log) and `close`.
  */
 import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -264,8 +264,8 @@ function buildSessionSafety(
     ...(inside && decision.probe?.path ? { confine } : {}),
     // Setup commands (npm ci ...) also fill the package managers' caches, and the spec's allowed roots.
     setupWritable: [npmCache, join(home, '.cache'), ...allowedRoots, ...extra],
-    inspect: (attached: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) =>
-      monitor.inspect(attached, input, payloads),
+    watchPayloads: (attached: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) =>
+      monitor.watchPayloads(attached, input, payloads),
     attach: (attached: SessionRuntime) => {
       runtime = attached;
       attached.record([

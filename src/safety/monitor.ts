@@ -163,7 +163,7 @@ export class SafetyMonitor {
   }
 
   /** Every batch of parsed payloads of a launch. */
-  inspect(runtime: SessionRuntime, input: AgentProcessInput, payloads: readonly AgentPayload[]): void {
+  watchPayloads(runtime: SessionRuntime, input: AgentProcessInput, payloads: readonly AgentPayload[]): void {
     // A resumed session re-reads agent output as it starts, before attach(): act on it all the same.
     this.runtime ??= runtime;
     const fresh = payloads.filter((p) => {

@@ -20,16 +20,9 @@ import { probeBwrap, type BwrapProbe } from './bwrap-probe.js';
 import { checkDirectories, validateLaunch } from './launch-check.js';
 import { SafetyMonitor, safetyEvent } from './monitor.js';
 import { resolvePath, type PolicyContext } from './policy.js';
-import {
-  agentStateDirs,
-  bwrapCommand,
-  bwrapWrap,
-  decideSandbox,
-  ensureAgentState,
-  hiddenPaths,
-  sandboxRunProblem,
-  type SandboxDecision,
-} from './sandbox.js';
+import { agentStateDirs, ensureAgentState, hiddenPaths } from './agent-files.js';
+import { sandboxRunProblem } from './agent-run-paths.js';
+import { bwrapCommand, bwrapWrap, decideSandbox, type SandboxDecision } from './sandbox.js';
 import { agentNetwork, netDirFor, netRootOf, PROXY_PORT, type NetPolicyFile } from './network.js';
 import type { Isolation } from '../domain/isolation.js';
 import { sessionDirOf } from '../runtime/session-folder.js';

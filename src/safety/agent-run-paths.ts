@@ -4,7 +4,10 @@
  */
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { which } from '../runtime/binaries.js';
+import { getAdapter } from '../agents/registry.js';
+import type { SessionSpec } from '../domain/spec.js';
+import { findAgentBinary, which } from '../runtime/binaries.js';
+import { UsageError } from '../runtime/session-manager.js';
 import { real, unique } from './paths.js';
 import { isInside } from './policy.js';
 
@@ -86,4 +89,24 @@ export function shebangInterpreter(file: string, pathVar: string): string | null
   if (basename(program) !== 'env') return program;
   const name = envProgram([program, ...rest]);
   return name ? which(name, pathVar) : null;
+}
+
+/**
+ * Before anything starts: an agent whose program the sandbox cannot make visible (its `#!` names a program that
+ * cannot be found) would only crash at every launch. One line that says which, why and what to do.
+ */
+export function refuseWhatCannotRunInside(spec: SessionSpec, env: Record<string, string | undefined>): void {
+  const agents = new Set([...spec.workers.map((w) => w.agent), ...spec.reviews.map((r) => r.reviewer)]);
+  const problems = [...agents].flatMap((agent) => {
+    const binary = findAgentBinary(getAdapter(agent), env);
+    const problem = 'path' in binary ? sandboxRunProblem(binary.path, env.PATH ?? '') : null;
+    return problem
+      ? [`${agent} (${'path' in binary ? binary.path : agent}) cannot run inside the sandbox: ${problem}`]
+      : [];
+  });
+  if (problems.length > 0) {
+    throw new UsageError(
+      `${problems.join('; ')}. Install what its #! line names (or point ORCHESTRATOR_<AGENT>_BIN at the real binary), or set "sandbox": "none" to run it unconfined.`,
+    );
+  }
 }

@@ -4,8 +4,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { unique } from './paths.js';
-import { isInside } from './policy.js';
+import { isInside, unique } from './paths.js';
 
 /**
  * Where an agent keeps its own state, writable inside the sandbox: its config dir (sessions, which native

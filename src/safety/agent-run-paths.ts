@@ -8,8 +8,7 @@ import { getAdapter } from '../agents/registry.js';
 import type { SessionSpec } from '../domain/spec.js';
 import { findAgentBinary, which } from '../runtime/binaries.js';
 import { UsageError } from '../runtime/session-manager.js';
-import { real, unique } from './paths.js';
-import { isInside } from './policy.js';
+import { isInside, real, unique } from './paths.js';
 
 /**
  * What an agent needs to start that the private /tmp inside would hide, when it is installed under /tmp: its

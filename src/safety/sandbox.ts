@@ -8,7 +8,8 @@
  * workspace (session logs, exit files, the API token) — each behind an empty read-only tmpfs, or an empty file
  * for a file. Its network is a namespace of its own whose one way out is a proxy with an allowlist
  * (src/safety/network.ts). Its processes are a PID namespace of their own: `pkill node` inside sees only them.
- * What each agent keeps and what none may read: ./agent-files.ts; what an agent needs visible to start: ./agent-run-paths.ts.
+ * What each agent keeps and what none may read: ./agent-files.ts; what an agent needs visible to start:
+ * ./agent-run-paths.ts.
  *
  * bwrap wraps the agent INSIDE the launch wrapper (src/actors/process-group.ts): the wrapper, outside the
  * sandbox, opens the output files and writes the exit file, so the agent can neither read nor forge them.
@@ -29,8 +30,7 @@ import { UsageError } from '../runtime/session-manager.js';
 import { agentRunPaths } from './agent-run-paths.js';
 import { probeBwrap, type BwrapProbe } from './bwrap-probe.js';
 import { BRIDGE_SCRIPT, PROXY_PORT, proxyEnv } from './network.js';
-import { real, unique } from './paths.js';
-import { isInside } from './policy.js';
+import { isInside, real, unique } from './paths.js';
 
 export interface SandboxDecision {
   mode: 'bwrap' | 'none';

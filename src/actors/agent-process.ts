@@ -99,7 +99,8 @@ export function createAgentProcessLogic(host: AgentProcessHost) {
  *   nothing else is sent. A stop that arrives before the report still makes it `stopped`.
  *
  * `released` is apart from these: the actor let go (its state left, or the orchestrator going down). From then on
- * nothing is sent and nothing is killed: the agent keeps running, and a later `resume` re-attaches to it.
+ * nothing is sent and no kill is started (one under way goes on): the agent keeps running, and a later `resume`
+ * re-attaches to it.
  */
 type Phase = 'launching' | 'running' | 'ended';
 

@@ -48,7 +48,7 @@ export interface SessionSafety {
   ) => { file: string; args: string[] };
   /** Writable for setup commands besides the checkout (package-manager caches, allowed roots). */
   setupWritable?: readonly string[];
-  inspect?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
+  watchPayloads?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
   /** Called once the runtime started (budgets, resource sampling, the sandbox decision in the log). */
   attach?: (runtime: SessionRuntime) => void;
   /** Called when this process lets go of the session. */
@@ -63,11 +63,11 @@ export interface SessionManagerOptions {
     insideSandbox: boolean;
     wrapLaunch?: (request: LaunchRequest, input: AgentProcessInput) => LaunchRequest;
   };
-  inspect?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
+  watchPayloads?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
   inspector?: RuntimeOptions['inspector'];
   /**
    * Per session (specs differ in `sandbox`, limits, rules): its safety, decided at create and at resume (from
-   * session.json). Wins over `sandbox`; its `inspect` runs after the one above. May throw a UsageError.
+   * session.json). Wins over `sandbox`; its `watchPayloads` runs after the one above. May throw a UsageError.
    */
   safetyFor?: (
     spec: SessionSpec,
@@ -271,7 +271,7 @@ export class SessionManager {
 
   private runtimeOptions(safety?: SessionSafety): RuntimeOptions {
     const wrapLaunch = safety ? safety.wrapLaunch : this.options.sandbox?.wrapLaunch;
-    const inspectors = [this.options.inspect, safety?.inspect].filter((f) => f !== undefined);
+    const payloadWatchers = [this.options.watchPayloads, safety?.watchPayloads].filter((f) => f !== undefined);
     return {
       workspace: this.workspace,
       ...(this.options.env ? { env: this.options.env } : {}),
@@ -279,8 +279,8 @@ export class SessionManager {
       ...(safety?.setupWritable ? { setupWritable: safety.setupWritable } : {}),
       insideSandbox: safety?.insideSandbox ?? this.options.sandbox?.insideSandbox ?? false,
       ...(wrapLaunch ? { wrapLaunch } : {}),
-      ...(inspectors.length > 0
-        ? { inspect: (runtime, input, payloads) => inspectors.forEach((f) => f(runtime, input, payloads)) }
+      ...(payloadWatchers.length > 0
+        ? { watchPayloads: (runtime, input, payloads) => payloadWatchers.forEach((f) => f(runtime, input, payloads)) }
         : {}),
       ...(this.options.inspector ? { inspector: this.options.inspector } : {}),
     };

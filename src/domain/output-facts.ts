@@ -164,8 +164,25 @@ export function outputSummary(output: string | undefined): string {
   return lines.length > 1 ? `${cut} (+${lines.length - 1} lines)` : cut;
 }
 
+/**
+ * How describePayload draws what differs between a terminal and a page: the arrow to a command's exit code,
+ * and a usage report. The CLI's is plain ASCII and raw numbers; the dashboard's (web/) has its own.
+ */
+export interface DescribeStyle {
+  arrow: string;
+  usage(usage: Usage): string;
+}
+
+export const PLAIN_STYLE: DescribeStyle = {
+  arrow: '->',
+  usage: (usage) => {
+    const cost = usage.costUsd !== undefined ? ` $${usage.costUsd.toFixed(4)}` : '';
+    return `usage ${usage.inputTokens ?? 0} in / ${usage.outputTokens ?? 0} out${cost}`;
+  },
+};
+
 /** One short line for a person: what the agent is doing now. */
-export function describePayload(payload: AgentPayload): string {
+export function describePayload(payload: AgentPayload, style: DescribeStyle = PLAIN_STYLE): string {
   const one = (text: string, limit = 140) => {
     const flat = text.replace(/\s+/g, ' ').trim();
     return flat.length > limit ? `${flat.slice(0, limit - 1)}…` : flat;
@@ -184,13 +201,13 @@ export function describePayload(payload: AgentPayload): string {
     case 'tool_result':
       return `tool result${payload.ok ? '' : ' (error)'}: ${outputSummary(payload.output)}`;
     case 'command':
-      return `$ ${one(payload.command, 120)}${payload.exitCode !== undefined && payload.exitCode !== null ? ` -> ${payload.exitCode}` : ''}`;
+      return `$ ${one(payload.command, 120)}${payload.exitCode !== undefined && payload.exitCode !== null ? ` ${style.arrow} ${payload.exitCode}` : ''}`;
     case 'file_change':
       return `${payload.status === 'proposed' ? 'writing' : 'changed'} ${payload.changes.map((c) => c.path).join(', ')}`;
     case 'plan':
       return `plan ${payload.items.filter((i) => i.done).length}/${payload.items.length}`;
     case 'usage':
-      return `usage ${payload.usage.inputTokens ?? 0} in / ${payload.usage.outputTokens ?? 0} out${payload.usage.costUsd !== undefined ? ` $${payload.usage.costUsd.toFixed(4)}` : ''}`;
+      return style.usage(payload.usage);
     case 'error':
       return `${payload.retrying ? 'retrying' : payload.warning ? 'warning' : 'error'}: ${one(payload.message)}`;
     case 'result':

@@ -1,7 +1,7 @@
 // Worker cards: one per worker (reviewers after the workers), updated in place so progress bars glide.
 
+import { FINAL_WORKER_STATUSES } from '../src/domain/worker-status.js';
 import {
-  FINAL_WORKER_STATUSES,
   branchTail,
   fill,
   h,

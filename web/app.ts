@@ -219,7 +219,7 @@ function openSession(sid) {
   // review rounds...). Ask again, at most once a second, after the events that change those.
   const resync = throttle(() => void refreshState(), 1000);
 
-  const command = async (what, body) => {
+  const command = async (what, body?) => {
     const result = await post(`${path}/${what}`, body);
     resync();
     return result;
@@ -240,7 +240,7 @@ function openSession(sid) {
     review: () => command('review'),
     stop: (reason) => command('stop', reason ? { reason } : {}),
   };
-  const answer = async (id, choice, { text, agent } = {}) => {
+  const answer = async (id, choice, { text, agent }: { text?: string; agent?: string } = {}) => {
     await post(`${path}/blockers/${encodeURIComponent(id)}`, {
       choice,
       ...(text !== undefined && text !== '' ? { text } : {}),

@@ -1,12 +1,30 @@
 // The client state of one session, folded from GET /state, SSE snapshots and events. The views read it and
 // subscribe to changes; the log view also gets each new event as it arrives.
 
-import { FINAL_WORKER_STATUSES, describeAgent, workerStatusOf } from './util.js';
+import { isFinalWorkerStatus, PLAN_PROGRESS_CAP, workerStatusOf } from '../src/domain/worker-status.js';
+import { describeAgent } from './util.js';
 
 /** How many events the store keeps (the log view caps its DOM separately). */
 const KEEP_EVENTS = 5000;
 
 export class SessionState {
+  sessionId: any;
+  view: any;
+  live: any;
+  runner: any;
+  reviews: any;
+  decisions: any;
+  recoveries: any;
+  applied: any;
+  discarded: any;
+  events: any;
+  lastSeq: any;
+  lastEventOf: any;
+  seenHistory: any;
+  listeners: any;
+  eventListeners: any;
+  resetListeners: any;
+  frame: any;
   constructor(sessionId) {
     this.sessionId = sessionId;
     /** The SessionView (+ live) as last known, with events folded in. */
@@ -136,7 +154,7 @@ export class SessionState {
           if (typeof e.progress === 'number') w.progress = e.progress;
           if (w.status === 'completed') w.progress = 1;
           if (w.status !== 'blocked') w.blockerId = null;
-          if (FINAL_WORKER_STATUSES.includes(w.status)) w.pid = null;
+          if (isFinalWorkerStatus(w.status)) w.pid = null;
         } else if (e.machine === 'review') {
           const round = view.rounds.find((r) => r.roundId === e.id);
           if (!round) view.rounds.push({ roundId: e.id, targets: [], reason: '', decision: null });
@@ -150,7 +168,7 @@ export class SessionState {
         if (e.kind === 'plan' && Array.isArray(e.items) && e.items.length > 0) {
           const done = e.items.filter((i) => i.done).length;
           w.plan = { done, total: e.items.length };
-          w.progress = Math.max(w.progress ?? 0, Math.min(0.99, done / e.items.length));
+          w.progress = Math.max(w.progress ?? 0, Math.min(PLAN_PROGRESS_CAP, done / e.items.length));
         }
         if (e.kind === 'result' && e.ok && e.text) w.summary = e.text;
         break;

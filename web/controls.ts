@@ -25,7 +25,7 @@ export function createControls(root, dialog, commands) {
       root.dispatchEvent(new CustomEvent('controls-done'));
     }
   };
-  const button = (action, glyph, label, cls, onclick, keys) =>
+  const button = (action, glyph, label, cls, onclick, keys?) =>
     h(
       'button',
       {

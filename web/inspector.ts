@@ -388,7 +388,7 @@ function renderHistory(list, actor) {
 }
 
 function renderActors(changedKey = null) {
-  const groups = [
+  const groups: Array<[string, any[]]> = [
     ['Session', [...actors.values()].filter((a) => a.machine === 'session')],
     ['Workers', [...actors.values()].filter((a) => a.machine === 'worker' && a.kind !== 'reviewer')],
     ['Reviewers', [...actors.values()].filter((a) => a.machine === 'worker' && a.kind === 'reviewer')],
@@ -467,7 +467,7 @@ function defaultSelection() {
 
 let frame = null;
 let changedKey = null;
-function scheduleRender(key) {
+function scheduleRender(key?) {
   if (key) changedKey = key;
   if (frame) return;
   frame = requestAnimationFrame(() => {
@@ -514,7 +514,7 @@ async function start() {
     return;
   }
   setBanner('connecting');
-  let view;
+  let view: any;
   try {
     [graphs, view] = await Promise.all([api('/machines'), api(`/${encodeURIComponent(sessionId)}/state`)]);
   } catch (error) {

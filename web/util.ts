@@ -2,6 +2,8 @@
 // elements (text is always set as text, never parsed as HTML), `reconcile()` keeps keyed lists in place so
 // inputs keep their content and CSS transitions (progress bars) run.
 
+import { type DescribeStyle, describePayload } from '../src/domain/output-facts.js';
+
 /**
  * h('div', {class: 'x', dataset: {id: 'a'}, onclick: fn, hidden: true}, 'text', child, [more, children])
  * Attributes whose value is null/undefined/false are left out; `true` sets an empty attribute.
@@ -93,7 +95,7 @@ export function fill(el, ...children) {
  * Make `container`'s children match `items` (in order), keyed by `key(item)` (stored in data-key).
  * `create(item)` makes a new element, `update(el, item)` refreshes an existing one (also called after create).
  */
-export function reconcile(container, items, key, create, update) {
+export function reconcile(container, items, key, create, update?) {
   const existing = new Map();
   for (const child of [...container.children])
     if (child.dataset.key !== undefined) existing.set(child.dataset.key, child);
@@ -266,101 +268,13 @@ export function updatePill(el, text, tone = stateTone(text)) {
   }
 }
 
-/** The status a person sees from a worker machine state value (as workerStatusOf in the runtime). */
-export function workerStatusOf(state) {
-  const [top, sub] = String(state ?? 'spawned')
-    .split(',')[0]
-    .split('.');
-  if (sub === 'paused') return 'paused';
-  if (top === 'running' && sub === 'stopping') return 'stopping';
-  return top || 'spawned';
-}
+/** How the page draws a command's exit code and a usage report in describePayload's lines. */
+const PAGE_STYLE: DescribeStyle = { arrow: '→', usage: (usage) => `usage ${usageText(usage)}` };
 
-export const FINAL_WORKER_STATUSES = ['completed', 'failed', 'stopped', 'skipped'];
-export const FINAL_SESSION_STATES = ['completed', 'stopped'];
-
-const TOOL_ARGUMENT_KEYS = [
-  'command',
-  'file_path',
-  'absolute_path',
-  'pattern',
-  'query',
-  'url',
-  'path',
-  'description',
-  'prompt',
-];
-
-/** As toolArgument in src/domain/output-facts.ts. */
-export function toolArgument(input) {
-  let value = input;
-  if (typeof value === 'string') {
-    if (!value.trimStart().startsWith('{')) return value.trim() || null;
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return value.trim() || null;
-    }
-  }
-  if (!value || typeof value !== 'object') return null;
-  for (const key of TOOL_ARGUMENT_KEYS) {
-    const field = value[key];
-    if (typeof field === 'string' && field.trim()) return field.trim();
-  }
-  return null;
-}
-
-/** As outputSummary in src/domain/output-facts.ts. */
-export function outputSummary(output) {
-  const lines = String(output ?? '')
-    .split('\n')
-    .filter((line) => line.trim() !== '');
-  if (lines.length === 0) return 'no output';
-  const first = lines[0].replace(/\s+/g, ' ').trim();
-  const cut = first.length > 80 ? `${first.slice(0, 79)}…` : first;
-  return lines.length > 1 ? `${cut} (+${lines.length - 1} lines)` : cut;
-}
-
-/** One line describing an agent event (as describePayload in src/domain/output-facts.ts). */
+/** One line describing an agent event: the domain's describePayload, drawn for the page. */
 export function describeAgent(e) {
-  const one = (text, limit = 140) => {
-    const flat = String(text ?? '')
-      .replace(/\s+/g, ' ')
-      .trim();
-    return flat.length > limit ? `${flat.slice(0, limit - 1)}…` : flat;
-  };
-  switch (e.kind) {
-    case 'init':
-      return `started${e.model ? ` (${e.model})` : ''}`;
-    case 'message':
-      return `${e.role === 'assistant' ? '' : `${e.role}: `}${one(e.text)}`;
-    case 'reasoning':
-      return `thinking: ${one(e.text)}`;
-    case 'tool_call': {
-      const argument = toolArgument(e.input);
-      return `tool ${e.name}${argument ? ` ${one(argument, 120)}` : ''}`;
-    }
-    case 'tool_result':
-      return `tool result${e.ok ? '' : ' (error)'}: ${outputSummary(e.output)}`;
-    case 'command':
-      return `$ ${one(e.command, 120)}${e.exitCode !== undefined && e.exitCode !== null ? ` → ${e.exitCode}` : ''}`;
-    case 'file_change':
-      return `${e.status === 'proposed' ? 'writing' : 'changed'} ${(e.changes ?? []).map((c) => c.path).join(', ')}`;
-    case 'plan':
-      return `plan ${(e.items ?? []).filter((i) => i.done).length}/${(e.items ?? []).length}`;
-    case 'usage':
-      return `usage ${usageText(e.usage)}`;
-    case 'error':
-      return `${e.retrying ? 'retrying' : e.warning ? 'warning' : 'error'}: ${one(e.message)}`;
-    case 'result':
-      return e.ok ? 'finished' : `failed: ${one(e.text ?? e.reason ?? '')}`;
-    case 'unknown':
-      return `(${e.originalType})`;
-    case 'malformed':
-      return `unparsed output: ${one(e.line, 80)}`;
-    default:
-      return e.kind ?? '';
-  }
+  // A kind this build does not know (a newer server) is shown by its name.
+  return describePayload(e, PAGE_STYLE) ?? e.kind ?? '';
 }
 
 /** The text of one event row in the log. */

@@ -9,6 +9,13 @@ import { h, pill } from './util.js';
 
 const BUNDLE = '/vendor/diff2html-ui-slim.min.js';
 
+declare global {
+  interface Window {
+    /** Defined by the diff2html UI bundle, a classic script loaded on demand. */
+    Diff2HtmlUI?: any;
+  }
+}
+
 /** How diffs look: one column (issues pin to a row of it), our own file list above, files collapsible. */
 const CONFIG = {
   outputFormat: 'line-by-line',

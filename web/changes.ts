@@ -5,7 +5,8 @@
 
 import { ApiError, api, apiText, post } from './api.js';
 import { drawDiff, pinIssues, samePath, wrappersByFile } from './diff.js';
-import { FINAL_SESSION_STATES, changeText, fill, h, icon, pill, reconcile, setText, stateTone } from './util.js';
+import { FINAL_SESSION_STATES } from '../src/domain/worker-status.js';
+import { changeText, fill, h, icon, pill, reconcile, setText, stateTone } from './util.js';
 
 /** Past this many characters a diff is only listed: drawing (and highlighting) it would freeze the tab. */
 const MAX_DIFF_CHARS = 3_000_000;
@@ -14,6 +15,32 @@ const SESSION = 'session';
 const SEVERITY_RANK = { blocker: 0, concern: 1, nit: 2 };
 
 export class ChangesView {
+  panel: any;
+  root: any;
+  dialogs: any;
+  state: any;
+  generation: any;
+  path: any;
+  scope: any;
+  loadedSignature: any;
+  pendingSignature: any;
+  issuesSignature: any;
+  sections: any;
+  pendingFocus: any;
+  where: any;
+  applyButton: any;
+  discardButton: any;
+  hint: any;
+  scopes: any;
+  outcome: any;
+  note: any;
+  fileList: any;
+  elsewhere: any;
+  diff: any;
+  timer: any;
+  controller: any;
+  pendingApply: any;
+  pendingDiscard: any;
   /**
    * @param panel the <section> holding the view (hidden until a session with a view is shown)
    * @param root where the view draws itself

@@ -3,7 +3,7 @@
  * the agent's own session id (for native resume), plan progress, the final summary (for reviews and the
  * next worker), cumulative usage (for budgets), and a one-line description of the latest activity.
  */
-import type { AgentPayload, Usage } from './events.js';
+import type { AgentPayload, OrchestratorEvent, Usage } from './events.js';
 
 export interface OutputFacts {
   agentSessionId?: string;
@@ -100,6 +100,30 @@ export class OutputTracker {
         break;
     }
     this.lastWasDelta = false;
+  }
+}
+
+/**
+ * The output facts of each attempt of each worker, folded from a log's agent events: what a store reopening a
+ * session hands each re-attached process actor (its snapshot may be older than the last events).
+ */
+export class AttemptOutputs {
+  private trackers = new Map<string, OutputTracker>();
+
+  add(event: OrchestratorEvent): void {
+    if (event.type !== 'agent' || !event.at) return;
+    const key = `${event.workerId}#${event.at.attempt}`;
+    let tracker = this.trackers.get(key);
+    if (!tracker) this.trackers.set(key, (tracker = new OutputTracker()));
+    tracker.add([event as AgentPayload]);
+  }
+
+  /** The facts of one attempt, taken once: a second call gets undefined. */
+  take(workerId: string, attempt: number): OutputTracker | undefined {
+    const key = `${workerId}#${attempt}`;
+    const tracker = this.trackers.get(key);
+    this.trackers.delete(key);
+    return tracker;
   }
 }
 

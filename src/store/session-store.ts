@@ -12,8 +12,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { AgentPayload, NewEvent, OrchestratorEvent } from '../domain/events.js';
-import { OutputTracker } from '../domain/output-facts.js';
+import type { NewEvent, OrchestratorEvent } from '../domain/events.js';
+import { AttemptOutputs, type OutputTracker } from '../domain/output-facts.js';
 import { SessionSpecSchema, type SessionSpec } from '../domain/spec.js';
 import { IsolationSchema, type Isolation } from '../domain/isolation.js';
 import { EventLog } from './event-log.js';
@@ -85,7 +85,7 @@ export class SessionStore {
    * Per worker and attempt, the output facts folded from the events already in the log when it was opened:
    * a re-attached process actor starts from them (the snapshot may be older than the last events).
    */
-  private openedFacts: Map<string, OutputTracker> | null = new Map();
+  private readonly openedFacts = new AttemptOutputs();
   /** Bytes cut from a torn last line of events.jsonl when it was opened. */
   readonly repairedBytes: number;
 
@@ -101,7 +101,7 @@ export class SessionStore {
     }
     const opened = EventLog.open(join(dir, 'events.jsonl'), meta.sessionId, (event) => {
       this.noteLineEnd(event);
-      this.foldOpened(event);
+      this.openedFacts.add(event);
     });
     this.log = opened.log;
     this.repairedBytes = opened.repairedBytes;
@@ -114,18 +114,7 @@ export class SessionStore {
 
   /** The facts of an attempt's output already in the log when the store was opened (taken once). */
   takeOpenedFacts(workerId: string, attempt: number): OutputTracker | undefined {
-    const key = `${workerId}#${attempt}`;
-    const tracker = this.openedFacts?.get(key);
-    this.openedFacts?.delete(key);
-    return tracker;
-  }
-
-  private foldOpened(event: OrchestratorEvent): void {
-    if (event.type !== 'agent' || !event.at || !this.openedFacts) return;
-    const key = `${event.workerId}#${event.at.attempt}`;
-    let tracker = this.openedFacts.get(key);
-    if (!tracker) this.openedFacts.set(key, (tracker = new OutputTracker()));
-    tracker.add([event as AgentPayload]);
+    return this.openedFacts.take(workerId, attempt);
   }
 
   static create(

@@ -269,7 +269,7 @@ export function updatePill(el, text, tone = stateTone(text)) {
 }
 
 /** How the page draws a command's exit code and a usage report in describePayload's lines. */
-const PAGE_STYLE: DescribeStyle = { arrow: '→', usage: (usage) => `usage ${usageText(usage)}` };
+export const PAGE_STYLE: DescribeStyle = { arrow: '→', usage: (usage) => `usage ${usageText(usage)}` };
 
 /** One line describing an agent event: the domain's describePayload, drawn for the page. */
 export function describeAgent(e) {

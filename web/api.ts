@@ -114,8 +114,8 @@ async function request(
   try {
     response = await fetch(`/api/v1${path}`, init);
   } catch (error) {
-    if (error?.name === 'AbortError') throw error;
-    throw new ApiError(0, `the server cannot be reached (${error?.message ?? error})`);
+    if ((error as Error)?.name === 'AbortError') throw error;
+    throw new ApiError(0, `the server cannot be reached (${(error as Error)?.message ?? error})`);
   }
   return { response, text: await response.text() };
 }

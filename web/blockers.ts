@@ -140,7 +140,7 @@ function createBlocker(b, state, answer) {
       // The blocker closes when its event arrives; until then it stays, dimmed.
       setText(errorEl, '');
     } catch (error) {
-      showError(errorEl, error?.message ?? String(error));
+      showError(errorEl, (error as Error)?.message ?? String(error));
       for (const button of form.querySelectorAll('button')) button.disabled = !state.live;
       form.classList.remove('pending');
     }

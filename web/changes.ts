@@ -371,7 +371,7 @@ export class ChangesView {
       await this.showDiff(listing, sections, texts, { perWorker, generation });
     } catch (error) {
       if (signal.aborted || generation !== this.generation) return;
-      const message = error instanceof ApiError ? error.message : (error?.message ?? String(error));
+      const message = error instanceof ApiError ? error.message : ((error as Error)?.message ?? String(error));
       this.showMessage(
         h(
           'p',
@@ -739,7 +739,7 @@ export class ChangesView {
         'bad',
         'error',
         h('strong', {}, button === this.applyButton ? 'Not applied' : 'Not discarded'),
-        h('p', { 'data-field': 'error' }, error?.message ?? String(error)),
+        h('p', { 'data-field': 'error' }, (error as Error)?.message ?? String(error)),
       );
     } finally {
       button.classList.remove('busy');

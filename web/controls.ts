@@ -17,7 +17,7 @@ export function createControls(root, dialog, commands) {
       await fn();
     } catch (error) {
       notice.hidden = false;
-      setText(notice, error?.message ?? String(error));
+      setText(notice, (error as Error)?.message ?? String(error));
     } finally {
       button.classList.remove('busy');
       // updateControls decides again from the state.

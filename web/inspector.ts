@@ -525,7 +525,7 @@ async function start() {
       el,
       error instanceof ApiError && error.status === 404
         ? `No session ${sessionId} in this workspace.`
-        : `Could not load: ${error.message}`,
+        : `Could not load: ${(error as Error).message}`,
     );
     setBanner('closed');
     return;

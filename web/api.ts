@@ -23,7 +23,7 @@ export function adoptTokenFromFragment() {
   const raw = location.hash.replace(/^#/, '');
   const match = /(^|[&?])token=([^&]*)/.exec(raw);
   if (!match) return location.hash;
-  let token = match[2];
+  let token = match[2]!;
   try {
     token = decodeURIComponent(token);
   } catch {
@@ -43,7 +43,7 @@ export function tokenFromInput(text) {
   const inUrl = /[#&?]token=([^&\s]+)/.exec(value);
   if (!inUrl) return value;
   try {
-    return decodeURIComponent(inUrl[1]);
+    return decodeURIComponent(inUrl[1]!);
   } catch {
     return inUrl[1];
   }
@@ -121,7 +121,7 @@ async function request(
 }
 
 function payloadOf(response, text) {
-  let payload = null;
+  let payload: any = null;
   if (text) {
     try {
       payload = JSON.parse(text);
@@ -149,10 +149,10 @@ export const post = (path, body) => api(path, { method: 'POST', body: body ?? {}
  * whether the token is still good (an EventSource cannot see a 401).
  */
 export function openStream(sessionId, { tail = 500, lastSeq = () => 0, onSnapshot, onEvent, onStatus }) {
-  let source = null;
+  let source: EventSource | null = null;
   let closed = false;
   let attempt = 0;
-  let timer = null;
+  let timer: number | undefined;
   let everOpen = false;
 
   const connect = () => {

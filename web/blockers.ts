@@ -122,7 +122,7 @@ function createBlocker(b, state, answer) {
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const choice = event.submitter?.value ?? (textarea ? 'answer' : b.options[0]);
+    const choice = (event.submitter as HTMLButtonElement | null)?.value ?? (textarea ? 'answer' : b.options[0]);
     const text = textarea?.value.trim() ?? '';
     if (choice === 'answer' && !text) {
       showError(errorEl, 'Write an answer first.');

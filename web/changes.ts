@@ -419,8 +419,8 @@ export class ChangesView {
       return;
     }
     const total = texts.reduce((n, t) => n + t.length, 0);
-    const drawn = [];
-    const nodes = [];
+    const drawn: any[] = [];
+    const nodes: any[] = [];
     for (const [index, section] of sections.entries()) {
       if (section.files.length === 0) continue;
       const body = h('div', { class: 'diff-body' });
@@ -523,7 +523,7 @@ export class ChangesView {
       if (!known || round > known.round) latest.set(review.target, { round, reviews: [review] });
       else if (round === known.round) known.reviews.push(review);
     }
-    const issues = [];
+    const issues: any[] = [];
     for (const { reviews } of latest.values()) {
       for (const review of reviews) {
         for (const issue of review.verdict?.issues ?? []) {
@@ -541,7 +541,7 @@ export class ChangesView {
 
   repin() {
     this.issuesSignature = this.issuesKey();
-    const elsewhere = [];
+    const elsewhere: any[] = [];
     const perFile = new Map();
     for (const section of this.sections) {
       if (!section.wrappers) continue;
@@ -785,7 +785,7 @@ function bar(additions, deletions) {
   const total = additions + deletions;
   const add = total === 0 ? 0 : Math.round((additions / total) * 5);
   const del = total === 0 ? 0 : Math.min(5 - add, Math.round((deletions / total) * 5));
-  const blocks = [];
+  const blocks: any[] = [];
   for (let i = 0; i < 5; i++) blocks.push(h('span', { class: i < add ? 'b-add' : i < add + del ? 'b-del' : 'b-none' }));
   return h('span', { class: 'file-bar', 'aria-hidden': 'true' }, blocks);
 }

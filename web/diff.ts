@@ -34,7 +34,7 @@ const CONFIG = {
   renderNothingWhenEmpty: false,
 };
 
-let loading = null;
+let loading: Promise<any> | null = null;
 
 /** The Diff2HtmlUI class, loading its bundle (a classic script: it defines window.Diff2HtmlUI) the first time. */
 export function loadDiff2Html() {
@@ -134,7 +134,7 @@ function issueBody(issue, { withLine }) {
  */
 export function pinIssues(container, wrappers, issues) {
   for (const old of container.querySelectorAll('.orch-issue-row, .orch-issues-outside')) old.remove();
-  const elsewhere = [];
+  const elsewhere: any[] = [];
   const outside = new Map();
   for (const issue of issues) {
     const entry = [...wrappers].find(([path]) => samePath(issue.file, path));

@@ -36,7 +36,7 @@ export function layoutMachine(graph, measure) {
 
   const chainOf = new Map<any, any>();
   for (const n of graph.nodes) {
-    const list = [];
+    const list: any[] = [];
     for (let cur = n; cur; cur = cur.parent === null ? null : nodes.get(cur.parent)) list.push(cur.id);
     chainOf.set(n.id, list); // the node first, the root last
   }
@@ -83,7 +83,7 @@ export function layoutMachine(graph, measure) {
   const arrange = (parent, kids) => {
     const kidSet = new Set(kids);
     // Transitions between children of this box (lifted), each remembered with its edge index.
-    const lifted = [];
+    const lifted: any[] = [];
     drawn.forEach((e, index) => {
       const s = childToward(parent, e.source);
       const t = childToward(parent, e.target);
@@ -98,7 +98,7 @@ export function layoutMachine(graph, measure) {
     const visitOrder = initial ? [initial, ...kids.filter((k) => k !== initial)] : [...kids];
     const mark = new Map<any, any>();
     const forward = new Map<any, any>(kids.map((k) => [k, []]));
-    const discovery = [];
+    const discovery: any[] = [];
     const dfs = (v) => {
       mark.set(v, 'open');
       discovery.push(v);
@@ -124,7 +124,7 @@ export function layoutMachine(graph, measure) {
     }
 
     // 2. the layered graph: states on even rows, labels on odd rows, a virtual node per crossed row.
-    const layer = []; // row -> [item]; item = {id, kind: 'state' | 'virtual', w, h, ...}
+    const layer: any[] = []; // row -> [item]; item = {id, kind: 'state' | 'virtual', w, h, ...}
     const items = new Map<any, any>();
     const put = (row, item) => {
       (layer[row] ??= []).push(item);
@@ -140,7 +140,7 @@ export function layoutMachine(graph, measure) {
       const rowBottom = rank.get(bottom) * 2;
       const labelRow = reversed ? rowBottom - 1 : rowTop + 1;
       const label = labelOf(drawn[l.index]);
-      const virtuals = [];
+      const virtuals: any[] = [];
       let previous = items.get(top);
       for (let row = rowTop + 1; row < rowBottom; row++) {
         const isLabel = row === labelRow;
@@ -223,7 +223,7 @@ export function layoutMachine(graph, measure) {
       maxX = Math.max(maxX, centre.get(it.id) + it.w / 2);
     }
     let y = 0;
-    const virtualsHere = [];
+    const virtualsHere: any[] = [];
     layer.forEach((row, r) => {
       const isStateRow = r % 2 === 0;
       const h = Math.max(isStateRow ? 0 : 10, ...row.map((it) => it.h));
@@ -322,7 +322,7 @@ export function layoutMachine(graph, measure) {
     const s = boxes.get(r.edge.source);
     const t = boxes.get(r.edge.target);
     let d: string;
-    let label = null;
+    let label: any = null;
     if (r.kind === 'down' || r.kind === 'up') {
       const points = [r.from];
       for (const v of r.via) {
@@ -395,7 +395,7 @@ function rowWidth(row) {
  * as close as possible (least squares) to `wishes`: pool adjacent violators over blocks.
  */
 function pack(row, wishes) {
-  const blocks = [];
+  const blocks: any[] = [];
   row.forEach((it, i) => {
     let block: any = { items: [i], offsets: [0], width: it.w, sum: wishes[i] - it.w / 2, count: 1 };
     block.left = block.sum / block.count;
@@ -461,7 +461,7 @@ export function findTransition(graph, machineId, from, to, cause) {
   if (!from || !to) return null;
   const ids = new Set(graph.nodes.map((n) => n.id));
   const chain = (value) => {
-    const list = [];
+    const list: any[] = [];
     for (const leaf of String(value).split(',')) {
       const parts = leaf.split('.');
       for (let i = parts.length; i >= 1; i--) {
@@ -486,7 +486,7 @@ export function findTransition(graph, machineId, from, to, cause) {
 /** The node ids a state value lights: each leaf, and every ancestor of one. */
 export function activeNodeIds(graph, machineId, value) {
   const ids = new Set(graph.nodes.map((n) => n.id));
-  const leaves = [];
+  const leaves: any[] = [];
   const all = new Set();
   for (const leaf of String(value ?? '').split(',')) {
     if (!leaf) continue;

@@ -133,7 +133,8 @@ export class SessionState {
   /** Fold one event into the view (idempotent: applying an event the view already includes is harmless). */
   fold(e: OrchestratorEvent) {
     if (e.type === 'review' || e.type === 'decision' || e.type === 'recovery') this.addHistory(e);
-    foldSessionEvent(this.view, e, PAGE_STYLE);
+    // Only called with a view (applyEvent and setView check).
+    foldSessionEvent(this.view!, e, PAGE_STYLE);
   }
 
   openBlockers() {

@@ -4,14 +4,20 @@
 
 import { type DescribeStyle, describePayload } from '../src/domain/output-facts.js';
 
+export type AnyElement = HTMLElement & Record<string, any>;
+
 /**
  * h('div', {class: 'x', dataset: {id: 'a'}, onclick: fn, hidden: true}, 'text', child, [more, children])
- * Attributes whose value is null/undefined/false are left out; `true` sets an empty attribute.
+ * Attributes whose value is null/undefined/false are left out; `true` sets an empty attribute. Typed as an HTML
+ * element of any kind (an input's value, a button's disabled; an `svg:` one has the dataset, style and listeners
+ * used here too), which views may also give properties of their own.
  */
-export function h(tag, attrs = {}, ...children) {
-  const el = tag.startsWith('svg:')
-    ? document.createElementNS('http://www.w3.org/2000/svg', tag.slice(4))
-    : document.createElement(tag);
+export function h(tag: string, attrs: Record<string, any> = {}, ...children: any[]): AnyElement {
+  const el = (
+    tag.startsWith('svg:')
+      ? document.createElementNS('http://www.w3.org/2000/svg', tag.slice(4))
+      : document.createElement(tag)
+  ) as AnyElement;
   for (const [key, value] of Object.entries(attrs ?? {})) {
     if (value === null || value === undefined || value === false) continue;
     if (key === 'dataset') Object.assign(el.dataset, value);
@@ -99,7 +105,7 @@ export function reconcile(container, items, key, create, update?) {
   const existing = new Map();
   for (const child of [...container.children])
     if (child.dataset.key !== undefined) existing.set(child.dataset.key, child);
-  let previous = null;
+  let previous: Element | null = null;
   const keep = new Set();
   for (const item of items) {
     const k = String(key(item));
@@ -162,7 +168,7 @@ export function updateTimeEl(el, ts) {
   setText(el, ts ? relativeTime(ts) : '');
 }
 
-let clock = null;
+let clock: number | null = null;
 /** Refresh every time.rel in the document every few seconds. */
 export function startClock(root = document) {
   if (clock) return;
@@ -205,7 +211,7 @@ export function money(usd) {
 /** The session's budget limits (view.limits.session), as the usage line shows them: 'limit $5.00 · 1M tokens'. */
 export function limitsText(limits) {
   const session = limits?.session ?? {};
-  const parts = [];
+  const parts: Array<string | null> = [];
   if (session.maxCostUsd !== undefined) parts.push(money(session.maxCostUsd));
   if (session.maxTokens !== undefined) parts.push(`${compact(session.maxTokens)} tokens`);
   return parts.length ? `limit ${parts.join(' · ')}` : '';
@@ -213,7 +219,7 @@ export function limitsText(limits) {
 
 export function usageText(usage) {
   if (!usage) return '';
-  const parts = [];
+  const parts: Array<string | null> = [];
   if (usage.inputTokens !== undefined || usage.outputTokens !== undefined) {
     parts.push(`${compact(usage.inputTokens ?? 0)} in`, `${compact(usage.outputTokens ?? 0)} out`);
   } else if (usage.totalTokens !== undefined) {
@@ -341,7 +347,7 @@ export function eventSubject(e) {
 }
 
 export function debounce(fn, ms) {
-  let timer = null;
+  let timer: number | undefined;
   return (...args) => {
     clearTimeout(timer);
     timer = setTimeout(() => fn(...args), ms);
@@ -351,7 +357,7 @@ export function debounce(fn, ms) {
 /** Call fn at most once per `ms` (leading and trailing). */
 export function throttle(fn, ms) {
   let last = 0;
-  let timer = null;
+  let timer: number | null = null;
   return () => {
     const now = Date.now();
     const wait = last + ms - now;

@@ -30,6 +30,23 @@ function valueImports(folder: string, from: string[]): string[] {
   return found;
 }
 
+/** Every module that loading `files` loads (static value imports of relative paths), with the bare specifiers. */
+function valueClosure(files: string[]): { modules: Set<string>; bare: string[] } {
+  const modules = new Set<string>();
+  const bare: string[] = [];
+  const visit = (file: string) => {
+    if (modules.has(file)) return;
+    modules.add(file);
+    for (const match of readFileSync(file, 'utf8').matchAll(VALUE_IMPORT)) {
+      const specifier = match[1] as string;
+      if (specifier.startsWith('.')) visit(join(file, '..', specifier.replace(/\.js$/, '.ts')));
+      else bare.push(`${relative(join(SRC, '..'), file)} -> ${specifier}`);
+    }
+  };
+  for (const file of files) visit(file);
+  return { modules, bare };
+}
+
 describe('layering', () => {
   it.each([
     ['http', ['store', 'actors']],
@@ -41,24 +58,21 @@ describe('layering', () => {
   });
 
   it('web/ (the dashboard, bundled for the browser) takes values from src/domain only, and no node: built-in', () => {
-    const found: string[] = [];
-    const seen = new Set<string>();
-    const visit = (file: string) => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      for (const match of readFileSync(file, 'utf8').matchAll(VALUE_IMPORT)) {
-        const specifier = match[1] as string;
-        const from = relative(join(SRC, '..'), file);
-        if (specifier.startsWith('node:')) found.push(`${from} -> ${specifier}`);
-        if (!specifier.startsWith('.')) continue;
-        const target = join(file, '..', specifier.replace(/\.js$/, '.ts'));
-        const inSrc = relative(SRC, target);
-        if (!inSrc.startsWith('..') && inSrc.split('/')[0] !== 'domain') found.push(`${from} -> ${specifier}`);
-        visit(target);
-      }
-    };
-    for (const file of sources(WEB)) visit(file);
-    expect([...seen].some((file) => file.startsWith(join(SRC, 'domain')))).toBe(true);
-    expect(found).toEqual([]);
+    const { modules, bare } = valueClosure(sources(WEB));
+    const inSrc = [...modules].map((file) => relative(SRC, file)).filter((file) => !file.startsWith('..'));
+    expect(inSrc.some((file) => file.startsWith('domain/'))).toBe(true);
+    expect(inSrc.filter((file) => !file.startsWith('domain/'))).toEqual([]);
+    expect(bare.filter((b) => b.includes('-> node:'))).toEqual([]);
+  });
+
+  it('orchestrate status loads no machine, process actor, agent adapter, server or sandbox', () => {
+    // What src/cli/actions.ts status() imports when it runs.
+    const { modules, bare } = valueClosure(
+      ['cli/status-command.ts', 'cli/workspace.ts', 'runtime/view.ts'].map((file) => join(SRC, file)),
+    );
+    const folders = new Set([...modules].map((file) => relative(SRC, file).split('/')[0]));
+    for (const heavy of ['machines', 'actors', 'agents', 'http', 'safety', 'workspace'])
+      expect(folders.has(heavy), heavy).toBe(false);
+    expect(bare.filter((b) => b.includes('-> xstate'))).toEqual([]);
   });
 });

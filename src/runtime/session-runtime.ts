@@ -27,6 +27,7 @@ import { SessionCheckouts } from '../workspace/checkouts.js';
 import { createCheckoutHost, targetDiff } from './checkout-host.js';
 import { createProcessHost } from './process-host.js';
 import { buildSessionView, type SessionView } from './view.js';
+import { stateValueString } from '../domain/session-view.js';
 
 export interface RuntimeOptions {
   workspace: string;
@@ -542,14 +543,8 @@ function integrateLogic(checkouts: SessionCheckouts | null) {
   });
 }
 
-export function stateValueToString(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    return entries.map(([k, v]) => `${k}.${stateValueToString(v)}`).join(',');
-  }
-  return String(value);
-}
+/** A state value as `state` events and views write it (`running.paused`): the session view's own function. */
+export const stateValueToString = stateValueString;
 
 /**
  * What makes a machine-recorded event the same one when a restored actor repeats the step that recorded it: a

@@ -2,7 +2,9 @@
 // elements (text is always set as text, never parsed as HTML), `reconcile()` keeps keyed lists in place so
 // inputs keep their content and CSS transitions (progress bars) run.
 
+import type { AgentPayload, OrchestratorEvent, Usage } from '../src/domain/events.js';
 import { type DescribeStyle, describePayload } from '../src/domain/output-facts.js';
+import type { SessionView } from '../src/domain/session-view.js';
 
 export type AnyElement = HTMLElement & Record<string, any>;
 
@@ -131,7 +133,7 @@ export function setText(el, text) {
 
 // --- time ---------------------------------------------------------------------------------------------------
 
-export function relativeTime(ts, now = Date.now()) {
+export function relativeTime(ts: string | number, now = Date.now()) {
   const t = typeof ts === 'number' ? ts : Date.parse(ts);
   if (!Number.isFinite(t)) return '';
   const s = Math.round((now - t) / 1000);
@@ -145,7 +147,7 @@ export function relativeTime(ts, now = Date.now()) {
   return `${d}d ago`;
 }
 
-export function clockTime(ts) {
+export function clockTime(ts: string | number) {
   const d = new Date(ts);
   if (Number.isNaN(d.getTime())) return '';
   return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
@@ -181,7 +183,7 @@ export function startClock(root = document) {
   }, 5000);
 }
 
-export function duration(ms) {
+export function duration(ms: number) {
   if (!Number.isFinite(ms)) return '';
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const s = Math.round(ms / 1000);
@@ -193,14 +195,14 @@ export function duration(ms) {
 
 // --- numbers ------------------------------------------------------------------------------------------------
 
-export function compact(n) {
+export function compact(n: number | null | undefined) {
   if (n === undefined || n === null || !Number.isFinite(n)) return '0';
   if (n < 1000) return String(Math.round(n));
   if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
   return `${(n / 1_000_000).toFixed(n < 10_000_000 ? 2 : 1)}M`;
 }
 
-export function money(usd) {
+export function money(usd: number | null | undefined) {
   if (usd === undefined || usd === null) return null;
   if (usd === 0) return '$0';
   if (usd < 0.01) return `$${usd.toFixed(4)}`;
@@ -209,7 +211,7 @@ export function money(usd) {
 
 /** "1.2k in · 340 out · $0.012" (parts that are unknown are left out). */
 /** The session's budget limits (view.limits.session), as the usage line shows them: 'limit $5.00 · 1M tokens'. */
-export function limitsText(limits) {
+export function limitsText(limits: Partial<SessionView['limits']> | null | undefined) {
   const session = limits?.session ?? {};
   const parts: Array<string | null> = [];
   if (session.maxCostUsd !== undefined) parts.push(money(session.maxCostUsd));
@@ -217,7 +219,7 @@ export function limitsText(limits) {
   return parts.length ? `limit ${parts.join(' · ')}` : '';
 }
 
-export function usageText(usage) {
+export function usageText(usage: Usage | null | undefined) {
   if (!usage) return '';
   const parts: Array<string | null> = [];
   if (usage.inputTokens !== undefined || usage.outputTokens !== undefined) {
@@ -230,14 +232,14 @@ export function usageText(usage) {
   return parts.join(' · ');
 }
 
-export function percent(p) {
+export function percent(p: number | null | undefined) {
   return `${Math.round(Math.max(0, Math.min(1, p ?? 0)) * 100)}%`;
 }
 
 // --- states -------------------------------------------------------------------------------------------------
 
 /** The colour family of a state, as in the CLI: running cyan, completed green, trouble red, waiting amber. */
-export function stateTone(state) {
+export function stateTone(state: unknown) {
   const s = String(state ?? '');
   if (s.startsWith('completed') || s === 'done' || s === 'approve' || s === 'CONTINUE') return 'ok';
   if (
@@ -278,13 +280,13 @@ export function updatePill(el, text, tone = stateTone(text)) {
 export const PAGE_STYLE: DescribeStyle = { arrow: '→', usage: (usage) => `usage ${usageText(usage)}` };
 
 /** One line describing an agent event: the domain's describePayload, drawn for the page. */
-export function describeAgent(e) {
+export function describeAgent(e: AgentPayload) {
   // A kind this build does not know (a newer server) is shown by its name.
   return describePayload(e, PAGE_STYLE) ?? e.kind ?? '';
 }
 
 /** The text of one event row in the log. */
-export function describeEvent(e) {
+export function describeEvent(e: OrchestratorEvent) {
   switch (e.type) {
     case 'agent':
       return describeAgent(e);
@@ -314,7 +316,7 @@ export function describeEvent(e) {
  * One line for a `workspace` event (checkouts, commits, integration, apply, discard). Its `detail` is already a
  * sentence; what it leaves out is added: the files of a conflict, a setup command's exit code and last output line.
  */
-export function describeWorkspace(e) {
+export function describeWorkspace(e: Extract<OrchestratorEvent, { type: 'workspace' }>) {
   const parts = [e.detail];
   if (e.action === 'conflict' && e.files?.length && !e.files.every((f) => e.detail.includes(f)))
     parts.push(`(${e.files.join(', ')})`);
@@ -326,20 +328,21 @@ export function describeWorkspace(e) {
 }
 
 /** "+12 −3 · 2 files" for a change ({files, additions, deletions}); '' without one. */
-export function changeText(change) {
+export function changeText(change: { files: number; additions: number; deletions: number } | null | undefined) {
   if (!change) return '';
   return `+${change.additions} −${change.deletions} · ${change.files} ${change.files === 1 ? 'file' : 'files'}`;
 }
 
 /** A session branch as a person reads it: orch/<sid>/implementer → implementer (the sid is on the page already). */
-export function branchTail(branch) {
+export function branchTail(branch: string | null | undefined) {
   const m = /^orch\/[^/]+\/(.+)$/.exec(branch ?? '');
   return m ? m[1] : (branch ?? '');
 }
 
 /** Who an event is about: a worker id, the session, a round. */
-export function eventSubject(e) {
-  if (e.workerId) return e.workerId;
+export function eventSubject(e: OrchestratorEvent) {
+  const { workerId } = e as { workerId?: string };
+  if (workerId) return workerId;
   if (e.source?.kind === 'session' || (e.source && e.source.id === e.sessionId)) return 'session';
   if (e.type === 'state') return e.machine === 'session' ? 'session' : e.id;
   if (e.type === 'review' || e.type === 'decision') return e.roundId;

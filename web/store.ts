@@ -9,8 +9,9 @@ import { PAGE_STYLE } from './util.js';
 /** How many events the store keeps (the log view caps its DOM separately). */
 const KEEP_EVENTS = 5000;
 
-type HistoryEvent = Extract<OrchestratorEvent, { type: 'review' | 'decision' | 'recovery' }>;
-type WorkspaceEvent = Extract<OrchestratorEvent, { type: 'workspace' }>;
+type EventOf<T extends OrchestratorEvent['type']> = Extract<OrchestratorEvent, { type: T }>;
+type HistoryEvent = EventOf<'review' | 'decision' | 'recovery'>;
+type WorkspaceEvent = EventOf<'workspace'>;
 /** Who runs a session that does not run in this server. */
 export interface Runner {
   pid: number;
@@ -24,9 +25,9 @@ export class SessionState {
   live = false;
   /** Who runs the session when it is not live here, or null. */
   runner: Runner | null = null;
-  reviews: HistoryEvent[] = [];
-  decisions: HistoryEvent[] = [];
-  recoveries: HistoryEvent[] = [];
+  reviews: EventOf<'review'>[] = [];
+  decisions: EventOf<'decision'>[] = [];
+  recoveries: EventOf<'recovery'>[] = [];
   /** The last `workspace` apply and discard events: what the Changes view offers depends on them. */
   applied: WorkspaceEvent | null = null;
   discarded: WorkspaceEvent | null = null;
@@ -113,17 +114,13 @@ export class SessionState {
   addHistory(e: OrchestratorEvent) {
     if (this.seenHistory.has(e.seq)) return;
     this.seenHistory.add(e.seq);
-    const list =
-      e.type === 'review'
-        ? this.reviews
-        : e.type === 'decision'
-          ? this.decisions
-          : e.type === 'recovery'
-            ? this.recoveries
-            : null;
-    if (!list) return;
-    list.push(e as HistoryEvent);
-    list.sort((a, b) => a.seq - b.seq);
+    const add = <E extends HistoryEvent>(list: E[], event: E) => {
+      list.push(event);
+      list.sort((x, y) => x.seq - y.seq);
+    };
+    if (e.type === 'review') add(this.reviews, e);
+    else if (e.type === 'decision') add(this.decisions, e);
+    else if (e.type === 'recovery') add(this.recoveries, e);
   }
 
   worker(id: string): WorkerView | undefined {

@@ -103,6 +103,22 @@ export interface SessionView {
   lastSeq: number;
 }
 
+/** A line of `orchestrate status` and of GET /api/v1/sessions. */
+export interface SessionSummary {
+  sessionId: string;
+  createdAt: string;
+  task: string;
+  targetDir: string;
+  state: string;
+  outcome: SessionView['outcome'];
+  /** The session runs in this process (its controls work here). */
+  live: boolean;
+  /** The process that runs it, this one or another (null: none does). */
+  runner: { pid: number; host: string | null; serverUrl: string | null } | null;
+  workers: Array<{ id: string; agent: string; status: string; progress: number }>;
+  openBlockers: number;
+}
+
 /** The text of a state value as views and `state` events carry it: `running.paused`, `a.b,c.d`. */
 export function stateValueString(value: unknown): string {
   if (typeof value === 'string') return value;

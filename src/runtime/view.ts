@@ -9,29 +9,19 @@ import type { WorkerContext } from '../machines/worker.machine.js';
 import type { Limits } from '../domain/spec.js';
 import type { Usage } from '../domain/events.js';
 import { addUsage } from '../domain/output-facts.js';
-import { stateValueString, type SessionView, type WorkerView, type WorkspaceView } from '../domain/session-view.js';
+import {
+  type SessionSummary,
+  stateValueString,
+  type SessionView,
+  type WorkerView,
+  type WorkspaceView,
+} from '../domain/session-view.js';
 import { workerStatusOf } from '../domain/worker-status.js';
 import { type LockHolder, type SessionMeta, SessionStore } from '../store/session-store.js';
 import { sessionCheckoutsDir } from '../domain/isolation.js';
 import { reviewPairsOf } from '../domain/review-targets.js';
 
-export type { SessionView, WorkerView, WorkspaceView };
-
-/** A line of `orchestrate status` and of GET /api/v1/sessions. */
-export interface SessionSummary {
-  sessionId: string;
-  createdAt: string;
-  task: string;
-  targetDir: string;
-  state: string;
-  outcome: SessionView['outcome'];
-  /** The session runs in this process (its controls work here). */
-  live: boolean;
-  /** The process that runs it, this one or another (null: none does). */
-  runner: { pid: number; host: string | null; serverUrl: string | null } | null;
-  workers: Array<{ id: string; agent: string; status: string; progress: number }>;
-  openBlockers: number;
-}
+export type { SessionSummary, SessionView, WorkerView, WorkspaceView };
 
 /**
  * The view of a session on disk: it reads session.json, snapshot.json and the tail of events.jsonl, never the

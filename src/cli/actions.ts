@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../domain/usage-error.js';
 import type { ControlAction } from './control.js';
-import { createManagers, sessions } from './managers.js';
+import { createManagers } from './managers.js';
 import type { ServeOptions } from './serve.js';
 import { createSessionCommands } from './session-commands.js';
 import type { Style } from './style.js';
@@ -69,9 +69,11 @@ export function createActions(style: Style) {
     const { statusCommand } = await import('./status-command.js');
     const { workspaceExists } = await import('./workspace.js');
     const workspace = resolveWorkspace(opts.workspace, undefined);
-    // Read-only: a workspace that does not exist is not created (the manager would create it).
-    const manager = workspaceExists(workspace) ? new (await sessions()).SessionManager({ workspace }) : null;
-    statusCommand(manager, workspace, sessionId, { json: opts.json === true, out: process.stdout, style });
+    // Read-only: a workspace that does not exist is not created. The sessions are read from disk, without the
+    // session manager: status loads no machine, process actor or agent adapter.
+    const { sessionsOnDisk } = await import('../runtime/view.js');
+    const onDisk = workspaceExists(workspace) ? sessionsOnDisk(workspace) : null;
+    statusCommand(onDisk, workspace, sessionId, { json: opts.json === true, out: process.stdout, style });
   }
 
   async function logs(

@@ -23,6 +23,26 @@ const AGENT_KINDS = [
 const TYPES = ['state', 'recovery', 'blocker', 'review', 'decision', 'safety', 'workspace'];
 
 export class EventLog {
+  root: any;
+  follow: any;
+  filter: any;
+  knownSubjects: any;
+  unseen: any;
+  shown: any;
+  programmaticScroll: any;
+  workerSelect: any;
+  typeSelect: any;
+  search: any;
+  followBox: any;
+  count: any;
+  jump: any;
+  list: any;
+  openMessages: any;
+  selected: any;
+  detailTitle: any;
+  detailJson: any;
+  detail: any;
+  scrollFrame: any;
   constructor(root) {
     this.root = root;
     this.follow = true;

@@ -1,12 +1,16 @@
 /**
- * `npm run build`, after `tsc --noEmit` has type-checked src/: each entry point bundled into one file of dist/
- * by esbuild, dependencies included. A process then loads one module instead of some three hundred (execa and
- * zod alone are two hundred files), which is most of what `orchestrate status` cost to start. The entry
+ * `npm run build`, after `tsc --noEmit` has type-checked src/ and web/: each entry point bundled into one file of
+ * dist/ by esbuild, dependencies included. A process then loads one module instead of some three hundred (execa
+ * and zod alone are two hundred files), which is most of what `orchestrate status` cost to start. The entry
  * points are what runs as a process: the CLI, each agent's network proxy, the demo's recorded agents, and the
  * statechart generator. Code finds the package's files through src/package-root.ts, never by its own depth.
+ *
+ * The dashboard and the inspector (web/, TypeScript importing src/domain) are bundled for the browser into
+ * dist/static/assets/, next to a copy of static/ (their pages, stylesheet and icon): the server serves
+ * dist/static/ and nothing else, so what runs in the page is what was type-checked.
  */
 import { build } from 'esbuild';
-import { chmodSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -43,3 +47,24 @@ await build({
   logLevel: 'warning',
 });
 chmodSync(`${dist}/cli.js`, 0o755);
+
+cpSync(`${root}static`, `${dist}/static`, { recursive: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: {
+    app: 'web/app.ts',
+    inspector: 'web/inspector.ts',
+    // Not a page of its own: the browser test of the event log imports it to drive an EventLog on its own.
+    'events-log': 'web/events-log.ts',
+  },
+  outdir: `${dist}/static/assets`,
+  tsconfig: 'web/tsconfig.json',
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2022',
+  sourcemap: true,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  logLevel: 'warning',
+});

@@ -1,7 +1,8 @@
 /**
- * The package's root folder (package.json, dist/, static/, examples/), wherever this code runs from: src/ under
- * vitest or tsx, or a bundle in dist/ (`npm run build`). Found by walking up to the nearest package.json named
- * meta-orchestrator, so no module depends on how deep it sits: a bundle holds modules from every depth.
+ * The package's root folder (package.json, dist/ with the pages in dist/static/, examples/), wherever this code
+ * runs from: src/ under vitest or tsx, or a bundle in dist/ (`npm run build`). Found by walking up to the
+ * nearest package.json named meta-orchestrator, so no module depends on how deep it sits: a bundle holds modules
+ * from every depth.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -11,7 +11,7 @@ import { agentRegistry } from '../agents/registry.js';
 import { findAgentBinary, which } from '../runtime/binaries.js';
 import { probeBwrap } from '../safety/bwrap-probe.js';
 import { agentNetwork, REGISTRY_HOSTS } from '../safety/network.js';
-import { hiddenPaths } from '../safety/sandbox.js';
+import { hiddenPaths } from '../safety/agent-files.js';
 import { SessionStore } from '../store/session-store.js';
 import { describeFsError } from './fs-errors.js';
 import {

@@ -1,14 +1,19 @@
 /** `orchestrate status [SID] [--json]`: sessions of the workspace, or one session in detail. */
 import { UsageError } from '../domain/usage-error.js';
-import type { SessionManager } from '../runtime/session-manager.js';
+import type { SessionSummary, SessionView } from '../runtime/view.js';
 import { SESSION_ID_PATTERN } from '../store/session-store.js';
 import { formatDuration, formatLimits, formatUsage, progressBar, stateColor } from './live-view.js';
 import type { Style } from './style.js';
 
 /**
- * What status reads: the session manager of an existing workspace, or null when the workspace folder does not exist.
+ * What status reads: the sessions of an existing workspace (runtime/view.ts sessionsOnDisk, or a SessionManager),
+ * or null when the workspace folder does not exist.
  */
-export type StatusSource = Pick<SessionManager, 'workspace' | 'list' | 'view'>;
+export interface StatusSource {
+  workspace: string;
+  list(): SessionSummary[];
+  view(sessionId: string): SessionView;
+}
 
 export interface StatusOptions {
   json: boolean;

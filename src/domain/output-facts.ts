@@ -3,7 +3,7 @@
  * the agent's own session id (for native resume), plan progress, the final summary (for reviews and the
  * next worker), cumulative usage (for budgets), and a one-line description of the latest activity.
  */
-import type { AgentPayload, Usage } from './events.js';
+import type { AgentPayload, OrchestratorEvent, Usage } from './events.js';
 
 export interface OutputFacts {
   agentSessionId?: string;
@@ -103,6 +103,30 @@ export class OutputTracker {
   }
 }
 
+/**
+ * The output facts of each attempt of each worker, folded from a log's agent events: what a store reopening a
+ * session hands each re-attached process actor (its snapshot may be older than the last events).
+ */
+export class AttemptOutputs {
+  private trackers = new Map<string, OutputTracker>();
+
+  add(event: OrchestratorEvent): void {
+    if (event.type !== 'agent' || !event.at) return;
+    const key = `${event.workerId}#${event.at.attempt}`;
+    let tracker = this.trackers.get(key);
+    if (!tracker) this.trackers.set(key, (tracker = new OutputTracker()));
+    tracker.add([event as AgentPayload]);
+  }
+
+  /** The facts of one attempt, taken once: a second call gets undefined. */
+  take(workerId: string, attempt: number): OutputTracker | undefined {
+    const key = `${workerId}#${attempt}`;
+    const tracker = this.trackers.get(key);
+    this.trackers.delete(key);
+    return tracker;
+  }
+}
+
 export function addUsage(a: Usage | undefined, b: Usage | undefined): Usage {
   const out: Usage = { ...(a ?? {}) };
   for (const key of ['inputTokens', 'outputTokens', 'cachedInputTokens', 'reasoningTokens', 'costUsd'] as const) {
@@ -164,8 +188,25 @@ export function outputSummary(output: string | undefined): string {
   return lines.length > 1 ? `${cut} (+${lines.length - 1} lines)` : cut;
 }
 
+/**
+ * How describePayload draws what differs between a terminal and a page: the arrow to a command's exit code,
+ * and a usage report. The CLI's is plain ASCII and raw numbers; the dashboard's (web/) has its own.
+ */
+export interface DescribeStyle {
+  arrow: string;
+  usage(usage: Usage): string;
+}
+
+export const PLAIN_STYLE: DescribeStyle = {
+  arrow: '->',
+  usage: (usage) => {
+    const cost = usage.costUsd !== undefined ? ` $${usage.costUsd.toFixed(4)}` : '';
+    return `usage ${usage.inputTokens ?? 0} in / ${usage.outputTokens ?? 0} out${cost}`;
+  },
+};
+
 /** One short line for a person: what the agent is doing now. */
-export function describePayload(payload: AgentPayload): string {
+export function describePayload(payload: AgentPayload, style: DescribeStyle = PLAIN_STYLE): string {
   const one = (text: string, limit = 140) => {
     const flat = text.replace(/\s+/g, ' ').trim();
     return flat.length > limit ? `${flat.slice(0, limit - 1)}…` : flat;
@@ -184,13 +225,13 @@ export function describePayload(payload: AgentPayload): string {
     case 'tool_result':
       return `tool result${payload.ok ? '' : ' (error)'}: ${outputSummary(payload.output)}`;
     case 'command':
-      return `$ ${one(payload.command, 120)}${payload.exitCode !== undefined && payload.exitCode !== null ? ` -> ${payload.exitCode}` : ''}`;
+      return `$ ${one(payload.command, 120)}${payload.exitCode !== undefined && payload.exitCode !== null ? ` ${style.arrow} ${payload.exitCode}` : ''}`;
     case 'file_change':
       return `${payload.status === 'proposed' ? 'writing' : 'changed'} ${payload.changes.map((c) => c.path).join(', ')}`;
     case 'plan':
       return `plan ${payload.items.filter((i) => i.done).length}/${payload.items.length}`;
     case 'usage':
-      return `usage ${payload.usage.inputTokens ?? 0} in / ${payload.usage.outputTokens ?? 0} out${payload.usage.costUsd !== undefined ? ` $${payload.usage.costUsd.toFixed(4)}` : ''}`;
+      return style.usage(payload.usage);
     case 'error':
       return `${payload.retrying ? 'retrying' : payload.warning ? 'warning' : 'error'}: ${one(payload.message)}`;
     case 'result':

@@ -1,10 +1,13 @@
-/** Files of the package the server serves or reports: static/ and the package version. */
+/**
+ * Files of the package the server serves or reports: the pages and assets `npm run build` put in dist/static/
+ * (static/ and the bundles of web/), and the package version.
+ */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../package-root.js';
 
 export { PACKAGE_ROOT };
-export const STATIC_DIR = join(PACKAGE_ROOT, 'static') + '/';
+export const STATIC_DIR = join(PACKAGE_ROOT, 'dist', 'static') + '/';
 
 let version: string | null = null;
 

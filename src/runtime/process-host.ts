@@ -17,7 +17,7 @@ export interface ProcessHostOptions {
   env?: Record<string, string | undefined>;
   publish: (events: NewEvent[]) => void;
   wrapLaunch?: (request: LaunchRequest, input: AgentProcessInput) => LaunchRequest;
-  inspect?: (input: AgentProcessInput, payloads: AgentPayload[]) => void;
+  watchPayloads?: (input: AgentProcessInput, payloads: AgentPayload[]) => void;
   /** A session with worker checkouts: each agent runs in its own, and a reviewer reads its target's change. */
   checkouts?: CheckoutHost;
   /**
@@ -42,7 +42,7 @@ export function createProcessHost(store: SessionStore, options: ProcessHostOptio
       const withEnv = options.env ? { ...request, env: { ...pickDefined(options.env), ...request.env } } : request;
       return options.wrapLaunch ? options.wrapLaunch(withEnv, input) : withEnv;
     },
-    ...(options.inspect ? { inspect: options.inspect } : {}),
+    ...(options.watchPayloads ? { watchPayloads: options.watchPayloads } : {}),
     ...(options.checkouts ? { checkouts: options.checkouts } : {}),
     now: () => new Date(),
   };

@@ -26,14 +26,14 @@ export function boundSessionMachine(
     publish: (events: NewEvent[]) => void;
     /** The machines' `record` action. */
     record: (event: NewEvent) => void;
-    inspect?: (input: AgentProcessInput, payloads: AgentPayload[]) => void;
+    watchPayloads?: (input: AgentProcessInput, payloads: AgentPayload[]) => void;
   },
 ) {
   const host = createProcessHost(store, {
     ...(options.env ? { env: options.env } : {}),
     publish: to.publish,
     ...(options.wrapLaunch ? { wrapLaunch: options.wrapLaunch } : {}),
-    ...(to.inspect ? { inspect: to.inspect } : {}),
+    ...(to.watchPayloads ? { watchPayloads: to.watchPayloads } : {}),
     ...(checkouts
       ? {
           checkouts: createCheckoutHost({

@@ -6,33 +6,20 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AgentPayload, NewEvent, OrchestratorEvent } from '../domain/events.js';
 import type { SessionSpec } from '../domain/spec.js';
-import { SessionLockedError, SessionStore, sessionsDir, type LockHolder } from '../store/session-store.js';
+import { SessionLockedError, SessionStore, sessionsDir } from '../store/session-store.js';
 import type { AgentProcessInput } from '../actors/agent-process.js';
 import type { LaunchRequest } from '../actors/process-group.js';
 import { SessionRuntime, type RuntimeOptions } from './session-runtime.js';
 import { getAdapter } from '../agents/registry.js';
 import { findAgentBinary } from './binaries.js';
-import { buildSessionView, type SessionView } from './view.js';
+import { runnerOnDisk, type SessionSummary, type SessionView, summaryOf, viewOnDisk } from './view.js';
 import { UsageError } from '../domain/usage-error.js';
 import type { Isolation, IsolationRequest } from '../domain/isolation.js';
 import { planIsolation } from '../workspace/plan.js';
 
 export { UsageError };
 
-export interface SessionSummary {
-  sessionId: string;
-  createdAt: string;
-  task: string;
-  targetDir: string;
-  state: string;
-  outcome: SessionView['outcome'];
-  /** The session runs in this process (its controls work here). */
-  live: boolean;
-  /** The process that runs it, this one or another (null: none does). */
-  runner: { pid: number; host: string | null; serverUrl: string | null } | null;
-  workers: Array<{ id: string; agent: string; status: string; progress: number }>;
-  openBlockers: number;
-}
+export type { SessionSummary };
 
 /** One session's sandbox decision and safety hooks (src/safety createSafetyFactory builds them from its spec). */
 export interface SessionSafety {
@@ -48,7 +35,7 @@ export interface SessionSafety {
   ) => { file: string; args: string[] };
   /** Writable for setup commands besides the checkout (package-manager caches, allowed roots). */
   setupWritable?: readonly string[];
-  inspect?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
+  watchPayloads?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
   /** Called once the runtime started (budgets, resource sampling, the sandbox decision in the log). */
   attach?: (runtime: SessionRuntime) => void;
   /** Called when this process lets go of the session. */
@@ -63,11 +50,11 @@ export interface SessionManagerOptions {
     insideSandbox: boolean;
     wrapLaunch?: (request: LaunchRequest, input: AgentProcessInput) => LaunchRequest;
   };
-  inspect?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
+  watchPayloads?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
   inspector?: RuntimeOptions['inspector'];
   /**
    * Per session (specs differ in `sandbox`, limits, rules): its safety, decided at create and at resume (from
-   * session.json). Wins over `sandbox`; its `inspect` runs after the one above. May throw a UsageError.
+   * session.json). Wins over `sandbox`; its `watchPayloads` runs after the one above. May throw a UsageError.
    */
   safetyFor?: (
     spec: SessionSpec,
@@ -148,11 +135,7 @@ export class SessionManager {
    * events.jsonl, never the whole log, and writes nothing (another process may be running the session).
    */
   view(sessionId: string): SessionView {
-    const live = this.live.get(sessionId);
-    if (live) return live.view();
-    const meta = SessionStore.readMeta(this.workspace, sessionId);
-    const snapshot = SessionStore.readSnapshotOf(this.workspace, sessionId)?.snapshot ?? null;
-    return buildSessionView(meta, snapshot, SessionStore.lastSeqOf(this.workspace, sessionId), this.workspace);
+    return this.live.get(sessionId)?.view() ?? viewOnDisk(this.workspace, sessionId);
   }
 
   /** Events with seq > afterSeq from a session's log (live, or on disk read-only). */
@@ -243,24 +226,11 @@ export class SessionManager {
 
   /** The orchestrator process that runs the session (this one or another), from its lock; null when none does. */
   runner(sessionId: string): SessionSummary['runner'] {
-    return runnerOf(SessionStore.lockHolder(SessionStore.dirOf(this.workspace, sessionId)));
+    return runnerOnDisk(this.workspace, sessionId);
   }
 
   private summary(sessionId: string): SessionSummary {
-    const view = this.view(sessionId);
-    return {
-      sessionId,
-      createdAt: view.createdAt,
-      task: view.task,
-      targetDir: view.targetDir,
-      state: view.state,
-      outcome: view.outcome,
-      live: this.live.has(sessionId),
-      runner: this.runner(sessionId),
-      workers: view.workers.map((w) => ({ id: w.id, agent: w.agent, status: w.status, progress: w.progress })),
-      // A session that ended takes no answers any more: its blockers are history, not questions.
-      openBlockers: view.outcome === null ? view.blockers.filter((b) => b.open).length : 0,
-    };
+    return summaryOf(this.view(sessionId), this.live.has(sessionId), this.runner(sessionId));
   }
 
   private adopt(runtime: SessionRuntime): void {
@@ -271,7 +241,7 @@ export class SessionManager {
 
   private runtimeOptions(safety?: SessionSafety): RuntimeOptions {
     const wrapLaunch = safety ? safety.wrapLaunch : this.options.sandbox?.wrapLaunch;
-    const inspectors = [this.options.inspect, safety?.inspect].filter((f) => f !== undefined);
+    const payloadWatchers = [this.options.watchPayloads, safety?.watchPayloads].filter((f) => f !== undefined);
     return {
       workspace: this.workspace,
       ...(this.options.env ? { env: this.options.env } : {}),
@@ -279,8 +249,8 @@ export class SessionManager {
       ...(safety?.setupWritable ? { setupWritable: safety.setupWritable } : {}),
       insideSandbox: safety?.insideSandbox ?? this.options.sandbox?.insideSandbox ?? false,
       ...(wrapLaunch ? { wrapLaunch } : {}),
-      ...(inspectors.length > 0
-        ? { inspect: (runtime, input, payloads) => inspectors.forEach((f) => f(runtime, input, payloads)) }
+      ...(payloadWatchers.length > 0
+        ? { watchPayloads: (runtime, input, payloads) => payloadWatchers.forEach((f) => f(runtime, input, payloads)) }
         : {}),
       ...(this.options.inspector ? { inspector: this.options.inspector } : {}),
     };
@@ -318,8 +288,4 @@ export class SessionManager {
     safety.attach?.(runtime);
     runtime.onDetach(() => safety.close?.());
   }
-}
-
-function runnerOf(holder: LockHolder | null): SessionSummary['runner'] {
-  return holder ? { pid: holder.pid, host: holder.host ?? null, serverUrl: holder.serverUrl ?? null } : null;
 }

@@ -29,7 +29,8 @@ export interface RuntimeOptions {
   /** Workers run inside our sandbox (src/safety decides; claude's root refusal may then be lifted). */
   insideSandbox?: boolean;
   wrapLaunch?: (request: LaunchRequest, input: AgentProcessInput) => LaunchRequest;
-  inspect?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
+  /** Sees every batch of an agent's payloads once it is published (the safety policy, budgets). */
+  watchPayloads?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
   /** Also hand XState's inspection events to this observer (`--inspect stately`). */
   inspector?: (event: InspectionEvent) => void;
   /** Run a command confined like an agent (src/safety): setup commands, git in a checkout an agent wrote. */
@@ -78,8 +79,11 @@ export class SessionRuntime {
       record: (event) => {
         if (!this.states.isReplay(event)) this.record([event]);
       },
-      ...(options.inspect
-        ? { inspect: (input: AgentProcessInput, payloads: AgentPayload[]) => options.inspect?.(this, input, payloads) }
+      ...(options.watchPayloads
+        ? {
+            watchPayloads: (input: AgentProcessInput, payloads: AgentPayload[]) =>
+              options.watchPayloads?.(this, input, payloads),
+          }
         : {}),
     });
     this.actor = createActor(machine, {

@@ -6,6 +6,7 @@
  * Machine-recorded events the log holds beyond the snapshot (a recovery decision) are recorded once too.
  */
 import type { NewEvent, OrchestratorEvent } from '../domain/events.js';
+import { stateValueString } from '../domain/session-view.js';
 
 export type ActorMachine = 'session' | 'worker' | 'review';
 
@@ -81,14 +82,8 @@ export class StateLog {
   }
 }
 
-export function stateValueToString(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    return entries.map(([k, v]) => `${k}.${stateValueToString(v)}`).join(',');
-  }
-  return String(value);
-}
+/** A state value as text (`running.active`): the domain's one spelling, which the log and the view share. */
+export const stateValueToString = stateValueString;
 
 /**
  * What makes a machine-recorded event the same one when a restored actor repeats the step that recorded it: a

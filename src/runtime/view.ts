@@ -1,85 +1,77 @@
 /**
  * The read model of a session for people and programs (CLI status, GET /state, the dashboard), built from
- * a persisted snapshot: the same code serves a live session and one read from snapshot.json on disk.
+ * a persisted snapshot: the same code serves a live session and one read from snapshot.json on disk. The view's
+ * types, and the fold that moves it forward with events, are in src/domain/session-view.ts.
  */
-import type { FailureSignal, Usage } from '../domain/events.js';
-import type { BlockerRecord, RoundRecord, SessionContext } from '../domain/supervisor/context.js';
-import { totalUsage, workerStatusOf, type WorkerContext, type WorkerStatus } from '../machines/worker.machine.js';
+import { resolve } from 'node:path';
+import type { SessionContext } from '../domain/supervisor/context.js';
+import type { WorkerContext } from '../machines/worker.machine.js';
 import type { Limits } from '../domain/spec.js';
+import type { Usage } from '../domain/events.js';
 import { addUsage } from '../domain/output-facts.js';
-import type { SessionMeta } from '../store/session-store.js';
-import { sessionCheckoutsDir, type ChangeStat } from '../domain/isolation.js';
+import {
+  type SessionSummary,
+  stateValueString,
+  type SessionView,
+  type WorkerView,
+  type WorkspaceView,
+} from '../domain/session-view.js';
+import { workerStatusOf } from '../domain/worker-status.js';
+import { type LockHolder, type SessionMeta, SessionStore } from '../store/session-store.js';
+import { sessionCheckoutsDir } from '../domain/isolation.js';
 import { reviewPairsOf } from '../domain/review-targets.js';
 
-export interface WorkerView {
-  id: string;
-  agent: string;
-  role: string;
-  kind: 'worker' | 'reviewer';
-  roundId: string | null;
-  status: WorkerStatus;
-  state: string;
-  progress: number;
-  plan: { done: number; total: number } | null;
-  attempt: number;
-  pid: number | null;
-  agentSessionId: string | null;
-  dependsOn: string[];
-  usage: Usage;
-  lastActivity: string | null;
-  summary: string | null;
-  lastFailure: FailureSignal | null;
-  blockerId: string | null;
-  reason: string | null;
-  fixes: Record<string, boolean>;
-  filesChanged: string[];
-  /**
-   * Its branch and change so far (start..head), in a session with checkouts; null in place or before its first attempt.
-   */
-  change: ChangeStat | null;
-  /** The agents that review it (the spec's reviews; a conflict resolver gets those of the worker it resolves for). */
-  reviewers: string[];
+export type { SessionSummary, SessionView, WorkerView, WorkspaceView };
+
+/**
+ * The view of a session on disk: it reads session.json, snapshot.json and the tail of events.jsonl, never the
+ * whole log, and writes nothing (another process may be running the session).
+ */
+export function viewOnDisk(workspace: string, sessionId: string): SessionView {
+  const meta = SessionStore.readMeta(workspace, sessionId);
+  const snapshot = SessionStore.readSnapshotOf(workspace, sessionId)?.snapshot ?? null;
+  return buildSessionView(meta, snapshot, SessionStore.lastSeqOf(workspace, sessionId), workspace);
 }
 
-/** Where the session's agents work: checkouts of their own from a base, or the target itself. */
-export type WorkspaceView =
-  | {
-      mode: 'checkouts';
-      base: { commit: string; summary: string };
-      /** `<workspace>/checkouts/<sid>`: one checkout per worker and reviewer, and `_result`. */
-      checkouts: string;
-      /** orch/<sid>/_result once the workers' branches are integrated. */
-      result: {
-        branch: string;
-        status: 'pending' | 'blocked' | 'done';
-        head: string | null;
-        change: { files: number; additions: number; deletions: number } | null;
-        excluded: string[];
-      };
-    }
-  | { mode: 'in-place'; reason: string };
+/** The orchestrator process that runs a session (this one or another), from its lock; null when none does. */
+export function runnerOnDisk(workspace: string, sessionId: string): SessionSummary['runner'] {
+  const holder: LockHolder | null = SessionStore.lockHolder(SessionStore.dirOf(workspace, sessionId));
+  return holder ? { pid: holder.pid, host: holder.host ?? null, serverUrl: holder.serverUrl ?? null } : null;
+}
 
-export interface SessionView {
-  sessionId: string;
-  createdAt: string;
-  task: string;
-  targetDir: string;
-  baseCommit: string | null;
-  workspace: WorkspaceView;
-  state: string;
-  outcome: SessionContext['outcome'];
-  stopReason: string | null;
-  workers: WorkerView[];
-  blockers: BlockerRecord[];
-  /** With the round machine's state while the round runs (`requesting`, `collecting` ...), else `done`. */
-  rounds: Array<RoundRecord & { state: string }>;
-  usage: Usage;
-  /**
-   * What usage and resources are judged against (src/safety, docs/security.md): crossings are safety events and
-   * blockers.
-   */
-  limits: Pick<Limits, 'maxCostUsd' | 'maxTokens' | 'maxRssMb' | 'maxCpuPercent' | 'session'>;
-  lastSeq: number;
+export function summaryOf(view: SessionView, live: boolean, runner: SessionSummary['runner']): SessionSummary {
+  return {
+    sessionId: view.sessionId,
+    createdAt: view.createdAt,
+    task: view.task,
+    targetDir: view.targetDir,
+    state: view.state,
+    outcome: view.outcome,
+    live,
+    runner,
+    workers: view.workers.map((w) => ({ id: w.id, agent: w.agent, status: w.status, progress: w.progress })),
+    // A session that ended takes no answers any more: its blockers are history, not questions.
+    openBlockers: view.outcome === null ? view.blockers.filter((b) => b.open).length : 0,
+  };
+}
+
+/**
+ * The sessions of a workspace as they are on disk, none of them live here: what `orchestrate status` reads. It
+ * loads neither the machines nor the process actors (SessionManager does, to run sessions).
+ */
+export function sessionsOnDisk(workspace: string): {
+  workspace: string;
+  list(): SessionSummary[];
+  view(sessionId: string): SessionView;
+} {
+  const root = resolve(workspace);
+  const view = (sessionId: string) => viewOnDisk(root, sessionId);
+  return {
+    workspace: root,
+    view,
+    list: () =>
+      SessionStore.list(root).map((sessionId) => summaryOf(view(sessionId), false, runnerOnDisk(root, sessionId))),
+  };
 }
 
 interface PersistedNode {
@@ -97,11 +89,7 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
     for (const entry of Object.values(context.workers)) {
       const child = root.children?.[entry.actorId]?.snapshot;
       const wc = child?.context as WorkerContext | undefined;
-      const status = child
-        ? child.status === 'done'
-          ? workerStatusOf(child.value)
-          : workerStatusOf(child.value)
-        : entry.status;
+      const status = child ? workerStatusOf(child.value) : entry.status;
       workers.push({
         id: entry.id,
         agent: entry.agent,
@@ -110,14 +98,14 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
         roundId: entry.roundId ?? null,
         // A worker a person skipped after it failed keeps its actor in `failed`; the session's word counts.
         status: entry.status === 'skipped' ? 'skipped' : status,
-        state: child ? valueString(child.value) : entry.status,
+        state: child ? stateValueString(child.value) : entry.status,
         progress: wc?.progress ?? (entry.status === 'completed' ? 1 : 0),
         plan: wc?.plan ?? null,
         attempt: wc?.attempt ?? entry.attempt,
         pid: wc?.pid ?? null,
         agentSessionId: wc?.agentSessionId ?? entry.agentSessionId,
         dependsOn: entry.dependsOn,
-        usage: wc ? totalUsage(wc) : entry.usage,
+        usage: wc ? Object.values(wc.usageByAttempt).reduce<Usage>((sum, u) => addUsage(sum, u), {}) : entry.usage,
         lastActivity: wc?.lastActivity ?? null,
         summary: wc?.finalText ?? entry.finalText,
         lastFailure: wc?.lastFailure ?? null,
@@ -141,14 +129,14 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
     targetDir: meta.targetDir,
     baseCommit: meta.baseCommit,
     workspace: workspaceView(meta, context, workspace),
-    state: root.value === undefined ? 'created' : valueString(root.value),
+    state: root.value === undefined ? 'created' : stateValueString(root.value),
     outcome: context?.outcome ?? null,
     stopReason: context?.stopReason ?? null,
     workers,
     blockers: context?.blockers ?? [],
     rounds: (context?.rounds ?? []).map((r) => ({
       ...r,
-      state: root.children?.[r.roundId] ? valueString(root.children[r.roundId]?.snapshot.value) : 'done',
+      state: root.children?.[r.roundId] ? stateValueString(root.children[r.roundId]?.snapshot.value) : 'done',
     })),
     usage,
     limits: budgetLimits(meta.spec.limits),
@@ -182,13 +170,4 @@ function workspaceView(meta: SessionMeta, context: SessionContext | undefined, w
 function budgetLimits(limits: Limits): SessionView['limits'] {
   const { maxCostUsd, maxTokens, maxRssMb, maxCpuPercent, session } = limits;
   return { maxCostUsd, maxTokens, maxRssMb, maxCpuPercent, session: { ...session } };
-}
-
-function valueString(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object')
-    return Object.entries(value)
-      .map(([k, v]) => `${k}.${valueString(v)}`)
-      .join(',');
-  return String(value);
 }

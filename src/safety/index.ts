@@ -1,7 +1,7 @@
 /**
  * The safety layer in one call: `createSafetyFactory` probes bubblewrap once; the factory it returns decides
  * each session's sandbox from its spec and gives the session manager its hooks: `wrapLaunch` (validate every
- * launch, then wrap it in bwrap), `inspect` (the policy on agent payloads), `attach` (budgets, resource limits,
+ * launch, then wrap it in bwrap), `watchPayloads` (the policy on agent payloads), `attach` (budgets, resource limits,
  * the sandbox decision in the session log) and `close`.
  */
 import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,32 +11,28 @@ import type { AgentProcessInput } from '../actors/agent-process.js';
 import type { LaunchRequest } from '../actors/process-group.js';
 import { getAdapter } from '../agents/registry.js';
 import type { AgentPayload } from '../domain/events.js';
-import { sandboxSettings, type SandboxSettings, type SessionSpec } from '../domain/spec.js';
-import { findAgentBinary, which } from '../runtime/binaries.js';
-import { distFile } from '../package-root.js';
+import { sandboxSettings, type SessionSpec } from '../domain/spec.js';
+import { findAgentBinary } from '../runtime/binaries.js';
 import { UsageError, type SessionSafety } from '../runtime/session-manager.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import { probeBwrap, type BwrapProbe } from './bwrap-probe.js';
 import { checkDirectories, validateLaunch } from './launch-check.js';
-import { SafetyMonitor, safetyEvent } from './monitor.js';
-import { resolvePath, type PolicyContext } from './policy.js';
-import {
-  agentStateDirs,
-  bwrapCommand,
-  bwrapWrap,
-  decideSandbox,
-  ensureAgentState,
-  hiddenPaths,
-  sandboxRunProblem,
-  type SandboxDecision,
-} from './sandbox.js';
+import { SafetyMonitor } from './monitor.js';
+import { safetyEvent } from './safety-event.js';
+import { resolvePath } from './paths.js';
+import type { PolicyContext } from './policy.js';
+import { agentStateDirs, ensureAgentState, hiddenPaths } from './agent-files.js';
+import { refuseWhatCannotRunInside } from './agent-run-paths.js';
+import { bwrapCommand, bwrapWrap, decideSandbox, type SandboxDecision } from './sandbox.js';
 import { agentNetwork, netDirFor, netRootOf, PROXY_PORT, type NetPolicyFile } from './network.js';
+import { decideNetwork } from './network-decision.js';
 import type { Isolation } from '../domain/isolation.js';
 import { sessionDirOf } from '../runtime/session-folder.js';
 
 export { resolveSandbox, bwrapWrap, bwrapArgs, decideSandbox } from './sandbox.js';
 export { checkPayloads, checkCommand, checkWritePath, RULES } from './policy.js';
 export { validateLaunch, checkDirectories } from './launch-check.js';
+export { decideNetwork, NET_PROXY_SCRIPT, type NetworkDecision } from './network-decision.js';
 
 export interface SafetyOptions {
   /** The agents' environment: PATH (bwrap, agent binaries), HOME, ORCHESTRATOR_*_BIN. Default: process.env. */
@@ -264,8 +260,8 @@ function buildSessionSafety(
     ...(inside && decision.probe?.path ? { confine } : {}),
     // Setup commands (npm ci ...) also fill the package managers' caches, and the spec's allowed roots.
     setupWritable: [npmCache, join(home, '.cache'), ...allowedRoots, ...extra],
-    inspect: (attached: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) =>
-      monitor.inspect(attached, input, payloads),
+    watchPayloads: (attached: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) =>
+      monitor.watchPayloads(attached, input, payloads),
     attach: (attached: SessionRuntime) => {
       runtime = attached;
       attached.record([
@@ -318,76 +314,6 @@ export function emptyFileIn(workspace: string): string {
     writeFileSync(file, '', { mode: 0o444 });
   }
   return file;
-}
-
-/** The proxy process's script (compiled: it runs with node, outside the sandbox). */
-export const NET_PROXY_SCRIPT = distFile('safety', 'net-proxy.js');
-
-export interface NetworkDecision {
-  decision: SandboxDecision;
-  /** Set when agents reach the network through their proxy. */
-  proxied: { socatPath: string; proxyScript: string } | null;
-  reason: string;
-  /** Set when the network is open although the spec did not ask for it ("auto" without socat). */
-  warning: string | null;
-}
-
-/**
- * Before anything starts: an agent whose program the sandbox cannot make visible (its `#!` names a program that
- * cannot be found) would only crash at every launch. One line that says which, why and what to do.
- */
-function refuseWhatCannotRunInside(spec: SessionSpec, env: Record<string, string | undefined>): void {
-  const agents = new Set([...spec.workers.map((w) => w.agent), ...spec.reviews.map((r) => r.reviewer)]);
-  const problems = [...agents].flatMap((agent) => {
-    const binary = findAgentBinary(getAdapter(agent), env);
-    const problem = 'path' in binary ? sandboxRunProblem(binary.path, env.PATH ?? '') : null;
-    return problem
-      ? [`${agent} (${'path' in binary ? binary.path : agent}) cannot run inside the sandbox: ${problem}`]
-      : [];
-  });
-  if (problems.length > 0) {
-    throw new UsageError(
-      `${problems.join('; ')}. Install what its #! line names (or point ORCHESTRATOR_<AGENT>_BIN at the real binary), or set "sandbox": "none" to run it unconfined.`,
-    );
-  }
-}
-
-/**
- * The network of a session's agents. Inside bwrap with `network: "proxy"` (the default) each agent gets its
- * proxy; that needs socat (the bridge inside). Without it, "bwrap" is refused with how to fix it and "auto"
- * leaves the network open with a warning, as it leaves the sandbox out without bwrap.
- */
-export function decideNetwork(
-  sandbox: SandboxSettings,
-  decision: SandboxDecision,
-  env: Record<string, string | undefined>,
-  proxyScript = NET_PROXY_SCRIPT,
-): NetworkDecision {
-  if (decision.mode !== 'bwrap')
-    return { decision, proxied: null, reason: 'no sandbox: the network is open', warning: null };
-  if (sandbox.network === 'open') {
-    const warning = '"sandbox.network": "open": agents reach any host, and whatever they read can leave the machine';
-    return { decision, proxied: null, reason: warning, warning };
-  }
-  const socatPath = which('socat', env.PATH ?? '');
-  const missing = !socatPath
-    ? 'socat is not on PATH'
-    : !existsSync(proxyScript)
-      ? `the proxy script ${proxyScript} is missing (run npm run build)`
-      : null;
-  if (missing) {
-    if (sandbox.mode === 'bwrap') {
-      throw new UsageError(
-        `the sandbox confines the network through a proxy, but ${missing}. Install socat (apt-get install socat), or set "sandbox": {"mode": "bwrap", "network": "open"} to leave the network open.`,
-      );
-    }
-    const warning = `agents run in bubblewrap, but their network is open: ${missing} (install socat for the proxy with an allowlist: apt-get install socat)`;
-    // The CLI warns of a fallback, as it does when "auto" gets no bubblewrap at all.
-    return { decision: { ...decision, reason: warning, fellBack: true }, proxied: null, reason: warning, warning };
-  }
-  const reason =
-    'each agent reaches the network only through its proxy: its model API, the package registries, GitHub and sandbox.allowHosts';
-  return { decision, proxied: { socatPath: socatPath as string, proxyScript }, reason, warning: null };
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { basename } from 'node:path';
 import type { AgentAdapter, LaunchOptions } from '../agents/types.js';
-import { isInside, resolvePath } from './policy.js';
+import { isInside, resolvePath } from './paths.js';
 
 /** Directories an agent must never get as its target, include dir or allowed root: too much to hand over. */
 const SYSTEM_DIRS = [

@@ -6,13 +6,11 @@
  * This is detection after the fact: the agent reports a command when it runs it (or just before), usage when a
  * turn ends. What must not happen at all is the sandbox's job (src/safety/sandbox.ts).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { AgentProcessInput } from '../actors/agent-process.js';
 import { groupMembers, type ProcStat } from '../fs/proc.js';
 import type { AgentPayload, BlockerKind, NewEvent, Usage } from '../domain/events.js';
 import { addUsage } from '../domain/output-facts.js';
-import type { SafetyAction, SafetyRuleId, SafetySettings, SessionSpec } from '../domain/spec.js';
+import type { SafetyAction, SafetySettings, SessionSpec } from '../domain/spec.js';
 import type { SessionContext } from '../domain/supervisor/context.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import {
@@ -24,7 +22,10 @@ import {
   type ResourceLimit,
 } from './limits.js';
 import { actionFor, checkPayloads, type PolicyContext, type Violation } from './policy.js';
-import { netDirFor, netRootOf, type Refusal } from './network.js';
+import { RefusalReader } from './refusals.js';
+import { safetyEvent } from './safety-event.js';
+
+export { safetyEvent } from './safety-event.js';
 
 export interface MonitorOptions {
   spec: SessionSpec;
@@ -36,8 +37,6 @@ export interface MonitorOptions {
   clockTicksPerSec?: number;
   pageSize?: number;
 }
-
-const SUBJECT_LIMIT = 500;
 
 /** The blockers a monitor raises (budgets, resources, the policy). */
 const MONITOR_BLOCKERS = new Set<BlockerKind>(['BUDGET_EXCEEDED', 'RESOURCE_LIMIT', 'SAFETY_VIOLATION']);
@@ -57,6 +56,11 @@ export class SafetyMonitor {
   private timer: NodeJS.Timeout | null = null;
   private offChange: (() => void) | null = null;
   private checkQueued = false;
+  private readonly refusals = new RefusalReader({
+    runtime: () => this.runtime,
+    context: () => this.context(),
+    record: (events) => this.record(events),
+  });
 
   constructor(private readonly options: MonitorOptions) {
     this.settings = options.spec.safety ?? {};
@@ -67,8 +71,7 @@ export class SafetyMonitor {
     for (const event of runtime.readAfter(0)) {
       if (event.type === 'safety' && (event.rule === 'budget-exceeded' || event.rule === 'resource-limit'))
         this.crossed.add(event.subject);
-      if (event.type === 'safety' && event.rule === 'network-refused' && event.workerId)
-        this.refusalsRead.set(event.workerId, (this.refusalsRead.get(event.workerId) ?? 0) + 1);
+      this.refusals.count(event);
     }
     // Blockers raised here before a restart (a `--no-server` run that ended waiting, then `resolve` or
     // `resume`): their answers are followed up as if this monitor had raised them.
@@ -83,87 +86,21 @@ export class SafetyMonitor {
     this.offChange?.();
     this.offChange = null;
     this.stopSampling();
-    if (this.refusalTimer) clearInterval(this.refusalTimer);
-    this.refusalTimer = null;
+    this.refusals.close();
     this.runtime = null;
   }
 
-  // --- network refusals --------------------------------------------------------------------------------
-
-  private refusalTimer: NodeJS.Timeout | null = null;
-  /** Lines of each worker's refused.jsonl already recorded (seeded from the log in attach: one event per line). */
-  private readonly refusalsRead = new Map<string, number>();
-  /** Size of each refusals file when last read: unchanged files are not read again. */
-  private readonly refusalSizes = new Map<string, number>();
-  /** The workers' statuses when refusals were last read on a change (null: not watching). */
-  private refusalStatuses: string | null = null;
-
   /**
-   * Record what the agents' proxies refused: each line of a worker's `refused.jsonl` in its net folder
-   * (src/safety/network.ts netDirFor, src/safety/net-proxy.ts) becomes one `safety` event, once, also across an
-   * orchestrator restart. Read when a worker's status changes (its exit is one: what its proxy refused is on
-   * record before its end is), and every `everyMs` for an agent that prints nothing meanwhile.
+   * Record what the agents' proxies refused (./refusals.ts): read when a worker's status changes, and every
+   * `everyMs` for an agent that prints nothing meanwhile.
    */
   watchRefusals(everyMs = 500): void {
     if (!this.runtime) return;
-    this.refusalStatuses = '';
-    this.refusalTimer = setInterval(() => this.readRefusals(), everyMs);
-    this.refusalTimer.unref();
-    this.readRefusals();
-  }
-
-  private readRefusals(): void {
-    const runtime = this.runtime;
-    if (!runtime || runtime.detached) return;
-    const sessionDir = runtime.dir;
-    const netRoot = netRootOf(sessionDir);
-    const workers = new Set([
-      ...Object.keys(this.context()?.workers ?? {}),
-      ...(existsSync(netRoot) ? readdirSync(netRoot) : []),
-    ]);
-    for (const workerId of workers) {
-      const file = join(netDirFor(sessionDir, workerId), 'refused.jsonl');
-      let size: number;
-      try {
-        size = statSync(file).size;
-      } catch {
-        continue;
-      }
-      if (this.refusalSizes.get(file) === size) continue;
-      this.refusalSizes.set(file, size);
-      let lines: string[];
-      try {
-        // Complete lines only: the last one may still be being written.
-        lines = readFileSync(file, 'utf8').split('\n').slice(0, -1);
-      } catch {
-        continue;
-      }
-      const done = this.refusalsRead.get(workerId) ?? 0;
-      if (lines.length <= done) continue;
-      this.refusalsRead.set(workerId, lines.length);
-      this.record(
-        lines.slice(done).map((line) => {
-          let r: Partial<Refusal> = {};
-          try {
-            r = JSON.parse(line) as Refusal;
-          } catch {
-            // A torn line still counts as a refusal.
-          }
-          const subject = `${r.host ?? '?'}:${r.port ?? '?'}`;
-          return safetyEvent(
-            'network-refused',
-            subject,
-            'refuse',
-            `${r.method ?? 'a request'} to ${subject} refused by the sandbox's proxy: not on this agent's allowlist (add it to sandbox.allowHosts to allow it)`,
-            workerId,
-          );
-        }),
-      );
-    }
+    this.refusals.watch(everyMs);
   }
 
   /** Every batch of parsed payloads of a launch. */
-  inspect(runtime: SessionRuntime, input: AgentProcessInput, payloads: readonly AgentPayload[]): void {
+  watchPayloads(runtime: SessionRuntime, input: AgentProcessInput, payloads: readonly AgentPayload[]): void {
     // A resumed session re-reads agent output as it starts, before attach(): act on it all the same.
     this.runtime ??= runtime;
     const fresh = payloads.filter((p) => {
@@ -196,16 +133,7 @@ export class SafetyMonitor {
   private onChange(): void {
     const context = this.context();
     if (!context) return;
-    if (this.refusalStatuses !== null) {
-      // Not on every output batch (a hot path): only when some worker's status moved.
-      const statuses = Object.values(context.workers)
-        .map((w) => `${w.id}:${w.status}`)
-        .join(' ');
-      if (statuses !== this.refusalStatuses) {
-        this.refusalStatuses = statuses;
-        this.readRefusals();
-      }
-    }
+    this.refusals.onChange(context);
     this.watchBlockers(context);
     this.manageSampling(context);
     if (this.checkQueued) return;
@@ -392,26 +320,6 @@ export class SafetyMonitor {
     if (!runtime || runtime.detached) return null;
     return runtime.supervisor() as SessionContext;
   }
-}
-
-/** A `safety` event; its source is the worker, else the session. */
-export function safetyEvent(
-  rule: SafetyRuleId | 'sandbox' | 'launch-validation' | 'network-refused',
-  subject: string,
-  action: SafetyAction | 'refuse' | 'warn',
-  detail: string,
-  workerId?: string,
-  sessionId = 'session',
-): NewEvent {
-  return {
-    type: 'safety',
-    source: { kind: 'safety', id: workerId ?? sessionId },
-    ...(workerId ? { workerId } : {}),
-    rule,
-    subject: subject.length > SUBJECT_LIMIT ? `${subject.slice(0, SUBJECT_LIMIT - 1)}…` : subject,
-    action,
-    detail,
-  };
 }
 
 function strongest(actions: SafetyAction[]): SafetyAction {

@@ -8,6 +8,8 @@
  * workspace (session logs, exit files, the API token) — each behind an empty read-only tmpfs, or an empty file
  * for a file. Its network is a namespace of its own whose one way out is a proxy with an allowlist
  * (src/safety/network.ts). Its processes are a PID namespace of their own: `pkill node` inside sees only them.
+ * What each agent keeps and what none may read: ./agent-files.ts; what an agent needs visible to start:
+ * ./agent-run-paths.ts.
  *
  * bwrap wraps the agent INSIDE the launch wrapper (src/actors/process-group.ts): the wrapper, outside the
  * sandbox, opens the output files and writes the exit file, so the agent can neither read nor forge them.
@@ -21,25 +23,14 @@
  *   terminal to inject into (TIOCSTI): the wrapper is a session leader without one (setsid), stdin is /dev/null,
  *   and /dev inside is bwrap's own, without the host's ptys; /dev/tty cannot be opened (tested).
  */
-import {
-  closeSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  realpathSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import type { LaunchRequest } from '../actors/process-group.js';
 import type { SandboxMode } from '../domain/spec.js';
 import { UsageError } from '../runtime/session-manager.js';
+import { agentRunPaths } from './agent-run-paths.js';
 import { probeBwrap, type BwrapProbe } from './bwrap-probe.js';
-import { which } from '../runtime/binaries.js';
 import { BRIDGE_SCRIPT, PROXY_PORT, proxyEnv } from './network.js';
-import { isInside } from './policy.js';
+import { isInside, real, unique } from './paths.js';
 
 export interface SandboxDecision {
   mode: 'bwrap' | 'none';
@@ -87,102 +78,6 @@ export function decideSandbox(mode: SandboxMode, probe: BwrapProbe | null): Sand
     fellBack: true,
     probe,
   };
-}
-
-/**
- * Where an agent keeps its own state, writable inside the sandbox: its config dir (sessions, which native
- * resume needs, credentials, settings) and the npm cache (npx). CLAUDE_CONFIG_DIR / CODEX_HOME / GEMINI_DIR
- * move the config dir. `create` is made before launch when absent (the agent could not: the home directory is
- * read-only inside); `bind` entries are bound only when they exist.
- */
-export interface AgentState {
-  create: string[];
-  /** Files created with this content when absent (claude hangs at start without a writable ~/.claude.json). */
-  createFiles: Record<string, string>;
-  bind: string[];
-}
-
-export function agentStateDirs(agent: string, home: string, env: Record<string, string | undefined>): AgentState {
-  const npm = env.npm_config_cache || join(home, '.npm');
-  switch (agent) {
-    case 'claude': {
-      const config = env.CLAUDE_CONFIG_DIR || join(home, '.claude');
-      // Claude writes ~/.claude.json (beside the dir) on every start; its lock and temp files there fail on the
-      // read-only home, and it then writes the file in place (its own fallback).
-      const file = env.CLAUDE_CONFIG_DIR ? join(config, '.claude.json') : join(home, '.claude.json');
-      const state = ['.local/state/claude', '.local/share/claude', '.cache/claude'].map((d) => join(home, d));
-      return { create: [config, npm], createFiles: { [file]: '{}\n' }, bind: [config, file, npm, ...state] };
-    }
-    case 'codex': {
-      const config = env.CODEX_HOME || join(home, '.codex');
-      return { create: [config, npm], createFiles: {}, bind: [config, npm] };
-    }
-    case 'gemini': {
-      const config = env.GEMINI_DIR || join(home, '.gemini');
-      return { create: [config, npm], createFiles: {}, bind: [config, npm] };
-    }
-    default: {
-      const config = join(home, `.${agent}`);
-      return { create: [config, npm], createFiles: {}, bind: [config, npm] };
-    }
-  }
-}
-
-/** Create what an agent would create on its first run, had it a writable home. */
-export function ensureAgentState(state: AgentState): void {
-  for (const dir of state.create) if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const [file, content] of Object.entries(state.createFiles)) {
-    if (!existsSync(file)) writeFileSync(file, content, { mode: 0o600, flag: 'wx' });
-  }
-}
-
-/**
- * What no agent reads: the user's credentials, relative to the home directory. Hidden when they exist (a
- * folder behind an empty read-only tmpfs, a file behind /dev/null); the spec's sandbox.denyRead adds paths and
- * sandbox.allowRead re-opens one.
- */
-export const CREDENTIAL_PATHS: readonly string[] = [
-  '.ssh',
-  '.aws',
-  '.gnupg',
-  '.config/gcloud',
-  '.azure',
-  '.kube',
-  '.docker/config.json',
-  '.netrc',
-  '.npmrc',
-  '.pypirc',
-  '.git-credentials',
-  '.config/gh',
-];
-
-/** The agents whose config folders are hidden from each other (an agent sees only its own). */
-export const AGENTS_WITH_STATE: readonly string[] = ['claude', 'codex', 'gemini'];
-
-/**
- * The paths hidden from one agent: the credentials, the other agents' state (but the npm cache they share),
- * and `denyRead`, less what `allowRead` re-opens (a hidden path inside a re-opened one, or equal to it).
- * A re-opened path inside a hidden folder is returned in `reopened`, to be bound back read-only.
- */
-export function hiddenPaths(
-  agent: string,
-  home: string,
-  env: Record<string, string | undefined>,
-  settings: { denyRead: readonly string[]; allowRead: readonly string[] },
-): { hidden: string[]; reopened: string[] } {
-  const expand = (p: string) => (p === '~' ? home : p.startsWith('~/') ? join(home, p.slice(2)) : p);
-  const own = new Set(agentStateDirs(agent, home, env).bind);
-  const others = AGENTS_WITH_STATE.filter((a) => a !== agent).flatMap((a) =>
-    agentStateDirs(a, home, env).bind.filter((p) => !own.has(p)),
-  );
-  const allow = settings.allowRead.map(expand);
-  const hidden = unique([
-    ...CREDENTIAL_PATHS.map((p) => join(home, p)),
-    ...others,
-    ...settings.denyRead.map(expand),
-  ]).filter((h) => !allow.some((a) => isInside(h, a)));
-  const reopened = allow.filter((a) => hidden.some((h) => isInside(a, h) && a !== h));
-  return { hidden, reopened };
 }
 
 export interface BwrapPlan {
@@ -278,86 +173,6 @@ export function bwrapCommand(
 }
 
 /** The launch with the agent inside bwrap; the unchanged wrapper script runs bwrap. */
-/**
- * What an agent needs to start that the private /tmp inside would hide, when it is installed under /tmp: its
- * binary, its package (the nearest folder above the binary's real path with a package.json) and the
- * node_modules folder holding it (codex's platform package and gemini's bundle chunks are siblings there), and
- * the interpreter its `#!` line names (`#!/usr/bin/env node` is looked up in PATH) with that interpreter's
- * installation (`<root>/bin/node` -> `<root>`). Paths elsewhere are visible anyway and are left out (but the
- * binary itself).
- */
-export function agentRunPaths(file: string, pathVar: string): string[] {
-  const paths = [file, real(file)];
-  const pkg = packageRootOf(real(file));
-  if (pkg) {
-    paths.push(pkg);
-    const modules = pkg.split('/node_modules/');
-    if (modules.length > 1) paths.push(`${modules.slice(0, -1).join('/node_modules/')}/node_modules`);
-  }
-  const interpreter = shebangInterpreter(real(file), pathVar);
-  if (interpreter) {
-    paths.push(interpreter, real(interpreter));
-    for (const p of [interpreter, real(interpreter)])
-      if (basename(dirname(p)) === 'bin') paths.push(dirname(dirname(p)));
-  }
-  // The binary itself always (it may lie in a folder hidden inside), the rest where /tmp would hide it.
-  return unique(paths).filter((p) => p === file || (isInside(p, '/tmp') && p !== '/tmp'));
-}
-
-/**
- * Why `file` cannot run inside the sandbox, or null when agentRunPaths makes all it needs visible: the program
- * its `#!` line names cannot be found (a name PATH does not have, a path that does not exist), so the sandbox
- * cannot show it either and the agent would fail with `execvp ... No such file or directory`.
- */
-export function sandboxRunProblem(file: string, pathVar: string): string | null {
-  const words = shebangWords(real(file));
-  if (words === null) return `${file} cannot be read`;
-  if (words.length === 0) return null;
-  const [program = ''] = words;
-  if (basename(program) !== 'env')
-    return existsSync(program) ? null : `its #! line runs ${program}, which does not exist`;
-  const name = envProgram(words);
-  if (!name) return `its #! line (#!${words.join(' ')}) names no program`;
-  return which(name, pathVar) ? null : `its #! line runs "${name}" from PATH, and PATH has no ${name}`;
-}
-
-/** The words of a script's `#!` line: [] for a binary or a file without one, null when it cannot be read. */
-function shebangWords(file: string): string[] | null {
-  let head = '';
-  try {
-    const fd = openSync(file, 'r');
-    try {
-      const buffer = Buffer.alloc(256);
-      head = buffer.subarray(0, readSync(fd, buffer, 0, 256, 0)).toString('latin1');
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return null;
-  }
-  if (!head.startsWith('#!')) return [];
-  return head.slice(2).split('\n')[0]?.trim().split(/\s+/).filter(Boolean) ?? [];
-}
-
-/** The program of `#!/usr/bin/env [-S] [VAR=x] NAME ...`. */
-const envProgram = (words: readonly string[]) => words.slice(1).find((w) => !w.startsWith('-') && !w.includes('='));
-
-function packageRootOf(path: string): string | null {
-  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-  }
-  return null;
-}
-
-/** The program a script's `#!` line runs (`env NAME` resolved in PATH); null for a binary or no `#!`. */
-export function shebangInterpreter(file: string, pathVar: string): string | null {
-  const [program, ...rest] = shebangWords(file) ?? [];
-  if (!program) return null;
-  if (basename(program) !== 'env') return program;
-  const name = envProgram([program, ...rest]);
-  return name ? which(name, pathVar) : null;
-}
-
 export function bwrapWrap(request: LaunchRequest, plan: Omit<BwrapPlan, 'cwd'>, net?: ProxiedNetwork): LaunchRequest {
   const readable = [
     ...(plan.readable ?? []),
@@ -427,18 +242,6 @@ function isSymlink(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function real(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
-
-function unique(paths: string[]): string[] {
-  return [...new Set(paths)];
 }
 
 function depth(path: string): number {

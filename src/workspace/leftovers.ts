@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { git, resolveCommit } from './git.js';
 import { findRepo } from './repo.js';
-import { removeSessionRefs, sessionRegistryPath } from './checkouts.js';
+import { removeSessionRefs, sessionRegistryPath } from './session-refs.js';
 
 const SESSION_ID = /^orch_\d{8}_\d{6}_[a-z0-9]{4}$/;
 

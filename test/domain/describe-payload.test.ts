@@ -1,13 +1,14 @@
 /**
  * The one-line description of an agent event (the CLI's logs, a worker's activity, the dashboard's event rows):
- * a tool call names what it is about, a tool result says what came back. The dashboard's copy in
- * static/assets/util.js must say the same, until the dashboard imports the domain code itself.
+ * a tool call names what it is about, a tool result says what came back. The dashboard (web/util.ts) calls the
+ * same describePayload with a style of its own, which draws only a command's arrow and a usage report.
  */
 import { describe, expect, it } from 'vitest';
-import { describePayload } from '../../src/domain/output-facts.js';
+import { type DescribeStyle, describePayload, PLAIN_STYLE } from '../../src/domain/output-facts.js';
 import type { AgentPayload } from '../../src/domain/events.js';
-// @ts-expect-error: plain JS of the dashboard, no types
-import { describeAgent } from '../../static/assets/util.js';
+
+/** A style like the dashboard's: another arrow, another usage text. */
+const PAGE_LIKE: DescribeStyle = { arrow: '→', usage: (u) => `usage ${u.inputTokens ?? 0}+${u.outputTokens ?? 0}` };
 
 const cases: Array<[string, AgentPayload, string]> = [
   [
@@ -51,6 +52,21 @@ describe('describePayload', () => {
   });
 
   it.each(cases)('the dashboard says the same: %s', (_what, payload, expected) => {
-    expect(describeAgent(payload)).toBe(expected);
+    expect(describePayload(payload, PAGE_LIKE)).toBe(expected);
+  });
+
+  it("a command's exit code and a usage report are drawn by the style; the plain one is ASCII", () => {
+    const command: AgentPayload = { kind: 'command', command: 'npm test', status: 'completed', exitCode: 1 };
+    const usage: AgentPayload = {
+      kind: 'usage',
+      usage: { inputTokens: 1200, outputTokens: 34, costUsd: 0.012 },
+      cumulative: false,
+    };
+    expect(describePayload(command)).toBe('$ npm test -> 1');
+    expect(describePayload(command, PLAIN_STYLE)).toBe('$ npm test -> 1');
+    expect(describePayload(command, PAGE_LIKE)).toBe('$ npm test → 1');
+    expect(describePayload({ kind: 'command', command: 'ls', status: 'started' }, PAGE_LIKE)).toBe('$ ls');
+    expect(describePayload(usage)).toBe('usage 1200 in / 34 out $0.0120');
+    expect(describePayload(usage, PAGE_LIKE)).toBe('usage 1200+34');
   });
 });

@@ -126,17 +126,17 @@ export function noteEvent(n: number, padding = 0): NewEvent {
   };
 }
 
-/** Wait until the session's agents stop adding events for a while (a held fake agent prints a few lines first). */
-export async function settle(runtime: SessionRuntime, quietMs = 300, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let seen = runtime.store.log.lastSeq;
-  let since = Date.now();
-  while (Date.now() - since < quietMs) {
-    if (Date.now() > deadline) throw new Error('the session never went quiet');
-    await new Promise((r) => setTimeout(r, 20));
-    if (runtime.store.log.lastSeq !== seen) {
-      seen = runtime.store.log.lastSeq;
-      since = Date.now();
-    }
-  }
+/**
+ * Wait until the session's held fake agent has printed its last progress line (`step k of k`): from then on it
+ * only holds, so only the test adds events. Not "quiet for a while": on a loaded machine a line comes late.
+ */
+export async function untilHeld(runtime: SessionRuntime, timeoutMs = 15_000): Promise<void> {
+  await waitFor(
+    () =>
+      runtime
+        .readAfter(0)
+        .some((e) => e.type === 'agent' && e.kind === 'message' && /\bstep (\d+) of \1\b/.test(e.text)),
+    'the held agent to print its last line',
+    timeoutMs,
+  );
 }

@@ -8,7 +8,7 @@ import type { OrchestratorEvent } from '../../src/domain/events.js';
 import { eventFrame } from '../../src/http/sse.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
 import type { SessionRuntime } from '../../src/runtime/session-runtime.js';
-import { makeHarness, noteEvent, removeTempDirs, settle, startSession, waitFor, type Harness } from './helpers.js';
+import { makeHarness, noteEvent, removeTempDirs, startSession, type Harness, untilHeld } from './helpers.js';
 import { SseClient } from './sse-client.js';
 
 let harness: Harness;
@@ -23,8 +23,7 @@ beforeAll(async () => {
   runtime = await startSession(harness);
   sid = runtime.sessionId;
   // The held agent prints its first lines, then nothing: from then on only the tests append events.
-  await waitFor(() => runtime.view().workers[0]?.status === 'running', 'the agent to run');
-  await settle(runtime);
+  await untilHeld(runtime);
   server = await startServer({
     manager: harness.manager,
     workspace: harness.workspace,
@@ -228,7 +227,7 @@ describe('sessions that come and go', () => {
     await client.waitFor((c) => c.lastId === resumed.store.log.lastSeq, 'the event after the resume');
     expect(client.seqs).toEqual(seqRange(1, resumed.store.log.lastSeq));
     runtime = harness.manager.resume(sid);
-    await settle(runtime);
+    await untilHeld(runtime);
   });
 
   it('ends the stream when the session is detached from this server', async () => {
@@ -245,7 +244,7 @@ describe('sessions that come and go', () => {
     expect(client.ended).toBe(true);
     // Later tests use the main session: give it back.
     runtime = harness.manager.resume(sid);
-    await settle(runtime);
+    await untilHeld(runtime);
   });
 });
 

@@ -96,7 +96,7 @@ function serverOf(run: StartedCli, s: Sandbox): { url: string; token: string } {
   return { url, token: readFileSync(join(s.workspace, 'token'), 'utf8').trim() };
 }
 
-describe('pause / resume', () => {
+describe('pause / resume', { timeout: 90_000 }, () => {
   it('pause stops every process of the agent group (state T) and suspends the stall and worker timers; resume continues it', async () => {
     const s = box();
     // 25 progress lines 200 ms apart (>= 5 s of work) and a grandchild in the group. Stall after 2 s without
@@ -113,7 +113,7 @@ describe('pause / resume', () => {
     const paused = await cli(s, ['pause', sid]);
     expect(paused.exitCode, paused.stderr).toBe(0);
     expect(paused.stdout).toMatch(/pause: sent to http:\/\/127\.0\.0\.1:\d+ \(session now paused\)/);
-    await waitFor('every member of the group in state T', () => allStopped(pgid, 3), 5_000);
+    await waitFor('every member of the group in state T', () => allStopped(pgid, 3), 20_000);
     const view = await status(s, sid);
     expect(view.state).toBe('paused');
     expect(view.workers[0]).toMatchObject({ id: 'w', status: 'paused', pid: pgid });
@@ -128,7 +128,7 @@ describe('pause / resume', () => {
     const resumed = await cli(s, ['resume', sid]);
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/session now running/);
-    await waitFor('the group running again (R/S)', () => noneStopped(pgid) || groupMembers(pgid).length === 0, 5_000);
+    await waitFor('the group running again (R/S)', () => noneStopped(pgid) || groupMembers(pgid).length === 0, 20_000);
 
     const exit = await run.exited;
     expect(exit.exitCode, run.stderr()).toBe(0);
@@ -164,7 +164,7 @@ describe('pause / resume', () => {
 
     const paused = await cli(s, ['pause', sid, '--worker', 'a']);
     expect(paused.exitCode, paused.stderr).toBe(0);
-    await waitFor('a stopped (T)', () => allStopped(a!, 2), 5_000);
+    await waitFor('a stopped (T)', () => allStopped(a!, 2), 20_000);
     expect(noneStopped(b!)).toBe(true);
     const again = await cli(s, ['pause', sid, '--worker', 'a']);
     expect([again.exitCode, again.stdout]).toEqual([0, 'pause of worker a: it is paused already (nothing to do)\n']);
@@ -188,7 +188,7 @@ describe('pause / resume', () => {
       body: JSON.stringify({ workerId: 'a' }),
     });
     expect(response.status).toBe(202);
-    await waitFor('a running again', () => noneStopped(a!), 5_000);
+    await waitFor('a running again', () => noneStopped(a!), 20_000);
     expect((await status(s, sid)).workers.map((w) => w.status)).toEqual(['running', 'running']);
     const resumedAgain = await cli(s, ['resume', sid, '--worker', 'a']);
     expect([resumedAgain.exitCode, resumedAgain.stdout]).toEqual([
@@ -220,7 +220,7 @@ describe('pause / resume', () => {
     const sid = await waitForSession(s);
     const pgid = await runningWorker(s, sid, 'w');
     expect((await cli(s, ['pause', sid, '--worker', 'w'])).exitCode).toBe(0);
-    await waitFor('w stopped (T)', () => allStopped(pgid, 2), 5_000);
+    await waitFor('w stopped (T)', () => allStopped(pgid, 2), 20_000);
 
     const resumed = await cli(s, ['resume', sid, '--worker', 'w']);
     expect(resumed.exitCode, resumed.stderr).toBe(0);
@@ -253,9 +253,9 @@ describe('inside bubblewrap ("sandbox": "bwrap")', () => {
       );
 
       expect((await cli(s, ['pause', sid])).exitCode).toBe(0);
-      await waitFor('every member of the group in state T', () => allStopped(pgid, 4), 5_000);
+      await waitFor('every member of the group in state T', () => allStopped(pgid, 4), 20_000);
       expect((await cli(s, ['resume', sid])).exitCode).toBe(0);
-      await waitFor('the group running again', () => noneStopped(pgid), 5_000);
+      await waitFor('the group running again', () => noneStopped(pgid), 20_000);
 
       expect((await cli(s, ['stop', sid])).exitCode).toBe(0);
       const exit = await run.exited;
@@ -292,8 +292,9 @@ describe('stop', () => {
     const stopped = await cli(s, ['stop', sid]);
     expect(stopped.exitCode, stopped.stderr).toBe(0);
     expect(stopped.stdout).toMatch(/stop: sent to http/);
-    // Inside the grace period the agent, which ignores SIGTERM, is still there ...
-    expect(isAlive(agentPid)).toBe(true);
+    // Inside the grace period the agent, which ignores SIGTERM, is still there ... (checked only while this is
+    // surely inside it: the SIGTERM went after askedAt, and a loaded machine may take longer to get here).
+    if (Date.now() - askedAt < 1_400) expect(isAlive(agentPid)).toBe(true);
 
     const exit = await run.exited;
     expect(exit.exitCode, run.stderr()).toBe(2);

@@ -20,7 +20,8 @@ import {
   PROXY_PORT,
   REGISTRY_HOSTS,
 } from '../../src/safety/network.js';
-import { decideSandbox, hiddenPaths } from '../../src/safety/sandbox.js';
+import { hiddenPaths } from '../../src/safety/agent-files.js';
+import { decideSandbox } from '../../src/safety/sandbox.js';
 import { UsageError } from '../../src/runtime/session-manager.js';
 
 const dirs: string[] = [];

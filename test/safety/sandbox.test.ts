@@ -6,14 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { groupMembers, launchDetached, readExitFile, readProcStat } from '../../src/actors/process-group.js';
 import { poll } from '../support/poll.js';
 import { probeBwrap } from '../../src/safety/bwrap-probe.js';
-import {
-  agentStateDirs,
-  bwrapArgs,
-  bwrapWrap,
-  decideSandbox,
-  ensureAgentState,
-  resolveSandbox,
-} from '../../src/safety/sandbox.js';
+import { bwrapArgs, bwrapWrap, decideSandbox, resolveSandbox } from '../../src/safety/sandbox.js';
 import { UsageError } from '../../src/runtime/session-manager.js';
 
 const dirs: string[] = [];
@@ -127,21 +120,6 @@ describe('the sandbox decision', () => {
     });
     expect(decision).toMatchObject({ mode: 'none', fellBack: true });
     expect(decision.reason).toMatch(/user namespaces/);
-  });
-});
-
-describe('agent state directories', () => {
-  it('are created before launch (the home is read-only inside); claude gets a ~/.claude.json', () => {
-    const home = temp('sbx-home-');
-    const state = agentStateDirs('claude', home, {});
-    ensureAgentState(state);
-    expect(existsSync(join(home, '.claude'))).toBe(true);
-    expect(readFileSync(join(home, '.claude.json'), 'utf8')).toBe('{}\n');
-    writeFileSync(join(home, '.claude.json'), '{"kept":true}');
-    ensureAgentState(state);
-    expect(readFileSync(join(home, '.claude.json'), 'utf8')).toBe('{"kept":true}');
-    expect(agentStateDirs('codex', home, { CODEX_HOME: '/x/codex' }).bind).toContain('/x/codex');
-    expect(agentStateDirs('gemini', home, {}).bind).toEqual([join(home, '.gemini'), join(home, '.npm')]);
   });
 });
 

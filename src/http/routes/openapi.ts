@@ -225,7 +225,9 @@ export const OPERATIONS: Operation[] = [
     method: 'get',
     path: '/assets/{path}',
     summary: 'Static files of the pages',
-    params: { path: z.string().describe('a file under static/assets') },
+    params: {
+      path: z.string().describe('a file under dist/static/assets (the bundles of web/, the files of static/assets)'),
+    },
     ok: { status: 200, description: 'the file', media: 'file' },
     errors: [400, 403, 404],
     security: 'none',

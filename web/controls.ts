@@ -1,5 +1,6 @@
 // Session controls: pause / resume / review / stop (stop asks first, in a <dialog>). Errors show inline.
 
+import type { SessionState } from './store.js';
 import { h, icon, setText } from './util.js';
 
 /**
@@ -17,7 +18,7 @@ export function createControls(root, dialog, commands) {
       await fn();
     } catch (error) {
       notice.hidden = false;
-      setText(notice, error?.message ?? String(error));
+      setText(notice, (error as Error)?.message ?? String(error));
     } finally {
       button.classList.remove('busy');
       // updateControls decides again from the state.
@@ -25,7 +26,7 @@ export function createControls(root, dialog, commands) {
       root.dispatchEvent(new CustomEvent('controls-done'));
     }
   };
-  const button = (action, glyph, label, cls, onclick, keys) =>
+  const button = (action, glyph, label, cls, onclick, keys?) =>
     h(
       'button',
       {
@@ -68,7 +69,7 @@ export function createControls(root, dialog, commands) {
 }
 
 /** Enable what the session state allows (PAUSE only in running, RESUME in paused, STOP until final). */
-export function updateControls(root, state) {
+export function updateControls(root, state: SessionState) {
   const s = state.view?.state ?? '';
   const live = state.live;
   const final = s === 'completed' || s === 'stopped' || s === 'stopping';

@@ -1,11 +1,16 @@
 // Talking to the server: the token (from the URL fragment, kept in sessionStorage), fetch with the bearer
 // token, and the live event stream (EventSource with ?token=, reconnecting with backoff from the last seq).
 
+import { EVENT_TYPES } from '../src/domain/event-types.js';
+
+export { EVENT_TYPES };
+
 const TOKEN_KEY = 'orchestrator.token';
-export const EVENT_TYPES = ['agent', 'state', 'recovery', 'blocker', 'review', 'decision', 'safety', 'workspace'];
 
 export class ApiError extends Error {
-  constructor(status, message, details) {
+  status: any;
+  details: any;
+  constructor(status: number, message: string, details?: unknown) {
     super(message);
     this.status = status;
     this.details = details;
@@ -21,7 +26,7 @@ export function adoptTokenFromFragment() {
   const raw = location.hash.replace(/^#/, '');
   const match = /(^|[&?])token=([^&]*)/.exec(raw);
   if (!match) return location.hash;
-  let token = match[2];
+  let token = match[2]!;
   try {
     token = decodeURIComponent(token);
   } catch {
@@ -41,7 +46,7 @@ export function tokenFromInput(text) {
   const inUrl = /[#&?]token=([^&\s]+)/.exec(value);
   if (!inUrl) return value;
   try {
-    return decodeURIComponent(inUrl[1]);
+    return decodeURIComponent(inUrl[1]!);
   } catch {
     return inUrl[1];
   }
@@ -68,7 +73,7 @@ let memoryToken = null;
 const currentToken = () => getToken() ?? memoryToken;
 
 /** Listeners called when the server refuses the token (401): the page shows the token form. */
-const unauthorizedListeners = new Set();
+const unauthorizedListeners = new Set<(message: string | null) => void>();
 export function onUnauthorized(listener) {
   unauthorizedListeners.add(listener);
   return () => unauthorizedListeners.delete(listener);
@@ -78,42 +83,48 @@ function unauthorized(message) {
 }
 
 /** fetch a JSON API route; throws ApiError with the server's `error` message on a non-2xx answer. */
-export async function api(path, { method = 'GET', body, signal } = {}) {
+export async function api(
+  path: string,
+  { method = 'GET', body, signal }: { method?: string; body?: unknown; signal?: AbortSignal } = {},
+) {
   const { response, text } = await request(path, { method, body, signal, accept: 'application/json' });
   return payloadOf(response, text);
 }
 
 /** fetch a route that answers text (the unified diff); errors are JSON and thrown as ApiError like api()'s. */
-export async function apiText(path, { signal } = {}) {
+export async function apiText(path: string, { signal }: { signal?: AbortSignal } = {}) {
   const { response, text } = await request(path, { method: 'GET', signal, accept: 'text/x-diff, application/json' });
   if (response.ok) return text;
   return payloadOf(response, text);
 }
 
-async function request(path, { method, body, signal, accept }) {
+async function request(
+  path: string,
+  { method, body, signal, accept }: { method: string; body?: unknown; signal?: AbortSignal; accept: string },
+) {
   const token = currentToken();
   if (!token) {
     unauthorized(null);
     throw new ApiError(401, 'no token');
   }
-  const headers = { Authorization: `Bearer ${token}`, Accept: accept };
-  const init = { method, headers, signal, cache: 'no-store' };
+  const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: accept };
+  const init: RequestInit = { method, headers, signal, cache: 'no-store' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  let response;
+  let response: Response;
   try {
     response = await fetch(`/api/v1${path}`, init);
   } catch (error) {
-    if (error?.name === 'AbortError') throw error;
-    throw new ApiError(0, `the server cannot be reached (${error?.message ?? error})`);
+    if ((error as Error)?.name === 'AbortError') throw error;
+    throw new ApiError(0, `the server cannot be reached (${(error as Error)?.message ?? error})`);
   }
   return { response, text: await response.text() };
 }
 
 function payloadOf(response, text) {
-  let payload = null;
+  let payload: any = null;
   if (text) {
     try {
       payload = JSON.parse(text);
@@ -141,10 +152,10 @@ export const post = (path, body) => api(path, { method: 'POST', body: body ?? {}
  * whether the token is still good (an EventSource cannot see a 401).
  */
 export function openStream(sessionId, { tail = 500, lastSeq = () => 0, onSnapshot, onEvent, onStatus }) {
-  let source = null;
+  let source: EventSource | null = null;
   let closed = false;
   let attempt = 0;
-  let timer = null;
+  let timer: number | undefined;
   let everOpen = false;
 
   const connect = () => {

@@ -1,8 +1,9 @@
 // The session list (#/): every session of the workspace, newest first, refreshed every few seconds.
 
+import type { SessionSummary } from '../src/domain/session-view.js';
 import { fill, h, percent, reconcile, setText, stateTone, timeEl, updatePill, updateTimeEl } from './util.js';
 
-export function renderSessions(container, sessions) {
+export function renderSessions(container, sessions: SessionSummary[]) {
   if (sessions.length === 0) {
     fill(
       container,

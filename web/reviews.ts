@@ -1,5 +1,6 @@
 // Review rounds (each reviewer's verdict with its issues, and the round's decision) and recoveries.
 
+import type { SessionState } from './store.js';
 import { duration, fill, h, pill, reconcile, stateTone, timeEl } from './util.js';
 
 /** The roundId of the decision recorded when a requested review could not run. */
@@ -9,7 +10,7 @@ const NOT_REVIEWED = 'none';
  * Rounds, newest first: the view's rounds plus any the events mention.
  * @param onIssue optional ({target, file, line}) => void: an issue's file:line becomes a link to it (the Changes view)
  */
-export function renderReviews(container, state, onIssue) {
+export function renderReviews(container, state: SessionState, onIssue) {
   const rounds = new Map();
   for (const r of state.view?.rounds ?? []) if (r.roundId !== NOT_REVIEWED) rounds.set(r.roundId, { ...r });
   for (const e of [...state.reviews, ...state.decisions]) {
@@ -20,7 +21,7 @@ export function renderReviews(container, state, onIssue) {
         skipped: e,
         targets: [e.target],
         reason: '',
-        decision: e.decision,
+        decision: e.type === 'decision' ? e.decision : undefined,
       });
     else if (!rounds.has(e.roundId))
       rounds.set(e.roundId, { roundId: e.roundId, targets: [e.target], reason: '', decision: null });
@@ -150,7 +151,7 @@ function roundNumber(id) {
   return m ? Number(m[1]) : 0;
 }
 
-export function renderRecoveries(container, state) {
+export function renderRecoveries(container, state: SessionState) {
   const list = [...state.recoveries].sort((a, b) => b.seq - a.seq);
   if (list.length === 0) {
     fill(container, h('p', { class: 'empty' }, 'No recovery so far.'));

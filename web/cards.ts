@@ -1,7 +1,8 @@
 // Worker cards: one per worker (reviewers after the workers), updated in place so progress bars glide.
 
+import type { SessionState } from './store.js';
+import { FINAL_WORKER_STATUSES } from '../src/domain/worker-status.js';
 import {
-  FINAL_WORKER_STATUSES,
   branchTail,
   fill,
   h,
@@ -21,7 +22,7 @@ import {
  * @param state SessionState
  * @param actions {pauseWorker(id), resumeWorker(id), reviewWorker(id), stopWorker(id), showChanges(id)}
  */
-export function renderCards(container, state, actions) {
+export function renderCards(container, state: SessionState, actions) {
   const workers = [...(state.view?.workers ?? [])].sort((a, b) => rank(a) - rank(b));
   reconcile(
     container,

@@ -35,7 +35,7 @@ import {
 const $ = (selector) => document.querySelector(selector);
 const views = { auth: $('#auth-view'), sessions: $('#sessions-view'), session: $('#session-view') };
 const banner = $('#conn');
-let current = null;
+let current: { dispose(): void } | null = null;
 
 // --- connection banner ------------------------------------------------------------------------------------
 
@@ -84,7 +84,7 @@ function route() {
     return;
   }
   const match = /^#\/sessions\/([^/?&#]+)/.exec(location.hash);
-  if (match) current = openSession(decodeURIComponent(match[1]));
+  if (match) current = openSession(decodeURIComponent(match[1]!));
   else current = openSessionList();
 }
 
@@ -124,7 +124,7 @@ function openSessionList() {
   document.title = 'meta-orchestrator — sessions';
   setBanner('connecting');
   const list = $('#sessions-list');
-  let timer = null;
+  let timer: number | undefined;
   let disposed = false;
   const refresh = async () => {
     clearTimeout(timer);
@@ -164,9 +164,13 @@ const changes = new ChangesView($('#changes-panel'), $('#changes'), {
   apply: $('#apply-dialog'),
   discard: $('#discard-dialog'),
 });
-let activeSession = null;
+let activeSession: SessionState | null = null;
 /** The commands of the session on screen (the buttons are made once). */
-let sessionCommands = null;
+let sessionCommands:
+  | (Record<'pause' | 'resume' | 'review', () => Promise<unknown>> & {
+      stop(reason?: string): Promise<unknown>;
+    })
+  | null = null;
 const noSession = () => Promise.reject(new Error('no session'));
 const controlsApi = createControls($('#controls'), $('#stop-dialog'), {
   pause: () => (sessionCommands?.pause ?? noSession)(),
@@ -219,7 +223,7 @@ function openSession(sid) {
   // review rounds...). Ask again, at most once a second, after the events that change those.
   const resync = throttle(() => void refreshState(), 1000);
 
-  const command = async (what, body) => {
+  const command = async (what, body?) => {
     const result = await post(`${path}/${what}`, body);
     resync();
     return result;
@@ -240,7 +244,7 @@ function openSession(sid) {
     review: () => command('review'),
     stop: (reason) => command('stop', reason ? { reason } : {}),
   };
-  const answer = async (id, choice, { text, agent } = {}) => {
+  const answer = async (id, choice, { text, agent }: { text?: string; agent?: string } = {}) => {
     await post(`${path}/blockers/${encodeURIComponent(id)}`, {
       choice,
       ...(text !== undefined && text !== '' ? { text } : {}),
@@ -256,7 +260,7 @@ function openSession(sid) {
     if (e.type !== 'agent' || e.kind === 'usage' || e.kind === 'result' || e.kind === 'init') resync();
   });
 
-  let stream = null;
+  let stream: ReturnType<typeof openStream> | null = null;
   void (async () => {
     await refreshState();
     if (disposed || notFound) return;
@@ -288,13 +292,13 @@ function showCardError(workerId) {
   return (error) => {
     const card = document.querySelector(`[data-worker="${CSS.escape(workerId)}"]`);
     if (!card) return;
-    let note = card.querySelector('.card-error');
+    let note = card.querySelector<HTMLElement>('.card-error');
     if (!note) {
       note = h('p', { class: 'form-error card-error', role: 'alert' });
-      card.querySelector('.card-actions').before(note);
+      card.querySelector('.card-actions')!.before(note);
     }
     setText(note, error?.message ?? String(error));
-    setTimeout(() => note.remove(), 8000);
+    setTimeout(() => note!.remove(), 8000);
   };
 }
 

@@ -9,6 +9,13 @@ import { h, pill } from './util.js';
 
 const BUNDLE = '/vendor/diff2html-ui-slim.min.js';
 
+declare global {
+  interface Window {
+    /** Defined by the diff2html UI bundle, a classic script loaded on demand. */
+    Diff2HtmlUI?: any;
+  }
+}
+
 /** How diffs look: one column (issues pin to a row of it), our own file list above, files collapsible. */
 const CONFIG = {
   outputFormat: 'line-by-line',
@@ -27,7 +34,7 @@ const CONFIG = {
   renderNothingWhenEmpty: false,
 };
 
-let loading = null;
+let loading: Promise<any> | null = null;
 
 /** The Diff2HtmlUI class, loading its bundle (a classic script: it defines window.Diff2HtmlUI) the first time. */
 export function loadDiff2Html() {
@@ -127,7 +134,7 @@ function issueBody(issue, { withLine }) {
  */
 export function pinIssues(container, wrappers, issues) {
   for (const old of container.querySelectorAll('.orch-issue-row, .orch-issues-outside')) old.remove();
-  const elsewhere = [];
+  const elsewhere: any[] = [];
   const outside = new Map();
   for (const issue of issues) {
     const entry = [...wrappers].find(([path]) => samePath(issue.file, path));

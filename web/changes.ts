@@ -5,7 +5,8 @@
 
 import { ApiError, api, apiText, post } from './api.js';
 import { drawDiff, pinIssues, samePath, wrappersByFile } from './diff.js';
-import { FINAL_SESSION_STATES, changeText, fill, h, icon, pill, reconcile, setText, stateTone } from './util.js';
+import { FINAL_SESSION_STATES } from '../src/domain/worker-status.js';
+import { changeText, fill, h, icon, pill, reconcile, setText, stateTone } from './util.js';
 
 /** Past this many characters a diff is only listed: drawing (and highlighting) it would freeze the tab. */
 const MAX_DIFF_CHARS = 3_000_000;
@@ -14,6 +15,32 @@ const SESSION = 'session';
 const SEVERITY_RANK = { blocker: 0, concern: 1, nit: 2 };
 
 export class ChangesView {
+  panel: any;
+  root: any;
+  dialogs: any;
+  state: any;
+  generation: any;
+  path: any;
+  scope: any;
+  loadedSignature: any;
+  pendingSignature: any;
+  issuesSignature: any;
+  sections: any;
+  pendingFocus: any;
+  where: any;
+  applyButton: any;
+  discardButton: any;
+  hint: any;
+  scopes: any;
+  outcome: any;
+  note: any;
+  fileList: any;
+  elsewhere: any;
+  diff: any;
+  timer: any;
+  controller: any;
+  pendingApply: any;
+  pendingDiscard: any;
   /**
    * @param panel the <section> holding the view (hidden until a session with a view is shown)
    * @param root where the view draws itself
@@ -344,7 +371,7 @@ export class ChangesView {
       await this.showDiff(listing, sections, texts, { perWorker, generation });
     } catch (error) {
       if (signal.aborted || generation !== this.generation) return;
-      const message = error instanceof ApiError ? error.message : (error?.message ?? String(error));
+      const message = error instanceof ApiError ? error.message : ((error as Error)?.message ?? String(error));
       this.showMessage(
         h(
           'p',
@@ -392,8 +419,8 @@ export class ChangesView {
       return;
     }
     const total = texts.reduce((n, t) => n + t.length, 0);
-    const drawn = [];
-    const nodes = [];
+    const drawn: any[] = [];
+    const nodes: any[] = [];
     for (const [index, section] of sections.entries()) {
       if (section.files.length === 0) continue;
       const body = h('div', { class: 'diff-body' });
@@ -496,7 +523,7 @@ export class ChangesView {
       if (!known || round > known.round) latest.set(review.target, { round, reviews: [review] });
       else if (round === known.round) known.reviews.push(review);
     }
-    const issues = [];
+    const issues: any[] = [];
     for (const { reviews } of latest.values()) {
       for (const review of reviews) {
         for (const issue of review.verdict?.issues ?? []) {
@@ -514,7 +541,7 @@ export class ChangesView {
 
   repin() {
     this.issuesSignature = this.issuesKey();
-    const elsewhere = [];
+    const elsewhere: any[] = [];
     const perFile = new Map();
     for (const section of this.sections) {
       if (!section.wrappers) continue;
@@ -712,7 +739,7 @@ export class ChangesView {
         'bad',
         'error',
         h('strong', {}, button === this.applyButton ? 'Not applied' : 'Not discarded'),
-        h('p', { 'data-field': 'error' }, error?.message ?? String(error)),
+        h('p', { 'data-field': 'error' }, (error as Error)?.message ?? String(error)),
       );
     } finally {
       button.classList.remove('busy');
@@ -758,7 +785,7 @@ function bar(additions, deletions) {
   const total = additions + deletions;
   const add = total === 0 ? 0 : Math.round((additions / total) * 5);
   const del = total === 0 ? 0 : Math.min(5 - add, Math.round((deletions / total) * 5));
-  const blocks = [];
+  const blocks: any[] = [];
   for (let i = 0; i < 5; i++) blocks.push(h('span', { class: i < add ? 'b-add' : i < add + del ? 'b-del' : 'b-none' }));
   return h('span', { class: 'file-bar', 'aria-hidden': 'true' }, blocks);
 }

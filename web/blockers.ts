@@ -2,6 +2,7 @@
 // option and, for `answer`, a text box; for `agent` (a merge conflict), which agent resolves it. A conflict
 // shows its files and the checkout where a person can resolve it. Answered blockers are listed below, folded.
 
+import type { SessionState } from './store.js';
 import { h, icon, pill, reconcile, setText } from './util.js';
 
 const LABELS = { retry: 'Retry', skip: 'Skip', stop: 'Stop', answer: 'Send answer', agent: 'Let an agent resolve it' };
@@ -21,7 +22,7 @@ const AGENTS = ['claude', 'codex', 'gemini'];
  * @param doneContainer where the answered ones go
  * @param answer async (blockerId, choice, {text, agent}) => void; throws ApiError
  */
-export function renderBlockers(openContainer, doneContainer, state, answer) {
+export function renderBlockers(openContainer, doneContainer, state: SessionState, answer) {
   const blockers = state.view?.blockers ?? [];
   const open = blockers.filter((b) => b.open);
   const done = blockers.filter((b) => !b.open).reverse();
@@ -122,7 +123,7 @@ function createBlocker(b, state, answer) {
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const choice = event.submitter?.value ?? (textarea ? 'answer' : b.options[0]);
+    const choice = (event.submitter as HTMLButtonElement | null)?.value ?? (textarea ? 'answer' : b.options[0]);
     const text = textarea?.value.trim() ?? '';
     if (choice === 'answer' && !text) {
       showError(errorEl, 'Write an answer first.');
@@ -140,7 +141,7 @@ function createBlocker(b, state, answer) {
       // The blocker closes when its event arrives; until then it stays, dimmed.
       setText(errorEl, '');
     } catch (error) {
-      showError(errorEl, error?.message ?? String(error));
+      showError(errorEl, (error as Error)?.message ?? String(error));
       for (const button of form.querySelectorAll('button')) button.disabled = !state.live;
       form.classList.remove('pending');
     }

@@ -2,14 +2,24 @@
 // elements (text is always set as text, never parsed as HTML), `reconcile()` keeps keyed lists in place so
 // inputs keep their content and CSS transitions (progress bars) run.
 
+import type { AgentPayload, OrchestratorEvent, Usage } from '../src/domain/events.js';
+import { type DescribeStyle, describePayload } from '../src/domain/output-facts.js';
+import type { SessionView } from '../src/domain/session-view.js';
+
+export type AnyElement = HTMLElement & Record<string, any>;
+
 /**
  * h('div', {class: 'x', dataset: {id: 'a'}, onclick: fn, hidden: true}, 'text', child, [more, children])
- * Attributes whose value is null/undefined/false are left out; `true` sets an empty attribute.
+ * Attributes whose value is null/undefined/false are left out; `true` sets an empty attribute. Typed as an HTML
+ * element of any kind (an input's value, a button's disabled; an `svg:` one has the dataset, style and listeners
+ * used here too), which views may also give properties of their own.
  */
-export function h(tag, attrs = {}, ...children) {
-  const el = tag.startsWith('svg:')
-    ? document.createElementNS('http://www.w3.org/2000/svg', tag.slice(4))
-    : document.createElement(tag);
+export function h(tag: string, attrs: Record<string, any> = {}, ...children: any[]): AnyElement {
+  const el = (
+    tag.startsWith('svg:')
+      ? document.createElementNS('http://www.w3.org/2000/svg', tag.slice(4))
+      : document.createElement(tag)
+  ) as AnyElement;
   for (const [key, value] of Object.entries(attrs ?? {})) {
     if (value === null || value === undefined || value === false) continue;
     if (key === 'dataset') Object.assign(el.dataset, value);
@@ -93,11 +103,11 @@ export function fill(el, ...children) {
  * Make `container`'s children match `items` (in order), keyed by `key(item)` (stored in data-key).
  * `create(item)` makes a new element, `update(el, item)` refreshes an existing one (also called after create).
  */
-export function reconcile(container, items, key, create, update) {
+export function reconcile(container, items, key, create, update?) {
   const existing = new Map();
   for (const child of [...container.children])
     if (child.dataset.key !== undefined) existing.set(child.dataset.key, child);
-  let previous = null;
+  let previous: Element | null = null;
   const keep = new Set();
   for (const item of items) {
     const k = String(key(item));
@@ -123,7 +133,7 @@ export function setText(el, text) {
 
 // --- time ---------------------------------------------------------------------------------------------------
 
-export function relativeTime(ts, now = Date.now()) {
+export function relativeTime(ts: string | number, now = Date.now()) {
   const t = typeof ts === 'number' ? ts : Date.parse(ts);
   if (!Number.isFinite(t)) return '';
   const s = Math.round((now - t) / 1000);
@@ -137,7 +147,7 @@ export function relativeTime(ts, now = Date.now()) {
   return `${d}d ago`;
 }
 
-export function clockTime(ts) {
+export function clockTime(ts: string | number) {
   const d = new Date(ts);
   if (Number.isNaN(d.getTime())) return '';
   return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
@@ -160,7 +170,7 @@ export function updateTimeEl(el, ts) {
   setText(el, ts ? relativeTime(ts) : '');
 }
 
-let clock = null;
+let clock: number | null = null;
 /** Refresh every time.rel in the document every few seconds. */
 export function startClock(root = document) {
   if (clock) return;
@@ -173,7 +183,7 @@ export function startClock(root = document) {
   }, 5000);
 }
 
-export function duration(ms) {
+export function duration(ms: number) {
   if (!Number.isFinite(ms)) return '';
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const s = Math.round(ms / 1000);
@@ -185,14 +195,14 @@ export function duration(ms) {
 
 // --- numbers ------------------------------------------------------------------------------------------------
 
-export function compact(n) {
+export function compact(n: number | null | undefined) {
   if (n === undefined || n === null || !Number.isFinite(n)) return '0';
   if (n < 1000) return String(Math.round(n));
   if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
   return `${(n / 1_000_000).toFixed(n < 10_000_000 ? 2 : 1)}M`;
 }
 
-export function money(usd) {
+export function money(usd: number | null | undefined) {
   if (usd === undefined || usd === null) return null;
   if (usd === 0) return '$0';
   if (usd < 0.01) return `$${usd.toFixed(4)}`;
@@ -201,17 +211,17 @@ export function money(usd) {
 
 /** "1.2k in · 340 out · $0.012" (parts that are unknown are left out). */
 /** The session's budget limits (view.limits.session), as the usage line shows them: 'limit $5.00 · 1M tokens'. */
-export function limitsText(limits) {
+export function limitsText(limits: Partial<SessionView['limits']> | null | undefined) {
   const session = limits?.session ?? {};
-  const parts = [];
+  const parts: Array<string | null> = [];
   if (session.maxCostUsd !== undefined) parts.push(money(session.maxCostUsd));
   if (session.maxTokens !== undefined) parts.push(`${compact(session.maxTokens)} tokens`);
   return parts.length ? `limit ${parts.join(' · ')}` : '';
 }
 
-export function usageText(usage) {
+export function usageText(usage: Usage | null | undefined) {
   if (!usage) return '';
-  const parts = [];
+  const parts: Array<string | null> = [];
   if (usage.inputTokens !== undefined || usage.outputTokens !== undefined) {
     parts.push(`${compact(usage.inputTokens ?? 0)} in`, `${compact(usage.outputTokens ?? 0)} out`);
   } else if (usage.totalTokens !== undefined) {
@@ -222,14 +232,14 @@ export function usageText(usage) {
   return parts.join(' · ');
 }
 
-export function percent(p) {
+export function percent(p: number | null | undefined) {
   return `${Math.round(Math.max(0, Math.min(1, p ?? 0)) * 100)}%`;
 }
 
 // --- states -------------------------------------------------------------------------------------------------
 
 /** The colour family of a state, as in the CLI: running cyan, completed green, trouble red, waiting amber. */
-export function stateTone(state) {
+export function stateTone(state: unknown) {
   const s = String(state ?? '');
   if (s.startsWith('completed') || s === 'done' || s === 'approve' || s === 'CONTINUE') return 'ok';
   if (
@@ -266,105 +276,17 @@ export function updatePill(el, text, tone = stateTone(text)) {
   }
 }
 
-/** The status a person sees from a worker machine state value (as workerStatusOf in the runtime). */
-export function workerStatusOf(state) {
-  const [top, sub] = String(state ?? 'spawned')
-    .split(',')[0]
-    .split('.');
-  if (sub === 'paused') return 'paused';
-  if (top === 'running' && sub === 'stopping') return 'stopping';
-  return top || 'spawned';
-}
+/** How the page draws a command's exit code and a usage report in describePayload's lines. */
+export const PAGE_STYLE: DescribeStyle = { arrow: '→', usage: (usage) => `usage ${usageText(usage)}` };
 
-export const FINAL_WORKER_STATUSES = ['completed', 'failed', 'stopped', 'skipped'];
-export const FINAL_SESSION_STATES = ['completed', 'stopped'];
-
-const TOOL_ARGUMENT_KEYS = [
-  'command',
-  'file_path',
-  'absolute_path',
-  'pattern',
-  'query',
-  'url',
-  'path',
-  'description',
-  'prompt',
-];
-
-/** As toolArgument in src/domain/output-facts.ts. */
-export function toolArgument(input) {
-  let value = input;
-  if (typeof value === 'string') {
-    if (!value.trimStart().startsWith('{')) return value.trim() || null;
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return value.trim() || null;
-    }
-  }
-  if (!value || typeof value !== 'object') return null;
-  for (const key of TOOL_ARGUMENT_KEYS) {
-    const field = value[key];
-    if (typeof field === 'string' && field.trim()) return field.trim();
-  }
-  return null;
-}
-
-/** As outputSummary in src/domain/output-facts.ts. */
-export function outputSummary(output) {
-  const lines = String(output ?? '')
-    .split('\n')
-    .filter((line) => line.trim() !== '');
-  if (lines.length === 0) return 'no output';
-  const first = lines[0].replace(/\s+/g, ' ').trim();
-  const cut = first.length > 80 ? `${first.slice(0, 79)}…` : first;
-  return lines.length > 1 ? `${cut} (+${lines.length - 1} lines)` : cut;
-}
-
-/** One line describing an agent event (as describePayload in src/domain/output-facts.ts). */
-export function describeAgent(e) {
-  const one = (text, limit = 140) => {
-    const flat = String(text ?? '')
-      .replace(/\s+/g, ' ')
-      .trim();
-    return flat.length > limit ? `${flat.slice(0, limit - 1)}…` : flat;
-  };
-  switch (e.kind) {
-    case 'init':
-      return `started${e.model ? ` (${e.model})` : ''}`;
-    case 'message':
-      return `${e.role === 'assistant' ? '' : `${e.role}: `}${one(e.text)}`;
-    case 'reasoning':
-      return `thinking: ${one(e.text)}`;
-    case 'tool_call': {
-      const argument = toolArgument(e.input);
-      return `tool ${e.name}${argument ? ` ${one(argument, 120)}` : ''}`;
-    }
-    case 'tool_result':
-      return `tool result${e.ok ? '' : ' (error)'}: ${outputSummary(e.output)}`;
-    case 'command':
-      return `$ ${one(e.command, 120)}${e.exitCode !== undefined && e.exitCode !== null ? ` → ${e.exitCode}` : ''}`;
-    case 'file_change':
-      return `${e.status === 'proposed' ? 'writing' : 'changed'} ${(e.changes ?? []).map((c) => c.path).join(', ')}`;
-    case 'plan':
-      return `plan ${(e.items ?? []).filter((i) => i.done).length}/${(e.items ?? []).length}`;
-    case 'usage':
-      return `usage ${usageText(e.usage)}`;
-    case 'error':
-      return `${e.retrying ? 'retrying' : e.warning ? 'warning' : 'error'}: ${one(e.message)}`;
-    case 'result':
-      return e.ok ? 'finished' : `failed: ${one(e.text ?? e.reason ?? '')}`;
-    case 'unknown':
-      return `(${e.originalType})`;
-    case 'malformed':
-      return `unparsed output: ${one(e.line, 80)}`;
-    default:
-      return e.kind ?? '';
-  }
+/** One line describing an agent event: the domain's describePayload, drawn for the page. */
+export function describeAgent(e: AgentPayload) {
+  // A kind this build does not know (a newer server) is shown by its name.
+  return describePayload(e, PAGE_STYLE) ?? e.kind ?? '';
 }
 
 /** The text of one event row in the log. */
-export function describeEvent(e) {
+export function describeEvent(e: OrchestratorEvent) {
   switch (e.type) {
     case 'agent':
       return describeAgent(e);
@@ -385,6 +307,10 @@ export function describeEvent(e) {
       return `${e.rule} ${e.action}: ${e.subject} — ${e.detail}`;
     case 'workspace':
       return describeWorkspace(e);
+    case 'notification':
+      return e.ok
+        ? `${e.kind} sent via ${e.channel} (${e.target})`
+        : `${e.kind} not sent via ${e.channel} (${e.target}): ${e.error ?? 'failed'} after ${e.attempts} tries`;
     default:
       return '';
   }
@@ -394,7 +320,7 @@ export function describeEvent(e) {
  * One line for a `workspace` event (checkouts, commits, integration, apply, discard). Its `detail` is already a
  * sentence; what it leaves out is added: the files of a conflict, a setup command's exit code and last output line.
  */
-export function describeWorkspace(e) {
+export function describeWorkspace(e: Extract<OrchestratorEvent, { type: 'workspace' }>) {
   const parts = [e.detail];
   if (e.action === 'conflict' && e.files?.length && !e.files.every((f) => e.detail.includes(f)))
     parts.push(`(${e.files.join(', ')})`);
@@ -406,20 +332,21 @@ export function describeWorkspace(e) {
 }
 
 /** "+12 −3 · 2 files" for a change ({files, additions, deletions}); '' without one. */
-export function changeText(change) {
+export function changeText(change: { files: number; additions: number; deletions: number } | null | undefined) {
   if (!change) return '';
   return `+${change.additions} −${change.deletions} · ${change.files} ${change.files === 1 ? 'file' : 'files'}`;
 }
 
 /** A session branch as a person reads it: orch/<sid>/implementer → implementer (the sid is on the page already). */
-export function branchTail(branch) {
+export function branchTail(branch: string | null | undefined) {
   const m = /^orch\/[^/]+\/(.+)$/.exec(branch ?? '');
   return m ? m[1] : (branch ?? '');
 }
 
 /** Who an event is about: a worker id, the session, a round. */
-export function eventSubject(e) {
-  if (e.workerId) return e.workerId;
+export function eventSubject(e: OrchestratorEvent) {
+  const { workerId } = e as { workerId?: string };
+  if (workerId) return workerId;
   if (e.source?.kind === 'session' || (e.source && e.source.id === e.sessionId)) return 'session';
   if (e.type === 'state') return e.machine === 'session' ? 'session' : e.id;
   if (e.type === 'review' || e.type === 'decision') return e.roundId;
@@ -427,7 +354,7 @@ export function eventSubject(e) {
 }
 
 export function debounce(fn, ms) {
-  let timer = null;
+  let timer: number | undefined;
   return (...args) => {
     clearTimeout(timer);
     timer = setTimeout(() => fn(...args), ms);
@@ -437,7 +364,7 @@ export function debounce(fn, ms) {
 /** Call fn at most once per `ms` (leading and trailing). */
 export function throttle(fn, ms) {
   let last = 0;
-  let timer = null;
+  let timer: number | null = null;
   return () => {
     const now = Date.now();
     const wait = last + ms - now;

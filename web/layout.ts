@@ -28,15 +28,15 @@ const LINE_H = 13;
 const LABEL_PAD = 8;
 
 export function layoutMachine(graph, measure) {
-  const nodes = new Map(graph.nodes.map((n) => [n.id, n]));
-  const children = new Map(graph.nodes.map((n) => [n.id, []]));
+  const nodes = new Map<any, any>(graph.nodes.map((n) => [n.id, n]));
+  const children = new Map<any, any>(graph.nodes.map((n) => [n.id, []]));
   for (const n of graph.nodes) if (n.parent !== null && children.has(n.parent)) children.get(n.parent).push(n.id);
   const root = graph.nodes.find((n) => n.parent === null);
-  if (!root) return { width: 0, height: 0, offsetX: 0, boxes: new Map(), edges: [] };
+  if (!root) return { width: 0, height: 0, offsetX: 0, boxes: new Map<any, any>(), edges: [] };
 
-  const chainOf = new Map();
+  const chainOf = new Map<any, any>();
   for (const n of graph.nodes) {
-    const list = [];
+    const list: any[] = [];
     for (let cur = n; cur; cur = cur.parent === null ? null : nodes.get(cur.parent)) list.push(cur.id);
     chainOf.set(n.id, list); // the node first, the root last
   }
@@ -58,9 +58,9 @@ export function layoutMachine(graph, measure) {
   };
 
   /** Per edge: the chain of virtual nodes (relative to their compound until placed). */
-  const chains = new Map(); // edge index -> {level, reversed, virtuals: [{x, y, w, h, label}]}
-  const rel = new Map(); // state id -> {x, y, w, h} relative to the parent's inner origin
-  const levelVirtuals = new Map(); // compound id -> virtual nodes laid out in it
+  const chains = new Map<any, any>(); // edge index -> {level, reversed, virtuals: [{x, y, w, h, label}]}
+  const rel = new Map<any, any>(); // state id -> {x, y, w, h} relative to the parent's inner origin
+  const levelVirtuals = new Map<any, any>(); // compound id -> virtual nodes laid out in it
 
   const size = (id) => {
     const kids = children.get(id);
@@ -83,7 +83,7 @@ export function layoutMachine(graph, measure) {
   const arrange = (parent, kids) => {
     const kidSet = new Set(kids);
     // Transitions between children of this box (lifted), each remembered with its edge index.
-    const lifted = [];
+    const lifted: any[] = [];
     drawn.forEach((e, index) => {
       const s = childToward(parent, e.source);
       const t = childToward(parent, e.target);
@@ -91,14 +91,14 @@ export function layoutMachine(graph, measure) {
     });
 
     // 1. ranks
-    const out = new Map(kids.map((k) => [k, []]));
+    const out = new Map<any, any>(kids.map((k) => [k, []]));
     for (const l of lifted) if (!out.get(l.s).includes(l.t)) out.get(l.s).push(l.t);
     const initialId = nodes.get(parent).initial;
     const initial = initialId ? (kidSet.has(initialId) ? initialId : childToward(parent, initialId)) : null;
     const visitOrder = initial ? [initial, ...kids.filter((k) => k !== initial)] : [...kids];
-    const mark = new Map();
-    const forward = new Map(kids.map((k) => [k, []]));
-    const discovery = [];
+    const mark = new Map<any, any>();
+    const forward = new Map<any, any>(kids.map((k) => [k, []]));
+    const discovery: any[] = [];
     const dfs = (v) => {
       mark.set(v, 'open');
       discovery.push(v);
@@ -110,8 +110,8 @@ export function layoutMachine(graph, measure) {
       mark.set(v, 'done');
     };
     for (const v of visitOrder) if (!mark.has(v)) dfs(v);
-    const rank = new Map(kids.map((k) => [k, 0]));
-    const indegree = new Map(kids.map((k) => [k, 0]));
+    const rank = new Map<any, any>(kids.map((k) => [k, 0]));
+    const indegree = new Map<any, any>(kids.map((k) => [k, 0]));
     for (const ts of forward.values()) for (const t of ts) indegree.set(t, indegree.get(t) + 1);
     const queue = discovery.filter((k) => indegree.get(k) === 0);
     while (queue.length) {
@@ -124,8 +124,8 @@ export function layoutMachine(graph, measure) {
     }
 
     // 2. the layered graph: states on even rows, labels on odd rows, a virtual node per crossed row.
-    const layer = []; // row -> [item]; item = {id, kind: 'state' | 'virtual', w, h, ...}
-    const items = new Map();
+    const layer: any[] = []; // row -> [item]; item = {id, kind: 'state' | 'virtual', w, h, ...}
+    const items = new Map<any, any>();
     const put = (row, item) => {
       (layer[row] ??= []).push(item);
       items.set(item.id, item);
@@ -140,7 +140,7 @@ export function layoutMachine(graph, measure) {
       const rowBottom = rank.get(bottom) * 2;
       const labelRow = reversed ? rowBottom - 1 : rowTop + 1;
       const label = labelOf(drawn[l.index]);
-      const virtuals = [];
+      const virtuals: any[] = [];
       let previous = items.get(top);
       for (let row = rowTop + 1; row < rowBottom; row++) {
         const isLabel = row === labelRow;
@@ -167,14 +167,14 @@ export function layoutMachine(graph, measure) {
     for (let r = 0; r < layer.length; r++) layer[r] ??= [];
 
     // 3. order
-    const position = new Map();
+    const position = new Map<any, any>();
     const index = () =>
       layer.forEach((row) => row.forEach((it, i) => position.set(it.id, row.length > 1 ? i / (row.length - 1) : 0.5)));
     index();
     const sweep = (r, dir) => {
       const row = layer[r];
       if (row.length < 2) return;
-      const bary = new Map(
+      const bary = new Map<any, any>(
         row.map((it) => {
           const ns = dir === 'down' ? it.up : it.down;
           return [it.id, ns.length ? ns.reduce((s, n) => s + position.get(n), 0) / ns.length : position.get(it.id)];
@@ -190,7 +190,7 @@ export function layoutMachine(graph, measure) {
     }
 
     // 4. x: start packed and centred, then a few passes pulling toward neighbours.
-    const centre = new Map();
+    const centre = new Map<any, any>();
     const widest = Math.max(0, ...layer.map((row) => rowWidth(row)));
     for (const row of layer) {
       let x = (widest - rowWidth(row)) / 2;
@@ -223,7 +223,7 @@ export function layoutMachine(graph, measure) {
       maxX = Math.max(maxX, centre.get(it.id) + it.w / 2);
     }
     let y = 0;
-    const virtualsHere = [];
+    const virtualsHere: any[] = [];
     layer.forEach((row, r) => {
       const isStateRow = r % 2 === 0;
       const h = Math.max(isStateRow ? 0 : 10, ...row.map((it) => it.h));
@@ -250,7 +250,7 @@ export function layoutMachine(graph, measure) {
   rel.set(root.id, { x: 0, y: 0, ...rootSize });
 
   // Absolute boxes, top down; virtual nodes move with their compound.
-  const boxes = new Map();
+  const boxes = new Map<any, any>();
   const place = (id, ox, oy, depth) => {
     const r = rel.get(id);
     const box = {
@@ -288,7 +288,7 @@ export function layoutMachine(graph, measure) {
   });
 
   // Ports: spread along the side of a box the edges leave or enter, in the order of where they go.
-  const ports = new Map();
+  const ports = new Map<any, any>();
   const addPort = (id, side, route, end, towardX) => {
     const key = `${id}|${side}`;
     if (!ports.has(key)) ports.set(key, []);
@@ -321,8 +321,8 @@ export function layoutMachine(graph, measure) {
   const edges = routes.map((r) => {
     const s = boxes.get(r.edge.source);
     const t = boxes.get(r.edge.target);
-    let d;
-    let label = null;
+    let d: string;
+    let label: any = null;
     if (r.kind === 'down' || r.kind === 'up') {
       const points = [r.from];
       for (const v of r.via) {
@@ -395,16 +395,16 @@ function rowWidth(row) {
  * as close as possible (least squares) to `wishes`: pool adjacent violators over blocks.
  */
 function pack(row, wishes) {
-  const blocks = [];
+  const blocks: any[] = [];
   row.forEach((it, i) => {
-    let block = { items: [i], offsets: [0], width: it.w, sum: wishes[i] - it.w / 2, count: 1 };
+    let block: any = { items: [i], offsets: [0], width: it.w, sum: wishes[i] - it.w / 2, count: 1 };
     block.left = block.sum / block.count;
     while (blocks.length) {
       const prev = blocks[blocks.length - 1];
       if (prev.left + prev.width + NODE_GAP <= block.left) break;
       blocks.pop();
       const shift = prev.width + NODE_GAP;
-      const merged = {
+      const merged: any = {
         items: [...prev.items, ...block.items],
         offsets: [...prev.offsets, ...block.offsets.map((o) => o + shift)],
         width: prev.width + NODE_GAP + block.width,
@@ -461,7 +461,7 @@ export function findTransition(graph, machineId, from, to, cause) {
   if (!from || !to) return null;
   const ids = new Set(graph.nodes.map((n) => n.id));
   const chain = (value) => {
-    const list = [];
+    const list: any[] = [];
     for (const leaf of String(value).split(',')) {
       const parts = leaf.split('.');
       for (let i = parts.length; i >= 1; i--) {
@@ -486,7 +486,7 @@ export function findTransition(graph, machineId, from, to, cause) {
 /** The node ids a state value lights: each leaf, and every ancestor of one. */
 export function activeNodeIds(graph, machineId, value) {
   const ids = new Set(graph.nodes.map((n) => n.id));
-  const leaves = [];
+  const leaves: any[] = [];
   const all = new Set();
   for (const leaf of String(value ?? '').split(',')) {
     if (!leaf) continue;

@@ -20,9 +20,29 @@ const AGENT_KINDS = [
   'unknown',
   'malformed',
 ];
-const TYPES = ['state', 'recovery', 'blocker', 'review', 'decision', 'safety', 'workspace'];
+const TYPES = ['state', 'recovery', 'blocker', 'review', 'decision', 'safety', 'workspace', 'notification'];
 
 export class EventLog {
+  root: any;
+  follow: any;
+  filter: any;
+  knownSubjects: any;
+  unseen: any;
+  shown: any;
+  programmaticScroll: any;
+  workerSelect: any;
+  typeSelect: any;
+  search: any;
+  followBox: any;
+  count: any;
+  jump: any;
+  list: any;
+  openMessages: any;
+  selected: any;
+  detailTitle: any;
+  detailJson: any;
+  detail: any;
+  scrollFrame: any;
   constructor(root) {
     this.root = root;
     this.follow = true;
@@ -366,6 +386,8 @@ function badgeTone(e) {
       if (e.action === 'integrate' || e.action === 'apply') return 'ok';
       if (e.action === 'commit') return 'run';
       return e.action === 'discard' ? 'warn' : 'idle';
+    case 'notification':
+      return e.ok ? 'idle' : 'warn';
     default:
       return 'idle';
   }

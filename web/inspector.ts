@@ -60,7 +60,7 @@ function setBanner(state) {
 
 // --- measuring text for the layout ----------------------------------------------------------------------------
 
-const canvas = document.createElement('canvas').getContext('2d');
+const canvas = document.createElement('canvas').getContext('2d')!;
 const fontFamily = getComputedStyle(document.body).fontFamily || 'system-ui, sans-serif';
 function measure(text, kind) {
   canvas.font =
@@ -76,11 +76,11 @@ function measure(text, kind) {
 // --- actors --------------------------------------------------------------------------------------------------
 
 /** machine -> graph; machine -> layout (computed once). */
-let graphs = null;
+let graphs: any = null;
 const layouts = new Map();
 /** key `machine:id` -> {machine, id, label, kind, state, last, history[]} */
 const actors = new Map();
-let selected = null;
+let selected: string | null = null;
 let lastSeq = 0;
 
 function actorKey(machine, id) {
@@ -303,7 +303,11 @@ function highlight(svgEl, actor) {
 
 // --- panels --------------------------------------------------------------------------------------------------
 
-const charts = { session: null, actor: null, actorKey: null };
+const charts: { session: Element | null; actor: Element | null; actorKey: string | null } = {
+  session: null,
+  actor: null,
+  actorKey: null,
+};
 
 function renderSessionChart() {
   const actor = actors.get(actorKey('session', sessionId));
@@ -387,8 +391,8 @@ function renderHistory(list, actor) {
   );
 }
 
-function renderActors(changedKey = null) {
-  const groups = [
+function renderActors(changedKey: string | null = null) {
+  const groups: Array<[string, any[]]> = [
     ['Session', [...actors.values()].filter((a) => a.machine === 'session')],
     ['Workers', [...actors.values()].filter((a) => a.machine === 'worker' && a.kind !== 'reviewer')],
     ['Reviewers', [...actors.values()].filter((a) => a.machine === 'worker' && a.kind === 'reviewer')],
@@ -400,7 +404,7 @@ function renderActors(changedKey = null) {
   const signature = groups.map(([title, list]) => `${title}:${list.map((a) => a.key).join(',')}`).join('|');
   const rebuild = container.dataset.signature !== signature;
   container.dataset.signature = signature;
-  const children = [];
+  const children: any[] = [];
   for (const [title, list] of groups) {
     if (list.length === 0) continue;
     if (rebuild) children.push(h('li', { class: 'actor-group', role: 'presentation' }, title));
@@ -455,7 +459,7 @@ function select(key) {
 function defaultSelection() {
   const wanted = /actor=([^&]+)/.exec(location.hash);
   if (wanted) {
-    const key = decodeURIComponent(wanted[1]);
+    const key = decodeURIComponent(wanted[1]!);
     if (actors.has(key)) return key;
   }
   const workers = [...actors.values()].filter((a) => a.machine === 'worker');
@@ -465,9 +469,9 @@ function defaultSelection() {
   return (running ?? workers[0] ?? actors.values().next().value)?.key ?? null;
 }
 
-let frame = null;
-let changedKey = null;
-function scheduleRender(key) {
+let frame: number | null = null;
+let changedKey: string | null = null;
+function scheduleRender(key?) {
   if (key) changedKey = key;
   if (frame) return;
   frame = requestAnimationFrame(() => {
@@ -514,7 +518,7 @@ async function start() {
     return;
   }
   setBanner('connecting');
-  let view;
+  let view: any;
   try {
     [graphs, view] = await Promise.all([api('/machines'), api(`/${encodeURIComponent(sessionId)}/state`)]);
   } catch (error) {
@@ -525,7 +529,7 @@ async function start() {
       el,
       error instanceof ApiError && error.status === 404
         ? `No session ${sessionId} in this workspace.`
-        : `Could not load: ${error.message}`,
+        : `Could not load: ${(error as Error).message}`,
     );
     setBanner('closed');
     return;

@@ -1,0 +1,45 @@
+/**
+ * One line of an agent's stdout to payloads, whatever its adapter makes of it: nothing thrown, nothing dropped (a
+ * parser that fails or returns nothing leaves a `malformed` payload with the line), and the agent's own time for it.
+ */
+import type { AgentPayload } from '../domain/events.js';
+import { malformed } from './common.js';
+import type { AgentAdapter } from './types.js';
+
+/**
+ * The payloads of one line. `oversizeBytes`: the line was longer than the follower keeps, `text` is its head only, so
+ * it is not parsed but kept as a cut `malformed` payload.
+ */
+export function linePayloads(adapter: AgentAdapter, text: string, oversizeBytes?: number): AgentPayload[] {
+  if (oversizeBytes) {
+    return [
+      {
+        ...malformed(text, `line of ${oversizeBytes} bytes is longer than the limit; cut`),
+        bytes: oversizeBytes,
+        truncated: true,
+      },
+    ];
+  }
+  return safeParse(adapter, text);
+}
+
+/** The adapter's payloads for a line; a parser that throws or returns nothing leaves a `malformed` payload. */
+export function safeParse(adapter: AgentAdapter, line: string): AgentPayload[] {
+  try {
+    const payloads = adapter.parseLine(line);
+    return payloads.length > 0 ? payloads : [malformed(line, `${adapter.name} parser returned nothing for this line`)];
+  } catch (error) {
+    return [malformed(line, `${adapter.name} parser failed: ${(error as Error).message}`)];
+  }
+}
+
+/** The agent's own time for a line, when it prints one (gemini `timestamp`, claude assistant `timestamp`). */
+export function agentTimestamp(line: string): string | undefined {
+  const at = line.lastIndexOf('"timestamp":"');
+  if (at === -1) return undefined;
+  const start = at + 13;
+  const end = line.indexOf('"', start);
+  if (end === -1 || end - start > 40) return undefined;
+  const value = line.slice(start, end);
+  return Number.isNaN(Date.parse(value)) ? undefined : new Date(value).toISOString();
+}

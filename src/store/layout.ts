@@ -1,0 +1,132 @@
+/**
+ * The session folder: `<workspace>/sessions/<sessionId>/` holds
+ *   session.json         the spec, target directory and the commit the session started from (SessionMeta)
+ *   events.jsonl         the append-only event log (src/store/event-log.ts)
+ *   snapshot.json        the session actor's persisted snapshot, written atomically (src/store/snapshots.ts)
+ *   orchestrator.lock    the process running the session (src/store/lock.ts)
+ *   stop-request.json    a stop's reason, left for the process that runs the session without a server
+ *   agents/<worker>.stdout.jsonl, .stderr.log   the agent's raw output, appended across attempts
+ *   agents/<worker>.proc.json                    one record per launch: pid, start time, pgid, offsets
+ *   agents/<worker>.<attempt>.exit               the exit status, written by the launch wrapper
+ * This module names those files and reads the ones that describe the session; it opens no log.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { SessionSpecSchema } from '../domain/spec.js';
+import { IsolationSchema } from '../domain/isolation.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+
+export const SESSION_ID_PATTERN = /^orch_\d{8}_\d{6}_[a-z0-9]{4}$/;
+
+export const SessionMetaSchema = z.object({
+  version: z.literal(1),
+  sessionId: z.string().regex(SESSION_ID_PATTERN),
+  createdAt: z.string(),
+  targetDir: z.string(),
+  /** HEAD of the target repository when the session started (reviews diff against it); null if not a git repo. */
+  baseCommit: z.string().nullable(),
+  /** Where its agents work (absent in sessions from before worker checkouts existed: in place). */
+  isolation: IsolationSchema.optional(),
+  spec: SessionSpecSchema,
+});
+export type SessionMeta = z.infer<typeof SessionMetaSchema>;
+
+export const ProcRecordSchema = z.object({
+  attempt: z.number().int().positive(),
+  pid: z.number().int().positive(),
+  pgid: z.number().int().positive(),
+  /** Field 22 of /proc/<pid>/stat (clock ticks after boot): a reused pid has a different start time. */
+  startTime: z.string(),
+  stdoutStart: z.number().int().nonnegative(),
+  stderrStart: z.number().int().nonnegative(),
+  launchedAt: z.string(),
+  argv: z.array(z.string()),
+});
+export type ProcRecord = z.infer<typeof ProcRecordSchema>;
+
+export function newSessionId(now = new Date()): string {
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  const date = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}`;
+  const time = `${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const suffix = Array.from(randomBytes(4), (b) => alphabet[b % alphabet.length]).join('');
+  return `orch_${date}_${time}_${suffix}`;
+}
+
+export function sessionsDir(workspace: string): string {
+  return join(resolve(workspace), 'sessions');
+}
+
+/**
+ * `orchestrate stop SID --reason ...` of a session that a process runs without a server leaves the reason in this
+ * file of the session folder (`{pid, reason}`), then sends that process SIGTERM, which records it as the stop
+ * reason (src/cli/follow.ts).
+ */
+export const STOP_REQUEST_FILE = 'stop-request.json';
+
+/** The folder of a session, after checking the id cannot escape the workspace and the session exists. */
+export function sessionDirOf(workspace: string, sessionId: string): string {
+  if (!SESSION_ID_PATTERN.test(sessionId)) {
+    throw new SessionNotFoundError(
+      sessionId,
+      `"${sessionId}" is not a session id (they look like orch_20261121_093000_ab12)`,
+    );
+  }
+  const dir = join(sessionsDir(workspace), sessionId);
+  if (!existsSync(join(dir, 'session.json')))
+    throw new SessionNotFoundError(sessionId, `no session ${sessionId} in ${sessionsDir(workspace)}`);
+  return dir;
+}
+
+/** Session ids in the workspace, newest first. */
+export function listSessions(workspace: string): string[] {
+  const root = sessionsDir(workspace);
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((name) => SESSION_ID_PATTERN.test(name) && existsSync(join(root, name, 'session.json')))
+    .sort()
+    .reverse();
+}
+
+export function readSessionMeta(workspace: string, sessionId: string): SessionMeta {
+  return SessionMetaSchema.parse(
+    JSON.parse(readFileSync(join(sessionDirOf(workspace, sessionId), 'session.json'), 'utf8')),
+  );
+}
+
+/** The files of one worker's agent in a session folder (worker ids are validated by the callers). */
+export function agentFilesIn(sessionDir: string, workerId: string) {
+  const base = join(sessionDir, 'agents', workerId);
+  return {
+    stdout: `${base}.stdout.jsonl`,
+    stderr: `${base}.stderr.log`,
+    procs: `${base}.proc.json`,
+    exit: (attempt: number) => `${base}.${attempt}.exit`,
+  };
+}
+
+export class SessionNotFoundError extends Error {
+  constructor(
+    readonly sessionId: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SessionNotFoundError';
+  }
+}
+
+/**
+ * The workspace usually sits in the project (`.orchestrator/`): sessions, agent output and the API token must
+ * never be committed by accident, so it ignores itself, as virtualenvs and caches do. An existing file is kept.
+ */
+export function ignoreInGit(workspace: string): void {
+  const path = join(workspace, '.gitignore');
+  if (existsSync(path)) return;
+  try {
+    writeFileAtomic(path, "# meta-orchestrator's sessions, agent output and API token: not part of the project\n*\n");
+  } catch {
+    // a read-only or odd workspace: not worth failing a session over
+  }
+}

@@ -158,6 +158,19 @@ export function buildProgram(): Command {
     .action(async (...args: unknown[]) => (await load()).serve(...(args as Parameters<Actions['serve']>)));
 
   program
+    .command('mcp')
+    .description(
+      'an MCP server on stdio, for the coding agent you work in (claude mcp add orchestrate -- npx orchestrate mcp): start, follow, steer and answer sessions',
+    )
+    .option('--workspace <dir>', 'where sessions are kept (default: $ORCHESTRATOR_WORKSPACE, else ./.orchestrator)')
+    .option(
+      '--notify <target>',
+      'tell a person when a worker needs input and when a session ends: a webhook URL or "desktop"; repeatable',
+      notifyOption,
+    )
+    .action(async (opts: { workspace?: string; notify?: string[] }) => (await load()).mcp(opts, version));
+
+  program
     .command('status')
     .description('sessions in the workspace, or one session in detail')
     .argument('[session]', 'session id')

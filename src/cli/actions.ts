@@ -204,7 +204,29 @@ export function createActions(style: Style) {
     });
   }
 
-  return { run, demo, resume, serve, status, control, resolve, logs, parse, doctor, diff, apply, discard, gc, dispose };
+  async function mcp(opts: { workspace?: string; notify?: string[] }, version: string) {
+    const { mcpCommand } = await import('./mcp-command.js');
+    await mcpCommand(opts, { managerFor }, style, version);
+  }
+
+  return {
+    run,
+    demo,
+    resume,
+    serve,
+    status,
+    control,
+    resolve,
+    logs,
+    parse,
+    doctor,
+    diff,
+    apply,
+    discard,
+    gc,
+    mcp,
+    dispose,
+  };
 }
 
 export type Actions = ReturnType<typeof createActions>;

@@ -1,7 +1,7 @@
 /** Turning `run` options into a validated session spec, with errors a person can act on. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { knownAgents } from '../agents/registry.js';
 import {
   defaultSpec,
@@ -18,11 +18,27 @@ export interface SpecOptions {
   task?: string;
   specFile?: string;
   agents?: string;
+  /** A spec as data (an MCP tool's argument), instead of a file. */
+  spec?: Record<string, unknown>;
+}
+
+/**
+ * A spec given as data (a file's JSON, an MCP tool's argument), checked: a typo in a key is refused on one line,
+ * with the key it was probably meant to be. `where` names it in the message (`spec file /x/spec.json`).
+ */
+export function parseSpec(raw: unknown, where: string): SessionSpec {
+  const parsed = SessionSpecSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const unknown = findUnknownKey(parsed.error.issues);
+  if (unknown) throw new UsageError(`${where}: ${describeUnknownKey(unknown.key, unknown.path)}`);
+  throw new UsageError(`${where} is not a valid session spec:\n${formatIssues(parsed.error)}`);
 }
 
 export function buildSpec(options: SpecOptions): SessionSpec {
   let spec: SessionSpec;
-  if (options.specFile) {
+  if (options.spec) {
+    spec = parseSpec({ ...options.spec, ...(options.task ? { task: options.task } : {}) }, 'the spec');
+  } else if (options.specFile) {
     const path = resolve(options.specFile);
     if (!existsSync(path)) throw new UsageError(`spec file ${path} does not exist`);
     checkReadableFile(path, 'spec file');
@@ -39,14 +55,7 @@ export function buildSpec(options: SpecOptions): SessionSpec {
       throw new UsageError(`spec file ${path} is not valid JSON: ${(error as Error).message}`);
     }
     if (options.task && raw && typeof raw === 'object') (raw as Record<string, unknown>).task = options.task;
-    const parsed = SessionSpecSchema.safeParse(raw);
-    if (!parsed.success) {
-      // A typo in a key is refused on one line, with the key it was probably meant to be.
-      const unknown = findUnknownKey(parsed.error.issues);
-      if (unknown) throw new UsageError(`spec file ${path}: ${describeUnknownKey(unknown.key, unknown.path)}`);
-      throw new UsageError(`spec file ${path} is not a valid session spec:\n${formatIssues(parsed.error)}`);
-    }
-    spec = parsed.data;
+    spec = parseSpec(raw, `spec file ${path}`);
   } else {
     if (!options.task || options.task.trim() === '') {
       throw new UsageError('say what to do: `orchestrate run "the task" -C DIR`, or give a spec with --spec FILE');

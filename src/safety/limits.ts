@@ -27,10 +27,17 @@ export function crossingKey(limit: string, workerId: string | undefined): string
   return `${limit}@${workerId ?? 'session'}`;
 }
 
-/** Every budget currently exceeded, per worker and for the session (reviewers count towards the session). */
+/** A budget this far spent is told to a person (src/notify), before it is exceeded. */
+export const BUDGET_WARNING_FRACTION = 0.8;
+
+/**
+ * Every budget currently exceeded, per worker and for the session (reviewers count towards the session); with a
+ * `fraction`, every budget spent beyond that part of it (`max` is still the whole budget).
+ */
 export function exceededBudgets(
   usageByWorker: Record<string, Usage>,
   limits: Pick<Limits, 'maxCostUsd' | 'maxTokens' | 'session'>,
+  fraction = 1,
 ): Crossing[] {
   const out: Crossing[] = [];
   const check = (
@@ -40,7 +47,7 @@ export function exceededBudgets(
   ) => {
     const cost = usage.costUsd ?? 0;
     const tokens = tokensOf(usage);
-    if (budget.maxCostUsd !== undefined && cost > budget.maxCostUsd)
+    if (budget.maxCostUsd !== undefined && cost > budget.maxCostUsd * fraction)
       out.push({
         key: crossingKey('maxCostUsd', workerId),
         limit: 'maxCostUsd',
@@ -48,7 +55,7 @@ export function exceededBudgets(
         value: cost,
         max: budget.maxCostUsd,
       });
-    if (budget.maxTokens !== undefined && tokens > budget.maxTokens)
+    if (budget.maxTokens !== undefined && tokens > budget.maxTokens * fraction)
       out.push({
         key: crossingKey('maxTokens', workerId),
         limit: 'maxTokens',
@@ -64,6 +71,15 @@ export function exceededBudgets(
   }
   check(total, undefined, limits.session ?? {});
   return out;
+}
+
+/** A budget nearly spent, for the person who may want to raise it (or stop). */
+export function describeBudgetWarning(c: Crossing): string {
+  const who = c.workerId ? `worker ${c.workerId}` : 'the session';
+  const part = Math.floor((c.value / c.max) * 100);
+  return c.limit === 'maxCostUsd'
+    ? `${who} has spent $${c.value.toFixed(2)} of its maxCostUsd of $${c.max} (${part}%)`
+    : `${who} has used ${Math.round(c.value)} of its maxTokens of ${c.max} (${part}%)`;
 }
 
 export function describeCrossing(c: Crossing): string {

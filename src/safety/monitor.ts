@@ -14,6 +14,8 @@ import type { SafetyAction, SafetySettings, SessionSpec } from '../domain/spec.j
 import type { SessionContext } from '../domain/supervisor/context.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import {
+  BUDGET_WARNING_FRACTION,
+  describeBudgetWarning,
   describeCrossing,
   exceededBudgets,
   groupSample,
@@ -48,6 +50,8 @@ export class SafetyMonitor {
   private readonly seen = new Set<string>();
   /** Limits already reported (seeded from the log after a restart), so each crossing is acted on once. */
   private readonly crossed = new Set<string>();
+  /** Budgets already told to be at 80% (BUDGET_WARNING_FRACTION), by crossing key. */
+  private readonly warned = new Set<string>();
   private readonly trackers = new Map<string, ResourceTracker>();
   /** Usage of earlier incarnations of a worker (a worker retried after it failed starts counting anew). */
   private readonly usage = new Map<string, { incarnation: number; base: Usage; last: Usage }>();
@@ -71,6 +75,7 @@ export class SafetyMonitor {
     for (const event of runtime.readAfter(0)) {
       if (event.type === 'safety' && (event.rule === 'budget-exceeded' || event.rule === 'resource-limit'))
         this.crossed.add(event.subject);
+      if (event.type === 'safety' && event.rule === 'budget-warning') this.warned.add(event.subject);
       this.refusals.count(event);
     }
     // Blockers raised here before a restart (a `--no-server` run that ended waiting, then `resolve` or
@@ -158,7 +163,18 @@ export class SafetyMonitor {
       return;
     const byWorker: Record<string, Usage> = {};
     for (const w of Object.values(context.workers)) byWorker[w.id] = this.foldUsage(w.id, w.incarnation, w.usage);
-    for (const crossing of exceededBudgets(byWorker, limits)) this.onCrossing('budget-exceeded', crossing);
+    const exceeded = exceededBudgets(byWorker, limits);
+    // Nearly spent: said once (a notification), unless it is spent already, which says more.
+    for (const crossing of exceededBudgets(byWorker, limits, BUDGET_WARNING_FRACTION)) {
+      if (this.warned.has(crossing.key)) continue;
+      this.warned.add(crossing.key);
+      if (exceeded.some((c) => c.key === crossing.key)) continue;
+      const detail = describeBudgetWarning(crossing);
+      this.record([
+        safetyEvent('budget-warning', crossing.key, 'warn', detail, crossing.workerId, this.runtime?.sessionId),
+      ]);
+    }
+    for (const crossing of exceeded) this.onCrossing('budget-exceeded', crossing);
   }
 
   private foldUsage(workerId: string, incarnation: number, usage: Usage): Usage {

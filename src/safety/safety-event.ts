@@ -6,7 +6,7 @@ const SUBJECT_LIMIT = 500;
 
 /** A `safety` event; its source is the worker, else the session. */
 export function safetyEvent(
-  rule: SafetyRuleId | 'sandbox' | 'launch-validation' | 'network-refused',
+  rule: SafetyRuleId | 'sandbox' | 'launch-validation' | 'network-refused' | 'budget-warning',
   subject: string,
   action: SafetyAction | 'refuse' | 'warn',
   detail: string,

@@ -69,6 +69,48 @@ describe('the safety monitor', () => {
     monitor.close();
   });
 
+  it('a budget at 80%: one budget-warning (for a notification), nothing paused; at 100% the crossing as ever', async () => {
+    const fake = fakeRuntime([], { w1: { costUsd: 0.5 } });
+    const monitor = new SafetyMonitor({ spec: spec({ maxCostUsd: 1, session: { maxTokens: 1000 } }), policyContext });
+    monitor.attach(fake.runtime);
+    await fake.change();
+    expect(fake.recorded).toEqual([]);
+    fake.workers.w1!.usage = { costUsd: 0.85, inputTokens: 100 };
+    await fake.change();
+    await fake.change();
+    expect(fake.recorded).toMatchObject([
+      {
+        type: 'safety',
+        rule: 'budget-warning',
+        subject: 'maxCostUsd@w1',
+        action: 'warn',
+        workerId: 'w1',
+        detail: 'worker w1 has spent $0.85 of its maxCostUsd of $1 (85%)',
+      },
+    ]);
+    expect(fake.sent).toEqual([]);
+    // Past 80% and past 100% in one step: only the crossing (it says more).
+    fake.workers.w1!.usage = { costUsd: 1.2, inputTokens: 1200 };
+    await fake.change();
+    expect(fake.recorded.map((e) => e.type === 'safety' && [e.rule, e.subject])).toEqual([
+      ['budget-warning', 'maxCostUsd@w1'],
+      ['budget-exceeded', 'maxCostUsd@w1'],
+      ['budget-exceeded', 'maxTokens@session'],
+    ]);
+    monitor.close();
+  });
+
+  it('after a restart, a budget warning already in the log is not given again', async () => {
+    const fake = fakeRuntime([{ type: 'safety', rule: 'budget-warning', subject: 'maxCostUsd@w1', action: 'warn' }], {
+      w1: { costUsd: 0.9 },
+    });
+    const monitor = new SafetyMonitor({ spec: spec({ maxCostUsd: 1 }), policyContext });
+    monitor.attach(fake.runtime);
+    await fake.change();
+    expect(fake.recorded).toEqual([]);
+    monitor.close();
+  });
+
   it('after a restart, a crossing already in the log is not acted on again', async () => {
     const fake = fakeRuntime([{ type: 'safety', rule: 'budget-exceeded', subject: 'maxCostUsd@w1', action: 'pause' }], {
       w1: { costUsd: 2 },

@@ -18,6 +18,7 @@ import { ChangesView } from './changes.js';
 import { createControls, updateControls } from './controls.js';
 import { EventLog } from './events-log.js';
 import { renderRecoveries, renderReviews } from './reviews.js';
+import { SessionNotifier, setupBell } from './notifications.js';
 import { renderSessions } from './sessions.js';
 import { SessionState } from './store.js';
 import {
@@ -255,7 +256,15 @@ function openSession(sid) {
   };
 
   state.subscribe(() => render(state, answer, actions));
+  const notifier = new SessionNotifier({
+    answerCommand: (b) => `orchestrate resolve ${sid} ${b.id} <${b.options.join('|')}>, or in this dashboard`,
+    outcome: () => {
+      const view = state.view;
+      return view?.outcome ? { outcome: view.outcome, reason: view.stopReason ?? null } : null;
+    },
+  });
   state.onEvent((e) => {
+    notifier.onEvent(e);
     log.add(e);
     if (e.type !== 'agent' || e.kind === 'usage' || e.kind === 'result' || e.kind === 'init') resync();
   });
@@ -268,6 +277,7 @@ function openSession(sid) {
       tail: 500,
       lastSeq: () => state.lastSeq,
       onSnapshot: (view) => {
+        notifier.startAfter(view.lastSeq);
         state.applySnapshot(view);
         resync();
       },
@@ -393,6 +403,7 @@ document.addEventListener('keydown', (event) => {
   }
 });
 
+setupBell($('#notify-toggle') as HTMLButtonElement);
 $('#keys-toggle').addEventListener('click', () => {
   const help = $('#keys-help');
   help.hidden = !help.hidden;

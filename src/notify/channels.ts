@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { Notice } from './notices.js';
+import type { Notice } from '../domain/notices.js';
 
 export interface Channel {
   kind: 'webhook' | 'desktop';

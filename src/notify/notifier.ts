@@ -7,7 +7,7 @@
 import type { NewEvent, OrchestratorEvent } from '../domain/events.js';
 import type { NotifyTarget } from '../domain/spec.js';
 import { type Channel, desktopChannel, webhookChannel } from './channels.js';
-import { endedWaiting, type Notice, type NoticeContext, noticeFor } from './notices.js';
+import { endedWaiting, type Notice, type NoticeContext, noticeFor } from '../domain/notices.js';
 
 /** The waits before the 2nd and 3rd tries of a channel. */
 export const RETRY_DELAYS_MS = [1000, 4000];

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import { desktopChannel, desktopNotifier } from '../../src/notify/channels.js';
 import { channelsFor } from '../../src/notify/notifier.js';
-import { noticeFor, type NoticeContext } from '../../src/notify/notices.js';
+import { noticeFor, type NoticeContext } from '../../src/domain/notices.js';
 
 const context: NoticeContext = {
   answerCommand: (b) => `orchestrate resolve S ${b.id} <${b.options.join('|')}>`,

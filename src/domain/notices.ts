@@ -2,9 +2,9 @@
  * What a person is told, derived from a session's events: one notice when a blocker needs them (`needs-input`),
  * one when the session ends (`done`), one when a budget is nearly spent (`budget`). Never one per event: each
  * notice has a key, and a key is told once (a blocker by its id, the end by the session, a budget by its limit).
- * Pure: the notifier (notifier.ts) sends them.
+ * Pure: the notifier (src/notify/notifier.ts) sends them, and the dashboard (web/notifications.ts) shows them.
  */
-import type { NotificationKind, OrchestratorEvent } from '../domain/events.js';
+import type { NotificationKind, OrchestratorEvent } from './events.js';
 
 export interface Notice {
   key: string;

@@ -70,22 +70,33 @@ export function advance(s: Step): void {
 }
 
 /**
- * A worker that ended (failed for good, or completed and now given a follow-up) runs again as a new
- * incarnation: a new child actor that continues the attempt numbers and, with `resumeId`, the agent's session.
+ * A worker as a new incarnation: its old child actor stopped, a new one spawned that continues its attempt numbers
+ * and starts with the launch fixes this session learned for its agent. Returns the new actor's id.
  */
-export function respawn(s: Step, worker: WorkerEntry, options: { prompt?: PromptSpec; resumeId?: string } = {}): void {
+function reincarnate(s: Step, worker: WorkerEntry, extra: Partial<WorkerInput>, patch: Partial<WorkerEntry>): string {
   const incarnation = worker.incarnation + 1;
   const actorId = `${worker.id}~${incarnation}`;
-  const input: WorkerInput = {
+  s.stopChild(worker.actorId);
+  s.spawnWorker(actorId, {
     ...workerInput(s.context, worker.id),
     previousAttempts: worker.attempt,
+    ...extra,
+    fixes: s.context.learnedFixes[worker.agent] ?? {},
+  });
+  s.patchWorker(worker.id, { actorId, incarnation, status: 'spawned', ...patch });
+  return actorId;
+}
+
+/**
+ * A worker that ended (failed for good, or completed and now given a follow-up) runs again as a new
+ * incarnation, started at once; with `resumeId` it continues the agent's session.
+ */
+export function respawn(s: Step, worker: WorkerEntry, options: { prompt?: PromptSpec; resumeId?: string } = {}): void {
+  const extra = {
     ...(options.prompt ? { prompt: options.prompt } : {}),
     ...(options.resumeId ? { resumeSessionId: options.resumeId } : {}),
-    fixes: s.context.learnedFixes[worker.agent] ?? {},
   };
-  s.stopChild(worker.actorId);
-  s.spawnWorker(actorId, input);
-  s.patchWorker(worker.id, { actorId, incarnation, status: 'spawned', started: true, pending: true });
+  const actorId = reincarnate(s, worker, extra, { started: true, pending: true });
   s.send(actorId, {
     type: 'START',
     upstream: upstreamOf(s.context, worker.id),
@@ -97,15 +108,7 @@ export function respawn(s: Step, worker: WorkerEntry, options: { prompt?: Prompt
  * A worker that must wait again (for a resolver): a new incarnation, spawned but not started, with new dependencies.
  */
 export function respawnWaiting(s: Step, worker: WorkerEntry, dependsOn: string[]): void {
-  const incarnation = worker.incarnation + 1;
-  const actorId = `${worker.id}~${incarnation}`;
-  s.stopChild(worker.actorId);
-  s.spawnWorker(actorId, {
-    ...workerInput(s.context, worker.id),
-    previousAttempts: worker.attempt,
-    fixes: s.context.learnedFixes[worker.agent] ?? {},
-  });
-  s.patchWorker(worker.id, { actorId, incarnation, status: 'spawned', started: false, pending: false, dependsOn });
+  reincarnate(s, worker, {}, { started: false, pending: false, dependsOn });
 }
 
 /** Add a worker that resolves a merge conflict (an agent a person chose), and start it at once. */

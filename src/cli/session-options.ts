@@ -3,14 +3,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { knownAgents } from '../agents/registry.js';
-import {
-  defaultSpec,
-  describeUnknownKey,
-  findUnknownKey,
-  restrictToAgents,
-  SessionSpecSchema,
-  type SessionSpec,
-} from '../domain/spec.js';
+import { defaultSpec, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../domain/spec.js';
+import { describeUnknownKey, findUnknownKey } from '../domain/spec-keys.js';
 import { UsageError } from '../domain/usage-error.js';
 import { asUsageError, checkReadableFile } from './fs-errors.js';
 

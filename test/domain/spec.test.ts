@@ -3,14 +3,8 @@
  * prompt.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  BUILT_IN_ROLES,
-  closest,
-  describeUnknownKey,
-  findUnknownKey,
-  SessionSpecSchema,
-  specKeysAt,
-} from '../../src/domain/spec.js';
+import { BUILT_IN_ROLES, SessionSpecSchema } from '../../src/domain/spec.js';
+import { closest, describeUnknownKey, findUnknownKey, specKeysAt } from '../../src/domain/spec-keys.js';
 
 const worker = { id: 'w', agent: 'claude', role: 'implementer' };
 

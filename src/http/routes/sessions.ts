@@ -3,14 +3,8 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Hono } from 'hono';
 import { knownAgents } from '../../agents/registry.js';
-import {
-  defaultSpec,
-  describeUnknownKey,
-  findUnknownKey,
-  restrictToAgents,
-  SessionSpecSchema,
-  type SessionSpec,
-} from '../../domain/spec.js';
+import { defaultSpec, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../../domain/spec.js';
+import { describeUnknownKey, findUnknownKey } from '../../domain/spec-keys.js';
 import { UsageError } from '../../runtime/session-manager.js';
 import type { ApiContext, AppEnv } from '../context.js';
 import { HttpError, issuesOf, parseOr400, readJson } from '../errors.js';

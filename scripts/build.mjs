@@ -2,7 +2,7 @@
  * `npm run build`, after `tsc --noEmit` has type-checked src/ and web/: each entry point bundled into one file of
  * dist/ by esbuild, dependencies included. A process then loads one module instead of some three hundred (execa
  * and zod alone are two hundred files), which is most of what `orchestrate status` cost to start. The entry
- * points are what runs as a process: the CLI, each agent's network proxy, the demo's recorded agents, and the
+ * points are what runs as a process: the CLI, each agent's network proxy, an interactive agent's stdin relay, the demo's recorded agents, and the
  * statechart generator. Code finds the package's files through src/package-root.ts, never by its own depth.
  *
  * The dashboard and the inspector (web/, TypeScript importing src/domain) are bundled for the browser into
@@ -19,6 +19,7 @@ const dist = `${root}dist`;
 const ENTRY_POINTS = {
   cli: 'src/cli.ts',
   'safety/net-proxy': 'src/safety/net-proxy.ts',
+  'actors/stdin-relay': 'src/actors/stdin-relay.ts',
   'demo/recorded-agent': 'src/demo/recorded-agent.ts',
   'scripts/statecharts': 'scripts/statecharts.ts',
 };

@@ -141,7 +141,10 @@ describe('session folder', () => {
       stderr: join(store.dir, 'agents', 'impl.stderr.log'),
       procs: join(store.dir, 'agents', 'impl.proc.json'),
       exit: expect.any(Function),
+      stdin: expect.any(Function),
+      sent: expect.any(Function),
     });
+    expect(store.agentFiles('impl').stdin(2)).toBe(join(store.dir, 'agents', 'impl.2.stdin'));
     expect(store.agentFiles('impl').exit(3)).toBe(join(store.dir, 'agents', 'impl.3.exit'));
     expect(SessionStore.agentFilesOf(workspace, store.sessionId, 'impl').stdout).toBe(store.agentFiles('impl').stdout);
   });

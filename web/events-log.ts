@@ -388,6 +388,8 @@ function badgeTone(e) {
       return e.action === 'discard' ? 'warn' : 'idle';
     case 'notification':
       return e.ok ? 'idle' : 'warn';
+    case 'permission':
+      return e.decision === 'allow' ? 'ok' : e.decision === 'ask' ? 'warn' : 'bad';
     default:
       return 'idle';
   }

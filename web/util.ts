@@ -4,6 +4,7 @@
 
 import type { AgentPayload, OrchestratorEvent, Usage } from '../src/domain/events.js';
 import { type DescribeStyle, describePayload } from '../src/domain/output-facts.js';
+import { describePermissionEvent } from '../src/domain/permission-rules.js';
 import type { SessionView } from '../src/domain/session-view.js';
 
 export type AnyElement = HTMLElement & Record<string, any>;
@@ -307,6 +308,8 @@ export function describeEvent(e: OrchestratorEvent) {
       return `${e.rule} ${e.action}: ${e.subject} — ${e.detail}`;
     case 'workspace':
       return describeWorkspace(e);
+    case 'permission':
+      return `${e.workerId} ${describePermissionEvent(e)}`;
     case 'notification':
       return e.ok
         ? `${e.kind} sent via ${e.channel} (${e.target})`

@@ -10,6 +10,7 @@ import type { AgentAdapter } from '../agents/types.js';
 import type { FailureSignal } from '../domain/events.js';
 import type { AgentProcessInput } from '../machines/agent-process-protocol.js';
 import type { ProcRecord } from '../store/session-store.js';
+import { STDIN_RELAY_SCRIPT } from './agent-channel.js';
 import {
   groupMembers,
   isSameProcessAlive,
@@ -27,6 +28,8 @@ export interface RunFiles {
   stdout: string;
   stderr: string;
   exit: (attempt: number) => string;
+  stdin: (attempt: number) => string;
+  sent: (attempt: number) => string;
 }
 
 /** What a launch needs of the process host (src/actors/agent-process.ts has the whole of it). */
@@ -52,10 +55,14 @@ export function launchAgent(
   binary: string,
   prompt: string,
 ): Launched {
-  const command = adapter.buildCommand({ ...input.launch, prompt });
+  // Interactive: no prompt in argv (it goes in on stdin), and the agent runs under its stdin relay.
+  const interactive = input.interactive ? adapter.interactive : undefined;
+  const command = interactive
+    ? interactive.buildCommand(input.launch)
+    : adapter.buildCommand({ ...input.launch, prompt });
   const stdoutStart = prepareOutputFile(files.stdout);
   const stderrStart = prepareOutputFile(files.stderr);
-  const request = host.wrapLaunch(
+  const wrapped = host.wrapLaunch(
     {
       file: binary,
       args: command.args,
@@ -67,6 +74,21 @@ export function launchAgent(
     },
     input,
   );
+  // The relay runs outside the sandbox, around it (as the network proxy does): the FIFO stays on the host.
+  const request = interactive
+    ? {
+        ...wrapped,
+        file: process.execPath,
+        args: [
+          STDIN_RELAY_SCRIPT,
+          files.stdin(input.attempt),
+          files.sent(input.attempt),
+          '--',
+          wrapped.file,
+          ...wrapped.args,
+        ],
+      }
+    : wrapped;
   const launched = launchDetached(request);
   if (launched.pid <= 0) {
     return {

@@ -14,7 +14,7 @@
  * What is left here is the lifecycle that ties them together (see `Phase`).
  */
 import { fromCallback } from 'xstate';
-import { agentTimestamp, linePayloads } from '../agents/line-payloads.js';
+import { lineEvents } from '../agents/line-payloads.js';
 import type { AgentAdapter, LaunchOptions } from '../agents/types.js';
 import type { AgentPayload, FailureSignal, NewEvent } from '../domain/events.js';
 import type { ChangeStat } from '../domain/isolation.js';
@@ -34,6 +34,7 @@ import {
 import { exitedEvent, notRunEvent, type EndCause, type FinishedCheckout } from './exit-outcome.js';
 import { LineFollower, type FollowedLine } from './line-follower.js';
 import { readExitFile, signalGroup, terminateGroup, type LaunchRequest } from './process-group.js';
+import { type InteractiveLink, type LinkHost, linkFor, readLines } from './interactive-link.js';
 import { RunClock } from './run-clock.js';
 
 export type {
@@ -62,6 +63,9 @@ export interface AgentProcessHost extends LaunchHost {
   watchPayloads?(input: AgentProcessInput, payloads: AgentPayload[]): void;
   /** Present when the session gives each worker a checkout of its own (src/runtime/checkout-host.ts). */
   checkouts?: CheckoutHost;
+  /** Interactive mode: the permission rules' decision for a request (absent: everything is allowed). */
+  decidePermission?: LinkHost['decidePermission'];
+  permissionHistory?: LinkHost['permissionHistory'];
   now(): Date;
 }
 
@@ -119,6 +123,8 @@ class AgentRun {
   /** Set once launched or attached: the launch record of this attempt. */
   private record: ProcRecord | null = null;
   private follower: LineFollower | null = null;
+  /** Interactive mode: the agent's stdin and the conversation over it. */
+  private link: InteractiveLink | null = null;
   private exitWatch: { close(): void } | null = null;
   private lastLine = '';
   /** Commands that came while launching, applied once launched. */
@@ -183,6 +189,9 @@ class AgentRun {
         this.cause = 'stopped';
         void this.kill();
         return;
+      case 'PROCESS.ANSWER':
+        if (this.phase !== 'ended') this.link?.answered(command);
+        return;
     }
   }
 
@@ -194,6 +203,7 @@ class AgentRun {
     this.clock.stop();
     this.exitWatch?.close();
     this.follower?.stop();
+    this.link?.close();
   }
 
   // --- launching ---------------------------------------------------------------------------------------------
@@ -220,6 +230,8 @@ class AgentRun {
     }
     const prompt = await this.host.renderPrompt(this.input.prompt, this.input.launch);
     if (this.released) return;
+    this.link = this.newLink();
+    this.link?.open(prompt);
     const launched = launchAgent(this.host, this.input, this.adapter, this.files, binary.path, prompt);
     if (!launched.record) {
       this.fail(await launched.failure);
@@ -240,6 +252,8 @@ class AgentRun {
     const exitPath = this.files.exit(record.attempt);
     if (isStillRunning(record, exitPath)) {
       this.send({ type: 'PROCESS.STARTED', attempt: record.attempt, pid: record.pid, reattached: true });
+      this.link = this.newLink();
+      this.link?.reattach(readLines(this.files.stdout, record.stdoutStart), () => this.prompt());
       // Catch the worker up on what it may have missed before the restart (session id, plan, summary).
       if (this.tracker.lineCount > 0)
         this.send({ type: 'PROCESS.OUTPUT', attempt: record.attempt, facts: this.tracker.facts() });
@@ -280,28 +294,10 @@ class AgentRun {
   }
 
   private onLines(lines: FollowedLine[]): void {
-    const events: NewEvent[] = [];
-    const payloads: AgentPayload[] = [];
-    let progressed = false;
-    for (const line of lines) {
-      if (line.text.trim() === '') continue;
-      const parsed = linePayloads(this.adapter, line.text, line.oversizeBytes);
-      const ts = agentTimestamp(line.text);
-      for (const payload of parsed) {
-        payloads.push(payload);
-        if (!(payload.kind === 'error' && payload.retrying)) progressed = true;
-        events.push({
-          type: 'agent',
-          source: { kind: 'worker', id: this.input.workerId },
-          agent: this.input.agent,
-          workerId: this.input.workerId,
-          at: { attempt: this.input.attempt, end: line.end },
-          ...(ts ? { ts } : {}),
-          ...payload,
-        } as NewEvent);
-      }
-      this.lastLine = line.text;
-    }
+    const agentLines = lines.filter((l) => l.text.trim() !== '' && !this.link?.onLine(l.text, l.end));
+    const { events, payloads, progressed } = lineEvents(this.adapter, this.input, agentLines);
+    const last = agentLines.at(-1);
+    if (last) this.lastLine = last.text;
     if (events.length === 0) return;
     this.host.publish(events);
     this.host.watchPayloads?.(this.input, payloads);
@@ -340,6 +336,16 @@ class AgentRun {
   private end(): void {
     this.phase = 'ended';
     this.clock.stop();
+    this.link?.close();
+  }
+
+  /** Interactive mode, when the worker asks for it and the agent has it. */
+  private newLink(): InteractiveLink | null {
+    return linkFor(this.host, this.input, this.adapter, this.files, this.clock, (event) => this.send(event));
+  }
+
+  private prompt(): Promise<string> {
+    return this.host.renderPrompt(this.input.prompt, this.input.launch);
   }
 
   private async onExit(status: ChildExit): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The run clock of one attempt: the stall timer (no progress for `stallTimeoutMs`), the deadline (the worker's
  * active time left) and the active time itself. Paused time does not count: a pause stops all three and a resume
- * starts them again, the deadline with what is left of it. The clock does not end the run: it says which limit
+ * starts them again, the deadline with what is left of it. Nor does time an interactive agent waits for a person's
+ * answer to a permission: each open question holds the clock, as a pause does. The clock does not end the run: it says which limit
  * was overrun and the run ends it.
  */
 
@@ -19,6 +20,8 @@ export class RunClock {
   private activeSince: number | null = null;
   private active = 0;
   private isPaused = false;
+  /** Questions to a person the agent waits on. */
+  private holds = 0;
   private stopped = false;
 
   constructor(
@@ -37,7 +40,7 @@ export class RunClock {
 
   /** The agent is running: count active time and arm both timers. */
   start(): void {
-    this.run();
+    if (this.counting) this.run();
   }
 
   /**
@@ -48,19 +51,30 @@ export class RunClock {
   }
 
   pause(): void {
+    if (this.counting) this.standStill();
     this.isPaused = true;
-    this.stopCounting();
-    this.disarm();
   }
 
   resume(): void {
     this.isPaused = false;
-    this.run();
+    if (this.counting) this.run();
   }
 
-  /** The agent made progress: the stall timer starts again (nothing while paused or stopped). */
+  /** The agent waits for a person: the clock stands still until as many `release`s. */
+  hold(): void {
+    if (this.counting) this.standStill();
+    this.holds++;
+  }
+
+  release(): void {
+    if (this.holds === 0) return;
+    this.holds--;
+    if (this.counting) this.run();
+  }
+
+  /** The agent made progress: the stall timer starts again (nothing while paused, held or stopped). */
   progress(): void {
-    if (this.isPaused || this.stopped) return;
+    if (!this.counting) return;
     if (this.stallTimer) {
       this.stallTimer.refresh();
       return;
@@ -79,6 +93,15 @@ export class RunClock {
   /** The run ended (or the actor let go): the active time is final and no timer fires again. */
   stop(): void {
     this.stopped = true;
+    this.stopCounting();
+    this.disarm();
+  }
+
+  private get counting(): boolean {
+    return !this.isPaused && this.holds === 0 && !this.stopped;
+  }
+
+  private standStill(): void {
     this.stopCounting();
     this.disarm();
   }

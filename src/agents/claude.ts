@@ -23,6 +23,7 @@ import {
   type FailureRule,
   type JsonObject,
 } from './common.js';
+import { claudeInteractive } from './claude-interactive.js';
 import { parseRetryAt } from './retry-time.js';
 
 export function buildClaudeCommand(options: LaunchOptions): AgentCommand {
@@ -297,4 +298,5 @@ export const claudeAdapter: AgentAdapter = {
   parseLine: parseClaudeLine,
   classifyFailure: classifyClaudeFailure,
   isHopelessRetry: isHopelessClaudeRetry,
+  interactive: claudeInteractive,
 };

@@ -2,7 +2,7 @@
  * One line of an agent's stdout to payloads, whatever its adapter makes of it: nothing thrown, nothing dropped (a
  * parser that fails or returns nothing leaves a `malformed` payload with the line), and the agent's own time for it.
  */
-import type { AgentPayload } from '../domain/events.js';
+import type { AgentPayload, NewEvent } from '../domain/events.js';
 import { malformed } from './common.js';
 import type { AgentAdapter } from './types.js';
 
@@ -42,4 +42,35 @@ export function agentTimestamp(line: string): string | undefined {
   if (end === -1 || end - start > 40) return undefined;
   const value = line.slice(start, end);
   return Number.isNaN(Date.parse(value)) ? undefined : new Date(value).toISOString();
+}
+
+/**
+ * A worker's agent events for its stdout lines (each stamped with the attempt and the offset past its line), their
+ * payloads, and whether any was progress (a retry notice is output, not progress).
+ */
+export function lineEvents(
+  adapter: AgentAdapter,
+  run: { workerId: string; agent: string; attempt: number },
+  lines: ReadonlyArray<{ text: string; end: number; oversizeBytes?: number }>,
+): { events: NewEvent[]; payloads: AgentPayload[]; progressed: boolean } {
+  const events: NewEvent[] = [];
+  const payloads: AgentPayload[] = [];
+  let progressed = false;
+  for (const line of lines) {
+    const ts = agentTimestamp(line.text);
+    for (const payload of linePayloads(adapter, line.text, line.oversizeBytes)) {
+      payloads.push(payload);
+      if (!(payload.kind === 'error' && payload.retrying)) progressed = true;
+      events.push({
+        type: 'agent',
+        source: { kind: 'worker', id: run.workerId },
+        agent: run.agent,
+        workerId: run.workerId,
+        at: { attempt: run.attempt, end: line.end },
+        ...(ts ? { ts } : {}),
+        ...payload,
+      } as NewEvent);
+    }
+  }
+  return { events, payloads, progressed };
 }

@@ -43,3 +43,13 @@ export function resolveAgentBinary(
   const found = which(adapter.defaultBinary);
   return found ? { path: found, from: 'path' } : null;
 }
+
+/** Workers that ask for interactive mode with an agent that has none yet: one line naming them, or null. */
+export function interactiveUnsupported(workers: ReadonlyArray<{ id: string; agent: string; mode?: string }>) {
+  const bad = workers.filter(
+    (w) => w.mode === 'interactive' && Object.hasOwn(agentRegistry, w.agent) && !getAdapter(w.agent).interactive,
+  );
+  if (bad.length === 0) return null;
+  const supported = knownAgents().filter((a) => getAdapter(a).interactive);
+  return `mode "interactive" is not supported for ${bad.map((w) => `${w.agent} (worker "${w.id}")`).join(', ')} yet: use "exec" there (interactive: ${supported.join(', ')})`;
+}

@@ -4,6 +4,7 @@
  */
 import type { AgentName, AgentPayload, FailureSignal } from '../domain/events.js';
 import type { LaunchFixes } from '../domain/launch-fixes.js';
+import type { InteractiveProtocol } from './conversation.js';
 
 export type { LaunchFixes };
 
@@ -62,4 +63,6 @@ export interface AgentAdapter {
    * minutes by claude and codex): the orchestrator then ends the run at once and classifies it.
    */
   isHopelessRetry?(payload: AgentPayload): boolean;
+  /** Interactive mode over the CLI's own two-way protocol (./conversation.ts); absent: exec mode only. */
+  interactive?: InteractiveProtocol;
 }

@@ -64,7 +64,7 @@ ${cases}
       --workspace=*) workspace="\${COMP_WORDS[i]#--workspace=}" ;;
     esac
   done
-  workspace="\${workspace/#\~/$HOME}"
+  workspace="\${workspace/#~/$HOME}"
   local sessions
   sessions=$(ls "$workspace/sessions" 2>/dev/null)
   # parse reads a transcript file; every other command takes a session id.

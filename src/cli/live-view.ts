@@ -4,6 +4,7 @@
  * the notable events and state changes only, one line each.
  */
 import type { OrchestratorEvent, Usage } from '../domain/events.js';
+import { describePermissionEvent } from '../domain/permission-rules.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import type { SessionView, WorkerView } from '../runtime/view.js';
 import { fit, visibleLength, type Style } from './style.js';
@@ -189,6 +190,15 @@ export function describeNotable(event: OrchestratorEvent, s: Style): string | nu
             ? s.yellow('⚠ safety')
             : s.red('⚠ safety');
       return `${s.dim(time(event.ts))} ${mark} ${event.workerId ? `${event.workerId} ` : ''}${event.rule}: ${event.action} ${s.dim(event.subject.slice(0, 160))}`;
+    }
+    case 'permission': {
+      const mark =
+        event.decision === 'allow'
+          ? s.cyan('✓ permission')
+          : event.decision === 'ask'
+            ? s.yellow('? permission')
+            : s.red('✗ permission');
+      return `${s.dim(time(event.ts))} ${mark} ${event.workerId} ${describePermissionEvent(event)}`;
     }
     case 'notification':
       return event.ok

@@ -119,6 +119,7 @@ function belongsTo(event: OrchestratorEvent, workerId: string): boolean {
     case 'safety':
     case 'workspace':
     case 'notification':
+    case 'permission':
       return event.workerId === workerId;
     case 'review':
       return event.target === workerId;

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
-import { knownAgents } from '../agents/registry.js';
+import { interactiveUnsupported, knownAgents } from '../agents/registry.js';
 import { defaultSpec, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../domain/spec.js';
 import { describeUnknownKey, findUnknownKey } from '../domain/spec-keys.js';
 import { UsageError } from '../domain/usage-error.js';
@@ -62,6 +62,8 @@ export function buildSpec(options: SpecOptions): SessionSpec {
     .filter((a) => !knownAgents().includes(a));
   if (unknown.length)
     throw new UsageError(`unknown agent(s) ${[...new Set(unknown)].join(', ')}: use ${knownAgents().join(', ')}`);
+  const notInteractive = interactiveUnsupported(spec.workers);
+  if (notInteractive) throw new UsageError(notInteractive);
   if (options.agents) {
     const agents = options.agents
       .split(',')

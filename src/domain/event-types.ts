@@ -12,4 +12,5 @@ export const EVENT_TYPES = [
   'safety',
   'workspace',
   'notification',
+  'permission',
 ] as const;

@@ -125,7 +125,17 @@ export const RecoveryEventSchema = z.object({
 });
 
 /** The answers a person can give a blocker (`orchestrate resolve`, POST /api/v1/{sid}/blockers/{id}, the dashboard). */
-export const BlockerChoiceSchema = z.enum(['retry', 'skip', 'stop', 'answer', 'agent']);
+export const BlockerChoiceSchema = z.enum([
+  'retry',
+  'skip',
+  'stop',
+  'answer',
+  'agent',
+  /** A PERMISSION_REQUEST: let the tool run once, refuse it, or let it and everything the same rule names run. */
+  'allow',
+  'deny',
+  'allow-always',
+]);
 export type BlockerChoice = z.infer<typeof BlockerChoiceSchema>;
 
 export const BlockerKindSchema = z.enum([
@@ -147,6 +157,8 @@ export const BlockerKindSchema = z.enum([
   'SETUP_FAILED',
   /** The session's result could not be integrated for another reason than a conflict. */
   'INTEGRATION_FAILED',
+  /** An interactive agent asks before a tool runs, and the permission rules say to ask a person. */
+  'PERMISSION_REQUEST',
 ]);
 export type BlockerKind = z.infer<typeof BlockerKindSchema>;
 
@@ -162,6 +174,18 @@ export const BlockerFieldsSchema = z.object({
   action: z.string(),
   /** MERGE_CONFLICT: the files, the checkout where a person resolves them, the branches merged. */
   conflict: ConflictSchema.optional(),
+  /** PERMISSION_REQUEST: the request it asks about, and the rule `allow-always` adds. */
+  permission: z
+    .object({
+      requestId: z.string(),
+      attempt: z.number().int(),
+      tool: z.string(),
+      command: z.string().optional(),
+      paths: z.array(z.string()).optional(),
+      url: z.string().optional(),
+      rule: z.string(),
+    })
+    .optional(),
   /** The answers the blocker accepts. */
   options: z.array(BlockerChoiceSchema),
   /** Set on the event that records the answer; absent while open. `agent`: the one chosen to resolve a conflict. */
@@ -261,6 +285,35 @@ export const WorkspaceEventSchema = z.object({
   detail: z.string(),
 });
 
+/**
+ * An interactive agent asked before a tool ran (src/domain/permission-rules.ts): what it asked, and who decided how.
+ * A request decided by a rule is one event; one a person is asked about is two (`ask`, then the answer).
+ */
+export const PermissionEventSchema = z.object({
+  ...base,
+  type: z.literal('permission'),
+  workerId: z.string(),
+  agent: z.string(),
+  attempt: z.number().int().positive(),
+  /** The protocol's own id of the request (claude's request_id, a JSON-RPC id). */
+  requestId: z.string(),
+  tool: z.string(),
+  command: z.string().optional(),
+  paths: z.array(z.string()).optional(),
+  url: z.string().optional(),
+  decision: z.enum(['allow', 'deny', 'ask']),
+  /** `rule` (the spec's or a built-in one), `default` (no rule named it), or `person`. */
+  by: z.enum(['rule', 'default', 'person']),
+  /** The rule that decided; for a person's `allow-always`, the rule it added to the session. */
+  rule: z.string().optional(),
+  /** Who answered, when a person did. */
+  person: z.string().optional(),
+  blockerId: z.string().optional(),
+  /** What a denied agent is told. */
+  reason: z.string().optional(),
+});
+export type PermissionEvent = z.infer<typeof PermissionEventSchema>;
+
 /** Who was told what (src/notify): a blocker that needs a person, a session's end, a budget nearly spent. */
 export const NotificationKindSchema = z.enum(['needs-input', 'done', 'budget']);
 export type NotificationKind = z.infer<typeof NotificationKindSchema>;
@@ -293,6 +346,7 @@ export const OrchestratorEventSchema = z.discriminatedUnion('type', [
   SafetyEventSchema,
   WorkspaceEventSchema,
   NotificationEventSchema,
+  PermissionEventSchema,
 ]);
 export type OrchestratorEvent = z.infer<typeof OrchestratorEventSchema>;
 export type EventType = OrchestratorEvent['type'];

@@ -259,3 +259,27 @@ function domainMatches(pattern: string, host: string): boolean {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/** A `permission` event as one line: `allowed Bash: npm test (rule Bash(npm test:*))`, `asked a person: ...`. */
+export function describePermissionEvent(e: {
+  decision: PermissionDecision;
+  by: 'rule' | 'default' | 'person';
+  tool: string;
+  command?: string;
+  paths?: string[];
+  url?: string;
+  rule?: string;
+  person?: string;
+  blockerId?: string;
+}): string {
+  const what = describeRequest({ ...e, agent: '', workerId: '' });
+  if (e.decision === 'ask') return `asks a person${e.blockerId ? ` (${e.blockerId})` : ''}: ${what}`;
+  const verb = e.decision === 'allow' ? 'allowed' : 'denied';
+  const who =
+    e.by === 'person'
+      ? `by ${e.person ?? 'a person'}${e.rule ? `, from now on ${e.rule}` : ''}`
+      : e.by === 'rule'
+        ? `rule ${e.rule}`
+        : 'no rule named it';
+  return `${verb} ${what} (${who})`;
+}

@@ -25,6 +25,11 @@ export const WorkerSpecSchema = z.strictObject({
   model: z.string().max(128).optional(),
   /** Extra directories the agent may use besides the target directory. */
   includeDirs: z.array(z.string()).default([]),
+  /**
+   * `interactive`: over the CLI's own two-way protocol, asking the permission rules before each tool runs (claude so
+   * far); `exec`: the one-shot run with approvals bypassed (every agent; the default for now).
+   */
+  mode: z.enum(['interactive', 'exec']).optional(),
 });
 export type WorkerSpec = z.infer<typeof WorkerSpecSchema>;
 

@@ -17,6 +17,8 @@ export interface AgentProcessInput {
   /** Launch options without the prompt, which is rendered here (a review prompt needs `git diff`). */
   launch: Omit<LaunchOptions, 'prompt'>;
   prompt: PromptSpec;
+  /** Interactive mode: the agent's stdin speaks its protocol (src/agents/conversation.ts). */
+  interactive?: boolean;
   /** The checkout it runs in, in a session that gives each worker its own (src/workspace); ignored in place. */
   checkout?: CheckoutRequest;
   stallTimeoutMs: number;
@@ -35,6 +37,13 @@ export type CheckoutRequest =
 
 export type AgentProcessEvent =
   | { type: 'PROCESS.STARTED'; attempt: number; pid: number; reattached: boolean }
+  /** The agent asks before a tool runs and the permission rules say to ask a person. */
+  | {
+      type: 'PROCESS.PERMISSION';
+      attempt: number;
+      requestId: string;
+      request: { tool: string; command?: string; paths?: string[]; url?: string };
+    }
   | { type: 'PROCESS.OUTPUT'; attempt: number; facts: OutputFacts }
   | {
       type: 'PROCESS.EXITED';
@@ -52,4 +61,13 @@ export type AgentProcessEvent =
 export type AgentProcessCommand =
   | { type: 'PROCESS.PAUSE' }
   | { type: 'PROCESS.RESUME' }
-  | { type: 'PROCESS.TERMINATE' };
+  | { type: 'PROCESS.TERMINATE' }
+  /** A person's answer to a permission the agent asked for (interactive mode). */
+  | {
+      type: 'PROCESS.ANSWER';
+      requestId: string;
+      decision: 'allow' | 'deny';
+      blockerId: string;
+      rule?: string;
+      by?: string;
+    };

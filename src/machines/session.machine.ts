@@ -29,6 +29,7 @@ import {
 import { type RoundDoneEvent, type RoundRequest, reviewMachine } from './review.machine.js';
 import {
   type WorkerFailedEvent,
+  type WorkerPermissionEvent,
   type WorkerProgressEvent,
   type WorkerStatusEvent,
   type WorkerTimedOutEvent,
@@ -58,6 +59,7 @@ export type SessionEvent =
   | WorkerProgressEvent
   | WorkerFailedEvent
   | WorkerTimedOutEvent
+  | WorkerPermissionEvent
   | RoundRequest
   | RoundDoneEvent
   | IntegrationEvent;
@@ -136,6 +138,7 @@ export const sessionMachine = setup({
     workerProgress: apply<WorkerProgressEvent>(supervisor.workerProgress),
     workerFailed: apply<WorkerFailedEvent>(supervisor.workerFailed),
     workerTimedOut: apply<WorkerTimedOutEvent>(supervisor.workerTimedOut),
+    permissionAsked: apply<WorkerPermissionEvent>(supervisor.permissionAsked),
     launchReviewers: apply<On<'ROUND.LAUNCH'>>(supervisor.launchReviewers),
     retryReviewer: apply<On<'ROUND.RETRY_REVIEWER'>>(supervisor.retryReviewer),
     acceptReviewer: apply<On<'ROUND.ACCEPT_REVIEWER'>>(supervisor.acceptReviewer),
@@ -198,6 +201,7 @@ export const sessionMachine = setup({
     'WORKER.PROGRESS': { actions: 'workerProgress' },
     'WORKER.FAILED': { actions: 'workerFailed' },
     'WORKER.TIMED_OUT': { actions: 'workerTimedOut' },
+    'WORKER.PERMISSION': { actions: 'permissionAsked' },
     'ROUND.LAUNCH': { actions: 'launchReviewers' },
     'ROUND.RETRY_REVIEWER': { actions: 'retryReviewer' },
     'ROUND.ACCEPT_REVIEWER': { actions: 'acceptReviewer' },

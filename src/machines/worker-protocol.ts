@@ -8,7 +8,7 @@ import type { FailureSignal, Usage } from '../domain/events.js';
 import type { ChangeStat } from '../domain/isolation.js';
 import type { PromptSpec, UpstreamSummary } from '../domain/prompts.js';
 import { totalUsage, type WorkerStatus } from '../domain/worker-status.js';
-import type { AgentProcessEvent, CheckoutRequest } from './agent-process-protocol.js';
+import type { AgentProcessEvent, AgentProcessInput, CheckoutRequest } from './agent-process-protocol.js';
 
 export interface WorkerInput {
   sessionId: string;
@@ -26,6 +26,8 @@ export interface WorkerInput {
   /** A prompt fixed up front (reviewers); workers get their role prompt when they start. */
   prompt?: PromptSpec;
   readOnly: boolean;
+  /** Run over the agent's two-way protocol (src/agents/conversation.ts): permissions asked, messages live. */
+  interactive?: boolean;
   /** Wait in `reviewing` after success until the session says CONTINUE (or sends a follow-up). */
   awaitReview: boolean;
   stallTimeoutMs: number;
@@ -94,7 +96,30 @@ export type WorkerEvent =
   | { type: 'SKIP' }
   | { type: 'TIMER.DONE' }
   | { type: 'REVIEW.CONTINUE' }
-  | { type: 'FOLLOW_UP'; text: string };
+  | { type: 'FOLLOW_UP'; text: string }
+  /** A person's answer to a permission its agent asked for (the session's PERMISSION_REQUEST blocker). */
+  | PermissionAnswer;
+
+/** The answer to one permission request, for the agent of `attempt` (src/domain/supervisor/permissions.ts). */
+export interface PermissionAnswer {
+  type: 'PERMISSION.ANSWER';
+  attempt: number;
+  requestId: string;
+  decision: 'allow' | 'deny';
+  blockerId: string;
+  /** allow-always: the rule the session allows from now on. */
+  rule?: string;
+  by?: string;
+}
+
+/** Its agent asks before a tool runs, and the rules say a person decides (the session opens a blocker). */
+export interface WorkerPermissionEvent {
+  type: 'WORKER.PERMISSION';
+  workerId: string;
+  attempt: number;
+  requestId: string;
+  request: { tool: string; command?: string; paths?: string[]; url?: string };
+}
 
 /** What a worker tells its parent (the session) whenever its status or its summary changes. */
 export interface WorkerStatusEvent {
@@ -181,4 +206,65 @@ export function checkoutRequest(context: WorkerContext): CheckoutRequest {
     };
   const fixed = context.checkoutFrom;
   return { kind: 'worker', from: fixed?.from ?? context.from ?? [], keepConflicts: fixed?.keepConflicts ?? false };
+}
+
+/** A worker's context as it starts: its input, attempt numbers continued, nothing learned yet. */
+export function initialWorkerContext(input: WorkerInput): WorkerContext {
+  const prompt: PromptSpec = input.prompt ?? {
+    kind: 'role',
+    role: input.role,
+    task: input.task,
+    ...(input.customPrompt ? { custom: input.customPrompt } : {}),
+    upstream: [],
+  };
+  return {
+    ...input,
+    attempt: input.previousAttempts ?? 0,
+    prompt,
+    originalPrompt: prompt,
+    fixes: input.fixes ?? {},
+    resumeId: input.resumeSessionId ?? null,
+    agentSessionId: input.resumeSessionId ?? null,
+    pid: null,
+    progress: 0,
+    plan: null,
+    steps: 0,
+    lastActivity: null,
+    finalText: null,
+    filesChanged: [],
+    usageByAttempt: {},
+    activeMs: 0,
+    lastFailure: null,
+    exit: null,
+    backoff: null,
+    blockerId: null,
+    endReason: null,
+    pendingFollowUp: null,
+    from: input.checkoutFrom?.from ?? null,
+    change: null,
+  };
+}
+
+/** The input of one attempt's process actor: what to launch, where, and with which limits. */
+export function processInput(context: WorkerContext): AgentProcessInput {
+  return {
+    sessionId: context.sessionId,
+    workerId: context.workerId,
+    attempt: context.attempt,
+    agent: context.agent,
+    launch: {
+      targetDir: context.targetDir,
+      includeDirs: context.includeDirs,
+      ...(context.model ? { model: context.model } : {}),
+      ...(context.resumeId ? { resume: { agentSessionId: context.resumeId } } : {}),
+      fixes: context.fixes,
+      readOnly: context.readOnly,
+    },
+    ...(context.interactive ? { interactive: true } : {}),
+    prompt: context.prompt,
+    checkout: checkoutRequest(context),
+    stallTimeoutMs: context.stallTimeoutMs,
+    timeLeftMs: context.workerTimeoutMs === null ? null : Math.max(0, context.workerTimeoutMs - context.activeMs),
+    killGraceMs: context.killGraceMs,
+  };
 }

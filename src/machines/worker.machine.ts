@@ -12,7 +12,6 @@
  */
 import { assign, fromCallback, sendParent, sendTo, setup } from 'xstate';
 import type { OutputFacts } from '../domain/output-facts.js';
-import type { PromptSpec } from '../domain/prompts.js';
 import {
   computeProgress,
   FINAL_WORKER_STATUSES,
@@ -24,12 +23,14 @@ import {
 import type { AgentProcessCommand, AgentProcessInput } from './agent-process-protocol.js';
 import { deadlineTimer } from './deadline-timer.js';
 import {
-  checkoutRequest,
+  initialWorkerContext,
+  processInput,
   statusEvent,
   type WorkerContext,
   type WorkerEvent,
   type WorkerFailedEvent,
   type WorkerInput,
+  type WorkerPermissionEvent,
   type WorkerProgressEvent,
   type WorkerTimedOutEvent,
 } from './worker-protocol.js';
@@ -139,6 +140,8 @@ export const workerMachine = setup({
         activeMs: context.activeMs,
       }),
     ),
+    askPermission: sendParent((_, params: WorkerPermissionEvent) => params),
+    answerPermission: sendTo('process', (_, params: AgentProcessCommand) => params),
     pauseProcess: sendTo('process', { type: 'PROCESS.PAUSE' }),
     resumeProcess: sendTo('process', { type: 'PROCESS.RESUME' }),
     terminateProcess: sendTo('process', { type: 'PROCESS.TERMINATE' }),
@@ -161,41 +164,7 @@ export const workerMachine = setup({
   },
 }).createMachine({
   id: 'worker',
-  context: ({ input }) => {
-    const prompt: PromptSpec = input.prompt ?? {
-      kind: 'role',
-      role: input.role,
-      task: input.task,
-      ...(input.customPrompt ? { custom: input.customPrompt } : {}),
-      upstream: [],
-    };
-    return {
-      ...input,
-      attempt: input.previousAttempts ?? 0,
-      prompt,
-      originalPrompt: prompt,
-      fixes: input.fixes ?? {},
-      resumeId: input.resumeSessionId ?? null,
-      agentSessionId: input.resumeSessionId ?? null,
-      pid: null,
-      progress: 0,
-      plan: null,
-      steps: 0,
-      lastActivity: null,
-      finalText: null,
-      filesChanged: [],
-      usageByAttempt: {},
-      activeMs: 0,
-      lastFailure: null,
-      exit: null,
-      backoff: null,
-      blockerId: null,
-      endReason: null,
-      pendingFollowUp: null,
-      from: input.checkoutFrom?.from ?? null,
-      change: null,
-    };
-  },
+  context: ({ input }) => initialWorkerContext(input),
   initial: 'spawned',
   states: {
     spawned: {
@@ -226,25 +195,7 @@ export const workerMachine = setup({
       invoke: {
         id: 'process',
         src: 'agentProcess',
-        input: ({ context }): AgentProcessInput => ({
-          sessionId: context.sessionId,
-          workerId: context.workerId,
-          attempt: context.attempt,
-          agent: context.agent,
-          launch: {
-            targetDir: context.targetDir,
-            includeDirs: context.includeDirs,
-            ...(context.model ? { model: context.model } : {}),
-            ...(context.resumeId ? { resume: { agentSessionId: context.resumeId } } : {}),
-            fixes: context.fixes,
-            readOnly: context.readOnly,
-          },
-          prompt: context.prompt,
-          checkout: checkoutRequest(context),
-          stallTimeoutMs: context.stallTimeoutMs,
-          timeLeftMs: context.workerTimeoutMs === null ? null : Math.max(0, context.workerTimeoutMs - context.activeMs),
-          killGraceMs: context.killGraceMs,
-        }),
+        input: ({ context }) => processInput(context),
       },
       initial: 'active',
       states: {
@@ -270,6 +221,33 @@ export const workerMachine = setup({
         'PROCESS.STARTED': { guard: 'currentAttempt', actions: assign({ pid: ({ event }) => event.pid }) },
         'PROCESS.OUTPUT': { guard: 'currentAttempt', actions: ['applyFacts', 'notifyOutput'] },
         FOLLOW_UP: { actions: assign({ pendingFollowUp: ({ event }) => event.text }) },
+        'PROCESS.PERMISSION': {
+          guard: 'currentAttempt',
+          actions: {
+            type: 'askPermission',
+            params: ({ context, event }) => ({
+              type: 'WORKER.PERMISSION' as const,
+              workerId: context.workerId,
+              attempt: event.attempt,
+              requestId: event.requestId,
+              request: event.request,
+            }),
+          },
+        },
+        'PERMISSION.ANSWER': {
+          guard: 'currentAttempt',
+          actions: {
+            type: 'answerPermission',
+            params: ({ event }) => ({
+              type: 'PROCESS.ANSWER' as const,
+              requestId: event.requestId,
+              decision: event.decision,
+              blockerId: event.blockerId,
+              ...(event.rule ? { rule: event.rule } : {}),
+              ...(event.by ? { by: event.by } : {}),
+            }),
+          },
+        },
         'PROCESS.EXITED': [
           { guard: 'exitedSkipped', target: 'skipped', actions: ['applyFacts', 'recordExit'] },
           { guard: 'exitedStopped', target: 'stopped', actions: ['applyFacts', 'recordExit'] },

@@ -24,6 +24,8 @@ export interface ProcessHostOptions {
    * The change a reviewer reads (its target's start..head, and what that is); without it, the target directory's diff.
    */
   reviewDiff?: (target: string) => Promise<{ diff: string | null; against: string }>;
+  decidePermission?: AgentProcessHost['decidePermission'];
+  permissionHistory?: AgentProcessHost['permissionHistory'];
 }
 
 export function createProcessHost(store: SessionStore, options: ProcessHostOptions): AgentProcessHost {
@@ -44,6 +46,8 @@ export function createProcessHost(store: SessionStore, options: ProcessHostOptio
     },
     ...(options.watchPayloads ? { watchPayloads: options.watchPayloads } : {}),
     ...(options.checkouts ? { checkouts: options.checkouts } : {}),
+    ...(options.decidePermission ? { decidePermission: options.decidePermission } : {}),
+    ...(options.permissionHistory ? { permissionHistory: options.permissionHistory } : {}),
     now: () => new Date(),
   };
 }

@@ -4,7 +4,7 @@
  * reports back an INTEGRATION.* event. The machines name these effects; this provides them.
  */
 import { type EventObject, fromCallback } from 'xstate';
-import { type AgentProcessInput, createAgentProcessLogic } from '../actors/agent-process.js';
+import { type AgentProcessHost, type AgentProcessInput, createAgentProcessLogic } from '../actors/agent-process.js';
 import type { AgentPayload, NewEvent } from '../domain/events.js';
 import { type Isolation, sessionCheckoutsDir } from '../domain/isolation.js';
 import { reviewMachine } from '../machines/review.machine.js';
@@ -27,9 +27,13 @@ export function boundSessionMachine(
     /** The machines' `record` action. */
     record: (event: NewEvent) => void;
     watchPayloads?: (input: AgentProcessInput, payloads: AgentPayload[]) => void;
+    decidePermission: NonNullable<AgentProcessHost['decidePermission']>;
+    permissionHistory: NonNullable<AgentProcessHost['permissionHistory']>;
   },
 ) {
   const host = createProcessHost(store, {
+    decidePermission: to.decidePermission,
+    permissionHistory: to.permissionHistory,
     ...(options.env ? { env: options.env } : {}),
     publish: to.publish,
     ...(options.wrapLaunch ? { wrapLaunch: options.wrapLaunch } : {}),

@@ -36,6 +36,8 @@ export interface SessionSafety {
   /** Writable for setup commands besides the checkout (package-manager caches, allowed roots). */
   setupWritable?: readonly string[];
   watchPayloads?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
+  /** An interactive agent's request before a tool runs, decided by the session's permission rules. */
+  decidePermission?: RuntimeOptions['decidePermission'];
   /** Called once the runtime started (budgets, resource sampling, the sandbox decision in the log). */
   attach?: (runtime: SessionRuntime) => void;
   /** Called when this process lets go of the session. */
@@ -253,6 +255,7 @@ export class SessionManager {
         ? { watchPayloads: (runtime, input, payloads) => payloadWatchers.forEach((f) => f(runtime, input, payloads)) }
         : {}),
       ...(this.options.inspector ? { inspector: this.options.inspector } : {}),
+      ...(safety?.decidePermission ? { decidePermission: safety.decidePermission } : {}),
     };
   }
 

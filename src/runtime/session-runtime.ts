@@ -8,6 +8,8 @@
 import { createActor, type Actor, type EventObject, type InspectionEvent } from 'xstate';
 import type { AgentProcessInput } from '../actors/agent-process.js';
 import type { LaunchRequest } from '../actors/process-group.js';
+import type { AskedPermission } from '../agents/conversation.js';
+import type { Decided } from '../domain/permission-rules.js';
 import type { AgentPayload, NewEvent, OrchestratorEvent } from '../domain/events.js';
 import type { SessionSpec } from '../domain/spec.js';
 import type { sessionMachine, SessionEvent } from '../machines/session.machine.js';
@@ -21,6 +23,8 @@ import { type ActorMachine, StateLog, stateValueToString } from './state-log.js'
 import { gitHead } from './git.js';
 import type { SessionCheckouts } from '../workspace/checkouts.js';
 import { buildSessionView, type SessionView } from './view.js';
+import { permissionHistoryOf, specDecision } from './permissions.js';
+import { waitForEnd } from './wait-for-end.js';
 
 export interface RuntimeOptions {
   workspace: string;
@@ -39,6 +43,11 @@ export interface RuntimeOptions {
     access: { writable: readonly string[]; network: boolean },
   ) => { file: string; args: string[] };
   setupWritable?: readonly string[];
+  /**
+   * An interactive agent's request before a tool runs (src/safety: the spec's permissions and the built-in rules).
+   * Without it, the spec's own rules decide, with no shell parsing and no built-in rules.
+   */
+  decidePermission?: (runtime: SessionRuntime, input: AgentProcessInput, request: AskedPermission) => Decided;
 }
 
 export type SessionEndState = 'completed' | 'partial' | 'stopped' | 'escalated' | 'waiting';
@@ -85,6 +94,10 @@ export class SessionRuntime {
               options.watchPayloads?.(this, input, payloads),
           }
         : {}),
+      decidePermission: (input, request) =>
+        options.decidePermission?.(this, input, request) ??
+        specDecision(store.meta.spec, this.permissionRules(), input, request),
+      permissionHistory: (workerId, attempt) => permissionHistoryOf(store.log.readAfter(0), workerId, attempt),
     });
     this.actor = createActor(machine, {
       ...(restored ? { snapshot: restored as never } : {}),
@@ -212,6 +225,11 @@ export class SessionRuntime {
   }
 
   /** Events after `seq`, at most `limit`. */
+  /** Rules a person allowed always in this session (PERMISSION_REQUEST answered allow-always). */
+  permissionRules(): readonly string[] {
+    return this.actor.getSnapshot().context.permissionRules ?? [];
+  }
+
   readAfter(seq: number, limit?: number): OrchestratorEvent[] {
     return this.store.log.readAfter(seq, limit);
   }
@@ -282,29 +300,7 @@ export class SessionRuntime {
 
   /** Resolves when the session is final, or (with `orWaiting`) when it needs a person. */
   waitForEnd(orWaiting = false): Promise<SessionEndState> {
-    return new Promise((resolve, reject) => {
-      // Agents, watchers and timers are unref'd on purpose (they must not keep a detached orchestrator
-      // alive); whoever waits for the session keeps the process alive instead.
-      const keepAlive = setInterval(() => undefined, 1 << 30);
-      const finish = () => {
-        clearInterval(keepAlive);
-        off();
-      };
-      const check = () => {
-        if (this.failure) {
-          finish();
-          reject(this.failure);
-          return;
-        }
-        const end = this.endState();
-        if (end && (end !== 'waiting' || orWaiting)) {
-          finish();
-          resolve(end);
-        }
-      };
-      const off = this.onChange(check);
-      check();
-    });
+    return waitForEnd(this, orWaiting);
   }
 
   /**

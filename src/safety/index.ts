@@ -20,6 +20,7 @@ import { checkDirectories, validateLaunch } from './launch-check.js';
 import { SafetyMonitor } from './monitor.js';
 import { safetyEvent } from './safety-event.js';
 import { resolvePath } from './paths.js';
+import { decideRequest, sessionPermissionRules } from './permission-policy.js';
 import type { PolicyContext } from './policy.js';
 import { agentStateDirs, ensureAgentState, hiddenPaths } from './agent-files.js';
 import { refuseWhatCannotRunInside } from './agent-run-paths.js';
@@ -156,6 +157,7 @@ function buildSessionSafety(
     ...(settings?.rules ? { rules: settings.rules } : {}),
     realpath: realpathOfExisting,
   });
+  const permissionRules = sessionPermissionRules(spec.permissions, settings?.rules);
   const monitor = new SafetyMonitor({
     spec,
     policyContext,
@@ -169,6 +171,7 @@ function buildSessionSafety(
       adapter,
       expectedBinary: 'path' in binary ? binary.path : null,
       launch: input.launch,
+      ...(input.interactive ? { interactive: true } : {}),
       allowedRoots: rootsOf(input),
       home,
     });
@@ -262,6 +265,17 @@ function buildSessionSafety(
     setupWritable: [npmCache, join(home, '.cache'), ...allowedRoots, ...extra],
     watchPayloads: (attached: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) =>
       monitor.watchPayloads(attached, input, payloads),
+    // Interactive agents ask before a tool runs: the spec's rules, the built-in ones, what a person allowed always.
+    decidePermission: (attached, input, asked) => {
+      const cwd = resolve(input.launch.targetDir);
+      const rules = { ...permissionRules, allow: [...permissionRules.allow, ...attached.permissionRules()] };
+      const { requestId: _, ...request } = asked;
+      return decideRequest(
+        rules,
+        { ...request, agent: input.agent, workerId: input.workerId },
+        { cwd, root: checkouts ? checkoutOf(cwd) : targetDir, policy: policyContext(input) },
+      );
+    },
     attach: (attached: SessionRuntime) => {
       runtime = attached;
       attached.record([

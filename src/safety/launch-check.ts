@@ -91,6 +91,8 @@ export interface LaunchCheck {
   /** The binary this orchestrator resolves for the agent (PATH or ORCHESTRATOR_*_BIN); null when it resolves none. */
   expectedBinary: string | null;
   launch: Omit<LaunchOptions, 'prompt'>;
+  /** Interactive mode: the adapter's interactive command, which has no prompt in it. */
+  interactive?: boolean;
   /** Where the agent may work: the target, its include dirs and the allowed roots (absolute). */
   allowedRoots: readonly string[];
   home: string;
@@ -138,6 +140,11 @@ export function validateLaunch(
  * element, the prompt's element being free (prompts starting with "-" are built differently: both tried).
  */
 function argsFromAdapter(args: readonly string[], check: LaunchCheck): boolean {
+  const interactive = check.interactive ? check.adapter.interactive : undefined;
+  if (interactive) {
+    const built = interactive.buildCommand(check.launch).args;
+    return built.length === args.length && built.every((expected, i) => args[i] === expected);
+  }
   return [PLACEHOLDER, `-${PLACEHOLDER}`].some((prompt) => {
     let built: string[];
     try {

@@ -40,7 +40,7 @@ describe('unknown spec keys', () => {
       'unknown key "maxRestart" in limits (did you mean "maxRestarts"?)',
     );
     expect(describeUnknownKey('extra', ['workers', 0])).toBe(
-      'unknown key "extra" in workers.0 (known: id, agent, role, prompt, dependsOn, model, includeDirs)',
+      'unknown key "extra" in workers.0 (known: id, agent, role, prompt, dependsOn, model, includeDirs, mode)',
     );
     expect(specKeysAt(['review', 'trigger'])).toEqual(['everyPlanItems']);
     expect(closest('sandbx', ['sandbox', 'safety'])).toBe('sandbox');

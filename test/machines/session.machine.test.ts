@@ -132,6 +132,14 @@ function sessionEvents(snapshot: { context: SessionContext }): SessionEvent[] {
           at: T0,
         },
         { type: 'WORKER.TIMED_OUT', workerId: 'a', activeMs: 1000 },
+        // Its agent asks before a tool runs and the rules say a person decides: a PERMISSION_REQUEST blocker.
+        {
+          type: 'WORKER.PERMISSION',
+          workerId: 'a',
+          attempt: 1,
+          requestId: 'req-1',
+          request: { tool: 'Bash', command: 'npm publish' },
+        },
         {
           type: 'INTERVENE',
           workerId: 'a',

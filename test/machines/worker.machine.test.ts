@@ -59,6 +59,13 @@ function workerEvents(snapshot: { context: { attempt: number } }): WorkerEvent[]
     { type: 'TIMER.DONE' },
     { type: 'REVIEW.CONTINUE' },
     { type: 'FOLLOW_UP', text: 'answer' },
+    {
+      type: 'PROCESS.PERMISSION',
+      attempt,
+      requestId: 'req-1',
+      request: { tool: 'Bash', command: 'npm publish' },
+    },
+    { type: 'PERMISSION.ANSWER', attempt, requestId: 'req-1', decision: 'allow', blockerId: 'b1' },
   ];
 }
 
@@ -75,6 +82,7 @@ function stubbedWorker(notifications: Array<{ type: string }> = [], commands: Ar
       notifyOutput: notify('OUTPUT'),
       notifyFailed: notify('FAILED'),
       notifyTimedOut: notify('TIMED_OUT'),
+      askPermission: notify('PERMISSION'),
     },
     actors: {
       agentProcess: fromCallback(({ receive }) => {
@@ -93,7 +101,12 @@ describe('worker machine (model-based)', () => {
       const input = { ...baseInput, awaitReview };
       const result = walkAllTransitions({
         model: withoutInvocations(stubbedWorker(), {
-          actions: { pauseProcess: () => {}, resumeProcess: () => {}, terminateProcess: () => {} },
+          actions: {
+            pauseProcess: () => {},
+            resumeProcess: () => {},
+            terminateProcess: () => {},
+            answerPermission: () => {},
+          },
         }),
         machine: stubbedWorker(),
         input,

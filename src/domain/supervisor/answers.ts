@@ -6,6 +6,7 @@ import { renderClarificationFollowUp } from '../prompts.js';
 import { SKIPPED_BY_A_PERSON } from '../worker-status.js';
 import { type BlockerChoice, type BlockerRecord, STOPPABLE_WORKER_STATUSES } from './context.js';
 import { blockerEvent } from './blockers.js';
+import { answerPermission } from './permissions.js';
 import { addResolver, respawn, respawnWaiting, startFrom } from './spawn.js';
 import type { Step } from './step.js';
 
@@ -38,6 +39,10 @@ export function resolve(s: Step, event: Answer): void {
 
   if (event.choice === 'stop') {
     s.raise({ type: 'STOP', reason: `stopped by a person answering ${blocker.kind}` });
+    return;
+  }
+  if (blocker.kind === 'PERMISSION_REQUEST' && event.choice !== 'skip') {
+    answerPermission(s, closed, event.choice, event.by);
     return;
   }
   if (blocker.kind === 'CLARIFICATION_NEEDED') {

@@ -22,6 +22,7 @@ export function blockerEvent(context: Pick<SessionContext, 'sessionId'>, record:
     ...(record.roundId ? { roundId: record.roundId } : {}),
     ...(record.targets ? { targets: record.targets } : {}),
     ...(record.conflict ? { conflict: record.conflict } : {}),
+    ...(record.permission ? { permission: record.permission } : {}),
     message: record.message,
     action: record.action,
     options: record.options,

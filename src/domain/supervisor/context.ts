@@ -108,6 +108,8 @@ export interface SessionContext extends SessionInput {
   integration: IntegrationState;
   /** Workers added while the session ran (conflict resolvers), by id. */
   added: Record<string, AddedWorker>;
+  /** Rules a person added with `allow-always`, allowed for the rest of the session (absent in older snapshots). */
+  permissionRules?: string[];
 }
 
 const isFinal = (status: WorkerStatus) => FINAL_WORKER_STATUSES.includes(status);
@@ -206,11 +208,16 @@ export function busy(context: SessionContext): boolean {
   // So is a blocked worker without an open blocker: the supervisor's decision about it is on its way (a
   // worker reports FAILED and then its `blocked` status in one step, after the supervisor already answered).
   const open = new Set(context.blockers.filter((b) => b.open && b.workerId).map((b) => b.workerId));
+  // A running agent that waits for a person's permission is not progress either.
+  const asking = new Set(
+    context.blockers.filter((b) => b.open && b.kind === 'PERMISSION_REQUEST').map((b) => b.workerId),
+  );
   return Object.values(context.workers).some(
     // A worker paused for a blocker (INTERVENE: safety, budget, resources) waits for a person like a blocked one.
     (w) =>
       w.pending ||
-      ['running', 'stopping', 'recovering'].includes(w.status) ||
+      (w.status === 'running' && !asking.has(w.id)) ||
+      ['stopping', 'recovering'].includes(w.status) ||
       ((w.status === 'blocked' || w.status === 'paused') && !open.has(w.id)),
   );
 }

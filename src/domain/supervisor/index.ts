@@ -18,6 +18,7 @@ import { FINAL_WORKER_STATUSES } from '../worker-status.js';
 import { type Answer, resolve, stopWorker } from './answers.js';
 import type { BlockerRecord, SessionContext } from './context.js';
 import { type IntegrationEvent, onIntegrated, onIntegrationConflict, onIntegrationFailed } from './integration.js';
+import { type PermissionAsk, permissionAsked } from './permissions.js';
 import { clockOf, intervene, onWorkerFailed, onWorkerTimedOut } from './recovery.js';
 import { onRoundDone, onWorkerProgress, onWorkerStatus } from './reports.js';
 import { launchReviewers, requestReview } from './rounds.js';
@@ -48,6 +49,10 @@ export const supervisor = {
 
   workerTimedOut: (context: SessionContext, event: WorkerTimedOutEvent): Decision =>
     decide(context, (s) => onWorkerTimedOut(s, event)),
+
+  /** An interactive agent asks before a tool runs, and the rules say a person decides: a blocker says what. */
+  permissionAsked: (context: SessionContext, event: PermissionAsk): Decision =>
+    decide(context, (s) => permissionAsked(s, event)),
 
   launchReviewers: (context: SessionContext, event: { roundId: string; assignments: ReviewerAssignment[] }) =>
     decide(context, (s) => launchReviewers(s, event.roundId, event.assignments)),

@@ -8,6 +8,7 @@ import { reviewersFor, type WorkerEntry } from './context.js';
 import { raiseBlocker } from './blockers.js';
 import { queueReview } from './rounds.js';
 import { advance } from './spawn.js';
+import { permissionSettled } from './permissions.js';
 import type { Step } from './step.js';
 
 export function onWorkerStatus(s: Step, event: WorkerStatusEvent): void {
@@ -24,6 +25,8 @@ export function onWorkerStatus(s: Step, event: WorkerStatusEvent): void {
     pending: false,
     ...(event.change ? { change: event.change } : {}),
   });
+  // Out of `running`, its agent waits for no answer: a permission it asked about needs nobody any more.
+  if (event.status !== 'running' && event.status !== 'paused') permissionSettled(s, { workerId: entry.id });
   if (entry.kind === 'reviewer' && entry.roundId && entry.roundId === s.context.activeRound) {
     const round = entry.roundId;
     // The per-reviewer timeout stands still while the reviewer is paused.

@@ -34,6 +34,7 @@ export function workerInput(context: SessionContext, workerId: string): WorkerIn
     ...(spec.model ? { model: spec.model } : {}),
     ...(spec.prompt ? { customPrompt: spec.prompt } : {}),
     readOnly: false,
+    ...(spec.mode === 'interactive' ? { interactive: true } : {}),
     awaitReview: awaitsReview(context, workerId),
     stallTimeoutMs: limits.stallTimeoutSec * 1000,
     workerTimeoutMs: limits.workerTimeoutSec * 1000,

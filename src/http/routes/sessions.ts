@@ -2,7 +2,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Hono } from 'hono';
-import { knownAgents } from '../../agents/registry.js';
+import { interactiveUnsupported, knownAgents } from '../../agents/registry.js';
 import { defaultSpec, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../../domain/spec.js';
 import { describeUnknownKey, findUnknownKey } from '../../domain/spec-keys.js';
 import { UsageError } from '../../runtime/session-manager.js';
@@ -53,6 +53,8 @@ export function sessionRoutes(ctx: ApiContext): Hono<AppEnv> {
         400,
         `the spec uses unknown agents: ${unknownInSpec.join(', ')}; known: ${knownAgents().join(', ')}`,
       );
+    const notInteractive = interactiveUnsupported(spec.workers);
+    if (notInteractive) throw new HttpError(400, notInteractive);
 
     let sessionId: string;
     try {

@@ -1,0 +1,54 @@
+/**
+ * An interactive agent's conversation, the part every two-way protocol shares (claude stream-json, and later the
+ * codex app-server and ACP): what the orchestrator sends into the agent's stdin, and what the protocol lines on its
+ * stdout ask of it. Pure: a conversation is fed the agent's lines and the orchestrator's answers, and says what to
+ * send (envelopes for the stdin relay, src/actors/stdin-relay.ts) and what to ask the permission rules.
+ *
+ * Every envelope id is derived from what the protocol already names (the request id of a permission, the uuid of a
+ * message), so an orchestrator that came back after a crash can send again whatever may not have arrived: the relay
+ * forwards an id once.
+ */
+import type { AgentCommand, LaunchOptions } from './types.js';
+
+/** What the orchestrator writes into the FIFO (see src/actors/relay-envelopes.ts). */
+export type Envelope = { id: string; line: string } | { id: string; end: true };
+
+/** One request of the agent, in the form the permission rules read (src/domain/permission-rules.ts). */
+export interface AskedPermission {
+  requestId: string;
+  tool: string;
+  command?: string;
+  paths?: string[];
+  url?: string;
+}
+
+export type ConversationStep =
+  /** The agent asks before a tool runs: decide it (rules, or a person) and answer with `answer()`. */
+  | { kind: 'permission'; request: AskedPermission }
+  /** The agent took back a request (an interrupt): nobody needs to answer it any more. */
+  | { kind: 'withdrawn'; requestId: string }
+  /** Write these into the agent's stdin. */
+  | { kind: 'send'; envelopes: Envelope[] };
+
+export interface Conversation {
+  /** The first envelopes: the prompt (and a protocol's handshake). */
+  opening(prompt: string): Envelope[];
+  /** One stdout line: what it asks of the orchestrator; `consumed` when it is protocol, not agent output. */
+  onLine(line: string): { consumed: boolean; steps: ConversationStep[] };
+  /** The answer to a permission request. */
+  answer(requestId: string, decision: 'allow' | 'deny', message?: string): Envelope[];
+  /** A person's message (or a clarification's answer) into the running agent; `key` names it once for good. */
+  say(text: string, key: string): Envelope[];
+  /** Stop the current turn through the protocol (before any signal). */
+  interrupt(key: string): Envelope[];
+  /** Requests the agent still waits on. */
+  readonly pending: readonly AskedPermission[];
+}
+
+/** What an adapter offers for interactive mode. */
+export interface InteractiveProtocol {
+  /** argv and environment of the agent in interactive mode: no prompt in argv, stdin speaks the protocol. */
+  buildCommand(options: Omit<LaunchOptions, 'prompt'>): AgentCommand;
+  /** A conversation for one run of the agent, in `cwd` (relative paths of its requests resolve there). */
+  conversation(cwd: string): Conversation;
+}

@@ -1,0 +1,145 @@
+/**
+ * Interactive mode (issue 14): claude over its stream-json protocol, the fake agent asking before each tool runs
+ * (control_request can_use_tool) through the stdin relay, and the session's permission rules deciding: a denied
+ * command never runs and the agent carries on; an `ask` is a PERMISSION_REQUEST blocker a person answers, while the
+ * agent waits with its stall timer held; allow-always adds the rule for the rest of the session.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  makeSafetyHarness,
+  ofType,
+  openBlocker,
+  type SafetyHarness,
+  waitFor,
+  workerStatus,
+} from '../safety/support.js';
+
+let harness: SafetyHarness | null = null;
+afterEach(async () => {
+  await harness?.cleanup();
+  harness = null;
+});
+
+/** The fake's record of what reached its stdin (user messages, permission answers). */
+function stdinLines(h: SafetyHarness): Array<{ line: { type: string; response?: { request_id?: string } } }> {
+  const path = join(h.stateDir, 'stdin.jsonl');
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
+}
+
+const worker = { id: 'impl', agent: 'claude', role: 'implementer', mode: 'interactive' } as const;
+
+describe('interactive claude: permissions decided before a tool runs', () => {
+  it('a denied command never runs, the agent is told why and carries on, and the session completes', async () => {
+    harness = await makeSafetyHarness({
+      claude: {
+        commands: [
+          { command: 'touch denied.txt', creates: 'denied.txt' },
+          { command: 'touch allowed.txt', creates: 'allowed.txt' },
+        ],
+      },
+    });
+    const runtime = await harness.start({
+      task: 't',
+      sandbox: 'none',
+      workers: [worker],
+      permissions: { deny: ['Bash(touch denied.txt)'], allow: ['Bash(touch *)'] },
+    });
+    expect(await runtime.waitForEnd(true)).toBe('completed');
+    const workdir = launchDir(harness);
+    expect(existsSync(join(workdir, 'denied.txt'))).toBe(false);
+    expect(existsSync(join(workdir, 'allowed.txt'))).toBe(true);
+
+    const decisions = ofType(runtime, 'permission');
+    expect(decisions).toEqual([
+      expect.objectContaining({
+        workerId: 'impl',
+        tool: 'Bash',
+        command: 'touch denied.txt',
+        decision: 'deny',
+        by: 'rule',
+        rule: 'Bash(touch denied.txt)',
+      }),
+      expect.objectContaining({ command: 'touch allowed.txt', decision: 'allow', by: 'rule', rule: 'Bash(touch *)' }),
+    ]);
+    // The agent got the reason as the tool's error (its result lists the denial) and went on to the next command.
+    const results = ofType(runtime, 'agent').filter((e) => e.kind === 'tool_result');
+    expect(JSON.stringify(results)).toContain("Denied by the orchestrator's permission rules (Bash(touch denied.txt))");
+    // Each answer reached the agent once; the relay closed its stdin when the turn ended (the agent exited 0).
+    const answers = stdinLines(harness).filter((l) => l.line.type === 'control_response');
+    expect(answers).toHaveLength(2);
+    expect(new Set(answers.map((a) => a.line.response?.request_id)).size).toBe(2);
+    expect(workerStatus(runtime, 'impl')).toBe('completed');
+  });
+
+  it('ask: a PERMISSION_REQUEST blocker names the command; the agent waits (its stall timer held) until it is answered allow, then the command runs', async () => {
+    harness = await makeSafetyHarness({
+      claude: { commands: [{ command: 'npm publish', creates: 'published.txt' }] },
+    });
+    const runtime = await harness.start({
+      task: 't',
+      sandbox: 'none',
+      workers: [worker],
+      limits: { stallTimeoutSec: 1 },
+      permissions: { ask: ['Bash(npm publish:*)'] },
+    });
+    const blocker = await waitFor(() => openBlocker(runtime, 'PERMISSION_REQUEST'), 'the permission request');
+    expect(blocker.message).toContain('Bash: npm publish');
+    expect(blocker.options).toEqual(['allow', 'deny', 'allow-always', 'skip', 'stop']);
+    expect(await runtime.waitForEnd(true)).toBe('waiting');
+    // Three stall timeouts later the agent still waits: time asked does not count.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(ofType(runtime, 'recovery')).toEqual([]);
+    expect(workerStatus(runtime, 'impl')).toBe('running');
+    expect(existsSync(join(launchDir(harness), 'published.txt'))).toBe(false);
+
+    runtime.send({ type: 'RESOLVE', blockerId: blocker.id, choice: 'allow', by: 'alice' });
+    expect(await runtime.waitForEnd(true)).toBe('completed');
+    expect(existsSync(join(launchDir(harness), 'published.txt'))).toBe(true);
+    expect(ofType(runtime, 'permission')).toEqual([
+      expect.objectContaining({ command: 'npm publish', decision: 'ask', by: 'rule', rule: 'Bash(npm publish:*)' }),
+      expect.objectContaining({ command: 'npm publish', decision: 'allow', by: 'person', person: 'alice' }),
+    ]);
+  });
+
+  it('allow-always adds the exact rule for the rest of the session: the same command is not asked again', async () => {
+    harness = await makeSafetyHarness({
+      claude: {
+        commands: [
+          { command: 'make deploy', creates: 'one.txt' },
+          { command: 'make deploy', creates: 'two.txt' },
+        ],
+      },
+    });
+    const runtime = await harness.start({
+      task: 't',
+      sandbox: 'none',
+      workers: [worker],
+      permissions: { default: 'ask' },
+    });
+    const blocker = await waitFor(() => openBlocker(runtime, 'PERMISSION_REQUEST'), 'the permission request');
+    runtime.send({ type: 'RESOLVE', blockerId: blocker.id, choice: 'allow-always', by: 'bob' });
+    expect(await runtime.waitForEnd(true)).toBe('completed');
+    expect(runtime.permissionRules()).toEqual(['Bash(make deploy)']);
+    const decisions = ofType(runtime, 'permission').map((e) => [e.decision, e.by, e.rule]);
+    expect(decisions).toEqual([
+      ['ask', 'default', undefined],
+      ['allow', 'person', 'Bash(make deploy)'],
+      ['allow', 'rule', 'Bash(make deploy)'],
+    ]);
+    expect(ofType(runtime, 'blocker').filter((b) => !b.resolution)).toHaveLength(1);
+  });
+});
+
+/** Where the fake agent worked (its checkout): the workdir of its first launch. */
+function launchDir(h: SafetyHarness): string {
+  const path = join(h.stateDir, 'launches.jsonl');
+  const first = JSON.parse(readFileSync(path, 'utf8').split('\n')[0] ?? '{}') as { workdir?: string };
+  return first.workdir ?? '';
+}

@@ -383,11 +383,11 @@ describe('doctor', { timeout: 60_000 }, () => {
       expect(text.stdout).toMatch(new RegExp(`^(ok  |warn) ${agent}\\s+${join(BIN, agent)}`, 'm'));
     // Each binary runs and says its version (codex's is top-level, not `codex exec`).
     expect(text.stdout).toMatch(/2\.1\.329/);
-    expect(text.stdout).toMatch(/^(ok  |warn) codex\s+.*codex-cli 0\.169\.0/m);
-    expect(text.stdout).toMatch(/^(ok  |warn) gemini\s+.*0\.61\.0/m);
+    expect(text.stdout).toMatch(/^(ok {2}|warn) codex\s+.*codex-cli 0\.169\.0/m);
+    expect(text.stdout).toMatch(/^(ok {2}|warn) gemini\s+.*0\.61\.0/m);
     expect(text.stdout).not.toContain('does not run');
-    expect(text.stdout).toMatch(/^(ok  |warn|FAIL) node\s+v\d+/m);
-    expect(text.stdout).toMatch(/^(ok  |warn) workspace\s+/m);
+    expect(text.stdout).toMatch(/^(ok {2}|warn|FAIL) node\s+v\d+/m);
+    expect(text.stdout).toMatch(/^(ok {2}|warn) workspace\s+/m);
 
     const json = await runCli(['doctor', '--json', '--workspace', sandbox.workspace], { env: env() });
     const checks = JSON.parse(json.stdout) as Array<{ name: string; level: string; detail: string }>;

@@ -1175,4 +1175,31 @@ describe('process behaviour', () => {
     child.kill('SIGKILL');
     await finished(child);
   });
+
+  it('holdUntil: no final answer until the file exists (relative to the work dir), whatever the persona', async () => {
+    for (const persona of PERSONAS) {
+      const release = `release-${persona}`;
+      const child = start(argsFor[persona](), { config: scenario({ holdUntil: release, lines: 0 }) });
+      const out = collect(child);
+      const done = finished(child);
+      await waitForLines(out, 1, 20_000);
+      // Held: still running well after its last line (the release is this test's word, not a duration).
+      await sleep(500);
+      expect([child.exitCode, child.signalCode]).toEqual([null, null]);
+      const held = out.stdout();
+      fs.writeFileSync(path.join(workdir, release), '');
+      expect((await done).code).toBe(0);
+      expect(out.stdout().length).toBeGreaterThan(held.length);
+      expect(finalText(persona, parseLines(out.stdout()))).toBe('Done. The task is complete.');
+    }
+  });
+
+  it('holdUntil gives up after holdUntilMaxMs and finishes as if released; a non-string holdUntil is refused', async () => {
+    const given = await run(codexArgs(), { config: scenario({ holdUntil: 'never', holdUntilMaxMs: 200 }) });
+    expect(given.code).toBe(0);
+    expect(given.lines.at(-1).type).toBe('turn.completed');
+    const bad = await run(codexArgs(), { config: scenario({ holdUntil: 5 }) });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('holdUntil must be a path');
+  });
 });

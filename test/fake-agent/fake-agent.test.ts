@@ -1194,6 +1194,22 @@ describe('process behaviour', () => {
     }
   });
 
+  it('heartbeatMs: a held agent prints a progress line that often until released', async () => {
+    for (const persona of PERSONAS) {
+      const release = `release-${persona}`;
+      const config = scenario({ holdUntil: release, heartbeatMs: 50, lines: 0 });
+      const child = start(argsFor[persona](), { config });
+      const out = collect(child);
+      const done = finished(child);
+      await waitForLines(out, 1, 20_000);
+      const first = out.stdout().split('\n').filter(Boolean).length;
+      await waitForLines(out, first + 3, 20_000);
+      fs.writeFileSync(path.join(workdir, release), '');
+      expect((await done).code).toBe(0);
+      expect(finalText(persona, parseLines(out.stdout()))).toBe('Done. The task is complete.');
+    }
+  });
+
   it('holdUntil gives up after holdUntilMaxMs and finishes as if released; a non-string holdUntil is refused', async () => {
     const given = await run(codexArgs(), { config: scenario({ holdUntil: 'never', holdUntilMaxMs: 200 }) });
     expect(given.code).toBe(0);

@@ -55,7 +55,9 @@ export async function callServer(
     // fetch says only "fetch failed"; the cause says why (ECONNREFUSED, ECONNRESET, a timeout...).
     const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
     const why = cause ? ` (${cause.code ?? cause.message})` : '';
-    throw new UsageError(`cannot reach the orchestrator server at ${server.url}: ${(error as Error).message}${why}`);
+    throw new ServerUnreachable(
+      `cannot reach the orchestrator server at ${server.url}: ${(error as Error).message}${why}`,
+    );
   }
   const text = await response.text();
   const json = text ? (JSON.parse(text) as { error?: string }) : {};
@@ -68,6 +70,32 @@ export async function callServer(
       (json as { details?: unknown }).details,
     );
   return json;
+}
+
+/** No answer at all from the server (nothing listens, the connection was cut): a usage error. */
+export class ServerUnreachable extends UsageError {}
+
+/**
+ * callServer on the server that runs the session, which the lock named. A session that ends lets go of its lock
+ * and then closes its server: a command that read the lock just before reaches no server. Then the lock says
+ * so (nobody holds it any more), and so does the error, instead of "cannot reach".
+ */
+async function callRunner(
+  workspace: string,
+  sessionId: string,
+  runner: Extract<Runner, { kind: 'server' }>,
+  path: string,
+  body: unknown,
+  what: string,
+): Promise<unknown> {
+  try {
+    return await callServer(runner.server, 'POST', path, body);
+  } catch (error) {
+    if (!(error instanceof ServerUnreachable) || findRunner(workspace, sessionId).kind !== 'none') throw error;
+    throw new UsageError(
+      `session ${sessionId} is no longer running: orchestrator process ${runner.holder.pid} let go of it while ${what} was on its way to ${runner.server.url}; \`orchestrate status ${sessionId}\` shows where it stands`,
+    );
+  }
 }
 
 /** The server's refusal of a request: a usage error, with its status and details (the state it was refused in). */
@@ -119,7 +147,14 @@ export async function controlSession(
   if (runner.kind === 'server') {
     let result: { state?: string; waitsFor?: string[] };
     try {
-      result = (await callServer(runner.server, 'POST', `/api/v1/${sessionId}/${action}`, body)) as typeof result;
+      result = (await callRunner(
+        workspace,
+        sessionId,
+        runner,
+        `/api/v1/${sessionId}/${action}`,
+        body,
+        action,
+      )) as typeof result;
     } catch (error) {
       const note = error instanceof ServerRefusal ? alreadyDone(action, body, error, sessionId) : null;
       if (note) return note;
@@ -170,12 +205,14 @@ export async function resolveBlocker(
         : `session ${sessionId} is not running; \`orchestrate resume ${sessionId}\` first, then answer (here, or in the dashboard)`,
     );
   }
-  await callServer(runner.server, 'POST', `/api/v1/${sessionId}/blockers/${blockerId}`, {
-    choice,
-    ...(text ? { text } : {}),
-    ...(agent ? { agent } : {}),
-    by: 'cli',
-  });
+  await callRunner(
+    workspace,
+    sessionId,
+    runner,
+    `/api/v1/${sessionId}/blockers/${blockerId}`,
+    { choice, ...(text ? { text } : {}), ...(agent ? { agent } : {}), by: 'cli' },
+    `the answer to ${blockerId}`,
+  );
   return `${blockerId}: answered ${choice}${agent ? ` (${agent} resolves it)` : ''}`;
 }
 

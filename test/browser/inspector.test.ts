@@ -3,20 +3,29 @@
  * of an actor lit live from the session's stream, the last transition highlighted with its event.
  * Screenshot: test-results/browser/inspector.png.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, waitFor, type BrowserHarness } from './harness.js';
 import { machineGraph } from '../../src/machines/graph.js';
 import { workerMachine } from '../../src/machines/worker.machine.js';
 
-const FAKE_CONFIG = { default: { holdMs: 1_500, delayMs: 40, lines: 2, plan: ['one', 'two'] } };
+/** The claude worker of the first test gives its final answer only once this file exists (the test writes it). */
+const RELEASE_DIR = mkdtempSync(join(tmpdir(), 'orch-browser-inspector-release-'));
+const RELEASE = join(RELEASE_DIR, 'release');
+const WORK = { delayMs: 40, lines: 2, plan: ['one', 'two'] };
+const FAKE_CONFIG = { default: { holdMs: 1_500, ...WORK }, claude: { ...WORK, holdUntil: RELEASE } };
 
 let h: BrowserHarness;
 beforeAll(async () => {
   h = await startHarness(FAKE_CONFIG, 'inspector');
 }, 30_000);
 afterAll(async () => {
+  writeFileSync(RELEASE, ''); // whatever the first test reached, its agent may end
   await h?.close();
+  rmSync(RELEASE_DIR, { recursive: true, force: true });
 }, 30_000);
 
 const poll = <T>(fn: () => T | Promise<T>, timeout = 10_000) => expect.poll(fn, { timeout, interval: 50 });
@@ -33,7 +42,8 @@ describe('statechart inspector', () => {
       workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
     });
     const sid = runtime.sessionId;
-    // Hold the worker still (SIGSTOP) so the page opens on a known state whatever the machine's speed.
+    // Hold the worker still (SIGSTOP) so the page opens on a known state whatever the machine's speed. The agent
+    // cannot finish before the test writes RELEASE either: it is still at work when resumed, however late.
     await waitFor(
       () => runtime.view().workers[0]?.state === 'running.active' && runtime.view().workers[0]?.pid,
       'w1 running',
@@ -89,7 +99,7 @@ describe('statechart inspector', () => {
     expect(await active(page, '#session-chart')).toBe('session.running');
     expect(await page.locator('#actors [data-actor="w1"] .actor-state').textContent()).toBe('running.paused');
 
-    // Resumed: back to running.active through RESUME.
+    // Resumed: back to running.active through RESUME (and it stays there: the agent waits for RELEASE).
     await h.api(`/${sid}/resume`, { body: { workerId: 'w1' } });
     await poll(() => active(page, '#actor-chart')).toBe('worker.running.active');
     await poll(() => lastEvent(page, '#actor-chart')).toBe('RESUME');
@@ -99,6 +109,7 @@ describe('statechart inspector', () => {
     );
 
     // The agent finishes: completed through PROCESS.EXITED; the session completes too.
+    writeFileSync(RELEASE, '');
     await poll(() => active(page, '#actor-chart'), 15_000).toBe('worker.completed');
     await poll(() => lastEvent(page, '#actor-chart')).toBe('PROCESS.EXITED');
     expect(await lastEdge(page, '#actor-chart')).toBe('PROCESS.EXITED');
@@ -114,7 +125,7 @@ describe('statechart inspector', () => {
     expect(page.url()).toContain(`#actor=${encodeURIComponent(`session:${sid}`)}`);
     await runtime.waitForEnd();
     await page.close();
-  }, 40_000);
+  }, 60_000);
 
   it('is linked from the dashboard, which hands it the token', async () => {
     const runtime = await h.start({ task: 'Link me', workers: [{ id: 'w1', agent: 'codex', role: 'verifier' }] });

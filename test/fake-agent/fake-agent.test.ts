@@ -704,13 +704,28 @@ describe('scripted failures', () => {
 
 describe('conditional failures and their fixes', () => {
   it('codex outside a git repository needs --skip-git-repo-check (or the bypass flag)', async () => {
-    const bare = await run(['exec', '--json', 'hi']);
+    // Nothing above tmp is looked at: a stray .git there (an empty /tmp/.git) would put workdir in a repository.
+    const env = { FAKE_AGENT_GIT_CEILING: tmp };
+    const bare = await run(['exec', '--json', 'hi'], { env });
     expect(bare).toMatchObject({ code: 1, stdout: '', stderr: READING_STDIN + NOT_TRUSTED_DIR });
-    expect((await run(['exec', '--json', '--skip-git-repo-check', 'hi'])).code).toBe(0);
-    expect((await run(['exec', '--json', '--dangerously-bypass-approvals-and-sandbox', 'hi'])).code).toBe(0);
+    expect((await run(['exec', '--json', '--skip-git-repo-check', 'hi'], { env })).code).toBe(0);
+    expect((await run(['exec', '--json', '--dangerously-bypass-approvals-and-sandbox', 'hi'], { env })).code).toBe(0);
     fs.mkdirSync(path.join(workdir, '.git'));
     fs.mkdirSync(path.join(workdir, 'sub'));
-    expect((await run(['exec', '--json', '-C', path.join(workdir, 'sub'), 'hi'], { cwd: tmp })).code).toBe(0);
+    expect((await run(['exec', '--json', '-C', path.join(workdir, 'sub'), 'hi'], { cwd: tmp, env })).code).toBe(0);
+  });
+
+  it('codex counts any .git above the work dir, even an empty folder or a file, as codex does; not above FAKE_AGENT_GIT_CEILING', async () => {
+    const sub = path.join(workdir, 'a', 'b');
+    fs.mkdirSync(sub, { recursive: true });
+    fs.mkdirSync(path.join(tmp, '.git')); // empty: git itself would not call it a repository
+    const args = ['exec', '--json', '-C', sub, 'hi'];
+    expect((await run(args)).code).toBe(0);
+    const below = await run(args, { env: { FAKE_AGENT_GIT_CEILING: tmp } });
+    expect(below).toMatchObject({ code: 1, stderr: READING_STDIN + NOT_TRUSTED_DIR });
+    // The work dir itself is always looked at, even when it is the ceiling; a `.git` file counts too.
+    fs.writeFileSync(path.join(sub, '.git'), 'gitdir: /elsewhere\n');
+    expect((await run(args, { env: { FAKE_AGENT_GIT_CEILING: sub } })).code).toBe(0);
   });
 
   it('codex fail not_git_repo (or assumeNotGit) treats even a repository as outside git', async () => {
@@ -1159,5 +1174,48 @@ describe('process behaviour', () => {
     expect(parseLines(out.stdout())).toHaveLength(1);
     child.kill('SIGKILL');
     await finished(child);
+  });
+
+  it('holdUntil: no final answer until the file exists (relative to the work dir), whatever the persona', async () => {
+    for (const persona of PERSONAS) {
+      const release = `release-${persona}`;
+      const child = start(argsFor[persona](), { config: scenario({ holdUntil: release, lines: 0 }) });
+      const out = collect(child);
+      const done = finished(child);
+      await waitForLines(out, 1, 20_000);
+      // Held: still running well after its last line (the release is this test's word, not a duration).
+      await sleep(500);
+      expect([child.exitCode, child.signalCode]).toEqual([null, null]);
+      const held = out.stdout();
+      fs.writeFileSync(path.join(workdir, release), '');
+      expect((await done).code).toBe(0);
+      expect(out.stdout().length).toBeGreaterThan(held.length);
+      expect(finalText(persona, parseLines(out.stdout()))).toBe('Done. The task is complete.');
+    }
+  });
+
+  it('heartbeatMs: a held agent prints a progress line that often until released', async () => {
+    for (const persona of PERSONAS) {
+      const release = `release-${persona}`;
+      const config = scenario({ holdUntil: release, heartbeatMs: 50, lines: 0 });
+      const child = start(argsFor[persona](), { config });
+      const out = collect(child);
+      const done = finished(child);
+      await waitForLines(out, 1, 20_000);
+      const first = out.stdout().split('\n').filter(Boolean).length;
+      await waitForLines(out, first + 3, 20_000);
+      fs.writeFileSync(path.join(workdir, release), '');
+      expect((await done).code).toBe(0);
+      expect(finalText(persona, parseLines(out.stdout()))).toBe('Done. The task is complete.');
+    }
+  });
+
+  it('holdUntil gives up after holdUntilMaxMs and finishes as if released; a non-string holdUntil is refused', async () => {
+    const given = await run(codexArgs(), { config: scenario({ holdUntil: 'never', holdUntilMaxMs: 200 }) });
+    expect(given.code).toBe(0);
+    expect(given.lines.at(-1).type).toBe('turn.completed');
+    const bad = await run(codexArgs(), { config: scenario({ holdUntil: 5 }) });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('holdUntil must be a path');
   });
 });

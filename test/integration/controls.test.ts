@@ -5,7 +5,7 @@
  * stop is SIGTERM then SIGKILL after killGraceMs, leaving nothing; SIGINT stops gracefully (twice: kills);
  * a blocker keeps its worker blocked until a person answers retry or skip.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import {
   readEvents,
   type Sandbox,
   type StartedCli,
+  startedTranscripts,
   testSandbox,
 } from '../support/orchestrate.js';
 import {
@@ -56,27 +57,45 @@ function sessionStates(events: OrchestratorEvent[]): string[] {
     .map((e) => e.to);
 }
 
-/** Wait until the worker runs an agent (pid known, = pgid) and, when asked, the agent started its grandchild. */
+/** What the run printed so far, for a wait's timeout message. */
+const soFar = () => `\norchestrate run so far:\n${startedTranscripts()}`;
+
+/**
+ * Wait until the worker runs an agent (pid known, = pgid) and, when asked, the agent started its grandchild.
+ * 20 s each, as the other waits here: starting node processes is slow on a loaded machine.
+ */
 async function runningWorker(s: Sandbox, sessionId: string, workerId: string, withChild = false): Promise<number> {
-  const pid = await waitFor(`${workerId} running with a pid`, async () => {
-    const w = (await status(s, sessionId)).workers.find((x) => x.id === workerId);
-    return w?.status === 'running' && w.pid ? w.pid : null;
-  });
+  let last = '';
+  const pid = await waitFor(
+    () => `${workerId} running with a pid (last seen: ${last})${soFar()}`,
+    async () => {
+      const w = (await status(s, sessionId)).workers.find((x) => x.id === workerId);
+      last = JSON.stringify(w ? { status: w.status, pid: w.pid } : null);
+      return w?.status === 'running' && w.pid ? w.pid : null;
+    },
+    20_000,
+  );
   if (withChild)
     await waitFor(
-      "the agent's grandchild",
+      () =>
+        `the agent's grandchild in group ${pid}: members ${JSON.stringify(groupMembers(pid))}, children ${JSON.stringify(fakeChildren(s))}${soFar()}`,
       () => groupMembers(pid).length >= 3 && fakeChildren(s).some((c) => isAlive(c.pid)),
+      20_000,
     );
   return pid;
 }
 
 /** Wait until all these workers run an agent at the same time; their pids (= pgids), in order. */
 async function runningWorkers(s: Sandbox, sessionId: string, workerIds: string[]): Promise<number[]> {
-  return waitFor(`${workerIds.join(', ')} running with pids`, async () => {
-    const workers = (await status(s, sessionId)).workers;
-    const pids = workerIds.map((id) => workers.find((w) => w.id === id && w.status === 'running')?.pid ?? null);
-    return pids.every((p) => p !== null) ? (pids as number[]) : null;
-  });
+  return waitFor(
+    () => `${workerIds.join(', ')} running with pids${soFar()}`,
+    async () => {
+      const workers = (await status(s, sessionId)).workers;
+      const pids = workerIds.map((id) => workers.find((w) => w.id === id && w.status === 'running')?.pid ?? null);
+      return pids.every((p) => p !== null) ? (pids as number[]) : null;
+    },
+    20_000,
+  );
 }
 
 /** Every member of the group is in state `T` (stopped), and there are at least `min` of them. */
@@ -99,13 +118,16 @@ function serverOf(run: StartedCli, s: Sandbox): { url: string; token: string } {
 describe('pause / resume', { timeout: 90_000 }, () => {
   it('pause stops every process of the agent group (state T) and suspends the stall and worker timers; resume continues it', async () => {
     const s = box();
-    // 25 progress lines 200 ms apart (>= 5 s of work) and a grandchild in the group. Stall after 2 s without
-    // progress, at most 9 s of running: a 4.5 s pause would trip both if they kept counting (5 + 4.5 > 9).
-    const config = { claude: { lines: 25, delayMs: 200, spawnChild: true } };
+    // A grandchild in the group, and progress lines 200 ms apart until the test writes `release` (holdUntil with
+    // heartbeatMs): the agent is at work whenever the pause lands, however slow the machine. Stall after 3 s
+    // without progress, at most 12 s of running: the 13 s pause alone would trip both if they kept counting,
+    // while the time it runs (until the pause lands, and its answer once resumed) stays well under 12 s.
+    const release = join(s.dir, 'release');
+    const config = { claude: { lines: 5, delayMs: 200, spawnChild: true, holdUntil: release, heartbeatMs: 200 } };
     const run = startRun(
       s,
       config,
-      oneWorkerSpec(s, 'claude', { stallTimeoutSec: 2, workerTimeoutSec: 9, killGraceMs: 500 }),
+      oneWorkerSpec(s, 'claude', { stallTimeoutSec: 3, workerTimeoutSec: 12, killGraceMs: 500 }),
     );
     const sid = await waitForSession(s);
     const pgid = await runningWorker(s, sid, 'w', true);
@@ -118,9 +140,13 @@ describe('pause / resume', { timeout: 90_000 }, () => {
     expect(view.state).toBe('paused');
     expect(view.workers[0]).toMatchObject({ id: 'w', status: 'paused', pid: pgid });
 
-    // Held longer than stallTimeoutSec: no output, no stall kill, no recovery.
+    // Held longer than stallTimeoutSec and workerTimeoutSec: no output, no stall kill, no recovery. Stopped, the
+    // agent sees the release only once resumed: then it gives its answer. (The lines counted a second into the
+    // pause: by then the orchestrator has recorded any line the agent wrote just before it was stopped.)
+    writeFileSync(release, '');
+    await sleep(1_000);
     const linesBefore = eventsOfType(liveEvents(s, sid), 'agent').length;
-    await sleep(4_500);
+    await sleep(12_000);
     expect(allStopped(pgid, 3)).toBe(true);
     expect(eventsOfType(liveEvents(s, sid), 'agent')).toHaveLength(linesBefore);
     expect(eventsOfType(liveEvents(s, sid), 'recovery')).toHaveLength(0);
@@ -146,7 +172,7 @@ describe('pause / resume', { timeout: 90_000 }, () => {
     const [launch, ...more] = launchesOf(s, 'claude');
     expect(more).toHaveLength(0);
     // The wall time exceeded workerTimeoutSec: only the time it was not paused counted.
-    expect(exit.exitedAt - Date.parse(launch!.ts)).toBeGreaterThan(9_000);
+    expect(exit.exitedAt - Date.parse(launch!.ts)).toBeGreaterThan(12_000);
     expect(leftovers(s)).toEqual(NOTHING_LEFT);
   });
 

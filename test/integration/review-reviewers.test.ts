@@ -5,9 +5,10 @@
  * prompt, read-only flags). Real `orchestrate run` (dist/cli.js) with fake agents on a git target.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import { renderStrictVerdictRequest, VERDICT_FORMAT } from '../../src/domain/prompts.js';
 import {
@@ -72,14 +73,12 @@ const oneImplementer = (reviewers: string[], review: object = {}, limits: object
 // A few seconds each on an idle machine; room for a loaded one (2 cores shared with other test runs).
 vi.setConfig({ testTimeout: 60_000 });
 
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+function within<T>(promise: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<T>(
-      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)),
-    ),
-  ]).finally(() => clearTimeout(timer));
+  const fail = () => new Error(`${typeof what === 'string' ? what : what()} did not happen within ${ms} ms`);
+  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(fail()), ms)))]).finally(
+    () => clearTimeout(timer),
+  );
 }
 
 /** argv holds `flag value` as two adjacent items. */
@@ -281,42 +280,47 @@ describe('reviewer failures and timeouts', () => {
   });
 
   it('time paused does not count against the reviewer timeout: paused past it, the reviewer still answers and its verdict counts', async () => {
-    // timeoutSec 6, the reviewer takes 1.5 s of its own (long enough to be paused while it runs); the session is
-    // paused 7 s in between. Counted, the pause alone would trip the timeout; not counted, the reviewer's active
-    // time (its start, 1.5 s, the pause and resume commands landing) stays well under 6 s on a loaded machine
-    // (2 s, with a 4 s pause, was seen to trip under two busy loops).
-    const h = setup(oneImplementer(['codex'], { timeoutSec: 6 }), {
-      rules: [reviewerSays('codex', APPROVE, { holdMs: 1_500 })],
+    // timeoutSec 8; the session is paused 9 s while the reviewer runs. Counted, the pause alone would trip the
+    // timeout; not counted, the reviewer's active time (its start and the pause landing, then its answer once
+    // resumed) stays well under 8 s on a loaded machine. The reviewer cannot answer before the test releases it
+    // (holdUntil), which the test does while it is paused: however slowly `orchestrate pause` lands, it lands
+    // on a reviewer at work, never on a session that has ended.
+    const releaseDir = mkdtempSync(join(tmpdir(), 'orch-review-release-'));
+    onTestFinished(() => rmSync(releaseDir, { recursive: true, force: true }));
+    const release = join(releaseDir, 'release');
+    const h = setup(oneImplementer(['codex'], { timeoutSec: 8 }), {
+      rules: [reviewerSays('codex', APPROVE, { holdUntil: release })],
       claude: IMPLEMENTER,
     });
-    const { exited } = startCli(runArgs(h, []), h.env);
+    const started = startCli(runArgs(h, []), h.env);
     const ws = h.sandbox.workspace;
+    const runSoFar = () => `\norchestrate run so far:\n${started.transcript()}`;
+    const reviewerIs = (state: string) =>
+      eventsOfType(eventsSoFar(ws), 'state').some(
+        (e) => e.machine === 'worker' && e.id === 'r1-codex-impl' && e.to === state,
+      );
     await poll(
-      () =>
-        eventsOfType(eventsSoFar(ws), 'state').some(
-          (e) => e.machine === 'worker' && e.id === 'r1-codex-impl' && e.to === 'running.active',
-        ),
+      () => reviewerIs('running.active'),
       20_000,
-      'the reviewer to run',
+      () => `the reviewer to run${runSoFar()}`,
     );
     const sid = sessionIds(ws)[0] as string;
     const paused = await runCli(['pause', sid, '--workspace', ws], { env: h.env });
-    expect(paused.exitCode, paused.stderr).toBe(0);
+    expect(paused.exitCode, `${paused.stderr}${runSoFar()}`).toBe(0);
     await poll(
-      () =>
-        eventsOfType(eventsSoFar(ws), 'state').some(
-          (e) => e.machine === 'worker' && e.id === 'r1-codex-impl' && e.to === 'running.paused',
-        ),
-      10_000,
-      'the reviewer paused',
+      () => reviewerIs('running.paused'),
+      20_000,
+      () => `the reviewer paused${runSoFar()}`,
     );
-    await new Promise((r) => setTimeout(r, 7_000));
+    // Stopped (SIGSTOP), it sees the release only once resumed.
+    writeFileSync(release, '');
+    await new Promise((r) => setTimeout(r, 9_000));
     // Nothing was decided while the session was paused.
     expect(eventsOfType(eventsSoFar(ws), 'review')).toEqual([]);
     const resumed = await runCli(['resume', sid, '--workspace', ws], { env: h.env });
-    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.exitCode, `${resumed.stderr}${runSoFar()}`).toBe(0);
 
-    const end = await within(exited, 30_000, 'the end of the run');
+    const end = await within(started.exited, 30_000, () => `the end of the run${runSoFar()}`);
     expect(end.exitCode, end.stderr).toBe(0);
     const events = readEvents(ws);
     expect(eventsOfType(events, 'review')).toEqual([
@@ -327,7 +331,7 @@ describe('reviewer failures and timeouts', () => {
       }),
     ]);
     expect(eventsOfType(events, 'decision').map((d) => d.decision)).toEqual(['CONTINUE']);
-  });
+  }, 90_000);
 });
 
 describe('triggers', () => {

@@ -136,9 +136,13 @@ export async function status(sandbox: Sandbox, sessionId: string): Promise<Sessi
   return JSON.parse(result.stdout) as SessionView;
 }
 
-/** poll() with the `what` first, as these tests read best. */
-export const waitFor = <T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000, everyMs = 25) =>
-  poll(check, timeoutMs, what, everyMs) as Promise<NonNullable<T>>;
+/** poll() with the `what` first, as these tests read best (a function: said only on a timeout, with what it found). */
+export const waitFor = <T>(
+  what: string | (() => string),
+  check: () => T | Promise<T>,
+  timeoutMs = 15_000,
+  everyMs = 25,
+) => poll(check, timeoutMs, what, everyMs) as Promise<NonNullable<T>>;
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

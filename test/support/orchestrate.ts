@@ -53,6 +53,9 @@ export function fakeAgentEnv(sandbox: Sandbox, config: object = {}): Record<stri
     ...fakeAgentVars(sandbox.stateDir, config),
     // The fake's memory lives under the OS temp dir: writable inside the sandbox too (its /tmp is private).
     ORCHESTRATOR_SANDBOX_WRITABLE: sandbox.stateDir,
+    // The fake codex looks for a .git in the work dir and above, as codex does: not above the sandbox, where a
+    // stray .git (an empty /tmp/.git made by another program) would put a target made without git in a repository.
+    FAKE_AGENT_GIT_CEILING: sandbox.dir,
     NO_COLOR: '1',
   };
 }

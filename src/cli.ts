@@ -7,6 +7,7 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KNOWN_AGENT_NAMES } from './agents/names.js';
+import { BLOCKER_CHOICES } from './domain/event-types.js';
 import { PACKAGE_ROOT } from './package-root.js';
 import { colorEnabled, createStyle } from './cli/style.js';
 import { completionScript } from './cli/completion.js';
@@ -209,11 +210,11 @@ export function buildProgram(): Command {
     program
       .command('resolve')
       .description(
-        'answer a blocker (retry, skip, stop, answer a clarification with --text, or have an agent resolve a merge conflict); a session nobody runs goes on here, as with resume',
+        'answer a blocker (retry, skip, stop, answer a clarification with --text, have an agent resolve a merge conflict, or allow, deny or allow-always what an interactive agent asks); a session nobody runs goes on here, as with resume',
       )
       .argument('<session>', 'session id')
       .argument('<blocker>', 'blocker id (b1, b2 ...; see orchestrate status)')
-      .addArgument(new Argument('<choice>', 'the answer').choices(['retry', 'skip', 'stop', 'answer', 'agent']))
+      .addArgument(new Argument('<choice>', 'the answer').choices(BLOCKER_CHOICES))
       .option('--text <text>', 'the answer to a clarification (choice "answer")')
       .addOption(
         new Option(

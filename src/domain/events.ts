@@ -22,6 +22,7 @@ import {
   AgentUnknownSchema,
   AgentUsageSchema,
 } from './agent-payload.js';
+import { BLOCKER_CHOICES, EVENT_TYPES } from './event-types.js';
 import { ConflictSchema, FailureSignalSchema } from './failure-signal.js';
 
 // The agent payloads and the failure signals are part of the vocabulary: importers find them here too.
@@ -125,17 +126,7 @@ export const RecoveryEventSchema = z.object({
 });
 
 /** The answers a person can give a blocker (`orchestrate resolve`, POST /api/v1/{sid}/blockers/{id}, the dashboard). */
-export const BlockerChoiceSchema = z.enum([
-  'retry',
-  'skip',
-  'stop',
-  'answer',
-  'agent',
-  /** A PERMISSION_REQUEST: let the tool run once, refuse it, or let it and everything the same rule names run. */
-  'allow',
-  'deny',
-  'allow-always',
-]);
+export const BlockerChoiceSchema = z.enum(BLOCKER_CHOICES);
 export type BlockerChoice = z.infer<typeof BlockerChoiceSchema>;
 
 export const BlockerKindSchema = z.enum([
@@ -352,7 +343,6 @@ export type OrchestratorEvent = z.infer<typeof OrchestratorEventSchema>;
 export type EventType = OrchestratorEvent['type'];
 export type EventOfType<T extends EventType> = Extract<OrchestratorEvent, { type: T }>;
 /** Every event type, as the SSE stream names its events (a list of its own, without zod: the dashboard takes it). */
-import { EVENT_TYPES } from './event-types.js';
 
 export { EVENT_TYPES };
 // Both ways: every type of the union is in the list, and the list holds nothing else.

@@ -68,7 +68,16 @@ describe('GET /api/v1/openapi.json', () => {
     // A request body is an input: fields with defaults are optional.
     expect(spec.required).toEqual(['task', 'workers']);
     const resolve = doc.components.schemas.ResolveBody as { properties: { choice: { enum: string[] } } };
-    expect(resolve.properties.choice.enum).toEqual(['retry', 'skip', 'stop', 'answer', 'agent']);
+    expect(resolve.properties.choice.enum).toEqual([
+      'retry',
+      'skip',
+      'stop',
+      'answer',
+      'agent',
+      'allow',
+      'deny',
+      'allow-always',
+    ]);
   });
 
   it('every $ref resolves', async () => {

@@ -8,6 +8,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  cleanupAfterTest,
+  eventsOfType,
+  poll,
+  readEvents,
+  runCli,
+  sandboxWith,
+  sessionIds,
+  startCli,
+} from '../support/orchestrate.js';
+import {
   makeSafetyHarness,
   ofType,
   openBlocker,
@@ -20,6 +30,7 @@ let harness: SafetyHarness | null = null;
 afterEach(async () => {
   await harness?.cleanup();
   harness = null;
+  await cleanupAfterTest();
 });
 
 /** The fake's record of what reached its stdin (user messages, permission answers). */
@@ -134,6 +145,99 @@ describe('interactive claude: permissions decided before a tool runs', () => {
       ['allow', 'rule', 'Bash(make deploy)'],
     ]);
     expect(ofType(runtime, 'blocker').filter((b) => !b.resolution)).toHaveLength(1);
+  });
+});
+
+describe('interactive claude through the CLI and the API', () => {
+  it("`orchestrate resolve SID b1 allow` answers the request through the run's server; the command then runs", async () => {
+    const { sandbox, specPath, env } = sandboxWith(
+      {
+        task: 'publish it',
+        sandbox: 'none',
+        workers: [worker],
+        permissions: { ask: ['Bash(npm publish:*)'] },
+      },
+      { claude: { commands: [{ command: 'npm publish', creates: 'published.txt' }] } },
+    );
+    const run = startCli(
+      ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--json', '--port', '0'],
+      env,
+    );
+    const ws = sandbox.workspace;
+    await poll(
+      () =>
+        sessionIds(ws).length > 0 &&
+        eventsOfType(readEvents(ws), 'blocker').some((b) => b.kind === 'PERMISSION_REQUEST' && !b.resolution),
+      30_000,
+      () => `the permission request\n${run.transcript()}`,
+    );
+    const sid = sessionIds(ws)[0] as string;
+    const resolved = await runCli(['resolve', sid, 'b1', 'allow', '--workspace', ws], { env });
+    expect(resolved.exitCode, resolved.stderr).toBe(0);
+    const end = await run.exited;
+    expect(end.exitCode, run.transcript()).toBe(0);
+    const events = readEvents(ws);
+    expect(eventsOfType(events, 'permission').map((e) => [e.decision, e.by])).toEqual([
+      ['ask', 'rule'],
+      ['allow', 'person'],
+    ]);
+    const checkout = JSON.parse(readFileSync(join(sandbox.stateDir, 'launches.jsonl'), 'utf8').split('\n')[0] ?? '{}');
+    expect(existsSync(join(checkout.workdir, 'published.txt'))).toBe(true);
+  });
+});
+
+describe('interactive claude across an orchestrator crash', () => {
+  it('kill -9 while a request waits, then resume: the agent still waits, the request is asked once and answered once, and the session completes', async () => {
+    const { sandbox, specPath, env } = sandboxWith(
+      { task: 'publish it', sandbox: 'none', workers: [worker], permissions: { ask: ['Bash(npm publish:*)'] } },
+      { claude: { commands: [{ command: 'npm publish', creates: 'published.txt' }] } },
+    );
+    const ws = sandbox.workspace;
+    const first = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', ws, '--no-server'], env);
+    const asked = () => eventsOfType(readEvents(ws), 'blocker').filter((b) => b.kind === 'PERMISSION_REQUEST');
+    await poll(
+      () => sessionIds(ws).length > 0 && asked().length > 0,
+      30_000,
+      () => `the request\n${first.transcript()}`,
+    );
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const sid = sessionIds(ws)[0] as string;
+
+    const resumed = startCli(['resume', sid, '--workspace', ws, '--json', '--port', '0'], env);
+    // The resumed orchestrator serves the session (its lock names its server) before it is answered.
+    await poll(
+      () => {
+        const lock = join(ws, 'sessions', sid, 'orchestrator.lock');
+        if (!existsSync(lock)) return false;
+        const holder = JSON.parse(readFileSync(lock, 'utf8')) as { pid: number; serverUrl?: string };
+        return holder.pid === resumed.child.pid && holder.serverUrl !== undefined;
+      },
+      30_000,
+      () => `the resumed run's server\n${resumed.transcript()}`,
+    );
+    const resolved = await runCli(['resolve', sid, 'b1', 'allow', '--workspace', ws], { env });
+    expect(resolved.exitCode, resolved.stderr).toBe(0);
+    const end = await resumed.exited;
+    expect(end.exitCode, resumed.transcript()).toBe(0);
+
+    const events = readEvents(ws);
+    expect(eventsOfType(events, 'permission').map((e) => [e.decision, e.by])).toEqual([
+      ['ask', 'rule'],
+      ['allow', 'person'],
+    ]);
+    expect(asked().filter((b) => !b.resolution)).toHaveLength(1);
+    // One launch, one answer: the agent lived through the crash and got the answer exactly once.
+    const launches = readFileSync(join(sandbox.stateDir, 'launches.jsonl'), 'utf8').trim().split('\n');
+    expect(launches).toHaveLength(1);
+    const answers = readFileSync(join(sandbox.stateDir, 'stdin.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.line.type === 'control_response');
+    expect(answers).toHaveLength(1);
+    expect(answers[0].line.response.response).toEqual({ behavior: 'allow' });
+    expect(existsSync(join(JSON.parse(launches[0] ?? '{}').workdir, 'published.txt'))).toBe(true);
   });
 });
 

@@ -1,0 +1,134 @@
+/** Claude's interactive conversation, pure: the lines it sends, what the agent's protocol lines ask of it. */
+import { describe, expect, it } from 'vitest';
+import { buildClaudeInteractiveCommand, claudeInteractive } from '../../src/agents/claude-interactive.js';
+import { interactiveUnsupported } from '../../src/agents/registry.js';
+
+const launch = { targetDir: '/repo', includeDirs: ['/shared'], fixes: {} };
+const request = (id: string, tool: string, input: object) =>
+  JSON.stringify({
+    type: 'control_request',
+    request_id: id,
+    request: { subtype: 'can_use_tool', tool_name: tool, display_name: tool, input, tool_use_id: 'toolu_1' },
+  });
+const line = (envelope: { id: string } & ({ line: string } | { end: true })) =>
+  'line' in envelope ? JSON.parse(envelope.line) : envelope;
+
+describe('claude interactive command', () => {
+  it('speaks stream-json both ways, asks the host about every tool, and has no prompt in argv', () => {
+    const { args } = buildClaudeInteractiveCommand({ ...launch, model: 'opus' });
+    expect(args.slice(0, 8)).toEqual([
+      '--print',
+      '--input-format',
+      'stream-json',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--permission-prompt-tool',
+      'stdio',
+    ]);
+    expect(args).not.toContain('--dangerously-skip-permissions');
+    const settings = JSON.parse(args[args.indexOf('--settings') + 1] as string);
+    expect(settings.permissions.ask).toEqual(expect.arrayContaining(['Bash', 'Read', 'Write', 'Edit', 'WebFetch']));
+    expect(args).toEqual(expect.arrayContaining(['--add-dir=/repo', '--add-dir=/shared', '--model', 'opus']));
+    expect(args).not.toContain('--permission-mode');
+    expect(buildClaudeInteractiveCommand({ ...launch, readOnly: true }).args).toEqual(
+      expect.arrayContaining(['--permission-mode', 'plan']),
+    );
+  });
+
+  it('is refused by name for an agent without it', () => {
+    expect(interactiveUnsupported([{ id: 'a', agent: 'claude', mode: 'interactive' }])).toBeNull();
+    expect(interactiveUnsupported([{ id: 'c', agent: 'codex', mode: 'interactive' }])).toBe(
+      'mode "interactive" is not supported for codex (worker "c") yet: use "exec" there (interactive: claude)',
+    );
+  });
+});
+
+describe('claude conversation', () => {
+  it('opens with the prompt as a user message whose uuid its result will name', () => {
+    const c = claudeInteractive.conversation('/repo');
+    const [opening] = c.opening('Fix the bug');
+    expect(opening?.id).toBe('message:prompt');
+    expect(line(opening!)).toEqual({
+      type: 'user',
+      uuid: 'orchestrator-prompt',
+      message: { role: 'user', content: 'Fix the bug' },
+      parent_tool_use_id: null,
+      session_id: '',
+    });
+  });
+
+  it('turns can_use_tool into one request form: a command, absolute paths, a URL', () => {
+    const c = claudeInteractive.conversation('/repo');
+    expect(c.onLine(request('r1', 'Bash', { command: 'npm test', description: 'd' }))).toEqual({
+      consumed: true,
+      steps: [{ kind: 'permission', request: { requestId: 'r1', tool: 'Bash', command: 'npm test' } }],
+    });
+    expect(c.onLine(request('r2', 'Edit', { file_path: 'src/a.ts' })).steps[0]).toMatchObject({
+      request: { tool: 'Edit', paths: ['/repo/src/a.ts'] },
+    });
+    expect(c.onLine(request('r3', 'WebFetch', { url: 'https://x.org/a' })).steps[0]).toMatchObject({
+      request: { tool: 'WebFetch', url: 'https://x.org/a' },
+    });
+    expect(c.onLine(request('r4', 'Grep', { pattern: 'x' })).steps[0]).toMatchObject({
+      request: { tool: 'Grep', paths: ['/repo'] },
+    });
+    expect(c.pending.map((r) => r.requestId)).toEqual(['r1', 'r2', 'r3', 'r4']);
+  });
+
+  it('answers allow or deny (with the reason the model reads), keyed by the request id', () => {
+    const c = claudeInteractive.conversation('/repo');
+    c.onLine(request('r1', 'Bash', { command: 'rm -rf x' }));
+    const [deny] = c.answer('r1', 'deny', 'Denied by a rule.');
+    expect(deny?.id).toBe('permission:r1');
+    expect(line(deny!)).toEqual({
+      type: 'control_response',
+      response: {
+        subtype: 'success',
+        request_id: 'r1',
+        response: { behavior: 'deny', message: 'Denied by a rule.' },
+      },
+    });
+    expect(c.pending).toEqual([]);
+    expect(line(c.answer('r2', 'allow')[0]!).response.response).toEqual({ behavior: 'allow' });
+  });
+
+  it('a withdrawn request needs no answer; protocol lines are consumed, agent lines are not', () => {
+    const c = claudeInteractive.conversation('/repo');
+    c.onLine(request('r1', 'Bash', { command: 'sleep 9' }));
+    expect(c.onLine(JSON.stringify({ type: 'control_cancel_request', request_id: 'r1' }))).toEqual({
+      consumed: true,
+      steps: [{ kind: 'withdrawn', requestId: 'r1' }],
+    });
+    expect(c.pending).toEqual([]);
+    expect(c.onLine(JSON.stringify({ type: 'command_lifecycle', state: 'queued' })).consumed).toBe(true);
+    expect(c.onLine(JSON.stringify({ type: 'assistant', message: { content: [] } }))).toEqual({
+      consumed: false,
+      steps: [],
+    });
+    expect(c.onLine('not json').consumed).toBe(false);
+  });
+
+  it('closes stdin once every message sent has its result, not before', () => {
+    const c = claudeInteractive.conversation('/repo');
+    c.opening('task');
+    c.say('also this', 'm1');
+    const result = (uuids: string[]) =>
+      JSON.stringify({ type: 'result', subtype: 'success', user_message_uuids: uuids });
+    expect(c.onLine(result(['orchestrator-prompt']))).toEqual({ consumed: false, steps: [] });
+    expect(c.onLine(result(['orchestrator-m1'])).steps).toEqual([
+      { kind: 'send', envelopes: [{ id: 'end', end: true }] },
+    ]);
+    // Ended: nothing more is sent.
+    expect(c.say('late', 'm2')).toEqual([]);
+    expect(c.onLine(result([])).steps).toEqual([]);
+  });
+
+  it('a result without the uuid list (an older claude) answers everything sent before it', () => {
+    const c = claudeInteractive.conversation('/repo');
+    c.opening('task');
+    expect(c.onLine(JSON.stringify({ type: 'result', subtype: 'success' })).steps).toEqual([
+      { kind: 'send', envelopes: [{ id: 'end', end: true }] },
+    ]);
+  });
+});

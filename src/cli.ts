@@ -206,6 +206,17 @@ export function buildProgram(): Command {
     );
   }
 
+  program
+    .command('say')
+    .description(
+      "send a message into an interactive worker's running agent (a new user turn, now); the session must run with a server",
+    )
+    .argument('<session>', 'session id')
+    .argument('<worker>', 'the worker (its "mode" is "interactive")')
+    .argument('<text>', 'the message')
+    .option('--workspace <dir>', 'where sessions are kept')
+    .action(async (...args: unknown[]) => (await load()).say(...(args as Parameters<Actions['say']>)));
+
   serverOptions(
     program
       .command('resolve')

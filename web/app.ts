@@ -234,6 +234,8 @@ function openSession(sid) {
     resumeWorker: (id) => command('resume', { workerId: id }).catch(showCardError(id)),
     reviewWorker: (id) => command('review', { target: id }).catch(showCardError(id)),
     stopWorker: (id) => command('stop', { workerId: id, by: 'dashboard' }).catch(showCardError(id)),
+    sayToWorker: (id, text) =>
+      command(`workers/${encodeURIComponent(id)}/messages`, { text, by: 'dashboard' }).catch(showCardError(id)),
     showChanges: (id) => {
       changes.select(id);
       $('#changes-panel').scrollIntoView({ behavior: 'smooth', block: 'start' });

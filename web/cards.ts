@@ -20,7 +20,8 @@ import {
 /**
  * @param container element that holds the cards
  * @param state SessionState
- * @param actions {pauseWorker(id), resumeWorker(id), reviewWorker(id), stopWorker(id), showChanges(id)}
+ * @param actions {pauseWorker(id), resumeWorker(id), reviewWorker(id), stopWorker(id), showChanges(id),
+ *   sayToWorker(id, text)}
  */
 export function renderCards(container, state: SessionState, actions) {
   const workers = [...(state.view?.workers ?? [])].sort((a, b) => rank(a) - rank(b));
@@ -82,6 +83,31 @@ function createCard(w, actions) {
     field('failure', 'p', { class: 'failure', hidden: true }),
     field('blocked', 'p', { class: 'blocked-note', hidden: true }),
     field('summary', 'p', { class: 'summary', hidden: true }),
+    // Interactive workers take a message while they run: it reaches the agent now, as a new user turn.
+    w.mode === 'interactive'
+      ? h(
+          'form',
+          {
+            class: 'say',
+            'data-field': 'say',
+            hidden: true,
+            onsubmit: (event) => {
+              event.preventDefault();
+              const input = (event.currentTarget as HTMLFormElement).querySelector('input') as HTMLInputElement;
+              const text = input.value.trim();
+              if (text) void Promise.resolve(actions.sayToWorker(w.id, text)).then(() => (input.value = ''));
+            },
+          },
+          h('input', {
+            type: 'text',
+            name: 'message',
+            placeholder: `Tell ${w.id}…`,
+            'aria-label': `Message to ${w.id}`,
+            maxlength: '4000',
+          }),
+          h('button', { type: 'submit', class: 'btn small', 'data-action': 'say' }, 'Send'),
+        )
+      : null,
     h(
       'p',
       { class: 'branch-line', 'data-field': 'branch', hidden: true },
@@ -241,6 +267,8 @@ function updateCard(card, w, state) {
   }
 
   const live = state.live;
+  const say = card.querySelector('[data-field="say"]');
+  if (say) say.hidden = !(live && w.status === 'running');
   const pause = card.querySelector('[data-action="pause"]');
   const resume = card.querySelector('[data-action="resume"]');
   const review = card.querySelector('[data-action="review"]');

@@ -190,7 +190,8 @@ class AgentRun {
         void this.kill();
         return;
       case 'PROCESS.ANSWER':
-        if (this.phase !== 'ended') this.link?.answered(command);
+      case 'PROCESS.SAY':
+        if (this.phase !== 'ended') this.link?.command(command);
         return;
     }
   }
@@ -253,7 +254,9 @@ class AgentRun {
     if (isStillRunning(record, exitPath)) {
       this.send({ type: 'PROCESS.STARTED', attempt: record.attempt, pid: record.pid, reattached: true });
       this.link = this.newLink();
-      this.link?.reattach(readLines(this.files.stdout, record.stdoutStart), () => this.prompt());
+      this.link?.reattach(readLines(this.files.stdout, record.stdoutStart), () =>
+        this.host.renderPrompt(this.input.prompt, this.input.launch),
+      );
       // Catch the worker up on what it may have missed before the restart (session id, plan, summary).
       if (this.tracker.lineCount > 0)
         this.send({ type: 'PROCESS.OUTPUT', attempt: record.attempt, facts: this.tracker.facts() });
@@ -342,10 +345,6 @@ class AgentRun {
   /** Interactive mode, when the worker asks for it and the agent has it. */
   private newLink(): InteractiveLink | null {
     return linkFor(this.host, this.input, this.adapter, this.files, this.clock, (event) => this.send(event));
-  }
-
-  private prompt(): Promise<string> {
-    return this.host.renderPrompt(this.input.prompt, this.input.launch);
   }
 
   private async onExit(status: ChildExit): Promise<void> {

@@ -16,7 +16,7 @@ import type { AskedPermission, Conversation, Envelope, InteractiveProtocol } fro
 import type { AgentAdapter } from '../agents/types.js';
 import type { NewEvent } from '../domain/events.js';
 import type { Decided } from '../domain/permission-rules.js';
-import type { AgentProcessEvent, AgentProcessInput } from '../machines/agent-process-protocol.js';
+import type { AgentProcessCommand, AgentProcessEvent, AgentProcessInput } from '../machines/agent-process-protocol.js';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { AgentChannel, deliveredIds, makeFifo } from './agent-channel.js';
 import type { RunClock } from './run-clock.js';
@@ -123,6 +123,34 @@ export class InteractiveLink {
       else if (this.asking.delete(step.requestId)) this.clock.release();
     }
     return consumed;
+  }
+
+  /** What the worker tells the run's agent: a person's answer to a permission, a message. */
+  command(
+    command:
+      | Extract<AgentProcessCommand, { type: 'PROCESS.ANSWER' }>
+      | Extract<AgentProcessCommand, { type: 'PROCESS.SAY' }>,
+  ): void {
+    if (command.type === 'PROCESS.ANSWER') this.answered(command);
+    else this.say(command.text, command.key);
+  }
+
+  /** A message into the running agent, recorded as the user's message of its conversation. */
+  say(text: string, key: string): void {
+    const envelopes = this.conversation.say(text, key);
+    if (envelopes.length === 0) return;
+    this.host.publish([
+      {
+        type: 'agent',
+        source: { kind: 'worker', id: this.input.workerId },
+        agent: this.input.agent,
+        workerId: this.input.workerId,
+        kind: 'message',
+        role: 'user',
+        text,
+      },
+    ]);
+    this.write(envelopes);
   }
 
   /** A person answered (the session's PERMISSION_REQUEST blocker). */

@@ -156,6 +156,13 @@ export function createActions(style: Style) {
     process.stdout.write(`${await controlSession(workspace, sessionId, action, body)}\n`);
   }
 
+  async function say(sessionId: string, workerId: string, text: string, opts: { workspace?: string }) {
+    const { sayToWorker } = await controlling();
+    if (!text.trim()) throw new UsageError('say what: `orchestrate say SID WORKER "the message"`');
+    const workspace = resolveWorkspace(opts.workspace, undefined);
+    process.stdout.write(`${await sayToWorker(workspace, sessionId, workerId, text)}\n`);
+  }
+
   async function diff(sessionId: string, worker: string | undefined, opts: { stat?: boolean; workspace?: string }) {
     const { diffCommand } = await import('./changes-command.js');
     await diffCommand(await existingManager(opts.workspace), sessionId, worker, {
@@ -216,6 +223,7 @@ export function createActions(style: Style) {
     serve,
     status,
     control,
+    say,
     resolve,
     logs,
     parse,

@@ -1,5 +1,5 @@
 /**
- * Controlling a session from another terminal (pause, resume, stop, review, resolve): through the server of
+ * Controlling a session from another terminal (pause, resume, stop, review, resolve, say): through the server of
  * the orchestrator process that runs it, found from the session folder's lock and the workspace's token.
  * Without a server: `stop` signals that process (it stops the session gracefully); with no process at all,
  * `stop` restores the session, stops it and ends its agents.
@@ -214,6 +214,26 @@ export async function resolveBlocker(
     `the answer to ${blockerId}`,
   );
   return `${blockerId}: answered ${choice}${agent ? ` (${agent} resolves it)` : ''}`;
+}
+
+/** A message into an interactive worker's running agent, through the server of the session's orchestrator. */
+export async function sayToWorker(workspace: string, sessionId: string, workerId: string, text: string) {
+  const runner = findRunner(workspace, sessionId);
+  if (runner.kind !== 'server')
+    throw new UsageError(
+      runner.kind === 'process'
+        ? `session ${sessionId} is run by process ${runner.holder.pid} without a server, so nothing can reach its agents; run it with a server (without --no-server)`
+        : `session ${sessionId} is not running: a message needs a running agent (\`orchestrate resume ${sessionId}\` first)`,
+    );
+  await callRunner(
+    workspace,
+    sessionId,
+    runner,
+    `/api/v1/${sessionId}/workers/${workerId}/messages`,
+    { text, by: 'cli' },
+    'the message',
+  );
+  return `message to ${workerId}: sent to ${runner.server.url} (its agent reads it now)`;
 }
 
 /** Stop a session nobody runs: restore it (re-attaching to agents still alive), stop it, wait until all ended. */

@@ -38,6 +38,8 @@ export interface WorkerView {
   change: ChangeStat | null;
   /** The agents that review it (the spec's reviews; a conflict resolver gets those of the worker it resolves for). */
   reviewers: string[];
+  /** `interactive`: its agent asks before it acts and takes messages while it runs (docs/permissions.md). */
+  mode: 'interactive' | 'exec';
 }
 
 /** Where the session's agents work: checkouts of their own from a base, or the target itself. */
@@ -270,5 +272,6 @@ export function placeholderWorker(id: string): WorkerView {
     filesChanged: [],
     change: null,
     reviewers: [],
+    mode: 'exec',
   };
 }

@@ -96,6 +96,9 @@ export const WorkerViewSchema = z.object({
     'its branch and change so far (start..head), in a session with checkouts',
   ),
   reviewers: z.array(z.string()).describe("the agents that review it (the spec's reviews); empty: nobody reviews it"),
+  mode: z
+    .enum(['interactive', 'exec'])
+    .describe('interactive: it asks before it acts and takes messages while it runs (POST .../workers/{w}/messages)'),
 });
 
 export const BlockerRecordSchema = z.object({

@@ -101,6 +101,12 @@ const BySchema = z
   .default('api')
   .describe('who gives it, for the record ("answered retry by cli")');
 
+/** POST /api/v1/{sid}/workers/{w}/messages: a person's message into an interactive worker's running agent. */
+export const MessageBodySchema = z.strictObject({
+  text: z.string().min(1, 'say something').max(100_000).describe('the message, as the agent will read it'),
+  by: BySchema,
+});
+
 export const StopBodySchema = z.strictObject({
   reason: z.string().min(1).max(2000).optional().describe('why the session is stopped (the whole session only)'),
   workerId: WorkerIdParam.optional().describe(

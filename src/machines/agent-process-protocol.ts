@@ -62,6 +62,8 @@ export type AgentProcessCommand =
   | { type: 'PROCESS.PAUSE' }
   | { type: 'PROCESS.RESUME' }
   | { type: 'PROCESS.TERMINATE' }
+  /** A message into the running agent (interactive mode); `key` names it once for good. */
+  | { type: 'PROCESS.SAY'; text: string; key: string; by?: string }
   /** A person's answer to a permission the agent asked for (interactive mode). */
   | {
       type: 'PROCESS.ANSWER';

@@ -46,6 +46,8 @@ export type SessionEvent =
   /** Stop one worker: its agent ends and the session goes on without it (the worker ends `skipped`). */
   | { type: 'STOP_WORKER'; workerId: string; by?: string }
   | { type: 'REVIEW'; target?: string }
+  /** A person's message into a worker's running agent (interactive mode). */
+  | { type: 'SAY'; workerId: string; text: string; by?: string }
   /** `agent`: with the choice `agent`, the agent that resolves a merge conflict (default: the worker's own). */
   | { type: 'RESOLVE'; blockerId: string; choice: BlockerChoice; text?: string; by?: string; agent?: string }
   /** From the safety layer and budget monitors (src/safety): a limit or policy rule was hit. */
@@ -139,6 +141,7 @@ export const sessionMachine = setup({
     workerFailed: apply<WorkerFailedEvent>(supervisor.workerFailed),
     workerTimedOut: apply<WorkerTimedOutEvent>(supervisor.workerTimedOut),
     permissionAsked: apply<WorkerPermissionEvent>(supervisor.permissionAsked),
+    say: apply<On<'SAY'>>(supervisor.say),
     launchReviewers: apply<On<'ROUND.LAUNCH'>>(supervisor.launchReviewers),
     retryReviewer: apply<On<'ROUND.RETRY_REVIEWER'>>(supervisor.retryReviewer),
     acceptReviewer: apply<On<'ROUND.ACCEPT_REVIEWER'>>(supervisor.acceptReviewer),
@@ -202,6 +205,7 @@ export const sessionMachine = setup({
     'WORKER.FAILED': { actions: 'workerFailed' },
     'WORKER.TIMED_OUT': { actions: 'workerTimedOut' },
     'WORKER.PERMISSION': { actions: 'permissionAsked' },
+    SAY: { actions: 'say' },
     'ROUND.LAUNCH': { actions: 'launchReviewers' },
     'ROUND.RETRY_REVIEWER': { actions: 'retryReviewer' },
     'ROUND.ACCEPT_REVIEWER': { actions: 'acceptReviewer' },

@@ -78,6 +78,8 @@ export interface WorkerContext extends WorkerInput {
   pendingFollowUp: string | null;
   /** The branches its checkout starts from (set at START); null until then. */
   from: string[] | null;
+  /** Messages sent into its running agents so far (interactive): each one's key, once for good across a crash. */
+  said?: number;
   /** Its change so far (start..head of its branch), after each attempt; null outside git or before the first. */
   change: ChangeStat | null;
 }
@@ -97,6 +99,8 @@ export type WorkerEvent =
   | { type: 'TIMER.DONE' }
   | { type: 'REVIEW.CONTINUE' }
   | { type: 'FOLLOW_UP'; text: string }
+  /** A person's message into the running agent (interactive mode): `orchestrate say`, POST .../messages. */
+  | { type: 'MESSAGE'; text: string; by?: string }
   /** A person's answer to a permission its agent asked for (the session's PERMISSION_REQUEST blocker). */
   | PermissionAnswer;
 

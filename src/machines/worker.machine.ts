@@ -10,7 +10,7 @@
  *   spawned/blocked/recovering -SKIP-> skipped; running -SKIP-> stopping (its group terminated) -> skipped
  *   running/recovering have a `paused` substate (SIGSTOP of the process group; timers stand still)
  */
-import { assign, fromCallback, sendParent, sendTo, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, sendParent, sendTo, setup } from 'xstate';
 import type { OutputFacts } from '../domain/output-facts.js';
 import {
   computeProgress,
@@ -56,6 +56,7 @@ export const workerMachine = setup({
     deadlineTimer,
   },
   guards: {
+    interactive: ({ context }) => context.interactive === true,
     currentAttempt: ({ context, event }) => 'attempt' in event && event.attempt === context.attempt,
     exitedOkWithFollowUp: ({ context, event }) =>
       event.type === 'PROCESS.EXITED' &&
@@ -142,6 +143,17 @@ export const workerMachine = setup({
     ),
     askPermission: sendParent((_, params: WorkerPermissionEvent) => params),
     answerPermission: sendTo('process', (_, params: AgentProcessCommand) => params),
+    /** A message into the running agent, keyed by attempt and count so it is sent once however often told. */
+    say: enqueueActions(({ context, enqueue }, params: { text: string; by?: string }) => {
+      const said = (context.said ?? 0) + 1;
+      enqueue.assign({ said });
+      enqueue.sendTo('process', {
+        type: 'PROCESS.SAY',
+        text: params.text,
+        key: `${context.attempt}-${said}`,
+        ...(params.by ? { by: params.by } : {}),
+      });
+    }),
     pauseProcess: sendTo('process', { type: 'PROCESS.PAUSE' }),
     resumeProcess: sendTo('process', { type: 'PROCESS.RESUME' }),
     terminateProcess: sendTo('process', { type: 'PROCESS.TERMINATE' }),
@@ -220,7 +232,18 @@ export const workerMachine = setup({
         SKIP: { target: '.stopping', actions: [assign({ endReason: SKIPPED_BY_A_PERSON }), 'terminateProcess'] },
         'PROCESS.STARTED': { guard: 'currentAttempt', actions: assign({ pid: ({ event }) => event.pid }) },
         'PROCESS.OUTPUT': { guard: 'currentAttempt', actions: ['applyFacts', 'notifyOutput'] },
-        FOLLOW_UP: { actions: assign({ pendingFollowUp: ({ event }) => event.text }) },
+        // Interactive: an answer (or a person's message) goes into the running agent now; otherwise it waits for
+        // the next launch.
+        FOLLOW_UP: [
+          { guard: 'interactive', actions: [{ type: 'say', params: ({ event }) => ({ text: event.text }) }] },
+          { actions: assign({ pendingFollowUp: ({ event }) => event.text }) },
+        ],
+        MESSAGE: {
+          guard: 'interactive',
+          actions: [
+            { type: 'say', params: ({ event }) => ({ text: event.text, ...(event.by ? { by: event.by } : {}) }) },
+          ],
+        },
         'PROCESS.PERMISSION': {
           guard: 'currentAttempt',
           actions: {

@@ -118,6 +118,7 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
           entry.kind === 'worker'
             ? reviewPairsOf(meta.spec, context.added?.[entry.id]?.resolves ?? entry.id).map((r) => r.reviewer)
             : [],
+        mode: meta.spec.workers.find((w) => w.id === entry.id)?.mode === 'interactive' ? 'interactive' : 'exec',
       });
     }
   }

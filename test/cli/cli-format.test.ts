@@ -83,6 +83,7 @@ function worker(id: string, agent: string, usage: Usage, kind: 'worker' | 'revie
     filesChanged: [],
     change: null,
     reviewers: [],
+    mode: 'exec',
   };
 }
 

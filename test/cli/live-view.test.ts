@@ -74,6 +74,7 @@ describe('worker rows by terminal width', () => {
     filesChanged: [],
     change: null,
     reviewers: [],
+    mode: 'exec',
     ...over,
   });
   const color = createStyle(true);

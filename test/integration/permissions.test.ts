@@ -4,7 +4,8 @@
  * command never runs and the agent carries on; an `ask` is a PERMISSION_REQUEST blocker a person answers, while the
  * agent waits with its stall timer held; allow-always adds the rule for the rest of the session.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -148,6 +149,35 @@ describe('interactive claude: permissions decided before a tool runs', () => {
   });
 });
 
+describe('interactive claude: live messages', () => {
+  it('a message sent mid-run reaches the running agent now (its stdin), is recorded, and the agent answers it', async () => {
+    const release = join(tmpdir(), `orch-release-${process.pid}-${Date.now()}`);
+    harness = await makeSafetyHarness({ claude: { holdUntil: release, heartbeatMs: 200 } });
+    const runtime = await harness.start({ task: 't', sandbox: 'none', workers: [worker] });
+    const h = harness;
+    await waitFor(() => stdinLines(h).length > 0 && workerStatus(runtime, 'impl') === 'running', 'the agent at work');
+    runtime.send({ type: 'SAY', workerId: 'impl', text: 'Also update the changelog.', by: 'alice' });
+    await waitFor(
+      () => stdinLines(h).some((l) => l.line.type === 'user' && JSON.stringify(l.line).includes('changelog')),
+      'the message in the agent',
+    );
+    writeFileSync(release, '');
+    try {
+      expect(await runtime.waitForEnd(true)).toBe('completed');
+    } finally {
+      rmSync(release, { force: true });
+    }
+    const agent = ofType(runtime, 'agent');
+    expect(agent).toContainEqual(
+      expect.objectContaining({ kind: 'message', role: 'user', text: 'Also update the changelog.' }),
+    );
+    // The turn took the message in (claude folds a message sent between tool steps), and only then ended.
+    const result = agent.find((e) => e.kind === 'result');
+    expect(result && 'text' in result ? result.text : '').toContain('Noted: Also update the changelog.');
+    expect(stdinLines(h).filter((l) => l.line.type === 'user')).toHaveLength(2);
+  });
+});
+
 describe('interactive claude through the CLI and the API', () => {
   it("`orchestrate resolve SID b1 allow` answers the request through the run's server; the command then runs", async () => {
     const { sandbox, specPath, env } = sandboxWith(
@@ -183,6 +213,54 @@ describe('interactive claude through the CLI and the API', () => {
     ]);
     const checkout = JSON.parse(readFileSync(join(sandbox.stateDir, 'launches.jsonl'), 'utf8').split('\n')[0] ?? '{}');
     expect(existsSync(join(checkout.workdir, 'published.txt'))).toBe(true);
+  });
+
+  it('`orchestrate say SID WORKER TEXT` reaches an interactive worker; an exec worker is refused with why', async () => {
+    const release = join(tmpdir(), `orch-release-say-${process.pid}-${Date.now()}`);
+    const { sandbox, specPath, env } = sandboxWith(
+      {
+        task: 'two workers',
+        sandbox: 'none',
+        workers: [worker, { id: 'plain', agent: 'claude', role: 'verifier' }],
+      },
+      { claude: { holdUntil: release, heartbeatMs: 200 } },
+    );
+    const ws = sandbox.workspace;
+    const run = startCli(
+      ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', ws, '--json', '--port', '0'],
+      env,
+    );
+    try {
+      await poll(
+        () =>
+          sessionIds(ws).length > 0 &&
+          ['impl', 'plain'].every((id) =>
+            eventsOfType(readEvents(ws), 'state').some((e) => e.id === id && e.to === 'running.active'),
+          ) &&
+          existsSync(join(sandbox.stateDir, 'stdin.jsonl')),
+        30_000,
+        () => `both workers at work\n${run.transcript()}`,
+      );
+      const sid = sessionIds(ws)[0] as string;
+      const said = await runCli(['say', sid, 'impl', 'Keep the API stable.', '--workspace', ws], { env });
+      expect(said.exitCode, said.stderr).toBe(0);
+      expect(said.stdout).toContain('message to impl: sent to http://127.0.0.1:');
+      const refused = await runCli(['say', sid, 'plain', 'hello', '--workspace', ws], { env });
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toBe(
+        'error: worker plain runs in exec mode: a message reaches only an interactive worker ("mode": "interactive")\n',
+      );
+      await poll(
+        () => readFileSync(join(sandbox.stateDir, 'stdin.jsonl'), 'utf8').includes('Keep the API stable.'),
+        30_000,
+        'the message in the agent',
+      );
+    } finally {
+      writeFileSync(release, '');
+    }
+    const end = await run.exited;
+    rmSync(release, { force: true });
+    expect(end.exitCode, run.transcript()).toBe(0);
   });
 });
 

@@ -147,6 +147,7 @@ function sessionEvents(snapshot: { context: SessionContext }): SessionEvent[] {
           blocker: { kind: 'BUDGET_EXCEEDED', message: 'over budget', action: 'raise it' },
         },
         { type: 'PAUSE', workerId: 'a' },
+        { type: 'SAY', workerId: 'a', text: 'also this' },
         { type: 'STOP_WORKER', workerId: 'a' },
       );
     }

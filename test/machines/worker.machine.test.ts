@@ -59,6 +59,7 @@ function workerEvents(snapshot: { context: { attempt: number } }): WorkerEvent[]
     { type: 'TIMER.DONE' },
     { type: 'REVIEW.CONTINUE' },
     { type: 'FOLLOW_UP', text: 'answer' },
+    { type: 'MESSAGE', text: 'also this', by: 'alice' },
     {
       type: 'PROCESS.PERMISSION',
       attempt,
@@ -94,11 +95,16 @@ function stubbedWorker(notifications: Array<{ type: string }> = [], commands: Ar
 }
 
 describe('worker machine (model-based)', () => {
-  it('takes every declared transition, with and without a review after success', () => {
+  it('takes every declared transition, with and without a review after success, in exec and interactive mode', () => {
     const graph = machineGraph(workerMachine);
     const covered = new Set<string>();
-    for (const awaitReview of [false, true]) {
-      const input = { ...baseInput, awaitReview };
+    // Exec and interactive (a follow-up or a message goes into the running agent at once), with and without review.
+    for (const [awaitReview, interactive] of [
+      [false, false],
+      [true, false],
+      [false, true],
+    ]) {
+      const input = { ...baseInput, awaitReview, interactive };
       const result = walkAllTransitions({
         model: withoutInvocations(stubbedWorker(), {
           actions: {
@@ -106,6 +112,7 @@ describe('worker machine (model-based)', () => {
             resumeProcess: () => {},
             terminateProcess: () => {},
             answerPermission: () => {},
+            say: () => {},
           },
         }),
         machine: stubbedWorker(),

@@ -50,6 +50,12 @@ export const supervisor = {
   workerTimedOut: (context: SessionContext, event: WorkerTimedOutEvent): Decision =>
     decide(context, (s) => onWorkerTimedOut(s, event)),
 
+  /** A person's message for a worker's running agent: the worker sends it in (interactive mode only). */
+  say: (context: SessionContext, event: { workerId: string; text: string; by?: string }): Decision =>
+    decide(context, (s) =>
+      s.sendToWorker(event.workerId, { type: 'MESSAGE', text: event.text, ...(event.by ? { by: event.by } : {}) }),
+    ),
+
   /** An interactive agent asks before a tool runs, and the rules say a person decides: a blocker says what. */
   permissionAsked: (context: SessionContext, event: PermissionAsk): Decision =>
     decide(context, (s) => permissionAsked(s, event)),

@@ -1,5 +1,5 @@
 /**
- * POST /api/v1/{sid}/pause | resume | stop | review: commands to a live session.
+ * POST /api/v1/{sid}/pause | resume | stop | review, and /{sid}/workers/{w}/messages: commands to a live session.
  *
  * A command the session would ignore in its current state is a 409 that says the state, never a 202 that does
  * nothing: pausing a worker that is not running, resuming one that is not paused, pausing a paused session,
@@ -17,7 +17,7 @@ import type { WorkerView } from '../../runtime/view.js';
 import type { SessionRuntime } from '../../runtime/session-runtime.js';
 import { liveRuntime, requireSession, sendTo, sessionIdOf, type ApiContext, type AppEnv } from '../context.js';
 import { HttpError, parseOr400, readJson } from '../errors.js';
-import { ReviewBodySchema, StopBodySchema, WorkerControlBodySchema } from '../schemas.js';
+import { MessageBodySchema, ReviewBodySchema, StopBodySchema, WorkerControlBodySchema } from '../schemas.js';
 
 /** The worker statuses in which a worker takes PAUSE, and RESUME. */
 
@@ -93,6 +93,28 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
     refuseIgnored(runtime, event, 'review');
     const waitsFor = reviewWaitsFor(spec, body.target, statusOf);
     return c.json({ ok: true as const, state: sendTo(runtime, event), waitsFor }, 202);
+  });
+
+  // A person's message into an interactive worker's running agent: it reaches the agent now, as a new user turn.
+  app.post('/:sid/workers/:worker/messages', async (c) => {
+    const sessionId = sessionIdOf(c);
+    const workerId = c.req.param('worker');
+    const body = parseOr400(MessageBodySchema, await readJson(c), 'body');
+    requireSession(ctx, sessionId);
+    requireWorker(ctx, sessionId, workerId);
+    const runtime = liveRuntime(ctx, sessionId);
+    const worker = runtime.view().workers.find((w) => w.id === workerId) as WorkerView;
+    const message = { type: 'MESSAGE', text: body.text };
+    if (!runtime.workerCan(workerId, message))
+      throw new HttpError(
+        409,
+        worker.status === 'running'
+          ? `worker ${workerId} runs in exec mode: a message reaches only an interactive worker ("mode": "interactive")`
+          : `cannot send worker ${workerId} a message: it ${describeWorker(worker)}; only a running interactive worker takes one`,
+        { workerId, status: worker.status, state: worker.state },
+      );
+    const event: SessionEvent = { type: 'SAY', workerId, text: body.text, by: body.by };
+    return c.json({ ok: true as const, state: sendTo(runtime, event) }, 202);
   });
 
   return app;

@@ -36,6 +36,7 @@ const requestSchemas: Record<string, Schema> = {
   OrchestrateBody: S.OrchestrateBodySchema,
   WorkerControlBody: S.WorkerControlBodySchema,
   StopBody: S.StopBodySchema,
+  MessageBody: S.MessageBodySchema,
   ReviewBody: S.ReviewBodySchema,
   ResolveBody: S.ResolveBodySchema,
   ApplyBody: S.ApplyBodySchema,
@@ -103,6 +104,15 @@ export const OPERATIONS: Operation[] = [
     'Request a review round of finished work (a target still at work is reviewed once it finishes)',
     'ReviewResponse',
   ),
+  {
+    method: 'post',
+    path: '/api/v1/{sid}/workers/{worker}/messages',
+    summary: "A person's message into an interactive worker's running agent (a new user turn, now)",
+    params: { ...sid, worker: S.WorkerIdParam.describe('the worker') },
+    body: { ref: 'MessageBody', required: true },
+    ok: { status: 202, description: 'sent; the session state after it', ref: 'ControlResponse' },
+    errors: [400, 401, 403, 404, 409, 413, 415],
+  },
   {
     method: 'get',
     path: '/api/v1/{sid}/state',

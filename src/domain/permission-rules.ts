@@ -48,6 +48,11 @@ export interface PermissionRules {
   allow: readonly string[];
   deny: readonly string[];
   ask: readonly string[];
+  /**
+   * What a person allowed always in this session (`ruleFor` of a request): checked after deny and before ask, and
+   * literally (a `*` in a command allowed always is that character, not any text).
+   */
+  always?: readonly string[];
   /** For a request no rule names. */
   default: PermissionDecision;
 }
@@ -111,11 +116,15 @@ export function ruleMatches(rule: ParsedRule, request: PermissionRequest, ctx: D
   if (rule.specifier === null) return 'all';
   const spec = rule.specifier;
   if (request.command !== undefined && (rule.tool === 'Bash' || request.tool === rule.tool)) {
-    // A joined command is matched part by part: `Bash(npm test:*)` must not cover `npm test && rm -rf x`.
-    const parts = ctx.commands && ctx.commands.length > 1 ? ctx.commands : null;
-    if (!parts) return commandMatches(spec, request.command) ? 'all' : 'none';
-    const hits = parts.filter((part) => commandMatches(spec, part)).length;
-    return hits === 0 ? 'none' : hits === parts.length ? 'all' : 'some';
+    // A joined command is matched part by part: `Bash(npm test:*)` must not cover `npm test && rm -rf x`. Each part
+    // is also tried as the shell reader unwrapped it (`timeout 5 curl`, `/usr/bin/curl`, `FOO=1 curl`, `"curl"`) and
+    // without its sudo: enough to deny or ask about it (`some`), never to allow it.
+    const parts = ctx.commands ?? [];
+    const raw = parts.length > 1 ? parts : [request.command];
+    const exact = raw.filter((part) => commandMatches(spec, part)).length;
+    if (exact === raw.length) return 'all';
+    const loose = (part: string) => commandMatches(spec, part) || commandMatches(spec, part.replace(/^sudo /, ''));
+    return exact > 0 || parts.some(loose) ? 'some' : 'none';
   }
   if (spec.startsWith('domain:')) {
     const host = hostOf(request.url);
@@ -129,11 +138,18 @@ export function ruleMatches(rule: ParsedRule, request: PermissionRequest, ctx: D
 
 /** Decide one request: deny wins, then ask, then allow; the default when no rule names it. */
 export function decidePermission(rules: PermissionRules, request: PermissionRequest, ctx: DecisionContext): Decided {
-  for (const list of ['deny', 'ask'] as const)
-    for (const text of rules[list]) {
-      const rule = parseRule(text);
-      if (!('error' in rule) && ruleMatches(rule, request, ctx) !== 'none') return { decision: list, rule: text, list };
-    }
+  for (const text of rules.deny) {
+    const rule = parseRule(text);
+    if (!('error' in rule) && ruleMatches(rule, request, ctx) !== 'none')
+      return { decision: 'deny', rule: text, list: 'deny' };
+  }
+  const always = ruleFor(request);
+  if (rules.always?.includes(always)) return { decision: 'allow', rule: always, list: 'allow' };
+  for (const text of rules.ask) {
+    const rule = parseRule(text);
+    if (!('error' in rule) && ruleMatches(rule, request, ctx) !== 'none')
+      return { decision: 'ask', rule: text, list: 'ask' };
+  }
   for (const text of rules.allow) {
     const rule = parseRule(text);
     if (!('error' in rule) && ruleMatches(rule, request, ctx) === 'all')

@@ -22,7 +22,14 @@ export function permissionHistoryOf(
   for (const e of events) {
     if (e.type === 'permission' && e.workerId === workerId && e.attempt === attempt) {
       if (e.decision === 'ask') history.set(e.requestId, { ...history.get(e.requestId), asked: true });
-      else history.set(e.requestId, { decision: e.decision, ...(e.reason ? { reason: e.reason } : {}) });
+      else
+        history.set(e.requestId, {
+          decision: e.decision,
+          recorded: true,
+          ...(e.reason ? { reason: e.reason } : {}),
+          // A person's allow-always names the rule it added.
+          ...(e.by === 'person' && e.rule ? { rule: e.rule } : {}),
+        });
     } else if (
       e.type === 'blocker' &&
       e.kind === 'PERMISSION_REQUEST' &&
@@ -32,7 +39,9 @@ export function permissionHistoryOf(
       !history.get(e.permission.requestId)?.decision
     ) {
       const choice = e.resolution.choice;
-      if (choice === 'allow' || choice === 'allow-always') history.set(e.permission.requestId, { decision: 'allow' });
+      const rule = choice === 'allow-always' ? { rule: e.permission.rule } : {};
+      if (choice === 'allow' || choice === 'allow-always')
+        history.set(e.permission.requestId, { decision: 'allow', ...rule });
       else if (choice === 'deny') history.set(e.permission.requestId, { decision: 'deny' });
     }
   }
@@ -50,7 +59,7 @@ export function specDecision(
   const { requestId: _, ...request } = asked;
   const dir = input.launch.targetDir;
   return decidePermission(
-    { ...rules, allow: [...rules.allow, ...added] },
+    { ...rules, always: added },
     { ...request, agent: input.agent, workerId: input.workerId },
     { cwd: dir, root: dir, home: process.env.HOME ?? '/' },
   );

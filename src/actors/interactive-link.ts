@@ -17,6 +17,7 @@ import type { AgentAdapter } from '../agents/types.js';
 import type { NewEvent } from '../domain/events.js';
 import type { Decided } from '../domain/permission-rules.js';
 import type { AgentProcessCommand, AgentProcessEvent, AgentProcessInput } from '../machines/agent-process-protocol.js';
+import { randomUUID } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { AgentChannel, deliveredIds, makeFifo } from './agent-channel.js';
 import type { RunClock } from './run-clock.js';
@@ -24,6 +25,10 @@ import type { RunClock } from './run-clock.js';
 /** What the log says of one request of this attempt (src/runtime folds it from permission and blocker events). */
 export interface PermissionRecord {
   decision?: 'allow' | 'deny';
+  /** The decision has a `permission` event of its own (a person's answer may be only in its blocker's event). */
+  recorded?: boolean;
+  /** The rule a person allowed always with it. */
+  rule?: string;
   /** A person was asked and has not answered (as far as the log knows). */
   asked?: boolean;
   reason?: string;
@@ -65,6 +70,7 @@ export class InteractiveLink {
   /** After a re-attach: the lines up to here were fed to the conversation already (and which were protocol). */
   private replayedTo = -1;
   private readonly replayedProtocol = new Set<number>();
+  private closed = false;
 
   constructor(
     private readonly host: LinkHost,
@@ -74,7 +80,11 @@ export class InteractiveLink {
     private readonly clock: RunClock,
     private readonly send: (event: AgentProcessEvent) => void,
   ) {
-    this.conversation = protocol.conversation(input.launch.targetDir);
+    this.conversation = protocol.conversation({
+      cwd: input.launch.targetDir,
+      seed: `${input.sessionId}/${input.workerId}/${input.attempt}`,
+      home: process.env.HOME ?? input.launch.targetDir,
+    });
   }
 
   /** Before a fresh launch: make the FIFO and put the prompt in (the relay reads it once it runs). */
@@ -91,12 +101,21 @@ export class InteractiveLink {
   reattach(lines: ReadonlyArray<{ text: string; end: number }>, prompt: () => Promise<string>): void {
     makeFifo(this.files.stdin);
     this.channel = new AgentChannel(this.files.stdin);
+    // A line the orchestrator that died left half-written in the pipe ends here, alone (the relay skips it).
+    this.channel.newline();
     const delivered = deliveredIds(this.files.sent);
     const resend: Envelope[] = [];
     // The opening again, for its message ids; its text (rendered again) only when the agent never got it: then
     // it cannot have asked or said anything either, so nothing else is sent before it.
     if (this.conversation.opening('').some((e) => !delivered.has(e.id)))
-      void prompt().then((text) => this.write(this.conversation.opening(text)));
+      prompt().then(
+        (text) => this.write(this.conversation.opening(text)),
+        // The agent never gets its prompt: it prints nothing, and the stall timer ends the attempt.
+        () => undefined,
+      );
+    // The messages it got after the prompt wait for their turn's result too.
+    for (const id of delivered)
+      if (id.startsWith('message:') && id !== 'message:prompt') this.conversation.say('', id.slice(8));
     for (const line of lines) {
       const { consumed, steps } = this.conversation.onLine(line.text);
       if (consumed) this.replayedProtocol.add(line.end);
@@ -106,8 +125,14 @@ export class InteractiveLink {
     const history = this.host.permissionHistory?.(this.input.workerId, this.input.attempt) ?? new Map();
     for (const request of this.conversation.pending) {
       const known = history.get(request.requestId);
-      if (known?.decision) resend.push(...this.conversation.answer(request.requestId, known.decision, known.reason));
-      else if (known?.asked) this.ask(request);
+      if (known?.decision) {
+        // Decided before the crash: a person's answer the log has but its event does not is recorded now, and the
+        // session hears it (its blocker may still be open in the snapshot, the rule allowed always not yet added).
+        if (!known.recorded)
+          this.record(request, { decision: known.decision, by: 'person', ...(known.rule ? { rule: known.rule } : {}) });
+        this.settled(request.requestId, known.rule ? 'allow-always' : known.decision, known.rule);
+        resend.push(...this.conversation.answer(request.requestId, known.decision, known.reason));
+      } else if (known?.asked) this.ask(request);
       else this.decide(request);
     }
     this.write(resend.filter((e) => !delivered.has(e.id)));
@@ -117,10 +142,16 @@ export class InteractiveLink {
   onLine(line: string, end: number): boolean {
     if (end <= this.replayedTo) return this.replayedProtocol.has(end);
     const { consumed, steps } = this.conversation.onLine(line);
+    // Closed (the run ended, or its agent ended while nobody watched): a line is still told apart, never acted on.
+    if (this.closed) return consumed;
     for (const step of steps) {
       if (step.kind === 'send') this.write(step.envelopes);
       else if (step.kind === 'permission') this.decide(step.request);
-      else if (this.asking.delete(step.requestId)) this.clock.release();
+      else {
+        // Withdrawn (an interrupt): nobody needs to answer it, and its blocker closes.
+        if (this.asking.delete(step.requestId)) this.clock.release();
+        this.settled(step.requestId, 'withdrawn');
+      }
     }
     return consumed;
   }
@@ -132,12 +163,15 @@ export class InteractiveLink {
       | Extract<AgentProcessCommand, { type: 'PROCESS.SAY' }>,
   ): void {
     if (command.type === 'PROCESS.ANSWER') this.answered(command);
-    else this.say(command.text, command.key);
+    else this.say(command.text);
   }
 
-  /** A message into the running agent, recorded as the user's message of its conversation. */
-  say(text: string, key: string): void {
-    const envelopes = this.conversation.say(text, key);
+  /**
+   * A message into the running agent, recorded as the user's message of its conversation. Its key is new for good
+   * (a message is never sent again after a crash, so nothing has to recognize it then).
+   */
+  say(text: string): void {
+    const envelopes = this.conversation.say(text, randomUUID());
     if (envelopes.length === 0) return;
     this.host.publish([
       {
@@ -177,8 +211,22 @@ export class InteractiveLink {
   }
 
   close(): void {
+    this.closed = true;
     this.channel?.close();
     this.channel = null;
+  }
+
+  /** Tell the session a request needs nobody any more: decided before a restart, or withdrawn by the agent. */
+  private settled(requestId: string, settled: 'allow' | 'deny' | 'allow-always' | 'withdrawn', rule?: string): void {
+    const request = { tool: '' };
+    this.send({
+      type: 'PROCESS.PERMISSION',
+      attempt: this.input.attempt,
+      requestId,
+      request,
+      settled,
+      ...(rule ? { rule } : {}),
+    });
   }
 
   private decide(request: AskedPermission): void {
@@ -244,6 +292,7 @@ export function linkFor(
   files: { stdin: (attempt: number) => string; sent: (attempt: number) => string },
   clock: RunClock,
   send: (event: AgentProcessEvent) => void,
+  closed = false,
 ): InteractiveLink | null {
   const protocol = input.interactive ? adapter.interactive : undefined;
   if (!protocol) return null;
@@ -253,5 +302,7 @@ export function linkFor(
     publish: (events) => host.publish(events),
   };
   const paths = { stdin: files.stdin(input.attempt), sent: files.sent(input.attempt) };
-  return new InteractiveLink(linkHost, input, protocol, paths, clock, send);
+  const link = new InteractiveLink(linkHost, input, protocol, paths, clock, send);
+  if (closed) link.close();
+  return link;
 }

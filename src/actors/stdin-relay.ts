@@ -41,10 +41,12 @@ export function main(argv: readonly string[]): void {
   // Read and write: the pipe never reports an end, and outlives any one orchestrator that writes to it.
   const fd = openSync(fifo, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
   const input = new Socket({ fd, readable: true, writable: false });
+  // Decoded as a stream: a character split between two reads stays whole.
+  input.setEncoding('utf8');
   let pending = '';
   let ended = false;
-  input.on('data', (chunk: Buffer) => {
-    pending += chunk.toString('utf8');
+  input.on('data', (chunk: string) => {
+    pending += chunk;
     let newline = pending.indexOf('\n');
     while (newline !== -1) {
       const text = pending.slice(0, newline);

@@ -14,11 +14,16 @@
  * - An interrupt is a `control_request` `interrupt`; claude withdraws a pending request with
  *   `control_cancel_request`, which is not answered.
  */
+import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import type { AgentCommand, LaunchOptions } from './types.js';
 import type { AskedPermission, Conversation, ConversationStep, Envelope, InteractiveProtocol } from './conversation.js';
 
-/** Every tool claude asks about when an `ask` rule names it (its built-in tools; MCP is off: --strict-mcp-config). */
+/**
+ * Every tool claude asks about when an `ask` rule names it: the tools of claude 2.1.329's `system/init` (captured
+ * against the fake model server), and the ones older versions had (Glob, Grep, LS, MultiEdit...). A name claude does
+ * not have is ignored by it. MCP tools are off (--strict-mcp-config).
+ */
 export const CLAUDE_TOOLS = [
   'Bash',
   'Read',
@@ -35,6 +40,23 @@ export const CLAUDE_TOOLS = [
   'TodoWrite',
   'KillShell',
   'BashOutput',
+  'AskUserQuestion',
+  'CronCreate',
+  'CronDelete',
+  'CronList',
+  'EnterPlanMode',
+  'ExitPlanMode',
+  'EnterWorktree',
+  'ExitWorktree',
+  'ListAgents',
+  'Monitor',
+  'ReportFindings',
+  'ScheduleWakeup',
+  'SendMessage',
+  'Skill',
+  'TaskStop',
+  'ToolSearch',
+  'Workflow',
 ] as const;
 
 export function buildClaudeInteractiveCommand(options: Omit<LaunchOptions, 'prompt'>): AgentCommand {
@@ -47,8 +69,9 @@ export function buildClaudeInteractiveCommand(options: Omit<LaunchOptions, 'prom
     '--verbose',
     '--permission-prompt-tool',
     'stdio',
-    // The default mode asks; plan keeps a reviewer read-only.
-    ...(options.readOnly ? ['--permission-mode', 'plan'] : []),
+    // The default mode asks (whatever the user's own settings choose); plan keeps a reviewer read-only.
+    '--permission-mode',
+    options.readOnly ? 'plan' : 'default',
     '--settings',
     JSON.stringify({ permissions: { ask: [...CLAUDE_TOOLS] } }),
     '--strict-mcp-config',
@@ -60,16 +83,21 @@ export function buildClaudeInteractiveCommand(options: Omit<LaunchOptions, 'prom
 }
 
 /** Paths a tool's input names (absolute, against the agent's directory). */
-function pathsOf(tool: string, input: Record<string, unknown>, cwd: string): string[] | undefined {
+function pathsOf(tool: string, input: Record<string, unknown>, cwd: string, home: string): string[] | undefined {
   const raw =
     tool === 'Glob' || tool === 'Grep' || tool === 'LS'
       ? (input.path ?? cwd)
       : (input.file_path ?? input.notebook_path ?? input.path);
   if (typeof raw !== 'string' || raw === '') return undefined;
+  if (raw === '~' || raw.startsWith('~/')) return [resolve(home, raw.slice(2))];
   return [isAbsolute(raw) ? resolve(raw) : resolve(cwd, raw)];
 }
 
-export function permissionOf(request: Record<string, unknown>, cwd: string): Omit<AskedPermission, 'requestId'> {
+export function permissionOf(
+  request: Record<string, unknown>,
+  cwd: string,
+  home = cwd,
+): Omit<AskedPermission, 'requestId'> {
   const tool = typeof request.tool_name === 'string' ? request.tool_name : 'unknown';
   const input = (typeof request.input === 'object' && request.input !== null ? request.input : {}) as Record<
     string,
@@ -77,7 +105,7 @@ export function permissionOf(request: Record<string, unknown>, cwd: string): Omi
   >;
   if (tool === 'Bash' && typeof input.command === 'string') return { tool, command: input.command };
   if (tool === 'WebFetch' && typeof input.url === 'string') return { tool, url: input.url };
-  const paths = pathsOf(tool, input, cwd);
+  const paths = pathsOf(tool, input, cwd, home);
   return paths ? { tool, paths } : { tool };
 }
 
@@ -87,7 +115,12 @@ class ClaudeConversation implements Conversation {
   private readonly requests = new Map<string, AskedPermission>();
   private ended = false;
 
-  constructor(private readonly cwd: string) {}
+  constructor(
+    private readonly cwd: string,
+    /** Makes the uuids of this run's messages its own (session, worker, attempt). */
+    private readonly seed: string,
+    private readonly home: string,
+  ) {}
 
   get pending(): AskedPermission[] {
     return [...this.requests.values()];
@@ -99,7 +132,7 @@ class ClaudeConversation implements Conversation {
 
   say(text: string, key: string): Envelope[] {
     if (this.ended) return [];
-    const uuid = `orchestrator-${key}`;
+    const uuid = messageUuid(this.seed, key);
     this.open.add(uuid);
     const line = {
       type: 'user',
@@ -145,7 +178,7 @@ class ClaudeConversation implements Conversation {
         const request = (value.request ?? {}) as Record<string, unknown>;
         const requestId = typeof value.request_id === 'string' ? value.request_id : '';
         if (request.subtype !== 'can_use_tool' || !requestId) return { consumed: true, steps: [] };
-        const asked = { requestId, ...permissionOf(request, this.cwd) };
+        const asked = { requestId, ...permissionOf(request, this.cwd, this.home) };
         this.requests.set(requestId, asked);
         return { consumed: true, steps: [{ kind: 'permission', request: asked }] };
       }
@@ -176,7 +209,14 @@ class ClaudeConversation implements Conversation {
   }
 }
 
+/** A message's uuid: a UUID (version 5 layout) of the run's seed and the message's key, the same after a crash. */
+export function messageUuid(seed: string, key: string): string {
+  const hex = createHash('sha256').update(`${seed}\u0000${key}`).digest('hex');
+  const variant = ((Number.parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 export const claudeInteractive: InteractiveProtocol = {
   buildCommand: buildClaudeInteractiveCommand,
-  conversation: (cwd) => new ClaudeConversation(cwd),
+  conversation: ({ cwd, seed, home }) => new ClaudeConversation(cwd, seed, home),
 };

@@ -49,6 +49,9 @@ export interface Conversation {
 export interface InteractiveProtocol {
   /** argv and environment of the agent in interactive mode: no prompt in argv, stdin speaks the protocol. */
   buildCommand(options: Omit<LaunchOptions, 'prompt'>): AgentCommand;
-  /** A conversation for one run of the agent, in `cwd` (relative paths of its requests resolve there). */
-  conversation(cwd: string): Conversation;
+  /**
+   * A conversation for one run of the agent, in `cwd` (relative paths of its requests resolve there, `~` in `home`);
+   * `seed` names the run (session, worker, attempt): the ids it makes are its own, and the same after a crash.
+   */
+  conversation(run: { cwd: string; seed: string; home: string }): Conversation;
 }

@@ -43,6 +43,10 @@ export type AgentProcessEvent =
       attempt: number;
       requestId: string;
       request: { tool: string; command?: string; paths?: string[]; url?: string };
+      /** Not a question: it needs nobody any more (decided before a restart, withdrawn by the agent). */
+      settled?: 'allow' | 'deny' | 'allow-always' | 'withdrawn';
+      /** With `allow-always`: the rule a person allowed. */
+      rule?: string;
     }
   | { type: 'PROCESS.OUTPUT'; attempt: number; facts: OutputFacts }
   | {
@@ -62,8 +66,8 @@ export type AgentProcessCommand =
   | { type: 'PROCESS.PAUSE' }
   | { type: 'PROCESS.RESUME' }
   | { type: 'PROCESS.TERMINATE' }
-  /** A message into the running agent (interactive mode); `key` names it once for good. */
-  | { type: 'PROCESS.SAY'; text: string; key: string; by?: string }
+  /** A message into the running agent (interactive mode). */
+  | { type: 'PROCESS.SAY'; text: string; by?: string }
   /** A person's answer to a permission the agent asked for (interactive mode). */
   | {
       type: 'PROCESS.ANSWER';

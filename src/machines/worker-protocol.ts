@@ -78,8 +78,6 @@ export interface WorkerContext extends WorkerInput {
   pendingFollowUp: string | null;
   /** The branches its checkout starts from (set at START); null until then. */
   from: string[] | null;
-  /** Messages sent into its running agents so far (interactive): each one's key, once for good across a crash. */
-  said?: number;
   /** Its change so far (start..head of its branch), after each attempt; null outside git or before the first. */
   change: ChangeStat | null;
 }
@@ -123,6 +121,9 @@ export interface WorkerPermissionEvent {
   attempt: number;
   requestId: string;
   request: { tool: string; command?: string; paths?: string[]; url?: string };
+  /** Not a question: the request needs nobody any more (its blocker, if open, closes with this). */
+  settled?: 'allow' | 'deny' | 'allow-always' | 'withdrawn';
+  rule?: string;
 }
 
 /** What a worker tells its parent (the session) whenever its status or its summary changes. */

@@ -10,7 +10,7 @@
  *   spawned/blocked/recovering -SKIP-> skipped; running -SKIP-> stopping (its group terminated) -> skipped
  *   running/recovering have a `paused` substate (SIGSTOP of the process group; timers stand still)
  */
-import { assign, enqueueActions, fromCallback, sendParent, sendTo, setup } from 'xstate';
+import { assign, fromCallback, sendParent, sendTo, setup } from 'xstate';
 import type { OutputFacts } from '../domain/output-facts.js';
 import {
   computeProgress,
@@ -143,17 +143,8 @@ export const workerMachine = setup({
     ),
     askPermission: sendParent((_, params: WorkerPermissionEvent) => params),
     answerPermission: sendTo('process', (_, params: AgentProcessCommand) => params),
-    /** A message into the running agent, keyed by attempt and count so it is sent once however often told. */
-    say: enqueueActions(({ context, enqueue }, params: { text: string; by?: string }) => {
-      const said = (context.said ?? 0) + 1;
-      enqueue.assign({ said });
-      enqueue.sendTo('process', {
-        type: 'PROCESS.SAY',
-        text: params.text,
-        key: `${context.attempt}-${said}`,
-        ...(params.by ? { by: params.by } : {}),
-      });
-    }),
+    /** A message into the running agent (its process actor keys it). */
+    say: sendTo('process', (_, params: { text: string; by?: string }) => ({ type: 'PROCESS.SAY' as const, ...params })),
     pauseProcess: sendTo('process', { type: 'PROCESS.PAUSE' }),
     resumeProcess: sendTo('process', { type: 'PROCESS.RESUME' }),
     terminateProcess: sendTo('process', { type: 'PROCESS.TERMINATE' }),
@@ -254,6 +245,8 @@ export const workerMachine = setup({
               attempt: event.attempt,
               requestId: event.requestId,
               request: event.request,
+              ...(event.settled ? { settled: event.settled } : {}),
+              ...(event.rule ? { rule: event.rule } : {}),
             }),
           },
         },

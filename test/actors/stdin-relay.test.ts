@@ -30,7 +30,7 @@ function startRelay(fifo: string, sent: string, out: string) {
 }
 
 describe('stdin relay', () => {
-  it('forwards each id once, records it, ends on `end`, exits with its child', async () => {
+  it('forwards each id once, records it, keeps characters whole, ends on `end`, exits with its child', async () => {
     dir = mkdtempSync(join(tmpdir(), 'orch-relay-'));
     const fifo = join(dir, 'w.1.stdin');
     const sent = join(dir, 'w.1.sent.jsonl');
@@ -41,14 +41,15 @@ describe('stdin relay', () => {
     // Written before the relay runs: the pipe keeps them.
     channel.send({ id: 'a', line: 'first' });
     channel.send({ id: 'a', line: 'first, sent again after a crash' });
-    channel.send({ id: 'big', line: 'x'.repeat(200_000) });
+    // 200 kB of two-byte characters: the pipe's reads split some of them, and each must arrive whole.
+    channel.send({ id: 'big', line: 'é'.repeat(100_000) });
     const exited = startRelay(fifo, sent, out);
     channel.send({ id: 'b', line: 'second' });
     channel.send({ id: 'end', end: true });
     channel.send({ id: 'c', line: 'after the end' });
     expect(await exited).toBe(3);
     channel.close();
-    expect(readFileSync(out, 'utf8')).toBe(`first\n${'x'.repeat(200_000)}\nsecond\n`);
+    expect(readFileSync(out, 'utf8')).toBe(`first\n${'é'.repeat(100_000)}\nsecond\n`);
     expect([...deliveredIds(sent)]).toEqual(['a', 'big', 'b', 'end']);
   });
 

@@ -1,9 +1,10 @@
 /** Claude's interactive conversation, pure: the lines it sends, what the agent's protocol lines ask of it. */
 import { describe, expect, it } from 'vitest';
-import { buildClaudeInteractiveCommand, claudeInteractive } from '../../src/agents/claude-interactive.js';
+import { buildClaudeInteractiveCommand, claudeInteractive, messageUuid } from '../../src/agents/claude-interactive.js';
 import { interactiveUnsupported } from '../../src/agents/registry.js';
 
 const launch = { targetDir: '/repo', includeDirs: ['/shared'], fixes: {} };
+const run = { cwd: '/repo', seed: 'sid/impl/1', home: '/home/u' };
 const request = (id: string, tool: string, input: object) =>
   JSON.stringify({
     type: 'control_request',
@@ -30,7 +31,7 @@ describe('claude interactive command', () => {
     const settings = JSON.parse(args[args.indexOf('--settings') + 1] as string);
     expect(settings.permissions.ask).toEqual(expect.arrayContaining(['Bash', 'Read', 'Write', 'Edit', 'WebFetch']));
     expect(args).toEqual(expect.arrayContaining(['--add-dir=/repo', '--add-dir=/shared', '--model', 'opus']));
-    expect(args).not.toContain('--permission-mode');
+    expect(args).toEqual(expect.arrayContaining(['--permission-mode', 'default']));
     expect(buildClaudeInteractiveCommand({ ...launch, readOnly: true }).args).toEqual(
       expect.arrayContaining(['--permission-mode', 'plan']),
     );
@@ -45,13 +46,27 @@ describe('claude interactive command', () => {
 });
 
 describe('claude conversation', () => {
+  it("message uuids are UUIDs of the run and the key: the same after a crash, another run's differ", () => {
+    const uuid = messageUuid('sid/impl/1', 'prompt');
+    expect(uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(messageUuid('sid/impl/1', 'prompt')).toBe(uuid);
+    expect(messageUuid('sid/impl/2', 'prompt')).not.toBe(uuid);
+  });
+
+  it('a path with ~ is in the home folder', () => {
+    const c = claudeInteractive.conversation(run);
+    expect(c.onLine(request('r1', 'Read', { file_path: '~/.ssh/id_rsa' })).steps[0]).toMatchObject({
+      request: { paths: ['/home/u/.ssh/id_rsa'] },
+    });
+  });
+
   it('opens with the prompt as a user message whose uuid its result will name', () => {
-    const c = claudeInteractive.conversation('/repo');
+    const c = claudeInteractive.conversation(run);
     const [opening] = c.opening('Fix the bug');
     expect(opening?.id).toBe('message:prompt');
     expect(line(opening!)).toEqual({
       type: 'user',
-      uuid: 'orchestrator-prompt',
+      uuid: messageUuid('sid/impl/1', 'prompt'),
       message: { role: 'user', content: 'Fix the bug' },
       parent_tool_use_id: null,
       session_id: '',
@@ -59,7 +74,7 @@ describe('claude conversation', () => {
   });
 
   it('turns can_use_tool into one request form: a command, absolute paths, a URL', () => {
-    const c = claudeInteractive.conversation('/repo');
+    const c = claudeInteractive.conversation(run);
     expect(c.onLine(request('r1', 'Bash', { command: 'npm test', description: 'd' }))).toEqual({
       consumed: true,
       steps: [{ kind: 'permission', request: { requestId: 'r1', tool: 'Bash', command: 'npm test' } }],
@@ -77,7 +92,7 @@ describe('claude conversation', () => {
   });
 
   it('answers allow or deny (with the reason the model reads), keyed by the request id', () => {
-    const c = claudeInteractive.conversation('/repo');
+    const c = claudeInteractive.conversation(run);
     c.onLine(request('r1', 'Bash', { command: 'rm -rf x' }));
     const [deny] = c.answer('r1', 'deny', 'Denied by a rule.');
     expect(deny?.id).toBe('permission:r1');
@@ -94,7 +109,7 @@ describe('claude conversation', () => {
   });
 
   it('a withdrawn request needs no answer; protocol lines are consumed, agent lines are not', () => {
-    const c = claudeInteractive.conversation('/repo');
+    const c = claudeInteractive.conversation(run);
     c.onLine(request('r1', 'Bash', { command: 'sleep 9' }));
     expect(c.onLine(JSON.stringify({ type: 'control_cancel_request', request_id: 'r1' }))).toEqual({
       consumed: true,
@@ -110,22 +125,24 @@ describe('claude conversation', () => {
   });
 
   it('closes stdin once every message sent has its result, not before', () => {
-    const c = claudeInteractive.conversation('/repo');
+    const c = claudeInteractive.conversation(run);
     c.opening('task');
     c.say('also this', 'm1');
-    const result = (uuids: string[]) =>
-      JSON.stringify({ type: 'result', subtype: 'success', user_message_uuids: uuids });
-    expect(c.onLine(result(['orchestrator-prompt']))).toEqual({ consumed: false, steps: [] });
-    expect(c.onLine(result(['orchestrator-m1'])).steps).toEqual([
-      { kind: 'send', envelopes: [{ id: 'end', end: true }] },
-    ]);
+    const result = (keys: string[]) =>
+      JSON.stringify({
+        type: 'result',
+        subtype: 'success',
+        user_message_uuids: keys.map((k) => messageUuid(run.seed, k)),
+      });
+    expect(c.onLine(result(['prompt']))).toEqual({ consumed: false, steps: [] });
+    expect(c.onLine(result(['m1'])).steps).toEqual([{ kind: 'send', envelopes: [{ id: 'end', end: true }] }]);
     // Ended: nothing more is sent.
     expect(c.say('late', 'm2')).toEqual([]);
     expect(c.onLine(result([])).steps).toEqual([]);
   });
 
   it('a result without the uuid list (an older claude) answers everything sent before it', () => {
-    const c = claudeInteractive.conversation('/repo');
+    const c = claudeInteractive.conversation(run);
     c.opening('task');
     expect(c.onLine(JSON.stringify({ type: 'result', subtype: 'success' })).steps).toEqual([
       { kind: 'send', envelopes: [{ id: 'end', end: true }] },

@@ -54,6 +54,8 @@ describe('interactive claude: permissions decided before a tool runs', () => {
         commands: [
           { command: 'touch denied.txt', creates: 'denied.txt' },
           { command: 'touch allowed.txt', creates: 'allowed.txt' },
+          // Denied by the built-in rule before it runs; the exec-mode monitor, which sees it reported first, only logs.
+          { command: 'rm -rf /', creates: 'wiped.txt' },
         ],
       },
     });
@@ -79,14 +81,20 @@ describe('interactive claude: permissions decided before a tool runs', () => {
         rule: 'Bash(touch denied.txt)',
       }),
       expect.objectContaining({ command: 'touch allowed.txt', decision: 'allow', by: 'rule', rule: 'Bash(touch *)' }),
+      expect.objectContaining({ command: 'rm -rf /', decision: 'deny', by: 'rule', rule: 'safety:rm-rf-root' }),
+    ]);
+    expect(existsSync(join(workdir, 'wiped.txt'))).toBe(false);
+    expect(ofType(runtime, 'blocker')).toEqual([]);
+    expect(ofType(runtime, 'safety').filter((e) => e.rule === 'rm-rf-root')).toEqual([
+      expect.objectContaining({ action: 'log' }),
     ]);
     // The agent got the reason as the tool's error (its result lists the denial) and went on to the next command.
     const results = ofType(runtime, 'agent').filter((e) => e.kind === 'tool_result');
     expect(JSON.stringify(results)).toContain("Denied by the orchestrator's permission rules (Bash(touch denied.txt))");
     // Each answer reached the agent once; the relay closed its stdin when the turn ended (the agent exited 0).
     const answers = stdinLines(harness).filter((l) => l.line.type === 'control_response');
-    expect(answers).toHaveLength(2);
-    expect(new Set(answers.map((a) => a.line.response?.request_id)).size).toBe(2);
+    expect(answers).toHaveLength(3);
+    expect(new Set(answers.map((a) => a.line.response?.request_id)).size).toBe(3);
     expect(workerStatus(runtime, 'impl')).toBe('completed');
   });
 

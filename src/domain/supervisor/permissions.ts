@@ -15,12 +15,21 @@ export interface PermissionAsk {
   attempt: number;
   requestId: string;
   request: { tool: string; command?: string; paths?: string[]; url?: string };
+  /** Not a question: it needs nobody any more (decided before a restart, or withdrawn by the agent). */
+  settled?: 'allow' | 'deny' | 'allow-always' | 'withdrawn';
+  rule?: string;
 }
 
 /** Open a blocker for the request, once: an orchestrator that came back asks again what its log left open. */
 export function permissionAsked(s: Step, event: PermissionAsk): void {
   const worker = s.worker(event.workerId);
   if (!worker) return;
+  if (event.settled) {
+    if (event.settled === 'allow-always' && event.rule && !s.context.permissionRules?.includes(event.rule))
+      s.set({ permissionRules: [...(s.context.permissionRules ?? []), event.rule] });
+    permissionSettled(s, { ...event, choice: event.settled });
+    return;
+  }
   const same = s.context.blockers.find(
     (b) =>
       b.kind === 'PERMISSION_REQUEST' &&
@@ -63,12 +72,27 @@ export function answerPermission(s: Step, blocker: BlockerRecord, choice: string
  * The request was settled without the person (its attempt ended, the agent took it back): its blocker closes, so
  * nobody answers what no agent waits for.
  */
-export function permissionSettled(s: Step, event: { workerId: string; attempt?: number; requestId?: string }): void {
+export function permissionSettled(
+  s: Step,
+  event: {
+    workerId: string;
+    attempt?: number;
+    requestId?: string;
+    choice?: 'allow' | 'deny' | 'allow-always' | 'withdrawn';
+  },
+): void {
+  const choice = event.choice === undefined || event.choice === 'withdrawn' ? 'deny' : event.choice;
+  const by =
+    event.choice === undefined
+      ? 'the agent ended'
+      : event.choice === 'withdrawn'
+        ? 'the agent withdrew it'
+        : 'recorded before a restart';
   for (const b of s.context.blockers) {
     if (!b.open || b.kind !== 'PERMISSION_REQUEST' || b.workerId !== event.workerId) continue;
     if (event.attempt !== undefined && b.permission?.attempt !== event.attempt) continue;
     if (event.requestId !== undefined && b.permission?.requestId !== event.requestId) continue;
-    const closed: BlockerRecord = { ...b, open: false, resolution: { choice: 'deny', by: 'the agent ended' } };
+    const closed: BlockerRecord = { ...b, open: false, resolution: { choice, by } };
     s.set({ blockers: s.context.blockers.map((x) => (x.id === b.id ? closed : x)) });
     s.record(blockerEvent(s.context, closed));
   }

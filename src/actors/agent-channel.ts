@@ -6,9 +6,11 @@
  * not have arrived is always safe, and the sent log says what did arrive.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, existsSync, lstatSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, openSync, writeSync } from 'node:fs';
 import { distFile } from '../package-root.js';
-import { type Envelope, sentIds } from './relay-envelopes.js';
+import type { Envelope } from './relay-envelopes.js';
+
+export { deliveredIds } from './relay-envelopes.js';
 
 export const STDIN_RELAY_SCRIPT = distFile('actors', 'stdin-relay.js');
 
@@ -19,11 +21,6 @@ export function makeFifo(path: string): void {
     throw new Error(`${path} exists and is not a FIFO`);
   }
   execFileSync('mkfifo', ['-m', '600', path], { stdio: 'ignore' });
-}
-
-/** The ids the relay has forwarded to the agent (its sent log). */
-export function deliveredIds(sentLog: string): Set<string> {
-  return existsSync(sentLog) ? sentIds(readFileSync(sentLog, 'utf8')) : new Set();
 }
 
 /** Retry a full pipe this often (the relay drains it as the agent reads). */

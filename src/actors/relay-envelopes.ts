@@ -4,6 +4,7 @@
  * module runs as a process and must not be bundled into the CLI.
  */
 
+import { existsSync, readFileSync } from 'node:fs';
 import type { Envelope } from '../agents/conversation.js';
 
 export type { Envelope };
@@ -33,4 +34,9 @@ export function sentIds(log: string): Set<string> {
     }
   }
   return ids;
+}
+
+/** The ids the relay has forwarded to the agent (its sent log). */
+export function deliveredIds(sentLog: string): Set<string> {
+  return existsSync(sentLog) ? sentIds(readFileSync(sentLog, 'utf8')) : new Set();
 }

@@ -11,11 +11,10 @@
  * went away and came back finds the same pipe: the agent outlives the orchestrator, as in exec mode. The group's
  * signals are for the agent: the relay waits for it and exits with its status.
  */
-import { spawn } from 'node:child_process';
-import { appendFileSync, constants as fsConstants, existsSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, constants as fsConstants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { constants } from 'node:os';
-import { parseEnvelope, sentIds } from './relay-envelopes.js';
+import { runGroupChild } from './group-child.js';
+import { deliveredIds, parseEnvelope } from './relay-envelopes.js';
 
 export const RELAY_USAGE = 'stdin-relay.js <fifo> <sent-log> -- <command> [args...]';
 
@@ -25,18 +24,12 @@ export function main(argv: readonly string[]): void {
     process.stderr.write(`orchestrate stdin-relay: usage: ${RELAY_USAGE}\n`);
     process.exit(2);
   }
-  const sent = existsSync(sentLog) ? sentIds(readFileSync(sentLog, 'utf8')) : new Set<string>();
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => undefined);
-  const child = spawn(file, args, { stdio: ['pipe', 'inherit', 'inherit'] });
-  child.on('error', (error) => {
-    process.stderr.write(`orchestrate stdin-relay: cannot run ${file}: ${error.message}\n`);
-    process.exit(127);
-  });
-  child.on('exit', (code, signal) => {
-    process.exit(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
-  });
+  const sent = deliveredIds(sentLog);
+  const child = runGroupChild('stdin-relay', file, args, ['pipe', 'inherit', 'inherit']);
+  const stdin = child.stdin;
+  if (!stdin) return;
   // An agent that closed its stdin (or ended) must not take the relay down with EPIPE before its exit is seen.
-  child.stdin.on('error', () => undefined);
+  stdin.on('error', () => undefined);
 
   // Read and write: the pipe never reports an end, and outlives any one orchestrator that writes to it.
   const fd = openSync(fifo, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
@@ -57,8 +50,8 @@ export function main(argv: readonly string[]): void {
       sent.add(envelope.id);
       if ('end' in envelope) {
         ended = true;
-        child.stdin.end();
-      } else child.stdin.write(`${envelope.line}\n`);
+        stdin.end();
+      } else stdin.write(`${envelope.line}\n`);
       appendFileSync(sentLog, `${JSON.stringify({ id: envelope.id, at: new Date().toISOString() })}\n`);
     }
   });

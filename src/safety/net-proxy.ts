@@ -13,7 +13,6 @@
  * allowlist names the host; anything else gets 403 and a line in `<folder>/refused.jsonl`. Nothing is ever
  * written to stdout: it is the agent's event stream.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import {
   createServer as createHttpServer,
@@ -23,7 +22,7 @@ import {
 } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { constants } from 'node:os';
+import { runGroupChild } from '../actors/group-child.js';
 import { allowedBy, type NetPolicyFile, type Refusal } from './network.js';
 
 const HOP_BY_HOP = new Set([
@@ -148,15 +147,7 @@ export function main(argv: readonly string[]): void {
   }
   startProxy(dir, policy);
   // The group's signals are for the agent: wait for it to end, and report its status.
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => undefined);
-  const child = spawn(file, args, { stdio: 'inherit' });
-  child.on('error', (error) => {
-    process.stderr.write(`orchestrate net-proxy: cannot run ${file}: ${error.message}\n`);
-    process.exit(127);
-  });
-  child.on('exit', (code, signal) => {
-    process.exit(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
-  });
+  runGroupChild('net-proxy', file, args, 'inherit');
 }
 
 if (process.argv[1] && import.meta.url.endsWith('/net-proxy.js') && process.argv[1].endsWith('net-proxy.js'))

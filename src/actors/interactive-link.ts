@@ -218,12 +218,11 @@ export class InteractiveLink {
 
   /** Tell the session a request needs nobody any more: decided before a restart, or withdrawn by the agent. */
   private settled(requestId: string, settled: 'allow' | 'deny' | 'allow-always' | 'withdrawn', rule?: string): void {
-    const request = { tool: '' };
     this.send({
       type: 'PROCESS.PERMISSION',
       attempt: this.input.attempt,
       requestId,
-      request,
+      request: { tool: '' },
       settled,
       ...(rule ? { rule } : {}),
     });

@@ -18,7 +18,6 @@ import {
 } from '../domain/permission-rules.js';
 import type { Permissions, SafetyAction, SafetyRuleId } from '../domain/spec.js';
 import { checkCommand } from './command-rules.js';
-import { resolvePath } from './paths.js';
 import { checkWritePath } from './policy.js';
 import type { PolicyContext } from './rules.js';
 import { simpleCommands } from './shell-words.js';
@@ -110,9 +109,4 @@ export function decisionContext(request: PermissionRequest, site: RequestSite): 
 const WRITE_TOOLS = new Set(['Edit', 'Write', 'MultiEdit', 'NotebookEdit']);
 function isWrite(tool: string): boolean {
   return WRITE_TOOLS.has(tool) || /write|edit|create|delete|move|patch/i.test(tool);
-}
-
-/** A path an agent names, made absolute against its directory (`~` is the home directory). */
-export function absolutePath(path: string, cwd: string, home: string): string {
-  return resolvePath(path, cwd, home);
 }

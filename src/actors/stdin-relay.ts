@@ -13,7 +13,7 @@
  */
 import { appendFileSync, constants as fsConstants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { runGroupChild } from './group-child.js';
+import { runGroupChild } from '../fs/group-child.js';
 import { deliveredIds, parseEnvelope } from './relay-envelopes.js';
 
 export const RELAY_USAGE = 'stdin-relay.js <fifo> <sent-log> -- <command> [args...]';

@@ -22,7 +22,7 @@ import {
 } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { runGroupChild } from '../actors/group-child.js';
+import { runGroupChild } from '../fs/group-child.js';
 import { allowedBy, type NetPolicyFile, type Refusal } from './network.js';
 
 const HOP_BY_HOP = new Set([

@@ -83,7 +83,7 @@ function intoClosedPipe(
     } else {
       child.stdout.destroy();
     }
-    child.on('exit', (exitCode, signal) => resolve({ exitCode, signal, stdout: '', stderr, read }));
+    child.on('close', (exitCode, signal) => resolve({ exitCode, signal, stdout: '', stderr, read }));
   });
 }
 

@@ -412,9 +412,10 @@ describe('SIGINT / SIGTERM of the orchestrator', () => {
     await waitFor('the first SIGINT handled', () => run.stderr().includes('SIGINT: stopping the session'), 5_000, 5);
     const secondAt = Date.now();
     run.child.kill('SIGINT');
-    const exit = await Promise.race([run.exited, sleep(3_000).then(() => null)]);
-    expect(exit, 'the run did not end within 3 s of the second SIGINT (grace is 20 s)').not.toBeNull();
-    expect(exit!.exitedAt - secondAt).toBeLessThan(3_000);
+    // Well before the 20 s grace, however loaded the machine: the second SIGINT did not wait for it.
+    const exit = await Promise.race([run.exited, sleep(15_000).then(() => null)]);
+    expect(exit, 'the run did not end within 15 s of the second SIGINT (grace is 20 s)').not.toBeNull();
+    expect(exit!.exitedAt - secondAt).toBeLessThan(15_000);
     expect(exit!.exitCode).toBe(130);
     expect(run.stderr()).toMatch(/SIGINT again: killed 1 process group\(s\)/);
     await waitFor('nothing left', () => JSON.stringify(leftovers(s)) === JSON.stringify(NOTHING_LEFT), 2_000).catch(

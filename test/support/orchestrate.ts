@@ -90,7 +90,8 @@ export function runCli(
         ),
       );
     }, options.timeoutMs ?? 60_000);
-    child.on('exit', (exitCode, signal) => {
+    // `close`, not `exit`: on a loaded machine the last of its output can still be in the pipes when it has exited.
+    child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
       resolve({ exitCode, signal, stdout, stderr });
     });
@@ -131,7 +132,8 @@ export function startCli(args: string[], env: Record<string, string>, options: {
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<CliResult & { exitedAt: number }>((resolve) =>
-    child.on('exit', (exitCode, signal) => resolve({ exitCode, signal, stdout, stderr, exitedAt: Date.now() })),
+    // Once its output is all read too (`close`; it comes after `exit`).
+    child.on('close', (exitCode, signal) => resolve({ exitCode, signal, stdout, stderr, exitedAt: Date.now() })),
   );
   const started: StartedCli = {
     child,

@@ -15,6 +15,7 @@
  */
 import { fromCallback } from 'xstate';
 import { lineEvents } from '../agents/line-payloads.js';
+import { adapterInMode } from '../agents/registry.js';
 import type { AgentAdapter, LaunchOptions } from '../agents/types.js';
 import type { AgentPayload, FailureSignal, NewEvent } from '../domain/events.js';
 import type { ChangeStat } from '../domain/isolation.js';
@@ -139,7 +140,7 @@ class AgentRun {
   ) {
     // In a session with checkouts the agent runs in its own: every use of the input below sees that directory.
     this.input = host.checkouts?.locate(input) ?? input;
-    this.adapter = host.adapter(input.agent);
+    this.adapter = adapterInMode(host.adapter(input.agent), input.interactive);
     this.files = host.files(input.workerId);
     this.tracker = host.restoredFacts?.(input.workerId, input.attempt) ?? new OutputTracker();
     this.clock = new RunClock(this.input, (overrun) => this.endBecause(overrun));
@@ -309,8 +310,7 @@ class AgentRun {
     if (this.adapter.isHopelessRetry && payloads.some((p) => this.adapter.isHopelessRetry?.(p)))
       this.endBecause('hopeless');
     const changed = this.tracker.add(payloads);
-    // Retry notices ("Reconnecting... waiting for network") are output but not progress: they must not
-    // hold off the stall timeout, or codex without network would run forever.
+    // Retry notices are output, not progress: codex without network would otherwise never stall.
     if (progressed) this.clock.progress();
     if (changed && this.phase !== 'ended')
       this.send({ type: 'PROCESS.OUTPUT', attempt: this.input.attempt, facts: this.tracker.facts() });

@@ -84,6 +84,7 @@ export class InteractiveLink {
       cwd: input.launch.targetDir,
       seed: `${input.sessionId}/${input.workerId}/${input.attempt}`,
       home: process.env.HOME ?? input.launch.targetDir,
+      launch: input.launch,
     });
   }
 
@@ -105,9 +106,10 @@ export class InteractiveLink {
     this.channel.newline();
     const delivered = deliveredIds(this.files.sent);
     const resend: Envelope[] = [];
-    // The opening again, for its message ids; its text (rendered again) only when the agent never got it: then
-    // it cannot have asked or said anything either, so nothing else is sent before it.
-    if (this.conversation.opening('').some((e) => !delivered.has(e.id)))
+    // The opening again, for its message ids; its text (rendered again) only when the agent never got the prompt
+    // (before it, the agent cannot have asked or said anything; what the opening sends first goes again, once).
+    this.conversation.opening('');
+    if (!delivered.has('message:prompt'))
       prompt().then(
         (text) => this.write(this.conversation.opening(text)),
         // The agent never gets its prompt: it prints nothing, and the stall timer ends the attempt.
@@ -141,9 +143,10 @@ export class InteractiveLink {
   /** A line of the agent's stdout: true when it was the protocol's, not agent output. */
   onLine(line: string, end: number): boolean {
     if (end <= this.replayedTo) return this.replayedProtocol.has(end);
-    const { consumed, steps } = this.conversation.onLine(line);
+    const { consumed, steps, progress } = this.conversation.onLine(line);
     // Closed (the run ended, or its agent ended while nobody watched): a line is still told apart, never acted on.
     if (this.closed) return consumed;
+    if (progress) this.clock.progress();
     for (const step of steps) {
       if (step.kind === 'send') this.write(step.envelopes);
       else if (step.kind === 'permission') this.decide(step.request);
@@ -172,7 +175,7 @@ export class InteractiveLink {
    */
   say(text: string): void {
     const envelopes = this.conversation.say(text, randomUUID());
-    if (envelopes.length === 0) return;
+    if (envelopes === null) return;
     this.host.publish([
       {
         type: 'agent',

@@ -127,11 +127,11 @@ class ClaudeConversation implements Conversation {
   }
 
   opening(prompt: string): Envelope[] {
-    return this.say(prompt, 'prompt');
+    return this.say(prompt, 'prompt') ?? [];
   }
 
-  say(text: string, key: string): Envelope[] {
-    if (this.ended) return [];
+  say(text: string, key: string): Envelope[] | null {
+    if (this.ended) return null;
     const uuid = messageUuid(this.seed, key);
     this.open.add(uuid);
     const line = {

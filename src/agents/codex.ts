@@ -23,6 +23,7 @@ import {
   type FailureRule,
   type JsonObject,
 } from './common.js';
+import { codexInteractive } from './codex-interactive.js';
 import { parseRetryAt } from './retry-time.js';
 
 export function buildCodexCommand(options: LaunchOptions): AgentCommand {
@@ -174,7 +175,7 @@ function count(value: unknown): number | undefined {
 
 const CODEX_RULES: readonly FailureRule[] = [
   { kind: 'not_git_repo', pattern: /Not inside a trusted directory and --skip-git-repo-check was not specified/i },
-  { kind: 'resume_not_found', pattern: /no rollout found for thread id/i },
+  { kind: 'resume_not_found', pattern: /no rollout found for thread id|thread not found/i },
   { kind: 'auth', pattern: /401 Unauthorized|Incorrect API key|invalid_api_key|Not logged in/i },
   { kind: 'quota', pattern: /Quota exceeded|insufficient_quota/i },
   {
@@ -231,4 +232,5 @@ export const codexAdapter: AgentAdapter = {
   parseLine: parseCodexLine,
   classifyFailure: classifyCodexFailure,
   isHopelessRetry: isHopelessCodexRetry,
+  interactive: codexInteractive,
 };

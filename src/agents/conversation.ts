@@ -8,7 +8,8 @@
  * message), so an orchestrator that came back after a crash can send again whatever may not have arrived: the relay
  * forwards an id once.
  */
-import type { AgentCommand, LaunchOptions } from './types.js';
+import type { AgentPayload, FailureSignal } from '../domain/events.js';
+import type { AgentCommand, FailureInput, LaunchOptions } from './types.js';
 
 /** What the orchestrator writes into the FIFO (see src/actors/relay-envelopes.ts). */
 export type Envelope = { id: string; line: string } | { id: string; end: true };
@@ -33,12 +34,19 @@ export type ConversationStep =
 export interface Conversation {
   /** The first envelopes: the prompt (and a protocol's handshake). */
   opening(prompt: string): Envelope[];
-  /** One stdout line: what it asks of the orchestrator; `consumed` when it is protocol, not agent output. */
-  onLine(line: string): { consumed: boolean; steps: ConversationStep[] };
+  /**
+   * One stdout line: what it asks of the orchestrator; `consumed` when it is protocol, not agent output (`progress`:
+   * the protocol saying the agent is at work, a streamed piece of a message: it holds off the stall timer).
+   */
+  onLine(line: string): { consumed: boolean; steps: ConversationStep[]; progress?: boolean };
   /** The answer to a permission request. */
   answer(requestId: string, decision: 'allow' | 'deny', message?: string): Envelope[];
-  /** A person's message (or a clarification's answer) into the running agent; `key` names it once for good. */
-  say(text: string, key: string): Envelope[];
+  /**
+   * A person's message (or a clarification's answer) into the running agent; `key` names it once for good. null: the
+   * conversation is over and the message cannot reach the agent; [] when it is taken but sent later (it waits for
+   * the agent to be ready for it).
+   */
+  say(text: string, key: string): Envelope[] | null;
   /** Stop the current turn through the protocol (before any signal). */
   interrupt(key: string): Envelope[];
   /** Requests the agent still waits on. */
@@ -52,6 +60,11 @@ export interface InteractiveProtocol {
   /**
    * A conversation for one run of the agent, in `cwd` (relative paths of its requests resolve there, `~` in `home`);
    * `seed` names the run (session, worker, attempt): the ids it makes are its own, and the same after a crash.
+   * `launch`: the run's options (its folder, model, the agent session it resumes).
    */
-  conversation(run: { cwd: string; seed: string; home: string }): Conversation;
+  conversation(run: { cwd: string; seed: string; home: string; launch: Omit<LaunchOptions, 'prompt'> }): Conversation;
+  /** The agent's lines in this mode, when they differ from exec mode's (the adapter's parseLine otherwise). */
+  parseLine?(line: string): AgentPayload[];
+  /** A finished run in this mode, when it ends differently from exec mode (the adapter's classifyFailure otherwise). */
+  classifyFailure?(input: FailureInput): FailureSignal | null;
 }

@@ -53,3 +53,14 @@ export function interactiveUnsupported(workers: ReadonlyArray<{ id: string; agen
   const supported = knownAgents().filter((a) => getAdapter(a).interactive);
   return `mode "interactive" is not supported for ${bad.map((w) => `${w.agent} (worker "${w.id}")`).join(', ')} yet: use "exec" there (interactive: ${supported.join(', ')})`;
 }
+
+/** The adapter as a run in `interactive` mode reads its agent: the protocol's own lines and failures where it has them. */
+export function adapterInMode(adapter: AgentAdapter, interactive: boolean | undefined): AgentAdapter {
+  const protocol = interactive ? adapter.interactive : undefined;
+  if (!protocol?.parseLine && !protocol?.classifyFailure) return adapter;
+  return {
+    ...adapter,
+    ...(protocol.parseLine ? { parseLine: protocol.parseLine } : {}),
+    ...(protocol.classifyFailure ? { classifyFailure: protocol.classifyFailure } : {}),
+  };
+}

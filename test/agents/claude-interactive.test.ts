@@ -4,7 +4,12 @@ import { buildClaudeInteractiveCommand, claudeInteractive, messageUuid } from '.
 import { interactiveUnsupported } from '../../src/agents/registry.js';
 
 const launch = { targetDir: '/repo', includeDirs: ['/shared'], fixes: {} };
-const run = { cwd: '/repo', seed: 'sid/impl/1', home: '/home/u' };
+const run = {
+  cwd: '/repo',
+  seed: 'sid/impl/1',
+  home: '/home/u',
+  launch: { targetDir: '/repo', includeDirs: [], fixes: {} },
+};
 const request = (id: string, tool: string, input: object) =>
   JSON.stringify({
     type: 'control_request',
@@ -39,8 +44,9 @@ describe('claude interactive command', () => {
 
   it('is refused by name for an agent without it', () => {
     expect(interactiveUnsupported([{ id: 'a', agent: 'claude', mode: 'interactive' }])).toBeNull();
-    expect(interactiveUnsupported([{ id: 'c', agent: 'codex', mode: 'interactive' }])).toBe(
-      'mode "interactive" is not supported for codex (worker "c") yet: use "exec" there (interactive: claude)',
+    expect(interactiveUnsupported([{ id: 'c', agent: 'codex', mode: 'interactive' }])).toBeNull();
+    expect(interactiveUnsupported([{ id: 'g', agent: 'gemini', mode: 'interactive' }])).toBe(
+      'mode "interactive" is not supported for gemini (worker "g") yet: use "exec" there (interactive: claude, codex)',
     );
   });
 });
@@ -137,7 +143,7 @@ describe('claude conversation', () => {
     expect(c.onLine(result(['prompt']))).toEqual({ consumed: false, steps: [] });
     expect(c.onLine(result(['m1'])).steps).toEqual([{ kind: 'send', envelopes: [{ id: 'end', end: true }] }]);
     // Ended: nothing more is sent.
-    expect(c.say('late', 'm2')).toEqual([]);
+    expect(c.say('late', 'm2')).toBeNull();
     expect(c.onLine(result([])).steps).toEqual([]);
   });
 

@@ -1219,3 +1219,87 @@ describe('process behaviour', () => {
     expect(bad.stderr).toContain('holdUntil must be a path');
   });
 });
+
+describe('codex app-server (interactive mode)', () => {
+  /** `codex app-server` with a pipe on stdin: `send` a message, `next` the next line matching, `lines` so far. */
+  function appServer(config: object) {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: tmp,
+      FAKE_AGENT_STATE_DIR: path.join(tmp, 'state'),
+      FAKE_AGENT_CONFIG: JSON.stringify(config),
+    };
+    const child = spawn(path.join(BIN, 'codex'), ['app-server', '--disable', 'plugins'], {
+      cwd: workdir,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    spawned.add(child);
+    const out = collect(child);
+    const lines = () => parseLines(out.stdout());
+    return {
+      child,
+      lines,
+      send: (value: object) => child.stdin?.write(`${JSON.stringify(value)}\n`),
+      next: async (match: (line: Json) => boolean, what: string) => {
+        await poll(
+          () => lines().some(match),
+          10_000,
+          () => `${what}; got:\n${out.stdout()}${out.stderr()}`,
+          10,
+        );
+        return lines().find(match);
+      },
+    };
+  }
+  const hello = { id: 'i', method: 'initialize', params: { clientInfo: { name: 't', version: '1' } } };
+  const input = (text: string) => [{ type: 'text', text, text_elements: [] }];
+
+  it('asks before each command under "untrusted": a declined one never runs, an accepted one does; stdin end exits 0', async () => {
+    const s = appServer({
+      codex: {
+        delayMs: 1,
+        commands: [
+          { command: 'touch no.txt', creates: 'no.txt' },
+          { command: 'touch yes.txt', creates: 'yes.txt' },
+        ],
+      },
+    });
+    s.send(hello);
+    s.send({ method: 'initialized' });
+    s.send({ id: 't', method: 'thread/start', params: { cwd: workdir, approvalPolicy: 'untrusted' } });
+    const thread = (await s.next((l) => l.id === 't', 'the thread')).result.thread.id;
+    s.send({ id: 'p', method: 'turn/start', params: { threadId: thread, input: input('go') } });
+    const first = await s.next((l) => l.method === 'item/commandExecution/requestApproval', 'the first request');
+    expect(first).toMatchObject({ id: 0, params: { command: "/bin/bash -lc 'touch no.txt'", threadId: thread } });
+    s.send({ id: 0, result: { decision: 'decline' } });
+    await s.next((l) => l.id === 1 && l.method !== undefined, 'the second request');
+    s.send({ id: 1, result: { decision: 'accept' } });
+    const done = await s.next((l) => l.method === 'turn/completed', 'the turn');
+    expect(done.params.turn).toMatchObject({ status: 'completed', items: [{ text: 'Done. The task is complete.' }] });
+    const commands = s
+      .lines()
+      .filter((l) => l.method === 'item/completed' && l.params.item.type === 'commandExecution');
+    expect(commands.map((l) => l.params.item.status)).toEqual(['declined', 'completed']);
+    expect(fs.existsSync(path.join(workdir, 'no.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(workdir, 'yes.txt'))).toBe(true);
+    s.child.stdin?.end();
+    expect(await finished(s.child)).toEqual({ code: 0, signal: null });
+  });
+
+  it('a resume of a thread it never had is an error; a steer with no turn running is one too', async () => {
+    const s = appServer({});
+    s.send({ id: 'x', method: 'thread/start', params: {} });
+    expect(await s.next((l) => l.id === 'x', 'the refusal')).toEqual({
+      error: { code: -32600, message: 'Not initialized' },
+      id: 'x',
+    });
+    s.send(hello);
+    s.send({ id: 'r', method: 'thread/resume', params: { threadId: 'nope' } });
+    expect((await s.next((l) => l.id === 'r', 'the resume')).error.message).toBe('no rollout found for thread id nope');
+    s.send({ id: 's', method: 'turn/steer', params: { threadId: 'nope', expectedTurnId: 'x', input: input('hi') } });
+    expect((await s.next((l) => l.id === 's', 'the steer')).error.message).toBe('no active turn to steer');
+    s.child.stdin?.end();
+    expect((await finished(s.child)).code).toBe(0);
+  });
+});

@@ -1,8 +1,10 @@
 /**
- * Interactive mode (issue 14): claude over its stream-json protocol, the fake agent asking before each tool runs
- * (control_request can_use_tool) through the stdin relay, and the session's permission rules deciding: a denied
- * command never runs and the agent carries on; an `ask` is a PERMISSION_REQUEST blocker a person answers, while the
- * agent waits with its stall timer held; allow-always adds the rule for the rest of the session.
+ * Interactive mode (issue 14), for each agent that has it: claude over its stream-json protocol (control_request
+ * can_use_tool), codex over `codex app-server` (item/commandExecution/requestApproval), the fake agent asking before
+ * each tool runs through the stdin relay, and the session's permission rules deciding: a denied command never runs
+ * and the agent carries on; an `ask` is a PERMISSION_REQUEST blocker a person answers, while the agent waits with its
+ * stall timer held; allow-always adds the rule for the rest of the session; a message reaches the running agent; and
+ * a request waiting across an orchestrator's kill -9 is answered once.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,9 +36,11 @@ afterEach(async () => {
   await cleanupAfterTest();
 });
 
-/** The fake's record of what reached its stdin (user messages, permission answers). */
-function stdinLines(h: SafetyHarness): Array<{ line: { type: string; response?: { request_id?: string } } }> {
-  const path = join(h.stateDir, 'stdin.jsonl');
+type StdinRecord = { line: Record<string, unknown> & { type?: string; method?: string } };
+
+/** The fake's record of what reached its stdin (messages, permission answers), in a state folder. */
+function stdinRecords(stateDir: string): StdinRecord[] {
+  const path = join(stateDir, 'stdin.jsonl');
   return existsSync(path)
     ? readFileSync(path, 'utf8')
         .split('\n')
@@ -44,13 +48,37 @@ function stdinLines(h: SafetyHarness): Array<{ line: { type: string; response?: 
         .map((l) => JSON.parse(l))
     : [];
 }
+const stdinLines = (h: SafetyHarness) => stdinRecords(h.stateDir);
 
-const worker = { id: 'impl', agent: 'claude', role: 'implementer', mode: 'interactive' } as const;
+/** How each protocol's lines on the agent's stdin read: the answers to its requests, and the messages. */
+const PROTOCOLS = {
+  claude: {
+    answers: (lines: StdinRecord[]) => lines.filter((l) => l.line.type === 'control_response'),
+    answerId: (a: StdinRecord) => (a.line.response as { request_id?: string }).request_id,
+    allowed: { behavior: 'allow' },
+    answerOf: (a: StdinRecord) => (a.line.response as { response?: unknown }).response,
+    messages: (lines: StdinRecord[]) => lines.filter((l) => l.line.type === 'user'),
+  },
+  codex: {
+    answers: (lines: StdinRecord[]) => lines.filter((l) => l.line.method === undefined && 'result' in l.line),
+    answerId: (a: StdinRecord) => String(a.line.id),
+    allowed: { decision: 'accept' },
+    answerOf: (a: StdinRecord) => a.line.result,
+    messages: (lines: StdinRecord[]) =>
+      lines.filter((l) => l.line.method === 'turn/start' || l.line.method === 'turn/steer'),
+  },
+} as const;
+type Agent = keyof typeof PROTOCOLS;
 
-describe('interactive claude: permissions decided before a tool runs', () => {
+const interactiveWorker = (agent: Agent) => ({ id: 'impl', agent, role: 'implementer', mode: 'interactive' }) as const;
+const worker = interactiveWorker('claude');
+
+describe.each(['claude', 'codex'] as const)('interactive %s: permissions decided before a tool runs', (agent) => {
+  const worker = interactiveWorker(agent);
+  const protocol = PROTOCOLS[agent];
   it('a denied command never runs, the agent is told why and carries on, and the session completes', async () => {
     harness = await makeSafetyHarness({
-      claude: {
+      [agent]: {
         commands: [
           { command: 'touch denied.txt', creates: 'denied.txt' },
           { command: 'touch allowed.txt', creates: 'allowed.txt' },
@@ -88,19 +116,24 @@ describe('interactive claude: permissions decided before a tool runs', () => {
     expect(ofType(runtime, 'safety').filter((e) => e.rule === 'rm-rf-root')).toEqual([
       expect.objectContaining({ action: 'log' }),
     ]);
-    // The agent got the reason as the tool's error (its result lists the denial) and went on to the next command.
-    const results = ofType(runtime, 'agent').filter((e) => e.kind === 'tool_result');
-    expect(JSON.stringify(results)).toContain("Denied by the orchestrator's permission rules (Bash(touch denied.txt))");
+    // The agent was told (claude: the reason, as the tool's error; codex: declined) and went on to the next command.
+    const agentEvents = JSON.stringify(ofType(runtime, 'agent'));
+    if (agent === 'claude')
+      expect(agentEvents).toContain("Denied by the orchestrator's permission rules (Bash(touch denied.txt))");
+    else
+      expect(ofType(runtime, 'agent')).toContainEqual(
+        expect.objectContaining({ kind: 'command', command: 'touch denied.txt', status: 'declined' }),
+      );
     // Each answer reached the agent once; the relay closed its stdin when the turn ended (the agent exited 0).
-    const answers = stdinLines(harness).filter((l) => l.line.type === 'control_response');
+    const answers = protocol.answers(stdinLines(harness));
     expect(answers).toHaveLength(3);
-    expect(new Set(answers.map((a) => a.line.response?.request_id)).size).toBe(3);
+    expect(new Set(answers.map(protocol.answerId)).size).toBe(3);
     expect(workerStatus(runtime, 'impl')).toBe('completed');
   });
 
   it('ask: a PERMISSION_REQUEST blocker names the command; the agent waits (its stall timer held) until it is answered allow, then the command runs', async () => {
     harness = await makeSafetyHarness({
-      claude: { commands: [{ command: 'npm publish', creates: 'published.txt' }] },
+      [agent]: { commands: [{ command: 'npm publish', creates: 'published.txt' }] },
     });
     const runtime = await harness.start({
       task: 't',
@@ -130,7 +163,7 @@ describe('interactive claude: permissions decided before a tool runs', () => {
 
   it('allow-always adds the exact rule for the rest of the session: the same command is not asked again', async () => {
     harness = await makeSafetyHarness({
-      claude: {
+      [agent]: {
         commands: [
           { command: 'make deploy', creates: 'one.txt' },
           { command: 'make deploy', creates: 'two.txt' },
@@ -157,16 +190,18 @@ describe('interactive claude: permissions decided before a tool runs', () => {
   });
 });
 
-describe('interactive claude: live messages', () => {
+describe.each(['claude', 'codex'] as const)('interactive %s: live messages', (agent) => {
+  const worker = interactiveWorker(agent);
+  const protocol = PROTOCOLS[agent];
   it('a message sent mid-run reaches the running agent now (its stdin), is recorded, and the agent answers it', async () => {
     const release = join(tmpdir(), `orch-release-${process.pid}-${Date.now()}`);
-    harness = await makeSafetyHarness({ claude: { holdUntil: release, heartbeatMs: 200 } });
+    harness = await makeSafetyHarness({ [agent]: { holdUntil: release, heartbeatMs: 200 } });
     const runtime = await harness.start({ task: 't', sandbox: 'none', workers: [worker] });
     const h = harness;
     await waitFor(() => stdinLines(h).length > 0 && workerStatus(runtime, 'impl') === 'running', 'the agent at work');
     runtime.send({ type: 'SAY', workerId: 'impl', text: 'Also update the changelog.', by: 'alice' });
     await waitFor(
-      () => stdinLines(h).some((l) => l.line.type === 'user' && JSON.stringify(l.line).includes('changelog')),
+      () => protocol.messages(stdinLines(h)).some((l) => JSON.stringify(l.line).includes('changelog')),
       'the message in the agent',
     );
     writeFileSync(release, '');
@@ -175,14 +210,15 @@ describe('interactive claude: live messages', () => {
     } finally {
       rmSync(release, { force: true });
     }
-    const agent = ofType(runtime, 'agent');
-    expect(agent).toContainEqual(
+    const events = ofType(runtime, 'agent');
+    expect(events).toContainEqual(
       expect.objectContaining({ kind: 'message', role: 'user', text: 'Also update the changelog.' }),
     );
-    // The turn took the message in (claude folds a message sent between tool steps), and only then ended.
-    const result = agent.find((e) => e.kind === 'result');
+    // The turn took the message in (claude folds a message sent between tool steps, codex steers the turn), and
+    // only then ended.
+    const result = events.find((e) => e.kind === 'result');
     expect(result && 'text' in result ? result.text : '').toContain('Noted: Also update the changelog.');
-    expect(stdinLines(h).filter((l) => l.line.type === 'user')).toHaveLength(2);
+    expect(protocol.messages(stdinLines(h))).toHaveLength(2);
   });
 });
 
@@ -272,11 +308,17 @@ describe('interactive claude through the CLI and the API', () => {
   });
 });
 
-describe('interactive claude across an orchestrator crash', () => {
+describe.each(['claude', 'codex'] as const)('interactive %s across an orchestrator crash', (agent) => {
+  const protocol = PROTOCOLS[agent];
   it('kill -9 while a request waits, then resume: the agent still waits, the request is asked once and answered once, and the session completes', async () => {
     const { sandbox, specPath, env } = sandboxWith(
-      { task: 'publish it', sandbox: 'none', workers: [worker], permissions: { ask: ['Bash(npm publish:*)'] } },
-      { claude: { commands: [{ command: 'npm publish', creates: 'published.txt' }] } },
+      {
+        task: 'publish it',
+        sandbox: 'none',
+        workers: [interactiveWorker(agent)],
+        permissions: { ask: ['Bash(npm publish:*)'] },
+      },
+      { [agent]: { commands: [{ command: 'npm publish', creates: 'published.txt' }] } },
     );
     const ws = sandbox.workspace;
     const first = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', ws, '--no-server'], env);
@@ -316,13 +358,9 @@ describe('interactive claude across an orchestrator crash', () => {
     // One launch, one answer: the agent lived through the crash and got the answer exactly once.
     const launches = readFileSync(join(sandbox.stateDir, 'launches.jsonl'), 'utf8').trim().split('\n');
     expect(launches).toHaveLength(1);
-    const answers = readFileSync(join(sandbox.stateDir, 'stdin.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((l) => l.line.type === 'control_response');
+    const answers = protocol.answers(stdinRecords(sandbox.stateDir));
     expect(answers).toHaveLength(1);
-    expect(answers[0].line.response.response).toEqual({ behavior: 'allow' });
+    expect(protocol.answerOf(answers[0] as StdinRecord)).toEqual(protocol.allowed);
     expect(existsSync(join(JSON.parse(launches[0] ?? '{}').workdir, 'published.txt'))).toBe(true);
   });
 });

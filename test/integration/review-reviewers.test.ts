@@ -404,9 +404,14 @@ describe('triggers', () => {
   });
 
   it('trigger "manual": `orchestrate review SID` through the server starts a round (and the API refuses an unknown target)', async () => {
+    // The implementer works until the test has asked for the review (holdUntil): however slowly the request lands on
+    // a loaded machine, it lands on a session still running.
+    const releaseDir = mkdtempSync(join(tmpdir(), 'orch-review-release-'));
+    onTestFinished(() => rmSync(releaseDir, { recursive: true, force: true }));
+    const release = join(releaseDir, 'release');
     const h = setup(oneImplementer(['codex', 'gemini'], { trigger: 'manual' }), {
       rules: [reviewerSays('codex', APPROVE), reviewerSays('gemini', concern('greet() is untested'))],
-      claude: { ...IMPLEMENTER, holdMs: 3_000 },
+      claude: { ...IMPLEMENTER, holdUntil: release },
     });
     const { exited } = startCli(runArgs(h, []), h.env);
     const ws = h.sandbox.workspace;
@@ -445,8 +450,9 @@ describe('triggers', () => {
     expect(asked.stdout).toContain(
       'impl has not finished its work yet: the round starts when it does (only finished work is reviewed)',
     );
+    writeFileSync(release, '');
 
-    const end = await within(exited, 20_000, 'the end of the run');
+    const end = await within(exited, 60_000, 'the end of the run');
     expect(end.exitCode, end.stderr).toBe(0);
     const events = readEvents(ws);
     const decisions = eventsOfType(events, 'decision');

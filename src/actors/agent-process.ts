@@ -102,10 +102,8 @@ export function createAgentProcessLogic(host: AgentProcessHost) {
  *   kill in `killing`.
  * - `ended`: the end is being reported (after the kill, the output's last lines, the checkout's commit) or has been;
  *   nothing else is sent. A stop that arrives before the report still makes it `stopped`.
- *
- * `released` is apart from these: the actor let go (its state left, or the orchestrator going down). From then on
- * nothing is sent and no kill is started (one under way goes on): the agent keeps running, and a later `resume`
- * re-attaches to it.
+ * `released` is apart: the actor let go (its state left, or the orchestrator going down). Nothing is sent and no kill
+ * started from then on (one under way goes on): the agent keeps running, and a later `resume` re-attaches to it.
  */
 type Phase = 'launching' | 'running' | 'ended';
 
@@ -327,10 +325,12 @@ class AgentRun {
     const record = this.record;
     if (!record) return;
     this.clock.disarm();
-    this.killing = terminateGroup(record.pgid, this.input.killGraceMs);
+    // An interactive agent's stop goes through its protocol first (it ends its turn, its conversation, itself); the
+    // group is signalled after a grace if anything is left. A paused group could not read it.
+    const asked = this.cause === 'stopped' && !this.clock.paused && this.link?.interrupt();
+    this.killing = terminateGroup(record.pgid, this.input.killGraceMs, 25, asked ? this.input.killGraceMs : 0);
     await this.killing;
-    // Our own child also reports through `exited`; a re-attached agent is not our child, so say it here.
-    // (The wrapper dies with the group, so a killed agent leaves no exit file.)
+    // Our own child also reports through `exited`; a re-attached one is not, so say it here (from its exit file).
     if (this.phase !== 'ended')
       void this.onExit(readExitFile(this.files.exit(record.attempt)) ?? { exitCode: null, signal: 'SIGTERM' });
   }

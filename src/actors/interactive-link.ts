@@ -213,6 +213,14 @@ export class InteractiveLink {
     if (this.asking.delete(request.requestId)) this.clock.release();
   }
 
+  /** Ask the agent to end its turn through the protocol (a stop); false when there is nothing to interrupt. */
+  interrupt(): boolean {
+    if (this.closed || !this.channel) return false;
+    const envelopes = this.conversation.interrupt(randomUUID());
+    this.write(envelopes);
+    return envelopes.length > 0;
+  }
+
   close(): void {
     this.closed = true;
     this.channel?.close();

@@ -147,7 +147,10 @@ export async function terminateGroup(
   pgid: number,
   graceMs: number,
   pollMs = 25,
+  /** How long the group may take to end of its own first (it was asked to, another way), before any signal. */
+  ownEndMs = 0,
 ): Promise<'terminated' | 'killed' | 'gone'> {
+  if (ownEndMs > 0 && (await groupEndsWithin(pgid, ownEndMs, pollMs))) return 'gone';
   if (!signalGroup(pgid, 'SIGTERM')) return 'gone';
   signalGroup(pgid, 'SIGCONT');
   const deadline = Date.now() + graceMs;
@@ -158,6 +161,16 @@ export async function terminateGroup(
   signalGroup(pgid, 'SIGKILL');
   for (let i = 0; i < 200 && groupMembers(pgid).length > 0; i++) await sleep(pollMs);
   return 'killed';
+}
+
+/** Whether the group is gone (no member left) within `ms`; nothing is signalled. */
+async function groupEndsWithin(pgid: number, ms: number, pollMs = 25): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (groupMembers(pgid).length === 0) return true;
+    await sleep(pollMs);
+  }
+  return groupMembers(pgid).length === 0;
 }
 
 function sleep(ms: number): Promise<void> {

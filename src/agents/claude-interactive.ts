@@ -114,6 +114,8 @@ class ClaudeConversation implements Conversation {
   private readonly open = new Set<string>();
   private readonly requests = new Map<string, AskedPermission>();
   private ended = false;
+  /** Interrupted for a stop: the next result is the last. */
+  private stopping = false;
 
   constructor(
     private readonly cwd: string,
@@ -155,10 +157,13 @@ class ClaudeConversation implements Conversation {
   }
 
   interrupt(key: string): Envelope[] {
+    if (this.ended) return [];
+    // A stop: the turn's result ends the conversation, and the messages still queued are dropped with it.
+    this.stopping = true;
     const line = {
       type: 'control_request',
       request_id: `orchestrator-interrupt-${key}`,
-      request: { subtype: 'interrupt' },
+      request: { subtype: 'interrupt', cancel_queued: true },
     };
     return [{ id: `interrupt:${key}`, line: JSON.stringify(line) }];
   }
@@ -199,7 +204,7 @@ class ClaudeConversation implements Conversation {
 
   /** A turn ended: the messages it covered are answered; when none is left, the conversation is over. */
   private turnEnded(result: Record<string, unknown>): ConversationStep[] {
-    const covered = Array.isArray(result.user_message_uuids) ? result.user_message_uuids : null;
+    const covered = Array.isArray(result.user_message_uuids) && !this.stopping ? result.user_message_uuids : null;
     if (covered) for (const uuid of covered) this.open.delete(String(uuid));
     // Without the list (an older claude), a result answers everything sent before it.
     else this.open.clear();

@@ -76,6 +76,8 @@ class CodexConversation implements Conversation {
   /** The paths of each file change codex started, for its approval request. */
   private readonly changes = new Map<string, string[]>();
   private ended = false;
+  /** Interrupted for a stop: the turn's end is the conversation's. */
+  private stopping = false;
 
   constructor(private readonly launch: Omit<LaunchOptions, 'prompt'>) {
     this.threadId = launch.resume?.agentSessionId ?? null;
@@ -123,7 +125,9 @@ class CodexConversation implements Conversation {
   }
 
   interrupt(key: string): Envelope[] {
-    if (!this.turn || !this.threadId) return [];
+    if (!this.turn || !this.threadId || this.ended) return [];
+    // A stop: the turn's end ends the conversation, whatever messages still wait.
+    this.stopping = true;
     return [request(`interrupt:${key}`, 'turn/interrupt', { threadId: this.threadId, turnId: this.turn })];
   }
 
@@ -234,6 +238,7 @@ class CodexConversation implements Conversation {
         const turn = isObject(params.turn) ? params.turn : {};
         const id = str(turn.id);
         if (id === this.turn) this.turn = null;
+        if (this.stopping) this.messages.clear();
         for (const [key, message] of this.messages)
           if (message.turn !== null && message.turn === id) this.messages.delete(key);
         return { consumed: false, steps: this.stepsOf(this.maybeEnd()) };

@@ -147,6 +147,26 @@ describe('claude conversation', () => {
     expect(c.onLine(result([])).steps).toEqual([]);
   });
 
+  it('a stop interrupts (queued messages cancelled) and the next result ends the conversation', () => {
+    const c = claudeInteractive.conversation(run);
+    c.opening('task');
+    c.say('also this', 'm1');
+    const [interrupt] = c.interrupt('k');
+    expect(interrupt && 'line' in interrupt ? JSON.parse(interrupt.line) : null).toEqual({
+      type: 'control_request',
+      request_id: 'orchestrator-interrupt-k',
+      request: { subtype: 'interrupt', cancel_queued: true },
+    });
+    const aborted = {
+      type: 'result',
+      subtype: 'error_during_execution',
+      is_error: true,
+      user_message_uuids: [messageUuid(run.seed, 'prompt')],
+    };
+    expect(c.onLine(JSON.stringify(aborted)).steps).toEqual([{ kind: 'send', envelopes: [{ id: 'end', end: true }] }]);
+    expect(c.interrupt('again')).toEqual([]);
+  });
+
   it('a result without the uuid list (an older claude) answers everything sent before it', () => {
     const c = claudeInteractive.conversation(run);
     c.opening('task');

@@ -266,6 +266,16 @@ describe('codex app-server conversation', () => {
     ]);
   });
 
+  it("after an interrupt (a stop) the turn's end is the conversation's, whatever messages still wait", () => {
+    const c = started();
+    c.onLine(json({ id: 'message:prompt', result: { turn: { id: 'T1' } } }));
+    c.onLine(notify('turn/started', { threadId: THREAD, turn: { id: 'T1' } }));
+    c.say('one more thing', 'm1');
+    c.interrupt('k');
+    expect(sent(c.onLine(turnDone('T1', 'interrupted')).steps)).toEqual([{ end: 'end' }]);
+    expect(c.interrupt('again')).toEqual([]);
+  });
+
   it('streamed pieces and bookkeeping are the protocol: pieces count as progress, bookkeeping does not', () => {
     const c = started();
     expect(c.onLine(notify('item/agentMessage/delta', { delta: 'Hel' }))).toEqual({

@@ -222,6 +222,40 @@ describe.each(['claude', 'codex'] as const)('interactive %s: live messages', (ag
   });
 });
 
+describe.each(['claude', 'codex'] as const)('interactive %s: a stop', (agent) => {
+  it('interrupts through the protocol first: the agent ends its turn and exits of itself, before any signal', async () => {
+    const release = join(tmpdir(), `orch-release-stop-${agent}-${process.pid}-${Date.now()}`);
+    harness = await makeSafetyHarness({ [agent]: { holdUntil: release, heartbeatMs: 200 } });
+    // A grace far longer than the test may take: only the agent ending of itself lets the stop finish in time.
+    const runtime = await harness.start({
+      task: 't',
+      sandbox: 'none',
+      workers: [interactiveWorker(agent)],
+      limits: { killGraceMs: 600_000 },
+    });
+    const h = harness;
+    await waitFor(() => PROTOCOLS[agent].messages(stdinLines(h)).length > 0, 'the agent at work');
+    await waitFor(() => workerStatus(runtime, 'impl') === 'running', 'the worker running');
+    runtime.send({ type: 'STOP_WORKER', workerId: 'impl', by: 'alice' });
+    try {
+      await waitFor(() => ['stopped', 'skipped'].includes(workerStatus(runtime, 'impl') ?? ''), 'the worker ended');
+    } finally {
+      writeFileSync(release, '');
+      rmSync(release, { force: true });
+    }
+    const interrupts = stdinLines(h).filter((l) =>
+      agent === 'claude'
+        ? (l.line.request as { subtype?: string } | undefined)?.subtype === 'interrupt'
+        : l.line.method === 'turn/interrupt',
+    );
+    expect(interrupts).toHaveLength(1);
+    // The launch wrapper wrote the agent's own exit status: no signal ended it (a killed group leaves none).
+    const sid = runtime.sessionId;
+    const exit = join(h.workspace, 'sessions', sid, 'agents', 'impl.1.exit');
+    expect(readFileSync(exit, 'utf8').trim()).toBe('0');
+  });
+});
+
 describe('interactive claude through the CLI and the API', () => {
   it("`orchestrate resolve SID b1 allow` answers the request through the run's server; the command then runs", async () => {
     const { sandbox, specPath, env } = sandboxWith(

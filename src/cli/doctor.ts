@@ -80,7 +80,7 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
     checks.push({
       name: adapter.name,
       level: credentials.found ? 'ok' : 'warn',
-      detail: `${bin.path} (${version.text}); credentials: ${credentials.detail}`,
+      detail: `${bin.path} (${version.text}); credentials: ${credentials.detail}; ${modesOf(adapter)}`,
     });
   }
   if (usableAgents === 0) {
@@ -125,6 +125,13 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
     }
   }
   return checks.some((c) => c.level === 'error') ? 1 : 0;
+}
+
+/** Which modes a worker of this agent can have (docs/permissions.md): exec always, interactive where it speaks one. */
+function modesOf(adapter: { interactive?: unknown }): string {
+  return adapter.interactive
+    ? 'modes: exec (the default), interactive ("mode": "interactive": it asks before each tool runs)'
+    : 'modes: exec only (interactive not yet)';
 }
 
 /**

@@ -120,6 +120,24 @@ describe('fake model server', () => {
     });
   });
 
+  it("run-command: codex's exec_command function call; once a tool result is in the conversation, the final text", async () => {
+    server.setScenario('openai', { kind: 'run-command', command: 'touch x.txt', text: 'Done.' });
+    const ask = async (input: unknown[]) =>
+      sseData(await (await post(`${server.baseUrls.openai}/responses`, { stream: true, input })).text());
+    const first = await ask([{ role: 'user', content: 'go' }]);
+    const call = first.find((d) => d.type === 'response.output_item.done')?.item as Record<string, unknown>;
+    expect(call).toMatchObject({ type: 'function_call', name: 'exec_command', arguments: '{"cmd":"touch x.txt"}' });
+    // A message a person sent while the command waited comes after its result: the command is not asked again.
+    const second = await ask([
+      { role: 'user', content: 'go' },
+      { type: 'function_call', call_id: call.call_id, name: 'exec_command', arguments: call.arguments },
+      { type: 'function_call_output', call_id: call.call_id, output: 'rejected by user' },
+      { role: 'user', content: 'also this' },
+    ]);
+    const done = second.find((d) => d.type === 'response.output_item.done')?.item as Record<string, unknown>;
+    expect(done).toMatchObject({ type: 'message', content: [{ text: 'Done.' }] });
+  });
+
   it('gemini: SSE chunks of candidates, JSON side calls for the router, RetryInfo on a 429', async () => {
     const chunks = sseData(
       await (

@@ -4,7 +4,14 @@
  * `{type:"error", error:{type, message}}` and the rate-limit headers it reads.
  */
 import type { ServerResponse } from 'node:http';
-import { DEFAULT_AFTER_WRITE, DEFAULT_TEXT, verdictText, type Scenario, type TurnContext } from './scenarios.js';
+import {
+  DEFAULT_AFTER_COMMAND,
+  DEFAULT_AFTER_WRITE,
+  DEFAULT_TEXT,
+  verdictText,
+  type Scenario,
+  type TurnContext,
+} from './scenarios.js';
 import { asArray, epochIn, isObject, sendJson, SseWriter, targetPath, type JsonObject } from './sse.js';
 
 export const ANTHROPIC_TOOL_ID_PREFIX = 'toolu_fake';
@@ -23,7 +30,10 @@ export function anthropicContext(body: JsonObject, id: string): TurnContext {
     last?.role === 'user' && asArray(last.content).some((block) => isObject(block) && block.type === 'tool_result');
   const text = JSON.stringify(body.messages ?? '') + JSON.stringify(body.system ?? '');
   const cwd = /Primary working directory: ([^\\\n"]+)/.exec(text)?.[1]?.trim() ?? null;
-  return { afterTool, cwd, model: typeof body.model === 'string' ? body.model : null, id };
+  const toolDone = messages.some(
+    (m) => m.role === 'user' && asArray(m.content).some((block) => isObject(block) && block.type === 'tool_result'),
+  );
+  return { afterTool, toolDone, cwd, model: typeof body.model === 'string' ? body.model : null, id };
 }
 
 export function anthropicMain(res: ServerResponse, body: JsonObject, scenario: Scenario, ctx: TurnContext): void {
@@ -119,6 +129,17 @@ function anthropicBlocks(scenario: Scenario, ctx: TurnContext): Block[] {
           id: `${ANTHROPIC_TOOL_ID_PREFIX}_${ctx.id}`,
           name: 'Write',
           input: { file_path: targetPath(scenario.path, ctx.cwd), content: scenario.content },
+        },
+      ];
+    case 'run-command':
+      if (ctx.toolDone) return [{ type: 'text', text: scenario.text ?? DEFAULT_AFTER_COMMAND }];
+      return [
+        { type: 'text', text: 'I will run the command.' },
+        {
+          type: 'tool_use',
+          id: `${ANTHROPIC_TOOL_ID_PREFIX}_${ctx.id}`,
+          name: 'Bash',
+          input: { command: scenario.command, description: 'Run the command' },
         },
       ];
     default:

@@ -5,7 +5,14 @@
  * RPC error bodies `{error:{code, message, status, details}}` (RetryInfo carries the retry delay).
  */
 import type { ServerResponse } from 'node:http';
-import { DEFAULT_AFTER_WRITE, DEFAULT_TEXT, verdictText, type Scenario, type TurnContext } from './scenarios.js';
+import {
+  DEFAULT_AFTER_COMMAND,
+  DEFAULT_AFTER_WRITE,
+  DEFAULT_TEXT,
+  verdictText,
+  type Scenario,
+  type TurnContext,
+} from './scenarios.js';
 import { splitInTwo } from './anthropic.js';
 import { asArray, isObject, sendJson, SseWriter, targetPath, type JsonObject } from './sse.js';
 
@@ -29,7 +36,10 @@ export function geminiContext(body: JsonObject, path: string, id: string): TurnC
   const afterTool = asArray(last?.parts).some((part) => isObject(part) && part.functionResponse !== undefined);
   const text = JSON.stringify(body.contents ?? '');
   const cwd = /Workspace Directories:\*\*\\n\s*- ([^\\"]+)/.exec(text)?.[1]?.trim() ?? null;
-  return { afterTool, cwd, model: geminiModelOf(path), id };
+  const toolDone = contents.some((c) =>
+    asArray(c.parts).some((part) => isObject(part) && part.functionResponse !== undefined),
+  );
+  return { afterTool, toolDone, cwd, model: geminiModelOf(path), id };
 }
 
 type Part = { text: string } | { functionCall: { name: string; args: JsonObject } };
@@ -50,6 +60,9 @@ function geminiParts(scenario: Scenario, ctx: TurnContext): Part[] {
           },
         },
       ];
+    case 'run-command':
+      if (ctx.toolDone) return splitInTwo(scenario.text ?? DEFAULT_AFTER_COMMAND).map((text) => ({ text }));
+      return [{ functionCall: { name: 'run_shell_command', args: { command: scenario.command } } }];
     default:
       throw new Error(`not a success scenario: ${scenario.kind}`);
   }

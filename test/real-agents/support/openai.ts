@@ -6,7 +6,14 @@
  */
 import type { ServerResponse } from 'node:http';
 import { isAbsolute, relative } from 'node:path';
-import { DEFAULT_AFTER_WRITE, DEFAULT_TEXT, verdictText, type Scenario, type TurnContext } from './scenarios.js';
+import {
+  DEFAULT_AFTER_COMMAND,
+  DEFAULT_AFTER_WRITE,
+  DEFAULT_TEXT,
+  verdictText,
+  type Scenario,
+  type TurnContext,
+} from './scenarios.js';
 import { splitInTwo } from './anthropic.js';
 import { asArray, epochIn, isObject, sendJson, SseWriter, type JsonObject } from './sse.js';
 
@@ -25,10 +32,14 @@ export function openaiContext(body: JsonObject, id: string): TurnContext {
     if (item.type === 'custom_tool_call_output' || item.type === 'function_call_output') lastOutput = index;
   });
   const cwd = /<cwd>([^<]+)<\/cwd>/.exec(JSON.stringify(body.input ?? ''))?.[1] ?? null;
-  return { afterTool: lastOutput > lastUser, cwd, model: typeof body.model === 'string' ? body.model : null, id };
+  const model = typeof body.model === 'string' ? body.model : null;
+  return { afterTool: lastOutput > lastUser, toolDone: lastOutput >= 0, cwd, model, id };
 }
 
-type Item = { type: 'message'; text: string } | { type: 'custom_tool_call'; name: string; input: string };
+type Item =
+  | { type: 'message'; text: string }
+  | { type: 'custom_tool_call'; name: string; input: string }
+  | { type: 'function_call'; name: string; arguments: string };
 
 function openaiItems(scenario: Scenario, ctx: TurnContext): Item[] {
   switch (scenario.kind) {
@@ -47,6 +58,10 @@ function openaiItems(scenario: Scenario, ctx: TurnContext): Item[] {
       const patch = ['*** Begin Patch', `*** Add File: ${path}`, ...lines, '*** End Patch', ''].join('\n');
       return [{ type: 'custom_tool_call', name: 'apply_patch', input: patch }];
     }
+    case 'run-command':
+      if (ctx.toolDone) return [{ type: 'message', text: scenario.text ?? DEFAULT_AFTER_COMMAND }];
+      // codex 0.169's shell tool: `exec_command` with the command line in `cmd`, run in the thread's folder.
+      return [{ type: 'function_call', name: 'exec_command', arguments: JSON.stringify({ cmd: scenario.command }) }];
     default:
       throw new Error(`not a success scenario: ${scenario.kind}`);
   }
@@ -103,17 +118,31 @@ export function openaiMain(res: ServerResponse, scenario: Scenario, ctx: TurnCon
       send('response.output_item.done', { output_index: outputIndex, item: done });
       output.push(done);
     } else {
-      const done = {
-        id: `ctc_${ctx.id}_${outputIndex}`,
-        type: 'custom_tool_call',
-        status: 'completed',
-        call_id: `call_fake_${ctx.id}`,
-        name: item.name,
-        input: item.input,
-      };
+      const done =
+        item.type === 'custom_tool_call'
+          ? {
+              id: `ctc_${ctx.id}_${outputIndex}`,
+              type: 'custom_tool_call',
+              status: 'completed',
+              call_id: `call_fake_${ctx.id}`,
+              name: item.name,
+              input: item.input,
+            }
+          : {
+              id: `fc_${ctx.id}_${outputIndex}`,
+              type: 'function_call',
+              status: 'completed',
+              call_id: `call_fake_${ctx.id}`,
+              name: item.name,
+              arguments: item.arguments,
+            };
       send('response.output_item.added', {
         output_index: outputIndex,
-        item: { ...done, status: 'in_progress', input: '' },
+        item: {
+          ...done,
+          status: 'in_progress',
+          ...(item.type === 'custom_tool_call' ? { input: '' } : { arguments: '' }),
+        },
       });
       send('response.output_item.done', { output_index: outputIndex, item: done });
       output.push(done);

@@ -81,6 +81,46 @@ export function assertUserCanRunCli(user: TestUser | null): void {
 let runs = 0;
 
 export async function runOrchestrate(server: FakeModelServer, options: OrchestrateOptions): Promise<OrchestrateRun> {
+  return startOrchestrate(server, options).finished;
+}
+
+/** `orchestrate` running in the background, for a test that acts on it while it runs. */
+export interface StartedOrchestrate {
+  /** The orchestrator's pid. */
+  pid: number | undefined;
+  dir: string;
+  target: string;
+  workspace: string;
+  /** Its events so far (stdout with `--json`). */
+  events(): OrchestratorEvent[];
+  /** `node dist/cli.js ARGS --workspace W` as the same user, with the same environment: its exit code and output. */
+  cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** The same session continued: `orchestrate resume SID --json` (with a server), as the same user. */
+  resume(sessionId: string, extra?: string[]): StartedOrchestrate;
+  /** SIGKILL the orchestrator alone (its agents run on). */
+  kill9(): void;
+  /** Resolves when it has exited (and its leftovers are killed unless `keepAgents`). */
+  finished: Promise<OrchestrateRun>;
+}
+
+interface RunContext {
+  dir: string;
+  target: string;
+  workspace: string;
+  env: Record<string, string | undefined>;
+  marker: string;
+  user: TestUser | null;
+  timeoutMs: number;
+}
+
+/**
+ * `orchestrate run` in the background; `extraArgs` replace `--no-server` (e.g. `['--port', '0']` for a run whose
+ * server `orchestrate resolve` and `say` reach).
+ */
+export function startOrchestrate(
+  server: FakeModelServer,
+  options: OrchestrateOptions & { serve?: boolean },
+): StartedOrchestrate {
   const dir = makeRunDir('orchestrate');
   const target = join(dir, 'target');
   const workspace = join(dir, 'workspace');
@@ -94,7 +134,8 @@ export async function runOrchestrate(server: FakeModelServer, options: Orchestra
     META_ORCH_REAL_AGENTS_RUN: marker,
     ...options.env,
   };
-  const argv = [CLI, 'run', options.task, '-C', target, '--workspace', workspace, '--no-server', '--json'];
+  const argv = [CLI, 'run', options.task, '-C', target, '--workspace', workspace, '--json'];
+  argv.push(...(options.serve ? ['--port', '0'] : ['--no-server']));
   if (options.spec) {
     const specFile = join(dir, 'spec.json');
     writeFileSync(specFile, JSON.stringify(options.spec, null, 2));
@@ -102,12 +143,26 @@ export async function runOrchestrate(server: FakeModelServer, options: Orchestra
   }
   if (options.agents) argv.push('--agents', options.agents.join(','));
   chownTree(dir, options.user);
-  const started = Date.now();
-  const child = spawn(process.execPath, argv, {
-    cwd: dir,
+  const ctx: RunContext = {
+    dir,
+    target,
+    workspace,
     env,
+    marker,
+    user: options.user,
+    timeoutMs: options.timeoutMs ?? 150_000,
+  };
+  return spawnOrchestrate(ctx, argv);
+}
+
+function spawnOrchestrate(ctx: RunContext, argv: string[]): StartedOrchestrate {
+  const started = Date.now();
+  const asUser = ctx.user ? { uid: ctx.user.uid, gid: ctx.user.gid } : {};
+  const child = spawn(process.execPath, argv, {
+    cwd: ctx.dir,
+    env: ctx.env,
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
+    ...asUser,
   });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -117,17 +172,72 @@ export async function runOrchestrate(server: FakeModelServer, options: Orchestra
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill('SIGKILL');
-  }, options.timeoutMs ?? 150_000);
-  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
+  }, ctx.timeoutMs);
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
     child.once('error', fail);
     child.once('close', (c, s) => done({ code: c, signal: s }));
   });
-  clearTimeout(timer);
-  const leftovers = killMarked(marker);
-  const stdout = Buffer.concat(out).toString('utf8');
+  let killed9 = false;
+  const finished = closed.then(({ code, signal }) => {
+    clearTimeout(timer);
+    // A kill -9 leaves the agents running on purpose: the resumed run's end collects them.
+    const leftovers = killed9 ? [] : killMarked(ctx.marker);
+    const stdout = Buffer.concat(out).toString('utf8');
+    const { events, badLines } = parseEvents(stdout);
+    return {
+      exitCode: code,
+      signal,
+      timedOut,
+      events,
+      badLines,
+      stdout,
+      stderr: Buffer.concat(err).toString('utf8'),
+      dir: ctx.dir,
+      target: ctx.target,
+      workspace: ctx.workspace,
+      argv,
+      leftovers,
+      durationMs: Date.now() - started,
+    };
+  });
+  return {
+    pid: child.pid,
+    dir: ctx.dir,
+    target: ctx.target,
+    workspace: ctx.workspace,
+    events: () => parseEvents(Buffer.concat(out).toString('utf8')).events,
+    cli: (args) =>
+      new Promise((resolveCli, fail) => {
+        const cli = spawn(process.execPath, [CLI, ...args, '--workspace', ctx.workspace], {
+          cwd: ctx.dir,
+          env: ctx.env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          ...asUser,
+        });
+        let stdout = '';
+        let stderr = '';
+        cli.stdout.on('data', (d) => (stdout += d));
+        cli.stderr.on('data', (d) => (stderr += d));
+        cli.once('error', fail);
+        cli.once('close', (code) => resolveCli({ code, stdout, stderr }));
+      }),
+    resume: (sessionId, extra = ['--port', '0']) =>
+      spawnOrchestrate(ctx, [CLI, 'resume', sessionId, '--workspace', ctx.workspace, '--json', ...extra]),
+    kill9: () => {
+      killed9 = true;
+      child.kill('SIGKILL');
+    },
+    finished,
+  };
+}
+
+function parseEvents(stdout: string): { events: OrchestratorEvent[]; badLines: string[] } {
   const events: OrchestratorEvent[] = [];
   const badLines: string[] = [];
-  for (const line of stdout.split('\n')) {
+  const lines = stdout.split('\n');
+  // The last piece may be a line still being written.
+  if (!stdout.endsWith('\n')) lines.pop();
+  for (const line of lines) {
     if (line.trim() === '') continue;
     try {
       const parsed = OrchestratorEventSchema.safeParse(JSON.parse(line));
@@ -137,21 +247,7 @@ export async function runOrchestrate(server: FakeModelServer, options: Orchestra
       badLines.push(line.slice(0, 300));
     }
   }
-  return {
-    exitCode: code,
-    signal,
-    timedOut,
-    events,
-    badLines,
-    stdout,
-    stderr: Buffer.concat(err).toString('utf8'),
-    dir,
-    target,
-    workspace,
-    argv,
-    leftovers,
-    durationMs: Date.now() - started,
-  };
+  return { events, badLines };
 }
 
 /** Kill (SIGKILL, by pid) every process whose environment carries this run's marker; describe them. */

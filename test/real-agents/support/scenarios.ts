@@ -30,6 +30,11 @@ export type Scenario =
    * the CLI states in its request), then, once the tool result comes back, a final text.
    */
   | { kind: 'write-file'; path: string; content: string; text?: string }
+  /**
+   * A shell command through the CLI's own tool (claude `Bash`, codex `exec_command`, gemini `run_shell_command`), in
+   * the working directory; then, once the tool's result (or its refusal) comes back, a final text.
+   */
+  | { kind: 'run-command'; command: string; text?: string }
   /** The final message carries a verdict JSON object (in a ```json fence, with a line of prose before it). */
   | { kind: 'verdict'; verdict: Verdict; text?: string }
   | { kind: 'err401' }
@@ -59,6 +64,7 @@ export function toSteps(input: ScriptInput): ScriptStep[] {
 
 export const DEFAULT_TEXT = 'Hello! This is the fake model.';
 export const DEFAULT_AFTER_WRITE = 'I wrote the file. The task is complete.';
+export const DEFAULT_AFTER_COMMAND = 'I ran the command (or was told not to). The task is complete.';
 
 /** The final text of a verdict scenario: prose, then the verdict in a fence, as models usually answer. */
 export function verdictText(scenario: Extract<Scenario, { kind: 'verdict' }>): string {
@@ -74,6 +80,11 @@ export function isError(scenario: Scenario): scenario is Extract<Scenario, { kin
 export interface TurnContext {
   /** The request answers our own tool call (the tool result is the last thing in the conversation). */
   afterTool: boolean;
+  /**
+   * A tool result is anywhere in the conversation: a run-command scenario has run its command (a message a person
+   * sent while the command waited may come after the result).
+   */
+  toolDone: boolean;
   /** The working directory the CLI tells the model about (for relative write-file paths). */
   cwd: string | null;
   model: string | null;

@@ -16,9 +16,9 @@
  * | `turn/completed` (`completed`, `failed`, `interrupted`) | `result` |
  * | `error`, an error response to one of our requests | `error` |
  */
-import type { AgentPayload, FailureSignal } from '../domain/events.js';
-import type { FailureInput } from './types.js';
+import type { AgentPayload } from '../domain/events.js';
 import { classifyCodexFailure } from './codex.js';
+import { classifyByLastTurn } from './conversation.js';
 import {
   clip,
   clipMiddle,
@@ -252,13 +252,5 @@ function httpStatusOf(error: unknown): number | undefined {
   return isObject(inner) ? int(inner.httpStatusCode) : undefined;
 }
 
-/**
- * The app-server exits 0 whenever its stdin closes, which the conversation does once its turns are over, failed or
- * not: the run failed when its last turn did, or when no turn ended at all (an error before it: a thread that could
- * not be resumed).
- */
-export function classifyCodexAppServerFailure(input: FailureInput): FailureSignal | null {
-  const last = input.events.findLast((p) => p.kind === 'result');
-  if (input.exitCode === 0 && last?.kind === 'result' && last.ok) return null;
-  return classifyCodexFailure({ ...input, exitCode: input.exitCode === 0 ? 1 : input.exitCode });
-}
+/** The app-server exits 0 whenever its stdin closes: its last turn says whether the run failed. */
+export const classifyCodexAppServerFailure = classifyByLastTurn(classifyCodexFailure);

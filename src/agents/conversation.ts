@@ -68,3 +68,18 @@ export interface InteractiveProtocol {
   /** A finished run in this mode, when it ends differently from exec mode (the adapter's classifyFailure otherwise). */
   classifyFailure?(input: FailureInput): FailureSignal | null;
 }
+
+/**
+ * The classifier of an agent that exits 0 whenever its stdin closes, which its conversation does once its turns are
+ * over, failed or not: the run failed when its last turn did, or when no turn ended at all (an error before it, a
+ * session that could not start), and is then classified as exec mode would (as if it had exited 1).
+ */
+export function classifyByLastTurn(
+  classify: (input: FailureInput) => FailureSignal | null,
+): (input: FailureInput) => FailureSignal | null {
+  return (input) => {
+    const last = input.events.findLast((p) => p.kind === 'result');
+    if (input.exitCode === 0 && last?.kind === 'result' && last.ok) return null;
+    return classify({ ...input, exitCode: input.exitCode === 0 ? 1 : input.exitCode });
+  };
+}

@@ -27,6 +27,8 @@ import {
   type JsonObject,
 } from './common.js';
 import { parseRetryAt } from './retry-time.js';
+import { AcpConversation, parseAcpLine } from './acp.js';
+import { classifyByLastTurn, type InteractiveProtocol } from './conversation.js';
 
 export function buildGeminiCommand(options: LaunchOptions): AgentCommand {
   // yargs reads a value starting with "-" as another option: the `=` form keeps it the prompt's.
@@ -225,6 +227,21 @@ export function classifyGeminiFailure(input: FailureInput): FailureSignal | null
   return failureSignal(input, classification, { retryAt, httpStatus: httpStatusFromGeminiExit(input.exitCode) });
 }
 
+/** `gemini --acp`: the Agent Client Protocol (./acp.ts); the folder, mode and prompt go over stdin. */
+export function buildGeminiAcpCommand(options: Omit<LaunchOptions, 'prompt'>): AgentCommand {
+  const args = ['--acp', '--include-directories', [options.targetDir, ...options.includeDirs].join(',')];
+  if (options.fixes.skipTrust) args.push('--skip-trust');
+  if (options.model) args.push('-m', options.model);
+  return { args, env: {} };
+}
+
+const geminiAcp: InteractiveProtocol = {
+  buildCommand: buildGeminiAcpCommand,
+  conversation: ({ launch }) => new AcpConversation(launch),
+  parseLine: parseAcpLine,
+  classifyFailure: classifyByLastTurn(classifyGeminiFailure),
+};
+
 export const geminiAdapter: AgentAdapter = {
   name: 'gemini',
   displayName: 'Gemini CLI',
@@ -234,4 +251,5 @@ export const geminiAdapter: AgentAdapter = {
   resumeCommand: (options, agentSessionId) => buildGeminiCommand({ ...options, resume: { agentSessionId } }),
   parseLine: parseGeminiLine,
   classifyFailure: classifyGeminiFailure,
+  interactive: geminiAcp,
 };

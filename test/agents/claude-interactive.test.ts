@@ -42,12 +42,10 @@ describe('claude interactive command', () => {
     );
   });
 
-  it('is refused by name for an agent without it', () => {
+  it('is accepted for every agent that has it (claude, codex, gemini)', () => {
     expect(interactiveUnsupported([{ id: 'a', agent: 'claude', mode: 'interactive' }])).toBeNull();
     expect(interactiveUnsupported([{ id: 'c', agent: 'codex', mode: 'interactive' }])).toBeNull();
-    expect(interactiveUnsupported([{ id: 'g', agent: 'gemini', mode: 'interactive' }])).toBe(
-      'mode "interactive" is not supported for gemini (worker "g") yet: use "exec" there (interactive: claude, codex)',
-    );
+    expect(interactiveUnsupported([{ id: 'g', agent: 'gemini', mode: 'interactive' }])).toBeNull();
   });
 });
 

@@ -1303,3 +1303,50 @@ describe('codex app-server (interactive mode)', () => {
     expect((await finished(s.child)).code).toBe(0);
   });
 });
+
+describe('gemini --acp (interactive mode)', () => {
+  it('asks before each command in the default mode: a rejected one never runs; stdin end exits 0', async () => {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: tmp,
+      FAKE_AGENT_STATE_DIR: path.join(tmp, 'state'),
+      FAKE_AGENT_CONFIG: JSON.stringify({
+        gemini: {
+          delayMs: 1,
+          commands: [
+            { command: 'touch no.txt', creates: 'no.txt' },
+            { command: 'touch yes.txt', creates: 'yes.txt' },
+          ],
+        },
+      }),
+    };
+    const child = spawn(path.join(BIN, 'gemini'), ['--acp'], { cwd: workdir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    spawned.add(child);
+    const out = collect(child);
+    const lines = () => parseLines(out.stdout());
+    const send = (value: object) => child.stdin?.write(`${JSON.stringify({ jsonrpc: '2.0', ...value })}\n`);
+    const next = async (match: (line: Json) => boolean, what: string) => {
+      await poll(
+        () => lines().some(match),
+        10_000,
+        () => `${what}; got:\n${out.stdout()}${out.stderr()}`,
+        10,
+      );
+      return lines().find(match);
+    };
+    send({ id: 'i', method: 'initialize', params: { protocolVersion: 1, clientCapabilities: {} } });
+    send({ id: 's', method: 'session/new', params: { cwd: workdir, mcpServers: [] } });
+    const sid = (await next((l) => l.id === 's', 'the session')).result.sessionId;
+    send({ id: 'p', method: 'session/prompt', params: { sessionId: sid, prompt: [{ type: 'text', text: 'go' }] } });
+    const first = await next((l) => l.method === 'session/request_permission', 'the first request');
+    expect(first).toMatchObject({ id: 0, params: { toolCall: { kind: 'execute', title: 'touch no.txt' } } });
+    send({ id: 0, result: { outcome: { outcome: 'selected', optionId: 'cancel' } } });
+    await next((l) => l.id === 1 && l.method !== undefined, 'the second request');
+    send({ id: 1, result: { outcome: { outcome: 'selected', optionId: 'proceed_once' } } });
+    expect((await next((l) => l.id === 'p', 'the prompt end')).result.stopReason).toBe('end_turn');
+    expect(fs.existsSync(path.join(workdir, 'no.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(workdir, 'yes.txt'))).toBe(true);
+    child.stdin?.end();
+    expect(await finished(child)).toEqual({ code: 0, signal: null });
+  });
+});

@@ -389,7 +389,7 @@ describe('doctor', { timeout: 60_000 }, () => {
     // Which modes each agent's workers can have.
     expect(text.stdout).toMatch(/^(ok {2}|warn) claude\s+.*modes: exec \(the default\), interactive/m);
     expect(text.stdout).toMatch(/^(ok {2}|warn) codex\s+.*modes: exec \(the default\), interactive/m);
-    expect(text.stdout).toMatch(/^(ok {2}|warn) gemini\s+.*modes: exec only/m);
+    expect(text.stdout).toMatch(/^(ok {2}|warn) gemini\s+.*modes: exec \(the default\), interactive/m);
     expect(text.stdout).toMatch(/^(ok {2}|warn|FAIL) node\s+v\d+/m);
     expect(text.stdout).toMatch(/^(ok {2}|warn) workspace\s+/m);
 

@@ -67,130 +67,146 @@ const PROTOCOLS = {
     messages: (lines: StdinRecord[]) =>
       lines.filter((l) => l.line.method === 'turn/start' || l.line.method === 'turn/steer'),
   },
+  gemini: {
+    answers: (lines: StdinRecord[]) =>
+      lines.filter((l) => l.line.method === undefined && (l.line.result as { outcome?: unknown })?.outcome),
+    answerId: (a: StdinRecord) => String(a.line.id),
+    allowed: { outcome: { outcome: 'selected', optionId: 'proceed_once' } },
+    answerOf: (a: StdinRecord) => a.line.result,
+    messages: (lines: StdinRecord[]) => lines.filter((l) => l.line.method === 'session/prompt'),
+  },
 } as const;
 type Agent = keyof typeof PROTOCOLS;
 
 const interactiveWorker = (agent: Agent) => ({ id: 'impl', agent, role: 'implementer', mode: 'interactive' }) as const;
 const worker = interactiveWorker('claude');
 
-describe.each(['claude', 'codex'] as const)('interactive %s: permissions decided before a tool runs', (agent) => {
-  const worker = interactiveWorker(agent);
-  const protocol = PROTOCOLS[agent];
-  it('a denied command never runs, the agent is told why and carries on, and the session completes', async () => {
-    harness = await makeSafetyHarness({
-      [agent]: {
-        commands: [
-          { command: 'touch denied.txt', creates: 'denied.txt' },
-          { command: 'touch allowed.txt', creates: 'allowed.txt' },
-          // Denied by the built-in rule before it runs; the exec-mode monitor, which sees it reported first, only logs.
-          { command: 'rm -rf /', creates: 'wiped.txt' },
-        ],
-      },
-    });
-    const runtime = await harness.start({
-      task: 't',
-      sandbox: 'none',
-      workers: [worker],
-      permissions: { deny: ['Bash(touch denied.txt)'], allow: ['Bash(touch *)'] },
-    });
-    expect(await runtime.waitForEnd(true)).toBe('completed');
-    const workdir = launchDir(harness);
-    expect(existsSync(join(workdir, 'denied.txt'))).toBe(false);
-    expect(existsSync(join(workdir, 'allowed.txt'))).toBe(true);
+describe.each(['claude', 'codex', 'gemini'] as const)(
+  'interactive %s: permissions decided before a tool runs',
+  (agent) => {
+    const worker = interactiveWorker(agent);
+    const protocol = PROTOCOLS[agent];
+    it('a denied command never runs, the agent is told why and carries on, and the session completes', async () => {
+      harness = await makeSafetyHarness({
+        [agent]: {
+          commands: [
+            { command: 'touch denied.txt', creates: 'denied.txt' },
+            { command: 'touch allowed.txt', creates: 'allowed.txt' },
+            // Denied by the built-in rule before it runs; the exec-mode monitor, which sees it reported first, only logs.
+            { command: 'rm -rf /', creates: 'wiped.txt' },
+          ],
+        },
+      });
+      const runtime = await harness.start({
+        task: 't',
+        sandbox: 'none',
+        workers: [worker],
+        permissions: { deny: ['Bash(touch denied.txt)'], allow: ['Bash(touch *)'] },
+      });
+      expect(await runtime.waitForEnd(true)).toBe('completed');
+      const workdir = launchDir(harness);
+      expect(existsSync(join(workdir, 'denied.txt'))).toBe(false);
+      expect(existsSync(join(workdir, 'allowed.txt'))).toBe(true);
 
-    const decisions = ofType(runtime, 'permission');
-    expect(decisions).toEqual([
-      expect.objectContaining({
-        workerId: 'impl',
-        tool: 'Bash',
-        command: 'touch denied.txt',
-        decision: 'deny',
-        by: 'rule',
-        rule: 'Bash(touch denied.txt)',
-      }),
-      expect.objectContaining({ command: 'touch allowed.txt', decision: 'allow', by: 'rule', rule: 'Bash(touch *)' }),
-      expect.objectContaining({ command: 'rm -rf /', decision: 'deny', by: 'rule', rule: 'safety:rm-rf-root' }),
-    ]);
-    expect(existsSync(join(workdir, 'wiped.txt'))).toBe(false);
-    expect(ofType(runtime, 'blocker')).toEqual([]);
-    expect(ofType(runtime, 'safety').filter((e) => e.rule === 'rm-rf-root')).toEqual([
-      expect.objectContaining({ action: 'log' }),
-    ]);
-    // The agent was told (claude: the reason, as the tool's error; codex: declined) and went on to the next command.
-    const agentEvents = JSON.stringify(ofType(runtime, 'agent'));
-    if (agent === 'claude')
-      expect(agentEvents).toContain("Denied by the orchestrator's permission rules (Bash(touch denied.txt))");
-    else
-      expect(ofType(runtime, 'agent')).toContainEqual(
-        expect.objectContaining({ kind: 'command', command: 'touch denied.txt', status: 'declined' }),
-      );
-    // Each answer reached the agent once; the relay closed its stdin when the turn ended (the agent exited 0).
-    const answers = protocol.answers(stdinLines(harness));
-    expect(answers).toHaveLength(3);
-    expect(new Set(answers.map(protocol.answerId)).size).toBe(3);
-    expect(workerStatus(runtime, 'impl')).toBe('completed');
-  });
-
-  it('ask: a PERMISSION_REQUEST blocker names the command; the agent waits (its stall timer held) until it is answered allow, then the command runs', async () => {
-    harness = await makeSafetyHarness({
-      [agent]: { commands: [{ command: 'npm publish', creates: 'published.txt' }] },
+      const decisions = ofType(runtime, 'permission');
+      expect(decisions).toEqual([
+        expect.objectContaining({
+          workerId: 'impl',
+          tool: 'Bash',
+          command: 'touch denied.txt',
+          decision: 'deny',
+          by: 'rule',
+          rule: 'Bash(touch denied.txt)',
+        }),
+        expect.objectContaining({ command: 'touch allowed.txt', decision: 'allow', by: 'rule', rule: 'Bash(touch *)' }),
+        expect.objectContaining({ command: 'rm -rf /', decision: 'deny', by: 'rule', rule: 'safety:rm-rf-root' }),
+      ]);
+      expect(existsSync(join(workdir, 'wiped.txt'))).toBe(false);
+      expect(ofType(runtime, 'blocker')).toEqual([]);
+      expect(ofType(runtime, 'safety').filter((e) => e.rule === 'rm-rf-root')).toEqual([
+        expect.objectContaining({ action: 'log' }),
+      ]);
+      // The agent was told (claude: the reason, as the tool's error; codex: declined) and went on to the next command.
+      const agentEvents = JSON.stringify(ofType(runtime, 'agent'));
+      if (agent === 'claude')
+        expect(agentEvents).toContain("Denied by the orchestrator's permission rules (Bash(touch denied.txt))");
+      else if (agent === 'codex')
+        expect(ofType(runtime, 'agent')).toContainEqual(
+          expect.objectContaining({ kind: 'command', command: 'touch denied.txt', status: 'declined' }),
+        );
+      // gemini's only sign is the rejection itself (ACP's reject_once option): no update follows a rejected call.
+      else
+        expect(protocol.answers(stdinLines(harness)).map(protocol.answerOf)).toContainEqual({
+          outcome: { outcome: 'selected', optionId: 'cancel' },
+        });
+      // Each answer reached the agent once; the relay closed its stdin when the turn ended (the agent exited 0).
+      const answers = protocol.answers(stdinLines(harness));
+      expect(answers).toHaveLength(3);
+      expect(new Set(answers.map(protocol.answerId)).size).toBe(3);
+      expect(workerStatus(runtime, 'impl')).toBe('completed');
     });
-    const runtime = await harness.start({
-      task: 't',
-      sandbox: 'none',
-      workers: [worker],
-      limits: { stallTimeoutSec: 1 },
-      permissions: { ask: ['Bash(npm publish:*)'] },
-    });
-    const blocker = await waitFor(() => openBlocker(runtime, 'PERMISSION_REQUEST'), 'the permission request');
-    expect(blocker.message).toContain('Bash: npm publish');
-    expect(blocker.options).toEqual(['allow', 'deny', 'allow-always', 'skip', 'stop']);
-    expect(await runtime.waitForEnd(true)).toBe('waiting');
-    // Three stall timeouts later the agent still waits: time asked does not count.
-    await new Promise((r) => setTimeout(r, 3_000));
-    expect(ofType(runtime, 'recovery')).toEqual([]);
-    expect(workerStatus(runtime, 'impl')).toBe('running');
-    expect(existsSync(join(launchDir(harness), 'published.txt'))).toBe(false);
 
-    runtime.send({ type: 'RESOLVE', blockerId: blocker.id, choice: 'allow', by: 'alice' });
-    expect(await runtime.waitForEnd(true)).toBe('completed');
-    expect(existsSync(join(launchDir(harness), 'published.txt'))).toBe(true);
-    expect(ofType(runtime, 'permission')).toEqual([
-      expect.objectContaining({ command: 'npm publish', decision: 'ask', by: 'rule', rule: 'Bash(npm publish:*)' }),
-      expect.objectContaining({ command: 'npm publish', decision: 'allow', by: 'person', person: 'alice' }),
-    ]);
-  });
+    it('ask: a PERMISSION_REQUEST blocker names the command; the agent waits (its stall timer held) until it is answered allow, then the command runs', async () => {
+      harness = await makeSafetyHarness({
+        [agent]: { commands: [{ command: 'npm publish', creates: 'published.txt' }] },
+      });
+      const runtime = await harness.start({
+        task: 't',
+        sandbox: 'none',
+        workers: [worker],
+        limits: { stallTimeoutSec: 1 },
+        permissions: { ask: ['Bash(npm publish:*)'] },
+      });
+      const blocker = await waitFor(() => openBlocker(runtime, 'PERMISSION_REQUEST'), 'the permission request');
+      expect(blocker.message).toContain('Bash: npm publish');
+      expect(blocker.options).toEqual(['allow', 'deny', 'allow-always', 'skip', 'stop']);
+      expect(await runtime.waitForEnd(true)).toBe('waiting');
+      // Three stall timeouts later the agent still waits: time asked does not count.
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(ofType(runtime, 'recovery')).toEqual([]);
+      expect(workerStatus(runtime, 'impl')).toBe('running');
+      expect(existsSync(join(launchDir(harness), 'published.txt'))).toBe(false);
 
-  it('allow-always adds the exact rule for the rest of the session: the same command is not asked again', async () => {
-    harness = await makeSafetyHarness({
-      [agent]: {
-        commands: [
-          { command: 'make deploy', creates: 'one.txt' },
-          { command: 'make deploy', creates: 'two.txt' },
-        ],
-      },
+      runtime.send({ type: 'RESOLVE', blockerId: blocker.id, choice: 'allow', by: 'alice' });
+      expect(await runtime.waitForEnd(true)).toBe('completed');
+      expect(existsSync(join(launchDir(harness), 'published.txt'))).toBe(true);
+      expect(ofType(runtime, 'permission')).toEqual([
+        expect.objectContaining({ command: 'npm publish', decision: 'ask', by: 'rule', rule: 'Bash(npm publish:*)' }),
+        expect.objectContaining({ command: 'npm publish', decision: 'allow', by: 'person', person: 'alice' }),
+      ]);
     });
-    const runtime = await harness.start({
-      task: 't',
-      sandbox: 'none',
-      workers: [worker],
-      permissions: { default: 'ask' },
-    });
-    const blocker = await waitFor(() => openBlocker(runtime, 'PERMISSION_REQUEST'), 'the permission request');
-    runtime.send({ type: 'RESOLVE', blockerId: blocker.id, choice: 'allow-always', by: 'bob' });
-    expect(await runtime.waitForEnd(true)).toBe('completed');
-    expect(runtime.permissionRules()).toEqual(['Bash(make deploy)']);
-    const decisions = ofType(runtime, 'permission').map((e) => [e.decision, e.by, e.rule]);
-    expect(decisions).toEqual([
-      ['ask', 'default', undefined],
-      ['allow', 'person', 'Bash(make deploy)'],
-      ['allow', 'rule', 'Bash(make deploy)'],
-    ]);
-    expect(ofType(runtime, 'blocker').filter((b) => !b.resolution)).toHaveLength(1);
-  });
-});
 
-describe.each(['claude', 'codex'] as const)('interactive %s: live messages', (agent) => {
+    it('allow-always adds the exact rule for the rest of the session: the same command is not asked again', async () => {
+      harness = await makeSafetyHarness({
+        [agent]: {
+          commands: [
+            { command: 'make deploy', creates: 'one.txt' },
+            { command: 'make deploy', creates: 'two.txt' },
+          ],
+        },
+      });
+      const runtime = await harness.start({
+        task: 't',
+        sandbox: 'none',
+        workers: [worker],
+        permissions: { default: 'ask' },
+      });
+      const blocker = await waitFor(() => openBlocker(runtime, 'PERMISSION_REQUEST'), 'the permission request');
+      runtime.send({ type: 'RESOLVE', blockerId: blocker.id, choice: 'allow-always', by: 'bob' });
+      expect(await runtime.waitForEnd(true)).toBe('completed');
+      expect(runtime.permissionRules()).toEqual(['Bash(make deploy)']);
+      const decisions = ofType(runtime, 'permission').map((e) => [e.decision, e.by, e.rule]);
+      expect(decisions).toEqual([
+        ['ask', 'default', undefined],
+        ['allow', 'person', 'Bash(make deploy)'],
+        ['allow', 'rule', 'Bash(make deploy)'],
+      ]);
+      expect(ofType(runtime, 'blocker').filter((b) => !b.resolution)).toHaveLength(1);
+    });
+  },
+);
+
+describe.each(['claude', 'codex', 'gemini'] as const)('interactive %s: live messages', (agent) => {
   const worker = interactiveWorker(agent);
   const protocol = PROTOCOLS[agent];
   it('a message sent mid-run reaches the running agent now (its stdin), is recorded, and the agent answers it', async () => {
@@ -200,10 +216,12 @@ describe.each(['claude', 'codex'] as const)('interactive %s: live messages', (ag
     const h = harness;
     await waitFor(() => stdinLines(h).length > 0 && workerStatus(runtime, 'impl') === 'running', 'the agent at work');
     runtime.send({ type: 'SAY', workerId: 'impl', text: 'Also update the changelog.', by: 'alice' });
-    await waitFor(
-      () => protocol.messages(stdinLines(h)).some((l) => JSON.stringify(l.line).includes('changelog')),
-      'the message in the agent',
-    );
+    // In the agent's stdin now; an ACP agent has no steer: its message is the next prompt, once this one ends.
+    const taken = () =>
+      agent === 'gemini'
+        ? ofType(runtime, 'agent').some((e) => e.kind === 'message' && e.role === 'user')
+        : protocol.messages(stdinLines(h)).some((l) => JSON.stringify(l.line).includes('changelog'));
+    await waitFor(taken, 'the message in the agent');
     writeFileSync(release, '');
     try {
       expect(await runtime.waitForEnd(true)).toBe('completed');
@@ -214,15 +232,18 @@ describe.each(['claude', 'codex'] as const)('interactive %s: live messages', (ag
     expect(events).toContainEqual(
       expect.objectContaining({ kind: 'message', role: 'user', text: 'Also update the changelog.' }),
     );
-    // The turn took the message in (claude folds a message sent between tool steps, codex steers the turn), and
-    // only then ended.
-    const result = events.find((e) => e.kind === 'result');
-    expect(result && 'text' in result ? result.text : '').toContain('Noted: Also update the changelog.');
+    // The agent took the message in (claude folds a message sent between tool steps, codex steers the turn, an ACP
+    // agent gets it as its next prompt) and answered it before its conversation ended.
+    const said = events.map((e) =>
+      (e.kind === 'message' && e.role === 'assistant') || e.kind === 'result' ? (e.text ?? '') : '',
+    );
+    expect(said.join('')).toContain('Noted: Also update the changelog.');
     expect(protocol.messages(stdinLines(h))).toHaveLength(2);
+    expect(JSON.stringify(protocol.messages(stdinLines(h))[1])).toContain('Also update the changelog.');
   });
 });
 
-describe.each(['claude', 'codex'] as const)('interactive %s: a stop', (agent) => {
+describe.each(['claude', 'codex', 'gemini'] as const)('interactive %s: a stop', (agent) => {
   it('interrupts through the protocol first: the agent ends its turn and exits of itself, before any signal', async () => {
     const release = join(tmpdir(), `orch-release-stop-${agent}-${process.pid}-${Date.now()}`);
     harness = await makeSafetyHarness({ [agent]: { holdUntil: release, heartbeatMs: 200 } });
@@ -246,7 +267,7 @@ describe.each(['claude', 'codex'] as const)('interactive %s: a stop', (agent) =>
     const interrupts = stdinLines(h).filter((l) =>
       agent === 'claude'
         ? (l.line.request as { subtype?: string } | undefined)?.subtype === 'interrupt'
-        : l.line.method === 'turn/interrupt',
+        : l.line.method === (agent === 'codex' ? 'turn/interrupt' : 'session/cancel'),
     );
     expect(interrupts).toHaveLength(1);
     // The launch wrapper wrote the agent's own exit status: no signal ended it (a killed group leaves none).
@@ -342,7 +363,7 @@ describe('interactive claude through the CLI and the API', () => {
   });
 });
 
-describe.each(['claude', 'codex'] as const)('interactive %s across an orchestrator crash', (agent) => {
+describe.each(['claude', 'codex', 'gemini'] as const)('interactive %s across an orchestrator crash', (agent) => {
   const protocol = PROTOCOLS[agent];
   it('kill -9 while a request waits, then resume: the agent still waits, the request is asked once and answered once, and the session completes', async () => {
     const { sandbox, specPath, env } = sandboxWith(

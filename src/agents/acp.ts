@@ -1,0 +1,376 @@
+/**
+ * The Agent Client Protocol (ACP) as an agent CLI speaks it over stdio: JSON-RPC 2.0, one message per line.
+ * `gemini --acp` (0.61.0) first; the shapes are those its captures show (test/fixtures/protocols/gemini).
+ *
+ * - The opening is `initialize` (no fs or terminal offered: the agent does its own I/O in its folder), then
+ *   `session/new` in the worker's folder, `session/set_mode` `plan` for a reviewer, then the prompt as
+ *   `session/prompt`. The agent asks the host with `session/request_permission` before a command or a write, and the
+ *   orchestrator answers with the option of kind `allow_once` or `reject_once`, never an "always" one, which would
+ *   let the agent stop asking. A rejected call is reported to the model, and the turn goes on.
+ * - ACP has no steer: a second prompt while one runs cancels it (gemini). A message waits for the running prompt's
+ *   result, then goes as a prompt of its own. When every prompt has its result, stdin is closed and the agent exits
+ *   0; closing it earlier would not stop a tool that runs.
+ * - A stop is `session/cancel`, with every pending request answered `cancelled` (the protocol requires it).
+ * - Model errors are JSON-RPC errors of the prompt, whose code is the HTTP status. The agent exits 0 anyway, so a run
+ *   failed when its last prompt did, or when no prompt ended (an error before it).
+ * - A new attempt starts a new session: `session/load` of gemini 0.61 erases a session created in the same UTC
+ *   minute (gemini #28693), and the orchestrator cannot tell.
+ */
+import type { AgentPayload } from '../domain/events.js';
+import type { AskedPermission, Conversation, ConversationStep, Envelope } from './conversation.js';
+import {
+  clip,
+  clipMiddle,
+  defined,
+  int,
+  isObject,
+  type JsonObject,
+  parseJsonLine,
+  str,
+  textOf,
+  unknownPayload,
+} from './common.js';
+import type { LaunchOptions } from './types.js';
+
+/** Gemini announces a mode change as a message chunk of its own. */
+const MODE_UPDATE = /^\[MODE_UPDATE\] /;
+
+// --- what the agent prints, as payloads -----------------------------------------------------------------------
+
+export function parseAcpLine(line: string): AgentPayload[] {
+  return parseJsonLine(line, (value) => {
+    const method = str(value.method);
+    if (method === undefined) return responsePayloads(value);
+    const params = isObject(value.params) ? value.params : {};
+    if (method === 'session/request_permission') {
+      // The request is the only announcement of the call: it is shown as started (or proposed) while it is asked.
+      const call = isObject(params.toolCall) ? params.toolCall : {};
+      return [toolPayload(call, false)];
+    }
+    if (method !== 'session/update') return [unknownPayload(value, method)];
+    const update = isObject(params.update) ? params.update : {};
+    const kind = str(update.sessionUpdate) ?? '(none)';
+    const text = isObject(update.content) ? textOf(update.content.text) : '';
+    switch (kind) {
+      case 'agent_message_chunk':
+        return [{ kind: 'message', role: 'assistant', text: clipMiddle(text), delta: true }];
+      case 'user_message_chunk':
+        return [{ kind: 'message', role: 'user', text: clipMiddle(text), delta: true }];
+      case 'agent_thought_chunk':
+        return [{ kind: 'reasoning', text: clip(text) }];
+      case 'tool_call':
+      case 'tool_call_update':
+        return [toolPayload(update, kind === 'tool_call_update')];
+      case 'plan': {
+        const entries = Array.isArray(update.entries) ? update.entries.filter(isObject) : [];
+        return [
+          {
+            kind: 'plan',
+            items: entries.map((e) => ({ text: clip(textOf(e.content)), done: e.status === 'completed' })),
+          },
+        ];
+      }
+      default:
+        return [unknownPayload(value, `session/update ${kind}`)];
+    }
+  });
+}
+
+/** A response to one of our requests that reached the parser: the session (init), a prompt's end, or an error. */
+function responsePayloads(value: JsonObject): AgentPayload[] {
+  if (isObject(value.error)) {
+    const code = int(value.error.code);
+    const message = str(value.error.message) ?? textOf(value.error);
+    const details = isObject(value.error.data) ? str(value.error.data.details) : undefined;
+    const httpStatus = code !== undefined && code >= 400 && code <= 599 ? code : undefined;
+    const text = clip(details ? `${message}: ${details}` : message);
+    return [
+      defined({ kind: 'error', message: text, httpStatus }),
+      defined({ kind: 'result', ok: false, text, errors: [text], httpStatus }),
+    ];
+  }
+  const result = isObject(value.result) ? value.result : {};
+  if (typeof result.sessionId === 'string') {
+    const models = isObject(result.models) ? result.models : {};
+    return [defined({ kind: 'init', agentSessionId: result.sessionId, model: str(models.currentModelId) })];
+  }
+  const stopReason = str(result.stopReason);
+  if (stopReason === undefined) return [];
+  const meta = isObject(result._meta) && isObject(result._meta.quota) ? result._meta.quota : {};
+  const tokens = isObject(meta.token_count) ? meta.token_count : null;
+  const usage: AgentPayload[] = tokens
+    ? [
+        {
+          kind: 'usage',
+          cumulative: false,
+          usage: defined({ inputTokens: int(tokens.input_tokens), outputTokens: int(tokens.output_tokens) }),
+        },
+      ]
+    : [];
+  return [...usage, { kind: 'result', ok: stopReason === 'end_turn', reason: stopReason }];
+}
+
+const EDIT_KINDS = new Set(['edit', 'delete', 'move']);
+const CHANGE_KIND = { add: 'add', modify: 'update', delete: 'delete' } as const;
+
+/** A tool call of a `tool_call`, `tool_call_update` or permission request. */
+function toolPayload(call: JsonObject, ended: boolean): AgentPayload {
+  const toolId = str(call.toolCallId);
+  const kind = str(call.kind) ?? 'other';
+  const status = str(call.status);
+  const failed = status === 'failed';
+  if (kind === 'execute') {
+    return defined({
+      kind: 'command',
+      toolId,
+      command: clip(textOf(call.title)),
+      status: !ended ? 'started' : failed ? 'failed' : 'completed',
+      output: ended ? contentText(call) || undefined : undefined,
+    });
+  }
+  if (EDIT_KINDS.has(kind)) {
+    const changes = diffsOf(call).map((d) => ({ path: d.path, kind: d.kind }));
+    return defined({
+      kind: 'file_change',
+      toolId,
+      changes,
+      status: !ended ? 'proposed' : failed ? 'failed' : 'completed',
+    });
+  }
+  if (!ended) return defined({ kind: 'tool_call', toolId, name: toolName(call), input: { title: str(call.title) } });
+  return defined({ kind: 'tool_result', toolId, ok: !failed, output: contentText(call) || undefined });
+}
+
+/** The tool's own name where the agent gives one (gemini's call ids are `<name>__<name>_<ms>_<n>`), else its kind. */
+function toolName(call: JsonObject): string {
+  const meta = isObject(call._meta) ? str(call._meta.toolName) : undefined;
+  const id = str(call.toolCallId) ?? '';
+  return meta ?? (id.includes('__') ? (id.split('__')[0] as string) : (str(call.kind) ?? 'tool'));
+}
+
+function contentText(call: JsonObject): string {
+  const content = Array.isArray(call.content) ? call.content.filter(isObject) : [];
+  return clip(
+    content
+      .map((c) => (isObject(c.content) ? textOf(c.content.text) : ''))
+      .filter(Boolean)
+      .join('\n'),
+  );
+}
+
+/** The files a call writes: its diffs (`_meta.kind` add/modify/delete), else its locations. */
+function diffsOf(call: JsonObject): Array<{ path: string; kind: 'add' | 'update' | 'delete' }> {
+  const content = Array.isArray(call.content) ? call.content.filter(isObject) : [];
+  const diffs = content.flatMap((c) => {
+    const path = c.type === 'diff' ? str(c.path) : undefined;
+    if (!path) return [];
+    const meta = isObject(c._meta) ? str(c._meta.kind) : undefined;
+    return [{ path, kind: CHANGE_KIND[meta as keyof typeof CHANGE_KIND] ?? 'update' }];
+  });
+  if (diffs.length > 0) return diffs;
+  const locations = Array.isArray(call.locations) ? call.locations.filter(isObject) : [];
+  return locations.flatMap((l) => (str(l.path) ? [{ path: str(l.path) as string, kind: 'update' as const }] : []));
+}
+
+// --- the conversation -----------------------------------------------------------------------------------------
+
+type Line = { consumed: boolean; steps: ConversationStep[]; progress?: boolean };
+
+/** Updates that are the protocol's bookkeeping (slash commands, modes), not the agent's work. */
+const BOOKKEEPING = new Set(['available_commands_update', 'current_mode_update', 'config_option_update']);
+
+interface Prompt {
+  text: string;
+  /** Sent as a `session/prompt` (the running one, or done). */
+  sent: boolean;
+}
+
+export class AcpConversation implements Conversation {
+  private sessionId: string | null = null;
+  /** Prompts in order: the opening one, then messages; each is sent when the one before has its result. */
+  private readonly prompts = new Map<string, Prompt>();
+  private running: string | null = null;
+  private readonly requests = new Map<string, AskedPermission & { raw: unknown; options: JsonObject[] }>();
+  private ended = false;
+  private stopping = false;
+
+  constructor(
+    private readonly launch: Omit<LaunchOptions, 'prompt'>,
+    private readonly clientName = 'meta-orchestrator',
+  ) {}
+
+  get pending(): AskedPermission[] {
+    return [...this.requests.values()].map(({ raw: _raw, options: _options, ...asked }) => asked);
+  }
+
+  opening(prompt: string): Envelope[] {
+    const first = this.prompts.get('prompt');
+    if (!first) this.prompts.set('prompt', { text: prompt, sent: false });
+    else if (prompt && !first.text) first.text = prompt;
+    return [
+      request('initialize', 'initialize', {
+        protocolVersion: 1,
+        clientCapabilities: { fs: { readTextFile: false, writeTextFile: false }, terminal: false },
+        clientInfo: { name: this.clientName, version: '0.1.0' },
+      }),
+      ...this.next(),
+    ];
+  }
+
+  say(text: string, key: string): Envelope[] | null {
+    if (this.ended || this.stopping) return null;
+    // Known from before a crash (its text not kept): it went already, as a prompt.
+    this.prompts.set(key, { text, sent: text === '' });
+    return this.next();
+  }
+
+  answer(requestId: string, decision: 'allow' | 'deny'): Envelope[] {
+    const asked = this.requests.get(requestId);
+    this.requests.delete(requestId);
+    const kind = decision === 'allow' ? 'allow_once' : 'reject_once';
+    const option = asked?.options.find((o) => o.kind === kind);
+    const outcome = option ? { outcome: 'selected', optionId: option.optionId } : { outcome: 'cancelled' };
+    const line = { jsonrpc: '2.0', id: asked?.raw ?? requestId, result: { outcome } };
+    return [{ id: `permission:${requestId}`, line: JSON.stringify(line) }];
+  }
+
+  interrupt(key: string): Envelope[] {
+    if (this.ended || !this.sessionId || !this.running) return [];
+    this.stopping = true;
+    const cancel = { jsonrpc: '2.0', method: 'session/cancel', params: { sessionId: this.sessionId } };
+    // Every pending request is answered `cancelled`, or the prompt would wait for it.
+    const answers = [...this.requests.values()].map((r) => ({
+      id: `permission:${r.requestId}`,
+      line: JSON.stringify({ jsonrpc: '2.0', id: r.raw, result: { outcome: { outcome: 'cancelled' } } }),
+    }));
+    this.requests.clear();
+    return [{ id: `interrupt:${key}`, line: JSON.stringify(cancel) }, ...answers];
+  }
+
+  onLine(text: string): Line {
+    let value: JsonObject;
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (!isObject(parsed)) return { consumed: false, steps: [] };
+      value = parsed;
+    } catch {
+      return { consumed: false, steps: [] };
+    }
+    const method = str(value.method);
+    if (method === undefined) return 'id' in value ? this.response(value) : { consumed: false, steps: [] };
+    if ('id' in value) return this.agentRequest(method, value);
+    const params = isObject(value.params) ? value.params : {};
+    const update = isObject(params.update) ? params.update : {};
+    const kind = str(update.sessionUpdate) ?? '';
+    if (BOOKKEEPING.has(kind)) return { consumed: true, steps: [] };
+    const chunk = isObject(update.content) ? textOf(update.content.text) : '';
+    if (kind === 'agent_message_chunk' && MODE_UPDATE.test(chunk)) return { consumed: true, steps: [] };
+    return { consumed: false, steps: [] };
+  }
+
+  private response(value: JsonObject): Line {
+    const id = typeof value.id === 'string' ? value.id : '';
+    const result = isObject(value.result) ? value.result : null;
+    if (id === 'initialize') {
+      if (!result) return { consumed: false, steps: this.stepsOf(this.end()) };
+      return this.steps([request('session', 'session/new', { cwd: this.launch.targetDir, mcpServers: [] })]);
+    }
+    if (id === 'session') {
+      if (!result || typeof result.sessionId !== 'string') return { consumed: false, steps: this.stepsOf(this.end()) };
+      this.sessionId = result.sessionId;
+      // A reviewer reads only: plan mode (no shell, no writes), asked for before its prompt.
+      const mode = this.launch.readOnly
+        ? [request('mode', 'session/set_mode', { sessionId: this.sessionId, modeId: 'plan' })]
+        : [];
+      // Not consumed: the session is the agent's `init`.
+      return { consumed: false, steps: this.stepsOf([...mode, ...this.next()]) };
+    }
+    const key = id.startsWith('message:') ? id.slice(8) : null;
+    if (key === null || !this.prompts.has(key)) return { consumed: true, steps: [] };
+    // A prompt's end (its result or its error) is the agent's output; the next prompt goes now.
+    this.prompts.delete(key);
+    if (this.running === key) this.running = null;
+    if (this.stopping) this.prompts.clear();
+    return { consumed: false, steps: this.stepsOf(this.next()) };
+  }
+
+  private agentRequest(method: string, value: JsonObject): Line {
+    const raw = value.id;
+    const requestId = String(raw);
+    const params = isObject(value.params) ? value.params : {};
+    if (method !== 'session/request_permission') {
+      const line = {
+        jsonrpc: '2.0',
+        id: raw,
+        error: { code: -32601, message: `${method} is not offered by the orchestrator` },
+      };
+      return this.steps([{ id: `reply:${requestId}`, line: JSON.stringify(line) }]);
+    }
+    const call = isObject(params.toolCall) ? params.toolCall : {};
+    const options = Array.isArray(params.options) ? params.options.filter(isObject) : [];
+    const asked = { requestId, ...permissionOf(call) };
+    this.requests.set(requestId, { ...asked, raw, options });
+    // Not consumed: the call it announces is shown (a command started, a change proposed).
+    return { consumed: false, steps: [{ kind: 'permission', request: asked }] };
+  }
+
+  /** The next prompt when none runs, or the end when every prompt has had its result. */
+  private next(): Envelope[] {
+    if (this.ended || !this.sessionId || this.running) return [];
+    for (const [key, prompt] of this.prompts) {
+      if (prompt.sent) continue;
+      if (!prompt.text) return [];
+      prompt.sent = true;
+      this.running = key;
+      const params = { sessionId: this.sessionId, prompt: [{ type: 'text', text: prompt.text }] };
+      return [request(`message:${key}`, 'session/prompt', params)];
+    }
+    // Sent before a crash and not answered yet: it runs.
+    const waiting = [...this.prompts.keys()];
+    if (waiting.length > 0) {
+      this.running = waiting[0] as string;
+      return [];
+    }
+    return this.end();
+  }
+
+  private end(): Envelope[] {
+    if (this.ended) return [];
+    this.ended = true;
+    return [{ id: 'end', end: true }];
+  }
+
+  private steps(envelopes: Envelope[]): Line {
+    return { consumed: true, steps: this.stepsOf(envelopes) };
+  }
+
+  private stepsOf(envelopes: Envelope[]): ConversationStep[] {
+    return envelopes.length > 0 ? [{ kind: 'send', envelopes }] : [];
+  }
+}
+
+/** What a permission request asks, in the rules' form: a command (`execute`), files (`edit`), a fetch, a read. */
+export function permissionOf(call: JsonObject): Omit<AskedPermission, 'requestId'> {
+  const kind = str(call.kind) ?? 'other';
+  const raw = isObject(call.rawInput) ? call.rawInput : {};
+  if (kind === 'execute') return { tool: 'Bash', command: str(raw.command) ?? textOf(call.title) };
+  if (EDIT_KINDS.has(kind)) {
+    const paths = diffsOf(call).map((d) => d.path);
+    return paths.length > 0 ? { tool: 'Edit', paths } : { tool: 'Edit' };
+  }
+  if (kind === 'fetch') {
+    const url = str(raw.url) ?? /https?:\/\/\S+/.exec(textOf(call.title))?.[0];
+    return url ? { tool: 'WebFetch', url } : { tool: 'WebFetch' };
+  }
+  if (kind === 'read') {
+    const paths = (Array.isArray(call.locations) ? call.locations.filter(isObject) : []).flatMap((l) =>
+      str(l.path) ? [str(l.path) as string] : [],
+    );
+    return paths.length > 0 ? { tool: 'Read', paths } : { tool: 'Read' };
+  }
+  return { tool: toolName(call) };
+}
+
+function request(id: string, method: string, params: unknown): Envelope {
+  return { id, line: JSON.stringify({ jsonrpc: '2.0', id, method, params }) };
+}

@@ -38,7 +38,7 @@ const LIMITS = {
   workerTimeoutSec: 150,
   killGraceMs: 1_000,
 };
-const AGENTS = ['claude', 'codex'] as const;
+const AGENTS = ['claude', 'codex', 'gemini'] as const;
 
 function spec(agent: (typeof AGENTS)[number], command: string, permissions: object): SessionSpecInput {
   return {

@@ -26,8 +26,8 @@ export const WorkerSpecSchema = z.strictObject({
   /** Extra directories the agent may use besides the target directory. */
   includeDirs: z.array(z.string()).default([]),
   /**
-   * `interactive`: over the CLI's own two-way protocol, asking the permission rules before each tool runs (claude so
-   * far); `exec`: the one-shot run with approvals bypassed (every agent; the default for now).
+   * `interactive`: over the CLI's own two-way protocol, asking the permission rules before each tool runs (claude's
+   * stream-json, `codex app-server`, gemini's ACP); `exec`: the one-shot run with approvals bypassed (the default).
    */
   mode: z.enum(['interactive', 'exec']).optional(),
 });

@@ -426,7 +426,8 @@ describe('agentProcess after an orchestrator crash (same input, new actor, store
 
   // Same bug: the re-attached actor arms the stall timer although the agent is paused, so paused time counts.
   it('re-attached to a SIGSTOPped (paused) agent, the stall timer stands still', async () => {
-    const first = orchestrator({ lines: 30, delayMs: 40 }, input({ stallTimeoutMs: 700 }));
+    // Output for 12 s: however late the pause lands on a loaded machine, it lands on an agent at work.
+    const first = orchestrator({ lines: 300, delayMs: 40 }, input({ stallTimeoutMs: 700 }));
     const started = await poll(() => first.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
     const pgid = (started as { pid: number }).pid;
     first.send({ type: 'PROCESS.PAUSE' });
@@ -437,7 +438,7 @@ describe('agentProcess after an orchestrator crash (same input, new actor, store
     );
     first.crash();
 
-    const second = orchestrator({ lines: 30, delayMs: 40 }, input({ stallTimeoutMs: 700 }));
+    const second = orchestrator({ lines: 300, delayMs: 40 }, input({ stallTimeoutMs: 700 }));
     await poll(() => second.received.find((e) => e.type === 'PROCESS.STARTED'), 5000, 're-attached');
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(second.received.filter((e) => e.type === 'PROCESS.EXITED')).toEqual([]);

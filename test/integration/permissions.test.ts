@@ -255,7 +255,14 @@ describe.each(['claude', 'codex', 'gemini'] as const)('interactive %s: a stop', 
       limits: { killGraceMs: 600_000 },
     });
     const h = harness;
-    await waitFor(() => PROTOCOLS[agent].messages(stdinLines(h)).length > 0, 'the agent at work');
+    // At work: its turn has started and it said so (a stop before that has nothing to interrupt, and is a signal).
+    await waitFor(
+      () =>
+        ofType(runtime, 'agent').some(
+          (e) => e.kind === 'reasoning' || (e.kind === 'message' && e.role === 'assistant'),
+        ),
+      'the agent at work',
+    );
     await waitFor(() => workerStatus(runtime, 'impl') === 'running', 'the worker running');
     runtime.send({ type: 'STOP_WORKER', workerId: 'impl', by: 'alice' });
     try {

@@ -87,7 +87,10 @@ export function table(results: ScenarioResult[]): string {
     if (row[0]!.startsWith('## ')) out.push(`\n${row[0]!.slice(3)}`);
     else
       out.push(
-        `${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padStart(widths[1]!)}  ${row[2]!.padEnd(widths[2]!)}  ${row[3]}`.trimEnd(),
+        (
+          `${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padStart(widths[1]!)}  ` +
+          `${row[2]!.padEnd(widths[2]!)}  ${row[3]}`
+        ).trimEnd(),
       );
   }
   return out.join('\n');
@@ -100,7 +103,8 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const log = (m: string) => (flags.json ? process.stderr : process.stdout).write(m);
   log(
-    `meta-orchestrator bench${flags.quick ? ' (--quick)' : ''}: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, Node ${machine.node}, load ${machine.loadavgAtStart.join(' ')}\n`,
+    `meta-orchestrator bench${flags.quick ? ' (--quick)' : ''}: ${machine.cpu}, ${machine.cores} cores, ` +
+      `${machine.ramGiB} GiB, Node ${machine.node}, load ${machine.loadavgAtStart.join(' ')}\n`,
   );
   const results: ScenarioResult[] = [];
   const failures: Array<{ name: string; error: string }> = [];

@@ -1,8 +1,8 @@
 /**
- * `npm run build`, after `tsc --noEmit` has type-checked src/ and web/: each entry point bundled into one file of
- * dist/ by esbuild, dependencies included. A process then loads one module instead of some three hundred (execa
- * and zod alone are two hundred files), which is most of what `orchestrate status` cost to start. The entry
- * points are what runs as a process: the CLI, each agent's network proxy, an interactive agent's stdin relay, the demo's recorded agents, and the
+ * `npm run build`, after `tsc --noEmit` has type-checked src/ and web/: each entry point bundled into one file of dist/
+ * by esbuild, dependencies included. A process then loads one module instead of some three hundred (execa and zod alone
+ * are two hundred files), which is most of what `orchestrate status` cost to start. The entry points are what runs as a
+ * process: the CLI, each agent's network proxy, an interactive agent's stdin relay, the demo's recorded agents, and the
  * statechart generator. Code finds the package's files through src/package-root.ts, never by its own depth.
  *
  * The dashboard and the inspector (web/, TypeScript importing src/domain) are bundled for the browser into
@@ -43,7 +43,9 @@ await build({
   external: ['bufferutil', 'utf-8-validate'],
   // Bundled CommonJS (commander, ws...) calls require() for Node's built-ins; an ES module has none of its own.
   banner: {
-    js: "import { createRequire as __orchestrateRequire } from 'node:module'; const require = __orchestrateRequire(import.meta.url);",
+    js:
+      "import { createRequire as __orchestrateRequire } from 'node:module'; " +
+      'const require = __orchestrateRequire(import.meta.url);',
   },
   logLevel: 'warning',
 });

@@ -40,6 +40,7 @@ for (let run = 1; run <= runs; run++) {
 }
 stopLoops();
 console.log(
-  `under-load: ${results.filter((r) => r.code === 0).length}/${runs} passed (${results.map((r) => `${r.seconds} s`).join(', ')})`,
+  `under-load: ${results.filter((r) => r.code === 0).length}/${runs} passed ` +
+    `(${results.map((r) => `${r.seconds} s`).join(', ')})`,
 );
 process.exit(results.every((r) => r.code === 0) ? 0 : 1);

@@ -60,13 +60,15 @@ function serverOptions(command: Command): Command {
     .option('--json', 'print every event as JSON lines on stdout instead of the live view')
     .option(
       '--notify <target>',
-      'tell a person when a worker needs input and when the session ends: a webhook URL (JSON POST, Slack-compatible) or "desktop"; repeatable',
+      'tell a person when a worker needs input and when the session ends: ' +
+        'a webhook URL (JSON POST, Slack-compatible) or "desktop"; repeatable',
       notifyOption,
     )
     .addOption(
       new Option(
         '--inspect <target>',
-        'also send XState inspection events to Stately\'s inspector: "stately" starts a relay on localhost:8080 for https://stately.ai/inspect; or the ws:// URL of a relay',
+        'also send XState inspection events to Stately\'s inspector: "stately" starts a ' +
+          'relay on localhost:8080 for https://stately.ai/inspect; or the ws:// URL of a relay',
       ),
     );
 }
@@ -74,7 +76,8 @@ function serverOptions(command: Command): Command {
 export function buildProgram(): Command {
   const program = new Command('orchestrate')
     .description(
-      'Supervise AI coding-agent CLIs (Claude Code, Codex CLI, Gemini CLI) on one repository: recovery, peer review, live dashboard.',
+      'Supervise AI coding-agent CLIs (Claude Code, Codex CLI, Gemini CLI) ' +
+        'on one repository: recovery, peer review, live dashboard.',
     )
     .version(version)
     // One `error:` line, as every other usage error: the parser's message and where the usage is.
@@ -106,7 +109,8 @@ export function buildProgram(): Command {
     program
       .command('demo')
       .description(
-        'the default trio (gemini architect, claude implementer, codex verifier) with peer reviews on a bundled example project, with recorded agents: no API key needed',
+        'the default trio (gemini architect, claude implementer, codex verifier) ' +
+          'with peer reviews on a bundled example project, with recorded agents: no API key needed',
       )
       .option('--workspace <dir>', 'where the session is kept (default: .orchestrator in the demo project copy)')
       .option(
@@ -121,7 +125,8 @@ export function buildProgram(): Command {
     program
       .command('resume')
       .description(
-        'continue a session: unpause it if a server runs it; else restore it from disk (re-attach to live agents, collect those that ended, relaunch the rest)',
+        'continue a session: unpause it if a server runs it; else restore it from disk ' +
+          '(re-attach to live agents, collect those that ended, relaunch the rest)',
       )
       .argument('<session>', 'session id (orch_YYYYMMDD_HHMMSS_xxxx)')
       .option('--worker <id>', 'only this worker (one paused with `orchestrate pause --worker`)')
@@ -153,7 +158,8 @@ export function buildProgram(): Command {
     .addOption(
       new Option(
         '--inspect <target>',
-        'also send XState inspection events to Stately\'s inspector ("stately": a relay on localhost:8080, or a ws:// URL)',
+        "also send XState inspection events to Stately's inspector " +
+          '("stately": a relay on localhost:8080, or a ws:// URL)',
       ),
     )
     .action(async (...args: unknown[]) => (await load()).serve(...(args as Parameters<Actions['serve']>)));
@@ -161,7 +167,8 @@ export function buildProgram(): Command {
   program
     .command('mcp')
     .description(
-      'an MCP server on stdio, for the coding agent you work in (claude mcp add orchestrate -- npx orchestrate mcp): start, follow, steer and answer sessions',
+      'an MCP server on stdio, for the coding agent you work in ' +
+        '(claude mcp add orchestrate -- npx orchestrate mcp): start, follow, steer and answer sessions',
     )
     .option('--workspace <dir>', 'where sessions are kept (default: $ORCHESTRATOR_WORKSPACE, else ./.orchestrator)')
     .option(
@@ -186,7 +193,8 @@ export function buildProgram(): Command {
         action === 'pause'
           ? "pause a running session (SIGSTOP of its agents' process groups; timers stand still), or one worker"
           : action === 'stop'
-            ? 'stop a session: SIGTERM to every agent process group, SIGKILL after a grace period; works with no orchestrator running. With --worker: stop that worker only, and go on without it'
+            ? 'stop a session: SIGTERM to every agent process group, SIGKILL after a grace period; ' +
+              'works with no orchestrator running. With --worker: stop that worker only, and go on without it'
             : 'start a peer-review round now (of one worker with --target)',
       )
       .argument('<session>', 'session id')
@@ -209,7 +217,8 @@ export function buildProgram(): Command {
   program
     .command('say')
     .description(
-      "send a message into an interactive worker's running agent (a new user turn, now); the session must run with a server",
+      "send a message into an interactive worker's running agent " +
+        '(a new user turn, now); the session must run with a server',
     )
     .argument('<session>', 'session id')
     .argument('<worker>', 'the worker (its "mode" is "interactive")')
@@ -221,7 +230,9 @@ export function buildProgram(): Command {
     program
       .command('resolve')
       .description(
-        'answer a blocker (retry, skip, stop, answer a clarification with --text, have an agent resolve a merge conflict, or allow, deny or allow-always what an interactive agent asks); a session nobody runs goes on here, as with resume',
+        'answer a blocker (retry, skip, stop, answer a clarification with --text, ' +
+          'have an agent resolve a merge conflict, or allow, deny or allow-always what ' +
+          'an interactive agent asks); a session nobody runs goes on here, as with resume',
       )
       .argument('<session>', 'session id')
       .argument('<blocker>', 'blocker id (b1, b2 ...; see orchestrate status)')
@@ -239,7 +250,8 @@ export function buildProgram(): Command {
   program
     .command('diff')
     .description(
-      "a session's change (its integrated result, or each worker's while it runs), or one worker's: colored on a terminal, a plain diff `git apply` takes when piped",
+      "a session's change (its integrated result, or each worker's while it runs), " +
+        "or one worker's: colored on a terminal, a plain diff `git apply` takes when piped",
     )
     .argument('<session>', 'session id')
     .argument('[worker]', "only this worker's own change (start..head of its branch)")
@@ -250,7 +262,8 @@ export function buildProgram(): Command {
   program
     .command('apply')
     .description(
-      "bring a session's result into your checkout: as uncommitted changes on top of your own work (default), or merged as commits",
+      "bring a session's result into your checkout: " +
+        'as uncommitted changes on top of your own work (default), or merged as commits',
     )
     .argument('<session>', 'session id')
     .option('--worker <id>', "only this worker's own change")
@@ -269,7 +282,8 @@ export function buildProgram(): Command {
   program
     .command('gc')
     .description(
-      'remove the checkouts and branches of discarded sessions and of sessions whose folder is gone (un-applied work only with --force)',
+      'remove the checkouts and branches of discarded sessions and of ' +
+        'sessions whose folder is gone (un-applied work only with --force)',
     )
     .addOption(
       new Option('-C, --dir <dir>', 'also look at this repository').default(process.cwd(), 'the current directory'),

@@ -340,11 +340,13 @@ function render(state, answer, actions) {
   setText(
     live,
     runner
-      ? `run by process ${runner.pid}${runner.host ? ` on ${runner.host}` : ''}${runner.serverUrl ? ` (${runner.serverUrl})` : ''}`
+      ? `run by process ${runner.pid}${runner.host ? ` on ${runner.host}` : ''}` +
+          `${runner.serverUrl ? ` (${runner.serverUrl})` : ''}`
       : 'not running',
   );
   live.title = runner
-    ? 'Another orchestrator process runs this session: control it from its own dashboard or with orchestrate pause/stop.'
+    ? 'Another orchestrator process runs this session: ' +
+      'control it from its own dashboard or with orchestrate pause/stop.'
     : `Nothing runs this session: \`orchestrate resume ${view.sessionId}\` continues it (then control it here).`;
   const stop = $('#s-stop-reason');
   stop.hidden = !view.stopReason;

@@ -57,7 +57,9 @@ export function renderBlockers(openContainer, doneContainer, state: SessionState
     (el, b) =>
       setText(
         el.querySelector('[data-field="resolution"]'),
-        ` · answered ${b.resolution?.choice ?? ''}${b.resolution?.agent ? ` (${b.resolution.agent})` : ''}${b.resolution?.by ? ` by ${b.resolution.by}` : ''}${b.resolution?.text ? `: “${b.resolution.text}”` : ''}`,
+        ` · answered ${b.resolution?.choice ?? ''}${b.resolution?.agent ? ` (${b.resolution.agent})` : ''}` +
+          `${b.resolution?.by ? ` by ${b.resolution.by}` : ''}` +
+          `${b.resolution?.text ? `: “${b.resolution.text}”` : ''}`,
       ),
   );
   return { open: open.length, done: done.length };

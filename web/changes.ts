@@ -176,7 +176,8 @@ export class ChangesView {
   renderWhere(view, ws) {
     const key =
       ws.mode === 'checkouts'
-        ? `c|${ws.base.summary}|${ws.result.status}|${ws.result.head}|${JSON.stringify(ws.result.change)}|${ws.result.excluded.join(',')}|${view.state}`
+        ? `c|${ws.base.summary}|${ws.result.status}|${ws.result.head}|` +
+          `${JSON.stringify(ws.result.change)}|${ws.result.excluded.join(',')}|${view.state}`
         : `p|${ws.reason}`;
     if (this.where.dataset.key === key) return;
     this.where.dataset.key = key;
@@ -445,7 +446,8 @@ export class ChangesView {
           h(
             'p',
             { class: 'changes-empty muted' },
-            `This diff is too large to draw here (${Math.round(total / 1e6)} MB). \`orchestrate diff ${this.state.sessionId}\` prints it.`,
+            `This diff is too large to draw here (${Math.round(total / 1e6)} MB). ` +
+              `\`orchestrate diff ${this.state.sessionId}\` prints it.`,
           ),
         );
       }
@@ -563,7 +565,8 @@ export class ChangesView {
       const worst = list.reduce((a, b) =>
         (SEVERITY_RANK[b.severity] ?? 3) < (SEVERITY_RANK[a.severity] ?? 3) ? b : a,
       );
-      slot.className = `file-issues badge tone-${worst.severity === 'blocker' ? 'bad' : worst.severity === 'concern' ? 'warn' : 'idle'}`;
+      const tone = worst.severity === 'blocker' ? 'bad' : worst.severity === 'concern' ? 'warn' : 'idle';
+      slot.className = `file-issues badge tone-${tone}`;
       setText(slot, `${list.length} ${list.length === 1 ? 'issue' : 'issues'}`);
       slot.title = list.map((i) => `${i.severity}${i.line ? ` line ${i.line}` : ''}: ${i.message}`).join('\n');
     }
@@ -709,11 +712,13 @@ export class ChangesView {
         ? [
             h('strong', {}, 'Its work was never applied: it will be thrown away for good. '),
             change && change.files
-              ? `Its changes (${change.files} ${change.files === 1 ? 'file' : 'files'}, +${change.additions} −${change.deletions}) are lost. `
+              ? `Its changes (${change.files} ${change.files === 1 ? 'file' : 'files'}, ` +
+                `+${change.additions} −${change.deletions}) are lost. `
               : '',
             `Its checkouts and branches (orch/${this.state.sessionId}/…) are deleted; its log stays.`,
           ]
-        : `What you applied stays in your checkout. Its checkouts and branches (orch/${this.state.sessionId}/…) are deleted; its log stays.`,
+        : `What you applied stays in your checkout. Its checkouts and branches ` +
+            `(orch/${this.state.sessionId}/…) are deleted; its log stays.`,
     );
     setText(dialog.querySelector('[data-confirm="discard"]'), force ? 'Throw the work away' : 'Discard');
     dialog.returnValue = '';

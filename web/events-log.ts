@@ -267,7 +267,8 @@ export class EventLog {
     const [first] = row.events;
     setText(
       this.detailTitle,
-      `#${first.seq} ${row.querySelector('.badge').textContent} · ${row.dataset.worker}${row.events.length > 1 ? ` · ${row.events.length} pieces` : ''}`,
+      `#${first.seq} ${row.querySelector('.badge').textContent} · ${row.dataset.worker}` +
+        `${row.events.length > 1 ? ` · ${row.events.length} pieces` : ''}`,
     );
     this.detailJson.textContent = row.events.map((ev) => JSON.stringify(ev, null, 2)).join('\n');
     this.detail.hidden = false;

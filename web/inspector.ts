@@ -332,7 +332,8 @@ function renderActorChart() {
     setText(panel.querySelector('[data-field="title"]'), actor.id);
     setText(
       panel.querySelector('[data-field="machine"]'),
-      `${actor.machine} machine${actor.kind === 'reviewer' ? ' · reviewer' : ''}${actor.agent ? ` · ${actor.agent}` : ''}`,
+      `${actor.machine} machine${actor.kind === 'reviewer' ? ' · reviewer' : ''}` +
+        `${actor.agent ? ` · ${actor.agent}` : ''}`,
     );
     panel.dataset.actor = actor.id;
     panel.dataset.machine = actor.machine;

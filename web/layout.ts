@@ -366,7 +366,9 @@ export function layoutMachine(graph, measure) {
     } else {
       const p0 = { x: s.x + s.w, y: s.y + s.h * 0.3 };
       const p3 = { x: s.x + s.w, y: s.y + s.h * 0.7 };
-      d = `M${f(p0.x)},${f(p0.y)} C${f(p0.x + 40)},${f(p0.y - 14)} ${f(p3.x + 40)},${f(p3.y + 14)} ${f(p3.x)},${f(p3.y)}`;
+      d =
+        `M${f(p0.x)},${f(p0.y)} C${f(p0.x + 40)},${f(p0.y - 14)} ` +
+        `${f(p3.x + 40)},${f(p3.y + 14)} ${f(p3.x)},${f(p3.y)}`;
       const l = labelOf(r.edge);
       label = { x: p0.x + 36, y: s.y + s.h / 2 - l.h / 2, w: l.w, h: l.h, anchor: 'start' };
     }

@@ -174,7 +174,8 @@ export function renderRecoveries(container, state: SessionState) {
           h(
             'span',
             { class: 'muted' },
-            ` · ${e.action.replaceAll('_', ' ')}${e.attempt ? ` · attempt ${e.attempt}` : ''}${e.backoffMs ? ` · in ${duration(e.backoffMs)}` : ''}`,
+            ` · ${e.action.replaceAll('_', ' ')}${e.attempt ? ` · attempt ${e.attempt}` : ''}` +
+              `${e.backoffMs ? ` · in ${duration(e.backoffMs)}` : ''}`,
           ),
           h('span', { class: 'spacer' }),
           timeEl(e.ts),

@@ -47,7 +47,9 @@ const ICONS = {
     [
       'path',
       {
-        d: 'M8 2.5a5.5 5.5 0 1 0 5.4 6.6h-1.9A3.7 3.7 0 1 1 8 4.3c1 0 1.9.4 2.6 1.1L8.8 7.2H14V2l-2.1 2.1A5.5 5.5 0 0 0 8 2.5z',
+        d:
+          'M8 2.5a5.5 5.5 0 1 0 5.4 6.6h-1.9A3.7 3.7 0 1 1 8 4.3c1 ' +
+          '0 1.9.4 2.6 1.1L8.8 7.2H14V2l-2.1 2.1A5.5 5.5 0 0 0 8 2.5z',
       },
     ],
   ],
@@ -59,7 +61,9 @@ const ICONS = {
     [
       'path',
       {
-        d: 'M5.6 1.5h4.8l.6 1.3H14v1.7H2V2.8h3zM3.2 5.4h9.6l-.8 8.3a1 1 0 0 1-1 .8H5a1 1 0 0 1-1-.8zm3 1.6v5.8h1.3V7zm2.3 0v5.8h1.3V7z',
+        d:
+          'M5.6 1.5h4.8l.6 1.3H14v1.7H2V2.8h3zM3.2 5.4h9.6l-.8 8.3a1 1 ' +
+          '0 0 1-1 .8H5a1 1 0 0 1-1-.8zm3 1.6v5.8h1.3V7zm2.3 0v5.8h1.3V7z',
       },
     ],
   ],
@@ -67,7 +71,9 @@ const ICONS = {
     [
       'path',
       {
-        d: 'M4.5 1.8a1.9 1.9 0 0 1 .9 3.6v2.1c.6-.4 1.4-.6 2.3-.6h1c1.1 0 1.9-.7 2-1.7a1.9 1.9 0 1 1 1.8.1C12.3 7.1 10.9 8.6 8.7 8.6h-1c-1.2 0-2.1.7-2.3 1.8v.3a1.9 1.9 0 1 1-1.8 0V5.4a1.9 1.9 0 0 1 .9-3.6z',
+        d:
+          'M4.5 1.8a1.9 1.9 0 0 1 .9 3.6v2.1c.6-.4 1.4-.6 2.3-.6h1c1.1 0 1.9-.7 2-1.7a1.9 1.9 0 1 1 1.8.1C12.3 ' +
+          '7.1 10.9 8.6 8.7 8.6h-1c-1.2 0-2.1.7-2.3 1.8v.3a1.9 1.9 0 1 1-1.8 0V5.4a1.9 1.9 0 0 1 .9-3.6z',
       },
     ],
   ],
@@ -297,7 +303,8 @@ export function describeEvent(e: OrchestratorEvent) {
       return `${e.signal?.kind}: ${e.action}${e.backoffMs ? ` in ${duration(e.backoffMs)}` : ''} — ${e.detail}`;
     case 'blocker':
       return e.resolution
-        ? `${e.blockerId} ${e.kind} answered: ${e.resolution.choice}${e.resolution.by ? ` (by ${e.resolution.by})` : ''}`
+        ? `${e.blockerId} ${e.kind} answered: ${e.resolution.choice}` +
+            `${e.resolution.by ? ` (by ${e.resolution.by})` : ''}`
         : `${e.blockerId} ${e.kind}: ${e.message.split('\n')[0]}`;
     case 'review':
       return `${e.reviewer} on ${e.target} (${e.focus}): ${e.verdict?.verdict} — ${e.verdict?.summary}`;

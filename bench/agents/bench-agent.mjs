@@ -39,7 +39,8 @@ if (mode === 'bulk') {
       const elapsed = performance.now() - start;
       const due = Math.min(Math.floor((elapsed * rate) / 1000), Math.floor((duration * rate) / 1000));
       while (sent < due) {
-        template.message.content[0].text = `bench-t=${(performance.timeOrigin + performance.now()).toFixed(3)} n=${sent}`;
+        const t = (performance.timeOrigin + performance.now()).toFixed(3);
+        template.message.content[0].text = `bench-t=${t} n=${sent}`;
         writeAll(Buffer.from(`${JSON.stringify(template)}\n`));
         sent++;
       }

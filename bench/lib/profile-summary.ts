@@ -35,7 +35,8 @@ export function summarize(path: string, top = 30): { totalMs: number; bySelf: Pr
   const label = (n: ProfileNode) => {
     const url = n.callFrame.url.replace(/^file:\/\//, '');
     const where = url
-      ? `${url.startsWith(ROOT) ? relative(ROOT, url) : url.replace(/^.*node_modules\//, '')}:${n.callFrame.lineNumber + 1}`
+      ? `${url.startsWith(ROOT) ? relative(ROOT, url) : url.replace(/^.*node_modules\//, '')}:` +
+        `${n.callFrame.lineNumber + 1}`
       : '';
     return `${n.callFrame.functionName || '(anonymous)'}${where ? ` ${where}` : ''}`;
   };
@@ -83,7 +84,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.stdout.write(`\n${title} (of ${totalMs} ms sampled)\n  self ms  self%  total%  function\n`);
     for (const r of rows)
       process.stdout.write(
-        `  ${String(r.selfMs).padStart(7)}  ${r.selfPct.toFixed(1).padStart(5)}  ${r.totalPct.toFixed(1).padStart(6)}  ${r.fn}\n`,
+        `  ${String(r.selfMs).padStart(7)}  ${r.selfPct.toFixed(1).padStart(5)}  ` +
+          `${r.totalPct.toFixed(1).padStart(6)}  ${r.fn}\n`,
       );
   };
   print('by self time', bySelf);

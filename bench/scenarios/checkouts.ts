@@ -117,7 +117,8 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
         reference: { label: `git worktree add ×${workers}`, value: ms(worktree), unit: 'ms' },
         ratio: round(median(ours) / median(worktree), 2),
         bound:
-          'writing the files of each checkout (read-tree -u), as worktree add does; plus init, the alternates file and two ref updates in the user repository per worker',
+          'writing the files of each checkout (read-tree -u), as worktree add does; ' +
+          'plus init, the alternates file and two ref updates in the user repository per worker',
       },
       {
         metric: 'one worker checkout (ours)',
@@ -141,11 +142,13 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
         reference: { label: 'git stash create', value: ms(stash), unit: 'ms' },
         ratio: round(median(base) / median(stash), 2),
         bound:
-          'copying the index and `git add -A` through it (untracked files too, which stash create leaves out); write-tree; commit-tree',
+          'copying the index and `git add -A` through it (untracked files too, ' +
+          'which stash create leaves out); write-tree; commit-tree',
       },
     ],
     notes: [
-      `median of ${rounds} rounds; ${workers} workers from the same base; 5 edited and 5 untracked files in the user checkout`,
+      `median of ${rounds} rounds; ${workers} workers from the same base; ` +
+        `5 edited and 5 untracked files in the user checkout`,
     ],
   };
 }

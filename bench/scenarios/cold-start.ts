@@ -49,7 +49,8 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
     // src/cli.ts loads src/cli/actions.ts only when a command runs, and each action imports only its own modules.
     const helpBound = 'module loading: node start + commander and the command definitions; no command module is loaded';
     const statusBound =
-      "module loading: node start + commander, then status's own modules (the session store and view: zod); not the machines (xstate), the HTTP server, the sandbox or the demo";
+      "module loading: node start + commander, then status's own modules (the session store and view: zod); " +
+      'not the machines (xstate), the HTTP server, the sandbox or the demo';
     return {
       name: 'cold-start',
       title: 'CLI cold start (dist/cli.js)',

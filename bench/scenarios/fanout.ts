@@ -126,14 +126,16 @@ export async function run(
         reference: { label: 'bare node:http writing the same frames', value: round(rep.bare, 0), unit: 'events/s' },
         ratio: round(rep.ours / rep.bare, 3),
         bound:
-          'per client: EventLog.readFramesAfter (a read of the file, each line copied into its frame: no JSON.parse or JSON.stringify) and the web-stream pull per 64 KiB chunk',
+          'per client: EventLog.readFramesAfter (a read of the file, each line copied into its frame: ' +
+          'no JSON.parse or JSON.stringify) and the web-stream pull per 64 KiB chunk',
       },
       {
         metric: `live, 1,000 lines/s to ${CLIENTS} clients`,
         value: round(fast.deliveredPerS, 0),
         unit: 'events/s',
         bound:
-          "one frame per event, built once from the log's JSON line and shared by all clients; per client a queue push and the socket write",
+          "one frame per event, built once from the log's JSON line and shared by all clients; " +
+          'per client a queue push and the socket write',
       },
       { metric: `peak RSS, ${CLIENTS} clients live`, value: round(fast.peakRssMb, 0), unit: 'MB' },
       {
@@ -142,12 +144,17 @@ export async function run(
         unit: 'MB',
         reference: { label: 'same without slow clients', value: round(fast.peakRssMb, 0), unit: 'MB' },
         ratio: round(slow.peakRssMb / fast.peakRssMb, 2),
-        bound: `per slow client at most 10,000 events / 8 MiB queued, then dropped (bound ${SLOW} x 8 MiB = ${SLOW * 8} MiB + socket buffers)`,
+        bound:
+          `per slow client at most 10,000 events / 8 MiB queued, ` +
+          `then dropped (bound ${SLOW} x 8 MiB = ${SLOW * 8} MiB + socket buffers)`,
       },
     ],
     notes: [
-      `live: ${fast.produced} events in ${fast.seconds.toFixed(1)} s, drops ${fast.drops}, gaps+duplicates ${fast.gaps}`,
-      `live with ${SLOW} slow: ${slow.produced} events in ${slow.seconds.toFixed(1)} s, slow-client drops ${slow.drops}, gaps+duplicates at the fast clients ${slow.gaps}; RSS at start ${slow.baseRssMb.toFixed(0)} MB`,
+      `live: ${fast.produced} events in ${fast.seconds.toFixed(1)} s, ` +
+        `drops ${fast.drops}, gaps+duplicates ${fast.gaps}`,
+      `live with ${SLOW} slow: ${slow.produced} events in ${slow.seconds.toFixed(1)} s, ` +
+        `slow-client drops ${slow.drops}, gaps+duplicates at the fast clients ${slow.gaps}; ` +
+        `RSS at start ${slow.baseRssMb.toFixed(0)} MB`,
     ],
   };
 }

@@ -112,7 +112,9 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
         },
       ],
       notes: [
-        `${latencies.length} probes measured after a ${WARMUP_MS} ms warm-up (reference: ${refLatencies.length}); gaps+duplicates at the clients: ${stats.clients.reduce((a, c) => a + c.gaps + c.duplicates, 0)}`,
+        `${latencies.length} probes measured after a ${WARMUP_MS} ms warm-up ` +
+          `(reference: ${refLatencies.length}); gaps+duplicates at the clients: ` +
+          `${stats.clients.reduce((a, c) => a + c.gaps + c.duplicates, 0)}`,
       ],
     };
   } finally {

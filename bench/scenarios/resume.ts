@@ -88,8 +88,10 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
         { metric: 'resume per 100k events', value: round((resumeMs / events) * 100_000, 0), unit: 'ms' },
       ],
       notes: [
-        `${events} events, ${(bytes / 1e6).toFixed(1)} MB events.jsonl, built in ${buildSeconds.toFixed(1)} s by ${workers} fake agents x ${linesEach} lines`,
-        `after resume: ${running}/${workers} workers running (re-attached to their live agents); RSS +${(rssAfter - rss0).toFixed(0)} MB`,
+        `${events} events, ${(bytes / 1e6).toFixed(1)} MB events.jsonl, ` +
+          `built in ${buildSeconds.toFixed(1)} s by ${workers} fake agents x ${linesEach} lines`,
+        `after resume: ${running}/${workers} workers running ` +
+          `(re-attached to their live agents); RSS +${(rssAfter - rss0).toFixed(0)} MB`,
       ],
     };
   } finally {

@@ -178,7 +178,10 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult | Sc
     figures,
     notes: runs.map(
       (r) =>
-        `N=${r.n}: all running and followed after ${r.launchSeconds.toFixed(1)} s (launch CPU ${(r.launchCpuMs / 1000).toFixed(1)} s); active window ${r.activeWindowS} s, ${r.activeLines} lines, ${r.activeCpuPct.toFixed(1)}% CPU total; idle: median of 5 windows of ${r.idleWindowS} s`,
+        `N=${r.n}: all running and followed after ${r.launchSeconds.toFixed(1)} s ` +
+        `(launch CPU ${(r.launchCpuMs / 1000).toFixed(1)} s); ` +
+        `active window ${r.activeWindowS} s, ${r.activeLines} lines, ` +
+        `${r.activeCpuPct.toFixed(1)}% CPU total; idle: median of 5 windows of ${r.idleWindowS} s`,
     ),
   };
 }

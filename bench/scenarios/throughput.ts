@@ -116,10 +116,14 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
         { metric: 'orchestrator peak RSS', value: round(sampler.peakRssMb, 0), unit: 'MB' },
       ],
       notes: [
-        `${lines} lines (${(bytes / 1e6).toFixed(0)} MB of agent output) became ${lastSeq} events (${(eventsFile / 1e6).toFixed(0)} MB events.jsonl); session ended ${end}`,
-        `${CLIENTS} clients each received ${stats.clients.map((c) => c.events).join('/')} events; gaps+duplicates: ${gaps}; connections (1 + reconnects after a drop) ${stats.clients.map((c) => c.connects).join('/')}`,
+        `${lines} lines (${(bytes / 1e6).toFixed(0)} MB of agent output) became ${lastSeq} events ` +
+          `(${(eventsFile / 1e6).toFixed(0)} MB events.jsonl); session ended ${end}`,
+        `${CLIENTS} clients each received ${stats.clients.map((c) => c.events).join('/')} events; ` +
+          `gaps+duplicates: ${gaps}; connections (1 + reconnects after a drop) ` +
+          `${stats.clients.map((c) => c.connects).join('/')}`,
         `SSE client process CPU ${procCpuSeconds(pool.pid).toFixed(1)} s`,
-        `wall ${wall.toFixed(2)} s; orchestrator CPU ${cpu.toFixed(1)} s (${((cpu / wall) * 100).toFixed(0)}% of one core); reference ${ref.seconds.toFixed(2)} s`,
+        `wall ${wall.toFixed(2)} s; orchestrator CPU ${cpu.toFixed(1)} s ` +
+          `(${((cpu / wall) * 100).toFixed(0)}% of one core); reference ${ref.seconds.toFixed(2)} s`,
       ],
     };
   } finally {

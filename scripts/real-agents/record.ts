@@ -32,7 +32,10 @@ export function runRecord(facts: RunFacts): string {
         .filter(Boolean)
         .join(', ')
     : `no report (exit ${facts.exitCode ?? 'killed'})`;
-  return `| ${facts.date.toISOString().slice(0, 10)} | ${versions} | ${facts.node}${facts.root ? ', root' : ''} | ${counts}${facts.subset ? ' (a subset)' : ''} | ${facts.seconds} s |`;
+  return (
+    `| ${facts.date.toISOString().slice(0, 10)} | ${versions} | ${facts.node}` +
+    `${facts.root ? ', root' : ''} | ${counts}${facts.subset ? ' (a subset)' : ''} | ${facts.seconds} s |`
+  );
 }
 
 /** Insert `row` at the end of the run log's table (the first table after its heading). */

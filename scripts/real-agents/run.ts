@@ -40,7 +40,8 @@ const log = (line: string) => process.stderr.write(`[real-agents] ${line}\n`);
 function main(): number {
   if (process.env.ORCHESTRATOR_REAL_AGENTS !== '1') {
     console.log(
-      'real-agents: skipped: set ORCHESTRATOR_REAL_AGENTS=1 to run the end-to-end suite against the real agent CLIs (installs about 900 MB once).',
+      'real-agents: skipped: set ORCHESTRATOR_REAL_AGENTS=1 to run the ' +
+        'end-to-end suite against the real agent CLIs (installs about 900 MB once).',
     );
     return 0;
   }
@@ -48,9 +49,10 @@ function main(): number {
     // Tags (`latest`) resolve once here; the test processes get the exact versions (and so the same cache folder).
     const exact = resolveVersions(requestedVersions());
     process.env.ORCHESTRATOR_REAL_AGENTS_VERSIONS = versionsVar(exact);
-    log(
-      `versions: ${REAL_AGENTS.map((agent) => `${PINNED[agent].pkg}@${exact[agent]}${exact[agent] === PINNED[agent].version ? ' (pinned)' : ''}`).join(', ')}`,
+    const versions = REAL_AGENTS.map(
+      (agent) => `${PINNED[agent].pkg}@${exact[agent]}${exact[agent] === PINNED[agent].version ? ' (pinned)' : ''}`,
     );
+    log(`versions: ${versions.join(', ')}`);
     ensureInstalled(log);
   } catch (error) {
     log((error as Error).message);
@@ -94,7 +96,8 @@ function main(): number {
     log(
       removed.status === 0
         ? `removed the system user ${TEST_USER} the tests created`
-        : `WARNING: could not remove the system user ${TEST_USER} the tests created: ${removed.stderr.trim()}; remove it with: userdel ${TEST_USER}`,
+        : `WARNING: could not remove the system user ${TEST_USER} the tests created: ` +
+            `${removed.stderr.trim()}; remove it with: userdel ${TEST_USER}`,
     );
   }
   log(`vitest finished in ${seconds}s with exit code ${result.status ?? result.signal}`);

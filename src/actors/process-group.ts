@@ -18,7 +18,8 @@ export { groupMembers, isSameProcessAlive, readProcStat, type ProcStat } from '.
  * a reader can tell a complete status from a half-written one.
  */
 export const WRAPPER_SCRIPT =
-  'exit_file=$1; out=$2; err=$3; shift 3; "$@" </dev/null >>"$out" 2>>"$err"; code=$?; printf \'%s\\n\' "$code" >"$exit_file"; exit "$code"';
+  'exit_file=$1; out=$2; err=$3; shift 3; "$@" </dev/null >>"$out" 2>>"$err"; ' +
+  'code=$?; printf \'%s\\n\' "$code" >"$exit_file"; exit "$code"';
 
 export interface LaunchRequest {
   file: string;

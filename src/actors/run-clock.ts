@@ -2,8 +2,8 @@
  * The run clock of one attempt: the stall timer (no progress for `stallTimeoutMs`), the deadline (the worker's
  * active time left) and the active time itself. Paused time does not count: a pause stops all three and a resume
  * starts them again, the deadline with what is left of it. Nor does time an interactive agent waits for a person's
- * answer to a permission: each open question holds the clock, as a pause does. The clock does not end the run: it says which limit
- * was overrun and the run ends it.
+ * answer to a permission: each open question holds the clock, as a pause does. The clock does not end the run: it
+ * says which limit was overrun and the run ends it.
  */
 
 export type Overrun = 'stalled' | 'timed_out';

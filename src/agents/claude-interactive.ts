@@ -218,7 +218,10 @@ class ClaudeConversation implements Conversation {
 export function messageUuid(seed: string, key: string): string {
   const hex = createHash('sha256').update(`${seed}\u0000${key}`).digest('hex');
   const variant = ((Number.parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return (
+    `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}` +
+    `${hex.slice(17, 20)}-${hex.slice(20, 32)}`
+  );
 }
 
 export const claudeInteractive: InteractiveProtocol = {

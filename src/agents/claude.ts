@@ -236,8 +236,11 @@ const CLAUDE_RULES: readonly FailureRule[] = [
   { kind: 'quota', pattern: /credit balance is too low|billing_error/i, codes: ['billing_error'] },
   {
     kind: 'rate_limit',
-    pattern:
-      /Request rejected \(429\)|rate_limit_error|usage limit reached|You[’']ve hit your (?:usage )?limit|rate limit rejected/i,
+    pattern: new RegExp(
+      String.raw`Request rejected \(429\)|rate_limit_error|usage limit reached|` +
+        "You[’']ve hit your (?:usage )?limit|rate limit rejected",
+      'i',
+    ),
     codes: ['rate_limit', 'rate_limit_error'],
     status: is(429),
   },

@@ -180,8 +180,11 @@ const CODEX_RULES: readonly FailureRule[] = [
   { kind: 'quota', pattern: /Quota exceeded|insufficient_quota/i },
   {
     kind: 'rate_limit',
-    pattern:
-      /You[’']ve hit your usage limit|429 Too Many Requests|exceeded retry limit, last status: 429|usage_limit_reached/i,
+    pattern: new RegExp(
+      "You[’']ve hit your usage limit|429 Too Many Requests|" +
+        'exceeded retry limit, last status: 429|usage_limit_reached',
+      'i',
+    ),
   },
   {
     kind: 'server_error',
@@ -191,7 +194,11 @@ const CODEX_RULES: readonly FailureRule[] = [
   {
     kind: 'invalid_args',
     pattern: [
-      /error: unexpected argument|error: invalid value|error: unrecognized subcommand|does not exist or you do not have access/i,
+      new RegExp(
+        'error: unexpected argument|error: invalid value|error: unrecognized subcommand|' +
+          'does not exist or you do not have access',
+        'i',
+      ),
       /Usage: codex/,
     ],
   },

@@ -61,7 +61,10 @@ export function clip(text: string, limit = TEXT_LIMIT): string {
 export function clipMiddle(text: string, limit = TEXT_LIMIT): string {
   if (text.length <= limit) return text;
   const head = Math.floor(limit / 4);
-  return `${text.slice(0, head)}… [${text.length - limit} more characters cut] …${text.slice(text.length - (limit - head))}`;
+  return (
+    `${text.slice(0, head)}… [${text.length - limit} more characters cut] …` +
+    `${text.slice(text.length - (limit - head))}`
+  );
 }
 
 /** Cut to at most `maxBytes` bytes of UTF-8 without splitting a character. */
@@ -191,13 +194,17 @@ export interface FailureRule {
   exit?: (exitCode: number | null) => boolean;
 }
 
+/** A 4xx or 5xx status followed by its reason phrase: `401 Unauthorized`, `503 Service Unavailable`. */
+const STATUS_WITH_REASON = new RegExp(
+  String.raw`\b([45]\d\d) (?:Bad Request|Unauthorized|Forbidden|Not Found|Too Many Requests|` +
+    String.raw`Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b`,
+  'i',
+);
+
 /** An HTTP status named in a message: `status: 429`, `"code":500`, `(429)`, `401 Unauthorized`. */
 export function httpStatusIn(text: string): number | undefined {
   const match =
-    /(?:status(?: code)?:?\s*|"code":\s*|\bcode:\s*|\()([45]\d\d)\b/i.exec(text) ??
-    /\b([45]\d\d) (?:Bad Request|Unauthorized|Forbidden|Not Found|Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/i.exec(
-      text,
-    );
+    /(?:status(?: code)?:?\s*|"code":\s*|\bcode:\s*|\()([45]\d\d)\b/i.exec(text) ?? STATUS_WITH_REASON.exec(text);
   return match ? Number(match[1]) : undefined;
 }
 

@@ -26,7 +26,8 @@ export function parseRetryAt(text: string, now: Date): string | undefined {
 /** "resets at 2026-11-21T10:00:00.000Z" */
 function isoInstant(text: string): Date | undefined {
   const match = new RegExp(
-    String.raw`${RETRY_WORDS}\s*(?:at|on)?:?\s*(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}))`,
+    String.raw`${RETRY_WORDS}\s*(?:at|on)?:?\s*` +
+      String.raw`(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}))`,
     'i',
   ).exec(text);
   return match?.[1] ? new Date(match[1]) : undefined;
@@ -64,7 +65,9 @@ function unitMs(unit: string): number {
 /** "try again at Aug 8th, 2026 12:30 PM", "Try again Aug 18." (no year: the next such day) */
 function monthDate(text: string, now: Date): Date | undefined {
   const pattern = new RegExp(
-    String.raw`${RETRY_WORDS}\s+(?:at\s+|on\s+)?([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s*(\d{4}))?(?:,?\s*(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*([ap]\.?m\.?)?)?`,
+    String.raw`${RETRY_WORDS}\s+(?:at\s+|on\s+)?([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b` + // month and day
+      String.raw`(?:,?\s*(\d{4}))?` + // year
+      String.raw`(?:,?\s*(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*([ap]\.?m\.?)?)?`, // time of day
     'gi',
   );
   for (const match of text.matchAll(pattern)) {

@@ -58,7 +58,8 @@ export function createActions(style: Style) {
       );
       process.stdout.write(
         style.dim(
-          `Agents: recorded (no model, no API key): claude, codex and gemini replay the demo's transcripts whatever the task; their launchers are in ${rootDir} until exit.\n`,
+          `Agents: recorded (no model, no API key): claude, codex and gemini replay the demo's ` +
+            `transcripts whatever the task; their launchers are in ${rootDir} until exit.\n`,
         ),
       );
       process.exitCode = await serveCommand(manager, opts, style);
@@ -137,7 +138,8 @@ export function createActions(style: Style) {
         throw new UsageError(
           ended
             ? `session ${sessionId} has already ended (${ended}): there is nothing to stop`
-            : `session ${sessionId} is not running; \`orchestrate resume ${sessionId}\` first, then stop the worker (here, or in the dashboard)`,
+            : `session ${sessionId} is not running; \`orchestrate resume ${sessionId}\` first, ` +
+                `then stop the worker (here, or in the dashboard)`,
         );
       }
       if (action === 'stop') {

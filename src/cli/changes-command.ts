@@ -42,7 +42,8 @@ export async function diffCommand(
   for (const range of diff.ranges) {
     if (diff.ranges.length > 1)
       options.out.write(
-        `${options.style.bold(`${range.branch}`)} ${options.style.dim(`${range.from.slice(0, 12)}..${range.to.slice(0, 12)}`)}\n`,
+        `${options.style.bold(`${range.branch}`)} ` +
+          `${options.style.dim(`${range.from.slice(0, 12)}..${range.to.slice(0, 12)}`)}\n`,
       );
     if (options.stat) {
       const width = Math.max(40, Math.min(options.out.columns ?? 80, 120));
@@ -81,7 +82,8 @@ export async function applyCommand(
     })) as typeof result;
   } else if (runner.kind === 'process') {
     throw new UsageError(
-      `session ${sessionId} is run by process ${runner.holder.pid} without a server: apply it once that run ends (or run it with a server)`,
+      `session ${sessionId} is run by process ${runner.holder.pid} without a server: ` +
+        `apply it once that run ends (or run it with a server)`,
     );
   } else {
     result = await applySession(manager, sessionId, { worker: options.worker, merge: options.merge, by: 'cli' });
@@ -125,7 +127,8 @@ export async function discardCommand(
     ).summary;
   } else if (runner.kind === 'process') {
     throw new UsageError(
-      `session ${sessionId} is run by process ${runner.holder.pid}: stop it first (\`orchestrate stop ${sessionId}\`), then discard it`,
+      `session ${sessionId} is run by process ${runner.holder.pid}: ` +
+        `stop it first (\`orchestrate stop ${sessionId}\`), then discard it`,
     );
   } else {
     summary = (await discardSession(manager, sessionId, { force: options.force, by: 'cli' })).summary;
@@ -140,13 +143,16 @@ export async function gcCommand(workspace: string, options: { force: boolean; di
   const { removed, kept } = await collectGarbage(workspace, { force: options.force, repos: [resolve(options.dir)] });
   const { style: s } = options;
   for (const l of removed) {
+    const what = [l.checkouts ? 'checkouts' : '', l.refs.length ? `${l.refs.length} refs in ${l.repo}` : ''];
     options.out.write(
-      `removed ${l.sessionId} (${l.owner === 'gone' ? 'its session folder is gone' : 'discarded'}): ${[l.checkouts ? 'checkouts' : '', l.refs.length ? `${l.refs.length} refs in ${l.repo}` : ''].filter(Boolean).join(', ')}\n`,
+      `removed ${l.sessionId} (${l.owner === 'gone' ? 'its session folder is gone' : 'discarded'}): ` +
+        `${what.filter(Boolean).join(', ')}\n`,
     );
   }
   for (const l of kept) {
     options.out.write(
-      `${s.yellow('kept')} ${l.sessionId}: its branches hold work that was never applied (${l.repo}); \`orchestrate gc --force\` removes it\n`,
+      `${s.yellow('kept')} ${l.sessionId}: its branches hold work that was never applied ` +
+        `(${l.repo}); \`orchestrate gc --force\` removes it\n`,
     );
   }
   if (removed.length === 0 && kept.length === 0)

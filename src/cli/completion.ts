@@ -60,7 +60,8 @@ ${cases}
     case "\${COMP_WORDS[i]}" in
       --workspace)
         # bash splits --workspace=DIR into three words: --workspace, =, DIR.
-        if [ "\${COMP_WORDS[i+1]}" = "=" ]; then workspace="\${COMP_WORDS[i+2]}"; else workspace="\${COMP_WORDS[i+1]}"; fi ;;
+        if [ "\${COMP_WORDS[i+1]}" = "=" ]; then workspace="\${COMP_WORDS[i+2]}"
+        else workspace="\${COMP_WORDS[i+1]}"; fi ;;
       --workspace=*) workspace="\${COMP_WORDS[i]#--workspace=}" ;;
     esac
   done
@@ -74,6 +75,7 @@ ${cases}
 complete -F _orchestrate orchestrate
 `;
   return shell === 'zsh'
-    ? `# orchestrate completion (zsh): eval "$(orchestrate completion zsh)"\nautoload -U +X bashcompinit && bashcompinit\n${bash}`
+    ? `# orchestrate completion (zsh): eval "$(orchestrate completion zsh)"\n` +
+        `autoload -U +X bashcompinit && bashcompinit\n${bash}`
     : bash;
 }

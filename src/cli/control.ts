@@ -93,7 +93,9 @@ async function callRunner(
   } catch (error) {
     if (!(error instanceof ServerUnreachable) || findRunner(workspace, sessionId).kind !== 'none') throw error;
     throw new UsageError(
-      `session ${sessionId} is no longer running: orchestrator process ${runner.holder.pid} let go of it while ${what} was on its way to ${runner.server.url}; \`orchestrate status ${sessionId}\` shows where it stands`,
+      `session ${sessionId} is no longer running: orchestrator process ` +
+        `${runner.holder.pid} let go of it while ${what} was on its way to ${runner.server.url}; ` +
+        `\`orchestrate status ${sessionId}\` shows where it stands`,
     );
   }
 }
@@ -162,11 +164,18 @@ export async function controlSession(
     }
     // A worker's pause or stop leaves the session as it was: say so, not "session now running".
     if (body.workerId)
-      return `${action} of worker ${body.workerId}: sent to ${runner.server.url} (only that worker; the session stays ${result.state ?? 'as it was'})`;
+      return (
+        `${action} of worker ${body.workerId}: sent to ${runner.server.url} (only that worker; ` +
+        `the session stays ${result.state ?? 'as it was'})`
+      );
     const sent = `${action}: sent to ${runner.server.url} (session now ${result.state ?? 'updated'})`;
     const waiting = result.waitsFor ?? [];
     if (waiting.length === 0) return sent;
-    return `${sent}\n${waiting.join(', ')} ${waiting.length === 1 ? 'has' : 'have'} not finished ${waiting.length === 1 ? 'its' : 'their'} work yet: the round starts when ${waiting.length === 1 ? 'it does' : 'they do'} (only finished work is reviewed)`;
+    return (
+      `${sent}\n${waiting.join(', ')} ${waiting.length === 1 ? 'has' : 'have'} not finished ` +
+      `${waiting.length === 1 ? 'its' : 'their'} work yet: the round starts when ` +
+      `${waiting.length === 1 ? 'it does' : 'they do'} (only finished work is reviewed)`
+    );
   }
   if (runner.kind === 'process') {
     if (action === 'stop' && body.workerId === undefined) {
@@ -182,7 +191,8 @@ export async function controlSession(
       return `stop: asked orchestrator process ${runner.holder.pid} (it runs the session without a server) to stop it`;
     }
     throw new UsageError(
-      `session ${sessionId} is run by process ${runner.holder.pid} without a server; ${action} needs the server (run without --no-server), or stop it`,
+      `session ${sessionId} is run by process ${runner.holder.pid} without a server; ` +
+        `${action} needs the server (run without --no-server), or stop it`,
     );
   }
   throw new UsageError(`session ${sessionId} is not running; \`orchestrate resume ${sessionId}\` continues it`);
@@ -201,8 +211,10 @@ export async function resolveBlocker(
   if (runner.kind !== 'server') {
     throw new UsageError(
       runner.kind === 'process'
-        ? `session ${sessionId} is run by process ${runner.holder.pid} without a server, so nobody can answer its blockers; stop it and \`orchestrate resume ${sessionId}\` (with a server)`
-        : `session ${sessionId} is not running; \`orchestrate resume ${sessionId}\` first, then answer (here, or in the dashboard)`,
+        ? `session ${sessionId} is run by process ${runner.holder.pid} without a server, ` +
+            `so nobody can answer its blockers; stop it and \`orchestrate resume ${sessionId}\` (with a server)`
+        : `session ${sessionId} is not running; \`orchestrate resume ${sessionId}\` first, ` +
+            `then answer (here, or in the dashboard)`,
     );
   }
   await callRunner(
@@ -222,8 +234,10 @@ export async function sayToWorker(workspace: string, sessionId: string, workerId
   if (runner.kind !== 'server')
     throw new UsageError(
       runner.kind === 'process'
-        ? `session ${sessionId} is run by process ${runner.holder.pid} without a server, so nothing can reach its agents; run it with a server (without --no-server)`
-        : `session ${sessionId} is not running: a message needs a running agent (\`orchestrate resume ${sessionId}\` first)`,
+        ? `session ${sessionId} is run by process ${runner.holder.pid} without a server, ` +
+            `so nothing can reach its agents; run it with a server (without --no-server)`
+        : `session ${sessionId} is not running: a message needs a running agent ` +
+            `(\`orchestrate resume ${sessionId}\` first)`,
     );
   await callRunner(
     workspace,

@@ -87,7 +87,10 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
     checks.push({
       name: 'agents',
       level: 'error',
-      detail: `no agent CLI works, so no session can run: install at least one and log in (${Object.values(INSTALL).join('; ')}), or point ORCHESTRATOR_CLAUDE_BIN, ORCHESTRATOR_CODEX_BIN or ORCHESTRATOR_GEMINI_BIN at its binary`,
+      detail:
+        `no agent CLI works, so no session can run: install at least one and log in ` +
+        `(${Object.values(INSTALL).join('; ')}), or point ORCHESTRATOR_CLAUDE_BIN, ` +
+        `ORCHESTRATOR_CODEX_BIN or ORCHESTRATOR_GEMINI_BIN at its binary`,
     });
   }
   if (process.getuid?.() === 0) {
@@ -95,7 +98,8 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
       name: 'root',
       level: 'warn',
       detail:
-        'running as root: Claude Code refuses to bypass permissions as root unless it runs in our sandbox (IS_SANDBOX=1 is then set); run as a normal user or use "sandbox": "bwrap"',
+        'running as root: Claude Code refuses to bypass permissions as root unless it runs in our sandbox ' +
+        '(IS_SANDBOX=1 is then set); run as a normal user or use "sandbox": "bwrap"',
     });
   }
   const bwrap = await probeBwrap(env.PATH ?? '');
@@ -145,8 +149,10 @@ function confinementChecks(env: Record<string, string | undefined>, home: string
       name: 'network',
       level: socat ? 'ok' : 'warn',
       detail: socat
-        ? `socat works (${socat}): sandboxed agents reach the network only through a proxy with an allowlist (docs/security.md)`
-        : 'socat not found: with "sandbox": "auto" agents get the open network, and "bwrap" is refused; install it (apt-get install socat)',
+        ? `socat works (${socat}): sandboxed agents reach the network ` +
+          `only through a proxy with an allowlist (docs/security.md)`
+        : 'socat not found: with "sandbox": "auto" agents get the open network, ' +
+          'and "bwrap" is refused; install it (apt-get install socat)',
     },
   ];
   const tilde = (p: string) => (p.startsWith(`${home}/`) ? `~/${p.slice(home.length + 1)}` : p);
@@ -156,13 +162,13 @@ function confinementChecks(env: Record<string, string | undefined>, home: string
     const reach = agentNetwork(agent, env, home, []);
     const hosts = reach.allow.filter((h) => !REGISTRY_HOSTS.includes(h));
     const network = socat
-      ? `reaches ${hosts.join(', ')} and ${REGISTRY_HOSTS.length} package registries and GitHub hosts${reach.forwards.length ? `; 127.0.0.1:${reach.forwards.join(', 127.0.0.1:')} forwarded` : ''}`
+      ? `reaches ${hosts.join(', ')} and ${REGISTRY_HOSTS.length} package registries and GitHub hosts` +
+        `${reach.forwards.length ? `; 127.0.0.1:${reach.forwards.join(', 127.0.0.1:')} forwarded` : ''}`
       : 'network open';
-    checks.push({
-      name: `${agent} sbx`,
-      level: 'ok',
-      detail: `hides ${present.length ? present.join(', ') : "nothing found here (of ~/.ssh, ~/.aws, … and the other agents' folders)"}; ${network}`,
-    });
+    const hides = present.length
+      ? present.join(', ')
+      : "nothing found here (of ~/.ssh, ~/.aws, … and the other agents' folders)";
+    checks.push({ name: `${agent} sbx`, level: 'ok', detail: `hides ${hides}; ${network}` });
   }
   return checks;
 }
@@ -184,7 +190,9 @@ async function versionOf(bin: string, args: string[]): Promise<{ ok: boolean; te
   if (result.exitCode !== 0)
     return {
       ok: false,
-      text: `--version failed (${result.exitCode === undefined ? (result.signal ?? result.shortMessage) : `exit ${result.exitCode}`})`,
+      text:
+        `--version failed ` +
+        `(${result.exitCode === undefined ? (result.signal ?? result.shortMessage) : `exit ${result.exitCode}`})`,
     };
   return { ok: true, text: text?.trim().slice(0, 80) ?? 'version unknown' };
 }
@@ -326,7 +334,9 @@ async function leftoverCheck(workspace: string): Promise<Check | null> {
   return {
     name: 'checkouts',
     level: 'warn',
-    detail: `${found.length} leftover(s) of sessions no longer here: ${list}; \`orchestrate gc\` removes them${unapplied ? ` (the ${unapplied} with un-applied work only with --force)` : ''}`,
+    detail:
+      `${found.length} leftover(s) of sessions no longer here: ${list}; \`orchestrate gc\` removes them` +
+      `${unapplied ? ` (the ${unapplied} with un-applied work only with --force)` : ''}`,
   };
 }
 

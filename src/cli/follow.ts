@@ -47,7 +47,9 @@ export async function followSession(runtime: SessionRuntime, options: FollowOpti
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts === 1) {
-      const note = `${signal}: stopping the session (agents get SIGTERM, then SIGKILL after the grace period). Press Ctrl-C again to kill them now.`;
+      const note =
+        `${signal}: stopping the session (agents get SIGTERM, ` +
+        `then SIGKILL after the grace period). Press Ctrl-C again to kill them now.`;
       if (view) view.print(style.yellow(note));
       else err.write(`${note}\n`);
       try {
@@ -80,7 +82,8 @@ export async function followSession(runtime: SessionRuntime, options: FollowOpti
         .blockers.filter((b) => b.open && b.options.length)
         .map(
           (b) =>
-            `  ${b.kind} ${b.id}${b.workerId ? ` (${b.workerId})` : ''}: ${resolveCommand(runtime.sessionId, b, runtime.store.dir)}`,
+            `  ${b.kind} ${b.id}${b.workerId ? ` (${b.workerId})` : ''}: ` +
+            `${resolveCommand(runtime.sessionId, b, runtime.store.dir)}`,
         );
       const note = [`The session waits for a person: answer its blockers.${hint}`, ...commands].join('\n');
       if (view) view.print(style.yellow(note));
@@ -106,7 +109,9 @@ export async function followSession(runtime: SessionRuntime, options: FollowOpti
   const paused = end === 'waiting' ? finalView.workers.filter((w) => w.status === 'paused' && w.pid) : [];
   if (paused.length) {
     err.write(
-      `${style.yellow('note:')} the agent of ${paused.map((w) => w.id).join(', ')} stays paused (SIGSTOP, no CPU) until \`orchestrate resolve\` or \`orchestrate resume ${runtime.sessionId}\` continues it, or \`orchestrate stop ${runtime.sessionId}\` ends it.\n`,
+      `${style.yellow('note:')} the agent of ${paused.map((w) => w.id).join(', ')} stays paused ` +
+        `(SIGSTOP, no CPU) until \`orchestrate resolve\` or \`orchestrate resume ${runtime.sessionId}\` ` +
+        `continues it, or \`orchestrate stop ${runtime.sessionId}\` ends it.\n`,
     );
   }
   runtime.detach();

@@ -169,15 +169,36 @@ export function describeNotable(event: OrchestratorEvent, s: Style): string | nu
       if (event.machine === 'worker' || event.machine === 'session') return describeState(event, s);
       return null;
     case 'recovery':
-      return `${s.dim(time(event.ts))} ${s.yellow('↻ recovery')} ${event.workerId}: ${event.signal.kind} → ${event.action}${event.backoffMs ? ` in ${formatDuration(event.backoffMs)}` : ''}${event.change ? ` (${event.change})` : ''} ${s.dim(`attempt ${event.attempt}: ${event.signal.message.slice(0, 160)}`)}`;
+      return (
+        `${s.dim(time(event.ts))} ${s.yellow('↻ recovery')} ${event.workerId}: ${event.signal.kind} → ` +
+        `${event.action}${event.backoffMs ? ` in ${formatDuration(event.backoffMs)}` : ''}` +
+        `${event.change ? ` (${event.change})` : ''} ` +
+        `${s.dim(`attempt ${event.attempt}: ${event.signal.message.slice(0, 160)}`)}`
+      );
     case 'blocker':
       if (event.resolution)
-        return `${s.dim(time(event.ts))} ${s.green('✓ answered')} ${event.blockerId} ${event.kind}: ${event.resolution.choice}${event.resolution.text ? ` "${event.resolution.text.slice(0, 80)}"` : ''}`;
-      return `${s.dim(time(event.ts))} ${s.red(`⛔ ${event.kind}`)} ${event.blockerId}${event.workerId ? ` ${event.workerId}` : ''}: ${event.message}\n   ${s.bold('→')} ${event.action}`;
+        return (
+          `${s.dim(time(event.ts))} ${s.green('✓ answered')} ${event.blockerId} ${event.kind}: ` +
+          `${event.resolution.choice}${event.resolution.text ? ` "${event.resolution.text.slice(0, 80)}"` : ''}`
+        );
+      return (
+        `${s.dim(time(event.ts))} ${s.red(`⛔ ${event.kind}`)} ${event.blockerId}` +
+        `${event.workerId ? ` ${event.workerId}` : ''}: ${event.message}\n   ${s.bold('→')} ${event.action}`
+      );
     case 'review':
-      return `${s.dim(time(event.ts))} ${s.magenta('✎ review')} ${event.reviewer} on ${event.target} (${event.focus}): ${verdictColor(event.verdict.verdict, s)}${event.valid ? '' : s.dim(' (no valid verdict)')} ${s.dim(event.verdict.summary.slice(0, 160))}`;
-    case 'decision':
-      return `${s.dim(time(event.ts))} ${s.magenta('⚖ decision')} ${event.roundId} ${event.target}: ${s.bold(event.decision)} ${s.dim(`(${event.counts.approve} approve, ${event.counts.concern} concern, ${event.counts.blocker} blocker) ${event.action}`)}`;
+      return (
+        `${s.dim(time(event.ts))} ${s.magenta('✎ review')} ${event.reviewer} on ` +
+        `${event.target} (${event.focus}): ${verdictColor(event.verdict.verdict, s)}` +
+        `${event.valid ? '' : s.dim(' (no valid verdict)')} ${s.dim(event.verdict.summary.slice(0, 160))}`
+      );
+    case 'decision': {
+      const { approve, concern, blocker } = event.counts;
+      const counts = `(${approve} approve, ${concern} concern, ${blocker} blocker)`;
+      return (
+        `${s.dim(time(event.ts))} ${s.magenta('⚖ decision')} ${event.roundId} ${event.target}: ` +
+        `${s.bold(event.decision)} ${s.dim(`${counts} ${event.action}`)}`
+      );
+    }
     case 'safety': {
       if (event.rule === 'sandbox') {
         const mark = event.action === 'warn' ? s.yellow('⚠ sandbox') : s.cyan('⛨ sandbox');
@@ -189,7 +210,10 @@ export function describeNotable(event: OrchestratorEvent, s: Style): string | nu
           : event.action === 'warn'
             ? s.yellow('⚠ safety')
             : s.red('⚠ safety');
-      return `${s.dim(time(event.ts))} ${mark} ${event.workerId ? `${event.workerId} ` : ''}${event.rule}: ${event.action} ${s.dim(event.subject.slice(0, 160))}`;
+      return (
+        `${s.dim(time(event.ts))} ${mark} ${event.workerId ? `${event.workerId} ` : ''}` +
+        `${event.rule}: ${event.action} ${s.dim(event.subject.slice(0, 160))}`
+      );
     }
     case 'permission': {
       const mark =
@@ -203,7 +227,8 @@ export function describeNotable(event: OrchestratorEvent, s: Style): string | nu
     case 'notification':
       return event.ok
         ? `${s.dim(time(event.ts))} ${s.cyan('✉ notified')} ${event.kind} via ${event.channel} ${s.dim(event.target)}`
-        : `${s.dim(time(event.ts))} ${s.yellow('✉ not notified')} ${event.kind} via ${event.channel} ${s.dim(`${event.target}: ${event.error ?? 'failed'} (${event.attempts} tries)`)}`;
+        : `${s.dim(time(event.ts))} ${s.yellow('✉ not notified')} ${event.kind} via ${event.channel} ` +
+            `${s.dim(`${event.target}: ${event.error ?? 'failed'} (${event.attempts} tries)`)}`;
     default:
       return null;
   }

@@ -44,7 +44,8 @@ export async function logsCommand(options: LogsOptions): Promise<void> {
     const workers = workersOf(workspace, sessionId);
     if (!workers.includes(workerId)) {
       throw new UsageError(
-        `no output of worker "${workerId}" in session ${sessionId}: it has no such worker (workers: ${workers.join(', ') || 'none yet'})`,
+        `no output of worker "${workerId}" in session ${sessionId}: ` +
+          `it has no such worker (workers: ${workers.join(', ') || 'none yet'})`,
       );
     }
     const files = SessionStore.agentFilesOf(workspace, sessionId, workerId);

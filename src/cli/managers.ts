@@ -49,7 +49,8 @@ export function createManagers(style: Style): Managers {
       onDecision: (decision) => {
         if (decision.fellBack)
           process.stderr.write(
-            `${style.yellow('warning:')} ${decision.reason}.${decision.mode === 'none' ? ' Install bubblewrap to confine them (orchestrate doctor).' : ''}\n`,
+            `${style.yellow('warning:')} ${decision.reason}.` +
+              `${decision.mode === 'none' ? ' Install bubblewrap to confine them (orchestrate doctor).' : ''}\n`,
           );
       },
     });
@@ -65,16 +66,18 @@ export function createManagers(style: Style): Managers {
           const relay = await startStatelyRelay(DEFAULT_RELAY_PORT);
           disposers.push(() => relay.close());
           url = relay.wsUrl;
-          process.stderr.write(
-            `${style.dim(`Stately inspector: open ${relay.pageUrl} in a browser (it embeds https://stately.ai/inspect; the relay listens on 127.0.0.1 only)`)}\n`,
-          );
+          const note =
+            `Stately inspector: open ${relay.pageUrl} in a browser ` +
+            '(it embeds https://stately.ai/inspect; the relay listens on 127.0.0.1 only)';
+          process.stderr.write(`${style.dim(note)}\n`);
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
           // Port 8080 taken: most likely a relay someone already runs (@statelyai/inspect's, or ours from another run).
           url = `ws://localhost:${DEFAULT_RELAY_PORT}`;
-          process.stderr.write(
-            `${style.dim(`Stately inspector: port ${DEFAULT_RELAY_PORT} is taken, so inspection events go to the relay already there (${url})`)}\n`,
-          );
+          const note =
+            `Stately inspector: port ${DEFAULT_RELAY_PORT} is taken, ` +
+            `so inspection events go to the relay already there (${url})`;
+          process.stderr.write(`${style.dim(note)}\n`);
         }
       } else {
         process.stderr.write(`${style.dim(`inspection events go to ${url}`)}\n`);

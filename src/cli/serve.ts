@@ -45,7 +45,8 @@ export async function startCliServer(
   if (server.sharedWith) {
     out.write(
       style.dim(
-        `Another server of this workspace runs at ${server.sharedWith.url} (pid ${server.sharedWith.pid}): ${manager.workspace}/server.json names it${server.tokenFile ? '; both accept the same token' : ''}.\n`,
+        `Another server of this workspace runs at ${server.sharedWith.url} (pid ${server.sharedWith.pid}): ` +
+          `${manager.workspace}/server.json names it${server.tokenFile ? '; both accept the same token' : ''}.\n`,
       ),
     );
   }
@@ -69,7 +70,10 @@ export function listenFailure(error: unknown, host: string, port: number): strin
     case 'EADDRINUSE':
       return `${address} is in use (another orchestrate serve?); ${otherPort}`;
     case 'EACCES':
-      return `cannot listen on ${address}: permission denied${port > 0 && port < 1024 ? ' (ports below 1024 need privileges)' : ''}; ${otherPort}`;
+      return (
+        `cannot listen on ${address}: permission denied` +
+        `${port > 0 && port < 1024 ? ' (ports below 1024 need privileges)' : ''}; ${otherPort}`
+      );
     case 'ENOTFOUND':
     case 'EAI_NONAME':
     case 'EAI_FAIL':

@@ -49,10 +49,12 @@ export function createSessionCommands(style: Style, { managerFor }: Pick<Manager
   /** One line on where the agents work: their branches from the base, or (a warning) the target itself. */
   function announceIsolation(isolation: Isolation, out: NodeJS.WriteStream): void {
     if (isolation.mode === 'in-place') out.write(`${style.yellow('warning:')} ${isolation.reason}\n`);
-    else
-      out.write(
-        `${style.dim(`Base: ${isolation.base.summary}; each worker works on its own branch (orch/<session>/<worker>); your checkout is not touched until you apply.`)}\n`,
-      );
+    else {
+      const note =
+        `Base: ${isolation.base.summary}; each worker works on its own branch (orch/<session>/<worker>); ` +
+        'your checkout is not touched until you apply.';
+      out.write(`${style.dim(note)}\n`);
+    }
   }
 
   /** Where a new session's agents work, from its session.json. */
@@ -74,13 +76,15 @@ export function createSessionCommands(style: Style, { managerFor }: Pick<Manager
     const { diffStatText } = await import('../workspace/diff.js');
     const stat = await diffStatText(projectDir, ws.base.commit, ws.result.head, 72);
     return [
-      `The project copy in ${projectDir} is untouched: each agent worked on its own branch, and the result is ${style.bold(ws.result.branch)}:`,
+      `The project copy in ${projectDir} is untouched: each agent worked on its own branch, ` +
+        `and the result is ${style.bold(ws.result.branch)}:`,
       stat
         .trimEnd()
         .split('\n')
         .map((l) => `  ${l}`)
         .join('\n'),
-      `Apply it to the copy and run its tests: ${style.bold(`cd ${projectDir} && ${self} apply ${sessionId} && npm test`)}`,
+      `Apply it to the copy and run its tests: ` +
+        `${style.bold(`cd ${projectDir} && ${self} apply ${sessionId} && npm test`)}`,
       '',
     ].join('\n');
   }
@@ -159,12 +163,11 @@ export function createSessionCommands(style: Style, { managerFor }: Pick<Manager
         info.write(`${style.bold('The dashboard stays up')} at ${server.url} to look around; press Ctrl-C to quit.\n`);
         await untilInterrupted();
       }
-      const again = `${self} serve --workspace ${setup.workspace}   (or: ${self} logs ${runtime.sessionId} --workspace ${setup.workspace})`;
-      info.write(
-        style.dim(
-          `${server ? 'The dashboard closed with the demo. Browse the session again' : 'Browse the session'}: ${again}\n`,
-        ),
-      );
+      const again =
+        `${self} serve --workspace ${setup.workspace}   ` +
+        `(or: ${self} logs ${runtime.sessionId} --workspace ${setup.workspace})`;
+      const browse = server ? 'The dashboard closed with the demo. Browse the session again' : 'Browse the session';
+      info.write(style.dim(`${browse}: ${again}\n`));
       // Each demo leaves its folder in the temp dir (the copy, its branches, the session): say how to remove it.
       info.write(
         style.dim(`Everything of this demo is in ${setup.rootDir}; remove it when done: rm -rf ${setup.rootDir}\n`),

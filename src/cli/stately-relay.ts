@@ -87,6 +87,7 @@ export function startStatelyRelay(port = DEFAULT_RELAY_PORT): Promise<StatelyRel
 }
 
 function bridgePage(port: number): string {
+  const inspectorOrigin = new URL(STATELY_INSPECTOR_URL).origin;
   return `<!doctype html>
 <html>
 <head>
@@ -100,9 +101,9 @@ function bridgePage(port: number): string {
     const frame = document.getElementById('inspector');
     const waiting = [];
     let ready = false;
-    const deliver = (data) => frame.contentWindow.postMessage(data, '${new URL(STATELY_INSPECTOR_URL).origin}');
+    const deliver = (data) => frame.contentWindow.postMessage(data, '${inspectorOrigin}');
     window.addEventListener('message', (e) => {
-      if (e.origin !== '${new URL(STATELY_INSPECTOR_URL).origin}' || !e.data || e.data.type !== '@statelyai.connected') return;
+      if (e.origin !== '${inspectorOrigin}' || !e.data || e.data.type !== '@statelyai.connected') return;
       ready = true;
       waiting.splice(0).forEach(deliver);
     });

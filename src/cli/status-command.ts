@@ -45,7 +45,8 @@ export function statusCommand(
     }
     if (sessions.length === 0) {
       out.write(
-        `No sessions in ${workspace}${manager ? '' : ' (no such folder)'}. Start one with: orchestrate run "the task" -C DIR\n`,
+        `No sessions in ${workspace}${manager ? '' : ' (no such folder)'}. ` +
+          `Start one with: orchestrate run "the task" -C DIR\n`,
       );
       return;
     }
@@ -55,11 +56,13 @@ export function statusCommand(
       const runner =
         session.runner && !session.live
           ? s.dim(
-              `  (run by pid ${session.runner.pid}${session.runner.host ? ` on ${session.runner.host}` : ''}${session.runner.serverUrl ? `, ${session.runner.serverUrl}` : ''})`,
+              `  (run by pid ${session.runner.pid}${session.runner.host ? ` on ${session.runner.host}` : ''}` +
+                `${session.runner.serverUrl ? `, ${session.runner.serverUrl}` : ''})`,
             )
           : '';
       out.write(
-        `${session.sessionId}  ${stateColor(session.outcome ?? session.state, s, 10)}  ${s.dim(session.task.slice(0, 60))}${runner}\n`,
+        `${session.sessionId}  ${stateColor(session.outcome ?? session.state, s, 10)}  ` +
+          `${s.dim(session.task.slice(0, 60))}${runner}\n`,
       );
       out.write(
         `    ${workers.join('  ')}${session.openBlockers ? s.red(`  ${session.openBlockers} open blocker(s)`) : ''}\n`,
@@ -95,7 +98,9 @@ export function statusCommand(
   for (const w of view.workers) {
     const usage = formatUsage(w.usage);
     out.write(
-      `  ${`${w.kind === 'reviewer' ? '↳ ' : ''}${w.id}`.padEnd(24)} ${`${w.agent}/${w.role}`.padEnd(20)} ${stateColor(w.status, s, 11)} ${progressBar(w.progress, 12)} attempt ${w.attempt}${usage ? ` ${s.dim(usage)}` : ''}\n`,
+      `  ${`${w.kind === 'reviewer' ? '↳ ' : ''}${w.id}`.padEnd(24)} ` +
+        `${`${w.agent}/${w.role}`.padEnd(20)} ${stateColor(w.status, s, 11)} ` +
+        `${progressBar(w.progress, 12)} attempt ${w.attempt}${usage ? ` ${s.dim(usage)}` : ''}\n`,
     );
     if (w.kind === 'worker' && w.change) out.write(`      ${s.dim(w.change.branch)} ${countsText(w.change, s)}\n`);
     if (w.lastActivity) out.write(s.dim(`      ${w.lastActivity}\n`));
@@ -108,12 +113,16 @@ export function statusCommand(
     out.write(`  last decision: ${lastDecision.roundId} ${lastDecision.targets.join(',')}: ${lastDecision.decision}\n`);
   for (const b of view.blockers.filter((x) => x.open)) {
     out.write(
-      `  ${s.red(b.kind)} ${b.id}${b.workerId ? ` (${b.workerId})` : ''}: ${b.message.split('\n')[0]}\n    → ${b.action}\n`,
+      `  ${s.red(b.kind)} ${b.id}${b.workerId ? ` (${b.workerId})` : ''}: ` +
+        `${b.message.split('\n')[0]}\n    → ${b.action}\n`,
     );
   }
 }
 
 /** "3 files +12 -4", the counts colored. */
 function countsText(change: { files: number; additions: number; deletions: number }, s: Style): string {
-  return `${change.files} ${change.files === 1 ? 'file' : 'files'} ${s.green(`+${change.additions}`)} ${s.red(`-${change.deletions}`)}`;
+  return (
+    `${change.files} ${change.files === 1 ? 'file' : 'files'} ` +
+    `${s.green(`+${change.additions}`)} ${s.red(`-${change.deletions}`)}`
+  );
 }

@@ -30,17 +30,20 @@ export function renderSummary(
             : s.yellow(`${view.state} (needs a person)`);
   lines.push(
     '',
-    `${s.bold('Session')} ${view.sessionId} ${headline} after ${formatDuration(elapsed)}${view.stopReason ? s.dim(` (${view.stopReason})`) : ''}`,
+    `${s.bold('Session')} ${view.sessionId} ${headline} after ` +
+      `${formatDuration(elapsed)}${view.stopReason ? s.dim(` (${view.stopReason})`) : ''}`,
   );
   for (const w of view.workers) {
     const attempts = `${w.attempt} attempt${w.attempt === 1 ? '' : 's'}`;
     lines.push(
-      `  ${`${w.kind === 'reviewer' ? '↳ ' : ''}${w.id}`.padEnd(24)} ${`${w.agent}/${w.role}`.padEnd(20)} ${stateColor(w.status, s, 10)} ${attempts.padEnd(11)} ${s.dim(formatUsage(w.usage))}`,
+      `  ${`${w.kind === 'reviewer' ? '↳ ' : ''}${w.id}`.padEnd(24)} ${`${w.agent}/${w.role}`.padEnd(20)} ` +
+        `${stateColor(w.status, s, 10)} ${attempts.padEnd(11)} ${s.dim(formatUsage(w.usage))}`,
     );
     if (w.change && w.change.files > 0)
       lines.push(
         s.dim(
-          `      ${w.change.branch}: ${w.change.files} ${w.change.files === 1 ? 'file' : 'files'} +${w.change.additions} -${w.change.deletions}`,
+          `      ${w.change.branch}: ${w.change.files} ` +
+            `${w.change.files === 1 ? 'file' : 'files'} +${w.change.additions} -${w.change.deletions}`,
         ),
       );
   }
@@ -53,10 +56,11 @@ export function renderSummary(
   const decisions = events.filter((e): e is Extract<OrchestratorEvent, { type: 'decision' }> => e.type === 'decision');
   if (decisions.length) {
     lines.push(s.bold('Reviews:'));
-    for (const d of decisions)
-      lines.push(
-        `  ${d.roundId} ${d.target}: ${d.decision} ${s.dim(`(${d.counts.approve} approve, ${d.counts.concern} concern, ${d.counts.blocker} blocker): ${d.action}`)}`,
-      );
+    for (const d of decisions) {
+      const { approve, concern, blocker } = d.counts;
+      const counts = `(${approve} approve, ${concern} concern, ${blocker} blocker)`;
+      lines.push(`  ${d.roundId} ${d.target}: ${d.decision} ${s.dim(`${counts}: ${d.action}`)}`);
+    }
   }
   const open = view.blockers.filter((b) => b.open || b.kind === 'REVIEW_BLOCKER');
   if (open.length) {
@@ -78,20 +82,23 @@ export function renderSummary(
     const flag = workspaceFlag(sessionDir);
     if (ws.result.status === 'done' && ws.result.change) {
       const c = ws.result.change;
+      const counts = `${c.files} ${c.files === 1 ? 'file' : 'files'} +${c.additions} -${c.deletions}`;
       lines.push(
-        `${s.bold('Result:')} ${ws.result.branch} ${s.dim(`(${c.files} ${c.files === 1 ? 'file' : 'files'} +${c.additions} -${c.deletions} against the base, ${ws.base.summary})`)}`,
+        `${s.bold('Result:')} ${ws.result.branch} ${s.dim(`(${counts} against the base, ${ws.base.summary})`)}`,
       );
       if (c.files > 0) {
         lines.push(`  review: orchestrate diff ${view.sessionId}${flag}`);
         lines.push(
-          `  apply:  orchestrate apply ${view.sessionId}${flag}   ${s.dim('(as uncommitted changes in your checkout; --merge for commits)')}`,
+          `  apply:  orchestrate apply ${view.sessionId}${flag}   ` +
+            `${s.dim('(as uncommitted changes in your checkout; --merge for commits)')}`,
         );
         lines.push(s.dim(`  throw away: orchestrate discard ${view.sessionId} --force${flag}`));
       }
     } else if (view.outcome) {
       lines.push(
         s.dim(
-          `Each worker's branch is kept (orchestrate diff ${view.sessionId} WORKER${flag}; apply one with --worker); orchestrate discard ${view.sessionId} --force${flag} removes them.`,
+          `Each worker's branch is kept (orchestrate diff ${view.sessionId} WORKER${flag}; ` +
+            `apply one with --worker); orchestrate discard ${view.sessionId} --force${flag} removes them.`,
         ),
       );
     }
@@ -113,7 +120,11 @@ export function resolveCommand(
   sessionDir: string,
 ): string {
   const o = blocker.options;
-  return `orchestrate resolve ${sessionId} ${blocker.id} <${o.join('|')}>${o.includes('answer') ? ' --text "..."' : ''}${o.includes('agent') ? ' [--agent claude|codex|gemini]' : ''}${workspaceFlag(sessionDir)}`;
+  return (
+    `orchestrate resolve ${sessionId} ${blocker.id} <${o.join('|')}>` +
+    `${o.includes('answer') ? ' --text "..."' : ''}` +
+    `${o.includes('agent') ? ' [--agent claude|codex|gemini]' : ''}${workspaceFlag(sessionDir)}`
+  );
 }
 
 function workspaceFlag(sessionDir: string): string {

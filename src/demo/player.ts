@@ -120,7 +120,8 @@ function planRun(
   }
   if (!fromPrompt) {
     throw new UsageError(
-      'cannot tell the role from the prompt: expected "You are the ARCHITECT|IMPLEMENTER|VERIFIER" or a review prompt ("You are a REVIEWER ... You review the work of the <role> (...")',
+      'cannot tell the role from the prompt: expected "You are the ARCHITECT|IMPLEMENTER|VERIFIER" ' +
+        'or a review prompt ("You are a REVIEWER ... You review the work of the <role> (...")',
     );
   }
   return { role: fromPrompt, entries: loadTranscript(dir, inv.persona, fromPrompt) };
@@ -170,7 +171,8 @@ export async function runRecordedAgent(io: PlayerIO): Promise<number> {
     io.stderr(
       forced
         ? `recorded-agent: unknown persona "${forced}" in DEMO_AGENT_PERSONA (use claude, codex or gemini)\n`
-        : 'recorded-agent: cannot tell which CLI to impersonate from the arguments; set DEMO_AGENT_PERSONA to claude, codex or gemini\n',
+        : 'recorded-agent: cannot tell which CLI to impersonate from the arguments; ' +
+            'set DEMO_AGENT_PERSONA to claude, codex or gemini\n',
     );
     return USAGE_EXIT;
   }

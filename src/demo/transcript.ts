@@ -99,7 +99,10 @@ export function substitute(line: string, vars: Placeholders, now: () => Date = (
 export function uuidV7(nowMs = Date.now()): string {
   const hex = nowMs.toString(16).padStart(12, '0').slice(-12) + randomBytes(10).toString('hex');
   const variant = ((parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return (
+    `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${hex.slice(13, 16)}-${variant}` +
+    `${hex.slice(17, 20)}-${hex.slice(20, 32)}`
+  );
 }
 
 export function newSessionId(persona: Persona): string {

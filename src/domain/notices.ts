@@ -42,7 +42,9 @@ export function noticeFor(event: OrchestratorEvent, context: NoticeContext): Not
       kind: 'needs-input',
       sessionId,
       title: `${who} needs input (${event.kind})`,
-      text: `Session ${sessionId}: ${who} needs input. ${event.kind}: ${firstLine(event.message)} Answer with: ${command}`,
+      text:
+        `Session ${sessionId}: ${who} needs input. ${event.kind}: ` +
+        `${firstLine(event.message)} Answer with: ${command}`,
       ...(event.workerId ? { workerId: event.workerId } : {}),
       blockerId: event.blockerId,
       command,
@@ -56,7 +58,9 @@ export function noticeFor(event: OrchestratorEvent, context: NoticeContext): Not
       kind: 'done',
       sessionId,
       title: `session ${end.outcome}`,
-      text: `Session ${sessionId} ended: ${end.outcome}${end.reason ? ` (${firstLine(end.reason)})` : ''}. See: ${command}`,
+      text:
+        `Session ${sessionId} ended: ${end.outcome}` +
+        `${end.reason ? ` (${firstLine(end.reason)})` : ''}. See: ${command}`,
       command,
       outcome: end.outcome,
     };
@@ -85,7 +89,9 @@ export function endedWaiting(sessionId: string, openBlockers: number): Notice {
     kind: 'done',
     sessionId,
     title: 'session waits for a person',
-    text: `Session ${sessionId} ended needing a person: ${openBlockers} open ${openBlockers === 1 ? 'blocker' : 'blockers'}. See: ${command}`,
+    text:
+      `Session ${sessionId} ended needing a person: ${openBlockers} open ` +
+      `${openBlockers === 1 ? 'blocker' : 'blockers'}. See: ${command}`,
     command,
     outcome: 'waiting',
   };

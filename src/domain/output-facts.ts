@@ -224,10 +224,15 @@ export function describePayload(payload: AgentPayload, style: DescribeStyle = PL
     }
     case 'tool_result':
       return `tool result${payload.ok ? '' : ' (error)'}: ${outputSummary(payload.output)}`;
-    case 'command':
-      return `$ ${one(payload.command, 120)}${payload.exitCode !== undefined && payload.exitCode !== null ? ` ${style.arrow} ${payload.exitCode}` : ''}`;
-    case 'file_change':
-      return `${payload.status === 'proposed' ? 'writing' : 'changed'} ${payload.changes.map((c) => c.path).join(', ')}`;
+    case 'command': {
+      const exit =
+        payload.exitCode !== undefined && payload.exitCode !== null ? ` ${style.arrow} ${payload.exitCode}` : '';
+      return `$ ${one(payload.command, 120)}${exit}`;
+    }
+    case 'file_change': {
+      const verb = payload.status === 'proposed' ? 'writing' : 'changed';
+      return `${verb} ${payload.changes.map((c) => c.path).join(', ')}`;
+    }
     case 'plan':
       return `plan ${payload.items.filter((i) => i.done).length}/${payload.items.length}`;
     case 'usage':

@@ -56,7 +56,9 @@ export interface ReviewPromptSpec {
   strict: boolean;
 }
 
-export const VERDICT_FORMAT = `{"verdict":"approve"|"concern"|"blocker","summary":"...","issues":[{"severity":"blocker"|"concern"|"nit","file":"...","line":12,"message":"..."}]}`;
+export const VERDICT_FORMAT =
+  '{"verdict":"approve"|"concern"|"blocker","summary":"...",' +
+  '"issues":[{"severity":"blocker"|"concern"|"nit","file":"...","line":12,"message":"..."}]}';
 
 export function renderRolePrompt(spec: Extract<PromptSpec, { kind: 'role' }>): string {
   const instructions =
@@ -137,7 +139,10 @@ function renderDiffSection(diff: string | null, limit: number, against: string):
   // Step back over continuation bytes (10xxxxxx) so the cut lands on a character boundary.
   while (end > 0 && ((buffer[end] ?? 0) & 0xc0) === 0x80) end--;
   const cut = buffer.subarray(0, end).toString('utf8');
-  return `Its changes (git diff against ${against}; ${bytes} bytes, cut to the first ${limit}: read the files for the rest):\n\`\`\`diff\n${cut}\n\`\`\`\n[diff truncated]`;
+  return (
+    `Its changes (git diff against ${against}; ${bytes} bytes, cut to the first ${limit}: ` +
+    `read the files for the rest):\n\`\`\`diff\n${cut}\n\`\`\`\n[diff truncated]`
+  );
 }
 
 /** What a person answered to the reviewers' concerns, sent to the reviewed worker by native resume. */

@@ -14,7 +14,8 @@
  * | resume_not_found                                   | relaunch fresh, without resume                            |
  * | auth, invalid_args                                 | blocker AUTH_REQUIRED / INVALID_ARGS with what to do      |
  * | agent_not_found (no binary, or it cannot be run)   | blocker AGENT_NOT_FOUND: install it or point the env at it |
- * | merge_conflict (its start, or what it left)        | blocker MERGE_CONFLICT: resolve by hand, by an agent, or skip |
+ * | merge_conflict (its start, or what it left)        | blocker MERGE_CONFLICT: resolve by hand, by an agent,    |
+ * |                                                    |   or skip                                                |
  * | setup_failed (a workspace.setup command)           | blocker SETUP_FAILED: fix the command or the project, retry |
  *
  * Every relaunch counts against the restart intensity (src/domain/restart-intensity.ts).
@@ -110,7 +111,8 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
         message: `Claude Code refuses --dangerously-skip-permissions when run as root: ${signal.message}`,
         action: input.insideSandbox
           ? 'It still refuses inside the sandbox. Run the orchestrator as a non-root user, then answer retry.'
-          : 'Run the orchestrator as a non-root user, or use the sandbox ("sandbox": "bwrap", needs bubblewrap) so IS_SANDBOX=1 is true; then answer retry.',
+          : 'Run the orchestrator as a non-root user, or use the sandbox ' +
+            '("sandbox": "bwrap", needs bubblewrap) so IS_SANDBOX=1 is true; then answer retry.',
       };
     case 'rate_limit':
     case 'quota': {
@@ -128,7 +130,9 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
           change: canResume
             ? `resume agent session ${input.agentSessionId} at ${new Date(input.now + delayMs).toISOString()}`
             : `fresh launch at ${new Date(input.now + delayMs).toISOString()}`,
-          detail: `${signal.kind === 'quota' ? 'quota' : 'rate limit'} until ${signal.retryAt}${waitMs > capMs ? ` (wait capped to ${input.limits.maxRetryWaitSec}s)` : ''}: ${signal.message}`,
+          detail:
+            `${signal.kind === 'quota' ? 'quota' : 'rate limit'} until ${signal.retryAt}` +
+            `${waitMs > capMs ? ` (wait capped to ${input.limits.maxRetryWaitSec}s)` : ''}: ${signal.message}`,
         };
       }
       if (signal.kind === 'quota') {
@@ -137,7 +141,8 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
           blocker: 'QUOTA_EXCEEDED',
           message: `${input.agent} is out of quota and did not say when it resets: ${signal.message}`,
           action:
-            "Check the plan and billing of this agent's account (or switch its API key), then answer retry; or skip this worker.",
+            "Check the plan and billing of this agent's account " +
+            '(or switch its API key), then answer retry; or skip this worker.',
         };
       }
       return backoff();
@@ -193,7 +198,9 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
         type: 'escalate',
         blocker: 'AGENT_NOT_FOUND',
         message: `${input.agent} could not be started: ${signal.message}`,
-        action: `Install ${input.agent} (\`orchestrate doctor\` says how) or set ORCHESTRATOR_${input.agent.toUpperCase()}_BIN to its path, then answer retry; or skip this worker.`,
+        action:
+          `Install ${input.agent} (\`orchestrate doctor\` says how) or set ` +
+          `ORCHESTRATOR_${input.agent.toUpperCase()}_BIN to its path, then answer retry; or skip this worker.`,
       };
     case 'merge_conflict': {
       const where = signal.conflict ? ` in ${signal.conflict.dir}` : '';
@@ -201,7 +208,10 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
         type: 'escalate',
         blocker: 'MERGE_CONFLICT',
         message: `${signal.message}`,
-        action: `Resolve the conflicts${where} (edit the files, \`git add\` them; committing is optional), then answer retry; or answer agent to have an agent resolve them (it is reviewed like any worker), skip to go on without this worker, or stop.`,
+        action:
+          `Resolve the conflicts${where} (edit the files, \`git add\` them; committing is optional), ` +
+          `then answer retry; or answer agent to have an agent resolve them ` +
+          `(it is reviewed like any worker), skip to go on without this worker, or stop.`,
         options: ['retry', 'agent', 'skip', 'stop'],
       };
     }
@@ -211,14 +221,17 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
         blocker: 'SETUP_FAILED',
         message: `the checkout of this worker could not be set up: ${signal.message}`,
         action:
-          "Fix the command in the spec's workspace.setup or what it needs (its output is in the session log), then answer retry; or skip this worker.",
+          "Fix the command in the spec's workspace.setup or what it needs " +
+          '(its output is in the session log), then answer retry; or skip this worker.',
       };
     case 'invalid_args':
       return {
         type: 'escalate',
         blocker: 'INVALID_ARGS',
         message: `${input.agent} rejected how it was started: ${signal.message}`,
-        action: `Fix the cause (the agent binary or ORCHESTRATOR_${input.agent.toUpperCase()}_BIN, the model name or flags in the spec), then answer retry; or skip this worker.`,
+        action:
+          `Fix the cause (the agent binary or ORCHESTRATOR_${input.agent.toUpperCase()}_BIN, ` +
+          `the model name or flags in the spec), then answer retry; or skip this worker.`,
       };
   }
 }

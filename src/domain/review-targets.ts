@@ -74,7 +74,9 @@ export function manualReviewRefusal(
     return {
       reason: 'max-rounds',
       reviewed,
-      message: `the session has had ${roundsSoFar} review round(s), its cap (review.maxRounds = ${spec.review.maxRounds})`,
+      message:
+        `the session has had ${roundsSoFar} review round(s), ` +
+        `its cap (review.maxRounds = ${spec.review.maxRounds})`,
     };
   }
   return null;

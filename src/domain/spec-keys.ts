@@ -61,7 +61,10 @@ export function describeUnknownKey(key: string, path: readonly PropertyKey[]): s
   const where = path.length ? ` in ${path.join('.')}` : '';
   const known = specKeysAt(path);
   const nearest = closest(key, known);
-  return `unknown key "${key}"${where}${nearest ? ` (did you mean "${nearest}"?)` : known.length ? ` (known: ${known.join(', ')})` : ''}`;
+  return (
+    `unknown key "${key}"${where}` +
+    `${nearest ? ` (did you mean "${nearest}"?)` : known.length ? ` (known: ${known.join(', ')})` : ''}`
+  );
 }
 
 /** The candidate nearest to `word` by edit distance, when it is near enough to be a typo of it. */

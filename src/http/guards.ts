@@ -117,7 +117,8 @@ export function hostOriginGuard(policy: HostPolicy): MiddlewareHandler {
 }
 
 export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'";
+  "default-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+  "style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'";
 
 /** Headers on every response; the CSP on HTML; API answers are never cached. */
 export function securityHeaders(): MiddlewareHandler {

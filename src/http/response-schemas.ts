@@ -36,7 +36,8 @@ export const OutcomeSchema = z
   .enum(['completed', 'partial', 'stopped', 'escalated'])
   .nullable()
   .describe(
-    'partial: it ended on its own but not every worker completed (skipped, or left out of the result): stopReason names them',
+    'partial: it ended on its own but not every worker completed ' +
+      '(skipped, or left out of the result): stopReason names them',
   );
 
 export const ChangeStatSchema = z.object({
@@ -67,7 +68,8 @@ export const WorkspaceViewSchema = z
     z.object({ mode: z.literal('in-place'), reason: z.string() }),
   ])
   .describe(
-    'where the agents work: checkouts of their own from a base commit, or the target directory itself (outside git, --in-place)',
+    'where the agents work: checkouts of their own from a base commit, ' +
+      'or the target directory itself (outside git, --in-place)',
   );
 
 export const WorkerViewSchema = z.object({
@@ -142,7 +144,8 @@ export const SessionViewSchema = z.object({
       session: z.object({ maxCostUsd: z.number().optional(), maxTokens: z.number().optional() }),
     })
     .describe(
-      'budgets and resource limits of the spec: a crossing is a safety event and a BUDGET_EXCEEDED / RESOURCE_LIMIT blocker',
+      'budgets and resource limits of the spec: ' +
+        'a crossing is a safety event and a BUDGET_EXCEEDED / RESOURCE_LIMIT blocker',
     ),
   lastSeq: z.number().describe('the seq of the last event in the log when the view was built'),
 });

@@ -110,7 +110,8 @@ export const MessageBodySchema = z.strictObject({
 export const StopBodySchema = z.strictObject({
   reason: z.string().min(1).max(2000).optional().describe('why the session is stopped (the whole session only)'),
   workerId: WorkerIdParam.optional().describe(
-    'stop this worker only: its agent ends and the session goes on without it (the worker ends skipped; an open blocker of it is answered skip)',
+    'stop this worker only: its agent ends and the session goes on without it ' +
+      '(the worker ends skipped; an open blocker of it is answered skip)',
   ),
   by: BySchema,
 });

@@ -106,7 +106,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   // Only once it listens: a host it cannot bind is an error, not a warning followed by one.
   if (!isLoopbackHost(host)) {
     options.logger?.warn(
-      `listening on ${host}, not on loopback: anyone who can reach it and has the token can make agents run code on this machine`,
+      `listening on ${host}, not on loopback: ` +
+        `anyone who can reach it and has the token can make agents run code on this machine`,
     );
   }
 
@@ -183,7 +184,8 @@ function answerDespiteTrailingBytes(error: Error & { code?: string }, socket: Du
           : [400, 'Bad Request'];
     const body = JSON.stringify({ error: `bad request: ${error.message.replace(/\s+/g, ' ').slice(0, 200)}` });
     socket.write(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy();

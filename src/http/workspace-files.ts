@@ -148,7 +148,8 @@ export function workspaceToken(workspace: string, explicit: string | undefined, 
     const other = current.status === 'valid' ? liveServerOf(workspace) : null;
     if (other) {
       logger?.warn(
-        `${path} holds the token of the server ${other.url} (pid ${other.pid}), which is still running: left as it is; this server accepts only the token it was given (ORCHESTRATOR_TOKEN)`,
+        `${path} holds the token of the server ${other.url} (pid ${other.pid}), which is still running: ` +
+          `left as it is; this server accepts only the token it was given (ORCHESTRATOR_TOKEN)`,
       );
       return { token: explicit, inFile: false };
     }

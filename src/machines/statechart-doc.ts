@@ -10,7 +10,8 @@ export const DOCUMENTED_MACHINES: Record<string, { machine: AnyStateMachine; sou
     machine: sessionMachine,
     source: 'src/machines/session.machine.ts',
     summary:
-      'The supervisor: starts workers by their dependencies, recovers failures, runs review rounds, handles PAUSE / RESUME / STOP / REVIEW / RESOLVE.',
+      'The supervisor: starts workers by their dependencies, recovers failures, ' +
+      'runs review rounds, handles PAUSE / RESUME / STOP / REVIEW / RESOLVE.',
   },
   worker: {
     machine: workerMachine,
@@ -31,7 +32,8 @@ export function renderStatechartDoc(name: string): string {
   const graph = machineGraph(entry.machine);
   const rows = graph.edges.map(
     (e) =>
-      `| \`${e.source}\` | ${e.event ? `\`${e.event}\`` : '(always)'} | ${e.guard ? `\`${e.guard}\`` : ''} | ${e.targetless ? '(stays)' : `\`${e.target}\``} |`,
+      `| \`${e.source}\` | ${e.event ? `\`${e.event}\`` : '(always)'} | ` +
+      `${e.guard ? `\`${e.guard}\`` : ''} | ${e.targetless ? '(stays)' : `\`${e.target}\``} |`,
   );
   return [
     `# The ${name} machine`,

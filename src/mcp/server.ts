@@ -58,7 +58,10 @@ export function createMcpServer(deps: McpDeps): McpServer {
     {
       title: 'Start a session',
       description:
-        'Start a session of AI coding agents on a repository: workers in dependency order, each on its own branch, recovered when they fail, reviewed by each other. Without a spec: the default trio (gemini architect, claude implementer, codex reviewer). It runs in this MCP server; follow it with session_status.',
+        'Start a session of AI coding agents on a repository: workers in dependency order, ' +
+        'each on its own branch, recovered when they fail, reviewed by each other. ' +
+        'Without a spec: the default trio (gemini architect, claude implementer, codex reviewer). ' +
+        'It runs in this MCP server; follow it with session_status.',
       inputSchema: {
         task: z.string().min(1).describe('what to do'),
         dir: z.string().min(1).describe('the repository the agents work on (an absolute path)'),
@@ -80,7 +83,8 @@ export function createMcpServer(deps: McpDeps): McpServer {
         [
           `Session ${runtime.sessionId} started on ${targetDir}: ${workers}.`,
           isolation.mode === 'checkouts'
-            ? `Base ${isolation.base.summary}; each worker works on its own branch; the repository is not touched until an apply.`
+            ? `Base ${isolation.base.summary}; each worker works on its own branch; ` +
+              `the repository is not touched until an apply.`
             : `Warning: ${isolation.reason}.`,
           `Follow it with session_status; the dashboard: ${deps.server.dashboard}`,
         ].join('\n'),
@@ -150,7 +154,8 @@ export function createMcpServer(deps: McpDeps): McpServer {
     {
       title: 'Start a review',
       description:
-        'Start a peer-review round now: of one worker, or of every reviewed worker. Unfinished work is reviewed once it is finished.',
+        'Start a peer-review round now: of one worker, or of every reviewed worker. ' +
+        'Unfinished work is reviewed once it is finished.',
       inputSchema: { session: SessionArg, target: z.string().min(1).optional().describe('the worker to review') },
     },
     async ({ session, target }) => answer(await controlSession(workspace, session, 'review', target ? { target } : {})),
@@ -161,7 +166,9 @@ export function createMcpServer(deps: McpDeps): McpServer {
     {
       title: 'Answer a blocker',
       description:
-        'Answer what a session waits for a person on (see session_status for its blockers and their choices): retry, skip, stop, answer (a clarification, with text), or agent (an agent resolves a merge conflict).',
+        'Answer what a session waits for a person on ' +
+        '(see session_status for its blockers and their choices): retry, skip, stop, ' +
+        'answer (a clarification, with text), or agent (an agent resolves a merge conflict).',
       inputSchema: {
         session: SessionArg,
         blocker: z.string().min(1).describe('the blocker id (b1, b2 ...)'),
@@ -225,7 +232,9 @@ export function createMcpServer(deps: McpDeps): McpServer {
       await diffCommand(manager, session, worker, { stat, out: out.stream, err: err.stream, style: plain });
       let text = out.text() || err.text();
       if (text.length > DIFF_LIMIT)
-        text = `${text.slice(0, DIFF_LIMIT)}\n… (${text.length - DIFF_LIMIT} more bytes: \`orchestrate diff ${session}\` shows it all)`;
+        text =
+          `${text.slice(0, DIFF_LIMIT)}\n… (${text.length - DIFF_LIMIT} more bytes: ` +
+          `\`orchestrate diff ${session}\` shows it all)`;
       return answer(text);
     },
   );

@@ -32,13 +32,17 @@ export function findAgentBinary(
   const found = resolveAgentBinary(adapter, env, (bin) => which(bin, env.PATH ?? ''));
   if (!found) {
     return {
-      error: `${adapter.displayName} (\`${adapter.defaultBinary}\`) is not on PATH. Install it, or set ${adapter.binEnvVar} to its path.`,
+      error:
+        `${adapter.displayName} (\`${adapter.defaultBinary}\`) is not on PATH. ` +
+        `Install it, or set ${adapter.binEnvVar} to its path.`,
     };
   }
   const path = found.from === 'env' && !isAbsolute(found.path) ? resolve(found.path) : found.path;
   if (!isExecutableFile(path)) {
     return {
-      error: `${adapter.binEnvVar}=${found.path} is not an executable file. Point it at the ${adapter.displayName} binary.`,
+      error:
+        `${adapter.binEnvVar}=${found.path} is not an executable file. ` +
+        `Point it at the ${adapter.displayName} binary.`,
     };
   }
   return { path };

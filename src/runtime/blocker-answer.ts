@@ -20,7 +20,9 @@ export function checkAnswer(
     return {
       ok: false,
       status: 404,
-      message: `session ${sessionId} has no blocker ${blockerId}${open.length ? ` (open: ${open.join(', ')})` : ' (none is open)'}`,
+      message:
+        `session ${sessionId} has no blocker ${blockerId}` +
+        `${open.length ? ` (open: ${open.join(', ')})` : ' (none is open)'}`,
     };
   }
   if (!blocker.open) {

@@ -72,7 +72,9 @@ export function createCheckoutHost(options: CheckoutHostOptions): CheckoutHost {
           event(
             {
               action: 'setup',
-              detail: `workspace.${how}: ${path} is part of the project in the checkout; left as it is (copying over it would commit it)`,
+              detail:
+                `workspace.${how}: ${path} is part of the project in the checkout; ` +
+                `left as it is (copying over it would commit it)`,
             },
             workerId,
           ),
@@ -87,7 +89,9 @@ export function createCheckoutHost(options: CheckoutHostOptions): CheckoutHost {
         event(
           {
             action: 'setup',
-            detail: `workspace.${how}: ${path} ${how === 'copy' ? 'copied' : 'linked'} from the target (never committed)`,
+            detail:
+              `workspace.${how}: ${path} ${how === 'copy' ? 'copied' : 'linked'} ` +
+              'from the target (never committed)',
           },
           workerId,
         ),
@@ -275,7 +279,9 @@ export function createCheckoutHost(options: CheckoutHostOptions): CheckoutHost {
       const name = nameOf(input);
       if (request?.kind !== 'worker') return { change: null };
       const subject = `${name} (${input.agent}), attempt ${input.attempt}: ${firstLine(options.task)}`;
-      const message = `${subject}\n\nSession: ${checkouts.sessionId}\nWorker: ${name}\nAgent: ${input.agent}\nAttempt: ${input.attempt}\n`;
+      const message =
+        `${subject}\n\nSession: ${checkouts.sessionId}\n` +
+        `Worker: ${name}\nAgent: ${input.agent}\nAttempt: ${input.attempt}\n`;
       const outcome = await checkouts.commitWork(name, message, {
         name: `${input.agent} (${name})`,
         email: `${input.agent}@orchestrate.localhost`,
@@ -302,7 +308,9 @@ export function createCheckoutHost(options: CheckoutHostOptions): CheckoutHost {
               branch: outcome.change.branch,
               commit: outcome.commit,
               change: counts(outcome.change),
-              detail: `committed what ${input.agent} left after attempt ${input.attempt}: ${describeChange(outcome.change)} on ${outcome.change.branch}`,
+              detail:
+                `committed what ${input.agent} left after attempt ${input.attempt}: ` +
+                `${describeChange(outcome.change)} on ${outcome.change.branch}`,
             },
             name,
           ),
@@ -352,6 +360,8 @@ export async function targetDiff(
   target: string,
 ): Promise<{ diff: string; against: string }> {
   const start = await checkouts.start(target);
-  const against = `where ${target} started, commit ${(start ?? checkouts.base).slice(0, 12)} (its branch is ${checkouts.branch(target)})`;
+  const against =
+    `where ${target} started, commit ${(start ?? checkouts.base).slice(0, 12)} ` +
+    `(its branch is ${checkouts.branch(target)})`;
   return { diff: start ? await checkouts.workingDiff(target) : '', against };
 }

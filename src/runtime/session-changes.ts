@@ -58,7 +58,8 @@ function checkoutsOf(
   if (isolation?.mode !== 'checkouts') {
     const why = isolation?.mode === 'in-place' ? isolation.reason : 'it is from before worker checkouts';
     throw new UsageError(
-      `session ${sessionId} worked in place (${why}): it has no branches to ${verb}; its changes are in ${meta.targetDir} already`,
+      `session ${sessionId} worked in place (${why}): ` +
+        `it has no branches to ${verb}; its changes are in ${meta.targetDir} already`,
     );
   }
   return {
@@ -119,7 +120,9 @@ export async function sessionDiff(
         ranges: [],
         files: [],
         text: Buffer.from(text),
-        note: `session ${sessionId} worked in place: this is the diff of ${meta.targetDir} against ${meta.baseCommit ? meta.baseCommit.slice(0, 12) : 'its index'}`,
+        note:
+          `session ${sessionId} worked in place: this is the diff of ${meta.targetDir} against ` +
+          `${meta.baseCommit ? meta.baseCommit.slice(0, 12) : 'its index'}`,
       };
   }
   const { checkouts, view } = checkoutsOf(manager, sessionId, 'diff');
@@ -138,7 +141,9 @@ export async function sessionDiff(
         if (start && head && start !== head)
           ranges.push({ from: start, to: head, branch: checkouts.branch(worker), worker });
       }
-      note = `the session's result is not integrated yet (${view.state}): each worker's own change, one after the other`;
+      note =
+        `the session's result is not integrated yet (${view.state}): ` +
+        `each worker's own change, one after the other`;
     }
   }
   const files: SessionDiff['files'] = [];
@@ -174,7 +179,8 @@ export async function applySession(
     if (!result) {
       const why = view.outcome ? `it ended ${view.outcome} without one` : `it is ${view.state}`;
       throw new UsageError(
-        `session ${sessionId} has no result to apply yet (${why}): \`orchestrate apply ${sessionId} --worker W\` applies one worker's change`,
+        `session ${sessionId} has no result to apply yet (${why}): ` +
+          `\`orchestrate apply ${sessionId} --worker W\` applies one worker's change`,
       );
     }
     range = result;
@@ -221,11 +227,14 @@ export async function discardSession(
   const refs = await sessionRefs(isolation.repo.root, sessionId);
   if (!request.force && (await holdsUnappliedWork(isolation.repo.root, sessionId, refs))) {
     throw new UsageError(
-      `the work of session ${sessionId} was never applied: \`orchestrate apply ${sessionId}\` first, or discard it with --force to throw it away`,
+      `the work of session ${sessionId} was never applied: ` +
+        `\`orchestrate apply ${sessionId}\` first, or discard it with --force to throw it away`,
     );
   }
   const removed = await checkouts.remove();
-  const summary = `discarded session ${sessionId}: ${removed.checkouts ? `its checkouts (${checkouts.root}) and ` : ''}${removed.refs.length} ${removed.refs.length === 1 ? 'ref' : 'refs'} in ${isolation.repo.root}`;
+  const summary =
+    `discarded session ${sessionId}: ${removed.checkouts ? `its checkouts (${checkouts.root}) and ` : ''}` +
+    `${removed.refs.length} ${removed.refs.length === 1 ? 'ref' : 'refs'} in ${isolation.repo.root}`;
   manager.recordEvents(sessionId, [
     {
       type: 'workspace',

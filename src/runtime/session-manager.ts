@@ -280,7 +280,8 @@ export class SessionManager {
     });
     if (missing.length > 0) {
       throw new UsageError(
-        `${missing.join(' ')} (\`orchestrate doctor\` checks every agent; \`--agents\` or a spec chooses which ones a session uses)`,
+        `${missing.join(' ')} (\`orchestrate doctor\` checks every agent; ` +
+          `\`--agents\` or a spec chooses which ones a session uses)`,
       );
     }
   }

@@ -144,7 +144,9 @@ export class SessionRuntime {
           source: { kind: 'session', id: store.sessionId },
           action: 'base',
           commit: isolation.base.commit,
-          detail: `base ${isolation.base.summary}; each worker works on its own branch orch/${store.sessionId}/<worker>, in ${runtime.checkouts.root}`,
+          detail:
+            `base ${isolation.base.summary}; each worker works on its own branch ` +
+            `orch/${store.sessionId}/<worker>, in ${runtime.checkouts.root}`,
         },
       ]);
     } else if (isolation.mode === 'in-place') {
@@ -356,7 +358,10 @@ export class SessionRuntime {
       this.scheduleSnapshot();
   }
 
-  /** An actor's state changed (a `state` event unless logged already): snapshot.json follows before the next macrotask. */
+  /**
+   * An actor's state changed (a `state` event unless logged already): snapshot.json follows before the next
+   * macrotask.
+   */
   private stateChanged(machine: ActorMachine, id: string, value: string, cause: string, progress?: number): boolean {
     if (!this.states.change(machine, id, value, cause, progress)) return false;
     // Every state change reaches the disk before the next macrotask (coalesced when a step changes several).

@@ -93,6 +93,9 @@ function replayKey(event: NewEvent | OrchestratorEvent): string | null {
   if (event.type === 'recovery') return `recovery|${event.workerId}|${event.attempt}|${event.action}`;
   // A person asked about one request of one attempt: the same question however often the restored session asks it.
   if (event.type === 'blocker' && event.kind === 'PERMISSION_REQUEST' && event.permission)
-    return `permission|${event.workerId}|${event.permission.attempt}|${event.permission.requestId}|${event.resolution?.choice ?? 'open'}`;
+    return (
+      `permission|${event.workerId}|${event.permission.attempt}|` +
+      `${event.permission.requestId}|${event.resolution?.choice ?? 'open'}`
+    );
   return null;
 }

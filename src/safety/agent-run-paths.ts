@@ -105,7 +105,8 @@ export function refuseWhatCannotRunInside(spec: SessionSpec, env: Record<string,
   });
   if (problems.length > 0) {
     throw new UsageError(
-      `${problems.join('; ')}. Install what its #! line names (or point ORCHESTRATOR_<AGENT>_BIN at the real binary), or set "sandbox": "none" to run it unconfined.`,
+      `${problems.join('; ')}. Install what its #! line names ` +
+        `(or point ORCHESTRATOR_<AGENT>_BIN at the real binary), or set "sandbox": "none" to run it unconfined.`,
     );
   }
 }

@@ -31,7 +31,8 @@ const RAW_PATTERNS: Array<{ rule: SafetyRuleId; pattern: RegExp; detail: string 
   {
     rule: 'curl-pipe-shell',
     pattern: new RegExp(
-      `\\b(?:curl|wget|fetch)\\b[^|;&\\n]*\\|\\s*(?:sudo\\s+(?:-\\S+\\s+)*)?(?:env\\s+(?:\\S+=\\S*\\s+)*)?(?:\\S*/)?(?:${INTERPRETER})\\b`,
+      `\\b(?:curl|wget|fetch)\\b[^|;&\\n]*\\|\\s*` +
+        `(?:sudo\\s+(?:-\\S+\\s+)*)?(?:env\\s+(?:\\S+=\\S*\\s+)*)?(?:\\S*/)?(?:${INTERPRETER})\\b`,
     ),
     detail: 'pipes a download into a shell or interpreter',
   },

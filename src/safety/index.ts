@@ -176,7 +176,9 @@ function buildSessionSafety(
       home,
     });
     if (problems.length > 0) {
-      const message = `the safety layer refused to launch ${adapter.displayName} for worker ${input.workerId}: ${problems.join('; ')}`;
+      const message =
+        `the safety layer refused to launch ${adapter.displayName} for worker ` +
+        `${input.workerId}: ${problems.join('; ')}`;
       runtime?.record([
         safetyEvent(
           'launch-validation',

@@ -112,12 +112,14 @@ export function validateLaunch(
     problems.push(`no ${check.adapter.displayName} binary resolves here, yet ${request.file} was to run`);
   else if (request.file !== check.expectedBinary)
     problems.push(
-      `${request.file} is not the ${check.adapter.displayName} binary this orchestrator resolved (${check.expectedBinary})`,
+      `${request.file} is not the ${check.adapter.displayName} binary ` +
+        `this orchestrator resolved (${check.expectedBinary})`,
     );
 
   if (!argsFromAdapter(request.args, check)) {
     problems.push(
-      `the arguments are not the ones ${check.adapter.displayName}'s adapter builds for this launch: ${JSON.stringify(request.args.filter((a) => a.startsWith('-')))}`,
+      `the arguments are not the ones ${check.adapter.displayName}'s adapter builds for this launch: ` +
+        `${JSON.stringify(request.args.filter((a) => a.startsWith('-')))}`,
     );
   }
   const launch = check.launch;

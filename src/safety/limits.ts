@@ -84,15 +84,16 @@ export function describeBudgetWarning(c: Crossing): string {
 
 export function describeCrossing(c: Crossing): string {
   const who = c.workerId ? `worker ${c.workerId}` : 'the session';
+  const rounded = Math.round(c.value);
   switch (c.limit) {
     case 'maxCostUsd':
       return `${who} has cost $${c.value.toFixed(4)}, over its maxCostUsd of $${c.max}`;
     case 'maxTokens':
-      return `${who} has used ${Math.round(c.value)} tokens, over its maxTokens of ${c.max}`;
+      return `${who} has used ${rounded} tokens, over its maxTokens of ${c.max}`;
     case 'maxRssMb':
-      return `${who} uses ${Math.round(c.value)} MB of memory (RSS of its process group), over its maxRssMb of ${c.max}`;
+      return `${who} uses ${rounded} MB of memory (RSS of its process group), over its maxRssMb of ${c.max}`;
     case 'maxCpuPercent':
-      return `${who} uses ${Math.round(c.value)}% CPU (its process group, sustained), over its maxCpuPercent of ${c.max}`;
+      return `${who} uses ${rounded}% CPU (its process group, sustained), over its maxCpuPercent of ${c.max}`;
   }
 }
 

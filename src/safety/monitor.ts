@@ -132,8 +132,10 @@ export class SafetyMonitor {
       message: `${input.agent} worker ${input.workerId}: ${acted.map(describeViolation).join('; ')}`,
       action:
         act === 'stop'
-          ? 'The worker was stopped. Check what it did (orchestrate logs), then answer retry to run it again, skip it, or stop the session.'
-          : 'The worker is paused. Check what it did (orchestrate logs); answer retry to let it continue, skip to stop it, or stop the session.',
+          ? 'The worker was stopped. Check what it did (orchestrate logs), ' +
+            'then answer retry to run it again, skip it, or stop the session.'
+          : 'The worker is paused. Check what it did (orchestrate logs); ' +
+            'answer retry to let it continue, skip to stop it, or stop the session.',
     });
   }
 
@@ -250,8 +252,11 @@ export class SafetyMonitor {
     const who = crossing.workerId ? 'it' : 'the session';
     const action =
       act === 'stop'
-        ? `Stopped. Raise ${crossing.limit} in the spec's limits if this was expected, then answer retry to run it again, or skip it.`
-        : `${crossing.workerId ? 'The worker' : 'The session'} is paused. Answer retry to let ${who} go on (this limit is not enforced again for ${who}), skip, or stop; raise ${crossing.limit} in the spec's limits for next time.`;
+        ? `Stopped. Raise ${crossing.limit} in the spec's limits if this was expected, ` +
+          `then answer retry to run it again, or skip it.`
+        : `${crossing.workerId ? 'The worker' : 'The session'} is paused. ` +
+          `Answer retry to let ${who} go on (this limit is not enforced again for ${who}), ` +
+          `skip, or stop; raise ${crossing.limit} in the spec's limits for next time.`;
     const message = `${detail[0]?.toUpperCase() ?? ''}${detail.slice(1)}`;
     if (crossing.workerId) {
       this.intervene(crossing.workerId, act, { kind, message, action });

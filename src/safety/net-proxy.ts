@@ -97,7 +97,8 @@ export function startProxy(dir: string, policy: NetPolicyFile): Server[] {
     if (!match || !allowedBy(host, port, policy.allow)) {
       refuse(host, port, 'CONNECT');
       client.end(
-        `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\norchestrate sandbox: ${host}:${port} is not on this agent's allowlist (sandbox.allowHosts)\n`,
+        'HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\n' +
+          `orchestrate sandbox: ${host}:${port} is not on this agent's allowlist (sandbox.allowHosts)\n`,
       );
       return;
     }

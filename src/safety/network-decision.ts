@@ -47,14 +47,18 @@ export function decideNetwork(
   if (missing) {
     if (sandbox.mode === 'bwrap') {
       throw new UsageError(
-        `the sandbox confines the network through a proxy, but ${missing}. Install socat (apt-get install socat), or set "sandbox": {"mode": "bwrap", "network": "open"} to leave the network open.`,
+        `the sandbox confines the network through a proxy, but ${missing}. Install socat (apt-get install socat), ` +
+          `or set "sandbox": {"mode": "bwrap", "network": "open"} to leave the network open.`,
       );
     }
-    const warning = `agents run in bubblewrap, but their network is open: ${missing} (install socat for the proxy with an allowlist: apt-get install socat)`;
+    const warning =
+      `agents run in bubblewrap, but their network is open: ${missing} ` +
+      '(install socat for the proxy with an allowlist: apt-get install socat)';
     // The CLI warns of a fallback, as it does when "auto" gets no bubblewrap at all.
     return { decision: { ...decision, reason: warning, fellBack: true }, proxied: null, reason: warning, warning };
   }
   const reason =
-    'each agent reaches the network only through its proxy: its model API, the package registries, GitHub and sandbox.allowHosts';
+    'each agent reaches the network only through its proxy: ' +
+    'its model API, the package registries, GitHub and sandbox.allowHosts';
   return { decision, proxied: { socatPath: socatPath as string, proxyScript }, reason, warning: null };
 }

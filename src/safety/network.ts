@@ -212,7 +212,8 @@ export const BRIDGE_SCRIPT = [
   'while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do',
   '  "$socat" "TCP-LISTEN:$1,bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:$dir/$1.sock" </dev/null & pids="$pids $!"',
   '  hex=$(printf "%04X" "$1"); n=0',
-  '  while [ "$n" -lt 500 ] && ! grep -q "0100007F:$hex 00000000:0000 0A" /proc/net/tcp; do sleep 0.01; n=$((n + 1)); done',
+  '  while [ "$n" -lt 500 ] && ! grep -q "0100007F:$hex 00000000:0000 0A" /proc/net/tcp; ' +
+    'do sleep 0.01; n=$((n + 1)); done',
   '  shift',
   'done',
   'shift',

@@ -108,7 +108,8 @@ function refusalEvent(line: string, workerId: string): NewEvent {
     'network-refused',
     subject,
     'refuse',
-    `${r.method ?? 'a request'} to ${subject} refused by the sandbox's proxy: not on this agent's allowlist (add it to sandbox.allowHosts to allow it)`,
+    `${r.method ?? 'a request'} to ${subject} refused by the sandbox's proxy: ` +
+      `not on this agent's allowlist (add it to sandbox.allowHosts to allow it)`,
     workerId,
   );
 }

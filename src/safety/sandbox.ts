@@ -62,14 +62,18 @@ export function decideSandbox(mode: SandboxMode, probe: BwrapProbe | null): Sand
   if (probe?.available)
     return {
       mode: 'bwrap',
-      reason: `agents run in bubblewrap (${probe.version ?? probe.path}): read-only filesystem except each agent's own checkout (or the target, in place), their config dirs and a private /tmp; credentials and the other agents' folders hidden; a PID namespace of their own`,
+      reason:
+        `agents run in bubblewrap (${probe.version ?? probe.path}): read-only filesystem except ` +
+        `each agent's own checkout (or the target, in place), their config dirs and a private /tmp; ` +
+        `credentials and the other agents' folders hidden; a PID namespace of their own`,
       fellBack: false,
       probe,
     };
   const why = probe?.reason ?? 'bubblewrap was not probed';
   if (mode === 'bwrap') {
     throw new UsageError(
-      `the spec asks for "sandbox": "bwrap", but ${why}. Install bubblewrap (apt-get install bubblewrap) and allow user namespaces, or use "sandbox": "auto" (falls back to none) or "none".`,
+      `the spec asks for "sandbox": "bwrap", but ${why}. Install bubblewrap (apt-get install bubblewrap) ` +
+        `and allow user namespaces, or use "sandbox": "auto" (falls back to none) or "none".`,
     );
   }
   return {

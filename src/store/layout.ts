@@ -104,7 +104,10 @@ export function agentFilesIn(sessionDir: string, workerId: string) {
     stderr: `${base}.stderr.log`,
     procs: `${base}.proc.json`,
     exit: (attempt: number) => `${base}.${attempt}.exit`,
-    /** Interactive mode: the FIFO the agent's stdin relay reads, and the ids it forwarded (src/actors/stdin-relay.ts). */
+    /**
+     * Interactive mode: the FIFO the agent's stdin relay reads, and the ids it forwarded
+     * (src/actors/stdin-relay.ts).
+     */
     stdin: (attempt: number) => `${base}.${attempt}.stdin`,
     sent: (attempt: number) => `${base}.${attempt}.sent.jsonl`,
   };

@@ -57,7 +57,9 @@ export class SessionLockedError extends Error {
     readonly holder: LockHolder,
   ) {
     super(
-      `session ${sessionId} is being run by orchestrator process ${holder.pid}${holder.serverUrl ? ` (server ${holder.serverUrl})` : ''}; control it through that process, or stop it first`,
+      `session ${sessionId} is being run by orchestrator process ${holder.pid}` +
+        `${holder.serverUrl ? ` (server ${holder.serverUrl})` : ''}; ` +
+        `control it through that process, or stop it first`,
     );
     this.name = 'SessionLockedError';
   }

@@ -96,9 +96,12 @@ async function applyChanges(
     const why = applied.stderr.trim().split('\n').filter(Boolean).slice(0, 4).join('; ');
     throw new UsageError(`nothing was applied: git apply refused the change (${why}). Your checkout is as it was.`);
   }
-  const counted = `${files.length} ${files.length === 1 ? 'file' : 'files'}, +${sum(files, 'additions')} -${sum(files, 'deletions')}`;
+  const counted =
+    `${files.length} ${files.length === 1 ? 'file' : 'files'}, ` +
+    `+${sum(files, 'additions')} -${sum(files, 'deletions')}`;
   const summary = conflicts.length
-    ? `applied ${range.branch} as uncommitted changes (${counted}), with conflict markers in ${conflicts.join(', ')}: resolve them, then review and commit`
+    ? `applied ${range.branch} as uncommitted changes (${counted}), ` +
+      `with conflict markers in ${conflicts.join(', ')}: resolve them, then review and commit`
     : `applied ${range.branch} as uncommitted changes (${counted}): review them (git diff) and commit`;
   return { mode: 'changes', files, conflicts, backup: before, summary };
 }
@@ -154,7 +157,8 @@ async function mergeBranch(
   if (overlap.length > 0) {
     const list = overlap.slice(0, 5).join(', ') + (overlap.length > 5 ? ` and ${overlap.length - 5} more` : '');
     throw new UsageError(
-      `apply --merge would touch files with uncommitted changes (${list}): commit or stash them first, or apply without --merge`,
+      `apply --merge would touch files with uncommitted changes (${list}): ` +
+        `commit or stash them first, or apply without --merge`,
     );
   }
   if (await gitTest(root, ['merge-base', '--is-ancestor', range.to, head])) {
@@ -171,7 +175,9 @@ async function mergeBranch(
   const merged = await mergeTrees(repo.commonDir, ours, range.to);
   if (merged.conflicts.length > 0) {
     throw new UsageError(
-      `merging ${range.branch} into ${await currentBranch(root)} conflicts in ${merged.conflicts.join(', ')}; nothing was changed. Apply without --merge to get the change with conflict markers to resolve, or merge by hand (git merge ${range.branch})`,
+      `merging ${range.branch} into ${await currentBranch(root)} conflicts in ${merged.conflicts.join(', ')}; ` +
+        'nothing was changed. Apply without --merge to get the change with conflict markers to resolve, ' +
+        `or merge by hand (git merge ${range.branch})`,
     );
   }
   const parents = ['-p', head, '-p', range.to];
@@ -183,7 +189,8 @@ async function mergeBranch(
   const moved = await git(root, ['merge', '--ff-only', '-q', commit], { ok: [0, 1, 128], userHooks: true });
   if (moved.code !== 0)
     throw new UsageError(
-      `git refused to move ${await currentBranch(root)} to the merge: ${(moved.stderr || moved.stdout).trim().split('\n').slice(-2).join(' / ')}`,
+      `git refused to move ${await currentBranch(root)} to the merge: ` +
+        `${(moved.stderr || moved.stdout).trim().split('\n').slice(-2).join(' / ')}`,
     );
   const files = await diffFiles(root, head, commit);
   return {
@@ -191,7 +198,9 @@ async function mergeBranch(
     files,
     conflicts: [],
     backup: null,
-    summary: `merged ${range.branch} into ${await currentBranch(root)} (${files.length} ${files.length === 1 ? 'file' : 'files'})`,
+    summary:
+      `merged ${range.branch} into ${await currentBranch(root)} ` +
+      `(${files.length} ${files.length === 1 ? 'file' : 'files'})`,
   };
 }
 

@@ -27,7 +27,9 @@ export async function planIsolation(
       throw new UsageError(`--base ${request.base} needs a git repository, and ${targetDir} is not in one`);
     return {
       mode: 'in-place',
-      reason: `${targetDir} is not a git repository, so agents edit it in place (no branches, no apply or discard; run \`git init\` there to isolate them)`,
+      reason:
+        `${targetDir} is not a git repository, so agents edit it in place ` +
+        `(no branches, no apply or discard; run \`git init\` there to isolate them)`,
     };
   }
   try {

@@ -154,7 +154,9 @@ export async function captureBase(repo: RepoInfo, options: { ref?: string | unde
     return { commit: repo.head, head: repo.head, branch: repo.branch, ref: null, uncommitted: 0, summary: where };
   }
   const n = captured.changed.length;
-  const message = `orchestrate: base of a session: ${where} plus uncommitted changes\n\n${n} uncommitted ${n === 1 ? 'path' : 'paths'} of the checkout, taken as they were when the session started.\n`;
+  const message =
+    `orchestrate: base of a session: ${where} plus uncommitted changes\n\n` +
+    `${n} uncommitted ${n === 1 ? 'path' : 'paths'} of the checkout, taken as they were when the session started.\n`;
   const commit = await commitTree(repo, captured.tree, repo.head ? [repo.head] : [], message);
   return {
     commit,

@@ -215,7 +215,7 @@ function readRecords(): ProcRecord[] {
 }
 
 describe('agentProcess: one launch', () => {
-  it('records the launch, persists every stdout line as events (with `at`) before telling the worker, exits ok', async () => {
+  it('records the launch, persists each stdout line (with `at`) before telling the worker, exits ok', async () => {
     const o = orchestrator({ lines: 6, delayMs: 5 });
     const exit = await o.exited();
     expect(exit).toMatchObject({ attempt: 1, outcome: 'ok', exitCode: 0, signal: null, failure: null });
@@ -256,7 +256,7 @@ describe('agentProcess: one launch', () => {
     );
   });
 
-  it('PAUSE stops every member of the group, RESUME continues them, TERMINATE ends the group: outcome stopped', async () => {
+  it('PAUSE stops every member of the group, RESUME continues them, TERMINATE ends it: outcome stopped', async () => {
     const o = orchestrator({ lines: 2, holdMs: 60_000, spawnChild: true });
     const started = await poll(() => o.received.find((e) => e.type === 'PROCESS.STARTED'), 10_000, 'started');
     const pgid = (started as { pid: number }).pid;
@@ -279,7 +279,7 @@ describe('agentProcess: one launch', () => {
   // The group's SIGTERM kills the /bin/sh wrapper (the group leader) at once, also when the agent ignores it:
   // the wrapper's exit must not be taken for the agent's. (Found by this test: PROCESS.EXITED came while the
   // agent still ran, so a stopped session had a live agent and a stalled worker was relaunched beside it.)
-  it('TERMINATE of an agent that ignores SIGTERM: PROCESS.EXITED only once the whole group is gone (SIGKILL after the grace period)', async () => {
+  it('TERMINATE of an agent ignoring SIGTERM: PROCESS.EXITED once the group is gone (SIGKILL later)', async () => {
     const o = orchestrator(
       { lines: 2, holdMs: 60_000, spawnChild: true, ignoreSigterm: true },
       input({ killGraceMs: 1000 }),
@@ -315,7 +315,7 @@ describe('agentProcess: one launch', () => {
 });
 
 describe('agentProcess after an orchestrator crash (same input, new actor, store reopened)', () => {
-  it('re-attaches to the live agent: no second launch, and it continues from the stored offset with no line lost or doubled', async () => {
+  it('re-attaches to the live agent: no relaunch, on from the stored offset, no line lost or doubled', async () => {
     const first = orchestrator({ lines: 40, delayMs: 40 });
     await poll(() => agentEvents().length >= 5, 10_000, 'five agent events');
     const record = readRecords()[0] as ProcRecord;
@@ -341,7 +341,8 @@ describe('agentProcess after an orchestrator crash (same input, new actor, store
     ['succeeded', {}, 'ok', null],
     ['failed', { fail: 'server_error' }, 'failed', 'server_error'],
   ] as const)(
-    'an agent that %s while the orchestrator was down: the rest of its output, then its recorded exit status, classified',
+    'an agent that %s while the orchestrator was down: ' +
+      'the rest of its output, then its recorded exit status, classified',
     async (_, extra, outcome, kind) => {
       const scenario = { lines: 12, delayMs: 40, ...extra };
       const first = orchestrator(scenario);
@@ -361,7 +362,7 @@ describe('agentProcess after an orchestrator crash (same input, new actor, store
     },
   );
 
-  it('lost: no exit status and its pid now belongs to another process (start time differs): crashed, and that process is left alone', async () => {
+  it('lost: no exit status, its pid reused (start time differs): crashed; the other process left alone', async () => {
     const unrelated = spawn(process.execPath, [FOREVER], { stdio: 'ignore', detached: true });
     groups.add(unrelated.pid as number);
     const stat = await poll(() => readProcStat(unrelated.pid as number), 5000, 'the unrelated process');

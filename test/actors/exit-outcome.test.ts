@@ -83,7 +83,7 @@ describe('exitedEvent', () => {
     expect(found.outcome).toBe('ok');
   });
 
-  it("exit 127 with no output is invalid_args; the checkout's failure counts when the agent's exit says nothing", () => {
+  it("exit 127 with no output is invalid_args; the checkout's failure counts when the exit says nothing", () => {
     writeFileSync(join(dir, 'stderr127'), 'sh: claude: not found\n');
     const missing = exitedEvent(ended({ seen: { exitCode: 127, signal: null }, stderrPath: join(dir, 'stderr127') }));
     expect(missing.failure).toMatchObject({ kind: 'invalid_args', exitCode: 127 });

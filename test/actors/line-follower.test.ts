@@ -96,7 +96,7 @@ describe('LineFollower', () => {
     expect(lines[0]).toEqual({ text: line, end: buffer.length });
   });
 
-  it('starts from a given offset (where a restarted reader continues) and hands over a line finished later', async () => {
+  it('starts from a given offset (where a restarted reader goes on) and hands over a line finished later', async () => {
     writeFileSync(path, 'old 1\nold 2\nhalf');
     const first = follow();
     const restartAt = first.follower.committedOffset;
@@ -130,7 +130,7 @@ describe('LineFollower', () => {
     expect(lines.map((l) => l.text)).toEqual(['a', 'b', 'c']);
   });
 
-  it('cuts a 10 MB line: its head (4 KiB) and its full length, the next line intact, without holding it in memory', async () => {
+  it('cuts a 10 MB line: its head (4 KiB) and full length, the next line intact, never all in memory', async () => {
     const { lines, follower } = follow();
     const chunk = Buffer.alloc(1 << 20, 'x'.charCodeAt(0));
     const maxPending = { bytes: 0 };
@@ -188,7 +188,7 @@ describe('LineFollower', () => {
     expect(lines[1]).toMatchObject({ oversizeBytes: 5000, end: 5003 });
   });
 
-  it('with a small read budget still delivers everything, in order, across several turns of the event loop', async () => {
+  it('with a small read budget still delivers everything, in order, over several turns of the event loop', async () => {
     // ~3.4 MB read in 1 MiB chunks with a budget of one chunk per turn.
     const count = 300_000;
     const content = Array.from({ length: count }, (_, i) => `line ${i}`).join('\n') + '\n';

@@ -93,7 +93,7 @@ function sessionIdOf(pid: number): number {
 }
 
 describe('launchDetached: the /bin/sh wrapper', () => {
-  it('runs the agent with argv as given (no shell parsing), stdin /dev/null, output appended to the files, and writes its exit code', async () => {
+  it('argv as given (no shell parsing), stdin /dev/null, output appended to the files, exit code written', async () => {
     writeFileSync(join(dir, 'out.jsonl'), '{"earlier":"attempt"}\n');
     const tricky = ['$(touch pwned)', '; rm -rf /', '"quoted" \'single\'', '*', 'two\nlines', '', '--flag=a b'];
     const launched = launch(request(REPORT, ['3', ...tricky], { REPORT_ENV: 'from the request' }));
@@ -290,7 +290,7 @@ describe('signals to the whole group', () => {
     expect(readExitFile(join(dir, 'agent.1.exit'))).toBeNull();
   });
 
-  it('terminateGroup: an agent that ignores SIGTERM gets SIGKILL after the grace period; its child died of the group SIGTERM', async () => {
+  it('terminateGroup: SIGKILL after the grace for an agent ignoring SIGTERM; its child died of SIGTERM', async () => {
     const fake = launchFake({ holdMs: 60_000, spawnChild: true, ignoreSigterm: true });
     const grandchild = await poll(() => fake.childPid(), 10_000, 'the fake agent spawned its child');
     const grandchildStart = readProcStat(grandchild)?.startTime as string;

@@ -80,7 +80,9 @@ interface PageElement {
 
 /** Runs in every page before its scripts: the CSP violations it meets (the Changes view must need none). */
 const RECORD_CSP = `window.cspViolations = [];
-document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));`;
+document.addEventListener('securitypolicyviolation', (e) =>
+  window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI),
+);`;
 
 let h: BrowserHarness;
 const repos: string[] = [];
@@ -153,7 +155,8 @@ async function cspViolations(page: Page): Promise<string[]> {
 }
 
 describe('the Changes view', () => {
-  it("shows the session's result and one worker's change: files with +/- counts, the diff drawn and highlighted, review issues pinned at their lines", async () => {
+  it("shows the session's result and one worker's change: files with +/- counts, " +
+    'the diff drawn and highlighted, review issues pinned at their lines', async () => {
     const { sid } = await sharedFinishedSession();
     const page = await openChanges(sid);
     const errors: string[] = [];
@@ -274,7 +277,8 @@ describe('the Changes view', () => {
     await page.close();
   }, 60_000);
 
-  it('applies the result after its confirmation (the files land in the checkout, uncommitted); a refused merge shows why; discards after its confirmation', async () => {
+  it('applies the result after its confirmation (the files land in the checkout, uncommitted); ' +
+    'a refused merge shows why; discards after its confirmation', async () => {
     const { sid, repo } = await sharedFinishedSession();
     const head = gitIn(repo, 'rev-parse', 'HEAD');
     const page = await openChanges(sid);
@@ -403,7 +407,7 @@ describe('the Changes view', () => {
     await page.close();
   }, 40_000);
 
-  it('a merge conflict shows its files and checkout; answered with an agent picked on the page, that agent resolves it', async () => {
+  it('a merge conflict shows its files and checkout; an agent picked on the page resolves it', async () => {
     const repo = makeRepo({ 'README.md': '# greeter\n', 'src/util.ts': UTIL });
     repos.push(repo);
     const runtime = await h.start(

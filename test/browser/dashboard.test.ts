@@ -53,7 +53,10 @@ declare const document: { querySelector(selector: string): PageElement | null };
 const RECORD_PROGRESS = `(() => {
   const bar = document.querySelector('[data-worker="implementer"].card [role="progressbar"]');
   window.progressSeen = [Number(bar.getAttribute('aria-valuenow'))];
-  new MutationObserver(() => window.progressSeen.push(Number(bar.getAttribute('aria-valuenow')))).observe(bar, { attributes: true, attributeFilter: ['aria-valuenow'] });
+  new MutationObserver(() => window.progressSeen.push(Number(bar.getAttribute('aria-valuenow')))).observe(bar, {
+    attributes: true,
+    attributeFilter: ['aria-valuenow'],
+  });
 })()`;
 
 let h: BrowserHarness;
@@ -219,7 +222,7 @@ describe('dashboard', () => {
     await page.close();
   }, 45_000);
 
-  it('pauses and resumes the session and one worker; the agent process is really stopped; stop asks first', async () => {
+  it('pauses and resumes the session and one worker; the agent process really stops; stop asks first', async () => {
     const runtime = await h.start({
       task: 'SCENARIO-HOLD keep running until told',
       workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
@@ -397,11 +400,14 @@ describe('dashboard', () => {
     await page.close();
   }, 40_000);
 
-  it("the event log: a streamed message is one row from its first word, even with another worker's events between its pieces; tool calls name their argument", async () => {
-    const page = await h.context.newPage();
-    await page.goto(`${h.url}/`);
-    // A string, not a function: vitest would rewrite the function's import() for Node.
-    const rows = (await page.evaluate(`(async () => {
+  it(
+    'the event log: a streamed message is one row from its first word, ' +
+      "even with another worker's events between its pieces; tool calls name their argument",
+    async () => {
+      const page = await h.context.newPage();
+      await page.goto(`${h.url}/`);
+      // A string, not a function: vitest would rewrite the function's import() for Node.
+      const rows = (await page.evaluate(`(async () => {
       const { EventLog } = await import('/assets/events-log.js');
       const root = document.createElement('div');
       document.body.append(root);
@@ -409,23 +415,26 @@ describe('dashboard', () => {
       const base = { sessionId: 's', ts: new Date().toISOString(), source: { kind: 'worker', id: 'x' }, type: 'agent' };
       let seq = 0;
       const add = (fields) => log.add({ ...base, seq: ++seq, ...fields });
-      add({ workerId: 'arch', agent: 'gemini', kind: 'message', role: 'assistant', text: 'The plan has', delta: true });
+      const arch = { workerId: 'arch', agent: 'gemini' };
+      add({ ...arch, kind: 'message', role: 'assistant', text: 'The plan has', delta: true });
       add({ workerId: 'impl', agent: 'claude', kind: 'tool_call', name: 'Read', input: { file_path: 'src/text.js' } });
-      add({ workerId: 'arch', agent: 'gemini', kind: 'message', role: 'assistant', text: ' three steps.', delta: true });
-      add({ workerId: 'arch', agent: 'gemini', kind: 'tool_result', ok: true, output: 'a\\nb\\nc' });
-      add({ workerId: 'arch', agent: 'gemini', kind: 'message', role: 'assistant', text: 'Next message', delta: true });
-      return [...root.querySelectorAll('[data-log] > li')].map((li) => [li.dataset.worker, li.querySelector('.text')?.textContent]);
+      add({ ...arch, kind: 'message', role: 'assistant', text: ' three steps.', delta: true });
+      add({ ...arch, kind: 'tool_result', ok: true, output: 'a\\nb\\nc' });
+      add({ ...arch, kind: 'message', role: 'assistant', text: 'Next message', delta: true });
+      const items = [...root.querySelectorAll('[data-log] > li')];
+      return items.map((li) => [li.dataset.worker, li.querySelector('.text')?.textContent]);
     })()`)) as string[][];
-    expect(rows).toEqual([
-      ['arch', 'The plan has three steps.'],
-      ['impl', 'tool Read src/text.js'],
-      ['arch', 'tool result: a (+2 lines)'],
-      ['arch', 'Next message'],
-    ]);
-    await page.close();
-  });
+      expect(rows).toEqual([
+        ['arch', 'The plan has three steps.'],
+        ['impl', 'tool Read src/text.js'],
+        ['arch', 'tool result: a (+2 lines)'],
+        ['arch', 'Next message'],
+      ]);
+      await page.close();
+    },
+  );
 
-  it('a session that ended is not badged "not running in this server" (it ran here, and there is nothing left to control)', async () => {
+  it('an ended session is not badged "not running in this server" (it ran here; nothing left to control)', async () => {
     const done = await h.start({ task: 'quick', workers: [{ id: 'w1', agent: 'gemini', role: 'architect' }] });
     await done.waitForEnd();
     // As `orchestrate run` and the demo do once their session ended (their server still shows it).

@@ -34,7 +34,8 @@ export function requireChromium(): void {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `The browser tests need Debian's Chromium at ${CHROMIUM} (set ORCHESTRATOR_CHROMIUM to use another binary). ` +
-        'Install it with `apt-get install -y chromium` (.ci/run does this). playwright-core never downloads a browser here.',
+        'Install it with `apt-get install -y chromium` (.ci/run does this). ' +
+        'playwright-core never downloads a browser here.',
     );
   }
 }
@@ -162,7 +163,8 @@ export function reapFakeAgents(stateDir: string): number[] {
     if (!pid || !isAlive(pid) || procState(pid) === 'Z') continue;
     survivors.push(pid);
     console.warn(
-      `fake agent ${pid} still alive: ${procState(pid)} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 200)}`,
+      `fake agent ${pid} still alive: ${procState(pid)} ` +
+        `${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 200)}`,
     );
     try {
       process.kill(-pid, 'SIGKILL');

@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 describe('dashboard messages', () => {
-  it("an interactive worker's card sends a message into its running agent; an exec worker's card has none", async () => {
+  it("an interactive worker's card sends a message into its running agent; an exec worker's has none", async () => {
     const runtime = await h.start({
       task: 'hold on',
       workers: [

@@ -31,7 +31,9 @@ afterAll(() => rmSync(home, { recursive: true, force: true }));
 /** COMPREPLY for the words typed so far (the last one is the word being completed), run in `cwd`. */
 function complete(words: string[], env: Record<string, string> = {}): string[] {
   const bash = script('bash');
-  const program = `${bash}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _orchestrate; printf '%s\\n' "\${COMPREPLY[@]}"`;
+  const program =
+    `${bash}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); ` +
+    `COMP_CWORD=${words.length - 1}; _orchestrate; printf '%s\\n' "\${COMPREPLY[@]}"`;
   const result = spawnSync('bash', ['-c', program], {
     cwd,
     encoding: 'utf8',

@@ -60,7 +60,8 @@ describe('a session whose server cannot be reached', () => {
     const error = await controlSession(workspace, SID, 'pause', {}).catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toBe(
-      `session ${SID} is no longer running: orchestrator process ${process.pid} let go of it while pause was on its way to ${url}; \`orchestrate status ${SID}\` shows where it stands`,
+      `session ${SID} is no longer running: orchestrator process ${process.pid} let go of it ` +
+        `while pause was on its way to ${url}; \`orchestrate status ${SID}\` shows where it stands`,
     );
   });
 
@@ -68,7 +69,8 @@ describe('a session whose server cannot be reached', () => {
     const url = await listen(endTheSession);
     acquireLock(sessionDir, SID, { serverUrl: url });
     await expect(resolveBlocker(workspace, SID, 'b1', 'retry')).rejects.toThrow(
-      `session ${SID} is no longer running: orchestrator process ${process.pid} let go of it while the answer to b1 was on its way`,
+      `session ${SID} is no longer running: ` +
+        `orchestrator process ${process.pid} let go of it while the answer to b1 was on its way`,
     );
   });
 

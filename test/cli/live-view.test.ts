@@ -94,7 +94,7 @@ describe('worker rows by terminal width', () => {
     },
   );
 
-  it('80 columns: no bar, agent or role, so the activity gets the room; 120: the full row; 200: the whole activity', () => {
+  it('80 columns: no bar, agent or role, so the activity gets room; 120: the full row; 200: the whole activity', () => {
     const at80 = workerLine(worker(), plain, 79);
     expect(at80).toBe('implementer      running      42% tool Edit src/text.js: add slugify() and its…');
     const at120 = workerLine(worker(), plain, 119);

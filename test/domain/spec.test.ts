@@ -67,7 +67,8 @@ describe('roles', () => {
     expect(BUILT_IN_ROLES).toEqual(expect.arrayContaining(['architect', 'implementer', 'verifier']));
     const bare = SessionSpecSchema.safeParse({ task: 't', workers: [{ ...worker, id: 'docs', role: 'writer' }] });
     expect(bare.error?.issues[0]?.message).toBe(
-      'the role "writer" of worker "docs" has no built-in instructions (the built-in roles are architect, implementer, verifier): give the worker a "prompt" that says what it does',
+      'the role "writer" of worker "docs" has no built-in instructions ' +
+        '(the built-in roles are architect, implementer, verifier): give the worker a "prompt" that says what it does',
     );
     expect(
       SessionSpecSchema.safeParse({ task: 't', workers: [{ ...worker, role: 'writer', prompt: 'Write the docs.' }] })

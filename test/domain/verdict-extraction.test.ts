@@ -61,7 +61,8 @@ const CONCERN: Verdict = {
 const APPROVE: Verdict = { verdict: 'approve', summary: 'Looks good.', issues: [] };
 
 const fenced = (v: unknown) =>
-  `I read the diff and ran the tests in my head.\n\nHere is my verdict:\n\n\`\`\`json\n${JSON.stringify(v, null, 2)}\n\`\`\`\n\nLet me know if you want me to look at anything else.`;
+  `I read the diff and ran the tests in my head.\n\nHere is my verdict:\n\n\`\`\`json\n` +
+  `${JSON.stringify(v, null, 2)}\n\`\`\`\n\nLet me know if you want me to look at anything else.`;
 
 /** claude stream-json: the final text is in result.result and in the last assistant text block. */
 function claudeRun(text: string, resultText: string = text): Json[] {
@@ -126,7 +127,7 @@ describe("extractVerdict on each CLI's real final-message shape", () => {
       expect(extractVerdict(text ?? '')).toEqual(BLOCKER);
     });
 
-    it('the result text wins over earlier assistant blocks (a quoted example in a progress message does not count)', () => {
+    it('the result text wins over earlier assistant blocks (an example quoted while working does not count)', () => {
       const lines = claudeRun(fenced(APPROVE), fenced(CONCERN));
       expect(extractVerdict(finalTextOf(lines, parseClaudeLine) ?? '')).toEqual(CONCERN);
     });
@@ -350,7 +351,7 @@ describe('extractVerdict rules', () => {
     });
   });
 
-  it('broken JSON gives no verdict: trailing comma (the fake\'s "broken" style), single quotes, comments, cut off', () => {
+  it('broken JSON, no verdict: trailing comma (the fake\'s "broken" style), single quotes, comments, cut off', () => {
     const pretty = JSON.stringify(BLOCKER, null, 2);
     expect(extractVerdict(`Here is my verdict:\n\n\`\`\`json\n${pretty.replace(/\n\}$/, ',\n')}\n\`\`\``)).toBeNull();
     expect(extractVerdict("{'verdict':'approve','summary':'ok'}")).toBeNull();
@@ -366,7 +367,8 @@ describe('extractVerdict rules', () => {
       '{"verdict":"approve","summary":42}',
       '{"verdict":"concern","summary":"s","issues":[{"severity":"major","message":"m"}]}', // unknown severity
       '{"verdict":"concern","summary":"s","issues":[{"severity":"concern"}]}', // issue without message
-      '{"verdict":"concern","summary":"s","issues":[{"severity":"concern","line":3.5,"message":"m"}]}', // line not an integer
+      // line not an integer
+      '{"verdict":"concern","summary":"s","issues":[{"severity":"concern","line":3.5,"message":"m"}]}',
       '{"verdict":"concern","summary":"s","issues":"none"}',
       '["approve"]',
       '"approve"',
@@ -398,7 +400,9 @@ describe('extractVerdict rules', () => {
   });
 
   it('an inline verdict between a prose "{" and a later prose "}" is still found', () => {
-    const text = `The block \`if (ok) {\` lacks a test. My verdict: ${JSON.stringify(CONCERN)} Also its closing \`}\` is misindented.`;
+    const text =
+      `The block \`if (ok) {\` lacks a test. My verdict: ` +
+      `${JSON.stringify(CONCERN)} Also its closing \`}\` is misindented.`;
     expect(extractVerdict(text)).toEqual(CONCERN);
   });
 
@@ -477,9 +481,10 @@ describe('renderReviewPrompt', () => {
     expect(prompt).not.toContain('IMPORTANT');
   });
 
-  it("the answer format is the issue's: verdict approve|concern|blocker, summary, issues with severity/file/line/message", () => {
+  it("the issue's answer format: verdict approve|concern|blocker, summary, issues (severity/file/line/message)", () => {
     expect(VERDICT_FORMAT).toBe(
-      '{"verdict":"approve"|"concern"|"blocker","summary":"...","issues":[{"severity":"blocker"|"concern"|"nit","file":"...","line":12,"message":"..."}]}',
+      '{"verdict":"approve"|"concern"|"blocker","summary":"...",' +
+        '"issues":[{"severity":"blocker"|"concern"|"nit","file":"...","line":12,"message":"..."}]}',
     );
   });
 
@@ -494,7 +499,8 @@ describe('renderReviewPrompt', () => {
     const bytes = Buffer.byteLength(big);
     const prompt = renderReviewPrompt(promptSpec({ diffLimitBytes: 1000 }), big);
     expect(prompt).toContain(
-      `Its changes (git diff against commit 0123456789ab; ${bytes} bytes, cut to the first 1000: read the files for the rest):`,
+      `Its changes (git diff against commit 0123456789ab; ${bytes} bytes, ` +
+        `cut to the first 1000: read the files for the rest):`,
     );
     expect(prompt).toContain('[diff truncated]');
     const quoted = prompt.slice(prompt.indexOf('```diff\n') + 8, prompt.indexOf('\n```\n[diff truncated]'));
@@ -560,7 +566,7 @@ describe('the review prompt as the process host renders it (real git)', () => {
   const git = (cwd: string, ...args: string[]) =>
     execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8' }).trim();
 
-  it("quotes the diff against the session's base commit: tracked changes, commits made since, and new untracked files", async () => {
+  it("quotes the diff against the session's base: tracked changes, commits since, new untracked files", async () => {
     const sandbox = makeSandbox({ git: true, files: { 'README.md': '# target\n', 'app.js': 'console.log(1);\n' } });
     const base = git(sandbox.target, 'rev-parse', 'HEAD');
     writeFileSync(join(sandbox.target, 'app.js'), 'console.log(2);\n');

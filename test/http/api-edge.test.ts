@@ -57,7 +57,7 @@ async function threeWorkers(review: object = { trigger: 'manual' }) {
 const statusOf = (runtime: SessionRuntime, id: string) => runtime.view().workers.find((w) => w.id === id)?.status;
 
 describe('pause and resume of one worker: only when the worker takes it', () => {
-  it('409 with its state for a worker that has not started, one that has ended, and resume of one not paused', async () => {
+  it('409 with its state for a worker not started, one that has ended, and resume of one not paused', async () => {
     const { runtime, post } = await threeWorkers();
     const before = runtime.store.log.lastSeq;
 
@@ -116,13 +116,15 @@ describe('pause and resume of one worker: only when the worker takes it', () => 
 });
 
 describe('review: only of workers that have reviewers', () => {
-  it('409 for a worker with no reviewers configured, naming the ones that have; no round, no decision `none`', async () => {
+  it('409 for a worker with no reviewers, naming the ones that have; no round, no decision `none`', async () => {
     const { runtime, post } = await threeWorkers();
     const before = runtime.store.log.lastSeq;
     const res = await post('/review', { target: 'w2' });
     expect(res.status).toBe(409);
     expect(await json(res)).toEqual({
-      error: `worker w2 has no reviewers configured (the spec's "reviews" name no reviewer for it); workers with reviewers: w1`,
+      error:
+        `worker w2 has no reviewers configured ` +
+        `(the spec's "reviews" name no reviewer for it); workers with reviewers: w1`,
       details: { reason: 'no-reviewers', reviewed: ['w1'] },
     });
     expect(runtime.view().rounds).toEqual([]);
@@ -135,7 +137,7 @@ describe('review: only of workers that have reviewers', () => {
     expect(runtime.view().rounds).toEqual([]);
   });
 
-  it('finished work is reviewed at once (no waitsFor); asked without a target, only the finished one waits for nothing', async () => {
+  it('finished work is reviewed at once (no waitsFor); no target: just the finished one waits for none', async () => {
     const harness = makeHarness({ default: { holdMs: 60_000 }, gemini: { delayMs: 2 } });
     harnesses.push(harness);
     const runtime = await startSession(harness, {
@@ -234,7 +236,7 @@ describe('review: only of workers that have reviewers', () => {
 });
 
 describe('commands to a session that has ended', () => {
-  it('stop (and every other command) of an ended session only on disk: 409 that says it ended, not "resume first"', async () => {
+  it('stop (or any command) of an ended session only on disk: 409 that says it ended, not "resume first"', async () => {
     const harness = makeHarness();
     harnesses.push(harness);
     const runtime = await startSession(harness);
@@ -262,7 +264,9 @@ describe('commands to a session that has ended', () => {
     const res = await call(testApp(harness), `/api/v1/${runtime.sessionId}/stop`, { method: 'POST' });
     expect(res.status).toBe(409);
     expect(await json(res)).toMatchObject({
-      error: `session ${runtime.sessionId} is not running in this server; \`orchestrate resume ${runtime.sessionId}\` first`,
+      error:
+        `session ${runtime.sessionId} is not running in this server; ` +
+        `\`orchestrate resume ${runtime.sessionId}\` first`,
     });
     // Re-attach to its agent, so that the cleanup stops it.
     harness.manager.resume(runtime.sessionId);
@@ -270,7 +274,7 @@ describe('commands to a session that has ended', () => {
 });
 
 describe('pages and methods', () => {
-  it('GET /inspect/{sid}: 404 JSON for a well-formed id of no session, 200 for a session of the workspace', async () => {
+  it('GET /inspect/{sid}: 404 JSON for a well-formed id of no session, 200 for one of the workspace', async () => {
     const harness = makeHarness();
     harnesses.push(harness);
     const app = testApp(harness);
@@ -283,7 +287,7 @@ describe('pages and methods', () => {
     expect(known.headers.get('content-type')).toBe('text/html; charset=utf-8');
   });
 
-  it('405 with Allow and a JSON body for a path that exists with another method; 404 for a path that does not', async () => {
+  it('405 with Allow and a JSON body for a path another method serves; 404 for an unknown path', async () => {
     const harness = makeHarness();
     harnesses.push(harness);
     const app = testApp(harness);
@@ -429,7 +433,7 @@ describe('stop of one worker: the session goes on without it', () => {
       .filter((e) => e.type === 'state' && e.machine === 'worker' && e.id === id)
       .map((e) => (e.type === 'state' ? e.to : ''));
 
-  it('a running worker: its agent ends, it is skipped, the worker waiting for it runs, the session completes', async () => {
+  it('a running worker: its agent ends, it is skipped, the one waiting on it runs, the session completes', async () => {
     const { runtime, post } = await dependent({ holdMs: 60_000 });
     await waitFor(
       () => statusOf(runtime, 'w1') === 'running' && runtime.view().workers.find((w) => w.id === 'w1')?.pid,
@@ -468,7 +472,7 @@ describe('stop of one worker: the session goes on without it', () => {
     expect(statusOf(runtime, 'w1')).toBe('skipped');
   });
 
-  it('404 for no such worker, 409 for one that has ended, 400 for a reason (that is for the session); nothing recorded', async () => {
+  it("404 for no such worker, 409 for an ended one, 400 for a reason (the session's); nothing recorded", async () => {
     const { runtime, post } = await threeWorkers();
     const before = runtime.store.log.lastSeq;
     const unknown = await post('/stop', { workerId: 'nobody' });

@@ -96,7 +96,7 @@ describe('one token per workspace', () => {
     expect((await start(ws)).token).toBe(first.token);
   });
 
-  it('the first server keeps working after a second one (`orchestrate serve`, then an in-process one) started and stopped', async () => {
+  it('the first server works on after another (`orchestrate serve`, then in-process) started and stopped', async () => {
     const ws = tempDir('ws-cli');
     const serve = orchestrate(['serve', '--workspace', ws, '--port', '0']);
     const url = await waitFor(
@@ -172,7 +172,7 @@ describe('one token per workspace', () => {
     expect(readFileSync(join(ws, 'token'), 'utf8')).toBe('a-token-written-earlier_0123\n');
   });
 
-  it('ORCHESTRATOR_TOKEN wins, and goes to the file, unless the file holds the token of another live server', async () => {
+  it('ORCHESTRATOR_TOKEN wins and goes to the file, unless that holds the token of another live server', async () => {
     const ws = tempDir('ws-env');
     const first = await start(ws);
     const warnings: string[] = [];
@@ -198,7 +198,7 @@ describe('one token per workspace', () => {
 });
 
 describe('server.json names a live server', () => {
-  it('is not overwritten while the server it names runs (another process), and is not removed by a server it does not name', async () => {
+  it('is not overwritten while the server it names runs elsewhere, nor removed by one it does not name', async () => {
     const ws = tempDir('ws-other');
     const other = sleeper();
     await waitFor(() => readProcStat(other.pid as number), 'the other process');
@@ -274,7 +274,9 @@ describe('listen failures are usage errors', () => {
     const failed = startCliServer(manager, { server: true, port: busy.port, host: '127.0.0.1' }, style);
     await expect(failed).rejects.toMatchObject({
       name: 'UsageError',
-      message: `127.0.0.1:${busy.port} is in use (another orchestrate serve?); choose another --port, or --port 0 for any free port`,
+      message:
+        `127.0.0.1:${busy.port} is in use (another orchestrate serve?); ` +
+        `choose another --port, or --port 0 for any free port`,
     });
   });
 
@@ -283,7 +285,10 @@ describe('listen failures are usage errors', () => {
     await expect(startCliServer(manager, { server: true, port: 0, host: '192.0.2.1' }, style)).rejects.toMatchObject({
       name: 'UsageError',
       message: expect.stringMatching(
-        /^cannot listen on 192\.0\.2\.1: it is not an address of this machine \(EADDRNOTAVAIL\); pass an address of this machine to --host/,
+        new RegExp(
+          String.raw`^cannot listen on 192\.0\.2\.1: it is not an address of this machine \(EADDRNOTAVAIL\); ` +
+            'pass an address of this machine to --host',
+        ),
       ),
     });
   });
@@ -291,7 +296,8 @@ describe('listen failures are usage errors', () => {
   it('maps the errors of listen and getaddrinfo; anything else is not its business', () => {
     const error = (code: string, syscall: string) => Object.assign(new Error(`${syscall} ${code}`), { code, syscall });
     expect(listenFailure(error('ENOTFOUND', 'getaddrinfo'), '999.1.1.1', 0)).toBe(
-      'cannot listen on 999.1.1.1: no such host or address (ENOTFOUND); pass an address of this machine to --host (default 127.0.0.1)',
+      'cannot listen on 999.1.1.1: no such host or address (ENOTFOUND); ' +
+        'pass an address of this machine to --host (default 127.0.0.1)',
     );
     expect(listenFailure(error('EADDRINUSE', 'listen'), '::1', 7420)).toMatch(/^\[::1\]:7420 is in use/);
     expect(listenFailure(error('EACCES', 'listen'), '127.0.0.1', 80)).toMatch(
@@ -304,12 +310,13 @@ describe('listen failures are usage errors', () => {
     expect(listenFailure('not an error', '127.0.0.1', 1)).toBeNull();
   });
 
-  it('`orchestrate serve` on a port in use, or on a host it cannot bind: exit 1 and one line, no stack trace', async () => {
+  it('`orchestrate serve` on a port in use or a host it cannot bind: exit 1, one line, no stack trace', async () => {
     const busy = await start(tempDir('ws-busy2'));
     const inUse = orchestrate(['serve', '--workspace', tempDir('ws-cli2'), '--port', String(busy.port)]);
     expect((await inUse.exited).code).toBe(1);
     expect(inUse.out.stderr).toBe(
-      `error: 127.0.0.1:${busy.port} is in use (another orchestrate serve?); choose another --port, or --port 0 for any free port\n`,
+      `error: 127.0.0.1:${busy.port} is in use (another orchestrate serve?); ` +
+        `choose another --port, or --port 0 for any free port\n`,
     );
 
     const badHost = orchestrate(['serve', '--workspace', tempDir('ws-cli3'), '--port', '0', '--host', '192.0.2.1']);

@@ -155,7 +155,7 @@ describe('replay', () => {
 });
 
 describe('a slow client', () => {
-  it('is dropped past the buffer bound without slowing the session, while a normal client gets everything', async () => {
+  it('is dropped past the buffer bound without slowing the session; a normal client gets everything', async () => {
     const slowServer = await startServer({
       manager: harness.manager,
       workspace: harness.workspace,
@@ -168,7 +168,8 @@ describe('a slow client', () => {
       await new Promise((resolve) => slow.once('connect', resolve));
       slow.pause();
       slow.write(
-        `GET /api/v1/${sid}/events HTTP/1.1\r\nHost: 127.0.0.1:${slowServer.port}\r\nAuthorization: Bearer ${slowServer.token}\r\n\r\n`,
+        `GET /api/v1/${sid}/events HTTP/1.1\r\nHost: 127.0.0.1:${slowServer.port}\r\n` +
+          `Authorization: Bearer ${slowServer.token}\r\n\r\n`,
       );
       const normal = await SseClient.open(`${slowServer.url}/api/v1/${sid}/events`, {
         authorization: `Bearer ${slowServer.token}`,

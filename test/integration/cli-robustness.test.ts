@@ -255,7 +255,7 @@ describe('file errors are usage errors naming the path', { timeout: 60_000 }, ()
     ).toMatchObject({ level: 'error', detail: `${file}: not a folder (sessions cannot be kept there)` });
   });
 
-  it('doctor judges the token file and server.json as the servers do: an unusable token is replaced, not used', async () => {
+  it('doctor judges the token file and server.json as the servers do: an unusable token is replaced', async () => {
     const workspace = mkdtempSync(join(tmpdir(), 'orch-doctor-'));
     sandboxes.push({ dir: workspace, target: workspace, workspace, stateDir: workspace });
     const checks = async () =>
@@ -426,7 +426,7 @@ describe('logs --follow', { timeout: 60_000 }, () => {
     }
   });
 
-  it('of a live session ends once the session ended and its orchestrator let go of it, with every event printed', async () => {
+  it('of a live session ends once it ended and its orchestrator let go, with every event printed', async () => {
     const { workspace, store } = liveSession();
     const follow = startCli(['logs', store.sessionId, '--follow', '--json', '--workspace', workspace], {
       NO_COLOR: '1',

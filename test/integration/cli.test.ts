@@ -206,7 +206,7 @@ describe('reading sessions: status, logs', { timeout: 60_000 }, () => {
 });
 
 describe('logs --follow', { timeout: 60_000 }, () => {
-  it('prints new events as the session goes, each once and in order, and exits once the session has ended', async () => {
+  it('prints new events as the session goes, each once and in order, and exits once the session ended', async () => {
     const { sandbox, specPath, env } = sandboxWith(
       { task: 'slow', workers: [{ id: 'slow', agent: 'claude', role: 'implementer' }], sandbox: 'none' },
       { claude: { lines: 30, delayMs: 60 } },
@@ -264,7 +264,7 @@ function transcriptFiles(): Array<{ agent: string; file: string }> {
 }
 
 describe('parse', { timeout: 90_000 }, () => {
-  it('every recorded transcript parses: one or more JSON lines per non-blank input line, numbered by input line', async () => {
+  it('every recorded transcript parses: one or more JSON lines per non-blank input line, by input line', async () => {
     const files = transcriptFiles();
     expect(new Set(files.map((f) => f.agent))).toEqual(new Set(['claude', 'codex', 'gemini']));
     expect(files.length).toBeGreaterThan(40);
@@ -403,7 +403,8 @@ describe('doctor', { timeout: 60_000 }, () => {
   });
 
   it.runIf(bwrapWorks)(
-    "shows what the sandbox lets each agent read and reach: the hidden credentials found here, its hosts, a loopback base URL's forward",
+    'shows what the sandbox lets each agent read and reach: ' +
+      "the hidden credentials found here, its hosts, a loopback base URL's forward",
     async () => {
       const sandbox = testSandbox();
       const home = join(sandbox.dir, 'home');
@@ -454,7 +455,9 @@ describe('doctor', { timeout: 60_000 }, () => {
       );
       expect([run.exitCode, run.stdout]).toEqual([1, '']);
       expect(run.stderr).toBe(
-        `error: gemini (${broken}) cannot run inside the sandbox: its #! line runs "no-such-interpreter-xyz" from PATH, and PATH has no no-such-interpreter-xyz. Install what its #! line names (or point ORCHESTRATOR_<AGENT>_BIN at the real binary), or set "sandbox": "none" to run it unconfined.\n`,
+        `error: gemini (${broken}) cannot run inside the sandbox: its #! line runs "no-such-interpreter-xyz" ` +
+          `from PATH, and PATH has no no-such-interpreter-xyz. Install what its #! line names (or point ` +
+          `ORCHESTRATOR_<AGENT>_BIN at the real binary), or set "sandbox": "none" to run it unconfined.\n`,
       );
       expect(sessionIds(sandbox.workspace)).toEqual([]);
     },
@@ -507,7 +510,8 @@ describe('completion', () => {
         'bash',
         [
           '-c',
-          `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _orchestrate; printf '%s\\n' "\${COMPREPLY[@]}"`,
+          `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); ` +
+            `COMP_CWORD=${words.length - 1}; _orchestrate; printf '%s\\n' "\${COMPREPLY[@]}"`,
         ],
         { encoding: 'utf8' },
       )
@@ -740,7 +744,8 @@ describe('controlling a running session from another terminal', { timeout: 60_00
     const review = await runCli(['review', sid, '--workspace', sandbox.workspace], { env });
     expect([review.exitCode, review.stderr]).toEqual([0, '']);
     expect(review.stdout).toBe(
-      `review: sent to ${server} (session now running)\nw has not finished its work yet: the round starts when it does (only finished work is reviewed)\n`,
+      `review: sent to ${server} (session now running)\nw has not finished its work yet: ` +
+        `the round starts when it does (only finished work is reviewed)\n`,
     );
     expect(eventsOfType(readEvents(sandbox.workspace, sid), 'state').filter((e) => e.machine === 'review')).toEqual([]);
 
@@ -758,7 +763,7 @@ describe('controlling a running session from another terminal', { timeout: 60_00
     ).toMatchObject({ outcome: 'stopped', stopReason: 'enough' });
   });
 
-  it('stop --worker ends that worker only: it is skipped, the worker waiting for it runs, the run ends partial (exit 2)', async () => {
+  it('stop --worker ends only that worker: skipped, its dependent runs, the run ends partial (exit 2)', async () => {
     const { sandbox, specPath, env } = sandboxWith(
       { ...TWO_WORKERS, limits: { killGraceMs: 2000 } },
       { claude: { lines: 2, holdMs: 120_000 }, codex: { lines: 2 } },
@@ -815,7 +820,7 @@ describe('controlling a running session from another terminal', { timeout: 60_00
     ]);
   });
 
-  it('without a server: stop signals the orchestrator process, which stops gracefully; pause explains it needs the server', async () => {
+  it('without a server: stop signals the orchestrator, which stops gracefully; pause says it needs one', async () => {
     const { sandbox, specPath, env } = sandboxWith(
       { task: 'hold', workers: [{ id: 'w', agent: 'claude', role: 'implementer' }], sandbox: 'none' },
       { claude: { lines: 2, holdMs: 120_000, spawnChild: true } },
@@ -961,7 +966,7 @@ describe('.claude/commands', () => {
     'orch-review.md': 'review',
   };
 
-  it('has the six slash commands, each with a description, calling an existing orchestrate subcommand with $ARGUMENTS', () => {
+  it('has the six slash commands, each described, calling an existing orchestrate subcommand with $ARGUMENTS', () => {
     const commands = subcommands();
     expect(
       readdirSync(dir)

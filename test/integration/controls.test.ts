@@ -78,7 +78,8 @@ async function runningWorker(s: Sandbox, sessionId: string, workerId: string, wi
   if (withChild)
     await waitFor(
       () =>
-        `the agent's grandchild in group ${pid}: members ${JSON.stringify(groupMembers(pid))}, children ${JSON.stringify(fakeChildren(s))}${soFar()}`,
+        `the agent's grandchild in group ${pid}: members ${JSON.stringify(groupMembers(pid))}, ` +
+        `children ${JSON.stringify(fakeChildren(s))}${soFar()}`,
       () => groupMembers(pid).length >= 3 && fakeChildren(s).some((c) => isAlive(c.pid)),
       20_000,
     );
@@ -116,7 +117,7 @@ function serverOf(run: StartedCli, s: Sandbox): { url: string; token: string } {
 }
 
 describe('pause / resume', { timeout: 90_000 }, () => {
-  it('pause stops every process of the agent group (state T) and suspends the stall and worker timers; resume continues it', async () => {
+  it("pause stops the agent group's processes (state T) and the stall and worker timers; resume goes on", async () => {
     const s = box();
     // A grandchild in the group, and progress lines 200 ms apart until the test writes `release` (holdUntil with
     // heartbeatMs): the agent is at work whenever the pause lands, however slow the machine. Stall after 3 s
@@ -303,39 +304,43 @@ describe('inside bubblewrap ("sandbox": "bwrap")', () => {
 });
 
 describe('stop', () => {
-  it('orchestrate stop: SIGTERM to the group, SIGKILL after killGraceMs for an agent that ignores SIGTERM; session stopped, nothing left, exit 2', async () => {
-    const s = box();
-    const config = { claude: { holdMs: 60_000, delayMs: 2, spawnChild: true, ignoreSigterm: true } };
-    const run = startRun(s, config, oneWorkerSpec(s, 'claude', { killGraceMs: 1_500 }));
-    const sid = await waitForSession(s);
-    const pgid = await runningWorker(s, sid, 'w', true);
-    const agentPid = launchesOf(s, 'claude')[0]!.pid;
-    expect(groupMembers(pgid).map((m) => m.pid)).toEqual(
-      expect.arrayContaining([pgid, agentPid, ...fakeChildren(s).map((c) => c.pid)]),
-    );
+  it(
+    'orchestrate stop: SIGTERM to the group, SIGKILL after killGraceMs for an agent that ignores SIGTERM; ' +
+      'session stopped, nothing left, exit 2',
+    async () => {
+      const s = box();
+      const config = { claude: { holdMs: 60_000, delayMs: 2, spawnChild: true, ignoreSigterm: true } };
+      const run = startRun(s, config, oneWorkerSpec(s, 'claude', { killGraceMs: 1_500 }));
+      const sid = await waitForSession(s);
+      const pgid = await runningWorker(s, sid, 'w', true);
+      const agentPid = launchesOf(s, 'claude')[0]!.pid;
+      expect(groupMembers(pgid).map((m) => m.pid)).toEqual(
+        expect.arrayContaining([pgid, agentPid, ...fakeChildren(s).map((c) => c.pid)]),
+      );
 
-    const askedAt = Date.now();
-    const stopped = await cli(s, ['stop', sid]);
-    expect(stopped.exitCode, stopped.stderr).toBe(0);
-    expect(stopped.stdout).toMatch(/stop: sent to http/);
-    // Inside the grace period the agent, which ignores SIGTERM, is still there ... (checked only while this is
-    // surely inside it: the SIGTERM went after askedAt, and a loaded machine may take longer to get here).
-    if (Date.now() - askedAt < 1_400) expect(isAlive(agentPid)).toBe(true);
+      const askedAt = Date.now();
+      const stopped = await cli(s, ['stop', sid]);
+      expect(stopped.exitCode, stopped.stderr).toBe(0);
+      expect(stopped.stdout).toMatch(/stop: sent to http/);
+      // Inside the grace period the agent, which ignores SIGTERM, is still there ... (checked only while this is
+      // surely inside it: the SIGTERM went after askedAt, and a loaded machine may take longer to get here).
+      if (Date.now() - askedAt < 1_400) expect(isAlive(agentPid)).toBe(true);
 
-    const exit = await run.exited;
-    expect(exit.exitCode, run.stderr()).toBe(2);
-    // ... and only the SIGKILL after killGraceMs ended it.
-    expect(exit.exitedAt - askedAt).toBeGreaterThanOrEqual(1_400);
-    expect(isAlive(agentPid)).toBe(false);
-    expect(leftovers(s)).toEqual(NOTHING_LEFT);
+      const exit = await run.exited;
+      expect(exit.exitCode, run.stderr()).toBe(2);
+      // ... and only the SIGKILL after killGraceMs ended it.
+      expect(exit.exitedAt - askedAt).toBeGreaterThanOrEqual(1_400);
+      expect(isAlive(agentPid)).toBe(false);
+      expect(leftovers(s)).toEqual(NOTHING_LEFT);
 
-    const events = readEvents(s.workspace, sid);
-    expect(workerStates(events, 'w').slice(-2)).toEqual(['running.stopping', 'stopped']);
-    expect(sessionStates(events).slice(-2)).toEqual(['stopping', 'stopped']);
-    const view = await status(s, sid);
-    expect(view).toMatchObject({ state: 'stopped', outcome: 'stopped', stopReason: 'stopped through the API' });
-    expect(run.stderr()).toMatch(/Session orch_\S+ stopped after/);
-  });
+      const events = readEvents(s.workspace, sid);
+      expect(workerStates(events, 'w').slice(-2)).toEqual(['running.stopping', 'stopped']);
+      expect(sessionStates(events).slice(-2)).toEqual(['stopping', 'stopped']);
+      const view = await status(s, sid);
+      expect(view).toMatchObject({ state: 'stopped', outcome: 'stopped', stopReason: 'stopped through the API' });
+      expect(run.stderr()).toMatch(/Session orch_\S+ stopped after/);
+    },
+  );
 
   it('the session reports stopped only once nothing of the agent group is left', async () => {
     const s = box();
@@ -485,7 +490,7 @@ describe('blockers answered by a person', () => {
     expect(codex[1]!.argv.slice(-3, -1)).toEqual(['resume', thread]);
   });
 
-  it('skip: the blocked worker is skipped and the worker depending on it runs; the session ends partial, exit 2', async () => {
+  it('skip: the blocked worker is skipped, its dependent runs; the session ends partial, exit 2', async () => {
     const s = box();
     const spec = writeSpec(s, [
       { id: 'a', agent: 'claude', role: 'implementer' },
@@ -503,7 +508,8 @@ describe('blockers answered by a person', () => {
     expect(exit.exitCode, run.stderr()).toBe(2);
     expect(exit.stderr).toMatch(
       new RegExp(
-        `^Session ${sid} ended, but not every worker completed after \\d+s \\(not every worker completed: a skipped \\(skipped by a person\\)\\)$`,
+        `^Session ${sid} ended, but not every worker completed after \\d+s ` +
+          `\\(not every worker completed: a skipped \\(skipped by a person\\)\\)$`,
         'm',
       ),
     );

@@ -67,7 +67,7 @@ describe('orchestrate demo', () => {
 });
 
 describe('orchestrate serve --recorded-agents', () => {
-  it('runs sessions started through the API with the recorded agents (no key), and removes their files at exit', async () => {
+  it('runs sessions started via the API with the recorded agents (no key), removes their files at exit', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orch-recorded-'));
     try {
       const project = join(dir, 'project');

@@ -257,9 +257,13 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     return events;
   };
 
-  it('(a) while agents run: one ends while the orchestrator is dead (exit collected), one is re-attached; nothing lost, nothing doubled', async () => {
-    await whileAgentsRun('none');
-  });
+  it(
+    '(a) while agents run: one ends while the orchestrator is dead (exit collected), one is re-attached; ' +
+      'nothing lost, nothing doubled',
+    async () => {
+      await whileAgentsRun('none');
+    },
+  );
 
   it.skipIf(!bwrap.available)(
     '(a) the same with the agents inside the bubblewrap sandbox ("sandbox": "auto")',
@@ -269,7 +273,7 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     },
   );
 
-  it('(b) while a worker backs off: the restored backoff keeps its original deadline and the relaunch happens once', async () => {
+  it('(b) while a worker backs off: the restored backoff keeps its deadline, the relaunch happens once', async () => {
     const { sandbox, env, orchestrator } = startTrio();
     const sid = await waitForSession(sandbox);
     // The snapshot (what resume restores) shows beta waiting out its backoff.
@@ -312,7 +316,7 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     ]);
   });
 
-  it('(c) while a review round runs: the reviewer is re-attached, its verdict collected once, the round decides once', async () => {
+  it('(c) while a review round runs: the reviewer re-attached, its verdict collected once, one decision', async () => {
     const { sandbox, env, orchestrator } = startTrio();
     const sid = await waitForSession(sandbox);
     const reviewer = 'r1-codex-alpha';
@@ -346,51 +350,55 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     expect(alphaStates).toEqual(['spawned', 'running.active', 'reviewing', 'completed']);
   });
 
-  it('a lost agent (killed while the orchestrator was dead, no exit status) is relaunched with native resume; resume_not_found falls back to a fresh launch', async () => {
-    const spec: SessionSpecInput = {
-      task: 'lost and found',
-      workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }],
-      limits: { backoffBaseMs: 200 },
-      sandbox: 'none',
-    };
-    // Fresh launches succeed slowly; any resumed launch says the conversation is gone.
-    const { sandbox, specPath, env } = sandboxWith(spec, {
-      claude: { lines: 30, delayMs: 50, fail: 'resume_not_found' },
-    });
-    const orchestrator = startCli(
-      ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'],
-      env,
-    );
-    const sid = await waitForSession(sandbox);
-    await poll(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 5, 20_000, 'solo printed 5 events');
-    await kill9(orchestrator);
-    const kill = killPoint(sandbox, sid);
-    const [record] = expectAgentsSurvived(sandbox, sid);
-    // Its whole group dies with the orchestrator away: the wrapper too, so no exit status is left.
-    signalGroup((record as ProcRecord).pgid, 'SIGKILL');
-    await poll(() => groupMembers((record as ProcRecord).pgid).length === 0, 5000, 'the agent group gone');
-    expect(readExitFile(join(sessionDirOf(sandbox, sid), 'agents', 'solo.1.exit'))).toBeNull();
+  it(
+    'a lost agent (killed while the orchestrator was dead, no exit status) is relaunched with native resume; ' +
+      'resume_not_found falls back to a fresh launch',
+    async () => {
+      const spec: SessionSpecInput = {
+        task: 'lost and found',
+        workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }],
+        limits: { backoffBaseMs: 200 },
+        sandbox: 'none',
+      };
+      // Fresh launches succeed slowly; any resumed launch says the conversation is gone.
+      const { sandbox, specPath, env } = sandboxWith(spec, {
+        claude: { lines: 30, delayMs: 50, fail: 'resume_not_found' },
+      });
+      const orchestrator = startCli(
+        ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'],
+        env,
+      );
+      const sid = await waitForSession(sandbox);
+      await poll(() => agentEventCount(peekEvents(sandbox, sid), 'solo') >= 5, 20_000, 'solo printed 5 events');
+      await kill9(orchestrator);
+      const kill = killPoint(sandbox, sid);
+      const [record] = expectAgentsSurvived(sandbox, sid);
+      // Its whole group dies with the orchestrator away: the wrapper too, so no exit status is left.
+      signalGroup((record as ProcRecord).pgid, 'SIGKILL');
+      await poll(() => groupMembers((record as ProcRecord).pgid).length === 0, 5000, 'the agent group gone');
+      expect(readExitFile(join(sessionDirOf(sandbox, sid), 'agents', 'solo.1.exit'))).toBeNull();
 
-    const events = await resumeAndCheck(sandbox, sid, env, kill);
-    const recoveries = eventsOfType(events, 'recovery');
-    expect(recoveries.map((e) => [e.signal.kind, e.action, e.attempt])).toEqual([
-      ['crashed', 'backoff_and_relaunch', 1],
-      ['resume_not_found', 'relaunch_fresh', 2],
-    ]);
-    expect(recoveries[0]?.signal.message).toMatch(/ended while the orchestrator was not running/);
-    const agentSessionId = eventsOfType(events, 'agent').find((e) => e.kind === 'init' && e.at?.attempt === 1);
-    const records = procRecords(sandbox, sid, 'solo');
-    expect(records).toHaveLength(3);
-    const sessionIdOfAttempt1 = (agentSessionId as { agentSessionId?: string } | undefined)?.agentSessionId as string;
-    // Attempt 2: the agent's own session resumed, with a continuation prompt; attempt 3: fresh, the original prompt.
-    expect(records[1]?.argv).toEqual(expect.arrayContaining(['--resume', sessionIdOfAttempt1]));
-    expect(records[1]?.argv.at(-1)).toMatch(/Continue the task where you left off/);
-    expect(records[2]?.argv).not.toContain('--resume');
-    expect(records[2]?.argv.at(-1)).toBe(records[0]?.argv.at(-1));
-    expect(launches(sandbox).map((l) => l.argv.includes('--resume'))).toEqual([false, true, false]);
-  });
+      const events = await resumeAndCheck(sandbox, sid, env, kill);
+      const recoveries = eventsOfType(events, 'recovery');
+      expect(recoveries.map((e) => [e.signal.kind, e.action, e.attempt])).toEqual([
+        ['crashed', 'backoff_and_relaunch', 1],
+        ['resume_not_found', 'relaunch_fresh', 2],
+      ]);
+      expect(recoveries[0]?.signal.message).toMatch(/ended while the orchestrator was not running/);
+      const agentSessionId = eventsOfType(events, 'agent').find((e) => e.kind === 'init' && e.at?.attempt === 1);
+      const records = procRecords(sandbox, sid, 'solo');
+      expect(records).toHaveLength(3);
+      const sessionIdOfAttempt1 = (agentSessionId as { agentSessionId?: string } | undefined)?.agentSessionId as string;
+      // Attempt 2: the agent's own session resumed, with a continuation prompt; attempt 3: fresh, the original prompt.
+      expect(records[1]?.argv).toEqual(expect.arrayContaining(['--resume', sessionIdOfAttempt1]));
+      expect(records[1]?.argv.at(-1)).toMatch(/Continue the task where you left off/);
+      expect(records[2]?.argv).not.toContain('--resume');
+      expect(records[2]?.argv.at(-1)).toBe(records[0]?.argv.at(-1));
+      expect(launches(sandbox).map((l) => l.argv.includes('--resume'))).toEqual([false, true, false]);
+    },
+  );
 
-  it('a torn last line (the orchestrator died mid-write) is cut when the session is resumed; nothing lost, seq gap-free', async () => {
+  it('a torn last line (the orchestrator died mid-write) is cut at resume; nothing lost, seq gap-free', async () => {
     const spec: SessionSpecInput = {
       task: 'torn',
       workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }],
@@ -407,7 +415,10 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     const kill = killPoint(sandbox, sid);
     // What a death in the middle of write(2) leaves: the start of the next event's line, no newline.
     const log = join(sessionDirOf(sandbox, sid), 'events.jsonl');
-    const torn = `{"seq":${kill.seq + 1},"ts":"2026-11-21T09:30:00.000Z","sessionId":"${sid}","source":{"kind":"worker","id":"solo"},"type":"agent","agent":"claude","workerId":"solo","at":{"attempt":1,"end":99999`;
+    const torn =
+      `{"seq":${kill.seq + 1},"ts":"2026-11-21T09:30:00.000Z","sessionId":"${sid}",` +
+      '"source":{"kind":"worker","id":"solo"},"type":"agent","agent":"claude",' +
+      '"workerId":"solo","at":{"attempt":1,"end":99999';
     writeFileSync(log, torn, { flag: 'a' });
     // A reader meanwhile sees only complete events (read-only opens never repair).
     expect(SessionStore.lastSeqOf(sandbox.workspace, sid)).toBe(kill.seq);
@@ -421,7 +432,7 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     expect(procRecords(sandbox, sid, 'solo')).toHaveLength(1);
   });
 
-  it('killed between a state event and its snapshot: the restored actor makes that change again, and the log has it once', async () => {
+  it('killed between a state event and its snapshot: the restored actor makes it again, logged once', async () => {
     const spec: SessionSpecInput = {
       task: 'window',
       workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }],
@@ -471,56 +482,60 @@ describe('kill -9 of the orchestrator, then orchestrate resume', { timeout: 60_0
     expect(view(sandbox, sid).outcome).toBe('completed');
   });
 
-  it('killed after a recovery decision its snapshot missed: resumed, the worker is recovered once, with one recovery event and one relaunch', async () => {
-    const spec: SessionSpecInput = {
-      task: 'window',
-      workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }],
-      limits: { backoffBaseMs: 3000 },
-      sandbox: 'none',
-    };
-    const { sandbox, specPath, env } = sandboxWith(spec, {
-      claude: { fail: 'server_error', failTimes: 1, delayMs: 20 },
-    });
-    const orchestrator = startCli(
-      ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'],
-      env,
-    );
-    const sid = await waitForSession(sandbox);
-    const snapshot = join(sessionDirOf(sandbox, sid), 'snapshot.json');
-    // The snapshot while solo runs its first attempt: what a crash right after the decision below would leave.
-    // Read from the snapshot itself: the log has a state change a moment before the snapshot does.
-    const behind = await poll(
-      () => {
-        const text = existsSync(snapshot) ? readFileSync(snapshot, 'utf8') : '';
-        return text && snapshotWorkerState(text, 'solo') === 'running.active' ? text : null;
-      },
-      20_000,
-      'a snapshot with solo running',
-    );
-    await poll(
-      () => eventsOfType(peekEvents(sandbox, sid), 'recovery').length === 1,
-      20_000,
-      'the recovery decision logged',
-    );
-    await kill9(orchestrator);
-    writeFileSync(snapshot, behind);
+  it(
+    'killed after a recovery decision its snapshot missed: resumed, the worker is recovered once, ' +
+      'with one recovery event and one relaunch',
+    async () => {
+      const spec: SessionSpecInput = {
+        task: 'window',
+        workers: [{ id: 'solo', agent: 'claude', role: 'implementer' }],
+        limits: { backoffBaseMs: 3000 },
+        sandbox: 'none',
+      };
+      const { sandbox, specPath, env } = sandboxWith(spec, {
+        claude: { fail: 'server_error', failTimes: 1, delayMs: 20 },
+      });
+      const orchestrator = startCli(
+        ['run', '--spec', specPath, '-C', sandbox.target, '--workspace', sandbox.workspace, '--no-server', '--json'],
+        env,
+      );
+      const sid = await waitForSession(sandbox);
+      const snapshot = join(sessionDirOf(sandbox, sid), 'snapshot.json');
+      // The snapshot while solo runs its first attempt: what a crash right after the decision below would leave.
+      // Read from the snapshot itself: the log has a state change a moment before the snapshot does.
+      const behind = await poll(
+        () => {
+          const text = existsSync(snapshot) ? readFileSync(snapshot, 'utf8') : '';
+          return text && snapshotWorkerState(text, 'solo') === 'running.active' ? text : null;
+        },
+        20_000,
+        'a snapshot with solo running',
+      );
+      await poll(
+        () => eventsOfType(peekEvents(sandbox, sid), 'recovery').length === 1,
+        20_000,
+        'the recovery decision logged',
+      );
+      await kill9(orchestrator);
+      writeFileSync(snapshot, behind);
 
-    const resumed = await runCli(['resume', sid, '--no-server', '--json', '--workspace', sandbox.workspace], {
-      env,
-      timeoutMs: 60_000,
-    });
-    expect(resumed.exitCode, resumed.stderr).toBe(0);
-    const events = readEvents(sandbox.workspace, sid);
-    expect(eventsOfType(events, 'recovery').map((e) => [e.workerId, e.attempt, e.signal.kind, e.action])).toEqual([
-      ['solo', 1, 'server_error', 'backoff_and_relaunch'],
-    ]);
-    expectStateChains(events);
-    expectNoDoubleLaunch(sandbox, sid);
-    expect(procRecords(sandbox, sid, 'solo').map((r) => r.attempt)).toEqual([1, 2]);
-    expect(view(sandbox, sid).outcome).toBe('completed');
-  });
+      const resumed = await runCli(['resume', sid, '--no-server', '--json', '--workspace', sandbox.workspace], {
+        env,
+        timeoutMs: 60_000,
+      });
+      expect(resumed.exitCode, resumed.stderr).toBe(0);
+      const events = readEvents(sandbox.workspace, sid);
+      expect(eventsOfType(events, 'recovery').map((e) => [e.workerId, e.attempt, e.signal.kind, e.action])).toEqual([
+        ['solo', 1, 'server_error', 'backoff_and_relaunch'],
+      ]);
+      expectStateChains(events);
+      expectNoDoubleLaunch(sandbox, sid);
+      expect(procRecords(sandbox, sid, 'solo').map((r) => r.attempt)).toEqual([1, 2]);
+      expect(view(sandbox, sid).outcome).toBe('completed');
+    },
+  );
 
-  it('killed between creating the session and starting it: resume starts it, and it runs as if nothing happened', async () => {
+  it('killed between creating the session and starting it: resume starts it, as if nothing happened', async () => {
     const { sandbox, env } = sandboxWith(null, { claude: { lines: 3 } });
     const spec = SessionSpecSchema.parse({
       task: 'born',
@@ -696,7 +711,7 @@ describe('a paused session across kill -9 and resume', { timeout: 60_000 }, () =
     await resumed.exited;
   });
 
-  it('orchestrate resume SID (through the resumed server) continues the SIGSTOPped agent and the session completes', async () => {
+  it('orchestrate resume SID (via the resumed server) continues the stopped agent; the session completes', async () => {
     const { sandbox, env, sid, record } = await pausedThenKilled();
     const resumed = startCli(['resume', sid, '--workspace', sandbox.workspace, '--json', '--port', '0'], env);
     await poll(

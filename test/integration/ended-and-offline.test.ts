@@ -54,7 +54,7 @@ const logLines = (s: Sandbox) =>
     .filter(Boolean).length;
 
 describe('a blocker of a session nobody runs', () => {
-  it('`orchestrate resolve` (the command the summary suggests) restores the session here, answers, and runs it to the end', async () => {
+  it('`orchestrate resolve` (as the summary says) restores the session here, answers, runs it to the end', async () => {
     const { s, env, run } = setup({ claude: { fail: 'auth', failTimes: 1, delayMs: 2 } });
     const first = await run();
     expect(first.exitCode, first.stderr).toBe(2);
@@ -83,7 +83,8 @@ describe('a blocker of a session nobody runs', () => {
     ).toBe('completed');
   }, 60_000);
 
-  it('a session paused over its budget (a blocker of the safety monitor) goes on after `resolve ... retry`, with or without a server', async () => {
+  it('a session paused over its budget (a blocker of the safety monitor) goes on after `resolve ... retry`, ' +
+    'with or without a server', async () => {
     for (const serverFlag of [[], ['--no-server']]) {
       const { s, cli } = setup({ claude: { delayMs: 2, usage: { inputTokens: 2000, outputTokens: 500 } } });
       const specFile = join(s.dir, 'budget.json');
@@ -131,13 +132,14 @@ describe('a blocker of a session nobody runs', () => {
     }
   }, 90_000);
 
-  it('a run without a server that ends with a worker paused says its agent stays stopped; `stop` then ends it', async () => {
+  it('a run with no server ending with a worker paused says its agent stays stopped; `stop` then ends it', async () => {
     const { s, cli, run } = setup({ claude: { delayMs: 2, commands: ['rm -rf /'], holdMs: 60_000 } });
     const first = await run();
     expect(first.exitCode, first.stderr).toBe(2);
     const sid = sessionIds(s.workspace)[0] as string;
     expect(first.stderr).toContain(
-      `note: the agent of w stays paused (SIGSTOP, no CPU) until \`orchestrate resolve\` or \`orchestrate resume ${sid}\` continues it, or \`orchestrate stop ${sid}\` ends it.`,
+      `note: the agent of w stays paused (SIGSTOP, no CPU) until \`orchestrate resolve\` or ` +
+        `\`orchestrate resume ${sid}\` continues it, or \`orchestrate stop ${sid}\` ends it.`,
     );
     expect(processesMentioning(s.dir).length).toBeGreaterThan(0);
     const stopped = await cli(['stop', sid]);
@@ -145,7 +147,7 @@ describe('a blocker of a session nobody runs', () => {
     expect(processesMentioning(s.dir)).toEqual([]);
   }, 60_000);
 
-  it('a wrong answer is refused before anything is restored: unknown blocker, refused choice, already answered', async () => {
+  it('a wrong answer is refused before any restore: unknown blocker, refused choice, answered one', async () => {
     const { s, cli, run } = setup({ claude: { fail: 'auth', failTimes: 1, delayMs: 2 } });
     expect((await run()).exitCode).toBe(2);
     const sid = sessionIds(s.workspace)[0] as string;
@@ -166,7 +168,7 @@ describe('a blocker of a session nobody runs', () => {
 });
 
 describe('a session that has ended', () => {
-  it('resume says so with its summary and the exit code it ended with; stop says it had ended; neither appends to its log', async () => {
+  it('resume says so with its summary and the exit code it ended with; stop says it ended; neither logs', async () => {
     const { s, cli, run } = setup({});
     expect((await run()).exitCode).toBe(0);
     const sid = sessionIds(s.workspace)[0] as string;
@@ -202,7 +204,8 @@ describe('an agent that is not installed', () => {
     expect(served.stderr).toMatch(/^error: .*ORCHESTRATOR_CLAUDE_BIN/);
   }, 60_000);
 
-  it('gone by the time a session resumes: an AGENT_NOT_FOUND blocker that says how to install it, not "rejected how it was started"', async () => {
+  it('gone by the time a session resumes: an AGENT_NOT_FOUND blocker that says how to install it, ' +
+    'not "rejected how it was started"', async () => {
     const { s, cli, run } = setup({ claude: { fail: 'auth', failTimes: 1, delayMs: 2 } });
     expect((await run()).exitCode).toBe(2);
     const sid = sessionIds(s.workspace)[0] as string;

@@ -55,7 +55,7 @@ describe('apply, discard and gc', () => {
     expect(readFileSync(join(repo, 'x.txt'), 'utf8')).toBe('from x\n');
   }, 60_000);
 
-  it('apply onto lines the user changed meanwhile marks the conflict in the file and says so (exit 2); nothing is lost', async () => {
+  it('apply on lines the user changed since marks the conflict in the file, says so (exit 2); none lost', async () => {
     const s = await done();
     const repo = s.sandbox.target;
     writeFiles(repo, { 'README.md': '# target, rewritten by its user\n' });
@@ -70,7 +70,7 @@ describe('apply, discard and gc', () => {
     expect(show(repo, `refs/orch/${s.sid}/before-apply:README.md`)).toBe('# target, rewritten by its user\n');
   }, 60_000);
 
-  it('apply --merge is refused while it would touch uncommitted changes; on a clean checkout it merges the branch as commits', async () => {
+  it('apply --merge is refused if it touches uncommitted changes; on a clean checkout it merges commits', async () => {
     const s = await done();
     const repo = s.sandbox.target;
     const refused = await cli(s, ['apply', s.sid, '--merge']);
@@ -88,14 +88,15 @@ describe('apply, discard and gc', () => {
     expect(merged.exitCode, merged.stderr).toBe(0);
     expect(merged.stdout).toMatch(/^merged orch\/.*\/_result into main \(3 files\)/);
     expect(gitIn(repo, 'log', '-1', '--format=%s%n%P')).toBe(
-      `Merge orchestrate session ${s.sid}: two files at once\n${mine} ${gitIn(repo, 'rev-parse', `orch/${s.sid}/_result`)}`,
+      `Merge orchestrate session ${s.sid}: two files at once\n` +
+        `${mine} ${gitIn(repo, 'rev-parse', `orch/${s.sid}/_result`)}`,
     );
     expect(readFileSync(join(repo, 'README.md'), 'utf8')).toBe('# target, edited by its user\nand by x\n');
     expect(readFileSync(join(repo, 'y.txt'), 'utf8')).toBe('from y\n');
     expect(gitIn(repo, 'status', '--porcelain')).toBe('A  staged.txt\n?? notes.txt');
   }, 60_000);
 
-  it('discard is refused for work never applied, unless --force; gc collects leftovers, un-applied ones only with --force', async () => {
+  it('discard refuses un-applied work unless --force; gc takes leftovers, un-applied only with --force', async () => {
     const s = await done();
     const repo = s.sandbox.target;
     const refused = await cli(s, ['discard', s.sid]);

@@ -15,7 +15,7 @@ import { cli, PARALLEL, REVIEWER, run, session, show, writes } from './support-i
 afterEach(cleanupAfterTest);
 
 describe('parallel workers on different files', () => {
-  it('each works on its own branch from the base (HEAD plus the uncommitted work); the user checkout stays byte-identical', async () => {
+  it('each works on its own branch off HEAD + uncommitted work; the user checkout stays byte-identical', async () => {
     const s = session(PARALLEL, writes({ claude: { 'x.txt': 'from x\n' }, codex: { 'y.txt': 'from y\n' } }));
     const before = snapshotCheckout(s.sandbox.target);
     const result = await run(s);
@@ -131,7 +131,7 @@ const SAME_LINES_AGENTS = writes({
 });
 
 describe('parallel workers on the same lines: a MERGE_CONFLICT', () => {
-  it('names the files and the checkout; a person resolves it there and answers retry; the session completes', async () => {
+  it('names the files and the checkout; a person resolves it there, answers retry; the session completes', async () => {
     const s = session({ ...SAME_LINES, reviews: [] }, SAME_LINES_AGENTS);
     const first = await run(s);
     expect(first.exitCode).toBe(2);
@@ -174,7 +174,8 @@ describe('parallel workers on the same lines: a MERGE_CONFLICT', () => {
     expect(gitIn(repo, 'log', '-1', '--format=%p', `orch/${sid}/y-merge`).split(' ')).toHaveLength(2);
   }, 60_000);
 
-  it('a worker that depends on both meets the conflict at its start: an agent resolves it, then the worker runs on the resolution', async () => {
+  it('a worker that depends on both meets the conflict at its start: ' +
+    'an agent resolves it, then the worker runs on the resolution', async () => {
     const spec: SessionSpecInput = {
       ...SAME_LINES,
       workers: [...SAME_LINES.workers!, { id: 'z', agent: 'gemini', role: 'verifier', dependsOn: ['x', 'y'] }],
@@ -196,7 +197,7 @@ describe('parallel workers on the same lines: a MERGE_CONFLICT', () => {
 });
 
 describe('where checkouts do not apply', () => {
-  it('outside git, and with --in-place, agents edit the target as before, with one warning line at the start and in status', async () => {
+  it('outside git or with --in-place, agents edit the target as before; a warning at start and in status', async () => {
     const s = session({ ...PARALLEL, reviews: [] }, writes({ claude: { 'x.txt': 'x\n' }, codex: { 'y.txt': 'y\n' } }));
     const result = await run(s, ['--in-place']);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -216,7 +217,7 @@ describe('where checkouts do not apply', () => {
 });
 
 describe('checkout setup (spec "workspace")', () => {
-  it('copies and links files from the target (never committed) and runs setup commands, whose output is in the log', async () => {
+  it('copies and links files from the target (never committed), runs setup commands, output in the log', async () => {
     const spec: SessionSpecInput = {
       task: 'with setup',
       workers: [{ id: 'w', agent: 'claude', role: 'implementer' }],
@@ -227,7 +228,8 @@ describe('checkout setup (spec "workspace")', () => {
           [
             process.execPath,
             '-e',
-            "require('fs').writeFileSync('SETUP_RAN', 'yes'); console.log('installing'); console.log('done installing')",
+            "require('fs').writeFileSync('SETUP_RAN', 'yes'); " +
+              "console.log('installing'); console.log('done installing')",
           ],
         ],
       },
@@ -268,7 +270,10 @@ describe('checkout setup (spec "workspace")', () => {
     const result = await run(s);
     expect(result.exitCode).toBe(2);
     expect(result.stdout).toMatch(
-      /SETUP_FAILED b1 \(w\): the checkout of this worker could not be set up: .* exited 3: npm ERR! missing package\.json/,
+      new RegExp(
+        String.raw`SETUP_FAILED b1 \(w\): the checkout of this worker could not be set up: ` +
+          String.raw`.* exited 3: npm ERR! missing package\.json`,
+      ),
     );
     expect(launches(s.sandbox)).toHaveLength(0);
     // A person fixes what the setup needs in the checkout, and answers retry: the setup runs again, then the agent.
@@ -281,7 +286,7 @@ describe('checkout setup (spec "workspace")', () => {
 });
 
 describe('the default workspace, inside the user checkout', () => {
-  it('keeps the checkouts in the git dir, where no tool of the user crawls; gc of another workspace leaves them alone', async () => {
+  it("keeps the checkouts in the git dir, where no user tool crawls; another workspace's gc spares them", async () => {
     const s = session({ ...PARALLEL, reviews: [] }, writes({ claude: { 'x.txt': 'x\n' }, codex: { 'y.txt': 'y\n' } }));
     const result = await runCli(['run', '--spec', s.specPath, '-C', s.sandbox.target, '--no-server'], { env: s.env });
     expect(result.exitCode, result.stderr).toBe(0);

@@ -54,52 +54,56 @@ const ROOT = process.getuid?.() === 0;
 const ROOT_REFUSAL = ROOT ? { enforceRoot: true } : { fail: 'root_bypass_refused' };
 
 describe('recovery policy rows, end to end through `orchestrate run`', () => {
-  it('not_git_repo (codex): the read-only codex reviewer is relaunched with --skip-git-repo-check, and later codex launches start with it', async () => {
-    // A codex worker never hits this: its --dangerously-bypass-approvals-and-sandbox also skips the git check
-    // (as in the real CLI). A reviewer runs with --sandbox read-only, so outside a git repository it is refused.
-    const s = box({ git: false });
-    const spec = writeSpec(
-      s,
-      [
-        { id: 'impl', agent: 'claude', role: 'implementer' },
-        { id: 'verifier', agent: 'codex', role: 'verifier', dependsOn: ['impl'] },
-      ],
-      {},
-      { reviews: [{ reviewer: 'codex', target: 'impl', focus: 'correctness' }] },
-    );
-    const config = {
-      default: { delayMs: 2 },
-      codex: { delayMs: 2, verdict: { verdict: 'approve', summary: 'looks right' } },
-    };
-    const result = await runSession(s, config, spec);
-    expect(result.exitCode, result.stderr).toBe(0);
+  it(
+    'not_git_repo (codex): the read-only codex reviewer is relaunched with --skip-git-repo-check, ' +
+      'and later codex launches start with it',
+    async () => {
+      // A codex worker never hits this: its --dangerously-bypass-approvals-and-sandbox also skips the git check
+      // (as in the real CLI). A reviewer runs with --sandbox read-only, so outside a git repository it is refused.
+      const s = box({ git: false });
+      const spec = writeSpec(
+        s,
+        [
+          { id: 'impl', agent: 'claude', role: 'implementer' },
+          { id: 'verifier', agent: 'codex', role: 'verifier', dependsOn: ['impl'] },
+        ],
+        {},
+        { reviews: [{ reviewer: 'codex', target: 'impl', focus: 'correctness' }] },
+      );
+      const config = {
+        default: { delayMs: 2 },
+        codex: { delayMs: 2, verdict: { verdict: 'approve', summary: 'looks right' } },
+      };
+      const result = await runSession(s, config, spec);
+      expect(result.exitCode, result.stderr).toBe(0);
 
-    const events = readEvents(s.workspace);
-    const recoveries = eventsOfType(events, 'recovery');
-    expect(recoveries).toHaveLength(1);
-    expect(recoveries[0]).toMatchObject({
-      workerId: 'r1-codex-impl',
-      signal: { kind: 'not_git_repo' },
-      action: 'relaunch_with_flag',
-      attempt: 1,
-      backoffMs: 0,
-      change: 'add --skip-git-repo-check',
-    });
-    expect(recoveries[0]!.signal.message).toContain('--skip-git-repo-check was not specified');
-    expect(finalState(events, 'r1-codex-impl')).toBe('completed');
-    expect(finalState(events, 'impl')).toBe('completed');
-    expect(finalState(events, 'verifier')).toBe('completed');
+      const events = readEvents(s.workspace);
+      const recoveries = eventsOfType(events, 'recovery');
+      expect(recoveries).toHaveLength(1);
+      expect(recoveries[0]).toMatchObject({
+        workerId: 'r1-codex-impl',
+        signal: { kind: 'not_git_repo' },
+        action: 'relaunch_with_flag',
+        attempt: 1,
+        backoffMs: 0,
+        change: 'add --skip-git-repo-check',
+      });
+      expect(recoveries[0]!.signal.message).toContain('--skip-git-repo-check was not specified');
+      expect(finalState(events, 'r1-codex-impl')).toBe('completed');
+      expect(finalState(events, 'impl')).toBe('completed');
+      expect(finalState(events, 'verifier')).toBe('completed');
 
-    const codex = launchesOf(s, 'codex');
-    expect(codex).toHaveLength(3);
-    expect(codex[0]!.argv).toContain('read-only');
-    expect(codex[0]!.argv).not.toContain('--skip-git-repo-check');
-    expect(codex[1]!.argv).toEqual(expect.arrayContaining(['read-only', '--skip-git-repo-check']));
-    // The verifier (a codex worker) starts with the fix the supervisor learned for codex in this session.
-    expect(codex[2]!.argv).toEqual(
-      expect.arrayContaining(['--dangerously-bypass-approvals-and-sandbox', '--skip-git-repo-check']),
-    );
-  });
+      const codex = launchesOf(s, 'codex');
+      expect(codex).toHaveLength(3);
+      expect(codex[0]!.argv).toContain('read-only');
+      expect(codex[0]!.argv).not.toContain('--skip-git-repo-check');
+      expect(codex[1]!.argv).toEqual(expect.arrayContaining(['read-only', '--skip-git-repo-check']));
+      // The verifier (a codex worker) starts with the fix the supervisor learned for codex in this session.
+      expect(codex[2]!.argv).toEqual(
+        expect.arrayContaining(['--dangerously-bypass-approvals-and-sandbox', '--skip-git-repo-check']),
+      );
+    },
+  );
 
   it('untrusted_folder (gemini): relaunched with --skip-trust, then completes', async () => {
     const s = box();
@@ -125,79 +129,87 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
     expect(gemini[1]!.argv).toContain('--skip-trust');
   });
 
-  it('root_bypass_refused (claude as root, not in our sandbox): PERMISSION_BLOCKER with the fix, the worker stays blocked, exit 2', async () => {
-    const s = box();
-    const result = await runSession(s, { claude: { ...ROOT_REFUSAL, delayMs: 2 } }, oneWorkerSpec(s, 'claude'));
-    expect(result.exitCode, result.stderr).toBe(2);
+  it(
+    'root_bypass_refused (claude as root, not in our sandbox): ' +
+      'PERMISSION_BLOCKER with the fix, the worker stays blocked, exit 2',
+    async () => {
+      const s = box();
+      const result = await runSession(s, { claude: { ...ROOT_REFUSAL, delayMs: 2 } }, oneWorkerSpec(s, 'claude'));
+      expect(result.exitCode, result.stderr).toBe(2);
 
-    const events = readEvents(s.workspace);
-    expect(eventsOfType(events, 'recovery')).toEqual([
-      expect.objectContaining({
+      const events = readEvents(s.workspace);
+      expect(eventsOfType(events, 'recovery')).toEqual([
+        expect.objectContaining({
+          workerId: 'w',
+          signal: expect.objectContaining({ kind: 'root_bypass_refused' }),
+          action: 'escalate',
+          attempt: 1,
+        }),
+      ]);
+      const [blocker, ...others] = eventsOfType(events, 'blocker');
+      expect(others).toHaveLength(0);
+      expect(blocker).toMatchObject({
+        blockerId: 'b1',
+        kind: 'PERMISSION_BLOCKER',
         workerId: 'w',
-        signal: expect.objectContaining({ kind: 'root_bypass_refused' }),
-        action: 'escalate',
-        attempt: 1,
-      }),
-    ]);
-    const [blocker, ...others] = eventsOfType(events, 'blocker');
-    expect(others).toHaveLength(0);
-    expect(blocker).toMatchObject({
-      blockerId: 'b1',
-      kind: 'PERMISSION_BLOCKER',
-      workerId: 'w',
-      options: ['retry', 'skip', 'stop'],
-    });
-    expect(blocker!.message).toContain('cannot be used with root/sudo privileges');
-    expect(blocker!.action).toMatch(/non-root user/);
-    expect(blocker!.action).toMatch(/IS_SANDBOX=1/);
-    expect(finalState(events, 'w')).toBe('blocked');
-    // No relaunch: nothing would change it.
-    expect(launchesOf(s, 'claude')).toHaveLength(1);
-    expect(launchesOf(s, 'claude')[0]!.env.IS_SANDBOX).not.toBe('1');
-    expect(result.stderr).toContain('PERMISSION_BLOCKER b1 (w)');
-    expect(result.stderr).toMatch(/orchestrate resolve orch_\S+ b1 <retry\|skip\|stop>/);
-  });
+        options: ['retry', 'skip', 'stop'],
+      });
+      expect(blocker!.message).toContain('cannot be used with root/sudo privileges');
+      expect(blocker!.action).toMatch(/non-root user/);
+      expect(blocker!.action).toMatch(/IS_SANDBOX=1/);
+      expect(finalState(events, 'w')).toBe('blocked');
+      // No relaunch: nothing would change it.
+      expect(launchesOf(s, 'claude')).toHaveLength(1);
+      expect(launchesOf(s, 'claude')[0]!.env.IS_SANDBOX).not.toBe('1');
+      expect(result.stderr).toContain('PERMISSION_BLOCKER b1 (w)');
+      expect(result.stderr).toMatch(/orchestrate resolve orch_\S+ b1 <retry\|skip\|stop>/);
+    },
+  );
 
-  it('root_bypass_refused inside our sandbox (SessionManager sandbox.insideSandbox): relaunched with IS_SANDBOX=1, then completes', async () => {
-    const s = box();
-    const manager = new SessionManager({
-      workspace: s.workspace,
-      env: { ...process.env, ...agentEnv(s, { claude: { ...ROOT_REFUSAL, delayMs: 2 } }) },
-      sandbox: { insideSandbox: true },
-    });
-    const spec = SessionSpecSchema.parse({
-      task: 'fix the bug',
-      workers: [{ id: 'w', agent: 'claude', role: 'implementer' }],
-      limits: FAST_LIMITS,
-    });
-    const runtime = await manager.create(spec, s.target);
-    let end: string;
-    try {
-      end = await runtime.waitForEnd(true);
-    } finally {
-      runtime.detach();
-    }
-    expect(end).toBe('completed');
+  it(
+    'root_bypass_refused inside our sandbox (SessionManager sandbox.insideSandbox): ' +
+      'relaunched with IS_SANDBOX=1, then completes',
+    async () => {
+      const s = box();
+      const manager = new SessionManager({
+        workspace: s.workspace,
+        env: { ...process.env, ...agentEnv(s, { claude: { ...ROOT_REFUSAL, delayMs: 2 } }) },
+        sandbox: { insideSandbox: true },
+      });
+      const spec = SessionSpecSchema.parse({
+        task: 'fix the bug',
+        workers: [{ id: 'w', agent: 'claude', role: 'implementer' }],
+        limits: FAST_LIMITS,
+      });
+      const runtime = await manager.create(spec, s.target);
+      let end: string;
+      try {
+        end = await runtime.waitForEnd(true);
+      } finally {
+        runtime.detach();
+      }
+      expect(end).toBe('completed');
 
-    const events = readEvents(s.workspace);
-    expect(eventsOfType(events, 'recovery')).toEqual([
-      expect.objectContaining({
-        workerId: 'w',
-        signal: expect.objectContaining({ kind: 'root_bypass_refused' }),
-        action: 'relaunch_with_env',
-        attempt: 1,
-        backoffMs: 0,
-        change: 'set IS_SANDBOX=1',
-      }),
-    ]);
-    expect(eventsOfType(events, 'blocker')).toHaveLength(0);
-    expect(finalState(events, 'w')).toBe('completed');
-    const claude = launchesOf(s, 'claude');
-    expect(claude).toHaveLength(2);
-    expect(claude[0]!.env.IS_SANDBOX).not.toBe('1');
-    expect(claude[1]!.env.IS_SANDBOX).toBe('1');
-    expect(claude[1]!.argv).toContain('--dangerously-skip-permissions');
-  });
+      const events = readEvents(s.workspace);
+      expect(eventsOfType(events, 'recovery')).toEqual([
+        expect.objectContaining({
+          workerId: 'w',
+          signal: expect.objectContaining({ kind: 'root_bypass_refused' }),
+          action: 'relaunch_with_env',
+          attempt: 1,
+          backoffMs: 0,
+          change: 'set IS_SANDBOX=1',
+        }),
+      ]);
+      expect(eventsOfType(events, 'blocker')).toHaveLength(0);
+      expect(finalState(events, 'w')).toBe('completed');
+      const claude = launchesOf(s, 'claude');
+      expect(claude).toHaveLength(2);
+      expect(claude[0]!.env.IS_SANDBOX).not.toBe('1');
+      expect(claude[1]!.env.IS_SANDBOX).toBe('1');
+      expect(claude[1]!.argv).toContain('--dangerously-skip-permissions');
+    },
+  );
 
   it('rate_limit with retryAt (claude): waits until the reset time, then resumes the agent session', async () => {
     const s = box();
@@ -294,7 +306,7 @@ describe('recovery policy rows, end to end through `orchestrate run`', () => {
     expect(Date.parse(codex[1]!.ts) - Date.parse(codex[0]!.ts)).toBeGreaterThanOrEqual(1_500);
   });
 
-  it('quota without retryAt (claude "Credit balance is too low"): QUOTA_EXCEEDED blocker, no relaunch, exit 2', async () => {
+  it('quota without retryAt (claude "Credit balance is too low"): QUOTA_EXCEEDED, no relaunch, exit 2', async () => {
     const s = box();
     const result = await runSession(s, { claude: { fail: 'quota', delayMs: 2 } }, oneWorkerSpec(s, 'claude'));
     expect(result.exitCode, result.stderr).toBe(2);

@@ -111,7 +111,7 @@ afterEach(cleanupAfterTest);
 // --- the tests ---------------------------------------------------------------------------------------------
 
 describe('an answer without a verdict', () => {
-  it('gets one stricter retry by native resume (each CLI, still read-only), and the valid second answer counts', async () => {
+  it('gets one stricter retry by native resume (each CLI, still read-only); a valid second answer counts', async () => {
     const retryAnswer = (agent: string) => ({
       match: { agent, resume: true, promptIncludes: STRICT },
       scenario: { delayMs: 1, verdict: APPROVE, verdictStyle: 'bare' },
@@ -157,129 +157,141 @@ describe('an answer without a verdict', () => {
       expect(v.workers.find((w) => w.id === `r1-${agent}-impl`)).toMatchObject({ status: 'completed', attempt: 2 });
   });
 
-  it('a reviewer that never gives valid JSON counts as a concern "reviewer gave no valid verdict" (valid: false); its broken "blocker" does not escalate', async () => {
-    const h = setup(oneImplementer(['codex', 'gemini']), {
-      rules: [
-        // Every codex launch (the review and the resumed retry) answers a fenced block of invalid JSON.
-        {
-          match: { agent: 'codex' },
-          scenario: {
-            delayMs: 1,
-            verdictStyle: 'broken',
-            verdict: { verdict: 'blocker', summary: 'never parsed', issues: [] },
+  it(
+    'a reviewer that never gives valid JSON counts as a concern "reviewer gave no valid verdict" ' +
+      '(valid: false); its broken "blocker" does not escalate',
+    async () => {
+      const h = setup(oneImplementer(['codex', 'gemini']), {
+        rules: [
+          // Every codex launch (the review and the resumed retry) answers a fenced block of invalid JSON.
+          {
+            match: { agent: 'codex' },
+            scenario: {
+              delayMs: 1,
+              verdictStyle: 'broken',
+              verdict: { verdict: 'blocker', summary: 'never parsed', issues: [] },
+            },
           },
-        },
-        reviewerSays('gemini', APPROVE),
-      ],
-      claude: IMPLEMENTER,
-    });
-    const result = await run(h);
-    expect(result.exitCode, result.stderr).toBe(0);
-    const events = readEvents(h.sandbox.workspace);
-    const codex = allLaunches(h).filter((l) => l.persona === 'codex');
-    expect(codex.map((l) => l.resume === null)).toEqual([true, false]);
-    expect(promptOf(codex[1] as Launch)).toBe(renderStrictVerdictRequest());
-    const review = eventsOfType(events, 'review').find((r) => r.reviewer === 'codex');
-    expect(review).toMatchObject({ valid: false, verdict: NO_VERDICT });
-    expect(eventsOfType(events, 'decision')).toEqual([
-      expect.objectContaining({
-        decision: 'LOG_WARNING',
-        counts: { approve: 1, concern: 1, blocker: 0 },
-        action: 'one concern logged; continuing (codex: reviewer gave no valid verdict)',
-      }),
-    ]);
-    // No third launch: one retry only.
-    expect(codex).toHaveLength(2);
-  });
+          reviewerSays('gemini', APPROVE),
+        ],
+        claude: IMPLEMENTER,
+      });
+      const result = await run(h);
+      expect(result.exitCode, result.stderr).toBe(0);
+      const events = readEvents(h.sandbox.workspace);
+      const codex = allLaunches(h).filter((l) => l.persona === 'codex');
+      expect(codex.map((l) => l.resume === null)).toEqual([true, false]);
+      expect(promptOf(codex[1] as Launch)).toBe(renderStrictVerdictRequest());
+      const review = eventsOfType(events, 'review').find((r) => r.reviewer === 'codex');
+      expect(review).toMatchObject({ valid: false, verdict: NO_VERDICT });
+      expect(eventsOfType(events, 'decision')).toEqual([
+        expect.objectContaining({
+          decision: 'LOG_WARNING',
+          counts: { approve: 1, concern: 1, blocker: 0 },
+          action: 'one concern logged; continuing (codex: reviewer gave no valid verdict)',
+        }),
+      ]);
+      // No third launch: one retry only.
+      expect(codex).toHaveLength(2);
+    },
+  );
 });
 
 describe('reviewer failures and timeouts', () => {
-  it('a reviewer that crashes is recovered by the supervisor like any worker (recovery event for its worker id), and its verdict still counts', async () => {
-    const h = setup(oneImplementer(['codex', 'gemini'], {}, { backoffBaseMs: 10, backoffMaxMs: 50 }), {
-      rules: [
-        // codex crashes on its first launch only (counter key), then answers a concern; every codex launch is a
-        // reviewer.
-        {
-          match: { agent: 'codex' },
-          scenario: {
-            delayMs: 1,
-            fail: 'crash',
-            failTimes: 1,
-            key: 'codex-reviewer',
-            verdict: concern('greet() is untested'),
+  it(
+    'a reviewer that crashes is recovered by the supervisor like any worker ' +
+      '(recovery event for its worker id), and its verdict still counts',
+    async () => {
+      const h = setup(oneImplementer(['codex', 'gemini'], {}, { backoffBaseMs: 10, backoffMaxMs: 50 }), {
+        rules: [
+          // codex crashes on its first launch only (counter key), then answers a concern; every codex launch is a
+          // reviewer.
+          {
+            match: { agent: 'codex' },
+            scenario: {
+              delayMs: 1,
+              fail: 'crash',
+              failTimes: 1,
+              key: 'codex-reviewer',
+              verdict: concern('greet() is untested'),
+            },
           },
-        },
-        reviewerSays('gemini', APPROVE),
-      ],
-      claude: IMPLEMENTER,
-    });
-    const result = await run(h);
-    expect(result.exitCode, result.stderr).toBe(0);
-    const events = readEvents(h.sandbox.workspace);
+          reviewerSays('gemini', APPROVE),
+        ],
+        claude: IMPLEMENTER,
+      });
+      const result = await run(h);
+      expect(result.exitCode, result.stderr).toBe(0);
+      const events = readEvents(h.sandbox.workspace);
 
-    const recoveries = eventsOfType(events, 'recovery');
-    expect(recoveries).toHaveLength(1);
-    expect(recoveries[0]).toMatchObject({
-      workerId: 'r1-codex-impl',
-      action: 'backoff_and_relaunch',
-      signal: { kind: 'crashed' },
-    });
+      const recoveries = eventsOfType(events, 'recovery');
+      expect(recoveries).toHaveLength(1);
+      expect(recoveries[0]).toMatchObject({
+        workerId: 'r1-codex-impl',
+        action: 'backoff_and_relaunch',
+        signal: { kind: 'crashed' },
+      });
 
-    const codex = allLaunches(h).filter((l) => l.persona === 'codex');
-    expect(codex).toHaveLength(2);
-    // The relaunch resumes the reviewer's own session (it started before crashing), still read-only.
-    expect(codex[1]?.resume).toBe(agentSessionOf(events, 'r1-codex-impl'));
-    expect(promptOf(codex[1] as Launch)).toContain('Your previous run was interrupted by an error.');
-    codex.forEach(expectReadOnly);
+      const codex = allLaunches(h).filter((l) => l.persona === 'codex');
+      expect(codex).toHaveLength(2);
+      // The relaunch resumes the reviewer's own session (it started before crashing), still read-only.
+      expect(codex[1]?.resume).toBe(agentSessionOf(events, 'r1-codex-impl'));
+      expect(promptOf(codex[1] as Launch)).toContain('Your previous run was interrupted by an error.');
+      codex.forEach(expectReadOnly);
 
-    const review = eventsOfType(events, 'review').find((r) => r.reviewer === 'codex');
-    expect(review).toMatchObject({ valid: true, verdict: concern('greet() is untested') });
-    expect(eventsOfType(events, 'decision').map((d) => [d.decision, d.counts])).toEqual([
-      ['LOG_WARNING', { approve: 1, concern: 1, blocker: 0 }],
-    ]);
-    expect(result.stderr).toContain('r1-codex-impl: crashed → backoff_and_relaunch');
-    const v = await view(h);
-    expect(v.workers.find((w) => w.id === 'r1-codex-impl')).toMatchObject({ status: 'completed', attempt: 2 });
-  });
+      const review = eventsOfType(events, 'review').find((r) => r.reviewer === 'codex');
+      expect(review).toMatchObject({ valid: true, verdict: concern('greet() is untested') });
+      expect(eventsOfType(events, 'decision').map((d) => [d.decision, d.counts])).toEqual([
+        ['LOG_WARNING', { approve: 1, concern: 1, blocker: 0 }],
+      ]);
+      expect(result.stderr).toContain('r1-codex-impl: crashed → backoff_and_relaunch');
+      const v = await view(h);
+      expect(v.workers.find((w) => w.id === 'r1-codex-impl')).toMatchObject({ status: 'completed', attempt: 2 });
+    },
+  );
 
-  it('per-reviewer timeout: a reviewer holding past review.timeoutSec counts as a concern with the timeout reason and its process is stopped', async () => {
-    const h = setup(oneImplementer(['codex'], { timeoutSec: 2 }, { killGraceMs: 300 }), {
-      rules: [reviewerSays('codex', APPROVE, { holdMs: 60_000 })],
-      claude: IMPLEMENTER,
-    });
-    const started = Date.now();
-    const result = await run(h);
-    expect(result.exitCode, result.stderr).toBe(0);
-    // Ended on the reviewer timeout, far before the reviewer's 60 s hold.
-    expect(Date.now() - started).toBeLessThan(30_000);
-    const events = readEvents(h.sandbox.workspace);
+  it(
+    'per-reviewer timeout: a reviewer holding past review.timeoutSec counts as a concern ' +
+      'with the timeout reason and its process is stopped',
+    async () => {
+      const h = setup(oneImplementer(['codex'], { timeoutSec: 2 }, { killGraceMs: 300 }), {
+        rules: [reviewerSays('codex', APPROVE, { holdMs: 60_000 })],
+        claude: IMPLEMENTER,
+      });
+      const started = Date.now();
+      const result = await run(h);
+      expect(result.exitCode, result.stderr).toBe(0);
+      // Ended on the reviewer timeout, far before the reviewer's 60 s hold.
+      expect(Date.now() - started).toBeLessThan(30_000);
+      const events = readEvents(h.sandbox.workspace);
 
-    const reason = 'reviewer gave no valid verdict: no answer within 2s';
-    const reviews = eventsOfType(events, 'review');
-    expect(reviews).toHaveLength(1);
-    expect(reviews[0]).toMatchObject({
-      reviewer: 'codex',
-      valid: false,
-      verdict: { verdict: 'concern', summary: reason, issues: [{ severity: 'concern', message: reason }] },
-    });
-    expect(eventsOfType(events, 'decision')).toEqual([
-      expect.objectContaining({
-        decision: 'LOG_WARNING',
-        counts: { approve: 0, concern: 1, blocker: 0 },
-        action: `one concern logged; continuing (codex: ${reason})`,
-      }),
-    ]);
+      const reason = 'reviewer gave no valid verdict: no answer within 2s';
+      const reviews = eventsOfType(events, 'review');
+      expect(reviews).toHaveLength(1);
+      expect(reviews[0]).toMatchObject({
+        reviewer: 'codex',
+        valid: false,
+        verdict: { verdict: 'concern', summary: reason, issues: [{ severity: 'concern', message: reason }] },
+      });
+      expect(eventsOfType(events, 'decision')).toEqual([
+        expect.objectContaining({
+          decision: 'LOG_WARNING',
+          counts: { approve: 0, concern: 1, blocker: 0 },
+          action: `one concern logged; continuing (codex: ${reason})`,
+        }),
+      ]);
 
-    const v = await view(h);
-    expect(v.workers.find((w) => w.id === 'r1-codex-impl')?.status).toBe('stopped');
-    expect(v.workers.find((w) => w.id === 'impl')?.status).toBe('completed');
-    const codexPid = allLaunches(h).find((l) => l.persona === 'codex')?.pid as number;
-    expect(codexPid).toBeGreaterThan(0);
-    expect(processesMentioning(h.sandbox.dir)).not.toContain(codexPid);
-    await noAgentLeft(h);
-  });
+      const v = await view(h);
+      expect(v.workers.find((w) => w.id === 'r1-codex-impl')?.status).toBe('stopped');
+      expect(v.workers.find((w) => w.id === 'impl')?.status).toBe('completed');
+      const codexPid = allLaunches(h).find((l) => l.persona === 'codex')?.pid as number;
+      expect(codexPid).toBeGreaterThan(0);
+      expect(processesMentioning(h.sandbox.dir)).not.toContain(codexPid);
+      await noAgentLeft(h);
+    },
+  );
 
-  it('time paused does not count against the reviewer timeout: paused past it, the reviewer still answers and its verdict counts', async () => {
+  it('paused time does not count for the reviewer timeout: paused past it, its verdict still counts', async () => {
     // timeoutSec 8; the session is paused 9 s while the reviewer runs. Counted, the pause alone would trip the
     // timeout; not counted, the reviewer's active time (its start and the pause landing, then its answer once
     // resumed) stays well under 8 s on a loaded machine. The reviewer cannot answer before the test releases it
@@ -335,7 +347,7 @@ describe('reviewer failures and timeouts', () => {
 });
 
 describe('triggers', () => {
-  it('everyPlanItems: 2: a round runs while the target is still working (its plan advanced by 2), none at completion', async () => {
+  it('everyPlanItems: 2: a round while the target still works (its plan up by 2), none at completion', async () => {
     const h = setup(oneImplementer(['codex', 'gemini'], { trigger: { everyPlanItems: 2 } }), {
       rules: [reviewerSays('codex', APPROVE), reviewerSays('gemini', APPROVE)],
       claude: { ...IMPLEMENTER, plan: ['design', 'code', 'test', 'docs'], holdMs: 2_000 },
@@ -403,7 +415,7 @@ describe('triggers', () => {
     expect(allLaunches(h).map((l) => l.persona)).toEqual(['claude']);
   });
 
-  it('trigger "manual": `orchestrate review SID` through the server starts a round (and the API refuses an unknown target)', async () => {
+  it('trigger "manual": rounds start by `orchestrate review SID` via the server; unknown targets refused', async () => {
     // The implementer works until the test has asked for the review (holdUntil): however slowly the request lands on
     // a loaded machine, it lands on a session still running.
     const releaseDir = mkdtempSync(join(tmpdir(), 'orch-review-release-'));
@@ -470,44 +482,50 @@ describe('triggers', () => {
 });
 
 describe('what a reviewer process gets', () => {
-  it('its prompt holds the task, the target, its summary, the focus, the real git diff (cut past diffLimitBytes) and the format; it runs read-only', async () => {
-    const big = Array.from({ length: 200 }, (_, i) => `line ${i} of a large generated file`).join('\n');
-    const h = setup(oneImplementer(['codex', 'claude', 'gemini'], { diffLimitBytes: 600 }), {
-      rules: [reviewerSays('codex', APPROVE), reviewerSays('claude', APPROVE), reviewerSays('gemini', APPROVE)],
-      claude: {
-        ...IMPLEMENTER,
-        writeFiles: [
-          { path: 'src/greet.js', content: GREET },
-          { path: 'zz-generated.txt', content: big },
-        ],
-      },
-    });
-    const base = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: h.sandbox.target, encoding: 'utf8' }).trim();
-    const result = await run(h);
-    expect(result.exitCode, result.stderr).toBe(0);
+  it(
+    'its prompt holds the task, the target, its summary, the focus, the real git diff (cut past diffLimitBytes) ' +
+      'and the format; it runs read-only',
+    async () => {
+      const big = Array.from({ length: 200 }, (_, i) => `line ${i} of a large generated file`).join('\n');
+      const h = setup(oneImplementer(['codex', 'claude', 'gemini'], { diffLimitBytes: 600 }), {
+        rules: [reviewerSays('codex', APPROVE), reviewerSays('claude', APPROVE), reviewerSays('gemini', APPROVE)],
+        claude: {
+          ...IMPLEMENTER,
+          writeFiles: [
+            { path: 'src/greet.js', content: GREET },
+            { path: 'zz-generated.txt', content: big },
+          ],
+        },
+      });
+      const base = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: h.sandbox.target, encoding: 'utf8' }).trim();
+      const result = await run(h);
+      expect(result.exitCode, result.stderr).toBe(0);
 
-    const all = allLaunches(h);
-    const implementer = all.find((l) => l.persona === 'claude' && !isReviewerLaunch(l)) as Launch;
-    expect(implementer.argv).toContain('--dangerously-skip-permissions');
-    const reviewers = all.filter(isReviewerLaunch);
-    expect(reviewers.map((l) => l.persona).sort()).toEqual(['claude', 'codex', 'gemini']);
-    for (const l of reviewers) {
-      expectReadOnly(l);
-      const prompt = promptOf(l);
-      expect(prompt.startsWith(REVIEWER)).toBe(true);
-      expect(prompt).toContain(`TASK the team works on:\n${TASK}`);
-      expect(prompt).toContain('You review the work of the implementer (impl, claude). Focus: implementation.');
-      expect(prompt).toContain('Its final summary:\nAdded src/greet.js exporting greet().');
-      expect(prompt).toContain(`git diff against where impl started, commit ${base.slice(0, 12)} (its branch is orch/`);
-      // Its own checkout of impl's branch, not the user's checkout.
-      expect(l.cwd).toMatch(/\/checkouts\/orch_\d{8}_\d{6}_[a-z0-9]{4}\/r1-/);
-      expect(prompt).toContain('+++ b/src/greet.js');
-      expect(prompt).toContain(`+${GREET.trimEnd()}`);
-      expect(prompt).toContain('+++ b/zz-generated.txt');
-      expect(prompt).toMatch(/bytes, cut to the first 600: read the files for the rest\)/);
-      expect(prompt).toContain('[diff truncated]');
-      expect(prompt).not.toContain('line 199 of a large generated file');
-      expect(prompt).toContain(VERDICT_FORMAT);
-    }
-  });
+      const all = allLaunches(h);
+      const implementer = all.find((l) => l.persona === 'claude' && !isReviewerLaunch(l)) as Launch;
+      expect(implementer.argv).toContain('--dangerously-skip-permissions');
+      const reviewers = all.filter(isReviewerLaunch);
+      expect(reviewers.map((l) => l.persona).sort()).toEqual(['claude', 'codex', 'gemini']);
+      for (const l of reviewers) {
+        expectReadOnly(l);
+        const prompt = promptOf(l);
+        expect(prompt.startsWith(REVIEWER)).toBe(true);
+        expect(prompt).toContain(`TASK the team works on:\n${TASK}`);
+        expect(prompt).toContain('You review the work of the implementer (impl, claude). Focus: implementation.');
+        expect(prompt).toContain('Its final summary:\nAdded src/greet.js exporting greet().');
+        expect(prompt).toContain(
+          `git diff against where impl started, commit ${base.slice(0, 12)} (its branch is orch/`,
+        );
+        // Its own checkout of impl's branch, not the user's checkout.
+        expect(l.cwd).toMatch(/\/checkouts\/orch_\d{8}_\d{6}_[a-z0-9]{4}\/r1-/);
+        expect(prompt).toContain('+++ b/src/greet.js');
+        expect(prompt).toContain(`+${GREET.trimEnd()}`);
+        expect(prompt).toContain('+++ b/zz-generated.txt');
+        expect(prompt).toMatch(/bytes, cut to the first 600: read the files for the rest\)/);
+        expect(prompt).toContain('[diff truncated]');
+        expect(prompt).not.toContain('line 199 of a large generated file');
+        expect(prompt).toContain(VERDICT_FORMAT);
+      }
+    },
+  );
 });

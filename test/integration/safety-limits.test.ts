@@ -27,7 +27,7 @@ const CLAUDE_COST = join(FIXTURES, 'claude-cost-midrun.jsonl');
 const CODEX_TOKENS = join(FIXTURES, 'codex-tokens-midrun.jsonl');
 
 describe('resource limits', () => {
-  it('maxRssMb: a worker holding more memory is paused with RESOURCE_LIMIT; retry resumes it (not paused again)', async () => {
+  it('maxRssMb: a worker over it is paused with RESOURCE_LIMIT; retry resumes it (not paused again)', async () => {
     harness = await makeSafetyHarness({ claude: { memoryMb: 160, holdMs: 3000 } }, { sampleMs: 300 });
     const runtime = await harness.start({
       task: 't',

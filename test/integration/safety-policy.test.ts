@@ -75,7 +75,7 @@ describe('policy rules on agent command events', () => {
     expect(runtime.view().blockers).toEqual([]);
   });
 
-  it('pause (the default for destructive commands): worker paused, blocker quotes the command, retry resumes it', async () => {
+  it('pause (default for destructive commands): worker paused, blocker quotes the command, retry resumes', async () => {
     harness = await makeSafetyHarness({ claude: { commands: ['rm -rf /'], holdMs: 2500 } });
     const runtime = await harness.start({
       task: 't',
@@ -115,7 +115,7 @@ describe('policy rules on agent command events', () => {
 });
 
 describe('policy rule on written paths', () => {
-  it('write-outside-target without a sandbox: detected and paused, but the file was written (detection, not prevention)', async () => {
+  it('write-outside-target without a sandbox: detected, paused, yet the file was written (not prevented)', async () => {
     const outsideDir = mkdtempSync('/var/tmp/orch-outside-');
     const outside = join(outsideDir, 'evil.txt');
     try {

@@ -99,54 +99,61 @@ describe.runIf(probe.available)('agents inside bubblewrap', () => {
     }
   });
 
-  it("an agent writes its own checkout only: not the user's files, refs or objects; git it plants in its checkout runs confined", async () => {
-    // The checkout is <root>/workspace/checkouts/<sid>/w1: four levels up is <root>, where the user's target is.
-    const up = '../../../..';
-    const evilConfig = [
-      '[core]',
-      '\trepositoryformatversion = 0',
-      '\tbare = false',
-      '\tfsmonitor = "sh -c \'touch ../../../../FSMONITOR_RAN\'"',
-      '[filter "evil"]',
-      `\tclean = "sh -c 'touch ${up}/FILTER_RAN; cat'"`,
-      '',
-    ].join('\n');
-    harness = await makeSafetyHarness({
-      claude: {
-        writeFiles: [
-          { path: 'mine.txt', content: 'mine' },
-          { path: `${up}/target/user-file.txt`, content: 'into the user checkout' },
-          { path: `${up}/target/.git/refs/heads/main`, content: '0000000000000000000000000000000000000000\n' },
-          { path: `${up}/target/.git/objects/evil`, content: 'x' },
-          { path: '.gitattributes', content: '* filter=evil\n' },
-          { path: '.git/config', content: evilConfig },
-        ],
-      },
-    });
-    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: harness.target, encoding: 'utf8' }).trim();
-    const runtime = await harness.start({
-      task: 't',
-      sandbox: 'bwrap',
-      workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
-      safety: { rules: { 'write-outside-target': 'log' } },
-    });
-    expect(await runtime.waitForEnd()).toBe('completed');
-    const failed = ofType(runtime, 'agent').filter((e) => e.kind === 'tool_result' && !e.ok);
-    // The user's object store is visible read-only (the checkout reads it); the rest of the user's checkout, under
-    // /tmp here, is not there at all (the agent wrote into its private /tmp).
-    expect(failed.map((f) => ('output' in f ? f.output : ''))).toEqual([
-      expect.stringMatching(/EROFS: read-only file system, open '.*\/target\/\.git\/objects\/evil'/),
-    ]);
-    expect(existsSync(join(harness.target, 'user-file.txt'))).toBe(false);
-    expect(existsSync(join(harness.target, '.git', 'objects', 'evil'))).toBe(false);
-    expect(execFileSync('git', ['rev-parse', 'main'], { cwd: harness.target, encoding: 'utf8' }).trim()).toBe(head);
-    // Its own work is on its branch; what its planted config would run, ran (if at all) inside the sandbox only.
-    expect(
-      execFileSync('git', ['show', `orch/${runtime.sessionId}/w1:mine.txt`], { cwd: harness.target, encoding: 'utf8' }),
-    ).toBe('mine');
-    expect(existsSync(join(harness.root, 'FILTER_RAN'))).toBe(false);
-    expect(existsSync(join(harness.root, 'FSMONITOR_RAN'))).toBe(false);
-  });
+  it(
+    'an agent writes its own checkout only: ' +
+      "not the user's files, refs or objects; git it plants in its checkout runs confined",
+    async () => {
+      // The checkout is <root>/workspace/checkouts/<sid>/w1: four levels up is <root>, where the user's target is.
+      const up = '../../../..';
+      const evilConfig = [
+        '[core]',
+        '\trepositoryformatversion = 0',
+        '\tbare = false',
+        '\tfsmonitor = "sh -c \'touch ../../../../FSMONITOR_RAN\'"',
+        '[filter "evil"]',
+        `\tclean = "sh -c 'touch ${up}/FILTER_RAN; cat'"`,
+        '',
+      ].join('\n');
+      harness = await makeSafetyHarness({
+        claude: {
+          writeFiles: [
+            { path: 'mine.txt', content: 'mine' },
+            { path: `${up}/target/user-file.txt`, content: 'into the user checkout' },
+            { path: `${up}/target/.git/refs/heads/main`, content: '0000000000000000000000000000000000000000\n' },
+            { path: `${up}/target/.git/objects/evil`, content: 'x' },
+            { path: '.gitattributes', content: '* filter=evil\n' },
+            { path: '.git/config', content: evilConfig },
+          ],
+        },
+      });
+      const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: harness.target, encoding: 'utf8' }).trim();
+      const runtime = await harness.start({
+        task: 't',
+        sandbox: 'bwrap',
+        workers: [{ id: 'w1', agent: 'claude', role: 'implementer' }],
+        safety: { rules: { 'write-outside-target': 'log' } },
+      });
+      expect(await runtime.waitForEnd()).toBe('completed');
+      const failed = ofType(runtime, 'agent').filter((e) => e.kind === 'tool_result' && !e.ok);
+      // The user's object store is visible read-only (the checkout reads it); the rest of the user's checkout, under
+      // /tmp here, is not there at all (the agent wrote into its private /tmp).
+      expect(failed.map((f) => ('output' in f ? f.output : ''))).toEqual([
+        expect.stringMatching(/EROFS: read-only file system, open '.*\/target\/\.git\/objects\/evil'/),
+      ]);
+      expect(existsSync(join(harness.target, 'user-file.txt'))).toBe(false);
+      expect(existsSync(join(harness.target, '.git', 'objects', 'evil'))).toBe(false);
+      expect(execFileSync('git', ['rev-parse', 'main'], { cwd: harness.target, encoding: 'utf8' }).trim()).toBe(head);
+      // Its own work is on its branch; what its planted config would run, ran (if at all) inside the sandbox only.
+      expect(
+        execFileSync('git', ['show', `orch/${runtime.sessionId}/w1:mine.txt`], {
+          cwd: harness.target,
+          encoding: 'utf8',
+        }),
+      ).toBe('mine');
+      expect(existsSync(join(harness.root, 'FILTER_RAN'))).toBe(false);
+      expect(existsSync(join(harness.root, 'FSMONITOR_RAN'))).toBe(false);
+    },
+  );
 
   it('claude refusing to bypass permissions as root is relaunched with IS_SANDBOX=1 (true inside)', async () => {
     const asRoot = process.getuid?.() === 0;
@@ -272,7 +279,7 @@ describe.runIf(probe.available && asRoot)('orchestrate run with "sandbox": "bwra
 });
 
 describe('resume', () => {
-  it('decides the sandbox again from session.json (a new orchestrator process re-attaches with its safety)', async () => {
+  it('decides the sandbox again from session.json (a new orchestrator re-attaches with its safety)', async () => {
     harness = await makeSafetyHarness({ claude: { holdMs: 1500, commands: ['rm -rf ~'] } });
     const first = await harness.start({
       task: 't',

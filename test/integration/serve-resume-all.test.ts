@@ -137,115 +137,127 @@ async function startServe(sandbox: Sandbox, env: Record<string, string>) {
 }
 
 describe('orchestrate serve --resume-all', { timeout: 30_000 }, () => {
-  it('resumes the session whose orchestrator was killed -9 and runs it to completed; the completed session is not touched; SIGINT leaves nothing behind', async () => {
-    // slow prints 60 lines 50 ms apart (~3 s): it is still printing when the server picks the session up.
-    const { sandbox, env, done, killed, record, killedAtSeq } = await completedAndKilled(
-      {},
-      { lines: 60, delayMs: 50 },
-      5,
-    );
-    const doneEvents = readFileSync(join(dirOf(sandbox, done), 'events.jsonl'), 'utf8');
-    const doneSnapshot = SessionStore.readSnapshotOf(sandbox.workspace, done)?.snapshot;
-    const launchesBefore = launches(sandbox).length;
-    expect(launchesBefore).toBe(2);
+  it(
+    'resumes the session whose orchestrator was killed -9 and runs it to completed; ' +
+      'the completed session is not touched; SIGINT leaves nothing behind',
+    async () => {
+      // slow prints 60 lines 50 ms apart (~3 s): it is still printing when the server picks the session up.
+      const { sandbox, env, done, killed, record, killedAtSeq } = await completedAndKilled(
+        {},
+        { lines: 60, delayMs: 50 },
+        5,
+      );
+      const doneEvents = readFileSync(join(dirOf(sandbox, done), 'events.jsonl'), 'utf8');
+      const doneSnapshot = SessionStore.readSnapshotOf(sandbox.workspace, done)?.snapshot;
+      const launchesBefore = launches(sandbox).length;
+      expect(launchesBefore).toBe(2);
 
-    const { serve, url, sessions } = await startServe(sandbox, env);
-    // Only the unfinished session was resumed, by this server, which names itself in the session's lock.
-    expect(serve.stdout().match(/^resumed \S+$/gm)).toEqual([`resumed ${killed}`]);
-    expect(serve.stderr()).not.toContain('skipped');
-    const holder = SessionStore.lockHolder(dirOf(sandbox, killed));
-    expect(holder?.pid).toBe(serve.child.pid);
-    expect(holder?.serverUrl).toBe(url);
-    const listed = await sessions();
-    expect(listed.find((s) => s.sessionId === killed)?.live).toBe(true);
-    expect(listed.find((s) => s.sessionId === done)).toMatchObject({ live: false, outcome: 'completed' });
+      const { serve, url, sessions } = await startServe(sandbox, env);
+      // Only the unfinished session was resumed, by this server, which names itself in the session's lock.
+      expect(serve.stdout().match(/^resumed \S+$/gm)).toEqual([`resumed ${killed}`]);
+      expect(serve.stderr()).not.toContain('skipped');
+      const holder = SessionStore.lockHolder(dirOf(sandbox, killed));
+      expect(holder?.pid).toBe(serve.child.pid);
+      expect(holder?.serverUrl).toBe(url);
+      const listed = await sessions();
+      expect(listed.find((s) => s.sessionId === killed)?.live).toBe(true);
+      expect(listed.find((s) => s.sessionId === done)).toMatchObject({ live: false, outcome: 'completed' });
 
-    // The snapshot is written after the event that ends the session: wait for both.
-    await poll(
-      () => sessionState(peekEvents(sandbox, killed)) === 'completed' && view(sandbox, killed).outcome === 'completed',
-      20_000,
-      () => `the resumed session to complete; ${serve.transcript()}`,
-    );
-    const events = readEvents(sandbox.workspace, killed);
-    expect(events.length).toBeGreaterThan(killedAtSeq);
-    expect(view(sandbox, killed).outcome).toBe('completed');
-    expect(
-      eventsOfType(events, 'state')
-        .filter((e) => e.id === 'slow')
-        .map((e) => e.to),
-    ).toEqual(['spawned', 'running.active', 'completed']);
-    expectStateChains(events);
-    expect(eventsOfType(events, 'recovery')).toEqual([]);
-    // The agent was re-attached, not launched again: one launch record, and what it printed after the kill became
-    // events.
-    expect(procRecords(sandbox, killed, 'slow')).toEqual([record]);
-    expect(readExitFile(join(dirOf(sandbox, killed), 'agents', 'slow.1.exit'))).toEqual({ exitCode: 0, signal: null });
-    expect(expectEveryLineExactlyOnce(sandbox, killed, events)).toBeGreaterThanOrEqual(60);
-    expect(events.filter((e) => e.type === 'agent' && e.seq > killedAtSeq).length).toBeGreaterThan(0);
-    expectNoDoubleLaunch(sandbox);
-    expect(launches(sandbox)).toHaveLength(launchesBefore);
+      // The snapshot is written after the event that ends the session: wait for both.
+      await poll(
+        () =>
+          sessionState(peekEvents(sandbox, killed)) === 'completed' && view(sandbox, killed).outcome === 'completed',
+        20_000,
+        () => `the resumed session to complete; ${serve.transcript()}`,
+      );
+      const events = readEvents(sandbox.workspace, killed);
+      expect(events.length).toBeGreaterThan(killedAtSeq);
+      expect(view(sandbox, killed).outcome).toBe('completed');
+      expect(
+        eventsOfType(events, 'state')
+          .filter((e) => e.id === 'slow')
+          .map((e) => e.to),
+      ).toEqual(['spawned', 'running.active', 'completed']);
+      expectStateChains(events);
+      expect(eventsOfType(events, 'recovery')).toEqual([]);
+      // The agent was re-attached, not launched again: one launch record, and what it printed after the kill became
+      // events.
+      expect(procRecords(sandbox, killed, 'slow')).toEqual([record]);
+      expect(readExitFile(join(dirOf(sandbox, killed), 'agents', 'slow.1.exit'))).toEqual({
+        exitCode: 0,
+        signal: null,
+      });
+      expect(expectEveryLineExactlyOnce(sandbox, killed, events)).toBeGreaterThanOrEqual(60);
+      expect(events.filter((e) => e.type === 'agent' && e.seq > killedAtSeq).length).toBeGreaterThan(0);
+      expectNoDoubleLaunch(sandbox);
+      expect(launches(sandbox)).toHaveLength(launchesBefore);
 
-    // The completed session: byte for byte what it was.
-    expect(readFileSync(join(dirOf(sandbox, done), 'events.jsonl'), 'utf8')).toBe(doneEvents);
-    expect(SessionStore.readSnapshotOf(sandbox.workspace, done)?.snapshot).toEqual(doneSnapshot);
-    expect(SessionStore.lockHolder(dirOf(sandbox, done))).toBeNull();
+      // The completed session: byte for byte what it was.
+      expect(readFileSync(join(dirOf(sandbox, done), 'events.jsonl'), 'utf8')).toBe(doneEvents);
+      expect(SessionStore.readSnapshotOf(sandbox.workspace, done)?.snapshot).toEqual(doneSnapshot);
+      expect(SessionStore.lockHolder(dirOf(sandbox, done))).toBeNull();
 
-    serve.child.kill('SIGINT');
-    const end = await serve.exited;
-    expect(end.exitCode, serve.transcript()).toBe(0);
-    expect(end.stderr).toContain('SIGINT: no session is running; exiting.');
-    expect(sessionState(readEvents(sandbox.workspace, killed))).toBe('completed');
-    expect(SessionStore.lockHolder(dirOf(sandbox, killed))).toBeNull();
-    await poll(
-      () => processesMentioning(sandbox.dir).length === 0,
-      5_000,
-      () => `nothing left running: ${processesMentioning(sandbox.dir).join(' ')}`,
-    );
-  });
+      serve.child.kill('SIGINT');
+      const end = await serve.exited;
+      expect(end.exitCode, serve.transcript()).toBe(0);
+      expect(end.stderr).toContain('SIGINT: no session is running; exiting.');
+      expect(sessionState(readEvents(sandbox.workspace, killed))).toBe('completed');
+      expect(SessionStore.lockHolder(dirOf(sandbox, killed))).toBeNull();
+      await poll(
+        () => processesMentioning(sandbox.dir).length === 0,
+        5_000,
+        () => `nothing left running: ${processesMentioning(sandbox.dir).join(' ')}`,
+      );
+    },
+  );
 
-  it('SIGTERM while a resumed session still runs stops it: the agent group and its grandchild end, the server exits 0, no process is left', async () => {
-    const { sandbox, env, done, killed, record } = await completedAndKilled(
-      { limits: { killGraceMs: 500 } },
-      { lines: 2, holdMs: 120_000, spawnChild: true },
-      3,
-    );
-    await poll(() => childPidsOf(sandbox).length === 1, 10_000, 'the agent spawned its child');
-    const [grandchild] = childPidsOf(sandbox) as [number];
-    expect(isAlive(grandchild)).toBe(true);
+  it(
+    'SIGTERM while a resumed session still runs stops it: ' +
+      'the agent group and its grandchild end, the server exits 0, no process is left',
+    async () => {
+      const { sandbox, env, done, killed, record } = await completedAndKilled(
+        { limits: { killGraceMs: 500 } },
+        { lines: 2, holdMs: 120_000, spawnChild: true },
+        3,
+      );
+      await poll(() => childPidsOf(sandbox).length === 1, 10_000, 'the agent spawned its child');
+      const [grandchild] = childPidsOf(sandbox) as [number];
+      expect(isAlive(grandchild)).toBe(true);
 
-    const { serve, sessions } = await startServe(sandbox, env);
-    expect(serve.stdout().match(/^resumed \S+$/gm)).toEqual([`resumed ${killed}`]);
-    expect((await sessions()).find((s) => s.sessionId === killed)).toMatchObject({ live: true, outcome: null });
-    await poll(
-      () => view(sandbox, killed).workers[0]?.status === 'running',
-      10_000,
-      () => `slow running again; ${serve.transcript()}`,
-    );
+      const { serve, sessions } = await startServe(sandbox, env);
+      expect(serve.stdout().match(/^resumed \S+$/gm)).toEqual([`resumed ${killed}`]);
+      expect((await sessions()).find((s) => s.sessionId === killed)).toMatchObject({ live: true, outcome: null });
+      await poll(
+        () => view(sandbox, killed).workers[0]?.status === 'running',
+        10_000,
+        () => `slow running again; ${serve.transcript()}`,
+      );
 
-    serve.child.kill('SIGTERM');
-    const end = await Promise.race([
-      serve.exited,
-      new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000)),
-    ]);
-    expect(end, `serve did not exit within 10 s after SIGTERM; ${serve.transcript()}`).not.toBeNull();
-    expect(end?.exitCode, serve.transcript()).toBe(0);
-    expect(end?.stderr).toContain('SIGTERM: stopping 1 running session(s)');
+      serve.child.kill('SIGTERM');
+      const end = await Promise.race([
+        serve.exited,
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000)),
+      ]);
+      expect(end, `serve did not exit within 10 s after SIGTERM; ${serve.transcript()}`).not.toBeNull();
+      expect(end?.exitCode, serve.transcript()).toBe(0);
+      expect(end?.stderr).toContain('SIGTERM: stopping 1 running session(s)');
 
-    expect(groupMembers(record.pgid)).toEqual([]);
-    expect(isAlive(grandchild)).toBe(false);
-    await poll(
-      () => processesMentioning(sandbox.dir).length === 0,
-      5_000,
-      () => `nothing left running: ${processesMentioning(sandbox.dir).join(' ')}`,
-    );
-    const events = readEvents(sandbox.workspace, killed);
-    expectStateChains(events);
-    expect(sessionState(events)).toBe('stopped');
-    expect(view(sandbox, killed)).toMatchObject({ outcome: 'stopped', stopReason: 'the server received SIGTERM' });
-    expect(SessionStore.lockHolder(dirOf(sandbox, killed))).toBeNull();
-    // Nothing was launched again, and the completed session stayed completed.
-    expect(procRecords(sandbox, killed, 'slow')).toEqual([record]);
-    expectNoDoubleLaunch(sandbox);
-    expect(view(sandbox, done).outcome).toBe('completed');
-  });
+      expect(groupMembers(record.pgid)).toEqual([]);
+      expect(isAlive(grandchild)).toBe(false);
+      await poll(
+        () => processesMentioning(sandbox.dir).length === 0,
+        5_000,
+        () => `nothing left running: ${processesMentioning(sandbox.dir).join(' ')}`,
+      );
+      const events = readEvents(sandbox.workspace, killed);
+      expectStateChains(events);
+      expect(sessionState(events)).toBe('stopped');
+      expect(view(sandbox, killed)).toMatchObject({ outcome: 'stopped', stopReason: 'the server received SIGTERM' });
+      expect(SessionStore.lockHolder(dirOf(sandbox, killed))).toBeNull();
+      // Nothing was launched again, and the completed session stayed completed.
+      expect(procRecords(sandbox, killed, 'slow')).toEqual([record]);
+      expectNoDoubleLaunch(sandbox);
+      expect(view(sandbox, done).outcome).toBe('completed');
+    },
+  );
 });

@@ -73,7 +73,7 @@ describe('the Stately relay', () => {
 });
 
 describe('orchestrate run --inspect', { timeout: 60_000 }, () => {
-  it('sends the session and worker machines’ inspection events to the relay, and the run still ends on its own', async () => {
+  it('sends the session and worker machines’ inspection events to the relay; the run ends on its own', async () => {
     relay = await startStatelyRelay(0);
     const page = await connect(relay.wsUrl, `http://localhost:${relay.port}`);
     const { sandbox, specPath, env } = sandboxWith(
@@ -110,7 +110,7 @@ describe('orchestrate run --inspect', { timeout: 60_000 }, () => {
     expect(names).toContain('w');
   });
 
-  it('with nothing listening at the URL (or something that is not a relay), the run still ends on its own', async () => {
+  it('with nothing (or no relay) listening at the URL, the run still ends on its own', async () => {
     // A port nobody listens on, and a plain HTTP server that refuses the WebSocket upgrade.
     const { createServer } = await import('node:http');
     const plain = createServer((_req, res) => res.end('not a relay'));

@@ -5,8 +5,11 @@ import { machineGraph } from '../../src/machines/graph.js';
 import { reviewMachine, type ReviewRoundEvent, type ReviewRoundInput } from '../../src/machines/review.machine.js';
 import { walkAllTransitions, withoutInvocations } from './model-coverage.js';
 
-const verdictText = (verdict: 'approve' | 'concern' | 'blocker') =>
-  `Review done.\n\`\`\`json\n${JSON.stringify({ verdict, summary: `${verdict} summary`, issues: verdict === 'approve' ? [] : [{ severity: verdict, file: 'src/a.ts', line: 3, message: `${verdict} issue` }] })}\n\`\`\``;
+const verdictText = (verdict: 'approve' | 'concern' | 'blocker') => {
+  const issues =
+    verdict === 'approve' ? [] : [{ severity: verdict, file: 'src/a.ts', line: 3, message: `${verdict} issue` }];
+  return `Review done.\n\`\`\`json\n${JSON.stringify({ verdict, summary: `${verdict} summary`, issues })}\n\`\`\``;
+};
 
 const input = (timeoutMs: number): ReviewRoundInput => ({
   sessionId: 'orch_20261121_000000_test',

@@ -307,7 +307,7 @@ describe('session machine (behaviour)', () => {
     expect(recorded.filter((e) => e.type === 'decision')).toEqual([]);
   });
 
-  it("a person's review of a worker that then fails is recorded as not reviewed, and the session still waits for a person", () => {
+  it("a person's review of a worker that then fails is recorded not reviewed; the session still waits for one", () => {
     const { actor, recorded } = start();
     actor.send(status('a', 'running'));
     actor.send({ type: 'REVIEW', target: 'a' });

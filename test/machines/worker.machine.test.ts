@@ -164,7 +164,7 @@ describe('worker machine (behaviour)', () => {
     expect(actor.getSnapshot().value).toBe('stopped');
   });
 
-  it('reports a failure to its supervisor and waits blocked; RECOVER relaunches as the next attempt with resume', () => {
+  it('reports a failure to its supervisor and waits blocked; RECOVER relaunches as the next attempt, resumed', () => {
     const { actor, notifications } = start();
     actor.send({ type: 'START', upstream: [] });
     actor.send({ type: 'PROCESS.OUTPUT', attempt: 1, facts });

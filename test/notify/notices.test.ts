@@ -38,7 +38,9 @@ describe('notices', () => {
       kind: 'needs-input',
       sessionId: 'S',
       title: 'w1 needs input (QUOTA_EXCEEDED)',
-      text: 'Session S: w1 needs input. QUOTA_EXCEEDED: usage limit reached Answer with: orchestrate resolve S b2 <retry|skip|stop>',
+      text:
+        'Session S: w1 needs input. QUOTA_EXCEEDED: ' +
+        'usage limit reached Answer with: orchestrate resolve S b2 <retry|skip|stop>',
       workerId: 'w1',
       blockerId: 'b2',
       command: 'orchestrate resolve S b2 <retry|skip|stop>',
@@ -92,7 +94,9 @@ describe('the desktop channel', () => {
       writeFileSync(
         fake,
         // import(), not require: the temp dir may sit under a package.json of "type": "module".
-        `#!${process.execPath}\nimport('node:fs').then((fs) => fs.writeFileSync(${JSON.stringify(log)}, JSON.stringify(process.argv.slice(2))));\n`,
+        `#!${process.execPath}\n` +
+          `import('node:fs').then((fs) => ` +
+          `fs.writeFileSync(${JSON.stringify(log)}, JSON.stringify(process.argv.slice(2))));\n`,
       );
       chmodSync(fake, 0o755);
       const env = { PATH: dir };

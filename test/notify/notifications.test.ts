@@ -91,7 +91,7 @@ describe('notifications to a webhook', () => {
     expect(JSON.stringify(runtime.readAfter(0))).not.toContain('secret-key');
   });
 
-  it('a failing receiver: the session goes on and completes, every event is logged, and the failure is recorded', async () => {
+  it('a failing receiver: the session goes on and completes, every event is logged, the failure recorded', async () => {
     const hook = await receiver(500);
     servers.push(hook.server);
     const harness = makeHarness({ claude: { fail: 'auth', failTimes: 1 } });
@@ -118,7 +118,7 @@ describe('notifications to a webhook', () => {
 });
 
 describe('orchestrate run --notify', () => {
-  it('without a server, a blocker ends the run: one "needs input", then one "done" that says it waits for a person', async () => {
+  it('no server: a blocker ends the run, one "needs input", then one "done" saying it waits for a person', async () => {
     const hook = await receiver();
     servers.push(hook.server);
     const { sandbox, specPath, env } = sandboxWith(

@@ -61,10 +61,12 @@ describe('the run log', () => {
 
   it('one row: date, exact versions, node, counts (failures in bold), duration', () => {
     expect(runRecord(facts)).toBe(
-      '| 2026-12-06 | claude 2.1.340, codex 0.171.0, gemini 0.61.0 | v24.21.0, root | 55 passed, **2 failed** | 101 s |',
+      '| 2026-12-06 | claude 2.1.340, codex 0.171.0, gemini 0.61.0 | ' +
+        'v24.21.0, root | 55 passed, **2 failed** | 101 s |',
     );
     expect(runRecord({ ...facts, root: false, counts: null, subset: true, exitCode: null })).toBe(
-      '| 2026-12-06 | claude 2.1.340, codex 0.171.0, gemini 0.61.0 | v24.21.0 | no report (exit killed) (a subset) | 101 s |',
+      '| 2026-12-06 | claude 2.1.340, codex 0.171.0, gemini 0.61.0 | ' +
+        'v24.21.0 | no report (exit killed) (a subset) | 101 s |',
     );
   });
 

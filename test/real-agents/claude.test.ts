@@ -60,30 +60,34 @@ describe.runIf(isRoot())('claude as root', () => {
     await h?.close();
   });
 
-  it('refuses --dangerously-skip-permissions: root_bypass_refused -> PERMISSION_BLOCKER (or IS_SANDBOX=1 inside our sandbox)', async () => {
-    const r = await h.run('claude', { kind: 'text' }, { asSelf: true });
-    const why = describeRun(r);
-    expect(r.exitCode, why).toBe(1);
-    expect(r.stdout, why).toBe('');
-    expect(r.stderr, why).toContain(
-      '--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons',
-    );
-    expect(r.failure?.kind, why).toBe('root_bypass_refused');
-    expect(actionOf(recoveryFor('claude', r.failure!)), why).toBe('escalate:PERMISSION_BLOCKER');
-    const inSandbox = decideRecovery({
-      signal: r.failure!,
-      agent: 'claude',
-      fixes: {},
-      agentSessionId: null,
-      insideSandbox: true,
-      recentRestarts: 0,
-      limits: { backoffBaseMs: 2000, backoffMaxMs: 120_000, maxRetryWaitSec: 3600 },
-      now: Date.now(),
-      random: 0.5,
-    });
-    expect(inSandbox.type === 'relaunch' ? inSandbox.fixes : null).toEqual({ isSandbox: true });
-    expect(h.server.requests.length, 'the refusal comes before any request').toBe(0);
-  });
+  it(
+    'refuses --dangerously-skip-permissions: ' +
+      'root_bypass_refused -> PERMISSION_BLOCKER (or IS_SANDBOX=1 inside our sandbox)',
+    async () => {
+      const r = await h.run('claude', { kind: 'text' }, { asSelf: true });
+      const why = describeRun(r);
+      expect(r.exitCode, why).toBe(1);
+      expect(r.stdout, why).toBe('');
+      expect(r.stderr, why).toContain(
+        '--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons',
+      );
+      expect(r.failure?.kind, why).toBe('root_bypass_refused');
+      expect(actionOf(recoveryFor('claude', r.failure!)), why).toBe('escalate:PERMISSION_BLOCKER');
+      const inSandbox = decideRecovery({
+        signal: r.failure!,
+        agent: 'claude',
+        fixes: {},
+        agentSessionId: null,
+        insideSandbox: true,
+        recentRestarts: 0,
+        limits: { backoffBaseMs: 2000, backoffMaxMs: 120_000, maxRetryWaitSec: 3600 },
+        now: Date.now(),
+        random: 0.5,
+      });
+      expect(inSandbox.type === 'relaunch' ? inSandbox.fixes : null).toEqual({ isSandbox: true });
+      expect(h.server.requests.length, 'the refusal comes before any request').toBe(0);
+    },
+  );
 
   it('the isSandbox fix (IS_SANDBOX=1) really lifts the refusal', async () => {
     const r = await h.run('claude', { kind: 'text' }, { asSelf: true, launch: { fixes: { isSandbox: true } } });

@@ -49,7 +49,7 @@ describe('codex: outside a git repository', () => {
     await h?.close();
   });
 
-  it('a read-only launch is refused: not_git_repo -> relaunch_with_flag (--skip-git-repo-check), which then works', async () => {
+  it('a read-only launch fails: not_git_repo -> relaunch_with_flag (--skip-git-repo-check), then works', async () => {
     const r = await h.run('codex', { kind: 'text' }, { launch: { readOnly: true } });
     const why = describeRun(r);
     expect(r.exitCode, why).toBe(1);

@@ -36,7 +36,7 @@ describe('fake model server', () => {
     });
   });
 
-  it('anthropic: a streamed text message, and a Write tool_use answered by a final text after the tool result', async () => {
+  it('anthropic: a streamed text message, and a Write tool_use answered by a final text after its result', async () => {
     const text = await (
       await post(`${server.baseUrls.anthropic}/v1/messages?beta=true`, {
         model: 'm',
@@ -101,7 +101,7 @@ describe('fake model server', () => {
     ]);
   });
 
-  it('openai: the Responses stream ends with response.completed and usage; apply_patch is a custom_tool_call', async () => {
+  it('openai: the Responses stream ends with response.completed and usage; apply_patch: custom_tool_call', async () => {
     server.setScenario('openai', { kind: 'write-file', path: 'hello.txt', content: 'one\ntwo\n' });
     const events = sseData(
       await (
@@ -120,7 +120,7 @@ describe('fake model server', () => {
     });
   });
 
-  it("run-command: codex's exec_command function call; once a tool result is in the conversation, the final text", async () => {
+  it("run-command: codex's exec_command function call; after a tool result, the final text", async () => {
     server.setScenario('openai', { kind: 'run-command', command: 'touch x.txt', text: 'Done.' });
     const ask = async (input: unknown[]) =>
       sseData(await (await post(`${server.baseUrls.openai}/responses`, { stream: true, input })).text());

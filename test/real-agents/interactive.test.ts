@@ -117,7 +117,7 @@ describe.skipIf(!cliBuilt())(`interactive mode with the real CLIs (${CLI})`, () 
       expect(finalWorkerStates(run.events), why).toMatchObject({ impl: 'completed' });
     });
 
-    it('(b, c) an ask is a blocker; a message sent while it waits reaches the model; allow through the API runs the command', async () => {
+    it('(b, c) an ask is a blocker; a message sent meanwhile reaches the model; an API allow runs it', async () => {
       server.setScenario(provider, { kind: 'run-command', command: 'touch asked.txt', text: 'Ran it; done.' });
       const s = spec(agent, 'touch asked.txt', { ask: ['Bash(touch asked.txt)'] });
       const started = startOrchestrate(server, { task: s.task, spec: s, user, serve: true });

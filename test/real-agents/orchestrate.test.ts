@@ -102,7 +102,7 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
     if (run && ctx.task.result?.state !== 'fail') removeOrchestrateRun(run);
   });
 
-  it('the default trio completes: files really written by gemini and claude, reviews approve, session completed (exit 0)', async () => {
+  it('the default trio completes: files really written by gemini and claude, reviews approve, exit 0', async () => {
     server.setScenario('gemini', {
       kind: 'write-file',
       path: 'ARCHITECTURE.md',
@@ -150,7 +150,8 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
       .filter((l) => l.argv.includes(binaryPath('gemini')))
       .map(
         (l) =>
-          `${l.workerId.replace(/^r\d+-/, 'reviewer ')}#${l.attempt}${l.argv.includes('--skip-trust') ? ' --skip-trust' : ''}`,
+          `${l.workerId.replace(/^r\d+-/, 'reviewer ')}#${l.attempt}` +
+          `${l.argv.includes('--skip-trust') ? ' --skip-trust' : ''}`,
       )
       .sort();
     expect(geminiLaunches, why).toEqual([
@@ -183,50 +184,54 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
     expect(run.leftovers, why).toEqual([]);
   });
 
-  it('a review round with real reviewers: an unparseable answer gets one strict retry (native resume), one concern -> LOG_WARNING', async () => {
-    server.setScenario('anthropic', {
-      kind: 'write-file',
-      path: 'hello.txt',
-      content: 'Hello\n',
-      text: 'Wrote hello.txt.',
-    });
-    server.route('gemini', REVIEWER, [
-      { scenario: { kind: 'text', text: 'Looks fine to me overall.' }, times: 1 },
-      { kind: 'verdict', verdict: APPROVE },
-    ]);
-    server.route('openai', REVIEWER, { kind: 'verdict', verdict: CONCERN });
-    const spec: SessionSpecInput = {
-      task: 'Create hello.txt.',
-      workers: [{ id: 'implementer', agent: 'claude', role: 'implementer' }],
-      reviews: [
-        { reviewer: 'gemini', target: 'implementer', focus: 'implementation' },
-        { reviewer: 'codex', target: 'implementer', focus: 'tests' },
-      ],
-      limits: FAST_LIMITS,
-    };
-    run = await runOrchestrate(server, { task: spec.task, spec, user });
-    const why = describeOrchestrate(run);
-    expect(run.badLines, why).toEqual([]);
-    expect(run.exitCode, why).toBe(0);
-    const reviews = ofType(run.events, 'review')
-      .map((e) => `${e.reviewer}:${e.verdict.verdict}:${e.valid}`)
-      .sort();
-    expect(reviews, why).toEqual(['codex:concern:true', 'gemini:approve:true']);
-    expect(
-      ofType(run.events, 'decision').map((e) => e.decision),
-      why,
-    ).toEqual(['LOG_WARNING']);
-    const geminiReviews = server.turns('gemini').filter((q) => q.route === REVIEWER);
-    expect(
-      geminiReviews.map((q) => q.scenario),
-      why,
-    ).toEqual(['text', 'verdict']);
-    expect(geminiReviews[1]?.body, 'the strict retry asks for the verdict only').toContain(
-      'did not contain a valid verdict',
-    );
-    // The reviewers were read-only launches and did not touch the target.
-    expect(run.leftovers, why).toEqual([]);
-  });
+  it(
+    'a review round with real reviewers: ' +
+      'an unparseable answer gets one strict retry (native resume), one concern -> LOG_WARNING',
+    async () => {
+      server.setScenario('anthropic', {
+        kind: 'write-file',
+        path: 'hello.txt',
+        content: 'Hello\n',
+        text: 'Wrote hello.txt.',
+      });
+      server.route('gemini', REVIEWER, [
+        { scenario: { kind: 'text', text: 'Looks fine to me overall.' }, times: 1 },
+        { kind: 'verdict', verdict: APPROVE },
+      ]);
+      server.route('openai', REVIEWER, { kind: 'verdict', verdict: CONCERN });
+      const spec: SessionSpecInput = {
+        task: 'Create hello.txt.',
+        workers: [{ id: 'implementer', agent: 'claude', role: 'implementer' }],
+        reviews: [
+          { reviewer: 'gemini', target: 'implementer', focus: 'implementation' },
+          { reviewer: 'codex', target: 'implementer', focus: 'tests' },
+        ],
+        limits: FAST_LIMITS,
+      };
+      run = await runOrchestrate(server, { task: spec.task, spec, user });
+      const why = describeOrchestrate(run);
+      expect(run.badLines, why).toEqual([]);
+      expect(run.exitCode, why).toBe(0);
+      const reviews = ofType(run.events, 'review')
+        .map((e) => `${e.reviewer}:${e.verdict.verdict}:${e.valid}`)
+        .sort();
+      expect(reviews, why).toEqual(['codex:concern:true', 'gemini:approve:true']);
+      expect(
+        ofType(run.events, 'decision').map((e) => e.decision),
+        why,
+      ).toEqual(['LOG_WARNING']);
+      const geminiReviews = server.turns('gemini').filter((q) => q.route === REVIEWER);
+      expect(
+        geminiReviews.map((q) => q.scenario),
+        why,
+      ).toEqual(['text', 'verdict']);
+      expect(geminiReviews[1]?.body, 'the strict retry asks for the verdict only').toContain(
+        'did not contain a valid verdict',
+      );
+      // The reviewers were read-only launches and did not touch the target.
+      expect(run.leftovers, why).toEqual([]);
+    },
+  );
 
   it('a review blocker from claude (plan mode) stops the session: STOP_AND_ESCALATE, exit 2', async () => {
     server.setScenario('openai', {

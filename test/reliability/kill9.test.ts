@@ -124,7 +124,7 @@ function lineAccounting(dir: string, events: OrchestratorEvent[]): string[] {
 }
 
 describe('kill -9 and resume', () => {
-  it(`${SIZES.killRuns} sessions killed at random points: each resumes, completes, logs gap-free, every line once`, async () => {
+  it(`${SIZES.killRuns} runs killed at random: each resumes, completes, logs gap-free, every line once`, async () => {
     const summary: Array<Record<string, unknown>> = [];
     const failures: string[] = [];
     for (let run = 0; run < SIZES.killRuns; run++) {
@@ -200,7 +200,8 @@ describe('kill -9 and resume', () => {
       summary.push(entry);
       if (result?.code !== 0)
         failures.push(
-          `run ${run} (${sid}): resume exited ${result?.code ?? result?.signal ?? 'never'}; last output: ${result?.out.slice(-600)}`,
+          `run ${run} (${sid}): resume exited ${result?.code ?? result?.signal ?? 'never'}; ` +
+            `last output: ${result?.out.slice(-600)}`,
         );
       if (!completed) failures.push(`run ${run} (${sid}): session states ${sessionStates.join(' > ')}`);
       if (lines.length) failures.push(`run ${run} (${sid}): ${lines.join('; ')}`);
@@ -211,7 +212,8 @@ describe('kill -9 and resume', () => {
       kills: summary.reduce((a, s) => a + (s.kills as number), 0),
       summary: summary.map(
         (s) =>
-          `${s.run}: kill@${s.killAfterMs}ms x${s.kills} exit=${s.resumeExit} events=${s.events} completed=${s.completed}`,
+          `${s.run}: kill@${s.killAfterMs}ms x${s.kills} ` +
+          `exit=${s.resumeExit} events=${s.events} completed=${s.completed}`,
       ),
     });
     expect(failures).toEqual([]);

@@ -111,7 +111,7 @@ describe('SSE chaos', () => {
     await harness?.cleanup();
   });
 
-  it(`${SIZES.chaosClients} clients connecting and dropping at random for ${SIZES.chaosSeconds} s: no gap, no duplicate`, async () => {
+  it(`${SIZES.chaosClients} clients come and go at random, ${SIZES.chaosSeconds} s: no gap or duplicate`, async () => {
     const url = harness.eventsUrl(runtime.sessionId);
     const token = harness.server!.token;
     const clients: ChaosClient[] = Array.from({ length: SIZES.chaosClients }, () => ({
@@ -164,7 +164,7 @@ describe('SSE chaos', () => {
 });
 
 describe('SSE and very large events', () => {
-  it('an event just under the line limit (8 MiB) but over the per-client byte bound still reaches a client that reads', async () => {
+  it('an event under the line limit (8 MiB) but over the per-client bound still reaches a reading client', async () => {
     const dir = tempDir('big-event');
     const corpus = join(dir, 'claude.jsonl');
     // A well-formed line of a type the adapter does not know: it becomes an `unknown` event that keeps the

@@ -22,7 +22,7 @@ const asked = (requestId: string, attempt = 1, resolution?: { choice: 'allow' })
 const logged = (event: NewEvent, seq: number) => ({ ...event, seq, ts: 't', sessionId: 's' }) as OrchestratorEvent;
 
 describe('StateLog.isReplay', () => {
-  it('a PERMISSION_REQUEST the log holds beyond the snapshot is not asked again; another request, or its answer, is', () => {
+  it('a PERMISSION_REQUEST the log holds past the snapshot is not asked again; a new one, or its answer, is', () => {
     const log = new StateLog(() => undefined);
     log.seed('s', null, [logged(asked('r1'), 7)]);
     expect(log.isReplay(asked('r1'))).toBe(true);

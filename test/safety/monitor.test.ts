@@ -69,7 +69,7 @@ describe('the safety monitor', () => {
     monitor.close();
   });
 
-  it('a budget at 80%: one budget-warning (for a notification), nothing paused; at 100% the crossing as ever', async () => {
+  it('a budget at 80%: one budget-warning (for a notice), nothing paused; at 100% the crossing as ever', async () => {
     const fake = fakeRuntime([], { w1: { costUsd: 0.5 } });
     const monitor = new SafetyMonitor({ spec: spec({ maxCostUsd: 1, session: { maxTokens: 1000 } }), policyContext });
     monitor.attach(fake.runtime);

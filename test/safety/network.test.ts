@@ -57,50 +57,55 @@ describe('host rules', () => {
 });
 
 describe("an agent's network", () => {
-  it('its vendor, its base URL, the registries and allowHosts; a loopback base URL is forwarded port for port; another agent does not get its hosts', () => {
-    const home = temp('net-home-');
-    const claude = agentNetwork(
-      'claude',
-      { ANTHROPIC_BASE_URL: 'http://127.0.0.1:8123/anthropic', OPENAI_BASE_URL: 'https://llm.example.org/v1' },
-      home,
-      ['internal.example.net', '127.0.0.1:5000'],
-    );
-    expect(claude.allow).toEqual(
-      expect.arrayContaining([
-        'api.anthropic.com',
-        '127.0.0.1:8123',
-        'internal.example.net',
-        '127.0.0.1:5000',
-        ...REGISTRY_HOSTS,
-      ]),
-    );
-    expect(claude.allow).not.toContain('llm.example.org:443');
-    expect(claude.allow).not.toContain('api.openai.com');
-    expect(claude.forwards).toEqual([5000, 8123]);
-    const codex = agentNetwork(
-      'codex',
-      { ANTHROPIC_BASE_URL: 'http://127.0.0.1:8123', OPENAI_BASE_URL: 'https://llm.example.org/v1' },
-      home,
-      [],
-    );
-    expect(codex.allow).toContain('llm.example.org:443');
-    expect(codex.allow).not.toContain('api.anthropic.com');
-    expect(codex.forwards).toEqual([]);
-  });
+  it(
+    'its vendor, its base URL, the registries and allowHosts; ' +
+      'a loopback base URL is forwarded port for port; another agent does not get its hosts',
+    () => {
+      const home = temp('net-home-');
+      const claude = agentNetwork(
+        'claude',
+        { ANTHROPIC_BASE_URL: 'http://127.0.0.1:8123/anthropic', OPENAI_BASE_URL: 'https://llm.example.org/v1' },
+        home,
+        ['internal.example.net', '127.0.0.1:5000'],
+      );
+      expect(claude.allow).toEqual(
+        expect.arrayContaining([
+          'api.anthropic.com',
+          '127.0.0.1:8123',
+          'internal.example.net',
+          '127.0.0.1:5000',
+          ...REGISTRY_HOSTS,
+        ]),
+      );
+      expect(claude.allow).not.toContain('llm.example.org:443');
+      expect(claude.allow).not.toContain('api.openai.com');
+      expect(claude.forwards).toEqual([5000, 8123]);
+      const codex = agentNetwork(
+        'codex',
+        { ANTHROPIC_BASE_URL: 'http://127.0.0.1:8123', OPENAI_BASE_URL: 'https://llm.example.org/v1' },
+        home,
+        [],
+      );
+      expect(codex.allow).toContain('llm.example.org:443');
+      expect(codex.allow).not.toContain('api.anthropic.com');
+      expect(codex.forwards).toEqual([]);
+    },
+  );
 
   it("codex's base URLs also come from its config.toml (CODEX_HOME or ~/.codex)", () => {
     const home = temp('net-codex-');
     mkdirSync(join(home, '.codex'));
     writeFileSync(
       join(home, '.codex', 'config.toml'),
-      'model = "x"\n[model_providers.fake]\nbase_url = "http://127.0.0.1:4555/v1"\n[model_providers.other]\n  base_url = \'https://gw.example.com\'\n',
+      'model = "x"\n[model_providers.fake]\nbase_url = "http://127.0.0.1:4555/v1"\n' +
+        "[model_providers.other]\n  base_url = 'https://gw.example.com'\n",
     );
     expect(agentBaseUrls('codex', {}, home)).toEqual(['http://127.0.0.1:4555/v1', 'https://gw.example.com']);
     expect(agentNetwork('codex', {}, home, []).forwards).toEqual([4555]);
     expect(agentBaseUrls('codex', { CODEX_HOME: join(home, 'nowhere') }, home)).toEqual([]);
   });
 
-  it('the net folder is in the session folder while its socket paths fit, else a hashed folder in the temp dir, the same every time', () => {
+  it('the net folder: in the session folder while its socket paths fit, else a stable hashed one in tmpdir', () => {
     expect(netDirFor('/ws/sessions/orch_1', 'w1')).toBe('/ws/sessions/orch_1/net/w1');
     const long = `/${'x'.repeat(90)}/sessions/orch_1`;
     const dir = netDirFor(long, 'w1', '/tmp');
@@ -161,30 +166,34 @@ describe('the spec', () => {
 });
 
 describe('what an agent may not read', () => {
-  it("the credentials and the other agents' folders; not its own; denyRead adds, allowRead re-opens (a path inside a hidden folder is bound back)", () => {
-    const home = '/home/u';
-    const { hidden, reopened } = hiddenPaths(
-      'codex',
-      home,
-      {},
-      { denyRead: ['~/private', '/srv/keys'], allowRead: ['~/.npmrc', '~/.aws/config'] },
-    );
-    expect(hidden).toEqual(
-      expect.arrayContaining([
-        '/home/u/.ssh',
-        '/home/u/.aws',
-        '/home/u/.claude',
-        '/home/u/.claude.json',
-        '/home/u/.gemini',
-        '/home/u/private',
-        '/srv/keys',
-      ]),
-    );
-    expect(hidden).not.toContain('/home/u/.codex');
-    expect(hidden).not.toContain('/home/u/.npm');
-    expect(hidden).not.toContain('/home/u/.npmrc');
-    expect(reopened).toEqual(['/home/u/.aws/config']);
-  });
+  it(
+    "the credentials and the other agents' folders; not its own; " +
+      'denyRead adds, allowRead re-opens (a path inside a hidden folder is bound back)',
+    () => {
+      const home = '/home/u';
+      const { hidden, reopened } = hiddenPaths(
+        'codex',
+        home,
+        {},
+        { denyRead: ['~/private', '/srv/keys'], allowRead: ['~/.npmrc', '~/.aws/config'] },
+      );
+      expect(hidden).toEqual(
+        expect.arrayContaining([
+          '/home/u/.ssh',
+          '/home/u/.aws',
+          '/home/u/.claude',
+          '/home/u/.claude.json',
+          '/home/u/.gemini',
+          '/home/u/private',
+          '/srv/keys',
+        ]),
+      );
+      expect(hidden).not.toContain('/home/u/.codex');
+      expect(hidden).not.toContain('/home/u/.npm');
+      expect(hidden).not.toContain('/home/u/.npmrc');
+      expect(reopened).toEqual(['/home/u/.aws/config']);
+    },
+  );
 });
 
 describe('the network decision', () => {
@@ -196,33 +205,37 @@ describe('the network decision', () => {
   } as never);
   const script = join(temp('net-script-'), 'net-proxy.js');
   writeFileSync(script, '');
-  it('the proxy with socat; without socat "auto" leaves the network open with a warning and "bwrap" is refused with how to fix it; "open" warns', () => {
-    const bin = temp('net-bin-');
-    writeFileSync(join(bin, 'socat'), '', { mode: 0o755 });
-    const proxied = decideNetwork(sandboxSettings('bwrap'), bwrap, { PATH: bin }, script);
-    expect(proxied.proxied).toEqual({ socatPath: join(bin, 'socat'), proxyScript: script });
-    expect(proxied.warning).toBeNull();
-    const autoNoSocat = decideNetwork(sandboxSettings('auto'), bwrap, { PATH: temp('net-empty-') }, script);
-    expect(autoNoSocat.proxied).toBeNull();
-    expect(autoNoSocat.warning).toMatch(/socat/);
-    expect(() => decideNetwork(sandboxSettings('bwrap'), bwrap, { PATH: temp('net-empty-') }, script)).toThrow(
-      UsageError,
-    );
-    expect(() => decideNetwork(sandboxSettings('bwrap'), bwrap, { PATH: temp('net-empty-') }, script)).toThrow(
-      /apt-get install socat/,
-    );
-    const open = decideNetwork(
-      sandboxSettings({ mode: 'bwrap', network: 'open', allowHosts: [], denyRead: [], allowRead: [] }),
-      bwrap,
-      { PATH: bin },
-      script,
-    );
-    expect(open.proxied).toBeNull();
-    expect(open.warning).toMatch(/open/);
-    expect(
-      decideNetwork(sandboxSettings('none'), decideSandbox('none', null), { PATH: bin }, script).proxied,
-    ).toBeNull();
-  });
+  it(
+    'the proxy with socat; without socat "auto" leaves the network open with a warning ' +
+      'and "bwrap" is refused with how to fix it; "open" warns',
+    () => {
+      const bin = temp('net-bin-');
+      writeFileSync(join(bin, 'socat'), '', { mode: 0o755 });
+      const proxied = decideNetwork(sandboxSettings('bwrap'), bwrap, { PATH: bin }, script);
+      expect(proxied.proxied).toEqual({ socatPath: join(bin, 'socat'), proxyScript: script });
+      expect(proxied.warning).toBeNull();
+      const autoNoSocat = decideNetwork(sandboxSettings('auto'), bwrap, { PATH: temp('net-empty-') }, script);
+      expect(autoNoSocat.proxied).toBeNull();
+      expect(autoNoSocat.warning).toMatch(/socat/);
+      expect(() => decideNetwork(sandboxSettings('bwrap'), bwrap, { PATH: temp('net-empty-') }, script)).toThrow(
+        UsageError,
+      );
+      expect(() => decideNetwork(sandboxSettings('bwrap'), bwrap, { PATH: temp('net-empty-') }, script)).toThrow(
+        /apt-get install socat/,
+      );
+      const open = decideNetwork(
+        sandboxSettings({ mode: 'bwrap', network: 'open', allowHosts: [], denyRead: [], allowRead: [] }),
+        bwrap,
+        { PATH: bin },
+        script,
+      );
+      expect(open.proxied).toBeNull();
+      expect(open.warning).toMatch(/open/);
+      expect(
+        decideNetwork(sandboxSettings('none'), decideSandbox('none', null), { PATH: bin }, script).proxied,
+      ).toBeNull();
+    },
+  );
 });
 
 describe('the proxy', () => {
@@ -279,54 +292,58 @@ describe('the proxy', () => {
     });
   }
 
-  it('lets allowlisted hosts through (GET and CONNECT), refuses the rest with 403 and a line in refused.jsonl, forwards the given loopback ports', async () => {
-    const dir = temp('net-proxy-');
-    const allowed = await serve('127.0.0.2', 'allowed');
-    const other = await serve('127.0.0.2', 'other');
-    const model = await serve('127.0.0.1', 'model');
-    const proxies = startProxy(dir, {
-      worker: 'w',
-      agent: 'claude',
-      allow: [`127.0.0.2:${allowed}`],
-      forwards: [model],
-      proxyPort: PROXY_PORT,
-    });
-    try {
-      const socket = join(dir, `${PROXY_PORT}.sock`);
-      expect(existsSync(socket)).toBe(true);
-      expect(await getVia(socket, `http://127.0.0.2:${allowed}/a?b=1`)).toEqual({
-        status: 200,
-        body: 'allowed:GET:/a?b=1',
+  it(
+    'lets allowlisted hosts through (GET and CONNECT), refuses the rest with 403 and a line in refused.jsonl, ' +
+      'forwards the given loopback ports',
+    async () => {
+      const dir = temp('net-proxy-');
+      const allowed = await serve('127.0.0.2', 'allowed');
+      const other = await serve('127.0.0.2', 'other');
+      const model = await serve('127.0.0.1', 'model');
+      const proxies = startProxy(dir, {
+        worker: 'w',
+        agent: 'claude',
+        allow: [`127.0.0.2:${allowed}`],
+        forwards: [model],
+        proxyPort: PROXY_PORT,
       });
-      expect(await connectVia(socket, `127.0.0.2:${allowed}`)).toBe('tunnel HTTP/1.1 200 OK allowed:GET:/tunnel');
-      const refused = await getVia(socket, `http://127.0.0.2:${other}/secret`);
-      expect(refused.status).toBe(403);
-      expect(refused.body).toContain('allowHosts');
-      expect(await connectVia(socket, `127.0.0.2:${other}`)).toBe('HTTP/1.1 403 Forbidden');
-      expect(await connectVia(socket, `127.0.0.1:${model}`)).toBe('HTTP/1.1 403 Forbidden');
-      const lines = readFileSync(join(dir, 'refused.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { host: string; port: number; method: string });
-      expect(lines.map((l) => [l.method, l.host, l.port])).toEqual([
-        ['GET', '127.0.0.2', other],
-        ['CONNECT', '127.0.0.2', other],
-        ['CONNECT', '127.0.0.1', model],
-      ]);
-      // The forwarded port: its socket reaches the host's loopback port, and nothing else.
-      const forwarded = await new Promise<string>((resolve, reject) => {
-        const c = connect(join(dir, `${model}.sock`));
-        let data = '';
-        c.on('connect', () => c.write('GET /fwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
-        c.on('data', (d) => (data += d));
-        c.on('close', () => resolve(data.slice(data.indexOf('\r\n\r\n') + 4)));
-        c.on('error', reject);
-      });
-      expect(forwarded).toBe('model:GET:/fwd');
-    } finally {
-      for (const p of proxies) p.close();
-    }
-  });
+      try {
+        const socket = join(dir, `${PROXY_PORT}.sock`);
+        expect(existsSync(socket)).toBe(true);
+        expect(await getVia(socket, `http://127.0.0.2:${allowed}/a?b=1`)).toEqual({
+          status: 200,
+          body: 'allowed:GET:/a?b=1',
+        });
+        expect(await connectVia(socket, `127.0.0.2:${allowed}`)).toBe('tunnel HTTP/1.1 200 OK allowed:GET:/tunnel');
+        const refused = await getVia(socket, `http://127.0.0.2:${other}/secret`);
+        expect(refused.status).toBe(403);
+        expect(refused.body).toContain('allowHosts');
+        expect(await connectVia(socket, `127.0.0.2:${other}`)).toBe('HTTP/1.1 403 Forbidden');
+        expect(await connectVia(socket, `127.0.0.1:${model}`)).toBe('HTTP/1.1 403 Forbidden');
+        const lines = readFileSync(join(dir, 'refused.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { host: string; port: number; method: string });
+        expect(lines.map((l) => [l.method, l.host, l.port])).toEqual([
+          ['GET', '127.0.0.2', other],
+          ['CONNECT', '127.0.0.2', other],
+          ['CONNECT', '127.0.0.1', model],
+        ]);
+        // The forwarded port: its socket reaches the host's loopback port, and nothing else.
+        const forwarded = await new Promise<string>((resolve, reject) => {
+          const c = connect(join(dir, `${model}.sock`));
+          let data = '';
+          c.on('connect', () => c.write('GET /fwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+          c.on('data', (d) => (data += d));
+          c.on('close', () => resolve(data.slice(data.indexOf('\r\n\r\n') + 4)));
+          c.on('error', reject);
+        });
+        expect(forwarded).toBe('model:GET:/fwd');
+      } finally {
+        for (const p of proxies) p.close();
+      }
+    },
+  );
 
   it('a stale socket of an earlier proxy (killed with its agent) is replaced', async () => {
     const dir = temp('net-stale-');

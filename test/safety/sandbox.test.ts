@@ -47,7 +47,7 @@ describe('bwrap arguments', () => {
     expect(args.join(' ')).toContain('--unsetenv ORCHESTRATOR_TOKEN');
   });
 
-  it('a readable path that is a symlink is bound at its target; the link itself is recreated only where /tmp hides it', () => {
+  it('a readable path that is a symlink is bound at its target; the link is recreated only where /tmp hides it', () => {
     const root = temp('sbx-link-');
     const pkg = join(root, 'pkg');
     const modules = join(root, 'real-modules');
@@ -116,7 +116,8 @@ describe('the sandbox decision', () => {
       path: '/usr/bin/bwrap',
       version: '0.8.0',
       reason:
-        'bwrap is installed but cannot create a sandbox here (Operation not permitted); user namespaces may be disabled',
+        'bwrap is installed but cannot create a sandbox here ' +
+        '(Operation not permitted); user namespaces may be disabled',
     });
     expect(decision).toMatchObject({ mode: 'none', fellBack: true });
     expect(decision.reason).toMatch(/user namespaces/);
@@ -125,7 +126,7 @@ describe('the sandbox decision', () => {
 
 const probe = await probeBwrap();
 describe.runIf(probe.available)('inside real bubblewrap', () => {
-  it('writes land in the target only, /tmp is private, the workspace hidden, the group and exit code ours', async () => {
+  it('writes land in the target only, /tmp is private, the workspace hidden, group and exit code ours', async () => {
     const root = temp('sbx-real-', '/var/tmp');
     const target = join(root, 'target');
     const workspace = join(target, '.orchestrator');
@@ -205,39 +206,43 @@ describe.runIf(probe.available)('inside real bubblewrap', () => {
     expect(readFileSync(join(session, 'out'), 'utf8')).toBe('dep\n');
   });
 
-  it('an agent installed under /tmp starts: its package, the platform package beside it and the interpreter its #! names (a node under /tmp) are visible', async () => {
-    // npm's layout: <prefix>/bin/agent -> ../lib/node_modules/@fake/agent/bin/agent.js, which loads its
-    // platform package from a sibling in the same node_modules; node itself lives under /tmp too.
-    const prefix = temp('sbx-agent-tmp-');
-    const modules = join(prefix, 'lib', 'node_modules');
-    const pkg = join(modules, '@fake', 'agent');
-    const platform = join(modules, '@fake', 'agent-linux-x64');
-    for (const d of [join(pkg, 'bin'), platform, join(prefix, 'bin'), join(prefix, 'node', 'bin')])
-      mkdirSync(d, { recursive: true });
-    writeFileSync(join(pkg, 'package.json'), '{"name":"@fake/agent","bin":{"agent":"bin/agent.js"}}\n');
-    writeFileSync(join(platform, 'index.js'), "module.exports = 'platform ok';\n");
-    writeFileSync(
-      join(pkg, 'bin', 'agent.js'),
-      `#!/usr/bin/env node\nconsole.log(require(${JSON.stringify(join(platform, 'index.js'))}));\n`,
-      { mode: 0o755 },
-    );
-    symlinkSync(join(pkg, 'bin', 'agent.js'), join(prefix, 'bin', 'agent'));
-    symlinkSync(process.execPath, join(prefix, 'node', 'bin', 'node'));
-    const session = temp('sbx-agent-tmp-out-', '/var/tmp');
-    const request = bwrapWrap(
-      {
-        file: join(prefix, 'bin', 'agent'),
-        args: [],
-        env: { PATH: `${join(prefix, 'node', 'bin')}:/usr/bin:/bin` },
-        cwd: session,
-        stdoutPath: join(session, 'out'),
-        stderrPath: join(session, 'err'),
-        exitPath: join(session, 'exit'),
-      },
-      { bwrapPath: probe.path as string, writable: [session], hidden: [] },
-    );
-    const status = await launchDetached({ ...request, env: { ...request.env } }).exited;
-    expect(status.exitCode, readFileSync(join(session, 'err'), 'utf8')).toBe(0);
-    expect(readFileSync(join(session, 'out'), 'utf8')).toBe('platform ok\n');
-  });
+  it(
+    'an agent installed under /tmp starts: its package, the platform package beside it ' +
+      'and the interpreter its #! names (a node under /tmp) are visible',
+    async () => {
+      // npm's layout: <prefix>/bin/agent -> ../lib/node_modules/@fake/agent/bin/agent.js, which loads its
+      // platform package from a sibling in the same node_modules; node itself lives under /tmp too.
+      const prefix = temp('sbx-agent-tmp-');
+      const modules = join(prefix, 'lib', 'node_modules');
+      const pkg = join(modules, '@fake', 'agent');
+      const platform = join(modules, '@fake', 'agent-linux-x64');
+      for (const d of [join(pkg, 'bin'), platform, join(prefix, 'bin'), join(prefix, 'node', 'bin')])
+        mkdirSync(d, { recursive: true });
+      writeFileSync(join(pkg, 'package.json'), '{"name":"@fake/agent","bin":{"agent":"bin/agent.js"}}\n');
+      writeFileSync(join(platform, 'index.js'), "module.exports = 'platform ok';\n");
+      writeFileSync(
+        join(pkg, 'bin', 'agent.js'),
+        `#!/usr/bin/env node\nconsole.log(require(${JSON.stringify(join(platform, 'index.js'))}));\n`,
+        { mode: 0o755 },
+      );
+      symlinkSync(join(pkg, 'bin', 'agent.js'), join(prefix, 'bin', 'agent'));
+      symlinkSync(process.execPath, join(prefix, 'node', 'bin', 'node'));
+      const session = temp('sbx-agent-tmp-out-', '/var/tmp');
+      const request = bwrapWrap(
+        {
+          file: join(prefix, 'bin', 'agent'),
+          args: [],
+          env: { PATH: `${join(prefix, 'node', 'bin')}:/usr/bin:/bin` },
+          cwd: session,
+          stdoutPath: join(session, 'out'),
+          stderrPath: join(session, 'err'),
+          exitPath: join(session, 'exit'),
+        },
+        { bwrapPath: probe.path as string, writable: [session], hidden: [] },
+      );
+      const status = await launchDetached({ ...request, env: { ...request.env } }).exited;
+      expect(status.exitCode, readFileSync(join(session, 'err'), 'utf8')).toBe(0);
+      expect(readFileSync(join(session, 'out'), 'utf8')).toBe('platform ok\n');
+    },
+  );
 });

@@ -261,8 +261,9 @@ describe('open: repair of a torn last line', () => {
     first.log.close();
     const goodSize = statSync(path).size;
     // seq 7 after seq 3 (another writer, or a copy-paste), then a valid-looking seq 4 that follows it.
-    const foreign = `${JSON.stringify({ seq: 7, ts: '2026-11-21T09:30:00.000Z', sessionId: SID, ...stateEvent('x') })}\n`;
-    const after = `${JSON.stringify({ seq: 4, ts: '2026-11-21T09:30:00.000Z', sessionId: SID, ...stateEvent('y') })}\n`;
+    const ts = '2026-11-21T09:30:00.000Z';
+    const foreign = `${JSON.stringify({ seq: 7, ts, sessionId: SID, ...stateEvent('x') })}\n`;
+    const after = `${JSON.stringify({ seq: 4, ts, sessionId: SID, ...stateEvent('y') })}\n`;
     appendFileSync(path, foreign + after);
     const { log, repairedBytes } = openLog();
     expect(repairedBytes).toBe(Buffer.byteLength(foreign + after));

@@ -116,7 +116,10 @@ const LOCK_WRITER = `
 const fs = require('node:fs');
 const stat = fs.readFileSync('/proc/self/stat', 'utf8');
 const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-fs.writeFileSync(process.argv[1] + '/orchestrator.lock', JSON.stringify({ pid: process.pid, startTime, serverUrl: 'http://127.0.0.1:9' }) + '\\n');
+fs.writeFileSync(
+  process.argv[1] + '/orchestrator.lock',
+  JSON.stringify({ pid: process.pid, startTime, serverUrl: 'http://127.0.0.1:9' }) + '\\n',
+);
 console.log('ready');
 setTimeout(() => {}, Number(process.argv[2]));
 `;
@@ -195,7 +198,7 @@ describe('event log of a session', () => {
     expect(statSync(join(store.dir, 'events.jsonl')).size).toBe(size);
   });
 
-  it('lastLineEnd: per worker and attempt, the end of the last stdout line already turned into events, also after a reopen', () => {
+  it('lastLineEnd: per worker and attempt, the end of the last stdout line turned into events, also reopened', () => {
     const store = create();
     expect(store.lastLineEnd('impl', 1)).toBeUndefined();
     store.append([
@@ -283,7 +286,7 @@ describe('snapshot.json', () => {
     expect(() => store.readSnapshot()).toThrow(/version 99.*reads version 1/);
   });
 
-  it('is replaced atomically: a reader in another process never sees partial JSON, and no temp file is left', async () => {
+  it('is replaced atomically: a reader in another process never sees partial JSON; no temp file is left', async () => {
     const store = create();
     const path = join(store.dir, 'snapshot.json');
     store.writeSnapshot({ n: 0, pad: '' });

@@ -86,7 +86,8 @@ export function runCli(
       child.kill('SIGKILL');
       reject(
         new Error(
-          `orchestrate ${args.join(' ')} did not end within ${options.timeoutMs ?? 60_000} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+          `orchestrate ${args.join(' ')} did not end within ` +
+            `${options.timeoutMs ?? 60_000} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`,
         ),
       );
     }, options.timeoutMs ?? 60_000);

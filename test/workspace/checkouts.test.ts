@@ -35,7 +35,7 @@ async function session(
 }
 
 describe('the base', () => {
-  it('is HEAD plus uncommitted tracked, staged and untracked changes, and the checkout stays byte-identical', async () => {
+  it('is HEAD plus uncommitted tracked, staged and untracked changes; the checkout stays byte-identical', async () => {
     const repoDir = makeRepo({ 'a.txt': 'a\n', 'b.txt': 'b\n', '.gitignore': '*.log\n' });
     made.push(repoDir);
     writeFiles(repoDir, {
@@ -86,7 +86,7 @@ describe('the base', () => {
 });
 
 describe('worker checkouts', () => {
-  it('start from the base on their own branch; the leftover work is committed and brought back as the branch', async () => {
+  it('start from the base on their own branch; leftover work is committed, brought back as the branch', async () => {
     const { repoDir, base, checkouts } = await session();
     const before = snapshotCheckout(repoDir, ['.orchestrator']);
     const ready = await checkouts.prepareWorker('w1', []);
@@ -117,7 +117,7 @@ describe('worker checkouts', () => {
     );
   });
 
-  it("what the agent staged itself (its blobs in the checkout's own store) reaches the user repository whole", async () => {
+  it("what the agent staged itself (blobs in the checkout's own store) reaches the user repository whole", async () => {
     const { repoDir, checkouts } = await session();
     const ready = await checkouts.prepareWorker('w', []);
     writeFiles(ready.cwd, { 'staged-by-agent.txt': 'staged\n', 'left.txt': 'left\n' });
@@ -129,7 +129,7 @@ describe('worker checkouts', () => {
     expect(gitIn(repoDir, 'fsck', '--connectivity-only', '--no-dangling')).toBe('');
   });
 
-  it("the working diff is a worker's change as its checkout holds it now: during its run too, new files included", async () => {
+  it("the working diff is a worker's change as its checkout has it now: mid-run too, new files included", async () => {
     const { checkouts } = await session();
     const ready = await checkouts.prepareWorker('w', []);
     expect(await checkouts.workingDiff('w')).toBe('');
@@ -189,7 +189,7 @@ describe('worker checkouts', () => {
     });
   });
 
-  it('a merge of two dependencies that conflicts is left for a person; once resolved, the worker starts from it', async () => {
+  it('a conflicting merge of two dependencies waits for a person; once resolved, the worker starts on it', async () => {
     const { checkouts } = await session();
     for (const w of ['p', 'q']) {
       const ready = await checkouts.prepareWorker(w, []);
@@ -230,7 +230,7 @@ describe('worker checkouts', () => {
     expect(result).toMatchObject({ status: 'done', steps: [{ worker: 'p-merge', how: 'fast-forward' }] });
   });
 
-  it('an integration conflict names the worker and files; resolved by a person, then integrated; or the worker skipped', async () => {
+  it('an integration conflict names worker and files; resolved by hand, integrated; or worker skipped', async () => {
     const { repoDir, checkouts } = await session();
     for (const w of ['p', 'q', 'z']) {
       const ready = await checkouts.prepareWorker(w, []);

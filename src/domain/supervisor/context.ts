@@ -284,9 +284,12 @@ function mergerPrompt(added: AddedWorker): string {
       : `Integrating ${added.resolves}'s branch into the session's result conflicts.`;
   return [
     'You are the MERGER in a team of AI coding agents working on one repository.',
-    `${what} The merge is in progress in this checkout: ${added.files.join(', ')} ${added.files.length === 1 ? 'holds' : 'hold'} conflict markers.`,
-    'Resolve every conflict so that the intent of both sides is kept, make sure the project still builds and its tests pass,',
-    'and mark each file resolved (`git add`). Do not start another merge, rebase, reset or checkout; the merge is committed for you.',
+    `${what} The merge is in progress in this checkout: ${added.files.join(', ')} ` +
+      `${added.files.length === 1 ? 'holds' : 'hold'} conflict markers.`,
+    'Resolve every conflict so that the intent of both sides is kept, ' +
+      'make sure the project still builds and its tests pass,',
+    'and mark each file resolved (`git add`). Do not start another merge, ' +
+      'rebase, reset or checkout; the merge is committed for you.',
     'End with a summary of how you resolved each conflict.',
   ].join('\n');
 }

@@ -28,7 +28,9 @@ export function onIntegrated(s: Step, event: Extract<IntegrationEvent, { type: '
     branch: `orch/${sessionId}/_result`,
     commit: event.head,
     change: event.change,
-    detail: `the result is orch/${sessionId}/_result: ${files} ${files === 1 ? 'file' : 'files'}, +${additions} -${deletions}${how.length ? ` (${how.join(', ')})` : ''}`,
+    detail:
+      `the result is orch/${sessionId}/_result: ${files} ${files === 1 ? 'file' : 'files'}, ` +
+      `+${additions} -${deletions}${how.length ? ` (${how.join(', ')})` : ''}`,
   });
 }
 
@@ -49,7 +51,10 @@ export function onIntegrationConflict(
     targets: [event.worker],
     conflict: { files: event.files, dir: event.dir, sources: ['_result', event.worker] },
     message: event.message,
-    action: `Resolve the conflicts in ${event.dir} (edit the files, \`git add\` them), then answer retry; or answer agent to have an agent resolve them (reviewed like any worker), skip to leave ${event.worker} out of the result, or stop.`,
+    action:
+      `Resolve the conflicts in ${event.dir} (edit the files, \`git add\` them), ` +
+      `then answer retry; or answer agent to have an agent resolve them ` +
+      `(reviewed like any worker), skip to leave ${event.worker} out of the result, or stop.`,
     options: ['retry', 'agent', 'skip', 'stop'],
   });
 }

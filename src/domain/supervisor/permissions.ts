@@ -44,7 +44,9 @@ export function permissionAsked(s: Step, event: PermissionAsk): void {
     kind: 'PERMISSION_REQUEST',
     workerId: event.workerId,
     message: `${event.workerId} (${worker.agent}) asks to run ${describeRequest(request)}`,
-    action: `allow it once, deny it (the agent is told and carries on), or allow-always: ${rule} for the rest of the session`,
+    action:
+      `allow it once, deny it (the agent is told and carries on), ` +
+      `or allow-always: ${rule} for the rest of the session`,
     options: ['allow', 'deny', 'allow-always', 'skip', 'stop'],
     permission: { requestId: event.requestId, attempt: event.attempt, ...event.request, rule },
   });

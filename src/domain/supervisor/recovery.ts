@@ -72,7 +72,9 @@ export function onWorkerFailed(s: Step, event: WorkerFailedEvent, clock: Clock):
     return;
   }
   if (exceedsIntensity(s.context.restarts[entry.id] ?? [], now, limits.maxRestarts, limits.restartWindowSec)) {
-    const message = `${entry.id} failed ${recent.length + 1} times within ${limits.restartWindowSec}s (at most ${limits.maxRestarts} restarts allowed); last failure: ${event.signal.kind}: ${event.signal.message}`;
+    const message =
+      `${entry.id} failed ${recent.length + 1} times within ${limits.restartWindowSec}s ` +
+      `(at most ${limits.maxRestarts} restarts allowed); last failure: ${event.signal.kind}: ${event.signal.message}`;
     s.record({ ...recovery, action: 'give_up', attempt: event.attempt, detail: message });
     s.command(entry.id, { type: 'GIVE_UP', reason: 'restart intensity exceeded' });
     raiseBlocker(s, {
@@ -80,7 +82,8 @@ export function onWorkerFailed(s: Step, event: WorkerFailedEvent, clock: Clock):
       workerId: entry.id,
       message,
       action:
-        'Look at its log (orchestrate logs), fix the cause, then answer retry to run it again; or skip it, or stop the session.',
+        'Look at its log (orchestrate logs), fix the cause, ' +
+        'then answer retry to run it again; or skip it, or stop the session.',
       options: ['retry', 'skip', 'stop'],
     });
     return;
@@ -119,7 +122,8 @@ export function onWorkerTimedOut(s: Step, event: WorkerTimedOutEvent): void {
     workerId: event.workerId,
     message: `${event.workerId} ran for ${seconds}s, past its workerTimeoutSec; its process group was killed`,
     action:
-      'Answer retry to run it again with a fresh time budget (raise limits.workerTimeoutSec for the next session), skip to go on without it, or stop.',
+      'Answer retry to run it again with a fresh time budget ' +
+      '(raise limits.workerTimeoutSec for the next session), skip to go on without it, or stop.',
     options: ['retry', 'skip', 'stop'],
   });
 }

@@ -140,7 +140,8 @@ export function onRoundDone(s: Step, event: RoundDoneEvent): void {
           '\n',
         ),
         action:
-          'Answer with guidance for the reviewed agent (it continues with your answer, and the work is reviewed again), or stop.',
+          'Answer with guidance for the reviewed agent ' +
+          '(it continues with your answer, and the work is reviewed again), or stop.',
         options: ['answer', 'stop'],
       });
       s.raise({ type: 'PAUSE' });

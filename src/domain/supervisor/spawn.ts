@@ -130,13 +130,14 @@ export function addResolver(s: Step, what: Omit<AddedWorker, 'id' | 'role'>): st
   });
   s.set({ workers: { ...s.context.workers, [id]: entry } });
   s.send(id, { type: 'START', upstream: [], fixes: s.context.learnedFixes[what.agent] ?? {} });
+  const where = what.stage === 'start' ? `in the start of ${what.resolves}` : `integrating ${what.resolves}`;
   s.record({
     type: 'workspace',
     source: { kind: 'supervisor', id: s.context.sessionId },
     action: 'conflict',
     workerId: id,
     files: what.files,
-    detail: `${id} (${what.agent}) resolves the conflict ${what.stage === 'start' ? `in the start of ${what.resolves}` : `integrating ${what.resolves}`} (${what.files.join(', ')})`,
+    detail: `${id} (${what.agent}) resolves the conflict ${where} (${what.files.join(', ')})`,
   });
   return id;
 }

@@ -110,7 +110,8 @@ export function controlRoutes(ctx: ApiContext): Hono<AppEnv> {
         409,
         worker.status === 'running'
           ? `worker ${workerId} runs in exec mode: a message reaches only an interactive worker ("mode": "interactive")`
-          : `cannot send worker ${workerId} a message: it ${describeWorker(worker)}; only a running interactive worker takes one`,
+          : `cannot send worker ${workerId} a message: it ${describeWorker(worker)}; ` +
+              `only a running interactive worker takes one`,
         { workerId, status: worker.status, state: worker.state },
       );
     const event: SessionEvent = { type: 'SAY', workerId, text: body.text, by: body.by };

@@ -33,7 +33,8 @@ export function logRoutes(ctx: ApiContext): Hono<AppEnv> {
     if (!worker)
       throw new HttpError(
         404,
-        `session ${sessionId} has no worker or agent ${name}; workers: ${workers.map((w) => w.id).join(', ') || 'none yet'}`,
+        `session ${sessionId} has no worker or agent ${name}; ` +
+          `workers: ${workers.map((w) => w.id).join(', ') || 'none yet'}`,
       );
 
     const stream = query.stream ?? 'stdout';

@@ -142,7 +142,8 @@ export const OPERATIONS: Operation[] = [
     ok: {
       status: 200,
       description:
-        'an endless text/event-stream: `event: snapshot` (SessionView, no id) first, then `id: <seq>` / `event: <type>` / `data: <OrchestratorEvent>` frames and `: ping` comments',
+        'an endless text/event-stream: `event: snapshot` (SessionView, no id) first, ' +
+        'then `id: <seq>` / `event: <type>` / `data: <OrchestratorEvent>` frames and `: ping` comments',
       media: 'sse',
     },
     errors: [400, 401, 403, 404],
@@ -161,7 +162,8 @@ export const OPERATIONS: Operation[] = [
     method: 'get',
     path: '/api/v1/{sid}/diff',
     summary:
-      "A session's change (its integrated result; while it runs, each worker's own), or one worker's: files as JSON, or a unified diff",
+      "A session's change (its integrated result; while it runs, each worker's own), " +
+      "or one worker's: files as JSON, or a unified diff",
     params: sid,
     query: S.DiffQuerySchema,
     ok: {
@@ -175,7 +177,8 @@ export const OPERATIONS: Operation[] = [
     method: 'post',
     path: '/api/v1/{sid}/apply',
     summary:
-      "Bring the session's result (or one worker's change) into the user's checkout: uncommitted changes on top of their work, or merged as commits",
+      "Bring the session's result (or one worker's change) into the user's checkout: " +
+      'uncommitted changes on top of their work, or merged as commits',
     params: sid,
     body: { ref: 'ApplyBody', required: false },
     ok: { status: 200, description: 'applied (conflicts, if any, are listed)', ref: 'ApplyResponse' },
@@ -225,7 +228,8 @@ export const OPERATIONS: Operation[] = [
     method: 'get',
     path: '/vendor/{name}',
     summary:
-      "Files of installed packages the pages use (diff2html and highlight.js's themes): a fixed list, nothing from a CDN",
+      'Files of installed packages the pages use ' +
+      "(diff2html and highlight.js's themes): a fixed list, nothing from a CDN",
     params: { name: z.string().describe('one of the vendor files the dashboard loads') },
     ok: { status: 200, description: 'the file', media: 'file' },
     errors: [403, 404],
@@ -249,7 +253,11 @@ const ERROR_TEXT: Record<number, string> = {
   401: 'missing or wrong bearer token',
   403: 'Host or Origin is not this server',
   404: 'no such session, worker, blocker or route',
-  409: 'not possible in the current state (details say it): the session ended or is not live here, the worker or session does not take the command now, the target has no reviewers or ended without finished work, the blocker was already answered or does not accept the choice, the session has no result to apply yet, still runs, or was never applied (discard without force)',
+  409:
+    'not possible in the current state (details say it): the session ended or is not live here, ' +
+    'the worker or session does not take the command now, the target has no reviewers or ended ' +
+    'without finished work, the blocker was already answered or does not accept the choice, ' +
+    'the session has no result to apply yet, still runs, or was never applied (discard without force)',
   413: 'body larger than 1 MiB',
   415: 'the body is not sent as Content-Type: application/json',
 };
@@ -337,7 +345,8 @@ export function openApiDocument(): Record<string, unknown> {
       title: 'meta-orchestrator',
       version: packageVersion(),
       description:
-        'Supervise AI coding-agent CLIs. Every /api route needs `Authorization: Bearer <token>` (the token is in <workspace>/token).',
+        'Supervise AI coding-agent CLIs. Every /api route needs ' +
+        '`Authorization: Bearer <token>` (the token is in <workspace>/token).',
     },
     security: [{ bearerAuth: [] }],
     paths,

@@ -68,7 +68,8 @@ function vendorPath(name: string): string {
   } catch {
     throw new HttpError(
       500,
-      `${entry.module} is missing from this installation (the dashboard needs it to show diffs): reinstall meta-orchestrator's dependencies (npm install)`,
+      `${entry.module} is missing from this installation (the dashboard needs it to show diffs): ` +
+        `reinstall meta-orchestrator's dependencies (npm install)`,
     );
   }
   vendorPaths.set(name, path);

@@ -53,7 +53,7 @@ async function finished() {
 }
 
 describe("a session's changes over the API", () => {
-  it("diff: the result as files or a unified diff; one worker's own change; 404 for no such worker, 400 for a bad format", async () => {
+  it("diff: files or unified diff, of the result or one worker's own; 404 unknown worker, 400 bad format", async () => {
     const { app, sid } = await finished();
     const files = await json<{
       ranges: Array<{ branch: string; worker: string | null }>;
@@ -77,7 +77,8 @@ describe("a session's changes over the API", () => {
     expect((await call(app, `/api/v1/${sid}/diff?format=html`)).status).toBe(400);
   }, 30_000);
 
-  it('apply: the result lands in the checkout as uncommitted changes; --merge refused over uncommitted changes (409); discard after it', async () => {
+  it('apply: the result lands in the checkout as uncommitted changes; ' +
+    '--merge refused over uncommitted changes (409); discard after it', async () => {
     const { app, sid, target } = await finished();
     writeFiles(target, { 'x.txt': 'the user has one too\n' });
     const refused = await call(app, `/api/v1/${sid}/apply`, { body: { merge: true } });
@@ -104,7 +105,8 @@ describe("a session's changes over the API", () => {
     expect(state.workspace.mode).toBe('checkouts');
   }, 30_000);
 
-  it("409 for what the session's state does not allow: discard while it runs, apply before there is a result, anything of a session in place", async () => {
+  it("409 for what the session's state does not allow: " +
+    'discard while it runs, apply before there is a result, anything of a session in place', async () => {
     harness = makeHarness(HOLD);
     const inPlace = await startSession(harness);
     const app = testApp(harness);

@@ -100,7 +100,7 @@ describe('stop', () => {
 });
 
 describe('sessions that are not here', () => {
-  it('409 for a session on disk that this server does not run: resume it first, or, once it ended, start a new one', async () => {
+  it('409 for a session on disk not run by this server: resume it first, or if it ended, start a new one', async () => {
     harness.manager.detachAll();
     const res = await post(`/api/v1/${sid}/pause`);
     expect(res.status).toBe(409);

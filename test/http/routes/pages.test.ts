@@ -34,7 +34,7 @@ describe('pages', () => {
     expect(await res.text()).toMatch(/<title>/);
   });
 
-  it('GET /inspect/{sid} serves static/inspect.html for a session there is; an unknown one is 404, a bad sid 400', async () => {
+  it('GET /inspect/{sid} serves static/inspect.html for a known session; unknown 404, bad sid 400', async () => {
     const sid = (await startSession(harness)).sessionId;
     const res = await call(app, `/inspect/${sid}`, { token: null });
     expect(res.status).toBe(200);

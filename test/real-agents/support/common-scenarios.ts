@@ -138,40 +138,44 @@ export function describeCommonScenarios(expect_: CliExpectations): void {
     ];
     for (const [name, scenario] of cases) {
       const want = expect_.errors[name];
-      it(`${name}: exit ${want.exitCode}, ${want.kind}${want.retryAt ? ' with a retry time' : ''} -> ${want.action}`, async () => {
-        if (name === 'err429') await awayFromMinuteEnd(RESET_AFTER_SEC + 2);
-        const started = Date.now();
-        const r = await run(scenario);
-        const why = describeRun(r);
-        checkParsing(r);
-        expect(r.exitCode, why).toBe(want.exitCode);
-        expect(r.failure?.kind, why).toBe(want.kind);
-        if (want.httpStatus !== undefined) expect(r.failure?.httpStatus, why).toBe(want.httpStatus);
-        if (want.retryAt) {
-          expect(r.failure?.retryAt, why).toBeDefined();
-          const at = Date.parse(r.failure?.retryAt ?? '');
-          // The CLI's own words: codex prints minutes only ("try again at 6:08 AM"), so allow a minute before.
-          expect(
-            at,
-            `retryAt ${r.failure?.retryAt} should be about ${RESET_AFTER_SEC}s after the start\n${why}`,
-          ).toBeGreaterThanOrEqual(started - 60_000);
-          expect(
-            at,
-            `retryAt ${r.failure?.retryAt} should be about ${RESET_AFTER_SEC}s after the start\n${why}`,
-          ).toBeLessThanOrEqual(Date.now() + 120_000);
-        } else {
-          expect(r.failure?.retryAt, why).toBeUndefined();
-        }
-        expect(actionOf(recoveryFor(agent, r.failure!, r.facts.agentSessionId ?? null)), why).toBe(want.action);
-        expect(r.requests.filter((q) => q.kind === 'main').length, `model requests of one launch\n${why}`).toBe(
-          want.requests,
-        );
-      });
+      it(
+        `${name}: exit ${want.exitCode}, ${want.kind}` +
+          `${want.retryAt ? ' with a retry time' : ''} -> ${want.action}`,
+        async () => {
+          if (name === 'err429') await awayFromMinuteEnd(RESET_AFTER_SEC + 2);
+          const started = Date.now();
+          const r = await run(scenario);
+          const why = describeRun(r);
+          checkParsing(r);
+          expect(r.exitCode, why).toBe(want.exitCode);
+          expect(r.failure?.kind, why).toBe(want.kind);
+          if (want.httpStatus !== undefined) expect(r.failure?.httpStatus, why).toBe(want.httpStatus);
+          if (want.retryAt) {
+            expect(r.failure?.retryAt, why).toBeDefined();
+            const at = Date.parse(r.failure?.retryAt ?? '');
+            // The CLI's own words: codex prints minutes only ("try again at 6:08 AM"), so allow a minute before.
+            expect(
+              at,
+              `retryAt ${r.failure?.retryAt} should be about ${RESET_AFTER_SEC}s after the start\n${why}`,
+            ).toBeGreaterThanOrEqual(started - 60_000);
+            expect(
+              at,
+              `retryAt ${r.failure?.retryAt} should be about ${RESET_AFTER_SEC}s after the start\n${why}`,
+            ).toBeLessThanOrEqual(Date.now() + 120_000);
+          } else {
+            expect(r.failure?.retryAt, why).toBeUndefined();
+          }
+          expect(actionOf(recoveryFor(agent, r.failure!, r.facts.agentSessionId ?? null)), why).toBe(want.action);
+          expect(r.requests.filter((q) => q.kind === 'main').length, `model requests of one launch\n${why}`).toBe(
+            want.requests,
+          );
+        },
+      );
     }
   });
 
   describe(`${agent}: native resume`, () => {
-    it('resumeCommand continues the same agent session; an unknown id is resume_not_found -> relaunch_fresh', async () => {
+    it('resumeCommand continues the same agent session; unknown id: resume_not_found -> relaunch_fresh', async () => {
       const first = await run({ kind: 'text' });
       expect(first.exitCode, describeRun(first)).toBe(0);
       const id = first.facts.agentSessionId;

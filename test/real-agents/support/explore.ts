@@ -38,7 +38,8 @@ console.log(describeRun(run));
 console.log('requests:');
 for (const r of server.requests)
   console.log(
-    `  ${r.seq} ${r.method} ${r.provider}${r.path}${r.query} ${r.kind} ${r.scenario ?? ''} status=${r.status} afterTool=${r.afterTool ?? ''} model=${r.model ?? ''} ${r.bodyBytes}B`,
+    `  ${r.seq} ${r.method} ${r.provider}${r.path}${r.query} ${r.kind} ${r.scenario ?? ''} ` +
+      `status=${r.status} afterTool=${r.afterTool ?? ''} model=${r.model ?? ''} ${r.bodyBytes}B`,
   );
 console.log('dir:', dir);
 await server.close();

@@ -98,7 +98,8 @@ function geminiError(res: ServerResponse, scenario: Scenario): void {
         error: {
           code: 401,
           message:
-            'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+            'Request had invalid authentication credentials. Expected OAuth 2 access token, ' +
+            'login cookie or other valid authentication credential.',
           status: 'UNAUTHENTICATED',
         },
       });
@@ -108,7 +109,9 @@ function geminiError(res: ServerResponse, scenario: Scenario): void {
       sendJson(res, 429, {
         error: {
           code: 429,
-          message: `You exceeded your current quota, please check your plan and billing details. Please retry in ${after}s.`,
+          message:
+            `You exceeded your current quota, ` +
+            `please check your plan and billing details. Please retry in ${after}s.`,
           status: 'RESOURCE_EXHAUSTED',
           details: [
             {
@@ -138,7 +141,8 @@ function geminiError(res: ServerResponse, scenario: Scenario): void {
         error: {
           code: 500,
           message:
-            'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+            'An internal error has occurred. Please retry or report in ' +
+            'https://developers.generativeai.google/guide/troubleshooting',
           status: 'INTERNAL',
         },
       });

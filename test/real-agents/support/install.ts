@@ -79,7 +79,8 @@ function exactVersions(env: NodeJS.ProcessEnv): Record<RealAgent, string> {
   for (const agent of REAL_AGENTS) {
     if (!EXACT_VERSION.test(versions[agent]))
       throw new Error(
-        `${VERSIONS_VAR}: ${agent}@${versions[agent]} is a dist-tag; run the suite through npm run test:real-agents, which resolves it`,
+        `${VERSIONS_VAR}: ${agent}@${versions[agent]} is a dist-tag; ` +
+          `run the suite through npm run test:real-agents, which resolves it`,
       );
   }
   return versions;
@@ -152,10 +153,12 @@ export function ensureInstalled(
       `npm install of ${specs.join(' ')} failed (exit ${result.status ?? result.signal}); see the npm output above`,
     );
   }
-  writeFileSync(
-    join(tmp, MARKER),
-    `${JSON.stringify({ installedAt: new Date().toISOString(), packages: specs, seconds: Math.round((Date.now() - started) / 1000) }, null, 2)}\n`,
-  );
+  const marker = {
+    installedAt: new Date().toISOString(),
+    packages: specs,
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
+  writeFileSync(join(tmp, MARKER), `${JSON.stringify(marker, null, 2)}\n`);
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   log(`installed in ${Math.round((Date.now() - started) / 1000)}s`);

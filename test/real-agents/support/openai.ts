@@ -171,7 +171,8 @@ function openaiError(res: ServerResponse, scenario: Scenario): void {
       sendJson(res, 401, {
         error: {
           message:
-            'Incorrect API key provided: dummy-no*-key. You can find your API key at https://platform.openai.com/account/api-keys.',
+            'Incorrect API key provided: dummy-no*-key. ' +
+            'You can find your API key at https://platform.openai.com/account/api-keys.',
           type: 'invalid_request_error',
           param: null,
           code: 'invalid_api_key',

@@ -150,8 +150,10 @@ const GEMINI_RULES: readonly FailureRule[] = [
   { kind: 'untrusted_folder', pattern: /not running in a trusted directory/i, exit: exitIs(55) },
   {
     kind: 'auth',
-    pattern:
-      /Please set an Auth method|Invalid auth method|API key not valid|API_KEY_INVALID|PERMISSION_DENIED|UNAUTHENTICATED/,
+    pattern: new RegExp(
+      'Please set an Auth method|Invalid auth method|API key not valid|' +
+        'API_KEY_INVALID|PERMISSION_DENIED|UNAUTHENTICATED',
+    ),
     status: statusIs(401, 403),
     exit: exitIs(41, 145, 147),
   },

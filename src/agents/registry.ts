@@ -50,11 +50,17 @@ export function interactiveUnsupported(workers: ReadonlyArray<{ id: string; agen
     (w) => w.mode === 'interactive' && Object.hasOwn(agentRegistry, w.agent) && !getAdapter(w.agent).interactive,
   );
   if (bad.length === 0) return null;
-  const supported = knownAgents().filter((a) => getAdapter(a).interactive);
-  return `mode "interactive" is not supported for ${bad.map((w) => `${w.agent} (worker "${w.id}")`).join(', ')} yet: use "exec" there (interactive: ${supported.join(', ')})`;
+  const supported = knownAgents()
+    .filter((a) => getAdapter(a).interactive)
+    .join(', ');
+  const named = bad.map((w) => `${w.agent} (worker "${w.id}")`).join(', ');
+  return `mode "interactive" is not supported for ${named} yet: use "exec" there (interactive: ${supported})`;
 }
 
-/** The adapter as a run in `interactive` mode reads its agent: the protocol's own lines and failures where it has them. */
+/**
+ * The adapter as a run in `interactive` mode reads its agent:
+ * the protocol's own lines and failures where it has them.
+ */
 export function adapterInMode(adapter: AgentAdapter, interactive: boolean | undefined): AgentAdapter {
   const protocol = interactive ? adapter.interactive : undefined;
   if (!protocol?.parseLine && !protocol?.classifyFailure) return adapter;

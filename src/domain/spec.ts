@@ -257,7 +257,10 @@ export const SessionSpecSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['workers', i, 'role'],
-          message: `the role "${w.role}" of worker "${w.id}" has no built-in instructions (the built-in roles are ${BUILT_IN_ROLES.filter((r) => r !== 'reviewer').join(', ')}): give the worker a "prompt" that says what it does`,
+          message:
+            `the role "${w.role}" of worker "${w.id}" has no built-in instructions ` +
+            `(the built-in roles are ${BUILT_IN_ROLES.filter((r) => r !== 'reviewer').join(', ')}): ` +
+            'give the worker a "prompt" that says what it does',
         });
       }
     }

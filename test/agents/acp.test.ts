@@ -67,7 +67,7 @@ describe('gemini --acp lines', () => {
     expect(payloads).toContainEqual({ kind: 'result', ok: true, reason: 'end_turn' });
   });
 
-  it('a permission request shows its call (a command started, a write proposed with its diff); its update ends it', () => {
+  it('a permission request shows its call (command started, write proposed with its diff); its update ends it', () => {
     const payloads = payloadsOf('permissions');
     expect(payloads).toContainEqual(
       expect.objectContaining({ kind: 'command', command: 'echo hi > shell.txt && cat shell.txt', status: 'started' }),
@@ -158,7 +158,7 @@ describe('ACP conversation', () => {
     expect(steps[0].params).toEqual({ sessionId: SID, modeId: 'plan' });
   });
 
-  it('a permission is decided as Bash or Edit and answered with the allow_once or reject_once option, never always', () => {
+  it('a permission is decided as Bash or Edit, answered by its allow_once or reject_once option, never always', () => {
     const c = started();
     const ask = (id: number, toolCall: object) =>
       c.onLine(

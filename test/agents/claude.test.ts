@@ -339,7 +339,7 @@ describe('classifyClaudeFailure', () => {
     expect(run(events, { exitCode: 0 })).toBeNull();
   });
 
-  it("uses the result's api_error_type when its text names no cause (terminal_reason api_error is any API error)", () => {
+  it("uses the result's api_error_type if its text names no cause (terminal_reason api_error: any API error)", () => {
     const result = (type: string) =>
       one({
         type: 'result',

@@ -119,7 +119,7 @@ describe('codex app-server lines', () => {
 });
 
 describe('codex app-server conversation', () => {
-  it('opens with the handshake and a thread that asks before every command; the prompt goes once the thread is there', () => {
+  it('opens with the handshake and a thread that asks before every command; the prompt goes once it is there', () => {
     const c = conversation({ model: 'gpt-5.5' });
     const opening = lines(c.opening('Fix the bug.'));
     expect(opening.map((l) => l.method)).toEqual(['initialize', 'initialized', 'thread/start']);
@@ -150,7 +150,7 @@ describe('codex app-server conversation', () => {
     });
   });
 
-  it('approval requests become permissions (command as written, a change with its paths) and are answered by id', () => {
+  it('approval requests become permissions (command as written, a change with its paths), answered by id', () => {
     const c = started();
     const change = notify('item/started', {
       item: { type: 'fileChange', id: 'call_3_0', changes: [{ path: '/repo/a.txt', kind: { type: 'add' } }] },
@@ -204,7 +204,7 @@ describe('codex app-server conversation', () => {
     ]);
   });
 
-  it('a message steers the running turn; one that comes as the turn ends starts its own; stdin closes after the last', () => {
+  it('a message steers the running turn; one as the turn ends starts its own; stdin closes after the last', () => {
     const c = started();
     c.onLine(json({ id: 'message:prompt', result: { turn: { id: 'T1', status: 'inProgress' } } }));
     c.onLine(notify('turn/started', { threadId: THREAD, turn: { id: 'T1' } }));
@@ -239,7 +239,7 @@ describe('codex app-server conversation', () => {
     expect(c.say('too late', 'm3')).toBeNull();
   });
 
-  it('a failed turn ends the conversation; a thread that cannot start ends it too, its error left to the parser', () => {
+  it('a failed turn ends the conversation; a thread that cannot start does too, its error left to the parser', () => {
     const c = started();
     c.onLine(json({ id: 'message:prompt', result: { turn: { id: 'T1' } } }));
     expect(c.onLine(turnDone('T1', 'failed'))).toEqual({

@@ -301,7 +301,8 @@ describe('classifyCodexFailure', () => {
     expect(dated?.retryAt).toBe(new Date(2026, 10, 24, 9, 24).toISOString());
     const relative = classify(
       failed(
-        "You've hit your usage limit. To get more access now, send a request to your admin or try again in 3 days 6 hours 57 minutes.",
+        "You've hit your usage limit. To get more access now, send a request to your admin " +
+          'or try again in 3 days 6 hours 57 minutes.',
       ),
     );
     expect(relative?.retryAt).toBe(new Date(2026, 10, 24, 16, 57).toISOString());

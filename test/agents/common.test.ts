@@ -12,18 +12,22 @@ import { AgentPayloadSchema, type AgentPayload } from '../../src/domain/events.j
 const LINE = JSON.stringify({ type: 'item.completed', item: { type: 'command_execution', command: 42 } });
 
 describe('parseJsonLine', () => {
-  it('a payload the schema refuses (a mapper bug, a CLI surprise) becomes `unknown` with the raw line, not an invalid event', () => {
-    const invalid = { kind: 'command', command: 42, status: 'completed' } as unknown as AgentPayload;
-    const payloads = parseJsonLine(LINE, () => [{ kind: 'message', role: 'assistant', text: 'fine' }, invalid]);
-    expect(payloads).toEqual([{ kind: 'unknown', originalType: 'item.completed', raw: JSON.parse(LINE) }]);
-  });
+  it(
+    'a payload the schema refuses (a mapper bug, a CLI surprise) ' +
+      'becomes `unknown` with the raw line, not an invalid event',
+    () => {
+      const invalid = { kind: 'command', command: 42, status: 'completed' } as unknown as AgentPayload;
+      const payloads = parseJsonLine(LINE, () => [{ kind: 'message', role: 'assistant', text: 'fine' }, invalid]);
+      expect(payloads).toEqual([{ kind: 'unknown', originalType: 'item.completed', raw: JSON.parse(LINE) }]);
+    },
+  );
 
   it('valid payloads pass as they are', () => {
     const payloads = parseJsonLine(LINE, () => [{ kind: 'command', command: 'ls', status: 'completed', exitCode: 0 }]);
     expect(payloads).toEqual([{ kind: 'command', command: 'ls', status: 'completed', exitCode: 0 }]);
   });
 
-  it('a mapper that throws or maps to nothing gives `unknown`; a non-JSON line `malformed`; a blank line nothing', () => {
+  it('a mapper that throws or maps to nothing: `unknown`; a non-JSON line `malformed`; a blank line nothing', () => {
     expect(
       parseJsonLine(LINE, () => {
         throw new Error('boom');
@@ -65,7 +69,8 @@ describe('stderrEvidence', () => {
 
   it("quotes a Rust panic's message, not the backtrace hint; a plain last line stays first", () => {
     const panic =
-      "thread 'main' panicked at src/main.rs:2:5:\nexplicit panic\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+      "thread 'main' panicked at src/main.rs:2:5:\nexplicit panic\n" +
+      'note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n';
     expect(stderrEvidence(panic).map((e) => e.text)).toEqual([
       'explicit panic',
       "thread 'main' panicked at src/main.rs:2:5:",

@@ -156,7 +156,9 @@ describe('parseGeminiLine', () => {
     expect(parseGeminiLine(fixture('captured/mock-max-session-turns-stream-json.jsonl').at(-1) ?? '')[1]).toEqual({
       kind: 'result',
       ok: false,
-      text: 'Reached max session turns for this session. Increase the number of turns by specifying maxSessionTurns in settings.json.',
+      text:
+        'Reached max session turns for this session. ' +
+        'Increase the number of turns by specifying maxSessionTurns in settings.json.',
       reason: 'FatalTurnLimitedError',
       durationMs: 0,
     });
@@ -266,7 +268,9 @@ describe('classifyGeminiFailure', () => {
 
   it('reads retryAt from "Please retry in ..."', () => {
     const stderr =
-      'Attempt 3 failed with status 429. Retrying with backoff... _ApiError: {"error":{"code":429,"message":"Quota exceeded for metric. Please retry in 23.5s.","status":"RESOURCE_EXHAUSTED"}}\n';
+      'Attempt 3 failed with status 429. Retrying with backoff... _ApiError: ' +
+      '{"error":{"code":429,"message":"Quota exceeded for metric. Please retry in 23.5s.",' +
+      '"status":"RESOURCE_EXHAUSTED"}}\n';
     expect(classify(173, stderr)).toMatchObject({
       kind: 'rate_limit',
       httpStatus: 429,

@@ -203,7 +203,10 @@ describe('persona detection', () => {
     const result = await run(claudeArgs(), { env: { FAKE_AGENT_PERSONA: 'gemini' } });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
-      /^Unknown arguments: print, dangerously-skip-permissions, dangerouslySkipPermissions, strict-mcp-config, strictMcpConfig, verbose\nUsage: gemini \[options\] \[command\]\n/,
+      new RegExp(
+        '^Unknown arguments: print, dangerously-skip-permissions, dangerouslySkipPermissions, ' +
+          String.raw`strict-mcp-config, strictMcpConfig, verbose\nUsage: gemini \[options\] \[command\]\n`,
+      ),
     );
   });
 
@@ -339,7 +342,8 @@ describe('argv rejected like the real CLIs', () => {
       "error: unknown option '--verbos'\n(Did you mean --verbose?)\n",
     );
     expect((await run(['--print', '--output-format', 'xml', 'hi'])).stderr).toBe(
-      "error: option '--output-format <format>' argument 'xml' is invalid. Allowed choices are text, json, stream-json.\n",
+      "error: option '--output-format <format>' argument 'xml' is invalid. " +
+        'Allowed choices are text, json, stream-json.\n',
     );
     expect((await run(['--print', 'hi', '--model'])).stderr).toBe("error: option '--model <model>' argument missing\n");
   });
@@ -388,7 +392,10 @@ describe('argv rejected like the real CLIs', () => {
     const long = await run(['exec', 'resume', '--json', '--cd', workdir, id, 'again']);
     expect(long.code).toBe(2);
     expect(long.stderr).toMatch(
-      /^error: unexpected argument '--cd' found\n\n {2}tip: to pass '--cd' as a value, use '-- --cd'\n\nUsage: codex exec resume --json \[SESSION_ID\] \[PROMPT\]\n/,
+      new RegExp(
+        String.raw`^error: unexpected argument '--cd' found\n\n {2}tip: to pass '--cd' as a value, use '-- --cd'\n\n` +
+          String.raw`Usage: codex exec resume --json \[SESSION_ID\] \[PROMPT\]\n`,
+      ),
     );
     expect((await run([...CODEX, 'resume', '--add-dir', '/x', id, 'again'])).code).toBe(2);
   });
@@ -561,7 +568,10 @@ describe('scripted failures', () => {
     expect(types(lines)).toEqual(['thread.started', 'turn.started', 'error', 'turn.failed']);
     const message: string = lines.at(-1).error.message;
     expect(message).toMatch(
-      /^You've hit your usage limit\. Upgrade to Pro \(https:\/\/openai\.com\/chatgpt\/pricing\) or try again at \d{1,2}:\d{2} (AM|PM)\.$/,
+      new RegExp(
+        String.raw`^You've hit your usage limit\. Upgrade to Pro \(https:\/\/openai\.com\/chatgpt\/pricing\) ` +
+          String.raw`or try again at \d{1,2}:\d{2} (AM|PM)\.$`,
+      ),
     );
     expect([before, after]).toContain(message.match(/at (.*)\.$/)?.[1]);
   });
@@ -591,8 +601,9 @@ describe('scripted failures', () => {
     const stream = await run(geminiArgs(), { config: scenario({ fail: 'auth' }) });
     expect(stream).toMatchObject({ code: 41, stdout: '' });
     expect(stream.stderr).toBe(
-      `${YOLO}Please set an Auth method in your ${os.homedir()}/.gemini/settings.json or specify one of the following ` +
-        'environment variables before running: GEMINI_API_KEY, GOOGLE_GENAI_USE_VERTEXAI, GOOGLE_GENAI_USE_GCA\n',
+      `${YOLO}Please set an Auth method in your ${os.homedir()}/.gemini/settings.json ` +
+        'or specify one of the following environment variables before running: ' +
+        'GEMINI_API_KEY, GOOGLE_GENAI_USE_VERTEXAI, GOOGLE_GENAI_USE_GCA\n',
     );
     const json = await run(['--skip-trust', '-o', 'json', '-p', 'hi'], { config: scenario({ fail: 'auth' }) });
     expect(json.code).toBe(41);
@@ -715,18 +726,22 @@ describe('conditional failures and their fixes', () => {
     expect((await run(['exec', '--json', '-C', path.join(workdir, 'sub'), 'hi'], { cwd: tmp, env })).code).toBe(0);
   });
 
-  it('codex counts any .git above the work dir, even an empty folder or a file, as codex does; not above FAKE_AGENT_GIT_CEILING', async () => {
-    const sub = path.join(workdir, 'a', 'b');
-    fs.mkdirSync(sub, { recursive: true });
-    fs.mkdirSync(path.join(tmp, '.git')); // empty: git itself would not call it a repository
-    const args = ['exec', '--json', '-C', sub, 'hi'];
-    expect((await run(args)).code).toBe(0);
-    const below = await run(args, { env: { FAKE_AGENT_GIT_CEILING: tmp } });
-    expect(below).toMatchObject({ code: 1, stderr: READING_STDIN + NOT_TRUSTED_DIR });
-    // The work dir itself is always looked at, even when it is the ceiling; a `.git` file counts too.
-    fs.writeFileSync(path.join(sub, '.git'), 'gitdir: /elsewhere\n');
-    expect((await run(args, { env: { FAKE_AGENT_GIT_CEILING: sub } })).code).toBe(0);
-  });
+  it(
+    'codex counts any .git above the work dir, even an empty folder or a file, as codex does; ' +
+      'not above FAKE_AGENT_GIT_CEILING',
+    async () => {
+      const sub = path.join(workdir, 'a', 'b');
+      fs.mkdirSync(sub, { recursive: true });
+      fs.mkdirSync(path.join(tmp, '.git')); // empty: git itself would not call it a repository
+      const args = ['exec', '--json', '-C', sub, 'hi'];
+      expect((await run(args)).code).toBe(0);
+      const below = await run(args, { env: { FAKE_AGENT_GIT_CEILING: tmp } });
+      expect(below).toMatchObject({ code: 1, stderr: READING_STDIN + NOT_TRUSTED_DIR });
+      // The work dir itself is always looked at, even when it is the ceiling; a `.git` file counts too.
+      fs.writeFileSync(path.join(sub, '.git'), 'gitdir: /elsewhere\n');
+      expect((await run(args, { env: { FAKE_AGENT_GIT_CEILING: sub } })).code).toBe(0);
+    },
+  );
 
   it('codex fail not_git_repo (or assumeNotGit) treats even a repository as outside git', async () => {
     fs.mkdirSync(path.join(workdir, '.git'));
@@ -737,7 +752,7 @@ describe('conditional failures and their fixes', () => {
     }
   });
 
-  it('gemini in an untrusted folder: exit 55 with the real message; --skip-trust or the env variable fix it', async () => {
+  it('gemini in an untrusted folder: exit 55, the real message; --skip-trust or the env variable fix it', async () => {
     for (const s of [{ untrusted: true }, { fail: 'untrusted_folder' }]) {
       const refused = await run(['--yolo', '--include-directories', tmp, '--output-format', 'json', '-p', 'hi'], {
         config: scenario(s),
@@ -818,7 +833,8 @@ describe('resume', () => {
       stderr:
         `Error resuming session: Invalid session identifier "${id}".\n` +
         `  Searched for sessions in ${os.homedir()}/.gemini${workdir}/chats.\n` +
-        '  Use --list-sessions to see available sessions, then use --resume {number}, --resume {uuid}, or --resume latest.\n',
+        '  Use --list-sessions to see available sessions, ' +
+        'then use --resume {number}, --resume {uuid}, or --resume latest.\n',
     });
   });
 
@@ -1048,22 +1064,26 @@ describe('what a successful run does', () => {
     expect(result.lines.at(-1).is_error).toBe(false);
   });
 
-  it('transcript: replays a recorded file verbatim, with its stderr and exit code (paths relative to the config file)', async () => {
-    const lines = ['{"type":"thread.started","thread_id":"t-1"}', '{"type":"turn.started"}', 'not json at all'];
-    fs.writeFileSync(path.join(tmp, 'run.jsonl'), `${lines.join('\n')}\n`);
-    fs.writeFileSync(path.join(tmp, 'run.stderr.txt'), 'boom\n');
-    const configPath = path.join(tmp, 'fake.json');
-    fs.writeFileSync(
-      configPath,
-      JSON.stringify({ codex: { transcript: 'run.jsonl', stderrFile: 'run.stderr.txt', exitCode: 7, delayMs: 1 } }),
-    );
-    const result = await run(codexArgs(), { config: configPath, stateDir: null });
-    expect(result.code).toBe(7);
-    expect(result.stdout).toBe(`${lines.join('\n')}\n`);
-    expect(result.stderr).toBe(`${READING_STDIN}boom\n`);
-    // Without FAKE_AGENT_STATE_DIR the state lives beside the config file.
-    expect(launches(path.join(tmp, '.fake-agent-state'))).toHaveLength(1);
-  });
+  it(
+    'transcript: replays a recorded file verbatim, with its stderr and exit code ' +
+      '(paths relative to the config file)',
+    async () => {
+      const lines = ['{"type":"thread.started","thread_id":"t-1"}', '{"type":"turn.started"}', 'not json at all'];
+      fs.writeFileSync(path.join(tmp, 'run.jsonl'), `${lines.join('\n')}\n`);
+      fs.writeFileSync(path.join(tmp, 'run.stderr.txt'), 'boom\n');
+      const configPath = path.join(tmp, 'fake.json');
+      fs.writeFileSync(
+        configPath,
+        JSON.stringify({ codex: { transcript: 'run.jsonl', stderrFile: 'run.stderr.txt', exitCode: 7, delayMs: 1 } }),
+      );
+      const result = await run(codexArgs(), { config: configPath, stateDir: null });
+      expect(result.code).toBe(7);
+      expect(result.stdout).toBe(`${lines.join('\n')}\n`);
+      expect(result.stderr).toBe(`${READING_STDIN}boom\n`);
+      // Without FAKE_AGENT_STATE_DIR the state lives beside the config file.
+      expect(launches(path.join(tmp, '.fake-agent-state'))).toHaveLength(1);
+    },
+  );
 });
 
 describe('rules and launch records', () => {
@@ -1138,31 +1158,34 @@ describe('process behaviour', () => {
     expect((await finished(child)).signal).toBe('SIGKILL');
   });
 
-  it('spawnChild: a child in the same process group, recorded, gone when the fake ends, orphaned by a SIGKILL', async () => {
-    const config = scenario({ fail: 'stall', spawnChild: true });
-    const childrenOf = () => parseLines(fs.readFileSync(path.join(tmp, 'state', 'children.jsonl'), 'utf8'));
-    const first = start(codexArgs(), { config });
-    await waitForLines(collect(first), 2);
-    const [record] = childrenOf();
-    extraPids.push(record.pid);
-    expect(record.parentPid).toBe(first.pid);
-    expect(alive(record.pid)).toBe(true);
-    const pgid = (pid: number) => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[2];
-    expect(pgid(record.pid)).toBe(pgid(first.pid as number));
-    first.kill('SIGTERM');
-    await finished(first);
-    await sleep(100);
-    expect(alive(record.pid)).toBe(false);
+  it(
+    'spawnChild: a child in the same process group, recorded, ' + 'gone when the fake ends, orphaned by a SIGKILL',
+    async () => {
+      const config = scenario({ fail: 'stall', spawnChild: true });
+      const childrenOf = () => parseLines(fs.readFileSync(path.join(tmp, 'state', 'children.jsonl'), 'utf8'));
+      const first = start(codexArgs(), { config });
+      await waitForLines(collect(first), 2);
+      const [record] = childrenOf();
+      extraPids.push(record.pid);
+      expect(record.parentPid).toBe(first.pid);
+      expect(alive(record.pid)).toBe(true);
+      const pgid = (pid: number) => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[2];
+      expect(pgid(record.pid)).toBe(pgid(first.pid as number));
+      first.kill('SIGTERM');
+      await finished(first);
+      await sleep(100);
+      expect(alive(record.pid)).toBe(false);
 
-    const second = start(codexArgs(), { config });
-    await waitForLines(collect(second), 2);
-    const orphan = childrenOf()[1].pid;
-    extraPids.push(orphan);
-    second.kill('SIGKILL');
-    await finished(second);
-    await sleep(100);
-    expect(alive(orphan)).toBe(true);
-  });
+      const second = start(codexArgs(), { config });
+      await waitForLines(collect(second), 2);
+      const orphan = childrenOf()[1].pid;
+      extraPids.push(orphan);
+      second.kill('SIGKILL');
+      await finished(second);
+      await sleep(100);
+      expect(alive(orphan)).toBe(true);
+    },
+  );
 
   it('memoryMb: really holds that much memory for holdMs', async () => {
     const child = start(claudeArgs(), { config: scenario({ memoryMb: 64, holdMs: 2000, lines: 0 }) });
@@ -1210,7 +1233,7 @@ describe('process behaviour', () => {
     }
   });
 
-  it('holdUntil gives up after holdUntilMaxMs and finishes as if released; a non-string holdUntil is refused', async () => {
+  it('holdUntil gives up after holdUntilMaxMs and finishes as if released; a non-string one is refused', async () => {
     const given = await run(codexArgs(), { config: scenario({ holdUntil: 'never', holdUntilMaxMs: 200 }) });
     expect(given.code).toBe(0);
     expect(given.lines.at(-1).type).toBe('turn.completed');
@@ -1255,37 +1278,41 @@ describe('codex app-server (interactive mode)', () => {
   const hello = { id: 'i', method: 'initialize', params: { clientInfo: { name: 't', version: '1' } } };
   const input = (text: string) => [{ type: 'text', text, text_elements: [] }];
 
-  it('asks before each command under "untrusted": a declined one never runs, an accepted one does; stdin end exits 0', async () => {
-    const s = appServer({
-      codex: {
-        delayMs: 1,
-        commands: [
-          { command: 'touch no.txt', creates: 'no.txt' },
-          { command: 'touch yes.txt', creates: 'yes.txt' },
-        ],
-      },
-    });
-    s.send(hello);
-    s.send({ method: 'initialized' });
-    s.send({ id: 't', method: 'thread/start', params: { cwd: workdir, approvalPolicy: 'untrusted' } });
-    const thread = (await s.next((l) => l.id === 't', 'the thread')).result.thread.id;
-    s.send({ id: 'p', method: 'turn/start', params: { threadId: thread, input: input('go') } });
-    const first = await s.next((l) => l.method === 'item/commandExecution/requestApproval', 'the first request');
-    expect(first).toMatchObject({ id: 0, params: { command: "/bin/bash -lc 'touch no.txt'", threadId: thread } });
-    s.send({ id: 0, result: { decision: 'decline' } });
-    await s.next((l) => l.id === 1 && l.method !== undefined, 'the second request');
-    s.send({ id: 1, result: { decision: 'accept' } });
-    const done = await s.next((l) => l.method === 'turn/completed', 'the turn');
-    expect(done.params.turn).toMatchObject({ status: 'completed', items: [{ text: 'Done. The task is complete.' }] });
-    const commands = s
-      .lines()
-      .filter((l) => l.method === 'item/completed' && l.params.item.type === 'commandExecution');
-    expect(commands.map((l) => l.params.item.status)).toEqual(['declined', 'completed']);
-    expect(fs.existsSync(path.join(workdir, 'no.txt'))).toBe(false);
-    expect(fs.existsSync(path.join(workdir, 'yes.txt'))).toBe(true);
-    s.child.stdin?.end();
-    expect(await finished(s.child)).toEqual({ code: 0, signal: null });
-  });
+  it(
+    'asks before each command under "untrusted": a declined one never runs, an accepted one does; ' +
+      'stdin end exits 0',
+    async () => {
+      const s = appServer({
+        codex: {
+          delayMs: 1,
+          commands: [
+            { command: 'touch no.txt', creates: 'no.txt' },
+            { command: 'touch yes.txt', creates: 'yes.txt' },
+          ],
+        },
+      });
+      s.send(hello);
+      s.send({ method: 'initialized' });
+      s.send({ id: 't', method: 'thread/start', params: { cwd: workdir, approvalPolicy: 'untrusted' } });
+      const thread = (await s.next((l) => l.id === 't', 'the thread')).result.thread.id;
+      s.send({ id: 'p', method: 'turn/start', params: { threadId: thread, input: input('go') } });
+      const first = await s.next((l) => l.method === 'item/commandExecution/requestApproval', 'the first request');
+      expect(first).toMatchObject({ id: 0, params: { command: "/bin/bash -lc 'touch no.txt'", threadId: thread } });
+      s.send({ id: 0, result: { decision: 'decline' } });
+      await s.next((l) => l.id === 1 && l.method !== undefined, 'the second request');
+      s.send({ id: 1, result: { decision: 'accept' } });
+      const done = await s.next((l) => l.method === 'turn/completed', 'the turn');
+      expect(done.params.turn).toMatchObject({ status: 'completed', items: [{ text: 'Done. The task is complete.' }] });
+      const commands = s
+        .lines()
+        .filter((l) => l.method === 'item/completed' && l.params.item.type === 'commandExecution');
+      expect(commands.map((l) => l.params.item.status)).toEqual(['declined', 'completed']);
+      expect(fs.existsSync(path.join(workdir, 'no.txt'))).toBe(false);
+      expect(fs.existsSync(path.join(workdir, 'yes.txt'))).toBe(true);
+      s.child.stdin?.end();
+      expect(await finished(s.child)).toEqual({ code: 0, signal: null });
+    },
+  );
 
   it('a resume of a thread it never had is an error; a steer with no turn running is one too', async () => {
     const s = appServer({});

@@ -92,7 +92,8 @@ describe.each(['claude', 'codex', 'gemini'] as const)(
           commands: [
             { command: 'touch denied.txt', creates: 'denied.txt' },
             { command: 'touch allowed.txt', creates: 'allowed.txt' },
-            // Denied by the built-in rule before it runs; the exec-mode monitor, which sees it reported first, only logs.
+            // Denied by the built-in rule before it runs; the exec-mode monitor,
+            // which sees it reported first, only logs.
             { command: 'rm -rf /', creates: 'wiped.txt' },
           ],
         },
@@ -146,37 +147,41 @@ describe.each(['claude', 'codex', 'gemini'] as const)(
       expect(workerStatus(runtime, 'impl')).toBe('completed');
     });
 
-    it('ask: a PERMISSION_REQUEST blocker names the command; the agent waits (its stall timer held) until it is answered allow, then the command runs', async () => {
-      harness = await makeSafetyHarness({
-        [agent]: { commands: [{ command: 'npm publish', creates: 'published.txt' }] },
-      });
-      const runtime = await harness.start({
-        task: 't',
-        sandbox: 'none',
-        workers: [worker],
-        limits: { stallTimeoutSec: 1 },
-        permissions: { ask: ['Bash(npm publish:*)'] },
-      });
-      const blocker = await waitFor(() => openBlocker(runtime, 'PERMISSION_REQUEST'), 'the permission request');
-      expect(blocker.message).toContain('Bash: npm publish');
-      expect(blocker.options).toEqual(['allow', 'deny', 'allow-always', 'skip', 'stop']);
-      expect(await runtime.waitForEnd(true)).toBe('waiting');
-      // Three stall timeouts later the agent still waits: time asked does not count.
-      await new Promise((r) => setTimeout(r, 3_000));
-      expect(ofType(runtime, 'recovery')).toEqual([]);
-      expect(workerStatus(runtime, 'impl')).toBe('running');
-      expect(existsSync(join(launchDir(harness), 'published.txt'))).toBe(false);
+    it(
+      'ask: a PERMISSION_REQUEST blocker names the command; the agent waits (its stall timer held) ' +
+        'until it is answered allow, then the command runs',
+      async () => {
+        harness = await makeSafetyHarness({
+          [agent]: { commands: [{ command: 'npm publish', creates: 'published.txt' }] },
+        });
+        const runtime = await harness.start({
+          task: 't',
+          sandbox: 'none',
+          workers: [worker],
+          limits: { stallTimeoutSec: 1 },
+          permissions: { ask: ['Bash(npm publish:*)'] },
+        });
+        const blocker = await waitFor(() => openBlocker(runtime, 'PERMISSION_REQUEST'), 'the permission request');
+        expect(blocker.message).toContain('Bash: npm publish');
+        expect(blocker.options).toEqual(['allow', 'deny', 'allow-always', 'skip', 'stop']);
+        expect(await runtime.waitForEnd(true)).toBe('waiting');
+        // Three stall timeouts later the agent still waits: time asked does not count.
+        await new Promise((r) => setTimeout(r, 3_000));
+        expect(ofType(runtime, 'recovery')).toEqual([]);
+        expect(workerStatus(runtime, 'impl')).toBe('running');
+        expect(existsSync(join(launchDir(harness), 'published.txt'))).toBe(false);
 
-      runtime.send({ type: 'RESOLVE', blockerId: blocker.id, choice: 'allow', by: 'alice' });
-      expect(await runtime.waitForEnd(true)).toBe('completed');
-      expect(existsSync(join(launchDir(harness), 'published.txt'))).toBe(true);
-      expect(ofType(runtime, 'permission')).toEqual([
-        expect.objectContaining({ command: 'npm publish', decision: 'ask', by: 'rule', rule: 'Bash(npm publish:*)' }),
-        expect.objectContaining({ command: 'npm publish', decision: 'allow', by: 'person', person: 'alice' }),
-      ]);
-    });
+        runtime.send({ type: 'RESOLVE', blockerId: blocker.id, choice: 'allow', by: 'alice' });
+        expect(await runtime.waitForEnd(true)).toBe('completed');
+        expect(existsSync(join(launchDir(harness), 'published.txt'))).toBe(true);
+        expect(ofType(runtime, 'permission')).toEqual([
+          expect.objectContaining({ command: 'npm publish', decision: 'ask', by: 'rule', rule: 'Bash(npm publish:*)' }),
+          expect.objectContaining({ command: 'npm publish', decision: 'allow', by: 'person', person: 'alice' }),
+        ]);
+      },
+    );
 
-    it('allow-always adds the exact rule for the rest of the session: the same command is not asked again', async () => {
+    it('allow-always adds the exact rule for the rest of the session: that command is not asked again', async () => {
       harness = await makeSafetyHarness({
         [agent]: {
           commands: [
@@ -209,7 +214,7 @@ describe.each(['claude', 'codex', 'gemini'] as const)(
 describe.each(['claude', 'codex', 'gemini'] as const)('interactive %s: live messages', (agent) => {
   const worker = interactiveWorker(agent);
   const protocol = PROTOCOLS[agent];
-  it('a message sent mid-run reaches the running agent now (its stdin), is recorded, and the agent answers it', async () => {
+  it('a message sent mid-run reaches the running agent now (its stdin), is recorded, and is answered', async () => {
     const release = join(tmpdir(), `orch-release-${process.pid}-${Date.now()}`);
     harness = await makeSafetyHarness({ [agent]: { holdUntil: release, heartbeatMs: 200 } });
     const runtime = await harness.start({ task: 't', sandbox: 'none', workers: [worker] });
@@ -244,7 +249,7 @@ describe.each(['claude', 'codex', 'gemini'] as const)('interactive %s: live mess
 });
 
 describe.each(['claude', 'codex', 'gemini'] as const)('interactive %s: a stop', (agent) => {
-  it('interrupts through the protocol first: the agent ends its turn and exits of itself, before any signal', async () => {
+  it('interrupts via the protocol first: the agent ends its turn and exits of itself, before any signal', async () => {
     const release = join(tmpdir(), `orch-release-stop-${agent}-${process.pid}-${Date.now()}`);
     harness = await makeSafetyHarness({ [agent]: { holdUntil: release, heartbeatMs: 200 } });
     // A grace far longer than the test may take: only the agent ending of itself lets the stop finish in time.
@@ -285,7 +290,7 @@ describe.each(['claude', 'codex', 'gemini'] as const)('interactive %s: a stop', 
 });
 
 describe('interactive claude through the CLI and the API', () => {
-  it("`orchestrate resolve SID b1 allow` answers the request through the run's server; the command then runs", async () => {
+  it("`orchestrate resolve SID b1 allow` answers the request through the run's server; the command runs", async () => {
     const { sandbox, specPath, env } = sandboxWith(
       {
         task: 'publish it',
@@ -321,7 +326,7 @@ describe('interactive claude through the CLI and the API', () => {
     expect(existsSync(join(checkout.workdir, 'published.txt'))).toBe(true);
   });
 
-  it('`orchestrate say SID WORKER TEXT` reaches an interactive worker; an exec worker is refused with why', async () => {
+  it('`orchestrate say SID WORKER TEXT` reaches an interactive worker; an exec one is refused with why', async () => {
     const release = join(tmpdir(), `orch-release-say-${process.pid}-${Date.now()}`);
     const { sandbox, specPath, env } = sandboxWith(
       {
@@ -372,59 +377,63 @@ describe('interactive claude through the CLI and the API', () => {
 
 describe.each(['claude', 'codex', 'gemini'] as const)('interactive %s across an orchestrator crash', (agent) => {
   const protocol = PROTOCOLS[agent];
-  it('kill -9 while a request waits, then resume: the agent still waits, the request is asked once and answered once, and the session completes', async () => {
-    const { sandbox, specPath, env } = sandboxWith(
-      {
-        task: 'publish it',
-        sandbox: 'none',
-        workers: [interactiveWorker(agent)],
-        permissions: { ask: ['Bash(npm publish:*)'] },
-      },
-      { [agent]: { commands: [{ command: 'npm publish', creates: 'published.txt' }] } },
-    );
-    const ws = sandbox.workspace;
-    const first = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', ws, '--no-server'], env);
-    const asked = () => eventsOfType(readEvents(ws), 'blocker').filter((b) => b.kind === 'PERMISSION_REQUEST');
-    await poll(
-      () => sessionIds(ws).length > 0 && asked().length > 0,
-      30_000,
-      () => `the request\n${first.transcript()}`,
-    );
-    first.child.kill('SIGKILL');
-    await first.exited;
-    const sid = sessionIds(ws)[0] as string;
+  it(
+    'kill -9 while a request waits, then resume: the agent still waits, ' +
+      'the request is asked once and answered once, and the session completes',
+    async () => {
+      const { sandbox, specPath, env } = sandboxWith(
+        {
+          task: 'publish it',
+          sandbox: 'none',
+          workers: [interactiveWorker(agent)],
+          permissions: { ask: ['Bash(npm publish:*)'] },
+        },
+        { [agent]: { commands: [{ command: 'npm publish', creates: 'published.txt' }] } },
+      );
+      const ws = sandbox.workspace;
+      const first = startCli(['run', '--spec', specPath, '-C', sandbox.target, '--workspace', ws, '--no-server'], env);
+      const asked = () => eventsOfType(readEvents(ws), 'blocker').filter((b) => b.kind === 'PERMISSION_REQUEST');
+      await poll(
+        () => sessionIds(ws).length > 0 && asked().length > 0,
+        30_000,
+        () => `the request\n${first.transcript()}`,
+      );
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const sid = sessionIds(ws)[0] as string;
 
-    const resumed = startCli(['resume', sid, '--workspace', ws, '--json', '--port', '0'], env);
-    // The resumed orchestrator serves the session (its lock names its server) before it is answered.
-    await poll(
-      () => {
-        const lock = join(ws, 'sessions', sid, 'orchestrator.lock');
-        if (!existsSync(lock)) return false;
-        const holder = JSON.parse(readFileSync(lock, 'utf8')) as { pid: number; serverUrl?: string };
-        return holder.pid === resumed.child.pid && holder.serverUrl !== undefined;
-      },
-      30_000,
-      () => `the resumed run's server\n${resumed.transcript()}`,
-    );
-    const resolved = await runCli(['resolve', sid, 'b1', 'allow', '--workspace', ws], { env });
-    expect(resolved.exitCode, resolved.stderr).toBe(0);
-    const end = await resumed.exited;
-    expect(end.exitCode, resumed.transcript()).toBe(0);
+      const resumed = startCli(['resume', sid, '--workspace', ws, '--json', '--port', '0'], env);
+      // The resumed orchestrator serves the session (its lock names its server) before it is answered.
+      await poll(
+        () => {
+          const lock = join(ws, 'sessions', sid, 'orchestrator.lock');
+          if (!existsSync(lock)) return false;
+          const holder = JSON.parse(readFileSync(lock, 'utf8')) as { pid: number; serverUrl?: string };
+          return holder.pid === resumed.child.pid && holder.serverUrl !== undefined;
+        },
+        30_000,
+        () => `the resumed run's server\n${resumed.transcript()}`,
+      );
+      const resolved = await runCli(['resolve', sid, 'b1', 'allow', '--workspace', ws], { env });
+      expect(resolved.exitCode, resolved.stderr).toBe(0);
+      const end = await resumed.exited;
+      expect(end.exitCode, resumed.transcript()).toBe(0);
 
-    const events = readEvents(ws);
-    expect(eventsOfType(events, 'permission').map((e) => [e.decision, e.by])).toEqual([
-      ['ask', 'rule'],
-      ['allow', 'person'],
-    ]);
-    expect(asked().filter((b) => !b.resolution)).toHaveLength(1);
-    // One launch, one answer: the agent lived through the crash and got the answer exactly once.
-    const launches = readFileSync(join(sandbox.stateDir, 'launches.jsonl'), 'utf8').trim().split('\n');
-    expect(launches).toHaveLength(1);
-    const answers = protocol.answers(stdinRecords(sandbox.stateDir));
-    expect(answers).toHaveLength(1);
-    expect(protocol.answerOf(answers[0] as StdinRecord)).toEqual(protocol.allowed);
-    expect(existsSync(join(JSON.parse(launches[0] ?? '{}').workdir, 'published.txt'))).toBe(true);
-  });
+      const events = readEvents(ws);
+      expect(eventsOfType(events, 'permission').map((e) => [e.decision, e.by])).toEqual([
+        ['ask', 'rule'],
+        ['allow', 'person'],
+      ]);
+      expect(asked().filter((b) => !b.resolution)).toHaveLength(1);
+      // One launch, one answer: the agent lived through the crash and got the answer exactly once.
+      const launches = readFileSync(join(sandbox.stateDir, 'launches.jsonl'), 'utf8').trim().split('\n');
+      expect(launches).toHaveLength(1);
+      const answers = protocol.answers(stdinRecords(sandbox.stateDir));
+      expect(answers).toHaveLength(1);
+      expect(protocol.answerOf(answers[0] as StdinRecord)).toEqual(protocol.allowed);
+      expect(existsSync(join(JSON.parse(launches[0] ?? '{}').workdir, 'published.txt'))).toBe(true);
+    },
+  );
 });
 
 /** Where the fake agent worked (its checkout): the workdir of its first launch. */

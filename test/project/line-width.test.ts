@@ -1,6 +1,7 @@
 /**
- * No source line over 120 characters (issue 19). Biome formats to 120 columns but cannot break a long string,
- * comment, template literal or test title: those are folded by hand, and this test names any line that is not.
+ * No source line over 120 characters, and no file of src/ over 400 lines (issue 19). Biome formats to 120 columns but
+ * cannot break a long string, comment, template literal or test title: those are folded by hand, and this test names
+ * any line that is not; a module that outgrows 400 lines is split by job.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAX_WIDTH = 120;
+const MAX_SRC_LINES = 400;
 const FOLDERS = ['src', 'web', 'scripts', 'test', 'bench'];
 const EXTENSIONS = ['.ts', '.tsx', '.mjs'];
 /** Not source: dependencies, build output, and the agents' recorded transcripts (data, as every *.jsonl is). */
@@ -44,5 +46,15 @@ describe('line width', () => {
 
   it(`no line of src, web, scripts, test or bench is over ${MAX_WIDTH} characters`, () => {
     expect(files.flatMap(longLines)).toEqual([]);
+  });
+
+  it(`no file of src is over ${MAX_SRC_LINES} lines`, () => {
+    const long = files
+      .filter((f) => f.startsWith('src/'))
+      .flatMap((f) => {
+        const lines = readFileSync(join(ROOT, f), 'utf8').replace(/\n$/, '').split('\n').length;
+        return lines > MAX_SRC_LINES ? [`${f} (${lines} lines)`] : [];
+      });
+    expect(long).toEqual([]);
   });
 });

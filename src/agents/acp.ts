@@ -17,7 +17,17 @@
  *   minute (gemini #28693), and the orchestrator cannot tell.
  */
 import type { AgentPayload } from '../domain/events.js';
-import type { AskedPermission, Conversation, ConversationStep, Envelope } from './conversation.js';
+import {
+  AGENT_LINE,
+  type AskedPermission,
+  type Conversation,
+  END_ENVELOPE,
+  type Envelope,
+  jsonRpcMessage,
+  type LineSteps,
+  sendLine,
+  sendSteps,
+} from './conversation.js';
 import {
   clip,
   clipMiddle,
@@ -174,8 +184,6 @@ function diffsOf(call: JsonObject): Array<{ path: string; kind: 'add' | 'update'
 
 // --- the conversation -----------------------------------------------------------------------------------------
 
-type Line = { consumed: boolean; steps: ConversationStep[]; progress?: boolean };
-
 /** Updates that are the protocol's bookkeeping (slash commands, modes), not the agent's work. */
 const BOOKKEEPING = new Set(['available_commands_update', 'current_mode_update', 'config_option_update']);
 
@@ -247,43 +255,36 @@ export class AcpConversation implements Conversation {
     return [{ id: `interrupt:${key}`, line: JSON.stringify(cancel) }, ...answers];
   }
 
-  onLine(text: string): Line {
-    let value: JsonObject;
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (!isObject(parsed)) return { consumed: false, steps: [] };
-      value = parsed;
-    } catch {
-      return { consumed: false, steps: [] };
-    }
-    const method = str(value.method);
-    if (method === undefined) return 'id' in value ? this.response(value) : { consumed: false, steps: [] };
-    if ('id' in value) return this.agentRequest(method, value);
-    const params = isObject(value.params) ? value.params : {};
+  onLine(text: string): LineSteps {
+    const message = jsonRpcMessage(text);
+    if (!message) return AGENT_LINE;
+    if (message.kind === 'response') return this.response(message.value);
+    if (message.kind === 'request') return this.agentRequest(message.method, message.value);
+    const params = isObject(message.value.params) ? message.value.params : {};
     const update = isObject(params.update) ? params.update : {};
     const kind = str(update.sessionUpdate) ?? '';
-    if (BOOKKEEPING.has(kind)) return { consumed: true, steps: [] };
+    if (BOOKKEEPING.has(kind)) return sendLine([]);
     const chunk = isObject(update.content) ? textOf(update.content.text) : '';
-    if (kind === 'agent_message_chunk' && MODE_UPDATE.test(chunk)) return { consumed: true, steps: [] };
-    return { consumed: false, steps: [] };
+    if (kind === 'agent_message_chunk' && MODE_UPDATE.test(chunk)) return sendLine([]);
+    return AGENT_LINE;
   }
 
-  private response(value: JsonObject): Line {
+  private response(value: JsonObject): LineSteps {
     const id = typeof value.id === 'string' ? value.id : '';
     const result = isObject(value.result) ? value.result : null;
     if (id === 'initialize') {
-      if (!result) return { consumed: false, steps: this.stepsOf(this.end()) };
-      return this.steps([request('session', 'session/new', { cwd: this.launch.targetDir, mcpServers: [] })]);
+      if (!result) return { consumed: false, steps: sendSteps(this.end()) };
+      return sendLine([request('session', 'session/new', { cwd: this.launch.targetDir, mcpServers: [] })]);
     }
     if (id === 'session') {
-      if (!result || typeof result.sessionId !== 'string') return { consumed: false, steps: this.stepsOf(this.end()) };
+      if (!result || typeof result.sessionId !== 'string') return { consumed: false, steps: sendSteps(this.end()) };
       this.sessionId = result.sessionId;
       // A reviewer reads only: plan mode (no shell, no writes), asked for before its prompt.
       const mode = this.launch.readOnly
         ? [request('mode', 'session/set_mode', { sessionId: this.sessionId, modeId: 'plan' })]
         : [];
       // Not consumed: the session is the agent's `init`.
-      return { consumed: false, steps: this.stepsOf([...mode, ...this.next()]) };
+      return { consumed: false, steps: sendSteps([...mode, ...this.next()]) };
     }
     const key = id.startsWith('message:') ? id.slice(8) : null;
     if (key === null || !this.prompts.has(key)) return { consumed: true, steps: [] };
@@ -291,10 +292,10 @@ export class AcpConversation implements Conversation {
     this.prompts.delete(key);
     if (this.running === key) this.running = null;
     if (this.stopping) this.prompts.clear();
-    return { consumed: false, steps: this.stepsOf(this.next()) };
+    return { consumed: false, steps: sendSteps(this.next()) };
   }
 
-  private agentRequest(method: string, value: JsonObject): Line {
+  private agentRequest(method: string, value: JsonObject): LineSteps {
     const raw = value.id;
     const requestId = String(raw);
     const params = isObject(value.params) ? value.params : {};
@@ -304,7 +305,7 @@ export class AcpConversation implements Conversation {
         id: raw,
         error: { code: -32601, message: `${method} is not offered by the orchestrator` },
       };
-      return this.steps([{ id: `reply:${requestId}`, line: JSON.stringify(line) }]);
+      return sendLine([{ id: `reply:${requestId}`, line: JSON.stringify(line) }]);
     }
     const call = isObject(params.toolCall) ? params.toolCall : {};
     const options = Array.isArray(params.options) ? params.options.filter(isObject) : [];
@@ -337,15 +338,7 @@ export class AcpConversation implements Conversation {
   private end(): Envelope[] {
     if (this.ended) return [];
     this.ended = true;
-    return [{ id: 'end', end: true }];
-  }
-
-  private steps(envelopes: Envelope[]): Line {
-    return { consumed: true, steps: this.stepsOf(envelopes) };
-  }
-
-  private stepsOf(envelopes: Envelope[]): ConversationStep[] {
-    return envelopes.length > 0 ? [{ kind: 'send', envelopes }] : [];
+    return [END_ENVELOPE];
   }
 }
 

@@ -17,7 +17,18 @@
  * - Requests codex may make that the orchestrator does not answer (MCP elicitations, user input) get an error at
  *   once, which codex takes as "no": a turn never waits on a question nobody will see.
  */
-import type { AskedPermission, Conversation, ConversationStep, Envelope, InteractiveProtocol } from './conversation.js';
+import {
+  AGENT_LINE,
+  type AskedPermission,
+  type Conversation,
+  END_ENVELOPE,
+  type Envelope,
+  type InteractiveProtocol,
+  jsonRpcMessage,
+  type LineSteps,
+  sendLine,
+  sendSteps,
+} from './conversation.js';
 import { changesOf, classifyCodexAppServerFailure, parseCodexAppServerLine, unwrapShell } from './codex-app-server.js';
 import { isObject, type JsonObject, str, textOf } from './common.js';
 import type { AgentCommand, LaunchOptions } from './types.js';
@@ -60,8 +71,6 @@ interface Message {
   /** Sent (false: it waits for the thread and the prompt's turn). */
   sent: boolean;
 }
-
-type Line = { consumed: boolean; steps: ConversationStep[]; progress?: boolean };
 
 class CodexConversation implements Conversation {
   private threadId: string | null;
@@ -131,25 +140,18 @@ class CodexConversation implements Conversation {
     return [request(`interrupt:${key}`, 'turn/interrupt', { threadId: this.threadId, turnId: this.turn })];
   }
 
-  onLine(text: string): Line {
-    let value: JsonObject;
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (!isObject(parsed)) return { consumed: false, steps: [] };
-      value = parsed;
-    } catch {
-      return { consumed: false, steps: [] };
-    }
-    const method = str(value.method);
-    if (method === undefined) return 'id' in value ? this.response(value) : { consumed: false, steps: [] };
-    if ('id' in value) return this.serverRequest(method, value);
-    return this.notification(method, isObject(value.params) ? value.params : {});
+  onLine(text: string): LineSteps {
+    const message = jsonRpcMessage(text);
+    if (!message) return AGENT_LINE;
+    if (message.kind === 'response') return this.response(message.value);
+    if (message.kind === 'request') return this.serverRequest(message.method, message.value);
+    return this.notification(message.method, isObject(message.value.params) ? message.value.params : {});
   }
 
   // --- what codex says -------------------------------------------------------------------------------------
 
   /** The response to one of our requests: its id is the envelope's. */
-  private response(value: JsonObject): Line {
+  private response(value: JsonObject): LineSteps {
     const id = typeof value.id === 'string' ? value.id : '';
     const result = isObject(value.result) ? value.result : null;
     const failed = !result && isObject(value.error);
@@ -157,7 +159,7 @@ class CodexConversation implements Conversation {
       const thread = isObject(result.thread) ? result.thread : {};
       this.threadId = str(thread.id) ?? this.threadId;
       this.threadReady = true;
-      return this.steps(this.sendPrompt());
+      return sendLine(this.sendPrompt());
     }
     const key = id.startsWith('message:') ? id.slice(8) : id.startsWith('turn:') ? id.slice(5) : null;
     const message = key === null ? undefined : this.messages.get(key);
@@ -166,27 +168,27 @@ class CodexConversation implements Conversation {
       message.turn = str(result.turnId) ?? (isObject(result.turn) ? (str(result.turn.id) ?? null) : null);
       if (key === 'prompt') {
         this.promptSent = true;
-        return this.steps([...this.flushQueued(), ...this.maybeEnd()]);
+        return sendLine([...this.flushQueued(), ...this.maybeEnd()]);
       }
-      return this.steps(this.maybeEnd());
+      return sendLine(this.maybeEnd());
     }
     if (!failed) return { consumed: true, steps: [] };
     // The handshake, the thread or the prompt failed: nothing can go on. The error is the agent's output.
     if (id === 'initialize' || id === 'thread' || key === 'prompt')
-      return { consumed: false, steps: this.stepsOf(this.end()) };
+      return { consumed: false, steps: sendSteps(this.end()) };
     if (key !== null && message) {
       // A steer that came as its turn ended ("no active turn to steer"): the message starts a turn of its own.
       if (id.startsWith('message:') && message.text && this.threadId) {
         const params = { threadId: this.threadId, input: input(message.text) };
-        return this.steps([request(`turn:${key}`, 'turn/start', params)]);
+        return sendLine([request(`turn:${key}`, 'turn/start', params)]);
       }
       this.messages.delete(key);
-      return this.steps(this.maybeEnd());
+      return sendLine(this.maybeEnd());
     }
     return { consumed: true, steps: [] };
   }
 
-  private serverRequest(method: string, value: JsonObject): Line {
+  private serverRequest(method: string, value: JsonObject): LineSteps {
     const rawId = value.id;
     const requestId = String(rawId);
     const params = isObject(value.params) ? value.params : {};
@@ -200,14 +202,14 @@ class CodexConversation implements Conversation {
     }
     if (!asked) {
       const line = { id: rawId, error: { code: -32601, message: `${method} is not answered by the orchestrator` } };
-      return this.steps([{ id: `reply:${requestId}`, line: JSON.stringify(line) }]);
+      return sendLine([{ id: `reply:${requestId}`, line: JSON.stringify(line) }]);
     }
     this.requests.set(requestId, asked);
     this.rawIds.set(requestId, rawId);
     return { consumed: true, steps: [{ kind: 'permission', request: asked }] };
   }
 
-  private notification(method: string, params: JsonObject): Line {
+  private notification(method: string, params: JsonObject): LineSteps {
     if (BOOKKEEPING.has(method)) return { consumed: true, steps: [] };
     if (PROGRESS.has(method)) return { consumed: true, steps: [], progress: true };
     switch (method) {
@@ -227,12 +229,12 @@ class CodexConversation implements Conversation {
           );
         const quiet =
           QUIET_ITEMS.has(str(item.type) ?? '') && (method === 'item/started' || item.type === 'userMessage');
-        return quiet ? { consumed: true, steps: [], progress: true } : { consumed: false, steps: [] };
+        return quiet ? { consumed: true, steps: [], progress: true } : AGENT_LINE;
       }
       case 'turn/started': {
         const turn = isObject(params.turn) ? params.turn : {};
         this.turn = str(turn.id) ?? this.turn;
-        return { consumed: false, steps: [] };
+        return AGENT_LINE;
       }
       case 'turn/completed': {
         const turn = isObject(params.turn) ? params.turn : {};
@@ -241,10 +243,10 @@ class CodexConversation implements Conversation {
         if (this.stopping) this.messages.clear();
         for (const [key, message] of this.messages)
           if (message.turn !== null && message.turn === id) this.messages.delete(key);
-        return { consumed: false, steps: this.stepsOf(this.maybeEnd()) };
+        return { consumed: false, steps: sendSteps(this.maybeEnd()) };
       }
       default:
-        return { consumed: false, steps: [] };
+        return AGENT_LINE;
     }
   }
 
@@ -281,15 +283,7 @@ class CodexConversation implements Conversation {
   private end(): Envelope[] {
     if (this.ended) return [];
     this.ended = true;
-    return [{ id: 'end', end: true }];
-  }
-
-  private steps(envelopes: Envelope[]): Line {
-    return { consumed: true, steps: this.stepsOf(envelopes) };
-  }
-
-  private stepsOf(envelopes: Envelope[]): ConversationStep[] {
-    return envelopes.length > 0 ? [{ kind: 'send', envelopes }] : [];
+    return [END_ENVELOPE];
   }
 }
 

@@ -83,3 +83,46 @@ export function classifyByLastTurn(
     return classify({ ...input, exitCode: input.exitCode === 0 ? 1 : input.exitCode });
   };
 }
+
+/** What a conversation makes of one line (Conversation.onLine's answer). */
+export type LineSteps = { consumed: boolean; steps: ConversationStep[]; progress?: boolean };
+
+/** A line that is not the protocol's: agent output, nothing to do. */
+export const AGENT_LINE: LineSteps = { consumed: false, steps: [] };
+
+/** The envelope that closes the agent's stdin: the conversation is over. */
+export const END_ENVELOPE: Envelope = { id: 'end', end: true };
+
+/** The steps that write `envelopes` (none for none). */
+export function sendSteps(envelopes: readonly Envelope[]): ConversationStep[] {
+  return envelopes.length > 0 ? [{ kind: 'send', envelopes: [...envelopes] }] : [];
+}
+
+/** A protocol line, consumed, whose answer is to write `envelopes`. */
+export function sendLine(envelopes: readonly Envelope[]): LineSteps {
+  return { consumed: true, steps: sendSteps(envelopes) };
+}
+
+/**
+ * One JSON-RPC message of a two-way protocol (codex app-server, ACP), by what it is: a response to one of our
+ * requests (an id, no method), a request of the agent (an id and a method), or a notification; null when the line
+ * is not a JSON object.
+ */
+export type JsonRpcMessage =
+  | { kind: 'response'; value: Record<string, unknown> }
+  | { kind: 'request'; method: string; value: Record<string, unknown> }
+  | { kind: 'notification'; method: string; value: Record<string, unknown> };
+
+export function jsonRpcMessage(text: string): JsonRpcMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const object = value as Record<string, unknown>;
+  const method = typeof object.method === 'string' ? object.method : undefined;
+  if (method === undefined) return 'id' in object ? { kind: 'response', value: object } : null;
+  return 'id' in object ? { kind: 'request', method, value: object } : { kind: 'notification', method, value: object };
+}

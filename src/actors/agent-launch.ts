@@ -120,8 +120,14 @@ export function isStillRunning(record: ProcRecord, exitPath: string): boolean {
   return readExitFile(exitPath) === null && isSameProcessAlive(record.pid, record.startTime);
 }
 
-/** Whether some process of the group is stopped (SIGSTOP): a session paused before the orchestrator went down. */
+/**
+ * Whether the group is stopped (SIGSTOP): a session paused before the orchestrator went down. A pause stops the
+ * whole group at once, so the leader's state tells (one /proc read, not a scan of every process per worker);
+ * the group is scanned only when the leader is gone.
+ */
 export function isGroupStopped(pgid: number): boolean {
+  const leader = readProcStat(pgid);
+  if (leader && leader.state !== 'Z' && leader.state !== 'X') return leader.state === 'T';
   return groupMembers(pgid).some((m) => m.state === 'T');
 }
 

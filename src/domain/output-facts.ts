@@ -32,6 +32,8 @@ export class OutputTracker {
   private assistantText = '';
   private lastWasDelta = false;
   private resultText: string | undefined;
+  /** The latest payload, described only when the facts are asked for (most payloads are never described). */
+  private lastPayload: AgentPayload | undefined;
 
   get lineCount(): number {
     return this.state.lineCount;
@@ -54,6 +56,7 @@ export class OutputTracker {
     const finalText = this.resultText || this.assistantText || undefined;
     return {
       ...this.state,
+      ...(this.lastPayload ? { lastActivity: describePayload(this.lastPayload) } : {}),
       filesChanged: [...this.state.filesChanged],
       ...(finalText ? { finalText: finalText.slice(-FINAL_TEXT_LIMIT) } : {}),
     };
@@ -62,7 +65,7 @@ export class OutputTracker {
   private fold(payload: AgentPayload): void {
     const s = this.state;
     s.lineCount++;
-    s.lastActivity = describePayload(payload);
+    this.lastPayload = payload;
     switch (payload.kind) {
       case 'init':
         if (payload.agentSessionId) s.agentSessionId = payload.agentSessionId;

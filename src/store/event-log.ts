@@ -230,35 +230,35 @@ export class EventLog {
   }
 
   private index(onEvent?: (event: OrchestratorEvent) => void): number {
-    const chunk = Buffer.alloc(READ_CHUNK);
-    let position = 0;
-    let lineStart = 0;
-    let pending: Buffer[] = [];
+    // Lines are found with indexOf (native), decoded one at a time; a line cut by the end of a read is moved to
+    // the front of the buffer and completed by the next read (the buffer grows for a line longer than itself).
+    let chunk = Buffer.alloc(READ_CHUNK);
+    let position = 0; // the file offset of chunk[0]
+    let carried = 0; // bytes of an unfinished line at the front of chunk
     let lastGood = 0;
-    while (position < this.size) {
-      const n = readSync(this.fd, chunk, 0, Math.min(READ_CHUNK, this.size - position), position);
+    while (position + carried < this.size) {
+      if (carried === chunk.length) chunk = Buffer.concat([chunk, Buffer.alloc(chunk.length)]);
+      const want = Math.min(chunk.length - carried, this.size - position - carried);
+      const n = readSync(this.fd, chunk, carried, want, position + carried);
       if (n === 0) break;
+      const end = carried + n;
       let from = 0;
-      for (let i = 0; i < n; i++) {
-        if (chunk[i] !== 0x0a) continue;
-        pending.push(chunk.subarray(from, i));
-        const line = Buffer.concat(pending).toString('utf8');
-        pending = [];
-        const event = parseLogLine(line);
+      for (let nl = chunk.indexOf(0x0a, from); nl !== -1 && nl < end; nl = chunk.indexOf(0x0a, from)) {
+        const event = parseLogLine(chunk.toString('utf8', from, nl));
         if (!event || event.seq !== this.offsets.length + 1) {
           // A line that does not parse, or a seq out of order, can only come from a torn or foreign write:
           // keep everything before it and cut the rest, so seq stays gap-free.
           return this.readOnly ? this.ignoreFrom(lastGood) : this.cutAt(lastGood);
         }
-        this.offsets.push(lineStart);
+        this.offsets.push(position + from);
         this.types.push(event.type);
         onEvent?.(event);
-        lineStart = position + i + 1;
-        lastGood = lineStart;
-        from = i + 1;
+        from = nl + 1;
+        lastGood = position + from;
       }
-      if (from < n) pending.push(Buffer.from(chunk.subarray(from, n)));
-      position += n;
+      chunk.copy(chunk, 0, from, end);
+      position += from;
+      carried = end - from;
     }
     return this.readOnly ? this.ignoreFrom(lastGood) : this.cutAt(lastGood);
   }

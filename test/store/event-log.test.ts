@@ -307,6 +307,25 @@ describe('open: repair of a torn last line', () => {
     }
   });
 
+  it('indexes lines longer than its read chunk, multi-byte text included, and cuts a torn long tail', () => {
+    // 2.5 MB and 1.5 MB lines (the chunk is 1 MiB, so it must grow), with 3-byte characters across boundaries.
+    const texts = ['€'.repeat(900_000), 'short', 'x'.repeat(1_500_000), 'é'];
+    const lines = texts.map((text, i) =>
+      JSON.stringify({ seq: i + 1, ts: '2026-11-21T09:30:00.000Z', sessionId: SID, ...agentEvent(text, i + 1) }),
+    );
+    const torn = `{"seq":5,"text":"${'z'.repeat(1_200_000)}`;
+    writeFileSync(path, `${lines.join('\n')}\n${torn}`);
+    const { log, repairedBytes } = openLog();
+    expect(repairedBytes).toBe(torn.length);
+    expect(log.lastSeq).toBe(4);
+    for (const [i, text] of texts.entries()) {
+      const [event] = log.readAfter(i, 1);
+      expect((event as { text: string }).text).toBe(text);
+    }
+    expect(log.append([agentEvent('next', 5)])[0]?.seq).toBe(5);
+    expect(log.readAfter(4).map((e) => (e as { text: string }).text)).toEqual(['next']);
+  });
+
   it('an empty or missing log opens empty', () => {
     const { log, repairedBytes } = openLog();
     expect(repairedBytes).toBe(0);

@@ -1,7 +1,7 @@
 /** Turning `run` options into a validated session spec, with errors a person can act on. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { interactiveUnsupported, knownAgents } from '../agents/registry.js';
 import { defaultSpec, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../domain/spec.js';
 import { describeUnknownKey, findUnknownKey } from '../domain/spec-keys.js';

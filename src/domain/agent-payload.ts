@@ -2,7 +2,7 @@
  * Agent payloads: what an adapter's parseLine (src/agents) returns for one line of an agent's stdout, normalized
  * across the CLIs. Each becomes an `agent` event (./events.ts) with the line's place in the stdout file.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Lines that are not JSON are kept, but only this much of them (bytes of UTF-8, roughly). */
 export const MALFORMED_LINE_LIMIT = 2048;

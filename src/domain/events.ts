@@ -6,7 +6,7 @@
  * Agent payloads come from the adapters in src/agents (pure functions over one stdout line); everything
  * else comes from the machines through the runtime.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   AgentCommandSchema,
   AgentErrorSchema,

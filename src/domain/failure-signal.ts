@@ -2,7 +2,7 @@
  * Failure signals: what an adapter's classifyFailure returns for an attempt that failed (or what the process actor
  * and the checkouts say of one); the input of the recovery policy (./recovery-policy.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const FAILURE_KINDS = [
   'auth',

@@ -3,7 +3,7 @@
  * started from the session's base commit (src/workspace); outside git, or with `--in-place`, agents edit the
  * target directory itself, as before isolation existed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const BaseSchema = z.object({
   commit: z.string(),

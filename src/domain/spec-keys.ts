@@ -2,7 +2,7 @@
  * Unknown spec keys, told by name: the keys the schema takes at a path, and the nearest one to a typo
  * (`unknown key "reviewz" (did you mean "reviews"?)`).
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { SessionSpecSchema } from './spec.js';
 
 /**

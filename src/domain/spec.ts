@@ -2,7 +2,7 @@
  * The session spec: which workers run which agent in which role, who reviews whom, limits, sandbox.
  * `orchestrate run --spec FILE` and `POST /api/v1/orchestrate` both validate with SessionSpecSchema.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseHostRule } from './host-rules.js';
 import { parseRule } from './permission-rules.js';
 import { AgentNameSchema } from './events.js';

@@ -3,7 +3,7 @@
  * Hono's own HTTPException) into that body. Anything else reaching onError is a bug and becomes a 500.
  */
 import type { Context } from 'hono';
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 export class HttpError extends Error {
   constructor(

@@ -3,7 +3,7 @@
  * parse what the routes answer with them). They mirror TypeScript interfaces of the runtime; the type checks at
  * the end fail the build when one side changes without the other.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   BlockerFieldsSchema,
   DecisionEventSchema,

@@ -3,7 +3,7 @@
  * ./response-schemas.ts (re-exported). The routes validate with them and GET /api/v1/openapi.json is generated
  * from them, so the two cannot drift apart.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AgentNameSchema, BlockerChoiceSchema } from '../domain/events.js';
 import { SessionSpecSchema } from '../domain/spec.js';
 import { SESSION_ID_PATTERN } from '../runtime/session-folder.js';

@@ -10,7 +10,7 @@
  */
 import { Writable } from 'node:stream';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { diffCommand } from '../cli/changes-command.js';
 import { controlSession, findRunner, resolveBlocker, stopOffline } from '../cli/control.js';
 import { formatLogLine } from '../cli/logs-command.js';

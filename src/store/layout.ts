@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SessionSpecSchema } from '../domain/spec.js';
 import { IsolationSchema } from '../domain/isolation.js';
 import { writeFileAtomic } from '../fs/atomic.js';

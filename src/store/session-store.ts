@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { NewEvent, OrchestratorEvent } from '../domain/events.js';
 import { AttemptOutputs, type OutputTracker } from '../domain/output-facts.js';
 import type { SessionSpec } from '../domain/spec.js';

@@ -3,7 +3,7 @@
  * (src/http/schemas.ts). Request bodies are converted as inputs (defaults optional), responses as outputs.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   OrchestratorEventSchema,
   RecoveryEventSchema,

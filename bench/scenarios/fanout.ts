@@ -126,8 +126,8 @@ export async function run(
         reference: { label: 'bare node:http writing the same frames', value: round(rep.bare, 0), unit: 'events/s' },
         ratio: round(rep.ours / rep.bare, 3),
         bound:
-          'per client: EventLog.readFramesAfter (a read of the file, each line copied into its frame: ' +
-          'no JSON.parse or JSON.stringify) and the web-stream pull per 64 KiB chunk',
+          'the socket writes: pages of 256 frames built once from the file (no JSON.parse or JSON.stringify) ' +
+          'and shared by every client (EventLog.readFrameChunk), one web-stream pull per page',
       },
       {
         metric: `live, 1,000 lines/s to ${CLIENTS} clients`,

@@ -14,11 +14,11 @@
 import type { OrchestratorEvent } from '../domain/events.js';
 import type { SessionManager } from '../runtime/session-manager.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
-import { openSessionLog, type SessionLogReader } from '../runtime/session-folder.js';
+import { type FrameChunk, openSessionLog, type SessionLogReader } from '../runtime/session-folder.js';
 import { sharedFrame, type SseStream } from './sse.js';
 
-/** Events read from the file per replay step (the client takes them before the next step is read). */
-const REPLAY_BATCH = 500;
+/** Events read from the file per replay step, about (the client takes them before the next step is read). */
+const REPLAY_BATCH = 512;
 
 export type FeedStart = { lastEventId: number } | { tail: number } | { live: true };
 
@@ -58,10 +58,10 @@ export function startSessionFeed(options: SessionFeedOptions): void {
     return runtime;
   };
 
-  const readFramesAfter = (after: number, limit: number): Array<{ seq: number; text: string; bytes: number }> => {
+  const readFrameChunk = (after: number, limit: number): FrameChunk | null => {
     const live = following();
-    if (live) return live.readFramesAfter(after, limit);
-    return disk && stream.open ? disk.readFramesAfter(after, limit) : [];
+    if (live) return live.readFrameChunk(after, limit);
+    return disk && stream.open ? disk.readFrameChunk(after, limit) : null;
   };
 
   const send = (seq: number, frame: string, bytes?: number): boolean => {
@@ -96,13 +96,28 @@ export function startSessionFeed(options: SessionFeedOptions): void {
   /** Called by the stream when its queue is empty: the next replay batch, or what was held behind it. */
   const pump = (): void => {
     if (lastSent < replayEnd) {
-      const batch = readFramesAfter(lastSent, Math.min(REPLAY_BATCH, replayEnd - lastSent));
-      if (batch.length === 0) replayEnd = lastSent;
-      for (const frame of batch) {
-        if (frame.seq > replayEnd) break;
-        // The replay is pulled: what does not fit now goes out once the client took what waits (never a drop).
-        if (stream.queuedEvents > 0 && !stream.fits(1, frame.bytes)) return;
-        if (!send(frame.seq, frame.text, frame.bytes)) return;
+      // Whole pages of frames, each one buffer (shared with every other client replaying the same events).
+      for (let taken = 0; lastSent < replayEnd && taken < REPLAY_BATCH; ) {
+        let chunk = readFrameChunk(lastSent, replayEnd - lastSent);
+        if (chunk && !stream.fits(chunk.last - chunk.first + 1, chunk.data.length)) {
+          // The replay is pulled: what does not fit now goes out once the client took what waits (never a drop).
+          if (stream.queuedEvents > 0) return;
+          // A page larger than the byte bound by itself (huge agent lines): one event at a time, which always fits.
+          chunk = readFrameChunk(lastSent, 1);
+        }
+        if (!chunk) {
+          replayEnd = lastSent;
+          break;
+        }
+        const count = chunk.last - chunk.first + 1;
+        if (chunk.first !== lastSent + 1 || chunk.last > replayEnd) {
+          // Cannot happen with a gap-free log; if it does, a reconnect replays from the file correctly.
+          stream.drop(`replay of ${chunk.first}..${chunk.last} after ${lastSent}: out of order`);
+          return;
+        }
+        if (!stream.enqueueChunk(chunk.data, count)) return;
+        lastSent = chunk.last;
+        taken += count;
       }
       if (lastSent >= replayEnd && !runtime && disk) {
         // The on-disk replay is through: the file is not needed while waiting for a resume.

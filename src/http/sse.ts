@@ -49,9 +49,11 @@ export function messageFrame(type: string, data: unknown): string {
 export const HEARTBEAT_FRAME = ': ping\n\n';
 
 interface Item {
-  text: string;
+  /** A frame as text, or frames already encoded (a replay page, shared by clients: never written into). */
+  data: string | Uint8Array;
   bytes: number;
-  event: boolean;
+  /** Events in it (0 for a heartbeat or the snapshot). */
+  events: number;
 }
 
 export interface SseStreamOptions {
@@ -115,15 +117,23 @@ export class SseStream {
 
   /** Queue a frame; past the bound the client is dropped instead. Returns whether the frame was queued. */
   enqueue(text: string, isEvent: boolean, knownBytes?: number): boolean {
+    return this.push(text, isEvent ? 1 : 0, knownBytes ?? Buffer.byteLength(text, 'utf8'));
+  }
+
+  /** Queue `events` frames already encoded (sent as they are); past the bound the client is dropped instead. */
+  enqueueChunk(data: Uint8Array, events: number): boolean {
+    return this.push(data, events, data.length);
+  }
+
+  private push(data: string | Uint8Array, events: number, bytes: number): boolean {
     if (this.state !== 'open') return false;
-    const bytes = knownBytes ?? Buffer.byteLength(text, 'utf8');
-    if (!this.fits(isEvent ? 1 : 0, bytes)) {
+    if (!this.fits(events, bytes)) {
       this.drop(`more than ${this.limits.maxEvents} events or ${this.limits.maxBytes} bytes waiting for a slow client`);
       return false;
     }
-    this.items.push({ text, bytes, event: isEvent });
+    this.items.push({ data, bytes, events });
     this.queuedBytes += bytes;
-    if (isEvent) this.queuedEventCount++;
+    this.queuedEventCount += events;
     this.wake();
     return true;
   }
@@ -204,15 +214,23 @@ export class SseStream {
     return this.head >= this.items.length;
   }
 
+  /** The next chunk to write: an encoded item as it is, or queued text frames joined up to about CHUNK_BYTES. */
   private take(): Uint8Array {
-    const parts: string[] = [];
-    let size = 0;
-    while (this.head < this.items.length && (size === 0 || size + this.items[this.head]!.bytes <= CHUNK_BYTES)) {
-      const item = this.items[this.head++]!;
-      parts.push(item.text);
-      size += item.bytes;
-      this.queuedBytes -= item.bytes;
-      if (item.event) this.queuedEventCount--;
+    const first = this.items[this.head]!;
+    let chunk: Uint8Array;
+    if (typeof first.data !== 'string') {
+      this.consume(first);
+      chunk = first.data;
+    } else {
+      const parts: string[] = [];
+      let size = 0;
+      for (let item = first; typeof item?.data === 'string' && (size === 0 || size + item.bytes <= CHUNK_BYTES); ) {
+        parts.push(item.data);
+        size += item.bytes;
+        this.consume(item);
+        item = this.items[this.head]!;
+      }
+      chunk = this.encoder.encode(parts.join(''));
     }
     if (this.head === this.items.length) {
       this.items = [];
@@ -221,7 +239,13 @@ export class SseStream {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
-    return this.encoder.encode(parts.join(''));
+    return chunk;
+  }
+
+  private consume(item: Item): void {
+    this.head++;
+    this.queuedBytes -= item.bytes;
+    this.queuedEventCount -= item.events;
   }
 
   private stopProducing(): void {

@@ -6,13 +6,13 @@ import { SessionStore } from '../store/session-store.js';
 
 export { SESSION_ID_PATTERN, SessionNotFoundError } from '../store/session-store.js';
 /** An event's JSON as the log wrote it (serialized once, when appended): what SSE sends. */
-export { eventJson } from '../store/event-log.js';
+export { eventJson, type FrameChunk } from '../store/event-log.js';
 
 /** A session's log read from disk: what the SSE replay and the history index need; `close` when done. */
 export interface SessionLogReader {
   readonly lastSeq: number;
   readAfter: SessionStore['log']['readAfter'];
-  readFramesAfter: SessionStore['log']['readFramesAfter'];
+  readFrameChunk: SessionStore['log']['readFrameChunk'];
   close(): void;
 }
 
@@ -24,7 +24,7 @@ export function openSessionLog(workspace: string, sessionId: string): SessionLog
       return store.log.lastSeq;
     },
     readAfter: (seq, limit) => store.log.readAfter(seq, limit),
-    readFramesAfter: (seq, limit) => store.log.readFramesAfter(seq, limit),
+    readFrameChunk: (seq, limit) => store.log.readFrameChunk(seq, limit),
     close: () => store.close(),
   };
 }

@@ -15,7 +15,7 @@ import type { SessionSpec } from '../domain/spec.js';
 import type { sessionMachine, SessionEvent } from '../machines/session.machine.js';
 import type { WorkerStatusEvent } from '../machines/worker.machine.js';
 import { SessionLockedError, SessionStore, type ProcRecord } from '../store/session-store.js';
-import type { EventListener } from '../store/event-log.js';
+import type { EventListener, FrameChunk } from '../store/event-log.js';
 import type { SessionContext } from '../domain/supervisor/context.js';
 import type { Isolation } from '../domain/isolation.js';
 import { boundSessionMachine, sessionCheckouts } from './session-effects.js';
@@ -236,9 +236,9 @@ export class SessionRuntime {
     return this.store.log.readAfter(seq, limit);
   }
 
-  /** The log's lines after `seq` as they are on disk (for SSE: no parse, no serialize). */
-  readFramesAfter(seq: number, limit?: number): Array<{ seq: number; text: string; bytes: number }> {
-    return this.store.log.readFramesAfter(seq, limit);
+  /** SSE frames of the log's lines after `seq`, as they are on disk (no parse, no serialize); one page at most. */
+  readFrameChunk(seq: number, limit?: number): FrameChunk | null {
+    return this.store.log.readFrameChunk(seq, limit);
   }
 
   /** Every event appended from now on; returns the unsubscribe. */

@@ -8,6 +8,9 @@
  */
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import type { NewEvent, OrchestratorEvent } from '../domain/events.js';
+import { FRAME_PAGE, type FrameChunk, FramePageCache, framesOf } from './frame-pages.js';
+
+export type { FrameChunk } from './frame-pages.js';
 
 export type EventListener = (events: readonly OrchestratorEvent[]) => void;
 
@@ -38,6 +41,8 @@ export class EventLog {
   /** types[i] = the type of seq i + 1 (interned strings: a pointer each), so a replay needs no JSON.parse. */
   private types: string[] = [];
   private listeners = new Set<EventListener>();
+  /** Complete pages of SSE frames, shared by every replaying client. */
+  private pages = new FramePageCache();
   private closed = false;
 
   private constructor(
@@ -177,27 +182,21 @@ export class EventLog {
   }
 
   /**
-   * SSE frames of the events with seq > afterSeq, at most `limit`, straight from the file's bytes: the line is
-   * the frame's data as it is, so a replay costs a read and a copy, not a JSON.parse + JSON.stringify per event.
+   * SSE frames of the events with seq > afterSeq, at most `limit`, never past the end of afterSeq's page
+   * (FRAME_PAGE events), in one buffer made from the file's bytes: a replay costs a read and a copy, not a
+   * JSON.parse + JSON.stringify per event, and a complete page is framed once for every client (cached).
    */
-  readFramesAfter(
-    afterSeq: number,
-    limit = Number.POSITIVE_INFINITY,
-  ): Array<{ seq: number; text: string; bytes: number }> {
-    const range = this.readRange(afterSeq, limit);
-    if (!range) return [];
-    const { first, last, buffer, read } = range;
-    const frames: Array<{ seq: number; text: string; bytes: number }> = [];
-    let from = 0;
-    for (let seq = first + 1; seq <= last && from < read; seq++) {
-      const nl = buffer.indexOf(0x0a, from);
-      const stop = nl === -1 ? read : nl;
-      const head = `id: ${seq}\nevent: ${this.types[seq - 1]}\ndata: `;
-      const text = `${head}${buffer.toString('utf8', from, stop)}\n\n`;
-      frames.push({ seq, text, bytes: head.length + (stop - from) + 2 });
-      from = stop + 1;
-    }
-    return frames;
+  readFrameChunk(afterSeq: number, limit = Number.POSITIVE_INFINITY): FrameChunk | null {
+    const after = Math.max(0, afterSeq);
+    const pageEnd = (Math.floor(after / FRAME_PAGE) + 1) * FRAME_PAGE;
+    const whole = after % FRAME_PAGE === 0 && pageEnd <= this.offsets.length && limit >= FRAME_PAGE;
+    const cached = whole ? this.pages.get(after) : undefined;
+    if (cached) return { first: after + 1, last: pageEnd, data: cached };
+    const range = this.readRange(after, Math.min(limit, pageEnd - after));
+    if (!range) return null;
+    const chunk = framesOf(range.buffer, range.read, after + 1, this.types);
+    if (whole && chunk?.last === pageEnd) this.pages.set(after, chunk.data);
+    return chunk;
   }
 
   /** The bytes of the lines of seq first+1 .. last (first = afterSeq), or null when there are none. */

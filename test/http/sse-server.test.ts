@@ -122,6 +122,30 @@ describe('replay', () => {
     expect(client.seqs).toEqual(seqRange(1, end));
   });
 
+  it('a replay page larger than the byte bound goes out an event at a time, never dropping the client', async () => {
+    const tight = await startServer({
+      manager: harness.manager,
+      workspace: harness.workspace,
+      logger: { warn: (m) => warnings.push(m) },
+      sseLimits: { maxEvents: 2_000, maxBytes: 64 * 1024 },
+    });
+    try {
+      const before = warnings.length;
+      const start = runtime.store.log.lastSeq;
+      record(600, 1000); // ~1 KB an event: a page of 256 is ~4 times the byte bound
+      const end = runtime.store.log.lastSeq;
+      const client = await SseClient.open(`${tight.url}/api/v1/${sid}/events?lastEventId=${start}`, {
+        authorization: `Bearer ${tight.token}`,
+      });
+      clients.push(client);
+      await client.waitFor((c) => c.lastId === end, 'the replay', 20_000);
+      expect(client.seqs).toEqual(seqRange(start + 1, end));
+      expect(warnings.slice(before)).toEqual([]);
+    } finally {
+      await tight.close();
+    }
+  });
+
   it('no gap and no duplicate across many reconnects while events keep coming', async () => {
     let appended = 0;
     const producer = setInterval(() => {

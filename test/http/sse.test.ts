@@ -117,6 +117,41 @@ describe('SseStream', () => {
   });
 });
 
+describe('SseStream chunks (replay pages)', () => {
+  it('sends an encoded chunk as it is, between text frames, counting its events', async () => {
+    const stream = new SseStream();
+    const page = Buffer.from(`${eventFrame(event(2))}${eventFrame(event(3))}`);
+    stream.enqueue(eventFrame(event(1)), true);
+    expect(stream.enqueueChunk(page, 2)).toBe(true);
+    stream.enqueue(eventFrame(event(4)), true);
+    expect(stream.queuedEvents).toBe(4);
+    expect(stream.bytesQueued).toBe(Buffer.byteLength(eventFrame(event(1))) * 2 + page.length);
+    stream.close();
+    const reader = stream.body.getReader();
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+    }
+    // The page is the very buffer queued (shared by every client replaying it: no copy).
+    expect(chunks).toHaveLength(3);
+    expect(chunks[1]).toBe(page);
+    expect(chunks.map((c) => decoder.decode(c)).join('')).toBe([1, 2, 3, 4].map((n) => eventFrame(event(n))).join(''));
+  });
+
+  it('a chunk counts against both bounds: past them the client is dropped', () => {
+    const reasons: string[] = [];
+    const stream = new SseStream({ limits: { maxEvents: 10, maxBytes: 1000 }, onDrop: (r) => reasons.push(r) });
+    expect(stream.fits(10, 1000)).toBe(true);
+    expect(stream.enqueueChunk(Buffer.alloc(100), 8)).toBe(true);
+    expect(stream.fits(3, 10)).toBe(false);
+    expect(stream.enqueueChunk(Buffer.alloc(100), 3)).toBe(false);
+    expect(reasons).toHaveLength(1);
+    expect(stream.open).toBe(false);
+  });
+});
+
 describe('SseHub', () => {
   it('closes every open stream and forgets ended ones', async () => {
     const hub = new SseHub();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { NewEvent, OrchestratorEvent } from '../../src/domain/events.js';
 import { EventLog } from '../../src/store/event-log.js';
+import { FRAME_PAGE } from '../../src/store/frame-pages.js';
 
 const io = vi.hoisted(() => ({ writes: [] as number[], readBytes: 0, shortWrites: 0, counting: false }));
 
@@ -209,6 +210,44 @@ describe('readAfter', () => {
       .slice(1500, 1510)
       .reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
     expect(io.readBytes).toBe(lineBytes);
+  });
+
+  it('frames SSE replay chunks from the file bytes: the same bytes as eventFrame, never across a page', () => {
+    const { log } = openLog();
+    const appended = log.append(Array.from({ length: 600 }, (_, i) => agentEvent(`é${i}\nline`, i)));
+    const framed = (from: number, to: number) =>
+      appended
+        .slice(from, to)
+        .map((e) => `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
+        .join('');
+    const chunk = log.readFrameChunk(0);
+    expect([chunk?.first, chunk?.last]).toEqual([1, FRAME_PAGE]);
+    expect(chunk?.data.toString('utf8')).toBe(framed(0, FRAME_PAGE));
+    // From the middle of a page: up to its end, or `limit`.
+    const middle = log.readFrameChunk(100);
+    expect([middle?.first, middle?.last]).toEqual([101, FRAME_PAGE]);
+    expect(middle?.data.toString('utf8')).toBe(framed(100, FRAME_PAGE));
+    expect(log.readFrameChunk(100, 3)?.data.toString('utf8')).toBe(framed(100, 103));
+    // The last, incomplete page; then nothing.
+    const tail = log.readFrameChunk(2 * FRAME_PAGE);
+    expect([tail?.first, tail?.last]).toEqual([2 * FRAME_PAGE + 1, 600]);
+    expect(tail?.data.toString('utf8')).toBe(framed(2 * FRAME_PAGE, 600));
+    expect(log.readFrameChunk(600)).toBeNull();
+  });
+
+  it('frames a complete page once: every reader then gets the same buffer without reading the file', () => {
+    const { log } = openLog();
+    log.append(Array.from({ length: FRAME_PAGE + 10 }, (_, i) => agentEvent('x'.repeat(100), i)));
+    const first = log.readFrameChunk(FRAME_PAGE);
+    io.counting = true;
+    expect(log.readFrameChunk(0)?.data).toBe(log.readFrameChunk(0)?.data);
+    const afterOneRead = io.readBytes;
+    expect(afterOneRead).toBeGreaterThan(0);
+    for (let i = 0; i < 5; i++) log.readFrameChunk(0);
+    expect(io.readBytes).toBe(afterOneRead);
+    // A page still being filled is read each time (it grows), and a partial read is never cached.
+    expect(log.readFrameChunk(FRAME_PAGE)?.data).not.toBe(first?.data);
+    expect(log.readFrameChunk(0, 5)?.last).toBe(5);
   });
 
   it('throws after close, as do append and (harmlessly) a second close', () => {

@@ -15,7 +15,7 @@ import type { OrchestratorEvent } from '../domain/events.js';
 import type { SessionManager } from '../runtime/session-manager.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import { type FrameChunk, openSessionLog, type SessionLogReader } from '../runtime/session-folder.js';
-import { sharedFrame, type SseStream } from './sse.js';
+import { sharedBatch, sharedFrame, type SseStream } from './sse.js';
 
 /** Events read from the file per replay step, about (the client takes them before the next step is read). */
 const REPLAY_BATCH = 512;
@@ -77,6 +77,12 @@ export function startSessionFeed(options: SessionFeedOptions): void {
   };
 
   const onLive = (events: readonly OrchestratorEvent[]): void => {
+    const last = events.at(-1);
+    if (last && events.length > 1 && lastSent >= replayEnd && held.length === 0 && events[0]?.seq === lastSent + 1) {
+      // A whole append for a client that is caught up: one buffer, encoded once for every client.
+      if (stream.enqueueChunk(sharedBatch(events), events.length)) lastSent = last.seq;
+      return;
+    }
     for (const event of events) {
       if (event.seq <= lastSent) continue;
       const { text: frame, bytes } = sharedFrame(event);

@@ -41,6 +41,19 @@ export function sharedFrame(event: OrchestratorEvent): { text: string; bytes: nu
   return frame;
 }
 
+/** The frames of one append's events in one buffer, built once for every client (listeners get the same array). */
+const batches = new WeakMap<readonly OrchestratorEvent[], Buffer>();
+
+/** The frames of `events` (one append: consecutive seqs), encoded once and shared: never write into it. */
+export function sharedBatch(events: readonly OrchestratorEvent[]): Buffer {
+  let data = batches.get(events);
+  if (data === undefined) {
+    data = Buffer.from(events.map((event) => sharedFrame(event).text).join(''), 'utf8');
+    batches.set(events, data);
+  }
+  return data;
+}
+
 /** A message without id (the snapshot): it must not move the client's Last-Event-ID. */
 export function messageFrame(type: string, data: unknown): string {
   return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;

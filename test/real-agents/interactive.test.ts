@@ -22,6 +22,7 @@ import {
   cliBuilt,
   describeOrchestrate,
   finalWorkerStates,
+  killKeptAgents,
   type OrchestrateRun,
   ofType,
   removeOrchestrateRun,
@@ -88,6 +89,8 @@ describe.skipIf(!cliBuilt())(`interactive mode with the real CLIs (${CLI})`, () 
     assertUserCanRunCli(user);
   });
   afterAll(async () => {
+    // Agents a failed (d) left for a resume that never collected them.
+    killKeptAgents();
     await server?.close();
     for (const run of runs) removeOrchestrateRun(run);
   });
@@ -152,13 +155,14 @@ describe.skipIf(!cliBuilt())(`interactive mode with the real CLIs (${CLI})`, () 
     it('(d) kill -9 while a request waits, then resume: answered exactly once, and the session completes', async () => {
       server.setScenario(provider, { kind: 'run-command', command: 'touch resumed.txt', text: 'Ran it; done.' });
       const s = spec(agent, 'touch resumed.txt', { ask: ['Bash(touch resumed.txt)'] });
-      // Served: a `--no-server` run would end by itself once the session waits for a person, racing the kill -9
-      // (and an interactive agent does not always outlive that ending: see the closing note of stop 25).
-      const first = startOrchestrate(server, { task: s.task, spec: s, user, serve: true });
+      // `--no-server`: the run ends by itself (exit 2) once the session waits for a person, maybe before the kill -9.
+      // Either way its agent lives on, waiting, for the resume: the harness keeps it (`keepAgents`).
+      const first = startOrchestrate(server, { task: s.task, spec: s, user, keepAgents: true });
       await until(first, 'the permission request', () => openRequest(first) !== undefined);
       const sid = first.events()[0]?.sessionId ?? '';
       first.kill9();
-      await first.finished;
+      const crashed = await first.finished;
+      expect(crashed.leftovers.length, describeOrchestrate(crashed)).toBeGreaterThan(0);
 
       const blocker = openRequest(first);
       const resumed = first.resume(sid);

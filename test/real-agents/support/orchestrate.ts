@@ -5,7 +5,9 @@
  * test user (so claude may bypass permissions), except where a test asks for root on purpose.
  *
  * Every process of a run carries a marker variable; afterwards any process still carrying it (an agent
- * the orchestrator left behind) is reported and killed, by pid.
+ * the orchestrator left behind) is reported and killed, by pid. A run whose agents a later `resume` takes up
+ * (`keepAgents`) leaves them alive at its end: the resumed run's end collects them (it carries the same marker),
+ * and `killKeptAgents` whatever a test that failed before it left.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,6 +33,12 @@ export interface OrchestrateOptions {
   settings?: AgentSettings;
   env?: Record<string, string>;
   timeoutMs?: number;
+  /**
+   * The run's agents outlive its end, for a `resume` of the same session: its `leftovers` are reported, not killed.
+   * Decided at the start, never by how the run happens to end: a `--no-server` run ends by itself (exit 2) once the
+   * session waits for a person, as soon as it has said so, before or after a test's kill -9.
+   */
+  keepAgents?: boolean;
 }
 
 export interface OrchestrateRun {
@@ -46,7 +54,7 @@ export interface OrchestrateRun {
   target: string;
   workspace: string;
   argv: string[];
-  /** Processes of this run still alive after the orchestrator exited (killed since). */
+  /** Processes of this run still alive after the orchestrator exited (killed since, unless `keepAgents`). */
   leftovers: string[];
   durationMs: number;
 }
@@ -95,9 +103,12 @@ export interface StartedOrchestrate {
   events(): OrchestratorEvent[];
   /** `node dist/cli.js ARGS --workspace W` as the same user, with the same environment: its exit code and output. */
   cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
-  /** The same session continued: `orchestrate resume SID --json` (with a server), as the same user. */
+  /**
+   * The same session continued: `orchestrate resume SID --json` (with a server), as the same user, with the same
+   * marker: its end collects the agents it took up.
+   */
   resume(sessionId: string, extra?: string[]): StartedOrchestrate;
-  /** SIGKILL the orchestrator alone (its agents run on). */
+  /** SIGKILL the orchestrator alone (what becomes of its agents is `keepAgents`'s to say). */
   kill9(): void;
   /** Resolves when it has exited (and its leftovers are killed unless `keepAgents`). */
   finished: Promise<OrchestrateRun>;
@@ -111,6 +122,16 @@ interface RunContext {
   marker: string;
   user: TestUser | null;
   timeoutMs: number;
+}
+
+/** The markers of the runs started with `keepAgents`, for killKeptAgents. */
+const keptMarkers = new Set<string>();
+
+/** Kill (SIGKILL, by pid) what runs started with `keepAgents` left alive: for an afterAll, after a failed resume. */
+export function killKeptAgents(): string[] {
+  const killed = [...keptMarkers].flatMap(killMarked);
+  keptMarkers.clear();
+  return killed;
 }
 
 /**
@@ -152,10 +173,11 @@ export function startOrchestrate(
     user: options.user,
     timeoutMs: options.timeoutMs ?? 150_000,
   };
-  return spawnOrchestrate(ctx, argv);
+  if (options.keepAgents) keptMarkers.add(marker);
+  return spawnOrchestrate(ctx, argv, options.keepAgents === true);
 }
 
-function spawnOrchestrate(ctx: RunContext, argv: string[]): StartedOrchestrate {
+function spawnOrchestrate(ctx: RunContext, argv: string[], keepAgents = false): StartedOrchestrate {
   const started = Date.now();
   const asUser = ctx.user ? { uid: ctx.user.uid, gid: ctx.user.gid } : {};
   const child = spawn(process.execPath, argv, {
@@ -177,11 +199,12 @@ function spawnOrchestrate(ctx: RunContext, argv: string[]): StartedOrchestrate {
     child.once('error', fail);
     child.once('close', (c, s) => done({ code: c, signal: s }));
   });
-  let killed9 = false;
   const finished = closed.then(({ code, signal }) => {
     clearTimeout(timer);
-    // A kill -9 leaves the agents running on purpose: the resumed run's end collects them.
-    const leftovers = killed9 ? [] : killMarked(ctx.marker);
+    // Kept: alive on purpose, for the resume (whose end collects them). Never decided by a kill -9 the test makes
+    // once it has seen what it waits for: the run may have ended by itself just before (a `--no-server` run that
+    // waits for a person), and its agents must not die of that timing.
+    const leftovers = keepAgents ? findMarked(ctx.marker) : killMarked(ctx.marker);
     const stdout = Buffer.concat(out).toString('utf8');
     const { events, badLines } = parseEvents(stdout);
     return {
@@ -224,7 +247,6 @@ function spawnOrchestrate(ctx: RunContext, argv: string[]): StartedOrchestrate {
     resume: (sessionId, extra = ['--port', '0']) =>
       spawnOrchestrate(ctx, [CLI, 'resume', sessionId, '--workspace', ctx.workspace, '--json', ...extra]),
     kill9: () => {
-      killed9 = true;
       child.kill('SIGKILL');
     },
     finished,
@@ -252,6 +274,11 @@ function parseEvents(stdout: string): { events: OrchestratorEvent[]; badLines: s
 
 /** Kill (SIGKILL, by pid) every process whose environment carries this run's marker; describe them. */
 function killMarked(marker: string): string[] {
+  return findMarked(marker, 'SIGKILL');
+}
+
+/** Every live process whose environment carries this run's marker (zombies have none), described; `signal` each. */
+function findMarked(marker: string, signal?: NodeJS.Signals): string[] {
   const needle = Buffer.from(`META_ORCH_REAL_AGENTS_RUN=${marker}\0`);
   const found: string[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -261,7 +288,7 @@ function killMarked(marker: string): string[] {
       if (!readFileSync(`/proc/${pid}/environ`).includes(needle)) continue;
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
       found.push(`${pid} ${cmd.slice(0, 200)}`);
-      process.kill(pid, 'SIGKILL');
+      if (signal) process.kill(pid, signal);
     } catch {
       // Gone meanwhile, or not ours to read.
     }

@@ -1,0 +1,57 @@
+/**
+ * The fleet's tables in Postgres (docs/fleet.md): sessions with their lease, and their events.
+ *
+ * - `sessions` is the queue and the lease table at once. A runner claims a session whose lease is free or
+ *   expired (the database's clock decides, never a runner's), which bumps `lease_token`: the fencing token
+ *   every later write of that runner must carry.
+ * - `events` holds each session's log, one row per event with the log line's exact JSON text. The primary key
+ *   (session_id, seq) refuses a duplicate seq, and `sessions.last_seq` refuses a gap: an append moves it from
+ *   first - 1 to last in the same transaction, under the row lock of the session, and only with the current
+ *   token. Each row keeps the token and the runner that wrote it, so a test (or a person) can check that no two
+ *   runners ever wrote one session at once.
+ */
+
+/** Our schema's name: every table is qualified with it. */
+export const FLEET_SCHEMA = 'orchestrator';
+
+/** Bumped when the tables change; `migrate` records it in `orchestrator.meta`. */
+export const FLEET_SCHEMA_VERSION = 1;
+
+export const FLEET_DDL = `
+CREATE SCHEMA IF NOT EXISTS ${FLEET_SCHEMA};
+
+CREATE TABLE IF NOT EXISTS ${FLEET_SCHEMA}.meta (
+  key text PRIMARY KEY,
+  value text NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ${FLEET_SCHEMA}.sessions (
+  id text PRIMARY KEY,
+  spec jsonb NOT NULL,
+  repo text NOT NULL,
+  base text NOT NULL,
+  agents text[] NOT NULL,
+  labels text[] NOT NULL DEFAULT '{}',
+  status text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'running', 'ended')),
+  outcome text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  not_before timestamptz,
+  lease_owner text,
+  lease_token bigint NOT NULL DEFAULT 0,
+  lease_expires timestamptz,
+  last_seq bigint NOT NULL DEFAULT 0
+);
+
+CREATE INDEX IF NOT EXISTS sessions_claimable ON ${FLEET_SCHEMA}.sessions (created_at)
+  WHERE status <> 'ended';
+
+CREATE TABLE IF NOT EXISTS ${FLEET_SCHEMA}.events (
+  session_id text NOT NULL REFERENCES ${FLEET_SCHEMA}.sessions (id) ON DELETE CASCADE,
+  seq bigint NOT NULL CHECK (seq > 0),
+  type text NOT NULL,
+  line text NOT NULL,
+  lease_token bigint NOT NULL,
+  runner_id text NOT NULL,
+  PRIMARY KEY (session_id, seq)
+);
+`;

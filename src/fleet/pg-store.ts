@@ -48,6 +48,14 @@ export interface LogLine {
   line: string;
 }
 
+/** The NOTIFY channel of appended events; the payload is `<sessionId> <lastSeq>`. */
+export const EVENTS_CHANNEL = 'orchestrator_events';
+
+/** A live subscription to appended events (one connection of its own, LISTENing). */
+export interface EventsListener {
+  close(): Promise<void>;
+}
+
 export class LeaseLostError extends Error {
   constructor(readonly lease: Pick<Lease, 'sessionId' | 'runnerId' | 'token'>) {
     super(
@@ -166,6 +174,8 @@ export class FleetStore {
         if (!held.holds) throw new LeaseLostError(lease);
         throw new SeqGapError(lease.sessionId, held.lastSeq + 1, first.seq);
       }
+      // Delivered at commit, to every node listening (src/fleet/pg-store.ts listen): SSE from any API node.
+      await client.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, `${lease.sessionId} ${last}`]);
       await client.query(
         `INSERT INTO ${S}.events (session_id, seq, type, line, lease_token, runner_id)
          SELECT $1, seq, type, line, $2, $3 FROM unnest($4::bigint[], $5::text[], $6::text[]) AS t(seq, type, line)`,
@@ -198,6 +208,40 @@ export class FleetStore {
       [sessionId, afterSeq, limit],
     );
     return rows.map((r) => ({ seq: Number(r.seq), type: r.type, line: r.line }));
+  }
+
+  /**
+   * Call `onAppended(sessionId, lastSeq)` after every committed append of any session, on a connection of its
+   * own. The payload only wakes a reader: what was appended is read from the table (readAfter), so a missed
+   * notification (a reconnect) loses nothing as long as the reader reads from its own last seq.
+   */
+  async listen(onAppended: (sessionId: string, lastSeq: number) => void): Promise<EventsListener> {
+    const client = await this.pool.connect();
+    client.on('notification', (message) => {
+      if (message.channel !== EVENTS_CHANNEL || !message.payload) return;
+      const space = message.payload.lastIndexOf(' ');
+      onAppended(message.payload.slice(0, space), Number(message.payload.slice(space + 1)));
+    });
+    await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    return {
+      async close() {
+        await client.query(`UNLISTEN ${EVENTS_CHANNEL}`).catch(() => undefined);
+        client.release();
+      },
+    };
+  }
+
+  /**
+   * Give the session back to the queue until `notBefore` (a rate-limited agent said when to retry): the lease is
+   * freed, so the runner's slot is too, and no runner claims it before then. Throws LeaseLostError if not held.
+   */
+  async defer(lease: Lease, notBefore: Date): Promise<void> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE ${S}.sessions SET not_before = $4, lease_owner = NULL, lease_expires = NULL
+        WHERE id = $1 AND lease_owner = $2 AND lease_token = $3 AND lease_expires > now()`,
+      [lease.sessionId, lease.runnerId, lease.token, notBefore],
+    );
+    if (rowCount !== 1) throw new LeaseLostError(lease);
   }
 
   /** Who wrote each event of a session (seq, runner, token): what the fencing tests check. */

@@ -144,4 +144,41 @@ describe.skipIf(!available)('the fleet store in Postgres', () => {
     await store.heartbeat(lease, 60);
     expect(await store.claim(runner('b'))).toBeNull();
   });
+
+  it('tells every listener of each committed append, and of nothing a refused append tried', async () => {
+    const id = await queue();
+    const lease = (await store.claim(runner('a'))) as Lease;
+    const heard: string[] = [];
+    let wake: () => void = () => undefined;
+    const listener = await store.listen((sid, last) => {
+      heard.push(`${sid === id ? 'sid' : sid} ${last}`);
+      wake();
+    });
+    try {
+      const next = () => new Promise<void>((resolve) => (wake = resolve));
+      let heardOne = next();
+      await store.append(lease, lines(1, 2));
+      await heardOne;
+      await expect(store.append(lease, lines(9, 1))).rejects.toBeInstanceOf(SeqGapError);
+      heardOne = next();
+      await store.append(lease, lines(3, 1));
+      await heardOne;
+      // The refused append rolled back its NOTIFY with everything else.
+      expect(heard).toEqual(['sid 2', 'sid 3']);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('a deferred session frees its runner and is claimable again only from its not-before time', async () => {
+    const id = await queue();
+    const lease = (await store.claim(runner('a'))) as Lease;
+    await store.append(lease, lines(1, 1));
+    await store.defer(lease, new Date(Date.now() + 3_600_000));
+    expect(await store.claim(runner('b'))).toBeNull();
+    await expect(store.append(lease, lines(2, 1))).rejects.toBeInstanceOf(LeaseLostError);
+    // The database clock reaches the retry time.
+    await admin.query(`UPDATE orchestrator.sessions SET not_before = now() - interval '1 second' WHERE id = $1`, [id]);
+    expect(await store.claim(runner('b'))).toMatchObject({ sessionId: id, token: 2, lastSeq: 1 });
+  });
 });

@@ -28,7 +28,7 @@ afterAll(async () => {
   if (!available) return;
   await store.close();
   await admin.end();
-  server.stop();
+  await server.stop();
 });
 beforeEach(async () => {
   if (available) await admin.query('DELETE FROM orchestrator.sessions');

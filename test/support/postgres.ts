@@ -1,14 +1,18 @@
 /**
- * A throwaway Postgres cluster for a test file: `initdb` in a temp folder, `pg_ctl start -w` on a free loopback
- * port with its socket in that folder, `stop()` with `pg_ctl stop -m immediate` and the folder removed.
+ * A throwaway Postgres cluster for a test file: `initdb` in a temp folder, then `postgres` itself in the
+ * foreground (not `pg_ctl`, which moves the server into a session of its own, where a crashed test would leak
+ * it) in a process group of its own, on a free loopback port with its socket in that folder. Ready when it says
+ * so on stderr (no sleeping); `stop()` is SIGQUIT (`pg_ctl stop -m immediate`), then the whole group is checked
+ * gone and the folder removed.
  *
- * initdb refuses to run as root: as root the cluster belongs to the `postgres` OS user (Debian's package makes
- * it), and every command runs through `runuser -u postgres --` (argv arrays, no shell). Where Postgres is not
- * installed, or cannot start, `startPostgres` returns the reason and the tests skip loudly, as the sandbox
- * tests do; `.ci/run` installs Debian's postgresql.
+ * initdb and postgres refuse to run as root: as root the cluster belongs to the `postgres` OS user (Debian's
+ * package makes it), and each command runs through `setpriv` (argv arrays, no shell), which execs it (the child
+ * is the server itself) with `--pdeathsig SIGQUIT`: if the test process dies, the kernel stops the server.
+ * Where Postgres is not installed or cannot start, `startPostgres` returns why, and the tests skip loudly, as
+ * the sandbox tests do; `.ci/run` installs Debian's postgresql.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +23,7 @@ export interface TestPostgres {
   port: number;
   /** A URL for another database or role of this cluster. */
   urlFor(options: { database?: string; user?: string; password?: string }): string;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 /** The folder of Postgres's server binaries (initdb, pg_ctl, postgres), the newest installed; null if none. */
@@ -50,29 +54,34 @@ export async function startPostgres(): Promise<TestPostgres | { unavailable: str
   if (asRoot && !owner) return { unavailable: 'running as root and there is no `postgres` OS user to own a cluster' };
   const dir = mkdtempSync(join(tmpdir(), 'orch-pg-'));
   const data = join(dir, 'data');
-  const run = (file: string, args: string[]) => {
-    const argv = asRoot ? ['runuser', '-u', 'postgres', '--', file, ...args] : [file, ...args];
-    const result = spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    if (result.status !== 0)
-      throw new Error(`${file} ${args[0] ?? ''} failed: ${(result.stderr || result.stdout).trim()}`);
-  };
+  const prefix = [
+    ...(owner ? [`--reuid=${owner.uid}`, `--regid=${owner.gid}`, '--init-groups'] : []),
+    '--pdeathsig',
+    'SIGQUIT',
+    '--',
+  ];
+  const env = { ...process.env, LC_ALL: 'C', LANG: 'C' };
+  let server: ReturnType<typeof spawn> | null = null;
   try {
-    if (owner) {
-      chownSync(dir, owner.uid, owner.gid);
-      chmodSync(dir, 0o700);
-    }
-    run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+    if (owner) chownSync(dir, owner.uid, owner.gid);
+    execFileSync(
+      'setpriv',
+      [...prefix, join(bin, 'initdb'), '-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8'],
+      { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     const port = await freePort();
-    const options = [
-      `-p ${port}`,
-      `-k ${dir}`,
-      "-c listen_addresses='127.0.0.1'",
-      '-c fsync=off',
-      '-c synchronous_commit=off',
-      '-c full_page_writes=off',
-      '-c max_connections=200',
-    ].join(' ');
-    run(join(bin, 'pg_ctl'), ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'server.log'), '-o', options]);
+    const settings = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'max_connections=200'];
+    const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1'];
+    for (const setting of settings) args.push('-c', setting);
+    const child = spawn('setpriv', [...prefix, join(bin, 'postgres'), ...args], {
+      cwd: dir,
+      env,
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    server = child;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await whenReady(child, exited);
     const urlFor = (o: { database?: string; user?: string; password?: string }) => {
       const who = `${o.user ?? 'postgres'}${o.password ? `:${o.password}` : ''}`;
       return `postgres://${who}@127.0.0.1:${port}/${o.database ?? 'postgres'}`;
@@ -82,19 +91,45 @@ export async function startPostgres(): Promise<TestPostgres | { unavailable: str
       url: urlFor({}),
       port,
       urlFor,
-      stop() {
+      async stop() {
         if (stopped) return;
         stopped = true;
-        try {
-          run(join(bin, 'pg_ctl'), ['stop', '-m', 'immediate', '-w', '-D', data]);
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGQUIT');
+          await exited;
         }
+        killGroup(child.pid);
+        rmSync(dir, { recursive: true, force: true });
       },
     };
   } catch (error) {
+    if (server?.pid) killGroup(server.pid);
     rmSync(dir, { recursive: true, force: true });
-    return { unavailable: `a test cluster could not start: ${(error as Error).message.split('\n')[0]}` };
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+    return { unavailable: `a test cluster could not start: ${(stderr || (error as Error).message).split('\n')[0]}` };
+  }
+}
+
+/** Resolves when the server says it accepts connections; rejects if it exits first. Drains stderr for good. */
+function whenReady(child: ReturnType<typeof spawn>, exited: Promise<void>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let log = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      log = (log + chunk).slice(-20_000);
+      if (log.includes('database system is ready to accept connections')) resolve();
+    });
+    void exited.then(() => reject(new Error(`postgres exited before it was ready: ${log.trim().split('\n').at(-1)}`)));
+  });
+}
+
+/** The server's children share its process group: make sure none is left. */
+function killGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // the group is gone already
   }
 }
 

@@ -24,13 +24,13 @@ import {
 } from './agent-payload.js';
 import { BLOCKER_CHOICES, EVENT_TYPES } from './event-types.js';
 import { ConflictSchema, FailureSignalSchema } from './failure-signal.js';
+import { AgentNameSchema } from './agent-name.js';
 
 // The agent payloads and the failure signals are part of the vocabulary: importers find them here too.
 export * from './agent-payload.js';
 export * from './failure-signal.js';
 
-export const AgentNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'agent names are lowercase words');
-export type AgentName = z.infer<typeof AgentNameSchema>;
+export { AgentNameSchema, type AgentName } from './agent-name.js';
 
 export const SourceSchema = z.object({
   kind: z.enum(['session', 'worker', 'review', 'supervisor', 'safety']),

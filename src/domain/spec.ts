@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import { parseHostRule } from './host-rules.js';
 import { parseRule } from './permission-rules.js';
-import { AgentNameSchema } from './events.js';
+import { AgentNameSchema } from './agent-name.js';
 import { ROLE_INSTRUCTIONS } from './prompts.js';
 
 /** Roles with instructions of their own (src/domain/prompts.ts); a worker in any other role needs its `prompt`. */

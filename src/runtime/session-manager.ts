@@ -80,18 +80,19 @@ export class SessionManager {
   /**
    * A new session, started. In a git repository its workers get checkouts of their own from a base commit (HEAD
    * plus the uncommitted changes, or `request.base`); outside git or `request.inPlace`, they edit the target.
-   * `isolation`: decided already (planIsolation), as `run` does before it announces a server.
+   * `isolation`: decided already (planIsolation), as `run` does before it announces a server. `sessionId`: the
+   * id the session was queued with (a fleet runner's); by default a new one.
    */
   async create(
     spec: SessionSpec,
     targetDir: string,
-    request: IsolationRequest & { isolation?: Isolation } = {},
+    request: IsolationRequest & { isolation?: Isolation; sessionId?: string } = {},
   ): Promise<SessionRuntime> {
     const dir = resolve(targetDir);
     this.preflight(spec, dir);
     const isolation = request.isolation ?? (await planIsolation(dir, request, this.workspace));
     const safety = this.options.safetyFor?.(spec, dir, { workspace: this.workspace, isolation });
-    const runtime = await SessionRuntime.create(spec, dir, this.runtimeOptions(safety), isolation);
+    const runtime = await SessionRuntime.create(spec, dir, this.runtimeOptions(safety), isolation, request.sessionId);
     this.adopt(runtime);
     runtime.start(this.serverUrl ? { serverUrl: this.serverUrl } : {});
     this.attachSafety(runtime, safety);

@@ -130,10 +130,11 @@ export class SessionRuntime {
     targetDir: string,
     options: RuntimeOptions,
     isolation: Isolation,
+    sessionId?: string,
   ): Promise<SessionRuntime> {
     // In place in a repository, reviews diff the working tree against the HEAD the session started from.
     const baseCommit = isolation.mode === 'checkouts' ? isolation.base.commit : await gitHead(targetDir);
-    const store = SessionStore.create(options.workspace, spec, targetDir, baseCommit, new Date(), isolation);
+    const store = SessionStore.create(options.workspace, spec, targetDir, baseCommit, new Date(), isolation, sessionId);
     const runtime = new SessionRuntime(store, options, null);
     runtime.stateChanged('session', store.sessionId, 'created', 'create');
     if (runtime.checkouts && isolation.mode === 'checkouts') {

@@ -20,6 +20,7 @@ import {
   type ProcRecord,
   ProcRecordSchema,
   readSessionMeta,
+  SESSION_ID_PATTERN,
   type SessionMeta,
   sessionDirOf,
   sessionsDir,
@@ -89,11 +90,17 @@ export class SessionStore {
     baseCommit: string | null,
     now = new Date(),
     isolation?: Isolation,
+    /** An id given by whoever queued the session (a fleet runner); by default a new one. */
+    givenId?: string,
   ): SessionStore {
     const root = sessionsDir(workspace);
     mkdirSync(root, { recursive: true });
     ignoreInGit(workspace);
-    let sessionId = newSessionId(now);
+    let sessionId = givenId ?? newSessionId(now);
+    if (givenId !== undefined) {
+      if (!SESSION_ID_PATTERN.test(givenId)) throw new Error(`"${givenId}" is not a session id`);
+      if (existsSync(join(root, givenId))) throw new Error(`session ${givenId} already exists in ${root}`);
+    }
     while (existsSync(join(root, sessionId))) sessionId = newSessionId(now);
     const dir = join(root, sessionId);
     mkdirSync(join(dir, 'agents'), { recursive: true });

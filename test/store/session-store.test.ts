@@ -124,6 +124,19 @@ console.log('ready');
 setTimeout(() => {}, Number(process.argv[2]));
 `;
 
+describe('a session id given by whoever queued it (a fleet runner)', () => {
+  it('is the folder and the id; a malformed or taken one is refused', () => {
+    const id = 'orch_20261207_120000_fl01';
+    const store = track(SessionStore.create(workspace, spec, join(root, 'target'), null, new Date(), undefined, id));
+    expect(store.sessionId).toBe(id);
+    expect(SessionStore.readMeta(workspace, id).sessionId).toBe(id);
+    expect(() => SessionStore.create(workspace, spec, root, null, new Date(), undefined, id)).toThrow(/already exists/);
+    expect(() => SessionStore.create(workspace, spec, root, null, new Date(), undefined, '../x')).toThrow(
+      /not a session id/,
+    );
+  });
+});
+
 describe('session folder', () => {
   it('create lays out session.json and agents/ under <workspace>/sessions/<id>', () => {
     const store = create(new Date(2026, 10, 21, 9, 30, 5));

@@ -1,0 +1,192 @@
+/**
+ * A fleet runner (issue 16; docs/fleet.md): claims sessions from the Postgres store up to its slots, runs each
+ * exactly as `run` does (a SessionManager of its own, each worker in its checkout), replicates each session's
+ * events to the store under its lease, renews the lease, pushes the session's branches to the remote, and
+ * marks the session ended.
+ *
+ * The session's own log (`events.jsonl` in the runner's workspace) stays the source the runtime writes to;
+ * replication reads it in seq order and appends to the store what the store does not have yet, so a slow or
+ * briefly unreachable database costs memory nothing and loses nothing. A runner that loses a lease (LeaseLostError
+ * from a renewal or an append) stops that session's agents at once: whatever it still tries to write is refused.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { SessionSpecSchema } from '../domain/spec.js';
+import { eventJson } from '../runtime/session-folder.js';
+import type { SessionManager } from '../runtime/session-manager.js';
+import type { SessionRuntime } from '../runtime/session-runtime.js';
+import { git } from '../workspace/git.js';
+import { type FleetStore, type Lease, LeaseLostError } from './pg-store.js';
+
+/** Events appended to the store per transaction, at most. */
+const REPLICATE_BATCH = 1000;
+
+export type RunnerEvent =
+  | { type: 'claimed'; sessionId: string; token: number }
+  | { type: 'ended'; sessionId: string; outcome: string }
+  | { type: 'lost'; sessionId: string }
+  | { type: 'error'; sessionId: string; message: string };
+
+export interface RunnerOptions {
+  store: FleetStore;
+  /** Runs the sessions: `run`'s manager (the safety layer wired in), on the runner's own workspace. */
+  manager: SessionManager;
+  id: string;
+  agents: readonly string[];
+  labels?: readonly string[];
+  slots: number;
+  leaseSec: number;
+  /** Where the runner clones each session's repository (one folder per session). */
+  workDir: string;
+  /** How often to renew its leases and look for work (ms); by default a third of the lease. */
+  tickMs?: number;
+  onEvent?: (event: RunnerEvent) => void;
+}
+
+interface Running {
+  lease: Lease;
+  runtime: SessionRuntime | null;
+  replicated: number;
+  /** The replication in flight, if any; `again` when more arrived meanwhile. */
+  replicating: Promise<void> | null;
+  again: boolean;
+  lost: boolean;
+}
+
+export class Runner {
+  private readonly running = new Map<string, Running>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private claiming = false;
+
+  constructor(private readonly options: RunnerOptions) {}
+
+  /** Sessions this runner runs now. */
+  get sessions(): string[] {
+    return [...this.running.keys()];
+  }
+
+  start(): this {
+    const tickMs = this.options.tickMs ?? Math.max(100, (this.options.leaseSec * 1000) / 3);
+    this.timer = setInterval(() => void this.tick(), tickMs);
+    void this.tick();
+    return this;
+  }
+
+  /** Claim no more; the sessions running go on until the process ends (their leases then expire). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Renew every lease, then claim sessions while slots are free. */
+  async tick(): Promise<void> {
+    for (const entry of this.running.values()) {
+      if (entry.lost) continue;
+      await this.options.store.heartbeat(entry.lease, this.options.leaseSec).catch((error) => this.fail(entry, error));
+    }
+    if (this.stopped || this.claiming) return;
+    this.claiming = true;
+    try {
+      while (!this.stopped && this.running.size < this.options.slots) {
+        const lease = await this.options.store.claim({
+          id: this.options.id,
+          agents: this.options.agents,
+          labels: this.options.labels ?? [],
+          leaseSec: this.options.leaseSec,
+        });
+        if (!lease) break;
+        const entry: Running = { lease, runtime: null, replicated: 0, replicating: null, again: false, lost: false };
+        this.running.set(lease.sessionId, entry);
+        this.options.onEvent?.({ type: 'claimed', sessionId: lease.sessionId, token: lease.token });
+        void this.run(entry);
+      }
+    } catch (error) {
+      this.options.onEvent?.({ type: 'error', sessionId: '', message: (error as Error).message });
+    } finally {
+      this.claiming = false;
+    }
+  }
+
+  private async run(entry: Running): Promise<void> {
+    const { lease } = entry;
+    try {
+      const spec = SessionSpecSchema.parse(lease.spec);
+      const dir = await this.checkout(lease);
+      const runtime = await this.options.manager.create(spec, dir, { sessionId: lease.sessionId });
+      entry.runtime = runtime;
+      runtime.subscribe(() => this.replicate(entry));
+      this.replicate(entry);
+      const end = await runtime.waitForEnd();
+      await this.replicate(entry);
+      if (entry.lost) return;
+      await this.push(dir, lease.sessionId);
+      await this.options.store.finish(lease, end);
+      this.options.onEvent?.({ type: 'ended', sessionId: lease.sessionId, outcome: end });
+    } catch (error) {
+      this.fail(entry, error);
+    } finally {
+      this.running.delete(lease.sessionId);
+    }
+  }
+
+  /** Append to the store what the local log has beyond what the store has (one run at a time, in seq order). */
+  private replicate(entry: Running): Promise<void> {
+    if (entry.replicating) {
+      entry.again = true;
+      return entry.replicating;
+    }
+    entry.replicating = (async () => {
+      do {
+        entry.again = false;
+        const runtime = entry.runtime;
+        while (runtime && !entry.lost && entry.replicated < runtime.lastSeq) {
+          const events = runtime.readAfter(entry.replicated, REPLICATE_BATCH);
+          if (events.length === 0) break;
+          await this.options.store.append(
+            entry.lease,
+            events.map((event) => ({ seq: event.seq, type: event.type, line: eventJson(event) })),
+          );
+          entry.replicated = (events.at(-1) as { seq: number }).seq;
+        }
+      } while (entry.again && !entry.lost);
+    })()
+      .catch((error) => this.fail(entry, error))
+      .finally(() => {
+        entry.replicating = null;
+      });
+    return entry.replicating;
+  }
+
+  /** A lost lease stops the session's agents at once; any other failure is reported and stops it too. */
+  private fail(entry: Running, error: unknown): void {
+    if (entry.lost) return;
+    entry.lost = true;
+    const sessionId = entry.lease.sessionId;
+    if (error instanceof LeaseLostError) this.options.onEvent?.({ type: 'lost', sessionId });
+    else this.options.onEvent?.({ type: 'error', sessionId, message: (error as Error).message });
+    const runtime = entry.runtime;
+    if (runtime && !runtime.hasEnded()) runtime.send({ type: 'STOP' });
+  }
+
+  /** A clone of the session's repository at its base, in a folder of its own. */
+  private async checkout(lease: Lease): Promise<string> {
+    const dir = join(this.options.workDir, lease.sessionId);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(this.options.workDir, { recursive: true });
+    await git(this.options.workDir, ['clone', '--quiet', '--no-checkout', lease.repo, dir]);
+    const base = await git(dir, ['rev-parse', '--verify', '--quiet', `${lease.base}^{commit}`], { ok: [0, 1] });
+    const commit = base.code === 0 ? lease.base : `origin/${lease.base}`;
+    await git(dir, ['checkout', '--quiet', '--detach', commit]);
+    return dir;
+  }
+
+  /** The session's branches (orch/<sid>/<worker>, orch/<sid>/_result) to the remote it came from. */
+  private async push(dir: string, sessionId: string): Promise<void> {
+    const refs = await git(dir, ['for-each-ref', '--format=%(refname)', `refs/heads/orch/${sessionId}/`]);
+    const names = refs.stdout.split('\n').filter(Boolean);
+    if (names.length === 0) return;
+    await git(dir, ['push', '--quiet', '--force', 'origin', ...names.map((ref) => `${ref}:${ref}`)]);
+  }
+}

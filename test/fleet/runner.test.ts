@@ -1,0 +1,179 @@
+/**
+ * A fleet runner (src/fleet/runner.ts) with real processes: a throwaway Postgres cluster, a bare git remote,
+ * fake agents, and the runner's own SessionManager running each claimed session in a clone of the remote.
+ * Skipped loudly where Postgres cannot start. Waits are on what the runner reports, never on a duration.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { groupMembers } from '../../src/fs/proc.js';
+import { FleetStore } from '../../src/fleet/pg-store.js';
+import { Runner, type RunnerEvent } from '../../src/fleet/runner.js';
+import { SessionManager } from '../../src/runtime/session-manager.js';
+import { agentEnv, FAST_LIMITS } from '../integration/support-recovery.js';
+import { cleanupAfterTest, testSandbox } from '../support/orchestrate.js';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+
+const cluster = await startPostgres();
+const available = !('unavailable' in cluster);
+if ('unavailable' in cluster) console.warn(`SKIPPED: the fleet runner tests need Postgres: ${cluster.unavailable}`);
+const server = cluster as TestPostgres;
+
+let store: FleetStore;
+let admin: pg.Client;
+const runners: Runner[] = [];
+const managers: SessionManager[] = [];
+
+beforeAll(async () => {
+  if (!available) return;
+  store = FleetStore.connect(server.url, { max: 8 });
+  await store.migrate();
+  admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+});
+afterEach(async () => {
+  for (const runner of runners.splice(0)) runner.stop();
+  for (const manager of managers.splice(0)) await manager.stopAll('the test is over');
+  await cleanupAfterTest();
+});
+afterAll(async () => {
+  if (!available) return;
+  await store.close();
+  await admin.end();
+  await server.stop();
+});
+
+let n = 0;
+const sessionId = () => `orch_20261207_120000_r${String(++n).padStart(3, '0')}`;
+
+/** A bare remote made from a sandbox's repository, and a runner on it whose reports a test can wait for. */
+function setUp(config: object) {
+  const sandbox = testSandbox({ git: true });
+  const remote = join(sandbox.dir, 'remote.git');
+  execFileSync('git', ['clone', '--quiet', '--bare', sandbox.target, remote]);
+  const manager = new SessionManager({
+    workspace: join(sandbox.dir, 'runner', 'workspace'),
+    env: { ...process.env, ...agentEnv(sandbox, config) },
+  });
+  managers.push(manager);
+  const reports: RunnerEvent[] = [];
+  const waiters: Array<() => void> = [];
+  const until = (done: (reports: RunnerEvent[]) => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => (done(reports) ? resolve() : waiters.push(check));
+      check();
+    });
+  const runner = new Runner({
+    store,
+    manager,
+    id: 'r1',
+    agents: ['claude', 'codex', 'gemini'],
+    slots: 2,
+    leaseSec: 30,
+    workDir: join(sandbox.dir, 'runner', 'work'),
+    tickMs: 100,
+    onEvent: (event) => {
+      reports.push(event);
+      for (const wake of waiters.splice(0)) wake();
+    },
+  });
+  runners.push(runner);
+  const spec = (workers: object[]) => ({ task: 'fleet task', workers, limits: FAST_LIMITS });
+  return { sandbox, remote, manager, runner, reports, until, spec };
+}
+
+describe.skipIf(!available)('a fleet runner', () => {
+  it('runs what it claims as run does, its events gap-free in Postgres and its branches on the remote', async () => {
+    const { remote, manager, runner, until, spec } = setUp({});
+    const ids = [sessionId(), sessionId(), sessionId()];
+    for (const id of ids) {
+      await store.enqueue({
+        id,
+        spec: spec([
+          { id: 'impl', agent: 'claude', role: 'implementer' },
+          { id: 'check', agent: 'codex', role: 'verifier', dependsOn: ['impl'] },
+        ]),
+        repo: remote,
+        base: 'main',
+        agents: ['claude', 'codex'],
+      });
+    }
+    runner.start();
+    await until((r) => r.filter((e) => e.type === 'ended').length === 3);
+    for (const id of ids) {
+      expect(await store.session(id)).toMatchObject({ status: 'ended', owner: null, token: 1 });
+      // The database holds the session's log line for line, as the runner's folder has it.
+      const local = readFileSync(join(manager.workspace, 'sessions', id, 'events.jsonl'), 'utf8').split('\n');
+      local.pop();
+      const stored = await store.readAfter(id, 0, 100_000);
+      expect(stored.map((l) => l.line)).toEqual(local);
+      expect(stored.map((l) => l.seq)).toEqual(local.map((_, i) => i + 1));
+      expect(new Set((await store.writers(id)).map((w) => `${w.runnerId}#${w.token}`))).toEqual(new Set(['r1#1']));
+      const branches = execFileSync('git', [
+        '-C',
+        remote,
+        'for-each-ref',
+        '--format=%(refname)',
+        `refs/heads/orch/${id}/`,
+      ])
+        .toString()
+        .split('\n')
+        .filter(Boolean);
+      expect(branches).toEqual(expect.arrayContaining([`refs/heads/orch/${id}/impl`, `refs/heads/orch/${id}/check`]));
+    }
+  });
+
+  it('a runner whose lease was taken over stops its agents and writes nothing more', async () => {
+    const { manager, runner, until, spec, remote } = setUp({
+      default: { holdMs: 0, holdUntil: 'never-released', heartbeatMs: 50 },
+    });
+    const id = sessionId();
+    await store.enqueue({
+      id,
+      spec: spec([{ id: 'impl', agent: 'claude', role: 'implementer' }]),
+      repo: remote,
+      base: 'main',
+      agents: ['claude'],
+    });
+    // Replicated events wake this listener: wait until the agent is running and its output is in the database.
+    let wake: () => void = () => undefined;
+    const listener = await store.listen(() => wake());
+    try {
+      runner.start();
+      await until((r) => r.some((e) => e.type === 'claimed'));
+      for (;;) {
+        const running = manager
+          .get(id)
+          ?.view()
+          .workers.some((w) => w.status === 'running');
+        if (running && (await store.session(id)).lastSeq > 0) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      await listener.close();
+    }
+    const runtime = manager.get(id);
+    if (!runtime) throw new Error('the runner runs no session');
+    const before = await store.session(id);
+    // The runner misses its renewals past the lease (as if it had hung), and another runner claims the session.
+    await admin.query(`UPDATE orchestrator.sessions SET lease_expires = now() - interval '1 second' WHERE id = $1`, [
+      id,
+    ]);
+    const other = await store.claim({ id: 'r2', agents: ['claude'], leaseSec: 30 });
+    expect(other).toMatchObject({ sessionId: id, token: 2 });
+    const atTakeover = other?.lastSeq ?? -1;
+    await until((r) => r.some((e) => e.type === 'lost' && e.sessionId === id));
+    expect(await runtime.waitForEnd()).toBe('stopped');
+    // Its agents are gone, and nothing it logged after the takeover reached the database.
+    for (const record of runtime.procRecords('impl')) expect(groupMembers(record.pgid)).toEqual([]);
+    expect(runtime.lastSeq).toBeGreaterThan(atTakeover);
+    expect(await store.readAfter(id, atTakeover)).toEqual([]);
+    expect((await store.session(id)).lastSeq).toBe(atTakeover);
+    expect(atTakeover).toBeGreaterThanOrEqual(before.lastSeq);
+    const writers = await store.writers(id);
+    expect(writers.every((w) => w.runnerId === 'r1' && w.token === 1)).toBe(true);
+    expect(await store.session(id)).toMatchObject({ status: 'running', owner: 'r2', token: 2 });
+  });
+});

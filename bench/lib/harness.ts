@@ -49,7 +49,8 @@ export async function makeHarness(options: {
   const workspace = options.workspace ?? join(dir, 'workspace');
   const target = join(dir, 'target');
   mkdirSync(target, { recursive: true });
-  const manager = new SessionManager({ workspace, env: options.env });
+  // The bench agent speaks exec mode's formats (the figures are exec mode's pipeline).
+  const manager = new SessionManager({ workspace, env: options.env, defaultMode: 'exec' });
   const server =
     options.server === false
       ? null

@@ -225,6 +225,7 @@ export function messageUuid(seed: string, key: string): string {
 }
 
 export const claudeInteractive: InteractiveProtocol = {
+  since: '2.1.329',
   buildCommand: buildClaudeInteractiveCommand,
   conversation: ({ cwd, seed, home }) => new ClaudeConversation(cwd, seed, home),
 };

@@ -294,6 +294,7 @@ export function isHopelessClaudeRetry(payload: AgentPayload): boolean {
 export const claudeAdapter: AgentAdapter = {
   name: 'claude',
   displayName: 'Claude Code',
+  npmPackage: '@anthropic-ai/claude-code',
   binEnvVar: 'ORCHESTRATOR_CLAUDE_BIN',
   defaultBinary: 'claude',
   buildCommand: buildClaudeCommand,

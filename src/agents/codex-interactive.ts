@@ -301,6 +301,7 @@ function decisionOf(decision: 'allow' | 'deny'): string {
 }
 
 export const codexInteractive: InteractiveProtocol = {
+  since: '0.169.0',
   buildCommand: buildCodexInteractiveCommand,
   conversation: ({ launch }) => new CodexConversation(launch),
   parseLine: parseCodexAppServerLine,

@@ -232,6 +232,7 @@ export function isHopelessCodexRetry(payload: AgentPayload): boolean {
 export const codexAdapter: AgentAdapter = {
   name: 'codex',
   displayName: 'Codex CLI',
+  npmPackage: '@openai/codex',
   binEnvVar: 'ORCHESTRATOR_CODEX_BIN',
   defaultBinary: 'codex',
   buildCommand: buildCodexCommand,

@@ -55,6 +55,11 @@ export interface Conversation {
 
 /** What an adapter offers for interactive mode. */
 export interface InteractiveProtocol {
+  /**
+   * The first version of the CLI this mode is tested with (docs/compatibility.md): a worker that names no mode
+   * runs in this mode from that version on, in exec mode before it (src/agents/modes.ts).
+   */
+  since: string;
   /** argv and environment of the agent in interactive mode: no prompt in argv, stdin speaks the protocol. */
   buildCommand(options: Omit<LaunchOptions, 'prompt'>): AgentCommand;
   /**

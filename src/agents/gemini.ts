@@ -238,6 +238,7 @@ export function buildGeminiAcpCommand(options: Omit<LaunchOptions, 'prompt'>): A
 }
 
 const geminiAcp: InteractiveProtocol = {
+  since: '0.61.0',
   buildCommand: buildGeminiAcpCommand,
   conversation: ({ launch }) => new AcpConversation(launch),
   parseLine: parseAcpLine,
@@ -247,6 +248,7 @@ const geminiAcp: InteractiveProtocol = {
 export const geminiAdapter: AgentAdapter = {
   name: 'gemini',
   displayName: 'Gemini CLI',
+  npmPackage: '@google/gemini-cli',
   binEnvVar: 'ORCHESTRATOR_GEMINI_BIN',
   defaultBinary: 'gemini',
   buildCommand: buildGeminiCommand,

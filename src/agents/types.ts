@@ -44,6 +44,8 @@ export interface FailureInput {
 export interface AgentAdapter {
   name: AgentName;
   displayName: string;
+  /** The npm package the CLI is installed from (its package.json says the installed version). */
+  npmPackage: string;
   /** Environment variable holding a path to the binary, e.g. ORCHESTRATOR_CLAUDE_BIN. */
   binEnvVar: string;
   /** Binary looked up on PATH when the variable is not set. */

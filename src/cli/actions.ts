@@ -53,7 +53,7 @@ export function createActions(style: Style) {
       const manager = await managerFor(
         workspace,
         opts,
-        { env: agents.env },
+        { env: agents.env, defaultMode: 'exec' },
         { writable: agents.writable, readable: agents.readable },
       );
       process.stdout.write(

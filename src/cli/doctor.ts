@@ -6,9 +6,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import type { ModeDecision } from '../agents/modes.js';
 import { agentRegistry } from '../agents/registry.js';
-import { findAgentBinary, which } from '../runtime/binaries.js';
+import type { AgentAdapter } from '../agents/types.js';
+import { agentDefaultMode } from '../runtime/agent-modes.js';
+import { findAgentBinary, versionOf, which } from '../runtime/binaries.js';
 import { probeBwrap } from '../safety/bwrap-probe.js';
 import { agentNetwork, REGISTRY_HOSTS } from '../safety/network.js';
 import { hiddenPaths } from '../safety/agent-files.js';
@@ -77,10 +79,11 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
     usableAgents++;
     usable.push(adapter.name);
     const credentials = credentialsOf(adapter.name, env, home);
+    const modes = modesOf(adapter, await agentDefaultMode(adapter.name, env));
     checks.push({
       name: adapter.name,
       level: credentials.found ? 'ok' : 'warn',
-      detail: `${bin.path} (${version.text}); credentials: ${credentials.detail}; ${modesOf(adapter)}`,
+      detail: `${bin.path} (${version.text}); credentials: ${credentials.detail}; ${modes}`,
     });
   }
   if (usableAgents === 0) {
@@ -131,11 +134,15 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
   return checks.some((c) => c.level === 'error') ? 1 : 0;
 }
 
-/** Which modes a worker of this agent can have (docs/permissions.md): exec always, interactive where it speaks one. */
-function modesOf(adapter: { interactive?: unknown }): string {
-  return adapter.interactive
-    ? 'modes: exec (the default), interactive ("mode": "interactive": it asks before each tool runs)'
-    : 'modes: exec only (interactive not yet)';
+/**
+ * Which modes a worker of this agent can have (docs/permissions.md), and which one it gets when its spec names
+ * none: interactive from the version that mode is tested with, exec before it (src/agents/modes.ts).
+ */
+function modesOf(adapter: AgentAdapter, decision: ModeDecision): string {
+  if (!adapter.interactive) return 'modes: exec only (interactive not yet)';
+  return decision.mode === 'interactive'
+    ? 'modes: interactive (the default: it asks before each tool runs), exec ("mode": "exec")'
+    : `modes: exec (the default here: ${decision.reason}), interactive ("mode": "interactive")`;
 }
 
 /**
@@ -179,23 +186,6 @@ const INSTALL: Record<string, string> = {
   codex: 'codex: npm install -g @openai/codex',
   gemini: 'gemini: npm install -g @google/gemini-cli',
 };
-
-/** The version a binary prints; `ok` false when it cannot run at all (not executable, crashes, no exit 0). */
-async function versionOf(bin: string, args: string[]): Promise<{ ok: boolean; text: string }> {
-  const result = await execa(bin, args, { reject: false, stdin: 'ignore', timeout: 10_000 });
-  const text = `${String(result.stdout)}\n${String(result.stderr)}`
-    .trim()
-    .split('\n')
-    .find((l) => /\d+\.\d+/.test(l));
-  if (result.exitCode !== 0)
-    return {
-      ok: false,
-      text:
-        `--version failed ` +
-        `(${result.exitCode === undefined ? (result.signal ?? result.shortMessage) : `exit ${result.exitCode}`})`,
-    };
-  return { ok: true, text: text?.trim().slice(0, 80) ?? 'version unknown' };
-}
 
 /** A hint, not a login: whether the usual places hold something. */
 function credentialsOf(

@@ -139,7 +139,7 @@ export function createSessionCommands(style: Style, { managerFor }: Pick<Manager
     const manager = await managerFor(
       setup.workspace,
       opts,
-      { env: setup.env },
+      { env: setup.env, defaultMode: 'exec' },
       {
         writable: setup.env.DEMO_STATE_DIR ? [setup.env.DEMO_STATE_DIR] : [],
         readable: setup.readable,

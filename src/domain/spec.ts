@@ -27,7 +27,9 @@ export const WorkerSpecSchema = z.strictObject({
   includeDirs: z.array(z.string()).default([]),
   /**
    * `interactive`: over the CLI's own two-way protocol, asking the permission rules before each tool runs (claude's
-   * stream-json, `codex app-server`, gemini's ACP); `exec`: the one-shot run with approvals bypassed (the default).
+   * stream-json, `codex app-server`, gemini's ACP); `exec`: the one-shot run with approvals bypassed. Unset: decided
+   * when the session is created, interactive from the CLI version that mode is tested with, exec before it
+   * (src/runtime/agent-modes.ts), and written into the session's spec.
    */
   mode: z.enum(['interactive', 'exec']).optional(),
 });

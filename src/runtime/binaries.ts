@@ -1,5 +1,6 @@
 /** Finding agent binaries on this machine (the I/O half of src/agents/registry.ts resolveAgentBinary). */
 import { accessSync, constants, statSync } from 'node:fs';
+import { execa } from 'execa';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { AgentAdapter } from '../agents/types.js';
 import { resolveAgentBinary } from '../agents/registry.js';
@@ -46,4 +47,30 @@ export function findAgentBinary(
     };
   }
   return { path };
+}
+
+/** The version a binary prints; `ok` false when it cannot run at all (not executable, crashes, no exit 0). */
+export async function versionOf(
+  bin: string,
+  args: string[],
+  env?: Record<string, string | undefined>,
+): Promise<{ ok: boolean; text: string }> {
+  const result = await execa(bin, args, {
+    reject: false,
+    stdin: 'ignore',
+    timeout: 15_000,
+    ...(env ? { env, extendEnv: false } : {}),
+  });
+  const text = `${String(result.stdout)}\n${String(result.stderr)}`
+    .trim()
+    .split('\n')
+    .find((l) => /\d+\.\d+/.test(l));
+  if (result.exitCode !== 0)
+    return {
+      ok: false,
+      text:
+        `--version failed ` +
+        `(${result.exitCode === undefined ? (result.signal ?? result.shortMessage) : `exit ${result.exitCode}`})`,
+    };
+  return { ok: true, text: text?.trim().slice(0, 80) ?? 'version unknown' };
 }

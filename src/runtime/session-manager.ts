@@ -12,6 +12,7 @@ import type { LaunchRequest } from '../actors/process-group.js';
 import { SessionRuntime, type RuntimeOptions } from './session-runtime.js';
 import { getAdapter } from '../agents/registry.js';
 import { findAgentBinary } from './binaries.js';
+import { withModes } from './agent-modes.js';
 import { runnerOnDisk, type SessionSummary, type SessionView, summaryOf, viewOnDisk } from './view.js';
 import { UsageError } from '../domain/usage-error.js';
 import type { Isolation, IsolationRequest } from '../domain/isolation.js';
@@ -55,6 +56,11 @@ export interface SessionManagerOptions {
   watchPayloads?: (runtime: SessionRuntime, input: AgentProcessInput, payloads: AgentPayload[]) => void;
   inspector?: RuntimeOptions['inspector'];
   /**
+   * The mode of workers that name none: by default decided per agent from its CLI's version (interactive where
+   * it is tested, src/runtime/agent-modes.ts); `exec` for the demo's recorded agents, which play exec runs only.
+   */
+  defaultMode?: 'exec';
+  /**
    * Per session (specs differ in `sandbox`, limits, rules): its safety, decided at create and at resume (from
    * session.json). Wins over `sandbox`; its `watchPayloads` runs after the one above. May throw a UsageError.
    */
@@ -90,9 +96,12 @@ export class SessionManager {
   ): Promise<SessionRuntime> {
     const dir = resolve(targetDir);
     this.preflight(spec, dir);
+    const modes = await withModes(spec, this.options.env ?? process.env, this.options.defaultMode);
     const isolation = request.isolation ?? (await planIsolation(dir, request, this.workspace));
-    const safety = this.options.safetyFor?.(spec, dir, { workspace: this.workspace, isolation });
-    const runtime = await SessionRuntime.create(spec, dir, this.runtimeOptions(safety), isolation, request.sessionId);
+    const safety = this.options.safetyFor?.(modes.spec, dir, { workspace: this.workspace, isolation });
+    const options = this.runtimeOptions(safety);
+    const runtime = await SessionRuntime.create(modes.spec, dir, options, isolation, request.sessionId);
+    if (modes.notes.length > 0) runtime.record(modes.notes);
     this.adopt(runtime);
     runtime.start(this.serverUrl ? { serverUrl: this.serverUrl } : {});
     this.attachSafety(runtime, safety);

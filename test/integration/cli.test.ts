@@ -386,10 +386,11 @@ describe('doctor', { timeout: 60_000 }, () => {
     expect(text.stdout).toMatch(/^(ok {2}|warn) codex\s+.*codex-cli 0\.169\.0/m);
     expect(text.stdout).toMatch(/^(ok {2}|warn) gemini\s+.*0\.61\.0/m);
     expect(text.stdout).not.toContain('does not run');
-    // Which modes each agent's workers can have.
-    expect(text.stdout).toMatch(/^(ok {2}|warn) claude\s+.*modes: exec \(the default\), interactive/m);
-    expect(text.stdout).toMatch(/^(ok {2}|warn) codex\s+.*modes: exec \(the default\), interactive/m);
-    expect(text.stdout).toMatch(/^(ok {2}|warn) gemini\s+.*modes: exec \(the default\), interactive/m);
+    // Which modes each agent's workers can have, and which one a worker that names none gets (the pinned
+    // versions have interactive mode).
+    const interactiveByDefault = 'modes: interactive \\(the default: it asks before each tool runs\\), exec';
+    for (const agent of ['claude', 'codex', 'gemini'])
+      expect(text.stdout).toMatch(new RegExp(`^(ok {2}|warn) ${agent}\\s+.*${interactiveByDefault}`, 'm'));
     expect(text.stdout).toMatch(/^(ok {2}|warn|FAIL) node\s+v\d+/m);
     expect(text.stdout).toMatch(/^(ok {2}|warn) workspace\s+/m);
 

@@ -5,6 +5,9 @@
  *
  * As root, the orchestrator runs as the unprivileged test user (claude refuses to bypass permissions as
  * root); one scenario runs it as root on purpose to see the refusal become a PERMISSION_BLOCKER.
+ *
+ * The default trio names no mode, so its workers get the default of the pinned CLIs: interactive (they ask the
+ * permission rules before each tool). The other scenarios are about exec mode's recovery table and name it.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -201,7 +204,7 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
       server.route('openai', REVIEWER, { kind: 'verdict', verdict: CONCERN });
       const spec: SessionSpecInput = {
         task: 'Create hello.txt.',
-        workers: [{ id: 'implementer', agent: 'claude', role: 'implementer' }],
+        workers: [{ id: 'implementer', agent: 'claude', role: 'implementer', mode: 'exec' }],
         reviews: [
           { reviewer: 'gemini', target: 'implementer', focus: 'implementation' },
           { reviewer: 'codex', target: 'implementer', focus: 'tests' },
@@ -243,7 +246,7 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
     server.route('anthropic', REVIEWER, { kind: 'verdict', verdict: BLOCKER });
     const spec: SessionSpecInput = {
       task: 'Create hello.txt with a greeting.',
-      workers: [{ id: 'implementer', agent: 'codex', role: 'implementer' }],
+      workers: [{ id: 'implementer', agent: 'codex', role: 'implementer', mode: 'exec' }],
       reviews: [{ reviewer: 'claude', target: 'implementer', focus: 'correctness' }],
       limits: FAST_LIMITS,
     };
@@ -323,7 +326,7 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
           ]);
           const spec: SessionSpecInput = {
             task: 'Say hello.',
-            workers: [{ id: 'worker', agent, role: 'implementer' }],
+            workers: [{ id: 'worker', agent, role: 'implementer', mode: 'exec' }],
             reviews: [],
             limits: FAST_LIMITS,
           };
@@ -368,7 +371,7 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
   it.runIf(isRoot())('claude as root (no sandbox): the real refusal becomes a PERMISSION_BLOCKER, exit 2', async () => {
     const spec: SessionSpecInput = {
       task: 'Say hello.',
-      workers: [{ id: 'worker', agent: 'claude', role: 'implementer' }],
+      workers: [{ id: 'worker', agent: 'claude', role: 'implementer', mode: 'exec' }],
       reviews: [],
       limits: FAST_LIMITS,
       sandbox: 'none',
@@ -397,7 +400,7 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
     async () => {
       const spec: SessionSpecInput = {
         task: 'Say hello.',
-        workers: [{ id: 'worker', agent: 'claude', role: 'implementer' }],
+        workers: [{ id: 'worker', agent: 'claude', role: 'implementer', mode: 'exec' }],
         reviews: [],
         limits: FAST_LIMITS,
         sandbox: 'bwrap',

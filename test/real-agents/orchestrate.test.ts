@@ -145,10 +145,11 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
         expect.stringMatching(/^implementer:.*\/implementer\/hello\.txt$/),
       ]),
     );
-    // gemini refuses a fresh process in the untrusted folder (exit 55). Only the architect's first launch pays:
-    // the supervisor remembers --skip-trust per agent (learnedFixes), so the gemini reviewer starts with it.
+    // gemini's one-shot run (-p) refuses a fresh process in the untrusted folder (exit 55); over ACP (the architect,
+    // interactive by default) it does not. So the gemini reviewer's first launch pays, once: the supervisor then
+    // remembers --skip-trust per agent (learnedFixes).
     const recoveries = ofType(run.events, 'recovery').map((e) => `${e.workerId}:${e.signal.kind}->${e.action}`);
-    expect(recoveries, why).toEqual(['architect:untrusted_folder->relaunch_with_flag']);
+    expect(recoveries, why).toEqual(['r2-gemini-implementer:untrusted_folder->relaunch_with_flag']);
     const geminiLaunches = launchRecords(run)
       .filter((l) => l.argv.includes(binaryPath('gemini')))
       .map(
@@ -159,9 +160,17 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
       .sort();
     expect(geminiLaunches, why).toEqual([
       'architect#1',
-      'architect#2 --skip-trust',
-      'reviewer gemini-implementer#1 --skip-trust',
+      'reviewer gemini-implementer#1',
+      'reviewer gemini-implementer#2 --skip-trust',
     ]);
+    // Workers that name no mode get the pinned CLIs' default: interactive.
+    expect(
+      launchRecords(run)
+        .filter((l) => !l.workerId.startsWith('r'))
+        .map((l) => `${l.workerId}:${l.argv.some((a) => a === '--acp' || a === 'app-server' || a === 'stream-json')}`)
+        .sort(),
+      why,
+    ).toEqual(['architect:true', 'implementer:true', 'verifier:true']);
     // The default spec's three reviews, all real processes, all approve.
     const reviews = ofType(run.events, 'review')
       .map((e) => `${e.reviewer}->${e.target}:${e.verdict.verdict}:${e.valid}`)

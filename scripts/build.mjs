@@ -39,8 +39,9 @@ await build({
   sourcemap: true,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
-  // ws loads these native speed-ups only if they are installed; they are not dependencies.
-  external: ['bufferutil', 'utf-8-validate'],
+  // ws loads these native speed-ups only if they are installed, pg its native client only if asked to; none is a
+  // dependency.
+  external: ['bufferutil', 'utf-8-validate', 'pg-native'],
   // Bundled CommonJS (commander, ws...) calls require() for Node's built-ins; an ES module has none of its own.
   banner: {
     js:

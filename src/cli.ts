@@ -3,7 +3,7 @@
  * `orchestrate`: the command line. Thin: every command parses its options and calls into src/.
  * Exit codes of run/resume/demo: 0 the session completed, 2 it ended needing a person, 1 usage error.
  */
-import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KNOWN_AGENT_NAMES } from './agents/names.js';
@@ -13,6 +13,7 @@ import { colorEnabled, createStyle } from './cli/style.js';
 import { completionScript } from './cli/completion.js';
 import { isUsageError } from './domain/usage-error.js';
 import { describeFsError } from './cli/fs-errors.js';
+import { integer, notifyOption, storeUrl } from './cli/option-parsers.js';
 import type { Actions } from './cli/actions.js';
 import type { ControlAction } from './cli/control.js';
 
@@ -28,24 +29,6 @@ let actions: Actions | undefined;
 async function load(): Promise<Actions> {
   actions ??= (await import('./cli/actions.js')).createActions(style);
   return actions;
-}
-
-function integer(name: string, min: number, max: number) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
-    return n;
-  };
-}
-
-/** One `--notify` value: a webhook URL or `desktop` (repeatable: they add up). */
-function notifyOption(value: string, previous: string[] = []): string[] {
-  if (value !== 'desktop' && !URL.canParse(value))
-    throw new InvalidArgumentError('--notify takes a webhook URL or "desktop"');
-  if (value !== 'desktop' && !/^https?:$/.test(new URL(value).protocol))
-    throw new InvalidArgumentError('--notify: a webhook is an http:// or https:// URL');
-  return [...previous, value];
 }
 
 function serverOptions(command: Command): Command {
@@ -322,6 +305,18 @@ export function buildProgram(): Command {
     )
     .option('--stderr <file>', "the run's stderr, for the classification")
     .action(async (...args: unknown[]) => (await load()).parse(...(args as Parameters<Actions['parse']>)));
+
+  program
+    .command('runner')
+    .description('a fleet runner: claims sessions queued in Postgres and runs them here (docs/fleet.md)')
+    .option('--store <url>', 'the fleet database, postgres://... (default: $ORCHESTRATOR_DATABASE_URL)', storeUrl)
+    .option('--slots <n>', 'sessions run at once, at most', integer('--slots', 1, 64), 2)
+    .option('--agents <list>', 'agents it can run (default: those installed here)')
+    .option('--labels <list>', 'labels it has: it claims only sessions that ask for no other')
+    .option('--lease-sec <n>', 'lease of a claimed session, renewed every third', integer('--lease-sec', 3, 3600), 30)
+    .option('--workspace <dir>', "where its sessions' folders and clones are kept (default: ./.orchestrator-runner)")
+    .option('--migrate', 'create the fleet tables first (needs a role that may create them)')
+    .action(async (...args: unknown[]) => (await load()).runner(...(args as Parameters<Actions['runner']>)));
 
   program
     .command('doctor')

@@ -119,6 +119,11 @@ export function createActions(style: Style) {
     });
   }
 
+  async function runner(opts: import('./runner-command.js').RunnerCommandOptions) {
+    const { runnerCommand } = await import('./runner-command.js');
+    process.exitCode = await runnerCommand(opts, (workspace) => managerFor(workspace, {}), style);
+  }
+
   async function control(
     action: ControlAction,
     sessionId: string,
@@ -230,6 +235,7 @@ export function createActions(style: Style) {
     logs,
     parse,
     doctor,
+    runner,
     diff,
     apply,
     discard,

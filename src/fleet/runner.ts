@@ -55,6 +55,7 @@ interface Running {
 
 export class Runner {
   private readonly running = new Map<string, Running>();
+  private readonly runs = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private claiming = false;
@@ -80,6 +81,23 @@ export class Runner {
     this.timer = null;
   }
 
+  /** Claim no more, and stop every session running here (each ends `stopped` in the store); resolves when done. */
+  async shutdown(reason = 'the runner was stopped'): Promise<void> {
+    this.stop();
+    for (const entry of this.running.values()) this.stopSession(entry, reason);
+    await this.idle();
+  }
+
+  private stopSession(entry: Running, reason: string): void {
+    const runtime = entry.runtime;
+    if (runtime && !runtime.hasEnded()) runtime.send({ type: 'STOP', reason });
+  }
+
+  /** Resolves once every session this runner runs now is over (ended, stopped or lost). */
+  async idle(): Promise<void> {
+    while (this.runs.size > 0) await Promise.all([...this.runs]);
+  }
+
   /** Renew every lease, then claim sessions while slots are free. */
   async tick(): Promise<void> {
     for (const entry of this.running.values()) {
@@ -100,7 +118,9 @@ export class Runner {
         const entry: Running = { lease, runtime: null, replicated: 0, replicating: null, again: false, lost: false };
         this.running.set(lease.sessionId, entry);
         this.options.onEvent?.({ type: 'claimed', sessionId: lease.sessionId, token: lease.token });
-        void this.run(entry);
+        const run = this.run(entry);
+        this.runs.add(run);
+        void run.finally(() => this.runs.delete(run));
       }
     } catch (error) {
       this.options.onEvent?.({ type: 'error', sessionId: '', message: (error as Error).message });
@@ -112,12 +132,26 @@ export class Runner {
   private async run(entry: Running): Promise<void> {
     const { lease } = entry;
     try {
+      if (lease.lastSeq > 0) {
+        // Started by a runner that went away. Resuming its workers here (their branches fetched, each agent's
+        // native resume) is the next step of issue 16; until then the session ends, saying so, instead of
+        // starting over under the same id.
+        const message =
+          `${lease.sessionId} was started by another runner that stopped renewing its lease, and resuming a ` +
+          'session on another runner is not built yet: it ends as stopped';
+        this.options.onEvent?.({ type: 'error', sessionId: lease.sessionId, message });
+        await this.options.store.finish(lease, 'stopped');
+        this.options.onEvent?.({ type: 'ended', sessionId: lease.sessionId, outcome: 'stopped' });
+        return;
+      }
       const spec = SessionSpecSchema.parse(lease.spec);
       const dir = await this.checkout(lease);
       const runtime = await this.options.manager.create(spec, dir, { sessionId: lease.sessionId });
       entry.runtime = runtime;
       runtime.subscribe(() => this.replicate(entry));
       this.replicate(entry);
+      // Shut down while this one was being set up: it stops like the others.
+      if (this.stopped && !this.timer) this.stopSession(entry, 'the runner was stopped');
       const end = await runtime.waitForEnd();
       await this.replicate(entry);
       if (entry.lost) return;
@@ -166,8 +200,7 @@ export class Runner {
     const sessionId = entry.lease.sessionId;
     if (error instanceof LeaseLostError) this.options.onEvent?.({ type: 'lost', sessionId });
     else this.options.onEvent?.({ type: 'error', sessionId, message: (error as Error).message });
-    const runtime = entry.runtime;
-    if (runtime && !runtime.hasEnded()) runtime.send({ type: 'STOP' });
+    this.stopSession(entry, 'the runner lost its lease');
   }
 
   /** A clone of the session's repository at its base, in a folder of its own. */

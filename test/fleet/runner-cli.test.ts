@@ -1,0 +1,96 @@
+/**
+ * `orchestrate runner` as a process (dist/cli.js): against a throwaway Postgres cluster and a bare git remote,
+ * with fake agents. It runs what is queued, ends a session another runner started (resuming it elsewhere is not
+ * built yet) instead of starting it over, and on SIGTERM stops its sessions and leaves nothing running.
+ * Skipped loudly where Postgres cannot start.
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FleetStore } from '../../src/fleet/pg-store.js';
+import { agentEnv, FAST_LIMITS, leftovers, NOTHING_LEFT } from '../integration/support-recovery.js';
+import { cleanupAfterTest, startCli, testSandbox } from '../support/orchestrate.js';
+import { poll } from '../support/poll.js';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+
+const cluster = await startPostgres();
+const available = !('unavailable' in cluster);
+if ('unavailable' in cluster) console.warn(`SKIPPED: the fleet runner CLI tests need Postgres: ${cluster.unavailable}`);
+const server = cluster as TestPostgres;
+
+let store: FleetStore;
+beforeAll(async () => {
+  if (!available) return;
+  store = FleetStore.connect(server.url);
+  await store.migrate();
+});
+afterEach(cleanupAfterTest);
+afterAll(async () => {
+  if (!available) return;
+  await store.close();
+  await server.stop();
+});
+
+describe.skipIf(!available)('orchestrate runner', () => {
+  it('runs queued sessions, ends one another runner started, and stops its sessions on SIGTERM', async () => {
+    const sandbox = testSandbox({ git: true });
+    const remote = join(sandbox.dir, 'remote.git');
+    execFileSync('git', ['clone', '--quiet', '--bare', sandbox.target, remote]);
+    // A prompt that says "hold" keeps its agent running until the test is over.
+    const config = { rules: [{ match: { promptIncludes: 'hold on' }, scenario: { holdUntil: 'never-released' } }] };
+    const queue = (id: string, task: string) =>
+      store.enqueue({
+        id,
+        spec: { task, workers: [{ id: 'impl', agent: 'claude', role: 'implementer' }], limits: FAST_LIMITS },
+        repo: remote,
+        base: 'main',
+        agents: ['claude'],
+      });
+    const runner = startCli(
+      ['runner', '--store', server.url, '--slots', '2', '--workspace', join(sandbox.dir, 'runner')],
+      agentEnv(sandbox, config),
+      { cwd: sandbox.dir },
+    );
+    const said = (text: string) =>
+      poll(
+        () => runner.stdout().includes(text),
+        60_000,
+        () => runner.transcript(),
+      );
+
+    await queue('orch_20261207_130000_cli1', 'write the code');
+    await said('ended orch_20261207_130000_cli1: completed');
+    expect(await store.session('orch_20261207_130000_cli1')).toMatchObject({ status: 'ended', owner: null });
+    expect((await store.readAfter('orch_20261207_130000_cli1', 0)).length).toBeGreaterThan(3);
+
+    // A session whose runner went away (its log is in the database, its lease expired).
+    await queue('orch_20261207_130000_cli2', 'write the code');
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    try {
+      await admin.query(`UPDATE orchestrator.sessions SET last_seq = 5, lease_token = 1 WHERE id = $1`, [
+        'orch_20261207_130000_cli2',
+      ]);
+    } finally {
+      await admin.end();
+    }
+    await said('ended orch_20261207_130000_cli2: stopped');
+    expect(runner.stdout()).toContain('resuming a session on another runner is not built yet');
+
+    await queue('orch_20261207_130000_cli3', 'hold on while the runner stops');
+    await said('claimed orch_20261207_130000_cli3');
+    await poll(
+      async () => (await store.session('orch_20261207_130000_cli3')).lastSeq > 0,
+      30_000,
+      'the held session to be running',
+    );
+    runner.child.kill('SIGTERM');
+    const exit = await runner.exited;
+    expect(exit.exitCode, runner.transcript()).toBe(0);
+    expect(exit.stdout).toContain('ended orch_20261207_130000_cli3: stopped');
+    expect(await store.session('orch_20261207_130000_cli3')).toMatchObject({ status: 'ended', owner: null });
+    // Nothing of its agents is left running.
+    expect(leftovers({ ...sandbox, workspace: join(sandbox.dir, 'runner', 'workspace') })).toEqual(NOTHING_LEFT);
+  });
+});

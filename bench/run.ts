@@ -4,7 +4,7 @@
  *
  *   --quick          small sizes (CI, a minute or two)
  *   --json           print one JSON object instead of the table
- *   --only a,b       only these scenarios (throughput, latency, scale, resume, fanout, cold-start, checkouts)
+ *   --only a,b       only these scenarios (throughput, latency, scale, resume, fanout, cold-start, checkouts, fleet)
  *   --profile        write a V8 CPU profile of each scenario's orchestrator process to bench/results/profiles/
  *   --no-save        do not write bench/results/<date>.json
  */
@@ -15,7 +15,16 @@ import { BENCH_DIR, ROOT } from './lib/paths.js';
 import { runScenarioInChild } from './lib/run-child.js';
 import type { Figure, ScenarioResult } from './lib/measure.js';
 
-export const SCENARIOS = ['throughput', 'latency', 'scale', 'resume', 'fanout', 'cold-start', 'checkouts'] as const;
+export const SCENARIOS = [
+  'throughput',
+  'latency',
+  'scale',
+  'resume',
+  'fanout',
+  'cold-start',
+  'checkouts',
+  'fleet',
+] as const;
 
 interface Flags {
   quick: boolean;

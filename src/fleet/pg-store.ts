@@ -92,6 +92,8 @@ export class FleetStore {
   async migrate(): Promise<void> {
     await this.transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${S}.migrate`]);
+      const schema = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [S]);
+      if (schema.rowCount === 0) await client.query(`CREATE SCHEMA ${S}`);
       await client.query(FLEET_DDL);
       await client.query(
         `INSERT INTO ${S}.meta (key, value) VALUES ('schema_version', $1)

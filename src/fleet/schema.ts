@@ -17,9 +17,12 @@ export const FLEET_SCHEMA = 'orchestrator';
 /** Bumped when the tables change; `migrate` records it in `orchestrator.meta`. */
 export const FLEET_SCHEMA_VERSION = 1;
 
+/**
+ * The tables, in a schema that exists: `migrate` creates the schema first only where it is missing, since
+ * `CREATE SCHEMA IF NOT EXISTS` needs the CREATE privilege on the database even when the schema is there (the
+ * owner of a schema made for it by a superuser, docs/fleet.md, has no such privilege).
+ */
 export const FLEET_DDL = `
-CREATE SCHEMA IF NOT EXISTS ${FLEET_SCHEMA};
-
 CREATE TABLE IF NOT EXISTS ${FLEET_SCHEMA}.meta (
   key text PRIMARY KEY,
   value text NOT NULL

@@ -16,7 +16,7 @@ import { eventJson } from '../runtime/session-folder.js';
 import type { SessionManager } from '../runtime/session-manager.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import { git } from '../workspace/git.js';
-import { type FleetStore, type Lease, LeaseLostError } from './pg-store.js';
+import { type FleetStore, type Lease, LeaseLostError, SeqGapError } from './pg-store.js';
 
 /** Events appended to the store per transaction, at most. */
 const REPLICATE_BATCH = 1000;
@@ -51,6 +51,10 @@ interface Running {
   replicating: Promise<void> | null;
   again: boolean;
   lost: boolean;
+  /** When the lease was last taken or renewed (this process's clock): past leaseSec it may be someone else's. */
+  renewedAt: number;
+  /** The database could not be reached at the last try (told once per outage). */
+  unreachable: boolean;
 }
 
 export class Runner {
@@ -67,9 +71,12 @@ export class Runner {
     return [...this.running.keys()];
   }
 
+  private get tickMs(): number {
+    return this.options.tickMs ?? Math.max(100, (this.options.leaseSec * 1000) / 3);
+  }
+
   start(): this {
-    const tickMs = this.options.tickMs ?? Math.max(100, (this.options.leaseSec * 1000) / 3);
-    this.timer = setInterval(() => void this.tick(), tickMs);
+    this.timer = setInterval(() => void this.tick(), this.tickMs);
     void this.tick();
     return this;
   }
@@ -102,7 +109,15 @@ export class Runner {
   async tick(): Promise<void> {
     for (const entry of this.running.values()) {
       if (entry.lost) continue;
-      await this.options.store.heartbeat(entry.lease, this.options.leaseSec).catch((error) => this.fail(entry, error));
+      try {
+        await this.options.store.heartbeat(entry.lease, this.options.leaseSec);
+        entry.renewedAt = performance.now();
+        entry.unreachable = false;
+        // What could not be replicated while the database was away goes now.
+        void this.replicate(entry);
+      } catch (error) {
+        this.trouble(entry, error);
+      }
     }
     if (this.stopped || this.claiming) return;
     this.claiming = true;
@@ -115,7 +130,16 @@ export class Runner {
           leaseSec: this.options.leaseSec,
         });
         if (!lease) break;
-        const entry: Running = { lease, runtime: null, replicated: 0, replicating: null, again: false, lost: false };
+        const entry: Running = {
+          lease,
+          runtime: null,
+          replicated: 0,
+          replicating: null,
+          again: false,
+          lost: false,
+          renewedAt: performance.now(),
+          unreachable: false,
+        };
         this.running.set(lease.sessionId, entry);
         this.options.onEvent?.({ type: 'claimed', sessionId: lease.sessionId, token: lease.token });
         const run = this.run(entry);
@@ -153,15 +177,34 @@ export class Runner {
       // Shut down while this one was being set up: it stops like the others.
       if (this.stopped && !this.timer) this.stopSession(entry, 'the runner was stopped');
       const end = await runtime.waitForEnd();
-      await this.replicate(entry);
+      // The whole log in the database, the branches on the remote, the session ended there: each tried again
+      // while the database (or the remote) is away, for as long as the lease may still be ours.
+      await this.untilDone(entry, async () => {
+        await this.replicate(entry);
+        if (entry.replicated < runtime.lastSeq) throw new Error('the log is not all in the database yet');
+        await this.push(dir, lease.sessionId);
+        await this.options.store.finish(lease, end);
+      });
       if (entry.lost) return;
-      await this.push(dir, lease.sessionId);
-      await this.options.store.finish(lease, end);
       this.options.onEvent?.({ type: 'ended', sessionId: lease.sessionId, outcome: end });
     } catch (error) {
       this.fail(entry, error);
     } finally {
       this.running.delete(lease.sessionId);
+    }
+  }
+
+  /** Run `step` until it succeeds or the session is lost, a tick apart. */
+  private async untilDone(entry: Running, step: () => Promise<void>): Promise<void> {
+    for (;;) {
+      if (entry.lost) return;
+      try {
+        await step();
+        return;
+      } catch (error) {
+        this.trouble(entry, error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.tickMs));
     }
   }
 
@@ -186,11 +229,27 @@ export class Runner {
         }
       } while (entry.again && !entry.lost);
     })()
-      .catch((error) => this.fail(entry, error))
+      .catch((error) => this.trouble(entry, error))
       .finally(() => {
         entry.replicating = null;
       });
     return entry.replicating;
+  }
+
+  /**
+   * A write that failed. Refused by the database (the lease is gone, or the log does not continue): the session
+   * is lost. Not done at all (the database unreachable, a connection dropped): said once, and tried again at the
+   * next tick, until the lease could have expired by now, when the session is given up as lost too.
+   */
+  private trouble(entry: Running, error: unknown): void {
+    if (error instanceof LeaseLostError || error instanceof SeqGapError) return this.fail(entry, error);
+    if (performance.now() - entry.renewedAt > this.options.leaseSec * 1000) {
+      return this.fail(entry, new LeaseLostError(entry.lease));
+    }
+    if (entry.unreachable) return;
+    entry.unreachable = true;
+    const message = `the fleet database failed (${(error as Error).message}); trying again until the lease runs out`;
+    this.options.onEvent?.({ type: 'error', sessionId: entry.lease.sessionId, message });
   }
 
   /** A lost lease stops the session's agents at once; any other failure is reported and stops it too. */

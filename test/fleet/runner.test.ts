@@ -49,7 +49,7 @@ let n = 0;
 const sessionId = () => `orch_20261207_120000_r${String(++n).padStart(3, '0')}`;
 
 /** A bare remote made from a sandbox's repository, and a runner on it whose reports a test can wait for. */
-function setUp(config: object) {
+function setUp(config: object, fleetStore: FleetStore = store) {
   const sandbox = testSandbox({ git: true });
   const remote = join(sandbox.dir, 'remote.git');
   execFileSync('git', ['clone', '--quiet', '--bare', sandbox.target, remote]);
@@ -66,7 +66,7 @@ function setUp(config: object) {
       check();
     });
   const runner = new Runner({
-    store,
+    store: fleetStore,
     manager,
     id: 'r1',
     agents: ['claude', 'codex', 'gemini'],
@@ -175,5 +175,43 @@ describe.skipIf(!available)('a fleet runner', () => {
     const writers = await store.writers(id);
     expect(writers.every((w) => w.runnerId === 'r1' && w.token === 1)).toBe(true);
     expect(await store.session(id)).toMatchObject({ status: 'running', owner: 'r2', token: 2 });
+  });
+
+  it('rides out a database that fails for a while: says so once, tries again, and the session completes', async () => {
+    // The first writes fail as a dropped connection would; then the database is back.
+    let failures = 4;
+    const flaky = new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        if (property !== 'append' && property !== 'heartbeat') return value.bind(target);
+        return async (...args: unknown[]) => {
+          if (failures-- > 0) throw new Error('Connection terminated unexpectedly');
+          return value.apply(target, args);
+        };
+      },
+    });
+    const { manager, runner, reports, until, spec, remote } = setUp({}, flaky);
+    const id = sessionId();
+    await store.enqueue({
+      id,
+      spec: spec([{ id: 'impl', agent: 'claude', role: 'implementer' }]),
+      repo: remote,
+      base: 'main',
+      agents: ['claude'],
+    });
+    runner.start();
+    await until((r) => r.some((e) => e.type === 'ended' || e.type === 'lost'));
+    expect(reports.filter((e) => e.type !== 'claimed')).toEqual([
+      {
+        type: 'error',
+        sessionId: id,
+        message: expect.stringMatching(/Connection terminated unexpectedly.*trying again until the lease runs out/),
+      },
+      { type: 'ended', sessionId: id, outcome: 'completed' },
+    ]);
+    const local = readFileSync(join(manager.workspace, 'sessions', id, 'events.jsonl'), 'utf8').split('\n');
+    local.pop();
+    expect((await store.readAfter(id, 0, 100_000)).map((l) => l.line)).toEqual(local);
   });
 });

@@ -242,9 +242,13 @@ export class Runner {
    * next tick, until the lease could have expired by now, when the session is given up as lost too.
    */
   private trouble(entry: Running, error: unknown): void {
-    if (error instanceof LeaseLostError || error instanceof SeqGapError) return this.fail(entry, error);
+    if (error instanceof LeaseLostError || error instanceof SeqGapError) {
+      this.fail(entry, error);
+      return;
+    }
     if (performance.now() - entry.renewedAt > this.options.leaseSec * 1000) {
-      return this.fail(entry, new LeaseLostError(entry.lease));
+      this.fail(entry, new LeaseLostError(entry.lease));
+      return;
     }
     if (entry.unreachable) return;
     entry.unreachable = true;

@@ -29,7 +29,8 @@ export class EventLog {
   knownSubjects: any;
   unseen: any;
   shown: any;
-  programmaticScroll: any;
+  /** Where the list's own last scroll (to its end) left it; null once the person has scrolled. */
+  programmaticTop: number | null;
   workerSelect: any;
   typeSelect: any;
   search: any;
@@ -50,7 +51,7 @@ export class EventLog {
     this.knownSubjects = new Set();
     this.unseen = 0;
     this.shown = 0;
-    this.programmaticScroll = false;
+    this.programmaticTop = null;
 
     const id = (name) => `log-${name}`;
     this.workerSelect = h('select', { id: id('worker'), 'data-filter': 'worker' }, h('option', { value: '' }, 'all'));
@@ -340,17 +341,17 @@ export class EventLog {
   }
 
   scrollToEnd() {
-    this.programmaticScroll = true;
     this.list.scrollTop = this.list.scrollHeight;
-    // The scroll event of a programmatic scroll arrives asynchronously.
-    setTimeout(() => {
-      this.programmaticScroll = false;
-    }, 50);
+    // Its scroll event arrives later: it is known by where it left the list, not by a time window (a person's
+    // scroll right after an automatic one must still turn auto-scroll off).
+    this.programmaticTop = this.list.scrollTop;
   }
 
   onScroll() {
-    const atEnd = this.list.scrollTop + this.list.clientHeight >= this.list.scrollHeight - 24;
-    if (this.programmaticScroll) return;
+    const top = this.list.scrollTop;
+    if (this.programmaticTop !== null && Math.abs(top - this.programmaticTop) <= 1) return;
+    this.programmaticTop = null;
+    const atEnd = top + this.list.clientHeight >= this.list.scrollHeight - 24;
     if (!atEnd && this.follow) this.setFollow(false);
     else if (atEnd && !this.follow && this.unseen > 0) {
       this.unseen = 0;

@@ -63,6 +63,7 @@ export class Runner {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private claiming = false;
+  private claimFailing = false;
 
   constructor(private readonly options: RunnerOptions) {}
 
@@ -146,8 +147,13 @@ export class Runner {
         this.runs.add(run);
         void run.finally(() => this.runs.delete(run));
       }
+      this.claimFailing = false;
     } catch (error) {
-      this.options.onEvent?.({ type: 'error', sessionId: '', message: (error as Error).message });
+      // Said once per outage, not every tick.
+      if (!this.claimFailing) {
+        this.options.onEvent?.({ type: 'error', sessionId: '', message: (error as Error).message });
+      }
+      this.claimFailing = true;
     } finally {
       this.claiming = false;
     }

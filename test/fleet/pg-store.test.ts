@@ -3,35 +3,17 @@
  * (test/support/postgres.ts; skipped loudly where Postgres cannot start). Time never passes by itself here: a
  * lease expires because the test moves its expiry into the past, as the database clock would.
  */
-import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FleetStore, LeaseLostError, type Lease, type LogLine, SeqGapError } from '../../src/fleet/pg-store.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { LeaseLostError, type Lease, type LogLine, SeqGapError } from '../../src/fleet/pg-store.js';
+import { expireLease, fleetCluster, useFleet } from './support.js';
 
-const cluster = await startPostgres();
-const available = !('unavailable' in cluster);
-if ('unavailable' in cluster) console.warn(`SKIPPED: the fleet store tests need Postgres: ${cluster.unavailable}`);
-const server = cluster as TestPostgres;
-
-let store: FleetStore;
-let admin: pg.Client;
+const server = await fleetCluster('the fleet store tests');
+const available = server !== null;
+const fleet = useFleet(server);
 let n = 0;
 
-beforeAll(async () => {
-  if (!available) return;
-  store = FleetStore.connect(server.url, { max: 8 });
-  await store.migrate();
-  admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-});
-afterAll(async () => {
-  if (!available) return;
-  await store.close();
-  await admin.end();
-  await server.stop();
-});
 beforeEach(async () => {
-  if (available) await admin.query('DELETE FROM orchestrator.sessions');
+  if (available) await fleet.admin.query('DELETE FROM orchestrator.sessions');
 });
 
 const runner = (id: string, agents = ['claude', 'codex', 'gemini'], labels: string[] = []) => ({
@@ -42,21 +24,17 @@ const runner = (id: string, agents = ['claude', 'codex', 'gemini'], labels: stri
 });
 async function queue(agents = ['claude'], labels: string[] = []): Promise<string> {
   const id = `orch_20261207_000000_${String(++n).padStart(4, '0')}`;
-  await store.enqueue({ id, spec: { task: 't' }, repo: 'file:///repo.git', base: 'main', agents, labels });
+  await fleet.store.enqueue({ id, spec: { task: 't' }, repo: 'file:///repo.git', base: 'main', agents, labels });
   return id;
 }
 const lines = (from: number, count: number): LogLine[] =>
   Array.from({ length: count }, (_, i) => ({ seq: from + i, type: 'state', line: `{"seq":${from + i}}` }));
-/** What the database clock would do after leaseSec: the lease is in the past. */
-const expire = (sessionId: string) =>
-  admin.query(`UPDATE orchestrator.sessions SET lease_expires = now() - interval '1 second' WHERE id = $1`, [
-    sessionId,
-  ]);
+const expire = (sessionId: string) => expireLease(fleet.admin, sessionId);
 
 describe.skipIf(!available)('the fleet store in Postgres', () => {
   it('migrates idempotently, also from several nodes at once', async () => {
-    await Promise.all([store.migrate(), store.migrate(), store.migrate()]);
-    const { rows } = await admin.query(`SELECT value FROM orchestrator.meta WHERE key = 'schema_version'`);
+    await Promise.all([fleet.store.migrate(), fleet.store.migrate(), fleet.store.migrate()]);
+    const { rows } = await fleet.admin.query(`SELECT value FROM orchestrator.meta WHERE key = 'schema_version'`);
     expect(rows).toEqual([{ value: '1' }]);
   });
 
@@ -64,38 +42,38 @@ describe.skipIf(!available)('the fleet store in Postgres', () => {
     const gemini = await queue(['gemini']);
     const gpu = await queue(['claude'], ['gpu']);
     const plain = await queue(['claude', 'codex']);
-    expect(await store.claim(runner('r1', ['claude']))).toBeNull();
-    expect((await store.claim(runner('r1', ['claude', 'codex'])))?.sessionId).toBe(plain);
-    expect((await store.claim(runner('r2', ['claude'], ['gpu', 'big'])))?.sessionId).toBe(gpu);
-    const lease = await store.claim(runner('r3', ['gemini']));
+    expect(await fleet.store.claim(runner('r1', ['claude']))).toBeNull();
+    expect((await fleet.store.claim(runner('r1', ['claude', 'codex'])))?.sessionId).toBe(plain);
+    expect((await fleet.store.claim(runner('r2', ['claude'], ['gpu', 'big'])))?.sessionId).toBe(gpu);
+    const lease = await fleet.store.claim(runner('r3', ['gemini']));
     expect(lease).toMatchObject({ sessionId: gemini, runnerId: 'r3', token: 1, lastSeq: 0, base: 'main' });
-    expect(await store.claim(runner('r4'))).toBeNull();
+    expect(await fleet.store.claim(runner('r4'))).toBeNull();
   });
 
   it('runners claiming at once never get the same session', async () => {
     const ids = await Promise.all(Array.from({ length: 12 }, () => queue()));
-    const claims = await Promise.all(Array.from({ length: 16 }, (_, i) => store.claim(runner(`r${i}`))));
+    const claims = await Promise.all(Array.from({ length: 16 }, (_, i) => fleet.store.claim(runner(`r${i}`))));
     const got = claims.flatMap((c) => (c ? [c.sessionId] : []));
     expect(got.sort()).toEqual([...ids].sort());
   });
 
   it('appends gap-free: the next line must be last_seq + 1, a duplicate or a gap writes nothing', async () => {
     await queue();
-    const lease = (await store.claim(runner('r1'))) as Lease;
-    await store.append(lease, lines(1, 3));
-    await expect(store.append(lease, lines(5, 1))).rejects.toBeInstanceOf(SeqGapError);
-    await expect(store.append(lease, lines(3, 2))).rejects.toThrow(/next event is seq 4, not 3/);
-    await expect(store.append(lease, [...lines(4, 1), ...lines(6, 1)])).rejects.toBeInstanceOf(SeqGapError);
-    await store.append(lease, lines(4, 2));
-    expect((await store.readAfter(lease.sessionId, 0)).map((l) => l.seq)).toEqual([1, 2, 3, 4, 5]);
-    expect(await store.readAfter(lease.sessionId, 3, 1)).toEqual([{ seq: 4, type: 'state', line: '{"seq":4}' }]);
-    expect((await store.session(lease.sessionId)).lastSeq).toBe(5);
+    const lease = (await fleet.store.claim(runner('r1'))) as Lease;
+    await fleet.store.append(lease, lines(1, 3));
+    await expect(fleet.store.append(lease, lines(5, 1))).rejects.toBeInstanceOf(SeqGapError);
+    await expect(fleet.store.append(lease, lines(3, 2))).rejects.toThrow(/next event is seq 4, not 3/);
+    await expect(fleet.store.append(lease, [...lines(4, 1), ...lines(6, 1)])).rejects.toBeInstanceOf(SeqGapError);
+    await fleet.store.append(lease, lines(4, 2));
+    expect((await fleet.store.readAfter(lease.sessionId, 0)).map((l) => l.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(await fleet.store.readAfter(lease.sessionId, 3, 1)).toEqual([{ seq: 4, type: 'state', line: '{"seq":4}' }]);
+    expect((await fleet.store.session(lease.sessionId)).lastSeq).toBe(5);
   });
 
   it('the database refuses a duplicate seq even past the store (primary key session_id, seq)', async () => {
     const id = await queue();
     const insert = (runnerId: string) =>
-      admin.query(
+      fleet.admin.query(
         `INSERT INTO orchestrator.events (session_id, seq, type, line, lease_token, runner_id)
          VALUES ($1, 1, 's', '{}', 1, $2)`,
         [id, runnerId],
@@ -106,62 +84,62 @@ describe.skipIf(!available)('the fleet store in Postgres', () => {
 
   it('a runner whose lease expired and was claimed by another writes nothing: fenced by the token', async () => {
     const id = await queue();
-    const stale = (await store.claim(runner('a'))) as Lease;
-    await store.append(stale, lines(1, 2));
+    const stale = (await fleet.store.claim(runner('a'))) as Lease;
+    await fleet.store.append(stale, lines(1, 2));
     // a stops heartbeating; after leaseSec another runner claims the session and continues from last_seq.
     await expire(id);
-    const fresh = (await store.claim(runner('b'))) as Lease;
+    const fresh = (await fleet.store.claim(runner('b'))) as Lease;
     expect(fresh).toMatchObject({ sessionId: id, token: stale.token + 1, lastSeq: 2 });
     // a comes back: every write it tries is refused, and nothing of it lands.
-    await expect(store.append(stale, lines(3, 1))).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(store.heartbeat(stale, 60)).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(store.finish(stale, 'completed')).rejects.toBeInstanceOf(LeaseLostError);
-    await store.append(fresh, lines(3, 2));
-    await store.heartbeat(fresh, 60);
-    expect(await store.writers(id)).toEqual([
+    await expect(fleet.store.append(stale, lines(3, 1))).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(fleet.store.heartbeat(stale, 60)).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(fleet.store.finish(stale, 'completed')).rejects.toBeInstanceOf(LeaseLostError);
+    await fleet.store.append(fresh, lines(3, 2));
+    await fleet.store.heartbeat(fresh, 60);
+    expect(await fleet.store.writers(id)).toEqual([
       { seq: 1, runnerId: 'a', token: 1 },
       { seq: 2, runnerId: 'a', token: 1 },
       { seq: 3, runnerId: 'b', token: 2 },
       { seq: 4, runnerId: 'b', token: 2 },
     ]);
-    await store.finish(fresh, 'completed');
-    expect(await store.session(id)).toMatchObject({ status: 'ended', lastSeq: 4, owner: null });
-    expect(await store.claim(runner('c'))).toBeNull();
+    await fleet.store.finish(fresh, 'completed');
+    expect(await fleet.store.session(id)).toMatchObject({ status: 'ended', lastSeq: 4, owner: null });
+    expect(await fleet.store.claim(runner('c'))).toBeNull();
   });
 
   it("an expired lease that nobody claimed yet is still not the old runner's to write with", async () => {
     const id = await queue();
-    const lease = (await store.claim(runner('a'))) as Lease;
+    const lease = (await fleet.store.claim(runner('a'))) as Lease;
     await expire(id);
-    await expect(store.append(lease, lines(1, 1))).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(store.heartbeat(lease, 60)).rejects.toBeInstanceOf(LeaseLostError);
-    expect(await store.readAfter(id, 0)).toEqual([]);
+    await expect(fleet.store.append(lease, lines(1, 1))).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(fleet.store.heartbeat(lease, 60)).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await fleet.store.readAfter(id, 0)).toEqual([]);
   });
 
   it('a heartbeat keeps the lease: nobody else can claim the session meanwhile', async () => {
     await queue();
-    const lease = (await store.claim(runner('a'))) as Lease;
-    await store.heartbeat(lease, 60);
-    expect(await store.claim(runner('b'))).toBeNull();
+    const lease = (await fleet.store.claim(runner('a'))) as Lease;
+    await fleet.store.heartbeat(lease, 60);
+    expect(await fleet.store.claim(runner('b'))).toBeNull();
   });
 
   it('tells every listener of each committed append, and of nothing a refused append tried', async () => {
     const id = await queue();
-    const lease = (await store.claim(runner('a'))) as Lease;
+    const lease = (await fleet.store.claim(runner('a'))) as Lease;
     const heard: string[] = [];
     let wake: () => void = () => undefined;
-    const listener = await store.listen((sid, last) => {
+    const listener = await fleet.store.listen((sid, last) => {
       heard.push(`${sid === id ? 'sid' : sid} ${last}`);
       wake();
     });
     try {
       const next = () => new Promise<void>((resolve) => (wake = resolve));
       let heardOne = next();
-      await store.append(lease, lines(1, 2));
+      await fleet.store.append(lease, lines(1, 2));
       await heardOne;
-      await expect(store.append(lease, lines(9, 1))).rejects.toBeInstanceOf(SeqGapError);
+      await expect(fleet.store.append(lease, lines(9, 1))).rejects.toBeInstanceOf(SeqGapError);
       heardOne = next();
-      await store.append(lease, lines(3, 1));
+      await fleet.store.append(lease, lines(3, 1));
       await heardOne;
       // The refused append rolled back its NOTIFY with everything else.
       expect(heard).toEqual(['sid 2', 'sid 3']);
@@ -172,13 +150,15 @@ describe.skipIf(!available)('the fleet store in Postgres', () => {
 
   it('a deferred session frees its runner and is claimable again only from its not-before time', async () => {
     const id = await queue();
-    const lease = (await store.claim(runner('a'))) as Lease;
-    await store.append(lease, lines(1, 1));
-    await store.defer(lease, new Date(Date.now() + 3_600_000));
-    expect(await store.claim(runner('b'))).toBeNull();
-    await expect(store.append(lease, lines(2, 1))).rejects.toBeInstanceOf(LeaseLostError);
+    const lease = (await fleet.store.claim(runner('a'))) as Lease;
+    await fleet.store.append(lease, lines(1, 1));
+    await fleet.store.defer(lease, new Date(Date.now() + 3_600_000));
+    expect(await fleet.store.claim(runner('b'))).toBeNull();
+    await expect(fleet.store.append(lease, lines(2, 1))).rejects.toBeInstanceOf(LeaseLostError);
     // The database clock reaches the retry time.
-    await admin.query(`UPDATE orchestrator.sessions SET not_before = now() - interval '1 second' WHERE id = $1`, [id]);
-    expect(await store.claim(runner('b'))).toMatchObject({ sessionId: id, token: 2, lastSeq: 1 });
+    await fleet.admin.query(`UPDATE orchestrator.sessions SET not_before = now() - interval '1 second' WHERE id = $1`, [
+      id,
+    ]);
+    expect(await fleet.store.claim(runner('b'))).toMatchObject({ sessionId: id, token: 2, lastSeq: 1 });
   });
 });

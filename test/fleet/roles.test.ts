@@ -9,12 +9,11 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetStore, type Lease } from '../../src/fleet/pg-store.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { fleetCluster } from './support.js';
 
-const cluster = await startPostgres();
-const available = !('unavailable' in cluster);
-if ('unavailable' in cluster) console.warn(`SKIPPED: the fleet roles tests need Postgres: ${cluster.unavailable}`);
-const server = cluster as TestPostgres;
+const cluster = await fleetCluster('the fleet roles tests');
+const available = cluster !== null;
+const server = cluster as NonNullable<typeof cluster>;
 
 /** The ```sql blocks of docs/fleet.md's "Roles" section, in order. */
 function documentedSql(): string[] {

@@ -6,31 +6,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FleetStore } from '../../src/fleet/pg-store.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { agentEnv, FAST_LIMITS, leftovers, NOTHING_LEFT } from '../integration/support-recovery.js';
 import { cleanupAfterTest, startCli, testSandbox } from '../support/orchestrate.js';
 import { poll } from '../support/poll.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { fleetCluster, useFleet } from './support.js';
 
-const cluster = await startPostgres();
-const available = !('unavailable' in cluster);
-if ('unavailable' in cluster) console.warn(`SKIPPED: the fleet runner CLI tests need Postgres: ${cluster.unavailable}`);
-const server = cluster as TestPostgres;
-
-let store: FleetStore;
-beforeAll(async () => {
-  if (!available) return;
-  store = FleetStore.connect(server.url);
-  await store.migrate();
-});
+const cluster = await fleetCluster('the fleet runner CLI tests');
+const available = cluster !== null;
+const server = cluster as NonNullable<typeof cluster>;
+const fleet = useFleet(cluster);
 afterEach(cleanupAfterTest);
-afterAll(async () => {
-  if (!available) return;
-  await store.close();
-  await server.stop();
-});
 
 describe.skipIf(!available)('orchestrate runner', () => {
   it('runs queued sessions, ends one another runner started, and stops its sessions on SIGTERM', async () => {
@@ -40,7 +26,7 @@ describe.skipIf(!available)('orchestrate runner', () => {
     // A prompt that says "hold" keeps its agent running until the test is over.
     const config = { rules: [{ match: { promptIncludes: 'hold on' }, scenario: { holdUntil: 'never-released' } }] };
     const queue = (id: string, task: string) =>
-      store.enqueue({
+      fleet.store.enqueue({
         id,
         spec: { task, workers: [{ id: 'impl', agent: 'claude', role: 'implementer' }], limits: FAST_LIMITS },
         repo: remote,
@@ -61,27 +47,21 @@ describe.skipIf(!available)('orchestrate runner', () => {
 
     await queue('orch_20261207_130000_cli1', 'write the code');
     await said('ended orch_20261207_130000_cli1: completed');
-    expect(await store.session('orch_20261207_130000_cli1')).toMatchObject({ status: 'ended', owner: null });
-    expect((await store.readAfter('orch_20261207_130000_cli1', 0)).length).toBeGreaterThan(3);
+    expect(await fleet.store.session('orch_20261207_130000_cli1')).toMatchObject({ status: 'ended', owner: null });
+    expect((await fleet.store.readAfter('orch_20261207_130000_cli1', 0)).length).toBeGreaterThan(3);
 
     // A session whose runner went away (its log is in the database, its lease expired).
     await queue('orch_20261207_130000_cli2', 'write the code');
-    const admin = new pg.Client({ connectionString: server.url });
-    await admin.connect();
-    try {
-      await admin.query(`UPDATE orchestrator.sessions SET last_seq = 5, lease_token = 1 WHERE id = $1`, [
-        'orch_20261207_130000_cli2',
-      ]);
-    } finally {
-      await admin.end();
-    }
+    await fleet.admin.query(`UPDATE orchestrator.sessions SET last_seq = 5, lease_token = 1 WHERE id = $1`, [
+      'orch_20261207_130000_cli2',
+    ]);
     await said('ended orch_20261207_130000_cli2: stopped');
     expect(runner.stdout()).toContain('resuming a session on another runner is not built yet');
 
     await queue('orch_20261207_130000_cli3', 'hold on while the runner stops');
     await said('claimed orch_20261207_130000_cli3');
     await poll(
-      async () => (await store.session('orch_20261207_130000_cli3')).lastSeq > 0,
+      async () => (await fleet.store.session('orch_20261207_130000_cli3')).lastSeq > 0,
       30_000,
       'the held session to be running',
     );
@@ -89,7 +69,7 @@ describe.skipIf(!available)('orchestrate runner', () => {
     const exit = await runner.exited;
     expect(exit.exitCode, runner.transcript()).toBe(0);
     expect(exit.stdout).toContain('ended orch_20261207_130000_cli3: stopped');
-    expect(await store.session('orch_20261207_130000_cli3')).toMatchObject({ status: 'ended', owner: null });
+    expect(await fleet.store.session('orch_20261207_130000_cli3')).toMatchObject({ status: 'ended', owner: null });
     // Nothing of its agents is left running.
     expect(leftovers({ ...sandbox, workspace: join(sandbox.dir, 'runner', 'workspace') })).toEqual(NOTHING_LEFT);
   });

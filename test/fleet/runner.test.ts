@@ -6,50 +6,31 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { groupMembers } from '../../src/fs/proc.js';
-import { FleetStore } from '../../src/fleet/pg-store.js';
+import type { FleetStore } from '../../src/fleet/pg-store.js';
 import { Runner, type RunnerEvent } from '../../src/fleet/runner.js';
 import { SessionManager } from '../../src/runtime/session-manager.js';
 import { agentEnv, FAST_LIMITS } from '../integration/support-recovery.js';
 import { cleanupAfterTest, testSandbox } from '../support/orchestrate.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { expireLease, fleetCluster, useFleet } from './support.js';
 
-const cluster = await startPostgres();
-const available = !('unavailable' in cluster);
-if ('unavailable' in cluster) console.warn(`SKIPPED: the fleet runner tests need Postgres: ${cluster.unavailable}`);
-const server = cluster as TestPostgres;
-
-let store: FleetStore;
-let admin: pg.Client;
+const server = await fleetCluster('the fleet runner tests');
+const available = server !== null;
+const fleet = useFleet(server);
 const runners: Runner[] = [];
 const managers: SessionManager[] = [];
 
-beforeAll(async () => {
-  if (!available) return;
-  store = FleetStore.connect(server.url, { max: 8 });
-  await store.migrate();
-  admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-});
 afterEach(async () => {
   for (const runner of runners.splice(0)) runner.stop();
   for (const manager of managers.splice(0)) await manager.stopAll('the test is over');
   await cleanupAfterTest();
 });
-afterAll(async () => {
-  if (!available) return;
-  await store.close();
-  await admin.end();
-  await server.stop();
-});
-
 let n = 0;
 const sessionId = () => `orch_20261207_120000_r${String(++n).padStart(3, '0')}`;
 
 /** A bare remote made from a sandbox's repository, and a runner on it whose reports a test can wait for. */
-function setUp(config: object, fleetStore: FleetStore = store) {
+function setUp(config: object, fleetStore?: FleetStore) {
   const sandbox = testSandbox({ git: true });
   const remote = join(sandbox.dir, 'remote.git');
   execFileSync('git', ['clone', '--quiet', '--bare', sandbox.target, remote]);
@@ -66,7 +47,7 @@ function setUp(config: object, fleetStore: FleetStore = store) {
       check();
     });
   const runner = new Runner({
-    store: fleetStore,
+    store: fleetStore ?? fleet.store,
     manager,
     id: 'r1',
     agents: ['claude', 'codex', 'gemini'],
@@ -89,7 +70,7 @@ describe.skipIf(!available)('a fleet runner', () => {
     const { remote, manager, runner, until, spec } = setUp({});
     const ids = [sessionId(), sessionId(), sessionId()];
     for (const id of ids) {
-      await store.enqueue({
+      await fleet.store.enqueue({
         id,
         spec: spec([
           { id: 'impl', agent: 'claude', role: 'implementer' },
@@ -103,14 +84,16 @@ describe.skipIf(!available)('a fleet runner', () => {
     runner.start();
     await until((r) => r.filter((e) => e.type === 'ended').length === 3);
     for (const id of ids) {
-      expect(await store.session(id)).toMatchObject({ status: 'ended', owner: null, token: 1 });
+      expect(await fleet.store.session(id)).toMatchObject({ status: 'ended', owner: null, token: 1 });
       // The database holds the session's log line for line, as the runner's folder has it.
       const local = readFileSync(join(manager.workspace, 'sessions', id, 'events.jsonl'), 'utf8').split('\n');
       local.pop();
-      const stored = await store.readAfter(id, 0, 100_000);
+      const stored = await fleet.store.readAfter(id, 0, 100_000);
       expect(stored.map((l) => l.line)).toEqual(local);
       expect(stored.map((l) => l.seq)).toEqual(local.map((_, i) => i + 1));
-      expect(new Set((await store.writers(id)).map((w) => `${w.runnerId}#${w.token}`))).toEqual(new Set(['r1#1']));
+      expect(new Set((await fleet.store.writers(id)).map((w) => `${w.runnerId}#${w.token}`))).toEqual(
+        new Set(['r1#1']),
+      );
       const branches = execFileSync('git', [
         '-C',
         remote,
@@ -130,7 +113,7 @@ describe.skipIf(!available)('a fleet runner', () => {
       default: { holdMs: 0, holdUntil: 'never-released', heartbeatMs: 50 },
     });
     const id = sessionId();
-    await store.enqueue({
+    await fleet.store.enqueue({
       id,
       spec: spec([{ id: 'impl', agent: 'claude', role: 'implementer' }]),
       repo: remote,
@@ -139,7 +122,7 @@ describe.skipIf(!available)('a fleet runner', () => {
     });
     // Replicated events wake this listener: wait until the agent is running and its output is in the database.
     let wake: () => void = () => undefined;
-    const listener = await store.listen(() => wake());
+    const listener = await fleet.store.listen(() => wake());
     try {
       runner.start();
       await until((r) => r.some((e) => e.type === 'claimed'));
@@ -148,7 +131,7 @@ describe.skipIf(!available)('a fleet runner', () => {
           .get(id)
           ?.view()
           .workers.some((w) => w.status === 'running');
-        if (running && (await store.session(id)).lastSeq > 0) break;
+        if (running && (await fleet.store.session(id)).lastSeq > 0) break;
         await new Promise<void>((resolve) => (wake = resolve));
       }
     } finally {
@@ -156,12 +139,10 @@ describe.skipIf(!available)('a fleet runner', () => {
     }
     const runtime = manager.get(id);
     if (!runtime) throw new Error('the runner runs no session');
-    const before = await store.session(id);
+    const before = await fleet.store.session(id);
     // The runner misses its renewals past the lease (as if it had hung), and another runner claims the session.
-    await admin.query(`UPDATE orchestrator.sessions SET lease_expires = now() - interval '1 second' WHERE id = $1`, [
-      id,
-    ]);
-    const other = await store.claim({ id: 'r2', agents: ['claude'], leaseSec: 30 });
+    await expireLease(fleet.admin, id);
+    const other = await fleet.store.claim({ id: 'r2', agents: ['claude'], leaseSec: 30 });
     expect(other).toMatchObject({ sessionId: id, token: 2 });
     const atTakeover = other?.lastSeq ?? -1;
     await until((r) => r.some((e) => e.type === 'lost' && e.sessionId === id));
@@ -169,18 +150,18 @@ describe.skipIf(!available)('a fleet runner', () => {
     // Its agents are gone, and nothing it logged after the takeover reached the database.
     for (const record of runtime.procRecords('impl')) expect(groupMembers(record.pgid)).toEqual([]);
     expect(runtime.lastSeq).toBeGreaterThan(atTakeover);
-    expect(await store.readAfter(id, atTakeover)).toEqual([]);
-    expect((await store.session(id)).lastSeq).toBe(atTakeover);
+    expect(await fleet.store.readAfter(id, atTakeover)).toEqual([]);
+    expect((await fleet.store.session(id)).lastSeq).toBe(atTakeover);
     expect(atTakeover).toBeGreaterThanOrEqual(before.lastSeq);
-    const writers = await store.writers(id);
+    const writers = await fleet.store.writers(id);
     expect(writers.every((w) => w.runnerId === 'r1' && w.token === 1)).toBe(true);
-    expect(await store.session(id)).toMatchObject({ status: 'running', owner: 'r2', token: 2 });
+    expect(await fleet.store.session(id)).toMatchObject({ status: 'running', owner: 'r2', token: 2 });
   });
 
   it('rides out a database that fails for a while: says so once, tries again, and the session completes', async () => {
     // The first writes fail as a dropped connection would; then the database is back.
     let failures = 4;
-    const flaky = new Proxy(store, {
+    const flaky = new Proxy(fleet.store, {
       get(target, property, receiver) {
         const value = Reflect.get(target, property, receiver);
         if (typeof value !== 'function') return value;
@@ -193,7 +174,7 @@ describe.skipIf(!available)('a fleet runner', () => {
     });
     const { manager, runner, reports, until, spec, remote } = setUp({}, flaky);
     const id = sessionId();
-    await store.enqueue({
+    await fleet.store.enqueue({
       id,
       spec: spec([{ id: 'impl', agent: 'claude', role: 'implementer' }]),
       repo: remote,
@@ -212,6 +193,6 @@ describe.skipIf(!available)('a fleet runner', () => {
     ]);
     const local = readFileSync(join(manager.workspace, 'sessions', id, 'events.jsonl'), 'utf8').split('\n');
     local.pop();
-    expect((await store.readAfter(id, 0, 100_000)).map((l) => l.line)).toEqual(local);
+    expect((await fleet.store.readAfter(id, 0, 100_000)).map((l) => l.line)).toEqual(local);
   });
 });

@@ -19,6 +19,7 @@ import {
   sandboxWith,
   sessionIds,
   startCli,
+  lockServerUrl,
 } from '../support/orchestrate.js';
 import { poll } from '../support/poll.js';
 
@@ -59,12 +60,7 @@ describe.runIf(probe.available)('interactive claude in bubblewrap, once a --no-s
 
     const resumed = startCli(['resume', sid, '--workspace', ws, '--json', '--port', '0'], env);
     await poll(
-      () => {
-        const lock = join(ws, 'sessions', sid, 'orchestrator.lock');
-        if (!existsSync(lock)) return false;
-        const holder = JSON.parse(readFileSync(lock, 'utf8')) as { pid: number; serverUrl?: string };
-        return holder.pid === resumed.child.pid && holder.serverUrl !== undefined;
-      },
+      () => lockServerUrl(ws, sid, resumed.child.pid),
       30_000,
       () => `the resumed run's server\n${resumed.transcript()}`,
     );

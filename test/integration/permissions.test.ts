@@ -19,6 +19,7 @@ import {
   sandboxWith,
   sessionIds,
   startCli,
+  lockServerUrl,
 } from '../support/orchestrate.js';
 import {
   makeSafetyHarness,
@@ -405,12 +406,7 @@ describe.each(['claude', 'codex', 'gemini'] as const)('interactive %s across an 
       const resumed = startCli(['resume', sid, '--workspace', ws, '--json', '--port', '0'], env);
       // The resumed orchestrator serves the session (its lock names its server) before it is answered.
       await poll(
-        () => {
-          const lock = join(ws, 'sessions', sid, 'orchestrator.lock');
-          if (!existsSync(lock)) return false;
-          const holder = JSON.parse(readFileSync(lock, 'utf8')) as { pid: number; serverUrl?: string };
-          return holder.pid === resumed.child.pid && holder.serverUrl !== undefined;
-        },
+        () => lockServerUrl(ws, sid, resumed.child.pid),
         30_000,
         () => `the resumed run's server\n${resumed.transcript()}`,
       );

@@ -7,8 +7,6 @@
  *   one concern -> LOG_WARNING (exit 0)                    two concerns -> PAUSE_AND_CLARIFY (answer, round 2)
  *   review.maxRounds caps the rounds; the default pairs and --agents filtering.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SessionView } from '../../src/runtime/view.js';
 import {
@@ -18,9 +16,9 @@ import {
   poll,
   readEvents,
   runCli,
-  sessionDir,
   sessionIds,
   startCli,
+  lockServerUrl,
 } from '../support/orchestrate.js';
 import {
   allLaunches,
@@ -257,10 +255,7 @@ describe('review decisions through the real CLI', () => {
       );
       const sid = sessionIds(ws)[0] as string;
       // The lock file in the session folder records the server URL the CLI talks to.
-      const lock = JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as {
-        serverUrl?: string;
-      };
-      expect(lock.serverUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(lockServerUrl(ws, sid)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       await poll(
         () => eventsOfType(eventsSoFar(ws), 'state').some((e) => e.machine === 'session' && e.to === 'paused'),
         15_000,
@@ -342,13 +337,7 @@ describe('review decisions through the real CLI', () => {
       const sid = sessionIds(ws)[0] as string;
 
       const { exited } = startCli(['resume', sid, '--workspace', ws, '--json'], h.env);
-      await poll(
-        () =>
-          (JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as { serverUrl?: string })
-            .serverUrl,
-        15_000,
-        "the resumed session's server in the lock file",
-      );
+      await poll(() => lockServerUrl(ws, sid), 15_000, "the resumed session's server in the lock file");
       const answered = await runCli(
         ['resolve', sid, 'b1', 'answer', '--text', 'Say hello; a test is not needed.', '--workspace', ws],
         { env: h.env },

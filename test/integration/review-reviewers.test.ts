@@ -18,9 +18,9 @@ import {
   processesMentioning,
   readEvents,
   runCli,
-  sessionDir,
   sessionIds,
   startCli,
+  lockServerUrl,
 } from '../support/orchestrate.js';
 import {
   allLaunches,
@@ -436,13 +436,7 @@ describe('triggers', () => {
       'the implementer to run',
     );
     const sid = sessionIds(ws)[0] as string;
-    const lock = await poll(
-      () =>
-        (JSON.parse(readFileSync(join(sessionDir(ws, sid), 'orchestrator.lock'), 'utf8')) as { serverUrl?: string })
-          .serverUrl,
-      15_000,
-      'the server URL in the lock file',
-    );
+    const lock = await poll(() => lockServerUrl(ws, sid), 15_000, 'the server URL in the lock file');
     expect(eventsOfType(eventsSoFar(ws), 'review')).toEqual([]);
 
     // The HTTP API the CLI uses: an unknown target is refused.

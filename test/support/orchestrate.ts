@@ -192,6 +192,17 @@ export function sessionDir(workspace: string, sessionId = sessionIds(workspace).
 }
 
 /**
+ * The server URL the session's lock names (the server of the process running it), or null while there is none;
+ * with `pid`, only once that process holds the lock (a resumed run serving the session).
+ */
+export function lockServerUrl(workspace: string, sessionId: string, pid?: number): string | null {
+  const lock = join(sessionDir(workspace, sessionId), 'orchestrator.lock');
+  if (!existsSync(lock)) return null;
+  const holder = JSON.parse(readFileSync(lock, 'utf8')) as { pid: number; serverUrl?: string };
+  return (pid === undefined || holder.pid === pid) && holder.serverUrl ? holder.serverUrl : null;
+}
+
+/**
  * The id of the workspace's first session once its session.json exists (what a started `orchestrate run` is
  * doing); on timeout the message holds the output of every CLI started so far.
  */

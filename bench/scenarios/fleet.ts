@@ -41,7 +41,7 @@ async function appends(store: FleetStore, count: number, dir: string): Promise<{
   const f0 = performance.now();
   for (const batch of batches) log.append(batch);
   const fileSeconds = (performance.now() - f0) / 1000;
-  const lines = log.readAfter(0).map((e) => ({ seq: e.seq, type: e.type, line: JSON.stringify(e) }));
+  const lines = log.readLinesAfter(0);
   log.close();
   const id = 'orch_20261207_000000_bnch';
   await store.enqueue({ id, spec: {}, repo: 'none', base: 'main', agents: [] });

@@ -7,6 +7,7 @@
  * LeaseLostError; the runner must then stop that session's agents. The database's clock decides expiry.
  */
 import pg from 'pg';
+import type { LogLine } from '../store/event-log.js';
 import { FLEET_DDL, FLEET_SCHEMA as S, FLEET_SCHEMA_VERSION } from './schema.js';
 
 export interface QueuedSession {
@@ -41,12 +42,8 @@ export interface RunnerIdentity {
   leaseSec: number;
 }
 
-/** A line of the session's log: its seq, type and exact JSON text. */
-export interface LogLine {
-  seq: number;
-  type: string;
-  line: string;
-}
+/** A line of the session's log: its seq, type and exact JSON text (as events.jsonl has it). */
+export type { LogLine } from '../store/event-log.js';
 
 /** The NOTIFY channel of appended events; the payload is `<sessionId> <lastSeq>`. */
 export const EVENTS_CHANNEL = 'orchestrator_events';

@@ -12,7 +12,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SessionSpecSchema } from '../domain/spec.js';
-import { eventJson } from '../runtime/session-folder.js';
 import type { SessionManager } from '../runtime/session-manager.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import { git } from '../workspace/git.js';
@@ -225,13 +224,10 @@ export class Runner {
         entry.again = false;
         const runtime = entry.runtime;
         while (runtime && !entry.lost && entry.replicated < runtime.lastSeq) {
-          const events = runtime.readAfter(entry.replicated, REPLICATE_BATCH);
-          if (events.length === 0) break;
-          await this.options.store.append(
-            entry.lease,
-            events.map((event) => ({ seq: event.seq, type: event.type, line: eventJson(event) })),
-          );
-          entry.replicated = (events.at(-1) as { seq: number }).seq;
+          const lines = runtime.readLinesAfter(entry.replicated, REPLICATE_BATCH);
+          if (lines.length === 0) break;
+          await this.options.store.append(entry.lease, lines);
+          entry.replicated = (lines.at(-1) as { seq: number }).seq;
         }
       } while (entry.again && !entry.lost);
     })()

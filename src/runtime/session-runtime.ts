@@ -15,7 +15,7 @@ import type { SessionSpec } from '../domain/spec.js';
 import type { sessionMachine, SessionEvent } from '../machines/session.machine.js';
 import type { WorkerStatusEvent } from '../machines/worker.machine.js';
 import { SessionLockedError, SessionStore, type ProcRecord } from '../store/session-store.js';
-import type { EventListener, FrameChunk } from '../store/event-log.js';
+import type { EventListener, FrameChunk, LogLine } from '../store/event-log.js';
 import type { SessionContext } from '../domain/supervisor/context.js';
 import type { Isolation } from '../domain/isolation.js';
 import { boundSessionMachine, sessionCheckouts } from './session-effects.js';
@@ -235,6 +235,11 @@ export class SessionRuntime {
 
   readAfter(seq: number, limit?: number): OrchestratorEvent[] {
     return this.store.log.readAfter(seq, limit);
+  }
+
+  /** The log's lines after `seq` as written (seq, type, JSON text), unparsed: what a fleet runner replicates. */
+  readLinesAfter(seq: number, limit?: number): LogLine[] {
+    return this.store.log.readLinesAfter(seq, limit);
   }
 
   /** SSE frames of the log's lines after `seq`, as they are on disk (no parse, no serialize); one page at most. */

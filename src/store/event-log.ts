@@ -25,6 +25,13 @@ export function eventJson(event: OrchestratorEvent): string {
   return serialized.get(event) ?? JSON.stringify(event);
 }
 
+/** A line of the log as it was written: its seq, its event's type and its JSON text. */
+export interface LogLine {
+  seq: number;
+  type: string;
+  line: string;
+}
+
 export interface OpenedLog {
   log: EventLog;
   /** Bytes cut from the end because the last line was torn. */
@@ -179,6 +186,15 @@ export class EventLog {
       events.push(event);
     }
     return events;
+  }
+
+  /** The lines with seq > afterSeq, at most `limit`, as in the file (no JSON.parse): what replication sends. */
+  readLinesAfter(afterSeq: number, limit = Number.POSITIVE_INFINITY): LogLine[] {
+    const range = this.readRange(afterSeq, limit);
+    if (!range) return [];
+    const lines = range.buffer.toString('utf8', 0, range.read).split('\n');
+    lines.pop(); // after the last newline
+    return lines.map((line, i) => ({ seq: range.first + i + 1, type: this.types[range.first + i] as string, line }));
   }
 
   /**

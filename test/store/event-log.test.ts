@@ -235,6 +235,19 @@ describe('readAfter', () => {
     expect(log.readFrameChunk(600)).toBeNull();
   });
 
+  it('reads lines as written, with their seq and type, unparsed (what a fleet runner replicates)', () => {
+    const { log } = openLog();
+    log.append([stateEvent('s1'), agentEvent('é\nx', 1), stateEvent('s2')]);
+    const file = readFileSync(path, 'utf8').split('\n');
+    expect(log.readLinesAfter(0)).toEqual([
+      { seq: 1, type: 'state', line: file[0] },
+      { seq: 2, type: 'agent', line: file[1] },
+      { seq: 3, type: 'state', line: file[2] },
+    ]);
+    expect(log.readLinesAfter(1, 1)).toEqual([{ seq: 2, type: 'agent', line: file[1] }]);
+    expect(log.readLinesAfter(3)).toEqual([]);
+  });
+
   it('frames a complete page once: every reader then gets the same buffer without reading the file', () => {
     const { log } = openLog();
     log.append(Array.from({ length: FRAME_PAGE + 10 }, (_, i) => agentEvent('x'.repeat(100), i)));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ModeDecision } from '../agents/modes.js';
 import { agentRegistry } from '../agents/registry.js';
 import type { AgentAdapter } from '../agents/types.js';
-import { agentDefaultMode } from '../runtime/agent-modes.js';
+import { defaultModeOf } from '../runtime/agent-modes.js';
 import { findAgentBinary, versionOf, which } from '../runtime/binaries.js';
 import { probeBwrap } from '../safety/bwrap-probe.js';
 import { agentNetwork, REGISTRY_HOSTS } from '../safety/network.js';
@@ -79,7 +79,7 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
     usableAgents++;
     usable.push(adapter.name);
     const credentials = credentialsOf(adapter.name, env, home);
-    const modes = modesOf(adapter, await agentDefaultMode(adapter.name, env));
+    const modes = modesOf(adapter, defaultModeOf(adapter, bin.path, version.text));
     checks.push({
       name: adapter.name,
       level: credentials.found ? 'ok' : 'warn',

@@ -48,7 +48,20 @@ async function readVersion(
   const fromPackage = packageVersion(adapter.npmPackage, bin);
   if (fromPackage) return fromPackage;
   const printed = await versionOf(bin, ['--version'], env).catch(() => null);
-  return printed?.ok && parseVersion(printed.text) ? printed.text : null;
+  return printed?.ok ? versionIn(printed.text) : null;
+}
+
+/** The version text `--version` printed, when it holds one. */
+function versionIn(printed: string): string | null {
+  return parseVersion(printed) ? printed : null;
+}
+
+/**
+ * The default mode of an agent whose binary has printed `printed` for --version already (doctor, which ran it to
+ * see that it works): the same decision as a session's, without running it again.
+ */
+export function defaultModeOf(adapter: AgentAdapter, bin: string, printed: string): ModeDecision {
+  return defaultMode(adapter, packageVersion(adapter.npmPackage, bin) ?? versionIn(printed));
 }
 
 /** The version in the package.json of `name` that the (resolved) binary lives in, if it does. */
@@ -76,7 +89,7 @@ function packageVersion(name: string, bin: string): string | null {
 }
 
 /** The decision for one agent as this machine has it (doctor, and sessions being created). */
-export async function agentDefaultMode(agent: string, env: Record<string, string | undefined>): Promise<ModeDecision> {
+async function agentDefaultMode(agent: string, env: Record<string, string | undefined>): Promise<ModeDecision> {
   const adapter = getAdapter(agent);
   const bin = findAgentBinary(adapter, env);
   if ('error' in bin) return defaultMode(adapter, null);

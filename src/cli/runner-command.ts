@@ -13,6 +13,7 @@ import { FleetStore } from '../fleet/pg-store.js';
 import { Runner, type RunnerEvent } from '../fleet/runner.js';
 import { findAgentBinary } from '../runtime/binaries.js';
 import type { SessionManager } from '../runtime/session-manager.js';
+import { agentList } from './session-options.js';
 import type { Style } from './style.js';
 
 export interface RunnerCommandOptions {
@@ -25,6 +26,7 @@ export interface RunnerCommandOptions {
   migrate?: boolean;
 }
 
+/** `--labels a,b`. */
 const list = (value: string | undefined) =>
   (value ?? '')
     .split(',')
@@ -47,10 +49,9 @@ export async function runnerCommand(
   const url = opts.store ?? env.ORCHESTRATOR_DATABASE_URL;
   if (!url)
     throw new UsageError('runner needs the fleet database: --store postgres://... or ORCHESTRATOR_DATABASE_URL');
-  const wanted = list(opts.agents);
-  for (const agent of wanted) getAdapter(agent);
-  const agents =
-    wanted.length > 0 ? wanted : KNOWN_AGENT_NAMES.filter((a) => !('error' in findAgentBinary(getAdapter(a), env)));
+  const agents = opts.agents
+    ? agentList(opts.agents)
+    : KNOWN_AGENT_NAMES.filter((a) => !('error' in findAgentBinary(getAdapter(a), env)));
   if (agents.length === 0) throw new UsageError('no agent CLI is installed here (orchestrate doctor): nothing to run');
   const workspace = resolve(opts.workspace ?? '.orchestrator-runner');
   const store = FleetStore.connect(url, { applicationName: 'orchestrate runner' });

@@ -65,14 +65,7 @@ export function buildSpec(options: SpecOptions): SessionSpec {
   const notInteractive = interactiveUnsupported(spec.workers);
   if (notInteractive) throw new UsageError(notInteractive);
   if (options.agents) {
-    const agents = options.agents
-      .split(',')
-      .map((a) => a.trim())
-      .filter(Boolean);
-    const bad = agents.filter((a) => !knownAgents().includes(a));
-    if (bad.length)
-      throw new UsageError(`--agents: unknown agent(s) ${bad.join(', ')}: use ${knownAgents().join(', ')}`);
-    spec = restrictToAgents(spec, agents);
+    spec = restrictToAgents(spec, agentList(options.agents));
     if (spec.workers.length === 0)
       throw new UsageError(`--agents ${options.agents}: no worker of the spec uses these agents`);
   }
@@ -87,4 +80,15 @@ export function resolveTargetDir(dir: string | undefined): string {
 
 export function formatIssues(error: z.ZodError): string {
   return error.issues.map((i) => `  - ${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('\n');
+}
+
+/** `--agents a,b`: the agent names, each one we know; otherwise a usage error that names the others. */
+export function agentList(value: string): string[] {
+  const agents = value
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  const bad = agents.filter((a) => !knownAgents().includes(a));
+  if (bad.length) throw new UsageError(`--agents: unknown agent(s) ${bad.join(', ')}: use ${knownAgents().join(', ')}`);
+  return agents;
 }

@@ -8,7 +8,7 @@
  * destroyed) and it reconnects with its Last-Event-ID.
  */
 import type { OrchestratorEvent } from '../domain/events.js';
-import { eventJson } from '../runtime/session-folder.js';
+import { eventJson, frameHead } from '../runtime/session-folder.js';
 
 export interface SseLimits {
   /** Events waiting for one client, at most. */
@@ -34,7 +34,7 @@ export function eventFrame(event: OrchestratorEvent): string {
 export function sharedFrame(event: OrchestratorEvent): { text: string; bytes: number } {
   let frame = frames.get(event);
   if (frame === undefined) {
-    const text = `id: ${event.seq}\nevent: ${event.type}\ndata: ${eventJson(event)}\n\n`;
+    const text = `${frameHead(event.seq, event.type)}${eventJson(event)}\n\n`;
     frame = { text, bytes: Buffer.byteLength(text, 'utf8') };
     frames.set(event, frame);
   }

@@ -14,6 +14,11 @@ export const FRAME_PAGE = 256;
 /** Bytes of cached pages per log, at most (the least recently used go first). */
 const PAGE_CACHE_BYTES = 8 * 1024 * 1024;
 
+/** The start of an event's SSE frame; its JSON line and a blank line follow. The one place the format is written. */
+export function frameHead(seq: number, type: string): string {
+  return `id: ${seq}\nevent: ${type}\ndata: `;
+}
+
 /** The frames of seq first .. last, in one buffer shared by every reader: never write into `data`. */
 export interface FrameChunk {
   first: number;
@@ -32,7 +37,7 @@ export function framesOf(lines: Buffer, length: number, first: number, types: re
   for (let from = 0; from < length; ) {
     const nl = lines.indexOf(0x0a, from);
     if (nl === -1 || nl >= length) break;
-    const head = `id: ${first + heads.length}\nevent: ${types[first + heads.length - 1]}\ndata: `;
+    const head = frameHead(first + heads.length, types[first + heads.length - 1] as string);
     heads.push(head);
     ends.push(nl);
     size += head.length + (nl - from) + 2;

@@ -56,7 +56,12 @@ export async function runnerCommand(
   const workspace = resolve(opts.workspace ?? '.orchestrator-runner');
   const store = FleetStore.connect(url, { applicationName: 'orchestrate runner' });
   try {
-    if (opts.migrate) await store.migrate();
+    if (opts.migrate) {
+      await store.migrate().catch((error: Error) => {
+        // One line, as any bad start: a database that is not there is not a crash of ours.
+        throw new UsageError(`--migrate: the fleet database ${redacted(url)} failed: ${error.message}`);
+      });
+    }
     const manager = await managerFor(resolve(workspace, 'workspace'));
     const id = `${hostname()}-${process.pid}`;
     const say = (text: string) => process.stdout.write(`${text}\n`);

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentEnv, FAST_LIMITS, leftovers, NOTHING_LEFT } from '../integration/support-recovery.js';
-import { cleanupAfterTest, startCli, testSandbox } from '../support/orchestrate.js';
+import { cleanupAfterTest, runCli, startCli, testSandbox } from '../support/orchestrate.js';
 import { poll } from '../support/poll.js';
 import { fleetCluster, useFleet } from './support.js';
 
@@ -72,5 +72,23 @@ describe.skipIf(!available)('orchestrate runner', () => {
     expect(await fleet.store.session('orch_20261207_130000_cli3')).toMatchObject({ status: 'ended', owner: null });
     // Nothing of its agents is left running.
     expect(leftovers({ ...sandbox, workspace: join(sandbox.dir, 'runner', 'workspace') })).toEqual(NOTHING_LEFT);
+  });
+});
+
+describe('orchestrate runner, refused at start', () => {
+  it('a database it cannot reach for --migrate is one line and exit 1, not a stack trace', async () => {
+    // Port 1 on loopback: nothing listens there.
+    const result = await runCli(
+      ['runner', '--store', 'postgres://orch:secret@127.0.0.1:1/orch', '--migrate', '--agents', 'claude'],
+      {
+        env: { ORCHESTRATOR_DATABASE_URL: '' },
+      },
+    );
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^error: --migrate: the fleet database postgres:\/\/orch:\*\*\*@127\.0\.0\.1:1\/orch failed: /,
+      ),
+    ]);
   });
 });

@@ -38,12 +38,7 @@ import { readExitFile, signalGroup, terminateGroup, type LaunchRequest } from '.
 import { type InteractiveLink, type LinkHost, linkFor, readLines } from './interactive-link.js';
 import { RunClock } from './run-clock.js';
 
-export type {
-  AgentProcessCommand,
-  AgentProcessEvent,
-  AgentProcessInput,
-  CheckoutRequest,
-} from '../machines/agent-process-protocol.js';
+export type { AgentProcessCommand, AgentProcessEvent, AgentProcessInput } from '../machines/agent-process-protocol.js';
 
 export interface AgentProcessHost extends LaunchHost {
   files(workerId: string): RunFiles;
@@ -55,8 +50,8 @@ export interface AgentProcessHost extends LaunchHost {
   restoredFacts?(workerId: string, attempt: number): OutputTracker | undefined;
   publish(events: NewEvent[]): void;
   adapter(agent: string): AgentAdapter;
-  /** The binary to run for an agent, or an error a person can act on. */
-  resolveBinary(adapter: AgentAdapter): { path: string } | { error: string };
+  /** The binary to run for an agent (the generic `acp` agent: its `command`), or an error a person can act on. */
+  resolveBinary(adapter: AgentAdapter, command?: readonly string[]): { path: string } | { error: string };
   renderPrompt(spec: PromptSpec, launch: Omit<LaunchOptions, 'prompt'>): Promise<string>;
   /** The sandbox's chance to wrap the command (src/safety); identity when there is none. */
   wrapLaunch(request: LaunchRequest, input: AgentProcessInput): LaunchRequest;
@@ -136,9 +131,10 @@ class AgentRun {
     input: AgentProcessInput,
     private readonly send: (event: AgentProcessEvent) => void,
   ) {
-    // In a session with checkouts the agent runs in its own: every use of the input below sees that directory.
-    this.input = host.checkouts?.locate(input) ?? input;
-    this.adapter = adapterInMode(host.adapter(input.agent), input.interactive);
+    // In a session with checkouts the agent runs in its own; an agent that speaks only its protocol, interactive.
+    const located = host.checkouts?.locate(input) ?? input;
+    this.input = host.adapter(input.agent).interactiveOnly ? { ...located, interactive: true } : located;
+    this.adapter = adapterInMode(host.adapter(input.agent), this.input.interactive);
     this.files = host.files(input.workerId);
     this.tracker = host.restoredFacts?.(input.workerId, input.attempt) ?? new OutputTracker();
     this.clock = new RunClock(this.input, (overrun) => this.endBecause(overrun));
@@ -209,7 +205,7 @@ class AgentRun {
   // --- launching ---------------------------------------------------------------------------------------------
 
   private async launch(): Promise<void> {
-    const binary = this.host.resolveBinary(this.adapter);
+    const binary = this.host.resolveBinary(this.adapter, this.input.launch.command);
     if ('error' in binary) {
       this.fail({ kind: 'agent_not_found', message: binary.error });
       return;

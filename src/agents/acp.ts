@@ -279,10 +279,9 @@ export class AcpConversation implements Conversation {
     if (id === 'session') {
       if (!result || typeof result.sessionId !== 'string') return { consumed: false, steps: sendSteps(this.end()) };
       this.sessionId = result.sessionId;
-      // A reviewer reads only: plan mode (no shell, no writes), asked for before its prompt.
-      const mode = this.launch.readOnly
-        ? [request('mode', 'session/set_mode', { sessionId: this.sessionId, modeId: 'plan' })]
-        : [];
+      // A reviewer reads only: its agent's read-only mode (no shell, no writes), asked for before its prompt.
+      const modeId = this.launch.readOnly ? readOnlyMode(result.modes) : null;
+      const mode = modeId ? [request('mode', 'session/set_mode', { sessionId: this.sessionId, modeId })] : [];
       // Not consumed: the session is the agent's `init`.
       return { consumed: false, steps: sendSteps([...mode, ...this.next()]) };
     }
@@ -340,6 +339,24 @@ export class AcpConversation implements Conversation {
     this.ended = true;
     return [END_ENVELOPE];
   }
+}
+
+/**
+ * The mode of a session's `modes` in which its agent only reads: `plan` (gemini, qwen, opencode), else one named or
+ * described read-only; null when it offers none (the permission rules then decide its every request). A session
+ * that lists no modes is asked for `plan`.
+ */
+export function readOnlyMode(modes: unknown): string | null {
+  if (!isObject(modes) || !Array.isArray(modes.availableModes)) return 'plan';
+  const available = modes.availableModes.filter(isObject);
+  const ids = available.flatMap((m) => (str(m.id) ? [str(m.id) as string] : []));
+  if (ids.includes('plan')) return 'plan';
+  const readOnly = /read[\s_-]?only/i;
+  const found = available.find(
+    (m) =>
+      readOnly.test(str(m.id) ?? '') || readOnly.test(str(m.name) ?? '') || readOnly.test(str(m.description) ?? ''),
+  );
+  return found ? (str(found.id) ?? null) : null;
 }
 
 /** What a permission request asks, in the rules' form: a command (`execute`), files (`edit`), a fetch, a read. */

@@ -3,6 +3,7 @@ import type { AgentAdapter } from './types.js';
 import { claudeAdapter } from './claude.js';
 import { codexAdapter } from './codex.js';
 import { geminiAdapter } from './gemini.js';
+import { genericAcpAdapter } from './acp-agents.js';
 
 import { KNOWN_AGENT_NAMES, type KnownAgent } from './names.js';
 
@@ -12,6 +13,7 @@ export const agentRegistry: Record<KnownAgent, AgentAdapter> = {
   claude: claudeAdapter,
   codex: codexAdapter,
   gemini: geminiAdapter,
+  acp: genericAcpAdapter,
 };
 
 export function knownAgents(): string[] {
@@ -44,17 +46,35 @@ export function resolveAgentBinary(
   return found ? { path: found, from: 'path' } : null;
 }
 
-/** Workers that ask for interactive mode with an agent that has none yet: one line naming them, or null. */
-export function interactiveUnsupported(workers: ReadonlyArray<{ id: string; agent: string; mode?: string }>) {
-  const bad = workers.filter(
-    (w) => w.mode === 'interactive' && Object.hasOwn(agentRegistry, w.agent) && !getAdapter(w.agent).interactive,
-  );
-  if (bad.length === 0) return null;
-  const supported = knownAgents()
-    .filter((a) => getAdapter(a).interactive)
-    .join(', ');
-  const named = bad.map((w) => `${w.agent} (worker "${w.id}")`).join(', ');
-  return `mode "interactive" is not supported for ${named} yet: use "exec" there (interactive: ${supported})`;
+type Runs = { agent: string; mode?: string | undefined };
+
+/**
+ * What a spec asks of the agents that they cannot do, in one line, or null: an agent there is no adapter for, a
+ * worker in interactive mode with an agent that has none, a worker or reviewer in exec mode with one that speaks
+ * only its protocol.
+ */
+export function agentProblems(spec: {
+  workers: ReadonlyArray<Runs & { id: string }>;
+  reviews: ReadonlyArray<{ reviewer: string; target: string; mode?: string | undefined }>;
+}): string | null {
+  const runs = [
+    ...spec.workers.map((w) => ({ agent: w.agent, mode: w.mode, who: `worker "${w.id}"` })),
+    ...spec.reviews.map((r) => ({ agent: r.reviewer, mode: r.mode, who: `the reviewer of "${r.target}"` })),
+  ];
+  const unknown = [...new Set(runs.map((r) => r.agent))].filter((a) => !Object.hasOwn(agentRegistry, a));
+  if (unknown.length) return `unknown agent(s) ${unknown.join(', ')}: use ${knownAgents().join(', ')}`;
+  const named = (bad: typeof runs) => bad.map((r) => `${r.agent} (${r.who})`).join(', ');
+  const noInteractive = runs.filter((r) => r.mode === 'interactive' && !getAdapter(r.agent).interactive);
+  if (noInteractive.length) {
+    const supported = knownAgents().filter((a) => getAdapter(a).interactive);
+    return (
+      `mode "interactive" is not supported for ${named(noInteractive)} yet: use "exec" there ` +
+      `(interactive: ${supported.join(', ')})`
+    );
+  }
+  const noExec = runs.filter((r) => r.mode === 'exec' && getAdapter(r.agent).interactiveOnly);
+  if (noExec.length === 0) return null;
+  return `mode "exec" is not offered by ${named(noExec)}: it speaks only ACP, so leave "mode" out or say "interactive"`;
 }
 
 /**

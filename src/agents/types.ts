@@ -21,6 +21,8 @@ export interface LaunchOptions {
   fixes: LaunchFixes;
   /** Reviewers: ask the CLI not to write where it has a way to say so. */
   readOnly?: boolean;
+  /** The generic `acp` agent: the worker's own command (the binary and its arguments) that speaks ACP. */
+  command?: string[];
 }
 
 /** argv after the binary, and environment variables to add to the inherited environment. */
@@ -67,4 +69,8 @@ export interface AgentAdapter {
   isHopelessRetry?(payload: AgentPayload): boolean;
   /** Interactive mode over the CLI's own two-way protocol (./conversation.ts); absent: exec mode only. */
   interactive?: InteractiveProtocol;
+  /** The CLI speaks only its protocol (ACP): every worker of it runs in interactive mode, reviewers too. */
+  interactiveOnly?: boolean;
+  /** The binary and its arguments are the worker's `command` (the generic `acp` agent), not `defaultBinary`. */
+  commandFromSpec?: boolean;
 }

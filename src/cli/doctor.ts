@@ -62,6 +62,16 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
   let usableAgents = 0;
   const usable: string[] = [];
   for (const adapter of Object.values(agentRegistry)) {
+    if (adapter.commandFromSpec) {
+      checks.push({
+        name: adapter.name,
+        level: 'ok',
+        detail:
+          'any ACP agent, named by its worker: {"agent": "acp", "command": ["opencode", "acp"]}; ' +
+          'interactive mode (docs/compatibility.md)',
+      });
+      continue;
+    }
     const bin = findAgentBinary(adapter, env);
     if ('error' in bin) {
       checks.push({

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type * as z from 'zod';
-import { interactiveUnsupported, knownAgents } from '../agents/registry.js';
+import { agentProblems, knownAgents } from '../agents/registry.js';
 import { defaultSpec, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../domain/spec.js';
 import { describeUnknownKey, findUnknownKey } from '../domain/spec-keys.js';
 import { UsageError } from '../domain/usage-error.js';
@@ -56,14 +56,8 @@ export function buildSpec(options: SpecOptions): SessionSpec {
     }
     spec = defaultSpec(options.task);
   }
-  const unknown = spec.workers
-    .map((w) => w.agent)
-    .concat(spec.reviews.map((r) => r.reviewer))
-    .filter((a) => !knownAgents().includes(a));
-  if (unknown.length)
-    throw new UsageError(`unknown agent(s) ${[...new Set(unknown)].join(', ')}: use ${knownAgents().join(', ')}`);
-  const notInteractive = interactiveUnsupported(spec.workers);
-  if (notInteractive) throw new UsageError(notInteractive);
+  const problem = agentProblems(spec);
+  if (problem) throw new UsageError(problem);
   if (options.agents) {
     spec = restrictToAgents(spec, agentList(options.agents));
     if (spec.workers.length === 0)

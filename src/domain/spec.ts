@@ -15,6 +15,12 @@ const WorkerIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'worker ids are letters, digits, "_" and "-" (they name files)');
 
+/** The agent kind that runs any ACP agent, named by the worker's own `command` (src/agents/acp-agents.ts). */
+export const GENERIC_ACP_AGENT = 'acp';
+
+/** A program and its arguments, as an argv array (no shell): `["opencode", "acp"]`. */
+const CommandSchema = z.array(z.string().min(1).max(4096)).min(1, 'a command needs at least its program').max(64);
+
 export const WorkerSpecSchema = z.strictObject({
   id: WorkerIdSchema,
   agent: AgentNameSchema,
@@ -32,6 +38,8 @@ export const WorkerSpecSchema = z.strictObject({
    * (src/runtime/agent-modes.ts), and written into the session's spec.
    */
   mode: z.enum(['interactive', 'exec']).optional(),
+  /** Agent `acp` only: the ACP agent to run, as an argv array (`["opencode", "acp"]`), found on PATH. */
+  command: CommandSchema.optional(),
 });
 export type WorkerSpec = z.infer<typeof WorkerSpecSchema>;
 
@@ -41,6 +49,13 @@ export const ReviewPairSchema = z.strictObject({
   /** The worker whose work is reviewed. */
   target: WorkerIdSchema,
   focus: z.string().min(1).max(200),
+  /** Agent `acp` only: the ACP agent that reviews, as an argv array. */
+  command: CommandSchema.optional(),
+  /**
+   * Unset: exec mode, or interactive for an agent that has only that (ACP agents), decided when the session is
+   * created. `interactive`: the reviewer's requests are decided by the permission rules (it only reads).
+   */
+  mode: z.enum(['interactive', 'exec']).optional(),
 });
 export type ReviewPair = z.infer<typeof ReviewPairSchema>;
 
@@ -268,7 +283,9 @@ export const SessionSpecSchema = z
     }
     const cycle = findDependencyCycle(spec.workers);
     if (cycle) ctx.addIssue({ code: 'custom', path: ['workers'], message: `dependency cycle: ${cycle.join(' -> ')}` });
+    for (const [i, w] of spec.workers.entries()) commandIssue(w, `worker "${w.id}"`, ['workers', i], ctx);
     for (const [i, r] of spec.reviews.entries()) {
+      commandIssue({ agent: r.reviewer, command: r.command }, `the reviewer of "${r.target}"`, ['reviews', i], ctx);
       if (!ids.has(r.target)) {
         ctx.addIssue({
           code: 'custom',
@@ -280,6 +297,49 @@ export const SessionSpecSchema = z
   });
 export type SessionSpec = z.infer<typeof SessionSpecSchema>;
 export type SessionSpecInput = z.input<typeof SessionSpecSchema>;
+
+/** An `acp` agent names its command; no other agent takes one. */
+function commandIssue(
+  who: { agent: string; command?: string[] | undefined; model?: string | undefined },
+  name: string,
+  path: Array<string | number>,
+  ctx: z.RefinementCtx,
+): void {
+  if (who.agent === GENERIC_ACP_AGENT && !who.command)
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'command'],
+      message: `${name} runs agent "acp" and needs a "command": the ACP agent to run, e.g. ["opencode", "acp"]`,
+    });
+  if (who.agent === GENERIC_ACP_AGENT && who.model)
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'model'],
+      message: `${name}: agent "acp" takes its model from its own settings or its command's arguments, not "model"`,
+    });
+  if (who.agent !== GENERIC_ACP_AGENT && who.command)
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'command'],
+      message: `${name}: "command" is for agent "acp" only (agent "${who.agent}" is found by its own name)`,
+    });
+}
+
+/** The agents a spec runs (its workers' and reviewers'), once each: an `acp` agent once per command. */
+export function agentRuns(
+  spec: Pick<SessionSpec, 'workers' | 'reviews'>,
+): Array<{ agent: string; command?: string[] }> {
+  const runs = [
+    ...spec.workers.map((w) => ({ agent: w.agent, command: w.command })),
+    ...spec.reviews.map((r) => ({ agent: r.reviewer, command: r.command })),
+  ];
+  const seen = new Map<string, { agent: string; command?: string[] }>();
+  for (const { agent, command } of runs) {
+    const key = JSON.stringify([agent, command ?? null]);
+    if (!seen.has(key)) seen.set(key, command ? { agent, command } : { agent });
+  }
+  return [...seen.values()];
+}
 
 /** A cycle in dependsOn as a list of ids (first repeated at the end), or null. */
 export function findDependencyCycle(workers: ReadonlyArray<Pick<WorkerSpec, 'id' | 'dependsOn'>>): string[] | null {

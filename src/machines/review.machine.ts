@@ -19,6 +19,10 @@ export interface ReviewerAssignment {
   reviewer: string;
   target: string;
   focus: string;
+  /** The generic `acp` reviewer's command. */
+  command?: string[];
+  /** Over the agent's own protocol (an agent that has no other mode). */
+  interactive?: boolean;
 }
 
 export interface ReviewRoundInput {

@@ -21,6 +21,8 @@ export interface WorkerInput {
   task: string;
   targetDir: string;
   includeDirs: string[];
+  /** The generic `acp` agent's command (the program and its arguments). */
+  command?: string[];
   model?: string;
   customPrompt?: string;
   /** A prompt fixed up front (reviewers); workers get their role prompt when they start. */
@@ -260,6 +262,7 @@ export function processInput(context: WorkerContext): AgentProcessInput {
     launch: {
       targetDir: context.targetDir,
       includeDirs: context.includeDirs,
+      ...(context.command ? { command: context.command } : {}),
       ...(context.model ? { model: context.model } : {}),
       ...(context.resumeId ? { resume: { agentSessionId: context.resumeId } } : {}),
       fixes: context.fixes,

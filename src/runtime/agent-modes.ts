@@ -10,7 +10,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { defaultMode, type ModeDecision, parseVersion } from '../agents/modes.js';
-import { getAdapter } from '../agents/registry.js';
+import { agentRegistry, getAdapter } from '../agents/registry.js';
 import type { AgentAdapter } from '../agents/types.js';
 import type { NewEvent } from '../domain/events.js';
 import type { SessionSpec } from '../domain/spec.js';
@@ -106,10 +106,24 @@ export async function withModes(
   env: Record<string, string | undefined>,
   fallback?: 'exec',
 ): Promise<{ spec: SessionSpec; notes: NewEvent[] }> {
+  // Reviewers run in exec mode unless their agent has no other (it speaks only ACP).
+  const reviews = spec.reviews.map((r) =>
+    r.mode === undefined && Object.hasOwn(agentRegistry, r.reviewer) && getAdapter(r.reviewer).interactiveOnly
+      ? { ...r, mode: 'interactive' as const }
+      : r,
+  );
+  if (reviews.some((r, i) => r !== spec.reviews[i])) spec = { ...spec, reviews };
   const undecided = [...new Set(spec.workers.filter((w) => w.mode === undefined).map((w) => w.agent))];
   if (undecided.length === 0) return { spec, notes: [] };
   const decisions = new Map<string, ModeDecision>();
-  if (fallback) for (const agent of undecided) decisions.set(agent, { mode: fallback, reason: 'recorded agents' });
+  if (fallback)
+    for (const agent of undecided) {
+      const adapter = getAdapter(agent);
+      decisions.set(
+        agent,
+        adapter.interactiveOnly ? defaultMode(adapter, null) : { mode: fallback, reason: 'recorded agents' },
+      );
+    }
   else await Promise.all(undecided.map(async (a) => decisions.set(a, await agentDefaultMode(a, env))));
   const notes: NewEvent[] = [];
   for (const [agent, decision] of decisions) {

@@ -25,11 +25,16 @@ export function isExecutableFile(path: string): boolean {
   }
 }
 
-/** The binary to run for an adapter, or a sentence telling a person how to make one available. */
+/**
+ * The binary to run for an adapter, or a sentence telling a person how to make one available. The generic `acp`
+ * agent runs its worker's `command`: its program is a path, or a name found on PATH.
+ */
 export function findAgentBinary(
   adapter: AgentAdapter,
   env: Record<string, string | undefined>,
+  command?: readonly string[],
 ): { path: string } | { error: string } {
+  if (adapter.commandFromSpec) return commandBinary(command, env);
   const found = resolveAgentBinary(adapter, env, (bin) => which(bin, env.PATH ?? ''));
   if (!found) {
     return {
@@ -47,6 +52,24 @@ export function findAgentBinary(
     };
   }
   return { path };
+}
+
+function commandBinary(
+  command: readonly string[] | undefined,
+  env: Record<string, string | undefined>,
+): { path: string } | { error: string } {
+  const program = command?.[0];
+  if (!program) return { error: 'an "acp" agent needs a "command": the ACP agent to run, e.g. ["opencode", "acp"]' };
+  if (program.includes('/')) {
+    const path = resolve(program);
+    return isExecutableFile(path)
+      ? { path }
+      : { error: `${program} (an acp agent's command) is not an executable file.` };
+  }
+  const found = which(program, env.PATH ?? '');
+  return found
+    ? { path: found }
+    : { error: `\`${program}\` (an acp agent's command) is not on PATH. Install it, or give its path.` };
 }
 
 /** The version a binary prints; `ok` false when it cannot run at all (not executable, crashes, no exit 0). */

@@ -38,7 +38,7 @@ export function createProcessHost(store: SessionStore, options: ProcessHostOptio
     restoredFacts: (workerId, attempt) => store.takeOpenedFacts(workerId, attempt),
     publish: options.publish,
     adapter: getAdapter,
-    resolveBinary: (adapter) => findAgentBinary(adapter, env),
+    resolveBinary: (adapter, command) => findAgentBinary(adapter, env, command),
     renderPrompt: (spec) => renderPrompt(spec, options.reviewDiff),
     wrapLaunch: (request, input) => {
       const withEnv = options.env ? { ...request, env: { ...pickDefined(options.env), ...request.env } } : request;

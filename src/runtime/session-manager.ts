@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AgentPayload, NewEvent, OrchestratorEvent } from '../domain/events.js';
-import type { SessionSpec } from '../domain/spec.js';
+import { agentRuns, type SessionSpec } from '../domain/spec.js';
 import { SessionLockedError, SessionStore, sessionsDir } from '../store/session-store.js';
 import type { AgentProcessInput } from '../actors/agent-process.js';
 import type { LaunchRequest } from '../actors/process-group.js';
@@ -283,9 +283,8 @@ export class SessionManager {
   /** Say which agents are missing and how to get them. */
   private checkAgents(spec: SessionSpec): void {
     const env = this.options.env ?? process.env;
-    const agents = new Set([...spec.workers.map((w) => w.agent), ...spec.reviews.map((r) => r.reviewer)]);
-    const missing = [...agents].flatMap((agent) => {
-      const found = findAgentBinary(getAdapter(agent), env);
+    const missing = agentRuns(spec).flatMap(({ agent, command }) => {
+      const found = findAgentBinary(getAdapter(agent), env, command);
       return 'error' in found ? [found.error] : [];
     });
     if (missing.length > 0) {

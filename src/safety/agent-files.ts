@@ -38,6 +38,9 @@ export function agentStateDirs(agent: string, home: string, env: Record<string, 
       const config = env.GEMINI_DIR || join(home, '.gemini');
       return { create: [config, npm], createFiles: {}, bind: [config, npm] };
     }
+    case 'acp':
+      // Any ACP agent: where it keeps its state is not known here (safety.allowedRoots can make it writable).
+      return { create: [npm], createFiles: {}, bind: [npm] };
     default: {
       const config = join(home, `.${agent}`);
       return { create: [config, npm], createFiles: {}, bind: [config, npm] };

@@ -5,7 +5,7 @@
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { getAdapter } from '../agents/registry.js';
-import type { SessionSpec } from '../domain/spec.js';
+import { agentRuns, type SessionSpec } from '../domain/spec.js';
 import { findAgentBinary, which } from '../runtime/binaries.js';
 import { UsageError } from '../runtime/session-manager.js';
 import { isInside, real, unique } from './paths.js';
@@ -95,9 +95,8 @@ export function shebangInterpreter(file: string, pathVar: string): string | null
  * cannot be found) would only crash at every launch. One line that says which, why and what to do.
  */
 export function refuseWhatCannotRunInside(spec: SessionSpec, env: Record<string, string | undefined>): void {
-  const agents = new Set([...spec.workers.map((w) => w.agent), ...spec.reviews.map((r) => r.reviewer)]);
-  const problems = [...agents].flatMap((agent) => {
-    const binary = findAgentBinary(getAdapter(agent), env);
+  const problems = agentRuns(spec).flatMap(({ agent, command }) => {
+    const binary = findAgentBinary(getAdapter(agent), env, command);
     const problem = 'path' in binary ? sandboxRunProblem(binary.path, env.PATH ?? '') : null;
     return problem
       ? [`${agent} (${'path' in binary ? binary.path : agent}) cannot run inside the sandbox: ${problem}`]

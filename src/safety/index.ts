@@ -166,7 +166,7 @@ function buildSessionSafety(
 
   const wrapLaunch = (request: LaunchRequest, input: AgentProcessInput): LaunchRequest => {
     const adapter = getAdapter(input.agent);
-    const binary = findAgentBinary(adapter, env);
+    const binary = findAgentBinary(adapter, env, input.launch.command);
     const problems = validateLaunch(request, {
       adapter,
       expectedBinary: 'path' in binary ? binary.path : null,

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AcpConversation, parseAcpLine } from '../../src/agents/acp.js';
+import { AcpConversation, parseAcpLine, readOnlyMode } from '../../src/agents/acp.js';
 import type { Envelope } from '../../src/agents/conversation.js';
 import { agentRegistry } from '../../src/agents/registry.js';
 import type { LaunchOptions } from '../../src/agents/types.js';
@@ -158,6 +158,23 @@ describe('ACP conversation', () => {
     expect(steps[0].params).toEqual({ sessionId: SID, modeId: 'plan' });
   });
 
+  it("a reviewer's read-only mode is the one its agent offers: plan, else one named read-only, else none", () => {
+    const modes = (...ids: Array<string | { id: string; name?: string; description?: string }>) => ({
+      currentModeId: 'default',
+      availableModes: ids.map((m) => (typeof m === 'string' ? { id: m, name: m } : m)),
+    });
+    expect(readOnlyMode(modes('default', 'plan', 'yolo'))).toBe('plan');
+    expect(readOnlyMode(modes('build', { id: 'ro', name: 'Read Only' }))).toBe('ro');
+    expect(readOnlyMode(modes('build', { id: 'look', name: 'Look', description: 'read-only tools' }))).toBe('look');
+    expect(readOnlyMode(modes('build', 'yolo'))).toBeNull();
+    expect(readOnlyMode(undefined)).toBe('plan');
+    const c = conversation({ readOnly: true });
+    c.opening('Review.');
+    c.onLine(json({ id: 'initialize', result: {} }));
+    const steps = sent(c.onLine(json({ id: 'session', result: { sessionId: SID, modes: modes('build') } })).steps);
+    expect(steps.map((l) => l.method)).toEqual(['session/prompt']);
+  });
+
   it('a permission is decided as Bash or Edit, answered by its allow_once or reject_once option, never always', () => {
     const c = started();
     const ask = (id: number, toolCall: object) =>
@@ -263,5 +280,39 @@ describe('ACP conversation', () => {
       steps: [{ kind: 'send', envelopes: [{ id: 'end', end: true }] }],
     });
     expect(parseAcpLine(failed)[0]).toMatchObject({ kind: 'error', message: 'Internal error' });
+  });
+});
+
+describe('ACP-only agents', () => {
+  it("the generic acp agent's argv is its command's arguments; interactive only, its binary its command's", () => {
+    const acp = agentRegistry.acp;
+    const launch = { targetDir: '/repo', includeDirs: [], fixes: {}, command: ['opencode', 'acp', '--print-logs'] };
+    expect(acp.interactive?.buildCommand(launch).args).toEqual(['acp', '--print-logs']);
+    expect(acp.interactiveOnly).toBe(true);
+    expect(acp.commandFromSpec).toBe(true);
+  });
+
+  it('a failed turn is classified by the words model APIs use; a turn that ended well is no failure', () => {
+    const classify = agentRegistry.acp.classifyFailure;
+    const now = new Date('2026-12-07T10:00:00Z');
+    const failed = (text: string, httpStatus?: number) =>
+      classify({
+        exitCode: 0,
+        signal: null,
+        stderrTail: '',
+        now,
+        events: [{ kind: 'result', ok: false, text, ...(httpStatus ? { httpStatus } : {}) }],
+      });
+    expect(failed('Incorrect API key provided', 401)?.kind).toBe('auth');
+    expect(failed('Rate limit reached. Please try again in 20s.', 429)).toMatchObject({
+      kind: 'rate_limit',
+      retryAt: '2026-12-07T10:00:20.000Z',
+    });
+    expect(failed('The server is overloaded', 529)?.kind).toBe('server_error');
+    expect(failed('fetch failed: connect ECONNREFUSED 127.0.0.1:9')?.kind).toBe('network');
+    expect(failed('something else')?.kind).toBe('crashed');
+    expect(
+      classify({ exitCode: 0, signal: null, stderrTail: '', now, events: [{ kind: 'result', ok: true }] }),
+    ).toBeNull();
   });
 });

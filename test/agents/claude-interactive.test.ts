@@ -1,7 +1,7 @@
 /** Claude's interactive conversation, pure: the lines it sends, what the agent's protocol lines ask of it. */
 import { describe, expect, it } from 'vitest';
 import { buildClaudeInteractiveCommand, claudeInteractive, messageUuid } from '../../src/agents/claude-interactive.js';
-import { interactiveUnsupported } from '../../src/agents/registry.js';
+import { agentProblems } from '../../src/agents/registry.js';
 
 const launch = { targetDir: '/repo', includeDirs: ['/shared'], fixes: {} };
 const run = {
@@ -43,9 +43,8 @@ describe('claude interactive command', () => {
   });
 
   it('is accepted for every agent that has it (claude, codex, gemini)', () => {
-    expect(interactiveUnsupported([{ id: 'a', agent: 'claude', mode: 'interactive' }])).toBeNull();
-    expect(interactiveUnsupported([{ id: 'c', agent: 'codex', mode: 'interactive' }])).toBeNull();
-    expect(interactiveUnsupported([{ id: 'g', agent: 'gemini', mode: 'interactive' }])).toBeNull();
+    const workers = ['claude', 'codex', 'gemini'].map((agent) => ({ id: agent, agent, mode: 'interactive' }));
+    expect(agentProblems({ workers, reviews: [] })).toBeNull();
   });
 });
 

@@ -3,9 +3,10 @@ import { AgentNameSchema } from '../../src/domain/events.js';
 import { agentRegistry, getAdapter, knownAgents, resolveAgentBinary } from '../../src/agents/registry.js';
 
 describe('agent registry', () => {
-  it('knows claude, codex and gemini, each under its own name', () => {
-    expect(knownAgents()).toEqual(['claude', 'codex', 'gemini']);
-    for (const name of knownAgents()) {
+  it('knows claude, codex and gemini, each under its own name, and the generic acp agent', () => {
+    expect(knownAgents()).toEqual(['claude', 'codex', 'gemini', 'acp']);
+    expect(getAdapter('acp')).toMatchObject({ name: 'acp', commandFromSpec: true, interactiveOnly: true });
+    for (const name of knownAgents().filter((a) => a !== 'acp')) {
       const adapter = getAdapter(name);
       expect(adapter.name).toBe(name);
       expect(AgentNameSchema.parse(adapter.name)).toBe(name);
@@ -17,7 +18,7 @@ describe('agent registry', () => {
   });
 
   it('names the known agents when asked for an unknown one', () => {
-    expect(() => getAdapter('cursor')).toThrow('Unknown agent "cursor": use one of claude, codex, gemini.');
+    expect(() => getAdapter('cursor')).toThrow('Unknown agent "cursor": use one of claude, codex, gemini, acp.');
     expect(() => getAdapter('toString')).toThrow(/Unknown agent/);
   });
 });

@@ -12,7 +12,7 @@ import { SessionSpecSchema, type SessionSpecInput } from '../../src/domain/spec.
 import { SessionManager } from '../../src/runtime/session-manager.js';
 import type { SessionRuntime } from '../../src/runtime/session-runtime.js';
 import { createSafetyFactory } from '../../src/safety/index.js';
-import { fakeAgentVars, readLaunches } from '../support/fake-agent.js';
+import { type FakeLaunch, fakeAgentVars, readLaunches } from '../support/fake-agent.js';
 import { poll } from '../support/poll.js';
 
 export { FAKE_AGENT } from '../support/fake-agent.js';
@@ -27,7 +27,7 @@ export interface SafetyHarness {
   stateDir: string;
   home: string;
   start(spec: SessionSpecInput): Promise<SessionRuntime>;
-  launches(): Array<{ persona: string; argv: string[]; env: Record<string, string | null> }>;
+  launches(): FakeLaunch[];
   cleanup(): Promise<void>;
 }
 

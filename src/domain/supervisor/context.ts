@@ -267,6 +267,11 @@ export function workerSpecOf(
   if (spec) return spec;
   const added = context.added?.[workerId];
   if (!added) return undefined;
+  // It runs its agent as the session's workers of that agent do (their mode, an `acp` agent's command): the worker
+  // it resolves for first.
+  const like = [context.spec.workers.find((w) => w.id === added.resolves), ...context.spec.workers].find(
+    (w) => w?.agent === added.agent,
+  );
   return {
     id: added.id,
     agent: added.agent,
@@ -274,6 +279,8 @@ export function workerSpecOf(
     prompt: mergerPrompt(added),
     dependsOn: [],
     includeDirs: [],
+    ...(like?.mode ? { mode: like.mode } : {}),
+    ...(like?.command ? { command: like.command } : {}),
   };
 }
 

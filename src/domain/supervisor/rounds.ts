@@ -104,6 +104,8 @@ export function startNextRound(s: Step): void {
       reviewer: p.reviewer,
       target: p.target,
       focus: p.focus,
+      ...(p.command ? { command: p.command } : {}),
+      ...(p.mode === 'interactive' ? { interactive: true } : {}),
     }));
     newRound = { roundId, targets, reason: request.reason, decision: null };
     s.spawnRound(roundId, {
@@ -140,7 +142,9 @@ export function launchReviewers(s: Step, roundId: string, assignments: ReviewerA
       task: context.spec.task,
       targetDir: context.targetDir,
       includeDirs: [],
+      ...(a.command ? { command: a.command } : {}),
       readOnly: true,
+      ...(a.interactive ? { interactive: true } : {}),
       awaitReview: true,
       prompt: {
         kind: 'review',

@@ -31,6 +31,7 @@ export function workerInput(context: SessionContext, workerId: string): WorkerIn
     task: context.spec.task,
     targetDir: context.targetDir,
     includeDirs: spec.includeDirs,
+    ...(spec.command ? { command: spec.command } : {}),
     ...(spec.model ? { model: spec.model } : {}),
     ...(spec.prompt ? { customPrompt: spec.prompt } : {}),
     readOnly: false,

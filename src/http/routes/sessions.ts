@@ -2,7 +2,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Hono } from 'hono';
-import { interactiveUnsupported, knownAgents } from '../../agents/registry.js';
+import { agentProblems, knownAgents } from '../../agents/registry.js';
 import { defaultSpec, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../../domain/spec.js';
 import { describeUnknownKey, findUnknownKey } from '../../domain/spec-keys.js';
 import { UsageError } from '../../runtime/session-manager.js';
@@ -45,16 +45,8 @@ export function sessionRoutes(ctx: ApiContext): Hono<AppEnv> {
         throw new HttpError(400, `no session is left with only ${body.agents.join(', ')}`, issuesOf(restricted.error));
       spec = restricted.data;
     }
-    const unknownInSpec = [
-      ...new Set([...spec.workers.map((w) => w.agent), ...spec.reviews.map((r) => r.reviewer)]),
-    ].filter((a) => !knownAgents().includes(a));
-    if (unknownInSpec.length)
-      throw new HttpError(
-        400,
-        `the spec uses unknown agents: ${unknownInSpec.join(', ')}; known: ${knownAgents().join(', ')}`,
-      );
-    const notInteractive = interactiveUnsupported(spec.workers);
-    if (notInteractive) throw new HttpError(400, notInteractive);
+    const problem = agentProblems(spec);
+    if (problem) throw new HttpError(400, problem);
 
     let sessionId: string;
     try {

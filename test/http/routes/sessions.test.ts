@@ -76,7 +76,7 @@ describe('POST /api/v1/orchestrate', () => {
     ],
     ['an unknown agent', { task: 'x', targetDir: '/tmp', agents: ['cursor'] }, /unknown agents: cursor/],
     ['agents that leave no worker', { spec: oneWorker(), targetDir: '/tmp', agents: ['codex'] }, /no session is left/],
-    ['a spec with an unknown agent', { spec: oneWorker('x', 'aider'), targetDir: '/tmp' }, /unknown agents: aider/],
+    ['a spec with an unknown agent', { spec: oneWorker('x', 'aider'), targetDir: '/tmp' }, /unknown agent\(s\) aider/],
     ['a missing targetDir', { task: 'x', targetDir: '/definitely/not/here' }, /not an existing directory/],
     ['a targetDir that is a file', { task: 'x', targetDir: '/etc/hostname' }, /not an existing directory/],
     ['a task of the wrong type', { task: 42, targetDir: '/tmp' }, /invalid body/],

@@ -3,8 +3,11 @@
  * append its events fenced by the lease's token, read them back.
  *
  * Every write of a runner names its lease: (session, runner, token). A write whose lease is no longer current
- * (expired, or claimed since by another runner, which bumped the token) changes nothing and throws
- * LeaseLostError; the runner must then stop that session's agents. The database's clock decides expiry.
+ * (claimed since by another runner, which bumped the token, or given back) changes nothing and throws
+ * LeaseLostError; the runner must then stop that session's agents. The database's clock decides expiry, and expiry
+ * decides only when another runner may claim: until one does, nobody else can have written, so the runner whose
+ * renewal came late (a loaded machine, a slow network) still holds the session and goes on. The token, not the
+ * clock, keeps two runners from writing one session.
  */
 import pg from 'pg';
 import type { LogLine } from '../store/event-log.js';
@@ -109,9 +112,10 @@ export class FleetStore {
 
   /**
    * Claim the oldest session this runner can serve whose lease is free or expired, bumping its token; null when
-   * there is none. Runners claiming at once skip each other's rows (FOR UPDATE SKIP LOCKED).
+   * there is none. Runners claiming at once skip each other's rows (FOR UPDATE SKIP LOCKED). `except`: sessions the
+   * runner still winds down (one it lost and is stopping is not its to claim again until that is over).
    */
-  async claim(runner: RunnerIdentity): Promise<Lease | null> {
+  async claim(runner: RunnerIdentity, except: readonly string[] = []): Promise<Lease | null> {
     const { rows } = await this.pool.query(
       `UPDATE ${S}.sessions s
           SET lease_owner = $1, lease_token = s.lease_token + 1, status = 'running',
@@ -120,12 +124,12 @@ export class FleetStore {
           SELECT id FROM ${S}.sessions
            WHERE status <> 'ended' AND (lease_expires IS NULL OR lease_expires <= now())
              AND (not_before IS NULL OR not_before <= now())
-             AND agents <@ $3::text[] AND labels <@ $4::text[]
+             AND agents <@ $3::text[] AND labels <@ $4::text[] AND NOT (id = ANY($5::text[]))
            ORDER BY created_at, id
            FOR UPDATE SKIP LOCKED
            LIMIT 1)
         RETURNING id, lease_token, last_seq, spec, repo, base`,
-      [runner.id, runner.leaseSec, [...runner.agents], [...(runner.labels ?? [])]],
+      [runner.id, runner.leaseSec, [...runner.agents], [...(runner.labels ?? [])], [...except]],
     );
     const row = rows[0];
     if (!row) return null;
@@ -144,7 +148,7 @@ export class FleetStore {
   async heartbeat(lease: Lease, leaseSec: number): Promise<void> {
     const { rowCount } = await this.pool.query(
       `UPDATE ${S}.sessions SET lease_expires = now() + make_interval(secs => $4)
-        WHERE id = $1 AND lease_owner = $2 AND lease_token = $3 AND lease_expires > now() AND status = 'running'`,
+        WHERE id = $1 AND lease_owner = $2 AND lease_token = $3 AND status = 'running'`,
       [lease.sessionId, lease.runnerId, lease.token, leaseSec],
     );
     if (rowCount !== 1) throw new LeaseLostError(lease);
@@ -165,7 +169,7 @@ export class FleetStore {
     await this.transaction(async (client) => {
       const moved = await client.query(
         `UPDATE ${S}.sessions SET last_seq = $5
-          WHERE id = $1 AND lease_owner = $2 AND lease_token = $3 AND lease_expires > now() AND last_seq = $4`,
+          WHERE id = $1 AND lease_owner = $2 AND lease_token = $3 AND last_seq = $4`,
         [lease.sessionId, lease.runnerId, lease.token, first.seq - 1, last],
       );
       if (moved.rowCount !== 1) {
@@ -194,10 +198,29 @@ export class FleetStore {
   async finish(lease: Lease, outcome: string): Promise<void> {
     const { rowCount } = await this.pool.query(
       `UPDATE ${S}.sessions SET status = 'ended', outcome = $4, lease_owner = NULL, lease_expires = NULL
-        WHERE id = $1 AND lease_owner = $2 AND lease_token = $3 AND lease_expires > now()`,
+        WHERE id = $1 AND lease_owner = $2 AND lease_token = $3`,
       [lease.sessionId, lease.runnerId, lease.token, outcome],
     );
     if (rowCount !== 1) throw new LeaseLostError(lease);
+  }
+
+  /**
+   * Keep what the session's folder holds besides its log (src/fleet/folder.ts), under the lease; `seq` is the last
+   * seq it reflects, which the log in the database must already hold. Throws LeaseLostError if not held.
+   */
+  async saveFolder(lease: Lease, folder: unknown, seq: number): Promise<void> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE ${S}.sessions SET folder = $4, folder_seq = $5
+        WHERE id = $1 AND lease_owner = $2 AND lease_token = $3 AND last_seq >= $5`,
+      [lease.sessionId, lease.runnerId, lease.token, JSON.stringify(folder), seq],
+    );
+    if (rowCount !== 1) throw new LeaseLostError(lease);
+  }
+
+  /** The folder a runner saved last (null before the first save). */
+  async folder(sessionId: string): Promise<unknown> {
+    const { rows } = await this.pool.query(`SELECT folder FROM ${S}.sessions WHERE id = $1`, [sessionId]);
+    return rows[0]?.folder ?? null;
   }
 
   /** Lines with seq > afterSeq, at most `limit`, in order. */
@@ -237,7 +260,7 @@ export class FleetStore {
   async defer(lease: Lease, notBefore: Date): Promise<void> {
     const { rowCount } = await this.pool.query(
       `UPDATE ${S}.sessions SET not_before = $4, lease_owner = NULL, lease_expires = NULL
-        WHERE id = $1 AND lease_owner = $2 AND lease_token = $3 AND lease_expires > now()`,
+        WHERE id = $1 AND lease_owner = $2 AND lease_token = $3`,
       [lease.sessionId, lease.runnerId, lease.token, notBefore],
     );
     if (rowCount !== 1) throw new LeaseLostError(lease);
@@ -274,7 +297,7 @@ export class FleetStore {
 
   private async holds(client: pg.PoolClient, lease: Lease): Promise<{ holds: boolean; lastSeq: number }> {
     const { rows } = await client.query(
-      `SELECT (lease_owner = $2 AND lease_token = $3 AND lease_expires > now()) AS holds, last_seq
+      `SELECT (lease_owner = $2 AND lease_token = $3) AS holds, last_seq
          FROM ${S}.sessions WHERE id = $1`,
       [lease.sessionId, lease.runnerId, lease.token],
     );

@@ -9,12 +9,14 @@
  * briefly unreachable database costs memory nothing and loses nothing. A runner that loses a lease (LeaseLostError
  * from a renewal or an append) stops that session's agents at once: whatever it still tries to write is refused.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SessionSpecSchema } from '../domain/spec.js';
+import { sessionsDir } from '../store/layout.js';
 import type { SessionManager } from '../runtime/session-manager.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
-import { git } from '../workspace/git.js';
+import { captureFolder, restoreFolder, type SessionFolder } from './folder.js';
+import { cloneAt, fetchSessionRefs, pushSessionRefs } from './remote.js';
 import { type FleetStore, type Lease, LeaseLostError, SeqGapError } from './pg-store.js';
 
 /** Events appended to the store per transaction, at most. */
@@ -24,6 +26,8 @@ export type RunnerEvent =
   | { type: 'claimed'; sessionId: string; token: number }
   | { type: 'ended'; sessionId: string; outcome: string }
   | { type: 'lost'; sessionId: string }
+  /** A session another runner started, taken over here from its `lastSeq`. */
+  | { type: 'resumed'; sessionId: string; lastSeq: number; target: string }
   | { type: 'error'; sessionId: string; message: string };
 
 export interface RunnerOptions {
@@ -48,12 +52,20 @@ interface Running {
   replicated: number;
   /** The replication in flight, if any; `again` when more arrived meanwhile. */
   replicating: Promise<void> | null;
+  /** Who waits for the store's log to reach a seq (a folder whose snapshot reflects it). */
+  waiting: Array<{ seq: number; done: () => void }>;
   again: boolean;
   lost: boolean;
   /** When the lease was last taken or renewed (this process's clock): past leaseSec it may be someone else's. */
   renewedAt: number;
   /** The database could not be reached at the last try (told once per outage). */
   unreachable: boolean;
+  /** The clone the session runs in. */
+  dir: string | null;
+  /** The refs and the folder as last pushed and saved (sent again only when they changed). */
+  pushedRefs: string;
+  savedFolder: string;
+  syncing: Promise<void> | null;
 }
 
 export class Runner {
@@ -113,8 +125,8 @@ export class Runner {
         await this.options.store.heartbeat(entry.lease, this.options.leaseSec);
         entry.renewedAt = performance.now();
         entry.unreachable = false;
-        // What could not be replicated while the database was away goes now.
-        void this.replicate(entry);
+        // What could not be replicated while the database was away goes now, then the branches and the folder.
+        void this.replicate(entry).then(() => this.sync(entry));
       } catch (error) {
         this.trouble(entry, error);
       }
@@ -123,22 +135,30 @@ export class Runner {
     this.claiming = true;
     try {
       while (!this.stopped && this.running.size < this.options.slots) {
-        const lease = await this.options.store.claim({
-          id: this.options.id,
-          agents: this.options.agents,
-          labels: this.options.labels ?? [],
-          leaseSec: this.options.leaseSec,
-        });
+        const lease = await this.options.store.claim(
+          {
+            id: this.options.id,
+            agents: this.options.agents,
+            labels: this.options.labels ?? [],
+            leaseSec: this.options.leaseSec,
+          },
+          [...this.running.keys()],
+        );
         if (!lease) break;
         const entry: Running = {
           lease,
           runtime: null,
           replicated: 0,
           replicating: null,
+          waiting: [],
           again: false,
           lost: false,
           renewedAt: performance.now(),
           unreachable: false,
+          dir: null,
+          pushedRefs: '',
+          savedFolder: '',
+          syncing: null,
         };
         this.running.set(lease.sessionId, entry);
         this.options.onEvent?.({ type: 'claimed', sessionId: lease.sessionId, token: lease.token });
@@ -161,24 +181,12 @@ export class Runner {
   private async run(entry: Running): Promise<void> {
     const { lease } = entry;
     try {
-      if (lease.lastSeq > 0) {
-        // Started by a runner that went away. Resuming its workers here (their branches fetched, each agent's
-        // native resume) is the next step of issue 16; until then the session ends, saying so, instead of
-        // starting over under the same id.
-        const message =
-          `${lease.sessionId} was started by another runner that stopped renewing its lease, and resuming a ` +
-          'session on another runner is not built yet: it ends as stopped';
-        this.options.onEvent?.({ type: 'error', sessionId: lease.sessionId, message });
-        await this.options.store.finish(lease, 'stopped');
-        this.options.onEvent?.({ type: 'ended', sessionId: lease.sessionId, outcome: 'stopped' });
-        return;
-      }
-      const spec = SessionSpecSchema.parse(lease.spec);
-      const dir = await this.checkout(lease);
-      const runtime = await this.options.manager.create(spec, dir, { sessionId: lease.sessionId });
+      const runtime = lease.lastSeq > 0 ? await this.takeOver(entry) : await this.begin(entry);
+      if (!runtime) return;
+      const dir = entry.dir as string;
       entry.runtime = runtime;
       runtime.subscribe(() => this.replicate(entry));
-      this.replicate(entry);
+      void this.replicate(entry).then(() => this.sync(entry));
       // Shut down while this one was being set up: it stops like the others.
       if (this.stopped && !this.timer) this.stopSession(entry, 'the runner was stopped');
       const end = await runtime.waitForEnd();
@@ -187,7 +195,7 @@ export class Runner {
       await this.untilDone(entry, async () => {
         await this.replicate(entry);
         if (entry.replicated < runtime.lastSeq) throw new Error('the log is not all in the database yet');
-        await this.push(dir, lease.sessionId);
+        entry.pushedRefs = await pushSessionRefs(dir, entry.lease.sessionId, entry.pushedRefs);
         await this.options.store.finish(lease, end);
       });
       if (entry.lost) return;
@@ -195,8 +203,100 @@ export class Runner {
     } catch (error) {
       this.fail(entry, error);
     } finally {
+      // Over here (ended, or lost and stopped): the manager lets go of it, so a later claim of it starts anew.
+      if (entry.runtime) this.options.manager.detach(lease.sessionId);
       this.running.delete(lease.sessionId);
     }
+  }
+
+  /** A new session: its clone at the base, created as `run` creates one; its meta saved before any event. */
+  private async begin(entry: Running): Promise<SessionRuntime> {
+    const { lease } = entry;
+    const spec = SessionSpecSchema.parse(lease.spec);
+    entry.dir = await cloneAt(this.options.workDir, lease);
+    const runtime = await this.options.manager.create(spec, entry.dir, { sessionId: lease.sessionId });
+    // Whoever takes the session over needs at least its meta (the snapshot follows once its seq is replicated).
+    const folder = captureFolder(this.options.manager.workspace, lease.sessionId);
+    await this.options.store.saveFolder(
+      lease,
+      { ...folder, files: { 'session.json': folder.files['session.json'] }, seq: 0 },
+      0,
+    );
+    return runtime;
+  }
+
+  /**
+   * A session another runner started and stopped renewing: its clone at the base with the session's branches and
+   * refs fetched from the remote, its folder and its log written back from the store, then resumed as `resume` does
+   * after a crash (each worker that was running is lost, and recovers with a new attempt: native resume where its
+   * agent still has the session, else afresh). null when the store has no folder of it (nothing to resume from).
+   */
+  private async takeOver(entry: Running): Promise<SessionRuntime | null> {
+    const { lease } = entry;
+    const { store, manager } = this.options;
+    const folder = (await store.folder(lease.sessionId)) as SessionFolder | null;
+    if (!folder) {
+      const message = `${lease.sessionId} was started by a runner that saved nothing to resume it from: it ends stopped`;
+      this.options.onEvent?.({ type: 'error', sessionId: lease.sessionId, message });
+      await store.finish(lease, 'stopped');
+      this.options.onEvent?.({ type: 'ended', sessionId: lease.sessionId, outcome: 'stopped' });
+      return null;
+    }
+    const dir = await cloneAt(this.options.workDir, lease);
+    entry.dir = dir;
+    const sid = lease.sessionId;
+    await fetchSessionRefs(dir, sid);
+    const sessionDir = join(sessionsDir(manager.workspace), sid);
+    rmSync(sessionDir, { recursive: true, force: true });
+    rmSync(join(manager.workspace, 'checkouts', sid), { recursive: true, force: true });
+    const meta = restoreFolder(folder, manager.workspace, dir);
+    const lines: string[] = [];
+    for (let after = 0; after < lease.lastSeq; ) {
+      const batch = await store.readAfter(sid, after, REPLICATE_BATCH);
+      if (batch.length === 0) break;
+      for (const line of batch) if (line.seq <= lease.lastSeq) lines.push(line.line);
+      after = (batch.at(-1) as { seq: number }).seq;
+    }
+    if (lines.length !== lease.lastSeq) throw new SeqGapError(sid, lines.length + 1, lease.lastSeq);
+    writeFileSync(join(sessionDir, 'events.jsonl'), `${lines.join('\n')}\n`);
+    entry.replicated = lease.lastSeq;
+    entry.savedFolder = JSON.stringify(folder);
+    this.options.onEvent?.({ type: 'resumed', sessionId: sid, lastSeq: lease.lastSeq, target: meta.targetDir });
+    return manager.resume(sid);
+  }
+
+  /**
+   * Push the session's refs, then save its folder: what another runner resumes from. The folder is saved only once
+   * the log in the store holds what its snapshot reflects. One at a time per session.
+   */
+  private sync(entry: Running): Promise<void> {
+    if (entry.syncing || !entry.runtime || !entry.dir || entry.lost) return entry.syncing ?? Promise.resolve();
+    const dir = entry.dir;
+    entry.syncing = (async () => {
+      entry.pushedRefs = await pushSessionRefs(dir, entry.lease.sessionId, entry.pushedRefs);
+      const folder = captureFolder(this.options.manager.workspace, entry.lease.sessionId);
+      const text = JSON.stringify(folder);
+      if (text === entry.savedFolder) return;
+      // The log in the store must hold what the snapshot reflects: events are appended before it is written.
+      if (entry.replicated < folder.seq) {
+        void this.replicate(entry);
+        await new Promise<void>((done) => entry.waiting.push({ seq: folder.seq, done }));
+      }
+      await this.options.store.saveFolder(entry.lease, folder, folder.seq);
+      entry.savedFolder = text;
+    })()
+      .catch((error) => this.trouble(entry, error))
+      .finally(() => {
+        entry.syncing = null;
+      });
+    return entry.syncing;
+  }
+
+  /** Those who wait for a seq the store's log has reached now (all of them once the session is lost). */
+  private wake(entry: Running): void {
+    const ready = entry.waiting.filter((w) => entry.lost || w.seq <= entry.replicated);
+    entry.waiting = entry.waiting.filter((w) => !ready.includes(w));
+    for (const w of ready) w.done();
   }
 
   /** Run `step` until it succeeds or the session is lost, a tick apart. */
@@ -228,6 +328,7 @@ export class Runner {
           if (lines.length === 0) break;
           await this.options.store.append(entry.lease, lines);
           entry.replicated = (lines.at(-1) as { seq: number }).seq;
+          this.wake(entry);
         }
       } while (entry.again && !entry.lost);
     })()
@@ -254,7 +355,10 @@ export class Runner {
     }
     if (entry.unreachable) return;
     entry.unreachable = true;
-    const message = `the fleet database failed (${(error as Error).message}); trying again until the lease runs out`;
+    const what = (error as Error).message;
+    const message = what.startsWith('pushing')
+      ? `${what}; trying again`
+      : `the fleet database failed (${what}); trying again until the lease runs out`;
     this.options.onEvent?.({ type: 'error', sessionId: entry.lease.sessionId, message });
   }
 
@@ -262,29 +366,10 @@ export class Runner {
   private fail(entry: Running, error: unknown): void {
     if (entry.lost) return;
     entry.lost = true;
+    this.wake(entry);
     const sessionId = entry.lease.sessionId;
     if (error instanceof LeaseLostError) this.options.onEvent?.({ type: 'lost', sessionId });
     else this.options.onEvent?.({ type: 'error', sessionId, message: (error as Error).message });
     this.stopSession(entry, 'the runner lost its lease');
-  }
-
-  /** A clone of the session's repository at its base, in a folder of its own. */
-  private async checkout(lease: Lease): Promise<string> {
-    const dir = join(this.options.workDir, lease.sessionId);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(this.options.workDir, { recursive: true });
-    await git(this.options.workDir, ['clone', '--quiet', '--no-checkout', lease.repo, dir]);
-    const base = await git(dir, ['rev-parse', '--verify', '--quiet', `${lease.base}^{commit}`], { ok: [0, 1] });
-    const commit = base.code === 0 ? lease.base : `origin/${lease.base}`;
-    await git(dir, ['checkout', '--quiet', '--detach', commit]);
-    return dir;
-  }
-
-  /** The session's branches (orch/<sid>/<worker>, orch/<sid>/_result) to the remote it came from. */
-  private async push(dir: string, sessionId: string): Promise<void> {
-    const refs = await git(dir, ['for-each-ref', '--format=%(refname)', `refs/heads/orch/${sessionId}/`]);
-    const names = refs.stdout.split('\n').filter(Boolean);
-    if (names.length === 0) return;
-    await git(dir, ['push', '--quiet', '--force', 'origin', ...names.map((ref) => `${ref}:${ref}`)]);
   }
 }

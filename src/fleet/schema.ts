@@ -4,6 +4,9 @@
  * - `sessions` is the queue and the lease table at once. A runner claims a session whose lease is free or
  *   expired (the database's clock decides, never a runner's), which bumps `lease_token`: the fencing token
  *   every later write of that runner must carry.
+ * - `sessions.folder` is what a runner needs besides the log to resume the session elsewhere (src/fleet/folder.ts):
+ *   its meta, its actor's snapshot, its launch records and checkout bookkeeping, written under the lease, with
+ *   `folder_seq` the last seq the snapshot reflects (never past `last_seq`).
  * - `events` holds each session's log, one row per event with the log line's exact JSON text. The primary key
  *   (session_id, seq) refuses a duplicate seq, and `sessions.last_seq` refuses a gap: an append moves it from
  *   first - 1 to last in the same transaction, under the row lock of the session, and only with the current
@@ -15,7 +18,7 @@
 export const FLEET_SCHEMA = 'orchestrator';
 
 /** Bumped when the tables change; `migrate` records it in `orchestrator.meta`. */
-export const FLEET_SCHEMA_VERSION = 1;
+export const FLEET_SCHEMA_VERSION = 2;
 
 /**
  * The tables, in a schema that exists: `migrate` creates the schema first only where it is missing, since
@@ -47,6 +50,10 @@ CREATE TABLE IF NOT EXISTS ${FLEET_SCHEMA}.sessions (
 
 CREATE INDEX IF NOT EXISTS sessions_claimable ON ${FLEET_SCHEMA}.sessions (created_at)
   WHERE status <> 'ended';
+
+-- version 2: what a runner resumes a session from (src/fleet/folder.ts)
+ALTER TABLE ${FLEET_SCHEMA}.sessions ADD COLUMN IF NOT EXISTS folder jsonb;
+ALTER TABLE ${FLEET_SCHEMA}.sessions ADD COLUMN IF NOT EXISTS folder_seq bigint NOT NULL DEFAULT 0;
 
 CREATE TABLE IF NOT EXISTS ${FLEET_SCHEMA}.events (
   session_id text NOT NULL REFERENCES ${FLEET_SCHEMA}.sessions (id) ON DELETE CASCADE,

@@ -176,6 +176,16 @@ export class SessionCheckouts {
     options: { keepConflicts?: boolean; setup?: Setup } = {},
   ): Promise<PrepareOutcome> {
     const cwd = this.cwd(name);
+    const saved = this.exists(name) ? null : this.state(name);
+    if (saved?.start) {
+      // Its bookkeeping is here but not the checkout (the session moved to another runner, src/fleet/folder.ts; or
+      // the folder was deleted): made again at its branch's head, so the work committed there goes on, and set up.
+      await this.createCheckout(name, (await this.head(name)) ?? saved.start, 'branch');
+      const again = { ...saved, setupDone: false };
+      this.writeState(name, again);
+      await this.runSetup(name, again, options.setup);
+      return { status: 'ready', cwd, start: saved.start, created: false };
+    }
     const existing = this.exists(name) ? this.state(name) : null;
     if (existing?.start) {
       if (!existing.setupDone) await this.runSetup(name, existing, options.setup);

@@ -5,6 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLostError, type Lease, type LogLine, SeqGapError } from '../../src/fleet/pg-store.js';
+import { FLEET_SCHEMA_VERSION } from '../../src/fleet/schema.js';
 import { expireLease, fleetCluster, useFleet } from './support.js';
 
 const server = await fleetCluster('the fleet store tests');
@@ -35,7 +36,7 @@ describe.skipIf(!available)('the fleet store in Postgres', () => {
   it('migrates idempotently, also from several nodes at once', async () => {
     await Promise.all([fleet.store.migrate(), fleet.store.migrate(), fleet.store.migrate()]);
     const { rows } = await fleet.admin.query(`SELECT value FROM orchestrator.meta WHERE key = 'schema_version'`);
-    expect(rows).toEqual([{ value: '1' }]);
+    expect(rows).toEqual([{ value: String(FLEET_SCHEMA_VERSION) }]);
   });
 
   it('a runner claims only sessions whose agents and labels it has, oldest first', async () => {
@@ -107,13 +108,21 @@ describe.skipIf(!available)('the fleet store in Postgres', () => {
     expect(await fleet.store.claim(runner('c'))).toBeNull();
   });
 
-  it("an expired lease that nobody claimed yet is still not the old runner's to write with", async () => {
+  it("an expired lease nobody claimed yet is still its runner's: a late renewal keeps it, a claim ends it", async () => {
     const id = await queue();
     const lease = (await fleet.store.claim(runner('a'))) as Lease;
     await expire(id);
-    await expect(fleet.store.append(lease, lines(1, 1))).rejects.toBeInstanceOf(LeaseLostError);
+    // Nobody else can have written (the token is the same): the late runner renews and goes on.
+    await fleet.store.append(lease, lines(1, 1));
+    await fleet.store.heartbeat(lease, 60);
+    expect(await fleet.store.claim(runner('b'))).toBeNull();
+    // Once another runner claimed it, the token moved on: the first can write nothing, renew nothing.
+    await expire(id);
+    const taken = (await fleet.store.claim(runner('b'))) as Lease;
+    expect(taken.token).toBe(lease.token + 1);
+    await expect(fleet.store.append(lease, lines(2, 2))).rejects.toBeInstanceOf(LeaseLostError);
     await expect(fleet.store.heartbeat(lease, 60)).rejects.toBeInstanceOf(LeaseLostError);
-    expect(await fleet.store.readAfter(id, 0)).toEqual([]);
+    expect((await fleet.store.readAfter(id, 0)).map((l) => l.seq)).toEqual([1]);
   });
 
   it('a heartbeat keeps the lease: nobody else can claim the session meanwhile', async () => {

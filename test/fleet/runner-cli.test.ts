@@ -1,7 +1,8 @@
 /**
  * `orchestrate runner` as a process (dist/cli.js): against a throwaway Postgres cluster and a bare git remote,
- * with fake agents. It runs what is queued, ends a session another runner started (resuming it elsewhere is not
- * built yet) instead of starting it over, and on SIGTERM stops its sessions and leaves nothing running.
+ * with fake agents. It runs what is queued, ends a session another runner started but left nothing to resume from
+ * (failover.test.ts has the resumes) instead of starting it over, and on SIGTERM stops its sessions and leaves
+ * nothing running.
  * Skipped loudly where Postgres cannot start.
  */
 import { execFileSync } from 'node:child_process';
@@ -50,13 +51,13 @@ describe.skipIf(!available)('orchestrate runner', () => {
     expect(await fleet.store.session('orch_20261207_130000_cli1')).toMatchObject({ status: 'ended', owner: null });
     expect((await fleet.store.readAfter('orch_20261207_130000_cli1', 0)).length).toBeGreaterThan(3);
 
-    // A session whose runner went away (its log is in the database, its lease expired).
+    // A session whose runner went away (its log is in the database, its lease expired) without saving its folder.
     await queue('orch_20261207_130000_cli2', 'write the code');
     await fleet.admin.query(`UPDATE orchestrator.sessions SET last_seq = 5, lease_token = 1 WHERE id = $1`, [
       'orch_20261207_130000_cli2',
     ]);
     await said('ended orch_20261207_130000_cli2: stopped');
-    expect(runner.stdout()).toContain('resuming a session on another runner is not built yet');
+    expect(runner.stdout()).toContain('was started by a runner that saved nothing to resume it from');
 
     await queue('orch_20261207_130000_cli3', 'hold on while the runner stops');
     await said('claimed orch_20261207_130000_cli3');

@@ -101,6 +101,10 @@ function describe(event: RunnerEvent, style: Style): string {
       return `claimed ${event.sessionId} (lease token ${event.token})`;
     case 'ended':
       return `ended ${event.sessionId}: ${event.outcome}`;
+    case 'deferred':
+      return `deferred ${event.sessionId} until ${event.until}: its workers wait to retry; the slot is free`;
+    case 'resumed':
+      return `resumed ${event.sessionId} from seq ${event.lastSeq}, started by a runner that went away`;
     case 'lost':
       return `${style.yellow('lost')} ${event.sessionId}: another runner holds it now; its agents here were stopped`;
     case 'error':

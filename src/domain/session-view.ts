@@ -40,6 +40,8 @@ export interface WorkerView {
   reviewers: string[];
   /** `interactive`: its agent asks before it acts and takes messages while it runs (docs/permissions.md). */
   mode: 'interactive' | 'exec';
+  /** Waiting to be relaunched after a failure (its backoff, or the time its agent said to retry): until when. */
+  retryAt: string | null;
 }
 
 /** Where the session's agents work: checkouts of their own from a base, or the target itself. */
@@ -211,6 +213,8 @@ export function foldSessionEvent(view: SessionView, e: OrchestratorEvent, style:
     case 'recovery': {
       const w = worker(e.workerId);
       if (w) w.lastFailure = e.signal;
+      // Until the next view says otherwise: relaunched after its backoff.
+      if (w && e.backoffMs !== undefined) w.retryAt = new Date(Date.parse(e.ts) + e.backoffMs).toISOString();
       break;
     }
     case 'workspace': {
@@ -273,5 +277,6 @@ export function placeholderWorker(id: string): WorkerView {
     change: null,
     reviewers: [],
     mode: 'exec',
+    retryAt: null,
   };
 }

@@ -13,11 +13,12 @@
  * The agents' output files, the checkouts themselves and anything an agent left uncommitted stay behind: the work
  * goes on from the branches the runner pushed (src/fleet/runner.ts), and a lost attempt is a new attempt.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sessionCheckoutsDir } from '../domain/isolation.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { type SessionMeta, sessionsDir } from '../store/layout.js';
+import { type FleetStore, type Lease, SeqGapError } from './pg-store.js';
 
 /** The folders whose paths a session's files name. */
 export interface FolderRoots {
@@ -96,6 +97,35 @@ export function restoreFolder(folder: SessionFolder, workspace: string, target: 
       writeFileSync(join(roots.checkouts, name), move(text));
     } else writeFileAtomic(join(dir, name), move(text));
   }
+  return meta;
+}
+
+/**
+ * A session taken over, written into `workspace` from the store: what was there of it before goes (a session this
+ * runner had once), its folder is restored for the clone `target`, and its log is the store's, seq 1 to the
+ * lease's last, line for line. Returns its meta.
+ */
+export async function restoreSession(
+  store: Pick<FleetStore, 'readAfter'>,
+  lease: Pick<Lease, 'sessionId' | 'lastSeq'>,
+  folder: SessionFolder,
+  workspace: string,
+  target: string,
+): Promise<SessionMeta> {
+  const sid = lease.sessionId;
+  const dir = join(sessionsDir(workspace), sid);
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(join(workspace, 'checkouts', sid), { recursive: true, force: true });
+  const meta = restoreFolder(folder, workspace, target);
+  const lines: string[] = [];
+  for (let after = 0; after < lease.lastSeq; ) {
+    const batch = await store.readAfter(sid, after, 1000);
+    if (batch.length === 0) break;
+    for (const line of batch) if (line.seq <= lease.lastSeq) lines.push(line.line);
+    after = (batch.at(-1) as { seq: number }).seq;
+  }
+  if (lines.length !== lease.lastSeq) throw new SeqGapError(sid, lines.length + 1, lease.lastSeq);
+  writeFileSync(join(dir, 'events.jsonl'), `${lines.join('\n')}\n`);
   return meta;
 }
 

@@ -9,15 +9,14 @@
  * briefly unreachable database costs memory nothing and loses nothing. A runner that loses a lease (LeaseLostError
  * from a renewal or an append) stops that session's agents at once: whatever it still tries to write is refused.
  */
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SessionSpecSchema } from '../domain/spec.js';
-import { sessionsDir } from '../store/layout.js';
 import type { SessionManager } from '../runtime/session-manager.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
-import { captureFolder, restoreFolder, type SessionFolder } from './folder.js';
+import { captureFolder, restoreSession, type SessionFolder } from './folder.js';
+import { deferUntil } from './defer.js';
+import { newRunning, type Running } from './running.js';
 import { cloneAt, fetchSessionRefs, pushSessionRefs } from './remote.js';
-import { type FleetStore, type Lease, LeaseLostError, SeqGapError } from './pg-store.js';
+import { type FleetStore, LeaseLostError, SeqGapError } from './pg-store.js';
 
 /** Events appended to the store per transaction, at most. */
 const REPLICATE_BATCH = 1000;
@@ -28,6 +27,8 @@ export type RunnerEvent =
   | { type: 'lost'; sessionId: string }
   /** A session another runner started, taken over here from its `lastSeq`. */
   | { type: 'resumed'; sessionId: string; lastSeq: number; target: string }
+  /** Given back to the queue until its workers' retry time; its slot here is free. */
+  | { type: 'deferred'; sessionId: string; until: string }
   | { type: 'error'; sessionId: string; message: string };
 
 export interface RunnerOptions {
@@ -43,29 +44,12 @@ export interface RunnerOptions {
   workDir: string;
   /** How often to renew its leases and look for work (ms); by default a third of the lease. */
   tickMs?: number;
+  /**
+   * A session whose every unfinished worker waits at least this long to be retried goes back to the queue until
+   * then, freeing its slot (./defer.ts); 60 s by default.
+   */
+  deferAfterMs?: number;
   onEvent?: (event: RunnerEvent) => void;
-}
-
-interface Running {
-  lease: Lease;
-  runtime: SessionRuntime | null;
-  replicated: number;
-  /** The replication in flight, if any; `again` when more arrived meanwhile. */
-  replicating: Promise<void> | null;
-  /** Who waits for the store's log to reach a seq (a folder whose snapshot reflects it). */
-  waiting: Array<{ seq: number; done: () => void }>;
-  again: boolean;
-  lost: boolean;
-  /** When the lease was last taken or renewed (this process's clock): past leaseSec it may be someone else's. */
-  renewedAt: number;
-  /** The database could not be reached at the last try (told once per outage). */
-  unreachable: boolean;
-  /** The clone the session runs in. */
-  dir: string | null;
-  /** The refs and the folder as last pushed and saved (sent again only when they changed). */
-  pushedRefs: string;
-  savedFolder: string;
-  syncing: Promise<void> | null;
 }
 
 export class Runner {
@@ -81,6 +65,10 @@ export class Runner {
   /** Sessions this runner runs now. */
   get sessions(): string[] {
     return [...this.running.keys()];
+  }
+
+  private get deferAfter(): number {
+    return this.options.deferAfterMs ?? 60_000;
   }
 
   private get tickMs(): number {
@@ -127,6 +115,9 @@ export class Runner {
         entry.unreachable = false;
         // What could not be replicated while the database was away goes now, then the branches and the folder.
         void this.replicate(entry).then(() => this.sync(entry));
+        const until =
+          entry.runtime && !entry.parking ? deferUntil(entry.runtime.view(), Date.now(), this.deferAfter) : null;
+        if (until) void this.park(entry, until);
       } catch (error) {
         this.trouble(entry, error);
       }
@@ -145,21 +136,7 @@ export class Runner {
           [...this.running.keys()],
         );
         if (!lease) break;
-        const entry: Running = {
-          lease,
-          runtime: null,
-          replicated: 0,
-          replicating: null,
-          waiting: [],
-          again: false,
-          lost: false,
-          renewedAt: performance.now(),
-          unreachable: false,
-          dir: null,
-          pushedRefs: '',
-          savedFolder: '',
-          syncing: null,
-        };
+        const entry = newRunning(lease);
         this.running.set(lease.sessionId, entry);
         this.options.onEvent?.({ type: 'claimed', sessionId: lease.sessionId, token: lease.token });
         const run = this.run(entry);
@@ -189,7 +166,8 @@ export class Runner {
       void this.replicate(entry).then(() => this.sync(entry));
       // Shut down while this one was being set up: it stops like the others.
       if (this.stopped && !this.timer) this.stopSession(entry, 'the runner was stopped');
-      const end = await runtime.waitForEnd();
+      const end = await Promise.race([runtime.waitForEnd(), entry.parked]);
+      if (end === null) return;
       // The whole log in the database, the branches on the remote, the session ended there: each tried again
       // while the database (or the remote) is away, for as long as the lease may still be ours.
       await this.untilDone(entry, async () => {
@@ -246,19 +224,7 @@ export class Runner {
     entry.dir = dir;
     const sid = lease.sessionId;
     await fetchSessionRefs(dir, sid);
-    const sessionDir = join(sessionsDir(manager.workspace), sid);
-    rmSync(sessionDir, { recursive: true, force: true });
-    rmSync(join(manager.workspace, 'checkouts', sid), { recursive: true, force: true });
-    const meta = restoreFolder(folder, manager.workspace, dir);
-    const lines: string[] = [];
-    for (let after = 0; after < lease.lastSeq; ) {
-      const batch = await store.readAfter(sid, after, REPLICATE_BATCH);
-      if (batch.length === 0) break;
-      for (const line of batch) if (line.seq <= lease.lastSeq) lines.push(line.line);
-      after = (batch.at(-1) as { seq: number }).seq;
-    }
-    if (lines.length !== lease.lastSeq) throw new SeqGapError(sid, lines.length + 1, lease.lastSeq);
-    writeFileSync(join(sessionDir, 'events.jsonl'), `${lines.join('\n')}\n`);
+    const meta = await restoreSession(store, lease, folder, manager.workspace, dir);
     entry.replicated = lease.lastSeq;
     entry.savedFolder = JSON.stringify(folder);
     this.options.onEvent?.({ type: 'resumed', sessionId: sid, lastSeq: lease.lastSeq, target: meta.targetDir });
@@ -270,7 +236,8 @@ export class Runner {
    * the log in the store holds what its snapshot reflects. One at a time per session.
    */
   private sync(entry: Running): Promise<void> {
-    if (entry.syncing || !entry.runtime || !entry.dir || entry.lost) return entry.syncing ?? Promise.resolve();
+    if (entry.syncing || !entry.runtime || !entry.dir || entry.lost || entry.parking)
+      return entry.syncing ?? Promise.resolve();
     const dir = entry.dir;
     entry.syncing = (async () => {
       entry.pushedRefs = await pushSessionRefs(dir, entry.lease.sessionId, entry.pushedRefs);
@@ -290,6 +257,34 @@ export class Runner {
         entry.syncing = null;
       });
     return entry.syncing;
+  }
+
+  /**
+   * Give the session back to the queue until `until`: its log all in the store, the session let go of here (its last
+   * snapshot written; nothing of it runs), its refs and folder saved, then its row deferred. Whichever runner claims
+   * it then resumes it (takeOver), and its workers are relaunched when their time comes.
+   */
+  private async park(entry: Running, until: Date): Promise<void> {
+    const runtime = entry.runtime;
+    if (!runtime || entry.parking || !entry.dir) return;
+    entry.parking = true;
+    await this.replicate(entry);
+    // Something happened meanwhile (a person, a timer): it stays here.
+    if (entry.lost || entry.replicated < runtime.lastSeq || !deferUntil(runtime.view(), Date.now(), 0)) {
+      entry.parking = false;
+      return;
+    }
+    runtime.detach();
+    const dir = entry.dir;
+    await this.untilDone(entry, async () => {
+      entry.pushedRefs = await pushSessionRefs(dir, entry.lease.sessionId, entry.pushedRefs);
+      const folder = captureFolder(this.options.manager.workspace, entry.lease.sessionId);
+      await this.options.store.saveFolder(entry.lease, folder, folder.seq);
+      await this.options.store.defer(entry.lease, until);
+    });
+    if (!entry.lost)
+      this.options.onEvent?.({ type: 'deferred', sessionId: entry.lease.sessionId, until: until.toISOString() });
+    entry.unpark();
   }
 
   /** Those who wait for a seq the store's log has reached now (all of them once the session is lost). */
@@ -323,7 +318,7 @@ export class Runner {
       do {
         entry.again = false;
         const runtime = entry.runtime;
-        while (runtime && !entry.lost && entry.replicated < runtime.lastSeq) {
+        while (runtime && !entry.lost && !runtime.detached && entry.replicated < runtime.lastSeq) {
           const lines = runtime.readLinesAfter(entry.replicated, REPLICATE_BATCH);
           if (lines.length === 0) break;
           await this.options.store.append(entry.lease, lines);

@@ -101,6 +101,7 @@ export const WorkerViewSchema = z.object({
   mode: z
     .enum(['interactive', 'exec'])
     .describe('interactive: it asks before it acts and takes messages while it runs (POST .../workers/{w}/messages)'),
+  retryAt: z.string().nullable().describe('waiting to be relaunched after a failure: until when (ISO 8601)'),
 });
 
 export const BlockerRecordSchema = z.object({

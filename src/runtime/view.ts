@@ -118,7 +118,12 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
           entry.kind === 'worker'
             ? reviewPairsOf(meta.spec, context.added?.[entry.id]?.resolves ?? entry.id).map((r) => r.reviewer)
             : [],
-        mode: meta.spec.workers.find((w) => w.id === entry.id)?.mode === 'interactive' ? 'interactive' : 'exec',
+        // Its input says (a reviewer of an agent that speaks only ACP too); a spec from before modes, its worker's.
+        mode:
+          (wc?.interactive ?? meta.spec.workers.find((w) => w.id === entry.id)?.mode === 'interactive')
+            ? 'interactive'
+            : 'exec',
+        retryAt: wc?.backoff && status === 'recovering' ? new Date(wc.backoff.dueAt).toISOString() : null,
       });
     }
   }

@@ -84,6 +84,7 @@ function worker(id: string, agent: string, usage: Usage, kind: 'worker' | 'revie
     change: null,
     reviewers: [],
     mode: 'exec',
+    retryAt: null,
   };
 }
 

@@ -75,6 +75,7 @@ describe('worker rows by terminal width', () => {
     change: null,
     reviewers: [],
     mode: 'exec',
+    retryAt: null,
     ...over,
   });
   const color = createStyle(true);

@@ -30,7 +30,7 @@ let n = 0;
 const sessionId = () => `orch_20261207_120000_r${String(++n).padStart(3, '0')}`;
 
 /** A bare remote made from a sandbox's repository, and a runner on it whose reports a test can wait for. */
-function setUp(config: object, fleetStore?: FleetStore) {
+function setUp(config: object, fleetStore?: FleetStore, deferAfterMs?: number) {
   const sandbox = testSandbox({ git: true });
   const remote = join(sandbox.dir, 'remote.git');
   execFileSync('git', ['clone', '--quiet', '--bare', sandbox.target, remote]);
@@ -55,6 +55,7 @@ function setUp(config: object, fleetStore?: FleetStore) {
     leaseSec: 30,
     workDir: join(sandbox.dir, 'runner', 'work'),
     tickMs: 100,
+    ...(deferAfterMs !== undefined ? { deferAfterMs } : {}),
     onEvent: (event) => {
       reports.push(event);
       for (const wake of waiters.splice(0)) wake();
@@ -157,6 +158,46 @@ describe.skipIf(!available)('a fleet runner', () => {
     expect(writers.every((w) => w.runnerId === 'r1' && w.token === 1)).toBe(true);
     expect(await fleet.store.session(id)).toMatchObject({ status: 'running', owner: 'r2', token: 2 });
   });
+
+  it(
+    'a session whose workers wait to retry goes back to the queue until then, its slot free, ' +
+      'and is resumed from where it was once claimed again',
+    async () => {
+      // The agent is rate-limited once and says when to retry (a few seconds on): the session waits that long.
+      const config = { claude: { fail: 'rate_limit_reset', failTimes: 1, retryAfterSec: 4 } };
+      const { remote, runner, until, spec } = setUp(config, undefined, 1_500);
+      const id = sessionId();
+      await fleet.store.enqueue({
+        id,
+        spec: spec([{ id: 'impl', agent: 'claude', role: 'implementer' }]),
+        repo: remote,
+        base: 'main',
+        agents: ['claude'],
+      });
+      runner.start();
+      await until((r) => r.some((e) => e.type === 'deferred'));
+      const deferred = (
+        await fleet.admin.query(
+          'SELECT lease_owner, not_before, status, folder_seq, last_seq FROM orchestrator.sessions WHERE id = $1',
+          [id],
+        )
+      ).rows[0];
+      // Its lease is given back, not to be claimed before the retry time; the folder holds all of its log.
+      expect(deferred).toMatchObject({ lease_owner: null, status: 'running' });
+      expect(Number(deferred.folder_seq)).toBe(Number(deferred.last_seq));
+      expect(Date.parse(deferred.not_before)).toBeGreaterThan(Date.now());
+      expect(runner.sessions).toEqual([]);
+
+      await until((r) => r.some((e) => e.type === 'ended'));
+      expect(await fleet.store.session(id)).toMatchObject({ status: 'ended', owner: null, token: 2 });
+      const lines = await fleet.store.readAfter(id, 0);
+      expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
+      const events = lines.map((l) => JSON.parse(l.line) as { type: string; action?: string; attempt?: number });
+      // One recovery, after the rate limit; the second attempt ran once the session was claimed again.
+      expect(events.filter((e) => e.type === 'recovery').map((e) => e.action)).toEqual(['wait_and_resume']);
+      expect(events.at(-1)).toMatchObject({ type: 'state' });
+    },
+  );
 
   it('rides out a database that fails for a while: says so once, tries again, and the session completes', async () => {
     // The first writes fail as a dropped connection would; then the database is back.

@@ -141,9 +141,16 @@ describe.skipIf(!available)('a fleet runner', () => {
     const runtime = manager.get(id);
     if (!runtime) throw new Error('the runner runs no session');
     const before = await fleet.store.session(id);
-    // The runner misses its renewals past the lease (as if it had hung), and another runner claims the session.
-    await expireLease(fleet.admin, id);
-    const other = await fleet.store.claim({ id: 'r2', agents: ['claude'], leaseSec: 30 });
+    // The runner misses its renewals past the lease (as if it had hung: its ticks stop; a late renewal before another
+    // runner's claim would keep the lease), and another runner claims the session. Its agent's output goes on, and
+    // the first append of it is refused.
+    runner.stop();
+    let other: Awaited<ReturnType<typeof fleet.store.claim>> = null;
+    // A renewal already under way when it stopped may still land: then the lease is its again, and expires again.
+    while (!other) {
+      await expireLease(fleet.admin, id);
+      other = await fleet.store.claim({ id: 'r2', agents: ['claude'], leaseSec: 30 });
+    }
     expect(other).toMatchObject({ sessionId: id, token: 2 });
     const atTakeover = other?.lastSeq ?? -1;
     await until((r) => r.some((e) => e.type === 'lost' && e.sessionId === id));

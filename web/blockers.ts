@@ -15,7 +15,7 @@ const HINTS = {
   agent: 'a new worker of the chosen agent resolves the conflict, and is reviewed like any worker',
 };
 /** The agents that can be asked to resolve a conflict. */
-const AGENTS = ['claude', 'codex', 'gemini'];
+const AGENTS = ['claude', 'codex', 'gemini', 'opencode', 'qwen'];
 
 /**
  * @param openContainer where the open blockers go

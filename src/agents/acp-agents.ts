@@ -24,14 +24,17 @@ import type { AgentAdapter, AgentCommand, FailureInput, LaunchOptions } from './
 export const MODEL_API_RULES: readonly FailureRule[] = [
   {
     kind: 'auth',
-    pattern: /invalid.{0,20}api.?key|unauthori[sz]ed|authentication|not logged in|please log ?in|API key/i,
+    pattern: [
+      /(?:invalid|incorrect).{0,20}api.?key|invalid x-api-key|unauthori[sz]ed/i,
+      /authentication|not logged in|please log ?in/i,
+    ],
     status: (s) => s === 401 || s === 403,
   },
   { kind: 'quota', pattern: /insufficient_quota|exceeded your (?:current )?quota|billing/i },
   { kind: 'rate_limit', pattern: /rate.?limit|too many requests|resource.?exhausted/i, status: (s) => s === 429 },
   {
     kind: 'server_error',
-    pattern: /overloaded|internal server error|service unavailable|bad gateway/i,
+    pattern: /overloaded|internal server error|service unavailable|bad gateway|the server had an error/i,
     status: (s) => s >= 500,
   },
   { kind: 'invalid_args', status: (s) => s === 400 || s === 404 },
@@ -67,7 +70,7 @@ export interface AcpAgentDefinition {
   since: string;
   /** argv after the binary: the switch into ACP (`acp`, `--acp`), then what the launch options ask for. */
   args(options: Omit<LaunchOptions, 'prompt'>): string[];
-  env?: Record<string, string>;
+  env?(options: Omit<LaunchOptions, 'prompt'>): Record<string, string>;
   /** The agent's own failure words, tried before MODEL_API_RULES. */
   rules?: readonly FailureRule[];
 }
@@ -76,7 +79,7 @@ export interface AcpAgentDefinition {
 export function acpOnlyAdapter(definition: AcpAgentDefinition): AgentAdapter {
   const buildCommand = (options: Omit<LaunchOptions, 'prompt'>): AgentCommand => ({
     args: definition.args(options),
-    env: { ...definition.env },
+    env: definition.env?.(options) ?? {},
   });
   const classifyFailure = classifyAcpFailure(definition.rules);
   const protocol: InteractiveProtocol = {
@@ -118,3 +121,48 @@ export const genericAcpAdapter: AgentAdapter = {
   }),
   commandFromSpec: true,
 };
+
+/**
+ * opencode (`opencode acp`, npm opencode-ai). Its own defaults run every command and edit without asking, so the
+ * configuration it is given (OPENCODE_CONFIG_CONTENT, merged over the user's own) makes its build agent ask before
+ * both and its plan agent (a reviewer's mode) before a command. Its model (`provider/model`) goes the same way:
+ * `opencode acp` takes no model flag.
+ */
+export const opencodeAdapter = acpOnlyAdapter({
+  name: 'opencode',
+  displayName: 'opencode',
+  npmPackage: 'opencode-ai',
+  binEnvVar: 'ORCHESTRATOR_OPENCODE_BIN',
+  defaultBinary: 'opencode',
+  since: '1.18.33',
+  args: () => ['acp'],
+  env: (options) => ({
+    OPENCODE_CONFIG_CONTENT: JSON.stringify({
+      ...(options.model ? { model: options.model } : {}),
+      agent: {
+        build: { permission: { bash: 'ask', edit: 'ask', webfetch: 'ask' } },
+        plan: { permission: { bash: 'ask', webfetch: 'ask' } },
+      },
+    }),
+  }),
+});
+
+/**
+ * Qwen Code (`qwen --acp`, npm @qwen-code/qwen-code; a Gemini CLI fork). Its sessions start in its own `auto` mode,
+ * where a classifier approves actions without asking: `--approval-mode default` makes it ask the host.
+ */
+export const qwenAdapter = acpOnlyAdapter({
+  name: 'qwen',
+  displayName: 'Qwen Code',
+  npmPackage: '@qwen-code/qwen-code',
+  binEnvVar: 'ORCHESTRATOR_QWEN_BIN',
+  defaultBinary: 'qwen',
+  since: '0.24.4',
+  args: (options) => [
+    '--acp',
+    '--approval-mode',
+    'default',
+    ...(options.includeDirs.length > 0 ? ['--include-directories', options.includeDirs.join(',')] : []),
+    ...(options.model ? ['-m', options.model] : []),
+  ],
+});

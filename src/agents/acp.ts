@@ -1,22 +1,27 @@
 /**
  * The Agent Client Protocol (ACP) as an agent CLI speaks it over stdio: JSON-RPC 2.0, one message per line.
- * `gemini --acp` (0.61.0) first; the shapes are those its captures show (test/fixtures/protocols/gemini).
+ * `gemini --acp` (0.61.0), `opencode acp` (1.18.33) and `qwen --acp` (0.24.4); the shapes are those their captures
+ * show (test/fixtures/protocols/), parsed in ./acp-lines.ts.
  *
  * - The opening is `initialize` (no fs or terminal offered: the agent does its own I/O in its folder), then
- *   `session/new` in the worker's folder, `session/set_mode` `plan` for a reviewer, then the prompt as
+ *   `session/new` in the worker's folder, `session/set_mode` to its read-only mode for a reviewer, then the prompt as
  *   `session/prompt`. The agent asks the host with `session/request_permission` before a command or a write, and the
  *   orchestrator answers with the option of kind `allow_once` or `reject_once`, never an "always" one, which would
- *   let the agent stop asking. A rejected call is reported to the model, and the turn goes on.
+ *   let the agent stop asking. A rejected call is reported to the model, and gemini's turn goes on; opencode's and
+ *   qwen's end there (`end_turn`), their model told with the next prompt.
+ * - Requests of the agent besides permissions: opencode's `fs/write_text_file` after a write it made itself (no file
+ *   system was offered) is acknowledged with null; anything else (qwen's `craft/drainMidTurnQueue`) is refused as
+ *   not offered, and the agent carries on.
  * - ACP has no steer: a second prompt while one runs cancels it (gemini). A message waits for the running prompt's
  *   result, then goes as a prompt of its own. When every prompt has its result, stdin is closed and the agent exits
  *   0; closing it earlier would not stop a tool that runs.
  * - A stop is `session/cancel`, with every pending request answered `cancelled` (the protocol requires it).
- * - Model errors are JSON-RPC errors of the prompt, whose code is the HTTP status. The agent exits 0 anyway, so a run
+ * - Model errors are JSON-RPC errors of the prompt: gemini's code is the HTTP status, qwen's too or the first number
+ *   of its `details`, opencode's says it only in words. The agent exits 0 anyway, so a run
  *   failed when its last prompt did, or when no prompt ended (an error before it).
  * - A new attempt starts a new session: `session/load` of gemini 0.61 erases a session created in the same UTC
  *   minute (gemini #28693), and the orchestrator cannot tell.
  */
-import type { AgentPayload } from '../domain/events.js';
 import {
   AGENT_LINE,
   type AskedPermission,
@@ -28,164 +33,26 @@ import {
   sendLine,
   sendSteps,
 } from './conversation.js';
-import {
-  clip,
-  clipMiddle,
-  defined,
-  int,
-  isObject,
-  type JsonObject,
-  parseJsonLine,
-  str,
-  textOf,
-  unknownPayload,
-} from './common.js';
+import { isObject, type JsonObject, str, textOf } from './common.js';
 import type { LaunchOptions } from './types.js';
+import { ENDED, permissionOf } from './acp-lines.js';
+
+export { parseAcpLine, permissionOf } from './acp-lines.js';
 
 /** Gemini announces a mode change as a message chunk of its own. */
 const MODE_UPDATE = /^\[MODE_UPDATE\] /;
 
-// --- what the agent prints, as payloads -----------------------------------------------------------------------
-
-export function parseAcpLine(line: string): AgentPayload[] {
-  return parseJsonLine(line, (value) => {
-    const method = str(value.method);
-    if (method === undefined) return responsePayloads(value);
-    const params = isObject(value.params) ? value.params : {};
-    if (method === 'session/request_permission') {
-      // The request is the only announcement of the call: it is shown as started (or proposed) while it is asked.
-      const call = isObject(params.toolCall) ? params.toolCall : {};
-      return [toolPayload(call, false)];
-    }
-    if (method !== 'session/update') return [unknownPayload(value, method)];
-    const update = isObject(params.update) ? params.update : {};
-    const kind = str(update.sessionUpdate) ?? '(none)';
-    const text = isObject(update.content) ? textOf(update.content.text) : '';
-    switch (kind) {
-      case 'agent_message_chunk':
-        return [{ kind: 'message', role: 'assistant', text: clipMiddle(text), delta: true }];
-      case 'user_message_chunk':
-        return [{ kind: 'message', role: 'user', text: clipMiddle(text), delta: true }];
-      case 'agent_thought_chunk':
-        return [{ kind: 'reasoning', text: clip(text) }];
-      case 'tool_call':
-      case 'tool_call_update':
-        return [toolPayload(update, kind === 'tool_call_update')];
-      case 'plan': {
-        const entries = Array.isArray(update.entries) ? update.entries.filter(isObject) : [];
-        return [
-          {
-            kind: 'plan',
-            items: entries.map((e) => ({ text: clip(textOf(e.content)), done: e.status === 'completed' })),
-          },
-        ];
-      }
-      default:
-        return [unknownPayload(value, `session/update ${kind}`)];
-    }
-  });
-}
-
-/** A response to one of our requests that reached the parser: the session (init), a prompt's end, or an error. */
-function responsePayloads(value: JsonObject): AgentPayload[] {
-  if (isObject(value.error)) {
-    const code = int(value.error.code);
-    const message = str(value.error.message) ?? textOf(value.error);
-    const details = isObject(value.error.data) ? str(value.error.data.details) : undefined;
-    const httpStatus = code !== undefined && code >= 400 && code <= 599 ? code : undefined;
-    const text = clip(details ? `${message}: ${details}` : message);
-    return [
-      defined({ kind: 'error', message: text, httpStatus }),
-      defined({ kind: 'result', ok: false, text, errors: [text], httpStatus }),
-    ];
-  }
-  const result = isObject(value.result) ? value.result : {};
-  if (typeof result.sessionId === 'string') {
-    const models = isObject(result.models) ? result.models : {};
-    return [defined({ kind: 'init', agentSessionId: result.sessionId, model: str(models.currentModelId) })];
-  }
-  const stopReason = str(result.stopReason);
-  if (stopReason === undefined) return [];
-  const meta = isObject(result._meta) && isObject(result._meta.quota) ? result._meta.quota : {};
-  const tokens = isObject(meta.token_count) ? meta.token_count : null;
-  const usage: AgentPayload[] = tokens
-    ? [
-        {
-          kind: 'usage',
-          cumulative: false,
-          usage: defined({ inputTokens: int(tokens.input_tokens), outputTokens: int(tokens.output_tokens) }),
-        },
-      ]
-    : [];
-  return [...usage, { kind: 'result', ok: stopReason === 'end_turn', reason: stopReason }];
-}
-
-const EDIT_KINDS = new Set(['edit', 'delete', 'move']);
-const CHANGE_KIND = { add: 'add', modify: 'update', delete: 'delete' } as const;
-
-/** A tool call of a `tool_call`, `tool_call_update` or permission request. */
-function toolPayload(call: JsonObject, ended: boolean): AgentPayload {
-  const toolId = str(call.toolCallId);
-  const kind = str(call.kind) ?? 'other';
-  const status = str(call.status);
-  const failed = status === 'failed';
-  if (kind === 'execute') {
-    return defined({
-      kind: 'command',
-      toolId,
-      command: clip(textOf(call.title)),
-      status: !ended ? 'started' : failed ? 'failed' : 'completed',
-      output: ended ? contentText(call) || undefined : undefined,
-    });
-  }
-  if (EDIT_KINDS.has(kind)) {
-    const changes = diffsOf(call).map((d) => ({ path: d.path, kind: d.kind }));
-    return defined({
-      kind: 'file_change',
-      toolId,
-      changes,
-      status: !ended ? 'proposed' : failed ? 'failed' : 'completed',
-    });
-  }
-  if (!ended) return defined({ kind: 'tool_call', toolId, name: toolName(call), input: { title: str(call.title) } });
-  return defined({ kind: 'tool_result', toolId, ok: !failed, output: contentText(call) || undefined });
-}
-
-/** The tool's own name where the agent gives one (gemini's call ids are `<name>__<name>_<ms>_<n>`), else its kind. */
-function toolName(call: JsonObject): string {
-  const meta = isObject(call._meta) ? str(call._meta.toolName) : undefined;
-  const id = str(call.toolCallId) ?? '';
-  return meta ?? (id.includes('__') ? (id.split('__')[0] as string) : (str(call.kind) ?? 'tool'));
-}
-
-function contentText(call: JsonObject): string {
-  const content = Array.isArray(call.content) ? call.content.filter(isObject) : [];
-  return clip(
-    content
-      .map((c) => (isObject(c.content) ? textOf(c.content.text) : ''))
-      .filter(Boolean)
-      .join('\n'),
-  );
-}
-
-/** The files a call writes: its diffs (`_meta.kind` add/modify/delete), else its locations. */
-function diffsOf(call: JsonObject): Array<{ path: string; kind: 'add' | 'update' | 'delete' }> {
-  const content = Array.isArray(call.content) ? call.content.filter(isObject) : [];
-  const diffs = content.flatMap((c) => {
-    const path = c.type === 'diff' ? str(c.path) : undefined;
-    if (!path) return [];
-    const meta = isObject(c._meta) ? str(c._meta.kind) : undefined;
-    return [{ path, kind: CHANGE_KIND[meta as keyof typeof CHANGE_KIND] ?? 'update' }];
-  });
-  if (diffs.length > 0) return diffs;
-  const locations = Array.isArray(call.locations) ? call.locations.filter(isObject) : [];
-  return locations.flatMap((l) => (str(l.path) ? [{ path: str(l.path) as string, kind: 'update' as const }] : []));
-}
-
 // --- the conversation -----------------------------------------------------------------------------------------
 
 /** Updates that are the protocol's bookkeeping (slash commands, modes), not the agent's work. */
-const BOOKKEEPING = new Set(['available_commands_update', 'current_mode_update', 'config_option_update']);
+const BOOKKEEPING = new Set([
+  'available_commands_update',
+  'current_mode_update',
+  'config_option_update',
+  'session_info_update',
+  // opencode: the context window's use and cost before each result (the result carries the turn's usage).
+  'usage_update',
+]);
 
 interface Prompt {
   text: string;
@@ -264,6 +131,9 @@ export class AcpConversation implements Conversation {
     const update = isObject(params.update) ? params.update : {};
     const kind = str(update.sessionUpdate) ?? '';
     if (BOOKKEEPING.has(kind)) return sendLine([]);
+    // A call still under way (opencode updates a command's title to the command before it asks, and after).
+    if (kind === 'tool_call_update' && !ENDED.has(str(update.status) ?? 'completed'))
+      return { consumed: true, steps: [], progress: true };
     const chunk = isObject(update.content) ? textOf(update.content.text) : '';
     if (kind === 'agent_message_chunk' && MODE_UPDATE.test(chunk)) return sendLine([]);
     return AGENT_LINE;
@@ -298,6 +168,10 @@ export class AcpConversation implements Conversation {
     const raw = value.id;
     const requestId = String(raw);
     const params = isObject(value.params) ? value.params : {};
+    if (method === 'fs/write_text_file') {
+      // opencode asks after a write it made itself (although no file system was offered): acknowledged, not done.
+      return sendLine([{ id: `reply:${requestId}`, line: JSON.stringify({ jsonrpc: '2.0', id: raw, result: null }) }]);
+    }
     if (method !== 'session/request_permission') {
       const line = {
         jsonrpc: '2.0',
@@ -357,28 +231,6 @@ export function readOnlyMode(modes: unknown): string | null {
       readOnly.test(str(m.id) ?? '') || readOnly.test(str(m.name) ?? '') || readOnly.test(str(m.description) ?? ''),
   );
   return found ? (str(found.id) ?? null) : null;
-}
-
-/** What a permission request asks, in the rules' form: a command (`execute`), files (`edit`), a fetch, a read. */
-export function permissionOf(call: JsonObject): Omit<AskedPermission, 'requestId'> {
-  const kind = str(call.kind) ?? 'other';
-  const raw = isObject(call.rawInput) ? call.rawInput : {};
-  if (kind === 'execute') return { tool: 'Bash', command: str(raw.command) ?? textOf(call.title) };
-  if (EDIT_KINDS.has(kind)) {
-    const paths = diffsOf(call).map((d) => d.path);
-    return paths.length > 0 ? { tool: 'Edit', paths } : { tool: 'Edit' };
-  }
-  if (kind === 'fetch') {
-    const url = str(raw.url) ?? /https?:\/\/\S+/.exec(textOf(call.title))?.[0];
-    return url ? { tool: 'WebFetch', url } : { tool: 'WebFetch' };
-  }
-  if (kind === 'read') {
-    const paths = (Array.isArray(call.locations) ? call.locations.filter(isObject) : []).flatMap((l) =>
-      str(l.path) ? [str(l.path) as string] : [],
-    );
-    return paths.length > 0 ? { tool: 'Read', paths } : { tool: 'Read' };
-  }
-  return { tool: toolName(call) };
 }
 
 function request(id: string, method: string, params: unknown): Envelope {

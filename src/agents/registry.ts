@@ -3,7 +3,7 @@ import type { AgentAdapter } from './types.js';
 import { claudeAdapter } from './claude.js';
 import { codexAdapter } from './codex.js';
 import { geminiAdapter } from './gemini.js';
-import { genericAcpAdapter } from './acp-agents.js';
+import { genericAcpAdapter, opencodeAdapter, qwenAdapter } from './acp-agents.js';
 
 import { KNOWN_AGENT_NAMES, type KnownAgent } from './names.js';
 
@@ -13,6 +13,8 @@ export const agentRegistry: Record<KnownAgent, AgentAdapter> = {
   claude: claudeAdapter,
   codex: codexAdapter,
   gemini: geminiAdapter,
+  opencode: opencodeAdapter,
+  qwen: qwenAdapter,
   acp: genericAcpAdapter,
 };
 

@@ -102,8 +102,10 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
       level: 'error',
       detail:
         `no agent CLI works, so no session can run: install at least one and log in ` +
-        `(${Object.values(INSTALL).join('; ')}), or point ORCHESTRATOR_CLAUDE_BIN, ` +
-        `ORCHESTRATOR_CODEX_BIN or ORCHESTRATOR_GEMINI_BIN at its binary`,
+        `(${Object.values(INSTALL).join('; ')}), or point ` +
+        `${Object.values(agentRegistry)
+          .flatMap((a) => (a.binEnvVar ? [a.binEnvVar] : []))
+          .join(', ')} at its binary`,
     });
   }
   if (process.getuid?.() === 0) {
@@ -195,6 +197,8 @@ const INSTALL: Record<string, string> = {
   claude: 'claude: npm install -g @anthropic-ai/claude-code',
   codex: 'codex: npm install -g @openai/codex',
   gemini: 'gemini: npm install -g @google/gemini-cli',
+  opencode: 'opencode: npm install -g opencode-ai',
+  qwen: 'qwen: npm install -g @qwen-code/qwen-code',
 };
 
 /** A hint, not a login: whether the usual places hold something. */
@@ -240,6 +244,24 @@ function credentialsOf(
         }
       );
     }
+    case 'opencode': {
+      const data = join(env.XDG_DATA_HOME || join(home, '.local/share'), 'opencode', 'auth.json');
+      const config = join(env.XDG_CONFIG_HOME || join(home, '.config'), 'opencode', 'opencode.json');
+      const found = [data, config].filter((p) => existsSync(p)).map((p) => p.replace(`${home}/`, ''));
+      return (
+        report(fromEnv(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'OPENROUTER_API_KEY']), found) ?? {
+          found: false,
+          detail: 'none found: run `opencode auth login`, or configure a provider in ~/.config/opencode/opencode.json',
+        }
+      );
+    }
+    case 'qwen':
+      return (
+        report(fromEnv(['OPENAI_API_KEY', 'DASHSCOPE_API_KEY']), files(['.qwen/oauth_creds.json'])) ?? {
+          found: false,
+          detail: 'none found: run `qwen` and /auth, or set OPENAI_API_KEY (with OPENAI_BASE_URL and OPENAI_MODEL)',
+        }
+      );
     default:
       return { found: false, detail: 'unknown agent' };
   }

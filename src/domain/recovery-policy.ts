@@ -60,6 +60,8 @@ const LOGIN_HELP: Record<string, string> = {
   claude: 'Log in to Claude Code (run `claude` and use /login) or set ANTHROPIC_API_KEY',
   codex: 'Run `codex login` or set OPENAI_API_KEY (CODEX_API_KEY for `codex exec`)',
   gemini: 'Set GEMINI_API_KEY or choose an auth method in ~/.gemini/settings.json',
+  opencode: 'Run `opencode auth login`, or configure a provider in ~/.config/opencode/opencode.json',
+  qwen: 'Run `qwen` and /auth, or set OPENAI_API_KEY (with OPENAI_BASE_URL and OPENAI_MODEL)',
 };
 
 export function decideRecovery(input: RecoveryInput): RecoveryDecision {

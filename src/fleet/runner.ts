@@ -214,7 +214,7 @@ export class Runner {
     const { store, manager } = this.options;
     const folder = (await store.folder(lease.sessionId)) as SessionFolder | null;
     if (!folder) {
-      const message = `${lease.sessionId} was started by a runner that saved nothing to resume it from: it ends stopped`;
+      const message = `${lease.sessionId} was started by a runner that saved nothing to resume from: it ends stopped`;
       this.options.onEvent?.({ type: 'error', sessionId: lease.sessionId, message });
       await store.finish(lease, 'stopped');
       this.options.onEvent?.({ type: 'ended', sessionId: lease.sessionId, outcome: 'stopped' });

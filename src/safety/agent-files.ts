@@ -38,6 +38,21 @@ export function agentStateDirs(agent: string, home: string, env: Record<string, 
       const config = env.GEMINI_DIR || join(home, '.gemini');
       return { create: [config, npm], createFiles: {}, bind: [config, npm] };
     }
+    case 'opencode': {
+      // The XDG folders: config (and its plugin install), data (sessions, snapshots, auth), state, cache.
+      const xdg = (name: string, fallback: string) => join(env[name] || join(home, fallback), 'opencode');
+      const dirs = [
+        xdg('XDG_CONFIG_HOME', '.config'),
+        xdg('XDG_DATA_HOME', '.local/share'),
+        xdg('XDG_STATE_HOME', '.local/state'),
+        xdg('XDG_CACHE_HOME', '.cache'),
+      ];
+      return { create: [...dirs, npm], createFiles: {}, bind: [...dirs, npm] };
+    }
+    case 'qwen': {
+      const config = env.QWEN_HOME || join(home, '.qwen');
+      return { create: [config, npm], createFiles: {}, bind: [config, npm] };
+    }
     case 'acp':
       // Any ACP agent: where it keeps its state is not known here (safety.allowedRoots can make it writable).
       return { create: [npm], createFiles: {}, bind: [npm] };
@@ -77,7 +92,7 @@ export const CREDENTIAL_PATHS: readonly string[] = [
 ];
 
 /** The agents whose config folders are hidden from each other (an agent sees only its own). */
-export const AGENTS_WITH_STATE: readonly string[] = ['claude', 'codex', 'gemini'];
+export const AGENTS_WITH_STATE: readonly string[] = ['claude', 'codex', 'gemini', 'opencode', 'qwen'];
 
 /**
  * The paths hidden from one agent: the credentials, the other agents' state (but the npm cache they share),

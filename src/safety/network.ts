@@ -52,6 +52,9 @@ export const MODEL_HOSTS: Readonly<Record<string, readonly string[]>> = {
     'oauth2.googleapis.com',
     'www.googleapis.com',
   ],
+  // opencode's own service and model catalogue; the providers a user configured are theirs to add (allowHosts).
+  opencode: ['opencode.ai', '*.opencode.ai', 'models.dev'],
+  qwen: ['dashscope.aliyuncs.com', 'dashscope-intl.aliyuncs.com', 'chat.qwen.ai', 'portal.qwen.ai'],
 };
 
 /** The environment variables that move an agent's API (their hosts are allowed for that agent). */
@@ -59,6 +62,7 @@ export const BASE_URL_VARS: Readonly<Record<string, readonly string[]>> = {
   claude: ['ANTHROPIC_BASE_URL', 'ANTHROPIC_BEDROCK_BASE_URL', 'ANTHROPIC_VERTEX_BASE_URL'],
   codex: ['OPENAI_BASE_URL'],
   gemini: ['GOOGLE_GEMINI_BASE_URL', 'GOOGLE_VERTEX_BASE_URL'],
+  qwen: ['OPENAI_BASE_URL'],
 };
 
 /** The rule (as written) that lets `host:port` through, or null. */

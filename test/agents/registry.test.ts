@@ -4,7 +4,7 @@ import { agentRegistry, getAdapter, knownAgents, resolveAgentBinary } from '../.
 
 describe('agent registry', () => {
   it('knows claude, codex and gemini, each under its own name, and the generic acp agent', () => {
-    expect(knownAgents()).toEqual(['claude', 'codex', 'gemini', 'acp']);
+    expect(knownAgents()).toEqual(['claude', 'codex', 'gemini', 'opencode', 'qwen', 'acp']);
     expect(getAdapter('acp')).toMatchObject({ name: 'acp', commandFromSpec: true, interactiveOnly: true });
     for (const name of knownAgents().filter((a) => a !== 'acp')) {
       const adapter = getAdapter(name);
@@ -18,7 +18,9 @@ describe('agent registry', () => {
   });
 
   it('names the known agents when asked for an unknown one', () => {
-    expect(() => getAdapter('cursor')).toThrow('Unknown agent "cursor": use one of claude, codex, gemini, acp.');
+    expect(() => getAdapter('cursor')).toThrow(
+      'Unknown agent "cursor": use one of claude, codex, gemini, opencode, qwen, acp.',
+    );
     expect(() => getAdapter('toString')).toThrow(/Unknown agent/);
   });
 });

@@ -114,7 +114,7 @@ describe('the generic acp agent', () => {
     );
     expect(agentProblems(spec('interactive', 'exec'))).toContain('acp (the reviewer of "oc")');
     expect(agentProblems({ workers: [{ id: 'a', agent: 'aider' }], reviews: [] })).toBe(
-      'unknown agent(s) aider: use claude, codex, gemini, acp',
+      'unknown agent(s) aider: use claude, codex, gemini, opencode, qwen, acp',
     );
   });
 

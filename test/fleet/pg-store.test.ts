@@ -108,7 +108,7 @@ describe.skipIf(!available)('the fleet store in Postgres', () => {
     expect(await fleet.store.claim(runner('c'))).toBeNull();
   });
 
-  it("an expired lease nobody claimed yet is still its runner's: a late renewal keeps it, a claim ends it", async () => {
+  it("an expired lease nobody claimed is still its runner's: a late renewal keeps it, a claim ends it", async () => {
     const id = await queue();
     const lease = (await fleet.store.claim(runner('a'))) as Lease;
     await expire(id);

@@ -57,7 +57,7 @@ describe.skipIf(!available)('orchestrate runner', () => {
       'orch_20261207_130000_cli2',
     ]);
     await said('ended orch_20261207_130000_cli2: stopped');
-    expect(runner.stdout()).toContain('was started by a runner that saved nothing to resume it from');
+    expect(runner.stdout()).toContain('was started by a runner that saved nothing to resume from');
 
     await queue('orch_20261207_130000_cli3', 'hold on while the runner stops');
     await said('claimed orch_20261207_130000_cli3');

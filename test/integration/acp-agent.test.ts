@@ -112,3 +112,34 @@ describe('the generic acp agent', () => {
     );
   });
 });
+
+describe('the named ACP agents: opencode and qwen', () => {
+  it.each([
+    ['opencode', ['acp']],
+    ['qwen', ['--acp', '--approval-mode', 'default', '-m', 'qwen3-coder']],
+  ] as const)('%s runs interactive with the argv its CLI takes; a denied command never runs', async (agent, argv) => {
+    harness = await makeSafetyHarness({
+      gemini: { commands: [{ command: 'touch denied.txt', creates: 'denied.txt' }] },
+    });
+    const runtime = await harness.start({
+      task: 't',
+      sandbox: 'none',
+      workers: [{ id: 'impl', agent, role: 'implementer', model: agent === 'qwen' ? 'qwen3-coder' : 'oc/m' }],
+      permissions: { deny: ['Bash(touch denied.txt)'] },
+    });
+    expect(runtime.spec.workers[0]?.mode).toBe('interactive');
+    expect(await runtime.waitForEnd(true)).toBe('completed');
+    const launch = harness.launches()[0];
+    expect(launch?.argv).toEqual(argv);
+    expect(existsSync(join(launch?.workdir ?? '', 'denied.txt'))).toBe(false);
+    expect(ofType(runtime, 'permission').map((e) => [e.command, e.decision])).toEqual([['touch denied.txt', 'deny']]);
+    // opencode asks before it acts only where its configuration says so: that, and its model, go in its environment.
+    const config = launch?.env.OPENCODE_CONFIG_CONTENT;
+    if (agent === 'opencode')
+      expect(JSON.parse(config ?? '{}')).toMatchObject({
+        model: 'oc/m',
+        agent: { build: { permission: { bash: 'ask', edit: 'ask' } }, plan: { permission: { bash: 'ask' } } },
+      });
+    else expect(config).toBeNull();
+  });
+});

@@ -301,7 +301,8 @@ describe('file errors are usage errors naming the path', { timeout: 60_000 }, ()
       [{ ...TWO_WORKERS, reviewz: [] }, 'unknown key "reviewz" (did you mean "reviews"?)'],
       [
         { ...TWO_WORKERS, workers: [{ id: 'w', agent: 'claude', role: 'implementer', extra: true }] },
-        'unknown key "extra" in workers.0 (known: id, agent, role, prompt, dependsOn, model, includeDirs, mode, command)',
+        'unknown key "extra" in workers.0 ' +
+          '(known: id, agent, role, prompt, dependsOn, model, includeDirs, mode, command)',
       ],
     ] as const) {
       writeFileSync(specPath, JSON.stringify(spec));

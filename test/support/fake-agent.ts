@@ -15,6 +15,8 @@ export function fakeAgentVars(stateDir: string, config: object): Record<string, 
     ORCHESTRATOR_CLAUDE_BIN: FAKE_AGENT,
     ORCHESTRATOR_CODEX_BIN: FAKE_AGENT,
     ORCHESTRATOR_GEMINI_BIN: FAKE_AGENT,
+    ORCHESTRATOR_OPENCODE_BIN: FAKE_AGENT,
+    ORCHESTRATOR_QWEN_BIN: FAKE_AGENT,
     FAKE_AGENT_STATE_DIR: stateDir,
     FAKE_AGENT_CONFIG: JSON.stringify(config),
   };

@@ -1,6 +1,7 @@
 /**
  * A loopback fake model server for the real agent CLIs: one port, one path prefix per provider
- * (`/anthropic`, `/openai`, `/gemini`), each speaking just enough of its API for scripted scenarios.
+ * (`/anthropic`, `/openai`, `/gemini`, and `/chat` for OpenAI Chat Completions), each speaking just enough of its
+ * API for scripted scenarios.
  *
  *   const server = await startFakeModelServer({ anthropic: { kind: 'text' } });
  *   // ANTHROPIC_BASE_URL=server.baseUrls.anthropic claude -p ...
@@ -20,6 +21,7 @@ import {
   anthropicRoute,
   anthropicSide,
 } from './support/anthropic.js';
+import { chatContext, chatMain, chatNotFound, chatRoute, chatSide } from './support/chat.js';
 import { geminiContext, geminiMain, geminiNotFound, geminiRoute, geminiSide } from './support/gemini.js';
 import { openaiContext, openaiMain, openaiNotFound, openaiRoute, openaiSide } from './support/openai.js';
 import {
@@ -129,7 +131,7 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const raw = await readBody(req);
     const full = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const prefix = /^\/(anthropic|openai|gemini)(\/.*)?$/.exec(full.pathname);
+    const prefix = /^\/(anthropic|openai|gemini|chat)(\/.*)?$/.exec(full.pathname);
     const provider = (prefix?.[1] as Provider | undefined) ?? null;
     const path = prefix?.[2] ?? full.pathname;
     const method = req.method ?? 'GET';
@@ -181,10 +183,13 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
           ? openaiRoute(method, path)
           : provider === 'gemini'
             ? geminiRoute(method, path)
-            : null;
+            : provider === 'chat'
+              ? chatRoute(method, path)
+              : null;
     if (!provider || !kind) {
       entry.status = 404;
       if (provider === 'openai') openaiNotFound(res, path);
+      else if (provider === 'chat') chatNotFound(res, path);
       else if (provider === 'gemini') geminiNotFound(res, path);
       else anthropicNotFound(res, path);
       return;
@@ -195,6 +200,7 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
       entry.status = 200;
       if (provider === 'anthropic') anthropicSide(res, path);
       else if (provider === 'openai') openaiSide(res);
+      else if (provider === 'chat') chatSide(res);
       else geminiSide(res, path, body);
       return;
     }
@@ -202,12 +208,14 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
     const chosen = route?.script ?? scripts.get(provider);
     const scenario = chosen ? nextScenario(chosen) : ({ kind: 'text' } as Scenario);
     const id = `${Date.now().toString(36)}${(++ids).toString(36)}`;
+    const chat = provider === 'chat' ? chatContext(body, id) : null;
     const ctx =
-      provider === 'anthropic'
+      chat ??
+      (provider === 'anthropic'
         ? anthropicContext(body, id)
         : provider === 'openai'
           ? openaiContext(body, id)
-          : geminiContext(body, path, id);
+          : geminiContext(body, path, id));
     entry.scenario = scenario.kind;
     entry.afterTool = ctx.afterTool;
     entry.model = ctx.model;
@@ -222,6 +230,7 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
             : 200;
     if (provider === 'anthropic') anthropicMain(res, body, scenario, ctx);
     else if (provider === 'openai') openaiMain(res, scenario, ctx);
+    else if (chat) chatMain(res, scenario, chat);
     else geminiMain(res, scenario, ctx);
   };
 
@@ -243,7 +252,12 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
   return {
     url,
     port,
-    baseUrls: { anthropic: `${url}/anthropic`, openai: `${url}/openai/v1`, gemini: `${url}/gemini` },
+    baseUrls: {
+      anthropic: `${url}/anthropic`,
+      openai: `${url}/openai/v1`,
+      gemini: `${url}/gemini`,
+      chat: `${url}/chat/v1`,
+    },
     requests,
     setScenario(provider, input) {
       scripts.set(provider, script(input));

@@ -193,4 +193,56 @@ describe.skipIf(!cliBuilt())(`interactive mode with the real CLIs (${CLI})`, () 
       expect(finalWorkerStates(run.events), why).toMatchObject({ impl: 'completed' });
     });
   });
+
+  /**
+   * opencode and qwen speak only ACP: their sessions are interactive whatever the spec says. Each completes a session
+   * with a command it was allowed (the file is on the worker's branch), and one it was denied (never run; their turn
+   * ends there, the model not asked again). opencode is pointed at the fake server by its own config file, so the
+   * sandbox is told the server's port (a local model server is the user's to allow, as here).
+   */
+  describe.each(['opencode', 'qwen'] as const)('%s', (agent) => {
+    const provider = PROVIDER_OF[agent];
+    const acpSpec = (command: string, permissions: object): SessionSpecInput => ({
+      task: `Run \`${command}\`, then say you are done.`,
+      workers: [{ id: 'impl', agent, role: 'implementer' }],
+      reviews: [],
+      permissions,
+      limits: LIMITS,
+      sandbox: { mode: 'auto', allowHosts: [`127.0.0.1:${server.port}`] },
+    });
+
+    it('an allowed command runs, and the session completes', async () => {
+      server.setScenario(provider, { kind: 'run-command', command: 'touch allowed.txt', text: 'Done.' });
+      const s = acpSpec('touch allowed.txt', { allow: ['Bash(touch allowed.txt)'] });
+      const run = await startOrchestrate(server, { task: s.task, spec: s, user }).finished;
+      const why = describeOrchestrate(run);
+      expect(run.exitCode, why).toBe(0);
+      runs.push(run);
+      const sid = run.events[0]?.sessionId ?? '';
+      expect(onBranch(run, sid, 'allowed.txt'), why).toBe(true);
+      expect(ofType(run.events, 'permission'), why).toEqual([
+        expect.objectContaining({ tool: 'Bash', command: 'touch allowed.txt', decision: 'allow', by: 'rule' }),
+      ]);
+      expect(
+        server.turns(provider).map((t) => t.afterTool),
+        why,
+      ).toEqual([false, true]);
+      expect(finalWorkerStates(run.events), why).toMatchObject({ impl: 'completed' });
+    });
+
+    it('a denied command never runs, and the session completes', async () => {
+      server.setScenario(provider, { kind: 'run-command', command: 'touch denied.txt', text: 'Denied; done.' });
+      const s = acpSpec('touch denied.txt', { deny: ['Bash(touch denied.txt)'] });
+      const run = await startOrchestrate(server, { task: s.task, spec: s, user }).finished;
+      const why = describeOrchestrate(run);
+      expect(run.exitCode, why).toBe(0);
+      runs.push(run);
+      const sid = run.events[0]?.sessionId ?? '';
+      expect(onBranch(run, sid, 'denied.txt'), why).toBe(false);
+      expect(ofType(run.events, 'permission'), why).toEqual([
+        expect.objectContaining({ tool: 'Bash', command: 'touch denied.txt', decision: 'deny', by: 'rule' }),
+      ]);
+      expect(finalWorkerStates(run.events), why).toMatchObject({ impl: 'completed' });
+    });
+  });
 });

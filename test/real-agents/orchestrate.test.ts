@@ -277,11 +277,13 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
   });
 
   describe('errors: classified, then recovered or escalated as the recovery table says', () => {
+    /** The agents with an exec mode (opencode and qwen speak only ACP: acp-agents.test.ts has their errors). */
+    type ExecAgent = Exclude<RealAgent, 'opencode' | 'qwen'>;
     /**
      * Model requests one launch makes for each error with our retry settings (see the per-CLI tests): the
      * script fails exactly the first launch, so a recovery that relaunches sees a working model.
      */
-    const PER_LAUNCH: Record<RealAgent, Record<string, number>> = {
+    const PER_LAUNCH: Record<ExecAgent, Record<string, number>> = {
       claude: { err401: 2, err429: 2, 'err429-noreset': 2, err500: 2 },
       codex: { err401: 2, err429: 1, 'err429-noreset': 1, err500: 4 },
       gemini: { err401: 1, err429: 1, 'err429-noreset': 1, err500: 1 },
@@ -294,7 +296,7 @@ describe.skipIf(!cliBuilt())('orchestrate run with the real CLIs', () => {
     // biome-ignore lint/suspicious/noThenProperty: `then` is what follows in the scenario's expectation, not a promise.
     const GEMINI_RESUME_REFUSED = { then: ['resume_not_found->relaunch_fresh'], resumed: false };
     const EXPECTED: Record<
-      RealAgent,
+      ExecAgent,
       Record<string, { action: string; blocker?: string; then?: string[]; resumed?: boolean }>
     > = {
       claude: {

@@ -11,6 +11,14 @@
  *   auth (else a base URL alone selects the "gateway" auth 0.61 rejects) and general.maxAttempts=1 (else a
  *   429 or 500 is retried for minutes).
  *
+ * - opencode: $XDG_CONFIG_HOME/opencode/opencode.json defines the `fake` provider (its bundled openai-compatible one,
+ *   Chat Completions) and its model, with no title generation; OPENCODE_DISABLE_MODELS_FETCH, and stub files there
+ *   that keep it from installing its plugin package from the registry at every start. What makes it ask before it
+ *   acts is the orchestrator's (OPENCODE_CONFIG_CONTENT, src/agents/acp-agents.ts).
+ * - qwen: OPENAI_BASE_URL + OPENAI_API_KEY + OPENAI_MODEL (Chat Completions), and $HOME/.qwen/settings.json with no
+ *   usage statistics (its only other host), no memory extraction or follow-up suggestions (model calls of their
+ *   own), and no SDK retries.
+ *
  * Homes live under a base outside /tmp (codex refuses to create its helper binaries under the temp dir),
  * and TMPDIR is a sibling of HOME (gemini writes error reports to the temp dir; codex compares HOME with it).
  */
@@ -85,6 +93,7 @@ export function prepareHome(
   };
   if (settings.geminiModel) geminiSettings.model = { name: settings.geminiModel };
   writeFileSync(join(home, '.gemini', 'settings.json'), `${JSON.stringify(geminiSettings, null, 2)}\n`);
+  prepareAcpAgents(home, server);
   return {
     HOME: home,
     TMPDIR: tmp,
@@ -99,15 +108,67 @@ export function prepareHome(
     CODEX_API_KEY: DUMMY_KEY,
     GEMINI_API_KEY: DUMMY_KEY,
     GOOGLE_GEMINI_BASE_URL: server.baseUrls.gemini,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_DATA_HOME: join(home, '.local', 'share'),
+    XDG_STATE_HOME: join(home, '.local', 'state'),
+    XDG_CACHE_HOME: join(home, '.cache'),
+    OPENCODE_DISABLE_MODELS_FETCH: '1',
+    OPENCODE_DISABLE_AUTOUPDATE: '1',
+    OPENAI_BASE_URL: server.baseUrls.chat,
+    OPENAI_API_KEY: DUMMY_KEY,
+    OPENAI_MODEL: 'fake-model',
+    QWEN_USAGE_STATISTICS_ENABLED: 'false',
   };
 }
 
-/** ORCHESTRATOR_{CLAUDE,CODEX,GEMINI}_BIN for the pinned binaries. */
+/** opencode's and qwen's configuration (module comment). */
+function prepareAcpAgents(home: string, server: FakeModelServer): void {
+  const opencode = join(home, '.config', 'opencode');
+  mkdirSync(join(opencode, 'node_modules'), { recursive: true });
+  const plugin = { dependencies: { '@opencode-ai/plugin': '*' } };
+  writeFileSync(join(opencode, 'package.json'), JSON.stringify(plugin));
+  writeFileSync(join(opencode, 'package-lock.json'), JSON.stringify({ lockfileVersion: 3, packages: { '': plugin } }));
+  const model = { name: 'Fake model', tool_call: true, limit: { context: 200000, output: 8192 } };
+  const config = {
+    model: 'fake/fake-model',
+    small_model: 'fake/fake-model',
+    provider: {
+      fake: {
+        npm: '@ai-sdk/openai-compatible',
+        name: 'Fake (chat completions)',
+        options: { baseURL: server.baseUrls.chat, apiKey: DUMMY_KEY },
+        models: { 'fake-model': model },
+      },
+    },
+    enabled_providers: ['fake'],
+    autoupdate: false,
+    share: 'disabled',
+    lsp: false,
+    formatter: false,
+    agent: { title: { disable: true } },
+  };
+  writeFileSync(join(opencode, 'opencode.json'), `${JSON.stringify(config, null, 2)}\n`);
+  mkdirSync(join(home, '.qwen'), { recursive: true });
+  const qwen = {
+    security: { auth: { selectedType: 'openai' } },
+    model: { name: 'fake-model', generationConfig: { maxRetries: 0 } },
+    privacy: { usageStatisticsEnabled: false },
+    telemetry: { enabled: false },
+    general: { enableAutoUpdate: false },
+    memory: { enableManagedAutoMemory: false, enableManagedAutoDream: false },
+    ui: { enableFollowupSuggestions: false },
+  };
+  writeFileSync(join(home, '.qwen', 'settings.json'), `${JSON.stringify(qwen, null, 2)}\n`);
+}
+
+/** ORCHESTRATOR_{CLAUDE,CODEX,GEMINI,OPENCODE,QWEN}_BIN for the pinned binaries. */
 export function binEnv(): Record<string, string> {
   return {
     ORCHESTRATOR_CLAUDE_BIN: binaryPath('claude'),
     ORCHESTRATOR_CODEX_BIN: binaryPath('codex'),
     ORCHESTRATOR_GEMINI_BIN: binaryPath('gemini'),
+    ORCHESTRATOR_OPENCODE_BIN: binaryPath('opencode'),
+    ORCHESTRATOR_QWEN_BIN: binaryPath('qwen'),
   };
 }
 

@@ -12,10 +12,12 @@ export const PINNED = {
   claude: { pkg: '@anthropic-ai/claude-code', version: '2.1.329', bin: 'claude' },
   codex: { pkg: '@openai/codex', version: '0.169.0', bin: 'codex' },
   gemini: { pkg: '@google/gemini-cli', version: '0.61.0', bin: 'gemini' },
+  opencode: { pkg: 'opencode-ai', version: '1.18.33', bin: 'opencode' },
+  qwen: { pkg: '@qwen-code/qwen-code', version: '0.24.4', bin: 'qwen' },
 } as const;
 
 export type RealAgent = keyof typeof PINNED;
-export const REAL_AGENTS: readonly RealAgent[] = ['claude', 'codex', 'gemini'];
+export const REAL_AGENTS: readonly RealAgent[] = ['claude', 'codex', 'gemini', 'opencode', 'qwen'];
 
 const EXACT_VERSION = /^\d+\.\d+\.\d+(?:[-+][\w.-]+)?$/;
 const DIST_TAG = /^[a-z][\w-]*$/;

@@ -3,11 +3,17 @@
  * provider module (anthropic.ts, openai.ts, gemini.ts) turns a scenario into its own wire format.
  */
 
-export type Provider = 'anthropic' | 'openai' | 'gemini';
-export const PROVIDERS: readonly Provider[] = ['anthropic', 'openai', 'gemini'];
+export type Provider = 'anthropic' | 'openai' | 'gemini' | 'chat';
+export const PROVIDERS: readonly Provider[] = ['anthropic', 'openai', 'gemini', 'chat'];
 
-/** The agent CLI that talks to each provider. */
-export const PROVIDER_OF = { claude: 'anthropic', codex: 'openai', gemini: 'gemini' } as const;
+/** The provider each agent CLI talks to (`chat`: OpenAI Chat Completions, for opencode and qwen). */
+export const PROVIDER_OF = {
+  claude: 'anthropic',
+  codex: 'openai',
+  gemini: 'gemini',
+  opencode: 'chat',
+  qwen: 'chat',
+} as const;
 
 export interface VerdictIssue {
   severity: 'blocker' | 'concern' | 'nit';

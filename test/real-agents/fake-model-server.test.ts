@@ -33,7 +33,34 @@ describe('fake model server', () => {
       anthropic: `${server.url}/anthropic`,
       openai: `${server.url}/openai/v1`,
       gemini: `${server.url}/gemini`,
+      chat: `${server.url}/chat/v1`,
     });
+  });
+
+  it('chat completions: the tools offered tell qwen from opencode; the arguments stream in pieces; usage last', async () => {
+    server.setScenario('chat', { kind: 'write-file', path: 'hello.txt', content: 'hi\n' });
+    const ask = async (tools: string[], cwdLine: string) =>
+      sseData(
+        (
+          await (
+            await post(`${server.baseUrls.chat}/chat/completions`, {
+              stream: true,
+              messages: [{ role: 'user', content: `${cwdLine} /t` }],
+              tools: tools.map((name) => ({ type: 'function', function: { name } })),
+            })
+          ).text()
+        ).replace('data: [DONE]', ''),
+      );
+    const callOf = (chunks: Array<Record<string, unknown>>) => {
+      const deltas = chunks.flatMap((c) => (c.choices as Array<{ delta: { tool_calls?: unknown[] } }>) ?? []);
+      const calls = deltas.flatMap((d) => (d.delta.tool_calls ?? []) as Array<{ function: Record<string, string> }>);
+      return { name: calls[0]?.function.name, args: JSON.parse(calls.map((c) => c.function.arguments).join('')) };
+    };
+    const qwen = await ask(['run_shell_command', 'write_file'], "I'm currently working in the directory:");
+    expect(callOf(qwen)).toEqual({ name: 'write_file', args: { file_path: '/t/hello.txt', content: 'hi\n' } });
+    expect(qwen.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 1200 } });
+    const opencode = await ask(['bash', 'write'], 'Working directory:');
+    expect(callOf(opencode)).toEqual({ name: 'write', args: { filePath: '/t/hello.txt', content: 'hi\n' } });
   });
 
   it('anthropic: a streamed text message, and a Write tool_use answered by a final text after its result', async () => {

@@ -86,6 +86,13 @@ describe('completion of `orchestrate completion`', () => {
 
 describe('parse --agent', () => {
   it('completes the agent names', () => {
-    expect(complete(['orchestrate', 'parse', '--agent', ''])).toEqual(['claude', 'codex', 'gemini', 'opencode', 'qwen', 'acp']);
+    expect(complete(['orchestrate', 'parse', '--agent', ''])).toEqual([
+      'claude',
+      'codex',
+      'gemini',
+      'opencode',
+      'qwen',
+      'acp',
+    ]);
   });
 });

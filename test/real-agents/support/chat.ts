@@ -119,19 +119,23 @@ function chatError(res: ServerResponse, scenario: Scenario): void {
   const rateLimited = 'Rate limit reached for requests. Please try again later.';
   switch (scenario.kind) {
     case 'err401':
-      return error(401, 'Incorrect API key provided: dummy-no*-key.', 'invalid_request_error', 'invalid_api_key');
+      error(401, 'Incorrect API key provided: dummy-no*-key.', 'invalid_request_error', 'invalid_api_key');
+      return;
     case 'err429': {
       const after = scenario.resetAfterSec ?? 2;
       const headers = { 'retry-after': String(after), 'retry-after-ms': String(after * 1000) };
-      return error(429, rateLimited, 'requests', 'rate_limit_exceeded', headers);
+      error(429, rateLimited, 'requests', 'rate_limit_exceeded', headers);
+      return;
     }
     case 'err429-noreset':
-      return error(429, rateLimited, 'requests', 'rate_limit_exceeded');
+      error(429, rateLimited, 'requests', 'rate_limit_exceeded');
+      return;
     case 'err500':
       // Both CLIs retry a 5xx for over a minute unless told when: `retry-after-ms: 0` keeps tests fast.
-      return error(500, 'The server had an error while processing your request.', 'server_error', null, {
+      error(500, 'The server had an error while processing your request.', 'server_error', null, {
         'retry-after-ms': '0',
       });
+      return;
     default:
       throw new Error(`not an error scenario: ${scenario.kind}`);
   }

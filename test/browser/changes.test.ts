@@ -435,13 +435,13 @@ describe('the Changes view', () => {
         .locator('button[data-choice]')
         .evaluateAll((bs) => (bs as unknown as Array<{ value: string }>).map((b) => b.value)),
     ).toEqual(['retry', 'agent', 'skip', 'stop']);
-    // The picker offers the three agents; the conflicting worker's own is preselected.
+    // The picker offers the named agents (not the generic acp, which needs a command); the worker's own preselected.
     const picker = blocker.locator('select[name="agent"]');
     expect(
       await picker
         .locator('option')
         .evaluateAll((os) => (os as unknown as Array<{ value: string }>).map((o) => o.value)),
-    ).toEqual(['claude', 'codex', 'gemini']);
+    ).toEqual(['claude', 'codex', 'gemini', 'opencode', 'qwen']);
     const own = await picker.inputValue();
     expect(['claude', 'codex']).toContain(own);
     await h.screenshot(page, 'conflict');

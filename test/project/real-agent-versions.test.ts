@@ -13,21 +13,25 @@ const VAR = 'ORCHESTRATOR_REAL_AGENTS_VERSIONS';
 
 describe('ORCHESTRATOR_REAL_AGENTS_VERSIONS', () => {
   it('overrides the pins it names; the others stay pinned', () => {
+    const pinned = { opencode: PINNED.opencode.version, qwen: PINNED.qwen.version };
     expect(requestedVersions({})).toEqual({
       claude: PINNED.claude.version,
       codex: PINNED.codex.version,
       gemini: PINNED.gemini.version,
+      ...pinned,
     });
-    expect(requestedVersions({ [VAR]: 'claude@latest, codex@0.171.0' })).toEqual({
+    expect(requestedVersions({ [VAR]: 'claude@latest, codex@0.171.0, qwen@0.25.0' })).toEqual({
       claude: 'latest',
       codex: '0.171.0',
       gemini: PINNED.gemini.version,
+      opencode: PINNED.opencode.version,
+      qwen: '0.25.0',
     });
   });
 
   it.each([
     ['codex', '"codex" is not AGENT@VERSION'],
-    ['copilot@1.0.0', 'unknown agent "copilot" (use claude, codex, gemini)'],
+    ['copilot@1.0.0', 'unknown agent "copilot" (use claude, codex, gemini, opencode, qwen)'],
     ['claude@1.2', '"1.2" for claude is neither a version nor an npm dist-tag'],
   ])('refuses %s by name', (value, message) => {
     expect(() => requestedVersions({ [VAR]: value })).toThrow(message);
@@ -40,9 +44,12 @@ describe('ORCHESTRATOR_REAL_AGENTS_VERSIONS', () => {
       (spec) => (asked.push(spec), '2.1.340'),
     );
     expect(asked).toEqual(['@anthropic-ai/claude-code@latest']);
-    expect(exact).toEqual({ claude: '2.1.340', codex: PINNED.codex.version, gemini: '0.62.1' });
+    const { opencode, qwen } = { opencode: PINNED.opencode.version, qwen: PINNED.qwen.version };
+    expect(exact).toEqual({ claude: '2.1.340', codex: PINNED.codex.version, gemini: '0.62.1', opencode, qwen });
     const env = { [VAR]: versionsVar(exact), ORCHESTRATOR_REAL_AGENTS_CACHE: '/cache' };
-    expect(installDir(env)).toBe(`/cache/claude-2.1.340_codex-${PINNED.codex.version}_gemini-0.62.1`);
+    expect(installDir(env)).toBe(
+      `/cache/claude-2.1.340_codex-${PINNED.codex.version}_gemini-0.62.1_opencode-${opencode}_qwen-${qwen}`,
+    );
     expect(() => installDir({ [VAR]: 'claude@latest' })).toThrow('claude@latest is a dist-tag');
   });
 });

@@ -37,7 +37,7 @@ describe('fake model server', () => {
     });
   });
 
-  it('chat completions: the tools offered tell qwen from opencode; the arguments stream in pieces; usage last', async () => {
+  it('chat completions: the tools offered tell qwen from opencode; arguments stream in pieces', async () => {
     server.setScenario('chat', { kind: 'write-file', path: 'hello.txt', content: 'hi\n' });
     const ask = async (tools: string[], cwdLine: string) =>
       sseData(

@@ -12,9 +12,9 @@ import {
   fallbackEvidence,
   payloadEvidence,
   stderrEvidence,
+  retryAtOf,
 } from './common.js';
 import { classifyByLastTurn, type InteractiveProtocol } from './conversation.js';
-import { parseRetryAt } from './retry-time.js';
 import type { AgentAdapter, AgentCommand, FailureInput, LaunchOptions } from './types.js';
 
 /**
@@ -49,13 +49,7 @@ export function classifyAcpFailure(own: readonly FailureRule[] = []) {
     const tiers = [[...final, ...stderrEvidence(input.stderrTail)], retrying];
     const fallback = fallbackEvidence(tiers, input.exitCode, input.signal);
     const classification = classifyEvidence(rules, tiers, input.exitCode, fallback);
-    let retryAt: string | undefined;
-    if (classification.kind === 'rate_limit') {
-      for (const evidence of [classification.evidence, ...tiers.flat()]) {
-        retryAt = parseRetryAt(evidence.text, input.now);
-        if (retryAt) break;
-      }
-    }
+    const retryAt = retryAtOf(classification, tiers, input.now);
     return failureSignal(input, classification, retryAt ? { retryAt } : {});
   });
 }

@@ -22,9 +22,9 @@ import {
   unknownPayload,
   type FailureRule,
   type JsonObject,
+  retryAtOf,
 } from './common.js';
 import { claudeInteractive } from './claude-interactive.js';
-import { parseRetryAt } from './retry-time.js';
 
 export function buildClaudeCommand(options: LaunchOptions): AgentCommand {
   const args = ['--print'];
@@ -271,15 +271,8 @@ export function classifyClaudeFailure(input: FailureInput): FailureSignal | null
   const tiers = [[...final, ...stderrEvidence(input.stderrTail)], retrying];
   const fallback = fallbackEvidence(tiers, input.exitCode, input.signal);
   const classification = classifyEvidence(CLAUDE_RULES, tiers, input.exitCode, fallback);
-  let retryAt: string | undefined;
-  if (classification.kind === 'rate_limit') {
-    // The rejected rate_limit_event names the reset time; the deciding message may name one too.
-    for (const evidence of [classification.evidence, ...tiers.flat()]) {
-      retryAt = parseRetryAt(evidence.text, input.now);
-      if (retryAt) break;
-    }
-  }
-  return failureSignal(input, classification, { retryAt });
+  // The rejected rate_limit_event names the reset time; the deciding message may name one too.
+  return failureSignal(input, classification, { retryAt: retryAtOf(classification, tiers, input.now) });
 }
 
 /** claude retries even a rejected key (10 times by default, minutes of backoff): authentication cannot heal. */

@@ -1,4 +1,5 @@
 /** Helpers shared by the adapters: JSON line decoding, truncation, malformed/unknown payloads. */
+import { parseRetryAt } from './retry-time.js';
 import {
   AgentPayloadSchema,
   MALFORMED_LINE_LIMIT,
@@ -338,4 +339,17 @@ export function failureSignal(
     httpStatus: evidence.httpStatus ?? httpStatusIn(evidence.text) ?? extra.httpStatus,
     retryAt: extra.retryAt,
   });
+}
+
+/**
+ * The retry time a rate-limit classification names: in its own evidence first, then in any other; undefined for
+ * any other kind, or when none names one.
+ */
+export function retryAtOf(classification: Classification, tiers: readonly Evidence[][], now: Date): string | undefined {
+  if (classification.kind !== 'rate_limit') return undefined;
+  for (const evidence of [classification.evidence, ...tiers.flat()]) {
+    const at = parseRetryAt(evidence.text, now);
+    if (at) return at;
+  }
+  return undefined;
 }

@@ -25,8 +25,8 @@ import {
   type Evidence,
   type FailureRule,
   type JsonObject,
+  retryAtOf,
 } from './common.js';
-import { parseRetryAt } from './retry-time.js';
 import { AcpConversation, parseAcpLine } from './acp.js';
 import { classifyByLastTurn, type InteractiveProtocol } from './conversation.js';
 
@@ -219,13 +219,7 @@ export function classifyGeminiFailure(input: FailureInput): FailureSignal | null
   const tiers = [[...final, ...stderrJsonErrors(input.stderrTail), ...stderrEvidence(input.stderrTail)], retrying];
   const fallback = fallbackEvidence(tiers, input.exitCode, input.signal);
   const classification = classifyEvidence(GEMINI_RULES, tiers, input.exitCode, fallback);
-  let retryAt: string | undefined;
-  if (classification.kind === 'rate_limit') {
-    for (const evidence of [classification.evidence, ...tiers.flat()]) {
-      retryAt = parseRetryAt(evidence.text, input.now);
-      if (retryAt) break;
-    }
-  }
+  const retryAt = retryAtOf(classification, tiers, input.now);
   return failureSignal(input, classification, { retryAt, httpStatus: httpStatusFromGeminiExit(input.exitCode) });
 }
 

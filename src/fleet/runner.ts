@@ -232,16 +232,18 @@ export class Runner {
   }
 
   /**
-   * Push the session's refs, then save its folder: what another runner resumes from. The folder is saved only once
-   * the log in the store holds what its snapshot reflects. One at a time per session.
+   * Save the session's folder, what another runner resumes from, with its refs pushed first (captured before them).
+   * The folder is saved only once the log in the store holds what its snapshot reflects. One at a time per session.
    */
   private sync(entry: Running): Promise<void> {
     if (entry.syncing || !entry.runtime || !entry.dir || entry.lost || entry.parking)
       return entry.syncing ?? Promise.resolve();
     const dir = entry.dir;
     entry.syncing = (async () => {
-      entry.pushedRefs = await pushSessionRefs(dir, entry.lease.sessionId, entry.pushedRefs);
+      // The snapshot first, then the refs: the refs pushed are then at least as new as the state the snapshot
+      // reflects (a worker it calls completed has its commit on the remote), since branches only move on.
       const folder = captureFolder(this.options.manager.workspace, entry.lease.sessionId);
+      entry.pushedRefs = await pushSessionRefs(dir, entry.lease.sessionId, entry.pushedRefs);
       const text = JSON.stringify(folder);
       if (text === entry.savedFolder) return;
       // The log in the store must hold what the snapshot reflects: events are appended before it is written.
@@ -277,8 +279,8 @@ export class Runner {
     runtime.detach();
     const dir = entry.dir;
     await this.untilDone(entry, async () => {
-      entry.pushedRefs = await pushSessionRefs(dir, entry.lease.sessionId, entry.pushedRefs);
       const folder = captureFolder(this.options.manager.workspace, entry.lease.sessionId);
+      entry.pushedRefs = await pushSessionRefs(dir, entry.lease.sessionId, entry.pushedRefs);
       await this.options.store.saveFolder(entry.lease, folder, folder.seq);
       await this.options.store.defer(entry.lease, until);
     });

@@ -1,4 +1,5 @@
 /** The agent CLIs the orchestrator knows, and where their binaries are. A new CLI is one adapter file here. */
+import { agentUses } from '../domain/spec.js';
 import type { AgentAdapter } from './types.js';
 import { claudeAdapter } from './claude.js';
 import { codexAdapter } from './codex.js';
@@ -48,21 +49,13 @@ export function resolveAgentBinary(
   return found ? { path: found, from: 'path' } : null;
 }
 
-type Runs = { agent: string; mode?: string | undefined };
-
 /**
  * What a spec asks of the agents that they cannot do, in one line, or null: an agent there is no adapter for, a
  * worker in interactive mode with an agent that has none, a worker or reviewer in exec mode with one that speaks
  * only its protocol.
  */
-export function agentProblems(spec: {
-  workers: ReadonlyArray<Runs & { id: string }>;
-  reviews: ReadonlyArray<{ reviewer: string; target: string; mode?: string | undefined }>;
-}): string | null {
-  const runs = [
-    ...spec.workers.map((w) => ({ agent: w.agent, mode: w.mode, who: `worker "${w.id}"` })),
-    ...spec.reviews.map((r) => ({ agent: r.reviewer, mode: r.mode, who: `the reviewer of "${r.target}"` })),
-  ];
+export function agentProblems(spec: Parameters<typeof agentUses>[0]): string | null {
+  const runs = agentUses(spec);
   const unknown = [...new Set(runs.map((r) => r.agent))].filter((a) => !Object.hasOwn(agentRegistry, a));
   if (unknown.length) return `unknown agent(s) ${unknown.join(', ')}: use ${knownAgents().join(', ')}`;
   const named = (bad: typeof runs) => bad.map((r) => `${r.agent} (${r.who})`).join(', ');

@@ -7,6 +7,9 @@ import { parseHostRule } from './host-rules.js';
 import { parseRule } from './permission-rules.js';
 import { AgentNameSchema } from './agent-name.js';
 import { ROLE_INSTRUCTIONS } from './prompts.js';
+import { agentUses, commandIssue } from './spec-agents.js';
+
+export { agentRuns, agentUses, type AgentUse, GENERIC_ACP_AGENT } from './spec-agents.js';
 
 /** Roles with instructions of their own (src/domain/prompts.ts); a worker in any other role needs its `prompt`. */
 export const BUILT_IN_ROLES: readonly string[] = Object.keys(ROLE_INSTRUCTIONS);
@@ -14,9 +17,6 @@ export const BUILT_IN_ROLES: readonly string[] = Object.keys(ROLE_INSTRUCTIONS);
 const WorkerIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'worker ids are letters, digits, "_" and "-" (they name files)');
-
-/** The agent kind that runs any ACP agent, named by the worker's own `command` (src/agents/acp-agents.ts). */
-export const GENERIC_ACP_AGENT = 'acp';
 
 /** A program and its arguments, as an argv array (no shell): `["opencode", "acp"]`. */
 const CommandSchema = z.array(z.string().min(1).max(4096)).min(1, 'a command needs at least its program').max(64);
@@ -283,9 +283,8 @@ export const SessionSpecSchema = z
     }
     const cycle = findDependencyCycle(spec.workers);
     if (cycle) ctx.addIssue({ code: 'custom', path: ['workers'], message: `dependency cycle: ${cycle.join(' -> ')}` });
-    for (const [i, w] of spec.workers.entries()) commandIssue(w, `worker "${w.id}"`, ['workers', i], ctx);
+    for (const use of agentUses(spec)) commandIssue(use, ctx);
     for (const [i, r] of spec.reviews.entries()) {
-      commandIssue({ agent: r.reviewer, command: r.command }, `the reviewer of "${r.target}"`, ['reviews', i], ctx);
       if (!ids.has(r.target)) {
         ctx.addIssue({
           code: 'custom',
@@ -297,49 +296,6 @@ export const SessionSpecSchema = z
   });
 export type SessionSpec = z.infer<typeof SessionSpecSchema>;
 export type SessionSpecInput = z.input<typeof SessionSpecSchema>;
-
-/** An `acp` agent names its command; no other agent takes one. */
-function commandIssue(
-  who: { agent: string; command?: string[] | undefined; model?: string | undefined },
-  name: string,
-  path: Array<string | number>,
-  ctx: z.RefinementCtx,
-): void {
-  if (who.agent === GENERIC_ACP_AGENT && !who.command)
-    ctx.addIssue({
-      code: 'custom',
-      path: [...path, 'command'],
-      message: `${name} runs agent "acp" and needs a "command": the ACP agent to run, e.g. ["opencode", "acp"]`,
-    });
-  if (who.agent === GENERIC_ACP_AGENT && who.model)
-    ctx.addIssue({
-      code: 'custom',
-      path: [...path, 'model'],
-      message: `${name}: agent "acp" takes its model from its own settings or its command's arguments, not "model"`,
-    });
-  if (who.agent !== GENERIC_ACP_AGENT && who.command)
-    ctx.addIssue({
-      code: 'custom',
-      path: [...path, 'command'],
-      message: `${name}: "command" is for agent "acp" only (agent "${who.agent}" is found by its own name)`,
-    });
-}
-
-/** The agents a spec runs (its workers' and reviewers'), once each: an `acp` agent once per command. */
-export function agentRuns(
-  spec: Pick<SessionSpec, 'workers' | 'reviews'>,
-): Array<{ agent: string; command?: string[] }> {
-  const runs = [
-    ...spec.workers.map((w) => ({ agent: w.agent, command: w.command })),
-    ...spec.reviews.map((r) => ({ agent: r.reviewer, command: r.command })),
-  ];
-  const seen = new Map<string, { agent: string; command?: string[] }>();
-  for (const { agent, command } of runs) {
-    const key = JSON.stringify([agent, command ?? null]);
-    if (!seen.has(key)) seen.set(key, command ? { agent, command } : { agent });
-  }
-  return [...seen.values()];
-}
 
 /** A cycle in dependsOn as a list of ids (first repeated at the end), or null. */
 export function findDependencyCycle(workers: ReadonlyArray<Pick<WorkerSpec, 'id' | 'dependsOn'>>): string[] | null {

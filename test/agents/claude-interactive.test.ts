@@ -43,7 +43,7 @@ describe('claude interactive command', () => {
   });
 
   it('is accepted for every agent that has it (claude, codex, gemini)', () => {
-    const workers = ['claude', 'codex', 'gemini'].map((agent) => ({ id: agent, agent, mode: 'interactive' }));
+    const workers = ['claude', 'codex', 'gemini'].map((agent) => ({ id: agent, agent, mode: 'interactive' as const }));
     expect(agentProblems({ workers, reviews: [] })).toBeNull();
   });
 });

@@ -41,18 +41,15 @@ export const MODEL_API_RULES: readonly FailureRule[] = [
   { kind: 'network', pattern: /fetch failed|ENOTFOUND|ECONNREFUSED|ETIMEDOUT|ECONNRESET|EAI_AGAIN|socket hang up/i },
 ];
 
-/** A failed ACP run, by its rules (`own` first, then MODEL_API_RULES), from its last turn's error and its stderr. */
-export function classifyAcpFailure(own: readonly FailureRule[] = []) {
-  const rules = [...own, ...MODEL_API_RULES];
-  return classifyByLastTurn((input: FailureInput): FailureSignal | null => {
-    const { final, retrying } = payloadEvidence(input.events);
-    const tiers = [[...final, ...stderrEvidence(input.stderrTail)], retrying];
-    const fallback = fallbackEvidence(tiers, input.exitCode, input.signal);
-    const classification = classifyEvidence(rules, tiers, input.exitCode, fallback);
-    const retryAt = retryAtOf(classification, tiers, input.now);
-    return failureSignal(input, classification, retryAt ? { retryAt } : {});
-  });
-}
+/** A failed ACP run, by MODEL_API_RULES, from its last turn's error and its stderr. */
+const classifyAcpFailure = classifyByLastTurn((input: FailureInput): FailureSignal | null => {
+  const { final, retrying } = payloadEvidence(input.events);
+  const tiers = [[...final, ...stderrEvidence(input.stderrTail)], retrying];
+  const fallback = fallbackEvidence(tiers, input.exitCode, input.signal);
+  const classification = classifyEvidence(MODEL_API_RULES, tiers, input.exitCode, fallback);
+  const retryAt = retryAtOf(classification, tiers, input.now);
+  return failureSignal(input, classification, retryAt ? { retryAt } : {});
+});
 
 export interface AcpAgentDefinition {
   name: string;
@@ -65,8 +62,6 @@ export interface AcpAgentDefinition {
   /** argv after the binary: the switch into ACP (`acp`, `--acp`), then what the launch options ask for. */
   args(options: Omit<LaunchOptions, 'prompt'>): string[];
   env?(options: Omit<LaunchOptions, 'prompt'>): Record<string, string>;
-  /** The agent's own failure words, tried before MODEL_API_RULES. */
-  rules?: readonly FailureRule[];
 }
 
 /** An adapter for an agent that speaks only ACP: its exec-mode entries are its ACP ones (no exec mode is offered). */
@@ -75,13 +70,12 @@ export function acpOnlyAdapter(definition: AcpAgentDefinition): AgentAdapter {
     args: definition.args(options),
     env: definition.env?.(options) ?? {},
   });
-  const classifyFailure = classifyAcpFailure(definition.rules);
   const protocol: InteractiveProtocol = {
     since: definition.since,
     buildCommand,
     conversation: ({ launch }) => new AcpConversation(launch),
     parseLine: parseAcpLine,
-    classifyFailure,
+    classifyFailure: classifyAcpFailure,
   };
   return {
     name: definition.name,
@@ -93,7 +87,7 @@ export function acpOnlyAdapter(definition: AcpAgentDefinition): AgentAdapter {
     // A new attempt starts a new ACP session, its prompt saying what was done (session/load is not relied on).
     resumeCommand: (options) => buildCommand(options),
     parseLine: parseAcpLine,
-    classifyFailure,
+    classifyFailure: classifyAcpFailure,
     interactive: protocol,
     interactiveOnly: true,
   };

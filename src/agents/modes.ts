@@ -34,15 +34,13 @@ export interface ModeDecision {
 
 /** The default mode of `adapter`'s workers given the version text its CLI gave (null: none could be read). */
 export function defaultMode(adapter: AgentAdapter, versionText: string | null): ModeDecision {
-  const versionOf = () => {
-    const version = parseVersion(versionText);
-    return version ? { version: version.join('.') } : {};
-  };
   const since = adapter.interactive?.since;
-  if (adapter.interactiveOnly)
-    return { mode: 'interactive', reason: `${adapter.displayName} speaks only ACP: interactive mode`, ...versionOf() };
-  if (!since) return { mode: 'exec', reason: `${adapter.displayName} has no interactive mode here yet` };
   const version = parseVersion(versionText);
+  if (adapter.interactiveOnly) {
+    const reason = `${adapter.displayName} speaks only ACP: interactive mode`;
+    return { mode: 'interactive', reason, ...(version ? { version: version.join('.') } : {}) };
+  }
+  if (!since) return { mode: 'exec', reason: `${adapter.displayName} has no interactive mode here yet` };
   if (!version) {
     return {
       mode: 'exec',

@@ -231,34 +231,35 @@ export class Runner {
     return manager.resume(sid);
   }
 
-  /**
-   * Save the session's folder, what another runner resumes from, with its refs pushed first (captured before them).
-   * The folder is saved only once the log in the store holds what its snapshot reflects. One at a time per session.
-   */
+  /** saveFolder as the session runs: one at a time, each tick, its failures seen by `trouble`. */
   private sync(entry: Running): Promise<void> {
     if (entry.syncing || !entry.runtime || !entry.dir || entry.lost || entry.parking)
       return entry.syncing ?? Promise.resolve();
-    const dir = entry.dir;
-    entry.syncing = (async () => {
-      // The snapshot first, then the refs: the refs pushed are then at least as new as the state the snapshot
-      // reflects (a worker it calls completed has its commit on the remote), since branches only move on.
-      const folder = captureFolder(this.options.manager.workspace, entry.lease.sessionId);
-      entry.pushedRefs = await pushSessionRefs(dir, entry.lease.sessionId, entry.pushedRefs);
-      const text = JSON.stringify(folder);
-      if (text === entry.savedFolder) return;
-      // The log in the store must hold what the snapshot reflects: events are appended before it is written.
-      if (entry.replicated < folder.seq) {
-        void this.replicate(entry);
-        await new Promise<void>((done) => entry.waiting.push({ seq: folder.seq, done }));
-      }
-      await this.options.store.saveFolder(entry.lease, folder, folder.seq);
-      entry.savedFolder = text;
-    })()
+    entry.syncing = this.saveFolder(entry, entry.dir)
       .catch((error) => this.trouble(entry, error))
       .finally(() => {
         entry.syncing = null;
       });
     return entry.syncing;
+  }
+
+  /**
+   * Save the session's folder, what another runner resumes from, with its refs pushed after it was read: the refs
+   * are then at least as new as the state its snapshot reflects (a worker it calls completed has its commit on the
+   * remote), since branches only move on. The folder is saved once the log in the store holds what its snapshot
+   * reflects (events are appended before it is written), and only when it changed.
+   */
+  private async saveFolder(entry: Running, dir: string): Promise<void> {
+    const folder = captureFolder(this.options.manager.workspace, entry.lease.sessionId);
+    entry.pushedRefs = await pushSessionRefs(dir, entry.lease.sessionId, entry.pushedRefs);
+    const text = JSON.stringify(folder);
+    if (text === entry.savedFolder) return;
+    if (entry.replicated < folder.seq) {
+      void this.replicate(entry);
+      await new Promise<void>((done) => entry.waiting.push({ seq: folder.seq, done }));
+    }
+    await this.options.store.saveFolder(entry.lease, folder, folder.seq);
+    entry.savedFolder = text;
   }
 
   /**
@@ -279,9 +280,7 @@ export class Runner {
     runtime.detach();
     const dir = entry.dir;
     await this.untilDone(entry, async () => {
-      const folder = captureFolder(this.options.manager.workspace, entry.lease.sessionId);
-      entry.pushedRefs = await pushSessionRefs(dir, entry.lease.sessionId, entry.pushedRefs);
-      await this.options.store.saveFolder(entry.lease, folder, folder.seq);
+      await this.saveFolder(entry, dir);
       await this.options.store.defer(entry.lease, until);
     });
     if (!entry.lost)

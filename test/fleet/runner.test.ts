@@ -63,7 +63,14 @@ function setUp(config: object, fleetStore?: FleetStore, deferAfterMs?: number) {
   });
   runners.push(runner);
   const spec = (workers: object[]) => ({ task: 'fleet task', workers, limits: FAST_LIMITS });
-  return { sandbox, remote, manager, runner, reports, until, spec };
+  /** A session of one claude implementer, queued; its id. */
+  const queueOne = async () => {
+    const id = sessionId();
+    const workers = [{ id: 'impl', agent: 'claude', role: 'implementer' }];
+    await fleet.store.enqueue({ id, spec: spec(workers), repo: remote, base: 'main', agents: ['claude'] });
+    return id;
+  };
+  return { sandbox, remote, manager, runner, reports, until, spec, queueOne };
 }
 
 describe.skipIf(!available)('a fleet runner', () => {
@@ -110,17 +117,10 @@ describe.skipIf(!available)('a fleet runner', () => {
   });
 
   it('a runner whose lease was taken over stops its agents and writes nothing more', async () => {
-    const { manager, runner, until, spec, remote } = setUp({
+    const { manager, runner, until, queueOne } = setUp({
       default: { holdMs: 0, holdUntil: 'never-released', heartbeatMs: 50 },
     });
-    const id = sessionId();
-    await fleet.store.enqueue({
-      id,
-      spec: spec([{ id: 'impl', agent: 'claude', role: 'implementer' }]),
-      repo: remote,
-      base: 'main',
-      agents: ['claude'],
-    });
+    const id = await queueOne();
     // Replicated events wake this listener: wait until the agent is running and its output is in the database.
     let wake: () => void = () => undefined;
     const listener = await fleet.store.listen(() => wake());
@@ -172,15 +172,8 @@ describe.skipIf(!available)('a fleet runner', () => {
     async () => {
       // The agent is rate-limited once and says when to retry (a few seconds on): the session waits that long.
       const config = { claude: { fail: 'rate_limit_reset', failTimes: 1, retryAfterSec: 4 } };
-      const { remote, runner, until, spec } = setUp(config, undefined, 1_500);
-      const id = sessionId();
-      await fleet.store.enqueue({
-        id,
-        spec: spec([{ id: 'impl', agent: 'claude', role: 'implementer' }]),
-        repo: remote,
-        base: 'main',
-        agents: ['claude'],
-      });
+      const { runner, until, queueOne } = setUp(config, undefined, 1_500);
+      const id = await queueOne();
       runner.start();
       await until((r) => r.some((e) => e.type === 'deferred'));
       const deferred = (
@@ -220,15 +213,8 @@ describe.skipIf(!available)('a fleet runner', () => {
         };
       },
     });
-    const { manager, runner, reports, until, spec, remote } = setUp({}, flaky);
-    const id = sessionId();
-    await fleet.store.enqueue({
-      id,
-      spec: spec([{ id: 'impl', agent: 'claude', role: 'implementer' }]),
-      repo: remote,
-      base: 'main',
-      agents: ['claude'],
-    });
+    const { manager, runner, reports, until, queueOne } = setUp({}, flaky);
+    const id = await queueOne();
     runner.start();
     await until((r) => r.some((e) => e.type === 'ended' || e.type === 'lost'));
     expect(reports.filter((e) => e.type !== 'claimed')).toEqual([

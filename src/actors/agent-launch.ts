@@ -1,8 +1,9 @@
 /**
  * Launch and attach: the two ways a run gets its agent. A launch starts the agent under the wrapper in a process
- * group of its own and writes its launch record before anything else, so that a restarted orchestrator finds it
- * rather than launching it twice. Attaching takes the agent a launch record names: still running (then its exit,
- * which we cannot await as it is not our child, is watched for), or ended while nobody watched.
+ * group of its own and writes its launch record before the wrapper lets the agent start, so that a restarted
+ * orchestrator finds it rather than launching it twice. Attaching takes the agent a launch record names: still
+ * running (then its exit, which we cannot await as it is not our child, is watched for), or ended while nobody
+ * watched.
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -89,8 +90,23 @@ export function launchAgent(
         ],
       }
     : wrapped;
-  const launched = launchDetached(request);
-  if (launched.pid <= 0) {
+  let record = null as ProcRecord | null;
+  // Recorded before the agent may start (the wrapper waits at its gate until then): a restarted orchestrator
+  // finds this launch rather than launching it twice, and an agent whose launch was never recorded never runs.
+  const launched = launchDetached(request, (pid) => {
+    record = {
+      attempt: input.attempt,
+      pid,
+      pgid: pid,
+      startTime: readProcStat(pid)?.startTime ?? '',
+      stdoutStart,
+      stderrStart,
+      launchedAt: host.now().toISOString(),
+      argv: [request.file, ...request.args],
+    };
+    host.writeProcRecord(input.workerId, record);
+  });
+  if (launched.pid <= 0 || !record) {
     return {
       record: null,
       failure: launched.exited.then((status) => ({
@@ -99,19 +115,6 @@ export function launchAgent(
       })),
     };
   }
-  const stat = readProcStat(launched.pid);
-  const record: ProcRecord = {
-    attempt: input.attempt,
-    pid: launched.pid,
-    pgid: launched.pid,
-    startTime: stat?.startTime ?? '',
-    stdoutStart,
-    stderrStart,
-    launchedAt: host.now().toISOString(),
-    argv: [request.file, ...request.args],
-  };
-  // Recorded before anything else: from now on a restarted orchestrator finds this launch, not a new one.
-  host.writeProcRecord(input.workerId, record);
   return { record, exited: launched.exited };
 }
 

@@ -6,6 +6,11 @@
  * straight to the session's files, and writes the exit status to a file when the agent ends. The script is
  * the leader of a new process group (`detached: true` = setsid), so a signal to -pgid reaches the agent
  * and everything it started. Nothing flows through the orchestrator: if it dies, the agent keeps writing.
+ *
+ * The wrapper starts the agent only when told to: it first reads one line from a pipe whose other end the
+ * orchestrator holds. The orchestrator writes its launch record, then sends "go". If it dies in between (kill -9
+ * under load can land there), the pipe ends without the line and the wrapper exits without running the agent, so
+ * no agent ever runs that a restarted orchestrator cannot find by its launch record.
  */
 import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
@@ -14,12 +19,17 @@ import { groupMembers } from '../fs/proc.js';
 export { groupMembers, isSameProcessAlive, readProcStat, type ProcStat } from '../fs/proc.js';
 
 /**
- * $1 exit file, $2 stdout file, $3 stderr file, then the agent's argv. The exit line ends with a newline so
- * a reader can tell a complete status from a half-written one.
+ * $1 exit file, $2 stdout file, $3 stderr file, then the agent's argv. It waits for "go" on stdin (the gate), and
+ * exits with GATE_CLOSED_CODE, running nothing, if stdin ends first. The exit line ends with a newline so a reader
+ * can tell a complete status from a half-written one.
  */
+/** The wrapper's exit when its gate closed without "go": the agent never ran (no exit file is written). */
+export const GATE_CLOSED_CODE = 125;
+
 export const WRAPPER_SCRIPT =
-  'exit_file=$1; out=$2; err=$3; shift 3; "$@" </dev/null >>"$out" 2>>"$err"; ' +
-  'code=$?; printf \'%s\\n\' "$code" >"$exit_file"; exit "$code"';
+  `exit_file=$1; out=$2; err=$3; shift 3; read -r gate || exit ${GATE_CLOSED_CODE}; ` +
+  `[ "$gate" = go ] || exit ${GATE_CLOSED_CODE}; exec 0</dev/null; "$@" >>"$out" 2>>"$err"; ` +
+  `code=$?; printf '%s\\n' "$code" >"$exit_file"; exit "$code"`;
 
 export interface LaunchRequest {
   file: string;
@@ -45,7 +55,11 @@ export interface LaunchedProcess {
   exited: Promise<ExitStatus & { spawnError?: string }>;
 }
 
-export function launchDetached(request: LaunchRequest): LaunchedProcess {
+/**
+ * Start the wrapper, call `record(pid)` (the caller writes its launch record there), then open the gate. If
+ * `record` throws, the gate closes instead (the agent never runs) and the error is thrown on.
+ */
+export function launchDetached(request: LaunchRequest, record?: (pid: number) => void): LaunchedProcess {
   const args = [
     '-c',
     WRAPPER_SCRIPT,
@@ -61,7 +75,7 @@ export function launchDetached(request: LaunchRequest): LaunchedProcess {
     env: request.env,
     extendEnv: true,
     detached: true,
-    stdin: 'ignore',
+    stdin: 'pipe',
     stdout: 'ignore',
     stderr: 'ignore',
     // The agent must survive this process: never kill it on our exit (execa's default would).
@@ -79,9 +93,19 @@ export function launchDetached(request: LaunchRequest): LaunchedProcess {
     }),
     (error: Error) => ({ exitCode: null, signal: null, spawnError: error.message }),
   );
+  // The wrapper may be gone before the gate is written to (killed, or never spawned): no EPIPE crash.
+  child.stdin?.on('error', () => undefined);
   if (child.pid === undefined) {
+    child.stdin?.destroy();
     return { pid: -1, argv: ['/bin/sh', ...args], exited };
   }
+  try {
+    record?.(child.pid);
+  } catch (error) {
+    child.stdin?.end();
+    throw error;
+  }
+  child.stdin?.end('go\n');
   return { pid: child.pid, argv: ['/bin/sh', ...args], exited };
 }
 

@@ -173,6 +173,60 @@ describe('launchDetached: the /bin/sh wrapper', () => {
   });
 });
 
+describe('launchDetached: the gate', () => {
+  it('the agent starts only after the launch is recorded: nothing runs while the record is being written', async () => {
+    // /bin/echo writes at once when let run; the record takes 500 ms, and the output file stays empty meanwhile.
+    const out = join(dir, 'out.jsonl');
+    const outputNow = () => (existsSync(out) ? readFileSync(out, 'utf8') : '');
+    let outputWhileRecording = '';
+    const launched = launchDetached(request('/bin/echo', ['ran']), (pid) => {
+      groups.add(pid);
+      for (let i = 0; i < 50 && outputWhileRecording === ''; i++) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        outputWhileRecording = outputNow();
+      }
+    });
+    expect(await launched.exited).toEqual({ exitCode: 0, signal: null });
+    expect(outputWhileRecording).toBe('');
+    expect(outputNow()).toBe('ran\n');
+  });
+
+  it('a record that throws closes the gate: the error goes on, the agent never runs, no exit file', async () => {
+    let pid = 0;
+    expect(() =>
+      launchDetached(request(REPORT, ['0']), (p) => {
+        pid = p;
+        groups.add(p);
+        throw new Error('disk full');
+      }),
+    ).toThrow('disk full');
+    await poll(() => !isSameProcessAlive(pid, readProcStat(pid)?.startTime ?? ''), 10_000, 'the wrapper gone');
+    expect(existsSync(join(dir, 'out.jsonl')) ? readFileSync(join(dir, 'out.jsonl'), 'utf8') : '').toBe('');
+    expect(existsSync(join(dir, 'agent.1.exit'))).toBe(false);
+  });
+
+  it('an orchestrator killed -9 between the spawn and its launch record: the agent never runs, none left', async () => {
+    const pidFile = join(dir, 'wrapper.pid');
+    const orchestrator = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(FIXTURES, 'launch-then-hang.ts'), JSON.stringify(request(REPORT, ['0'])), pidFile],
+      { stdio: 'ignore' },
+    );
+    const exited = new Promise((resolve) => orchestrator.on('exit', resolve));
+    const wrapper = await poll(
+      () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) || null : null),
+      20_000,
+      'the wrapper spawned and its pid recorded',
+    );
+    groups.add(wrapper);
+    orchestrator.kill('SIGKILL');
+    await exited;
+    await poll(() => groupMembers(wrapper).length === 0, 10_000, 'the gated wrapper gone with its orchestrator');
+    expect(existsSync(join(dir, 'out.jsonl')) ? readFileSync(join(dir, 'out.jsonl'), 'utf8') : '').toBe('');
+    expect(existsSync(join(dir, 'agent.1.exit'))).toBe(false);
+  });
+});
+
 describe('exit status', () => {
   it('decodeExitCode: 129..143 are signals 1..15; other codes stay codes (gemini exits with HTTP status & 255)', () => {
     expect(decodeExitCode(0)).toEqual({ exitCode: 0, signal: null });

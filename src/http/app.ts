@@ -13,9 +13,9 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { UsageError } from '../runtime/session-manager.js';
 import { SessionNotFoundError } from '../runtime/session-folder.js';
 import { bearerAuth } from './auth.js';
-import { apiContext, type AppDeps, type AppEnv } from './context.js';
+import { apiContext, type AppDeps, type AppEnv, type Logger } from './context.js';
 import { errorResponse, HttpError } from './errors.js';
-import { hostOriginGuard, securityHeaders } from './guards.js';
+import { type HostPolicy, hostOriginGuard, securityHeaders } from './guards.js';
 import { blockerRoutes } from './routes/blockers.js';
 import { changeRoutes } from './routes/changes.js';
 import { controlRoutes } from './routes/control.js';
@@ -34,6 +34,36 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const ctx = apiContext(deps);
+  const api = new Hono<AppEnv>();
+  api.route('/', sessionRoutes(ctx));
+  api.route('/', machineRoutes());
+  api.route('/', openApiRoutes());
+  api.route('/', controlRoutes(ctx));
+  api.route('/', stateRoutes(ctx));
+  api.route('/', logRoutes(ctx));
+  api.route('/', eventRoutes(ctx));
+  api.route('/', blockerRoutes(ctx));
+  api.route('/', changeRoutes(ctx));
+  return createShell(
+    deps,
+    api,
+    pageRoutes(deps.staticDir, (sessionId) => deps.manager.has(sessionId)),
+  );
+}
+
+/** What every app of ours shares, whatever serves its sessions (this workspace, or a fleet's database). */
+export interface ShellDeps {
+  token: string;
+  hosts: HostPolicy;
+  logger?: Logger;
+}
+
+/**
+ * The API routes (under /api/v1) and pages behind our guards, limits and error answers: security headers, Host and
+ * Origin, the bearer token, the body limit, a JSON 404 or 405 for what no route takes, and a 500 for nothing a
+ * request can cause. The fleet's API node (src/fleet/api.ts) mounts its own routes in the same shell.
+ */
+export function createShell(deps: ShellDeps, api: Hono<AppEnv>, pages: Hono<AppEnv>): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use('*', securityHeaders());
@@ -48,22 +78,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       },
     }),
   );
-
-  const api = new Hono<AppEnv>();
-  api.route('/', sessionRoutes(ctx));
-  api.route('/', machineRoutes());
-  api.route('/', openApiRoutes());
-  api.route('/', controlRoutes(ctx));
-  api.route('/', stateRoutes(ctx));
-  api.route('/', logRoutes(ctx));
-  api.route('/', eventRoutes(ctx));
-  api.route('/', blockerRoutes(ctx));
-  api.route('/', changeRoutes(ctx));
   app.route('/api/v1', api);
-  app.route(
-    '/',
-    pageRoutes(deps.staticDir, (sessionId) => deps.manager.has(sessionId)),
-  );
+  app.route('/', pages);
 
   const methodsFor = routeMethods(app);
   app.notFound((c) => {

@@ -92,6 +92,33 @@ export const OrchestrateBodySchema = z
     message: 'give a task (or a full spec)',
   });
 
+/** A git value passed to git as an argument: never one that git would read as an option. */
+const gitArgument = (what: string, max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[^-\s][^\s]*$/, `${what} must not start with "-" or contain spaces`);
+
+/** POST /api/v1/orchestrate on a fleet API node (src/fleet/api.ts): the session is queued for the runners. */
+export const FleetOrchestrateBodySchema = z
+  .strictObject({
+    repo: gitArgument('repo', 4096).describe('a git URL every runner can fetch (its branches are pushed back to it)'),
+    base: gitArgument('base', 256).optional().describe('the ref or commit the workers start from (default: HEAD)'),
+    spec: SessionSpecSchema.optional().describe('the full session spec; without it the default trio runs'),
+    task: z.string().min(1).max(100_000).optional().describe('what to do; required without spec'),
+    agents: z.array(AgentNameSchema).min(1).max(16).optional().describe('run only the workers of these agents'),
+    labels: z
+      .array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'labels are lowercase words: gpu, eu-west'))
+      .max(16)
+      .optional()
+      .describe('only runners with all these labels claim it'),
+  })
+  .refine((body) => body.spec !== undefined || body.task !== undefined, {
+    path: ['task'],
+    message: 'give a task (or a full spec)',
+  });
+
 export const WorkerControlBodySchema = z.strictObject({
   workerId: WorkerIdParam.optional().describe('act on this worker only; without it, on the whole session'),
 });

@@ -12,9 +12,10 @@ import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { UsageError, type SessionManager } from '../runtime/session-manager.js';
+import type { Hono } from 'hono';
 import { createApp } from './app.js';
 import { isValidToken } from './auth.js';
-import type { Logger } from './context.js';
+import type { AppEnv, Logger } from './context.js';
 import { HostPolicy, hostForUrl, isLoopbackHost, isWildcardHost } from './guards.js';
 import { HistoryIndex } from './history-index.js';
 import { SseHub, type SseLimits } from './sse.js';
@@ -29,8 +30,23 @@ import {
 
 export type { ServerInfo } from './workspace-files.js';
 
+/** What an app other than the workspace's gets from the server (src/fleet/api.ts). */
+export interface ServedAppDeps {
+  token: string;
+  hosts: HostPolicy;
+  baseUrl: () => string;
+  streams: SseHub;
+  logger?: Logger;
+  heartbeatMs?: number;
+  sseLimits?: SseLimits;
+  staticDir?: string;
+}
+
 export interface StartServerOptions {
-  manager: SessionManager;
+  /** The sessions it serves: this workspace's. */
+  manager?: SessionManager;
+  /** Or another app in the same server: the fleet's API node over its database (src/fleet/api.ts). */
+  app?: (deps: ServedAppDeps) => Hono<AppEnv>;
   /** Default 127.0.0.1. Anything else exposes an API that runs code on this machine: warned about. */
   host?: string;
   /** Default 0: a free port. */
@@ -76,21 +92,24 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const { token, inFile } = workspaceToken(workspace, explicit, options.logger);
   const hosts = new HostPolicy(host);
   const streams = new SseHub();
-  const history = new HistoryIndex(options.manager);
   let url = '';
-  const app = createApp({
-    manager: options.manager,
+  const shared: ServedAppDeps = {
     token,
     hosts,
     baseUrl: () => url,
     streams,
-    history,
     ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.sseLimits ? { sseLimits: options.sseLimits } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.cwd ? { cwd: options.cwd } : {}),
     ...(options.staticDir ? { staticDir: options.staticDir } : {}),
-  });
+  };
+  const manager = options.manager;
+  const history = manager ? new HistoryIndex(manager) : null;
+  let app: Hono<AppEnv>;
+  if (options.app) app = options.app(shared);
+  else if (manager && history)
+    app = createApp({ ...shared, manager, history, ...(options.cwd ? { cwd: options.cwd } : {}) });
+  else throw new Error('startServer needs a manager or an app');
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
   server.on('clientError', answerDespiteTrailingBytes);
   await new Promise<void>((resolveListen, reject) => {
@@ -127,7 +146,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     closing ??= new Promise<void>((done) => {
       const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       streams.closeAll();
-      history.clear();
+      history?.clear();
       // Streams that ended leave keep-alive connections idle: close those as they appear; cut the rest at the end.
       const sweep = setInterval(() => server.closeIdleConnections(), 25);
       server.closeIdleConnections();

@@ -2,6 +2,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Hono } from 'hono';
+import type * as z from 'zod';
 import { agentProblems, knownAgents } from '../../agents/registry.js';
 import { defaultSpec, restrictToAgents, SessionSpecSchema, type SessionSpec } from '../../domain/spec.js';
 import { describeUnknownKey, findUnknownKey } from '../../domain/spec-keys.js';
@@ -17,36 +18,13 @@ export function sessionRoutes(ctx: ApiContext): Hono<AppEnv> {
 
   app.post('/orchestrate', async (c) => {
     const raw = await readJson(c);
-    const checked = OrchestrateBodySchema.safeParse(raw);
-    // A typo in a spec key is named, with the key it was probably meant to be.
-    const typo = checked.error ? findUnknownKey(checked.error.issues) : null;
-    if (typo && typo.path[0] === 'spec' && checked.error)
-      throw new HttpError(
-        400,
-        `invalid body: spec: ${describeUnknownKey(typo.key, typo.path.slice(1))}`,
-        issuesOf(checked.error),
-      );
-    const body = parseOr400(OrchestrateBodySchema, raw, 'body');
+    const body = parseOr400(OrchestrateBodySchema, refuseSpecTypo(OrchestrateBodySchema, raw), 'body');
     const targetDir = resolve(ctx.cwd, body.targetDir);
     if (!isDirectory(targetDir))
       throw new HttpError(400, `targetDir ${targetDir} is not an existing directory`, [
         { path: ['targetDir'], message: 'not a directory' },
       ]);
-
-    let spec: SessionSpec = body.spec
-      ? { ...body.spec, ...(body.task ? { task: body.task } : {}) }
-      : defaultSpec(body.task as string);
-    if (body.agents) {
-      const unknown = body.agents.filter((a) => !knownAgents().includes(a));
-      if (unknown.length)
-        throw new HttpError(400, `unknown agents: ${unknown.join(', ')}; known: ${knownAgents().join(', ')}`);
-      const restricted = SessionSpecSchema.safeParse(restrictToAgents(spec, body.agents));
-      if (!restricted.success)
-        throw new HttpError(400, `no session is left with only ${body.agents.join(', ')}`, issuesOf(restricted.error));
-      spec = restricted.data;
-    }
-    const problem = agentProblems(spec);
-    if (problem) throw new HttpError(400, problem);
+    const spec = requestedSpec(body);
 
     let sessionId: string;
     try {
@@ -65,6 +43,38 @@ export function sessionRoutes(ctx: ApiContext): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/** The raw body, unless a spec key in it is a typo: then a 400 naming it, with the key it was probably meant to be. */
+export function refuseSpecTypo(schema: z.ZodType, raw: unknown): unknown {
+  const checked = schema.safeParse(raw);
+  const typo = checked.error ? findUnknownKey(checked.error.issues) : null;
+  if (typo && typo.path[0] === 'spec' && checked.error)
+    throw new HttpError(
+      400,
+      `invalid body: spec: ${describeUnknownKey(typo.key, typo.path.slice(1))}`,
+      issuesOf(checked.error),
+    );
+  return raw;
+}
+
+/** The spec a start request asks for: its spec (or the default trio for its task), kept to its agents; else a 400. */
+export function requestedSpec(body: { spec?: SessionSpec; task?: string; agents?: string[] }): SessionSpec {
+  let spec: SessionSpec = body.spec
+    ? { ...body.spec, ...(body.task ? { task: body.task } : {}) }
+    : defaultSpec(body.task as string);
+  if (body.agents) {
+    const unknown = body.agents.filter((a) => !knownAgents().includes(a));
+    if (unknown.length)
+      throw new HttpError(400, `unknown agents: ${unknown.join(', ')}; known: ${knownAgents().join(', ')}`);
+    const restricted = SessionSpecSchema.safeParse(restrictToAgents(spec, body.agents));
+    if (!restricted.success)
+      throw new HttpError(400, `no session is left with only ${body.agents.join(', ')}`, issuesOf(restricted.error));
+    spec = restricted.data;
+  }
+  const problem = agentProblems(spec);
+  if (problem) throw new HttpError(400, problem);
+  return spec;
 }
 
 function isDirectory(path: string): boolean {

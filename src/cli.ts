@@ -13,7 +13,7 @@ import { colorEnabled, createStyle } from './cli/style.js';
 import { completionScript } from './cli/completion.js';
 import { isUsageError } from './domain/usage-error.js';
 import { describeFsError } from './cli/fs-errors.js';
-import { integer, notifyOption, storeUrl } from './cli/option-parsers.js';
+import { fleetApplyOptions, fleetServeOptions, integer, notifyOption, storeUrl } from './cli/option-parsers.js';
 import type { Actions } from './cli/actions.js';
 import type { ControlAction } from './cli/control.js';
 
@@ -116,13 +116,15 @@ export function buildProgram(): Command {
       .option('--workspace <dir>', 'where sessions are kept'),
   ).action(async (...args: unknown[]) => (await load()).resume(...(args as Parameters<Actions['resume']>)));
 
-  program
-    .command('serve')
-    .description('the dashboard and API for the sessions of a workspace (POST /api/v1/orchestrate starts new ones)')
-    .option('--workspace <dir>', 'where sessions are kept (default: $ORCHESTRATOR_WORKSPACE, else ./.orchestrator)')
-    .option('--port <n>', 'HTTP port (0 = any free port)', integer('--port', 0, 65535), 7420)
-    .option('--host <host>', 'address to bind to (anything but loopback is reachable from the network)', '127.0.0.1')
-    .option('--resume-all', 'restore every unfinished session of the workspace at start')
+  fleetServeOptions(
+    program
+      .command('serve')
+      .description('the dashboard and API for the sessions of a workspace (POST /api/v1/orchestrate starts new ones)')
+      .option('--workspace <dir>', 'where sessions are kept (default: $ORCHESTRATOR_WORKSPACE, else ./.orchestrator)')
+      .option('--port <n>', 'HTTP port (0 = any free port)', integer('--port', 0, 65535), 7420)
+      .option('--host <host>', 'address to bind to (anything but loopback is reachable from the network)', '127.0.0.1')
+      .option('--resume-all', 'restore every unfinished session of the workspace at start'),
+  )
     .option(
       '--notify <target>',
       'tell a person when a worker needs input and when a session ends: a webhook URL or "desktop"; repeatable',
@@ -242,17 +244,18 @@ export function buildProgram(): Command {
     .option('--workspace <dir>', 'where sessions are kept')
     .action(async (...args: unknown[]) => (await load()).diff(...(args as Parameters<Actions['diff']>)));
 
-  program
-    .command('apply')
-    .description(
-      "bring a session's result into your checkout: " +
-        'as uncommitted changes on top of your own work (default), or merged as commits',
-    )
-    .argument('<session>', 'session id')
-    .option('--worker <id>', "only this worker's own change")
-    .option('--merge', 'merge the branch as commits (refused while uncommitted changes would be touched)')
-    .option('--workspace <dir>', 'where sessions are kept')
-    .action(async (...args: unknown[]) => (await load()).apply(...(args as Parameters<Actions['apply']>)));
+  fleetApplyOptions(
+    program
+      .command('apply')
+      .description(
+        "bring a session's result into your checkout: " +
+          'as uncommitted changes on top of your own work (default), or merged as commits',
+      )
+      .argument('<session>', 'session id')
+      .option('--worker <id>', "only this worker's own change")
+      .option('--merge', 'merge the branch as commits (refused while uncommitted changes would be touched)')
+      .option('--workspace <dir>', 'where sessions are kept'),
+  ).action(async (...args: unknown[]) => (await load()).apply(...(args as Parameters<Actions['apply']>)));
 
   program
     .command('discard')

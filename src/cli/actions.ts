@@ -3,6 +3,8 @@
  * runs, so `orchestrate --help` does not load xstate, hono, zod and execa. The commands that run and follow a
  * session are in ./session-commands.ts, the manager they all start from in ./managers.ts.
  */
+import { existsSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
 import { UsageError } from '../domain/usage-error.js';
 import type { ControlAction } from './control.js';
 import { createManagers } from './managers.js';
@@ -33,11 +35,24 @@ export function createActions(style: Style) {
   const { run, demo, resume, resolve } = createSessionCommands(style, { managerFor });
 
   async function serve(
-    opts: ServeOptions & { workspace?: string; inspect?: string; recordedAgents?: boolean; speed: number },
+    opts: ServeOptions & {
+      workspace?: string;
+      inspect?: string;
+      recordedAgents?: boolean;
+      speed: number;
+      store?: string;
+      replyWaitSec: number;
+    },
   ) {
     if (!Number.isFinite(opts.speed) || opts.speed < 0) throw new UsageError('--speed must be a number >= 0');
-    const { serveCommand } = await serving();
     const workspace = resolveWorkspace(opts.workspace, undefined);
+    const store = opts.store ?? (process.env.ORCHESTRATOR_DATABASE_URL?.trim() || undefined);
+    if (store !== undefined) {
+      const { fleetServe } = await import('./fleet-serve-command.js');
+      process.exitCode = await fleetServe(store, { ...opts, workspace }, style);
+      return;
+    }
+    const { serveCommand } = await serving();
     if (!opts.recordedAgents) {
       process.exitCode = await serveCommand(await managerFor(workspace, opts), opts, style);
       return;
@@ -180,7 +195,24 @@ export function createActions(style: Style) {
     });
   }
 
-  async function apply(sessionId: string, opts: { worker?: string; merge?: boolean; workspace?: string }) {
+  async function apply(
+    sessionId: string,
+    opts: { worker?: string; merge?: boolean; workspace?: string; store?: string; dir?: string },
+  ) {
+    const store = opts.store ?? fleetOf(sessionId, opts.workspace);
+    if (store) {
+      const { fleetApplyCommand } = await import('./fleet-apply-command.js');
+      process.exitCode = await fleetApplyCommand(store, sessionId, {
+        ...(opts.worker ? { worker: opts.worker } : {}),
+        merge: opts.merge === true,
+        dir: resolvePath(opts.dir ?? '.'),
+        out: process.stdout,
+        err: process.stderr,
+        style,
+      });
+      return;
+    }
+    if (opts.dir) throw new UsageError('-C is for a fleet session (--store); a local session applies to its target');
     const { applyCommand } = await import('./changes-command.js');
     process.exitCode = await applyCommand(await existingManager(opts.workspace), sessionId, {
       ...(opts.worker ? { worker: opts.worker } : {}),
@@ -189,6 +221,13 @@ export function createActions(style: Style) {
       err: process.stderr,
       style,
     });
+  }
+
+  /** The fleet database a session is in: ORCHESTRATOR_DATABASE_URL, for a session this workspace does not have. */
+  function fleetOf(sessionId: string, workspace: string | undefined): string | undefined {
+    const url = process.env.ORCHESTRATOR_DATABASE_URL?.trim();
+    if (!url) return undefined;
+    return existsSync(join(resolveWorkspace(workspace, undefined), 'sessions', sessionId)) ? undefined : url;
   }
 
   async function discard(sessionId: string, opts: { force?: boolean; workspace?: string }) {

@@ -88,6 +88,15 @@ export async function applyCommand(
   } else {
     result = await applySession(manager, sessionId, { worker: options.worker, merge: options.merge, by: 'cli' });
   }
+  return printApplied(result, sessionId, options);
+}
+
+/** What an apply changed, file by file, for a person; exit 0, or 2 with conflicts to resolve. */
+export function printApplied(
+  result: Pick<ApplyResult, 'summary' | 'conflicts' | 'backup' | 'files'>,
+  sessionId: string,
+  options: Output,
+): number {
   const { style: s } = options;
   options.out.write(`${result.conflicts.length ? s.yellow(result.summary) : result.summary}\n`);
   for (const file of result.files.slice(0, 50)) {

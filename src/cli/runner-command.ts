@@ -34,7 +34,7 @@ const list = (value: string | undefined) =>
     .filter(Boolean);
 
 /** The URL without its password, for saying where the runner claims from. */
-function redacted(url: string): string {
+export function redacted(url: string): string {
   const parsed = new URL(url);
   if (parsed.password) parsed.password = '***';
   return parsed.toString();

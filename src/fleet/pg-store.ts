@@ -74,7 +74,8 @@ export class SeqGapError extends Error {
 }
 
 export class FleetStore {
-  private constructor(private readonly pool: pg.Pool) {}
+  /** The pool, for the fleet's other tables (src/fleet/commands.ts, src/fleet/api-reads.ts). */
+  private constructor(readonly pool: pg.Pool) {}
 
   /** A pool on `url` (postgres://...); `max` connections at most. */
   static connect(url: string, options: { max?: number; applicationName?: string } = {}): FleetStore {
@@ -238,17 +239,33 @@ export class FleetStore {
    * notification (a reconnect) loses nothing as long as the reader reads from its own last seq.
    */
   async listen(onAppended: (sessionId: string, lastSeq: number) => void): Promise<EventsListener> {
-    const client = await this.pool.connect();
-    client.on('notification', (message) => {
-      if (message.channel !== EVENTS_CHANNEL || !message.payload) return;
-      const space = message.payload.lastIndexOf(' ');
-      onAppended(message.payload.slice(0, space), Number(message.payload.slice(space + 1)));
+    return this.listenTo(EVENTS_CHANNEL, (payload) => {
+      const space = payload.lastIndexOf(' ');
+      onAppended(payload.slice(0, space), Number(payload.slice(space + 1)));
     });
-    await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+  }
+
+  /**
+   * Call `onPayload` for every notification on `channel` (one of ours: a constant, never input), on a connection of
+   * its own outside the pool: a listener held for the life of a runner or an API node takes no slot of its writes.
+   */
+  async listenTo(channel: string, onPayload: (payload: string) => void): Promise<EventsListener> {
+    const client = new pg.Client(this.pool.options as pg.ClientConfig);
+    // A dropped connection ends the subscription quietly; the readers' own ticks read the tables meanwhile.
+    client.on('error', () => undefined);
+    client.on('notification', (message) => {
+      if (message.channel === channel && message.payload) onPayload(message.payload);
+    });
+    await client.connect();
+    try {
+      await client.query(`LISTEN ${channel}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
     return {
       async close() {
-        await client.query(`UNLISTEN ${EVENTS_CHANNEL}`).catch(() => undefined);
-        client.release();
+        await client.end().catch(() => undefined);
       },
     };
   }

@@ -13,7 +13,7 @@ export async function cloneAt(workDir: string, session: { sessionId: string; rep
   const dir = join(workDir, session.sessionId);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(workDir, { recursive: true });
-  await git(workDir, ['clone', '--quiet', '--no-checkout', session.repo, dir]);
+  await git(workDir, ['clone', '--quiet', '--no-checkout', '--', session.repo, dir]);
   const base = await git(dir, ['rev-parse', '--verify', '--quiet', `${session.base}^{commit}`], { ok: [0, 1] });
   const commit = base.code === 0 ? session.base : `origin/${session.base}`;
   await git(dir, ['checkout', '--quiet', '--detach', commit]);

@@ -13,6 +13,7 @@ import { SessionSpecSchema } from '../domain/spec.js';
 import type { SessionManager } from '../runtime/session-manager.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
 import { captureFolder, restoreSession, type SessionFolder } from './folder.js';
+import { CommandDesk } from './command-desk.js';
 import { deferUntil } from './defer.js';
 import { newRunning, type Running } from './running.js';
 import { cloneAt, fetchSessionRefs, pushSessionRefs } from './remote.js';
@@ -59,8 +60,20 @@ export class Runner {
   private stopped = false;
   private claiming = false;
   private claimFailing = false;
+  /** Answers a person's requests (pause, stop, a blocker's answer) that API nodes queue for its sessions. */
+  private readonly desk: CommandDesk;
 
-  constructor(private readonly options: RunnerOptions) {}
+  constructor(private readonly options: RunnerOptions) {
+    this.desk = new CommandDesk({
+      store: options.store,
+      manager: options.manager,
+      leaseOf: (sessionId) => {
+        const entry = this.running.get(sessionId);
+        return entry?.runtime && !entry.lost ? entry.lease : null;
+      },
+      onError: (sessionId, message) => options.onEvent?.({ type: 'error', sessionId, message }),
+    });
+  }
 
   /** Sessions this runner runs now. */
   get sessions(): string[] {
@@ -77,15 +90,20 @@ export class Runner {
 
   start(): this {
     this.timer = setInterval(() => void this.tick(), this.tickMs);
+    void this.desk.open();
     void this.tick();
     return this;
   }
 
-  /** Claim no more; the sessions running go on until the process ends (their leases then expire). */
+  /**
+   * Claim no more and take no more requests; the sessions running go on until the process ends (their leases then
+   * expire).
+   */
   stop(): void {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    void this.desk.close();
   }
 
   /** Claim no more, and stop every session running here (each ends `stopped` in the store); resolves when done. */
@@ -113,6 +131,8 @@ export class Runner {
         await this.options.store.heartbeat(entry.lease, this.options.leaseSec);
         entry.renewedAt = performance.now();
         entry.unreachable = false;
+        // Requests whose notification was missed (a dropped LISTEN connection) are found here, a tick late.
+        if (!this.stopped) this.desk.serve(entry.lease.sessionId);
         // What could not be replicated while the database was away goes now, then the branches and the folder.
         void this.replicate(entry).then(() => this.sync(entry));
         const until =
@@ -175,6 +195,7 @@ export class Runner {
         if (entry.replicated < runtime.lastSeq) throw new Error('the log is not all in the database yet');
         entry.pushedRefs = await pushSessionRefs(dir, entry.lease.sessionId, entry.pushedRefs);
         await this.options.store.finish(lease, end);
+        entry.finished = true;
       });
       if (entry.lost) return;
       this.options.onEvent?.({ type: 'ended', sessionId: lease.sessionId, outcome: end });
@@ -360,7 +381,7 @@ export class Runner {
 
   /** A lost lease stops the session's agents at once; any other failure is reported and stops it too. */
   private fail(entry: Running, error: unknown): void {
-    if (entry.lost) return;
+    if (entry.lost || entry.finished) return;
     entry.lost = true;
     this.wake(entry);
     const sessionId = entry.lease.sessionId;

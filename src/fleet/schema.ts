@@ -12,13 +12,17 @@
  *   first - 1 to last in the same transaction, under the row lock of the session, and only with the current
  *   token. Each row keeps the token and the runner that wrote it, so a test (or a person) can check that no two
  *   runners ever wrote one session at once.
+ * - `commands` carries a person's requests from an API node to the runner holding the session (pause, stop, a
+ *   blocker's answer, a message; src/fleet/commands.ts): the runner never needs an inbound port. A command is
+ *   `pending` until the runner takes it (under its lease) or the API node gives up waiting (`expired`), whichever
+ *   comes first, so it runs once or never; the runner's answer (status and body) is written back to the row.
  */
 
 /** Our schema's name: every table is qualified with it. */
 export const FLEET_SCHEMA = 'orchestrator';
 
 /** Bumped when the tables change; `migrate` records it in `orchestrator.meta`. */
-export const FLEET_SCHEMA_VERSION = 2;
+export const FLEET_SCHEMA_VERSION = 3;
 
 /**
  * The tables, in a schema that exists: `migrate` creates the schema first only where it is missing, since
@@ -64,4 +68,22 @@ CREATE TABLE IF NOT EXISTS ${FLEET_SCHEMA}.events (
   runner_id text NOT NULL,
   PRIMARY KEY (session_id, seq)
 );
+
+-- version 3: a person's requests to the runner holding a session (src/fleet/commands.ts)
+CREATE TABLE IF NOT EXISTS ${FLEET_SCHEMA}.commands (
+  id bigserial PRIMARY KEY,
+  session_id text NOT NULL REFERENCES ${FLEET_SCHEMA}.sessions (id) ON DELETE CASCADE,
+  method text NOT NULL,
+  path text NOT NULL,
+  body text,
+  status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'taken', 'answered', 'expired')),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  runner_id text,
+  lease_token bigint,
+  reply_status integer,
+  reply_type text,
+  reply_body text
+);
+
+CREATE INDEX IF NOT EXISTS commands_pending ON ${FLEET_SCHEMA}.commands (session_id, id) WHERE status = 'pending';
 `;

@@ -1,10 +1,12 @@
 /**
- * The fleet's failover (issue 16), with real processes: three `orchestrate runner`s (dist/cli.js) on one throwaway
- * Postgres cluster and one bare git remote run 20 queued sessions of fake agents. One runner is killed with
- * SIGKILL, and every agent it started with it, at a random moment while it holds running sessions. Its sessions are
- * taken over by the other runners once their leases expire, and every session completes: its log gap-free in the
- * database, never written by two runners at once (each lease token belongs to one runner, and the tokens only grow
- * along the log), and its branches on the remote. Skipped loudly where Postgres cannot start.
+ * The fleet's failover (issue 16), with real processes: one API node (`orchestrate serve --store`) and three
+ * `orchestrate runner`s (dist/cli.js) on one throwaway Postgres cluster and one bare git remote run 20 sessions of
+ * fake agents, queued through the API node. One runner is killed with SIGKILL, and every agent it started with it,
+ * at a random moment while it holds running sessions. Its sessions are taken over by the other runners once their
+ * leases expire, and every session completes: its log gap-free in the database, never written by two runners at once
+ * (each lease token belongs to one runner, and the tokens only grow along the log), and its branches on the remote.
+ * An SSE client of the API node, watching one of the victim's sessions, gets every event of it once, in order,
+ * through the takeover. Skipped loudly where Postgres cannot start.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { agentEnv, FAST_LIMITS } from '../integration/support-recovery.js';
 import { cleanupAfterTest, startCli, testSandbox } from '../support/orchestrate.js';
 import { poll } from '../support/poll.js';
-import { fleetCluster, useFleet } from './support.js';
+import { api, fleetCluster, sse, startApiNode, useFleet } from './support.js';
 
 const cluster = await fleetCluster('the fleet failover test');
 const available = cluster !== null;
@@ -22,7 +24,6 @@ const fleet = useFleet(cluster);
 afterEach(cleanupAfterTest);
 
 const SESSIONS = 20;
-const ids = Array.from({ length: SESSIONS }, (_, i) => `orch_20261207_140000_f${String(i).padStart(3, '0')}`);
 
 /** SIGKILL every agent group a runner's workspace has a launch record of. */
 function killAgentsOf(workspace: string): number {
@@ -54,11 +55,15 @@ describe.skipIf(!available)('the fleet, one runner killed', () => {
       claude: { lines: 30, delayMs: 40, writeFiles: [{ path: 'impl.txt', content: 'implemented\n' }] },
       codex: { lines: 30, delayMs: 40, writeFiles: [{ path: 'checked.txt', content: 'verified\n' }] },
     };
-    for (const id of ids) {
-      await fleet.store.enqueue({
-        id,
+    // Queued through an API node, as a person would: POST /api/v1/orchestrate with the repository.
+    const { base } = await startApiNode(server.url, join(sandbox.dir, 'api'));
+    const ids: string[] = [];
+    for (let i = 0; i < SESSIONS; i++) {
+      const queued = await api(base, 'POST', '/orchestrate', {
+        repo: remote,
+        base: 'main',
         spec: {
-          task: `task ${id}`,
+          task: `task ${i}`,
           sandbox: 'none',
           workers: [
             { id: 'impl', agent: 'claude', role: 'implementer' },
@@ -66,11 +71,11 @@ describe.skipIf(!available)('the fleet, one runner killed', () => {
           ],
           limits: FAST_LIMITS,
         },
-        repo: remote,
-        base: 'main',
-        agents: ['claude', 'codex'],
       });
+      expect(queued.status, JSON.stringify(queued.body)).toBe(202);
+      ids.push(queued.body.sessionId as string);
     }
+    ids.sort();
     const runners = ['a', 'b', 'c'].map((name) => {
       const dir = join(sandbox.dir, `runner-${name}`);
       const cli = startCli(
@@ -109,6 +114,9 @@ describe.skipIf(!available)('the fleet, one runner killed', () => {
       `SELECT id FROM orchestrator.sessions WHERE lease_owner = $1 AND status = 'running'`,
       [victimId],
     );
+    // A person watching one of them from the API node across the failover.
+    const watchedId = held[0]?.id as string;
+    const watched = sse(base, `/api/v1/${watchedId}/events`, 0);
     victim.cli.child.kill('SIGKILL');
     killAgentsOf(join(victim.dir, 'workspace'));
     await victim.cli.exited;
@@ -129,6 +137,14 @@ describe.skipIf(!available)('the fleet, one runner killed', () => {
       ended.map((r) => [r.id, r.outcome]),
       transcripts(),
     ).toEqual(ids.map((id) => [id, 'completed']));
+
+    // What the watcher got: every event of the table once, in order, through the takeover.
+    const table = await fleet.store.readAfter(watchedId, 0);
+    await poll(() => watched.frames.filter((f) => f.id !== null).length >= table.length, 60_000, transcripts);
+    watched.close();
+    const frames = watched.frames.filter((f) => f.id !== null);
+    expect(frames.map((f) => f.id)).toEqual(table.map((l) => l.seq));
+    expect(frames.map((f) => f.data)).toEqual(table.map((l) => l.line));
 
     const survivors = runners
       .slice(1)

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FleetCommands } from '../../src/fleet/commands.js';
 import { FleetStore, type Lease } from '../../src/fleet/pg-store.js';
 import { fleetCluster } from './support.js';
 
@@ -69,6 +70,16 @@ describe.skipIf(!available)('the documented fleet roles', () => {
     const listener = await api.listen(() => undefined);
     await listener.close();
     expect(await api.readAfter(lease.sessionId, 0)).toEqual([{ seq: 1, type: 'state', line: '{"seq":1}' }]);
+    // A person's request: the API node writes it, the runner takes it and answers; one given up expires.
+    const apiCommands = new FleetCommands(api);
+    const id = await apiCommands.send(lease.sessionId, { method: 'POST', path: '/pause', body: '{}' });
+    const runnerCommands = new FleetCommands(runner);
+    expect((await runnerCommands.take(lease)).map((c) => c.id)).toEqual([id]);
+    await runnerCommands.answer(lease, id, { status: 202, type: 'application/json', body: '{}' });
+    expect(await apiCommands.giveUp(id)).toEqual({ answered: { status: 202, type: 'application/json', body: '{}' } });
+    const unanswered = await apiCommands.send(lease.sessionId, { method: 'POST', path: '/stop', body: null });
+    expect(await apiCommands.giveUp(unanswered)).toEqual({ expired: true });
+    expect(await runnerCommands.take(lease)).toEqual([]);
     await runner.finish(lease, 'completed');
     expect((await api.session(lease.sessionId)).status).toBe('ended');
   });
@@ -80,6 +91,8 @@ describe.skipIf(!available)('the documented fleet roles', () => {
       'CREATE TABLE orchestrator.mine (x int)',
       'CREATE TABLE public.mine (x int)',
       'DELETE FROM orchestrator.sessions',
+      "UPDATE orchestrator.commands SET path = '/stop'",
+      "INSERT INTO orchestrator.commands (session_id, method, path) VALUES ('x', 'POST', '/stop')",
     ])
       await expect(as('orch_runner', sql), sql).rejects.toThrow(/permission denied/);
   });
@@ -90,6 +103,9 @@ describe.skipIf(!available)('the documented fleet roles', () => {
     await expect(api.claim({ id: 'api', agents: ['claude'], leaseSec: 60 })).rejects.toThrow(/permission denied/);
     await expect(
       as('orch_api', `INSERT INTO orchestrator.events VALUES ('orch_20261207_140000_rol2', 1, 's', '{}', 1, 'x')`),
+    ).rejects.toThrow(/permission denied/);
+    await expect(
+      as('orch_api', "UPDATE orchestrator.commands SET reply_status = 200, status = 'answered'"),
     ).rejects.toThrow(/permission denied/);
   });
 

@@ -93,3 +93,34 @@ describe('orchestrate runner, refused at start', () => {
     ]);
   });
 });
+
+describe('orchestrate serve --store, refused at start', () => {
+  it('a database it cannot reach is one line and exit 1; so is an option only a workspace server has', async () => {
+    const unreachable = await runCli(['serve', '--store', 'postgres://orch:secret@127.0.0.1:1/orch', '--port', '0'], {
+      env: { ORCHESTRATOR_DATABASE_URL: '' },
+    });
+    expect(unreachable.exitCode).toBe(1);
+    expect(unreachable.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^error: the fleet database postgres:\/\/orch:\*\*\*@127\.0\.0\.1:1\/orch: /),
+    ]);
+    const mixed = await runCli(['serve', '--resume-all', '--port', '0'], {
+      env: { ORCHESTRATOR_DATABASE_URL: 'postgres://orch@127.0.0.1:1/orch' },
+    });
+    expect(mixed.exitCode).toBe(1);
+    expect(mixed.stderr.trim()).toBe(
+      'error: --resume-all: not for a fleet API node (--store): its sessions run on the runners, not here',
+    );
+  });
+});
+
+describe.skipIf(!available)('orchestrate serve --store, on tables not migrated', () => {
+  it('says to migrate, in one line', async () => {
+    await fleet.admin.query('CREATE DATABASE bare');
+    const url = server.url.replace(/\/postgres$/, '/bare');
+    const result = await runCli(['serve', '--store', url, '--port', '0'], { env: { ORCHESTRATOR_DATABASE_URL: '' } });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim()).toMatch(
+      /has no fleet tables: run `orchestrate runner --migrate` once as their owner$/,
+    );
+  });
+});

@@ -1,0 +1,174 @@
+/**
+ * A person's requests to a fleet session, carried through Postgres (the `commands` table, src/fleet/schema.ts):
+ * an API node writes the request, the runner holding the session takes it, answers it through its own API app
+ * (in process, never a port) and writes the answer back, which the API node returns. So a pause, a stop, a
+ * blocker's answer or a message gets the same checks and the same answer as from a local server.
+ *
+ * Exactly once or never: a command is taken by the runner (`pending` -> `taken`, under its lease) or given up by
+ * the API node that waited long enough (`pending` -> `expired`), whichever comes first, in one UPDATE each.
+ */
+import type { EventsListener, FleetStore, Lease } from './pg-store.js';
+import { FLEET_SCHEMA as S } from './schema.js';
+import { LeaseLostError } from './pg-store.js';
+
+/** NOTIFY channel of new commands; the payload is the session id. */
+export const COMMANDS_CHANNEL = 'orchestrator_commands';
+/** NOTIFY channel of answered commands; the payload is the command id. */
+export const REPLIES_CHANNEL = 'orchestrator_replies';
+
+/** An HTTP request to a session's API, as the API node got it (path: /api/v1/<sid>/...). */
+export interface CommandRequest {
+  method: string;
+  path: string;
+  body: string | null;
+}
+
+export interface Command extends CommandRequest {
+  id: number;
+  sessionId: string;
+}
+
+/** The runner's answer: its API's status, content type and body. */
+export interface CommandReply {
+  status: number;
+  type: string;
+  body: string;
+}
+
+export type CommandOutcome = { answered: CommandReply } | { expired: true } | { taken: true };
+
+export class FleetCommands {
+  constructor(private readonly store: FleetStore) {}
+
+  /** Queue a request for the session's runner, waking the runners listening. */
+  async send(sessionId: string, request: CommandRequest): Promise<number> {
+    const client = await this.store.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query(
+        `INSERT INTO ${S}.commands (session_id, method, path, body) VALUES ($1, $2, $3, $4) RETURNING id`,
+        [sessionId, request.method, request.path, request.body],
+      );
+      await client.query('SELECT pg_notify($1, $2)', [COMMANDS_CHANNEL, sessionId]);
+      await client.query('COMMIT');
+      return Number(rows[0].id);
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Take the session's pending commands, oldest first, under the lease (none if the lease is not current). */
+  async take(lease: Lease): Promise<Command[]> {
+    const { rows } = await this.store.pool.query(
+      `UPDATE ${S}.commands c SET status = 'taken', runner_id = $2, lease_token = $3
+        WHERE c.session_id = $1 AND c.status = 'pending'
+          AND EXISTS (SELECT 1 FROM ${S}.sessions s
+                       WHERE s.id = $1 AND s.lease_owner = $2 AND s.lease_token = $3 AND s.status = 'running')
+        RETURNING c.id, c.session_id, c.method, c.path, c.body`,
+      [lease.sessionId, lease.runnerId, lease.token],
+    );
+    return rows
+      .map((r) => ({ id: Number(r.id), sessionId: r.session_id, method: r.method, path: r.path, body: r.body }))
+      .sort((a, b) => a.id - b.id);
+  }
+
+  /** Write the answer to a command this runner took, and wake the API node waiting for it. */
+  async answer(lease: Lease, id: number, reply: CommandReply): Promise<void> {
+    const client = await this.store.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rowCount } = await client.query(
+        `UPDATE ${S}.commands SET status = 'answered', reply_status = $4, reply_type = $5, reply_body = $6
+          WHERE id = $1 AND status = 'taken' AND runner_id = $2 AND lease_token = $3`,
+        [id, lease.runnerId, lease.token, reply.status, reply.type, reply.body],
+      );
+      if (rowCount !== 1) throw new LeaseLostError(lease);
+      await client.query('SELECT pg_notify($1, $2)', [REPLIES_CHANNEL, String(id)]);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The command's answer if it has one; else null. */
+  async reply(id: number): Promise<CommandReply | null> {
+    const { rows } = await this.store.pool.query(
+      `SELECT status, reply_status, reply_type, reply_body FROM ${S}.commands WHERE id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (row?.status !== 'answered') return null;
+    return { status: Number(row.reply_status), type: row.reply_type, body: row.reply_body };
+  }
+
+  /**
+   * Stop waiting: a command still pending is expired (no runner will ever run it); one already taken or answered
+   * says so.
+   */
+  async giveUp(id: number): Promise<CommandOutcome> {
+    const { rowCount } = await this.store.pool.query(
+      `UPDATE ${S}.commands SET status = 'expired' WHERE id = $1 AND status = 'pending'`,
+      [id],
+    );
+    if (rowCount === 1) return { expired: true };
+    const answered = await this.reply(id);
+    return answered ? { answered } : { taken: true };
+  }
+}
+
+/**
+ * An API node's wait for answers: one LISTEN connection for every request in flight; a request is answered when
+ * its runner's reply commits, or given up after `waitMs` (then it never runs, unless the runner had taken it).
+ */
+export class ReplyWaiter {
+  private readonly commands: FleetCommands;
+  private readonly waiting = new Map<number, () => void>();
+  private listener: EventsListener | null = null;
+
+  constructor(private readonly store: FleetStore) {
+    this.commands = new FleetCommands(store);
+  }
+
+  async open(): Promise<void> {
+    this.listener = await this.store.listenTo(REPLIES_CHANNEL, (payload) => this.waiting.get(Number(payload))?.());
+  }
+
+  async close(): Promise<void> {
+    await this.listener?.close();
+    this.listener = null;
+  }
+
+  request(sessionId: string, request: CommandRequest, waitMs: number): Promise<CommandOutcome> {
+    return this.commands.send(sessionId, request).then(
+      (id) =>
+        new Promise<CommandOutcome>((resolve, reject) => {
+          let done = false;
+          const finish = (outcome: CommandOutcome) => {
+            if (done) return;
+            done = true;
+            clearTimeout(timer);
+            this.waiting.delete(id);
+            resolve(outcome);
+          };
+          const fail = (error: unknown) => {
+            if (done) return;
+            done = true;
+            clearTimeout(timer);
+            this.waiting.delete(id);
+            reject(error);
+          };
+          const look = () => void this.commands.reply(id).then((answered) => answered && finish({ answered }), fail);
+          const timer = setTimeout(() => void this.commands.giveUp(id).then(finish, fail), waitMs);
+          this.waiting.set(id, look);
+          // Answered before this node listened for it (a fast runner): the row says so.
+          look();
+        }),
+    );
+  }
+}

@@ -193,7 +193,9 @@ export class Runner {
       await this.untilDone(entry, async () => {
         await this.replicate(entry);
         if (entry.replicated < runtime.lastSeq) throw new Error('the log is not all in the database yet');
-        entry.pushedRefs = await pushSessionRefs(dir, entry.lease.sessionId, entry.pushedRefs);
+        // The refs, and the last snapshot: what API nodes show of the ended session is its end (blockers closed).
+        await entry.syncing;
+        await this.saveFolder(entry, dir);
         await this.options.store.finish(lease, end);
         entry.finished = true;
       });

@@ -148,7 +148,7 @@ export function createFleetApp(deps: FleetApiDeps): Hono<AppEnv> {
     );
   });
 
-  return createShell(deps, api, pageRoutes(deps.staticDir));
+  return createShell({ ...deps, knownError: databaseAway }, api, pageRoutes(deps.staticDir));
 
   async function rowOr404(c: Context<AppEnv>): Promise<FleetRow> {
     const sessionId = parseOr400(SessionIdParam, c.req.param('sid'), 'session id');
@@ -156,6 +156,20 @@ export function createFleetApp(deps: FleetApiDeps): Hono<AppEnv> {
     if (!row) throw new HttpError(404, `no session ${sessionId} in this fleet`);
     return row;
   }
+}
+
+/** The database unreachable or going away (a connection refused or cut, the server shutting down): a 503. */
+function databaseAway(error: unknown): HttpError | null {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  const away =
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT' ||
+    code === '57P01' ||
+    code === '57P03' ||
+    (typeof code === 'string' && code.startsWith('08')) ||
+    /Connection terminated|timeout exceeded when trying to connect/.test(message ?? '');
+  return away ? new HttpError(503, `the fleet database is not reachable now (${message ?? code}); try again`) : null;
 }
 
 /** The body must be JSON, as a local server says (the text itself is read again from Hono's cache). */

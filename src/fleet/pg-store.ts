@@ -248,24 +248,50 @@ export class FleetStore {
   /**
    * Call `onPayload` for every notification on `channel` (one of ours: a constant, never input), on a connection of
    * its own outside the pool: a listener held for the life of a runner or an API node takes no slot of its writes.
+   * A connection that drops is made again (a second later, then every second until it is back); the readers' own
+   * ticks read the tables meanwhile, so a notification missed then only delays.
    */
   async listenTo(channel: string, onPayload: (payload: string) => void): Promise<EventsListener> {
-    const client = new pg.Client(this.pool.options as pg.ClientConfig);
-    // A dropped connection ends the subscription quietly; the readers' own ticks read the tables meanwhile.
-    client.on('error', () => undefined);
-    client.on('notification', (message) => {
-      if (message.channel === channel && message.payload) onPayload(message.payload);
-    });
-    await client.connect();
-    try {
-      await client.query(`LISTEN ${channel}`);
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
+    let closed = false;
+    let client: pg.Client | null = null;
+    let retry: NodeJS.Timeout | null = null;
+    const connect = async (): Promise<void> => {
+      const next = new pg.Client(this.pool.options as pg.ClientConfig);
+      next.on('notification', (message) => {
+        if (message.channel === channel && message.payload) onPayload(message.payload);
+      });
+      const again = () => {
+        if (closed || client !== next) return;
+        client = null;
+        void next.end().catch(() => undefined);
+        retry ??= setTimeout(reconnect, 1_000);
+      };
+      next.on('error', again);
+      next.on('end', again);
+      try {
+        await next.connect();
+        await next.query(`LISTEN ${channel}`);
+      } catch (error) {
+        await next.end().catch(() => undefined);
+        throw error;
+      }
+      if (closed) await next.end().catch(() => undefined);
+      else client = next;
+    };
+    const reconnect = () => {
+      retry = null;
+      if (closed) return;
+      connect().catch(() => {
+        retry ??= setTimeout(reconnect, 1_000);
+      });
+    };
+    await connect();
     return {
       async close() {
-        await client.end().catch(() => undefined);
+        closed = true;
+        if (retry) clearTimeout(retry);
+        await client?.end().catch(() => undefined);
+        client = null;
       },
     };
   }

@@ -56,6 +56,8 @@ export interface ShellDeps {
   token: string;
   hosts: HostPolicy;
   logger?: Logger;
+  /** An error of the app's own backing store as the answer it deserves (the fleet's database away: 503), else null. */
+  knownError?: (error: unknown) => HttpError | null;
 }
 
 /**
@@ -99,6 +101,8 @@ export function createShell(deps: ShellDeps, api: Hono<AppEnv>, pages: Hono<AppE
   });
   app.onError((error, c) => {
     if (error instanceof HttpError) return errorResponse(c, error);
+    const known = deps.knownError?.(error);
+    if (known) return errorResponse(c, known);
     if (error instanceof UsageError) return errorResponse(c, new HttpError(400, error.message));
     // The session folder went away between the existence check and the read.
     if (error instanceof SessionNotFoundError) return errorResponse(c, new HttpError(404, error.message));

@@ -7,7 +7,7 @@ import type * as z from 'zod';
 
 export class HttpError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 500 | 504,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 500 | 503 | 504,
     message: string,
     readonly details?: unknown,
     readonly headers?: Record<string, string>,

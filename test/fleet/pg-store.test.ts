@@ -6,6 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLostError, type Lease, type LogLine, SeqGapError } from '../../src/fleet/pg-store.js';
 import { FLEET_SCHEMA_VERSION } from '../../src/fleet/schema.js';
+import { poll } from '../support/poll.js';
 import { expireLease, fleetCluster, useFleet } from './support.js';
 
 const server = await fleetCluster('the fleet store tests');
@@ -152,6 +153,32 @@ describe.skipIf(!available)('the fleet store in Postgres', () => {
       await heardOne;
       // The refused append rolled back its NOTIFY with everything else.
       expect(heard).toEqual(['sid 2', 'sid 3']);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('a listener whose connection is cut connects again and hears what comes after', async () => {
+    const heard: string[] = [];
+    const listener = await fleet.store.listenTo('orchestrator_test_channel', (payload) => heard.push(payload));
+    try {
+      await fleet.admin.query(`SELECT pg_notify('orchestrator_test_channel', 'before')`);
+      await poll(() => heard.includes('before'), 10_000, 'the first notification');
+      // The database ends the listener's backend (as a restart or a network cut would).
+      const { rowCount } = await fleet.admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN orchestrator_test_channel'`,
+      );
+      expect(rowCount).toBe(1);
+      // Notified until it hears one: a notification sent while it was away is not promised, the next ones are.
+      await poll(
+        async () => {
+          await fleet.admin.query(`SELECT pg_notify('orchestrator_test_channel', 'after')`);
+          return heard.includes('after');
+        },
+        30_000,
+        'a notification after the reconnect',
+        200,
+      );
     } finally {
       await listener.close();
     }

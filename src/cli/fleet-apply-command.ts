@@ -8,6 +8,7 @@
 import { UsageError } from '../domain/usage-error.js';
 import { fleetRow } from '../fleet/api-views.js';
 import { FleetStore } from '../fleet/pg-store.js';
+import { REPO_PROTOCOLS } from '../fleet/remote.js';
 import { applyRange } from '../workspace/apply.js';
 import { git } from '../workspace/git.js';
 import { findRepo } from '../workspace/repo.js';
@@ -37,7 +38,7 @@ export async function fleetApplyCommand(
   const fetched = await git(
     repo.root,
     [
-      ...['fetch', '--quiet', '--no-tags', '--', row.repo],
+      ...[...REPO_PROTOCOLS, 'fetch', '--quiet', '--no-tags', '--', row.repo],
       `+refs/heads/orch/${sessionId}/*:refs/heads/orch/${sessionId}/*`,
       `+refs/orch/${sessionId}/*:refs/orch/${sessionId}/*`,
     ],

@@ -62,8 +62,12 @@ export async function fleetServeCommand(opts: FleetServeOptions, style: Style): 
   const replies = new ReplyWaiter(store);
   try {
     await checkSchema(store, url);
-    await feeds.open();
-    await replies.open();
+    try {
+      await feeds.open();
+      await replies.open();
+    } catch (error) {
+      throw new UsageError(`the fleet database ${redacted(url)}: ${(error as Error).message}`);
+    }
     let server: Awaited<ReturnType<typeof startServer>>;
     try {
       server = await startServer({

@@ -18,6 +18,8 @@ interface Feed {
   /** The highest seq known to be in the table (from a notification, or the feed's own reads). */
   known: number;
   reading: boolean;
+  /** Woken while a read was under way: that read may have missed what woke it, so read again. */
+  woken: boolean;
 }
 
 export class FleetFeeds {
@@ -34,6 +36,7 @@ export class FleetFeeds {
     this.listener = await this.store.listen((sessionId, lastSeq) => {
       for (const feed of this.feeds.get(sessionId) ?? []) {
         feed.known = Math.max(feed.known, lastSeq);
+        feed.woken = feed.reading;
         this.pump(sessionId, feed);
       }
     });
@@ -46,7 +49,7 @@ export class FleetFeeds {
 
   /** Feed `stream` the session's events after `after`, then its live ones, until the stream ends. */
   follow(sessionId: string, stream: SseStream, after: number, lastSeq: number, heartbeatMs: number): void {
-    const feed: Feed = { stream, lastSent: Math.min(after, lastSeq), known: lastSeq, reading: false };
+    const feed: Feed = { stream, lastSent: Math.min(after, lastSeq), known: lastSeq, reading: false, woken: false };
     let set = this.feeds.get(sessionId);
     if (!set) this.feeds.set(sessionId, (set = new Set()));
     set.add(feed);
@@ -58,6 +61,7 @@ export class FleetFeeds {
     // Each heartbeat also looks: a notification lost with a dropped LISTEN connection delays, never loses.
     stream.startHeartbeat(heartbeatMs, () => {
       feed.known = Math.max(feed.known, feed.lastSent + 1);
+      feed.woken = feed.reading;
       this.pump(sessionId, feed);
     });
     this.pump(sessionId, feed);
@@ -72,8 +76,12 @@ export class FleetFeeds {
       .readAfter(sessionId, feed.lastSent, READ_BATCH)
       .then((lines) => {
         feed.reading = false;
+        const woken = feed.woken;
+        feed.woken = false;
         if (lines.length === 0) {
-          feed.known = feed.lastSent;
+          // Nothing after lastSent yet; unless a wake-up came during the read, which it may have missed.
+          if (woken) this.pump(sessionId, feed);
+          else feed.known = feed.lastSent;
           return;
         }
         for (const line of lines) {

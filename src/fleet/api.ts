@@ -118,9 +118,9 @@ export function createFleetApp(deps: FleetApiDeps): Hono<AppEnv> {
       const row = await rowOr404(c);
       throw new HttpError(
         409,
-        `session ${row.id} runs in the fleet: its branches are on ${row.repo}; ` +
-          `git fetch ${row.repo} 'refs/heads/orch/${row.id}/*:refs/heads/orch/${row.id}/*', ` +
-          `then merge orch/${row.id}/_result yourself`,
+        `session ${row.id} runs in the fleet: its branches are on its repository, not here; ` +
+          `\`orchestrate apply ${row.id} --store ...\` in your checkout fetches orch/${row.id}/_result and applies it`,
+        { repo: row.repo, branch: `orch/${row.id}/_result` },
       );
     });
 
@@ -136,8 +136,8 @@ export function createFleetApp(deps: FleetApiDeps): Hono<AppEnv> {
       deps.replyWaitMs ?? 30_000,
     );
     if ('answered' in outcome) {
-      const { status, type, body } = outcome.answered;
-      return c.body(body, status as 200, { 'Content-Type': type });
+      const { status, headers, body } = outcome.answered;
+      return c.body(new Uint8Array(body), status as 200, headers);
     }
     if ('expired' in outcome)
       throw new HttpError(504, `no runner took the request for ${row.id} in time; nothing was done, try again`);

@@ -16,7 +16,10 @@ import type { EventsListener, FleetStore, Lease } from './pg-store.js';
 /** The in-process app's address: never listened on, only named in the Host header its guard checks. */
 const LOCAL_HOST = '127.0.0.1:1';
 
-/** Larger answers (a huge diff) are cut: the database row and the API node's memory stay bounded. */
+/** The headers of an answer a client needs; the rest (security headers and the like) are the API node's own. */
+const PASSED_HEADERS = ['content-type', 'allow', 'location', 'x-orchestrate-note'];
+
+/** Larger answers (a huge diff) are refused: the database row and the API node's memory stay bounded. */
 const MAX_REPLY_BYTES = 8 * 1024 * 1024;
 
 export interface DeskOptions {
@@ -78,28 +81,32 @@ export class CommandDesk {
     this.busy.set(sessionId, pass);
   }
 
+  /** Take and answer one command at a time: the ones behind a slow one stay pending, for their node to expire. */
   private async pass(lease: Lease): Promise<void> {
-    for (const command of await this.commands.take(lease)) {
+    for (let command = await this.commands.take(lease); command; command = await this.commands.take(lease)) {
       await this.commands.answer(lease, command.id, await this.answer(command));
     }
   }
 
   /** The runner's API answer to the request, as a local server would give it. */
   private async answer(command: Command): Promise<CommandReply> {
-    const headers: Record<string, string> = { host: LOCAL_HOST, authorization: `Bearer ${this.token}` };
-    if (command.body !== null) headers['content-type'] = 'application/json';
+    const sent: Record<string, string> = { host: LOCAL_HOST, authorization: `Bearer ${this.token}` };
+    if (command.body !== null) sent['content-type'] = 'application/json';
     const response = await this.app.request(`http://${LOCAL_HOST}${command.path}`, {
       method: command.method,
-      headers,
+      headers: sent,
       ...(command.body !== null ? { body: command.body } : {}),
     });
-    const body = await response.text();
-    if (Buffer.byteLength(body) > MAX_REPLY_BYTES)
-      return {
-        status: 502,
-        type: 'application/json',
-        body: JSON.stringify({ error: `the runner's answer is over ${MAX_REPLY_BYTES} bytes; ask it for less` }),
-      };
-    return { status: response.status, type: response.headers.get('content-type') ?? 'application/json', body };
+    const body = Buffer.from(await response.arrayBuffer());
+    if (body.length > MAX_REPLY_BYTES) {
+      const error = { error: `the runner's answer is over ${MAX_REPLY_BYTES} bytes; ask it for less` };
+      return { status: 502, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(error)) };
+    }
+    const headers: Record<string, string> = {};
+    for (const name of PASSED_HEADERS) {
+      const value = response.headers.get(name);
+      if (value !== null) headers[name] = value;
+    }
+    return { status: response.status, headers, body };
   }
 }

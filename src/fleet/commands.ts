@@ -28,11 +28,11 @@ export interface Command extends CommandRequest {
   sessionId: string;
 }
 
-/** The runner's answer: its API's status, content type and body. */
+/** The runner's answer: its API's status, the headers a client needs, and the body (bytes: a diff may be any). */
 export interface CommandReply {
   status: number;
-  type: string;
-  body: string;
+  headers: Record<string, string>;
+  body: Buffer;
 }
 
 export type CommandOutcome = { answered: CommandReply } | { expired: true } | { taken: true };
@@ -40,14 +40,15 @@ export type CommandOutcome = { answered: CommandReply } | { expired: true } | { 
 export class FleetCommands {
   constructor(private readonly store: FleetStore) {}
 
-  /** Queue a request for the session's runner, waking the runners listening. */
-  async send(sessionId: string, request: CommandRequest): Promise<number> {
+  /** Queue a request for the session's runner, waking the runners listening; no runner takes it after `waitMs`. */
+  async send(sessionId: string, request: CommandRequest, waitMs: number): Promise<number> {
     const client = await this.store.pool.connect();
     try {
       await client.query('BEGIN');
       const { rows } = await client.query(
-        `INSERT INTO ${S}.commands (session_id, method, path, body) VALUES ($1, $2, $3, $4) RETURNING id`,
-        [sessionId, request.method, request.path, request.body],
+        `INSERT INTO ${S}.commands (session_id, method, path, body, expires_at)
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING id`,
+        [sessionId, request.method, request.path, request.body, waitMs / 1000],
       );
       await client.query('SELECT pg_notify($1, $2)', [COMMANDS_CHANNEL, sessionId]);
       await client.query('COMMIT');
@@ -60,19 +61,25 @@ export class FleetCommands {
     }
   }
 
-  /** Take the session's pending commands, oldest first, under the lease (none if the lease is not current). */
-  async take(lease: Lease): Promise<Command[]> {
+  /**
+   * Take the session's oldest pending command that its API node still waits for, under the lease (null when there
+   * is none, or the lease is not current). One at a time: the rest stay pending, so a node that stops waiting for
+   * one behind a slow one can still expire it.
+   */
+  async take(lease: Lease): Promise<Command | null> {
     const { rows } = await this.store.pool.query(
       `UPDATE ${S}.commands c SET status = 'taken', runner_id = $2, lease_token = $3
-        WHERE c.session_id = $1 AND c.status = 'pending'
+        WHERE c.id = (
+          SELECT id FROM ${S}.commands
+           WHERE session_id = $1 AND status = 'pending' AND expires_at > now()
+           ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
           AND EXISTS (SELECT 1 FROM ${S}.sessions s
                        WHERE s.id = $1 AND s.lease_owner = $2 AND s.lease_token = $3 AND s.status = 'running')
         RETURNING c.id, c.session_id, c.method, c.path, c.body`,
       [lease.sessionId, lease.runnerId, lease.token],
     );
-    return rows
-      .map((r) => ({ id: Number(r.id), sessionId: r.session_id, method: r.method, path: r.path, body: r.body }))
-      .sort((a, b) => a.id - b.id);
+    const r = rows[0];
+    return r ? { id: Number(r.id), sessionId: r.session_id, method: r.method, path: r.path, body: r.body } : null;
   }
 
   /** Write the answer to a command this runner took, and wake the API node waiting for it. */
@@ -81,9 +88,9 @@ export class FleetCommands {
     try {
       await client.query('BEGIN');
       const { rowCount } = await client.query(
-        `UPDATE ${S}.commands SET status = 'answered', reply_status = $4, reply_type = $5, reply_body = $6
+        `UPDATE ${S}.commands SET status = 'answered', reply_status = $4, reply_headers = $5, reply_body = $6
           WHERE id = $1 AND status = 'taken' AND runner_id = $2 AND lease_token = $3`,
-        [id, lease.runnerId, lease.token, reply.status, reply.type, reply.body],
+        [id, lease.runnerId, lease.token, reply.status, JSON.stringify(reply.headers), reply.body.toString('base64')],
       );
       if (rowCount !== 1) throw new LeaseLostError(lease);
       await client.query('SELECT pg_notify($1, $2)', [REPLIES_CHANNEL, String(id)]);
@@ -99,12 +106,16 @@ export class FleetCommands {
   /** The command's answer if it has one; else null. */
   async reply(id: number): Promise<CommandReply | null> {
     const { rows } = await this.store.pool.query(
-      `SELECT status, reply_status, reply_type, reply_body FROM ${S}.commands WHERE id = $1`,
+      `SELECT status, reply_status, reply_headers, reply_body FROM ${S}.commands WHERE id = $1`,
       [id],
     );
     const row = rows[0];
     if (row?.status !== 'answered') return null;
-    return { status: Number(row.reply_status), type: row.reply_type, body: row.reply_body };
+    return {
+      status: Number(row.reply_status),
+      headers: row.reply_headers as Record<string, string>,
+      body: Buffer.from(row.reply_body as string, 'base64'),
+    };
   }
 
   /**
@@ -128,7 +139,8 @@ export class FleetCommands {
  */
 export class ReplyWaiter {
   private readonly commands: FleetCommands;
-  private readonly waiting = new Map<number, () => void>();
+  /** Per request in flight: look at its row again, and give up on it (on close). */
+  private readonly waiting = new Map<number, { look: () => void; giveUp: () => void }>();
   private listener: EventsListener | null = null;
 
   constructor(private readonly store: FleetStore) {
@@ -136,39 +148,53 @@ export class ReplyWaiter {
   }
 
   async open(): Promise<void> {
-    this.listener = await this.store.listenTo(REPLIES_CHANNEL, (payload) => this.waiting.get(Number(payload))?.());
+    this.listener = await this.store.listenTo(
+      REPLIES_CHANNEL,
+      (payload) => this.waiting.get(Number(payload))?.look(),
+      // Answers committed while the connection was down were not heard: every row is looked at again.
+      () => {
+        for (const entry of this.waiting.values()) entry.look();
+      },
+    );
   }
 
+  /** Stop listening, and give up every request in flight (each answers then; none runs later). */
   async close(): Promise<void> {
+    for (const entry of [...this.waiting.values()]) entry.giveUp();
     await this.listener?.close();
     this.listener = null;
   }
 
-  request(sessionId: string, request: CommandRequest, waitMs: number): Promise<CommandOutcome> {
-    return this.commands.send(sessionId, request).then(
-      (id) =>
-        new Promise<CommandOutcome>((resolve, reject) => {
-          let done = false;
-          const finish = (outcome: CommandOutcome) => {
-            if (done) return;
-            done = true;
-            clearTimeout(timer);
-            this.waiting.delete(id);
-            resolve(outcome);
-          };
-          const fail = (error: unknown) => {
-            if (done) return;
-            done = true;
-            clearTimeout(timer);
-            this.waiting.delete(id);
-            reject(error);
-          };
-          const look = () => void this.commands.reply(id).then((answered) => answered && finish({ answered }), fail);
-          const timer = setTimeout(() => void this.commands.giveUp(id).then(finish, fail), waitMs);
-          this.waiting.set(id, look);
-          // Answered before this node listened for it (a fast runner): the row says so.
-          look();
-        }),
-    );
+  /**
+   * Send the request and wait for its answer. After `waitMs` it is given up: expired if no runner took it (the row
+   * says so too, by the database's clock, should this node be gone by then), else reported taken.
+   */
+  async request(sessionId: string, request: CommandRequest, waitMs: number): Promise<CommandOutcome> {
+    const id = await this.commands.send(sessionId, request, waitMs);
+    return new Promise<CommandOutcome>((resolve, reject) => {
+      let done = false;
+      const settle = (outcome: { ok: CommandOutcome } | { error: unknown }) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        if ('ok' in outcome) resolve(outcome.ok);
+        else reject(outcome.error);
+      };
+      const look = () =>
+        void this.commands.reply(id).then(
+          (answered) => answered && settle({ ok: { answered } }),
+          (error: unknown) => settle({ error }),
+        );
+      const giveUp = () =>
+        void this.commands.giveUp(id).then(
+          (ok) => settle({ ok }),
+          (error: unknown) => settle({ error }),
+        );
+      const timer = setTimeout(giveUp, waitMs);
+      this.waiting.set(id, { look, giveUp });
+      // Answered before this node listened for it (a fast runner): the row says so.
+      look();
+    });
   }
 }

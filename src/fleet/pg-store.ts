@@ -82,6 +82,9 @@ export class FleetStore {
     const pool = new pg.Pool({
       connectionString: url,
       max: options.max ?? 4,
+      // A database that drops packets is an error in seconds, not a hang of the OS's TCP timeout.
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
       application_name: options.applicationName ?? 'orchestrate',
     });
     // An idle client that loses its connection emits here; without a listener the process would crash.
@@ -251,12 +254,17 @@ export class FleetStore {
    * A connection that drops is made again (a second later, then every second until it is back); the readers' own
    * ticks read the tables meanwhile, so a notification missed then only delays.
    */
-  async listenTo(channel: string, onPayload: (payload: string) => void): Promise<EventsListener> {
+  async listenTo(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onReconnect?: () => void,
+  ): Promise<EventsListener> {
     let closed = false;
     let client: pg.Client | null = null;
     let retry: NodeJS.Timeout | null = null;
     const connect = async (): Promise<void> => {
-      const next = new pg.Client(this.pool.options as pg.ClientConfig);
+      // Keepalive: a connection the network dropped without a word is noticed, and made again.
+      const next = new pg.Client({ ...(this.pool.options as pg.ClientConfig), keepAlive: true });
       next.on('notification', (message) => {
         if (message.channel === channel && message.payload) onPayload(message.payload);
       });
@@ -281,9 +289,12 @@ export class FleetStore {
     const reconnect = () => {
       retry = null;
       if (closed) return;
-      connect().catch(() => {
-        retry ??= setTimeout(reconnect, 1_000);
-      });
+      connect().then(
+        () => onReconnect?.(),
+        () => {
+          retry ??= setTimeout(reconnect, 1_000);
+        },
+      );
     };
     await connect();
     return {

@@ -8,12 +8,21 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { git } from '../workspace/git.js';
 
+/**
+ * Git's transports a session's repository may use: the usual ones. Any other (`ext::`, a remote helper) could run a
+ * command named in the URL, which whoever queued the session chose. Goes before the git subcommand.
+ */
+export const REPO_PROTOCOLS = [
+  ...['-c', 'protocol.allow=never'],
+  ...['https', 'http', 'ssh', 'git', 'file'].flatMap((p) => ['-c', `protocol.${p}.allow=always`]),
+];
+
 /** A clone of the session's repository at its base, in `workDir/<sid>`. */
 export async function cloneAt(workDir: string, session: { sessionId: string; repo: string; base: string }) {
   const dir = join(workDir, session.sessionId);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(workDir, { recursive: true });
-  await git(workDir, ['clone', '--quiet', '--no-checkout', '--', session.repo, dir]);
+  await git(workDir, [...REPO_PROTOCOLS, 'clone', '--quiet', '--no-checkout', '--', session.repo, dir]);
   const base = await git(dir, ['rev-parse', '--verify', '--quiet', `${session.base}^{commit}`], { ok: [0, 1] });
   const commit = base.code === 0 ? session.base : `origin/${session.base}`;
   await git(dir, ['checkout', '--quiet', '--detach', commit]);
@@ -24,7 +33,7 @@ export async function cloneAt(workDir: string, session: { sessionId: string; rep
 export async function fetchSessionRefs(dir: string, sessionId: string): Promise<void> {
   const refspecs = [`+refs/heads/orch/${sessionId}/*:refs/heads/orch/${sessionId}/*`];
   refspecs.push(`+refs/orch/${sessionId}/*:refs/orch/${sessionId}/*`);
-  await git(dir, ['fetch', '--quiet', 'origin', ...refspecs]);
+  await git(dir, [...REPO_PROTOCOLS, 'fetch', '--quiet', 'origin', ...refspecs]);
 }
 
 /**
@@ -50,7 +59,7 @@ export async function pushSessionRefs(dir: string, sessionId: string, pushed: st
 async function pushWithRetries(dir: string, refs: readonly string[]): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await git(dir, ['push', '--quiet', '--force', 'origin', ...refs.map((r) => `${r}:${r}`)]);
+      await git(dir, [...REPO_PROTOCOLS, 'push', '--quiet', '--force', 'origin', ...refs.map((r) => `${r}:${r}`)]);
       return;
     } catch (error) {
       if (attempt >= 4) throw new Error(`pushing the session's branches failed: ${(error as Error).message}`);

@@ -69,7 +69,8 @@ export class Runner {
       manager: options.manager,
       leaseOf: (sessionId) => {
         const entry = this.running.get(sessionId);
-        return entry?.runtime && !entry.lost ? entry.lease : null;
+        // Being given back to the queue (parking): its runtime is let go of; the next runner answers.
+        return entry?.runtime && !entry.lost && !entry.parking ? entry.lease : null;
       },
       onError: (sessionId, message) => options.onEvent?.({ type: 'error', sessionId, message }),
     });

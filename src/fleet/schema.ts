@@ -78,10 +78,13 @@ CREATE TABLE IF NOT EXISTS ${FLEET_SCHEMA}.commands (
   body text,
   status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'taken', 'answered', 'expired')),
   created_at timestamptz NOT NULL DEFAULT now(),
+  -- past this (the database's clock) no runner takes it: its API node has stopped waiting, whatever became of it
+  expires_at timestamptz NOT NULL,
   runner_id text,
   lease_token bigint,
   reply_status integer,
-  reply_type text,
+  -- the headers a client needs (content-type, allow, x-orchestrate-note) and the body, base64: a diff is bytes
+  reply_headers jsonb,
   reply_body text
 );
 

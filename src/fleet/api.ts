@@ -13,15 +13,16 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { agentUses } from '../domain/spec-agents.js';
 import { createShell } from '../http/app.js';
-import type { AppEnv } from '../http/context.js';
+import { type AppEnv, DEFAULT_HEARTBEAT_MS } from '../http/context.js';
 import { HttpError, parseOr400, readJson } from '../http/errors.js';
 import { machineRoutes } from '../http/routes/machines.js';
 import { openApiRoutes } from '../http/routes/openapi.js';
 import { pageRoutes } from '../http/routes/pages.js';
 import { refuseSpecTypo, requestedSpec } from '../http/routes/sessions.js';
-import { EventsQuerySchema, FleetOrchestrateBodySchema, LastEventIdSchema, SessionIdParam } from '../http/schemas.js';
+import { feedStartOf, SSE_HEADERS, sseResponse, sseStreamFor } from '../http/routes/events.js';
+import { FleetOrchestrateBodySchema, SessionIdParam } from '../http/schemas.js';
 import type { ServedAppDeps } from '../http/server.js';
-import { DEFAULT_SSE_LIMITS, messageFrame, SseStream } from '../http/sse.js';
+import { messageFrame } from '../http/sse.js';
 import { newSessionId } from '../store/layout.js';
 import type { FleetFeeds } from './api-feed.js';
 import { type FleetRow, fleetHistory, fleetPart, fleetRow, fleetRows, fleetSummary, fleetView } from './api-views.js';
@@ -82,34 +83,18 @@ export function createFleetApp(deps: FleetApiDeps): Hono<AppEnv> {
   });
 
   api.get('/:sid/events', async (c) => {
-    const query = parseOr400(EventsQuerySchema, c.req.query(), 'query');
-    const header = c.req.header('last-event-id');
-    const lastEventId =
-      header !== undefined && header !== ''
-        ? parseOr400(LastEventIdSchema, header.trim(), 'Last-Event-ID header')
-        : query.lastEventId;
+    const start = feedStartOf(c);
     const row = await rowOr404(c);
-    const headers = {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      'X-Accel-Buffering': 'no',
-    };
-    if (c.req.method === 'HEAD') return c.body(null, 200, headers);
+    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
     const view = await fleetView(store, row);
     const lastSeq = view.lastSeq;
     const after =
-      lastEventId !== undefined ? lastEventId : query.tail !== undefined ? Math.max(0, lastSeq - query.tail) : lastSeq;
-    const outgoing = c.env?.outgoing;
-    const stream = new SseStream({
-      limits: deps.sseLimits ?? DEFAULT_SSE_LIMITS,
-      ...(outgoing ? { abort: () => outgoing.destroy() } : {}),
-      onDrop: (reason) =>
-        deps.logger?.warn(`dropped an event stream of ${row.id}: ${reason}; it reconnects with its Last-Event-ID`),
-    });
+      'lastEventId' in start ? start.lastEventId : 'tail' in start ? Math.max(0, lastSeq - start.tail) : lastSeq;
+    const stream = sseStreamFor(c, row.id, deps.sseLimits, deps.logger);
     stream.enqueue(messageFrame('snapshot', { ...view, fleet: fleetPart(row) }), false);
-    deps.feeds.follow(row.id, stream, after, lastSeq, deps.heartbeatMs ?? 15_000);
+    deps.feeds.follow(row.id, stream, after, lastSeq, deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     deps.streams.add(stream);
-    return c.body(stream.body, 200, { ...headers, 'Transfer-Encoding': 'chunked' });
+    return sseResponse(c, stream);
   });
 
   // Their changes are on the remote, not on this machine: `apply` is the user's, with git.

@@ -42,23 +42,15 @@ export class FleetCommands {
 
   /** Queue a request for the session's runner, waking the runners listening; no runner takes it after `waitMs`. */
   async send(sessionId: string, request: CommandRequest, waitMs: number): Promise<number> {
-    const client = await this.store.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return this.store.transaction(async (client) => {
       const { rows } = await client.query(
         `INSERT INTO ${S}.commands (session_id, method, path, body, expires_at)
          VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) RETURNING id`,
         [sessionId, request.method, request.path, request.body, waitMs / 1000],
       );
       await client.query('SELECT pg_notify($1, $2)', [COMMANDS_CHANNEL, sessionId]);
-      await client.query('COMMIT');
       return Number(rows[0].id);
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /**
@@ -84,9 +76,7 @@ export class FleetCommands {
 
   /** Write the answer to a command this runner took, and wake the API node waiting for it. */
   async answer(lease: Lease, id: number, reply: CommandReply): Promise<void> {
-    const client = await this.store.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await this.store.transaction(async (client) => {
       const { rowCount } = await client.query(
         `UPDATE ${S}.commands SET status = 'answered', reply_status = $4, reply_headers = $5, reply_body = $6
           WHERE id = $1 AND status = 'taken' AND runner_id = $2 AND lease_token = $3`,
@@ -94,13 +84,7 @@ export class FleetCommands {
       );
       if (rowCount !== 1) throw new LeaseLostError(lease);
       await client.query('SELECT pg_notify($1, $2)', [REPLIES_CHANNEL, String(id)]);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** The command's answer if it has one; else null. */

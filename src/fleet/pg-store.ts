@@ -358,7 +358,8 @@ export class FleetStore {
     return { holds: rows[0]?.holds === true, lastSeq: Number(rows[0]?.last_seq ?? 0) };
   }
 
-  private async transaction<T>(body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** `body` in one transaction (rolled back if it throws); also for the fleet's other tables (./commands.ts). */
+  async transaction<T>(body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');

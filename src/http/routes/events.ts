@@ -3,51 +3,69 @@
  * replay the client asked for (Last-Event-ID header, else ?lastEventId=, else ?tail=N), then live events:
  * `id: <seq>`, `event: <type>`, `data: <event JSON>`. `: ping` comments every heartbeatMs.
  */
-import { Hono } from 'hono';
-import { requireSession, sessionIdOf, type ApiContext, type AppEnv } from '../context.js';
+import { type Context, Hono } from 'hono';
+import { requireSession, sessionIdOf, type ApiContext, type AppEnv, type Logger } from '../context.js';
 import { parseOr400 } from '../errors.js';
 import { EventsQuerySchema, LastEventIdSchema } from '../schemas.js';
 import { startSessionFeed, type FeedStart } from '../session-feed.js';
-import { messageFrame, SseStream } from '../sse.js';
+import { DEFAULT_SSE_LIMITS, messageFrame, type SseLimits, SseStream } from '../sse.js';
 
 export function eventRoutes(ctx: ApiContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get('/:sid/events', (c) => {
     const sessionId = sessionIdOf(c);
-    const query = parseOr400(EventsQuerySchema, c.req.query(), 'query');
-    // A reconnecting EventSource sends the header and the original URL: the header is the newer word.
-    const header = c.req.header('last-event-id');
-    const lastEventId =
-      header !== undefined && header !== ''
-        ? parseOr400(LastEventIdSchema, header.trim(), 'Last-Event-ID header')
-        : query.lastEventId;
+    const start = feedStartOf(c);
     requireSession(ctx, sessionId);
-
-    const headers = {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      'X-Accel-Buffering': 'no',
-    };
     // Hono answers HEAD with the GET handler and drops the body unread: no stream may be opened for it.
-    if (c.req.method === 'HEAD') return c.body(null, 200, headers);
-
-    const start: FeedStart =
-      lastEventId !== undefined ? { lastEventId } : query.tail !== undefined ? { tail: query.tail } : { live: true };
-    const outgoing = c.env?.outgoing;
-    const stream = new SseStream({
-      limits: ctx.sseLimits,
-      ...(outgoing ? { abort: () => outgoing.destroy() } : {}),
-      onDrop: (reason) =>
-        ctx.logger?.warn(`dropped an event stream of ${sessionId}: ${reason}; it reconnects with its Last-Event-ID`),
-    });
+    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
+    const stream = sseStreamFor(c, sessionId, ctx.sseLimits, ctx.logger);
     stream.enqueue(messageFrame('snapshot', ctx.manager.view(sessionId)), false);
     startSessionFeed({ manager: ctx.manager, sessionId, stream, start, heartbeatMs: ctx.heartbeatMs });
     ctx.streams.add(stream);
-
-    // Transfer-Encoding tells node-server not to wait for the body's end to compute a Content-Length.
-    return c.body(stream.body, 200, { ...headers, 'Transfer-Encoding': 'chunked' });
+    return sseResponse(c, stream);
   });
 
   return app;
+}
+
+export const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+};
+
+/**
+ * Where a client's stream starts: the Last-Event-ID header (a reconnecting EventSource sends it and the original
+ * URL: the header is the newer word), else ?lastEventId=, else ?tail=N, else live.
+ */
+export function feedStartOf(c: Context<AppEnv>): FeedStart {
+  const query = parseOr400(EventsQuerySchema, c.req.query(), 'query');
+  const header = c.req.header('last-event-id');
+  const lastEventId =
+    header !== undefined && header !== ''
+      ? parseOr400(LastEventIdSchema, header.trim(), 'Last-Event-ID header')
+      : query.lastEventId;
+  return lastEventId !== undefined ? { lastEventId } : query.tail !== undefined ? { tail: query.tail } : { live: true };
+}
+
+/** The stream of one client: bounded by `limits`, cut with its socket, a drop said once. */
+export function sseStreamFor(
+  c: Context<AppEnv>,
+  sessionId: string,
+  limits: SseLimits | undefined,
+  logger: Logger | undefined,
+): SseStream {
+  const outgoing = c.env?.outgoing;
+  return new SseStream({
+    limits: limits ?? DEFAULT_SSE_LIMITS,
+    ...(outgoing ? { abort: () => outgoing.destroy() } : {}),
+    onDrop: (reason) =>
+      logger?.warn(`dropped an event stream of ${sessionId}: ${reason}; it reconnects with its Last-Event-ID`),
+  });
+}
+
+/** Transfer-Encoding tells node-server not to wait for the body's end to compute a Content-Length. */
+export function sseResponse(c: Context<AppEnv>, stream: SseStream): Response {
+  return c.body(stream.body, 200, { ...SSE_HEADERS, 'Transfer-Encoding': 'chunked' });
 }

@@ -140,6 +140,7 @@ export class Runner {
           entry.runtime && !entry.parking ? deferUntil(entry.runtime.view(), Date.now(), this.deferAfter) : null;
         if (until) void this.park(entry, until);
       } catch (error) {
+        // The end step decides a session being marked ended: its own write fails if the lease is really gone.
         this.trouble(entry, error);
       }
     }
@@ -197,8 +198,8 @@ export class Runner {
         // The refs, and the last snapshot: what API nodes show of the ended session is its end (blockers closed).
         await entry.syncing;
         await this.saveFolder(entry, dir);
+        entry.finishing = true;
         await this.options.store.finish(lease, end);
-        entry.finished = true;
       });
       if (entry.lost) return;
       this.options.onEvent?.({ type: 'ended', sessionId: lease.sessionId, outcome: end });
@@ -327,7 +328,7 @@ export class Runner {
         await step();
         return;
       } catch (error) {
-        this.trouble(entry, error);
+        this.trouble(entry, error, true);
       }
       await new Promise((resolve) => setTimeout(resolve, this.tickMs));
     }
@@ -364,7 +365,10 @@ export class Runner {
    * is lost. Not done at all (the database unreachable, a connection dropped): said once, and tried again at the
    * next tick, until the lease could have expired by now, when the session is given up as lost too.
    */
-  private trouble(entry: Running, error: unknown): void {
+  private trouble(entry: Running, error: unknown, endStep = false): void {
+    // A session being marked ended: a renewal, a sync or a replication its end outran fails, and that is no loss;
+    // the end step's own write decides (it fails too if the lease is really gone).
+    if (entry.finishing && !endStep) return;
     if (error instanceof LeaseLostError || error instanceof SeqGapError) {
       this.fail(entry, error);
       return;
@@ -384,7 +388,7 @@ export class Runner {
 
   /** A lost lease stops the session's agents at once; any other failure is reported and stops it too. */
   private fail(entry: Running, error: unknown): void {
-    if (entry.lost || entry.finished) return;
+    if (entry.lost) return;
     entry.lost = true;
     this.wake(entry);
     const sessionId = entry.lease.sessionId;

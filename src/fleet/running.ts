@@ -12,8 +12,8 @@ export interface Running {
   waiting: Array<{ seq: number; done: () => void }>;
   again: boolean;
   lost: boolean;
-  /** Marked ended in the store: a renewal in flight that the end outran is no loss. */
-  finished: boolean;
+  /** Being marked ended in the store: a renewal that the end outran fails, and that is no loss. */
+  finishing: boolean;
   /** When the lease was last taken or renewed (this process's clock): past leaseSec it may be someone else's. */
   renewedAt: number;
   /** The database could not be reached at the last try (told once per outage). */
@@ -44,7 +44,7 @@ export function newRunning(lease: Lease): Running {
     waiting: [],
     again: false,
     lost: false,
-    finished: false,
+    finishing: false,
     renewedAt: performance.now(),
     unreachable: false,
     dir: null,

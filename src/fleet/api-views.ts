@@ -129,8 +129,13 @@ export async function fleetView(store: FleetStore, row: FleetRow): Promise<Sessi
   return view;
 }
 
+/** A runner holds the session now (its lease is current): requests about it reach that runner. */
+export function fleetLive(row: FleetRow): boolean {
+  return row.status === 'running' && row.leased;
+}
+
 export function fleetSummary(row: FleetRow, view: SessionView): SessionSummary & { fleet: FleetPart } {
-  return { ...summaryOf(view, row.status === 'running' && row.leased, null), fleet: fleetPart(row) };
+  return { ...summaryOf(view, fleetLive(row), null), fleet: fleetPart(row) };
 }
 
 /** The parts of GET /state only the log knows (reviews, decisions, recoveries), read by type from the table. */

@@ -22,10 +22,20 @@ import { refuseSpecTypo, requestedSpec } from '../http/routes/sessions.js';
 import { feedStartOf, SSE_HEADERS, sseResponse, sseStreamFor } from '../http/routes/events.js';
 import { FleetOrchestrateBodySchema, SessionIdParam } from '../http/schemas.js';
 import type { ServedAppDeps } from '../http/server.js';
+import { feedStartSeq } from '../http/session-feed.js';
 import { messageFrame } from '../http/sse.js';
 import { newSessionId } from '../store/layout.js';
 import type { FleetFeeds } from './api-feed.js';
-import { type FleetRow, fleetHistory, fleetPart, fleetRow, fleetRows, fleetSummary, fleetView } from './api-views.js';
+import {
+  type FleetRow,
+  fleetHistory,
+  fleetLive,
+  fleetPart,
+  fleetRow,
+  fleetRows,
+  fleetSummary,
+  fleetView,
+} from './api-views.js';
 import type { ReplyWaiter } from './commands.js';
 import type { FleetStore } from './pg-store.js';
 
@@ -75,7 +85,7 @@ export function createFleetApp(deps: FleetApiDeps): Hono<AppEnv> {
     const [view, history] = await Promise.all([fleetView(store, row), fleetHistory(store, row.id)]);
     return c.json({
       ...view,
-      live: row.status === 'running' && row.leased,
+      live: fleetLive(row),
       runner: null,
       fleet: fleetPart(row),
       ...history,
@@ -87,12 +97,10 @@ export function createFleetApp(deps: FleetApiDeps): Hono<AppEnv> {
     const row = await rowOr404(c);
     if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
     const view = await fleetView(store, row);
-    const lastSeq = view.lastSeq;
-    const after =
-      'lastEventId' in start ? start.lastEventId : 'tail' in start ? Math.max(0, lastSeq - start.tail) : lastSeq;
     const stream = sseStreamFor(c, row.id, deps.sseLimits, deps.logger);
     stream.enqueue(messageFrame('snapshot', { ...view, fleet: fleetPart(row) }), false);
-    deps.feeds.follow(row.id, stream, after, lastSeq, deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+    const after = feedStartSeq(start, view.lastSeq);
+    deps.feeds.follow(row.id, stream, after, view.lastSeq, deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     deps.streams.add(stream);
     return sseResponse(c, stream);
   });
@@ -113,11 +121,13 @@ export function createFleetApp(deps: FleetApiDeps): Hono<AppEnv> {
     const row = await rowOr404(c);
     refuseUnheld(row);
     const text = c.req.method === 'GET' || c.req.method === 'HEAD' ? '' : await c.req.text();
-    if (text.trim() !== '') await readJsonAgain(c);
+    const body = text.trim() === '' ? null : text;
+    // It must be JSON, as a local server says (readJson reads the text again from Hono's cache).
+    if (body !== null) await readJson(c, true);
     const url = new URL(c.req.url);
     const outcome = await deps.replies.request(
       row.id,
-      { method: c.req.method, path: `${url.pathname}${url.search}`, body: text.trim() === '' ? null : text },
+      { method: c.req.method, path: `${url.pathname}${url.search}`, body },
       deps.replyWaitMs ?? 30_000,
     );
     if ('answered' in outcome) {
@@ -155,11 +165,6 @@ function databaseAway(error: unknown): HttpError | null {
     (typeof code === 'string' && code.startsWith('08')) ||
     /Connection terminated|timeout exceeded when trying to connect/.test(message ?? '');
   return away ? new HttpError(503, `the fleet database is not reachable now (${message ?? code}); try again`) : null;
-}
-
-/** The body must be JSON, as a local server says (the text itself is read again from Hono's cache). */
-async function readJsonAgain(c: Context<AppEnv>): Promise<void> {
-  await readJson(c, true);
 }
 
 /** A 409 for a session that no runner holds now, saying why and what happens next. */

@@ -140,7 +140,6 @@ export class Runner {
           entry.runtime && !entry.parking ? deferUntil(entry.runtime.view(), Date.now(), this.deferAfter) : null;
         if (until) void this.park(entry, until);
       } catch (error) {
-        // The end step decides a session being marked ended: its own write fails if the lease is really gone.
         this.trouble(entry, error);
       }
     }

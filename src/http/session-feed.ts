@@ -36,6 +36,15 @@ interface Held {
   bytes: number;
 }
 
+/**
+ * The seq a client's stream goes on after, in a log whose last seq is `lastSeq`. A Last-Event-ID past the end (a
+ * log cut after a crash) restarts from the end: the client gets what exists.
+ */
+export function feedStartSeq(start: FeedStart, lastSeq: number): number {
+  if ('lastEventId' in start) return Math.min(start.lastEventId, lastSeq);
+  return 'tail' in start ? Math.max(0, lastSeq - start.tail) : lastSeq;
+}
+
 export function startSessionFeed(options: SessionFeedOptions): void {
   const { manager, sessionId, stream } = options;
   let runtime: SessionRuntime | null = null;
@@ -160,14 +169,7 @@ export function startSessionFeed(options: SessionFeedOptions): void {
     disk = openSessionLog(manager.workspace, sessionId);
     return disk.lastSeq;
   }
-  const start = options.start;
-  // A Last-Event-ID past the end (a log cut after a crash) restarts from the end: the client gets what exists.
-  lastSent =
-    'lastEventId' in start
-      ? Math.min(start.lastEventId, lastSeq)
-      : 'tail' in start
-        ? Math.max(0, lastSeq - start.tail)
-        : lastSeq;
+  lastSent = feedStartSeq(options.start, lastSeq);
   replayEnd = lastSeq;
 
   const offCreated = manager.onCreated((created) => {

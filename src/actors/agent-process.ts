@@ -353,7 +353,7 @@ class AgentRun {
     if (this.killing) await this.killing;
     // The wrapper's own status file is the truth (the wrapper reports the agent's status, not its own).
     const fromFile = this.record ? readExitFile(this.files.exit(this.record.attempt)) : null;
-    this.follower?.finish();
+    await this.follower?.finish();
     this.follower?.stop();
     // What the agent left is committed whatever the outcome: a stopped or failed attempt's work is kept too.
     const finished = this.host.checkouts ? await this.finishCheckout() : null;

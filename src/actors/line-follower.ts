@@ -114,13 +114,17 @@ export class LineFollower {
     if (this.backlog.length > 0) this.schedule();
   }
 
-  /** The writer has ended: read to the end and emit a last line that has no newline. */
-  finish(): void {
-    if (this.fd === null || this.stopped) return;
-    let size = fstatSync(this.fd).size;
-    while (this.offset < size || this.backlog.length > 0) {
+  /**
+   * The writer has ended: read to the end and emit a last line that has no newline. A long backlog (an agent that
+   * wrote a lot just before it ended) goes over in batches with a turn of the event loop after each, as while it
+   * ran: the SSE clients, the API and the timers keep going meanwhile instead of waiting seconds for one loop.
+   */
+  async finish(): Promise<void> {
+    for (;;) {
+      if (this.fd === null || this.stopped) return;
+      if (this.offset >= fstatSync(this.fd).size && this.backlog.length === 0) break;
       this.drain();
-      size = fstatSync(this.fd).size;
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const lines: FollowedLine[] = [];
     if (this.oversize) {

@@ -194,15 +194,18 @@ function follow(sources: Source[], end: SessionEnd | null): Promise<void> {
       watcher?.close();
       process.off('SIGINT', interrupted);
       process.off('SIGTERM', interrupted);
+      void readTheRest(!error && readRest).then(
+        () => (error ? reject(error) : resolve()),
+        (finishError: Error) => reject(error ?? finishError),
+      );
+    }
+    /** The rest of what was written up to now, a last line without its newline included, file after file. */
+    async function readTheRest(read: boolean): Promise<void> {
       try {
-        // The rest of what was written up to now, a last line without its newline included.
-        if (!error && readRest) for (const follower of followers) follower.finish();
-      } catch (finishError) {
-        error = finishError as Error;
+        if (read) for (const follower of followers) await follower.finish();
+      } finally {
+        for (const follower of followers) follower.stop();
       }
-      for (const follower of followers) follower.stop();
-      if (error) reject(error);
-      else resolve();
     }
     /** Read what is there (and, following, watch for more); false when a file could not be read (then done). */
     const startAll = (): boolean => {

@@ -112,21 +112,21 @@ describe('LineFollower', () => {
     ]);
   });
 
-  it('finish() emits a final line that has no newline, with its end at the end of the file', () => {
+  it('finish() emits a final line that has no newline, with its end at the end of the file', async () => {
     writeFileSync(path, '{"a":1}\n{"result":"no newline"}');
     const { lines, follower } = follow();
     expect(lines.map((l) => l.text)).toEqual(['{"a":1}']);
-    follower.finish();
+    await follower.finish();
     expect(lines[1]).toEqual({ text: '{"result":"no newline"}', end: bytes('{"a":1}\n{"result":"no newline"}') });
     // Nothing more to hand over; a second finish emits nothing.
-    follower.finish();
+    await follower.finish();
     expect(lines).toHaveLength(2);
   });
 
-  it('finish() reads what was appended since the last notification before ending', () => {
+  it('finish() reads what was appended since the last notification before ending', async () => {
     const { lines, follower } = follow();
     appendFileSync(path, 'a\nb\nc');
-    follower.finish();
+    await follower.finish();
     expect(lines.map((l) => l.text)).toEqual(['a', 'b', 'c']);
   });
 
@@ -181,10 +181,26 @@ describe('LineFollower', () => {
     expect(lines[1]).toEqual({ text: 'short', end: 15_007 });
   });
 
-  it('an oversize last line without newline is emitted as oversize on finish', () => {
+  it('finish() of a long backlog hands it over in batches, the event loop running between them', async () => {
+    const count = 5000;
+    writeFileSync(path, Array.from({ length: count }, (_, i) => `line ${i}`).join('\n') + '\nlast');
+    const { lines, batches, follower } = follow(0, { maxLinesPerBatch: 1000 });
+    // Whatever else waits for the event loop (a socket's drain, a timer) runs while the backlog goes over.
+    let linesWhenOthersRan = -1;
+    setImmediate(() => {
+      linesWhenOthersRan = lines.length;
+    });
+    await follower.finish();
+    expect(linesWhenOthersRan).toBeGreaterThan(0);
+    expect(linesWhenOthersRan).toBeLessThan(count);
+    expect(lines.map((l) => l.text)).toEqual([...Array.from({ length: count }, (_, i) => `line ${i}`), 'last']);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(1000);
+  });
+
+  it('an oversize last line without newline is emitted as oversize on finish', async () => {
     writeFileSync(path, `ok\n${'z'.repeat(5000)}`);
     const { lines, follower } = follow(0, { maxLineBytes: 1000 });
-    follower.finish();
+    await follower.finish();
     expect(lines[1]).toMatchObject({ oversizeBytes: 5000, end: 5003 });
   });
 
@@ -222,7 +238,7 @@ describe('LineFollower', () => {
     appendFileSync(path, 'after\n');
     await new Promise((resolve) => setTimeout(resolve, 200));
     follower.drain();
-    follower.finish();
+    await follower.finish();
     expect(lines.map((l) => l.text)).toEqual(['before']);
   });
 });

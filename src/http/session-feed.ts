@@ -14,8 +14,8 @@
 import type { OrchestratorEvent } from '../domain/events.js';
 import type { SessionManager } from '../runtime/session-manager.js';
 import type { SessionRuntime } from '../runtime/session-runtime.js';
-import { type FrameChunk, openSessionLog, type SessionLogReader } from '../runtime/session-folder.js';
-import { sharedBatch, sharedFrame, type SseStream } from './sse.js';
+import { type Appended, type FrameChunk, openSessionLog, type SessionLogReader } from '../runtime/session-folder.js';
+import type { SseStream } from './sse.js';
 
 /** Events read from the file per replay step, about (the client takes them before the next step is read). */
 const REPLAY_BATCH = 512;
@@ -28,12 +28,6 @@ export interface SessionFeedOptions {
   stream: SseStream;
   start: FeedStart;
   heartbeatMs: number;
-}
-
-interface Held {
-  seq: number;
-  frame: string;
-  bytes: number;
 }
 
 /**
@@ -52,7 +46,9 @@ export function startSessionFeed(options: SessionFeedOptions): void {
   let unsubscribe: (() => void) | null = null;
   let lastSent = 0;
   let replayEnd = 0;
-  let held: Held[] = [];
+  /** Live appends that came while the client was still replaying, in order. */
+  let held: FrameChunk[] = [];
+  let heldEvents = 0;
   let heldBytes = 0;
 
   /** The runtime we follow, while the manager still has it (a detached runtime's log is closed: never read it). */
@@ -73,39 +69,34 @@ export function startSessionFeed(options: SessionFeedOptions): void {
     return disk && stream.open ? disk.readFrameChunk(after, limit) : null;
   };
 
-  const send = (seq: number, frame: string, bytes?: number): boolean => {
-    if (seq <= lastSent) return true;
-    if (seq !== lastSent + 1) {
+  /** The frames of an append, which must follow what the client has (a gap-free log's appends always do). */
+  const send = (chunk: FrameChunk): boolean => {
+    if (chunk.first !== lastSent + 1) {
       // Cannot happen with a gap-free log; if it does, a reconnect replays from the file correctly.
-      stream.drop(`event ${seq} after ${lastSent}: out of order`);
+      stream.drop(`events ${chunk.first}..${chunk.last} after ${lastSent}: out of order`);
       return false;
     }
-    if (!stream.enqueue(frame, true, bytes)) return false;
-    lastSent = seq;
+    if (!stream.enqueueChunk(chunk.data, chunk.last - chunk.first + 1)) return false;
+    lastSent = chunk.last;
     return true;
   };
 
-  const onLive = (events: readonly OrchestratorEvent[]): void => {
-    const last = events.at(-1);
-    if (last && events.length > 1 && lastSent >= replayEnd && held.length === 0 && events[0]?.seq === lastSent + 1) {
-      // A whole append for a client that is caught up: one buffer, encoded once for every client.
-      if (stream.enqueueChunk(sharedBatch(events), events.length)) lastSent = last.seq;
+  /** An append: its frames (one buffer, made once for every client) go out, or wait behind the replay. */
+  const onLive = (_events: readonly OrchestratorEvent[], appended: Appended): void => {
+    if (appended.last <= lastSent) return;
+    const chunk = appended.frames();
+    if (lastSent >= replayEnd && held.length === 0) {
+      send(chunk);
       return;
     }
-    for (const event of events) {
-      if (event.seq <= lastSent) continue;
-      const { text: frame, bytes } = sharedFrame(event);
-      if (lastSent >= replayEnd && held.length === 0) {
-        if (!send(event.seq, frame, bytes)) return;
-        continue;
-      }
-      if (!stream.fits(held.length + 1, heldBytes + bytes)) {
-        stream.drop('too many events waiting behind the replay for a slow client');
-        return;
-      }
-      held.push({ seq: event.seq, frame, bytes });
-      heldBytes += bytes;
+    const count = chunk.last - chunk.first + 1;
+    if (!stream.fits(heldEvents + count, heldBytes + chunk.data.length)) {
+      stream.drop('too many events waiting behind the replay for a slow client');
+      return;
     }
+    held.push(chunk);
+    heldEvents += count;
+    heldBytes += chunk.data.length;
   };
 
   /** Called by the stream when its queue is empty: the next replay batch, or what was held behind it. */
@@ -144,8 +135,9 @@ export function startSessionFeed(options: SessionFeedOptions): void {
     if (held.length > 0) {
       const pending = held;
       held = [];
+      heldEvents = 0;
       heldBytes = 0;
-      for (const h of pending) if (!send(h.seq, h.frame, h.bytes)) return;
+      for (const chunk of pending) if (!send(chunk)) return;
     }
   };
 
@@ -159,6 +151,7 @@ export function startSessionFeed(options: SessionFeedOptions): void {
     // Everything up to here is in the file; everything after arrives through onLive.
     replayEnd = Math.max(replayEnd, live.lastSeq);
     held = [];
+    heldEvents = 0;
     heldBytes = 0;
     stream.wake();
   };

@@ -8,7 +8,7 @@
  * destroyed) and it reconnects with its Last-Event-ID.
  */
 import type { OrchestratorEvent } from '../domain/events.js';
-import { eventJson, frameHead } from '../runtime/session-folder.js';
+import { frameHead } from '../runtime/session-folder.js';
 
 export interface SseLimits {
   /** Events waiting for one client, at most. */
@@ -22,36 +22,12 @@ export const DEFAULT_SSE_LIMITS: SseLimits = { maxEvents: 10_000, maxBytes: 8 * 
 /** Queued frames go out in chunks of about this size. */
 const CHUNK_BYTES = 64 * 1024;
 
-/** One frame per live event, shared by every client of the session (all listeners get the same objects). */
-const frames = new WeakMap<OrchestratorEvent, { text: string; bytes: number }>();
-
-/** `id: <seq>\nevent: <type>\ndata: <json>\n\n`. JSON.stringify escapes newlines, so data is one line. */
+/**
+ * `id: <seq>\nevent: <type>\ndata: <json>\n\n`, the text of one event's frame. JSON.stringify escapes newlines, so
+ * data is one line. The server sends the same frames made from the log's bytes (src/store/frame-pages.ts).
+ */
 export function eventFrame(event: OrchestratorEvent): string {
-  return sharedFrame(event).text;
-}
-
-/** The frame and its UTF-8 length, built once per event object (the data is the log's own JSON line). */
-export function sharedFrame(event: OrchestratorEvent): { text: string; bytes: number } {
-  let frame = frames.get(event);
-  if (frame === undefined) {
-    const text = `${frameHead(event.seq, event.type)}${eventJson(event)}\n\n`;
-    frame = { text, bytes: Buffer.byteLength(text, 'utf8') };
-    frames.set(event, frame);
-  }
-  return frame;
-}
-
-/** The frames of one append's events in one buffer, built once for every client (listeners get the same array). */
-const batches = new WeakMap<readonly OrchestratorEvent[], Buffer>();
-
-/** The frames of `events` (one append: consecutive seqs), encoded once and shared: never write into it. */
-export function sharedBatch(events: readonly OrchestratorEvent[]): Buffer {
-  let data = batches.get(events);
-  if (data === undefined) {
-    data = Buffer.from(events.map((event) => sharedFrame(event).text).join(''), 'utf8');
-    batches.set(events, data);
-  }
-  return data;
+  return `${frameHead(event.seq, event.type)}${JSON.stringify(event)}\n\n`;
 }
 
 /** A message without id (the snapshot): it must not move the client's Last-Event-ID. */

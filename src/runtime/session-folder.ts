@@ -5,8 +5,8 @@
 import { SessionStore } from '../store/session-store.js';
 
 export { SESSION_ID_PATTERN, SessionNotFoundError } from '../store/session-store.js';
-/** An event's JSON as the log wrote it (serialized once, when appended): what SSE sends. */
-export { eventJson, type FrameChunk } from '../store/event-log.js';
+/** What an append wrote (its live SSE frames), and replay frames read from the file. */
+export type { Appended, FrameChunk } from '../store/event-log.js';
 /** The start of an event's SSE frame (src/store/frame-pages.ts). */
 export { frameHead } from '../store/frame-pages.js';
 

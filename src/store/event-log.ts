@@ -12,18 +12,17 @@ import { FRAME_PAGE, type FrameChunk, FramePageCache, framesOf } from './frame-p
 
 export type { FrameChunk } from './frame-pages.js';
 
-export type EventListener = (events: readonly OrchestratorEvent[]) => void;
-
 /**
- * The JSON text of each event this process appended (its events.jsonl line without the newline), so that
- * the SSE fan-out sends those bytes instead of serializing every event again for every client.
+ * What one append wrote, for its listeners: the seqs, and the SSE frames of its events made from the bytes written
+ * (the same buffer for every listener that asks; never write into it).
  */
-const serialized = new WeakMap<OrchestratorEvent, string>();
-
-/** The event as one line of JSON: the text already written to the log when there is one. */
-export function eventJson(event: OrchestratorEvent): string {
-  return serialized.get(event) ?? JSON.stringify(event);
+export interface Appended {
+  first: number;
+  last: number;
+  frames(): FrameChunk;
 }
+
+export type EventListener = (events: readonly OrchestratorEvent[], appended: Appended) => void;
 
 /** A line of the log as it was written: its seq, its event's type and its JSON text. */
 export interface LogLine {
@@ -39,6 +38,8 @@ export interface OpenedLog {
 }
 
 const READ_CHUNK = 1 << 20;
+/** The bytes of one append are written into a buffer kept between appends (grown when a batch needs more). */
+const SCRATCH_BYTES = 1 << 20;
 
 export class EventLog {
   private fd: number;
@@ -50,6 +51,7 @@ export class EventLog {
   private listeners = new Set<EventListener>();
   /** Complete pages of SSE frames, shared by every replaying client. */
   private pages = new FramePageCache();
+  private scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   private closed = false;
 
   private constructor(
@@ -117,53 +119,75 @@ export class EventLog {
     return this.closed;
   }
 
-  /** Stamp events with seq, sessionId and ts, write them in one call, then tell the listeners. */
+  /**
+   * Stamp events with seq, sessionId and ts, write them in one call, then tell the listeners. Each event is
+   * serialized once and its UTF-8 written straight into one buffer (joining the lines into one string and encoding
+   * that costs ten times more as soon as one line is not ASCII): the file gets those bytes, and so do the SSE frames.
+   */
   append(events: readonly NewEvent[]): OrchestratorEvent[] {
     if (events.length === 0) return [];
     if (this.closed) throw new Error(`event log ${this.path} is closed; the session has ended`);
     if (this.readOnly) throw new Error(`event log ${this.path} was opened read-only`);
     const now = new Date().toISOString();
+    const first = this.offsets.length + 1;
     const stamped: OrchestratorEvent[] = [];
-    const lines: string[] = [];
-    for (const { ts, ...rest } of events) {
-      const full = {
-        seq: this.offsets.length + stamped.length + 1,
-        ts: ts ?? now,
-        sessionId: this.sessionId,
-        ...rest,
-      } as OrchestratorEvent;
-      // seq/ts/sessionId first in the line: easier to read by eye and by `grep`.
+    const starts: number[] = [];
+    let at = 0;
+    for (const event of events) {
+      // seq/ts/sessionId first in the line: easier to read by eye and by `grep` (a key spread again keeps its place).
+      const full = { seq: first + stamped.length, ts: now, sessionId: this.sessionId, ...event } as OrchestratorEvent;
+      if (full.ts === undefined) full.ts = now;
       const json = JSON.stringify(full);
-      serialized.set(full, json);
+      // A UTF-16 unit is at most 3 bytes of UTF-8.
+      this.reserve(at + json.length * 3 + 1);
+      starts.push(at);
+      at += this.scratch.write(json, at);
+      this.scratch[at++] = 0x0a;
       stamped.push(full);
-      lines.push(json);
     }
-    const buffer = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
     let written = 0;
-    while (written < buffer.length) written += writeSync(this.fd, buffer, written, buffer.length - written);
-    let offset = this.size;
-    for (const event of stamped) this.types.push(event.type);
-    if (buffer.length === lines.reduce((n, l) => n + l.length + 1, 0)) {
-      // ASCII only (the common case): a line's bytes are its characters, no second UTF-8 pass.
-      for (const line of lines) {
-        this.offsets.push(offset);
-        offset += line.length + 1;
-      }
-    } else {
-      for (const line of lines) {
-        this.offsets.push(offset);
-        offset += Buffer.byteLength(line, 'utf8') + 1;
-      }
+    while (written < at) written += writeSync(this.fd, this.scratch, written, at - written);
+    for (const [i, start] of starts.entries()) {
+      this.offsets.push(this.size + start);
+      this.types.push((stamped[i] as OrchestratorEvent).type);
     }
-    this.size = offset;
+    this.size += at;
+    this.tell(stamped, at);
+    return stamped;
+  }
+
+  private reserve(bytes: number): void {
+    if (bytes <= this.scratch.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(bytes, this.scratch.length * 2));
+    this.scratch.copy(grown);
+    this.scratch = grown;
+  }
+
+  /** The listeners, each in turn; the frames are made once, from the bytes just written, if one asks for them. */
+  private tell(stamped: OrchestratorEvent[], bytes: number): void {
+    if (this.listeners.size === 0) return;
+    const first = (stamped[0] as OrchestratorEvent).seq;
+    let frames: FrameChunk | null = null;
+    let told = false;
+    const appended: Appended = {
+      first,
+      last: first + stamped.length - 1,
+      // After the listeners returned, the scratch buffer belongs to the next append: read the file then.
+      frames: () => {
+        frames ??= told
+          ? this.framesAfter(first - 1, stamped.length)
+          : framesOf(this.scratch, bytes, first, this.types);
+        return frames as FrameChunk;
+      },
+    };
     for (const listener of this.listeners) {
       try {
-        listener(stamped);
+        listener(stamped, appended);
       } catch {
         // A broken listener (a dropped SSE client) must never stop the session.
       }
     }
-    return stamped;
+    told = true;
   }
 
   /** Live events after this call; returns the unsubscribe function. */
@@ -180,10 +204,7 @@ export class EventLog {
     const events: OrchestratorEvent[] = [];
     for (const line of text.split('\n')) {
       if (!line) continue;
-      const event = JSON.parse(line) as OrchestratorEvent;
-      // The replay sends these bytes as they are (no second JSON.stringify per client).
-      serialized.set(event, line);
-      events.push(event);
+      events.push(JSON.parse(line) as OrchestratorEvent);
     }
     return events;
   }
@@ -212,6 +233,14 @@ export class EventLog {
     if (!range) return null;
     const chunk = framesOf(range.buffer, range.read, after + 1, this.types);
     if (whole && chunk?.last === pageEnd) this.pages.set(after, chunk.data);
+    return chunk;
+  }
+
+  /** SSE frames of `count` events after `afterSeq`, read from the file, in one chunk whatever their number. */
+  private framesAfter(afterSeq: number, count: number): FrameChunk {
+    const range = this.readRange(afterSeq, count);
+    const chunk = range && framesOf(range.buffer, range.read, afterSeq + 1, this.types);
+    if (!chunk) throw new Error(`event log ${this.path}: events ${afterSeq + 1}.. are not in the file`);
     return chunk;
   }
 

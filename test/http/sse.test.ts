@@ -7,7 +7,6 @@ import {
   messageFrame,
   SseHub,
   SseStream,
-  sharedBatch,
 } from '../../src/http/sse.js';
 
 const decoder = new TextDecoder();
@@ -38,13 +37,6 @@ describe('frames', () => {
     const frame = eventFrame(event(7));
     expect(frame).toBe(`id: 7\nevent: safety\ndata: ${JSON.stringify(event(7))}\n\n`);
     expect(frame.split('\n')).toHaveLength(5);
-  });
-
-  it("one append's frames in one buffer, built once for every client", () => {
-    const batch = [event(1), event(2), event(3)];
-    const data = sharedBatch(batch);
-    expect(data.toString('utf8')).toBe(batch.map(eventFrame).join(''));
-    expect(sharedBatch(batch)).toBe(data);
   });
 
   it('a message without id; a comment for the heartbeat', () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { NewEvent, OrchestratorEvent } from '../../src/domain/events.js';
-import { EventLog } from '../../src/store/event-log.js';
+import { type Appended, EventLog } from '../../src/store/event-log.js';
 import { FRAME_PAGE } from '../../src/store/frame-pages.js';
 
 const io = vi.hoisted(() => ({ writes: [] as number[], readBytes: 0, shortWrites: 0, counting: false }));
@@ -166,6 +166,44 @@ describe('subscribe', () => {
     log.append([]);
     expect(heard).toEqual([[1, 2], [3]]);
     expect(inFileWhenHeard).toEqual([true, true]);
+  });
+
+  it("an append's SSE frames: its events' frames, made once from the bytes written, for every listener", () => {
+    const { log } = openLog();
+    const chunks: Array<{ first: number; last: number; data: Buffer }> = [];
+    const heard = (appended: Appended) =>
+      chunks.push({ ...appended.frames(), first: appended.first, last: appended.last });
+    log.subscribe((_events, appended) => heard(appended));
+    log.subscribe((_events, appended) => heard(appended));
+    // Non-ASCII text (several bytes a character), and a batch larger than the 1 MiB buffer kept between appends.
+    const big = 'é€😀'.repeat(150_000);
+    const stamped = [
+      ...log.append([stateEvent('a'), stateEvent('ünïcødé →')]),
+      ...log.append([stateEvent(big), stateEvent('after the big one')]),
+    ];
+    const frame = (e: OrchestratorEvent) => `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+    const expected = [stamped.slice(0, 2).map(frame).join(''), stamped.slice(2).map(frame).join('')];
+    expect(chunks.map((c) => [c.first, c.last, c.data.toString('utf8')])).toEqual([
+      [1, 2, expected[0]],
+      [1, 2, expected[0]],
+      [3, 4, expected[1]],
+      [3, 4, expected[1]],
+    ]);
+    // One buffer for every listener of an append.
+    expect(chunks[1]?.data).toBe(chunks[0]?.data);
+    expect(fileEvents()).toEqual(stamped);
+  });
+
+  it("an append's frames asked for after its listeners returned are read from the file", () => {
+    const { log } = openLog();
+    const kept: Appended[] = [];
+    log.subscribe((_events, appended) => kept.push(appended));
+    const stamped = log.append([stateEvent('ä'), stateEvent('b')]);
+    // The next append writes over the buffer the first one's bytes were in.
+    log.append([stateEvent('c'.repeat(1000))]);
+    const frame = (e: OrchestratorEvent) => `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+    expect(kept[0]?.frames()).toMatchObject({ first: 1, last: 2 });
+    expect(kept[0]?.frames().data.toString('utf8')).toBe(stamped.map(frame).join(''));
   });
 
   it('a throwing listener neither stops the others nor the append; unsubscribe stops delivery', () => {

@@ -64,12 +64,11 @@ function connect(client: Client): void {
     (res) => {
       client.response = res;
       client.statuses.push(res.statusCode ?? 0);
-      res.setEncoding('utf8');
       if (client.slow) {
         // A slow client: reads nothing, so the server's socket and then its bounded queue fill up.
         res.pause();
       }
-      res.on('data', (chunk: string) => {
+      res.on('data', (chunk: Buffer) => {
         client.counter.push(chunk);
         if (!client.slow) checkTarget();
       });

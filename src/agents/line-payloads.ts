@@ -33,6 +33,9 @@ export function safeParse(adapter: AgentAdapter, line: string): AgentPayload[] {
   }
 }
 
+/** What toISOString() prints, with a day every month has (29-31 may roll over): such a string is already canonical. */
+const ISO_UTC = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
 /** The agent's own time for a line, when it prints one (gemini `timestamp`, claude assistant `timestamp`). */
 export function agentTimestamp(line: string): string | undefined {
   const at = line.lastIndexOf('"timestamp":"');
@@ -41,7 +44,10 @@ export function agentTimestamp(line: string): string | undefined {
   const end = line.indexOf('"', start);
   if (end === -1 || end - start > 40) return undefined;
   const value = line.slice(start, end);
-  return Number.isNaN(Date.parse(value)) ? undefined : new Date(value).toISOString();
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) return undefined;
+  // Most agents print it as toISOString() would (gemini on every line): keep that string, make no new one.
+  return ISO_UTC.test(value) ? value : new Date(time).toISOString();
 }
 
 /**

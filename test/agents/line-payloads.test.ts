@@ -43,6 +43,11 @@ describe('line payloads', () => {
 
   it("the agent's timestamp, normalized; none when absent, too long or not a date", () => {
     expect(agentTimestamp('{"timestamp":"2026-01-02T03:04:05Z","type":"x"}')).toBe('2026-01-02T03:04:05.000Z');
+    // Already in toISOString() form: kept as it is. A day past the month's end rolls over, as Date does.
+    expect(agentTimestamp('{"timestamp":"2026-01-02T03:04:05.678Z"}')).toBe('2026-01-02T03:04:05.678Z');
+    expect(agentTimestamp('{"timestamp":"2026-02-30T00:00:00.000Z"}')).toBe('2026-03-02T00:00:00.000Z');
+    expect(agentTimestamp('{"timestamp":"2026-02-28T24:00:00.000Z"}')).toBe('2026-03-01T00:00:00.000Z');
+    expect(agentTimestamp('{"timestamp":"2026-01-05T10:00:00.123+02:00"}')).toBe('2026-01-05T08:00:00.123Z');
     expect(agentTimestamp('{"type":"x"}')).toBeUndefined();
     expect(agentTimestamp('{"timestamp":"not a date"}')).toBeUndefined();
     expect(agentTimestamp(`{"timestamp":"${'9'.repeat(41)}"}`)).toBeUndefined();

@@ -125,12 +125,18 @@ export function securityHeaders(): MiddlewareHandler {
   return async (c, next) => {
     await next();
     const headers = c.res.headers;
-    headers.set('X-Content-Type-Options', 'nosniff');
-    headers.set('Referrer-Policy', 'no-referrer');
-    if ((headers.get('content-type') ?? '').startsWith('text/html')) {
-      headers.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-      headers.set('X-Frame-Options', 'DENY');
-    }
-    if (c.req.path.startsWith('/api/') && !headers.has('cache-control')) headers.set('Cache-Control', 'no-store');
+    const added = securityHeadersFor(c.req.path, headers.get('content-type'), headers.has('cache-control'));
+    for (const [name, value] of Object.entries(added)) headers.set(name, value);
   };
+}
+
+/** The security headers of a response to `path` (also for one written straight to the socket, such as SSE). */
+export function securityHeadersFor(path: string, contentType: string | null, cached: boolean): Record<string, string> {
+  const headers: Record<string, string> = { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' };
+  if ((contentType ?? '').startsWith('text/html')) {
+    headers['Content-Security-Policy'] = CONTENT_SECURITY_POLICY;
+    headers['X-Frame-Options'] = 'DENY';
+  }
+  if (path.startsWith('/api/') && !cached) headers['Cache-Control'] = 'no-store';
+  return headers;
 }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { OrchestratorEvent } from '../../src/domain/events.js';
 import {
@@ -163,5 +164,117 @@ describe('SseHub', () => {
     hub.closeAll();
     expect(hub.size).toBe(0);
     expect(await readAll(a)).toBe('');
+  });
+});
+
+/** A Node response stand-in: takes `room` bytes, then says it is full until drain() (as a socket's buffer does). */
+class FakeSink extends EventEmitter {
+  written: string[] = [];
+  ended = 0;
+  private buffered = 0;
+  constructor(private readonly room: number) {
+    super();
+  }
+  write(chunk: Uint8Array): boolean {
+    this.written.push(decoder.decode(chunk));
+    this.buffered += chunk.length;
+    return this.buffered < this.room;
+  }
+  end(): void {
+    this.ended++;
+  }
+  drain(): void {
+    this.buffered = 0;
+    this.emit('drain');
+  }
+}
+
+describe('SseStream written to a Node response', () => {
+  it('writes what waits and what comes at once, stops when the sink is full and goes on at its drain', () => {
+    const stream = new SseStream();
+    const sink = new FakeSink(250);
+    let asked = 0;
+    stream.enqueue(eventFrame(event(1)), true);
+    stream.writeTo(sink);
+    expect(sink.written).toEqual([eventFrame(event(1))]);
+    stream.enqueue(eventFrame(event(2)), true);
+    // Full now (two frames of ~190 bytes): the third waits in the queue, and nothing is asked of the producer.
+    stream.onDemand = () => asked++;
+    stream.enqueue(eventFrame(event(3)), true);
+    expect(sink.written).toHaveLength(2);
+    expect(stream.queuedEvents).toBe(1);
+    expect(asked).toBe(0);
+    sink.drain();
+    expect(sink.written.join('')).toBe([1, 2, 3].map((n) => eventFrame(event(n))).join(''));
+    expect(stream.queuedEvents).toBe(0);
+    // Empty and not full: the producer is asked for more (a replay's next page).
+    expect(asked).toBeGreaterThan(0);
+  });
+
+  it('a producer enqueueing from onDemand is written in order, as far as the sink takes it', () => {
+    const stream = new SseStream();
+    const sink = new FakeSink(10_000);
+    let next = 1;
+    stream.onDemand = () => {
+      if (next <= 5) stream.enqueueChunk(Buffer.from(eventFrame(event(next++))), 1);
+    };
+    stream.writeTo(sink);
+    expect(sink.written.join('')).toBe([1, 2, 3, 4, 5].map((n) => eventFrame(event(n))).join(''));
+  });
+
+  it("a producer's enqueue never calls it back: onDemand is asked once the producer has returned", async () => {
+    const stream = new SseStream();
+    const sink = new FakeSink(10_000);
+    stream.writeTo(sink);
+    let producing = false;
+    const asked: boolean[] = [];
+    stream.onDemand = () => asked.push(producing);
+    producing = true;
+    stream.enqueue(eventFrame(event(1)), true);
+    stream.enqueue(eventFrame(event(2)), true);
+    producing = false;
+    expect(sink.written).toHaveLength(2);
+    expect(asked).toEqual([]);
+    await Promise.resolve();
+    expect(asked).toEqual([false]);
+  });
+
+  it('close() writes what is queued, then ends the response once; the response closing ends the stream', () => {
+    const stream = new SseStream();
+    const sink = new FakeSink(100);
+    stream.writeTo(sink);
+    stream.enqueue(eventFrame(event(1)), true);
+    stream.enqueue(eventFrame(event(2)), true);
+    let ended = 0;
+    stream.onEnd(() => ended++);
+    stream.close();
+    expect(sink.ended).toBe(0);
+    sink.drain();
+    expect(sink.written.join('')).toBe([1, 2].map((n) => eventFrame(event(n))).join(''));
+    expect(sink.ended).toBe(1);
+    expect(ended).toBe(1);
+
+    const other = new SseStream();
+    other.writeTo(new FakeSink(100));
+    const gone = new FakeSink(100);
+    const third = new SseStream();
+    third.writeTo(gone);
+    gone.emit('close');
+    expect(third.open).toBe(false);
+    expect(other.open).toBe(true);
+  });
+
+  it('a drop cuts the connection instead of ending it', () => {
+    let aborted = 0;
+    const stream = new SseStream({ limits: { maxEvents: 1, maxBytes: 10_000 }, abort: () => aborted++ });
+    const sink = new FakeSink(1);
+    stream.writeTo(sink);
+    stream.enqueue(eventFrame(event(1)), true);
+    stream.enqueue(eventFrame(event(2)), true);
+    expect(stream.enqueue(eventFrame(event(3)), true)).toBe(false);
+    expect(aborted).toBe(1);
+    expect(sink.ended).toBe(0);
+    sink.drain();
+    expect(sink.written).toEqual([eventFrame(event(1))]);
   });
 });

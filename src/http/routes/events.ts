@@ -3,9 +3,11 @@
  * replay the client asked for (Last-Event-ID header, else ?lastEventId=, else ?tail=N), then live events:
  * `id: <seq>`, `event: <type>`, `data: <event JSON>`. `: ping` comments every heartbeatMs.
  */
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
 import { requireSession, sessionIdOf, type ApiContext, type AppEnv, type Logger } from '../context.js';
 import { parseOr400 } from '../errors.js';
+import { securityHeadersFor } from '../guards.js';
 import { EventsQuerySchema, LastEventIdSchema } from '../schemas.js';
 import { startSessionFeed, type FeedStart } from '../session-feed.js';
 import { DEFAULT_SSE_LIMITS, messageFrame, type SseLimits, SseStream } from '../sse.js';
@@ -65,7 +67,15 @@ export function sseStreamFor(
   });
 }
 
-/** Transfer-Encoding tells node-server not to wait for the body's end to compute a Content-Length. */
+/**
+ * The response of a stream. On a Node server the stream writes to the socket itself, with the head the shell's
+ * middleware would have given it: node-server is told the response is sent. Elsewhere (app.request) it is a web
+ * body; Transfer-Encoding tells node-server not to wait for its end to compute a Content-Length.
+ */
 export function sseResponse(c: Context<AppEnv>, stream: SseStream): Response {
-  return c.body(stream.body, 200, { ...SSE_HEADERS, 'Transfer-Encoding': 'chunked' });
+  const outgoing = c.env?.outgoing;
+  if (!outgoing) return c.body(stream.body, 200, { ...SSE_HEADERS, 'Transfer-Encoding': 'chunked' });
+  outgoing.writeHead(200, { ...SSE_HEADERS, ...securityHeadersFor(c.req.path, SSE_HEADERS['Content-Type'], true) });
+  stream.writeTo(outgoing);
+  return RESPONSE_ALREADY_SENT;
 }

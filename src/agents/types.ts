@@ -37,7 +37,7 @@ export interface FailureInput {
   signal: string | null;
   /** The last few KiB of the agent's stderr, as text. */
   stderrTail: string;
-  /** The last agent payloads of the run (most recent last), at most a few hundred. */
+  /** Of the run's last 200 payloads, its results, errors and unparsed lines (most recent last). */
   events: AgentPayload[];
   /** For relative retry times ("try again at 9:24 AM"). */
   now: Date;

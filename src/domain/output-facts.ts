@@ -22,12 +22,20 @@ export interface OutputFacts {
 }
 
 const RECENT_LIMIT = 200;
+/** The payload kinds adapters classify a failure from (payloadEvidence, and the last result). */
+const EVIDENCE: ReadonlySet<AgentPayload['kind']> = new Set(['result', 'error', 'malformed']);
 const FILES_LIMIT = 200;
 const FINAL_TEXT_LIMIT = 20_000;
 
 export class OutputTracker {
   private state: OutputFacts = { steps: 0, lineCount: 0, filesChanged: [] };
-  private recentPayloads: AgentPayload[] = [];
+  /**
+   * The payloads a failure is classified from (results, errors, unparsed lines), each with its place in the run. Only
+   * these are kept: holding every payload of the last few hundred made each one outlive the young generation, and the
+   * copying of them was most of every scavenge's pause while an agent talked.
+   */
+  private evidence: Array<{ at: number; payload: AgentPayload }> = [];
+  private payloadCount = 0;
   /** The assistant message being streamed in deltas (gemini). */
   private assistantText = '';
   private lastWasDelta = false;
@@ -42,14 +50,20 @@ export class OutputTracker {
   /** Fold payloads in; true when anything changed. */
   add(payloads: readonly AgentPayload[]): boolean {
     if (payloads.length === 0) return false;
-    for (const payload of payloads) this.fold(payload);
-    this.recentPayloads.push(...payloads);
-    if (this.recentPayloads.length > RECENT_LIMIT * 2) this.recentPayloads = this.recentPayloads.slice(-RECENT_LIMIT);
+    for (const payload of payloads) {
+      this.fold(payload);
+      this.payloadCount++;
+      if (EVIDENCE.has(payload.kind)) this.evidence.push({ at: this.payloadCount, payload });
+    }
+    // The last RECENT_LIMIT payloads hold at most RECENT_LIMIT of these.
+    if (this.evidence.length > RECENT_LIMIT * 2) this.evidence = this.evidence.slice(-RECENT_LIMIT);
     return true;
   }
 
+  /** Of the run's last RECENT_LIMIT payloads, those a failure is classified from, in order (FailureInput.events). */
   recent(): AgentPayload[] {
-    return this.recentPayloads.slice(-RECENT_LIMIT);
+    const from = this.payloadCount - RECENT_LIMIT;
+    return this.evidence.filter((e) => e.at > from).map((e) => e.payload);
   }
 
   facts(): OutputFacts {

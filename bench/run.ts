@@ -123,7 +123,9 @@ async function main(): Promise<void> {
     log(`- ${name} ... `);
     const t0 = performance.now();
     try {
-      const nodeArgs = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : [];
+      const nodeArgs = flags.profile
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`]
+        : (process.env.BENCH_NODE_ARGS?.split(' ') ?? []);
       const result = await runScenarioInChild<ScenarioResult>(name, {
         quick: flags.quick,
         nodeArgs,

@@ -229,7 +229,10 @@ export class SseStream {
     try {
       while (this.state !== 'closed') {
         if (this.isEmpty() && this.state === 'open') {
-          if (!ask) return this.askSoon();
+          if (!ask) {
+            this.askSoon();
+            return;
+          }
           this.onDemand?.();
         }
         if (this.isEmpty()) {

@@ -9,6 +9,7 @@ import { closeSync, existsSync, fstatSync, openSync, readSync, watch, writeFileS
 import { basename, dirname } from 'node:path';
 import type { AgentAdapter } from '../agents/types.js';
 import type { FailureSignal } from '../domain/events.js';
+import type { ChangeStat } from '../domain/isolation.js';
 import type { AgentProcessInput } from '../machines/agent-process-protocol.js';
 import type { ProcRecord } from '../store/session-store.js';
 import { STDIN_RELAY_SCRIPT } from './agent-channel.js';
@@ -182,4 +183,14 @@ export function prepareOutputFile(path: string): number {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The worker's checkout around its agent runs: where it runs, made before a launch, committed after one. */
+export interface CheckoutHost {
+  /** The input with the launch's directory moved into the checkout (pure: paths only). */
+  locate(input: AgentProcessInput): AgentProcessInput;
+  /** Make the checkout (idempotent); a failure is the attempt's failure (a conflict, a setup command). */
+  prepare(input: AgentProcessInput, signal?: AbortSignal): Promise<{ failure: FailureSignal } | null>;
+  /** After the agent ended: commit what it left; a conflict it left unresolved fails the attempt. */
+  finish(input: AgentProcessInput): Promise<{ change: ChangeStat | null; failure?: FailureSignal }>;
 }

@@ -18,7 +18,6 @@ import { lineEvents } from '../agents/line-payloads.js';
 import { adapterInMode } from '../agents/registry.js';
 import type { AgentAdapter, LaunchOptions } from '../agents/types.js';
 import type { AgentPayload, FailureSignal, NewEvent } from '../domain/events.js';
-import type { ChangeStat } from '../domain/isolation.js';
 import { OutputTracker } from '../domain/output-facts.js';
 import type { PromptSpec } from '../domain/prompts.js';
 import type { AgentProcessCommand, AgentProcessEvent, AgentProcessInput } from '../machines/agent-process-protocol.js';
@@ -28,17 +27,20 @@ import {
   isStillRunning,
   launchAgent,
   watchExit,
+  type CheckoutHost,
   type ChildExit,
   type LaunchHost,
   type RunFiles,
 } from './agent-launch.js';
 import { exitedEvent, notRunEvent, type EndCause, type FinishedCheckout } from './exit-outcome.js';
 import { LineFollower, type FollowedLine } from './line-follower.js';
+import { Throttle } from './throttle.js';
 import { readExitFile, signalGroup, terminateGroup, type LaunchRequest } from './process-group.js';
 import { type InteractiveLink, type LinkHost, linkFor, readLines } from './interactive-link.js';
 import { RunClock } from './run-clock.js';
 
 export type { AgentProcessCommand, AgentProcessEvent, AgentProcessInput } from '../machines/agent-process-protocol.js';
+export type { CheckoutHost } from './agent-launch.js';
 
 export interface AgentProcessHost extends LaunchHost {
   files(workerId: string): RunFiles;
@@ -63,16 +65,6 @@ export interface AgentProcessHost extends LaunchHost {
   decidePermission?: LinkHost['decidePermission'];
   permissionHistory?: LinkHost['permissionHistory'];
   now(): Date;
-}
-
-/** The worker's checkout around its agent runs: where it runs, made before a launch, committed after one. */
-export interface CheckoutHost {
-  /** The input with the launch's directory moved into the checkout (pure: paths only). */
-  locate(input: AgentProcessInput): AgentProcessInput;
-  /** Make the checkout (idempotent); a failure is the attempt's failure (a conflict, a setup command). */
-  prepare(input: AgentProcessInput, signal?: AbortSignal): Promise<{ failure: FailureSignal } | null>;
-  /** After the agent ended: commit what it left; a conflict it left unresolved fails the attempt. */
-  finish(input: AgentProcessInput): Promise<{ change: ChangeStat | null; failure?: FailureSignal }>;
 }
 
 export function createAgentProcessLogic(host: AgentProcessHost) {
@@ -108,6 +100,11 @@ class AgentRun {
   private readonly files: RunFiles;
   private readonly tracker: OutputTracker;
   private readonly clock: RunClock;
+  /** PROCESS.OUTPUT at most every 50 ms: a burst of lines is one report (the run's last facts go with its EXITED). */
+  private readonly outputReport = new Throttle(50, () => {
+    if (this.phase !== 'ended' && !this.released)
+      this.send({ type: 'PROCESS.OUTPUT', attempt: this.input.attempt, facts: this.tracker.facts() });
+  });
   private phase: Phase = 'launching';
   private released = false;
   /** Why the run is being ended from outside; null while it runs of its own accord. */
@@ -197,6 +194,7 @@ class AgentRun {
     this.released = true;
     this.preparing.abort();
     this.clock.stop();
+    this.outputReport.cancel();
     this.exitWatch?.close();
     this.follower?.stop();
     this.link?.close();
@@ -306,8 +304,7 @@ class AgentRun {
     const changed = this.tracker.add(payloads);
     // Retry notices are output, not progress: codex without network would otherwise never stall.
     if (progressed) this.clock.progress();
-    if (changed && this.phase !== 'ended')
-      this.send({ type: 'PROCESS.OUTPUT', attempt: this.input.attempt, facts: this.tracker.facts() });
+    if (changed && this.phase !== 'ended') this.outputReport.request();
   }
 
   /** The stall timer, the deadline or a hopeless retry ends the run (unless it is ending or stopped already). */
@@ -336,6 +333,7 @@ class AgentRun {
   private end(): void {
     this.phase = 'ended';
     this.clock.stop();
+    this.outputReport.cancel();
     this.link?.close();
   }
 

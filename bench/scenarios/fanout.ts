@@ -137,7 +137,7 @@ export async function run(
         ratio: round(rep.ours / rep.bare, 3),
         bound:
           'the socket writes: pages of 256 frames built once from the file (no JSON.parse or JSON.stringify) ' +
-          'and shared by every client (EventLog.readFrameChunk), one web-stream pull per page',
+          'and shared by every client (EventLog.readFrameChunk), written to each socket as far as it takes them',
       },
       {
         metric: `live, 1,000 lines/s to ${CLIENTS} clients`,

@@ -75,7 +75,7 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
     const r50 = percentile(refLatencies, 50);
     const r99 = percentile(refLatencies, 99);
     const rmax = Math.max(...refLatencies);
-    const bound = 'fs.watch (inotify) wakeup + setImmediate + parse/append/writeSync + SSE pull/drain round trip';
+    const bound = 'fs.watch (inotify) wakeup + setImmediate + parse/append/writeSync + the socket write';
     return {
       name: 'latency',
       title: `Latency agent write -> SSE client at ${RATE} lines/s (${CLIENTS} clients)`,

@@ -57,6 +57,8 @@ export interface SseStreamOptions {
 
 /** The Node response a stream writes to (node:http's ServerResponse is one). */
 export interface SseSink {
+  /** Already gone (the client left before the stream began): it will not say `close` again. */
+  readonly destroyed?: boolean;
   write(chunk: Uint8Array): boolean;
   end(): void;
   once(event: 'drain', listener: () => void): unknown;
@@ -115,7 +117,8 @@ export class SseStream {
     this.sink = sink;
     sink.on('close', () => this.finish());
     sink.on('error', () => this.finish());
-    this.flush(true);
+    if (sink.destroyed) this.finish();
+    else this.flush(true);
   }
 
   get open(): boolean {

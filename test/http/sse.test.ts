@@ -264,6 +264,17 @@ describe('SseStream written to a Node response', () => {
     expect(other.open).toBe(true);
   });
 
+  it('a response already gone when the stream begins ends the stream at once (no close event will come)', () => {
+    const stream = new SseStream();
+    let ended = 0;
+    stream.onEnd(() => ended++);
+    const gone = Object.assign(new FakeSink(100), { destroyed: true });
+    stream.writeTo(gone);
+    expect(stream.open).toBe(false);
+    expect(ended).toBe(1);
+    expect(gone.written).toEqual([]);
+  });
+
   it('a drop cuts the connection instead of ending it', () => {
     let aborted = 0;
     const stream = new SseStream({ limits: { maxEvents: 1, maxBytes: 10_000 }, abort: () => aborted++ });

@@ -40,6 +40,8 @@ export interface OpenedLog {
 const READ_CHUNK = 1 << 20;
 /** The bytes of one append are written into a buffer kept between appends (grown when a batch needs more). */
 const SCRATCH_BYTES = 1 << 20;
+/** A buffer grown past this for a batch of huge lines is let go after it (the next append starts small again). */
+const SCRATCH_KEEP_BYTES = 4 << 20;
 
 export class EventLog {
   private fd: number;
@@ -51,7 +53,10 @@ export class EventLog {
   private listeners = new Set<EventListener>();
   /** Complete pages of SSE frames, shared by every replaying client. */
   private pages = new FramePageCache();
-  private scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  /** Made at the first append (a read-only log never has one). */
+  private scratch: Buffer | null = null;
+  /** Listeners being told of an append: an append they make meanwhile must not write over its bytes. */
+  private telling = 0;
   private closed = false;
 
   private constructor(
@@ -130,6 +135,8 @@ export class EventLog {
     if (this.readOnly) throw new Error(`event log ${this.path} was opened read-only`);
     const now = new Date().toISOString();
     const first = this.offsets.length + 1;
+    const nested = this.telling > 0;
+    let buffer = (!nested && this.scratch) || Buffer.allocUnsafe(SCRATCH_BYTES);
     const stamped: OrchestratorEvent[] = [];
     const starts: number[] = [];
     let at = 0;
@@ -139,32 +146,34 @@ export class EventLog {
       if (full.ts === undefined) full.ts = now;
       const json = JSON.stringify(full);
       // A UTF-16 unit is at most 3 bytes of UTF-8.
-      this.reserve(at + json.length * 3 + 1);
+      const needed = at + json.length * 3 + 1;
+      if (needed > buffer.length) {
+        const grown = Buffer.allocUnsafe(Math.max(needed, buffer.length * 2));
+        buffer.copy(grown, 0, 0, at);
+        buffer = grown;
+      }
       starts.push(at);
-      at += this.scratch.write(json, at);
-      this.scratch[at++] = 0x0a;
+      at += buffer.write(json, at);
+      buffer[at++] = 0x0a;
       stamped.push(full);
     }
     let written = 0;
-    while (written < at) written += writeSync(this.fd, this.scratch, written, at - written);
+    while (written < at) written += writeSync(this.fd, buffer, written, at - written);
     for (const [i, start] of starts.entries()) {
       this.offsets.push(this.size + start);
       this.types.push((stamped[i] as OrchestratorEvent).type);
     }
     this.size += at;
-    this.tell(stamped, at);
+    if (!nested) this.scratch = buffer.length <= SCRATCH_KEEP_BYTES ? buffer : null;
+    this.tell(stamped, buffer, at);
     return stamped;
   }
 
-  private reserve(bytes: number): void {
-    if (bytes <= this.scratch.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(bytes, this.scratch.length * 2));
-    this.scratch.copy(grown);
-    this.scratch = grown;
-  }
-
-  /** The listeners, each in turn; the frames are made once, from the bytes just written, if one asks for them. */
-  private tell(stamped: OrchestratorEvent[], bytes: number): void {
+  /**
+   * The listeners, each in turn; the frames are made once, from the bytes just written (`buffer`), if one asks for
+   * them while they are told; after that the buffer is the next append's, and the frames are read from the file.
+   */
+  private tell(stamped: OrchestratorEvent[], buffer: Buffer, bytes: number): void {
     if (this.listeners.size === 0) return;
     const first = (stamped[0] as OrchestratorEvent).seq;
     let frames: FrameChunk | null = null;
@@ -172,22 +181,24 @@ export class EventLog {
     const appended: Appended = {
       first,
       last: first + stamped.length - 1,
-      // After the listeners returned, the scratch buffer belongs to the next append: read the file then.
       frames: () => {
-        frames ??= told
-          ? this.framesAfter(first - 1, stamped.length)
-          : framesOf(this.scratch, bytes, first, this.types);
+        frames ??= told ? this.framesAfter(first - 1, stamped.length) : framesOf(buffer, bytes, first, this.types);
         return frames as FrameChunk;
       },
     };
-    for (const listener of this.listeners) {
-      try {
-        listener(stamped, appended);
-      } catch {
-        // A broken listener (a dropped SSE client) must never stop the session.
+    this.telling++;
+    try {
+      for (const listener of this.listeners) {
+        try {
+          listener(stamped, appended);
+        } catch {
+          // A broken listener (a dropped SSE client) must never stop the session.
+        }
       }
+    } finally {
+      this.telling--;
+      told = true;
     }
-    told = true;
   }
 
   /** Live events after this call; returns the unsubscribe function. */

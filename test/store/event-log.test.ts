@@ -194,6 +194,25 @@ describe('subscribe', () => {
     expect(fileEvents()).toEqual(stamped);
   });
 
+  it("an append made by a listener while it is told of another leaves the other's frames intact", () => {
+    const { log } = openLog();
+    let nestedOnce = false;
+    log.subscribe((events) => {
+      if (nestedOnce) return;
+      nestedOnce = true;
+      // A listener that reacts to an event by appending another, at once.
+      log.append([stateEvent(`reaction to ${events[0]?.seq} ${'x'.repeat(200)}`)]);
+    });
+    const chunks: string[] = [];
+    log.subscribe((_events, appended) => chunks.push(appended.frames().data.toString('utf8')));
+    const outer = log.append([stateEvent('the first one, long enough to be overwritten by the reaction')]);
+    const frame = (e: OrchestratorEvent) => `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+    const all = fileEvents();
+    expect(all.map((e) => e.seq)).toEqual([1, 2]);
+    // The second listener hears of the reaction (seq 2) first, inside the first append, then of seq 1.
+    expect(chunks).toEqual([frame(all[1] as OrchestratorEvent), frame(outer[0] as OrchestratorEvent)]);
+  });
+
   it("an append's frames asked for after its listeners returned are read from the file", () => {
     const { log } = openLog();
     const kept: Appended[] = [];

@@ -236,7 +236,7 @@ export class SseStream {
             this.askSoon();
             return;
           }
-          this.onDemand?.();
+          if (!this.demand()) return;
         }
         if (this.isEmpty()) {
           if (this.state === 'closing') {
@@ -257,6 +257,20 @@ export class SseStream {
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /**
+   * Ask the producer for more. One that throws (its log closed under it, a read failing) ends this client's stream,
+   * as a failing pull errored the web body: here nothing above would catch it, and the server would go down.
+   */
+  private demand(): boolean {
+    try {
+      this.onDemand?.();
+      return true;
+    } catch (error) {
+      this.drop(`the stream's producer failed: ${(error as Error).message}`);
+      return false;
     }
   }
 

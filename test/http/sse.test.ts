@@ -275,6 +275,30 @@ describe('SseStream written to a Node response', () => {
     expect(gone.written).toEqual([]);
   });
 
+  it("a producer that throws ends that client's stream (dropped), never the process", async () => {
+    const reasons: string[] = [];
+    let aborted = 0;
+    const stream = new SseStream({ abort: () => aborted++, onDrop: (r) => reasons.push(r) });
+    const sink = new FakeSink(10_000);
+    stream.onDemand = () => {
+      throw new Error('event log is closed');
+    };
+    stream.writeTo(sink);
+    expect(stream.open).toBe(false);
+    expect(aborted).toBe(1);
+    expect(reasons).toEqual(["the stream's producer failed: event log is closed"]);
+    // From the microtask after an enqueue too.
+    const other = new SseStream({ abort: () => aborted++ });
+    other.writeTo(new FakeSink(10_000));
+    other.onDemand = () => {
+      throw new Error('read failed');
+    };
+    other.enqueue(eventFrame(event(1)), true);
+    await Promise.resolve();
+    expect(other.open).toBe(false);
+    expect(aborted).toBe(2);
+  });
+
   it('a drop cuts the connection instead of ending it', () => {
     let aborted = 0;
     const stream = new SseStream({ limits: { maxEvents: 1, maxBytes: 10_000 }, abort: () => aborted++ });

@@ -353,6 +353,8 @@ class AgentRun {
     const fromFile = this.record ? readExitFile(this.files.exit(this.record.attempt)) : null;
     await this.follower?.finish();
     this.follower?.stop();
+    // Let go while its last lines went over (the orchestrator going down): the next `resume` finishes this run.
+    if (this.released) return;
     // What the agent left is committed whatever the outcome: a stopped or failed attempt's work is kept too.
     const finished = this.host.checkouts ? await this.finishCheckout() : null;
     if (this.released) return;

@@ -202,7 +202,11 @@ function follow(sources: Source[], end: SessionEnd | null): Promise<void> {
     /** The rest of what was written up to now, a last line without its newline included, file after file. */
     async function readTheRest(read: boolean): Promise<void> {
       try {
-        if (read) for (const follower of followers) await follower.finish();
+        for (const follower of followers) {
+          if (read) await follower.finish();
+          // Done with it: nothing it prints may follow the next file's rest.
+          follower.stop();
+        }
       } finally {
         for (const follower of followers) follower.stop();
       }

@@ -261,8 +261,8 @@ export class SseStream {
   }
 
   /**
-   * Ask the producer for more. One that throws (its log closed under it, a read failing) ends this client's stream,
-   * as a failing pull errored the web body: here nothing above would catch it, and the server would go down.
+   * Ask the producer for more. One that throws (its log closed under it, a read failing) ends this client's stream:
+   * written to a socket, nothing above would catch it, and the server would go down.
    */
   private demand(): boolean {
     try {
@@ -286,7 +286,7 @@ export class SseStream {
   private async pull(): Promise<void> {
     for (;;) {
       if (this.state === 'closed') return;
-      if (this.isEmpty() && this.state === 'open') this.onDemand?.();
+      if (this.isEmpty() && this.state === 'open' && !this.demand()) return;
       if (!this.isEmpty()) {
         this.controller?.enqueue(this.take());
         return;

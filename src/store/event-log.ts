@@ -178,12 +178,14 @@ export class EventLog {
     const first = (stamped[0] as OrchestratorEvent).seq;
     let frames: FrameChunk | null = null;
     let told = false;
+    const last = first + stamped.length - 1;
     const appended: Appended = {
       first,
-      last: first + stamped.length - 1,
+      last,
       frames: () => {
         frames ??= told ? this.framesAfter(first - 1, stamped.length) : framesOf(buffer, bytes, first, this.types);
-        return frames as FrameChunk;
+        if (!frames) throw new Error(`event log ${this.path}: events ${first}..${last} are not in the file`);
+        return frames;
       },
     };
     this.telling++;
@@ -240,19 +242,15 @@ export class EventLog {
     const whole = after % FRAME_PAGE === 0 && pageEnd <= this.offsets.length && limit >= FRAME_PAGE;
     const cached = whole ? this.pages.get(after) : undefined;
     if (cached) return { first: after + 1, last: pageEnd, data: cached };
-    const range = this.readRange(after, Math.min(limit, pageEnd - after));
-    if (!range) return null;
-    const chunk = framesOf(range.buffer, range.read, after + 1, this.types);
+    const chunk = this.framesAfter(after, Math.min(limit, pageEnd - after));
     if (whole && chunk?.last === pageEnd) this.pages.set(after, chunk.data);
     return chunk;
   }
 
-  /** SSE frames of `count` events after `afterSeq`, read from the file, in one chunk whatever their number. */
-  private framesAfter(afterSeq: number, count: number): FrameChunk {
-    const range = this.readRange(afterSeq, count);
-    const chunk = range && framesOf(range.buffer, range.read, afterSeq + 1, this.types);
-    if (!chunk) throw new Error(`event log ${this.path}: events ${afterSeq + 1}.. are not in the file`);
-    return chunk;
+  /** SSE frames of at most `limit` events after `afterSeq`, read from the file into one chunk; null if none. */
+  private framesAfter(afterSeq: number, limit: number): FrameChunk | null {
+    const range = this.readRange(afterSeq, limit);
+    return range && framesOf(range.buffer, range.read, afterSeq + 1, this.types);
   }
 
   /** The bytes of the lines of seq first+1 .. last (first = afterSeq), or null when there are none. */

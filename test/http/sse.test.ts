@@ -297,6 +297,13 @@ describe('SseStream written to a Node response', () => {
     await Promise.resolve();
     expect(other.open).toBe(false);
     expect(aborted).toBe(2);
+    // The web body (no socket): the read fails with the reason, as the same producer's stream ends.
+    const web = new SseStream();
+    web.onDemand = () => {
+      throw new Error('log gone');
+    };
+    await expect(readAll(web)).rejects.toThrow("the stream's producer failed: log gone");
+    expect(web.open).toBe(false);
   });
 
   it('a drop cuts the connection instead of ending it', () => {

@@ -1,6 +1,7 @@
 /**
- * 6. CLI cold start: wall time of `orchestrate --help` and `orchestrate status` (dist/cli.js, as installed),
- * median of several runs, against `node -e 0` (the runtime's own start, the physical reference).
+ * 6. CLI cold start: wall time of `orchestrate --help`, `orchestrate status` (the listing) and `orchestrate status
+ * SID` (one session's view) (dist/cli.js, as installed), median of several runs, against `node -e 0` (the runtime's
+ * own start, the physical reference).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -40,17 +41,26 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
     server: false,
   });
   try {
-    for (let i = 0; i < 3; i++) await (await createSession(harness, benchSpec(2, ['claude']))).waitForEnd();
+    const sessionIds: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const session = await createSession(harness, benchSpec(2, ['claude']));
+      await session.waitForEnd();
+      sessionIds.push(session.sessionId);
+    }
     harness.manager.detachAll();
     const env = { ...process.env, NO_COLOR: '1' };
     const bare = timeRuns(['-e', '0'], runs);
     const help = timeRuns([CLI, '--help'], runs);
     const status = timeRuns([CLI, 'status', '--workspace', harness.workspace], runs, env);
+    const one = timeRuns([CLI, 'status', sessionIds[0] as string, '--workspace', harness.workspace], runs, env);
     // src/cli.ts loads src/cli/actions.ts only when a command runs, and each action imports only its own modules.
     const helpBound = 'module loading: node start + commander and the command definitions; no command module is loaded';
     const statusBound =
-      "module loading: node start + commander, then status's own modules (the session store and view: zod); " +
-      'not the machines (xstate), the HTTP server, the sandbox or the demo';
+      "module loading: node start + commander, then the listing's own modules (snapshots and the header of each " +
+      'session.json); not the schemas (zod), the machines (xstate), the HTTP server, the sandbox or the demo';
+    const oneBound =
+      'module loading as the listing, plus the session store and the spec schemas (zod), which validate the ' +
+      'whole session.json whose defaults the view shows (limits, review pairs)';
     return {
       name: 'cold-start',
       title: 'CLI cold start (dist/cli.js)',
@@ -72,9 +82,18 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
           ratio: round(status.ms / bare.ms, 2),
           bound: statusBound,
         },
+        {
+          metric: 'orchestrate status SID (one view)',
+          value: round(one.ms, 0),
+          unit: 'ms',
+          reference: { label: 'node -e 0', value: round(bare.ms, 0), unit: 'ms' },
+          ratio: round(one.ms / bare.ms, 2),
+          bound: oneBound,
+        },
       ],
       notes: [
-        `median of ${runs} runs after one warm-up run; exit codes: --help ${help.status}, status ${status.status}`,
+        `median of ${runs} runs after one warm-up run; exit codes: --help ${help.status}, status ${status.status}, ` +
+          `status SID ${one.status}`,
       ],
     };
   } finally {

@@ -88,8 +88,12 @@ export function createActions(style: Style) {
     const { workspaceExists } = await import('./workspace.js');
     const workspace = resolveWorkspace(opts.workspace, undefined);
     // Read-only: a workspace that does not exist is not created. The sessions are read from disk, without the
-    // session manager: status loads no machine, process actor or agent adapter.
-    const { sessionsOnDisk } = await import('../runtime/view.js');
+    // session manager: status loads no machine, process actor or agent adapter. A listing reads each session's
+    // snapshot and the header of its session.json (runtime/summary.ts), so it loads no schema either; the view
+    // of one session validates its whole session.json.
+    const { sessionsOnDisk } = sessionId
+      ? await import('../runtime/view.js')
+      : { sessionsOnDisk: (await import('../runtime/summary.js')).listingOnDisk };
     const onDisk = workspaceExists(workspace) ? sessionsOnDisk(workspace) : null;
     statusCommand(onDisk, workspace, sessionId, { json: opts.json === true, out: process.stdout, style });
   }

@@ -1,13 +1,13 @@
 /** `orchestrate status [SID] [--json]`: sessions of the workspace, or one session in detail. */
 import { UsageError } from '../domain/usage-error.js';
 import type { SessionSummary, SessionView } from '../runtime/view.js';
-import { SESSION_ID_PATTERN } from '../store/session-store.js';
+import { SESSION_ID_PATTERN } from '../store/layout.js';
 import { formatDuration, formatLimits, formatUsage, progressBar, stateColor } from './live-view.js';
 import type { Style } from './style.js';
 
 /**
  * What status reads: the sessions of an existing workspace (runtime/view.ts sessionsOnDisk, or a SessionManager),
- * or null when the workspace folder does not exist.
+ * or null when the workspace folder does not exist. A listing calls only `list`.
  */
 export interface StatusSource {
   workspace: string;

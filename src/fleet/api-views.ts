@@ -12,7 +12,7 @@ import {
 } from '../domain/session-view.js';
 import { SessionSpecSchema } from '../domain/spec.js';
 import { buildSessionView, summaryOf } from '../runtime/view.js';
-import type { SessionMeta } from '../store/layout.js';
+import type { SessionMeta } from '../store/meta.js';
 import type { SessionFolder } from './folder.js';
 import type { FleetStore } from './pg-store.js';
 import { FLEET_SCHEMA as S } from './schema.js';

@@ -17,7 +17,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { sessionCheckoutsDir } from '../domain/isolation.js';
 import { writeFileAtomic } from '../fs/atomic.js';
-import { type SessionMeta, sessionsDir } from '../store/layout.js';
+import { sessionsDir } from '../store/layout.js';
+import type { SessionMeta } from '../store/meta.js';
 import { type FleetStore, type Lease, SeqGapError } from './pg-store.js';
 
 /** The folders whose paths a session's files name. */

@@ -1,10 +1,11 @@
 /** The one atomic file write of the project (session folders, lock, token, server.json). */
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 
 /** Write a file so that a reader sees the old or the new content, never half: temp + fsync + rename. */
 export function writeFileAtomic(path: string, data: string, mode = 0o644, durable = true): void {
-  const temp = `${path}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`;
+  // Web Crypto, loaded at the first write: importing `node:crypto` would cost every command that reads a session.
+  const random = Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(3))).toString('hex');
+  const temp = `${path}.${process.pid}.${random}.tmp`;
   const fd = openSync(temp, 'w', mode);
   try {
     const buffer = Buffer.from(data, 'utf8');

@@ -13,7 +13,8 @@ import { SessionRuntime, type RuntimeOptions } from './session-runtime.js';
 import { getAdapter } from '../agents/registry.js';
 import { findAgentBinary } from './binaries.js';
 import { withModes } from './agent-modes.js';
-import { runnerOnDisk, type SessionSummary, type SessionView, summaryOf, viewOnDisk } from './view.js';
+import { type SessionSummary, type SessionView, viewOnDisk } from './view.js';
+import { runnerOnDisk, summaryOf, summaryOnDisk } from './summary.js';
 import { UsageError } from '../domain/usage-error.js';
 import type { Isolation, IsolationRequest } from '../domain/isolation.js';
 import { planIsolation } from '../workspace/plan.js';
@@ -242,7 +243,8 @@ export class SessionManager {
   }
 
   private summary(sessionId: string): SessionSummary {
-    return summaryOf(this.view(sessionId), this.live.has(sessionId), this.runner(sessionId));
+    const live = this.live.get(sessionId);
+    return live ? summaryOf(live.view(), true, this.runner(sessionId)) : summaryOnDisk(this.workspace, sessionId);
   }
 
   private adopt(runtime: SessionRuntime): void {

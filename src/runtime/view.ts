@@ -5,7 +5,6 @@
  */
 import { resolve } from 'node:path';
 import type { SessionContext } from '../domain/supervisor/context.js';
-import type { WorkerContext } from '../machines/worker.machine.js';
 import type { Limits } from '../domain/spec.js';
 import type { Usage } from '../domain/events.js';
 import { addUsage } from '../domain/output-facts.js';
@@ -16,12 +15,13 @@ import {
   type WorkerView,
   type WorkspaceView,
 } from '../domain/session-view.js';
-import { workerStatusOf } from '../domain/worker-status.js';
-import { type LockHolder, type SessionMeta, SessionStore } from '../store/session-store.js';
+import { type SessionMeta, SessionStore } from '../store/session-store.js';
+import { type PersistedNode, persistedState, persistedWorkers, summariesOnDisk } from './summary.js';
 import { sessionCheckoutsDir } from '../domain/isolation.js';
 import { reviewPairsOf } from '../domain/review-targets.js';
 
 export type { SessionSummary, SessionView, WorkerView, WorkspaceView };
+export { runnerOnDisk, summaryOf } from './summary.js';
 
 /**
  * The view of a session on disk: it reads session.json, snapshot.json and the tail of events.jsonl, never the
@@ -33,31 +33,10 @@ export function viewOnDisk(workspace: string, sessionId: string): SessionView {
   return buildSessionView(meta, snapshot, SessionStore.lastSeqOf(workspace, sessionId), workspace);
 }
 
-/** The orchestrator process that runs a session (this one or another), from its lock; null when none does. */
-export function runnerOnDisk(workspace: string, sessionId: string): SessionSummary['runner'] {
-  const holder: LockHolder | null = SessionStore.lockHolder(SessionStore.dirOf(workspace, sessionId));
-  return holder ? { pid: holder.pid, host: holder.host ?? null, serverUrl: holder.serverUrl ?? null } : null;
-}
-
-export function summaryOf(view: SessionView, live: boolean, runner: SessionSummary['runner']): SessionSummary {
-  return {
-    sessionId: view.sessionId,
-    createdAt: view.createdAt,
-    task: view.task,
-    targetDir: view.targetDir,
-    state: view.state,
-    outcome: view.outcome,
-    live,
-    runner,
-    workers: view.workers.map((w) => ({ id: w.id, agent: w.agent, status: w.status, progress: w.progress })),
-    // A session that ended takes no answers any more: its blockers are history, not questions.
-    openBlockers: view.outcome === null ? view.blockers.filter((b) => b.open).length : 0,
-  };
-}
-
 /**
- * The sessions of a workspace as they are on disk, none of them live here: what `orchestrate status` reads. It
- * loads neither the machines nor the process actors (SessionManager does, to run sessions).
+ * The sessions of a workspace as they are on disk, none of them live here: what `orchestrate status SID` reads.
+ * It loads neither the machines nor the process actors (SessionManager does, to run sessions); a listing alone
+ * needs only src/runtime/summary.ts.
  */
 export function sessionsOnDisk(workspace: string): {
   workspace: string;
@@ -65,20 +44,11 @@ export function sessionsOnDisk(workspace: string): {
   view(sessionId: string): SessionView;
 } {
   const root = resolve(workspace);
-  const view = (sessionId: string) => viewOnDisk(root, sessionId);
   return {
     workspace: root,
-    view,
-    list: () =>
-      SessionStore.list(root).map((sessionId) => summaryOf(view(sessionId), false, runnerOnDisk(root, sessionId))),
+    view: (sessionId: string) => viewOnDisk(root, sessionId),
+    list: () => summariesOnDisk(root),
   };
-}
-
-interface PersistedNode {
-  status?: string;
-  value?: unknown;
-  context?: unknown;
-  children?: Record<string, { snapshot: PersistedNode; src?: unknown }>;
 }
 
 export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq: number, workspace = ''): SessionView {
@@ -86,20 +56,16 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
   const context = root.context as SessionContext | undefined;
   const workers: WorkerView[] = [];
   if (context) {
-    for (const entry of Object.values(context.workers)) {
-      const child = root.children?.[entry.actorId]?.snapshot;
-      const wc = child?.context as WorkerContext | undefined;
-      const status = child ? workerStatusOf(child.value) : entry.status;
+    for (const { entry, child, context: wc, status, progress } of persistedWorkers(root)) {
       workers.push({
         id: entry.id,
         agent: entry.agent,
         role: entry.role,
         kind: entry.kind,
         roundId: entry.roundId ?? null,
-        // A worker a person skipped after it failed keeps its actor in `failed`; the session's word counts.
-        status: entry.status === 'skipped' ? 'skipped' : status,
+        status,
         state: child ? stateValueString(child.value) : entry.status,
-        progress: wc?.progress ?? (entry.status === 'completed' ? 1 : 0),
+        progress,
         plan: wc?.plan ?? null,
         attempt: wc?.attempt ?? entry.attempt,
         pid: wc?.pid ?? null,
@@ -135,7 +101,7 @@ export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq:
     targetDir: meta.targetDir,
     baseCommit: meta.baseCommit,
     workspace: workspaceView(meta, context, workspace),
-    state: root.value === undefined ? 'created' : stateValueString(root.value),
+    state: persistedState(root),
     outcome: context?.outcome ?? null,
     stopReason: context?.stopReason ?? null,
     workers,

@@ -8,51 +8,23 @@
  *   agents/<worker>.stdout.jsonl, .stderr.log   the agent's raw output, appended across attempts
  *   agents/<worker>.proc.json                    one record per launch: pid, start time, pgid, offsets
  *   agents/<worker>.<attempt>.exit               the exit status, written by the launch wrapper
- * This module names those files and reads the ones that describe the session; it opens no log.
+ * This module names those files; it opens no log and loads no schema, so a listing of sessions needs no zod.
+ * What session.json and the launch records hold, and their schemas, are in src/store/meta.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import * as z from 'zod';
-import { SessionSpecSchema } from '../domain/spec.js';
-import { IsolationSchema } from '../domain/isolation.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 
 export const SESSION_ID_PATTERN = /^orch_\d{8}_\d{6}_[a-z0-9]{4}$/;
-
-export const SessionMetaSchema = z.object({
-  version: z.literal(1),
-  sessionId: z.string().regex(SESSION_ID_PATTERN),
-  createdAt: z.string(),
-  targetDir: z.string(),
-  /** HEAD of the target repository when the session started (reviews diff against it); null if not a git repo. */
-  baseCommit: z.string().nullable(),
-  /** Where its agents work (absent in sessions from before worker checkouts existed: in place). */
-  isolation: IsolationSchema.optional(),
-  spec: SessionSpecSchema,
-});
-export type SessionMeta = z.infer<typeof SessionMetaSchema>;
-
-export const ProcRecordSchema = z.object({
-  attempt: z.number().int().positive(),
-  pid: z.number().int().positive(),
-  pgid: z.number().int().positive(),
-  /** Field 22 of /proc/<pid>/stat (clock ticks after boot): a reused pid has a different start time. */
-  startTime: z.string(),
-  stdoutStart: z.number().int().nonnegative(),
-  stderrStart: z.number().int().nonnegative(),
-  launchedAt: z.string(),
-  argv: z.array(z.string()),
-});
-export type ProcRecord = z.infer<typeof ProcRecordSchema>;
 
 export function newSessionId(now = new Date()): string {
   const pad = (n: number, w = 2) => String(n).padStart(w, '0');
   const date = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}`;
   const time = `${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  const suffix = Array.from(randomBytes(4), (b) => alphabet[b % alphabet.length]).join('');
-  return `orch_${date}_${time}_${suffix}`;
+  // Web Crypto, loaded when first used: `node:crypto` would cost every command that reads a session folder.
+  const suffix = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(4)), (b) => alphabet[b % alphabet.length]);
+  return `orch_${date}_${time}_${suffix.join('')}`;
 }
 
 export function sessionsDir(workspace: string): string {
@@ -90,10 +62,42 @@ export function listSessions(workspace: string): string[] {
     .reverse();
 }
 
-export function readSessionMeta(workspace: string, sessionId: string): SessionMeta {
-  return SessionMetaSchema.parse(
-    JSON.parse(readFileSync(join(sessionDirOf(workspace, sessionId), 'session.json'), 'utf8')),
-  );
+/** What a listing of sessions shows of a session.json: read without the spec's schema (src/store/meta.ts has it). */
+export interface SessionHeader {
+  sessionId: string;
+  createdAt: string;
+  targetDir: string;
+  task: string;
+}
+
+/**
+ * The header of a session's session.json. A listing shows these four fields and nothing the schema's defaults
+ * fill in, so it does not validate the whole spec (zod and the spec's schemas are most of a cold `status`);
+ * everything that uses the spec reads it through readSessionMeta, which does.
+ */
+export function readSessionHeader(workspace: string, sessionId: string): SessionHeader {
+  const path = join(sessionDirOf(workspace, sessionId), 'session.json');
+  let data: {
+    version?: unknown;
+    sessionId?: unknown;
+    createdAt?: unknown;
+    targetDir?: unknown;
+    spec?: { task?: unknown };
+  };
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8')) ?? {};
+  } catch (error) {
+    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const { version, createdAt, targetDir } = data;
+  const task = data.spec?.task;
+  if (version !== 1 || data.sessionId !== sessionId) {
+    throw new Error(`${path} is not a version 1 session file of ${sessionId}`);
+  }
+  if (typeof createdAt !== 'string' || typeof targetDir !== 'string' || typeof task !== 'string') {
+    throw new Error(`${path} lacks its createdAt, targetDir or spec.task`);
+  }
+  return { sessionId, createdAt, targetDir, task };
 }
 
 /** The files of one worker's agent in a session folder (worker ids are validated by the callers). */

@@ -17,29 +17,23 @@ import {
   ignoreInGit,
   listSessions,
   newSessionId,
-  type ProcRecord,
-  ProcRecordSchema,
-  readSessionMeta,
   SESSION_ID_PATTERN,
-  type SessionMeta,
   sessionDirOf,
   sessionsDir,
 } from './layout.js';
+import { type ProcRecord, ProcRecordSchema, readSessionMeta, type SessionMeta } from './meta.js';
 import { acquireLock, type LockHolder, lockHolder, releaseLock } from './lock.js';
 import { type PersistedSession, readSnapshot, readSnapshotFile, writeSnapshot } from './snapshots.js';
 
 export {
   ignoreInGit,
   newSessionId,
-  type ProcRecord,
-  ProcRecordSchema,
   SESSION_ID_PATTERN,
-  type SessionMeta,
-  SessionMetaSchema,
   SessionNotFoundError,
   sessionsDir,
   STOP_REQUEST_FILE,
 } from './layout.js';
+export { type ProcRecord, ProcRecordSchema, type SessionMeta, SessionMetaSchema } from './meta.js';
 export { type LockHolder, SessionLockedError } from './lock.js';
 export { type PersistedSession, SNAPSHOT_VERSION } from './snapshots.js';
 

@@ -259,10 +259,19 @@ export function time(ts: string): string {
  * A worker's usage as status and the end-of-run summary show it: `2,482 tokens, $0.3184`, `18,744 tokens`,
  * `$0.0100`, or '' when the agent reported none. Tokens: the agent's total, else input + output.
  */
+/**
+ * 1234567 as `1,234,567`. What `toLocaleString('en-US')` prints, without loading ICU's number formats at the first
+ * call (19 ms of a cold `orchestrate status SID`).
+ */
+export function grouped(n: number): string {
+  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US');
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ',');
+}
+
 export function formatUsage(usage: Usage): string {
   const tokens = usage.totalTokens ?? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
   return [
-    tokens > 0 ? `${tokens.toLocaleString('en-US')} tokens` : '',
+    tokens > 0 ? `${grouped(tokens)} tokens` : '',
     usage.costUsd !== undefined ? `$${usage.costUsd.toFixed(4)}` : '',
   ]
     .filter(Boolean)
@@ -277,12 +286,12 @@ export function formatLimits(limits: SessionView['limits']): string {
   const budget = (b: { maxCostUsd?: number; maxTokens?: number }) =>
     [
       b.maxCostUsd !== undefined ? `$${b.maxCostUsd.toFixed(2)}` : '',
-      b.maxTokens !== undefined ? `${b.maxTokens.toLocaleString('en-US')} tokens` : '',
+      b.maxTokens !== undefined ? `${grouped(b.maxTokens)} tokens` : '',
     ]
       .filter(Boolean)
       .join(', ');
   const resources = [
-    limits.maxRssMb !== undefined ? `${limits.maxRssMb.toLocaleString('en-US')} MB RSS` : '',
+    limits.maxRssMb !== undefined ? `${grouped(limits.maxRssMb)} MB RSS` : '',
     limits.maxCpuPercent !== undefined ? `${limits.maxCpuPercent}% CPU` : '',
   ]
     .filter(Boolean)

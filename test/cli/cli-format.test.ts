@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { formatLogLine } from '../../src/cli/logs-command.js';
-import { formatLimits, formatUsage } from '../../src/cli/live-view.js';
+import { formatLimits, formatUsage, grouped } from '../../src/cli/live-view.js';
 import { statusCommand } from '../../src/cli/status-command.js';
 import { createStyle } from '../../src/cli/style.js';
 import { renderSummary } from '../../src/cli/summary.js';
@@ -145,6 +145,12 @@ describe('usage: one format in status and in the summary', () => {
     expect(formatUsage({ inputTokens: 18000, outputTokens: 744 })).toBe('18,744 tokens');
     expect(formatUsage({ costUsd: 0.01 })).toBe('$0.0100');
     expect(formatUsage({})).toBe('');
+  });
+
+  it('grouped prints numbers as toLocaleString("en-US") does, without loading ICU', () => {
+    const numbers = [0, 7, 999, 1000, -1000, 12345, 1234567, -987654321, 2 ** 53 - 1, 1e21, 1.5, 1234.5678, -0.25];
+    for (let digits = 1; digits <= 16; digits++) numbers.push(Math.floor(10 ** digits * 0.7316), -(10 ** digits));
+    for (const n of numbers) expect(grouped(n), String(n)).toBe(n.toLocaleString('en-US'));
   });
 
   it('status SID shows exactly what the summary shows, for every worker', () => {

@@ -91,11 +91,15 @@ export function createActions(style: Style) {
     // session manager: status loads no machine, process actor or agent adapter. A listing reads each session's
     // snapshot and the header of its session.json (runtime/summary.ts), so it loads no schema either; the view
     // of one session validates its whole session.json.
-    const { sessionsOnDisk } = sessionId
-      ? await import('../runtime/view.js')
-      : { sessionsOnDisk: (await import('../runtime/summary.js')).listingOnDisk };
-    const onDisk = workspaceExists(workspace) ? sessionsOnDisk(workspace) : null;
-    statusCommand(onDisk, workspace, sessionId, { json: opts.json === true, out: process.stdout, style });
+    const exists = workspaceExists(workspace);
+    const options = { json: opts.json === true, out: process.stdout, style };
+    if (sessionId === undefined) {
+      const { listingOnDisk } = await import('../runtime/summary.js');
+      statusCommand(exists ? listingOnDisk(workspace) : null, workspace, undefined, options);
+    } else {
+      const { sessionsOnDisk } = await import('../runtime/view.js');
+      statusCommand(exists ? sessionsOnDisk(workspace) : null, workspace, sessionId, options);
+    }
   }
 
   async function logs(

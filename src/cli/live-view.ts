@@ -256,10 +256,6 @@ export function time(ts: string): string {
 }
 
 /**
- * A worker's usage as status and the end-of-run summary show it: `2,482 tokens, $0.3184`, `18,744 tokens`,
- * `$0.0100`, or '' when the agent reported none. Tokens: the agent's total, else input + output.
- */
-/**
  * 1234567 as `1,234,567`. What `toLocaleString('en-US')` prints, without loading ICU's number formats at the first
  * call (19 ms of a cold `orchestrate status SID`).
  */
@@ -268,6 +264,10 @@ export function grouped(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+$)/g, ',');
 }
 
+/**
+ * A worker's usage as status and the end-of-run summary show it: `2,482 tokens, $0.3184`, `18,744 tokens`,
+ * `$0.0100`, or '' when the agent reported none. Tokens: the agent's total, else input + output.
+ */
 export function formatUsage(usage: Usage): string {
   const tokens = usage.totalTokens ?? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
   return [

@@ -5,13 +5,14 @@ import { SESSION_ID_PATTERN } from '../store/layout.js';
 import { formatDuration, formatLimits, formatUsage, progressBar, stateColor } from './live-view.js';
 import type { Style } from './style.js';
 
-/**
- * What status reads: the sessions of an existing workspace (runtime/view.ts sessionsOnDisk, or a SessionManager),
- * or null when the workspace folder does not exist. A listing calls only `list`.
- */
-export interface StatusSource {
+/** What a listing reads: the sessions of an existing workspace (runtime/summary.ts listingOnDisk). */
+export interface SessionListing {
   workspace: string;
   list(): SessionSummary[];
+}
+
+/** What the view of one session reads as well (runtime/view.ts sessionsOnDisk, or a SessionManager). */
+export interface StatusSource extends SessionListing {
   view(sessionId: string): SessionView;
 }
 
@@ -23,10 +24,22 @@ export interface StatusOptions {
 
 /**
  * `manager` is null when the workspace folder does not exist (status creates nothing): no sessions then, and a
- * session id is a usage error.
+ * session id is a usage error. A listing (no session id) needs only a SessionListing.
  */
 export function statusCommand(
+  manager: SessionListing | null,
+  workspace: string,
+  sessionId: undefined,
+  options: StatusOptions,
+): void;
+export function statusCommand(
   manager: StatusSource | null,
+  workspace: string,
+  sessionId: string | undefined,
+  options: StatusOptions,
+): void;
+export function statusCommand(
+  manager: SessionListing | StatusSource | null,
   workspace: string,
   sessionId: string | undefined,
   options: StatusOptions,
@@ -70,7 +83,8 @@ export function statusCommand(
     }
     return;
   }
-  const view = manager.view(sessionId);
+  // The overloads: a session id comes with a StatusSource.
+  const view = (manager as StatusSource).view(sessionId);
   if (options.json) {
     out.write(`${JSON.stringify(view, null, 2)}\n`);
     return;

@@ -102,21 +102,8 @@ export function summariesOnDisk(workspace: string): SessionSummary[] {
   return listSessions(workspace).map((sessionId) => summaryOnDisk(workspace, sessionId));
 }
 
-/**
- * A workspace's sessions on disk for a listing (`orchestrate status`); the view of one session needs
- * runtime/view.ts sessionsOnDisk, which validates its session.json.
- */
-export function listingOnDisk(workspace: string): {
-  workspace: string;
-  list(): SessionSummary[];
-  view(sessionId: string): SessionView;
-} {
+/** A workspace's sessions on disk for a listing (`orchestrate status`). */
+export function listingOnDisk(workspace: string): { workspace: string; list(): SessionSummary[] } {
   const root = resolve(workspace);
-  return {
-    workspace: root,
-    list: () => summariesOnDisk(root),
-    view: (sessionId) => {
-      throw new Error(`the view of ${sessionId} is read through runtime/view.ts sessionsOnDisk`);
-    },
-  };
+  return { workspace: root, list: () => summariesOnDisk(root) };
 }

@@ -77,6 +77,8 @@ export interface SessionHeader {
  */
 export function readSessionHeader(workspace: string, sessionId: string): SessionHeader {
   const path = join(sessionDirOf(workspace, sessionId), 'session.json');
+  // A file that cannot be read keeps its error (and its code, which the CLI turns into one line).
+  const text = readFileSync(path, 'utf8');
   let data: {
     version?: unknown;
     sessionId?: unknown;
@@ -85,19 +87,21 @@ export function readSessionHeader(workspace: string, sessionId: string): Session
     spec?: { task?: unknown };
   };
   try {
-    data = JSON.parse(readFileSync(path, 'utf8')) ?? {};
+    data = JSON.parse(text) ?? {};
   } catch (error) {
     throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
   }
   const { version, createdAt, targetDir } = data;
+  const id = data.sessionId;
   const task = data.spec?.task;
-  if (version !== 1 || data.sessionId !== sessionId) {
-    throw new Error(`${path} is not a version 1 session file of ${sessionId}`);
+  // What SessionMetaSchema checks of these fields, no more: the view of the session reads the same file.
+  if (version !== 1 || typeof id !== 'string' || !SESSION_ID_PATTERN.test(id)) {
+    throw new Error(`${path} is not a version 1 session file with a session id`);
   }
   if (typeof createdAt !== 'string' || typeof targetDir !== 'string' || typeof task !== 'string') {
     throw new Error(`${path} lacks its createdAt, targetDir or spec.task`);
   }
-  return { sessionId, createdAt, targetDir, task };
+  return { sessionId: id, createdAt, targetDir, task };
 }
 
 /** The files of one worker's agent in a session folder (worker ids are validated by the callers). */

@@ -3,13 +3,13 @@
  * session.json, without the spec's schema; it must say what the summary of the full view (src/runtime/view.ts)
  * says, for every kind of worker and blocker a snapshot holds.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionSpecSchema } from '../../src/domain/spec.js';
 import { summariesOnDisk, summaryOnDisk } from '../../src/runtime/summary.js';
-import { runnerOnDisk, sessionsOnDisk, summaryOf, viewOnDisk } from '../../src/runtime/view.js';
+import { runnerOnDisk, summaryOf, viewOnDisk } from '../../src/runtime/view.js';
 import { readSessionHeader } from '../../src/store/layout.js';
 import { SessionStore } from '../../src/store/session-store.js';
 
@@ -134,7 +134,9 @@ describe('the summary of a session on disk', () => {
     const second = sessionWith(persisted('completed', 'completed'));
     const listed = summariesOnDisk(workspace);
     expect(listed.map((s) => s.sessionId).sort()).toEqual([first, second].sort());
-    expect(listed).toEqual(sessionsOnDisk(workspace).list());
+    expect(listed).toEqual(
+      listed.map((s) => summaryOf(viewOnDisk(workspace, s.sessionId), false, runnerOnDisk(workspace, s.sessionId))),
+    );
   });
 });
 
@@ -151,7 +153,7 @@ describe('the header of a session.json', () => {
 
   it.each([
     ['not JSON', '{"version": 1,', /session\.json is not valid JSON: /],
-    ['another version', '{"version": 2}', /session\.json is not a version 1 session file of orch_/],
+    ['another version', '{"version": 2}', /session\.json is not a version 1 session file with a session id$/],
     ['without a task', null, /session\.json lacks its createdAt, targetDir or spec\.task$/],
   ])('refuses a file that is %s, in one line naming it', (_what, text, message) => {
     const sessionId = sessionWith(null);
@@ -161,5 +163,13 @@ describe('the header of a session.json', () => {
     writeFileSync(path, content);
     expect(() => readSessionHeader(workspace, sessionId)).toThrow(message);
     expect(() => summaryOnDisk(workspace, sessionId)).toThrow(message);
+  });
+
+  it('one that cannot be read keeps its error code (the CLI says it in one line)', () => {
+    const sessionId = sessionWith(null);
+    const path = join(workspace, 'sessions', sessionId, 'session.json');
+    rmSync(path);
+    mkdirSync(path);
+    expect(() => readSessionHeader(workspace, sessionId)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
   });
 });

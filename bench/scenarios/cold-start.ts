@@ -1,7 +1,7 @@
 /**
  * 6. CLI cold start: wall time of `orchestrate --help`, `orchestrate status` (the listing) and `orchestrate status
- * SID` (one session's view) (dist/cli.js, as installed), median of several runs, against `node -e 0` (the runtime's
- * own start, the physical reference).
+ * SID` (one session's view) (dist/cli.js, as installed), median of several rounds that run each in turn, against
+ * `node -e 0` (the runtime's own start, the physical reference).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -11,21 +11,43 @@ import { writeCorpus } from '../lib/corpus.js';
 import { median, round, type ScenarioOptions, type ScenarioResult } from '../lib/measure.js';
 import { CLI } from '../lib/paths.js';
 
-function timeRuns(
-  args: string[],
+/**
+ * The median wall time of each command, run in turns (one of each per round, after a warm-up round that fills the
+ * page cache): a machine that speeds up or slows down during the scenario moves every command alike, not only the
+ * ones timed last.
+ */
+function timeRuns<K extends string>(
+  commands: Record<K, string[]>,
   runs: number,
-  env: Record<string, string | undefined> = process.env,
-): { ms: number; status: number | null } {
-  const times: number[] = [];
-  let status: number | null = 0;
+  env: Record<string, string | undefined>,
+): Record<K, { ms: number; status: number | null }> {
+  const names = Object.keys(commands) as K[];
+  const times = new Map<K, number[]>(names.map((name) => [name, []]));
+  const statuses = new Map<K, number | null>();
   for (let i = 0; i < runs + 1; i++) {
-    const t0 = performance.now();
-    const r = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const ms = performance.now() - t0;
-    status = r.status;
-    if (i > 0) times.push(ms); // the first run warms the page cache
+    for (const name of names) {
+      const t0 = performance.now();
+      const r = spawnSync(process.execPath, commands[name], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const ms = performance.now() - t0;
+      statuses.set(name, r.status);
+      if (i > 0) times.get(name)?.push(ms);
+    }
   }
-  return { ms: median(times), status };
+  const result = {} as Record<K, { ms: number; status: number | null }>;
+  for (const name of names) result[name] = { ms: median(times.get(name) ?? []), status: statuses.get(name) ?? null };
+  return result;
+}
+
+/** A command's median wall time as a figure, against `node -e 0`'s. */
+function against(bareMs: number, metric: string, ms: number, bound: string): ScenarioResult['figures'][number] {
+  return {
+    metric,
+    value: round(ms, 0),
+    unit: 'ms',
+    reference: { label: 'node -e 0', value: round(bareMs, 0), unit: 'ms' },
+    ratio: round(ms / bareMs, 2),
+    bound,
+  };
 }
 
 export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
@@ -49,10 +71,16 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
     }
     harness.manager.detachAll();
     const env = { ...process.env, NO_COLOR: '1' };
-    const bare = timeRuns(['-e', '0'], runs);
-    const help = timeRuns([CLI, '--help'], runs);
-    const status = timeRuns([CLI, 'status', '--workspace', harness.workspace], runs, env);
-    const one = timeRuns([CLI, 'status', sessionIds[0] as string, '--workspace', harness.workspace], runs, env);
+    const { bare, help, status, one } = timeRuns(
+      {
+        bare: ['-e', '0'],
+        help: [CLI, '--help'],
+        status: [CLI, 'status', '--workspace', harness.workspace],
+        one: [CLI, 'status', sessionIds[0] as string, '--workspace', harness.workspace],
+      },
+      runs,
+      env,
+    );
     // src/cli.ts loads src/cli/actions.ts only when a command runs, and each action imports only its own modules.
     const helpBound = 'module loading: node start + commander and the command definitions; no command module is loaded';
     const statusBound =
@@ -66,34 +94,13 @@ export async function run(options: ScenarioOptions): Promise<ScenarioResult> {
       title: 'CLI cold start (dist/cli.js)',
       durationMs: performance.now() - started,
       figures: [
-        {
-          metric: 'orchestrate --help',
-          value: round(help.ms, 0),
-          unit: 'ms',
-          reference: { label: 'node -e 0', value: round(bare.ms, 0), unit: 'ms' },
-          ratio: round(help.ms / bare.ms, 2),
-          bound: helpBound,
-        },
-        {
-          metric: 'orchestrate status (3 sessions)',
-          value: round(status.ms, 0),
-          unit: 'ms',
-          reference: { label: 'node -e 0', value: round(bare.ms, 0), unit: 'ms' },
-          ratio: round(status.ms / bare.ms, 2),
-          bound: statusBound,
-        },
-        {
-          metric: 'orchestrate status SID (one view)',
-          value: round(one.ms, 0),
-          unit: 'ms',
-          reference: { label: 'node -e 0', value: round(bare.ms, 0), unit: 'ms' },
-          ratio: round(one.ms / bare.ms, 2),
-          bound: oneBound,
-        },
+        against(bare.ms, 'orchestrate --help', help.ms, helpBound),
+        against(bare.ms, 'orchestrate status (3 sessions)', status.ms, statusBound),
+        against(bare.ms, 'orchestrate status SID (one view)', one.ms, oneBound),
       ],
       notes: [
-        `median of ${runs} runs after one warm-up run; exit codes: --help ${help.status}, status ${status.status}, ` +
-          `status SID ${one.status}`,
+        `median of ${runs} rounds of the four commands in turn, after one warm-up round; ` +
+          `exit codes: --help ${help.status}, status ${status.status}, status SID ${one.status}`,
       ],
     };
   } finally {

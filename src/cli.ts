@@ -357,6 +357,12 @@ export async function main(argv = process.argv): Promise<void> {
       process.exitCode = EXIT_USAGE;
       return;
     }
+    // A session folder's file that is not what the orchestrator wrote (a hand edit, a copy from elsewhere).
+    if (error instanceof Error && error.name === 'SessionFileError') {
+      process.stderr.write(`${style.red('error:')} ${error.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
     // A path given on the command line that is missing, a folder, a file, or not ours (--workspace, --spec, -C ...).
     const fsMessage = describeFsError(error);
     if (fsMessage !== null) {

@@ -89,17 +89,17 @@ export function readSessionHeader(workspace: string, sessionId: string): Session
   try {
     data = JSON.parse(text) ?? {};
   } catch (error) {
-    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
+    throw new SessionFileError(`${path} is not valid JSON: ${(error as Error).message}`);
   }
   const { version, createdAt, targetDir } = data;
   const id = data.sessionId;
   const task = data.spec?.task;
   // What SessionMetaSchema checks of these fields, no more: the view of the session reads the same file.
   if (version !== 1 || typeof id !== 'string' || !SESSION_ID_PATTERN.test(id)) {
-    throw new Error(`${path} is not a version 1 session file with a session id`);
+    throw new SessionFileError(`${path} is not a version 1 session file with a session id`);
   }
   if (typeof createdAt !== 'string' || typeof targetDir !== 'string' || typeof task !== 'string') {
-    throw new Error(`${path} lacks its createdAt, targetDir or spec.task`);
+    throw new SessionFileError(`${path} lacks its createdAt, targetDir or spec.task`);
   }
   return { sessionId: id, createdAt, targetDir, task };
 }
@@ -119,6 +119,14 @@ export function agentFilesIn(sessionDir: string, workerId: string) {
     stdin: (attempt: number) => `${base}.${attempt}.stdin`,
     sent: (attempt: number) => `${base}.${attempt}.sent.jsonl`,
   };
+}
+
+/** A file of a session folder that is not what this orchestrator wrote there: its message is one line naming it. */
+export class SessionFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SessionFileError';
+  }
 }
 
 export class SessionNotFoundError extends Error {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { SessionSpecSchema } from '../domain/spec.js';
 import { IsolationSchema } from '../domain/isolation.js';
-import { SESSION_ID_PATTERN, sessionDirOf } from './layout.js';
+import { SESSION_ID_PATTERN, SessionFileError, sessionDirOf } from './layout.js';
 
 export const SessionMetaSchema = z.object({
   version: z.literal(1),
@@ -36,7 +36,17 @@ export const ProcRecordSchema = z.object({
 export type ProcRecord = z.infer<typeof ProcRecordSchema>;
 
 export function readSessionMeta(workspace: string, sessionId: string): SessionMeta {
-  return SessionMetaSchema.parse(
-    JSON.parse(readFileSync(join(sessionDirOf(workspace, sessionId), 'session.json'), 'utf8')),
-  );
+  const path = join(sessionDirOf(workspace, sessionId), 'session.json');
+  const text = readFileSync(path, 'utf8');
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new SessionFileError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = SessionMetaSchema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+  throw new SessionFileError(`${path} is not a session file this orchestrator reads (${where}${issue?.message})`);
 }

@@ -29,6 +29,7 @@ export {
   ignoreInGit,
   newSessionId,
   SESSION_ID_PATTERN,
+  SessionFileError,
   SessionNotFoundError,
   sessionsDir,
   STOP_REQUEST_FILE,

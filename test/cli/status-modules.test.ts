@@ -1,10 +1,11 @@
 /**
  * What a cold `orchestrate status` loads (dist/cli.js, built by `npm test` before vitest runs), recorded by a load
  * hook in the real process: a listing loads no schema (zod) and not node:crypto, which were most of its start; the
- * view of one session loads zod, which validates its session.json (and shows that the record sees zod).
+ * view of one session loads zod, which validates its session.json (and shows that the record sees zod). And what
+ * it says of a session.json that is not what the orchestrator wrote: one line naming the file.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,3 +63,43 @@ describe('a cold orchestrate status', () => {
     expect(withZod(files).length).toBeGreaterThan(0);
   });
 });
+
+describe('a session.json that is not what the orchestrator wrote', () => {
+  /** `orchestrate status ...ARGS` with session.json replaced by `content` for the run. */
+  function statusWith(content: (original: string) => string, args: string[]) {
+    const original = readFileSync(metaPath(), 'utf8');
+    writeFileSync(metaPath(), content(original));
+    try {
+      return spawnSync(process.execPath, [CLI, 'status', ...args, '--workspace', workspace], {
+        env: { ...process.env, NO_COLOR: '1' },
+        encoding: 'utf8',
+      });
+    } finally {
+      writeFileSync(metaPath(), original);
+    }
+  }
+
+  it('not JSON: the listing and the view say so in one line naming the file, exit 1', () => {
+    for (const args of [[], [sessionId]]) {
+      const run = statusWith(() => '{"version": 1,', args);
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr).toMatch(/^error: \S+session\.json is not valid JSON: [^\n]+\n$/);
+    }
+  });
+
+  it('a spec that is not one: the view names the field in one line; the listing shows the header it reads', () => {
+    const broken = (original: string) => JSON.stringify({ ...JSON.parse(original), spec: { task: 't', workers: 7 } });
+    const view = statusWith(broken, [sessionId]);
+    expect(view.status, view.stderr).toBe(1);
+    expect(view.stderr).toMatch(
+      /^error: \S+session\.json is not a session file this orchestrator reads \(spec\.workers: [^\n]+\)\n$/,
+    );
+    const listing = statusWith(broken, []);
+    expect(listing.status, listing.stderr).toBe(0);
+    expect(listing.stdout).toContain(sessionId);
+  });
+});
+
+function metaPath(): string {
+  return join(workspace, 'sessions', sessionId, 'session.json');
+}

@@ -76,21 +76,14 @@ export interface SessionHeader {
  * everything that uses the spec reads it through readSessionMeta, which does.
  */
 export function readSessionHeader(workspace: string, sessionId: string): SessionHeader {
-  const path = join(sessionDirOf(workspace, sessionId), 'session.json');
-  // A file that cannot be read keeps its error (and its code, which the CLI turns into one line).
-  const text = readFileSync(path, 'utf8');
-  let data: {
+  const { path, data: parsed } = readSessionJson(workspace, sessionId);
+  const data = (parsed ?? {}) as {
     version?: unknown;
     sessionId?: unknown;
     createdAt?: unknown;
     targetDir?: unknown;
     spec?: { task?: unknown };
   };
-  try {
-    data = JSON.parse(text) ?? {};
-  } catch (error) {
-    throw new SessionFileError(`${path} is not valid JSON: ${(error as Error).message}`);
-  }
   const { version, createdAt, targetDir } = data;
   const id = data.sessionId;
   const task = data.spec?.task;
@@ -102,6 +95,21 @@ export function readSessionHeader(workspace: string, sessionId: string): Session
     throw new SessionFileError(`${path} lacks its createdAt, targetDir or spec.task`);
   }
   return { sessionId: id, createdAt, targetDir, task };
+}
+
+/**
+ * A session's session.json, parsed but not checked (readSessionHeader and readSessionMeta check it). A file that
+ * cannot be read keeps its error and its code, which the CLI turns into one line; one that is not JSON is a
+ * SessionFileError.
+ */
+export function readSessionJson(workspace: string, sessionId: string): { path: string; data: unknown } {
+  const path = join(sessionDirOf(workspace, sessionId), 'session.json');
+  const text = readFileSync(path, 'utf8');
+  try {
+    return { path, data: JSON.parse(text) };
+  } catch (error) {
+    throw new SessionFileError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
 }
 
 /** The files of one worker's agent in a session folder (worker ids are validated by the callers). */

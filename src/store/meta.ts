@@ -2,12 +2,10 @@
  * What a session folder's session.json and its agents' launch records (agents/<worker>.proc.json) hold, and their
  * schemas. The folder's layout, and a read of session.json that needs no schema, are in src/store/layout.ts.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as z from 'zod';
 import { SessionSpecSchema } from '../domain/spec.js';
 import { IsolationSchema } from '../domain/isolation.js';
-import { SESSION_ID_PATTERN, SessionFileError, sessionDirOf } from './layout.js';
+import { readSessionJson, SESSION_ID_PATTERN, SessionFileError } from './layout.js';
 
 export const SessionMetaSchema = z.object({
   version: z.literal(1),
@@ -36,14 +34,7 @@ export const ProcRecordSchema = z.object({
 export type ProcRecord = z.infer<typeof ProcRecordSchema>;
 
 export function readSessionMeta(workspace: string, sessionId: string): SessionMeta {
-  const path = join(sessionDirOf(workspace, sessionId), 'session.json');
-  const text = readFileSync(path, 'utf8');
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new SessionFileError(`${path} is not valid JSON: ${(error as Error).message}`);
-  }
+  const { path, data } = readSessionJson(workspace, sessionId);
   const parsed = SessionMetaSchema.safeParse(data);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];

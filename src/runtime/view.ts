@@ -3,7 +3,6 @@
  * a persisted snapshot: the same code serves a live session and one read from snapshot.json on disk. The view's
  * types, and the fold that moves it forward with events, are in src/domain/session-view.ts.
  */
-import { resolve } from 'node:path';
 import type { SessionContext } from '../domain/supervisor/context.js';
 import type { Limits } from '../domain/spec.js';
 import type { Usage } from '../domain/events.js';
@@ -16,7 +15,7 @@ import {
   type WorkspaceView,
 } from '../domain/session-view.js';
 import { type SessionMeta, SessionStore } from '../store/session-store.js';
-import { type PersistedNode, persistedState, persistedWorkers, summariesOnDisk } from './summary.js';
+import { listingOnDisk, type PersistedNode, persistedState, persistedWorkers } from './summary.js';
 import { sessionCheckoutsDir } from '../domain/isolation.js';
 import { reviewPairsOf } from '../domain/review-targets.js';
 
@@ -43,12 +42,8 @@ export function sessionsOnDisk(workspace: string): {
   list(): SessionSummary[];
   view(sessionId: string): SessionView;
 } {
-  const root = resolve(workspace);
-  return {
-    workspace: root,
-    view: (sessionId: string) => viewOnDisk(root, sessionId),
-    list: () => summariesOnDisk(root),
-  };
+  const listing = listingOnDisk(workspace);
+  return { ...listing, view: (sessionId: string) => viewOnDisk(listing.workspace, sessionId) };
 }
 
 export function buildSessionView(meta: SessionMeta, persisted: unknown, lastSeq: number, workspace = ''): SessionView {
